@@ -1,0 +1,106 @@
+# anomaly.h - build, test and benchmark.
+#
+#   make           build everything into build/
+#   make test      the whole suite; ends with "N passed, M failed"
+#   make sanitize  the suite under ASan + UBSan, and valgrind on the core tests
+#   make bench     benchmarks (kernels against plain loops)
+#   make demo      the demo
+#   make fuzz      libFuzzer on the model-file reader (clang), FUZZ_SECONDS=60
+#   make cross     the suite for AArch64 NEON under qemu (CROSS=aarch64-linux-gnu-)
+#
+# Variables: CC, CXX, CLANG, CFLAGS (optimisation, debug), SIMD=auto|scalar|avx2|avx512|neon.
+
+CC     ?= cc
+CXX    ?= c++
+CLANG  ?= clang
+CFLAGS ?= -O2 -g
+SIMD   ?= auto
+CROSS  ?= aarch64-linux-gnu-
+FUZZ_SECONDS ?= 60
+
+# Warnings are errors everywhere; -ffp-contract=off keeps the compiler from
+# fusing multiply-adds in scalar code, so results depend only on the path.
+WARN         = -Wall -Wextra -pedantic -Werror
+STD          = -std=c99 $(WARN) -ffp-contract=off
+SIMD_auto    = -march=native
+SIMD_scalar  = -DANOMALY_NO_SIMD
+SIMD_avx2    = -mavx2 -mfma
+SIMD_avx512  = -mavx512f -mavx2 -mfma
+SIMD_neon    =
+ifeq ($(origin SIMD_$(SIMD)),undefined)
+$(error SIMD must be auto, scalar, avx2, avx512 or neon)
+endif
+ALL_CFLAGS = $(STD) $(SIMD_$(SIMD)) $(CFLAGS)
+LDLIBS     = -lm
+SANITIZE   = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+HEADERS  = anomaly.h
+TEST_DEP = $(HEADERS) tests/test.h tests/fixtures/metrics_sklearn.h tests/fixtures/nab_reference.h
+
+# Extra builds of the core tests so every vector path this CPU can run is
+# checked, whatever SIMD the main build uses.
+X86      := $(filter x86_64 i686 i386,$(shell uname -m))
+HAS_AVX2 := $(if $(X86),$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo 1))
+TESTS     = build/test_core build/test_core_scalar $(if $(HAS_AVX2),build/test_core_avx2)
+FUZZ_RUN  = build/fuzz_model
+
+.PHONY: all test sanitize bench demo fuzz cross clean
+
+all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/core_tour
+
+build:
+	@mkdir -p build
+
+build/test_core: tests/test_core.c $(TEST_DEP) | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+build/test_core_scalar: tests/test_core.c $(TEST_DEP) | build
+	$(CC) $(STD) $(SIMD_scalar) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+build/test_core_avx2: tests/test_core.c $(TEST_DEP) | build
+	$(CC) $(STD) $(SIMD_avx2) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+build/fuzz_model: tests/fuzz_model.c $(HEADERS) | build
+	$(CC) $(ALL_CFLAGS) -DFUZZ_STANDALONE $< -o $@ $(LDLIBS)
+
+build/bench_kernels: bench/bench_kernels.c $(HEADERS) | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+build/core_tour: examples/core_tour.c $(HEADERS) | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+test: $(TESTS) $(FUZZ_RUN)
+	@CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" CFLAGS="$(ALL_CFLAGS)" sh tests/run.sh $(TESTS) "$(FUZZ_RUN) tests/fuzz/corpus"
+
+# ASan + UBSan over the same suite, then valgrind memcheck on the core tests
+# (built for AVX2: valgrind does not decode AVX-512).
+sanitize: | build
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_core.c -o build/test_core_asan $(LDLIBS)
+	$(CC) $(STD) $(SIMD_scalar) $(CFLAGS) $(SANITIZE) tests/test_core.c -o build/test_core_scalar_asan $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) -DFUZZ_STANDALONE tests/fuzz_model.c -o build/fuzz_model_asan $(LDLIBS)
+	$(CC) $(STD) $(if $(HAS_AVX2),$(SIMD_avx2),$(SIMD_scalar)) $(CFLAGS) tests/test_core.c -o build/test_core_vg $(LDLIBS)
+	@SKIP_COMPILE=1 sh tests/run.sh build/test_core_asan build/test_core_scalar_asan \
+	    "build/fuzz_model_asan tests/fuzz/corpus" \
+	    "valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/test_core_vg"
+
+bench: build/bench_kernels
+	./build/bench_kernels
+
+demo: build/core_tour
+	./build/core_tour
+
+# Coverage-guided fuzzing of the model reader; new inputs go to build/fuzz-corpus.
+fuzz: | build
+	$(CLANG) -std=c99 -O1 -g -fsanitize=fuzzer,address,undefined tests/fuzz_model.c -o build/fuzz_model_libfuzzer $(LDLIBS)
+	mkdir -p build/fuzz-corpus
+	./build/fuzz_model_libfuzzer -max_total_time=$(FUZZ_SECONDS) build/fuzz-corpus tests/fuzz/corpus
+
+# The suite for AArch64 NEON, cross-compiled and run under qemu-user.
+cross: | build
+	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_core.c -o build/test_core_neon $(LDLIBS)
+	$(CROSS)gcc $(STD) $(SIMD_scalar) $(CFLAGS) tests/test_core.c -o build/test_core_neon_scalar $(LDLIBS)
+	@SKIP_COMPILE=1 sh tests/run.sh "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_core_neon" \
+	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_core_neon_scalar"
+
+clean:
+	rm -rf build

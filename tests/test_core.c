@@ -1,0 +1,1531 @@
+/* test_core.c - tests of anomaly.h against independent oracles: hand-worked
+   cases, double-precision references, scikit-learn's metrics and NAB's
+   scoring definition frozen in tests/fixtures/, and properties. */
+#define ANOMALY_IMPLEMENTATION
+#include "../anomaly.h"
+#include "test.h"
+#include "fixtures/metrics_sklearn.h"
+#include "fixtures/nab_reference.h"
+
+#include <float.h>
+#include <stdlib.h>
+
+/* --------------------------------------------------------------------------
+   An allocator that counts, and fails its k-th call on request
+   -------------------------------------------------------------------------- */
+
+typedef struct counting {
+    long calls, fail_at;     /* fail_at 0: never fail */
+    long live;               /* blocks not yet freed   */
+    size_t bytes;            /* bytes not yet freed    */
+} counting;
+
+static void *counting_alloc(void *user, size_t size, size_t align)
+{
+    counting *c = (counting *)user;
+    void *p;
+    if (++c->calls == c->fail_at) return NULL;
+    p = an_malloc(NULL, size, align);
+    if (p) { c->live++; c->bytes += size; }
+    return p;
+}
+
+static void counting_free(void *user, void *ptr, size_t size)
+{
+    counting *c = (counting *)user;
+    c->live--;
+    c->bytes -= size;
+    an_free(NULL, ptr, size);
+}
+
+static an_allocator counting_allocator(counting *c)
+{
+    an_allocator a;
+    a.user = c;
+    a.alloc = counting_alloc;
+    a.free = counting_free;
+    return a;
+}
+
+/* Runs `job` with its k-th allocation failing, for k = 1, 2, ... until a run
+   makes fewer than k allocations (and so succeeds).  Each failing run must
+   return AN_ERR_NOMEM, the last AN_OK, and none may leave memory behind
+   (jobs release what they built on success). */
+typedef an_result (*alloc_job)(const an_allocator *a, void *ctx);
+
+static void inject_failures(const char *what, alloc_job job, void *ctx)
+{
+    long k;
+    for (k = 1; k < 10000; k++) {
+        counting c = { 0, 0, 0, 0 };
+        an_allocator a;
+        an_result r;
+        c.fail_at = k;
+        a = counting_allocator(&c);
+        r = job(&a, ctx);
+        if (c.live != 0 || c.bytes != 0)
+            TEST__FAIL("%s: failing allocation %ld leaked %ld blocks", what, k, c.live);
+        if (c.calls < k) {
+            if (r != AN_OK) TEST__FAIL("%s: run without failure returned %s", what, an_result_str(r));
+            if (k == 1) TEST__FAIL("%s: never allocated, so nothing was injected", what);
+            return;
+        }
+        if (r != AN_ERR_NOMEM)
+            TEST__FAIL("%s: failing allocation %ld returned %s, not AN_ERR_NOMEM", what, k, an_result_str(r));
+    }
+    TEST__FAIL("%s: too many allocations", what);
+}
+
+/* --------------------------------------------------------------------------
+   A toy detector implementing the contract: |x - mean| / std, maximum over
+   features.  Loading allocates twice, to give failure injection work.
+   -------------------------------------------------------------------------- */
+
+#define ZDET_TAG AN_TAG('Z', 'D', 'E', 'T')
+
+typedef struct zdet {
+    an_detector base;
+    an_allocator alloc;
+    double *mean, *sd;   /* (n_features) each, one block */
+} zdet;
+
+static const an_detector_vtable zdet_vtable;
+static void zdet_destroy(an_detector *self);
+
+static an_result zdet_create(size_t n_features, const an_allocator *a, an_detector **out)
+{
+    zdet *z;
+    *out = NULL;
+    if (!(z = (zdet *)an_malloc(a, sizeof *z, 16))) return AN_ERR_NOMEM;
+    memset(z, 0, sizeof *z);
+    z->alloc = *a;
+    if (!(z->mean = (double *)an_malloc(a, 2 * n_features * sizeof(double), 16))) {
+        an_free(a, z, sizeof *z);
+        return AN_ERR_NOMEM;
+    }
+    z->sd = z->mean + n_features;
+    z->base.vt = &zdet_vtable;
+    z->base.n_features = n_features;
+    *out = &z->base;
+    return AN_OK;
+}
+
+static an_result zdet_fit(an_detector *self, const float *x, size_t n)
+{
+    zdet *z = (zdet *)self;
+    size_t f, F = self->n_features;
+    for (f = 0; f < F; f++) {
+        size_t i;
+        double m = 0, s = 0;
+        for (i = 0; i < n; i++) m += x[i * F + f];
+        m /= (double)n;
+        for (i = 0; i < n; i++) s += (x[i * F + f] - m) * (x[i * F + f] - m);
+        z->mean[f] = m;
+        z->sd[f] = s > 0 ? sqrt(s / (double)n) : 1.0;
+    }
+    return AN_OK;
+}
+
+static an_result zdet_push(an_detector *self, const float *row, float *score)
+{
+    zdet *z = (zdet *)self;
+    size_t f;
+    double best = 0;
+    for (f = 0; f < self->n_features; f++) {
+        double v = fabs(row[f] - z->mean[f]) / z->sd[f];
+        if (v > best) best = v;
+    }
+    *score = (float)best;
+    return AN_OK;
+}
+
+static an_result zdet_score(an_detector *self, const float *x, size_t n, float *scores)
+{
+    size_t i;
+    for (i = 0; i < n; i++) zdet_push(self, x + i * self->n_features, &scores[i]);
+    return AN_OK;
+}
+
+static an_result zdet_save(const an_detector *self, an_writer *w)
+{
+    const zdet *z = (const zdet *)self;
+    an_write_begin(w, AN_TAG('Z', 'P', 'A', 'R'));
+    an_write_u64(w, self->n_features);
+    an_write_f64s(w, z->mean, 2 * self->n_features);
+    return an_write_end(w);
+}
+
+static an_result zdet_load(an_reader *payload, const an_allocator *a, an_detector **out)
+{
+    an_reader p;
+    size_t F;
+    an_result r;
+    zdet *z;
+    if ((r = an_reader_find(payload, AN_TAG('Z', 'P', 'A', 'R'), &p)) != AN_OK) return r;
+    if ((r = an_read_count(&p, 1, 1u << 20, &F)) != AN_OK) return r;
+    if ((r = an_reader_need(&p, 2 * F, sizeof(double))) != AN_OK) return r;
+    if ((r = zdet_create(F, a, out)) != AN_OK) return r;
+    z = (zdet *)*out;
+    if ((r = an_read_f64s(&p, z->mean, 2 * F)) != AN_OK) {
+        zdet_destroy(*out);
+        *out = NULL;
+    }
+    return r;
+}
+
+static void zdet_destroy(an_detector *self)
+{
+    zdet *z = (zdet *)self;
+    an_allocator a = z->alloc;
+    an_free(&a, z->mean, 2 * self->n_features * sizeof(double));
+    an_free(&a, z, sizeof *z);
+}
+
+static const an_detector_vtable zdet_vtable = {
+    ZDET_TAG, "zscore-toy", zdet_fit, zdet_score, zdet_push, NULL, zdet_save, zdet_load, NULL, zdet_destroy
+};
+
+/* --------------------------------------------------------------------------
+   1  Results, 2  Memory, 3  Tensors
+   -------------------------------------------------------------------------- */
+
+static void test_result_strings(void)
+{
+    int i, j;
+    for (i = 0; i >= AN_RESULT_MIN; i--) {
+        const char *s = an_result_str((an_result)i);
+        CHECK(s != NULL && strcmp(s, "unknown result code") != 0);
+        for (j = 0; j > i; j--) CHECK(strcmp(s, an_result_str((an_result)j)) != 0);
+    }
+    CHECK(strcmp(an_result_str((an_result)(AN_RESULT_MIN - 1)), "unknown result code") == 0);
+}
+
+static void test_default_allocator(void)
+{
+    size_t align;
+    for (align = 1; align <= 4096; align *= 2) {
+        unsigned char *p = (unsigned char *)an_malloc(NULL, 100, align);
+        CHECK(p != NULL && ((uintptr_t)p & (align - 1)) == 0);
+        memset(p, 0xAB, 100);
+        an_free(NULL, p, 100);
+    }
+    CHECK(an_malloc(NULL, 0, 16) == NULL);
+    CHECK(an_malloc(NULL, 16, 3) == NULL);           /* not a power of two */
+    CHECK(an_malloc(NULL, SIZE_MAX, 16) == NULL);
+    {
+        an_allocator half = { NULL, NULL, NULL };
+        an_tensor t;
+        size_t shape[1] = { 4 };
+        half.alloc = counting_alloc;                  /* alloc without free */
+        CHECK_RESULT(an_tensor_init(&t, 1, shape, &half), AN_ERR_INVALID_ARG);
+    }
+}
+
+static void test_arena(void)
+{
+    static unsigned char buffer[1024];
+    an_arena arena;
+    an_allocator a;
+    void *p, *q, *r;
+    CHECK_OK(an_arena_init(&arena, buffer, sizeof buffer));
+    a = an_arena_allocator(&arena);
+    p = an_malloc(&a, 100, 64);
+    q = an_malloc(&a, 200, 64);
+    CHECK(p && q && ((uintptr_t)p & 63) == 0 && ((uintptr_t)q & 63) == 0);
+    CHECK((unsigned char *)q >= (unsigned char *)p + 100);
+    CHECK(arena.used <= sizeof buffer && arena.peak == arena.used);
+    an_free(&a, q, 200);                    /* newest block: bytes come back */
+    r = an_malloc(&a, 200, 64);
+    CHECK(r == q);
+    an_free(&a, p, 100);                    /* not the newest: no-op */
+    CHECK(an_malloc(&a, 2000, 16) == NULL); /* exhausted */
+    an_arena_reset(&arena);
+    CHECK(arena.used == 0 && arena.peak > 0);
+    CHECK(an_malloc(&a, 1024 - ((uintptr_t)buffer & 15 ? 16 : 0), 16) != NULL);
+    CHECK_RESULT(an_arena_init(&arena, NULL, 10), AN_ERR_INVALID_ARG);
+}
+
+static void test_tensors(void)
+{
+    an_tensor t, v, w;
+    size_t btf[3] = { 2, 5, 3 }, flat[2] = { 10, 3 }, wrong[2] = { 7, 3 }, zero[2] = { 0, 3 };
+    size_t i, bytes;
+    CHECK_OK(an_tensor_init(&t, 3, btf, NULL));
+    CHECK(t.size == 30 && t.ndim == 3 && ((uintptr_t)t.data & (AN_ALIGN - 1)) == 0);
+    for (i = 0; i < t.size; i++) CHECK(t.data[i] == 0.0f);
+    for (i = 0; i < t.size; i++) t.data[i] = (float)i;
+    CHECK(an_tensor_btf(&t, 1, 2) == t.data + (1 * 5 + 2) * 3);
+    CHECK(an_tensor_btf(&t, 2, 0) == NULL && an_tensor_btf(&t, 0, 5) == NULL);
+    CHECK_OK(an_tensor_slice(&t, 1, &v));
+    CHECK(v.ndim == 2 && v.shape[0] == 5 && v.shape[1] == 3 && v.data[0] == 15.0f);
+    CHECK_RESULT(an_tensor_slice(&t, 2, &v), AN_ERR_INVALID_ARG);
+    CHECK_OK(an_tensor_reshape(&t, 2, flat, &w));
+    CHECK(w.data == t.data && w.shape[0] == 10);
+    CHECK_RESULT(an_tensor_reshape(&t, 2, wrong, &w), AN_ERR_SHAPE);
+    {
+        size_t any[3] = { 0, 5, 3 }, bad[3] = { 0, 4, 3 };
+        CHECK_OK(an_tensor_expect(&t, 3, any));
+        CHECK_RESULT(an_tensor_expect(&t, 3, bad), AN_ERR_SHAPE);
+        CHECK_RESULT(an_tensor_expect(&t, 2, any), AN_ERR_SHAPE);
+    }
+    an_tensor_uninit(&t);
+    CHECK(t.data == NULL);
+    CHECK_RESULT(an_tensor_init(&t, 2, zero, NULL), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_tensor_init(&t, 5, btf, NULL), AN_ERR_INVALID_ARG);
+    {
+        size_t huge[2] = { SIZE_MAX / 2, 4 };
+        CHECK_RESULT(an_tensor_init(&t, 2, huge, NULL), AN_ERR_TOO_LARGE);
+    }
+    CHECK_OK(an_tensor_heap_size(3, btf, &bytes));
+    CHECK(bytes >= 30 * sizeof(float) && bytes % AN_ALIGN == 0);
+    {
+        static float heap[64 + 16];
+        float *aligned = (float *)(((uintptr_t)heap + 63) & ~(uintptr_t)63);
+        CHECK_OK(an_tensor_init_preallocated(&t, 3, btf, aligned));
+        CHECK(t.data == aligned && t.owned_bytes == 0);
+        an_tensor_uninit(&t);
+        CHECK_RESULT(an_tensor_init_preallocated(&t, 3, btf, aligned + 1), AN_ERR_INVALID_ARG);
+    }
+}
+
+/* --------------------------------------------------------------------------
+   4  Random numbers
+   -------------------------------------------------------------------------- */
+
+static void test_rng_reference(void)
+{
+    /* pcg32-demo from pcg-random.org: pcg32_srandom(42, 54), first outputs */
+    static const uint32_t expected[6] = { 0xa15c02b7u, 0x7b47f409u, 0xba1d3330u,
+                                          0x83d2f293u, 0xbfa4784bu, 0xcbed606eu };
+    an_rng rng;
+    int i;
+    an_rng_seed(&rng, 42u, 54u);
+    for (i = 0; i < 6; i++) CHECK(an_rng_u32(&rng) == expected[i]);
+}
+
+static void test_rng_distributions(void)
+{
+    an_rng rng;
+    size_t i, counts[10] = { 0 }, items[50], seen[50] = { 0 };
+    double sum = 0, sum2 = 0, chi2 = 0, n = 200000;
+    an_rng_seed(&rng, 7, 1);
+    for (i = 0; i < (size_t)n; i++) {
+        double u = an_rng_uniform(&rng), z = an_rng_normal(&rng);
+        float uf = an_rng_uniformf(&rng);
+        CHECK(u >= 0.0 && u < 1.0 && uf >= 0.0f && uf < 1.0f);
+        sum += z;
+        sum2 += z * z;
+        counts[an_rng_below(&rng, 10)]++;
+    }
+    CHECK_NEAR(sum / n, 0.0, 4.0 / sqrt(n));            /* 4 standard errors */
+    CHECK_NEAR(sum2 / n, 1.0, 4.0 * sqrt(2.0 / n));
+    for (i = 0; i < 10; i++) chi2 += (counts[i] - n / 10) * (counts[i] - n / 10) / (n / 10);
+    CHECK(chi2 < 27.9);                                  /* chi2(9) 0.999 quantile */
+    CHECK(an_rng_below(&rng, 1) == 0 && an_rng_below(&rng, 0) == 0);
+    for (i = 0; i < 1000; i++) CHECK(an_rng_below(&rng, 5000000000ULL) < 5000000000ULL);
+    for (i = 0; i < 50; i++) items[i] = i;
+    an_rng_shuffle(&rng, items, 50);
+    for (i = 0; i < 50; i++) seen[items[i]]++;
+    for (i = 0; i < 50; i++) CHECK(seen[i] == 1);
+    {
+        an_rng a, b;
+        an_rng_seed(&a, 123, 4);
+        an_rng_seed(&b, 123, 4);
+        for (i = 0; i < 100; i++) CHECK(an_rng_normal(&a) == an_rng_normal(&b));
+        an_rng_seed(&b, 123, 5);                          /* another stream */
+        CHECK(an_rng_u32(&a) != an_rng_u32(&b));
+    }
+}
+
+/* --------------------------------------------------------------------------
+   5  Kernels: every vector kernel against the scalar reference and a
+   double-precision oracle, on random shapes with odd tails
+   -------------------------------------------------------------------------- */
+
+static float *random_floats(an_rng *rng, size_t n)
+{
+    float *v = (float *)malloc((n ? n : 1) * sizeof(float));
+    size_t i;
+    for (i = 0; i < n; i++) v[i] = (float)(2.0 * an_rng_uniform(rng) - 1.0);
+    return v;
+}
+
+static size_t random_dim(an_rng *rng)
+{
+    static const size_t dims[] = { 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 100, 129 };
+    return dims[an_rng_below(rng, sizeof dims / sizeof dims[0])];
+}
+
+/* |got - want| within the standard bound for a sum of k products */
+static int close_sum(double got, double want, double abs_sum, size_t k)
+{
+    return fabs(got - want) <= (double)(k + 2) * FLT_EPSILON * (abs_sum + 1e-30);
+}
+
+static void test_kernel_vectors(void)
+{
+    an_rng rng;
+    int trial;
+    an_rng_seed(&rng, 11, 0);
+    for (trial = 0; trial < 300; trial++) {
+        size_t n = (size_t)an_rng_below(&rng, 300), i;
+        float *x = random_floats(&rng, n), *y = random_floats(&rng, n);
+        float *y1 = (float *)malloc((n + 1) * sizeof(float)), *y2 = (float *)malloc((n + 1) * sizeof(float));
+        float a = (float)(an_rng_uniform(&rng) * 4 - 2);
+        double exact = 0, abs_sum = 0;
+        for (i = 0; i < n; i++) { exact += (double)x[i] * y[i]; abs_sum += fabs((double)x[i] * y[i]); }
+        CHECK(close_sum(an_dot(n, x, y), exact, abs_sum, n));
+        CHECK(close_sum(an_dot(n, x, y), an_dot_scalar(n, x, y), 2 * abs_sum, n));
+        memcpy(y1, y, n * sizeof(float));
+        memcpy(y2, y, n * sizeof(float));
+        an_axpy(n, a, x, y1);
+        an_axpy_scalar(n, a, x, y2);
+        for (i = 0; i < n; i++) CHECK(fabsf(y1[i] - y2[i]) <= 2 * FLT_EPSILON * (fabsf(a * x[i]) + fabsf(y[i])));
+        an_scale(n, a, y1);
+        an_scale_scalar(n, a, y2);
+        for (i = 0; i < n; i++) CHECK(fabsf(y1[i] - y2[i]) <= 4 * FLT_EPSILON * fabsf(a) * (fabsf(a * x[i]) + fabsf(y[i])));
+        free(x); free(y); free(y1); free(y2);
+    }
+}
+
+static void test_kernel_gemv(void)
+{
+    an_rng rng;
+    int trial;
+    an_rng_seed(&rng, 12, 0);
+    for (trial = 0; trial < 200; trial++) {
+        size_t M = random_dim(&rng), N = random_dim(&rng), lda = N + (size_t)an_rng_below(&rng, 4), i, j;
+        float *A = random_floats(&rng, M * lda), *xn = random_floats(&rng, N), *xm = random_floats(&rng, M);
+        float *y1 = random_floats(&rng, M), *y2 = (float *)malloc(M * sizeof(float));
+        float *z1 = random_floats(&rng, N), *z2 = (float *)malloc(N * sizeof(float));
+        int ok = 1;
+        memcpy(y2, y1, M * sizeof(float));
+        memcpy(z2, z1, N * sizeof(float));
+        an_gemv(M, N, A, lda, xn, y1);
+        an_gemv_scalar(M, N, A, lda, xn, y2);
+        for (i = 0; i < M; i++) {
+            double s = 0;
+            for (j = 0; j < N; j++) s += fabs((double)A[i * lda + j] * xn[j]);
+            ok &= close_sum(y1[i], y2[i], 2 * s + fabs(y2[i]), N);
+        }
+        an_gemv_t(M, N, A, lda, xm, z1);
+        an_gemv_t_scalar(M, N, A, lda, xm, z2);
+        for (j = 0; j < N; j++) {
+            double s = 0;
+            for (i = 0; i < M; i++) s += fabs((double)A[i * lda + j] * xm[i]);
+            ok &= close_sum(z1[j], z2[j], 2 * s + fabs(z2[j]), M);
+        }
+        if (!ok) TEST__FAIL("gemv M=%zu N=%zu lda=%zu", M, N, lda);
+        free(A); free(xn); free(xm); free(y1); free(y2); free(z1); free(z2);
+    }
+}
+
+/* C += op(A) op(B) for the three forms against a double-precision oracle,
+   with row padding (ld > columns) and C holding earlier values. */
+static void test_kernel_gemm(void)
+{
+    an_rng rng;
+    int trial, form;
+    an_rng_seed(&rng, 13, 0);
+    for (trial = 0; trial < 150; trial++)
+        for (form = 0; form < 3; form++) {
+            size_t M = random_dim(&rng), N = random_dim(&rng), K = random_dim(&rng), pad = (size_t)an_rng_below(&rng, 3);
+            /* storage shapes: nn A(M,K) B(K,N); nt A(M,K) B(N,K); tn A(K,M) B(K,N) */
+            size_t arows = form == 2 ? K : M, acols = form == 2 ? M : K;
+            size_t brows = form == 1 ? N : K, bcols = form == 1 ? K : N;
+            size_t lda = acols + pad, ldb = bcols + pad, ldc = N + pad, i, j, k;
+            float *A = random_floats(&rng, arows * lda), *B = random_floats(&rng, brows * ldb);
+            float *C1 = random_floats(&rng, M * ldc), *C2 = (float *)malloc(M * ldc * sizeof(float));
+            int ok = 1;
+            memcpy(C2, C1, M * ldc * sizeof(float));
+            for (i = 0; i < M; i++)
+                for (j = 0; j < N; j++) {
+                    double e = C1[i * ldc + j];
+                    for (k = 0; k < K; k++) {
+                        double a = form == 2 ? A[k * lda + i] : A[i * lda + k];
+                        double b = form == 1 ? B[j * ldb + k] : B[k * ldb + j];
+                        e += a * b;
+                    }
+                    C2[i * ldc + j] = (float)e;   /* the double-precision oracle */
+                }
+            if (form == 0) an_gemm_nn(M, N, K, A, lda, B, ldb, C1, ldc);
+            if (form == 1) an_gemm_nt(M, N, K, A, lda, B, ldb, C1, ldc);
+            if (form == 2) an_gemm_tn(M, N, K, A, lda, B, ldb, C1, ldc);
+            for (i = 0; i < M; i++)
+                for (j = 0; j < N; j++) {
+                    double s = 2.0;   /* |C0| <= 1 plus |a b| <= 1 each: a loose, safe scale */
+                    for (k = 0; k < K; k++) {
+                        double a = form == 2 ? A[k * lda + i] : A[i * lda + k];
+                        double b = form == 1 ? B[j * ldb + k] : B[k * ldb + j];
+                        s += fabs(a * b);
+                    }
+                    ok &= close_sum(C1[i * ldc + j], C2[i * ldc + j], s, K);
+                }
+            if (!ok) TEST__FAIL("gemm form %d M=%zu N=%zu K=%zu pad=%zu", form, M, N, K, pad);
+            free(A); free(B); free(C1); free(C2);
+        }
+}
+
+/* The scalar gemm references against the double oracle, and vector ==
+   scalar on the padding between rows (kernels must not write there). */
+static void test_kernel_gemm_scalar_and_padding(void)
+{
+    an_rng rng;
+    int trial;
+    an_rng_seed(&rng, 14, 0);
+    for (trial = 0; trial < 60; trial++) {
+        size_t M = random_dim(&rng), N = random_dim(&rng), K = random_dim(&rng), ldc = N + 3, i, j, k;
+        float *A = random_floats(&rng, M * K), *B = random_floats(&rng, K * N), *Bt = (float *)malloc(N * K * sizeof(float));
+        float *At = (float *)malloc(K * M * sizeof(float));
+        float *C[6];
+        int c, ok = 1;
+        for (i = 0; i < M; i++) for (k = 0; k < K; k++) At[k * M + i] = A[i * K + k];
+        for (k = 0; k < K; k++) for (j = 0; j < N; j++) Bt[j * K + k] = B[k * N + j];
+        for (c = 0; c < 6; c++) {
+            C[c] = (float *)malloc(M * ldc * sizeof(float));
+            for (i = 0; i < M * ldc; i++) C[c][i] = -7.0f;   /* padding sentinel */
+            for (i = 0; i < M; i++) for (j = 0; j < N; j++) C[c][i * ldc + j] = 0.0f;
+        }
+        an_gemm_nn_scalar(M, N, K, A, K, B, N, C[0], ldc);
+        an_gemm_nt_scalar(M, N, K, A, K, Bt, K, C[1], ldc);
+        an_gemm_tn_scalar(M, N, K, At, M, B, N, C[2], ldc);
+        an_gemm_nn(M, N, K, A, K, B, N, C[3], ldc);
+        an_gemm_nt(M, N, K, A, K, Bt, K, C[4], ldc);
+        an_gemm_tn(M, N, K, At, M, B, N, C[5], ldc);
+        for (i = 0; i < M; i++) {
+            for (j = 0; j < N; j++) {
+                double e = 0, s = 0;
+                for (k = 0; k < K; k++) { e += (double)A[i * K + k] * B[k * N + j]; s += fabs((double)A[i * K + k] * B[k * N + j]); }
+                for (c = 0; c < 6; c++) ok &= close_sum(C[c][i * ldc + j], e, s, K);
+            }
+            for (j = N; j < ldc; j++)
+                for (c = 0; c < 6; c++) ok &= C[c][i * ldc + j] == -7.0f;
+        }
+        if (!ok) TEST__FAIL("gemm M=%zu N=%zu K=%zu", M, N, K);
+        for (c = 0; c < 6; c++) free(C[c]);
+        free(A); free(B); free(At); free(Bt);
+    }
+}
+
+/* The measured errors the header states, on a dense grid and near the
+   switch points, against double-precision libm. */
+static void test_kernel_activations(void)
+{
+    size_t n = 400001, i;
+    float *x = (float *)malloc(n * sizeof(float)), *s = (float *)malloc(n * sizeof(float));
+    float *t = (float *)malloc(n * sizeof(float)), *ss = (float *)malloc(n * sizeof(float));
+    float *ts = (float *)malloc(n * sizeof(float));
+    double sig_abs = 0, tanh_abs = 0, tanh_ulp = 0, vs_scalar = 0;
+    for (i = 0; i < n; i++) x[i] = (float)(-20.0 + 40.0 * (double)i / (double)(n - 1));
+    x[0] = 0.625f; x[1] = -0.625f; x[2] = nextafterf(0.625f, 0.0f); x[3] = 1e-30f; x[4] = -1e-6f; x[5] = 0.0f;
+    an_sigmoid(n, x, s);
+    an_tanh(n, x, t);
+    an_sigmoid_scalar(n, x, ss);
+    an_tanh_scalar(n, x, ts);
+    for (i = 0; i < n; i++) {
+        double es = 1.0 / (1.0 + exp(-(double)x[i])), et = tanh((double)x[i]);
+        double ulp = et == 0 ? 0 : fabs(t[i] - et) / (ldexp(1.0, ilogb(et)) * FLT_EPSILON);
+        if (fabs(s[i] - es) > sig_abs) sig_abs = fabs(s[i] - es);
+        if (fabs(ss[i] - es) > sig_abs) sig_abs = fabs(ss[i] - es);
+        if (fabs(t[i] - et) > tanh_abs) tanh_abs = fabs(t[i] - et);
+        if (fabs(ts[i] - et) > tanh_abs) tanh_abs = fabs(ts[i] - et);
+        if (ulp > tanh_ulp) tanh_ulp = ulp;
+        if (fabs(s[i] - ss[i]) > vs_scalar) vs_scalar = fabs(s[i] - ss[i]);
+        if (fabs(t[i] - ts[i]) > vs_scalar) vs_scalar = fabs(t[i] - ts[i]);
+    }
+    printf("  activations (%s): sigmoid max abs err %.2e, tanh max abs err %.2e (%.1f ulp), vector vs scalar %.2e\n",
+           an_simd_name(an_simd_path()), sig_abs, tanh_abs, tanh_ulp, vs_scalar);
+    CHECK(sig_abs <= 1.2e-7);       /* the bounds the header states */
+    CHECK(tanh_abs <= 1.2e-7);
+    CHECK(tanh_ulp <= 2.0);
+    CHECK(vs_scalar <= 2.4e-7);     /* two ulps of 1: FMA vs separate rounding */
+    /* saturation, signs and NaN */
+    {
+        float in[6], out[6];
+        in[0] = 200.0f; in[1] = -200.0f; in[2] = HUGE_VALF; in[3] = -HUGE_VALF; in[4] = NAN; in[5] = 88.5f;
+        an_sigmoid(6, in, out);
+        CHECK(out[0] == 1.0f && out[1] >= 0.0f && out[1] < 1e-37f && out[2] == 1.0f && out[3] < 1e-37f);
+        CHECK(out[4] != out[4]);
+        an_tanh(6, in, out);
+        CHECK(out[0] == 1.0f && out[1] == -1.0f && out[2] == 1.0f && out[3] == -1.0f && out[4] != out[4]);
+        an_sigmoid_scalar(6, in, out);
+        CHECK(out[4] != out[4] && out[0] == 1.0f);
+    }
+    free(x); free(s); free(t); free(ss); free(ts);
+}
+
+static void test_kernel_lstm_gates(void)
+{
+    an_rng rng;
+    size_t H, r, j;
+    an_rng_seed(&rng, 15, 0);
+    for (H = 1; H <= 40; H += 3) {
+        size_t rows = 3, ldz = 4 * H + 2;
+        float *z = random_floats(&rng, rows * ldz), *zs = (float *)malloc(rows * ldz * sizeof(float));
+        float *orig = (float *)malloc(rows * ldz * sizeof(float));
+        for (j = 0; j < rows * ldz; j++) z[j] *= 6.0f;
+        memcpy(zs, z, rows * ldz * sizeof(float));
+        memcpy(orig, z, rows * ldz * sizeof(float));
+        an_lstm_gates(rows, H, z, ldz);
+        an_lstm_gates_scalar(rows, H, zs, ldz);
+        for (r = 0; r < rows; r++)
+            for (j = 0; j < ldz; j++) {
+                double x = orig[r * ldz + j], want;
+                if (j >= 4 * H) want = x;                              /* padding untouched */
+                else if (j >= 2 * H && j < 3 * H) want = tanh(x);      /* g */
+                else want = 1.0 / (1.0 + exp(-x));                     /* i, f, o */
+                CHECK_NEAR(z[r * ldz + j], want, 1.2e-7);
+                CHECK_NEAR(zs[r * ldz + j], want, 1.2e-7);
+            }
+        free(z); free(zs); free(orig);
+    }
+}
+
+/* --------------------------------------------------------------------------
+   6  Preprocessing
+   -------------------------------------------------------------------------- */
+
+static void test_fill_missing(void)
+{
+    /* two features: feature 0 has a leading gap and an interior gap,
+       feature 1 a trailing gap */
+    float x[6 * 2] = { NAN, 1, 2, NAN, NAN, 5, NAN, NAN, 8, NAN, 10, NAN };
+    unsigned char mask[12];
+    size_t filled;
+    CHECK_OK(an_fill_missing(x, 6, 2, NULL, mask, &filled));
+    /* feature 0: NAN 2 NAN NAN 8 10 -> 2 2 4 6 8 10 */
+    CHECK(x[0] == 2.0f && x[2] == 2.0f && x[4] == 4.0f && x[6] == 6.0f && x[8] == 8.0f && x[10] == 10.0f);
+    /* feature 1: 1 NAN 5 NAN NAN NAN -> 1 3 5 5 5 5 */
+    CHECK(x[1] == 1.0f && x[3] == 3.0f && x[5] == 5.0f && x[7] == 5.0f && x[9] == 5.0f && x[11] == 5.0f);
+    CHECK(filled == 7);
+    CHECK(mask[0] == 1 && mask[1] == 0 && mask[2] == 0 && mask[3] == 1 && mask[4] == 1 && mask[11] == 1 && mask[8] == 0);
+    {
+        /* irregular time: a gap filled in proportion to time, not rows */
+        float y[4] = { 0, NAN, NAN, 10 };
+        double t[4] = { 0, 1, 9, 10 };
+        CHECK_OK(an_fill_missing(y, 4, 1, t, NULL, NULL));
+        CHECK_NEAR(y[1], 1.0, 1e-6);
+        CHECK_NEAR(y[2], 9.0, 1e-6);
+        t[2] = 0.5;                               /* not increasing */
+        y[1] = NAN;
+        CHECK_RESULT(an_fill_missing(y, 4, 1, t, NULL, NULL), AN_ERR_INPUT);
+    }
+    {
+        float all_missing[3] = { NAN, NAN, NAN }, inf[3] = { 1, NAN, HUGE_VALF };
+        CHECK_RESULT(an_fill_missing(all_missing, 3, 1, NULL, NULL, NULL), AN_ERR_INPUT);
+        CHECK_RESULT(an_fill_missing(inf, 3, 1, NULL, NULL, NULL), AN_ERR_INPUT);
+        CHECK(inf[1] != inf[1]);                  /* untouched on error */
+        CHECK_RESULT(an_fill_missing(inf, 0, 1, NULL, NULL, NULL), AN_ERR_INVALID_ARG);
+    }
+}
+
+static void test_scalers(void)
+{
+    /* two features, hand-computed: f0 = 1 2 3 4 10, f1 = 5 5 5 5 5 (constant) */
+    float x[10] = { 1, 5, 2, 5, 3, 5, 4, 5, 10, 5 }, y[10], back[10];
+    an_scaler s;
+    size_t i;
+    CHECK_OK(an_scaler_init(&s, AN_SCALER_STANDARD, 2, NULL));
+    CHECK_RESULT(an_scaler_transform(&s, x, 5, y), AN_ERR_NOT_FITTED);
+    CHECK_OK(an_scaler_fit(&s, x, 5, NULL));
+    CHECK_NEAR(s.center[0], 4.0, 1e-15);
+    CHECK_NEAR(s.scale[0], sqrt(10.0), 1e-14);      /* population std: sum sq = 50, /5 */
+    CHECK(s.center[1] == 5.0 && s.scale[1] == 1.0); /* constant: scale 1 */
+    CHECK_OK(an_scaler_transform(&s, x, 5, y));
+    CHECK_NEAR(y[0], -3.0 / sqrt(10.0), 1e-6);
+    CHECK(y[1] == 0.0f);
+    CHECK_OK(an_scaler_inverse(&s, y, 5, back));
+    for (i = 0; i < 10; i++) CHECK_NEAR(back[i], x[i], 1e-5);
+    an_scaler_uninit(&s);
+
+    CHECK_OK(an_scaler_init(&s, AN_SCALER_MINMAX, 2, NULL));
+    CHECK_OK(an_scaler_set_range(&s, -1.0, 1.0));
+    CHECK_OK(an_scaler_fit(&s, x, 5, NULL));
+    CHECK_OK(an_scaler_transform(&s, x, 5, y));
+    CHECK(y[0] == -1.0f && y[8] == 1.0f);
+    CHECK_NEAR(y[2], -1.0 + 2.0 / 9.0, 1e-6);
+    CHECK(y[1] == -1.0f);                         /* constant maps to lo (scikit-learn) */
+    CHECK_RESULT(an_scaler_set_range(&s, 1.0, 1.0), AN_ERR_INVALID_ARG);
+    an_scaler_uninit(&s);
+
+    CHECK_OK(an_scaler_init(&s, AN_SCALER_ROBUST, 2, NULL));
+    CHECK_OK(an_scaler_fit(&s, x, 5, NULL));
+    CHECK(s.center[0] == 3.0 && s.scale[0] == 2.0); /* median 3, q75 4 - q25 2 */
+    CHECK_OK(an_scaler_transform(&s, x, 5, y));
+    CHECK(y[8] == 3.5f);
+    an_scaler_uninit(&s);
+
+    {
+        /* NaN is skipped by fit and passed through by transform; Inf is an error */
+        float z[4] = { 1, NAN, 3, 5 }, out[4];
+        CHECK_OK(an_scaler_init(&s, AN_SCALER_STANDARD, 1, NULL));
+        CHECK_OK(an_scaler_fit(&s, z, 4, NULL));
+        CHECK(s.center[0] == 3.0);
+        CHECK_OK(an_scaler_transform(&s, z, 4, out));
+        CHECK(out[1] != out[1]);
+        z[1] = HUGE_VALF;
+        CHECK_RESULT(an_scaler_fit(&s, z, 4, NULL), AN_ERR_INPUT);
+        z[0] = z[1] = z[2] = z[3] = NAN;
+        CHECK_RESULT(an_scaler_fit(&s, z, 4, NULL), AN_ERR_INPUT);
+        CHECK(!s.fitted);
+        an_scaler_uninit(&s);
+    }
+    CHECK_RESULT(an_scaler_init(&s, (an_scaler_kind)9, 2, NULL), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_scaler_init(&s, AN_SCALER_STANDARD, 0, NULL), AN_ERR_INVALID_ARG);
+}
+
+static void test_scaler_preallocated_and_saved(void)
+{
+    static double heap[64];
+    size_t bytes;
+    an_scaler s, t;
+    float x[6] = { 1, 10, 2, 20, 4, 40 }, y1[6], y2[6];
+    an_writer w;
+    const void *data;
+    size_t size;
+    an_reader r;
+    int i;
+    void *aligned = (void *)(((uintptr_t)heap + 63) & ~(uintptr_t)63);
+    CHECK_OK(an_scaler_heap_size(2, &bytes));
+    CHECK(bytes <= sizeof heap - 64);
+    CHECK_OK(an_scaler_init_preallocated(&s, AN_SCALER_ROBUST, 2, aligned));
+    CHECK_OK(an_scaler_fit(&s, x, 3, NULL));
+    CHECK_OK(an_writer_init(&w, NULL));
+    CHECK_OK(an_scaler_save(&s, &w));
+    CHECK_OK(an_writer_finish(&w, &data, &size));
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_OK(an_scaler_load(&t, &r, NULL));
+    CHECK(t.kind == AN_SCALER_ROBUST && t.n_features == 2 && t.fitted);
+    CHECK_OK(an_scaler_transform(&s, x, 3, y1));
+    CHECK_OK(an_scaler_transform(&t, x, 3, y2));
+    for (i = 0; i < 6; i++) CHECK(y1[i] == y2[i]);      /* bit-identical */
+    an_scaler_uninit(&t);
+    an_scaler_uninit(&s);
+    an_writer_uninit(&w);
+}
+
+static void test_windows(void)
+{
+    float x[7 * 2], out[8 * 3 * 2];
+    unsigned char mask[8 * 3];
+    size_t count, i;
+    for (i = 0; i < 14; i++) x[i] = (float)i;
+    CHECK_OK(an_window_count(7, 3, 2, 0, &count));
+    CHECK(count == 3);                                    /* starts 0 2 4 */
+    CHECK_OK(an_window_count(7, 3, 3, 0, &count));
+    CHECK(count == 2);                                    /* starts 0 3; row 6 skipped */
+    CHECK_OK(an_window_count(7, 3, 3, AN_WINDOW_COVER_END, &count));
+    CHECK(count == 3 && an_window_start(7, 3, 3, AN_WINDOW_COVER_END, 2) == 4);
+    CHECK_OK(an_windows(x, 7, 2, 3, 3, AN_WINDOW_COVER_END, out, mask, 8, &count));
+    CHECK(count == 3);
+    CHECK(out[0] == 0 && out[1] == 1 && out[5] == 5);      /* window 0 rows 0..2 */
+    CHECK(out[6] == 6 && out[7] == 7);                     /* window 1 starts at row 3 */
+    CHECK(out[12] == 8 && out[17] == 13);                  /* window 2 rows 4..6 */
+    for (i = 0; i < 9; i++) CHECK(mask[i] == 1);
+    CHECK_RESULT(an_windows(x, 7, 2, 3, 3, AN_WINDOW_COVER_END, out, mask, 2, &count), AN_ERR_SHAPE);
+    /* short series */
+    CHECK_RESULT(an_window_count(2, 3, 1, 0, &count), AN_ERR_TOO_SHORT);
+    CHECK_OK(an_windows(x, 2, 2, 3, 1, AN_WINDOW_PAD, out, mask, 8, &count));
+    CHECK(count == 1 && an_window_start(2, 3, 1, AN_WINDOW_PAD, 0) == -1);
+    CHECK(out[0] == 0 && out[1] == 0 && mask[0] == 0);     /* padding */
+    CHECK(out[2] == 0 && out[3] == 1 && out[4] == 2 && out[5] == 3 && mask[1] == 1 && mask[2] == 1);
+    CHECK_RESULT(an_window_count(7, 0, 1, 0, &count), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_window_count(7, 3, 1, 64, &count), AN_ERR_INVALID_ARG);
+    /* exact fit: every row covered once with stride = length */
+    CHECK_OK(an_window_count(9, 3, 3, AN_WINDOW_COVER_END, &count));
+    CHECK(count == 3);
+}
+
+static void test_time_features(void)
+{
+    /* 1970-01-01 00:00 UTC was a Thursday (weekday 3, Monday = 0);
+       2024-01-01 06:00 UTC (1704088800) a Monday at a quarter of the day */
+    double t[3] = { 0.0, 1704088800.0, 1704088800.0 };
+    float out[12];
+    const double pi = 3.14159265358979323846;
+    CHECK_OK(an_time_features(t, 2, 0.0, out));
+    CHECK_NEAR(out[0], 0.0, 1e-7); CHECK_NEAR(out[1], 1.0, 1e-7);
+    CHECK_NEAR(out[2], sin(2 * pi * 3 / 7), 1e-6); CHECK_NEAR(out[3], cos(2 * pi * 3 / 7), 1e-6);
+    CHECK_NEAR(out[4], 1.0, 1e-6); CHECK_NEAR(out[5], 0.0, 1e-6);
+    CHECK_NEAR(out[6], 0.0, 1e-6); CHECK_NEAR(out[7], 1.0, 1e-6);
+    /* UTC-7 turns Monday 06:00 into Sunday 23:00 */
+    CHECK_OK(an_time_features(t + 2, 1, -7 * 3600.0, out));
+    CHECK_NEAR(out[0], sin(2 * pi * 23 / 24), 1e-6);
+    CHECK_NEAR(out[2], sin(2 * pi * 6 / 7), 1e-6);
+    /* before 1970 */
+    t[0] = -86400.0;   /* Wednesday */
+    CHECK_OK(an_time_features(t, 1, 0.0, out));
+    CHECK_NEAR(out[2], sin(2 * pi * 2 / 7), 1e-6);
+    t[0] = NAN;
+    CHECK_RESULT(an_time_features(t, 1, 0.0, out), AN_ERR_INPUT);
+}
+
+/* --------------------------------------------------------------------------
+   7  Thresholds
+   -------------------------------------------------------------------------- */
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_percentiles(void)
+{
+    float v[4] = { 4, 1, 3, 2 };
+    double p;
+    an_rng rng;
+    int trial;
+    /* numpy.percentile([1,2,3,4], q) with the default 'linear' method */
+    CHECK_OK(an_percentile(v, 4, 50, NULL, &p)); CHECK(p == 2.5);
+    CHECK_OK(an_percentile(v, 4, 25, NULL, &p)); CHECK(p == 1.75);
+    CHECK_OK(an_percentile(v, 4, 0, NULL, &p));  CHECK(p == 1.0);
+    CHECK_OK(an_percentile(v, 4, 100, NULL, &p)); CHECK(p == 4.0);
+    CHECK_OK(an_percentile(v, 4, 90, NULL, &p)); CHECK_NEAR(p, 3.7, 1e-12);
+    CHECK(v[0] == 4 && v[3] == 2);                     /* input kept */
+    CHECK_RESULT(an_percentile(v, 4, 101, NULL, &p), AN_ERR_INVALID_ARG);
+    v[2] = NAN;
+    CHECK_RESULT(an_percentile(v, 4, 50, NULL, &p), AN_ERR_INPUT);
+    /* random sizes with heavy ties against a sort-based reference */
+    an_rng_seed(&rng, 21, 0);
+    for (trial = 0; trial < 200; trial++) {
+        size_t n = 1 + (size_t)an_rng_below(&rng, 500), i, lo;
+        float *x = (float *)malloc(n * sizeof(float)), *sorted = (float *)malloc(n * sizeof(float));
+        double q = an_rng_uniform(&rng) * 100, h, want;
+        for (i = 0; i < n; i++) x[i] = (float)an_rng_below(&rng, 20);
+        memcpy(sorted, x, n * sizeof(float));
+        qsort(sorted, n, sizeof(float), cmp_float);
+        h = (n - 1) * q / 100;
+        lo = (size_t)floor(h);
+        want = lo + 1 < n ? sorted[lo] + (h - lo) * (sorted[lo + 1] - sorted[lo]) : sorted[lo];
+        CHECK_OK(an_percentile_inplace(x, n, q, &p));
+        CHECK_NEAR(p, want, 1e-9);
+        free(x); free(sorted);
+    }
+}
+
+static void test_sigma_and_ewma(void)
+{
+    float x[5] = { 2, 4, 4, 4, 6 };   /* mean 4, population std sqrt(8/5) */
+    double mean = 0, sd = 0, thr = 0;
+    an_ewma_threshold e;
+    int i, flags = 0;
+    CHECK_OK(an_mean_std(x, 5, &mean, &sd));
+    CHECK(mean == 4.0);
+    CHECK_NEAR(sd, sqrt(1.6), 1e-15);
+    CHECK_OK(an_threshold_sigma(x, 5, 3.0, &thr));
+    CHECK_NEAR(thr, 4.0 + 3.0 * sqrt(1.6), 1e-14);
+    /* alternating 0/1 scores: EW mean -> 1/2, EW std -> 1/2; a spike of 5
+       is over mean + 3 std and nothing in the regular pattern is */
+    CHECK_OK(an_ewma_threshold_init(&e, 0.05, 3.0, 20));
+    for (i = 0; i < 400; i++) flags += an_ewma_threshold_push(&e, i % 2, &thr);
+    CHECK(flags == 0);
+    CHECK_NEAR(e.mean, 0.5, 0.05);
+    CHECK_NEAR(sqrt(e.var), 0.5, 0.05);
+    CHECK(an_ewma_threshold_push(&e, 5.0, &thr) == 1);
+    CHECK_NEAR(thr, 0.5 + 3.0 * 0.5, 0.3);
+    CHECK(an_ewma_threshold_push(&e, NAN, &thr) == 0);
+    /* warmup: nothing is flagged while learning */
+    CHECK_OK(an_ewma_threshold_init(&e, 0.1, 1.0, 10));
+    for (i = 0; i < 10; i++) CHECK(an_ewma_threshold_push(&e, i * 100.0, &thr) == 0 && thr == HUGE_VAL);
+    /* the first weights are 1, 1/2, ...: after two scores the mean is exact */
+    CHECK_OK(an_ewma_threshold_init(&e, 0.01, 1.0, 0));
+    an_ewma_threshold_push(&e, 2.0, NULL);
+    an_ewma_threshold_push(&e, 4.0, NULL);
+    CHECK(e.mean == 3.0 && e.var == 1.0);
+    CHECK_RESULT(an_ewma_threshold_init(&e, 0.0, 1.0, 0), AN_ERR_INVALID_ARG);
+}
+
+/* --------------------------------------------------------------------------
+   8  Metrics
+   -------------------------------------------------------------------------- */
+
+static void test_metrics_against_sklearn(void)
+{
+    int c;
+    for (c = 0; c < SK_N_CASES; c++) {
+        const sk_case *k = &sk_cases[c];
+        size_t n = (size_t)k->n, count, i;
+        an_confusion cm;
+        double v, *a = (double *)malloc((n + 2) * sizeof(double)), *b = (double *)malloc((n + 2) * sizeof(double));
+        double *t = (double *)malloc((n + 2) * sizeof(double));
+        int before = test__current_failed;
+        test__current_failed = 0;
+        CHECK_OK(an_confusion_matrix(k->label, k->pred, n, &cm));
+        CHECK(cm.tp == (size_t)k->tp && cm.fp == (size_t)k->fp && cm.tn == (size_t)k->tn && cm.fn == (size_t)k->fn);
+        CHECK_NEAR(an_accuracy(&cm), k->accuracy, 1e-15);
+        CHECK_NEAR(an_precision(&cm), k->precision, 1e-15);
+        CHECK_NEAR(an_recall(&cm), k->recall, 1e-15);
+        CHECK_NEAR(an_f1(&cm), k->f1, 1e-15);
+        CHECK_NEAR(an_fbeta(&cm, 0.5), k->f_half, 1e-15);
+        CHECK_NEAR(an_fbeta(&cm, 2.0), k->f_two, 1e-15);
+        CHECK_NEAR(an_specificity(&cm), k->specificity, 1e-15);
+        if (k->roc_auc == k->roc_auc) {
+            CHECK_OK(an_roc_auc(k->score, k->label, n, NULL, &v));
+            CHECK_NEAR(v, k->roc_auc, 1e-14);
+            CHECK_OK(an_roc_curve(k->score, k->label, n, NULL, a, b, t, n + 1, &count));
+            CHECK(count == (size_t)k->n_roc);
+            for (i = 0; i < count && i < (size_t)k->n_roc; i++) {
+                CHECK_NEAR(a[i], k->fpr[i], 1e-15);
+                CHECK_NEAR(b[i], k->tpr[i], 1e-15);
+                if (i > 0) CHECK(t[i] == k->roc_threshold[i]);
+            }
+            CHECK(t[0] == HUGE_VAL);
+        } else {
+            CHECK_RESULT(an_roc_auc(k->score, k->label, n, NULL, &v), AN_ERR_INPUT);
+            CHECK_RESULT(an_roc_curve(k->score, k->label, n, NULL, a, b, t, n + 1, &count), AN_ERR_INPUT);
+        }
+        if (k->average_precision == k->average_precision) {
+            CHECK_OK(an_average_precision(k->score, k->label, n, NULL, &v));
+            CHECK_NEAR(v, k->average_precision, 1e-14);
+            CHECK_OK(an_pr_curve(k->score, k->label, n, NULL, a, b, t, n + 1, &count));
+            CHECK(count == (size_t)k->n_pr);
+            for (i = 0; i < count && i < (size_t)k->n_pr; i++) {
+                CHECK_NEAR(a[i], k->pr_precision[i], 1e-15);
+                CHECK_NEAR(b[i], k->pr_recall[i], 1e-15);
+                if (i + 1 < count) CHECK(t[i] == k->pr_threshold[i]);
+            }
+        } else {
+            CHECK_RESULT(an_average_precision(k->score, k->label, n, NULL, &v), AN_ERR_INPUT);
+        }
+        if (test__current_failed) fprintf(stderr, "  ... in scikit-learn case '%s'\n", k->name);
+        test__current_failed |= before;
+        free(a); free(b); free(t);
+    }
+}
+
+static void test_metric_errors(void)
+{
+    float s[3] = { 0.1f, NAN, 0.3f };
+    unsigned char l[3] = { 0, 1, 1 }, bad[3] = { 0, 2, 1 };
+    double v, curve[2];
+    size_t count;
+    an_confusion cm;
+    CHECK_RESULT(an_roc_auc(s, l, 3, NULL, &v), AN_ERR_INPUT);      /* NaN score */
+    s[1] = 0.2f;
+    CHECK_RESULT(an_roc_auc(s, bad, 3, NULL, &v), AN_ERR_INPUT);    /* label 2 */
+    CHECK_RESULT(an_confusion_matrix(l, bad, 3, &cm), AN_ERR_INPUT);
+    CHECK_RESULT(an_roc_curve(s, l, 3, NULL, curve, curve, curve, 2, &count), AN_ERR_SHAPE);
+    CHECK_RESULT(an_roc_auc(s, l, 0, NULL, &v), AN_ERR_INVALID_ARG);
+    memset(&cm, 0, sizeof cm);
+    CHECK(an_precision(&cm) == 0.0 && an_f1(&cm) == 0.0 && an_accuracy(&cm) == 0.0);
+}
+
+static void test_events_and_point_adjust(void)
+{
+    /* truth:   0 1 1 1 0 0 1 1 0 0 0 1
+       pred:    0 0 1 0 0 1 0 0 0 1 0 1
+       true events [1,3] [6,7] [11]; predicted events [2] [5] [9] [11] */
+    unsigned char truth[12] = { 0, 1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 1 };
+    unsigned char pred[12] = { 0, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0, 1 };
+    an_range ranges[4];
+    size_t count;
+    an_event_metrics m;
+    an_confusion c;
+    CHECK_OK(an_ranges_from_labels(truth, 12, ranges, 4, &count));
+    CHECK(count == 3 && ranges[0].start == 1 && ranges[0].end == 3 && ranges[1].start == 6 &&
+          ranges[1].end == 7 && ranges[2].start == 11 && ranges[2].end == 11);
+    CHECK_RESULT(an_ranges_from_labels(truth, 12, ranges, 2, &count), AN_ERR_SHAPE);
+    CHECK(count == 3);
+    CHECK_OK(an_event_scores(truth, pred, 12, &m));
+    CHECK(m.true_events == 3 && m.detected == 2 && m.predicted_events == 4 && m.correct == 2);
+    CHECK_NEAR(m.recall, 2.0 / 3.0, 1e-15);
+    CHECK_NEAR(m.precision, 0.5, 1e-15);
+    CHECK_NEAR(m.f1, 2 * 0.5 * (2.0 / 3.0) / (0.5 + 2.0 / 3.0), 1e-15);
+    /* point-adjusted: [1,3] fully detected (3 tp), [6,7] missed (2 fn),
+       [11] detected (1 tp); fp at 5 and 9; tn the other 4 */
+    CHECK_OK(an_point_adjusted(truth, pred, 12, &c));
+    CHECK(c.tp == 4 && c.fn == 2 && c.fp == 2 && c.tn == 4);
+    CHECK_NEAR(an_f1(&c), 8.0 / 12.0, 1e-15);
+    pred[10] = 1;                        /* [9,10,11] is now one event touching [11] */
+    CHECK_OK(an_event_scores(truth, pred, 12, &m));
+    CHECK(m.predicted_events == 3 && m.correct == 2);
+}
+
+/* NAB: hand-worked cases.  NAB's scaled sigmoid is S(x) = 2 / (1 +
+   exp(5x)) - 1 = -tanh(2.5 x); here written as tanh, independently. */
+static double nab_S(double x) { return x > 3 ? -1.0 : -tanh(2.5 * x); }
+
+static double nab_one(const float *score, size_t n, size_t start, size_t end, an_nab_profile p, an_nab_counts *c)
+{
+    an_range w;
+    an_nab_series s;
+    w.start = start;
+    w.end = end;
+    s.score = score;
+    s.n = n;
+    s.windows = &w;
+    s.n_windows = 1;
+    CHECK_OK(an_nab_score_series(&s, 0.5, p, c));
+    return c->score;
+}
+
+static void test_nab_hand_cases(void)
+{
+    float score[100];
+    an_nab_profile std_p = an_nab_profile_get(AN_NAB_STANDARD);
+    an_nab_counts c;
+    /* 100 rows: probation floor(15) = 15 rows; window [50, 59], width 10 */
+    CHECK(an_nab_probation(100) == 15 && an_nab_probation(10000) == 750 && an_nab_probation(4032) == 604);
+    memset(score, 0, sizeof score);
+    CHECK_NEAR(nab_one(score, 100, 50, 59, std_p, &c), -1.0, 1e-15);          /* missed: -fn */
+    CHECK(c.tp == 0 && c.fn == 10 && c.fp == 0 && c.tn == 75);
+    score[50] = 1.0f;                                                          /* first row: full tp */
+    CHECK_NEAR(nab_one(score, 100, 50, 59, std_p, &c), 1.0, 1e-15);
+    CHECK(c.tp == 1 && c.fn == 9);
+    score[50] = 0.0f; score[59] = 1.0f;                                        /* last row: late */
+    CHECK_NEAR(nab_one(score, 100, 50, 59, std_p, &c), nab_S(-0.1) / nab_S(-1.0), 1e-12);
+    score[52] = 0.7f;                                                          /* earliest counts */
+    CHECK_NEAR(nab_one(score, 100, 50, 59, std_p, &c), nab_S(-0.8) / nab_S(-1.0), 1e-12);
+    CHECK(c.tp == 2);
+    memset(score, 0, sizeof score);
+    score[62] = 1.0f;                                                          /* fp 3 rows after */
+    CHECK_NEAR(nab_one(score, 100, 50, 59, std_p, &c), -1.0 + 0.11 * nab_S(3.0 / 9.0), 1e-12);
+    CHECK(c.fp == 1 && c.tn == 74);
+    score[62] = 0.0f; score[95] = 1.0f;                                        /* fp far after: -fp */
+    CHECK_NEAR(nab_one(score, 100, 50, 59, std_p, &c), -1.0 - 0.11, 1e-12);
+    score[95] = 0.0f; score[20] = 1.0f;                                        /* fp before any window */
+    CHECK_NEAR(nab_one(score, 100, 50, 59, std_p, &c), -1.11, 1e-12);
+    score[20] = 0.0f; score[10] = 1.0f;                                        /* probationary: ignored */
+    CHECK_NEAR(nab_one(score, 100, 50, 59, std_p, &c), -1.0, 1e-15);
+    CHECK(c.fp == 0 && c.tp + c.tn + c.fp + c.fn == 85);
+    /* profiles: low FN doubles the miss, low FP doubles the false alarm */
+    score[10] = 0.0f; score[20] = 1.0f;
+    CHECK_NEAR(nab_one(score, 100, 50, 59, an_nab_profile_get(AN_NAB_REWARD_LOW_FN), &c), -2.11, 1e-12);
+    CHECK_NEAR(nab_one(score, 100, 50, 59, an_nab_profile_get(AN_NAB_REWARD_LOW_FP), &c), -1.22, 1e-12);
+    /* bad windows and scores */
+    {
+        an_range w[2];
+        an_nab_series s;
+        s.score = score; s.n = 100; s.windows = w; s.n_windows = 2;
+        w[0].start = 30; w[0].end = 40; w[1].start = 40; w[1].end = 50;            /* overlap */
+        CHECK_RESULT(an_nab_score_series(&s, 0.5, std_p, &c), AN_ERR_INPUT);
+        w[1].start = 45; w[1].end = 45;                                             /* width 1 */
+        CHECK_RESULT(an_nab_score_series(&s, 0.5, std_p, &c), AN_ERR_INPUT);
+        w[1].start = 45; w[1].end = 100;                                            /* past the end */
+        CHECK_RESULT(an_nab_score_series(&s, 0.5, std_p, &c), AN_ERR_INPUT);
+        w[1].end = 60;
+        score[3] = 1.5f;                                                            /* outside [0,1] */
+        CHECK_RESULT(an_nab_score_series(&s, 0.5, std_p, &c), AN_ERR_INPUT);
+    }
+}
+
+static void nab_series_from_fixture(an_nab_series *s, an_range *w, int f)
+{
+    const nab_ref_file *file = &nab_ref_files[f];
+    size_t k;
+    for (k = 0; k < file->n_windows; k++) {
+        w[k].start = file->window[2 * k];
+        w[k].end = file->window[2 * k + 1];
+    }
+    s->score = file->score;
+    s->n = file->n;
+    s->windows = w;
+    s->n_windows = file->n_windows;
+}
+
+static void test_nab_against_reference(void)
+{
+    an_range windows[NAB_REF_N_FILES][8];
+    an_nab_series series[NAB_REF_N_FILES];
+    int f, i;
+    for (f = 0; f < NAB_REF_N_FILES; f++) {
+        nab_series_from_fixture(&series[f], windows[f], f);
+        CHECK(an_nab_probation(series[f].n) == nab_ref_files[f].probation);
+    }
+    for (i = 0; i < NAB_REF_N_POINTS; i++) {
+        const nab_ref_point *pt = &nab_ref_points[i];
+        an_nab_profile p;
+        an_nab_counts c;
+        p.tp = nab_ref_profile_weights[pt->profile][0];
+        p.fp = nab_ref_profile_weights[pt->profile][1];
+        p.fn = nab_ref_profile_weights[pt->profile][2];
+        CHECK_OK(an_nab_score_series(&series[pt->file], pt->threshold, p, &c));
+        CHECK_NEAR(c.score, pt->score, 1e-9);
+        CHECK(c.tp == (size_t)pt->tp && c.tn == (size_t)pt->tn && c.fp == (size_t)pt->fp && c.fn == (size_t)pt->fn);
+    }
+    for (i = 0; i < NAB_REF_N_CORPUS; i++) {
+        const nab_ref_corpus *ref = &nab_ref_corpus_results[i];
+        an_nab_profile p;
+        an_nab_result res;
+        p.tp = nab_ref_profile_weights[ref->profile][0];
+        p.fp = nab_ref_profile_weights[ref->profile][1];
+        p.fn = nab_ref_profile_weights[ref->profile][2];
+        CHECK_OK(an_nab_evaluate(series, NAB_REF_N_FILES, p, NULL, &res));
+        CHECK(res.threshold == ref->best_threshold);
+        CHECK_NEAR(res.raw, ref->best_raw, 1e-9);
+        CHECK_NEAR(res.null_raw, ref->null_raw, 1e-9);
+        CHECK_NEAR(res.perfect, ref->perfect, 1e-12);
+        CHECK_NEAR(res.normalized, ref->normalized, 1e-7);
+        /* the corpus score is the sum of the series' scores at that threshold */
+        {
+            double sum = 0;
+            an_nab_counts c;
+            for (f = 0; f < NAB_REF_N_FILES; f++) {
+                CHECK_OK(an_nab_score_series(&series[f], res.threshold, p, &c));
+                sum += c.score;
+            }
+            CHECK_NEAR(sum, res.raw, 1e-9);
+        }
+    }
+}
+
+/* --------------------------------------------------------------------------
+   9  Model files
+   -------------------------------------------------------------------------- */
+
+#define TAG_TEST AN_TAG('T', 'E', 'S', 'T')
+#define TAG_OUTER AN_TAG('O', 'U', 'T', 'R')
+#define TAG_INNER AN_TAG('I', 'N', 'N', 'R')
+#define TAG_UNKNOWN AN_TAG('Z', 'Z', 'Z', 'Z')
+
+/* A file with fields of every kind, a nested chunk, an unknown chunk and a
+   scaler. */
+static an_result build_file(const an_allocator *a, an_writer *w, const void **data, size_t *size)
+{
+    static const float f32s[3] = { 1.5f, -0.0f, 1e-40f };
+    static const double f64s[2] = { 3.141592653589793, -1e300 };
+    float x[4] = { 1, 2, 3, 5 };
+    an_scaler s;
+    an_result r;
+    if ((r = an_writer_init(w, a)) != AN_OK) return r;
+    an_write_begin(w, TAG_UNKNOWN);
+    an_write_bytes(w, "future", 6);
+    an_write_end(w);
+    an_write_begin(w, TAG_TEST);
+    an_write_u32(w, 0xDEADBEEFu);
+    an_write_u64(w, 0x0123456789ABCDEFULL);
+    an_write_f32(w, NAN);
+    an_write_f64(w, -2.5);
+    an_write_f32s(w, f32s, 3);
+    an_write_f64s(w, f64s, 2);
+    an_write_end(w);
+    an_write_begin(w, TAG_OUTER);
+    an_write_u32(w, 7);
+    an_write_begin(w, TAG_INNER);
+    an_write_u32(w, 8);
+    an_write_end(w);
+    an_write_end(w);
+    if ((r = an_scaler_init(&s, AN_SCALER_STANDARD, 1, a)) != AN_OK) { an_writer_uninit(w); return r; }
+    an_scaler_fit(&s, x, 4, NULL);
+    an_scaler_save(&s, w);
+    an_scaler_uninit(&s);
+    r = an_writer_finish(w, data, size);
+    if (r != AN_OK) an_writer_uninit(w);
+    return r;
+}
+
+static void test_model_round_trip(void)
+{
+    an_writer w;
+    const void *data;
+    size_t size;
+    an_reader r, p, q;
+    uint32_t u32, tag;
+    uint64_t u64;
+    float f, f32s[3];
+    double d, f64s[2];
+    an_scaler s;
+    CHECK_OK(build_file(NULL, &w, &data, &size));
+    CHECK(memcmp(data, "\x89" "ANOM\r\n\x1a", 8) == 0);
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_OK(an_reader_find(&r, TAG_TEST, &p));
+    CHECK_OK(an_read_u32(&p, &u32)); CHECK(u32 == 0xDEADBEEFu);
+    CHECK_OK(an_read_u64(&p, &u64)); CHECK(u64 == 0x0123456789ABCDEFULL);
+    CHECK_OK(an_read_f32(&p, &f));   CHECK(f != f);
+    CHECK_OK(an_read_f64(&p, &d));   CHECK(d == -2.5);
+    CHECK_OK(an_read_f32s(&p, f32s, 3));
+    CHECK(f32s[0] == 1.5f && f32s[1] == 0.0f && signbit(f32s[1]) && f32s[2] == 1e-40f);
+    CHECK_OK(an_read_f64s(&p, f64s, 2));
+    CHECK(f64s[0] == 3.141592653589793 && f64s[1] == -1e300);
+    CHECK(an_reader_at_end(&p));
+    CHECK_RESULT(an_read_u32(&p, &u32), AN_ERR_CORRUPT);               /* past the end */
+    CHECK_OK(an_reader_find(&r, TAG_OUTER, &p));
+    CHECK_OK(an_read_u32(&p, &u32)); CHECK(u32 == 7);
+    CHECK_OK(an_read_chunk(&p, &tag, &q)); CHECK(tag == TAG_INNER);
+    CHECK_OK(an_read_u32(&q, &u32)); CHECK(u32 == 8);
+    CHECK_RESULT(an_reader_find(&r, AN_TAG('N', 'O', 'N', 'E'), &p), AN_ERR_CORRUPT);
+    /* sequential reading: the unknown chunk is skipped, the scaler found */
+    CHECK_OK(an_read_chunk(&r, &tag, &p)); CHECK(tag == TAG_UNKNOWN);
+    CHECK_RESULT(an_scaler_load(&s, &r, NULL), AN_ERR_CORRUPT);        /* TEST is not SCAL */
+    CHECK_OK(an_reader_find(&r, AN_TAG_SCALER, &p));
+    CHECK_OK(an_reader_find(&r, AN_TAG_SCALER, &p));
+    {
+        an_reader at = r;
+        while (an_read_expect(&at, AN_TAG_SCALER, &p) != AN_OK) CHECK_OK(an_read_chunk(&at, &tag, &p));
+        at.pos -= 12 + p.size;                    /* back to the scaler chunk */
+        CHECK_OK(an_scaler_load(&s, &at, NULL));
+        CHECK(s.center[0] == 2.75);
+        an_scaler_uninit(&s);
+    }
+    an_writer_uninit(&w);
+}
+
+static void test_model_corruption(void)
+{
+    an_writer w;
+    const void *data;
+    size_t size, i;
+    unsigned char *copy;
+    an_reader r;
+    int bit, rejected = 0, total = 0;
+    CHECK_OK(build_file(NULL, &w, &data, &size));
+    copy = (unsigned char *)malloc(size + 1);
+    /* truncation at every byte */
+    for (i = 0; i < size; i++) {
+        memcpy(copy, data, i);
+        if (an_model_open(&r, i ? copy : NULL, i) == AN_OK) TEST__FAIL("truncated to %zu bytes accepted", i);
+    }
+    /* every single-bit flip */
+    for (i = 0; i < size; i++)
+        for (bit = 0; bit < 8; bit++) {
+            an_result res;
+            memcpy(copy, data, size);
+            copy[i] ^= (unsigned char)(1u << bit);
+            res = an_model_open(&r, copy, size);
+            total++;
+            if (res == AN_ERR_CORRUPT) rejected++;
+            else TEST__FAIL("bit %d of byte %zu flipped: %s", bit, i, an_result_str(res));
+        }
+    CHECK(rejected == total && total == (int)size * 8);
+    /* trailing garbage */
+    memcpy(copy, data, size);
+    copy[size] = 0;
+    CHECK_RESULT(an_model_open(&r, copy, size + 1), AN_ERR_CORRUPT);
+    /* a newer format version, correctly checksummed, is a version error */
+    memcpy(copy, data, size);
+    copy[8] = AN_MODEL_VERSION + 1;
+    {
+        uint32_t crc = an_crc32(0, copy, 24);
+        copy[24] = (unsigned char)crc; copy[25] = (unsigned char)(crc >> 8);
+        copy[26] = (unsigned char)(crc >> 16); copy[27] = (unsigned char)(crc >> 24);
+    }
+    CHECK_RESULT(an_model_open(&r, copy, size), AN_ERR_VERSION);
+    free(copy);
+    an_writer_uninit(&w);
+    CHECK(an_crc32(0, "123456789", 9) == 0xCBF43926u);     /* the standard check value */
+}
+
+/* Hostile sizes with valid checksums: a chunk whose length exceeds the file,
+   and a scaler claiming 2^60 features.  Neither may read out of bounds or
+   allocate. */
+static void test_model_hostile_lengths(void)
+{
+    unsigned char buf[256];
+    an_writer w;
+    const void *data;
+    size_t size;
+    an_reader r, p;
+    uint32_t tag;
+    an_scaler s;
+    counting c = { 0, 0, 0, 0 };
+    an_allocator a = counting_allocator(&c);
+    /* a scaler chunk with an absurd feature count */
+    CHECK_OK(an_writer_init_fixed(&w, buf, sizeof buf));
+    an_write_begin(&w, AN_TAG_SCALER);
+    an_write_u32(&w, AN_SCALER_STANDARD);
+    an_write_u64(&w, (uint64_t)1 << 60);
+    an_write_f64(&w, 0.0);
+    an_write_f64(&w, 1.0);
+    an_write_end(&w);
+    CHECK_OK(an_writer_finish(&w, &data, &size));
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_RESULT(an_scaler_load(&s, &r, &a), AN_ERR_CORRUPT);
+    CHECK(c.calls == 0);
+    /* a nested chunk whose length runs past its parent, parent CRC valid */
+    CHECK_OK(an_writer_init_fixed(&w, buf, sizeof buf));
+    an_write_begin(&w, TAG_OUTER);
+    an_write_u32(&w, TAG_INNER);
+    an_write_u32(&w, 0xFFFFFFF0u);       /* inner "length" */
+    an_write_u32(&w, 0);
+    an_write_end(&w);
+    CHECK_OK(an_writer_finish(&w, &data, &size));
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_OK(an_read_chunk(&r, &tag, &p));
+    {
+        an_reader inner;
+        CHECK_RESULT(an_read_chunk(&p, &tag, &inner), AN_ERR_CORRUPT);
+    }
+    /* a count read with limits */
+    {
+        size_t v;
+        CHECK_OK(an_writer_init_fixed(&w, buf, sizeof buf));
+        an_write_begin(&w, TAG_TEST);
+        an_write_u64(&w, 1000);
+        an_write_end(&w);
+        CHECK_OK(an_writer_finish(&w, &data, &size));
+        CHECK_OK(an_model_open(&r, data, size));
+        CHECK_OK(an_read_chunk(&r, &tag, &p));
+        CHECK_RESULT(an_read_count(&p, 1, 999, &v), AN_ERR_CORRUPT);
+        CHECK_RESULT(an_reader_need(&p, SIZE_MAX / 2, 8), AN_ERR_CORRUPT);
+    }
+}
+
+static void test_writer_errors(void)
+{
+    unsigned char small[40];
+    an_writer w;
+    const void *data;
+    size_t size;
+    int i;
+    CHECK_OK(an_writer_init_fixed(&w, small, sizeof small));
+    an_write_begin(&w, TAG_TEST);
+    CHECK_RESULT(an_write_f64s(&w, (const double *)small, 4), AN_ERR_SHAPE);   /* buffer full */
+    CHECK_RESULT(an_write_u32(&w, 1), AN_ERR_SHAPE);                          /* sticky */
+    CHECK_RESULT(an_writer_finish(&w, &data, &size), AN_ERR_SHAPE);
+    CHECK_RESULT(an_writer_init_fixed(&w, small, 10), AN_ERR_SHAPE);
+    CHECK_OK(an_writer_init(&w, NULL));
+    an_write_begin(&w, TAG_TEST);
+    CHECK_RESULT(an_writer_finish(&w, &data, &size), AN_ERR_INVALID_ARG);     /* chunk left open */
+    an_writer_uninit(&w);
+    CHECK_OK(an_writer_init(&w, NULL));
+    for (i = 0; i < AN_WRITER_MAX_DEPTH; i++) CHECK_OK(an_write_begin(&w, TAG_TEST));
+    CHECK_RESULT(an_write_begin(&w, TAG_TEST), AN_ERR_TOO_LARGE);
+    an_writer_uninit(&w);
+    CHECK_OK(an_writer_init(&w, NULL));
+    CHECK_RESULT(an_write_end(&w), AN_ERR_INVALID_ARG);                       /* nothing open */
+    an_writer_uninit(&w);
+}
+
+static void test_file_helpers(void)
+{
+    an_writer w;
+    const void *data;
+    size_t size, got_size;
+    void *got;
+    an_reader r;
+    const char *path = "build/test_core_model.anm";
+    CHECK_OK(build_file(NULL, &w, &data, &size));
+    CHECK_OK(an_file_write(path, data, size));
+    CHECK_OK(an_file_read(path, NULL, &got, &got_size));
+    CHECK(got_size == size && memcmp(got, data, size) == 0);
+    CHECK_OK(an_model_open(&r, got, got_size));
+    an_free(NULL, got, got_size);
+    an_writer_uninit(&w);
+    remove(path);
+    CHECK_RESULT(an_file_read("build/does/not/exist.anm", NULL, &got, &got_size), AN_ERR_IO);
+    CHECK_RESULT(an_file_write("build/does/not/exist.anm", data, 4), AN_ERR_IO);
+}
+
+/* --------------------------------------------------------------------------
+   10  Detectors
+   -------------------------------------------------------------------------- */
+
+static const an_detector_vtable *const toy_types[1] = { &zdet_vtable };
+
+static void test_detector_contract(void)
+{
+    float x[6 * 2] = { 1, 10, 2, 20, 3, 30, 4, 40, 5, 50, 6, 60 }, scores[6], s2[6], one;
+    an_detector *d, *e;
+    an_allocator a = an__default_allocator;
+    an_writer w;
+    const void *data;
+    size_t size, i;
+    an_reader r;
+    CHECK_OK(zdet_create(2, &a, &d));
+    CHECK_RESULT(an_detector_score(d, x, 6, scores), AN_ERR_NOT_FITTED);
+    CHECK_RESULT(an_detector_push(d, x, &one), AN_ERR_NOT_FITTED);
+    CHECK_RESULT(an_detector_save(d, &w), AN_ERR_NOT_FITTED);
+    CHECK_OK(an_detector_fit(d, x, 6));
+    CHECK(d->fitted);
+    CHECK_OK(an_detector_score(d, x, 6, scores));
+    CHECK_NEAR(scores[0], 2.5 / sqrt(35.0 / 12.0), 1e-6);   /* |1 - 3.5| / population std */
+    CHECK_OK(an_detector_push(d, x + 10, &one));
+    CHECK(one == scores[5]);
+    CHECK_RESULT(an_detector_reset(d), AN_ERR_UNSUPPORTED);
+    CHECK_RESULT(an_detector_gradient(d, x, 6, 0, s2), AN_ERR_UNSUPPORTED);
+    CHECK_RESULT(an_detector_fit(d, x, 0), AN_ERR_INVALID_ARG);
+    /* save, load through the type table, score bit-identically */
+    CHECK_OK(an_writer_init(&w, NULL));
+    CHECK_OK(an_detector_save(d, &w));
+    CHECK_OK(an_writer_finish(&w, &data, &size));
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_OK(an_detector_load(&r, toy_types, 1, NULL, &e));
+    CHECK(e->vt == &zdet_vtable && e->fitted && e->n_features == 2);
+    CHECK_OK(an_detector_score(e, x, 6, s2));
+    for (i = 0; i < 6; i++) CHECK(s2[i] == scores[i]);
+    an_detector_destroy(e);
+    /* a program that did not link the type gets a clear error */
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_RESULT(an_detector_load(&r, toy_types, 0, NULL, &e), AN_ERR_UNSUPPORTED);
+    CHECK(e == NULL);
+    an_writer_uninit(&w);
+    an_detector_destroy(d);
+}
+
+/* --------------------------------------------------------------------------
+   Allocation-failure injection: every init and load of the core
+   -------------------------------------------------------------------------- */
+
+static an_result job_tensor(const an_allocator *a, void *ctx)
+{
+    size_t shape[3] = { 4, 5, 6 };
+    an_tensor t;
+    an_result r = an_tensor_init(&t, 3, shape, a);
+    (void)ctx;
+    if (r == AN_OK) an_tensor_uninit(&t);
+    return r;
+}
+
+static an_result job_scaler(const an_allocator *a, void *ctx)
+{
+    float x[8] = { 1, 2, 3, 4, 5, 6, 7, 9 };
+    an_scaler s;
+    an_result r = an_scaler_init(&s, AN_SCALER_ROBUST, 2, a);
+    (void)ctx;
+    if (r != AN_OK) return r;
+    r = an_scaler_fit(&s, x, 4, a);      /* the robust fit's scratch too */
+    an_scaler_uninit(&s);
+    return r;
+}
+
+static an_result job_writer(const an_allocator *a, void *ctx)
+{
+    an_writer w;
+    const void *data;
+    size_t size, i;
+    an_result r;
+    (void)ctx;
+    if ((r = an_writer_init(&w, a)) != AN_OK) return r;
+    an_write_begin(&w, TAG_TEST);
+    for (i = 0; i < 300; i++) an_write_f64(&w, (double)i);   /* forces growth */
+    an_write_end(&w);
+    r = an_writer_finish(&w, &data, &size);
+    an_writer_uninit(&w);
+    return r;
+}
+
+static an_result job_scaler_load(const an_allocator *a, void *ctx)
+{
+    const an_reader *file = (const an_reader *)ctx;
+    an_reader r, p;
+    an_scaler s;
+    an_result res;
+    r = *file;
+    if ((res = an_reader_find(&r, AN_TAG_SCALER, &p)) != AN_OK) return res;
+    while (!an_reader_at_end(&r)) {
+        uint32_t tag;
+        an_reader at = r;
+        an_read_chunk(&r, &tag, &p);
+        if (tag == AN_TAG_SCALER) {
+            if ((res = an_scaler_load(&s, &at, a)) == AN_OK) an_scaler_uninit(&s);
+            return res;
+        }
+    }
+    return AN_ERR_CORRUPT;
+}
+
+static an_result job_detector_load(const an_allocator *a, void *ctx)
+{
+    an_reader r = *(const an_reader *)ctx;
+    an_detector *d;
+    an_result res = an_detector_load(&r, toy_types, 1, a, &d);
+    if (res == AN_OK) an_detector_destroy(d);
+    else if (d != NULL) res = AN_ERR_CORRUPT;    /* must be NULL on failure */
+    return res;
+}
+
+static an_result job_metrics(const an_allocator *a, void *ctx)
+{
+    const sk_case *k = &sk_cases[2];
+    double v, *x = (double *)ctx;
+    size_t count;
+    an_result r;
+    if ((r = an_roc_auc(k->score, k->label, (size_t)k->n, a, &v)) != AN_OK) return r;
+    if ((r = an_average_precision(k->score, k->label, (size_t)k->n, a, &v)) != AN_OK) return r;
+    if ((r = an_roc_curve(k->score, k->label, (size_t)k->n, a, x, x + 600, x + 1200, 600, &count)) != AN_OK) return r;
+    if ((r = an_pr_curve(k->score, k->label, (size_t)k->n, a, x, x + 600, x + 1200, 600, &count)) != AN_OK) return r;
+    return an_percentile(k->score, (size_t)k->n, 95, a, &v);
+}
+
+static an_result job_nab(const an_allocator *a, void *ctx)
+{
+    const an_nab_series *s = (const an_nab_series *)ctx;
+    an_nab_result res;
+    return an_nab_evaluate(s, NAB_REF_N_FILES, an_nab_profile_get(AN_NAB_STANDARD), a, &res);
+}
+
+static an_result job_file(const an_allocator *a, void *ctx)
+{
+    void *data;
+    size_t size;
+    an_result r = an_file_read((const char *)ctx, a, &data, &size);
+    if (r == AN_OK) an_free(a, data, size);
+    return r;
+}
+
+static void test_allocation_failures(void)
+{
+    an_writer w;
+    const void *data;
+    size_t size;
+    an_reader file;
+    static double curves[1800];
+    an_range windows[NAB_REF_N_FILES][8];
+    an_nab_series series[NAB_REF_N_FILES];
+    int f;
+    inject_failures("an_tensor_init", job_tensor, NULL);
+    inject_failures("an_scaler_init + robust fit", job_scaler, NULL);
+    inject_failures("an_writer growth", job_writer, NULL);
+    CHECK_OK(build_file(NULL, &w, &data, &size));
+    CHECK_OK(an_model_open(&file, data, size));
+    inject_failures("an_scaler_load", job_scaler_load, &file);
+    an_writer_uninit(&w);
+    {
+        float x[4] = { 1, 2, 3, 4 };
+        an_detector *d;
+        an_allocator a = an__default_allocator;
+        CHECK_OK(zdet_create(1, &a, &d));
+        an_detector_fit(d, x, 4);
+        CHECK_OK(an_writer_init(&w, NULL));
+        CHECK_OK(an_detector_save(d, &w));
+        CHECK_OK(an_writer_finish(&w, &data, &size));
+        CHECK_OK(an_model_open(&file, data, size));
+        inject_failures("an_detector_load", job_detector_load, &file);
+        CHECK_OK(an_file_write("build/test_core_alloc.anm", data, size));
+        inject_failures("an_file_read", job_file, (void *)"build/test_core_alloc.anm");
+        remove("build/test_core_alloc.anm");
+        an_writer_uninit(&w);
+        an_detector_destroy(d);
+    }
+    inject_failures("metrics", job_metrics, curves);
+    for (f = 0; f < NAB_REF_N_FILES; f++) nab_series_from_fixture(&series[f], windows[f], f);
+    inject_failures("an_nab_evaluate", job_nab, series);
+}
+
+int main(void)
+{
+    printf("test_core: SIMD path %s\n", an_simd_name(an_simd_path()));
+    RUN(test_result_strings);
+    RUN(test_default_allocator);
+    RUN(test_arena);
+    RUN(test_tensors);
+    RUN(test_rng_reference);
+    RUN(test_rng_distributions);
+    RUN(test_kernel_vectors);
+    RUN(test_kernel_gemv);
+    RUN(test_kernel_gemm);
+    RUN(test_kernel_gemm_scalar_and_padding);
+    RUN(test_kernel_activations);
+    RUN(test_kernel_lstm_gates);
+    RUN(test_fill_missing);
+    RUN(test_scalers);
+    RUN(test_scaler_preallocated_and_saved);
+    RUN(test_windows);
+    RUN(test_time_features);
+    RUN(test_percentiles);
+    RUN(test_sigma_and_ewma);
+    RUN(test_metrics_against_sklearn);
+    RUN(test_metric_errors);
+    RUN(test_events_and_point_adjust);
+    RUN(test_nab_hand_cases);
+    RUN(test_nab_against_reference);
+    RUN(test_model_round_trip);
+    RUN(test_model_corruption);
+    RUN(test_model_hostile_lengths);
+    RUN(test_writer_errors);
+    RUN(test_file_helpers);
+    RUN(test_detector_contract);
+    RUN(test_allocation_failures);
+    return test_finish("test_core");
+}
