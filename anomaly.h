@@ -224,6 +224,9 @@ AN_API void     an_rng_shuffle(an_rng *rng, size_t *items, size_t n); /* Fisher-
      an_gemv     y(M)   += A(M,N) x(N)       one step at batch size 1
      an_gemv_t   y(N)   += A(M,N)^T x(M)     its backward
 
+   Kernels are the inner loops: they trust their arguments (no checks), and
+   outputs must not overlap inputs except where noted.
+
    Vector paths agree with the scalar reference to a few ulps of the sum of
    |terms| (they add in a different order and use FMA).  an_sigmoid and
    an_tanh share one exp approximation on every path.  Measured max error
@@ -805,6 +808,9 @@ static void an__default_free(void *user, void *ptr, size_t size)
 
 static const an_allocator an__default_allocator = { NULL, an__default_alloc, an__default_free };
 
+/* NULL (the default) or a complete allocator. */
+static int an__allocator_ok(const an_allocator *a) { return !a || (a->alloc && a->free); }
+
 /* The allocator an object keeps: a copy of `a`, or the default. */
 static an_result an__allocator_copy(an_allocator *dst, const an_allocator *a)
 {
@@ -1012,15 +1018,16 @@ static uint64_t an__rng_u64(an_rng *rng)
 
 AN_API uint64_t an_rng_below(an_rng *rng, uint64_t bound)
 {
-    /* Reject the low values that would make the modulo uneven. */
+    /* Reject the lowest 2^w mod bound draws, which would make the modulo
+       uneven; w is 32 or 64 bits, whichever covers the bound. */
     uint64_t threshold, r;
     if (bound <= 1) return 0;
-    threshold = (0 - bound) % bound;
     if (bound <= 0xFFFFFFFFu) {
-        uint32_t b = (uint32_t)bound, t = (uint32_t)threshold, x;
+        uint32_t b = (uint32_t)bound, t = (0u - b) % b, x;
         do x = an_rng_u32(rng); while (x < t);
         return x % b;
     }
+    threshold = (0 - bound) % bound;
     do r = an__rng_u64(rng); while (r < threshold);
     return r % bound;
 }
@@ -1718,7 +1725,7 @@ AN_API an_result an_scaler_fit(an_scaler *s, const float *x, size_t n_rows, cons
     size_t i, f, F;
     float *column = NULL;
     an_result r = AN_OK;
-    if (!s || !s->center || !x || n_rows == 0) return AN_ERR_INVALID_ARG;
+    if (!s || !s->center || !x || n_rows == 0 || !an__allocator_ok(scratch)) return AN_ERR_INVALID_ARG;
     F = s->n_features;
     if (an__mul(an__mul(n_rows, F), sizeof(float)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     for (i = 0; i < n_rows * F; i++)
@@ -1974,7 +1981,7 @@ AN_API an_result an_percentile(const float *x, size_t n, double q, const an_allo
 {
     float *copy;
     an_result r;
-    if (!x || !out || n == 0) return AN_ERR_INVALID_ARG;
+    if (!x || !out || n == 0 || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
     if (an__mul(n, sizeof(float)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!(copy = (float *)an_malloc(a, n * sizeof(float), AN_ALIGN))) return AN_ERR_NOMEM;
     memcpy(copy, x, n * sizeof(float));
@@ -2024,6 +2031,7 @@ AN_API int an_ewma_threshold_push(an_ewma_threshold *t, double score, double *th
 {
     double thr = HUGE_VAL, weight, d;
     int flag = 0;
+    if (!t) return 0;
     if (t->n > 0 && t->n >= t->warmup) thr = t->mean + t->k * sqrt(t->var);
     if (threshold) *threshold = thr;
     if (!an__finite(score)) return 0;
@@ -2123,8 +2131,7 @@ static an_result an__rank(const float *score, const unsigned char *label, size_t
     an__layout l = { 0 };
     size_t o_idx, o_tps, o_fps, o_thr, i, tp = 0, fp = 0, *idx;
     memset(rk, 0, sizeof *rk);
-    if (!score || !label || n == 0) return AN_ERR_INVALID_ARG;
-    if (a && (!a->alloc || !a->free)) return AN_ERR_INVALID_ARG;
+    if (!score || !label || n == 0 || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
     if (an__check_labels(label, n)) return AN_ERR_INPUT;
     for (i = 0; i < n; i++) {
         if (score[i] != score[i]) return AN_ERR_INPUT;
@@ -2425,8 +2432,7 @@ AN_API an_result an_nab_evaluate(const an_nab_series *series, size_t n_series, a
     an_nab_result res;
     an_result r;
 
-    if (!series || n_series == 0 || !out) return AN_ERR_INVALID_ARG;
-    if (a && (!a->alloc || !a->free)) return AN_ERR_INVALID_ARG;
+    if (!series || n_series == 0 || !out || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
     for (f = 0; f < n_series; f++) {
         if ((r = an__nab_check(&series[f])) != AN_OK) return r;
         rows = an__add(rows, series[f].n - an_nab_probation(series[f].n));
@@ -2883,7 +2889,7 @@ AN_API an_result an_file_read(const char *path, const an_allocator *a, void **da
     if (!path || !data || !size) return AN_ERR_INVALID_ARG;
     *data = NULL;
     *size = 0;
-    if (a && (!a->alloc || !a->free)) return AN_ERR_INVALID_ARG;
+    if (!an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
     if (!(f = fopen(path, "rb"))) return AN_ERR_IO;
     if (fseek(f, 0, SEEK_END) != 0 || (length = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);

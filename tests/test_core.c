@@ -322,6 +322,19 @@ static void test_rng_distributions(void)
     for (i = 0; i < 10; i++) chi2 += (counts[i] - n / 10) * (counts[i] - n / 10) / (n / 10);
     CHECK(chi2 < 27.9);                                  /* chi2(9) 0.999 quantile */
     CHECK(an_rng_below(&rng, 1) == 0 && an_rng_below(&rng, 0) == 0);
+    {
+        /* exactly, not statistically: for a 32-bit bound the draws below
+           2^32 mod bound (here 1,294,967,295; 2^64 mod bound would be
+           560,636,927) are rejected, and the next one is reduced */
+        uint32_t bound = 3000000001u, draw;
+        int k;
+        for (k = 0; k < 200; k++) {
+            an_rng replay = rng;
+            do draw = an_rng_u32(&replay); while (draw < 1294967295u);
+            CHECK(an_rng_below(&rng, bound) == draw % bound);
+            rng = replay;
+        }
+    }
     for (i = 0; i < 1000; i++) CHECK(an_rng_below(&rng, 5000000000ULL) < 5000000000ULL);
     for (i = 0; i < 50; i++) items[i] = i;
     an_rng_shuffle(&rng, items, 50);
