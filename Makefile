@@ -78,7 +78,7 @@ sanitize: | build
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_core.c -o build/test_core_asan $(LDLIBS)
 	$(CC) $(STD) $(SIMD_scalar) $(CFLAGS) $(SANITIZE) tests/test_core.c -o build/test_core_scalar_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) -DFUZZ_STANDALONE tests/fuzz_model.c -o build/fuzz_model_asan $(LDLIBS)
-	$(CC) $(STD) $(if $(HAS_AVX2),$(SIMD_avx2),$(SIMD_scalar)) $(CFLAGS) tests/test_core.c -o build/test_core_vg $(LDLIBS)
+	$(CC) $(STD) $(if $(HAS_AVX2),$(SIMD_avx2),$(SIMD_scalar)) $(CFLAGS) -gdwarf-4 tests/test_core.c -o build/test_core_vg $(LDLIBS)
 	@SKIP_COMPILE=1 sh tests/run.sh build/test_core_asan build/test_core_scalar_asan \
 	    "build/fuzz_model_asan tests/fuzz/corpus" \
 	    "valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/test_core_vg"
