@@ -1930,30 +1930,31 @@ AN_API an_result an_time_features(const double *unix_seconds, size_t n, double u
    ========================================================================== */
 
 /* The k-th smallest of v[0..n-1] (Hoare's selection, median-of-three
-   pivot).  Afterwards every element after position k is >= v[k]. */
-static float an__select(float *v, size_t n, size_t k)
-{
-    ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, K = (ptrdiff_t)k;
-    while (hi > lo) {
-        ptrdiff_t mid = lo + (hi - lo) / 2, i = lo, j = hi;
-        float pivot, tmp;
-#define AN__SWAP(a, b) (tmp = v[a], v[a] = v[b], v[b] = tmp)
-        if (v[mid] < v[lo]) AN__SWAP(mid, lo);
-        if (v[hi] < v[lo]) AN__SWAP(hi, lo);
-        if (v[hi] < v[mid]) AN__SWAP(hi, mid);
-        pivot = v[mid];
-        while (i <= j) {
-            while (v[i] < pivot) i++;
-            while (v[j] > pivot) j--;
-            if (i <= j) { AN__SWAP(i, j); i++; j--; }
-        }
-#undef AN__SWAP
-        if (K <= j) hi = j;
-        else if (K >= i) lo = i;
-        else break;            /* v[j+1 .. i-1] all equal the pivot */
+   pivot).  Afterwards every element after position k is >= v[k].  A macro
+   so each header instantiates the element types it needs. */
+#define AN__DEFINE_SELECT(name, type)                                          \
+    static type name(type *v, size_t n, size_t k)                             \
+    {                                                                          \
+        ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, K = (ptrdiff_t)k;             \
+        type pivot, tmp;                                                       \
+        while (hi > lo) {                                                      \
+            ptrdiff_t mid = lo + (hi - lo) / 2, i = lo, j = hi;                \
+            if (v[mid] < v[lo]) { tmp = v[mid]; v[mid] = v[lo]; v[lo] = tmp; } \
+            if (v[hi] < v[lo]) { tmp = v[hi]; v[hi] = v[lo]; v[lo] = tmp; }    \
+            if (v[hi] < v[mid]) { tmp = v[hi]; v[hi] = v[mid]; v[mid] = tmp; } \
+            pivot = v[mid];                                                    \
+            while (i <= j) {                                                   \
+                while (v[i] < pivot) i++;                                      \
+                while (v[j] > pivot) j--;                                      \
+                if (i <= j) { tmp = v[i]; v[i] = v[j]; v[j] = tmp; i++; j--; } \
+            }                                                                  \
+            if (K <= j) hi = j;                                                \
+            else if (K >= i) lo = i;                                           \
+            else break;            /* v[j+1 .. i-1] all equal the pivot */     \
+        }                                                                      \
+        return v[k];                                                           \
     }
-    return v[k];
-}
+AN__DEFINE_SELECT(an__select, float)
 
 AN_API an_result an_percentile_inplace(float *x, size_t n, double q, double *out)
 {

@@ -1,6 +1,6 @@
 /* A translation unit that sees only the declarations, linked against
    compile_impl.c: the extern linkage works as C99 and as C++. */
-#include "../anomaly.h"
+#include "../anomaly_stats.h"
 #include <stdio.h>
 
 int main(void)

@@ -3,7 +3,7 @@
    not warn.  Built twice, with UNIT=1 and UNIT=2. */
 #define ANOMALY_STATIC
 #define ANOMALY_IMPLEMENTATION
-#include "../anomaly.h"
+#include "../anomaly_stats.h"
 
 #if UNIT == 1
 float unit_two(void);
