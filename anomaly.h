@@ -814,9 +814,8 @@ static int an__allocator_ok(const an_allocator *a) { return !a || (a->alloc && a
 /* The allocator an object keeps: a copy of `a`, or the default. */
 static an_result an__allocator_copy(an_allocator *dst, const an_allocator *a)
 {
-    if (!a) { *dst = an__default_allocator; return AN_OK; }
-    if (!a->alloc || !a->free) return AN_ERR_INVALID_ARG;
-    *dst = *a;
+    if (!an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
+    *dst = a ? *a : an__default_allocator;
     return AN_OK;
 }
 

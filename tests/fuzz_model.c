@@ -45,11 +45,6 @@ static void fuzz_walk(an_reader r, int depth)
     }
 }
 
-static void fuzz_put32(unsigned char *p, uint32_t v)
-{
-    p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); p[2] = (unsigned char)(v >> 16); p[3] = (unsigned char)(v >> 24);
-}
-
 /* Give every chunk in p[0..size) the CRC it should have, nested ones first. */
 static void fuzz_repair(unsigned char *p, size_t size, int depth)
 {
@@ -59,7 +54,7 @@ static void fuzz_repair(unsigned char *p, size_t size, int depth)
                         ((size_t)p[pos + 7] << 24);
         if (length > size - pos - 12) return;
         if (depth < AN_WRITER_MAX_DEPTH) fuzz_repair(p + pos + 8, length, depth + 1);
-        fuzz_put32(p + pos + 8 + length, an_crc32(0, p + pos, 8 + length));
+        an__put32(p + pos + 8 + length, an_crc32(0, p + pos, 8 + length));
         pos += 12 + length;
     }
 }
@@ -68,7 +63,6 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-    static const unsigned char magic[8] = { 0x89, 'A', 'N', 'O', 'M', '\r', '\n', 0x1A };
     an_reader r;
     unsigned char *copy;
     if (an_model_open(&r, data, size) == AN_OK) fuzz_walk(r, 0);
@@ -78,12 +72,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     fuzz_walk(r, 0);
     if (size < AN_MODEL_HEADER_BYTES || !(copy = (unsigned char *)malloc(size))) return 0;
     memcpy(copy, data, size);
-    memcpy(copy, magic, 8);
-    fuzz_put32(copy + 8, AN_MODEL_VERSION);
-    fuzz_put32(copy + 16, (uint32_t)size);
-    fuzz_put32(copy + 20, 0);
+    memcpy(copy, an__magic, 8);            /* the implementation's own helpers */
+    an__put32(copy + 8, AN_MODEL_VERSION);
+    an__put64(copy + 16, (uint64_t)size);
     fuzz_repair(copy + AN_MODEL_HEADER_BYTES, size - AN_MODEL_HEADER_BYTES, 0);
-    fuzz_put32(copy + 24, an_crc32(0, copy, 24));
+    an__put32(copy + 24, an_crc32(0, copy, 24));
     if (an_model_open(&r, copy, size) == AN_OK) fuzz_walk(r, 0);
     free(copy);
     return 0;
