@@ -3,7 +3,7 @@
 #   make           build everything into build/
 #   make test      the whole suite; ends with "N passed, M failed"
 #   make sanitize  the suite under ASan + UBSan, and valgrind on the core tests
-#   make bench     benchmarks (kernels against plain loops)
+#   make bench     benchmarks: kernels against plain loops, STL against R and statsmodels
 #   make demo      the demo
 #   make fuzz      libFuzzer on the model-file reader (clang), FUZZ_SECONDS=60
 #   make cross     the suite for AArch64 NEON under qemu (CROSS=aarch64-linux-gnu-)
@@ -46,7 +46,7 @@ FUZZ_RUN  = build/fuzz_model
 
 .PHONY: all test sanitize bench demo fuzz cross clean
 
-all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/core_tour
+all: $(TESTS) $(FUZZ_RUN) build/bench_kernels bench/stl build/core_tour
 
 build:
 	@mkdir -p build
@@ -69,6 +69,10 @@ build/fuzz_model: tests/fuzz_model.c $(HEADERS) | build
 build/bench_kernels: bench/bench_kernels.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
+# The benchmarks other scripts call by name live next to their source.
+bench/stl: bench/stl.c $(HEADERS)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
 build/core_tour: examples/core_tour.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
@@ -87,8 +91,9 @@ sanitize: | build
 	    "build/fuzz_model_asan tests/fuzz/corpus" \
 	    "valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/test_core_vg"
 
-bench: build/bench_kernels
+bench: build/bench_kernels bench/stl
 	./build/bench_kernels
+	sh bench/stl_compare.sh bench/stl
 
 demo: build/core_tour
 	./build/core_tour
@@ -109,4 +114,4 @@ cross: | build
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_stats_neon"
 
 clean:
-	rm -rf build
+	rm -rf build bench/stl

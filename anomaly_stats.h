@@ -5,11 +5,13 @@
    defined in one file, this header's code is emitted there too.
 
    Sections, in reading order:
-       1  STL    seasonal-trend decomposition by loess (Cleveland et al. 1990)
-
-   (Still to come from the statistics issue: MSTL, period detection, robust
-   detectors, drift tests, isolation forest, dynamic and EVT thresholds,
-   calibration, alarm rules, the hybrid ensemble.)
+       1  STL         seasonal-trend decomposition by loess (Cleveland et al. 1990)
+       2  MSTL        several seasonal periods, strength, period detection
+       3  Detectors   IQR, MAD, ESD, S-H-ESD, level and volatility shifts,
+                      KS drift, isolation forest
+       4  Thresholds  telemanom's dynamic threshold, SPOT / DSPOT
+       5  Alarms      k-of-window rules, suppression, events
+       6  Ensemble    score calibration and the hybrid detector
 
    Series here are double: decompositions are compared with R and the
    netlib Fortran to 1e-6 relative, which float input could not hold. */
@@ -69,6 +71,26 @@ AN_API an_result an_stl_decompose(const an_stl_config *config, const double *y, 
 AN_API an_result an_stl_decompose_work(const an_stl_config *config, const double *y, size_t n,
                                        double *seasonal, double *trend, double *remainder, double *weights,
                                        void *work);
+
+/* ==========================================================================
+   2  MSTL
+   ========================================================================== */
+
+/* ==========================================================================
+   3  DETECTORS
+   ========================================================================== */
+
+/* ==========================================================================
+   4  THRESHOLDS
+   ========================================================================== */
+
+/* ==========================================================================
+   5  ALARMS
+   ========================================================================== */
+
+/* ==========================================================================
+   6  ENSEMBLE
+   ========================================================================== */
 
 #ifdef __cplusplus
 }
@@ -143,10 +165,11 @@ AN_API an_result an_stl_resolve(const an_stl_config *config, size_t n, an_stl_co
     return AN_OK;
 }
 
-/* Five work arrays of n + 2 period, and one of n for the robustness step. */
+/* Five work arrays of n + 2 period, one of n for the robustness step and
+   one of n / 2 + 1 for the loess kernels. */
 static size_t an__stl_work_doubles(size_t n, size_t period)
 {
-    return an__add(an__mul(5, an__add(n, an__mul(2, period))), n);
+    return an__add(an__add(an__mul(5, an__add(n, an__mul(2, period))), n), n / 2 + 1);
 }
 
 AN_API an_result an_stl_work_size(const an_stl_config *config, size_t n, size_t *bytes)
@@ -160,71 +183,85 @@ AN_API an_result an_stl_work_size(const an_stl_config *config, size_t n, size_t 
     return *bytes == SIZE_MAX ? AN_ERR_TOO_LARGE : AN_OK;
 }
 
+/* The tricube weight of a point at distance r from the centre, for
+   half-width h, as the Fortran computes it. */
+static double an__stl_tricube(double r, double h)
+{
+    double q;
+    if (r > 0.999 * h) return 0.0;
+    if (r <= 0.001 * h) return 1.0;
+    q = r / h;
+    q = 1.0 - q * q * q;
+    return q * q * q;
+}
+
 /* Loess at position xs from y[nleft..nright] (1-based, inclusive) with
    tricube weights (times rw when userw), degree 0 or 1.  Returns 0 when
-   every weight is zero (the caller then keeps y). */
+   every weight is zero (the caller then keeps y).  kern, when given, holds
+   the tricube weights at distances 0..len/2 for a centred window of
+   half-width len/2.
+
+   The Fortran normalises the weights, then makes three more passes for
+   the local line.  One pass of weighted sums in the offset d = j - xs
+   gives the same fit: with mean offset m = S(wd)/S(w), spread
+   c = S(wd^2)/S(w) - m^2 and mean ybar = S(wy)/S(w), the line's value at xs
+   is ybar - m / c (S(wdy)/S(w) - m ybar).  Offsets are small integers, so
+   c loses nothing to cancellation; results agree with the Fortran's to
+   rounding (about 1e-13 relative, see the tests). */
 static int an__stl_est(const double *y, size_t n, size_t len, int degree, double xs, double *ys,
-                       size_t nleft, size_t nright, double *w, int userw, const double *rw)
+                       size_t nleft, size_t nright, int userw, const double *rw, const double *kern)
 {
-    double range = (double)n - 1.0, h, h9, h1, a = 0.0, b, c, r;
+    double h, sw = 0.0, swd = 0.0, swdd = 0.0, swy = 0.0, swdy = 0.0, ybar;
     size_t j;
+    int line;
     h = xs - (double)nleft > (double)nright - xs ? xs - (double)nleft : (double)nright - xs;
     if (len > n) h += (double)((len - n) / 2);
-    h9 = 0.999 * h;
-    h1 = 0.001 * h;
+    line = degree > 0 && h > 0.0;
+    if (!(kern && len <= n && h == (double)(len / 2))) kern = NULL;
     for (j = nleft; j <= nright; j++) {
-        w[j - 1] = 0.0;
-        r = fabs((double)j - xs);
-        if (r <= h9) {
-            if (r <= h1) w[j - 1] = 1.0;
-            else {
-                double q = r / h;
-                q = 1.0 - q * q * q;
-                w[j - 1] = q * q * q;
-            }
-            if (userw) w[j - 1] = rw[j - 1] * w[j - 1];
-            a += w[j - 1];
+        double d = (double)j - xs, w = kern ? kern[(size_t)fabs(d)] : an__stl_tricube(fabs(d), h);
+        if (userw) w *= rw[j - 1];
+        sw += w;
+        swy += w * y[j - 1];
+        if (line) {
+            swd += w * d;
+            swdd += w * d * d;
+            swdy += w * d * y[j - 1];
         }
     }
-    if (a <= 0.0) return 0;
-    for (j = nleft; j <= nright; j++) w[j - 1] /= a;
-    if (h > 0.0 && degree > 0) {
-        a = 0.0;
-        for (j = nleft; j <= nright; j++) a += w[j - 1] * (double)j;
-        b = xs - a;
-        c = 0.0;
-        for (j = nleft; j <= nright; j++) c += w[j - 1] * ((double)j - a) * ((double)j - a);
-        if (sqrt(c) > 0.001 * range) {
-            b /= c;
-            for (j = nleft; j <= nright; j++) w[j - 1] = w[j - 1] * (b * ((double)j - a) + 1.0);
-        }
+    if (sw <= 0.0) return 0;
+    ybar = swy / sw;
+    if (line) {
+        double m = swd / sw, c = swdd / sw - m * m;
+        if (sqrt(c) > 0.001 * ((double)n - 1.0)) ybar -= m / c * (swdy / sw - m * ybar);
     }
-    r = 0.0;
-    for (j = nleft; j <= nright; j++) r += w[j - 1] * y[j - 1];
-    *ys = r;
+    *ys = ybar;
     return 1;
 }
 
 /* Loess smoothing of y (n) into ys with window len, evaluated every `jump`
-   points and linearly interpolated between them. */
+   points and linearly interpolated between them.  kern: scratch
+   (len / 2 + 1 when len < n). */
 static void an__stl_ess(const double *y, size_t n, size_t len, int degree, size_t jump, int userw,
-                        const double *rw, double *ys, double *res)
+                        const double *rw, double *ys, double *kern)
 {
     size_t nj, nleft = 1, nright = 1, nsh, i, j, k;
     if (n < 2) { ys[0] = y[0]; return; }
     nj = jump < n - 1 ? jump : n - 1;
+    if (len < n)
+        for (i = 0; i <= len / 2; i++) kern[i] = an__stl_tricube((double)i, (double)(len / 2));
     if (len >= n) {
         nleft = 1;
         nright = n;
         for (i = 1; i <= n; i += nj)
-            if (!an__stl_est(y, n, len, degree, (double)i, &ys[i - 1], nleft, nright, res, userw, rw)) ys[i - 1] = y[i - 1];
+            if (!an__stl_est(y, n, len, degree, (double)i, &ys[i - 1], nleft, nright, userw, rw, kern)) ys[i - 1] = y[i - 1];
     } else if (nj == 1) {
         nsh = (len + 1) / 2;
         nleft = 1;
         nright = len;
         for (i = 1; i <= n; i++) {
             if (i > nsh && nright != n) { nleft++; nright++; }
-            if (!an__stl_est(y, n, len, degree, (double)i, &ys[i - 1], nleft, nright, res, userw, rw)) ys[i - 1] = y[i - 1];
+            if (!an__stl_est(y, n, len, degree, (double)i, &ys[i - 1], nleft, nright, userw, rw, kern)) ys[i - 1] = y[i - 1];
         }
     } else {
         nsh = (len + 1) / 2;
@@ -232,7 +269,7 @@ static void an__stl_ess(const double *y, size_t n, size_t len, int degree, size_
             if (i < nsh) { nleft = 1; nright = len; }
             else if (i >= n - nsh + 1) { nleft = n - len + 1; nright = n; }
             else { nleft = i - nsh + 1; nright = len + i - nsh; }
-            if (!an__stl_est(y, n, len, degree, (double)i, &ys[i - 1], nleft, nright, res, userw, rw)) ys[i - 1] = y[i - 1];
+            if (!an__stl_est(y, n, len, degree, (double)i, &ys[i - 1], nleft, nright, userw, rw, kern)) ys[i - 1] = y[i - 1];
         }
     }
     if (nj == 1) return;
@@ -242,7 +279,7 @@ static void an__stl_ess(const double *y, size_t n, size_t len, int degree, size_
     }
     k = ((n - 1) / nj) * nj + 1;
     if (k != n) {
-        if (!an__stl_est(y, n, len, degree, (double)n, &ys[n - 1], nleft, nright, res, userw, rw)) ys[n - 1] = y[n - 1];
+        if (!an__stl_est(y, n, len, degree, (double)n, &ys[n - 1], nleft, nright, userw, rw, kern)) ys[n - 1] = y[n - 1];
         if (k != n - 1) {
             double delta = (ys[n - 1] - ys[k - 1]) / (double)(n - k);
             for (j = k + 1; j <= n - 1; j++) ys[j - 1] = ys[k - 1] + delta * (double)(j - k);
@@ -253,7 +290,7 @@ static void an__stl_ess(const double *y, size_t n, size_t len, int degree, size_
 /* Cycle-subseries smoothing: each of the `period` subseries is smoothed
    and extended one cycle at each end, giving season (n + 2 period). */
 static void an__stl_ss(const double *y, size_t n, size_t np, size_t ns, int degree, size_t jump, int userw,
-                       const double *rw, double *season, double *w1, double *w2, double *w3, double *w4)
+                       const double *rw, double *season, double *w1, double *w2, double *w3, double *kern)
 {
     size_t j, i, k, m;
     for (j = 1; j <= np; j++) {
@@ -261,9 +298,9 @@ static void an__stl_ss(const double *y, size_t n, size_t np, size_t ns, int degr
         for (i = 1; i <= k; i++) w1[i - 1] = y[(i - 1) * np + j - 1];
         if (userw)
             for (i = 1; i <= k; i++) w3[i - 1] = rw[(i - 1) * np + j - 1];
-        an__stl_ess(w1, k, ns, degree, jump, userw, w3, w2 + 1, w4);
-        if (!an__stl_est(w1, k, ns, degree, 0.0, &w2[0], 1, ns < k ? ns : k, w4, userw, w3)) w2[0] = w2[1];
-        if (!an__stl_est(w1, k, ns, degree, (double)(k + 1), &w2[k + 1], k + 1 > ns ? k - ns + 1 : 1, k, w4, userw, w3))
+        an__stl_ess(w1, k, ns, degree, jump, userw, w3, w2 + 1, kern);
+        if (!an__stl_est(w1, k, ns, degree, 0.0, &w2[0], 1, ns < k ? ns : k, userw, w3, NULL)) w2[0] = w2[1];
+        if (!an__stl_est(w1, k, ns, degree, (double)(k + 1), &w2[k + 1], k + 1 > ns ? k - ns + 1 : 1, k, userw, w3, NULL))
             w2[k + 1] = w2[k];
         for (m = 1; m <= k + 2; m++) season[(m - 1) * np + j - 1] = w2[m - 1];
     }
@@ -322,7 +359,7 @@ AN_API an_result an_stl_decompose_work(const an_stl_config *config, const double
     an_stl_config c;
     an_result r;
     size_t i, pass, k, np, m;
-    double *w[5], *rw, *scratch;
+    double *w[5], *rw, *scratch, *kern;
     int userw = 0;
     if (!y || !seasonal || !trend || !remainder || !work) return AN_ERR_INVALID_ARG;
     if ((r = an_stl_resolve(config, n, &c)) != AN_OK) return r;
@@ -332,6 +369,7 @@ AN_API an_result an_stl_decompose_work(const an_stl_config *config, const double
     m = n + 2 * np;
     for (k = 0; k < 5; k++) w[k] = (double *)work + k * m;
     scratch = (double *)work + 5 * m;
+    kern = scratch + n;
     rw = weights ? weights : scratch;   /* weights double as rw; else rw shares the rwt scratch */
     for (i = 0; i < n; i++) { trend[i] = 0.0; rw[i] = 1.0; }
     for (pass = 0;; pass++) {
@@ -339,12 +377,12 @@ AN_API an_result an_stl_decompose_work(const an_stl_config *config, const double
         for (inner = 0; inner < c.inner; inner++) {
             for (i = 0; i < n; i++) w[0][i] = y[i] - trend[i];
             an__stl_ss(w[0], n, np, c.seasonal_window, c.seasonal_degree, c.seasonal_jump, userw, rw,
-                       w[1], w[2], w[3], w[4], seasonal);
+                       w[1], w[2], w[3], w[4], kern);
             an__stl_fts(w[1], m, np, w[2], w[0]);
-            an__stl_ess(w[2], n, c.lowpass_window, c.lowpass_degree, c.lowpass_jump, 0, w[3], w[0], w[4]);
+            an__stl_ess(w[2], n, c.lowpass_window, c.lowpass_degree, c.lowpass_jump, 0, w[3], w[0], kern);
             for (i = 0; i < n; i++) seasonal[i] = w[1][np + i] - w[0][i];
             for (i = 0; i < n; i++) w[0][i] = y[i] - seasonal[i];
-            an__stl_ess(w[0], n, c.trend_window, c.trend_degree, c.trend_jump, userw, rw, trend, w[2]);
+            an__stl_ess(w[0], n, c.trend_window, c.trend_degree, c.trend_jump, userw, rw, trend, kern);
         }
         if (pass >= c.outer) break;
         for (i = 0; i < n; i++) w[0][i] = trend[i] + seasonal[i];
@@ -381,6 +419,26 @@ AN_API an_result an_stl_decompose(const an_stl_config *config, const double *y, 
     an_free(a, work, bytes);
     return r;
 }
+
+/* ==========================================================================
+   2  MSTL
+   ========================================================================== */
+
+/* ==========================================================================
+   3  DETECTORS
+   ========================================================================== */
+
+/* ==========================================================================
+   4  THRESHOLDS
+   ========================================================================== */
+
+/* ==========================================================================
+   5  ALARMS
+   ========================================================================== */
+
+/* ==========================================================================
+   6  ENSEMBLE
+   ========================================================================== */
 
 #ifdef __cplusplus
 }
