@@ -74,7 +74,58 @@ AN_API an_result an_stl_decompose_work(const an_stl_config *config, const double
 
 /* ==========================================================================
    2  MSTL
-   ========================================================================== */
+   ==========================================================================
+   Several seasonal periods at once (Bandara, Hyndman & Bergmeir 2021), as
+   R's forecast::mstl computes it: periods in ascending order, each
+   seasonal taken out in turn by an STL fit of the series with the other
+   seasonals removed, the whole round repeated `iterations` times; the
+   trend is the last fit's, and remainder = y - seasonals - trend.
+
+   an_mstl_config_init(periods, k, robust) gives R's defaults: seasonal
+   window 7 + 4 j for the j-th smallest period (11, 15, 19, ...), the other
+   STL parameters R's defaults for each period, two iterations (one when
+   there is a single period, as mstl does for a plain ts).  Periods of n / 2
+   or more are dropped, as R drops them: their seasonal rows come back 0. */
+#define AN_MSTL_MAX_PERIODS 8
+
+typedef struct an_mstl_config {
+    size_t n_periods;
+    size_t periods[AN_MSTL_MAX_PERIODS];  /* distinct, >= 2, any order          */
+    size_t windows[AN_MSTL_MAX_PERIODS];  /* seasonal windows; 0 = R's default  */
+    size_t iterations;                    /* >= 1                               */
+    an_stl_config stl;  /* the rest, for every fit (its period and seasonal
+                           window are ignored; 0 windows = that fit's default) */
+} an_mstl_config;
+
+AN_API an_mstl_config an_mstl_config_init(const size_t *periods, size_t n_periods, int robust);
+AN_API an_result an_mstl_work_size(const an_mstl_config *config, size_t n, size_t *bytes);
+/* seasonal: (n_periods, n), row k for periods[k]; trend, remainder: (n). */
+AN_API an_result an_mstl_decompose(const an_mstl_config *config, const double *y, size_t n, double *seasonal,
+                                   double *trend, double *remainder, const an_allocator *a);
+AN_API an_result an_mstl_decompose_work(const an_mstl_config *config, const double *y, size_t n, double *seasonal,
+                                        double *trend, double *remainder, void *work);
+
+/* Strength of a trend or seasonal component (Wang, Smith & Hyndman 2006):
+   max(0, 1 - var(remainder) / var(component + remainder)), in [0, 1]. */
+AN_API an_result an_stl_strength(const double *component, const double *remainder, size_t n, double *strength);
+
+/* Sample autocorrelation r(1..max_lag) of y (n) into acf (max_lag + 1,
+   acf[0] = 1): sum (y_t - m)(y_t+k - m) / sum (y_t - m)^2, computed by FFT
+   in O(n log n).  Needs max_lag < n and a series that is not constant. */
+AN_API an_result an_acf(const double *y, size_t n, size_t max_lag, double *acf, const an_allocator *a);
+
+/* Seasonal periods of y (n), strongest structure first found, returned in
+   ascending order.  The series is detrended by least squares; a period is
+   a local maximum of the autocorrelation above `min_acf` (0 = 0.2 or the
+   white-noise bound 2 / sqrt(n), whichever is larger) and at most
+   max_period (0 = n / 3), taken as the shortest peak that the strongest
+   peak is a whole multiple of, moved to the lag within two whose cycle
+   means explain the most, and kept if they explain at least 5% of the
+   variance left (beyond the 2 p / n that p means take from noise).  Each
+   period found is removed (cycle means) before the search for the next.  Finds at most max_count periods and
+   reports how many in *count (0 when the series has no clear season). */
+AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period, double min_acf, size_t *periods,
+                                   size_t max_count, size_t *count, const an_allocator *a);
 
 /* ==========================================================================
    3  DETECTORS
@@ -423,6 +474,307 @@ AN_API an_result an_stl_decompose(const an_stl_config *config, const double *y, 
 /* ==========================================================================
    2  MSTL
    ========================================================================== */
+
+AN_API an_mstl_config an_mstl_config_init(const size_t *periods, size_t n_periods, int robust)
+{
+    an_mstl_config c;
+    size_t k;
+    memset(&c, 0, sizeof c);
+    c.n_periods = n_periods;
+    for (k = 0; periods && k < n_periods && k < AN_MSTL_MAX_PERIODS; k++) c.periods[k] = periods[k];
+    c.iterations = n_periods > 1 ? 2 : 1;
+    c.stl = an_stl_config_init(0, 0, robust);
+    return c;
+}
+
+/* Checks the configuration and fills order[] with the indices of the
+   periods kept for n points, smallest period first. */
+static an_result an__mstl_plan(const an_mstl_config *c, size_t n, size_t *order, size_t *kept)
+{
+    size_t i, j, k = 0;
+    if (!c || c->n_periods == 0 || c->n_periods > AN_MSTL_MAX_PERIODS || c->iterations == 0) return AN_ERR_INVALID_ARG;
+    for (i = 0; i < c->n_periods; i++) {
+        if (c->periods[i] < 2) return AN_ERR_INVALID_ARG;
+        for (j = 0; j < i; j++)
+            if (c->periods[j] == c->periods[i]) return AN_ERR_INVALID_ARG;
+        if (2 * c->periods[i] >= n) continue;
+        for (j = k; j > 0 && c->periods[order[j - 1]] > c->periods[i]; j--) order[j] = order[j - 1];
+        order[j] = i;
+        k++;
+    }
+    *kept = k;
+    return k ? AN_OK : AN_ERR_TOO_SHORT;
+}
+
+/* The STL configuration of the fit for periods[index], whose rank among
+   the kept periods is `rank` (0 = smallest). */
+static an_stl_config an__mstl_fit_config(const an_mstl_config *c, size_t index, size_t rank)
+{
+    an_stl_config s = c->stl;
+    s.period = c->periods[index];
+    s.seasonal_window = c->windows[index] ? c->windows[index] : 7 + 4 * (rank + 1);
+    return s;
+}
+
+AN_API an_result an_mstl_work_size(const an_mstl_config *config, size_t n, size_t *bytes)
+{
+    size_t order[AN_MSTL_MAX_PERIODS], kept, k, need, most = 0;
+    an_result r;
+    if (!bytes) return AN_ERR_INVALID_ARG;
+    *bytes = 0;
+    if ((r = an__mstl_plan(config, n, order, &kept)) != AN_OK) return r;
+    for (k = 0; k < kept; k++) {
+        an_stl_config s = an__mstl_fit_config(config, order[k], k);
+        if ((r = an_stl_work_size(&s, n, &need)) != AN_OK) return r;
+        if (need > most) most = need;
+    }
+    *bytes = an__add(most, an__mul(n, sizeof(double)));   /* + the fits' remainder */
+    return *bytes == SIZE_MAX ? AN_ERR_TOO_LARGE : AN_OK;
+}
+
+AN_API an_result an_mstl_decompose_work(const an_mstl_config *config, const double *y, size_t n, double *seasonal,
+                                        double *trend, double *remainder, void *work)
+{
+    size_t order[AN_MSTL_MAX_PERIODS], kept, k, i, it;
+    double *deseas = remainder, *fit_remainder = (double *)work, *stl_work = fit_remainder + n;
+    an_result r;
+    if (!y || !seasonal || !trend || !remainder || !work) return AN_ERR_INVALID_ARG;
+    if ((r = an__mstl_plan(config, n, order, &kept)) != AN_OK) return r;
+    for (i = 0; i < n; i++)
+        if (!an__finite(y[i])) return AN_ERR_INPUT;
+    memset(seasonal, 0, config->n_periods * n * sizeof(double));
+    memcpy(deseas, y, n * sizeof(double));
+    for (it = 0; it < config->iterations; it++)
+        for (k = 0; k < kept; k++) {
+            double *s = seasonal + order[k] * n;
+            an_stl_config fit = an__mstl_fit_config(config, order[k], k);
+            for (i = 0; i < n; i++) deseas[i] += s[i];
+            if ((r = an_stl_decompose_work(&fit, deseas, n, s, trend, fit_remainder, NULL, stl_work)) != AN_OK)
+                return r;
+            for (i = 0; i < n; i++) deseas[i] -= s[i];
+        }
+    for (i = 0; i < n; i++) remainder[i] = deseas[i] - trend[i];
+    return AN_OK;
+}
+
+AN_API an_result an_mstl_decompose(const an_mstl_config *config, const double *y, size_t n, double *seasonal,
+                                   double *trend, double *remainder, const an_allocator *a)
+{
+    size_t bytes;
+    void *work;
+    an_result r;
+    if (!an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
+    if ((r = an_mstl_work_size(config, n, &bytes)) != AN_OK) return r;
+    if (!(work = an_malloc(a, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    r = an_mstl_decompose_work(config, y, n, seasonal, trend, remainder, work);
+    an_free(a, work, bytes);
+    return r;
+}
+
+AN_API an_result an_stl_strength(const double *component, const double *remainder, size_t n, double *strength)
+{
+    double mc = 0.0, mr = 0.0, vr = 0.0, vs = 0.0;
+    size_t i;
+    if (!component || !remainder || !strength) return AN_ERR_INVALID_ARG;
+    *strength = 0.0;
+    if (n < 2) return AN_ERR_TOO_SHORT;
+    for (i = 0; i < n; i++) {
+        if (!an__finite(component[i]) || !an__finite(remainder[i])) return AN_ERR_INPUT;
+        mc += component[i];
+        mr += remainder[i];
+    }
+    mc /= (double)n;
+    mr /= (double)n;
+    for (i = 0; i < n; i++) {
+        double r = remainder[i] - mr, s = component[i] - mc + r;
+        vr += r * r;
+        vs += s * s;
+    }
+    *strength = vs > 0.0 && 1.0 - vr / vs > 0.0 ? 1.0 - vr / vs : 0.0;
+    return AN_OK;
+}
+
+/* In-place radix-2 FFT of m (a power of two) complex values, re and im
+   separate; sign -1 forward, +1 inverse (unscaled). */
+static void an__fft(double *re, double *im, size_t m, int sign)
+{
+    size_t i, j, len, half, k;
+    for (i = 1, j = 0; i < m; i++) {             /* bit-reversal permutation */
+        size_t bit = m >> 1;
+        for (; j & bit; bit >>= 1) j ^= bit;
+        j |= bit;
+        if (i < j) {
+            double t = re[i]; re[i] = re[j]; re[j] = t;
+            t = im[i]; im[i] = im[j]; im[j] = t;
+        }
+    }
+    for (len = 2; len <= m; len <<= 1) {
+        double angle = (double)sign * 2.0 * 3.14159265358979323846 / (double)len;
+        half = len / 2;
+        for (k = 0; k < half; k++) {
+            /* twiddles from cos/sin directly, not by recurrence: no drift */
+            double wr = cos(angle * (double)k), wi = sin(angle * (double)k);
+            for (i = k; i < m; i += len) {
+                double xr = re[i + half] * wr - im[i + half] * wi;
+                double xi = re[i + half] * wi + im[i + half] * wr;
+                re[i + half] = re[i] - xr;
+                im[i + half] = im[i] - xi;
+                re[i] += xr;
+                im[i] += xi;
+            }
+        }
+    }
+}
+
+/* The FFT length for an autocorrelation of n points: a power of two >= 2n,
+   so that the circular correlation does not wrap. */
+static size_t an__acf_fft_length(size_t n)
+{
+    size_t m = 1;
+    while (m < 2 * n) m <<= 1;
+    return m;
+}
+
+/* acf via FFT; re, im: scratch (m) each. */
+static an_result an__acf_work(const double *y, size_t n, size_t max_lag, double *acf, double *re, double *im)
+{
+    size_t m = an__acf_fft_length(n), i;
+    double mean = 0.0;
+    for (i = 0; i < n; i++) {
+        if (!an__finite(y[i])) return AN_ERR_INPUT;
+        mean += y[i];
+    }
+    mean /= (double)n;
+    for (i = 0; i < m; i++) { re[i] = i < n ? y[i] - mean : 0.0; im[i] = 0.0; }
+    an__fft(re, im, m, -1);
+    for (i = 0; i < m; i++) { re[i] = re[i] * re[i] + im[i] * im[i]; im[i] = 0.0; }
+    an__fft(re, im, m, 1);
+    if (!(re[0] > 0.0)) return AN_ERR_INPUT;                    /* constant series */
+    for (i = 0; i <= max_lag; i++) acf[i] = re[i] / re[0];
+    return AN_OK;
+}
+
+AN_API an_result an_acf(const double *y, size_t n, size_t max_lag, double *acf, const an_allocator *a)
+{
+    size_t m, bytes;
+    double *re;
+    an_result r;
+    if (!y || !acf || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
+    if (n < 2 || max_lag >= n) return AN_ERR_TOO_SHORT;
+    if (n > SIZE_MAX / 8 / sizeof(double)) return AN_ERR_TOO_LARGE;
+    m = an__acf_fft_length(n);
+    bytes = 2 * m * sizeof(double);
+    if (!(re = (double *)an_malloc(a, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    r = an__acf_work(y, n, max_lag, acf, re, re + m);
+    an_free(a, re, bytes);
+    return r;
+}
+
+/* The period the autocorrelation shows: among its local maxima above
+   min_acf, the strongest, or the shortest one it is a whole multiple of
+   (within one lag per cycle) whose height is at least half the strongest.
+   0 when there is no peak. */
+static size_t an__acf_period(const double *acf, size_t max_lag, double min_acf)
+{
+    size_t k, best = 0, j;
+    for (k = 2; k < max_lag; k++)
+        if (acf[k] > acf[k - 1] && acf[k] >= acf[k + 1] && acf[k] > min_acf && (!best || acf[k] > acf[best])) best = k;
+    if (!best) return 0;
+    for (j = 2; j < best; j++) {
+        size_t cycles = (best + j / 2) / j;
+        size_t off = best > cycles * j ? best - cycles * j : cycles * j - best;
+        if (acf[j] > acf[j - 1] && acf[j] >= acf[j + 1] && acf[j] >= 0.5 * acf[best] && acf[j] > min_acf &&
+            cycles >= 2 && off <= cycles)
+            return j;
+    }
+    return best;
+}
+
+/* Sum of squares left in x (n) after removing its cycle means at period p. */
+static double an__cycle_sse(const double *x, size_t n, size_t p)
+{
+    double sse = 0.0;
+    size_t q, i;
+    for (q = 0; q < p; q++) {
+        double s = 0.0, ss = 0.0, c = 0.0;
+        for (i = q; i < n; i += p) { s += x[i]; ss += x[i] * x[i]; c += 1.0; }
+        sse += ss - s * s / c;
+    }
+    return sse;
+}
+
+/* An ACF peak sits off the true period when a slower component tilts the
+   ACF around it (weekly blocks under a daily cycle move the daily peak to
+   23).  Of the lags within two of the peak, the one whose cycle means
+   explain the most of x is the period. */
+static size_t an__refine_period(const double *x, size_t n, size_t p, size_t max_period)
+{
+    size_t best = p, q;
+    double best_sse = an__cycle_sse(x, n, p);
+    for (q = p > 4 ? p - 2 : 2; q <= p + 2 && q <= max_period; q++) {
+        double sse = an__cycle_sse(x, n, q);
+        if (sse < best_sse || (sse == best_sse && q < best)) { best = q; best_sse = sse; }
+    }
+    return best;
+}
+
+AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period, double min_acf, size_t *periods,
+                                   size_t max_count, size_t *count, const an_allocator *a)
+{
+    size_t m, bytes, i, k, found = 0, max_lag;
+    double *buf, *x, *acf, *re, st = 0.0, stt = 0.0, sy = 0.0, sty = 0.0, slope, icpt, nn = (double)n;
+    an_result r = AN_OK;
+    if (!y || !periods || !count || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
+    *count = 0;
+    if (n < 8) return AN_ERR_TOO_SHORT;
+    if (n > SIZE_MAX / 16 / sizeof(double)) return AN_ERR_TOO_LARGE;
+    if (max_period == 0 || max_period > n / 3) max_period = n / 3;
+    max_lag = max_period + 1;
+    if (min_acf <= 0.0) min_acf = 2.0 / sqrt(nn) > 0.2 ? 2.0 / sqrt(nn) : 0.2;
+    m = an__acf_fft_length(n);
+    bytes = (2 * m + n + max_lag + 1) * sizeof(double);
+    if (!(buf = (double *)an_malloc(a, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    re = buf;
+    x = re + 2 * m;
+    acf = x + n;
+    for (i = 0; i < n; i++) {                        /* least-squares line */
+        double t = (double)i;
+        if (!an__finite(y[i])) { r = AN_ERR_INPUT; goto done; }
+        st += t; stt += t * t; sy += y[i]; sty += t * y[i];
+    }
+    slope = (nn * sty - st * sy) / (nn * stt - st * st);
+    icpt = (sy - slope * st) / nn;
+    for (i = 0; i < n; i++) x[i] = y[i] - icpt - slope * (double)i;
+    while (found < max_count) {
+        size_t p, q;
+        if ((r = an__acf_work(x, n, max_lag, acf, re, re + m)) != AN_OK) {
+            if (r == AN_ERR_INPUT && found) r = AN_OK;   /* the periods explained all of it */
+            break;
+        }
+        if ((p = an__acf_period(acf, max_lag, min_acf)) != 0) p = an__refine_period(x, n, p, max_period);
+        for (k = 0; k < found; k++)     /* the cycle means of a multiple took it out already */
+            if (p && periods[k] % p == 0) p = 0;
+        /* A real season explains at least 5% of what is left, beyond the
+           2p/n that p free means take from noise. */
+        if (p && an__cycle_sse(x, n, p) > (0.95 - 2.0 * (double)p / nn) * an__cycle_sse(x, n, 1)) p = 0;
+        if (!p) break;
+        periods[found++] = p;
+        for (q = 0; q < p; q++) {                     /* remove its cycle means */
+            double s = 0.0;
+            size_t c = 0;
+            for (i = q; i < n; i += p) { s += x[i]; c++; }
+            for (i = q; i < n; i += p) x[i] -= s / (double)c;
+        }
+    }
+    for (i = 1; i < found; i++)                      /* ascending */
+        for (k = i; k > 0 && periods[k - 1] > periods[k]; k--) {
+            size_t t = periods[k]; periods[k] = periods[k - 1]; periods[k - 1] = t;
+        }
+    *count = found;
+done:
+    an_free(a, buf, bytes);
+    return r;
+}
 
 /* ==========================================================================
    3  DETECTORS

@@ -1,21 +1,25 @@
 /* test_stats.c - anomaly_stats.h against R's stats::stl and the netlib
    Fortran STL (via statsmodels' test data), frozen in tests/fixtures/stl/,
-   plus properties and error cases. */
+   R's forecast::mstl in tests/fixtures/mstl/, plus properties and error
+   cases. */
 #define ANOMALY_IMPLEMENTATION
 #include "../anomaly_stats.h"
 #include "test.h"
 
 #include <stdlib.h>
 
-/* A reference decomposition: columns y, seasonal, trend, remainder, weights. */
+#define PI 3.14159265358979323846
+
+/* A reference decomposition: STL's columns are y, seasonal, trend,
+   remainder, weights; MSTL's y, trend, seasonals, remainder. */
 typedef struct stl_ref { size_t n; double *col[5]; } stl_ref;
 
-static int read_ref(const char *name, stl_ref *ref)
+static int read_csv(const char *dir, const char *name, stl_ref *ref)
 {
     char path[256], line[512];
     FILE *f;
     size_t cap = 1024, k;
-    snprintf(path, sizeof path, "tests/fixtures/stl/%s", name);
+    snprintf(path, sizeof path, "tests/fixtures/%s/%s", dir, name);
     if (!(f = fopen(path, "r"))) { fprintf(stderr, "cannot open %s\n", path); return 0; }
     ref->n = 0;
     for (k = 0; k < 5; k++) ref->col[k] = (double *)malloc(cap * sizeof(double));
@@ -31,11 +35,13 @@ static int read_ref(const char *name, stl_ref *ref)
             if (end == p) break;
             p = end + (*end == ',');
         }
-        if (k >= 4) ref->n++;
+        if (k >= 4) ref->n++;   /* four or five columns */
     }
     fclose(f);
     return ref->n > 0;
 }
+
+static int read_ref(const char *name, stl_ref *ref) { return read_csv("stl", name, ref); }
 
 static void free_ref(stl_ref *ref)
 {
@@ -202,11 +208,161 @@ static void test_stl_memory(void)
     free(work);
 }
 
+/* R's forecast::mstl (forecast 8.20): Victoria electricity demand with
+   R's defaults and with every jump 1 (how statsmodels' reference was
+   made), NYC taxi with daily and weekly periods, and one period alone. */
+static void test_mstl_against_r(void)
+{
+    static const struct { const char *file; size_t p[2], k; int jump1; } cases[] = {
+        { "elec_vic_24_168.csv", { 24, 168 }, 2, 0 },
+        { "elec_vic_24_168_jump1.csv", { 24, 168 }, 2, 1 },
+        { "nyc_taxi_48_336.csv", { 48, 336 }, 2, 0 },
+        { "elec_vic_24_only.csv", { 24, 0 }, 1, 0 },
+    };
+    size_t c, i, k;
+    for (c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        stl_ref ref;
+        an_mstl_config cfg = an_mstl_config_init(cases[c].p, cases[c].k, 0);
+        double *s, *t, *r, scale, d[4] = { 0, 0, 0, 0 };
+        size_t n, k_seas = cases[c].k;
+        if (!read_csv("mstl", cases[c].file, &ref)) { TEST__FAIL("cannot read %s", cases[c].file); continue; }
+        n = ref.n;
+        if (cases[c].jump1) cfg.stl.seasonal_jump = cfg.stl.trend_jump = cfg.stl.lowpass_jump = 1;
+        s = (double *)malloc(k_seas * n * sizeof(double));
+        t = (double *)malloc(n * sizeof(double));
+        r = (double *)malloc(n * sizeof(double));
+        CHECK_OK(an_mstl_decompose(&cfg, ref.col[0], n, s, t, r, NULL));
+        scale = spread(ref.col[0], n);
+        d[0] = max_rel_diff(t, ref.col[1], n, scale);
+        for (k = 0; k < k_seas; k++) d[1 + k] = max_rel_diff(s + k * n, ref.col[2 + k], n, scale);
+        d[3] = max_rel_diff(r, ref.col[2 + k_seas], n, scale);
+        printf("  %-36s n=%5zu         trend %.1e  seasonals %.1e %.1e  remainder %.1e\n", cases[c].file, n, d[0],
+               d[1], d[2], d[3]);
+        for (i = 0; i < 4; i++)
+            if (!(d[i] <= 1e-6)) TEST__FAIL("%s: component %zu differs from R by %.1e", cases[c].file, i, d[i]);
+        free(s); free(t); free(r);
+        free_ref(&ref);
+    }
+}
+
+/* The order the periods are given in changes nothing but the row order;
+   periods of n / 2 or more are dropped with zero rows. */
+static void test_mstl_period_order(void)
+{
+    size_t n = 1000, i, up[3] = { 12, 50, 600 }, down[3] = { 600, 50, 12 };
+    double *y = (double *)malloc(n * sizeof(double)), *s1 = (double *)malloc(3 * n * sizeof(double));
+    double *s2 = (double *)malloc(3 * n * sizeof(double)), t1[1000], t2[1000], r1[1000], r2[1000];
+    an_mstl_config a = an_mstl_config_init(up, 3, 0), b = an_mstl_config_init(down, 3, 0);
+    int same = 1;
+    for (i = 0; i < n; i++) y[i] = sin(2 * PI * (double)i / 12) + 0.5 * cos(2 * PI * (double)i / 50) + 0.001 * (double)i;
+    CHECK_OK(an_mstl_decompose(&a, y, n, s1, t1, r1, NULL));
+    CHECK_OK(an_mstl_decompose(&b, y, n, s2, t2, r2, NULL));
+    for (i = 0; i < n; i++)
+        same &= s1[i] == s2[2 * n + i] && s1[n + i] == s2[n + i] && s1[2 * n + i] == 0.0 && s2[i] == 0.0 &&
+                t1[i] == t2[i] && r1[i] == r2[i];
+    CHECK(same);
+    free(y); free(s1); free(s2);
+}
+
+static void test_mstl_errors(void)
+{
+    an_allocator none = { NULL, failing_alloc, never_free };
+    size_t p2[2] = { 12, 12 }, p1[1] = { 30 };
+    double y[60], s[120], t[60], r[60];
+    an_mstl_config c = an_mstl_config_init(p2, 2, 0);
+    size_t i;
+    for (i = 0; i < 60; i++) y[i] = sin((double)i);
+    CHECK_RESULT(an_mstl_decompose(&c, y, 60, s, t, r, NULL), AN_ERR_INVALID_ARG);    /* duplicate */
+    c = an_mstl_config_init(p1, 1, 0);
+    CHECK_RESULT(an_mstl_decompose(&c, y, 60, s, t, r, NULL), AN_ERR_TOO_SHORT);      /* 30 >= 60 / 2 */
+    p1[0] = 12;
+    c = an_mstl_config_init(p1, 1, 0);
+    CHECK_RESULT(an_mstl_decompose(&c, y, 60, s, t, r, &none), AN_ERR_NOMEM);
+    CHECK_OK(an_mstl_decompose(&c, y, 60, s, t, r, NULL));
+    y[7] = INFINITY;
+    CHECK_RESULT(an_mstl_decompose(&c, y, 60, s, t, r, NULL), AN_ERR_INPUT);
+    c.n_periods = 0;
+    CHECK_RESULT(an_mstl_decompose(&c, y, 60, s, t, r, NULL), AN_ERR_INVALID_ARG);
+}
+
+/* Strength by hand: component (1, -1, 1, -1), remainder (.5, .5, -.5, -.5):
+   var R = .25, var(C + R) = 1.25, strength 1 - .25 / 1.25 = .8. */
+static void test_strength(void)
+{
+    double c[4] = { 1, -1, 1, -1 }, r[4] = { .5, .5, -.5, -.5 }, zero[4] = { 0, 0, 0, 0 }, f;
+    CHECK_OK(an_stl_strength(c, r, 4, &f));
+    CHECK_NEAR(f, 0.8, 1e-15);
+    CHECK_OK(an_stl_strength(zero, r, 4, &f));
+    CHECK(f == 0.0);
+    CHECK_OK(an_stl_strength(c, zero, 4, &f));
+    CHECK(f == 1.0);
+    CHECK_RESULT(an_stl_strength(c, r, 1, &f), AN_ERR_TOO_SHORT);
+}
+
+/* The FFT autocorrelation against the direct sum. */
+static void test_acf(void)
+{
+    size_t n = 777, L = 300, i, k;
+    double y[777], acf[301], mean = 0, den = 0, worst = 0;
+    an_rng rng;
+    an_rng_seed(&rng, 5, 1);
+    for (i = 0; i < n; i++) y[i] = an_rng_normal(&rng) + sin((double)i / 7.0) + 3.0;
+    CHECK_OK(an_acf(y, n, L, acf, NULL));
+    for (i = 0; i < n; i++) mean += y[i];
+    mean /= (double)n;
+    for (i = 0; i < n; i++) den += (y[i] - mean) * (y[i] - mean);
+    for (k = 0; k <= L; k++) {
+        double num = 0;
+        for (i = 0; i + k < n; i++) num += (y[i] - mean) * (y[i + k] - mean);
+        if (fabs(num / den - acf[k]) > worst) worst = fabs(num / den - acf[k]);
+    }
+    CHECK(worst < 1e-12);
+    CHECK(acf[0] == 1.0);
+    for (i = 0; i < n; i++) y[i] = 2.0;
+    CHECK_RESULT(an_acf(y, n, L, acf, NULL), AN_ERR_INPUT);
+    CHECK_RESULT(an_acf(y, n, n, acf, NULL), AN_ERR_TOO_SHORT);
+}
+
+static void test_detect_periods(void)
+{
+    size_t n = 24 * 7 * 8, i, p[4], count;
+    double *y = (double *)malloc(4032 * sizeof(double));
+    stl_ref ref;
+    an_rng rng;
+    an_rng_seed(&rng, 9, 2);
+    for (i = 0; i < n; i++) y[i] = 0.01 * (double)i + sin(2 * PI * (double)i / 24) + 0.3 * an_rng_normal(&rng);
+    CHECK_OK(an_detect_periods(y, n, 0, 0, p, 4, &count, NULL));
+    CHECK(count == 1 && p[0] == 24);
+    for (i = 0; i < n; i++) y[i] += (i / 24) % 7 >= 5 ? -1.5 : 0.5;   /* weekends */
+    CHECK_OK(an_detect_periods(y, n, 0, 0, p, 4, &count, NULL));
+    CHECK(count == 2 && p[0] == 24 && p[1] == 168);
+    for (i = 0; i < n; i++) y[i] = an_rng_normal(&rng);                /* no season */
+    CHECK_OK(an_detect_periods(y, n, 0, 0, p, 4, &count, NULL));
+    CHECK(count == 0);
+    if (read_csv("mstl", "nyc_taxi_48_336.csv", &ref)) {                 /* half-hourly: a day and a week */
+        CHECK_OK(an_detect_periods(ref.col[0], ref.n, 0, 0, p, 4, &count, NULL));
+        printf("  nyc_taxi periods:");
+        for (i = 0; i < count; i++) printf(" %zu", p[i]);
+        printf("\n");
+        CHECK(count >= 2 && p[0] == 48 && p[1] == 336);
+        free_ref(&ref);
+    }
+    y[3] = NAN;
+    CHECK_RESULT(an_detect_periods(y, n, 0, 0, p, 4, &count, NULL), AN_ERR_INPUT);
+    free(y);
+}
+
 int main(void)
 {
     RUN(test_stl_against_r);
     RUN(test_stl_against_fortran);
     RUN(test_stl_errors);
     RUN(test_stl_memory);
+    RUN(test_mstl_against_r);
+    RUN(test_mstl_period_order);
+    RUN(test_mstl_errors);
+    RUN(test_strength);
+    RUN(test_acf);
+    RUN(test_detect_periods);
     return test_finish("test_stats");
 }
