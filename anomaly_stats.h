@@ -133,7 +133,71 @@ AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period,
 
 /* --------------------------------------------------------------------------
    3.1  Robust scores: IQR, MAD, STL + IQR
-   -------------------------------------------------------------------------- */
+   --------------------------------------------------------------------------
+   Conventions every detector of this header follows:
+     an_<name>_config_init gives the defaults; an_<name>_create makes the
+     detector for n_features columns; an_<name>_type() is its vtable, for
+     the type table of an_detector_load.  Rows are float, row-major
+     (n_rows, n_features); a row's score is the largest over its features.
+     fit allocates what the detector will ever need; score and push
+     allocate nothing.  Streaming detectors score causally: score(x) is
+     exactly what pushing the rows of x one by one from the fitted state
+     gives, and leaves the live stream alone; reset returns the stream to
+     the fitted state.  NaN or Inf input is AN_ERR_INPUT.
+
+   Robust scores of a value x against a centre and a spread:
+     MAD  |x - median| / (1.4826 MAD): the robust z-score (1.4826 makes
+          MAD estimate the standard deviation of normal data);
+     IQR  max(Q1 - x, x - Q3) / (Q3 - Q1): distance past the quartiles in
+          IQRs, negative inside the box; Tukey's fences are 1.5 and 3.
+   window 0 takes the statistics from the fit (O(1) per point); window w
+   takes them from the w points before x (a sorted window: O(w) memmove
+   per point, no allocation).  Quantiles interpolate linearly (R's type 7,
+   numpy's default).  A zero spread is floored at 1e-9 (1 + |centre|) so
+   scores stay finite. */
+typedef enum an_robust_method { AN_ROBUST_MAD = 0, AN_ROBUST_IQR = 1 } an_robust_method;
+
+typedef struct an_robust_config {
+    an_robust_method method;
+    size_t window;            /* 0 = statistics of the fit; >= 3 = rolling */
+} an_robust_config;
+
+AN_API an_robust_config an_robust_config_init(an_robust_method method, size_t window);
+AN_API an_result an_robust_create(const an_robust_config *config, size_t n_features, const an_allocator *a,
+                                  an_detector **out);
+AN_API const an_detector_vtable *an_mad_type(void);
+AN_API const an_detector_vtable *an_iqr_type(void);
+
+/* STL + IQR, the seeds' statistical baseline made causal.  fit decomposes
+   the training series with STL (robust by default; the period detected
+   when not given, no season when none is found) and seeds an additive
+   Holt-Winters filter with it: level, slope and the seasonal profile.
+   Each point is scored by its one-step residual r = x - (level + slope +
+   season[phase]) as max(Q1 - r, r - Q3) / IQR, with the quartiles of the
+   residuals the filter made on the training series.  The filter then
+   learns from x with r clipped to the fences at `clip` IQR, so anomalies
+   do not drag the expectation.  Smoothing follows the STL windows: level
+   and slope are Brown's double smoothing with a = 2 / (trend window + 1),
+   the season an average over seasonal_window cycles, gamma =
+   2 / (seasonal_window + 1).  O(1) per point.  an_stl_iqr_expected gives
+   the expectation for the next point of the live stream (the "expected"
+   of an explanation). */
+typedef struct an_stl_iqr_config {
+    size_t period;           /* 0 = detect from the training series       */
+    size_t seasonal_window;  /* STL's, odd >= 3 (default 7)               */
+    size_t trend_window;     /* 0 = STL's default for the period          */
+    int robust;              /* robust STL in fit (default 1)             */
+    double clip;             /* updates see residuals within clip IQR (3) */
+} an_stl_iqr_config;
+
+AN_API an_stl_iqr_config an_stl_iqr_config_init(size_t period);
+AN_API an_result an_stl_iqr_create(const an_stl_iqr_config *config, size_t n_features, const an_allocator *a,
+                                   an_detector **out);
+AN_API const an_detector_vtable *an_stl_iqr_type(void);
+/* The period each feature uses after fit (0 = no season), and the live
+   stream's expectation for its next row (n_features values). */
+AN_API an_result an_stl_iqr_period(const an_detector *d, size_t feature, size_t *period);
+AN_API an_result an_stl_iqr_expected(const an_detector *d, double *expected);
 
 /* --------------------------------------------------------------------------
    3.2  Generalized ESD and seasonal-hybrid ESD
@@ -799,6 +863,716 @@ done:
 /* --------------------------------------------------------------------------
    3.1  Robust scores: IQR, MAD, STL + IQR
    -------------------------------------------------------------------------- */
+
+/* Scores are clamped here so that a float holds them. */
+#define AN__SCORE_MAX 1e30
+
+/* The q-quantile (0..1) of v (n), linear interpolation (type 7); v is
+   reordered. */
+static double an__quantile_d(double *v, size_t n, double q)
+{
+    double h = (double)(n - 1) * q, a, b;
+    size_t lo = (size_t)floor(h), i;
+    if (lo >= n - 1) return an__select_d(v, n, n - 1);
+    a = an__select_d(v, n, lo);
+    if (h == (double)lo) return a;
+    for (b = v[lo + 1], i = lo + 2; i < n; i++)   /* the next order statistic */
+        if (v[i] < b) b = v[i];
+    return a + (h - (double)lo) * (b - a);
+}
+
+/* The same quantile of sorted s (n). */
+static double an__quantile_sorted(const double *s, size_t n, double q)
+{
+    double h = (double)(n - 1) * q;
+    size_t lo = (size_t)floor(h);
+    if (lo >= n - 1) return s[n - 1];
+    if (h == (double)lo) return s[lo];
+    return s[lo] + (h - (double)lo) * (s[lo + 1] - s[lo]);
+}
+
+/* A robust band: scores are max(lo - x, x - hi) / spread. */
+typedef struct an__band { double lo, hi, spread; } an__band;
+
+static an__band an__band_make(an_robust_method method, double lo, double hi, double spread)
+{
+    an__band b;
+    double floor_ = 1e-9 * (1.0 + fabs(0.5 * (lo + hi)));
+    b.lo = lo;
+    b.hi = hi;
+    b.spread = method == AN_ROBUST_MAD ? 1.482602218505602 * spread : spread;
+    if (!(b.spread > floor_)) b.spread = floor_;
+    return b;
+}
+
+/* The band of v (n) (reordered); dev: scratch (n). */
+static an__band an__band_of(an_robust_method method, double *v, size_t n, double *dev)
+{
+    double med, q1, q3;
+    size_t i;
+    if (method == AN_ROBUST_IQR) {
+        q1 = an__quantile_d(v, n, 0.25);
+        q3 = an__quantile_d(v, n, 0.75);
+        return an__band_make(method, q1, q3, q3 - q1);
+    }
+    med = an__quantile_d(v, n, 0.5);
+    for (i = 0; i < n; i++) dev[i] = fabs(v[i] - med);
+    return an__band_make(method, med, med, an__quantile_d(dev, n, 0.5));
+}
+
+/* The band of sorted s (n): the same numbers as an__band_of.  The
+   deviations from the median of a sorted array come out in order by
+   walking outwards from the median; dev: scratch (n). */
+static an__band an__band_of_sorted(an_robust_method method, const double *s, size_t n, double *dev)
+{
+    double med;
+    size_t i, j, k;
+    if (method == AN_ROBUST_IQR) {
+        double q1 = an__quantile_sorted(s, n, 0.25), q3 = an__quantile_sorted(s, n, 0.75);
+        return an__band_make(method, q1, q3, q3 - q1);
+    }
+    med = an__quantile_sorted(s, n, 0.5);
+    for (j = 0; j < n && s[j] < med; j++) {}
+    for (i = j, k = 0; k < n; k++) {           /* left: s[i-1], right: s[j] */
+        if (j == n || (i > 0 && med - s[i - 1] <= s[j] - med)) dev[k] = med - s[--i];
+        else dev[k] = s[j++] - med;
+    }
+    return an__band_make(method, med, med, an__quantile_sorted(dev, n, 0.5));
+}
+
+static double an__band_score(const an__band *b, double x)
+{
+    double s = (b->lo - x > x - b->hi ? b->lo - x : x - b->hi) / b->spread;
+    return s > AN__SCORE_MAX ? AN__SCORE_MAX : s < -AN__SCORE_MAX ? -AN__SCORE_MAX : s;
+}
+
+/* A rolling window of the last `w` values: a ring in arrival order and
+   the same values sorted. */
+typedef struct an__window { double *ring, *sorted; size_t count, head; } an__window;
+
+static size_t an__lower_bound(const double *s, size_t n, double v)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s[mid] < v) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
+
+static void an__window_push(an__window *win, size_t w, double v)
+{
+    size_t k;
+    if (win->count == w) {                    /* drop the oldest */
+        k = an__lower_bound(win->sorted, w, win->ring[win->head]);
+        memmove(win->sorted + k, win->sorted + k + 1, (w - k - 1) * sizeof(double));
+        win->ring[win->head] = v;
+        win->head = (win->head + 1) % w;
+        win->count--;
+    } else {
+        win->ring[(win->head + win->count) % w] = v;
+    }
+    k = an__lower_bound(win->sorted, win->count, v);
+    memmove(win->sorted + k + 1, win->sorted + k, (win->count - k) * sizeof(double));
+    win->sorted[k] = v;
+    win->count++;
+}
+
+static void an__window_copy(an__window *dst, const an__window *src, size_t w)
+{
+    memcpy(dst->ring, src->ring, w * sizeof(double));
+    memcpy(dst->sorted, src->sorted, w * sizeof(double));
+    dst->count = src->count;
+    dst->head = src->head;
+}
+
+typedef struct an__robust {
+    an_detector base;
+    an_allocator alloc;
+    an_robust_config config;
+    size_t bytes;            /* of the one block holding all of this      */
+    an__band *fit;           /* (F) the fit's bands                       */
+    an__window *win[3];      /* (F) each: fitted, live and scratch states */
+    double *dev;             /* (window) scratch                          */
+} an__robust;
+
+enum { AN__FITTED, AN__LIVE, AN__SCRATCH };
+
+AN_API an_robust_config an_robust_config_init(an_robust_method method, size_t window)
+{
+    an_robust_config c;
+    c.method = method;
+    c.window = window;
+    return c;
+}
+
+AN_API an_result an_robust_create(const an_robust_config *config, size_t n_features, const an_allocator *a,
+                                  an_detector **out)
+{
+    an__layout l = { 0 };
+    size_t o_fit, o_win, o_val, o_dev, w, F = n_features, s, f;
+    an_allocator alloc;
+    an__robust *d;
+    unsigned char *base;
+    an_result r;
+    if (!out) return AN_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!config || F == 0 || (config->method != AN_ROBUST_MAD && config->method != AN_ROBUST_IQR)) return AN_ERR_INVALID_ARG;
+    if ((w = config->window) != 0 && w < 3) return AN_ERR_INVALID_ARG;
+    if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
+    an__layout_add(&l, 1, sizeof(an__robust));
+    o_fit = an__layout_add(&l, F, sizeof(an__band));
+    o_win = an__layout_add(&l, an__mul(3, F), sizeof(an__window));
+    o_val = an__layout_add(&l, an__mul(an__mul(6, F), w), sizeof(double));
+    o_dev = an__layout_add(&l, w, sizeof(double));
+    if (l.size == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(base = (unsigned char *)an_malloc(&alloc, l.size, AN_ALIGN))) return AN_ERR_NOMEM;
+    memset(base, 0, l.size);
+    d = (an__robust *)base;
+    d->base.vt = config->method == AN_ROBUST_MAD ? an_mad_type() : an_iqr_type();
+    d->base.n_features = F;
+    d->alloc = alloc;
+    d->config = *config;
+    d->bytes = l.size;
+    d->fit = (an__band *)(base + o_fit);
+    d->dev = (double *)(base + o_dev);
+    for (s = 0; s < 3; s++) {
+        d->win[s] = (an__window *)(base + o_win) + s * F;
+        for (f = 0; f < F; f++) {
+            d->win[s][f].ring = (double *)(base + o_val) + (2 * (s * F + f)) * w;
+            d->win[s][f].sorted = d->win[s][f].ring + w;
+        }
+    }
+    *out = &d->base;
+    return AN_OK;
+}
+
+static an_result an__robust_fit(an_detector *self, const float *x, size_t n)
+{
+    an__robust *d = (an__robust *)self;
+    size_t F = self->n_features, w = d->config.window, f, i, bytes;
+    double *v;
+    if (n < 3) return AN_ERR_TOO_SHORT;
+    for (i = 0; i < n * F; i++)
+        if (!an__finite(x[i])) return AN_ERR_INPUT;
+    bytes = an__mul(an__mul(2, n), sizeof(double));
+    if (!(v = (double *)an_malloc(&d->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    for (f = 0; f < F; f++) {
+        an__window *win = &d->win[AN__FITTED][f];
+        for (i = 0; i < n; i++) v[i] = x[i * F + f];
+        d->fit[f] = an__band_of(d->config.method, v, n, v + n);
+        if (!w) continue;
+        win->count = win->head = 0;
+        for (i = n > w ? n - w : 0; i < n; i++) an__window_push(win, w, x[i * F + f]);
+        an__window_copy(&d->win[AN__LIVE][f], win, w);
+    }
+    an_free(&d->alloc, v, bytes);
+    return AN_OK;
+}
+
+/* The score of one row against state s, which then takes the row in. */
+static an_result an__robust_step(an__robust *d, an__window *s, const float *row, float *score)
+{
+    size_t F = d->base.n_features, w = d->config.window, f;
+    double best = -HUGE_VAL;
+    for (f = 0; f < F; f++)
+        if (!an__finite(row[f])) return AN_ERR_INPUT;
+    for (f = 0; f < F; f++) {
+        an__band b = d->fit[f];
+        double v;
+        if (w && s[f].count >= 3) b = an__band_of_sorted(d->config.method, s[f].sorted, s[f].count, d->dev);
+        v = an__band_score(&b, row[f]);
+        if (v > best) best = v;
+        if (w) an__window_push(&s[f], w, row[f]);
+    }
+    *score = (float)best;
+    return AN_OK;
+}
+
+static an_result an__robust_push(an_detector *self, const float *row, float *score)
+{
+    an__robust *d = (an__robust *)self;
+    return an__robust_step(d, d->win[AN__LIVE], row, score);
+}
+
+static an_result an__robust_score(an_detector *self, const float *x, size_t n, float *scores)
+{
+    an__robust *d = (an__robust *)self;
+    size_t F = self->n_features, f, i;
+    an_result r;
+    if (d->config.window)
+        for (f = 0; f < F; f++) an__window_copy(&d->win[AN__SCRATCH][f], &d->win[AN__FITTED][f], d->config.window);
+    for (i = 0; i < n; i++)
+        if ((r = an__robust_step(d, d->win[AN__SCRATCH], x + i * F, &scores[i])) != AN_OK) return r;
+    return AN_OK;
+}
+
+static an_result an__robust_reset(an_detector *self)
+{
+    an__robust *d = (an__robust *)self;
+    size_t f;
+    if (d->config.window)
+        for (f = 0; f < self->n_features; f++) an__window_copy(&d->win[AN__LIVE][f], &d->win[AN__FITTED][f], d->config.window);
+    return AN_OK;
+}
+
+#define AN__TAG_ROBUST AN_TAG('R', 'B', 'S', 'T')
+
+/* Payload: method, window, F, the bands (3F), then per state (fitted,
+   live) and feature: count, head, ring (window). */
+static an_result an__robust_save(const an_detector *self, an_writer *w)
+{
+    const an__robust *d = (const an__robust *)self;
+    size_t F = self->n_features, f, s;
+    an_write_begin(w, AN__TAG_ROBUST);
+    an_write_u32(w, (uint32_t)d->config.method);
+    an_write_u64(w, d->config.window);
+    an_write_u64(w, F);
+    an_write_f64s(w, (const double *)d->fit, 3 * F);
+    for (s = AN__FITTED; s <= AN__LIVE; s++)
+        for (f = 0; d->config.window && f < F; f++) {
+            an_write_u64(w, d->win[s][f].count);
+            an_write_u64(w, d->win[s][f].head);
+            an_write_f64s(w, d->win[s][f].ring, d->config.window);
+        }
+    return an_write_end(w);
+}
+
+static void an__robust_destroy(an_detector *self)
+{
+    an__robust *d = (an__robust *)self;
+    an_allocator alloc = d->alloc;
+    an_free(&alloc, d, d->bytes);
+}
+
+static an_result an__robust_load(an_reader *payload, const an_allocator *a, an_detector **out)
+{
+    an_reader p;
+    uint32_t method;
+    size_t window, F, f, s, i, count, head;
+    an_robust_config c;
+    an__robust *d;
+    an_result r;
+    if ((r = an_reader_find(payload, AN__TAG_ROBUST, &p)) != AN_OK) return r;
+    if ((r = an_read_u32(&p, &method)) != AN_OK) return r;
+    if (method > AN_ROBUST_IQR) return AN_ERR_CORRUPT;
+    if ((r = an_read_count(&p, 0, 1u << 24, &window)) != AN_OK) return r;
+    if ((r = an_read_count(&p, 1, 1u << 20, &F)) != AN_OK) return r;
+    if (window == 1 || window == 2) return AN_ERR_CORRUPT;
+    if ((r = an_reader_need(&p, an__add(an__mul(3, F), window ? an__mul(an__mul(2, F), an__add(window, 2)) : 0), 8)) != AN_OK)
+        return r;
+    c = an_robust_config_init((an_robust_method)method, window);
+    if ((r = an_robust_create(&c, F, a, out)) != AN_OK) return r;
+    d = (an__robust *)*out;
+    an_read_f64s(&p, (double *)d->fit, 3 * F);
+    for (f = 0; f < F; f++)
+        if (!an__finite(d->fit[f].lo) || !an__finite(d->fit[f].hi) || !(d->fit[f].spread > 0.0) ||
+            !an__finite(d->fit[f].spread) || d->fit[f].lo > d->fit[f].hi)
+            goto corrupt;
+    for (s = AN__FITTED; s <= AN__LIVE; s++)
+        for (f = 0; window && f < F; f++) {          /* the ring is read into scratch, then replayed */
+            an__window *win = &d->win[s][f], *saved = &d->win[AN__SCRATCH][f];
+            if (an_read_count(&p, 0, window, &count) != AN_OK || an_read_count(&p, 0, window - 1, &head) != AN_OK ||
+                (count < window && head != 0))
+                goto corrupt;
+            an_read_f64s(&p, saved->ring, window);
+            win->count = win->head = 0;
+            for (i = 0; i < count; i++) {
+                double v = saved->ring[(head + i) % window];
+                if (!an__finite(v)) goto corrupt;
+                an__window_push(win, window, v);
+            }
+        }
+    return AN_OK;
+corrupt:
+    an__robust_destroy(*out);
+    *out = NULL;
+    return AN_ERR_CORRUPT;
+}
+
+static const an_detector_vtable an__mad_vtable = {
+    AN_TAG('M', 'A', 'D', 'Z'), "mad", an__robust_fit, an__robust_score, an__robust_push, an__robust_reset,
+    an__robust_save, an__robust_load, NULL, an__robust_destroy
+};
+static const an_detector_vtable an__iqr_vtable = {
+    AN_TAG('I', 'Q', 'R', 'F'), "iqr", an__robust_fit, an__robust_score, an__robust_push, an__robust_reset,
+    an__robust_save, an__robust_load, NULL, an__robust_destroy
+};
+
+AN_API const an_detector_vtable *an_mad_type(void) { return &an__mad_vtable; }
+AN_API const an_detector_vtable *an_iqr_type(void) { return &an__iqr_vtable; }
+
+/* ---- STL + IQR ----------------------------------------------------------- */
+
+/* Per feature: the filter's constants and the residual quartiles. */
+typedef struct an__hw_params {
+    size_t period;               /* 0 = no season */
+    double alpha, beta, gamma;   /* level, slope, season smoothing */
+    an__band band;               /* Q1, Q3, IQR of training residuals */
+} an__hw_params;
+
+/* The filter's state: level, slope, the seasonal profile, the phase of
+   the next point. */
+typedef struct an__hw { double level, slope; size_t phase; double *season; } an__hw;
+
+typedef struct an__stl_iqr {
+    an_detector base;
+    an_allocator alloc;
+    an_stl_iqr_config config;
+    size_t bytes;                /* of the block holding this, params and states */
+    an__hw_params *params;       /* (F) */
+    an__hw *state[3];            /* (F) each: fitted, live, scratch */
+    double *seasons;             /* (3, sum of periods), allocated by fit or load */
+    size_t seasons_bytes;
+} an__stl_iqr;
+
+AN_API an_stl_iqr_config an_stl_iqr_config_init(size_t period)
+{
+    an_stl_iqr_config c;
+    c.period = period;
+    c.seasonal_window = 7;
+    c.trend_window = 0;
+    c.robust = 1;
+    c.clip = 3.0;
+    return c;
+}
+
+AN_API an_result an_stl_iqr_create(const an_stl_iqr_config *config, size_t n_features, const an_allocator *a,
+                                   an_detector **out)
+{
+    an__layout l = { 0 };
+    size_t o_par, o_st, s, F = n_features;
+    an_allocator alloc;
+    an__stl_iqr *d;
+    unsigned char *base;
+    an_result r;
+    if (!out) return AN_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!config || F == 0 || config->period == 1 || config->seasonal_window < 3 || config->seasonal_window % 2 == 0 ||
+        (config->trend_window && (config->trend_window < 3 || config->trend_window % 2 == 0)) ||
+        !(config->clip > 0.0) || !an__finite(config->clip))
+        return AN_ERR_INVALID_ARG;
+    if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
+    an__layout_add(&l, 1, sizeof(an__stl_iqr));
+    o_par = an__layout_add(&l, F, sizeof(an__hw_params));
+    o_st = an__layout_add(&l, an__mul(3, F), sizeof(an__hw));
+    if (l.size == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(base = (unsigned char *)an_malloc(&alloc, l.size, AN_ALIGN))) return AN_ERR_NOMEM;
+    memset(base, 0, l.size);
+    d = (an__stl_iqr *)base;
+    d->base.vt = an_stl_iqr_type();
+    d->base.n_features = F;
+    d->alloc = alloc;
+    d->config = *config;
+    d->bytes = l.size;
+    d->params = (an__hw_params *)(base + o_par);
+    for (s = 0; s < 3; s++) d->state[s] = (an__hw *)(base + o_st) + s * F;
+    *out = &d->base;
+    return AN_OK;
+}
+
+/* Room for the seasonal profiles of the periods in params, the three
+   states' profiles pointed into it. */
+static an_result an__stl_iqr_seasons(an__stl_iqr *d)
+{
+    size_t F = d->base.n_features, total = 0, f, s, at;
+    for (f = 0; f < F; f++) total = an__add(total, d->params[f].period);
+    an_free(&d->alloc, d->seasons, d->seasons_bytes);
+    d->seasons = NULL;
+    d->seasons_bytes = 0;
+    if (total) {
+        size_t bytes = an__mul(an__mul(3, total), sizeof(double));
+        if (!(d->seasons = (double *)an_malloc(&d->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+        d->seasons_bytes = bytes;
+    }
+    for (s = 0, at = 0; s < 3; s++)
+        for (f = 0; f < F; f++) {
+            d->state[s][f].season = d->params[f].period ? d->seasons + at : NULL;
+            at += d->params[f].period;
+        }
+    return AN_OK;
+}
+
+static void an__hw_copy(an__hw *dst, const an__hw *src, size_t period)
+{
+    double *season = dst->season;
+    *dst = *src;
+    dst->season = season;
+    if (period) memcpy(season, src->season, period * sizeof(double));
+}
+
+/* One point through the filter: returns the residual's score and learns
+   from the point with its residual clipped to the fences. */
+static double an__hw_step(const an__hw_params *p, an__hw *s, double x, double clip)
+{
+    double season = p->period ? s->season[s->phase] : 0.0, forecast = s->level + s->slope + season;
+    double r = x - forecast, lo = p->band.lo - clip * p->band.spread, hi = p->band.hi + clip * p->band.spread;
+    double score = an__band_score(&p->band, r), level;
+    x = forecast + (r < lo ? lo : r > hi ? hi : r);
+    level = p->alpha * (x - season) + (1.0 - p->alpha) * (s->level + s->slope);
+    s->slope = p->beta * (level - s->level) + (1.0 - p->beta) * s->slope;
+    s->level = level;
+    if (p->period) {
+        s->season[s->phase] = p->gamma * (x - level) + (1.0 - p->gamma) * season;
+        s->phase = (s->phase + 1) % p->period;
+    }
+    return score;
+}
+
+/* Fit one feature y (n) whose period is set: STL, the filter's start,
+   and the quartiles of the residuals the filter makes over y.
+   work: (4n) doubles plus STL's scratch. */
+static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double *y, size_t n, double *work)
+{
+    an__hw_params *p = &d->params[f];
+    an__hw *s = &d->state[AN__FITTED][f];
+    double *seasonal = work, *trend = work + n, *rem = work + 2 * n, *res = work + 3 * n, a;
+    size_t i, tw = d->config.trend_window;
+    an_stl_config c;
+    an_result r;
+    if (p->period) {
+        c = an_stl_config_init(p->period, d->config.seasonal_window, d->config.robust);
+        c.trend_window = tw;
+        if ((r = an_stl_resolve(&c, n, &c)) != AN_OK) return r;
+        if ((r = an_stl_decompose_work(&c, y, n, seasonal, trend, rem, NULL, work + 4 * n)) != AN_OK) return r;
+        tw = c.trend_window;
+        for (i = 0; i < n; i++) res[i] = rem[i];
+    } else {
+        if (!tw) tw = 25;
+        for (i = 0; i < n; i++) {                                /* no season: a flat start */
+            trend[i] = y[0];
+            res[i] = i ? y[i] - y[i - 1] : 0.0;
+        }
+    }
+    a = 2.0 / ((double)tw + 1.0);
+    p->alpha = a * (2.0 - a);                                    /* Brown's double smoothing */
+    p->beta = a / (2.0 - a);
+    p->gamma = 2.0 / ((double)d->config.seasonal_window + 1.0);
+    p->band = an__band_of(AN_ROBUST_IQR, res, n, rem);          /* provisional fences */
+    s->level = trend[0];
+    s->slope = p->period ? (trend[p->period] - trend[0]) / (double)p->period : 0.0;
+    s->phase = 0;
+    for (i = 0; i < p->period; i++) s->season[i] = seasonal[i];
+    for (i = 0; i < n; i++) {                                    /* the residuals the filter makes */
+        double forecast = s->level + s->slope + (p->period ? s->season[s->phase] : 0.0);
+        res[i] = y[i] - forecast;
+        an__hw_step(p, s, y[i], d->config.clip);
+    }
+    p->band = an__band_of(AN_ROBUST_IQR, res, n, rem);
+    an__hw_copy(&d->state[AN__LIVE][f], s, p->period);
+    return AN_OK;
+}
+
+static an_result an__stl_iqr_fit(an_detector *self, const float *x, size_t n)
+{
+    an__stl_iqr *d = (an__stl_iqr *)self;
+    size_t F = self->n_features, f, i, count, max_period = 0, stl_bytes = 0, bytes;
+    double *work;
+    an_stl_config c;
+    an_result r = AN_OK;
+    if (n < 8) return AN_ERR_TOO_SHORT;
+    for (i = 0; i < n * F; i++)
+        if (!an__finite(x[i])) return AN_ERR_INPUT;
+    bytes = an__mul(an__mul(5, n), sizeof(double));
+    if (!(work = (double *)an_malloc(&d->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    for (f = 0; f < F && r == AN_OK; f++) {                      /* the periods */
+        d->params[f].period = d->config.period;
+        if (d->config.period) {
+            if (n <= 2 * d->config.period) r = AN_ERR_TOO_SHORT;
+            continue;
+        }
+        for (i = 0; i < n; i++) work[i] = x[i * F + f];
+        r = an_detect_periods(work, n, 0, 0, &d->params[f].period, 1, &count, &d->alloc);
+        if (r == AN_ERR_INPUT) r = AN_OK;                         /* a constant feature */
+        if (r == AN_OK && !count) d->params[f].period = 0;
+    }
+    for (f = 0; f < F; f++)
+        if (d->params[f].period > max_period) max_period = d->params[f].period;
+    if (r == AN_OK && max_period) {
+        c = an_stl_config_init(max_period, d->config.seasonal_window, d->config.robust);
+        r = an_stl_work_size(&c, n, &stl_bytes);
+    }
+    an_free(&d->alloc, work, bytes);
+    if (r != AN_OK) return r;
+    if ((r = an__stl_iqr_seasons(d)) != AN_OK) return r;
+    bytes = an__add(an__mul(an__mul(5, n), sizeof(double)), stl_bytes);
+    if (!(work = (double *)an_malloc(&d->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    for (f = 0; f < F && r == AN_OK; f++) {                      /* work: y, then the feature's */
+        for (i = 0; i < n; i++) work[i] = x[i * F + f];
+        r = an__stl_iqr_fit_feature(d, f, work, n, work + n);
+    }
+    an_free(&d->alloc, work, bytes);
+    return r;
+}
+
+static an_result an__stl_iqr_step(an__stl_iqr *d, an__hw *s, const float *row, float *score)
+{
+    size_t F = d->base.n_features, f;
+    double best = -HUGE_VAL;
+    for (f = 0; f < F; f++)
+        if (!an__finite(row[f])) return AN_ERR_INPUT;
+    for (f = 0; f < F; f++) {
+        double v = an__hw_step(&d->params[f], &s[f], row[f], d->config.clip);
+        if (v > best) best = v;
+    }
+    *score = (float)best;
+    return AN_OK;
+}
+
+static an_result an__stl_iqr_push(an_detector *self, const float *row, float *score)
+{
+    an__stl_iqr *d = (an__stl_iqr *)self;
+    return an__stl_iqr_step(d, d->state[AN__LIVE], row, score);
+}
+
+static an_result an__stl_iqr_score(an_detector *self, const float *x, size_t n, float *scores)
+{
+    an__stl_iqr *d = (an__stl_iqr *)self;
+    size_t F = self->n_features, f, i;
+    an_result r;
+    for (f = 0; f < F; f++) an__hw_copy(&d->state[AN__SCRATCH][f], &d->state[AN__FITTED][f], d->params[f].period);
+    for (i = 0; i < n; i++)
+        if ((r = an__stl_iqr_step(d, d->state[AN__SCRATCH], x + i * F, &scores[i])) != AN_OK) return r;
+    return AN_OK;
+}
+
+static an_result an__stl_iqr_reset(an_detector *self)
+{
+    an__stl_iqr *d = (an__stl_iqr *)self;
+    size_t f;
+    if (!self->fitted) return AN_ERR_NOT_FITTED;
+    for (f = 0; f < self->n_features; f++) an__hw_copy(&d->state[AN__LIVE][f], &d->state[AN__FITTED][f], d->params[f].period);
+    return AN_OK;
+}
+
+AN_API an_result an_stl_iqr_period(const an_detector *self, size_t feature, size_t *period)
+{
+    if (!self || self->vt != an_stl_iqr_type() || !period || feature >= self->n_features) return AN_ERR_INVALID_ARG;
+    if (!self->fitted) return AN_ERR_NOT_FITTED;
+    *period = ((const an__stl_iqr *)self)->params[feature].period;
+    return AN_OK;
+}
+
+AN_API an_result an_stl_iqr_expected(const an_detector *self, double *expected)
+{
+    const an__stl_iqr *d = (const an__stl_iqr *)self;
+    size_t f;
+    if (!self || self->vt != an_stl_iqr_type() || !expected) return AN_ERR_INVALID_ARG;
+    if (!self->fitted) return AN_ERR_NOT_FITTED;
+    for (f = 0; f < self->n_features; f++) {
+        const an__hw *s = &d->state[AN__LIVE][f];
+        expected[f] = s->level + s->slope + (d->params[f].period ? s->season[s->phase] : 0.0);
+    }
+    return AN_OK;
+}
+
+#define AN__TAG_STL_IQR AN_TAG('S', 'T', 'I', 'Q')
+
+/* Payload: the configuration, F, then per feature its period, alpha,
+   beta, gamma, band, and the fitted and live states (level, slope, phase,
+   season). */
+static an_result an__stl_iqr_save(const an_detector *self, an_writer *w)
+{
+    const an__stl_iqr *d = (const an__stl_iqr *)self;
+    size_t f, s;
+    an_write_begin(w, AN__TAG_STL_IQR);
+    an_write_u64(w, d->config.period);
+    an_write_u64(w, d->config.seasonal_window);
+    an_write_u64(w, d->config.trend_window);
+    an_write_u32(w, (uint32_t)(d->config.robust != 0));
+    an_write_f64(w, d->config.clip);
+    an_write_u64(w, self->n_features);
+    for (f = 0; f < self->n_features; f++) {
+        const an__hw_params *p = &d->params[f];
+        an_write_u64(w, p->period);
+        an_write_f64(w, p->alpha);
+        an_write_f64(w, p->beta);
+        an_write_f64(w, p->gamma);
+        an_write_f64s(w, (const double *)&p->band, 3);
+        for (s = AN__FITTED; s <= AN__LIVE; s++) {
+            const an__hw *h = &d->state[s][f];
+            an_write_f64(w, h->level);
+            an_write_f64(w, h->slope);
+            an_write_u64(w, h->phase);
+            an_write_f64s(w, h->season, p->period);
+        }
+    }
+    return an_write_end(w);
+}
+
+static void an__stl_iqr_destroy(an_detector *self)
+{
+    an__stl_iqr *d = (an__stl_iqr *)self;
+    an_allocator alloc = d->alloc;
+    an_free(&alloc, d->seasons, d->seasons_bytes);
+    an_free(&alloc, d, d->bytes);
+}
+
+static int an__unit_interval(double v) { return v > 0.0 && v <= 1.0; }
+
+static an_result an__stl_iqr_load(an_reader *payload, const an_allocator *a, an_detector **out)
+{
+    an_reader p, q;
+    an_stl_iqr_config c;
+    uint32_t robust;
+    size_t F, f, s, i;
+    an__stl_iqr *d;
+    an_result r;
+    if ((r = an_reader_find(payload, AN__TAG_STL_IQR, &p)) != AN_OK) return r;
+    c = an_stl_iqr_config_init(0);
+    if ((r = an_read_count(&p, 0, 1u << 24, &c.period)) != AN_OK || (r = an_read_count(&p, 3, 1u << 24, &c.seasonal_window)) != AN_OK ||
+        (r = an_read_count(&p, 0, 1u << 24, &c.trend_window)) != AN_OK || (r = an_read_u32(&p, &robust)) != AN_OK ||
+        (r = an_read_f64(&p, &c.clip)) != AN_OK || (r = an_read_count(&p, 1, 1u << 20, &F)) != AN_OK)
+        return r;
+    c.robust = robust != 0;
+    if ((r = an_stl_iqr_create(&c, F, a, out)) != AN_OK) return r == AN_ERR_INVALID_ARG ? AN_ERR_CORRUPT : r;
+    d = (an__stl_iqr *)*out;
+    /* the periods first, to size the profiles; then everything */
+    for (q = p, f = 0; f < F; f++) {
+        an__hw_params *hp = &d->params[f];
+        if (an_read_count(&q, 0, 1u << 24, &hp->period) != AN_OK || hp->period == 1 ||
+            an_reader_need(&q, an__add(an__mul(2, an__add(hp->period, 3)), 6), 8) != AN_OK)
+            goto corrupt;
+        q.pos += 8 * (6 + 2 * (hp->period + 3));
+    }
+    if ((r = an__stl_iqr_seasons(d)) != AN_OK) { an__stl_iqr_destroy(*out); *out = NULL; return r; }
+    for (f = 0; f < F; f++) {
+        an__hw_params *hp = &d->params[f];
+        p.pos += 8;                                               /* the period, read above */
+        an_read_f64(&p, &hp->alpha);
+        an_read_f64(&p, &hp->beta);
+        an_read_f64(&p, &hp->gamma);
+        an_read_f64s(&p, (double *)&hp->band, 3);
+        if (!an__unit_interval(hp->alpha) || !an__unit_interval(hp->beta) || !an__unit_interval(hp->gamma) ||
+            !an__finite(hp->band.lo) || !an__finite(hp->band.hi) || hp->band.lo > hp->band.hi ||
+            !an__finite(hp->band.spread) || !(hp->band.spread > 0.0))
+            goto corrupt;
+        for (s = AN__FITTED; s <= AN__LIVE; s++) {
+            an__hw *h = &d->state[s][f];
+            uint64_t phase;
+            an_read_f64(&p, &h->level);
+            an_read_f64(&p, &h->slope);
+            an_read_u64(&p, &phase);
+            an_read_f64s(&p, h->season, hp->period);
+            if (!an__finite(h->level) || !an__finite(h->slope) || phase >= (hp->period ? hp->period : 1)) goto corrupt;
+            h->phase = (size_t)phase;
+            for (i = 0; i < hp->period; i++)
+                if (!an__finite(h->season[i])) goto corrupt;
+        }
+    }
+    return AN_OK;
+corrupt:
+    an__stl_iqr_destroy(*out);
+    *out = NULL;
+    return AN_ERR_CORRUPT;
+}
+
+static const an_detector_vtable an__stl_iqr_vtable = {
+    AN_TAG('S', 'T', 'L', 'Q'), "stl-iqr", an__stl_iqr_fit, an__stl_iqr_score, an__stl_iqr_push, an__stl_iqr_reset,
+    an__stl_iqr_save, an__stl_iqr_load, NULL, an__stl_iqr_destroy
+};
+
+AN_API const an_detector_vtable *an_stl_iqr_type(void) { return &an__stl_iqr_vtable; }
 
 /* --------------------------------------------------------------------------
    3.2  Generalized ESD and seasonal-hybrid ESD

@@ -3,9 +3,12 @@
    A test is a void function of CHECKs; it passes when none of them fails.
    Each suite's main runs its tests with RUN and returns test_finish(), which
    prints "<suite>: N passed, M failed" (tests/run.sh adds these up) and a
-   non-zero exit status on any failure. */
+   non-zero exit status on any failure.  inject_failures runs a job with
+   each of its allocations failing in turn. */
 #ifndef ANOMALY_TEST_H
 #define ANOMALY_TEST_H
+
+#include "../anomaly.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -65,8 +68,76 @@ static void test__run(const char *name, void (*test)(void))
     fflush(stdout);
 }
 
+
+/* --------------------------------------------------------------------------
+   An allocator that counts, and fails its k-th call on request
+   -------------------------------------------------------------------------- */
+
+typedef struct counting {
+    long calls, fail_at;     /* fail_at 0: never fail */
+    long live;               /* blocks not yet freed   */
+    size_t bytes;            /* bytes not yet freed    */
+} counting;
+
+static void *counting_alloc(void *user, size_t size, size_t align)
+{
+    counting *c = (counting *)user;
+    void *p;
+    if (++c->calls == c->fail_at) return NULL;
+    p = an_malloc(NULL, size, align);
+    if (p) { c->live++; c->bytes += size; }
+    return p;
+}
+
+static void counting_free(void *user, void *ptr, size_t size)
+{
+    counting *c = (counting *)user;
+    c->live--;
+    c->bytes -= size;
+    an_free(NULL, ptr, size);
+}
+
+static an_allocator counting_allocator(counting *c)
+{
+    an_allocator a;
+    a.user = c;
+    a.alloc = counting_alloc;
+    a.free = counting_free;
+    return a;
+}
+
+/* Runs `job` with its k-th allocation failing, for k = 1, 2, ... until a run
+   makes fewer than k allocations (and so succeeds).  Each failing run must
+   return AN_ERR_NOMEM, the last AN_OK, and none may leave memory behind
+   (jobs release what they built on success). */
+typedef an_result (*alloc_job)(const an_allocator *a, void *ctx);
+
+static void inject_failures(const char *what, alloc_job job, void *ctx)
+{
+    long k;
+    for (k = 1; k < 10000; k++) {
+        counting c = { 0, 0, 0, 0 };
+        an_allocator a;
+        an_result r;
+        c.fail_at = k;
+        a = counting_allocator(&c);
+        r = job(&a, ctx);
+        if (c.live != 0 || c.bytes != 0)
+            TEST__FAIL("%s: failing allocation %ld leaked %ld blocks", what, k, c.live);
+        if (c.calls < k) {
+            if (r != AN_OK) TEST__FAIL("%s: run without failure returned %s", what, an_result_str(r));
+            if (k == 1) TEST__FAIL("%s: never allocated, so nothing was injected", what);
+            return;
+        }
+        if (r != AN_ERR_NOMEM)
+            TEST__FAIL("%s: failing allocation %ld returned %s, not AN_ERR_NOMEM", what, k, an_result_str(r));
+    }
+    TEST__FAIL("%s: too many allocations", what);
+}
+
 static int test_finish(const char *suite)
 {
+    (void)inject_failures;   /* not every suite injects failures */
     printf("%s: %d passed, %d failed (%d checks)\n", suite, test__passed, test__failed, test__checks);
     return test__failed ? 1 : 0;
 }

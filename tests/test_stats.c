@@ -352,6 +352,329 @@ static void test_detect_periods(void)
     free(y);
 }
 
+/* ---- robust scores ------------------------------------------------------- */
+
+static an_detector *make_robust(an_robust_method m, size_t window, size_t F)
+{
+    an_robust_config c = an_robust_config_init(m, window);
+    an_detector *d = NULL;
+    CHECK_OK(an_robust_create(&c, F, NULL, &d));
+    return d;
+}
+
+/* By hand: {1, 2, 3, 4, 100} has median 3 and MAD 1; 1..9 has (type 7)
+   Q1 3 and Q3 7. */
+static void test_robust_by_hand(void)
+{
+    float a[5] = { 1, 2, 3, 4, 100 }, b[9] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 }, x[3] = { 10, 17, 5 }, s[3];
+    an_detector *d = make_robust(AN_ROBUST_MAD, 0, 1);
+    CHECK_OK(an_detector_fit(d, a, 5));
+    CHECK_OK(an_detector_score(d, x, 1, s));
+    CHECK_NEAR(s[0], 7.0 / 1.482602218505602, 1e-6);
+    an_detector_destroy(d);
+    d = make_robust(AN_ROBUST_IQR, 0, 1);
+    CHECK_OK(an_detector_fit(d, b, 9));
+    CHECK_OK(an_detector_score(d, x + 1, 2, s));
+    CHECK_NEAR(s[0], 2.5, 1e-7);        /* (17 - 7) / 4 */
+    CHECK_NEAR(s[1], -0.5, 1e-7);       /* inside: max(3 - 5, 5 - 7) / 4 */
+    CHECK(strcmp(d->vt->name, "iqr") == 0);
+    an_detector_destroy(d);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double q7(const double *s, size_t n, double q)   /* numpy's default quantile of sorted s */
+{
+    double h = (double)(n - 1) * q;
+    size_t lo = (size_t)h;
+    return lo + 1 < n ? s[lo] + (h - (double)lo) * (s[lo + 1] - s[lo]) : s[n - 1];
+}
+
+/* The rolling window against sorting the last w values from scratch,
+   with ties (values on a coarse grid), both methods; and the batch score
+   equals pushing from the fitted state. */
+static void test_robust_rolling(void)
+{
+    size_t n = 400, w = 9, i, j, m;
+    float x[400], s[400], p;
+    an_rng rng;
+    an_rng_seed(&rng, 3, 4);
+    for (i = 0; i < n; i++) x[i] = (float)floor(4.0 * an_rng_normal(&rng)) + (i % 97 == 50 ? 40.0f : 0.0f);
+    for (m = 0; m < 2; m++) {
+        an_detector *d = make_robust(m ? AN_ROBUST_IQR : AN_ROBUST_MAD, w, 1);
+        double worst = 0;
+        int same = 1;
+        CHECK_OK(an_detector_fit(d, x, 20));
+        CHECK_OK(an_detector_score(d, x + 20, n - 20, s));
+        for (i = 20; i < n; i++) {
+            double v[9], dev[9], lo, hi, spread, want;
+            for (j = 0; j < w; j++) v[j] = x[i - w + j];
+            qsort(v, w, sizeof v[0], cmp_double);
+            if (m) { lo = q7(v, w, .25); hi = q7(v, w, .75); spread = hi - lo; }
+            else {
+                lo = hi = q7(v, w, .5);
+                for (j = 0; j < w; j++) dev[j] = fabs(v[j] - lo);
+                qsort(dev, w, sizeof dev[0], cmp_double);
+                spread = 1.482602218505602 * q7(dev, w, .5);
+            }
+            if (spread < 1e-9 * (1 + fabs(lo))) spread = 1e-9 * (1 + fabs(lo));
+            want = (lo - x[i] > x[i] - hi ? lo - x[i] : x[i] - hi) / spread;
+            if (fabs(want - s[i - 20]) > worst * 0 + fabs(want) * 1e-6 + 1e-6) worst = fabs(want - s[i - 20]);
+        }
+        CHECK(worst == 0);
+        CHECK_OK(an_detector_reset(d));
+        for (i = 20; i < n; i++) {
+            CHECK_OK(an_detector_push(d, x + i, &p));
+            same &= p == s[i - 20];
+        }
+        CHECK(same);
+        an_detector_destroy(d);
+    }
+}
+
+/* Daily period 24 with a trend and noise; the test stretch has a spike, a
+   dip and a level shift.  STL + IQR finds the period, scores the injected
+   points far out and the clean ones inside the fences. */
+static void make_daily(float *x, size_t n, unsigned char *label, uint64_t seed)
+{
+    an_rng rng;
+    size_t i;
+    an_rng_seed(&rng, seed, 7);
+    for (i = 0; i < n; i++) {
+        x[i] = (float)(10.0 + 0.002 * (double)i + 3.0 * sin(2 * PI * (double)i / 24) + 0.3 * an_rng_normal(&rng));
+        if (label) label[i] = 0;
+    }
+}
+
+static void test_stl_iqr_detects(void)
+{
+    size_t n = 24 * 40, train = 24 * 20, i, period = 0, far = 0, clean = 0, outside = 0;
+    float x[960], s[960];
+    unsigned char label[960];
+    double auc, expected;
+    an_stl_iqr_config c = an_stl_iqr_config_init(0);
+    an_detector *d = NULL;
+    make_daily(x, n, label, 11);
+    x[600] += 4.0f; label[600] = 1;
+    x[700] -= 4.0f; label[700] = 1;
+    for (i = 800; i < 806; i++) { x[i] += 5.0f; label[i] = 1; }
+    CHECK_OK(an_stl_iqr_create(&c, 1, NULL, &d));
+    CHECK_OK(an_detector_fit(d, x, train));
+    CHECK_OK(an_stl_iqr_period(d, 0, &period));
+    CHECK_EQ_SIZE(period, 24);
+    CHECK_OK(an_stl_iqr_expected(d, &expected));             /* the next point's expectation */
+    CHECK_NEAR(expected, 10.0 + 0.002 * (double)train + 3.0 * sin(2 * PI * (double)train / 24), 0.5);
+    CHECK_OK(an_detector_score(d, x + train, n - train, s));
+    for (i = train; i < n; i++) {
+        if (label[i]) far += s[i - train] > 3.0f;
+        else { clean++; outside += s[i - train] > 1.5f; }
+    }
+    printf("  stl-iqr: %zu of 8 injected points past 3 IQR, %zu of %zu clean points past 1.5 IQR\n", far, outside, clean);
+    CHECK(far >= 7);
+    CHECK(outside * 100 <= clean * 2);                        /* at most 2% */
+    CHECK_OK(an_roc_auc(s, label + train, n - train, NULL, &auc));
+    CHECK(auc > 0.99);
+    an_detector_destroy(d);
+}
+
+/* Batch scores equal pushes from the fitted state; the live stream is not
+   disturbed by score; save and load give bit-identical scores, for the
+   three detectors, two features each. */
+static an_detector *make_fitted(int kind, const float *x, size_t n)
+{
+    an_detector *d = NULL;
+    if (kind == 2) {
+        an_stl_iqr_config c = an_stl_iqr_config_init(0);
+        CHECK_OK(an_stl_iqr_create(&c, 2, NULL, &d));
+    } else {
+        d = make_robust(kind ? AN_ROBUST_IQR : AN_ROBUST_MAD, kind ? 0 : 15, 2);
+    }
+    CHECK_OK(an_detector_fit(d, x, n));
+    return d;
+}
+
+static void test_robust_batch_stream_save(void)
+{
+    size_t n = 24 * 30, train = 24 * 15, i, kind;
+    float y[720], x[1440], s1[720], s2[720], s3[720], p;
+    const an_detector_vtable *types[3];
+    types[0] = an_mad_type(); types[1] = an_iqr_type(); types[2] = an_stl_iqr_type();
+    make_daily(y, n, NULL, 12);
+    for (i = 0; i < n; i++) { x[2 * i] = y[i]; x[2 * i + 1] = (float)(i % 7) + (i == 500 ? 9.0f : 0.0f); }
+    for (kind = 0; kind < 3; kind++) {
+        an_detector *d = make_fitted((int)kind, x, train), *e = NULL;
+        an_writer w;
+        an_reader r;
+        const void *data;
+        size_t size;
+        int same = 1;
+        CHECK_OK(an_detector_push(d, x + 2 * train, &p));            /* the live stream moves on */
+        CHECK_OK(an_detector_score(d, x + 2 * train, n - train, s1)); /* from the fitted state */
+        CHECK(p == s1[0]);
+        CHECK_OK(an_writer_init(&w, NULL));
+        CHECK_OK(an_detector_save(d, &w));
+        CHECK_OK(an_writer_finish(&w, &data, &size));
+        CHECK_OK(an_detector_reset(d));
+        for (i = 0; i < n - train; i++) {
+            CHECK_OK(an_detector_push(d, x + 2 * (train + i), &p));
+            same &= p == s1[i];
+        }
+        CHECK(same);
+        CHECK_OK(an_model_open(&r, data, size));
+        CHECK_OK(an_detector_load(&r, types, 3, NULL, &e));
+        if (e) {
+            CHECK_OK(an_detector_score(e, x + 2 * train, n - train, s2));
+            CHECK(memcmp(s1, s2, sizeof(float) * (n - train)) == 0);
+            CHECK_OK(an_detector_push(e, x + 2 * (train + 1), &p));     /* the saved live state: one row in */
+            CHECK_OK(an_detector_score(d, x + 2 * train, 2, s3));
+            CHECK(p == s3[1]);
+            an_detector_destroy(e);
+        }
+        an_writer_uninit(&w);
+        an_detector_destroy(d);
+    }
+}
+
+/* Hostile payloads with valid CRCs: a window count past its window, a
+   negative spread, an absurd period. */
+static void test_robust_hostile(void)
+{
+    const an_detector_vtable *types[3];
+    int k;
+    types[0] = an_mad_type(); types[1] = an_iqr_type(); types[2] = an_stl_iqr_type();
+    for (k = 0; k < 3; k++) {
+        an_writer w;
+        an_reader r;
+        an_detector *d = (an_detector *)1;
+        const void *data;
+        size_t size;
+        double band[3] = { 1, 1, 1 };
+        CHECK_OK(an_writer_init(&w, NULL));
+        an_write_begin(&w, AN_TAG_DETECTOR);
+        an_write_begin(&w, AN_TAG_TYPE);
+        an_write_u32(&w, k < 2 ? an_mad_type()->tag : an_stl_iqr_type()->tag);
+        an_write_end(&w);
+        if (k < 2) {
+            an_write_begin(&w, AN_TAG('R', 'B', 'S', 'T'));
+            an_write_u32(&w, 0);
+            an_write_u64(&w, 3);                        /* window 3 */
+            an_write_u64(&w, 1);
+            if (k == 1) band[2] = -1;                   /* negative spread */
+            an_write_f64s(&w, band, 3);
+            an_write_u64(&w, k == 0 ? 4 : 3);           /* count 4 > window */
+            an_write_u64(&w, 0);
+            an_write_f64s(&w, band, 3);
+            an_write_u64(&w, 3); an_write_u64(&w, 0); an_write_f64s(&w, band, 3);
+        } else {
+            an_write_begin(&w, AN_TAG('S', 'T', 'I', 'Q'));
+            an_write_u64(&w, 0); an_write_u64(&w, 7); an_write_u64(&w, 0); an_write_u32(&w, 1); an_write_f64(&w, 3.0);
+            an_write_u64(&w, 1);
+            an_write_u64(&w, (uint64_t)1 << 40);       /* period 2^40 */
+        }
+        an_write_end(&w);
+        an_write_end(&w);
+        CHECK_OK(an_writer_finish(&w, &data, &size));
+        CHECK_OK(an_model_open(&r, data, size));
+        CHECK_RESULT(an_detector_load(&r, types, 3, NULL, &d), AN_ERR_CORRUPT);
+        CHECK(d == NULL);
+        an_writer_uninit(&w);
+    }
+}
+
+static an_result job_stl_iqr_fit(const an_allocator *a, void *ctx)
+{
+    an_stl_iqr_config c = an_stl_iqr_config_init(0);
+    an_detector *d;
+    an_result r;
+    if ((r = an_stl_iqr_create(&c, 2, a, &d)) != AN_OK) return r;
+    r = an_detector_fit(d, (const float *)ctx, 24 * 15);
+    if (r == AN_OK) r = an_detector_fit(d, (const float *)ctx, 24 * 15);   /* refit replaces */
+    an_detector_destroy(d);
+    return r;
+}
+
+static an_result job_robust_fit(const an_allocator *a, void *ctx)
+{
+    an_robust_config c = an_robust_config_init(AN_ROBUST_MAD, 10);
+    an_detector *d;
+    an_result r;
+    if ((r = an_robust_create(&c, 2, a, &d)) != AN_OK) return r;
+    r = an_detector_fit(d, (const float *)ctx, 24 * 15);
+    an_detector_destroy(d);
+    return r;
+}
+
+static an_result job_detector_load(const an_allocator *a, void *ctx)
+{
+    const an_detector_vtable *types[3];
+    an_reader r = *(an_reader *)ctx;
+    an_detector *d;
+    an_result res;
+    types[0] = an_mad_type(); types[1] = an_iqr_type(); types[2] = an_stl_iqr_type();
+    if ((res = an_detector_load(&r, types, 3, a, &d)) != AN_OK) return res;
+    an_detector_destroy(d);
+    return AN_OK;
+}
+
+static void test_robust_memory(void)
+{
+    float y[360], x[720];
+    size_t i, kind;
+    make_daily(y, 360, NULL, 13);
+    for (i = 0; i < 360; i++) { x[2 * i] = y[i]; x[2 * i + 1] = (float)(i % 5); }
+    inject_failures("stl-iqr create + fit", job_stl_iqr_fit, x);
+    inject_failures("robust create + fit", job_robust_fit, x);
+    for (kind = 0; kind < 3; kind++) {
+        an_detector *d = make_fitted((int)kind, x, 360);
+        an_writer w;
+        an_reader r;
+        const void *data;
+        size_t size;
+        CHECK_OK(an_writer_init(&w, NULL));
+        CHECK_OK(an_detector_save(d, &w));
+        CHECK_OK(an_writer_finish(&w, &data, &size));
+        CHECK_OK(an_model_open(&r, data, size));
+        inject_failures("detector load", job_detector_load, &r);
+        an_writer_uninit(&w);
+        an_detector_destroy(d);
+    }
+}
+
+static void test_robust_errors(void)
+{
+    float x[40], s[2], nan_row[2] = { 1, NAN };
+    an_robust_config c = an_robust_config_init(AN_ROBUST_MAD, 2);
+    an_stl_iqr_config sc = an_stl_iqr_config_init(30);
+    an_detector *d = NULL;
+    size_t i;
+    for (i = 0; i < 40; i++) x[i] = (float)sin((double)i);
+    CHECK_RESULT(an_robust_create(&c, 1, NULL, &d), AN_ERR_INVALID_ARG);      /* window 2 */
+    d = make_robust(AN_ROBUST_MAD, 0, 2);
+    CHECK_RESULT(an_detector_score(d, x, 2, s), AN_ERR_NOT_FITTED);
+    CHECK_RESULT(an_detector_fit(d, x, 2), AN_ERR_TOO_SHORT);
+    CHECK_OK(an_detector_fit(d, x, 20));
+    CHECK_RESULT(an_detector_push(d, nan_row, s), AN_ERR_INPUT);
+    an_detector_destroy(d);
+    CHECK_OK(an_stl_iqr_create(&sc, 1, NULL, &d));
+    CHECK_RESULT(an_detector_fit(d, x, 40), AN_ERR_TOO_SHORT);                /* 40 <= 2 * 30 */
+    an_detector_destroy(d);
+    sc = an_stl_iqr_config_init(0);
+    sc.seasonal_window = 8;
+    CHECK_RESULT(an_stl_iqr_create(&sc, 1, NULL, &d), AN_ERR_INVALID_ARG);
+    for (i = 0; i < 40; i++) x[i] = 5.0f;                                      /* constant: no season, finite scores */
+    sc = an_stl_iqr_config_init(0);
+    CHECK_OK(an_stl_iqr_create(&sc, 1, NULL, &d));
+    CHECK_OK(an_detector_fit(d, x, 40));
+    x[0] = 6.0f;
+    CHECK_OK(an_detector_score(d, x, 1, s));
+    CHECK(s[0] > 1e6f && s[0] < 1e31f);
+    an_detector_destroy(d);
+}
+
 int main(void)
 {
     RUN(test_stl_against_r);
@@ -364,5 +687,12 @@ int main(void)
     RUN(test_strength);
     RUN(test_acf);
     RUN(test_detect_periods);
+    RUN(test_robust_by_hand);
+    RUN(test_robust_rolling);
+    RUN(test_stl_iqr_detects);
+    RUN(test_robust_batch_stream_save);
+    RUN(test_robust_hostile);
+    RUN(test_robust_memory);
+    RUN(test_robust_errors);
     return test_finish("test_stats");
 }
