@@ -221,7 +221,86 @@ AN_API an_result an_stl_iqr_expected(const an_detector *d, double *expected);
 
 /* ==========================================================================
    6  ENSEMBLE
-   ========================================================================== */
+   ==========================================================================
+   Calibration puts any detector's raw scores on two common scales learnt
+   from its scores on the training data:
+     z           robust z: (s - median) / (1.4826 MAD);
+     likelihood  the training scores' empirical CDF through 33 quantile
+                 knots (positions (k + 0.5) / n, linear between knots), with
+                 an exponential tail above the top knot fitted through the
+                 90% and top knots: p in [0, 1] (1 only where the double
+                 rounds far past the training maximum), non-decreasing in
+                 s, and still rising past everything seen in training.
+
+   The hybrid ensemble is a detector made of detectors.  Each member has a
+   weight and a role; fit fits the members that were not fitted when
+   added (so a separately trained LSTM is kept), scores the training rows
+   with each, and calibrates them.  A row's score is the weighted mean of
+   the members' likelihoods, in [0, 1].  A member votes "anomaly" when its
+   likelihood exceeds `threshold`; the row is an anomaly when the weight of
+   the votes reaches `min_agree` of the weight present.  The default weights
+   of the seeds, statistical 0.6 and LSTM 0.4, let the baseline raise an
+   alarm alone and the LSTM only with it.
+   Fallback: a member that is not fitted, failed to fit, returns an error
+   or a non-finite score is left out of that row and the weights are
+   renormalised; a row no member answers is an error.  Members with role
+   AN_MEMBER_BASELINE must fit; they are what always answers.
+   The ensemble owns its members and destroys them.  Batch scoring needs a
+   row buffer per batch: fit reserves the training length,
+   an_ensemble_reserve more, and score never allocates (AN_ERR_SHAPE past
+   the reserve). */
+#define AN_CALIBRATION_KNOTS 33
+
+typedef struct an_calibration {
+    double median, scale;                  /* robust z                         */
+    double knot[AN_CALIBRATION_KNOTS];     /* score quantiles                  */
+    double level[AN_CALIBRATION_KNOTS];    /* their CDF levels                 */
+    double tail;                           /* exponential tail scale above top */
+} an_calibration;
+
+AN_API an_result an_calibration_fit(an_calibration *c, const float *scores, size_t n, const an_allocator *a);
+AN_API double    an_calibration_z(const an_calibration *c, double score);
+AN_API double    an_calibration_likelihood(const an_calibration *c, double score);
+
+typedef enum an_member_role { AN_MEMBER_OPTIONAL = 0, AN_MEMBER_BASELINE = 1 } an_member_role;
+
+typedef struct an_ensemble_config {
+    double threshold;      /* member likelihood that votes anomaly (0.99)      */
+    double min_agree;      /* share of present weight that decides (0.5)       */
+} an_ensemble_config;
+
+#define AN_ENSEMBLE_MAX_MEMBERS 8
+
+/* What the ensemble decided about one row. */
+typedef struct an_ensemble_decision {
+    int anomaly;
+    double likelihood;     /* the row's score: weighted mean likelihood        */
+    double vote;           /* weight voting anomaly / weight present, [0, 1]   */
+    double confidence;     /* how far the vote is from min_agree, [0, 1]       */
+    double severity;       /* weighted mean z past the threshold's z, >= 0     */
+    size_t n_members;
+    unsigned present;      /* bit m: member m answered this row                */
+    double member_likelihood[AN_ENSEMBLE_MAX_MEMBERS];
+    double member_z[AN_ENSEMBLE_MAX_MEMBERS];
+} an_ensemble_decision;
+
+AN_API an_ensemble_config an_ensemble_config_init(void);
+AN_API an_result an_ensemble_create(const an_ensemble_config *config, size_t n_features, const an_allocator *a,
+                                    an_detector **out);
+/* Adds a member (same n_features) and takes ownership of it, also on failure. */
+AN_API an_result an_ensemble_add(an_detector *ensemble, an_detector *member, double weight, an_member_role role);
+AN_API an_result an_ensemble_reserve(an_detector *ensemble, size_t n_rows);
+AN_API an_result an_ensemble_member(const an_detector *ensemble, size_t index, an_detector **member);
+/* The decision about the last row pushed, or about row `row` of the last
+   batch scored (row < that batch's length). */
+AN_API an_result an_ensemble_last(const an_detector *ensemble, an_ensemble_decision *out);
+AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_ensemble_decision *out);
+/* Reads an ensemble's 'DETC' chunk at the cursor, its members of the
+   given types or of this header's own (an_detector_load, through the
+   ensemble's vtable, knows only this header's). */
+AN_API an_result an_ensemble_load(an_reader *payload, const an_detector_vtable *const *types, size_t n_types,
+                                  const an_allocator *a, an_detector **out);
+AN_API const an_detector_vtable *an_ensemble_type(void);
 
 #ifdef __cplusplus
 }
@@ -1597,6 +1676,425 @@ AN_API const an_detector_vtable *an_stl_iqr_type(void) { return &an__stl_iqr_vta
 /* ==========================================================================
    6  ENSEMBLE
    ========================================================================== */
+
+AN_API an_result an_calibration_fit(an_calibration *c, const float *scores, size_t n, const an_allocator *a)
+{
+    double *v, top, p90, l90, lt;
+    size_t i, k, bytes, i90 = (AN_CALIBRATION_KNOTS - 1) * 9 / 10;
+    an_result r = AN_OK;
+    if (!c || !scores || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
+    memset(c, 0, sizeof *c);
+    if (n < 2) return AN_ERR_TOO_SHORT;
+    bytes = an__mul(an__mul(2, n), sizeof(double));
+    if (!(v = (double *)an_malloc(a, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    for (i = 0; i < n; i++) {
+        if (!an__finite(scores[i])) { r = AN_ERR_INPUT; goto done; }
+        v[i] = scores[i];
+    }
+    {
+        an__band b = an__band_of(AN_ROBUST_MAD, v, n, v + n);
+        c->median = b.lo;
+        c->scale = b.spread;
+    }
+    for (k = 0; k < AN_CALIBRATION_KNOTS; k++) {
+        double q = (double)k / (AN_CALIBRATION_KNOTS - 1);
+        c->knot[k] = an__quantile_d(v, n, q);
+        /* the quantile at q sits at rank q (n - 1); its CDF level counts
+           half a point at each end, so levels stay inside (0, 1) */
+        c->level[k] = (q * (double)(n - 1) + 0.5) / (double)n;
+    }
+    top = c->knot[AN_CALIBRATION_KNOTS - 1];
+    p90 = c->knot[i90];
+    l90 = c->level[i90];
+    lt = c->level[AN_CALIBRATION_KNOTS - 1];
+    c->tail = top > p90 ? (top - p90) / log((1.0 - l90) / (1.0 - lt)) : c->scale;
+done:
+    an_free(a, v, bytes);
+    return r;
+}
+
+AN_API double an_calibration_z(const an_calibration *c, double score)
+{
+    double z = (score - c->median) / c->scale;
+    return z > AN__SCORE_MAX ? AN__SCORE_MAX : z < -AN__SCORE_MAX ? -AN__SCORE_MAX : z;
+}
+
+AN_API double an_calibration_likelihood(const an_calibration *c, double score)
+{
+    const double *x = c->knot, *p = c->level;
+    size_t lo = 0, hi = AN_CALIBRATION_KNOTS - 1;
+    if (score != score) return 0.0;
+    if (score >= x[hi]) return 1.0 - (1.0 - p[hi]) * exp(-(score - x[hi]) / c->tail);
+    if (score < x[0]) return p[0] * exp((score - x[0]) / c->tail);
+    while (hi - lo > 1) {                          /* x[lo] <= score < x[hi] */
+        size_t mid = (lo + hi) / 2;
+        if (x[mid] <= score) lo = mid; else hi = mid;
+    }
+    return p[lo] + (p[hi] - p[lo]) * (score - x[lo]) / (x[hi] - x[lo]);
+}
+
+/* ---- the hybrid ensemble ------------------------------------------------- */
+
+typedef struct an__member {
+    an_detector *d;
+    double weight;
+    an_member_role role;
+    int prefitted;               /* fitted when added: fit leaves it alone */
+    int healthy;                 /* fitted and calibrated                  */
+    an_calibration cal;
+} an__member;
+
+typedef struct an__ensemble {
+    an_detector base;
+    an_allocator alloc;
+    an_ensemble_config config;
+    size_t n_members;
+    an__member member[AN_ENSEMBLE_MAX_MEMBERS];
+    float last[AN_ENSEMBLE_MAX_MEMBERS];   /* raw scores of the last push, NaN = absent */
+    float *batch;                          /* (members, capacity) raw scores of the last batch */
+    size_t capacity, batch_rows;
+    double z_threshold;                    /* the threshold on a normal variable's z scale */
+} an__ensemble;
+
+AN_API an_ensemble_config an_ensemble_config_init(void)
+{
+    an_ensemble_config c;
+    c.threshold = 0.99;
+    c.min_agree = 0.5;
+    return c;
+}
+
+static int an__is_ensemble(const an_detector *d) { return d && d->vt == an_ensemble_type(); }
+
+AN_API an_result an_ensemble_create(const an_ensemble_config *config, size_t n_features, const an_allocator *a,
+                                    an_detector **out)
+{
+    an_allocator alloc;
+    an__ensemble *e;
+    an_result r;
+    if (!out) return AN_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!config || n_features == 0 || !(config->threshold > 0.0 && config->threshold < 1.0) ||
+        !(config->min_agree > 0.0 && config->min_agree <= 1.0))
+        return AN_ERR_INVALID_ARG;
+    if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
+    if (!(e = (an__ensemble *)an_malloc(&alloc, sizeof *e, AN_ALIGN))) return AN_ERR_NOMEM;
+    memset(e, 0, sizeof *e);
+    e->base.vt = an_ensemble_type();
+    e->base.n_features = n_features;
+    e->alloc = alloc;
+    e->config = *config;
+    {                                      /* Phi^-1(threshold) by bisection */
+        double lo = -10.0, hi = 10.0;
+        int it;
+        for (it = 0; it < 80; it++) {
+            double mid = 0.5 * (lo + hi);
+            if (0.5 * erfc(-mid / sqrt(2.0)) < config->threshold) lo = mid; else hi = mid;
+        }
+        e->z_threshold = 0.5 * (lo + hi);
+    }
+    *out = &e->base;
+    return AN_OK;
+}
+
+AN_API an_result an_ensemble_add(an_detector *ensemble, an_detector *member, double weight, an_member_role role)
+{
+    an__ensemble *e = (an__ensemble *)ensemble;
+    an__member *m;
+    if (!member) return AN_ERR_INVALID_ARG;
+    if (!an__is_ensemble(ensemble) || !(weight > 0.0) || !an__finite(weight) ||
+        (role != AN_MEMBER_OPTIONAL && role != AN_MEMBER_BASELINE) || member->n_features != ensemble->n_features ||
+        e->n_members == AN_ENSEMBLE_MAX_MEMBERS || e->batch) {
+        an_detector_destroy(member);
+        return AN_ERR_INVALID_ARG;
+    }
+    m = &e->member[e->n_members++];
+    memset(m, 0, sizeof *m);
+    m->d = member;
+    m->weight = weight;
+    m->role = role;
+    m->prefitted = member->fitted;
+    ensemble->fitted = 0;
+    return AN_OK;
+}
+
+AN_API an_result an_ensemble_reserve(an_detector *ensemble, size_t n_rows)
+{
+    an__ensemble *e = (an__ensemble *)ensemble;
+    size_t bytes;
+    float *grown;
+    if (!an__is_ensemble(ensemble) || e->n_members == 0) return AN_ERR_INVALID_ARG;
+    if (n_rows <= e->capacity) return AN_OK;
+    bytes = an__mul(an__mul(e->n_members, n_rows), sizeof(float));
+    if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(grown = (float *)an_malloc(&e->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    an_free(&e->alloc, e->batch, e->n_members * e->capacity * sizeof(float));
+    e->batch = grown;
+    e->capacity = n_rows;
+    e->batch_rows = 0;
+    return AN_OK;
+}
+
+AN_API an_result an_ensemble_member(const an_detector *ensemble, size_t index, an_detector **member)
+{
+    const an__ensemble *e = (const an__ensemble *)ensemble;
+    if (!an__is_ensemble(ensemble) || !member || index >= e->n_members) return AN_ERR_INVALID_ARG;
+    *member = e->member[index].d;
+    return AN_OK;
+}
+
+static an_result an__ensemble_fit(an_detector *self, const float *x, size_t n)
+{
+    an__ensemble *e = (an__ensemble *)self;
+    size_t k, healthy = 0;
+    an_result r;
+    if (e->n_members == 0) return AN_ERR_INVALID_ARG;
+    if ((r = an_ensemble_reserve(self, n)) != AN_OK) return r;
+    for (k = 0; k < e->n_members; k++) {
+        an__member *m = &e->member[k];
+        float *raw = e->batch + k * e->capacity;
+        m->healthy = 0;
+        r = m->prefitted ? AN_OK : an_detector_fit(m->d, x, n);
+        if (r == AN_OK) r = an_detector_score(m->d, x, n, raw);
+        if (r == AN_OK) r = an_calibration_fit(&m->cal, raw, n, &e->alloc);
+        if (r == AN_ERR_INPUT) r = AN_ERR_NUMERIC;      /* the input was checked: a member went non-finite */
+        if (r == AN_ERR_NOMEM || (r != AN_OK && m->role == AN_MEMBER_BASELINE)) return r;
+        m->healthy = r == AN_OK;
+        healthy += (size_t)m->healthy;
+    }
+    e->batch_rows = 0;
+    return healthy ? AN_OK : AN_ERR_NUMERIC;
+}
+
+/* The decision about one row from the members' raw scores (NaN = absent). */
+static an_result an__ensemble_combine(const an__ensemble *e, const float *raw, size_t stride,
+                                      an_ensemble_decision *out)
+{
+    double present = 0.0, voted = 0.0, p = 0.0, z = 0.0, zt, spread;
+    size_t k;
+    memset(out, 0, sizeof *out);
+    out->n_members = e->n_members;
+    for (k = 0; k < e->n_members; k++) {
+        const an__member *m = &e->member[k];
+        double s = raw[k * stride];
+        if (!m->healthy || !an__finite(s)) continue;
+        out->present |= 1u << k;
+        out->member_likelihood[k] = an_calibration_likelihood(&m->cal, s);
+        out->member_z[k] = an_calibration_z(&m->cal, s);
+        present += m->weight;
+        p += m->weight * out->member_likelihood[k];
+        z += m->weight * (out->member_z[k] < 50.0 ? out->member_z[k] : 50.0);
+        if (out->member_likelihood[k] > e->config.threshold) voted += m->weight;
+    }
+    if (present == 0.0) return AN_ERR_NUMERIC;
+    out->likelihood = p / present;
+    out->vote = voted / present;
+    out->anomaly = out->vote >= e->config.min_agree;
+    spread = out->anomaly ? 1.0 - e->config.min_agree : e->config.min_agree;
+    out->confidence = spread > 0.0 ? fabs(out->vote - e->config.min_agree) / spread : 1.0;
+    if (out->confidence > 1.0) out->confidence = 1.0;
+    zt = e->z_threshold;
+    out->severity = z / present > zt ? z / present - zt : 0.0;
+    return AN_OK;
+}
+
+static an_result an__ensemble_push(an_detector *self, const float *row, float *score)
+{
+    an__ensemble *e = (an__ensemble *)self;
+    an_ensemble_decision dec;
+    size_t k;
+    an_result r;
+    for (k = 0; k < e->n_members; k++) {
+        an__member *m = &e->member[k];
+        e->last[k] = (float)NAN;
+        if (!m->healthy) continue;
+        r = an_detector_push(m->d, row, &e->last[k]);
+        if (r == AN_ERR_INPUT) return r;                 /* the row itself is unusable */
+        if (r != AN_OK) e->last[k] = (float)NAN;
+    }
+    if ((r = an__ensemble_combine(e, e->last, 1, &dec)) != AN_OK) return r;
+    *score = (float)dec.likelihood;
+    return AN_OK;
+}
+
+static an_result an__ensemble_score(an_detector *self, const float *x, size_t n, float *scores)
+{
+    an__ensemble *e = (an__ensemble *)self;
+    an_ensemble_decision dec;
+    size_t k, i;
+    an_result r;
+    if (n > e->capacity) return AN_ERR_SHAPE;
+    for (i = 0; i < n * self->n_features; i++)
+        if (!an__finite(x[i])) return AN_ERR_INPUT;
+    for (k = 0; k < e->n_members; k++) {
+        float *raw = e->batch + k * e->capacity;
+        if (!e->member[k].healthy || an_detector_score(e->member[k].d, x, n, raw) != AN_OK)
+            for (i = 0; i < n; i++) raw[i] = (float)NAN;
+    }
+    e->batch_rows = n;
+    for (i = 0; i < n; i++) {
+        if ((r = an__ensemble_combine(e, e->batch + i, e->capacity, &dec)) != AN_OK) return r;
+        scores[i] = (float)dec.likelihood;
+    }
+    return AN_OK;
+}
+
+static an_result an__ensemble_reset(an_detector *self)
+{
+    an__ensemble *e = (an__ensemble *)self;
+    size_t k;
+    for (k = 0; k < e->n_members; k++)
+        if (e->member[k].healthy) an_detector_reset(e->member[k].d);
+    return AN_OK;
+}
+
+AN_API an_result an_ensemble_last(const an_detector *ensemble, an_ensemble_decision *out)
+{
+    if (!an__is_ensemble(ensemble) || !out) return AN_ERR_INVALID_ARG;
+    if (!ensemble->fitted) return AN_ERR_NOT_FITTED;
+    return an__ensemble_combine((const an__ensemble *)ensemble, ((const an__ensemble *)ensemble)->last, 1, out);
+}
+
+AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_ensemble_decision *out)
+{
+    const an__ensemble *e = (const an__ensemble *)ensemble;
+    if (!an__is_ensemble(ensemble) || !out || row >= e->batch_rows) return AN_ERR_INVALID_ARG;
+    return an__ensemble_combine(e, e->batch + row, e->capacity, out);
+}
+
+#define AN__TAG_ENSEMBLE AN_TAG('E', 'N', 'S', 'B')
+
+/* Payload: threshold, min_agree, the number of healthy members, then for
+   each: weight, role, calibration, and the member's own DETC chunk. */
+static an_result an__ensemble_save(const an_detector *self, an_writer *w)
+{
+    const an__ensemble *e = (const an__ensemble *)self;
+    size_t k, healthy = 0;
+    for (k = 0; k < e->n_members; k++) healthy += (size_t)e->member[k].healthy;
+    an_write_begin(w, AN__TAG_ENSEMBLE);
+    an_write_f64(w, e->config.threshold);
+    an_write_f64(w, e->config.min_agree);
+    an_write_u64(w, healthy);
+    for (k = 0; k < e->n_members; k++) {
+        const an__member *m = &e->member[k];
+        if (!m->healthy) continue;
+        an_write_f64(w, m->weight);
+        an_write_u32(w, (uint32_t)m->role);
+        an_write_f64(w, m->cal.median);
+        an_write_f64(w, m->cal.scale);
+        an_write_f64s(w, m->cal.knot, AN_CALIBRATION_KNOTS);
+        an_write_f64s(w, m->cal.level, AN_CALIBRATION_KNOTS);
+        an_write_f64(w, m->cal.tail);
+        an_detector_save(m->d, w);
+    }
+    return an_write_end(w);
+}
+
+static void an__ensemble_destroy(an_detector *self)
+{
+    an__ensemble *e = (an__ensemble *)self;
+    an_allocator alloc = e->alloc;
+    size_t k;
+    for (k = 0; k < e->n_members; k++) an_detector_destroy(e->member[k].d);
+    an_free(&alloc, e->batch, e->n_members * e->capacity * sizeof(float));
+    an_free(&alloc, e, sizeof *e);
+}
+
+static int an__calibration_valid(const an_calibration *c)
+{
+    size_t k;
+    if (!an__finite(c->median) || !(c->scale > 0.0) || !an__finite(c->scale) || !(c->tail > 0.0) || !an__finite(c->tail))
+        return 0;
+    for (k = 0; k < AN_CALIBRATION_KNOTS; k++)
+        if (!an__finite(c->knot[k]) || !(c->level[k] > 0.0 && c->level[k] < 1.0) ||
+            (k && (c->knot[k] < c->knot[k - 1] || !(c->level[k] > c->level[k - 1]))))
+            return 0;
+    return 1;
+}
+
+static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable *const *types, size_t n_types,
+                                   const an_allocator *a, an_detector **out)
+{
+    const an_detector_vtable *all[16];
+    an_ensemble_config c;
+    an_reader p;
+    size_t count, k, n_all = 0;
+    an_result r;
+    if (!out) return AN_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!payload || (!types && n_types) || n_types > 16 - 4) return AN_ERR_INVALID_ARG;
+    for (k = 0; k < n_types; k++) all[n_all++] = types[k];
+    all[n_all++] = an_mad_type();
+    all[n_all++] = an_iqr_type();
+    all[n_all++] = an_stl_iqr_type();
+    all[n_all++] = an_ensemble_type();
+    if ((r = an_reader_find(payload, AN__TAG_ENSEMBLE, &p)) != AN_OK) return r;
+    if ((r = an_read_f64(&p, &c.threshold)) != AN_OK || (r = an_read_f64(&p, &c.min_agree)) != AN_OK ||
+        (r = an_read_count(&p, 1, AN_ENSEMBLE_MAX_MEMBERS, &count)) != AN_OK)
+        return r;
+    for (k = 0; k < count; k++) {
+        an_detector *d = NULL;
+        an__member m;
+        uint32_t role;
+        memset(&m, 0, sizeof m);
+        if ((r = an_read_f64(&p, &m.weight)) != AN_OK || (r = an_read_u32(&p, &role)) != AN_OK ||
+            (r = an_read_f64(&p, &m.cal.median)) != AN_OK || (r = an_read_f64(&p, &m.cal.scale)) != AN_OK ||
+            (r = an_read_f64s(&p, m.cal.knot, AN_CALIBRATION_KNOTS)) != AN_OK ||
+            (r = an_read_f64s(&p, m.cal.level, AN_CALIBRATION_KNOTS)) != AN_OK ||
+            (r = an_read_f64(&p, &m.cal.tail)) != AN_OK)
+            break;
+        if (role > AN_MEMBER_BASELINE || !an__calibration_valid(&m.cal)) { r = AN_ERR_CORRUPT; break; }
+        if ((r = an_detector_load(&p, all, n_all, a, &d)) != AN_OK) break;
+        if (!*out && (r = an_ensemble_create(&c, d->n_features, a, out)) != AN_OK) {
+            an_detector_destroy(d);
+            if (r == AN_ERR_INVALID_ARG) r = AN_ERR_CORRUPT;
+            break;
+        }
+        if ((r = an_ensemble_add(*out, d, m.weight, (an_member_role)role)) != AN_OK) {
+            if (r == AN_ERR_INVALID_ARG) r = AN_ERR_CORRUPT;   /* a bad weight or a feature-count mismatch */
+            break;
+        }
+        ((an__ensemble *)*out)->member[k].cal = m.cal;
+        ((an__ensemble *)*out)->member[k].healthy = 1;
+        ((an__ensemble *)*out)->last[k] = (float)NAN;
+    }
+    if (r != AN_OK) {
+        if (*out) an__ensemble_destroy(*out);
+        *out = NULL;
+        return r;
+    }
+    return AN_OK;
+}
+
+static an_result an__ensemble_load_vt(an_reader *payload, const an_allocator *a, an_detector **out)
+{
+    return an__ensemble_load(payload, NULL, 0, a, out);
+}
+
+AN_API an_result an_ensemble_load(an_reader *r, const an_detector_vtable *const *types, size_t n_types,
+                                  const an_allocator *a, an_detector **out)
+{
+    an_reader payload, type;
+    uint32_t tag;
+    an_result res;
+    if (!out) return AN_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!r || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
+    if ((res = an_read_expect(r, AN_TAG_DETECTOR, &payload)) != AN_OK ||
+        (res = an_read_expect(&payload, AN_TAG_TYPE, &type)) != AN_OK || (res = an_read_u32(&type, &tag)) != AN_OK)
+        return res;
+    if (tag != an_ensemble_type()->tag) return AN_ERR_UNSUPPORTED;
+    if ((res = an__ensemble_load(&payload, types, n_types, a, out)) != AN_OK) return res;
+    (*out)->fitted = 1;
+    return AN_OK;
+}
+
+static const an_detector_vtable an__ensemble_vtable = {
+    AN_TAG('H', 'Y', 'B', 'R'), "hybrid", an__ensemble_fit, an__ensemble_score, an__ensemble_push,
+    an__ensemble_reset, an__ensemble_save, an__ensemble_load_vt, NULL, an__ensemble_destroy
+};
+
+AN_API const an_detector_vtable *an_ensemble_type(void) { return &an__ensemble_vtable; }
 
 #ifdef __cplusplus
 }

@@ -675,6 +675,234 @@ static void test_robust_errors(void)
     an_detector_destroy(d);
 }
 
+/* ---- calibration and the ensemble ---------------------------------------- */
+
+/* By hand, scores 1..5: the median 3 sits at level (0.5 * 4 + 0.5) / 5 =
+   0.5, the top 5 at 0.9; the tail runs through the 87.5% knot 4.5 (level
+   0.8), so its scale is 0.5 / ln 2 and 5.5 is at 1 - 0.1 / 2 = 0.95. */
+static void test_calibration(void)
+{
+    float s[5] = { 4, 2, 5, 1, 3 }, r[300];
+    an_calibration c;
+    double prev_p = -1, prev_z = -HUGE_VAL, v;
+    an_rng rng;
+    size_t i;
+    int monotone = 1;
+    CHECK_OK(an_calibration_fit(&c, s, 5, NULL));
+    CHECK_NEAR(an_calibration_likelihood(&c, 3.0), 0.5, 1e-15);
+    CHECK_NEAR(an_calibration_likelihood(&c, 5.0), 0.9, 1e-15);
+    CHECK_NEAR(an_calibration_likelihood(&c, 5.5), 0.95, 1e-14);
+    CHECK_NEAR(an_calibration_z(&c, 4.0), 1.0 / 1.482602218505602, 1e-15);
+    an_rng_seed(&rng, 21, 0);
+    for (i = 0; i < 300; i++) r[i] = (float)(an_rng_normal(&rng) * an_rng_normal(&rng));  /* heavy tails, ties-free */
+    CHECK_OK(an_calibration_fit(&c, r, 300, NULL));
+    for (v = -30; v <= 60; v += 0.01) {                 /* monotone in the raw score, inside [0, 1) */
+        double p = an_calibration_likelihood(&c, v), z = an_calibration_z(&c, v);
+        monotone &= p >= prev_p && p >= 0.0 && p <= 1.0 && z > prev_z;
+        prev_p = p;
+        prev_z = z;
+    }
+    CHECK(monotone);
+    CHECK(an_calibration_likelihood(&c, 20.0) < an_calibration_likelihood(&c, 25.0));  /* still rising past training */
+    s[2] = NAN;
+    CHECK_RESULT(an_calibration_fit(&c, s, 5, NULL), AN_ERR_INPUT);
+}
+
+/* A member for fallback tests: scores |x|, but its fit can fail, and its
+   push returns NaN on every other row. */
+typedef struct flaky { an_detector base; int fail_fit; size_t count; } flaky;
+
+static an_result flaky_fit(an_detector *self, const float *x, size_t n)
+{
+    (void)x; (void)n;
+    return ((flaky *)self)->fail_fit ? AN_ERR_NUMERIC : AN_OK;
+}
+
+static an_result flaky_push(an_detector *self, const float *row, float *score)
+{
+    flaky *f = (flaky *)self;
+    *score = f->count++ % 2 ? (float)NAN : (float)fabs(row[0] - 10.0f);
+    return AN_OK;
+}
+
+static an_result flaky_score(an_detector *self, const float *x, size_t n, float *scores)
+{
+    size_t i;
+    for (i = 0; i < n; i++) scores[i] = (float)fabs(x[i] - 10.0f);
+    (void)self;
+    return AN_OK;
+}
+
+static an_result flaky_reset(an_detector *self) { ((flaky *)self)->count = 0; return AN_OK; }
+static void flaky_destroy(an_detector *self) { free(self); }
+
+static const an_detector_vtable flaky_vt = {
+    AN_TAG('F', 'L', 'K', 'Y'), "flaky", flaky_fit, flaky_score, flaky_push, flaky_reset, NULL, NULL, NULL, flaky_destroy
+};
+
+static an_detector *make_flaky(int fail_fit)
+{
+    flaky *f = (flaky *)calloc(1, sizeof *f);
+    f->base.vt = &flaky_vt;
+    f->base.n_features = 1;
+    f->fail_fit = fail_fit;
+    return &f->base;
+}
+
+static an_detector *make_hybrid(int with_flaky, int fail_fit)
+{
+    an_ensemble_config c = an_ensemble_config_init();
+    an_stl_iqr_config sc = an_stl_iqr_config_init(0);
+    an_detector *e = NULL, *stl = NULL, *mad = make_robust(AN_ROBUST_MAD, 48, 1);
+    CHECK_OK(an_ensemble_create(&c, 1, NULL, &e));
+    CHECK_OK(an_stl_iqr_create(&sc, 1, NULL, &stl));
+    CHECK_OK(an_ensemble_add(e, stl, 0.6, AN_MEMBER_BASELINE));
+    CHECK_OK(an_ensemble_add(e, mad, 0.4, AN_MEMBER_OPTIONAL));
+    if (with_flaky) CHECK_OK(an_ensemble_add(e, make_flaky(fail_fit), 0.4, AN_MEMBER_OPTIONAL));
+    return e;
+}
+
+static void test_ensemble(void)
+{
+    size_t n = 24 * 40, train = 24 * 20, i, tp = 0, fp = 0, fn = 0, k;
+    float x[960], s1[960], s2[960], p;
+    unsigned char label[960];
+    an_detector *e = make_hybrid(0, 0), *f = NULL, *member = NULL;
+    an_ensemble_decision dec;
+    int same = 1, rule = 1;
+    make_daily(x, n, label, 31);
+    x[600] += 4.0f; label[600] = 1;
+    x[700] -= 4.0f; label[700] = 1;
+    for (i = 800; i < 806; i++) { x[i] += 5.0f; label[i] = 1; }
+    CHECK_OK(an_detector_fit(e, x, train));
+    CHECK_RESULT(an_detector_score(e, x, n, s1), AN_ERR_SHAPE);                   /* past the reserve */
+    CHECK_OK(an_ensemble_reserve(e, n));
+    CHECK_OK(an_detector_score(e, x + train, n - train, s1));
+    for (i = train; i < n; i++) {
+        CHECK_OK(an_ensemble_decide(e, i - train, &dec));
+        tp += dec.anomaly && label[i];
+        fp += dec.anomaly && !label[i];
+        fn += !dec.anomaly && label[i];
+        /* the rule: a member votes past 0.99, and 0.6 of 1.0 decides */
+        {
+            double voted = 0, present = 0;
+            for (k = 0; k < 2; k++) {
+                present += k ? 0.4 : 0.6;
+                if (dec.member_likelihood[k] > 0.99) voted += k ? 0.4 : 0.6;
+            }
+            rule &= dec.anomaly == (voted / present >= 0.5) && dec.likelihood >= 0.0 && dec.likelihood < 1.0 &&
+                    fabs(dec.likelihood - (0.6 * dec.member_likelihood[0] + 0.4 * dec.member_likelihood[1])) < 1e-12 &&
+                    dec.present == 3u && (float)dec.likelihood == s1[i - train];
+        }
+    }
+    printf("  hybrid (stl-iqr 0.6 + rolling MAD 0.4): tp %zu fp %zu fn %zu\n", tp, fp, fn);
+    CHECK(rule);
+    CHECK(tp >= 7 && fp <= 3);
+    for (i = train; i < n; i++) {                                 /* batch == stream */
+        CHECK_OK(an_detector_push(e, x + i, &p));
+        same &= p == s1[i - train];
+    }
+    CHECK(same);
+    CHECK_OK(an_ensemble_last(e, &dec));
+    {                                                             /* save, load, same scores */
+        an_writer w;
+        an_reader r;
+        const void *data;
+        size_t size;
+        CHECK_OK(an_writer_init(&w, NULL));
+        CHECK_OK(an_detector_save(e, &w));
+        CHECK_OK(an_writer_finish(&w, &data, &size));
+        CHECK_OK(an_model_open(&r, data, size));
+        CHECK_OK(an_ensemble_load(&r, NULL, 0, NULL, &f));
+        if (f) {
+            CHECK_OK(an_ensemble_member(f, 0, &member));
+            CHECK(member && member->vt == an_stl_iqr_type());
+            CHECK_OK(an_ensemble_reserve(f, n));
+            CHECK_OK(an_detector_score(f, x + train, n - train, s2));
+            CHECK(memcmp(s1, s2, sizeof(float) * (n - train)) == 0);
+            an_detector_destroy(f);
+        }
+        an_writer_uninit(&w);
+    }
+    an_detector_destroy(e);
+}
+
+/* Fallback: a member whose fit fails is left out (the scores are the
+   two-member ensemble's, bit for bit); a member that answers NaN on a row
+   is left out of that row only. */
+static void test_ensemble_fallback(void)
+{
+    size_t n = 24 * 30, train = 24 * 15, i;
+    float x[720], a[720], b[720], p;
+    an_detector *two = make_hybrid(0, 0), *broken = make_hybrid(1, 1), *flaky_rows = make_hybrid(1, 0);
+    an_ensemble_decision dec;
+    int alternate = 1;
+    make_daily(x, n, NULL, 41);
+    CHECK_OK(an_detector_fit(two, x, train));
+    CHECK_OK(an_detector_fit(broken, x, train));
+    CHECK_OK(an_ensemble_reserve(two, n));
+    CHECK_OK(an_ensemble_reserve(broken, n));
+    CHECK_OK(an_detector_score(two, x + train, n - train, a));
+    CHECK_OK(an_detector_score(broken, x + train, n - train, b));
+    CHECK(memcmp(a, b, sizeof(float) * (n - train)) == 0);
+    CHECK_OK(an_ensemble_decide(broken, 0, &dec));
+    CHECK(dec.present == 3u && dec.n_members == 3);
+    CHECK_OK(an_detector_fit(flaky_rows, x, train));
+    for (i = train; i < n; i++) {
+        CHECK_OK(an_detector_push(flaky_rows, x + i, &p));
+        CHECK_OK(an_ensemble_last(flaky_rows, &dec));
+        alternate &= dec.present == ((i - train) % 2 ? 3u : 7u);
+    }
+    CHECK(alternate);
+    an_detector_destroy(two);
+    an_detector_destroy(broken);
+    an_detector_destroy(flaky_rows);
+    {                                                             /* a failing baseline fails the fit */
+        an_ensemble_config c = an_ensemble_config_init();
+        an_detector *e = NULL;
+        CHECK_OK(an_ensemble_create(&c, 1, NULL, &e));
+        CHECK_OK(an_ensemble_add(e, make_flaky(1), 1.0, AN_MEMBER_BASELINE));
+        CHECK_RESULT(an_detector_fit(e, x, train), AN_ERR_NUMERIC);
+        CHECK_RESULT(an_ensemble_add(e, make_robust(AN_ROBUST_MAD, 0, 2), 1.0, AN_MEMBER_OPTIONAL), AN_ERR_INVALID_ARG);
+        an_detector_destroy(e);
+    }
+}
+
+static an_result job_ensemble(const an_allocator *a, void *ctx)
+{
+    an_ensemble_config c = an_ensemble_config_init();
+    an_robust_config rc = an_robust_config_init(AN_ROBUST_IQR, 0);
+    an_stl_iqr_config sc = an_stl_iqr_config_init(24);
+    an_detector *e, *m;
+    an_writer w;
+    an_reader r;
+    const void *data;
+    size_t size;
+    an_result res;
+    if ((res = an_ensemble_create(&c, 1, a, &e)) != AN_OK) return res;
+    if ((res = an_stl_iqr_create(&sc, 1, a, &m)) != AN_OK || (res = an_ensemble_add(e, m, 0.6, AN_MEMBER_BASELINE)) != AN_OK ||
+        (res = an_robust_create(&rc, 1, a, &m)) != AN_OK || (res = an_ensemble_add(e, m, 0.4, AN_MEMBER_OPTIONAL)) != AN_OK ||
+        (res = an_detector_fit(e, (const float *)ctx, 24 * 15)) != AN_OK) {
+        an_detector_destroy(e);
+        return res;
+    }
+    if ((res = an_writer_init(&w, a)) == AN_OK) {
+        if ((res = an_detector_save(e, &w)) == AN_OK && (res = an_writer_finish(&w, &data, &size)) == AN_OK &&
+            (res = an_model_open(&r, data, size)) == AN_OK && (res = an_ensemble_load(&r, NULL, 0, a, &m)) == AN_OK)
+            an_detector_destroy(m);
+        an_writer_uninit(&w);
+    }
+    an_detector_destroy(e);
+    return res;
+}
+
+static void test_ensemble_memory(void)
+{
+    float x[360];
+    make_daily(x, 360, NULL, 51);
+    inject_failures("ensemble create, add, fit, save, load", job_ensemble, x);
+}
+
 int main(void)
 {
     RUN(test_stl_against_r);
@@ -694,5 +922,9 @@ int main(void)
     RUN(test_robust_hostile);
     RUN(test_robust_memory);
     RUN(test_robust_errors);
+    RUN(test_calibration);
+    RUN(test_ensemble);
+    RUN(test_ensemble_fallback);
+    RUN(test_ensemble_memory);
     return test_finish("test_stats");
 }
