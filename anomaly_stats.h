@@ -53,9 +53,18 @@ typedef struct an_stl_config {
     int seasonal_degree, trend_degree, lowpass_degree;    /* 0 or 1           */
     size_t seasonal_jump, trend_jump, lowpass_jump;       /* >= 1; 0 = default */
     size_t inner, outer;                                  /* loop passes      */
+    double tolerance;   /* > 0: stop the outer passes once seasonal and trend
+                           change by less than this share of their range */
 } an_stl_config;
 
 AN_API an_stl_config an_stl_config_init(size_t period, size_t seasonal_window, int robust);
+/* netlib's stlez ("easy") defaults: trend window the odd integer nearest
+   1.5 period / (1 - 1.5 / seasonal window), low-pass window the next odd
+   >= period, the low-pass degree the trend's, jumps ceil(window / 10);
+   robust: 1 inner pass and up to 15 outer passes that stop when seasonal
+   and trend move by less than 1% of their range; else 2 inner passes. */
+AN_API an_stl_config an_stl_config_stlez(size_t period, size_t seasonal_window, int seasonal_degree,
+                                         int trend_degree, int robust);
 /* The parameters a decomposition of n points actually uses (defaults
    filled in, "periodic" resolved), or the reason they are invalid. */
 AN_API an_result an_stl_resolve(const an_stl_config *config, size_t n, an_stl_config *out);
@@ -349,12 +358,24 @@ AN_API an_stl_config an_stl_config_init(size_t period, size_t seasonal_window, i
     return c;
 }
 
+AN_API an_stl_config an_stl_config_stlez(size_t period, size_t seasonal_window, int seasonal_degree,
+                                         int trend_degree, int robust)
+{
+    an_stl_config c = an_stl_config_init(period, seasonal_window < 3 ? 3 : seasonal_window | 1, robust);
+    size_t nt = (size_t)(1.5 * (double)period / (1.0 - 1.5 / (double)c.seasonal_window) + 0.5);
+    c.trend_window = nt < 3 ? 3 : nt | 1;
+    c.seasonal_degree = seasonal_degree;
+    c.trend_degree = c.lowpass_degree = trend_degree;
+    c.tolerance = robust ? 0.01 : 0.0;
+    return c;
+}
+
 AN_API an_result an_stl_resolve(const an_stl_config *config, size_t n, an_stl_config *out)
 {
     an_stl_config c;
     if (!config || !out) return AN_ERR_INVALID_ARG;
     c = *config;
-    if (c.period < 2 || c.inner == 0) return AN_ERR_INVALID_ARG;
+    if (c.period < 2 || c.inner == 0 || !(c.tolerance >= 0.0) || !an__finite(c.tolerance)) return AN_ERR_INVALID_ARG;
     if (n <= 2 * c.period) return AN_ERR_TOO_SHORT;
     if (c.seasonal_window == AN_STL_PERIODIC) {
         if (n > (SIZE_MAX - 1) / 10) return AN_ERR_TOO_LARGE;
@@ -375,11 +396,29 @@ AN_API an_result an_stl_resolve(const an_stl_config *config, size_t n, an_stl_co
     return AN_OK;
 }
 
-/* Five work arrays of n + 2 period, one of n for the robustness step and
-   one of n / 2 + 1 for the loess kernels. */
+/* Five work arrays of n + 2 period, one of n for the robustness step, one
+   of n / 2 + 1 for the loess kernels and two of n for the previous pass's
+   seasonal and trend (the convergence test). */
 static size_t an__stl_work_doubles(size_t n, size_t period)
 {
-    return an__add(an__add(an__mul(5, an__add(n, an__mul(2, period))), n), n / 2 + 1);
+    return an__add(an__add(an__mul(5, an__add(n, an__mul(2, period))), an__mul(3, n)), n / 2 + 1);
+}
+
+/* Whether seasonal and trend moved by less than tol of their previous
+   range since the last pass (netlib stlez's test). */
+static int an__stl_converged(const double *s, const double *t, const double *ps, const double *pt, size_t n, double tol)
+{
+    double smax = ps[0], smin = ps[0], tmax = pt[0], tmin = pt[0], ds = 0.0, dt = 0.0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (ps[i] > smax) smax = ps[i];
+        if (ps[i] < smin) smin = ps[i];
+        if (pt[i] > tmax) tmax = pt[i];
+        if (pt[i] < tmin) tmin = pt[i];
+        if (fabs(ps[i] - s[i]) > ds) ds = fabs(ps[i] - s[i]);
+        if (fabs(pt[i] - t[i]) > dt) dt = fabs(pt[i] - t[i]);
+    }
+    return ds / (smax - smin) < tol && dt / (tmax - tmin) < tol;
 }
 
 AN_API an_result an_stl_work_size(const an_stl_config *config, size_t n, size_t *bytes)
@@ -569,7 +608,7 @@ AN_API an_result an_stl_decompose_work(const an_stl_config *config, const double
     an_stl_config c;
     an_result r;
     size_t i, pass, k, np, m;
-    double *w[5], *rw, *scratch, *kern;
+    double *w[5], *rw, *scratch, *kern, *prev;
     int userw = 0;
     if (!y || !seasonal || !trend || !remainder || !work) return AN_ERR_INVALID_ARG;
     if ((r = an_stl_resolve(config, n, &c)) != AN_OK) return r;
@@ -580,6 +619,7 @@ AN_API an_result an_stl_decompose_work(const an_stl_config *config, const double
     for (k = 0; k < 5; k++) w[k] = (double *)work + k * m;
     scratch = (double *)work + 5 * m;
     kern = scratch + n;
+    prev = kern + n / 2 + 1;
     rw = weights ? weights : scratch;   /* weights double as rw; else rw shares the rwt scratch */
     for (i = 0; i < n; i++) { trend[i] = 0.0; rw[i] = 1.0; }
     for (pass = 0;; pass++) {
@@ -595,6 +635,11 @@ AN_API an_result an_stl_decompose_work(const an_stl_config *config, const double
             an__stl_ess(w[0], n, c.trend_window, c.trend_degree, c.trend_jump, userw, rw, trend, kern);
         }
         if (pass >= c.outer) break;
+        if (c.tolerance > 0.0) {
+            if (pass > 0 && an__stl_converged(seasonal, trend, prev, prev + n, n, c.tolerance)) break;
+            memcpy(prev, seasonal, n * sizeof(double));
+            memcpy(prev + n, trend, n * sizeof(double));
+        }
         for (i = 0; i < n; i++) w[0][i] = trend[i] + seasonal[i];
         /* rw and its scratch must differ: without caller weights, borrow w[1] */
         an__stl_rwt(y, n, w[0], rw, rw == scratch ? w[1] : scratch);

@@ -139,7 +139,7 @@ static void test_stl_against_r(void)
 
 /* The netlib Fortran through statsmodels' test data: co2, np 12, ns 35,
    nt 19, nl 13, all degrees 1, jumps 4 2 2, one inner and two outer
-   passes, and variations of the jumps and the length. */
+   passes, variations of the jumps and the length, and stlez. */
 static void test_stl_against_fortran(void)
 {
     static const struct { const char *file; size_t nljump, ntjump; } cases[] = {
@@ -163,6 +163,16 @@ static void test_stl_against_fortran(void)
         c.inner = 1;
         c.outer = 2;
         check_case(cases[i].file, &c, &ref, 1e-6, 1);
+        free_ref(&ref);
+    }
+    /* stlez, the easy interface: its own defaults; robust, it stops once
+       a pass moves seasonal and trend by less than 1% (here after two) */
+    for (i = 0; i < 2; i++) {
+        an_stl_config c = an_stl_config_stlez(12, 35, 1, 1, (int)i);
+        const char *file = i ? "expected_stlez-robust.csv" : "expected_stlez.csv";
+        stl_ref ref;
+        if (!read_ref(file, &ref)) { TEST__FAIL("cannot read %s", file); continue; }
+        check_case(file, &c, &ref, 1e-6, 1);
         free_ref(&ref);
     }
 }
