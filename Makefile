@@ -3,7 +3,8 @@
 #   make           build everything into build/
 #   make test      the whole suite; ends with "N passed, M failed"
 #   make sanitize  the suite under ASan + UBSan, and valgrind on the core tests
-#   make bench     benchmarks: kernels against plain loops, STL against R and statsmodels
+#   make bench     benchmarks: kernels against plain loops, streaming detectors,
+#                  STL against R and statsmodels
 #   make demo      the demo
 #   make fuzz      libFuzzer on the model-file reader (clang), FUZZ_SECONDS=60
 #   make cross     the suite for AArch64 NEON under qemu (CROSS=aarch64-linux-gnu-)
@@ -46,7 +47,7 @@ FUZZ_RUN  = build/fuzz_model
 
 .PHONY: all test sanitize bench demo fuzz cross clean
 
-all: $(TESTS) $(FUZZ_RUN) build/bench_kernels bench/stl build/core_tour
+all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats bench/stl build/core_tour
 
 build:
 	@mkdir -p build
@@ -67,6 +68,9 @@ build/fuzz_model: tests/fuzz_model.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) -DFUZZ_STANDALONE $< -o $@ $(LDLIBS)
 
 build/bench_kernels: bench/bench_kernels.c $(HEADERS) | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+build/bench_stats: bench/bench_stats.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 # The benchmarks other scripts call by name live next to their source.
@@ -91,8 +95,9 @@ sanitize: | build
 	    "build/fuzz_model_asan tests/fuzz/corpus" \
 	    "valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/test_core_vg"
 
-bench: build/bench_kernels bench/stl
+bench: build/bench_kernels build/bench_stats bench/stl
 	./build/bench_kernels
+	./build/bench_stats
 	sh bench/stl_compare.sh bench/stl
 
 demo: build/core_tour

@@ -1044,24 +1044,55 @@ static an__band an__band_of(an_robust_method method, double *v, size_t n, double
     return an__band_make(method, med, med, an__quantile_d(dev, n, 0.5));
 }
 
-/* The band of sorted s (n): the same numbers as an__band_of.  The
-   deviations from the median of a sorted array come out in order by
-   walking outwards from the median; dev: scratch (n). */
-static an__band an__band_of_sorted(an_robust_method method, const double *s, size_t n, double *dev)
+/* The first index of sorted s (n) whose value is >= v; the halving is
+   written so that compilers make it branch-free (a conditional move), as
+   the comparisons of a stream are unpredictable. */
+static size_t an__lower_bound(const double *s, size_t n, double v)
 {
-    double med;
-    size_t i, j, k;
+    const double *base = s;
+    if (n == 0) return 0;
+    while (n > 1) {
+        size_t half = n / 2;
+        base = base[half - 1] < v ? base + half : base;
+        n -= half;
+    }
+    return (size_t)(base - s) + (*base < v);
+}
+
+/* The k-th smallest (0-based) deviation |s[i] - med| of sorted s (n),
+   where s[j] is the first value >= med.  The deviations left of j, read
+   outwards, ascend, and so do those from j on: the k-th of two sorted
+   runs, found by bisecting how many come from the left run. */
+static double an__kth_deviation(const double *s, size_t n, size_t j, double med, size_t k)
+{
+    size_t nb = n - j, lo = k + 1 > nb ? k + 1 - nb : 0, hi = k + 1 < j ? k + 1 : j;
+    double a, b;
+    while (lo < hi) {                       /* i from the left, k + 1 - i from the right */
+        size_t i = lo + (hi - lo) / 2;
+        if (med - s[j - 1 - i] < s[j + k - i] - med) lo = i + 1; else hi = i;
+    }
+    a = lo > 0 ? med - s[j - lo] : -HUGE_VAL;
+    b = k + 1 > lo ? s[j + k - lo] - med : -HUGE_VAL;
+    return a > b ? a : b;
+}
+
+/* The band of sorted s (n): the same numbers as an__band_of, in
+   O(log n). */
+static an__band an__band_of_sorted(an_robust_method method, const double *s, size_t n)
+{
+    double med, h, mad;
+    size_t j, k;
     if (method == AN_ROBUST_IQR) {
         double q1 = an__quantile_sorted(s, n, 0.25), q3 = an__quantile_sorted(s, n, 0.75);
         return an__band_make(method, q1, q3, q3 - q1);
     }
     med = an__quantile_sorted(s, n, 0.5);
-    for (j = 0; j < n && s[j] < med; j++) {}
-    for (i = j, k = 0; k < n; k++) {           /* left: s[i-1], right: s[j] */
-        if (j == n || (i > 0 && med - s[i - 1] <= s[j] - med)) dev[k] = med - s[--i];
-        else dev[k] = s[j++] - med;
-    }
-    return an__band_make(method, med, med, an__quantile_sorted(dev, n, 0.5));
+    j = an__lower_bound(s, n, med);
+    h = (double)(n - 1) * 0.5;                /* the deviations' median, type 7 */
+    k = (size_t)floor(h);
+    mad = an__kth_deviation(s, n, j, med, k);
+    if (h != (double)k) mad += (h - (double)k) * (an__kth_deviation(s, n, j, med, k + 1) - mad);
+    return an__band_make(method, med, med, mad);
 }
 
 static double an__band_score(const an__band *b, double x)
@@ -1074,32 +1105,31 @@ static double an__band_score(const an__band *b, double x)
    the same values sorted. */
 typedef struct an__window { double *ring, *sorted; size_t count, head; } an__window;
 
-static size_t an__lower_bound(const double *s, size_t n, double v)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (s[mid] < v) lo = mid + 1; else hi = mid;
-    }
-    return lo;
-}
-
 static void an__window_push(an__window *win, size_t w, double v)
 {
-    size_t k;
-    if (win->count == w) {                    /* drop the oldest */
-        k = an__lower_bound(win->sorted, w, win->ring[win->head]);
-        memmove(win->sorted + k, win->sorted + k + 1, (w - k - 1) * sizeof(double));
-        win->ring[win->head] = v;
-        win->head = (win->head + 1) % w;
-        win->count--;
-    } else {
-        win->ring[(win->head + win->count) % w] = v;
+    double *s = win->sorted;
+    size_t k, p;
+    if (win->count < w) {                     /* filling: head stays 0 */
+        win->ring[win->count] = v;
+        k = an__lower_bound(s, win->count, v);
+        memmove(s + k + 1, s + k, (win->count - k) * sizeof(double));
+        s[k] = v;
+        win->count++;
+        return;
     }
-    k = an__lower_bound(win->sorted, win->count, v);
-    memmove(win->sorted + k + 1, win->sorted + k, (win->count - k) * sizeof(double));
-    win->sorted[k] = v;
-    win->count++;
+    /* full: the oldest value leaves where the new one enters, so only the
+       values between the two places move */
+    k = an__lower_bound(s, w, win->ring[win->head]);
+    p = an__lower_bound(s, w, v);
+    if (p <= k) {
+        memmove(s + p + 1, s + p, (k - p) * sizeof(double));
+        s[p] = v;
+    } else {
+        memmove(s + k, s + k + 1, (p - 1 - k) * sizeof(double));
+        s[p - 1] = v;
+    }
+    win->ring[win->head] = v;
+    if (++win->head == w) win->head = 0;
 }
 
 static void an__window_copy(an__window *dst, const an__window *src, size_t w)
@@ -1117,7 +1147,6 @@ typedef struct an__robust {
     size_t bytes;            /* of the one block holding all of this      */
     an__band *fit;           /* (F) the fit's bands                       */
     an__window *win[3];      /* (F) each: fitted, live and scratch states */
-    double *dev;             /* (window) scratch                          */
 } an__robust;
 
 enum { AN__FITTED, AN__LIVE, AN__SCRATCH };
@@ -1134,7 +1163,7 @@ AN_API an_result an_robust_create(const an_robust_config *config, size_t n_featu
                                   an_detector **out)
 {
     an__layout l = { 0 };
-    size_t o_fit, o_win, o_val, o_dev, w, F = n_features, s, f;
+    size_t o_fit, o_win, o_val, w, F = n_features, s, f;
     an_allocator alloc;
     an__robust *d;
     unsigned char *base;
@@ -1148,7 +1177,6 @@ AN_API an_result an_robust_create(const an_robust_config *config, size_t n_featu
     o_fit = an__layout_add(&l, F, sizeof(an__band));
     o_win = an__layout_add(&l, an__mul(3, F), sizeof(an__window));
     o_val = an__layout_add(&l, an__mul(an__mul(6, F), w), sizeof(double));
-    o_dev = an__layout_add(&l, w, sizeof(double));
     if (l.size == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!(base = (unsigned char *)an_malloc(&alloc, l.size, AN_ALIGN))) return AN_ERR_NOMEM;
     memset(base, 0, l.size);
@@ -1159,7 +1187,6 @@ AN_API an_result an_robust_create(const an_robust_config *config, size_t n_featu
     d->config = *config;
     d->bytes = l.size;
     d->fit = (an__band *)(base + o_fit);
-    d->dev = (double *)(base + o_dev);
     for (s = 0; s < 3; s++) {
         d->win[s] = (an__window *)(base + o_win) + s * F;
         for (f = 0; f < F; f++) {
@@ -1204,7 +1231,7 @@ static an_result an__robust_step(an__robust *d, an__window *s, const float *row,
     for (f = 0; f < F; f++) {
         an__band b = d->fit[f];
         double v;
-        if (w && s[f].count >= 3) b = an__band_of_sorted(d->config.method, s[f].sorted, s[f].count, d->dev);
+        if (w && s[f].count >= 3) b = an__band_of_sorted(d->config.method, s[f].sorted, s[f].count);
         v = an__band_score(&b, row[f]);
         if (v > best) best = v;
         if (w) an__window_push(&s[f], w, row[f]);
