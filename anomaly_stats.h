@@ -126,13 +126,15 @@ AN_API an_result an_acf(const double *y, size_t n, size_t max_lag, double *acf, 
 /* Seasonal periods of y (n), strongest structure first found, returned in
    ascending order.  The series is detrended by least squares; a period is
    a local maximum of the autocorrelation above `min_acf` (0 = 0.2 or the
-   white-noise bound 2 / sqrt(n), whichever is larger) and at most
+   white-noise bound 2 / sqrt(n), whichever is larger) that rises at least
+   min_acf / 2 above the autocorrelation at shorter lags, at most
    max_period (0 = n / 3), taken as the shortest peak that the strongest
    peak is a whole multiple of, moved to the lag within two whose cycle
    means explain the most, and kept if they explain at least 5% of the
    variance left (beyond the 2 p / n that p means take from noise).  Each
-   period found is removed (cycle means) before the search for the next.  Finds at most max_count periods and
-   reports how many in *count (0 when the series has no clear season). */
+   period found is removed (cycle means) before the search for the next.
+   Finds at most max_count periods and reports how many in *count (0 when
+   the series has no clear season). */
 AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period, double min_acf, size_t *periods,
                                    size_t max_count, size_t *count, const an_allocator *a);
 
@@ -178,9 +180,11 @@ AN_API const an_detector_vtable *an_mad_type(void);
 AN_API const an_detector_vtable *an_iqr_type(void);
 
 /* STL + IQR, the seeds' statistical baseline made causal.  fit decomposes
-   the training series with STL (robust by default; the period detected
-   when not given, no season when none is found) and seeds an additive
+   the training series with STL (robust by default) and seeds an additive
    Holt-Winters filter with it: level, slope and the seasonal profile.
+   Without a given period it takes the longest an_detect_periods finds,
+   which holds the shorter ones as a week holds its days (no season when
+   none is found).
    Each point is scored by its one-step residual r = x - (level + slope +
    season[phase]) as max(Q1 - r, r - Q3) / IQR, with the quartiles of the
    residuals the filter made on the training series.  The filter then
@@ -874,22 +878,29 @@ AN_API an_result an_acf(const double *y, size_t n, size_t max_lag, double *acf, 
     return r;
 }
 
-/* The period the autocorrelation shows: among its local maxima above
-   min_acf, the strongest, or the shortest one it is a whole multiple of
-   (within one lag per cycle) whose height is at least half the strongest.
-   0 when there is no peak. */
+/* Whether lag k is a peak of the autocorrelation: a local maximum above
+   min_acf that rises at least min_acf / 2 above the lowest value at a
+   shorter lag (bumps on the decay of short-range correlation are not
+   returns of it).  low: the minimum of acf[1..k-1]. */
+static int an__acf_peak(const double *acf, size_t k, double low, double min_acf)
+{
+    return acf[k] > acf[k - 1] && acf[k] >= acf[k + 1] && acf[k] > min_acf && acf[k] - low >= 0.5 * min_acf;
+}
+
+/* The period the autocorrelation shows: its strongest peak, or the
+   shortest peak that one is a whole multiple of (within one lag per
+   cycle) at least half as high.  0 when there is no peak. */
 static size_t an__acf_period(const double *acf, size_t max_lag, double min_acf)
 {
     size_t k, best = 0, j;
-    for (k = 2; k < max_lag; k++)
-        if (acf[k] > acf[k - 1] && acf[k] >= acf[k + 1] && acf[k] > min_acf && (!best || acf[k] > acf[best])) best = k;
+    double low = acf[1];
+    for (k = 2; k < max_lag; low = acf[k] < low ? acf[k] : low, k++)
+        if (an__acf_peak(acf, k, low, min_acf) && (!best || acf[k] > acf[best])) best = k;
     if (!best) return 0;
-    for (j = 2; j < best; j++) {
+    for (j = 2, low = acf[1]; j < best; low = acf[j] < low ? acf[j] : low, j++) {
         size_t cycles = (best + j / 2) / j;
         size_t off = best > cycles * j ? best - cycles * j : cycles * j - best;
-        if (acf[j] > acf[j - 1] && acf[j] >= acf[j + 1] && acf[j] >= 0.5 * acf[best] && acf[j] > min_acf &&
-            cycles >= 2 && off <= cycles)
-            return j;
+        if (an__acf_peak(acf, j, low, min_acf) && acf[j] >= 0.5 * acf[best] && cycles >= 2 && off <= cycles) return j;
     }
     return best;
 }
@@ -1517,7 +1528,7 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
 static an_result an__stl_iqr_fit(an_detector *self, const float *x, size_t n)
 {
     an__stl_iqr *d = (an__stl_iqr *)self;
-    size_t F = self->n_features, f, i, count, max_period = 0, stl_bytes = 0, bytes;
+    size_t F = self->n_features, f, i, count, found[4], max_period = 0, stl_bytes = 0, bytes;
     double *work;
     an_stl_config c;
     an_result r = AN_OK;
@@ -1533,9 +1544,9 @@ static an_result an__stl_iqr_fit(an_detector *self, const float *x, size_t n)
             continue;
         }
         for (i = 0; i < n; i++) work[i] = x[i * F + f];
-        r = an_detect_periods(work, n, 0, 0, &d->params[f].period, 1, &count, &d->alloc);
-        if (r == AN_ERR_INPUT) r = AN_OK;                         /* a constant feature */
-        if (r == AN_OK && !count) d->params[f].period = 0;
+        r = an_detect_periods(work, n, 0, 0, found, 4, &count, &d->alloc);
+        if (r == AN_ERR_INPUT) r = AN_OK, count = 0;              /* a constant feature */
+        d->params[f].period = count ? found[count - 1] : 0;       /* the longest holds the shorter */
     }
     for (f = 0; f < F; f++)
         if (d->params[f].period > max_period) max_period = d->params[f].period;
