@@ -151,10 +151,14 @@ AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period,
      the type table of an_detector_load.  Rows are float, row-major
      (n_rows, n_features); a row's score is the largest over its features.
      fit allocates what the detector will ever need; score and push
-     allocate nothing.  Streaming detectors score causally: score(x) is
-     exactly what pushing the rows of x one by one from the fitted state
-     gives, and leaves the live stream alone; reset returns the stream to
-     the fitted state.  NaN or Inf input is AN_ERR_INPUT.
+     allocate nothing.  Streaming detectors score causally, and a stream
+     starts where the training rows started: after fit on rows 0..N-1,
+     pushing rows 0, 1, 2, ... scores them in order (the first N in
+     sample), so the NAB protocol, a CSV scored whole and the calibration
+     of an ensemble all read the same stream; to go on after the training
+     rows, push them first.  score(x) is exactly what pushing the rows of
+     x from that start gives, and leaves the live stream alone; reset
+     returns the stream to the start.  NaN or Inf input is AN_ERR_INPUT.
 
    Robust scores of a value x against a centre and a spread:
      MAD  |x - median| / (1.4826 MAD): the robust z-score (1.4826 makes
@@ -1157,7 +1161,7 @@ typedef struct an__robust {
     an_robust_config config;
     size_t bytes;            /* of the one block holding all of this      */
     an__band *fit;           /* (F) the fit's bands                       */
-    an__window *win[3];      /* (F) each: fitted, live and scratch states */
+    an__window *win[3];      /* (F) each: fitted (empty), live and scratch states */
 } an__robust;
 
 enum { AN__FITTED, AN__LIVE, AN__SCRATCH };
@@ -1224,8 +1228,7 @@ static an_result an__robust_fit(an_detector *self, const float *x, size_t n)
         for (i = 0; i < n; i++) v[i] = x[i * F + f];
         d->fit[f] = an__band_of(d->config.method, v, n, v + n);
         if (!w) continue;
-        win->count = win->head = 0;
-        for (i = n > w ? n - w : 0; i < n; i++) an__window_push(win, w, x[i * F + f]);
+        win->count = win->head = 0;                               /* streams start at row 0 */
         an__window_copy(&d->win[AN__LIVE][f], win, w);
     }
     an_free(&d->alloc, v, bytes);
@@ -1515,13 +1518,15 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
     s->slope = p->period ? (trend[p->period] - trend[0]) / (double)p->period : 0.0;
     s->phase = 0;
     for (i = 0; i < p->period; i++) s->season[i] = seasonal[i];
+    an__hw_copy(&d->state[AN__LIVE][f], s, p->period);          /* streams start at row 0 */
+    s = &d->state[AN__SCRATCH][f];
+    an__hw_copy(s, &d->state[AN__FITTED][f], p->period);
     for (i = 0; i < n; i++) {                                    /* the residuals the filter makes */
         double forecast = s->level + s->slope + (p->period ? s->season[s->phase] : 0.0);
         res[i] = y[i] - forecast;
         an__hw_step(p, s, y[i], d->config.clip);
     }
     p->band = an__band_of(AN_ROBUST_IQR, res, n, rem);
-    an__hw_copy(&d->state[AN__LIVE][f], s, p->period);
     return AN_OK;
 }
 
