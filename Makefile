@@ -47,7 +47,7 @@ FUZZ_RUN  = build/fuzz_model
 
 .PHONY: all test sanitize bench demo fuzz cross clean
 
-all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats bench/stl build/core_tour build/stats_tour
+all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats bench/stl build/core_tour build/stats_tour build/anomaly
 
 build:
 	@mkdir -p build
@@ -81,6 +81,9 @@ build/core_tour: examples/core_tour.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 build/stats_tour: examples/stats_tour.c $(HEADERS) | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+build/anomaly: examples/anomaly.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 test: $(TESTS) $(FUZZ_RUN)

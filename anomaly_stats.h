@@ -243,11 +243,15 @@ AN_API an_result an_stl_iqr_expected(const an_detector *d, double *expected);
    from its scores on the training data:
      z           robust z: (s - median) / (1.4826 MAD);
      likelihood  the training scores' empirical CDF through 33 quantile
-                 knots (positions (k + 0.5) / n, linear between knots), with
-                 an exponential tail above the top knot fitted through the
-                 90% and top knots: p in [0, 1] (1 only where the double
-                 rounds far past the training maximum), non-decreasing in
-                 s, and still rising past everything seen in training.
+                 knots, linear between knots: every 5% up to 80%, then
+                 halving the distance to 1 every two knots (85.9%, 90%,
+                 92.9%, ... 99.9%), then the maximum, so the tail where
+                 thresholds live is resolved; the CDF level of the quantile
+                 at q is (q (n - 1) + 0.5) / n.  Above the maximum an
+                 exponential tail fitted through the 99.1% knot and the
+                 top: p in [0, 1] (1 only where the double rounds, far
+                 past the training maximum), non-decreasing in s, and still
+                 rising past everything seen in training.
 
    The hybrid ensemble is a detector made of detectors.  Each member has a
    weight and a role; fit fits the members that were not fitted when
@@ -282,7 +286,7 @@ AN_API double    an_calibration_likelihood(const an_calibration *c, double score
 typedef enum an_member_role { AN_MEMBER_OPTIONAL = 0, AN_MEMBER_BASELINE = 1 } an_member_role;
 
 typedef struct an_ensemble_config {
-    double threshold;      /* member likelihood that votes anomaly (0.99)      */
+    double threshold;      /* member likelihood that votes anomaly (0.999)     */
     double min_agree;      /* share of present weight that decides (0.5)       */
 } an_ensemble_config;
 
@@ -1767,8 +1771,8 @@ AN_API const an_detector_vtable *an_stl_iqr_type(void) { return &an__stl_iqr_vta
 
 AN_API an_result an_calibration_fit(an_calibration *c, const float *scores, size_t n, const an_allocator *a)
 {
-    double *v, top, p90, l90, lt;
-    size_t i, k, bytes, i90 = (AN_CALIBRATION_KNOTS - 1) * 9 / 10;
+    double *v, top, p99, l99, lt;
+    size_t i, k, bytes, i99 = 25;                  /* the knot at 99.1% */
     an_result r = AN_OK;
     if (!c || !scores || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
     memset(c, 0, sizeof *c);
@@ -1785,17 +1789,17 @@ AN_API an_result an_calibration_fit(an_calibration *c, const float *scores, size
         c->scale = b.spread;
     }
     for (k = 0; k < AN_CALIBRATION_KNOTS; k++) {
-        double q = (double)k / (AN_CALIBRATION_KNOTS - 1);
+        double q = k <= 16 ? 0.05 * (double)k : k < AN_CALIBRATION_KNOTS - 1 ? 1.0 - 0.2 * pow(2.0, -0.5 * (double)(k - 16)) : 1.0;
         c->knot[k] = an__quantile_d(v, n, q);
         /* the quantile at q sits at rank q (n - 1); its CDF level counts
            half a point at each end, so levels stay inside (0, 1) */
         c->level[k] = (q * (double)(n - 1) + 0.5) / (double)n;
     }
     top = c->knot[AN_CALIBRATION_KNOTS - 1];
-    p90 = c->knot[i90];
-    l90 = c->level[i90];
+    p99 = c->knot[i99];
+    l99 = c->level[i99];
     lt = c->level[AN_CALIBRATION_KNOTS - 1];
-    c->tail = top > p90 ? (top - p90) / log((1.0 - l90) / (1.0 - lt)) : c->scale;
+    c->tail = top > p99 ? (top - p99) / log((1.0 - l99) / (1.0 - lt)) : c->scale;
 done:
     an_free(a, v, bytes);
     return r;
@@ -1847,7 +1851,7 @@ typedef struct an__ensemble {
 AN_API an_ensemble_config an_ensemble_config_init(void)
 {
     an_ensemble_config c;
-    c.threshold = 0.99;
+    c.threshold = 0.999;
     c.min_agree = 0.5;
     return c;
 }

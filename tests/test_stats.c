@@ -700,8 +700,9 @@ static void test_robust_errors(void)
 /* ---- calibration and the ensemble ---------------------------------------- */
 
 /* By hand, scores 1..5: the median 3 sits at level (0.5 * 4 + 0.5) / 5 =
-   0.5, the top 5 at 0.9; the tail runs through the 87.5% knot 4.5 (level
-   0.8), so its scale is 0.5 / ln 2 and 5.5 is at 1 - 0.1 / 2 = 0.95. */
+   0.5, the top 5 at 0.9, the 80% knot 4.2 at 0.74; the tail runs through
+   the knot at q = 1 - 0.2 / 2^4.5, x = 1 + 4 q at level (4 q + 0.5) / 5,
+   with scale (5 - x) / ln((1 - level) / 0.1). */
 static void test_calibration(void)
 {
     float s[5] = { 4, 2, 5, 1, 3 }, r[300];
@@ -713,7 +714,12 @@ static void test_calibration(void)
     CHECK_OK(an_calibration_fit(&c, s, 5, NULL));
     CHECK_NEAR(an_calibration_likelihood(&c, 3.0), 0.5, 1e-15);
     CHECK_NEAR(an_calibration_likelihood(&c, 5.0), 0.9, 1e-15);
-    CHECK_NEAR(an_calibration_likelihood(&c, 5.5), 0.95, 1e-14);
+    CHECK_NEAR(an_calibration_likelihood(&c, 4.2), 0.74, 1e-15);
+    {
+        double q = 1 - 0.2 / pow(2, 4.5), x = 1 + 4 * q, level = (4 * q + 0.5) / 5, tail = (5 - x) / log((1 - level) / 0.1);
+        CHECK_NEAR(an_calibration_likelihood(&c, 5.5), 1 - 0.1 * exp(-0.5 / tail), 1e-14);
+        CHECK_NEAR(an_calibration_likelihood(&c, x), level, 1e-14);
+    }
     CHECK_NEAR(an_calibration_z(&c, 4.0), 1.0 / 1.482602218505602, 1e-15);
     an_rng_seed(&rng, 21, 0);
     for (i = 0; i < 300; i++) r[i] = (float)(an_rng_normal(&rng) * an_rng_normal(&rng));  /* heavy tails, ties-free */
@@ -805,12 +811,12 @@ static void test_ensemble(void)
         tp += dec.anomaly && label[i];
         fp += dec.anomaly && !label[i];
         fn += !dec.anomaly && label[i];
-        /* the rule: a member votes past 0.99, and 0.6 of 1.0 decides */
+        /* the rule: a member votes past 0.999, and 0.6 of 1.0 decides */
         {
             double voted = 0, present = 0;
             for (k = 0; k < 2; k++) {
                 present += k ? 0.4 : 0.6;
-                if (dec.member_likelihood[k] > 0.99) voted += k ? 0.4 : 0.6;
+                if (dec.member_likelihood[k] > 0.999) voted += k ? 0.4 : 0.6;
             }
             rule &= dec.anomaly == (voted / present >= 0.5) && dec.likelihood >= 0.0 && dec.likelihood < 1.0 &&
                     fabs(dec.likelihood - (0.6 * dec.member_likelihood[0] + 0.4 * dec.member_likelihood[1])) < 1e-12 &&

@@ -1,0 +1,585 @@
+/* anomaly.c - the `anomaly` command: point it at a CSV file and get the
+   anomalies, with reasons.
+
+     anomaly detect [options] FILE|-     score every row of a CSV file
+     anomaly stream [options]            score values from stdin as they come
+     anomaly nab DATA_DIR OUT_DIR [--name NAME] [--windows FILE]
+                                         run the NAB protocol over a corpus
+     anomaly demo                        a synthetic series, end to end
+
+   `anomaly --help` documents every option.  The program is also the
+   longest example of the library in use: reading data, fitting the hybrid
+   detector, streaming, explaining events and scoring a benchmark. */
+#define _POSIX_C_SOURCE 200809L
+#define ANOMALY_IMPLEMENTATION
+#include "../anomaly_stats.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static const char *usage_text =
+    "usage: anomaly detect [options] FILE|-\n"
+    "       anomaly stream [options]\n"
+    "       anomaly nab DATA_DIR OUT_DIR [--name NAME] [--windows combined_windows.json]\n"
+    "       anomaly demo\n"
+    "\n"
+    "detect reads a CSV file with a header: the first column a timestamp (ISO 8601\n"
+    "or Unix seconds) or an index, then one or more numeric columns; empty or 'nan'\n"
+    "cells are missing values (filled by interpolation).  It writes one row per input\n"
+    "row to stdout, 'timestamp,value(s),score,anomaly', where score is the calibrated\n"
+    "anomaly likelihood in [0,1], and one line per event to stderr: start, end, peak,\n"
+    "severity, confidence and the reason, expected against actual.\n"
+    "\n"
+    "options:\n"
+    "  --method M       hybrid (default: STL + IQR as the baseline, weight 0.6, and a\n"
+    "                   rolling robust z-score, 0.4), stl, mad\n"
+    "  --period N       the seasonal period in rows (default: detected)\n"
+    "  --window N       the robust z-score's rolling window (default 48)\n"
+    "  --train-rows N   fit on the first N rows (default: all, unsupervised); the\n"
+    "                   stream then scores every row from the first\n"
+    "  --threshold T    vote (default: a member past likelihood 0.999 votes, the\n"
+    "                   weighted vote decides), percentile[:P] (score above the P-th\n"
+    "                   percentile of the training scores, 99), sigma[:K] (above the\n"
+    "                   training mean + K sd, 3)\n"
+    "  --save FILE      write the fitted model\n"
+    "  --load FILE      use a saved model instead of fitting\n"
+    "  --json FILE      write the events as JSON\n"
+    "  --quiet          no events on stderr\n"
+    "  --seed N, --epochs N   for the LSTM methods (not in this build)\n"
+    "\n"
+    "stream reads one value (or one CSV row of values) per line from stdin and\n"
+    "prints 'score,anomaly' for each line as soon as it arrives.  With --load it\n"
+    "uses a saved model; otherwise it fits on the first --train-rows lines (default\n"
+    "500) and scores every line from the first.\n"
+    "\n"
+    "nab runs the Numenta Anomaly Benchmark protocol over every CSV under DATA_DIR\n"
+    "(category subfolders): rows are fed one at a time and the detector is causal.\n"
+    "It writes OUT_DIR/NAME/<category>/NAME_<file>.csv in NAB's results layout and,\n"
+    "with --windows, prints the three normalised NAB scores.\n"
+    "\n"
+    "example:\n"
+    "  anomaly detect --period 24 --json events.json sensor.csv > scored.csv\n";
+
+/* --------------------------------------------------------------------------
+   Small helpers
+   -------------------------------------------------------------------------- */
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("anomaly: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+static void check(an_result r, const char *what)
+{
+    if (r != AN_OK) die("%s: %s", what, an_result_str(r));
+}
+
+static void *xmalloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (!p) die("out of memory");
+    return p;
+}
+
+static void *xrealloc(void *p, size_t size)
+{
+    if (!(p = realloc(p, size ? size : 1))) die("out of memory");
+    return p;
+}
+
+static char *xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return (char *)memcpy(xmalloc(n), s, n);
+}
+
+/* One line of any length from f, without its line ending; NULL at EOF. */
+static char *read_line(FILE *f, char **buf, size_t *cap)
+{
+    size_t len = 0;
+    int c;
+    while ((c = fgetc(f)) != EOF && c != '\n') {
+        if (len + 2 > *cap) *buf = (char *)xrealloc(*buf, *cap = *cap ? 2 * *cap : 256);
+        (*buf)[len++] = (char)c;
+    }
+    if (c == EOF && len == 0) return NULL;
+    if (!*buf) *buf = (char *)xmalloc(*cap = 256);
+    if (len && (*buf)[len - 1] == '\r') len--;
+    (*buf)[len] = '\0';
+    return *buf;
+}
+
+/* Splits line in place at commas (no quoting beyond stripping a pair of
+   double quotes around a field); returns the number of fields. */
+static size_t split_csv(char *line, char **field, size_t max)
+{
+    size_t n = 0;
+    char *p = line;
+    while (n < max) {
+        char *end = strchr(p, ',');
+        if (end) *end = '\0';
+        while (isspace((unsigned char)*p)) p++;
+        {
+            size_t len = strlen(p);
+            while (len && isspace((unsigned char)p[len - 1])) p[--len] = '\0';
+            if (len >= 2 && p[0] == '"' && p[len - 1] == '"') { p[len - 1] = '\0'; p++; }
+        }
+        field[n++] = p;
+        if (!end) break;
+        p = end + 1;
+    }
+    return n;
+}
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
+static long days_from_civil(long y, unsigned m, unsigned d)
+{
+    long era;
+    unsigned yoe, doy, doe;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (long)doe - 719468;
+}
+
+/* Two decimal digits at s, or -1. */
+static int two_digits(const char *s)
+{
+    return isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) ? (s[0] - '0') * 10 + (s[1] - '0') : -1;
+}
+
+/* ISO 8601 "YYYY-MM-DD[T ]hh:mm[:ss[.fff]][Z|+hh[:mm]|-hh[:mm]]" (or a
+   date alone) to Unix seconds; 0 if s is not one. */
+static int parse_iso8601(const char *s, double *out)
+{
+    int y, mo, d, h = 0, mi = 0, n = 0;
+    double sec = 0.0, offset = 0.0;
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10) return 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31) return 0;
+    s += n;
+    if (*s == 'T' || *s == ' ') {
+        if ((h = two_digits(s + 1)) < 0 || s[3] != ':' || (mi = two_digits(s + 4)) < 0) return 0;
+        s += 6;
+        if (*s == ':') {
+            char *end;
+            sec = strtod(s + 1, &end);
+            if (end == s + 1) return 0;
+            s = end;
+        }
+        if (*s == 'Z') s++;
+        else if (*s == '+' || *s == '-') {
+            int oh = two_digits(s + 1), om = 0;
+            const char *p = s + 3;
+            if (oh < 0) return 0;
+            if (*p == ':') p++;
+            if (*p && (om = two_digits(p)) < 0) return 0;
+            offset = (*s == '+' ? 1.0 : -1.0) * (3600.0 * oh + 60.0 * om);
+            s = *p ? p + 2 : p;
+        }
+    }
+    if (*s) return 0;
+    *out = 86400.0 * (double)days_from_civil(y, (unsigned)mo, (unsigned)d) + 3600.0 * h + 60.0 * mi + sec - offset;
+    return 1;
+}
+
+static int parse_number(const char *s, double *out)
+{
+    char *end;
+    if (!*s) return 0;
+    *out = strtod(s, &end);
+    return *end == '\0';
+}
+
+/* "nan", "NaN", "NA", "null" or empty: a missing value. */
+static int is_missing(const char *s)
+{
+    return !*s || !strcmp(s, "nan") || !strcmp(s, "NaN") || !strcmp(s, "NA") || !strcmp(s, "null") ||
+           !strcmp(s, "NULL") || !strcmp(s, "-");
+}
+
+/* --------------------------------------------------------------------------
+   A CSV table: a timestamp or index column, then value columns
+   -------------------------------------------------------------------------- */
+
+enum { TIME_INDEX, TIME_UNIX, TIME_ISO };
+
+typedef struct table {
+    size_t rows, cols;           /* value columns                         */
+    char **name;                 /* (cols + 1) header names, [0] the time */
+    char **stamp;                /* (rows) the first column as written    */
+    char **cell;                 /* (rows, cols) the values as written    */
+    double *time;                /* (rows) seconds, or the row index      */
+    float *x;                    /* (rows, cols), missing values filled   */
+    size_t missing;
+    int time_kind;
+} table;
+
+#define MAX_COLS 256
+
+static void read_table(const char *path, table *t)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+    char *line = NULL, *field[MAX_COLS + 1];
+    size_t cap = 0, nf, i, k, alloc_rows = 0;
+    int iso = 1, num = 1;
+    memset(t, 0, sizeof *t);
+    if (!f) die("cannot open %s: %s", path, strerror(errno));
+    if (!read_line(f, &line, &cap)) die("%s: empty file", path);
+    nf = split_csv(line, field, MAX_COLS + 1);
+    if (nf < 2) die("%s: need a time or index column and at least one value column", path);
+    t->cols = nf - 1;
+    t->name = (char **)xmalloc(nf * sizeof(char *));
+    for (k = 0; k < nf; k++) t->name[k] = xstrdup(field[k]);
+    while (read_line(f, &line, &cap)) {
+        if (!*line) continue;
+        if (t->rows == alloc_rows) {
+            alloc_rows = alloc_rows ? 2 * alloc_rows : 1024;
+            t->stamp = (char **)xrealloc(t->stamp, alloc_rows * sizeof(char *));
+            t->cell = (char **)xrealloc(t->cell, alloc_rows * t->cols * sizeof(char *));
+            t->time = (double *)xrealloc(t->time, alloc_rows * sizeof(double));
+            t->x = (float *)xrealloc(t->x, alloc_rows * t->cols * sizeof(float));
+        }
+        nf = split_csv(line, field, MAX_COLS + 1);
+        if (nf != t->cols + 1) die("%s: row %zu has %zu fields, the header %zu", path, t->rows + 2, nf, t->cols + 1);
+        t->stamp[t->rows] = xstrdup(field[0]);
+        for (k = 0; k < t->cols; k++) {
+            double v;
+            char *c = field[k + 1];
+            t->cell[t->rows * t->cols + k] = xstrdup(c);
+            if (is_missing(c)) { t->x[t->rows * t->cols + k] = (float)NAN; t->missing++; continue; }
+            if (!parse_number(c, &v) || !(v == v) || v - v != 0.0)
+                die("%s: row %zu, column '%s': '%s' is not a number", path, t->rows + 2, t->name[k + 1], c);
+            t->x[t->rows * t->cols + k] = (float)v;
+        }
+        {
+            double v;
+            iso &= parse_iso8601(field[0], &t->time[t->rows]);
+            if (!iso) num &= parse_number(field[0], &v);
+        }
+        t->rows++;
+    }
+    if (f != stdin) fclose(f);
+    free(line);
+    if (t->rows == 0) die("%s: no data rows", path);
+    t->time_kind = iso ? TIME_ISO : num ? TIME_UNIX : TIME_INDEX;
+    for (i = 0; i < t->rows; i++) {
+        if (t->time_kind == TIME_UNIX) t->time[i] = strtod(t->stamp[i], NULL);
+        else if (t->time_kind == TIME_INDEX) t->time[i] = (double)i;
+    }
+    if (t->missing) {
+        an_result r = an_fill_missing(t->x, t->rows, t->cols, NULL, NULL, NULL);
+        if (r != AN_OK) die("%s: a column has no values at all", path);
+    }
+}
+
+/* --------------------------------------------------------------------------
+   The detector
+   -------------------------------------------------------------------------- */
+
+enum { METHOD_HYBRID, METHOD_STL, METHOD_MAD };
+enum { THRESHOLD_VOTE, THRESHOLD_PERCENTILE, THRESHOLD_SIGMA };
+
+typedef struct options {
+    int method, threshold, quiet;
+    double threshold_arg;
+    size_t period, window, train_rows;
+    const char *save, *load, *json;
+} options;
+
+static an_detector *make_detector(const options *o, size_t n_features)
+{
+    an_ensemble_config ec = an_ensemble_config_init();
+    an_stl_iqr_config sc = an_stl_iqr_config_init(o->period);
+    an_robust_config rc = an_robust_config_init(AN_ROBUST_MAD, o->window);
+    an_detector *e, *m;
+    check(an_ensemble_create(&ec, n_features, NULL, &e), "detector");
+    if (o->method != METHOD_MAD) {
+        check(an_stl_iqr_create(&sc, n_features, NULL, &m), "stl-iqr");
+        check(an_ensemble_add(e, m, 0.6, AN_MEMBER_BASELINE), "stl-iqr");
+    }
+    if (o->method != METHOD_STL) {
+        check(an_robust_create(&rc, n_features, NULL, &m), "mad");
+        check(an_ensemble_add(e, m, 0.4, o->method == METHOD_MAD ? AN_MEMBER_BASELINE : AN_MEMBER_OPTIONAL), "mad");
+    }
+    return e;
+}
+
+static an_detector *load_detector(const char *path)
+{
+    void *data;
+    size_t size;
+    an_reader r;
+    an_detector *d;
+    an_result res = an_file_read(path, NULL, &data, &size);
+    if (res != AN_OK) die("%s: %s", path, an_result_str(res));
+    if ((res = an_model_open(&r, data, size)) != AN_OK || (res = an_ensemble_load(&r, NULL, 0, NULL, &d)) != AN_OK)
+        die("%s: %s", path, an_result_str(res));
+    an_free(NULL, data, size);
+    return d;
+}
+
+static void save_detector(const an_detector *d, const char *path)
+{
+    an_writer w;
+    const void *data;
+    size_t size;
+    check(an_writer_init(&w, NULL), "save");
+    check(an_detector_save(d, &w), "save");
+    check(an_writer_finish(&w, &data, &size), "save");
+    check(an_file_write(path, data, size), path);
+    an_writer_uninit(&w);
+}
+
+/* The STL + IQR member's expectation for the next row (NaN without one). */
+static void expectation(an_detector *e, double *expected, size_t n_features)
+{
+    an_detector *m;
+    size_t k, f;
+    for (f = 0; f < n_features; f++) expected[f] = NAN;
+    for (k = 0; an_ensemble_member(e, k, &m) == AN_OK; k++)
+        if (m->vt == an_stl_iqr_type() && m->fitted) {
+            an_stl_iqr_expected(m, expected);
+            return;
+        }
+}
+
+/* --------------------------------------------------------------------------
+   Events: runs of anomalous rows, with a reason
+   -------------------------------------------------------------------------- */
+
+typedef struct event {
+    size_t start, end, peak;           /* rows, inclusive */
+    double peak_score, severity, confidence;
+} event;
+
+static void describe(const table *t, const event *ev, const double *expected, FILE *out)
+{
+    size_t f, worst = 0;
+    double dev = 0;
+    const float *x = t->x + ev->peak * t->cols;
+    const double *e = expected + ev->peak * t->cols;
+    for (f = 0; f < t->cols; f++)
+        if (e[f] == e[f] && fabs(x[f] - e[f]) > dev) { dev = fabs(x[f] - e[f]); worst = f; }
+    fprintf(out, "event %s .. %s (%zu row%s), peak %s: ", t->stamp[ev->start], t->stamp[ev->end],
+            ev->end - ev->start + 1, ev->end > ev->start ? "s" : "", t->stamp[ev->peak]);
+    if (e[worst] == e[worst])
+        fprintf(out, "%s %.4g where %.4g was expected (%+.4g, %s)", t->name[worst + 1], x[worst], e[worst],
+                x[worst] - e[worst], x[worst] > e[worst] ? "above" : "below");
+    else
+        fprintf(out, "%s %.4g far from its recent values", t->name[worst + 1], x[worst]);
+    fprintf(out, "; severity %.1f, confidence %.2f, likelihood %.4f\n", ev->severity, ev->confidence, ev->peak_score);
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\') fputc('\\', f);
+        if ((unsigned char)*s >= 0x20) fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* --------------------------------------------------------------------------
+   detect
+   -------------------------------------------------------------------------- */
+
+static void parse_threshold(const char *s, options *o)
+{
+    const char *colon = strchr(s, ':');
+    size_t len = colon ? (size_t)(colon - s) : strlen(s);
+    if (!strncmp(s, "vote", len) && len == 4) o->threshold = THRESHOLD_VOTE;
+    else if (!strncmp(s, "percentile", len) && len == 10) o->threshold = THRESHOLD_PERCENTILE, o->threshold_arg = 99.0;
+    else if (!strncmp(s, "sigma", len) && len == 5) o->threshold = THRESHOLD_SIGMA, o->threshold_arg = 3.0;
+    else if ((!strncmp(s, "dynamic", len) && len == 7) || (!strncmp(s, "spot", len) && len == 4))
+        die("--threshold %.*s: not in this build yet", (int)len, s);
+    else die("--threshold: vote, percentile[:P] or sigma[:K], not '%s'", s);
+    if (colon && !parse_number(colon + 1, &o->threshold_arg)) die("--threshold: bad number in '%s'", s);
+}
+
+static size_t parse_count(const char *opt, const char *s)
+{
+    double v;
+    if (!parse_number(s, &v) || v < 0 || v != floor(v) || v > 1e15) die("%s: '%s' is not a count", opt, s);
+    return (size_t)v;
+}
+
+/* Options shared by detect and stream; returns the index of the first
+   argument that is not an option. */
+static int parse_options(int argc, char **argv, int i, options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->window = 48;
+    for (; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--quiet")) { o->quiet = 1; continue; }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage_text, stdout); exit(0); }
+        if (a[0] != '-' || !strcmp(a, "-")) break;
+        if (!v) die("%s needs a value", a);
+        if (!strcmp(a, "--method")) {
+            if (!strcmp(v, "hybrid")) o->method = METHOD_HYBRID;
+            else if (!strcmp(v, "stl")) o->method = METHOD_STL;
+            else if (!strcmp(v, "mad")) o->method = METHOD_MAD;
+            else if (!strcmp(v, "lstm-ae") || !strcmp(v, "lstm-forecast") || !strcmp(v, "iforest"))
+                die("--method %s: not in this build yet", v);
+            else die("--method: hybrid, stl or mad, not '%s'", v);
+        } else if (!strcmp(a, "--period")) o->period = parse_count(a, v);
+        else if (!strcmp(a, "--window")) o->window = parse_count(a, v);
+        else if (!strcmp(a, "--train-rows")) o->train_rows = parse_count(a, v);
+        else if (!strcmp(a, "--threshold")) parse_threshold(v, o);
+        else if (!strcmp(a, "--save")) o->save = v;
+        else if (!strcmp(a, "--load")) o->load = v;
+        else if (!strcmp(a, "--json")) o->json = v;
+        else if (!strcmp(a, "--seed") || !strcmp(a, "--epochs")) parse_count(a, v);
+        else die("unknown option %s (see --help)", a);
+        i++;
+    }
+    if (o->period == 1) die("--period must be at least 2");
+    if (o->window && o->window < 3) die("--window must be at least 3");
+    return i;
+}
+
+/* The flag rule the options ask for, from the training rows' scores. */
+static double score_threshold(const options *o, const float *train_scores, size_t n)
+{
+    double v = 0, mean, sd;
+    if (o->threshold == THRESHOLD_PERCENTILE) check(an_percentile(train_scores, n, o->threshold_arg, NULL, &v), "threshold");
+    if (o->threshold == THRESHOLD_SIGMA) {
+        check(an_mean_std(train_scores, n, &mean, &sd), "threshold");
+        v = mean + o->threshold_arg * sd;
+    }
+    return v;
+}
+
+static int cmd_detect(int argc, char **argv)
+{
+    options o;
+    table t;
+    an_detector *d;
+    float *score;
+    double *expected, *severity, *confidence, threshold;
+    unsigned char *flag;
+    size_t i, f, train, n_events = 0, n_flagged = 0;
+    event *events;
+    FILE *json = NULL;
+    int i_file = parse_options(argc, argv, 2, &o);
+    if (i_file != argc - 1) die("detect needs exactly one FILE (or - for stdin); see --help");
+    read_table(argv[i_file], &t);
+    train = o.train_rows && o.train_rows < t.rows ? o.train_rows : t.rows;
+    if (o.load) {
+        d = load_detector(o.load);
+        if (d->n_features != t.cols) die("%s: the model has %zu features, the file %zu", o.load, d->n_features, t.cols);
+    } else {
+        d = make_detector(&o, t.cols);
+        if (train < 8) die("need at least 8 training rows, have %zu", train);
+        check(an_detector_fit(d, t.x, train), "fit");
+    }
+    if (o.save) save_detector(d, o.save);
+    score = (float *)xmalloc(t.rows * sizeof(float));
+    flag = (unsigned char *)xmalloc(t.rows);
+    expected = (double *)xmalloc(t.rows * t.cols * sizeof(double));
+    severity = (double *)xmalloc(2 * t.rows * sizeof(double));
+    confidence = severity + t.rows;
+    events = (event *)xmalloc(t.rows * sizeof(event));
+    /* the stream from the first row: every score is causal */
+    for (i = 0; i < t.rows; i++) {
+        an_ensemble_decision dec;
+        expectation(d, expected + i * t.cols, t.cols);
+        check(an_detector_push(d, t.x + i * t.cols, &score[i]), "score");
+        an_ensemble_last(d, &dec);
+        flag[i] = (unsigned char)dec.anomaly;
+        severity[i] = dec.severity;
+        confidence[i] = dec.confidence;
+    }
+    if (o.threshold != THRESHOLD_VOTE) {
+        threshold = score_threshold(&o, score, train);
+        for (i = 0; i < t.rows; i++) flag[i] = score[i] > threshold;
+    }
+    /* rows to stdout */
+    printf("%s", t.name[0]);
+    for (f = 0; f < t.cols; f++) printf(",%s", t.name[f + 1]);
+    printf(",score,anomaly\n");
+    for (i = 0; i < t.rows; i++) {
+        printf("%s", t.stamp[i]);
+        for (f = 0; f < t.cols; f++) printf(",%s", t.cell[i * t.cols + f]);
+        printf(",%.6f,%d\n", score[i], flag[i]);
+        n_flagged += flag[i];
+    }
+    /* events: runs of flagged rows, described at their peak */
+    for (i = 0; i < t.rows; i++) {
+        event *ev;
+        if (!flag[i]) continue;
+        if (n_events && events[n_events - 1].end + 1 == i) ev = &events[n_events - 1];
+        else {
+            ev = &events[n_events++];
+            ev->start = ev->peak = i;
+            ev->peak_score = -1;
+        }
+        ev->end = i;
+        if (score[i] > ev->peak_score) {
+            ev->peak = i;
+            ev->peak_score = score[i];
+            ev->severity = severity[i];
+            ev->confidence = confidence[i];
+        }
+    }
+    if (!o.quiet) {
+        for (i = 0; i < n_events; i++) describe(&t, &events[i], expected, stderr);
+        fprintf(stderr, "%zu event%s, %zu of %zu rows flagged\n", n_events, n_events == 1 ? "" : "s", n_flagged,
+                t.rows);
+    }
+    if (o.json) {
+        if (!(json = fopen(o.json, "w"))) die("cannot write %s: %s", o.json, strerror(errno));
+        fprintf(json, "[\n");
+        for (i = 0; i < n_events; i++) {
+            const event *ev = &events[i];
+            fprintf(json, "  {\"start\": ");
+            json_string(json, t.stamp[ev->start]);
+            fprintf(json, ", \"end\": ");
+            json_string(json, t.stamp[ev->end]);
+            fprintf(json, ", \"peak\": ");
+            json_string(json, t.stamp[ev->peak]);
+            fprintf(json, ", \"rows\": [%zu, %zu], \"score\": %.6f, \"severity\": %.3f, \"confidence\": %.3f",
+                    ev->start, ev->end, ev->peak_score, ev->severity, ev->confidence);
+            fprintf(json, ", \"actual\": [");
+            for (f = 0; f < t.cols; f++) fprintf(json, "%s%.6g", f ? ", " : "", t.x[ev->peak * t.cols + f]);
+            fprintf(json, "], \"expected\": [");
+            for (f = 0; f < t.cols; f++) {
+                double e = expected[ev->peak * t.cols + f];
+                if (e == e) fprintf(json, "%s%.6g", f ? ", " : "", e);
+                else fprintf(json, "%snull", f ? ", " : "");
+            }
+            fprintf(json, "]}%s\n", i + 1 < n_events ? "," : "");
+        }
+        fprintf(json, "]\n");
+        fclose(json);
+    }
+    an_detector_destroy(d);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(usage_text, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "detect")) return cmd_detect(argc, argv);
+    die("unknown command '%s' (see --help)", argv[1]);
+    return 2;
+}
