@@ -82,7 +82,111 @@ AN_API an_result an_stl_decompose_work(const an_stl_config *config, const double
 
 /* ==========================================================================
    4  THRESHOLDS
-   ========================================================================== */
+   ==========================================================================
+   4a  Telemanom: nonparametric dynamic thresholding
+   --------------------------------------------------------------------------
+   The error processing of Hundman et al., "Detecting spacecraft anomalies
+   using LSTMs and nonparametric dynamic thresholding" (KDD 2018), exactly
+   as its reference code (khundman/telemanom, errors.py) computes it, with
+   every length in points:
+
+   1. The errors are smoothed by an EWMA of span `smoothing_span` (pandas'
+      ewm(span).mean(), adjust=True), and the first `warmup` smoothed
+      errors are replaced by the mean of the first 2 warmup.
+   2. Trailing windows of `window` points step by `batch` points: window
+      k covers [k batch, k batch + window), the last one runs to the end
+      of the series; a series shorter than `window` is one window.
+      Window 0 judges all its points (but the first `ignore` of them),
+      every later window only its last `batch` points.  (As in
+      telemanom, the last window's newest `batch` points end at the
+      series' end, so (n - window) mod batch points before them are
+      judged by no window.)
+   3. In each window, for z on the grid z_min, z_min + z_step, ... below
+      z_max, epsilon = mean + z sd of the window's smoothed errors; the
+      points >= epsilon, widened by error_buffer - 1 points on each side,
+      form E_seq (runs of more than one point) and e_a (all such points).
+      z maximises (dmu/mu + dsigma/sigma) / (|E_seq|^2 + |e_a|), where
+      dmu, dsigma are the falls in mean and sd when the points below
+      epsilon alone are kept, subject to telemanom's guardrails: at most
+      5 sequences and e_a under half the window.  No winner: z = z_max.
+      The same is done for the inverted errors mean - (e - mean), so dips
+      count too.
+   4. A window is only judged when its errors are not too small for its
+      values: its sd > scale_ratio * sd(values) or its largest error >
+      scale_ratio * (95th - 5th percentile of the values), and its largest
+      error > min_error.  Points >= epsilon and > scale_ratio * that
+      percentile range are flagged and widened by error_buffer points.
+   5. Pruning: the peaks of the flagged sequences, sorted descending and
+      followed by the largest error not flagged (now or before), are
+      walked; a peak less than a fraction p above the next one is dropped
+      unless a later step is at least p.
+   6. Score of each run of flagged points of a window: the largest
+      |e - epsilon| or |e_inv - epsilon_inv| in it over (mean + sd).
+      The result is the runs of more than one consecutive flagged point
+      over the whole series.
+
+   Two departures: ranges index the error series (telemanom adds its
+   input length l_s to index its channel array instead), and a window
+   whose smoothed errors are all equal (sd 0) is not judged, where
+   telemanom would flag every point of it (epsilon = mean).  The values
+   enter only through their sd and percentiles, as telemanom's y_test
+   does. */
+typedef struct an_telemanom_config {
+    size_t smoothing_span;   /* EWMA span (points); telemanom: 70 * 30 * 0.05 = 105 */
+    size_t batch;            /* points judged per window step: 70                   */
+    size_t window;           /* trailing window (points): 30 batches = 2100, >= batch */
+    size_t error_buffer;     /* points added each side of a flagged error: 100      */
+    size_t warmup;           /* telemanom's l_s: 250; 0 leaves the head alone       */
+    size_t short_series;     /* series below this ignore nothing at the start: 1800 */
+    size_t long_series;      /* below this ignore warmup points, else 2 warmup: 2500 */
+    double p;                /* minimum fall between sequence peaks: 0.13           */
+    double z_min, z_max, z_step;   /* the z grid [2.5, 12) step 0.5                 */
+    double min_error;        /* largest smoothed error must exceed this: 0.05       */
+    double scale_ratio;      /* errors against the values' scale: 0.05              */
+} an_telemanom_config;
+
+/* One trailing window: its errors [start, end), their mean and sd, and
+   the thresholds chosen for the errors and the inverted errors. */
+typedef struct an_telemanom_window {
+    size_t start, end;
+    double mean, sd;
+    double z, epsilon;          /* epsilon = mean + z sd           */
+    double z_inv, epsilon_inv;  /* for mean - (e - mean)           */
+} an_telemanom_window;
+
+/* Outputs of an_telemanom_detect.  Every pointer may be NULL (with its
+   capacity 0) when that output is not wanted; the counts are always set. */
+typedef struct an_telemanom_result {
+    double *smoothed;                 /* (n) smoothed errors                   */
+    double *score;                    /* (n) the score of the run each point
+                                         of a range belongs to, else 0        */
+    an_range *ranges;                 /* (range_capacity) anomalous sequences  */
+    double *range_score;              /* (range_capacity) largest score in each */
+    size_t range_capacity, range_count;
+    an_telemanom_window *windows;     /* (window_capacity)                     */
+    size_t window_capacity, window_count;
+} an_telemanom_result;
+
+/* telemanom's config.yaml defaults, in points. */
+AN_API an_telemanom_config an_telemanom_config_init(void);
+/* How many windows a series of n points makes. */
+AN_API an_result an_telemanom_window_count(const an_telemanom_config *config, size_t n, size_t *count);
+/* Bytes of scratch an_telemanom_detect_work needs for n points. */
+AN_API an_result an_telemanom_work_size(const an_telemanom_config *config, size_t n, size_t *bytes);
+/* Runs the whole error processing.
+   Parameters: errors (n) prediction errors, finite and >= 0 (telemanom's
+   |y_hat - y|); values (n) the true values at the same points; out: see
+   an_telemanom_result; a: scratch allocator (NULL = default), or in the
+   _work form caller memory of an_telemanom_work_size bytes, 8-aligned.
+   Returns AN_ERR_INVALID_ARG for a bad config or NULL input,
+   AN_ERR_TOO_SHORT for n = 0, AN_ERR_INPUT for NaN, Inf or a negative
+   error, AN_ERR_SHAPE when more ranges or windows exist than the
+   capacities hold (every other output is still written, counts set).
+   Thread safety: none needed; nothing is shared. */
+AN_API an_result an_telemanom_detect(const an_telemanom_config *config, const double *errors, const double *values,
+                                     size_t n, an_telemanom_result *out, const an_allocator *a);
+AN_API an_result an_telemanom_detect_work(const an_telemanom_config *config, const double *errors,
+                                          const double *values, size_t n, an_telemanom_result *out, void *work);
 
 /* ==========================================================================
    5  ALARMS
@@ -430,7 +534,356 @@ AN_API an_result an_stl_decompose(const an_stl_config *config, const double *y, 
 
 /* ==========================================================================
    4  THRESHOLDS
-   ========================================================================== */
+   ==========================================================================
+   4a  Telemanom.  Sets of indices are byte flags over the window, so each
+   z costs O(window): "within h of a flagged point" is two sweeps, one
+   remembering the last flagged point from the left, one from the right. */
+
+AN_API an_telemanom_config an_telemanom_config_init(void)
+{
+    an_telemanom_config c;
+    memset(&c, 0, sizeof c);
+    c.smoothing_span = 105;
+    c.batch = 70;
+    c.window = 2100;
+    c.error_buffer = 100;
+    c.warmup = 250;
+    c.short_series = 1800;
+    c.long_series = 2500;
+    c.p = 0.13;
+    c.z_min = 2.5;
+    c.z_max = 12.0;
+    c.z_step = 0.5;
+    c.min_error = 0.05;
+    c.scale_ratio = 0.05;
+    return c;
+}
+
+/* The grid must stay small: a step of 1e-300 would loop for ever. */
+#define AN__TM_MAX_Z 10000
+
+static int an__tm_config_ok(const an_telemanom_config *c)
+{
+    return c && c->smoothing_span >= 1 && c->batch >= 1 && c->window >= c->batch && an__finite(c->p) &&
+           an__finite(c->z_min) && an__finite(c->z_max) && an__finite(c->z_step) && c->z_step > 0.0 &&
+           c->z_min < c->z_max && (c->z_max - c->z_min) / c->z_step < AN__TM_MAX_Z && an__finite(c->min_error) &&
+           an__finite(c->scale_ratio);
+}
+
+AN_API an_result an_telemanom_window_count(const an_telemanom_config *config, size_t n, size_t *count)
+{
+    if (!count) return AN_ERR_INVALID_ARG;
+    *count = 0;
+    if (!an__tm_config_ok(config)) return AN_ERR_INVALID_ARG;
+    if (n == 0) return AN_ERR_TOO_SHORT;
+    *count = n >= config->window ? (n - config->window) / config->batch + 1 : 1;
+    return AN_OK;
+}
+
+/* The longest window: window + batch - 1 points at most (the last one
+   takes the remainder), the series itself when shorter. */
+static size_t an__tm_longest(const an_telemanom_config *c, size_t n)
+{
+    size_t L = an__add(c->window, c->batch - 1);
+    return L < n ? L : n;
+}
+
+typedef struct an__tm_work {
+    double *es, *score, *inv, *sorted, *peak, *ladder;
+    unsigned char *global, *anom, *anom_inv, *cover;
+    an_range *seq;
+} an__tm_work;
+
+/* Lays the scratch out from `base` (NULL: sizes only); returns its bytes. */
+static size_t an__tm_layout(const an_telemanom_config *c, size_t n, void *base, an__tm_work *w)
+{
+    an__layout l = { 0 };
+    size_t L = an__tm_longest(c, n), half = L / 2 + 2, o[11];
+    unsigned char *b = (unsigned char *)base;
+    o[0] = an__layout_add(&l, n, sizeof(double));
+    o[1] = an__layout_add(&l, n, sizeof(double));
+    o[2] = an__layout_add(&l, L, sizeof(double));
+    o[3] = an__layout_add(&l, L, sizeof(double));
+    o[4] = an__layout_add(&l, half, sizeof(double));
+    o[5] = an__layout_add(&l, half, sizeof(double));
+    o[6] = an__layout_add(&l, n, 1);
+    o[7] = an__layout_add(&l, L, 1);
+    o[8] = an__layout_add(&l, L, 1);
+    o[9] = an__layout_add(&l, L, 1);
+    o[10] = an__layout_add(&l, half, sizeof(an_range));
+    if (b && w) {
+        w->es = (double *)(void *)(b + o[0]);
+        w->score = (double *)(void *)(b + o[1]);
+        w->inv = (double *)(void *)(b + o[2]);
+        w->sorted = (double *)(void *)(b + o[3]);
+        w->peak = (double *)(void *)(b + o[4]);
+        w->ladder = (double *)(void *)(b + o[5]);
+        w->global = b + o[6];
+        w->anom = b + o[7];
+        w->anom_inv = b + o[8];
+        w->cover = b + o[9];
+        w->seq = (an_range *)(void *)(b + o[10]);
+    }
+    return l.size;
+}
+
+AN_API an_result an_telemanom_work_size(const an_telemanom_config *config, size_t n, size_t *bytes)
+{
+    if (!bytes) return AN_ERR_INVALID_ARG;
+    *bytes = 0;
+    if (!an__tm_config_ok(config)) return AN_ERR_INVALID_ARG;
+    if (n == 0) return AN_ERR_TOO_SHORT;
+    *bytes = an__tm_layout(config, n, NULL, NULL);
+    return *bytes == SIZE_MAX ? AN_ERR_TOO_LARGE : AN_OK;
+}
+
+/* Mean and population sd (numpy's np.mean, np.std) of the x[i] with
+   keep[i] (all when keep is NULL) below `below` (HUGE_VAL: all). */
+static size_t an__tm_mean_sd(const double *x, size_t n, double below, double *mean, double *sd)
+{
+    double s = 0.0, ss = 0.0, m;
+    size_t i, k = 0;
+    for (i = 0; i < n; i++)
+        if (x[i] < below) { s += x[i]; k++; }
+    if (k == 0) return 0;
+    m = s / (double)k;
+    for (i = 0; i < n; i++)
+        if (x[i] < below) ss += (x[i] - m) * (x[i] - m);
+    *mean = m;
+    *sd = sqrt(ss / (double)k);
+    return k;
+}
+
+/* numpy's default (linear) percentile q of v (n >= 1), reordering v. */
+static double an__tm_percentile(double *v, size_t n, double q)
+{
+    double h = (double)(n - 1) * (q / 100.0), a, b;
+    size_t lo = (size_t)floor(h), i;
+    if (lo >= n - 1) return an__select_d(v, n, n - 1);
+    a = an__select_d(v, n, lo);
+    b = v[lo + 1];
+    for (i = lo + 2; i < n; i++) if (v[i] < b) b = v[i];
+    return a + (b - a) * (h - (double)lo);
+}
+
+/* cover[i] = 1 when a point with flag[i] set lies within `half` of i. */
+static void an__tm_widen(const unsigned char *flag, size_t L, size_t half, unsigned char *cover)
+{
+    size_t i, last = 0;
+    int seen = 0;
+    for (i = 0; i < L; i++) {
+        if (flag[i]) { last = i; seen = 1; }
+        cover[i] = (unsigned char)(seen && i - last <= half);
+    }
+    seen = 0;
+    for (i = L; i-- > 0;) {
+        if (flag[i]) { last = i; seen = 1; }
+        if (seen && last - i <= half) cover[i] = 1;
+    }
+}
+
+/* Counts the flagged points and the runs of more than one of them. */
+static size_t an__tm_runs(const unsigned char *f, size_t L, size_t *points)
+{
+    size_t i, runs = 0, len = 0;
+    *points = 0;
+    for (i = 0; i <= L; i++) {
+        if (i < L && f[i]) { len++; (*points)++; continue; }
+        if (len > 1) runs++;
+        len = 0;
+    }
+    return runs;
+}
+
+/* find_epsilon: the z of the grid that maximises telemanom's criterion
+   for the window v (L), whose (uninverted) mean and sd are given.  flag
+   and cover: scratch (L). */
+static double an__tm_choose_z(const an_telemanom_config *c, const double *v, size_t L, double mean, double sd,
+                              unsigned char *flag, unsigned char *cover)
+{
+    double best = -1e7, z_best = c->z_max, z;
+    size_t k, i, half = c->error_buffer ? c->error_buffer - 1 : 0;
+    for (k = 0; (z = c->z_min + (double)k * c->z_step) < c->z_max; k++) {
+        double eps = mean + sd * z, mb, sb, score;
+        size_t points, runs;
+        for (i = 0; i < L; i++) flag[i] = (unsigned char)(v[i] >= eps);
+        an__tm_widen(flag, L, half, cover);
+        runs = an__tm_runs(cover, L, &points);
+        if (points == 0 || !an__tm_mean_sd(v, L, eps, &mb, &sb)) continue;
+        score = ((mean - mb) / mean + (sd - sb) / sd) / ((double)runs * (double)runs + (double)points);
+        /* telemanom's guardrails: few sequences, under half the window */
+        if (score >= best && runs <= 5 && (double)points < (double)L * 0.5) {
+            best = score;
+            z_best = z;
+        }
+    }
+    return z_best;
+}
+
+/* compare_to_epsilon and prune_anoms for one kind of error (v: the window's
+   errors or their inversion).  anom (L) receives the flagged points. */
+static void an__tm_flag(const an_telemanom_config *c, const double *v, size_t L, double eps, double inter,
+                        size_t first, const unsigned char *global, an__tm_work *w, unsigned char *anom)
+{
+    double nam = 0.0;
+    size_t i, k, m = 0, n_ladder, keep_upto;
+    int have_nam = 0;
+    for (i = 0; i < L; i++) w->cover[i] = (unsigned char)(v[i] >= eps && v[i] > c->scale_ratio * inter);
+    an__tm_widen(w->cover, L, c->error_buffer, anom);
+    for (i = 0; i < first && i < L; i++) anom[i] = 0;
+    /* the largest error neither flagged here nor by an earlier window */
+    for (i = 0; i < L; i++)
+        if (!anom[i] && !global[i] && (!have_nam || v[i] > nam)) { nam = v[i]; have_nam = 1; }
+    for (i = 0; i < L; i++) {
+        size_t s = i;
+        if (!anom[i]) continue;
+        while (i + 1 < L && anom[i + 1]) i++;
+        if (i > s) { w->seq[m].start = s; w->seq[m].end = i; m++; }
+    }
+    if (m == 0) return;   /* telemanom keeps lone points when no sequence exists */
+    for (k = 0; k < m; k++) {
+        double peak = v[w->seq[k].start];
+        for (i = w->seq[k].start + 1; i <= w->seq[k].end; i++) if (v[i] > peak) peak = v[i];
+        w->peak[k] = peak;
+        /* insertion into the descending ladder */
+        for (i = k; i > 0 && w->ladder[i - 1] < peak; i--) w->ladder[i] = w->ladder[i - 1];
+        w->ladder[i] = peak;
+    }
+    n_ladder = m;
+    if (have_nam) w->ladder[n_ladder++] = nam;
+    /* peaks after the last step of at least p are dropped */
+    keep_upto = 0;
+    for (i = 0; i + 1 < n_ladder; i++)
+        if (!((w->ladder[i] - w->ladder[i + 1]) / w->ladder[i] < c->p)) keep_upto = i + 1;
+    for (i = 0; i < L; i++) w->cover[i] = 0;
+    for (k = 0; k < m; k++) {
+        int drop = 0;
+        for (i = keep_upto; i + 1 < n_ladder; i++) drop |= w->peak[k] == w->ladder[i];
+        if (!drop)
+            for (i = w->seq[k].start; i <= w->seq[k].end; i++) w->cover[i] = 1;
+    }
+    for (i = 0; i < L; i++) anom[i] = (unsigned char)(anom[i] && w->cover[i]);
+}
+
+AN_API an_result an_telemanom_detect_work(const an_telemanom_config *config, const double *errors,
+                                          const double *values, size_t n, an_telemanom_result *out, void *work)
+{
+    const an_telemanom_config *c = config;
+    an__tm_work w;
+    size_t i, k, n_windows, ranges = 0, ignore;
+    double num = 0.0, den = 0.0, alpha, head = 0.0;
+    an_result r = AN_OK;
+    if (!errors || !values || !out || !work || !an__tm_config_ok(c)) return AN_ERR_INVALID_ARG;
+    out->range_count = out->window_count = 0;
+    if ((out->range_capacity && !out->ranges) || (out->window_capacity && !out->windows)) return AN_ERR_INVALID_ARG;
+    if (n == 0) return AN_ERR_TOO_SHORT;
+    for (i = 0; i < n; i++)
+        if (!an__finite(errors[i]) || errors[i] < 0.0 || !an__finite(values[i])) return AN_ERR_INPUT;
+    an__tm_layout(c, n, work, &w);
+    an_telemanom_window_count(c, n, &n_windows);
+
+    /* pandas' ewm(span).mean(), adjust=True: weights (1 - alpha)^age */
+    alpha = 2.0 / ((double)c->smoothing_span + 1.0);
+    for (i = 0; i < n; i++) {
+        num = errors[i] + (1.0 - alpha) * num;
+        den = 1.0 + (1.0 - alpha) * den;
+        w.es[i] = num / den;
+    }
+    if (c->warmup) {
+        size_t h = c->warmup < n ? c->warmup : n, h2 = c->warmup < n / 2 ? 2 * c->warmup : n;
+        for (i = 0; i < h2; i++) head += w.es[i];
+        head /= (double)h2;
+        for (i = 0; i < h; i++) w.es[i] = head;
+    }
+    ignore = n < c->short_series ? 0 : n < c->long_series ? c->warmup : an__mul(2, c->warmup);
+    memset(w.global, 0, n);
+    for (i = 0; i < n; i++) w.score[i] = 0.0;
+
+    for (k = 0; k < n_windows; k++) {
+        size_t lo = k * c->batch, hi = k + 1 == n_windows ? n : lo + c->window, L = hi - lo;
+        const double *v = w.es + lo;
+        double mean = 0.0, sd = 0.0, vmean, vsd, inter, emax = v[0], z, z_inv, eps, eps_inv;
+        an__tm_mean_sd(v, L, HUGE_VAL, &mean, &sd);
+        an__tm_mean_sd(values + lo, L, HUGE_VAL, &vmean, &vsd);
+        for (i = 0; i < L; i++) {
+            w.inv[i] = mean + (mean - v[i]);
+            w.sorted[i] = values[lo + i];
+            if (v[i] > emax) emax = v[i];
+        }
+        inter = an__tm_percentile(w.sorted, L, 95.0);
+        inter -= an__tm_percentile(w.sorted, L, 5.0);
+        z = an__tm_choose_z(c, v, L, mean, sd, w.anom, w.cover);
+        z_inv = an__tm_choose_z(c, w.inv, L, mean, sd, w.anom, w.cover);
+        eps = mean + z * sd;
+        eps_inv = mean + z_inv * sd;
+        if (k < out->window_capacity) {
+            an_telemanom_window *tw = &out->windows[k];
+            tw->start = lo; tw->end = hi; tw->mean = mean; tw->sd = sd;
+            tw->z = z; tw->epsilon = eps; tw->z_inv = z_inv; tw->epsilon_inv = eps_inv;
+        }
+        memset(w.anom, 0, L);
+        memset(w.anom_inv, 0, L);
+        /* errors too small against the values: the window is not judged;
+           nor when they are all equal (telemanom would flag all of them) */
+        if ((sd > c->scale_ratio * vsd || emax > c->scale_ratio * inter) && emax > c->min_error && sd > 0.0) {
+            size_t first = k == 0 ? ignore : L - c->batch;
+            an__tm_flag(c, v, L, eps, inter, first, w.global + lo, &w, w.anom);
+            an__tm_flag(c, w.inv, L, eps_inv, inter, first, w.global + lo, &w, w.anom_inv);
+        }
+        /* score each run of points flagged by either kind */
+        for (i = 0; i < L; i++) {
+            size_t s = i, j;
+            double worst = 0.0;
+            if (!w.anom[i] && !w.anom_inv[i]) continue;
+            while (i + 1 < L && (w.anom[i + 1] || w.anom_inv[i + 1])) i++;
+            for (j = s; j <= i; j++) {
+                double a = fabs(v[j] - eps), b = fabs(w.inv[j] - eps_inv);
+                if (a > worst) worst = a;
+                if (b > worst) worst = b;
+            }
+            for (j = s; j <= i; j++) {
+                w.score[lo + j] = worst / (mean + sd);
+                w.global[lo + j] = 1;
+            }
+        }
+    }
+
+    /* the result: runs of more than one point over the whole series */
+    for (i = 0; i < n; i++) {
+        size_t s = i, j;
+        double best = 0.0;
+        if (!w.global[i]) continue;
+        while (i + 1 < n && w.global[i + 1]) i++;
+        if (i == s) { w.score[s] = 0.0; continue; }
+        for (j = s; j <= i; j++) if (w.score[j] > best) best = w.score[j];
+        if (ranges < out->range_capacity) {
+            out->ranges[ranges].start = s;
+            out->ranges[ranges].end = i;
+            if (out->range_score) out->range_score[ranges] = best;
+        }
+        ranges++;
+    }
+    if (out->smoothed) memcpy(out->smoothed, w.es, n * sizeof(double));
+    if (out->score) memcpy(out->score, w.score, n * sizeof(double));
+    out->range_count = ranges;
+    out->window_count = n_windows;
+    if (ranges > out->range_capacity || (out->windows && n_windows > out->window_capacity)) r = AN_ERR_SHAPE;
+    return r;
+}
+
+AN_API an_result an_telemanom_detect(const an_telemanom_config *config, const double *errors, const double *values,
+                                     size_t n, an_telemanom_result *out, const an_allocator *a)
+{
+    size_t bytes;
+    void *work;
+    an_result r;
+    if (!an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
+    if ((r = an_telemanom_work_size(config, n, &bytes)) != AN_OK) return r;
+    if (!(work = an_malloc(a, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    r = an_telemanom_detect_work(config, errors, values, n, out, work);
+    an_free(a, work, bytes);
+    return r;
+}
 
 /* ==========================================================================
    5  ALARMS
