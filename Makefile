@@ -64,7 +64,8 @@ build/test_core_avx2: tests/test_core.c $(TEST_DEP) | build
 build/test_stats: tests/test_stats.c $(HEADERS) tests/test.h | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
-build/test_thresholds: tests/test_thresholds.c $(HEADERS) tests/test.h tests/fixtures/telemanom_reference.h | build
+build/test_thresholds: tests/test_thresholds.c $(HEADERS) tests/test.h tests/fixtures/telemanom_reference.h \
+                       tests/fixtures/gpd_scipy.h | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 build/fuzz_model: tests/fuzz_model.c $(HEADERS) | build

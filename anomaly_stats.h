@@ -188,6 +188,98 @@ AN_API an_result an_telemanom_detect(const an_telemanom_config *config, const do
 AN_API an_result an_telemanom_detect_work(const an_telemanom_config *config, const double *errors,
                                           const double *values, size_t n, an_telemanom_result *out, void *work);
 
+/* --------------------------------------------------------------------------
+   4b  SPOT and DSPOT: extreme-value streaming thresholds
+   --------------------------------------------------------------------------
+   Siffer, Fouque, Termier & Largouet, "Anomaly detection in streams with
+   extreme value theory" (KDD 2017).  Above a high threshold t the excesses
+   Y = x - t follow a generalized Pareto distribution (Pickands-Balkema-de
+   Haan), P(X > t + y | X > t) = (1 + gamma y / sigma)^(-1 / gamma)
+   (exp(-y / sigma) when gamma = 0).  With n observations of which N_t
+   exceed t, the value exceeded with probability q is
+
+       z_q = t + sigma / gamma ((q n / N_t)^(-gamma) - 1)   (gamma != 0)
+       z_q = t - sigma log(q n / N_t)                          (gamma  = 0)
+
+   Calibration: t is the `level` quantile (numpy's linear rule) of the
+   calibration data, and the excesses over it are fitted.  Streaming: a
+   point above z_q is an alarm and teaches nothing; a point between t and
+   z_q is a peak: its excess is added, the GPD refitted and z_q updated;
+   any other point only counts in n.  DSPOT (depth d > 0) does all this
+   on x - M, M the mean of the last d points that were not alarms, so a
+   slow drift of the level does not move the alarms.
+
+   The fit keeps the last `max_peaks` excesses (the rate N_t / n counts
+   them all), so memory is fixed at init and a push allocates nothing.
+   Each peak costs one refit: about 120 passes over the kept excesses.
+
+   Because alarms are not learnt, the excesses the fit sees are cut at
+   z_q - t; when q is not small against the peak rate 1 - level, the fit
+   turns lighter-tailed and z_q drifts down (more alarms than q), the
+   faster the smaller max_peaks.  The paper's regime (q / (1 - level) of
+   0.05 or less, every peak kept) keeps this small; see the tests. */
+typedef struct an_spot_config {
+    double q;          /* risk: probability of an alarm per point, in (0, 1)    */
+    double level;      /* quantile of the calibration data giving t, in (0, 1)  */
+    size_t max_peaks;  /* excesses kept for the fit (>= 1)                       */
+    size_t depth;      /* DSPOT's d; 0 = SPOT                                    */
+} an_spot_config;
+
+typedef enum an_spot_verdict {
+    AN_SPOT_NORMAL = 0,   /* below t                                    */
+    AN_SPOT_PEAK   = 1,   /* between t and z_q: learnt, threshold moved */
+    AN_SPOT_ALARM  = 2    /* above z_q: an anomaly, not learnt          */
+} an_spot_verdict;
+
+typedef struct an_spot {
+    an_spot_config config;
+    double t, z;              /* initial threshold and alarm threshold z_q (in
+                                 drift-removed units for DSPOT)               */
+    double gamma, sigma;      /* the current GPD fit                           */
+    size_t n, n_peaks;        /* points learnt from (not alarms), and N_t      */
+    double *peaks;            /* (max_peaks) ring of the latest excesses       */
+    size_t peak_count, peak_next;
+    double *window;           /* (depth) DSPOT's ring of recent points        */
+    double window_sum;
+    size_t window_next;
+    int fitted;
+    void *heap;
+    size_t heap_size;
+    an_allocator alloc;       /* owned heap when alloc.free != NULL            */
+} an_spot;
+
+/* q, level as given, max_peaks 4096, depth 0 (SPOT). */
+AN_API an_spot_config an_spot_config_init(double q, double level);
+AN_API an_result an_spot_heap_size(const an_spot_config *config, size_t *bytes);
+/* heap: an_spot_heap_size bytes, 8-aligned, owned by the caller. */
+AN_API an_result an_spot_init_preallocated(an_spot *s, const an_spot_config *config, void *heap);
+AN_API an_result an_spot_init(an_spot *s, const an_spot_config *config, const an_allocator *a);
+AN_API void      an_spot_uninit(an_spot *s);
+/* Calibration on x (n): SPOT needs at least one point above t; DSPOT uses
+   the first d points as its first window and calibrates on the rest (so n
+   > d).  Scratch (n doubles, for the quantile) comes from `scratch`
+   (NULL = default).  Returns AN_ERR_INPUT for NaN/Inf, AN_ERR_TOO_SHORT
+   when no point exceeds t. */
+AN_API an_result an_spot_fit(an_spot *s, const double *x, size_t n, const an_allocator *scratch);
+/* One point: *verdict says what it was (AN_OK), AN_ERR_NOT_FITTED before
+   calibration, AN_ERR_INPUT for NaN/Inf (nothing learnt).  Allocates
+   nothing.  Thread safety: one thread per an_spot. */
+AN_API an_result an_spot_push(an_spot *s, double x, an_spot_verdict *verdict);
+/* The alarm threshold in the units of x: z_q, plus M for DSPOT. */
+AN_API double    an_spot_threshold(const an_spot *s);
+
+/* Maximum-likelihood GPD fit of excesses y (n >= 1, all > 0 and finite):
+   Grimshaw's reduction to one parameter x = gamma / sigma, whose profile
+   likelihood is scanned on a grid over the admissible range (-1 / max y,
+   2 (mean - min) / min^2], x = 0 being the exponential, and refined by
+   golden-section search.  gamma is kept above -1, where the likelihood is
+   bounded. */
+AN_API an_result an_gpd_fit(const double *y, size_t n, double *gamma, double *sigma);
+/* Log-likelihood of y under GPD(gamma, sigma); -HUGE_VAL outside support. */
+AN_API double    an_gpd_log_likelihood(const double *y, size_t n, double gamma, double sigma);
+/* z_q above for the fit (t, gamma, sigma), q, n points and n_peaks. */
+AN_API double    an_gpd_threshold(double t, double gamma, double sigma, double q, size_t n, size_t n_peaks);
+
 /* ==========================================================================
    5  ALARMS
    ========================================================================== */
@@ -883,6 +975,304 @@ AN_API an_result an_telemanom_detect(const an_telemanom_config *config, const do
     r = an_telemanom_detect_work(config, errors, values, n, out, work);
     an_free(a, work, bytes);
     return r;
+}
+
+/* --------------------------------------------------------------------------
+   4b  SPOT / DSPOT
+   -------------------------------------------------------------------------- */
+
+/* The GPD's profile log-likelihood at x = gamma / sigma (Grimshaw 1993):
+   for fixed x the likelihood is largest at gamma = mean log(1 + x y) and
+   sigma = gamma / x, where it is -n log sigma - sum log(1 + x y) - n
+   (the sum equals n gamma, so (1 + 1/gamma) times it is that plus n).
+   x = 0 is the exponential, sigma = mean.  Returns 0 outside the support
+   or where gamma <= -1 (the likelihood is unbounded there). */
+static int an__gpd_profile(const double *y, size_t n, double x, double mean, double *ll, double *gamma,
+                           double *sigma)
+{
+    double s = 0.0, g, sg;
+    size_t i;
+    if (x == 0.0) {
+        *gamma = 0.0;
+        *sigma = mean;
+        *ll = -(double)n * log(mean) - (double)n;
+        return 1;
+    }
+    for (i = 0; i < n; i++) {
+        double u = x * y[i];
+        if (!(u > -1.0)) return 0;
+        s += log1p(u);
+    }
+    g = s / (double)n;
+    sg = g / x;
+    if (!(g > -1.0) || !(sg > 0.0) || !an__finite(sg)) return 0;
+    *gamma = g;
+    *sigma = sg;
+    *ll = -(double)n * log(sg) - s - (double)n;
+    return 1;
+}
+
+#define AN__GPD_GRID 57   /* 20 + 12 points below 0, x = 0, 24 above */
+
+AN_API an_result an_gpd_fit(const double *y, size_t n, double *gamma, double *sigma)
+{
+    double grid[AN__GPD_GRID], ll[AN__GPD_GRID], mean = 0.0, lo = HUGE_VAL, hi = 0.0, upper, g, sg;
+    double best_ll = -HUGE_VAL, best_g = 0.0, best_s = 1.0, a, b, c, d, fc, fd;
+    size_t i, m = 0, k, best = 0, it;
+    if (!y || !gamma || !sigma || n == 0) return AN_ERR_INVALID_ARG;
+    for (i = 0; i < n; i++) {
+        if (!an__finite(y[i]) || !(y[i] > 0.0)) return AN_ERR_INPUT;
+        mean += y[i];
+        if (y[i] < lo) lo = y[i];
+        if (y[i] > hi) hi = y[i];
+    }
+    mean /= (double)n;
+    /* x in (-1 / max, 0), ascending: dense near both ends, where the
+       optimum of short-tailed data tends to sit */
+    for (k = 0; k < 12; k++) grid[m++] = -(1.0 - 0.5 * pow(10.0, -0.5 * (double)(12 - k))) / hi;
+    for (k = 0; k < 20; k++) grid[m++] = -1e-6 * pow(0.5e6, (double)(19 - k) / 19.0) / hi;
+    grid[m++] = 0.0;
+    /* x in (0, 2 (mean - min) / min^2], Grimshaw's bound for positive roots */
+    upper = 2.0 * (mean - lo) / (lo * lo);
+    if (!(upper <= 1e8 / mean)) upper = 1e8 / mean;   /* a tail beyond this is no tail */
+    if (upper > 0.0)
+        for (k = 0; k < 24; k++) grid[m++] = upper * pow(1e-8, (double)(23 - k) / 23.0);
+    for (k = 0; k < m; k++) {
+        if (!an__gpd_profile(y, n, grid[k], mean, &ll[k], &g, &sg)) ll[k] = -HUGE_VAL;
+        if (ll[k] > best_ll) { best_ll = ll[k]; best = k; best_g = g; best_s = sg; }
+    }
+    /* golden-section refinement between the best point's neighbours */
+    a = best > 0 ? grid[best - 1] : grid[best];
+    b = best + 1 < m ? grid[best + 1] : grid[best];
+    c = b - (b - a) * 0.6180339887498949;
+    d = a + (b - a) * 0.6180339887498949;
+    if (!an__gpd_profile(y, n, c, mean, &fc, &g, &sg)) fc = -HUGE_VAL;
+    if (!an__gpd_profile(y, n, d, mean, &fd, &g, &sg)) fd = -HUGE_VAL;
+    for (it = 0; it < 100 && b - a > 1e-15 * (fabs(a) + fabs(b)); it++) {
+        if (fc >= fd) {
+            b = d; d = c; fd = fc;
+            c = b - (b - a) * 0.6180339887498949;
+            if (!an__gpd_profile(y, n, c, mean, &fc, &g, &sg)) fc = -HUGE_VAL;
+        } else {
+            a = c; c = d; fc = fd;
+            d = a + (b - a) * 0.6180339887498949;
+            if (!an__gpd_profile(y, n, d, mean, &fd, &g, &sg)) fd = -HUGE_VAL;
+        }
+    }
+    if (an__gpd_profile(y, n, 0.5 * (a + b), mean, &fc, &g, &sg) && fc > best_ll) { best_g = g; best_s = sg; }
+    if (!an__finite(best_ll)) return AN_ERR_NUMERIC;
+    *gamma = best_g;
+    *sigma = best_s;
+    return AN_OK;
+}
+
+AN_API double an_gpd_log_likelihood(const double *y, size_t n, double gamma, double sigma)
+{
+    double s = 0.0;
+    size_t i;
+    if (!y || n == 0 || !(sigma > 0.0) || !an__finite(gamma)) return -HUGE_VAL;
+    for (i = 0; i < n; i++) {
+        double u = gamma * y[i] / sigma;
+        if (!(y[i] >= 0.0) || !(u > -1.0)) return -HUGE_VAL;
+        s += gamma == 0.0 ? y[i] / sigma : (1.0 + 1.0 / gamma) * log1p(u);
+    }
+    return -(double)n * log(sigma) - s;
+}
+
+AN_API double an_gpd_threshold(double t, double gamma, double sigma, double q, size_t n, size_t n_peaks)
+{
+    double lr = log(q * (double)n / (double)n_peaks);
+    /* expm1 keeps (r^-gamma - 1) / gamma accurate as gamma -> 0 */
+    return gamma == 0.0 ? t - sigma * lr : t + sigma * expm1(-gamma * lr) / gamma;
+}
+
+AN_API an_spot_config an_spot_config_init(double q, double level)
+{
+    an_spot_config c;
+    memset(&c, 0, sizeof c);
+    c.q = q;
+    c.level = level;
+    c.max_peaks = 4096;
+    return c;
+}
+
+static int an__spot_config_ok(const an_spot_config *c)
+{
+    return c && c->q > 0.0 && c->q < 1.0 && c->level > 0.0 && c->level < 1.0 && c->max_peaks >= 1;
+}
+
+static size_t an__spot_layout(const an_spot_config *c, size_t *window_offset)
+{
+    an__layout l = { 0 };
+    an__layout_add(&l, c->max_peaks, sizeof(double));
+    *window_offset = an__layout_add(&l, c->depth, sizeof(double));
+    return l.size;
+}
+
+AN_API an_result an_spot_heap_size(const an_spot_config *config, size_t *bytes)
+{
+    size_t off;
+    if (!bytes) return AN_ERR_INVALID_ARG;
+    *bytes = 0;
+    if (!an__spot_config_ok(config)) return AN_ERR_INVALID_ARG;
+    *bytes = an__spot_layout(config, &off);
+    return *bytes == SIZE_MAX ? AN_ERR_TOO_LARGE : AN_OK;
+}
+
+AN_API an_result an_spot_init_preallocated(an_spot *s, const an_spot_config *config, void *heap)
+{
+    size_t off;
+    if (!s || !heap || !an__spot_config_ok(config)) return AN_ERR_INVALID_ARG;
+    memset(s, 0, sizeof *s);
+    s->config = *config;
+    s->heap = heap;
+    s->heap_size = an__spot_layout(config, &off);
+    s->peaks = (double *)heap;
+    s->window = config->depth ? (double *)(void *)((unsigned char *)heap + off) : NULL;
+    return AN_OK;
+}
+
+AN_API an_result an_spot_init(an_spot *s, const an_spot_config *config, const an_allocator *a)
+{
+    size_t bytes;
+    void *heap;
+    an_allocator keep;
+    an_result r;
+    if (!s) return AN_ERR_INVALID_ARG;
+    memset(s, 0, sizeof *s);
+    if ((r = an__allocator_copy(&keep, a)) != AN_OK) return r;
+    if ((r = an_spot_heap_size(config, &bytes)) != AN_OK) return r;
+    if (!(heap = an_malloc(&keep, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    an_spot_init_preallocated(s, config, heap);
+    s->alloc = keep;
+    return AN_OK;
+}
+
+AN_API void an_spot_uninit(an_spot *s)
+{
+    if (!s) return;
+    if (s->alloc.free && s->heap) an_free(&s->alloc, s->heap, s->heap_size);
+    memset(s, 0, sizeof *s);
+}
+
+/* Adds x to DSPOT's window; the sum is recomputed each time the ring
+   wraps, so rounding cannot accumulate. */
+static void an__spot_slide(an_spot *s, double x)
+{
+    size_t d = s->config.depth, i;
+    s->window_sum += x - s->window[s->window_next];
+    s->window[s->window_next] = x;
+    if (++s->window_next == d) {
+        s->window_next = 0;
+        s->window_sum = 0.0;
+        for (i = 0; i < d; i++) s->window_sum += s->window[i];
+    }
+}
+
+static void an__spot_add_peak(an_spot *s, double excess)
+{
+    s->peaks[s->peak_next] = excess;
+    if (++s->peak_next == s->config.max_peaks) s->peak_next = 0;
+    if (s->peak_count < s->config.max_peaks) s->peak_count++;
+    s->n_peaks++;
+}
+
+static an_result an__spot_refit(an_spot *s)
+{
+    an_result r = an_gpd_fit(s->peaks, s->peak_count, &s->gamma, &s->sigma);
+    if (r != AN_OK) return r;
+    s->z = an_gpd_threshold(s->t, s->gamma, s->sigma, s->config.q, s->n, s->n_peaks);
+    return an__finite(s->z) ? AN_OK : AN_ERR_NUMERIC;
+}
+
+/* DSPOT's window starts as the first d calibration points. */
+static void an__spot_window_reset(an_spot *s, const double *x)
+{
+    size_t i;
+    s->window_sum = 0.0;
+    s->window_next = 0;
+    for (i = 0; i < s->config.depth; i++) { s->window[i] = x[i]; s->window_sum += x[i]; }
+}
+
+/* The value SPOT judges: x, or for DSPOT x minus the window's mean. */
+static double an__spot_value(const an_spot *s, double x)
+{
+    return s->config.depth ? x - s->window_sum / (double)s->config.depth : x;
+}
+
+AN_API an_result an_spot_fit(an_spot *s, const double *x, size_t n, const an_allocator *scratch)
+{
+    size_t d, m, i, lo;
+    double *v, h, t;
+    an_result r;
+    if (!s || !s->peaks || !x || !an__allocator_ok(scratch)) return AN_ERR_INVALID_ARG;
+    d = s->config.depth;
+    s->fitted = 0;
+    if (n <= d) return AN_ERR_TOO_SHORT;
+    for (i = 0; i < n; i++)
+        if (!an__finite(x[i])) return AN_ERR_INPUT;
+    m = n - d;
+    if (an__mul(m, sizeof(double)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(v = (double *)an_malloc(scratch, m * sizeof(double), AN_ALIGN))) return AN_ERR_NOMEM;
+    an__spot_window_reset(s, x);
+    for (i = d; i < n; i++) {
+        v[i - d] = an__spot_value(s, x[i]);
+        if (d) an__spot_slide(s, x[i]);
+    }
+    /* t: the level quantile by numpy's linear rule */
+    h = (double)(m - 1) * s->config.level;
+    lo = (size_t)floor(h);
+    t = an__select_d(v, m, lo);
+    if (lo + 1 < m) {
+        double b = v[lo + 1];
+        for (i = lo + 2; i < m; i++) if (v[i] < b) b = v[i];
+        t += (b - t) * (h - (double)lo);
+    }
+    an_free(scratch, v, m * sizeof(double));
+    /* the selection lost the order; a second identical pass adds the
+       excesses in time order, so the ring keeps the latest */
+    s->n_peaks = s->peak_count = s->peak_next = 0;
+    an__spot_window_reset(s, x);
+    for (i = d; i < n; i++) {
+        double vi = an__spot_value(s, x[i]);
+        if (vi > t) an__spot_add_peak(s, vi - t);
+        if (d) an__spot_slide(s, x[i]);
+    }
+    s->t = t;
+    s->n = m;
+    if (s->n_peaks == 0) return AN_ERR_TOO_SHORT;
+    if ((r = an__spot_refit(s)) != AN_OK) return r;
+    s->fitted = 1;
+    return AN_OK;
+}
+
+AN_API an_result an_spot_push(an_spot *s, double x, an_spot_verdict *verdict)
+{
+    double v;
+    an_result r = AN_OK;
+    if (!s || !verdict) return AN_ERR_INVALID_ARG;
+    *verdict = AN_SPOT_NORMAL;
+    if (!s->fitted) return AN_ERR_NOT_FITTED;
+    if (!an__finite(x)) return AN_ERR_INPUT;
+    v = an__spot_value(s, x);
+    if (v > s->z) {
+        *verdict = AN_SPOT_ALARM;
+        return AN_OK;
+    }
+    s->n++;
+    if (v > s->t) {
+        *verdict = AN_SPOT_PEAK;
+        an__spot_add_peak(s, v - s->t);
+        r = an__spot_refit(s);
+    }
+    if (s->config.depth) an__spot_slide(s, x);
+    return r;
+}
+
+AN_API double an_spot_threshold(const an_spot *s)
+{
+    if (!s || !s->fitted) return HUGE_VAL;
+    return s->config.depth ? s->z + s->window_sum / (double)s->config.depth : s->z;
 }
 
 /* ==========================================================================
