@@ -282,7 +282,72 @@ AN_API double    an_gpd_threshold(double t, double gamma, double sigma, double q
 
 /* ==========================================================================
    5  ALARMS
-   ========================================================================== */
+   ==========================================================================
+   From points past a threshold to alarms and events.  A point is flagged
+   when score > threshold (both finite).  Then:
+
+   - k of a window: point i raises an alarm when it is flagged and at
+     least k of the `window` points ending at i are flagged;
+   - suppression: after an alarm at i, points i + 1 .. i + suppress raise
+     none (a flagged point there still counts towards k);
+   - events: flagged points at most `max_gap` unflagged points apart form
+     one event [start, end]; its peak is its point furthest above the
+     threshold (the first of ties) and its severity that distance.
+
+   The batch form and the streaming form (push one point; allocates
+   nothing; an event is reported once max_gap unflagged points have
+   passed it, or by an_alarm_flush) give identical alarms and events. */
+typedef struct an_alarm_config {
+    size_t k;          /* flagged points needed, >= 1          */
+    size_t window;     /* among the last `window` points, >= k */
+    size_t suppress;   /* quiet points after an alarm          */
+    size_t max_gap;    /* unflagged points an event may bridge */
+} an_alarm_config;
+
+typedef struct an_event {
+    size_t start, end;   /* first and last flagged point, inclusive   */
+    size_t peak;         /* the point furthest above its threshold    */
+    double severity;     /* score - threshold there (> 0)             */
+    size_t points;       /* flagged points in the event               */
+    size_t alarms;       /* alarms raised inside it                   */
+} an_event;
+
+/* k and window as given, no suppression, no gap: an event is a run. */
+AN_API an_alarm_config an_alarm_config_init(size_t k, size_t window);
+/* All of a series at once.  score, threshold: (n); alarm: optional (n)
+   output, 1 where an alarm is raised; events: (capacity).  *count is the
+   number of events, set even when capacity is too small (then
+   AN_ERR_SHAPE, the first capacity written).  AN_ERR_INPUT for NaN/Inf.
+   Allocates nothing. */
+AN_API an_result an_alarm_batch(const an_alarm_config *config, const double *score, const double *threshold,
+                                size_t n, unsigned char *alarm, an_event *events, size_t capacity,
+                                size_t *count);
+
+/* The streaming rule: the flags of the last `window` points in a ring. */
+typedef struct an_alarm {
+    an_alarm_config config;
+    unsigned char *ring;      /* (window) flags, position t mod window     */
+    size_t t;                 /* points pushed                              */
+    size_t in_window;         /* flagged points among the last window       */
+    size_t last_alarm;        /* point of the latest alarm                  */
+    int alarmed, open;        /* an alarm happened; an event is open        */
+    an_event current;         /* the open event                             */
+    void *heap;
+    size_t heap_size;
+    an_allocator alloc;       /* owned heap when alloc.free != NULL         */
+} an_alarm;
+
+AN_API an_result an_alarm_heap_size(const an_alarm_config *config, size_t *bytes);
+AN_API an_result an_alarm_init_preallocated(an_alarm *s, const an_alarm_config *config, void *heap);
+AN_API an_result an_alarm_init(an_alarm *s, const an_alarm_config *config, const an_allocator *a);
+AN_API void      an_alarm_uninit(an_alarm *s);
+/* One point.  *alarm: 1 when it raises an alarm.  *closed: 1 when an
+   event ended before this point, written to *event.  AN_ERR_INPUT for
+   NaN/Inf (nothing changes).  Thread safety: one thread per an_alarm. */
+AN_API an_result an_alarm_push(an_alarm *s, double score, double threshold, int *alarm, an_event *event,
+                               int *closed);
+/* At the end of the stream: 1 and the open event in *event, else 0. */
+AN_API int       an_alarm_flush(an_alarm *s, an_event *event);
 
 /* ==========================================================================
    6  ENSEMBLE
@@ -1277,7 +1342,162 @@ AN_API double an_spot_threshold(const an_spot *s)
 
 /* ==========================================================================
    5  ALARMS
-   ========================================================================== */
+   ==========================================================================
+   The batch form looks back into the arrays; the streaming form keeps a
+   ring of flags.  They share only the definitions, which is what the
+   tests compare. */
+
+AN_API an_alarm_config an_alarm_config_init(size_t k, size_t window)
+{
+    an_alarm_config c;
+    memset(&c, 0, sizeof c);
+    c.k = k;
+    c.window = window;
+    return c;
+}
+
+static int an__alarm_config_ok(const an_alarm_config *c)
+{
+    return c && c->k >= 1 && c->window >= c->k;
+}
+
+/* A new event at flagged point i, excess d above its threshold. */
+static void an__event_open(an_event *e, size_t i, double d)
+{
+    e->start = e->end = e->peak = i;
+    e->severity = d;
+    e->points = 1;
+    e->alarms = 0;
+}
+
+static void an__event_extend(an_event *e, size_t i, double d)
+{
+    e->end = i;
+    e->points++;
+    if (d > e->severity) { e->severity = d; e->peak = i; }
+}
+
+AN_API an_result an_alarm_batch(const an_alarm_config *config, const double *score, const double *threshold,
+                                size_t n, unsigned char *alarm, an_event *events, size_t capacity,
+                                size_t *count)
+{
+    const an_alarm_config *c = config;
+    size_t i, in_window = 0, last_alarm = 0, m = 0;
+    int alarmed = 0, open = 0;
+    an_event e;
+    if (!count) return AN_ERR_INVALID_ARG;
+    *count = 0;
+    if (!an__alarm_config_ok(c) || !score || !threshold || (capacity && !events)) return AN_ERR_INVALID_ARG;
+    for (i = 0; i < n; i++)
+        if (!an__finite(score[i]) || !an__finite(threshold[i])) return AN_ERR_INPUT;
+    memset(&e, 0, sizeof e);
+    for (i = 0; i < n; i++) {
+        int flag = score[i] > threshold[i], raise;
+        /* flags among points i - window + 1 .. i */
+        in_window += (size_t)flag;
+        if (i >= c->window && score[i - c->window] > threshold[i - c->window]) in_window--;
+        raise = flag && in_window >= c->k && (!alarmed || i - last_alarm > c->suppress);
+        if (raise) { alarmed = 1; last_alarm = i; }
+        if (alarm) alarm[i] = (unsigned char)raise;
+        if (!flag) continue;
+        if (open && i - e.end - 1 > c->max_gap) {
+            if (m < capacity) events[m] = e;
+            m++;
+            open = 0;
+        }
+        if (open) an__event_extend(&e, i, score[i] - threshold[i]);
+        else { an__event_open(&e, i, score[i] - threshold[i]); open = 1; }
+        e.alarms += (size_t)raise;
+    }
+    if (open) {
+        if (m < capacity) events[m] = e;
+        m++;
+    }
+    *count = m;
+    return m > capacity ? AN_ERR_SHAPE : AN_OK;
+}
+
+AN_API an_result an_alarm_heap_size(const an_alarm_config *config, size_t *bytes)
+{
+    if (!bytes) return AN_ERR_INVALID_ARG;
+    *bytes = 0;
+    if (!an__alarm_config_ok(config)) return AN_ERR_INVALID_ARG;
+    *bytes = config->window;
+    return AN_OK;
+}
+
+AN_API an_result an_alarm_init_preallocated(an_alarm *s, const an_alarm_config *config, void *heap)
+{
+    if (!s || !heap || !an__alarm_config_ok(config)) return AN_ERR_INVALID_ARG;
+    memset(s, 0, sizeof *s);
+    s->config = *config;
+    s->ring = (unsigned char *)heap;
+    memset(s->ring, 0, config->window);
+    s->heap = heap;
+    s->heap_size = config->window;
+    return AN_OK;
+}
+
+AN_API an_result an_alarm_init(an_alarm *s, const an_alarm_config *config, const an_allocator *a)
+{
+    an_allocator keep;
+    void *heap;
+    an_result r;
+    if (!s) return AN_ERR_INVALID_ARG;
+    memset(s, 0, sizeof *s);
+    if ((r = an__allocator_copy(&keep, a)) != AN_OK) return r;
+    if (!an__alarm_config_ok(config)) return AN_ERR_INVALID_ARG;
+    if (!(heap = an_malloc(&keep, config->window, AN_ALIGN))) return AN_ERR_NOMEM;
+    an_alarm_init_preallocated(s, config, heap);
+    s->alloc = keep;
+    return AN_OK;
+}
+
+AN_API void an_alarm_uninit(an_alarm *s)
+{
+    if (!s) return;
+    if (s->alloc.free && s->heap) an_free(&s->alloc, s->heap, s->heap_size);
+    memset(s, 0, sizeof *s);
+}
+
+AN_API an_result an_alarm_push(an_alarm *s, double score, double threshold, int *alarm, an_event *event,
+                               int *closed)
+{
+    size_t slot, i;
+    int flag, raise;
+    if (!s || !s->ring || !alarm || !event || !closed) return AN_ERR_INVALID_ARG;
+    *alarm = *closed = 0;
+    if (!an__finite(score) || !an__finite(threshold)) return AN_ERR_INPUT;
+    i = s->t++;
+    flag = score > threshold;
+    slot = i % s->config.window;
+    s->in_window += (size_t)flag;
+    s->in_window -= s->ring[slot];
+    s->ring[slot] = (unsigned char)flag;
+    raise = flag && s->in_window >= s->config.k && (!s->alarmed || i - s->last_alarm > s->config.suppress);
+    if (raise) { s->alarmed = 1; s->last_alarm = i; }
+    *alarm = raise;
+    /* the open event ends once more than max_gap unflagged points follow it */
+    if (s->open && i - s->current.end - (size_t)flag > s->config.max_gap) {
+        *event = s->current;
+        *closed = 1;
+        s->open = 0;
+    }
+    if (flag) {
+        if (s->open) an__event_extend(&s->current, i, score - threshold);
+        else { an__event_open(&s->current, i, score - threshold); s->open = 1; }
+        s->current.alarms += (size_t)raise;
+    }
+    return AN_OK;
+}
+
+AN_API int an_alarm_flush(an_alarm *s, an_event *event)
+{
+    if (!s || !event || !s->open) return 0;
+    *event = s->current;
+    s->open = 0;
+    return 1;
+}
 
 /* ==========================================================================
    6  ENSEMBLE
