@@ -96,7 +96,8 @@ AN_API an_result an_stl_decompose_work(const an_stl_config *config, const double
    2. Trailing windows of `window` points step by `batch` points: window
       k covers [k batch, k batch + window), the last one runs to the end
       of the series; a series shorter than `window` is one window.
-      Window 0 judges all its points (but the first `ignore` of them),
+      Window 0 judges all its points but the first few (none when
+      n < short_series, warmup when n < long_series, else 2 warmup),
       every later window only its last `batch` points.  (As in
       telemanom, the last window's newest `batch` points end at the
       series' end, so (n - window) mod batch points before them are
@@ -117,9 +118,11 @@ AN_API an_result an_stl_decompose_work(const an_stl_config *config, const double
       error > min_error.  Points >= epsilon and > scale_ratio * that
       percentile range are flagged and widened by error_buffer points.
    5. Pruning: the peaks of the flagged sequences, sorted descending and
-      followed by the largest error not flagged (now or before), are
-      walked; a peak less than a fraction p above the next one is dropped
-      unless a later step is at least p.
+      followed by the largest error flagged neither now nor before, are
+      walked; the sequences whose peaks come after the last fall of at
+      least a fraction p, (a - b) / a >= p, are dropped (all of them when
+      there is no such fall).  A window whose flagged points form no
+      sequence keeps them.
    6. Score of each run of flagged points of a window: the largest
       |e - epsilon| or |e_inv - epsilon_inv| in it over (mean + sd).
       The result is the runs of more than one consecutive flagged point
@@ -180,8 +183,9 @@ AN_API an_result an_telemanom_work_size(const an_telemanom_config *config, size_
    _work form caller memory of an_telemanom_work_size bytes, 8-aligned.
    Returns AN_ERR_INVALID_ARG for a bad config or NULL input,
    AN_ERR_TOO_SHORT for n = 0, AN_ERR_INPUT for NaN, Inf or a negative
-   error, AN_ERR_SHAPE when more ranges or windows exist than the
-   capacities hold (every other output is still written, counts set).
+   error, AN_ERR_SHAPE when ranges or windows are asked for but more
+   exist than their capacity (the first ones and every other output are
+   still written, the counts set).
    Thread safety: none needed; nothing is shared. */
 AN_API an_result an_telemanom_detect(const an_telemanom_config *config, const double *errors, const double *values,
                                      size_t n, an_telemanom_result *out, const an_allocator *a);
@@ -1024,7 +1028,8 @@ AN_API an_result an_telemanom_detect_work(const an_telemanom_config *config, con
     if (out->score) memcpy(out->score, w.score, n * sizeof(double));
     out->range_count = ranges;
     out->window_count = n_windows;
-    if (ranges > out->range_capacity || (out->windows && n_windows > out->window_capacity)) r = AN_ERR_SHAPE;
+    if ((out->ranges && ranges > out->range_capacity) || (out->windows && n_windows > out->window_capacity))
+        r = AN_ERR_SHAPE;
     return r;
 }
 
