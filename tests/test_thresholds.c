@@ -82,7 +82,8 @@ static void tm_inputs(const tm_case *tc, double *e, double *y)
     }
 }
 
-/* Ranges exactly, z exactly, thresholds and scores to 1e-9. */
+/* Ranges exactly, z exactly, thresholds and scores to 1e-9; telemanom's
+   defaults, and one case with every length changed. */
 static void test_telemanom_reference(void)
 {
     size_t t;
@@ -97,6 +98,12 @@ static void test_telemanom_reference(void)
         double range_score[16];
         an_telemanom_window windows[32];
         size_t i, k, nonzero = 0;
+        c.batch = tc->config.batch;
+        c.window = tc->config.window;
+        c.smoothing_span = tc->config.span;
+        c.error_buffer = tc->config.buffer;
+        c.warmup = tc->config.warmup;
+        c.p = tc->config.p;
         tm_inputs(tc, e, y);
         for (i = 0; i < tc->n; i++) sum += e[i] + y[i];
         CHECK_NEAR(sum, tc->input_sum, 1e-9);
