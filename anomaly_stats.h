@@ -221,7 +221,16 @@ AN_API an_result an_telemanom_detect_work(const an_telemanom_config *config, con
    z_q - t; when q is not small against the peak rate 1 - level, the fit
    turns lighter-tailed and z_q drifts down (more alarms than q), the
    faster the smaller max_peaks.  The paper's regime (q / (1 - level) of
-   0.05 or less, every peak kept) keeps this small; see the tests. */
+   0.05 or less, every peak kept) keeps this small; see the tests.
+
+       an_spot_config c = an_spot_config_init(1e-4, 0.98);
+       an_spot sp;
+       an_spot_verdict v;
+       c.depth = 10;                                  (DSPOT; 0 for SPOT)
+       an_spot_init(&sp, &c, NULL);
+       an_spot_fit(&sp, history, n_history, NULL);
+       for each new x: an_spot_push(&sp, x, &v); v == AN_SPOT_ALARM ...
+       an_spot_uninit(&sp);                                               */
 typedef struct an_spot_config {
     double q;          /* risk: probability of an alarm per point, in (0, 1)    */
     double level;      /* quantile of the calibration data giving t, in (0, 1)  */
@@ -749,10 +758,14 @@ static size_t an__tm_longest(const an_telemanom_config *c, size_t n)
     return L < n ? L : n;
 }
 
+/* Scratch; n points, L the longest window, S = L / 2 + 2 sequences. */
 typedef struct an__tm_work {
-    double *es, *score, *inv, *sorted, *peak, *ladder;
-    unsigned char *global, *anom, *anom_inv, *cover;
-    an_range *seq;
+    double *es, *score;       /* (n) smoothed errors, point scores         */
+    double *inv, *sorted;     /* (L) inverted errors, values to select in  */
+    double *peak, *ladder;    /* (S) sequence peaks, and sorted + non-anomalous max */
+    unsigned char *global;    /* (n) flagged by any window so far          */
+    unsigned char *anom, *anom_inv, *cover;   /* (L) flags                 */
+    an_range *seq;            /* (S) flagged sequences of a window         */
 } an__tm_work;
 
 /* Lays the scratch out from `base` (NULL: sizes only); returns its bytes. */
@@ -798,8 +811,9 @@ AN_API an_result an_telemanom_work_size(const an_telemanom_config *config, size_
     return *bytes == SIZE_MAX ? AN_ERR_TOO_LARGE : AN_OK;
 }
 
-/* Mean and population sd (numpy's np.mean, np.std) of the x[i] with
-   keep[i] (all when keep is NULL) below `below` (HUGE_VAL: all). */
+/* Mean and population sd (numpy's np.mean, np.std) of the x[i] below
+   `below` (HUGE_VAL: all of them); returns how many, and with none
+   leaves the outputs alone. */
 static size_t an__tm_mean_sd(const double *x, size_t n, double below, double *mean, double *sd)
 {
     double s = 0.0, ss = 0.0, m;
