@@ -223,6 +223,56 @@ static void test_telemanom_errors_and_memory(void)
     inject_failures("an_telemanom_detect", job_telemanom, NULL);
 }
 
+/* Small random configurations and series (zeros, constants, spikes): no
+   failure, ranges in order inside the series, scores positive exactly
+   on the ranges' points, the work form equal to the allocating one. */
+static void test_telemanom_random_configs(void)
+{
+    an_rng rng;
+    size_t trial, bad = 0;
+    double e[300], y[300], sc[300], sc2[300];
+    an_range rg[160], rg2[160];
+    for (an_rng_seed(&rng, 17, 2), trial = 0; trial < 300; trial++) {
+        an_telemanom_config c = an_telemanom_config_init();
+        an_telemanom_result out, out2;
+        size_t n = 1 + (size_t)an_rng_below(&rng, 300), i, k, bytes, kind = (size_t)an_rng_below(&rng, 4);
+        void *work;
+        c.batch = 1 + (size_t)an_rng_below(&rng, 20);
+        c.window = c.batch + (size_t)an_rng_below(&rng, 60);
+        c.smoothing_span = 1 + (size_t)an_rng_below(&rng, 30);
+        c.error_buffer = (size_t)an_rng_below(&rng, 12);
+        c.warmup = (size_t)an_rng_below(&rng, 20);
+        c.short_series = (size_t)an_rng_below(&rng, 300);
+        c.long_series = c.short_series + (size_t)an_rng_below(&rng, 100);
+        for (i = 0; i < n; i++) {
+            e[i] = kind == 0 ? 0.0 : kind == 1 ? 0.3 : an_rng_uniform(&rng) * (kind == 3 && i % 50 == 7 ? 40.0 : 1.0);
+            y[i] = kind == 2 ? 1.0 : an_rng_normal(&rng);
+        }
+        memset(&out, 0, sizeof out);
+        out.score = sc;
+        out.ranges = rg;
+        out.range_capacity = 160;
+        if (an_telemanom_detect(&c, e, y, n, &out, NULL) != AN_OK) { bad++; continue; }
+        for (k = 0; k < out.range_count; k++)
+            if (!(rg[k].start < rg[k].end && rg[k].end < n && (k == 0 || rg[k].start > rg[k - 1].end + 1))) bad++;
+        for (i = 0, k = 0; i < n; i++) {
+            int inside;
+            while (k < out.range_count && rg[k].end < i) k++;
+            inside = k < out.range_count && rg[k].start <= i;
+            if (inside != (sc[i] > 0.0) || !an__finite(sc[i])) bad++;
+        }
+        CHECK_OK(an_telemanom_work_size(&c, n, &bytes));
+        work = malloc(bytes);
+        out2 = out;
+        out2.score = sc2;
+        out2.ranges = rg2;
+        CHECK_OK(an_telemanom_detect_work(&c, e, y, n, &out2, work));
+        if (memcmp(sc, sc2, n * sizeof(double)) != 0 || out2.range_count != out.range_count) bad++;
+        free(work);
+    }
+    CHECK_EQ_SIZE(bad, 0);
+}
+
 /* --------------------------------------------------------------------------
    4b  SPOT / DSPOT
    -------------------------------------------------------------------------- */
@@ -413,6 +463,42 @@ static void test_dspot_drift(void)
            alarms, slope, first_alarm);
     an_spot_uninit(&a); an_spot_uninit(&b); an_spot_uninit(&l);
     free(x); free(xb); free(xl);
+}
+
+/* Odd data: negative values, a heavy tail, ties, a short calibration:
+   every threshold stays finite and above t, for SPOT and DSPOT.  (Four
+   tied values with t at the top leave no peak: AN_ERR_TOO_SHORT.) */
+static void test_spot_odd_data(void)
+{
+    an_rng rng;
+    size_t trial, bad = 0, skipped = 0;
+    double x[600];
+    an_result r;
+    for (an_rng_seed(&rng, 23, 4), trial = 0; trial < 40; trial++) {
+        an_spot sp;
+        an_spot_config c = an_spot_config_init(1e-3 * (1.0 + an_rng_uniform(&rng)), 0.8 + 0.19 * an_rng_uniform(&rng));
+        size_t i, kind = trial % 4, n_cal = 50 + (size_t)an_rng_below(&rng, 200);
+        c.depth = trial % 2 ? (size_t)an_rng_below(&rng, 10) : 0;
+        c.max_peaks = 1 + (size_t)an_rng_below(&rng, 64);
+        for (i = 0; i < 600; i++) {
+            double u = an_rng_uniform(&rng);
+            x[i] = kind == 0 ? -50.0 + u : kind == 1 ? 1.0 / (1e-3 + u) : kind == 2 ? floor(4.0 * u) : an_rng_normal(&rng);
+        }
+        CHECK_OK(an_spot_init(&sp, &c, NULL));
+        r = an_spot_fit(&sp, x, n_cal, NULL);
+        /* ties at the top: nothing exceeds t, which is an answer too */
+        if (r == AN_ERR_TOO_SHORT && kind == 2) { skipped++; an_spot_uninit(&sp); continue; }
+        if (r != AN_OK) { bad++; an_spot_uninit(&sp); continue; }
+        for (i = n_cal; i < 600; i++) {
+            an_spot_verdict v;
+            if (an_spot_push(&sp, x[i], &v) != AN_OK || !an__finite(sp.z) || !(sp.z > sp.t) ||
+                !an__finite(an_spot_threshold(&sp)))
+                bad++;
+        }
+        an_spot_uninit(&sp);
+    }
+    CHECK_EQ_SIZE(bad, 0);
+    CHECK(skipped <= 10);
 }
 
 static an_result job_spot(const an_allocator *a, void *ctx)
@@ -638,12 +724,14 @@ int main(void)
 {
     RUN(test_telemanom_reference);
     RUN(test_telemanom_errors_and_memory);
+    RUN(test_telemanom_random_configs);
     RUN(test_gpd_against_scipy);
     RUN(test_gpd_exponential);
     RUN(test_gpd_threshold_formula);
     RUN(test_spot_quantile);
     RUN(test_spot_alarm_rate);
     RUN(test_dspot_drift);
+    RUN(test_spot_odd_data);
     RUN(test_spot_errors_and_memory);
     RUN(test_alarm_hand_case);
     RUN(test_alarm_batch_equals_streaming);
