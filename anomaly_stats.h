@@ -268,11 +268,11 @@ AN_API an_result an_spot_heap_size(const an_spot_config *config, size_t *bytes);
 AN_API an_result an_spot_init_preallocated(an_spot *s, const an_spot_config *config, void *heap);
 AN_API an_result an_spot_init(an_spot *s, const an_spot_config *config, const an_allocator *a);
 AN_API void      an_spot_uninit(an_spot *s);
-/* Calibration on x (n): SPOT needs at least one point above t; DSPOT uses
-   the first d points as its first window and calibrates on the rest (so n
-   > d).  Scratch (n doubles, for the quantile) comes from `scratch`
-   (NULL = default).  Returns AN_ERR_INPUT for NaN/Inf, AN_ERR_TOO_SHORT
-   when no point exceeds t. */
+/* Calibration on x (n), forgetting anything learnt before: SPOT needs at
+   least one point above t; DSPOT uses the first d points as its first
+   window and calibrates on the rest (so n > d).  Scratch (n - d doubles,
+   for the quantile) comes from `scratch` (NULL = default).  Returns
+   AN_ERR_INPUT for NaN/Inf, AN_ERR_TOO_SHORT when no point exceeds t. */
 AN_API an_result an_spot_fit(an_spot *s, const double *x, size_t n, const an_allocator *scratch);
 /* One point: *verdict says what it was (AN_OK), AN_ERR_NOT_FITTED before
    calibration, AN_ERR_INPUT for NaN/Inf (nothing learnt).  Allocates
