@@ -183,7 +183,8 @@ AN_API an_result an_telemanom_work_size(const an_telemanom_config *config, size_
    _work form caller memory of an_telemanom_work_size bytes, 8-aligned.
    Returns AN_ERR_INVALID_ARG for a bad config or NULL input,
    AN_ERR_TOO_SHORT for n = 0, AN_ERR_INPUT for NaN, Inf or a negative
-   error, AN_ERR_SHAPE when ranges or windows are asked for but more
+   error, AN_ERR_NUMERIC when errors near DBL_MAX overflow the smoothing,
+   AN_ERR_SHAPE when ranges or windows are asked for but more
    exist than their capacity (the first ones and every other output are
    still written, the counts set).
    Thread safety: none needed; nothing is shared. */
@@ -963,6 +964,7 @@ AN_API an_result an_telemanom_detect_work(const an_telemanom_config *config, con
         num = errors[i] + (1.0 - alpha) * num;
         den = 1.0 + (1.0 - alpha) * den;
         w.es[i] = num / den;
+        if (!an__finite(w.es[i])) return AN_ERR_NUMERIC;   /* errors near DBL_MAX */
     }
     if (c->warmup) {
         size_t h = c->warmup < n ? c->warmup : n, h2 = c->warmup < n / 2 ? 2 * c->warmup : n;

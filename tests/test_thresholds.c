@@ -9,6 +9,7 @@
 #include "fixtures/telemanom_reference.h"
 #include "fixtures/gpd_scipy.h"
 
+#include <float.h>
 #include <stdlib.h>
 
 /* --------------------------------------------------------------------------
@@ -190,6 +191,9 @@ static void test_telemanom_errors_and_memory(void)
     CHECK_RESULT(an_telemanom_detect(&c, e, y, tc->n, &out, NULL), AN_ERR_INPUT);
     e[7] = -1.0;
     CHECK_RESULT(an_telemanom_detect(&c, e, y, tc->n, &out, NULL), AN_ERR_INPUT);
+    e[7] = DBL_MAX;
+    e[8] = DBL_MAX;
+    CHECK_RESULT(an_telemanom_detect(&c, e, y, tc->n, &out, NULL), AN_ERR_NUMERIC);
     tm_inputs(tc, e, y);
     y[9] = HUGE_VAL;
     CHECK_RESULT(an_telemanom_detect(&c, e, y, tc->n, &out, NULL), AN_ERR_INPUT);
