@@ -212,7 +212,8 @@ AN_API an_result an_telemanom_detect_work(const an_telemanom_config *config, con
    z_q is a peak: its excess is added, the GPD refitted and z_q updated;
    any other point only counts in n.  DSPOT (depth d > 0) does all this
    on x - M, M the mean of the last d points that were not alarms, so a
-   slow drift of the level does not move the alarms.
+   slow drift of the level does not move the alarms.  For the lower tail,
+   give it -x.
 
    The fit keeps the last `max_peaks` excesses (the rate N_t / n counts
    them all), so memory is fixed at init and a push allocates nothing.
