@@ -100,6 +100,30 @@ static void *xrealloc(void *p, size_t size)
     return p;
 }
 
+/* A formatted string in fresh memory. */
+static char *xprintf(const char *fmt, ...)
+{
+    va_list ap;
+    int len;
+    char *s;
+    va_start(ap, fmt);
+    len = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (len < 0) die("bad format");
+    s = (char *)xmalloc((size_t)len + 1);
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)len + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+static void *xcalloc_bytes(size_t n)
+{
+    void *p = calloc(n ? n : 1, 1);
+    if (!p) die("out of memory");
+    return p;
+}
+
 static char *xstrdup(const char *s)
 {
     size_t n = strlen(s) + 1;
@@ -285,6 +309,16 @@ static void read_table(const char *path, table *t)
         an_result r = an_fill_missing(t->x, t->rows, t->cols, NULL, NULL, NULL);
         if (r != AN_OK) die("%s: a column has no values at all", path);
     }
+}
+
+static void free_table(table *t)
+{
+    size_t i;
+    for (i = 0; i <= t->cols; i++) free(t->name[i]);
+    for (i = 0; i < t->rows; i++) free(t->stamp[i]);
+    for (i = 0; i < t->rows * t->cols; i++) free(t->cell[i]);
+    free(t->name); free(t->stamp); free(t->cell); free(t->time); free(t->x);
+    memset(t, 0, sizeof *t);
 }
 
 /* --------------------------------------------------------------------------
@@ -573,6 +607,254 @@ static int cmd_detect(int argc, char **argv)
     return 0;
 }
 
+/* --------------------------------------------------------------------------
+   stream
+   -------------------------------------------------------------------------- */
+
+/* Reads one value or CSV row per line and answers each at once.  The line
+   buffer is fixed, so nothing is allocated per line. */
+static int cmd_stream(int argc, char **argv)
+{
+    options o;
+    char line[65536], *field[MAX_COLS + 1];
+    float row[MAX_COLS], *train = NULL;
+    size_t n_train = 0, cols = 0, i, k;
+    an_detector *d = NULL;
+    if (parse_options(argc, argv, 2, &o) != argc) die("stream takes options only; see --help");
+    if (o.load) d = load_detector(o.load);
+    if (!o.train_rows) o.train_rows = 500;
+    if (!d && o.train_rows < 8) die("--train-rows: the detector needs at least 8 rows to fit");
+    if (!d) train = (float *)xmalloc(o.train_rows * MAX_COLS * sizeof(float));
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    while (fgets(line, sizeof line, stdin)) {
+        size_t nf;
+        float score;
+        line[strcspn(line, "\r\n")] = '\0';
+        if (!*line) continue;
+        nf = split_csv(line, field, MAX_COLS + 1);
+        for (k = 0; k < nf; k++) {
+            double v;
+            if (is_missing(field[k])) { row[k] = (float)NAN; continue; }
+            if (!parse_number(field[k], &v)) break;
+            row[k] = (float)v;
+        }
+        if (k < nf) { if (!cols && !n_train) continue; die("not a number: '%s'", field[k]); }   /* a header line */
+        if (!cols) cols = d ? d->n_features : nf;
+        if (nf != cols) die("a line has %zu values, expected %zu", nf, cols);
+        for (k = 0; k < cols; k++)
+            if (row[k] != row[k]) row[k] = 0.0f;      /* no future to interpolate with: hold 0 */
+        if (!d) {
+            memcpy(train + n_train * cols, row, cols * sizeof(float));
+            if (++n_train < o.train_rows) { printf("0,0\n"); continue; }
+            d = make_detector(&o, cols);
+            check(an_detector_fit(d, train, n_train), "fit");
+            for (i = 0; i + 1 < n_train; i++) an_detector_push(d, train + i * cols, &score);   /* catch up */
+        }
+        {
+            an_ensemble_decision dec;
+            check(an_detector_push(d, row, &score), "score");
+            an_ensemble_last(d, &dec);
+            printf("%.6f,%d\n", score, dec.anomaly);
+        }
+    }
+    if (d && o.save) save_detector(d, o.save);
+    an_detector_destroy(d);
+    free(train);
+    return 0;
+}
+
+/* --------------------------------------------------------------------------
+   nab
+   --------------------------------------------------------------------------
+   The detector learns causally: nothing before row 150 (NAB's probation is
+   at least that long), then it fits on everything seen at rows 150, 300,
+   600, ... and replays those rows to catch the stream up.  The score of
+   row t depends only on rows 0..t, whatever the file's length. */
+
+#define NAB_FIRST_FIT 150
+
+static void nab_scores(const float *x, size_t n, float *score)
+{
+    options o;
+    an_detector *d = NULL;
+    size_t i, next = NAB_FIRST_FIT, k;
+    memset(&o, 0, sizeof o);
+    o.window = 48;
+    for (i = 0; i < n; i++) {
+        if (i == next) {                                 /* refit on rows 0..i-1 */
+            an_detector *fresh = make_detector(&o, 1);
+            float s;
+            if (an_detector_fit(fresh, x, i) == AN_OK) {
+                an_detector_destroy(d);
+                d = fresh;
+                for (k = 0; k < i; k++) an_detector_push(d, x + k, &s);
+            } else {
+                an_detector_destroy(fresh);
+            }
+            next *= 2;
+        }
+        score[i] = 0.0f;
+        if (d && an_detector_push(d, x + i, &score[i]) != AN_OK) score[i] = 0.0f;
+    }
+    an_detector_destroy(d);
+}
+
+/* The windows of one file from NAB's combined_windows.json: the value of
+   key "<category>/<file>.csv", an array of [start, end] timestamp pairs. */
+static size_t nab_windows(const char *json, const char *key, const table *t, an_range *out, size_t max)
+{
+    char pattern[1024];
+    const char *p;
+    size_t count = 0;
+    snprintf(pattern, sizeof pattern, "\"%s\"", key);
+    if (!json || !(p = strstr(json, pattern))) return 0;
+    p = strchr(p + strlen(pattern), '[');
+    if (!p) return 0;
+    for (p++; *p && count < max;) {
+        char a[64], b[64];
+        double ta, tb;
+        size_t i, first = t->rows, last = 0;
+        while (*p && *p != '[' && *p != ']') p++;
+        if (*p != '[') break;
+        if (sscanf(p, "[ \"%63[^\"]\" , \"%63[^\"]\" ]", a, b) != 2 &&
+            sscanf(p, "[%*[ \n\r\t]\"%63[^\"]\",%*[ \n\r\t]\"%63[^\"]\"", a, b) != 2)
+            break;
+        if (!parse_iso8601(a, &ta) || !parse_iso8601(b, &tb)) die("windows: bad timestamp in %s", key);
+        for (i = 0; i < t->rows; i++)
+            if (t->time[i] >= ta && t->time[i] <= tb) { if (i < first) first = i; last = i; }
+        if (first <= last && first < t->rows) { out[count].start = first; out[count].end = last; count++; }
+        p = strchr(p, ']');
+        if (!p) break;
+        p++;
+    }
+    return count;
+}
+
+typedef struct nab_file { char *key; float *score; size_t n; an_range *windows; size_t n_windows; } nab_file;
+
+/* Makes dir and its parents. */
+static void make_dirs(const char *dir)
+{
+    char *p, *copy = xstrdup(dir);
+    for (p = copy + 1; *p; p++)
+        if (*p == '/') { *p = '\0'; mkdir(copy, 0777); *p = '/'; }
+    mkdir(copy, 0777);
+    free(copy);
+}
+
+/* Scores every CSV under root/rel into out_dir/name/<category>/, and
+   collects scores and windows for the NAB scorer. */
+static void nab_walk(const char *root, const char *rel, const char *out_dir, const char *name, const char *json,
+                     nab_file **files, size_t *n_files)
+{
+    char *path = *rel ? xprintf("%s/%s", root, rel) : xstrdup(root);
+    DIR *dir = opendir(path);
+    struct dirent *e;
+    if (!dir) die("cannot read %s: %s", path, strerror(errno));
+    while ((e = readdir(dir))) {
+        char *sub, *file;
+        struct stat st;
+        size_t len = strlen(e->d_name);
+        if (e->d_name[0] == '.') continue;
+        sub = *rel ? xprintf("%s/%s", rel, e->d_name) : xstrdup(e->d_name);
+        file = xprintf("%s/%s", root, sub);
+        if (stat(file, &st) == 0 && S_ISDIR(st.st_mode)) nab_walk(root, sub, out_dir, name, json, files, n_files);
+        else if (stat(file, &st) == 0 && len >= 4 && !strcmp(e->d_name + len - 4, ".csv")) {
+            table t;
+            nab_file *nf;
+            char *dirpath, *out;
+            FILE *f;
+            size_t i, k;
+            unsigned char *label;
+            read_table(file, &t);
+            if (t.cols != 1) die("%s: NAB files have one value column", file);
+            *files = (nab_file *)xrealloc(*files, (*n_files + 1) * sizeof(nab_file));
+            nf = &(*files)[(*n_files)++];
+            nf->key = xstrdup(sub);
+            nf->n = t.rows;
+            nf->score = (float *)xmalloc(t.rows * sizeof(float));
+            nf->windows = (an_range *)xmalloc(64 * sizeof(an_range));
+            nf->n_windows = nab_windows(json, sub, &t, nf->windows, 64);
+            nab_scores(t.x, t.rows, nf->score);
+            label = (unsigned char *)xcalloc_bytes(t.rows);
+            for (k = 0; k < nf->n_windows; k++)
+                for (i = nf->windows[k].start; i <= nf->windows[k].end; i++) label[i] = 1;
+            dirpath = *rel ? xprintf("%s/%s/%s", out_dir, name, rel) : xprintf("%s/%s", out_dir, name);
+            make_dirs(dirpath);
+            out = xprintf("%s/%s_%s", dirpath, name, e->d_name);
+            if (!(f = fopen(out, "w"))) die("cannot write %s: %s", out, strerror(errno));
+            fprintf(f, "timestamp,value,anomaly_score,label\n");
+            for (i = 0; i < t.rows; i++) fprintf(f, "%s,%s,%.6f,%d\n", t.stamp[i], t.cell[i], nf->score[i], label[i]);
+            fclose(f);
+            fprintf(stderr, "%-60s %6zu rows, %zu windows\n", sub, t.rows, nf->n_windows);
+            free(label);
+            free(dirpath);
+            free(out);
+            free_table(&t);
+        }
+        free(sub);
+        free(file);
+    }
+    closedir(dir);
+    free(path);
+}
+
+static char *read_file_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long len;
+    if (!f) die("cannot open %s: %s", path, strerror(errno));
+    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) die("cannot read %s", path);
+    buf = (char *)xmalloc((size_t)len + 1);
+    if (fread(buf, 1, (size_t)len, f) != (size_t)len) die("cannot read %s", path);
+    buf[len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static int cmd_nab(int argc, char **argv)
+{
+    const char *name = "anomalyh", *windows = NULL, *dirs[2];
+    char *json = NULL;
+    nab_file *files = NULL;
+    size_t n_files = 0, i, n_dirs = 0;
+    int a;
+    for (a = 2; a < argc; a++) {
+        if (!strcmp(argv[a], "--name") && a + 1 < argc) name = argv[++a];
+        else if (!strcmp(argv[a], "--windows") && a + 1 < argc) windows = argv[++a];
+        else if (argv[a][0] == '-') die("nab: unknown option %s", argv[a]);
+        else if (n_dirs < 2) dirs[n_dirs++] = argv[a];
+        else die("nab: DATA_DIR OUT_DIR [--name NAME] [--windows FILE]");
+    }
+    if (n_dirs != 2) die("nab: DATA_DIR OUT_DIR [--name NAME] [--windows FILE]");
+    if (windows) json = read_file_text(windows);
+    nab_walk(dirs[0], "", dirs[1], name, json, &files, &n_files);
+    if (json) {
+        static const char *profile_name[3] = { "standard", "reward_low_FP", "reward_low_FN" };
+        an_nab_series *series = (an_nab_series *)xmalloc(n_files * sizeof(an_nab_series));
+        int p;
+        for (i = 0; i < n_files; i++) {
+            series[i].score = files[i].score;
+            series[i].n = files[i].n;
+            series[i].windows = files[i].windows;
+            series[i].n_windows = files[i].n_windows;
+        }
+        printf("NAB scores of %s over %zu files (the library's scorer, NAB v1.1 rules):\n", name, n_files);
+        for (p = 0; p < 3; p++) {
+            an_nab_result res;
+            check(an_nab_evaluate(series, n_files, an_nab_profile_get((an_nab_profile_id)p), NULL, &res), "nab");
+            printf("  %-14s %6.2f   (threshold %.4f, tp %zu, fp %zu, fn %zu)\n", profile_name[p], res.normalized,
+                   res.threshold, res.counts.tp, res.counts.fp, res.counts.fn);
+        }
+        free(series);
+        free(json);
+    }
+    for (i = 0; i < n_files; i++) { free(files[i].key); free(files[i].score); free(files[i].windows); }
+    free(files);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
@@ -580,6 +862,8 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "detect")) return cmd_detect(argc, argv);
+    if (!strcmp(argv[1], "stream")) return cmd_stream(argc, argv);
+    if (!strcmp(argv[1], "nab")) return cmd_nab(argc, argv);
     die("unknown command '%s' (see --help)", argv[1]);
     return 2;
 }
