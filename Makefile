@@ -91,8 +91,9 @@ build/stats_tour: examples/stats_tour.c $(HEADERS) | build
 build/anomaly: examples/anomaly.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
-test: $(TESTS) $(FUZZ_RUN)
-	@CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" CFLAGS="$(ALL_CFLAGS)" sh tests/run.sh $(TESTS) "$(FUZZ_RUN) tests/fuzz/corpus"
+test: $(TESTS) $(FUZZ_RUN) build/anomaly
+	@CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" CFLAGS="$(ALL_CFLAGS)" sh tests/run.sh $(TESTS) "$(FUZZ_RUN) tests/fuzz/corpus" \
+	    "sh tests/test_cli.sh build/anomaly"
 
 # ASan + UBSan over the same suite, then valgrind memcheck on the core tests
 # (built for AVX2: valgrind does not decode AVX-512).

@@ -617,7 +617,7 @@ static int cmd_stream(int argc, char **argv)
 {
     options o;
     char line[65536], *field[MAX_COLS + 1];
-    float row[MAX_COLS], *train = NULL;
+    float row[MAX_COLS], last[MAX_COLS] = { 0 }, *train = NULL;
     size_t n_train = 0, cols = 0, i, k;
     an_detector *d = NULL;
     if (parse_options(argc, argv, 2, &o) != argc) die("stream takes options only; see --help");
@@ -641,8 +641,8 @@ static int cmd_stream(int argc, char **argv)
         if (k < nf) { if (!cols && !n_train) continue; die("not a number: '%s'", field[k]); }   /* a header line */
         if (!cols) cols = d ? d->n_features : nf;
         if (nf != cols) die("a line has %zu values, expected %zu", nf, cols);
-        for (k = 0; k < cols; k++)
-            if (row[k] != row[k]) row[k] = 0.0f;      /* no future to interpolate with: hold 0 */
+        for (k = 0; k < cols; k++)                    /* no future to interpolate with: hold the last */
+            row[k] = row[k] == row[k] ? (last[k] = row[k]) : last[k];
         if (!d) {
             memcpy(train + n_train * cols, row, cols * sizeof(float));
             if (++n_train < o.train_rows) { printf("0,0\n"); continue; }
