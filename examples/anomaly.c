@@ -500,110 +500,237 @@ static double score_threshold(const options *o, const float *train_scores, size_
     return v;
 }
 
+/* What a detection run found: per row, and the events. */
+typedef struct detection {
+    float *score;
+    unsigned char *flag;
+    double *expected;                  /* (rows, cols) */
+    double *severity, *confidence;
+    event *events;
+    size_t n_events, n_flagged;
+} detection;
+
+/* Fits (or loads) the detector the options ask for and streams every row
+   of t through it from the first: every score is causal. */
+static void detect_table(const options *o, const table *t, detection *r)
+{
+    an_detector *d;
+    size_t i, train = o->train_rows && o->train_rows < t->rows ? o->train_rows : t->rows;
+    double threshold;
+    if (o->load) {
+        d = load_detector(o->load);
+        if (d->n_features != t->cols) die("%s: the model has %zu features, the data %zu", o->load, d->n_features, t->cols);
+    } else {
+        d = make_detector(o, t->cols);
+        if (train < 8) die("need at least 8 training rows, have %zu", train);
+        check(an_detector_fit(d, t->x, train), "fit");
+    }
+    if (o->save) save_detector(d, o->save);
+    r->score = (float *)xmalloc(t->rows * sizeof(float));
+    r->flag = (unsigned char *)xmalloc(t->rows);
+    r->expected = (double *)xmalloc(t->rows * t->cols * sizeof(double));
+    r->severity = (double *)xmalloc(2 * t->rows * sizeof(double));
+    r->confidence = r->severity + t->rows;
+    r->events = (event *)xmalloc(t->rows * sizeof(event));
+    r->n_events = r->n_flagged = 0;
+    for (i = 0; i < t->rows; i++) {
+        an_ensemble_decision dec;
+        expectation(d, r->expected + i * t->cols, t->cols);
+        check(an_detector_push(d, t->x + i * t->cols, &r->score[i]), "score");
+        an_ensemble_last(d, &dec);
+        r->flag[i] = (unsigned char)dec.anomaly;
+        r->severity[i] = dec.severity;
+        r->confidence[i] = dec.confidence;
+    }
+    if (o->threshold != THRESHOLD_VOTE) {
+        threshold = score_threshold(o, r->score, train);
+        for (i = 0; i < t->rows; i++) r->flag[i] = r->score[i] > threshold;
+    }
+    for (i = 0; i < t->rows; i++) {            /* events: runs of flagged rows, told at their peak */
+        event *ev;
+        if (!r->flag[i]) continue;
+        r->n_flagged++;
+        if (r->n_events && r->events[r->n_events - 1].end + 1 == i) ev = &r->events[r->n_events - 1];
+        else {
+            ev = &r->events[r->n_events++];
+            ev->start = ev->peak = i;
+            ev->peak_score = -1;
+        }
+        ev->end = i;
+        if (r->score[i] > ev->peak_score) {
+            ev->peak = i;
+            ev->peak_score = r->score[i];
+            ev->severity = r->severity[i];
+            ev->confidence = r->confidence[i];
+        }
+    }
+    an_detector_destroy(d);
+}
+
+static void free_detection(detection *r)
+{
+    free(r->score); free(r->flag); free(r->expected); free(r->severity); free(r->events);
+}
+
+static void write_events_json(const char *path, const table *t, const detection *r)
+{
+    FILE *json = fopen(path, "w");
+    size_t i, f;
+    if (!json) die("cannot write %s: %s", path, strerror(errno));
+    fprintf(json, "[\n");
+    for (i = 0; i < r->n_events; i++) {
+        const event *ev = &r->events[i];
+        fprintf(json, "  {\"start\": ");
+        json_string(json, t->stamp[ev->start]);
+        fprintf(json, ", \"end\": ");
+        json_string(json, t->stamp[ev->end]);
+        fprintf(json, ", \"peak\": ");
+        json_string(json, t->stamp[ev->peak]);
+        fprintf(json, ", \"rows\": [%zu, %zu], \"score\": %.6f, \"severity\": %.3f, \"confidence\": %.3f",
+                ev->start, ev->end, ev->peak_score, ev->severity, ev->confidence);
+        fprintf(json, ", \"actual\": [");
+        for (f = 0; f < t->cols; f++) fprintf(json, "%s%.6g", f ? ", " : "", t->x[ev->peak * t->cols + f]);
+        fprintf(json, "], \"expected\": [");
+        for (f = 0; f < t->cols; f++) {
+            double e = r->expected[ev->peak * t->cols + f];
+            if (e == e) fprintf(json, "%s%.6g", f ? ", " : "", e);
+            else fprintf(json, "%snull", f ? ", " : "");
+        }
+        fprintf(json, "]}%s\n", i + 1 < r->n_events ? "," : "");
+    }
+    fprintf(json, "]\n");
+    if (fclose(json) != 0) die("cannot write %s", path);
+}
+
 static int cmd_detect(int argc, char **argv)
 {
     options o;
     table t;
-    an_detector *d;
-    float *score;
-    double *expected, *severity, *confidence, threshold;
-    unsigned char *flag;
-    size_t i, f, train, n_events = 0, n_flagged = 0;
-    event *events;
-    FILE *json = NULL;
+    detection r;
+    size_t i, f;
     int i_file = parse_options(argc, argv, 2, &o);
     if (i_file != argc - 1) die("detect needs exactly one FILE (or - for stdin); see --help");
     read_table(argv[i_file], &t);
-    train = o.train_rows && o.train_rows < t.rows ? o.train_rows : t.rows;
-    if (o.load) {
-        d = load_detector(o.load);
-        if (d->n_features != t.cols) die("%s: the model has %zu features, the file %zu", o.load, d->n_features, t.cols);
-    } else {
-        d = make_detector(&o, t.cols);
-        if (train < 8) die("need at least 8 training rows, have %zu", train);
-        check(an_detector_fit(d, t.x, train), "fit");
-    }
-    if (o.save) save_detector(d, o.save);
-    score = (float *)xmalloc(t.rows * sizeof(float));
-    flag = (unsigned char *)xmalloc(t.rows);
-    expected = (double *)xmalloc(t.rows * t.cols * sizeof(double));
-    severity = (double *)xmalloc(2 * t.rows * sizeof(double));
-    confidence = severity + t.rows;
-    events = (event *)xmalloc(t.rows * sizeof(event));
-    /* the stream from the first row: every score is causal */
-    for (i = 0; i < t.rows; i++) {
-        an_ensemble_decision dec;
-        expectation(d, expected + i * t.cols, t.cols);
-        check(an_detector_push(d, t.x + i * t.cols, &score[i]), "score");
-        an_ensemble_last(d, &dec);
-        flag[i] = (unsigned char)dec.anomaly;
-        severity[i] = dec.severity;
-        confidence[i] = dec.confidence;
-    }
-    if (o.threshold != THRESHOLD_VOTE) {
-        threshold = score_threshold(&o, score, train);
-        for (i = 0; i < t.rows; i++) flag[i] = score[i] > threshold;
-    }
-    /* rows to stdout */
+    detect_table(&o, &t, &r);
     printf("%s", t.name[0]);
     for (f = 0; f < t.cols; f++) printf(",%s", t.name[f + 1]);
     printf(",score,anomaly\n");
     for (i = 0; i < t.rows; i++) {
         printf("%s", t.stamp[i]);
         for (f = 0; f < t.cols; f++) printf(",%s", t.cell[i * t.cols + f]);
-        printf(",%.6f,%d\n", score[i], flag[i]);
-        n_flagged += flag[i];
-    }
-    /* events: runs of flagged rows, described at their peak */
-    for (i = 0; i < t.rows; i++) {
-        event *ev;
-        if (!flag[i]) continue;
-        if (n_events && events[n_events - 1].end + 1 == i) ev = &events[n_events - 1];
-        else {
-            ev = &events[n_events++];
-            ev->start = ev->peak = i;
-            ev->peak_score = -1;
-        }
-        ev->end = i;
-        if (score[i] > ev->peak_score) {
-            ev->peak = i;
-            ev->peak_score = score[i];
-            ev->severity = severity[i];
-            ev->confidence = confidence[i];
-        }
+        printf(",%.6f,%d\n", r.score[i], r.flag[i]);
     }
     if (!o.quiet) {
-        for (i = 0; i < n_events; i++) describe(&t, &events[i], expected, stderr);
-        fprintf(stderr, "%zu event%s, %zu of %zu rows flagged\n", n_events, n_events == 1 ? "" : "s", n_flagged,
-                t.rows);
+        for (i = 0; i < r.n_events; i++) describe(&t, &r.events[i], r.expected, stderr);
+        fprintf(stderr, "%zu event%s, %zu of %zu rows flagged\n", r.n_events, r.n_events == 1 ? "" : "s",
+                r.n_flagged, t.rows);
     }
-    if (o.json) {
-        if (!(json = fopen(o.json, "w"))) die("cannot write %s: %s", o.json, strerror(errno));
-        fprintf(json, "[\n");
-        for (i = 0; i < n_events; i++) {
-            const event *ev = &events[i];
-            fprintf(json, "  {\"start\": ");
-            json_string(json, t.stamp[ev->start]);
-            fprintf(json, ", \"end\": ");
-            json_string(json, t.stamp[ev->end]);
-            fprintf(json, ", \"peak\": ");
-            json_string(json, t.stamp[ev->peak]);
-            fprintf(json, ", \"rows\": [%zu, %zu], \"score\": %.6f, \"severity\": %.3f, \"confidence\": %.3f",
-                    ev->start, ev->end, ev->peak_score, ev->severity, ev->confidence);
-            fprintf(json, ", \"actual\": [");
-            for (f = 0; f < t.cols; f++) fprintf(json, "%s%.6g", f ? ", " : "", t.x[ev->peak * t.cols + f]);
-            fprintf(json, "], \"expected\": [");
-            for (f = 0; f < t.cols; f++) {
-                double e = expected[ev->peak * t.cols + f];
-                if (e == e) fprintf(json, "%s%.6g", f ? ", " : "", e);
-                else fprintf(json, "%snull", f ? ", " : "");
-            }
-            fprintf(json, "]}%s\n", i + 1 < n_events ? "," : "");
+    if (o.json) write_events_json(o.json, &t, &r);
+    free_detection(&r);
+    free_table(&t);
+    return 0;
+}
+
+/* --------------------------------------------------------------------------
+   demo
+   --------------------------------------------------------------------------
+   Eight weeks of hourly telemetry: a daily cycle, a slow trend, noise, and
+   after three clean weeks one anomaly of each kind.  The detector trains on
+   the clean weeks and streams the rest. */
+
+#define DEMO_DAYS 56
+#define DEMO_TRAIN (21 * 24)
+
+typedef struct injected { const char *kind; size_t start, end; } injected;
+
+static const injected demo_anomalies[] = {
+    { "spike", 600, 600 },                 /* day 25 */
+    { "level shift", 760, 771 },           /* day 31: +5 for 12 hours */
+    { "trend change", 900, 923 },          /* day 37: a ramp away from the trend for a day */
+    { "variance change", 1100, 1123 },     /* day 45: four times the noise for a day */
+};
+
+static void demo_table(table *t, unsigned char *truth)
+{
+    size_t n = DEMO_DAYS * 24, i, k;
+    an_rng rng;
+    memset(t, 0, sizeof *t);
+    t->rows = n;
+    t->cols = 1;
+    t->time_kind = TIME_ISO;
+    t->name = (char **)xmalloc(2 * sizeof(char *));
+    t->name[0] = xstrdup("timestamp");
+    t->name[1] = xstrdup("load");
+    t->stamp = (char **)xmalloc(n * sizeof(char *));
+    t->cell = (char **)xmalloc(n * sizeof(char *));
+    t->time = (double *)xmalloc(n * sizeof(double));
+    t->x = (float *)xmalloc(n * sizeof(float));
+    an_rng_seed(&rng, 20260105, 0);
+    for (i = 0; i < n; i++) {
+        double hour = (double)(i % 24), v, noise = an_rng_normal(&rng);
+        time_t secs;
+        struct tm tm;
+        char buf[32];
+        v = 40.0 + 0.01 * (double)i + 8.0 * sin(2 * 3.14159265358979 * (hour - 9.0) / 24.0) + 1.0 * noise;
+        truth[i] = 0;
+        for (k = 0; k < sizeof demo_anomalies / sizeof demo_anomalies[0]; k++) {
+            const injected *a = &demo_anomalies[k];
+            if (i < a->start || i > a->end) continue;
+            truth[i] = 1;
+            if (k == 0) v += 9.0;
+            if (k == 1) v += 5.0;
+            if (k == 2) v += 0.45 * (double)(i - a->start + 1);
+            if (k == 3) v += 3.0 * noise;
         }
-        fprintf(json, "]\n");
-        fclose(json);
+        t->time[i] = 1767571200.0 + 3600.0 * (double)i;              /* 2026-01-05 00:00 UTC */
+        secs = (time_t)t->time[i];
+        gmtime_r(&secs, &tm);
+        strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+        t->stamp[i] = xstrdup(buf);
+        t->x[i] = (float)v;
+        t->cell[i] = xprintf("%.3f", v);
     }
-    an_detector_destroy(d);
+}
+
+static int cmd_demo(int argc, char **argv)
+{
+    options o;
+    table t;
+    detection r;
+    unsigned char truth[DEMO_DAYS * 24];
+    an_event_metrics em;
+    an_confusion cm;
+    size_t i, k;
+    (void)argc; (void)argv;
+    memset(&o, 0, sizeof o);
+    o.window = 48;
+    o.train_rows = DEMO_TRAIN;
+    demo_table(&t, truth);
+    printf("anomaly demo: %zu hours of synthetic telemetry (daily cycle, trend, noise),\n"
+           "trained on the first %d hours, then streamed; injected after training:\n", t.rows, DEMO_TRAIN);
+    for (k = 0; k < sizeof demo_anomalies / sizeof demo_anomalies[0]; k++)
+        printf("  %-16s %s .. %s\n", demo_anomalies[k].kind, t.stamp[demo_anomalies[k].start], t.stamp[demo_anomalies[k].end]);
+    detect_table(&o, &t, &r);
+    printf("\nwhat the hybrid detector (STL + IQR 0.6, rolling robust z 0.4) found:\n");
+    for (i = 0; i < r.n_events; i++) {
+        const char *kind = "not injected";
+        for (k = 0; k < sizeof demo_anomalies / sizeof demo_anomalies[0]; k++)
+            if (r.events[i].end >= demo_anomalies[k].start && r.events[i].start <= demo_anomalies[k].end)
+                kind = demo_anomalies[k].kind;
+        printf("  [%s] ", kind);
+        describe(&t, &r.events[i], r.expected, stdout);
+    }
+    check(an_event_scores(truth, r.flag, t.rows, &em), "event scores");
+    check(an_confusion_matrix(truth, r.flag, t.rows, &cm), "confusion");
+    printf("\nevents: precision %.2f, recall %.2f, F1 %.2f (%zu of %zu injected anomalies found, %zu of %zu "
+           "detected events real)\n", em.precision, em.recall, em.f1, em.detected, em.true_events, em.correct,
+           em.predicted_events);
+    printf("points: precision %.2f, recall %.2f, F1 %.2f\n", an_precision(&cm), an_recall(&cm), an_f1(&cm));
+    printf("RESULT {\"event_precision\": %.4f, \"event_recall\": %.4f, \"event_f1\": %.4f, \"point_precision\": %.4f, "
+           "\"point_recall\": %.4f, \"point_f1\": %.4f}\n", em.precision, em.recall, em.f1, an_precision(&cm),
+           an_recall(&cm), an_f1(&cm));
+    free_detection(&r);
+    free_table(&t);
     return 0;
 }
 
@@ -864,6 +991,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "detect")) return cmd_detect(argc, argv);
     if (!strcmp(argv[1], "stream")) return cmd_stream(argc, argv);
     if (!strcmp(argv[1], "nab")) return cmd_nab(argc, argv);
+    if (!strcmp(argv[1], "demo")) return cmd_demo(argc, argv);
     die("unknown command '%s' (see --help)", argv[1]);
     return 2;
 }
