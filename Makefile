@@ -48,7 +48,8 @@ FUZZ_RUN  = build/fuzz_model
 
 .PHONY: all test sanitize bench demo fuzz cross clean
 
-all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats bench/stl build/core_tour build/stats_tour build/anomaly
+all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats bench/stl build/core_tour build/stats_tour build/anomaly \
+     build/quickstart build/stream_fixed
 
 build:
 	@mkdir -p build
@@ -91,9 +92,17 @@ build/stats_tour: examples/stats_tour.c $(HEADERS) | build
 build/anomaly: examples/anomaly.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
-test: $(TESTS) $(FUZZ_RUN) build/anomaly
+build/quickstart: examples/quickstart.c $(HEADERS) | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+# Linked so that any heap call from the program or the library aborts it.
+NO_HEAP = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
+build/stream_fixed: examples/stream_fixed.c tests/no_heap.c $(HEADERS) | build
+	$(CC) $(ALL_CFLAGS) examples/stream_fixed.c tests/no_heap.c $(NO_HEAP) -o $@ $(LDLIBS)
+
+test: $(TESTS) $(FUZZ_RUN) build/anomaly build/quickstart build/stream_fixed
 	@CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" CFLAGS="$(ALL_CFLAGS)" sh tests/run.sh $(TESTS) "$(FUZZ_RUN) tests/fuzz/corpus" \
-	    "sh tests/test_cli.sh build/anomaly"
+	    "sh tests/test_cli.sh build/anomaly" "sh tests/test_examples.sh build/quickstart build/stream_fixed"
 
 # ASan + UBSan over the same suite, then valgrind memcheck on the core tests
 # (built for AVX2: valgrind does not decode AVX-512).

@@ -1,0 +1,45 @@
+/* quickstart.c - the shortest complete program: read numbers, fit the
+   hybrid detector, score every value, print the anomalies.
+
+     cc -O2 examples/quickstart.c -o quickstart -lm
+     ./quickstart < values.txt          (one number per line)        */
+#define ANOMALY_IMPLEMENTATION
+#include "../anomaly_stats.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(void)
+{
+    size_t n = 0, cap = 1024, i;
+    float *x = malloc(cap * sizeof *x), score;
+    an_detector *hybrid, *member;
+    an_ensemble_config ec = an_ensemble_config_init();
+    an_stl_iqr_config sc = an_stl_iqr_config_init(0);             /* period: detected */
+    an_robust_config rc = an_robust_config_init(AN_ROBUST_MAD, 48);
+    an_result r;
+
+    while (x && scanf("%f", &x[n]) == 1)                           /* read the series */
+        if (++n == cap) x = realloc(x, (cap *= 2) * sizeof *x);
+    if (!x) return 1;
+
+    an_ensemble_create(&ec, 1, NULL, &hybrid);                    /* build the detector */
+    an_stl_iqr_create(&sc, 1, NULL, &member);
+    an_ensemble_add(hybrid, member, 0.6, AN_MEMBER_BASELINE);
+    an_robust_create(&rc, 1, NULL, &member);
+    an_ensemble_add(hybrid, member, 0.4, AN_MEMBER_OPTIONAL);
+
+    if ((r = an_detector_fit(hybrid, x, n)) != AN_OK) {           /* learn the series */
+        fprintf(stderr, "fit: %s\n", an_result_str(r));
+        return 1;
+    }
+    for (i = 0; i < n; i++) {                                     /* score it, in order */
+        an_ensemble_decision d;
+        an_detector_push(hybrid, &x[i], &score);
+        an_ensemble_last(hybrid, &d);
+        if (d.anomaly) printf("anomaly at %zu: value %g, likelihood %.4f, severity %.1f\n", i, x[i], score, d.severity);
+    }
+    an_detector_destroy(hybrid);
+    free(x);
+    return 0;
+}
