@@ -193,7 +193,8 @@ AN_API const an_detector_vtable *an_iqr_type(void);
    season[phase]) as max(Q1 - r, r - Q3) / IQR, with the quartiles of the
    residuals the filter made on the training series.  The filter then
    learns from x with r clipped to the fences at `clip` IQR, so anomalies
-   do not drag the expectation.  Smoothing follows the STL windows: level
+   do not drag the expectation, and the seasonal profile learns only from
+   points inside those fences.  Smoothing follows the STL windows: level
    and slope are Brown's double smoothing with a = 2 / (trend window + 1),
    the season an average over seasonal_window cycles, gamma =
    2 / (seasonal_window + 1).  O(1) per point.  an_stl_iqr_expected gives
@@ -1758,7 +1759,7 @@ static double an__hw_step(const an__hw_params *p, an__hw *s, double x, double cl
     s->slope = p->beta * (level - s->level) + (1.0 - p->beta) * s->slope;
     s->level = level;
     if (p->period) {
-        s->season[s->phase] = p->gamma * (x - level) + (1.0 - p->gamma) * season;
+        if (r >= lo && r <= hi) s->season[s->phase] = p->gamma * (x - level) + (1.0 - p->gamma) * season;
         s->phase = (s->phase + 1) % p->period;
     }
     return score;
