@@ -5,7 +5,7 @@
 #   make sanitize  the suite under ASan + UBSan, and valgrind on the core tests
 #   make bench     benchmarks: kernels against plain loops, streaming detectors,
 #                  STL against R and statsmodels
-#   make demo      the demo
+#   make demo      the demo (build/anomaly demo)
 #   make fuzz      libFuzzer on the model-file reader (clang), FUZZ_SECONDS=60
 #   make cross     the suite for AArch64 NEON under qemu (CROSS=aarch64-linux-gnu-)
 #
@@ -124,8 +124,8 @@ bench: build/bench_kernels build/bench_stats bench/stl
 	./build/bench_stats
 	sh bench/stl_compare.sh bench/stl
 
-demo: build/core_tour
-	./build/core_tour
+demo: build/anomaly
+	./build/anomaly demo
 
 # Coverage-guided fuzzing of the model reader; new inputs go to build/fuzz-corpus.
 fuzz: | build
