@@ -47,7 +47,9 @@ static const char *usage_text =
     "  --threshold T    vote (default: a member past likelihood 0.999 votes, the\n"
     "                   weighted vote decides), percentile[:P] (score above the P-th\n"
     "                   percentile of the training scores, 99), sigma[:K] (above the\n"
-    "                   training mean + K sd, 3)\n"
+    "                   training mean + K sd, 3), dynamic (telemanom's thresholds on\n"
+    "                   the prediction errors |actual - expected|), spot[:Q] (SPOT,\n"
+    "                   extreme-value threshold on those errors with risk Q, 1e-4)\n"
     "  --save FILE      write the fitted model\n"
     "  --load FILE      use a saved model instead of fitting\n"
     "  --json FILE      write the events as JSON\n"
@@ -326,7 +328,7 @@ static void free_table(table *t)
    -------------------------------------------------------------------------- */
 
 enum { METHOD_HYBRID, METHOD_STL, METHOD_MAD };
-enum { THRESHOLD_VOTE, THRESHOLD_PERCENTILE, THRESHOLD_SIGMA };
+enum { THRESHOLD_VOTE, THRESHOLD_PERCENTILE, THRESHOLD_SIGMA, THRESHOLD_DYNAMIC, THRESHOLD_SPOT };
 
 typedef struct options {
     int method, threshold, quiet;
@@ -440,9 +442,9 @@ static void parse_threshold(const char *s, options *o)
     if (!strncmp(s, "vote", len) && len == 4) o->threshold = THRESHOLD_VOTE;
     else if (!strncmp(s, "percentile", len) && len == 10) o->threshold = THRESHOLD_PERCENTILE, o->threshold_arg = 99.0;
     else if (!strncmp(s, "sigma", len) && len == 5) o->threshold = THRESHOLD_SIGMA, o->threshold_arg = 3.0;
-    else if ((!strncmp(s, "dynamic", len) && len == 7) || (!strncmp(s, "spot", len) && len == 4))
-        die("--threshold %.*s: not in this build yet", (int)len, s);
-    else die("--threshold: vote, percentile[:P] or sigma[:K], not '%s'", s);
+    else if (!strncmp(s, "dynamic", len) && len == 7) o->threshold = THRESHOLD_DYNAMIC;
+    else if (!strncmp(s, "spot", len) && len == 4) o->threshold = THRESHOLD_SPOT, o->threshold_arg = 1e-4;
+    else die("--threshold: vote, percentile[:P], sigma[:K], dynamic or spot[:Q], not '%s'", s);
     if (colon && !parse_number(colon + 1, &o->threshold_arg)) die("--threshold: bad number in '%s'", s);
 }
 
@@ -510,6 +512,73 @@ typedef struct detection {
     size_t n_events, n_flagged;
 } detection;
 
+/* The prediction error of each row, |actual - expected| over its
+   features, each in units of its median training error; the likelihood
+   itself where the detector expects nothing. */
+static double *prediction_errors(const table *t, size_t train, const detection *r)
+{
+    double *err = (double *)xmalloc(t->rows * sizeof(double)), *scale = (double *)xmalloc(t->cols * sizeof(double));
+    float *tmp = (float *)xmalloc(train * sizeof(float));
+    size_t i, f;
+    for (f = 0; f < t->cols; f++) {
+        double med = 0;
+        for (i = 0; i < train; i++) {
+            double e = r->expected[i * t->cols + f];
+            tmp[i] = e == e ? (float)fabs(t->x[i * t->cols + f] - e) : 0.0f;
+        }
+        an_percentile(tmp, train, 50.0, NULL, &med);
+        scale[f] = med > 0 ? med : 1.0;
+    }
+    for (i = 0; i < t->rows; i++) {
+        err[i] = 0;
+        for (f = 0; f < t->cols; f++) {
+            double e = r->expected[i * t->cols + f], v;
+            if (e != e) { err[i] = r->score[i]; break; }
+            v = fabs(t->x[i * t->cols + f] - e) / scale[f];
+            if (v > err[i]) err[i] = v;
+        }
+    }
+    free(scale);
+    free(tmp);
+    return err;
+}
+
+/* Flags from telemanom's dynamic thresholds or from SPOT, both on the
+   prediction errors: SPOT calibrates on the training rows and streams the
+   rest; telemanom judges the whole series in its trailing windows. */
+static void error_threshold(const options *o, const table *t, size_t train, detection *r)
+{
+    double *err = prediction_errors(t, train, r), *values = (double *)xmalloc(t->rows * sizeof(double));
+    size_t i, k;
+    memset(r->flag, 0, t->rows);
+    for (i = 0; i < t->rows; i++) values[i] = t->x[i * t->cols];
+    if (o->threshold == THRESHOLD_DYNAMIC) {
+        an_telemanom_config c = an_telemanom_config_init();
+        an_telemanom_result res;
+        memset(&res, 0, sizeof res);
+        res.range_capacity = t->rows;
+        res.ranges = (an_range *)xmalloc(t->rows * sizeof(an_range));
+        check(an_telemanom_detect(&c, err, values, t->rows, &res, NULL), "dynamic threshold");
+        for (k = 0; k < res.range_count; k++)
+            for (i = res.ranges[k].start; i <= res.ranges[k].end; i++) r->flag[i] = 1;
+        free(res.ranges);
+    } else {
+        an_spot_config c = an_spot_config_init(o->threshold_arg, 0.98);
+        an_spot sp;
+        an_spot_verdict v;
+        check(an_spot_init(&sp, &c, NULL), "spot");
+        check(an_spot_fit(&sp, err, train, NULL), "spot calibration");
+        for (i = 0; i < train; i++) r->flag[i] = err[i] > an_spot_threshold(&sp);
+        for (i = train; i < t->rows; i++) {
+            check(an_spot_push(&sp, err[i], &v), "spot");
+            r->flag[i] = v == AN_SPOT_ALARM;
+        }
+        an_spot_uninit(&sp);
+    }
+    free(err);
+    free(values);
+}
+
 /* Fits (or loads) the detector the options ask for and streams every row
    of t through it from the first: every score is causal. */
 static void detect_table(const options *o, const table *t, detection *r)
@@ -542,10 +611,11 @@ static void detect_table(const options *o, const table *t, detection *r)
         r->severity[i] = dec.severity;
         r->confidence[i] = dec.confidence;
     }
-    if (o->threshold != THRESHOLD_VOTE) {
+    if (o->threshold == THRESHOLD_PERCENTILE || o->threshold == THRESHOLD_SIGMA) {
         threshold = score_threshold(o, r->score, train);
         for (i = 0; i < t->rows; i++) r->flag[i] = r->score[i] > threshold;
     }
+    if (o->threshold == THRESHOLD_DYNAMIC || o->threshold == THRESHOLD_SPOT) error_threshold(o, t, train, r);
     for (i = 0; i < t->rows; i++) {            /* events: runs of flagged rows, told at their peak */
         event *ev;
         if (!r->flag[i]) continue;

@@ -53,6 +53,12 @@ awk -F, 'NR == 1502 && $4 == 1 { a = 1 } NR >= 1702 && NR <= 1709 { b += $4 }
          NR > 1 && $4 == 1 && !(NR == 1502 || (NR >= 1702 && NR <= 1710)) { fp++ }
          END { exit !(a && b >= 6 && fp <= 5) }' "$tmp/trained.csv"
 ok $? "trained on clean rows: the spike and most of the shift, at most 5 other rows"
+"$bin" detect --threshold spot --train-rows 1000 "$tmp/series.csv" 2> /dev/null |
+    awk -F, 'NR == 1502 && $4 == 1 { a = 1 } NR > 1 && $4 == 1 { n++ } END { exit !(a && n <= 20) }'
+ok $? "--threshold spot flags the spike, and 20 rows at most"
+"$bin" detect --threshold dynamic --train-rows 1000 "$tmp/series.csv" 2> /dev/null |
+    awk -F, 'NR >= 1702 && NR <= 1709 && $4 == 1 { a = 1 } NR > 1 && NR < 1400 && $4 == 1 { b = 1 } END { exit !(a && !b) }'
+ok $? "--threshold dynamic (telemanom, which smooths a lone spike away) flags the shift, nothing early"
 awk -F, 'NR == 302 { exit $2 != "nan" }' "$tmp/scored.csv"
 ok $? "a missing cell is written back as it was read"
 grep -q '^event 2014-09-01 12:00:00' "$tmp/events.txt" && grep -q '"expected": \[' "$tmp/events.json"
