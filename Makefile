@@ -73,14 +73,14 @@ build/test_thresholds: tests/test_thresholds.c $(HEADERS) tests/test.h tests/fix
 build/fuzz_model: tests/fuzz_model.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) -DFUZZ_STANDALONE $< -o $@ $(LDLIBS)
 
-build/bench_kernels: bench/bench_kernels.c $(HEADERS) | build
+build/bench_kernels: bench/bench_kernels.c bench/bench.h $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
-build/bench_stats: bench/bench_stats.c $(HEADERS) | build
+build/bench_stats: bench/bench_stats.c bench/bench.h $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 # The benchmarks other scripts call by name live next to their source.
-bench/stl: bench/stl.c $(HEADERS)
+bench/stl: bench/stl.c bench/bench.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 build/core_tour: examples/core_tour.c $(HEADERS) | build

@@ -14,14 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "bench.h"
 
 typedef struct job {
     const char *name;
@@ -67,8 +60,8 @@ static double time_call(const job *j, int vector, double seconds)
     int run;
     for (run = 0; run < 5; run++) {
         long calls = 0;
-        double t0 = now(), t;
-        do { call(j, vector); calls++; } while ((t = now() - t0) < seconds);
+        double t0 = bench_now(), t;
+        do { call(j, vector); calls++; } while ((t = bench_now() - t0) < seconds);
         if (t / (double)calls < best) best = t / (double)calls;
         if (j->kind == GATES) { size_t i; for (i = 0; i < j->M * 4 * j->N; i++) C[i] = (float)(i % 13) - 6.0f; }
     }

@@ -13,14 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "bench.h"
 
 static an_detector *make(int kind)
 {
@@ -63,10 +56,10 @@ int main(int argc, char **argv)
         volatile float sink = 0;
         if (r != AN_OK) { fprintf(stderr, "%s: %s\n", names[k], an_result_str(r)); return 1; }
         for (rep = 0; rep < 3; rep++) {
-            double t0 = now();
+            double t0 = bench_now(), t;
             an_detector_reset(d);
             for (i = 0; i < n; i++) { an_detector_push(d, x + train + i, &s); sink += s; }
-            if (now() - t0 < best) best = now() - t0;
+            if ((t = bench_now() - t0) < best) best = t;
         }
         (void)sink;
         rate[k] = (double)n / best;

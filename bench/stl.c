@@ -16,14 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "bench.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -76,19 +69,19 @@ int main(int argc, char **argv)
     }
     /* warm-up, and the number of calls that lasts 0.1 s */
     for (;;) {
-        double t0 = now();
+        double t0 = bench_now();
         for (i = 0; i < calls; i++)
             if ((res = an_stl_decompose_work(&cfg, y, n, out, out + n, out + 2 * n, NULL, work)) != AN_OK) {
                 fprintf(stderr, "stl: %s\n", an_result_str(res));
                 return 1;
             }
-        if (now() - t0 >= 0.1) break;
+        if (bench_now() - t0 >= 0.1) break;
         calls *= 2;
     }
     for (r = 0; r < repeat; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         for (i = 0; i < calls; i++) an_stl_decompose_work(&cfg, y, n, out, out + n, out + 2 * n, NULL, work);
-        samples[r] = (now() - t0) / (double)calls;
+        samples[r] = (bench_now() - t0) / (double)calls;
     }
     qsort(samples, repeat, sizeof(double), cmp_double);
     if (swindow == AN_STL_PERIODIC) snprintf(sw, sizeof sw, "periodic");
