@@ -178,7 +178,8 @@ typedef enum an_esd_tail {
    1.4826 MAD (S-H-ESD, Hochenbaum, Vallis & Kejariwal 2017).
    Outputs (k each): R, lambda, order (index into x removed at step i);
    *n_outliers.  If the scale becomes 0 the test stops there: the steps
-   left get R = 0 and order = (size_t)-1.  Needs 1 <= k and n >= k + 2;
+   left get R = 0 and order = (size_t)-1 (lambda is still given).  Needs
+   1 <= k and n >= k + 2;
    O(n k) time; scratch of n doubles and n indices from `a`. */
 AN_API an_result an_gesd(const double *x, size_t n, size_t k, double alpha, an_esd_tail tail, int robust,
                          double *R, double *lambda, size_t *order, size_t *n_outliers, const an_allocator *a);
@@ -190,9 +191,11 @@ AN_API an_result an_gesd(const double *x, size_t n, size_t k, double alpha, an_e
 AN_API an_result an_shesd_residual(const double *x, size_t n, size_t period, int robust_stl, double *residual,
                                    const an_allocator *a);
 
-/* The largest number of rows the ESD detectors accept (their scratch is
-   sized at fit or load, never from a file's say-so beyond this). */
-#define AN_ESD_MAX_ROWS ((size_t)1 << 20)
+/* The largest number of rows the ESD detectors accept: their scratch is
+   sized at fit or load, and a model file may not ask for more.  (The test
+   costs O(n k) with k = max_anoms n, so larger batches are impractical
+   anyway; the batch function an_gesd has no such limit.) */
+#define AN_ESD_MAX_ROWS ((size_t)1 << 18)
 
 /* GESD as a detector (univariate: n_features must be 1).  ESD is a batch
    test of a whole sample, so there is no streaming form: push returns
@@ -1253,7 +1256,7 @@ static void an__gesd_run(const double *x, size_t n, size_t k, double alpha, an_e
         done++;
         if (R[i] > lambda[i]) found = i + 1;
     }
-    for (; i < k; i++) { R[i] = 0.0; order[i] = (size_t)-1; }
+    for (; i < k; i++) { R[i] = 0.0; order[i] = (size_t)-1; lambda[i] = an__gesd_lambda(n, i + 1, alpha, tail); }
     if (done == k) an__esd_centre_scale(x, idx, m, robust, tmp, &c, &s);
     *n_outliers = found;
     *steps = done;
@@ -1704,12 +1707,14 @@ typedef struct an__shift {
 
 static void an__shift_recompute(an__shift_state *st, size_t w)
 {
-    size_t j, span = 2 * w;
+    size_t j, span = 2 * w, i = st->pos, k = i < w ? i + w : i - w;
     double sl = 0.0, ql = 0.0, sr = 0.0, qr = 0.0;
     for (j = 0; j < w; j++) {
-        double a = st->ring[(st->pos + j) % span], b = st->ring[(st->pos + w + j) % span];
+        double a = st->ring[i], b = st->ring[k];
         sl += a; ql += a * a;
         sr += b; qr += b * b;
+        if (++i == span) i = 0;
+        if (++k == span) k = 0;
     }
     st->sl = sl; st->ql = ql; st->sr = sr; st->qr = qr;
     st->since = 0;
@@ -1728,14 +1733,14 @@ static float an__shift_value(const an__shift *s, const an__shift_state *st)
 
 static float an__shift_step(const an__shift *s, an__shift_state *st, double x)
 {
-    size_t w = s->w, span = 2 * w;
-    double v = x - s->offset, o = st->ring[st->pos], m = st->ring[(st->pos + w) % span];
+    size_t w = s->w, pos = st->pos, mid = pos < w ? pos + w : pos - w;
+    double v = x - s->offset, o = st->ring[pos], m = st->ring[mid];
     st->sl += m - o;
     st->ql += m * m - o * o;
     st->sr += v - m;
     st->qr += v * v - m * m;
-    st->ring[st->pos] = v;
-    st->pos = (st->pos + 1) % span;
+    st->ring[pos] = v;
+    st->pos = pos + 1 == 2 * w ? 0 : pos + 1;
     if (++st->since == w) an__shift_recompute(st, w);
     return an__shift_value(s, st);
 }
@@ -2345,8 +2350,8 @@ AN_API double an_iforest_c(double n)
     return 2.0 * (log(n - 1.0) + 0.5772156649015329) - 2.0 * (n - 1.0) / n;
 }
 
-/* The forest: tree t owns nodes [t max_nodes, t max_nodes + n_nodes[t]).
-   Node i of a tree is a leaf when feature[i] < 0; otherwise x <= split[i]
+/* The forest: tree t owns nodes [first[t], first[t + 1]) of the flat
+   arrays, numbered from 0 within the tree.  Node i is a leaf when feature[i] < 0; otherwise x <= split[i]
    goes to child left[i], else to left[i] + 1 (children are always made in
    pairs after their parent, so left[i] > i).  value[i] of a leaf is its
    depth + c(size[i]). */
@@ -2355,14 +2360,14 @@ typedef struct an__iforest {
     an_allocator alloc;
     size_t n_trees, subsample;
     uint64_t seed;
-    size_t psi, height, max_nodes;   /* after fit */
+    size_t psi, height;              /* after fit */
     double c_psi;
     void *block;                     /* the node arrays, one block */
     size_t block_bytes;
     int32_t *feature;
     float *split, *value;
     uint32_t *left, *size;
-    uint32_t *n_nodes;
+    size_t *first;                   /* n_trees + 1 */
 } an__iforest;
 
 
@@ -2407,29 +2412,29 @@ AN_API an_result an_iforest_create(const an_iforest_config *c, size_t n_features
     return an__if_new(c->n_trees, c->subsample, c->seed, n_features, a, out);
 }
 
-/* Carves the node arrays for psi into a new block; the old arrays stay
-   until the caller swaps them in. */
+/* Carves the node arrays for `total` nodes into a new block; the old
+   arrays stay until the caller swaps them in. */
 typedef struct an__if_arrays {
     void *block;
-    size_t bytes, max_nodes;
+    size_t bytes, total;
     int32_t *feature;
     float *split, *value;
-    uint32_t *left, *size, *n_nodes;
+    uint32_t *left, *size;
+    size_t *first;
 } an__if_arrays;
 
-static an_result an__if_alloc(const an__iforest *f, size_t psi, an__if_arrays *arr)
+static an_result an__if_alloc(const an__iforest *f, size_t total, an__if_arrays *arr)
 {
     an__layout l = { 0 };
-    size_t o_feat, o_split, o_value, o_left, o_size, o_count, total;
+    size_t o_feat, o_split, o_value, o_left, o_size, o_count;
     unsigned char *base;
-    arr->max_nodes = 2 * psi - 1;
-    total = an__mul(f->n_trees, arr->max_nodes);
+    arr->total = total;
     o_feat = an__layout_add(&l, total, sizeof(int32_t));
     o_split = an__layout_add(&l, total, sizeof(float));
     o_value = an__layout_add(&l, total, sizeof(float));
     o_left = an__layout_add(&l, total, sizeof(uint32_t));
     o_size = an__layout_add(&l, total, sizeof(uint32_t));
-    o_count = an__layout_add(&l, f->n_trees, sizeof(uint32_t));
+    o_count = an__layout_add(&l, f->n_trees + 1, sizeof(size_t));
     if (l.size == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!(base = (unsigned char *)an_malloc(&f->alloc, l.size, AN_ALIGN))) return AN_ERR_NOMEM;
     arr->block = base;
@@ -2439,7 +2444,8 @@ static an_result an__if_alloc(const an__iforest *f, size_t psi, an__if_arrays *a
     arr->value = (float *)(base + o_value);
     arr->left = (uint32_t *)(base + o_left);
     arr->size = (uint32_t *)(base + o_size);
-    arr->n_nodes = (uint32_t *)(base + o_count);
+    arr->first = (size_t *)(base + o_count);
+    arr->first[0] = 0;
     return AN_OK;
 }
 
@@ -2449,26 +2455,25 @@ static void an__if_adopt(an__iforest *f, const an__if_arrays *arr, size_t psi)
     if (f->block) an_free(&f->alloc, f->block, f->block_bytes);
     f->block = arr->block;
     f->block_bytes = arr->bytes;
-    f->max_nodes = arr->max_nodes;
     f->feature = arr->feature;
     f->split = arr->split;
     f->value = arr->value;
     f->left = arr->left;
     f->size = arr->size;
-    f->n_nodes = arr->n_nodes;
+    f->first = arr->first;
     f->psi = psi;
     while (((size_t)1 << h) < psi) h++;
     f->height = h;
     f->c_psi = an_iforest_c((double)psi);
 }
 
-/* Grows one tree over rows idx[0..psi) of x breadth first: node i's rows
-   are idx[lo[i]..hi[i]), its depth depth[i].  Returns the node count. */
-static uint32_t an__if_grow(const an__if_arrays *arr, size_t t, const float *x, size_t F, size_t *idx, size_t psi,
-                            size_t height, an_rng *rng, uint32_t *lo, uint32_t *hi, uint32_t *depth,
+/* Grows one tree at node `base` over rows idx[0..psi) of x, breadth
+   first: node i's rows are idx[lo[i]..hi[i]), its depth depth[i].  At
+   most 2 psi - 1 nodes; returns how many. */
+static uint32_t an__if_grow(const an__if_arrays *arr, size_t base, const float *x, size_t F, size_t *idx,
+                            size_t psi, size_t height, an_rng *rng, uint32_t *lo, uint32_t *hi, uint32_t *depth,
                             float *mins, float *maxs)
 {
-    size_t base = t * arr->max_nodes;
     uint32_t count = 1, i;
     lo[0] = 0; hi[0] = (uint32_t)psi; depth[0] = 0;
     for (i = 0; i < count; i++) {
@@ -2544,7 +2549,7 @@ static an_result an__if_fit(an_detector *self, const float *x, size_t n)
     o_min = an__layout_add(&l, F, sizeof(float));
     o_max = an__layout_add(&l, F, sizeof(float));
     if ((scratch_bytes = l.size) == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    if ((r = an__if_alloc(f, psi, &arr)) != AN_OK) return r;
+    if ((r = an__if_alloc(f, an__mul(f->n_trees, 2 * psi - 1), &arr)) != AN_OK) return r;
     if (!(scratch = (unsigned char *)an_malloc(&f->alloc, scratch_bytes, AN_ALIGN))) {
         an_free(&f->alloc, arr.block, arr.bytes);
         return AN_ERR_NOMEM;
@@ -2562,7 +2567,8 @@ static an_result an__if_fit(an_detector *self, const float *x, size_t n)
                 size_t j = i + (size_t)an_rng_below(&rng, n - i), tmp = idx[i];
                 idx[i] = idx[j]; idx[j] = tmp;
             }
-            arr.n_nodes[t] = an__if_grow(&arr, t, x, F, idx, psi, height, &rng, lo, hi, depth, mins, maxs);
+            arr.first[t + 1] = arr.first[t] +
+                               an__if_grow(&arr, arr.first[t], x, F, idx, psi, height, &rng, lo, hi, depth, mins, maxs);
         }
     }
     an_free(&f->alloc, scratch, scratch_bytes);
@@ -2575,7 +2581,7 @@ static float an__if_row(const an__iforest *f, const float *row)
     size_t t;
     double sum = 0.0;
     for (t = 0; t < f->n_trees; t++) {
-        size_t base = t * f->max_nodes, i = 0;
+        size_t base = f->first[t], i = 0;
         while (f->feature[base + i] >= 0)
             i = row[f->feature[base + i]] <= f->split[base + i] ? f->left[base + i] : f->left[base + i] + 1;
         sum += f->value[base + i];
@@ -2616,7 +2622,7 @@ static an_result an__if_save(const an_detector *self, an_writer *w)
     an_write_u64(w, f->psi);
     an_write_end(w);
     for (t = 0; t < f->n_trees; t++) {
-        size_t base = t * f->max_nodes, i, m = f->n_nodes[t];
+        size_t base = f->first[t], i, m = f->first[t + 1] - base;
         an_write_begin(w, AN__IF_TAG_TREE);
         an_write_u64(w, m);
         for (i = 0; i < m; i++) {
@@ -2645,10 +2651,11 @@ static void an__if_destroy(an_detector *self)
 static an_result an__if_read_tree(an_reader *p, const an__iforest *f, const an__if_arrays *arr, size_t t,
                                   size_t psi, size_t height, uint32_t *depth)
 {
-    size_t base = t * arr->max_nodes, m, i, leaves_total = 0, next_child = 1;
+    size_t base = arr->first[t], m, i, leaves_total = 0, next_child = 1;
     an_result r;
-    if ((r = an_read_count(p, 1, arr->max_nodes, &m)) != AN_OK) return r;
+    if ((r = an_read_count(p, 1, 2 * psi - 1, &m)) != AN_OK) return r;
     if ((r = an_reader_need(p, m, 16)) != AN_OK) return r;
+    if (m > arr->total - base) return AN_ERR_CORRUPT;
     depth[0] = 0;
     for (i = 0; i < m; i++) {
         uint32_t feat, left, size;
@@ -2676,14 +2683,25 @@ static an_result an__if_read_tree(an_reader *p, const an__iforest *f, const an__
         arr->size[base + i] = size;
     }
     if (next_child != m || leaves_total != psi) return AN_ERR_CORRUPT;
-    arr->n_nodes[t] = (uint32_t)m;
+    arr->first[t + 1] = base + m;
     return AN_OK;
+}
+
+/* The next TREE chunk at the cursor (other chunks are skipped). */
+static an_result an__if_next_tree(an_reader *cursor, an_reader *tree)
+{
+    uint32_t tag = 0;
+    an_result r;
+    do {
+        r = an_read_chunk(cursor, &tag, tree);
+    } while (r == AN_OK && tag != AN__IF_TAG_TREE);
+    return r;
 }
 
 static an_result an__if_load(an_reader *payload, const an_allocator *a, an_detector **out)
 {
     an_reader p, cursor;
-    size_t F, n_trees, subsample, psi, t, height = 0;
+    size_t F, n_trees, subsample, psi, t, height = 0, total = 0, largest = 0;
     uint64_t seed;
     an__iforest *f;
     an__if_arrays arr;
@@ -2695,14 +2713,22 @@ static an_result an__if_load(an_reader *payload, const an_allocator *a, an_detec
         (r = an_read_count(&p, 1, AN_IFOREST_MAX_TREES, &n_trees)) != AN_OK ||
         (r = an_read_count(&p, 2, AN_IFOREST_MAX_SUBSAMPLE, &subsample)) != AN_OK ||
         (r = an_read_u64(&p, &seed)) != AN_OK || (r = an_read_count(&p, 2, subsample, &psi)) != AN_OK) return r;
-    /* each tree is a chunk of at least 8 + 12 + 16 bytes: bound the
-       allocation by what the file can hold */
-    if ((r = an_reader_need(payload, n_trees, 36)) != AN_OK) return r;
     while (((size_t)1 << height) < psi) height++;
+    /* a first pass counts the nodes, each count checked against the bytes
+       its chunk holds, so nothing is allocated beyond what the file holds */
+    cursor = *payload;
+    for (t = 0; t < n_trees; t++) {
+        size_t m;
+        if ((r = an__if_next_tree(&cursor, &p)) != AN_OK) return AN_ERR_CORRUPT;
+        if ((r = an_read_count(&p, 1, 2 * psi - 1, &m)) != AN_OK) return r;
+        if ((r = an_reader_need(&p, m, 16)) != AN_OK) return r;
+        total += m;
+        if (m > largest) largest = m;
+    }
     if ((r = an__if_new(n_trees, subsample, seed, F, a, out)) != AN_OK) return r;
     f = (an__iforest *)*out;
-    if ((r = an__if_alloc(f, psi, &arr)) != AN_OK) { an__if_destroy(*out); *out = NULL; return r; }
-    if (!(depth = (uint32_t *)an_malloc(&f->alloc, arr.max_nodes * sizeof(uint32_t), AN_ALIGN))) {
+    if ((r = an__if_alloc(f, total, &arr)) != AN_OK) { an__if_destroy(*out); *out = NULL; return r; }
+    if (!(depth = (uint32_t *)an_malloc(&f->alloc, largest * sizeof(uint32_t), AN_ALIGN))) {
         an_free(&f->alloc, arr.block, arr.bytes);
         an__if_destroy(*out);
         *out = NULL;
@@ -2710,13 +2736,10 @@ static an_result an__if_load(an_reader *payload, const an_allocator *a, an_detec
     }
     cursor = *payload;
     for (t = 0; t < n_trees && r == AN_OK; t++) {
-        uint32_t tag = 0;
-        do {
-            r = an_read_chunk(&cursor, &tag, &p);
-        } while (r == AN_OK && tag != AN__IF_TAG_TREE);
+        r = an__if_next_tree(&cursor, &p);
         if (r == AN_OK) r = an__if_read_tree(&p, f, &arr, t, psi, height, depth);
     }
-    an_free(&f->alloc, depth, arr.max_nodes * sizeof(uint32_t));
+    an_free(&f->alloc, depth, largest * sizeof(uint32_t));
     if (r != AN_OK) {
         an_free(&f->alloc, arr.block, arr.bytes);
         an__if_destroy(*out);
