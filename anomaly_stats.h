@@ -209,7 +209,9 @@ AN_API an_result an_shesd_residual(const double *x, size_t n, size_t period, int
    |x - centre| / scale / lambda_{k+1} with the centre and scale of the
    points left after k removals, capped below the lowest candidate score
    and at 1.  So score > 1 exactly for the points the test declares
-   outliers, and scores fall with the order of removal.
+   outliers, and scores fall with the order of removal.  When the scale
+   is 0 (with MAD: more than half the points equal) the test stops, as
+   Twitter's code does, and the points not yet removed score 0.
    Defaults (an_gesd_config_init(max_anoms, alpha)): two-sided,
    mean / sd (robust 0).  max_anoms in (0, 0.5), alpha in (0, 1).
    O(n k) per score call. */

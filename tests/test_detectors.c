@@ -876,6 +876,53 @@ static void test_allocation_failures(void)
     }
 }
 
+
+/* After fit, score and push allocate nothing (checked with an allocator
+   that counts), and neither does scoring a loaded detector. */
+static void test_no_allocation_after_fit(void)
+{
+    float x[24 * 6 * 2], s[24 * 6], one;
+    int kind;
+    for (kind = 0; kind < 7; kind++) {
+        counting c = { 0, 0, 0, 0 };
+        an_allocator a = counting_allocator(&c);
+        an_detector *d;
+        size_t n, F;
+        long calls;
+        series_for(kind, x, &n, &F);
+        CHECK_OK(make_detector(kind, &a, &d));
+        CHECK_OK(an_detector_fit(d, x, n));
+        calls = c.calls;
+        CHECK_OK(an_detector_score(d, x, n, s));
+        if (kind >= 2) {
+            CHECK_OK(an_detector_push(d, x, &one));
+            CHECK_OK(an_detector_reset(d));
+        }
+        CHECK(c.calls == calls);
+        an_detector_destroy(d);
+        CHECK(c.live == 0 && c.bytes == 0);
+    }
+}
+
+static void test_iforest_speed(void)
+{
+    enum { N = 2000 };
+    static float x[N * 8], s[N];
+    static unsigned char label[N];
+    an_iforest_config c = an_iforest_config_init(5);
+    an_detector *d;
+    double t0, t1;
+    cloud(x, label, N - 20, 20, 8, 9);
+    CHECK_OK(an_iforest_create(&c, 8, NULL, &d));
+    t0 = (double)clock();
+    CHECK_OK(an_detector_fit(d, x, N));
+    t1 = (double)clock();
+    CHECK_OK(an_detector_score(d, x, N, s));
+    printf("  isolation forest (100 trees, psi 256, 8 features): fit %.2f ms, score %.2f us per row\n",
+           1e3 * (t1 - t0) / CLOCKS_PER_SEC, 1e6 * ((double)clock() - t1) / CLOCKS_PER_SEC / N);
+    an_detector_destroy(d);
+}
+
 /* --------------------------------------------------------------------------
    Hostile model files
    -------------------------------------------------------------------------- */
@@ -1095,7 +1142,9 @@ int main(void)
     RUN(test_ks_speed);
     RUN(test_iforest_c);
     RUN(test_iforest);
+    RUN(test_iforest_speed);
     RUN(test_allocation_failures);
+    RUN(test_no_allocation_after_fit);
     RUN(test_hostile_mutations);
     RUN(test_hostile_crafted);
     return test_finish("test_detectors");
