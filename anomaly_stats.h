@@ -266,17 +266,19 @@ AN_API an_result an_shesd_period(const an_detector *d, size_t *period);
                        flat windows finite.
      volatility shift  |ln(sd_R / sd_L)| = |ln((var_R + f) / (var_L + f))| / 2:
                        0.69 when the spread doubles or halves.
-   Univariate (n_features 1).  fit needs n >= 2 w rows and keeps the last
-   2 w, so the stream that follows the training rows is scored at once;
-   reset returns to that.  Scores are capped at FLT_MAX.
-   Per point O(1): running sums of x and x^2 (x minus the training mean,
+   With several features each gets its own windows and f, and the score
+   of a row is the largest over the features.  fit needs n >= 2 w rows and
+   keeps the last 2 w, so the stream that follows the training rows is
+   scored at once; reset returns to that.  Scores are capped at FLT_MAX.
+   Per point O(F): running sums of x and x^2 (x minus the training mean,
    in double) updated as a point enters and leaves each window, and
    recomputed exactly from the window every w points so rounding cannot
-   drift (amortised O(1), one O(w) pass every w points).  score() runs the
+   drift (amortised O(F), one O(w F) pass every w points).  score() runs the
    same pushes on a copy of the fitted state, so it equals pushing the
    rows one by one from the fit, bit for bit.  Saving keeps the fitted
    state, not the live stream.  Defaults: an_*_config_init(w), w >= 2. */
-#define AN_SHIFT_MAX_WINDOW ((size_t)1 << 24)
+#define AN_SHIFT_MAX_WINDOW   ((size_t)1 << 24)
+#define AN_SHIFT_MAX_FEATURES ((size_t)1 << 16)
 
 typedef struct an_level_shift_config { size_t window; } an_level_shift_config;
 typedef struct an_volatility_shift_config { size_t window; } an_volatility_shift_config;
@@ -1691,96 +1693,117 @@ AN_API an_result an_shesd_period(const an_detector *d, size_t *period)
 #define AN__SHIFT_TAG_STAT  AN_TAG('S', 'T', 'A', 'T')
 
 typedef struct an__shift_state {
-    double *ring;               /* 2w values minus the training mean    */
-    size_t pos;                 /* oldest value; left window first      */
+    double *ring;               /* (2w, F) rows minus the training mean */
+    double *sum;                /* (4, F): sum x, x^2 left; x, x^2 right */
+    size_t pos;                 /* oldest row; the left window first    */
     size_t since;               /* pushes since the exact recomputation */
-    double sl, ql, sr, qr;      /* sums of x and x^2, left and right    */
 } an__shift_state;
 
 typedef struct an__shift {
     an_detector base;
     an_allocator alloc;
     int volatility;
-    size_t w;
-    double offset, floor;       /* training mean, variance floor f      */
-    double *block;              /* three rings of 2w                    */
+    size_t w, F;
+    double *offset, *floor;     /* (F) each: training mean, variance floor f */
+    double *block;
+    size_t block_doubles;
     an__shift_state fit, live, scratch;
 } an__shift;
 
-static void an__shift_recompute(an__shift_state *st, size_t w)
+static void an__shift_recompute(an__shift_state *st, size_t w, size_t F)
 {
-    size_t j, span = 2 * w, i = st->pos, k = i < w ? i + w : i - w;
-    double sl = 0.0, ql = 0.0, sr = 0.0, qr = 0.0;
+    size_t j, f, span = 2 * w, i = st->pos, k = i < w ? i + w : i - w;
+    double *sl = st->sum, *ql = sl + F, *sr = ql + F, *qr = sr + F;
+    for (f = 0; f < 4 * F; f++) st->sum[f] = 0.0;
     for (j = 0; j < w; j++) {
-        double a = st->ring[i], b = st->ring[k];
-        sl += a; ql += a * a;
-        sr += b; qr += b * b;
+        const double *a = st->ring + i * F, *b = st->ring + k * F;
+        for (f = 0; f < F; f++) {
+            sl[f] += a[f]; ql[f] += a[f] * a[f];
+            sr[f] += b[f]; qr[f] += b[f] * b[f];
+        }
         if (++i == span) i = 0;
         if (++k == span) k = 0;
     }
-    st->sl = sl; st->ql = ql; st->sr = sr; st->qr = qr;
     st->since = 0;
 }
 
 static float an__shift_value(const an__shift *s, const an__shift_state *st)
 {
-    double w = (double)s->w, ml = st->sl / w, mr = st->sr / w;
-    double vl = st->ql / w - ml * ml, vr = st->qr / w - mr * mr, v;
-    if (vl < 0.0) vl = 0.0;
-    if (vr < 0.0) vr = 0.0;
-    if (s->volatility) v = 0.5 * fabs(log((vr + s->floor) / (vl + s->floor)));
-    else v = fabs(mr - ml) / sqrt((vl + vr) / w + s->floor);
-    return v > (double)FLT_MAX ? FLT_MAX : (float)v;
+    size_t f, F = s->F;
+    const double *sl = st->sum, *ql = sl + F, *sr = ql + F, *qr = sr + F;
+    double w = (double)s->w, best = 0.0;
+    for (f = 0; f < F; f++) {
+        double ml = sl[f] / w, mr = sr[f] / w, vl = ql[f] / w - ml * ml, vr = qr[f] / w - mr * mr, v;
+        if (vl < 0.0) vl = 0.0;
+        if (vr < 0.0) vr = 0.0;
+        if (s->volatility) v = 0.5 * fabs(log((vr + s->floor[f]) / (vl + s->floor[f])));
+        else v = fabs(mr - ml) / sqrt((vl + vr) / w + s->floor[f]);
+        if (v > best) best = v;
+    }
+    return best > (double)FLT_MAX ? FLT_MAX : (float)best;
 }
 
-static float an__shift_step(const an__shift *s, an__shift_state *st, double x)
+static float an__shift_step(const an__shift *s, an__shift_state *st, const float *row)
 {
-    size_t w = s->w, pos = st->pos, mid = pos < w ? pos + w : pos - w;
-    double v = x - s->offset, o = st->ring[pos], m = st->ring[mid];
-    st->sl += m - o;
-    st->ql += m * m - o * o;
-    st->sr += v - m;
-    st->qr += v * v - m * m;
-    st->ring[pos] = v;
+    size_t w = s->w, F = s->F, f, pos = st->pos, mid = pos < w ? pos + w : pos - w;
+    double *sl = st->sum, *ql = sl + F, *sr = ql + F, *qr = sr + F;
+    double *old = st->ring + pos * F;
+    const double *m = st->ring + mid * F;
+    for (f = 0; f < F; f++) {
+        double v = row[f] - s->offset[f], o = old[f];
+        sl[f] += m[f] - o;
+        ql[f] += m[f] * m[f] - o * o;
+        sr[f] += v - m[f];
+        qr[f] += v * v - m[f] * m[f];
+        old[f] = v;
+    }
     st->pos = pos + 1 == 2 * w ? 0 : pos + 1;
-    if (++st->since == w) an__shift_recompute(st, w);
+    if (++st->since == w) an__shift_recompute(st, w, F);
     return an__shift_value(s, st);
 }
 
-static void an__shift_copy(an__shift_state *dst, const an__shift_state *src, size_t span)
+static void an__shift_copy(const an__shift *s, an__shift_state *dst, const an__shift_state *src)
 {
-    double *ring = dst->ring;
-    memcpy(ring, src->ring, span * sizeof(double));
-    *dst = *src;
-    dst->ring = ring;
+    memcpy(dst->ring, src->ring, 2 * s->w * s->F * sizeof(double));
+    memcpy(dst->sum, src->sum, 4 * s->F * sizeof(double));
+    dst->pos = src->pos;
+    dst->since = src->since;
 }
 
-
-static an_result an__shift_new(int volatility, size_t w, size_t n_features, const an_allocator *a,
-                               an_detector **out)
+static an_result an__shift_new(int volatility, size_t w, size_t F, const an_allocator *a, an_detector **out)
 {
     an_allocator alloc;
     an__shift *s;
     an_result r;
+    size_t per, total, i;
     if (!out) return AN_ERR_INVALID_ARG;
     *out = NULL;
     if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
     if (w < 2 || w > AN_SHIFT_MAX_WINDOW) return AN_ERR_INVALID_ARG;
-    if (n_features != 1) return AN_ERR_SHAPE;
+    if (F < 1 || F > AN_SHIFT_MAX_FEATURES) return AN_ERR_SHAPE;
+    per = an__mul(an__add(2 * w, 4), F);                 /* one state: ring and sums */
+    total = an__add(an__mul(per, 3), 2 * F);
+    if (an__mul(total, sizeof(double)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!(s = (an__shift *)an_malloc(&alloc, sizeof *s, AN_ALIGN))) return AN_ERR_NOMEM;
     memset(s, 0, sizeof *s);
-    if (!(s->block = (double *)an_malloc(&alloc, 6 * w * sizeof(double), AN_ALIGN))) {
+    if (!(s->block = (double *)an_malloc(&alloc, total * sizeof(double), AN_ALIGN))) {
         an_free(&alloc, s, sizeof *s);
         return AN_ERR_NOMEM;
     }
+    s->block_doubles = total;
     s->alloc = alloc;
     s->volatility = volatility;
     s->w = w;
-    s->fit.ring = s->block;
-    s->live.ring = s->block + 2 * w;
-    s->scratch.ring = s->block + 4 * w;
+    s->F = F;
+    for (i = 0; i < 3; i++) {
+        an__shift_state *st = i == 0 ? &s->fit : i == 1 ? &s->live : &s->scratch;
+        st->ring = s->block + i * per;
+        st->sum = st->ring + 2 * w * F;
+    }
+    s->offset = s->block + 3 * per;
+    s->floor = s->offset + F;
     s->base.vt = volatility ? an_volatility_shift_type() : an_level_shift_type();
-    s->base.n_features = 1;
+    s->base.n_features = F;
     *out = &s->base;
     return AN_OK;
 }
@@ -1818,37 +1841,43 @@ AN_API an_result an_volatility_shift_create(const an_volatility_shift_config *c,
 static an_result an__shift_fit(an_detector *self, const float *x, size_t n)
 {
     an__shift *s = (an__shift *)self;
-    size_t i, span = 2 * s->w;
-    double sum = 0.0, ss = 0.0, mean;
-    for (i = 0; i < n; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
+    size_t i, f, F = s->F, span = 2 * s->w;
+    if (an__mul(n, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    for (i = 0; i < n * F; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
     if (n < span) return AN_ERR_TOO_SHORT;
-    for (i = 0; i < n; i++) sum += x[i];
-    mean = sum / (double)n;
-    for (i = 0; i < n; i++) ss += (x[i] - mean) * (x[i] - mean);
-    s->offset = mean;
-    s->floor = 1e-12 * (ss / (double)n) + 1e-30;
-    for (i = 0; i < span; i++) s->fit.ring[i] = x[n - span + i] - mean;
+    for (f = 0; f < F; f++) {
+        double sum = 0.0, ss = 0.0, mean;
+        for (i = 0; i < n; i++) sum += x[i * F + f];
+        mean = sum / (double)n;
+        for (i = 0; i < n; i++) ss += (x[i * F + f] - mean) * (x[i * F + f] - mean);
+        s->offset[f] = mean;
+        s->floor[f] = 1e-12 * (ss / (double)n) + 1e-30;
+    }
+    for (i = 0; i < span; i++)
+        for (f = 0; f < F; f++) s->fit.ring[i * F + f] = x[(n - span + i) * F + f] - s->offset[f];
     s->fit.pos = 0;
-    an__shift_recompute(&s->fit, s->w);
-    an__shift_copy(&s->live, &s->fit, span);
+    an__shift_recompute(&s->fit, s->w, F);
+    an__shift_copy(s, &s->live, &s->fit);
     return AN_OK;
 }
 
 static an_result an__shift_score(an_detector *self, const float *x, size_t n, float *scores)
 {
     an__shift *s = (an__shift *)self;
-    size_t i;
-    for (i = 0; i < n; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
-    an__shift_copy(&s->scratch, &s->fit, 2 * s->w);
-    for (i = 0; i < n; i++) scores[i] = an__shift_step(s, &s->scratch, x[i]);
+    size_t i, F = s->F;
+    if (an__mul(n, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    for (i = 0; i < n * F; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
+    an__shift_copy(s, &s->scratch, &s->fit);
+    for (i = 0; i < n; i++) scores[i] = an__shift_step(s, &s->scratch, x + i * F);
     return AN_OK;
 }
 
 static an_result an__shift_push(an_detector *self, const float *row, float *score)
 {
     an__shift *s = (an__shift *)self;
-    if (!an__finite(row[0])) return AN_ERR_INPUT;
-    *score = an__shift_step(s, &s->live, row[0]);
+    size_t f;
+    for (f = 0; f < s->F; f++) if (!an__finite(row[f])) return AN_ERR_INPUT;
+    *score = an__shift_step(s, &s->live, row);
     return AN_OK;
 }
 
@@ -1856,7 +1885,7 @@ static an_result an__shift_reset(an_detector *self)
 {
     an__shift *s = (an__shift *)self;
     if (!self->fitted) return AN_ERR_NOT_FITTED;
-    an__shift_copy(&s->live, &s->fit, 2 * s->w);
+    an__shift_copy(s, &s->live, &s->fit);
     return AN_OK;
 }
 
@@ -1865,11 +1894,12 @@ static an_result an__shift_save(const an_detector *self, an_writer *w)
     const an__shift *s = (const an__shift *)self;
     an_write_begin(w, AN__SHIFT_TAG_CONF);
     an_write_u64(w, s->w);
+    an_write_u64(w, s->F);
     an_write_end(w);
     an_write_begin(w, AN__SHIFT_TAG_STAT);
-    an_write_f64(w, s->offset);
-    an_write_f64(w, s->floor);
-    an_write_f64s(w, s->fit.ring, 2 * s->w);   /* pos is 0 after fit and load */
+    an_write_f64s(w, s->offset, s->F);
+    an_write_f64s(w, s->floor, s->F);
+    an_write_f64s(w, s->fit.ring, 2 * s->w * s->F);   /* pos is 0 after fit and load */
     return an_write_end(w);
 }
 
@@ -1877,30 +1907,30 @@ static void an__shift_destroy(an_detector *self)
 {
     an__shift *s = (an__shift *)self;
     an_allocator a = s->alloc;
-    an_free(&a, s->block, 6 * s->w * sizeof(double));
+    an_free(&a, s->block, s->block_doubles * sizeof(double));
     an_free(&a, s, sizeof *s);
 }
 
 static an_result an__shift_load(int volatility, an_reader *payload, const an_allocator *a, an_detector **out)
 {
     an_reader p;
-    size_t w, i;
-    double offset, floor_;
+    size_t w, F, i, values;
     an__shift *s;
     an_result r;
     *out = NULL;
     if ((r = an_reader_find(payload, AN__SHIFT_TAG_CONF, &p)) != AN_OK) return r;
-    if ((r = an_read_count(&p, 2, AN_SHIFT_MAX_WINDOW, &w)) != AN_OK) return r;
+    if ((r = an_read_count(&p, 2, AN_SHIFT_MAX_WINDOW, &w)) != AN_OK ||
+        (r = an_read_count(&p, 1, AN_SHIFT_MAX_FEATURES, &F)) != AN_OK) return r;
     if ((r = an_reader_find(payload, AN__SHIFT_TAG_STAT, &p)) != AN_OK) return r;
-    if ((r = an_read_f64(&p, &offset)) != AN_OK || (r = an_read_f64(&p, &floor_)) != AN_OK) return r;
-    if (!an__finite(offset) || !an__finite(floor_) || !(floor_ > 0.0)) return AN_ERR_CORRUPT;
-    if ((r = an_reader_need(&p, 2 * w, sizeof(double))) != AN_OK) return r;
-    if ((r = an__shift_new(volatility, w, 1, a, out)) != AN_OK) return r;
+    values = an__mul(an__add(2 * w, 2), F);
+    if ((r = an_reader_need(&p, values, sizeof(double))) != AN_OK) return r;
+    if ((r = an__shift_new(volatility, w, F, a, out)) != AN_OK) return r;
     s = (an__shift *)*out;
-    s->offset = offset;
-    s->floor = floor_;
-    r = an_read_f64s(&p, s->fit.ring, 2 * w);
-    for (i = 0; r == AN_OK && i < 2 * w; i++)
+    if ((r = an_read_f64s(&p, s->offset, F)) == AN_OK && (r = an_read_f64s(&p, s->floor, F)) == AN_OK)
+        r = an_read_f64s(&p, s->fit.ring, 2 * w * F);
+    for (i = 0; r == AN_OK && i < F; i++)
+        if (!an__finite(s->offset[i]) || !an__finite(s->floor[i]) || !(s->floor[i] > 0.0)) r = AN_ERR_CORRUPT;
+    for (i = 0; r == AN_OK && i < 2 * w * F; i++)
         if (!an__finite(s->fit.ring[i]) || fabs(s->fit.ring[i]) > 1e300) r = AN_ERR_CORRUPT;
     if (r != AN_OK) {
         an__shift_destroy(*out);
@@ -1908,8 +1938,8 @@ static an_result an__shift_load(int volatility, an_reader *payload, const an_all
         return r;
     }
     s->fit.pos = 0;
-    an__shift_recompute(&s->fit, w);
-    an__shift_copy(&s->live, &s->fit, 2 * w);
+    an__shift_recompute(&s->fit, w, F);
+    an__shift_copy(s, &s->live, &s->fit);
     return AN_OK;
 }
 

@@ -520,7 +520,46 @@ static void test_level_shift(void)
     c.window = 1;
     CHECK_RESULT(an_level_shift_create(&c, 1, NULL, &d), AN_ERR_INVALID_ARG);
     c.window = 5;
-    CHECK_RESULT(an_level_shift_create(&c, 2, NULL, &d), AN_ERR_SHAPE);
+    CHECK_RESULT(an_level_shift_create(&c, 0, NULL, &d), AN_ERR_SHAPE);
+}
+
+/* Several features: the score is the largest of the univariate scores,
+   bit for bit. */
+static void test_shift_multivariate(void)
+{
+    enum { NT = 100, NS = 120, F = 3, W = 10 };
+    float x[(NT + NS) * F], col[NT + NS], s[NS], s1[NS], best[NS];
+    int vol;
+    size_t i, f, bad = 0;
+    an_rng rng;
+    an_rng_seed(&rng, 31, 0);
+    for (i = 0; i < (NT + NS) * F; i++) x[i] = (float)(an_rng_normal(&rng) * (1.0 + (double)(i % F)));
+    for (i = NT + 60; i < NT + NS; i++) x[i * F + 1] += 4.0f;                  /* a shift in feature 1 */
+    for (i = NT + 60; i < NT + NS; i++) x[i * F + 2] *= 3.0f;                  /* more spread in 2 */
+    for (vol = 0; vol < 2; vol++) {
+        an_detector *d, *u;
+        an_level_shift_config lc = an_level_shift_config_init(W);
+        an_volatility_shift_config vc = an_volatility_shift_config_init(W);
+        if (vol) CHECK_OK(an_volatility_shift_create(&vc, F, NULL, &d));
+        else CHECK_OK(an_level_shift_create(&lc, F, NULL, &d));
+        CHECK_OK(an_detector_fit(d, x, NT));
+        CHECK_OK(an_detector_score(d, x + NT * F, NS, s));
+        for (i = 0; i < NS; i++) best[i] = 0.0f;
+        for (f = 0; f < F; f++) {
+            for (i = 0; i < NT + NS; i++) col[i] = x[i * F + f];
+            if (vol) CHECK_OK(an_volatility_shift_create(&vc, 1, NULL, &u));
+            else CHECK_OK(an_level_shift_create(&lc, 1, NULL, &u));
+            CHECK_OK(an_detector_fit(u, col, NT));
+            CHECK_OK(an_detector_score(u, col + NT, NS, s1));
+            for (i = 0; i < NS; i++) if (s1[i] > best[i]) best[i] = s1[i];
+            an_detector_destroy(u);
+        }
+        for (i = 0; i < NS; i++) bad += s[i] != best[i];
+        CHECK_EQ_SIZE(bad, 0);
+        check_batch_is_stream(d, x + NT * F, NS);
+        check_roundtrip(d, x + NT * F, NS);
+        an_detector_destroy(d);
+    }
 }
 
 static void test_volatility_shift(void)
@@ -802,7 +841,7 @@ static an_result make_detector(int kind, const an_allocator *a, an_detector **d)
     case 2: { an_level_shift_config c = an_level_shift_config_init(8); return an_level_shift_create(&c, 1, a, d); }
     case 3: {
         an_volatility_shift_config c = an_volatility_shift_config_init(8);
-        return an_volatility_shift_create(&c, 1, a, d);
+        return an_volatility_shift_create(&c, 2, a, d);
     }
     case 4: { an_ks_drift_config c = an_ks_drift_config_init(8, AN_KS_TRAINING); return an_ks_drift_create(&c, 1, a, d); }
     case 5: { an_ks_drift_config c = an_ks_drift_config_init(8, AN_KS_PREVIOUS); return an_ks_drift_create(&c, 1, a, d); }
@@ -843,7 +882,7 @@ static an_result job_load(const an_allocator *a, void *ctx)
 static void series_for(int kind, float *x, size_t *n, size_t *F)
 {
     size_t i;
-    *F = kind == 6 ? 2 : 1;
+    *F = kind == 6 || kind == 3 ? 2 : 1;
     *n = 24 * 6;
     seasonal_series(x, *n * *F, 24, 17);
     for (i = 0; i < *n * *F; i++) x[i] = (float)((double)x[i] + 0.0);
@@ -1136,6 +1175,7 @@ int main(void)
     RUN(test_shesd);
     RUN(test_level_shift);
     RUN(test_volatility_shift);
+    RUN(test_shift_multivariate);
     RUN(test_shift_long_stream);
     RUN(test_ks_statistic);
     RUN(test_ks_drift);
