@@ -313,13 +313,14 @@ AN_API an_result an_ks_pvalue(double d, size_t n, size_t m, double *p);
 /* KS drift: the score of row t is D between the current window (the last
    w rows) and a reference: AN_KS_TRAINING, the whole training sample
    (sorted at fit), or AN_KS_PREVIOUS, the w rows before the current
-   window (two adjacent windows, as the shift detectors).  Univariate.
+   window (two adjacent windows, as the shift detectors).  With several
+   features each is compared on its own and the score is the largest D.
    fit needs n >= w rows (2 w for AN_KS_PREVIOUS) and keeps the last w
    (2 w) so the stream starts full; reset returns to that.
-   Per point: the windows are kept sorted (binary search and one memmove,
-   O(w)), and D is evaluated only at the current window's values with a
-   binary search into the reference: O(w log n_ref).  D equals
-   an_ks_statistic of the same two samples bit for bit.  score() equals
+   Per point and feature: the windows are kept sorted (binary search and
+   one memmove, O(w)), and D is evaluated only at the current window's
+   values with a binary search into the reference: O(w log n_ref).  D
+   equals an_ks_statistic of the same two samples bit for bit.  score() equals
    pushing the rows from the fitted state and leaves the stream alone.
    an_ks_drift_pvalue gives the asymptotic p-value of the last pushed row.
    Defaults: an_ks_drift_config_init(w, reference), w >= 2. */
@@ -334,8 +335,9 @@ AN_API an_ks_drift_config an_ks_drift_config_init(size_t window, an_ks_reference
 AN_API an_result an_ks_drift_create(const an_ks_drift_config *c, size_t n_features, const an_allocator *a,
                                     an_detector **out);
 AN_API const an_detector_vtable *an_ks_drift_type(void);
-/* D and its p-value (an_ks_pvalue) after the last push (after fit, reset
-   or load: of the fitted windows). */
+/* D (the largest over the features) and its p-value (an_ks_pvalue, not
+   corrected for the number of features) after the last push (after fit,
+   reset or load: of the fitted windows). */
 AN_API an_result an_ks_drift_last(const an_detector *d, double *statistic, double *pvalue);
 
 /* --------------------------------------------------------------------------
@@ -2101,21 +2103,21 @@ AN_API an_result an_ks_pvalue(double d, size_t n, size_t m, double *p)
 #define AN__KS_MAX_REF  ((size_t)1 << 28)
 
 typedef struct an__ks_state {
-    float *ring;     /* span rows in arrival order from pos            */
-    float *cur;      /* the last w rows, sorted                        */
-    float *prv;      /* the w rows before them, sorted (previous mode) */
+    float *ring;     /* (span, F) rows in arrival order from pos                 */
+    float *cur;      /* (F, w): the last w values of each feature, sorted       */
+    float *prv;      /* (F, w): the w values before them, sorted (previous mode) */
     size_t pos;
-    double d;        /* D of the windows as they stand                 */
+    double d;        /* the largest D over the features, windows as they stand  */
 } an__ks_state;
 
 typedef struct an__ks {
     an_detector base;
     an_allocator alloc;
-    size_t w, span;
+    size_t w, span, F;
     int previous;
     size_t n_ref;
-    float *ref;              /* training sample, sorted (training mode) */
-    float *block;            /* three states: ring, cur, prv            */
+    float *ref;              /* (F, n_ref) training sample, each row sorted */
+    float *block;            /* three states                                */
     size_t block_floats, ref_floats;
     an__ks_state fit, live, scratch;
 } an__ks;
@@ -2135,33 +2137,44 @@ static void an__ks_insert(float *v, size_t n, float x)   /* v holds n, room for 
 
 static double an__ks_state_d(const an__ks *k, const an__ks_state *st)
 {
-    return k->previous ? an__ks_d(st->prv, k->w, st->cur, k->w) : an__ks_d(k->ref, k->n_ref, st->cur, k->w);
+    size_t f, w = k->w;
+    double best = 0.0;
+    for (f = 0; f < k->F; f++) {
+        double d = k->previous ? an__ks_d(st->prv + f * w, w, st->cur + f * w, w)
+                               : an__ks_d(k->ref + f * k->n_ref, k->n_ref, st->cur + f * w, w);
+        if (d > best) best = d;
+    }
+    return best;
 }
 
-static float an__ks_step(const an__ks *k, an__ks_state *st, float x)
+static float an__ks_step(const an__ks *k, an__ks_state *st, const float *row)
 {
-    size_t w = k->w;
-    float o = st->ring[st->pos];
-    if (k->previous) {
-        float m = st->ring[(st->pos + w) % k->span];
-        an__ks_remove(st->prv, w, o);
-        an__ks_insert(st->prv, w - 1, m);
-        an__ks_remove(st->cur, w, m);
-    } else {
-        an__ks_remove(st->cur, w, o);
+    size_t w = k->w, F = k->F, f, pos = st->pos;
+    float *old = st->ring + pos * F;
+    const float *mid = k->previous ? st->ring + (pos < w ? pos + w : pos - w) * F : NULL;
+    for (f = 0; f < F; f++) {
+        float *cur = st->cur + f * w;
+        if (k->previous) {
+            float *prv = st->prv + f * w;
+            an__ks_remove(prv, w, old[f]);
+            an__ks_insert(prv, w - 1, mid[f]);
+            an__ks_remove(cur, w, mid[f]);
+        } else {
+            an__ks_remove(cur, w, old[f]);
+        }
+        an__ks_insert(cur, w - 1, row[f]);
+        old[f] = row[f];
     }
-    an__ks_insert(st->cur, w - 1, x);
-    st->ring[st->pos] = x;
-    st->pos = (st->pos + 1) % k->span;
+    st->pos = pos + 1 == k->span ? 0 : pos + 1;
     st->d = an__ks_state_d(k, st);
     return (float)st->d;
 }
 
 static void an__ks_copy(const an__ks *k, an__ks_state *dst, const an__ks_state *src)
 {
-    memcpy(dst->ring, src->ring, k->span * sizeof(float));
-    memcpy(dst->cur, src->cur, k->w * sizeof(float));
-    if (k->previous) memcpy(dst->prv, src->prv, k->w * sizeof(float));
+    memcpy(dst->ring, src->ring, k->span * k->F * sizeof(float));
+    memcpy(dst->cur, src->cur, k->w * k->F * sizeof(float));
+    if (k->previous) memcpy(dst->prv, src->prv, k->w * k->F * sizeof(float));
     dst->pos = src->pos;
     dst->d = src->d;
 }
@@ -2169,17 +2182,20 @@ static void an__ks_copy(const an__ks *k, an__ks_state *dst, const an__ks_state *
 /* Fills the windows of st from its ring (pos 0). */
 static void an__ks_build(const an__ks *k, an__ks_state *st)
 {
-    size_t w = k->w;
-    memcpy(st->cur, st->ring + (k->span - w), w * sizeof(float));
-    an__ks_sort(st->cur, w);
-    if (k->previous) {
-        memcpy(st->prv, st->ring, w * sizeof(float));
-        an__ks_sort(st->prv, w);
+    size_t w = k->w, F = k->F, f, j;
+    for (f = 0; f < F; f++) {
+        float *cur = st->cur + f * w;
+        for (j = 0; j < w; j++) cur[j] = st->ring[(k->span - w + j) * F + f];
+        an__ks_sort(cur, w);
+        if (k->previous) {
+            float *prv = st->prv + f * w;
+            for (j = 0; j < w; j++) prv[j] = st->ring[j * F + f];
+            an__ks_sort(prv, w);
+        }
     }
     st->pos = 0;
     st->d = an__ks_state_d(k, st);
 }
-
 
 AN_API an_ks_drift_config an_ks_drift_config_init(size_t window, an_ks_reference reference)
 {
@@ -2189,30 +2205,34 @@ AN_API an_ks_drift_config an_ks_drift_config_init(size_t window, an_ks_reference
     return c;
 }
 
-static an_result an__ks_new(size_t w, int previous, const an_allocator *a, an__ks **out)
+static an_result an__ks_new(size_t w, int previous, size_t F, const an_allocator *a, an__ks **out)
 {
     an__ks *k;
-    size_t span = previous ? 2 * w : w, per = span + (previous ? 2 * w : w), i;
+    size_t span = previous ? 2 * w : w, per, total, i;
     *out = NULL;
+    per = an__mul(an__add(span, previous ? 2 * w : w), F);
+    total = an__mul(per, 3);
+    if (an__mul(total, sizeof(float)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!(k = (an__ks *)an_malloc(a, sizeof *k, AN_ALIGN))) return AN_ERR_NOMEM;
     memset(k, 0, sizeof *k);
-    k->block_floats = 3 * per;
-    if (!(k->block = (float *)an_malloc(a, k->block_floats * sizeof(float), AN_ALIGN))) {
+    k->block_floats = total;
+    if (!(k->block = (float *)an_malloc(a, total * sizeof(float), AN_ALIGN))) {
         an_free(a, k, sizeof *k);
         return AN_ERR_NOMEM;
     }
     k->alloc = *a;
     k->w = w;
     k->span = span;
+    k->F = F;
     k->previous = previous;
     for (i = 0; i < 3; i++) {
         an__ks_state *st = i == 0 ? &k->fit : i == 1 ? &k->live : &k->scratch;
         st->ring = k->block + i * per;
-        st->cur = st->ring + span;
-        st->prv = previous ? st->cur + w : NULL;
+        st->cur = st->ring + span * F;
+        st->prv = previous ? st->cur + w * F : NULL;
     }
     k->base.vt = an_ks_drift_type();
-    k->base.n_features = 1;
+    k->base.n_features = F;
     *out = k;
     return AN_OK;
 }
@@ -2228,8 +2248,8 @@ AN_API an_result an_ks_drift_create(const an_ks_drift_config *c, size_t n_featur
     if (!c || (r = an__allocator_copy(&alloc, a)) != AN_OK) return AN_ERR_INVALID_ARG;
     if (c->window < 2 || c->window > AN_SHIFT_MAX_WINDOW) return AN_ERR_INVALID_ARG;
     if (c->reference != AN_KS_TRAINING && c->reference != AN_KS_PREVIOUS) return AN_ERR_INVALID_ARG;
-    if (n_features != 1) return AN_ERR_SHAPE;
-    if ((r = an__ks_new(c->window, c->reference == AN_KS_PREVIOUS, &alloc, &k)) != AN_OK) return r;
+    if (n_features < 1 || n_features > AN_SHIFT_MAX_FEATURES) return AN_ERR_SHAPE;
+    if ((r = an__ks_new(c->window, c->reference == AN_KS_PREVIOUS, n_features, &alloc, &k)) != AN_OK) return r;
     *out = &k->base;
     return AN_OK;
 }
@@ -2237,20 +2257,24 @@ AN_API an_result an_ks_drift_create(const an_ks_drift_config *c, size_t n_featur
 static an_result an__ks_fit(an_detector *self, const float *x, size_t n)
 {
     an__ks *k = (an__ks *)self;
-    size_t i;
-    for (i = 0; i < n; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
+    size_t i, f, F = k->F;
+    if (an__mul(n, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    for (i = 0; i < n * F; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
     if (n < k->span) return AN_ERR_TOO_SHORT;
     if (!k->previous) {
         float *ref;
-        if (n > AN__KS_MAX_REF) return AN_ERR_TOO_LARGE;
-        if (!(ref = (float *)an_malloc(&k->alloc, n * sizeof(float), AN_ALIGN))) return AN_ERR_NOMEM;
-        memcpy(ref, x, n * sizeof(float));
-        an__ks_sort(ref, n);
+        if (n > AN__KS_MAX_REF || an__mul(n, F) > AN__KS_MAX_REF) return AN_ERR_TOO_LARGE;
+        if (!(ref = (float *)an_malloc(&k->alloc, n * F * sizeof(float), AN_ALIGN))) return AN_ERR_NOMEM;
+        for (f = 0; f < F; f++) {
+            for (i = 0; i < n; i++) ref[f * n + i] = x[i * F + f];
+            an__ks_sort(ref + f * n, n);
+        }
         if (k->ref) an_free(&k->alloc, k->ref, k->ref_floats * sizeof(float));
         k->ref = ref;
-        k->ref_floats = k->n_ref = n;
+        k->ref_floats = n * F;
+        k->n_ref = n;
     }
-    memcpy(k->fit.ring, x + (n - k->span), k->span * sizeof(float));
+    memcpy(k->fit.ring, x + (n - k->span) * F, k->span * F * sizeof(float));
     an__ks_build(k, &k->fit);
     an__ks_copy(k, &k->live, &k->fit);
     return AN_OK;
@@ -2259,18 +2283,20 @@ static an_result an__ks_fit(an_detector *self, const float *x, size_t n)
 static an_result an__ks_score(an_detector *self, const float *x, size_t n, float *scores)
 {
     an__ks *k = (an__ks *)self;
-    size_t i;
-    for (i = 0; i < n; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
+    size_t i, F = k->F;
+    if (an__mul(n, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    for (i = 0; i < n * F; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
     an__ks_copy(k, &k->scratch, &k->fit);
-    for (i = 0; i < n; i++) scores[i] = an__ks_step(k, &k->scratch, x[i]);
+    for (i = 0; i < n; i++) scores[i] = an__ks_step(k, &k->scratch, x + i * F);
     return AN_OK;
 }
 
 static an_result an__ks_push(an_detector *self, const float *row, float *score)
 {
     an__ks *k = (an__ks *)self;
-    if (!an__finite(row[0])) return AN_ERR_INPUT;
-    *score = an__ks_step(k, &k->live, row[0]);
+    size_t f;
+    for (f = 0; f < k->F; f++) if (!an__finite(row[f])) return AN_ERR_INPUT;
+    *score = an__ks_step(k, &k->live, row);
     return AN_OK;
 }
 
@@ -2298,15 +2324,16 @@ static an_result an__ks_save(const an_detector *self, an_writer *w)
     an_write_begin(w, AN__KS_TAG_CONF);
     an_write_u64(w, k->w);
     an_write_u32(w, (uint32_t)k->previous);
+    an_write_u64(w, k->F);
     an_write_end(w);
     if (!k->previous) {
         an_write_begin(w, AN__KS_TAG_REF);
         an_write_u64(w, k->n_ref);
-        an_write_f32s(w, k->ref, k->n_ref);
+        an_write_f32s(w, k->ref, k->n_ref * k->F);
         an_write_end(w);
     }
     an_write_begin(w, AN__KS_TAG_WIN);
-    an_write_f32s(w, k->fit.ring, k->span);   /* pos is 0 after fit and load */
+    an_write_f32s(w, k->fit.ring, k->span * k->F);   /* pos is 0 after fit and load */
     return an_write_end(w);
 }
 
@@ -2322,34 +2349,37 @@ static void an__ks_destroy(an_detector *self)
 static an_result an__ks_load(an_reader *payload, const an_allocator *a, an_detector **out)
 {
     an_reader p, q;
-    size_t w, i, n_ref = 0;
+    size_t w, i, F, n_ref = 0, total;
     uint32_t previous;
     an__ks *k;
     an_result r;
     *out = NULL;
     if ((r = an_reader_find(payload, AN__KS_TAG_CONF, &p)) != AN_OK) return r;
-    if ((r = an_read_count(&p, 2, AN_SHIFT_MAX_WINDOW, &w)) != AN_OK || (r = an_read_u32(&p, &previous)) != AN_OK)
-        return r;
+    if ((r = an_read_count(&p, 2, AN_SHIFT_MAX_WINDOW, &w)) != AN_OK || (r = an_read_u32(&p, &previous)) != AN_OK ||
+        (r = an_read_count(&p, 1, AN_SHIFT_MAX_FEATURES, &F)) != AN_OK) return r;
     if (previous > 1) return AN_ERR_CORRUPT;
     if ((r = an_reader_find(payload, AN__KS_TAG_WIN, &q)) != AN_OK) return r;
-    if ((r = an_reader_need(&q, previous ? 2 * w : w, sizeof(float))) != AN_OK) return r;
+    if ((r = an_reader_need(&q, an__mul(previous ? 2 * w : w, F), sizeof(float))) != AN_OK) return r;
     if (!previous) {
         if ((r = an_reader_find(payload, AN__KS_TAG_REF, &p)) != AN_OK) return r;
         if ((r = an_read_count(&p, w, AN__KS_MAX_REF, &n_ref)) != AN_OK) return r;
-        if ((r = an_reader_need(&p, n_ref, sizeof(float))) != AN_OK) return r;
+        if (an__mul(n_ref, F) > AN__KS_MAX_REF) return AN_ERR_CORRUPT;
+        if ((r = an_reader_need(&p, n_ref * F, sizeof(float))) != AN_OK) return r;
     }
-    if ((r = an__ks_new(w, (int)previous, a, &k)) != AN_OK) return r;
+    if ((r = an__ks_new(w, (int)previous, F, a, &k)) != AN_OK) return r;
+    total = n_ref * F;
     if (!previous) {
-        if (!(k->ref = (float *)an_malloc(a, n_ref * sizeof(float), AN_ALIGN))) r = AN_ERR_NOMEM;
+        if (!(k->ref = (float *)an_malloc(a, total * sizeof(float), AN_ALIGN))) r = AN_ERR_NOMEM;
         else {
-            k->ref_floats = k->n_ref = n_ref;
-            r = an_read_f32s(&p, k->ref, n_ref);
-            for (i = 0; r == AN_OK && i < n_ref; i++)
-                if (!an__finite(k->ref[i]) || (i > 0 && k->ref[i] < k->ref[i - 1])) r = AN_ERR_CORRUPT;
+            k->ref_floats = total;
+            k->n_ref = n_ref;
+            r = an_read_f32s(&p, k->ref, total);
+            for (i = 0; r == AN_OK && i < total; i++)
+                if (!an__finite(k->ref[i]) || (i % n_ref > 0 && k->ref[i] < k->ref[i - 1])) r = AN_ERR_CORRUPT;
         }
     }
-    if (r == AN_OK) r = an_read_f32s(&q, k->fit.ring, k->span);
-    for (i = 0; r == AN_OK && i < k->span; i++) if (!an__finite(k->fit.ring[i])) r = AN_ERR_CORRUPT;
+    if (r == AN_OK) r = an_read_f32s(&q, k->fit.ring, k->span * F);
+    for (i = 0; r == AN_OK && i < k->span * F; i++) if (!an__finite(k->fit.ring[i])) r = AN_ERR_CORRUPT;
     if (r != AN_OK) {
         an__ks_destroy(&k->base);
         return r;
