@@ -63,7 +63,7 @@ build/test_core_avx2: tests/test_core.c $(TEST_DEP) | build
 build/test_stats: tests/test_stats.c $(HEADERS) tests/test.h | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
-build/test_detectors: tests/test_detectors.c $(HEADERS) tests/test.h tests/fixtures/detectors_ref.h | build
+build/test_detectors: tests/test_detectors.c $(HEADERS) tests/test.h tests/fixtures/detectors_ref.h tests/fixtures/shesd_r.h | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 build/fuzz_model: tests/fuzz_model.c $(HEADERS) | build

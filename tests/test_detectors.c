@@ -9,6 +9,7 @@
 #include "../anomaly_stats.h"
 #include "test.h"
 #include "fixtures/detectors_ref.h"
+#include "fixtures/shesd_r.h"
 
 #include <float.h>
 #include <stdlib.h>
@@ -458,6 +459,52 @@ static void test_shesd(void)
     CHECK_RESULT(an_shesd_period(d, &period), AN_ERR_NOT_FITTED);
     an_detector_destroy(d);
     CHECK_RESULT(an_shesd_residual(xd, 40, 24, 1, res, NULL), AN_ERR_TOO_SHORT);
+}
+
+/* Against R: Twitter's procedure written with R's stl, median, mad and qt
+   (tests/fixtures/gen_shesd_r.R), both tails and each one. */
+static void test_shesd_against_r(void)
+{
+    static double res[SHESD_R_N];
+    static float xf[SHESD_R_N], s[SHESD_R_N];
+    double R[SHESD_R_K], lam[SHESD_R_K], worst = 0.0, worst_l = 0.0;
+    size_t order[SHESD_R_K], n_out, i;
+    static const double *const refR[3] = { shesd_r_R_both, shesd_r_R_pos, shesd_r_R_neg };
+    static const double *const refL[3] = { shesd_r_lambda_both, shesd_r_lambda_pos, shesd_r_lambda_neg };
+    static const int *const refO[3] = { shesd_r_order_both, shesd_r_order_pos, shesd_r_order_neg };
+    static const int refN[3] = { SHESD_R_FOUND_BOTH, SHESD_R_FOUND_POS, SHESD_R_FOUND_NEG };
+    int t;
+    CHECK_OK(an_shesd_residual(shesd_r_x, SHESD_R_N, SHESD_R_PERIOD, 1, res, NULL));
+    for (i = 0; i < SHESD_R_N; i++) {
+        double e = fabs(res[i] - shesd_r_resid[i]);
+        if (e > worst) worst = e;
+    }
+    CHECK(worst < 1e-12);
+    for (t = 0; t < 3; t++) {
+        an_shesd_config c = an_shesd_config_init(SHESD_R_PERIOD, 0.02, 0.05);
+        an_detector *d;
+        size_t above = 0;
+        CHECK_OK(an_gesd(res, SHESD_R_N, SHESD_R_K, 0.05, (an_esd_tail)t, 1, R, lam, order, &n_out, NULL));
+        CHECK_EQ_SIZE(n_out, (size_t)refN[t]);
+        for (i = 0; i < SHESD_R_K; i++) {
+            CHECK_EQ_SIZE(order[i], (size_t)refO[t][i]);
+            CHECK(rel_close(R[i], refR[t][i], 1e-12));
+            if (fabs(lam[i] / refL[t][i] - 1.0) > worst_l) worst_l = fabs(lam[i] / refL[t][i] - 1.0);
+            CHECK(rel_close(lam[i], refL[t][i], 1e-12));
+        }
+        /* the detector flags exactly R's anomalies */
+        for (i = 0; i < SHESD_R_N; i++) xf[i] = (float)shesd_r_x[i];
+        c.tail = (an_esd_tail)t;
+        CHECK_OK(an_shesd_create(&c, 1, NULL, &d));
+        CHECK_OK(an_detector_fit(d, xf, SHESD_R_N));
+        CHECK_OK(an_detector_score(d, xf, SHESD_R_N, s));
+        for (i = 0; i < SHESD_R_N; i++) above += s[i] > 1.0f;
+        CHECK_EQ_SIZE(above, (size_t)refN[t]);
+        for (i = 0; i < (size_t)refN[t]; i++) CHECK(s[refO[t][i]] > 1.0f);
+        an_detector_destroy(d);
+    }
+    printf("  S-H-ESD vs R: residual within %.1e, lambda within %.1e relative; %d / %d / %d anomalies\n", worst,
+           worst_l, SHESD_R_FOUND_BOTH, SHESD_R_FOUND_POS, SHESD_R_FOUND_NEG);
 }
 
 /* --------------------------------------------------------------------------
@@ -1228,6 +1275,7 @@ int main(void)
     RUN(test_gesd_errors);
     RUN(test_gesd_detector);
     RUN(test_shesd);
+    RUN(test_shesd_against_r);
     RUN(test_level_shift);
     RUN(test_volatility_shift);
     RUN(test_shift_multivariate);
