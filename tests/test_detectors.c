@@ -814,6 +814,32 @@ static void test_iforest_c(void)
     for (i = 0; i < REF_IFC_N; i++) CHECK(rel_close(an_iforest_c(ref_ifc_n[i]), ref_ifc_c[i], 1e-14));
 }
 
+/* Against scikit-learn: with 3000 trees both forests are close to the
+   expected score of every point (the trees themselves differ: other
+   random numbers), so the scores agree to within sampling noise. */
+static void test_iforest_against_sklearn(void)
+{
+    static float s[REF_IFS_N];
+    an_iforest_config c = an_iforest_config_init(2026);
+    an_detector *d;
+    double worst = 0.0, mean = 0.0;
+    int i;
+    c.n_trees = REF_IFS_TREES;
+    CHECK_OK(an_iforest_create(&c, 2, NULL, &d));
+    CHECK_OK(an_detector_fit(d, ref_ifs_x, REF_IFS_N));
+    CHECK_OK(an_detector_score(d, ref_ifs_x, REF_IFS_N, s));
+    for (i = 0; i < REF_IFS_N; i++) {
+        double e = fabs(s[i] - ref_ifs_score[i]);
+        mean += e / REF_IFS_N;
+        if (e > worst) worst = e;
+    }
+    printf("  isolation forest vs scikit-learn (%d trees each): mean |diff| %.4f, largest %.4f\n", REF_IFS_TREES,
+           mean, worst);
+    CHECK(mean < 0.004);
+    CHECK(worst < 0.015);
+    an_detector_destroy(d);
+}
+
 /* Inliers N(0, I) in F dims (norm about sqrt F), then outliers on a
    shell of radius sqrt F + 3 .. sqrt F + 5. */
 static void cloud(float *x, unsigned char *label, size_t n_in, size_t n_out, size_t F, uint64_t seed)
@@ -1286,6 +1312,7 @@ int main(void)
     RUN(test_ks_speed);
     RUN(test_iforest_c);
     RUN(test_iforest);
+    RUN(test_iforest_against_sklearn);
     RUN(test_iforest_speed);
     RUN(test_allocation_failures);
     RUN(test_no_allocation_after_fit);
