@@ -139,7 +139,7 @@ AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period,
    3.2  Generalized ESD and seasonal-hybrid ESD
    -------------------------------------------------------------------------- */
 
-/* Special functions the tests below stand on (all in double):
+/* Special functions the ESD tests below stand on (all in double):
      an_lgamma        ln Gamma(x), x > 0 (Stirling series after shifting
                       x to >= 10; no global state, unlike libm's lgamma)
      an_beta_inc      regularized incomplete beta I_x(a, b), continued
@@ -320,9 +320,10 @@ AN_API an_result an_ks_pvalue(double d, size_t n, size_t m, double *p);
    Per point and feature: the windows are kept sorted (binary search and
    one memmove, O(w)), and D is evaluated only at the current window's
    values with a binary search into the reference: O(w log n_ref).  D
-   equals an_ks_statistic of the same two samples bit for bit.  score() equals
-   pushing the rows from the fitted state and leaves the stream alone.
-   an_ks_drift_pvalue gives the asymptotic p-value of the last pushed row.
+   equals an_ks_statistic of the same two samples bit for bit.  score()
+   equals pushing the rows from the fitted state and leaves the stream
+   alone.  an_ks_drift_last gives D and its asymptotic p-value after the
+   last push.  Saving keeps the fitted state (and the reference).
    Defaults: an_ks_drift_config_init(w, reference), w >= 2. */
 typedef enum an_ks_reference { AN_KS_TRAINING = 0, AN_KS_PREVIOUS = 1 } an_ks_reference;
 
