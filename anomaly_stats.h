@@ -1569,7 +1569,7 @@ static an_result an__esd_score(an_detector *self, const float *x, size_t n, floa
     }
     for (i = 0; i < n; i++) scores[i] = 0.0f;
     if (steps > 0) lowest = tmp[steps - 1];
-    if (steps == k) {
+    if (steps == k && scale > 0.0) {   /* else every point left equals the centre */
         last_lambda = an__gesd_lambda(n, k + 1, e->alpha, e->tail);
         for (i = 0; i < n - k; i++) {
             double s = an__esd_dev(v[idx[i]], centre, e->tail) / scale / last_lambda;
@@ -1580,7 +1580,7 @@ static an_result an__esd_score(an_detector *self, const float *x, size_t n, floa
         }
     }
     for (i = 0; i < steps; i++) {
-        double s = tmp[i];
+        double s = tmp[i] > 0.0 ? tmp[i] : 0.0;
         float f = s > (double)FLT_MAX ? FLT_MAX : (float)s;
         if (i < n_out && !(f > 1.0f)) f = 1.0f + FLT_EPSILON;
         if (i >= n_out && f > 1.0f) f = 1.0f;

@@ -351,6 +351,19 @@ static void test_gesd_detector(void)
     x[7] = (float)rosner[7];
     check_roundtrip(d, x, 54);
     an_detector_destroy(d);
+    /* the points left after k removals all equal: their scale is 0, and
+       their scores 0, not 0 / 0 */
+    {
+        float flat[10] = { 1, 1, 1, 1, 1, 1, 1, 1, 5, 6 }, sf[10];
+        an_gesd_config cf = an_gesd_config_init(0.2, 0.05);
+        an_detector *g;
+        CHECK_OK(an_gesd_create(&cf, 1, NULL, &g));
+        CHECK_OK(an_detector_fit(g, flat, 10));
+        CHECK_OK(an_detector_score(g, flat, 10, sf));
+        for (i = 0; i < 8; i++) CHECK(sf[i] == 0.0f);
+        CHECK(sf[9] > 0.0f && sf[8] > 0.0f && sf[9] >= sf[8]);
+        an_detector_destroy(g);
+    }
     /* configuration errors */
     CHECK_RESULT(an_gesd_create(&c, 2, NULL, &d), AN_ERR_SHAPE);
     CHECK(d == NULL);
