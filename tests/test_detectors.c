@@ -1083,6 +1083,57 @@ static void test_iforest_speed(void)
 }
 
 /* --------------------------------------------------------------------------
+   Random series of awkward shapes: every detector gives finite scores, and
+   the streaming ones the same in batch and stream
+   -------------------------------------------------------------------------- */
+
+static void awkward_series(an_rng *rng, float *x, size_t n, int shape)
+{
+    size_t i;
+    double scale = shape % 3 == 0 ? 1.0 : shape % 3 == 1 ? 1e30 : 1e-30;
+    for (i = 0; i < n; i++) {
+        double v;
+        switch (shape / 3) {
+        case 0: v = an_rng_normal(rng); break;                                /* noise        */
+        case 1: v = 3.0; break;                                               /* constant     */
+        case 2: v = i < n / 2 ? 0.0 : 1.0; break;                             /* a step       */
+        case 3: v = (double)an_rng_below(rng, 3); break;                      /* heavy ties   */
+        default: v = an_rng_uniform(rng) < 0.05 ? 1e8 * an_rng_normal(rng) : an_rng_normal(rng); break;
+        }
+        x[i] = (float)(v * scale);
+    }
+}
+
+static void test_awkward_inputs(void)
+{
+    enum { N = 150 };
+    static float x[N * 4], s[N];
+    an_rng rng;
+    int shape, kind;
+    size_t bad = 0, i;
+    an_rng_seed(&rng, 99, 0);
+    for (shape = 0; shape < 15; shape++) {
+        awkward_series(&rng, x, N * 4, shape);
+        for (kind = 0; kind < 7; kind++) {
+            an_detector *d;
+            an_result r;
+            CHECK_OK(make_detector(kind, NULL, &d));
+            r = an_detector_fit(d, x, N);
+            if (r != AN_OK) {
+                TEST__FAIL("shape %d, %s: fit returned %s", shape, d->vt->name, an_result_str(r));
+                an_detector_destroy(d);
+                continue;
+            }
+            CHECK_OK(an_detector_score(d, x + N, N, s));   /* rows after the training ones */
+            for (i = 0; i < N; i++) bad += !(s[i] == s[i] && s[i] >= 0.0f && s[i] <= FLT_MAX);
+            if (kind >= 2) check_batch_is_stream(d, x + N, N);
+            an_detector_destroy(d);
+        }
+    }
+    CHECK_EQ_SIZE(bad, 0);
+}
+
+/* --------------------------------------------------------------------------
    Hostile model files
    -------------------------------------------------------------------------- */
 
@@ -1327,6 +1378,7 @@ int main(void)
     RUN(test_iforest);
     RUN(test_iforest_against_sklearn);
     RUN(test_iforest_speed);
+    RUN(test_awkward_inputs);
     RUN(test_allocation_failures);
     RUN(test_no_allocation_after_fit);
     RUN(test_hostile_mutations);
