@@ -667,7 +667,8 @@ static void test_shift_long_stream(void)
     double b, t0, t1;
     float lv = 0, vv = 0;
     an_rng_seed(&rng, 13, 0);
-    for (i = 0; i < N; i++) x[i] = (float)((i < 1000 ? 0.0 : 1e5) + 50.0 * sin((double)i / 300.0) + an_rng_normal(&rng));
+    for (i = 0; i < N; i++)
+        x[i] = (float)((i < 1000 ? 0.0 : 1e5) + 50.0 * sin((double)i / 300.0) + an_rng_normal(&rng));
     CHECK_OK(an_level_shift_create(&c, 1, NULL, &d));
     CHECK_OK(an_volatility_shift_create(&cv, 1, NULL, &v));
     CHECK_OK(an_detector_fit(d, x, 1000));
@@ -963,8 +964,14 @@ static an_result make_detector(int kind, const an_allocator *a, an_detector **d)
         an_volatility_shift_config c = an_volatility_shift_config_init(8);
         return an_volatility_shift_create(&c, 2, a, d);
     }
-    case 4: { an_ks_drift_config c = an_ks_drift_config_init(8, AN_KS_TRAINING); return an_ks_drift_create(&c, 1, a, d); }
-    case 5: { an_ks_drift_config c = an_ks_drift_config_init(8, AN_KS_PREVIOUS); return an_ks_drift_create(&c, 2, a, d); }
+    case 4: {
+        an_ks_drift_config c = an_ks_drift_config_init(8, AN_KS_TRAINING);
+        return an_ks_drift_create(&c, 1, a, d);
+    }
+    case 5: {
+        an_ks_drift_config c = an_ks_drift_config_init(8, AN_KS_PREVIOUS);
+        return an_ks_drift_create(&c, 2, a, d);
+    }
     default: {
         an_iforest_config c = an_iforest_config_init(9);
         c.n_trees = 4;
@@ -1144,7 +1151,10 @@ static uint32_t get32(const unsigned char *p)
 
 static void put32(unsigned char *p, uint32_t v)
 {
-    p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); p[2] = (unsigned char)(v >> 16); p[3] = (unsigned char)(v >> 24);
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
 }
 
 /* Gives every chunk the CRC its bytes imply, nested chunks first, so that
@@ -1264,7 +1274,9 @@ static an_result crafted(int which)
         an_write_begin(&w, AN_TAG('C', 'O', 'N', 'F'));
         an_write_u64(&w, 4); an_write_u32(&w, 0); an_write_u64(&w, 1);
         an_write_end(&w);
-        an_write_begin(&w, AN_TAG('R', 'E', 'F', 'S')); an_write_u64(&w, (uint64_t)1 << 27); an_write_f32(&w, 1); an_write_end(&w);
+        an_write_begin(&w, AN_TAG('R', 'E', 'F', 'S'));
+        an_write_u64(&w, (uint64_t)1 << 27); an_write_f32(&w, 1);
+        an_write_end(&w);
         an_write_begin(&w, AN_TAG('W', 'I', 'N', 'S'));
         for (t = 0; t < 4; t++) an_write_f32(&w, 1.0f);
         an_write_end(&w);
