@@ -247,6 +247,9 @@ typedef struct an_shesd_config {
     size_t capacity;      /* most rows score accepts; 0 = fit's         */
 } an_shesd_config;
 
+/* Model files (both ESD detectors): type 'GESD' or 'SHES'; chunk 'CONF'
+   (f64 max_anoms, alpha; u32 tail, robust, robust_stl; u64 period,
+   capacity as configured) and 'STAT' (u64 capacity, period in use). */
 AN_API an_shesd_config an_shesd_config_init(size_t period, double max_anoms, double alpha);
 AN_API an_result an_shesd_create(const an_shesd_config *c, size_t n_features, const an_allocator *a,
                                  an_detector **out);
@@ -280,6 +283,8 @@ AN_API an_result an_shesd_period(const an_detector *d, size_t *period);
 #define AN_SHIFT_MAX_WINDOW   ((size_t)1 << 24)
 #define AN_SHIFT_MAX_FEATURES ((size_t)1 << 16)
 
+/* Model files: type 'LSHF' or 'VSHF'; chunk 'CONF' (u64 w, F) and 'STAT'
+   (f64 offset[F], floor[F], then the 2 w fitted rows minus the offsets). */
 typedef struct an_level_shift_config { size_t window; } an_level_shift_config;
 typedef struct an_volatility_shift_config { size_t window; } an_volatility_shift_config;
 
@@ -325,6 +330,9 @@ AN_API an_result an_ks_pvalue(double d, size_t n, size_t m, double *p);
    alone.  an_ks_drift_last gives D and its asymptotic p-value after the
    last push.  Saving keeps the fitted state (and the reference).
    Defaults: an_ks_drift_config_init(w, reference), w >= 2. */
+/* Model files: type 'KSDR'; chunk 'CONF' (u64 w, u32 previous, u64 F),
+   'REFS' in training mode (u64 n_ref, f32 each feature's sorted sample)
+   and 'WINS' (f32 the w or 2 w fitted rows). */
 typedef enum an_ks_reference { AN_KS_TRAINING = 0, AN_KS_PREVIOUS = 1 } an_ks_reference;
 
 typedef struct an_ks_drift_config {
@@ -362,6 +370,9 @@ AN_API an_result an_ks_drift_last(const an_detector *d, double *statistic, doubl
    (an_iforest_config_init(seed)): 100 trees, subsample 256.
    Scoring a row is O(n_trees log psi); push scores one row (no state, so
    reset does nothing). */
+/* Model files: type 'IFOR'; chunk 'CONF' (u64 F, n_trees, subsample,
+   seed, psi), then one 'TREE' per tree (u64 node count, then per node u32
+   feature or 0xFFFFFFFF for a leaf, f32 split, u32 left child, u32 rows). */
 #define AN_IFOREST_MAX_TREES     ((size_t)1 << 16)
 #define AN_IFOREST_MAX_SUBSAMPLE ((size_t)1 << 20)
 #define AN_IFOREST_MAX_FEATURES  ((size_t)1 << 16)
