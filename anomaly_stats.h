@@ -2613,7 +2613,6 @@ static an_result an__if_fit(an_detector *self, const float *x, size_t n)
     if (an__mul(n, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     for (i = 0; i < n * F; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
     if (n < 2) return AN_ERR_TOO_SHORT;
-    if (n > 0xFFFFFFFFu) return AN_ERR_TOO_LARGE;
     psi = n < f->subsample ? n : f->subsample;
     while (((size_t)1 << height) < psi) height++;
     o_idx = an__layout_add(&l, n, sizeof(size_t));

@@ -176,7 +176,7 @@ static void gaussian(an_rng *rng, float *x, size_t n, double mean, double sd)
 static void test_student_t(void)
 {
     int i;
-    double v, worst = 0.0, worst_scipy = 0.0;
+    double v = 0.0, worst = 0.0, worst_scipy = 0.0;
     for (i = 0; i < REF_T_N; i++) {
         double e;
         CHECK_OK(an_t_isf(ref_t_q[i], ref_t_df[i], &v));
