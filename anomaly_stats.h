@@ -1942,10 +1942,11 @@ static an_result an__shift_load(int volatility, an_reader *payload, const an_all
     s = (an__shift *)*out;
     if ((r = an_read_f64s(&p, s->offset, F)) == AN_OK && (r = an_read_f64s(&p, s->floor, F)) == AN_OK)
         r = an_read_f64s(&p, s->fit.ring, 2 * w * F);
+    /* values a fit on float data can give: squares and sums stay finite */
     for (i = 0; r == AN_OK && i < F; i++)
-        if (!an__finite(s->offset[i]) || !an__finite(s->floor[i]) || !(s->floor[i] > 0.0)) r = AN_ERR_CORRUPT;
+        if (!(fabs(s->offset[i]) <= 1e39) || !(s->floor[i] > 0.0 && s->floor[i] <= 1e80)) r = AN_ERR_CORRUPT;
     for (i = 0; r == AN_OK && i < 2 * w * F; i++)
-        if (!an__finite(s->fit.ring[i]) || fabs(s->fit.ring[i]) > 1e300) r = AN_ERR_CORRUPT;
+        if (!(fabs(s->fit.ring[i]) <= 1e39)) r = AN_ERR_CORRUPT;
     if (r != AN_OK) {
         an__shift_destroy(*out);
         *out = NULL;

@@ -1307,6 +1307,14 @@ static an_result crafted(int which)
         for (t = 0; t < 4; t++) an_write_f64(&w, (double)t);
         an_write_end(&w);
         break;
+    case 12:  /* level shift whose window values would overflow when squared */
+        write_type(&w, AN_TAG('L', 'S', 'H', 'F'));
+        an_write_begin(&w, AN_TAG('C', 'O', 'N', 'F')); an_write_u64(&w, 2); an_write_u64(&w, 1); an_write_end(&w);
+        an_write_begin(&w, AN_TAG('S', 'T', 'A', 'T'));
+        an_write_f64(&w, 0.0); an_write_f64(&w, 1e-30);
+        for (t = 0; t < 4; t++) an_write_f64(&w, t == 2 ? 1e200 : (double)t);
+        an_write_end(&w);
+        break;
     case 4:   /* isolation forest claiming 65536 trees */
     case 5:   /* a tree whose child points back at its parent */
     case 6:   /* a split on a feature that does not exist */
@@ -1361,7 +1369,7 @@ static an_result crafted(int which)
 static void test_hostile_crafted(void)
 {
     int i;
-    for (i = 0; i <= 11; i++) {
+    for (i = 0; i <= 12; i++) {
         an_result r = crafted(i);
         if (i == 8 || i == 10 || i == 11) CHECK_OK(r);
         else if (r != AN_ERR_CORRUPT) TEST__FAIL("crafted file %d loaded with %s, not AN_ERR_CORRUPT", i, an_result_str(r));
