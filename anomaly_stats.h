@@ -324,8 +324,9 @@ AN_API an_result an_ks_pvalue(double d, size_t n, size_t m, double *p);
    (2 w) so the stream starts full; reset returns to that.
    Per point and feature: the windows are kept sorted (binary search and
    one memmove, O(w)), and D is evaluated only at the current window's
-   values with a binary search into the reference: O(w log n_ref).  D
-   equals an_ks_statistic of the same two samples bit for bit.  score()
+   values, each found in the reference by a galloping search on from the
+   previous one: O(w log(n_ref / w)) in all.  D equals an_ks_statistic of
+   the same two samples bit for bit.  score()
    equals pushing the rows from the fitted state and leaves the stream
    alone.  an_ks_drift_last gives D and its asymptotic p-value after the
    last push.  Saving keeps the fitted state (and the reference).
@@ -2002,21 +2003,38 @@ static size_t an__ks_upper(const float *a, size_t n, float v)
    the only places evaluated, in integers: |#a n_b - #b n_a| / (n m).  The
    maximum h / lcm(n, m) is then divided once, as scipy's ks_2samp rounds
    its statistic (h / lcm in its exact mode). */
+/* The first i >= from with a[i] >= v (strict = 0) or a[i] > v (strict =
+   1), when every a[i] before `from` is below that mark: an exponential
+   search out from `from`, then a binary search, O(log distance). */
+static size_t an__ks_gallop(const float *a, size_t n, size_t from, float v, int strict)
+{
+    size_t lo = from, hi = from, step = 1;
+    while (hi < n && (strict ? a[hi] <= v : a[hi] < v)) {
+        lo = hi + 1;
+        hi = step > n - hi ? n : hi + step;
+        step *= 2;
+    }
+    return lo + (strict ? an__ks_upper(a + lo, hi - lo, v) : an__ks_lower(a + lo, hi - lo, v));
+}
+
 static double an__ks_d(const float *a, size_t n, const float *b, size_t m)
 {
     uint64_t best = 0, g, x = n, y = m;
-    size_t i0 = 0;
+    size_t i0 = 0, below = 0, upto = 0;
     while (y) { uint64_t t = x % y; x = y; y = t; }
     g = x;
     while (i0 < m) {
         size_t i1 = i0 + 1;
         uint64_t u, v, e;
         while (i1 < m && b[i1] == b[i0]) i1++;
-        u = (uint64_t)an__ks_upper(a, n, b[i0]) * m;
+        /* b ascends, so both counts only grow: search on from the last */
+        below = an__ks_gallop(a, n, upto > below ? upto : below, b[i0], 0);
+        upto = an__ks_gallop(a, n, below, b[i0], 1);
+        u = (uint64_t)upto * m;
         v = (uint64_t)i1 * n;
         e = u > v ? u - v : v - u;
         if (e > best) best = e;
-        u = (uint64_t)an__ks_lower(a, n, b[i0]) * m;
+        u = (uint64_t)below * m;
         v = (uint64_t)i0 * n;
         e = u > v ? u - v : v - u;
         if (e > best) best = e;
