@@ -1,10 +1,12 @@
 /* test_detectors.c - the detectors of anomaly_stats.h sections 3.2-3.4
    (generalized ESD, S-H-ESD, level and volatility shift, KS drift,
    isolation forest) against the NIST/SEMATECH e-Handbook's worked GESD
-   example, scipy and scikit-learn values frozen in
-   tests/fixtures/detectors_ref.h, brute-force recomputations, and
-   properties: batch == streaming bit for bit, save/load bit for bit,
-   allocation failures and hostile model files. */
+   example; mpmath, scipy and scikit-learn values frozen in
+   tests/fixtures/detectors_ref.h; an R computation of S-H-ESD in
+   tests/fixtures/shesd_r.h; brute-force recomputations; and properties:
+   batch == streaming bit for bit, save/load bit for bit, no allocation
+   after fit, awkward inputs, allocation failures and hostile model
+   files. */
 #define ANOMALY_IMPLEMENTATION
 #include "../anomaly_stats.h"
 #include "test.h"
