@@ -1,0 +1,1352 @@
+/* test_detectors.c - the detectors of anomaly_stats.h sections 3.2-3.4
+   (generalized ESD, S-H-ESD, level and volatility shift, KS drift,
+   isolation forest) against the NIST/SEMATECH e-Handbook's worked GESD
+   example; mpmath, scipy and scikit-learn values frozen in
+   tests/fixtures/detectors_ref.h; an R computation of S-H-ESD in
+   tests/fixtures/shesd_r.h; brute-force recomputations; and properties:
+   batch == streaming bit for bit, save/load bit for bit, no allocation
+   after fit, awkward inputs, allocation failures and hostile model
+   files. */
+#define ANOMALY_IMPLEMENTATION
+#include "../anomaly_stats.h"
+#include "test.h"
+#include "fixtures/detectors_ref.h"
+#include "fixtures/shesd_r.h"
+
+#include <float.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define PI 3.14159265358979323846
+
+/* --------------------------------------------------------------------------
+   Helpers
+   -------------------------------------------------------------------------- */
+
+static const an_detector_vtable *all_types[6];
+
+static void init_types(void)
+{
+    all_types[0] = an_gesd_type();
+    all_types[1] = an_shesd_type();
+    all_types[2] = an_level_shift_type();
+    all_types[3] = an_volatility_shift_type();
+    all_types[4] = an_ks_drift_type();
+    all_types[5] = an_iforest_type();
+}
+
+static int rel_close(double a, double b, double tol)
+{
+    return fabs(a - b) <= tol * fabs(b) || a == b;
+}
+
+/* Save d into a fresh writer; the caller uninits w. */
+static void save_model(const an_detector *d, an_writer *w, const void **data, size_t *size)
+{
+    CHECK_OK(an_writer_init(w, NULL));
+    CHECK_OK(an_detector_save(d, w));
+    CHECK_OK(an_writer_finish(w, data, size));
+}
+
+static an_result load_model(const void *data, size_t size, const an_allocator *a, an_detector **out)
+{
+    an_reader r;
+    an_result res;
+    *out = NULL;
+    if ((res = an_model_open(&r, data, size)) != AN_OK) return res;
+    return an_detector_load(&r, all_types, 6, a, out);
+}
+
+/* Saving d and loading it back gives a detector that scores x exactly as
+   d does. */
+static void check_roundtrip(an_detector *d, const float *x, size_t n)
+{
+    an_writer w;
+    const void *data;
+    size_t size, i, mismatches = 0;
+    an_detector *e = NULL;
+    float *s1 = (float *)malloc(n * sizeof(float)), *s2 = (float *)malloc(n * sizeof(float));
+    save_model(d, &w, &data, &size);
+    CHECK_OK(load_model(data, size, NULL, &e));
+    if (e) {
+        CHECK(e->vt == d->vt && e->n_features == d->n_features && e->fitted);
+        CHECK_OK(an_detector_score(d, x, n, s1));
+        CHECK_OK(an_detector_score(e, x, n, s2));
+        for (i = 0; i < n; i++) mismatches += memcmp(&s1[i], &s2[i], sizeof(float)) != 0;
+        CHECK_EQ_SIZE(mismatches, 0);
+        an_detector_destroy(e);
+    }
+    an_writer_uninit(&w);
+    free(s1);
+    free(s2);
+}
+
+/* score() of x equals pushing x row by row from the fitted state, bit for
+   bit, and leaves the live stream where it was. */
+static void check_batch_is_stream(an_detector *d, const float *x, size_t n)
+{
+    size_t F = d->n_features, i, mismatches = 0;
+    float *batch = (float *)malloc(n * sizeof(float)), *again = (float *)malloc(n * sizeof(float)), s = 0, s2 = 0;
+    CHECK_OK(an_detector_reset(d));
+    CHECK_OK(an_detector_score(d, x, n, batch));
+    for (i = 0; i < n; i++) {
+        CHECK_OK(an_detector_push(d, x + i * F, &s));
+        mismatches += memcmp(&s, &batch[i], sizeof s) != 0;
+        if (i == n / 2) {   /* a batch call mid-stream must not move the stream */
+            CHECK_OK(an_detector_score(d, x, n, again));
+        }
+    }
+    CHECK_EQ_SIZE(mismatches, 0);
+    for (i = 0; i < n; i++) mismatches += memcmp(&again[i], &batch[i], sizeof(float)) != 0;
+    CHECK_EQ_SIZE(mismatches, 0);
+    /* reset goes back to the fitted state */
+    CHECK_OK(an_detector_reset(d));
+    CHECK_OK(an_detector_push(d, x, &s2));
+    CHECK(memcmp(&s2, &batch[0], sizeof s2) == 0);
+    CHECK_OK(an_detector_reset(d));
+    free(batch);
+    free(again);
+}
+
+static void gaussian(an_rng *rng, float *x, size_t n, double mean, double sd)
+{
+    size_t i;
+    for (i = 0; i < n; i++) x[i] = (float)(mean + sd * an_rng_normal(rng));
+}
+
+/* --------------------------------------------------------------------------
+   Special functions
+   -------------------------------------------------------------------------- */
+
+static void test_student_t(void)
+{
+    int i;
+    double v = 0.0, worst = 0.0, worst_scipy = 0.0;
+    for (i = 0; i < REF_T_N; i++) {
+        double e;
+        CHECK_OK(an_t_isf(ref_t_q[i], ref_t_df[i], &v));
+        e = fabs(v - ref_t_isf[i]) / fabs(ref_t_isf[i]);
+        if (e > worst) worst = e;
+        if (!(e <= (ref_t_df[i] <= 1000 ? 1e-13 : 2e-12)))
+            TEST__FAIL("t.isf(%g, %g) = %.17g, mpmath %.17g", ref_t_q[i], ref_t_df[i], v, ref_t_isf[i]);
+        e = fabs(v - ref_t_isf_scipy[i]) / fabs(ref_t_isf_scipy[i]);
+        if (e > worst_scipy) worst_scipy = e;
+        CHECK(e <= 1e-8);
+        /* the lower tail by symmetry */
+        CHECK_OK(an_t_isf(1.0 - ref_t_q[i], ref_t_df[i], &v));
+        CHECK(rel_close(-v, ref_t_isf[i], ref_t_q[i] < 1e-3 ? 1e-6 : 1e-12));
+    }
+    printf("  t.isf: worst relative error %.1e against mpmath, %.1e against scipy (%d values)\n", worst,
+           worst_scipy, REF_T_N);
+    worst = worst_scipy = 0.0;
+    for (i = 0; i < REF_TCDF_N; i++) {
+        double e, tail = ref_tcdf[i] < 0.5 ? ref_tcdf[i] : 1.0 - ref_tcdf[i];
+        CHECK_OK(an_t_cdf(ref_tcdf_t[i], ref_tcdf_df[i], &v));
+        /* relative in the lower tail, absolute above it (1 - cdf is not representable better) */
+        e = ref_tcdf[i] < 0.5 && tail > 0.0 ? fabs(v - ref_tcdf[i]) / tail : fabs(v - ref_tcdf[i]);
+        if (e > worst) worst = e;
+        if (!(e <= (ref_tcdf_df[i] <= 1000 ? 1e-13 : 2e-12)))
+            TEST__FAIL("t.cdf(%g, %g) = %.17g, mpmath %.17g", ref_tcdf_t[i], ref_tcdf_df[i], v, ref_tcdf[i]);
+        e = fabs(v - ref_tcdf_scipy[i]);
+        if (e > worst_scipy) worst_scipy = e;
+        CHECK(e <= 1e-12);
+    }
+    printf("  t.cdf: worst error %.1e against mpmath, %.1e absolute against scipy (%d values)\n", worst, worst_scipy,
+           REF_TCDF_N);
+    /* closed forms: Cauchy (df 1) and lgamma */
+    CHECK_OK(an_t_isf(0.25, 1.0, &v));
+    CHECK_NEAR(v, 1.0, 1e-14);
+    CHECK_OK(an_lgamma(0.5, &v));
+    CHECK_NEAR(v, 0.5 * log(PI), 4e-15);
+    CHECK_OK(an_lgamma(171.5, &v));
+    CHECK(rel_close(v, 709.14316303092824, 1e-15));      /* mpmath.loggamma(171.5) */
+    CHECK_OK(an_beta_inc(2.0, 3.0, 0.4, &v));            /* I_0.4(2,3) = 0.5248 exactly */
+    CHECK_NEAR(v, 0.5248, 4e-15);
+    CHECK_OK(an_beta_inc(2.0, 3.0, 0.0, &v));
+    CHECK(v == 0.0);
+    CHECK_OK(an_beta_inc(2.0, 3.0, 1.0, &v));
+    CHECK(v == 1.0);
+    CHECK_RESULT(an_t_isf(0.0, 3.0, &v), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_t_isf(0.5, 0.0, &v), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_t_cdf(NAN, 3.0, &v), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_beta_inc(-1.0, 3.0, 0.5, &v), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lgamma(0.0, &v), AN_ERR_INVALID_ARG);
+}
+
+/* --------------------------------------------------------------------------
+   Generalized ESD
+   -------------------------------------------------------------------------- */
+
+/* Rosner's 54 values, from the NIST/SEMATECH e-Handbook of Statistical
+   Methods, section 1.3.5.17.3 "Generalized ESD Test for Outliers"
+   (https://www.itl.nist.gov/div898/handbook/eda/section3/eda35h3.htm),
+   with its table of R_i and lambda_i for up to 10 outliers at alpha 0.05
+   (printed to three decimals, truncated). */
+static const double rosner[54] = {
+    -0.25, 0.68, 0.94, 1.15, 1.20, 1.26, 1.26, 1.34, 1.38, 1.43, 1.49, 1.49, 1.55, 1.56,
+    1.58, 1.65, 1.69, 1.70, 1.76, 1.77, 1.81, 1.91, 1.94, 1.96, 1.99, 2.06, 2.09, 2.10,
+    2.14, 2.15, 2.23, 2.24, 2.26, 2.35, 2.37, 2.40, 2.47, 2.54, 2.62, 2.64, 2.90, 2.92,
+    2.92, 2.93, 3.21, 3.26, 3.30, 3.59, 3.68, 4.30, 4.64, 5.34, 5.42, 6.01
+};
+static const double nist_R[10] = { 3.118, 2.942, 3.179, 2.810, 2.815, 2.848, 2.279, 2.310, 2.101, 2.067 };
+static const double nist_lambda[10] = { 3.158, 3.151, 3.143, 3.136, 3.128, 3.120, 3.111, 3.103, 3.094, 3.085 };
+
+static void test_gesd_nist(void)
+{
+    double R[10], lam[10];
+    size_t order[10], n_out = 99;
+    int i;
+    CHECK_OK(an_gesd(rosner, 54, 10, 0.05, AN_ESD_BOTH, 0, R, lam, order, &n_out, NULL));
+    CHECK_EQ_SIZE(n_out, 3);
+    CHECK_EQ_SIZE(n_out, REF_ROSNER_OUTLIERS);
+    for (i = 0; i < 10; i++) {
+        /* the handbook truncates to three decimals */
+        CHECK_NEAR(floor(R[i] * 1000.0) / 1000.0, nist_R[i], 1e-9);
+        CHECK_NEAR(floor(lam[i] * 1000.0) / 1000.0, nist_lambda[i], 1e-9);
+        CHECK(rel_close(R[i], ref_rosner_R[i], 1e-13));
+        CHECK(rel_close(lam[i], ref_rosner_lambda[i], 1e-12));
+        CHECK_EQ_SIZE(order[i], (size_t)ref_rosner_order[i]);
+    }
+    /* the three outliers are the three largest values */
+    CHECK(order[0] == 53 && order[1] == 52 && order[2] == 51);
+}
+
+static void test_gesd_robust_reference(void)
+{
+    double R[REF_RGESD_K], lam[REF_RGESD_K];
+    size_t order[REF_RGESD_K], n_out;
+    static const double *const refR[3] = { ref_rgesd_R_both, ref_rgesd_R_upper, ref_rgesd_R_lower };
+    static const double *const refL[3] = { ref_rgesd_lambda_both, ref_rgesd_lambda_upper, ref_rgesd_lambda_lower };
+    static const int *const refO[3] = { ref_rgesd_order_both, ref_rgesd_order_upper, ref_rgesd_order_lower };
+    static const int refN[3] = { REF_RGESD_OUTLIERS_BOTH, REF_RGESD_OUTLIERS_UPPER, REF_RGESD_OUTLIERS_LOWER };
+    int t, i;
+    for (t = 0; t < 3; t++) {
+        CHECK_OK(an_gesd(ref_rgesd_x, REF_RGESD_N, REF_RGESD_K, 0.05, (an_esd_tail)t, 1, R, lam, order, &n_out,
+                         NULL));
+        CHECK_EQ_SIZE(n_out, (size_t)refN[t]);
+        for (i = 0; i < REF_RGESD_K; i++) {
+            CHECK(rel_close(R[i], refR[t][i], 1e-13));
+            CHECK(rel_close(lam[i], refL[t][i], 1e-12));
+            CHECK_EQ_SIZE(order[i], (size_t)refO[t][i]);
+        }
+    }
+    CHECK(refN[0] >= 2);   /* the planted 9.0 and -7.5 */
+}
+
+static void test_gesd_errors(void)
+{
+    double R[3], lam[3], x[5] = { 1, 2, 3, 4, 5 }, flat[6] = { 2, 2, 2, 2, 2, 9 };
+    size_t order[3], n_out;
+    counting c = { 0, 0, 0, 0 };
+    an_allocator a = counting_allocator(&c);
+    CHECK_RESULT(an_gesd(x, 5, 0, 0.05, AN_ESD_BOTH, 0, R, lam, order, &n_out, NULL), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_gesd(x, 4, 3, 0.05, AN_ESD_BOTH, 0, R, lam, order, &n_out, NULL), AN_ERR_TOO_SHORT);
+    CHECK_RESULT(an_gesd(x, 5, 2, 1.5, AN_ESD_BOTH, 0, R, lam, order, &n_out, NULL), AN_ERR_INVALID_ARG);
+    x[2] = NAN;
+    CHECK_RESULT(an_gesd(x, 5, 2, 0.05, AN_ESD_BOTH, 0, R, lam, order, &n_out, NULL), AN_ERR_INPUT);
+    /* the scale vanishes after removing the 9: the test stops there */
+    CHECK_OK(an_gesd(flat, 6, 3, 0.05, AN_ESD_BOTH, 0, R, lam, order, &n_out, &a));
+    CHECK(order[0] == 5 && order[1] == (size_t)-1 && R[1] == 0.0 && lam[2] > 0.0 && lam[2] < lam[1]);
+    CHECK(c.live == 0 && c.calls == 1);
+}
+
+static void test_gesd_detector(void)
+{
+    an_gesd_config c = an_gesd_config_init(10.0 / 54.0, 0.05);
+    an_detector *d;
+    float x[54], s[54], one;
+    size_t i, above = 0;
+    double R[10], lam[10];
+    size_t order[10], n_out;
+    for (i = 0; i < 54; i++) x[i] = (float)rosner[i];
+    CHECK_OK(an_gesd_create(&c, 1, NULL, &d));
+    CHECK_RESULT(an_detector_score(d, x, 54, s), AN_ERR_NOT_FITTED);
+    CHECK_OK(an_detector_fit(d, x, 54));
+    CHECK_OK(an_detector_score(d, x, 54, s));
+    for (i = 0; i < 54; i++) {
+        CHECK(an__finite(s[i]) && s[i] >= 0.0f);
+        above += s[i] > 1.0f;
+    }
+    CHECK_EQ_SIZE(above, 3);
+    CHECK(s[53] > 1.0f && s[52] > 1.0f && s[51] > 1.0f);
+    /* scores fall along the order of removal, non-candidates below all */
+    {
+        double xd[54];
+        for (i = 0; i < 54; i++) xd[i] = x[i];
+        CHECK_OK(an_gesd(xd, 54, 10, 0.05, AN_ESD_BOTH, 0, R, lam, order, &n_out, NULL));
+        for (i = 1; i < 10; i++) CHECK(s[order[i]] <= s[order[i - 1]]);
+        for (i = 0; i < 54; i++) {
+            size_t j;
+            int cand = 0;
+            for (j = 0; j < 10; j++) cand |= order[j] == i;
+            if (!cand) CHECK(s[i] <= s[order[9]]);
+        }
+        /* the first candidate scores max_j R_j / lambda_j */
+        CHECK_NEAR(s[order[0]], R[2] / lam[2], 1e-6);
+    }
+    /* batch only */
+    CHECK_RESULT(an_detector_push(d, x, &one), AN_ERR_UNSUPPORTED);
+    CHECK_RESULT(an_detector_score(d, x, 3, s), AN_ERR_TOO_SHORT);
+    {
+        float big[60] = { 0 };
+        CHECK_RESULT(an_detector_score(d, big, 60, s), AN_ERR_TOO_LARGE);   /* capacity 54 */
+    }
+    x[7] = INFINITY;
+    CHECK_RESULT(an_detector_score(d, x, 54, s), AN_ERR_INPUT);
+    x[7] = (float)rosner[7];
+    check_roundtrip(d, x, 54);
+    an_detector_destroy(d);
+    /* the points left after k removals all equal: their scale is 0, and
+       their scores 0, not 0 / 0 */
+    {
+        float flat[10] = { 1, 1, 1, 1, 1, 1, 1, 1, 5, 6 }, sf[10];
+        an_gesd_config cf = an_gesd_config_init(0.2, 0.05);
+        an_detector *g;
+        CHECK_OK(an_gesd_create(&cf, 1, NULL, &g));
+        CHECK_OK(an_detector_fit(g, flat, 10));
+        CHECK_OK(an_detector_score(g, flat, 10, sf));
+        for (i = 0; i < 8; i++) CHECK(sf[i] == 0.0f);
+        CHECK(sf[9] > 0.0f && sf[8] > 0.0f && sf[9] >= sf[8]);
+        an_detector_destroy(g);
+    }
+    /* configuration errors */
+    CHECK_RESULT(an_gesd_create(&c, 2, NULL, &d), AN_ERR_SHAPE);
+    CHECK(d == NULL);
+    c.max_anoms = 0.5;
+    CHECK_RESULT(an_gesd_create(&c, 1, NULL, &d), AN_ERR_INVALID_ARG);
+    c = an_gesd_config_init(0.1, 0.0);
+    CHECK_RESULT(an_gesd_create(&c, 1, NULL, &d), AN_ERR_INVALID_ARG);
+    /* robust, one-sided, and a larger capacity than the fit */
+    c = an_gesd_config_init(0.1, 0.05);
+    c.robust = 1;
+    c.tail = AN_ESD_LOWER;
+    c.capacity = 200;
+    CHECK_OK(an_gesd_create(&c, 1, NULL, &d));
+    CHECK_OK(an_detector_fit(d, x, 54));
+    {
+        float y[200], sy[200];
+        an_rng rng;
+        an_rng_seed(&rng, 5, 0);
+        gaussian(&rng, y, 200, 10.0, 1.0);
+        y[17] = 30.0f;    /* a spike: ignored by a lower-tail test */
+        y[140] = -5.0f;   /* a dip */
+        CHECK_OK(an_detector_score(d, y, 200, sy));
+        CHECK(sy[140] > 1.0f);
+        CHECK(sy[17] == 0.0f);
+        check_roundtrip(d, y, 200);
+    }
+    an_detector_destroy(d);
+}
+
+/* --------------------------------------------------------------------------
+   Seasonal-hybrid ESD
+   -------------------------------------------------------------------------- */
+
+static void seasonal_series(float *x, size_t n, size_t period, unsigned seed)
+{
+    an_rng rng;
+    size_t t;
+    an_rng_seed(&rng, seed, 1);
+    for (t = 0; t < n; t++)
+        x[t] = (float)(10.0 + 0.002 * (double)t + 3.0 * sin(2.0 * PI * (double)t / (double)period) +
+                       1.0 * cos(4.0 * PI * (double)t / (double)period) + 0.3 * an_rng_normal(&rng));
+}
+
+static void test_shesd(void)
+{
+    enum { N = 24 * 14 };
+    float x[N], s[N];
+    double xd[N], res[N], sea[N], tre[N], rem[N], med;
+    an_shesd_config c = an_shesd_config_init(24, 0.02, 0.05);
+    an_detector *d;
+    an_stl_config sc = an_stl_config_init(24, AN_STL_PERIODIC, 1);
+    size_t i, above = 0, period = 0;
+    seasonal_series(x, N, 24, 3);
+    x[50] += 4.0f;
+    x[200] -= 4.0f;
+    x[300] += 5.0f;
+    for (i = 0; i < N; i++) xd[i] = x[i];
+    /* the residual is x - seasonal (periodic robust STL) - median(x), exactly */
+    CHECK_OK(an_shesd_residual(xd, N, 24, 1, res, NULL));
+    CHECK_OK(an_stl_decompose(&sc, xd, N, sea, tre, rem, NULL, NULL));
+    {
+        double tmp[N];
+        memcpy(tmp, xd, sizeof tmp);
+        /* median of an even count: mean of the two middle values */
+        {
+            int sorted = 0;
+            while (!sorted) {
+                sorted = 1;
+                for (i = 1; i < N; i++)
+                    if (tmp[i] < tmp[i - 1]) { double t = tmp[i]; tmp[i] = tmp[i - 1]; tmp[i - 1] = t; sorted = 0; }
+            }
+            med = 0.5 * (tmp[N / 2 - 1] + tmp[N / 2]);
+        }
+    }
+    for (i = 0; i < N; i++) CHECK(res[i] == xd[i] - sea[i] - med);
+    CHECK_OK(an_shesd_create(&c, 1, NULL, &d));
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK_OK(an_detector_score(d, x, N, s));
+    for (i = 0; i < N; i++) above += s[i] > 1.0f;
+    CHECK(s[50] > 1.0f && s[200] > 1.0f && s[300] > 1.0f);
+    CHECK(above <= 6);
+    printf("  S-H-ESD: %zu of %d points flagged, the 3 planted among them\n", above, (int)N);
+    CHECK_OK(an_shesd_period(d, &period));
+    CHECK_EQ_SIZE(period, 24);
+    check_roundtrip(d, x, N);
+    CHECK_RESULT(an_detector_push(d, x, s), AN_ERR_UNSUPPORTED);
+    CHECK_RESULT(an_detector_score(d, x, 48, s), AN_ERR_TOO_SHORT);   /* two periods are not enough */
+    an_detector_destroy(d);
+    /* period 0: found from the training rows */
+    c.period = 0;
+    CHECK_OK(an_shesd_create(&c, 1, NULL, &d));
+    seasonal_series(x, N, 24, 4);
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK_OK(an_shesd_period(d, &period));
+    CHECK_EQ_SIZE(period, 24);
+    an_detector_destroy(d);
+    /* errors */
+    c = an_shesd_config_init(24, 0.5, 0.05);
+    CHECK_RESULT(an_shesd_create(&c, 1, NULL, &d), AN_ERR_INVALID_ARG);
+    c = an_shesd_config_init(1, 0.1, 0.05);
+    CHECK_RESULT(an_shesd_create(&c, 1, NULL, &d), AN_ERR_INVALID_ARG);
+    c = an_shesd_config_init(24, 0.1, 0.05);
+    CHECK_RESULT(an_shesd_create(&c, 3, NULL, &d), AN_ERR_SHAPE);
+    CHECK_OK(an_shesd_create(&c, 1, NULL, &d));
+    CHECK_RESULT(an_detector_fit(d, x, 40), AN_ERR_TOO_SHORT);
+    CHECK_RESULT(an_shesd_period(d, &period), AN_ERR_NOT_FITTED);
+    an_detector_destroy(d);
+    CHECK_RESULT(an_shesd_residual(xd, 40, 24, 1, res, NULL), AN_ERR_TOO_SHORT);
+}
+
+/* Against R: Twitter's procedure written with R's stl, median, mad and qt
+   (tests/fixtures/gen_shesd_r.R), both tails and each one. */
+static void test_shesd_against_r(void)
+{
+    static double res[SHESD_R_N];
+    static float xf[SHESD_R_N], s[SHESD_R_N];
+    double R[SHESD_R_K], lam[SHESD_R_K], worst = 0.0, worst_l = 0.0;
+    size_t order[SHESD_R_K], n_out, i;
+    static const double *const refR[3] = { shesd_r_R_both, shesd_r_R_pos, shesd_r_R_neg };
+    static const double *const refL[3] = { shesd_r_lambda_both, shesd_r_lambda_pos, shesd_r_lambda_neg };
+    static const int *const refO[3] = { shesd_r_order_both, shesd_r_order_pos, shesd_r_order_neg };
+    static const int refN[3] = { SHESD_R_FOUND_BOTH, SHESD_R_FOUND_POS, SHESD_R_FOUND_NEG };
+    int t;
+    CHECK_OK(an_shesd_residual(shesd_r_x, SHESD_R_N, SHESD_R_PERIOD, 1, res, NULL));
+    for (i = 0; i < SHESD_R_N; i++) {
+        double e = fabs(res[i] - shesd_r_resid[i]);
+        if (e > worst) worst = e;
+    }
+    CHECK(worst < 1e-12);
+    for (t = 0; t < 3; t++) {
+        an_shesd_config c = an_shesd_config_init(SHESD_R_PERIOD, 0.02, 0.05);
+        an_detector *d;
+        size_t above = 0;
+        CHECK_OK(an_gesd(res, SHESD_R_N, SHESD_R_K, 0.05, (an_esd_tail)t, 1, R, lam, order, &n_out, NULL));
+        CHECK_EQ_SIZE(n_out, (size_t)refN[t]);
+        for (i = 0; i < SHESD_R_K; i++) {
+            CHECK_EQ_SIZE(order[i], (size_t)refO[t][i]);
+            CHECK(rel_close(R[i], refR[t][i], 1e-12));
+            if (fabs(lam[i] / refL[t][i] - 1.0) > worst_l) worst_l = fabs(lam[i] / refL[t][i] - 1.0);
+            CHECK(rel_close(lam[i], refL[t][i], 1e-12));
+        }
+        /* the detector flags exactly R's anomalies */
+        for (i = 0; i < SHESD_R_N; i++) xf[i] = (float)shesd_r_x[i];
+        c.tail = (an_esd_tail)t;
+        CHECK_OK(an_shesd_create(&c, 1, NULL, &d));
+        CHECK_OK(an_detector_fit(d, xf, SHESD_R_N));
+        CHECK_OK(an_detector_score(d, xf, SHESD_R_N, s));
+        for (i = 0; i < SHESD_R_N; i++) above += s[i] > 1.0f;
+        CHECK_EQ_SIZE(above, (size_t)refN[t]);
+        for (i = 0; i < (size_t)refN[t]; i++) CHECK(s[refO[t][i]] > 1.0f);
+        an_detector_destroy(d);
+    }
+    printf("  S-H-ESD vs R: residual within %.1e, lambda within %.1e relative; %d / %d / %d anomalies\n", worst,
+           worst_l, SHESD_R_FOUND_BOTH, SHESD_R_FOUND_POS, SHESD_R_FOUND_NEG);
+}
+
+/* --------------------------------------------------------------------------
+   Level and volatility shift
+   -------------------------------------------------------------------------- */
+
+/* The statistic recomputed from scratch in double, two passes. */
+static double shift_brute(const float *all, size_t end, size_t w, int volatility, double floor_)
+{
+    double ml = 0, mr = 0, vl = 0, vr = 0;
+    size_t j;
+    const float *L = all + end - 2 * w, *R = all + end - w;
+    for (j = 0; j < w; j++) { ml += L[j]; mr += R[j]; }
+    ml /= (double)w; mr /= (double)w;
+    for (j = 0; j < w; j++) { vl += (L[j] - ml) * (L[j] - ml); vr += (R[j] - mr) * (R[j] - mr); }
+    vl /= (double)w; vr /= (double)w;
+    if (volatility) return 0.5 * fabs(log((vr + floor_) / (vl + floor_)));
+    return fabs(mr - ml) / sqrt((vl + vr) / (double)w + floor_);
+}
+
+static void test_level_shift(void)
+{
+    enum { NT = 200, NS = 300, W = 20 };
+    float all[NT + NS], s[NS], *train = all, *stream = all + NT;
+    an_level_shift_config c = an_level_shift_config_init(W);
+    an_detector *d;
+    an_rng rng;
+    size_t i, arg = 0;
+    double pre = 0.0, worst = 0.0, var = 0.0, mean = 0.0;
+    an_rng_seed(&rng, 11, 0);
+    gaussian(&rng, all, NT + 150, 0.0, 1.0);
+    gaussian(&rng, all + NT + 150, 150, 3.0, 1.0);
+    CHECK_OK(an_level_shift_create(&c, 1, NULL, &d));
+    CHECK_RESULT(an_detector_reset(d), AN_ERR_NOT_FITTED);
+    CHECK_RESULT(an_detector_fit(d, train, 2 * W - 1), AN_ERR_TOO_SHORT);
+    CHECK_OK(an_detector_fit(d, train, NT));
+    CHECK_OK(an_detector_score(d, stream, NS, s));
+    for (i = 0; i < NT; i++) mean += train[i];
+    mean /= NT;
+    for (i = 0; i < NT; i++) var += (train[i] - mean) * (train[i] - mean);
+    var /= NT;
+    for (i = 0; i < NS; i++) {
+        double b = shift_brute(all, NT + i + 1, W, 0, 1e-12 * var + 1e-30), e = fabs(s[i] - b) / (b + 1e-3);
+        if (e > worst) worst = e;
+        if (i < 150 && s[i] > pre) pre = s[i];
+        if (s[i] > s[arg]) arg = i;
+    }
+    CHECK(worst < 1e-5);
+    CHECK(pre < 5.0);
+    CHECK(s[arg] > 7.0);
+    CHECK(arg >= 160 && arg <= 178);
+    printf("  level shift: peak %.2f at %zu (shift at 150, w %d), before it at most %.2f\n", s[arg], arg, W, pre);
+    check_batch_is_stream(d, stream, NS);
+    check_roundtrip(d, stream, NS);
+    {
+        float nan = NAN, one;
+        CHECK_RESULT(an_detector_push(d, &nan, &one), AN_ERR_INPUT);
+    }
+    an_detector_destroy(d);
+    c.window = 1;
+    CHECK_RESULT(an_level_shift_create(&c, 1, NULL, &d), AN_ERR_INVALID_ARG);
+    c.window = 5;
+    CHECK_RESULT(an_level_shift_create(&c, 0, NULL, &d), AN_ERR_SHAPE);
+}
+
+/* Several features: the score is the largest of the univariate scores,
+   bit for bit. */
+static void test_shift_multivariate(void)
+{
+    enum { NT = 100, NS = 120, F = 3, W = 10 };
+    float x[(NT + NS) * F], col[NT + NS], s[NS], s1[NS], best[NS];
+    int vol;
+    size_t i, f, bad = 0;
+    an_rng rng;
+    an_rng_seed(&rng, 31, 0);
+    for (i = 0; i < (NT + NS) * F; i++) x[i] = (float)(an_rng_normal(&rng) * (1.0 + (double)(i % F)));
+    for (i = NT + 60; i < NT + NS; i++) x[i * F + 1] += 4.0f;                  /* a shift in feature 1 */
+    for (i = NT + 60; i < NT + NS; i++) x[i * F + 2] *= 3.0f;                  /* more spread in 2 */
+    for (vol = 0; vol < 2; vol++) {
+        an_detector *d, *u;
+        an_level_shift_config lc = an_level_shift_config_init(W);
+        an_volatility_shift_config vc = an_volatility_shift_config_init(W);
+        if (vol) CHECK_OK(an_volatility_shift_create(&vc, F, NULL, &d));
+        else CHECK_OK(an_level_shift_create(&lc, F, NULL, &d));
+        CHECK_OK(an_detector_fit(d, x, NT));
+        CHECK_OK(an_detector_score(d, x + NT * F, NS, s));
+        for (i = 0; i < NS; i++) best[i] = 0.0f;
+        for (f = 0; f < F; f++) {
+            for (i = 0; i < NT + NS; i++) col[i] = x[i * F + f];
+            if (vol) CHECK_OK(an_volatility_shift_create(&vc, 1, NULL, &u));
+            else CHECK_OK(an_level_shift_create(&lc, 1, NULL, &u));
+            CHECK_OK(an_detector_fit(u, col, NT));
+            CHECK_OK(an_detector_score(u, col + NT, NS, s1));
+            for (i = 0; i < NS; i++) if (s1[i] > best[i]) best[i] = s1[i];
+            an_detector_destroy(u);
+        }
+        for (i = 0; i < NS; i++) bad += s[i] != best[i];
+        CHECK_EQ_SIZE(bad, 0);
+        check_batch_is_stream(d, x + NT * F, NS);
+        check_roundtrip(d, x + NT * F, NS);
+        an_detector_destroy(d);
+    }
+}
+
+static void test_volatility_shift(void)
+{
+    enum { NT = 200, NS = 300, W = 40 };
+    float all[NT + NS], s[NS], *stream = all + NT;
+    an_volatility_shift_config c = an_volatility_shift_config_init(W);
+    an_detector *d;
+    an_rng rng;
+    size_t i, arg = 0;
+    double pre = 0.0;
+    an_rng_seed(&rng, 12, 0);
+    gaussian(&rng, all, NT + 150, 5.0, 1.0);
+    gaussian(&rng, all + NT + 150, 150, 5.0, 3.0);
+    CHECK_OK(an_volatility_shift_create(&c, 1, NULL, &d));
+    CHECK_OK(an_detector_fit(d, all, NT));
+    CHECK_OK(an_detector_score(d, stream, NS, s));
+    for (i = 0; i < NS; i++) {
+        double b = shift_brute(all, NT + i + 1, W, 1, s[0] * 0 + 1e-30);
+        CHECK(fabs(s[i] - b) < 1e-4);
+        if (i < 150 && s[i] > pre) pre = s[i];
+        if (s[i] > s[arg]) arg = i;
+    }
+    CHECK(pre < 0.7);
+    CHECK(s[arg] > 0.85);
+    CHECK(arg >= 170 && arg <= 210);
+    printf("  volatility shift: peak %.3f at %zu (sd x3 at 150, ln 3 = 1.099), before it at most %.3f\n", s[arg], arg,
+           pre);
+    check_batch_is_stream(d, stream, NS);
+    check_roundtrip(d, stream, NS);
+    an_detector_destroy(d);
+}
+
+/* A long stream far from zero: the running sums, recomputed every w
+   points, stay within rounding of a fresh computation. */
+static void test_shift_long_stream(void)
+{
+    enum { W = 50, N = 200000 };
+    float *x = (float *)malloc(N * sizeof(float)), one = 0;
+    an_level_shift_config c = an_level_shift_config_init(W);
+    an_volatility_shift_config cv = an_volatility_shift_config_init(W);
+    an_detector *d, *v;
+    an_rng rng;
+    size_t i;
+    double b, t0, t1;
+    float lv = 0, vv = 0;
+    an_rng_seed(&rng, 13, 0);
+    for (i = 0; i < N; i++)
+        x[i] = (float)((i < 1000 ? 0.0 : 1e5) + 50.0 * sin((double)i / 300.0) + an_rng_normal(&rng));
+    CHECK_OK(an_level_shift_create(&c, 1, NULL, &d));
+    CHECK_OK(an_volatility_shift_create(&cv, 1, NULL, &v));
+    CHECK_OK(an_detector_fit(d, x, 1000));
+    CHECK_OK(an_detector_fit(v, x, 1000));
+    t0 = (double)clock();
+    for (i = 1000; i < N; i++) CHECK_OK(an_detector_push(d, x + i, &lv));
+    t1 = (double)clock();
+    for (i = 1000; i < N; i++) CHECK_OK(an_detector_push(v, x + i, &vv));
+    printf("  level shift push: %.1f ns per point\n", 1e9 * (t1 - t0) / CLOCKS_PER_SEC / (N - 1000));
+    b = shift_brute(x, N, W, 0, 0.0);
+    CHECK(fabs(lv - b) <= 1e-4 * b + 1e-4);
+    b = shift_brute(x, N, W, 1, 0.0);
+    CHECK(fabs(vv - b) <= 1e-4);
+    (void)one;
+    an_detector_destroy(d);
+    an_detector_destroy(v);
+    free(x);
+}
+
+/* --------------------------------------------------------------------------
+   Kolmogorov-Smirnov
+   -------------------------------------------------------------------------- */
+
+static void test_ks_statistic(void)
+{
+    int i;
+    double d, p;
+    for (i = 0; i < REF_KS_N; i++) {
+        CHECK_OK(an_ks_statistic(ref_ks_a[i], (size_t)ref_ks_na[i], ref_ks_b[i], (size_t)ref_ks_nb[i], NULL, &d));
+        if (d != ref_ks_d[i]) TEST__FAIL("KS case %d: D %.17g, scipy %.17g", i, d, ref_ks_d[i]);
+        CHECK_OK(an_ks_pvalue(d, (size_t)ref_ks_na[i], (size_t)ref_ks_nb[i], &p));
+        CHECK(rel_close(p, ref_ks_p[i], 1e-10) || fabs(p - ref_ks_p[i]) < 1e-15);
+        /* symmetric in its samples */
+        CHECK_OK(an_ks_statistic(ref_ks_b[i], (size_t)ref_ks_nb[i], ref_ks_a[i], (size_t)ref_ks_na[i], NULL, &p));
+        CHECK(p == d);
+    }
+    for (i = 0; i < REF_KOLM_N; i++) {
+        CHECK_OK(an_kolmogorov_sf(ref_kolm_lambda[i], &p));
+        if (!(rel_close(p, ref_kolm_sf[i], 1e-12) || fabs(p - ref_kolm_sf[i]) < 1e-16))
+            TEST__FAIL("kstwobign.sf(%g) = %.17g, scipy %.17g", ref_kolm_lambda[i], p, ref_kolm_sf[i]);
+    }
+    CHECK_OK(an_kolmogorov_sf(0.0, &p));
+    CHECK(p == 1.0);
+    CHECK_RESULT(an_ks_statistic(ref_ks_a[0], 0, ref_ks_b[0], 3, NULL, &d), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_ks_pvalue(1.5, 3, 3, &p), AN_ERR_INVALID_ARG);
+    {
+        float bad[2] = { 1.0f, NAN };
+        CHECK_RESULT(an_ks_statistic(bad, 2, ref_ks_b[0], 3, NULL, &d), AN_ERR_INPUT);
+    }
+}
+
+static void test_ks_drift(void)
+{
+    an_ks_drift_config c = an_ks_drift_config_init(REF_ROLL_W, AN_KS_TRAINING);
+    an_detector *d;
+    float s[REF_ROLL_NSTREAM], one;
+    int mode, i;
+    for (mode = 0; mode < 2; mode++) {
+        const double *ref = mode ? ref_roll_d_prev : ref_roll_d_train;
+        size_t bad = 0;
+        double stat = -1.0, p = -1.0, p2 = -2.0;
+        c.reference = mode ? AN_KS_PREVIOUS : AN_KS_TRAINING;
+        CHECK_OK(an_ks_drift_create(&c, 1, NULL, &d));
+        CHECK_RESULT(an_ks_drift_last(d, &stat, &p), AN_ERR_NOT_FITTED);
+        CHECK_OK(an_detector_fit(d, ref_roll_train, REF_ROLL_NTRAIN));
+        CHECK_OK(an_detector_score(d, ref_roll_stream, REF_ROLL_NSTREAM, s));
+        for (i = 0; i < REF_ROLL_NSTREAM; i++) bad += s[i] != (float)ref[i];
+        CHECK_EQ_SIZE(bad, 0);
+        for (i = 0; i < REF_ROLL_NSTREAM; i++) {
+            CHECK_OK(an_detector_push(d, ref_roll_stream + i, &one));
+            CHECK_OK(an_ks_drift_last(d, &stat, NULL));
+            bad += stat != ref[i];
+        }
+        CHECK_EQ_SIZE(bad, 0);
+        CHECK_OK(an_ks_drift_last(d, &stat, &p));
+        CHECK_OK(an_ks_pvalue(ref[REF_ROLL_NSTREAM - 1], mode ? REF_ROLL_W : REF_ROLL_NTRAIN, REF_ROLL_W, &p2));
+        CHECK(p == p2);
+        /* the drift shows: D late in the shifted part beats D early on */
+        CHECK(s[REF_ROLL_NSTREAM - 1] > s[REF_ROLL_W]);
+        check_batch_is_stream(d, ref_roll_stream, REF_ROLL_NSTREAM);
+        check_roundtrip(d, ref_roll_stream, REF_ROLL_NSTREAM);
+        an_detector_destroy(d);
+    }
+    c.window = 1;
+    CHECK_RESULT(an_ks_drift_create(&c, 1, NULL, &d), AN_ERR_INVALID_ARG);
+    c.window = 10;
+    CHECK_RESULT(an_ks_drift_create(&c, 0, NULL, &d), AN_ERR_SHAPE);
+    c.reference = AN_KS_PREVIOUS;
+    CHECK_OK(an_ks_drift_create(&c, 1, NULL, &d));
+    CHECK_RESULT(an_detector_fit(d, ref_roll_train, 19), AN_ERR_TOO_SHORT);
+    an_detector_destroy(d);
+}
+
+/* Several features: the score is the largest univariate D, bit for bit. */
+static void test_ks_multivariate(void)
+{
+    enum { NT = 80, NS = 90, F = 3, W = 12 };
+    float x[(NT + NS) * F], col[NT + NS], s[NS], s1[NS], best[NS];
+    int mode;
+    size_t i, f, bad = 0;
+    an_rng rng;
+    an_rng_seed(&rng, 41, 0);
+    for (i = 0; i < (NT + NS) * F; i++) x[i] = (float)(floor(an_rng_normal(&rng) * 4.0) / 4.0);   /* ties */
+    for (i = NT + 40; i < NT + NS; i++) x[i * F + 2] += 1.5f;
+    for (mode = 0; mode < 2; mode++) {
+        an_ks_drift_config c = an_ks_drift_config_init(W, mode ? AN_KS_PREVIOUS : AN_KS_TRAINING);
+        an_detector *d, *u;
+        CHECK_OK(an_ks_drift_create(&c, F, NULL, &d));
+        CHECK_OK(an_detector_fit(d, x, NT));
+        CHECK_OK(an_detector_score(d, x + NT * F, NS, s));
+        for (i = 0; i < NS; i++) best[i] = 0.0f;
+        for (f = 0; f < F; f++) {
+            for (i = 0; i < NT + NS; i++) col[i] = x[i * F + f];
+            CHECK_OK(an_ks_drift_create(&c, 1, NULL, &u));
+            CHECK_OK(an_detector_fit(u, col, NT));
+            CHECK_OK(an_detector_score(u, col + NT, NS, s1));
+            for (i = 0; i < NS; i++) if (s1[i] > best[i]) best[i] = s1[i];
+            an_detector_destroy(u);
+        }
+        for (i = 0; i < NS; i++) bad += s[i] != best[i];
+        CHECK_EQ_SIZE(bad, 0);
+        check_batch_is_stream(d, x + NT * F, NS);
+        check_roundtrip(d, x + NT * F, NS);
+        an_detector_destroy(d);
+    }
+}
+
+static void test_ks_speed(void)
+{
+    enum { N = 20000 };
+    an_ks_drift_config c = an_ks_drift_config_init(100, AN_KS_TRAINING);
+    an_detector *d;
+    float *x = (float *)malloc(N * sizeof(float)), one = 0;
+    an_rng rng;
+    size_t i;
+    double t0, t1;
+    an_rng_seed(&rng, 21, 0);
+    gaussian(&rng, x, N, 0.0, 1.0);
+    CHECK_OK(an_ks_drift_create(&c, 1, NULL, &d));
+    CHECK_OK(an_detector_fit(d, x, 1000));
+    t0 = (double)clock();
+    for (i = 1000; i < N; i++) CHECK_OK(an_detector_push(d, x + i, &one));
+    t1 = (double)clock();
+    printf("  KS drift push (w 100, 1000 reference points): %.2f us per point\n",
+           1e6 * (t1 - t0) / CLOCKS_PER_SEC / (N - 1000));
+    an_detector_destroy(d);
+    free(x);
+}
+
+/* --------------------------------------------------------------------------
+   Isolation forest
+   -------------------------------------------------------------------------- */
+
+static void test_iforest_c(void)
+{
+    int i;
+    for (i = 0; i < REF_IFC_N; i++) CHECK(rel_close(an_iforest_c(ref_ifc_n[i]), ref_ifc_c[i], 1e-14));
+}
+
+/* Against scikit-learn: with 3000 trees both forests are close to the
+   expected score of every point (the trees themselves differ: other
+   random numbers), so the scores agree to within sampling noise. */
+static void test_iforest_against_sklearn(void)
+{
+    static float s[REF_IFS_N];
+    an_iforest_config c = an_iforest_config_init(2026);
+    an_detector *d;
+    double worst = 0.0, mean = 0.0;
+    int i;
+    c.n_trees = REF_IFS_TREES;
+    CHECK_OK(an_iforest_create(&c, 2, NULL, &d));
+    CHECK_OK(an_detector_fit(d, ref_ifs_x, REF_IFS_N));
+    CHECK_OK(an_detector_score(d, ref_ifs_x, REF_IFS_N, s));
+    for (i = 0; i < REF_IFS_N; i++) {
+        double e = fabs(s[i] - ref_ifs_score[i]);
+        mean += e / REF_IFS_N;
+        if (e > worst) worst = e;
+    }
+    printf("  isolation forest vs scikit-learn (%d trees each): mean |diff| %.4f, largest %.4f\n", REF_IFS_TREES,
+           mean, worst);
+    CHECK(mean < 0.004);
+    CHECK(worst < 0.015);
+    an_detector_destroy(d);
+}
+
+/* Inliers N(0, I) in F dims (norm about sqrt F), then outliers on a
+   shell of radius sqrt F + 3 .. sqrt F + 5. */
+static void cloud(float *x, unsigned char *label, size_t n_in, size_t n_out, size_t F, uint64_t seed)
+{
+    an_rng rng;
+    size_t i, f;
+    an_rng_seed(&rng, seed, 3);
+    for (i = 0; i < n_in + n_out; i++) {
+        double norm = 0.0, radius = sqrt((double)F) + 3.0 + 2.0 * an_rng_uniform(&rng);
+        for (f = 0; f < F; f++) { x[i * F + f] = (float)an_rng_normal(&rng); norm += x[i * F + f] * x[i * F + f]; }
+        label[i] = i >= n_in;
+        if (label[i]) for (f = 0; f < F; f++) x[i * F + f] = (float)(x[i * F + f] / sqrt(norm) * radius);
+    }
+}
+
+static void test_iforest(void)
+{
+    enum { NI = 1000, NO = 50, N = NI + NO };
+    static float x[N * 16], s[N], s2[N];
+    static unsigned char label[N];
+    an_iforest_config c = an_iforest_config_init(42);
+    an_detector *d, *e;
+    double auc;
+    size_t i, diff = 0;
+    float one;
+    cloud(x, label, NI, NO, 2, 7);
+    CHECK_OK(an_iforest_create(&c, 2, NULL, &d));
+    CHECK_RESULT(an_detector_score(d, x, N, s), AN_ERR_NOT_FITTED);
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK_OK(an_detector_score(d, x, N, s));
+    for (i = 0; i < N; i++) CHECK(s[i] > 0.0f && s[i] <= 1.0f);
+    CHECK_OK(an_roc_auc(s, label, N, NULL, &auc));
+    printf("  isolation forest, 2-D cloud with 50 outliers: AUC %.4f\n", auc);
+    CHECK(auc > 0.95);
+    /* deterministic given the seed; another seed grows another forest */
+    CHECK_OK(an_iforest_create(&c, 2, NULL, &e));
+    CHECK_OK(an_detector_fit(e, x, N));
+    CHECK_OK(an_detector_score(e, x, N, s2));
+    CHECK(memcmp(s, s2, sizeof s) == 0);
+    an_detector_destroy(e);
+    c.seed = 43;
+    CHECK_OK(an_iforest_create(&c, 2, NULL, &e));
+    CHECK_OK(an_detector_fit(e, x, N));
+    CHECK_OK(an_detector_score(e, x, N, s2));
+    for (i = 0; i < N; i++) diff += s[i] != s2[i];
+    CHECK(diff > N / 2);
+    an_detector_destroy(e);
+    /* push scores one row, like score */
+    CHECK_OK(an_detector_push(d, x + 2 * 7, &one));
+    CHECK(one == s[7]);
+    CHECK_OK(an_detector_reset(d));
+    check_roundtrip(d, x, N);
+    x[5] = NAN;
+    CHECK_RESULT(an_detector_score(d, x, N, s), AN_ERR_INPUT);
+    an_detector_destroy(d);
+    /* 16 dimensions, as for LSTM embeddings */
+    cloud(x, label, NI, NO, 16, 8);
+    c = an_iforest_config_init(1);
+    CHECK_OK(an_iforest_create(&c, 16, NULL, &d));
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK_OK(an_detector_score(d, x, N, s));
+    CHECK_OK(an_roc_auc(s, label, N, NULL, &auc));
+    printf("  isolation forest, 16-D cloud: AUC %.4f\n", auc);
+    CHECK(auc > 0.95);
+    an_detector_destroy(d);
+    /* fewer rows than the subsample; constant columns; errors */
+    c = an_iforest_config_init(2);
+    CHECK_OK(an_iforest_create(&c, 3, NULL, &d));
+    for (i = 0; i < 40 * 3; i++) x[i] = i % 3 == 1 ? 7.0f : (float)(i % 17);
+    CHECK_OK(an_detector_fit(d, x, 40));
+    CHECK_OK(an_detector_score(d, x, 40, s));
+    for (i = 0; i < 40; i++) CHECK(s[i] > 0.0f && s[i] <= 1.0f);
+    CHECK_RESULT(an_detector_fit(d, x, 1), AN_ERR_TOO_SHORT);
+    an_detector_destroy(d);
+    CHECK_RESULT(an_iforest_create(&c, 0, NULL, &d), AN_ERR_SHAPE);
+    c.n_trees = 0;
+    CHECK_RESULT(an_iforest_create(&c, 2, NULL, &d), AN_ERR_INVALID_ARG);
+    c = an_iforest_config_init(2);
+    c.subsample = 1;
+    CHECK_RESULT(an_iforest_create(&c, 2, NULL, &d), AN_ERR_INVALID_ARG);
+    /* all rows identical: every tree is one leaf, every score the same */
+    c = an_iforest_config_init(3);
+    CHECK_OK(an_iforest_create(&c, 2, NULL, &d));
+    for (i = 0; i < 20; i++) x[i] = 1.5f;
+    CHECK_OK(an_detector_fit(d, x, 10));
+    CHECK_OK(an_detector_score(d, x, 10, s));
+    for (i = 0; i < 10; i++) CHECK(s[i] == s[0] && s[0] > 0.0f);
+    an_detector_destroy(d);
+}
+
+/* --------------------------------------------------------------------------
+   Allocation failures: create + fit + score, and load, for every type
+   -------------------------------------------------------------------------- */
+
+typedef struct fixture {
+    int kind;
+    const float *x;
+    size_t n, F;
+} fixture;
+
+static an_result make_detector(int kind, const an_allocator *a, an_detector **d)
+{
+    switch (kind) {
+    case 0: { an_gesd_config c = an_gesd_config_init(0.1, 0.05); return an_gesd_create(&c, 1, a, d); }
+    case 1: { an_shesd_config c = an_shesd_config_init(0, 0.05, 0.05); return an_shesd_create(&c, 1, a, d); }
+    case 2: { an_level_shift_config c = an_level_shift_config_init(8); return an_level_shift_create(&c, 1, a, d); }
+    case 3: {
+        an_volatility_shift_config c = an_volatility_shift_config_init(8);
+        return an_volatility_shift_create(&c, 2, a, d);
+    }
+    case 4: {
+        an_ks_drift_config c = an_ks_drift_config_init(8, AN_KS_TRAINING);
+        return an_ks_drift_create(&c, 1, a, d);
+    }
+    case 5: {
+        an_ks_drift_config c = an_ks_drift_config_init(8, AN_KS_PREVIOUS);
+        return an_ks_drift_create(&c, 2, a, d);
+    }
+    default: {
+        an_iforest_config c = an_iforest_config_init(9);
+        c.n_trees = 4;
+        c.subsample = 16;
+        return an_iforest_create(&c, 2, a, d);
+    }
+    }
+}
+
+static an_result job_fit(const an_allocator *a, void *ctx)
+{
+    const fixture *fx = (const fixture *)ctx;
+    an_detector *d;
+    float s[200];
+    an_result r;
+    if ((r = make_detector(fx->kind, a, &d)) != AN_OK) return r;
+    r = an_detector_fit(d, fx->x, fx->n);
+    if (r == AN_OK) r = an_detector_fit(d, fx->x, fx->n);   /* a refit replaces the old buffers */
+    if (r == AN_OK) r = an_detector_score(d, fx->x, fx->n, s);
+    an_detector_destroy(d);
+    return r;
+}
+
+typedef struct blob { const void *data; size_t size; } blob;
+
+static an_result job_load(const an_allocator *a, void *ctx)
+{
+    const blob *b = (const blob *)ctx;
+    an_detector *d;
+    an_result r = load_model(b->data, b->size, a, &d);
+    if (r == AN_OK) an_detector_destroy(d);
+    return r;
+}
+
+static void series_for(int kind, float *x, size_t *n, size_t *F)
+{
+    size_t i;
+    *F = kind == 6 || kind == 5 || kind == 3 ? 2 : 1;
+    *n = 24 * 6;
+    seasonal_series(x, *n * *F, 24, 17);
+    for (i = 0; i < *n * *F; i++) x[i] = (float)((double)x[i] + 0.0);
+}
+
+static void test_allocation_failures(void)
+{
+    static const char *names[7] = { "gesd", "shesd", "level shift", "volatility shift", "ks drift (training)",
+                                    "ks drift (previous)", "iforest" };
+    float x[24 * 6 * 2];
+    int kind;
+    for (kind = 0; kind < 7; kind++) {
+        fixture fx;
+        char what[96];
+        an_detector *d;
+        an_writer w;
+        blob b;
+        series_for(kind, x, &fx.n, &fx.F);
+        fx.kind = kind;
+        fx.x = x;
+        snprintf(what, sizeof what, "%s create + fit + score", names[kind]);
+        inject_failures(what, job_fit, &fx);
+        CHECK_OK(make_detector(kind, NULL, &d));
+        CHECK_OK(an_detector_fit(d, x, fx.n));
+        save_model(d, &w, &b.data, &b.size);
+        snprintf(what, sizeof what, "%s load", names[kind]);
+        inject_failures(what, job_load, &b);
+        an_writer_uninit(&w);
+        an_detector_destroy(d);
+    }
+}
+
+
+/* After fit, score and push allocate nothing (checked with an allocator
+   that counts), and neither does scoring a loaded detector. */
+static void test_no_allocation_after_fit(void)
+{
+    float x[24 * 6 * 2], s[24 * 6], one;
+    int kind;
+    for (kind = 0; kind < 7; kind++) {
+        counting c = { 0, 0, 0, 0 };
+        an_allocator a = counting_allocator(&c);
+        an_detector *d;
+        size_t n, F;
+        long calls;
+        series_for(kind, x, &n, &F);
+        CHECK_OK(make_detector(kind, &a, &d));
+        CHECK_OK(an_detector_fit(d, x, n));
+        calls = c.calls;
+        CHECK_OK(an_detector_score(d, x, n, s));
+        if (kind >= 2) {
+            CHECK_OK(an_detector_push(d, x, &one));
+            CHECK_OK(an_detector_reset(d));
+        }
+        CHECK(c.calls == calls);
+        an_detector_destroy(d);
+        CHECK(c.live == 0 && c.bytes == 0);
+    }
+}
+
+static void test_iforest_speed(void)
+{
+    enum { N = 2000 };
+    static float x[N * 8], s[N];
+    static unsigned char label[N];
+    an_iforest_config c = an_iforest_config_init(5);
+    an_detector *d;
+    double t0, t1;
+    cloud(x, label, N - 20, 20, 8, 9);
+    CHECK_OK(an_iforest_create(&c, 8, NULL, &d));
+    t0 = (double)clock();
+    CHECK_OK(an_detector_fit(d, x, N));
+    t1 = (double)clock();
+    CHECK_OK(an_detector_score(d, x, N, s));
+    printf("  isolation forest (100 trees, psi 256, 8 features): fit %.2f ms, score %.2f us per row\n",
+           1e3 * (t1 - t0) / CLOCKS_PER_SEC, 1e6 * ((double)clock() - t1) / CLOCKS_PER_SEC / N);
+    an_detector_destroy(d);
+}
+
+/* --------------------------------------------------------------------------
+   Random series of awkward shapes: every detector gives finite scores, and
+   the streaming ones the same in batch and stream
+   -------------------------------------------------------------------------- */
+
+static void awkward_series(an_rng *rng, float *x, size_t n, int shape)
+{
+    size_t i;
+    double scale = shape % 3 == 0 ? 1.0 : shape % 3 == 1 ? 1e30 : 1e-30;
+    for (i = 0; i < n; i++) {
+        double v;
+        switch (shape / 3) {
+        case 0: v = an_rng_normal(rng); break;                                /* noise        */
+        case 1: v = 3.0; break;                                               /* constant     */
+        case 2: v = i < n / 2 ? 0.0 : 1.0; break;                             /* a step       */
+        case 3: v = (double)an_rng_below(rng, 3); break;                      /* heavy ties   */
+        default: v = an_rng_uniform(rng) < 0.05 ? 1e8 * an_rng_normal(rng) : an_rng_normal(rng); break;
+        }
+        x[i] = (float)(v * scale);
+    }
+}
+
+static void test_awkward_inputs(void)
+{
+    enum { N = 150 };
+    static float x[N * 4], s[N];
+    an_rng rng;
+    int shape, kind;
+    size_t bad = 0, i;
+    an_rng_seed(&rng, 99, 0);
+    for (shape = 0; shape < 15; shape++) {
+        awkward_series(&rng, x, N * 4, shape);
+        for (kind = 0; kind < 7; kind++) {
+            an_detector *d;
+            an_result r;
+            CHECK_OK(make_detector(kind, NULL, &d));
+            r = an_detector_fit(d, x, N);
+            if (r != AN_OK) {
+                TEST__FAIL("shape %d, %s: fit returned %s", shape, d->vt->name, an_result_str(r));
+                an_detector_destroy(d);
+                continue;
+            }
+            CHECK_OK(an_detector_score(d, x + N, N, s));   /* rows after the training ones */
+            for (i = 0; i < N; i++) bad += !(s[i] == s[i] && s[i] >= 0.0f && s[i] <= FLT_MAX);
+            if (kind >= 2) check_batch_is_stream(d, x + N, N);
+            an_detector_destroy(d);
+        }
+    }
+    CHECK_EQ_SIZE(bad, 0);
+}
+
+/* --------------------------------------------------------------------------
+   Hostile model files
+   -------------------------------------------------------------------------- */
+
+static uint32_t get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static void put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+/* Gives every chunk the CRC its bytes imply, nested chunks first, so that
+   mutations reach the detectors' own field checks. */
+static void repair_chunks(unsigned char *p, size_t size, int depth)
+{
+    size_t pos = 0;
+    while (size - pos >= 12) {
+        size_t length = get32(p + pos + 4);
+        if (length > size - pos - 12) return;
+        if (depth < 1) repair_chunks(p + pos + 8, length, depth + 1);   /* DETC's chunks, not their fields */
+        put32(p + pos + 8 + length, an_crc32(0, p + pos, 8 + length));
+        pos += 12 + length;
+    }
+}
+
+static void repair_file(unsigned char *p, size_t size)
+{
+    repair_chunks(p + AN_MODEL_HEADER_BYTES, size - AN_MODEL_HEADER_BYTES, 0);
+    put32(p + 24, an_crc32(0, p, 24));
+}
+
+/* Loads `data` with a counting allocator; a detector that loads must
+   score without trouble (finite or a clean error) and free everything. */
+static int try_load(const unsigned char *data, size_t size, const float *x, size_t n)
+{
+    counting c = { 0, 0, 0, 0 };
+    an_allocator a = counting_allocator(&c);
+    an_detector *d = NULL;
+    an_result r = load_model(data, size, &a, &d);
+    int ok = 0;
+    if (r == AN_OK) {
+        float s[200], one;
+        size_t i, F = d->n_features;
+        ok = 1;
+        if (F <= 2 && an_detector_score(d, x, n, s) == AN_OK)
+            for (i = 0; i < n; i++) CHECK(s[i] == s[i] && s[i] >= 0.0f);
+        if (F <= 2 && an_detector_push(d, x, &one) == AN_OK) CHECK(one == one);
+        an_detector_destroy(d);
+    } else {
+        CHECK(d == NULL);
+        CHECK(r == AN_ERR_CORRUPT || r == AN_ERR_UNSUPPORTED || r == AN_ERR_VERSION || r == AN_ERR_TOO_LARGE);
+    }
+    if (c.live != 0) TEST__FAIL("a hostile file leaked %ld blocks (%s)", c.live, an_result_str(r));
+    return ok;
+}
+
+static void test_hostile_mutations(void)
+{
+    float x[24 * 6 * 2];
+    int kind;
+    for (kind = 0; kind < 7; kind++) {
+        an_detector *d;
+        an_writer w;
+        const void *data;
+        size_t size, n, F, pos, loaded = 0, tried = 0;
+        unsigned char *copy;
+        static const unsigned char masks[4] = { 0x01, 0x10, 0x80, 0xFF };
+        series_for(kind, x, &n, &F);
+        CHECK_OK(make_detector(kind, NULL, &d));
+        CHECK_OK(an_detector_fit(d, x, n));
+        save_model(d, &w, &data, &size);
+        copy = (unsigned char *)malloc(size);
+        CHECK(try_load((const unsigned char *)data, size, x, n));
+        /* every truncation */
+        for (pos = 0; pos < size; pos++) CHECK(!try_load((const unsigned char *)data, pos, x, n));
+        /* every byte after the header, four masks, CRCs repaired */
+        for (pos = AN_MODEL_HEADER_BYTES; pos < size; pos++) {
+            int m;
+            for (m = 0; m < 4; m++) {
+                memcpy(copy, data, size);
+                copy[pos] ^= masks[m];
+                repair_file(copy, size);
+                loaded += (size_t)try_load(copy, size, x, n);
+                tried++;
+            }
+        }
+        printf("  hostile %s: %zu of %zu mutated files still load (and score cleanly)\n", d->vt->name, loaded, tried);
+        free(copy);
+        an_writer_uninit(&w);
+        an_detector_destroy(d);
+    }
+}
+
+/* Hand-made files: fields with a valid CRC but impossible values. */
+static void write_type(an_writer *w, uint32_t tag)
+{
+    an_write_begin(w, AN_TAG_DETECTOR);
+    an_write_begin(w, AN_TAG_TYPE);
+    an_write_u32(w, tag);
+    an_write_end(w);
+}
+
+static an_result crafted(int which)
+{
+    an_writer w;
+    const void *data;
+    size_t size;
+    an_detector *d = NULL;
+    an_result r;
+    int t;
+    an_writer_init(&w, NULL);
+    switch (which) {
+    case 0:   /* level shift with a window of 2^40 */
+        write_type(&w, AN_TAG('L', 'S', 'H', 'F'));
+        an_write_begin(&w, AN_TAG('C', 'O', 'N', 'F')); an_write_u64(&w, (uint64_t)1 << 40); an_write_end(&w);
+        break;
+    case 1:   /* level shift whose window needs more values than the file holds */
+        write_type(&w, AN_TAG('L', 'S', 'H', 'F'));
+        an_write_begin(&w, AN_TAG('C', 'O', 'N', 'F')); an_write_u64(&w, 1000); an_write_u64(&w, 1); an_write_end(&w);
+        an_write_begin(&w, AN_TAG('S', 'T', 'A', 'T'));
+        an_write_f64(&w, 0.0); an_write_f64(&w, 1e-30); an_write_f64(&w, 1.0);
+        an_write_end(&w);
+        break;
+    case 2:   /* KS with a reference of 2^27 values in a tiny file */
+        write_type(&w, AN_TAG('K', 'S', 'D', 'R'));
+        an_write_begin(&w, AN_TAG('C', 'O', 'N', 'F'));
+        an_write_u64(&w, 4); an_write_u32(&w, 0); an_write_u64(&w, 1);
+        an_write_end(&w);
+        an_write_begin(&w, AN_TAG('R', 'E', 'F', 'S'));
+        an_write_u64(&w, (uint64_t)1 << 27); an_write_f32(&w, 1);
+        an_write_end(&w);
+        an_write_begin(&w, AN_TAG('W', 'I', 'N', 'S'));
+        for (t = 0; t < 4; t++) an_write_f32(&w, 1.0f);
+        an_write_end(&w);
+        break;
+    case 3:   /* KS with an unsorted reference */
+        write_type(&w, AN_TAG('K', 'S', 'D', 'R'));
+        an_write_begin(&w, AN_TAG('C', 'O', 'N', 'F'));
+        an_write_u64(&w, 2); an_write_u32(&w, 0); an_write_u64(&w, 1);
+        an_write_end(&w);
+        an_write_begin(&w, AN_TAG('R', 'E', 'F', 'S')); an_write_u64(&w, 3);
+        an_write_f32(&w, 3); an_write_f32(&w, 1); an_write_f32(&w, 2); an_write_end(&w);
+        an_write_begin(&w, AN_TAG('W', 'I', 'N', 'S')); an_write_f32(&w, 1); an_write_f32(&w, 2); an_write_end(&w);
+        break;
+    case 10:  /* the unsorted-reference file with its reference sorted: must load */
+        write_type(&w, AN_TAG('K', 'S', 'D', 'R'));
+        an_write_begin(&w, AN_TAG('C', 'O', 'N', 'F'));
+        an_write_u64(&w, 2); an_write_u32(&w, 0); an_write_u64(&w, 1);
+        an_write_end(&w);
+        an_write_begin(&w, AN_TAG('R', 'E', 'F', 'S')); an_write_u64(&w, 3);
+        an_write_f32(&w, 1); an_write_f32(&w, 2); an_write_f32(&w, 3); an_write_end(&w);
+        an_write_begin(&w, AN_TAG('W', 'I', 'N', 'S')); an_write_f32(&w, 1); an_write_f32(&w, 2); an_write_end(&w);
+        break;
+    case 11:  /* level shift of window 2, one feature, well formed: must load */
+        write_type(&w, AN_TAG('L', 'S', 'H', 'F'));
+        an_write_begin(&w, AN_TAG('C', 'O', 'N', 'F')); an_write_u64(&w, 2); an_write_u64(&w, 1); an_write_end(&w);
+        an_write_begin(&w, AN_TAG('S', 'T', 'A', 'T'));
+        an_write_f64(&w, 0.0); an_write_f64(&w, 1e-30);
+        for (t = 0; t < 4; t++) an_write_f64(&w, (double)t);
+        an_write_end(&w);
+        break;
+    case 12:  /* level shift whose window values would overflow when squared */
+        write_type(&w, AN_TAG('L', 'S', 'H', 'F'));
+        an_write_begin(&w, AN_TAG('C', 'O', 'N', 'F')); an_write_u64(&w, 2); an_write_u64(&w, 1); an_write_end(&w);
+        an_write_begin(&w, AN_TAG('S', 'T', 'A', 'T'));
+        an_write_f64(&w, 0.0); an_write_f64(&w, 1e-30);
+        for (t = 0; t < 4; t++) an_write_f64(&w, t == 2 ? 1e200 : (double)t);
+        an_write_end(&w);
+        break;
+    case 4:   /* isolation forest claiming 65536 trees */
+    case 5:   /* a tree whose child points back at its parent */
+    case 6:   /* a split on a feature that does not exist */
+    case 7:   /* a leaf count that does not add up to psi */
+        write_type(&w, AN_TAG('I', 'F', 'O', 'R'));
+        an_write_begin(&w, AN_TAG('C', 'O', 'N', 'F'));
+        an_write_u64(&w, 2); an_write_u64(&w, which == 4 ? 65536 : 1); an_write_u64(&w, 4); an_write_u64(&w, 0);
+        an_write_u64(&w, 4);
+        an_write_end(&w);
+        an_write_begin(&w, AN_TAG('T', 'R', 'E', 'E'));
+        an_write_u64(&w, 3);
+        an_write_u32(&w, which == 6 ? 2 : 0); an_write_f32(&w, 0.5f); an_write_u32(&w, which == 5 ? 0 : 1);
+        an_write_u32(&w, 4);
+        an_write_u32(&w, 0xFFFFFFFFu); an_write_f32(&w, 0); an_write_u32(&w, 0); an_write_u32(&w, 2);
+        an_write_u32(&w, 0xFFFFFFFFu); an_write_f32(&w, 0); an_write_u32(&w, 0); an_write_u32(&w, which == 7 ? 3 : 2);
+        an_write_end(&w);
+        break;
+    case 8:   /* the same forest, well formed: must load */
+        write_type(&w, AN_TAG('I', 'F', 'O', 'R'));
+        an_write_begin(&w, AN_TAG('C', 'O', 'N', 'F'));
+        an_write_u64(&w, 2); an_write_u64(&w, 1); an_write_u64(&w, 4); an_write_u64(&w, 0); an_write_u64(&w, 4);
+        an_write_end(&w);
+        an_write_begin(&w, AN_TAG('T', 'R', 'E', 'E'));
+        an_write_u64(&w, 3);
+        an_write_u32(&w, 0); an_write_f32(&w, 0.5f); an_write_u32(&w, 1); an_write_u32(&w, 4);
+        an_write_u32(&w, 0xFFFFFFFFu); an_write_f32(&w, 0); an_write_u32(&w, 0); an_write_u32(&w, 2);
+        an_write_u32(&w, 0xFFFFFFFFu); an_write_f32(&w, 0); an_write_u32(&w, 0); an_write_u32(&w, 2);
+        an_write_end(&w);
+        break;
+    default:  /* GESD with max_anoms 0.7 */
+        write_type(&w, AN_TAG('G', 'E', 'S', 'D'));
+        an_write_begin(&w, AN_TAG('C', 'O', 'N', 'F'));
+        an_write_f64(&w, 0.7); an_write_f64(&w, 0.05); an_write_u32(&w, 0); an_write_u32(&w, 0); an_write_u32(&w, 0);
+        an_write_u64(&w, 0); an_write_u64(&w, 0);
+        an_write_end(&w);
+        an_write_begin(&w, AN_TAG('S', 'T', 'A', 'T')); an_write_u64(&w, 100); an_write_u64(&w, 0); an_write_end(&w);
+        break;
+    }
+    an_write_end(&w);
+    r = an_writer_finish(&w, &data, &size);
+    if (r == AN_OK) r = load_model(data, size, NULL, &d);
+    if (d) {
+        float x[4] = { 0.0f, 1.0f, 0.2f, 0.7f }, s[2];
+        CHECK_OK(an_detector_score(d, x, d->n_features == 2 ? 2 : 4 / 2, s));
+        CHECK(s[0] >= 0.0f && s[0] == s[0]);
+        an_detector_destroy(d);
+    }
+    an_writer_uninit(&w);
+    return r;
+}
+
+static void test_hostile_crafted(void)
+{
+    int i;
+    for (i = 0; i <= 12; i++) {
+        an_result r = crafted(i);
+        if (i == 8 || i == 10 || i == 11) CHECK_OK(r);
+        else if (r != AN_ERR_CORRUPT) TEST__FAIL("crafted file %d loaded with %s, not AN_ERR_CORRUPT", i, an_result_str(r));
+    }
+}
+
+int main(void)
+{
+    init_types();
+    RUN(test_student_t);
+    RUN(test_gesd_nist);
+    RUN(test_gesd_robust_reference);
+    RUN(test_gesd_errors);
+    RUN(test_gesd_detector);
+    RUN(test_shesd);
+    RUN(test_shesd_against_r);
+    RUN(test_level_shift);
+    RUN(test_volatility_shift);
+    RUN(test_shift_multivariate);
+    RUN(test_shift_long_stream);
+    RUN(test_ks_statistic);
+    RUN(test_ks_drift);
+    RUN(test_ks_multivariate);
+    RUN(test_ks_speed);
+    RUN(test_iforest_c);
+    RUN(test_iforest);
+    RUN(test_iforest_against_sklearn);
+    RUN(test_iforest_speed);
+    RUN(test_awkward_inputs);
+    RUN(test_allocation_failures);
+    RUN(test_no_allocation_after_fit);
+    RUN(test_hostile_mutations);
+    RUN(test_hostile_crafted);
+    return test_finish("test_detectors");
+}
