@@ -132,9 +132,10 @@ AN_API an_result an_acf(const double *y, size_t n, size_t max_lag, double *acf, 
    peak is a whole multiple of, moved to the lag within two whose cycle
    means explain the most, and kept if they explain at least 5% of the
    variance left (beyond the 2 p / n that p means take from noise).  Each
-   period found is removed (cycle means) before the search for the next.
+   period found is removed (cycle means) before the search for the next,
+   which stops when what is left is below 1e-9 of the variance (rounding).
    Finds at most max_count periods and reports how many in *count (0 when
-   the series has no clear season). */
+   the series has no clear season, and for a constant series or a line). */
 AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period, double min_acf, size_t *periods,
                                    size_t max_count, size_t *count, const an_allocator *a);
 
@@ -773,7 +774,12 @@ AN_API int       an_alarm_flush(an_alarm *s, an_event *event);
                  exponential tail fitted through the 99.1% knot and the
                  top: p in [0, 1] (1 only where the double rounds, far
                  past the training maximum), non-decreasing in s, and still
-                 rising past everything seen in training.
+                 rising past everything seen in training.  A score on
+                 several tied knots gets the lowest of their levels: a
+                 value training saw often is not rare.  The top training
+                 score sits at (n - 0.5) / n, so in training a threshold t
+                 can only be passed with more than 1 / (2 (1 - t)) scores
+                 (500 for 0.999).
 
    The hybrid ensemble is a detector made of detectors.  Each member has a
    weight and a role; fit fits the members that were not fitted when
@@ -830,17 +836,24 @@ typedef struct an_ensemble_decision {
 AN_API an_ensemble_config an_ensemble_config_init(void);
 AN_API an_result an_ensemble_create(const an_ensemble_config *config, size_t n_features, const an_allocator *a,
                                     an_detector **out);
-/* Adds a member (same n_features) and takes ownership of it, also on failure. */
+/* Adds a member (same n_features, not an ensemble) and takes ownership of
+   it, also on failure.  The ensemble then needs a fit: members fitted
+   before they were added are kept, and only calibrated. */
 AN_API an_result an_ensemble_add(an_detector *ensemble, an_detector *member, double weight, an_member_role role);
 AN_API an_result an_ensemble_reserve(an_detector *ensemble, size_t n_rows);
 AN_API an_result an_ensemble_member(const an_detector *ensemble, size_t index, an_detector **member);
-/* The decision about the last row pushed, or about row `row` of the last
-   batch scored (row < that batch's length). */
+/* The decision about the last row pushed (AN_ERR_NUMERIC before the
+   first push after fit, load or reset, as when no member answered), or
+   about row `row` of the last batch scored (row < that batch's length). */
 AN_API an_result an_ensemble_last(const an_detector *ensemble, an_ensemble_decision *out);
 AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_ensemble_decision *out);
 /* Reads an ensemble's 'DETC' chunk at the cursor, its members of the
-   given types or of this header's own (an_detector_load, through the
-   ensemble's vtable, knows only this header's). */
+   given types (at most AN_ENSEMBLE_MAX_TYPES) or of this header's own
+   detectors; an_detector_load, through the ensemble's vtable, knows only
+   this header's.  A member cannot be an ensemble.  Only members that were
+   healthy are saved, so indices may shift.  A loaded ensemble batch-scores
+   after an_ensemble_reserve (push needs nothing). */
+#define AN_ENSEMBLE_MAX_TYPES 16
 AN_API an_result an_ensemble_load(an_reader *payload, const an_detector_vtable *const *types, size_t n_types,
                                   const an_allocator *a, an_detector **out);
 AN_API const an_detector_vtable *an_ensemble_type(void);
@@ -910,12 +923,13 @@ AN_API an_result an_stl_resolve(const an_stl_config *config, size_t n, an_stl_co
     if (!config || !out) return AN_ERR_INVALID_ARG;
     c = *config;
     if (c.period < 2 || c.inner == 0 || !(c.tolerance >= 0.0) || !an__finite(c.tolerance)) return AN_ERR_INVALID_ARG;
-    if (n <= 2 * c.period) return AN_ERR_TOO_SHORT;
+    if (n < 3 || c.period > (n - 1) / 2) return AN_ERR_TOO_SHORT;        /* n > 2 period */
     if (c.seasonal_window == AN_STL_PERIODIC) {
         if (n > (SIZE_MAX - 1) / 10) return AN_ERR_TOO_LARGE;
         c.seasonal_window = 10 * n + 1;
         c.seasonal_degree = 0;
     }
+    if (c.seasonal_window < 3 || c.seasonal_window % 2 == 0) return AN_ERR_INVALID_ARG;
     if (c.trend_window == 0)
         c.trend_window = an__next_odd(ceil(1.5 * (double)c.period / (1.0 - 1.5 / (double)c.seasonal_window)));
     if (c.lowpass_window == 0) c.lowpass_window = an__next_odd((double)c.period);
@@ -1000,7 +1014,7 @@ static int an__stl_est(const double *y, size_t n, size_t len, int degree, double
     h = xs - (double)nleft > (double)nright - xs ? xs - (double)nleft : (double)nright - xs;
     if (len > n) h += (double)((len - n) / 2);
     line = degree > 0 && h > 0.0;
-    if (!(kern && len <= n && h == (double)(len / 2))) kern = NULL;
+    if (!(kern && len < n && h == (double)(len / 2))) kern = NULL;      /* ess fills it only then */
     for (j = nleft; j <= nright; j++) {
         double d = (double)j - xs, w = kern ? kern[(size_t)fabs(d)] : an__stl_tricube(fabs(d), h);
         if (userw) w *= rw[j - 1];
@@ -1235,7 +1249,7 @@ static an_result an__mstl_plan(const an_mstl_config *c, size_t n, size_t *order,
         if (c->periods[i] < 2) return AN_ERR_INVALID_ARG;
         for (j = 0; j < i; j++)
             if (c->periods[j] == c->periods[i]) return AN_ERR_INVALID_ARG;
-        if (2 * c->periods[i] >= n) continue;
+        if (n == 0 || c->periods[i] > (n - 1) / 2) continue;          /* 2 period >= n: dropped */
         for (j = k; j > 0 && c->periods[order[j - 1]] > c->periods[i]; j--) order[j] = order[j - 1];
         order[j] = i;
         k++;
@@ -1457,7 +1471,9 @@ static size_t an__refine_period(const double *x, size_t n, size_t p, size_t max_
     size_t best = p, q;
     double best_sse = an__cycle_sse(x, n, p);
     for (q = p > 4 ? p - 2 : 2; q <= p + 2 && q <= max_period; q++) {
-        double sse = an__cycle_sse(x, n, q);
+        double sse;
+        if (q != p && q % p == 0) continue;          /* a multiple always fits as well */
+        sse = an__cycle_sse(x, n, q);
         if (sse < best_sse || (sse == best_sse && q < best)) { best = q; best_sse = sse; }
     }
     return best;
@@ -1467,7 +1483,7 @@ AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period,
                                    size_t max_count, size_t *count, const an_allocator *a)
 {
     size_t m, bytes, i, k, found = 0, max_lag;
-    double *buf, *x, *acf, *re, st = 0.0, stt = 0.0, sy = 0.0, sty = 0.0, slope, icpt, nn = (double)n;
+    double *buf, *x, *acf, *re, st = 0.0, stt = 0.0, sy = 0.0, sty = 0.0, slope, icpt, total, nn = (double)n;
     an_result r = AN_OK;
     if (!y || !periods || !count || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
     *count = 0;
@@ -1490,12 +1506,13 @@ AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period,
     slope = (nn * sty - st * sy) / (nn * stt - st * st);
     icpt = (sy - slope * st) / nn;
     for (i = 0; i < n; i++) x[i] = y[i] - icpt - slope * (double)i;
+    total = an__cycle_sse(y, n, 1);
     while (found < max_count) {
         size_t p, q;
-        if ((r = an__acf_work(x, n, max_lag, acf, re, re + m)) != AN_OK) {
-            if (r == AN_ERR_INPUT && found) r = AN_OK;   /* the periods explained all of it */
-            break;
-        }
+        /* what is left must be more than rounding: a line (or a line of
+           floats, whose rounding repeats) has no season */
+        if (!(an__cycle_sse(x, n, 1) > 1e-9 * total)) break;
+        if ((r = an__acf_work(x, n, max_lag, acf, re, re + m)) != AN_OK) break;
         if ((p = an__acf_period(acf, max_lag, min_acf)) != 0) p = an__refine_period(x, n, p, max_period);
         for (k = 0; k < found; k++)     /* the cycle means of a multiple took it out already */
             if (p && periods[k] % p == 0) p = 0;
@@ -1639,6 +1656,7 @@ static an__band an__band_of_sorted(an_robust_method method, const double *s, siz
 static double an__band_score(const an__band *b, double x)
 {
     double s = (b->lo - x > x - b->hi ? b->lo - x : x - b->hi) / b->spread;
+    if (s != s) return AN__SCORE_MAX;               /* x overflowed on the way: as far as can be */
     return s > AN__SCORE_MAX ? AN__SCORE_MAX : s < -AN__SCORE_MAX ? -AN__SCORE_MAX : s;
 }
 
@@ -2218,6 +2236,7 @@ static an_result an__stl_iqr_load(an_reader *payload, const an_allocator *a, an_
         (r = an_read_f64(&p, &c.clip)) != AN_OK || (r = an_read_count(&p, 1, 1u << 20, &F)) != AN_OK)
         return r;
     c.robust = robust != 0;
+    if ((r = an_reader_need(&p, F, 13 * 8)) != AN_OK) return r;   /* each feature's record, without its seasons */
     if ((r = an_stl_iqr_create(&c, F, a, out)) != AN_OK) return r == AN_ERR_INVALID_ARG ? AN_ERR_CORRUPT : r;
     d = (an__stl_iqr *)*out;
     /* the periods first, to size the profiles; then everything */
@@ -2247,10 +2266,12 @@ static an_result an__stl_iqr_load(an_reader *payload, const an_allocator *a, an_
             an_read_f64(&p, &h->slope);
             an_read_u64(&p, &phase);
             an_read_f64s(&p, h->season, hp->period);
-            if (!an__finite(h->level) || !an__finite(h->slope) || phase >= (hp->period ? hp->period : 1)) goto corrupt;
+            /* values a filter could have reached: far from overflow */
+            if (!(fabs(h->level) < 1e300) || !(fabs(h->slope) < 1e300) || phase >= (hp->period ? hp->period : 1))
+                goto corrupt;
             h->phase = (size_t)phase;
             for (i = 0; i < hp->period; i++)
-                if (!an__finite(h->season[i])) goto corrupt;
+                if (!(fabs(h->season[i]) < 1e300)) goto corrupt;
         }
     }
     return AN_OK;
@@ -4939,11 +4960,16 @@ AN_API double an_calibration_likelihood(const an_calibration *c, double score)
     const double *x = c->knot, *p = c->level;
     size_t lo = 0, hi = AN_CALIBRATION_KNOTS - 1;
     if (score != score) return 0.0;
-    if (score >= x[hi]) return 1.0 - (1.0 - p[hi]) * exp(-(score - x[hi]) / c->tail);
+    if (score > x[hi]) return 1.0 - (1.0 - p[hi]) * exp(-(score - x[hi]) / c->tail);
     if (score < x[0]) return p[0] * exp((score - x[0]) / c->tail);
     while (hi - lo > 1) {                          /* x[lo] <= score < x[hi] */
         size_t mid = (lo + hi) / 2;
         if (x[mid] <= score) lo = mid; else hi = mid;
+    }
+    if (score == x[lo] || score == x[hi]) {        /* on a knot: the lowest of its ties, so */
+        if (score == x[hi]) lo = hi;               /* a value training saw often is not rare */
+        while (lo > 0 && x[lo - 1] == score) lo--;
+        return p[lo];
     }
     return p[lo] + (p[hi] - p[lo]) * (score - x[lo]) / (x[hi] - x[lo]);
 }
@@ -5017,18 +5043,24 @@ AN_API an_result an_ensemble_add(an_detector *ensemble, an_detector *member, dou
     an__ensemble *e = (an__ensemble *)ensemble;
     an__member *m;
     if (!member) return AN_ERR_INVALID_ARG;
-    if (!an__is_ensemble(ensemble) || !(weight > 0.0) || !an__finite(weight) ||
+    if (!an__is_ensemble(ensemble) || an__is_ensemble(member) || !(weight > 0.0) || !an__finite(weight) ||
         (role != AN_MEMBER_OPTIONAL && role != AN_MEMBER_BASELINE) || member->n_features != ensemble->n_features ||
-        e->n_members == AN_ENSEMBLE_MAX_MEMBERS || e->batch) {
+        e->n_members == AN_ENSEMBLE_MAX_MEMBERS) {
         an_detector_destroy(member);
         return AN_ERR_INVALID_ARG;
     }
+    /* a new member (say, an LSTM trained after the fact) needs a new fit:
+       the batch buffer was sized for the old members */
+    an_free(&e->alloc, e->batch, e->n_members * e->capacity * sizeof(float));
+    e->batch = NULL;
+    e->capacity = e->batch_rows = 0;
     m = &e->member[e->n_members++];
     memset(m, 0, sizeof *m);
     m->d = member;
     m->weight = weight;
     m->role = role;
     m->prefitted = member->fitted;
+    e->last[e->n_members - 1] = (float)NAN;
     ensemble->fitted = 0;
     return AN_OK;
 }
@@ -5078,6 +5110,7 @@ static an_result an__ensemble_fit(an_detector *self, const float *x, size_t n)
         healthy += (size_t)m->healthy;
     }
     e->batch_rows = 0;
+    for (k = 0; k < e->n_members; k++) e->last[k] = (float)NAN;
     return healthy ? AN_OK : AN_ERR_NUMERIC;
 }
 
@@ -5158,8 +5191,10 @@ static an_result an__ensemble_reset(an_detector *self)
 {
     an__ensemble *e = (an__ensemble *)self;
     size_t k;
-    for (k = 0; k < e->n_members; k++)
+    for (k = 0; k < e->n_members; k++) {
+        e->last[k] = (float)NAN;                    /* no row pushed since */
         if (e->member[k].healthy) an_detector_reset(e->member[k].d);
+    }
     return AN_OK;
 }
 
@@ -5230,19 +5265,27 @@ static int an__calibration_valid(const an_calibration *c)
 static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable *const *types, size_t n_types,
                                    const an_allocator *a, an_detector **out)
 {
-    const an_detector_vtable *all[16];
+    /* members may be of the caller's types or this header's detectors,
+       never ensembles: nesting would let a file choose the recursion depth */
+    const an_detector_vtable *all[AN_ENSEMBLE_MAX_TYPES + 11];
     an_ensemble_config c;
     an_reader p;
     size_t count, k, n_all = 0;
     an_result r;
     if (!out) return AN_ERR_INVALID_ARG;
     *out = NULL;
-    if (!payload || (!types && n_types) || n_types > 16 - 4) return AN_ERR_INVALID_ARG;
-    for (k = 0; k < n_types; k++) all[n_all++] = types[k];
+    if (!payload || (!types && n_types) || n_types > AN_ENSEMBLE_MAX_TYPES) return AN_ERR_INVALID_ARG;
+    for (k = 0; k < n_types; k++)
+        if (types[k] && types[k] != an_ensemble_type()) all[n_all++] = types[k];
     all[n_all++] = an_mad_type();
     all[n_all++] = an_iqr_type();
     all[n_all++] = an_stl_iqr_type();
-    all[n_all++] = an_ensemble_type();
+    all[n_all++] = an_gesd_type();
+    all[n_all++] = an_shesd_type();
+    all[n_all++] = an_level_shift_type();
+    all[n_all++] = an_volatility_shift_type();
+    all[n_all++] = an_ks_drift_type();
+    all[n_all++] = an_iforest_type();
     if ((r = an_reader_find(payload, AN__TAG_ENSEMBLE, &p)) != AN_OK) return r;
     if ((r = an_read_f64(&p, &c.threshold)) != AN_OK || (r = an_read_f64(&p, &c.min_agree)) != AN_OK ||
         (r = an_read_count(&p, 1, AN_ENSEMBLE_MAX_MEMBERS, &count)) != AN_OK)

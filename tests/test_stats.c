@@ -566,7 +566,7 @@ static void test_robust_batch_stream_save(void)
 static void test_robust_hostile(void)
 {
     const an_detector_vtable *types[3];
-    int k;
+    int k, i;
     types[0] = an_mad_type(); types[1] = an_iqr_type(); types[2] = an_stl_iqr_type();
     for (k = 0; k < 3; k++) {
         an_writer w;
@@ -595,7 +595,8 @@ static void test_robust_hostile(void)
             an_write_begin(&w, AN_TAG('S', 'T', 'I', 'Q'));
             an_write_u64(&w, 0); an_write_u64(&w, 7); an_write_u64(&w, 0); an_write_u32(&w, 1); an_write_f64(&w, 3.0);
             an_write_u64(&w, 1);
-            an_write_u64(&w, (uint64_t)1 << 40);       /* period 2^40 */
+            an_write_u64(&w, (uint64_t)1 << 40);       /* period 2^40, in a full record */
+            for (i = 0; i < 12; i++) an_write_f64(&w, 0.5);
         }
         an_write_end(&w);
         an_write_end(&w);
@@ -931,6 +932,174 @@ static void test_ensemble_memory(void)
     inject_failures("ensemble create, add, fit, save, load", job_ensemble, x);
 }
 
+/* ---- cases the review found ---------------------------------------------- */
+
+static void *fill_alloc(void *user, size_t size, size_t align)
+{
+    void *p = an_malloc(NULL, size, align);
+    if (p) memset(p, *(const unsigned char *)user, size);
+    return p;
+}
+
+static void fill_free(void *user, void *ptr, size_t size) { (void)user; an_free(NULL, ptr, size); }
+
+/* When a cycle-subseries is exactly as long as the seasonal window (n from
+   6p + 1 to 7p with window 7), the loess must not read a kernel table it
+   never filled: the result may not depend on what the heap held. */
+static void test_stl_window_equals_subseries(void)
+{
+    unsigned char zero = 0x00, ones = 0xff;
+    an_allocator a0 = { &zero, fill_alloc, fill_free }, a1 = { &ones, fill_alloc, fill_free };
+    double y[84], s0[84], t0[84], r0[84], s1[84], t1[84], r1[84];
+    size_t n, i;
+    int same = 1;
+    for (i = 0; i < 84; i++) y[i] = sin(2 * PI * (double)i / 12) + 0.01 * (double)i + 0.1 * sin(7.3 * (double)i);
+    for (n = 73; n <= 84; n += 11) {
+        an_stl_config c = an_stl_config_init(12, 7, 1);
+        CHECK_OK(an_stl_decompose(&c, y, n, s0, t0, r0, NULL, &a0));
+        CHECK_OK(an_stl_decompose(&c, y, n, s1, t1, r1, NULL, &a1));
+        for (i = 0; i < n; i++) same &= s0[i] == s1[i] && t0[i] == t1[i] && an__finite(s0[i]);
+    }
+    CHECK(same);
+}
+
+/* A value seen often in training is not rare: a constant series, scored
+   by itself, raises nothing; a 3% value of a quantised one neither. */
+static void test_calibration_ties(void)
+{
+    float x[1000], s[1000];
+    an_calibration c;
+    an_detector *e = make_hybrid(0, 0);
+    size_t i, flagged = 0;
+    for (i = 0; i < 1000; i++) x[i] = i % 33 == 0 ? 6.0f : 5.0f;
+    CHECK_OK(an_calibration_fit(&c, x, 1000, NULL));
+    CHECK(an_calibration_likelihood(&c, 6.0) < 0.99);
+    CHECK(an_calibration_likelihood(&c, 5.0) < 0.01);
+    for (i = 0; i < 1000; i++) x[i] = 5.0f;
+    CHECK_OK(an_detector_fit(e, x, 1000));
+    CHECK_OK(an_detector_score(e, x, 1000, s));
+    for (i = 0; i < 1000; i++) {
+        an_ensemble_decision d;
+        CHECK_OK(an_ensemble_decide(e, i, &d));
+        flagged += (size_t)d.anomaly;
+    }
+    CHECK_EQ_SIZE(flagged, 0);
+    an_detector_destroy(e);
+}
+
+static void test_detect_periods_edges(void)
+{
+    double y[600];
+    size_t i, p[4], count = 9;
+    an_rng rng;
+    an_rng_seed(&rng, 17, 3);
+    for (i = 0; i < 600; i++) y[i] = (double)(i % 2) + 0.2 * an_rng_normal(&rng);
+    CHECK_OK(an_detect_periods(y, 600, 0, 0, p, 4, &count, NULL));
+    CHECK(count == 1 && p[0] == 2);                                     /* not 4 */
+    for (i = 0; i < 600; i++) y[i] = 3.0 + 0.5 * (double)i;             /* a line */
+    CHECK_OK(an_detect_periods(y, 600, 0, 0, p, 4, &count, NULL));
+    CHECK_EQ_SIZE(count, 0);
+    for (i = 0; i < 600; i++) y[i] = (float)(0.1 * (double)i);         /* a line of floats */
+    CHECK_OK(an_detect_periods(y, 600, 0, 0, p, 4, &count, NULL));
+    CHECK_EQ_SIZE(count, 0);
+    for (i = 0; i < 600; i++) y[i] = 2.0;                               /* constant */
+    CHECK_OK(an_detect_periods(y, 600, 0, 0, p, 4, &count, NULL));
+    CHECK_EQ_SIZE(count, 0);
+}
+
+/* A member trained after the ensemble was fitted joins it; the ensemble
+   then needs a fit (its members keep theirs); before any push there is
+   no decision to report. */
+static void test_ensemble_add_after_fit(void)
+{
+    float x[24 * 20], s[24 * 20];
+    an_detector *e = make_hybrid(0, 0), *late = make_robust(AN_ROBUST_IQR, 0, 1);
+    an_ensemble_decision d;
+    make_daily(x, 24 * 20, NULL, 61);
+    CHECK_OK(an_detector_fit(e, x, 24 * 10));
+    CHECK_RESULT(an_ensemble_last(e, &d), AN_ERR_NUMERIC);
+    CHECK_OK(an_detector_fit(late, x, 24 * 10));
+    CHECK_OK(an_ensemble_add(e, late, 0.4, AN_MEMBER_OPTIONAL));
+    CHECK_RESULT(an_detector_score(e, x, 24 * 20, s), AN_ERR_NOT_FITTED);
+    CHECK_OK(an_detector_fit(e, x, 24 * 10));
+    CHECK_OK(an_ensemble_reserve(e, 24 * 20));
+    CHECK_OK(an_detector_score(e, x, 24 * 20, s));
+    CHECK_OK(an_ensemble_decide(e, 300, &d));
+    CHECK(d.present == 7u && d.n_members == 3);
+    CHECK_RESULT(an_ensemble_add(e, make_hybrid(0, 0), 1.0, AN_MEMBER_OPTIONAL), AN_ERR_INVALID_ARG);  /* no nesting */
+    an_detector_destroy(e);
+}
+
+/* Hostile files: an ensemble inside an ensemble, and an STL + IQR payload
+   claiming 2^20 features in a few bytes, which must fail before it
+   allocates for them. */
+typedef struct biggest { size_t max; } biggest;
+
+static void *biggest_alloc(void *user, size_t size, size_t align)
+{
+    biggest *b = (biggest *)user;
+    if (size > b->max) b->max = size;
+    return an_malloc(NULL, size, align);
+}
+
+static void biggest_free(void *user, void *ptr, size_t size) { (void)user; an_free(NULL, ptr, size); }
+
+static void test_ensemble_hostile(void)
+{
+    an_writer w;
+    an_reader r;
+    const void *data;
+    size_t size;
+    an_detector *d = (an_detector *)1;
+    biggest b = { 0 };
+    an_allocator track = { &b, biggest_alloc, biggest_free };
+    double cal[2 + 2 * AN_CALIBRATION_KNOTS + 1];
+    size_t k;
+    for (k = 0; k < AN_CALIBRATION_KNOTS; k++) {
+        cal[2 + k] = (double)k;
+        cal[2 + AN_CALIBRATION_KNOTS + k] = ((double)k + 0.5) / (AN_CALIBRATION_KNOTS + 1);
+    }
+    cal[0] = 1; cal[1] = 1; cal[2 + 2 * AN_CALIBRATION_KNOTS] = 1;
+    CHECK_OK(an_writer_init(&w, NULL));                   /* ENSB { member: ENSB { ... } } */
+    an_write_begin(&w, AN_TAG_DETECTOR);
+    an_write_begin(&w, AN_TAG_TYPE); an_write_u32(&w, an_ensemble_type()->tag); an_write_end(&w);
+    an_write_begin(&w, AN_TAG('E', 'N', 'S', 'B'));
+    an_write_f64(&w, 0.999); an_write_f64(&w, 0.5); an_write_u64(&w, 1);
+    an_write_f64(&w, 1.0); an_write_u32(&w, 1);
+    an_write_f64(&w, cal[0]); an_write_f64(&w, cal[1]);
+    an_write_f64s(&w, cal + 2, AN_CALIBRATION_KNOTS); an_write_f64s(&w, cal + 2 + AN_CALIBRATION_KNOTS, AN_CALIBRATION_KNOTS);
+    an_write_f64(&w, cal[2 + 2 * AN_CALIBRATION_KNOTS]);
+    an_write_begin(&w, AN_TAG_DETECTOR);
+    an_write_begin(&w, AN_TAG_TYPE); an_write_u32(&w, an_ensemble_type()->tag); an_write_end(&w);
+    an_write_begin(&w, AN_TAG('E', 'N', 'S', 'B')); an_write_f64(&w, 0.999); an_write_f64(&w, 0.5); an_write_u64(&w, 0); an_write_end(&w);
+    an_write_end(&w);
+    an_write_end(&w);
+    an_write_end(&w);
+    CHECK_OK(an_writer_finish(&w, &data, &size));
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK(an_ensemble_load(&r, NULL, 0, NULL, &d) != AN_OK);
+    CHECK(d == NULL);
+    an_writer_uninit(&w);
+    CHECK_OK(an_writer_init(&w, NULL));                   /* STIQ claiming 2^20 features */
+    an_write_begin(&w, AN_TAG_DETECTOR);
+    an_write_begin(&w, AN_TAG_TYPE); an_write_u32(&w, an_stl_iqr_type()->tag); an_write_end(&w);
+    an_write_begin(&w, AN_TAG('S', 'T', 'I', 'Q'));
+    an_write_u64(&w, 0); an_write_u64(&w, 7); an_write_u64(&w, 0); an_write_u32(&w, 1); an_write_f64(&w, 3.0);
+    an_write_u64(&w, (uint64_t)1 << 20);
+    for (k = 0; k < 13; k++) an_write_f64(&w, 0.5);      /* one feature's worth */
+    an_write_end(&w);
+    an_write_end(&w);
+    CHECK_OK(an_writer_finish(&w, &data, &size));
+    CHECK_OK(an_model_open(&r, data, size));
+    {
+        const an_detector_vtable *types[1];
+        types[0] = an_stl_iqr_type();
+        CHECK_RESULT(an_detector_load(&r, types, 1, &track, &d), AN_ERR_CORRUPT);
+    }
+    CHECK(b.max < 4096);
+    an_writer_uninit(&w);
+}
+
 int main(void)
 {
     RUN(test_stl_against_r);
@@ -954,5 +1123,10 @@ int main(void)
     RUN(test_ensemble);
     RUN(test_ensemble_fallback);
     RUN(test_ensemble_memory);
+    RUN(test_stl_window_equals_subseries);
+    RUN(test_calibration_ties);
+    RUN(test_detect_periods_edges);
+    RUN(test_ensemble_add_after_fit);
+    RUN(test_ensemble_hostile);
     return test_finish("test_stats");
 }
