@@ -50,8 +50,9 @@ static const char *usage_text =
     "                   training mean + K sd, 3), dynamic (telemanom's thresholds on\n"
     "                   the prediction errors |actual - expected|), spot[:Q] (SPOT,\n"
     "                   extreme-value threshold on those errors with risk Q, 1e-4)\n"
-    "  --save FILE      write the fitted model\n"
-    "  --load FILE      use a saved model instead of fitting\n"
+    "  --save FILE      write the model as it stands after the training rows\n"
+    "  --load FILE      use a saved model instead of fitting: the data continue\n"
+    "                   where the model's left off\n"
     "  --json FILE      write the events as JSON\n"
     "  --quiet          no events on stderr\n"
     "  --seed N, --epochs N   for the LSTM methods (not in this build)\n"
@@ -265,8 +266,11 @@ static void read_table(const char *path, table *t)
     int iso = 1, num = 1;
     memset(t, 0, sizeof *t);
     if (!f) die("cannot open %s: %s", path, strerror(errno));
-    if (!read_line(f, &line, &cap)) die("%s: empty file", path);
+    do
+        if (!read_line(f, &line, &cap)) die("%s: empty file", path);
+    while (!*line);                                     /* blank lines before the header */
     nf = split_csv(line, field, MAX_COLS + 1);
+    if (nf > MAX_COLS) die("%s: more than %d columns", path, MAX_COLS);
     if (nf < 2) die("%s: need a time or index column and at least one value column", path);
     t->cols = nf - 1;
     t->name = (char **)xmalloc(nf * sizeof(char *));
@@ -290,6 +294,7 @@ static void read_table(const char *path, table *t)
             if (is_missing(c)) { t->x[t->rows * t->cols + k] = (float)NAN; t->missing++; continue; }
             if (!parse_number(c, &v) || !(v == v) || v - v != 0.0)
                 die("%s: row %zu, column '%s': '%s' is not a number", path, t->rows + 2, t->name[k + 1], c);
+            if (fabs(v) > 3.4e38) die("%s: row %zu, column '%s': %s is too large for a float", path, t->rows + 2, t->name[k + 1], c);
             t->x[t->rows * t->cols + k] = (float)v;
         }
         {
@@ -414,8 +419,8 @@ static void describe(const table *t, const event *ev, const double *expected, FI
     fprintf(out, "event %s .. %s (%zu row%s), peak %s: ", t->stamp[ev->start], t->stamp[ev->end],
             ev->end - ev->start + 1, ev->end > ev->start ? "s" : "", t->stamp[ev->peak]);
     if (e[worst] == e[worst])
-        fprintf(out, "%s %.4g where %.4g was expected (%+.4g, %s)", t->name[worst + 1], x[worst], e[worst],
-                x[worst] - e[worst], x[worst] > e[worst] ? "above" : "below");
+        fprintf(out, "%s %.4g where %.4g was expected (%+.4g%s)", t->name[worst + 1], x[worst], e[worst],
+                x[worst] - e[worst], x[worst] > e[worst] ? ", above" : x[worst] < e[worst] ? ", below" : "");
     else
         fprintf(out, "%s %.4g far from its recent values", t->name[worst + 1], x[worst]);
     fprintf(out, "; severity %.1f, confidence %.2f, likelihood %.4f\n", ev->severity, ev->confidence, ev->peak_score);
@@ -593,8 +598,10 @@ static void detect_table(const options *o, const table *t, detection *r)
         d = make_detector(o, t->cols);
         if (train < 8) die("need at least 8 training rows, have %zu", train);
         check(an_detector_fit(d, t->x, train), "fit");
+        if (train < 500 && o->threshold == THRESHOLD_VOTE)
+            fprintf(stderr, "anomaly: note: %zu training rows; a member's vote needs a likelihood past 0.999, which "
+                            "fewer than 500 rows cannot show in training (--threshold sigma does not need it)\n", train);
     }
-    if (o->save) save_detector(d, o->save);
     r->score = (float *)xmalloc(t->rows * sizeof(float));
     r->flag = (unsigned char *)xmalloc(t->rows);
     r->expected = (double *)xmalloc(t->rows * t->cols * sizeof(double));
@@ -606,6 +613,7 @@ static void detect_table(const options *o, const table *t, detection *r)
         an_ensemble_decision dec;
         expectation(d, r->expected + i * t->cols, t->cols);
         check(an_detector_push(d, t->x + i * t->cols, &r->score[i]), "score");
+        if (o->save && i + 1 == train) save_detector(d, o->save);   /* the model goes on after its training rows */
         an_ensemble_last(d, &dec);
         r->flag[i] = (unsigned char)dec.anomaly;
         r->severity[i] = dec.severity;
@@ -826,9 +834,11 @@ static int cmd_stream(int argc, char **argv)
     while (fgets(line, sizeof line, stdin)) {
         size_t nf;
         float score;
+        if (!strchr(line, '\n') && !feof(stdin)) die("a line longer than %zu bytes", sizeof line - 1);
         line[strcspn(line, "\r\n")] = '\0';
         if (!*line) continue;
         nf = split_csv(line, field, MAX_COLS + 1);
+        if (nf > MAX_COLS) die("more than %d values on a line", MAX_COLS);
         for (k = 0; k < nf; k++) {
             double v;
             if (is_missing(field[k])) { row[k] = (float)NAN; continue; }
@@ -854,7 +864,8 @@ static int cmd_stream(int argc, char **argv)
             printf("%.6f,%d\n", score, dec.anomaly);
         }
     }
-    if (d && o.save) save_detector(d, o.save);
+    if (!d) die("%zu lines, fewer than the %zu to train on: nothing was scored", n_train, o.train_rows);
+    if (o.save) save_detector(d, o.save);
     an_detector_destroy(d);
     free(train);
     return 0;

@@ -12,7 +12,7 @@
 int main(void)
 {
     size_t n = 0, cap = 1024, i;
-    float *x = malloc(cap * sizeof *x), score;
+    float *x = malloc(cap * sizeof *x), *grown, score;
     an_detector *hybrid, *member;
     an_ensemble_config ec = an_ensemble_config_init();
     an_stl_iqr_config sc = an_stl_iqr_config_init(0);             /* period: detected */
@@ -20,22 +20,24 @@ int main(void)
     an_result r;
 
     while (x && scanf("%f", &x[n]) == 1)                           /* read the series */
-        if (++n == cap) x = realloc(x, (cap *= 2) * sizeof *x);
+        if (++n == cap) {
+            if (!(grown = realloc(x, (cap *= 2) * sizeof *x))) break;
+            x = grown;
+        }
     if (!x) return 1;
 
-    an_ensemble_create(&ec, 1, NULL, &hybrid);                    /* build the detector */
-    an_stl_iqr_create(&sc, 1, NULL, &member);
-    an_ensemble_add(hybrid, member, 0.6, AN_MEMBER_BASELINE);
-    an_robust_create(&rc, 1, NULL, &member);
-    an_ensemble_add(hybrid, member, 0.4, AN_MEMBER_OPTIONAL);
-
-    if ((r = an_detector_fit(hybrid, x, n)) != AN_OK) {           /* learn the series */
-        fprintf(stderr, "fit: %s\n", an_result_str(r));
+    if ((r = an_ensemble_create(&ec, 1, NULL, &hybrid)) != AN_OK ||  /* build the detector */
+        (r = an_stl_iqr_create(&sc, 1, NULL, &member)) != AN_OK ||
+        (r = an_ensemble_add(hybrid, member, 0.6, AN_MEMBER_BASELINE)) != AN_OK ||
+        (r = an_robust_create(&rc, 1, NULL, &member)) != AN_OK ||
+        (r = an_ensemble_add(hybrid, member, 0.4, AN_MEMBER_OPTIONAL)) != AN_OK ||
+        (r = an_detector_fit(hybrid, x, n)) != AN_OK) {             /* learn the series */
+        fprintf(stderr, "quickstart: %s\n", an_result_str(r));
         return 1;
     }
     for (i = 0; i < n; i++) {                                     /* score it, in order */
         an_ensemble_decision d;
-        an_detector_push(hybrid, &x[i], &score);
+        if (an_detector_push(hybrid, &x[i], &score) != AN_OK) return 1;
         an_ensemble_last(hybrid, &d);
         if (d.anomaly) printf("anomaly at %zu: value %g, likelihood %.4f, severity %.1f\n", i, x[i], score, d.severity);
     }

@@ -1,5 +1,5 @@
 /* stream_fixed.c - firmware style: one static buffer is all the memory
-   there is.  The detector trains at start-up on the first day of readings
+   there is.  The detector trains at start-up on three days of readings
    from a (simulated) sensor, then scores each new reading as it arrives,
    with no allocation at all once it runs.
 
@@ -51,7 +51,7 @@ int main(void)
     a = an_arena_allocator(&arena);
     an_rng_seed(&rng, 7, 0);
 
-    /* start-up: build, read a day's worth of warm-up data, fit, catch up */
+    /* start-up: build, read three days of warm-up data, fit, catch up */
     if ((r = an_ensemble_create(&ec, 1, &a, &hybrid)) != AN_OK || (r = an_stl_iqr_create(&sc, 1, &a, &member)) != AN_OK ||
         (r = an_ensemble_add(hybrid, member, 0.6, AN_MEMBER_BASELINE)) != AN_OK ||
         (r = an_robust_create(&rc, 1, &a, &member)) != AN_OK ||
