@@ -125,11 +125,25 @@ static void test_stl_against_r(void)
                            got.trend_window, got.lowpass_window, got.seasonal_jump, got.trend_jump, got.lowpass_jump);
         }
         /* R's robust fits of even-length series (all three here) take
-           another median than the Fortran, and drift by up to 1e-1: they
-           are shown, not held; the Fortran cases below hold the robust
-           path.  Everything else must match R to 1e-6 of the spread. */
-        if (strcmp(robust, "TRUE") == 0) check_case(name, &c, &ref, HUGE_VAL, 0);
-        else check_case(name, &c, &ref, 1e-6, 0);
+           another median than the netlib algorithm in the robustness step
+           (R's psort), and drift by up to 1e-1 over 15 passes: they are
+           shown, not held.  The same fits by statsmodels, which takes the
+           exact median, are held below, and the Fortran cases hold the
+           two-pass robust path.  Everything else must match R to 1e-6 of
+           the spread. */
+        if (strcmp(robust, "TRUE") == 0) {
+            stl_ref sm;
+            char smfile[200];
+            int stlcpp = strcmp(name, "stlcpp30_p7_sw7_robust") == 0;   /* R's median happens to agree here */
+            check_case(name, &c, &ref, stlcpp ? 1e-6 : HUGE_VAL, 0);
+            snprintf(smfile, sizeof smfile, "statsmodels_%s.csv", name);
+            if (!stlcpp) {                                                /* statsmodels needs l.window > period */
+                if (!read_ref(smfile, &sm)) TEST__FAIL("cannot read %s", smfile);
+                else { check_case(smfile, &c, &sm, 1e-6, 1); free_ref(&sm); }
+            }
+        } else {
+            check_case(name, &c, &ref, 1e-6, 0);
+        }
         free_ref(&ref);
         cases++;
     }
