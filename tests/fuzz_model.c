@@ -5,7 +5,9 @@
    chunk CRC its structure implies (innermost first), because mutations
    almost never keep a CRC valid and would otherwise never reach the field
    parsers behind the checks.  Chunks nested in payloads are walked
-   recursively; every chunk is offered to the scaler and detector loaders.
+   recursively; every chunk is offered to the scaler and detector loaders,
+   with every detector type of anomaly_stats.h linked, and a detector that
+   loads is made to score a row.
    Nothing may crash, read out of bounds, allocate without bound or leak.
 
      clang -fsanitize=fuzzer,address,undefined tests/fuzz_model.c   (make fuzz)
@@ -18,11 +20,27 @@
 #  define _POSIX_C_SOURCE 200809L
 #endif
 #define ANOMALY_IMPLEMENTATION
-#include "../anomaly.h"
+#include "../anomaly_stats.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static const an_detector_vtable *fuzz_types[10];
+
+static void fuzz_types_init(void)
+{
+    fuzz_types[0] = an_mad_type();
+    fuzz_types[1] = an_iqr_type();
+    fuzz_types[2] = an_stl_iqr_type();
+    fuzz_types[3] = an_gesd_type();
+    fuzz_types[4] = an_shesd_type();
+    fuzz_types[5] = an_level_shift_type();
+    fuzz_types[6] = an_volatility_shift_type();
+    fuzz_types[7] = an_ks_drift_type();
+    fuzz_types[8] = an_iforest_type();
+    fuzz_types[9] = an_ensemble_type();
+}
 
 static void fuzz_walk(an_reader r, int depth)
 {
@@ -39,7 +57,18 @@ static void fuzz_walk(an_reader r, int depth)
             }
         } else if (tag == AN_TAG_DETECTOR) {
             an_detector *d;
-            an_detector_load(&at, NULL, 0, NULL, &d);   /* no types linked: must fail cleanly */
+            an_reader again = at;
+            an_detector_load(&again, NULL, 0, NULL, &d);   /* no types linked: must fail cleanly */
+            if (!fuzz_types[0]) fuzz_types_init();
+            if (an_detector_load(&at, fuzz_types, 10, NULL, &d) == AN_OK) {
+                static float row[1024];
+                float score;
+                if (d->n_features <= 1024) {
+                    an_detector_push(d, row, &score);
+                    an_detector_reset(d);
+                }
+                an_detector_destroy(d);
+            }
         }
         if (depth < AN_WRITER_MAX_DEPTH) fuzz_walk(payload, depth + 1);
     }
@@ -112,6 +141,48 @@ static int fuzz_write(const char *dir, const char *name, an_writer *w)
     return r == AN_OK;
 }
 
+/* One fitted detector of each statistics type, and a hybrid, saved. */
+static int fuzz_write_stats_seeds(const char *dir)
+{
+    static const char *names[9] = { "det_mad.anm", "det_iqr.anm", "det_stl_iqr.anm", "det_gesd.anm", "det_shesd.anm",
+                                    "det_level_shift.anm", "det_ks_drift.anm", "det_iforest.anm", "det_hybrid.anm" };
+    static float x[240];
+    int k, ok = 1;
+    for (k = 0; k < 240; k++) x[k] = (float)(sin(6.283185307 * k / 24) + 0.1 * ((k * 7) % 5) + (k == 100 ? 3 : 0));
+    for (k = 0; k < 9; k++) {
+        an_detector *d = NULL, *m = NULL;
+        an_writer w;
+        an_robust_config rc = an_robust_config_init(k == 1 ? AN_ROBUST_IQR : AN_ROBUST_MAD, k == 0 ? 8 : 0);
+        an_stl_iqr_config sc = an_stl_iqr_config_init(24);
+        an_gesd_config gc = an_gesd_config_init(0.05, 0.05);
+        an_shesd_config hc = an_shesd_config_init(24, 0.05, 0.05);
+        an_level_shift_config lc = an_level_shift_config_init(8);
+        an_ks_drift_config kc = an_ks_drift_config_init(16, AN_KS_TRAINING);
+        an_iforest_config fc = an_iforest_config_init(1);
+        an_ensemble_config ec = an_ensemble_config_init();
+        if (k <= 1) an_robust_create(&rc, 1, NULL, &d);
+        if (k == 2) an_stl_iqr_create(&sc, 1, NULL, &d);
+        if (k == 3) an_gesd_create(&gc, 1, NULL, &d);
+        if (k == 4) an_shesd_create(&hc, 1, NULL, &d);
+        if (k == 5) an_level_shift_create(&lc, 1, NULL, &d);
+        if (k == 6) an_ks_drift_create(&kc, 1, NULL, &d);
+        if (k == 7) { fc.n_trees = 4; an_iforest_create(&fc, 1, NULL, &d); }
+        if (k == 8) {
+            an_ensemble_create(&ec, 1, NULL, &d);
+            an_stl_iqr_create(&sc, 1, NULL, &m);
+            an_ensemble_add(d, m, 0.6, AN_MEMBER_BASELINE);
+            an_robust_create(&rc, 1, NULL, &m);
+            an_ensemble_add(d, m, 0.4, AN_MEMBER_OPTIONAL);
+        }
+        if (!d || an_detector_fit(d, x, 240) != AN_OK) { ok = 0; an_detector_destroy(d); continue; }
+        an_writer_init(&w, NULL);
+        an_detector_save(d, &w);
+        ok &= fuzz_write(dir, names[k], &w);
+        an_detector_destroy(d);
+    }
+    return ok;
+}
+
 /* Valid files of each shape the reader knows, for the fuzzer to mutate. */
 static int fuzz_write_seeds(const char *dir)
 {
@@ -148,6 +219,7 @@ static int fuzz_write_seeds(const char *dir)
     ok &= fuzz_write(dir, "detector_unknown.anm", &w);
     an_writer_init(&w, NULL);                       /* header only */
     ok &= fuzz_write(dir, "empty_model.anm", &w);
+    ok &= fuzz_write_stats_seeds(dir);
     return ok;
 }
 
