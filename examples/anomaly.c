@@ -32,7 +32,7 @@ static const char *usage_text =
     "\n"
     "detect reads a CSV file with a header: the first column a timestamp (ISO 8601\n"
     "or Unix seconds) or an index, then one or more numeric columns; empty or 'nan'\n"
-    "cells are missing values (filled by interpolation).  It writes one row per input\n"
+    "cells are missing values (filled by interpolation over the whole file).  It writes one row per input\n"
     "row to stdout, 'timestamp,value(s),score,anomaly', where score is the calibrated\n"
     "anomaly likelihood in [0,1], and one line per event to stderr: start, end, peak,\n"
     "severity, confidence and the reason, expected against actual.\n"
@@ -196,19 +196,24 @@ static int parse_iso8601(const char *s, double *out)
 {
     int y, mo, d, h = 0, mi = 0, n = 0;
     double sec = 0.0, offset = 0.0;
+    static const int month_days[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10) return 0;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31) return 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > month_days[mo - 1] ||
+        (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
+        return 0;
     s += n;
     if (*s == 'T' || *s == ' ') {
-        if ((h = two_digits(s + 1)) < 0 || s[3] != ':' || (mi = two_digits(s + 4)) < 0) return 0;
+        if ((h = two_digits(s + 1)) < 0 || h > 23 || s[3] != ':' || (mi = two_digits(s + 4)) < 0 || mi > 59) return 0;
         s += 6;
         if (*s == ':') {
             char *end;
+            if (!isdigit((unsigned char)s[1])) return 0;
             sec = strtod(s + 1, &end);
-            if (end == s + 1) return 0;
+            if (sec >= 61.0) return 0;                  /* 60 is a leap second */
             s = end;
         }
         if (*s == 'Z') s++;
+        else if (!strcmp(s, " UTC")) s += 4;
         else if (*s == '+' || *s == '-') {
             int oh = two_digits(s + 1), om = 0;
             const char *p = s + 3;
@@ -299,8 +304,8 @@ static void read_table(const char *path, table *t)
         }
         {
             double v;
-            iso &= parse_iso8601(field[0], &t->time[t->rows]);
-            if (!iso) num &= parse_number(field[0], &v);
+            iso &= parse_iso8601(field[0], &t->time[t->rows]);   /* each kind is checked on every row */
+            num &= parse_number(field[0], &v);
         }
         t->rows++;
     }
@@ -826,6 +831,7 @@ static int cmd_stream(int argc, char **argv)
     size_t n_train = 0, cols = 0, i, k;
     an_detector *d = NULL;
     if (parse_options(argc, argv, 2, &o) != argc) die("stream takes options only; see --help");
+    if (o.threshold != THRESHOLD_VOTE || o.json) die("stream flags by the vote; --threshold and --json are for detect");
     if (o.load) d = load_detector(o.load);
     if (!o.train_rows) o.train_rows = 500;
     if (!d && o.train_rows < 8) die("--train-rows: the detector needs at least 8 rows to fit");
