@@ -1346,9 +1346,23 @@ AN_API an_result an_stl_strength(const double *component, const double *remainde
     return AN_OK;
 }
 
+/* The twiddle factors of an m-point FFT: tw[k] = cos(2 pi k / m) and
+   tw[m/2 + k] = sin(2 pi k / m), k < m / 2, each from cos/sin directly
+   (a recurrence would drift). */
+static void an__fft_twiddles(double *tw, size_t m)
+{
+    size_t k;
+    for (k = 0; k < m / 2; k++) {
+        double angle = 2.0 * 3.14159265358979323846 * (double)k / (double)m;
+        tw[k] = cos(angle);
+        tw[m / 2 + k] = sin(angle);
+    }
+}
+
 /* In-place radix-2 FFT of m (a power of two) complex values, re and im
-   separate; sign -1 forward, +1 inverse (unscaled). */
-static void an__fft(double *re, double *im, size_t m, int sign)
+   separate; sign -1 forward, +1 inverse (unscaled); tw from
+   an__fft_twiddles(m). */
+static void an__fft(double *re, double *im, size_t m, int sign, const double *tw)
 {
     size_t i, j, len, half, k;
     for (i = 1, j = 0; i < m; i++) {             /* bit-reversal permutation */
@@ -1361,20 +1375,18 @@ static void an__fft(double *re, double *im, size_t m, int sign)
         }
     }
     for (len = 2; len <= m; len <<= 1) {
-        double angle = (double)sign * 2.0 * 3.14159265358979323846 / (double)len;
+        size_t step = m / len;
         half = len / 2;
-        for (k = 0; k < half; k++) {
-            /* twiddles from cos/sin directly, not by recurrence: no drift */
-            double wr = cos(angle * (double)k), wi = sin(angle * (double)k);
-            for (i = k; i < m; i += len) {
-                double xr = re[i + half] * wr - im[i + half] * wi;
-                double xi = re[i + half] * wi + im[i + half] * wr;
-                re[i + half] = re[i] - xr;
-                im[i + half] = im[i] - xi;
-                re[i] += xr;
-                im[i] += xi;
+        for (i = 0; i < m; i += len)             /* block by block: cache-friendly */
+            for (k = 0; k < half; k++) {
+                double wr = tw[k * step], wi = (double)sign * tw[m / 2 + k * step];
+                double xr = re[i + k + half] * wr - im[i + k + half] * wi;
+                double xi = re[i + k + half] * wi + im[i + k + half] * wr;
+                re[i + k + half] = re[i + k] - xr;
+                im[i + k + half] = im[i + k] - xi;
+                re[i + k] += xr;
+                im[i + k] += xi;
             }
-        }
     }
 }
 
@@ -1387,20 +1399,21 @@ static size_t an__acf_fft_length(size_t n)
     return m;
 }
 
-/* acf via FFT; re, im: scratch (m) each. */
-static an_result an__acf_work(const double *y, size_t n, size_t max_lag, double *acf, double *re, double *im)
+/* acf via FFT; work: scratch (3m): re, im and the twiddles. */
+static an_result an__acf_work(const double *y, size_t n, size_t max_lag, double *acf, double *work)
 {
     size_t m = an__acf_fft_length(n), i;
-    double mean = 0.0;
+    double mean = 0.0, *re = work, *im = work + m, *tw = work + 2 * m;
     for (i = 0; i < n; i++) {
         if (!an__finite(y[i])) return AN_ERR_INPUT;
         mean += y[i];
     }
     mean /= (double)n;
     for (i = 0; i < m; i++) { re[i] = i < n ? y[i] - mean : 0.0; im[i] = 0.0; }
-    an__fft(re, im, m, -1);
+    an__fft_twiddles(tw, m);
+    an__fft(re, im, m, -1, tw);
     for (i = 0; i < m; i++) { re[i] = re[i] * re[i] + im[i] * im[i]; im[i] = 0.0; }
-    an__fft(re, im, m, 1);
+    an__fft(re, im, m, 1, tw);
     if (!(re[0] > 0.0)) return AN_ERR_INPUT;                    /* constant series */
     for (i = 0; i <= max_lag; i++) acf[i] = re[i] / re[0];
     return AN_OK;
@@ -1413,11 +1426,11 @@ AN_API an_result an_acf(const double *y, size_t n, size_t max_lag, double *acf, 
     an_result r;
     if (!y || !acf || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
     if (n < 2 || max_lag >= n) return AN_ERR_TOO_SHORT;
-    if (n > SIZE_MAX / 8 / sizeof(double)) return AN_ERR_TOO_LARGE;
+    if (n > SIZE_MAX / 16 / sizeof(double)) return AN_ERR_TOO_LARGE;
     m = an__acf_fft_length(n);
-    bytes = 2 * m * sizeof(double);
+    bytes = 3 * m * sizeof(double);
     if (!(re = (double *)an_malloc(a, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
-    r = an__acf_work(y, n, max_lag, acf, re, re + m);
+    r = an__acf_work(y, n, max_lag, acf, re);
     an_free(a, re, bytes);
     return r;
 }
@@ -1493,10 +1506,10 @@ AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period,
     max_lag = max_period + 1;
     if (min_acf <= 0.0) min_acf = 2.0 / sqrt(nn) > 0.2 ? 2.0 / sqrt(nn) : 0.2;
     m = an__acf_fft_length(n);
-    bytes = (2 * m + n + max_lag + 1) * sizeof(double);
+    bytes = (3 * m + n + max_lag + 1) * sizeof(double);
     if (!(buf = (double *)an_malloc(a, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     re = buf;
-    x = re + 2 * m;
+    x = re + 3 * m;
     acf = x + n;
     for (i = 0; i < n; i++) {                        /* least-squares line */
         double t = (double)i;
@@ -1512,7 +1525,7 @@ AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period,
         /* what is left must be more than rounding: a line (or a line of
            floats, whose rounding repeats) has no season */
         if (!(an__cycle_sse(x, n, 1) > 1e-9 * total)) break;
-        if ((r = an__acf_work(x, n, max_lag, acf, re, re + m)) != AN_OK) break;
+        if ((r = an__acf_work(x, n, max_lag, acf, re)) != AN_OK) break;
         if ((p = an__acf_period(acf, max_lag, min_acf)) != 0) p = an__refine_period(x, n, p, max_period);
         for (k = 0; k < found; k++)     /* the cycle means of a multiple took it out already */
             if (p && periods[k] % p == 0) p = 0;

@@ -133,22 +133,6 @@ static char *xstrdup(const char *s)
     return (char *)memcpy(xmalloc(n), s, n);
 }
 
-/* One line of any length from f, without its line ending; NULL at EOF. */
-static char *read_line(FILE *f, char **buf, size_t *cap)
-{
-    size_t len = 0;
-    int c;
-    while ((c = fgetc(f)) != EOF && c != '\n') {
-        if (len + 2 > *cap) *buf = (char *)xrealloc(*buf, *cap = *cap ? 2 * *cap : 256);
-        (*buf)[len++] = (char)c;
-    }
-    if (c == EOF && len == 0) return NULL;
-    if (!*buf) *buf = (char *)xmalloc(*cap = 256);
-    if (len && (*buf)[len - 1] == '\r') len--;
-    (*buf)[len] = '\0';
-    return *buf;
-}
-
 /* Splits line in place at commas (no quoting beyond stripping a pair of
    double quotes around a field); returns the number of fields. */
 static size_t split_csv(char *line, char **field, size_t max)
@@ -251,6 +235,7 @@ static int is_missing(const char *s)
 enum { TIME_INDEX, TIME_UNIX, TIME_ISO };
 
 typedef struct table {
+    char *text;                  /* the CSV text; every string below points into it */
     size_t rows, cols;           /* value columns                         */
     char **name;                 /* (cols + 1) header names, [0] the time */
     char **stamp;                /* (rows) the first column as written    */
@@ -263,25 +248,32 @@ typedef struct table {
 
 #define MAX_COLS 256
 
-static void read_table(const char *path, table *t)
+/* Parses CSV text in place (cells point into it; t owns it from now on):
+   a header, then rows.  `what` names the source in messages. */
+static void parse_table(char *text, const char *what, table *t)
 {
-    FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-    char *line = NULL, *field[MAX_COLS + 1];
-    size_t cap = 0, nf, i, k, alloc_rows = 0;
-    int iso = 1, num = 1;
+    char *line = text, *next, *field[MAX_COLS + 1];
+    size_t nf, i, k, alloc_rows = 0, line_no = 0;
+    int iso = 1, num = 1, header = 1;
     memset(t, 0, sizeof *t);
-    if (!f) die("cannot open %s: %s", path, strerror(errno));
-    do
-        if (!read_line(f, &line, &cap)) die("%s: empty file", path);
-    while (!*line);                                     /* blank lines before the header */
-    nf = split_csv(line, field, MAX_COLS + 1);
-    if (nf > MAX_COLS) die("%s: more than %d columns", path, MAX_COLS);
-    if (nf < 2) die("%s: need a time or index column and at least one value column", path);
-    t->cols = nf - 1;
-    t->name = (char **)xmalloc(nf * sizeof(char *));
-    for (k = 0; k < nf; k++) t->name[k] = xstrdup(field[k]);
-    while (read_line(f, &line, &cap)) {
-        if (!*line) continue;
+    t->text = text;
+    for (; line; line = next) {
+        size_t len;
+        line_no++;
+        if ((next = strchr(line, '\n')) != NULL) *next++ = '\0';
+        len = strlen(line);
+        if (len && line[len - 1] == '\r') line[--len] = '\0';
+        if (!len) continue;                              /* blank lines, also before the header */
+        nf = split_csv(line, field, MAX_COLS + 1);
+        if (nf > MAX_COLS) die("%s: more than %d columns", what, MAX_COLS);
+        if (header) {
+            if (nf < 2) die("%s: need a time or index column and at least one value column", what);
+            t->cols = nf - 1;
+            t->name = (char **)xmalloc(nf * sizeof(char *));
+            for (k = 0; k < nf; k++) t->name[k] = field[k];
+            header = 0;
+            continue;
+        }
         if (t->rows == alloc_rows) {
             alloc_rows = alloc_rows ? 2 * alloc_rows : 1024;
             t->stamp = (char **)xrealloc(t->stamp, alloc_rows * sizeof(char *));
@@ -289,17 +281,16 @@ static void read_table(const char *path, table *t)
             t->time = (double *)xrealloc(t->time, alloc_rows * sizeof(double));
             t->x = (float *)xrealloc(t->x, alloc_rows * t->cols * sizeof(float));
         }
-        nf = split_csv(line, field, MAX_COLS + 1);
-        if (nf != t->cols + 1) die("%s: row %zu has %zu fields, the header %zu", path, t->rows + 2, nf, t->cols + 1);
-        t->stamp[t->rows] = xstrdup(field[0]);
+        if (nf != t->cols + 1) die("%s: line %zu has %zu fields, the header %zu", what, line_no, nf, t->cols + 1);
+        t->stamp[t->rows] = field[0];
         for (k = 0; k < t->cols; k++) {
             double v;
             char *c = field[k + 1];
-            t->cell[t->rows * t->cols + k] = xstrdup(c);
+            t->cell[t->rows * t->cols + k] = c;
             if (is_missing(c)) { t->x[t->rows * t->cols + k] = (float)NAN; t->missing++; continue; }
             if (!parse_number(c, &v) || !(v == v) || v - v != 0.0)
-                die("%s: row %zu, column '%s': '%s' is not a number", path, t->rows + 2, t->name[k + 1], c);
-            if (fabs(v) > 3.4e38) die("%s: row %zu, column '%s': %s is too large for a float", path, t->rows + 2, t->name[k + 1], c);
+                die("%s: line %zu, column '%s': '%s' is not a number", what, line_no, t->name[k + 1], c);
+            if (fabs(v) > 3.4e38) die("%s: line %zu, column '%s': %s is too large for a float", what, line_no, t->name[k + 1], c);
             t->x[t->rows * t->cols + k] = (float)v;
         }
         {
@@ -309,9 +300,8 @@ static void read_table(const char *path, table *t)
         }
         t->rows++;
     }
-    if (f != stdin) fclose(f);
-    free(line);
-    if (t->rows == 0) die("%s: no data rows", path);
+    if (header) die("%s: empty file", what);
+    if (t->rows == 0) die("%s: no data rows", what);
     t->time_kind = iso ? TIME_ISO : num ? TIME_UNIX : TIME_INDEX;
     for (i = 0; i < t->rows; i++) {
         if (t->time_kind == TIME_UNIX) t->time[i] = strtod(t->stamp[i], NULL);
@@ -319,17 +309,36 @@ static void read_table(const char *path, table *t)
     }
     if (t->missing) {
         an_result r = an_fill_missing(t->x, t->rows, t->cols, NULL, NULL, NULL);
-        if (r != AN_OK) die("%s: a column has no values at all", path);
+        if (r != AN_OK) die("%s: a column has no values at all", what);
     }
+}
+
+/* The whole of a file (or stdin for "-") as a string. */
+static char *slurp(const char *path)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    size_t len = 0, cap = 1 << 16, got;
+    char *buf;
+    if (!f) die("cannot open %s: %s", path, strerror(errno));
+    buf = (char *)xmalloc(cap);
+    while ((got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (len + 1 == cap) buf = (char *)xrealloc(buf, cap *= 2);
+    }
+    if (ferror(f)) die("cannot read %s", path);
+    if (f != stdin) fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
+static void read_table(const char *path, table *t)
+{
+    parse_table(slurp(path), path, t);
 }
 
 static void free_table(table *t)
 {
-    size_t i;
-    for (i = 0; i <= t->cols; i++) free(t->name[i]);
-    for (i = 0; i < t->rows; i++) free(t->stamp[i]);
-    for (i = 0; i < t->rows * t->cols; i++) free(t->cell[i]);
-    free(t->name); free(t->stamp); free(t->cell); free(t->time); free(t->x);
+    free(t->text); free(t->name); free(t->stamp); free(t->cell); free(t->time); free(t->x);
     memset(t, 0, sizeof *t);
 }
 
@@ -733,27 +742,20 @@ static const injected demo_anomalies[] = {
     { "variance change", 1100, 1123 },     /* day 45: four times the noise for a day */
 };
 
+/* The demo's series, written as CSV text and read back through the same
+   parser as a file. */
 static void demo_table(table *t, unsigned char *truth)
 {
-    size_t n = DEMO_DAYS * 24, i, k;
+    size_t n = DEMO_DAYS * 24, i, k, len = 0, cap = 64 * (DEMO_DAYS * 24 + 1);
+    char *text = (char *)xmalloc(cap);
     an_rng rng;
-    memset(t, 0, sizeof *t);
-    t->rows = n;
-    t->cols = 1;
-    t->time_kind = TIME_ISO;
-    t->name = (char **)xmalloc(2 * sizeof(char *));
-    t->name[0] = xstrdup("timestamp");
-    t->name[1] = xstrdup("load");
-    t->stamp = (char **)xmalloc(n * sizeof(char *));
-    t->cell = (char **)xmalloc(n * sizeof(char *));
-    t->time = (double *)xmalloc(n * sizeof(double));
-    t->x = (float *)xmalloc(n * sizeof(float));
     an_rng_seed(&rng, 20260105, 0);
+    len += (size_t)snprintf(text, cap, "timestamp,load\n");
     for (i = 0; i < n; i++) {
         double hour = (double)(i % 24), v, noise = an_rng_normal(&rng);
-        time_t secs;
+        time_t secs = (time_t)(1767571200 + 3600 * (long)i);          /* from 2026-01-05 00:00 UTC */
         struct tm tm;
-        char buf[32];
+        char stamp[32];
         v = 40.0 + 0.01 * (double)i + 8.0 * sin(2 * 3.14159265358979 * (hour - 9.0) / 24.0) + 1.0 * noise;
         truth[i] = 0;
         for (k = 0; k < sizeof demo_anomalies / sizeof demo_anomalies[0]; k++) {
@@ -765,14 +767,11 @@ static void demo_table(table *t, unsigned char *truth)
             if (k == 2) v += 0.45 * (double)(i - a->start + 1);
             if (k == 3) v += 3.0 * noise;
         }
-        t->time[i] = 1767571200.0 + 3600.0 * (double)i;              /* 2026-01-05 00:00 UTC */
-        secs = (time_t)t->time[i];
         gmtime_r(&secs, &tm);
-        strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-        t->stamp[i] = xstrdup(buf);
-        t->x[i] = (float)v;
-        t->cell[i] = xprintf("%.3f", v);
+        strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+        len += (size_t)snprintf(text + len, cap - len, "%s,%.3f\n", stamp, v);
     }
+    parse_table(text, "demo", t);
 }
 
 static int cmd_demo(int argc, char **argv)
