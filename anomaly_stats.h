@@ -1833,6 +1833,7 @@ static an_result an__robust_reset(an_detector *self)
 {
     an__robust *d = (an__robust *)self;
     size_t f;
+    if (!self->fitted) return AN_ERR_NOT_FITTED;
     if (d->config.window)
         for (f = 0; f < self->n_features; f++) an__window_copy(&d->win[AN__LIVE][f], &d->win[AN__FITTED][f], d->config.window);
     return AN_OK;
@@ -2171,6 +2172,7 @@ static an_result an__stl_iqr_reset(an_detector *self)
 
 AN_API an_result an_stl_iqr_period(const an_detector *self, size_t feature, size_t *period)
 {
+    if (period) *period = 0;
     if (!self || self->vt != an_stl_iqr_type() || !period || feature >= self->n_features) return AN_ERR_INVALID_ARG;
     if (!self->fitted) return AN_ERR_NOT_FITTED;
     *period = ((const an__stl_iqr *)self)->params[feature].period;
@@ -5098,6 +5100,7 @@ AN_API an_result an_ensemble_reserve(an_detector *ensemble, size_t n_rows)
 AN_API an_result an_ensemble_member(const an_detector *ensemble, size_t index, an_detector **member)
 {
     const an__ensemble *e = (const an__ensemble *)ensemble;
+    if (member) *member = NULL;
     if (!an__is_ensemble(ensemble) || !member || index >= e->n_members) return AN_ERR_INVALID_ARG;
     *member = e->member[index].d;
     return AN_OK;
