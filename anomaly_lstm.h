@@ -1,0 +1,1701 @@
+/* anomaly_lstm.h - v0.1.0 - LSTM networks for anomaly.h, trained in-process.
+   No dependencies beyond anomaly.h, libc and libm.  Licence: see anomaly.h.
+
+   Include after (or instead of) anomaly.h; with ANOMALY_IMPLEMENTATION
+   defined in one file, this header's code is emitted there too.
+
+   Sections, in reading order:
+       1  Layers       LSTM (forward + backpropagation through time), dense /
+                       time-distributed dense, repeat vector, dropout
+       2  Losses       MSE, MAE, binary cross-entropy and focal loss on logits
+       3  Adam         bias-corrected Adam, decoupled weight decay, global-norm
+                       gradient clipping, frozen parameter ranges
+       4  Autoencoder  the LSTM autoencoder detector: encoder stack ->
+                       (latent dense) -> repeat -> decoder stack ->
+                       time-distributed dense; training loop, scoring,
+                       streaming, save/load
+
+   (Still to come from the LSTM issue: forecaster, classifier head, the
+   detector gradient hook, anomaly records with expected-vs-actual context.)
+
+   CONVENTIONS
+
+   - float32 parameters and activations; losses and norms summed in double.
+   - Batches are batch-first, row-major: x (B, T, I) holds window b's input
+     at step t in x[(b T + t) I + i], as PyTorch's batch_first=True.
+   - The layer functions are kernels in the sense of anomaly.h section 5:
+     they trust their arguments (the models check them), they allocate
+     nothing, and backward passes ACCUMULATE (+=) into parameter gradients
+     and input gradients, so zeroing gradients is an explicit step.
+   - LSTM weights are laid out exactly as PyTorch's nn.LSTM: weight_ih
+     (4H, I), weight_hh (4H, H) and two biases bias_ih, bias_hh (4H), gate
+     row blocks in the order i, f, g, o.  A state dict maps one to one; for
+     Keras, kernel = weight_ih^T, recurrent_kernel = weight_hh^T, bias =
+     bias_ih + bias_hh.  Two biases (rather than one fused) keep Adam's
+     trajectory identical to PyTorch's: Adam moves each bias by its own
+     step, so the sum moves twice as far as one fused bias would.
+
+   CORRECTNESS
+
+   tests/test_lstm.c checks every layer two ways:
+   - against PyTorch 1.13 float64 autograd (tests/fixtures/lstm_torch.h):
+     forward outputs and every gradient, including the input's, agree to
+     about 1e-6 relative to the tensor's largest entry (float32 rounding of
+     a float64 reference; the exact tolerances are in the test);
+   - against central finite differences of the float32 code itself, for
+     every parameter and input entry, with tanh, relu and linear
+     activations, stacked layers, dropout with a fixed mask, and every
+     loss.  float32 cannot give finite differences to more than 3-4 digits
+     (step h = 1e-2 balances truncation h^2 against rounding 1e-7 / h), so
+     these checks hold 1e-2 relative and catch structural mistakes (a wrong
+     index, sign or missing term), while the float64 PyTorch reference
+     catches loss of accuracy.  Neither needs Python at test time. */
+#ifndef ANOMALY_LSTM_H_INCLUDED
+#define ANOMALY_LSTM_H_INCLUDED
+
+#include "anomaly.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==========================================================================
+   1  Layers
+   ========================================================================== */
+
+/* Cell-input and output activation of an LSTM (Keras' `activation`); the
+   gates i, f, o always use the sigmoid.  tanh is the standard cell;
+   relu and linear are what some Keras anomaly models use. */
+typedef enum an_activation {
+    AN_ACT_TANH   = 0,
+    AN_ACT_RELU   = 1,
+    AN_ACT_LINEAR = 2
+} an_activation;
+
+/* One LSTM layer, I inputs -> H units.  For step t (h_0 = c_0 = 0):
+     a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh                   (4H)
+     i = sigmoid(a[0,H))  f = sigmoid(a[H,2H))  g = act(a[2H,3H))
+     o = sigmoid(a[3H,4H))
+     c_t = f c_{t-1} + i g,   h_t = o act(c_t)
+   (Hochreiter & Schmidhuber 1997 with the forget gate of Gers et al. 2000;
+   the layout of pytorch.org/docs/stable/generated/torch.nn.LSTM.html.)
+   The parameter pointers are views into a model's contiguous block; the
+   gradient pointers may be NULL for inference. */
+typedef struct an_lstm_layer {
+    size_t I, H;
+    an_activation act;
+    float *W_ih, *W_hh, *b_ih, *b_hh;       /* (4H,I) (4H,H) (4H) (4H) */
+    float *dW_ih, *dW_hh, *db_ih, *db_hh;   /* same shapes, accumulated */
+} an_lstm_layer;
+
+/* What a layer's forward pass keeps for its backward pass, for B windows
+   of T steps.  gates, c, ac and h are written by forward; dz and work are
+   backward's scratch (NULL for inference). */
+typedef struct an_lstm_buffers {
+    float *gates;  /* (B,T,4H) activated gates i, f, g, o         */
+    float *c;      /* (B,T,H)  cell states                        */
+    float *ac;     /* (B,T,H)  act(c)                             */
+    float *h;      /* (B,T,H)  outputs h_t: the layer's sequence  */
+    float *dz;     /* (B,T,4H) dL/da_t                            */
+    float *work;   /* (B,6H)   recurrent dh, dc, summed dz        */
+} an_lstm_buffers;
+
+/* Number of parameters: 4H I + 4H H + 8H. */
+AN_API size_t an_lstm_param_count(size_t I, size_t H);
+/* Keras' initialisation: W_ih Glorot uniform (fan_in I, fan_out 4H),
+   W_hh orthogonal (orthonormal columns of a Gaussian 4H x H matrix),
+   biases 0 except b_ih's forget block = 1 (unit_forget_bias). */
+AN_API void an_lstm_init_params(const an_lstm_layer *L, an_rng *rng);
+/* Floats an_lstm_buffers_carve needs for B x T windows (each array
+   rounded up to AN_ALIGN bytes); training adds dz and work. */
+AN_API size_t an_lstm_buffer_floats(size_t B, size_t T, size_t H, int training);
+/* Points buf's arrays into mem (AN_ALIGN-aligned, an_lstm_buffer_floats). */
+AN_API void an_lstm_buffers_carve(an_lstm_buffers *buf, float *mem, size_t B, size_t T, size_t H, int training);
+
+/* Forward over B windows of T steps.
+     x       (B,T,I) inputs, or with repeat != 0 (B,I): the same input at
+             every step (RepeatVector folded in: the input projection is
+             computed once per window instead of T times)
+   Writes buf->gates, c, ac, h. */
+AN_API void an_lstm_forward(const an_lstm_layer *L, const an_lstm_buffers *buf, size_t B, size_t T,
+                            const float *x, int repeat);
+/* Backpropagation through time after an_lstm_forward on the same x.
+     dh_seq  (B,T,H) dL/dh_t from above for every step, or NULL
+     dh_last (B,H)   dL/dh_T added at the last step, or NULL
+     dx      (B,T,I) (or (B,I) with repeat) += dL/dx, or NULL
+   Accumulates into L's dW_ih, dW_hh, db_ih, db_hh. */
+AN_API void an_lstm_backward(const an_lstm_layer *L, const an_lstm_buffers *buf, size_t B, size_t T,
+                             const float *x, int repeat, const float *dh_seq, const float *dh_last, float *dx);
+
+/* Dense layer y = x W^T + b over N rows, W (O,I) as PyTorch's nn.Linear.
+   Time-distributed dense is the same call with N = B T rows.
+     forward   y (N,O) is overwritten
+     backward  dW (O,I) += dy^T x,  db (O) += column sums of dy,
+               dx (N,I) += dy W (dx may be NULL) */
+AN_API void an_dense_forward(size_t N, size_t I, size_t O, const float *x, const float *W, const float *b,
+                             float *y);
+AN_API void an_dense_backward(size_t N, size_t I, size_t O, const float *x, const float *W, const float *dy,
+                              float *dW, float *db, float *dx);
+/* Glorot uniform W (fan_in I, fan_out O), b = 0. */
+AN_API void an_dense_init_params(size_t I, size_t O, float *W, float *b, an_rng *rng);
+
+/* RepeatVector: y (B,T,D) = x (B,D) at every step; backward dx += sum over
+   t of dy. */
+AN_API void an_repeat_forward(size_t B, size_t T, size_t D, const float *x, float *y);
+AN_API void an_repeat_backward(size_t B, size_t T, size_t D, const float *dy, float *dx);
+
+/* Inverted dropout with rate p in [0, 1): mask[i] = 0 with probability p,
+   else 1 / (1 - p), drawn from rng (so a fixed seed gives a fixed mask).
+   Apply with an_dropout_apply in forward (y = x mask) and again on the
+   gradient in backward (dx = dy mask).  Inference skips dropout. */
+AN_API void an_dropout_mask(an_rng *rng, size_t n, float p, float *mask);
+AN_API void an_dropout_apply(size_t n, const float *mask, const float *x, float *y);
+
+/* ==========================================================================
+   2  Losses
+   ==========================================================================
+   The mean over all n entries of a per-entry loss; grad (n) receives
+   dLoss/dpred (overwritten) when not NULL.  Sums run in double.
+     MSE    (p - y)^2
+     MAE    |p - y|              (gradient sign(p - y), 0 at p = y)
+     BCE    on logits z: w_k (max(z,0) - z y + log(1 + exp(-|z|)))
+     FOCAL  on logits z, p = sigmoid(z) (Lin et al. 2017):
+            -w_k (y (1-p)^gamma log p + (1-y) p^gamma log(1-p));
+            gamma = 0 is BCE
+   For BCE and focal, entries are (rows, n_classes) with class k = i mod
+   n_classes and per-class weight w_k (class_weight NULL = all 1); targets
+   must lie in [0, 1].  NaN or Inf in pred or target is AN_ERR_INPUT. */
+typedef enum an_loss_kind {
+    AN_LOSS_MSE   = 0,
+    AN_LOSS_MAE   = 1,
+    AN_LOSS_BCE   = 2,
+    AN_LOSS_FOCAL = 3
+} an_loss_kind;
+
+AN_API an_result an_loss(an_loss_kind kind, const float *pred, const float *target, size_t n,
+                         size_t n_classes, const float *class_weight, double gamma,
+                         double *loss, float *grad);
+
+/* ==========================================================================
+   3  Adam
+   ==========================================================================
+   torch.optim.Adam / AdamW (Kingma & Ba 2015; Loshchilov & Hutter 2019),
+   step t = 1, 2, ...:
+     g  = g * min(1, clip_norm / (||g|| + 1e-6))   if clip_norm > 0, where
+          ||g|| is the L2 norm over every trainable entry (one global norm,
+          torch.nn.utils.clip_grad_norm_)
+     p  = p (1 - lr weight_decay)                   decoupled decay (AdamW)
+     m  = b1 m + (1 - b1) g,   v = b2 v + (1 - b2) g^2
+     p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+   m and v are float32 blocks of the parameter count, allocated once. */
+typedef struct an_adam_config {
+    double lr;            /* learning rate, default 1e-3         */
+    double beta1, beta2;  /* 0.9, 0.999                          */
+    double eps;           /* 1e-8 (PyTorch's; Keras uses 1e-7)   */
+    double weight_decay;  /* decoupled, 0 = plain Adam           */
+    double clip_norm;     /* global-norm clipping, 0 = off       */
+} an_adam_config;
+
+typedef struct an_adam {
+    an_adam_config cfg;
+    uint64_t t;           /* steps taken */
+    size_t n;
+    float *m, *v;         /* (n) moments */
+    void *heap;
+    size_t heap_bytes;    /* owned when > 0 */
+    an_allocator alloc;
+} an_adam;
+
+AN_API an_adam_config an_adam_config_init(double lr);
+AN_API an_result an_adam_heap_size(size_t n, size_t *bytes);
+AN_API an_result an_adam_init_preallocated(an_adam *opt, const an_adam_config *cfg, size_t n, void *heap);
+AN_API an_result an_adam_init(an_adam *opt, const an_adam_config *cfg, size_t n, const an_allocator *a);
+AN_API void      an_adam_uninit(an_adam *opt);
+/* Forget the moments and the step count. */
+AN_API void      an_adam_reset(an_adam *opt);
+/* One step on params (n) with gradients grads (n); grads are scaled in
+   place when clipped.  grad_norm (optional) receives the pre-clip norm.
+   A non-finite gradient is AN_ERR_NUMERIC and changes nothing. */
+AN_API an_result an_adam_step(an_adam *opt, float *params, float *grads, double *grad_norm);
+/* The same over the trainable entries only: `ranges` holds n_ranges pairs
+   [begin, end) of indices; entries outside them (frozen layers) keep
+   their values and their moments, and do not count in the clipping norm. */
+AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, const size_t *ranges,
+                                     size_t n_ranges, double *grad_norm);
+
+/* ==========================================================================
+   4  Autoencoder
+   ==========================================================================
+   The Keras anomaly model, as a detector:
+
+       x (B,T,F) -> encoder LSTM stack (units[0..n_layers), last layer
+       returns its last state) -> [latent dense, linear] -> repeat T ->
+       decoder LSTM stack (units reversed, full sequences) ->
+       time-distributed dense (F) -> reconstruction (B,T,F)
+
+   trained to reconstruct scaled windows of normal data.  Parameters live
+   in one contiguous block in the order encoder layers (W_ih, W_hh, b_ih,
+   b_hh each), latent (W, b), decoder layers, output (W, b); gradients,
+   Adam's moments and the best checkpoint are blocks of the same layout.
+   an_lstm_ae_param_view names the views ("encoder.0.W_ih", ...).
+
+   Training (an_detector_fit): the series is scaled (the scaler is fitted
+   first), cut into windows of `window` rows every `stride` rows, and the
+   windows split chronologically: the last val_fraction of them validate,
+   and training windows that overlap a validation window are dropped, so
+   no validation row is ever trained on.  Each epoch shuffles the training
+   windows with an an_rng seeded from `seed` and runs mini-batches of
+   `batch` with Adam.  After each epoch the validation loss (the training
+   loss without validation) is compared with the best so far: an
+   improvement by more than min_delta saves a checkpoint; `patience`
+   epochs without one stop training (0 = never stop early); the best
+   checkpoint is restored at the end.  The progress callback sees every
+   epoch and may cancel (AN_ERR_CANCELLED; the model is then not fitted).
+   Same seed, same data, same SIMD path -> bit-identical weights.
+
+   Scoring (an_detector_score): window w = rows [w, w + T), every row
+   start; the error of row r in window w is the mean over features of
+   (reconstruction - x)^2 (MAE: |.|) in scaled units; a row's score is the
+   mean of its errors over every window that covers it.  A series shorter
+   than the window is AN_ERR_TOO_SHORT.
+   Streaming (an_detector_push): the last T rows are kept; the score of a
+   row is its error as the last row of the window ending at it (causal),
+   0 until T rows have been seen.
+   Memory: an_lstm_ae_create allocates the inference block (parameters,
+   activations for `batch` windows, the stream's rows); the first fit (or
+   an_lstm_ae_loss_grad) allocates the training block once; fit also
+   borrows n_rows (F + 1) floats of scratch for the scaled series and the
+   window order, returned before it ends.  Scoring and pushing allocate
+   nothing.  an_lstm_ae_memory reports both blocks for a configuration. */
+#define AN_LSTM_MAX_LAYERS 4
+#define AN_LSTM_MAX_UNITS  4096
+#define AN_LSTM_MAX_WINDOW 100000
+#define AN_LSTM_MAX_FEATURES 4096
+#define AN_TAG_LSTM_AE AN_TAG('L', 'A', 'E', '1')
+
+/* What the progress callback sees after each epoch. */
+typedef struct an_lstm_progress {
+    size_t epoch, epochs;      /* 1-based epoch, planned epochs          */
+    double loss;               /* mean training loss of the epoch        */
+    double val_loss;           /* validation loss, NaN without one       */
+    double best;               /* best monitored loss so far             */
+    double seconds;            /* processor time since fit began (clock) */
+    int improved;              /* 1 when this epoch saved a checkpoint   */
+} an_lstm_progress;
+
+/* Return non-zero to stop training (fit then returns AN_ERR_CANCELLED). */
+typedef int (*an_lstm_progress_fn)(void *user, const an_lstm_progress *p);
+
+typedef struct an_lstm_ae_config {
+    size_t window;                        /* T, rows per window            */
+    size_t n_features;                    /* F                             */
+    size_t n_layers;                      /* encoder depth, 1..4; the
+                                             decoder mirrors it            */
+    size_t units[AN_LSTM_MAX_LAYERS];     /* encoder units, bottom first   */
+    size_t latent;                        /* bottleneck size, 0 = none     */
+    an_activation activation;             /* LSTM cell activation          */
+    an_loss_kind loss;                    /* MSE or MAE, also the score    */
+    an_scaler_kind scaler;                /* 0 = no scaling                */
+    /* training */
+    size_t epochs;                        /* default 20                    */
+    size_t batch;                         /* default 32, also the scoring
+                                             batch                         */
+    size_t stride;                        /* rows between training windows */
+    double val_fraction;                  /* default 0.1                   */
+    size_t patience;                      /* default 5, 0 = no early stop  */
+    double min_delta;                     /* default 0                     */
+    an_adam_config adam;                  /* lr 1e-3, ...                  */
+    uint64_t seed;                        /* initialisation and shuffling  */
+    an_lstm_progress_fn progress;         /* optional                      */
+    void *progress_user;
+} an_lstm_ae_config;
+
+/* Defaults close to the Keras seeds: one layer of `units`, tanh, MSE,
+   standard scaler, 20 epochs of batch 32, Adam 1e-3, validation 0.1,
+   patience 5, stride 1, seed 1. */
+AN_API an_lstm_ae_config an_lstm_ae_config_init(size_t window, size_t n_features, size_t units);
+/* AN_OK when the configuration is usable, else the reason. */
+AN_API an_result an_lstm_ae_check_config(const an_lstm_ae_config *c);
+/* Bytes of the inference block (what a loaded model needs to score) and
+   of the training block fit adds; either pointer may be NULL. */
+AN_API an_result an_lstm_ae_memory(const an_lstm_ae_config *c, size_t *inference_bytes, size_t *training_bytes);
+/* A new, unfitted autoencoder; parameters initialised from c->seed. */
+AN_API an_result an_lstm_ae_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out);
+/* The type table entry for an_detector_load. */
+AN_API const an_detector_vtable *an_lstm_ae_type(void);
+/* The configuration in use (callbacks may be changed through it). */
+AN_API an_lstm_ae_config *an_lstm_ae_config_of(an_detector *d);
+
+/* A named view of the parameter block: "encoder.<l>.W_ih", ".W_hh",
+   ".b_ih", ".b_hh", "decoder.<l>.W_ih", ... (l = 0 is the first layer in
+   the data flow: the encoder's bottom, the decoder's after the repeat),
+   "latent.W", "latent.b", "output.W", "output.b";
+   "grad.<name>" views the gradient block (allocating the training block
+   if needed); "params" and "grads" the whole blocks. */
+AN_API an_result an_lstm_ae_param_view(an_detector *d, const char *name, float **data, size_t *count);
+/* One forward and backward pass on B <= batch windows x (B,T,F), already
+   scaled, as their own target: *loss (mean over B T F), the gradient
+   block overwritten with dLoss/dparams, and grad_x (B,T,F) (optional)
+   with dLoss/dx through the network input, the target held fixed. */
+AN_API an_result an_lstm_ae_loss_grad(an_detector *d, const float *x, size_t B, double *loss, float *grad_x);
+/* Reconstruction out (B,T,F) of scaled windows x (B,T,F), B <= batch. */
+AN_API an_result an_lstm_ae_reconstruct(an_detector *d, const float *x, size_t B, float *out);
+/* More training on new normal data without re-initialising (fine-tuning,
+   incremental update): epochs from the config, lr as set in it now; the
+   scaler is kept. */
+AN_API an_result an_lstm_ae_update(an_detector *d, const float *x, size_t n_rows);
+/* Freeze (1) or unfreeze (0) one LSTM layer: side 0 encoder, 1 decoder;
+   frozen layers keep their weights in fit and update. */
+AN_API an_result an_lstm_ae_freeze(an_detector *d, int side, size_t layer, int frozen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ANOMALY_LSTM_H_INCLUDED */
+
+/* ##########################################################################
+   IMPLEMENTATION
+   ########################################################################## */
+#if defined(ANOMALY_IMPLEMENTATION) && !defined(ANOMALY_LSTM_IMPLEMENTATION_DONE)
+#define ANOMALY_LSTM_IMPLEMENTATION_DONE
+
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==========================================================================
+   1  Layers
+   ========================================================================== */
+
+#define AN__FPAD (AN_ALIGN / sizeof(float))   /* floats per alignment unit */
+
+static size_t an__fround(size_t n) { return an__round_up(n, AN__FPAD); }
+
+AN_API size_t an_lstm_param_count(size_t I, size_t H)
+{
+    return an__add(an__mul(4 * H, an__add(I, H)), an__mul(8, H));
+}
+
+/* Uniform in [-limit, limit). */
+static void an__uniform_fill(an_rng *rng, float *w, size_t n, double limit)
+{
+    size_t i;
+    for (i = 0; i < n; i++) w[i] = (float)((2.0 * an_rng_uniform(rng) - 1.0) * limit);
+}
+
+/* w (rows, cols), rows >= cols: orthonormal columns by Gram-Schmidt
+   (two passes, dot products in double) on a Gaussian matrix.  This is the
+   Q of its QR with a positive diagonal R, which is what Keras' Orthogonal
+   initialiser returns after its sign correction. */
+static void an__orthogonal_fill(an_rng *rng, float *w, size_t rows, size_t cols)
+{
+    size_t i, j, k;
+    for (i = 0; i < rows * cols; i++) w[i] = (float)an_rng_normal(rng);
+    for (j = 0; j < cols; j++) {
+        double norm = 0.0;
+        int pass;
+        for (pass = 0; pass < 2; pass++)            /* twice is enough (Kahan) */
+            for (k = 0; k < j; k++) {
+                double d = 0.0;
+                for (i = 0; i < rows; i++) d += (double)w[i * cols + j] * w[i * cols + k];
+                for (i = 0; i < rows; i++) w[i * cols + j] = (float)(w[i * cols + j] - d * w[i * cols + k]);
+            }
+        for (i = 0; i < rows; i++) norm += (double)w[i * cols + j] * w[i * cols + j];
+        norm = norm > 0.0 ? 1.0 / sqrt(norm) : 0.0;
+        for (i = 0; i < rows; i++) w[i * cols + j] = (float)(w[i * cols + j] * norm);
+    }
+}
+
+AN_API void an_lstm_init_params(const an_lstm_layer *L, an_rng *rng)
+{
+    size_t H = L->H, k;
+    an__uniform_fill(rng, L->W_ih, 4 * H * L->I, sqrt(6.0 / (double)(L->I + 4 * H)));
+    an__orthogonal_fill(rng, L->W_hh, 4 * H, H);
+    for (k = 0; k < 4 * H; k++) {
+        L->b_ih[k] = (k >= H && k < 2 * H) ? 1.0f : 0.0f;
+        L->b_hh[k] = 0.0f;
+    }
+}
+
+AN_API void an_dense_init_params(size_t I, size_t O, float *W, float *b, an_rng *rng)
+{
+    an__uniform_fill(rng, W, O * I, sqrt(6.0 / (double)(I + O)));
+    memset(b, 0, O * sizeof(float));
+}
+
+AN_API size_t an_lstm_buffer_floats(size_t B, size_t T, size_t H, int training)
+{
+    size_t bth = an__fround(an__mul(an__mul(B, T), H)), bt4h = an__fround(an__mul(bth, 4));
+    size_t n = an__add(bt4h, an__mul(3, bth));                       /* gates, c, ac, h */
+    if (training) n = an__add(an__add(n, bt4h), an__fround(an__mul(an__mul(B, H), 6)));  /* dz, work */
+    return n;
+}
+
+AN_API void an_lstm_buffers_carve(an_lstm_buffers *buf, float *mem, size_t B, size_t T, size_t H, int training)
+{
+    size_t bth = an__fround(B * T * H), bt4h = an__fround(bth * 4);
+    buf->gates = mem;
+    buf->c = buf->gates + bt4h;
+    buf->ac = buf->c + bth;
+    buf->h = buf->ac + bth;
+    if (training) {
+        buf->dz = buf->h + bth;
+        buf->work = buf->dz + bt4h;
+    } else {
+        buf->dz = NULL;
+        buf->work = NULL;
+    }
+}
+
+/* Activation of a (pre-activation -> value) and its derivative expressed
+   through the value y = act(a) (tanh' = 1 - y^2; relu' = [y > 0]). */
+static void an__act(an_activation act, size_t n, const float *a, float *y)
+{
+    size_t i;
+    switch (act) {
+    case AN_ACT_TANH: an_tanh(n, a, y); break;
+    case AN_ACT_RELU: for (i = 0; i < n; i++) y[i] = a[i] > 0.0f ? a[i] : 0.0f; break;
+    case AN_ACT_LINEAR: if (y != a) memcpy(y, a, n * sizeof(float)); break;
+    }
+}
+
+AN__INLINE float an__act_grad(an_activation act, float y)
+{
+    return act == AN_ACT_TANH ? 1.0f - y * y : (act == AN_ACT_RELU ? (y > 0.0f ? 1.0f : 0.0f) : 1.0f);
+}
+
+/* Gate nonlinearities in place on the (B, 4H) rows of step t (row stride
+   ldz): sigmoid on i, f, o and act on g. */
+static void an__lstm_activate(an_activation act, size_t B, size_t H, float *z, size_t ldz)
+{
+    size_t b;
+    if (act == AN_ACT_TANH) { an_lstm_gates(B, H, z, ldz); return; }
+    for (b = 0; b < B; b++) {
+        float *r = z + b * ldz;
+        an_sigmoid(2 * H, r, r);
+        an__act(act, H, r + 2 * H, r + 2 * H);
+        an_sigmoid(H, r + 3 * H, r + 3 * H);
+    }
+}
+
+AN_API void an_lstm_forward(const an_lstm_layer *L, const an_lstm_buffers *buf, size_t B, size_t T,
+                            const float *x, int repeat)
+{
+    const size_t H = L->H, I = L->I, H4 = 4 * H, ldz = T * H4, ldh = T * H;
+    float *Z = buf->gates;   /* (B,T,4H): pre-activations, then gates in place */
+    size_t b, t, j;
+    /* Input projection for every step at once: Z = x W_ih^T + b_ih + b_hh. */
+    for (b = 0; b < B; b++)
+        for (t = 0; t < (repeat ? 1 : T); t++) {
+            float *z = Z + b * ldz + t * H4;
+            for (j = 0; j < H4; j++) z[j] = L->b_ih[j] + L->b_hh[j];
+        }
+    if (repeat) {
+        /* Z(b,0,:) (B,4H, row stride T 4H) += x(B,I) W_ih(4H,I)^T, then
+           copied to the other steps. */
+        an_gemm_nt(B, H4, I, x, I, L->W_ih, I, Z, ldz);
+        for (b = 0; b < B; b++)
+            for (t = 1; t < T; t++) memcpy(Z + b * ldz + t * H4, Z + b * ldz, H4 * sizeof(float));
+    } else {
+        /* Z(B T,4H) += x(B T,I) W_ih(4H,I)^T */
+        an_gemm_nt(B * T, H4, I, x, I, L->W_ih, I, Z, H4);
+    }
+    for (t = 0; t < T; t++) {
+        float *Zt = Z + t * H4;   /* rows b at Zt + b ldz */
+        /* Z_t(B,4H) += h_{t-1}(B,H) W_hh(4H,H)^T */
+        if (t > 0) an_gemm_nt(B, H4, H, buf->h + (t - 1) * H, ldh, L->W_hh, H, Zt, ldz);
+        an__lstm_activate(L->act, B, H, Zt, ldz);
+        for (b = 0; b < B; b++) {
+            const float *g = Zt + b * ldz;
+            float *c = buf->c + b * ldh + t * H, *ac = buf->ac + b * ldh + t * H, *h = buf->h + b * ldh + t * H;
+            const float *cp = t > 0 ? c - H : NULL;
+            for (j = 0; j < H; j++) c[j] = (cp ? g[H + j] * cp[j] : 0.0f) + g[j] * g[2 * H + j];
+            an__act(L->act, H, c, ac);
+            for (j = 0; j < H; j++) h[j] = g[3 * H + j] * ac[j];
+        }
+    }
+}
+
+AN_API void an_lstm_backward(const an_lstm_layer *L, const an_lstm_buffers *buf, size_t B, size_t T,
+                             const float *x, int repeat, const float *dh_seq, const float *dh_last, float *dx)
+{
+    const size_t H = L->H, I = L->I, H4 = 4 * H, ldz = T * H4, ldh = T * H;
+    const an_activation act = L->act;
+    float *dhr = buf->work;            /* (B,H)  dL/dh_t through h_t's use at t+1 */
+    float *dc = dhr + B * H;           /* (B,H)  dL/dc_t through c_t's use at t+1 */
+    float *dzs = dc + B * H;           /* (B,4H) sum over t of dz (repeat only)   */
+    size_t b, t, j;
+    memset(dhr, 0, 2 * B * H * sizeof(float));
+    for (t = T; t-- > 0;) {
+        for (b = 0; b < B; b++) {
+            const float *g = buf->gates + b * ldz + t * H4;
+            const float *ac = buf->ac + b * ldh + t * H;
+            const float *cp = t > 0 ? buf->c + b * ldh + (t - 1) * H : NULL;
+            const float *up = dh_seq ? dh_seq + b * ldh + t * H : NULL;
+            const float *last = (dh_last && t == T - 1) ? dh_last + b * H : NULL;
+            float *dz = buf->dz + b * ldz + t * H4, *dhb = dhr + b * H, *dcb = dc + b * H;
+            for (j = 0; j < H; j++) {
+                float gi = g[j], gf = g[H + j], gg = g[2 * H + j], go = g[3 * H + j];
+                float dh = dhb[j] + (up ? up[j] : 0.0f) + (last ? last[j] : 0.0f);
+                float dct = dcb[j] + dh * go * an__act_grad(act, ac[j]);
+                dz[j] = dct * gg * gi * (1.0f - gi);                               /* i */
+                dz[H + j] = cp ? dct * cp[j] * gf * (1.0f - gf) : 0.0f;            /* f */
+                dz[2 * H + j] = dct * gi * an__act_grad(act, gg);                  /* g */
+                dz[3 * H + j] = dh * ac[j] * go * (1.0f - go);                     /* o */
+                dcb[j] = dct * gf;
+            }
+        }
+        /* dh_{t-1}(B,H) = dz_t(B,4H) W_hh(4H,H) */
+        memset(dhr, 0, B * H * sizeof(float));
+        if (t > 0) an_gemm_nn(B, H, H4, buf->dz + t * H4, ldz, L->W_hh, H, dhr, H);
+    }
+    /* Parameter gradients from the whole dz (B T,4H) at once. */
+    for (b = 0; b < B * T; b++) {
+        an_axpy(H4, 1.0f, buf->dz + b * H4, L->db_ih);
+        an_axpy(H4, 1.0f, buf->dz + b * H4, L->db_hh);
+    }
+    for (b = 0; b < B; b++) {
+        /* dW_hh(4H,H) += dz(b,1..T-1)^T h(b,0..T-2) */
+        if (T > 1) an_gemm_tn(H4, H, T - 1, buf->dz + (b * T + 1) * H4, H4, buf->h + b * ldh, H, L->dW_hh, H);
+    }
+    if (repeat) {
+        /* the input was the same at every step: dz summed over t (B,4H) */
+        memset(dzs, 0, B * H4 * sizeof(float));
+        for (b = 0; b < B; b++)
+            for (t = 0; t < T; t++) an_axpy(H4, 1.0f, buf->dz + b * ldz + t * H4, dzs + b * H4);
+        an_gemm_tn(H4, I, B, dzs, H4, x, I, L->dW_ih, I);            /* dW_ih(4H,I) += dzs^T x(B,I) */
+        if (dx) an_gemm_nn(B, I, H4, dzs, H4, L->W_ih, I, dx, I);     /* dx(B,I) += dzs W_ih */
+    } else {
+        an_gemm_tn(H4, I, B * T, buf->dz, H4, x, I, L->dW_ih, I);     /* dW_ih(4H,I) += dz^T x(BT,I) */
+        if (dx) an_gemm_nn(B * T, I, H4, buf->dz, H4, L->W_ih, I, dx, I); /* dx(BT,I) += dz W_ih */
+    }
+}
+
+AN_API void an_dense_forward(size_t N, size_t I, size_t O, const float *x, const float *W, const float *b,
+                             float *y)
+{
+    size_t r;
+    for (r = 0; r < N; r++) memcpy(y + r * O, b, O * sizeof(float));
+    an_gemm_nt(N, O, I, x, I, W, I, y, O);                  /* y(N,O) += x(N,I) W(O,I)^T */
+}
+
+AN_API void an_dense_backward(size_t N, size_t I, size_t O, const float *x, const float *W, const float *dy,
+                              float *dW, float *db, float *dx)
+{
+    size_t r;
+    an_gemm_tn(O, I, N, dy, O, x, I, dW, I);                /* dW(O,I) += dy(N,O)^T x(N,I) */
+    for (r = 0; r < N; r++) an_axpy(O, 1.0f, dy + r * O, db);
+    if (dx) an_gemm_nn(N, I, O, dy, O, W, I, dx, I);        /* dx(N,I) += dy(N,O) W(O,I) */
+}
+
+AN_API void an_repeat_forward(size_t B, size_t T, size_t D, const float *x, float *y)
+{
+    size_t b, t;
+    for (b = 0; b < B; b++)
+        for (t = 0; t < T; t++) memcpy(y + (b * T + t) * D, x + b * D, D * sizeof(float));
+}
+
+AN_API void an_repeat_backward(size_t B, size_t T, size_t D, const float *dy, float *dx)
+{
+    size_t b, t;
+    for (b = 0; b < B; b++)
+        for (t = 0; t < T; t++) an_axpy(D, 1.0f, dy + (b * T + t) * D, dx + b * D);
+}
+
+AN_API void an_dropout_mask(an_rng *rng, size_t n, float p, float *mask)
+{
+    size_t i;
+    float keep = p > 0.0f && p < 1.0f ? 1.0f / (1.0f - p) : 1.0f;
+    for (i = 0; i < n; i++) mask[i] = (p > 0.0f && an_rng_uniformf(rng) < p) ? 0.0f : keep;
+}
+
+AN_API void an_dropout_apply(size_t n, const float *mask, const float *x, float *y)
+{
+    size_t i;
+    for (i = 0; i < n; i++) y[i] = x[i] * mask[i];
+}
+
+/* ==========================================================================
+   2  Losses
+   ========================================================================== */
+
+/* log(1 + exp(z)) without overflow or cancellation. */
+static double an__softplus(double z) { return z > 0.0 ? z + log1p(exp(-z)) : log1p(exp(z)); }
+
+AN_API an_result an_loss(an_loss_kind kind, const float *pred, const float *target, size_t n,
+                         size_t n_classes, const float *class_weight, double gamma,
+                         double *loss, float *grad)
+{
+    double sum = 0.0, inv;
+    size_t i;
+    if (!pred || !target || !loss || n == 0) return AN_ERR_INVALID_ARG;
+    *loss = 0.0;
+    if ((kind == AN_LOSS_BCE || kind == AN_LOSS_FOCAL) && (n_classes == 0 || n % n_classes != 0))
+        return AN_ERR_SHAPE;
+    if (kind == AN_LOSS_FOCAL && !(gamma >= 0.0 && gamma <= 100.0)) return AN_ERR_INVALID_ARG;
+    if (kind < AN_LOSS_MSE || kind > AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
+    for (i = 0; i < n; i++) {
+        if (!an__finite(pred[i]) || !an__finite(target[i])) return AN_ERR_INPUT;
+        if (kind >= AN_LOSS_BCE && !(target[i] >= 0.0f && target[i] <= 1.0f)) return AN_ERR_INPUT;
+    }
+    if (class_weight && kind >= AN_LOSS_BCE)
+        for (i = 0; i < n_classes; i++)
+            if (!an__finite(class_weight[i]) || class_weight[i] < 0.0f) return AN_ERR_INPUT;
+    inv = 1.0 / (double)n;
+    for (i = 0; i < n; i++) {
+        double p = pred[i], y = target[i], d = p - y, l = 0.0, g = 0.0;
+        double w = (class_weight && kind >= AN_LOSS_BCE) ? class_weight[i % n_classes] : 1.0;
+        switch (kind) {
+        case AN_LOSS_MSE: l = d * d; g = 2.0 * d; break;
+        case AN_LOSS_MAE: l = fabs(d); g = d > 0.0 ? 1.0 : (d < 0.0 ? -1.0 : 0.0); break;
+        case AN_LOSS_BCE:
+            /* p is the logit z: -y log s(z) - (1-y) log(1-s(z)) */
+            l = w * (y * an__softplus(-p) + (1.0 - y) * an__softplus(p));
+            g = w * (1.0 / (1.0 + exp(-p)) - y);
+            break;
+        case AN_LOSS_FOCAL: {
+            /* q = sigmoid(z); log q = -softplus(-z), log(1-q) = -softplus(z).
+               d/dz [(1-q)^gamma log q]     = (1-q)^gamma ((1-q) - gamma q log q)
+               d/dz [q^gamma log(1-q)]      = q^gamma (gamma (1-q) log(1-q) - q) */
+            double q = 1.0 / (1.0 + exp(-p)), lq = -an__softplus(-p), l1q = -an__softplus(p);
+            double a = pow(1.0 - q, gamma), b = pow(q, gamma);
+            l = -w * (y * a * lq + (1.0 - y) * b * l1q);
+            g = -w * (y * a * ((1.0 - q) - gamma * q * lq) + (1.0 - y) * b * (gamma * (1.0 - q) * l1q - q));
+            break;
+        }
+        }
+        sum += l;
+        if (grad) grad[i] = (float)(g * inv);
+    }
+    *loss = sum * inv;
+    return AN_OK;
+}
+
+/* ==========================================================================
+   3  Adam
+   ========================================================================== */
+
+AN_API an_adam_config an_adam_config_init(double lr)
+{
+    an_adam_config c;
+    c.lr = lr;
+    c.beta1 = 0.9;
+    c.beta2 = 0.999;
+    c.eps = 1e-8;
+    c.weight_decay = 0.0;
+    c.clip_norm = 0.0;
+    return c;
+}
+
+static an_result an__adam_check(const an_adam_config *c)
+{
+    if (!c) return AN_ERR_INVALID_ARG;
+    if (!(c->lr > 0.0 && c->lr < 1e3) || !(c->beta1 >= 0.0 && c->beta1 < 1.0) ||
+        !(c->beta2 >= 0.0 && c->beta2 < 1.0) || !(c->eps > 0.0 && c->eps < 1.0) ||
+        !(c->weight_decay >= 0.0 && c->lr * c->weight_decay < 1.0) || !(c->clip_norm >= 0.0 && c->clip_norm < 1e30))
+        return AN_ERR_INVALID_ARG;
+    return AN_OK;
+}
+
+static size_t an__adam_layout(size_t n, size_t *v_off)
+{
+    an__layout l = { 0 };
+    an__layout_add(&l, n, sizeof(float));
+    *v_off = an__layout_add(&l, n, sizeof(float));
+    return l.size;
+}
+
+AN_API an_result an_adam_heap_size(size_t n, size_t *bytes)
+{
+    size_t v_off, size;
+    if (!bytes) return AN_ERR_INVALID_ARG;
+    *bytes = 0;
+    if (n == 0) return AN_ERR_INVALID_ARG;
+    size = an__adam_layout(n, &v_off);
+    if (size == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    *bytes = size;
+    return AN_OK;
+}
+
+AN_API an_result an_adam_init_preallocated(an_adam *opt, const an_adam_config *cfg, size_t n, void *heap)
+{
+    size_t v_off, size;
+    an_result r;
+    if (!opt || !heap || n == 0) return AN_ERR_INVALID_ARG;
+    if ((r = an__adam_check(cfg)) != AN_OK) return r;
+    if ((size = an__adam_layout(n, &v_off)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    memset(opt, 0, sizeof *opt);
+    opt->cfg = *cfg;
+    opt->n = n;
+    opt->heap = heap;
+    opt->m = (float *)heap;
+    opt->v = (float *)((unsigned char *)heap + v_off);
+    memset(heap, 0, size);
+    return AN_OK;
+}
+
+AN_API an_result an_adam_init(an_adam *opt, const an_adam_config *cfg, size_t n, const an_allocator *a)
+{
+    size_t bytes;
+    void *heap;
+    an_allocator alloc;
+    an_result r;
+    if (!opt) return AN_ERR_INVALID_ARG;
+    memset(opt, 0, sizeof *opt);
+    if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
+    if ((r = an__adam_check(cfg)) != AN_OK) return r;
+    if ((r = an_adam_heap_size(n, &bytes)) != AN_OK) return r;
+    if (!(heap = an_malloc(&alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    an_adam_init_preallocated(opt, cfg, n, heap);
+    opt->heap_bytes = bytes;
+    opt->alloc = alloc;
+    return AN_OK;
+}
+
+AN_API void an_adam_uninit(an_adam *opt)
+{
+    if (!opt) return;
+    if (opt->heap_bytes) an_free(&opt->alloc, opt->heap, opt->heap_bytes);
+    memset(opt, 0, sizeof *opt);
+}
+
+AN_API void an_adam_reset(an_adam *opt)
+{
+    if (!opt || !opt->m) return;
+    memset(opt->m, 0, opt->n * sizeof(float));
+    memset(opt->v, 0, opt->n * sizeof(float));
+    opt->t = 0;
+}
+
+AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, const size_t *ranges,
+                                     size_t n_ranges, double *grad_norm)
+{
+    double sq = 0.0, norm, coef = 1.0, bc1, bc2;
+    float b1, b2, step, rbc2, eps, decay;
+    size_t k, i;
+    an_result r;
+    if (grad_norm) *grad_norm = 0.0;
+    if (!opt || !opt->m || !params || !grads || (!ranges && n_ranges)) return AN_ERR_INVALID_ARG;
+    if ((r = an__adam_check(&opt->cfg)) != AN_OK) return r;
+    for (k = 0; k < n_ranges; k++)
+        if (ranges[2 * k] > ranges[2 * k + 1] || ranges[2 * k + 1] > opt->n) return AN_ERR_INVALID_ARG;
+    for (k = 0; k < n_ranges; k++)
+        for (i = ranges[2 * k]; i < ranges[2 * k + 1]; i++) sq += (double)grads[i] * grads[i];
+    norm = sqrt(sq);
+    if (grad_norm) *grad_norm = norm;
+    if (!an__finite(norm)) return AN_ERR_NUMERIC;
+    if (opt->cfg.clip_norm > 0.0) {
+        coef = opt->cfg.clip_norm / (norm + 1e-6);
+        if (coef < 1.0)
+            for (k = 0; k < n_ranges; k++)
+                for (i = ranges[2 * k]; i < ranges[2 * k + 1]; i++) grads[i] = (float)(grads[i] * coef);
+    }
+    opt->t++;
+    bc1 = 1.0 - pow(opt->cfg.beta1, (double)opt->t);
+    bc2 = 1.0 - pow(opt->cfg.beta2, (double)opt->t);
+    b1 = (float)opt->cfg.beta1;
+    b2 = (float)opt->cfg.beta2;
+    step = (float)(opt->cfg.lr / bc1);
+    rbc2 = (float)(1.0 / sqrt(bc2));
+    eps = (float)opt->cfg.eps;
+    decay = (float)(1.0 - opt->cfg.lr * opt->cfg.weight_decay);
+    for (k = 0; k < n_ranges; k++)
+        for (i = ranges[2 * k]; i < ranges[2 * k + 1]; i++) {
+            float g = grads[i], m, v;
+            m = opt->m[i] = b1 * opt->m[i] + (1.0f - b1) * g;
+            v = opt->v[i] = b2 * opt->v[i] + (1.0f - b2) * g * g;
+            if (opt->cfg.weight_decay > 0.0) params[i] *= decay;
+            params[i] -= step * m / (sqrtf(v) * rbc2 + eps);
+        }
+    return AN_OK;
+}
+
+AN_API an_result an_adam_step(an_adam *opt, float *params, float *grads, double *grad_norm)
+{
+    size_t range[2];
+    if (!opt) return AN_ERR_INVALID_ARG;
+    range[0] = 0;
+    range[1] = opt->n;
+    return an_adam_step_ranges(opt, params, grads, range, 1, grad_norm);
+}
+
+/* ==========================================================================
+   4  Autoencoder
+   ========================================================================== */
+
+/* Where everything lives: parameter offsets (floats into the parameter
+   block) and layer sizes, from the configuration alone. */
+typedef struct an__lae_layout {
+    size_t n;                                       /* LSTM layers per side */
+    size_t enc_I[AN_LSTM_MAX_LAYERS], enc_H[AN_LSTM_MAX_LAYERS], enc_off[AN_LSTM_MAX_LAYERS];
+    size_t dec_I[AN_LSTM_MAX_LAYERS], dec_H[AN_LSTM_MAX_LAYERS], dec_off[AN_LSTM_MAX_LAYERS];
+    size_t top;                                     /* encoder output size  */
+    size_t code;                                    /* decoder input size   */
+    size_t lat_W, lat_b, out_W, out_b;              /* offsets              */
+    size_t n_params;
+    size_t widest;                                  /* largest I or H       */
+} an__lae_layout;
+
+typedef struct an__lae {
+    an_detector base;
+    an_lstm_ae_config cfg;
+    an_allocator alloc;
+    an__lae_layout lay;
+    an_scaler scaler;
+    int has_scaler;
+    an_lstm_layer enc[AN_LSTM_MAX_LAYERS], dec[AN_LSTM_MAX_LAYERS];
+    an_lstm_buffers enc_buf[AN_LSTM_MAX_LAYERS], dec_buf[AN_LSTM_MAX_LAYERS];
+    int enc_frozen[AN_LSTM_MAX_LAYERS], dec_frozen[AN_LSTM_MAX_LAYERS];
+    /* inference block */
+    float *params;        /* (n_params)                              */
+    float *x, *yhat;      /* (B,T,F) input windows, reconstruction   */
+    float *e, *z;         /* (B,top) encoder state, (B,latent) code  */
+    float *ring;          /* (T,F) the stream's last rows            */
+    void *core;
+    size_t core_bytes;
+    /* training block */
+    float *grads, *best;  /* (n_params) each                         */
+    float *dyhat;         /* (B,T,F)                                 */
+    float *dseq[2];       /* (B,T,widest) sequence gradients         */
+    float *de, *dcode;    /* (B,top), (B,code)                       */
+    an_adam adam;
+    void *train;
+    size_t train_bytes;
+    /* stream and training record */
+    size_t ring_pos, n_seen;
+    size_t epochs_run, train_rows;
+    double best_loss, train_seconds;
+} an__lae;
+
+static an_result an__lae_fit(an_detector *self, const float *x, size_t n_rows);
+
+static an__lae *an__lae_of(an_detector *d)
+{
+    return (d && d->vt && d->vt->fit == an__lae_fit) ? (an__lae *)d : NULL;
+}
+
+AN_API an_lstm_ae_config an_lstm_ae_config_init(size_t window, size_t n_features, size_t units)
+{
+    an_lstm_ae_config c;
+    memset(&c, 0, sizeof c);
+    c.window = window;
+    c.n_features = n_features;
+    c.n_layers = 1;
+    c.units[0] = units;
+    c.latent = 0;
+    c.activation = AN_ACT_TANH;
+    c.loss = AN_LOSS_MSE;
+    c.scaler = AN_SCALER_STANDARD;
+    c.epochs = 20;
+    c.batch = 32;
+    c.stride = 1;
+    c.val_fraction = 0.1;
+    c.patience = 5;
+    c.min_delta = 0.0;
+    c.adam = an_adam_config_init(1e-3);
+    c.seed = 1;
+    return c;
+}
+
+static void an__lae_plan(const an_lstm_ae_config *c, an__lae_layout *L)
+{
+    size_t l, off = 0, n = c->n_layers;
+    memset(L, 0, sizeof *L);
+    L->n = n;
+    L->widest = c->n_features;
+    for (l = 0; l < n; l++) {
+        L->enc_I[l] = l ? c->units[l - 1] : c->n_features;
+        L->enc_H[l] = c->units[l];
+        L->enc_off[l] = off;
+        off = an__add(off, an_lstm_param_count(L->enc_I[l], L->enc_H[l]));
+        if (c->units[l] > L->widest) L->widest = c->units[l];
+    }
+    L->top = c->units[n - 1];
+    L->code = c->latent ? c->latent : L->top;
+    if (L->code > L->widest) L->widest = L->code;
+    L->lat_W = off;
+    off = an__add(off, an__mul(c->latent, L->top));
+    L->lat_b = off;
+    off = an__add(off, c->latent);
+    for (l = 0; l < n; l++) {
+        L->dec_I[l] = l ? L->dec_H[l - 1] : L->code;
+        L->dec_H[l] = c->units[n - 1 - l];
+        L->dec_off[l] = off;
+        off = an__add(off, an_lstm_param_count(L->dec_I[l], L->dec_H[l]));
+    }
+    L->out_W = off;
+    off = an__add(off, an__mul(c->n_features, L->dec_H[n - 1]));
+    L->out_b = off;
+    L->n_params = an__add(off, c->n_features);
+}
+
+AN_API an_result an_lstm_ae_check_config(const an_lstm_ae_config *c)
+{
+    size_t l;
+    if (!c) return AN_ERR_INVALID_ARG;
+    if (c->window < 1 || c->window > AN_LSTM_MAX_WINDOW) return AN_ERR_INVALID_ARG;
+    if (c->n_features < 1 || c->n_features > AN_LSTM_MAX_FEATURES) return AN_ERR_INVALID_ARG;
+    if (c->n_layers < 1 || c->n_layers > AN_LSTM_MAX_LAYERS) return AN_ERR_INVALID_ARG;
+    for (l = 0; l < c->n_layers; l++)
+        if (c->units[l] < 1 || c->units[l] > AN_LSTM_MAX_UNITS) return AN_ERR_INVALID_ARG;
+    if (c->latent > AN_LSTM_MAX_UNITS) return AN_ERR_INVALID_ARG;
+    if ((int)c->activation < AN_ACT_TANH || (int)c->activation > AN_ACT_LINEAR) return AN_ERR_INVALID_ARG;
+    if (c->loss != AN_LOSS_MSE && c->loss != AN_LOSS_MAE) return AN_ERR_INVALID_ARG;
+    if ((int)c->scaler < 0 || (int)c->scaler > AN_SCALER_ROBUST) return AN_ERR_INVALID_ARG;
+    if (c->batch < 1 || c->batch > 65536 || c->stride < 1 || c->epochs > 1000000) return AN_ERR_INVALID_ARG;
+    if (!(c->val_fraction >= 0.0 && c->val_fraction <= 0.9)) return AN_ERR_INVALID_ARG;
+    if (!(c->min_delta >= 0.0 && c->min_delta < 1e30)) return AN_ERR_INVALID_ARG;
+    return an__adam_check(&c->adam);
+}
+
+/* Saturating offsets for carving blocks: SIZE_MAX once anything overflows. */
+static float *an__take(float *base, size_t *off, size_t n)
+{
+    float *p = (base && *off != SIZE_MAX) ? base + *off : NULL;
+    if (*off == SIZE_MAX || n > SIZE_MAX / 8 || *off > SIZE_MAX / 8) *off = SIZE_MAX;
+    else *off = an__fround(*off + n);
+    return p;
+}
+
+/* Lays out both blocks (or only measures them, with m's blocks NULL):
+   sizes in floats. */
+static void an__lae_carve(an__lae *m, const an_lstm_ae_config *c, const an__lae_layout *L, float *core,
+                          float *train, size_t *core_floats, size_t *train_floats)
+{
+    size_t B = c->batch, T = c->window, F = c->n_features, co = 0, tr = 0, l, adam_bytes = 0;
+    size_t bt = an__mul(B, T);
+    float *p;
+    p = an__take(core, &co, L->n_params);
+    if (m) m->params = p;
+    for (l = 0; l < 2 * L->n; l++) {
+        size_t H = l < L->n ? L->enc_H[l] : L->dec_H[l - L->n];
+        p = an__take(core, &co, an_lstm_buffer_floats(B, T, H, 0));
+        if (m && p) an_lstm_buffers_carve(l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n], p, B, T, H, 0);
+        p = an__take(train, &tr, an__mul(bt, 4 * H));
+        if (m) (l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n])->dz = p;
+        p = an__take(train, &tr, an__mul(B, 6 * H));
+        if (m) (l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n])->work = p;
+    }
+    p = an__take(core, &co, an__mul(bt, F)); if (m) m->x = p;
+    p = an__take(core, &co, an__mul(bt, F)); if (m) m->yhat = p;
+    p = an__take(core, &co, an__mul(B, L->top)); if (m) m->e = p;
+    p = an__take(core, &co, an__mul(B, c->latent ? c->latent : 1)); if (m) m->z = p;
+    p = an__take(core, &co, an__mul(T, F)); if (m) m->ring = p;
+    p = an__take(train, &tr, L->n_params); if (m) m->grads = p;
+    p = an__take(train, &tr, L->n_params); if (m) m->best = p;
+    p = an__take(train, &tr, an__mul(bt, F)); if (m) m->dyhat = p;
+    p = an__take(train, &tr, an__mul(bt, L->widest)); if (m) m->dseq[0] = p;
+    p = an__take(train, &tr, an__mul(bt, L->widest)); if (m) m->dseq[1] = p;
+    p = an__take(train, &tr, an__mul(B, L->top)); if (m) m->de = p;
+    p = an__take(train, &tr, an__mul(B, L->code)); if (m) m->dcode = p;
+    if (an_adam_heap_size(L->n_params, &adam_bytes) != AN_OK) adam_bytes = SIZE_MAX;
+    p = an__take(train, &tr, adam_bytes / sizeof(float) + 1);
+    if (m && p) an_adam_init_preallocated(&m->adam, &c->adam, L->n_params, p);
+    *core_floats = co;
+    *train_floats = tr;
+}
+
+AN_API an_result an_lstm_ae_memory(const an_lstm_ae_config *c, size_t *inference_bytes, size_t *training_bytes)
+{
+    an__lae_layout L;
+    size_t co, tr;
+    an_result r;
+    if (inference_bytes) *inference_bytes = 0;
+    if (training_bytes) *training_bytes = 0;
+    if ((r = an_lstm_ae_check_config(c)) != AN_OK) return r;
+    an__lae_plan(c, &L);
+    if (L.n_params == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    an__lae_carve(NULL, c, &L, NULL, NULL, &co, &tr);
+    co = an__mul(co, sizeof(float));
+    tr = an__mul(tr, sizeof(float));
+    if (co == SIZE_MAX || tr == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (inference_bytes) *inference_bytes = an__add(co, sizeof(an__lae));
+    if (training_bytes) *training_bytes = tr;
+    return AN_OK;
+}
+
+/* Points the layer structs at the parameter (and gradient) block. */
+static void an__lae_bind(an__lae *m)
+{
+    const an__lae_layout *L = &m->lay;
+    size_t l, side;
+    for (side = 0; side < 2; side++)
+        for (l = 0; l < L->n; l++) {
+            an_lstm_layer *y = side ? &m->dec[l] : &m->enc[l];
+            size_t I = side ? L->dec_I[l] : L->enc_I[l], H = side ? L->dec_H[l] : L->enc_H[l];
+            size_t o = side ? L->dec_off[l] : L->enc_off[l];
+            float *P[2];
+            int k;
+            P[0] = m->params;
+            P[1] = m->grads;
+            y->I = I;
+            y->H = H;
+            y->act = m->cfg.activation;
+            for (k = 0; k < 2; k++) {
+                float *base = P[k], **dst = k ? &y->dW_ih : &y->W_ih;
+                if (!base) { dst[0] = dst[1] = dst[2] = dst[3] = NULL; continue; }
+                dst[0] = base + o;
+                dst[1] = dst[0] + 4 * H * I;
+                dst[2] = dst[1] + 4 * H * H;
+                dst[3] = dst[2] + 4 * H;
+            }
+        }
+}
+
+static void an__lae_free(an__lae *m)
+{
+    an_allocator a = m->alloc;
+    if (m->has_scaler) an_scaler_uninit(&m->scaler);
+    if (m->train) an_free(&a, m->train, m->train_bytes);
+    if (m->core) an_free(&a, m->core, m->core_bytes);
+    an_free(&a, m, sizeof *m);
+}
+
+static void an__lae_destroy(an_detector *self)
+{
+    an__lae *m = an__lae_of(self);
+    if (m) an__lae_free(m);
+}
+
+static void an__lae_init_params(an__lae *m)
+{
+    an_rng rng;
+    size_t l;
+    an_rng_seed(&rng, m->cfg.seed, 1);
+    for (l = 0; l < m->lay.n; l++) an_lstm_init_params(&m->enc[l], &rng);
+    if (m->cfg.latent)
+        an_dense_init_params(m->lay.top, m->cfg.latent, m->params + m->lay.lat_W, m->params + m->lay.lat_b, &rng);
+    for (l = 0; l < m->lay.n; l++) an_lstm_init_params(&m->dec[l], &rng);
+    an_dense_init_params(m->lay.dec_H[m->lay.n - 1], m->cfg.n_features, m->params + m->lay.out_W,
+                         m->params + m->lay.out_b, &rng);
+}
+
+static const an_detector_vtable *an__lae_vt(void);
+
+AN_API an_result an_lstm_ae_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out)
+{
+    an__lae *m;
+    an_allocator alloc;
+    size_t co, tr;
+    an_result r;
+    if (!out) return AN_ERR_INVALID_ARG;
+    *out = NULL;
+    if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
+    if ((r = an_lstm_ae_memory(c, NULL, NULL)) != AN_OK) return r;
+    if (!(m = (an__lae *)an_malloc(&alloc, sizeof *m, AN_ALIGN))) return AN_ERR_NOMEM;
+    memset(m, 0, sizeof *m);
+    m->alloc = alloc;
+    m->cfg = *c;
+    an__lae_plan(c, &m->lay);
+    an__lae_carve(NULL, c, &m->lay, NULL, NULL, &co, &tr);
+    m->core_bytes = co * sizeof(float);
+    if (!(m->core = an_malloc(&alloc, m->core_bytes, AN_ALIGN))) { an__lae_free(m); return AN_ERR_NOMEM; }
+    memset(m->core, 0, m->core_bytes);
+    an__lae_carve(m, c, &m->lay, (float *)m->core, NULL, &co, &tr);
+    if (c->scaler) {
+        if ((r = an_scaler_init(&m->scaler, c->scaler, c->n_features, &alloc)) != AN_OK) {
+            an__lae_free(m);
+            return r;
+        }
+        m->has_scaler = 1;
+    }
+    an__lae_bind(m);
+    an__lae_init_params(m);
+    m->base.vt = an__lae_vt();
+    m->base.n_features = c->n_features;
+    m->base.fitted = 0;
+    *out = &m->base;
+    return AN_OK;
+}
+
+/* The training block, allocated once. */
+static an_result an__lae_train_alloc(an__lae *m)
+{
+    size_t co, tr;
+    if (m->train) return AN_OK;
+    an__lae_carve(NULL, &m->cfg, &m->lay, NULL, NULL, &co, &tr);
+    m->train_bytes = tr * sizeof(float);
+    if (!(m->train = an_malloc(&m->alloc, m->train_bytes, AN_ALIGN))) { m->train_bytes = 0; return AN_ERR_NOMEM; }
+    memset(m->train, 0, m->train_bytes);
+    an__lae_carve(m, &m->cfg, &m->lay, (float *)m->core, (float *)m->train, &co, &tr);
+    an__lae_bind(m);
+    return AN_OK;
+}
+
+/* Reconstruction of B windows m->x (B,T,F) into m->yhat. */
+static void an__lae_forward(an__lae *m, size_t B)
+{
+    const an__lae_layout *L = &m->lay;
+    size_t T = m->cfg.window, l, b;
+    const float *in = m->x, *top, *code;
+    for (l = 0; l < L->n; l++) {
+        an_lstm_forward(&m->enc[l], &m->enc_buf[l], B, T, in, 0);
+        in = m->enc_buf[l].h;
+    }
+    top = m->enc_buf[L->n - 1].h;
+    for (b = 0; b < B; b++) memcpy(m->e + b * L->top, top + (b * T + T - 1) * L->top, L->top * sizeof(float));
+    code = m->e;
+    if (m->cfg.latent) {
+        an_dense_forward(B, L->top, m->cfg.latent, m->e, m->params + L->lat_W, m->params + L->lat_b, m->z);
+        code = m->z;
+    }
+    an_lstm_forward(&m->dec[0], &m->dec_buf[0], B, T, code, 1);
+    for (l = 1; l < L->n; l++) an_lstm_forward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0);
+    an_dense_forward(B * T, L->dec_H[L->n - 1], m->cfg.n_features, m->dec_buf[L->n - 1].h,
+                     m->params + L->out_W, m->params + L->out_b, m->yhat);
+}
+
+/* Backward after an__lae_forward, from m->dyhat (B,T,F); accumulates into
+   m->grads, and into grad_x (B,T,F) when not NULL. */
+static void an__lae_backward(an__lae *m, size_t B, float *grad_x)
+{
+    const an__lae_layout *L = &m->lay;
+    size_t T = m->cfg.window, n = L->n, l, k = 0, Hd = L->dec_H[n - 1];
+    float *d_in, *dlast;
+    const float *code = m->cfg.latent ? m->z : m->e;
+    d_in = m->dseq[k];
+    memset(d_in, 0, B * T * Hd * sizeof(float));
+    an_dense_backward(B * T, Hd, m->cfg.n_features, m->dec_buf[n - 1].h, m->params + L->out_W, m->dyhat,
+                      m->grads + L->out_W, m->grads + L->out_b, d_in);
+    for (l = n - 1; l >= 1; l--) {
+        float *d_out = m->dseq[k ^ 1];
+        memset(d_out, 0, B * T * L->dec_I[l] * sizeof(float));
+        an_lstm_backward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0, d_in, NULL, d_out);
+        d_in = d_out;
+        k ^= 1;
+    }
+    memset(m->dcode, 0, B * L->code * sizeof(float));
+    an_lstm_backward(&m->dec[0], &m->dec_buf[0], B, T, code, 1, d_in, NULL, m->dcode);
+    dlast = m->dcode;
+    if (m->cfg.latent) {
+        memset(m->de, 0, B * L->top * sizeof(float));
+        an_dense_backward(B, L->top, m->cfg.latent, m->e, m->params + L->lat_W, m->dcode,
+                          m->grads + L->lat_W, m->grads + L->lat_b, m->de);
+        dlast = m->de;
+    }
+    d_in = NULL;
+    for (l = n; l-- > 0;) {
+        const float *input = l ? m->enc_buf[l - 1].h : m->x;
+        float *dx = l ? m->dseq[k] : grad_x;
+        if (dx) memset(dx, 0, B * T * L->enc_I[l] * sizeof(float));
+        an_lstm_backward(&m->enc[l], &m->enc_buf[l], B, T, input, 0, d_in, l == n - 1 ? dlast : NULL, dx);
+        d_in = dx;
+        k ^= 1;
+    }
+}
+
+static int an__all_finite(const float *x, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (!an__finite(x[i])) return 0;
+    return 1;
+}
+
+/* Forward, loss and backward on the B windows in m->x. */
+static an_result an__lae_loss_grad(an__lae *m, size_t B, double *loss, float *grad_x)
+{
+    size_t n = B * m->cfg.window * m->cfg.n_features;
+    an_result r;
+    an__lae_forward(m, B);
+    r = an_loss(m->cfg.loss, m->yhat, m->x, n, 1, NULL, 0.0, loss, m->dyhat);
+    if (r == AN_ERR_INPUT) return AN_ERR_NUMERIC;   /* the input was finite: the network overflowed */
+    if (r != AN_OK) return r;
+    memset(m->grads, 0, m->lay.n_params * sizeof(float));
+    an__lae_backward(m, B, grad_x);
+    return AN_OK;
+}
+
+AN_API an_result an_lstm_ae_loss_grad(an_detector *d, const float *x, size_t B, double *loss, float *grad_x)
+{
+    an__lae *m = an__lae_of(d);
+    size_t n;
+    an_result r;
+    if (!m || !x || !loss || B == 0) return AN_ERR_INVALID_ARG;
+    *loss = 0.0;
+    if (B > m->cfg.batch) return AN_ERR_SHAPE;
+    n = B * m->cfg.window * m->cfg.n_features;
+    if (!an__all_finite(x, n)) return AN_ERR_INPUT;
+    if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
+    memcpy(m->x, x, n * sizeof(float));
+    return an__lae_loss_grad(m, B, loss, grad_x);
+}
+
+AN_API an_result an_lstm_ae_reconstruct(an_detector *d, const float *x, size_t B, float *out)
+{
+    an__lae *m = an__lae_of(d);
+    size_t n;
+    if (!m || !x || !out || B == 0) return AN_ERR_INVALID_ARG;
+    if (B > m->cfg.batch) return AN_ERR_SHAPE;
+    n = B * m->cfg.window * m->cfg.n_features;
+    if (!an__all_finite(x, n)) return AN_ERR_INPUT;
+    memcpy(m->x, x, n * sizeof(float));
+    an__lae_forward(m, B);
+    memcpy(out, m->yhat, n * sizeof(float));
+    return an__all_finite(out, n) ? AN_OK : AN_ERR_NUMERIC;
+}
+
+/* The trainable ranges of the parameter block: every part not frozen. */
+static size_t an__lae_ranges(const an__lae *m, size_t *ranges)
+{
+    const an__lae_layout *L = &m->lay;
+    size_t k = 0, l;
+    for (l = 0; l < L->n; l++)
+        if (!m->enc_frozen[l]) {
+            ranges[2 * k] = L->enc_off[l];
+            ranges[2 * k + 1] = L->enc_off[l] + an_lstm_param_count(L->enc_I[l], L->enc_H[l]);
+            k++;
+        }
+    if (m->cfg.latent) { ranges[2 * k] = L->lat_W; ranges[2 * k + 1] = L->lat_b + m->cfg.latent; k++; }
+    for (l = 0; l < L->n; l++)
+        if (!m->dec_frozen[l]) {
+            ranges[2 * k] = L->dec_off[l];
+            ranges[2 * k + 1] = L->dec_off[l] + an_lstm_param_count(L->dec_I[l], L->dec_H[l]);
+            k++;
+        }
+    ranges[2 * k] = L->out_W;
+    ranges[2 * k + 1] = L->n_params;
+    return k + 1;
+}
+
+/* Copies window `start` (rows start .. start + T - 1 of the scaled series
+   xs) into slot b of m->x. */
+static void an__lae_gather(an__lae *m, const float *xs, size_t start, size_t b)
+{
+    size_t TF = m->cfg.window * m->cfg.n_features;
+    memcpy(m->x + b * TF, xs + start * m->cfg.n_features, TF * sizeof(float));
+}
+
+/* Mean loss over windows idx[0..n) (window i starts at row i * stride). */
+static an_result an__lae_eval(an__lae *m, const float *xs, size_t first, size_t n, double *mean)
+{
+    size_t done = 0, b;
+    double sum = 0.0, loss;
+    an_result r;
+    while (done < n) {
+        size_t bs = n - done < m->cfg.batch ? n - done : m->cfg.batch;
+        for (b = 0; b < bs; b++) an__lae_gather(m, xs, (first + done + b) * m->cfg.stride, b);
+        an__lae_forward(m, bs);
+        r = an_loss(m->cfg.loss, m->yhat, m->x, bs * m->cfg.window * m->cfg.n_features, 1, NULL, 0.0, &loss, NULL);
+        if (r != AN_OK) return AN_ERR_NUMERIC;
+        sum += loss * (double)bs;
+        done += bs;
+    }
+    *mean = sum / (double)n;
+    return AN_OK;
+}
+
+/* The training loop on the scaled series xs (n_rows, F). */
+static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_t *order, an_rng *rng)
+{
+    const an_lstm_ae_config *c = &m->cfg;
+    size_t T = c->window, nw, n_val, n_train, split, epoch, ranges[4 * AN_LSTM_MAX_LAYERS + 4], n_ranges;
+    size_t i, b, wait = 0;
+    double best = HUGE_VAL;
+    clock_t t0 = clock();
+    an_result r = AN_OK;
+    nw = (n_rows - T) / c->stride + 1;
+    n_val = (size_t)((double)nw * c->val_fraction);
+    split = (nw - n_val) * c->stride;                   /* first row of validation */
+    n_train = n_val ? (split >= T ? (split - T) / c->stride + 1 : 0) : nw;
+    if (n_train == 0) return AN_ERR_TOO_SHORT;
+    n_ranges = an__lae_ranges(m, ranges);
+    m->adam.cfg = c->adam;
+    an_adam_reset(&m->adam);
+    for (i = 0; i < n_train; i++) order[i] = i;
+    memcpy(m->best, m->params, m->lay.n_params * sizeof(float));
+    for (epoch = 0; epoch < c->epochs; epoch++) {
+        an_lstm_progress p;
+        double sum = 0.0, loss, monitor;
+        size_t done = 0;
+        an_rng_shuffle(rng, order, n_train);
+        while (done < n_train) {
+            size_t bs = n_train - done < c->batch ? n_train - done : c->batch;
+            for (b = 0; b < bs; b++) an__lae_gather(m, xs, order[done + b] * c->stride, b);
+            if ((r = an__lae_loss_grad(m, bs, &loss, NULL)) != AN_OK) goto out;
+            if ((r = an_adam_step_ranges(&m->adam, m->params, m->grads, ranges, n_ranges, NULL)) != AN_OK) goto out;
+            sum += loss * (double)bs;
+            done += bs;
+        }
+        memset(&p, 0, sizeof p);
+        p.epoch = epoch + 1;
+        p.epochs = c->epochs;
+        p.loss = sum / (double)n_train;
+        p.val_loss = HUGE_VAL - HUGE_VAL;   /* NaN: no validation */
+        monitor = p.loss;
+        if (n_val) {
+            if ((r = an__lae_eval(m, xs, nw - n_val, n_val, &p.val_loss)) != AN_OK) goto out;
+            monitor = p.val_loss;
+        }
+        if (!an__finite(monitor)) { r = AN_ERR_NUMERIC; goto out; }
+        m->epochs_run++;
+        if (monitor < best - c->min_delta) {
+            best = monitor;
+            memcpy(m->best, m->params, m->lay.n_params * sizeof(float));
+            p.improved = 1;
+            wait = 0;
+        } else {
+            wait++;
+        }
+        p.best = best;
+        p.seconds = (double)(clock() - t0) / CLOCKS_PER_SEC;
+        if (c->progress && c->progress(c->progress_user, &p)) { r = AN_ERR_CANCELLED; goto out; }
+        if (c->patience && wait >= c->patience) break;
+    }
+out:
+    if (best < HUGE_VAL) memcpy(m->params, m->best, m->lay.n_params * sizeof(float));
+    m->best_loss = best;
+    m->train_seconds += (double)(clock() - t0) / CLOCKS_PER_SEC;
+    m->train_rows = n_rows;
+    return r;
+}
+
+/* Scales x into the scratch, runs the training loop, releases the scratch. */
+static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fresh)
+{
+    size_t F = m->cfg.n_features, n = an__mul(n_rows, F), nw, bytes, off;
+    unsigned char *scratch;
+    float *xs;
+    size_t *order;
+    an_rng rng;
+    an_result r = AN_OK;
+    if (n == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!an__all_finite(x, n)) return AN_ERR_INPUT;
+    if (n_rows < m->cfg.window) return AN_ERR_TOO_SHORT;
+    if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
+    nw = (n_rows - m->cfg.window) / m->cfg.stride + 1;
+    off = an__round_up(an__mul(n, sizeof(float)), sizeof(size_t));
+    bytes = an__add(off, an__mul(nw, sizeof(size_t)));
+    if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(scratch = (unsigned char *)an_malloc(&m->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    xs = (float *)scratch;
+    order = (size_t *)(scratch + off);
+    if (fresh && m->has_scaler) r = an_scaler_fit(&m->scaler, x, n_rows, &m->alloc);
+    if (r == AN_OK) {
+        if (m->has_scaler) r = an_scaler_transform(&m->scaler, x, n_rows, xs);
+        else memcpy(xs, x, n * sizeof(float));
+    }
+    if (r == AN_OK) {
+        if (fresh) {
+            an__lae_init_params(m);
+            m->epochs_run = 0;
+            m->train_seconds = 0.0;
+        }
+        an_rng_seed(&rng, m->cfg.seed, fresh ? 2 : 3 + m->epochs_run);
+        r = an__lae_train(m, xs, n_rows, order, &rng);
+    }
+    an_free(&m->alloc, scratch, bytes);
+    return r;
+}
+
+static an_result an__lae_fit(an_detector *self, const float *x, size_t n_rows)
+{
+    an__lae *m = an__lae_of(self);
+    if (!m) return AN_ERR_INVALID_ARG;
+    m->n_seen = m->ring_pos = 0;
+    return an__lae_run(m, x, n_rows, 1);
+}
+
+AN_API an_result an_lstm_ae_update(an_detector *d, const float *x, size_t n_rows)
+{
+    an__lae *m = an__lae_of(d);
+    if (!m || !x || n_rows == 0) return AN_ERR_INVALID_ARG;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    return an__lae_run(m, x, n_rows, 0);
+}
+
+AN_API an_result an_lstm_ae_freeze(an_detector *d, int side, size_t layer, int frozen)
+{
+    an__lae *m = an__lae_of(d);
+    if (!m || (side != 0 && side != 1) || layer >= m->lay.n) return AN_ERR_INVALID_ARG;
+    (side ? m->dec_frozen : m->enc_frozen)[layer] = frozen != 0;
+    return AN_OK;
+}
+
+AN_API an_lstm_ae_config *an_lstm_ae_config_of(an_detector *d)
+{
+    an__lae *m = an__lae_of(d);
+    return m ? &m->cfg : NULL;
+}
+
+/* Scaled window rows into slot b of m->x from raw rows (T,F). */
+static an_result an__lae_put(an__lae *m, const float *rows, size_t b)
+{
+    size_t TF = m->cfg.window * m->cfg.n_features;
+    if (m->has_scaler) return an_scaler_transform(&m->scaler, rows, m->cfg.window, m->x + b * TF);
+    memcpy(m->x + b * TF, rows, TF * sizeof(float));
+    return AN_OK;
+}
+
+/* Error of step t of window b: mean over features, MSE or MAE. */
+static float an__lae_err(const an__lae *m, size_t b, size_t t)
+{
+    size_t F = m->cfg.n_features, f;
+    const float *y = m->yhat + (b * m->cfg.window + t) * F, *x = m->x + (b * m->cfg.window + t) * F;
+    double s = 0.0;
+    for (f = 0; f < F; f++) {
+        double d = (double)y[f] - x[f];
+        s += m->cfg.loss == AN_LOSS_MAE ? fabs(d) : d * d;
+    }
+    return (float)(s / (double)F);
+}
+
+static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows, float *scores)
+{
+    an__lae *m = an__lae_of(self);
+    size_t T, F, nw, w0, b, t, r;
+    an_result res;
+    if (!m) return AN_ERR_INVALID_ARG;
+    T = m->cfg.window;
+    F = m->cfg.n_features;
+    if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!an__all_finite(x, n_rows * F)) return AN_ERR_INPUT;
+    if (n_rows < T) return AN_ERR_TOO_SHORT;
+    nw = n_rows - T + 1;
+    memset(scores, 0, n_rows * sizeof(float));
+    for (w0 = 0; w0 < nw; w0 += m->cfg.batch) {
+        size_t bs = nw - w0 < m->cfg.batch ? nw - w0 : m->cfg.batch;
+        for (b = 0; b < bs; b++)
+            if ((res = an__lae_put(m, x + (w0 + b) * F, b)) != AN_OK) return res;
+        an__lae_forward(m, bs);
+        if (!an__all_finite(m->yhat, bs * T * F)) return AN_ERR_NUMERIC;
+        for (b = 0; b < bs; b++)
+            for (t = 0; t < T; t++) scores[w0 + b + t] += an__lae_err(m, b, t);
+    }
+    /* windows w covering row r: max(0, r - T + 1) <= w <= min(r, nw - 1) */
+    for (r = 0; r < n_rows; r++) {
+        size_t hi = r < nw - 1 ? r : nw - 1, lo = r + 1 >= T ? r + 1 - T : 0;
+        scores[r] /= (float)(hi - lo + 1);
+    }
+    return AN_OK;
+}
+
+static an_result an__lae_push(an_detector *self, const float *row, float *score)
+{
+    an__lae *m = an__lae_of(self);
+    size_t T, F, k;
+    float *win;
+    an_result r;
+    if (!m) return AN_ERR_INVALID_ARG;
+    T = m->cfg.window;
+    F = m->cfg.n_features;
+    *score = 0.0f;
+    if (!an__all_finite(row, F)) return AN_ERR_INPUT;
+    memcpy(m->ring + m->ring_pos * F, row, F * sizeof(float));
+    m->ring_pos = (m->ring_pos + 1) % T;
+    if (m->n_seen < T) m->n_seen++;
+    if (m->n_seen < T) return AN_OK;
+    /* oldest row first: the ring from ring_pos on, then its start; the
+       window is assembled in yhat's memory (free until the forward pass) */
+    win = m->yhat;
+    for (k = 0; k < T; k++) memcpy(win + k * F, m->ring + ((m->ring_pos + k) % T) * F, F * sizeof(float));
+    if ((r = an__lae_put(m, win, 0)) != AN_OK) return r;
+    an__lae_forward(m, 1);
+    if (!an__all_finite(m->yhat, T * F)) return AN_ERR_NUMERIC;
+    *score = an__lae_err(m, 0, T - 1);
+    return AN_OK;
+}
+
+static an_result an__lae_reset(an_detector *self)
+{
+    an__lae *m = an__lae_of(self);
+    if (!m) return AN_ERR_INVALID_ARG;
+    m->n_seen = m->ring_pos = 0;
+    return AN_OK;
+}
+
+/* Model file chunks inside the detector's 'DETC' chunk:
+     'LAEC'  configuration: u32 format 1, then u64 window, n_features,
+             n_layers, units[4], latent, activation, loss, scaler, epochs,
+             batch, stride, patience, seed; f64 val_fraction, min_delta, lr,
+             beta1, beta2, eps, weight_decay, clip_norm
+     'SCAL'  the scaler (when there is one)
+     'LAEP'  u64 parameter count, then the parameters as f32
+     'LAER'  training record: u64 epochs run, rows; f64 best loss, seconds */
+#define AN__TAG_LAE_CONFIG AN_TAG('L', 'A', 'E', 'C')
+#define AN__TAG_LAE_PARAMS AN_TAG('L', 'A', 'E', 'P')
+#define AN__TAG_LAE_RECORD AN_TAG('L', 'A', 'E', 'R')
+
+static an_result an__lae_save(const an_detector *self, an_writer *w)
+{
+    const an__lae *m = an__lae_of((an_detector *)self);
+    const an_lstm_ae_config *c;
+    size_t l;
+    if (!m) return AN_ERR_INVALID_ARG;
+    c = &m->cfg;
+    an_write_begin(w, AN__TAG_LAE_CONFIG);
+    an_write_u32(w, 1);
+    an_write_u64(w, c->window);
+    an_write_u64(w, c->n_features);
+    an_write_u64(w, c->n_layers);
+    for (l = 0; l < AN_LSTM_MAX_LAYERS; l++) an_write_u64(w, l < c->n_layers ? c->units[l] : 0);
+    an_write_u64(w, c->latent);
+    an_write_u64(w, (uint64_t)c->activation);
+    an_write_u64(w, (uint64_t)c->loss);
+    an_write_u64(w, (uint64_t)c->scaler);
+    an_write_u64(w, c->epochs);
+    an_write_u64(w, c->batch);
+    an_write_u64(w, c->stride);
+    an_write_u64(w, c->patience);
+    an_write_u64(w, c->seed);
+    an_write_f64(w, c->val_fraction);
+    an_write_f64(w, c->min_delta);
+    an_write_f64(w, c->adam.lr);
+    an_write_f64(w, c->adam.beta1);
+    an_write_f64(w, c->adam.beta2);
+    an_write_f64(w, c->adam.eps);
+    an_write_f64(w, c->adam.weight_decay);
+    an_write_f64(w, c->adam.clip_norm);
+    an_write_end(w);
+    if (m->has_scaler) an_scaler_save(&m->scaler, w);
+    an_write_begin(w, AN__TAG_LAE_PARAMS);
+    an_write_u64(w, m->lay.n_params);
+    an_write_f32s(w, m->params, m->lay.n_params);
+    an_write_end(w);
+    an_write_begin(w, AN__TAG_LAE_RECORD);
+    an_write_u64(w, m->epochs_run);
+    an_write_u64(w, m->train_rows);
+    an_write_f64(w, m->best_loss);
+    an_write_f64(w, m->train_seconds);
+    an_write_end(w);
+    return w->status;
+}
+
+static an_result an__lae_read_config(an_reader *r, an_lstm_ae_config *c)
+{
+    uint32_t version;
+    size_t l, v;
+    an_result res;
+    *c = an_lstm_ae_config_init(1, 1, 1);
+    if ((res = an_read_u32(r, &version)) != AN_OK) return res;
+    if (version != 1) return version > 1 ? AN_ERR_VERSION : AN_ERR_CORRUPT;
+    if ((res = an_read_count(r, 1, AN_LSTM_MAX_WINDOW, &c->window)) != AN_OK) return res;
+    if ((res = an_read_count(r, 1, AN_LSTM_MAX_FEATURES, &c->n_features)) != AN_OK) return res;
+    if ((res = an_read_count(r, 1, AN_LSTM_MAX_LAYERS, &c->n_layers)) != AN_OK) return res;
+    for (l = 0; l < AN_LSTM_MAX_LAYERS; l++)
+        if ((res = an_read_count(r, l < c->n_layers ? 1 : 0, l < c->n_layers ? AN_LSTM_MAX_UNITS : 0,
+                                 &c->units[l])) != AN_OK) return res;
+    if ((res = an_read_count(r, 0, AN_LSTM_MAX_UNITS, &c->latent)) != AN_OK) return res;
+    if ((res = an_read_count(r, 0, AN_ACT_LINEAR, &v)) != AN_OK) return res;
+    c->activation = (an_activation)v;
+    if ((res = an_read_count(r, 0, AN_LOSS_MAE, &v)) != AN_OK) return res;
+    c->loss = (an_loss_kind)v;
+    if ((res = an_read_count(r, 0, AN_SCALER_ROBUST, &v)) != AN_OK) return res;
+    c->scaler = (an_scaler_kind)v;
+    if ((res = an_read_count(r, 0, 1000000, &c->epochs)) != AN_OK) return res;
+    if ((res = an_read_count(r, 1, 65536, &c->batch)) != AN_OK) return res;
+    if ((res = an_read_count(r, 1, SIZE_MAX, &c->stride)) != AN_OK) return res;
+    if ((res = an_read_count(r, 0, SIZE_MAX, &c->patience)) != AN_OK) return res;
+    if ((res = an_read_u64(r, &c->seed)) != AN_OK) return res;
+    an_read_f64(r, &c->val_fraction);
+    an_read_f64(r, &c->min_delta);
+    an_read_f64(r, &c->adam.lr);
+    an_read_f64(r, &c->adam.beta1);
+    an_read_f64(r, &c->adam.beta2);
+    an_read_f64(r, &c->adam.eps);
+    an_read_f64(r, &c->adam.weight_decay);
+    if ((res = an_read_f64(r, &c->adam.clip_norm)) != AN_OK) return res;
+    return an_lstm_ae_check_config(c) == AN_OK ? AN_OK : AN_ERR_CORRUPT;
+}
+
+static an_result an__lae_load(an_reader *payload, const an_allocator *a, an_detector **out)
+{
+    an_lstm_ae_config c;
+    an_reader chunk;
+    an_detector *d = NULL;
+    an__lae *m;
+    size_t count;
+    an_result r;
+    *out = NULL;
+    if ((r = an_reader_find(payload, AN__TAG_LAE_CONFIG, &chunk)) != AN_OK) return r;
+    if ((r = an__lae_read_config(&chunk, &c)) != AN_OK) return r;
+    if ((r = an_lstm_ae_create(&c, a, &d)) != AN_OK) return r;
+    m = (an__lae *)d;
+    if (m->has_scaler) {
+        an_scaler_uninit(&m->scaler);
+        m->has_scaler = 0;
+        if ((r = an_reader_find(payload, AN_TAG_SCALER, &chunk)) != AN_OK) goto fail;
+        if ((r = an_scaler_load(&m->scaler, &chunk, a)) != AN_OK) goto fail;
+        m->has_scaler = 1;
+        if (m->scaler.n_features != c.n_features || m->scaler.kind != c.scaler || !m->scaler.fitted) {
+            r = AN_ERR_CORRUPT;
+            goto fail;
+        }
+    }
+    if ((r = an_reader_find(payload, AN__TAG_LAE_PARAMS, &chunk)) != AN_OK) goto fail;
+    if ((r = an_read_count(&chunk, m->lay.n_params, m->lay.n_params, &count)) != AN_OK) goto fail;
+    if ((r = an_read_f32s(&chunk, m->params, count)) != AN_OK) goto fail;
+    if (!an__all_finite(m->params, count)) { r = AN_ERR_CORRUPT; goto fail; }
+    if (an_reader_find(payload, AN__TAG_LAE_RECORD, &chunk) == AN_OK) {   /* optional */
+        uint64_t e = 0, rows = 0;
+        an_read_u64(&chunk, &e);
+        an_read_u64(&chunk, &rows);
+        an_read_f64(&chunk, &m->best_loss);
+        an_read_f64(&chunk, &m->train_seconds);
+        m->epochs_run = (size_t)e;
+        m->train_rows = (size_t)rows;
+    }
+    *out = d;
+    return AN_OK;
+fail:
+    an__lae_free(m);
+    return r;
+}
+
+AN_API an_result an_lstm_ae_param_view(an_detector *d, const char *name, float **data, size_t *count)
+{
+    an__lae *m = an__lae_of(d);
+    const an__lae_layout *L;
+    float *block;
+    size_t off = 0, n = 0;
+    an_result r;
+    if (data) *data = NULL;
+    if (count) *count = 0;
+    if (!m || !name || !data || !count) return AN_ERR_INVALID_ARG;
+    L = &m->lay;
+    block = m->params;
+    if (strncmp(name, "grad.", 5) == 0 || strcmp(name, "grads") == 0) {
+        if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
+        block = m->grads;
+        if (name[4] == '.') name += 5;
+        else name = "params";
+    }
+    if (strcmp(name, "params") == 0) { off = 0; n = L->n_params; }
+    else if (strcmp(name, "latent.W") == 0 && m->cfg.latent) { off = L->lat_W; n = m->cfg.latent * L->top; }
+    else if (strcmp(name, "latent.b") == 0 && m->cfg.latent) { off = L->lat_b; n = m->cfg.latent; }
+    else if (strcmp(name, "output.W") == 0) { off = L->out_W; n = m->cfg.n_features * L->dec_H[L->n - 1]; }
+    else if (strcmp(name, "output.b") == 0) { off = L->out_b; n = m->cfg.n_features; }
+    else if ((strncmp(name, "encoder.", 8) == 0 || strncmp(name, "decoder.", 8) == 0) &&
+             name[8] >= '0' && name[8] < (char)('0' + L->n) && name[9] == '.') {
+        int side = name[0] == 'd';
+        size_t l = (size_t)(name[8] - '0');
+        size_t I = side ? L->dec_I[l] : L->enc_I[l], H = side ? L->dec_H[l] : L->enc_H[l];
+        const char *part = name + 10;
+        off = side ? L->dec_off[l] : L->enc_off[l];
+        if (strcmp(part, "W_ih") == 0) n = 4 * H * I;
+        else if (strcmp(part, "W_hh") == 0) { off += 4 * H * I; n = 4 * H * H; }
+        else if (strcmp(part, "b_ih") == 0) { off += 4 * H * (I + H); n = 4 * H; }
+        else if (strcmp(part, "b_hh") == 0) { off += 4 * H * (I + H) + 4 * H; n = 4 * H; }
+    }
+    if (n == 0) return AN_ERR_INVALID_ARG;
+    *data = block + off;
+    *count = n;
+    return AN_OK;
+}
+
+static const an_detector_vtable an__lae_vtable = {
+    AN_TAG_LSTM_AE, "lstm-autoencoder",
+    an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
+    an__lae_save, an__lae_load, NULL, an__lae_destroy
+};
+
+static const an_detector_vtable *an__lae_vt(void) { return &an__lae_vtable; }
+
+AN_API const an_detector_vtable *an_lstm_ae_type(void) { return &an__lae_vtable; }
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ANOMALY_LSTM_IMPLEMENTATION */

@@ -1,0 +1,652 @@
+/* test_lstm.c - anomaly_lstm.h against PyTorch 1.13 float64 autograd and
+   torch.optim (frozen in tests/fixtures/lstm_torch.h), against central
+   finite differences of its own float32 code, and the autoencoder
+   detector end to end: training, scoring, streaming, save/load, errors.
+
+   Tolerances.  The library runs in float32 and the fixtures are float64,
+   so a tensor matches when max |ours - torch| <= TOL_TORCH * max(1,
+   max |torch|): float32 rounding (6e-8) grown by the sums of a few
+   dozen steps; measured: 7e-8 for forward and gradients, 7e-7 after
+   ten Adam steps.  Finite differences of float32 code are good to 3-4
+   digits at best: step h = 1e-2 (truncation ~h^2, rounding ~1e-7 |L| / h)
+   and an entry passes when |fd - g| <= TOL_FD * max(|g|, 0.1 max|g|,
+   1e-4) over its tensor (the last term: the loss's own float32 rounding
+   over 2h makes tiny gradients unmeasurable below ~1e-6 absolute); TOL_FD catches a wrong index, sign or term, which
+   give O(1) errors, and the torch comparison catches small ones. */
+#define ANOMALY_IMPLEMENTATION
+#include "../anomaly_lstm.h"
+#include "test.h"
+#include "fixtures/lstm_torch.h"
+
+#include <stdlib.h>
+
+#define TOL_TORCH 2e-7
+#define TOL_ADAM  5e-6
+#define FD_H      1e-2
+#define TOL_FD    1e-2
+#define FD_FLOOR  1e-4
+
+/* --------------------------------------------------------------------------
+   Helpers
+   -------------------------------------------------------------------------- */
+
+static const torch_tensor *fixture(const char *case_name, const char *tensor)
+{
+    int c, t;
+    for (c = 0; c < TORCH_N_CASES; c++) {
+        if (strcmp(torch_cases[c].name, case_name) != 0) continue;
+        for (t = 0; t < torch_cases[c].n_tensors; t++)
+            if (strcmp(torch_cases[c].tensors[t].name, tensor) == 0) return &torch_cases[c].tensors[t];
+    }
+    fprintf(stderr, "fixture %s / %s missing\n", case_name, tensor);
+    return NULL;
+}
+
+static size_t fixture_size(const torch_tensor *t)
+{
+    size_t n = 1;
+    int d;
+    for (d = 0; d < t->ndim; d++) n *= (size_t)t->shape[d];
+    return n;
+}
+
+/* dst (n floats) = the fixture, which must hold n values. */
+static int load_fixture(const char *case_name, const char *tensor, float *dst, size_t n)
+{
+    const torch_tensor *t = fixture(case_name, tensor);
+    size_t i;
+    if (!t || fixture_size(t) != n) {
+        TEST__FAIL("%s/%s: missing or %zu values, expected %zu", case_name, tensor, t ? fixture_size(t) : 0, n);
+        return 0;
+    }
+    for (i = 0; i < n; i++) dst[i] = (float)t->v[i];
+    return 1;
+}
+
+/* Compares n floats with the fixture (optionally a sub-block starting at
+   offset); prints the worst relative difference. */
+static void check_fixture_at(const char *case_name, const char *tensor, const float *got, size_t n, size_t offset,
+                             double tol)
+{
+    const torch_tensor *t = fixture(case_name, tensor);
+    double worst = 0.0, scale = 1.0;
+    size_t i, at = 0;
+    test__checks++;
+    if (!t || fixture_size(t) < offset + n) {
+        TEST__FAIL("%s/%s: missing or too short", case_name, tensor);
+        return;
+    }
+    for (i = 0; i < n; i++)
+        if (fabs(t->v[offset + i]) > scale) scale = fabs(t->v[offset + i]);
+    for (i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - t->v[offset + i]);
+        if (!(d <= worst)) { worst = d; at = i; }
+    }
+    worst /= scale;
+    if (getenv("LSTM_VERBOSE")) printf("  %-12s %-34s max diff %.2e of %.2e\n", case_name, tensor, worst, scale);
+    if (!(worst <= tol))
+        TEST__FAIL("%s/%s: entry %zu is %.9g, torch %.9g (max diff %.3g relative to %.3g > %.3g)", case_name, tensor,
+                   at, (double)got[at], t->v[offset + at], worst, scale, tol);
+}
+
+static void check_fixture(const char *case_name, const char *tensor, const float *got, size_t n, double tol)
+{
+    check_fixture_at(case_name, tensor, got, n, 0, tol);
+}
+
+static float *falloc(size_t n)
+{
+    float *p = (float *)an_malloc(NULL, n * sizeof(float) + 64, AN_ALIGN);
+    if (p) memset(p, 0, n * sizeof(float) + 64);
+    return p;
+}
+
+static void ffree(float *p, size_t n) { an_free(NULL, p, n * sizeof(float) + 64); }
+
+/* A standalone LSTM layer with its own parameter, gradient and buffer
+   memory, for the layer tests. */
+typedef struct test_layer {
+    an_lstm_layer L;
+    an_lstm_buffers buf;
+    float *params, *grads, *mem;
+    size_t n_params, n_mem;
+} test_layer;
+
+static void layer_make(test_layer *t, size_t I, size_t H, size_t B, size_t T, an_activation act)
+{
+    size_t n = an_lstm_param_count(I, H);
+    t->n_params = n;
+    t->params = falloc(n);
+    t->grads = falloc(n);
+    t->n_mem = an_lstm_buffer_floats(B, T, H, 1);
+    t->mem = falloc(t->n_mem);
+    an_lstm_buffers_carve(&t->buf, t->mem, B, T, H, 1);
+    t->L.I = I;
+    t->L.H = H;
+    t->L.act = act;
+    t->L.W_ih = t->params;
+    t->L.W_hh = t->L.W_ih + 4 * H * I;
+    t->L.b_ih = t->L.W_hh + 4 * H * H;
+    t->L.b_hh = t->L.b_ih + 4 * H;
+    t->L.dW_ih = t->grads;
+    t->L.dW_hh = t->L.dW_ih + 4 * H * I;
+    t->L.db_ih = t->L.dW_hh + 4 * H * H;
+    t->L.db_hh = t->L.db_ih + 4 * H;
+}
+
+static void layer_free(test_layer *t)
+{
+    ffree(t->params, t->n_params);
+    ffree(t->grads, t->n_params);
+    ffree(t->mem, t->n_mem);
+}
+
+/* Loads a torch layer: weight_ih_l<n>, weight_hh_l<n>, bias_ih_l<n>, bias_hh_l<n>. */
+static void layer_from_torch(test_layer *t, const char *case_name, const char *prefix, int l)
+{
+    char name[64];
+    size_t I = t->L.I, H = t->L.H;
+    snprintf(name, sizeof name, "%sweight_ih_l%d", prefix, l);
+    load_fixture(case_name, name, t->L.W_ih, 4 * H * I);
+    snprintf(name, sizeof name, "%sweight_hh_l%d", prefix, l);
+    load_fixture(case_name, name, t->L.W_hh, 4 * H * H);
+    snprintf(name, sizeof name, "%sbias_ih_l%d", prefix, l);
+    load_fixture(case_name, name, t->L.b_ih, 4 * H);
+    snprintf(name, sizeof name, "%sbias_hh_l%d", prefix, l);
+    load_fixture(case_name, name, t->L.b_hh, 4 * H);
+}
+
+static void layer_check_grads(test_layer *t, const char *case_name, const char *prefix, int l)
+{
+    char name[64];
+    size_t I = t->L.I, H = t->L.H;
+    snprintf(name, sizeof name, "grad.%sweight_ih_l%d", prefix, l);
+    check_fixture(case_name, name, t->L.dW_ih, 4 * H * I, TOL_TORCH);
+    snprintf(name, sizeof name, "grad.%sweight_hh_l%d", prefix, l);
+    check_fixture(case_name, name, t->L.dW_hh, 4 * H * H, TOL_TORCH);
+    snprintf(name, sizeof name, "grad.%sbias_ih_l%d", prefix, l);
+    check_fixture(case_name, name, t->L.db_ih, 4 * H, TOL_TORCH);
+    snprintf(name, sizeof name, "grad.%sbias_hh_l%d", prefix, l);
+    check_fixture(case_name, name, t->L.db_hh, 4 * H, TOL_TORCH);
+}
+
+/* Copies the (B,H) states at the last step of h (B,T,H) into out. */
+static void last_step(const float *seq, size_t B, size_t T, size_t H, float *out)
+{
+    size_t b;
+    for (b = 0; b < B; b++) memcpy(out + b * H, seq + (b * T + T - 1) * H, H * sizeof(float));
+}
+
+/* --------------------------------------------------------------------------
+   PyTorch fixtures
+   -------------------------------------------------------------------------- */
+
+static void test_torch_lstm_single(void)
+{
+    enum { I = 3, H = 5, T = 7, B = 2 };
+    test_layer t;
+    float x[B * T * I], dh[B * T * H], dx[B * T * I], last[B * H];
+    double loss = 0.0;
+    size_t i;
+    layer_make(&t, I, H, B, T, AN_ACT_TANH);
+    layer_from_torch(&t, "lstm_single", "", 0);
+    load_fixture("lstm_single", "x", x, B * T * I);
+    an_lstm_forward(&t.L, &t.buf, B, T, x, 0);
+    check_fixture("lstm_single", "y", t.buf.h, B * T * H, TOL_TORCH);
+    last_step(t.buf.h, B, T, H, last);
+    check_fixture("lstm_single", "h_T", last, B * H, TOL_TORCH);
+    last_step(t.buf.c, B, T, H, last);
+    check_fixture("lstm_single", "c_T", last, B * H, TOL_TORCH);
+    for (i = 0; i < B * T * H; i++) {
+        loss += (double)t.buf.h[i] * t.buf.h[i];
+        dh[i] = 2.0f * t.buf.h[i];
+    }
+    CHECK_NEAR(loss, fixture("lstm_single", "loss")->v[0], 1e-5);
+    memset(dx, 0, sizeof dx);
+    an_lstm_backward(&t.L, &t.buf, B, T, x, 0, dh, NULL, dx);
+    layer_check_grads(&t, "lstm_single", "", 0);
+    check_fixture("lstm_single", "grad.x", dx, B * T * I, TOL_TORCH);
+    layer_free(&t);
+}
+
+static void test_torch_lstm_stacked(void)
+{
+    enum { I = 3, H = 4, T = 6, B = 2 };
+    test_layer t0, t1;
+    float x[B * T * I], dh[B * T * H], dh0[B * T * H], dx[B * T * I], last[2 * B * H];
+    size_t i;
+    layer_make(&t0, I, H, B, T, AN_ACT_TANH);
+    layer_make(&t1, H, H, B, T, AN_ACT_TANH);
+    layer_from_torch(&t0, "lstm_stacked", "", 0);
+    layer_from_torch(&t1, "lstm_stacked", "", 1);
+    load_fixture("lstm_stacked", "x", x, B * T * I);
+    an_lstm_forward(&t0.L, &t0.buf, B, T, x, 0);
+    an_lstm_forward(&t1.L, &t1.buf, B, T, t0.buf.h, 0);
+    check_fixture("lstm_stacked", "y", t1.buf.h, B * T * H, TOL_TORCH);
+    last_step(t0.buf.h, B, T, H, last);
+    last_step(t1.buf.h, B, T, H, last + B * H);
+    check_fixture("lstm_stacked", "h_T", last, 2 * B * H, TOL_TORCH);
+    last_step(t0.buf.c, B, T, H, last);
+    last_step(t1.buf.c, B, T, H, last + B * H);
+    check_fixture("lstm_stacked", "c_T", last, 2 * B * H, TOL_TORCH);
+    for (i = 0; i < B * T * H; i++) dh[i] = 2.0f * t1.buf.h[i];
+    memset(dh0, 0, sizeof dh0);
+    memset(dx, 0, sizeof dx);
+    an_lstm_backward(&t1.L, &t1.buf, B, T, t0.buf.h, 0, dh, NULL, dh0);
+    an_lstm_backward(&t0.L, &t0.buf, B, T, x, 0, dh0, NULL, dx);
+    layer_check_grads(&t0, "lstm_stacked", "", 0);
+    layer_check_grads(&t1, "lstm_stacked", "", 1);
+    check_fixture("lstm_stacked", "grad.x", dx, B * T * I, TOL_TORCH);
+    layer_free(&t0);
+    layer_free(&t1);
+}
+
+/* The fixture's autoencoder (F=2, H=6, T=5, B=3) as an an_lstm_ae. */
+enum { AE_F = 2, AE_H = 6, AE_T = 5, AE_B = 3 };
+
+static const char *const ae_names[][2] = {
+    { "encoder.0.W_ih", "encoder.weight_ih_l0" }, { "encoder.0.W_hh", "encoder.weight_hh_l0" },
+    { "encoder.0.b_ih", "encoder.bias_ih_l0" },   { "encoder.0.b_hh", "encoder.bias_hh_l0" },
+    { "decoder.0.W_ih", "decoder.weight_ih_l0" }, { "decoder.0.W_hh", "decoder.weight_hh_l0" },
+    { "decoder.0.b_ih", "decoder.bias_ih_l0" },   { "decoder.0.b_hh", "decoder.bias_hh_l0" },
+    { "output.W", "dense.weight" },               { "output.b", "dense.bias" },
+};
+#define AE_N_NAMES (sizeof ae_names / sizeof ae_names[0])
+
+static an_detector *ae_fixture_model(void)
+{
+    an_lstm_ae_config c = an_lstm_ae_config_init(AE_T, AE_F, AE_H);
+    an_detector *d = NULL;
+    size_t k;
+    c.batch = AE_B;
+    c.scaler = (an_scaler_kind)0;
+    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    if (!d) return NULL;
+    for (k = 0; k < AE_N_NAMES; k++) {
+        float *p;
+        size_t n;
+        CHECK_OK(an_lstm_ae_param_view(d, ae_names[k][0], &p, &n));
+        load_fixture("autoencoder", ae_names[k][1], p, n);
+    }
+    return d;
+}
+
+static void test_torch_autoencoder(void)
+{
+    an_detector *d = ae_fixture_model();
+    float x[AE_B * AE_T * AE_F], out[AE_B * AE_T * AE_F], gx[AE_B * AE_T * AE_F];
+    double loss;
+    size_t k;
+    if (!d) return;
+    load_fixture("autoencoder", "x", x, sizeof x / sizeof x[0]);
+    CHECK_OK(an_lstm_ae_reconstruct(d, x, AE_B, out));
+    check_fixture("autoencoder", "output", out, AE_B * AE_T * AE_F, TOL_TORCH);
+    CHECK_OK(an_lstm_ae_loss_grad(d, x, AE_B, &loss, gx));
+    CHECK_NEAR(loss, fixture("autoencoder", "loss")->v[0], 1e-6);
+    for (k = 0; k < AE_N_NAMES; k++) {
+        char ours[64], theirs[64];
+        float *g;
+        size_t n;
+        snprintf(ours, sizeof ours, "grad.%s", ae_names[k][0]);
+        snprintf(theirs, sizeof theirs, "grad.%s", ae_names[k][1]);
+        CHECK_OK(an_lstm_ae_param_view(d, ours, &g, &n));
+        check_fixture("autoencoder", theirs, g, n, TOL_TORCH);
+    }
+    check_fixture("autoencoder", "grad.x", gx, AE_B * AE_T * AE_F, TOL_TORCH);
+    an_detector_destroy(d);
+}
+
+/* Ten full-batch Adam steps on the autoencoder fixture: the loss before
+   each step and every parameter after the tenth. */
+static void adam_case(const char *name, double weight_decay, double clip)
+{
+    an_detector *d = ae_fixture_model();
+    float x[AE_B * AE_T * AE_F], losses[10], norms[10];
+    an_adam_config ac = an_adam_config_init(0.01);
+    an_adam opt;
+    float *params, *grads;
+    size_t n, k;
+    int step;
+    char key[96];
+    if (!d) return;
+    ac.weight_decay = weight_decay;
+    ac.clip_norm = clip;
+    load_fixture("autoencoder", "x", x, sizeof x / sizeof x[0]);
+    CHECK_OK(an_lstm_ae_param_view(d, "params", &params, &n));
+    CHECK_OK(an_lstm_ae_param_view(d, "grads", &grads, &n));
+    CHECK_OK(an_adam_init(&opt, &ac, n, NULL));
+    for (step = 0; step < 10; step++) {
+        double loss, norm;
+        CHECK_OK(an_lstm_ae_loss_grad(d, x, AE_B, &loss, NULL));
+        CHECK_OK(an_adam_step(&opt, params, grads, &norm));
+        losses[step] = (float)loss;
+        norms[step] = (float)norm;
+    }
+    snprintf(key, sizeof key, "%s.loss", name);
+    check_fixture(name, key, losses, 10, TOL_ADAM);
+    if (clip > 0.0) {
+        snprintf(key, sizeof key, "%s.grad_norm", name);
+        check_fixture(name, key, norms, 10, TOL_ADAM);
+    }
+    for (k = 0; k < AE_N_NAMES; k++) {
+        float *p;
+        size_t m;
+        CHECK_OK(an_lstm_ae_param_view(d, ae_names[k][0], &p, &m));
+        snprintf(key, sizeof key, "%s.final.%s", name, ae_names[k][1]);
+        check_fixture(name, key, p, m, TOL_ADAM);
+    }
+    an_adam_uninit(&opt);
+    an_detector_destroy(d);
+}
+
+static void test_torch_adam(void) { adam_case("adam", 0.0, 0.0); }
+static void test_torch_adamw(void) { adam_case("adamw", 0.1, 0.0); }
+static void test_torch_adam_clip(void) { adam_case("adam_clip", 0.0, 0.05); }
+
+/* --------------------------------------------------------------------------
+   Finite differences
+   -------------------------------------------------------------------------- */
+
+typedef double (*fd_loss)(void *ctx);
+
+/* Central differences of f with respect to each v[i], against g[i]. */
+static void fd_check(const char *what, float *v, const float *g, size_t n, fd_loss f, void *ctx)
+{
+    double gmax = 0.0, floor_, worst = 0.0;
+    size_t i, bad = 0, at = 0;
+    for (i = 0; i < n; i++)
+        if (fabs(g[i]) > gmax) gmax = fabs(g[i]);
+    floor_ = 0.1 * gmax > FD_FLOOR ? 0.1 * gmax : FD_FLOOR;
+    for (i = 0; i < n; i++) {
+        float save = v[i];
+        double hp, hm, lp, lm, fd, err;
+        v[i] = (float)(save + FD_H);
+        hp = (double)v[i] - save;
+        lp = f(ctx);
+        v[i] = (float)(save - FD_H);
+        hm = (double)save - v[i];
+        lm = f(ctx);
+        v[i] = save;
+        fd = (lp - lm) / (hp + hm);
+        err = fabs(fd - g[i]) / (fabs(g[i]) > floor_ ? fabs(g[i]) : floor_);
+        if (err > worst) { worst = err; at = i; }
+        if (!(err <= TOL_FD)) bad++;
+    }
+    test__checks++;
+    if (getenv("LSTM_VERBOSE")) printf("  fd %-40s n=%4zu worst %.2e (max|g| %.2e)\n", what, n, worst, gmax);
+    if (bad) TEST__FAIL("%s: %zu of %zu entries off; worst %.3g at %zu (g = %.6g)", what, bad, n, worst, at, (double)g[at]);
+}
+
+static void fill_uniform(an_rng *rng, float *v, size_t n, float scale)
+{
+    size_t i;
+    for (i = 0; i < n; i++) v[i] = (2.0f * an_rng_uniformf(rng) - 1.0f) * scale;
+}
+
+static double weighted_sum(const float *y, const float *r, size_t n)
+{
+    double s = 0.0;
+    size_t i;
+    for (i = 0; i < n; i++) s += (double)y[i] * r[i];
+    return s;
+}
+
+/* LSTM layer: L = sum r_seq h + sum r_last h_T. */
+typedef struct lstm_fd {
+    test_layer *t;
+    const float *x;
+    const float *r_seq, *r_last;
+    size_t B, T;
+    int repeat;
+} lstm_fd;
+
+static double lstm_fd_loss(void *ctx)
+{
+    lstm_fd *c = (lstm_fd *)ctx;
+    size_t H = c->t->L.H, b;
+    double s;
+    an_lstm_forward(&c->t->L, &c->t->buf, c->B, c->T, c->x, c->repeat);
+    s = weighted_sum(c->t->buf.h, c->r_seq, c->B * c->T * H);
+    for (b = 0; b < c->B; b++)
+        s += weighted_sum(c->t->buf.h + (b * c->T + c->T - 1) * H, c->r_last + b * H, H);
+    return s;
+}
+
+static void lstm_fd_case(an_activation act, int repeat, const char *label)
+{
+    enum { I = 3, H = 4, T = 5, B = 2 };
+    test_layer t;
+    float x[B * T * I], dx[B * T * I], r_seq[B * T * H], r_last[B * H];
+    lstm_fd c;
+    an_rng rng;
+    char what[96];
+    size_t nx = repeat ? B * I : B * T * I;
+    an_rng_seed(&rng, 42 + (uint64_t)act, (uint64_t)repeat);
+    layer_make(&t, I, H, B, T, act);
+    fill_uniform(&rng, t.params, t.n_params, 0.6f);
+    fill_uniform(&rng, x, nx, 1.0f);
+    fill_uniform(&rng, r_seq, B * T * H, 1.0f);
+    fill_uniform(&rng, r_last, B * H, 1.0f);
+    c.t = &t; c.x = x; c.r_seq = r_seq; c.r_last = r_last; c.B = B; c.T = T; c.repeat = repeat;
+    lstm_fd_loss(&c);
+    memset(dx, 0, sizeof dx);
+    an_lstm_backward(&t.L, &t.buf, B, T, x, repeat, r_seq, r_last, dx);
+    snprintf(what, sizeof what, "%s W_ih", label);
+    fd_check(what, t.L.W_ih, t.L.dW_ih, 4 * H * I, lstm_fd_loss, &c);
+    snprintf(what, sizeof what, "%s W_hh", label);
+    fd_check(what, t.L.W_hh, t.L.dW_hh, 4 * H * H, lstm_fd_loss, &c);
+    snprintf(what, sizeof what, "%s b_ih", label);
+    fd_check(what, t.L.b_ih, t.L.db_ih, 4 * H, lstm_fd_loss, &c);
+    snprintf(what, sizeof what, "%s b_hh", label);
+    fd_check(what, t.L.b_hh, t.L.db_hh, 4 * H, lstm_fd_loss, &c);
+    snprintf(what, sizeof what, "%s x", label);
+    fd_check(what, x, dx, nx, lstm_fd_loss, &c);
+    layer_free(&t);
+}
+
+static void test_fd_lstm(void)
+{
+    lstm_fd_case(AN_ACT_TANH, 0, "lstm tanh");
+    lstm_fd_case(AN_ACT_RELU, 0, "lstm relu");
+    lstm_fd_case(AN_ACT_LINEAR, 0, "lstm linear");
+    lstm_fd_case(AN_ACT_TANH, 1, "lstm tanh repeat");
+    lstm_fd_case(AN_ACT_RELU, 1, "lstm relu repeat");
+}
+
+/* Dense -> dropout (fixed mask) -> repeat, L = sum r y. */
+enum { DN = 3, DI = 4, DO = 3, DT = 2 };
+typedef struct dense_fd {
+    float W[DO * DI], b[DO], x[DN * DI], mask[DN * DO], r[DN * DT * DO];
+} dense_fd;
+
+static double dense_fd_loss(void *ctx)
+{
+    dense_fd *c = (dense_fd *)ctx;
+    float y[DN * DO], yr[DN * DT * DO];
+    an_dense_forward(DN, DI, DO, c->x, c->W, c->b, y);
+    an_dropout_apply(DN * DO, c->mask, y, y);
+    an_repeat_forward(DN, DT, DO, y, yr);
+    return weighted_sum(yr, c->r, DN * DT * DO);
+}
+
+static void test_fd_dense_dropout_repeat(void)
+{
+    dense_fd c;
+    float dy[DN * DO], dW[DO * DI], db[DO], dx[DN * DI];
+    an_rng rng;
+    size_t i, zeros = 0, n = 100000;
+    float *mask = falloc(n);
+    an_rng_seed(&rng, 7, 0);
+    fill_uniform(&rng, c.W, DO * DI, 1.0f);
+    fill_uniform(&rng, c.b, DO, 1.0f);
+    fill_uniform(&rng, c.x, DN * DI, 1.0f);
+    fill_uniform(&rng, c.r, DN * DT * DO, 1.0f);
+    an_dropout_mask(&rng, DN * DO, 0.3f, c.mask);
+    memset(dy, 0, sizeof dy);
+    memset(dW, 0, sizeof dW);
+    memset(db, 0, sizeof db);
+    memset(dx, 0, sizeof dx);
+    an_repeat_backward(DN, DT, DO, c.r, dy);
+    an_dropout_apply(DN * DO, c.mask, dy, dy);
+    an_dense_backward(DN, DI, DO, c.x, c.W, dy, dW, db, dx);
+    fd_check("dense+dropout+repeat W", c.W, dW, DO * DI, dense_fd_loss, &c);
+    fd_check("dense+dropout+repeat b", c.b, db, DO, dense_fd_loss, &c);
+    fd_check("dense+dropout+repeat x", c.x, dx, DN * DI, dense_fd_loss, &c);
+    /* the mask: rate p zeros, survivors scaled by 1 / (1 - p) */
+    an_dropout_mask(&rng, n, 0.25f, mask);
+    for (i = 0; i < n; i++) {
+        if (mask[i] == 0.0f) zeros++;
+        else CHECK(fabsf(mask[i] - 1.0f / 0.75f) < 1e-6f);
+    }
+    CHECK(fabs((double)zeros / (double)n - 0.25) < 0.01);
+    an_dropout_mask(&rng, 10, 0.0f, mask);
+    for (i = 0; i < 10; i++) CHECK(mask[i] == 1.0f);
+    ffree(mask, n);
+}
+
+/* Losses: gradient against central differences, and known values. */
+typedef struct loss_fd {
+    an_loss_kind kind;
+    float pred[12], target[12], w[3];
+    double gamma;
+} loss_fd;
+
+static double loss_fd_loss(void *ctx)
+{
+    loss_fd *c = (loss_fd *)ctx;
+    double l = 0.0;
+    an_loss(c->kind, c->pred, c->target, 12, 3, c->w, c->gamma, &l, NULL);
+    return l;
+}
+
+static void test_losses(void)
+{
+    static const char *names[] = { "mse", "mae", "bce", "focal" };
+    loss_fd c;
+    float g[12], g2[12];
+    an_rng rng;
+    double l, l2;
+    int k;
+    size_t i;
+    an_rng_seed(&rng, 9, 0);
+    for (k = 0; k < 4; k++) {
+        char what[64];
+        c.kind = (an_loss_kind)k;
+        c.gamma = 2.0;
+        fill_uniform(&rng, c.pred, 12, 2.0f);
+        for (i = 0; i < 12; i++) c.target[i] = k >= 2 ? (i % 4 == 3 ? 0.3f : (float)(i % 2)) : c.pred[i] + 0.5f - (float)(i % 2);
+        c.w[0] = 1.0f; c.w[1] = 2.0f; c.w[2] = 0.5f;
+        CHECK_OK(an_loss(c.kind, c.pred, c.target, 12, 3, c.w, c.gamma, &l, g));
+        snprintf(what, sizeof what, "loss %s", names[k]);
+        fd_check(what, c.pred, g, 12, loss_fd_loss, &c);
+    }
+    /* focal with gamma 0 is BCE */
+    CHECK_OK(an_loss(AN_LOSS_FOCAL, c.pred, c.target, 12, 3, c.w, 0.0, &l, g));
+    CHECK_OK(an_loss(AN_LOSS_BCE, c.pred, c.target, 12, 3, c.w, 0.0, &l2, g2));
+    CHECK_NEAR(l, l2, 1e-12);
+    for (i = 0; i < 12; i++) CHECK_NEAR(g[i], g2[i], 1e-7);
+    /* known values: BCE of logit 0 is log 2; MSE and MAE of a fixed pair */
+    {
+        float z = 0.0f, y = 1.0f, p[2] = { 1.0f, -1.0f }, t[2] = { 0.0f, 0.0f };
+        CHECK_OK(an_loss(AN_LOSS_BCE, &z, &y, 1, 1, NULL, 0.0, &l, NULL));
+        CHECK_NEAR(l, log(2.0), 1e-12);
+        CHECK_OK(an_loss(AN_LOSS_MSE, p, t, 2, 1, NULL, 0.0, &l, g));
+        CHECK_NEAR(l, 1.0, 0.0);
+        CHECK_NEAR(g[0], 1.0, 0.0);
+        CHECK_OK(an_loss(AN_LOSS_MAE, p, t, 2, 1, NULL, 0.0, &l, g));
+        CHECK_NEAR(l, 1.0, 0.0);
+        CHECK_NEAR(g[1], -0.5, 0.0);
+        /* extreme logits stay finite */
+        p[0] = 80.0f; p[1] = -80.0f; t[0] = 0.0f; t[1] = 1.0f;
+        CHECK_OK(an_loss(AN_LOSS_FOCAL, p, t, 2, 1, NULL, 2.0, &l, g));
+        CHECK(l > 70.0 && l < 90.0 && g[0] > 0.0f && g[1] < 0.0f);
+    }
+    /* errors */
+    {
+        float p[2] = { 0.0f, 0.0f }, t[2] = { 0.0f, 2.0f };
+        CHECK_RESULT(an_loss(AN_LOSS_BCE, p, t, 2, 1, NULL, 0.0, &l, NULL), AN_ERR_INPUT);
+        t[1] = 0.0f;
+        p[1] = (float)(HUGE_VAL - HUGE_VAL);
+        CHECK_RESULT(an_loss(AN_LOSS_MSE, p, t, 2, 1, NULL, 0.0, &l, NULL), AN_ERR_INPUT);
+        p[1] = 0.0f;
+        CHECK_RESULT(an_loss(AN_LOSS_BCE, p, t, 2, 3, NULL, 0.0, &l, NULL), AN_ERR_SHAPE);
+        CHECK_RESULT(an_loss(AN_LOSS_FOCAL, p, t, 2, 1, NULL, -1.0, &l, NULL), AN_ERR_INVALID_ARG);
+        CHECK_RESULT(an_loss(AN_LOSS_MSE, NULL, t, 2, 1, NULL, 0.0, &l, NULL), AN_ERR_INVALID_ARG);
+    }
+}
+
+/* The whole autoencoder (two layers a side, latent, relu): every
+   parameter and the input. */
+enum { FD_T = 4, FD_F = 2, FD_B = 2 };
+typedef struct ae_fd {
+    an_detector *d;
+    float x[FD_B * FD_T * FD_F], target[FD_B * FD_T * FD_F];
+} ae_fd;
+
+static double ae_fd_loss(void *ctx)
+{
+    ae_fd *c = (ae_fd *)ctx;
+    float out[FD_B * FD_T * FD_F];
+    double l = 0.0;
+    an_lstm_ae_reconstruct(c->d, c->x, FD_B, out);
+    an_loss(AN_LOSS_MSE, out, c->target, FD_B * FD_T * FD_F, 1, NULL, 0.0, &l, NULL);
+    return l;
+}
+
+static void ae_fd_case(an_activation act, size_t latent, const char *label)
+{
+    an_lstm_ae_config cfg = an_lstm_ae_config_init(FD_T, FD_F, 5);
+    ae_fd c;
+    float gx[FD_B * FD_T * FD_F], *params, *grads, *g;
+    size_t n, i;
+    double loss;
+    an_rng rng;
+    char what[64];
+    cfg.n_layers = 2;
+    cfg.units[1] = 3;
+    cfg.latent = latent;
+    cfg.activation = act;
+    cfg.batch = FD_B;
+    cfg.scaler = (an_scaler_kind)0;
+    CHECK_OK(an_lstm_ae_create(&cfg, NULL, &c.d));
+    if (!c.d) return;
+    an_rng_seed(&rng, 5, 5);
+    fill_uniform(&rng, c.x, FD_B * FD_T * FD_F, 1.0f);
+    memcpy(c.target, c.x, sizeof c.x);
+    CHECK_OK(an_lstm_ae_param_view(c.d, "params", &params, &n));
+    for (i = 0; i < n; i++) params[i] += (2.0f * an_rng_uniformf(&rng) - 1.0f) * 0.2f;   /* leave the init's zeros */
+    CHECK_OK(an_lstm_ae_loss_grad(c.d, c.x, FD_B, &loss, gx));
+    CHECK_NEAR(loss, ae_fd_loss(&c), 1e-12);
+    CHECK_OK(an_lstm_ae_param_view(c.d, "grads", &grads, &n));
+    g = falloc(n);
+    memcpy(g, grads, n * sizeof(float));
+    snprintf(what, sizeof what, "autoencoder %s params", label);
+    fd_check(what, params, g, n, ae_fd_loss, &c);
+    snprintf(what, sizeof what, "autoencoder %s x", label);
+    fd_check(what, c.x, gx, FD_B * FD_T * FD_F, ae_fd_loss, &c);
+    ffree(g, n);
+    an_detector_destroy(c.d);
+}
+
+static void test_fd_autoencoder(void)
+{
+    ae_fd_case(AN_ACT_TANH, 2, "tanh latent 2");
+    ae_fd_case(AN_ACT_RELU, 0, "relu");
+    ae_fd_case(AN_ACT_LINEAR, 3, "linear latent 3");
+}
+
+int main(void)
+{
+    printf("test_lstm: SIMD path %s\n", an_simd_name(an_simd_path()));
+    RUN(test_torch_lstm_single);
+    RUN(test_torch_lstm_stacked);
+    RUN(test_torch_autoencoder);
+    RUN(test_torch_adam);
+    RUN(test_torch_adamw);
+    RUN(test_torch_adam_clip);
+    RUN(test_fd_lstm);
+    RUN(test_fd_dense_dropout_repeat);
+    RUN(test_losses);
+    RUN(test_fd_autoencoder);
+    return test_finish("test_lstm");
+}
