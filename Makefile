@@ -41,7 +41,7 @@ TEST_DEP = $(HEADERS) tests/test.h tests/fixtures/metrics_sklearn.h tests/fixtur
 # checked, whatever SIMD the main build uses.
 X86      := $(filter x86_64 i686 i386,$(shell uname -m))
 HAS_AVX2 := $(if $(X86),$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo 1))
-TESTS     = build/test_core build/test_core_scalar $(if $(HAS_AVX2),build/test_core_avx2) build/test_stats build/test_lstm
+TESTS     = build/test_core build/test_core_scalar $(if $(HAS_AVX2),build/test_core_avx2) build/test_stats build/test_lstm build/test_lstm_scalar
 FUZZ_RUN  = build/fuzz_model
 
 .PHONY: all test sanitize bench demo fuzz cross clean
@@ -65,6 +65,9 @@ build/test_stats: tests/test_stats.c $(HEADERS) tests/test.h | build
 
 build/test_lstm: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures/lstm_torch.h | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+build/test_lstm_scalar: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures/lstm_torch.h | build
+	$(CC) $(STD) $(SIMD_scalar) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 build/fuzz_model: tests/fuzz_model.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) -DFUZZ_STANDALONE $< -o $@ $(LDLIBS)

@@ -1600,6 +1600,23 @@ static an_result an__lae_read_config(an_reader *r, an_lstm_ae_config *c)
     return an_lstm_ae_check_config(c) == AN_OK ? AN_OK : AN_ERR_CORRUPT;
 }
 
+/* A cursor at the first chunk with `tag` in r (for readers, such as
+   an_scaler_load, that expect the chunk itself at the cursor). */
+static an_result an__reader_seek(const an_reader *r, uint32_t tag, an_reader *at)
+{
+    an_reader chunk;
+    uint32_t got;
+    an_result res;
+    *at = *r;
+    at->pos = 0;
+    while (!an_reader_at_end(at)) {
+        size_t before = at->pos;
+        if ((res = an_read_chunk(at, &got, &chunk)) != AN_OK) return res;
+        if (got == tag) { at->pos = before; return AN_OK; }
+    }
+    return AN_ERR_CORRUPT;
+}
+
 static an_result an__lae_load(an_reader *payload, const an_allocator *a, an_detector **out)
 {
     an_lstm_ae_config c;
@@ -1616,7 +1633,7 @@ static an_result an__lae_load(an_reader *payload, const an_allocator *a, an_dete
     if (m->has_scaler) {
         an_scaler_uninit(&m->scaler);
         m->has_scaler = 0;
-        if ((r = an_reader_find(payload, AN_TAG_SCALER, &chunk)) != AN_OK) goto fail;
+        if ((r = an__reader_seek(payload, AN_TAG_SCALER, &chunk)) != AN_OK) goto fail;
         if ((r = an_scaler_load(&m->scaler, &chunk, a)) != AN_OK) goto fail;
         m->has_scaler = 1;
         if (m->scaler.n_features != c.n_features || m->scaler.kind != c.scaler || !m->scaler.fitted) {
