@@ -3,7 +3,8 @@
 #   make           build everything into build/
 #   make test      the whole suite; ends with "N passed, M failed"
 #   make sanitize  the suite under ASan + UBSan, and valgrind on the core tests
-#   make bench     benchmarks (kernels against plain loops)
+#   make bench     benchmarks (kernels against plain loops; the LSTM autoencoder
+#                  beside the PyTorch peer when python3-torch is installed)
 #   make demo      the demo
 #   make fuzz      libFuzzer on the model-file reader (clang), FUZZ_SECONDS=60
 #   make cross     the suite for AArch64 NEON under qemu (CROSS=aarch64-linux-gnu-)
@@ -46,7 +47,7 @@ FUZZ_RUN  = build/fuzz_model
 
 .PHONY: all test sanitize bench demo fuzz cross clean
 
-all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/core_tour
+all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/lstm_ae build/core_tour
 
 build:
 	@mkdir -p build
@@ -75,6 +76,9 @@ build/fuzz_model: tests/fuzz_model.c $(HEADERS) | build
 build/bench_kernels: bench/bench_kernels.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
+build/lstm_ae: bench/lstm_ae.c $(HEADERS) | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
 build/core_tour: examples/core_tour.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
@@ -94,8 +98,9 @@ sanitize: | build
 	    "build/fuzz_model_asan tests/fuzz/corpus" \
 	    "valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/test_core_vg"
 
-bench: build/bench_kernels
+bench: build/bench_kernels build/lstm_ae
 	./build/bench_kernels
+	sh bench/lstm_ae_compare.sh
 
 demo: build/core_tour
 	./build/core_tour
