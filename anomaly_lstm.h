@@ -89,9 +89,12 @@ typedef struct an_lstm_layer {
 } an_lstm_layer;
 
 /* What a layer's forward pass keeps for its backward pass, for B windows
-   of T steps.  gates, c, ac and h are written by forward; dz and work are
-   backward's scratch (NULL for inference). */
+   of T steps.  wt, gates, c, ac and h are written by forward; dz and work
+   are backward's scratch (NULL for inference). */
 typedef struct an_lstm_buffers {
+    float *wt;     /* (I+H,4H) W_ih^T then W_hh^T: forward's products
+                      become broadcast (outer-product) form, with no
+                      horizontal sums                              */
     float *gates;  /* (B,T,4H) activated gates i, f, g, o         */
     float *c;      /* (B,T,H)  cell states                        */
     float *ac;     /* (B,T,H)  act(c)                             */
@@ -108,9 +111,10 @@ AN_API size_t an_lstm_param_count(size_t I, size_t H);
 AN_API void an_lstm_init_params(const an_lstm_layer *L, an_rng *rng);
 /* Floats an_lstm_buffers_carve needs for B x T windows (each array
    rounded up to AN_ALIGN bytes); training adds dz and work. */
-AN_API size_t an_lstm_buffer_floats(size_t B, size_t T, size_t H, int training);
+AN_API size_t an_lstm_buffer_floats(size_t B, size_t T, size_t I, size_t H, int training);
 /* Points buf's arrays into mem (AN_ALIGN-aligned, an_lstm_buffer_floats). */
-AN_API void an_lstm_buffers_carve(an_lstm_buffers *buf, float *mem, size_t B, size_t T, size_t H, int training);
+AN_API void an_lstm_buffers_carve(an_lstm_buffers *buf, float *mem, size_t B, size_t T, size_t I, size_t H,
+                                  int training);
 
 /* Forward over B windows of T steps.
      x       (B,T,I) inputs, or with repeat != 0 (B,I): the same input at
@@ -425,18 +429,20 @@ AN_API void an_dense_init_params(size_t I, size_t O, float *W, float *b, an_rng 
     memset(b, 0, O * sizeof(float));
 }
 
-AN_API size_t an_lstm_buffer_floats(size_t B, size_t T, size_t H, int training)
+AN_API size_t an_lstm_buffer_floats(size_t B, size_t T, size_t I, size_t H, int training)
 {
     size_t bth = an__fround(an__mul(an__mul(B, T), H)), bt4h = an__fround(an__mul(bth, 4));
-    size_t n = an__add(bt4h, an__mul(3, bth));                       /* gates, c, ac, h */
+    size_t n = an__add(an__fround(an__mul(an__add(I, H), an__mul(4, H))), an__add(bt4h, an__mul(3, bth)));
     if (training) n = an__add(an__add(n, bt4h), an__fround(an__mul(an__mul(B, H), 6)));  /* dz, work */
     return n;
 }
 
-AN_API void an_lstm_buffers_carve(an_lstm_buffers *buf, float *mem, size_t B, size_t T, size_t H, int training)
+AN_API void an_lstm_buffers_carve(an_lstm_buffers *buf, float *mem, size_t B, size_t T, size_t I, size_t H,
+                                  int training)
 {
     size_t bth = an__fround(B * T * H), bt4h = an__fround(bth * 4);
-    buf->gates = mem;
+    buf->wt = mem;
+    buf->gates = buf->wt + an__fround((I + H) * 4 * H);
     buf->c = buf->gates + bt4h;
     buf->ac = buf->c + bth;
     buf->h = buf->ac + bth;
@@ -449,8 +455,7 @@ AN_API void an_lstm_buffers_carve(an_lstm_buffers *buf, float *mem, size_t B, si
     }
 }
 
-/* Activation of a (pre-activation -> value) and its derivative expressed
-   through the value y = act(a) (tanh' = 1 - y^2; relu' = [y > 0]). */
+/* y = act(a); y may equal a. */
 static void an__act(an_activation act, size_t n, const float *a, float *y)
 {
     size_t i;
@@ -461,10 +466,6 @@ static void an__act(an_activation act, size_t n, const float *a, float *y)
     }
 }
 
-AN__INLINE float an__act_grad(an_activation act, float y)
-{
-    return act == AN_ACT_TANH ? 1.0f - y * y : (act == AN_ACT_RELU ? (y > 0.0f ? 1.0f : 0.0f) : 1.0f);
-}
 
 /* Gate nonlinearities in place on the (B, 4H) rows of step t (row stride
    ldz): sigmoid on i, f, o and act on g. */
@@ -480,12 +481,52 @@ static void an__lstm_activate(an_activation act, size_t B, size_t H, float *z, s
     }
 }
 
+/* wt (rows, cols) = w (cols, rows)^T */
+static void an__transpose(size_t rows, size_t cols, const float *w, float *wt)
+{
+    size_t i, j;
+    for (j = 0; j < cols; j++)
+        for (i = 0; i < rows; i++) wt[i * cols + j] = w[j * rows + i];
+}
+
+/* The cell's pointwise steps, one row of H units at a time, on anomaly.h's
+   vector layer (an__v, AN__W lanes) with a scalar tail.  They use only
+   multiplies and adds, in the same order as the scalar code, so every
+   path gives the same bits here. */
+#ifdef AN__VEC
+#  define AN__VLOOP(j, H) for (; (j) + AN__W <= (H); (j) += AN__W)
+#endif
+
+/* c = f c_prev + i g (c_prev NULL at t = 0), ac = act(c), h = o ac, for
+   one row of gates g (4H). */
+static void an__lstm_cell(an_activation act, size_t H, const float *g, const float *cp, float *c, float *ac, float *h)
+{
+    size_t j = 0;
+    const float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
+#ifdef AN__VEC
+    if (cp) AN__VLOOP(j, H) an__vst(c + j, an__vadd(an__vmul(an__vld(gf + j), an__vld(cp + j)),
+                                                    an__vmul(an__vld(gi + j), an__vld(gg + j))));
+    else AN__VLOOP(j, H) an__vst(c + j, an__vmul(an__vld(gi + j), an__vld(gg + j)));
+#endif
+    if (cp) for (; j < H; j++) c[j] = gf[j] * cp[j] + gi[j] * gg[j];
+    else    for (; j < H; j++) c[j] = gi[j] * gg[j];
+    an__act(act, H, c, ac);
+    j = 0;
+#ifdef AN__VEC
+    AN__VLOOP(j, H) an__vst(h + j, an__vmul(an__vld(go + j), an__vld(ac + j)));
+#endif
+    for (; j < H; j++) h[j] = go[j] * ac[j];
+}
+
 AN_API void an_lstm_forward(const an_lstm_layer *L, const an_lstm_buffers *buf, size_t B, size_t T,
                             const float *x, int repeat)
 {
     const size_t H = L->H, I = L->I, H4 = 4 * H, ldz = T * H4, ldh = T * H;
-    float *Z = buf->gates;   /* (B,T,4H): pre-activations, then gates in place */
+    float *Z = buf->gates;                           /* (B,T,4H): pre-activations, then gates */
+    float *wih = buf->wt, *whh = buf->wt + I * H4;   /* W_ih^T (I,4H), W_hh^T (H,4H) */
     size_t b, t, j;
+    an__transpose(I, H4, L->W_ih, wih);
+    an__transpose(H, H4, L->W_hh, whh);
     /* Input projection for every step at once: Z = x W_ih^T + b_ih + b_hh. */
     for (b = 0; b < B; b++)
         for (t = 0; t < (repeat ? 1 : T); t++) {
@@ -493,28 +534,97 @@ AN_API void an_lstm_forward(const an_lstm_layer *L, const an_lstm_buffers *buf, 
             for (j = 0; j < H4; j++) z[j] = L->b_ih[j] + L->b_hh[j];
         }
     if (repeat) {
-        /* Z(b,0,:) (B,4H, row stride T 4H) += x(B,I) W_ih(4H,I)^T, then
+        /* Z(b,0,:) (B,4H, row stride T 4H) += x(B,I) W_ih^T(I,4H), then
            copied to the other steps. */
-        an_gemm_nt(B, H4, I, x, I, L->W_ih, I, Z, ldz);
+        an_gemm_nn(B, H4, I, x, I, wih, H4, Z, ldz);
         for (b = 0; b < B; b++)
             for (t = 1; t < T; t++) memcpy(Z + b * ldz + t * H4, Z + b * ldz, H4 * sizeof(float));
     } else {
-        /* Z(B T,4H) += x(B T,I) W_ih(4H,I)^T */
-        an_gemm_nt(B * T, H4, I, x, I, L->W_ih, I, Z, H4);
+        /* Z(B T,4H) += x(B T,I) W_ih^T(I,4H) */
+        an_gemm_nn(B * T, H4, I, x, I, wih, H4, Z, H4);
     }
     for (t = 0; t < T; t++) {
         float *Zt = Z + t * H4;   /* rows b at Zt + b ldz */
-        /* Z_t(B,4H) += h_{t-1}(B,H) W_hh(4H,H)^T */
-        if (t > 0) an_gemm_nt(B, H4, H, buf->h + (t - 1) * H, ldh, L->W_hh, H, Zt, ldz);
+        /* Z_t(B,4H) += h_{t-1}(B,H) W_hh^T(H,4H); with one row, a gemv */
+        if (t > 0) {
+            if (B == 1) an_gemv_t(H, H4, whh, H4, buf->h + (t - 1) * H, Zt);
+            else an_gemm_nn(B, H4, H, buf->h + (t - 1) * H, ldh, whh, H4, Zt, ldz);
+        }
         an__lstm_activate(L->act, B, H, Zt, ldz);
         for (b = 0; b < B; b++) {
-            const float *g = Zt + b * ldz;
-            float *c = buf->c + b * ldh + t * H, *ac = buf->ac + b * ldh + t * H, *h = buf->h + b * ldh + t * H;
-            const float *cp = t > 0 ? c - H : NULL;
-            for (j = 0; j < H; j++) c[j] = (cp ? g[H + j] * cp[j] : 0.0f) + g[j] * g[2 * H + j];
-            an__act(L->act, H, c, ac);
-            for (j = 0; j < H; j++) h[j] = g[3 * H + j] * ac[j];
+            size_t o = b * ldh + t * H;
+            an__lstm_cell(L->act, H, Zt + b * ldz, t > 0 ? buf->c + o - H : NULL, buf->c + o, buf->ac + o,
+                          buf->h + o);
         }
+    }
+}
+
+/* One row of the cell's backward pass.  In: gates g (4H), act(c_t) ac,
+   c_{t-1} cp (NULL at t = 0), dL/dh_t from above (up, last: NULL = 0)
+   and through time (dh), dL/dc_t through time (dc).  Out: dz (4H) =
+   dL/da_t, and dc = dL/dc_{t-1}.  dh is read only.
+     dh_t = dh + up + last,  dc_t = dc + dh_t o act'(c_t)
+     dz_i = dc_t g i (1-i),  dz_f = dc_t c_{t-1} f (1-f),
+     dz_g = dc_t i act'(g),  dz_o = dh_t act(c_t) o (1-o),
+     dc_{t-1} = dc_t f
+   act' from the value: tanh' = 1 - y^2, relu' = [y > 0], linear' = 1. */
+static void an__lstm_cell_backward(an_activation act, size_t H, const float *g, const float *ac, const float *cp,
+                                   const float *up, const float *last, const float *dh, float *dc, float *dz)
+{
+    const float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
+    float *dzi = dz, *dzf = dz + H, *dzg = dz + 2 * H, *dzo = dz + 3 * H;
+    size_t j = 0;
+#ifdef AN__VEC
+    const an__v one = an__vset(1.0f), zero = an__vset(0.0f);
+    AN__VLOOP(j, H) {
+        an__v dht = an__vld(dh + j), vi = an__vld(gi + j), vf = an__vld(gf + j), vg = an__vld(gg + j);
+        an__v vo = an__vld(go + j), va = an__vld(ac + j), dct, dg;
+        if (up) dht = an__vadd(dht, an__vld(up + j));
+        if (last) dht = an__vadd(dht, an__vld(last + j));
+        switch (act) {
+        case AN_ACT_TANH:
+            dct = an__vadd(an__vld(dc + j), an__vmul(an__vmul(dht, vo), an__vsub(one, an__vmul(va, va))));
+            dg = an__vmul(an__vmul(dct, vi), an__vsub(one, an__vmul(vg, vg)));
+            break;
+        case AN_ACT_RELU:
+            dct = an__vadd(an__vld(dc + j), an__vlt_select(zero, va, an__vmul(dht, vo), zero));
+            dg = an__vlt_select(zero, vg, an__vmul(dct, vi), zero);
+            break;
+        default:
+            dct = an__vadd(an__vld(dc + j), an__vmul(dht, vo));
+            dg = an__vmul(dct, vi);
+            break;
+        }
+        an__vst(dzg + j, dg);
+        an__vst(dzi + j, an__vmul(an__vmul(an__vmul(dct, vg), vi), an__vsub(one, vi)));
+        an__vst(dzf + j, cp ? an__vmul(an__vmul(an__vmul(dct, an__vld(cp + j)), vf), an__vsub(one, vf)) : zero);
+        an__vst(dzo + j, an__vmul(an__vmul(an__vmul(dht, va), vo), an__vsub(one, vo)));
+        an__vst(dc + j, an__vmul(dct, vf));
+    }
+#endif
+    for (; j < H; j++) {
+        float dht = dh[j], dct, dg;
+        if (up) dht += up[j];
+        if (last) dht += last[j];
+        switch (act) {
+        case AN_ACT_TANH:
+            dct = dc[j] + dht * go[j] * (1.0f - ac[j] * ac[j]);
+            dg = dct * gi[j] * (1.0f - gg[j] * gg[j]);
+            break;
+        case AN_ACT_RELU:
+            dct = dc[j] + (0.0f < ac[j] ? dht * go[j] : 0.0f);
+            dg = 0.0f < gg[j] ? dct * gi[j] : 0.0f;
+            break;
+        default:
+            dct = dc[j] + dht * go[j];
+            dg = dct * gi[j];
+            break;
+        }
+        dzg[j] = dg;
+        dzi[j] = dct * gg[j] * gi[j] * (1.0f - gi[j]);
+        dzf[j] = cp ? dct * cp[j] * gf[j] * (1.0f - gf[j]) : 0.0f;
+        dzo[j] = dht * ac[j] * go[j] * (1.0f - go[j]);
+        dc[j] = dct * gf[j];
     }
 }
 
@@ -526,7 +636,7 @@ AN_API void an_lstm_backward(const an_lstm_layer *L, const an_lstm_buffers *buf,
     float *dhr = buf->work;            /* (B,H)  dL/dh_t through h_t's use at t+1 */
     float *dc = dhr + B * H;           /* (B,H)  dL/dc_t through c_t's use at t+1 */
     float *dzs = dc + B * H;           /* (B,4H) sum over t of dz (repeat only)   */
-    size_t b, t, j;
+    size_t b, t;
     memset(dhr, 0, 2 * B * H * sizeof(float));
     for (t = T; t-- > 0;) {
         for (b = 0; b < B; b++) {
@@ -535,17 +645,8 @@ AN_API void an_lstm_backward(const an_lstm_layer *L, const an_lstm_buffers *buf,
             const float *cp = t > 0 ? buf->c + b * ldh + (t - 1) * H : NULL;
             const float *up = dh_seq ? dh_seq + b * ldh + t * H : NULL;
             const float *last = (dh_last && t == T - 1) ? dh_last + b * H : NULL;
-            float *dz = buf->dz + b * ldz + t * H4, *dhb = dhr + b * H, *dcb = dc + b * H;
-            for (j = 0; j < H; j++) {
-                float gi = g[j], gf = g[H + j], gg = g[2 * H + j], go = g[3 * H + j];
-                float dh = dhb[j] + (up ? up[j] : 0.0f) + (last ? last[j] : 0.0f);
-                float dct = dcb[j] + dh * go * an__act_grad(act, ac[j]);
-                dz[j] = dct * gg * gi * (1.0f - gi);                               /* i */
-                dz[H + j] = cp ? dct * cp[j] * gf * (1.0f - gf) : 0.0f;            /* f */
-                dz[2 * H + j] = dct * gi * an__act_grad(act, gg);                  /* g */
-                dz[3 * H + j] = dh * ac[j] * go * (1.0f - go);                     /* o */
-                dcb[j] = dct * gf;
-            }
+            an__lstm_cell_backward(act, H, g, ac, cp, up, last, dhr + b * H, dc + b * H,
+                                   buf->dz + b * ldz + t * H4);
         }
         /* dh_{t-1}(B,H) = dz_t(B,4H) W_hh(4H,H) */
         memset(dhr, 0, B * H * sizeof(float));
@@ -970,9 +1071,9 @@ static void an__lae_carve(an__lae *m, const an_lstm_ae_config *c, const an__lae_
     p = an__take(core, &co, L->n_params);
     if (m) m->params = p;
     for (l = 0; l < 2 * L->n; l++) {
-        size_t H = l < L->n ? L->enc_H[l] : L->dec_H[l - L->n];
-        p = an__take(core, &co, an_lstm_buffer_floats(B, T, H, 0));
-        if (m && p) an_lstm_buffers_carve(l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n], p, B, T, H, 0);
+        size_t H = l < L->n ? L->enc_H[l] : L->dec_H[l - L->n], I = l < L->n ? L->enc_I[l] : L->dec_I[l - L->n];
+        p = an__take(core, &co, an_lstm_buffer_floats(B, T, I, H, 0));
+        if (m && p) an_lstm_buffers_carve(l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n], p, B, T, I, H, 0);
         p = an__take(train, &tr, an__mul(bt, 4 * H));
         if (m) (l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n])->dz = p;
         p = an__take(train, &tr, an__mul(B, 6 * H));

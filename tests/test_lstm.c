@@ -118,9 +118,9 @@ static void layer_make(test_layer *t, size_t I, size_t H, size_t B, size_t T, an
     t->n_params = n;
     t->params = falloc(n);
     t->grads = falloc(n);
-    t->n_mem = an_lstm_buffer_floats(B, T, H, 1);
+    t->n_mem = an_lstm_buffer_floats(B, T, I, H, 1);
     t->mem = falloc(t->n_mem);
-    an_lstm_buffers_carve(&t->buf, t->mem, B, T, H, 1);
+    an_lstm_buffers_carve(&t->buf, t->mem, B, T, I, H, 1);
     t->L.I = I;
     t->L.H = H;
     t->L.act = act;
