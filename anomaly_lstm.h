@@ -116,7 +116,11 @@ AN_API size_t an_lstm_buffer_floats(size_t B, size_t T, size_t I, size_t H, int 
 AN_API void an_lstm_buffers_carve(an_lstm_buffers *buf, float *mem, size_t B, size_t T, size_t I, size_t H,
                                   int training);
 
-/* Forward over B windows of T steps.
+/* Writes buf->wt, the transposed weights forward multiplies with: call
+   it after the weights change (an optimizer step, loading) and before
+   an_lstm_forward.  Inference with fixed weights pays for it once. */
+AN_API void an_lstm_prepare(const an_lstm_layer *L, const an_lstm_buffers *buf);
+/* Forward over B windows of T steps (after an_lstm_prepare).
      x       (B,T,I) inputs, or with repeat != 0 (B,I): the same input at
              every step (RepeatVector folded in: the input projection is
              computed once per window instead of T times)
@@ -337,6 +341,12 @@ AN_API an_lstm_ae_config *an_lstm_ae_config_of(an_detector *d);
    "grad.<name>" views the gradient block (allocating the training block
    if needed); "params" and "grads" the whole blocks. */
 AN_API an_result an_lstm_ae_param_view(an_detector *d, const char *name, float **data, size_t *count);
+/* After writing parameters through a view (or stepping an optimizer on
+   them yourself), call an_lstm_ae_sync before score, push or
+   reconstruct: they multiply with transposed copies of the weights made
+   when the weights last changed inside the library (fit, update, load,
+   loss_grad) or at this call. */
+AN_API void an_lstm_ae_sync(an_detector *d);
 /* One forward and backward pass on B <= batch windows x (B,T,F), already
    scaled, as their own target: *loss (mean over B T F), the gradient
    block overwritten with dLoss/dparams, and grad_x (B,T,F) (optional)
@@ -518,6 +528,12 @@ static void an__lstm_cell(an_activation act, size_t H, const float *g, const flo
     for (; j < H; j++) h[j] = go[j] * ac[j];
 }
 
+AN_API void an_lstm_prepare(const an_lstm_layer *L, const an_lstm_buffers *buf)
+{
+    an__transpose(L->I, 4 * L->H, L->W_ih, buf->wt);
+    an__transpose(L->H, 4 * L->H, L->W_hh, buf->wt + L->I * 4 * L->H);
+}
+
 AN_API void an_lstm_forward(const an_lstm_layer *L, const an_lstm_buffers *buf, size_t B, size_t T,
                             const float *x, int repeat)
 {
@@ -525,8 +541,6 @@ AN_API void an_lstm_forward(const an_lstm_layer *L, const an_lstm_buffers *buf, 
     float *Z = buf->gates;                           /* (B,T,4H): pre-activations, then gates */
     float *wih = buf->wt, *whh = buf->wt + I * H4;   /* W_ih^T (I,4H), W_hh^T (H,4H) */
     size_t b, t, j;
-    an__transpose(I, H4, L->W_ih, wih);
-    an__transpose(H, H4, L->W_hh, whh);
     /* Input projection for every step at once: Z = x W_ih^T + b_ih + b_hh. */
     for (b = 0; b < B; b++)
         for (t = 0; t < (repeat ? 1 : T); t++) {
@@ -1145,6 +1159,16 @@ static void an__lae_bind(an__lae *m)
         }
 }
 
+/* The layers' transposed weights from the parameter block. */
+static void an__lae_prepare(an__lae *m)
+{
+    size_t l;
+    for (l = 0; l < m->lay.n; l++) {
+        an_lstm_prepare(&m->enc[l], &m->enc_buf[l]);
+        an_lstm_prepare(&m->dec[l], &m->dec_buf[l]);
+    }
+}
+
 static void an__lae_free(an__lae *m)
 {
     an_allocator a = m->alloc;
@@ -1204,6 +1228,7 @@ AN_API an_result an_lstm_ae_create(const an_lstm_ae_config *c, const an_allocato
     }
     an__lae_bind(m);
     an__lae_init_params(m);
+    an__lae_prepare(m);
     m->base.vt = an__lae_vt();
     m->base.n_features = c->n_features;
     m->base.fitted = 0;
@@ -1223,6 +1248,12 @@ static an_result an__lae_train_alloc(an__lae *m)
     an__lae_carve(m, &m->cfg, &m->lay, (float *)m->core, (float *)m->train, &co, &tr);
     an__lae_bind(m);
     return AN_OK;
+}
+
+AN_API void an_lstm_ae_sync(an_detector *d)
+{
+    an__lae *m = an__lae_of(d);
+    if (m) an__lae_prepare(m);
 }
 
 /* Reconstruction of B windows m->x (B,T,F) into m->yhat. */
@@ -1300,6 +1331,7 @@ static an_result an__lae_loss_grad(an__lae *m, size_t B, double *loss, float *gr
 {
     size_t n = B * m->cfg.window * m->cfg.n_features;
     an_result r;
+    an__lae_prepare(m);
     an__lae_forward(m, B);
     r = an_loss(m->cfg.loss, m->yhat, m->x, n, 1, NULL, 0.0, loss, m->dyhat);
     if (r == AN_ERR_INPUT) return AN_ERR_NUMERIC;   /* the input was finite: the network overflowed */
@@ -1375,6 +1407,7 @@ static an_result an__lae_eval(an__lae *m, const float *xs, size_t first, size_t 
     size_t done = 0, b;
     double sum = 0.0, loss;
     an_result r;
+    an__lae_prepare(m);
     while (done < n) {
         size_t bs = n - done < m->cfg.batch ? n - done : m->cfg.batch;
         for (b = 0; b < bs; b++) an__lae_gather(m, xs, (first + done + b) * m->cfg.stride, b);
@@ -1447,6 +1480,7 @@ static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_
     }
 out:
     if (best < HUGE_VAL) memcpy(m->params, m->best, m->lay.n_params * sizeof(float));
+    an__lae_prepare(m);
     m->best_loss = best;
     m->train_seconds += (double)(clock() - t0) / CLOCKS_PER_SEC;
     m->train_rows = n_rows;
@@ -1481,6 +1515,7 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
     if (r == AN_OK) {
         if (fresh) {
             an__lae_init_params(m);
+            an__lae_prepare(m);
             m->epochs_run = 0;
             m->train_seconds = 0.0;
         }
@@ -1746,6 +1781,7 @@ static an_result an__lae_load(an_reader *payload, const an_allocator *a, an_dete
     if ((r = an_read_count(&chunk, m->lay.n_params, m->lay.n_params, &count)) != AN_OK) goto fail;
     if ((r = an_read_f32s(&chunk, m->params, count)) != AN_OK) goto fail;
     if (!an__all_finite(m->params, count)) { r = AN_ERR_CORRUPT; goto fail; }
+    an__lae_prepare(m);
     if (an_reader_find(payload, AN__TAG_LAE_RECORD, &chunk) == AN_OK) {   /* optional */
         uint64_t e = 0, rows = 0;
         an_read_u64(&chunk, &e);

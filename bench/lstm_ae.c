@@ -170,6 +170,7 @@ int main(int argc, char **argv)
         printf("epoch %zu loss %.5f\n", e + 1, last_loss);
     }
     t_train = now() - t0;
+    an_lstm_ae_sync(d);   /* the last optimizer step was ours, outside the library */
     wps_train = o.epochs > 0 ? (double)N * (double)o.epochs / t_train : 0.0;
 
     {   /* final MSE over all windows */

@@ -191,6 +191,7 @@ static void test_torch_lstm_single(void)
     layer_make(&t, I, H, B, T, AN_ACT_TANH);
     layer_from_torch(&t, "lstm_single", "", 0);
     load_fixture("lstm_single", "x", x, B * T * I);
+    an_lstm_prepare(&t.L, &t.buf);
     an_lstm_forward(&t.L, &t.buf, B, T, x, 0);
     check_fixture("lstm_single", "y", t.buf.h, B * T * H, TOL_TORCH);
     last_step(t.buf.h, B, T, H, last);
@@ -220,6 +221,8 @@ static void test_torch_lstm_stacked(void)
     layer_from_torch(&t0, "lstm_stacked", "", 0);
     layer_from_torch(&t1, "lstm_stacked", "", 1);
     load_fixture("lstm_stacked", "x", x, B * T * I);
+    an_lstm_prepare(&t0.L, &t0.buf);
+    an_lstm_prepare(&t1.L, &t1.buf);
     an_lstm_forward(&t0.L, &t0.buf, B, T, x, 0);
     an_lstm_forward(&t1.L, &t1.buf, B, T, t0.buf.h, 0);
     check_fixture("lstm_stacked", "y", t1.buf.h, B * T * H, TOL_TORCH);
@@ -268,6 +271,7 @@ static an_detector *ae_fixture_model(void)
         CHECK_OK(an_lstm_ae_param_view(d, ae_names[k][0], &p, &n));
         load_fixture("autoencoder", ae_names[k][1], p, n);
     }
+    an_lstm_ae_sync(d);
     return d;
 }
 
@@ -405,6 +409,7 @@ static double lstm_fd_loss(void *ctx)
     lstm_fd *c = (lstm_fd *)ctx;
     size_t H = c->t->L.H, b;
     double s;
+    an_lstm_prepare(&c->t->L, &c->t->buf);
     an_lstm_forward(&c->t->L, &c->t->buf, c->B, c->T, c->x, c->repeat);
     s = weighted_sum(c->t->buf.h, c->r_seq, c->B * c->T * H);
     for (b = 0; b < c->B; b++)
@@ -588,6 +593,7 @@ static double ae_fd_loss(void *ctx)
     ae_fd *c = (ae_fd *)ctx;
     float out[FD_B * FD_T * FD_F];
     double l = 0.0;
+    an_lstm_ae_sync(c->d);
     an_lstm_ae_reconstruct(c->d, c->x, FD_B, out);
     an_loss(AN_LOSS_MSE, out, c->target, FD_B * FD_T * FD_F, 1, NULL, 0.0, &l, NULL);
     return l;
