@@ -280,6 +280,7 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
 #define AN_LSTM_MAX_WINDOW 100000
 #define AN_LSTM_MAX_FEATURES 4096
 #define AN_TAG_LSTM_AE AN_TAG('L', 'A', 'E', '1')
+#define AN_TAG_LSTM_FORECASTER AN_TAG('L', 'F', 'C', '1')
 
 /* What the progress callback sees after each epoch. */
 typedef struct an_lstm_progress {
@@ -316,6 +317,10 @@ typedef struct an_lstm_ae_config {
     uint64_t seed;                        /* initialisation and shuffling  */
     an_lstm_progress_fn progress;         /* optional                      */
     void *progress_user;
+    /* forecaster only */
+    size_t n_predictions;                 /* rows predicted, >= 1          */
+    double dropout;                       /* inverted dropout after each
+                                             LSTM layer in training, [0,1) */
 } an_lstm_ae_config;
 
 /* Defaults close to the Keras seeds: one layer of `units`, tanh, MSE,
@@ -331,6 +336,30 @@ AN_API an_result an_lstm_ae_memory(const an_lstm_ae_config *c, size_t *inference
 AN_API an_result an_lstm_ae_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out);
 /* The type table entry for an_detector_load. */
 AN_API const an_detector_vtable *an_lstm_ae_type(void);
+
+/* The LSTM forecaster (telemanom's design, Hundman et al. 2018): an LSTM
+   stack (dropout after every layer in training) whose last state feeds a
+   dense layer predicting the next n_predictions rows of every feature
+   from the last `window` rows.  It shares the configuration, the
+   training loop (samples are rows [s, s + T) with targets
+   [s + T, s + T + P)), an_lstm_ae_param_view ("encoder.<l>.*",
+   "output.*"), an_lstm_ae_loss_grad (x is then (B, T + P, F): inputs then
+   targets; grad_x is (B,T,F)), an_lstm_ae_reconstruct (x (B,T,F) ->
+   predictions (B,P,F)), sync, update and freeze with the autoencoder.
+   Scoring: a row's score is the mean, over every window whose
+   predictions cover it, of that prediction's error (mean over features
+   of squared or absolute error, scaled units); the first `window` rows
+   have no prediction and score 0.  Streaming: the score of a row is the
+   error of its one-step-ahead prediction from the previous `window` rows
+   (0 until then); each push runs the window (O(T layers H^2)).
+   an_lstm_forecaster_config_init(250, F, 80, 10) gives telemanom's
+   configuration: 2 layers of 80, dropout 0.3, 10 predictions. */
+AN_API an_lstm_ae_config an_lstm_forecaster_config_init(size_t window, size_t n_features, size_t units,
+                                                        size_t n_predictions);
+AN_API an_result an_lstm_forecaster_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out);
+AN_API an_result an_lstm_forecaster_memory(const an_lstm_ae_config *c, size_t *inference_bytes,
+                                           size_t *training_bytes);
+AN_API const an_detector_vtable *an_lstm_forecaster_type(void);
 /* The configuration in use (callbacks may be changed through it). */
 AN_API an_lstm_ae_config *an_lstm_ae_config_of(an_detector *d);
 
@@ -358,6 +387,11 @@ AN_API an_result an_lstm_ae_reconstruct(an_detector *d, const float *x, size_t B
    incremental update): epochs from the config, lr as set in it now; the
    scaler is kept. */
 AN_API an_result an_lstm_ae_update(an_detector *d, const float *x, size_t n_rows);
+/* Dropout in an_lstm_ae_loss_grad and an_lstm_ae_reconstruct (fit
+   manages it itself): 0 off (the default: inference), 1 on with fresh
+   masks at every call, 2 on with the masks of the last call (fixed
+   masks, for gradient checks).  Only the forecaster has dropout. */
+AN_API an_result an_lstm_ae_set_dropout(an_detector *d, int mode);
 /* Freeze (1) or unfreeze (0) one LSTM layer: side 0 encoder, 1 decoder;
    frozen layers keep their weights in fit and update. */
 AN_API an_result an_lstm_ae_freeze(an_detector *d, int side, size_t layer, int frozen);
@@ -943,7 +977,11 @@ AN_API an_result an_adam_step(an_adam *opt, float *params, float *grads, double 
 /* Where everything lives: parameter offsets (floats into the parameter
    block) and layer sizes, from the configuration alone. */
 typedef struct an__lae_layout {
-    size_t n;                                       /* LSTM layers per side */
+    int forecaster;                                 /* 0 autoencoder        */
+    size_t n;                                       /* encoder layers       */
+    size_t n_dec;                                   /* decoder layers       */
+    size_t out_in, out_dim;                         /* output dense sizes   */
+    size_t rows;                                    /* output rows: T or P  */
     size_t enc_I[AN_LSTM_MAX_LAYERS], enc_H[AN_LSTM_MAX_LAYERS], enc_off[AN_LSTM_MAX_LAYERS];
     size_t dec_I[AN_LSTM_MAX_LAYERS], dec_H[AN_LSTM_MAX_LAYERS], dec_off[AN_LSTM_MAX_LAYERS];
     size_t top;                                     /* encoder output size  */
@@ -965,7 +1003,10 @@ typedef struct an__lae {
     int enc_frozen[AN_LSTM_MAX_LAYERS], dec_frozen[AN_LSTM_MAX_LAYERS];
     /* inference block */
     float *params;        /* (n_params)                              */
-    float *x, *yhat;      /* (B,T,F) input windows, reconstruction   */
+    float *x;             /* (B,T,F) input windows                   */
+    float *yhat;          /* (B,rows,F) output; rows = T or P (push
+                             borrows it for a (T,F) window)          */
+    float *target;        /* (B,P,F) forecaster targets              */
     float *e, *z;         /* (B,top) encoder state, (B,latent) code  */
     float *ring;          /* (T,F) the stream's last rows            */
     void *core;
@@ -975,6 +1016,12 @@ typedef struct an__lae {
     float *dyhat;         /* (B,T,F)                                 */
     float *dseq[2];       /* (B,T,widest) sequence gradients         */
     float *de, *dcode;    /* (B,top), (B,code)                       */
+    float *mask[AN_LSTM_MAX_LAYERS];   /* forecaster dropout masks: after
+                             layer l (B,T,H_l), l < n-1; after the top
+                             layer's last state (B,top) at l = n-1   */
+    float *dropped[AN_LSTM_MAX_LAYERS];/* the masked outputs, same shapes */
+    an_rng drop_rng;
+    int training;         /* dropout: 0 off, 1 fresh masks, 2 reuse  */
     an_adam adam;
     void *train;
     size_t train_bytes;
@@ -1014,11 +1061,13 @@ AN_API an_lstm_ae_config an_lstm_ae_config_init(size_t window, size_t n_features
     return c;
 }
 
-static void an__lae_plan(const an_lstm_ae_config *c, an__lae_layout *L)
+static void an__lae_plan(const an_lstm_ae_config *c, int forecaster, an__lae_layout *L)
 {
-    size_t l, off = 0, n = c->n_layers;
+    size_t l, off = 0, n = c->n_layers, latent = forecaster ? 0 : c->latent;
     memset(L, 0, sizeof *L);
+    L->forecaster = forecaster;
     L->n = n;
+    L->n_dec = forecaster ? 0 : n;
     L->widest = c->n_features;
     for (l = 0; l < n; l++) {
         L->enc_I[l] = l ? c->units[l - 1] : c->n_features;
@@ -1028,22 +1077,25 @@ static void an__lae_plan(const an_lstm_ae_config *c, an__lae_layout *L)
         if (c->units[l] > L->widest) L->widest = c->units[l];
     }
     L->top = c->units[n - 1];
-    L->code = c->latent ? c->latent : L->top;
+    L->code = latent ? latent : L->top;
     if (L->code > L->widest) L->widest = L->code;
     L->lat_W = off;
-    off = an__add(off, an__mul(c->latent, L->top));
+    off = an__add(off, an__mul(latent, L->top));
     L->lat_b = off;
-    off = an__add(off, c->latent);
-    for (l = 0; l < n; l++) {
+    off = an__add(off, latent);
+    for (l = 0; l < L->n_dec; l++) {
         L->dec_I[l] = l ? L->dec_H[l - 1] : L->code;
         L->dec_H[l] = c->units[n - 1 - l];
         L->dec_off[l] = off;
         off = an__add(off, an_lstm_param_count(L->dec_I[l], L->dec_H[l]));
     }
+    L->rows = forecaster ? c->n_predictions : c->window;
+    L->out_in = forecaster ? L->top : L->dec_H[n - 1];
+    L->out_dim = forecaster ? an__mul(c->n_predictions, c->n_features) : c->n_features;
     L->out_W = off;
-    off = an__add(off, an__mul(c->n_features, L->dec_H[n - 1]));
+    off = an__add(off, an__mul(L->out_dim, L->out_in));
     L->out_b = off;
-    L->n_params = an__add(off, c->n_features);
+    L->n_params = an__add(off, L->out_dim);
 }
 
 AN_API an_result an_lstm_ae_check_config(const an_lstm_ae_config *c)
@@ -1062,6 +1114,7 @@ AN_API an_result an_lstm_ae_check_config(const an_lstm_ae_config *c)
     if (c->batch < 1 || c->batch > 65536 || c->stride < 1 || c->epochs > 1000000) return AN_ERR_INVALID_ARG;
     if (!(c->val_fraction >= 0.0 && c->val_fraction <= 0.9)) return AN_ERR_INVALID_ARG;
     if (!(c->min_delta >= 0.0 && c->min_delta < 1e30)) return AN_ERR_INVALID_ARG;
+    if (c->n_predictions > AN_LSTM_MAX_WINDOW || !(c->dropout >= 0.0 && c->dropout < 1.0)) return AN_ERR_INVALID_ARG;
     return an__adam_check(&c->adam);
 }
 
@@ -1082,9 +1135,10 @@ static void an__lae_carve(an__lae *m, const an_lstm_ae_config *c, const an__lae_
     size_t B = c->batch, T = c->window, F = c->n_features, co = 0, tr = 0, l, adam_bytes = 0;
     size_t bt = an__mul(B, T);
     float *p;
+    size_t rows_max = T > L->rows ? T : L->rows;
     p = an__take(core, &co, L->n_params);
     if (m) m->params = p;
-    for (l = 0; l < 2 * L->n; l++) {
+    for (l = 0; l < L->n + L->n_dec; l++) {
         size_t H = l < L->n ? L->enc_H[l] : L->dec_H[l - L->n], I = l < L->n ? L->enc_I[l] : L->dec_I[l - L->n];
         p = an__take(core, &co, an_lstm_buffer_floats(B, T, I, H, 0));
         if (m && p) an_lstm_buffers_carve(l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n], p, B, T, I, H, 0);
@@ -1094,13 +1148,19 @@ static void an__lae_carve(an__lae *m, const an_lstm_ae_config *c, const an__lae_
         if (m) (l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n])->work = p;
     }
     p = an__take(core, &co, an__mul(bt, F)); if (m) m->x = p;
-    p = an__take(core, &co, an__mul(bt, F)); if (m) m->yhat = p;
+    p = an__take(core, &co, an__mul(an__mul(B, rows_max), F)); if (m) m->yhat = p;
+    p = an__take(core, &co, L->forecaster ? an__mul(B, L->out_dim) : 0); if (m) m->target = p;
     p = an__take(core, &co, an__mul(B, L->top)); if (m) m->e = p;
-    p = an__take(core, &co, an__mul(B, c->latent ? c->latent : 1)); if (m) m->z = p;
+    p = an__take(core, &co, an__mul(B, L->code)); if (m) m->z = p;
     p = an__take(core, &co, an__mul(T, F)); if (m) m->ring = p;
     p = an__take(train, &tr, L->n_params); if (m) m->grads = p;
     p = an__take(train, &tr, L->n_params); if (m) m->best = p;
-    p = an__take(train, &tr, an__mul(bt, F)); if (m) m->dyhat = p;
+    p = an__take(train, &tr, an__mul(B, an__mul(L->rows, F))); if (m) m->dyhat = p;
+    for (l = 0; l < L->n; l++) {
+        size_t k = (L->forecaster && c->dropout > 0.0) ? (l + 1 < L->n ? an__mul(bt, L->enc_H[l]) : an__mul(B, L->top)) : 0;
+        p = an__take(train, &tr, k); if (m) m->mask[l] = p;
+        p = an__take(train, &tr, k); if (m) m->dropped[l] = p;
+    }
     p = an__take(train, &tr, an__mul(bt, L->widest)); if (m) m->dseq[0] = p;
     p = an__take(train, &tr, an__mul(bt, L->widest)); if (m) m->dseq[1] = p;
     p = an__take(train, &tr, an__mul(B, L->top)); if (m) m->de = p;
@@ -1112,15 +1172,24 @@ static void an__lae_carve(an__lae *m, const an_lstm_ae_config *c, const an__lae_
     *train_floats = tr;
 }
 
-AN_API an_result an_lstm_ae_memory(const an_lstm_ae_config *c, size_t *inference_bytes, size_t *training_bytes)
+static an_result an__model_check(const an_lstm_ae_config *c, int forecaster)
+{
+    an_result r = an_lstm_ae_check_config(c);
+    if (r != AN_OK) return r;
+    if (forecaster) return c->n_predictions >= 1 ? AN_OK : AN_ERR_INVALID_ARG;
+    return c->dropout == 0.0 ? AN_OK : AN_ERR_INVALID_ARG;   /* the autoencoder has no dropout */
+}
+
+static an_result an__model_memory(const an_lstm_ae_config *c, int forecaster, size_t *inference_bytes,
+                                  size_t *training_bytes)
 {
     an__lae_layout L;
     size_t co, tr;
     an_result r;
     if (inference_bytes) *inference_bytes = 0;
     if (training_bytes) *training_bytes = 0;
-    if ((r = an_lstm_ae_check_config(c)) != AN_OK) return r;
-    an__lae_plan(c, &L);
+    if ((r = an__model_check(c, forecaster)) != AN_OK) return r;
+    an__lae_plan(c, forecaster, &L);
     if (L.n_params == SIZE_MAX) return AN_ERR_TOO_LARGE;
     an__lae_carve(NULL, c, &L, NULL, NULL, &co, &tr);
     co = an__mul(co, sizeof(float));
@@ -1131,13 +1200,24 @@ AN_API an_result an_lstm_ae_memory(const an_lstm_ae_config *c, size_t *inference
     return AN_OK;
 }
 
+AN_API an_result an_lstm_ae_memory(const an_lstm_ae_config *c, size_t *inference_bytes, size_t *training_bytes)
+{
+    return an__model_memory(c, 0, inference_bytes, training_bytes);
+}
+
+AN_API an_result an_lstm_forecaster_memory(const an_lstm_ae_config *c, size_t *inference_bytes,
+                                           size_t *training_bytes)
+{
+    return an__model_memory(c, 1, inference_bytes, training_bytes);
+}
+
 /* Points the layer structs at the parameter (and gradient) block. */
 static void an__lae_bind(an__lae *m)
 {
     const an__lae_layout *L = &m->lay;
     size_t l, side;
     for (side = 0; side < 2; side++)
-        for (l = 0; l < L->n; l++) {
+        for (l = 0; l < (side ? L->n_dec : L->n); l++) {
             an_lstm_layer *y = side ? &m->dec[l] : &m->enc[l];
             size_t I = side ? L->dec_I[l] : L->enc_I[l], H = side ? L->dec_H[l] : L->enc_H[l];
             size_t o = side ? L->dec_off[l] : L->enc_off[l];
@@ -1163,10 +1243,8 @@ static void an__lae_bind(an__lae *m)
 static void an__lae_prepare(an__lae *m)
 {
     size_t l;
-    for (l = 0; l < m->lay.n; l++) {
-        an_lstm_prepare(&m->enc[l], &m->enc_buf[l]);
-        an_lstm_prepare(&m->dec[l], &m->dec_buf[l]);
-    }
+    for (l = 0; l < m->lay.n; l++) an_lstm_prepare(&m->enc[l], &m->enc_buf[l]);
+    for (l = 0; l < m->lay.n_dec; l++) an_lstm_prepare(&m->dec[l], &m->dec_buf[l]);
 }
 
 static void an__lae_free(an__lae *m)
@@ -1190,16 +1268,16 @@ static void an__lae_init_params(an__lae *m)
     size_t l;
     an_rng_seed(&rng, m->cfg.seed, 1);
     for (l = 0; l < m->lay.n; l++) an_lstm_init_params(&m->enc[l], &rng);
-    if (m->cfg.latent)
-        an_dense_init_params(m->lay.top, m->cfg.latent, m->params + m->lay.lat_W, m->params + m->lay.lat_b, &rng);
-    for (l = 0; l < m->lay.n; l++) an_lstm_init_params(&m->dec[l], &rng);
-    an_dense_init_params(m->lay.dec_H[m->lay.n - 1], m->cfg.n_features, m->params + m->lay.out_W,
-                         m->params + m->lay.out_b, &rng);
+    if (m->lay.code != m->lay.top)
+        an_dense_init_params(m->lay.top, m->lay.code, m->params + m->lay.lat_W, m->params + m->lay.lat_b, &rng);
+    for (l = 0; l < m->lay.n_dec; l++) an_lstm_init_params(&m->dec[l], &rng);
+    an_dense_init_params(m->lay.out_in, m->lay.out_dim, m->params + m->lay.out_W, m->params + m->lay.out_b, &rng);
 }
 
-static const an_detector_vtable *an__lae_vt(void);
+static const an_detector_vtable *an__lae_vt(int forecaster);
 
-AN_API an_result an_lstm_ae_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out)
+static an_result an__model_create(const an_lstm_ae_config *c, int forecaster, const an_allocator *a,
+                                  an_detector **out)
 {
     an__lae *m;
     an_allocator alloc;
@@ -1208,17 +1286,19 @@ AN_API an_result an_lstm_ae_create(const an_lstm_ae_config *c, const an_allocato
     if (!out) return AN_ERR_INVALID_ARG;
     *out = NULL;
     if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
-    if ((r = an_lstm_ae_memory(c, NULL, NULL)) != AN_OK) return r;
+    if ((r = an__model_memory(c, forecaster, NULL, NULL)) != AN_OK) return r;
     if (!(m = (an__lae *)an_malloc(&alloc, sizeof *m, AN_ALIGN))) return AN_ERR_NOMEM;
     memset(m, 0, sizeof *m);
     m->alloc = alloc;
     m->cfg = *c;
-    an__lae_plan(c, &m->lay);
-    an__lae_carve(NULL, c, &m->lay, NULL, NULL, &co, &tr);
+    if (!forecaster) m->cfg.n_predictions = 0;
+    else m->cfg.latent = 0;
+    an__lae_plan(&m->cfg, forecaster, &m->lay);
+    an__lae_carve(NULL, &m->cfg, &m->lay, NULL, NULL, &co, &tr);
     m->core_bytes = co * sizeof(float);
     if (!(m->core = an_malloc(&alloc, m->core_bytes, AN_ALIGN))) { an__lae_free(m); return AN_ERR_NOMEM; }
     memset(m->core, 0, m->core_bytes);
-    an__lae_carve(m, c, &m->lay, (float *)m->core, NULL, &co, &tr);
+    an__lae_carve(m, &m->cfg, &m->lay, (float *)m->core, NULL, &co, &tr);
     if (c->scaler) {
         if ((r = an_scaler_init(&m->scaler, c->scaler, c->n_features, &alloc)) != AN_OK) {
             an__lae_free(m);
@@ -1229,11 +1309,32 @@ AN_API an_result an_lstm_ae_create(const an_lstm_ae_config *c, const an_allocato
     an__lae_bind(m);
     an__lae_init_params(m);
     an__lae_prepare(m);
-    m->base.vt = an__lae_vt();
+    m->base.vt = an__lae_vt(forecaster);
     m->base.n_features = c->n_features;
     m->base.fitted = 0;
     *out = &m->base;
     return AN_OK;
+}
+
+AN_API an_result an_lstm_ae_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out)
+{
+    return an__model_create(c, 0, a, out);
+}
+
+AN_API an_result an_lstm_forecaster_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out)
+{
+    return an__model_create(c, 1, a, out);
+}
+
+AN_API an_lstm_ae_config an_lstm_forecaster_config_init(size_t window, size_t n_features, size_t units,
+                                                        size_t n_predictions)
+{
+    an_lstm_ae_config c = an_lstm_ae_config_init(window, n_features, units);
+    c.n_layers = 2;
+    c.units[1] = units;
+    c.n_predictions = n_predictions;
+    c.dropout = 0.3;
+    return c;
 }
 
 /* The training block, allocated once. */
@@ -1262,21 +1363,38 @@ static void an__lae_forward(an__lae *m, size_t B)
     const an__lae_layout *L = &m->lay;
     size_t T = m->cfg.window, l, b;
     const float *in = m->x, *top, *code;
+    int drop = m->training && L->forecaster && m->cfg.dropout > 0.0;
     for (l = 0; l < L->n; l++) {
         an_lstm_forward(&m->enc[l], &m->enc_buf[l], B, T, in, 0);
         in = m->enc_buf[l].h;
+        if (drop && l + 1 < L->n) {   /* dropout between layers: (B,T,H_l) */
+            size_t k = B * T * L->enc_H[l];
+            if (m->training == 1) an_dropout_mask(&m->drop_rng, k, (float)m->cfg.dropout, m->mask[l]);
+            an_dropout_apply(k, m->mask[l], in, m->dropped[l]);
+            in = m->dropped[l];
+        }
     }
     top = m->enc_buf[L->n - 1].h;
     for (b = 0; b < B; b++) memcpy(m->e + b * L->top, top + (b * T + T - 1) * L->top, L->top * sizeof(float));
     code = m->e;
-    if (m->cfg.latent) {
-        an_dense_forward(B, L->top, m->cfg.latent, m->e, m->params + L->lat_W, m->params + L->lat_b, m->z);
+    if (L->forecaster) {
+        if (drop) {   /* dropout on the last state (B,top) */
+            if (m->training == 1) an_dropout_mask(&m->drop_rng, B * L->top, (float)m->cfg.dropout, m->mask[L->n - 1]);
+            an_dropout_apply(B * L->top, m->mask[L->n - 1], m->e, m->dropped[L->n - 1]);
+            code = m->dropped[L->n - 1];
+        }
+        /* yhat (B,P F) = state (B,top) W^T + b */
+        an_dense_forward(B, L->top, L->out_dim, code, m->params + L->out_W, m->params + L->out_b, m->yhat);
+        return;
+    }
+    if (L->code != L->top) {
+        an_dense_forward(B, L->top, L->code, m->e, m->params + L->lat_W, m->params + L->lat_b, m->z);
         code = m->z;
     }
     an_lstm_forward(&m->dec[0], &m->dec_buf[0], B, T, code, 1);
-    for (l = 1; l < L->n; l++) an_lstm_forward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0);
-    an_dense_forward(B * T, L->dec_H[L->n - 1], m->cfg.n_features, m->dec_buf[L->n - 1].h,
-                     m->params + L->out_W, m->params + L->out_b, m->yhat);
+    for (l = 1; l < L->n_dec; l++) an_lstm_forward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0);
+    an_dense_forward(B * T, L->out_in, L->out_dim, m->dec_buf[L->n_dec - 1].h, m->params + L->out_W,
+                     m->params + L->out_b, m->yhat);
 }
 
 /* Backward after an__lae_forward, from m->dyhat (B,T,F); accumulates into
@@ -1284,35 +1402,49 @@ static void an__lae_forward(an__lae *m, size_t B)
 static void an__lae_backward(an__lae *m, size_t B, float *grad_x)
 {
     const an__lae_layout *L = &m->lay;
-    size_t T = m->cfg.window, n = L->n, l, k = 0, Hd = L->dec_H[n - 1];
+    size_t T = m->cfg.window, n = L->n, l, k = 0, i;
     float *d_in, *dlast;
-    const float *code = m->cfg.latent ? m->z : m->e;
-    d_in = m->dseq[k];
-    memset(d_in, 0, B * T * Hd * sizeof(float));
-    an_dense_backward(B * T, Hd, m->cfg.n_features, m->dec_buf[n - 1].h, m->params + L->out_W, m->dyhat,
-                      m->grads + L->out_W, m->grads + L->out_b, d_in);
-    for (l = n - 1; l >= 1; l--) {
-        float *d_out = m->dseq[k ^ 1];
-        memset(d_out, 0, B * T * L->dec_I[l] * sizeof(float));
-        an_lstm_backward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0, d_in, NULL, d_out);
-        d_in = d_out;
-        k ^= 1;
-    }
-    memset(m->dcode, 0, B * L->code * sizeof(float));
-    an_lstm_backward(&m->dec[0], &m->dec_buf[0], B, T, code, 1, d_in, NULL, m->dcode);
-    dlast = m->dcode;
-    if (m->cfg.latent) {
+    int drop = m->training && L->forecaster && m->cfg.dropout > 0.0;
+    if (L->forecaster) {
+        const float *state = drop ? m->dropped[n - 1] : m->e;
         memset(m->de, 0, B * L->top * sizeof(float));
-        an_dense_backward(B, L->top, m->cfg.latent, m->e, m->params + L->lat_W, m->dcode,
-                          m->grads + L->lat_W, m->grads + L->lat_b, m->de);
+        an_dense_backward(B, L->top, L->out_dim, state, m->params + L->out_W, m->dyhat, m->grads + L->out_W,
+                          m->grads + L->out_b, m->de);
+        if (drop) an_dropout_apply(B * L->top, m->mask[n - 1], m->de, m->de);
         dlast = m->de;
+    } else {
+        const float *code = L->code != L->top ? m->z : m->e;
+        size_t Hd = L->out_in;
+        d_in = m->dseq[k];
+        memset(d_in, 0, B * T * Hd * sizeof(float));
+        an_dense_backward(B * T, Hd, L->out_dim, m->dec_buf[L->n_dec - 1].h, m->params + L->out_W, m->dyhat,
+                          m->grads + L->out_W, m->grads + L->out_b, d_in);
+        for (l = L->n_dec - 1; l >= 1; l--) {
+            float *d_out = m->dseq[k ^ 1];
+            memset(d_out, 0, B * T * L->dec_I[l] * sizeof(float));
+            an_lstm_backward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0, d_in, NULL, d_out);
+            d_in = d_out;
+            k ^= 1;
+        }
+        memset(m->dcode, 0, B * L->code * sizeof(float));
+        an_lstm_backward(&m->dec[0], &m->dec_buf[0], B, T, code, 1, d_in, NULL, m->dcode);
+        dlast = m->dcode;
+        if (L->code != L->top) {
+            memset(m->de, 0, B * L->top * sizeof(float));
+            an_dense_backward(B, L->top, L->code, m->e, m->params + L->lat_W, m->dcode, m->grads + L->lat_W,
+                              m->grads + L->lat_b, m->de);
+            dlast = m->de;
+        }
     }
     d_in = NULL;
     for (l = n; l-- > 0;) {
-        const float *input = l ? m->enc_buf[l - 1].h : m->x;
+        const float *input = l ? (drop ? m->dropped[l - 1] : m->enc_buf[l - 1].h) : m->x;
         float *dx = l ? m->dseq[k] : grad_x;
-        if (dx) memset(dx, 0, B * T * L->enc_I[l] * sizeof(float));
+        size_t nx = B * T * L->enc_I[l];
+        if (dx) memset(dx, 0, nx * sizeof(float));
         an_lstm_backward(&m->enc[l], &m->enc_buf[l], B, T, input, 0, d_in, l == n - 1 ? dlast : NULL, dx);
+        if (l && drop)
+            for (i = 0; i < nx; i++) dx[i] *= m->mask[l - 1][i];
         d_in = dx;
         k ^= 1;
     }
@@ -1329,11 +1461,11 @@ static int an__all_finite(const float *x, size_t n)
 /* Forward, loss and backward on the B windows in m->x. */
 static an_result an__lae_loss_grad(an__lae *m, size_t B, double *loss, float *grad_x)
 {
-    size_t n = B * m->cfg.window * m->cfg.n_features;
+    size_t n = B * m->lay.rows * m->cfg.n_features;
     an_result r;
     an__lae_prepare(m);
     an__lae_forward(m, B);
-    r = an_loss(m->cfg.loss, m->yhat, m->x, n, 1, NULL, 0.0, loss, m->dyhat);
+    r = an_loss(m->cfg.loss, m->yhat, m->lay.forecaster ? m->target : m->x, n, 1, NULL, 0.0, loss, m->dyhat);
     if (r == AN_ERR_INPUT) return AN_ERR_NUMERIC;   /* the input was finite: the network overflowed */
     if (r != AN_OK) return r;
     memset(m->grads, 0, m->lay.n_params * sizeof(float));
@@ -1344,15 +1476,19 @@ static an_result an__lae_loss_grad(an__lae *m, size_t B, double *loss, float *gr
 AN_API an_result an_lstm_ae_loss_grad(an_detector *d, const float *x, size_t B, double *loss, float *grad_x)
 {
     an__lae *m = an__lae_of(d);
-    size_t n;
+    size_t TF, PF, b;
     an_result r;
     if (!m || !x || !loss || B == 0) return AN_ERR_INVALID_ARG;
     *loss = 0.0;
     if (B > m->cfg.batch) return AN_ERR_SHAPE;
-    n = B * m->cfg.window * m->cfg.n_features;
-    if (!an__all_finite(x, n)) return AN_ERR_INPUT;
+    TF = m->cfg.window * m->cfg.n_features;
+    PF = m->lay.forecaster ? m->lay.out_dim : 0;
+    if (!an__all_finite(x, B * (TF + PF))) return AN_ERR_INPUT;
     if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
-    memcpy(m->x, x, n * sizeof(float));
+    for (b = 0; b < B; b++) {   /* forecaster rows: T inputs, then P targets */
+        memcpy(m->x + b * TF, x + b * (TF + PF), TF * sizeof(float));
+        if (PF) memcpy(m->target + b * PF, x + b * (TF + PF) + TF, PF * sizeof(float));
+    }
     return an__lae_loss_grad(m, B, loss, grad_x);
 }
 
@@ -1366,6 +1502,7 @@ AN_API an_result an_lstm_ae_reconstruct(an_detector *d, const float *x, size_t B
     if (!an__all_finite(x, n)) return AN_ERR_INPUT;
     memcpy(m->x, x, n * sizeof(float));
     an__lae_forward(m, B);
+    n = B * m->lay.rows * m->cfg.n_features;
     memcpy(out, m->yhat, n * sizeof(float));
     return an__all_finite(out, n) ? AN_OK : AN_ERR_NUMERIC;
 }
@@ -1381,8 +1518,8 @@ static size_t an__lae_ranges(const an__lae *m, size_t *ranges)
             ranges[2 * k + 1] = L->enc_off[l] + an_lstm_param_count(L->enc_I[l], L->enc_H[l]);
             k++;
         }
-    if (m->cfg.latent) { ranges[2 * k] = L->lat_W; ranges[2 * k + 1] = L->lat_b + m->cfg.latent; k++; }
-    for (l = 0; l < L->n; l++)
+    if (L->code != L->top) { ranges[2 * k] = L->lat_W; ranges[2 * k + 1] = L->lat_b + L->code; k++; }
+    for (l = 0; l < L->n_dec; l++)
         if (!m->dec_frozen[l]) {
             ranges[2 * k] = L->dec_off[l];
             ranges[2 * k + 1] = L->dec_off[l] + an_lstm_param_count(L->dec_I[l], L->dec_H[l]);
@@ -1397,8 +1534,10 @@ static size_t an__lae_ranges(const an__lae *m, size_t *ranges)
    xs) into slot b of m->x. */
 static void an__lae_gather(an__lae *m, const float *xs, size_t start, size_t b)
 {
-    size_t TF = m->cfg.window * m->cfg.n_features;
-    memcpy(m->x + b * TF, xs + start * m->cfg.n_features, TF * sizeof(float));
+    size_t F = m->cfg.n_features, TF = m->cfg.window * F;
+    memcpy(m->x + b * TF, xs + start * F, TF * sizeof(float));
+    if (m->lay.forecaster)
+        memcpy(m->target + b * m->lay.out_dim, xs + start * F + TF, m->lay.out_dim * sizeof(float));
 }
 
 /* Mean loss over windows idx[0..n) (window i starts at row i * stride). */
@@ -1412,7 +1551,8 @@ static an_result an__lae_eval(an__lae *m, const float *xs, size_t first, size_t 
         size_t bs = n - done < m->cfg.batch ? n - done : m->cfg.batch;
         for (b = 0; b < bs; b++) an__lae_gather(m, xs, (first + done + b) * m->cfg.stride, b);
         an__lae_forward(m, bs);
-        r = an_loss(m->cfg.loss, m->yhat, m->x, bs * m->cfg.window * m->cfg.n_features, 1, NULL, 0.0, &loss, NULL);
+        r = an_loss(m->cfg.loss, m->yhat, m->lay.forecaster ? m->target : m->x, bs * m->lay.rows * m->cfg.n_features,
+                    1, NULL, 0.0, &loss, NULL);
         if (r != AN_OK) return AN_ERR_NUMERIC;
         sum += loss * (double)bs;
         done += bs;
@@ -1430,10 +1570,11 @@ static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_
     double best = HUGE_VAL;
     clock_t t0 = clock();
     an_result r = AN_OK;
-    nw = (n_rows - T) / c->stride + 1;
+    size_t span = T + (m->lay.forecaster ? c->n_predictions : 0);   /* rows a sample reads */
+    nw = (n_rows - span) / c->stride + 1;
     n_val = (size_t)((double)nw * c->val_fraction);
     split = (nw - n_val) * c->stride;                   /* first row of validation */
-    n_train = n_val ? (split >= T ? (split - T) / c->stride + 1 : 0) : nw;
+    n_train = n_val ? (split >= span ? (split - span) / c->stride + 1 : 0) : nw;
     if (n_train == 0) return AN_ERR_TOO_SHORT;
     n_ranges = an__lae_ranges(m, ranges);
     m->adam.cfg = c->adam;
@@ -1448,7 +1589,10 @@ static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_
         while (done < n_train) {
             size_t bs = n_train - done < c->batch ? n_train - done : c->batch;
             for (b = 0; b < bs; b++) an__lae_gather(m, xs, order[done + b] * c->stride, b);
-            if ((r = an__lae_loss_grad(m, bs, &loss, NULL)) != AN_OK) goto out;
+            m->training = 1;
+            r = an__lae_loss_grad(m, bs, &loss, NULL);
+            m->training = 0;   /* evaluation and scoring run without dropout */
+            if (r != AN_OK) goto out;
             if ((r = an_adam_step_ranges(&m->adam, m->params, m->grads, ranges, n_ranges, NULL)) != AN_OK) goto out;
             sum += loss * (double)bs;
             done += bs;
@@ -1498,7 +1642,7 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
     an_result r = AN_OK;
     if (n == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!an__all_finite(x, n)) return AN_ERR_INPUT;
-    if (n_rows < m->cfg.window) return AN_ERR_TOO_SHORT;
+    if (n_rows < m->cfg.window + (m->lay.forecaster ? m->cfg.n_predictions : 0)) return AN_ERR_TOO_SHORT;
     if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
     nw = (n_rows - m->cfg.window) / m->cfg.stride + 1;
     off = an__round_up(an__mul(n, sizeof(float)), sizeof(size_t));
@@ -1520,6 +1664,7 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
             m->train_seconds = 0.0;
         }
         an_rng_seed(&rng, m->cfg.seed, fresh ? 2 : 3 + m->epochs_run);
+        an_rng_seed(&m->drop_rng, m->cfg.seed, fresh ? 4 : 5 + m->epochs_run);
         r = an__lae_train(m, xs, n_rows, order, &rng);
     }
     an_free(&m->alloc, scratch, bytes);
@@ -1545,8 +1690,19 @@ AN_API an_result an_lstm_ae_update(an_detector *d, const float *x, size_t n_rows
 AN_API an_result an_lstm_ae_freeze(an_detector *d, int side, size_t layer, int frozen)
 {
     an__lae *m = an__lae_of(d);
-    if (!m || (side != 0 && side != 1) || layer >= m->lay.n) return AN_ERR_INVALID_ARG;
+    if (!m || (side != 0 && side != 1) || layer >= (side ? m->lay.n_dec : m->lay.n)) return AN_ERR_INVALID_ARG;
     (side ? m->dec_frozen : m->enc_frozen)[layer] = frozen != 0;
+    return AN_OK;
+}
+
+AN_API an_result an_lstm_ae_set_dropout(an_detector *d, int mode)
+{
+    an__lae *m = an__lae_of(d);
+    an_result r;
+    if (!m || mode < 0 || mode > 2) return AN_ERR_INVALID_ARG;
+    if (mode && (r = an__lae_train_alloc(m)) != AN_OK) return r;
+    if (mode == 1 && m->training == 0) an_rng_seed(&m->drop_rng, m->cfg.seed, 4);
+    m->training = mode;
     return AN_OK;
 }
 
@@ -1566,16 +1722,79 @@ static an_result an__lae_put(an__lae *m, const float *rows, size_t b)
 }
 
 /* Error of step t of window b: mean over features, MSE or MAE. */
-static float an__lae_err(const an__lae *m, size_t b, size_t t)
+static float an__row_err(an_loss_kind kind, const float *y, const float *x, size_t F)
 {
-    size_t F = m->cfg.n_features, f;
-    const float *y = m->yhat + (b * m->cfg.window + t) * F, *x = m->x + (b * m->cfg.window + t) * F;
     double s = 0.0;
+    size_t f;
     for (f = 0; f < F; f++) {
         double d = (double)y[f] - x[f];
-        s += m->cfg.loss == AN_LOSS_MAE ? fabs(d) : d * d;
+        s += kind == AN_LOSS_MAE ? fabs(d) : d * d;
     }
     return (float)(s / (double)F);
+}
+
+static float an__lae_err(const an__lae *m, size_t b, size_t t)
+{
+    size_t F = m->cfg.n_features, o = (b * m->cfg.window + t) * F;
+    return an__row_err(m->cfg.loss, m->yhat + o, m->x + o, F);
+}
+
+/* Row r of x (raw) scaled into out (F). */
+static an_result an__lae_row(const an__lae *m, const float *row, float *out)
+{
+    if (m->has_scaler) return an_scaler_transform(&m->scaler, row, 1, out);
+    memcpy(out, row, m->cfg.n_features * sizeof(float));
+    return AN_OK;
+}
+
+/* Forecaster scores: see the header. */
+static an_result an__lfc_score(an__lae *m, const float *x, size_t n_rows, float *scores)
+{
+    size_t T = m->cfg.window, P = m->cfg.n_predictions, F = m->cfg.n_features, nw, w0, b, k, r;
+    an_result res;
+    if (n_rows <= T) return AN_ERR_TOO_SHORT;
+    nw = n_rows - T;   /* window w = rows [w, w + T) predicts rows w + T .. w + T + P - 1 */
+    memset(scores, 0, n_rows * sizeof(float));
+    for (w0 = 0; w0 < nw; w0 += m->cfg.batch) {
+        size_t bs = nw - w0 < m->cfg.batch ? nw - w0 : m->cfg.batch;
+        for (b = 0; b < bs; b++)
+            if ((res = an__lae_put(m, x + (w0 + b) * F, b)) != AN_OK) return res;
+        an__lae_forward(m, bs);
+        if (!an__all_finite(m->yhat, bs * P * F)) return AN_ERR_NUMERIC;
+        for (b = 0; b < bs; b++)
+            for (k = 0; k < P && w0 + b + T + k < n_rows; k++) {
+                r = w0 + b + T + k;
+                if ((res = an__lae_row(m, x + r * F, m->target)) != AN_OK) return res;
+                scores[r] += an__row_err(m->cfg.loss, m->yhat + (b * P + k) * F, m->target, F);
+            }
+    }
+    /* windows predicting row r >= T: max(0, r - T - P + 1) <= w <= min(r - T, nw - 1) */
+    for (r = T; r < n_rows; r++) {
+        size_t hi = r - T < nw - 1 ? r - T : nw - 1, lo = r + 1 >= T + P ? r + 1 - T - P : 0;
+        scores[r] /= (float)(hi - lo + 1);
+    }
+    return AN_OK;
+}
+
+/* Forecaster push: the new row's error against the one-step-ahead
+   prediction from the previous T rows, then the row joins them. */
+static an_result an__lfc_push(an__lae *m, const float *row, float *score)
+{
+    size_t T = m->cfg.window, F = m->cfg.n_features, k;
+    an_result r;
+    if (m->n_seen >= T) {
+        float *win = m->yhat;
+        for (k = 0; k < T; k++) memcpy(win + k * F, m->ring + ((m->ring_pos + k) % T) * F, F * sizeof(float));
+        if ((r = an__lae_put(m, win, 0)) != AN_OK) return r;
+        an__lae_forward(m, 1);
+        if (!an__all_finite(m->yhat, m->lay.out_dim)) return AN_ERR_NUMERIC;
+        if ((r = an__lae_row(m, row, m->target)) != AN_OK) return r;
+        *score = an__row_err(m->cfg.loss, m->yhat, m->target, F);
+    }
+    memcpy(m->ring + m->ring_pos * F, row, F * sizeof(float));
+    m->ring_pos = (m->ring_pos + 1) % T;
+    if (m->n_seen < T) m->n_seen++;
+    return AN_OK;
 }
 
 static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows, float *scores)
@@ -1588,6 +1807,7 @@ static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows,
     F = m->cfg.n_features;
     if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!an__all_finite(x, n_rows * F)) return AN_ERR_INPUT;
+    if (m->lay.forecaster) return an__lfc_score(m, x, n_rows, scores);
     if (n_rows < T) return AN_ERR_TOO_SHORT;
     nw = n_rows - T + 1;
     memset(scores, 0, n_rows * sizeof(float));
@@ -1619,6 +1839,7 @@ static an_result an__lae_push(an_detector *self, const float *row, float *score)
     F = m->cfg.n_features;
     *score = 0.0f;
     if (!an__all_finite(row, F)) return AN_ERR_INPUT;
+    if (m->lay.forecaster) return an__lfc_push(m, row, score);
     memcpy(m->ring + m->ring_pos * F, row, F * sizeof(float));
     m->ring_pos = (m->ring_pos + 1) % T;
     if (m->n_seen < T) m->n_seen++;
@@ -1649,10 +1870,12 @@ static an_result an__lae_reset(an_detector *self)
              beta1, beta2, eps, weight_decay, clip_norm
      'SCAL'  the scaler (when there is one)
      'LAEP'  u64 parameter count, then the parameters as f32
-     'LAER'  training record: u64 epochs run, rows; f64 best loss, seconds */
+     'LAER'  training record: u64 epochs run, rows; f64 best loss, seconds
+     'LFCX'  forecaster only: u64 n_predictions, f64 dropout */
 #define AN__TAG_LAE_CONFIG AN_TAG('L', 'A', 'E', 'C')
 #define AN__TAG_LAE_PARAMS AN_TAG('L', 'A', 'E', 'P')
 #define AN__TAG_LAE_RECORD AN_TAG('L', 'A', 'E', 'R')
+#define AN__TAG_LFC_EXTRA  AN_TAG('L', 'F', 'C', 'X')
 
 static an_result an__lae_save(const an_detector *self, an_writer *w)
 {
@@ -1685,6 +1908,12 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     an_write_f64(w, c->adam.weight_decay);
     an_write_f64(w, c->adam.clip_norm);
     an_write_end(w);
+    if (m->lay.forecaster) {
+        an_write_begin(w, AN__TAG_LFC_EXTRA);
+        an_write_u64(w, c->n_predictions);
+        an_write_f64(w, c->dropout);
+        an_write_end(w);
+    }
     if (m->has_scaler) an_scaler_save(&m->scaler, w);
     an_write_begin(w, AN__TAG_LAE_PARAMS);
     an_write_u64(w, m->lay.n_params);
@@ -1753,7 +1982,7 @@ static an_result an__reader_seek(const an_reader *r, uint32_t tag, an_reader *at
     return AN_ERR_CORRUPT;
 }
 
-static an_result an__lae_load(an_reader *payload, const an_allocator *a, an_detector **out)
+static an_result an__model_load(an_reader *payload, const an_allocator *a, an_detector **out, int forecaster)
 {
     an_lstm_ae_config c;
     an_reader chunk;
@@ -1764,7 +1993,13 @@ static an_result an__lae_load(an_reader *payload, const an_allocator *a, an_dete
     *out = NULL;
     if ((r = an_reader_find(payload, AN__TAG_LAE_CONFIG, &chunk)) != AN_OK) return r;
     if ((r = an__lae_read_config(&chunk, &c)) != AN_OK) return r;
-    if ((r = an_lstm_ae_create(&c, a, &d)) != AN_OK) return r;
+    if (forecaster) {
+        if ((r = an_reader_find(payload, AN__TAG_LFC_EXTRA, &chunk)) != AN_OK) return r;
+        if ((r = an_read_count(&chunk, 1, AN_LSTM_MAX_WINDOW, &c.n_predictions)) != AN_OK) return r;
+        if ((r = an_read_f64(&chunk, &c.dropout)) != AN_OK) return r;
+    }
+    if (an__model_check(&c, forecaster) != AN_OK) return AN_ERR_CORRUPT;
+    if ((r = an__model_create(&c, forecaster, a, &d)) != AN_OK) return r;
     m = (an__lae *)d;
     if (m->has_scaler) {
         an_scaler_uninit(&m->scaler);
@@ -1798,6 +2033,16 @@ fail:
     return r;
 }
 
+static an_result an__lae_load(an_reader *payload, const an_allocator *a, an_detector **out)
+{
+    return an__model_load(payload, a, out, 0);
+}
+
+static an_result an__lfc_load(an_reader *payload, const an_allocator *a, an_detector **out)
+{
+    return an__model_load(payload, a, out, 1);
+}
+
 AN_API an_result an_lstm_ae_param_view(an_detector *d, const char *name, float **data, size_t *count)
 {
     an__lae *m = an__lae_of(d);
@@ -1817,12 +2062,12 @@ AN_API an_result an_lstm_ae_param_view(an_detector *d, const char *name, float *
         else name = "params";
     }
     if (strcmp(name, "params") == 0) { off = 0; n = L->n_params; }
-    else if (strcmp(name, "latent.W") == 0 && m->cfg.latent) { off = L->lat_W; n = m->cfg.latent * L->top; }
-    else if (strcmp(name, "latent.b") == 0 && m->cfg.latent) { off = L->lat_b; n = m->cfg.latent; }
-    else if (strcmp(name, "output.W") == 0) { off = L->out_W; n = m->cfg.n_features * L->dec_H[L->n - 1]; }
-    else if (strcmp(name, "output.b") == 0) { off = L->out_b; n = m->cfg.n_features; }
+    else if (strcmp(name, "latent.W") == 0 && L->code != L->top) { off = L->lat_W; n = L->code * L->top; }
+    else if (strcmp(name, "latent.b") == 0 && L->code != L->top) { off = L->lat_b; n = L->code; }
+    else if (strcmp(name, "output.W") == 0) { off = L->out_W; n = L->out_dim * L->out_in; }
+    else if (strcmp(name, "output.b") == 0) { off = L->out_b; n = L->out_dim; }
     else if ((strncmp(name, "encoder.", 8) == 0 || strncmp(name, "decoder.", 8) == 0) &&
-             name[8] >= '0' && name[8] < (char)('0' + L->n) && name[9] == '.') {
+             name[8] >= '0' && name[8] < (char)('0' + (name[0] == 'd' ? L->n_dec : L->n)) && name[9] == '.') {
         int side = name[0] == 'd';
         size_t l = (size_t)(name[8] - '0');
         size_t I = side ? L->dec_I[l] : L->enc_I[l], H = side ? L->dec_H[l] : L->enc_H[l];
@@ -1845,9 +2090,17 @@ static const an_detector_vtable an__lae_vtable = {
     an__lae_save, an__lae_load, NULL, an__lae_destroy
 };
 
-static const an_detector_vtable *an__lae_vt(void) { return &an__lae_vtable; }
+static const an_detector_vtable an__lfc_vtable = {
+    AN_TAG_LSTM_FORECASTER, "lstm-forecaster",
+    an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
+    an__lae_save, an__lfc_load, NULL, an__lae_destroy
+};
+
+static const an_detector_vtable *an__lae_vt(int forecaster) { return forecaster ? &an__lfc_vtable : &an__lae_vtable; }
 
 AN_API const an_detector_vtable *an_lstm_ae_type(void) { return &an__lae_vtable; }
+
+AN_API const an_detector_vtable *an_lstm_forecaster_type(void) { return &an__lfc_vtable; }
 
 #ifdef __cplusplus
 }

@@ -1101,6 +1101,181 @@ static void test_ae_push_matches_reconstruct(void)
     ffree(x, N);
 }
 
+/* --------------------------------------------------------------------------
+   The forecaster
+   -------------------------------------------------------------------------- */
+
+/* Every parameter and the input against finite differences, with dropout
+   on fixed masks, two layers. */
+enum { FC_T = 5, FC_F = 2, FC_P = 3, FC_B = 2 };
+typedef struct fc_fd {
+    an_detector *d;
+    float xy[FC_B * (FC_T + FC_P) * FC_F];
+} fc_fd;
+
+static double fc_fd_loss(void *ctx)
+{
+    fc_fd *c = (fc_fd *)ctx;
+    double l = 0.0;
+    an_lstm_ae_loss_grad(c->d, c->xy, FC_B, &l, NULL);
+    return l;
+}
+
+static void test_fd_forecaster(void)
+{
+    an_lstm_ae_config cfg = an_lstm_forecaster_config_init(FC_T, FC_F, 4, FC_P);
+    fc_fd c;
+    float gx[FC_B * FC_T * FC_F], xin[FC_B * FC_T * FC_F], *grads, *g, *params;
+    size_t n, b, i;
+    double loss;
+    an_rng rng;
+    cfg.units[1] = 3;
+    cfg.batch = FC_B;
+    cfg.dropout = 0.4;
+    cfg.scaler = (an_scaler_kind)0;
+    CHECK_OK(an_lstm_forecaster_create(&cfg, NULL, &c.d));
+    if (!c.d) return;
+    an_rng_seed(&rng, 11, 0);
+    fill_uniform(&rng, c.xy, sizeof c.xy / sizeof c.xy[0], 1.0f);
+    CHECK_OK(an_lstm_ae_param_view(c.d, "params", &params, &n));
+    for (i = 0; i < n; i++) params[i] += (2.0f * an_rng_uniformf(&rng) - 1.0f) * 0.2f;
+    CHECK_OK(an_lstm_ae_set_dropout(c.d, 1));      /* draw masks once ... */
+    CHECK_OK(an_lstm_ae_loss_grad(c.d, c.xy, FC_B, &loss, NULL));
+    CHECK_OK(an_lstm_ae_set_dropout(c.d, 2));      /* ... and keep them */
+    CHECK_OK(an_lstm_ae_loss_grad(c.d, c.xy, FC_B, &loss, gx));
+    CHECK_NEAR(loss, fc_fd_loss(&c), 0.0);
+    CHECK_OK(an_lstm_ae_param_view(c.d, "grads", &grads, &n));
+    g = falloc(n);
+    memcpy(g, grads, n * sizeof(float));
+    fd_check("forecaster dropout params", params, g, n, fc_fd_loss, &c);
+    /* the inputs are the first T rows of each sample */
+    for (b = 0; b < FC_B; b++) memcpy(xin + b * FC_T * FC_F, c.xy + b * (FC_T + FC_P) * FC_F, FC_T * FC_F * sizeof(float));
+    {
+        /* perturb through a copy laid out as the gradient, written back each time */
+        size_t k;
+        double worst = 0.0;
+        for (k = 0; k < FC_B * FC_T * FC_F; k++) {
+            size_t bb = k / (FC_T * FC_F), at = bb * (FC_T + FC_P) * FC_F + k % (FC_T * FC_F);
+            float save = c.xy[at];
+            double lp, lm, fd, err;
+            c.xy[at] = (float)(save + FD_H); lp = fc_fd_loss(&c);
+            c.xy[at] = (float)(save - FD_H); lm = fc_fd_loss(&c);
+            c.xy[at] = save;
+            fd = (lp - lm) / (2.0 * FD_H);
+            err = fabs(fd - gx[k]) / (fabs(gx[k]) > FD_FLOOR ? fabs(gx[k]) : FD_FLOOR);
+            if (err > worst) worst = err;
+        }
+        CHECK(worst <= TOL_FD * 2);
+        if (getenv("LSTM_VERBOSE")) printf("  fd %-40s n=%4d worst %.2e\n", "forecaster dropout x", FC_B * FC_T * FC_F, worst);
+    }
+    (void)xin;
+    CHECK_OK(an_lstm_ae_set_dropout(c.d, 0));
+    CHECK_RESULT(an_lstm_ae_set_dropout(c.d, 3), AN_ERR_INVALID_ARG);
+    ffree(g, n);
+    an_detector_destroy(c.d);
+}
+
+/* Learns sine + noise: forecast error falls by at least 10x; a spike
+   scores above 10x every normal row; push equals the one-step error;
+   save/load bit for bit; telemanom's configuration trains. */
+static void test_forecaster_learns_and_detects(void)
+{
+    enum { N = 480, F = 1 };
+    an_lstm_ae_config c = an_lstm_forecaster_config_init(16, F, 12, 3);
+    an_detector *d0 = NULL, *d = NULL, *loaded = NULL;
+    float *train = sine_series(N, F, 6), *test = sine_series(N, F, 7), *s0 = falloc(N), *s1 = falloc(N), *s2 = falloc(N);
+    double e0, e1, normal_max = 0.0;
+    const an_detector_vtable *types[2];
+    an_writer w;
+    an_reader r;
+    const void *data;
+    size_t size, i;
+    c.dropout = 0.1;
+    c.batch = 16;
+    c.stride = 2;
+    c.adam.lr = 1e-2;
+    c.patience = 0;
+    c.epochs = 0;
+    CHECK_OK(an_lstm_forecaster_create(&c, NULL, &d0));
+    CHECK_OK(an_detector_fit(d0, train, N));
+    CHECK_OK(an_detector_score(d0, test, N, s0));
+    c.epochs = 12;
+    CHECK_OK(an_lstm_forecaster_create(&c, NULL, &d));
+    if (!d || !d0) return;
+    CHECK_OK(an_detector_fit(d, train, N));
+    CHECK_OK(an_detector_score(d, test, N, s1));
+    for (i = 0; i < 16; i++) CHECK(s1[i] == 0.0f);
+    e0 = mean_of(s0 + 16, N - 16);
+    e1 = mean_of(s1 + 16, N - 16);
+    if (getenv("LSTM_VERBOSE")) printf("  forecaster sine: error %.4f untrained -> %.4f trained (%.1fx)\n", e0, e1, e0 / e1);
+    CHECK(e0 / e1 >= 10.0);
+    test[300] += 3.0f;
+    CHECK_OK(an_detector_score(d, test, N, s1));
+    for (i = 16; i < N; i++)
+        if ((i < 300 - 20 || i > 300 + 20) && s1[i] > normal_max) normal_max = s1[i];
+    if (getenv("LSTM_VERBOSE")) printf("  forecaster sine: spike %.3f, normal max %.3f\n", s1[300], normal_max);
+    CHECK(s1[300] > 10.0 * normal_max);
+    /* save / load: the same scores, bit for bit */
+    CHECK_OK(an_writer_init(&w, NULL));
+    CHECK_OK(an_detector_save(d, &w));
+    CHECK_OK(an_writer_finish(&w, &data, &size));
+    CHECK_OK(an_model_open(&r, data, size));
+    types[0] = an_lstm_ae_type();
+    types[1] = an_lstm_forecaster_type();
+    CHECK_OK(an_detector_load(&r, types, 2, NULL, &loaded));
+    if (loaded) {
+        CHECK_OK(an_detector_score(loaded, test, N, s2));
+        CHECK(memcmp(s1, s2, N * sizeof(float)) == 0);
+        CHECK(an_lstm_ae_config_of(loaded)->n_predictions == 3);
+        an_detector_destroy(loaded);
+    }
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_RESULT(an_detector_load(&r, types, 1, NULL, &loaded), AN_ERR_UNSUPPORTED);
+    an_writer_uninit(&w);
+    /* streaming: 0 for the first T rows, then the one-step error */
+    for (i = 0; i < 300 + 1; i++) CHECK_OK(an_detector_push(d, test + i, &s2[i]));
+    for (i = 0; i < 16; i++) CHECK(s2[i] == 0.0f);
+    CHECK(s2[300] > 10.0 * normal_max);
+    CHECK(s2[299] < s2[300] / 10.0f);
+    an_detector_destroy(d0);
+    an_detector_destroy(d);
+    /* telemanom's configuration: window 250, 2 x 80, dropout 0.3, 10 predictions */
+    {
+        an_lstm_ae_config t = an_lstm_forecaster_config_init(250, 1, 80, 10);
+        float *x = sine_series(300, 1, 8), *sc = falloc(300);
+        size_t inference, training;
+        t.epochs = 1;
+        t.batch = 16;
+        t.stride = 4;
+        t.val_fraction = 0.0;
+        CHECK_OK(an_lstm_forecaster_memory(&t, &inference, &training));
+        CHECK(inference > 4 * (4 * 80 * 81 + 4 * 80 * 160));
+        CHECK_OK(an_lstm_forecaster_create(&t, NULL, &d));
+        if (d) {
+            CHECK_OK(an_detector_fit(d, x, 300));
+            CHECK_OK(an_detector_score(d, x, 300, sc));
+            for (i = 250; i < 300; i++) CHECK(sc[i] >= 0.0f && sc[i] == sc[i]);
+            an_detector_destroy(d);
+        }
+        ffree(x, 300);
+        ffree(sc, 300);
+    }
+    /* errors */
+    c.n_predictions = 0;
+    CHECK_RESULT(an_lstm_forecaster_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
+    c.n_predictions = 3;
+    c.dropout = 1.0;
+    CHECK_RESULT(an_lstm_forecaster_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
+    c = an_lstm_ae_config_init(16, 1, 4);
+    c.dropout = 0.2;
+    CHECK_RESULT(an_lstm_ae_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
+    ffree(train, N);
+    ffree(test, N);
+    ffree(s0, N);
+    ffree(s1, N);
+    ffree(s2, N);
+}
+
 int main(void)
 {
     printf("test_lstm: SIMD path %s\n", an_simd_name(an_simd_path()));
@@ -1121,5 +1296,7 @@ int main(void)
     RUN(test_ae_errors);
     RUN(test_ae_training_controls);
     RUN(test_ae_memory_and_allocation_failures);
+    RUN(test_fd_forecaster);
+    RUN(test_forecaster_learns_and_detects);
     return test_finish("test_lstm");
 }
