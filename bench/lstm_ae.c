@@ -47,7 +47,7 @@ static int parse(int argc, char **argv, options *o)
     int i;
     o->T = 60; o->F = 1; o->H = 64; o->N = 2048; o->B = 32; o->epochs = 3; o->threads = 1; o->seed = 0;
     o->lr = 1e-3; o->eps = 1e-8; o->infer_seconds = 3.0;
-    for (i = 1; i < argc; i++) {
+    for (i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long *target = NULL;
         double *dtarget = NULL;
@@ -70,7 +70,6 @@ static int parse(int argc, char **argv, options *o)
         if (!v) { fprintf(stderr, "%s needs a value\n", a); return 0; }
         if (target) *target = strtol(v, NULL, 10);
         else *dtarget = strtod(v, NULL);
-        i++;
     }
     if (o->T < 1 || o->F < 1 || o->H < 1 || o->N < 1 || o->B < 1 || o->epochs < 0) {
         fprintf(stderr, "sizes must be positive\n");
