@@ -281,6 +281,7 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
 #define AN_LSTM_MAX_FEATURES 4096
 #define AN_TAG_LSTM_AE AN_TAG('L', 'A', 'E', '1')
 #define AN_TAG_LSTM_FORECASTER AN_TAG('L', 'F', 'C', '1')
+#define AN_TAG_LSTM_CLASSIFIER AN_TAG('L', 'C', 'L', '1')
 
 /* What the progress callback sees after each epoch. */
 typedef struct an_lstm_progress {
@@ -317,10 +318,16 @@ typedef struct an_lstm_ae_config {
     uint64_t seed;                        /* initialisation and shuffling  */
     an_lstm_progress_fn progress;         /* optional                      */
     void *progress_user;
-    /* forecaster only */
-    size_t n_predictions;                 /* rows predicted, >= 1          */
+    /* forecaster and classifier */
     double dropout;                       /* inverted dropout after each
                                              LSTM layer in training, [0,1) */
+    /* forecaster only */
+    size_t n_predictions;                 /* rows predicted, >= 1          */
+    /* classifier only (loss AN_LOSS_BCE or AN_LOSS_FOCAL) */
+    size_t n_classes;                     /* K sigmoid outputs, >= 1       */
+    double gamma;                         /* focal loss exponent           */
+    const float *class_weight;            /* (K) loss weights, NULL = 1;
+                                             copied at create            */
 } an_lstm_ae_config;
 
 /* Defaults close to the Keras seeds: one layer of `units`, tanh, MSE,
@@ -360,6 +367,29 @@ AN_API an_result an_lstm_forecaster_create(const an_lstm_ae_config *c, const an_
 AN_API an_result an_lstm_forecaster_memory(const an_lstm_ae_config *c, size_t *inference_bytes,
                                            size_t *training_bytes);
 AN_API const an_detector_vtable *an_lstm_forecaster_type(void);
+
+/* The LSTM classifier / score head: the forecaster's network with K
+   sigmoid outputs (multi-label), trained on labelled windows with binary
+   cross-entropy or focal loss (gamma) and per-class weights.  With
+   window 1 it is a small gated MLP over feature vectors (a score head
+   over learned features).  Training takes windows, not a series, so
+   an_detector_fit returns AN_ERR_UNSUPPORTED; use
+   an_lstm_classifier_train, which fits the scaler on every window row
+   and splits validation off the last windows.  As a detector it scores
+   a series: each row gets the largest class probability of the window
+   ending at it (0 before the first full window), and push the same
+   causally.  an_lstm_classifier_config_init: one layer, dropout 0.2,
+   BCE. */
+AN_API an_lstm_ae_config an_lstm_classifier_config_init(size_t window, size_t n_features, size_t units,
+                                                        size_t n_classes);
+AN_API an_result an_lstm_classifier_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out);
+AN_API an_result an_lstm_classifier_memory(const an_lstm_ae_config *c, size_t *inference_bytes,
+                                           size_t *training_bytes);
+AN_API const an_detector_vtable *an_lstm_classifier_type(void);
+/* windows (n,T,F) raw; labels (n,K) in [0,1]. */
+AN_API an_result an_lstm_classifier_train(an_detector *d, const float *windows, const float *labels, size_t n);
+/* prob (n,K) = sigmoid outputs for windows (n,T,F); allocates nothing. */
+AN_API an_result an_lstm_classifier_predict(an_detector *d, const float *windows, size_t n, float *prob);
 /* The configuration in use (callbacks may be changed through it). */
 AN_API an_lstm_ae_config *an_lstm_ae_config_of(an_detector *d);
 
@@ -376,12 +406,16 @@ AN_API an_result an_lstm_ae_param_view(an_detector *d, const char *name, float *
    when the weights last changed inside the library (fit, update, load,
    loss_grad) or at this call. */
 AN_API void an_lstm_ae_sync(an_detector *d);
-/* One forward and backward pass on B <= batch windows x (B,T,F), already
-   scaled, as their own target: *loss (mean over B T F), the gradient
-   block overwritten with dLoss/dparams, and grad_x (B,T,F) (optional)
-   with dLoss/dx through the network input, the target held fixed. */
+/* One forward and backward pass on B <= batch samples, already scaled:
+   *loss (the mean over outputs), the gradient block overwritten with
+   dLoss/dparams, and grad_x (B,T,F) (optional) with dLoss/dx through the
+   network input, the target held fixed.  A sample is, per model:
+     autoencoder  (T,F), its own target
+     forecaster   T + P rows of F: inputs, then the P target rows
+     classifier   T F inputs, then K labels */
 AN_API an_result an_lstm_ae_loss_grad(an_detector *d, const float *x, size_t B, double *loss, float *grad_x);
-/* Reconstruction out (B,T,F) of scaled windows x (B,T,F), B <= batch. */
+/* The network's output for scaled windows x (B,T,F), B <= batch:
+   reconstruction (B,T,F), forecast (B,P,F) or class logits (B,K). */
 AN_API an_result an_lstm_ae_reconstruct(an_detector *d, const float *x, size_t B, float *out);
 /* More training on new normal data without re-initialising (fine-tuning,
    incremental update): epochs from the config, lr as set in it now; the
@@ -977,7 +1011,11 @@ AN_API an_result an_adam_step(an_adam *opt, float *params, float *grads, double 
 /* Where everything lives: parameter offsets (floats into the parameter
    block) and layer sizes, from the configuration alone. */
 typedef struct an__lae_layout {
-    int forecaster;                                 /* 0 autoencoder        */
+    int head;                                       /* 1: dense head on the
+                                                       last state (forecaster,
+                                                       classifier)          */
+    int classifier;
+    size_t out_total;                               /* outputs per sample   */
     size_t n;                                       /* encoder layers       */
     size_t n_dec;                                   /* decoder layers       */
     size_t out_in, out_dim;                         /* output dense sizes   */
@@ -1006,7 +1044,10 @@ typedef struct an__lae {
     float *x;             /* (B,T,F) input windows                   */
     float *yhat;          /* (B,rows,F) output; rows = T or P (push
                              borrows it for a (T,F) window)          */
-    float *target;        /* (B,P,F) forecaster targets              */
+    float *target;        /* (B,P,F) forecaster targets, (B,K) labels;
+                             also one scaled row's scratch          */
+    float *class_weight;  /* (K) classifier class weights            */
+    const float *labels;  /* (N,K) during classifier training        */
     float *e, *z;         /* (B,top) encoder state, (B,latent) code  */
     float *ring;          /* (T,F) the stream's last rows            */
     void *core;
@@ -1061,11 +1102,13 @@ AN_API an_lstm_ae_config an_lstm_ae_config_init(size_t window, size_t n_features
     return c;
 }
 
-static void an__lae_plan(const an_lstm_ae_config *c, int forecaster, an__lae_layout *L)
+static void an__lae_plan(const an_lstm_ae_config *c, int kind, an__lae_layout *L)
 {
+    int forecaster = kind != 0;
     size_t l, off = 0, n = c->n_layers, latent = forecaster ? 0 : c->latent;
     memset(L, 0, sizeof *L);
-    L->forecaster = forecaster;
+    L->head = kind != 0;
+    L->classifier = kind == 2;
     L->n = n;
     L->n_dec = forecaster ? 0 : n;
     L->widest = c->n_features;
@@ -1089,9 +1132,10 @@ static void an__lae_plan(const an_lstm_ae_config *c, int forecaster, an__lae_lay
         L->dec_off[l] = off;
         off = an__add(off, an_lstm_param_count(L->dec_I[l], L->dec_H[l]));
     }
-    L->rows = forecaster ? c->n_predictions : c->window;
+    L->rows = kind == 2 ? 1 : (forecaster ? c->n_predictions : c->window);
     L->out_in = forecaster ? L->top : L->dec_H[n - 1];
-    L->out_dim = forecaster ? an__mul(c->n_predictions, c->n_features) : c->n_features;
+    L->out_dim = kind == 2 ? c->n_classes : (forecaster ? an__mul(c->n_predictions, c->n_features) : c->n_features);
+    L->out_total = kind == 0 ? an__mul(c->window, c->n_features) : L->out_dim;
     L->out_W = off;
     off = an__add(off, an__mul(L->out_dim, L->out_in));
     L->out_b = off;
@@ -1109,7 +1153,7 @@ AN_API an_result an_lstm_ae_check_config(const an_lstm_ae_config *c)
         if (c->units[l] < 1 || c->units[l] > AN_LSTM_MAX_UNITS) return AN_ERR_INVALID_ARG;
     if (c->latent > AN_LSTM_MAX_UNITS) return AN_ERR_INVALID_ARG;
     if ((int)c->activation < AN_ACT_TANH || (int)c->activation > AN_ACT_LINEAR) return AN_ERR_INVALID_ARG;
-    if (c->loss != AN_LOSS_MSE && c->loss != AN_LOSS_MAE) return AN_ERR_INVALID_ARG;
+    if ((int)c->loss < AN_LOSS_MSE || (int)c->loss > AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
     if ((int)c->scaler < 0 || (int)c->scaler > AN_SCALER_ROBUST) return AN_ERR_INVALID_ARG;
     if (c->batch < 1 || c->batch > 65536 || c->stride < 1 || c->epochs > 1000000) return AN_ERR_INVALID_ARG;
     if (!(c->val_fraction >= 0.0 && c->val_fraction <= 0.9)) return AN_ERR_INVALID_ARG;
@@ -1135,7 +1179,7 @@ static void an__lae_carve(an__lae *m, const an_lstm_ae_config *c, const an__lae_
     size_t B = c->batch, T = c->window, F = c->n_features, co = 0, tr = 0, l, adam_bytes = 0;
     size_t bt = an__mul(B, T);
     float *p;
-    size_t rows_max = T > L->rows ? T : L->rows;
+    size_t tf = an__mul(T, F), out_max = tf > L->out_total ? tf : L->out_total;
     p = an__take(core, &co, L->n_params);
     if (m) m->params = p;
     for (l = 0; l < L->n + L->n_dec; l++) {
@@ -1148,16 +1192,17 @@ static void an__lae_carve(an__lae *m, const an_lstm_ae_config *c, const an__lae_
         if (m) (l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n])->work = p;
     }
     p = an__take(core, &co, an__mul(bt, F)); if (m) m->x = p;
-    p = an__take(core, &co, an__mul(an__mul(B, rows_max), F)); if (m) m->yhat = p;
-    p = an__take(core, &co, L->forecaster ? an__mul(B, L->out_dim) : 0); if (m) m->target = p;
+    p = an__take(core, &co, an__mul(B, out_max)); if (m) m->yhat = p;
+    p = an__take(core, &co, L->head ? an__mul(B, out_max) : 0); if (m) m->target = p;
+    p = an__take(core, &co, L->classifier ? L->out_dim : 0); if (m) m->class_weight = p;
     p = an__take(core, &co, an__mul(B, L->top)); if (m) m->e = p;
     p = an__take(core, &co, an__mul(B, L->code)); if (m) m->z = p;
     p = an__take(core, &co, an__mul(T, F)); if (m) m->ring = p;
     p = an__take(train, &tr, L->n_params); if (m) m->grads = p;
     p = an__take(train, &tr, L->n_params); if (m) m->best = p;
-    p = an__take(train, &tr, an__mul(B, an__mul(L->rows, F))); if (m) m->dyhat = p;
+    p = an__take(train, &tr, an__mul(B, L->out_total)); if (m) m->dyhat = p;
     for (l = 0; l < L->n; l++) {
-        size_t k = (L->forecaster && c->dropout > 0.0) ? (l + 1 < L->n ? an__mul(bt, L->enc_H[l]) : an__mul(B, L->top)) : 0;
+        size_t k = (L->head && c->dropout > 0.0) ? (l + 1 < L->n ? an__mul(bt, L->enc_H[l]) : an__mul(B, L->top)) : 0;
         p = an__take(train, &tr, k); if (m) m->mask[l] = p;
         p = an__take(train, &tr, k); if (m) m->dropped[l] = p;
     }
@@ -1172,15 +1217,26 @@ static void an__lae_carve(an__lae *m, const an_lstm_ae_config *c, const an__lae_
     *train_floats = tr;
 }
 
-static an_result an__model_check(const an_lstm_ae_config *c, int forecaster)
+static an_result an__model_check(const an_lstm_ae_config *c, int kind)
 {
+    size_t k;
     an_result r = an_lstm_ae_check_config(c);
     if (r != AN_OK) return r;
-    if (forecaster) return c->n_predictions >= 1 ? AN_OK : AN_ERR_INVALID_ARG;
+    if (kind == 2) {
+        if (c->n_classes < 1 || c->n_classes > AN_LSTM_MAX_FEATURES) return AN_ERR_INVALID_ARG;
+        if (c->loss != AN_LOSS_BCE && c->loss != AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
+        if (!(c->gamma >= 0.0 && c->gamma <= 100.0)) return AN_ERR_INVALID_ARG;
+        if (c->class_weight)
+            for (k = 0; k < c->n_classes; k++)
+                if (!an__finite(c->class_weight[k]) || c->class_weight[k] < 0.0f) return AN_ERR_INVALID_ARG;
+        return AN_OK;
+    }
+    if (c->loss != AN_LOSS_MSE && c->loss != AN_LOSS_MAE) return AN_ERR_INVALID_ARG;
+    if (kind == 1) return c->n_predictions >= 1 ? AN_OK : AN_ERR_INVALID_ARG;
     return c->dropout == 0.0 ? AN_OK : AN_ERR_INVALID_ARG;   /* the autoencoder has no dropout */
 }
 
-static an_result an__model_memory(const an_lstm_ae_config *c, int forecaster, size_t *inference_bytes,
+static an_result an__model_memory(const an_lstm_ae_config *c, int kind, size_t *inference_bytes,
                                   size_t *training_bytes)
 {
     an__lae_layout L;
@@ -1188,8 +1244,8 @@ static an_result an__model_memory(const an_lstm_ae_config *c, int forecaster, si
     an_result r;
     if (inference_bytes) *inference_bytes = 0;
     if (training_bytes) *training_bytes = 0;
-    if ((r = an__model_check(c, forecaster)) != AN_OK) return r;
-    an__lae_plan(c, forecaster, &L);
+    if ((r = an__model_check(c, kind)) != AN_OK) return r;
+    an__lae_plan(c, kind, &L);
     if (L.n_params == SIZE_MAX) return AN_ERR_TOO_LARGE;
     an__lae_carve(NULL, c, &L, NULL, NULL, &co, &tr);
     co = an__mul(co, sizeof(float));
@@ -1274,9 +1330,9 @@ static void an__lae_init_params(an__lae *m)
     an_dense_init_params(m->lay.out_in, m->lay.out_dim, m->params + m->lay.out_W, m->params + m->lay.out_b, &rng);
 }
 
-static const an_detector_vtable *an__lae_vt(int forecaster);
+static const an_detector_vtable *an__lae_vt(int kind);
 
-static an_result an__model_create(const an_lstm_ae_config *c, int forecaster, const an_allocator *a,
+static an_result an__model_create(const an_lstm_ae_config *c, int kind, const an_allocator *a,
                                   an_detector **out)
 {
     an__lae *m;
@@ -1286,19 +1342,25 @@ static an_result an__model_create(const an_lstm_ae_config *c, int forecaster, co
     if (!out) return AN_ERR_INVALID_ARG;
     *out = NULL;
     if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
-    if ((r = an__model_memory(c, forecaster, NULL, NULL)) != AN_OK) return r;
+    if ((r = an__model_memory(c, kind, NULL, NULL)) != AN_OK) return r;
     if (!(m = (an__lae *)an_malloc(&alloc, sizeof *m, AN_ALIGN))) return AN_ERR_NOMEM;
     memset(m, 0, sizeof *m);
     m->alloc = alloc;
     m->cfg = *c;
-    if (!forecaster) m->cfg.n_predictions = 0;
-    else m->cfg.latent = 0;
-    an__lae_plan(&m->cfg, forecaster, &m->lay);
+    m->cfg.class_weight = NULL;   /* copied below; the caller's array may go */
+    if (kind != 1) m->cfg.n_predictions = 0;
+    if (kind != 2) { m->cfg.n_classes = 0; m->cfg.gamma = 0.0; }
+    if (kind != 0) m->cfg.latent = 0;
+    an__lae_plan(&m->cfg, kind, &m->lay);
     an__lae_carve(NULL, &m->cfg, &m->lay, NULL, NULL, &co, &tr);
     m->core_bytes = co * sizeof(float);
     if (!(m->core = an_malloc(&alloc, m->core_bytes, AN_ALIGN))) { an__lae_free(m); return AN_ERR_NOMEM; }
     memset(m->core, 0, m->core_bytes);
     an__lae_carve(m, &m->cfg, &m->lay, (float *)m->core, NULL, &co, &tr);
+    if (kind == 2) {
+        size_t k;
+        for (k = 0; k < c->n_classes; k++) m->class_weight[k] = c->class_weight ? c->class_weight[k] : 1.0f;
+    }
     if (c->scaler) {
         if ((r = an_scaler_init(&m->scaler, c->scaler, c->n_features, &alloc)) != AN_OK) {
             an__lae_free(m);
@@ -1309,7 +1371,7 @@ static an_result an__model_create(const an_lstm_ae_config *c, int forecaster, co
     an__lae_bind(m);
     an__lae_init_params(m);
     an__lae_prepare(m);
-    m->base.vt = an__lae_vt(forecaster);
+    m->base.vt = an__lae_vt(kind);
     m->base.n_features = c->n_features;
     m->base.fitted = 0;
     *out = &m->base;
@@ -1324,6 +1386,27 @@ AN_API an_result an_lstm_ae_create(const an_lstm_ae_config *c, const an_allocato
 AN_API an_result an_lstm_forecaster_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out)
 {
     return an__model_create(c, 1, a, out);
+}
+
+AN_API an_result an_lstm_classifier_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out)
+{
+    return an__model_create(c, 2, a, out);
+}
+
+AN_API an_result an_lstm_classifier_memory(const an_lstm_ae_config *c, size_t *inference_bytes,
+                                           size_t *training_bytes)
+{
+    return an__model_memory(c, 2, inference_bytes, training_bytes);
+}
+
+AN_API an_lstm_ae_config an_lstm_classifier_config_init(size_t window, size_t n_features, size_t units,
+                                                        size_t n_classes)
+{
+    an_lstm_ae_config c = an_lstm_ae_config_init(window, n_features, units);
+    c.n_classes = n_classes;
+    c.loss = AN_LOSS_BCE;
+    c.dropout = 0.2;
+    return c;
 }
 
 AN_API an_lstm_ae_config an_lstm_forecaster_config_init(size_t window, size_t n_features, size_t units,
@@ -1363,7 +1446,7 @@ static void an__lae_forward(an__lae *m, size_t B)
     const an__lae_layout *L = &m->lay;
     size_t T = m->cfg.window, l, b;
     const float *in = m->x, *top, *code;
-    int drop = m->training && L->forecaster && m->cfg.dropout > 0.0;
+    int drop = m->training && L->head && m->cfg.dropout > 0.0;
     for (l = 0; l < L->n; l++) {
         an_lstm_forward(&m->enc[l], &m->enc_buf[l], B, T, in, 0);
         in = m->enc_buf[l].h;
@@ -1377,7 +1460,7 @@ static void an__lae_forward(an__lae *m, size_t B)
     top = m->enc_buf[L->n - 1].h;
     for (b = 0; b < B; b++) memcpy(m->e + b * L->top, top + (b * T + T - 1) * L->top, L->top * sizeof(float));
     code = m->e;
-    if (L->forecaster) {
+    if (L->head) {
         if (drop) {   /* dropout on the last state (B,top) */
             if (m->training == 1) an_dropout_mask(&m->drop_rng, B * L->top, (float)m->cfg.dropout, m->mask[L->n - 1]);
             an_dropout_apply(B * L->top, m->mask[L->n - 1], m->e, m->dropped[L->n - 1]);
@@ -1404,8 +1487,8 @@ static void an__lae_backward(an__lae *m, size_t B, float *grad_x)
     const an__lae_layout *L = &m->lay;
     size_t T = m->cfg.window, n = L->n, l, k = 0, i;
     float *d_in, *dlast;
-    int drop = m->training && L->forecaster && m->cfg.dropout > 0.0;
-    if (L->forecaster) {
+    int drop = m->training && L->head && m->cfg.dropout > 0.0;
+    if (L->head) {
         const float *state = drop ? m->dropped[n - 1] : m->e;
         memset(m->de, 0, B * L->top * sizeof(float));
         an_dense_backward(B, L->top, L->out_dim, state, m->params + L->out_W, m->dyhat, m->grads + L->out_W,
@@ -1458,14 +1541,21 @@ static int an__all_finite(const float *x, size_t n)
     return 1;
 }
 
+/* The model's loss of its B outputs against their targets. */
+static an_result an__lae_loss(an__lae *m, size_t B, double *loss, float *grad)
+{
+    const an__lae_layout *L = &m->lay;
+    return an_loss(m->cfg.loss, m->yhat, L->head ? m->target : m->x, B * L->out_total,
+                   L->classifier ? L->out_dim : 1, L->classifier ? m->class_weight : NULL, m->cfg.gamma, loss, grad);
+}
+
 /* Forward, loss and backward on the B windows in m->x. */
 static an_result an__lae_loss_grad(an__lae *m, size_t B, double *loss, float *grad_x)
 {
-    size_t n = B * m->lay.rows * m->cfg.n_features;
     an_result r;
     an__lae_prepare(m);
     an__lae_forward(m, B);
-    r = an_loss(m->cfg.loss, m->yhat, m->lay.forecaster ? m->target : m->x, n, 1, NULL, 0.0, loss, m->dyhat);
+    r = an__lae_loss(m, B, loss, m->dyhat);
     if (r == AN_ERR_INPUT) return AN_ERR_NUMERIC;   /* the input was finite: the network overflowed */
     if (r != AN_OK) return r;
     memset(m->grads, 0, m->lay.n_params * sizeof(float));
@@ -1482,7 +1572,7 @@ AN_API an_result an_lstm_ae_loss_grad(an_detector *d, const float *x, size_t B, 
     *loss = 0.0;
     if (B > m->cfg.batch) return AN_ERR_SHAPE;
     TF = m->cfg.window * m->cfg.n_features;
-    PF = m->lay.forecaster ? m->lay.out_dim : 0;
+    PF = m->lay.head ? m->lay.out_total : 0;
     if (!an__all_finite(x, B * (TF + PF))) return AN_ERR_INPUT;
     if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
     for (b = 0; b < B; b++) {   /* forecaster rows: T inputs, then P targets */
@@ -1502,7 +1592,7 @@ AN_API an_result an_lstm_ae_reconstruct(an_detector *d, const float *x, size_t B
     if (!an__all_finite(x, n)) return AN_ERR_INPUT;
     memcpy(m->x, x, n * sizeof(float));
     an__lae_forward(m, B);
-    n = B * m->lay.rows * m->cfg.n_features;
+    n = B * m->lay.out_total;
     memcpy(out, m->yhat, n * sizeof(float));
     return an__all_finite(out, n) ? AN_OK : AN_ERR_NUMERIC;
 }
@@ -1530,14 +1620,20 @@ static size_t an__lae_ranges(const an__lae *m, size_t *ranges)
     return k + 1;
 }
 
+/* Rows between samples: the configured stride, or the window for the
+   classifier, whose windows are laid end to end. */
+static size_t an__lae_stride(const an__lae *m) { return m->lay.classifier ? m->cfg.window : m->cfg.stride; }
+
 /* Copies window `start` (rows start .. start + T - 1 of the scaled series
    xs) into slot b of m->x. */
 static void an__lae_gather(an__lae *m, const float *xs, size_t start, size_t b)
 {
-    size_t F = m->cfg.n_features, TF = m->cfg.window * F;
+    size_t F = m->cfg.n_features, TF = m->cfg.window * F, K = m->lay.out_dim;
     memcpy(m->x + b * TF, xs + start * F, TF * sizeof(float));
-    if (m->lay.forecaster)
-        memcpy(m->target + b * m->lay.out_dim, xs + start * F + TF, m->lay.out_dim * sizeof(float));
+    if (m->lay.classifier)   /* windows laid end to end: window start / T */
+        memcpy(m->target + b * K, m->labels + (start / m->cfg.window) * K, K * sizeof(float));
+    else if (m->lay.head)
+        memcpy(m->target + b * K, xs + start * F + TF, K * sizeof(float));
 }
 
 /* Mean loss over windows idx[0..n) (window i starts at row i * stride). */
@@ -1549,10 +1645,9 @@ static an_result an__lae_eval(an__lae *m, const float *xs, size_t first, size_t 
     an__lae_prepare(m);
     while (done < n) {
         size_t bs = n - done < m->cfg.batch ? n - done : m->cfg.batch;
-        for (b = 0; b < bs; b++) an__lae_gather(m, xs, (first + done + b) * m->cfg.stride, b);
+        for (b = 0; b < bs; b++) an__lae_gather(m, xs, (first + done + b) * an__lae_stride(m), b);
         an__lae_forward(m, bs);
-        r = an_loss(m->cfg.loss, m->yhat, m->lay.forecaster ? m->target : m->x, bs * m->lay.rows * m->cfg.n_features,
-                    1, NULL, 0.0, &loss, NULL);
+        r = an__lae_loss(m, bs, &loss, NULL);
         if (r != AN_OK) return AN_ERR_NUMERIC;
         sum += loss * (double)bs;
         done += bs;
@@ -1570,11 +1665,12 @@ static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_
     double best = HUGE_VAL;
     clock_t t0 = clock();
     an_result r = AN_OK;
-    size_t span = T + (m->lay.forecaster ? c->n_predictions : 0);   /* rows a sample reads */
-    nw = (n_rows - span) / c->stride + 1;
+    size_t span = T + (m->lay.head && !m->lay.classifier ? c->n_predictions : 0);   /* rows a sample reads */
+    size_t stride = an__lae_stride(m);
+    nw = (n_rows - span) / stride + 1;
     n_val = (size_t)((double)nw * c->val_fraction);
-    split = (nw - n_val) * c->stride;                   /* first row of validation */
-    n_train = n_val ? (split >= span ? (split - span) / c->stride + 1 : 0) : nw;
+    split = (nw - n_val) * stride;                      /* first row of validation */
+    n_train = n_val ? (split >= span ? (split - span) / stride + 1 : 0) : nw;
     if (n_train == 0) return AN_ERR_TOO_SHORT;
     n_ranges = an__lae_ranges(m, ranges);
     m->adam.cfg = c->adam;
@@ -1588,7 +1684,7 @@ static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_
         an_rng_shuffle(rng, order, n_train);
         while (done < n_train) {
             size_t bs = n_train - done < c->batch ? n_train - done : c->batch;
-            for (b = 0; b < bs; b++) an__lae_gather(m, xs, order[done + b] * c->stride, b);
+            for (b = 0; b < bs; b++) an__lae_gather(m, xs, order[done + b] * stride, b);
             m->training = 1;
             r = an__lae_loss_grad(m, bs, &loss, NULL);
             m->training = 0;   /* evaluation and scoring run without dropout */
@@ -1642,9 +1738,9 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
     an_result r = AN_OK;
     if (n == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!an__all_finite(x, n)) return AN_ERR_INPUT;
-    if (n_rows < m->cfg.window + (m->lay.forecaster ? m->cfg.n_predictions : 0)) return AN_ERR_TOO_SHORT;
+    if (n_rows < m->cfg.window + m->cfg.n_predictions) return AN_ERR_TOO_SHORT;
     if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
-    nw = (n_rows - m->cfg.window) / m->cfg.stride + 1;
+    nw = (n_rows - m->cfg.window) / an__lae_stride(m) + 1;
     off = an__round_up(an__mul(n, sizeof(float)), sizeof(size_t));
     bytes = an__add(off, an__mul(nw, sizeof(size_t)));
     if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
@@ -1675,6 +1771,7 @@ static an_result an__lae_fit(an_detector *self, const float *x, size_t n_rows)
 {
     an__lae *m = an__lae_of(self);
     if (!m) return AN_ERR_INVALID_ARG;
+    if (m->lay.classifier) return AN_ERR_UNSUPPORTED;   /* needs labels: an_lstm_classifier_train */
     m->n_seen = m->ring_pos = 0;
     return an__lae_run(m, x, n_rows, 1);
 }
@@ -1683,6 +1780,7 @@ AN_API an_result an_lstm_ae_update(an_detector *d, const float *x, size_t n_rows
 {
     an__lae *m = an__lae_of(d);
     if (!m || !x || n_rows == 0) return AN_ERR_INVALID_ARG;
+    if (m->lay.classifier) return AN_ERR_UNSUPPORTED;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
     return an__lae_run(m, x, n_rows, 0);
 }
@@ -1797,6 +1895,85 @@ static an_result an__lfc_push(an__lae *m, const float *row, float *score)
     return AN_OK;
 }
 
+/* The classifier's K probabilities of each of the bs windows in m->x. */
+static an_result an__lcl_probs(an__lae *m, size_t bs)
+{
+    size_t n = bs * m->lay.out_dim;
+    an__lae_forward(m, bs);
+    if (!an__all_finite(m->yhat, n)) return AN_ERR_NUMERIC;
+    an_sigmoid(n, m->yhat, m->yhat);
+    return AN_OK;
+}
+
+static float an__max(const float *x, size_t n)
+{
+    float v = x[0];
+    size_t i;
+    for (i = 1; i < n; i++) v = x[i] > v ? x[i] : v;
+    return v;
+}
+
+/* Classifier scores: the largest class probability of the window ending
+   at each row; rows before the first full window score 0. */
+static an_result an__lcl_score(an__lae *m, const float *x, size_t n_rows, float *scores)
+{
+    size_t T = m->cfg.window, F = m->cfg.n_features, K = m->lay.out_dim, nw, w0, b;
+    an_result r;
+    if (n_rows < T) return AN_ERR_TOO_SHORT;
+    nw = n_rows - T + 1;
+    memset(scores, 0, n_rows * sizeof(float));
+    for (w0 = 0; w0 < nw; w0 += m->cfg.batch) {
+        size_t bs = nw - w0 < m->cfg.batch ? nw - w0 : m->cfg.batch;
+        for (b = 0; b < bs; b++)
+            if ((r = an__lae_put(m, x + (w0 + b) * F, b)) != AN_OK) return r;
+        if ((r = an__lcl_probs(m, bs)) != AN_OK) return r;
+        for (b = 0; b < bs; b++) scores[w0 + b + T - 1] = an__max(m->yhat + b * K, K);
+    }
+    return AN_OK;
+}
+
+AN_API an_result an_lstm_classifier_train(an_detector *d, const float *windows, const float *labels, size_t n)
+{
+    an__lae *m = an__lae_of(d);
+    size_t i, nl;
+    an_result r;
+    if (!m || !windows || !labels || n == 0) return AN_ERR_INVALID_ARG;
+    if (!m->lay.classifier) return AN_ERR_UNSUPPORTED;
+    nl = an__mul(n, m->lay.out_dim);
+    if (nl == SIZE_MAX || an__mul(n, m->cfg.window) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    for (i = 0; i < nl; i++)
+        if (!(labels[i] >= 0.0f && labels[i] <= 1.0f)) return AN_ERR_INPUT;
+    m->labels = labels;
+    d->fitted = 0;
+    m->n_seen = m->ring_pos = 0;
+    r = an__lae_run(m, windows, n * m->cfg.window, 1);
+    m->labels = NULL;
+    d->fitted = r == AN_OK;
+    return r;
+}
+
+AN_API an_result an_lstm_classifier_predict(an_detector *d, const float *windows, size_t n, float *prob)
+{
+    an__lae *m = an__lae_of(d);
+    size_t TF, K, i, b;
+    an_result r;
+    if (!m || !windows || !prob || n == 0) return AN_ERR_INVALID_ARG;
+    if (!m->lay.classifier) return AN_ERR_UNSUPPORTED;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    TF = m->cfg.window * m->cfg.n_features;
+    K = m->lay.out_dim;
+    if (an__mul(n, TF) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!an__all_finite(windows, n * TF)) return AN_ERR_INPUT;
+    for (i = 0; i < n; i += m->cfg.batch) {
+        size_t bs = n - i < m->cfg.batch ? n - i : m->cfg.batch;
+        for (b = 0; b < bs; b++)
+            if ((r = an__lae_put(m, windows + (i + b) * TF, b)) != AN_OK) return r;
+        if ((r = an__lcl_probs(m, bs)) != AN_OK) return r;
+        memcpy(prob + i * K, m->yhat, bs * K * sizeof(float));
+    }
+    return AN_OK;
+}
+
 static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows, float *scores)
 {
     an__lae *m = an__lae_of(self);
@@ -1807,7 +1984,8 @@ static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows,
     F = m->cfg.n_features;
     if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!an__all_finite(x, n_rows * F)) return AN_ERR_INPUT;
-    if (m->lay.forecaster) return an__lfc_score(m, x, n_rows, scores);
+    if (m->lay.classifier) return an__lcl_score(m, x, n_rows, scores);
+    if (m->lay.head) return an__lfc_score(m, x, n_rows, scores);
     if (n_rows < T) return AN_ERR_TOO_SHORT;
     nw = n_rows - T + 1;
     memset(scores, 0, n_rows * sizeof(float));
@@ -1839,7 +2017,7 @@ static an_result an__lae_push(an_detector *self, const float *row, float *score)
     F = m->cfg.n_features;
     *score = 0.0f;
     if (!an__all_finite(row, F)) return AN_ERR_INPUT;
-    if (m->lay.forecaster) return an__lfc_push(m, row, score);
+    if (m->lay.head && !m->lay.classifier) return an__lfc_push(m, row, score);
     memcpy(m->ring + m->ring_pos * F, row, F * sizeof(float));
     m->ring_pos = (m->ring_pos + 1) % T;
     if (m->n_seen < T) m->n_seen++;
@@ -1849,6 +2027,11 @@ static an_result an__lae_push(an_detector *self, const float *row, float *score)
     win = m->yhat;
     for (k = 0; k < T; k++) memcpy(win + k * F, m->ring + ((m->ring_pos + k) % T) * F, F * sizeof(float));
     if ((r = an__lae_put(m, win, 0)) != AN_OK) return r;
+    if (m->lay.classifier) {
+        if ((r = an__lcl_probs(m, 1)) != AN_OK) return r;
+        *score = an__max(m->yhat, m->lay.out_dim);
+        return AN_OK;
+    }
     an__lae_forward(m, 1);
     if (!an__all_finite(m->yhat, T * F)) return AN_ERR_NUMERIC;
     *score = an__lae_err(m, 0, T - 1);
@@ -1871,11 +2054,13 @@ static an_result an__lae_reset(an_detector *self)
      'SCAL'  the scaler (when there is one)
      'LAEP'  u64 parameter count, then the parameters as f32
      'LAER'  training record: u64 epochs run, rows; f64 best loss, seconds
-     'LFCX'  forecaster only: u64 n_predictions, f64 dropout */
+     'LFCX'  forecaster and classifier: u64 n_predictions, f64 dropout
+     'LCLX'  classifier only: u64 n_classes, f64 gamma, f32 weights (K) */
 #define AN__TAG_LAE_CONFIG AN_TAG('L', 'A', 'E', 'C')
 #define AN__TAG_LAE_PARAMS AN_TAG('L', 'A', 'E', 'P')
 #define AN__TAG_LAE_RECORD AN_TAG('L', 'A', 'E', 'R')
 #define AN__TAG_LFC_EXTRA  AN_TAG('L', 'F', 'C', 'X')
+#define AN__TAG_LCL_EXTRA  AN_TAG('L', 'C', 'L', 'X')
 
 static an_result an__lae_save(const an_detector *self, an_writer *w)
 {
@@ -1908,10 +2093,17 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     an_write_f64(w, c->adam.weight_decay);
     an_write_f64(w, c->adam.clip_norm);
     an_write_end(w);
-    if (m->lay.forecaster) {
+    if (m->lay.head) {
         an_write_begin(w, AN__TAG_LFC_EXTRA);
         an_write_u64(w, c->n_predictions);
         an_write_f64(w, c->dropout);
+        an_write_end(w);
+    }
+    if (m->lay.classifier) {
+        an_write_begin(w, AN__TAG_LCL_EXTRA);
+        an_write_u64(w, c->n_classes);
+        an_write_f64(w, c->gamma);
+        an_write_f32s(w, m->class_weight, c->n_classes);
         an_write_end(w);
     }
     if (m->has_scaler) an_scaler_save(&m->scaler, w);
@@ -1945,7 +2137,7 @@ static an_result an__lae_read_config(an_reader *r, an_lstm_ae_config *c)
     if ((res = an_read_count(r, 0, AN_LSTM_MAX_UNITS, &c->latent)) != AN_OK) return res;
     if ((res = an_read_count(r, 0, AN_ACT_LINEAR, &v)) != AN_OK) return res;
     c->activation = (an_activation)v;
-    if ((res = an_read_count(r, 0, AN_LOSS_MAE, &v)) != AN_OK) return res;
+    if ((res = an_read_count(r, 0, AN_LOSS_FOCAL, &v)) != AN_OK) return res;
     c->loss = (an_loss_kind)v;
     if ((res = an_read_count(r, 0, AN_SCALER_ROBUST, &v)) != AN_OK) return res;
     c->scaler = (an_scaler_kind)v;
@@ -1982,8 +2174,10 @@ static an_result an__reader_seek(const an_reader *r, uint32_t tag, an_reader *at
     return AN_ERR_CORRUPT;
 }
 
-static an_result an__model_load(an_reader *payload, const an_allocator *a, an_detector **out, int forecaster)
+static an_result an__model_load(an_reader *payload, const an_allocator *a, an_detector **out, int kind)
 {
+    float weights[64];   /* class weights of small heads; larger ones are read after create */
+    int forecaster = kind != 0;
     an_lstm_ae_config c;
     an_reader chunk;
     an_detector *d = NULL;
@@ -1995,11 +2189,27 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
     if ((r = an__lae_read_config(&chunk, &c)) != AN_OK) return r;
     if (forecaster) {
         if ((r = an_reader_find(payload, AN__TAG_LFC_EXTRA, &chunk)) != AN_OK) return r;
-        if ((r = an_read_count(&chunk, 1, AN_LSTM_MAX_WINDOW, &c.n_predictions)) != AN_OK) return r;
+        if ((r = an_read_count(&chunk, kind == 1, kind == 1 ? AN_LSTM_MAX_WINDOW : 0, &c.n_predictions)) != AN_OK)
+            return r;
         if ((r = an_read_f64(&chunk, &c.dropout)) != AN_OK) return r;
     }
-    if (an__model_check(&c, forecaster) != AN_OK) return AN_ERR_CORRUPT;
-    if ((r = an__model_create(&c, forecaster, a, &d)) != AN_OK) return r;
+    if (kind == 2) {
+        if ((r = an_reader_find(payload, AN__TAG_LCL_EXTRA, &chunk)) != AN_OK) return r;
+        if ((r = an_read_count(&chunk, 1, AN_LSTM_MAX_FEATURES, &c.n_classes)) != AN_OK) return r;
+        if ((r = an_read_f64(&chunk, &c.gamma)) != AN_OK) return r;
+        if ((r = an_reader_need(&chunk, c.n_classes, sizeof(float))) != AN_OK) return r;
+        if (c.n_classes <= 64) {
+            an_read_f32s(&chunk, weights, c.n_classes);
+            c.class_weight = weights;
+        }
+    }
+    if (an__model_check(&c, kind) != AN_OK) return AN_ERR_CORRUPT;
+    if ((r = an__model_create(&c, kind, a, &d)) != AN_OK) return r;
+    if (kind == 2 && c.n_classes > 64) {   /* the weights straight into the model */
+        an__lae *mm = (an__lae *)d;
+        an_read_f32s(&chunk, mm->class_weight, c.n_classes);
+        if (!an__all_finite(mm->class_weight, c.n_classes)) { an__lae_free(mm); return AN_ERR_CORRUPT; }
+    }
     m = (an__lae *)d;
     if (m->has_scaler) {
         an_scaler_uninit(&m->scaler);
@@ -2041,6 +2251,11 @@ static an_result an__lae_load(an_reader *payload, const an_allocator *a, an_dete
 static an_result an__lfc_load(an_reader *payload, const an_allocator *a, an_detector **out)
 {
     return an__model_load(payload, a, out, 1);
+}
+
+static an_result an__lcl_load(an_reader *payload, const an_allocator *a, an_detector **out)
+{
+    return an__model_load(payload, a, out, 2);
 }
 
 AN_API an_result an_lstm_ae_param_view(an_detector *d, const char *name, float **data, size_t *count)
@@ -2096,11 +2311,22 @@ static const an_detector_vtable an__lfc_vtable = {
     an__lae_save, an__lfc_load, NULL, an__lae_destroy
 };
 
-static const an_detector_vtable *an__lae_vt(int forecaster) { return forecaster ? &an__lfc_vtable : &an__lae_vtable; }
+static const an_detector_vtable an__lcl_vtable = {
+    AN_TAG_LSTM_CLASSIFIER, "lstm-classifier",
+    an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
+    an__lae_save, an__lcl_load, NULL, an__lae_destroy
+};
+
+static const an_detector_vtable *an__lae_vt(int kind)
+{
+    return kind == 2 ? &an__lcl_vtable : (kind ? &an__lfc_vtable : &an__lae_vtable);
+}
 
 AN_API const an_detector_vtable *an_lstm_ae_type(void) { return &an__lae_vtable; }
 
 AN_API const an_detector_vtable *an_lstm_forecaster_type(void) { return &an__lfc_vtable; }
+
+AN_API const an_detector_vtable *an_lstm_classifier_type(void) { return &an__lcl_vtable; }
 
 #ifdef __cplusplus
 }

@@ -1276,6 +1276,146 @@ static void test_forecaster_learns_and_detects(void)
     ffree(s2, N);
 }
 
+/* --------------------------------------------------------------------------
+   The classifier
+   -------------------------------------------------------------------------- */
+
+enum { CL_T = 4, CL_F = 2, CL_K = 3, CL_B = 2 };
+typedef struct cl_fd {
+    an_detector *d;
+    float xy[CL_B * (CL_T * CL_F + CL_K)];
+} cl_fd;
+
+static double cl_fd_loss(void *ctx)
+{
+    cl_fd *c = (cl_fd *)ctx;
+    double l = 0.0;
+    an_lstm_ae_loss_grad(c->d, c->xy, CL_B, &l, NULL);
+    return l;
+}
+
+/* Focal loss with class weights and dropout on fixed masks: every
+   parameter against finite differences. */
+static void test_fd_classifier(void)
+{
+    an_lstm_ae_config cfg = an_lstm_classifier_config_init(CL_T, CL_F, 4, CL_K);
+    float w[CL_K] = { 1.0f, 3.0f, 0.5f }, *params, *grads, *g;
+    cl_fd c;
+    size_t n, i;
+    double loss;
+    an_rng rng;
+    cfg.n_layers = 2;
+    cfg.units[1] = 3;
+    cfg.batch = CL_B;
+    cfg.loss = AN_LOSS_FOCAL;
+    cfg.gamma = 2.0;
+    cfg.class_weight = w;
+    cfg.dropout = 0.3;
+    cfg.scaler = (an_scaler_kind)0;
+    CHECK_OK(an_lstm_classifier_create(&cfg, NULL, &c.d));
+    if (!c.d) return;
+    an_rng_seed(&rng, 12, 0);
+    for (i = 0; i < CL_B; i++) {
+        float *sample = c.xy + i * (CL_T * CL_F + CL_K);
+        fill_uniform(&rng, sample, CL_T * CL_F, 1.0f);
+        sample[CL_T * CL_F] = 1.0f;
+        sample[CL_T * CL_F + 1] = (float)i;
+        sample[CL_T * CL_F + 2] = 0.25f;
+    }
+    CHECK_OK(an_lstm_ae_param_view(c.d, "params", &params, &n));
+    for (i = 0; i < n; i++) params[i] += (2.0f * an_rng_uniformf(&rng) - 1.0f) * 0.3f;
+    CHECK_OK(an_lstm_ae_set_dropout(c.d, 1));
+    CHECK_OK(an_lstm_ae_loss_grad(c.d, c.xy, CL_B, &loss, NULL));
+    CHECK_OK(an_lstm_ae_set_dropout(c.d, 2));
+    CHECK_OK(an_lstm_ae_loss_grad(c.d, c.xy, CL_B, &loss, NULL));
+    CHECK_OK(an_lstm_ae_param_view(c.d, "grads", &grads, &n));
+    g = falloc(n);
+    memcpy(g, grads, n * sizeof(float));
+    fd_check("classifier focal dropout params", params, g, n, cl_fd_loss, &c);
+    ffree(g, n);
+    an_detector_destroy(c.d);
+}
+
+/* Windows of a noisy sine; label 0 = a spike somewhere, label 1 = the
+   second half shifted up (independent, so both, either or none). */
+static void labelled_windows(size_t n, size_t T, uint64_t seed, float *x, float *y)
+{
+    an_rng rng;
+    size_t i, t;
+    an_rng_seed(&rng, seed, 9);
+    for (i = 0; i < n; i++) {
+        int spike = an_rng_uniform(&rng) < 0.5, shift = an_rng_uniform(&rng) < 0.5;
+        size_t at = (size_t)an_rng_below(&rng, T);
+        double phase = 20.0 * an_rng_uniform(&rng);
+        for (t = 0; t < T; t++)
+            x[i * T + t] = (float)(sin(2.0 * 3.14159265358979 * ((double)t + phase) / 10.0) +
+                                   0.05 * an_rng_normal(&rng) + (spike && t == at ? 3.0 : 0.0) +
+                                   (shift && t >= T / 2 ? 1.5 : 0.0));
+        y[2 * i] = (float)spike;
+        y[2 * i + 1] = (float)shift;
+    }
+}
+
+static void test_classifier_learns(void)
+{
+    enum { N = 400, T = 12 };
+    an_lstm_ae_config c = an_lstm_classifier_config_init(T, 1, 16, 2);
+    an_detector *d = NULL, *loaded = NULL;
+    float *x = falloc(N * T), *y = falloc(2 * N), *xt = falloc(N * T), *yt = falloc(2 * N);
+    float *p = falloc(2 * N), *p2 = falloc(2 * N), s[40];
+    const an_detector_vtable *types[1];
+    size_t i, right = 0;
+    an_writer w;
+    an_reader r;
+    const void *data;
+    size_t size;
+    c.epochs = 15;
+    c.batch = 16;
+    c.adam.lr = 1e-2;
+    c.patience = 0;
+    labelled_windows(N, T, 1, x, y);
+    labelled_windows(N, T, 2, xt, yt);
+    CHECK_OK(an_lstm_classifier_create(&c, NULL, &d));
+    if (!d) return;
+    CHECK_RESULT(an_detector_fit(d, x, N * T), AN_ERR_UNSUPPORTED);
+    CHECK_RESULT(an_lstm_classifier_predict(d, xt, N, p), AN_ERR_NOT_FITTED);
+    y[3] = 2.0f;
+    CHECK_RESULT(an_lstm_classifier_train(d, x, y, N), AN_ERR_INPUT);
+    y[3] = 1.0f;
+    labelled_windows(N, T, 1, x, y);
+    CHECK_OK(an_lstm_classifier_train(d, x, y, N));
+    CHECK_OK(an_lstm_classifier_predict(d, xt, N, p));
+    for (i = 0; i < 2 * N; i++) right += (p[i] > 0.5f) == (yt[i] > 0.5f);
+    if (getenv("LSTM_VERBOSE")) printf("  classifier: %.1f%% of %d held-out labels right\n", 100.0 * right / (2.0 * N), 2 * N);
+    CHECK(right >= (size_t)(0.9 * 2 * N));
+    /* as a detector on a series: probabilities in [0, 1], 0 before the first window */
+    CHECK_OK(an_detector_score(d, xt, 40, s));
+    for (i = 0; i < T - 1; i++) CHECK(s[i] == 0.0f);
+    for (i = T - 1; i < 40; i++) CHECK(s[i] >= 0.0f && s[i] <= 1.0f);
+    /* save and load: the same probabilities */
+    CHECK_OK(an_writer_init(&w, NULL));
+    CHECK_OK(an_detector_save(d, &w));
+    CHECK_OK(an_writer_finish(&w, &data, &size));
+    CHECK_OK(an_model_open(&r, data, size));
+    types[0] = an_lstm_classifier_type();
+    CHECK_OK(an_detector_load(&r, types, 1, NULL, &loaded));
+    if (loaded) {
+        CHECK_OK(an_lstm_classifier_predict(loaded, xt, N, p2));
+        CHECK(memcmp(p, p2, 2 * N * sizeof(float)) == 0);
+        an_detector_destroy(loaded);
+    }
+    an_writer_uninit(&w);
+    /* configuration errors */
+    c.loss = AN_LOSS_MSE;
+    CHECK_RESULT(an_lstm_classifier_create(&c, NULL, &loaded), AN_ERR_INVALID_ARG);
+    c.loss = AN_LOSS_BCE;
+    c.n_classes = 0;
+    CHECK_RESULT(an_lstm_classifier_create(&c, NULL, &loaded), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lstm_ae_update(d, x, N * T), AN_ERR_UNSUPPORTED);
+    an_detector_destroy(d);
+    ffree(x, N * T); ffree(y, 2 * N); ffree(xt, N * T); ffree(yt, 2 * N); ffree(p, 2 * N); ffree(p2, 2 * N);
+}
+
 int main(void)
 {
     printf("test_lstm: SIMD path %s\n", an_simd_name(an_simd_path()));
@@ -1298,5 +1438,7 @@ int main(void)
     RUN(test_ae_memory_and_allocation_failures);
     RUN(test_fd_forecaster);
     RUN(test_forecaster_learns_and_detects);
+    RUN(test_fd_classifier);
+    RUN(test_classifier_learns);
     return test_finish("test_lstm");
 }
