@@ -10,13 +10,14 @@
        2  Losses       MSE, MAE, binary cross-entropy and focal loss on logits
        3  Adam         bias-corrected Adam, decoupled weight decay, global-norm
                        gradient clipping, frozen parameter ranges
-       4  Autoencoder  the LSTM autoencoder detector: encoder stack ->
-                       (latent dense) -> repeat -> decoder stack ->
-                       time-distributed dense; training loop, scoring,
-                       streaming, save/load
+       4  Models       the LSTM autoencoder (encoder stack -> (latent
+                       dense) -> repeat -> decoder stack -> time-distributed
+                       dense), the forecaster (telemanom) and the
+                       classifier / score head, all detectors; training
+                       loop, scoring, streaming, records, save/load
 
-   (Still to come from the LSTM issue: forecaster, classifier head, the
-   detector gradient hook, anomaly records with expected-vs-actual context.)
+   (Still to come from the LSTM issue: the detector gradient hook,
+   O(layers H^2) stateful streaming for the forecaster.)
 
    CONVENTIONS
 
@@ -421,6 +422,28 @@ AN_API an_result an_lstm_ae_reconstruct(an_detector *d, const float *x, size_t B
    incremental update): epochs from the config, lr as set in it now; the
    scaler is kept. */
 AN_API an_result an_lstm_ae_update(an_detector *d, const float *x, size_t n_rows);
+/* The context of an anomaly at `row` of x (n_rows, F, raw units): what
+   the model expected there against what came, in the original units (the
+   scaler's inverse).  The autoencoder compares the window ending at row
+   (the first window when row < T - 1): expected (T,F) is its
+   reconstruction, rec->start its first row.  The forecaster compares the
+   P rows from row on (as many as the series has) with their prediction
+   from the T rows before row (row >= T): expected (P,F).  The statistics
+   run over every compared value: mean squared and absolute deviation,
+   the largest deviation and where, and Pearson's correlation of expected
+   with actual (0 when either is constant).  Allocates nothing.  The
+   classifier has no expectation: AN_ERR_UNSUPPORTED. */
+typedef struct an_lstm_record {
+    size_t row;                  /* the row asked about                   */
+    size_t start, rows;          /* compared rows [start, start + rows)   */
+    double mse, mae;             /* mean (expected - actual)^2, |.|       */
+    double max_dev;              /* largest |expected - actual|           */
+    size_t max_row, max_feature; /* where it is                           */
+    double corr;                 /* Pearson's r of expected with actual   */
+} an_lstm_record;
+
+AN_API an_result an_lstm_explain(an_detector *d, const float *x, size_t n_rows, size_t row, float *expected,
+                                 an_lstm_record *rec);
 /* Dropout in an_lstm_ae_loss_grad and an_lstm_ae_reconstruct (fit
    manages it itself): 0 off (the default: inference), 1 on with fresh
    masks at every call, 2 on with the masks of the last call (fixed
@@ -1971,6 +1994,70 @@ AN_API an_result an_lstm_classifier_predict(an_detector *d, const float *windows
         if ((r = an__lcl_probs(m, bs)) != AN_OK) return r;
         memcpy(prob + i * K, m->yhat, bs * K * sizeof(float));
     }
+    return AN_OK;
+}
+
+AN_API an_result an_lstm_explain(an_detector *d, const float *x, size_t n_rows, size_t row, float *expected,
+                                 an_lstm_record *rec)
+{
+    an__lae *m = an__lae_of(d);
+    size_t T, F, i, n, in_start, rows;
+    const float *actual;
+    double se = 0.0, ae = 0.0, sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0, vx, vy;
+    an_result r;
+    if (rec) memset(rec, 0, sizeof *rec);
+    if (!m || !x || !expected || !rec || row >= n_rows) return AN_ERR_INVALID_ARG;
+    if (m->lay.classifier) return AN_ERR_UNSUPPORTED;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    T = m->cfg.window;
+    F = m->cfg.n_features;
+    if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (m->lay.head) {
+        if (row < T) return AN_ERR_TOO_SHORT;
+        in_start = row - T;
+        rec->start = row;
+        rows = n_rows - row < m->cfg.n_predictions ? n_rows - row : m->cfg.n_predictions;
+    } else {
+        if (n_rows < T) return AN_ERR_TOO_SHORT;
+        in_start = row + 1 >= T ? row + 1 - T : 0;
+        rec->start = in_start;
+        rows = T;
+    }
+    if (!an__all_finite(x + in_start * F, T * F) || !an__all_finite(x + rec->start * F, rows * F)) return AN_ERR_INPUT;
+    if ((r = an__lae_put(m, x + in_start * F, 0)) != AN_OK) return r;
+    an__lae_forward(m, 1);
+    n = rows * F;
+    if (!an__all_finite(m->yhat, n)) return AN_ERR_NUMERIC;
+    if (m->has_scaler) {
+        if ((r = an_scaler_inverse(&m->scaler, m->yhat, rows, expected)) != AN_OK) return r;
+    } else {
+        memcpy(expected, m->yhat, n * sizeof(float));
+    }
+    actual = x + rec->start * F;
+    rec->row = row;
+    rec->rows = rows;
+    for (i = 0; i < n; i++) {
+        double e = expected[i], a = actual[i], dv = e - a;
+        se += dv * dv;
+        ae += fabs(dv);
+        if (fabs(dv) > rec->max_dev || i == 0) {
+            rec->max_dev = fabs(dv);
+            rec->max_row = rec->start + i / F;
+            rec->max_feature = i % F;
+        }
+        sx += e; sy += a;
+    }
+    sx /= (double)n;
+    sy /= (double)n;
+    for (i = 0; i < n; i++) {
+        double e = expected[i] - sx, a = actual[i] - sy;
+        sxx += e * e; syy += a * a; sxy += e * a;
+    }
+    rec->mse = se / (double)n;
+    rec->mae = ae / (double)n;
+    vx = sqrt(sxx);
+    vy = sqrt(syy);
+    rec->corr = (vx > 0.0 && vy > 0.0) ? sxy / (vx * vy) : 0.0;
     return AN_OK;
 }
 

@@ -738,6 +738,22 @@ static void test_ae_learns_and_detects(void)
         printf("  sine: spike %.3f, shift start %.3f, normal max %.3f\n", s1[200], s1[400], normal_max);
     CHECK(s1[200] > 10.0 * normal_max);
     CHECK(s1[400] > 10.0 * normal_max);
+    {   /* the record: expected vs actual in original units */
+        float expected[16 * F];
+        an_lstm_record rec;
+        CHECK_OK(an_lstm_explain(d, test, N, 200, expected, &rec));
+        if (getenv("LSTM_VERBOSE"))
+            printf("  record at 200: rows %zu..%zu, max dev %.3f at row %zu feature %zu, mse %.4f, r %.3f\n", rec.start,
+                   rec.start + rec.rows - 1, rec.max_dev, rec.max_row, rec.max_feature, rec.mse, rec.corr);
+        CHECK(rec.start == 185 && rec.rows == 16 && rec.max_row == 200);
+        CHECK(rec.max_dev > 2.0 && rec.max_dev < 5.0 && rec.corr > 0.5);   /* spike +3 */
+        CHECK_OK(an_lstm_explain(d, test, N, 100, expected, &rec));
+        CHECK(rec.max_dev < 0.5 && rec.corr > 0.95 && rec.mse < 0.05);
+        CHECK_NEAR(expected[15 * F], sin(2.0 * 3.14159265358979 * 100.0 / 20.0), 0.3);
+        CHECK_OK(an_lstm_explain(d, test, N, 3, expected, &rec));
+        CHECK(rec.start == 0);
+        CHECK_RESULT(an_lstm_explain(d, test, N, N, expected, &rec), AN_ERR_INVALID_ARG);
+    }
     an_detector_destroy(untrained);
     an_detector_destroy(d);
     ffree(train, N * F);
@@ -1215,6 +1231,15 @@ static void test_forecaster_learns_and_detects(void)
         if ((i < 300 - 20 || i > 300 + 20) && s1[i] > normal_max) normal_max = s1[i];
     if (getenv("LSTM_VERBOSE")) printf("  forecaster sine: spike %.3f, normal max %.3f\n", s1[300], normal_max);
     CHECK(s1[300] > 10.0 * normal_max);
+    {
+        float expected[3];
+        an_lstm_record rec;
+        CHECK_OK(an_lstm_explain(d, test, N, 300, expected, &rec));
+        CHECK(rec.start == 300 && rec.rows == 3 && rec.max_row == 300 && rec.max_dev > 2.0);
+        CHECK_OK(an_lstm_explain(d, test, N, N - 1, expected, &rec));
+        CHECK(rec.rows == 1);
+        CHECK_RESULT(an_lstm_explain(d, test, N, 15, expected, &rec), AN_ERR_TOO_SHORT);
+    }
     /* save / load: the same scores, bit for bit */
     CHECK_OK(an_writer_init(&w, NULL));
     CHECK_OK(an_detector_save(d, &w));
@@ -1412,6 +1437,10 @@ static void test_classifier_learns(void)
     c.n_classes = 0;
     CHECK_RESULT(an_lstm_classifier_create(&c, NULL, &loaded), AN_ERR_INVALID_ARG);
     CHECK_RESULT(an_lstm_ae_update(d, x, N * T), AN_ERR_UNSUPPORTED);
+    {
+        an_lstm_record rec;
+        CHECK_RESULT(an_lstm_explain(d, xt, 40, 20, p, &rec), AN_ERR_UNSUPPORTED);
+    }
     an_detector_destroy(d);
     ffree(x, N * T); ffree(y, 2 * N); ffree(xt, N * T); ffree(yt, 2 * N); ffree(p, 2 * N); ffree(p2, 2 * N);
 }
