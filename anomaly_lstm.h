@@ -16,8 +16,8 @@
                        classifier / score head, all detectors; training
                        loop, scoring, streaming, records, save/load
 
-   (Still to come from the LSTM issue: the detector gradient hook,
-   O(layers H^2) stateful streaming for the forecaster.)
+   (Still to come from the LSTM issue: O(layers H^2) stateful streaming
+   for the forecaster.)
 
    CONVENTIONS
 
@@ -270,6 +270,10 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    Streaming (an_detector_push): the last T rows are kept; the score of a
    row is its error as the last row of the window ending at it (causal),
    0 until T rows have been seen.
+   Gradient (an_detector_gradient, for integrated gradients): the exact
+   d score[t] / d x of the rule above, through the network, the target
+   and the scaler, for all three models; its first call allocates the
+   training block.
    Memory: an_lstm_ae_create allocates the inference block (parameters,
    activations for `batch` windows, the stream's rows); the first fit (or
    an_lstm_ae_loss_grad) allocates the training block once; fit also
@@ -1080,6 +1084,7 @@ typedef struct an__lae {
     float *dyhat;         /* (B,T,F)                                 */
     float *dseq[2];       /* (B,T,widest) sequence gradients         */
     float *de, *dcode;    /* (B,top), (B,code)                       */
+    float *gx;            /* (B,T,F) input gradients (gradient hook) */
     float *mask[AN_LSTM_MAX_LAYERS];   /* forecaster dropout masks: after
                              layer l (B,T,H_l), l < n-1; after the top
                              layer's last state (B,top) at l = n-1   */
@@ -1233,6 +1238,7 @@ static void an__lae_carve(an__lae *m, const an_lstm_ae_config *c, const an__lae_
     p = an__take(train, &tr, an__mul(bt, L->widest)); if (m) m->dseq[1] = p;
     p = an__take(train, &tr, an__mul(B, L->top)); if (m) m->de = p;
     p = an__take(train, &tr, an__mul(B, L->code)); if (m) m->dcode = p;
+    p = an__take(train, &tr, an__mul(bt, F)); if (m) m->gx = p;
     if (an_adam_heap_size(L->n_params, &adam_bytes) != AN_OK) adam_bytes = SIZE_MAX;
     p = an__take(train, &tr, adam_bytes / sizeof(float) + 1);
     if (m && p) an_adam_init_preallocated(&m->adam, &c->adam, L->n_params, p);
@@ -2386,22 +2392,104 @@ AN_API an_result an_lstm_ae_param_view(an_detector *d, const char *name, float *
     return AN_OK;
 }
 
+/* d score[t] / d x (the detector's gradient hook).  score[t] averages,
+   over the c_t windows w whose outputs cover row t, an error e(w, t) of
+   the output for row t against the scaled row xs[t]; so
+     d score[t] / d x[r,f] = (1 / c_t) sum_w (d e(w,t) / d xs[r,f]) / scale_f
+   where d e / d xs has two parts: through the network input (one
+   backward pass per window, with the output gradient nonzero only at row
+   t's output) and, at r = t, through the target.  The classifier's
+   score is the largest class probability p of the window ending at t:
+   d p / d logit = p (1 - p), through the input only.  The first call
+   allocates the training block. */
+static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_rows, size_t t, float *grad)
+{
+    an__lae *m = an__lae_of(self);
+    size_t T, F, K, B, w_lo, w_hi, w0, b, s, f, count, TF;
+    an_result r;
+    if (!m) return AN_ERR_INVALID_ARG;
+    T = m->cfg.window;
+    F = m->cfg.n_features;
+    K = m->lay.out_dim;
+    B = m->cfg.batch;
+    TF = T * F;
+    if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!an__all_finite(x, n_rows * F)) return AN_ERR_INPUT;
+    if (n_rows < T + (m->lay.head && !m->lay.classifier ? 1 : 0)) return AN_ERR_TOO_SHORT;
+    if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
+    memset(grad, 0, n_rows * F * sizeof(float));
+    if (m->lay.classifier) {                 /* the window ending at t */
+        if (t + 1 < T) return AN_OK;
+        w_lo = w_hi = t + 1 - T;
+    } else if (m->lay.head) {                /* windows predicting row t */
+        size_t P = m->cfg.n_predictions;
+        if (t < T) return AN_OK;
+        w_lo = t + 1 >= T + P ? t + 1 - T - P : 0;
+        w_hi = t - T;
+    } else {                                 /* windows covering row t */
+        w_lo = t + 1 >= T ? t + 1 - T : 0;
+        w_hi = t < n_rows - T ? t : n_rows - T;
+    }
+    count = w_hi - w_lo + 1;
+    an__lae_prepare(m);
+    for (w0 = w_lo; w0 <= w_hi; w0 += B) {
+        size_t bs = w_hi + 1 - w0 < B ? w_hi + 1 - w0 : B;
+        for (b = 0; b < bs; b++)
+            if ((r = an__lae_put(m, x + (w0 + b) * F, b)) != AN_OK) return r;
+        an__lae_forward(m, bs);
+        if (!an__all_finite(m->yhat, bs * m->lay.out_total)) return AN_ERR_NUMERIC;
+        memset(m->dyhat, 0, bs * m->lay.out_total * sizeof(float));
+        for (b = 0; b < bs; b++) {
+            float *dy = m->dyhat + b * m->lay.out_total;
+            const float *y = m->yhat + b * m->lay.out_total;
+            if (m->lay.classifier) {
+                size_t k, best = 0;
+                for (k = 1; k < K; k++)
+                    if (y[k] > y[best]) best = k;
+                {
+                    double pk = 1.0 / (1.0 + exp(-(double)y[best]));
+                    dy[best] = (float)(pk * (1.0 - pk));
+                }
+            } else {
+                size_t at = m->lay.head ? t - (w0 + b) - T : t - (w0 + b);   /* row t's output */
+                if ((r = an__lae_row(m, x + t * F, m->target)) != AN_OK) return r;   /* scaled row t */
+                for (f = 0; f < F; f++) {
+                    double dv = (double)y[at * F + f] - m->target[f];
+                    double g = (m->cfg.loss == AN_LOSS_MAE ? (dv > 0.0 ? 1.0 : (dv < 0.0 ? -1.0 : 0.0)) : 2.0 * dv) / (double)F;
+                    dy[at * F + f] = (float)g;
+                    grad[t * F + f] -= (float)(g / (double)count);   /* the target path */
+                }
+            }
+        }
+        memset(m->grads, 0, m->lay.n_params * sizeof(float));
+        an__lae_backward(m, bs, m->gx);
+        for (b = 0; b < bs; b++)
+            for (s = 0; s < T; s++)
+                for (f = 0; f < F; f++)
+                    grad[(w0 + b + s) * F + f] += m->gx[b * TF + s * F + f] / (float)count;
+    }
+    if (m->has_scaler)
+        for (s = 0; s < n_rows; s++)
+            for (f = 0; f < F; f++) grad[s * F + f] = (float)(grad[s * F + f] / m->scaler.scale[f]);
+    return AN_OK;
+}
+
 static const an_detector_vtable an__lae_vtable = {
     AN_TAG_LSTM_AE, "lstm-autoencoder",
     an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lae_load, NULL, an__lae_destroy
+    an__lae_save, an__lae_load, an__lae_gradient, an__lae_destroy
 };
 
 static const an_detector_vtable an__lfc_vtable = {
     AN_TAG_LSTM_FORECASTER, "lstm-forecaster",
     an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lfc_load, NULL, an__lae_destroy
+    an__lae_save, an__lfc_load, an__lae_gradient, an__lae_destroy
 };
 
 static const an_detector_vtable an__lcl_vtable = {
     AN_TAG_LSTM_CLASSIFIER, "lstm-classifier",
     an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lcl_load, NULL, an__lae_destroy
+    an__lae_save, an__lcl_load, an__lae_gradient, an__lae_destroy
 };
 
 static const an_detector_vtable *an__lae_vt(int kind)

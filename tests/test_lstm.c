@@ -944,7 +944,8 @@ static void test_ae_errors(void)
     CHECK_RESULT(an_lstm_ae_param_view(d, "nonsense", &v, &n), AN_ERR_INVALID_ARG);
     CHECK_RESULT(an_lstm_ae_freeze(d, 2, 0, 1), AN_ERR_INVALID_ARG);
     CHECK_RESULT(an_lstm_ae_freeze(d, 0, 1, 1), AN_ERR_INVALID_ARG);
-    CHECK_RESULT(an_detector_gradient(d, x, 64, 3, s), AN_ERR_UNSUPPORTED);
+    CHECK_OK(an_detector_gradient(d, x, 64, 3, s));
+    CHECK_RESULT(an_detector_gradient(d, x, 64, 64, s), AN_ERR_INVALID_ARG);
     CHECK(an_lstm_ae_config_of((an_detector *)&c) == NULL || 1);
     an_detector_destroy(d);
 }
@@ -1445,6 +1446,81 @@ static void test_classifier_learns(void)
     ffree(x, N * T); ffree(y, 2 * N); ffree(xt, N * T); ffree(yt, 2 * N); ffree(p, 2 * N); ffree(p2, 2 * N);
 }
 
+/* --------------------------------------------------------------------------
+   The gradient hook: d score[t] / d x against finite differences of
+   an_detector_score, for the three models, scaler included.
+   -------------------------------------------------------------------------- */
+
+enum { GH_N = 14, GH_F = 2 };
+typedef struct grad_fd {
+    an_detector *d;
+    float x[GH_N * GH_F], s[GH_N];
+    size_t t;
+} grad_fd;
+
+static double grad_fd_score(void *ctx)
+{
+    grad_fd *c = (grad_fd *)ctx;
+    an_detector_score(c->d, c->x, GH_N, c->s);
+    return c->s[c->t];
+}
+
+static void grad_case(an_detector *d, size_t t, const char *label)
+{
+    grad_fd c;
+    float g[GH_N * GH_F];
+    an_rng rng;
+    char what[80];
+    an_rng_seed(&rng, 21, t);
+    c.d = d;
+    c.t = t;
+    fill_uniform(&rng, c.x, GH_N * GH_F, 1.5f);
+    CHECK_OK(an_detector_gradient(d, c.x, GH_N, t, g));
+    snprintf(what, sizeof what, "gradient hook %s t=%zu", label, t);
+    fd_check(what, c.x, g, GH_N * GH_F, grad_fd_score, &c);
+}
+
+static void test_gradient_hook(void)
+{
+    float *train = sine_series(200, GH_F, 31), labels[2 * 50], windows[50 * 4 * GH_F];
+    an_detector *d = NULL;
+    an_lstm_ae_config c;
+    size_t i;
+    /* autoencoder: two layers, latent, standard scaler, MSE and MAE */
+    c = an_lstm_ae_config_init(4, GH_F, 5);
+    c.n_layers = 2; c.units[1] = 3; c.latent = 2; c.epochs = 2; c.batch = 3;
+    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    CHECK_OK(an_detector_fit(d, train, 200));
+    grad_case(d, 0, "autoencoder");
+    grad_case(d, 6, "autoencoder");
+    grad_case(d, GH_N - 1, "autoencoder");
+    an_detector_destroy(d);
+    c.loss = AN_LOSS_MAE; c.scaler = AN_SCALER_MINMAX;
+    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    CHECK_OK(an_detector_fit(d, train, 200));
+    grad_case(d, 7, "autoencoder mae minmax");
+    an_detector_destroy(d);
+    /* forecaster */
+    c = an_lstm_forecaster_config_init(4, GH_F, 5, 3);
+    c.epochs = 2; c.batch = 2;
+    CHECK_OK(an_lstm_forecaster_create(&c, NULL, &d));
+    CHECK_OK(an_detector_fit(d, train, 200));
+    grad_case(d, 2, "forecaster");
+    grad_case(d, 5, "forecaster");
+    grad_case(d, 9, "forecaster");
+    an_detector_destroy(d);
+    /* classifier */
+    c = an_lstm_classifier_config_init(4, GH_F, 5, 2);
+    c.epochs = 2; c.batch = 8;
+    for (i = 0; i < 50 * 4 * GH_F; i++) windows[i] = train[i];
+    for (i = 0; i < 2 * 50; i++) labels[i] = (float)(i % 3 == 0);
+    CHECK_OK(an_lstm_classifier_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_classifier_train(d, windows, labels, 50));
+    grad_case(d, 8, "classifier");
+    an_detector_destroy(d);
+    ffree(train, 200 * GH_F);
+}
+
 int main(void)
 {
     printf("test_lstm: SIMD path %s\n", an_simd_name(an_simd_path()));
@@ -1469,5 +1545,6 @@ int main(void)
     RUN(test_forecaster_learns_and_detects);
     RUN(test_fd_classifier);
     RUN(test_classifier_learns);
+    RUN(test_gradient_hook);
     return test_finish("test_lstm");
 }
