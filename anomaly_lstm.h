@@ -16,8 +16,9 @@
                        classifier / score head, all detectors; training
                        loop, scoring, streaming, records, save/load
 
-   (Still to come from the LSTM issue: O(layers H^2) stateful streaming
-   for the forecaster.)
+   Every model also gives anomaly records (an_lstm_explain), a training
+   record with threshold state (an_lstm_info) and the detector's input
+   gradient.
 
    CONVENTIONS
 
@@ -282,8 +283,9 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    Memory: an_lstm_ae_create allocates the inference block (parameters,
    activations for `batch` windows, the stream's rows); the first fit (or
    an_lstm_ae_loss_grad) allocates the training block once; fit also
-   borrows n_rows (F + 1) floats of scratch for the scaled series and the
-   window order, returned before it ends.  Scoring and pushing allocate
+   borrows n_rows F floats and n_rows size_t of scratch (the scaled
+   series; the window order, then the training scores for the threshold
+   state of an_lstm_info), returned before it ends.  Scoring and pushing allocate
    nothing.  an_lstm_ae_memory reports both blocks for a configuration. */
 #define AN_LSTM_MAX_LAYERS 4
 #define AN_LSTM_MAX_UNITS  4096
@@ -443,6 +445,19 @@ AN_API an_result an_lstm_ae_reconstruct(an_detector *d, const float *x, size_t B
    incremental update): epochs from the config, lr as set in it now; the
    scaler is kept. */
 AN_API an_result an_lstm_ae_update(an_detector *d, const float *x, size_t n_rows);
+/* What a fit recorded (saved with the model): the parameter count, the
+   epochs run, the training rows, the best monitored loss, processor
+   seconds, and the threshold state: mean, standard deviation and 99th
+   percentile of the training series' own scores (for a threshold such as
+   mean + k std, or p99; the classifier leaves them 0).  AN_ERR_NOT_FITTED
+   (with the sizes filled in) before a fit or load. */
+typedef struct an_lstm_info_t {
+    size_t n_params, epochs_run, train_rows;
+    double best_loss, train_seconds;
+    double score_mean, score_std, score_p99;
+} an_lstm_info_t;
+
+AN_API an_result an_lstm_info(an_detector *d, an_lstm_info_t *info);
 /* The context of an anomaly at `row` of x (n_rows, F, raw units): what
    the model expected there against what came, in the original units (the
    scaler's inverse).  The autoencoder compares the window ending at row
@@ -1130,9 +1145,11 @@ typedef struct an__lae {
     size_t ring_pos, n_seen;
     size_t epochs_run, train_rows;
     double best_loss, train_seconds;
+    double thr_mean, thr_std, thr_p99;   /* training rows' scores */
 } an__lae;
 
 static an_result an__lae_fit(an_detector *self, const float *x, size_t n_rows);
+static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows, float *scores);
 
 static an__lae *an__lae_of(an_detector *d)
 {
@@ -1820,6 +1837,7 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
     if (n_rows < m->cfg.window + m->cfg.n_predictions) return AN_ERR_TOO_SHORT;
     if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
     nw = (n_rows - m->cfg.window) / an__lae_stride(m) + 1;
+    if (!m->lay.classifier && nw < n_rows) nw = n_rows;   /* the order array doubles as the score scratch */
     off = an__round_up(an__mul(n, sizeof(float)), sizeof(size_t));
     bytes = an__add(off, an__mul(nw, sizeof(size_t)));
     if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
@@ -1841,6 +1859,15 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
         an_rng_seed(&rng, m->cfg.seed, fresh ? 2 : 3 + m->epochs_run);
         an_rng_seed(&m->drop_rng, m->cfg.seed, fresh ? 4 : 5 + m->epochs_run);
         r = an__lae_train(m, xs, n_rows, order, &rng);
+    }
+    if (r == AN_OK && !m->lay.classifier) {
+        /* threshold state: the training rows' own scores */
+        float *sc = (float *)order;
+        double p99 = 0.0;
+        r = an__lae_score(&m->base, x, n_rows, sc);
+        if (r == AN_OK) r = an_mean_std(sc, n_rows, &m->thr_mean, &m->thr_std);
+        if (r == AN_OK) r = an_percentile_inplace(sc, n_rows, 99.0, &p99);
+        m->thr_p99 = p99;
     }
     an_free(&m->alloc, scratch, bytes);
     return r;
@@ -1881,6 +1908,22 @@ AN_API an_result an_lstm_ae_set_dropout(an_detector *d, int mode)
     if (mode == 1 && m->training == 0) an_rng_seed(&m->drop_rng, m->cfg.seed, 4);
     m->training = mode;
     return AN_OK;
+}
+
+AN_API an_result an_lstm_info(an_detector *d, an_lstm_info_t *info)
+{
+    an__lae *m = an__lae_of(d);
+    if (!m || !info) return AN_ERR_INVALID_ARG;
+    memset(info, 0, sizeof *info);
+    info->n_params = m->lay.n_params;
+    info->epochs_run = m->epochs_run;
+    info->train_rows = m->train_rows;
+    info->best_loss = m->best_loss;
+    info->train_seconds = m->train_seconds;
+    info->score_mean = m->thr_mean;
+    info->score_std = m->thr_std;
+    info->score_p99 = m->thr_p99;
+    return d->fitted ? AN_OK : AN_ERR_NOT_FITTED;
 }
 
 AN_API an_lstm_ae_config *an_lstm_ae_config_of(an_detector *d)
@@ -2218,7 +2261,8 @@ static an_result an__lae_reset(an_detector *self)
              beta1, beta2, eps, weight_decay, clip_norm
      'SCAL'  the scaler (when there is one)
      'LAEP'  u64 parameter count, then the parameters as f32
-     'LAER'  training record: u64 epochs run, rows; f64 best loss, seconds
+     'LAER'  training record: u64 epochs run, rows; f64 best loss, seconds,
+             training scores' mean, std and 99th percentile
      'LFCX'  forecaster and classifier: u64 n_predictions, f64 dropout,
              u32 stateful_stream
      'LCLX'  classifier only: u64 n_classes, f64 gamma, f32 weights (K) */
@@ -2283,6 +2327,9 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     an_write_u64(w, m->train_rows);
     an_write_f64(w, m->best_loss);
     an_write_f64(w, m->train_seconds);
+    an_write_f64(w, m->thr_mean);
+    an_write_f64(w, m->thr_std);
+    an_write_f64(w, m->thr_p99);
     an_write_end(w);
     return w->status;
 }
@@ -2406,6 +2453,9 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
         an_read_u64(&chunk, &rows);
         an_read_f64(&chunk, &m->best_loss);
         an_read_f64(&chunk, &m->train_seconds);
+        an_read_f64(&chunk, &m->thr_mean);
+        an_read_f64(&chunk, &m->thr_std);
+        an_read_f64(&chunk, &m->thr_p99);
         m->epochs_run = (size_t)e;
         m->train_rows = (size_t)rows;
     }

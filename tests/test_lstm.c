@@ -738,6 +738,17 @@ static void test_ae_learns_and_detects(void)
         printf("  sine: spike %.3f, shift start %.3f, normal max %.3f\n", s1[200], s1[400], normal_max);
     CHECK(s1[200] > 10.0 * normal_max);
     CHECK(s1[400] > 10.0 * normal_max);
+    {   /* threshold state from the training series */
+        an_lstm_info_t info;
+        CHECK_OK(an_lstm_info(d, &info));
+        if (getenv("LSTM_VERBOSE"))
+            printf("  info: %zu params, %zu epochs, %zu rows, training scores mean %.4f std %.4f p99 %.4f\n",
+                   info.n_params, info.epochs_run, info.train_rows, info.score_mean, info.score_std, info.score_p99);
+        CHECK(info.epochs_run == 12 && info.train_rows == N);
+        CHECK(info.score_mean > 0.0 && info.score_p99 > info.score_mean && info.score_p99 < normal_max * 2);
+        CHECK(s1[200] > info.score_mean + 10 * info.score_std);
+        CHECK_RESULT(an_lstm_info(untrained, &info), AN_OK);
+    }
     {   /* the record: expected vs actual in original units */
         float expected[16 * F];
         an_lstm_record rec;
@@ -814,6 +825,12 @@ static void test_ae_determinism_stream_and_files(void)
         CHECK_OK(an_detector_score(loaded, x, N, sb));
         CHECK(memcmp(sa, sb, N * sizeof(float)) == 0);
         CHECK(an_lstm_ae_config_of(loaded)->window == c.window);
+        {
+            an_lstm_info_t i1, i2;
+            CHECK_OK(an_lstm_info(a, &i1));
+            CHECK_OK(an_lstm_info(loaded, &i2));
+            CHECK(i1.score_p99 == i2.score_p99 && i1.score_std == i2.score_std && i1.epochs_run == i2.epochs_run);
+        }
         an_detector_destroy(loaded);
     }
     /* every truncation and every flipped byte is an error, never a crash */
@@ -1080,7 +1097,9 @@ static void test_ae_memory_and_allocation_failures(void)
     if (getenv("LSTM_VERBOSE"))
         printf("  memory: reported %zu + %zu, create took %zu, fit peak %zu\n", inference, training, peak_create, peak_fit);
     CHECK(peak_create >= inference && peak_create <= inference + 256);
-    CHECK(peak_fit >= inference + training && peak_fit <= inference + training + 256 + 80 * 2 * sizeof(float) + 256);
+    /* scratch: 80 rows of scaled data, the window order (also the scores), the robust scaler's sort */
+    CHECK(peak_fit >= inference + training &&
+          peak_fit <= inference + training + 256 + 80 * (sizeof(float) + sizeof(size_t)) + 80 * sizeof(float) + 256);
     /* every allocation failing in turn: AN_ERR_NOMEM and no leak */
     for (k = 1; k < 1000; k++) {
         an_result r;
