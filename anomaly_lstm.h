@@ -291,6 +291,16 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
 #define AN_LSTM_MAX_UNITS  4096
 #define AN_LSTM_MAX_WINDOW 100000
 #define AN_LSTM_MAX_FEATURES 4096
+/* No model may need more than AN_LSTM_MAX_BYTES (inference + training,
+   AN_ERR_TOO_LARGE); a model file whose model would need more than
+   ANOMALY_LSTM_MAX_LOAD_BYTES to score is AN_ERR_TOO_LARGE (the file's
+   window and batch size the activation buffers, so this bounds what a
+   small hostile file can make the loader allocate).  Define
+   ANOMALY_LSTM_MAX_LOAD_BYTES in the implementation file to change it. */
+#define AN_LSTM_MAX_BYTES ((size_t)1 << 40)
+#ifndef ANOMALY_LSTM_MAX_LOAD_BYTES
+#  define ANOMALY_LSTM_MAX_LOAD_BYTES ((size_t)1 << 31)
+#endif
 #define AN_TAG_LSTM_AE AN_TAG('L', 'A', 'E', '1')
 #define AN_TAG_LSTM_FORECASTER AN_TAG('L', 'F', 'C', '1')
 #define AN_TAG_LSTM_CLASSIFIER AN_TAG('L', 'C', 'L', '1')
@@ -1337,7 +1347,7 @@ static an_result an__model_memory(const an_lstm_ae_config *c, int kind, size_t *
     an__lae_carve(NULL, c, &L, NULL, NULL, &co, &tr);
     co = an__mul(co, sizeof(float));
     tr = an__mul(tr, sizeof(float));
-    if (co == SIZE_MAX || tr == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (co == SIZE_MAX || tr == SIZE_MAX || an__add(co, tr) > AN_LSTM_MAX_BYTES) return AN_ERR_TOO_LARGE;
     if (inference_bytes) *inference_bytes = an__add(co, sizeof(an__lae));
     if (training_bytes) *training_bytes = tr;
     return AN_OK;
@@ -2424,6 +2434,16 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
         }
     }
     if (an__model_check(&c, kind) != AN_OK) return AN_ERR_CORRUPT;
+    {   /* sizes from the file: the parameters must be in it, the buffers bounded */
+        size_t inference = 0;
+        an__lae_layout L;
+        an_reader params;
+        an__lae_plan(&c, kind, &L);
+        if ((r = an_reader_find(payload, AN__TAG_LAE_PARAMS, &params)) != AN_OK) return r;
+        if (L.n_params == SIZE_MAX || an_reader_need(&params, L.n_params, sizeof(float)) != AN_OK) return AN_ERR_CORRUPT;
+        if ((r = an__model_memory(&c, kind, &inference, NULL)) != AN_OK) return r;
+        if (inference > ANOMALY_LSTM_MAX_LOAD_BYTES) return AN_ERR_TOO_LARGE;
+    }
     if ((r = an__model_create(&c, kind, a, &d)) != AN_OK) return r;
     if (kind == 2 && c.n_classes > 64) {   /* the weights straight into the model */
         an__lae *mm = (an__lae *)d;

@@ -863,7 +863,7 @@ static void test_ae_determinism_stream_and_files(void)
 
 /* A hostile file with valid CRCs: bad configuration values and a wrong
    parameter count are AN_ERR_CORRUPT. */
-static void write_config(an_writer *w, uint64_t window, uint64_t units, uint64_t n_params)
+static void write_config(an_writer *w, uint64_t window, uint64_t units, uint64_t n_params, uint64_t batch)
 {
     int k;
     an_write_begin(w, AN_TAG_DETECTOR);
@@ -879,13 +879,13 @@ static void write_config(an_writer *w, uint64_t window, uint64_t units, uint64_t
     an_write_u64(w, 0); an_write_u64(w, 0); an_write_u64(w, 0);
     an_write_u64(w, 0);   /* latent */
     for (k = 0; k < 3; k++) an_write_u64(w, 0);   /* activation, loss, scaler */
-    an_write_u64(w, 1); an_write_u64(w, 4); an_write_u64(w, 1); an_write_u64(w, 0); an_write_u64(w, 1);
+    an_write_u64(w, 1); an_write_u64(w, batch); an_write_u64(w, 1); an_write_u64(w, 0); an_write_u64(w, 1);
     an_write_f64(w, 0.1); an_write_f64(w, 0.0); an_write_f64(w, 1e-3); an_write_f64(w, 0.9);
     an_write_f64(w, 0.999); an_write_f64(w, 1e-8); an_write_f64(w, 0.0); an_write_f64(w, 0.0);
     an_write_end(w);
     an_write_begin(w, AN_TAG('L', 'A', 'E', 'P'));
     an_write_u64(w, n_params);
-    for (k = 0; k < 3; k++) an_write_f32(w, 0.5f);
+    for (k = 0; k < (n_params < 1000 ? (int)n_params : 3); k++) an_write_f32(w, 0.5f);
     an_write_end(w);
     an_write_end(w);
 }
@@ -894,6 +894,7 @@ static void test_ae_hostile_files(void)
 {
     static const struct { uint64_t window, units, n_params; } cases[] = {
         { 0, 4, 3 }, { 1000000000, 4, 3 }, { 8, 0, 3 }, { 8, 1u << 20, 3 }, { 8, 4, 3 }, { 8, 4, (uint64_t)1 << 62 },
+        { 8, 4096, 3 },   /* 4096 units: 134M parameters the file does not hold */
     };
     const an_detector_vtable *types[1];
     size_t k;
@@ -905,12 +906,31 @@ static void test_ae_hostile_files(void)
         size_t size;
         an_detector *d = (an_detector *)&w;
         CHECK_OK(an_writer_init(&w, NULL));
-        write_config(&w, cases[k].window, cases[k].units, cases[k].n_params);
+        write_config(&w, cases[k].window, cases[k].units, cases[k].n_params, 4);
         CHECK_OK(an_writer_finish(&w, &data, &size));
         CHECK_OK(an_model_open(&r, data, size));
         CHECK_RESULT(an_detector_load(&r, types, 1, NULL, &d), AN_ERR_CORRUPT);
         CHECK(d == NULL);
         an_writer_uninit(&w);
+    }
+    {   /* a tiny file asking for window 100000 and batch 65536 (48 GB of activations) */
+        an_writer w;
+        an_reader r;
+        const void *data;
+        size_t size;
+        an_detector *d = NULL;
+        an_lstm_ae_config c = an_lstm_ae_config_init(100000, 1, 1);
+        CHECK_OK(an_writer_init(&w, NULL));
+        write_config(&w, 100000, 1, an_lstm_param_count(1, 1) * 2 + 2, 65536);
+        CHECK_OK(an_writer_finish(&w, &data, &size));
+        CHECK(size < 600);
+        CHECK_OK(an_model_open(&r, data, size));
+        CHECK_RESULT(an_detector_load(&r, types, 1, NULL, &d), AN_ERR_TOO_LARGE);
+        an_writer_uninit(&w);
+        c.batch = 65536;
+        c.units[0] = 4096;
+        CHECK_RESULT(an_lstm_ae_create(&c, NULL, &d), AN_ERR_TOO_LARGE);
+        CHECK(d == NULL);
     }
 }
 
