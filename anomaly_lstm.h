@@ -269,10 +269,12 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    Same seed, same data, same SIMD path -> bit-identical weights.
 
    Scoring (an_detector_score): window w = rows [w, w + T), every row
-   start; the error of row r in window w is the mean over features of
-   (reconstruction - x)^2 (MAE: |.|) in scaled units; a row's score is the
-   mean of its errors over every window that covers it.  A series shorter
-   than the window is AN_ERR_TOO_SHORT.
+   start; the error of row r in window w is the mean (channel_agg MAX:
+   the largest) over features of (reconstruction - x)^2 (MAE: |.|) in
+   scaled units; a row's score is the mean (window_agg MAX: the largest)
+   of its errors over every window that covers it.  A series shorter
+   than the window is AN_ERR_TOO_SHORT.  an_lstm_errors gives the
+   unaggregated errors per window, step and feature.
    Streaming (an_detector_push): the last T rows are kept; the score of a
    row is its error as the last row of the window ending at it (causal),
    0 until T rows have been seen.
@@ -305,6 +307,13 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
 #define AN_TAG_LSTM_FORECASTER AN_TAG('L', 'F', 'C', '1')
 #define AN_TAG_LSTM_CLASSIFIER AN_TAG('L', 'C', 'L', '1')
 
+/* How errors combine into a row's score: over the features of a row, and
+   over the windows whose outputs cover it. */
+typedef enum an_lstm_agg {
+    AN_AGG_MEAN = 0,
+    AN_AGG_MAX  = 1
+} an_lstm_agg;
+
 /* What the progress callback sees after each epoch. */
 typedef struct an_lstm_progress {
     size_t epoch, epochs;      /* 1-based epoch, planned epochs          */
@@ -328,6 +337,8 @@ typedef struct an_lstm_ae_config {
     an_activation activation;             /* LSTM cell activation          */
     an_loss_kind loss;                    /* MSE or MAE, also the score    */
     an_scaler_kind scaler;                /* 0 = no scaling                */
+    an_lstm_agg channel_agg;              /* features -> row error (mean)  */
+    an_lstm_agg window_agg;               /* windows -> row score (mean)   */
     /* training */
     size_t epochs;                        /* default 20                    */
     size_t batch;                         /* default 32, also the scoring
@@ -468,6 +479,13 @@ typedef struct an_lstm_info_t {
 } an_lstm_info_t;
 
 AN_API an_result an_lstm_info(an_detector *d, an_lstm_info_t *info);
+/* Errors before any aggregation, in scaled units, squared (MSE) or
+   absolute (MAE), for the n windows w = first .. first + n - 1 of x
+   (n_rows, F raw): autoencoder err (n,T,F) of the reconstruction of rows
+   [w, w + T); forecaster err (n,P,F) of the prediction of rows
+   [w + T, w + T + P), which must lie in the series.  Allocates nothing.
+   The classifier has no error: AN_ERR_UNSUPPORTED. */
+AN_API an_result an_lstm_errors(an_detector *d, const float *x, size_t n_rows, size_t first, size_t n, float *err);
 /* The context of an anomaly at `row` of x (n_rows, F, raw units): what
    the model expected there against what came, in the original units (the
    scaler's inverse).  The autoencoder compares the window ending at row
@@ -1242,6 +1260,9 @@ AN_API an_result an_lstm_ae_check_config(const an_lstm_ae_config *c)
     if ((int)c->activation < AN_ACT_TANH || (int)c->activation > AN_ACT_LINEAR) return AN_ERR_INVALID_ARG;
     if ((int)c->loss < AN_LOSS_MSE || (int)c->loss > AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
     if ((int)c->scaler < 0 || (int)c->scaler > AN_SCALER_ROBUST) return AN_ERR_INVALID_ARG;
+    if ((int)c->channel_agg < AN_AGG_MEAN || (int)c->channel_agg > AN_AGG_MAX ||
+        (int)c->window_agg < AN_AGG_MEAN || (int)c->window_agg > AN_AGG_MAX)
+        return AN_ERR_INVALID_ARG;
     if (c->batch < 1 || c->batch > 65536 || c->stride < 1 || c->epochs > 1000000) return AN_ERR_INVALID_ARG;
     if (!(c->val_fraction >= 0.0 && c->val_fraction <= 0.9)) return AN_ERR_INVALID_ARG;
     if (!(c->min_delta >= 0.0 && c->min_delta < 1e30)) return AN_ERR_INVALID_ARG;
@@ -1952,21 +1973,29 @@ static an_result an__lae_put(an__lae *m, const float *rows, size_t b)
 }
 
 /* Error of step t of window b: mean over features, MSE or MAE. */
-static float an__row_err(an_loss_kind kind, const float *y, const float *x, size_t F)
+static float an__row_err(an_loss_kind kind, an_lstm_agg agg, const float *y, const float *x, size_t F)
 {
     double s = 0.0;
     size_t f;
     for (f = 0; f < F; f++) {
-        double d = (double)y[f] - x[f];
-        s += kind == AN_LOSS_MAE ? fabs(d) : d * d;
+        double d = (double)y[f] - x[f], e = kind == AN_LOSS_MAE ? fabs(d) : d * d;
+        if (agg == AN_AGG_MAX) s = e > s ? e : s;
+        else s += e;
     }
-    return (float)(s / (double)F);
+    return (float)(agg == AN_AGG_MAX ? s : s / (double)F);
+}
+
+/* Row r's score from window error e: summed for the mean, or the max. */
+AN__INLINE void an__score_add(an_lstm_agg agg, float *score, float e)
+{
+    if (agg == AN_AGG_MAX) *score = e > *score ? e : *score;
+    else *score += e;
 }
 
 static float an__lae_err(const an__lae *m, size_t b, size_t t)
 {
     size_t F = m->cfg.n_features, o = (b * m->cfg.window + t) * F;
-    return an__row_err(m->cfg.loss, m->yhat + o, m->x + o, F);
+    return an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + o, m->x + o, F);
 }
 
 /* Row r of x (raw) scaled into out (F). */
@@ -1995,14 +2024,16 @@ static an_result an__lfc_score(an__lae *m, const float *x, size_t n_rows, float 
             for (k = 0; k < P && w0 + b + T + k < n_rows; k++) {
                 r = w0 + b + T + k;
                 if ((res = an__lae_row(m, x + r * F, m->target)) != AN_OK) return res;
-                scores[r] += an__row_err(m->cfg.loss, m->yhat + (b * P + k) * F, m->target, F);
+                an__score_add(m->cfg.window_agg, &scores[r],
+                              an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + (b * P + k) * F, m->target, F));
             }
     }
     /* windows predicting row r >= T: max(0, r - T - P + 1) <= w <= min(r - T, nw - 1) */
-    for (r = T; r < n_rows; r++) {
-        size_t hi = r - T < nw - 1 ? r - T : nw - 1, lo = r + 1 >= T + P ? r + 1 - T - P : 0;
-        scores[r] /= (float)(hi - lo + 1);
-    }
+    if (m->cfg.window_agg == AN_AGG_MEAN)
+        for (r = T; r < n_rows; r++) {
+            size_t hi = r - T < nw - 1 ? r - T : nw - 1, lo = r + 1 >= T + P ? r + 1 - T - P : 0;
+            scores[r] /= (float)(hi - lo + 1);
+        }
     return AN_OK;
 }
 
@@ -2015,7 +2046,7 @@ static an_result an__lfc_push_stateful(an__lae *m, const float *row, float *scor
     const float *in = m->st_x;
     an_result r;
     if ((r = an__lae_row(m, row, m->st_x)) != AN_OK) return r;
-    if (m->n_seen >= m->cfg.window) *score = an__row_err(m->cfg.loss, m->st_pred, m->st_x, F);
+    if (m->n_seen >= m->cfg.window) *score = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->st_pred, m->st_x, F);
     for (l = 0; l < L->n; l++) {
         an_lstm_step(&m->enc[l], &m->enc_buf[l], in, m->st_h + off, m->st_c + off, m->st_z);
         in = m->st_h + off;
@@ -2041,7 +2072,7 @@ static an_result an__lfc_push(an__lae *m, const float *row, float *score)
         an__lae_forward(m, 1);
         if (!an__all_finite(m->yhat, m->lay.out_dim)) return AN_ERR_NUMERIC;
         if ((r = an__lae_row(m, row, m->target)) != AN_OK) return r;
-        *score = an__row_err(m->cfg.loss, m->yhat, m->target, F);
+        *score = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat, m->target, F);
     }
     memcpy(m->ring + m->ring_pos * F, row, F * sizeof(float));
     m->ring_pos = (m->ring_pos + 1) % T;
@@ -2192,6 +2223,46 @@ AN_API an_result an_lstm_explain(an_detector *d, const float *x, size_t n_rows, 
     return AN_OK;
 }
 
+AN_API an_result an_lstm_errors(an_detector *d, const float *x, size_t n_rows, size_t first, size_t n, float *err)
+{
+    an__lae *m = an__lae_of(d);
+    size_t T, F, rows, w0, b, k, f, span;
+    an_result r;
+    if (!m || !x || !err || n == 0) return AN_ERR_INVALID_ARG;
+    if (m->lay.classifier) return AN_ERR_UNSUPPORTED;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    T = m->cfg.window;
+    F = m->cfg.n_features;
+    rows = m->lay.head ? m->cfg.n_predictions : T;
+    span = T + (m->lay.head ? rows : 0);
+    if (an__mul(n_rows, F) == SIZE_MAX || first > SIZE_MAX - n) return AN_ERR_TOO_LARGE;
+    if (n_rows < span || first + n > n_rows - span + 1) return AN_ERR_SHAPE;
+    if (!an__all_finite(x + first * F, (n - 1 + span) * F)) return AN_ERR_INPUT;
+    for (w0 = 0; w0 < n; w0 += m->cfg.batch) {
+        size_t bs = n - w0 < m->cfg.batch ? n - w0 : m->cfg.batch;
+        for (b = 0; b < bs; b++)
+            if ((r = an__lae_put(m, x + (first + w0 + b) * F, b)) != AN_OK) return r;
+        an__lae_forward(m, bs);
+        if (!an__all_finite(m->yhat, bs * rows * F)) return AN_ERR_NUMERIC;
+        for (b = 0; b < bs; b++)
+            for (k = 0; k < rows; k++) {
+                const float *y = m->yhat + (b * rows + k) * F, *a;
+                float *e = err + ((w0 + b) * rows + k) * F;
+                if (m->lay.head) {
+                    if ((r = an__lae_row(m, x + (first + w0 + b + T + k) * F, m->target)) != AN_OK) return r;
+                    a = m->target;
+                } else {
+                    a = m->x + (b * T + k) * F;
+                }
+                for (f = 0; f < F; f++) {
+                    double dv = (double)y[f] - a[f];
+                    e[f] = (float)(m->cfg.loss == AN_LOSS_MAE ? fabs(dv) : dv * dv);
+                }
+            }
+    }
+    return AN_OK;
+}
+
 static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows, float *scores)
 {
     an__lae *m = an__lae_of(self);
@@ -2214,13 +2285,14 @@ static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows,
         an__lae_forward(m, bs);
         if (!an__all_finite(m->yhat, bs * T * F)) return AN_ERR_NUMERIC;
         for (b = 0; b < bs; b++)
-            for (t = 0; t < T; t++) scores[w0 + b + t] += an__lae_err(m, b, t);
+            for (t = 0; t < T; t++) an__score_add(m->cfg.window_agg, &scores[w0 + b + t], an__lae_err(m, b, t));
     }
     /* windows w covering row r: max(0, r - T + 1) <= w <= min(r, nw - 1) */
-    for (r = 0; r < n_rows; r++) {
-        size_t hi = r < nw - 1 ? r : nw - 1, lo = r + 1 >= T ? r + 1 - T : 0;
-        scores[r] /= (float)(hi - lo + 1);
-    }
+    if (m->cfg.window_agg == AN_AGG_MEAN)
+        for (r = 0; r < n_rows; r++) {
+            size_t hi = r < nw - 1 ? r : nw - 1, lo = r + 1 >= T ? r + 1 - T : 0;
+            scores[r] /= (float)(hi - lo + 1);
+        }
     return AN_OK;
 }
 
@@ -2275,12 +2347,14 @@ static an_result an__lae_reset(an_detector *self)
              training scores' mean, std and 99th percentile
      'LFCX'  forecaster and classifier: u64 n_predictions, f64 dropout,
              u32 stateful_stream
-     'LCLX'  classifier only: u64 n_classes, f64 gamma, f32 weights (K) */
+     'LCLX'  classifier only: u64 n_classes, f64 gamma, f32 weights (K)
+     'LAGG'  u32 channel_agg, u32 window_agg (absent: mean, mean) */
 #define AN__TAG_LAE_CONFIG AN_TAG('L', 'A', 'E', 'C')
 #define AN__TAG_LAE_PARAMS AN_TAG('L', 'A', 'E', 'P')
 #define AN__TAG_LAE_RECORD AN_TAG('L', 'A', 'E', 'R')
 #define AN__TAG_LFC_EXTRA  AN_TAG('L', 'F', 'C', 'X')
 #define AN__TAG_LCL_EXTRA  AN_TAG('L', 'C', 'L', 'X')
+#define AN__TAG_LAE_AGG    AN_TAG('L', 'A', 'G', 'G')
 
 static an_result an__lae_save(const an_detector *self, an_writer *w)
 {
@@ -2327,6 +2401,10 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
         an_write_f32s(w, m->class_weight, c->n_classes);
         an_write_end(w);
     }
+    an_write_begin(w, AN__TAG_LAE_AGG);
+    an_write_u32(w, (uint32_t)c->channel_agg);
+    an_write_u32(w, (uint32_t)c->window_agg);
+    an_write_end(w);
     if (m->has_scaler) an_scaler_save(&m->scaler, w);
     an_write_begin(w, AN__TAG_LAE_PARAMS);
     an_write_u64(w, m->lay.n_params);
@@ -2401,6 +2479,7 @@ static an_result an__reader_seek(const an_reader *r, uint32_t tag, an_reader *at
 static an_result an__model_load(an_reader *payload, const an_allocator *a, an_detector **out, int kind)
 {
     float weights[64];   /* class weights of small heads; larger ones are read after create */
+    an_reader agg;
     int forecaster = kind != 0;
     an_lstm_ae_config c;
     an_reader chunk;
@@ -2432,6 +2511,13 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
             an_read_f32s(&chunk, weights, c.n_classes);
             c.class_weight = weights;
         }
+    }
+    if (an_reader_find(payload, AN__TAG_LAE_AGG, &agg) == AN_OK) {
+        uint32_t ca, wa;
+        if (an_read_u32(&agg, &ca) != AN_OK || an_read_u32(&agg, &wa) != AN_OK || ca > 1 || wa > 1)
+            return AN_ERR_CORRUPT;
+        c.channel_agg = (an_lstm_agg)ca;
+        c.window_agg = (an_lstm_agg)wa;
     }
     if (an__model_check(&c, kind) != AN_OK) return AN_ERR_CORRUPT;
     {   /* sizes from the file: the parameters must be in it, the buffers bounded */
@@ -2566,6 +2652,8 @@ static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_ro
     if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!an__all_finite(x, n_rows * F)) return AN_ERR_INPUT;
     if (n_rows < T + (m->lay.head && !m->lay.classifier ? 1 : 0)) return AN_ERR_TOO_SHORT;
+    if (!m->lay.classifier && (m->cfg.channel_agg != AN_AGG_MEAN || m->cfg.window_agg != AN_AGG_MEAN))
+        return AN_ERR_UNSUPPORTED;   /* the gradient of a max is not written yet */
     if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
     memset(grad, 0, n_rows * F * sizeof(float));
     if (m->lay.classifier) {                 /* the window ending at t */

@@ -1604,6 +1604,65 @@ static void test_lstm_step(void)
     layer_free(&t);
 }
 
+/* Aggregation options against the unaggregated errors of an_lstm_errors. */
+static void test_aggregation_and_errors(void)
+{
+    enum { N = 60, F = 3, T = 6, P = 2 };
+    float *train = sine_series(200, F, 41), *x = sine_series(N, F, 42), s[N], g[N * F];
+    float *err = falloc((N - T + 1) * T * F);
+    an_detector *d = NULL;
+    int kind;
+    for (kind = 0; kind < 2; kind++) {
+        int agg;
+        size_t rows = kind ? P : T, nw = kind ? N - T - P + 1 : N - T + 1;
+        an_lstm_ae_config c = kind ? an_lstm_forecaster_config_init(T, F, 6, P) : an_lstm_ae_config_init(T, F, 6);
+        c.epochs = 2;
+        c.batch = 7;
+        CHECK_OK((kind ? an_lstm_forecaster_create : an_lstm_ae_create)(&c, NULL, &d));
+        if (!d) return;
+        CHECK_OK(an_detector_fit(d, train, 200));
+        CHECK_OK(an_lstm_errors(d, x, N, 0, nw, err));
+        CHECK_RESULT(an_lstm_errors(d, x, N, 1, nw, err), AN_ERR_SHAPE);
+        for (agg = 0; agg < 4; agg++) {
+            an_lstm_agg ca = (an_lstm_agg)(agg & 1), wa = (an_lstm_agg)(agg >> 1);
+            size_t r, w, k, f;
+            double worst = 0.0;
+            an_lstm_ae_config_of(d)->channel_agg = ca;
+            an_lstm_ae_config_of(d)->window_agg = wa;
+            CHECK_OK(an_detector_score(d, x, N, s));
+            /* the forecaster's rows after N - P also have windows whose
+               targets run past the end, which an_lstm_errors leaves out */
+            for (r = kind ? T : 0; r < (kind ? N - P + 1 : N); r++) {
+                double acc = 0.0;
+                size_t cnt = 0;
+                for (w = 0; w < nw; w++) {
+                    double e = 0.0;
+                    size_t first_row = kind ? w + T : w;
+                    if (r < first_row || r >= first_row + rows) continue;
+                    k = r - first_row;
+                    for (f = 0; f < F; f++) {
+                        double v = err[(w * rows + k) * F + f];
+                        e = ca == AN_AGG_MAX ? (v > e ? v : e) : e + v / F;
+                    }
+                    acc = wa == AN_AGG_MAX ? (e > acc ? e : acc) : acc + e;
+                    cnt++;
+                }
+                if (wa == AN_AGG_MEAN) acc /= (double)cnt;
+                if (fabs(acc - s[r]) / (fabs(acc) + 1e-6) > worst) worst = fabs(acc - s[r]) / (fabs(acc) + 1e-6);
+            }
+            if (getenv("LSTM_VERBOSE")) printf("  %s agg %d/%d: worst rel diff %.2e\n", kind ? "forecaster" : "autoencoder", ca, wa, worst);
+            CHECK(worst < 1e-5);
+        }
+        CHECK_RESULT(an_detector_gradient(d, x, N, 20, g), AN_ERR_UNSUPPORTED);
+        an_detector_destroy(d);
+        c.window_agg = (an_lstm_agg)2;
+        CHECK_RESULT((kind ? an_lstm_forecaster_create : an_lstm_ae_create)(&c, NULL, &d), AN_ERR_INVALID_ARG);
+    }
+    ffree(train, 200 * F);
+    ffree(x, N * F);
+    ffree(err, (N - T + 1) * T * F);
+}
+
 int main(void)
 {
     printf("test_lstm: SIMD path %s\n", an_simd_name(an_simd_path()));
@@ -1630,5 +1689,6 @@ int main(void)
     RUN(test_fd_classifier);
     RUN(test_classifier_learns);
     RUN(test_gradient_hook);
+    RUN(test_aggregation_and_errors);
     return test_finish("test_lstm");
 }
