@@ -255,9 +255,9 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
                                      size_t n_ranges, double *grad_norm);
 
 /* ==========================================================================
-   4  Autoencoder
+   4  Models
    ==========================================================================
-   The Keras anomaly model, as a detector:
+   The autoencoder, the Keras anomaly model, as a detector:
 
        x (B,T,F) -> encoder LSTM stack (units[0..n_layers), last layer
        returns its last state) -> [latent dense, linear] -> repeat T ->
@@ -303,8 +303,9 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    an_lstm_ae_loss_grad) allocates the training block once; fit also
    borrows n_rows F floats and n_rows size_t of scratch (the scaled
    series; the window order, then the training scores for the threshold
-   state of an_lstm_info), returned before it ends.  Scoring and pushing allocate
-   nothing.  an_lstm_ae_memory reports both blocks for a configuration. */
+   state of an_lstm_info), returned before it ends.  Scoring and pushing
+   allocate nothing.  an_lstm_ae_memory reports both blocks for a
+   configuration. */
 #define AN_LSTM_MAX_LAYERS 4
 #define AN_LSTM_MAX_UNITS  4096
 #define AN_LSTM_MAX_WINDOW 100000
@@ -1120,7 +1121,7 @@ AN_API an_result an_adam_step(an_adam *opt, float *params, float *grads, double 
 }
 
 /* ==========================================================================
-   4  Autoencoder
+   4  Models
    ========================================================================== */
 
 /* Where everything lives: parameter offsets (floats into the parameter
@@ -2548,7 +2549,8 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
         an_reader params;
         an__lae_plan(&c, kind, &L);
         if ((r = an_reader_find(payload, AN__TAG_LAE_PARAMS, &params)) != AN_OK) return r;
-        if (L.n_params == SIZE_MAX || an_reader_need(&params, L.n_params, sizeof(float)) != AN_OK) return AN_ERR_CORRUPT;
+        if (L.n_params == SIZE_MAX || an_reader_need(&params, L.n_params, sizeof(float)) != AN_OK)
+            return AN_ERR_CORRUPT;
         if ((r = an__model_memory(&c, kind, &inference, NULL)) != AN_OK) return r;
         if (inference > ANOMALY_LSTM_MAX_LOAD_BYTES) return AN_ERR_TOO_LARGE;
     }
@@ -2715,7 +2717,8 @@ static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_ro
                 if ((r = an__lae_row(m, x + t * F, m->target)) != AN_OK) return r;   /* scaled row t */
                 for (f = 0; f < F; f++) {
                     double dv = (double)y[at * F + f] - m->target[f];
-                    double g = (m->cfg.loss == AN_LOSS_MAE ? (dv > 0.0 ? 1.0 : (dv < 0.0 ? -1.0 : 0.0)) : 2.0 * dv) / (double)F;
+                    double g = m->cfg.loss == AN_LOSS_MAE ? (dv > 0.0 ? 1.0 : (dv < 0.0 ? -1.0 : 0.0)) : 2.0 * dv;
+                    g /= (double)F;
                     dy[at * F + f] = (float)g;
                     grad[t * F + f] -= (float)(g / (double)count);   /* the target path */
                 }
