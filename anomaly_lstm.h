@@ -834,7 +834,7 @@ AN_API void an_lstm_backward(const an_lstm_layer *L, const an_lstm_buffers *buf,
     float *dhr = buf->work;            /* (B,H)  dL/dh_t through h_t's use at t+1 */
     float *dc = dhr + B * H;           /* (B,H)  dL/dc_t through c_t's use at t+1 */
     float *dzs = dc + B * H;           /* (B,4H) sum over t of dz (repeat only)   */
-    size_t b, t;
+    size_t b, t, j;
     memset(dhr, 0, 2 * B * H * sizeof(float));
     for (t = T; t-- > 0;) {
         for (b = 0; b < B; b++) {
@@ -867,7 +867,19 @@ AN_API void an_lstm_backward(const an_lstm_layer *L, const an_lstm_buffers *buf,
         an_gemm_tn(H4, I, B, dzs, H4, x, I, L->dW_ih, I);            /* dW_ih(4H,I) += dzs^T x(B,I) */
         if (dx) an_gemm_nn(B, I, H4, dzs, H4, L->W_ih, I, dx, I);     /* dx(B,I) += dzs W_ih */
     } else {
-        an_gemm_tn(H4, I, B * T, buf->dz, H4, x, I, L->dW_ih, I);     /* dW_ih(4H,I) += dz^T x(BT,I) */
+        if (I <= 8 && I <= B) {
+            /* few inputs (a univariate series): dW_ih^T(I,4H) += x(BT,I)^T dz(BT,4H)
+               runs along 4H in vectors, where (4H,I) would leave I < one
+               vector of columns to the scalar tail; summed in dzs, added
+               transposed */
+            size_t i;
+            memset(dzs, 0, I * H4 * sizeof(float));
+            an_gemm_tn(I, H4, B * T, x, I, buf->dz, H4, dzs, H4);
+            for (i = 0; i < I; i++)
+                for (j = 0; j < H4; j++) L->dW_ih[j * I + i] += dzs[i * H4 + j];
+        } else {
+            an_gemm_tn(H4, I, B * T, buf->dz, H4, x, I, L->dW_ih, I);   /* dW_ih(4H,I) += dz^T x(BT,I) */
+        }
         if (dx) an_gemm_nn(B * T, I, H4, buf->dz, H4, L->W_ih, I, dx, I); /* dx(BT,I) += dz W_ih */
     }
 }
