@@ -287,8 +287,9 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    Scoring (an_detector_score): window w = rows [w, w + T), every row
    start; the error of row r in window w is the mean (channel_agg MAX:
    the largest) over features of (reconstruction - x)^2 (MAE: |.|) in
-   scaled units; a row's score is the mean (window_agg MAX: the largest)
-   of its errors over every window that covers it.  A series shorter
+   scaled units; a row's score is the mean (window_agg MAX: the largest;
+   LAST: the one as the window's last row) of its errors over every
+   window that covers it.  A series shorter
    than the window is AN_ERR_TOO_SHORT.  an_lstm_errors gives the
    unaggregated errors per window, step and feature.
    Streaming (an_detector_push): the last T rows are kept; the score of a
@@ -328,7 +329,12 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    over the windows whose outputs cover it. */
 typedef enum an_lstm_agg {
     AN_AGG_MEAN = 0,
-    AN_AGG_MAX  = 1
+    AN_AGG_MAX  = 1,
+    AN_AGG_LAST = 2   /* window_agg only: the error of the window in which
+                         the row comes last (causal, as push): the window
+                         ending at it (autoencoder; rows before the first
+                         window's end take the first window's errors) or
+                         the one-step-ahead prediction (forecaster) */
 } an_lstm_agg;
 
 /* What the progress callback sees after each epoch. */
@@ -1290,7 +1296,7 @@ AN_API an_result an_lstm_ae_check_config(const an_lstm_ae_config *c)
     if ((int)c->loss < AN_LOSS_MSE || (int)c->loss > AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
     if ((int)c->scaler < 0 || (int)c->scaler > AN_SCALER_ROBUST) return AN_ERR_INVALID_ARG;
     if ((int)c->channel_agg < AN_AGG_MEAN || (int)c->channel_agg > AN_AGG_MAX ||
-        (int)c->window_agg < AN_AGG_MEAN || (int)c->window_agg > AN_AGG_MAX)
+        (int)c->window_agg < AN_AGG_MEAN || (int)c->window_agg > AN_AGG_LAST)
         return AN_ERR_INVALID_ARG;
     if (c->batch < 1 || c->batch > 65536 || c->stride < 1 || c->epochs > 1000000) return AN_ERR_INVALID_ARG;
     if (!(c->val_fraction >= 0.0 && c->val_fraction <= 0.9)) return AN_ERR_INVALID_ARG;
@@ -2059,7 +2065,8 @@ static an_result an__lfc_score(an__lae *m, const float *x, size_t n_rows, float 
             for (k = 0; k < P && w0 + b + T + k < n_rows; k++) {
                 r = w0 + b + T + k;
                 if ((res = an__lae_row(m, x + r * F, m->target)) != AN_OK) return res;
-                an__score_add(m->cfg.window_agg, &scores[r],
+                if (m->cfg.window_agg == AN_AGG_LAST && k > 0) continue;   /* one step ahead only */
+                an__score_add(m->cfg.window_agg == AN_AGG_LAST ? AN_AGG_MAX : m->cfg.window_agg, &scores[r],
                               an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + (b * P + k) * F, m->target, F));
             }
     }
@@ -2320,7 +2327,13 @@ static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows,
         an__lae_forward(m, bs);
         if (!an__all_finite(m->yhat, bs * T * F)) return AN_ERR_NUMERIC;
         for (b = 0; b < bs; b++)
-            for (t = 0; t < T; t++) an__score_add(m->cfg.window_agg, &scores[w0 + b + t], an__lae_err(m, b, t));
+            for (t = 0; t < T; t++) {
+                if (m->cfg.window_agg == AN_AGG_LAST) {
+                    if (t == T - 1 || w0 + b == 0) scores[w0 + b + t] = an__lae_err(m, b, t);
+                } else {
+                    an__score_add(m->cfg.window_agg, &scores[w0 + b + t], an__lae_err(m, b, t));
+                }
+            }
     }
     /* windows w covering row r: max(0, r - T + 1) <= w <= min(r, nw - 1) */
     if (m->cfg.window_agg == AN_AGG_MEAN)
@@ -2549,7 +2562,7 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
     }
     if (an_reader_find(payload, AN__TAG_LAE_AGG, &agg) == AN_OK) {
         uint32_t ca, wa;
-        if (an_read_u32(&agg, &ca) != AN_OK || an_read_u32(&agg, &wa) != AN_OK || ca > 1 || wa > 1)
+        if (an_read_u32(&agg, &ca) != AN_OK || an_read_u32(&agg, &wa) != AN_OK || ca > 1 || wa > 2)
             return AN_ERR_CORRUPT;
         c.channel_agg = (an_lstm_agg)ca;
         c.window_agg = (an_lstm_agg)wa;

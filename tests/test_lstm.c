@@ -1654,8 +1654,22 @@ static void test_aggregation_and_errors(void)
             CHECK(worst < 1e-5);
         }
         CHECK_RESULT(an_detector_gradient(d, x, N, 20, g), AN_ERR_UNSUPPORTED);
+        {   /* LAST: the causal rule, equal to push's scores */
+            float pushed[N];
+            size_t r;
+            an_lstm_ae_config_of(d)->channel_agg = AN_AGG_MEAN;
+            an_lstm_ae_config_of(d)->window_agg = AN_AGG_LAST;
+            CHECK_OK(an_detector_score(d, x, N, s));
+            CHECK_OK(an_detector_reset(d));
+            for (r = 0; r < N; r++) CHECK_OK(an_detector_push(d, x + r * F, &pushed[r]));
+            for (r = kind ? T : T - 1; r < N; r++) CHECK_NEAR(s[r], pushed[r], 1e-6 * (1.0 + fabs(s[r])));
+            if (!kind) CHECK_NEAR(s[0], err[0] / 3 + err[1] / 3 + err[2] / 3, 1e-6);
+        }
         an_detector_destroy(d);
-        c.window_agg = (an_lstm_agg)2;
+        c.window_agg = (an_lstm_agg)3;
+        CHECK_RESULT((kind ? an_lstm_forecaster_create : an_lstm_ae_create)(&c, NULL, &d), AN_ERR_INVALID_ARG);
+        c.window_agg = AN_AGG_MEAN;
+        c.channel_agg = AN_AGG_LAST;   /* LAST is for windows only */
         CHECK_RESULT((kind ? an_lstm_forecaster_create : an_lstm_ae_create)(&c, NULL, &d), AN_ERR_INVALID_ARG);
     }
     ffree(train, 200 * F);
