@@ -297,7 +297,8 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    0 until T rows have been seen.
    Gradient (an_detector_gradient, for integrated gradients): the exact
    d score[t] / d x of the rule above, through the network, the target
-   and the scaler, for all three models; its first call allocates the
+   and the scaler, for all three models, with mean aggregation (MAX and
+   LAST: AN_ERR_UNSUPPORTED for now); its first call allocates the
    training block.
    Memory: an_lstm_ae_create allocates the inference block (parameters,
    activations for `batch` windows, the stream's rows); the first fit (or

@@ -838,7 +838,7 @@ static void test_ae_determinism_stream_and_files(void)
         unsigned char *copy = (unsigned char *)malloc(size);
         size_t k;
         int all_failed = 1;
-        for (k = 0; k < size; k += 7) {
+        for (k = 0; k < size; k++) {
             memcpy(copy, data, size);
             copy[k] ^= 0x5a;
             if (an_model_open(&r, copy, size) == AN_OK && an_detector_load(&r, types, 1, NULL, &loaded) == AN_OK) {
@@ -1677,6 +1677,74 @@ static void test_aggregation_and_errors(void)
     ffree(err, (N - T + 1) * T * F);
 }
 
+/* Corruption past the CRCs: flip bytes of a saved forecaster (scaler,
+   every chunk kind) and re-sign every chunk, so the loader's own checks
+   must catch what is wrong.  Every outcome must be an error code or a
+   model that scores without crashing (ASan/UBSan watch this in make
+   sanitize). */
+static uint32_t get32(const unsigned char *p) { return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static void put32(unsigned char *p, uint32_t v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); p[2] = (unsigned char)(v >> 16); p[3] = (unsigned char)(v >> 24); }
+
+/* Recomputes the CRC of every chunk in [at, end) (recursing into DETC). */
+static void resign(unsigned char *p, size_t at, size_t end)
+{
+    while (at + 12 <= end) {
+        uint32_t tag = get32(p + at), len = get32(p + at + 4);
+        if (len > end - at - 12) return;
+        if (tag == AN_TAG_DETECTOR) resign(p, at + 8, at + 8 + len);
+        put32(p + at + 8 + len, an_crc32(0, p + at, 8 + len));
+        at += 12 + len;
+    }
+}
+
+static void test_resigned_corruption(void)
+{
+    enum { N = 120 };
+    an_lstm_ae_config c = an_lstm_forecaster_config_init(6, 2, 3, 2);
+    an_detector *d = NULL, *e;
+    float *x = sine_series(N, 2, 51), s[N];
+    const an_detector_vtable *types[3];
+    an_writer w;
+    an_reader r;
+    const void *data;
+    unsigned char *copy;
+    size_t size, k, loaded = 0, rejected = 0;
+    int pattern;
+    c.epochs = 1;
+    c.scaler = AN_SCALER_MINMAX;
+    types[0] = an_lstm_ae_type();
+    types[1] = an_lstm_forecaster_type();
+    types[2] = an_lstm_classifier_type();
+    CHECK_OK(an_lstm_forecaster_create(&c, NULL, &d));
+    if (!d) return;
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK_OK(an_writer_init(&w, NULL));
+    CHECK_OK(an_detector_save(d, &w));
+    CHECK_OK(an_writer_finish(&w, &data, &size));
+    copy = (unsigned char *)malloc(size);
+    for (pattern = 0; pattern < 3; pattern++)
+        for (k = AN_MODEL_HEADER_BYTES; k < size; k++) {
+            an_result res;
+            memcpy(copy, data, size);
+            copy[k] = pattern == 0 ? (unsigned char)(copy[k] ^ 0x01) : (pattern == 1 ? (unsigned char)(copy[k] ^ 0x80) : 0xff);
+            resign(copy, AN_MODEL_HEADER_BYTES, size);
+            if (an_model_open(&r, copy, size) != AN_OK) { rejected++; continue; }
+            res = an_detector_load(&r, types, 3, NULL, &e);
+            if (res != AN_OK) { CHECK(e == NULL); rejected++; continue; }
+            loaded++;
+            res = an_detector_score(e, x, N, s);
+            if (!(res == AN_OK || res == AN_ERR_NUMERIC || res == AN_ERR_TOO_SHORT))
+                TEST__FAIL("byte %zu pattern %d: score returned %s", k, pattern, an_result_str(res));
+            an_detector_destroy(e);
+        }
+    if (getenv("LSTM_VERBOSE")) printf("  re-signed corruption: %zu loaded (values changed), %zu rejected\n", loaded, rejected);
+    CHECK(rejected > 0 && loaded > 0);
+    free(copy);
+    an_writer_uninit(&w);
+    an_detector_destroy(d);
+    ffree(x, N * 2);
+}
+
 int main(void)
 {
     printf("test_lstm: SIMD path %s\n", an_simd_name(an_simd_path()));
@@ -1695,6 +1763,7 @@ int main(void)
     RUN(test_ae_determinism_stream_and_files);
     RUN(test_ae_push_matches_reconstruct);
     RUN(test_ae_hostile_files);
+    RUN(test_resigned_corruption);
     RUN(test_ae_errors);
     RUN(test_ae_training_controls);
     RUN(test_ae_memory_and_allocation_failures);
