@@ -297,9 +297,9 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    0 until T rows have been seen.
    Gradient (an_detector_gradient, for integrated gradients): the exact
    d score[t] / d x of the rule above, through the network, the target
-   and the scaler, for all three models, with mean aggregation (MAX and
-   LAST: AN_ERR_UNSUPPORTED for now); its first call allocates the
-   training block.
+   and the scaler, for all three models and every aggregation (a max is
+   differentiated at its argmax); its first call allocates the training
+   block.
    Memory: an_lstm_ae_create allocates the inference block (parameters,
    activations for `batch` windows, the stream's rows); the first fit (or
    an_lstm_ae_loss_grad) allocates the training block once; fit also
@@ -1337,7 +1337,7 @@ static void an__lae_carve(an__lae *m, const an_lstm_ae_config *c, const an__lae_
     }
     p = an__take(core, &co, an__mul(bt, F)); if (m) m->x = p;
     p = an__take(core, &co, an__mul(B, out_max)); if (m) m->yhat = p;
-    p = an__take(core, &co, L->head ? an__mul(B, out_max) : 0); if (m) m->target = p;
+    p = an__take(core, &co, an__mul(B, out_max)); if (m) m->target = p;   /* also a scaled row's scratch */
     p = an__take(core, &co, L->classifier ? L->out_dim : 0); if (m) m->class_weight = p;
     p = an__take(core, &co, an__mul(B, L->top)); if (m) m->e = p;
     p = an__take(core, &co, an__mul(B, L->code)); if (m) m->z = p;
@@ -2702,8 +2702,6 @@ static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_ro
     if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!an__all_finite(x, n_rows * F)) return AN_ERR_INPUT;
     if (n_rows < T + (m->lay.head && !m->lay.classifier ? 1 : 0)) return AN_ERR_TOO_SHORT;
-    if (!m->lay.classifier && (m->cfg.channel_agg != AN_AGG_MEAN || m->cfg.window_agg != AN_AGG_MEAN))
-        return AN_ERR_UNSUPPORTED;   /* the gradient of a max is not written yet */
     if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
     memset(grad, 0, n_rows * F * sizeof(float));
     if (m->lay.classifier) {                 /* the window ending at t */
@@ -2718,8 +2716,31 @@ static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_ro
         w_lo = t + 1 >= T ? t + 1 - T : 0;
         w_hi = t < n_rows - T ? t : n_rows - T;
     }
-    count = w_hi - w_lo + 1;
     an__lae_prepare(m);
+    if (!m->lay.classifier && m->cfg.window_agg == AN_AGG_LAST) {
+        /* the window in which row t comes last (the first window for the
+           autoencoder's first rows); the forecaster's one-step prediction */
+        w_lo = w_hi = m->lay.head ? t - T : (t + 1 >= T ? t + 1 - T : 0);
+    } else if (!m->lay.classifier && m->cfg.window_agg == AN_AGG_MAX) {
+        /* the covering window with the largest error (the first on ties) */
+        size_t best = w_lo;
+        float top = 0.0f;
+        if ((r = an__lae_row(m, x + t * F, m->target)) != AN_OK) return r;
+        for (w0 = w_lo; w0 <= w_hi; w0 += B) {
+            size_t bs = w_hi + 1 - w0 < B ? w_hi + 1 - w0 : B;
+            for (b = 0; b < bs; b++)
+                if ((r = an__lae_put(m, x + (w0 + b) * F, b)) != AN_OK) return r;
+            an__lae_forward(m, bs);
+            for (b = 0; b < bs; b++) {
+                size_t at = m->lay.head ? t - (w0 + b) - T : t - (w0 + b);
+                float e = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + b * m->lay.out_total + at * F,
+                                      m->target, F);
+                if (e > top) { top = e; best = w0 + b; }
+            }
+        }
+        w_lo = w_hi = best;
+    }
+    count = m->cfg.window_agg == AN_AGG_MEAN || m->lay.classifier ? w_hi - w_lo + 1 : 1;
     for (w0 = w_lo; w0 <= w_hi; w0 += B) {
         size_t bs = w_hi + 1 - w0 < B ? w_hi + 1 - w0 : B;
         for (b = 0; b < bs; b++)
@@ -2740,11 +2761,21 @@ static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_ro
                 }
             } else {
                 size_t at = m->lay.head ? t - (w0 + b) - T : t - (w0 + b);   /* row t's output */
+                size_t only = F;   /* channel MAX: the feature with the largest error */
                 if ((r = an__lae_row(m, x + t * F, m->target)) != AN_OK) return r;   /* scaled row t */
+                if (m->cfg.channel_agg == AN_AGG_MAX) {
+                    double top = -1.0;
+                    for (f = 0; f < F; f++) {
+                        double dv = (double)y[at * F + f] - m->target[f];
+                        double e = m->cfg.loss == AN_LOSS_MAE ? fabs(dv) : dv * dv;
+                        if (e > top) { top = e; only = f; }
+                    }
+                }
                 for (f = 0; f < F; f++) {
                     double dv = (double)y[at * F + f] - m->target[f];
                     double g = m->cfg.loss == AN_LOSS_MAE ? (dv > 0.0 ? 1.0 : (dv < 0.0 ? -1.0 : 0.0)) : 2.0 * dv;
-                    g /= (double)F;
+                    if (only < F && f != only) continue;
+                    if (only == F) g /= (double)F;
                     dy[at * F + f] = (float)g;
                     grad[t * F + f] -= (float)(g / (double)count);   /* the target path */
                 }
