@@ -1757,6 +1757,60 @@ static void test_resigned_corruption(void)
     ffree(x, N * 2);
 }
 
+/* Firmware: a saved model loads into one static buffer of the size
+   an_lstm_ae_memory reports (plus the scaler's block and alignment
+   slack) and scores and streams from it with no heap at all. */
+static void test_arena_inference(void)
+{
+    enum { N = 150 };
+    an_lstm_ae_config c = small_config(1);
+    an_detector *d = NULL, *e = NULL;
+    float *x = sine_series(N, 1, 61), s1[N], s2[N], score;
+    const an_detector_vtable *types[1];
+    size_t inference, training, scaler_bytes, size, cap, i;
+    unsigned char *buffer;
+    an_arena arena;
+    an_allocator a;
+    an_writer w;
+    an_reader r;
+    const void *data;
+    c.epochs = 2;
+    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    if (!d) return;
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK_OK(an_detector_score(d, x, N, s1));
+    CHECK_OK(an_writer_init(&w, NULL));
+    CHECK_OK(an_detector_save(d, &w));
+    CHECK_OK(an_writer_finish(&w, &data, &size));
+    CHECK_OK(an_lstm_ae_memory(&c, &inference, &training));
+    CHECK_OK(an_scaler_heap_size(1, &scaler_bytes));
+    cap = inference + scaler_bytes + 3 * AN_ALIGN;
+    buffer = (unsigned char *)malloc(cap);
+    CHECK_OK(an_arena_init(&arena, buffer, cap));
+    a = an_arena_allocator(&arena);
+    types[0] = an_lstm_ae_type();
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_OK(an_detector_load(&r, types, 1, &a, &e));
+    if (e) {
+        size_t used = arena.used;
+        CHECK_OK(an_detector_score(e, x, N, s2));
+        CHECK(memcmp(s1, s2, sizeof s1) == 0);
+        for (i = 0; i < 40; i++) CHECK_OK(an_detector_push(e, x + i, &score));
+        CHECK(arena.used == used);   /* scoring and streaming took nothing */
+        if (getenv("LSTM_VERBOSE")) printf("  arena: reported %zu + scaler %zu, used %zu of %zu\n", inference, scaler_bytes, used, cap);
+        an_detector_destroy(e);
+    }
+    /* one byte too few is AN_ERR_NOMEM, not a crash */
+    CHECK_OK(an_arena_init(&arena, buffer, inference - 1));
+    a = an_arena_allocator(&arena);
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_RESULT(an_detector_load(&r, types, 1, &a, &e), AN_ERR_NOMEM);
+    free(buffer);
+    an_writer_uninit(&w);
+    an_detector_destroy(d);
+    ffree(x, N);
+}
+
 int main(void)
 {
     printf("test_lstm: SIMD path %s\n", an_simd_name(an_simd_path()));
@@ -1776,6 +1830,7 @@ int main(void)
     RUN(test_ae_push_matches_reconstruct);
     RUN(test_ae_hostile_files);
     RUN(test_resigned_corruption);
+    RUN(test_arena_inference);
     RUN(test_ae_errors);
     RUN(test_ae_training_controls);
     RUN(test_ae_memory_and_allocation_failures);
