@@ -686,6 +686,43 @@ static void an__transpose(size_t rows, size_t cols, const float *w, float *wt)
 #  define AN__VLOOP(j, H) for (; (j) + AN__W <= (H); (j) += AN__W)
 #endif
 
+/* z(N) += sum_k h[k] W(k, :), W (K,N) with row stride ldw: one window's
+   recurrent product (batch 1).  Rows of W stream in order, 8 at a time,
+   so z is loaded and stored once per 8 rows (the core's an_gemv_t does
+   it every 4); two partial sums keep the FMA chains short.  Measured
+   5-10% faster batch-1 inference than an_gemv_t, within this VM's noise. */
+static void an__gemv_rows8(size_t K, size_t N, const float *W, size_t ldw, const float *h, float *z)
+{
+    size_t k = 0;
+#ifdef AN__VEC
+    size_t j;
+    for (; k + 8 <= K; k += 8) {
+        const float *w0 = W + k * ldw;
+        an__v h0 = an__vset(h[k]), h1 = an__vset(h[k + 1]), h2 = an__vset(h[k + 2]), h3 = an__vset(h[k + 3]);
+        an__v h4 = an__vset(h[k + 4]), h5 = an__vset(h[k + 5]), h6 = an__vset(h[k + 6]), h7 = an__vset(h[k + 7]);
+        for (j = 0; j + AN__W <= N; j += AN__W) {
+            const float *w = w0 + j;
+            an__v a = an__vld(z + j), b;
+            a = an__vfma(h0, an__vld(w), a);
+            b = an__vmul(h4, an__vld(w + 4 * ldw));
+            a = an__vfma(h1, an__vld(w + ldw), a);
+            b = an__vfma(h5, an__vld(w + 5 * ldw), b);
+            a = an__vfma(h2, an__vld(w + 2 * ldw), a);
+            b = an__vfma(h6, an__vld(w + 6 * ldw), b);
+            a = an__vfma(h3, an__vld(w + 3 * ldw), a);
+            b = an__vfma(h7, an__vld(w + 7 * ldw), b);
+            an__vst(z + j, an__vadd(a, b));
+        }
+        for (; j < N; j++) {
+            const float *w = w0 + j;
+            z[j] += h[k] * w[0] + h[k + 1] * w[ldw] + h[k + 2] * w[2 * ldw] + h[k + 3] * w[3 * ldw] +
+                    h[k + 4] * w[4 * ldw] + h[k + 5] * w[5 * ldw] + h[k + 6] * w[6 * ldw] + h[k + 7] * w[7 * ldw];
+        }
+    }
+#endif
+    if (k < K) an_gemv_t(K - k, N, W + k * ldw, ldw, h + k, z);
+}
+
 /* c = f c_prev + i g (c_prev NULL at t = 0), ac = act(c), h = o ac, for
    one row of gates g (4H). */
 static void an__lstm_cell(an_activation act, size_t H, const float *g, const float *cp, float *c, float *ac, float *h)
@@ -740,7 +777,7 @@ AN_API void an_lstm_forward(const an_lstm_layer *L, const an_lstm_buffers *buf, 
         float *Zt = Z + t * H4;   /* rows b at Zt + b ldz */
         /* Z_t(B,4H) += h_{t-1}(B,H) W_hh^T(H,4H); with one row, a gemv */
         if (t > 0) {
-            if (B == 1) an_gemv_t(H, H4, whh, H4, buf->h + (t - 1) * H, Zt);
+            if (B == 1) an__gemv_rows8(H, H4, whh, H4, buf->h + (t - 1) * H, Zt);
             else an_gemm_nn(B, H4, H, buf->h + (t - 1) * H, ldh, whh, H4, Zt, ldz);
         }
         an__lstm_activate(L->act, B, H, Zt, ldz);
