@@ -830,6 +830,10 @@ static void test_ae_determinism_stream_and_files(void)
             CHECK_OK(an_lstm_info(a, &i1));
             CHECK_OK(an_lstm_info(loaded, &i2));
             CHECK(i1.score_p99 == i2.score_p99 && i1.score_std == i2.score_std && i1.epochs_run == i2.epochs_run);
+            an_lstm_ae_config_of(loaded)->epochs = 1;   /* a loaded model trains on */
+            CHECK_OK(an_lstm_ae_update(loaded, x, N));
+            CHECK_OK(an_lstm_info(loaded, &i2));
+            CHECK(i2.epochs_run == i1.epochs_run + 1);
         }
         an_detector_destroy(loaded);
     }
@@ -1811,6 +1815,36 @@ static void test_arena_inference(void)
     ffree(x, N);
 }
 
+/* A learning rate far too large: training either ends with AN_ERR_NUMERIC
+   or leaves a model whose scores are finite; NaN never comes out. */
+static void test_divergence(void)
+{
+    enum { N = 160 };
+    float *x = sine_series(N, 1, 71), s[N];
+    an_lstm_ae_config c = small_config(1);
+    an_detector *d = NULL;
+    an_result r;
+    size_t i;
+    c.adam.lr = 500.0;
+    c.activation = AN_ACT_LINEAR;
+    c.epochs = 5;
+    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    if (!d) return;
+    r = an_detector_fit(d, x, N);
+    CHECK(r == AN_OK || r == AN_ERR_NUMERIC);
+    if (r == AN_OK) {
+        r = an_detector_score(d, x, N, s);
+        CHECK(r == AN_OK || r == AN_ERR_NUMERIC);
+        if (r == AN_OK)
+            for (i = 0; i < N; i++) CHECK(s[i] == s[i] && s[i] - s[i] == 0.0f);
+    } else {
+        CHECK_RESULT(an_detector_score(d, x, N, s), AN_ERR_NOT_FITTED);
+    }
+    if (getenv("LSTM_VERBOSE")) printf("  divergence: fit returned %s\n", an_result_str(r));
+    an_detector_destroy(d);
+    ffree(x, N);
+}
+
 int main(void)
 {
     printf("test_lstm: SIMD path %s\n", an_simd_name(an_simd_path()));
@@ -1831,6 +1865,7 @@ int main(void)
     RUN(test_ae_hostile_files);
     RUN(test_resigned_corruption);
     RUN(test_arena_inference);
+    RUN(test_divergence);
     RUN(test_ae_errors);
     RUN(test_ae_training_controls);
     RUN(test_ae_memory_and_allocation_failures);
