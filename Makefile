@@ -47,7 +47,7 @@ FUZZ_RUN  = build/fuzz_model
 
 .PHONY: all test sanitize bench demo fuzz cross clean
 
-all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/lstm_ae build/core_tour build/lstm_tour
+all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/lstm_ae build/core_tour build/lstm_tour build/lstm_nab
 
 build:
 	@mkdir -p build
@@ -80,6 +80,9 @@ build/lstm_ae: bench/lstm_ae.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 build/lstm_tour: examples/lstm_tour.c $(HEADERS) | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+build/lstm_nab: examples/lstm_nab.c $(HEADERS) tests/fixtures/nab_reference.h | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 build/core_tour: examples/core_tour.c $(HEADERS) | build
