@@ -4,7 +4,8 @@
 #   make test      the whole suite; ends with "N passed, M failed"
 #   make sanitize  the suite under ASan + UBSan, and valgrind on the core tests
 #   make bench     benchmarks: kernels against plain loops, streaming detectors,
-#                  STL against R and statsmodels
+#                  STL against R and statsmodels, the LSTM autoencoder against
+#                  PyTorch (each peer where it is installed)
 #   make demo      the demo (build/anomaly demo)
 #   make fuzz      libFuzzer on the model-file reader (clang), FUZZ_SECONDS=60
 #   make cross     the suite for AArch64 NEON under qemu (CROSS=aarch64-linux-gnu-)
@@ -35,7 +36,7 @@ ALL_CFLAGS = $(STD) $(SIMD_$(SIMD)) $(CFLAGS)
 LDLIBS     = -lm
 SANITIZE   = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-HEADERS  = anomaly.h anomaly_stats.h
+HEADERS  = anomaly.h anomaly_stats.h anomaly_lstm.h
 TEST_DEP = $(HEADERS) tests/test.h tests/fixtures/metrics_sklearn.h tests/fixtures/nab_reference.h
 
 # Extra builds of the core tests so every vector path this CPU can run is
@@ -43,13 +44,13 @@ TEST_DEP = $(HEADERS) tests/test.h tests/fixtures/metrics_sklearn.h tests/fixtur
 X86      := $(filter x86_64 i686 i386,$(shell uname -m))
 HAS_AVX2 := $(if $(X86),$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo 1))
 TESTS     = build/test_core build/test_core_scalar $(if $(HAS_AVX2),build/test_core_avx2) build/test_stats \
-            build/test_thresholds build/test_detectors
+            build/test_thresholds build/test_detectors build/test_lstm build/test_lstm_scalar
 FUZZ_RUN  = build/fuzz_model
 
 .PHONY: all test sanitize bench demo fuzz cross clean
 
-all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats bench/stl build/core_tour build/stats_tour build/anomaly \
-     build/quickstart build/stream_fixed
+all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats bench/stl bench/lstm_ae build/core_tour \
+     build/stats_tour build/lstm_tour build/lstm_nab build/anomaly build/quickstart build/stream_fixed
 
 build:
 	@mkdir -p build
@@ -73,6 +74,12 @@ build/test_thresholds: tests/test_thresholds.c $(HEADERS) tests/test.h tests/fix
 build/test_detectors: tests/test_detectors.c $(HEADERS) tests/test.h tests/fixtures/detectors_ref.h tests/fixtures/shesd_r.h | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
+build/test_lstm: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures/lstm_torch.h | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+build/test_lstm_scalar: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures/lstm_torch.h | build
+	$(CC) $(STD) $(SIMD_scalar) $(CFLAGS) $< -o $@ $(LDLIBS)
+
 build/fuzz_model: tests/fuzz_model.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) -DFUZZ_STANDALONE $< -o $@ $(LDLIBS)
 
@@ -84,6 +91,15 @@ build/bench_stats: bench/bench_stats.c bench/bench.h $(HEADERS) | build
 
 # The benchmarks other scripts call by name live next to their source.
 bench/stl: bench/stl.c bench/bench.h $(HEADERS)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+bench/lstm_ae: bench/lstm_ae.c $(HEADERS)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+build/lstm_tour: examples/lstm_tour.c $(HEADERS) | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+build/lstm_nab: examples/lstm_nab.c $(HEADERS) tests/fixtures/nab_reference.h | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 build/core_tour: examples/core_tour.c $(HEADERS) | build
@@ -115,18 +131,20 @@ sanitize: | build
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_stats.c -o build/test_stats_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_thresholds.c -o build/test_thresholds_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_detectors.c -o build/test_detectors_asan $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_lstm.c -o build/test_lstm_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) -DFUZZ_STANDALONE tests/fuzz_model.c -o build/fuzz_model_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) examples/anomaly.c -o build/anomaly_asan $(LDLIBS)
 	$(CC) $(STD) $(if $(HAS_AVX2),$(SIMD_avx2),$(SIMD_scalar)) $(CFLAGS) -gdwarf-4 tests/test_core.c -o build/test_core_vg $(LDLIBS)
 	@SKIP_COMPILE=1 sh tests/run.sh build/test_core_asan build/test_core_scalar_asan build/test_stats_asan \
-	    build/test_thresholds_asan build/test_detectors_asan \
+	    build/test_thresholds_asan build/test_detectors_asan build/test_lstm_asan \
 	    "build/fuzz_model_asan tests/fuzz/corpus" "sh tests/test_cli.sh build/anomaly_asan" \
 	    "valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/test_core_vg"
 
-bench: build/bench_kernels build/bench_stats bench/stl
+bench: build/bench_kernels build/bench_stats bench/stl bench/lstm_ae
 	./build/bench_kernels
 	./build/bench_stats
 	sh bench/stl_compare.sh bench/stl
+	sh bench/lstm_ae_compare.sh
 
 demo: build/anomaly
 	./build/anomaly demo
@@ -144,11 +162,13 @@ cross: | build
 	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_stats.c -o build/test_stats_neon $(LDLIBS)
 	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_thresholds.c -o build/test_thresholds_neon $(LDLIBS)
 	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_detectors.c -o build/test_detectors_neon $(LDLIBS)
+	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_lstm.c -o build/test_lstm_neon $(LDLIBS)
 	@SKIP_COMPILE=1 sh tests/run.sh "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_core_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_core_neon_scalar" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_stats_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_thresholds_neon" \
-	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_detectors_neon"
+	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_detectors_neon" \
+	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_lstm_neon"
 
 clean:
-	rm -rf build bench/stl
+	rm -rf build bench/stl bench/lstm_ae

@@ -1,6 +1,7 @@
 /* A translation unit that sees only the declarations, linked against
    compile_impl.c: the extern linkage works as C99 and as C++. */
 #include "../anomaly_stats.h"
+#include "../anomaly_lstm.h"
 #include <stdio.h>
 
 int main(void)
@@ -9,6 +10,7 @@ int main(void)
     double p = 0.0;
     if (an_percentile(x, 3, 50.0, NULL, &p) != AN_OK || p != 2.0) return 1;
     if (an_dot(3, x, x) != 14.0f) return 1;
+    if (an_lstm_param_count(3, 5) != 4 * 5 * 8 + 8 * 5) return 1;
     printf("compiled with SIMD path %s\n", an_simd_name(an_simd_path()));
     return 0;
 }

@@ -1,0 +1,2866 @@
+/* anomaly_lstm.h - v0.1.0 - LSTM networks for anomaly.h, trained in-process.
+   No dependencies beyond anomaly.h, libc and libm.  Licence: see anomaly.h.
+
+   Include after (or instead of) anomaly.h; with ANOMALY_IMPLEMENTATION
+   defined in one file, this header's code is emitted there too.
+
+   Sections, in reading order:
+       1  Layers       LSTM (forward + backpropagation through time), dense /
+                       time-distributed dense, repeat vector, dropout
+       2  Losses       MSE, MAE, binary cross-entropy and focal loss on logits
+       3  Adam         bias-corrected Adam, decoupled weight decay, global-norm
+                       gradient clipping, frozen parameter ranges
+       4  Models       the LSTM autoencoder (encoder stack -> (latent
+                       dense) -> repeat -> decoder stack -> time-distributed
+                       dense), the forecaster (telemanom) and the
+                       classifier / score head, all detectors; training
+                       loop, scoring, streaming, records, save/load
+
+   Every model also gives anomaly records (an_lstm_explain), a training
+   record with threshold state (an_lstm_info) and the detector's input
+   gradient.
+
+   CONVENTIONS
+
+   - float32 parameters and activations; losses and norms summed in double.
+   - Batches are batch-first, row-major: x (B, T, I) holds window b's input
+     at step t in x[(b T + t) I + i], as PyTorch's batch_first=True.
+   - The layer functions are kernels in the sense of anomaly.h section 5:
+     they trust their arguments (the models check them), they allocate
+     nothing, and backward passes ACCUMULATE (+=) into parameter gradients
+     and input gradients, so zeroing gradients is an explicit step.
+   - LSTM weights are laid out exactly as PyTorch's nn.LSTM: weight_ih
+     (4H, I), weight_hh (4H, H) and two biases bias_ih, bias_hh (4H), gate
+     row blocks in the order i, f, g, o.  A state dict maps one to one; for
+     Keras, kernel = weight_ih^T, recurrent_kernel = weight_hh^T, bias =
+     bias_ih + bias_hh.  Two biases (rather than one fused) keep Adam's
+     trajectory identical to PyTorch's: Adam moves each bias by its own
+     step, so the sum moves twice as far as one fused bias would.
+
+   CORRECTNESS
+
+   tests/test_lstm.c checks every layer two ways:
+   - against PyTorch 1.13 float64 autograd (tests/fixtures/lstm_torch.h):
+     forward outputs and every gradient, including the input's, agree to
+     7e-8 relative to the tensor's largest entry (float32 rounding of a
+     float64 reference; the test holds 2e-7), and ten Adam, AdamW and
+     clipped Adam steps to 7e-7 (held to 5e-6);
+   - against central finite differences of the float32 code itself, for
+     every parameter and input entry, with tanh, relu and linear
+     activations, stacked layers, dropout with a fixed mask, and every
+     loss.  float32 cannot give finite differences to more than 3-4 digits
+     (step h = 1e-2 balances truncation h^2 against rounding 1e-7 / h), so
+     these checks hold 1e-2 relative and catch structural mistakes (a wrong
+     index, sign or missing term), while the float64 PyTorch reference
+     catches loss of accuracy.  Neither needs Python at test time.
+   The models' scores, gradients, records and files are tested too, on
+   every SIMD path (scalar, AVX2, AVX-512, NEON under qemu) and under
+   ASan/UBSan.
+
+   OPTIONS (#define before including, in the implementation file)
+
+     ANOMALY_LSTM_MAX_LOAD_BYTES  largest model (bytes to score) a model
+                                  file may describe; default 2 GiB
+
+   THREAD SAFETY
+
+   No global state: two threads may use two models at once.  One model is
+   not safe to use from two threads at once (scoring writes its
+   activation buffers).  The layer functions touch only what they are
+   given. */
+#ifndef ANOMALY_LSTM_H_INCLUDED
+#define ANOMALY_LSTM_H_INCLUDED
+
+#include "anomaly.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==========================================================================
+   1  Layers
+   ========================================================================== */
+
+/* Cell-input and output activation of an LSTM (Keras' `activation`); the
+   gates i, f, o always use the sigmoid.  tanh is the standard cell;
+   relu and linear are what some Keras anomaly models use. */
+typedef enum an_activation {
+    AN_ACT_TANH   = 0,
+    AN_ACT_RELU   = 1,
+    AN_ACT_LINEAR = 2
+} an_activation;
+
+/* One LSTM layer, I inputs -> H units.  For step t (h_0 = c_0 = 0):
+     a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh                   (4H)
+     i = sigmoid(a[0,H))  f = sigmoid(a[H,2H))  g = act(a[2H,3H))
+     o = sigmoid(a[3H,4H))
+     c_t = f c_{t-1} + i g,   h_t = o act(c_t)
+   (Hochreiter & Schmidhuber 1997 with the forget gate of Gers et al. 2000;
+   the layout of pytorch.org/docs/stable/generated/torch.nn.LSTM.html.)
+   The parameter pointers are views into a model's contiguous block; the
+   gradient pointers may be NULL for inference. */
+typedef struct an_lstm_layer {
+    size_t I, H;
+    an_activation act;
+    float *W_ih, *W_hh, *b_ih, *b_hh;       /* (4H,I) (4H,H) (4H) (4H) */
+    float *dW_ih, *dW_hh, *db_ih, *db_hh;   /* same shapes, accumulated */
+} an_lstm_layer;
+
+/* What a layer's forward pass keeps for its backward pass, for B windows
+   of T steps.  wt, gates, c, ac and h are written by forward; dz and work
+   are backward's scratch (NULL for inference). */
+typedef struct an_lstm_buffers {
+    float *wt;     /* (I+H,4H) W_ih^T then W_hh^T: forward's products
+                      become broadcast (outer-product) form, with no
+                      horizontal sums                              */
+    float *gates;  /* (B,T,4H) activated gates i, f, g, o         */
+    float *c;      /* (B,T,H)  cell states                        */
+    float *ac;     /* (B,T,H)  act(c)                             */
+    float *h;      /* (B,T,H)  outputs h_t: the layer's sequence  */
+    float *dz;     /* (B,T,4H) dL/da_t                            */
+    float *work;   /* (B,6H)   recurrent dh, dc, summed dz        */
+} an_lstm_buffers;
+
+/* Number of parameters: 4H I + 4H H + 8H. */
+AN_API size_t an_lstm_param_count(size_t I, size_t H);
+/* Keras' initialisation: W_ih Glorot uniform (fan_in I, fan_out 4H),
+   W_hh orthogonal (orthonormal columns of a Gaussian 4H x H matrix),
+   biases 0 except b_ih's forget block = 1 (unit_forget_bias). */
+AN_API void an_lstm_init_params(const an_lstm_layer *L, an_rng *rng);
+/* Floats an_lstm_buffers_carve needs for B x T windows (each array
+   rounded up to AN_ALIGN bytes); training adds dz and work. */
+AN_API size_t an_lstm_buffer_floats(size_t B, size_t T, size_t I, size_t H, int training);
+/* Points buf's arrays into mem (AN_ALIGN-aligned, an_lstm_buffer_floats). */
+AN_API void an_lstm_buffers_carve(an_lstm_buffers *buf, float *mem, size_t B, size_t T, size_t I, size_t H,
+                                  int training);
+
+/* Writes buf->wt, the transposed weights forward multiplies with: call
+   it after the weights change (an optimizer step, loading) and before
+   an_lstm_forward.  Inference with fixed weights pays for it once. */
+AN_API void an_lstm_prepare(const an_lstm_layer *L, const an_lstm_buffers *buf);
+/* Forward over B windows of T steps (after an_lstm_prepare).
+     x       (B,T,I) inputs, or with repeat != 0 (B,I): the same input at
+             every step (RepeatVector folded in: the input projection is
+             computed once per window instead of T times)
+   Writes buf->gates, c, ac, h. */
+AN_API void an_lstm_forward(const an_lstm_layer *L, const an_lstm_buffers *buf, size_t B, size_t T,
+                            const float *x, int repeat);
+/* One step of one window (batch 1, streaming): with a_t from x (I) and
+   h (H), updates h and c (H) in place; z is (5H) scratch.  Uses buf->wt
+   (an_lstm_prepare) only.  O(H (I + H)). */
+AN_API void an_lstm_step(const an_lstm_layer *L, const an_lstm_buffers *buf, const float *x, float *h, float *c,
+                         float *z);
+/* Backpropagation through time after an_lstm_forward on the same x.
+     dh_seq  (B,T,H) dL/dh_t from above for every step, or NULL
+     dh_last (B,H)   dL/dh_T added at the last step, or NULL
+     dx      (B,T,I) (or (B,I) with repeat) += dL/dx, or NULL
+   Accumulates into L's dW_ih, dW_hh, db_ih, db_hh. */
+AN_API void an_lstm_backward(const an_lstm_layer *L, const an_lstm_buffers *buf, size_t B, size_t T,
+                             const float *x, int repeat, const float *dh_seq, const float *dh_last, float *dx);
+
+/* Dense layer y = x W^T + b over N rows, W (O,I) as PyTorch's nn.Linear.
+   Time-distributed dense is the same call with N = B T rows.
+     forward   y (N,O) is overwritten
+     backward  dW (O,I) += dy^T x,  db (O) += column sums of dy,
+               dx (N,I) += dy W (dx may be NULL) */
+AN_API void an_dense_forward(size_t N, size_t I, size_t O, const float *x, const float *W, const float *b,
+                             float *y);
+AN_API void an_dense_backward(size_t N, size_t I, size_t O, const float *x, const float *W, const float *dy,
+                              float *dW, float *db, float *dx);
+/* Glorot uniform W (fan_in I, fan_out O), b = 0. */
+AN_API void an_dense_init_params(size_t I, size_t O, float *W, float *b, an_rng *rng);
+
+/* RepeatVector: y (B,T,D) = x (B,D) at every step; backward dx += sum over
+   t of dy. */
+AN_API void an_repeat_forward(size_t B, size_t T, size_t D, const float *x, float *y);
+AN_API void an_repeat_backward(size_t B, size_t T, size_t D, const float *dy, float *dx);
+
+/* Inverted dropout with rate p in [0, 1): mask[i] = 0 with probability p,
+   else 1 / (1 - p), drawn from rng (so a fixed seed gives a fixed mask).
+   Apply with an_dropout_apply in forward (y = x mask) and again on the
+   gradient in backward (dx = dy mask).  Inference skips dropout. */
+AN_API void an_dropout_mask(an_rng *rng, size_t n, float p, float *mask);
+AN_API void an_dropout_apply(size_t n, const float *mask, const float *x, float *y);
+
+/* ==========================================================================
+   2  Losses
+   ==========================================================================
+   The mean over all n entries of a per-entry loss; grad (n) receives
+   dLoss/dpred (overwritten) when not NULL.  Sums run in double.
+     MSE    (p - y)^2
+     MAE    |p - y|              (gradient sign(p - y), 0 at p = y)
+     BCE    on logits z: w_k (max(z,0) - z y + log(1 + exp(-|z|)))
+     FOCAL  on logits z, p = sigmoid(z) (Lin et al. 2017):
+            -w_k (y (1-p)^gamma log p + (1-y) p^gamma log(1-p));
+            gamma = 0 is BCE
+   For BCE and focal, entries are (rows, n_classes) with class k = i mod
+   n_classes and per-class weight w_k (class_weight NULL = all 1); targets
+   must lie in [0, 1].  NaN or Inf in pred or target is AN_ERR_INPUT. */
+typedef enum an_loss_kind {
+    AN_LOSS_MSE   = 0,
+    AN_LOSS_MAE   = 1,
+    AN_LOSS_BCE   = 2,
+    AN_LOSS_FOCAL = 3
+} an_loss_kind;
+
+AN_API an_result an_loss(an_loss_kind kind, const float *pred, const float *target, size_t n,
+                         size_t n_classes, const float *class_weight, double gamma,
+                         double *loss, float *grad);
+
+/* ==========================================================================
+   3  Adam
+   ==========================================================================
+   torch.optim.Adam / AdamW (Kingma & Ba 2015; Loshchilov & Hutter 2019),
+   step t = 1, 2, ...:
+     g  = g * min(1, clip_norm / (||g|| + 1e-6))   if clip_norm > 0, where
+          ||g|| is the L2 norm over every trainable entry (one global norm,
+          torch.nn.utils.clip_grad_norm_)
+     p  = p (1 - lr weight_decay)                   decoupled decay (AdamW)
+     m  = b1 m + (1 - b1) g,   v = b2 v + (1 - b2) g^2
+     p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+   m and v are float32 blocks of the parameter count, allocated once. */
+typedef struct an_adam_config {
+    double lr;            /* learning rate, default 1e-3         */
+    double beta1, beta2;  /* 0.9, 0.999                          */
+    double eps;           /* 1e-8 (PyTorch's; Keras uses 1e-7)   */
+    double weight_decay;  /* decoupled, 0 = plain Adam           */
+    double clip_norm;     /* global-norm clipping, 0 = off       */
+} an_adam_config;
+
+typedef struct an_adam {
+    an_adam_config cfg;
+    uint64_t t;           /* steps taken */
+    size_t n;
+    float *m, *v;         /* (n) moments */
+    void *heap;
+    size_t heap_bytes;    /* owned when > 0 */
+    an_allocator alloc;
+} an_adam;
+
+AN_API an_adam_config an_adam_config_init(double lr);
+AN_API an_result an_adam_heap_size(size_t n, size_t *bytes);
+AN_API an_result an_adam_init_preallocated(an_adam *opt, const an_adam_config *cfg, size_t n, void *heap);
+AN_API an_result an_adam_init(an_adam *opt, const an_adam_config *cfg, size_t n, const an_allocator *a);
+AN_API void      an_adam_uninit(an_adam *opt);
+/* Forget the moments and the step count. */
+AN_API void      an_adam_reset(an_adam *opt);
+/* One step on params (n) with gradients grads (n); grads are scaled in
+   place when clipped.  grad_norm (optional) receives the pre-clip norm.
+   A non-finite gradient is AN_ERR_NUMERIC and changes nothing. */
+AN_API an_result an_adam_step(an_adam *opt, float *params, float *grads, double *grad_norm);
+/* The same over the trainable entries only: `ranges` holds n_ranges pairs
+   [begin, end) of indices; entries outside them (frozen layers) keep
+   their values and their moments, and do not count in the clipping norm. */
+AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, const size_t *ranges,
+                                     size_t n_ranges, double *grad_norm);
+
+/* ==========================================================================
+   4  Models
+   ==========================================================================
+   The autoencoder, the Keras anomaly model, as a detector:
+
+       x (B,T,F) -> encoder LSTM stack (units[0..n_layers), last layer
+       returns its last state) -> [latent dense, linear] -> repeat T ->
+       decoder LSTM stack (units reversed, full sequences) ->
+       time-distributed dense (F) -> reconstruction (B,T,F)
+
+   trained to reconstruct scaled windows of normal data.  Parameters live
+   in one contiguous block in the order encoder layers (W_ih, W_hh, b_ih,
+   b_hh each), latent (W, b), decoder layers, output (W, b); gradients,
+   Adam's moments and the best checkpoint are blocks of the same layout.
+   an_lstm_ae_param_view names the views ("encoder.0.W_ih", ...).
+
+   Training (an_detector_fit): the series is scaled (the scaler is fitted
+   first), cut into windows of `window` rows every `stride` rows, and the
+   windows split chronologically: the last val_fraction of them validate,
+   and training windows that overlap a validation window are dropped, so
+   no validation row is ever trained on.  Each epoch shuffles the training
+   windows with an an_rng seeded from `seed` and runs mini-batches of
+   `batch` with Adam.  After each epoch the validation loss (the training
+   loss without validation) is compared with the best so far: an
+   improvement by more than min_delta saves a checkpoint; `patience`
+   epochs without one stop training (0 = never stop early); the best
+   checkpoint is restored at the end.  The progress callback sees every
+   epoch and may cancel (AN_ERR_CANCELLED; the model is then not fitted).
+   Same seed, same data, same SIMD path -> bit-identical weights.
+
+   Scoring (an_detector_score): window w = rows [w, w + T), every row
+   start; the error of row r in window w is the mean (channel_agg MAX:
+   the largest) over features of (reconstruction - x)^2 (MAE: |.|) in
+   scaled units; a row's score is the mean (window_agg MAX: the largest;
+   LAST: the one as the window's last row) of its errors over every
+   window that covers it.  A series shorter
+   than the window is AN_ERR_TOO_SHORT.  an_lstm_errors gives the
+   unaggregated errors per window, step and feature.
+   Streaming (an_detector_push): the last T rows are kept; the score of a
+   row is its error as the last row of the window ending at it (causal),
+   0 until T rows have been seen.
+   Gradient (an_detector_gradient, for integrated gradients): the exact
+   d score[t] / d x of the rule above, through the network, the target
+   and the scaler, for all three models and every aggregation (a max is
+   differentiated at its argmax); its first call allocates the training
+   block.
+   Memory: an_lstm_ae_create allocates the inference block (parameters,
+   activations for `batch` windows, the stream's rows); the first fit (or
+   an_lstm_ae_loss_grad) allocates the training block once; fit also
+   borrows n_rows F floats and n_rows size_t of scratch (the scaled
+   series; the window order, then the training scores for the threshold
+   state of an_lstm_info), returned before it ends.  Scoring and pushing
+   allocate nothing.  an_lstm_ae_memory reports both blocks for a
+   configuration. */
+#define AN_LSTM_MAX_LAYERS 4
+#define AN_LSTM_MAX_UNITS  4096
+#define AN_LSTM_MAX_WINDOW 100000
+#define AN_LSTM_MAX_FEATURES 4096
+/* No model may need more than AN_LSTM_MAX_BYTES (inference + training,
+   AN_ERR_TOO_LARGE); a model file whose model would need more than
+   ANOMALY_LSTM_MAX_LOAD_BYTES to score is AN_ERR_TOO_LARGE (the file's
+   window and batch size the activation buffers, so this bounds what a
+   small hostile file can make the loader allocate).  Define
+   ANOMALY_LSTM_MAX_LOAD_BYTES in the implementation file to change it. */
+#define AN_LSTM_MAX_BYTES ((size_t)1 << 40)
+#ifndef ANOMALY_LSTM_MAX_LOAD_BYTES
+#  define ANOMALY_LSTM_MAX_LOAD_BYTES ((size_t)1 << 31)
+#endif
+#define AN_TAG_LSTM_AE AN_TAG('L', 'A', 'E', '1')
+#define AN_TAG_LSTM_FORECASTER AN_TAG('L', 'F', 'C', '1')
+#define AN_TAG_LSTM_CLASSIFIER AN_TAG('L', 'C', 'L', '1')
+
+/* How errors combine into a row's score: over the features of a row, and
+   over the windows whose outputs cover it. */
+typedef enum an_lstm_agg {
+    AN_AGG_MEAN = 0,
+    AN_AGG_MAX  = 1,
+    AN_AGG_LAST = 2   /* window_agg only: the error of the window in which
+                         the row comes last (causal, as push): the window
+                         ending at it (autoencoder; rows before the first
+                         window's end take the first window's errors) or
+                         the one-step-ahead prediction (forecaster) */
+} an_lstm_agg;
+
+/* What the progress callback sees after each epoch. */
+typedef struct an_lstm_progress {
+    size_t epoch, epochs;      /* 1-based epoch, planned epochs          */
+    double loss;               /* mean training loss of the epoch        */
+    double val_loss;           /* validation loss, NaN without one       */
+    double best;               /* best monitored loss so far             */
+    double seconds;            /* processor time since fit began (clock) */
+    int improved;              /* 1 when this epoch saved a checkpoint   */
+} an_lstm_progress;
+
+/* Return non-zero to stop training (fit then returns AN_ERR_CANCELLED). */
+typedef int (*an_lstm_progress_fn)(void *user, const an_lstm_progress *p);
+
+typedef struct an_lstm_ae_config {
+    size_t window;                        /* T, rows per window            */
+    size_t n_features;                    /* F                             */
+    size_t n_layers;                      /* encoder depth, 1..4; the
+                                             decoder mirrors it            */
+    size_t units[AN_LSTM_MAX_LAYERS];     /* encoder units, bottom first   */
+    size_t latent;                        /* bottleneck size, 0 = none     */
+    an_activation activation;             /* LSTM cell activation          */
+    an_loss_kind loss;                    /* MSE or MAE, also the score    */
+    an_scaler_kind scaler;                /* 0 = no scaling                */
+    an_lstm_agg channel_agg;              /* features -> row error (mean)  */
+    an_lstm_agg window_agg;               /* windows -> row score (mean)   */
+    /* training */
+    size_t epochs;                        /* default 20                    */
+    size_t batch;                         /* default 32, also the scoring
+                                             batch                         */
+    size_t stride;                        /* rows between training windows */
+    double val_fraction;                  /* default 0.1                   */
+    size_t patience;                      /* default 5, 0 = no early stop  */
+    double min_delta;                     /* default 0                     */
+    an_adam_config adam;                  /* lr 1e-3, ...                  */
+    uint64_t seed;                        /* initialisation and shuffling  */
+    an_lstm_progress_fn progress;         /* optional                      */
+    void *progress_user;
+    /* forecaster and classifier */
+    double dropout;                       /* inverted dropout after each
+                                             LSTM layer in training, [0,1) */
+    /* forecaster only */
+    size_t n_predictions;                 /* rows predicted, >= 1          */
+    int stateful_stream;                  /* push steps the LSTM one row at
+                                             a time, O(layers H^2), the
+                                             state carried from the stream's
+                                             start (see below)            */
+    /* classifier only (loss AN_LOSS_BCE or AN_LOSS_FOCAL) */
+    size_t n_classes;                     /* K sigmoid outputs, >= 1       */
+    double gamma;                         /* focal loss exponent           */
+    const float *class_weight;            /* (K) loss weights, NULL = 1;
+                                             copied at create            */
+} an_lstm_ae_config;
+
+/* Defaults close to the Keras seeds: one layer of `units`, tanh, MSE,
+   standard scaler, 20 epochs of batch 32, Adam 1e-3, validation 0.1,
+   patience 5, stride 1, seed 1. */
+AN_API an_lstm_ae_config an_lstm_ae_config_init(size_t window, size_t n_features, size_t units);
+/* AN_OK when the configuration is usable, else the reason. */
+AN_API an_result an_lstm_ae_check_config(const an_lstm_ae_config *c);
+/* Bytes of the inference block (what a loaded model needs to score) and
+   of the training block fit adds; either pointer may be NULL. */
+AN_API an_result an_lstm_ae_memory(const an_lstm_ae_config *c, size_t *inference_bytes, size_t *training_bytes);
+/* A new, unfitted autoencoder; parameters initialised from c->seed. */
+AN_API an_result an_lstm_ae_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out);
+/* The type table entry for an_detector_load. */
+AN_API const an_detector_vtable *an_lstm_ae_type(void);
+
+/* The LSTM forecaster (telemanom's design, Hundman et al. 2018): an LSTM
+   stack (dropout after every layer in training) whose last state feeds a
+   dense layer predicting the next n_predictions rows of every feature
+   from the last `window` rows.  It shares the configuration, the
+   training loop (samples are rows [s, s + T) with targets
+   [s + T, s + T + P)), an_lstm_ae_param_view ("encoder.<l>.*",
+   "output.*"), an_lstm_ae_loss_grad (x is then (B, T + P, F): inputs then
+   targets; grad_x is (B,T,F)), an_lstm_ae_reconstruct (x (B,T,F) ->
+   predictions (B,P,F)), sync, update and freeze with the autoencoder.
+   Scoring: a row's score is the mean, over every window whose
+   predictions cover it, of that prediction's error (mean over features
+   of squared or absolute error, scaled units); the first `window` rows
+   have no prediction and score 0.  Streaming: the score of a row is the
+   error of its one-step-ahead prediction from the previous `window` rows
+   (0 until then); each push runs the window (O(T layers H^2)).  With
+   stateful_stream, push instead advances the LSTM state by the new row
+   (O(layers H^2)) and scores the row against the prediction made at the
+   previous row; the state then runs from the start of the stream (or the
+   last reset) rather than from zero T rows back as in training, which
+   the forget gate makes close for series whose memory is shorter than T
+   (the first T rows score 0).  It is an approximation: on the test's
+   sine the normal rows' error is 9x the windowed one, while a spike
+   still scores 56x the largest normal row.
+   an_lstm_forecaster_config_init(250, F, 80, 10) gives telemanom's
+   configuration: 2 layers of 80, dropout 0.3, 10 predictions. */
+AN_API an_lstm_ae_config an_lstm_forecaster_config_init(size_t window, size_t n_features, size_t units,
+                                                        size_t n_predictions);
+AN_API an_result an_lstm_forecaster_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out);
+AN_API an_result an_lstm_forecaster_memory(const an_lstm_ae_config *c, size_t *inference_bytes,
+                                           size_t *training_bytes);
+AN_API const an_detector_vtable *an_lstm_forecaster_type(void);
+
+/* The LSTM classifier / score head: the forecaster's network with K
+   sigmoid outputs (multi-label), trained on labelled windows with binary
+   cross-entropy or focal loss (gamma) and per-class weights.  With
+   window 1 it is a small gated MLP over feature vectors (a score head
+   over learned features).  Training takes windows, not a series, so
+   an_detector_fit returns AN_ERR_UNSUPPORTED; use
+   an_lstm_classifier_train, which fits the scaler on every window row
+   and splits validation off the last windows.  As a detector it scores
+   a series: each row gets the largest class probability of the window
+   ending at it (0 before the first full window), and push the same
+   causally.  an_lstm_classifier_config_init: one layer, dropout 0.2,
+   BCE. */
+AN_API an_lstm_ae_config an_lstm_classifier_config_init(size_t window, size_t n_features, size_t units,
+                                                        size_t n_classes);
+AN_API an_result an_lstm_classifier_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out);
+AN_API an_result an_lstm_classifier_memory(const an_lstm_ae_config *c, size_t *inference_bytes,
+                                           size_t *training_bytes);
+AN_API const an_detector_vtable *an_lstm_classifier_type(void);
+/* windows (n,T,F) raw; labels (n,K) in [0,1]. */
+AN_API an_result an_lstm_classifier_train(an_detector *d, const float *windows, const float *labels, size_t n);
+/* prob (n,K) = sigmoid outputs for windows (n,T,F); allocates nothing. */
+AN_API an_result an_lstm_classifier_predict(an_detector *d, const float *windows, size_t n, float *prob);
+/* The configuration in use (callbacks may be changed through it). */
+AN_API an_lstm_ae_config *an_lstm_ae_config_of(an_detector *d);
+
+/* A named view of the parameter block: "encoder.<l>.W_ih", ".W_hh",
+   ".b_ih", ".b_hh", "decoder.<l>.W_ih", ... (l = 0 is the first layer in
+   the data flow: the encoder's bottom, the decoder's after the repeat),
+   "latent.W", "latent.b", "output.W", "output.b";
+   "grad.<name>" views the gradient block (allocating the training block
+   if needed); "params" and "grads" the whole blocks. */
+AN_API an_result an_lstm_ae_param_view(an_detector *d, const char *name, float **data, size_t *count);
+/* After writing parameters through a view (or stepping an optimizer on
+   them yourself), call an_lstm_ae_sync before score, push or
+   reconstruct: they multiply with transposed copies of the weights made
+   when the weights last changed inside the library (fit, update, load,
+   loss_grad) or at this call. */
+AN_API void an_lstm_ae_sync(an_detector *d);
+/* One forward and backward pass on B <= batch samples, already scaled:
+   *loss (the mean over outputs), the gradient block overwritten with
+   dLoss/dparams, and grad_x (B,T,F) (optional) with dLoss/dx through the
+   network input, the target held fixed.  A sample is, per model:
+     autoencoder  (T,F), its own target
+     forecaster   T + P rows of F: inputs, then the P target rows
+     classifier   T F inputs, then K labels */
+AN_API an_result an_lstm_ae_loss_grad(an_detector *d, const float *x, size_t B, double *loss, float *grad_x);
+/* The network's output for scaled windows x (B,T,F), B <= batch:
+   reconstruction (B,T,F), forecast (B,P,F) or class logits (B,K). */
+AN_API an_result an_lstm_ae_reconstruct(an_detector *d, const float *x, size_t B, float *out);
+/* More training on new normal data without re-initialising (fine-tuning,
+   incremental update): epochs from the config, lr as set in it now; the
+   scaler is kept. */
+AN_API an_result an_lstm_ae_update(an_detector *d, const float *x, size_t n_rows);
+/* What a fit recorded (saved with the model): the parameter count, the
+   epochs run, the training rows, the best monitored loss, processor
+   seconds, and the threshold state: mean, standard deviation and 99th
+   percentile of the training series' own scores (for a threshold such as
+   mean + k std, or p99; the classifier leaves them 0).  AN_ERR_NOT_FITTED
+   (with the sizes filled in) before a fit or load. */
+typedef struct an_lstm_info_t {
+    size_t n_params, epochs_run, train_rows;
+    double best_loss, train_seconds;
+    double score_mean, score_std, score_p99;
+} an_lstm_info_t;
+
+AN_API an_result an_lstm_info(an_detector *d, an_lstm_info_t *info);
+/* Errors before any aggregation, in scaled units, squared (MSE) or
+   absolute (MAE), for the n windows w = first .. first + n - 1 of x
+   (n_rows, F raw): autoencoder err (n,T,F) of the reconstruction of rows
+   [w, w + T); forecaster err (n,P,F) of the prediction of rows
+   [w + T, w + T + P), which must lie in the series.  Allocates nothing.
+   The classifier has no error: AN_ERR_UNSUPPORTED. */
+AN_API an_result an_lstm_errors(an_detector *d, const float *x, size_t n_rows, size_t first, size_t n, float *err);
+/* The context of an anomaly at `row` of x (n_rows, F, raw units): what
+   the model expected there against what came, in the original units (the
+   scaler's inverse).  The autoencoder compares the window ending at row
+   (the first window when row < T - 1): expected (T,F) is its
+   reconstruction, rec->start its first row.  The forecaster compares the
+   P rows from row on (as many as the series has) with their prediction
+   from the T rows before row (row >= T): expected (P,F).  The statistics
+   run over every compared value: mean squared and absolute deviation,
+   the largest deviation and where, and Pearson's correlation of expected
+   with actual (0 when either is constant).  Allocates nothing.  The
+   classifier has no expectation: AN_ERR_UNSUPPORTED. */
+typedef struct an_lstm_record {
+    size_t row;                  /* the row asked about                   */
+    size_t start, rows;          /* compared rows [start, start + rows)   */
+    double mse, mae;             /* mean (expected - actual)^2, |.|       */
+    double max_dev;              /* largest |expected - actual|           */
+    size_t max_row, max_feature; /* where it is                           */
+    double corr;                 /* Pearson's r of expected with actual   */
+} an_lstm_record;
+
+AN_API an_result an_lstm_explain(an_detector *d, const float *x, size_t n_rows, size_t row, float *expected,
+                                 an_lstm_record *rec);
+/* Dropout in an_lstm_ae_loss_grad and an_lstm_ae_reconstruct (fit
+   manages it itself): 0 off (the default: inference), 1 on with fresh
+   masks at every call, 2 on with the masks of the last call (fixed
+   masks, for gradient checks).  Only the forecaster has dropout. */
+AN_API an_result an_lstm_ae_set_dropout(an_detector *d, int mode);
+/* Freeze (1) or unfreeze (0) one LSTM layer: side 0 encoder, 1 decoder;
+   frozen layers keep their weights in fit and update. */
+AN_API an_result an_lstm_ae_freeze(an_detector *d, int side, size_t layer, int frozen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ANOMALY_LSTM_H_INCLUDED */
+
+/* ##########################################################################
+   IMPLEMENTATION
+   ########################################################################## */
+#if defined(ANOMALY_IMPLEMENTATION) && !defined(ANOMALY_LSTM_IMPLEMENTATION_DONE)
+#define ANOMALY_LSTM_IMPLEMENTATION_DONE
+
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==========================================================================
+   1  Layers
+   ========================================================================== */
+
+#define AN__FPAD (AN_ALIGN / sizeof(float))   /* floats per alignment unit */
+
+static size_t an__fround(size_t n) { return an__round_up(n, AN__FPAD); }
+
+AN_API size_t an_lstm_param_count(size_t I, size_t H)
+{
+    return an__add(an__mul(4 * H, an__add(I, H)), an__mul(8, H));
+}
+
+/* Uniform in [-limit, limit). */
+static void an__uniform_fill(an_rng *rng, float *w, size_t n, double limit)
+{
+    size_t i;
+    for (i = 0; i < n; i++) w[i] = (float)((2.0 * an_rng_uniform(rng) - 1.0) * limit);
+}
+
+/* w (rows, cols), rows >= cols: orthonormal columns by Gram-Schmidt
+   (two passes, dot products in double) on a Gaussian matrix.  This is the
+   Q of its QR with a positive diagonal R, which is what Keras' Orthogonal
+   initialiser returns after its sign correction. */
+static void an__orthogonal_fill(an_rng *rng, float *w, size_t rows, size_t cols)
+{
+    size_t i, j, k;
+    for (i = 0; i < rows * cols; i++) w[i] = (float)an_rng_normal(rng);
+    for (j = 0; j < cols; j++) {
+        double norm = 0.0;
+        int pass;
+        for (pass = 0; pass < 2; pass++)            /* twice is enough (Kahan) */
+            for (k = 0; k < j; k++) {
+                double d = 0.0;
+                for (i = 0; i < rows; i++) d += (double)w[i * cols + j] * w[i * cols + k];
+                for (i = 0; i < rows; i++) w[i * cols + j] = (float)(w[i * cols + j] - d * w[i * cols + k]);
+            }
+        for (i = 0; i < rows; i++) norm += (double)w[i * cols + j] * w[i * cols + j];
+        norm = norm > 0.0 ? 1.0 / sqrt(norm) : 0.0;
+        for (i = 0; i < rows; i++) w[i * cols + j] = (float)(w[i * cols + j] * norm);
+    }
+}
+
+AN_API void an_lstm_init_params(const an_lstm_layer *L, an_rng *rng)
+{
+    size_t H = L->H, k;
+    an__uniform_fill(rng, L->W_ih, 4 * H * L->I, sqrt(6.0 / (double)(L->I + 4 * H)));
+    an__orthogonal_fill(rng, L->W_hh, 4 * H, H);
+    for (k = 0; k < 4 * H; k++) {
+        L->b_ih[k] = (k >= H && k < 2 * H) ? 1.0f : 0.0f;
+        L->b_hh[k] = 0.0f;
+    }
+}
+
+AN_API void an_dense_init_params(size_t I, size_t O, float *W, float *b, an_rng *rng)
+{
+    an__uniform_fill(rng, W, O * I, sqrt(6.0 / (double)(I + O)));
+    memset(b, 0, O * sizeof(float));
+}
+
+AN_API size_t an_lstm_buffer_floats(size_t B, size_t T, size_t I, size_t H, int training)
+{
+    size_t bth = an__fround(an__mul(an__mul(B, T), H)), bt4h = an__fround(an__mul(bth, 4));
+    size_t n = an__add(an__fround(an__mul(an__add(I, H), an__mul(4, H))), an__add(bt4h, an__mul(3, bth)));
+    if (training) n = an__add(an__add(n, bt4h), an__fround(an__mul(an__mul(B, H), 6)));  /* dz, work */
+    return n;
+}
+
+AN_API void an_lstm_buffers_carve(an_lstm_buffers *buf, float *mem, size_t B, size_t T, size_t I, size_t H,
+                                  int training)
+{
+    size_t bth = an__fround(B * T * H), bt4h = an__fround(bth * 4);
+    buf->wt = mem;
+    buf->gates = buf->wt + an__fround((I + H) * 4 * H);
+    buf->c = buf->gates + bt4h;
+    buf->ac = buf->c + bth;
+    buf->h = buf->ac + bth;
+    if (training) {
+        buf->dz = buf->h + bth;
+        buf->work = buf->dz + bt4h;
+    } else {
+        buf->dz = NULL;
+        buf->work = NULL;
+    }
+}
+
+/* y = act(a); y may equal a. */
+static void an__act(an_activation act, size_t n, const float *a, float *y)
+{
+    size_t i;
+    switch (act) {
+    case AN_ACT_TANH: an_tanh(n, a, y); break;
+    case AN_ACT_RELU: for (i = 0; i < n; i++) y[i] = a[i] > 0.0f ? a[i] : 0.0f; break;
+    case AN_ACT_LINEAR: if (y != a) memcpy(y, a, n * sizeof(float)); break;
+    }
+}
+
+
+/* Gate nonlinearities in place on the (B, 4H) rows of step t (row stride
+   ldz): sigmoid on i, f, o and act on g. */
+static void an__lstm_activate(an_activation act, size_t B, size_t H, float *z, size_t ldz)
+{
+    size_t b;
+    if (act == AN_ACT_TANH) { an_lstm_gates(B, H, z, ldz); return; }
+    for (b = 0; b < B; b++) {
+        float *r = z + b * ldz;
+        an_sigmoid(2 * H, r, r);
+        an__act(act, H, r + 2 * H, r + 2 * H);
+        an_sigmoid(H, r + 3 * H, r + 3 * H);
+    }
+}
+
+/* wt (rows, cols) = w (cols, rows)^T */
+static void an__transpose(size_t rows, size_t cols, const float *w, float *wt)
+{
+    size_t i, j;
+    for (j = 0; j < cols; j++)
+        for (i = 0; i < rows; i++) wt[i * cols + j] = w[j * rows + i];
+}
+
+/* The cell's pointwise steps, one row of H units at a time, on anomaly.h's
+   vector layer (an__v, AN__W lanes) with a scalar tail.  They use only
+   multiplies and adds, in the same order as the scalar code, so every
+   path gives the same bits here. */
+#ifdef AN__VEC
+#  define AN__VLOOP(j, H) for (; (j) + AN__W <= (H); (j) += AN__W)
+#endif
+
+/* z(N) += sum_k h[k] W(k, :), W (K,N) with row stride ldw: one window's
+   recurrent product (batch 1).  Rows of W stream in order, 8 at a time,
+   so z is loaded and stored once per 8 rows (the core's an_gemv_t does
+   it every 4); two partial sums keep the FMA chains short.  Measured
+   5-10% faster batch-1 inference than an_gemv_t, within this VM's noise. */
+static void an__gemv_rows8(size_t K, size_t N, const float *W, size_t ldw, const float *h, float *z)
+{
+    size_t k = 0;
+#ifdef AN__VEC
+    size_t j;
+    for (; k + 8 <= K; k += 8) {
+        const float *w0 = W + k * ldw;
+        an__v h0 = an__vset(h[k]), h1 = an__vset(h[k + 1]), h2 = an__vset(h[k + 2]), h3 = an__vset(h[k + 3]);
+        an__v h4 = an__vset(h[k + 4]), h5 = an__vset(h[k + 5]), h6 = an__vset(h[k + 6]), h7 = an__vset(h[k + 7]);
+        for (j = 0; j + AN__W <= N; j += AN__W) {
+            const float *w = w0 + j;
+            an__v a = an__vld(z + j), b;
+            a = an__vfma(h0, an__vld(w), a);
+            b = an__vmul(h4, an__vld(w + 4 * ldw));
+            a = an__vfma(h1, an__vld(w + ldw), a);
+            b = an__vfma(h5, an__vld(w + 5 * ldw), b);
+            a = an__vfma(h2, an__vld(w + 2 * ldw), a);
+            b = an__vfma(h6, an__vld(w + 6 * ldw), b);
+            a = an__vfma(h3, an__vld(w + 3 * ldw), a);
+            b = an__vfma(h7, an__vld(w + 7 * ldw), b);
+            an__vst(z + j, an__vadd(a, b));
+        }
+        for (; j < N; j++) {
+            const float *w = w0 + j;
+            z[j] += h[k] * w[0] + h[k + 1] * w[ldw] + h[k + 2] * w[2 * ldw] + h[k + 3] * w[3 * ldw] +
+                    h[k + 4] * w[4 * ldw] + h[k + 5] * w[5 * ldw] + h[k + 6] * w[6 * ldw] + h[k + 7] * w[7 * ldw];
+        }
+    }
+#endif
+    if (k < K) an_gemv_t(K - k, N, W + k * ldw, ldw, h + k, z);
+}
+
+/* c = f c_prev + i g (c_prev NULL at t = 0), ac = act(c), h = o ac, for
+   one row of gates g (4H). */
+static void an__lstm_cell(an_activation act, size_t H, const float *g, const float *cp, float *c, float *ac, float *h)
+{
+    size_t j = 0;
+    const float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
+#ifdef AN__VEC
+    if (cp) AN__VLOOP(j, H) an__vst(c + j, an__vadd(an__vmul(an__vld(gf + j), an__vld(cp + j)),
+                                                    an__vmul(an__vld(gi + j), an__vld(gg + j))));
+    else AN__VLOOP(j, H) an__vst(c + j, an__vmul(an__vld(gi + j), an__vld(gg + j)));
+#endif
+    if (cp) for (; j < H; j++) c[j] = gf[j] * cp[j] + gi[j] * gg[j];
+    else    for (; j < H; j++) c[j] = gi[j] * gg[j];
+    an__act(act, H, c, ac);
+    j = 0;
+#ifdef AN__VEC
+    AN__VLOOP(j, H) an__vst(h + j, an__vmul(an__vld(go + j), an__vld(ac + j)));
+#endif
+    for (; j < H; j++) h[j] = go[j] * ac[j];
+}
+
+AN_API void an_lstm_prepare(const an_lstm_layer *L, const an_lstm_buffers *buf)
+{
+    an__transpose(L->I, 4 * L->H, L->W_ih, buf->wt);
+    an__transpose(L->H, 4 * L->H, L->W_hh, buf->wt + L->I * 4 * L->H);
+}
+
+AN_API void an_lstm_forward(const an_lstm_layer *L, const an_lstm_buffers *buf, size_t B, size_t T,
+                            const float *x, int repeat)
+{
+    const size_t H = L->H, I = L->I, H4 = 4 * H, ldz = T * H4, ldh = T * H;
+    float *Z = buf->gates;                           /* (B,T,4H): pre-activations, then gates */
+    float *wih = buf->wt, *whh = buf->wt + I * H4;   /* W_ih^T (I,4H), W_hh^T (H,4H) */
+    size_t b, t, j;
+    /* Input projection for every step at once: Z = x W_ih^T + b_ih + b_hh. */
+    for (b = 0; b < B; b++)
+        for (t = 0; t < (repeat ? 1 : T); t++) {
+            float *z = Z + b * ldz + t * H4;
+            for (j = 0; j < H4; j++) z[j] = L->b_ih[j] + L->b_hh[j];
+        }
+    if (repeat) {
+        /* Z(b,0,:) (B,4H, row stride T 4H) += x(B,I) W_ih^T(I,4H), then
+           copied to the other steps. */
+        an_gemm_nn(B, H4, I, x, I, wih, H4, Z, ldz);
+        for (b = 0; b < B; b++)
+            for (t = 1; t < T; t++) memcpy(Z + b * ldz + t * H4, Z + b * ldz, H4 * sizeof(float));
+    } else {
+        /* Z(B T,4H) += x(B T,I) W_ih^T(I,4H) */
+        an_gemm_nn(B * T, H4, I, x, I, wih, H4, Z, H4);
+    }
+    for (t = 0; t < T; t++) {
+        float *Zt = Z + t * H4;   /* rows b at Zt + b ldz */
+        /* Z_t(B,4H) += h_{t-1}(B,H) W_hh^T(H,4H); with one row, a gemv */
+        if (t > 0) {
+            if (B == 1) an__gemv_rows8(H, H4, whh, H4, buf->h + (t - 1) * H, Zt);
+            else an_gemm_nn(B, H4, H, buf->h + (t - 1) * H, ldh, whh, H4, Zt, ldz);
+        }
+        an__lstm_activate(L->act, B, H, Zt, ldz);
+        for (b = 0; b < B; b++) {
+            size_t o = b * ldh + t * H;
+            an__lstm_cell(L->act, H, Zt + b * ldz, t > 0 ? buf->c + o - H : NULL, buf->c + o, buf->ac + o,
+                          buf->h + o);
+        }
+    }
+}
+
+/* One row of the cell's backward pass.  In: gates g (4H), act(c_t) ac,
+   c_{t-1} cp (NULL at t = 0), dL/dh_t from above (up, last: NULL = 0)
+   and through time (dh), dL/dc_t through time (dc).  Out: dz (4H) =
+   dL/da_t, and dc = dL/dc_{t-1}.  dh is read only.
+     dh_t = dh + up + last,  dc_t = dc + dh_t o act'(c_t)
+     dz_i = dc_t g i (1-i),  dz_f = dc_t c_{t-1} f (1-f),
+     dz_g = dc_t i act'(g),  dz_o = dh_t act(c_t) o (1-o),
+     dc_{t-1} = dc_t f
+   act' from the value: tanh' = 1 - y^2, relu' = [y > 0], linear' = 1. */
+static void an__lstm_cell_backward(an_activation act, size_t H, const float *g, const float *ac, const float *cp,
+                                   const float *up, const float *last, const float *dh, float *dc, float *dz)
+{
+    const float *gi = g, *gf = g + H, *gg = g + 2 * H, *go = g + 3 * H;
+    float *dzi = dz, *dzf = dz + H, *dzg = dz + 2 * H, *dzo = dz + 3 * H;
+    size_t j = 0;
+#ifdef AN__VEC
+    const an__v one = an__vset(1.0f), zero = an__vset(0.0f);
+    AN__VLOOP(j, H) {
+        an__v dht = an__vld(dh + j), vi = an__vld(gi + j), vf = an__vld(gf + j), vg = an__vld(gg + j);
+        an__v vo = an__vld(go + j), va = an__vld(ac + j), dct, dg;
+        if (up) dht = an__vadd(dht, an__vld(up + j));
+        if (last) dht = an__vadd(dht, an__vld(last + j));
+        switch (act) {
+        case AN_ACT_TANH:
+            dct = an__vadd(an__vld(dc + j), an__vmul(an__vmul(dht, vo), an__vsub(one, an__vmul(va, va))));
+            dg = an__vmul(an__vmul(dct, vi), an__vsub(one, an__vmul(vg, vg)));
+            break;
+        case AN_ACT_RELU:
+            dct = an__vadd(an__vld(dc + j), an__vlt_select(zero, va, an__vmul(dht, vo), zero));
+            dg = an__vlt_select(zero, vg, an__vmul(dct, vi), zero);
+            break;
+        default:
+            dct = an__vadd(an__vld(dc + j), an__vmul(dht, vo));
+            dg = an__vmul(dct, vi);
+            break;
+        }
+        an__vst(dzg + j, dg);
+        an__vst(dzi + j, an__vmul(an__vmul(an__vmul(dct, vg), vi), an__vsub(one, vi)));
+        an__vst(dzf + j, cp ? an__vmul(an__vmul(an__vmul(dct, an__vld(cp + j)), vf), an__vsub(one, vf)) : zero);
+        an__vst(dzo + j, an__vmul(an__vmul(an__vmul(dht, va), vo), an__vsub(one, vo)));
+        an__vst(dc + j, an__vmul(dct, vf));
+    }
+#endif
+    for (; j < H; j++) {
+        float dht = dh[j], dct, dg;
+        if (up) dht += up[j];
+        if (last) dht += last[j];
+        switch (act) {
+        case AN_ACT_TANH:
+            dct = dc[j] + dht * go[j] * (1.0f - ac[j] * ac[j]);
+            dg = dct * gi[j] * (1.0f - gg[j] * gg[j]);
+            break;
+        case AN_ACT_RELU:
+            dct = dc[j] + (0.0f < ac[j] ? dht * go[j] : 0.0f);
+            dg = 0.0f < gg[j] ? dct * gi[j] : 0.0f;
+            break;
+        default:
+            dct = dc[j] + dht * go[j];
+            dg = dct * gi[j];
+            break;
+        }
+        dzg[j] = dg;
+        dzi[j] = dct * gg[j] * gi[j] * (1.0f - gi[j]);
+        dzf[j] = cp ? dct * cp[j] * gf[j] * (1.0f - gf[j]) : 0.0f;
+        dzo[j] = dht * ac[j] * go[j] * (1.0f - go[j]);
+        dc[j] = dct * gf[j];
+    }
+}
+
+AN_API void an_lstm_step(const an_lstm_layer *L, const an_lstm_buffers *buf, const float *x, float *h, float *c,
+                         float *z)
+{
+    const size_t H = L->H, H4 = 4 * H;
+    size_t j;
+    for (j = 0; j < H4; j++) z[j] = L->b_ih[j] + L->b_hh[j];
+    an_gemv_t(L->I, H4, buf->wt, H4, x, z);                  /* z(4H) += W_ih x  */
+    an_gemv_t(H, H4, buf->wt + L->I * H4, H4, h, z);          /* z(4H) += W_hh h  */
+    an__lstm_activate(L->act, 1, H, z, H4);
+    an__lstm_cell(L->act, H, z, c, c, z + H4, h);
+}
+
+AN_API void an_lstm_backward(const an_lstm_layer *L, const an_lstm_buffers *buf, size_t B, size_t T,
+                             const float *x, int repeat, const float *dh_seq, const float *dh_last, float *dx)
+{
+    const size_t H = L->H, I = L->I, H4 = 4 * H, ldz = T * H4, ldh = T * H;
+    const an_activation act = L->act;
+    float *dhr = buf->work;            /* (B,H)  dL/dh_t through h_t's use at t+1 */
+    float *dc = dhr + B * H;           /* (B,H)  dL/dc_t through c_t's use at t+1 */
+    float *dzs = dc + B * H;           /* (B,4H) sum over t of dz (repeat only)   */
+    size_t b, t, j;
+    memset(dhr, 0, 2 * B * H * sizeof(float));
+    for (t = T; t-- > 0;) {
+        for (b = 0; b < B; b++) {
+            const float *g = buf->gates + b * ldz + t * H4;
+            const float *ac = buf->ac + b * ldh + t * H;
+            const float *cp = t > 0 ? buf->c + b * ldh + (t - 1) * H : NULL;
+            const float *up = dh_seq ? dh_seq + b * ldh + t * H : NULL;
+            const float *last = (dh_last && t == T - 1) ? dh_last + b * H : NULL;
+            an__lstm_cell_backward(act, H, g, ac, cp, up, last, dhr + b * H, dc + b * H,
+                                   buf->dz + b * ldz + t * H4);
+        }
+        /* dh_{t-1}(B,H) = dz_t(B,4H) W_hh(4H,H) */
+        memset(dhr, 0, B * H * sizeof(float));
+        if (t > 0) an_gemm_nn(B, H, H4, buf->dz + t * H4, ldz, L->W_hh, H, dhr, H);
+    }
+    /* Parameter gradients from the whole dz (B T,4H) at once. */
+    for (b = 0; b < B * T; b++) {
+        an_axpy(H4, 1.0f, buf->dz + b * H4, L->db_ih);
+        an_axpy(H4, 1.0f, buf->dz + b * H4, L->db_hh);
+    }
+    for (b = 0; b < B; b++) {
+        /* dW_hh(4H,H) += dz(b,1..T-1)^T h(b,0..T-2) */
+        if (T > 1) an_gemm_tn(H4, H, T - 1, buf->dz + (b * T + 1) * H4, H4, buf->h + b * ldh, H, L->dW_hh, H);
+    }
+    if (repeat) {
+        /* the input was the same at every step: dz summed over t (B,4H) */
+        memset(dzs, 0, B * H4 * sizeof(float));
+        for (b = 0; b < B; b++)
+            for (t = 0; t < T; t++) an_axpy(H4, 1.0f, buf->dz + b * ldz + t * H4, dzs + b * H4);
+        an_gemm_tn(H4, I, B, dzs, H4, x, I, L->dW_ih, I);            /* dW_ih(4H,I) += dzs^T x(B,I) */
+        if (dx) an_gemm_nn(B, I, H4, dzs, H4, L->W_ih, I, dx, I);     /* dx(B,I) += dzs W_ih */
+    } else {
+        if (I <= 8 && I <= B) {
+            /* few inputs (a univariate series): dW_ih^T(I,4H) += x(BT,I)^T dz(BT,4H)
+               runs along 4H in vectors, where (4H,I) would leave I < one
+               vector of columns to the scalar tail; summed in dzs, added
+               transposed */
+            size_t i;
+            memset(dzs, 0, I * H4 * sizeof(float));
+            an_gemm_tn(I, H4, B * T, x, I, buf->dz, H4, dzs, H4);
+            for (i = 0; i < I; i++)
+                for (j = 0; j < H4; j++) L->dW_ih[j * I + i] += dzs[i * H4 + j];
+        } else {
+            an_gemm_tn(H4, I, B * T, buf->dz, H4, x, I, L->dW_ih, I);   /* dW_ih(4H,I) += dz^T x(BT,I) */
+        }
+        if (dx) an_gemm_nn(B * T, I, H4, buf->dz, H4, L->W_ih, I, dx, I); /* dx(BT,I) += dz W_ih */
+    }
+}
+
+AN_API void an_dense_forward(size_t N, size_t I, size_t O, const float *x, const float *W, const float *b,
+                             float *y)
+{
+    size_t r;
+    for (r = 0; r < N; r++) memcpy(y + r * O, b, O * sizeof(float));
+    an_gemm_nt(N, O, I, x, I, W, I, y, O);                  /* y(N,O) += x(N,I) W(O,I)^T */
+}
+
+AN_API void an_dense_backward(size_t N, size_t I, size_t O, const float *x, const float *W, const float *dy,
+                              float *dW, float *db, float *dx)
+{
+    size_t r;
+    an_gemm_tn(O, I, N, dy, O, x, I, dW, I);                /* dW(O,I) += dy(N,O)^T x(N,I) */
+    for (r = 0; r < N; r++) an_axpy(O, 1.0f, dy + r * O, db);
+    if (dx) an_gemm_nn(N, I, O, dy, O, W, I, dx, I);        /* dx(N,I) += dy(N,O) W(O,I) */
+}
+
+AN_API void an_repeat_forward(size_t B, size_t T, size_t D, const float *x, float *y)
+{
+    size_t b, t;
+    for (b = 0; b < B; b++)
+        for (t = 0; t < T; t++) memcpy(y + (b * T + t) * D, x + b * D, D * sizeof(float));
+}
+
+AN_API void an_repeat_backward(size_t B, size_t T, size_t D, const float *dy, float *dx)
+{
+    size_t b, t;
+    for (b = 0; b < B; b++)
+        for (t = 0; t < T; t++) an_axpy(D, 1.0f, dy + (b * T + t) * D, dx + b * D);
+}
+
+AN_API void an_dropout_mask(an_rng *rng, size_t n, float p, float *mask)
+{
+    size_t i;
+    float keep = p > 0.0f && p < 1.0f ? 1.0f / (1.0f - p) : 1.0f;
+    for (i = 0; i < n; i++) mask[i] = (p > 0.0f && an_rng_uniformf(rng) < p) ? 0.0f : keep;
+}
+
+AN_API void an_dropout_apply(size_t n, const float *mask, const float *x, float *y)
+{
+    size_t i;
+    for (i = 0; i < n; i++) y[i] = x[i] * mask[i];
+}
+
+/* ==========================================================================
+   2  Losses
+   ========================================================================== */
+
+/* log(1 + exp(z)) without overflow or cancellation. */
+static double an__softplus(double z) { return z > 0.0 ? z + log1p(exp(-z)) : log1p(exp(z)); }
+
+AN_API an_result an_loss(an_loss_kind kind, const float *pred, const float *target, size_t n,
+                         size_t n_classes, const float *class_weight, double gamma,
+                         double *loss, float *grad)
+{
+    double sum = 0.0, inv;
+    size_t i;
+    if (!pred || !target || !loss || n == 0) return AN_ERR_INVALID_ARG;
+    *loss = 0.0;
+    if ((kind == AN_LOSS_BCE || kind == AN_LOSS_FOCAL) && (n_classes == 0 || n % n_classes != 0))
+        return AN_ERR_SHAPE;
+    if (kind == AN_LOSS_FOCAL && !(gamma >= 0.0 && gamma <= 100.0)) return AN_ERR_INVALID_ARG;
+    if (kind < AN_LOSS_MSE || kind > AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
+    for (i = 0; i < n; i++) {
+        if (!an__finite(pred[i]) || !an__finite(target[i])) return AN_ERR_INPUT;
+        if (kind >= AN_LOSS_BCE && !(target[i] >= 0.0f && target[i] <= 1.0f)) return AN_ERR_INPUT;
+    }
+    if (class_weight && kind >= AN_LOSS_BCE)
+        for (i = 0; i < n_classes; i++)
+            if (!an__finite(class_weight[i]) || class_weight[i] < 0.0f) return AN_ERR_INPUT;
+    inv = 1.0 / (double)n;
+    for (i = 0; i < n; i++) {
+        double p = pred[i], y = target[i], d = p - y, l = 0.0, g = 0.0;
+        double w = (class_weight && kind >= AN_LOSS_BCE) ? class_weight[i % n_classes] : 1.0;
+        switch (kind) {
+        case AN_LOSS_MSE: l = d * d; g = 2.0 * d; break;
+        case AN_LOSS_MAE: l = fabs(d); g = d > 0.0 ? 1.0 : (d < 0.0 ? -1.0 : 0.0); break;
+        case AN_LOSS_BCE:
+            /* p is the logit z: -y log s(z) - (1-y) log(1-s(z)) */
+            l = w * (y * an__softplus(-p) + (1.0 - y) * an__softplus(p));
+            g = w * (1.0 / (1.0 + exp(-p)) - y);
+            break;
+        case AN_LOSS_FOCAL: {
+            /* q = sigmoid(z); log q = -softplus(-z), log(1-q) = -softplus(z).
+               d/dz [(1-q)^gamma log q]     = (1-q)^gamma ((1-q) - gamma q log q)
+               d/dz [q^gamma log(1-q)]      = q^gamma (gamma (1-q) log(1-q) - q) */
+            double q = 1.0 / (1.0 + exp(-p)), lq = -an__softplus(-p), l1q = -an__softplus(p);
+            double a = pow(1.0 - q, gamma), b = pow(q, gamma);
+            l = -w * (y * a * lq + (1.0 - y) * b * l1q);
+            g = -w * (y * a * ((1.0 - q) - gamma * q * lq) + (1.0 - y) * b * (gamma * (1.0 - q) * l1q - q));
+            break;
+        }
+        }
+        sum += l;
+        if (grad) grad[i] = (float)(g * inv);
+    }
+    *loss = sum * inv;
+    return AN_OK;
+}
+
+/* ==========================================================================
+   3  Adam
+   ========================================================================== */
+
+AN_API an_adam_config an_adam_config_init(double lr)
+{
+    an_adam_config c;
+    c.lr = lr;
+    c.beta1 = 0.9;
+    c.beta2 = 0.999;
+    c.eps = 1e-8;
+    c.weight_decay = 0.0;
+    c.clip_norm = 0.0;
+    return c;
+}
+
+static an_result an__adam_check(const an_adam_config *c)
+{
+    if (!c) return AN_ERR_INVALID_ARG;
+    if (!(c->lr > 0.0 && c->lr < 1e3) || !(c->beta1 >= 0.0 && c->beta1 < 1.0) ||
+        !(c->beta2 >= 0.0 && c->beta2 < 1.0) || !(c->eps > 0.0 && c->eps < 1.0) ||
+        !(c->weight_decay >= 0.0 && c->lr * c->weight_decay < 1.0) || !(c->clip_norm >= 0.0 && c->clip_norm < 1e30))
+        return AN_ERR_INVALID_ARG;
+    return AN_OK;
+}
+
+static size_t an__adam_layout(size_t n, size_t *v_off)
+{
+    an__layout l = { 0 };
+    an__layout_add(&l, n, sizeof(float));
+    *v_off = an__layout_add(&l, n, sizeof(float));
+    return l.size;
+}
+
+AN_API an_result an_adam_heap_size(size_t n, size_t *bytes)
+{
+    size_t v_off, size;
+    if (!bytes) return AN_ERR_INVALID_ARG;
+    *bytes = 0;
+    if (n == 0) return AN_ERR_INVALID_ARG;
+    size = an__adam_layout(n, &v_off);
+    if (size == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    *bytes = size;
+    return AN_OK;
+}
+
+AN_API an_result an_adam_init_preallocated(an_adam *opt, const an_adam_config *cfg, size_t n, void *heap)
+{
+    size_t v_off, size;
+    an_result r;
+    if (!opt || !heap || n == 0) return AN_ERR_INVALID_ARG;
+    if ((r = an__adam_check(cfg)) != AN_OK) return r;
+    if ((size = an__adam_layout(n, &v_off)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    memset(opt, 0, sizeof *opt);
+    opt->cfg = *cfg;
+    opt->n = n;
+    opt->heap = heap;
+    opt->m = (float *)heap;
+    opt->v = (float *)((unsigned char *)heap + v_off);
+    memset(heap, 0, size);
+    return AN_OK;
+}
+
+AN_API an_result an_adam_init(an_adam *opt, const an_adam_config *cfg, size_t n, const an_allocator *a)
+{
+    size_t bytes;
+    void *heap;
+    an_allocator alloc;
+    an_result r;
+    if (!opt) return AN_ERR_INVALID_ARG;
+    memset(opt, 0, sizeof *opt);
+    if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
+    if ((r = an__adam_check(cfg)) != AN_OK) return r;
+    if ((r = an_adam_heap_size(n, &bytes)) != AN_OK) return r;
+    if (!(heap = an_malloc(&alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    an_adam_init_preallocated(opt, cfg, n, heap);
+    opt->heap_bytes = bytes;
+    opt->alloc = alloc;
+    return AN_OK;
+}
+
+AN_API void an_adam_uninit(an_adam *opt)
+{
+    if (!opt) return;
+    if (opt->heap_bytes) an_free(&opt->alloc, opt->heap, opt->heap_bytes);
+    memset(opt, 0, sizeof *opt);
+}
+
+AN_API void an_adam_reset(an_adam *opt)
+{
+    if (!opt || !opt->m) return;
+    memset(opt->m, 0, opt->n * sizeof(float));
+    memset(opt->v, 0, opt->n * sizeof(float));
+    opt->t = 0;
+}
+
+AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, const size_t *ranges,
+                                     size_t n_ranges, double *grad_norm)
+{
+    double sq = 0.0, norm, coef = 1.0, bc1, bc2;
+    float b1, b2, step, rbc2, eps, decay;
+    size_t k, i;
+    an_result r;
+    if (grad_norm) *grad_norm = 0.0;
+    if (!opt || !opt->m || !params || !grads || (!ranges && n_ranges)) return AN_ERR_INVALID_ARG;
+    if ((r = an__adam_check(&opt->cfg)) != AN_OK) return r;
+    for (k = 0; k < n_ranges; k++)
+        if (ranges[2 * k] > ranges[2 * k + 1] || ranges[2 * k + 1] > opt->n) return AN_ERR_INVALID_ARG;
+    for (k = 0; k < n_ranges; k++)
+        for (i = ranges[2 * k]; i < ranges[2 * k + 1]; i++) sq += (double)grads[i] * grads[i];
+    norm = sqrt(sq);
+    if (grad_norm) *grad_norm = norm;
+    if (!an__finite(norm)) return AN_ERR_NUMERIC;
+    if (opt->cfg.clip_norm > 0.0) {
+        coef = opt->cfg.clip_norm / (norm + 1e-6);
+        if (coef < 1.0)
+            for (k = 0; k < n_ranges; k++)
+                for (i = ranges[2 * k]; i < ranges[2 * k + 1]; i++) grads[i] = (float)(grads[i] * coef);
+    }
+    opt->t++;
+    bc1 = 1.0 - pow(opt->cfg.beta1, (double)opt->t);
+    bc2 = 1.0 - pow(opt->cfg.beta2, (double)opt->t);
+    b1 = (float)opt->cfg.beta1;
+    b2 = (float)opt->cfg.beta2;
+    step = (float)(opt->cfg.lr / bc1);
+    rbc2 = (float)(1.0 / sqrt(bc2));
+    eps = (float)opt->cfg.eps;
+    decay = (float)(1.0 - opt->cfg.lr * opt->cfg.weight_decay);
+    for (k = 0; k < n_ranges; k++)
+        for (i = ranges[2 * k]; i < ranges[2 * k + 1]; i++) {
+            float g = grads[i], m, v;
+            m = opt->m[i] = b1 * opt->m[i] + (1.0f - b1) * g;
+            v = opt->v[i] = b2 * opt->v[i] + (1.0f - b2) * g * g;
+            if (opt->cfg.weight_decay > 0.0) params[i] *= decay;
+            params[i] -= step * m / (sqrtf(v) * rbc2 + eps);
+        }
+    return AN_OK;
+}
+
+AN_API an_result an_adam_step(an_adam *opt, float *params, float *grads, double *grad_norm)
+{
+    size_t range[2];
+    if (!opt) return AN_ERR_INVALID_ARG;
+    range[0] = 0;
+    range[1] = opt->n;
+    return an_adam_step_ranges(opt, params, grads, range, 1, grad_norm);
+}
+
+/* ==========================================================================
+   4  Models
+   ========================================================================== */
+
+/* Where everything lives: parameter offsets (floats into the parameter
+   block) and layer sizes, from the configuration alone. */
+typedef struct an__lae_layout {
+    int head;                                       /* 1: dense head on the
+                                                       last state (forecaster,
+                                                       classifier)          */
+    int classifier;
+    size_t out_total;                               /* outputs per sample   */
+    size_t n;                                       /* encoder layers       */
+    size_t n_dec;                                   /* decoder layers       */
+    size_t out_in, out_dim;                         /* output dense sizes   */
+    size_t rows;                                    /* output rows: T or P  */
+    size_t enc_I[AN_LSTM_MAX_LAYERS], enc_H[AN_LSTM_MAX_LAYERS], enc_off[AN_LSTM_MAX_LAYERS];
+    size_t dec_I[AN_LSTM_MAX_LAYERS], dec_H[AN_LSTM_MAX_LAYERS], dec_off[AN_LSTM_MAX_LAYERS];
+    size_t top;                                     /* encoder output size  */
+    size_t code;                                    /* decoder input size   */
+    size_t lat_W, lat_b, out_W, out_b;              /* offsets              */
+    size_t n_params;
+    size_t widest;                                  /* largest I or H       */
+} an__lae_layout;
+
+typedef struct an__lae {
+    an_detector base;
+    an_lstm_ae_config cfg;
+    an_allocator alloc;
+    an__lae_layout lay;
+    an_scaler scaler;
+    int has_scaler;
+    an_lstm_layer enc[AN_LSTM_MAX_LAYERS], dec[AN_LSTM_MAX_LAYERS];
+    an_lstm_buffers enc_buf[AN_LSTM_MAX_LAYERS], dec_buf[AN_LSTM_MAX_LAYERS];
+    int enc_frozen[AN_LSTM_MAX_LAYERS], dec_frozen[AN_LSTM_MAX_LAYERS];
+    /* inference block */
+    float *params;        /* (n_params)                              */
+    float *x;             /* (B,T,F) input windows                   */
+    float *yhat;          /* (B,rows,F) output; rows = T or P (push
+                             borrows it for a (T,F) window)          */
+    float *target;        /* (B,P,F) forecaster targets, (B,K) labels;
+                             also one scaled row's scratch          */
+    float *class_weight;  /* (K) classifier class weights            */
+    const float *labels;  /* (N,K) during classifier training        */
+    float *e, *z;         /* (B,top) encoder state, (B,latent) code  */
+    float *ring;          /* (T,F) the stream's last rows            */
+    float *st_h, *st_c;   /* stateful stream: sum of H_l each        */
+    float *st_z, *st_x;   /* (5 widest), (F) scratch                 */
+    float *st_pred;       /* (P,F) prediction made at the last row   */
+    void *core;
+    size_t core_bytes;
+    /* training block */
+    float *grads, *best;  /* (n_params) each                         */
+    float *dyhat;         /* (B,T,F)                                 */
+    float *dseq[2];       /* (B,T,widest) sequence gradients         */
+    float *de, *dcode;    /* (B,top), (B,code)                       */
+    float *gx;            /* (B,T,F) input gradients (gradient hook) */
+    float *mask[AN_LSTM_MAX_LAYERS];   /* forecaster dropout masks: after
+                             layer l (B,T,H_l), l < n-1; after the top
+                             layer's last state (B,top) at l = n-1   */
+    float *dropped[AN_LSTM_MAX_LAYERS];/* the masked outputs, same shapes */
+    an_rng drop_rng;
+    int training;         /* dropout: 0 off, 1 fresh masks, 2 reuse  */
+    an_adam adam;
+    void *train;
+    size_t train_bytes;
+    /* stream and training record */
+    size_t ring_pos, n_seen;
+    size_t epochs_run, train_rows;
+    double best_loss, train_seconds;
+    double thr_mean, thr_std, thr_p99;   /* training rows' scores */
+} an__lae;
+
+static an_result an__lae_fit(an_detector *self, const float *x, size_t n_rows);
+static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows, float *scores);
+
+static an__lae *an__lae_of(an_detector *d)
+{
+    return (d && d->vt && d->vt->fit == an__lae_fit) ? (an__lae *)d : NULL;
+}
+
+AN_API an_lstm_ae_config an_lstm_ae_config_init(size_t window, size_t n_features, size_t units)
+{
+    an_lstm_ae_config c;
+    memset(&c, 0, sizeof c);
+    c.window = window;
+    c.n_features = n_features;
+    c.n_layers = 1;
+    c.units[0] = units;
+    c.latent = 0;
+    c.activation = AN_ACT_TANH;
+    c.loss = AN_LOSS_MSE;
+    c.scaler = AN_SCALER_STANDARD;
+    c.epochs = 20;
+    c.batch = 32;
+    c.stride = 1;
+    c.val_fraction = 0.1;
+    c.patience = 5;
+    c.min_delta = 0.0;
+    c.adam = an_adam_config_init(1e-3);
+    c.seed = 1;
+    return c;
+}
+
+static void an__lae_plan(const an_lstm_ae_config *c, int kind, an__lae_layout *L)
+{
+    int forecaster = kind != 0;
+    size_t l, off = 0, n = c->n_layers, latent = forecaster ? 0 : c->latent;
+    memset(L, 0, sizeof *L);
+    L->head = kind != 0;
+    L->classifier = kind == 2;
+    L->n = n;
+    L->n_dec = forecaster ? 0 : n;
+    L->widest = c->n_features;
+    for (l = 0; l < n; l++) {
+        L->enc_I[l] = l ? c->units[l - 1] : c->n_features;
+        L->enc_H[l] = c->units[l];
+        L->enc_off[l] = off;
+        off = an__add(off, an_lstm_param_count(L->enc_I[l], L->enc_H[l]));
+        if (c->units[l] > L->widest) L->widest = c->units[l];
+    }
+    L->top = c->units[n - 1];
+    L->code = latent ? latent : L->top;
+    if (L->code > L->widest) L->widest = L->code;
+    L->lat_W = off;
+    off = an__add(off, an__mul(latent, L->top));
+    L->lat_b = off;
+    off = an__add(off, latent);
+    for (l = 0; l < L->n_dec; l++) {
+        L->dec_I[l] = l ? L->dec_H[l - 1] : L->code;
+        L->dec_H[l] = c->units[n - 1 - l];
+        L->dec_off[l] = off;
+        off = an__add(off, an_lstm_param_count(L->dec_I[l], L->dec_H[l]));
+    }
+    L->rows = kind == 2 ? 1 : (forecaster ? c->n_predictions : c->window);
+    L->out_in = forecaster ? L->top : L->dec_H[n - 1];
+    L->out_dim = kind == 2 ? c->n_classes : (forecaster ? an__mul(c->n_predictions, c->n_features) : c->n_features);
+    L->out_total = kind == 0 ? an__mul(c->window, c->n_features) : L->out_dim;
+    L->out_W = off;
+    off = an__add(off, an__mul(L->out_dim, L->out_in));
+    L->out_b = off;
+    L->n_params = an__add(off, L->out_dim);
+}
+
+AN_API an_result an_lstm_ae_check_config(const an_lstm_ae_config *c)
+{
+    size_t l;
+    if (!c) return AN_ERR_INVALID_ARG;
+    if (c->window < 1 || c->window > AN_LSTM_MAX_WINDOW) return AN_ERR_INVALID_ARG;
+    if (c->n_features < 1 || c->n_features > AN_LSTM_MAX_FEATURES) return AN_ERR_INVALID_ARG;
+    if (c->n_layers < 1 || c->n_layers > AN_LSTM_MAX_LAYERS) return AN_ERR_INVALID_ARG;
+    for (l = 0; l < c->n_layers; l++)
+        if (c->units[l] < 1 || c->units[l] > AN_LSTM_MAX_UNITS) return AN_ERR_INVALID_ARG;
+    if (c->latent > AN_LSTM_MAX_UNITS) return AN_ERR_INVALID_ARG;
+    if ((int)c->activation < AN_ACT_TANH || (int)c->activation > AN_ACT_LINEAR) return AN_ERR_INVALID_ARG;
+    if ((int)c->loss < AN_LOSS_MSE || (int)c->loss > AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
+    if ((int)c->scaler < 0 || (int)c->scaler > AN_SCALER_ROBUST) return AN_ERR_INVALID_ARG;
+    if ((int)c->channel_agg < AN_AGG_MEAN || (int)c->channel_agg > AN_AGG_MAX ||
+        (int)c->window_agg < AN_AGG_MEAN || (int)c->window_agg > AN_AGG_LAST)
+        return AN_ERR_INVALID_ARG;
+    if (c->batch < 1 || c->batch > 65536 || c->stride < 1 || c->epochs > 1000000) return AN_ERR_INVALID_ARG;
+    if (!(c->val_fraction >= 0.0 && c->val_fraction <= 0.9)) return AN_ERR_INVALID_ARG;
+    if (!(c->min_delta >= 0.0 && c->min_delta < 1e30)) return AN_ERR_INVALID_ARG;
+    if (c->n_predictions > AN_LSTM_MAX_WINDOW || !(c->dropout >= 0.0 && c->dropout < 1.0)) return AN_ERR_INVALID_ARG;
+    return an__adam_check(&c->adam);
+}
+
+/* Saturating offsets for carving blocks: SIZE_MAX once anything overflows. */
+static float *an__take(float *base, size_t *off, size_t n)
+{
+    float *p = (base && *off != SIZE_MAX) ? base + *off : NULL;
+    if (*off == SIZE_MAX || n > SIZE_MAX / 8 || *off > SIZE_MAX / 8) *off = SIZE_MAX;
+    else *off = an__fround(*off + n);
+    return p;
+}
+
+/* Lays out both blocks (or only measures them, with m's blocks NULL):
+   sizes in floats. */
+static void an__lae_carve(an__lae *m, const an_lstm_ae_config *c, const an__lae_layout *L, float *core,
+                          float *train, size_t *core_floats, size_t *train_floats)
+{
+    size_t B = c->batch, T = c->window, F = c->n_features, co = 0, tr = 0, l, adam_bytes = 0;
+    size_t bt = an__mul(B, T);
+    float *p;
+    size_t tf = an__mul(T, F), out_max = tf > L->out_total ? tf : L->out_total;
+    p = an__take(core, &co, L->n_params);
+    if (m) m->params = p;
+    for (l = 0; l < L->n + L->n_dec; l++) {
+        size_t H = l < L->n ? L->enc_H[l] : L->dec_H[l - L->n], I = l < L->n ? L->enc_I[l] : L->dec_I[l - L->n];
+        p = an__take(core, &co, an_lstm_buffer_floats(B, T, I, H, 0));
+        if (m && p) an_lstm_buffers_carve(l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n], p, B, T, I, H, 0);
+        p = an__take(train, &tr, an__mul(bt, 4 * H));
+        if (m) (l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n])->dz = p;
+        p = an__take(train, &tr, an__mul(B, 6 * H));
+        if (m) (l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n])->work = p;
+    }
+    p = an__take(core, &co, an__mul(bt, F)); if (m) m->x = p;
+    p = an__take(core, &co, an__mul(B, out_max)); if (m) m->yhat = p;
+    p = an__take(core, &co, an__mul(B, out_max)); if (m) m->target = p;   /* also a scaled row's scratch */
+    p = an__take(core, &co, L->classifier ? L->out_dim : 0); if (m) m->class_weight = p;
+    p = an__take(core, &co, an__mul(B, L->top)); if (m) m->e = p;
+    p = an__take(core, &co, an__mul(B, L->code)); if (m) m->z = p;
+    p = an__take(core, &co, an__mul(T, F)); if (m) m->ring = p;
+    {
+        size_t hs = 0;
+        for (l = 0; l < L->n; l++) hs = an__add(hs, L->enc_H[l]);
+        p = an__take(core, &co, hs); if (m) m->st_h = p;
+        p = an__take(core, &co, hs); if (m) m->st_c = p;
+        p = an__take(core, &co, an__mul(5, L->widest)); if (m) m->st_z = p;
+        p = an__take(core, &co, F); if (m) m->st_x = p;
+        p = an__take(core, &co, L->out_dim); if (m) m->st_pred = p;
+    }
+    p = an__take(train, &tr, L->n_params); if (m) m->grads = p;
+    p = an__take(train, &tr, L->n_params); if (m) m->best = p;
+    p = an__take(train, &tr, an__mul(B, L->out_total)); if (m) m->dyhat = p;
+    for (l = 0; l < L->n; l++) {
+        size_t k = (L->head && c->dropout > 0.0) ? (l + 1 < L->n ? an__mul(bt, L->enc_H[l]) : an__mul(B, L->top)) : 0;
+        p = an__take(train, &tr, k); if (m) m->mask[l] = p;
+        p = an__take(train, &tr, k); if (m) m->dropped[l] = p;
+    }
+    p = an__take(train, &tr, an__mul(bt, L->widest)); if (m) m->dseq[0] = p;
+    p = an__take(train, &tr, an__mul(bt, L->widest)); if (m) m->dseq[1] = p;
+    p = an__take(train, &tr, an__mul(B, L->top)); if (m) m->de = p;
+    p = an__take(train, &tr, an__mul(B, L->code)); if (m) m->dcode = p;
+    p = an__take(train, &tr, an__mul(bt, F)); if (m) m->gx = p;
+    if (an_adam_heap_size(L->n_params, &adam_bytes) != AN_OK) adam_bytes = SIZE_MAX;
+    p = an__take(train, &tr, adam_bytes / sizeof(float) + 1);
+    if (m && p) an_adam_init_preallocated(&m->adam, &c->adam, L->n_params, p);
+    *core_floats = co;
+    *train_floats = tr;
+}
+
+static an_result an__model_check(const an_lstm_ae_config *c, int kind)
+{
+    size_t k;
+    an_result r = an_lstm_ae_check_config(c);
+    if (r != AN_OK) return r;
+    if (kind == 2) {
+        if (c->n_classes < 1 || c->n_classes > AN_LSTM_MAX_FEATURES) return AN_ERR_INVALID_ARG;
+        if (c->loss != AN_LOSS_BCE && c->loss != AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
+        if (!(c->gamma >= 0.0 && c->gamma <= 100.0)) return AN_ERR_INVALID_ARG;
+        if (c->class_weight)
+            for (k = 0; k < c->n_classes; k++)
+                if (!an__finite(c->class_weight[k]) || c->class_weight[k] < 0.0f) return AN_ERR_INVALID_ARG;
+        return AN_OK;
+    }
+    if (c->loss != AN_LOSS_MSE && c->loss != AN_LOSS_MAE) return AN_ERR_INVALID_ARG;
+    if (kind == 1) return c->n_predictions >= 1 ? AN_OK : AN_ERR_INVALID_ARG;
+    return c->dropout == 0.0 ? AN_OK : AN_ERR_INVALID_ARG;   /* the autoencoder has no dropout */
+}
+
+static an_result an__model_memory(const an_lstm_ae_config *c, int kind, size_t *inference_bytes,
+                                  size_t *training_bytes)
+{
+    an__lae_layout L;
+    size_t co, tr;
+    an_result r;
+    if (inference_bytes) *inference_bytes = 0;
+    if (training_bytes) *training_bytes = 0;
+    if ((r = an__model_check(c, kind)) != AN_OK) return r;
+    an__lae_plan(c, kind, &L);
+    if (L.n_params == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    an__lae_carve(NULL, c, &L, NULL, NULL, &co, &tr);
+    co = an__mul(co, sizeof(float));
+    tr = an__mul(tr, sizeof(float));
+    if (co == SIZE_MAX || tr == SIZE_MAX || an__add(co, tr) > AN_LSTM_MAX_BYTES) return AN_ERR_TOO_LARGE;
+    if (inference_bytes) *inference_bytes = an__add(co, sizeof(an__lae));
+    if (training_bytes) *training_bytes = tr;
+    return AN_OK;
+}
+
+AN_API an_result an_lstm_ae_memory(const an_lstm_ae_config *c, size_t *inference_bytes, size_t *training_bytes)
+{
+    return an__model_memory(c, 0, inference_bytes, training_bytes);
+}
+
+AN_API an_result an_lstm_forecaster_memory(const an_lstm_ae_config *c, size_t *inference_bytes,
+                                           size_t *training_bytes)
+{
+    return an__model_memory(c, 1, inference_bytes, training_bytes);
+}
+
+/* Points the layer structs at the parameter (and gradient) block. */
+static void an__lae_bind(an__lae *m)
+{
+    const an__lae_layout *L = &m->lay;
+    size_t l, side;
+    for (side = 0; side < 2; side++)
+        for (l = 0; l < (side ? L->n_dec : L->n); l++) {
+            an_lstm_layer *y = side ? &m->dec[l] : &m->enc[l];
+            size_t I = side ? L->dec_I[l] : L->enc_I[l], H = side ? L->dec_H[l] : L->enc_H[l];
+            size_t o = side ? L->dec_off[l] : L->enc_off[l];
+            float *P[2];
+            int k;
+            P[0] = m->params;
+            P[1] = m->grads;
+            y->I = I;
+            y->H = H;
+            y->act = m->cfg.activation;
+            for (k = 0; k < 2; k++) {
+                float *base = P[k], **dst = k ? &y->dW_ih : &y->W_ih;
+                if (!base) { dst[0] = dst[1] = dst[2] = dst[3] = NULL; continue; }
+                dst[0] = base + o;
+                dst[1] = dst[0] + 4 * H * I;
+                dst[2] = dst[1] + 4 * H * H;
+                dst[3] = dst[2] + 4 * H;
+            }
+        }
+}
+
+/* The layers' transposed weights from the parameter block. */
+static void an__lae_prepare(an__lae *m)
+{
+    size_t l;
+    for (l = 0; l < m->lay.n; l++) an_lstm_prepare(&m->enc[l], &m->enc_buf[l]);
+    for (l = 0; l < m->lay.n_dec; l++) an_lstm_prepare(&m->dec[l], &m->dec_buf[l]);
+}
+
+static void an__lae_stream_reset(an__lae *m)
+{
+    size_t l, hs = 0;
+    for (l = 0; l < m->lay.n; l++) hs += m->lay.enc_H[l];
+    memset(m->st_h, 0, hs * sizeof(float));
+    memset(m->st_c, 0, hs * sizeof(float));
+    m->n_seen = m->ring_pos = 0;
+}
+
+static void an__lae_free(an__lae *m)
+{
+    an_allocator a = m->alloc;
+    if (m->has_scaler) an_scaler_uninit(&m->scaler);
+    if (m->train) an_free(&a, m->train, m->train_bytes);
+    if (m->core) an_free(&a, m->core, m->core_bytes);
+    an_free(&a, m, sizeof *m);
+}
+
+static void an__lae_destroy(an_detector *self)
+{
+    an__lae *m = an__lae_of(self);
+    if (m) an__lae_free(m);
+}
+
+static void an__lae_init_params(an__lae *m)
+{
+    an_rng rng;
+    size_t l;
+    an_rng_seed(&rng, m->cfg.seed, 1);
+    for (l = 0; l < m->lay.n; l++) an_lstm_init_params(&m->enc[l], &rng);
+    if (m->lay.code != m->lay.top)
+        an_dense_init_params(m->lay.top, m->lay.code, m->params + m->lay.lat_W, m->params + m->lay.lat_b, &rng);
+    for (l = 0; l < m->lay.n_dec; l++) an_lstm_init_params(&m->dec[l], &rng);
+    an_dense_init_params(m->lay.out_in, m->lay.out_dim, m->params + m->lay.out_W, m->params + m->lay.out_b, &rng);
+}
+
+static const an_detector_vtable *an__lae_vt(int kind);
+
+static an_result an__model_create(const an_lstm_ae_config *c, int kind, const an_allocator *a,
+                                  an_detector **out)
+{
+    an__lae *m;
+    an_allocator alloc;
+    size_t co, tr;
+    an_result r;
+    if (!out) return AN_ERR_INVALID_ARG;
+    *out = NULL;
+    if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
+    if ((r = an__model_memory(c, kind, NULL, NULL)) != AN_OK) return r;
+    if (!(m = (an__lae *)an_malloc(&alloc, sizeof *m, AN_ALIGN))) return AN_ERR_NOMEM;
+    memset(m, 0, sizeof *m);
+    m->alloc = alloc;
+    m->cfg = *c;
+    m->cfg.class_weight = NULL;   /* copied below; the caller's array may go */
+    if (kind != 1) m->cfg.n_predictions = 0;
+    if (kind != 2) { m->cfg.n_classes = 0; m->cfg.gamma = 0.0; }
+    if (kind != 0) m->cfg.latent = 0;
+    an__lae_plan(&m->cfg, kind, &m->lay);
+    an__lae_carve(NULL, &m->cfg, &m->lay, NULL, NULL, &co, &tr);
+    m->core_bytes = co * sizeof(float);
+    if (!(m->core = an_malloc(&alloc, m->core_bytes, AN_ALIGN))) { an__lae_free(m); return AN_ERR_NOMEM; }
+    memset(m->core, 0, m->core_bytes);
+    an__lae_carve(m, &m->cfg, &m->lay, (float *)m->core, NULL, &co, &tr);
+    if (kind == 2) {
+        size_t k;
+        for (k = 0; k < c->n_classes; k++) m->class_weight[k] = c->class_weight ? c->class_weight[k] : 1.0f;
+    }
+    if (c->scaler) {
+        if ((r = an_scaler_init(&m->scaler, c->scaler, c->n_features, &alloc)) != AN_OK) {
+            an__lae_free(m);
+            return r;
+        }
+        m->has_scaler = 1;
+    }
+    an__lae_bind(m);
+    an__lae_init_params(m);
+    an__lae_prepare(m);
+    m->base.vt = an__lae_vt(kind);
+    m->base.n_features = c->n_features;
+    m->base.fitted = 0;
+    *out = &m->base;
+    return AN_OK;
+}
+
+AN_API an_result an_lstm_ae_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out)
+{
+    return an__model_create(c, 0, a, out);
+}
+
+AN_API an_result an_lstm_forecaster_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out)
+{
+    return an__model_create(c, 1, a, out);
+}
+
+AN_API an_result an_lstm_classifier_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out)
+{
+    return an__model_create(c, 2, a, out);
+}
+
+AN_API an_result an_lstm_classifier_memory(const an_lstm_ae_config *c, size_t *inference_bytes,
+                                           size_t *training_bytes)
+{
+    return an__model_memory(c, 2, inference_bytes, training_bytes);
+}
+
+AN_API an_lstm_ae_config an_lstm_classifier_config_init(size_t window, size_t n_features, size_t units,
+                                                        size_t n_classes)
+{
+    an_lstm_ae_config c = an_lstm_ae_config_init(window, n_features, units);
+    c.n_classes = n_classes;
+    c.loss = AN_LOSS_BCE;
+    c.dropout = 0.2;
+    return c;
+}
+
+AN_API an_lstm_ae_config an_lstm_forecaster_config_init(size_t window, size_t n_features, size_t units,
+                                                        size_t n_predictions)
+{
+    an_lstm_ae_config c = an_lstm_ae_config_init(window, n_features, units);
+    c.n_layers = 2;
+    c.units[1] = units;
+    c.n_predictions = n_predictions;
+    c.dropout = 0.3;
+    return c;
+}
+
+/* The training block, allocated once. */
+static an_result an__lae_train_alloc(an__lae *m)
+{
+    size_t co, tr;
+    if (m->train) return AN_OK;
+    an__lae_carve(NULL, &m->cfg, &m->lay, NULL, NULL, &co, &tr);
+    m->train_bytes = tr * sizeof(float);
+    if (!(m->train = an_malloc(&m->alloc, m->train_bytes, AN_ALIGN))) { m->train_bytes = 0; return AN_ERR_NOMEM; }
+    memset(m->train, 0, m->train_bytes);
+    an__lae_carve(m, &m->cfg, &m->lay, (float *)m->core, (float *)m->train, &co, &tr);
+    an__lae_bind(m);
+    return AN_OK;
+}
+
+AN_API void an_lstm_ae_sync(an_detector *d)
+{
+    an__lae *m = an__lae_of(d);
+    if (m) an__lae_prepare(m);
+}
+
+/* Reconstruction of B windows m->x (B,T,F) into m->yhat. */
+static void an__lae_forward(an__lae *m, size_t B)
+{
+    const an__lae_layout *L = &m->lay;
+    size_t T = m->cfg.window, l, b;
+    const float *in = m->x, *top, *code;
+    int drop = m->training && L->head && m->cfg.dropout > 0.0;
+    for (l = 0; l < L->n; l++) {
+        an_lstm_forward(&m->enc[l], &m->enc_buf[l], B, T, in, 0);
+        in = m->enc_buf[l].h;
+        if (drop && l + 1 < L->n) {   /* dropout between layers: (B,T,H_l) */
+            size_t k = B * T * L->enc_H[l];
+            if (m->training == 1) an_dropout_mask(&m->drop_rng, k, (float)m->cfg.dropout, m->mask[l]);
+            an_dropout_apply(k, m->mask[l], in, m->dropped[l]);
+            in = m->dropped[l];
+        }
+    }
+    top = m->enc_buf[L->n - 1].h;
+    for (b = 0; b < B; b++) memcpy(m->e + b * L->top, top + (b * T + T - 1) * L->top, L->top * sizeof(float));
+    code = m->e;
+    if (L->head) {
+        if (drop) {   /* dropout on the last state (B,top) */
+            if (m->training == 1) an_dropout_mask(&m->drop_rng, B * L->top, (float)m->cfg.dropout, m->mask[L->n - 1]);
+            an_dropout_apply(B * L->top, m->mask[L->n - 1], m->e, m->dropped[L->n - 1]);
+            code = m->dropped[L->n - 1];
+        }
+        /* yhat (B,P F) = state (B,top) W^T + b */
+        an_dense_forward(B, L->top, L->out_dim, code, m->params + L->out_W, m->params + L->out_b, m->yhat);
+        return;
+    }
+    if (L->code != L->top) {
+        an_dense_forward(B, L->top, L->code, m->e, m->params + L->lat_W, m->params + L->lat_b, m->z);
+        code = m->z;
+    }
+    an_lstm_forward(&m->dec[0], &m->dec_buf[0], B, T, code, 1);
+    for (l = 1; l < L->n_dec; l++) an_lstm_forward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0);
+    an_dense_forward(B * T, L->out_in, L->out_dim, m->dec_buf[L->n_dec - 1].h, m->params + L->out_W,
+                     m->params + L->out_b, m->yhat);
+}
+
+/* Backward after an__lae_forward, from m->dyhat (B,T,F); accumulates into
+   m->grads, and into grad_x (B,T,F) when not NULL. */
+static void an__lae_backward(an__lae *m, size_t B, float *grad_x)
+{
+    const an__lae_layout *L = &m->lay;
+    size_t T = m->cfg.window, n = L->n, l, k = 0, i;
+    float *d_in, *dlast;
+    int drop = m->training && L->head && m->cfg.dropout > 0.0;
+    if (L->head) {
+        const float *state = drop ? m->dropped[n - 1] : m->e;
+        memset(m->de, 0, B * L->top * sizeof(float));
+        an_dense_backward(B, L->top, L->out_dim, state, m->params + L->out_W, m->dyhat, m->grads + L->out_W,
+                          m->grads + L->out_b, m->de);
+        if (drop) an_dropout_apply(B * L->top, m->mask[n - 1], m->de, m->de);
+        dlast = m->de;
+    } else {
+        const float *code = L->code != L->top ? m->z : m->e;
+        size_t Hd = L->out_in;
+        d_in = m->dseq[k];
+        memset(d_in, 0, B * T * Hd * sizeof(float));
+        an_dense_backward(B * T, Hd, L->out_dim, m->dec_buf[L->n_dec - 1].h, m->params + L->out_W, m->dyhat,
+                          m->grads + L->out_W, m->grads + L->out_b, d_in);
+        for (l = L->n_dec - 1; l >= 1; l--) {
+            float *d_out = m->dseq[k ^ 1];
+            memset(d_out, 0, B * T * L->dec_I[l] * sizeof(float));
+            an_lstm_backward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0, d_in, NULL, d_out);
+            d_in = d_out;
+            k ^= 1;
+        }
+        memset(m->dcode, 0, B * L->code * sizeof(float));
+        an_lstm_backward(&m->dec[0], &m->dec_buf[0], B, T, code, 1, d_in, NULL, m->dcode);
+        dlast = m->dcode;
+        if (L->code != L->top) {
+            memset(m->de, 0, B * L->top * sizeof(float));
+            an_dense_backward(B, L->top, L->code, m->e, m->params + L->lat_W, m->dcode, m->grads + L->lat_W,
+                              m->grads + L->lat_b, m->de);
+            dlast = m->de;
+        }
+    }
+    d_in = NULL;
+    for (l = n; l-- > 0;) {
+        const float *input = l ? (drop ? m->dropped[l - 1] : m->enc_buf[l - 1].h) : m->x;
+        float *dx = l ? m->dseq[k] : grad_x;
+        size_t nx = B * T * L->enc_I[l];
+        if (dx) memset(dx, 0, nx * sizeof(float));
+        an_lstm_backward(&m->enc[l], &m->enc_buf[l], B, T, input, 0, d_in, l == n - 1 ? dlast : NULL, dx);
+        if (l && drop)
+            for (i = 0; i < nx; i++) dx[i] *= m->mask[l - 1][i];
+        d_in = dx;
+        k ^= 1;
+    }
+}
+
+static int an__all_finite(const float *x, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (!an__finite(x[i])) return 0;
+    return 1;
+}
+
+/* The model's loss of its B outputs against their targets. */
+static an_result an__lae_loss(an__lae *m, size_t B, double *loss, float *grad)
+{
+    const an__lae_layout *L = &m->lay;
+    return an_loss(m->cfg.loss, m->yhat, L->head ? m->target : m->x, B * L->out_total,
+                   L->classifier ? L->out_dim : 1, L->classifier ? m->class_weight : NULL, m->cfg.gamma, loss, grad);
+}
+
+/* Forward, loss and backward on the B windows in m->x. */
+static an_result an__lae_loss_grad(an__lae *m, size_t B, double *loss, float *grad_x)
+{
+    an_result r;
+    an__lae_prepare(m);
+    an__lae_forward(m, B);
+    r = an__lae_loss(m, B, loss, m->dyhat);
+    if (r == AN_ERR_INPUT) return AN_ERR_NUMERIC;   /* the input was finite: the network overflowed */
+    if (r != AN_OK) return r;
+    memset(m->grads, 0, m->lay.n_params * sizeof(float));
+    an__lae_backward(m, B, grad_x);
+    return AN_OK;
+}
+
+AN_API an_result an_lstm_ae_loss_grad(an_detector *d, const float *x, size_t B, double *loss, float *grad_x)
+{
+    an__lae *m = an__lae_of(d);
+    size_t TF, PF, b;
+    an_result r;
+    if (!m || !x || !loss || B == 0) return AN_ERR_INVALID_ARG;
+    *loss = 0.0;
+    if (B > m->cfg.batch) return AN_ERR_SHAPE;
+    TF = m->cfg.window * m->cfg.n_features;
+    PF = m->lay.head ? m->lay.out_total : 0;
+    if (!an__all_finite(x, B * (TF + PF))) return AN_ERR_INPUT;
+    if (m->lay.classifier)
+        for (b = 0; b < B; b++) {
+            size_t k;
+            for (k = 0; k < PF; k++)
+                if (!(x[b * (TF + PF) + TF + k] >= 0.0f && x[b * (TF + PF) + TF + k] <= 1.0f)) return AN_ERR_INPUT;
+        }
+    if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
+    for (b = 0; b < B; b++) {   /* forecaster rows: T inputs, then P targets */
+        memcpy(m->x + b * TF, x + b * (TF + PF), TF * sizeof(float));
+        if (PF) memcpy(m->target + b * PF, x + b * (TF + PF) + TF, PF * sizeof(float));
+    }
+    return an__lae_loss_grad(m, B, loss, grad_x);
+}
+
+AN_API an_result an_lstm_ae_reconstruct(an_detector *d, const float *x, size_t B, float *out)
+{
+    an__lae *m = an__lae_of(d);
+    size_t n;
+    if (!m || !x || !out || B == 0) return AN_ERR_INVALID_ARG;
+    if (B > m->cfg.batch) return AN_ERR_SHAPE;
+    n = B * m->cfg.window * m->cfg.n_features;
+    if (!an__all_finite(x, n)) return AN_ERR_INPUT;
+    memcpy(m->x, x, n * sizeof(float));
+    an__lae_forward(m, B);
+    n = B * m->lay.out_total;
+    memcpy(out, m->yhat, n * sizeof(float));
+    return an__all_finite(out, n) ? AN_OK : AN_ERR_NUMERIC;
+}
+
+/* The trainable ranges of the parameter block: every part not frozen. */
+static size_t an__lae_ranges(const an__lae *m, size_t *ranges)
+{
+    const an__lae_layout *L = &m->lay;
+    size_t k = 0, l;
+    for (l = 0; l < L->n; l++)
+        if (!m->enc_frozen[l]) {
+            ranges[2 * k] = L->enc_off[l];
+            ranges[2 * k + 1] = L->enc_off[l] + an_lstm_param_count(L->enc_I[l], L->enc_H[l]);
+            k++;
+        }
+    if (L->code != L->top) { ranges[2 * k] = L->lat_W; ranges[2 * k + 1] = L->lat_b + L->code; k++; }
+    for (l = 0; l < L->n_dec; l++)
+        if (!m->dec_frozen[l]) {
+            ranges[2 * k] = L->dec_off[l];
+            ranges[2 * k + 1] = L->dec_off[l] + an_lstm_param_count(L->dec_I[l], L->dec_H[l]);
+            k++;
+        }
+    ranges[2 * k] = L->out_W;
+    ranges[2 * k + 1] = L->n_params;
+    return k + 1;
+}
+
+/* Rows between samples: the configured stride, or the window for the
+   classifier, whose windows are laid end to end. */
+static size_t an__lae_stride(const an__lae *m) { return m->lay.classifier ? m->cfg.window : m->cfg.stride; }
+
+/* Copies window `start` (rows start .. start + T - 1 of the scaled series
+   xs) into slot b of m->x. */
+static void an__lae_gather(an__lae *m, const float *xs, size_t start, size_t b)
+{
+    size_t F = m->cfg.n_features, TF = m->cfg.window * F, K = m->lay.out_dim;
+    memcpy(m->x + b * TF, xs + start * F, TF * sizeof(float));
+    if (m->lay.classifier)   /* windows laid end to end: window start / T */
+        memcpy(m->target + b * K, m->labels + (start / m->cfg.window) * K, K * sizeof(float));
+    else if (m->lay.head)
+        memcpy(m->target + b * K, xs + start * F + TF, K * sizeof(float));
+}
+
+/* Mean loss over windows idx[0..n) (window i starts at row i * stride). */
+static an_result an__lae_eval(an__lae *m, const float *xs, size_t first, size_t n, double *mean)
+{
+    size_t done = 0, b;
+    double sum = 0.0, loss;
+    an_result r;
+    an__lae_prepare(m);
+    while (done < n) {
+        size_t bs = n - done < m->cfg.batch ? n - done : m->cfg.batch;
+        for (b = 0; b < bs; b++) an__lae_gather(m, xs, (first + done + b) * an__lae_stride(m), b);
+        an__lae_forward(m, bs);
+        r = an__lae_loss(m, bs, &loss, NULL);
+        if (r != AN_OK) return AN_ERR_NUMERIC;
+        sum += loss * (double)bs;
+        done += bs;
+    }
+    *mean = sum / (double)n;
+    return AN_OK;
+}
+
+/* The training loop on the scaled series xs (n_rows, F). */
+static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_t *order, an_rng *rng)
+{
+    const an_lstm_ae_config *c = &m->cfg;
+    size_t T = c->window, nw, n_val, n_train, split, epoch, ranges[4 * AN_LSTM_MAX_LAYERS + 4], n_ranges;
+    size_t i, b, wait = 0;
+    double best = HUGE_VAL;
+    clock_t t0 = clock();
+    an_result r = AN_OK;
+    size_t span = T + (m->lay.head && !m->lay.classifier ? c->n_predictions : 0);   /* rows a sample reads */
+    size_t stride = an__lae_stride(m);
+    nw = (n_rows - span) / stride + 1;
+    n_val = (size_t)((double)nw * c->val_fraction);
+    split = (nw - n_val) * stride;                      /* first row of validation */
+    n_train = n_val ? (split >= span ? (split - span) / stride + 1 : 0) : nw;
+    if (n_train == 0) return AN_ERR_TOO_SHORT;
+    n_ranges = an__lae_ranges(m, ranges);
+    m->adam.cfg = c->adam;
+    an_adam_reset(&m->adam);
+    for (i = 0; i < n_train; i++) order[i] = i;
+    memcpy(m->best, m->params, m->lay.n_params * sizeof(float));
+    for (epoch = 0; epoch < c->epochs; epoch++) {
+        an_lstm_progress p;
+        double sum = 0.0, loss, monitor;
+        size_t done = 0;
+        an_rng_shuffle(rng, order, n_train);
+        while (done < n_train) {
+            size_t bs = n_train - done < c->batch ? n_train - done : c->batch;
+            for (b = 0; b < bs; b++) an__lae_gather(m, xs, order[done + b] * stride, b);
+            m->training = 1;
+            r = an__lae_loss_grad(m, bs, &loss, NULL);
+            m->training = 0;   /* evaluation and scoring run without dropout */
+            if (r != AN_OK) goto out;
+            if ((r = an_adam_step_ranges(&m->adam, m->params, m->grads, ranges, n_ranges, NULL)) != AN_OK) goto out;
+            sum += loss * (double)bs;
+            done += bs;
+        }
+        memset(&p, 0, sizeof p);
+        p.epoch = epoch + 1;
+        p.epochs = c->epochs;
+        p.loss = sum / (double)n_train;
+        p.val_loss = HUGE_VAL - HUGE_VAL;   /* NaN: no validation */
+        monitor = p.loss;
+        if (n_val) {
+            if ((r = an__lae_eval(m, xs, nw - n_val, n_val, &p.val_loss)) != AN_OK) goto out;
+            monitor = p.val_loss;
+        }
+        if (!an__finite(monitor)) { r = AN_ERR_NUMERIC; goto out; }
+        m->epochs_run++;
+        if (monitor < best - c->min_delta) {
+            best = monitor;
+            memcpy(m->best, m->params, m->lay.n_params * sizeof(float));
+            p.improved = 1;
+            wait = 0;
+        } else {
+            wait++;
+        }
+        p.best = best;
+        p.seconds = (double)(clock() - t0) / CLOCKS_PER_SEC;
+        if (c->progress && c->progress(c->progress_user, &p)) { r = AN_ERR_CANCELLED; goto out; }
+        if (c->patience && wait >= c->patience) break;
+    }
+out:
+    if (best < HUGE_VAL) memcpy(m->params, m->best, m->lay.n_params * sizeof(float));
+    an__lae_prepare(m);
+    m->best_loss = best;
+    m->train_seconds += (double)(clock() - t0) / CLOCKS_PER_SEC;
+    m->train_rows = n_rows;
+    return r;
+}
+
+/* Scales x into the scratch, runs the training loop, releases the scratch. */
+static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fresh)
+{
+    size_t F = m->cfg.n_features, n = an__mul(n_rows, F), nw, bytes, off;
+    unsigned char *scratch;
+    float *xs;
+    size_t *order;
+    an_rng rng;
+    an_result r = AN_OK;
+    if (n == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!an__all_finite(x, n)) return AN_ERR_INPUT;
+    if (n_rows < m->cfg.window + m->cfg.n_predictions) return AN_ERR_TOO_SHORT;
+    if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
+    nw = (n_rows - m->cfg.window) / an__lae_stride(m) + 1;
+    if (!m->lay.classifier && nw < n_rows) nw = n_rows;   /* the order array doubles as the score scratch */
+    off = an__round_up(an__mul(n, sizeof(float)), sizeof(size_t));
+    bytes = an__add(off, an__mul(nw, sizeof(size_t)));
+    if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(scratch = (unsigned char *)an_malloc(&m->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    xs = (float *)scratch;
+    order = (size_t *)(scratch + off);
+    if (fresh && m->has_scaler) r = an_scaler_fit(&m->scaler, x, n_rows, &m->alloc);
+    if (r == AN_OK) {
+        if (m->has_scaler) r = an_scaler_transform(&m->scaler, x, n_rows, xs);
+        else memcpy(xs, x, n * sizeof(float));
+    }
+    if (r == AN_OK) {
+        if (fresh) {
+            an__lae_init_params(m);
+            an__lae_prepare(m);
+            m->epochs_run = 0;
+            m->train_seconds = 0.0;
+        }
+        an_rng_seed(&rng, m->cfg.seed, fresh ? 2 : 3 + m->epochs_run);
+        an_rng_seed(&m->drop_rng, m->cfg.seed, fresh ? 4 : 5 + m->epochs_run);
+        r = an__lae_train(m, xs, n_rows, order, &rng);
+    }
+    if (r == AN_OK && !m->lay.classifier) {
+        /* threshold state: the training rows' own scores */
+        float *sc = (float *)order;
+        double p99 = 0.0;
+        r = an__lae_score(&m->base, x, n_rows, sc);
+        if (r == AN_OK) r = an_mean_std(sc, n_rows, &m->thr_mean, &m->thr_std);
+        if (r == AN_OK) r = an_percentile_inplace(sc, n_rows, 99.0, &p99);
+        m->thr_p99 = p99;
+    }
+    an_free(&m->alloc, scratch, bytes);
+    return r;
+}
+
+static an_result an__lae_fit(an_detector *self, const float *x, size_t n_rows)
+{
+    an__lae *m = an__lae_of(self);
+    if (!m) return AN_ERR_INVALID_ARG;
+    if (m->lay.classifier) return AN_ERR_UNSUPPORTED;   /* needs labels: an_lstm_classifier_train */
+    an__lae_stream_reset(m);
+    return an__lae_run(m, x, n_rows, 1);
+}
+
+AN_API an_result an_lstm_ae_update(an_detector *d, const float *x, size_t n_rows)
+{
+    an__lae *m = an__lae_of(d);
+    if (!m || !x || n_rows == 0) return AN_ERR_INVALID_ARG;
+    if (m->lay.classifier) return AN_ERR_UNSUPPORTED;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    return an__lae_run(m, x, n_rows, 0);
+}
+
+AN_API an_result an_lstm_ae_freeze(an_detector *d, int side, size_t layer, int frozen)
+{
+    an__lae *m = an__lae_of(d);
+    if (!m || (side != 0 && side != 1) || layer >= (side ? m->lay.n_dec : m->lay.n)) return AN_ERR_INVALID_ARG;
+    (side ? m->dec_frozen : m->enc_frozen)[layer] = frozen != 0;
+    return AN_OK;
+}
+
+AN_API an_result an_lstm_ae_set_dropout(an_detector *d, int mode)
+{
+    an__lae *m = an__lae_of(d);
+    an_result r;
+    if (!m || mode < 0 || mode > 2) return AN_ERR_INVALID_ARG;
+    if (mode && (r = an__lae_train_alloc(m)) != AN_OK) return r;
+    if (mode == 1 && m->training == 0) an_rng_seed(&m->drop_rng, m->cfg.seed, 4);
+    m->training = mode;
+    return AN_OK;
+}
+
+AN_API an_result an_lstm_info(an_detector *d, an_lstm_info_t *info)
+{
+    an__lae *m = an__lae_of(d);
+    if (!m || !info) return AN_ERR_INVALID_ARG;
+    memset(info, 0, sizeof *info);
+    info->n_params = m->lay.n_params;
+    info->epochs_run = m->epochs_run;
+    info->train_rows = m->train_rows;
+    info->best_loss = m->best_loss;
+    info->train_seconds = m->train_seconds;
+    info->score_mean = m->thr_mean;
+    info->score_std = m->thr_std;
+    info->score_p99 = m->thr_p99;
+    return d->fitted ? AN_OK : AN_ERR_NOT_FITTED;
+}
+
+AN_API an_lstm_ae_config *an_lstm_ae_config_of(an_detector *d)
+{
+    an__lae *m = an__lae_of(d);
+    return m ? &m->cfg : NULL;
+}
+
+/* Scaled window rows into slot b of m->x from raw rows (T,F). */
+static an_result an__lae_put(an__lae *m, const float *rows, size_t b)
+{
+    size_t TF = m->cfg.window * m->cfg.n_features;
+    if (m->has_scaler) return an_scaler_transform(&m->scaler, rows, m->cfg.window, m->x + b * TF);
+    memcpy(m->x + b * TF, rows, TF * sizeof(float));
+    return AN_OK;
+}
+
+/* Error of step t of window b: mean over features, MSE or MAE. */
+static float an__row_err(an_loss_kind kind, an_lstm_agg agg, const float *y, const float *x, size_t F)
+{
+    double s = 0.0;
+    size_t f;
+    for (f = 0; f < F; f++) {
+        double d = (double)y[f] - x[f], e = kind == AN_LOSS_MAE ? fabs(d) : d * d;
+        if (agg == AN_AGG_MAX) s = e > s ? e : s;
+        else s += e;
+    }
+    return (float)(agg == AN_AGG_MAX ? s : s / (double)F);
+}
+
+/* Row r's score from window error e: summed for the mean, or the max. */
+AN__INLINE void an__score_add(an_lstm_agg agg, float *score, float e)
+{
+    if (agg == AN_AGG_MAX) *score = e > *score ? e : *score;
+    else *score += e;
+}
+
+static float an__lae_err(const an__lae *m, size_t b, size_t t)
+{
+    size_t F = m->cfg.n_features, o = (b * m->cfg.window + t) * F;
+    return an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + o, m->x + o, F);
+}
+
+/* Row r of x (raw) scaled into out (F). */
+static an_result an__lae_row(const an__lae *m, const float *row, float *out)
+{
+    if (m->has_scaler) return an_scaler_transform(&m->scaler, row, 1, out);
+    memcpy(out, row, m->cfg.n_features * sizeof(float));
+    return AN_OK;
+}
+
+/* Forecaster scores: see the header. */
+static an_result an__lfc_score(an__lae *m, const float *x, size_t n_rows, float *scores)
+{
+    size_t T = m->cfg.window, P = m->cfg.n_predictions, F = m->cfg.n_features, nw, w0, b, k, r;
+    an_result res;
+    if (n_rows <= T) return AN_ERR_TOO_SHORT;
+    nw = n_rows - T;   /* window w = rows [w, w + T) predicts rows w + T .. w + T + P - 1 */
+    memset(scores, 0, n_rows * sizeof(float));
+    for (w0 = 0; w0 < nw; w0 += m->cfg.batch) {
+        size_t bs = nw - w0 < m->cfg.batch ? nw - w0 : m->cfg.batch;
+        for (b = 0; b < bs; b++)
+            if ((res = an__lae_put(m, x + (w0 + b) * F, b)) != AN_OK) return res;
+        an__lae_forward(m, bs);
+        if (!an__all_finite(m->yhat, bs * P * F)) return AN_ERR_NUMERIC;
+        for (b = 0; b < bs; b++)
+            for (k = 0; k < P && w0 + b + T + k < n_rows; k++) {
+                r = w0 + b + T + k;
+                if ((res = an__lae_row(m, x + r * F, m->target)) != AN_OK) return res;
+                if (m->cfg.window_agg == AN_AGG_LAST && k > 0) continue;   /* one step ahead only */
+                an__score_add(m->cfg.window_agg == AN_AGG_LAST ? AN_AGG_MAX : m->cfg.window_agg, &scores[r],
+                              an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + (b * P + k) * F, m->target, F));
+            }
+    }
+    /* windows predicting row r >= T: max(0, r - T - P + 1) <= w <= min(r - T, nw - 1) */
+    if (m->cfg.window_agg == AN_AGG_MEAN)
+        for (r = T; r < n_rows; r++) {
+            size_t hi = r - T < nw - 1 ? r - T : nw - 1, lo = r + 1 >= T + P ? r + 1 - T - P : 0;
+            scores[r] /= (float)(hi - lo + 1);
+        }
+    return AN_OK;
+}
+
+/* Stateful forecaster push: score against the prediction made at the
+   previous row, then one step of every layer and a new prediction. */
+static an_result an__lfc_push_stateful(an__lae *m, const float *row, float *score)
+{
+    const an__lae_layout *L = &m->lay;
+    size_t l, off = 0, F = m->cfg.n_features;
+    const float *in = m->st_x;
+    an_result r;
+    if ((r = an__lae_row(m, row, m->st_x)) != AN_OK) return r;
+    if (m->n_seen >= m->cfg.window) *score = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->st_pred, m->st_x, F);
+    for (l = 0; l < L->n; l++) {
+        an_lstm_step(&m->enc[l], &m->enc_buf[l], in, m->st_h + off, m->st_c + off, m->st_z);
+        in = m->st_h + off;
+        off += L->enc_H[l];
+    }
+    an_dense_forward(1, L->top, L->out_dim, in, m->params + L->out_W, m->params + L->out_b, m->st_pred);
+    if (!an__all_finite(m->st_pred, L->out_dim)) return AN_ERR_NUMERIC;
+    if (m->n_seen < m->cfg.window) m->n_seen++;
+    return AN_OK;
+}
+
+/* Forecaster push: the new row's error against the one-step-ahead
+   prediction from the previous T rows, then the row joins them. */
+static an_result an__lfc_push(an__lae *m, const float *row, float *score)
+{
+    size_t T = m->cfg.window, F = m->cfg.n_features, k;
+    an_result r;
+    if (m->cfg.stateful_stream) return an__lfc_push_stateful(m, row, score);
+    if (m->n_seen >= T) {
+        float *win = m->yhat;
+        for (k = 0; k < T; k++) memcpy(win + k * F, m->ring + ((m->ring_pos + k) % T) * F, F * sizeof(float));
+        if ((r = an__lae_put(m, win, 0)) != AN_OK) return r;
+        an__lae_forward(m, 1);
+        if (!an__all_finite(m->yhat, m->lay.out_dim)) return AN_ERR_NUMERIC;
+        if ((r = an__lae_row(m, row, m->target)) != AN_OK) return r;
+        *score = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat, m->target, F);
+    }
+    memcpy(m->ring + m->ring_pos * F, row, F * sizeof(float));
+    m->ring_pos = (m->ring_pos + 1) % T;
+    if (m->n_seen < T) m->n_seen++;
+    return AN_OK;
+}
+
+/* The classifier's K probabilities of each of the bs windows in m->x. */
+static an_result an__lcl_probs(an__lae *m, size_t bs)
+{
+    size_t n = bs * m->lay.out_dim;
+    an__lae_forward(m, bs);
+    if (!an__all_finite(m->yhat, n)) return AN_ERR_NUMERIC;
+    an_sigmoid(n, m->yhat, m->yhat);
+    return AN_OK;
+}
+
+static float an__max(const float *x, size_t n)
+{
+    float v = x[0];
+    size_t i;
+    for (i = 1; i < n; i++) v = x[i] > v ? x[i] : v;
+    return v;
+}
+
+/* Classifier scores: the largest class probability of the window ending
+   at each row; rows before the first full window score 0. */
+static an_result an__lcl_score(an__lae *m, const float *x, size_t n_rows, float *scores)
+{
+    size_t T = m->cfg.window, F = m->cfg.n_features, K = m->lay.out_dim, nw, w0, b;
+    an_result r;
+    if (n_rows < T) return AN_ERR_TOO_SHORT;
+    nw = n_rows - T + 1;
+    memset(scores, 0, n_rows * sizeof(float));
+    for (w0 = 0; w0 < nw; w0 += m->cfg.batch) {
+        size_t bs = nw - w0 < m->cfg.batch ? nw - w0 : m->cfg.batch;
+        for (b = 0; b < bs; b++)
+            if ((r = an__lae_put(m, x + (w0 + b) * F, b)) != AN_OK) return r;
+        if ((r = an__lcl_probs(m, bs)) != AN_OK) return r;
+        for (b = 0; b < bs; b++) scores[w0 + b + T - 1] = an__max(m->yhat + b * K, K);
+    }
+    return AN_OK;
+}
+
+AN_API an_result an_lstm_classifier_train(an_detector *d, const float *windows, const float *labels, size_t n)
+{
+    an__lae *m = an__lae_of(d);
+    size_t i, nl;
+    an_result r;
+    if (!m || !windows || !labels || n == 0) return AN_ERR_INVALID_ARG;
+    if (!m->lay.classifier) return AN_ERR_UNSUPPORTED;
+    nl = an__mul(n, m->lay.out_dim);
+    if (nl == SIZE_MAX || an__mul(n, m->cfg.window) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    for (i = 0; i < nl; i++)
+        if (!(labels[i] >= 0.0f && labels[i] <= 1.0f)) return AN_ERR_INPUT;
+    m->labels = labels;
+    d->fitted = 0;
+    an__lae_stream_reset(m);
+    r = an__lae_run(m, windows, n * m->cfg.window, 1);
+    m->labels = NULL;
+    d->fitted = r == AN_OK;
+    return r;
+}
+
+AN_API an_result an_lstm_classifier_predict(an_detector *d, const float *windows, size_t n, float *prob)
+{
+    an__lae *m = an__lae_of(d);
+    size_t TF, K, i, b;
+    an_result r;
+    if (!m || !windows || !prob || n == 0) return AN_ERR_INVALID_ARG;
+    if (!m->lay.classifier) return AN_ERR_UNSUPPORTED;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    TF = m->cfg.window * m->cfg.n_features;
+    K = m->lay.out_dim;
+    if (an__mul(n, TF) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!an__all_finite(windows, n * TF)) return AN_ERR_INPUT;
+    for (i = 0; i < n; i += m->cfg.batch) {
+        size_t bs = n - i < m->cfg.batch ? n - i : m->cfg.batch;
+        for (b = 0; b < bs; b++)
+            if ((r = an__lae_put(m, windows + (i + b) * TF, b)) != AN_OK) return r;
+        if ((r = an__lcl_probs(m, bs)) != AN_OK) return r;
+        memcpy(prob + i * K, m->yhat, bs * K * sizeof(float));
+    }
+    return AN_OK;
+}
+
+AN_API an_result an_lstm_explain(an_detector *d, const float *x, size_t n_rows, size_t row, float *expected,
+                                 an_lstm_record *rec)
+{
+    an__lae *m = an__lae_of(d);
+    size_t T, F, i, n, in_start, rows;
+    const float *actual;
+    double se = 0.0, ae = 0.0, sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0, vx, vy;
+    an_result r;
+    if (rec) memset(rec, 0, sizeof *rec);
+    if (!m || !x || !expected || !rec || row >= n_rows) return AN_ERR_INVALID_ARG;
+    if (m->lay.classifier) return AN_ERR_UNSUPPORTED;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    T = m->cfg.window;
+    F = m->cfg.n_features;
+    if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (m->lay.head) {
+        if (row < T) return AN_ERR_TOO_SHORT;
+        in_start = row - T;
+        rec->start = row;
+        rows = n_rows - row < m->cfg.n_predictions ? n_rows - row : m->cfg.n_predictions;
+    } else {
+        if (n_rows < T) return AN_ERR_TOO_SHORT;
+        in_start = row + 1 >= T ? row + 1 - T : 0;
+        rec->start = in_start;
+        rows = T;
+    }
+    if (!an__all_finite(x + in_start * F, T * F) || !an__all_finite(x + rec->start * F, rows * F)) return AN_ERR_INPUT;
+    if ((r = an__lae_put(m, x + in_start * F, 0)) != AN_OK) return r;
+    an__lae_forward(m, 1);
+    n = rows * F;
+    if (!an__all_finite(m->yhat, n)) return AN_ERR_NUMERIC;
+    if (m->has_scaler) {
+        if ((r = an_scaler_inverse(&m->scaler, m->yhat, rows, expected)) != AN_OK) return r;
+    } else {
+        memcpy(expected, m->yhat, n * sizeof(float));
+    }
+    actual = x + rec->start * F;
+    rec->row = row;
+    rec->rows = rows;
+    for (i = 0; i < n; i++) {
+        double e = expected[i], a = actual[i], dv = e - a;
+        se += dv * dv;
+        ae += fabs(dv);
+        if (fabs(dv) > rec->max_dev || i == 0) {
+            rec->max_dev = fabs(dv);
+            rec->max_row = rec->start + i / F;
+            rec->max_feature = i % F;
+        }
+        sx += e; sy += a;
+    }
+    sx /= (double)n;
+    sy /= (double)n;
+    for (i = 0; i < n; i++) {
+        double e = expected[i] - sx, a = actual[i] - sy;
+        sxx += e * e; syy += a * a; sxy += e * a;
+    }
+    rec->mse = se / (double)n;
+    rec->mae = ae / (double)n;
+    vx = sqrt(sxx);
+    vy = sqrt(syy);
+    rec->corr = (vx > 0.0 && vy > 0.0) ? sxy / (vx * vy) : 0.0;
+    return AN_OK;
+}
+
+AN_API an_result an_lstm_errors(an_detector *d, const float *x, size_t n_rows, size_t first, size_t n, float *err)
+{
+    an__lae *m = an__lae_of(d);
+    size_t T, F, rows, w0, b, k, f, span;
+    an_result r;
+    if (!m || !x || !err || n == 0) return AN_ERR_INVALID_ARG;
+    if (m->lay.classifier) return AN_ERR_UNSUPPORTED;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    T = m->cfg.window;
+    F = m->cfg.n_features;
+    rows = m->lay.head ? m->cfg.n_predictions : T;
+    span = T + (m->lay.head ? rows : 0);
+    if (an__mul(n_rows, F) == SIZE_MAX || first > SIZE_MAX - n) return AN_ERR_TOO_LARGE;
+    if (n_rows < span || first + n > n_rows - span + 1) return AN_ERR_SHAPE;
+    if (!an__all_finite(x + first * F, (n - 1 + span) * F)) return AN_ERR_INPUT;
+    for (w0 = 0; w0 < n; w0 += m->cfg.batch) {
+        size_t bs = n - w0 < m->cfg.batch ? n - w0 : m->cfg.batch;
+        for (b = 0; b < bs; b++)
+            if ((r = an__lae_put(m, x + (first + w0 + b) * F, b)) != AN_OK) return r;
+        an__lae_forward(m, bs);
+        if (!an__all_finite(m->yhat, bs * rows * F)) return AN_ERR_NUMERIC;
+        for (b = 0; b < bs; b++)
+            for (k = 0; k < rows; k++) {
+                const float *y = m->yhat + (b * rows + k) * F, *a;
+                float *e = err + ((w0 + b) * rows + k) * F;
+                if (m->lay.head) {
+                    if ((r = an__lae_row(m, x + (first + w0 + b + T + k) * F, m->target)) != AN_OK) return r;
+                    a = m->target;
+                } else {
+                    a = m->x + (b * T + k) * F;
+                }
+                for (f = 0; f < F; f++) {
+                    double dv = (double)y[f] - a[f];
+                    e[f] = (float)(m->cfg.loss == AN_LOSS_MAE ? fabs(dv) : dv * dv);
+                }
+            }
+    }
+    return AN_OK;
+}
+
+static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows, float *scores)
+{
+    an__lae *m = an__lae_of(self);
+    size_t T, F, nw, w0, b, t, r;
+    an_result res;
+    if (!m) return AN_ERR_INVALID_ARG;
+    T = m->cfg.window;
+    F = m->cfg.n_features;
+    if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!an__all_finite(x, n_rows * F)) return AN_ERR_INPUT;
+    if (m->lay.classifier) return an__lcl_score(m, x, n_rows, scores);
+    if (m->lay.head) return an__lfc_score(m, x, n_rows, scores);
+    if (n_rows < T) return AN_ERR_TOO_SHORT;
+    nw = n_rows - T + 1;
+    memset(scores, 0, n_rows * sizeof(float));
+    for (w0 = 0; w0 < nw; w0 += m->cfg.batch) {
+        size_t bs = nw - w0 < m->cfg.batch ? nw - w0 : m->cfg.batch;
+        for (b = 0; b < bs; b++)
+            if ((res = an__lae_put(m, x + (w0 + b) * F, b)) != AN_OK) return res;
+        an__lae_forward(m, bs);
+        if (!an__all_finite(m->yhat, bs * T * F)) return AN_ERR_NUMERIC;
+        for (b = 0; b < bs; b++)
+            for (t = 0; t < T; t++) {
+                if (m->cfg.window_agg == AN_AGG_LAST) {
+                    if (t == T - 1 || w0 + b == 0) scores[w0 + b + t] = an__lae_err(m, b, t);
+                } else {
+                    an__score_add(m->cfg.window_agg, &scores[w0 + b + t], an__lae_err(m, b, t));
+                }
+            }
+    }
+    /* windows w covering row r: max(0, r - T + 1) <= w <= min(r, nw - 1) */
+    if (m->cfg.window_agg == AN_AGG_MEAN)
+        for (r = 0; r < n_rows; r++) {
+            size_t hi = r < nw - 1 ? r : nw - 1, lo = r + 1 >= T ? r + 1 - T : 0;
+            scores[r] /= (float)(hi - lo + 1);
+        }
+    return AN_OK;
+}
+
+static an_result an__lae_push(an_detector *self, const float *row, float *score)
+{
+    an__lae *m = an__lae_of(self);
+    size_t T, F, k;
+    float *win;
+    an_result r;
+    if (!m) return AN_ERR_INVALID_ARG;
+    T = m->cfg.window;
+    F = m->cfg.n_features;
+    *score = 0.0f;
+    if (!an__all_finite(row, F)) return AN_ERR_INPUT;
+    if (m->lay.head && !m->lay.classifier) return an__lfc_push(m, row, score);
+    memcpy(m->ring + m->ring_pos * F, row, F * sizeof(float));
+    m->ring_pos = (m->ring_pos + 1) % T;
+    if (m->n_seen < T) m->n_seen++;
+    if (m->n_seen < T) return AN_OK;
+    /* oldest row first: the ring from ring_pos on, then its start; the
+       window is assembled in yhat's memory (free until the forward pass) */
+    win = m->yhat;
+    for (k = 0; k < T; k++) memcpy(win + k * F, m->ring + ((m->ring_pos + k) % T) * F, F * sizeof(float));
+    if ((r = an__lae_put(m, win, 0)) != AN_OK) return r;
+    if (m->lay.classifier) {
+        if ((r = an__lcl_probs(m, 1)) != AN_OK) return r;
+        *score = an__max(m->yhat, m->lay.out_dim);
+        return AN_OK;
+    }
+    an__lae_forward(m, 1);
+    if (!an__all_finite(m->yhat, T * F)) return AN_ERR_NUMERIC;
+    *score = an__lae_err(m, 0, T - 1);
+    return AN_OK;
+}
+
+static an_result an__lae_reset(an_detector *self)
+{
+    an__lae *m = an__lae_of(self);
+    if (!m) return AN_ERR_INVALID_ARG;
+    an__lae_stream_reset(m);
+    return AN_OK;
+}
+
+/* Model file chunks inside the detector's 'DETC' chunk:
+     'LAEC'  configuration: u32 format 1, then u64 window, n_features,
+             n_layers, units[4], latent, activation, loss, scaler, epochs,
+             batch, stride, patience, seed; f64 val_fraction, min_delta, lr,
+             beta1, beta2, eps, weight_decay, clip_norm
+     'SCAL'  the scaler (when there is one)
+     'LAEP'  u64 parameter count, then the parameters as f32
+     'LAER'  training record: u64 epochs run, rows; f64 best loss, seconds,
+             training scores' mean, std and 99th percentile
+     'LFCX'  forecaster and classifier: u64 n_predictions, f64 dropout,
+             u32 stateful_stream
+     'LCLX'  classifier only: u64 n_classes, f64 gamma, f32 weights (K)
+     'LAGG'  u32 channel_agg, u32 window_agg (absent: mean, mean) */
+#define AN__TAG_LAE_CONFIG AN_TAG('L', 'A', 'E', 'C')
+#define AN__TAG_LAE_PARAMS AN_TAG('L', 'A', 'E', 'P')
+#define AN__TAG_LAE_RECORD AN_TAG('L', 'A', 'E', 'R')
+#define AN__TAG_LFC_EXTRA  AN_TAG('L', 'F', 'C', 'X')
+#define AN__TAG_LCL_EXTRA  AN_TAG('L', 'C', 'L', 'X')
+#define AN__TAG_LAE_AGG    AN_TAG('L', 'A', 'G', 'G')
+
+static an_result an__lae_save(const an_detector *self, an_writer *w)
+{
+    const an__lae *m = an__lae_of((an_detector *)self);
+    const an_lstm_ae_config *c;
+    size_t l;
+    if (!m) return AN_ERR_INVALID_ARG;
+    c = &m->cfg;
+    an_write_begin(w, AN__TAG_LAE_CONFIG);
+    an_write_u32(w, 1);
+    an_write_u64(w, c->window);
+    an_write_u64(w, c->n_features);
+    an_write_u64(w, c->n_layers);
+    for (l = 0; l < AN_LSTM_MAX_LAYERS; l++) an_write_u64(w, l < c->n_layers ? c->units[l] : 0);
+    an_write_u64(w, c->latent);
+    an_write_u64(w, (uint64_t)c->activation);
+    an_write_u64(w, (uint64_t)c->loss);
+    an_write_u64(w, (uint64_t)c->scaler);
+    an_write_u64(w, c->epochs);
+    an_write_u64(w, c->batch);
+    an_write_u64(w, c->stride);
+    an_write_u64(w, c->patience);
+    an_write_u64(w, c->seed);
+    an_write_f64(w, c->val_fraction);
+    an_write_f64(w, c->min_delta);
+    an_write_f64(w, c->adam.lr);
+    an_write_f64(w, c->adam.beta1);
+    an_write_f64(w, c->adam.beta2);
+    an_write_f64(w, c->adam.eps);
+    an_write_f64(w, c->adam.weight_decay);
+    an_write_f64(w, c->adam.clip_norm);
+    an_write_end(w);
+    if (m->lay.head) {
+        an_write_begin(w, AN__TAG_LFC_EXTRA);
+        an_write_u64(w, c->n_predictions);
+        an_write_f64(w, c->dropout);
+        an_write_u32(w, c->stateful_stream ? 1u : 0u);
+        an_write_end(w);
+    }
+    if (m->lay.classifier) {
+        an_write_begin(w, AN__TAG_LCL_EXTRA);
+        an_write_u64(w, c->n_classes);
+        an_write_f64(w, c->gamma);
+        an_write_f32s(w, m->class_weight, c->n_classes);
+        an_write_end(w);
+    }
+    an_write_begin(w, AN__TAG_LAE_AGG);
+    an_write_u32(w, (uint32_t)c->channel_agg);
+    an_write_u32(w, (uint32_t)c->window_agg);
+    an_write_end(w);
+    if (m->has_scaler) an_scaler_save(&m->scaler, w);
+    an_write_begin(w, AN__TAG_LAE_PARAMS);
+    an_write_u64(w, m->lay.n_params);
+    an_write_f32s(w, m->params, m->lay.n_params);
+    an_write_end(w);
+    an_write_begin(w, AN__TAG_LAE_RECORD);
+    an_write_u64(w, m->epochs_run);
+    an_write_u64(w, m->train_rows);
+    an_write_f64(w, m->best_loss);
+    an_write_f64(w, m->train_seconds);
+    an_write_f64(w, m->thr_mean);
+    an_write_f64(w, m->thr_std);
+    an_write_f64(w, m->thr_p99);
+    an_write_end(w);
+    return w->status;
+}
+
+static an_result an__lae_read_config(an_reader *r, an_lstm_ae_config *c)
+{
+    uint32_t version;
+    size_t l, v;
+    an_result res;
+    *c = an_lstm_ae_config_init(1, 1, 1);
+    if ((res = an_read_u32(r, &version)) != AN_OK) return res;
+    if (version != 1) return version > 1 ? AN_ERR_VERSION : AN_ERR_CORRUPT;
+    if ((res = an_read_count(r, 1, AN_LSTM_MAX_WINDOW, &c->window)) != AN_OK) return res;
+    if ((res = an_read_count(r, 1, AN_LSTM_MAX_FEATURES, &c->n_features)) != AN_OK) return res;
+    if ((res = an_read_count(r, 1, AN_LSTM_MAX_LAYERS, &c->n_layers)) != AN_OK) return res;
+    for (l = 0; l < AN_LSTM_MAX_LAYERS; l++)
+        if ((res = an_read_count(r, l < c->n_layers ? 1 : 0, l < c->n_layers ? AN_LSTM_MAX_UNITS : 0,
+                                 &c->units[l])) != AN_OK) return res;
+    if ((res = an_read_count(r, 0, AN_LSTM_MAX_UNITS, &c->latent)) != AN_OK) return res;
+    if ((res = an_read_count(r, 0, AN_ACT_LINEAR, &v)) != AN_OK) return res;
+    c->activation = (an_activation)v;
+    if ((res = an_read_count(r, 0, AN_LOSS_FOCAL, &v)) != AN_OK) return res;
+    c->loss = (an_loss_kind)v;
+    if ((res = an_read_count(r, 0, AN_SCALER_ROBUST, &v)) != AN_OK) return res;
+    c->scaler = (an_scaler_kind)v;
+    if ((res = an_read_count(r, 0, 1000000, &c->epochs)) != AN_OK) return res;
+    if ((res = an_read_count(r, 1, 65536, &c->batch)) != AN_OK) return res;
+    if ((res = an_read_count(r, 1, SIZE_MAX, &c->stride)) != AN_OK) return res;
+    if ((res = an_read_count(r, 0, SIZE_MAX, &c->patience)) != AN_OK) return res;
+    if ((res = an_read_u64(r, &c->seed)) != AN_OK) return res;
+    an_read_f64(r, &c->val_fraction);
+    an_read_f64(r, &c->min_delta);
+    an_read_f64(r, &c->adam.lr);
+    an_read_f64(r, &c->adam.beta1);
+    an_read_f64(r, &c->adam.beta2);
+    an_read_f64(r, &c->adam.eps);
+    an_read_f64(r, &c->adam.weight_decay);
+    if ((res = an_read_f64(r, &c->adam.clip_norm)) != AN_OK) return res;
+    return an_lstm_ae_check_config(c) == AN_OK ? AN_OK : AN_ERR_CORRUPT;
+}
+
+/* A cursor at the first chunk with `tag` in r (for readers, such as
+   an_scaler_load, that expect the chunk itself at the cursor). */
+static an_result an__reader_seek(const an_reader *r, uint32_t tag, an_reader *at)
+{
+    an_reader chunk;
+    uint32_t got;
+    an_result res;
+    *at = *r;
+    at->pos = 0;
+    while (!an_reader_at_end(at)) {
+        size_t before = at->pos;
+        if ((res = an_read_chunk(at, &got, &chunk)) != AN_OK) return res;
+        if (got == tag) { at->pos = before; return AN_OK; }
+    }
+    return AN_ERR_CORRUPT;
+}
+
+static an_result an__model_load(an_reader *payload, const an_allocator *a, an_detector **out, int kind)
+{
+    float weights[64];   /* class weights of small heads; larger ones are read after create */
+    an_reader agg;
+    int forecaster = kind != 0;
+    an_lstm_ae_config c;
+    an_reader chunk;
+    an_detector *d = NULL;
+    an__lae *m;
+    size_t count;
+    an_result r;
+    *out = NULL;
+    if ((r = an_reader_find(payload, AN__TAG_LAE_CONFIG, &chunk)) != AN_OK) return r;
+    if ((r = an__lae_read_config(&chunk, &c)) != AN_OK) return r;
+    if (forecaster) {
+        if ((r = an_reader_find(payload, AN__TAG_LFC_EXTRA, &chunk)) != AN_OK) return r;
+        if ((r = an_read_count(&chunk, kind == 1, kind == 1 ? AN_LSTM_MAX_WINDOW : 0, &c.n_predictions)) != AN_OK)
+            return r;
+        if ((r = an_read_f64(&chunk, &c.dropout)) != AN_OK) return r;
+        {
+            uint32_t st = 0;
+            if ((r = an_read_u32(&chunk, &st)) != AN_OK) return r;
+            if (st > 1) return AN_ERR_CORRUPT;
+            c.stateful_stream = (int)st;
+        }
+    }
+    if (kind == 2) {
+        if ((r = an_reader_find(payload, AN__TAG_LCL_EXTRA, &chunk)) != AN_OK) return r;
+        if ((r = an_read_count(&chunk, 1, AN_LSTM_MAX_FEATURES, &c.n_classes)) != AN_OK) return r;
+        if ((r = an_read_f64(&chunk, &c.gamma)) != AN_OK) return r;
+        if ((r = an_reader_need(&chunk, c.n_classes, sizeof(float))) != AN_OK) return r;
+        if (c.n_classes <= 64) {
+            an_read_f32s(&chunk, weights, c.n_classes);
+            c.class_weight = weights;
+        }
+    }
+    if (an_reader_find(payload, AN__TAG_LAE_AGG, &agg) == AN_OK) {
+        uint32_t ca, wa;
+        if (an_read_u32(&agg, &ca) != AN_OK || an_read_u32(&agg, &wa) != AN_OK || ca > 1 || wa > 2)
+            return AN_ERR_CORRUPT;
+        c.channel_agg = (an_lstm_agg)ca;
+        c.window_agg = (an_lstm_agg)wa;
+    }
+    if (an__model_check(&c, kind) != AN_OK) return AN_ERR_CORRUPT;
+    {   /* sizes from the file: the parameters must be in it, the buffers bounded */
+        size_t inference = 0;
+        an__lae_layout L;
+        an_reader params;
+        an__lae_plan(&c, kind, &L);
+        if ((r = an_reader_find(payload, AN__TAG_LAE_PARAMS, &params)) != AN_OK) return r;
+        if (L.n_params == SIZE_MAX || an_reader_need(&params, L.n_params, sizeof(float)) != AN_OK)
+            return AN_ERR_CORRUPT;
+        if ((r = an__model_memory(&c, kind, &inference, NULL)) != AN_OK) return r;
+        if (inference > ANOMALY_LSTM_MAX_LOAD_BYTES) return AN_ERR_TOO_LARGE;
+    }
+    if ((r = an__model_create(&c, kind, a, &d)) != AN_OK) return r;
+    if (kind == 2 && c.n_classes > 64) {   /* the weights straight into the model */
+        an__lae *mm = (an__lae *)d;
+        an_read_f32s(&chunk, mm->class_weight, c.n_classes);
+        if (!an__all_finite(mm->class_weight, c.n_classes)) { an__lae_free(mm); return AN_ERR_CORRUPT; }
+    }
+    m = (an__lae *)d;
+    if (m->has_scaler) {
+        an_scaler_uninit(&m->scaler);
+        m->has_scaler = 0;
+        if ((r = an__reader_seek(payload, AN_TAG_SCALER, &chunk)) != AN_OK) goto fail;
+        if ((r = an_scaler_load(&m->scaler, &chunk, a)) != AN_OK) goto fail;
+        m->has_scaler = 1;
+        if (m->scaler.n_features != c.n_features || m->scaler.kind != c.scaler || !m->scaler.fitted) {
+            r = AN_ERR_CORRUPT;
+            goto fail;
+        }
+    }
+    if ((r = an_reader_find(payload, AN__TAG_LAE_PARAMS, &chunk)) != AN_OK) goto fail;
+    if ((r = an_read_count(&chunk, m->lay.n_params, m->lay.n_params, &count)) != AN_OK) goto fail;
+    if ((r = an_read_f32s(&chunk, m->params, count)) != AN_OK) goto fail;
+    if (!an__all_finite(m->params, count)) { r = AN_ERR_CORRUPT; goto fail; }
+    an__lae_prepare(m);
+    if (an_reader_find(payload, AN__TAG_LAE_RECORD, &chunk) == AN_OK) {   /* optional */
+        uint64_t e = 0, rows = 0;
+        an_read_u64(&chunk, &e);
+        an_read_u64(&chunk, &rows);
+        an_read_f64(&chunk, &m->best_loss);
+        an_read_f64(&chunk, &m->train_seconds);
+        an_read_f64(&chunk, &m->thr_mean);
+        an_read_f64(&chunk, &m->thr_std);
+        an_read_f64(&chunk, &m->thr_p99);
+        m->epochs_run = (size_t)e;
+        m->train_rows = (size_t)rows;
+    }
+    *out = d;
+    return AN_OK;
+fail:
+    an__lae_free(m);
+    return r;
+}
+
+static an_result an__lae_load(an_reader *payload, const an_allocator *a, an_detector **out)
+{
+    return an__model_load(payload, a, out, 0);
+}
+
+static an_result an__lfc_load(an_reader *payload, const an_allocator *a, an_detector **out)
+{
+    return an__model_load(payload, a, out, 1);
+}
+
+static an_result an__lcl_load(an_reader *payload, const an_allocator *a, an_detector **out)
+{
+    return an__model_load(payload, a, out, 2);
+}
+
+AN_API an_result an_lstm_ae_param_view(an_detector *d, const char *name, float **data, size_t *count)
+{
+    an__lae *m = an__lae_of(d);
+    const an__lae_layout *L;
+    float *block;
+    size_t off = 0, n = 0;
+    an_result r;
+    if (data) *data = NULL;
+    if (count) *count = 0;
+    if (!m || !name || !data || !count) return AN_ERR_INVALID_ARG;
+    L = &m->lay;
+    block = m->params;
+    if (strncmp(name, "grad.", 5) == 0 || strcmp(name, "grads") == 0) {
+        if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
+        block = m->grads;
+        if (name[4] == '.') name += 5;
+        else name = "params";
+    }
+    if (strcmp(name, "params") == 0) { off = 0; n = L->n_params; }
+    else if (strcmp(name, "latent.W") == 0 && L->code != L->top) { off = L->lat_W; n = L->code * L->top; }
+    else if (strcmp(name, "latent.b") == 0 && L->code != L->top) { off = L->lat_b; n = L->code; }
+    else if (strcmp(name, "output.W") == 0) { off = L->out_W; n = L->out_dim * L->out_in; }
+    else if (strcmp(name, "output.b") == 0) { off = L->out_b; n = L->out_dim; }
+    else if ((strncmp(name, "encoder.", 8) == 0 || strncmp(name, "decoder.", 8) == 0) &&
+             name[8] >= '0' && name[8] < (char)('0' + (name[0] == 'd' ? L->n_dec : L->n)) && name[9] == '.') {
+        int side = name[0] == 'd';
+        size_t l = (size_t)(name[8] - '0');
+        size_t I = side ? L->dec_I[l] : L->enc_I[l], H = side ? L->dec_H[l] : L->enc_H[l];
+        const char *part = name + 10;
+        off = side ? L->dec_off[l] : L->enc_off[l];
+        if (strcmp(part, "W_ih") == 0) n = 4 * H * I;
+        else if (strcmp(part, "W_hh") == 0) { off += 4 * H * I; n = 4 * H * H; }
+        else if (strcmp(part, "b_ih") == 0) { off += 4 * H * (I + H); n = 4 * H; }
+        else if (strcmp(part, "b_hh") == 0) { off += 4 * H * (I + H) + 4 * H; n = 4 * H; }
+    }
+    if (n == 0) return AN_ERR_INVALID_ARG;
+    *data = block + off;
+    *count = n;
+    return AN_OK;
+}
+
+/* d score[t] / d x (the detector's gradient hook).  score[t] averages,
+   over the c_t windows w whose outputs cover row t, an error e(w, t) of
+   the output for row t against the scaled row xs[t]; so
+     d score[t] / d x[r,f] = (1 / c_t) sum_w (d e(w,t) / d xs[r,f]) / scale_f
+   where d e / d xs has two parts: through the network input (one
+   backward pass per window, with the output gradient nonzero only at row
+   t's output) and, at r = t, through the target.  The classifier's
+   score is the largest class probability p of the window ending at t:
+   d p / d logit = p (1 - p), through the input only.  The first call
+   allocates the training block. */
+static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_rows, size_t t, float *grad)
+{
+    an__lae *m = an__lae_of(self);
+    size_t T, F, K, B, w_lo, w_hi, w0, b, s, f, count, TF;
+    an_result r;
+    if (!m) return AN_ERR_INVALID_ARG;
+    T = m->cfg.window;
+    F = m->cfg.n_features;
+    K = m->lay.out_dim;
+    B = m->cfg.batch;
+    TF = T * F;
+    if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!an__all_finite(x, n_rows * F)) return AN_ERR_INPUT;
+    if (n_rows < T + (m->lay.head && !m->lay.classifier ? 1 : 0)) return AN_ERR_TOO_SHORT;
+    if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
+    memset(grad, 0, n_rows * F * sizeof(float));
+    if (m->lay.classifier) {                 /* the window ending at t */
+        if (t + 1 < T) return AN_OK;
+        w_lo = w_hi = t + 1 - T;
+    } else if (m->lay.head) {                /* windows predicting row t */
+        size_t P = m->cfg.n_predictions;
+        if (t < T) return AN_OK;
+        w_lo = t + 1 >= T + P ? t + 1 - T - P : 0;
+        w_hi = t - T;
+    } else {                                 /* windows covering row t */
+        w_lo = t + 1 >= T ? t + 1 - T : 0;
+        w_hi = t < n_rows - T ? t : n_rows - T;
+    }
+    an__lae_prepare(m);
+    if (!m->lay.classifier && m->cfg.window_agg == AN_AGG_LAST) {
+        /* the window in which row t comes last (the first window for the
+           autoencoder's first rows); the forecaster's one-step prediction */
+        w_lo = w_hi = m->lay.head ? t - T : (t + 1 >= T ? t + 1 - T : 0);
+    } else if (!m->lay.classifier && m->cfg.window_agg == AN_AGG_MAX) {
+        /* the covering window with the largest error (the first on ties) */
+        size_t best = w_lo;
+        float top = 0.0f;
+        if ((r = an__lae_row(m, x + t * F, m->target)) != AN_OK) return r;
+        for (w0 = w_lo; w0 <= w_hi; w0 += B) {
+            size_t bs = w_hi + 1 - w0 < B ? w_hi + 1 - w0 : B;
+            for (b = 0; b < bs; b++)
+                if ((r = an__lae_put(m, x + (w0 + b) * F, b)) != AN_OK) return r;
+            an__lae_forward(m, bs);
+            for (b = 0; b < bs; b++) {
+                size_t at = m->lay.head ? t - (w0 + b) - T : t - (w0 + b);
+                float e = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + b * m->lay.out_total + at * F,
+                                      m->target, F);
+                if (e > top) { top = e; best = w0 + b; }
+            }
+        }
+        w_lo = w_hi = best;
+    }
+    count = m->cfg.window_agg == AN_AGG_MEAN || m->lay.classifier ? w_hi - w_lo + 1 : 1;
+    for (w0 = w_lo; w0 <= w_hi; w0 += B) {
+        size_t bs = w_hi + 1 - w0 < B ? w_hi + 1 - w0 : B;
+        for (b = 0; b < bs; b++)
+            if ((r = an__lae_put(m, x + (w0 + b) * F, b)) != AN_OK) return r;
+        an__lae_forward(m, bs);
+        if (!an__all_finite(m->yhat, bs * m->lay.out_total)) return AN_ERR_NUMERIC;
+        memset(m->dyhat, 0, bs * m->lay.out_total * sizeof(float));
+        for (b = 0; b < bs; b++) {
+            float *dy = m->dyhat + b * m->lay.out_total;
+            const float *y = m->yhat + b * m->lay.out_total;
+            if (m->lay.classifier) {
+                size_t k, best = 0;
+                for (k = 1; k < K; k++)
+                    if (y[k] > y[best]) best = k;
+                {
+                    double pk = 1.0 / (1.0 + exp(-(double)y[best]));
+                    dy[best] = (float)(pk * (1.0 - pk));
+                }
+            } else {
+                size_t at = m->lay.head ? t - (w0 + b) - T : t - (w0 + b);   /* row t's output */
+                size_t only = F;   /* channel MAX: the feature with the largest error */
+                if ((r = an__lae_row(m, x + t * F, m->target)) != AN_OK) return r;   /* scaled row t */
+                if (m->cfg.channel_agg == AN_AGG_MAX) {
+                    double top = -1.0;
+                    for (f = 0; f < F; f++) {
+                        double dv = (double)y[at * F + f] - m->target[f];
+                        double e = m->cfg.loss == AN_LOSS_MAE ? fabs(dv) : dv * dv;
+                        if (e > top) { top = e; only = f; }
+                    }
+                }
+                for (f = 0; f < F; f++) {
+                    double dv = (double)y[at * F + f] - m->target[f];
+                    double g = m->cfg.loss == AN_LOSS_MAE ? (dv > 0.0 ? 1.0 : (dv < 0.0 ? -1.0 : 0.0)) : 2.0 * dv;
+                    if (only < F && f != only) continue;
+                    if (only == F) g /= (double)F;
+                    dy[at * F + f] = (float)g;
+                    grad[t * F + f] -= (float)(g / (double)count);   /* the target path */
+                }
+            }
+        }
+        memset(m->grads, 0, m->lay.n_params * sizeof(float));
+        an__lae_backward(m, bs, m->gx);
+        for (b = 0; b < bs; b++)
+            for (s = 0; s < T; s++)
+                for (f = 0; f < F; f++)
+                    grad[(w0 + b + s) * F + f] += m->gx[b * TF + s * F + f] / (float)count;
+    }
+    if (m->has_scaler)
+        for (s = 0; s < n_rows; s++)
+            for (f = 0; f < F; f++) grad[s * F + f] = (float)(grad[s * F + f] / m->scaler.scale[f]);
+    return AN_OK;
+}
+
+static const an_detector_vtable an__lae_vtable = {
+    AN_TAG_LSTM_AE, "lstm-autoencoder",
+    an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
+    an__lae_save, an__lae_load, an__lae_gradient, an__lae_destroy
+};
+
+static const an_detector_vtable an__lfc_vtable = {
+    AN_TAG_LSTM_FORECASTER, "lstm-forecaster",
+    an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
+    an__lae_save, an__lfc_load, an__lae_gradient, an__lae_destroy
+};
+
+static const an_detector_vtable an__lcl_vtable = {
+    AN_TAG_LSTM_CLASSIFIER, "lstm-classifier",
+    an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
+    an__lae_save, an__lcl_load, an__lae_gradient, an__lae_destroy
+};
+
+static const an_detector_vtable *an__lae_vt(int kind)
+{
+    return kind == 2 ? &an__lcl_vtable : (kind ? &an__lfc_vtable : &an__lae_vtable);
+}
+
+AN_API const an_detector_vtable *an_lstm_ae_type(void) { return &an__lae_vtable; }
+
+AN_API const an_detector_vtable *an_lstm_forecaster_type(void) { return &an__lfc_vtable; }
+
+AN_API const an_detector_vtable *an_lstm_classifier_type(void) { return &an__lcl_vtable; }
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ANOMALY_LSTM_IMPLEMENTATION */
