@@ -6,8 +6,8 @@
    almost never keep a CRC valid and would otherwise never reach the field
    parsers behind the checks.  Chunks nested in payloads are walked
    recursively; every chunk is offered to the scaler and detector loaders,
-   with every detector type of anomaly_stats.h linked, and a detector that
-   loads is made to score a row.
+   with every detector type of anomaly_stats.h and anomaly_lstm.h linked,
+   and a detector that loads is made to score a row.
    Nothing may crash, read out of bounds, allocate without bound or leak.
 
      clang -fsanitize=fuzzer,address,undefined tests/fuzz_model.c   (make fuzz)
@@ -21,12 +21,13 @@
 #endif
 #define ANOMALY_IMPLEMENTATION
 #include "../anomaly_stats.h"
+#include "../anomaly_lstm.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const an_detector_vtable *fuzz_types[10];
+static const an_detector_vtable *fuzz_types[13];
 
 static void fuzz_types_init(void)
 {
@@ -40,6 +41,9 @@ static void fuzz_types_init(void)
     fuzz_types[7] = an_ks_drift_type();
     fuzz_types[8] = an_iforest_type();
     fuzz_types[9] = an_ensemble_type();
+    fuzz_types[10] = an_lstm_ae_type();
+    fuzz_types[11] = an_lstm_forecaster_type();
+    fuzz_types[12] = an_lstm_classifier_type();
 }
 
 static void fuzz_walk(an_reader r, int depth)
@@ -60,7 +64,7 @@ static void fuzz_walk(an_reader r, int depth)
             an_reader again = at;
             an_detector_load(&again, NULL, 0, NULL, &d);   /* no types linked: must fail cleanly */
             if (!fuzz_types[0]) fuzz_types_init();
-            if (an_detector_load(&at, fuzz_types, 10, NULL, &d) == AN_OK) {
+            if (an_detector_load(&at, fuzz_types, 13, NULL, &d) == AN_OK) {
                 static float row[1024];
                 float score;
                 if (d->n_features <= 1024) {
@@ -144,12 +148,13 @@ static int fuzz_write(const char *dir, const char *name, an_writer *w)
 /* One fitted detector of each statistics type, and a hybrid, saved. */
 static int fuzz_write_stats_seeds(const char *dir)
 {
-    static const char *names[9] = { "det_mad.anm", "det_iqr.anm", "det_stl_iqr.anm", "det_gesd.anm", "det_shesd.anm",
-                                    "det_level_shift.anm", "det_ks_drift.anm", "det_iforest.anm", "det_hybrid.anm" };
+    static const char *names[11] = { "det_mad.anm", "det_iqr.anm", "det_stl_iqr.anm", "det_gesd.anm", "det_shesd.anm",
+                                     "det_level_shift.anm", "det_ks_drift.anm", "det_iforest.anm", "det_hybrid.anm",
+                                     "det_lstm_ae.anm", "det_lstm_forecaster.anm" };
     static float x[240];
     int k, ok = 1;
     for (k = 0; k < 240; k++) x[k] = (float)(sin(6.283185307 * k / 24) + 0.1 * ((k * 7) % 5) + (k == 100 ? 3 : 0));
-    for (k = 0; k < 9; k++) {
+    for (k = 0; k < 11; k++) {
         an_detector *d = NULL, *m = NULL;
         an_writer w;
         an_robust_config rc = an_robust_config_init(k == 1 ? AN_ROBUST_IQR : AN_ROBUST_MAD, k == 0 ? 8 : 0);
@@ -167,6 +172,12 @@ static int fuzz_write_stats_seeds(const char *dir)
         if (k == 5) an_level_shift_create(&lc, 1, NULL, &d);
         if (k == 6) an_ks_drift_create(&kc, 1, NULL, &d);
         if (k == 7) { fc.n_trees = 4; an_iforest_create(&fc, 1, NULL, &d); }
+        if (k >= 9) {                                /* tiny LSTMs: 8-row windows, 4 units, one epoch */
+            an_lstm_ae_config lc9 = k == 9 ? an_lstm_ae_config_init(8, 1, 4) : an_lstm_forecaster_config_init(8, 1, 4, 2);
+            lc9.epochs = 1;
+            if (k == 9) an_lstm_ae_create(&lc9, NULL, &d);
+            else an_lstm_forecaster_create(&lc9, NULL, &d);
+        }
         if (k == 8) {
             an_ensemble_create(&ec, 1, NULL, &d);
             an_stl_iqr_create(&sc, 1, NULL, &m);
