@@ -35,7 +35,7 @@ ALL_CFLAGS = $(STD) $(SIMD_$(SIMD)) $(CFLAGS)
 LDLIBS     = -lm
 SANITIZE   = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-HEADERS  = anomaly.h anomaly_stats.h
+HEADERS  = anomaly.h anomaly_stats.h anomaly_xai.h
 TEST_DEP = $(HEADERS) tests/test.h tests/fixtures/metrics_sklearn.h tests/fixtures/nab_reference.h
 
 # Extra builds of the core tests so every vector path this CPU can run is
@@ -43,7 +43,7 @@ TEST_DEP = $(HEADERS) tests/test.h tests/fixtures/metrics_sklearn.h tests/fixtur
 X86      := $(filter x86_64 i686 i386,$(shell uname -m))
 HAS_AVX2 := $(if $(X86),$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo 1))
 TESTS     = build/test_core build/test_core_scalar $(if $(HAS_AVX2),build/test_core_avx2) build/test_stats \
-            build/test_thresholds
+            build/test_thresholds build/test_xai
 FUZZ_RUN  = build/fuzz_model
 
 .PHONY: all test sanitize bench demo fuzz cross clean
@@ -67,6 +67,9 @@ build/test_stats: tests/test_stats.c $(HEADERS) tests/test.h | build
 
 build/test_thresholds: tests/test_thresholds.c $(HEADERS) tests/test.h tests/fixtures/telemanom_reference.h \
                        tests/fixtures/gpd_scipy.h | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+build/test_xai: tests/test_xai.c $(HEADERS) tests/test.h | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 build/fuzz_model: tests/fuzz_model.c $(HEADERS) | build
@@ -101,10 +104,11 @@ sanitize: | build
 	$(CC) $(STD) $(SIMD_scalar) $(CFLAGS) $(SANITIZE) tests/test_core.c -o build/test_core_scalar_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_stats.c -o build/test_stats_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_thresholds.c -o build/test_thresholds_asan $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_xai.c -o build/test_xai_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) -DFUZZ_STANDALONE tests/fuzz_model.c -o build/fuzz_model_asan $(LDLIBS)
 	$(CC) $(STD) $(if $(HAS_AVX2),$(SIMD_avx2),$(SIMD_scalar)) $(CFLAGS) -gdwarf-4 tests/test_core.c -o build/test_core_vg $(LDLIBS)
 	@SKIP_COMPILE=1 sh tests/run.sh build/test_core_asan build/test_core_scalar_asan build/test_stats_asan \
-	    build/test_thresholds_asan \
+	    build/test_thresholds_asan build/test_xai_asan \
 	    "build/fuzz_model_asan tests/fuzz/corpus" \
 	    "valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/test_core_vg"
 
@@ -128,10 +132,12 @@ cross: | build
 	$(CROSS)gcc $(STD) $(SIMD_scalar) $(CFLAGS) tests/test_core.c -o build/test_core_neon_scalar $(LDLIBS)
 	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_stats.c -o build/test_stats_neon $(LDLIBS)
 	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_thresholds.c -o build/test_thresholds_neon $(LDLIBS)
+	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_xai.c -o build/test_xai_neon $(LDLIBS)
 	@SKIP_COMPILE=1 sh tests/run.sh "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_core_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_core_neon_scalar" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_stats_neon" \
-	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_thresholds_neon"
+	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_thresholds_neon" \
+	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_xai_neon"
 
 clean:
 	rm -rf build bench/stl

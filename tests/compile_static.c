@@ -3,7 +3,7 @@
    not warn.  Built twice, with UNIT=1 and UNIT=2. */
 #define ANOMALY_STATIC
 #define ANOMALY_IMPLEMENTATION
-#include "../anomaly_stats.h"
+#include "../anomaly_xai.h"
 
 #if UNIT == 1
 float unit_two(void);
