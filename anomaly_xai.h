@@ -200,10 +200,10 @@ static void an__svg_put(an__svg *w, const char *s) { an__svg_raw(w, s, strlen(s)
 /* Text for XML content or a double-quoted attribute: the five special
    characters as entities, control characters as spaces, and any byte that
    does not start valid UTF-8 (or starts U+FFFE / U+FFFF) as U+FFFD. */
-static void an__svg_text(an__svg *w, const char *s)
+static void an__svg_text_n(an__svg *w, const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p && w->err == AN_OK) {
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end && *p && w->err == AN_OK) {
         unsigned c = *p;
         size_t len = 1, k;
         int ok = 1;
@@ -223,6 +223,7 @@ static void an__svg_text(an__svg *w, const char *s)
         else if (c >= 0xe0 && c <= 0xef) len = 3;
         else if (c >= 0xf0 && c <= 0xf4) len = 4;
         else ok = 0;
+        if ((size_t)(end - p) < len) ok = 0;
         for (k = 1; ok && k < len; k++)
             if ((p[k] & 0xc0) != 0x80) ok = 0;
         if (ok && len >= 3) {
@@ -240,6 +241,8 @@ static void an__svg_text(an__svg *w, const char *s)
         }
     }
 }
+
+static void an__svg_text(an__svg *w, const char *s) { an__svg_text_n(w, s, strlen(s)); }
 
 /* --------------------------------------------------------------------------
    Numbers without printf: fixed decimals, or %g-like significant digits
@@ -628,6 +631,66 @@ static double an__text_width(const char *s, double size)
     return (double)glyphs * size * 0.56;
 }
 
+/* The next line of s that fits in max_w at `size` (by the estimate
+   above): broken at the last space that fits, or inside a word longer
+   than the line.  Returns its length; *next is where the following line
+   starts (strlen(s) at the end). */
+static size_t an__wrap(const char *s, double size, double max_w, size_t *next)
+{
+    size_t i = 0, space = 0, glyphs = 0, limit = (size_t)(max_w / (size * 0.56));
+    int have_space = 0;
+    if (limit < 4) limit = 4;
+    for (; s[i]; i++) {
+        if (((unsigned char)s[i] & 0xc0) == 0x80) continue;
+        if (glyphs == limit) {
+            if (have_space) {
+                *next = space + 1;
+                return space;
+            }
+            *next = i;
+            return i;
+        }
+        if (s[i] == ' ') { space = i; have_space = 1; }
+        glyphs++;
+    }
+    *next = i;
+    return i;
+}
+
+#define AN__MAX_LINES 3
+
+static size_t an__line_count(const char *s, double size, double max_w)
+{
+    size_t lines = 0, next;
+    while (s && *s && lines < AN__MAX_LINES) {
+        an__wrap(s, size, max_w, &next);
+        s += next;
+        lines++;
+    }
+    return lines;
+}
+
+/* Up to AN__MAX_LINES <text> lines from baseline y, `step` apart, the
+   last ending in an ellipsis when text remains. */
+static void an__draw_wrapped(an__svg *w, double x, double y, double step, double size, double max_w,
+                             const char *style, const char *s)
+{
+    size_t lines = 0, len, next;
+    while (*s && lines < AN__MAX_LINES && w->err == AN_OK) {
+        len = an__wrap(s, size, max_w, &next);
+        an__svg_put(w, "<text");
+        an__svg_attr(w, "x", x);
+        an__svg_attr(w, "y", y + step * (double)lines);
+        an__svg_put(w, " ");
+        an__svg_put(w, style);
+        an__svg_put(w, ">");
+        an__svg_text_n(w, s, len);
+        s += next;
+        if (++lines == AN__MAX_LINES && *s) an__svg_put(w, "\xe2\x80\xa6");
+        an__svg_put(w, "</text>\n");
+    }
+}
+
 static void an__range_add(double *lo, double *hi, double v)
 {
     if (!an__finite(v)) return;
@@ -669,11 +732,17 @@ static void an__panel_scale(an__panel *p, const an_report *r, size_t f)
     for (k = 0; k < 15 && step * pow(10.0, (double)p->decimals) < 0.999999; k++) p->decimals++;
 }
 
-/* A tick label: fixed decimals with thousands commas, %g past 1e15. */
+/* A tick label: fixed decimals with thousands commas, %g past 1e15, and
+   a true minus sign (U+2212) as typesetters write it.  b: >= 48 bytes. */
 static size_t an__fmt_tick(char *b, double v, int decimals)
 {
-    if (fabs(v) >= 1e15 || (v != 0.0 && decimals > 6)) return an__fmt_g(b, v, 6);
-    return an__fmt_fixed(b, v, decimals, 0, 1);
+    size_t n = fabs(v) >= 1e15 || (v != 0.0 && decimals > 6) ? an__fmt_g(b, v, 6) : an__fmt_fixed(b, v, decimals, 0, 1);
+    if (n && b[0] == '-') {
+        memmove(b + 3, b + 1, n);   /* with the NUL */
+        memcpy(b, "\xe2\x88\x92", 3);
+        n += 2;
+    }
+    return n;
 }
 
 /* --------------------------------------------------------------------------
@@ -927,7 +996,7 @@ static void an__draw_shades(an__svg *w, const an__chart *c)
     an__svg_put(w, "<g class=\"events\" fill=\"" AN__C_ACCENT "\">\n");
     while (w->err == AN_OK && an__group_next(c, &it, &g)) {
         const an_report_event *e = &r->events[g.best];
-        double opacity = c->max_severity > 0.0 ? 0.10 + 0.12 * e->severity / c->max_severity : 0.16;
+        double opacity = c->max_severity > 0.0 ? 0.09 + 0.10 * e->severity / c->max_severity : 0.14;
         an__svg_put(w, "<rect");
         an__svg_attr(w, "x", g.x0);
         an__svg_attr(w, "y", c->top);
@@ -1135,19 +1204,45 @@ static void an__draw_x_axis(an__svg *w, const an__chart *c)
                     r->time ? "UTC" : "row");
 }
 
-/* One legend entry: a swatch and its text; returns the x after it. */
-static double an__legend_item(an__svg *w, double x, double y, const char *swatch, const char *text)
+/* The legend: a swatch and a word for each kind of mark present, in
+   rows that wrap at the picture's width. */
+typedef struct an__legend {
+    const char *swatch[4], *text[4];
+    size_t n;
+} an__legend;
+
+static void an__legend_add(an__legend *l, const char *swatch, const char *text)
 {
-    an__svg_put(w, "<g transform=\"translate(");
-    an__svg_coord(w, x);
-    an__svg_put(w, ",");
-    an__svg_coord(w, y);
-    an__svg_put(w, ")\">");
-    an__svg_put(w, swatch);
-    an__svg_put(w, "<text x=\"24\" y=\"0\">");
-    an__svg_text(w, text);
-    an__svg_put(w, "</text></g>\n");
-    return x + 24 + an__text_width(text, 12.0) + 18;
+    l->swatch[l->n] = swatch;
+    l->text[l->n++] = text;
+}
+
+/* Rows the legend takes; with w, draws it with its first baseline at y. */
+static size_t an__legend_layout(const an__legend *l, an__svg *w, double x0, double y, double width)
+{
+    size_t k, rows = l->n ? 1 : 0;
+    double x = x0;
+    for (k = 0; k < l->n; k++) {
+        double item = 24.0 + an__text_width(l->text[k], 12.0);
+        if (x > x0 && x + item > width - 8.0) {
+            x = x0;
+            y += 18.0;
+            rows++;
+        }
+        if (w) {
+            an__svg_put(w, "<g transform=\"translate(");
+            an__svg_coord(w, x);
+            an__svg_put(w, ",");
+            an__svg_coord(w, y);
+            an__svg_put(w, ")\">");
+            an__svg_put(w, l->swatch[k]);
+            an__svg_put(w, "<text x=\"24\" y=\"0\">");
+            an__svg_text(w, l->text[k]);
+            an__svg_put(w, "</text></g>\n");
+        }
+        x += item + 18.0;
+    }
+    return rows;
 }
 
 /* --------------------------------------------------------------------------
@@ -1206,8 +1301,10 @@ AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, voi
     size_t k, f, n_drawn;
     an_result res;
     int has_labels = 0, names = 0;
-    double y, gap, name_row, score_h = 0.0, avail, panel_h, label_w = 0.0, tx = 16.0;
+    double y, gap, name_row, score_h = 0.0, avail, panel_h, label_w = 0.0, tx = 16.0, text_w;
+    size_t title_lines, sub_lines, legend_rows;
     char note[128], b[48];
+    an__legend legend;
 
     if ((res = an__report_check(r, write)) != AN_OK) return res;
     memset(&c, 0, sizeof c);
@@ -1238,8 +1335,22 @@ AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, voi
     }
 
     /* vertical layout: title, subtitle, legend, labels, panels, score, axis */
-    y = 8.0;
-    if (r->title) y += 24.0;
+    text_w = c.width - 2.0 * tx;
+    legend.n = 0;
+    an__legend_add(&legend, "<path d=\"M0,-4h18\" stroke=\"" AN__C_INK "\" stroke-width=\"1.5\"/>", "observed");
+    if (r->expected)
+        an__legend_add(&legend, "<path d=\"M0,-4h18\" stroke=\"" AN__C_EXPECT "\" stroke-width=\"1.5\" "
+                                "stroke-dasharray=\"4 3\"/>", "expected");
+    if (r->lower)
+        an__legend_add(&legend, "<rect x=\"0\" y=\"-10\" width=\"18\" height=\"11\" fill=\"" AN__C_BAND "\"/>",
+                       "expected range");
+    if (r->n_events)
+        an__legend_add(&legend, "<rect x=\"0\" y=\"-10\" width=\"18\" height=\"11\" fill=\"" AN__C_ACCENT "\" "
+                                "fill-opacity=\"0.22\"/><path d=\"M0,-4h18\" stroke=\"" AN__C_ACCENT "\" "
+                                "stroke-width=\"1.6\"/>", "anomaly");
+    legend_rows = an__legend_layout(&legend, NULL, tx, 0.0, c.width);
+    title_lines = an__line_count(r->title, 18.0 * 1.07, text_w);
+    y = 8.0 + 24.0 * (double)title_lines;
     note[0] = '\0';
     if (r->n_features > n_drawn) {
         char *s = note;
@@ -1249,8 +1360,10 @@ AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, voi
         s += an__fmt_fixed(s, (double)r->n_features, 0, 0, 1);
         memcpy(s, " features shown", 16);
     }
-    if (r->subtitle || note[0]) y += 20.0;
-    y += 26.0;                                   /* legend */
+    sub_lines = an__line_count(r->subtitle, 13.0, text_w);
+    if (note[0]) sub_lines++;
+    y += 18.0 * (double)sub_lines + 2.0 * (sub_lines > 0);
+    y += 8.0 + 18.0 * (double)legend_rows;       /* legend */
     y += has_labels ? 30.0 : 14.0;
     name_row = names ? 18.0 : 0.0;
     gap = 14.0;
@@ -1294,7 +1407,7 @@ AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, voi
         for (j = 0; j < c.panel[k].n_ticks; j++) {
             double tw;
             an__fmt_tick(b, c.panel[k].ticks[j], c.panel[k].decimals);
-            tw = an__text_width(b, 11.0);
+            tw = an__text_width(b, 11.0);   /* counts glyphs, so U+2212 is one */
             if (tw > label_w) label_w = tw;
         }
     }
@@ -1318,43 +1431,21 @@ AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, voi
     }
     an__svg_put(&w, "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n");
     y = 8.0;
-    if (r->title) {
-        y += 24.0;
-        an__svg_text_at(&w, tx, y - 4, NULL, "class=\"title\" font-size=\"18\" font-weight=\"600\" fill=\"" AN__C_INK "\"",
-                        r->title);
+    if (title_lines) {
+        an__draw_wrapped(&w, tx, y + 20.0, 24.0, 18.0 * 1.07, text_w,
+                         "class=\"title\" font-size=\"18\" font-weight=\"600\" fill=\"" AN__C_INK "\"", r->title);
+        y += 24.0 * (double)title_lines;
     }
-    if (r->subtitle || note[0]) {
-        y += 20.0;
-        an__svg_put(&w, "<text class=\"subtitle\"");
-        an__svg_attr(&w, "x", tx);
-        an__svg_attr(&w, "y", y - 4);
-        an__svg_put(&w, " font-size=\"13\" fill=\"" AN__C_SOFT "\">");
-        if (r->subtitle) an__svg_text(&w, r->subtitle);
-        if (r->subtitle && note[0]) an__svg_put(&w, " \xc2\xb7 ");
-        an__svg_put(&w, note);
-        an__svg_put(&w, "</text>\n");
+    if (sub_lines) {
+        const char *style = "class=\"subtitle\" font-size=\"13\" fill=\"" AN__C_SOFT "\"";
+        size_t sub = an__line_count(r->subtitle, 13.0, text_w);
+        if (sub) an__draw_wrapped(&w, tx, y + 16.0, 18.0, 13.0, text_w, style, r->subtitle);
+        if (note[0]) an__svg_text_at(&w, tx, y + 16.0 + 18.0 * (double)sub, NULL, style, note);
+        y += 18.0 * (double)sub_lines + 2.0;
     }
-    /* legend */
-    y += 26.0;
-    {
-        double x = tx, ly = y - 6;
-        an__svg_put(&w, "<g class=\"legend\" font-size=\"12\" fill=\"" AN__C_TEXT "\">\n");
-        x = an__legend_item(&w, x, ly, "<path d=\"M0,-4h18\" stroke=\"" AN__C_INK "\" stroke-width=\"1.5\"/>", "observed");
-        if (r->expected)
-            x = an__legend_item(&w, x, ly,
-                                "<path d=\"M0,-4h18\" stroke=\"" AN__C_EXPECT "\" stroke-width=\"1.5\" "
-                                "stroke-dasharray=\"4 3\"/>", "expected");
-        if (r->lower)
-            x = an__legend_item(&w, x, ly, "<rect x=\"0\" y=\"-10\" width=\"18\" height=\"11\" fill=\"" AN__C_BAND "\"/>",
-                                "expected range");
-        if (r->n_events)
-            x = an__legend_item(&w, x, ly,
-                                "<rect x=\"0\" y=\"-10\" width=\"18\" height=\"11\" fill=\"" AN__C_ACCENT "\" "
-                                "fill-opacity=\"0.22\"/><path d=\"M0,-4h18\" stroke=\"" AN__C_ACCENT "\" "
-                                "stroke-width=\"1.6\"/>", "anomaly");
-        (void)x;
-        an__svg_put(&w, "</g>\n");
-    }
+    an__svg_put(&w, "<g class=\"legend\" font-size=\"12\" fill=\"" AN__C_TEXT "\">\n");
+    an__legend_layout(&legend, &w, tx, y + 20.0, c.width);
+    an__svg_put(&w, "</g>\n");
 
     if (r->n_events) an__draw_shades(&w, &c);
     if (has_labels) an__draw_labels(&w, &c, c.top - name_row - 10.0);
