@@ -313,12 +313,12 @@ static size_t an__fmt_g(char *out, double v, int sig)
     if (a - a != 0.0) { memcpy(out, v < 0 ? "-Inf" : "Inf", v < 0 ? 5 : 4); return v < 0 ? 4 : 3; }
     if (a == 0.0) { memcpy(out, "0", 2); return 1; }
     e = (int)floor(log10(a));
-    m = a / pow(10.0, e);
+    m = e < -300 ? a * 1e300 / pow(10.0, e + 300) : a / pow(10.0, e);   /* 1e-324 is 0 */
     dec = sig - 1;
     /* rounding to sig digits may carry into the next power of ten */
     if (floor(m * pow(10.0, dec) + 0.5) >= pow(10.0, sig)) { e++; m /= 10.0; }
     if (m < 1.0) { e--; m *= 10.0; }
-    if (e >= -5 && e < sig) {
+    if (e >= -4 && e < sig) {
         dec = sig - 1 - e;
         if (dec > 15) dec = 15;
         return an__fmt_fixed(out, v, dec, 1, 0);
@@ -662,9 +662,11 @@ static size_t an__wrap(const char *s, double size, double max_w, size_t *next)
 static size_t an__line_count(const char *s, double size, double max_w)
 {
     size_t lines = 0, next;
+    while (s && *s == ' ') s++;
     while (s && *s && lines < AN__MAX_LINES) {
         an__wrap(s, size, max_w, &next);
         s += next;
+        while (*s == ' ') s++;
         lines++;
     }
     return lines;
@@ -676,6 +678,7 @@ static void an__draw_wrapped(an__svg *w, double x, double y, double step, double
                              const char *style, const char *s)
 {
     size_t lines = 0, len, next;
+    while (*s == ' ') s++;
     while (*s && lines < AN__MAX_LINES && w->err == AN_OK) {
         len = an__wrap(s, size, max_w, &next);
         an__svg_put(w, "<text");
@@ -686,6 +689,7 @@ static void an__draw_wrapped(an__svg *w, double x, double y, double step, double
         an__svg_put(w, ">");
         an__svg_text_n(w, s, len);
         s += next;
+        while (*s == ' ') s++;
         if (++lines == AN__MAX_LINES && *s) an__svg_put(w, "\xe2\x80\xa6");
         an__svg_put(w, "</text>\n");
     }

@@ -11,6 +11,7 @@
 
 #include <locale.h>
 #include <stdlib.h>
+#include <time.h>
 
 /* --------------------------------------------------------------------------
    Collecting the output
@@ -570,6 +571,14 @@ static void test_odd_inputs(void)
     CHECK(strstr(out.data, "NaN") == NULL && strstr(out.data, "Inf") == NULL);
     CHECK(strstr(out.data, "e308<") != NULL);
     sink_free(&out);
+    for (i = 0; i < N_SMALL; i++) {
+        v[i] = 0.0f;
+        e[i] = 1e-322 * (double)(i % 5);   /* subnormal */
+    }
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK(strstr(out.data, "NaN") == NULL && strstr(out.data, "Inf") == NULL);
+    sink_free(&out);
     for (i = 0; i < N_SMALL; i++) v[i] = 1e-30f * (float)i;
     r.expected = NULL;
     CHECK_OK(render(&r, &out));
@@ -858,6 +867,132 @@ static void test_deterministic(void)
     sink_free(&b);
 }
 
+/* Titles and subtitles wrap at spaces, three lines at most. */
+static void test_wrapping(void)
+{
+    static small s;
+    an_report r = small_report(&s);
+    char title[2000];
+    sink out;
+    size_t i;
+    const char *p;
+    for (i = 0; i + 6 < sizeof title; i += 6) memcpy(title + i, "words ", 6);
+    title[i] = '\0';
+    r.title = title;
+    r.subtitle = "   a subtitle that is long enough to need a second line in a picture four hundred pixels wide";
+    r.width = 400;
+    r.height = 600;
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK_EQ_SIZE(count_of(out.data, "class=\"title\""), 3);
+    CHECK(strstr(out.data, "words\xe2\x80\xa6</text>") != NULL);
+    CHECK_EQ_SIZE(count_of(out.data, "class=\"subtitle\""), 2);
+    for (p = out.data; (p = strstr(p, "class=\"subtitle\"")); p++) CHECK(strstr(p, "> ") != strchr(p, '>'));
+    sink_free(&out);
+    /* a word longer than the line is cut inside; a title of spaces is none */
+    memset(title, 'x', 500);
+    title[500] = '\0';
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK_EQ_SIZE(count_of(out.data, "class=\"title\""), 3);
+    sink_free(&out);
+    r.title = "     ";
+    CHECK_OK(render(&r, &out));
+    CHECK_EQ_SIZE(count_of(out.data, "class=\"title\""), 0);
+    sink_free(&out);
+}
+
+/* The number formatting against printf in the C locale, and dates
+   against gmtime. */
+static void test_formatting(void)
+{
+    static const double values[] = { 0.0, 1.0, -1.0, 0.5, 123456.0, 1234567.0, 0.0001234, 1e-5, 9.9999996,
+                                      99999.95, 1e15, 1.5e300, -2.5e-300, 3e-320, 1e21, 0.1 + 0.2, 1.0 / 3.0,
+                                      -987654.321, 5e-324, DBL_MAX, 123.456, 1e-7 };
+    an_rng rng;
+    size_t k;
+    int bad_g = 0, bad_f = 0, bad_date = 0;
+    setlocale(LC_ALL, "C");
+    an_rng_seed(&rng, 11, 2);
+    for (k = 0; k < 2000; k++) {
+        double v = k < sizeof values / sizeof values[0] ? values[k]
+                                                         : (an_rng_uniform(&rng) - 0.5) *
+                                                               pow(10.0, (double)an_rng_below(&rng, 40) - 20.0);
+        char ours[64], ref[64], norm[64], *e;
+        int dec = (int)(k % 7);
+        size_t i, j = 0;
+        /* %.6g with the exponent written plainly */
+        an__fmt_g(ours, v, 6);
+        snprintf(ref, sizeof ref, "%.6g", v);
+        for (i = 0; ref[i]; i++) {
+            norm[j++] = ref[i];
+            if (ref[i] == 'e') {
+                if (ref[i + 1] == '+') i++;
+                else if (ref[i + 1] == '-') norm[j++] = ref[++i];
+                while (ref[i + 1] == '0' && ref[i + 2]) i++;
+            }
+        }
+        norm[j] = '\0';
+        /* printf rounds the exact binary value; we scale first, so a near
+           tie may round the other way in the last digit */
+        if (strcmp(ours, norm) != 0 &&
+            (!strchr(ours, 'e') != !strchr(norm, 'e') || fabs(strtod(ours, &e) - v) > 1.01e-5 * fabs(v)) &&
+            bad_g++ < 5)
+            fprintf(stderr, "fmt_g(%.17g): %s, printf %s\n", v, ours, norm);
+        /* fixed decimals, where they are exact enough to compare */
+        if (fabs(v) < 1e9) {
+            an__fmt_fixed(ours, v, dec, 0, 0);
+            snprintf(ref, sizeof ref, "%.*f", dec, v);
+            if (strcmp(ref, "-0") == 0 || (ref[0] == '-' && strspn(ref + 1, "0.") == strlen(ref + 1)))
+                memmove(ref, ref + 1, strlen(ref));   /* we never write "-0.00" */
+            /* printf rounds the binary value exactly; we round half up
+               after scaling, so they may differ on ties of the last digit */
+            if (strcmp(ours, ref) != 0 && fabs(strtod(ours, &e) - strtod(ref, &e)) > 1.01 * pow(10.0, -dec) &&
+                bad_f++ < 5)
+                fprintf(stderr, "fmt_fixed(%.17g, %d): %s, printf %s\n", v, dec, ours, ref);
+        }
+    }
+    CHECK(bad_g == 0);
+    CHECK(bad_f == 0);
+    {
+        char b[64];
+        an__fmt_fixed(b, 1234567.891, 2, 0, 1);
+        CHECK(strcmp(b, "1,234,567.89") == 0);
+        an__fmt_fixed(b, 9999.0, 0, 0, 1);
+        CHECK(strcmp(b, "9999") == 0);
+        an__fmt_fixed(b, -0.04, 1, 0, 1);
+        CHECK(strcmp(b, "0.0") == 0);
+        an__fmt_fixed(b, 2.50, 3, 1, 0);
+        CHECK(strcmp(b, "2.5") == 0);
+    }
+    /* dates: random times from 1901 to 2200 against the C library */
+    for (k = 0; k < 20000; k++) {
+        double t = -2145916800.0 + an_rng_uniform(&rng) * (7258118400.0 + 2145916800.0);
+        time_t tt = (time_t)floor(t);
+        struct tm *g;
+        an__date d;
+        t = floor(t);
+        if ((double)tt != t) continue;   /* a 32-bit time_t */
+        g = gmtime(&tt);
+        if (!g) continue;
+        d = an__date_of(t);
+        if ((d.year != g->tm_year + 1900 || d.month != g->tm_mon + 1 || d.day != g->tm_mday || d.hour != g->tm_hour ||
+             d.minute != g->tm_min || d.second != g->tm_sec) && bad_date++ < 5)
+            fprintf(stderr, "date of %.0f: %ld-%d-%d %d:%d:%d\n", t, d.year, d.month, d.day, d.hour, d.minute, d.second);
+        if (an__days_from_date(d.year, d.month, d.day) != (long)floor(t / 86400.0)) bad_date++;
+    }
+    CHECK(bad_date == 0);
+    {
+        char b[64];
+        an__fmt_time(b, -62135596800.0, -1);
+        CHECK(strcmp(b, "1-01-01 00:00") == 0);
+        an__fmt_time(b, 253402300799.0, -1);
+        CHECK(strcmp(b, "9999-12-31 23:59:59") == 0);
+        an__fmt_time(b, 951782400.0, AN__T_DAY);   /* 2000-02-29 */
+        CHECK(strcmp(b, "Feb 29") == 0);
+    }
+}
+
 int main(void)
 {
     RUN(test_well_formed);
@@ -874,5 +1009,7 @@ int main(void)
     RUN(test_event_from);
     RUN(test_write_failures);
     RUN(test_deterministic);
+    RUN(test_wrapping);
+    RUN(test_formatting);
     return test_finish("test_xai");
 }
