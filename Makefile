@@ -48,7 +48,8 @@ FUZZ_RUN  = build/fuzz_model
 
 .PHONY: all test sanitize bench demo fuzz cross clean
 
-all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats bench/stl build/core_tour build/stats_tour build/anomaly
+all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats bench/stl build/core_tour build/stats_tour build/anomaly \
+     build/report
 
 build:
 	@mkdir -p build
@@ -89,6 +90,10 @@ build/core_tour: examples/core_tour.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 build/stats_tour: examples/stats_tour.c $(HEADERS) | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+# The report picture from a CSV: build/report --period 48 FILE.csv > picture.svg
+build/report: examples/report.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 build/anomaly: examples/anomaly.c $(HEADERS) | build

@@ -76,6 +76,14 @@ typedef struct an_report_event {
     const char *label;     /* short UTF-8 text over the peak; NULL = none  */
 } an_report_event;
 
+/* How the score panel's height reads the score.  LINEAR: the score as it
+   is, 0 at the bottom and 1 at the top.  NINES: -log10(1 - score), so that
+   0.9, 0.99, 0.999 ... are equally spaced; made for calibrated
+   likelihoods, which are near uniform on normal data and carry their
+   information in the last nines.  The top is 0.999, or one nine more than
+   the threshold (at most 0.999999); higher scores are drawn at the top. */
+typedef enum an_report_scale { AN_REPORT_SCORE_LINEAR = 0, AN_REPORT_SCORE_NINES = 1 } an_report_scale;
+
 /* Receives the SVG in order, `size` bytes at `data` (not NUL-terminated).
    Return 0 to go on; anything else stops the report with AN_ERR_IO. */
 typedef int (*an_report_write_fn)(void *user, const char *data, size_t size);
@@ -93,6 +101,7 @@ typedef struct an_report {
     const double *lower, *upper;    /* (n, n_features) band, both or neither  */
     const float *scores;            /* (n) in [0, 1] or NULL: no score panel  */
     double threshold;               /* score threshold line; NaN = none       */
+    an_report_scale score_scale;    /* LINEAR (default) or NINES               */
     const an_report_event *events;  /* (n_events), any order (sorted by start
                                        merges touching shadings)             */
     size_t n_events;
@@ -595,6 +604,7 @@ typedef struct an__panel {
     double ticks[AN__TICKS_CAP];
     size_t n_ticks;
     int decimals;           /* for the tick labels             */
+    int nines;              /* score panel on the nines scale  */
     size_t feature;
 } an__panel;
 
@@ -620,6 +630,16 @@ static double an__px(const an__chart *c, double x)
 static double an__py(const an__panel *p, double v)
 {
     return p->top + (p->hi * 0.5 - v * 0.5) / (p->hi * 0.5 - p->lo * 0.5) * p->h;
+}
+
+/* A score's height in its panel's units: clamped to [0, 1], then as is
+   or in nines (clamped to the panel's top). */
+static double an__score_pos(const an__panel *p, double s)
+{
+    s = s < 0.0 ? 0.0 : s > 1.0 ? 1.0 : s;
+    if (!p->nines) return s;
+    s = s < 1.0 ? -log10(1.0 - s) : p->hi;
+    return s < p->hi ? s : p->hi;
 }
 
 /* Rough text width for layout: no font metrics, about 0.56 em a glyph. */
@@ -910,17 +930,36 @@ static void an__draw_band(an__svg *w, const an__chart *c, const an__panel *p)
     an__svg_put(w, "\"/>\n");
 }
 
+/* Tick k's label: a value, or on the nines scale 0, 0.9, 0.99, ... */
+static void an__panel_label(char *b, const an__panel *p, size_t k)
+{
+    size_t n = 0, j, nines = (size_t)p->ticks[k];
+    if (!p->nines) {
+        an__fmt_tick(b, p->ticks[k], p->decimals);
+        return;
+    }
+    b[n++] = '0';
+    if (nines) b[n++] = '.';
+    for (j = 0; j < nines && j < 40; j++) b[n++] = '9';
+    b[n] = '\0';
+}
+
 static void an__draw_y_axis(an__svg *w, const an__chart *c, const an__panel *p, int score)
 {
-    size_t k;
+    size_t k, every = 1;
     char b[48];
+    if (p->nines) {   /* label every few nines, the top always, when they crowd */
+        double spacing = p->h / (p->hi - p->lo);
+        while ((double)every * spacing < 13.0 && every < 8) every++;
+    }
     for (k = 0; k < p->n_ticks; k++) {
         double y = an__py(p, p->ticks[k]);
         int base = score && p->ticks[k] == 0.0;
         an__svg_hline(w, c->left, c->right, y,
                       base ? "stroke=\"" AN__C_AXIS "\" stroke-width=\"1\""
                            : "stroke=\"" AN__C_GRID "\" stroke-width=\"1\"");
-        an__fmt_tick(b, p->ticks[k], p->decimals);
+        if ((p->n_ticks - 1 - k) % every) continue;
+        an__panel_label(b, p, k);
         an__svg_text_at(w, c->left - 8, y, "end", "dy=\"0.32em\" class=\"ytick\"", b);
     }
 }
@@ -1105,7 +1144,7 @@ static void an__draw_score(an__svg *w, const an__chart *c)
         an__trace_init(&t, w, AN__TRACE_TOP);
         for (a = i; i < r->n && an__finite((double)r->scores[i]); i++) {
             double s = (double)r->scores[i];
-            an__trace_push(&t, an__px(c, an__x_of(r, i)), an__py(p, s < 0.0 ? 0.0 : s > 1.0 ? 1.0 : s));
+            an__trace_push(&t, an__px(c, an__x_of(r, i)), an__py(p, an__score_pos(p, s)));
         }
         an__trace_flush(&t);
         an__trace_point(&t, an__px(c, an__x_of(r, i - 1)), base);
@@ -1118,13 +1157,13 @@ static void an__draw_score(an__svg *w, const an__chart *c)
     for (i = 0; i < r->n; i++) {
         double s = (double)r->scores[i];
         if (!an__finite(s)) { an__trace_break(&t); continue; }
-        an__trace_push(&t, an__px(c, an__x_of(r, i)), an__py(p, s < 0.0 ? 0.0 : s > 1.0 ? 1.0 : s));
+        an__trace_push(&t, an__px(c, an__x_of(r, i)), an__py(p, an__score_pos(p, s)));
     }
     an__trace_break(&t);
     an__svg_put(w, "\"/>\n");
     if (an__finite(r->threshold) && r->threshold >= 0.0 && r->threshold <= 1.0) {
         char b[64];
-        double y = an__py(p, r->threshold);
+        double y = an__py(p, an__score_pos(p, r->threshold));
         an__svg_hline(w, c->left, c->right, y,
                       "class=\"threshold\" stroke=\"#444444\" stroke-width=\"1\" stroke-dasharray=\"4 3\"");
         memcpy(b, "threshold ", 10);
@@ -1280,6 +1319,7 @@ static an_result an__report_check(const an_report *r, an_report_write_fn write)
     if (!r || !write || !r->values || r->n == 0 || r->n_features == 0) return AN_ERR_INVALID_ARG;
     if (r->n_features > SIZE_MAX / r->n) return AN_ERR_TOO_LARGE;
     if (!r->lower != !r->upper) return AN_ERR_INVALID_ARG;
+    if (r->score_scale != AN_REPORT_SCORE_LINEAR && r->score_scale != AN_REPORT_SCORE_NINES) return AN_ERR_INVALID_ARG;
     if (r->n_events && !r->events) return AN_ERR_INVALID_ARG;
     if ((r->width && (r->width < 320 || r->width > 16384)) || (r->height && (r->height < 160 || r->height > 16384)))
         return AN_ERR_INVALID_ARG;
@@ -1374,9 +1414,11 @@ AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, voi
     c.top = y + name_row;
     avail = c.height - c.top - 40.0;
     if (c.has_score) {
+        double least = r->score_scale == AN_REPORT_SCORE_NINES ? 56.0 : 40.0;
         score_h = 0.16 * avail;
-        if (score_h < 40.0) score_h = 40.0;
+        if (score_h < least) score_h = least;
         if (score_h > 90.0) score_h = 90.0;
+        if (score_h < least) score_h = least;
         avail -= score_h + gap + 18.0;
     }
     avail -= (double)(n_drawn - 1) * (gap + name_row);
@@ -1402,6 +1444,18 @@ AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, voi
         p->ticks[1] = 1.0;
         p->n_ticks = 2;
         p->decimals = 0;
+        if (r->score_scale == AN_REPORT_SCORE_NINES) {
+            double top = 3.0, thr = r->threshold;
+            p->nines = 1;
+            if (an__finite(thr) && thr >= 0.0 && thr < 1.0) {
+                double need = ceil(-log10(1.0 - thr) - 1e-9) + 1.0;
+                if (need > top) top = need;
+            }
+            if (top > 6.0) top = 6.0;
+            p->hi = top;
+            for (k = 0; k <= (size_t)top; k++) p->ticks[k] = (double)k;
+            p->n_ticks = (size_t)top + 1;
+        }
         c.bottom = p->top + p->h;
     }
 
@@ -1414,6 +1468,12 @@ AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, voi
             tw = an__text_width(b, 11.0);   /* counts glyphs, so U+2212 is one */
             if (tw > label_w) label_w = tw;
         }
+    }
+    if (c.has_score) {
+        double tw;
+        an__panel_label(b, &c.score, c.score.n_ticks - 1);
+        tw = an__text_width(b, 11.0);
+        if (tw > label_w) label_w = tw;
     }
     c.left = label_w + 16.0 < 40.0 ? 40.0 : label_w + 16.0;
     c.right = c.width - 20.0;

@@ -816,6 +816,40 @@ static void test_errors(void)
     s.t[99] = 1e12;              CHECK_RESULT(render(&r, &out), AN_ERR_INPUT);
 }
 
+/* On the nines scale 0.9, 0.99, 0.999 are equally spaced, the top one
+   nine past the threshold. */
+static void test_nines(void)
+{
+    static small s;
+    static path_pts pp;
+    an_report r = small_report(&s);
+    sink out;
+    double y0, y1, y2, thr = 0.0;
+    const char *p;
+    size_t i;
+    for (i = 0; i < N_SMALL; i++) s.score[i] = (float)(i % 4 == 0 ? 0.0 : i % 4 == 1 ? 0.9 : i % 4 == 2 ? 0.99 : 1.0);
+    r.score_scale = AN_REPORT_SCORE_NINES;
+    r.threshold = 0.999;
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK(strstr(out.data, ">0.9<") && strstr(out.data, ">0.99<") && strstr(out.data, ">0.999<") &&
+          strstr(out.data, ">0.9999<") && !strstr(out.data, ">0.99999<"));
+    CHECK(read_path(out.data, "class=\"score\"", &pp));
+    CHECK(pp.n >= 8);
+    y0 = pp.y[0]; y1 = pp.y[1]; y2 = pp.y[2];
+    CHECK_NEAR(y0 - y1, y1 - y2, 0.15);            /* 0 -> 0.9 as far as 0.9 -> 0.99 */
+    CHECK_NEAR(pp.y[3], y0 - 4.0 * (y0 - y1), 0.3);   /* a score of 1 at the top */
+    p = strstr(out.data, "class=\"threshold\"");
+    while (p && p > out.data && *p != '<') p--;    /* back to its tag */
+    CHECK(p && strncmp(p, "<path d=\"M", 10) == 0);
+    if (p) thr = strtod(strchr(p, ',') + 1, NULL);
+    CHECK_NEAR(thr, y0 - 3.0 * (y0 - y1), 0.3);   /* 0.999: three nines up */
+    CHECK(strstr(out.data, ">threshold 0.999<") != NULL);
+    sink_free(&out);
+    r.score_scale = (an_report_scale)7;
+    CHECK_RESULT(render(&r, &out), AN_ERR_INVALID_ARG);
+}
+
 static void test_event_from(void)
 {
     an_event e;
@@ -1006,6 +1040,7 @@ int main(void)
     RUN(test_time_labels);
     RUN(test_many_features);
     RUN(test_errors);
+    RUN(test_nines);
     RUN(test_event_from);
     RUN(test_write_failures);
     RUN(test_deterministic);
