@@ -89,8 +89,9 @@ typedef enum an_report_scale { AN_REPORT_SCORE_LINEAR = 0, AN_REPORT_SCORE_NINES
 typedef int (*an_report_write_fn)(void *user, const char *data, size_t size);
 
 typedef struct an_report {
-    const char *title;              /* UTF-8; NULL = none                     */
-    const char *subtitle;           /* one grey line under it; NULL = none    */
+    const char *title;              /* UTF-8; NULL = none; wraps at spaces,
+                                       3 lines at most, then an ellipsis      */
+    const char *subtitle;           /* grey text under it, wraps the same     */
     size_t n;                       /* rows, >= 1                             */
     size_t n_features;              /* >= 1                                   */
     const float *values;            /* (n, n_features); NaN = missing         */
@@ -118,10 +119,13 @@ AN_API an_report_event an_report_event_from(const an_event *e, const char *label
 /* Writes the SVG (UTF-8, XML 1.0, one <svg> root) for r through `write`.
    Returns AN_ERR_INVALID_ARG for missing or inconsistent fields (NULL
    values, n or n_features 0, one band side only, an event out of range,
-   a size out of range), AN_ERR_INPUT for timestamps that are non-finite,
-   decreasing or outside years 1..9999 or a non-finite or negative
-   severity, AN_ERR_IO when the callback stops it.  Allocates nothing;
-   uses about 2 KB of stack.  Thread safety: any number of calls at once. */
+   an unknown score scale, a size out of range, or a picture too small to
+   give each panel 40 pixels), AN_ERR_TOO_LARGE when n * n_features
+   overflows, AN_ERR_INPUT for timestamps that are non-finite, decreasing
+   or outside years 1..9999 or a non-finite or negative severity, and
+   AN_ERR_IO when the callback stops it; nothing is written on an argument
+   error.  Allocates nothing; uses about 4 KB of stack.
+   Thread safety: any number of calls at once. */
 AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, void *user);
 
 /* Value ticks at a 1, 2 or 5 times a power of ten step, about max_ticks of

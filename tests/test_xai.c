@@ -5,12 +5,20 @@
    text, valid UTF-8, one root), and the numbers in it are read back: event
    shadings sit where their rows are, spikes survive downsampling, ticks
    fall on round calendar times. */
+#include <stdlib.h>
+
+/* Every allocation the library makes through its default allocator is
+   counted, so a test can show the report makes none. */
+static long heap_calls;
+static void *counted_malloc(size_t size) { heap_calls++; return malloc(size); }
+#define ANOMALY_MALLOC(size) counted_malloc(size)
+#define ANOMALY_FREE(ptr) free(ptr)
+
 #define ANOMALY_IMPLEMENTATION
 #include "../anomaly_xai.h"
 #include "test.h"
 
 #include <locale.h>
-#include <stdlib.h>
 #include <time.h>
 
 /* --------------------------------------------------------------------------
@@ -863,14 +871,21 @@ static void test_event_from(void)
 }
 
 /* Each write failing in turn: AN_ERR_IO, and no write after the failure.
-   (The report allocates nothing, so there is no allocation to fail.) */
+   The report allocates nothing (the library's allocator is never called),
+   so there is no allocation to fail: the callback is its only way out. */
 static void test_write_failures(void)
 {
     static small s;
     an_report r = small_report(&s);
     sink out;
-    long k, calls;
+    long k, calls, heap_before = heap_calls;
     CHECK_OK(render(&r, &out));
+    CHECK(heap_calls == heap_before);
+    {   /* and the counter does see the library's allocations */
+        void *p = an_malloc(NULL, 64, 64);
+        CHECK(p != NULL && heap_calls > heap_before);
+        an_free(NULL, p, 64);
+    }
     calls = out.calls;
     CHECK(calls > 3);
     sink_free(&out);
