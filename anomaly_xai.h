@@ -128,8 +128,9 @@ AN_API an_report_event an_report_event_from(const an_event *e, const char *label
    Thread safety: any number of calls at once. */
 AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, void *user);
 
-/* Value ticks at a 1, 2 or 5 times a power of ten step, about max_ticks of
-   them (at most max_ticks + 1), from the first multiple of the step >= lo
+/* Value ticks at a 1, 2 or 5 times a power of ten step: the step whose
+   count of ticks is nearest max_ticks (the more ticks on a tie; so at
+   most about 1.5 max_ticks + 1), from the first multiple of the step >= lo
    to the last <= hi.  *count is the number of ticks; AN_ERR_SHAPE when
    capacity is too small (the first capacity written). */
 AN_API an_result an_report_nice_ticks(double lo, double hi, size_t max_ticks, double *ticks, size_t capacity,
@@ -486,26 +487,47 @@ static size_t an__fmt_time(char *o, double t, int style)
    Ticks
    -------------------------------------------------------------------------- */
 
-/* lo..hi must be finite with lo < hi. */
+/* Ticks of `step` in [lo, hi], allowing for rounding at the ends. */
+static double an__tick_count(double lo, double hi, double step)
+{
+    double first = ceil(lo / step - 1e-9), last = floor(hi / step + 1e-9);
+    return last >= first ? last - first + 1.0 : 0.0;
+}
+
+/* The 1, 2 or 5 times a power of ten step whose tick count over [lo, hi]
+   is nearest max_ticks (the more ticks on a tie).  lo < hi, both finite. */
 static double an__nice_step(double lo, double hi, size_t max_ticks)
 {
-    double raw = hi / (double)max_ticks - lo / (double)max_ticks, mag, f;
-    mag = pow(10.0, floor(log10(raw)));
-    f = raw / mag;
-    return (f <= 1.0 ? 1.0 : f <= 2.0 ? 2.0 : f <= 5.0 ? 5.0 : 10.0) * mag;
+    static const double mult[3] = { 1.0, 2.0, 5.0 };
+    double raw = hi / (double)max_ticks - lo / (double)max_ticks, mag, best = 0.0, best_gap = HUGE_VAL;
+    int e, k;
+    mag = pow(10.0, floor(log10(raw)) - 1.0);
+    for (e = 0; e < 3; e++, mag *= 10.0)
+        for (k = 0; k < 3; k++) {
+            double step = mult[k] * mag, count = an__tick_count(lo, hi, step);
+            double gap = fabs(count - (double)max_ticks);
+            if (!an__finite(step) || step <= 0.0 || count < 2.0) continue;
+            if (gap < best_gap || (gap == best_gap && step < best)) { best = step; best_gap = gap; }
+        }
+    if (best == 0.0) {   /* no candidate gives two ticks: the one above raw */
+        mag = pow(10.0, floor(log10(raw)));
+        best = raw / mag <= 2.0 ? 2.0 * mag : raw / mag <= 5.0 ? 5.0 * mag : 10.0 * mag;
+    }
+    return best;
 }
 
 AN_API an_result an_report_nice_ticks(double lo, double hi, size_t max_ticks, double *ticks, size_t capacity,
                                       size_t *count)
 {
     double step, first, t;
-    size_t k, n = 0;
+    size_t k, n = 0, limit;
     if (!count || (capacity && !ticks) || max_ticks == 0) return AN_ERR_INVALID_ARG;
     *count = 0;
     if (!an__finite(lo) || !an__finite(hi) || !(lo < hi)) return AN_ERR_INVALID_ARG;
     step = an__nice_step(lo, hi, max_ticks);
-    first = ceil(lo / step);
-    for (k = 0; k <= max_ticks + 1; k++) {
+    first = ceil(lo / step - 1e-9);
+    limit = 2 * max_ticks + 2;
+    for (k = 0; k <= limit; k++) {
         t = (first + (double)k) * step;
         if (t > hi && t - hi > step * 1e-9) break;   /* also stops at an overflow */
         if (fabs(t) < step * 1e-9) t = 0.0;   /* no "-0" */
@@ -750,9 +772,9 @@ static void an__panel_scale(an__panel *p, const an_report *r, size_t f)
     }
     p->lo = lo;
     p->hi = hi;
-    max_ticks = floor(p->h / 32.0);
-    if (max_ticks < 2) max_ticks = 2;
-    if (max_ticks > 8) max_ticks = 8;
+    max_ticks = floor(p->h / 40.0);
+    if (max_ticks < 3) max_ticks = 3;
+    if (max_ticks > 7) max_ticks = 7;
     if (an_report_nice_ticks(lo, hi, (size_t)max_ticks, p->ticks, AN__TICKS_CAP, &p->n_ticks) != AN_OK)
         p->n_ticks = 0;
     step = an__nice_step(lo, hi, (size_t)max_ticks);
@@ -1182,7 +1204,7 @@ static void an__draw_score(an__svg *w, const an__chart *c)
 static void an__draw_x_axis(an__svg *w, const an__chart *c)
 {
     const an_report *r = c->r;
-    double ticks[AN__TICKS_CAP], plot = c->right - c->left, max_ticks = floor(plot / 90.0);
+    double ticks[AN__TICKS_CAP], plot = c->right - c->left, max_ticks = floor(plot / (c->r->time ? 90.0 : 100.0));
     size_t n_ticks = 0, k;
     int style = AN__T_DAY;
     char b[64], ctx[64], prev[64];
