@@ -843,7 +843,8 @@ static void an__trace_flush(an__trace *t)
 
 static void an__trace_push(an__trace *t, double x, double y)
 {
-    long col = (long)floor(x);
+    double fx = floor(x);
+    long col = fx > -1e9 && fx < 1e9 ? (long)fx : 0;   /* pixels are near the plot */
     if (t->have && col != t->col) an__trace_flush(t);
     if (!t->have) {
         t->have = 1;
@@ -959,11 +960,12 @@ static void an__draw_band(an__svg *w, const an__chart *c, const an__panel *p)
 /* Tick k's label: a value, or on the nines scale 0, 0.9, 0.99, ... */
 static void an__panel_label(char *b, const an__panel *p, size_t k)
 {
-    size_t n = 0, j, nines = (size_t)p->ticks[k];
+    size_t n = 0, j, nines;
     if (!p->nines) {
         an__fmt_tick(b, p->ticks[k], p->decimals);
         return;
     }
+    nines = (size_t)p->ticks[k];   /* 0 .. 6 */
     b[n++] = '0';
     if (nines) b[n++] = '.';
     for (j = 0; j < nines && j < 40; j++) b[n++] = '9';

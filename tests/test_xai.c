@@ -858,6 +858,89 @@ static void test_nines(void)
     CHECK_RESULT(render(&r, &out), AN_ERR_INVALID_ARG);
 }
 
+/* Random reports: well-formed XML, or an error with nothing written. */
+static void test_random_reports(void)
+{
+    enum { MAX_N = 400, MAX_F = 6, MAX_E = 12 };
+    static float v[MAX_N * MAX_F], sc[MAX_N];
+    static double t[MAX_N], e[MAX_N * MAX_F], lo[MAX_N * MAX_F], hi[MAX_N * MAX_F];
+    static char text[4][40];
+    static const double specials[] = { 0.0, -0.0, 1e30, -1e30, 3e38, 1e-40, 12345.678 };
+    const char *names[MAX_F];
+    an_report_event ev[MAX_E];
+    an_rng rng;
+    int round, bad = 0, errors = 0;
+    an_rng_seed(&rng, 99, 3);
+    for (round = 0; round < 300; round++) {
+        an_report r = an_report_init();
+        size_t n = 1 + (size_t)an_rng_below(&rng, MAX_N), nf = 1 + (size_t)an_rng_below(&rng, MAX_F), i, k;
+        double nan = 0.0 / 0.0, scale = pow(10.0, (double)an_rng_below(&rng, 20) - 10.0);
+        sink out;
+        an_result res;
+        for (k = 0; k < 4; k++) {   /* random bytes, some of them special */
+            size_t len = (size_t)an_rng_below(&rng, 39);
+            for (i = 0; i < len; i++) {
+                static const char pick[] = "<>&\"' aZ\xc3\xa9\xff\x01\xe2";
+                text[k][i] = an_rng_below(&rng, 2) ? pick[an_rng_below(&rng, sizeof pick - 1)]
+                                                   : (char)(1 + an_rng_below(&rng, 255));
+            }
+            text[k][len] = '\0';
+        }
+        for (i = 0; i < n * nf; i++) {
+            unsigned u = (unsigned)an_rng_below(&rng, 20);
+            double x = u == 0 ? nan : u == 1 ? specials[an_rng_below(&rng, 7)] : scale * an_rng_normal(&rng);
+            v[i] = (float)x;
+            e[i] = x + scale * an_rng_normal(&rng);
+            lo[i] = e[i] - scale;
+            hi[i] = u == 2 ? nan : e[i] + scale;
+        }
+        t[0] = -1e10 + 1e10 * an_rng_uniform(&rng);
+        for (i = 1; i < n; i++) t[i] = t[i - 1] + (an_rng_below(&rng, 10) ? pow(10.0, 4.0 * an_rng_uniform(&rng)) : 0.0);
+        for (i = 0; i < n; i++) sc[i] = an_rng_below(&rng, 30) ? (float)(1.2 * an_rng_uniform(&rng) - 0.1) : (float)nan;
+        for (k = 0; k < MAX_E; k++) {
+            size_t a = (size_t)an_rng_below(&rng, n), b = a + (size_t)an_rng_below(&rng, n - a);
+            ev[k].start = a;
+            ev[k].end = b;
+            ev[k].peak = a + (size_t)an_rng_below(&rng, b - a + 1);
+            ev[k].severity = 5.0 * an_rng_uniform(&rng);
+            ev[k].label = an_rng_below(&rng, 2) ? text[k % 4] : NULL;
+        }
+        for (k = 0; k < MAX_F; k++) names[k] = an_rng_below(&rng, 3) ? text[k % 4] : NULL;
+        r.n = n;
+        r.n_features = nf;
+        r.values = v;
+        r.time = an_rng_below(&rng, 2) ? t : NULL;
+        r.title = an_rng_below(&rng, 4) ? text[0] : NULL;
+        r.subtitle = an_rng_below(&rng, 2) ? text[1] : NULL;
+        r.names = an_rng_below(&rng, 2) ? names : NULL;
+        r.expected = an_rng_below(&rng, 2) ? e : NULL;
+        if (an_rng_below(&rng, 2)) { r.lower = lo; r.upper = hi; }
+        r.scores = an_rng_below(&rng, 2) ? sc : NULL;
+        r.threshold = an_rng_below(&rng, 3) ? an_rng_uniform(&rng) : nan;
+        r.score_scale = an_rng_below(&rng, 2) ? AN_REPORT_SCORE_NINES : AN_REPORT_SCORE_LINEAR;
+        r.events = ev;
+        r.n_events = (size_t)an_rng_below(&rng, MAX_E + 1);
+        r.width = an_rng_below(&rng, 3) ? 0 : 300 + (int)an_rng_below(&rng, 1500);
+        r.height = an_rng_below(&rng, 3) ? 0 : 150 + (int)an_rng_below(&rng, 900);
+        res = render(&r, &out);
+        if (res == AN_OK) {
+            char why[128];
+            if ((!out.data || !xml_check(out.data, why, sizeof why)) && bad++ < 3)
+                fprintf(stderr, "round %d: %s\n", round, out.data ? why : "no output");
+            if (out.data && (strstr(out.data, "NaN") || strstr(out.data, "Inf")) && bad++ < 3)
+                fprintf(stderr, "round %d: a non-finite number was written\n", round);
+        } else {
+            errors++;
+            if ((res != AN_ERR_INVALID_ARG || out.calls != 0) && bad++ < 3)
+                fprintf(stderr, "round %d: %s after %ld writes\n", round, an_result_str(res), out.calls);
+        }
+        sink_free(&out);
+    }
+    CHECK(bad == 0);
+    CHECK(errors < 150);   /* most rounds draw */
+    printf("  random reports: 300 rounds, %d refused (too small for their panels)\n", errors);
+}
+
 static void test_event_from(void)
 {
     an_event e;
@@ -1056,6 +1139,7 @@ int main(void)
     RUN(test_many_features);
     RUN(test_errors);
     RUN(test_nines);
+    RUN(test_random_reports);
     RUN(test_event_from);
     RUN(test_write_failures);
     RUN(test_deterministic);
