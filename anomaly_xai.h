@@ -1128,6 +1128,8 @@ static void an__draw_accents(an__svg *w, const an__chart *c, const an__panel *p)
     an__svg_put(w, "</g>\n");
 }
 
+#define AN__LABEL_GLYPHS 32
+
 /* Event labels in a row above the first panel, centred on the peaks;
    a label that would overlap the one before is left out. */
 static void an__draw_labels(an__svg *w, const an__chart *c, double y)
@@ -1141,8 +1143,18 @@ static void an__draw_labels(an__svg *w, const an__chart *c, double y)
     while (w->err == AN_OK && an__group_next(c, &it, &g)) {
         const an_report_event *e = &r->events[g.best];
         double x, half;
+        size_t len = 0, glyphs = 0, space = 0, space_glyphs = 0;
         if (!e->label || !e->label[0]) continue;
-        half = 0.5 * an__text_width(e->label, 11.0);
+        /* at most AN__LABEL_GLYPHS glyphs, cut at a space when one is past
+           half of them; the tooltip keeps the whole text */
+        for (; e->label[len]; len++) {
+            if (((unsigned char)e->label[len] & 0xc0) == 0x80) continue;
+            if (glyphs == AN__LABEL_GLYPHS) break;
+            if (e->label[len] == ' ') { space = len; space_glyphs = glyphs; }
+            glyphs++;
+        }
+        if (e->label[len] && space_glyphs >= AN__LABEL_GLYPHS / 2) { len = space; glyphs = space_glyphs + 1; }
+        half = 0.5 * (double)glyphs * 11.0 * 0.56;
         x = an__px(c, an__x_of(r, e->peak));
         if (x - half < c->left) x = c->left + half;
         if (x + half > c->width - 4) x = c->width - 4 - half;
@@ -1152,7 +1164,8 @@ static void an__draw_labels(an__svg *w, const an__chart *c, double y)
         an__svg_attr(w, "x", x);
         an__svg_attr(w, "y", y);
         an__svg_put(w, ">");
-        an__svg_text(w, e->label);
+        an__svg_text_n(w, e->label, len);
+        if (e->label[len]) an__svg_put(w, "\xe2\x80\xa6");
         an__svg_put(w, "</text>\n");
     }
     an__svg_put(w, "</g>\n");
@@ -1521,6 +1534,31 @@ AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, voi
         an__svg_text(&w, r->title);
         an__svg_put(&w, "</title>\n");
     }
+    /* a one-line summary for screen readers */
+    an__svg_put(&w, "<desc>");
+    an__fmt_fixed(b, (double)r->n, 0, 0, 1);
+    an__svg_put(&w, b);
+    an__svg_put(&w, r->n == 1 ? " row" : " rows");
+    if (r->time) {
+        an__svg_put(&w, " from ");
+        an__put_row_time(&w, r, 0);
+        an__svg_put(&w, " to ");
+        an__put_row_time(&w, r, r->n - 1);
+        an__svg_put(&w, " UTC");
+    }
+    an__svg_put(&w, ", ");
+    an__fmt_fixed(b, (double)r->n_features, 0, 0, 1);
+    an__svg_put(&w, b);
+    an__svg_put(&w, r->n_features == 1 ? " feature, " : " features, ");
+    an__fmt_fixed(b, (double)r->n_events, 0, 0, 1);
+    an__svg_put(&w, b);
+    an__svg_put(&w, r->n_events == 1 ? " anomaly event" : " anomaly events");
+    if (c.has_score && an__finite(r->threshold)) {
+        an__svg_put(&w, ", score threshold ");
+        an__fmt_g(b, r->threshold, 6);
+        an__svg_put(&w, b);
+    }
+    an__svg_put(&w, ".</desc>\n");
     an__svg_put(&w, "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n");
     y = 8.0;
     if (title_lines) {

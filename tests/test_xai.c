@@ -349,6 +349,8 @@ static void test_well_formed(void)
     CHECK(strstr(out.data, ">threshold 0.9<") != NULL);
     CHECK(strstr(out.data, ">spike<") != NULL);            /* the label */
     CHECK(strstr(out.data, ">A small series<") != NULL);
+    CHECK(strstr(out.data, "<desc>100 rows from 2014-07-03 00:00 to 2014-07-05 01:30 UTC, 1 feature, "
+                           "2 anomaly events, score threshold 0.9.</desc>") != NULL);
     CHECK(count_of(out.data, "<circle") == 2);              /* a peak dot per event */
     sink_free(&out);
 
@@ -392,6 +394,13 @@ static void test_escaping(void)
     CHECK(strstr(out.data, "<script") == NULL);
     CHECK(strstr(out.data, "bad bytes: \xef\xbf\xbd\xef\xbf\xbd, a lone \xef\xbf\xbd\xef\xbf\xbd, a surrogate") != NULL);
     CHECK(strstr(out.data, "a tab here,   bell") != NULL);
+    sink_free(&out);
+    /* a long label is cut at 32 glyphs over the peak, whole in the tooltip */
+    s.ev[0].label = "\xc3\xa9v\xc3\xa9nement: far more text than fits over a peak, and then some";
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK(strstr(out.data, ">\xc3\xa9v\xc3\xa9nement: far more text than\xe2\x80\xa6</text>") != NULL);
+    CHECK(strstr(out.data, "over a peak, and then some</title>") != NULL);
     sink_free(&out);
 }
 
