@@ -140,7 +140,9 @@ AN_API an_result an_report_nice_ticks(double lo, double hi, size_t max_ticks, do
    calendar times: the smallest step from 1, 2, 5, 10, 15, 30 seconds or
    minutes, 1, 2, 3, 6, 12 hours, 1 or 2 days, a week (Mondays), 1, 2, 3, 6
    months (first of the month) or 1, 2, 5, 10, ... years (1 January) that
-   gives at most about max_ticks ticks.  Counts and errors as above. */
+   gives at most about max_ticks ticks; when that one falls fewer than
+   twice in the span, a smaller one with at most 2 max_ticks + 1 ticks (or
+   any number, rather than none).  Counts and errors as above. */
 AN_API an_result an_report_time_ticks(double t0, double t1, size_t max_ticks, double *ticks, size_t capacity,
                                       size_t *count);
 
@@ -556,31 +558,21 @@ static const an__time_step an__time_steps[] = {
     { 31556952000.0, AN__T_YEAR, 1000 }, { 63113904000.0, AN__T_YEAR, 2000 }
 };
 
-/* The ticks and the label style of the step chosen. */
-static an_result an__time_ticks(double t0, double t1, size_t max_ticks, double *ticks, size_t capacity,
-                                size_t *count, int *style)
+/* The ticks of one step in [t0, t1]: how many there are, the first
+   `capacity` written. */
+static size_t an__time_ticks_of(const an__time_step *s, double t0, double t1, double *ticks, size_t capacity)
 {
-    const size_t n_steps = sizeof an__time_steps / sizeof an__time_steps[0];
-    const an__time_step *s = &an__time_steps[n_steps - 1];
-    size_t i, n = 0;
-    double span = t1 - t0, t;
-    if (!count || (capacity && !ticks) || max_ticks == 0) return AN_ERR_INVALID_ARG;
-    *count = 0;
-    if (!(t0 >= AN__TIME_MIN) || !(t1 <= AN__TIME_MAX) || !(t0 <= t1)) return AN_ERR_INVALID_ARG;
-    for (i = 0; i < n_steps; i++)
-        if (span / an__time_steps[i].seconds <= (double)max_ticks) { s = &an__time_steps[i]; break; }
-    if (style) *style = s->style;
+    size_t n = 0;
+    double t;
     if (s->style <= AN__T_DAY) {
         /* fixed lengths that divide a day or are whole days: align to the epoch */
-        t = ceil(t0 / s->seconds) * s->seconds;
-        for (; t <= t1; t += s->seconds) {
+        for (t = ceil(t0 / s->seconds) * s->seconds; t <= t1; t += s->seconds) {
             if (n < capacity) ticks[n] = t;
             n++;
         }
     } else if (s->style == AN__T_WEEK) {
         const double monday = 4 * 86400.0;   /* 1970-01-05 */
-        t = monday + ceil((t0 - monday) / s->seconds) * s->seconds;
-        for (; t <= t1; t += s->seconds) {
+        for (t = monday + ceil((t0 - monday) / s->seconds) * s->seconds; t <= t1; t += s->seconds) {
             if (n < capacity) ticks[n] = t;
             n++;
         }
@@ -589,7 +581,7 @@ static an_result an__time_ticks(double t0, double t1, size_t max_ticks, double *
         long y = d.year, mi;
         int m = d.month;
         if (s->style == AN__T_MONTH) {
-            /* first month start >= t0 whose month (0-based) is a multiple */
+            /* the first month start >= t0 whose month (0-based) is a multiple */
             mi = y * 12 + (m - 1);
             if ((double)an__days_from_date(y, m, 1) * 86400.0 < t0) mi++;
             while (mi % s->mult) mi++;
@@ -610,6 +602,35 @@ static an_result an__time_ticks(double t0, double t1, size_t max_ticks, double *
             }
         }
     }
+    return n;
+}
+
+/* The ticks and the label style of the step chosen: the smallest step
+   with at most about max_ticks ticks, or a smaller one when that step
+   falls fewer than twice in the span (25 days may hold no 1st of a
+   month), as long as the smaller does not crowd the axis with more than
+   2 max_ticks + 1 where the larger had one tick. */
+static an_result an__time_ticks(double t0, double t1, size_t max_ticks, double *ticks, size_t capacity,
+                                size_t *count, int *style)
+{
+    const size_t n_steps = sizeof an__time_steps / sizeof an__time_steps[0];
+    size_t i, n, best;
+    double span = t1 - t0;
+    if (!count || (capacity && !ticks) || max_ticks == 0) return AN_ERR_INVALID_ARG;
+    *count = 0;
+    if (!(t0 >= AN__TIME_MIN) || !(t1 <= AN__TIME_MAX) || !(t0 <= t1)) return AN_ERR_INVALID_ARG;
+    for (i = 0; i + 1 < n_steps; i++)
+        if (span / an__time_steps[i].seconds <= (double)max_ticks) break;
+    best = i;
+    n = an__time_ticks_of(&an__time_steps[i], t0, t1, NULL, 0);
+    while (n < 2 && i > 0) {   /* finer, unless that crowds a tick that exists */
+        size_t finer = an__time_ticks_of(&an__time_steps[--i], t0, t1, NULL, 0);
+        if (n >= 1 && finer > 2 * max_ticks + 1) break;
+        best = i;
+        n = finer;
+    }
+    n = an__time_ticks_of(&an__time_steps[best], t0, t1, ticks, capacity);
+    if (style) *style = an__time_steps[best].style;
     *count = n;
     return n > capacity ? AN_ERR_SHAPE : AN_OK;
 }

@@ -724,6 +724,33 @@ static void test_time_ticks(void)
     CHECK(n > 5);
 }
 
+/* Random spans from two seconds to a millennium: ticks increase, stay in
+   the span, sit on whole units (midnights from a day up), and number at
+   least one and at most 2 max_ticks + 1 (when a step smaller than the
+   first choice was taken). */
+static void test_time_ticks_random(void)
+{
+    an_rng rng;
+    int round, bad = 0;
+    an_rng_seed(&rng, 5, 9);
+    for (round = 0; round < 3000; round++) {
+        double t[64], span = pow(10.0, 0.31 + 10.2 * an_rng_uniform(&rng));
+        double t0 = -3e10 + 6e10 * an_rng_uniform(&rng), t1 = t0 + span, d;
+        size_t max_ticks = 2 + (size_t)an_rng_below(&rng, 12), n = 0, k;
+        int ok = an_report_time_ticks(t0, t1, max_ticks, t, 64, &n) == AN_OK && n >= 1 && n <= 2 * max_ticks + 1;
+        for (k = 0; ok && k < n; k++) {
+            ok = t[k] >= t0 && t[k] <= t1 && (k == 0 || t[k] > t[k - 1]);
+            if (ok && n >= 2) {
+                d = t[1] - t[0];
+                ok = d < 86400.0 ? fmod(t[k], d) == 0.0 : fmod(t[k], 86400.0) == 0.0;
+            }
+        }
+        if (!ok && bad++ < 3)
+            fprintf(stderr, "time ticks over [%.0f, %.0f] for %zu: %zu ticks\n", t0, t1, max_ticks, n);
+    }
+    CHECK(bad == 0);
+}
+
 /* The labels under the axis, for the same spans drawn as pictures. */
 static void test_time_labels(void)
 {
@@ -1144,6 +1171,7 @@ int main(void)
     RUN(test_downsampling);
     RUN(test_nice_ticks);
     RUN(test_time_ticks);
+    RUN(test_time_ticks_random);
     RUN(test_time_labels);
     RUN(test_many_features);
     RUN(test_errors);
