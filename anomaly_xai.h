@@ -60,6 +60,13 @@ extern "C" {
        r.events = events; r.n_events = n_events;
        an_report_svg(&r, to_file, file);
 
+   or, without stdio, measure and then write into memory:
+
+       an_report_buffer b = { NULL, 0, 0 };
+       an_report_svg(&r, an_report_write_buffer, &b);     b.size bytes
+       b.data = memory; b.capacity = b.size + 1; b.size = 0;
+       an_report_svg(&r, an_report_write_buffer, &b);     NUL-terminated
+
    The picture's geometry: the plot spans x from the left margin to
    width - 20; row i sits at left + (x_i - x_0) / (x_n-1 - x_0) * plot
    width, where x_i is time[i] (or i without times), so the series' first
@@ -109,6 +116,20 @@ typedef struct an_report {
     int width, height;              /* pixels, 0 = default (960 wide, 420 high
                                        plus 150 per extra panel); 320..16384 */
 } an_report;
+
+/* A ready-made write callback into caller memory: pass an
+   an_report_buffer as `user`.  It appends to data while the picture fits
+   in capacity (stopping the report with AN_ERR_IO when it does not) and
+   counts every byte in size; with data NULL it only counts, so a first
+   call measures how much memory the picture needs (size + 1 for a NUL,
+   which it writes whenever there is room). */
+typedef struct an_report_buffer {
+    char *data;          /* NULL: count only                          */
+    size_t capacity;     /* bytes at data                             */
+    size_t size;         /* bytes of SVG so far (start at 0)          */
+} an_report_buffer;
+
+AN_API int an_report_write_buffer(void *user, const char *data, size_t size);
 
 /* Everything empty, threshold NaN, default size. */
 AN_API an_report an_report_init(void);
@@ -1353,6 +1374,19 @@ static size_t an__legend_layout(const an__legend *l, an__svg *w, double x0, doub
 /* --------------------------------------------------------------------------
    The report
    -------------------------------------------------------------------------- */
+
+AN_API int an_report_write_buffer(void *user, const char *data, size_t size)
+{
+    an_report_buffer *b = (an_report_buffer *)user;
+    if (!b || (size && !data)) return -1;
+    if (b->data) {
+        if (size > b->capacity || b->size > b->capacity - size) return -1;
+        memcpy(b->data + b->size, data, size);
+        if (b->size + size < b->capacity) b->data[b->size + size] = '\0';
+    }
+    b->size += size;
+    return 0;
+}
 
 AN_API an_report an_report_init(void)
 {

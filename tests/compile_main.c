@@ -12,7 +12,13 @@ int main(void)
     {
         double ticks[8];
         size_t count = 0;
+        an_report r = an_report_init();
+        an_report_buffer b = { NULL, 0, 0 };
         if (an_report_nice_ticks(0.0, 10.0, 5, ticks, 8, &count) != AN_OK || count != 6) return 1;
+        r.n = 3;
+        r.n_features = 1;
+        r.values = x;
+        if (an_report_svg(&r, an_report_write_buffer, &b) != AN_OK || b.size < 100) return 1;
     }
     printf("compiled with SIMD path %s\n", an_simd_name(an_simd_path()));
     return 0;

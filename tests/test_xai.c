@@ -1017,6 +1017,36 @@ static void test_write_failures(void)
     }
 }
 
+/* The buffer callback: measure, then draw into exactly that much memory;
+   one byte less stops the report. */
+static void test_buffer(void)
+{
+    static small s;
+    an_report r = small_report(&s);
+    an_report_buffer b = { NULL, 0, 0 };
+    sink out;
+    char *mem;
+    CHECK_OK(render(&r, &out));
+    CHECK_OK(an_report_svg(&r, an_report_write_buffer, &b));
+    CHECK_EQ_SIZE(b.size, out.len);
+    mem = (char *)malloc(b.size + 1);
+    CHECK(mem != NULL);
+    if (mem) {
+        an_report_buffer exact = { NULL, 0, 0 }, short_by_one = { NULL, 0, 0 };
+        exact.data = mem;
+        exact.capacity = b.size + 1;
+        CHECK_OK(an_report_svg(&r, an_report_write_buffer, &exact));
+        CHECK(exact.size == out.len && strcmp(mem, out.data) == 0);
+        short_by_one.data = mem;
+        short_by_one.capacity = b.size - 1;
+        CHECK_RESULT(an_report_svg(&r, an_report_write_buffer, &short_by_one), AN_ERR_IO);
+        CHECK(short_by_one.size <= b.size - 1);
+        free(mem);
+    }
+    CHECK(an_report_write_buffer(NULL, "x", 1) != 0);
+    sink_free(&out);
+}
+
 /* Same input, same bytes, whatever the locale says about decimal points. */
 static void test_deterministic(void)
 {
@@ -1179,6 +1209,7 @@ int main(void)
     RUN(test_random_reports);
     RUN(test_event_from);
     RUN(test_write_failures);
+    RUN(test_buffer);
     RUN(test_deterministic);
     RUN(test_wrapping);
     RUN(test_formatting);
