@@ -150,8 +150,8 @@ AN_API an_report_event an_report_event_from(const an_event *e, const char *label
 AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, void *user);
 
 /* Value ticks at a 1, 2 or 5 times a power of ten step: the step whose
-   count of ticks is nearest max_ticks (the more ticks on a tie; so at
-   most about 1.5 max_ticks + 1), from the first multiple of the step >= lo
+   count of ticks is nearest max_ticks (the fewer ticks on a tie; so at
+   most about 1.5 max_ticks), from the first multiple of the step >= lo
    to the last <= hi.  *count is the number of ticks; AN_ERR_SHAPE when
    capacity is too small (the first capacity written). */
 AN_API an_result an_report_nice_ticks(double lo, double hi, size_t max_ticks, double *ticks, size_t capacity,
@@ -189,13 +189,13 @@ extern "C" {
 /* Colours: one accent for anomalies, greys for everything else. */
 #define AN__C_INK      "#222222"   /* series, title                 */
 #define AN__C_TEXT     "#555555"   /* axis labels, legend           */
-#define AN__C_SOFT     "#888888"   /* subtitle, notes               */
+#define AN__C_SOFT     "#707070"   /* subtitle, notes (4.9:1 on white) */
 #define AN__C_GRID     "#e4e4e4"   /* gridlines                     */
 #define AN__C_AXIS     "#9a9a9a"   /* baseline, ticks               */
 #define AN__C_EXPECT   "#6b6b6b"   /* expected line (dashed)        */
 #define AN__C_BAND     "#e3e8ee"   /* expected band                 */
 #define AN__C_SCORE    "#d4d4d4"   /* score area                    */
-#define AN__C_ACCENT   "#d9480f"   /* anomalies                     */
+#define AN__C_ACCENT   "#c2410c"   /* anomalies (5.2:1 on white)    */
 #define AN__FONT       "Helvetica Neue, Helvetica, Arial, Liberation Sans, DejaVu Sans, sans-serif"
 
 #define AN__TIME_MIN   (-62135596800.0)  /* 0001-01-01T00:00:00Z */
@@ -298,7 +298,7 @@ static char *an__digits(char *end, unsigned long long u)
 static size_t an__fmt_g(char *out, double v, int sig);
 
 /* v with `decimals` digits after the point (0..15), trailing zeros kept
-   unless trim; group: commas every three integer digits from 10 000 on.
+   unless trim; group: commas every three integer digits.
    Falls back to an__fmt_g past 2^53 scaled units.  out: >= 48 bytes. */
 static size_t an__fmt_fixed(char *out, double v, int decimals, int trim, int group)
 {
@@ -320,7 +320,7 @@ static size_t an__fmt_fixed(char *out, double v, int decimals, int trim, int gro
     s = an__digits(e, ip);
     nd = (size_t)(e - s);
     for (k = 0; k < nd; k++) {
-        if (group && ip >= 10000 && k && (nd - k) % 3 == 0) out[n++] = ',';
+        if (group && k && (nd - k) % 3 == 0) out[n++] = ',';
         out[n++] = s[k];
     }
     if (decimals > 0) {
@@ -518,7 +518,7 @@ static double an__tick_count(double lo, double hi, double step)
 }
 
 /* The 1, 2 or 5 times a power of ten step whose tick count over [lo, hi]
-   is nearest max_ticks (the more ticks on a tie).  lo < hi, both finite. */
+   is nearest max_ticks (the fewer ticks on a tie).  lo < hi, both finite. */
 static double an__nice_step(double lo, double hi, size_t max_ticks)
 {
     static const double mult[3] = { 1.0, 2.0, 5.0 };
@@ -530,7 +530,7 @@ static double an__nice_step(double lo, double hi, size_t max_ticks)
             double step = mult[k] * mag, count = an__tick_count(lo, hi, step);
             double gap = fabs(count - (double)max_ticks);
             if (!an__finite(step) || step <= 0.0 || count < 2.0) continue;
-            if (gap < best_gap || (gap == best_gap && step < best)) { best = step; best_gap = gap; }
+            if (gap < best_gap || (gap == best_gap && step > best)) { best = step; best_gap = gap; }
         }
     if (best == 0.0) {   /* no candidate gives two ticks: the one above raw */
         mag = pow(10.0, floor(log10(raw)));
@@ -673,6 +673,7 @@ typedef struct an__panel {
     size_t n_ticks;
     int decimals;           /* for the tick labels             */
     int nines;              /* score panel on the nines scale  */
+    int group;              /* thousands commas in its labels  */
     size_t feature;
 } an__panel;
 
@@ -820,15 +821,19 @@ static void an__panel_scale(an__panel *p, const an_report *r, size_t f)
     if (an_report_nice_ticks(lo, hi, (size_t)max_ticks, p->ticks, AN__TICKS_CAP, &p->n_ticks) != AN_OK)
         p->n_ticks = 0;
     step = an__nice_step(lo, hi, (size_t)max_ticks);
+    /* "5,000" beside "10,000", but "2014" alone */
+    p->group = p->n_ticks && (fabs(p->ticks[0]) >= 1e4 || fabs(p->ticks[p->n_ticks - 1]) >= 1e4);
     p->decimals = 0;
     for (k = 0; k < 15 && step * pow(10.0, (double)p->decimals) < 0.999999; k++) p->decimals++;
 }
 
-/* A tick label: fixed decimals with thousands commas, %g past 1e15, and
-   a true minus sign (U+2212) as typesetters write it.  b: >= 48 bytes. */
-static size_t an__fmt_tick(char *b, double v, int decimals)
+/* A tick label: fixed decimals, thousands commas when `group`, %g past
+   1e15, and a true minus sign (U+2212) as typesetters write it.
+   b: >= 48 bytes. */
+static size_t an__fmt_tick(char *b, double v, int decimals, int group)
 {
-    size_t n = fabs(v) >= 1e15 || (v != 0.0 && decimals > 6) ? an__fmt_g(b, v, 6) : an__fmt_fixed(b, v, decimals, 0, 1);
+    size_t n = fabs(v) >= 1e15 || (v != 0.0 && decimals > 6) ? an__fmt_g(b, v, 6)
+                                                              : an__fmt_fixed(b, v, decimals, 0, group);
     if (n && b[0] == '-') {
         memmove(b + 3, b + 1, n);   /* with the NUL */
         memcpy(b, "\xe2\x88\x92", 3);
@@ -1004,7 +1009,7 @@ static void an__panel_label(char *b, const an__panel *p, size_t k)
 {
     size_t n = 0, j, nines;
     if (!p->nines) {
-        an__fmt_tick(b, p->ticks[k], p->decimals);
+        an__fmt_tick(b, p->ticks[k], p->decimals, p->group);
         return;
     }
     nines = (size_t)p->ticks[k];   /* 0 .. 6 */
@@ -1302,7 +1307,7 @@ static void an__draw_x_axis(an__svg *w, const an__chart *c)
                 memcpy(prev, key, strlen(key) + 1);
             }
         } else {
-            an__fmt_fixed(b, ticks[k], 0, 0, 1);
+            an__fmt_fixed(b, ticks[k], 0, 0, c->x_hi >= 1e4);
         }
         half = 0.5 * an__text_width(b, 11.0);
         if (x - half < 2.0) x = 2.0 + half;
@@ -1560,7 +1565,7 @@ AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, voi
         size_t j;
         for (j = 0; j < c.panel[k].n_ticks; j++) {
             double tw;
-            an__fmt_tick(b, c.panel[k].ticks[j], c.panel[k].decimals);
+            an__fmt_tick(b, c.panel[k].ticks[j], c.panel[k].decimals, c.panel[k].group);
             tw = an__text_width(b, 11.0);   /* counts glyphs, so U+2212 is one */
             if (tw > label_w) label_w = tw;
         }

@@ -667,7 +667,9 @@ static void test_nice_ticks(void)
     CHECK_EQ_SIZE(n, 3);
     CHECK(t[0] == 0.0 && !signbit(t[0]) && t[1] == 5.0 && t[2] == 10.0);
     CHECK_OK(an_report_nice_ticks(1e9, 1e9 + 3, 3, t, 16, &n));
-    CHECK(n == 4 && t[0] == 1e9 && t[3] == 1e9 + 3);
+    CHECK(n == 2 && t[0] == 1e9 && t[1] == 1e9 + 2);   /* 2 and 4 ticks tie: the fewer */
+    CHECK_OK(an_report_nice_ticks(66.0, 174.0, 5, t, 16, &n));
+    CHECK(n == 5 && t[0] == 80.0 && t[4] == 160.0);
     CHECK_OK(an_report_nice_ticks(-DBL_MAX, DBL_MAX, 4, t, 16, &n));
     CHECK(n >= 2 && n <= 5);
     for (k = 0; k < n; k++) CHECK(an__finite(t[k]));
@@ -1157,7 +1159,11 @@ static void test_formatting(void)
         an__fmt_fixed(b, 1234567.891, 2, 0, 1);
         CHECK(strcmp(b, "1,234,567.89") == 0);
         an__fmt_fixed(b, 9999.0, 0, 0, 1);
+        CHECK(strcmp(b, "9,999") == 0);
+        an__fmt_fixed(b, 9999.0, 0, 0, 0);
         CHECK(strcmp(b, "9999") == 0);
+        an__fmt_fixed(b, 999.0, 0, 0, 1);
+        CHECK(strcmp(b, "999") == 0);
         an__fmt_fixed(b, -0.04, 1, 0, 1);
         CHECK(strcmp(b, "0.0") == 0);
         an__fmt_fixed(b, 2.50, 3, 1, 0);
