@@ -3,8 +3,8 @@
        build/report [options] FILE.csv > picture.svg
 
    The CSV has a header, a timestamp in the first column (ISO 8601 such as
-   "2014-07-01 00:00:00" or "2014-07-01T00:00:00Z", or Unix seconds) and a
-   value in the second.  The pipeline, all from anomaly_stats.h:
+   "2014-07-01 00:00:00" or "2014-07-01T00:00:00Z", or Unix seconds, in
+   order) and a value in the second, on every row.  The pipeline, all from anomaly_stats.h:
      MSTL with the given periods (or those an_detect_periods finds) gives
      the expected value; the remainder's robust z (median, 1.4826 MAD) gives
      the band expected +- 3 sigma; |z| calibrated on the series itself
@@ -102,7 +102,16 @@ int main(int argc, char **argv)
             if (!t || !y) { fprintf(stderr, "report: out of memory\n"); return 1; }
         }
         if (!parse_time(line, &t[n])) { fprintf(stderr, "report: bad time '%s'\n", line); return 1; }
-        y[n++] = atof(comma + 1);
+        {
+            char *end;
+            y[n] = strtod(comma + 1, &end);
+            if (end == comma + 1 || !isfinite(y[n])) {   /* MSTL needs every value */
+                fprintf(stderr, "report: row %zu: the value is missing or not a number\n", n + 2);
+                return 1;
+            }
+            if (n && t[n] < t[n - 1]) { fprintf(stderr, "report: row %zu: time goes backwards\n", n + 2); return 1; }
+            n++;
+        }
     }
     fclose(in);
     if (n < 16) { fprintf(stderr, "report: %zu rows are too few\n", n); return 1; }

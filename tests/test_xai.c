@@ -634,6 +634,7 @@ static void test_downsampling(void)
     CHECK_OK(render(&r, &out));
     CHECK_XML(&out);
     CHECK(out.len < 1000000);
+    CHECK(strstr(out.data, ">50,000<") != NULL);   /* row numbers, grouped */
     CHECK(read_path(out.data, "class=\"series\"", &pp));
     CHECK(pp.n < 4 * 960);
     for (i = 1; i < pp.n; i++) {
