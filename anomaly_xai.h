@@ -27,13 +27,19 @@
    days, Mondays, months, years) and read as UTC dates: "06:00" with "Jul 3"
    under the first tick and wherever the day changes, "Jul 3" with the year,
    "Jul" with the year, or "2014".  Without timestamps the axis counts rows.
+   The score panel reads the score linearly, or on a "nines" scale (0.9,
+   0.99, 0.999 equally spaced) made for calibrated likelihoods.  Events get
+   a short label over their peak and a tooltip (an SVG <title>) with their
+   times, severity and whole label; the picture has a <title> and a <desc>
+   summary for screen readers, and its text colours pass WCAG AA on white.
 
    Long series are drawn per pixel column: each column keeps the first,
    lowest, highest and last point, so every spike survives and a file for
    100 000 points stays far below 1 MB.  NaN or infinite values leave gaps.
    All text is escaped for XML (and invalid UTF-8 replaced), numbers are
    written by this header (no printf, no locale), and nothing is allocated:
-   the SVG goes out through the callback in chunks of about 1 KB. */
+   the SVG goes out through the callback in chunks of about 1 KB, to a file
+   or, with an_report_write_buffer, into caller memory. */
 #ifndef ANOMALY_XAI_H_INCLUDED
 #define ANOMALY_XAI_H_INCLUDED
 
