@@ -116,8 +116,8 @@ typedef struct an_report {
     const float *scores;            /* (n) in [0, 1] or NULL: no score panel  */
     double threshold;               /* score threshold line; NaN = none       */
     an_report_scale score_scale;    /* LINEAR (default) or NINES               */
-    const an_report_event *events;  /* (n_events), any order (sorted by start
-                                       merges touching shadings)             */
+    const an_report_event *events;  /* (n_events), any order; sorted by start,
+                                       touching or overlapping ones merge    */
     size_t n_events;
     int width, height;              /* pixels, 0 = default (960 wide, 420 high
                                        plus 150 per extra panel); 320..16384 */
@@ -1045,9 +1045,10 @@ static void an__draw_y_axis(an__svg *w, const an__chart *c, const an__panel *p, 
     }
 }
 
-/* Events whose shadings touch are drawn as one group: in the given order,
-   an event joins the open group when it starts after the group's last row
-   and at most a pixel to the right of its shading. */
+/* Events whose shadings touch or overlap are drawn as one group: in the
+   given order, an event joins the open group when it starts no earlier
+   than the group and at most a pixel to the right of its shading (so
+   events sorted by start never stack their shading). */
 typedef struct an__group {
     size_t start, end;    /* rows covered                    */
     size_t best;          /* index of its most severe event   */
@@ -1078,8 +1079,8 @@ static int an__group_next(const an__chart *c, an__groups *it, an__group *out)
             x0 = m - 1.5;
             x1 = m + 1.5;
         }
-        if (it->open && e->start > it->g.end && x0 <= it->g.x1 + 1.0) {
-            it->g.end = e->end;
+        if (it->open && e->start >= it->g.start && x0 <= it->g.x1 + 1.0) {
+            if (e->end > it->g.end) it->g.end = e->end;
             if (x1 > it->g.x1) it->g.x1 = x1;
             it->g.count++;
             if (e->severity > r->events[it->g.best].severity) it->g.best = it->i;

@@ -468,6 +468,16 @@ static void test_event_positions(void)
         CHECK(strstr(out.data, ">b<") != NULL && strstr(out.data, ">a<") == NULL);
         CHECK_EQ_SIZE(count_of(out.data, "<circle"), 3);
         sink_free(&out);
+        /* overlapping events in start order are one shading too */
+        ev[0].start = 2000; ev[0].end = 3000;
+        ev[1].start = 2500; ev[1].end = 2600; ev[1].peak = 2550;
+        ev[2].start = 2900; ev[2].end = 3500; ev[2].peak = 3000;
+        q.n_events = 3;
+        CHECK_OK(render(&q, &out));
+        read_event_rects(out.data, &rs);
+        CHECK_EQ_SIZE(rs.n, 1);
+        CHECK(strstr(out.data, "rows 2000 \xe2\x80\x93 3500, 3 events") != NULL);
+        sink_free(&out);
     }
 }
 
