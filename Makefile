@@ -36,7 +36,7 @@ ALL_CFLAGS = $(STD) $(SIMD_$(SIMD)) $(CFLAGS)
 LDLIBS     = -lm
 SANITIZE   = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-HEADERS  = anomaly.h anomaly_stats.h anomaly_lstm.h
+HEADERS  = anomaly.h anomaly_stats.h anomaly_lstm.h anomaly_xai.h
 TEST_DEP = $(HEADERS) tests/test.h tests/fixtures/metrics_sklearn.h tests/fixtures/nab_reference.h
 
 # Extra builds of the core tests so every vector path this CPU can run is
@@ -44,13 +44,13 @@ TEST_DEP = $(HEADERS) tests/test.h tests/fixtures/metrics_sklearn.h tests/fixtur
 X86      := $(filter x86_64 i686 i386,$(shell uname -m))
 HAS_AVX2 := $(if $(X86),$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo 1))
 TESTS     = build/test_core build/test_core_scalar $(if $(HAS_AVX2),build/test_core_avx2) build/test_stats \
-            build/test_thresholds build/test_detectors build/test_lstm build/test_lstm_scalar
+            build/test_thresholds build/test_detectors build/test_lstm build/test_lstm_scalar build/test_xai
 FUZZ_RUN  = build/fuzz_model
 
 .PHONY: all test sanitize bench demo fuzz cross clean
 
 all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats bench/stl bench/lstm_ae build/core_tour \
-     build/stats_tour build/lstm_tour build/lstm_nab build/anomaly build/quickstart build/stream_fixed
+     build/stats_tour build/lstm_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed
 
 build:
 	@mkdir -p build
@@ -80,6 +80,9 @@ build/test_lstm: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures/lstm_t
 build/test_lstm_scalar: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures/lstm_torch.h | build
 	$(CC) $(STD) $(SIMD_scalar) $(CFLAGS) $< -o $@ $(LDLIBS)
 
+build/test_xai: tests/test_xai.c $(HEADERS) tests/test.h | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
 build/fuzz_model: tests/fuzz_model.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) -DFUZZ_STANDALONE $< -o $@ $(LDLIBS)
 
@@ -108,6 +111,10 @@ build/core_tour: examples/core_tour.c $(HEADERS) | build
 build/stats_tour: examples/stats_tour.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
+# The report picture from a CSV: build/report --period 48 FILE.csv > picture.svg
+build/report: examples/report.c $(HEADERS) | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
 build/anomaly: examples/anomaly.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
@@ -132,11 +139,12 @@ sanitize: | build
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_thresholds.c -o build/test_thresholds_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_detectors.c -o build/test_detectors_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_lstm.c -o build/test_lstm_asan $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_xai.c -o build/test_xai_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) -DFUZZ_STANDALONE tests/fuzz_model.c -o build/fuzz_model_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) examples/anomaly.c -o build/anomaly_asan $(LDLIBS)
 	$(CC) $(STD) $(if $(HAS_AVX2),$(SIMD_avx2),$(SIMD_scalar)) $(CFLAGS) -gdwarf-4 tests/test_core.c -o build/test_core_vg $(LDLIBS)
 	@SKIP_COMPILE=1 sh tests/run.sh build/test_core_asan build/test_core_scalar_asan build/test_stats_asan \
-	    build/test_thresholds_asan build/test_detectors_asan build/test_lstm_asan \
+	    build/test_thresholds_asan build/test_detectors_asan build/test_lstm_asan build/test_xai_asan \
 	    "build/fuzz_model_asan tests/fuzz/corpus" "sh tests/test_cli.sh build/anomaly_asan" \
 	    "valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/test_core_vg"
 
@@ -163,12 +171,14 @@ cross: | build
 	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_thresholds.c -o build/test_thresholds_neon $(LDLIBS)
 	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_detectors.c -o build/test_detectors_neon $(LDLIBS)
 	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_lstm.c -o build/test_lstm_neon $(LDLIBS)
+	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_xai.c -o build/test_xai_neon $(LDLIBS)
 	@SKIP_COMPILE=1 sh tests/run.sh "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_core_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_core_neon_scalar" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_stats_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_thresholds_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_detectors_neon" \
-	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_lstm_neon"
+	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_lstm_neon" \
+	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_xai_neon"
 
 clean:
 	rm -rf build bench/stl bench/lstm_ae

@@ -2,3 +2,4 @@
 #define ANOMALY_IMPLEMENTATION
 #include "../anomaly_stats.h"
 #include "../anomaly_lstm.h"
+#include "../anomaly_xai.h"

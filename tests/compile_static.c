@@ -5,6 +5,7 @@
 #define ANOMALY_IMPLEMENTATION
 #include "../anomaly_stats.h"
 #include "../anomaly_lstm.h"
+#include "../anomaly_xai.h"
 
 #if UNIT == 1
 float unit_two(void);

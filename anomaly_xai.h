@@ -1,0 +1,1694 @@
+/* anomaly_xai.h - v0.1.0 - explanations and report pictures for anomaly.h.
+   No dependencies beyond anomaly_stats.h, anomaly.h, libc and libm.
+   Licence: see anomaly.h.
+
+   Include after (or instead of) anomaly_stats.h; with ANOMALY_IMPLEMENTATION
+   defined in one file, this header's code is emitted there too.
+
+   Sections, in reading order:
+       1  Report      an SVG picture of a series, its anomaly events, the
+                      expected value and band, and the score with its
+                      threshold, streamed through a caller's callback
+
+   The explainers (feature importance, Kernel SHAP, LIME, integrated
+   gradients, pattern deviation and reasons in words) come later in this
+   header, as further sections.
+
+   THE PICTURE
+
+   One panel per value feature (small multiples sharing the time axis; the
+   first AN_REPORT_MAX_PANELS features are drawn and the subtitle says how
+   many were left out), then a shorter score panel.  Ink is kept low: a dark
+   series line, light horizontal gridlines at 1-2-5 "nice" values, no frame,
+   the expected value as a dashed grey line over a pale band, and a single
+   accent colour for everything anomalous: the events' shading (a little
+   darker for the more severe), the series inside events, the peak dots and
+   the labels.  Time ticks fall on calendar units (seconds, minutes, hours,
+   days, Mondays, months, years) and read as UTC dates: "06:00" with "Jul 3"
+   under the first tick and wherever the day changes, "Jul 3" with the year,
+   "Jul" with the year, or "2014".  Without timestamps the axis counts rows.
+   The score panel reads the score linearly, or on a "nines" scale (0.9,
+   0.99, 0.999 equally spaced) made for calibrated likelihoods.  Events get
+   a short label over their peak and a tooltip (an SVG <title>) with their
+   times, severity and whole label; the picture has a <title> and a <desc>
+   summary for screen readers, and its text colours pass WCAG AA on white.
+
+   Long series are drawn per pixel column: each column keeps the first,
+   lowest, highest and last point, so every spike survives and a file for
+   100 000 points stays far below 1 MB.  NaN or infinite values leave gaps.
+   All text is escaped for XML (and invalid UTF-8 replaced), numbers are
+   written by this header (no printf, no locale), and nothing is allocated:
+   the SVG goes out through the callback in chunks of about 1 KB, to a file
+   or, with an_report_write_buffer, into caller memory. */
+#ifndef ANOMALY_XAI_H_INCLUDED
+#define ANOMALY_XAI_H_INCLUDED
+
+#include "anomaly_stats.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==========================================================================
+   1  REPORT
+   ==========================================================================
+   Fill an an_report (start from an_report_init()), then call
+   an_report_svg with a write callback.  Rows are the rows of the series:
+   values is (n, n_features) row-major, as everywhere in anomaly.h.
+
+       static int to_file(void *user, const char *data, size_t size)
+       {   return fwrite(data, 1, size, (FILE *)user) == size ? 0 : -1; }
+
+       an_report r = an_report_init();
+       r.title = "NYC taxi passengers";
+       r.n = n; r.n_features = 1; r.values = values; r.time = unix_seconds;
+       r.scores = scores; r.threshold = 0.99;
+       r.events = events; r.n_events = n_events;
+       an_report_svg(&r, to_file, file);
+
+   or, without stdio, measure and then write into memory:
+
+       an_report_buffer b = { NULL, 0, 0 };
+       an_report_svg(&r, an_report_write_buffer, &b);     b.size bytes
+       b.data = memory; b.capacity = b.size + 1; b.size = 0;
+       an_report_svg(&r, an_report_write_buffer, &b);     NUL-terminated
+
+   The picture's geometry: the plot spans x from the left margin to
+   width - 20; row i sits at left + (x_i - x_0) / (x_n-1 - x_0) * plot
+   width, where x_i is time[i] (or i without times), so the series' first
+   and last points are the plot's edges.  An event's shading spans
+   x(start) .. x(end), widened about its centre to 3 pixels when narrower,
+   from the top of the first panel to the bottom of the last; events whose
+   shadings touch are drawn as one. */
+#define AN_REPORT_MAX_PANELS 4
+
+typedef struct an_report_event {
+    size_t start, end;     /* rows, inclusive: start <= end < n            */
+    size_t peak;           /* row marked with a dot, start <= peak <= end  */
+    double severity;       /* finite, >= 0: more severe shades darker      */
+    const char *label;     /* short UTF-8 text over the peak; NULL = none  */
+} an_report_event;
+
+/* How the score panel's height reads the score.  LINEAR: the score as it
+   is, 0 at the bottom and 1 at the top.  NINES: -log10(1 - score), so that
+   0.9, 0.99, 0.999 ... are equally spaced; made for calibrated
+   likelihoods, which are near uniform on normal data and carry their
+   information in the last nines.  The top is 0.999, or one nine more than
+   the threshold (at most 0.999999); higher scores are drawn at the top. */
+typedef enum an_report_scale { AN_REPORT_SCORE_LINEAR = 0, AN_REPORT_SCORE_NINES = 1 } an_report_scale;
+
+/* Receives the SVG in order, `size` bytes at `data` (not NUL-terminated).
+   Return 0 to go on; anything else stops the report with AN_ERR_IO. */
+typedef int (*an_report_write_fn)(void *user, const char *data, size_t size);
+
+typedef struct an_report {
+    const char *title;              /* UTF-8; NULL = none; wraps at spaces,
+                                       3 lines at most, then an ellipsis      */
+    const char *subtitle;           /* grey text under it, wraps the same     */
+    size_t n;                       /* rows, >= 1                             */
+    size_t n_features;              /* >= 1                                   */
+    const float *values;            /* (n, n_features); NaN = missing         */
+    const double *time;             /* (n) Unix seconds (UTC), non-decreasing,
+                                       years 1..9999; NULL = row numbers      */
+    const char *const *names;       /* (n_features) panel names; NULL = none  */
+    const double *expected;         /* (n, n_features) or NULL                */
+    const double *lower, *upper;    /* (n, n_features) band, both or neither  */
+    const float *scores;            /* (n) in [0, 1] or NULL: no score panel  */
+    double threshold;               /* score threshold line; NaN = none       */
+    an_report_scale score_scale;    /* LINEAR (default) or NINES               */
+    const an_report_event *events;  /* (n_events), any order; sorted by start,
+                                       touching or overlapping ones merge    */
+    size_t n_events;
+    int width, height;              /* pixels, 0 = default (960 wide, 420 high
+                                       plus 150 per extra panel); 320..16384 */
+} an_report;
+
+/* A ready-made write callback into caller memory: pass an
+   an_report_buffer as `user`.  It appends to data while the picture fits
+   in capacity (stopping the report with AN_ERR_IO when it does not) and
+   counts every byte in size; with data NULL it only counts, so a first
+   call measures how much memory the picture needs (size + 1 for a NUL,
+   which it writes whenever there is room). */
+typedef struct an_report_buffer {
+    char *data;          /* NULL: count only                          */
+    size_t capacity;     /* bytes at data                             */
+    size_t size;         /* bytes of SVG so far (start at 0)          */
+} an_report_buffer;
+
+AN_API int an_report_write_buffer(void *user, const char *data, size_t size);
+
+/* Everything empty, threshold NaN, default size. */
+AN_API an_report an_report_init(void);
+
+/* The report's event for an event of an_alarm_batch / an_alarm_push. */
+AN_API an_report_event an_report_event_from(const an_event *e, const char *label);
+
+/* Writes the SVG (UTF-8, XML 1.0, one <svg> root) for r through `write`.
+   Returns AN_ERR_INVALID_ARG for missing or inconsistent fields (NULL
+   values, n or n_features 0, one band side only, an event out of range,
+   an unknown score scale, a size out of range, or a picture too small to
+   give each panel 40 pixels), AN_ERR_TOO_LARGE when n * n_features
+   overflows, AN_ERR_INPUT for timestamps that are non-finite, decreasing
+   or outside years 1..9999 or a non-finite or negative severity, and
+   AN_ERR_IO when the callback stops it; nothing is written on an argument
+   error.  Allocates nothing; uses about 4 KB of stack.
+   Thread safety: any number of calls at once. */
+AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, void *user);
+
+/* Value ticks at a 1, 2 or 5 times a power of ten step: the step whose
+   count of ticks is nearest max_ticks (the fewer ticks on a tie; so at
+   most about 1.5 max_ticks), from the first multiple of the step >= lo
+   to the last <= hi.  *count is the number of ticks; AN_ERR_SHAPE when
+   capacity is too small (the first capacity written). */
+AN_API an_result an_report_nice_ticks(double lo, double hi, size_t max_ticks, double *ticks, size_t capacity,
+                                      size_t *count);
+
+/* Time ticks in [t0, t1] (Unix seconds, years 1..9999) at round UTC
+   calendar times: the smallest step from 1, 2, 5, 10, 15, 30 seconds or
+   minutes, 1, 2, 3, 6, 12 hours, 1 or 2 days, a week (Mondays), 1, 2, 3, 6
+   months (first of the month) or 1, 2, 5, 10, ... years (1 January) that
+   gives at most about max_ticks ticks; when that one falls fewer than
+   twice in the span, a smaller one with at most 2 max_ticks + 1 ticks (or
+   any number, rather than none).  Counts and errors as above. */
+AN_API an_result an_report_time_ticks(double t0, double t1, size_t max_ticks, double *ticks, size_t capacity,
+                                      size_t *count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ANOMALY_XAI_H_INCLUDED */
+
+/* ##########################################################################
+   IMPLEMENTATION
+   ########################################################################## */
+#if defined(ANOMALY_IMPLEMENTATION) && !defined(ANOMALY_XAI_IMPLEMENTATION_DONE)
+#define ANOMALY_XAI_IMPLEMENTATION_DONE
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==========================================================================
+   1  REPORT
+   ========================================================================== */
+
+/* Colours: one accent for anomalies, greys for everything else. */
+#define AN__C_INK      "#222222"   /* series, title                 */
+#define AN__C_TEXT     "#555555"   /* axis labels, legend           */
+#define AN__C_SOFT     "#707070"   /* subtitle, notes (4.9:1 on white) */
+#define AN__C_GRID     "#e4e4e4"   /* gridlines                     */
+#define AN__C_AXIS     "#9a9a9a"   /* baseline, ticks               */
+#define AN__C_EXPECT   "#6b6b6b"   /* expected line (dashed)        */
+#define AN__C_BAND     "#e3e8ee"   /* expected band                 */
+#define AN__C_SCORE    "#d4d4d4"   /* score area                    */
+#define AN__C_ACCENT   "#c2410c"   /* anomalies (5.2:1 on white)    */
+#define AN__FONT       "Helvetica Neue, Helvetica, Arial, Liberation Sans, DejaVu Sans, sans-serif"
+
+#define AN__TIME_MIN   (-62135596800.0)  /* 0001-01-01T00:00:00Z */
+#define AN__TIME_MAX   253402300799.0    /* 9999-12-31T23:59:59Z */
+#define AN__TICKS_CAP  40
+
+/* --------------------------------------------------------------------------
+   Output: a small buffer in front of the callback, errors sticky
+   -------------------------------------------------------------------------- */
+
+typedef struct an__svg {
+    an_report_write_fn write;
+    void *user;
+    an_result err;
+    size_t len;
+    char buf[1024];
+} an__svg;
+
+static void an__svg_flush(an__svg *w)
+{
+    if (w->err == AN_OK && w->len && w->write(w->user, w->buf, w->len) != 0) w->err = AN_ERR_IO;
+    w->len = 0;
+}
+
+static void an__svg_raw(an__svg *w, const char *s, size_t n)
+{
+    while (n && w->err == AN_OK) {
+        size_t room = sizeof w->buf - w->len, k = n < room ? n : room;
+        memcpy(w->buf + w->len, s, k);
+        w->len += k;
+        s += k;
+        n -= k;
+        if (w->len == sizeof w->buf) an__svg_flush(w);
+    }
+}
+
+static void an__svg_put(an__svg *w, const char *s) { an__svg_raw(w, s, strlen(s)); }
+
+/* Text for XML content or a double-quoted attribute: the five special
+   characters as entities, control characters as spaces, and any byte that
+   does not start valid UTF-8 (or starts U+FFFE / U+FFFF) as U+FFFD. */
+static void an__svg_text_n(an__svg *w, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    while (p < end && *p && w->err == AN_OK) {
+        unsigned c = *p;
+        size_t len = 1, k;
+        int ok = 1;
+        if (c < 0x80) {
+            switch (c) {
+            case '<': an__svg_put(w, "&lt;"); break;
+            case '>': an__svg_put(w, "&gt;"); break;
+            case '&': an__svg_put(w, "&amp;"); break;
+            case '"': an__svg_put(w, "&quot;"); break;
+            case '\'': an__svg_put(w, "&apos;"); break;
+            default: an__svg_raw(w, c < 0x20 || c == 0x7f ? " " : (const char *)p, 1);
+            }
+            p++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) len = 2;
+        else if (c >= 0xe0 && c <= 0xef) len = 3;
+        else if (c >= 0xf0 && c <= 0xf4) len = 4;
+        else ok = 0;
+        if ((size_t)(end - p) < len) ok = 0;
+        for (k = 1; ok && k < len; k++)
+            if ((p[k] & 0xc0) != 0x80) ok = 0;
+        if (ok && len >= 3) {
+            unsigned c1 = p[1];
+            if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 > 0x9f) || (c == 0xf0 && c1 < 0x90) ||
+                (c == 0xf4 && c1 > 0x8f) || (c == 0xef && c1 == 0xbf && (p[2] == 0xbe || p[2] == 0xbf)))
+                ok = 0;
+        }
+        if (ok) {
+            an__svg_raw(w, (const char *)p, len);
+            p += len;
+        } else {
+            an__svg_put(w, "\xef\xbf\xbd");
+            p++;
+        }
+    }
+}
+
+static void an__svg_text(an__svg *w, const char *s) { an__svg_text_n(w, s, strlen(s)); }
+
+/* --------------------------------------------------------------------------
+   Numbers without printf: fixed decimals, or %g-like significant digits
+   -------------------------------------------------------------------------- */
+
+/* Writes the decimal digits of u backwards ending at `end`; returns start. */
+static char *an__digits(char *end, unsigned long long u)
+{
+    do {
+        *--end = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u);
+    return end;
+}
+
+static size_t an__fmt_g(char *out, double v, int sig);
+
+/* v with `decimals` digits after the point (0..15), trailing zeros kept
+   unless trim; group: commas every three integer digits.
+   Falls back to an__fmt_g past 2^53 scaled units.  out: >= 48 bytes. */
+static size_t an__fmt_fixed(char *out, double v, int decimals, int trim, int group)
+{
+    char tmp[48], *s, *e = tmp + sizeof tmp;
+    double scale = 1.0, x;
+    unsigned long long u, ip, fp;
+    size_t n = 0, nd, k;
+    int d;
+    if (!an__finite(v)) return an__fmt_g(out, v, 6);
+    for (d = 0; d < decimals; d++) scale *= 10.0;
+    x = floor(fabs(v) * scale + 0.5);
+    if (!(x < 9007199254740992.0)) return an__fmt_g(out, v, 6);
+    u = (unsigned long long)x;
+    ip = u;
+    fp = 0;
+    for (d = 0; d < decimals; d++) ip /= 10;
+    fp = u - ip * (unsigned long long)scale;
+    if (v < 0 && u) out[n++] = '-';
+    s = an__digits(e, ip);
+    nd = (size_t)(e - s);
+    for (k = 0; k < nd; k++) {
+        if (group && k && (nd - k) % 3 == 0) out[n++] = ',';
+        out[n++] = s[k];
+    }
+    if (decimals > 0) {
+        size_t start = n;
+        out[n++] = '.';
+        s = an__digits(e, fp);
+        for (k = (size_t)(e - s); k < (size_t)decimals; k++) out[n++] = '0';
+        while (s < e) out[n++] = *s++;
+        if (trim) {
+            while (n > start + 1 && out[n - 1] == '0') n--;
+            if (n == start + 1) n = start;
+        }
+    }
+    out[n] = '\0';
+    return n;
+}
+
+/* Like printf's %.{sig}g with trailing zeros trimmed and exponents
+   written plainly ("1.5e-07" -> "1.5e-7").  out: >= 48 bytes. */
+static size_t an__fmt_g(char *out, double v, int sig)
+{
+    double a = fabs(v), m;
+    int e, dec;
+    size_t n;
+    char *s, tmp[8];
+    if (v != v) { memcpy(out, "NaN", 4); return 3; }
+    if (a - a != 0.0) { memcpy(out, v < 0 ? "-Inf" : "Inf", v < 0 ? 5 : 4); return v < 0 ? 4 : 3; }
+    if (a == 0.0) { memcpy(out, "0", 2); return 1; }
+    e = (int)floor(log10(a));
+    m = e < -300 ? a * 1e300 / pow(10.0, e + 300) : a / pow(10.0, e);   /* 1e-324 is 0 */
+    dec = sig - 1;
+    /* rounding to sig digits may carry into the next power of ten */
+    if (floor(m * pow(10.0, dec) + 0.5) >= pow(10.0, sig)) { e++; m /= 10.0; }
+    if (m < 1.0) { e--; m *= 10.0; }
+    if (e >= -4 && e < sig) {
+        dec = sig - 1 - e;
+        if (dec > 15) dec = 15;
+        return an__fmt_fixed(out, v, dec, 1, 0);
+    }
+    n = an__fmt_fixed(out, v < 0 ? -m : m, dec > 15 ? 15 : dec, 1, 0);
+    out[n++] = 'e';
+    if (e < 0) { out[n++] = '-'; e = -e; }
+    s = an__digits(tmp + sizeof tmp, (unsigned long long)e);
+    while (s < tmp + sizeof tmp) out[n++] = *s++;
+    out[n] = '\0';
+    return n;
+}
+
+/* A pixel coordinate: one decimal, clamped so nothing can blow up. */
+static void an__svg_coord(an__svg *w, double v)
+{
+    char b[48];
+    if (!(v > -1e6)) v = -1e6;
+    if (v > 1e6) v = 1e6;
+    an__svg_raw(w, b, an__fmt_fixed(b, v, 1, 1, 0));
+}
+
+static void an__svg_int(an__svg *w, long v)
+{
+    char b[48];
+    an__svg_raw(w, b, an__fmt_fixed(b, (double)v, 0, 0, 0));
+}
+
+/* ` name="value"` with a coordinate value. */
+static void an__svg_attr(an__svg *w, const char *name, double v)
+{
+    an__svg_put(w, " ");
+    an__svg_put(w, name);
+    an__svg_put(w, "=\"");
+    an__svg_coord(w, v);
+    an__svg_put(w, "\"");
+}
+
+/* --------------------------------------------------------------------------
+   Calendar: days since 1970-01-01 <-> proleptic Gregorian dates (UTC)
+   -------------------------------------------------------------------------- */
+
+typedef struct an__date { long year; int month, day, hour, minute, second; } an__date;
+
+static long an__floor_div(long a, long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+/* Days since 1970-01-01 of year-month-day, counting in 400-year cycles of
+   146097 days whose years start on 1 March (so the leap day comes last). */
+static long an__days_from_date(long y, int m, int d)
+{
+    long cycle, yc, doy, doc;
+    if (m <= 2) y--;
+    cycle = an__floor_div(y, 400);
+    yc = y - cycle * 400;                                   /* 0..399   */
+    doy = (153L * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;  /* 0..365   */
+    doc = yc * 365 + yc / 4 - yc / 100 + doy;               /* 0..146096 */
+    return cycle * 146097 + doc - 719468;                   /* 719468: 0000-03-01 to 1970-01-01 */
+}
+
+static void an__date_from_days(long days, long *y, int *m, int *d)
+{
+    long z = days + 719468, cycle = an__floor_div(z, 146097), doc = z - cycle * 146097;
+    long yc = (doc - doc / 1460 + doc / 36524 - doc / 146096) / 365;
+    long doy = doc - (365 * yc + yc / 4 - yc / 100);
+    long mp = (5 * doy + 2) / 153;                          /* 0 = March */
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yc + cycle * 400 + (*m <= 2);
+}
+
+static an__date an__date_of(double t)
+{
+    an__date dt;
+    double days = floor(t / 86400.0);
+    long sec = (long)floor(t - days * 86400.0);
+    if (sec > 86399) sec = 86399;
+    an__date_from_days((long)days, &dt.year, &dt.month, &dt.day);
+    dt.hour = (int)(sec / 3600);
+    dt.minute = (int)(sec / 60 % 60);
+    dt.second = (int)(sec % 60);
+    return dt;
+}
+
+static const char *const an__month_names[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+
+static size_t an__put2(char *o, int v)
+{
+    o[0] = (char)('0' + v / 10);
+    o[1] = (char)('0' + v % 10);
+    return 2;
+}
+
+static size_t an__put_year(char *o, long y)
+{
+    char tmp[8], *s = an__digits(tmp + sizeof tmp, (unsigned long long)y);
+    size_t n = 0;
+    while (s < tmp + sizeof tmp) o[n++] = *s++;
+    return n;
+}
+
+/* Time label styles, matching the tick units below. */
+enum { AN__T_SECOND, AN__T_MINUTE, AN__T_HOUR, AN__T_DAY, AN__T_WEEK, AN__T_MONTH, AN__T_YEAR };
+
+/* "12:00:05", "12:00", "Jul 3", "Jul", "2014"; and the full form
+   "2014-07-03 12:00" for tooltips (style -1).  out: >= 32 bytes. */
+static size_t an__fmt_time(char *o, double t, int style)
+{
+    an__date d = an__date_of(t);
+    size_t n = 0;
+    switch (style) {
+    case AN__T_SECOND:
+    case AN__T_MINUTE:
+    case AN__T_HOUR:
+        n += an__put2(o + n, d.hour);
+        o[n++] = ':';
+        n += an__put2(o + n, d.minute);
+        if (style == AN__T_SECOND) { o[n++] = ':'; n += an__put2(o + n, d.second); }
+        break;
+    case AN__T_DAY:
+    case AN__T_WEEK:
+        memcpy(o, an__month_names[d.month - 1], 3);
+        n = 3;
+        o[n++] = ' ';
+        if (d.day >= 10) o[n++] = (char)('0' + d.day / 10);
+        o[n++] = (char)('0' + d.day % 10);
+        break;
+    case AN__T_MONTH:
+        memcpy(o, an__month_names[d.month - 1], 3);
+        n = 3;
+        break;
+    case AN__T_YEAR:
+        n = an__put_year(o, d.year);
+        break;
+    default:
+        n = an__put_year(o, d.year);
+        o[n++] = '-';
+        n += an__put2(o + n, d.month);
+        o[n++] = '-';
+        n += an__put2(o + n, d.day);
+        o[n++] = ' ';
+        n += an__put2(o + n, d.hour);
+        o[n++] = ':';
+        n += an__put2(o + n, d.minute);
+        if (d.second) { o[n++] = ':'; n += an__put2(o + n, d.second); }
+    }
+    o[n] = '\0';
+    return n;
+}
+
+/* --------------------------------------------------------------------------
+   Ticks
+   -------------------------------------------------------------------------- */
+
+/* Ticks of `step` in [lo, hi], allowing for rounding at the ends. */
+static double an__tick_count(double lo, double hi, double step)
+{
+    double first = ceil(lo / step - 1e-9), last = floor(hi / step + 1e-9);
+    return last >= first ? last - first + 1.0 : 0.0;
+}
+
+/* The 1, 2 or 5 times a power of ten step whose tick count over [lo, hi]
+   is nearest max_ticks (the fewer ticks on a tie).  lo < hi, both finite. */
+static double an__nice_step(double lo, double hi, size_t max_ticks)
+{
+    static const double mult[3] = { 1.0, 2.0, 5.0 };
+    double raw = hi / (double)max_ticks - lo / (double)max_ticks, mag, best = 0.0, best_gap = HUGE_VAL;
+    int e, k;
+    mag = pow(10.0, floor(log10(raw)) - 1.0);
+    for (e = 0; e < 3; e++, mag *= 10.0)
+        for (k = 0; k < 3; k++) {
+            double step = mult[k] * mag, count = an__tick_count(lo, hi, step);
+            double gap = fabs(count - (double)max_ticks);
+            if (!an__finite(step) || step <= 0.0 || count < 2.0) continue;
+            if (gap < best_gap || (gap == best_gap && step > best)) { best = step; best_gap = gap; }
+        }
+    if (best == 0.0) {   /* no candidate gives two ticks: the one above raw */
+        mag = pow(10.0, floor(log10(raw)));
+        best = raw / mag <= 2.0 ? 2.0 * mag : raw / mag <= 5.0 ? 5.0 * mag : 10.0 * mag;
+    }
+    return best;
+}
+
+AN_API an_result an_report_nice_ticks(double lo, double hi, size_t max_ticks, double *ticks, size_t capacity,
+                                      size_t *count)
+{
+    double step, first, t;
+    size_t k, n = 0, limit;
+    if (!count || (capacity && !ticks) || max_ticks == 0) return AN_ERR_INVALID_ARG;
+    *count = 0;
+    if (!an__finite(lo) || !an__finite(hi) || !(lo < hi)) return AN_ERR_INVALID_ARG;
+    step = an__nice_step(lo, hi, max_ticks);
+    first = ceil(lo / step - 1e-9);
+    limit = 2 * max_ticks + 2;
+    for (k = 0; k <= limit; k++) {
+        t = (first + (double)k) * step;
+        if (t > hi && t - hi > step * 1e-9) break;   /* also stops at an overflow */
+        if (fabs(t) < step * 1e-9) t = 0.0;   /* no "-0" */
+        if (n < capacity) ticks[n] = t;
+        n++;
+    }
+    *count = n;
+    return n > capacity ? AN_ERR_SHAPE : AN_OK;
+}
+
+typedef struct an__time_step { double seconds; int style, mult; } an__time_step;
+
+static const an__time_step an__time_steps[] = {
+    { 1, AN__T_SECOND, 1 }, { 2, AN__T_SECOND, 2 }, { 5, AN__T_SECOND, 5 }, { 10, AN__T_SECOND, 10 },
+    { 15, AN__T_SECOND, 15 }, { 30, AN__T_SECOND, 30 },
+    { 60, AN__T_MINUTE, 60 }, { 120, AN__T_MINUTE, 120 }, { 300, AN__T_MINUTE, 300 },
+    { 600, AN__T_MINUTE, 600 }, { 900, AN__T_MINUTE, 900 }, { 1800, AN__T_MINUTE, 1800 },
+    { 3600, AN__T_HOUR, 3600 }, { 7200, AN__T_HOUR, 7200 }, { 10800, AN__T_HOUR, 10800 },
+    { 21600, AN__T_HOUR, 21600 }, { 43200, AN__T_HOUR, 43200 },
+    { 86400, AN__T_DAY, 86400 }, { 172800, AN__T_DAY, 172800 }, { 604800, AN__T_WEEK, 604800 },
+    { 2629746, AN__T_MONTH, 1 }, { 5259492, AN__T_MONTH, 2 }, { 7889238, AN__T_MONTH, 3 },
+    { 15778476, AN__T_MONTH, 6 },
+    { 31556952, AN__T_YEAR, 1 }, { 63113904, AN__T_YEAR, 2 }, { 157784760, AN__T_YEAR, 5 },
+    { 315569520, AN__T_YEAR, 10 }, { 631139040, AN__T_YEAR, 20 }, { 1577847600, AN__T_YEAR, 50 },
+    { 3155695200.0, AN__T_YEAR, 100 }, { 6311390400.0, AN__T_YEAR, 200 }, { 15778476000.0, AN__T_YEAR, 500 },
+    { 31556952000.0, AN__T_YEAR, 1000 }, { 63113904000.0, AN__T_YEAR, 2000 }
+};
+
+/* The ticks of one step in [t0, t1]: how many there are, the first
+   `capacity` written. */
+static size_t an__time_ticks_of(const an__time_step *s, double t0, double t1, double *ticks, size_t capacity)
+{
+    size_t n = 0;
+    double t;
+    if (s->style <= AN__T_DAY) {
+        /* fixed lengths that divide a day or are whole days: align to the epoch */
+        for (t = ceil(t0 / s->seconds) * s->seconds; t <= t1; t += s->seconds) {
+            if (n < capacity) ticks[n] = t;
+            n++;
+        }
+    } else if (s->style == AN__T_WEEK) {
+        const double monday = 4 * 86400.0;   /* 1970-01-05 */
+        for (t = monday + ceil((t0 - monday) / s->seconds) * s->seconds; t <= t1; t += s->seconds) {
+            if (n < capacity) ticks[n] = t;
+            n++;
+        }
+    } else {
+        an__date d = an__date_of(t0);
+        long y = d.year, mi;
+        int m = d.month;
+        if (s->style == AN__T_MONTH) {
+            /* the first month start >= t0 whose month (0-based) is a multiple */
+            mi = y * 12 + (m - 1);
+            if ((double)an__days_from_date(y, m, 1) * 86400.0 < t0) mi++;
+            while (mi % s->mult) mi++;
+            for (;; mi += s->mult) {
+                t = (double)an__days_from_date(mi / 12, (int)(mi % 12) + 1, 1) * 86400.0;
+                if (t > t1) break;
+                if (n < capacity) ticks[n] = t;
+                n++;
+            }
+        } else {
+            if ((double)an__days_from_date(y, 1, 1) * 86400.0 < t0) y++;
+            while (y % s->mult) y++;
+            for (;; y += s->mult) {
+                t = (double)an__days_from_date(y, 1, 1) * 86400.0;
+                if (t > t1) break;
+                if (n < capacity) ticks[n] = t;
+                n++;
+            }
+        }
+    }
+    return n;
+}
+
+/* The ticks and the label style of the step chosen: the smallest step
+   with at most about max_ticks ticks, or a smaller one when that step
+   falls fewer than twice in the span (25 days may hold no 1st of a
+   month), as long as the smaller does not crowd the axis with more than
+   2 max_ticks + 1 where the larger had one tick. */
+static an_result an__time_ticks(double t0, double t1, size_t max_ticks, double *ticks, size_t capacity,
+                                size_t *count, int *style)
+{
+    const size_t n_steps = sizeof an__time_steps / sizeof an__time_steps[0];
+    size_t i, n, best;
+    double span = t1 - t0;
+    if (!count || (capacity && !ticks) || max_ticks == 0) return AN_ERR_INVALID_ARG;
+    *count = 0;
+    if (!(t0 >= AN__TIME_MIN) || !(t1 <= AN__TIME_MAX) || !(t0 <= t1)) return AN_ERR_INVALID_ARG;
+    for (i = 0; i + 1 < n_steps; i++)
+        if (span / an__time_steps[i].seconds <= (double)max_ticks) break;
+    best = i;
+    n = an__time_ticks_of(&an__time_steps[i], t0, t1, NULL, 0);
+    while (n < 2 && i > 0) {   /* finer, unless that crowds a tick that exists */
+        size_t finer = an__time_ticks_of(&an__time_steps[--i], t0, t1, NULL, 0);
+        if (n >= 1 && finer > 2 * max_ticks + 1) break;
+        best = i;
+        n = finer;
+    }
+    n = an__time_ticks_of(&an__time_steps[best], t0, t1, ticks, capacity);
+    if (style) *style = an__time_steps[best].style;
+    *count = n;
+    return n > capacity ? AN_ERR_SHAPE : AN_OK;
+}
+
+AN_API an_result an_report_time_ticks(double t0, double t1, size_t max_ticks, double *ticks, size_t capacity,
+                                      size_t *count)
+{
+    return an__time_ticks(t0, t1, max_ticks, ticks, capacity, count, NULL);
+}
+
+/* --------------------------------------------------------------------------
+   Geometry
+   -------------------------------------------------------------------------- */
+
+typedef struct an__panel {
+    double top, h;          /* pixels                          */
+    double lo, hi;          /* value range shown               */
+    double ticks[AN__TICKS_CAP];
+    size_t n_ticks;
+    int decimals;           /* for the tick labels             */
+    int nines;              /* score panel on the nines scale  */
+    int group;              /* thousands commas in its labels  */
+    size_t feature;
+} an__panel;
+
+typedef struct an__chart {
+    const an_report *r;
+    double width, height, left, right;   /* plot spans left..right  */
+    double x_lo, x_hi;                    /* data x at left, right   */
+    size_t n_panels;                      /* value panels            */
+    an__panel panel[AN_REPORT_MAX_PANELS];
+    int has_score;
+    an__panel score;
+    double top, bottom;                   /* plots' extent           */
+    double max_severity;
+} an__chart;
+
+static double an__x_of(const an_report *r, size_t i) { return r->time ? r->time[i] : (double)i; }
+
+static double an__px(const an__chart *c, double x)
+{
+    return c->left + (x * 0.5 - c->x_lo * 0.5) / (c->x_hi * 0.5 - c->x_lo * 0.5) * (c->right - c->left);
+}
+
+static double an__py(const an__panel *p, double v)
+{
+    return p->top + (p->hi * 0.5 - v * 0.5) / (p->hi * 0.5 - p->lo * 0.5) * p->h;
+}
+
+/* A score's height in its panel's units: clamped to [0, 1], then as is
+   or in nines (clamped to the panel's top). */
+static double an__score_pos(const an__panel *p, double s)
+{
+    s = s < 0.0 ? 0.0 : s > 1.0 ? 1.0 : s;
+    if (!p->nines) return s;
+    s = s < 1.0 ? -log10(1.0 - s) : p->hi;
+    return s < p->hi ? s : p->hi;
+}
+
+/* Rough text width for layout: no font metrics, about 0.56 em a glyph. */
+static double an__text_width(const char *s, double size)
+{
+    size_t glyphs = 0;
+    for (; s && *s; s++)
+        if (((unsigned char)*s & 0xc0) != 0x80) glyphs++;
+    return (double)glyphs * size * 0.56;
+}
+
+/* The next line of s that fits in max_w at `size` (by the estimate
+   above): broken at the last space that fits, or inside a word longer
+   than the line.  Returns its length; *next is where the following line
+   starts (strlen(s) at the end). */
+static size_t an__wrap(const char *s, double size, double max_w, size_t *next)
+{
+    size_t i = 0, space = 0, glyphs = 0, limit = (size_t)(max_w / (size * 0.56));
+    int have_space = 0;
+    if (limit < 4) limit = 4;
+    for (; s[i]; i++) {
+        if (((unsigned char)s[i] & 0xc0) == 0x80) continue;
+        if (glyphs == limit) {
+            if (have_space) {
+                *next = space + 1;
+                return space;
+            }
+            *next = i;
+            return i;
+        }
+        if (s[i] == ' ') { space = i; have_space = 1; }
+        glyphs++;
+    }
+    *next = i;
+    return i;
+}
+
+#define AN__MAX_LINES 3
+
+static size_t an__line_count(const char *s, double size, double max_w)
+{
+    size_t lines = 0, next;
+    while (s && *s == ' ') s++;
+    while (s && *s && lines < AN__MAX_LINES) {
+        an__wrap(s, size, max_w, &next);
+        s += next;
+        while (*s == ' ') s++;
+        lines++;
+    }
+    return lines;
+}
+
+/* Up to AN__MAX_LINES <text> lines from baseline y, `step` apart, the
+   last ending in an ellipsis when text remains. */
+static void an__draw_wrapped(an__svg *w, double x, double y, double step, double size, double max_w,
+                             const char *style, const char *s)
+{
+    size_t lines = 0, len, next;
+    while (*s == ' ') s++;
+    while (*s && lines < AN__MAX_LINES && w->err == AN_OK) {
+        len = an__wrap(s, size, max_w, &next);
+        an__svg_put(w, "<text");
+        an__svg_attr(w, "x", x);
+        an__svg_attr(w, "y", y + step * (double)lines);
+        an__svg_put(w, " ");
+        an__svg_put(w, style);
+        an__svg_put(w, ">");
+        an__svg_text_n(w, s, len);
+        s += next;
+        while (*s == ' ') s++;
+        if (++lines == AN__MAX_LINES && *s) an__svg_put(w, "\xe2\x80\xa6");
+        an__svg_put(w, "</text>\n");
+    }
+}
+
+static void an__range_add(double *lo, double *hi, double v)
+{
+    if (!an__finite(v)) return;
+    if (v < *lo) *lo = v;
+    if (v > *hi) *hi = v;
+}
+
+/* A panel's value range (padded), ticks and label decimals. */
+static void an__panel_scale(an__panel *p, const an_report *r, size_t f)
+{
+    size_t i, nf = r->n_features, k;
+    double lo = HUGE_VAL, hi = -HUGE_VAL, pad, step, max_ticks;
+    for (i = 0; i < r->n; i++) {
+        size_t at = i * nf + f;
+        an__range_add(&lo, &hi, (double)r->values[at]);
+        if (r->expected) an__range_add(&lo, &hi, r->expected[at]);
+        if (r->lower) { an__range_add(&lo, &hi, r->lower[at]); an__range_add(&lo, &hi, r->upper[at]); }
+    }
+    if (lo > hi) { lo = 0.0; hi = 1.0; }                 /* nothing finite */
+    if (hi * 0.5 - lo * 0.5 <= fabs(hi) * 1e-12) {       /* constant       */
+        pad = fabs(hi) * 0.1;
+        if (pad < 1e-300) pad = 1.0;
+        lo -= pad;
+        hi += pad;
+    } else {
+        pad = (hi * 0.5 - lo * 0.5) * 0.1;
+        lo = lo - pad > -DBL_MAX ? lo - pad : -DBL_MAX;
+        hi = hi + pad < DBL_MAX ? hi + pad : DBL_MAX;
+    }
+    p->lo = lo;
+    p->hi = hi;
+    max_ticks = floor(p->h / 40.0);
+    if (max_ticks < 3) max_ticks = 3;
+    if (max_ticks > 7) max_ticks = 7;
+    if (an_report_nice_ticks(lo, hi, (size_t)max_ticks, p->ticks, AN__TICKS_CAP, &p->n_ticks) != AN_OK)
+        p->n_ticks = 0;
+    step = an__nice_step(lo, hi, (size_t)max_ticks);
+    /* "5,000" beside "10,000", but "2014" alone */
+    p->group = p->n_ticks && (fabs(p->ticks[0]) >= 1e4 || fabs(p->ticks[p->n_ticks - 1]) >= 1e4);
+    p->decimals = 0;
+    for (k = 0; k < 15 && step * pow(10.0, (double)p->decimals) < 0.999999; k++) p->decimals++;
+}
+
+/* A tick label: fixed decimals, thousands commas when `group`, %g past
+   1e15, and a true minus sign (U+2212) as typesetters write it.
+   b: >= 48 bytes. */
+static size_t an__fmt_tick(char *b, double v, int decimals, int group)
+{
+    size_t n = fabs(v) >= 1e15 || (v != 0.0 && decimals > 6) ? an__fmt_g(b, v, 6)
+                                                              : an__fmt_fixed(b, v, decimals, 0, group);
+    if (n && b[0] == '-') {
+        memmove(b + 3, b + 1, n);   /* with the NUL */
+        memcpy(b, "\xe2\x88\x92", 3);
+        n += 2;
+    }
+    return n;
+}
+
+/* --------------------------------------------------------------------------
+   Traces: points in row order, thinned to a few per pixel column
+   -------------------------------------------------------------------------- */
+
+enum { AN__TRACE_LINE, AN__TRACE_TOP, AN__TRACE_BOTTOM };
+
+typedef struct an__trace {
+    an__svg *w;
+    int mode;
+    int have;              /* a column is being gathered             */
+    int open;              /* points written in the current subpath  */
+    long col;
+    double fx, fy, ax, ay, bx, by, lx, ly;   /* first, min-y, max-y, last (pixels) */
+} an__trace;
+
+static void an__trace_point(an__trace *t, double x, double y)
+{
+    an__svg *w = t->w;
+    an__svg_put(w, t->open ? " " : "M");
+    an__svg_coord(w, x);
+    an__svg_put(w, ",");
+    an__svg_coord(w, y);
+    t->open++;
+}
+
+static void an__trace_flush(an__trace *t)
+{
+    if (!t->have) return;
+    t->have = 0;
+    if (t->mode == AN__TRACE_LINE) {
+        /* first, the extremes in the order they came, last; no repeats */
+        double px[4], py[4];
+        size_t k, m = 0;
+        px[m] = t->fx; py[m++] = t->fy;
+        if (t->ax <= t->bx) { px[m] = t->ax; py[m++] = t->ay; px[m] = t->bx; py[m++] = t->by; }
+        else { px[m] = t->bx; py[m++] = t->by; px[m] = t->ax; py[m++] = t->ay; }
+        px[m] = t->lx; py[m++] = t->ly;
+        for (k = 0; k < m; k++)
+            if (k == 0 || px[k] != px[k - 1] || py[k] != py[k - 1]) an__trace_point(t, px[k], py[k]);
+    } else {
+        double y = t->mode == AN__TRACE_TOP ? t->ay : t->by;
+        an__trace_point(t, t->fx, y);
+        if (t->lx != t->fx) an__trace_point(t, t->lx, y);
+    }
+}
+
+static void an__trace_push(an__trace *t, double x, double y)
+{
+    double fx = floor(x);
+    long col = fx > -1e9 && fx < 1e9 ? (long)fx : 0;   /* pixels are near the plot */
+    if (t->have && col != t->col) an__trace_flush(t);
+    if (!t->have) {
+        t->have = 1;
+        t->col = col;
+        t->fx = t->ax = t->bx = t->lx = x;
+        t->fy = t->ay = t->by = t->ly = y;
+        return;
+    }
+    if (y < t->ay) { t->ay = y; t->ax = x; }   /* pixel y grows downwards */
+    if (y > t->by) { t->by = y; t->bx = x; }
+    t->lx = x;
+    t->ly = y;
+}
+
+/* Ends the subpath: a lone point becomes a dot (round caps draw it). */
+static void an__trace_break(an__trace *t)
+{
+    an__trace_flush(t);
+    if (t->open == 1) an__svg_put(t->w, "h0");
+    t->open = 0;
+}
+
+static void an__trace_init(an__trace *t, an__svg *w, int mode)
+{
+    memset(t, 0, sizeof *t);
+    t->w = w;
+    t->mode = mode;
+}
+
+/* --------------------------------------------------------------------------
+   Drawing
+   -------------------------------------------------------------------------- */
+
+static void an__svg_text_at(an__svg *w, double x, double y, const char *anchor, const char *style,
+                            const char *text)
+{
+    an__svg_put(w, "<text");
+    an__svg_attr(w, "x", x);
+    an__svg_attr(w, "y", y);
+    if (anchor) { an__svg_put(w, " text-anchor=\""); an__svg_put(w, anchor); an__svg_put(w, "\""); }
+    an__svg_put(w, " ");
+    an__svg_put(w, style);
+    an__svg_put(w, ">");
+    an__svg_text(w, text);
+    an__svg_put(w, "</text>\n");
+}
+
+static void an__svg_hline(an__svg *w, double x0, double x1, double y, const char *style)
+{
+    an__svg_put(w, "<path d=\"M");
+    an__svg_coord(w, x0);
+    an__svg_put(w, ",");
+    an__svg_coord(w, y);
+    an__svg_put(w, "H");
+    an__svg_coord(w, x1);
+    an__svg_put(w, "\" ");
+    an__svg_put(w, style);
+    an__svg_put(w, "/>\n");
+}
+
+/* The series of one feature (a column of a row-major array) over rows
+   [a, b], with gaps at non-finite values.  One path. */
+static void an__draw_line(an__svg *w, const an__chart *c, const an__panel *p, const float *vf, const double *vd,
+                          size_t a, size_t b, const char *style)
+{
+    const an_report *r = c->r;
+    size_t i, nf = r->n_features;
+    an__trace t;
+    an__trace_init(&t, w, AN__TRACE_LINE);
+    an__svg_put(w, "<path ");
+    an__svg_put(w, style);
+    an__svg_put(w, " d=\"");
+    for (i = a; i <= b; i++) {
+        double v = vf ? (double)vf[i * nf + p->feature] : vd[i * nf + p->feature];
+        if (!an__finite(v)) { an__trace_break(&t); continue; }
+        an__trace_push(&t, an__px(c, an__x_of(r, i)), an__py(p, v));
+    }
+    an__trace_break(&t);
+    an__svg_put(w, "\"/>\n");
+}
+
+/* The band lower..upper of one feature as closed polygons, one per run of
+   rows where both sides are finite: along the top forwards, back along
+   the bottom. */
+static void an__draw_band(an__svg *w, const an__chart *c, const an__panel *p)
+{
+    const an_report *r = c->r;
+    size_t i = 0, a, b, k, nf = r->n_features, f = p->feature;
+    an__trace t;
+    an__svg_put(w, "<path class=\"band\" fill=\"" AN__C_BAND "\" stroke=\"none\" d=\"");
+    while (i < r->n) {
+        if (!an__finite(r->lower[i * nf + f]) || !an__finite(r->upper[i * nf + f])) { i++; continue; }
+        a = i;
+        while (i + 1 < r->n && an__finite(r->lower[(i + 1) * nf + f]) && an__finite(r->upper[(i + 1) * nf + f])) i++;
+        b = i++;
+        an__trace_init(&t, w, AN__TRACE_TOP);
+        for (k = a; k <= b; k++) {
+            double hi = r->upper[k * nf + f], lo = r->lower[k * nf + f];
+            an__trace_push(&t, an__px(c, an__x_of(r, k)), an__py(p, hi > lo ? hi : lo));
+        }
+        an__trace_flush(&t);
+        t.mode = AN__TRACE_BOTTOM;
+        for (k = b + 1; k-- > a;) {
+            double hi = r->upper[k * nf + f], lo = r->lower[k * nf + f];
+            an__trace_push(&t, an__px(c, an__x_of(r, k)), an__py(p, hi > lo ? lo : hi));
+        }
+        an__trace_flush(&t);
+        an__svg_put(w, "Z");
+    }
+    an__svg_put(w, "\"/>\n");
+}
+
+/* Tick k's label: a value, or on the nines scale 0, 0.9, 0.99, ... */
+static void an__panel_label(char *b, const an__panel *p, size_t k)
+{
+    size_t n = 0, j, nines;
+    if (!p->nines) {
+        an__fmt_tick(b, p->ticks[k], p->decimals, p->group);
+        return;
+    }
+    nines = (size_t)p->ticks[k];   /* 0 .. 6 */
+    b[n++] = '0';
+    if (nines) b[n++] = '.';
+    for (j = 0; j < nines && j < 40; j++) b[n++] = '9';
+    b[n] = '\0';
+}
+
+static void an__draw_y_axis(an__svg *w, const an__chart *c, const an__panel *p, int score)
+{
+    size_t k, every = 1;
+    char b[48];
+    if (p->nines) {   /* label every few nines, the top always, when they crowd */
+        double spacing = p->h / (p->hi - p->lo);
+        while ((double)every * spacing < 13.0 && every < 8) every++;
+    }
+    for (k = 0; k < p->n_ticks; k++) {
+        double y = an__py(p, p->ticks[k]);
+        int base = score && p->ticks[k] == 0.0;
+        an__svg_hline(w, c->left, c->right, y,
+                      base ? "stroke=\"" AN__C_AXIS "\" stroke-width=\"1\""
+                           : "stroke=\"" AN__C_GRID "\" stroke-width=\"1\"");
+        if ((p->n_ticks - 1 - k) % every) continue;
+        an__panel_label(b, p, k);
+        an__svg_text_at(w, c->left - 8, y, "end", "dy=\"0.32em\" class=\"ytick\"", b);
+    }
+}
+
+/* Events whose shadings touch or overlap are drawn as one group: in the
+   given order, an event joins the open group when it starts no earlier
+   than the group and at most a pixel to the right of its shading (so
+   events sorted by start never stack their shading). */
+typedef struct an__group {
+    size_t start, end;    /* rows covered                    */
+    size_t best;          /* index of its most severe event   */
+    size_t count;         /* events in it                     */
+    double x0, x1;        /* shading, pixels                  */
+} an__group;
+
+typedef struct an__groups { size_t i; int open; an__group g; } an__groups;
+
+static void an__group_start(const an__chart *c, an__group *g, size_t i, double x0, double x1)
+{
+    g->start = c->r->events[i].start;
+    g->end = c->r->events[i].end;
+    g->best = i;
+    g->count = 1;
+    g->x0 = x0;
+    g->x1 = x1;
+}
+
+static int an__group_next(const an__chart *c, an__groups *it, an__group *out)
+{
+    const an_report *r = c->r;
+    while (it->i < r->n_events) {
+        const an_report_event *e = &r->events[it->i];
+        double x0 = an__px(c, an__x_of(r, e->start)), x1 = an__px(c, an__x_of(r, e->end));
+        if (x1 - x0 < 3.0) {
+            double m = 0.5 * (x0 + x1);
+            x0 = m - 1.5;
+            x1 = m + 1.5;
+        }
+        if (it->open && e->start >= it->g.start && x0 <= it->g.x1 + 1.0) {
+            if (e->end > it->g.end) it->g.end = e->end;
+            if (x1 > it->g.x1) it->g.x1 = x1;
+            it->g.count++;
+            if (e->severity > r->events[it->g.best].severity) it->g.best = it->i;
+            it->i++;
+            continue;
+        }
+        if (it->open) {
+            *out = it->g;
+            an__group_start(c, &it->g, it->i++, x0, x1);
+            return 1;
+        }
+        an__group_start(c, &it->g, it->i++, x0, x1);
+        it->open = 1;
+    }
+    if (it->open) {
+        *out = it->g;
+        it->open = 0;
+        return 1;
+    }
+    return 0;
+}
+
+static void an__put_row_time(an__svg *w, const an_report *r, size_t row)
+{
+    char b[48];
+    if (r->time) an__fmt_time(b, r->time[row], -1);
+    else an__fmt_fixed(b, (double)row, 0, 0, 0);
+    an__svg_put(w, b);
+}
+
+static void an__draw_shades(an__svg *w, const an__chart *c)
+{
+    const an_report *r = c->r;
+    an__groups it;
+    an__group g;
+    char b[48];
+    memset(&it, 0, sizeof it);
+    an__svg_put(w, "<g class=\"events\" fill=\"" AN__C_ACCENT "\">\n");
+    while (w->err == AN_OK && an__group_next(c, &it, &g)) {
+        const an_report_event *e = &r->events[g.best];
+        double opacity = c->max_severity > 0.0 ? 0.09 + 0.10 * e->severity / c->max_severity : 0.14;
+        an__svg_put(w, "<rect");
+        an__svg_attr(w, "x", g.x0);
+        an__svg_attr(w, "y", c->top);
+        an__svg_attr(w, "width", g.x1 - g.x0);
+        an__svg_attr(w, "height", c->bottom - c->top);
+        an__svg_put(w, " fill-opacity=\"");
+        an__fmt_fixed(b, opacity, 3, 1, 0);
+        an__svg_put(w, b);
+        an__svg_put(w, r->time ? "\"><title>" : "\"><title>rows ");
+        an__put_row_time(w, r, g.start);
+        if (g.end != g.start) {
+            an__svg_put(w, " \xe2\x80\x93 ");   /* en dash */
+            an__put_row_time(w, r, g.end);
+        }
+        if (r->time) an__svg_put(w, " UTC");
+        if (g.count > 1) {
+            an__svg_put(w, ", ");
+            an__svg_int(w, (long)g.count);
+            an__svg_put(w, " events");
+        }
+        an__svg_put(w, "; peak ");
+        an__put_row_time(w, r, e->peak);
+        an__svg_put(w, ", severity ");
+        an__fmt_g(b, e->severity, 4);
+        an__svg_put(w, b);
+        if (e->label) {
+            an__svg_put(w, ": ");
+            an__svg_text(w, e->label);
+        }
+        an__svg_put(w, "</title></rect>\n");
+    }
+    an__svg_put(w, "</g>\n");
+}
+
+/* Inside each group: the series in the accent colour, and a dot at the
+   most severe event's peak. */
+static void an__draw_accents(an__svg *w, const an__chart *c, const an__panel *p)
+{
+    const an_report *r = c->r;
+    an__groups it;
+    an__group g;
+    memset(&it, 0, sizeof it);
+    an__svg_put(w, "<g class=\"anomaly\" fill=\"none\" stroke=\"" AN__C_ACCENT "\" stroke-width=\"1.6\" "
+                   "stroke-linejoin=\"round\" stroke-linecap=\"round\">\n");
+    while (w->err == AN_OK && an__group_next(c, &it, &g))
+        an__draw_line(w, c, p, r->values, NULL, g.start, g.end, "");
+    an__svg_put(w, "</g>\n<g class=\"peaks\" fill=\"" AN__C_ACCENT "\" stroke=\"#ffffff\" stroke-width=\"1\">\n");
+    memset(&it, 0, sizeof it);
+    while (w->err == AN_OK && an__group_next(c, &it, &g)) {
+        size_t peak = r->events[g.best].peak;
+        double v = (double)r->values[peak * r->n_features + p->feature];
+        if (!an__finite(v)) continue;
+        an__svg_put(w, "<circle");
+        an__svg_attr(w, "cx", an__px(c, an__x_of(r, peak)));
+        an__svg_attr(w, "cy", an__py(p, v));
+        an__svg_put(w, " r=\"3\"/>\n");
+    }
+    an__svg_put(w, "</g>\n");
+}
+
+#define AN__LABEL_GLYPHS 32
+
+/* Event labels in a row above the first panel, centred on the peaks;
+   a label that would overlap the one before is left out. */
+static void an__draw_labels(an__svg *w, const an__chart *c, double y)
+{
+    const an_report *r = c->r;
+    an__groups it;
+    an__group g;
+    double last = -HUGE_VAL;
+    memset(&it, 0, sizeof it);
+    an__svg_put(w, "<g class=\"labels\" fill=\"" AN__C_ACCENT "\" font-size=\"11\" text-anchor=\"middle\">\n");
+    while (w->err == AN_OK && an__group_next(c, &it, &g)) {
+        const an_report_event *e = &r->events[g.best];
+        double x, half;
+        size_t len = 0, glyphs = 0, space = 0, space_glyphs = 0;
+        if (!e->label || !e->label[0]) continue;
+        /* at most AN__LABEL_GLYPHS glyphs, cut at a space when one is past
+           half of them; the tooltip keeps the whole text */
+        for (; e->label[len]; len++) {
+            if (((unsigned char)e->label[len] & 0xc0) == 0x80) continue;
+            if (glyphs == AN__LABEL_GLYPHS) break;
+            if (e->label[len] == ' ') { space = len; space_glyphs = glyphs; }
+            glyphs++;
+        }
+        if (e->label[len] && space_glyphs >= AN__LABEL_GLYPHS / 2) { len = space; glyphs = space_glyphs + 1; }
+        half = 0.5 * (double)glyphs * 11.0 * 0.56;
+        x = an__px(c, an__x_of(r, e->peak));
+        if (x - half < c->left) x = c->left + half;
+        if (x + half > c->width - 4) x = c->width - 4 - half;
+        if (x - half < last + 8) continue;
+        last = x + half;
+        an__svg_put(w, "<text");
+        an__svg_attr(w, "x", x);
+        an__svg_attr(w, "y", y);
+        an__svg_put(w, ">");
+        an__svg_text_n(w, e->label, len);
+        if (e->label[len]) an__svg_put(w, "\xe2\x80\xa6");
+        an__svg_put(w, "</text>\n");
+    }
+    an__svg_put(w, "</g>\n");
+}
+
+static void an__draw_score(an__svg *w, const an__chart *c)
+{
+    const an_report *r = c->r;
+    const an__panel *p = &c->score;
+    size_t i, a;
+    double base = an__py(p, 0.0);
+    an__trace t;
+    /* the area under the score, one polygon per run of finite scores */
+    an__svg_put(w, "<path class=\"score-area\" fill=\"" AN__C_SCORE "\" stroke=\"none\" d=\"");
+    for (i = 0; i < r->n;) {
+        if (!an__finite((double)r->scores[i])) { i++; continue; }
+        an__trace_init(&t, w, AN__TRACE_TOP);
+        for (a = i; i < r->n && an__finite((double)r->scores[i]); i++) {
+            double s = (double)r->scores[i];
+            an__trace_push(&t, an__px(c, an__x_of(r, i)), an__py(p, an__score_pos(p, s)));
+        }
+        an__trace_flush(&t);
+        an__trace_point(&t, an__px(c, an__x_of(r, i - 1)), base);
+        an__trace_point(&t, an__px(c, an__x_of(r, a)), base);
+        an__svg_put(w, "Z");
+    }
+    an__svg_put(w, "\"/>\n<path class=\"score\" fill=\"none\" stroke=\"#8c8c8c\" stroke-width=\"1\" "
+                   "stroke-linejoin=\"round\" stroke-linecap=\"round\" d=\"");
+    an__trace_init(&t, w, AN__TRACE_LINE);
+    for (i = 0; i < r->n; i++) {
+        double s = (double)r->scores[i];
+        if (!an__finite(s)) { an__trace_break(&t); continue; }
+        an__trace_push(&t, an__px(c, an__x_of(r, i)), an__py(p, an__score_pos(p, s)));
+    }
+    an__trace_break(&t);
+    an__svg_put(w, "\"/>\n");
+    if (an__finite(r->threshold) && r->threshold >= 0.0 && r->threshold <= 1.0) {
+        char b[64];
+        double y = an__py(p, an__score_pos(p, r->threshold));
+        an__svg_hline(w, c->left, c->right, y,
+                      "class=\"threshold\" stroke=\"#444444\" stroke-width=\"1\" stroke-dasharray=\"4 3\"");
+        memcpy(b, "threshold ", 10);
+        an__fmt_g(b + 10, r->threshold, 4);
+        an__svg_text_at(w, c->right, y - 4, "end", "class=\"note\" fill=\"" AN__C_TEXT "\" font-size=\"10\"", b);
+    }
+}
+
+/* Tick marks and labels under the last panel.  Time labels get a second
+   line of context (the date, or the year) on the first tick and wherever
+   it changes. */
+static void an__draw_x_axis(an__svg *w, const an__chart *c)
+{
+    const an_report *r = c->r;
+    double ticks[AN__TICKS_CAP], plot = c->right - c->left, max_ticks = floor(plot / (c->r->time ? 90.0 : 100.0));
+    size_t n_ticks = 0, k;
+    int style = AN__T_DAY;
+    char b[64], ctx[64], prev[64];
+    if (max_ticks < 2) max_ticks = 2;
+    if (max_ticks > 12) max_ticks = 12;
+    if (r->time) {
+        if (an__time_ticks(c->x_lo, c->x_hi, (size_t)max_ticks, ticks, AN__TICKS_CAP, &n_ticks, &style) != AN_OK)
+            n_ticks = 0;
+    } else if (an_report_nice_ticks(c->x_lo, c->x_hi, (size_t)max_ticks, ticks, AN__TICKS_CAP, &n_ticks) != AN_OK) {
+        n_ticks = 0;
+    }
+    an__svg_hline(w, c->left, c->right, c->bottom, "stroke=\"" AN__C_AXIS "\" stroke-width=\"1\"");
+    prev[0] = '\0';
+    an__svg_put(w, "<g class=\"xaxis\" fill=\"" AN__C_TEXT "\" text-anchor=\"middle\">\n");
+    for (k = 0; k < n_ticks && w->err == AN_OK; k++) {
+        double x = an__px(c, ticks[k]), half;
+        if (!r->time && ticks[k] != floor(ticks[k])) continue;   /* rows are whole */
+        an__svg_put(w, "<path d=\"M");
+        an__svg_coord(w, x);
+        an__svg_put(w, ",");
+        an__svg_coord(w, c->bottom);
+        an__svg_put(w, "v4\" stroke=\"" AN__C_AXIS "\"/>\n");
+        ctx[0] = '\0';
+        if (r->time) {
+            char key[64];
+            an__fmt_time(b, ticks[k], style);
+            key[0] = '\0';
+            if (style <= AN__T_HOUR) an__fmt_time(key, ticks[k], AN__T_DAY);
+            else if (style < AN__T_YEAR) an__fmt_time(key, ticks[k], AN__T_YEAR);
+            if (key[0] && strcmp(key, prev) != 0) {
+                size_t n = strlen(key);
+                memcpy(ctx, key, n + 1);
+                if (prev[0] == '\0' && style <= AN__T_HOUR) {   /* the first date names its year */
+                    ctx[n++] = ',';
+                    ctx[n++] = ' ';
+                    ctx[n + an__fmt_time(ctx + n, ticks[k], AN__T_YEAR)] = '\0';
+                }
+                memcpy(prev, key, strlen(key) + 1);
+            }
+        } else {
+            an__fmt_fixed(b, ticks[k], 0, 0, c->x_hi >= 1e4);
+        }
+        half = 0.5 * an__text_width(b, 11.0);
+        if (x - half < 2.0) x = 2.0 + half;
+        if (x + half > c->width - 2.0) x = c->width - 2.0 - half;
+        an__svg_put(w, "<text class=\"xtick\"");
+        an__svg_attr(w, "x", x);
+        an__svg_attr(w, "y", c->bottom + 16);
+        an__svg_put(w, ">");
+        an__svg_put(w, b);
+        an__svg_put(w, "</text>\n");
+        if (ctx[0]) {
+            half = 0.5 * an__text_width(ctx, 11.0);
+            if (x - half < 2.0) x = 2.0 + half;
+            if (x + half > c->width - 2.0) x = c->width - 2.0 - half;
+            an__svg_put(w, "<text class=\"xctx\" fill=\"" AN__C_SOFT "\"");
+            an__svg_attr(w, "x", x);
+            an__svg_attr(w, "y", c->bottom + 30);
+            an__svg_put(w, ">");
+            an__svg_put(w, ctx);
+            an__svg_put(w, "</text>\n");
+        }
+    }
+    an__svg_put(w, "</g>\n");
+    an__svg_text_at(w, c->right, c->bottom + 30, "end", "class=\"note\" fill=\"" AN__C_SOFT "\" font-size=\"10\"",
+                    r->time ? "UTC" : "row");
+}
+
+/* The legend: a swatch and a word for each kind of mark present, in
+   rows that wrap at the picture's width. */
+typedef struct an__legend {
+    const char *swatch[4], *text[4];
+    size_t n;
+} an__legend;
+
+static void an__legend_add(an__legend *l, const char *swatch, const char *text)
+{
+    l->swatch[l->n] = swatch;
+    l->text[l->n++] = text;
+}
+
+/* Rows the legend takes; with w, draws it with its first baseline at y. */
+static size_t an__legend_layout(const an__legend *l, an__svg *w, double x0, double y, double width)
+{
+    size_t k, rows = l->n ? 1 : 0;
+    double x = x0;
+    for (k = 0; k < l->n; k++) {
+        double item = 24.0 + an__text_width(l->text[k], 12.0);
+        if (x > x0 && x + item > width - 8.0) {
+            x = x0;
+            y += 18.0;
+            rows++;
+        }
+        if (w) {
+            an__svg_put(w, "<g transform=\"translate(");
+            an__svg_coord(w, x);
+            an__svg_put(w, ",");
+            an__svg_coord(w, y);
+            an__svg_put(w, ")\">");
+            an__svg_put(w, l->swatch[k]);
+            an__svg_put(w, "<text x=\"24\" y=\"0\">");
+            an__svg_text(w, l->text[k]);
+            an__svg_put(w, "</text></g>\n");
+        }
+        x += item + 18.0;
+    }
+    return rows;
+}
+
+/* --------------------------------------------------------------------------
+   The report
+   -------------------------------------------------------------------------- */
+
+AN_API int an_report_write_buffer(void *user, const char *data, size_t size)
+{
+    an_report_buffer *b = (an_report_buffer *)user;
+    if (!b || (size && !data)) return -1;
+    if (b->data) {
+        if (size > b->capacity || b->size > b->capacity - size) return -1;
+        memcpy(b->data + b->size, data, size);
+        if (b->size + size < b->capacity) b->data[b->size + size] = '\0';
+    }
+    b->size += size;
+    return 0;
+}
+
+AN_API an_report an_report_init(void)
+{
+    an_report r;
+    memset(&r, 0, sizeof r);
+    r.threshold = HUGE_VAL - HUGE_VAL;   /* NaN, also where NAN is missing */
+    return r;
+}
+
+AN_API an_report_event an_report_event_from(const an_event *e, const char *label)
+{
+    an_report_event out;
+    memset(&out, 0, sizeof out);
+    if (!e) return out;
+    out.start = e->start;
+    out.end = e->end;
+    out.peak = e->peak;
+    out.severity = e->severity;
+    out.label = label;
+    return out;
+}
+
+static an_result an__report_check(const an_report *r, an_report_write_fn write)
+{
+    size_t i;
+    if (!r || !write || !r->values || r->n == 0 || r->n_features == 0) return AN_ERR_INVALID_ARG;
+    if (r->n_features > SIZE_MAX / r->n) return AN_ERR_TOO_LARGE;
+    if (!r->lower != !r->upper) return AN_ERR_INVALID_ARG;
+    if (r->score_scale != AN_REPORT_SCORE_LINEAR && r->score_scale != AN_REPORT_SCORE_NINES) return AN_ERR_INVALID_ARG;
+    if (r->n_events && !r->events) return AN_ERR_INVALID_ARG;
+    if ((r->width && (r->width < 320 || r->width > 16384)) || (r->height && (r->height < 160 || r->height > 16384)))
+        return AN_ERR_INVALID_ARG;
+    if (r->time) {
+        for (i = 0; i < r->n; i++) {
+            double t = r->time[i];
+            if (!(t >= AN__TIME_MIN && t <= AN__TIME_MAX)) return AN_ERR_INPUT;
+            if (i && t < r->time[i - 1]) return AN_ERR_INPUT;
+        }
+    }
+    for (i = 0; i < r->n_events; i++) {
+        const an_report_event *e = &r->events[i];
+        if (e->start > e->end || e->end >= r->n || e->peak < e->start || e->peak > e->end) return AN_ERR_INVALID_ARG;
+        if (!an__finite(e->severity) || e->severity < 0.0) return AN_ERR_INPUT;
+    }
+    return AN_OK;
+}
+
+AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, void *user)
+{
+    an__chart c;
+    an__svg w;
+    size_t k, f, n_drawn;
+    an_result res;
+    int has_labels = 0, names = 0;
+    double y, gap, name_row, score_h = 0.0, avail, panel_h, label_w = 0.0, tx = 16.0, text_w;
+    size_t title_lines, sub_lines, legend_rows;
+    char note[128], b[48];
+    an__legend legend;
+
+    if ((res = an__report_check(r, write)) != AN_OK) return res;
+    memset(&c, 0, sizeof c);
+    c.r = r;
+    w.write = write;
+    w.user = user;
+    w.err = AN_OK;
+    w.len = 0;
+
+    n_drawn = r->n_features < AN_REPORT_MAX_PANELS ? r->n_features : AN_REPORT_MAX_PANELS;
+    c.n_panels = n_drawn;
+    c.has_score = r->scores != NULL;
+    c.width = r->width ? r->width : 960;
+    c.height = r->height ? r->height : 420 + 150 * (double)(n_drawn - 1);
+    for (k = 0; k < r->n_events; k++) {
+        if (r->events[k].severity > c.max_severity) c.max_severity = r->events[k].severity;
+        if (r->events[k].label && r->events[k].label[0]) has_labels = 1;
+    }
+    names = r->names != NULL || n_drawn > 1;
+
+    /* x range: the first and last rows are the plot's edges */
+    c.x_lo = an__x_of(r, 0);
+    c.x_hi = an__x_of(r, r->n - 1);
+    if (!(c.x_hi > c.x_lo)) {
+        double pad = r->time ? 1800.0 : 0.5;
+        c.x_lo -= pad;
+        c.x_hi += pad;
+    }
+
+    /* vertical layout: title, subtitle, legend, labels, panels, score, axis */
+    text_w = c.width - 2.0 * tx;
+    legend.n = 0;
+    an__legend_add(&legend, "<path d=\"M0,-4h18\" stroke=\"" AN__C_INK "\" stroke-width=\"1.5\"/>", "observed");
+    if (r->expected)
+        an__legend_add(&legend, "<path d=\"M0,-4h18\" stroke=\"" AN__C_EXPECT "\" stroke-width=\"1.5\" "
+                                "stroke-dasharray=\"4 3\"/>", "expected");
+    if (r->lower)
+        an__legend_add(&legend, "<rect x=\"0\" y=\"-10\" width=\"18\" height=\"11\" fill=\"" AN__C_BAND "\"/>",
+                       "expected range");
+    if (r->n_events)
+        an__legend_add(&legend, "<rect x=\"0\" y=\"-10\" width=\"18\" height=\"11\" fill=\"" AN__C_ACCENT "\" "
+                                "fill-opacity=\"0.22\"/><path d=\"M0,-4h18\" stroke=\"" AN__C_ACCENT "\" "
+                                "stroke-width=\"1.6\"/>", "anomaly");
+    legend_rows = an__legend_layout(&legend, NULL, tx, 0.0, c.width);
+    title_lines = an__line_count(r->title, 18.0 * 1.07, text_w);
+    y = 8.0 + 24.0 * (double)title_lines;
+    note[0] = '\0';
+    if (r->n_features > n_drawn) {
+        char *s = note;
+        s += an__fmt_fixed(s, (double)n_drawn, 0, 0, 0);
+        memcpy(s, " of ", 4);
+        s += 4;
+        s += an__fmt_fixed(s, (double)r->n_features, 0, 0, 1);
+        memcpy(s, " features shown", 16);
+    }
+    sub_lines = an__line_count(r->subtitle, 13.0, text_w);
+    if (note[0]) sub_lines++;
+    y += 18.0 * (double)sub_lines + 2.0 * (sub_lines > 0);
+    y += 8.0 + 18.0 * (double)legend_rows;       /* legend */
+    y += has_labels ? 30.0 : 14.0;
+    name_row = names ? 18.0 : 0.0;
+    gap = 14.0;
+    c.top = y + name_row;
+    avail = c.height - c.top - 40.0;
+    if (c.has_score) {
+        double least = r->score_scale == AN_REPORT_SCORE_NINES ? 56.0 : 40.0;
+        score_h = 0.16 * avail;
+        if (score_h < least) score_h = least;
+        if (score_h > 90.0) score_h = 90.0;
+        if (score_h < least) score_h = least;
+        avail -= score_h + gap + 18.0;
+    }
+    avail -= (double)(n_drawn - 1) * (gap + name_row);
+    panel_h = avail / (double)n_drawn;
+    if (panel_h < 40.0) return AN_ERR_INVALID_ARG;   /* the picture is too small for its panels */
+    y = c.top;
+    for (k = 0; k < n_drawn; k++) {
+        an__panel *p = &c.panel[k];
+        p->feature = k;
+        p->top = y;
+        p->h = panel_h;
+        an__panel_scale(p, r, k);
+        y += panel_h + gap + name_row;
+    }
+    c.bottom = c.panel[n_drawn - 1].top + panel_h;
+    if (c.has_score) {
+        an__panel *p = &c.score;
+        p->top = c.bottom + gap + 18.0;
+        p->h = score_h;
+        p->lo = 0.0;
+        p->hi = 1.0;
+        p->ticks[0] = 0.0;
+        p->ticks[1] = 1.0;
+        p->n_ticks = 2;
+        p->decimals = 0;
+        if (r->score_scale == AN_REPORT_SCORE_NINES) {
+            double top = 3.0, thr = r->threshold;
+            p->nines = 1;
+            if (an__finite(thr) && thr >= 0.0 && thr < 1.0) {
+                double need = ceil(-log10(1.0 - thr) - 1e-9) + 1.0;
+                if (need > top) top = need;
+            }
+            if (top > 6.0) top = 6.0;
+            p->hi = top;
+            for (k = 0; k <= (size_t)top; k++) p->ticks[k] = (double)k;
+            p->n_ticks = (size_t)top + 1;
+        }
+        c.bottom = p->top + p->h;
+    }
+
+    /* horizontal layout: room for the widest value label */
+    for (k = 0; k < n_drawn; k++) {
+        size_t j;
+        for (j = 0; j < c.panel[k].n_ticks; j++) {
+            double tw;
+            an__fmt_tick(b, c.panel[k].ticks[j], c.panel[k].decimals, c.panel[k].group);
+            tw = an__text_width(b, 11.0);   /* counts glyphs, so U+2212 is one */
+            if (tw > label_w) label_w = tw;
+        }
+    }
+    if (c.has_score) {
+        double tw;
+        an__panel_label(b, &c.score, c.score.n_ticks - 1);
+        tw = an__text_width(b, 11.0);
+        if (tw > label_w) label_w = tw;
+    }
+    c.left = label_w + 16.0 < 40.0 ? 40.0 : label_w + 16.0;
+    c.right = c.width - 20.0;
+    if (c.right - c.left < 100.0) return AN_ERR_INVALID_ARG;
+
+    /* the document */
+    an__svg_put(&w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"");
+    an__svg_attr(&w, "width", c.width);
+    an__svg_attr(&w, "height", c.height);
+    an__svg_put(&w, " viewBox=\"0 0 ");
+    an__svg_coord(&w, c.width);
+    an__svg_put(&w, " ");
+    an__svg_coord(&w, c.height);
+    an__svg_put(&w, "\" font-family=\"" AN__FONT "\" font-size=\"11\">\n");
+    if (r->title) {
+        an__svg_put(&w, "<title>");
+        an__svg_text(&w, r->title);
+        an__svg_put(&w, "</title>\n");
+    }
+    /* a one-line summary for screen readers */
+    an__svg_put(&w, "<desc>");
+    an__fmt_fixed(b, (double)r->n, 0, 0, 1);
+    an__svg_put(&w, b);
+    an__svg_put(&w, r->n == 1 ? " row" : " rows");
+    if (r->time) {
+        an__svg_put(&w, " from ");
+        an__put_row_time(&w, r, 0);
+        an__svg_put(&w, " to ");
+        an__put_row_time(&w, r, r->n - 1);
+        an__svg_put(&w, " UTC");
+    }
+    an__svg_put(&w, ", ");
+    an__fmt_fixed(b, (double)r->n_features, 0, 0, 1);
+    an__svg_put(&w, b);
+    an__svg_put(&w, r->n_features == 1 ? " feature, " : " features, ");
+    an__fmt_fixed(b, (double)r->n_events, 0, 0, 1);
+    an__svg_put(&w, b);
+    an__svg_put(&w, r->n_events == 1 ? " anomaly event" : " anomaly events");
+    if (c.has_score && an__finite(r->threshold)) {
+        an__svg_put(&w, ", score threshold ");
+        an__fmt_g(b, r->threshold, 6);
+        an__svg_put(&w, b);
+    }
+    an__svg_put(&w, ".</desc>\n");
+    an__svg_put(&w, "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n");
+    y = 8.0;
+    if (title_lines) {
+        an__draw_wrapped(&w, tx, y + 20.0, 24.0, 18.0 * 1.07, text_w,
+                         "class=\"title\" font-size=\"18\" font-weight=\"600\" fill=\"" AN__C_INK "\"", r->title);
+        y += 24.0 * (double)title_lines;
+    }
+    if (sub_lines) {
+        const char *style = "class=\"subtitle\" font-size=\"13\" fill=\"" AN__C_SOFT "\"";
+        size_t sub = an__line_count(r->subtitle, 13.0, text_w);
+        if (sub) an__draw_wrapped(&w, tx, y + 16.0, 18.0, 13.0, text_w, style, r->subtitle);
+        if (note[0]) an__svg_text_at(&w, tx, y + 16.0 + 18.0 * (double)sub, NULL, style, note);
+        y += 18.0 * (double)sub_lines + 2.0;
+    }
+    an__svg_put(&w, "<g class=\"legend\" font-size=\"12\" fill=\"" AN__C_TEXT "\">\n");
+    an__legend_layout(&legend, &w, tx, y + 20.0, c.width);
+    an__svg_put(&w, "</g>\n");
+
+    if (r->n_events) an__draw_shades(&w, &c);
+    if (has_labels) an__draw_labels(&w, &c, c.top - name_row - 10.0);
+
+    for (k = 0; k < n_drawn && w.err == AN_OK; k++) {
+        const an__panel *p = &c.panel[k];
+        f = p->feature;
+        an__svg_put(&w, "<g class=\"panel\" fill=\"" AN__C_TEXT "\">\n");
+        an__draw_y_axis(&w, &c, p, 0);
+        if (names) {
+            char fallback[48];
+            const char *name = r->names && r->names[f] ? r->names[f] : NULL;
+            if (!name) {
+                memcpy(fallback, "feature ", 8);
+                an__fmt_fixed(fallback + 8, (double)(f + 1), 0, 0, 0);
+                name = fallback;
+            }
+            an__svg_text_at(&w, c.left, p->top - 7, NULL,
+                            "class=\"name\" font-size=\"12\" font-weight=\"600\" fill=\"" AN__C_INK "\"", name);
+        }
+        if (r->lower) an__draw_band(&w, &c, p);
+        if (r->expected)
+            an__draw_line(&w, &c, p, NULL, r->expected, 0, r->n - 1,
+                          "class=\"expected\" fill=\"none\" stroke=\"" AN__C_EXPECT "\" stroke-width=\"1.2\" "
+                          "stroke-dasharray=\"4 3\" stroke-linejoin=\"round\" stroke-linecap=\"round\"");
+        an__draw_line(&w, &c, p, r->values, NULL, 0, r->n - 1,
+                      "class=\"series\" fill=\"none\" stroke=\"" AN__C_INK "\" stroke-width=\"1.2\" "
+                      "stroke-linejoin=\"round\" stroke-linecap=\"round\"");
+        if (r->n_events) an__draw_accents(&w, &c, p);
+        an__svg_put(&w, "</g>\n");
+    }
+    if (c.has_score) {
+        an__svg_put(&w, "<g class=\"score-panel\" fill=\"" AN__C_TEXT "\">\n");
+        an__svg_text_at(&w, c.left, c.score.top - 7, NULL,
+                        "class=\"name\" font-size=\"12\" font-weight=\"600\" fill=\"" AN__C_INK "\"", "anomaly score");
+        an__draw_y_axis(&w, &c, &c.score, 1);
+        an__draw_score(&w, &c);
+        an__svg_put(&w, "</g>\n");
+    }
+    an__draw_x_axis(&w, &c);
+    an__svg_put(&w, "</svg>\n");
+    an__svg_flush(&w);
+    return w.err;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ANOMALY_IMPLEMENTATION */

@@ -1,0 +1,238 @@
+/* report.c - a picture of a series and its anomalies, from a CSV file.
+
+       build/report [options] FILE.csv > picture.svg
+
+   The CSV has a header, a timestamp in the first column (ISO 8601 such as
+   "2014-07-01 00:00:00" or "2014-07-01T00:00:00Z", or Unix seconds, in
+   order) and a value in the second, on every row.  The pipeline, all from anomaly_stats.h:
+     MSTL with the given periods (or those an_detect_periods finds) gives
+     the expected value; the remainder's robust z (median, 1.4826 MAD) gives
+     the band expected +- 3 sigma; |z| calibrated on the series itself
+     gives a likelihood in [0, 1]; points past --threshold become events
+     (an_alarm_batch), labelled with their z; anomaly_xai.h draws it all.
+   Calibrating on the series being judged flags about 1 - threshold of its
+   points whatever they are; it is a picture, not a deployment.
+
+   Options: --period N (repeatable), --threshold P (0.999), --title TEXT,
+   --size W H, --from TIME and --to TIME (draw only those rows; the
+   analysis still uses the whole series). */
+#define ANOMALY_IMPLEMENTATION
+#include "../anomaly_xai.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int to_stdout(void *user, const char *data, size_t size)
+{
+    return fwrite(data, 1, size, (FILE *)user) == size ? 0 : -1;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+static long days_from_date(long y, long m, long d)
+{
+    long era, yoe, doy;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+/* "YYYY-MM-DD[ T]HH:MM[:SS][Z]" or a number of seconds. */
+static int parse_time(const char *s, double *t)
+{
+    long y, mo, d, h = 0, mi = 0;
+    double sec = 0.0;
+    char *end;
+    if (sscanf(s, "%ld-%ld-%ld", &y, &mo, &d) == 3 && strlen(s) >= 10 && s[4] == '-') {
+        if (strlen(s) > 10) sscanf(s + 11, "%ld:%ld:%lf", &h, &mi, &sec);
+        *t = (double)days_from_date(y, mo, d) * 86400.0 + (double)(h * 3600 + mi * 60) + sec;
+        return 1;
+    }
+    *t = strtod(s, &end);
+    return end != s;
+}
+
+int main(int argc, char **argv)
+{
+    size_t periods[AN_MSTL_MAX_PERIODS], n_periods = 0, n = 0, cap = 0, i, n_events = 0, n_found = 0;
+    double threshold = 0.999, median, mad, sigma, *t = NULL, *y = NULL, *seasonal, *trend, *rem, *expected;
+    double *lower, *upper, *score_d, *thr;
+    float *values, *absz, *score;
+    const char *path = NULL, *title = NULL;
+    double from = -HUGE_VAL, to = HUGE_VAL;
+    size_t first = 0, last;
+    int width = 0, height = 0, k;
+    char line[1024], (*labels)[32];
+    FILE *in;
+    an_calibration cal;
+    an_alarm_config alarm;
+    an_event *found;
+    an_report_event *events;
+    an_report r;
+    an_result res;
+
+    for (k = 1; k < argc; k++) {
+        if (strcmp(argv[k], "--period") == 0 && k + 1 < argc && n_periods < AN_MSTL_MAX_PERIODS)
+            periods[n_periods++] = (size_t)atol(argv[++k]);
+        else if (strcmp(argv[k], "--threshold") == 0 && k + 1 < argc) threshold = atof(argv[++k]);
+        else if (strcmp(argv[k], "--title") == 0 && k + 1 < argc) title = argv[++k];
+        else if (strcmp(argv[k], "--size") == 0 && k + 2 < argc) { width = atoi(argv[++k]); height = atoi(argv[++k]); }
+        else if (strcmp(argv[k], "--from") == 0 && k + 1 < argc && parse_time(argv[k + 1], &from)) k++;
+        else if (strcmp(argv[k], "--to") == 0 && k + 1 < argc && parse_time(argv[k + 1], &to)) k++;
+        else if (argv[k][0] != '-' && !path) path = argv[k];
+        else {
+            fprintf(stderr, "usage: report [--period N]... [--threshold P] [--title T] [--size W H]\n"
+                            "              [--from TIME] [--to TIME] FILE.csv > picture.svg\n");
+            return 2;
+        }
+    }
+    if (!path || !(in = fopen(path, "r"))) { fprintf(stderr, "report: cannot open %s\n", path ? path : "(none)"); return 1; }
+    if (!fgets(line, sizeof line, in)) { fprintf(stderr, "report: %s is empty\n", path); return 1; }
+    while (fgets(line, sizeof line, in)) {
+        char *comma = strchr(line, ',');
+        if (!comma) continue;
+        *comma = '\0';
+        if (n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            t = (double *)realloc(t, cap * sizeof *t);
+            y = (double *)realloc(y, cap * sizeof *y);
+            if (!t || !y) { fprintf(stderr, "report: out of memory\n"); return 1; }
+        }
+        if (!parse_time(line, &t[n])) { fprintf(stderr, "report: bad time '%s'\n", line); return 1; }
+        {
+            char *end;
+            y[n] = strtod(comma + 1, &end);
+            if (end == comma + 1 || !isfinite(y[n])) {   /* MSTL needs every value */
+                fprintf(stderr, "report: row %zu: the value is missing or not a number\n", n + 2);
+                return 1;
+            }
+            if (n && t[n] < t[n - 1]) { fprintf(stderr, "report: row %zu: time goes backwards\n", n + 2); return 1; }
+            n++;
+        }
+    }
+    fclose(in);
+    if (n < 16) { fprintf(stderr, "report: %zu rows are too few\n", n); return 1; }
+
+    seasonal = (double *)calloc(n * AN_MSTL_MAX_PERIODS, sizeof *seasonal);
+    trend = (double *)calloc(n, sizeof *trend);
+    rem = (double *)calloc(n, sizeof *rem);
+    expected = (double *)calloc(n, sizeof *expected);
+    lower = (double *)calloc(n, sizeof *lower);
+    upper = (double *)calloc(n, sizeof *upper);
+    score_d = (double *)calloc(n, sizeof *score_d);
+    thr = (double *)calloc(n, sizeof *thr);
+    values = (float *)calloc(n, sizeof *values);
+    absz = (float *)calloc(n, sizeof *absz);
+    score = (float *)calloc(n, sizeof *score);
+    found = (an_event *)calloc(n, sizeof *found);
+    events = (an_report_event *)calloc(n, sizeof *events);
+    labels = (char (*)[32])calloc(n, sizeof *labels);
+    if (!seasonal || !trend || !rem || !expected || !lower || !upper || !score_d || !thr || !values || !absz ||
+        !score || !found || !events || !labels) {
+        fprintf(stderr, "report: out of memory\n");
+        return 1;
+    }
+
+    /* expected = seasonals + trend */
+    if (n_periods == 0 && (res = an_detect_periods(y, n, 0, 0.0, periods, 3, &n_periods, NULL)) != AN_OK) {
+        fprintf(stderr, "report: period detection: %s\n", an_result_str(res));
+        return 1;
+    }
+    if (n_periods) {
+        an_mstl_config mc = an_mstl_config_init(periods, n_periods, 1);
+        if ((res = an_mstl_decompose(&mc, y, n, seasonal, trend, rem, NULL)) != AN_OK) {
+            fprintf(stderr, "report: MSTL: %s\n", an_result_str(res));
+            return 1;
+        }
+    } else {
+        for (i = 0; i < n; i++) values[i] = (float)y[i];
+        an_percentile(values, n, 50.0, NULL, &median);
+        for (i = 0; i < n; i++) rem[i] = y[i] - median;
+    }
+
+    /* robust z of the remainder, the band, the calibrated score */
+    for (i = 0; i < n; i++) values[i] = (float)rem[i];
+    an_percentile(values, n, 50.0, NULL, &median);
+    for (i = 0; i < n; i++) values[i] = (float)fabs(rem[i] - median);
+    an_percentile(values, n, 50.0, NULL, &mad);
+    sigma = 1.4826 * mad > 1e-12 ? 1.4826 * mad : 1.0;
+    for (i = 0; i < n; i++) {
+        expected[i] = y[i] - rem[i];
+        lower[i] = expected[i] + median - 3.0 * sigma;
+        upper[i] = expected[i] + median + 3.0 * sigma;
+        absz[i] = (float)(fabs(rem[i] - median) / sigma);
+        values[i] = (float)y[i];
+    }
+    if ((res = an_calibration_fit(&cal, absz, n, NULL)) != AN_OK) {
+        fprintf(stderr, "report: calibration: %s\n", an_result_str(res));
+        return 1;
+    }
+    for (i = 0; i < n; i++) {
+        score_d[i] = an_calibration_likelihood(&cal, absz[i]);
+        score[i] = (float)score_d[i];
+        thr[i] = threshold;
+    }
+
+    /* events: flagged points at most 4 rows apart */
+    alarm = an_alarm_config_init(1, 1);
+    alarm.max_gap = 4;
+    if ((res = an_alarm_batch(&alarm, score_d, thr, n, NULL, found, n, &n_found)) != AN_OK) {
+        fprintf(stderr, "report: alarms: %s\n", an_result_str(res));
+        return 1;
+    }
+    /* the rows drawn, and the events in them (cut at the edges) */
+    while (first < n && t[first] < from) first++;
+    for (last = first; last < n && t[last] <= to; last++) {}
+    if (last - first < 2) { fprintf(stderr, "report: fewer than 2 rows between --from and --to\n"); return 1; }
+    for (i = 0; i < n_found; i++) {
+        size_t p = found[i].peak;
+        double z = (rem[p] - median) / sigma;
+        if (found[i].end < first || found[i].start >= last) continue;
+        snprintf(labels[i], sizeof labels[i], "%s%.1f\xcf\x83", z < 0 ? "\xe2\x88\x92" : "+", fabs(z));
+        events[n_events] = an_report_event_from(&found[i], labels[i]);
+        events[n_events].severity = fabs(z);
+        events[n_events].start = found[i].start > first ? found[i].start - first : 0;
+        events[n_events].end = (found[i].end < last ? found[i].end : last - 1) - first;
+        if (p < first + events[n_events].start) p = first + events[n_events].start;
+        if (p > first + events[n_events].end) p = first + events[n_events].end;
+        events[n_events++].peak = p - first;
+    }
+
+    r = an_report_init();
+    r.title = title ? title : path;
+    {
+        static char sub[160];
+        int m = snprintf(sub, sizeof sub, "expected: MSTL");
+        size_t j;
+        for (j = 0; j < n_periods && m > 0 && (size_t)m < sizeof sub; j++)
+            m += snprintf(sub + m, sizeof sub - (size_t)m, "%s%zu", j ? ", " : " with periods ", periods[j]);
+        if (n_periods == 0) m += snprintf(sub + m, sizeof sub - (size_t)m, " (no period found: the median)");
+        snprintf(sub + m, sizeof sub - (size_t)m, " \xc2\xb7 band \xc2\xb1 3 robust \xcf\x83 \xc2\xb7 %zu event%s",
+                 n_events, n_events == 1 ? "" : "s");
+        r.subtitle = sub;
+    }
+    r.n = last - first;
+    r.n_features = 1;
+    r.values = values + first;
+    r.time = t + first;
+    r.expected = expected + first;
+    r.lower = lower + first;
+    r.upper = upper + first;
+    r.scores = score + first;
+    r.threshold = threshold;
+    r.score_scale = AN_REPORT_SCORE_NINES;
+    r.events = events;
+    r.n_events = n_events;
+    r.width = width;
+    r.height = height;
+    res = an_report_svg(&r, to_stdout, stdout);
+    if (res != AN_OK) fprintf(stderr, "report: %s\n", an_result_str(res));
+    fprintf(stderr, "report: %zu rows, %zu drawn, %zu events shown of %zu\n", n, last - first, n_events, n_found);
+
+    free(t); free(y); free(seasonal); free(trend); free(rem); free(expected); free(lower); free(upper);
+    free(score_d); free(thr); free(values); free(absz); free(score); free(found); free(events); free(labels);
+    return res == AN_OK ? 0 : 1;
+}

@@ -1,0 +1,1234 @@
+/* test_xai.c - the report picture of anomaly_xai.h.
+
+   Every SVG the tests make goes through a small XML checker written here
+   (tags balance, attributes quoted, entities known, no raw '<' or '&' in
+   text, valid UTF-8, one root), and the numbers in it are read back: event
+   shadings sit where their rows are, spikes survive downsampling, ticks
+   fall on round calendar times. */
+#include <stdlib.h>
+
+/* Every allocation the library makes through its default allocator is
+   counted, so a test can show the report makes none. */
+static long heap_calls;
+static void *counted_malloc(size_t size) { heap_calls++; return malloc(size); }
+#define ANOMALY_MALLOC(size) counted_malloc(size)
+#define ANOMALY_FREE(ptr) free(ptr)
+
+#define ANOMALY_IMPLEMENTATION
+#include "../anomaly_xai.h"
+#include "test.h"
+
+#include <locale.h>
+#include <time.h>
+
+/* --------------------------------------------------------------------------
+   Collecting the output
+   -------------------------------------------------------------------------- */
+
+typedef struct sink {
+    char *data;
+    size_t len, cap;
+    long calls, fail_at;    /* fail_at > 0: that call fails            */
+    int called_after_fail;  /* the writer kept going after a failure   */
+    int failed;
+} sink;
+
+static int sink_write(void *user, const char *data, size_t size)
+{
+    sink *s = (sink *)user;
+    if (s->failed) s->called_after_fail = 1;
+    if (++s->calls == s->fail_at) { s->failed = 1; return -1; }
+    if (s->len + size + 1 > s->cap) {
+        size_t cap = (s->len + size + 1) * 2;
+        char *p = (char *)realloc(s->data, cap);
+        if (!p) return -1;
+        s->data = p;
+        s->cap = cap;
+    }
+    memcpy(s->data + s->len, data, size);
+    s->len += size;
+    s->data[s->len] = '\0';
+    return 0;
+}
+
+static void sink_free(sink *s) { free(s->data); memset(s, 0, sizeof *s); }
+
+static an_result render(const an_report *r, sink *s)
+{
+    memset(s, 0, sizeof *s);
+    return an_report_svg(r, sink_write, s);
+}
+
+/* --------------------------------------------------------------------------
+   A small XML well-formedness checker
+   -------------------------------------------------------------------------- */
+
+static int xml_name_start(int c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == ':'; }
+static int xml_name_char(int c) { return xml_name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.'; }
+static int xml_space(int c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* Length of the valid entity at s ("&amp;", "&#38;", ...) or 0. */
+static size_t xml_entity(const char *s)
+{
+    static const char *const named[] = { "&amp;", "&lt;", "&gt;", "&quot;", "&apos;" };
+    size_t k;
+    for (k = 0; k < 5; k++)
+        if (strncmp(s, named[k], strlen(named[k])) == 0) return strlen(named[k]);
+    if (s[1] == '#') {
+        size_t i = 2;
+        int hex = s[2] == 'x';
+        if (hex) i++;
+        while ((s[i] >= '0' && s[i] <= '9') || (hex && ((s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F'))))
+            i++;
+        if (i > (size_t)(hex ? 3 : 2) && s[i] == ';') return i + 1;
+    }
+    return 0;
+}
+
+/* Checks bytes are UTF-8 without overlongs, surrogates or C0 controls
+   other than tab, newline and carriage return. */
+static int xml_utf8_ok(const char *doc, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)doc, *e = p + n;
+    while (p < e) {
+        unsigned c = *p;
+        size_t len, k;
+        if (c < 0x80) {
+            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') return 0;
+            p++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) len = 2;
+        else if (c >= 0xe0 && c <= 0xef) len = 3;
+        else if (c >= 0xf0 && c <= 0xf4) len = 4;
+        else return 0;
+        if ((size_t)(e - p) < len) return 0;
+        for (k = 1; k < len; k++)
+            if ((p[k] & 0xc0) != 0x80) return 0;
+        if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] > 0x9f) || (c == 0xf0 && p[1] < 0x90) ||
+            (c == 0xf4 && p[1] > 0x8f))
+            return 0;
+        p += len;
+    }
+    return 1;
+}
+
+/* 1 when doc is well-formed; else 0 with the reason and offset in why. */
+static int xml_check(const char *doc, char *why, size_t why_size)
+{
+    const char *p = doc, *names[64];
+    size_t lens[64], depth = 0, roots = 0, n = strlen(doc);
+#define XML_FAIL(msg) do { snprintf(why, why_size, "%s at byte %ld", msg, (long)(p - doc)); return 0; } while (0)
+    if (!xml_utf8_ok(doc, n)) { snprintf(why, why_size, "invalid UTF-8 or control character"); return 0; }
+    if (strncmp(p, "<?xml", 5) == 0) {
+        p = strstr(p, "?>");
+        if (!p) XML_FAIL("unterminated declaration");
+        p += 2;
+    }
+    while (*p) {
+        if (*p != '<') {
+            if (*p == '&') {
+                size_t k = xml_entity(p);
+                if (!k) XML_FAIL("bad entity in text");
+                p += k;
+                continue;
+            }
+            if (*p == '>' && depth == 0) XML_FAIL("stray '>'");
+            if (depth == 0 && !xml_space((unsigned char)*p)) XML_FAIL("text outside the root");
+            p++;
+            continue;
+        }
+        if (strncmp(p, "<!--", 4) == 0) {
+            const char *e = strstr(p + 4, "-->");
+            if (!e) XML_FAIL("unterminated comment");
+            p = e + 3;
+            continue;
+        }
+        if (p[1] == '/') {
+            const char *s = p + 2;
+            size_t len = 0;
+            while (xml_name_char((unsigned char)s[len])) len++;
+            if (depth == 0) XML_FAIL("end tag without start");
+            depth--;
+            if (len != lens[depth] || strncmp(s, names[depth], len) != 0) XML_FAIL("mismatched end tag");
+            p = s + len;
+            while (xml_space((unsigned char)*p)) p++;
+            if (*p != '>') XML_FAIL("bad end tag");
+            p++;
+            continue;
+        }
+        {
+            const char *s = p + 1, *attrs[32];
+            size_t len = 0, n_attrs = 0, alens[32], k;
+            if (!xml_name_start((unsigned char)*s)) XML_FAIL("bad tag name");
+            while (xml_name_char((unsigned char)s[len])) len++;
+            if (depth == 0 && roots++) XML_FAIL("second root element");
+            p = s + len;
+            for (;;) {
+                const char *an;
+                size_t al = 0;
+                char q;
+                int had_space = 0;
+                while (xml_space((unsigned char)*p)) { p++; had_space = 1; }
+                if (*p == '>' || (p[0] == '/' && p[1] == '>')) break;
+                if (!had_space || !xml_name_start((unsigned char)*p)) XML_FAIL("bad attribute");
+                an = p;
+                while (xml_name_char((unsigned char)p[al])) al++;
+                for (k = 0; k < n_attrs; k++)
+                    if (alens[k] == al && strncmp(attrs[k], an, al) == 0) XML_FAIL("repeated attribute");
+                if (n_attrs < 32) { attrs[n_attrs] = an; alens[n_attrs++] = al; }
+                p += al;
+                while (xml_space((unsigned char)*p)) p++;
+                if (*p++ != '=') XML_FAIL("attribute without '='");
+                while (xml_space((unsigned char)*p)) p++;
+                q = *p++;
+                if (q != '"' && q != '\'') XML_FAIL("unquoted attribute");
+                while (*p && *p != q) {
+                    if (*p == '<') XML_FAIL("'<' in attribute");
+                    if (*p == '&') {
+                        size_t e = xml_entity(p);
+                        if (!e) XML_FAIL("bad entity in attribute");
+                        p += e;
+                    } else {
+                        p++;
+                    }
+                }
+                if (!*p) XML_FAIL("unterminated attribute");
+                p++;
+            }
+            if (*p == '/') {
+                p += 2;
+            } else {
+                if (depth == 64) XML_FAIL("too deep");
+                names[depth] = s;
+                lens[depth++] = len;
+                p++;
+            }
+        }
+    }
+    if (depth) { snprintf(why, why_size, "%lu elements left open", (unsigned long)depth); return 0; }
+    if (roots != 1) { snprintf(why, why_size, "no root element"); return 0; }
+    return 1;
+#undef XML_FAIL
+}
+
+#define CHECK_XML(s) do { \
+        char test__why[128] = ""; \
+        int test__ok = (s)->data != NULL && xml_check((s)->data, test__why, sizeof test__why); \
+        test__checks++; \
+        if (!test__ok) TEST__FAIL("not well-formed XML: %s", test__why); \
+    } while (0)
+
+/* --------------------------------------------------------------------------
+   Reading numbers back
+   -------------------------------------------------------------------------- */
+
+/* The attribute `name` of the tag starting at tag (before its '>'). */
+static int attr_num(const char *tag, const char *name, double *v)
+{
+    char key[32];
+    const char *end = strchr(tag, '>'), *a;
+    snprintf(key, sizeof key, " %s=\"", name);
+    a = strstr(tag, key);
+    if (!a || (end && a > end)) return 0;
+    *v = strtod(a + strlen(key), NULL);
+    return 1;
+}
+
+typedef struct path_pts {
+    double x[20000], y[20000];
+    size_t n, subpaths, dots;
+} path_pts;
+
+/* The points of the d attribute of the first <path> after `marker`. */
+static int read_path(const char *doc, const char *marker, path_pts *pp)
+{
+    const char *p = strstr(doc, marker), *d;
+    memset(pp, 0, sizeof *pp);
+    if (!p) return 0;
+    d = strstr(p, " d=\"");
+    if (!d) return 0;
+    p = d + 4;
+    while (*p && *p != '"') {
+        char *e;
+        if (*p == 'M') { pp->subpaths++; p++; continue; }
+        if (*p == 'h') { pp->dots++; strtod(p + 1, &e); p = e; continue; }
+        if (*p == ' ' || *p == 'Z' || *p == 'H' || *p == 'v') { p++; continue; }
+        if (pp->n == 20000) return 0;
+        pp->x[pp->n] = strtod(p, &e);
+        if (*e != ',') return 0;
+        pp->y[pp->n] = strtod(e + 1, &e);
+        pp->n++;
+        p = e;
+    }
+    return 1;
+}
+
+typedef struct rects { double x[64], width[64]; size_t n; } rects;
+
+static void read_event_rects(const char *doc, rects *rs)
+{
+    const char *p = strstr(doc, "<g class=\"events\""), *end;
+    memset(rs, 0, sizeof *rs);
+    if (!p) return;
+    end = strstr(p, "</g>");
+    while ((p = strstr(p + 1, "<rect")) && p < end && rs->n < 64) {
+        if (attr_num(p, "x", &rs->x[rs->n]) && attr_num(p, "width", &rs->width[rs->n])) rs->n++;
+    }
+}
+
+static size_t count_of(const char *doc, const char *what)
+{
+    size_t n = 0;
+    const char *p = doc;
+    while ((p = strstr(p, what))) { n++; p += strlen(what); }
+    return n;
+}
+
+/* --------------------------------------------------------------------------
+   Fixtures
+   -------------------------------------------------------------------------- */
+
+#define N_SMALL 100
+
+typedef struct small {
+    float v[N_SMALL], score[N_SMALL];
+    double t[N_SMALL], expected[N_SMALL], lower[N_SMALL], upper[N_SMALL];
+    an_report_event ev[3];
+} small;
+
+static an_report small_report(small *s)
+{
+    an_report r = an_report_init();
+    size_t i;
+    for (i = 0; i < N_SMALL; i++) {
+        s->v[i] = (float)(10.0 * sin(0.3 * (double)i) + 50.0);
+        s->expected[i] = 10.0 * sin(0.3 * (double)i) + 50.0;
+        s->lower[i] = s->expected[i] - 3.0;
+        s->upper[i] = s->expected[i] + 3.0;
+        s->score[i] = (float)(0.1 + 0.05 * sin((double)i));
+        s->t[i] = 1404345600.0 + 1800.0 * (double)i;   /* 2014-07-03, every 30 min */
+    }
+    s->v[25] = 90.0f;
+    s->score[25] = 0.97f;
+    s->ev[0].start = 20; s->ev[0].end = 29; s->ev[0].peak = 25; s->ev[0].severity = 2.0; s->ev[0].label = "spike";
+    s->ev[1].start = 60; s->ev[1].end = 60; s->ev[1].peak = 60; s->ev[1].severity = 0.5; s->ev[1].label = NULL;
+    r.title = "A small series";
+    r.subtitle = "with everything";
+    r.n = N_SMALL;
+    r.n_features = 1;
+    r.values = s->v;
+    r.time = s->t;
+    r.expected = s->expected;
+    r.lower = s->lower;
+    r.upper = s->upper;
+    r.scores = s->score;
+    r.threshold = 0.9;
+    r.events = s->ev;
+    r.n_events = 2;
+    return r;
+}
+
+/* --------------------------------------------------------------------------
+   Tests
+   -------------------------------------------------------------------------- */
+
+static void test_well_formed(void)
+{
+    static small s;
+    an_report r = small_report(&s);
+    sink out;
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK(strncmp(out.data, "<?xml", 5) == 0);
+    CHECK(strstr(out.data, "<svg xmlns=\"http://www.w3.org/2000/svg\"") != NULL);
+    CHECK(strstr(out.data, "</svg>\n") == out.data + out.len - 7);
+    CHECK(strstr(out.data, "class=\"series\"") && strstr(out.data, "class=\"expected\"") &&
+          strstr(out.data, "class=\"band\"") && strstr(out.data, "class=\"score\"") &&
+          strstr(out.data, "class=\"threshold\""));
+    CHECK(strstr(out.data, ">threshold 0.9<") != NULL);
+    CHECK(strstr(out.data, ">spike<") != NULL);            /* the label */
+    CHECK(strstr(out.data, ">A small series<") != NULL);
+    CHECK(strstr(out.data, "<desc>100 rows from 2014-07-03 00:00 to 2014-07-05 01:30 UTC, 1 feature, "
+                           "2 anomaly events, score threshold 0.9.</desc>") != NULL);
+    CHECK(count_of(out.data, "<circle") == 2);              /* a peak dot per event */
+    sink_free(&out);
+
+    /* the same with row numbers, then with the bare minimum */
+    r.time = NULL;
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK(strstr(out.data, ">row<") != NULL);
+    sink_free(&out);
+    r.time = s.t;
+    CHECK_OK(render(&r, &out));
+    CHECK(strstr(out.data, ">UTC<") != NULL);
+    sink_free(&out);
+    {
+        an_report m = an_report_init();
+        m.n = N_SMALL;
+        m.n_features = 1;
+        m.values = s.v;
+        CHECK_OK(render(&m, &out));
+        CHECK_XML(&out);
+        CHECK(strstr(out.data, "<g class=\"events\"") == NULL && strstr(out.data, "score") == NULL);
+        sink_free(&out);
+    }
+}
+
+static void test_escaping(void)
+{
+    static small s;
+    an_report r = small_report(&s);
+    const char *names[1] = { "temp <\xc2\xb0" "C> & \"more\"" };
+    sink out;
+    r.title = "a<b&c>\"d'e";
+    r.subtitle = "bad bytes: \xff\xfe, a lone \xe2\x82, a surrogate \xed\xa0\x80, a tab\there, \x01 bell";
+    r.names = names;
+    s.ev[0].label = "<script>&amp;";
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK(strstr(out.data, "a&lt;b&amp;c&gt;&quot;d&apos;e") != NULL);
+    CHECK(strstr(out.data, "temp &lt;\xc2\xb0" "C&gt; &amp; &quot;more&quot;") != NULL);
+    CHECK(strstr(out.data, "&lt;script&gt;&amp;amp;") != NULL);
+    CHECK(strstr(out.data, "<script") == NULL);
+    CHECK(strstr(out.data, "bad bytes: \xef\xbf\xbd\xef\xbf\xbd, a lone \xef\xbf\xbd\xef\xbf\xbd, a surrogate") != NULL);
+    CHECK(strstr(out.data, "a tab here,   bell") != NULL);
+    sink_free(&out);
+    /* a long label is cut at 32 glyphs over the peak, whole in the tooltip */
+    s.ev[0].label = "\xc3\xa9v\xc3\xa9nement: far more text than fits over a peak, and then some";
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK(strstr(out.data, ">\xc3\xa9v\xc3\xa9nement: far more text than\xe2\x80\xa6</text>") != NULL);
+    CHECK(strstr(out.data, "over a peak, and then some</title>") != NULL);
+    sink_free(&out);
+}
+
+/* Shadings at x(start) .. x(end), read against the series' own ends. */
+static void test_event_positions(void)
+{
+    static small s;
+    static path_pts pp;
+    an_report r = small_report(&s);
+    rects rs;
+    sink out;
+    double x0, x99, unit;
+    int pass;
+    for (pass = 0; pass < 2; pass++) {
+        if (pass == 1) {   /* irregular timestamps: x follows time, not rows */
+            size_t i;
+            for (i = 0; i < N_SMALL; i++) s.t[i] = 1404345600.0 + 60.0 * (double)(i * i);
+        }
+        CHECK_OK(render(&r, &out));
+        CHECK_XML(&out);
+        CHECK(read_path(out.data, "class=\"series\"", &pp));
+        if (pass == 0) CHECK_EQ_SIZE(pp.n, N_SMALL);   /* later, the first rows share a pixel */
+        CHECK_EQ_SIZE(pp.subpaths, 1);
+        x0 = pp.x[0];
+        x99 = pp.x[pp.n - 1];
+        CHECK_NEAR(x99, 960.0 - 20.0, 0.05);
+        unit = (x99 - x0) / (s.t[99] - s.t[0]);
+        read_event_rects(out.data, &rs);
+        CHECK_EQ_SIZE(rs.n, 2);
+        CHECK_NEAR(rs.x[0], x0 + (s.t[20] - s.t[0]) * unit, 0.11);
+        CHECK_NEAR(rs.x[0] + rs.width[0], x0 + (s.t[29] - s.t[0]) * unit, 0.21);
+        /* a one-row event: 3 pixels centred on its row */
+        CHECK_NEAR(rs.x[1] + 0.5 * rs.width[1], x0 + (s.t[60] - s.t[0]) * unit, 0.11);
+        CHECK_NEAR(rs.width[1], 3.0, 0.05);
+        /* the more severe event is shaded darker */
+        {
+            const char *a = strstr(out.data, "<g class=\"events\""), *b;
+            double o1 = 0.0, o2 = 0.0;
+            a = strstr(a, "<rect");
+            b = strstr(a + 1, "<rect");
+            CHECK(a && b && attr_num(a, "fill-opacity", &o1) && attr_num(b, "fill-opacity", &o2) && o1 > o2);
+        }
+        sink_free(&out);
+    }
+
+    /* events whose shadings touch, in order, are one shading; out of
+       order they are not merged */
+    {
+        static float v[10000];
+        an_report q = an_report_init();
+        an_report_event ev[4] = { { 2000, 2100, 2050, 1.0, "a" }, { 2105, 2200, 2150, 3.0, "b" },
+                                  { 5000, 5000, 5000, 1.0, NULL }, { 4990, 4995, 4992, 1.0, NULL } };
+        size_t i;
+        for (i = 0; i < 10000; i++) v[i] = (float)(i % 10);
+        q.n = 10000;
+        q.n_features = 1;
+        q.values = v;
+        q.events = ev;
+        q.n_events = 4;
+        CHECK_OK(render(&q, &out));
+        CHECK_XML(&out);
+        read_event_rects(out.data, &rs);
+        CHECK_EQ_SIZE(rs.n, 3);
+        CHECK(strstr(out.data, "rows 2000 \xe2\x80\x93 2200, 2 events; peak 2150, severity 3: b") != NULL);
+        CHECK(strstr(out.data, ">b<") != NULL && strstr(out.data, ">a<") == NULL);
+        CHECK_EQ_SIZE(count_of(out.data, "<circle"), 3);
+        sink_free(&out);
+        /* overlapping events in start order are one shading too */
+        ev[0].start = 2000; ev[0].end = 3000;
+        ev[1].start = 2500; ev[1].end = 2600; ev[1].peak = 2550;
+        ev[2].start = 2900; ev[2].end = 3500; ev[2].peak = 3000;
+        q.n_events = 3;
+        CHECK_OK(render(&q, &out));
+        read_event_rects(out.data, &rs);
+        CHECK_EQ_SIZE(rs.n, 1);
+        CHECK(strstr(out.data, "rows 2000 \xe2\x80\x93 3500, 3 events") != NULL);
+        sink_free(&out);
+    }
+}
+
+static void test_missing_values(void)
+{
+    static small s;
+    static path_pts pp;
+    an_report r = small_report(&s);
+    sink out;
+    size_t i;
+    for (i = 40; i < 45; i++) s.v[i] = (float)(0.0 / 0.0 + 0.0 * (double)i);
+    s.v[41] = 50.0f;               /* a lone point between gaps: a dot */
+    s.v[70] = (float)HUGE_VAL;     /* infinity is a gap too */
+    s.expected[10] = 0.0 / 0.0;
+    s.lower[80] = 0.0 / 0.0;
+    s.score[5] = (float)(0.0 / 0.0);
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK(read_path(out.data, "class=\"series\"", &pp));
+    CHECK_EQ_SIZE(pp.subpaths, 4);
+    CHECK_EQ_SIZE(pp.dots, 1);
+    CHECK_EQ_SIZE(pp.n, N_SMALL - 5);
+    CHECK(read_path(out.data, "class=\"expected\"", &pp));
+    CHECK_EQ_SIZE(pp.subpaths, 2);
+    CHECK(read_path(out.data, "class=\"band\"", &pp));
+    CHECK_EQ_SIZE(pp.subpaths, 2);
+    CHECK(read_path(out.data, "class=\"score\"", &pp));
+    CHECK_EQ_SIZE(pp.subpaths, 2);
+    CHECK(strstr(out.data, "NaN") == NULL && strstr(out.data, "Inf") == NULL);
+    sink_free(&out);
+
+    /* nothing finite at all: still a picture, with axes 0..1 */
+    for (i = 0; i < N_SMALL; i++) {
+        s.v[i] = (float)(0.0 / 0.0);
+        s.expected[i] = s.lower[i] = s.upper[i] = 0.0 / 0.0;
+        s.score[i] = (float)(0.0 / 0.0);
+    }
+    r.n_events = 0;
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK(read_path(out.data, "class=\"series\"", &pp));
+    CHECK_EQ_SIZE(pp.n, 0);
+    CHECK(strstr(out.data, "NaN") == NULL);
+    sink_free(&out);
+}
+
+/* Constant, negative, one point, extreme magnitudes. */
+static void test_odd_inputs(void)
+{
+    static float v[N_SMALL];
+    static double e[N_SMALL];
+    static path_pts pp;
+    an_report r = an_report_init();
+    sink out;
+    size_t i;
+    r.n = N_SMALL;
+    r.n_features = 1;
+    r.values = v;
+    for (i = 0; i < N_SMALL; i++) v[i] = 7.0f;
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK(read_path(out.data, "class=\"series\"", &pp));
+    CHECK(pp.n >= 2 && pp.y[0] == pp.y[pp.n - 1]);
+    CHECK(strstr(out.data, ">7.0<") != NULL);   /* a tick at the value */
+    sink_free(&out);
+
+    for (i = 0; i < N_SMALL; i++) v[i] = 0.0f;
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    sink_free(&out);
+
+    for (i = 0; i < N_SMALL; i++) v[i] = -1234.5f - 100.0f * (float)i;
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK(strstr(out.data, ">\xe2\x88\x92" "10,000<") != NULL);   /* minus sign, grouped */
+    sink_free(&out);
+
+    for (i = 0; i < N_SMALL; i++) v[i] = 0.001f * (float)i;
+    CHECK_OK(render(&r, &out));
+    CHECK(strstr(out.data, ">0.04<") != NULL);
+    sink_free(&out);
+
+    /* one point, with and without a time */
+    {
+        double t = 1404345600.0;
+        an_report_event ev = { 0, 0, 0, 1.0, "only" };
+        float s = 0.5f;
+        r.n = 1;
+        r.scores = &s;
+        r.events = &ev;
+        r.n_events = 1;
+        CHECK_OK(render(&r, &out));
+        CHECK_XML(&out);
+        CHECK(read_path(out.data, "class=\"series\"", &pp));
+        CHECK_EQ_SIZE(pp.n, 1);
+        CHECK_EQ_SIZE(pp.dots, 1);
+        sink_free(&out);
+        r.time = &t;
+        CHECK_OK(render(&r, &out));
+        CHECK_XML(&out);
+        CHECK(strstr(out.data, ">00:00<") != NULL);
+        sink_free(&out);
+        r.time = NULL;
+        r.scores = NULL;
+        r.events = NULL;
+        r.n_events = 0;
+        r.n = N_SMALL;
+    }
+
+    /* the largest floats, and doubles near DBL_MAX in the expected line */
+    for (i = 0; i < N_SMALL; i++) {
+        v[i] = (i % 2 ? 1.0f : -1.0f) * FLT_MAX;
+        e[i] = (i % 3 ? 1.0 : -1.0) * DBL_MAX;
+    }
+    r.expected = e;
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK(strstr(out.data, "NaN") == NULL && strstr(out.data, "Inf") == NULL);
+    CHECK(strstr(out.data, "e308<") != NULL);
+    sink_free(&out);
+    for (i = 0; i < N_SMALL; i++) {
+        v[i] = 0.0f;
+        e[i] = 1e-322 * (double)(i % 5);   /* subnormal */
+    }
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK(strstr(out.data, "NaN") == NULL && strstr(out.data, "Inf") == NULL);
+    sink_free(&out);
+    for (i = 0; i < N_SMALL; i++) v[i] = 1e-30f * (float)i;
+    r.expected = NULL;
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK(strstr(out.data, "e-28<") != NULL);
+    sink_free(&out);
+}
+
+/* 100 000 points: a spike up and one down survive, the file stays small. */
+static void test_downsampling(void)
+{
+    const size_t n = 100000;
+    float *v = (float *)malloc(n * sizeof *v);
+    float *sc = (float *)malloc(n * sizeof *sc);
+    static path_pts pp;
+    an_report r = an_report_init();
+    an_rng rng;
+    sink out;
+    size_t i, top = 0, bottom = 0;
+    double x0, x1;
+    CHECK(v && sc);
+    if (!v || !sc) { free(v); free(sc); return; }
+    an_rng_seed(&rng, 7, 1);
+    for (i = 0; i < n; i++) {
+        v[i] = an_rng_uniform(&rng);
+        sc[i] = 0.1f * an_rng_uniform(&rng);
+    }
+    v[77777] = 50.0f;
+    v[12345] = -40.0f;
+    sc[55555] = 1.0f;
+    r.n = n;
+    r.n_features = 1;
+    r.values = v;
+    r.scores = sc;
+    r.threshold = 0.5;
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK(out.len < 1000000);
+    CHECK(strstr(out.data, ">50,000<") != NULL);   /* row numbers, grouped */
+    CHECK(read_path(out.data, "class=\"series\"", &pp));
+    CHECK(pp.n < 4 * 960);
+    for (i = 1; i < pp.n; i++) {
+        if (pp.y[i] < pp.y[top]) top = i;
+        if (pp.y[i] > pp.y[bottom]) bottom = i;
+    }
+    x0 = pp.x[0];
+    x1 = pp.x[pp.n - 1];
+    CHECK_NEAR(pp.x[top], x0 + (x1 - x0) * 77777.0 / (double)(n - 1), 0.06);
+    CHECK_NEAR(pp.x[bottom], x0 + (x1 - x0) * 12345.0 / (double)(n - 1), 0.06);
+    /* the spike reaches the top of the value range, far above the noise */
+    CHECK(pp.y[top] < pp.y[0] - 100.0);
+    /* the score's spike survives too */
+    CHECK(read_path(out.data, "class=\"score\"", &pp));
+    for (top = 0, i = 1; i < pp.n; i++)
+        if (pp.y[i] < pp.y[top]) top = i;
+    CHECK_NEAR(pp.x[top], x0 + (x1 - x0) * 55555.0 / (double)(n - 1), 0.06);
+    sink_free(&out);
+    free(v);
+    free(sc);
+}
+
+static void test_nice_ticks(void)
+{
+    double t[16];
+    size_t n = 0, k;
+    CHECK_OK(an_report_nice_ticks(0.0, 1.0, 5, t, 16, &n));
+    CHECK_EQ_SIZE(n, 6);
+    for (k = 0; k < n; k++) CHECK_NEAR(t[k], 0.2 * (double)k, 1e-12);
+    CHECK_OK(an_report_nice_ticks(-3.7, 12.1, 4, t, 16, &n));
+    CHECK_EQ_SIZE(n, 3);
+    CHECK(t[0] == 0.0 && !signbit(t[0]) && t[1] == 5.0 && t[2] == 10.0);
+    CHECK_OK(an_report_nice_ticks(1e9, 1e9 + 3, 3, t, 16, &n));
+    CHECK(n == 2 && t[0] == 1e9 && t[1] == 1e9 + 2);   /* 2 and 4 ticks tie: the fewer */
+    CHECK_OK(an_report_nice_ticks(66.0, 174.0, 5, t, 16, &n));
+    CHECK(n == 5 && t[0] == 80.0 && t[4] == 160.0);
+    CHECK_OK(an_report_nice_ticks(-DBL_MAX, DBL_MAX, 4, t, 16, &n));
+    CHECK(n >= 2 && n <= 5);
+    for (k = 0; k < n; k++) CHECK(an__finite(t[k]));
+    CHECK_RESULT(an_report_nice_ticks(0.0, 1.0, 5, t, 3, &n), AN_ERR_SHAPE);
+    CHECK_EQ_SIZE(n, 6);
+    CHECK_RESULT(an_report_nice_ticks(1.0, 1.0, 5, t, 16, &n), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_report_nice_ticks(0.0, 0.0 / 0.0, 5, t, 16, &n), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_report_nice_ticks(0.0, 1.0, 0, t, 16, &n), AN_ERR_INVALID_ARG);
+}
+
+/* Ticks at round calendar times; the oracle values come from Python's
+   calendar.timegm. */
+static void test_time_ticks(void)
+{
+    double t[64];
+    size_t n = 0, k;
+
+    /* one hour from 12:07:13: every 10 minutes on the minute */
+    CHECK_OK(an_report_time_ticks(1404389233.0, 1404392833.0, 8, t, 64, &n));
+    CHECK(n >= 4 && n <= 8);
+    for (k = 0; k < n; k++) CHECK(fmod(t[k], 600.0) == 0.0 && t[k] >= 1404389233.0 && t[k] <= 1404392833.0);
+    CHECK(t[0] == 1404389400.0);   /* 12:10 */
+
+    /* two days: every 6 hours from midnight */
+    CHECK_OK(an_report_time_ticks(1404345600.0, 1404518400.0, 10, t, 64, &n));
+    CHECK_EQ_SIZE(n, 9);
+    for (k = 0; k < n; k++) CHECK(t[k] == 1404345600.0 + 21600.0 * (double)k);
+
+    /* three months: the first of each month */
+    CHECK_OK(an_report_time_ticks(1405382400.0, 1413331200.0, 10, t, 64, &n));
+    CHECK_EQ_SIZE(n, 3);
+    CHECK(t[0] == 1406851200.0 && t[1] == 1409529600.0 && t[2] == 1412121600.0);
+
+    /* two months with room for more ticks: Mondays at midnight */
+    CHECK_OK(an_report_time_ticks(1405382400.0, 1405382400.0 + 60 * 86400.0, 10, t, 64, &n));
+    CHECK(n >= 8);
+    for (k = 0; k < n; k++) CHECK(fmod(t[k], 86400.0) == 0.0 && fmod(t[k] / 86400.0 + 3.0, 7.0) == 0.0);
+
+    /* a leap day inside: days at midnight, 29 February among them */
+    CHECK_OK(an_report_time_ticks(1456596000.0, 1456812000.0, 3, t, 64, &n));
+    CHECK(n == 3 && t[0] == 1456617600.0 && t[1] == 1456704000.0 && t[2] == 1456790400.0);
+
+    /* years before the epoch: 1 January of every tenth year */
+    CHECK_OK(an_report_time_ticks(-12207456000.0, -10400659200.0, 10, t, 64, &n));
+    CHECK(n == 6 && t[0] == -11991628800.0 && t[1] == -11676096000.0 && t[4] == -10729324800.0);
+
+    /* the whole supported range, and an hour before the epoch */
+    CHECK_OK(an_report_time_ticks(-62135596800.0, 253402300799.0, 10, t, 64, &n));
+    CHECK(n >= 4 && n <= 11);
+    CHECK_OK(an_report_time_ticks(-7200.0, -3600.0, 4, t, 64, &n));
+    CHECK(n >= 2 && t[n - 1] == -3600.0);
+    CHECK_RESULT(an_report_time_ticks(0.0, 1e12, 10, t, 64, &n), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_report_time_ticks(0.0, 86400.0, 24, t, 5, &n), AN_ERR_SHAPE);
+    CHECK(n > 5);
+}
+
+/* Random spans from two seconds to a millennium: ticks increase, stay in
+   the span, sit on whole units (midnights from a day up), and number at
+   least one and at most 2 max_ticks + 1 (when a step smaller than the
+   first choice was taken). */
+static void test_time_ticks_random(void)
+{
+    an_rng rng;
+    int round, bad = 0;
+    an_rng_seed(&rng, 5, 9);
+    for (round = 0; round < 3000; round++) {
+        double t[64], span = pow(10.0, 0.31 + 10.2 * an_rng_uniform(&rng));
+        double t0 = -3e10 + 6e10 * an_rng_uniform(&rng), t1 = t0 + span, d;
+        size_t max_ticks = 2 + (size_t)an_rng_below(&rng, 12), n = 0, k;
+        int ok = an_report_time_ticks(t0, t1, max_ticks, t, 64, &n) == AN_OK && n >= 1 && n <= 2 * max_ticks + 1;
+        for (k = 0; ok && k < n; k++) {
+            ok = t[k] >= t0 && t[k] <= t1 && (k == 0 || t[k] > t[k - 1]);
+            if (ok && n >= 2) {
+                d = t[1] - t[0];
+                ok = d < 86400.0 ? fmod(t[k], d) == 0.0 : fmod(t[k], 86400.0) == 0.0;
+            }
+        }
+        if (!ok && bad++ < 3)
+            fprintf(stderr, "time ticks over [%.0f, %.0f] for %zu: %zu ticks\n", t0, t1, max_ticks, n);
+    }
+    CHECK(bad == 0);
+}
+
+/* The labels under the axis, for the same spans drawn as pictures. */
+static void test_time_labels(void)
+{
+    static float v[200];
+    static double t[200];
+    an_report r = an_report_init();
+    sink out;
+    size_t i;
+    r.n = 200;
+    r.n_features = 1;
+    r.values = v;
+    r.time = t;
+    for (i = 0; i < 200; i++) {
+        v[i] = (float)i;
+        t[i] = 1404345600.0 + 2.0 * 86400.0 * (double)i / 199.0;   /* 2014-07-03 .. 07-05 */
+    }
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK(strstr(out.data, ">06:00<") && strstr(out.data, ">12:00<"));
+    CHECK(strstr(out.data, ">Jul 3, 2014<") && strstr(out.data, ">Jul 4<") && strstr(out.data, ">Jul 5<"));
+    CHECK_EQ_SIZE(count_of(out.data, "class=\"xctx\""), 3);
+    sink_free(&out);
+    for (i = 0; i < 200; i++) t[i] = 1405382400.0 + (1413331200.0 - 1405382400.0) * (double)i / 199.0;
+    r.width = 500;
+    CHECK_OK(render(&r, &out));
+    CHECK(strstr(out.data, ">Aug<") && strstr(out.data, ">Sep<") && strstr(out.data, ">Oct<"));
+    CHECK(strstr(out.data, ">2014<") && count_of(out.data, "class=\"xctx\"") == 1);
+    sink_free(&out);
+    for (i = 0; i < 200; i++) t[i] = 1404389233.0 + 3600.0 * (double)i / 199.0;
+    r.width = 960;
+    CHECK_OK(render(&r, &out));
+    CHECK(strstr(out.data, ">12:10<") && strstr(out.data, ">13:00<") && strstr(out.data, ">Jul 3, 2014<"));
+    sink_free(&out);
+}
+
+static void test_many_features(void)
+{
+    static float v[50 * 7];
+    const char *names[7] = { "cpu", "memory", "disk", "net in", "net out", "fans", "temp" };
+    an_report r = an_report_init();
+    sink out;
+    size_t i;
+    for (i = 0; i < 50 * 7; i++) v[i] = (float)((i % 7) * 10 + (i / 7) % 5);
+    r.title = "Seven sensors";
+    r.n = 50;
+    r.n_features = 7;
+    r.values = v;
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK_EQ_SIZE(count_of(out.data, "class=\"series\""), 4);
+    CHECK(strstr(out.data, "4 of 7 features shown") != NULL);
+    CHECK(strstr(out.data, ">feature 1<") && strstr(out.data, ">feature 4<") && !strstr(out.data, ">feature 5<"));
+    sink_free(&out);
+    r.names = names;
+    r.n_features = 4;
+    r.n = 50;
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK(strstr(out.data, ">net in<") && !strstr(out.data, "features shown"));
+    sink_free(&out);
+}
+
+static void test_errors(void)
+{
+    static small s;
+    an_report r = small_report(&s), q;
+    sink out;
+    memset(&out, 0, sizeof out);
+    CHECK_RESULT(an_report_svg(NULL, sink_write, &out), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_report_svg(&r, NULL, &out), AN_ERR_INVALID_ARG);
+    q = r; q.n = 0;              CHECK_RESULT(render(&q, &out), AN_ERR_INVALID_ARG);
+    q = r; q.n_features = 0;     CHECK_RESULT(render(&q, &out), AN_ERR_INVALID_ARG);
+    q = r; q.values = NULL;      CHECK_RESULT(render(&q, &out), AN_ERR_INVALID_ARG);
+    q = r; q.upper = NULL;       CHECK_RESULT(render(&q, &out), AN_ERR_INVALID_ARG);
+    q = r; q.events = NULL;      CHECK_RESULT(render(&q, &out), AN_ERR_INVALID_ARG);
+    q = r; q.width = 100;        CHECK_RESULT(render(&q, &out), AN_ERR_INVALID_ARG);
+    q = r; q.height = 20000;     CHECK_RESULT(render(&q, &out), AN_ERR_INVALID_ARG);
+    q = r; q.n_features = SIZE_MAX / 50;
+    CHECK_RESULT(render(&q, &out), AN_ERR_TOO_LARGE);
+    {   /* four panels and a score do not fit in 160 pixels */
+        static float v4[N_SMALL * 4];
+        q = r;
+        q.values = v4;
+        q.n_features = 4;
+        q.expected = q.lower = q.upper = NULL;
+        q.height = 160;
+        CHECK_RESULT(render(&q, &out), AN_ERR_INVALID_ARG);
+    }
+    CHECK(out.calls == 0);   /* nothing written on a bad argument */
+    s.ev[1].end = N_SMALL;       CHECK_RESULT(render(&r, &out), AN_ERR_INVALID_ARG);
+    s.ev[1].end = 60; s.ev[1].start = 61;
+    CHECK_RESULT(render(&r, &out), AN_ERR_INVALID_ARG);
+    s.ev[1].start = 60; s.ev[1].peak = 59;
+    CHECK_RESULT(render(&r, &out), AN_ERR_INVALID_ARG);
+    s.ev[1].peak = 60; s.ev[1].severity = -1.0;
+    CHECK_RESULT(render(&r, &out), AN_ERR_INPUT);
+    s.ev[1].severity = 0.0 / 0.0;
+    CHECK_RESULT(render(&r, &out), AN_ERR_INPUT);
+    s.ev[1].severity = 0.0;
+    CHECK_OK(render(&r, &out));
+    sink_free(&out);
+    s.t[50] = s.t[49] - 1.0;     CHECK_RESULT(render(&r, &out), AN_ERR_INPUT);
+    s.t[50] = 0.0 / 0.0;         CHECK_RESULT(render(&r, &out), AN_ERR_INPUT);
+    s.t[50] = s.t[49];           /* equal times are allowed */
+    CHECK_OK(render(&r, &out));
+    sink_free(&out);
+    s.t[99] = 1e12;              CHECK_RESULT(render(&r, &out), AN_ERR_INPUT);
+}
+
+/* On the nines scale 0.9, 0.99, 0.999 are equally spaced, the top one
+   nine past the threshold. */
+static void test_nines(void)
+{
+    static small s;
+    static path_pts pp;
+    an_report r = small_report(&s);
+    sink out;
+    double y0, y1, y2, thr = 0.0;
+    const char *p;
+    size_t i;
+    for (i = 0; i < N_SMALL; i++) s.score[i] = (float)(i % 4 == 0 ? 0.0 : i % 4 == 1 ? 0.9 : i % 4 == 2 ? 0.99 : 1.0);
+    r.score_scale = AN_REPORT_SCORE_NINES;
+    r.threshold = 0.999;
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK(strstr(out.data, ">0.9<") && strstr(out.data, ">0.99<") && strstr(out.data, ">0.999<") &&
+          strstr(out.data, ">0.9999<") && !strstr(out.data, ">0.99999<"));
+    CHECK(read_path(out.data, "class=\"score\"", &pp));
+    CHECK(pp.n >= 8);
+    y0 = pp.y[0]; y1 = pp.y[1]; y2 = pp.y[2];
+    CHECK_NEAR(y0 - y1, y1 - y2, 0.15);            /* 0 -> 0.9 as far as 0.9 -> 0.99 */
+    CHECK_NEAR(pp.y[3], y0 - 4.0 * (y0 - y1), 0.3);   /* a score of 1 at the top */
+    p = strstr(out.data, "class=\"threshold\"");
+    while (p && p > out.data && *p != '<') p--;    /* back to its tag */
+    CHECK(p && strncmp(p, "<path d=\"M", 10) == 0);
+    if (p) thr = strtod(strchr(p, ',') + 1, NULL);
+    CHECK_NEAR(thr, y0 - 3.0 * (y0 - y1), 0.3);   /* 0.999: three nines up */
+    CHECK(strstr(out.data, ">threshold 0.999<") != NULL);
+    sink_free(&out);
+    r.score_scale = (an_report_scale)7;
+    CHECK_RESULT(render(&r, &out), AN_ERR_INVALID_ARG);
+}
+
+/* Random reports: well-formed XML, or an error with nothing written. */
+static void test_random_reports(void)
+{
+    enum { MAX_N = 400, MAX_F = 6, MAX_E = 12 };
+    static float v[MAX_N * MAX_F], sc[MAX_N];
+    static double t[MAX_N], e[MAX_N * MAX_F], lo[MAX_N * MAX_F], hi[MAX_N * MAX_F];
+    static char text[4][40];
+    static const double specials[] = { 0.0, -0.0, 1e30, -1e30, 3e38, 1e-40, 12345.678 };
+    const char *names[MAX_F];
+    an_report_event ev[MAX_E];
+    an_rng rng;
+    int round, bad = 0, errors = 0;
+    an_rng_seed(&rng, 99, 3);
+    for (round = 0; round < 300; round++) {
+        an_report r = an_report_init();
+        size_t n = 1 + (size_t)an_rng_below(&rng, MAX_N), nf = 1 + (size_t)an_rng_below(&rng, MAX_F), i, k;
+        double nan = 0.0 / 0.0, scale = pow(10.0, (double)an_rng_below(&rng, 20) - 10.0);
+        sink out;
+        an_result res;
+        for (k = 0; k < 4; k++) {   /* random bytes, some of them special */
+            size_t len = (size_t)an_rng_below(&rng, 39);
+            for (i = 0; i < len; i++) {
+                static const char pick[] = "<>&\"' aZ\xc3\xa9\xff\x01\xe2";
+                text[k][i] = an_rng_below(&rng, 2) ? pick[an_rng_below(&rng, sizeof pick - 1)]
+                                                   : (char)(1 + an_rng_below(&rng, 255));
+            }
+            text[k][len] = '\0';
+        }
+        for (i = 0; i < n * nf; i++) {
+            unsigned u = (unsigned)an_rng_below(&rng, 20);
+            double x = u == 0 ? nan : u == 1 ? specials[an_rng_below(&rng, 7)] : scale * an_rng_normal(&rng);
+            v[i] = (float)x;
+            e[i] = x + scale * an_rng_normal(&rng);
+            lo[i] = e[i] - scale;
+            hi[i] = u == 2 ? nan : e[i] + scale;
+        }
+        t[0] = -1e10 + 1e10 * an_rng_uniform(&rng);
+        for (i = 1; i < n; i++) t[i] = t[i - 1] + (an_rng_below(&rng, 10) ? pow(10.0, 4.0 * an_rng_uniform(&rng)) : 0.0);
+        for (i = 0; i < n; i++) sc[i] = an_rng_below(&rng, 30) ? (float)(1.2 * an_rng_uniform(&rng) - 0.1) : (float)nan;
+        for (k = 0; k < MAX_E; k++) {
+            size_t a = (size_t)an_rng_below(&rng, n), b = a + (size_t)an_rng_below(&rng, n - a);
+            ev[k].start = a;
+            ev[k].end = b;
+            ev[k].peak = a + (size_t)an_rng_below(&rng, b - a + 1);
+            ev[k].severity = 5.0 * an_rng_uniform(&rng);
+            ev[k].label = an_rng_below(&rng, 2) ? text[k % 4] : NULL;
+        }
+        for (k = 0; k < MAX_F; k++) names[k] = an_rng_below(&rng, 3) ? text[k % 4] : NULL;
+        r.n = n;
+        r.n_features = nf;
+        r.values = v;
+        r.time = an_rng_below(&rng, 2) ? t : NULL;
+        r.title = an_rng_below(&rng, 4) ? text[0] : NULL;
+        r.subtitle = an_rng_below(&rng, 2) ? text[1] : NULL;
+        r.names = an_rng_below(&rng, 2) ? names : NULL;
+        r.expected = an_rng_below(&rng, 2) ? e : NULL;
+        if (an_rng_below(&rng, 2)) { r.lower = lo; r.upper = hi; }
+        r.scores = an_rng_below(&rng, 2) ? sc : NULL;
+        r.threshold = an_rng_below(&rng, 3) ? an_rng_uniform(&rng) : nan;
+        r.score_scale = an_rng_below(&rng, 2) ? AN_REPORT_SCORE_NINES : AN_REPORT_SCORE_LINEAR;
+        r.events = ev;
+        r.n_events = (size_t)an_rng_below(&rng, MAX_E + 1);
+        r.width = an_rng_below(&rng, 3) ? 0 : 300 + (int)an_rng_below(&rng, 1500);
+        r.height = an_rng_below(&rng, 3) ? 0 : 150 + (int)an_rng_below(&rng, 900);
+        res = render(&r, &out);
+        if (res == AN_OK) {
+            char why[128];
+            if ((!out.data || !xml_check(out.data, why, sizeof why)) && bad++ < 3)
+                fprintf(stderr, "round %d: %s\n", round, out.data ? why : "no output");
+            if (out.data && (strstr(out.data, "NaN") || strstr(out.data, "Inf")) && bad++ < 3)
+                fprintf(stderr, "round %d: a non-finite number was written\n", round);
+        } else {
+            errors++;
+            if ((res != AN_ERR_INVALID_ARG || out.calls != 0) && bad++ < 3)
+                fprintf(stderr, "round %d: %s after %ld writes\n", round, an_result_str(res), out.calls);
+        }
+        sink_free(&out);
+    }
+    CHECK(bad == 0);
+    CHECK(errors < 150);   /* most rounds draw */
+    printf("  random reports: 300 rounds, %d refused (too small for their panels)\n", errors);
+}
+
+static void test_event_from(void)
+{
+    an_event e;
+    an_report_event re;
+    memset(&e, 0, sizeof e);
+    e.start = 3; e.end = 9; e.peak = 5; e.severity = 1.5; e.points = 6; e.alarms = 1;
+    re = an_report_event_from(&e, "x");
+    CHECK(re.start == 3 && re.end == 9 && re.peak == 5 && re.severity == 1.5 && strcmp(re.label, "x") == 0);
+    re = an_report_event_from(NULL, "x");
+    CHECK(re.start == 0 && re.end == 0 && re.label == NULL);
+}
+
+/* Each write failing in turn: AN_ERR_IO, and no write after the failure.
+   The report allocates nothing (the library's allocator is never called),
+   so there is no allocation to fail: the callback is its only way out. */
+static void test_write_failures(void)
+{
+    static small s;
+    an_report r = small_report(&s);
+    sink out;
+    long k, calls, heap_before = heap_calls;
+    CHECK_OK(render(&r, &out));
+    CHECK(heap_calls == heap_before);
+    {   /* and the counter does see the library's allocations */
+        void *p = an_malloc(NULL, 64, 64);
+        CHECK(p != NULL && heap_calls > heap_before);
+        an_free(NULL, p, 64);
+    }
+    calls = out.calls;
+    CHECK(calls > 3);
+    sink_free(&out);
+    for (k = 1; k <= calls; k++) {
+        memset(&out, 0, sizeof out);
+        out.fail_at = k;
+        CHECK_RESULT(an_report_svg(&r, sink_write, &out), AN_ERR_IO);
+        CHECK(!out.called_after_fail);
+        sink_free(&out);
+    }
+}
+
+/* The buffer callback: measure, then draw into exactly that much memory;
+   one byte less stops the report. */
+static void test_buffer(void)
+{
+    static small s;
+    an_report r = small_report(&s);
+    an_report_buffer b = { NULL, 0, 0 };
+    sink out;
+    char *mem;
+    CHECK_OK(render(&r, &out));
+    CHECK_OK(an_report_svg(&r, an_report_write_buffer, &b));
+    CHECK_EQ_SIZE(b.size, out.len);
+    mem = (char *)malloc(b.size + 1);
+    CHECK(mem != NULL);
+    if (mem) {
+        an_report_buffer exact = { NULL, 0, 0 }, short_by_one = { NULL, 0, 0 };
+        exact.data = mem;
+        exact.capacity = b.size + 1;
+        CHECK_OK(an_report_svg(&r, an_report_write_buffer, &exact));
+        CHECK(exact.size == out.len && strcmp(mem, out.data) == 0);
+        short_by_one.data = mem;
+        short_by_one.capacity = b.size - 1;
+        CHECK_RESULT(an_report_svg(&r, an_report_write_buffer, &short_by_one), AN_ERR_IO);
+        CHECK(short_by_one.size <= b.size - 1);
+        free(mem);
+    }
+    CHECK(an_report_write_buffer(NULL, "x", 1) != 0);
+    sink_free(&out);
+}
+
+/* Same input, same bytes, whatever the locale says about decimal points. */
+static void test_deterministic(void)
+{
+    static small s;
+    an_report r = small_report(&s);
+    sink a, b;
+    size_t i;
+    for (i = 0; i < N_SMALL; i++) s.v[i] = 0.123f * (float)i;
+    CHECK_OK(render(&r, &a));
+    if (!setlocale(LC_ALL, "de_DE.UTF-8")) setlocale(LC_ALL, "");
+    CHECK_OK(render(&r, &b));
+    setlocale(LC_ALL, "C");
+    CHECK(a.len == b.len && memcmp(a.data, b.data, a.len) == 0);
+    CHECK(strstr(a.data, "0,") == NULL || strstr(a.data, ">0,") == NULL);
+    sink_free(&a);
+    sink_free(&b);
+}
+
+/* Titles and subtitles wrap at spaces, three lines at most. */
+static void test_wrapping(void)
+{
+    static small s;
+    an_report r = small_report(&s);
+    char title[2000];
+    sink out;
+    size_t i;
+    const char *p;
+    for (i = 0; i + 6 < sizeof title; i += 6) memcpy(title + i, "words ", 6);
+    title[i] = '\0';
+    r.title = title;
+    r.subtitle = "   a subtitle that is long enough to need a second line in a picture four hundred pixels wide";
+    r.width = 400;
+    r.height = 600;
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK_EQ_SIZE(count_of(out.data, "class=\"title\""), 3);
+    CHECK(strstr(out.data, "words\xe2\x80\xa6</text>") != NULL);
+    CHECK_EQ_SIZE(count_of(out.data, "class=\"subtitle\""), 2);
+    for (p = out.data; (p = strstr(p, "class=\"subtitle\"")); p++) CHECK(strstr(p, "> ") != strchr(p, '>'));
+    sink_free(&out);
+    /* a word longer than the line is cut inside; a title of spaces is none */
+    memset(title, 'x', 500);
+    title[500] = '\0';
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK_EQ_SIZE(count_of(out.data, "class=\"title\""), 3);
+    sink_free(&out);
+    r.title = "     ";
+    CHECK_OK(render(&r, &out));
+    CHECK_EQ_SIZE(count_of(out.data, "class=\"title\""), 0);
+    sink_free(&out);
+}
+
+/* The number formatting against printf in the C locale, and dates
+   against gmtime. */
+static void test_formatting(void)
+{
+    static const double values[] = { 0.0, 1.0, -1.0, 0.5, 123456.0, 1234567.0, 0.0001234, 1e-5, 9.9999996,
+                                      99999.95, 1e15, 1.5e300, -2.5e-300, 3e-320, 1e21, 0.1 + 0.2, 1.0 / 3.0,
+                                      -987654.321, 5e-324, DBL_MAX, 123.456, 1e-7 };
+    an_rng rng;
+    size_t k;
+    int bad_g = 0, bad_f = 0, bad_date = 0;
+    setlocale(LC_ALL, "C");
+    an_rng_seed(&rng, 11, 2);
+    for (k = 0; k < 2000; k++) {
+        double v = k < sizeof values / sizeof values[0] ? values[k]
+                                                         : (an_rng_uniform(&rng) - 0.5) *
+                                                               pow(10.0, (double)an_rng_below(&rng, 40) - 20.0);
+        char ours[64], ref[64], norm[64], *e;
+        int dec = (int)(k % 7);
+        size_t i, j = 0;
+        /* %.6g with the exponent written plainly */
+        an__fmt_g(ours, v, 6);
+        snprintf(ref, sizeof ref, "%.6g", v);
+        for (i = 0; ref[i]; i++) {
+            norm[j++] = ref[i];
+            if (ref[i] == 'e') {
+                if (ref[i + 1] == '+') i++;
+                else if (ref[i + 1] == '-') norm[j++] = ref[++i];
+                while (ref[i + 1] == '0' && ref[i + 2]) i++;
+            }
+        }
+        norm[j] = '\0';
+        /* printf rounds the exact binary value; we scale first, so a near
+           tie may round the other way in the last digit */
+        if (strcmp(ours, norm) != 0 &&
+            (!strchr(ours, 'e') != !strchr(norm, 'e') || fabs(strtod(ours, &e) - v) > 1.01e-5 * fabs(v)) &&
+            bad_g++ < 5)
+            fprintf(stderr, "fmt_g(%.17g): %s, printf %s\n", v, ours, norm);
+        /* fixed decimals, where they are exact enough to compare */
+        if (fabs(v) < 1e9) {
+            an__fmt_fixed(ours, v, dec, 0, 0);
+            snprintf(ref, sizeof ref, "%.*f", dec, v);
+            if (strcmp(ref, "-0") == 0 || (ref[0] == '-' && strspn(ref + 1, "0.") == strlen(ref + 1)))
+                memmove(ref, ref + 1, strlen(ref));   /* we never write "-0.00" */
+            /* printf rounds the binary value exactly; we round half up
+               after scaling, so they may differ on ties of the last digit */
+            if (strcmp(ours, ref) != 0 && fabs(strtod(ours, &e) - strtod(ref, &e)) > 1.01 * pow(10.0, -dec) &&
+                bad_f++ < 5)
+                fprintf(stderr, "fmt_fixed(%.17g, %d): %s, printf %s\n", v, dec, ours, ref);
+        }
+    }
+    CHECK(bad_g == 0);
+    CHECK(bad_f == 0);
+    {
+        char b[64];
+        an__fmt_fixed(b, 1234567.891, 2, 0, 1);
+        CHECK(strcmp(b, "1,234,567.89") == 0);
+        an__fmt_fixed(b, 9999.0, 0, 0, 1);
+        CHECK(strcmp(b, "9,999") == 0);
+        an__fmt_fixed(b, 9999.0, 0, 0, 0);
+        CHECK(strcmp(b, "9999") == 0);
+        an__fmt_fixed(b, 999.0, 0, 0, 1);
+        CHECK(strcmp(b, "999") == 0);
+        an__fmt_fixed(b, -0.04, 1, 0, 1);
+        CHECK(strcmp(b, "0.0") == 0);
+        an__fmt_fixed(b, 2.50, 3, 1, 0);
+        CHECK(strcmp(b, "2.5") == 0);
+    }
+    /* dates: random times from 1901 to 2200 against the C library */
+    for (k = 0; k < 20000; k++) {
+        double t = -2145916800.0 + an_rng_uniform(&rng) * (7258118400.0 + 2145916800.0);
+        time_t tt = (time_t)floor(t);
+        struct tm *g;
+        an__date d;
+        t = floor(t);
+        if ((double)tt != t) continue;   /* a 32-bit time_t */
+        g = gmtime(&tt);
+        if (!g) continue;
+        d = an__date_of(t);
+        if ((d.year != g->tm_year + 1900 || d.month != g->tm_mon + 1 || d.day != g->tm_mday || d.hour != g->tm_hour ||
+             d.minute != g->tm_min || d.second != g->tm_sec) && bad_date++ < 5)
+            fprintf(stderr, "date of %.0f: %ld-%d-%d %d:%d:%d\n", t, d.year, d.month, d.day, d.hour, d.minute, d.second);
+        if (an__days_from_date(d.year, d.month, d.day) != (long)floor(t / 86400.0)) bad_date++;
+    }
+    CHECK(bad_date == 0);
+    {
+        char b[64];
+        an__fmt_time(b, -62135596800.0, -1);
+        CHECK(strcmp(b, "1-01-01 00:00") == 0);
+        an__fmt_time(b, 253402300799.0, -1);
+        CHECK(strcmp(b, "9999-12-31 23:59:59") == 0);
+        an__fmt_time(b, 951782400.0, AN__T_DAY);   /* 2000-02-29 */
+        CHECK(strcmp(b, "Feb 29") == 0);
+    }
+}
+
+int main(void)
+{
+    RUN(test_well_formed);
+    RUN(test_escaping);
+    RUN(test_event_positions);
+    RUN(test_missing_values);
+    RUN(test_odd_inputs);
+    RUN(test_downsampling);
+    RUN(test_nice_ticks);
+    RUN(test_time_ticks);
+    RUN(test_time_ticks_random);
+    RUN(test_time_labels);
+    RUN(test_many_features);
+    RUN(test_errors);
+    RUN(test_nines);
+    RUN(test_random_reports);
+    RUN(test_event_from);
+    RUN(test_write_failures);
+    RUN(test_buffer);
+    RUN(test_deterministic);
+    RUN(test_wrapping);
+    RUN(test_formatting);
+    return test_finish("test_xai");
+}
