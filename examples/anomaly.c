@@ -12,7 +12,7 @@
    detector, streaming, explaining events and scoring a benchmark. */
 #define _POSIX_C_SOURCE 200809L
 #define ANOMALY_IMPLEMENTATION
-#include "../anomaly_stats.h"
+#include "../anomaly_xai.h"            /* includes anomaly_stats.h and anomaly.h */
 
 #include <ctype.h>
 #include <dirent.h>
@@ -54,6 +54,8 @@ static const char *usage_text =
     "  --load FILE      use a saved model instead of fitting: the data continue\n"
     "                   where the model's left off\n"
     "  --json FILE      write the events as JSON\n"
+    "  --svg FILE       draw the series, its events, the expected values and the\n"
+    "                   scores with their threshold in an SVG picture\n"
     "  --quiet          no events on stderr\n"
     "  --seed N, --epochs N   for the LSTM methods (not in this build)\n"
     "\n"
@@ -353,7 +355,7 @@ typedef struct options {
     int method, threshold, quiet;
     double threshold_arg;
     size_t period, window, train_rows;
-    const char *save, *load, *json;
+    const char *save, *load, *json, *svg;
 } options;
 
 static an_detector *make_detector(const options *o, size_t n_features)
@@ -500,6 +502,7 @@ static int parse_options(int argc, char **argv, int i, options *o)
         else if (!strcmp(a, "--save")) o->save = v;
         else if (!strcmp(a, "--load")) o->load = v;
         else if (!strcmp(a, "--json")) o->json = v;
+        else if (!strcmp(a, "--svg")) o->svg = v;
         else if (!strcmp(a, "--seed") || !strcmp(a, "--epochs")) parse_count(a, v);
         else die("unknown option %s (see --help)", a);
         i++;
@@ -529,6 +532,7 @@ typedef struct detection {
     double *severity, *confidence;
     event *events;
     size_t n_events, n_flagged;
+    double threshold;                  /* on the scores, when the rule is one; else NaN */
 } detection;
 
 /* The prediction error of each row, |actual - expected| over its
@@ -623,6 +627,7 @@ static void detect_table(const options *o, const table *t, detection *r)
     r->confidence = r->severity + t->rows;
     r->events = (event *)xmalloc(t->rows * sizeof(event));
     r->n_events = r->n_flagged = 0;
+    r->threshold = NAN;
     for (i = 0; i < t->rows; i++) {
         an_ensemble_decision dec;
         expectation(d, r->expected + i * t->cols, t->cols);
@@ -634,7 +639,7 @@ static void detect_table(const options *o, const table *t, detection *r)
         r->confidence[i] = dec.confidence;
     }
     if (o->threshold == THRESHOLD_PERCENTILE || o->threshold == THRESHOLD_SIGMA) {
-        threshold = score_threshold(o, r->score, train);
+        r->threshold = threshold = score_threshold(o, r->score, train);
         for (i = 0; i < t->rows; i++) r->flag[i] = r->score[i] > threshold;
     }
     if (o->threshold == THRESHOLD_DYNAMIC || o->threshold == THRESHOLD_SPOT) error_threshold(o, t, train, r);
@@ -694,6 +699,59 @@ static void write_events_json(const char *path, const table *t, const detection 
     if (fclose(json) != 0) die("cannot write %s", path);
 }
 
+static int write_file(void *user, const char *data, size_t size)
+{
+    return fwrite(data, 1, size, (FILE *)user) == size ? 0 : 1;
+}
+
+/* The report picture: the series, the events (labelled with their size
+   against the expectation), the expected values and the scores on the
+   nines scale, with the threshold line when the flags come from one. */
+static void write_svg(const char *path, const char *title, const table *t, const detection *r)
+{
+    an_report rep = an_report_init();
+    an_report_event *ev = (an_report_event *)xmalloc((r->n_events ? r->n_events : 1) * sizeof(an_report_event));
+    char **labels = (char **)xmalloc((r->n_events ? r->n_events : 1) * sizeof(char *));
+    char *subtitle;
+    FILE *f;
+    size_t i;
+    an_result res;
+    for (i = 0; i < r->n_events; i++) {
+        const event *e = &r->events[i];
+        double x = t->x[e->peak * t->cols], want = r->expected[e->peak * t->cols];
+        labels[i] = want != want ? xstrdup("") : fabs(x - want) >= 1e4 ? xprintf("%+.0f", x - want)
+                                                                       : xprintf("%+.3g", x - want);
+        ev[i].start = e->start;
+        ev[i].end = e->end;
+        ev[i].peak = e->peak;
+        ev[i].severity = e->severity >= 0 && e->severity == e->severity ? e->severity : 0;
+        ev[i].label = labels[i];
+    }
+    subtitle = xprintf("%zu rows, %zu event%s; the dashed line is what the detector expected, the lower panel the "
+                       "anomaly likelihood", t->rows, r->n_events, r->n_events == 1 ? "" : "s");
+    rep.title = title;
+    rep.subtitle = subtitle;
+    rep.n = t->rows;
+    rep.n_features = t->cols;
+    rep.values = t->x;
+    rep.time = t->time_kind == TIME_INDEX ? NULL : t->time;
+    rep.names = (const char *const *)(t->name + 1);
+    rep.expected = r->expected;
+    rep.scores = r->score;
+    rep.threshold = r->threshold;
+    rep.score_scale = AN_REPORT_SCORE_NINES;
+    rep.events = ev;
+    rep.n_events = r->n_events;
+    if (!(f = fopen(path, "w"))) die("cannot write %s: %s", path, strerror(errno));
+    res = an_report_svg(&rep, write_file, f);
+    if (fclose(f) != 0 && res == AN_OK) res = AN_ERR_IO;
+    if (res != AN_OK) die("%s: %s", path, an_result_str(res));
+    for (i = 0; i < r->n_events; i++) free(labels[i]);
+    free(labels);
+    free(ev);
+    free(subtitle);
+}
+
 static int cmd_detect(int argc, char **argv)
 {
     options o;
@@ -718,6 +776,12 @@ static int cmd_detect(int argc, char **argv)
                 r.n_flagged, t.rows);
     }
     if (o.json) write_events_json(o.json, &t, &r);
+    if (o.svg) {
+        const char *base = strrchr(argv[i_file], '/');
+        char *title = xprintf("Anomalies in %s", base ? base + 1 : argv[i_file]);
+        write_svg(o.svg, title, &t, &r);
+        free(title);
+    }
     free_detection(&r);
     free_table(&t);
     return 0;
@@ -811,6 +875,8 @@ static int cmd_demo(int argc, char **argv)
     printf("RESULT {\"event_precision\": %.4f, \"event_recall\": %.4f, \"event_f1\": %.4f, \"point_precision\": %.4f, "
            "\"point_recall\": %.4f, \"point_f1\": %.4f}\n", em.precision, em.recall, em.f1, an_precision(&cm),
            an_recall(&cm), an_f1(&cm));
+    write_svg("demo.svg", "anomaly demo: eight weeks of synthetic telemetry, four injected anomalies", &t, &r);
+    printf("the picture: demo.svg\n");
     free_detection(&r);
     free_table(&t);
     return 0;
@@ -830,7 +896,8 @@ static int cmd_stream(int argc, char **argv)
     size_t n_train = 0, cols = 0, i, k;
     an_detector *d = NULL;
     if (parse_options(argc, argv, 2, &o) != argc) die("stream takes options only; see --help");
-    if (o.threshold != THRESHOLD_VOTE || o.json) die("stream flags by the vote; --threshold and --json are for detect");
+    if (o.threshold != THRESHOLD_VOTE || o.json || o.svg)
+        die("stream flags by the vote; --threshold, --json and --svg are for detect");
     if (o.load) d = load_detector(o.load);
     if (!o.train_rows) o.train_rows = 500;
     if (!d && o.train_rows < 8) die("--train-rows: the detector needs at least 8 rows to fit");

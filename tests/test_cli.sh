@@ -7,6 +7,7 @@
 # spike at row 1500 and a shift at rows 1700-1707) is written by awk; the
 # checks are on what the command prints.  Ends "test_cli: N passed, M failed".
 bin=${1:-build/anomaly}
+case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0
@@ -87,6 +88,13 @@ ok $? "nab exits 0"
 ok $? "nab writes NAB's results layout"
 head -1201 "$tmp/out/anomalyh/cat/anomalyh_s.csv" | cmp -s - "$tmp/out_short/anomalyh/cat/anomalyh_s.csv"
 ok $? "nab scores are causal: truncating the file changes no earlier score"
+
+# the picture: an SVG document, and the demo writes one too
+"$bin" detect --svg "$tmp/p.svg" "$tmp/series.csv" > /dev/null 2>&1 &&
+    head -c 200 "$tmp/p.svg" | grep -q '<svg' && tail -c 20 "$tmp/p.svg" | grep -q '</svg>'
+ok $? "--svg writes an SVG document"
+(cd "$tmp" && "$bin" demo > demo.txt) && grep -q '^events: precision' "$tmp/demo.txt" && tail -c 20 "$tmp/demo.svg" | grep -q '</svg>'
+ok $? "demo prints its scores and writes demo.svg"
 
 # errors are clear and fail
 printf 'time,value\n1,2\n2,abc\n' > "$tmp/bad.csv"
