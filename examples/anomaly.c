@@ -381,7 +381,7 @@ static an_detector *load_detector(const char *path)
     void *data;
     size_t size;
     an_reader r;
-    an_detector *d;
+    an_detector *d = NULL;
     an_result res = an_file_read(path, NULL, &data, &size);
     if (res != AN_OK) die("%s: %s", path, an_result_str(res));
     if ((res = an_model_open(&r, data, size)) != AN_OK || (res = an_ensemble_load(&r, NULL, 0, NULL, &d)) != AN_OK)
@@ -1079,20 +1079,6 @@ static void nab_walk(const char *root, const char *rel, const char *out_dir, con
     free(path);
 }
 
-static char *read_file_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long len;
-    if (!f) die("cannot open %s: %s", path, strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) die("cannot read %s", path);
-    buf = (char *)xmalloc((size_t)len + 1);
-    if (fread(buf, 1, (size_t)len, f) != (size_t)len) die("cannot read %s", path);
-    buf[len] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static int cmd_nab(int argc, char **argv)
 {
     const char *name = "anomalyh", *windows = NULL, *dirs[2];
@@ -1108,7 +1094,7 @@ static int cmd_nab(int argc, char **argv)
         else die("nab: DATA_DIR OUT_DIR [--name NAME] [--windows FILE]");
     }
     if (n_dirs != 2) die("nab: DATA_DIR OUT_DIR [--name NAME] [--windows FILE]");
-    if (windows) json = read_file_text(windows);
+    if (windows) json = slurp(windows);
     nab_walk(dirs[0], "", dirs[1], name, json, &files, &n_files);
     if (json) {
         static const char *profile_name[3] = { "standard", "reward_low_FP", "reward_low_FN" };
