@@ -318,9 +318,16 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    window and batch size the activation buffers, so this bounds what a
    small hostile file can make the loader allocate).  Define
    ANOMALY_LSTM_MAX_LOAD_BYTES in the implementation file to change it. */
-#define AN_LSTM_MAX_BYTES ((size_t)1 << 40)
+#define AN_LSTM_MAX_BYTES ((SIZE_MAX >> 20 >> 20) ? ((size_t)1 << 20 << 20) : SIZE_MAX / 2)   /* 1 TiB, or
+                                                     half the address space when size_t has 32 bits */
 #ifndef ANOMALY_LSTM_MAX_LOAD_BYTES
-#  define ANOMALY_LSTM_MAX_LOAD_BYTES ((size_t)1 << 31)
+#  define ANOMALY_LSTM_MAX_LOAD_BYTES ((size_t)1 << 30)
+#endif
+#ifndef ANOMALY_LSTM_LOAD_SLACK_BYTES
+#  define ANOMALY_LSTM_LOAD_SLACK_BYTES ((size_t)32 << 20)
+#endif
+#ifndef ANOMALY_LSTM_LOAD_BATCH
+#  define ANOMALY_LSTM_LOAD_BATCH 32
 #endif
 #define AN_TAG_LSTM_AE AN_TAG('L', 'A', 'E', '1')
 #define AN_TAG_LSTM_FORECASTER AN_TAG('L', 'F', 'C', '1')
@@ -689,8 +696,10 @@ static void an__transpose(size_t rows, size_t cols, const float *w, float *wt)
 /* z(N) += sum_k h[k] W(k, :), W (K,N) with row stride ldw: one window's
    recurrent product (batch 1).  Rows of W stream in order, 8 at a time,
    so z is loaded and stored once per 8 rows (the core's an_gemv_t does
-   it every 4); two partial sums keep the FMA chains short.  Measured
-   5-10% faster batch-1 inference than an_gemv_t, within this VM's noise. */
+   it every 4).  Every entry gets exactly the arithmetic an_gemm_nn gives
+   a row of a batch (one multiply-add per k, in order: fused in the vector
+   columns, separate in the scalar tail), so a window scores the same
+   bits alone as inside a batch, and push equals score. */
 static void an__gemv_rows8(size_t K, size_t N, const float *W, size_t ldw, const float *h, float *z)
 {
     size_t k = 0;
@@ -702,25 +711,25 @@ static void an__gemv_rows8(size_t K, size_t N, const float *W, size_t ldw, const
         an__v h4 = an__vset(h[k + 4]), h5 = an__vset(h[k + 5]), h6 = an__vset(h[k + 6]), h7 = an__vset(h[k + 7]);
         for (j = 0; j + AN__W <= N; j += AN__W) {
             const float *w = w0 + j;
-            an__v a = an__vld(z + j), b;
+            an__v a = an__vld(z + j);
             a = an__vfma(h0, an__vld(w), a);
-            b = an__vmul(h4, an__vld(w + 4 * ldw));
             a = an__vfma(h1, an__vld(w + ldw), a);
-            b = an__vfma(h5, an__vld(w + 5 * ldw), b);
             a = an__vfma(h2, an__vld(w + 2 * ldw), a);
-            b = an__vfma(h6, an__vld(w + 6 * ldw), b);
             a = an__vfma(h3, an__vld(w + 3 * ldw), a);
-            b = an__vfma(h7, an__vld(w + 7 * ldw), b);
-            an__vst(z + j, an__vadd(a, b));
+            a = an__vfma(h4, an__vld(w + 4 * ldw), a);
+            a = an__vfma(h5, an__vld(w + 5 * ldw), a);
+            a = an__vfma(h6, an__vld(w + 6 * ldw), a);
+            a = an__vfma(h7, an__vld(w + 7 * ldw), a);
+            an__vst(z + j, a);
         }
         for (; j < N; j++) {
             const float *w = w0 + j;
-            z[j] += h[k] * w[0] + h[k + 1] * w[ldw] + h[k + 2] * w[2 * ldw] + h[k + 3] * w[3 * ldw] +
-                    h[k + 4] * w[4 * ldw] + h[k + 5] * w[5 * ldw] + h[k + 6] * w[6 * ldw] + h[k + 7] * w[7 * ldw];
+            size_t q;
+            for (q = 0; q < 8; q++) z[j] += h[k + q] * w[q * ldw];
         }
     }
 #endif
-    if (k < K) an_gemv_t(K - k, N, W + k * ldw, ldw, h + k, z);
+    for (; k < K; k++) an_axpy(N, h[k], W + k * ldw, z);
 }
 
 /* c = f c_prev + i g (c_prev NULL at t = 0), ac = act(c), h = o ac, for
@@ -932,8 +941,13 @@ AN_API void an_dense_forward(size_t N, size_t I, size_t O, const float *x, const
                              float *y)
 {
     size_t r;
-    for (r = 0; r < N; r++) memcpy(y + r * O, b, O * sizeof(float));
-    an_gemm_nt(N, O, I, x, I, W, I, y, O);                  /* y(N,O) += x(N,I) W(O,I)^T */
+    /* y(r,O) += x(r,I) W(O,I)^T one row at a time: a row's result then
+       does not depend on N or on its place (the blocked product pairs
+       rows), so a window gives the same bits alone as inside a batch */
+    for (r = 0; r < N; r++) {
+        memcpy(y + r * O, b, O * sizeof(float));
+        an_gemm_nt(1, O, I, x + r * I, I, W, I, y + r * O, O);
+    }
 }
 
 AN_API void an_dense_backward(size_t N, size_t I, size_t O, const float *x, const float *W, const float *dy,
@@ -1187,6 +1201,7 @@ typedef struct an__lae_layout {
                                                        last state (forecaster,
                                                        classifier)          */
     int classifier;
+    int has_latent;                                 /* a latent dense layer */
     size_t out_total;                               /* outputs per sample   */
     size_t n;                                       /* encoder layers       */
     size_t n_dec;                                   /* decoder layers       */
@@ -1204,6 +1219,8 @@ typedef struct an__lae_layout {
 typedef struct an__lae {
     an_detector base;
     an_lstm_ae_config cfg;
+    an_lstm_ae_config fixed;  /* cfg at create or load: what sized the blocks */
+    int kind;                 /* 0 autoencoder, 1 forecaster, 2 classifier */
     an_allocator alloc;
     an__lae_layout lay;
     an_scaler scaler;
@@ -1240,6 +1257,7 @@ typedef struct an__lae {
     an_rng drop_rng;
     int training;         /* dropout: 0 off, 1 fresh masks, 2 reuse  */
     an_adam adam;
+    float *adam_heap;     /* Adam's moments in the training block     */
     void *train;
     size_t train_bytes;
     /* stream and training record */
@@ -1249,12 +1267,14 @@ typedef struct an__lae {
     double thr_mean, thr_std, thr_p99;   /* training rows' scores */
 } an__lae;
 
-static an_result an__lae_fit(an_detector *self, const float *x, size_t n_rows);
 static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows, float *scores);
+static const an_detector_vtable *an__lae_vt(int kind);
 
+/* The model behind d, recognised by its type table (the three kinds). */
 static an__lae *an__lae_of(an_detector *d)
 {
-    return (d && d->vt && d->vt->fit == an__lae_fit) ? (an__lae *)d : NULL;
+    if (!d || !d->vt) return NULL;
+    return (d->vt == an__lae_vt(0) || d->vt == an__lae_vt(1) || d->vt == an__lae_vt(2)) ? (an__lae *)d : NULL;
 }
 
 AN_API an_lstm_ae_config an_lstm_ae_config_init(size_t window, size_t n_features, size_t units)
@@ -1273,6 +1293,7 @@ AN_API an_lstm_ae_config an_lstm_ae_config_init(size_t window, size_t n_features
     c.batch = 32;
     c.stride = 1;
     c.val_fraction = 0.1;
+    c.window_agg = AN_AGG_LAST;
     c.patience = 5;
     c.min_delta = 0.0;
     c.adam = an_adam_config_init(1e-3);
@@ -1298,6 +1319,7 @@ static void an__lae_plan(const an_lstm_ae_config *c, int kind, an__lae_layout *L
         if (c->units[l] > L->widest) L->widest = c->units[l];
     }
     L->top = c->units[n - 1];
+    L->has_latent = latent != 0;
     L->code = latent ? latent : L->top;
     if (L->code > L->widest) L->widest = L->code;
     L->lat_W = off;
@@ -1403,7 +1425,9 @@ static void an__lae_carve(an__lae *m, const an_lstm_ae_config *c, const an__lae_
     p = an__take(train, &tr, an__mul(bt, F)); if (m) m->gx = p;
     if (an_adam_heap_size(L->n_params, &adam_bytes) != AN_OK) adam_bytes = SIZE_MAX;
     p = an__take(train, &tr, adam_bytes / sizeof(float) + 1);
-    if (m && p) an_adam_init_preallocated(&m->adam, &c->adam, L->n_params, p);
+    if (m) m->adam_heap = p;
+    if (m && p) an_adam_init_preallocated(&m->adam, &c->adam, L->n_params, p);   /* (re)done by training if
+                                                                                 the config was bad here */
     *core_floats = co;
     *train_floats = tr;
 }
@@ -1456,6 +1480,24 @@ AN_API an_result an_lstm_forecaster_memory(const an_lstm_ae_config *c, size_t *i
                                            size_t *training_bytes)
 {
     return an__model_memory(c, 1, inference_bytes, training_bytes);
+}
+
+/* The configuration may be changed through an_lstm_ae_config_of between
+   calls; every entry point checks it first.  The fields that size the
+   blocks must keep their values from create (or load), and the rest must
+   still pass the configuration check: AN_ERR_INVALID_ARG otherwise. */
+static an_result an__lae_guard(const an__lae *m)
+{
+    const an_lstm_ae_config *c = &m->cfg, *f = &m->fixed;
+    size_t l;
+    if (c->window != f->window || c->n_features != f->n_features || c->n_layers != f->n_layers ||
+        c->latent != f->latent || c->batch != f->batch || c->n_predictions != f->n_predictions ||
+        c->n_classes != f->n_classes || c->scaler != f->scaler || c->loss != f->loss ||
+        c->activation != f->activation || (c->dropout > 0.0) != (f->dropout > 0.0) || c->class_weight != NULL)
+        return AN_ERR_INVALID_ARG;
+    for (l = 0; l < c->n_layers; l++)
+        if (c->units[l] != f->units[l]) return AN_ERR_INVALID_ARG;
+    return an__model_check(c, m->kind);
 }
 
 /* Points the layer structs at the parameter (and gradient) block. */
@@ -1524,13 +1566,11 @@ static void an__lae_init_params(an__lae *m)
     size_t l;
     an_rng_seed(&rng, m->cfg.seed, 1);
     for (l = 0; l < m->lay.n; l++) an_lstm_init_params(&m->enc[l], &rng);
-    if (m->lay.code != m->lay.top)
+    if (m->lay.has_latent)
         an_dense_init_params(m->lay.top, m->lay.code, m->params + m->lay.lat_W, m->params + m->lay.lat_b, &rng);
     for (l = 0; l < m->lay.n_dec; l++) an_lstm_init_params(&m->dec[l], &rng);
     an_dense_init_params(m->lay.out_in, m->lay.out_dim, m->params + m->lay.out_W, m->params + m->lay.out_b, &rng);
 }
-
-static const an_detector_vtable *an__lae_vt(int kind);
 
 static an_result an__model_create(const an_lstm_ae_config *c, int kind, const an_allocator *a,
                                   an_detector **out)
@@ -1546,6 +1586,7 @@ static an_result an__model_create(const an_lstm_ae_config *c, int kind, const an
     if (!(m = (an__lae *)an_malloc(&alloc, sizeof *m, AN_ALIGN))) return AN_ERR_NOMEM;
     memset(m, 0, sizeof *m);
     m->alloc = alloc;
+    m->kind = kind;
     m->cfg = *c;
     m->cfg.class_weight = NULL;   /* copied below; the caller's array may go */
     if (kind != 1) m->cfg.n_predictions = 0;
@@ -1568,6 +1609,7 @@ static an_result an__model_create(const an_lstm_ae_config *c, int kind, const an
         }
         m->has_scaler = 1;
     }
+    m->fixed = m->cfg;
     an__lae_bind(m);
     an__lae_init_params(m);
     an__lae_prepare(m);
@@ -1670,7 +1712,7 @@ static void an__lae_forward(an__lae *m, size_t B)
         an_dense_forward(B, L->top, L->out_dim, code, m->params + L->out_W, m->params + L->out_b, m->yhat);
         return;
     }
-    if (L->code != L->top) {
+    if (L->has_latent) {
         an_dense_forward(B, L->top, L->code, m->e, m->params + L->lat_W, m->params + L->lat_b, m->z);
         code = m->z;
     }
@@ -1696,7 +1738,7 @@ static void an__lae_backward(an__lae *m, size_t B, float *grad_x)
         if (drop) an_dropout_apply(B * L->top, m->mask[n - 1], m->de, m->de);
         dlast = m->de;
     } else {
-        const float *code = L->code != L->top ? m->z : m->e;
+        const float *code = L->has_latent ? m->z : m->e;
         size_t Hd = L->out_in;
         d_in = m->dseq[k];
         memset(d_in, 0, B * T * Hd * sizeof(float));
@@ -1712,7 +1754,7 @@ static void an__lae_backward(an__lae *m, size_t B, float *grad_x)
         memset(m->dcode, 0, B * L->code * sizeof(float));
         an_lstm_backward(&m->dec[0], &m->dec_buf[0], B, T, code, 1, d_in, NULL, m->dcode);
         dlast = m->dcode;
-        if (L->code != L->top) {
+        if (L->has_latent) {
             memset(m->de, 0, B * L->top * sizeof(float));
             an_dense_backward(B, L->top, L->code, m->e, m->params + L->lat_W, m->dcode, m->grads + L->lat_W,
                               m->grads + L->lat_b, m->de);
@@ -1770,6 +1812,7 @@ AN_API an_result an_lstm_ae_loss_grad(an_detector *d, const float *x, size_t B, 
     an_result r;
     if (!m || !x || !loss || B == 0) return AN_ERR_INVALID_ARG;
     *loss = 0.0;
+    if ((r = an__lae_guard(m)) != AN_OK) return r;
     if (B > m->cfg.batch) return AN_ERR_SHAPE;
     TF = m->cfg.window * m->cfg.n_features;
     PF = m->lay.head ? m->lay.out_total : 0;
@@ -1793,6 +1836,7 @@ AN_API an_result an_lstm_ae_reconstruct(an_detector *d, const float *x, size_t B
     an__lae *m = an__lae_of(d);
     size_t n;
     if (!m || !x || !out || B == 0) return AN_ERR_INVALID_ARG;
+    if (an__lae_guard(m) != AN_OK) return AN_ERR_INVALID_ARG;
     if (B > m->cfg.batch) return AN_ERR_SHAPE;
     n = B * m->cfg.window * m->cfg.n_features;
     if (!an__all_finite(x, n)) return AN_ERR_INPUT;
@@ -1814,7 +1858,7 @@ static size_t an__lae_ranges(const an__lae *m, size_t *ranges)
             ranges[2 * k + 1] = L->enc_off[l] + an_lstm_param_count(L->enc_I[l], L->enc_H[l]);
             k++;
         }
-    if (L->code != L->top) { ranges[2 * k] = L->lat_W; ranges[2 * k + 1] = L->lat_b + L->code; k++; }
+    if (L->has_latent) { ranges[2 * k] = L->lat_W; ranges[2 * k + 1] = L->lat_b + L->code; k++; }
     for (l = 0; l < L->n_dec; l++)
         if (!m->dec_frozen[l]) {
             ranges[2 * k] = L->dec_off[l];
@@ -1879,6 +1923,8 @@ static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_
     n_train = n_val ? (split >= span ? (split - span) / stride + 1 : 0) : nw;
     if (n_train == 0) return AN_ERR_TOO_SHORT;
     n_ranges = an__lae_ranges(m, ranges);
+    if (!m->adam.m && (r = an_adam_init_preallocated(&m->adam, &c->adam, m->lay.n_params, m->adam_heap)) != AN_OK)
+        return r;
     m->adam.cfg = c->adam;
     an_adam_reset(&m->adam);
     for (i = 0; i < n_train; i++) order[i] = i;
@@ -1922,10 +1968,13 @@ static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_
         p.best = best;
         p.seconds = (double)(clock() - t0) / CLOCKS_PER_SEC;
         if (c->progress && c->progress(c->progress_user, &p)) { r = AN_ERR_CANCELLED; goto out; }
+        if ((r = an__lae_guard(m)) != AN_OK) goto out;   /* the callback may have changed the config */
         if (c->patience && wait >= c->patience) break;
     }
 out:
-    if (best < HUGE_VAL) memcpy(m->params, m->best, m->lay.n_params * sizeof(float));
+    /* the best checkpoint, or the weights training began with when no
+       epoch finished (also after a failure: never a diverged state) */
+    memcpy(m->params, m->best, m->lay.n_params * sizeof(float));
     an__lae_prepare(m);
     m->best_loss = best;
     m->train_seconds += (double)(clock() - t0) / CLOCKS_PER_SEC;
@@ -1933,27 +1982,36 @@ out:
     return r;
 }
 
-/* Scales x into the scratch, runs the training loop, releases the scratch. */
+/* Scales x into the scratch, runs the training loop, releases the scratch.
+   An update (fresh = 0) that fails leaves the model as it was: weights,
+   training record and threshold state. */
 static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fresh)
 {
-    size_t F = m->cfg.n_features, n = an__mul(n_rows, F), nw, bytes, off;
+    size_t F = m->cfg.n_features, n = an__mul(n_rows, F), nw, bytes, off, prev_off, np = m->lay.n_params;
+    size_t T = m->cfg.window;
     unsigned char *scratch;
-    float *xs;
+    float *xs, *prev;
     size_t *order;
     an_rng rng;
     an_result r = AN_OK;
+    size_t old_epochs = m->epochs_run, old_rows = m->train_rows;
+    double old_best = m->best_loss, old_seconds = m->train_seconds;
+    double old_mean = m->thr_mean, old_std = m->thr_std, old_p99 = m->thr_p99;
     if (n == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!an__all_finite(x, n)) return AN_ERR_INPUT;
-    if (n_rows < m->cfg.window + m->cfg.n_predictions) return AN_ERR_TOO_SHORT;
+    if (n_rows < T + m->cfg.n_predictions) return AN_ERR_TOO_SHORT;
     if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
-    nw = (n_rows - m->cfg.window) / an__lae_stride(m) + 1;
+    nw = (n_rows - T) / an__lae_stride(m) + 1;
     if (!m->lay.classifier && nw < n_rows) nw = n_rows;   /* the order array doubles as the score scratch */
     off = an__round_up(an__mul(n, sizeof(float)), sizeof(size_t));
-    bytes = an__add(off, an__mul(nw, sizeof(size_t)));
+    prev_off = an__round_up(an__add(off, an__mul(nw, sizeof(size_t))), AN_ALIGN);
+    bytes = an__add(prev_off, fresh ? 0 : an__mul(np, sizeof(float)));
     if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!(scratch = (unsigned char *)an_malloc(&m->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     xs = (float *)scratch;
     order = (size_t *)(scratch + off);
+    prev = fresh ? NULL : (float *)(scratch + prev_off);
+    if (prev) memcpy(prev, m->params, np * sizeof(float));
     if (fresh && m->has_scaler) r = an_scaler_fit(&m->scaler, x, n_rows, &m->alloc);
     if (r == AN_OK) {
         if (m->has_scaler) r = an_scaler_transform(&m->scaler, x, n_rows, xs);
@@ -1971,13 +2029,30 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
         r = an__lae_train(m, xs, n_rows, order, &rng);
     }
     if (r == AN_OK && !m->lay.classifier) {
-        /* threshold state: the training rows' own scores */
+        /* threshold state: the training rows' own scores by the rule push
+           uses (window_agg LAST), over the rows push scores (from the
+           first full window on: row T - 1, or T for the forecaster) */
         float *sc = (float *)order;
         double p99 = 0.0;
+        size_t skip = m->lay.head ? T : T - 1;
+        an_lstm_agg keep = m->cfg.window_agg;
+        m->cfg.window_agg = AN_AGG_LAST;
         r = an__lae_score(&m->base, x, n_rows, sc);
-        if (r == AN_OK) r = an_mean_std(sc, n_rows, &m->thr_mean, &m->thr_std);
-        if (r == AN_OK) r = an_percentile_inplace(sc, n_rows, 99.0, &p99);
+        m->cfg.window_agg = keep;
+        if (r == AN_OK) r = an_mean_std(sc + skip, n_rows - skip, &m->thr_mean, &m->thr_std);
+        if (r == AN_OK) r = an_percentile_inplace(sc + skip, n_rows - skip, 99.0, &p99);
         m->thr_p99 = p99;
+    }
+    if (r != AN_OK && prev) {
+        memcpy(m->params, prev, np * sizeof(float));
+        an__lae_prepare(m);
+        m->epochs_run = old_epochs;
+        m->train_rows = old_rows;
+        m->best_loss = old_best;
+        m->train_seconds = old_seconds;
+        m->thr_mean = old_mean;
+        m->thr_std = old_std;
+        m->thr_p99 = old_p99;
     }
     an_free(&m->alloc, scratch, bytes);
     return r;
@@ -1986,8 +2061,10 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
 static an_result an__lae_fit(an_detector *self, const float *x, size_t n_rows)
 {
     an__lae *m = an__lae_of(self);
+    an_result r;
     if (!m) return AN_ERR_INVALID_ARG;
     if (m->lay.classifier) return AN_ERR_UNSUPPORTED;   /* needs labels: an_lstm_classifier_train */
+    if ((r = an__lae_guard(m)) != AN_OK) return r;
     an__lae_stream_reset(m);
     return an__lae_run(m, x, n_rows, 1);
 }
@@ -1995,9 +2072,11 @@ static an_result an__lae_fit(an_detector *self, const float *x, size_t n_rows)
 AN_API an_result an_lstm_ae_update(an_detector *d, const float *x, size_t n_rows)
 {
     an__lae *m = an__lae_of(d);
+    an_result r;
     if (!m || !x || n_rows == 0) return AN_ERR_INVALID_ARG;
     if (m->lay.classifier) return AN_ERR_UNSUPPORTED;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
+    if ((r = an__lae_guard(m)) != AN_OK) return r;
     return an__lae_run(m, x, n_rows, 0);
 }
 
@@ -2014,6 +2093,7 @@ AN_API an_result an_lstm_ae_set_dropout(an_detector *d, int mode)
     an__lae *m = an__lae_of(d);
     an_result r;
     if (!m || mode < 0 || mode > 2) return AN_ERR_INVALID_ARG;
+    if ((r = an__lae_guard(m)) != AN_OK) return r;
     if (mode && (r = an__lae_train_alloc(m)) != AN_OK) return r;
     if (mode == 1 && m->training == 0) an_rng_seed(&m->drop_rng, m->cfg.seed, 4);
     m->training = mode;
@@ -2204,6 +2284,7 @@ AN_API an_result an_lstm_classifier_train(an_detector *d, const float *windows, 
     an_result r;
     if (!m || !windows || !labels || n == 0) return AN_ERR_INVALID_ARG;
     if (!m->lay.classifier) return AN_ERR_UNSUPPORTED;
+    if ((r = an__lae_guard(m)) != AN_OK) return r;
     nl = an__mul(n, m->lay.out_dim);
     if (nl == SIZE_MAX || an__mul(n, m->cfg.window) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     for (i = 0; i < nl; i++)
@@ -2225,6 +2306,7 @@ AN_API an_result an_lstm_classifier_predict(an_detector *d, const float *windows
     if (!m || !windows || !prob || n == 0) return AN_ERR_INVALID_ARG;
     if (!m->lay.classifier) return AN_ERR_UNSUPPORTED;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
+    if ((r = an__lae_guard(m)) != AN_OK) return r;
     TF = m->cfg.window * m->cfg.n_features;
     K = m->lay.out_dim;
     if (an__mul(n, TF) == SIZE_MAX) return AN_ERR_TOO_LARGE;
@@ -2251,6 +2333,7 @@ AN_API an_result an_lstm_explain(an_detector *d, const float *x, size_t n_rows, 
     if (!m || !x || !expected || !rec || row >= n_rows) return AN_ERR_INVALID_ARG;
     if (m->lay.classifier) return AN_ERR_UNSUPPORTED;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
+    if ((r = an__lae_guard(m)) != AN_OK) return r;
     T = m->cfg.window;
     F = m->cfg.n_features;
     if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
@@ -2311,6 +2394,7 @@ AN_API an_result an_lstm_errors(an_detector *d, const float *x, size_t n_rows, s
     if (!m || !x || !err || n == 0) return AN_ERR_INVALID_ARG;
     if (m->lay.classifier) return AN_ERR_UNSUPPORTED;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
+    if ((r = an__lae_guard(m)) != AN_OK) return r;
     T = m->cfg.window;
     F = m->cfg.n_features;
     rows = m->lay.head ? m->cfg.n_predictions : T;
@@ -2349,6 +2433,7 @@ static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows,
     size_t T, F, nw, w0, b, t, r;
     an_result res;
     if (!m) return AN_ERR_INVALID_ARG;
+    if ((res = an__lae_guard(m)) != AN_OK) return res;
     T = m->cfg.window;
     F = m->cfg.n_features;
     if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
@@ -2367,7 +2452,7 @@ static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows,
         for (b = 0; b < bs; b++)
             for (t = 0; t < T; t++) {
                 if (m->cfg.window_agg == AN_AGG_LAST) {
-                    if (t == T - 1 || w0 + b == 0) scores[w0 + b + t] = an__lae_err(m, b, t);
+                    if (t == T - 1) scores[w0 + b + t] = an__lae_err(m, b, t);   /* rows < T - 1: 0, as push */
                 } else {
                     an__score_add(m->cfg.window_agg, &scores[w0 + b + t], an__lae_err(m, b, t));
                 }
@@ -2389,9 +2474,10 @@ static an_result an__lae_push(an_detector *self, const float *row, float *score)
     float *win;
     an_result r;
     if (!m) return AN_ERR_INVALID_ARG;
+    *score = 0.0f;
+    if ((r = an__lae_guard(m)) != AN_OK) return r;
     T = m->cfg.window;
     F = m->cfg.n_features;
-    *score = 0.0f;
     if (!an__all_finite(row, F)) return AN_ERR_INPUT;
     if (m->lay.head && !m->lay.classifier) return an__lfc_push(m, row, score);
     memcpy(m->ring + m->ring_pos * F, row, F * sizeof(float));
@@ -2448,6 +2534,7 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     const an_lstm_ae_config *c;
     size_t l;
     if (!m) return AN_ERR_INVALID_ARG;
+    if (an__lae_guard(m) != AN_OK) return AN_ERR_INVALID_ARG;
     c = &m->cfg;
     an_write_begin(w, AN__TAG_LAE_CONFIG);
     an_write_u32(w, 1);
@@ -2598,6 +2685,8 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
             c.class_weight = weights;
         }
     }
+    c.window_agg = AN_AGG_MEAN;   /* files before the 'LAGG' chunk */
+    c.channel_agg = AN_AGG_MEAN;
     if (an_reader_find(payload, AN__TAG_LAE_AGG, &agg) == AN_OK) {
         uint32_t ca, wa;
         if (an_read_u32(&agg, &ca) != AN_OK || an_read_u32(&agg, &wa) != AN_OK || ca > 1 || wa > 2)
@@ -2606,22 +2695,35 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
         c.window_agg = (an_lstm_agg)wa;
     }
     if (an__model_check(&c, kind) != AN_OK) return AN_ERR_CORRUPT;
-    {   /* sizes from the file: the parameters must be in it, the buffers bounded */
-        size_t inference = 0;
+    {   /* sizes from the file: the parameters must be in it (the u64 count,
+           then the floats), and the buffers they do not account for
+           bounded.  The scoring batch is a runtime choice, not part of the
+           model: at most ANOMALY_LSTM_LOAD_BATCH, halved until the block
+           beyond the parameters fits ANOMALY_LSTM_LOAD_SLACK_BYTES. */
+        size_t inference = 0, pbytes;
         an__lae_layout L;
         an_reader params;
         an__lae_plan(&c, kind, &L);
         if ((r = an_reader_find(payload, AN__TAG_LAE_PARAMS, &params)) != AN_OK) return r;
-        if (L.n_params == SIZE_MAX || an_reader_need(&params, L.n_params, sizeof(float)) != AN_OK)
+        if (L.n_params == SIZE_MAX || an_reader_need(&params, an__add(L.n_params, 2), sizeof(float)) != AN_OK)
             return AN_ERR_CORRUPT;
-        if ((r = an__model_memory(&c, kind, &inference, NULL)) != AN_OK) return r;
-        if (inference > ANOMALY_LSTM_MAX_LOAD_BYTES) return AN_ERR_TOO_LARGE;
+        pbytes = an__mul(L.n_params, sizeof(float));
+        if (c.batch > ANOMALY_LSTM_LOAD_BATCH) c.batch = ANOMALY_LSTM_LOAD_BATCH;
+        for (;;) {
+            if ((r = an__model_memory(&c, kind, &inference, NULL)) != AN_OK) return r;
+            if (inference - pbytes <= ANOMALY_LSTM_LOAD_SLACK_BYTES || c.batch == 1) break;
+            c.batch /= 2;
+        }
+        if (inference - pbytes > ANOMALY_LSTM_LOAD_SLACK_BYTES || inference > ANOMALY_LSTM_MAX_LOAD_BYTES)
+            return AN_ERR_TOO_LARGE;
     }
     if ((r = an__model_create(&c, kind, a, &d)) != AN_OK) return r;
     if (kind == 2 && c.n_classes > 64) {   /* the weights straight into the model */
         an__lae *mm = (an__lae *)d;
+        size_t k;
         an_read_f32s(&chunk, mm->class_weight, c.n_classes);
-        if (!an__all_finite(mm->class_weight, c.n_classes)) { an__lae_free(mm); return AN_ERR_CORRUPT; }
+        for (k = 0; k < c.n_classes; k++)   /* the check an__model_check makes of small heads */
+            if (!an__finite(mm->class_weight[k]) || mm->class_weight[k] < 0.0f) { an__lae_free(mm); return AN_ERR_CORRUPT; }
     }
     m = (an__lae *)d;
     if (m->has_scaler) {
@@ -2687,14 +2789,15 @@ AN_API an_result an_lstm_ae_param_view(an_detector *d, const char *name, float *
     L = &m->lay;
     block = m->params;
     if (strncmp(name, "grad.", 5) == 0 || strcmp(name, "grads") == 0) {
+        if ((r = an__lae_guard(m)) != AN_OK) return r;
         if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
         block = m->grads;
         if (name[4] == '.') name += 5;
         else name = "params";
     }
     if (strcmp(name, "params") == 0) { off = 0; n = L->n_params; }
-    else if (strcmp(name, "latent.W") == 0 && L->code != L->top) { off = L->lat_W; n = L->code * L->top; }
-    else if (strcmp(name, "latent.b") == 0 && L->code != L->top) { off = L->lat_b; n = L->code; }
+    else if (strcmp(name, "latent.W") == 0 && L->has_latent) { off = L->lat_W; n = L->code * L->top; }
+    else if (strcmp(name, "latent.b") == 0 && L->has_latent) { off = L->lat_b; n = L->code; }
     else if (strcmp(name, "output.W") == 0) { off = L->out_W; n = L->out_dim * L->out_in; }
     else if (strcmp(name, "output.b") == 0) { off = L->out_b; n = L->out_dim; }
     else if ((strncmp(name, "encoder.", 8) == 0 || strncmp(name, "decoder.", 8) == 0) &&
@@ -2731,6 +2834,7 @@ static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_ro
     size_t T, F, K, B, w_lo, w_hi, w0, b, s, f, count, TF;
     an_result r;
     if (!m) return AN_ERR_INVALID_ARG;
+    if ((r = an__lae_guard(m)) != AN_OK) return r;
     T = m->cfg.window;
     F = m->cfg.n_features;
     K = m->lay.out_dim;
@@ -2755,9 +2859,10 @@ static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_ro
     }
     an__lae_prepare(m);
     if (!m->lay.classifier && m->cfg.window_agg == AN_AGG_LAST) {
-        /* the window in which row t comes last (the first window for the
-           autoencoder's first rows); the forecaster's one-step prediction */
-        w_lo = w_hi = m->lay.head ? t - T : (t + 1 >= T ? t + 1 - T : 0);
+        /* the window in which row t comes last; the forecaster's one-step
+           prediction.  The autoencoder's rows before T - 1 score 0. */
+        if (!m->lay.head && t + 1 < T) return AN_OK;
+        w_lo = w_hi = m->lay.head ? t - T : t + 1 - T;
     } else if (!m->lay.classifier && m->cfg.window_agg == AN_AGG_MAX) {
         /* the covering window with the largest error (the first on ties) */
         size_t best = w_lo;
@@ -2843,9 +2948,9 @@ static const an_detector_vtable an__lfc_vtable = {
     an__lae_save, an__lfc_load, an__lae_gradient, an__lae_destroy
 };
 
-static const an_detector_vtable an__lcl_vtable = {
+static const an_detector_vtable an__lcl_vtable = {   /* no fit: an_lstm_classifier_train */
     AN_TAG_LSTM_CLASSIFIER, "lstm-classifier",
-    an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
+    NULL, an__lae_score, an__lae_push, an__lae_reset,
     an__lae_save, an__lcl_load, an__lae_gradient, an__lae_destroy
 };
 
