@@ -1876,6 +1876,503 @@ static void test_divergence(void)
     ffree(x, N);
 }
 
+/* --------------------------------------------------------------------------
+   The configuration after create, failed updates, the latent layer, Adam's
+   state, the classifier's slots and class weights
+   -------------------------------------------------------------------------- */
+
+/* Every entry point of a fitted model whose configuration (through
+   an_lstm_ae_config_of) no longer matches what sized its blocks. */
+static void check_refused(an_detector *d, const float *x, size_t n_rows, const char *what)
+{
+    float s[128], g[128], out[128], score = 1.0f, *v = NULL;
+    an_lstm_record rec;
+    an_writer w;
+    size_t n = 1;
+    double loss = 1.0;
+    an_result r;
+    if ((r = an_detector_score(d, x, n_rows, s)) != AN_ERR_INVALID_ARG)
+        TEST__FAIL("%s: score returned %s", what, an_result_str(r));
+    CHECK_RESULT(an_detector_push(d, x, &score), AN_ERR_INVALID_ARG);
+    CHECK(score == 0.0f);
+    CHECK_OK(an_writer_init(&w, NULL));
+    CHECK_RESULT(an_detector_save(d, &w), AN_ERR_INVALID_ARG);
+    an_writer_uninit(&w);
+    CHECK_RESULT(an_detector_gradient(d, x, n_rows, n_rows - 1, g), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lstm_ae_update(d, x, n_rows), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lstm_errors(d, x, n_rows, 0, 1, out), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lstm_explain(d, x, n_rows, n_rows - 1, out, &rec), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lstm_ae_reconstruct(d, x, 1, out), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lstm_ae_loss_grad(d, x, 1, &loss, NULL), AN_ERR_INVALID_ARG);
+    CHECK(loss == 0.0);
+    CHECK_RESULT(an_lstm_ae_param_view(d, "grad.output.W", &v, &n), AN_ERR_INVALID_ARG);
+    CHECK(v == NULL && n == 0);
+    CHECK_RESULT(an_lstm_ae_set_dropout(d, 1), AN_ERR_INVALID_ARG);
+}
+
+typedef struct config_meddler {
+    an_lstm_ae_config *cfg;
+    size_t at_epoch;   /* change the config after this epoch ...           */
+    size_t batch;      /* ... to this batch (0: leave)                     */
+    double lr;         /* ... and this learning rate (0: leave)            */
+    int cancel;        /* or cancel training there                         */
+} config_meddler;
+
+static int meddle(void *user, const an_lstm_progress *p)
+{
+    config_meddler *m = (config_meddler *)user;
+    if (p->epoch != m->at_epoch) return 0;
+    if (m->batch) m->cfg->batch = m->batch;
+    if (m->lr != 0.0) m->cfg->adam.lr = m->lr;
+    return m->cancel;
+}
+
+/* The fields that sized the blocks (window, n_features, n_layers, units,
+   latent, batch, n_predictions, n_classes, scaler, loss, activation,
+   dropout on/off, class_weight) may not change after create: every entry
+   point returns AN_ERR_INVALID_ARG without touching the model, also when
+   a progress callback changes them during training, and the model works
+   again, bit for bit, once they are put back.  The training fields may
+   change, but must stay valid. */
+static void test_config_fixed_after_create(void)
+{
+    enum { N = 80 };
+    an_lstm_ae_config c = small_config(1);
+    an_detector *d = NULL;
+    float *x = sine_series(N, 1, 81), s0[N], s1[N], *p, *p0;
+    an_lstm_ae_config *cfg, keep;
+    config_meddler med;
+    size_t field, np;
+    c.epochs = 2;
+    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    if (!d) return;
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK_OK(an_detector_score(d, x, N, s0));
+    CHECK_OK(an_lstm_ae_param_view(d, "params", &p, &np));
+    p0 = falloc(np);
+    memcpy(p0, p, np * sizeof(float));
+    cfg = an_lstm_ae_config_of(d);
+    keep = *cfg;
+    for (field = 0; field < 12; field++) {
+        static const char *const names[] = { "units", "window", "n_features", "batch", "n_layers", "latent",
+                                             "scaler", "loss", "activation", "dropout", "class_weight",
+                                             "n_predictions" };
+        static const float w[1] = { 1.0f };
+        switch (field) {
+        case 0: cfg->units[0] = 64; break;   /* larger than the parameter block */
+        case 1: cfg->window = 32; break;     /* larger than the activation buffers */
+        case 2: cfg->n_features = 2; break;
+        case 3: cfg->batch = 64; break;
+        case 4: cfg->n_layers = 2; cfg->units[1] = 12; break;
+        case 5: cfg->latent = 4; break;
+        case 6: cfg->scaler = AN_SCALER_MINMAX; break;
+        case 7: cfg->loss = AN_LOSS_MAE; break;
+        case 8: cfg->activation = AN_ACT_RELU; break;
+        case 9: cfg->dropout = 0.5; break;
+        case 10: cfg->class_weight = w; break;
+        case 11: cfg->n_predictions = 2; break;
+        }
+        check_refused(d, x, N, names[field]);
+        *cfg = keep;
+        CHECK(memcmp(p, p0, np * sizeof(float)) == 0);
+        CHECK_OK(an_detector_score(d, x, N, s1));
+        CHECK(memcmp(s0, s1, sizeof s0) == 0);
+    }
+    /* training fields may change between calls, but not to bad values */
+    cfg->adam.lr = 0.0;
+    CHECK_RESULT(an_lstm_ae_update(d, x, N), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_detector_score(d, x, N, s1), AN_ERR_INVALID_ARG);
+    *cfg = keep;
+    cfg->stride = 0;
+    CHECK_RESULT(an_lstm_ae_update(d, x, N), AN_ERR_INVALID_ARG);
+    *cfg = keep;
+    CHECK(memcmp(p, p0, np * sizeof(float)) == 0);
+    cfg->epochs = 1;
+    cfg->adam.lr = 3e-3;
+    cfg->patience = 1;
+    cfg->min_delta = 1e-6;
+    cfg->stride = 3;
+    cfg->val_fraction = 0.2;
+    cfg->seed = 99;
+    cfg->window_agg = AN_AGG_MEAN;
+    cfg->channel_agg = AN_AGG_MAX;
+    CHECK_OK(an_lstm_ae_update(d, x, N));
+    CHECK_OK(an_detector_score(d, x, N, s1));
+    CHECK(memcmp(p, p0, np * sizeof(float)) != 0);   /* it trained */
+    /* a callback that grows the batch mid-fit: refused after that epoch */
+    *cfg = keep;
+    memset(&med, 0, sizeof med);
+    med.cfg = cfg;
+    med.at_epoch = 1;
+    med.batch = 4 * c.batch;
+    cfg->progress = meddle;
+    cfg->progress_user = &med;
+    CHECK_RESULT(an_detector_fit(d, x, N), AN_ERR_INVALID_ARG);
+    CHECK(!d->fitted);
+    /* a fit refused at the door: put the field back and it fits as before */
+    *cfg = keep;
+    cfg->units[0] = 64;
+    CHECK_RESULT(an_detector_fit(d, x, N), AN_ERR_INVALID_ARG);
+    *cfg = keep;
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK(memcmp(p, p0, np * sizeof(float)) == 0);   /* same seed, same data */
+    CHECK_OK(an_detector_score(d, x, N, s1));
+    CHECK(memcmp(s0, s1, sizeof s0) == 0);
+    an_detector_destroy(d);
+    {   /* the forecaster's n_predictions and the classifier's n_classes */
+        an_lstm_ae_config fc = an_lstm_forecaster_config_init(6, 1, 4, 2), cc = an_lstm_classifier_config_init(6, 1, 4, 2);
+        float labels[2 * 10];
+        size_t i;
+        fc.epochs = 1;
+        cc.epochs = 1;
+        for (i = 0; i < 20; i++) labels[i] = (float)(i % 3 == 0);
+        CHECK_OK(an_lstm_forecaster_create(&fc, NULL, &d));
+        if (!d) return;
+        CHECK_OK(an_detector_fit(d, x, N));
+        an_lstm_ae_config_of(d)->n_predictions = 5;
+        check_refused(d, x, N, "forecaster n_predictions");
+        an_lstm_ae_config_of(d)->n_predictions = 2;
+        CHECK_OK(an_detector_score(d, x, N, s1));
+        an_detector_destroy(d);
+        CHECK_OK(an_lstm_classifier_create(&cc, NULL, &d));
+        if (!d) return;
+        CHECK_OK(an_lstm_classifier_train(d, x, labels, 10));
+        an_lstm_ae_config_of(d)->n_classes = 7;
+        CHECK_RESULT(an_detector_score(d, x, N, s1), AN_ERR_INVALID_ARG);
+        CHECK_RESULT(an_lstm_classifier_predict(d, x, 10, s1), AN_ERR_INVALID_ARG);
+        CHECK_RESULT(an_lstm_classifier_train(d, x, labels, 10), AN_ERR_INVALID_ARG);
+        an_lstm_ae_config_of(d)->n_classes = 2;
+        CHECK_OK(an_lstm_classifier_predict(d, x, 10, s1));
+        an_detector_destroy(d);
+    }
+    ffree(p0, np);
+    ffree(x, N);
+}
+
+/* An update that fails leaves the model as it was: weights, scores and
+   training record bit for bit.  Cancelled after an epoch and refused
+   after an epoch (the callback breaks the config) are the failures that
+   come after weights have moved; bad data and a failing allocation come
+   before, and are checked too. */
+typedef struct update_snapshot {
+    float s[80];
+    an_lstm_info_t info;
+} update_snapshot;
+
+static void snapshot(an_detector *d, const float *x, size_t n, update_snapshot *u)
+{
+    memset(u, 0, sizeof *u);
+    CHECK_OK(an_detector_score(d, x, n, u->s));
+    CHECK_OK(an_lstm_info(d, &u->info));
+}
+
+static int same_snapshot(const update_snapshot *a, const update_snapshot *b)
+{
+    return memcmp(a->s, b->s, sizeof a->s) == 0 && a->info.epochs_run == b->info.epochs_run &&
+           a->info.train_rows == b->info.train_rows && memcmp(&a->info.best_loss, &b->info.best_loss, sizeof(double)) == 0 &&
+           memcmp(&a->info.score_mean, &b->info.score_mean, sizeof(double)) == 0 &&
+           memcmp(&a->info.score_std, &b->info.score_std, sizeof(double)) == 0 &&
+           memcmp(&a->info.score_p99, &b->info.score_p99, sizeof(double)) == 0;
+}
+
+static an_result job_failed_update(const an_allocator *a, void *ctx)
+{
+    enum { N = 80 };
+    an_lstm_ae_config c = small_config(1);
+    const float *x = (const float *)ctx;
+    an_detector *d = NULL;
+    update_snapshot before, after;
+    an_result r;
+    c.epochs = 1;
+    if ((r = an_lstm_ae_create(&c, a, &d)) != AN_OK) return r;
+    if ((r = an_detector_fit(d, x, N)) == AN_OK) {
+        snapshot(d, x, N, &before);
+        r = an_lstm_ae_update(d, x + 40, N - 40);
+        if (r != AN_OK) {
+            snapshot(d, x, N, &after);
+            CHECK(same_snapshot(&before, &after));
+        }
+    }
+    an_detector_destroy(d);
+    return r;
+}
+
+static void test_failed_update_keeps_model(void)
+{
+    enum { N = 80 };
+    an_lstm_ae_config c = small_config(1);
+    an_detector *d = NULL;
+    float *x = sine_series(2 * N, 1, 82), *p, *p0;
+    update_snapshot before, after;
+    config_meddler med;
+    an_lstm_ae_config *cfg, keep;
+    size_t np;
+    c.epochs = 2;
+    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    if (!d) return;
+    CHECK_OK(an_detector_fit(d, x, N));
+    snapshot(d, x, N, &before);
+    CHECK_OK(an_lstm_ae_param_view(d, "params", &p, &np));
+    p0 = falloc(np);
+    memcpy(p0, p, np * sizeof(float));
+    cfg = an_lstm_ae_config_of(d);
+    keep = *cfg;
+    memset(&med, 0, sizeof med);
+    med.cfg = cfg;
+    cfg->progress = meddle;
+    cfg->progress_user = &med;
+    cfg->epochs = 3;
+    /* cancelled after the first epoch of new data, which saved a checkpoint */
+    med.at_epoch = 1;
+    med.cancel = 1;
+    CHECK_RESULT(an_lstm_ae_update(d, x + N, N), AN_ERR_CANCELLED);
+    CHECK(d->fitted);
+    CHECK(memcmp(p, p0, np * sizeof(float)) == 0);
+    cfg->progress = NULL;
+    snapshot(d, x, N, &after);
+    CHECK(same_snapshot(&before, &after));
+    /* refused after the second epoch: the callback set a bad learning rate */
+    cfg->progress = meddle;
+    med.at_epoch = 2;
+    med.cancel = 0;
+    med.lr = -1.0;
+    CHECK_RESULT(an_lstm_ae_update(d, x + N, N), AN_ERR_INVALID_ARG);
+    CHECK(memcmp(p, p0, np * sizeof(float)) == 0);
+    *cfg = keep;
+    snapshot(d, x, N, &after);
+    CHECK(same_snapshot(&before, &after));
+    /* bad data: refused before anything moves */
+    x[N + 7] = (float)(HUGE_VAL - HUGE_VAL);
+    CHECK_RESULT(an_lstm_ae_update(d, x + N, N), AN_ERR_INPUT);
+    x[N + 7] = 0.0f;
+    snapshot(d, x, N, &after);
+    CHECK(same_snapshot(&before, &after));
+    /* and the same update without the failure does move the model */
+    cfg->epochs = 3;
+    CHECK_OK(an_lstm_ae_update(d, x + N, N));
+    CHECK(memcmp(p, p0, np * sizeof(float)) != 0);
+    snapshot(d, x, N, &after);
+    CHECK(!same_snapshot(&before, &after) && after.info.epochs_run == before.info.epochs_run + 3);
+    /* every allocation failing in turn, the update's own included */
+    inject_failures("failed update", job_failed_update, x);
+    ffree(p0, np);
+    an_detector_destroy(d);
+    ffree(x, 2 * N);
+}
+
+/* A latent layer as wide as the top encoder layer is a layer like any
+   other: counted, trained, viewed and used.  (The review found it counted
+   in the parameters but skipped in the forward pass when latent ==
+   units, since the code tested latent != units.)  F = 1, H = 8, T = 5. */
+static void test_latent_as_wide_as_units(void)
+{
+    enum { F = 1, H = 8, T = 5 };
+    /* by hand from the layer shapes:
+         encoder LSTM F -> H   W_ih (4H,F) W_hh (4H,H) b_ih b_hh (4H)  4H(F + H) + 8H = 288 + 64 = 352
+         latent dense H -> H   W (H,H) b (H)                           H H + H         =  72
+         decoder LSTM H -> H   W_ih (4H,H) W_hh (4H,H) b_ih b_hh (4H)  4H(H + H) + 8H = 512 + 64 = 576
+         output dense H -> F   W (F,H) b (F)                           F H + F         =   9
+       1009 with the latent layer, 937 without (the review's numbers). */
+    const size_t enc = 4 * H * (F + H) + 8 * H, lat = H * H + H, dec = 4 * H * (H + H) + 8 * H, out = F * H + F;
+    an_lstm_ae_config c = an_lstm_ae_config_init(T, F, H);
+    an_detector *with = NULL, *without = NULL;
+    an_lstm_info_t info;
+    float x[T * F], y0[T * F], y1[T * F], *w, *g;
+    size_t n, i, nonzero = 0;
+    double loss;
+    for (i = 0; i < T * F; i++) x[i] = (float)sin((double)i);
+    c.scaler = (an_scaler_kind)0;
+    CHECK_OK(an_lstm_ae_create(&c, NULL, &without));
+    c.latent = H;
+    CHECK_OK(an_lstm_ae_create(&c, NULL, &with));
+    if (!with || !without) { an_detector_destroy(with); an_detector_destroy(without); return; }
+    CHECK_RESULT(an_lstm_info(without, &info), AN_ERR_NOT_FITTED);   /* sizes filled in all the same */
+    CHECK_EQ_SIZE(info.n_params, enc + dec + out);
+    CHECK_RESULT(an_lstm_info(with, &info), AN_ERR_NOT_FITTED);
+    CHECK_EQ_SIZE(info.n_params, enc + lat + dec + out);
+    CHECK_RESULT(an_lstm_ae_param_view(without, "latent.W", &w, &n), AN_ERR_INVALID_ARG);
+    CHECK_OK(an_lstm_ae_param_view(with, "latent.b", &w, &n));
+    CHECK_EQ_SIZE(n, H);
+    CHECK_OK(an_lstm_ae_param_view(with, "latent.W", &w, &n));
+    CHECK_EQ_SIZE(n, H * H);
+    /* in the forward pass: other latent weights, another reconstruction */
+    CHECK_OK(an_lstm_ae_reconstruct(with, x, 1, y0));
+    for (i = 0; i < n; i++) w[i] += 0.5f;
+    an_lstm_ae_sync(with);
+    CHECK_OK(an_lstm_ae_reconstruct(with, x, 1, y1));
+    CHECK(memcmp(y0, y1, sizeof y0) != 0);
+    /* in the backward pass: a gradient for it */
+    CHECK_OK(an_lstm_ae_loss_grad(with, x, 1, &loss, NULL));
+    CHECK_OK(an_lstm_ae_param_view(with, "grad.latent.W", &g, &n));
+    for (i = 0; i < n; i++) nonzero += g[i] != 0.0f;
+    CHECK(nonzero > n / 2);
+    an_detector_destroy(with);
+    an_detector_destroy(without);
+}
+
+/* Adam's state.  Its moments live in the training block, carved the first
+   time training needs it; a configuration with a bad Adam (lr = 0) is
+   refused by every entry point that would carve it, so the block is never
+   carved with a bad config, and once lr is back, fit trains from zero
+   moments: the weights of a fresh model, bit for bit.  Every training run
+   starts Adam over (moments, step count) with the learning rate set at
+   that time. */
+static void test_adam_state_across_runs(void)
+{
+    enum { N = 80 };
+    an_lstm_ae_config c = small_config(1);
+    an_detector *d = NULL, *e = NULL, *f = NULL;
+    float *x = sine_series(N, 1, 83), *pd, *pe, *pf, *v = NULL;
+    size_t nd, ne, nf, n = 0;
+    double loss;
+    c.epochs = 2;
+    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_ae_create(&c, NULL, &e));
+    CHECK_OK(an_lstm_ae_create(&c, NULL, &f));
+    if (!d || !e || !f) { an_detector_destroy(d); an_detector_destroy(e); an_detector_destroy(f); return; }
+    an_lstm_ae_config_of(d)->adam.lr = 0.0;
+    CHECK_RESULT(an_lstm_ae_param_view(d, "grads", &v, &n), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lstm_ae_loss_grad(d, x, 1, &loss, NULL), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lstm_ae_set_dropout(d, 2), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_detector_fit(d, x, N), AN_ERR_INVALID_ARG);
+    an_lstm_ae_config_of(d)->adam.lr = c.adam.lr;
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK_OK(an_detector_fit(e, x, N));
+    CHECK_OK(an_lstm_ae_param_view(d, "params", &pd, &nd));
+    CHECK_OK(an_lstm_ae_param_view(e, "params", &pe, &ne));
+    CHECK_OK(an_lstm_ae_param_view(f, "params", &pf, &nf));
+    CHECK(nd == ne && memcmp(pd, pe, nd * sizeof(float)) == 0);
+    /* an update leaves moments behind; the next fit does not see them */
+    CHECK_OK(an_lstm_ae_update(d, x, N));
+    CHECK(memcmp(pd, pe, nd * sizeof(float)) != 0);
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK(memcmp(pd, pe, nd * sizeof(float)) == 0);
+    /* an update uses the learning rate set now: two models alike but for
+       it part ways, and the same rate gives the same weights */
+    CHECK_OK(an_detector_fit(f, x, N));
+    CHECK(memcmp(pf, pe, nf * sizeof(float)) == 0);
+    an_lstm_ae_config_of(e)->adam.lr = 1e-4;
+    CHECK_OK(an_lstm_ae_update(d, x, N));
+    CHECK_OK(an_lstm_ae_update(e, x, N));
+    CHECK_OK(an_lstm_ae_update(f, x, N));
+    CHECK(memcmp(pd, pf, nd * sizeof(float)) == 0);
+    CHECK(memcmp(pd, pe, nd * sizeof(float)) != 0);
+    an_detector_destroy(d);
+    an_detector_destroy(e);
+    an_detector_destroy(f);
+    ffree(x, N);
+}
+
+/* The classifier trains on labelled windows only: its type has no fit
+   slot, so an_detector_fit on a trained classifier is AN_ERR_UNSUPPORTED
+   and leaves it trained (the generic fit marks a detector unfitted when
+   its fit fails). */
+static void test_classifier_has_no_fit(void)
+{
+    enum { T = 4, NW = 24, K = 2 };
+    an_lstm_ae_config c = an_lstm_classifier_config_init(T, 1, 4, K);
+    an_detector *d = NULL;
+    float *x = sine_series(NW * T, 1, 84), labels[NW * K], p0[NW * K], p1[NW * K], s[NW * T];
+    size_t i;
+    c.epochs = 1;
+    c.batch = 8;
+    for (i = 0; i < NW * K; i++) labels[i] = (float)(i % 3 == 1);
+    CHECK(an_lstm_classifier_type()->fit == NULL);
+    CHECK(an_lstm_ae_type()->fit != NULL && an_lstm_forecaster_type()->fit != NULL);
+    CHECK_OK(an_lstm_classifier_create(&c, NULL, &d));
+    if (!d) return;
+    CHECK_RESULT(an_detector_fit(d, x, NW * T), AN_ERR_UNSUPPORTED);
+    CHECK(!d->fitted);
+    CHECK_OK(an_lstm_classifier_train(d, x, labels, NW));
+    CHECK(d->fitted);
+    CHECK_OK(an_lstm_classifier_predict(d, x, NW, p0));
+    CHECK_RESULT(an_detector_fit(d, x, NW * T), AN_ERR_UNSUPPORTED);
+    CHECK(d->fitted);
+    CHECK_OK(an_lstm_classifier_predict(d, x, NW, p1));
+    CHECK(memcmp(p0, p1, sizeof p0) == 0);
+    CHECK_OK(an_detector_score(d, x, NW * T, s));
+    an_detector_destroy(d);
+    ffree(x, NW * T);
+}
+
+/* Class weights must be finite and >= 0, for any number of classes: at
+   create (the weights are copied then), at training (a config that
+   points at weights again is refused), and at load, where heads of more
+   than 64 classes take another path (their weights are read straight
+   into the model) that must make the same check. */
+static void class_weight_case(size_t K)
+{
+    enum { T = 2, NW = 16 };
+    an_lstm_ae_config c = an_lstm_classifier_config_init(T, 1, 3, K);
+    an_detector *d = NULL, *e = NULL;
+    float *w = falloc(K), *labels = falloc(NW * K), *x = sine_series(NW * T, 1, 85);
+    const an_detector_vtable *types[1];
+    an_writer wr;
+    an_reader r;
+    const void *data;
+    unsigned char *copy;
+    size_t size, i, at = 0;
+    int bad;
+    types[0] = an_lstm_classifier_type();
+    c.epochs = 1;
+    c.batch = 4;
+    for (i = 0; i < K; i++) w[i] = 1.0f + (float)(i % 4);
+    for (i = 0; i < NW * K; i++) labels[i] = (float)(i % 5 == 0);
+    c.class_weight = w;
+    w[K - 1] = -1.0f;
+    CHECK_RESULT(an_lstm_classifier_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
+    w[K - 1] = (float)(HUGE_VAL - HUGE_VAL);
+    CHECK_RESULT(an_lstm_classifier_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
+    w[K - 1] = (float)HUGE_VAL;
+    CHECK_RESULT(an_lstm_classifier_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
+    CHECK(d == NULL);
+    w[K - 1] = 0.0f;   /* zero is a weight */
+    CHECK_OK(an_lstm_classifier_create(&c, NULL, &d));
+    if (!d) goto out;
+    w[K - 1] = -1.0f;
+    an_lstm_ae_config_of(d)->class_weight = w;
+    CHECK_RESULT(an_lstm_classifier_train(d, x, labels, NW), AN_ERR_INVALID_ARG);
+    an_lstm_ae_config_of(d)->class_weight = NULL;
+    CHECK_OK(an_lstm_classifier_train(d, x, labels, NW));
+    CHECK_OK(an_writer_init(&wr, NULL));
+    CHECK_OK(an_detector_save(d, &wr));
+    CHECK_OK(an_writer_finish(&wr, &data, &size));
+    /* the 'LCLX' chunk: tag, length 16 + 4K, u64 K, f64 gamma, K f32 weights */
+    for (i = AN_MODEL_HEADER_BYTES; i + 8 <= size; i++)
+        if (memcmp((const unsigned char *)data + i, "LCLX", 4) == 0 &&
+            get32((const unsigned char *)data + i + 4) == 16 + 4 * K) { at = i + 8 + 16; break; }
+    CHECK(at > 0 && at + 4 * K <= size);
+    copy = (unsigned char *)malloc(size);
+    for (bad = 0; at && copy && bad < 4; bad++) {
+        /* the last class's weight: -1, NaN, Inf, then 0 (allowed) */
+        float v = bad == 0 ? -1.0f : bad == 1 ? (float)(HUGE_VAL - HUGE_VAL) : bad == 2 ? (float)HUGE_VAL : 0.0f;
+        uint32_t u;
+        memcpy(copy, data, size);
+        memcpy(&u, &v, 4);
+        put32(copy + at + 4 * (K - 1), u);
+        resign(copy, AN_MODEL_HEADER_BYTES, size);
+        CHECK_OK(an_model_open(&r, copy, size));
+        e = (an_detector *)&r;
+        CHECK_RESULT(an_detector_load(&r, types, 1, NULL, &e), bad < 3 ? AN_ERR_CORRUPT : AN_OK);
+        CHECK((e == NULL) == (bad < 3));
+        an_detector_destroy(e);
+        e = NULL;
+    }
+    free(copy);
+    an_writer_uninit(&wr);
+out:
+    an_detector_destroy(d);
+    ffree(w, K);
+    ffree(labels, NW * K);
+    ffree(x, NW * T);
+}
+
+static void test_class_weights_checked(void)
+{
+    class_weight_case(3);    /* weights read into the config, checked with it */
+    class_weight_case(65);   /* more than 64: read into the model after create */
+}
+
 int main(void)
 {
     printf("test_lstm: SIMD path %s\n", an_simd_name(an_simd_path()));
@@ -1906,5 +2403,11 @@ int main(void)
     RUN(test_classifier_learns);
     RUN(test_gradient_hook);
     RUN(test_aggregation_and_errors);
+    RUN(test_config_fixed_after_create);
+    RUN(test_failed_update_keeps_model);
+    RUN(test_latent_as_wide_as_units);
+    RUN(test_adam_state_across_runs);
+    RUN(test_classifier_has_no_fit);
+    RUN(test_class_weights_checked);
     return test_finish("test_lstm");
 }
