@@ -59,8 +59,51 @@
 
    OPTIONS (#define before including, in the implementation file)
 
-     ANOMALY_LSTM_MAX_LOAD_BYTES  largest model (bytes to score) a model
-                                  file may describe; default 2 GiB
+     ANOMALY_LSTM_MAX_LOAD_BYTES    largest inference block (parameters and
+                                    buffers, the bytes to score) a model
+                                    file may make the loader allocate;
+                                    default 1 GiB
+     ANOMALY_LSTM_LOAD_SLACK_BYTES  of that, the most beyond the parameters
+                                    themselves (activation buffers, the
+                                    stream's rows); default 32 MiB
+     ANOMALY_LSTM_LOAD_BATCH        the largest scoring batch a loaded model
+                                    gets; default 32
+   and, fixed: AN_LSTM_MAX_BYTES, the most any model may need (inference
+   plus training block), 1 TiB where size_t has 64 bits and half the
+   address space where it has 32.  A request beyond any of them is
+   AN_ERR_TOO_LARGE.  How the loader uses them: see "Loading" in section 4.
+
+   CONFIGURATION AFTER CREATE
+
+   an_lstm_ae_config_of gives the model's own configuration, and some of
+   it may be changed between calls:
+     may change   epochs, stride, val_fraction, patience, min_delta, adam
+                  (lr, betas, eps, weight_decay, clip_norm), seed,
+                  progress, progress_user, channel_agg, window_agg,
+                  gamma, the dropout rate, stateful_stream (reset the
+                  stream after changing it): read at each call.  Fit
+                  and update read the training fields when they start;
+                  of a progress callback's changes, epochs, patience
+                  and min_delta apply from the next epoch, the rest at
+                  the next call
+     may not      window, n_features, n_layers, units, latent, batch,
+                  n_predictions, n_classes, scaler, loss, activation,
+                  whether dropout is 0, and class_weight must stay
+                  NULL (the weights were copied at create): these sized
+                  the model's blocks, or (scaler, loss, activation) are
+                  what its weights were trained for
+   Every entry point (fit, score, push, save, gradient, update, errors,
+   explain, reconstruct, loss_grad, train, predict, the gradient views,
+   set_dropout) first compares the configuration with what sized the
+   blocks and checks the changeable fields as an_lstm_ae_check_config
+   does; either failing is AN_ERR_INVALID_ARG with the model untouched
+   (but for an_detector_fit marking it unfitted, as after any failed
+   fit), and putting the fields back makes it work as before, bit for
+   bit.
+   A progress callback that breaks the configuration stops training after
+   that epoch with AN_ERR_INVALID_ARG, as any failed fit or update (a
+   failed fit leaves the model unfitted, a failed update leaves it as it
+   was).  To change a sizing field, create a new model.
 
    THREAD SAFETY
 
@@ -287,14 +330,21 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    Scoring (an_detector_score): window w = rows [w, w + T), every row
    start; the error of row r in window w is the mean (channel_agg MAX:
    the largest) over features of (reconstruction - x)^2 (MAE: |.|) in
-   scaled units; a row's score is the mean (window_agg MAX: the largest;
-   LAST: the one as the window's last row) of its errors over every
-   window that covers it.  A series shorter
-   than the window is AN_ERR_TOO_SHORT.  an_lstm_errors gives the
-   unaggregated errors per window, step and feature.
+   scaled units.  How a row's errors over the windows that cover it make
+   its score is window_agg:
+     LAST  (the default) the error of row r as the last row of the window
+           that ends at it, w = r - T + 1: causal, the same bits as push
+           gives row r; rows 0 .. T - 2 have no such window and score 0
+     MEAN  the mean over every window that covers r (looks ahead T - 1
+           rows; every row gets a score)
+     MAX   the largest of them
+   (Model files written before the 'LAGG' chunk load with MEAN, as they
+   were scored.)  A series shorter than the window is AN_ERR_TOO_SHORT.
+   an_lstm_errors gives the unaggregated errors per window, step and
+   feature.
    Streaming (an_detector_push): the last T rows are kept; the score of a
    row is its error as the last row of the window ending at it (causal),
-   0 until T rows have been seen.
+   0 until T rows have been seen: window_agg LAST's score.
    Gradient (an_detector_gradient, for integrated gradients): the exact
    d score[t] / d x of the rule above, through the network, the target
    and the scaler, for all three models and every aggregation (a max is
@@ -307,17 +357,27 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    series; the window order, then the training scores for the threshold
    state of an_lstm_info), returned before it ends.  Scoring and pushing
    allocate nothing.  an_lstm_ae_memory reports both blocks for a
-   configuration. */
+   configuration.
+   Loading (an_detector_load): the file's parameter count must match its
+   configuration and be in the file.  The scoring batch is not part of
+   the model: a loaded model gets the file's batch, at most
+   ANOMALY_LSTM_LOAD_BATCH, halved until the inference block beyond the
+   parameters fits ANOMALY_LSTM_LOAD_SLACK_BYTES (down to 1); if even
+   batch 1 needs more, or the whole block exceeds
+   ANOMALY_LSTM_MAX_LOAD_BYTES, the load is AN_ERR_TOO_LARGE.  So a small
+   hostile file can make the loader allocate no more than the parameters
+   it holds plus the slack.  Read the batch in use from an_lstm_ae_config_of
+   (it may not be changed: the buffers were sized by it). */
 #define AN_LSTM_MAX_LAYERS 4
 #define AN_LSTM_MAX_UNITS  4096
 #define AN_LSTM_MAX_WINDOW 100000
 #define AN_LSTM_MAX_FEATURES 4096
 /* No model may need more than AN_LSTM_MAX_BYTES (inference + training,
-   AN_ERR_TOO_LARGE); a model file whose model would need more than
-   ANOMALY_LSTM_MAX_LOAD_BYTES to score is AN_ERR_TOO_LARGE (the file's
-   window and batch size the activation buffers, so this bounds what a
-   small hostile file can make the loader allocate).  Define
-   ANOMALY_LSTM_MAX_LOAD_BYTES in the implementation file to change it. */
+   AN_ERR_TOO_LARGE).  The loader's limits (see "Loading" above; define
+   them in the implementation file to change them): the inference block
+   of a loaded model at most ANOMALY_LSTM_MAX_LOAD_BYTES, of which at most
+   ANOMALY_LSTM_LOAD_SLACK_BYTES beyond the parameters, with a scoring
+   batch of at most ANOMALY_LSTM_LOAD_BATCH. */
 #define AN_LSTM_MAX_BYTES ((SIZE_MAX >> 20 >> 20) ? ((size_t)1 << 20 << 20) : SIZE_MAX / 2)   /* 1 TiB, or
                                                      half the address space when size_t has 32 bits */
 #ifndef ANOMALY_LSTM_MAX_LOAD_BYTES
@@ -338,11 +398,12 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
 typedef enum an_lstm_agg {
     AN_AGG_MEAN = 0,
     AN_AGG_MAX  = 1,
-    AN_AGG_LAST = 2   /* window_agg only: the error of the window in which
-                         the row comes last (causal, as push): the window
-                         ending at it (autoencoder; rows before the first
-                         window's end take the first window's errors) or
-                         the one-step-ahead prediction (forecaster) */
+    AN_AGG_LAST = 2   /* window_agg only, and its default: the error of
+                         the window in which the row comes last (causal,
+                         as push): the window ending at it (autoencoder;
+                         rows before the first window's end score 0) or
+                         the one-step-ahead prediction (forecaster; the
+                         first `window` rows score 0) */
 } an_lstm_agg;
 
 /* What the progress callback sees after each epoch. */
@@ -358,22 +419,31 @@ typedef struct an_lstm_progress {
 /* Return non-zero to stop training (fit then returns AN_ERR_CANCELLED). */
 typedef int (*an_lstm_progress_fn)(void *user, const an_lstm_progress *p);
 
+/* Fields marked [fixed] sized the model's blocks and may not change after
+   create or load; the others may change between calls (see
+   CONFIGURATION AFTER CREATE at the top). */
 typedef struct an_lstm_ae_config {
-    size_t window;                        /* T, rows per window            */
-    size_t n_features;                    /* F                             */
-    size_t n_layers;                      /* encoder depth, 1..4; the
-                                             decoder mirrors it            */
-    size_t units[AN_LSTM_MAX_LAYERS];     /* encoder units, bottom first   */
-    size_t latent;                        /* bottleneck size, 0 = none     */
-    an_activation activation;             /* LSTM cell activation          */
-    an_loss_kind loss;                    /* MSE or MAE, also the score    */
-    an_scaler_kind scaler;                /* 0 = no scaling                */
-    an_lstm_agg channel_agg;              /* features -> row error (mean)  */
-    an_lstm_agg window_agg;               /* windows -> row score (mean)   */
+    size_t window;                        /* [fixed] T, rows per window    */
+    size_t n_features;                    /* [fixed] F                     */
+    size_t n_layers;                      /* [fixed] encoder depth, 1..4;
+                                             the decoder mirrors it        */
+    size_t units[AN_LSTM_MAX_LAYERS];     /* [fixed] encoder units, bottom
+                                             first                         */
+    size_t latent;                        /* [fixed] bottleneck size, 0 =
+                                             none (autoencoder only)       */
+    an_activation activation;             /* [fixed] LSTM cell activation  */
+    an_loss_kind loss;                    /* [fixed] MSE or MAE, also the
+                                             score                         */
+    an_scaler_kind scaler;                /* [fixed] 0 = no scaling        */
+    an_lstm_agg channel_agg;              /* features -> row error (MEAN)  */
+    an_lstm_agg window_agg;               /* windows -> row score (LAST:
+                                             the window ending at the row;
+                                             0 before the first full one)  */
     /* training */
     size_t epochs;                        /* default 20                    */
-    size_t batch;                         /* default 32, also the scoring
-                                             batch                         */
+    size_t batch;                         /* [fixed] default 32, also the
+                                             scoring batch (a loaded model:
+                                             see "Loading")                */
     size_t stride;                        /* rows between training windows */
     double val_fraction;                  /* default 0.1                   */
     size_t patience;                      /* default 5, 0 = no early stop  */
@@ -384,23 +454,26 @@ typedef struct an_lstm_ae_config {
     void *progress_user;
     /* forecaster and classifier */
     double dropout;                       /* inverted dropout after each
-                                             LSTM layer in training, [0,1) */
+                                             LSTM layer in training, [0,1);
+                                             [fixed] whether it is 0       */
     /* forecaster only */
-    size_t n_predictions;                 /* rows predicted, >= 1          */
+    size_t n_predictions;                 /* [fixed] rows predicted, >= 1  */
     int stateful_stream;                  /* push steps the LSTM one row at
                                              a time, O(layers H^2), the
                                              state carried from the stream's
                                              start (see below)            */
     /* classifier only (loss AN_LOSS_BCE or AN_LOSS_FOCAL) */
-    size_t n_classes;                     /* K sigmoid outputs, >= 1       */
+    size_t n_classes;                     /* [fixed] K sigmoid outputs, >= 1 */
     double gamma;                         /* focal loss exponent           */
-    const float *class_weight;            /* (K) loss weights, NULL = 1;
-                                             copied at create            */
+    const float *class_weight;            /* (K) loss weights, finite and
+                                             >= 0, NULL = 1; copied at
+                                             create, NULL in the model's
+                                             own config [fixed]            */
 } an_lstm_ae_config;
 
 /* Defaults close to the Keras seeds: one layer of `units`, tanh, MSE,
    standard scaler, 20 epochs of batch 32, Adam 1e-3, validation 0.1,
-   patience 5, stride 1, seed 1. */
+   patience 5, stride 1, seed 1; channel_agg MEAN, window_agg LAST. */
 AN_API an_lstm_ae_config an_lstm_ae_config_init(size_t window, size_t n_features, size_t units);
 /* AN_OK when the configuration is usable, else the reason. */
 AN_API an_result an_lstm_ae_check_config(const an_lstm_ae_config *c);
@@ -448,8 +521,9 @@ AN_API const an_detector_vtable *an_lstm_forecaster_type(void);
    sigmoid outputs (multi-label), trained on labelled windows with binary
    cross-entropy or focal loss (gamma) and per-class weights.  With
    window 1 it is a small gated MLP over feature vectors (a score head
-   over learned features).  Training takes windows, not a series, so
-   an_detector_fit returns AN_ERR_UNSUPPORTED; use
+   over learned features).  Training takes windows, not a series, so its
+   type has no fit entry: an_detector_fit returns AN_ERR_UNSUPPORTED (and
+   leaves a trained classifier trained); use
    an_lstm_classifier_train, which fits the scaler on every window row
    and splits validation off the last windows.  As a detector it scores
    a series: each row gets the largest class probability of the window
@@ -466,7 +540,10 @@ AN_API const an_detector_vtable *an_lstm_classifier_type(void);
 AN_API an_result an_lstm_classifier_train(an_detector *d, const float *windows, const float *labels, size_t n);
 /* prob (n,K) = sigmoid outputs for windows (n,T,F); allocates nothing. */
 AN_API an_result an_lstm_classifier_predict(an_detector *d, const float *windows, size_t n, float *prob);
-/* The configuration in use (callbacks may be changed through it). */
+/* The model's own configuration (NULL when d is not an LSTM model).  The
+   fields not marked [fixed] may be changed through it between calls;
+   changing a [fixed] one makes every call AN_ERR_INVALID_ARG until it is
+   put back (CONFIGURATION AFTER CREATE, at the top). */
 AN_API an_lstm_ae_config *an_lstm_ae_config_of(an_detector *d);
 
 /* A named view of the parameter block: "encoder.<l>.W_ih", ".W_hh",
@@ -494,8 +571,10 @@ AN_API an_result an_lstm_ae_loss_grad(an_detector *d, const float *x, size_t B, 
    reconstruction (B,T,F), forecast (B,P,F) or class logits (B,K). */
 AN_API an_result an_lstm_ae_reconstruct(an_detector *d, const float *x, size_t B, float *out);
 /* More training on new normal data without re-initialising (fine-tuning,
-   incremental update): epochs from the config, lr as set in it now; the
-   scaler is kept. */
+   incremental update): epochs from the config, lr as set in it now (Adam
+   starts over: zero moments); the scaler is kept.  An update that fails
+   (cancelled, refused, diverged, bad data, out of memory) leaves the
+   model as it was: weights, training record and threshold state. */
 AN_API an_result an_lstm_ae_update(an_detector *d, const float *x, size_t n_rows);
 /* What a fit recorded (saved with the model): the parameter count, the
    epochs run, the training rows, the best monitored loss, processor
