@@ -17,7 +17,7 @@
                        loop, scoring, streaming, records, save/load
 
    Every model also gives anomaly records (an_lstm_explain), a training
-   record with threshold state (an_lstm_info) and the detector's input
+   record with threshold state (an_lstm_info_get) and the detector's input
    gradient.
 
    CONVENTIONS
@@ -355,7 +355,7 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    an_lstm_ae_loss_grad) allocates the training block once; fit also
    borrows n_rows F floats and n_rows size_t of scratch (the scaled
    series; the window order, then the training scores for the threshold
-   state of an_lstm_info), returned before it ends.  Scoring and pushing
+   state of an_lstm_info_get), returned before it ends.  Scoring and pushing
    allocate nothing.  an_lstm_ae_memory reports both blocks for a
    configuration.
    Loading (an_detector_load): the file's parameter count must match its
@@ -581,14 +581,15 @@ AN_API an_result an_lstm_ae_update(an_detector *d, const float *x, size_t n_rows
    seconds, and the threshold state: mean, standard deviation and 99th
    percentile of the training series' own scores (for a threshold such as
    mean + k std, or p99; the classifier leaves them 0).  AN_ERR_NOT_FITTED
-   (with the sizes filled in) before a fit or load. */
-typedef struct an_lstm_info_t {
+   (with the sizes filled in) before a fit or load.  (The type and the
+   function cannot share a name in C, hence _get, as an_nab_profile_get.) */
+typedef struct an_lstm_info {
     size_t n_params, epochs_run, train_rows;
     double best_loss, train_seconds;
     double score_mean, score_std, score_p99;
-} an_lstm_info_t;
+} an_lstm_info;
 
-AN_API an_result an_lstm_info(an_detector *d, an_lstm_info_t *info);
+AN_API an_result an_lstm_info_get(an_detector *d, an_lstm_info *info);
 /* Errors before any aggregation, in scaled units, squared (MSE) or
    absolute (MAE), for the n windows w = first .. first + n - 1 of x
    (n_rows, F raw): autoencoder err (n,T,F) of the reconstruction of rows
@@ -1579,7 +1580,9 @@ static an_result an__lae_guard(const an__lae *m)
     return an__model_check(c, m->kind);
 }
 
-/* Points the layer structs at the parameter (and gradient) block. */
+/* Points the layer structs at the parameter (and gradient) block: a
+   layer's four tensors W_ih (4H,I), W_hh (4H,H), b_ih, b_hh (4H) lie one
+   after another from its offset, in both blocks. */
 static void an__lae_bind(an__lae *m)
 {
     const an__lae_layout *L = &m->lay;
@@ -1589,21 +1592,18 @@ static void an__lae_bind(an__lae *m)
             an_lstm_layer *y = side ? &m->dec[l] : &m->enc[l];
             size_t I = side ? L->dec_I[l] : L->enc_I[l], H = side ? L->dec_H[l] : L->enc_H[l];
             size_t o = side ? L->dec_off[l] : L->enc_off[l];
-            float *P[2];
-            int k;
-            P[0] = m->params;
-            P[1] = m->grads;
+            size_t hh = o + 4 * H * I, bi = hh + 4 * H * H, bh = bi + 4 * H;
             y->I = I;
             y->H = H;
             y->act = m->cfg.activation;
-            for (k = 0; k < 2; k++) {
-                float *base = P[k], **dst = k ? &y->dW_ih : &y->W_ih;
-                if (!base) { dst[0] = dst[1] = dst[2] = dst[3] = NULL; continue; }
-                dst[0] = base + o;
-                dst[1] = dst[0] + 4 * H * I;
-                dst[2] = dst[1] + 4 * H * H;
-                dst[3] = dst[2] + 4 * H;
-            }
+            y->W_ih = m->params + o;
+            y->W_hh = m->params + hh;
+            y->b_ih = m->params + bi;
+            y->b_hh = m->params + bh;
+            y->dW_ih = m->grads ? m->grads + o : NULL;
+            y->dW_hh = m->grads ? m->grads + hh : NULL;
+            y->db_ih = m->grads ? m->grads + bi : NULL;
+            y->db_hh = m->grads ? m->grads + bh : NULL;
         }
 }
 
@@ -2179,7 +2179,7 @@ AN_API an_result an_lstm_ae_set_dropout(an_detector *d, int mode)
     return AN_OK;
 }
 
-AN_API an_result an_lstm_info(an_detector *d, an_lstm_info_t *info)
+AN_API an_result an_lstm_info_get(an_detector *d, an_lstm_info *info)
 {
     an__lae *m = an__lae_of(d);
     if (!m || !info) return AN_ERR_INVALID_ARG;

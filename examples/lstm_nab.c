@@ -8,7 +8,7 @@
    only (the first 15%, which NAB does not score), then streams every row
    through an_detector_push, causally, as NAB requires.  A score s becomes
    1 - exp(-s / p99) with p99 the 99th percentile of the training rows'
-   own scores (an_lstm_info), so one corpus threshold fits every file.
+   own scores (an_lstm_info_get), so one corpus threshold fits every file.
    The same corpus scored with the fixture's causal rolling z-score gives
    a baseline.  Three files are a sample, not the benchmark: the numbers
    are not comparable with NAB's published scoreboard. */
@@ -21,23 +21,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The value column of a NAB csv (timestamp,value), n rows expected. */
-static float *read_values(const char *path, size_t n)
+/* The value column of a NAB csv (timestamp,value) into v: 1 when it has
+   the n rows expected. */
+static int read_values(const char *path, float *v, size_t n)
 {
     FILE *f = fopen(path, "r");
     char line[256];
     size_t k = 0;
-    float *v;
-    if (!f) return NULL;
-    v = (float *)malloc(n * sizeof(float));
-    if (!v || !fgets(line, sizeof line, f)) { fclose(f); free(v); return NULL; }   /* header */
+    if (!f) return 0;
+    if (!fgets(line, sizeof line, f)) { fclose(f); return 0; }   /* header */
     while (k < n && fgets(line, sizeof line, f)) {
         char *comma = strchr(line, ',');
         if (comma) v[k++] = (float)strtod(comma + 1, NULL);
     }
     fclose(f);
-    if (k != n) { free(v); return NULL; }
-    return v;
+    return k == n;
+}
+
+/* n items of `size` bytes, or a message and NULL. */
+static void *checked_malloc(size_t n, size_t size, const char *what)
+{
+    void *p = n <= (size_t)-1 / size ? malloc(n * size) : NULL;
+    if (!p) fprintf(stderr, "lstm_nab: out of memory for %s (%zu x %zu bytes)\n", what, n, size);
+    return p;
 }
 
 int main(int argc, char **argv)
@@ -54,21 +60,23 @@ int main(int argc, char **argv)
         size_t n = rf->n, prob = an_nab_probation(n), i, w;
         an_lstm_ae_config c = an_lstm_ae_config_init(48, 1, 32);
         an_detector *d = NULL;
-        an_lstm_info_t info;
+        an_lstm_info info;
         an_result r;
         snprintf(path, sizeof path, "%s/data/%s", dir, rf->name);
-        if (!(x = read_values(path, n))) { fprintf(stderr, "cannot read %s\n", path); return 1; }
+        if (!(x = (float *)checked_malloc(n, sizeof(float), "the series"))) return 1;
+        if (!read_values(path, x, n)) { fprintf(stderr, "cannot read %zu rows from %s\n", n, path); free(x); return 1; }
         c.epochs = 30;
         c.batch = 16;
         c.adam.lr = 3e-3;
         c.patience = 6;
         if ((r = an_lstm_ae_create(&c, NULL, &d)) != AN_OK || (r = an_detector_fit(d, x, prob)) != AN_OK ||
-            (r = an_lstm_info(d, &info)) != AN_OK) {
+            (r = an_lstm_info_get(d, &info)) != AN_OK) {
             fprintf(stderr, "%s: %s\n", rf->name, an_result_str(r));
             return 1;
         }
-        scores[f] = (float *)malloc(n * sizeof(float));
-        windows[f] = (an_range *)malloc((rf->n_windows + 1) * sizeof(an_range));
+        scores[f] = (float *)checked_malloc(n, sizeof(float), "the scores");
+        windows[f] = (an_range *)checked_malloc(rf->n_windows + 1, sizeof(an_range), "the windows");
+        if (!scores[f] || !windows[f]) return 1;
         for (i = 0; i < n; i++) {
             float s = 0.0f;
             if ((r = an_detector_push(d, x + i, &s)) != AN_OK) { fprintf(stderr, "push: %s\n", an_result_str(r)); return 1; }

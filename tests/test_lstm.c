@@ -740,15 +740,15 @@ static void test_ae_learns_and_detects(void)
     CHECK(s1[200] > 10.0 * normal_max);
     CHECK(s1[400] > 10.0 * normal_max);
     {   /* threshold state from the training series */
-        an_lstm_info_t info;
-        CHECK_OK(an_lstm_info(d, &info));
+        an_lstm_info info;
+        CHECK_OK(an_lstm_info_get(d, &info));
         if (getenv("LSTM_VERBOSE"))
             printf("  info: %zu params, %zu epochs, %zu rows, training scores mean %.4f std %.4f p99 %.4f\n",
                    info.n_params, info.epochs_run, info.train_rows, info.score_mean, info.score_std, info.score_p99);
         CHECK(info.epochs_run == 12 && info.train_rows == N);
         CHECK(info.score_mean > 0.0 && info.score_p99 > info.score_mean && info.score_p99 < normal_max * 2);
         CHECK(s1[200] > info.score_mean + 10 * info.score_std);
-        CHECK_RESULT(an_lstm_info(untrained, &info), AN_OK);
+        CHECK_RESULT(an_lstm_info_get(untrained, &info), AN_OK);
     }
     {   /* the record: expected vs actual in original units */
         float expected[16 * F];
@@ -827,13 +827,13 @@ static void test_ae_determinism_stream_and_files(void)
         CHECK(memcmp(sa, sb, N * sizeof(float)) == 0);
         CHECK(an_lstm_ae_config_of(loaded)->window == c.window);
         {
-            an_lstm_info_t i1, i2;
-            CHECK_OK(an_lstm_info(a, &i1));
-            CHECK_OK(an_lstm_info(loaded, &i2));
+            an_lstm_info i1, i2;
+            CHECK_OK(an_lstm_info_get(a, &i1));
+            CHECK_OK(an_lstm_info_get(loaded, &i2));
             CHECK(i1.score_p99 == i2.score_p99 && i1.score_std == i2.score_std && i1.epochs_run == i2.epochs_run);
             an_lstm_ae_config_of(loaded)->epochs = 1;   /* a loaded model trains on */
             CHECK_OK(an_lstm_ae_update(loaded, x, N));
-            CHECK_OK(an_lstm_info(loaded, &i2));
+            CHECK_OK(an_lstm_info_get(loaded, &i2));
             CHECK(i2.epochs_run == i1.epochs_run + 1);
         }
         an_detector_destroy(loaded);
@@ -2056,14 +2056,14 @@ static void test_config_fixed_after_create(void)
    before, and are checked too. */
 typedef struct update_snapshot {
     float s[80];
-    an_lstm_info_t info;
+    an_lstm_info info;
 } update_snapshot;
 
 static void snapshot(an_detector *d, const float *x, size_t n, update_snapshot *u)
 {
     memset(u, 0, sizeof *u);
     CHECK_OK(an_detector_score(d, x, n, u->s));
-    CHECK_OK(an_lstm_info(d, &u->info));
+    CHECK_OK(an_lstm_info_get(d, &u->info));
 }
 
 static int same_snapshot(const update_snapshot *a, const update_snapshot *b)
@@ -2176,7 +2176,7 @@ static void test_latent_as_wide_as_units(void)
     const size_t enc = 4 * H * (F + H) + 8 * H, lat = H * H + H, dec = 4 * H * (H + H) + 8 * H, out = F * H + F;
     an_lstm_ae_config c = an_lstm_ae_config_init(T, F, H);
     an_detector *with = NULL, *without = NULL;
-    an_lstm_info_t info;
+    an_lstm_info info;
     float x[T * F], y0[T * F], y1[T * F], *w, *g;
     size_t n, i, nonzero = 0;
     double loss;
@@ -2186,9 +2186,9 @@ static void test_latent_as_wide_as_units(void)
     c.latent = H;
     CHECK_OK(an_lstm_ae_create(&c, NULL, &with));
     if (!with || !without) { an_detector_destroy(with); an_detector_destroy(without); return; }
-    CHECK_RESULT(an_lstm_info(without, &info), AN_ERR_NOT_FITTED);   /* sizes filled in all the same */
+    CHECK_RESULT(an_lstm_info_get(without, &info), AN_ERR_NOT_FITTED);   /* sizes filled in all the same */
     CHECK_EQ_SIZE(info.n_params, enc + dec + out);
-    CHECK_RESULT(an_lstm_info(with, &info), AN_ERR_NOT_FITTED);
+    CHECK_RESULT(an_lstm_info_get(with, &info), AN_ERR_NOT_FITTED);
     CHECK_EQ_SIZE(info.n_params, enc + lat + dec + out);
     CHECK_RESULT(an_lstm_ae_param_view(without, "latent.W", &w, &n), AN_ERR_INVALID_ARG);
     CHECK_OK(an_lstm_ae_param_view(with, "latent.b", &w, &n));
