@@ -37,6 +37,15 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* v as a JSON number (%.17g), or null for NaN and infinities, which JSON
+   does not have; buf holds at least 32 chars. */
+static const char *json_number(char *buf, double v)
+{
+    if (!(v - v == 0.0)) return "null";
+    sprintf(buf, "%.17g", v);
+    return buf;
+}
+
 typedef struct options {
     long T, F, H, N, B, epochs, threads, seed;
     double lr, eps, infer_seconds;
@@ -106,6 +115,7 @@ int main(int argc, char **argv)
     float *X, *batch, *out, *params, *grads;
     size_t *perm, T, F, H, N, B, TF, i, t, f, n_params, e;
     double fwd_flops, train_flops, t_train, last_loss = 0.0, final_mse = 0.0, wps_train, wps_B, wps_1, t0;
+    char num1[32], num2[32];
     an_result r;
     if (!parse(argc, argv, &o)) return 2;
     T = (size_t)o.T; F = (size_t)o.F; H = (size_t)o.H; N = (size_t)o.N; B = (size_t)o.B;
@@ -176,8 +186,9 @@ int main(int argc, char **argv)
         double sum = 0.0, loss;
         for (i = 0; i < N; i += B) {
             size_t bs = N - i < B ? N - i : B;
-            an_lstm_ae_reconstruct(d, X + i * TF, bs, out);
-            an_loss(AN_LOSS_MSE, out, X + i * TF, bs * TF, 1, NULL, 0.0, &loss, NULL);
+            if (an_lstm_ae_reconstruct(d, X + i * TF, bs, out) != AN_OK ||
+                an_loss(AN_LOSS_MSE, out, X + i * TF, bs * TF, 1, NULL, 0.0, &loss, NULL) != AN_OK)
+                loss = HUGE_VAL - HUGE_VAL;   /* NaN: the network overflowed; RESULT says null */
             sum += loss * (double)bs;
         }
         final_mse = sum / (double)N;
@@ -192,11 +203,12 @@ int main(int argc, char **argv)
     printf("inference batch 1: %.1f windows/s, %.2f GFLOP/s\n", wps_1, wps_1 * fwd_flops / 1e9);
     printf("RESULT {\"T\": %zu, \"F\": %zu, \"H\": %zu, \"N\": %zu, \"B\": %zu, \"epochs\": %ld, \"threads\": 1, "
            "\"blas_threads\": 1, \"coretype\": null, \"blas\": \"none (anomaly.h %s kernels)\", "
-           "\"train_seconds\": %.3f, \"train_windows_per_s\": %.2f, \"last_epoch_loss\": %.17g, "
-           "\"final_mse\": %.17g, \"infer_B_windows_per_s\": %.2f, \"infer_1_windows_per_s\": %.2f, "
+           "\"train_seconds\": %.3f, \"train_windows_per_s\": %.2f, \"last_epoch_loss\": %s, "
+           "\"final_mse\": %s, \"infer_B_windows_per_s\": %.2f, \"infer_1_windows_per_s\": %.2f, "
            "\"train_mflop_per_window\": %.6f, \"fwd_mflop_per_window\": %.6f, \"train_gflops\": %.3f, "
            "\"infer_B_gflops\": %.3f, \"infer_1_gflops\": %.3f}\n",
-           T, F, H, N, B, o.epochs, an_simd_name(an_simd_path()), t_train, wps_train, last_loss, final_mse, wps_B,
+           T, F, H, N, B, o.epochs, an_simd_name(an_simd_path()), t_train, wps_train, json_number(num1, last_loss),
+           json_number(num2, final_mse), wps_B,
            wps_1, train_flops / 1e6, fwd_flops / 1e6, wps_train * train_flops / 1e9, wps_B * fwd_flops / 1e9,
            wps_1 * fwd_flops / 1e9);
     an_adam_uninit(&opt);

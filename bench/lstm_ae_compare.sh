@@ -2,11 +2,14 @@
 # bench/lstm_ae_compare.sh - bench/lstm_ae beside the PyTorch peer, same
 # flags, one configuration per line of $CONFIGS, and the ratios of their
 # RESULT lines.  The peer runs only when python3 can import torch and the
-# script exists (PEER, default ../shared/peers/lstm_ae_torch.py).
+# script exists (PEER, default <repo>/../shared/peers/lstm_ae_torch.py, found
+# from this script's own folder, so any working directory will do).
 #
 #   sh bench/lstm_ae_compare.sh
 #   CONFIGS="--T 60 --F 1 --H 64" sh bench/lstm_ae_compare.sh
-PEER=${PEER:-../shared/peers/lstm_ae_torch.py}
+here=$(cd "$(dirname "$0")" && pwd)   # <repo>/bench
+PEER=${PEER:-$here/../../shared/peers/lstm_ae_torch.py}
+LSTM_AE=${LSTM_AE:-$here/lstm_ae}
 PYTHON=${PYTHON:-/usr/bin/python3}
 COMMON=${COMMON:---N 2048 --B 32 --epochs 3 --threads 1 --seed 0}
 CONFIGS=${CONFIGS:-"--T 60 --F 1 --H 64
@@ -20,7 +23,7 @@ echo "$CONFIGS" | while read -r cfg; do
     [ -n "$cfg" ] || continue
     echo "=== $cfg $COMMON"
     # shellcheck disable=SC2086
-    ./bench/lstm_ae $cfg $COMMON > "$out" || exit 1
+    "$LSTM_AE" $cfg $COMMON > "$out" || exit 1
     grep -v '^RESULT' "$out" | sed 's/^/  anomaly.h  /'
     if [ "$have_peer" = 1 ]; then
         # shellcheck disable=SC2086
