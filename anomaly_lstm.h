@@ -2210,6 +2210,24 @@ static an_result an__lae_put(an__lae *m, const float *rows, size_t b)
     return AN_OK;
 }
 
+/* The network on bs <= batch windows of raw rows, window b at x + b step
+   (step floats apart: F for windows every row, T F for windows laid end
+   to end): scaled into m->x, run, and its outputs in m->yhat (bs,
+   out_total) checked finite (AN_ERR_NUMERIC); the classifier's logits
+   become probabilities.  Every scoring path (score, push, errors,
+   predict) runs its windows through here. */
+static an_result an__lae_batch(an__lae *m, const float *x, size_t step, size_t bs)
+{
+    size_t b, n = bs * m->lay.out_total;
+    an_result r;
+    for (b = 0; b < bs; b++)
+        if ((r = an__lae_put(m, x + b * step, b)) != AN_OK) return r;
+    an__lae_forward(m, bs);
+    if (!an__all_finite(m->yhat, n)) return AN_ERR_NUMERIC;
+    if (m->lay.classifier) an_sigmoid(n, m->yhat, m->yhat);
+    return AN_OK;
+}
+
 /* Error of step t of window b: mean over features, MSE or MAE. */
 static float an__row_err(an_loss_kind kind, an_lstm_agg agg, const float *y, const float *x, size_t F)
 {
@@ -2244,38 +2262,6 @@ static an_result an__lae_row(const an__lae *m, const float *row, float *out)
     return AN_OK;
 }
 
-/* Forecaster scores: see the header. */
-static an_result an__lfc_score(an__lae *m, const float *x, size_t n_rows, float *scores)
-{
-    size_t T = m->cfg.window, P = m->cfg.n_predictions, F = m->cfg.n_features, nw, w0, b, k, r;
-    an_result res;
-    if (n_rows <= T) return AN_ERR_TOO_SHORT;
-    nw = n_rows - T;   /* window w = rows [w, w + T) predicts rows w + T .. w + T + P - 1 */
-    memset(scores, 0, n_rows * sizeof(float));
-    for (w0 = 0; w0 < nw; w0 += m->cfg.batch) {
-        size_t bs = nw - w0 < m->cfg.batch ? nw - w0 : m->cfg.batch;
-        for (b = 0; b < bs; b++)
-            if ((res = an__lae_put(m, x + (w0 + b) * F, b)) != AN_OK) return res;
-        an__lae_forward(m, bs);
-        if (!an__all_finite(m->yhat, bs * P * F)) return AN_ERR_NUMERIC;
-        for (b = 0; b < bs; b++)
-            for (k = 0; k < P && w0 + b + T + k < n_rows; k++) {
-                r = w0 + b + T + k;
-                if ((res = an__lae_row(m, x + r * F, m->target)) != AN_OK) return res;
-                if (m->cfg.window_agg == AN_AGG_LAST && k > 0) continue;   /* one step ahead only */
-                an__score_add(m->cfg.window_agg == AN_AGG_LAST ? AN_AGG_MAX : m->cfg.window_agg, &scores[r],
-                              an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + (b * P + k) * F, m->target, F));
-            }
-    }
-    /* windows predicting row r >= T: max(0, r - T - P + 1) <= w <= min(r - T, nw - 1) */
-    if (m->cfg.window_agg == AN_AGG_MEAN)
-        for (r = T; r < n_rows; r++) {
-            size_t hi = r - T < nw - 1 ? r - T : nw - 1, lo = r + 1 >= T + P ? r + 1 - T - P : 0;
-            scores[r] /= (float)(hi - lo + 1);
-        }
-    return AN_OK;
-}
-
 /* Stateful forecaster push: score against the prediction made at the
    previous row, then one step of every layer and a new prediction. */
 static an_result an__lfc_push_stateful(an__lae *m, const float *row, float *score)
@@ -2307,25 +2293,13 @@ static an_result an__lfc_push(an__lae *m, const float *row, float *score)
     if (m->n_seen >= T) {
         float *win = m->yhat;
         for (k = 0; k < T; k++) memcpy(win + k * F, m->ring + ((m->ring_pos + k) % T) * F, F * sizeof(float));
-        if ((r = an__lae_put(m, win, 0)) != AN_OK) return r;
-        an__lae_forward(m, 1);
-        if (!an__all_finite(m->yhat, m->lay.out_dim)) return AN_ERR_NUMERIC;
+        if ((r = an__lae_batch(m, win, 0, 1)) != AN_OK) return r;
         if ((r = an__lae_row(m, row, m->target)) != AN_OK) return r;
         *score = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat, m->target, F);
     }
     memcpy(m->ring + m->ring_pos * F, row, F * sizeof(float));
     m->ring_pos = (m->ring_pos + 1) % T;
     if (m->n_seen < T) m->n_seen++;
-    return AN_OK;
-}
-
-/* The classifier's K probabilities of each of the bs windows in m->x. */
-static an_result an__lcl_probs(an__lae *m, size_t bs)
-{
-    size_t n = bs * m->lay.out_dim;
-    an__lae_forward(m, bs);
-    if (!an__all_finite(m->yhat, n)) return AN_ERR_NUMERIC;
-    an_sigmoid(n, m->yhat, m->yhat);
     return AN_OK;
 }
 
@@ -2348,9 +2322,7 @@ static an_result an__lcl_score(an__lae *m, const float *x, size_t n_rows, float 
     memset(scores, 0, n_rows * sizeof(float));
     for (w0 = 0; w0 < nw; w0 += m->cfg.batch) {
         size_t bs = nw - w0 < m->cfg.batch ? nw - w0 : m->cfg.batch;
-        for (b = 0; b < bs; b++)
-            if ((r = an__lae_put(m, x + (w0 + b) * F, b)) != AN_OK) return r;
-        if ((r = an__lcl_probs(m, bs)) != AN_OK) return r;
+        if ((r = an__lae_batch(m, x + w0 * F, F, bs)) != AN_OK) return r;
         for (b = 0; b < bs; b++) scores[w0 + b + T - 1] = an__max(m->yhat + b * K, K);
     }
     return AN_OK;
@@ -2380,7 +2352,7 @@ AN_API an_result an_lstm_classifier_train(an_detector *d, const float *windows, 
 AN_API an_result an_lstm_classifier_predict(an_detector *d, const float *windows, size_t n, float *prob)
 {
     an__lae *m = an__lae_of(d);
-    size_t TF, K, i, b;
+    size_t TF, K, i;
     an_result r;
     if (!m || !windows || !prob || n == 0) return AN_ERR_INVALID_ARG;
     if (!m->lay.classifier) return AN_ERR_UNSUPPORTED;
@@ -2392,9 +2364,7 @@ AN_API an_result an_lstm_classifier_predict(an_detector *d, const float *windows
     if (!an__all_finite(windows, n * TF)) return AN_ERR_INPUT;
     for (i = 0; i < n; i += m->cfg.batch) {
         size_t bs = n - i < m->cfg.batch ? n - i : m->cfg.batch;
-        for (b = 0; b < bs; b++)
-            if ((r = an__lae_put(m, windows + (i + b) * TF, b)) != AN_OK) return r;
-        if ((r = an__lcl_probs(m, bs)) != AN_OK) return r;
+        if ((r = an__lae_batch(m, windows + i * TF, TF, bs)) != AN_OK) return r;
         memcpy(prob + i * K, m->yhat, bs * K * sizeof(float));
     }
     return AN_OK;
@@ -2483,10 +2453,7 @@ AN_API an_result an_lstm_errors(an_detector *d, const float *x, size_t n_rows, s
     if (!an__all_finite(x + first * F, (n - 1 + span) * F)) return AN_ERR_INPUT;
     for (w0 = 0; w0 < n; w0 += m->cfg.batch) {
         size_t bs = n - w0 < m->cfg.batch ? n - w0 : m->cfg.batch;
-        for (b = 0; b < bs; b++)
-            if ((r = an__lae_put(m, x + (first + w0 + b) * F, b)) != AN_OK) return r;
-        an__lae_forward(m, bs);
-        if (!an__all_finite(m->yhat, bs * rows * F)) return AN_ERR_NUMERIC;
+        if ((r = an__lae_batch(m, x + (first + w0) * F, F, bs)) != AN_OK) return r;
         for (b = 0; b < bs; b++)
             for (k = 0; k < rows; k++) {
                 const float *y = m->yhat + (b * rows + k) * F, *a;
@@ -2506,44 +2473,62 @@ AN_API an_result an_lstm_errors(an_detector *d, const float *x, size_t n_rows, s
     return AN_OK;
 }
 
+/* The autoencoder's and the forecaster's scores (see the header): window
+   w = rows [w, w + T) gives `rows` outputs, for series rows w + off on (T
+   reconstructed rows from off = 0, or P predicted ones from off = T);
+   each output's error against the scaled row it stands for goes into
+   that row's score by window_agg (LAST keeps one output per window: its
+   last row, or the prediction one step ahead). */
+static an_result an__series_scores(an__lae *m, const float *x, size_t n_rows, float *scores)
+{
+    const int head = m->lay.head;
+    const an_lstm_agg agg = m->cfg.window_agg;
+    size_t T = m->cfg.window, F = m->cfg.n_features, rows = m->lay.rows, off = head ? T : 0;
+    size_t last = head ? 0 : T - 1, nw, w0, b, k, r;
+    an_result res;
+    if (n_rows < T + (head ? 1 : 0)) return AN_ERR_TOO_SHORT;
+    nw = n_rows - T + (head ? 0 : 1);
+    memset(scores, 0, n_rows * sizeof(float));
+    for (w0 = 0; w0 < nw; w0 += m->cfg.batch) {
+        size_t bs = nw - w0 < m->cfg.batch ? nw - w0 : m->cfg.batch;
+        if ((res = an__lae_batch(m, x + w0 * F, F, bs)) != AN_OK) return res;
+        for (b = 0; b < bs; b++)
+            for (k = 0; k < rows && w0 + b + off + k < n_rows; k++) {
+                const float *target = m->x + (b * T + k) * F;   /* the autoencoder's own input */
+                float e;
+                r = w0 + b + off + k;
+                if (head) {   /* the forecaster's: row r, scaled */
+                    if ((res = an__lae_row(m, x + r * F, m->target)) != AN_OK) return res;
+                    target = m->target;
+                }
+                if (agg == AN_AGG_LAST && k != last) continue;   /* rows < off + last: 0, as push */
+                e = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + (b * rows + k) * F, target, F);
+                if (agg == AN_AGG_LAST) scores[r] = e;
+                else an__score_add(agg, &scores[r], e);
+            }
+    }
+    /* windows w with row r among their outputs:
+       max(0, r + 1 - off - rows) <= w <= min(r - off, nw - 1) */
+    if (agg == AN_AGG_MEAN)
+        for (r = off; r < n_rows; r++) {
+            size_t hi = r - off < nw - 1 ? r - off : nw - 1, lo = r + 1 >= off + rows ? r + 1 - off - rows : 0;
+            scores[r] /= (float)(hi - lo + 1);
+        }
+    return AN_OK;
+}
+
 static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows, float *scores)
 {
     an__lae *m = an__lae_of(self);
-    size_t T, F, nw, w0, b, t, r;
+    size_t F;
     an_result res;
     if (!m) return AN_ERR_INVALID_ARG;
     if ((res = an__lae_guard(m)) != AN_OK) return res;
-    T = m->cfg.window;
     F = m->cfg.n_features;
     if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!an__all_finite(x, n_rows * F)) return AN_ERR_INPUT;
     if (m->lay.classifier) return an__lcl_score(m, x, n_rows, scores);
-    if (m->lay.head) return an__lfc_score(m, x, n_rows, scores);
-    if (n_rows < T) return AN_ERR_TOO_SHORT;
-    nw = n_rows - T + 1;
-    memset(scores, 0, n_rows * sizeof(float));
-    for (w0 = 0; w0 < nw; w0 += m->cfg.batch) {
-        size_t bs = nw - w0 < m->cfg.batch ? nw - w0 : m->cfg.batch;
-        for (b = 0; b < bs; b++)
-            if ((res = an__lae_put(m, x + (w0 + b) * F, b)) != AN_OK) return res;
-        an__lae_forward(m, bs);
-        if (!an__all_finite(m->yhat, bs * T * F)) return AN_ERR_NUMERIC;
-        for (b = 0; b < bs; b++)
-            for (t = 0; t < T; t++) {
-                if (m->cfg.window_agg == AN_AGG_LAST) {
-                    if (t == T - 1) scores[w0 + b + t] = an__lae_err(m, b, t);   /* rows < T - 1: 0, as push */
-                } else {
-                    an__score_add(m->cfg.window_agg, &scores[w0 + b + t], an__lae_err(m, b, t));
-                }
-            }
-    }
-    /* windows w covering row r: max(0, r - T + 1) <= w <= min(r, nw - 1) */
-    if (m->cfg.window_agg == AN_AGG_MEAN)
-        for (r = 0; r < n_rows; r++) {
-            size_t hi = r < nw - 1 ? r : nw - 1, lo = r + 1 >= T ? r + 1 - T : 0;
-            scores[r] /= (float)(hi - lo + 1);
-        }
-    return AN_OK;
+    return an__series_scores(m, x, n_rows, scores);
 }
 
 static an_result an__lae_push(an_detector *self, const float *row, float *score)
@@ -2567,15 +2552,8 @@ static an_result an__lae_push(an_detector *self, const float *row, float *score)
        window is assembled in yhat's memory (free until the forward pass) */
     win = m->yhat;
     for (k = 0; k < T; k++) memcpy(win + k * F, m->ring + ((m->ring_pos + k) % T) * F, F * sizeof(float));
-    if ((r = an__lae_put(m, win, 0)) != AN_OK) return r;
-    if (m->lay.classifier) {
-        if ((r = an__lcl_probs(m, 1)) != AN_OK) return r;
-        *score = an__max(m->yhat, m->lay.out_dim);
-        return AN_OK;
-    }
-    an__lae_forward(m, 1);
-    if (!an__all_finite(m->yhat, T * F)) return AN_ERR_NUMERIC;
-    *score = an__lae_err(m, 0, T - 1);
+    if ((r = an__lae_batch(m, win, 0, 1)) != AN_OK) return r;
+    *score = m->lay.classifier ? an__max(m->yhat, m->lay.out_dim) : an__lae_err(m, 0, T - 1);
     return AN_OK;
 }
 
