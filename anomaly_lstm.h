@@ -1615,10 +1615,17 @@ static void an__lae_prepare(an__lae *m)
     for (l = 0; l < m->lay.n_dec; l++) an_lstm_prepare(&m->dec[l], &m->dec_buf[l]);
 }
 
-static void an__lae_stream_reset(an__lae *m)
+/* Floats of the stateful forecaster's h (and of c). */
+static size_t an__lae_state_size(const an__lae *m)
 {
     size_t l, hs = 0;
     for (l = 0; l < m->lay.n; l++) hs += m->lay.enc_H[l];
+    return hs;
+}
+
+static void an__lae_stream_reset(an__lae *m)
+{
+    size_t hs = an__lae_state_size(m);
     memset(m->st_h, 0, hs * sizeof(float));
     memset(m->st_c, 0, hs * sizeof(float));
     m->n_seen = m->ring_pos = 0;
@@ -2577,13 +2584,19 @@ static an_result an__lae_reset(an_detector *self)
      'LFCX'  forecaster and classifier: u64 n_predictions, f64 dropout,
              u32 stateful_stream
      'LCLX'  classifier only: u64 n_classes, f64 gamma, f32 weights (K)
-     'LAGG'  u32 channel_agg, u32 window_agg (absent: mean, mean) */
+     'LAGG'  u32 channel_agg, u32 window_agg (absent: mean, mean)
+     'LSTS'  the stream, so a saved model goes on where it was pushed to:
+             u64 rows seen (<= T), ring position (< T), f32 ring (T,F),
+             then the stateful forecaster's h, c (sum of units) and
+             prediction (P,F) (absent: an empty stream) */
 #define AN__TAG_LAE_CONFIG AN_TAG('L', 'A', 'E', 'C')
 #define AN__TAG_LAE_PARAMS AN_TAG('L', 'A', 'E', 'P')
 #define AN__TAG_LAE_RECORD AN_TAG('L', 'A', 'E', 'R')
 #define AN__TAG_LFC_EXTRA  AN_TAG('L', 'F', 'C', 'X')
 #define AN__TAG_LCL_EXTRA  AN_TAG('L', 'C', 'L', 'X')
 #define AN__TAG_LAE_AGG    AN_TAG('L', 'A', 'G', 'G')
+#define AN__TAG_LAE_STREAM AN_TAG('L', 'S', 'T', 'S')
+
 
 static an_result an__lae_save(const an_detector *self, an_writer *w)
 {
@@ -2648,6 +2661,16 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     an_write_f64(w, m->thr_mean);
     an_write_f64(w, m->thr_std);
     an_write_f64(w, m->thr_p99);
+    an_write_end(w);
+    an_write_begin(w, AN__TAG_LAE_STREAM);
+    an_write_u64(w, m->n_seen);
+    an_write_u64(w, m->ring_pos);
+    an_write_f32s(w, m->ring, c->window * c->n_features);
+    if (c->stateful_stream) {
+        an_write_f32s(w, m->st_h, an__lae_state_size(m));
+        an_write_f32s(w, m->st_c, an__lae_state_size(m));
+        an_write_f32s(w, m->st_pred, m->lay.out_dim);
+    }
     an_write_end(w);
     return w->status;
 }
@@ -2810,6 +2833,18 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
         an_read_f64(&chunk, &m->thr_p99);
         m->epochs_run = (size_t)e;
         m->train_rows = (size_t)rows;
+    }
+    if (an_reader_find(payload, AN__TAG_LAE_STREAM, &chunk) == AN_OK) {   /* optional */
+        size_t T = c.window, TF = T * c.n_features, hs = an__lae_state_size(m);
+        int stateful = c.stateful_stream != 0;
+        if (an_read_count(&chunk, 0, T, &m->n_seen) != AN_OK || an_read_count(&chunk, 0, T - 1, &m->ring_pos) != AN_OK ||
+            an_read_f32s(&chunk, m->ring, TF) != AN_OK || !an__all_finite(m->ring, TF) ||
+            (stateful && (an_read_f32s(&chunk, m->st_h, hs) != AN_OK || an_read_f32s(&chunk, m->st_c, hs) != AN_OK ||
+                          an_read_f32s(&chunk, m->st_pred, m->lay.out_dim) != AN_OK || !an__all_finite(m->st_h, hs) ||
+                          !an__all_finite(m->st_c, hs) || !an__all_finite(m->st_pred, m->lay.out_dim)))) {
+            r = AN_ERR_CORRUPT;
+            goto fail;
+        }
     }
     *out = d;
     return AN_OK;

@@ -192,10 +192,15 @@ AN_API const an_detector_vtable *an_iqr_type(void);
    none is found).
    Each point is scored by its one-step residual r = x - (level + slope +
    season[phase]) as max(Q1 - r, r - Q3) / IQR, with the quartiles of the
-   residuals the filter made on the training series.  The filter then
-   learns from x with r clipped to the fences at `clip` IQR, so anomalies
-   do not drag the expectation, and the seasonal profile learns only from
-   points inside those fences.  Smoothing follows the STL windows: level
+   residuals the filter made on the training series.  The filter learns
+   only from points inside the fences at `clip` IQR past the quartiles,
+   so anomalies do not drag the expectation; past a fence the level moves
+   on by its slope alone.  `persist` points in a row past the same fence
+   are a level shift, and the level jumps by their mean residual.  A
+   shift is remembered for one cycle (the trend window without a season):
+   a point the earlier level fits is then a return, taken at once rather
+   than flagged as a second shift, so an excursion that ends is one
+   anomaly, not two.  Smoothing follows the STL windows: level
    and slope are Brown's double smoothing with a = 2 / (trend window + 1),
    the season an average over seasonal_window cycles, gamma =
    2 / (seasonal_window + 1).  O(1) per point.  an_stl_iqr_expected gives
@@ -206,7 +211,9 @@ typedef struct an_stl_iqr_config {
     size_t seasonal_window;  /* STL's, odd >= 3 (default 7)               */
     size_t trend_window;     /* 0 = STL's default for the period          */
     int robust;              /* robust STL in fit (default 1)             */
-    double clip;             /* updates see residuals within clip IQR (3) */
+    double clip;             /* fences at clip IQR past the quartiles (3) */
+    size_t persist;          /* residuals past one fence in a row that make
+                                a level shift (4)                         */
 } an_stl_iqr_config;
 
 AN_API an_stl_iqr_config an_stl_iqr_config_init(size_t period);
@@ -1931,12 +1938,21 @@ AN_API const an_detector_vtable *an_iqr_type(void) { return &an__iqr_vtable; }
 typedef struct an__hw_params {
     size_t period;               /* 0 = no season */
     double alpha, beta, gamma;   /* level, slope, season smoothing */
+    size_t memory;               /* rows a level shift is remembered */
     an__band band;               /* Q1, Q3, IQR of training residuals */
 } an__hw_params;
 
 /* The filter's state: level, slope, the seasonal profile, the phase of
    the next point. */
-typedef struct an__hw { double level, slope; size_t phase; double *season; } an__hw;
+typedef struct an__hw {
+    double level, slope;
+    size_t phase;
+    double *season;
+    size_t run;                  /* residuals beyond one fence in a row */
+    double run_sum;              /* their sum */
+    double shift;                /* the level shifts of the last `memory` rows */
+    size_t since;                /* rows since the last shift */
+} an__hw;
 
 typedef struct an__stl_iqr {
     an_detector base;
@@ -1957,6 +1973,7 @@ AN_API an_stl_iqr_config an_stl_iqr_config_init(size_t period)
     c.trend_window = 0;
     c.robust = 1;
     c.clip = 3.0;
+    c.persist = 4;
     return c;
 }
 
@@ -1973,7 +1990,7 @@ AN_API an_result an_stl_iqr_create(const an_stl_iqr_config *config, size_t n_fea
     *out = NULL;
     if (!config || F == 0 || config->period == 1 || config->seasonal_window < 3 || config->seasonal_window % 2 == 0 ||
         (config->trend_window && (config->trend_window < 3 || config->trend_window % 2 == 0)) ||
-        !(config->clip > 0.0) || !an__finite(config->clip))
+        !(config->clip > 0.0) || !an__finite(config->clip) || config->persist == 0)
         return AN_ERR_INVALID_ARG;
     if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
     an__layout_add(&l, 1, sizeof(an__stl_iqr));
@@ -2025,20 +2042,48 @@ static void an__hw_copy(an__hw *dst, const an__hw *src, size_t period)
 }
 
 /* One point through the filter: returns the residual's score and learns
-   from the point with its residual clipped to the fences. */
-static double an__hw_step(const an__hw_params *p, an__hw *s, double x, double clip)
+   from the point.  A residual beyond the fences (clip IQR past the
+   quartiles) teaches nothing: the level only moves on by the slope.
+   `persist` such residuals in a row on one side are a level shift: the
+   level moves by their mean.  A shift is remembered for one cycle (the
+   trend window without a season): a point beyond the fences that the
+   level before the shift would have fitted is a return, and the level
+   goes back at once instead of being flagged as a second shift. */
+static double an__hw_step(const an__hw_params *p, size_t persist, an__hw *s, double x, double clip)
 {
     double season = p->period ? s->season[s->phase] : 0.0, forecast = s->level + s->slope + season;
     double r = x - forecast, lo = p->band.lo - clip * p->band.spread, hi = p->band.hi + clip * p->band.spread;
-    double score = an__band_score(&p->band, r), level;
-    x = forecast + (r < lo ? lo : r > hi ? hi : r);
+    double score, level;
+    size_t at = s->phase;
+    int outside = r < lo || r > hi;
+    if (s->since < p->memory) s->since++;
+    if (outside && s->shift != 0.0 && s->since < p->memory && r + s->shift >= lo && r + s->shift <= hi) {
+        r += s->shift;                           /* a return to the level before the shift */
+        s->level -= s->shift;
+        s->shift = 0.0;
+        outside = 0;
+    }
+    score = an__band_score(&p->band, r);
+    if (p->period) s->phase = (s->phase + 1) % p->period;
+    if (outside) {
+        if (s->run && (r > hi) != (s->run_sum > 0.0)) s->run = 0, s->run_sum = 0.0;
+        s->run++;
+        s->run_sum += r;
+        s->level += s->slope;
+        if (s->run >= persist) {                 /* a shift: the level follows */
+            double jump = s->run_sum / (double)s->run;
+            s->level += jump;
+            s->shift = (s->since < p->memory ? s->shift : 0.0) + jump;
+            s->since = 0;
+            s->run = 0, s->run_sum = 0.0;
+        }
+        return score;
+    }
+    s->run = 0, s->run_sum = 0.0;
     level = p->alpha * (x - season) + (1.0 - p->alpha) * (s->level + s->slope);
     s->slope = p->beta * (level - s->level) + (1.0 - p->beta) * s->slope;
     s->level = level;
-    if (p->period) {
-        if (r >= lo && r <= hi) s->season[s->phase] = p->gamma * (x - level) + (1.0 - p->gamma) * season;
-        s->phase = (s->phase + 1) % p->period;
-    }
+    if (p->period) s->season[at] = p->gamma * (x - level) + (1.0 - p->gamma) * season;
     return score;
 }
 
@@ -2071,10 +2116,13 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
     p->alpha = a * (2.0 - a);                                    /* Brown's double smoothing */
     p->beta = a / (2.0 - a);
     p->gamma = 2.0 / ((double)d->config.seasonal_window + 1.0);
+    p->memory = p->period ? p->period : tw;
     p->band = an__band_of(AN_ROBUST_IQR, res, n, rem);          /* provisional fences */
     s->level = trend[0];
     s->slope = p->period ? (trend[p->period] - trend[0]) / (double)p->period : 0.0;
     s->phase = 0;
+    s->run = s->since = 0;
+    s->run_sum = s->shift = 0.0;
     for (i = 0; i < p->period; i++) s->season[i] = seasonal[i];
     an__hw_copy(&d->state[AN__LIVE][f], s, p->period);          /* streams start at row 0 */
     s = &d->state[AN__SCRATCH][f];
@@ -2082,7 +2130,7 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
     for (i = 0; i < n; i++) {                                    /* the residuals the filter makes */
         double forecast = s->level + s->slope + (p->period ? s->season[s->phase] : 0.0);
         res[i] = y[i] - forecast;
-        an__hw_step(p, s, y[i], d->config.clip);
+        an__hw_step(p, d->config.persist, s, y[i], d->config.clip);
     }
     p->band = an__band_of(AN_ROBUST_IQR, res, n, rem);
     return AN_OK;
@@ -2137,7 +2185,7 @@ static an_result an__stl_iqr_step(an__stl_iqr *d, an__hw *s, const float *row, f
     for (f = 0; f < F; f++)
         if (!an__finite(row[f])) return AN_ERR_INPUT;
     for (f = 0; f < F; f++) {
-        double v = an__hw_step(&d->params[f], &s[f], row[f], d->config.clip);
+        double v = an__hw_step(&d->params[f], d->config.persist, &s[f], row[f], d->config.clip);
         if (v > best) best = v;
     }
     *score = (float)best;
@@ -2195,8 +2243,8 @@ AN_API an_result an_stl_iqr_expected(const an_detector *self, double *expected)
 #define AN__TAG_STL_IQR AN_TAG('S', 'T', 'I', 'Q')
 
 /* Payload: the configuration, F, then per feature its period, alpha,
-   beta, gamma, band, and the fitted and live states (level, slope, phase,
-   season). */
+   beta, gamma, memory, band, and the fitted and live states (level,
+   slope, phase, run, run sum, shift, rows since, season). */
 static an_result an__stl_iqr_save(const an_detector *self, an_writer *w)
 {
     const an__stl_iqr *d = (const an__stl_iqr *)self;
@@ -2207,6 +2255,7 @@ static an_result an__stl_iqr_save(const an_detector *self, an_writer *w)
     an_write_u64(w, d->config.trend_window);
     an_write_u32(w, (uint32_t)(d->config.robust != 0));
     an_write_f64(w, d->config.clip);
+    an_write_u64(w, d->config.persist);
     an_write_u64(w, self->n_features);
     for (f = 0; f < self->n_features; f++) {
         const an__hw_params *p = &d->params[f];
@@ -2214,12 +2263,17 @@ static an_result an__stl_iqr_save(const an_detector *self, an_writer *w)
         an_write_f64(w, p->alpha);
         an_write_f64(w, p->beta);
         an_write_f64(w, p->gamma);
+        an_write_u64(w, p->memory);
         an_write_f64s(w, (const double *)&p->band, 3);
         for (s = AN__FITTED; s <= AN__LIVE; s++) {
             const an__hw *h = &d->state[s][f];
             an_write_f64(w, h->level);
             an_write_f64(w, h->slope);
             an_write_u64(w, h->phase);
+            an_write_u64(w, h->run);
+            an_write_f64(w, h->run_sum);
+            an_write_f64(w, h->shift);
+            an_write_u64(w, h->since);
             an_write_f64s(w, h->season, p->period);
         }
     }
@@ -2248,19 +2302,20 @@ static an_result an__stl_iqr_load(an_reader *payload, const an_allocator *a, an_
     c = an_stl_iqr_config_init(0);
     if ((r = an_read_count(&p, 0, 1u << 24, &c.period)) != AN_OK || (r = an_read_count(&p, 3, 1u << 24, &c.seasonal_window)) != AN_OK ||
         (r = an_read_count(&p, 0, 1u << 24, &c.trend_window)) != AN_OK || (r = an_read_u32(&p, &robust)) != AN_OK ||
-        (r = an_read_f64(&p, &c.clip)) != AN_OK || (r = an_read_count(&p, 1, 1u << 20, &F)) != AN_OK)
+        (r = an_read_f64(&p, &c.clip)) != AN_OK || (r = an_read_count(&p, 1, 1u << 24, &c.persist)) != AN_OK ||
+        (r = an_read_count(&p, 1, 1u << 20, &F)) != AN_OK)
         return r;
     c.robust = robust != 0;
-    if ((r = an_reader_need(&p, F, 13 * 8)) != AN_OK) return r;   /* each feature's record, without its seasons */
+    if ((r = an_reader_need(&p, F, 22 * 8)) != AN_OK) return r;   /* each feature's record, without its seasons */
     if ((r = an_stl_iqr_create(&c, F, a, out)) != AN_OK) return r == AN_ERR_INVALID_ARG ? AN_ERR_CORRUPT : r;
     d = (an__stl_iqr *)*out;
     /* the periods first, to size the profiles; then everything */
     for (q = p, f = 0; f < F; f++) {
         an__hw_params *hp = &d->params[f];
         if (an_read_count(&q, 0, 1u << 24, &hp->period) != AN_OK || hp->period == 1 ||
-            an_reader_need(&q, an__add(an__mul(2, an__add(hp->period, 3)), 6), 8) != AN_OK)
+            an_reader_need(&q, an__add(an__mul(2, an__add(hp->period, 7)), 7), 8) != AN_OK)
             goto corrupt;
-        q.pos += 8 * (6 + 2 * (hp->period + 3));
+        q.pos += 8 * (7 + 2 * (hp->period + 7));
     }
     if ((r = an__stl_iqr_seasons(d)) != AN_OK) { an__stl_iqr_destroy(*out); *out = NULL; return r; }
     for (f = 0; f < F; f++) {
@@ -2269,6 +2324,7 @@ static an_result an__stl_iqr_load(an_reader *payload, const an_allocator *a, an_
         an_read_f64(&p, &hp->alpha);
         an_read_f64(&p, &hp->beta);
         an_read_f64(&p, &hp->gamma);
+        if (an_read_count(&p, 1, SIZE_MAX, &hp->memory) != AN_OK) goto corrupt;
         an_read_f64s(&p, (double *)&hp->band, 3);
         if (!an__unit_interval(hp->alpha) || !an__unit_interval(hp->beta) || !an__unit_interval(hp->gamma) ||
             !an__finite(hp->band.lo) || !an__finite(hp->band.hi) || hp->band.lo > hp->band.hi ||
@@ -2280,9 +2336,14 @@ static an_result an__stl_iqr_load(an_reader *payload, const an_allocator *a, an_
             an_read_f64(&p, &h->level);
             an_read_f64(&p, &h->slope);
             an_read_u64(&p, &phase);
+            if (an_read_count(&p, 0, c.persist - 1, &h->run) != AN_OK) goto corrupt;
+            an_read_f64(&p, &h->run_sum);
+            an_read_f64(&p, &h->shift);
+            if (an_read_count(&p, 0, hp->memory, &h->since) != AN_OK) goto corrupt;
             an_read_f64s(&p, h->season, hp->period);
             /* values a filter could have reached: far from overflow */
-            if (!(fabs(h->level) < 1e300) || !(fabs(h->slope) < 1e300) || phase >= (hp->period ? hp->period : 1))
+            if (!(fabs(h->level) < 1e300) || !(fabs(h->slope) < 1e300) || phase >= (hp->period ? hp->period : 1) ||
+                !(fabs(h->run_sum) < 1e300) || !(fabs(h->shift) < 1e300))
                 goto corrupt;
             h->phase = (size_t)phase;
             for (i = 0; i < hp->period; i++)

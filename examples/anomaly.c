@@ -13,6 +13,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define ANOMALY_IMPLEMENTATION
 #include "../anomaly_xai.h"            /* includes anomaly_stats.h and anomaly.h */
+#include "../anomaly_lstm.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *usage_text =
     "usage: anomaly detect [options] FILE|-\n"
@@ -348,30 +350,87 @@ static void free_table(table *t)
    The detector
    -------------------------------------------------------------------------- */
 
-enum { METHOD_HYBRID, METHOD_STL, METHOD_MAD };
+enum { METHOD_HYBRID, METHOD_STL, METHOD_MAD, METHOD_LSTM_AE, METHOD_LSTM_FORECAST, METHOD_IFOREST };
+
+static const char *method_name[] = {
+    "hybrid (STL + IQR 0.6, LSTM autoencoder 0.4)", "STL + IQR", "rolling robust z (MAD)", "LSTM autoencoder",
+    "LSTM forecaster", "isolation forest"
+};
 enum { THRESHOLD_VOTE, THRESHOLD_PERCENTILE, THRESHOLD_SIGMA, THRESHOLD_DYNAMIC, THRESHOLD_SPOT };
 
 typedef struct options {
     int method, threshold, quiet;
     double threshold_arg;
-    size_t period, window, train_rows;
+    size_t period, window, train_rows, epochs;
+    uint64_t seed;
     const char *save, *load, *json, *svg;
 } options;
 
-static an_detector *make_detector(const options *o, size_t n_features)
+/* The LSTM methods' progress line, on stderr when it is a terminal. */
+static int show_progress(void *user, const an_lstm_progress *p)
+{
+    char bar[21];
+    size_t k, done = p->epochs ? 20 * p->epoch / p->epochs : 20;
+    for (k = 0; k < 20; k++) bar[k] = k < done ? '#' : '.';
+    bar[20] = '\0';
+    fprintf(stderr, "\r%s [%s] epoch %zu/%zu  loss %.4g  validation %.4g  %.1f s%s", (const char *)user, bar, p->epoch,
+            p->epochs, p->loss, p->val_loss, p->seconds, p->epoch == p->epochs ? "\n" : "");
+    return 0;
+}
+
+/* An LSTM member: `window` rows in, 32 units, at most about 2048 windows
+   an epoch (the stride grows with the series), early stopping. */
+static an_detector *make_lstm(const options *o, size_t n_features, int forecaster, size_t n_rows)
+{
+    an_lstm_ae_config c = forecaster ? an_lstm_forecaster_config_init(o->window, n_features, 32, 1)
+                                     : an_lstm_ae_config_init(o->window, n_features, 32);
+    an_detector *d;
+    c.window_agg = AN_AGG_LAST;                  /* causal: a row is scored by the window ending at it */
+    c.epochs = o->epochs ? o->epochs : 20;
+    c.stride = n_rows / 2048 + 1;
+    c.seed = o->seed ? o->seed : 1;
+    c.adam.lr = 3e-3;
+    if (!o->quiet && isatty(2)) {
+        c.progress = show_progress;
+        c.progress_user = (void *)(forecaster ? "lstm-forecast" : "lstm-ae");
+    }
+    check(forecaster ? an_lstm_forecaster_create(&c, NULL, &d) : an_lstm_ae_create(&c, NULL, &d), "lstm");
+    return d;
+}
+
+/* The detector the options ask for, as an ensemble: its vote, calibrated
+   likelihoods and fallback serve every method.  n_rows: the training
+   rows, which size the LSTM's epochs. */
+static an_detector *make_detector(const options *o, size_t n_features, size_t n_rows)
 {
     an_ensemble_config ec = an_ensemble_config_init();
     an_stl_iqr_config sc = an_stl_iqr_config_init(o->period);
     an_robust_config rc = an_robust_config_init(AN_ROBUST_MAD, o->window);
+    an_iforest_config ic = an_iforest_config_init(o->seed ? o->seed : 1);
     an_detector *e, *m;
     check(an_ensemble_create(&ec, n_features, NULL, &e), "detector");
-    if (o->method != METHOD_MAD) {
+    switch (o->method) {
+    case METHOD_HYBRID:
         check(an_stl_iqr_create(&sc, n_features, NULL, &m), "stl-iqr");
         check(an_ensemble_add(e, m, 0.6, AN_MEMBER_BASELINE), "stl-iqr");
-    }
-    if (o->method != METHOD_STL) {
+        check(an_ensemble_add(e, make_lstm(o, n_features, 0, n_rows), 0.4, AN_MEMBER_OPTIONAL), "lstm-ae");
+        break;
+    case METHOD_STL:
+        check(an_stl_iqr_create(&sc, n_features, NULL, &m), "stl-iqr");
+        check(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE), "stl-iqr");
+        break;
+    case METHOD_MAD:
         check(an_robust_create(&rc, n_features, NULL, &m), "mad");
-        check(an_ensemble_add(e, m, 0.4, o->method == METHOD_MAD ? AN_MEMBER_BASELINE : AN_MEMBER_OPTIONAL), "mad");
+        check(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE), "mad");
+        break;
+    case METHOD_LSTM_AE:
+    case METHOD_LSTM_FORECAST:
+        m = make_lstm(o, n_features, o->method == METHOD_LSTM_FORECAST, n_rows);
+        check(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE), "lstm");
+        break;
+    default:
+        check(an_iforest_create(&ic, n_features, NULL, &m), "iforest");
+        check(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE), "iforest");
     }
     return e;
 }
@@ -384,7 +443,11 @@ static an_detector *load_detector(const char *path)
     an_detector *d = NULL;
     an_result res = an_file_read(path, NULL, &data, &size);
     if (res != AN_OK) die("%s: %s", path, an_result_str(res));
-    if ((res = an_model_open(&r, data, size)) != AN_OK || (res = an_ensemble_load(&r, NULL, 0, NULL, &d)) != AN_OK)
+    const an_detector_vtable *types[3];
+    types[0] = an_lstm_ae_type();
+    types[1] = an_lstm_forecaster_type();
+    types[2] = an_iforest_type();
+    if ((res = an_model_open(&r, data, size)) != AN_OK || (res = an_ensemble_load(&r, types, 3, NULL, &d)) != AN_OK)
         die("%s: %s", path, an_result_str(res));
     an_free(NULL, data, size);
     return d;
@@ -419,8 +482,17 @@ static void expectation(an_detector *e, double *expected, size_t n_features)
    Events: runs of anomalous rows, with a reason
    -------------------------------------------------------------------------- */
 
+/* Under the vote, an event of one row is kept only when its likelihood
+   reaches this, ten times rarer than a member's vote (0.999): a lone
+   point is weak evidence unless it is extreme, while two flagged rows in
+   a row confirm each other.  On training rows, where calibration tops
+   out at (n - 0.5) / n for n rows, that top level is enough.  Streams
+   flag each row as it comes and cannot wait for this. */
+#define LONE_LIKELIHOOD 0.9999
+
 typedef struct event {
     size_t start, end, peak;           /* rows, inclusive */
+    size_t rows;                       /* flagged rows */
     double peak_score, severity, confidence;
 } event;
 
@@ -492,9 +564,10 @@ static int parse_options(int argc, char **argv, int i, options *o)
             if (!strcmp(v, "hybrid")) o->method = METHOD_HYBRID;
             else if (!strcmp(v, "stl")) o->method = METHOD_STL;
             else if (!strcmp(v, "mad")) o->method = METHOD_MAD;
-            else if (!strcmp(v, "lstm-ae") || !strcmp(v, "lstm-forecast") || !strcmp(v, "iforest"))
-                die("--method %s: not in this build yet", v);
-            else die("--method: hybrid, stl or mad, not '%s'", v);
+            else if (!strcmp(v, "lstm-ae")) o->method = METHOD_LSTM_AE;
+            else if (!strcmp(v, "lstm-forecast")) o->method = METHOD_LSTM_FORECAST;
+            else if (!strcmp(v, "iforest")) o->method = METHOD_IFOREST;
+            else die("--method: hybrid, stl, lstm-ae, lstm-forecast, iforest or mad, not '%s'", v);
         } else if (!strcmp(a, "--period")) o->period = parse_count(a, v);
         else if (!strcmp(a, "--window")) o->window = parse_count(a, v);
         else if (!strcmp(a, "--train-rows")) o->train_rows = parse_count(a, v);
@@ -503,7 +576,10 @@ static int parse_options(int argc, char **argv, int i, options *o)
         else if (!strcmp(a, "--load")) o->load = v;
         else if (!strcmp(a, "--json")) o->json = v;
         else if (!strcmp(a, "--svg")) o->svg = v;
-        else if (!strcmp(a, "--seed") || !strcmp(a, "--epochs")) parse_count(a, v);
+        else if (!strcmp(a, "--seed")) o->seed = parse_count(a, v);
+        else if (!strcmp(a, "--epochs")) {
+            if ((o->epochs = parse_count(a, v)) == 0) die("--epochs must be at least 1");
+        }
         else die("unknown option %s (see --help)", a);
         i++;
     }
@@ -613,7 +689,7 @@ static void detect_table(const options *o, const table *t, detection *r)
         d = load_detector(o->load);
         if (d->n_features != t->cols) die("%s: the model has %zu features, the data %zu", o->load, d->n_features, t->cols);
     } else {
-        d = make_detector(o, t->cols);
+        d = make_detector(o, t->cols, train);
         if (train < 8) die("need at least 8 training rows, have %zu", train);
         check(an_detector_fit(d, t->x, train), "fit");
         if (train < 500 && o->threshold == THRESHOLD_VOTE)
@@ -646,14 +722,15 @@ static void detect_table(const options *o, const table *t, detection *r)
     for (i = 0; i < t->rows; i++) {            /* events: runs of flagged rows, told at their peak */
         event *ev;
         if (!r->flag[i]) continue;
-        r->n_flagged++;
         if (r->n_events && r->events[r->n_events - 1].end + 1 == i) ev = &r->events[r->n_events - 1];
         else {
             ev = &r->events[r->n_events++];
             ev->start = ev->peak = i;
             ev->peak_score = -1;
+            ev->rows = 0;
         }
         ev->end = i;
+        ev->rows++;
         if (r->score[i] > ev->peak_score) {
             ev->peak = i;
             ev->peak_score = r->score[i];
@@ -661,6 +738,18 @@ static void detect_table(const options *o, const table *t, detection *r)
             ev->confidence = r->confidence[i];
         }
     }
+    if (o->threshold == THRESHOLD_VOTE) {       /* a lone row must reach LONE_LIKELIHOOD */
+        size_t kept = 0, e;
+        double top = ((double)train - 0.5) / (double)train;
+        for (e = 0; e < r->n_events; e++) {
+            event *ev = &r->events[e];
+            double need = ev->peak < train && top < LONE_LIKELIHOOD ? top : LONE_LIKELIHOOD;
+            if (ev->rows > 1 || ev->peak_score >= (float)need) r->events[kept++] = *ev;
+            else r->flag[ev->start] = 0;
+        }
+        r->n_events = kept;
+    }
+    for (i = 0; i < t->rows; i++) r->n_flagged += r->flag[i];
     an_detector_destroy(d);
 }
 
@@ -847,9 +936,8 @@ static int cmd_demo(int argc, char **argv)
     an_event_metrics em;
     an_confusion cm;
     size_t i, k;
-    (void)argc; (void)argv;
-    memset(&o, 0, sizeof o);
-    o.window = 48;
+    if (parse_options(argc, argv, 2, &o) != argc) die("demo takes options only; see --help");
+    if (o.load || o.save || o.train_rows) die("demo trains on its own first %d rows; --load, --save and --train-rows are for detect", DEMO_TRAIN);
     o.train_rows = DEMO_TRAIN;
     demo_table(&t, truth);
     printf("anomaly demo: %zu hours of synthetic telemetry (daily cycle, trend, noise),\n"
@@ -857,7 +945,7 @@ static int cmd_demo(int argc, char **argv)
     for (k = 0; k < sizeof demo_anomalies / sizeof demo_anomalies[0]; k++)
         printf("  %-16s %s .. %s\n", demo_anomalies[k].kind, t.stamp[demo_anomalies[k].start], t.stamp[demo_anomalies[k].end]);
     detect_table(&o, &t, &r);
-    printf("\nwhat the hybrid detector (STL + IQR 0.6, rolling robust z 0.4) found:\n");
+    printf("\nwhat the %s detector found:\n", method_name[o.method]);
     for (i = 0; i < r.n_events; i++) {
         const char *kind = "not injected";
         for (k = 0; k < sizeof demo_anomalies / sizeof demo_anomalies[0]; k++)
@@ -925,7 +1013,7 @@ static int cmd_stream(int argc, char **argv)
         if (!d) {
             memcpy(train + n_train * cols, row, cols * sizeof(float));
             if (++n_train < o.train_rows) { printf("0,0\n"); continue; }
-            d = make_detector(&o, cols);
+            d = make_detector(&o, cols, n_train);
             check(an_detector_fit(d, train, n_train), "fit");
             for (i = 0; i + 1 < n_train; i++) an_detector_push(d, train + i * cols, &score);   /* catch up */
         }
@@ -953,16 +1041,13 @@ static int cmd_stream(int argc, char **argv)
 
 #define NAB_FIRST_FIT 150
 
-static void nab_scores(const float *x, size_t n, float *score)
+static void nab_scores(const options *o, const float *x, size_t n, float *score)
 {
-    options o;
     an_detector *d = NULL;
     size_t i, next = NAB_FIRST_FIT, k;
-    memset(&o, 0, sizeof o);
-    o.window = 48;
     for (i = 0; i < n; i++) {
         if (i == next) {                                 /* refit on rows 0..i-1 */
-            an_detector *fresh = make_detector(&o, 1);
+            an_detector *fresh = make_detector(o, 1, i);
             float s;
             if (an_detector_fit(fresh, x, i) == AN_OK) {
                 an_detector_destroy(d);
@@ -1024,8 +1109,8 @@ static void make_dirs(const char *dir)
 
 /* Scores every CSV under root/rel into out_dir/name/<category>/, and
    collects scores and windows for the NAB scorer. */
-static void nab_walk(const char *root, const char *rel, const char *out_dir, const char *name, const char *json,
-                     nab_file **files, size_t *n_files)
+static void nab_walk(const options *o, const char *root, const char *rel, const char *out_dir, const char *name,
+                     const char *json, nab_file **files, size_t *n_files)
 {
     char *path = *rel ? xprintf("%s/%s", root, rel) : xstrdup(root);
     DIR *dir = opendir(path);
@@ -1038,7 +1123,7 @@ static void nab_walk(const char *root, const char *rel, const char *out_dir, con
         if (e->d_name[0] == '.') continue;
         sub = *rel ? xprintf("%s/%s", rel, e->d_name) : xstrdup(e->d_name);
         file = xprintf("%s/%s", root, sub);
-        if (stat(file, &st) == 0 && S_ISDIR(st.st_mode)) nab_walk(root, sub, out_dir, name, json, files, n_files);
+        if (stat(file, &st) == 0 && S_ISDIR(st.st_mode)) nab_walk(o, root, sub, out_dir, name, json, files, n_files);
         else if (stat(file, &st) == 0 && len >= 4 && !strcmp(e->d_name + len - 4, ".csv")) {
             table t;
             nab_file *nf;
@@ -1055,7 +1140,7 @@ static void nab_walk(const char *root, const char *rel, const char *out_dir, con
             nf->score = (float *)xmalloc(t.rows * sizeof(float));
             nf->windows = (an_range *)xmalloc(64 * sizeof(an_range));
             nf->n_windows = nab_windows(json, sub, &t, nf->windows, 64);
-            nab_scores(t.x, t.rows, nf->score);
+            nab_scores(o, t.x, t.rows, nf->score);
             label = (unsigned char *)xcalloc_bytes(t.rows);
             for (k = 0; k < nf->n_windows; k++)
                 for (i = nf->windows[k].start; i <= nf->windows[k].end; i++) label[i] = 1;
@@ -1085,17 +1170,25 @@ static int cmd_nab(int argc, char **argv)
     char *json = NULL;
     nab_file *files = NULL;
     size_t n_files = 0, i, n_dirs = 0;
-    int a;
-    for (a = 2; a < argc; a++) {
+    options o;
+    char **rest = (char **)xmalloc((size_t)argc * sizeof(char *));
+    int a, n_rest = 0;
+    for (a = 2; a < argc; a++) {                 /* nab's own options; the rest are detect's */
         if (!strcmp(argv[a], "--name") && a + 1 < argc) name = argv[++a];
         else if (!strcmp(argv[a], "--windows") && a + 1 < argc) windows = argv[++a];
-        else if (argv[a][0] == '-') die("nab: unknown option %s", argv[a]);
-        else if (n_dirs < 2) dirs[n_dirs++] = argv[a];
-        else die("nab: DATA_DIR OUT_DIR [--name NAME] [--windows FILE]");
+        else if (argv[a][0] != '-' && n_dirs < 2) dirs[n_dirs++] = argv[a];
+        else {
+            rest[n_rest++] = argv[a];
+            if (argv[a][0] == '-' && strcmp(argv[a], "--quiet") && a + 1 < argc) rest[n_rest++] = argv[++a];
+        }
     }
-    if (n_dirs != 2) die("nab: DATA_DIR OUT_DIR [--name NAME] [--windows FILE]");
+    if (parse_options(n_rest, rest, 0, &o) != n_rest || n_dirs != 2)
+        die("nab: DATA_DIR OUT_DIR [--name NAME] [--windows FILE] [--method M] [--period N] [--window N]");
+    free(rest);
+    if (o.threshold != THRESHOLD_VOTE || o.train_rows || o.load || o.save || o.json || o.svg)
+        die("nab: the protocol fixes training and scores; --method, --period and --window apply");
     if (windows) json = slurp(windows);
-    nab_walk(dirs[0], "", dirs[1], name, json, &files, &n_files);
+    nab_walk(&o, dirs[0], "", dirs[1], name, json, &files, &n_files);
     if (json) {
         static const char *profile_name[3] = { "standard", "reward_low_FP", "reward_low_FN" };
         an_nab_series *series = (an_nab_series *)xmalloc(n_files * sizeof(an_nab_series));

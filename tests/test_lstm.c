@@ -1413,6 +1413,52 @@ static double cl_fd_loss(void *ctx)
 
 /* Focal loss with class weights and dropout on fixed masks: every
    parameter against finite differences. */
+/* A model saved in the middle of a stream goes on from there: the rows
+   pushed after the cut score bit for bit as in one run, for the
+   autoencoder and the windowed and stateful forecaster, cut before and
+   after the first full window. */
+static void test_stream_survives_save(void)
+{
+    enum { N = 120, F = 2 };
+    float *x = sine_series(N, F, 9);
+    const an_detector_vtable *types[2];
+    size_t kind, cut, i;
+    types[0] = an_lstm_ae_type();
+    types[1] = an_lstm_forecaster_type();
+    for (kind = 0; kind < 3; kind++)
+        for (cut = 5; cut <= 40; cut += 35) {
+            an_lstm_ae_config c = kind ? an_lstm_forecaster_config_init(12, F, 6, 2) : an_lstm_ae_config_init(12, F, 6);
+            an_detector *d = NULL, *e = NULL;
+            an_writer w;
+            an_reader r;
+            const void *data;
+            size_t size;
+            float p, q;
+            int same = 1;
+            c.epochs = 2;
+            c.stateful_stream = kind == 2;
+            CHECK_OK(kind ? an_lstm_forecaster_create(&c, NULL, &d) : an_lstm_ae_create(&c, NULL, &d));
+            if (!d) continue;
+            CHECK_OK(an_detector_fit(d, x, N));
+            for (i = 0; i < cut; i++) CHECK_OK(an_detector_push(d, x + i * F, &p));
+            CHECK_OK(an_writer_init(&w, NULL));
+            CHECK_OK(an_detector_save(d, &w));
+            CHECK_OK(an_writer_finish(&w, &data, &size));
+            CHECK_OK(an_model_open(&r, data, size));
+            CHECK_OK(an_detector_load(&r, types, 2, NULL, &e));
+            for (i = cut; e && i < N; i++) {
+                CHECK_OK(an_detector_push(d, x + i * F, &p));
+                CHECK_OK(an_detector_push(e, x + i * F, &q));
+                same &= p == q;
+            }
+            CHECK(same);
+            an_detector_destroy(e);
+            an_writer_uninit(&w);
+            an_detector_destroy(d);
+        }
+    ffree(x, N * F);
+}
+
 static void test_fd_classifier(void)
 {
     an_lstm_ae_config cfg = an_lstm_classifier_config_init(CL_T, CL_F, 4, CL_K);
@@ -2541,6 +2587,7 @@ int main(void)
     RUN(test_ae_memory_and_allocation_failures);
     RUN(test_fd_forecaster);
     RUN(test_forecaster_learns_and_detects);
+    RUN(test_stream_survives_save);
     RUN(test_fd_classifier);
     RUN(test_classifier_learns);
     RUN(test_gradient_hook);
