@@ -13,7 +13,8 @@ LSTM_AE=${LSTM_AE:-$here/lstm_ae}
 PYTHON=${PYTHON:-/usr/bin/python3}
 COMMON=${COMMON:---N 2048 --B 32 --epochs 3 --threads 1 --seed 0}
 CONFIGS=${CONFIGS:-"--T 60 --F 1 --H 64
---T 24 --F 1 --H 128"}
+--T 24 --F 1 --H 128
+--T 256 --F 4 --H 64"}
 have_peer=0
 if [ -f "$PEER" ] && "$PYTHON" -c 'import torch' > /dev/null 2>&1; then have_peer=1; fi
 [ "$have_peer" = 1 ] || echo "lstm_ae: no PyTorch peer ($PEER, python3-torch); anomaly.h alone"
