@@ -1228,6 +1228,7 @@ AN__INLINE an__v an__vadd(an__v a, an__v b)         { return _mm512_add_ps(a, b)
 AN__INLINE an__v an__vsub(an__v a, an__v b)         { return _mm512_sub_ps(a, b); }
 AN__INLINE an__v an__vmul(an__v a, an__v b)         { return _mm512_mul_ps(a, b); }
 AN__INLINE an__v an__vdiv(an__v a, an__v b)         { return _mm512_div_ps(a, b); }
+AN__INLINE an__v an__vsqrt(an__v a)                 { return _mm512_sqrt_ps(a); }
 AN__INLINE an__v an__vfma(an__v a, an__v b, an__v c) { return _mm512_fmadd_ps(a, b, c); }
 AN__INLINE an__v an__vmax(an__v a, an__v b)         { return _mm512_max_ps(a, b); }
 AN__INLINE an__v an__vmin(an__v a, an__v b)         { return _mm512_min_ps(a, b); }
@@ -1251,6 +1252,7 @@ AN__INLINE an__v an__vadd(an__v a, an__v b)         { return _mm256_add_ps(a, b)
 AN__INLINE an__v an__vsub(an__v a, an__v b)         { return _mm256_sub_ps(a, b); }
 AN__INLINE an__v an__vmul(an__v a, an__v b)         { return _mm256_mul_ps(a, b); }
 AN__INLINE an__v an__vdiv(an__v a, an__v b)         { return _mm256_div_ps(a, b); }
+AN__INLINE an__v an__vsqrt(an__v a)                 { return _mm256_sqrt_ps(a); }
 AN__INLINE an__v an__vfma(an__v a, an__v b, an__v c) { return _mm256_fmadd_ps(a, b, c); }
 AN__INLINE an__v an__vmax(an__v a, an__v b)         { return _mm256_max_ps(a, b); }
 AN__INLINE an__v an__vmin(an__v a, an__v b)         { return _mm256_min_ps(a, b); }
@@ -1280,6 +1282,7 @@ AN__INLINE an__v an__vadd(an__v a, an__v b)         { return vaddq_f32(a, b); }
 AN__INLINE an__v an__vsub(an__v a, an__v b)         { return vsubq_f32(a, b); }
 AN__INLINE an__v an__vmul(an__v a, an__v b)         { return vmulq_f32(a, b); }
 AN__INLINE an__v an__vdiv(an__v a, an__v b)         { return vdivq_f32(a, b); }
+AN__INLINE an__v an__vsqrt(an__v a)                 { return vsqrtq_f32(a); }
 AN__INLINE an__v an__vfma(an__v a, an__v b, an__v c) { return vfmaq_f32(c, a, b); }
 AN__INLINE an__v an__vmax(an__v a, an__v b)         { return vmaxq_f32(a, b); }
 AN__INLINE an__v an__vmin(an__v a, an__v b)         { return vminq_f32(a, b); }
@@ -1387,54 +1390,119 @@ static void an__gemv_t_vec(size_t M, size_t N, const float *A, size_t lda, const
 }
 
 /* C(M,N) += sum_k A[i*asi + k*ask] B(k, j): the broadcast form behind
-   gemm_nn (asi = lda, ask = 1) and gemm_tn (asi = 1, ask = lda).  A block
-   of 4 rows x 2 vectors of C stays in registers while k runs. */
+   gemm_nn (asi = lda, ask = 1) and gemm_tn (asi = 1, ask = lda).
+   Blocking, from the outside in:
+   - k in slices of AN__KC;
+   - panels of AN__NV vectors of columns, each passed over by every row.
+     With 8 rows or more, a panel's slice of B that is not contiguous
+     already is first copied into a block on the stack (AN__KC x AN__NV
+     vectors: 16 KB on AVX-512, 4 KB on AVX2 and NEON), so it stays in
+     L1: read in place, rows of B a power of two apart (ldb = 4H) map to
+     a few cache sets and evict each other (2x slower at H = 64);
+   - blocks of 4 rows x AN__NV vectors of C held in registers while k
+     runs (4 x 4 where there are 32 vector registers, 4 x 2 with AVX2's
+     16): per k, 4 broadcasts of A and AN__NV loads of B feed 4 AN__NV
+     multiply-adds.
+   None of it changes the arithmetic: every entry of C is one multiply-add
+   per k in increasing k (fused in columns j < W floor(N/W), separate in
+   the scalar tail), stored and reloaded exactly between slices, so an
+   entry's bits do not depend on M, on N, on the slicing or on its place
+   in a block. */
+#if defined(AN__AVX2)
+#  define AN__NV 2
+#  define AN__EACH_V(X) X(0) X(1)
+#else
+#  define AN__NV 4
+#  define AN__EACH_V(X) X(0) X(1) X(2) X(3)
+#endif
+#define AN__KC 64
+#define AN__LOAD4(v) an__v c0##v = an__vld(c0 + j + v * AN__W), c1##v = an__vld(c1 + j + v * AN__W), \
+                           c2##v = an__vld(c2 + j + v * AN__W), c3##v = an__vld(c3 + j + v * AN__W);
+#define AN__FMA4(v) { an__v b = an__vld(bk + v * AN__W); c0##v = an__vfma(x0, b, c0##v); \
+                      c1##v = an__vfma(x1, b, c1##v); c2##v = an__vfma(x2, b, c2##v); c3##v = an__vfma(x3, b, c3##v); }
+#define AN__STORE4(v) an__vst(c0 + j + v * AN__W, c0##v); an__vst(c1 + j + v * AN__W, c1##v); \
+                      an__vst(c2 + j + v * AN__W, c2##v); an__vst(c3 + j + v * AN__W, c3##v);
+#define AN__LOAD1(v) an__v c0##v = an__vld(c0 + j + v * AN__W);
+#define AN__FMA1(v) c0##v = an__vfma(x0, an__vld(bk + v * AN__W), c0##v);
+#define AN__STORE1(v) an__vst(c0 + j + v * AN__W, c0##v);
+
 static void an__gemm_bcast(size_t M, size_t N, size_t K, const float *A, size_t asi, size_t ask,
                            const float *B, size_t ldb, float *C, size_t ldc)
 {
-    size_t i = 0, j, k;
-    for (; i + 4 <= M; i += 4) {
-        const float *a0 = A + i * asi, *a1 = a0 + asi, *a2 = a1 + asi, *a3 = a2 + asi;
-        float *c0 = C + i * ldc, *c1 = c0 + ldc, *c2 = c1 + ldc, *c3 = c2 + ldc;
-        for (j = 0; j + 2 * AN__W <= N; j += 2 * AN__W) {
-            an__v c00 = an__vld(c0 + j), c01 = an__vld(c0 + j + AN__W);
-            an__v c10 = an__vld(c1 + j), c11 = an__vld(c1 + j + AN__W);
-            an__v c20 = an__vld(c2 + j), c21 = an__vld(c2 + j + AN__W);
-            an__v c30 = an__vld(c3 + j), c31 = an__vld(c3 + j + AN__W);
-            for (k = 0; k < K; k++) {
-                const float *b = B + k * ldb + j;
-                an__v b0 = an__vld(b), b1 = an__vld(b + AN__W), a;
-                a = an__vset(a0[k * ask]); c00 = an__vfma(a, b0, c00); c01 = an__vfma(a, b1, c01);
-                a = an__vset(a1[k * ask]); c10 = an__vfma(a, b0, c10); c11 = an__vfma(a, b1, c11);
-                a = an__vset(a2[k * ask]); c20 = an__vfma(a, b0, c20); c21 = an__vfma(a, b1, c21);
-                a = an__vset(a3[k * ask]); c30 = an__vfma(a, b0, c30); c31 = an__vfma(a, b1, c31);
+    const size_t P = AN__NV * AN__W, NP = N - N % P;   /* columns in whole panels */
+    size_t k0, kn, i, j, k;
+    float pack[AN__KC * AN__NV * AN__W];
+    for (k0 = 0; k0 < K; k0 += kn) {
+        const float *Bs = B + k0 * ldb;
+        const float *As = A + k0 * ask;
+        kn = K - k0 < AN__KC ? K - k0 : AN__KC;
+        for (j = 0; j < NP; j += P) {
+            const float *Bp = Bs + j;   /* the panel's slice, row stride ldp */
+            size_t ldp = ldb;
+            if (M >= 8 && ldb != P) {
+                for (k = 0; k < kn; k++) memcpy(pack + k * P, Bs + k * ldb + j, P * sizeof(float));
+                Bp = pack;
+                ldp = P;
             }
-            an__vst(c0 + j, c00); an__vst(c0 + j + AN__W, c01);
-            an__vst(c1 + j, c10); an__vst(c1 + j + AN__W, c11);
-            an__vst(c2 + j, c20); an__vst(c2 + j + AN__W, c21);
-            an__vst(c3 + j, c30); an__vst(c3 + j + AN__W, c31);
+            for (i = 0; i + 4 <= M; i += 4) {
+                const float *a0 = As + i * asi, *a1 = a0 + asi, *a2 = a1 + asi, *a3 = a2 + asi;
+                float *c0 = C + i * ldc, *c1 = c0 + ldc, *c2 = c1 + ldc, *c3 = c2 + ldc;
+                AN__EACH_V(AN__LOAD4)
+                for (k = 0; k < kn; k++) {
+                    const float *bk = Bp + k * ldp;
+                    an__v x0 = an__vset(a0[k * ask]), x1 = an__vset(a1[k * ask]);
+                    an__v x2 = an__vset(a2[k * ask]), x3 = an__vset(a3[k * ask]);
+                    AN__EACH_V(AN__FMA4)
+                }
+                AN__EACH_V(AN__STORE4)
+            }
+            for (; i < M; i++) {
+                const float *a0 = As + i * asi;
+                float *c0 = C + i * ldc;
+                AN__EACH_V(AN__LOAD1)
+                for (k = 0; k < kn; k++) {
+                    const float *bk = Bp + k * ldp;
+                    an__v x0 = an__vset(a0[k * ask]);
+                    AN__EACH_V(AN__FMA1)
+                }
+                AN__EACH_V(AN__STORE1)
+            }
         }
-        for (; j + AN__W <= N; j += AN__W) {
-            an__v c00 = an__vld(c0 + j), c10 = an__vld(c1 + j), c20 = an__vld(c2 + j), c30 = an__vld(c3 + j);
-            for (k = 0; k < K; k++) {
-                an__v b0 = an__vld(B + k * ldb + j);
-                c00 = an__vfma(an__vset(a0[k * ask]), b0, c00);
-                c10 = an__vfma(an__vset(a1[k * ask]), b0, c10);
-                c20 = an__vfma(an__vset(a2[k * ask]), b0, c20);
-                c30 = an__vfma(an__vset(a3[k * ask]), b0, c30);
+        if (NP == N) continue;
+        /* the last columns: single vectors, then scalars */
+        for (i = 0; i + 4 <= M; i += 4) {
+            const float *a0 = As + i * asi, *a1 = a0 + asi, *a2 = a1 + asi, *a3 = a2 + asi;
+            float *c0 = C + i * ldc, *c1 = c0 + ldc, *c2 = c1 + ldc, *c3 = c2 + ldc;
+            for (j = NP; j + AN__W <= N; j += AN__W) {
+                AN__LOAD4(0)
+                for (k = 0; k < kn; k++) {
+                    const float *bk = Bs + k * ldb + j;
+                    an__v x0 = an__vset(a0[k * ask]), x1 = an__vset(a1[k * ask]);
+                    an__v x2 = an__vset(a2[k * ask]), x3 = an__vset(a3[k * ask]);
+                    AN__FMA4(0)
+                }
+                AN__STORE4(0)
             }
-            an__vst(c0 + j, c00); an__vst(c1 + j, c10); an__vst(c2 + j, c20); an__vst(c3 + j, c30);
+            for (; j < N; j++)
+                for (k = 0; k < kn; k++) {
+                    float b = Bs[k * ldb + j];
+                    c0[j] += a0[k * ask] * b; c1[j] += a1[k * ask] * b;
+                    c2[j] += a2[k * ask] * b; c3[j] += a3[k * ask] * b;
+                }
         }
-        for (; j < N; j++)
-            for (k = 0; k < K; k++) {
-                float b = B[k * ldb + j];
-                c0[j] += a0[k * ask] * b; c1[j] += a1[k * ask] * b;
-                c2[j] += a2[k * ask] * b; c3[j] += a3[k * ask] * b;
-            }
+        for (; i < M; i++)
+            for (k = 0; k < kn; k++) an__axpy_vec(N - NP, As[i * asi + k * ask], Bs + k * ldb + NP, C + i * ldc + NP);
     }
-    for (; i < M; i++)
-        for (k = 0; k < K; k++) an__axpy_vec(N, A[i * asi + k * ask], B + k * ldb, C + i * ldc);
 }
+#undef AN__LOAD4
+#undef AN__FMA4
+#undef AN__STORE4
+#undef AN__LOAD1
+#undef AN__FMA1
+#undef AN__STORE1
+#undef AN__EACH_V
+#undef AN__NV
+#undef AN__KC
 
 /* C(M,N) += A(M,K) B(N,K)^T: every entry is a dot product of two rows.
    Blocks of 2 x 4 entries keep 8 accumulators and reuse each load. */

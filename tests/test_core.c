@@ -413,6 +413,45 @@ static void test_kernel_gemm(void)
         }
 }
 
+/* The kernels' blocking never changes an entry's bits: a product computed
+   whole equals the same product row by row (M = 1, no packing, no 4-row
+   block), and K split into two calls at a point that is not a slice
+   boundary (C stored and reloaded mid-chain), for gemm_nn and gemm_tn at
+   LSTM-like shapes that reach every block, panel and tail. */
+static void test_kernel_gemm_blocking_bits(void)
+{
+    static const size_t shapes[][3] = { { 32, 256, 64 }, { 37, 130, 200 }, { 8, 64, 129 }, { 13, 17, 65 } };
+    an_rng rng;
+    size_t s;
+    an_rng_seed(&rng, 15, 0);
+    for (s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const size_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2], K1 = K / 3 + 1;
+        int form;
+        for (form = 0; form < 2; form++) {   /* 0: nn, A (M,K); 1: tn, A (K,M) */
+            size_t lda = form ? M : K, i;
+            float *A = random_floats(&rng, M * K), *B = random_floats(&rng, K * N);
+            float *C0 = random_floats(&rng, M * N), *C1 = (float *)malloc(M * N * sizeof(float));
+            float *C2 = (float *)malloc(M * N * sizeof(float));
+            memcpy(C1, C0, M * N * sizeof(float));
+            memcpy(C2, C0, M * N * sizeof(float));
+            if (form == 0) {
+                an_gemm_nn(M, N, K, A, lda, B, N, C0, N);
+                for (i = 0; i < M; i++) an_gemm_nn(1, N, K, A + i * lda, lda, B, N, C1 + i * N, N);
+                an_gemm_nn(M, N, K1, A, lda, B, N, C2, N);
+                an_gemm_nn(M, N, K - K1, A + K1, lda, B + K1 * N, N, C2, N);
+            } else {
+                an_gemm_tn(M, N, K, A, lda, B, N, C0, N);
+                for (i = 0; i < M; i++) an_gemm_tn(1, N, K, A + i, lda, B, N, C1 + i * N, N);
+                an_gemm_tn(M, N, K1, A, lda, B, N, C2, N);
+                an_gemm_tn(M, N, K - K1, A + K1 * lda, lda, B + K1 * N, N, C2, N);
+            }
+            if (memcmp(C0, C1, M * N * sizeof(float)) || memcmp(C0, C2, M * N * sizeof(float)))
+                TEST__FAIL("gemm_%s M=%zu N=%zu K=%zu: blocking changed the bits", form ? "tn" : "nn", M, N, K);
+            free(A); free(B); free(C0); free(C1); free(C2);
+        }
+    }
+}
+
 /* The scalar gemm references against the double oracle, and vector ==
    scalar on the padding between rows (kernels must not write there). */
 static void test_kernel_gemm_scalar_and_padding(void)
@@ -1453,6 +1492,7 @@ int main(void)
     RUN(test_kernel_gemv);
     RUN(test_kernel_gemm);
     RUN(test_kernel_gemm_scalar_and_padding);
+    RUN(test_kernel_gemm_blocking_bits);
     RUN(test_kernel_activations);
     RUN(test_kernel_lstm_gates);
     RUN(test_fill_missing);

@@ -344,6 +344,40 @@ static void adam_case(const char *name, double weight_decay, double clip)
     an_detector_destroy(d);
 }
 
+/* The vector update is the scalar formula's operations in its order, so
+   Adam and AdamW give the bits of that formula written out here (this
+   file is built with -ffp-contract=off) on every path, over 53 values (no
+   multiple of any vector width) and three steps. */
+static void test_adam_bits_every_path(void)
+{
+    enum { N = 53, STEPS = 3 };
+    int w;
+    for (w = 0; w < 2; w++) {
+        an_adam_config ac = an_adam_config_init(0.01);
+        an_adam opt;
+        float p[N], g[N], rp[N], rm[N] = { 0 }, rv[N] = { 0 };
+        int i, t;
+        ac.weight_decay = w ? 0.1 : 0.0;
+        CHECK_OK(an_adam_init(&opt, &ac, N, NULL));
+        for (i = 0; i < N; i++) p[i] = rp[i] = (float)sin(0.7 * i);
+        for (t = 1; t <= STEPS; t++) {
+            double bc1 = 1.0 - pow(ac.beta1, t), bc2 = 1.0 - pow(ac.beta2, t);
+            float b1 = (float)ac.beta1, b2 = (float)ac.beta2, step = (float)(ac.lr / bc1);
+            float rbc2 = (float)(1.0 / sqrt(bc2)), eps = (float)ac.eps, decay = (float)(1.0 - ac.lr * ac.weight_decay);
+            for (i = 0; i < N; i++) g[i] = (float)cos(1.3 * i + t) * (i % 7 == 0 ? 1e-3f : 1.0f);
+            for (i = 0; i < N; i++) {
+                rm[i] = b1 * rm[i] + (1.0f - b1) * g[i];
+                rv[i] = b2 * rv[i] + (1.0f - b2) * g[i] * g[i];
+                if (w) rp[i] *= decay;
+                rp[i] -= step * rm[i] / (sqrtf(rv[i]) * rbc2 + eps);
+            }
+            CHECK_OK(an_adam_step(&opt, p, g, NULL));
+        }
+        CHECK(memcmp(p, rp, sizeof p) == 0 && memcmp(opt.m, rm, sizeof rm) == 0 && memcmp(opt.v, rv, sizeof rv) == 0);
+        an_adam_uninit(&opt);
+    }
+}
+
 static void test_torch_adam(void) { adam_case("adam", 0.0, 0.0); }
 static void test_torch_adamw(void) { adam_case("adamw", 0.1, 0.0); }
 static void test_torch_adam_clip(void) { adam_case("adam_clip", 0.0, 0.05); }
@@ -2569,6 +2603,7 @@ int main(void)
     RUN(test_torch_adam);
     RUN(test_torch_adamw);
     RUN(test_torch_adam_clip);
+    RUN(test_adam_bits_every_path);
     RUN(test_fd_lstm);
     RUN(test_lstm_step);
     RUN(test_simd_against_double_reference);
