@@ -103,7 +103,7 @@ build/bench_stats: bench/bench_stats.c bench/bench.h $(HEADERS) | build
 bench/stl: bench/stl.c bench/bench.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
-bench/lstm_ae: bench/lstm_ae.c $(HEADERS)
+bench/lstm_ae: bench/lstm_ae.c bench/bench.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 build/lstm_tour: examples/lstm_tour.c $(HEADERS) | build

@@ -26,12 +26,11 @@ typedef struct job {
 enum { DOT, AXPY, GEMV, GEMV_T, GEMM_NT, GEMM_NN, GEMM_TN, SIGMOID, TANH, GATES };
 
 static float *A, *B, *C, *X, *Y;
-static volatile float sink;
 
 static void call(const job *j, int vector)
 {
     switch (j->kind) {
-    case DOT:     sink = vector ? an_dot(j->N, X, Y) : an_dot_scalar(j->N, X, Y); break;
+    case DOT:     bench_sink = vector ? an_dot(j->N, X, Y) : an_dot_scalar(j->N, X, Y); break;
     case AXPY:    if (vector) an_axpy(j->N, 0.5f, X, Y); else an_axpy_scalar(j->N, 0.5f, X, Y); break;
     case GEMV:    if (vector) an_gemv(j->M, j->N, A, j->N, X, Y); else an_gemv_scalar(j->M, j->N, A, j->N, X, Y); break;
     case GEMV_T:  if (vector) an_gemv_t(j->M, j->N, A, j->N, X, Y); else an_gemv_t_scalar(j->M, j->N, A, j->N, X, Y); break;
@@ -66,58 +65,6 @@ static double time_call(const job *j, int vector, double seconds)
         if (j->kind == GATES) { size_t i; for (i = 0; i < j->M * 4 * j->N; i++) C[i] = (float)(i % 13) - 6.0f; }
     }
     return best;
-}
-
-/* The core's FP32 FMA peak, measured: 16 independent chains of fused
-   multiply-adds on the widest vectors this build has (enough in flight
-   to cover the FMA latency on every port), written out so the chains
-   stay in registers; GFLOP/s counting an FMA as 2. */
-#define FMA16(op) op(0) op(1) op(2) op(3) op(4) op(5) op(6) op(7) op(8) op(9) op(10) op(11) op(12) op(13) op(14) op(15)
-static double fma_peak_gflops(void)
-{
-    const long iters = 50000000;
-    double t0, t1;
-    long i;
-#if defined(__AVX512F__)
-#  define VEC __m512
-#  define LANES 16
-#  define SET1 _mm512_set1_ps
-#  define FMA _mm512_fmadd_ps
-#  define ADD _mm512_add_ps
-#elif defined(__AVX2__) && defined(__FMA__)
-#  define VEC __m256
-#  define LANES 8
-#  define SET1 _mm256_set1_ps
-#  define FMA _mm256_fmadd_ps
-#  define ADD _mm256_add_ps
-#endif
-#ifdef VEC
-    float out[LANES];
-    VEC a = SET1(0.999999f), b = SET1(1e-7f);
-#  define DECL(k) VEC acc##k = SET1((float)k);
-#  define STEP(k) acc##k = FMA(acc##k, a, b);
-#  define SUM(k) acc0 = k ? ADD(acc0, acc##k) : acc0;
-    FMA16(DECL)
-    t0 = bench_now();
-    for (i = 0; i < iters; i++) { FMA16(STEP) }
-    t1 = bench_now();
-    FMA16(SUM)
-    memcpy(out, &acc0, sizeof out);
-    sink = out[0];
-    return 2.0 * 16.0 * LANES * (double)iters / (t1 - t0) * 1e-9;
-#else
-    float a = 0.999999f, b = 1e-7f;
-#  define DECL(k) float acc##k = (float)k;
-#  define STEP(k) acc##k = acc##k * a + b;
-#  define SUM(k) acc0 += k ? acc##k : 0.0f;
-    FMA16(DECL)
-    t0 = bench_now();
-    for (i = 0; i < iters / 8; i++) { FMA16(STEP) }
-    t1 = bench_now();
-    FMA16(SUM)
-    sink = acc0;
-    return 2.0 * 16.0 * (double)(iters / 8) / (t1 - t0) * 1e-9;
-#endif
 }
 
 int main(int argc, char **argv)
@@ -172,7 +119,7 @@ int main(int argc, char **argv)
            an_simd_name(an_simd_path()), H, Bt);
     printf("%-34s %10s %10s %9s\n", "kernel", "scalar", "vector", "speed-up");
     {
-        double peak = fma_peak_gflops();
+        double peak = bench_fma_peak_gflops();
         char json[4096];
         size_t used = 0;
         printf("%-34s %21.2f   (the widest FMA this build has, one core)\n", "fma peak", peak);

@@ -30,6 +30,10 @@ echo "$CONFIGS" | while read -r cfg; do
         # shellcheck disable=SC2086
         "$PYTHON" "$PEER" $cfg $COMMON > "$out.peer" 2> /dev/null || { echo "  peer failed"; continue; }
         grep -v '^RESULT' "$out.peer" | sed 's/^/  pytorch    /'
+        # Debian's torch runs on whichever libblas.so.3 is selected; the
+        # reference BLAS makes it about 5x slower than with OpenBLAS
+        grep -qi openblas "$out.peer" ||
+            echo "  note: the peer is not on OpenBLAS (apt-get install libopenblas0-pthread): ratios overstate"
         "$PYTHON" - "$out" "$out.peer" << 'PY'
 import json, sys
 def result(path):
