@@ -26,53 +26,91 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *usage_text =
+/* In parts: C99 promises string literals of 4095 bytes, no more. */
+static const char *const usage_text[] = {
     "usage: anomaly detect [options] FILE|-\n"
     "       anomaly stream [options]\n"
-    "       anomaly nab DATA_DIR OUT_DIR [--name NAME] [--windows combined_windows.json]\n"
-    "       anomaly demo\n"
+    "       anomaly nab DATA_DIR OUT_DIR [--name NAME] [--windows combined_windows.json] [options]\n"
+    "       anomaly demo [options]\n"
     "\n"
     "detect reads a CSV file with a header: the first column a timestamp (ISO 8601\n"
     "or Unix seconds) or an index, then one or more numeric columns; empty or 'nan'\n"
-    "cells are missing values (filled by interpolation over the whole file).  It writes one row per input\n"
-    "row to stdout, 'timestamp,value(s),score,anomaly', where score is the calibrated\n"
-    "anomaly likelihood in [0,1], and one line per event to stderr: start, end, peak,\n"
-    "severity, confidence and the reason, expected against actual.\n"
+    "cells are missing values (filled by interpolation over the whole file).  It\n"
+    "writes one row per input row to stdout, 'timestamp,value(s),score,anomaly',\n"
+    "where score is the calibrated anomaly likelihood in [0,1], and one line per\n"
+    "event to stderr: start, end, peak, severity, confidence and the reason,\n"
+    "expected against actual.\n"
     "\n"
-    "options:\n"
-    "  --method M       hybrid (default: STL + IQR as the baseline, weight 0.6, and a\n"
-    "                   rolling robust z-score, 0.4), stl, mad\n"
-    "  --period N       the seasonal period in rows (default: detected)\n"
-    "  --window N       the robust z-score's rolling window (default 48)\n"
-    "  --train-rows N   fit on the first N rows (default: all, unsupervised); the\n"
-    "                   stream then scores every row from the first\n"
+    "options (before FILE or after it):\n"
+    "  --method M       hybrid (default: STL + IQR as the baseline, weight 0.6, and\n"
+    "                   the LSTM autoencoder, 0.4, used when it trains), stl (STL +\n"
+    "                   IQR), mad (rolling robust z-score), iforest (isolation\n"
+    "                   forest, 100 trees), lstm-ae (LSTM autoencoder), lstm-forecast\n"
+    "                   (LSTM forecaster of the next row); the LSTMs have 32 units\n"
+    "  --period N       the seasonal period in rows, at least 2 (default: detected)\n"
+    "  --window N       rows in the robust z-score's rolling window and in an LSTM's\n"
+    "                   input window, at least 3 (default 48)\n"
+    "  --train-rows N   fit on the first N rows, at least 8 (default: all rows,\n"
+    "                   unsupervised; stream: 500); every row is then scored from\n"
+    "                   the first, causally\n"
     "  --threshold T    vote (default: a member past likelihood 0.999 votes, the\n"
-    "                   weighted vote decides), percentile[:P] (score above the P-th\n"
-    "                   percentile of the training scores, 99), sigma[:K] (above the\n"
-    "                   training mean + K sd, 3), dynamic (telemanom's thresholds on\n"
-    "                   the prediction errors |actual - expected|), spot[:Q] (SPOT,\n"
+    "                   weighted vote decides; a lone flagged row must reach\n"
+    "                   0.9999), percentile[:P] (score above the P-th percentile of\n"
+    "                   the training scores, 99), sigma[:K] (above the training\n"
+    "                   mean + K sd, 3), dynamic (telemanom's thresholds on the\n"
+    "                   prediction errors |actual - expected|), spot[:Q] (SPOT,\n"
     "                   extreme-value threshold on those errors with risk Q, 1e-4)\n"
+    "  --epochs N       LSTM training epochs, at most (default 20; early stopping)\n"
+    "  --seed N         seed of the LSTM's and the isolation forest's randomness\n"
+    "                   (default 1)\n"
     "  --save FILE      write the model as it stands after the training rows\n"
     "  --load FILE      use a saved model instead of fitting: the data continue\n"
     "                   where the model's left off\n"
     "  --json FILE      write the events as JSON\n"
     "  --svg FILE       draw the series, its events, the expected values and the\n"
     "                   scores with their threshold in an SVG picture\n"
-    "  --quiet          no events on stderr\n"
-    "  --seed N, --epochs N   for the LSTM methods (not in this build)\n"
-    "\n"
-    "stream reads one value (or one CSV row of values) per line from stdin and\n"
-    "prints 'score,anomaly' for each line as soon as it arrives.  With --load it\n"
-    "uses a saved model; otherwise it fits on the first --train-rows lines (default\n"
-    "500) and scores every line from the first.\n"
+    "  --quiet          no events and no progress bar on stderr (the bar shows\n"
+    "                   while an LSTM trains, when stderr is a terminal)\n"
+    "\n",
+    "stream reads one value, or one CSV row, per line from stdin and prints\n"
+    "'score,anomaly' for each line as soon as it arrives ('0,0' while it gathers\n"
+    "its training lines).  The first line sets the layout: numbers alone are the\n"
+    "values; a time (any text) then numbers puts the time in front of each answer,\n"
+    "'time,score,anomaly'; a header line means detect's layout, the first column\n"
+    "the time or index when the header names two columns or more.  Missing cells\n"
+    "hold the last value.  With --load it uses a saved model; otherwise it fits on\n"
+    "the first --train-rows lines (default 500) and scores every line from the\n"
+    "first.  --save writes the model after the last line.  Takes --method,\n"
+    "--period, --window, --train-rows, --epochs, --seed, --save, --load, --quiet.\n"
     "\n"
     "nab runs the Numenta Anomaly Benchmark protocol over every CSV under DATA_DIR\n"
-    "(category subfolders): rows are fed one at a time and the detector is causal.\n"
-    "It writes OUT_DIR/NAME/<category>/NAME_<file>.csv in NAB's results layout and,\n"
-    "with --windows, prints the three normalised NAB scores.\n"
+    "(category subfolders): rows are fed one at a time and the detector is causal\n"
+    "(it fits on the rows seen at rows 150, 300, 600, ...).  It writes\n"
+    "OUT_DIR/NAME/<category>/NAME_<file>.csv in NAB's results layout (NAME\n"
+    "defaults to anomalyh) and, with --windows, prints the three normalised NAB\n"
+    "scores.  Takes --method, --period, --window, --epochs, --seed, --quiet.\n"
     "\n"
-    "example:\n"
-    "  anomaly detect --period 24 --json events.json sensor.csv > scored.csv\n";
+    "demo makes eight weeks of hourly synthetic telemetry with four injected\n"
+    "anomalies, trains on the first three weeks, prints the events and the\n"
+    "precision and recall, and draws demo.svg (or --svg FILE; --json FILE writes\n"
+    "the events).  Takes --method, --period, --window, --threshold, --epochs,\n"
+    "--seed, --svg, --json, --quiet.\n"
+    "\n"
+    "Bad input (a missing, empty or malformed file, too few rows, a corrupt model,\n"
+    "an unknown option) is one line on stderr, 'anomaly: ...', and exit status 1.\n"
+    "\n"
+    "examples:\n"
+    "  anomaly detect --period 24 --json events.json sensor.csv > scored.csv\n"
+    "  anomaly detect --train-rows 2000 --save model.anom sensor.csv > /dev/null\n"
+    "  tail -f live.csv | anomaly stream --load model.anom\n",
+    NULL
+};
+
+static void print_usage(FILE *f)
+{
+    size_t k;
+    for (k = 0; usage_text[k]; k++) fputs(usage_text[k], f);
+}
 
 /* --------------------------------------------------------------------------
    Small helpers
@@ -323,13 +361,15 @@ static char *slurp(const char *path)
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     size_t len = 0, cap = 1 << 16, got;
     char *buf;
+    struct stat st;
     if (!f) die("cannot open %s: %s", path, strerror(errno));
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) die("%s: is a directory, not a file", path);
     buf = (char *)xmalloc(cap);
     while ((got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
         len += got;
         if (len + 1 == cap) buf = (char *)xrealloc(buf, cap *= 2);
     }
-    if (ferror(f)) die("cannot read %s", path);
+    if (ferror(f)) die("cannot read %s: %s", path, strerror(errno));
     if (f != stdin) fclose(f);
     buf[len] = '\0';
     return buf;
@@ -356,6 +396,7 @@ static const char *method_name[] = {
     "hybrid (STL + IQR 0.6, LSTM autoencoder 0.4)", "STL + IQR", "rolling robust z (MAD)", "LSTM autoencoder",
     "LSTM forecaster", "isolation forest"
 };
+static const char *method_flag[] = { "hybrid", "stl", "mad", "lstm-ae", "lstm-forecast", "iforest" };
 enum { THRESHOLD_VOTE, THRESHOLD_PERCENTILE, THRESHOLD_SIGMA, THRESHOLD_DYNAMIC, THRESHOLD_SPOT };
 
 typedef struct options {
@@ -366,7 +407,17 @@ typedef struct options {
     const char *save, *load, *json, *svg;
 } options;
 
-/* The LSTM methods' progress line, on stderr when it is a terminal. */
+/* The LSTM methods' progress line, on stderr when it is a terminal.
+   Training may stop early, before the last epoch: progress_end closes
+   the line then. */
+static int progress_open;
+
+static void progress_end(void)
+{
+    if (progress_open) fputc('\n', stderr);
+    progress_open = 0;
+}
+
 static int show_progress(void *user, const an_lstm_progress *p)
 {
     char bar[21];
@@ -375,6 +426,7 @@ static int show_progress(void *user, const an_lstm_progress *p)
     bar[20] = '\0';
     fprintf(stderr, "\r%s [%s] epoch %zu/%zu  loss %.4g  validation %.4g  %.1f s%s", (const char *)user, bar, p->epoch,
             p->epochs, p->loss, p->val_loss, p->seconds, p->epoch == p->epochs ? "\n" : "");
+    progress_open = p->epoch != p->epochs;
     return 0;
 }
 
@@ -435,14 +487,30 @@ static an_detector *make_detector(const options *o, size_t n_features, size_t n_
     return e;
 }
 
+/* Fits d on the first n rows of x, or says why it cannot. */
+static void fit_detector(const options *o, an_detector *d, const float *x, size_t n)
+{
+    an_result r = an_detector_fit(d, x, n);
+    progress_end();
+    if (r == AN_ERR_TOO_SHORT)
+        die("%zu training rows are too few for --method %s with --window %zu (its windows and their validation "
+            "split need more rows; give more rows or a smaller --window)", n, method_flag[o->method], o->window);
+    check(r, "fit");
+}
+
 static an_detector *load_detector(const char *path)
 {
     void *data;
     size_t size;
     an_reader r;
     an_detector *d = NULL;
-    an_result res = an_file_read(path, NULL, &data, &size);
-    if (res != AN_OK) die("%s: %s", path, an_result_str(res));
+    an_result res;
+    struct stat st;
+    FILE *f = fopen(path, "rb");                 /* the reason a file cannot be read, in the system's words */
+    if (!f) die("cannot open %s: %s", path, strerror(errno));
+    fclose(f);
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) die("%s: is a directory, not a model file", path);
+    if ((res = an_file_read(path, NULL, &data, &size)) != AN_OK) die("%s: %s", path, an_result_str(res));
     const an_detector_vtable *types[3];
     types[0] = an_lstm_ae_type();
     types[1] = an_lstm_forecaster_type();
@@ -548,26 +616,40 @@ static size_t parse_count(const char *opt, const char *s)
     return (size_t)v;
 }
 
-/* Options shared by detect and stream; returns the index of the first
-   argument that is not an option. */
-static int parse_options(int argc, char **argv, int i, options *o)
+/* The options that take a value. */
+static int is_option(const char *a)
+{
+    static const char *const names[] = { "--method", "--period", "--window", "--train-rows", "--threshold", "--save",
+                                         "--load", "--json", "--svg", "--seed", "--epochs" };
+    size_t k;
+    for (k = 0; k < sizeof names / sizeof names[0]; k++)
+        if (!strcmp(a, names[k])) return 1;
+    return 0;
+}
+
+/* Options shared by detect, stream, nab and demo, into o (from
+   options_init); returns the index of the first argument that is not an
+   option. */
+static void options_init(options *o)
 {
     memset(o, 0, sizeof *o);
     o->window = 48;
+}
+
+static int parse_options(int argc, char **argv, int i, options *o)
+{
     for (; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--quiet")) { o->quiet = 1; continue; }
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { fputs(usage_text, stdout); exit(0); }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { print_usage(stdout); exit(0); }
         if (a[0] != '-' || !strcmp(a, "-")) break;
+        if (!is_option(a)) die("unknown option %s (see --help)", a);
         if (!v) die("%s needs a value", a);
         if (!strcmp(a, "--method")) {
-            if (!strcmp(v, "hybrid")) o->method = METHOD_HYBRID;
-            else if (!strcmp(v, "stl")) o->method = METHOD_STL;
-            else if (!strcmp(v, "mad")) o->method = METHOD_MAD;
-            else if (!strcmp(v, "lstm-ae")) o->method = METHOD_LSTM_AE;
-            else if (!strcmp(v, "lstm-forecast")) o->method = METHOD_LSTM_FORECAST;
-            else if (!strcmp(v, "iforest")) o->method = METHOD_IFOREST;
-            else die("--method: hybrid, stl, lstm-ae, lstm-forecast, iforest or mad, not '%s'", v);
+            int n_methods = (int)(sizeof method_flag / sizeof method_flag[0]);
+            for (o->method = 0; o->method < n_methods; o->method++)
+                if (!strcmp(v, method_flag[o->method])) break;
+            if (o->method == n_methods) die("--method: hybrid, stl, lstm-ae, lstm-forecast, iforest or mad, not '%s'", v);
         } else if (!strcmp(a, "--period")) o->period = parse_count(a, v);
         else if (!strcmp(a, "--window")) o->window = parse_count(a, v);
         else if (!strcmp(a, "--train-rows")) o->train_rows = parse_count(a, v);
@@ -689,9 +771,9 @@ static void detect_table(const options *o, const table *t, detection *r)
         d = load_detector(o->load);
         if (d->n_features != t->cols) die("%s: the model has %zu features, the data %zu", o->load, d->n_features, t->cols);
     } else {
-        d = make_detector(o, t->cols, train);
         if (train < 8) die("need at least 8 training rows, have %zu", train);
-        check(an_detector_fit(d, t->x, train), "fit");
+        d = make_detector(o, t->cols, train);
+        fit_detector(o, d, t->x, train);
         if (train < 500 && o->threshold == THRESHOLD_VOTE)
             fprintf(stderr, "anomaly: note: %zu training rows; a member's vote needs a likelihood past 0.999, which "
                             "fewer than 500 rows cannot show in training (--threshold sigma does not need it)\n", train);
@@ -847,8 +929,11 @@ static int cmd_detect(int argc, char **argv)
     table t;
     detection r;
     size_t i, f;
-    int i_file = parse_options(argc, argv, 2, &o);
-    if (i_file != argc - 1) die("detect needs exactly one FILE (or - for stdin); see --help");
+    int i_file;
+    options_init(&o);
+    i_file = parse_options(argc, argv, 2, &o);                  /* options before FILE and after it */
+    if (i_file >= argc || parse_options(argc, argv, i_file + 1, &o) != argc)
+        die("detect needs exactly one FILE (or - for stdin); see --help");
     read_table(argv[i_file], &t);
     detect_table(&o, &t, &r);
     printf("%s", t.name[0]);
@@ -936,6 +1021,7 @@ static int cmd_demo(int argc, char **argv)
     an_event_metrics em;
     an_confusion cm;
     size_t i, k;
+    options_init(&o);
     if (parse_options(argc, argv, 2, &o) != argc) die("demo takes options only; see --help");
     if (o.load || o.save || o.train_rows) die("demo trains on its own first %d rows; --load, --save and --train-rows are for detect", DEMO_TRAIN);
     o.train_rows = DEMO_TRAIN;
@@ -963,8 +1049,10 @@ static int cmd_demo(int argc, char **argv)
     printf("RESULT {\"event_precision\": %.4f, \"event_recall\": %.4f, \"event_f1\": %.4f, \"point_precision\": %.4f, "
            "\"point_recall\": %.4f, \"point_f1\": %.4f}\n", em.precision, em.recall, em.f1, an_precision(&cm),
            an_recall(&cm), an_f1(&cm));
-    write_svg("demo.svg", "anomaly demo: eight weeks of synthetic telemetry, four injected anomalies", &t, &r);
-    printf("the picture: demo.svg\n");
+    if (o.json) write_events_json(o.json, &t, &r);
+    write_svg(o.svg ? o.svg : "demo.svg", "anomaly demo: eight weeks of synthetic telemetry, four injected anomalies",
+              &t, &r);
+    printf("the picture: %s\n", o.svg ? o.svg : "demo.svg");
     free_detection(&r);
     free_table(&t);
     return 0;
@@ -974,15 +1062,28 @@ static int cmd_demo(int argc, char **argv)
    stream
    -------------------------------------------------------------------------- */
 
-/* Reads one value or CSV row per line and answers each at once.  The line
-   buffer is fixed, so nothing is allocated per line. */
+/* Is s a value: a number or a missing cell? */
+static int is_value(const char *s)
+{
+    double v;
+    return is_missing(s) || parse_number(s, &v);
+}
+
+/* Reads one value or CSV row per line and answers each at once.  The
+   layout is read off the first line: all values (no time column); a time
+   of any form then values (the time is echoed); or a header, after which
+   the lines are laid out as detect's file, a time or index column first
+   when the header has two names or more.  The line buffer is fixed, so
+   nothing is allocated per line. */
 static int cmd_stream(int argc, char **argv)
 {
     options o;
     char line[65536], *field[MAX_COLS + 1];
     float row[MAX_COLS], last[MAX_COLS] = { 0 }, *train = NULL;
-    size_t n_train = 0, cols = 0, i, k;
+    size_t n_train = 0, cols = 0, i, k, line_no = 0;
+    int has_time = -1;                               /* -1 until the first line says */
     an_detector *d = NULL;
+    options_init(&o);
     if (parse_options(argc, argv, 2, &o) != argc) die("stream takes options only; see --help");
     if (o.threshold != THRESHOLD_VOTE || o.json || o.svg)
         die("stream flags by the vote; --threshold, --json and --svg are for detect");
@@ -992,29 +1093,43 @@ static int cmd_stream(int argc, char **argv)
     if (!d) train = (float *)xmalloc(o.train_rows * MAX_COLS * sizeof(float));
     setvbuf(stdout, NULL, _IOLBF, 0);
     while (fgets(line, sizeof line, stdin)) {
-        size_t nf;
+        size_t nf, nv;
         float score;
-        if (!strchr(line, '\n') && !feof(stdin)) die("a line longer than %zu bytes", sizeof line - 1);
+        char **value;
+        line_no++;
+        if (!strchr(line, '\n') && !feof(stdin)) die("stdin: line %zu is longer than %zu bytes", line_no, sizeof line - 1);
         line[strcspn(line, "\r\n")] = '\0';
         if (!*line) continue;
         nf = split_csv(line, field, MAX_COLS + 1);
-        if (nf > MAX_COLS) die("more than %d values on a line", MAX_COLS);
-        for (k = 0; k < nf; k++) {
+        if (nf > MAX_COLS) die("stdin: line %zu has more than %d values", line_no, MAX_COLS);
+        if (has_time < 0) {                          /* the first line: values, a time and values, or a header */
+            int rest = 1;
+            for (k = 1; k < nf; k++) rest &= is_value(field[k]);
+            if (is_value(field[0]) && rest) has_time = 0;
+            else if (nf >= 2 && rest) has_time = 1;
+            else { has_time = nf >= 2; continue; }
+        }
+        value = field + has_time;
+        nv = nf - (size_t)has_time;
+        for (k = 0; k < nv; k++) {
             double v;
-            if (is_missing(field[k])) { row[k] = (float)NAN; continue; }
-            if (!parse_number(field[k], &v)) break;
+            if (is_missing(value[k])) { row[k] = (float)NAN; continue; }
+            if (!parse_number(value[k], &v) || !(v == v) || v - v != 0.0 || fabs(v) > 3.4e38)
+                die("stdin: line %zu: '%s' is not a number", line_no, value[k]);
             row[k] = (float)v;
         }
-        if (k < nf) { if (!cols && !n_train) continue; die("not a number: '%s'", field[k]); }   /* a header line */
-        if (!cols) cols = d ? d->n_features : nf;
-        if (nf != cols) die("a line has %zu values, expected %zu", nf, cols);
+        if (!cols) cols = d ? d->n_features : nv;
+        if (nv != cols)
+            die("stdin: line %zu has %zu value%s, expected %zu%s", line_no, nv, nv == 1 ? "" : "s", cols,
+                d ? ", the model's features" : "");
         for (k = 0; k < cols; k++)                    /* no future to interpolate with: hold the last */
             row[k] = row[k] == row[k] ? (last[k] = row[k]) : last[k];
+        if (has_time) printf("%s,", field[0]);
         if (!d) {
             memcpy(train + n_train * cols, row, cols * sizeof(float));
             if (++n_train < o.train_rows) { printf("0,0\n"); continue; }
             d = make_detector(&o, cols, n_train);
-            check(an_detector_fit(d, train, n_train), "fit");
+            fit_detector(&o, d, train, n_train);
             for (i = 0; i + 1 < n_train; i++) an_detector_push(d, train + i * cols, &score);   /* catch up */
         }
         {
@@ -1049,7 +1164,9 @@ static void nab_scores(const options *o, const float *x, size_t n, float *score)
         if (i == next) {                                 /* refit on rows 0..i-1 */
             an_detector *fresh = make_detector(o, 1, i);
             float s;
-            if (an_detector_fit(fresh, x, i) == AN_OK) {
+            an_result r = an_detector_fit(fresh, x, i);
+            progress_end();
+            if (r == AN_OK) {
                 an_detector_destroy(d);
                 d = fresh;
                 for (k = 0; k < i; k++) an_detector_push(d, x + k, &s);
@@ -1174,21 +1291,32 @@ static int cmd_nab(int argc, char **argv)
     char **rest = (char **)xmalloc((size_t)argc * sizeof(char *));
     int a, n_rest = 0;
     for (a = 2; a < argc; a++) {                 /* nab's own options; the rest are detect's */
-        if (!strcmp(argv[a], "--name") && a + 1 < argc) name = argv[++a];
-        else if (!strcmp(argv[a], "--windows") && a + 1 < argc) windows = argv[++a];
+        if ((!strcmp(argv[a], "--name") || !strcmp(argv[a], "--windows")) && a + 1 == argc)
+            die("%s needs a value", argv[a]);
+        if (!strcmp(argv[a], "--name")) name = argv[++a];
+        else if (!strcmp(argv[a], "--windows")) windows = argv[++a];
         else if (argv[a][0] != '-' && n_dirs < 2) dirs[n_dirs++] = argv[a];
         else {
             rest[n_rest++] = argv[a];
             if (argv[a][0] == '-' && strcmp(argv[a], "--quiet") && a + 1 < argc) rest[n_rest++] = argv[++a];
         }
     }
+    options_init(&o);
     if (parse_options(n_rest, rest, 0, &o) != n_rest || n_dirs != 2)
         die("nab: DATA_DIR OUT_DIR [--name NAME] [--windows FILE] [--method M] [--period N] [--window N]");
     free(rest);
     if (o.threshold != THRESHOLD_VOTE || o.train_rows || o.load || o.save || o.json || o.svg)
-        die("nab: the protocol fixes training and scores; --method, --period and --window apply");
+        die("nab: the protocol fixes training and scores; --method, --period, --window, --epochs and --seed apply");
     if (windows) json = slurp(windows);
     nab_walk(&o, dirs[0], "", dirs[1], name, json, &files, &n_files);
+    if (!n_files) die("nab: no .csv files under %s", dirs[0]);
+    if (json) {
+        size_t n_windows = 0;
+        for (i = 0; i < n_files; i++) n_windows += files[i].n_windows;
+        if (!n_windows)
+            fprintf(stderr, "anomaly: note: %s has no windows for these files (keys are \"<category>/<file>.csv\")\n",
+                    windows);
+    }
     if (json) {
         static const char *profile_name[3] = { "standard", "reward_low_FP", "reward_low_FN" };
         an_nab_series *series = (an_nab_series *)xmalloc(n_files * sizeof(an_nab_series));
@@ -1217,7 +1345,7 @@ static int cmd_nab(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        fputs(usage_text, argc < 2 ? stderr : stdout);
+        print_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "detect")) return cmd_detect(argc, argv);
