@@ -627,15 +627,16 @@ static int is_option(const char *a)
     return 0;
 }
 
-/* Options shared by detect, stream, nab and demo, into o (from
-   options_init); returns the index of the first argument that is not an
-   option. */
+/* The defaults of every option. */
 static void options_init(options *o)
 {
     memset(o, 0, sizeof *o);
     o->window = 48;
 }
 
+/* Options shared by detect, stream, nab and demo, into o (from
+   options_init); returns the index of the first argument that is not an
+   option. */
 static int parse_options(int argc, char **argv, int i, options *o)
 {
     for (; i < argc; i++) {
