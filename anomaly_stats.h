@@ -766,6 +766,35 @@ AN_API an_result an_alarm_push(an_alarm *s, double score, double threshold, int 
 /* At the end of the stream: 1 and the open event in *event, else 0. */
 AN_API int       an_alarm_flush(an_alarm *s, an_event *event);
 
+/* Onsets: a stream of non-negative scores (say, the ensemble's
+   likelihoods) reduced to where something new starts.  A point's onset
+   score is its score when that is greater than every score of the
+   `window` points before it, and 0 otherwise.  Whatever threshold is
+   later put on them, a run of high scores is then reported at its start,
+   and again only where it gets worse than anything in the last window:
+   one anomaly is one report, not one per row of it (NAB, for one, counts
+   the first detection in a window and charges every detection outside).
+   The first point has no history and keeps its score.  The batch and
+   streaming forms agree; push allocates nothing.  AN_ERR_INPUT for a
+   negative, NaN or infinite score (nothing changes). */
+typedef struct an_onset {
+    size_t window;
+    double *ring;             /* (window) the last scores, position t mod window */
+    size_t t;                 /* points pushed                                   */
+    void *heap;
+    size_t heap_size;
+    an_allocator alloc;       /* owned heap when alloc.free != NULL              */
+} an_onset;
+
+AN_API an_result an_onset_batch(size_t window, const double *score, size_t n, double *onset);
+AN_API an_result an_onset_heap_size(size_t window, size_t *bytes);
+AN_API an_result an_onset_init_preallocated(an_onset *s, size_t window, void *heap);
+AN_API an_result an_onset_init(an_onset *s, size_t window, const an_allocator *a);
+AN_API void      an_onset_uninit(an_onset *s);
+/* One point: *onset its onset score.  Thread safety: one thread per
+   an_onset. */
+AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
+
 /* ==========================================================================
    6  ENSEMBLE
    ==========================================================================
@@ -4983,6 +5012,87 @@ AN_API int an_alarm_flush(an_alarm *s, an_event *event)
     *event = s->current;
     s->open = 0;
     return 1;
+}
+
+/* ---- onsets -------------------------------------------------------------- */
+
+static int an__onset_score_ok(double v) { return an__finite(v) && v >= 0.0; }
+
+AN_API an_result an_onset_batch(size_t window, const double *score, size_t n, double *onset)
+{
+    size_t i, j;
+    if (window == 0 || (n && (!score || !onset))) return AN_ERR_INVALID_ARG;
+    for (i = 0; i < n; i++)
+        if (!an__onset_score_ok(score[i])) return AN_ERR_INPUT;
+    for (i = 0; i < n; i++) {
+        double top = -1.0;
+        for (j = i > window ? i - window : 0; j < i; j++)
+            if (score[j] > top) top = score[j];
+        onset[i] = score[i] > top ? score[i] : 0.0;
+    }
+    return AN_OK;
+}
+
+AN_API an_result an_onset_heap_size(size_t window, size_t *bytes)
+{
+    if (!bytes) return AN_ERR_INVALID_ARG;
+    *bytes = 0;
+    if (window == 0) return AN_ERR_INVALID_ARG;
+    if ((*bytes = an__mul(window, sizeof(double))) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    return AN_OK;
+}
+
+AN_API an_result an_onset_init_preallocated(an_onset *s, size_t window, void *heap)
+{
+    size_t bytes;
+    an_result r;
+    if (!s || !heap) return AN_ERR_INVALID_ARG;
+    if ((r = an_onset_heap_size(window, &bytes)) != AN_OK) return r;
+    memset(s, 0, sizeof *s);
+    s->window = window;
+    s->ring = (double *)heap;
+    s->heap = heap;
+    s->heap_size = bytes;
+    return AN_OK;
+}
+
+AN_API an_result an_onset_init(an_onset *s, size_t window, const an_allocator *a)
+{
+    an_allocator keep;
+    size_t bytes;
+    void *heap;
+    an_result r;
+    if (!s) return AN_ERR_INVALID_ARG;
+    memset(s, 0, sizeof *s);
+    if ((r = an__allocator_copy(&keep, a)) != AN_OK) return r;
+    if ((r = an_onset_heap_size(window, &bytes)) != AN_OK) return r;
+    if (!(heap = an_malloc(&keep, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    an_onset_init_preallocated(s, window, heap);
+    s->alloc = keep;
+    return AN_OK;
+}
+
+AN_API void an_onset_uninit(an_onset *s)
+{
+    if (!s) return;
+    if (s->alloc.free && s->heap) an_free(&s->alloc, s->heap, s->heap_size);
+    memset(s, 0, sizeof *s);
+}
+
+AN_API an_result an_onset_push(an_onset *s, double score, double *onset)
+{
+    size_t j, held;
+    double top = -1.0;
+    if (!s || !s->ring || !onset) return AN_ERR_INVALID_ARG;
+    *onset = 0.0;
+    if (!an__onset_score_ok(score)) return AN_ERR_INPUT;
+    held = s->t < s->window ? s->t : s->window;
+    for (j = 0; j < held; j++)
+        if (s->ring[j] > top) top = s->ring[j];
+    *onset = score > top ? score : 0.0;
+    s->ring[s->t % s->window] = score;
+    s->t++;
+    return AN_OK;
 }
 
 /* ==========================================================================
