@@ -360,6 +360,7 @@ enum { THRESHOLD_VOTE, THRESHOLD_PERCENTILE, THRESHOLD_SIGMA, THRESHOLD_DYNAMIC,
 
 typedef struct options {
     int method, threshold, quiet;
+    an_ensemble_pool pool;       /* nab: AN_POOL_SURPRISE; detect, stream: the mean */
     double threshold_arg;
     size_t period, window, train_rows, epochs;
     uint64_t seed;
@@ -408,6 +409,7 @@ static an_detector *make_detector(const options *o, size_t n_features, size_t n_
     an_robust_config rc = an_robust_config_init(AN_ROBUST_MAD, o->window);
     an_iforest_config ic = an_iforest_config_init(o->seed ? o->seed : 1);
     an_detector *e, *m;
+    ec.pool = o->pool;
     check(an_ensemble_create(&ec, n_features, NULL, &e), "detector");
     switch (o->method) {
     case METHOD_HYBRID:
@@ -1045,7 +1047,11 @@ static int cmd_stream(int argc, char **argv)
    rows is shorter than NAB's typical window (a tenth of a file shared
    among its anomalies: 100 to 400 rows for most of the corpus), so a
    second anomaly is rarely hidden; it is not tuned to the local files
-   (25 to 250 rows all score better than none). */
+   (25 to 250 rows all score better than none).  The hybrid's members
+   are pooled by surprise (AN_POOL_SURPRISE), so the baseline sure of a
+   rare row is not diluted by an LSTM that sees nothing; detect and stream
+   keep the mean, which their lone-row level (LONE_LIKELIHOOD) and the
+   demo's floors were set on. */
 
 #define NAB_FIRST_FIT 150
 #define NAB_ONSET_WINDOW 100
@@ -1203,6 +1209,7 @@ static int cmd_nab(int argc, char **argv)
     if (o.threshold != THRESHOLD_VOTE || o.train_rows || o.load || o.save || o.json || o.svg)
         die("nab: the protocol fixes training and scores; --method, --period and --window apply");
     if (windows) json = slurp(windows);
+    o.pool = AN_POOL_SURPRISE;      /* see nab_scores */
     nab_walk(&o, dirs[0], "", dirs[1], name, json, &files, &n_files);
     if (json) {
         static const char *profile_name[3] = { "standard", "reward_low_FP", "reward_low_FN" };
