@@ -766,6 +766,35 @@ AN_API an_result an_alarm_push(an_alarm *s, double score, double threshold, int 
 /* At the end of the stream: 1 and the open event in *event, else 0. */
 AN_API int       an_alarm_flush(an_alarm *s, an_event *event);
 
+/* Onsets: a stream of non-negative scores (say, the ensemble's
+   likelihoods) reduced to where something new starts.  A point's onset
+   score is its score when that is greater than every score of the
+   `window` points before it, and 0 otherwise.  Whatever threshold is
+   later put on them, a run of high scores is then reported at its start,
+   and again only where it gets worse than anything in the last window:
+   one anomaly is one report, not one per row of it (NAB, for one, counts
+   the first detection in a window and charges every detection outside).
+   The first point has no history and keeps its score.  The batch and
+   streaming forms agree; push allocates nothing.  AN_ERR_INPUT for a
+   negative, NaN or infinite score (nothing changes). */
+typedef struct an_onset {
+    size_t window;
+    double *ring;             /* (window) the last scores, position t mod window */
+    size_t t;                 /* points pushed                                   */
+    void *heap;
+    size_t heap_size;
+    an_allocator alloc;       /* owned heap when alloc.free != NULL              */
+} an_onset;
+
+AN_API an_result an_onset_batch(size_t window, const double *score, size_t n, double *onset);
+AN_API an_result an_onset_heap_size(size_t window, size_t *bytes);
+AN_API an_result an_onset_init_preallocated(an_onset *s, size_t window, void *heap);
+AN_API an_result an_onset_init(an_onset *s, size_t window, const an_allocator *a);
+AN_API void      an_onset_uninit(an_onset *s);
+/* One point: *onset its onset score.  Thread safety: one thread per
+   an_onset. */
+AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
+
 /* ==========================================================================
    6  ENSEMBLE
    ==========================================================================
@@ -791,8 +820,16 @@ AN_API int       an_alarm_flush(an_alarm *s, an_event *event);
    The hybrid ensemble is a detector made of detectors.  Each member has a
    weight and a role; fit fits the members that were not fitted when
    added (so a separately trained LSTM is kept), scores the training rows
-   with each, and calibrates them.  A row's score is the weighted mean of
-   the members' likelihoods, in [0, 1].  A member votes "anomaly" when its
+   with each, and calibrates them.  A row's score pools the members'
+   likelihoods p_k (weights w_k, W their sum present), in [0, 1]: by
+   default (AN_POOL_MEAN) their weighted mean; with AN_POOL_SURPRISE the
+   weighted mean of their surprise -log(1 - p_k) turned back into a
+   likelihood, 1 - prod (1 - p_k)^(w_k / W), the weighted geometric pooling
+   of their tail probabilities.  There a member sure of a rare row
+   (1 - p = 1e-6) is not diluted to a middling score by one that sees
+   nothing (p = 0.5): weights 0.6 and 0.4 give 0.9998 where the mean gives
+   0.8; members that agree give their common likelihood either way.  The
+   vote is the same under both.  A member votes "anomaly" when its
    likelihood exceeds `threshold`; the row is an anomaly when the weight of
    the votes reaches `min_agree` of the weight present.  The default weights
    of the seeds, statistical 0.6 and LSTM 0.4, let the baseline raise an
@@ -820,9 +857,12 @@ AN_API double    an_calibration_likelihood(const an_calibration *c, double score
 
 typedef enum an_member_role { AN_MEMBER_OPTIONAL = 0, AN_MEMBER_BASELINE = 1 } an_member_role;
 
+typedef enum an_ensemble_pool { AN_POOL_MEAN = 0, AN_POOL_SURPRISE = 1 } an_ensemble_pool;
+
 typedef struct an_ensemble_config {
     double threshold;      /* member likelihood that votes anomaly (0.999)     */
     double min_agree;      /* share of present weight that decides (0.5)       */
+    an_ensemble_pool pool; /* how the score pools likelihoods (AN_POOL_MEAN)   */
 } an_ensemble_config;
 
 #define AN_ENSEMBLE_MAX_MEMBERS 8
@@ -830,7 +870,7 @@ typedef struct an_ensemble_config {
 /* What the ensemble decided about one row. */
 typedef struct an_ensemble_decision {
     int anomaly;
-    double likelihood;     /* the row's score: weighted mean likelihood        */
+    double likelihood;     /* the row's score: the pooled likelihood           */
     double vote;           /* weight voting anomaly / weight present, [0, 1]   */
     double confidence;     /* how far the vote is from min_agree, [0, 1]       */
     double severity;       /* weighted mean z past the threshold's z, >= 0     */
@@ -4985,6 +5025,87 @@ AN_API int an_alarm_flush(an_alarm *s, an_event *event)
     return 1;
 }
 
+/* ---- onsets -------------------------------------------------------------- */
+
+static int an__onset_score_ok(double v) { return an__finite(v) && v >= 0.0; }
+
+AN_API an_result an_onset_batch(size_t window, const double *score, size_t n, double *onset)
+{
+    size_t i, j;
+    if (window == 0 || (n && (!score || !onset))) return AN_ERR_INVALID_ARG;
+    for (i = 0; i < n; i++)
+        if (!an__onset_score_ok(score[i])) return AN_ERR_INPUT;
+    for (i = 0; i < n; i++) {
+        double top = -1.0;
+        for (j = i > window ? i - window : 0; j < i; j++)
+            if (score[j] > top) top = score[j];
+        onset[i] = score[i] > top ? score[i] : 0.0;
+    }
+    return AN_OK;
+}
+
+AN_API an_result an_onset_heap_size(size_t window, size_t *bytes)
+{
+    if (!bytes) return AN_ERR_INVALID_ARG;
+    *bytes = 0;
+    if (window == 0) return AN_ERR_INVALID_ARG;
+    if ((*bytes = an__mul(window, sizeof(double))) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    return AN_OK;
+}
+
+AN_API an_result an_onset_init_preallocated(an_onset *s, size_t window, void *heap)
+{
+    size_t bytes;
+    an_result r;
+    if (!s || !heap) return AN_ERR_INVALID_ARG;
+    if ((r = an_onset_heap_size(window, &bytes)) != AN_OK) return r;
+    memset(s, 0, sizeof *s);
+    s->window = window;
+    s->ring = (double *)heap;
+    s->heap = heap;
+    s->heap_size = bytes;
+    return AN_OK;
+}
+
+AN_API an_result an_onset_init(an_onset *s, size_t window, const an_allocator *a)
+{
+    an_allocator keep;
+    size_t bytes;
+    void *heap;
+    an_result r;
+    if (!s) return AN_ERR_INVALID_ARG;
+    memset(s, 0, sizeof *s);
+    if ((r = an__allocator_copy(&keep, a)) != AN_OK) return r;
+    if ((r = an_onset_heap_size(window, &bytes)) != AN_OK) return r;
+    if (!(heap = an_malloc(&keep, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    an_onset_init_preallocated(s, window, heap);
+    s->alloc = keep;
+    return AN_OK;
+}
+
+AN_API void an_onset_uninit(an_onset *s)
+{
+    if (!s) return;
+    if (s->alloc.free && s->heap) an_free(&s->alloc, s->heap, s->heap_size);
+    memset(s, 0, sizeof *s);
+}
+
+AN_API an_result an_onset_push(an_onset *s, double score, double *onset)
+{
+    size_t j, held;
+    double top = -1.0;
+    if (!s || !s->ring || !onset) return AN_ERR_INVALID_ARG;
+    *onset = 0.0;
+    if (!an__onset_score_ok(score)) return AN_ERR_INPUT;
+    held = s->t < s->window ? s->t : s->window;
+    for (j = 0; j < held; j++)
+        if (s->ring[j] > top) top = s->ring[j];
+    *onset = score > top ? score : 0.0;
+    s->ring[s->t % s->window] = score;
+    s->t++;
+    return AN_OK;
+}
+
 /* ==========================================================================
    6  ENSEMBLE
    ========================================================================== */
@@ -5078,6 +5199,7 @@ AN_API an_ensemble_config an_ensemble_config_init(void)
     an_ensemble_config c;
     c.threshold = 0.999;
     c.min_agree = 0.5;
+    c.pool = AN_POOL_MEAN;
     return c;
 }
 
@@ -5092,7 +5214,8 @@ AN_API an_result an_ensemble_create(const an_ensemble_config *config, size_t n_f
     if (!out) return AN_ERR_INVALID_ARG;
     *out = NULL;
     if (!config || n_features == 0 || !(config->threshold > 0.0 && config->threshold < 1.0) ||
-        !(config->min_agree > 0.0 && config->min_agree <= 1.0))
+        !(config->min_agree > 0.0 && config->min_agree <= 1.0) ||
+        (config->pool != AN_POOL_MEAN && config->pool != AN_POOL_SURPRISE))
         return AN_ERR_INVALID_ARG;
     if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
     if (!(e = (an__ensemble *)an_malloc(&alloc, sizeof *e, AN_ALIGN))) return AN_ERR_NOMEM;
@@ -5207,12 +5330,13 @@ static an_result an__ensemble_combine(const an__ensemble *e, const float *raw, s
         out->member_likelihood[k] = an_calibration_likelihood(&m->cal, s);
         out->member_z[k] = an_calibration_z(&m->cal, s);
         present += m->weight;
-        p += m->weight * out->member_likelihood[k];
+        p += m->weight * (e->config.pool == AN_POOL_SURPRISE ? log1p(-out->member_likelihood[k])   /* -surprise */
+                                                             : out->member_likelihood[k]);
         z += m->weight * (out->member_z[k] < 50.0 ? out->member_z[k] : 50.0);
         if (out->member_likelihood[k] > e->config.threshold) voted += m->weight;
     }
     if (present == 0.0) return AN_ERR_NUMERIC;
-    out->likelihood = p / present;
+    out->likelihood = e->config.pool == AN_POOL_SURPRISE ? -expm1(p / present) : p / present;
     out->vote = voted / present;
     out->anomaly = out->vote >= e->config.min_agree;
     spread = out->anomaly ? 1.0 - e->config.min_agree : e->config.min_agree;
@@ -5292,7 +5416,8 @@ AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_
 #define AN__TAG_ENSEMBLE AN_TAG('E', 'N', 'S', 'B')
 
 /* Payload: threshold, min_agree, the number of healthy members, then for
-   each: weight, role, calibration, and the member's own DETC chunk. */
+   each: weight, role, calibration, and the member's own DETC chunk; then,
+   only when it is not the mean, the pooling (u32). */
 static an_result an__ensemble_save(const an_detector *self, an_writer *w)
 {
     const an__ensemble *e = (const an__ensemble *)self;
@@ -5314,6 +5439,7 @@ static an_result an__ensemble_save(const an_detector *self, an_writer *w)
         an_write_f64(w, m->cal.tail);
         an_detector_save(m->d, w);
     }
+    if (e->config.pool != AN_POOL_MEAN) an_write_u32(w, (uint32_t)e->config.pool);   /* files of the default stay as they were */
     return an_write_end(w);
 }
 
@@ -5364,6 +5490,7 @@ static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable 
     all[n_all++] = an_ks_drift_type();
     all[n_all++] = an_iforest_type();
     if ((r = an_reader_find(payload, AN__TAG_ENSEMBLE, &p)) != AN_OK) return r;
+    c = an_ensemble_config_init();
     if ((r = an_read_f64(&p, &c.threshold)) != AN_OK || (r = an_read_f64(&p, &c.min_agree)) != AN_OK ||
         (r = an_read_count(&p, 1, AN_ENSEMBLE_MAX_MEMBERS, &count)) != AN_OK)
         return r;
@@ -5392,6 +5519,11 @@ static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable 
         ((an__ensemble *)*out)->member[k].cal = m.cal;
         ((an__ensemble *)*out)->member[k].healthy = 1;
         ((an__ensemble *)*out)->last[k] = (float)NAN;
+    }
+    if (r == AN_OK && !an_reader_at_end(&p)) {        /* the pooling, when not the mean */
+        uint32_t pool;
+        if ((r = an_read_u32(&p, &pool)) == AN_OK && pool != AN_POOL_SURPRISE) r = AN_ERR_CORRUPT;
+        if (r == AN_OK) ((an__ensemble *)*out)->config.pool = AN_POOL_SURPRISE;
     }
     if (r != AN_OK) {
         if (*out) an__ensemble_destroy(*out);

@@ -855,6 +855,75 @@ static an_detector *make_hybrid(int with_flaky, int fail_fit)
     return e;
 }
 
+/* AN_POOL_SURPRISE: the score is 1 - prod (1 - p_k)^(w_k / W) of the
+   members' likelihoods, the vote is the mean's, a save and load keeps the
+   pooling, and a pooling that is neither is refused. */
+static void test_ensemble_surprise(void)
+{
+    size_t n = 24 * 40, train = 24 * 20 + 7, i;
+    float x[960], s[960], m[960], l[960];
+    unsigned char label[960];
+    an_ensemble_config c = an_ensemble_config_init();
+    an_detector *mean = make_hybrid(0, 0), *e = make_hybrid(0, 0), *loaded = NULL, *bad = NULL;
+    an_ensemble_decision dec, dm;
+    int rule = 1, same = 1, higher = 0;
+    make_daily(x, n, label, 31);
+    x[600] += 4.0f;
+    CHECK_OK(an_detector_fit(mean, x, train));
+    {                                        /* the same members, pooled by surprise */
+        an_detector_destroy(e);
+        c.pool = AN_POOL_SURPRISE;
+        e = NULL;
+        {
+            an_stl_iqr_config sc = an_stl_iqr_config_init(0);
+            an_detector *stl = NULL;
+            CHECK_OK(an_ensemble_create(&c, 1, NULL, &e));
+            CHECK_OK(an_stl_iqr_create(&sc, 1, NULL, &stl));
+            CHECK_OK(an_ensemble_add(e, stl, 0.6, AN_MEMBER_BASELINE));
+            CHECK_OK(an_ensemble_add(e, make_robust(AN_ROBUST_MAD, 48, 1), 0.4, AN_MEMBER_OPTIONAL));
+        }
+    }
+    CHECK_OK(an_detector_fit(e, x, train));
+    CHECK_OK(an_ensemble_reserve(e, n));
+    CHECK_OK(an_ensemble_reserve(mean, n));
+    CHECK_OK(an_detector_score(e, x, n, s));
+    CHECK_OK(an_detector_score(mean, x, n, m));
+    for (i = 0; i < n; i++) {
+        double want;
+        CHECK_OK(an_ensemble_decide(e, i, &dec));
+        CHECK_OK(an_ensemble_decide(mean, i, &dm));
+        want = 1.0 - pow(1.0 - dec.member_likelihood[0], 0.6) * pow(1.0 - dec.member_likelihood[1], 0.4);
+        rule &= fabs(dec.likelihood - want) < 1e-12 && dec.likelihood >= 0.0 && dec.likelihood <= 1.0 &&
+                dec.anomaly == dm.anomaly && dec.member_likelihood[0] == dm.member_likelihood[0];
+        higher += dec.likelihood > dm.likelihood + 1e-9;
+    }
+    CHECK(rule);
+    CHECK(higher > 0);                        /* not the mean in disguise */
+    {
+        an_writer w;
+        an_reader r;
+        const void *data;
+        size_t size;
+        CHECK_OK(an_writer_init(&w, NULL));
+        CHECK_OK(an_detector_save(e, &w));
+        CHECK_OK(an_writer_finish(&w, &data, &size));
+        CHECK_OK(an_model_open(&r, data, size));
+        CHECK_OK(an_ensemble_load(&r, NULL, 0, NULL, &loaded));
+        if (loaded) {
+            CHECK_OK(an_ensemble_reserve(loaded, n));
+            CHECK_OK(an_detector_score(loaded, x, n, l));
+            for (i = 0; i < n; i++) same &= l[i] == s[i];
+            CHECK(same);
+        }
+        an_writer_uninit(&w);
+    }
+    c.pool = (an_ensemble_pool)2;
+    CHECK_RESULT(an_ensemble_create(&c, 1, NULL, &bad), AN_ERR_INVALID_ARG);
+    an_detector_destroy(loaded);
+    an_detector_destroy(mean);
+    an_detector_destroy(e);
+}
+
 static void test_ensemble(void)
 {
     size_t n = 24 * 40, train = 24 * 20 + 7, i, tp = 0, fp = 0, fn = 0, k;   /* training ends mid-cycle */
@@ -1186,6 +1255,7 @@ int main(void)
     RUN(test_robust_errors);
     RUN(test_calibration);
     RUN(test_ensemble);
+    RUN(test_ensemble_surprise);
     RUN(test_ensemble_fallback);
     RUN(test_ensemble_memory);
     RUN(test_stl_window_equals_subseries);

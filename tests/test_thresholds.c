@@ -673,6 +673,43 @@ static void test_alarm_errors(void)
     inject_failures("an_alarm_init", job_alarm, NULL);
 }
 
+/* Onsets: a hand case (a run reported at its start and where it grows
+   past the window's peak; a repeat after the window has forgotten), the
+   batch equal to the stream on random data, and the errors. */
+static void test_onset(void)
+{
+    static const double score[12] = { 0.1, 0.5, 0.9, 0.8, 0.95, 0.2, 0.2, 0.2, 0.9, 0.3, 0.0, 0.3 };
+    static const double want[12] = { 0.1, 0.5, 0.9, 0.0, 0.95, 0.0, 0.0, 0.0, 0.9, 0.0, 0.0, 0.0 };
+    double onset[12], got, x[500], batch[500], heap[7];
+    an_onset s;
+    an_rng rng;
+    size_t i, same = 1;
+    CHECK_OK(an_onset_batch(3, score, 12, onset));
+    for (i = 0; i < 12; i++) CHECK(onset[i] == want[i]);
+    CHECK_OK(an_onset_init(&s, 3, NULL));
+    for (i = 0; i < 12; i++) {
+        CHECK_OK(an_onset_push(&s, score[i], &got));
+        CHECK(got == want[i]);
+    }
+    an_onset_uninit(&s);
+    an_rng_seed(&rng, 5, 1);
+    for (i = 0; i < 500; i++) x[i] = an_rng_uniform(&rng) < 0.1 ? 0.5 : an_rng_uniform(&rng);
+    CHECK_OK(an_onset_batch(7, x, 500, batch));
+    CHECK_OK(an_onset_init_preallocated(&s, 7, heap));
+    for (i = 0; i < 500; i++) {
+        CHECK_OK(an_onset_push(&s, x[i], &got));
+        same &= got == batch[i];
+    }
+    CHECK(same);
+    CHECK_RESULT(an_onset_push(&s, -1.0, &got), AN_ERR_INPUT);
+    CHECK_RESULT(an_onset_push(&s, NAN, &got), AN_ERR_INPUT);
+    CHECK_RESULT(an_onset_push(&s, 0.5, NULL), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_onset_init(&s, 0, NULL), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_onset_batch(0, score, 12, onset), AN_ERR_INVALID_ARG);
+    x[3] = HUGE_VAL;
+    CHECK_RESULT(an_onset_batch(7, x, 500, batch), AN_ERR_INPUT);
+}
+
 int main(void)
 {
     RUN(test_telemanom_reference);
@@ -689,5 +726,6 @@ int main(void)
     RUN(test_alarm_hand_case);
     RUN(test_alarm_batch_equals_streaming);
     RUN(test_alarm_errors);
+    RUN(test_onset);
     return test_finish("test_thresholds");
 }
