@@ -1331,6 +1331,7 @@ static int cmd_nab(int argc, char **argv)
         die("nab: the protocol fixes training and scores; --method, --period, --window, --epochs and --seed apply");
     if (windows) json = slurp(windows);
     o.pool = AN_POOL_SURPRISE;      /* see nab_scores */
+    o.quiet = 1;                    /* no progress bar for each of a file's refits */
     nab_walk(&o, dirs[0], "", dirs[1], name, json, &files, &n_files);
     if (!n_files) die("nab: no .csv files under %s", dirs[0]);
     if (json) {
