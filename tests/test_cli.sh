@@ -87,6 +87,16 @@ head -1201 "$tmp/series.csv" > "$tmp/short/cat/s.csv"
 ok $? "nab exits 0"
 [ "$(head -1 "$tmp/out/anomalyh/cat/anomalyh_s.csv")" = "timestamp,value,anomaly_score,label" ]
 ok $? "nab writes NAB's results layout"
+# what NAB's own scorer reads from it: every file under OUT/NAME is a
+# results CSV (its corpus reader parses them all), with the data file's
+# timestamps row for row (they are matched against the label windows)
+# and a score in [0, 1] in every row
+[ "$(find "$tmp/out/anomalyh" -type f | wc -l)" = 1 ] &&
+    cut -d, -f1 "$tmp/series.csv" | sed 1d > "$tmp/ts_in.txt" &&
+    cut -d, -f1 "$tmp/out/anomalyh/cat/anomalyh_s.csv" | sed 1d | cmp -s - "$tmp/ts_in.txt" &&
+    awk -F, 'NR > 1 { n++; if (NF != 4 || $3 == "" || $3 < 0 || $3 > 1 || $4 != 0) bad = 1 } END { exit bad || n != 2000 }' \
+        "$tmp/out/anomalyh/cat/anomalyh_s.csv"
+ok $? "nab's results: only result files, the data's timestamps, one score in [0, 1] per row"
 head -1201 "$tmp/out/anomalyh/cat/anomalyh_s.csv" | cmp -s - "$tmp/out_short/anomalyh/cat/anomalyh_s.csv"
 ok $? "nab scores are causal: truncating the file changes no earlier score"
 
