@@ -225,7 +225,9 @@ AN_API void     an_rng_shuffle(an_rng *rng, size_t *items, size_t n); /* Fisher-
      an_gemv_t   y(N)   += A(M,N)^T x(M)     its backward
 
    Kernels are the inner loops: they trust their arguments (no checks), and
-   outputs must not overlap inputs except where noted.
+   outputs must not overlap inputs except where noted.  an_gemm_nn and
+   an_gemm_tn take up to 16 KB of stack (4 KB on AVX2 and NEON) for a
+   packed panel of B; they allocate nothing.
 
    Vector paths agree with the scalar reference to a few ulps of the sum of
    |terms| (they add in a different order and use FMA).  an_sigmoid and

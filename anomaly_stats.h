@@ -10,7 +10,7 @@
        3  Detectors   IQR, MAD, ESD, S-H-ESD, level and volatility shifts,
                       KS drift, isolation forest
        4  Thresholds  telemanom's dynamic threshold, SPOT / DSPOT
-       5  Alarms      k-of-window rules, suppression, events
+       5  Alarms      k-of-window rules, suppression, events, onsets
        6  Ensemble    score calibration and the hybrid detector
 
    Series here are double: decompositions are compared with R and the
@@ -775,7 +775,8 @@ AN_API int       an_alarm_flush(an_alarm *s, an_event *event);
    one anomaly is one report, not one per row of it (NAB, for one, counts
    the first detection in a window and charges every detection outside).
    The first point has no history and keeps its score.  The batch and
-   streaming forms agree; push allocates nothing.  AN_ERR_INPUT for a
+   streaming forms agree (batch: score and onset must not overlap); push
+   allocates nothing.  AN_ERR_INPUT for a
    negative, NaN or infinite score (nothing changes). */
 typedef struct an_onset {
     size_t window;
@@ -828,8 +829,10 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
    of their tail probabilities.  There a member sure of a rare row
    (1 - p = 1e-6) is not diluted to a middling score by one that sees
    nothing (p = 0.5): weights 0.6 and 0.4 give 0.9998 where the mean gives
-   0.8; members that agree give their common likelihood either way.  The
-   vote is the same under both.  A member votes "anomaly" when its
+   0.8; members that agree give their common likelihood either way, and
+   a member at likelihood exactly 1 makes the pooled score 1 whatever its
+   weight.  The vote is the same under both.  (A library older than the
+   option ignores the pooling in a saved file and scores with the mean.)  A member votes "anomaly" when its
    likelihood exceeds `threshold`; the row is an anomaly when the weight of
    the votes reaches `min_agree` of the weight present.  The default weights
    of the seeds, statistical 0.6 and LSTM 0.4, let the baseline raise an
@@ -5049,7 +5052,10 @@ AN_API an_result an_onset_heap_size(size_t window, size_t *bytes)
     if (!bytes) return AN_ERR_INVALID_ARG;
     *bytes = 0;
     if (window == 0) return AN_ERR_INVALID_ARG;
-    if ((*bytes = an__mul(window, sizeof(double))) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if ((*bytes = an__mul(window, sizeof(double))) == SIZE_MAX) {
+        *bytes = 0;
+        return AN_ERR_TOO_LARGE;
+    }
     return AN_OK;
 }
 
@@ -5336,7 +5342,7 @@ static an_result an__ensemble_combine(const an__ensemble *e, const float *raw, s
         if (out->member_likelihood[k] > e->config.threshold) voted += m->weight;
     }
     if (present == 0.0) return AN_ERR_NUMERIC;
-    out->likelihood = e->config.pool == AN_POOL_SURPRISE ? -expm1(p / present) : p / present;
+    out->likelihood = e->config.pool == AN_POOL_SURPRISE ? 0.0 - expm1(p / present) : p / present;   /* 0 - : never -0 */
     out->vote = voted / present;
     out->anomaly = out->vote >= e->config.min_agree;
     spread = out->anomaly ? 1.0 - e->config.min_agree : e->config.min_agree;
@@ -5522,7 +5528,8 @@ static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable 
     }
     if (r == AN_OK && !an_reader_at_end(&p)) {        /* the pooling, when not the mean */
         uint32_t pool;
-        if ((r = an_read_u32(&p, &pool)) == AN_OK && pool != AN_POOL_SURPRISE) r = AN_ERR_CORRUPT;
+        if ((r = an_read_u32(&p, &pool)) == AN_OK && (pool != AN_POOL_SURPRISE || !an_reader_at_end(&p)))
+            r = AN_ERR_CORRUPT;
         if (r == AN_OK) ((an__ensemble *)*out)->config.pool = AN_POOL_SURPRISE;
     }
     if (r != AN_OK) {

@@ -494,9 +494,12 @@ static void fit_detector(const options *o, an_detector *d, const float *x, size_
 {
     an_result r = an_detector_fit(d, x, n);
     progress_end();
-    if (r == AN_ERR_TOO_SHORT)
+    if (r == AN_ERR_TOO_SHORT && (o->method == METHOD_LSTM_AE || o->method == METHOD_LSTM_FORECAST))
         die("%zu training rows are too few for --method %s with --window %zu (its windows and their validation "
             "split need more rows; give more rows or a smaller --window)", n, method_flag[o->method], o->window);
+    if (r == AN_ERR_TOO_SHORT)
+        die("%zu training rows are too few for --method %s (a seasonal fit needs two periods; give more rows or "
+            "a shorter --period)", n, method_flag[o->method]);
     check(r, "fit");
 }
 
@@ -1114,6 +1117,7 @@ static int cmd_stream(int argc, char **argv)
         }
         value = field + has_time;
         nv = nf - (size_t)has_time;
+        if (nv == 0) die("stdin: line %zu has a time and no values", line_no);
         for (k = 0; k < nv; k++) {
             double v;
             if (is_missing(value[k])) { row[k] = (float)NAN; continue; }
