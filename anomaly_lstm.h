@@ -154,13 +154,13 @@ typedef struct an_lstm_layer {
    are backward's scratch (NULL for inference). */
 typedef struct an_lstm_buffers {
     float *wt;     /* (I+H,4H) W_ih^T (I,4H), then W_hh^T (H,4H) in
-                      column panels of AN_LSTM_PANEL: panel p is
-                      the (H, width) block of columns from
-                      p AN_LSTM_PANEL, stored contiguously.
-                      Forward's products become broadcast (outer-
-                      product) form, with no horizontal sums, and
-                      the batch-1 recurrence reads W_hh^T as one
-                      sequential stream                            */
+                      column panels: columns p..p+w-1 (p a multiple
+                      of AN_LSTM_PANEL, w = min(AN_LSTM_PANEL,
+                      4H - p)) as an (H,w) block at wt + I 4H + p H,
+                      row stride w.  Forward's products become
+                      broadcast (outer-product) form, with no
+                      horizontal sums, and the batch-1 recurrence
+                      reads W_hh^T as one sequential stream        */
     float *gates;  /* (B,T,4H) activated gates i, f, g, o         */
     float *c;      /* (B,T,H)  cell states                        */
     float *ac;     /* (B,T,H)  act(c)                             */
