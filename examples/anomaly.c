@@ -263,6 +263,17 @@ static int parse_number(const char *s, double *out)
     return *end == '\0';
 }
 
+/* A cell as a float: 1, or 0 for text that is not a finite number and
+   -1 for a number past float's range. */
+static int parse_float(const char *s, float *out)
+{
+    double v;
+    if (!parse_number(s, &v) || !(v == v) || v - v != 0.0) return 0;
+    if (fabs(v) > 3.4e38) return -1;
+    *out = (float)v;
+    return 1;
+}
+
 /* "nan", "NaN", "NA", "null" or empty: a missing value. */
 static int is_missing(const char *s)
 {
@@ -326,14 +337,13 @@ static void parse_table(char *text, const char *what, table *t)
         if (nf != t->cols + 1) die("%s: line %zu has %zu fields, the header %zu", what, line_no, nf, t->cols + 1);
         t->stamp[t->rows] = field[0];
         for (k = 0; k < t->cols; k++) {
-            double v;
             char *c = field[k + 1];
+            int ok;
             t->cell[t->rows * t->cols + k] = c;
             if (is_missing(c)) { t->x[t->rows * t->cols + k] = (float)NAN; t->missing++; continue; }
-            if (!parse_number(c, &v) || !(v == v) || v - v != 0.0)
+            if ((ok = parse_float(c, &t->x[t->rows * t->cols + k])) == 0)
                 die("%s: line %zu, column '%s': '%s' is not a number", what, line_no, t->name[k + 1], c);
-            if (fabs(v) > 3.4e38) die("%s: line %zu, column '%s': %s is too large for a float", what, line_no, t->name[k + 1], c);
-            t->x[t->rows * t->cols + k] = (float)v;
+            if (ok < 0) die("%s: line %zu, column '%s': %s is too large for a float", what, line_no, t->name[k + 1], c);
         }
         {
             double v;
@@ -621,15 +631,11 @@ static size_t parse_count(const char *opt, const char *s)
     return (size_t)v;
 }
 
-/* The options that take a value. */
-static int is_option(const char *a)
+/* An option's value, or the message that it has none. */
+static const char *value_of(const char *opt, const char *v)
 {
-    static const char *const names[] = { "--method", "--period", "--window", "--train-rows", "--threshold", "--save",
-                                         "--load", "--json", "--svg", "--seed", "--epochs" };
-    size_t k;
-    for (k = 0; k < sizeof names / sizeof names[0]; k++)
-        if (!strcmp(a, names[k])) return 1;
-    return 0;
+    if (!v) die("%s needs a value", opt);
+    return v;
 }
 
 /* The defaults of every option. */
@@ -649,24 +655,23 @@ static int parse_options(int argc, char **argv, int i, options *o)
         if (!strcmp(a, "--quiet")) { o->quiet = 1; continue; }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { print_usage(stdout); exit(0); }
         if (a[0] != '-' || !strcmp(a, "-")) break;
-        if (!is_option(a)) die("unknown option %s (see --help)", a);
-        if (!v) die("%s needs a value", a);
         if (!strcmp(a, "--method")) {
             int n_methods = (int)(sizeof method_flag / sizeof method_flag[0]);
+            v = value_of(a, v);
             for (o->method = 0; o->method < n_methods; o->method++)
                 if (!strcmp(v, method_flag[o->method])) break;
             if (o->method == n_methods) die("--method: hybrid, stl, lstm-ae, lstm-forecast, iforest or mad, not '%s'", v);
-        } else if (!strcmp(a, "--period")) o->period = parse_count(a, v);
-        else if (!strcmp(a, "--window")) o->window = parse_count(a, v);
-        else if (!strcmp(a, "--train-rows")) o->train_rows = parse_count(a, v);
-        else if (!strcmp(a, "--threshold")) parse_threshold(v, o);
-        else if (!strcmp(a, "--save")) o->save = v;
-        else if (!strcmp(a, "--load")) o->load = v;
-        else if (!strcmp(a, "--json")) o->json = v;
-        else if (!strcmp(a, "--svg")) o->svg = v;
-        else if (!strcmp(a, "--seed")) o->seed = parse_count(a, v);
+        } else if (!strcmp(a, "--period")) o->period = parse_count(a, value_of(a, v));
+        else if (!strcmp(a, "--window")) o->window = parse_count(a, value_of(a, v));
+        else if (!strcmp(a, "--train-rows")) o->train_rows = parse_count(a, value_of(a, v));
+        else if (!strcmp(a, "--threshold")) parse_threshold(value_of(a, v), o);
+        else if (!strcmp(a, "--save")) o->save = value_of(a, v);
+        else if (!strcmp(a, "--load")) o->load = value_of(a, v);
+        else if (!strcmp(a, "--json")) o->json = value_of(a, v);
+        else if (!strcmp(a, "--svg")) o->svg = value_of(a, v);
+        else if (!strcmp(a, "--seed")) o->seed = parse_count(a, value_of(a, v));
         else if (!strcmp(a, "--epochs")) {
-            if ((o->epochs = parse_count(a, v)) == 0) die("--epochs must be at least 1");
+            if ((o->epochs = parse_count(a, value_of(a, v))) == 0) die("--epochs must be at least 1");
         }
         else die("unknown option %s (see --help)", a);
         i++;
@@ -1119,11 +1124,8 @@ static int cmd_stream(int argc, char **argv)
         nv = nf - (size_t)has_time;
         if (nv == 0) die("stdin: line %zu has a time and no values", line_no);
         for (k = 0; k < nv; k++) {
-            double v;
             if (is_missing(value[k])) { row[k] = (float)NAN; continue; }
-            if (!parse_number(value[k], &v) || !(v == v) || v - v != 0.0 || fabs(v) > 3.4e38)
-                die("stdin: line %zu: '%s' is not a number", line_no, value[k]);
-            row[k] = (float)v;
+            if (parse_float(value[k], &row[k]) != 1) die("stdin: line %zu: '%s' is not a number", line_no, value[k]);
         }
         if (!cols) cols = d ? d->n_features : nv;
         if (nv != cols)
@@ -1187,9 +1189,7 @@ static void nab_scores(const options *o, const float *x, size_t n, float *score)
         if (i == next) {                                 /* refit on rows 0..i-1 */
             an_detector *fresh = make_detector(o, 1, i);
             float s;
-            an_result r = an_detector_fit(fresh, x, i);
-            progress_end();
-            if (r == AN_OK) {
+            if (an_detector_fit(fresh, x, i) == AN_OK) {
                 an_detector_destroy(d);
                 d = fresh;
                 for (k = 0; k < i; k++) an_detector_push(d, x + k, &s);
@@ -1339,16 +1339,14 @@ static int cmd_nab(int argc, char **argv)
     nab_walk(&o, dirs[0], "", dirs[1], name, json, &files, &n_files);
     if (!n_files) die("nab: no .csv files under %s", dirs[0]);
     if (json) {
+        static const char *profile_name[3] = { "standard", "reward_low_FP", "reward_low_FN" };
+        an_nab_series *series = (an_nab_series *)xmalloc(n_files * sizeof(an_nab_series));
         size_t n_windows = 0;
+        int p;
         for (i = 0; i < n_files; i++) n_windows += files[i].n_windows;
         if (!n_windows)
             fprintf(stderr, "anomaly: note: %s has no windows for these files (keys are \"<category>/<file>.csv\")\n",
                     windows);
-    }
-    if (json) {
-        static const char *profile_name[3] = { "standard", "reward_low_FP", "reward_low_FN" };
-        an_nab_series *series = (an_nab_series *)xmalloc(n_files * sizeof(an_nab_series));
-        int p;
         for (i = 0; i < n_files; i++) {
             series[i].score = files[i].score;
             series[i].n = files[i].n;

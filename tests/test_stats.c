@@ -858,6 +858,24 @@ static an_detector *make_hybrid(int with_flaky, int fail_fit)
 /* AN_POOL_SURPRISE: the score is 1 - prod (1 - p_k)^(w_k / W) of the
    members' likelihoods, the vote is the mean's, a save and load keeps the
    pooling, and a pooling that is neither is refused. */
+/* e saved to a model file and loaded back as an ensemble (NULL, with a
+   failed check, when that fails). */
+static an_detector *reload_ensemble(const an_detector *e)
+{
+    an_writer w;
+    an_reader r;
+    const void *data;
+    size_t size;
+    an_detector *loaded = NULL;
+    CHECK_OK(an_writer_init(&w, NULL));
+    CHECK_OK(an_detector_save(e, &w));
+    CHECK_OK(an_writer_finish(&w, &data, &size));
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_OK(an_ensemble_load(&r, NULL, 0, NULL, &loaded));
+    an_writer_uninit(&w);
+    return loaded;
+}
+
 static void test_ensemble_surprise(void)
 {
     size_t n = 24 * 40, train = 24 * 20 + 7, i;
@@ -899,23 +917,11 @@ static void test_ensemble_surprise(void)
     }
     CHECK(rule);
     CHECK(higher > 0);                        /* not the mean in disguise */
-    {
-        an_writer w;
-        an_reader r;
-        const void *data;
-        size_t size;
-        CHECK_OK(an_writer_init(&w, NULL));
-        CHECK_OK(an_detector_save(e, &w));
-        CHECK_OK(an_writer_finish(&w, &data, &size));
-        CHECK_OK(an_model_open(&r, data, size));
-        CHECK_OK(an_ensemble_load(&r, NULL, 0, NULL, &loaded));
-        if (loaded) {
-            CHECK_OK(an_ensemble_reserve(loaded, n));
-            CHECK_OK(an_detector_score(loaded, x, n, l));
-            for (i = 0; i < n; i++) same &= l[i] == s[i];
-            CHECK(same);
-        }
-        an_writer_uninit(&w);
+    if ((loaded = reload_ensemble(e))) {      /* the pooling is saved */
+        CHECK_OK(an_ensemble_reserve(loaded, n));
+        CHECK_OK(an_detector_score(loaded, x, n, l));
+        for (i = 0; i < n; i++) same &= l[i] == s[i];
+        CHECK(same);
     }
     c.pool = (an_ensemble_pool)2;
     CHECK_RESULT(an_ensemble_create(&c, 1, NULL, &bad), AN_ERR_INVALID_ARG);
@@ -966,25 +972,13 @@ static void test_ensemble(void)
     }
     CHECK(same);
     CHECK_OK(an_ensemble_last(e, &dec));
-    {                                                             /* save, load, same scores */
-        an_writer w;
-        an_reader r;
-        const void *data;
-        size_t size;
-        CHECK_OK(an_writer_init(&w, NULL));
-        CHECK_OK(an_detector_save(e, &w));
-        CHECK_OK(an_writer_finish(&w, &data, &size));
-        CHECK_OK(an_model_open(&r, data, size));
-        CHECK_OK(an_ensemble_load(&r, NULL, 0, NULL, &f));
-        if (f) {
-            CHECK_OK(an_ensemble_member(f, 0, &member));
-            CHECK(member && member->vt == an_stl_iqr_type());
-            CHECK_OK(an_ensemble_reserve(f, n));
-            CHECK_OK(an_detector_score(f, x, n, s2));
-            CHECK(memcmp(s1, s2, sizeof(float) * n) == 0);
-            an_detector_destroy(f);
-        }
-        an_writer_uninit(&w);
+    if ((f = reload_ensemble(e))) {                               /* save, load, same scores */
+        CHECK_OK(an_ensemble_member(f, 0, &member));
+        CHECK(member && member->vt == an_stl_iqr_type());
+        CHECK_OK(an_ensemble_reserve(f, n));
+        CHECK_OK(an_detector_score(f, x, n, s2));
+        CHECK(memcmp(s1, s2, sizeof(float) * n) == 0);
+        an_detector_destroy(f);
     }
     an_detector_destroy(e);
 }
