@@ -75,7 +75,7 @@
 
    CONFIGURATION AFTER CREATE
 
-   an_lstm_ae_config_of gives the model's own configuration, and some of
+   an_lstm_config_of gives the model's own configuration, and some of
    it may be changed between calls:
      may change   epochs, stride, val_fraction, patience, min_delta, adam
                   (lr, betas, eps, weight_decay, clip_norm), seed,
@@ -95,7 +95,7 @@
    Every entry point (fit, score, push, save, gradient, update, errors,
    explain, reconstruct, loss_grad, train, predict, the gradient views,
    set_dropout) first compares the configuration with what sized the
-   blocks and checks the changeable fields as an_lstm_ae_check_config
+   blocks and checks the changeable fields as an_lstm_check_config
    does; either failing is AN_ERR_INVALID_ARG with the model untouched
    (but for an_detector_fit marking it unfitted, as after any failed
    fit), and putting the fields back makes it work as before, bit for
@@ -152,7 +152,7 @@ typedef struct an_lstm_layer {
 /* What a layer's forward pass keeps for its backward pass, for B windows
    of T steps.  wt, gates, c, ac and h are written by forward; dz and work
    are backward's scratch (NULL for inference). */
-typedef struct an_lstm_buffers {
+typedef struct an_lstm_layer_buffers {
     float *wt;     /* (I+H,4H) W_ih^T (I,4H), then W_hh^T (H,4H) in
                       column panels: columns p..p+w-1 (p a multiple
                       of AN_LSTM_PANEL, w = min(AN_LSTM_PANEL,
@@ -167,19 +167,19 @@ typedef struct an_lstm_buffers {
     float *h;      /* (B,T,H)  outputs h_t: the layer's sequence  */
     float *dz;     /* (B,T,4H) dL/da_t                            */
     float *work;   /* (B,6H)   recurrent dh, dc, summed dz        */
-} an_lstm_buffers;
+} an_lstm_layer_buffers;
 
 /* Number of parameters: 4H I + 4H H + 8H. */
-AN_API size_t an_lstm_param_count(size_t I, size_t H);
+AN_API size_t an_lstm_layer_param_count(size_t I, size_t H);
 /* Keras' initialisation: W_ih Glorot uniform (fan_in I, fan_out 4H),
    W_hh orthogonal (orthonormal columns of a Gaussian 4H x H matrix),
    biases 0 except b_ih's forget block = 1 (unit_forget_bias). */
-AN_API void an_lstm_init_params(const an_lstm_layer *L, an_rng *rng);
-/* Floats an_lstm_buffers_carve needs for B x T windows (each array
+AN_API void an_lstm_layer_init_params(const an_lstm_layer *L, an_rng *rng);
+/* Floats an_lstm_layer_buffers_carve needs for B x T windows (each array
    rounded up to AN_ALIGN bytes); training adds dz and work. */
-AN_API size_t an_lstm_buffer_floats(size_t B, size_t T, size_t I, size_t H, int training);
-/* Points buf's arrays into mem (AN_ALIGN-aligned, an_lstm_buffer_floats). */
-AN_API void an_lstm_buffers_carve(an_lstm_buffers *buf, float *mem, size_t B, size_t T, size_t I, size_t H,
+AN_API size_t an_lstm_layer_buffer_floats(size_t B, size_t T, size_t I, size_t H, int training);
+/* Points buf's arrays into mem (AN_ALIGN-aligned, an_lstm_layer_buffer_floats). */
+AN_API void an_lstm_layer_buffers_carve(an_lstm_layer_buffers *buf, float *mem, size_t B, size_t T, size_t I, size_t H,
                                   int training);
 
 /* Columns of a W_hh^T panel in buf->wt (the last panel may be narrower). */
@@ -187,26 +187,26 @@ AN_API void an_lstm_buffers_carve(an_lstm_buffers *buf, float *mem, size_t B, si
 
 /* Writes buf->wt, the transposed weights forward multiplies with: call
    it after the weights change (an optimizer step, loading) and before
-   an_lstm_forward.  Inference with fixed weights pays for it once. */
-AN_API void an_lstm_prepare(const an_lstm_layer *L, const an_lstm_buffers *buf);
-/* Forward over B windows of T steps (after an_lstm_prepare).
+   an_lstm_layer_forward.  Inference with fixed weights pays for it once. */
+AN_API void an_lstm_layer_prepare(const an_lstm_layer *L, const an_lstm_layer_buffers *buf);
+/* Forward over B windows of T steps (after an_lstm_layer_prepare).
      x       (B,T,I) inputs, or with repeat != 0 (B,I): the same input at
              every step (RepeatVector folded in: the input projection is
              computed once per window instead of T times)
    Writes buf->gates, c, ac, h. */
-AN_API void an_lstm_forward(const an_lstm_layer *L, const an_lstm_buffers *buf, size_t B, size_t T,
+AN_API void an_lstm_layer_forward(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, size_t B, size_t T,
                             const float *x, int repeat);
 /* One step of one window (batch 1, streaming): with a_t from x (I) and
    h (H), updates h and c (H) in place; z is (5H) scratch.  Uses buf->wt
-   (an_lstm_prepare) only.  O(H (I + H)). */
-AN_API void an_lstm_step(const an_lstm_layer *L, const an_lstm_buffers *buf, const float *x, float *h, float *c,
+   (an_lstm_layer_prepare) only.  O(H (I + H)). */
+AN_API void an_lstm_layer_step(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, const float *x, float *h, float *c,
                          float *z);
-/* Backpropagation through time after an_lstm_forward on the same x.
+/* Backpropagation through time after an_lstm_layer_forward on the same x.
      dh_seq  (B,T,H) dL/dh_t from above for every step, or NULL
      dh_last (B,H)   dL/dh_T added at the last step, or NULL
      dx      (B,T,I) (or (B,I) with repeat) += dL/dx, or NULL
    Accumulates into L's dW_ih, dW_hh, db_ih, db_hh. */
-AN_API void an_lstm_backward(const an_lstm_layer *L, const an_lstm_buffers *buf, size_t B, size_t T,
+AN_API void an_lstm_layer_backward(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, size_t B, size_t T,
                              const float *x, int repeat, const float *dh_seq, const float *dh_last, float *dx);
 
 /* Dense layer y = x W^T + b over N rows, W (O,I) as PyTorch's nn.Linear.
@@ -319,7 +319,7 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    in one contiguous block in the order encoder layers (W_ih, W_hh, b_ih,
    b_hh each), latent (W, b), decoder layers, output (W, b); gradients,
    Adam's moments and the best checkpoint are blocks of the same layout.
-   an_lstm_ae_param_view names the views ("encoder.0.W_ih", ...).
+   an_lstm_param_view names the views ("encoder.0.W_ih", ...).
 
    Training (an_detector_fit): the series is scaled (the scaler is fitted
    first), cut into windows of `window` rows every `stride` rows, and the
@@ -360,7 +360,7 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    block.
    Memory: an_lstm_ae_create allocates the inference block (parameters,
    activations for `batch` windows, the stream's rows); the first fit (or
-   an_lstm_ae_loss_grad) allocates the training block once; fit also
+   an_lstm_loss_grad) allocates the training block once; fit also
    borrows n_rows F floats and n_rows size_t of scratch (the scaled
    series; the window order, then the training scores for the threshold
    state of an_lstm_info_get), returned before it ends.  Scoring and pushing
@@ -374,7 +374,7 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    batch 1 needs more, or the whole block exceeds
    ANOMALY_LSTM_MAX_LOAD_BYTES, the load is AN_ERR_TOO_LARGE.  So a small
    hostile file can make the loader allocate no more than the parameters
-   it holds plus the slack.  Read the batch in use from an_lstm_ae_config_of
+   it holds plus the slack.  Read the batch in use from an_lstm_config_of
    (it may not be changed: the buffers were sized by it). */
 #define AN_LSTM_MAX_LAYERS 4
 #define AN_LSTM_MAX_UNITS  4096
@@ -430,7 +430,7 @@ typedef int (*an_lstm_progress_fn)(void *user, const an_lstm_progress *p);
 /* Fields marked [fixed] sized the model's blocks and may not change after
    create or load; the others may change between calls (see
    CONFIGURATION AFTER CREATE at the top). */
-typedef struct an_lstm_ae_config {
+typedef struct an_lstm_config {
     size_t window;                        /* [fixed] T, rows per window    */
     size_t n_features;                    /* [fixed] F                     */
     size_t n_layers;                      /* [fixed] encoder depth, 1..4;
@@ -477,19 +477,19 @@ typedef struct an_lstm_ae_config {
                                              >= 0, NULL = 1; copied at
                                              create, NULL in the model's
                                              own config [fixed]            */
-} an_lstm_ae_config;
+} an_lstm_config;
 
 /* Defaults close to the Keras seeds: one layer of `units`, tanh, MSE,
    standard scaler, 20 epochs of batch 32, Adam 1e-3, validation 0.1,
    patience 5, stride 1, seed 1; channel_agg MEAN, window_agg LAST. */
-AN_API an_lstm_ae_config an_lstm_ae_config_init(size_t window, size_t n_features, size_t units);
+AN_API an_lstm_config an_lstm_ae_config_init(size_t window, size_t n_features, size_t units);
 /* AN_OK when the configuration is usable, else the reason. */
-AN_API an_result an_lstm_ae_check_config(const an_lstm_ae_config *c);
+AN_API an_result an_lstm_check_config(const an_lstm_config *c);
 /* Bytes of the inference block (what a loaded model needs to score) and
    of the training block fit adds; either pointer may be NULL. */
-AN_API an_result an_lstm_ae_memory(const an_lstm_ae_config *c, size_t *inference_bytes, size_t *training_bytes);
+AN_API an_result an_lstm_ae_memory(const an_lstm_config *c, size_t *inference_bytes, size_t *training_bytes);
 /* A new, unfitted autoencoder; parameters initialised from c->seed. */
-AN_API an_result an_lstm_ae_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out);
+AN_API an_result an_lstm_ae_create(const an_lstm_config *c, const an_allocator *a, an_detector **out);
 /* The type table entry for an_detector_load. */
 AN_API const an_detector_vtable *an_lstm_ae_type(void);
 
@@ -498,9 +498,9 @@ AN_API const an_detector_vtable *an_lstm_ae_type(void);
    dense layer predicting the next n_predictions rows of every feature
    from the last `window` rows.  It shares the configuration, the
    training loop (samples are rows [s, s + T) with targets
-   [s + T, s + T + P)), an_lstm_ae_param_view ("encoder.<l>.*",
-   "output.*"), an_lstm_ae_loss_grad (x is then (B, T + P, F): inputs then
-   targets; grad_x is (B,T,F)), an_lstm_ae_reconstruct (x (B,T,F) ->
+   [s + T, s + T + P)), an_lstm_param_view ("encoder.<l>.*",
+   "output.*"), an_lstm_loss_grad (x is then (B, T + P, F): inputs then
+   targets; grad_x is (B,T,F)), an_lstm_output (x (B,T,F) ->
    predictions (B,P,F)), sync, update and freeze with the autoencoder.
    Scoring: a row's score is the mean, over every window whose
    predictions cover it, of that prediction's error (mean over features
@@ -518,10 +518,10 @@ AN_API const an_detector_vtable *an_lstm_ae_type(void);
    still scores 56x the largest normal row.
    an_lstm_forecaster_config_init(250, F, 80, 10) gives telemanom's
    configuration: 2 layers of 80, dropout 0.3, 10 predictions. */
-AN_API an_lstm_ae_config an_lstm_forecaster_config_init(size_t window, size_t n_features, size_t units,
+AN_API an_lstm_config an_lstm_forecaster_config_init(size_t window, size_t n_features, size_t units,
                                                         size_t n_predictions);
-AN_API an_result an_lstm_forecaster_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out);
-AN_API an_result an_lstm_forecaster_memory(const an_lstm_ae_config *c, size_t *inference_bytes,
+AN_API an_result an_lstm_forecaster_create(const an_lstm_config *c, const an_allocator *a, an_detector **out);
+AN_API an_result an_lstm_forecaster_memory(const an_lstm_config *c, size_t *inference_bytes,
                                            size_t *training_bytes);
 AN_API const an_detector_vtable *an_lstm_forecaster_type(void);
 
@@ -538,10 +538,10 @@ AN_API const an_detector_vtable *an_lstm_forecaster_type(void);
    ending at it (0 before the first full window), and push the same
    causally.  an_lstm_classifier_config_init: one layer, dropout 0.2,
    BCE. */
-AN_API an_lstm_ae_config an_lstm_classifier_config_init(size_t window, size_t n_features, size_t units,
+AN_API an_lstm_config an_lstm_classifier_config_init(size_t window, size_t n_features, size_t units,
                                                         size_t n_classes);
-AN_API an_result an_lstm_classifier_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out);
-AN_API an_result an_lstm_classifier_memory(const an_lstm_ae_config *c, size_t *inference_bytes,
+AN_API an_result an_lstm_classifier_create(const an_lstm_config *c, const an_allocator *a, an_detector **out);
+AN_API an_result an_lstm_classifier_memory(const an_lstm_config *c, size_t *inference_bytes,
                                            size_t *training_bytes);
 AN_API const an_detector_vtable *an_lstm_classifier_type(void);
 /* windows (n,T,F) raw; labels (n,K) in [0,1]. */
@@ -552,7 +552,7 @@ AN_API an_result an_lstm_classifier_predict(an_detector *d, const float *windows
    fields not marked [fixed] may be changed through it between calls;
    changing a [fixed] one makes every call AN_ERR_INVALID_ARG until it is
    put back (CONFIGURATION AFTER CREATE, at the top). */
-AN_API an_lstm_ae_config *an_lstm_ae_config_of(an_detector *d);
+AN_API an_lstm_config *an_lstm_config_of(an_detector *d);
 
 /* A named view of the parameter block: "encoder.<l>.W_ih", ".W_hh",
    ".b_ih", ".b_hh", "decoder.<l>.W_ih", ... (l = 0 is the first layer in
@@ -560,13 +560,13 @@ AN_API an_lstm_ae_config *an_lstm_ae_config_of(an_detector *d);
    "latent.W", "latent.b", "output.W", "output.b";
    "grad.<name>" views the gradient block (allocating the training block
    if needed); "params" and "grads" the whole blocks. */
-AN_API an_result an_lstm_ae_param_view(an_detector *d, const char *name, float **data, size_t *count);
+AN_API an_result an_lstm_param_view(an_detector *d, const char *name, float **data, size_t *count);
 /* After writing parameters through a view (or stepping an optimizer on
-   them yourself), call an_lstm_ae_sync before score, push or
+   them yourself), call an_lstm_sync before score, push or
    reconstruct: they multiply with transposed copies of the weights made
    when the weights last changed inside the library (fit, update, load,
    loss_grad) or at this call. */
-AN_API void an_lstm_ae_sync(an_detector *d);
+AN_API void an_lstm_sync(an_detector *d);
 /* One forward and backward pass on B <= batch samples, already scaled:
    *loss (the mean over outputs), the gradient block overwritten with
    dLoss/dparams, and grad_x (B,T,F) (optional) with dLoss/dx through the
@@ -574,16 +574,16 @@ AN_API void an_lstm_ae_sync(an_detector *d);
      autoencoder  (T,F), its own target
      forecaster   T + P rows of F: inputs, then the P target rows
      classifier   T F inputs, then K labels */
-AN_API an_result an_lstm_ae_loss_grad(an_detector *d, const float *x, size_t B, double *loss, float *grad_x);
+AN_API an_result an_lstm_loss_grad(an_detector *d, const float *x, size_t B, double *loss, float *grad_x);
 /* The network's output for scaled windows x (B,T,F), B <= batch:
    reconstruction (B,T,F), forecast (B,P,F) or class logits (B,K). */
-AN_API an_result an_lstm_ae_reconstruct(an_detector *d, const float *x, size_t B, float *out);
+AN_API an_result an_lstm_output(an_detector *d, const float *x, size_t B, float *out);
 /* More training on new normal data without re-initialising (fine-tuning,
    incremental update): epochs from the config, lr as set in it now (Adam
    starts over: zero moments); the scaler is kept.  An update that fails
    (cancelled, refused, diverged, bad data, out of memory) leaves the
    model as it was: weights, training record and threshold state. */
-AN_API an_result an_lstm_ae_update(an_detector *d, const float *x, size_t n_rows);
+AN_API an_result an_lstm_update(an_detector *d, const float *x, size_t n_rows);
 /* What a fit recorded (saved with the model): the parameter count, the
    epochs run, the training rows, the best monitored loss, processor
    seconds, and the threshold state: mean, standard deviation and 99th
@@ -627,14 +627,14 @@ typedef struct an_lstm_record {
 
 AN_API an_result an_lstm_explain(an_detector *d, const float *x, size_t n_rows, size_t row, float *expected,
                                  an_lstm_record *rec);
-/* Dropout in an_lstm_ae_loss_grad and an_lstm_ae_reconstruct (fit
+/* Dropout in an_lstm_loss_grad and an_lstm_output (fit
    manages it itself): 0 off (the default: inference), 1 on with fresh
    masks at every call, 2 on with the masks of the last call (fixed
    masks, for gradient checks).  Only the forecaster has dropout. */
-AN_API an_result an_lstm_ae_set_dropout(an_detector *d, int mode);
+AN_API an_result an_lstm_set_dropout(an_detector *d, int mode);
 /* Freeze (1) or unfreeze (0) one LSTM layer: side 0 encoder, 1 decoder;
    frozen layers keep their weights in fit and update. */
-AN_API an_result an_lstm_ae_freeze(an_detector *d, int side, size_t layer, int frozen);
+AN_API an_result an_lstm_freeze(an_detector *d, int side, size_t layer, int frozen);
 
 #ifdef __cplusplus
 }
@@ -661,7 +661,7 @@ extern "C" {
 
 static size_t an__fround(size_t n) { return an__round_up(n, AN__FPAD); }
 
-AN_API size_t an_lstm_param_count(size_t I, size_t H)
+AN_API size_t an_lstm_layer_param_count(size_t I, size_t H)
 {
     return an__add(an__mul(4 * H, an__add(I, H)), an__mul(8, H));
 }
@@ -696,7 +696,7 @@ static void an__orthogonal_fill(an_rng *rng, float *w, size_t rows, size_t cols)
     }
 }
 
-AN_API void an_lstm_init_params(const an_lstm_layer *L, an_rng *rng)
+AN_API void an_lstm_layer_init_params(const an_lstm_layer *L, an_rng *rng)
 {
     size_t H = L->H, k;
     an__uniform_fill(rng, L->W_ih, 4 * H * L->I, sqrt(6.0 / (double)(L->I + 4 * H)));
@@ -713,7 +713,7 @@ AN_API void an_dense_init_params(size_t I, size_t O, float *W, float *b, an_rng 
     memset(b, 0, O * sizeof(float));
 }
 
-AN_API size_t an_lstm_buffer_floats(size_t B, size_t T, size_t I, size_t H, int training)
+AN_API size_t an_lstm_layer_buffer_floats(size_t B, size_t T, size_t I, size_t H, int training)
 {
     size_t bth = an__fround(an__mul(an__mul(B, T), H)), bt4h = an__fround(an__mul(bth, 4));
     size_t n = an__add(an__fround(an__mul(an__add(I, H), an__mul(4, H))), an__add(bt4h, an__mul(3, bth)));
@@ -721,7 +721,7 @@ AN_API size_t an_lstm_buffer_floats(size_t B, size_t T, size_t I, size_t H, int 
     return n;
 }
 
-AN_API void an_lstm_buffers_carve(an_lstm_buffers *buf, float *mem, size_t B, size_t T, size_t I, size_t H,
+AN_API void an_lstm_layer_buffers_carve(an_lstm_layer_buffers *buf, float *mem, size_t B, size_t T, size_t I, size_t H,
                                   int training)
 {
     size_t bth = an__fround(B * T * H), bt4h = an__fround(bth * 4);
@@ -788,7 +788,7 @@ static void an__transpose(size_t rows, size_t cols, const float *w, float *wt)
 #  define AN__VLOOP(j, H) for (; (j) + AN__W <= (H); (j) += AN__W)
 #endif
 
-/* z(4H) += h(H) W_hh^T, W_hh^T in panels (an_lstm_buffers.wt): one
+/* z(4H) += h(H) W_hh^T, W_hh^T in panels (an_lstm_layer_buffers.wt): one
    window's recurrent product (batch 1).  Each panel is read once, front
    to back, while its columns of z stay in up to 4 vector registers; at
    H = 128 that is 1.4x the speed of streaming 8 rows of a row-major
@@ -854,7 +854,7 @@ static void an__lstm_cell(an_activation act, size_t H, const float *g, const flo
     for (; j < H; j++) h[j] = go[j] * ac[j];
 }
 
-AN_API void an_lstm_prepare(const an_lstm_layer *L, const an_lstm_buffers *buf)
+AN_API void an_lstm_layer_prepare(const an_lstm_layer *L, const an_lstm_layer_buffers *buf)
 {
     const size_t H = L->H, H4 = 4 * H;
     float *panels = buf->wt + L->I * H4;
@@ -865,7 +865,7 @@ AN_API void an_lstm_prepare(const an_lstm_layer *L, const an_lstm_buffers *buf)
         an__transpose(H, H4 - p < AN_LSTM_PANEL ? H4 - p : AN_LSTM_PANEL, L->W_hh + p * H, panels + p * H);
 }
 
-AN_API void an_lstm_forward(const an_lstm_layer *L, const an_lstm_buffers *buf, size_t B, size_t T,
+AN_API void an_lstm_layer_forward(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, size_t B, size_t T,
                             const float *x, int repeat)
 {
     const size_t H = L->H, I = L->I, H4 = 4 * H, ldz = T * H4, ldh = T * H;
@@ -982,7 +982,7 @@ static void an__lstm_cell_backward(an_activation act, size_t H, const float *g, 
     }
 }
 
-AN_API void an_lstm_step(const an_lstm_layer *L, const an_lstm_buffers *buf, const float *x, float *h, float *c,
+AN_API void an_lstm_layer_step(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, const float *x, float *h, float *c,
                          float *z)
 {
     const size_t H = L->H, H4 = 4 * H;
@@ -994,7 +994,7 @@ AN_API void an_lstm_step(const an_lstm_layer *L, const an_lstm_buffers *buf, con
     an__lstm_cell(L->act, H, z, c, c, z + H4, h);
 }
 
-AN_API void an_lstm_backward(const an_lstm_layer *L, const an_lstm_buffers *buf, size_t B, size_t T,
+AN_API void an_lstm_layer_backward(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, size_t B, size_t T,
                              const float *x, int repeat, const float *dh_seq, const float *dh_last, float *dx)
 {
     const size_t H = L->H, I = L->I, H4 = 4 * H, ldz = T * H4, ldh = T * H;
@@ -1369,15 +1369,15 @@ typedef struct an__lae_layout {
 
 typedef struct an__lae {
     an_detector base;
-    an_lstm_ae_config cfg;
-    an_lstm_ae_config fixed;  /* cfg at create or load: what sized the blocks */
+    an_lstm_config cfg;
+    an_lstm_config fixed;  /* cfg at create or load: what sized the blocks */
     int kind;                 /* 0 autoencoder, 1 forecaster, 2 classifier */
     an_allocator alloc;
     an__lae_layout lay;
     an_scaler scaler;
     int has_scaler;
     an_lstm_layer enc[AN_LSTM_MAX_LAYERS], dec[AN_LSTM_MAX_LAYERS];
-    an_lstm_buffers enc_buf[AN_LSTM_MAX_LAYERS], dec_buf[AN_LSTM_MAX_LAYERS];
+    an_lstm_layer_buffers enc_buf[AN_LSTM_MAX_LAYERS], dec_buf[AN_LSTM_MAX_LAYERS];
     int enc_frozen[AN_LSTM_MAX_LAYERS], dec_frozen[AN_LSTM_MAX_LAYERS];
     /* inference block */
     float *params;        /* (n_params)                              */
@@ -1428,9 +1428,9 @@ static an__lae *an__lae_of(an_detector *d)
     return (d->vt == an__lae_vt(0) || d->vt == an__lae_vt(1) || d->vt == an__lae_vt(2)) ? (an__lae *)d : NULL;
 }
 
-AN_API an_lstm_ae_config an_lstm_ae_config_init(size_t window, size_t n_features, size_t units)
+AN_API an_lstm_config an_lstm_ae_config_init(size_t window, size_t n_features, size_t units)
 {
-    an_lstm_ae_config c;
+    an_lstm_config c;
     memset(&c, 0, sizeof c);
     c.window = window;
     c.n_features = n_features;
@@ -1452,7 +1452,7 @@ AN_API an_lstm_ae_config an_lstm_ae_config_init(size_t window, size_t n_features
     return c;
 }
 
-static void an__lae_plan(const an_lstm_ae_config *c, int kind, an__lae_layout *L)
+static void an__lae_plan(const an_lstm_config *c, int kind, an__lae_layout *L)
 {
     int forecaster = kind != 0;
     size_t l, off = 0, n = c->n_layers, latent = forecaster ? 0 : c->latent;
@@ -1466,7 +1466,7 @@ static void an__lae_plan(const an_lstm_ae_config *c, int kind, an__lae_layout *L
         L->enc_I[l] = l ? c->units[l - 1] : c->n_features;
         L->enc_H[l] = c->units[l];
         L->enc_off[l] = off;
-        off = an__add(off, an_lstm_param_count(L->enc_I[l], L->enc_H[l]));
+        off = an__add(off, an_lstm_layer_param_count(L->enc_I[l], L->enc_H[l]));
         if (c->units[l] > L->widest) L->widest = c->units[l];
     }
     L->top = c->units[n - 1];
@@ -1481,7 +1481,7 @@ static void an__lae_plan(const an_lstm_ae_config *c, int kind, an__lae_layout *L
         L->dec_I[l] = l ? L->dec_H[l - 1] : L->code;
         L->dec_H[l] = c->units[n - 1 - l];
         L->dec_off[l] = off;
-        off = an__add(off, an_lstm_param_count(L->dec_I[l], L->dec_H[l]));
+        off = an__add(off, an_lstm_layer_param_count(L->dec_I[l], L->dec_H[l]));
     }
     L->rows = kind == 2 ? 1 : (forecaster ? c->n_predictions : c->window);
     L->out_in = forecaster ? L->top : L->dec_H[n - 1];
@@ -1493,7 +1493,7 @@ static void an__lae_plan(const an_lstm_ae_config *c, int kind, an__lae_layout *L
     L->n_params = an__add(off, L->out_dim);
 }
 
-AN_API an_result an_lstm_ae_check_config(const an_lstm_ae_config *c)
+AN_API an_result an_lstm_check_config(const an_lstm_config *c)
 {
     size_t l;
     if (!c) return AN_ERR_INVALID_ARG;
@@ -1527,7 +1527,7 @@ static float *an__take(float *base, size_t *off, size_t n)
 
 /* Lays out both blocks (or only measures them, with m's blocks NULL):
    sizes in floats. */
-static void an__lae_carve(an__lae *m, const an_lstm_ae_config *c, const an__lae_layout *L, float *core,
+static void an__lae_carve(an__lae *m, const an_lstm_config *c, const an__lae_layout *L, float *core,
                           float *train, size_t *core_floats, size_t *train_floats)
 {
     size_t B = c->batch, T = c->window, F = c->n_features, co = 0, tr = 0, l, adam_bytes = 0;
@@ -1538,8 +1538,8 @@ static void an__lae_carve(an__lae *m, const an_lstm_ae_config *c, const an__lae_
     if (m) m->params = p;
     for (l = 0; l < L->n + L->n_dec; l++) {
         size_t H = l < L->n ? L->enc_H[l] : L->dec_H[l - L->n], I = l < L->n ? L->enc_I[l] : L->dec_I[l - L->n];
-        p = an__take(core, &co, an_lstm_buffer_floats(B, T, I, H, 0));
-        if (m && p) an_lstm_buffers_carve(l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n], p, B, T, I, H, 0);
+        p = an__take(core, &co, an_lstm_layer_buffer_floats(B, T, I, H, 0));
+        if (m && p) an_lstm_layer_buffers_carve(l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n], p, B, T, I, H, 0);
         p = an__take(train, &tr, an__mul(bt, 4 * H));
         if (m) (l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n])->dz = p;
         p = an__take(train, &tr, an__mul(B, 6 * H));
@@ -1583,10 +1583,10 @@ static void an__lae_carve(an__lae *m, const an_lstm_ae_config *c, const an__lae_
     *train_floats = tr;
 }
 
-static an_result an__model_check(const an_lstm_ae_config *c, int kind)
+static an_result an__model_check(const an_lstm_config *c, int kind)
 {
     size_t k;
-    an_result r = an_lstm_ae_check_config(c);
+    an_result r = an_lstm_check_config(c);
     if (r != AN_OK) return r;
     if (kind == 2) {
         if (c->n_classes < 1 || c->n_classes > AN_LSTM_MAX_FEATURES) return AN_ERR_INVALID_ARG;
@@ -1602,7 +1602,7 @@ static an_result an__model_check(const an_lstm_ae_config *c, int kind)
     return c->dropout == 0.0 ? AN_OK : AN_ERR_INVALID_ARG;   /* the autoencoder has no dropout */
 }
 
-static an_result an__model_memory(const an_lstm_ae_config *c, int kind, size_t *inference_bytes,
+static an_result an__model_memory(const an_lstm_config *c, int kind, size_t *inference_bytes,
                                   size_t *training_bytes)
 {
     an__lae_layout L;
@@ -1622,24 +1622,24 @@ static an_result an__model_memory(const an_lstm_ae_config *c, int kind, size_t *
     return AN_OK;
 }
 
-AN_API an_result an_lstm_ae_memory(const an_lstm_ae_config *c, size_t *inference_bytes, size_t *training_bytes)
+AN_API an_result an_lstm_ae_memory(const an_lstm_config *c, size_t *inference_bytes, size_t *training_bytes)
 {
     return an__model_memory(c, 0, inference_bytes, training_bytes);
 }
 
-AN_API an_result an_lstm_forecaster_memory(const an_lstm_ae_config *c, size_t *inference_bytes,
+AN_API an_result an_lstm_forecaster_memory(const an_lstm_config *c, size_t *inference_bytes,
                                            size_t *training_bytes)
 {
     return an__model_memory(c, 1, inference_bytes, training_bytes);
 }
 
-/* The configuration may be changed through an_lstm_ae_config_of between
+/* The configuration may be changed through an_lstm_config_of between
    calls; every entry point checks it first.  The fields that size the
    blocks must keep their values from create (or load), and the rest must
    still pass the configuration check: AN_ERR_INVALID_ARG otherwise. */
 static an_result an__lae_guard(const an__lae *m)
 {
-    const an_lstm_ae_config *c = &m->cfg, *f = &m->fixed;
+    const an_lstm_config *c = &m->cfg, *f = &m->fixed;
     size_t l;
     if (c->window != f->window || c->n_features != f->n_features || c->n_layers != f->n_layers ||
         c->latent != f->latent || c->batch != f->batch || c->n_predictions != f->n_predictions ||
@@ -1682,8 +1682,8 @@ static void an__lae_bind(an__lae *m)
 static void an__lae_prepare(an__lae *m)
 {
     size_t l;
-    for (l = 0; l < m->lay.n; l++) an_lstm_prepare(&m->enc[l], &m->enc_buf[l]);
-    for (l = 0; l < m->lay.n_dec; l++) an_lstm_prepare(&m->dec[l], &m->dec_buf[l]);
+    for (l = 0; l < m->lay.n; l++) an_lstm_layer_prepare(&m->enc[l], &m->enc_buf[l]);
+    for (l = 0; l < m->lay.n_dec; l++) an_lstm_layer_prepare(&m->dec[l], &m->dec_buf[l]);
 }
 
 /* Floats of the stateful forecaster's h (and of c). */
@@ -1722,14 +1722,14 @@ static void an__lae_init_params(an__lae *m)
     an_rng rng;
     size_t l;
     an_rng_seed(&rng, m->cfg.seed, 1);
-    for (l = 0; l < m->lay.n; l++) an_lstm_init_params(&m->enc[l], &rng);
+    for (l = 0; l < m->lay.n; l++) an_lstm_layer_init_params(&m->enc[l], &rng);
     if (m->lay.has_latent)
         an_dense_init_params(m->lay.top, m->lay.code, m->params + m->lay.lat_W, m->params + m->lay.lat_b, &rng);
-    for (l = 0; l < m->lay.n_dec; l++) an_lstm_init_params(&m->dec[l], &rng);
+    for (l = 0; l < m->lay.n_dec; l++) an_lstm_layer_init_params(&m->dec[l], &rng);
     an_dense_init_params(m->lay.out_in, m->lay.out_dim, m->params + m->lay.out_W, m->params + m->lay.out_b, &rng);
 }
 
-static an_result an__model_create(const an_lstm_ae_config *c, int kind, const an_allocator *a,
+static an_result an__model_create(const an_lstm_config *c, int kind, const an_allocator *a,
                                   an_detector **out)
 {
     an__lae *m;
@@ -1777,41 +1777,41 @@ static an_result an__model_create(const an_lstm_ae_config *c, int kind, const an
     return AN_OK;
 }
 
-AN_API an_result an_lstm_ae_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out)
+AN_API an_result an_lstm_ae_create(const an_lstm_config *c, const an_allocator *a, an_detector **out)
 {
     return an__model_create(c, 0, a, out);
 }
 
-AN_API an_result an_lstm_forecaster_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out)
+AN_API an_result an_lstm_forecaster_create(const an_lstm_config *c, const an_allocator *a, an_detector **out)
 {
     return an__model_create(c, 1, a, out);
 }
 
-AN_API an_result an_lstm_classifier_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out)
+AN_API an_result an_lstm_classifier_create(const an_lstm_config *c, const an_allocator *a, an_detector **out)
 {
     return an__model_create(c, 2, a, out);
 }
 
-AN_API an_result an_lstm_classifier_memory(const an_lstm_ae_config *c, size_t *inference_bytes,
+AN_API an_result an_lstm_classifier_memory(const an_lstm_config *c, size_t *inference_bytes,
                                            size_t *training_bytes)
 {
     return an__model_memory(c, 2, inference_bytes, training_bytes);
 }
 
-AN_API an_lstm_ae_config an_lstm_classifier_config_init(size_t window, size_t n_features, size_t units,
+AN_API an_lstm_config an_lstm_classifier_config_init(size_t window, size_t n_features, size_t units,
                                                         size_t n_classes)
 {
-    an_lstm_ae_config c = an_lstm_ae_config_init(window, n_features, units);
+    an_lstm_config c = an_lstm_ae_config_init(window, n_features, units);
     c.n_classes = n_classes;
     c.loss = AN_LOSS_BCE;
     c.dropout = 0.2;
     return c;
 }
 
-AN_API an_lstm_ae_config an_lstm_forecaster_config_init(size_t window, size_t n_features, size_t units,
+AN_API an_lstm_config an_lstm_forecaster_config_init(size_t window, size_t n_features, size_t units,
                                                         size_t n_predictions)
 {
-    an_lstm_ae_config c = an_lstm_ae_config_init(window, n_features, units);
+    an_lstm_config c = an_lstm_ae_config_init(window, n_features, units);
     c.n_layers = 2;
     c.units[1] = units;
     c.n_predictions = n_predictions;
@@ -1833,7 +1833,7 @@ static an_result an__lae_train_alloc(an__lae *m)
     return AN_OK;
 }
 
-AN_API void an_lstm_ae_sync(an_detector *d)
+AN_API void an_lstm_sync(an_detector *d)
 {
     an__lae *m = an__lae_of(d);
     if (m) an__lae_prepare(m);
@@ -1847,7 +1847,7 @@ static void an__lae_forward(an__lae *m, size_t B)
     const float *in = m->x, *top, *code;
     int drop = m->training && L->head && m->cfg.dropout > 0.0;
     for (l = 0; l < L->n; l++) {
-        an_lstm_forward(&m->enc[l], &m->enc_buf[l], B, T, in, 0);
+        an_lstm_layer_forward(&m->enc[l], &m->enc_buf[l], B, T, in, 0);
         in = m->enc_buf[l].h;
         if (drop && l + 1 < L->n) {   /* dropout between layers: (B,T,H_l) */
             size_t k = B * T * L->enc_H[l];
@@ -1873,8 +1873,8 @@ static void an__lae_forward(an__lae *m, size_t B)
         an_dense_forward(B, L->top, L->code, m->e, m->params + L->lat_W, m->params + L->lat_b, m->z);
         code = m->z;
     }
-    an_lstm_forward(&m->dec[0], &m->dec_buf[0], B, T, code, 1);
-    for (l = 1; l < L->n_dec; l++) an_lstm_forward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0);
+    an_lstm_layer_forward(&m->dec[0], &m->dec_buf[0], B, T, code, 1);
+    for (l = 1; l < L->n_dec; l++) an_lstm_layer_forward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0);
     an_dense_forward(B * T, L->out_in, L->out_dim, m->dec_buf[L->n_dec - 1].h, m->params + L->out_W,
                      m->params + L->out_b, m->yhat);
 }
@@ -1904,12 +1904,12 @@ static void an__lae_backward(an__lae *m, size_t B, float *grad_x)
         for (l = L->n_dec - 1; l >= 1; l--) {
             float *d_out = m->dseq[k ^ 1];
             memset(d_out, 0, B * T * L->dec_I[l] * sizeof(float));
-            an_lstm_backward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0, d_in, NULL, d_out);
+            an_lstm_layer_backward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0, d_in, NULL, d_out);
             d_in = d_out;
             k ^= 1;
         }
         memset(m->dcode, 0, B * L->code * sizeof(float));
-        an_lstm_backward(&m->dec[0], &m->dec_buf[0], B, T, code, 1, d_in, NULL, m->dcode);
+        an_lstm_layer_backward(&m->dec[0], &m->dec_buf[0], B, T, code, 1, d_in, NULL, m->dcode);
         dlast = m->dcode;
         if (L->has_latent) {
             memset(m->de, 0, B * L->top * sizeof(float));
@@ -1924,7 +1924,7 @@ static void an__lae_backward(an__lae *m, size_t B, float *grad_x)
         float *dx = l ? m->dseq[k] : grad_x;
         size_t nx = B * T * L->enc_I[l];
         if (dx) memset(dx, 0, nx * sizeof(float));
-        an_lstm_backward(&m->enc[l], &m->enc_buf[l], B, T, input, 0, d_in, l == n - 1 ? dlast : NULL, dx);
+        an_lstm_layer_backward(&m->enc[l], &m->enc_buf[l], B, T, input, 0, d_in, l == n - 1 ? dlast : NULL, dx);
         if (l && drop)
             for (i = 0; i < nx; i++) dx[i] *= m->mask[l - 1][i];
         d_in = dx;
@@ -1962,7 +1962,7 @@ static an_result an__lae_loss_grad(an__lae *m, size_t B, double *loss, float *gr
     return AN_OK;
 }
 
-AN_API an_result an_lstm_ae_loss_grad(an_detector *d, const float *x, size_t B, double *loss, float *grad_x)
+AN_API an_result an_lstm_loss_grad(an_detector *d, const float *x, size_t B, double *loss, float *grad_x)
 {
     an__lae *m = an__lae_of(d);
     size_t TF, PF, b;
@@ -1988,7 +1988,7 @@ AN_API an_result an_lstm_ae_loss_grad(an_detector *d, const float *x, size_t B, 
     return an__lae_loss_grad(m, B, loss, grad_x);
 }
 
-AN_API an_result an_lstm_ae_reconstruct(an_detector *d, const float *x, size_t B, float *out)
+AN_API an_result an_lstm_output(an_detector *d, const float *x, size_t B, float *out)
 {
     an__lae *m = an__lae_of(d);
     size_t n;
@@ -2012,14 +2012,14 @@ static size_t an__lae_ranges(const an__lae *m, size_t *ranges)
     for (l = 0; l < L->n; l++)
         if (!m->enc_frozen[l]) {
             ranges[2 * k] = L->enc_off[l];
-            ranges[2 * k + 1] = L->enc_off[l] + an_lstm_param_count(L->enc_I[l], L->enc_H[l]);
+            ranges[2 * k + 1] = L->enc_off[l] + an_lstm_layer_param_count(L->enc_I[l], L->enc_H[l]);
             k++;
         }
     if (L->has_latent) { ranges[2 * k] = L->lat_W; ranges[2 * k + 1] = L->lat_b + L->code; k++; }
     for (l = 0; l < L->n_dec; l++)
         if (!m->dec_frozen[l]) {
             ranges[2 * k] = L->dec_off[l];
-            ranges[2 * k + 1] = L->dec_off[l] + an_lstm_param_count(L->dec_I[l], L->dec_H[l]);
+            ranges[2 * k + 1] = L->dec_off[l] + an_lstm_layer_param_count(L->dec_I[l], L->dec_H[l]);
             k++;
         }
     ranges[2 * k] = L->out_W;
@@ -2066,7 +2066,7 @@ static an_result an__lae_eval(an__lae *m, const float *xs, size_t first, size_t 
 /* The training loop on the scaled series xs (n_rows, F). */
 static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_t *order, an_rng *rng)
 {
-    const an_lstm_ae_config *c = &m->cfg;
+    const an_lstm_config *c = &m->cfg;
     size_t T = c->window, nw, n_val, n_train, split, epoch, ranges[4 * AN_LSTM_MAX_LAYERS + 4], n_ranges;
     size_t i, b, wait = 0;
     double best = HUGE_VAL;
@@ -2226,7 +2226,7 @@ static an_result an__lae_fit(an_detector *self, const float *x, size_t n_rows)
     return an__lae_run(m, x, n_rows, 1);
 }
 
-AN_API an_result an_lstm_ae_update(an_detector *d, const float *x, size_t n_rows)
+AN_API an_result an_lstm_update(an_detector *d, const float *x, size_t n_rows)
 {
     an__lae *m = an__lae_of(d);
     an_result r;
@@ -2237,7 +2237,7 @@ AN_API an_result an_lstm_ae_update(an_detector *d, const float *x, size_t n_rows
     return an__lae_run(m, x, n_rows, 0);
 }
 
-AN_API an_result an_lstm_ae_freeze(an_detector *d, int side, size_t layer, int frozen)
+AN_API an_result an_lstm_freeze(an_detector *d, int side, size_t layer, int frozen)
 {
     an__lae *m = an__lae_of(d);
     if (!m || (side != 0 && side != 1) || layer >= (side ? m->lay.n_dec : m->lay.n)) return AN_ERR_INVALID_ARG;
@@ -2245,7 +2245,7 @@ AN_API an_result an_lstm_ae_freeze(an_detector *d, int side, size_t layer, int f
     return AN_OK;
 }
 
-AN_API an_result an_lstm_ae_set_dropout(an_detector *d, int mode)
+AN_API an_result an_lstm_set_dropout(an_detector *d, int mode)
 {
     an__lae *m = an__lae_of(d);
     an_result r;
@@ -2273,7 +2273,7 @@ AN_API an_result an_lstm_info_get(an_detector *d, an_lstm_info *info)
     return d->fitted ? AN_OK : AN_ERR_NOT_FITTED;
 }
 
-AN_API an_lstm_ae_config *an_lstm_ae_config_of(an_detector *d)
+AN_API an_lstm_config *an_lstm_config_of(an_detector *d)
 {
     an__lae *m = an__lae_of(d);
     return m ? &m->cfg : NULL;
@@ -2351,7 +2351,7 @@ static an_result an__lfc_push_stateful(an__lae *m, const float *row, float *scor
     if ((r = an__lae_row(m, row, m->st_x)) != AN_OK) return r;
     if (m->n_seen >= m->cfg.window) *score = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->st_pred, m->st_x, F);
     for (l = 0; l < L->n; l++) {
-        an_lstm_step(&m->enc[l], &m->enc_buf[l], in, m->st_h + off, m->st_c + off, m->st_z);
+        an_lstm_layer_step(&m->enc[l], &m->enc_buf[l], in, m->st_h + off, m->st_c + off, m->st_z);
         in = m->st_h + off;
         off += L->enc_H[l];
     }
@@ -2672,7 +2672,7 @@ static an_result an__lae_reset(an_detector *self)
 static an_result an__lae_save(const an_detector *self, an_writer *w)
 {
     const an__lae *m = an__lae_of((an_detector *)self);
-    const an_lstm_ae_config *c;
+    const an_lstm_config *c;
     size_t l;
     if (!m) return AN_ERR_INVALID_ARG;
     if (an__lae_guard(m) != AN_OK) return AN_ERR_INVALID_ARG;
@@ -2746,7 +2746,7 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     return w->status;
 }
 
-static an_result an__lae_read_config(an_reader *r, an_lstm_ae_config *c)
+static an_result an__lae_read_config(an_reader *r, an_lstm_config *c)
 {
     uint32_t version;
     size_t l, v;
@@ -2780,7 +2780,7 @@ static an_result an__lae_read_config(an_reader *r, an_lstm_ae_config *c)
     an_read_f64(r, &c->adam.eps);
     an_read_f64(r, &c->adam.weight_decay);
     if ((res = an_read_f64(r, &c->adam.clip_norm)) != AN_OK) return res;
-    return an_lstm_ae_check_config(c) == AN_OK ? AN_OK : AN_ERR_CORRUPT;
+    return an_lstm_check_config(c) == AN_OK ? AN_OK : AN_ERR_CORRUPT;
 }
 
 /* A cursor at the first chunk with `tag` in r (for readers, such as
@@ -2805,7 +2805,7 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
     float weights[64];   /* class weights of small heads; larger ones are read after create */
     an_reader agg;
     int forecaster = kind != 0;
-    an_lstm_ae_config c;
+    an_lstm_config c;
     an_reader chunk;
     an_detector *d = NULL;
     an__lae *m;
@@ -2939,7 +2939,7 @@ static an_result an__lcl_load(an_reader *payload, const an_allocator *a, an_dete
     return an__model_load(payload, a, out, 2);
 }
 
-AN_API an_result an_lstm_ae_param_view(an_detector *d, const char *name, float **data, size_t *count)
+AN_API an_result an_lstm_param_view(an_detector *d, const char *name, float **data, size_t *count)
 {
     an__lae *m = an__lae_of(d);
     const an__lae_layout *L;

@@ -445,7 +445,7 @@ static int show_progress(void *user, const an_lstm_progress *p)
    an epoch (the stride grows with the series), early stopping. */
 static an_detector *make_lstm(const options *o, size_t n_features, int forecaster, size_t n_rows)
 {
-    an_lstm_ae_config c = forecaster ? an_lstm_forecaster_config_init(o->window, n_features, 32, 1)
+    an_lstm_config c = forecaster ? an_lstm_forecaster_config_init(o->window, n_features, 32, 1)
                                      : an_lstm_ae_config_init(o->window, n_features, 32);
     an_detector *d;
     c.window_agg = AN_AGG_LAST;                  /* causal: a row is scored by the window ending at it */

@@ -58,7 +58,7 @@ int main(int argc, char **argv)
         char path[512];
         float *x;
         size_t n = rf->n, prob = an_nab_probation(n), i, w;
-        an_lstm_ae_config c = an_lstm_ae_config_init(48, 1, 32);
+        an_lstm_config c = an_lstm_ae_config_init(48, 1, 32);
         an_detector *d = NULL;
         an_lstm_info info;
         an_result r;

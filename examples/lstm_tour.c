@@ -21,7 +21,7 @@ static int progress(void *user, const an_lstm_progress *p)
 int main(void)
 {
     static float train[N], test[N], score[N], again[N];
-    an_lstm_ae_config c;
+    an_lstm_config c;
     an_detector *d = NULL, *loaded = NULL;
     const an_detector_vtable *types[1];
     an_writer w;
