@@ -134,12 +134,12 @@ int main(int argc, char **argv)
     c.batch = B;
     c.scaler = (an_scaler_kind)0;   /* the peer trains on the raw windows */
     c.seed = (uint64_t)o.seed;
-    c.adam = an_adam_config_init(o.lr);
-    c.adam.eps = o.eps;
+    c.train.adam = an_adam_config_init(o.lr);
+    c.train.adam.eps = o.eps;
     if ((r = an_lstm_ae_create(&c, NULL, &d)) != AN_OK) { fprintf(stderr, "create: %s\n", an_result_str(r)); return 1; }
     an_lstm_param_view(d, "params", &params, &n_params);
     an_lstm_param_view(d, "grads", &grads, &n_params);
-    if ((r = an_adam_init(&opt, &c.adam, n_params, NULL)) != AN_OK) { fprintf(stderr, "adam: %s\n", an_result_str(r)); return 1; }
+    if ((r = an_adam_init(&opt, &c.train.adam, n_params, NULL)) != AN_OK) { fprintf(stderr, "adam: %s\n", an_result_str(r)); return 1; }
 
     {   /* the peer's FLOP count per window */
         double macs = (double)T * (4.0 * H * (F + H) + 4.0 * H * (H + H) + (double)H * F);
