@@ -79,9 +79,9 @@
    layers, units, latent, batch, predictions, classes), what its weights
    are trained for (activation, loss, scaler, dropout, gamma, class
    weights), how it scores (channel_agg, window_agg, stateful_stream) and
-   its seed.  It is checked once, at create (or load), and never changes
-   after: an_lstm_config_of gives a read-only view.  To change any of it,
-   create a new model.
+   its seed.  It is checked once, at create (or load), and but for its
+   `train` member (below) never changes after: an_lstm_config_of gives a
+   read-only view.  To change any of the rest, create a new model.
    An an_lstm_train_config says how one training run goes (epochs,
    stride, validation, early stopping, Adam, progress).  an_lstm_fit,
    an_lstm_update and an_lstm_classifier_train take one and check it
