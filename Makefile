@@ -7,6 +7,12 @@
 #                  STL against R and statsmodels, the LSTM autoencoder against
 #                  PyTorch (each peer where it is installed)
 #   make demo      the demo (build/anomaly demo)
+#   make eval      the quality suite (not part of test; minutes): NAB on
+#                  ../shared/data/nab, all / choose / confirm halves, and the
+#                  synthetic benchmark unsupervised and with a clean prefix.
+#                  EVAL_ARGS="--method stl" goes to every detect and nab run;
+#                  QUICK=1 runs 14 synthetic files instead of 84; EVAL_FLAGS
+#                  takes bench/eval.c's own flags (--no-nab, --no-synth, --jobs N)
 #   make fuzz      libFuzzer on the model-file reader (clang), FUZZ_SECONDS=60
 #   make cross     the suite for AArch64 NEON under qemu (CROSS=aarch64-linux-gnu-)
 #
@@ -57,10 +63,11 @@ TESTS     = build/test_core build/test_core_scalar $(if $(HAS_AVX2),build/test_c
             $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject
 FUZZ_RUN  = build/fuzz_model
 
-.PHONY: all test sanitize bench demo fuzz cross clean
+.PHONY: all test sanitize bench demo eval fuzz cross clean
 
 all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats bench/stl bench/lstm_ae build/core_tour \
-     build/stats_tour build/lstm_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed
+     build/stats_tour build/lstm_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed \
+     build/eval
 
 build:
 	@mkdir -p build
@@ -174,6 +181,14 @@ bench: build/bench_kernels build/bench_stats bench/stl bench/lstm_ae
 
 demo: build/anomaly
 	./build/anomaly demo
+
+build/eval: bench/eval.c anomaly.h | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+EVAL_ARGS  ?=
+EVAL_FLAGS ?=
+eval: build/anomaly build/eval
+	nice ./build/eval $(if $(QUICK),--quick) $(EVAL_FLAGS) -- $(EVAL_ARGS)
 
 # Coverage-guided fuzzing of the model reader; new inputs go to build/fuzz-corpus.
 fuzz: | build
