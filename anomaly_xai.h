@@ -1,8 +1,8 @@
 /* anomaly_xai.h - v0.1.0 - explanations and report pictures for anomaly.h.
-   No dependencies beyond anomaly_stats.h, anomaly.h, libc and libm.
+   No dependencies beyond anomaly.h, libc and libm.
    Licence: see anomaly.h.
 
-   Include after (or instead of) anomaly_stats.h; with ANOMALY_IMPLEMENTATION
+   Include after (or instead of) anomaly.h; with ANOMALY_IMPLEMENTATION
    defined in one file, this header's code is emitted there too.
 
    Sections, in reading order:
@@ -43,7 +43,7 @@
 #ifndef ANOMALY_XAI_H_INCLUDED
 #define ANOMALY_XAI_H_INCLUDED
 
-#include "anomaly_stats.h"
+#include "anomaly.h"
 
 #ifdef __cplusplus
 extern "C" {

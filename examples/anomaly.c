@@ -12,7 +12,8 @@
    detector, streaming, explaining events and scoring a benchmark. */
 #define _POSIX_C_SOURCE 200809L
 #define ANOMALY_IMPLEMENTATION
-#include "../anomaly_xai.h"            /* includes anomaly_stats.h and anomaly.h */
+#include "../anomaly_stats.h"
+#include "../anomaly_xai.h"
 #include "../anomaly_lstm.h"
 
 #include <ctype.h>
@@ -526,11 +527,13 @@ static an_detector *load_detector(const char *path)
     fclose(f);
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) die("%s: is a directory, not a model file", path);
     if ((res = an_file_read(path, NULL, &data, &size)) != AN_OK) die("%s: %s", path, an_result_str(res));
-    const an_detector_vtable *types[3];
-    types[0] = an_lstm_ae_type();
-    types[1] = an_lstm_forecaster_type();
-    types[2] = an_iforest_type();
-    if ((res = an_model_open(&r, data, size)) != AN_OK || (res = an_ensemble_load(&r, types, 3, NULL, &d)) != AN_OK)
+    const an_detector_vtable *types[16];
+    size_t n_stats, n_lstm;
+    const an_detector_vtable *const *stats = an_stats_types(&n_stats), *const *lstm = an_lstm_types(&n_lstm);
+    memcpy(types, stats, n_stats * sizeof *types);           /* every type this program links */
+    memcpy(types + n_stats, lstm, n_lstm * sizeof *types);
+    if ((res = an_model_open(&r, data, size)) != AN_OK ||
+        (res = an_ensemble_load(&r, types, n_stats + n_lstm, NULL, &d)) != AN_OK)
         die("%s: %s", path, an_result_str(res));
     an_free(NULL, data, size);
     return d;

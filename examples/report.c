@@ -17,6 +17,7 @@
    --size W H, --from TIME and --to TIME (draw only those rows; the
    analysis still uses the whole series). */
 #define ANOMALY_IMPLEMENTATION
+#include "../anomaly_stats.h"
 #include "../anomaly_xai.h"
 
 #include <math.h>

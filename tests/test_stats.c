@@ -871,7 +871,7 @@ static an_detector *reload_ensemble(const an_detector *e)
     CHECK_OK(an_detector_save(e, &w));
     CHECK_OK(an_writer_finish(&w, &data, &size));
     CHECK_OK(an_model_open(&r, data, size));
-    CHECK_OK(an_ensemble_load(&r, NULL, 0, NULL, &loaded));
+    CHECK_OK(an_ensemble_load(&r, an_stats_types(NULL), 9, NULL, &loaded));
     an_writer_uninit(&w);
     return loaded;
 }
@@ -1044,7 +1044,7 @@ static an_result job_ensemble(const an_allocator *a, void *ctx)
     }
     if ((res = an_writer_init(&w, a)) == AN_OK) {
         if ((res = an_detector_save(e, &w)) == AN_OK && (res = an_writer_finish(&w, &data, &size)) == AN_OK &&
-            (res = an_model_open(&r, data, size)) == AN_OK && (res = an_ensemble_load(&r, NULL, 0, a, &m)) == AN_OK)
+            (res = an_model_open(&r, data, size)) == AN_OK && (res = an_ensemble_load(&r, an_stats_types(NULL), 9, a, &m)) == AN_OK)
             an_detector_destroy(m);
         an_writer_uninit(&w);
     }
@@ -1204,7 +1204,7 @@ static void test_ensemble_hostile(void)
     an_write_end(&w);
     CHECK_OK(an_writer_finish(&w, &data, &size));
     CHECK_OK(an_model_open(&r, data, size));
-    CHECK(an_ensemble_load(&r, NULL, 0, NULL, &d) != AN_OK);
+    CHECK(an_ensemble_load(&r, an_stats_types(NULL), 9, NULL, &d) != AN_OK);
     CHECK(d == NULL);
     an_writer_uninit(&w);
     CHECK_OK(an_writer_init(&w, NULL));                   /* STIQ claiming 2^20 features */
