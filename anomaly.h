@@ -732,6 +732,13 @@ AN_API an_alarm_config an_alarm_config_init(size_t k, size_t window);
 AN_API an_result an_alarm_batch(const an_alarm_config *config, const double *score, const double *threshold,
                                 size_t n, unsigned char *alarm, an_event *events, size_t capacity,
                                 size_t *count);
+/* The same for float scores and thresholds, as detectors emit them: the
+   events of an_alarm_batch on the same values widened to double.  (The
+   streaming form takes double scalars, to which a float converts
+   exactly.) */
+AN_API an_result an_alarm_batch_f(const an_alarm_config *config, const float *score, const float *threshold,
+                                  size_t n, unsigned char *alarm, an_event *events, size_t capacity,
+                                  size_t *count);
 
 /* The streaming rule: the flags of the last `window` points in a ring. */
 typedef struct an_alarm {
@@ -784,6 +791,8 @@ typedef struct an_onset {
 } an_onset;
 
 AN_API an_result an_onset_batch(size_t window, const double *score, size_t n, double *onset);
+/* The same for float scores, as detectors emit them. */
+AN_API an_result an_onset_batch_f(size_t window, const float *score, size_t n, float *onset);
 AN_API an_result an_onset_heap_size(size_t window, size_t *bytes);
 AN_API an_result an_onset_init_preallocated(an_onset *s, size_t window, void *heap);
 AN_API an_result an_onset_init(an_onset *s, size_t window, const an_allocator *a);
@@ -3389,25 +3398,30 @@ static void an__event_extend(an_event *e, size_t i, double d)
     if (d > e->severity) { e->severity = d; e->peak = i; }
 }
 
-AN_API an_result an_alarm_batch(const an_alarm_config *config, const double *score, const double *threshold,
-                                size_t n, unsigned char *alarm, an_event *events, size_t capacity,
-                                size_t *count)
+/* The series of an alarm batch: double or float (the other is NULL). */
+typedef struct an__series { const double *d; const float *f; } an__series;
+
+AN__INLINE double an__at(an__series s, size_t i) { return s.d ? s.d[i] : (double)s.f[i]; }
+
+static an_result an__alarm_batch(const an_alarm_config *c, an__series score, an__series threshold, size_t n,
+                                 unsigned char *alarm, an_event *events, size_t capacity, size_t *count)
 {
-    const an_alarm_config *c = config;
     size_t i, in_window = 0, last_alarm = 0, m = 0;
     int alarmed = 0, open = 0;
     an_event e;
     if (!count) return AN_ERR_INVALID_ARG;
     *count = 0;
-    if (!an__alarm_config_ok(c) || !score || !threshold || (capacity && !events)) return AN_ERR_INVALID_ARG;
+    if (!an__alarm_config_ok(c) || (!score.d && !score.f) || (!threshold.d && !threshold.f) || (capacity && !events))
+        return AN_ERR_INVALID_ARG;
     for (i = 0; i < n; i++)
-        if (!an__finite(score[i]) || !an__finite(threshold[i])) return AN_ERR_INPUT;
+        if (!an__finite(an__at(score, i)) || !an__finite(an__at(threshold, i))) return AN_ERR_INPUT;
     memset(&e, 0, sizeof e);
     for (i = 0; i < n; i++) {
-        int flag = score[i] > threshold[i], raise;
+        double s = an__at(score, i), th = an__at(threshold, i);
+        int flag = s > th, raise;
         /* flags among points i - window + 1 .. i */
         in_window += (size_t)flag;
-        if (i >= c->window && score[i - c->window] > threshold[i - c->window]) in_window--;
+        if (i >= c->window && an__at(score, i - c->window) > an__at(threshold, i - c->window)) in_window--;
         raise = flag && in_window >= c->k && (!alarmed || i - last_alarm > c->suppress);
         if (raise) { alarmed = 1; last_alarm = i; }
         if (alarm) alarm[i] = (unsigned char)raise;
@@ -3417,8 +3431,8 @@ AN_API an_result an_alarm_batch(const an_alarm_config *config, const double *sco
             m++;
             open = 0;
         }
-        if (open) an__event_extend(&e, i, score[i] - threshold[i]);
-        else { an__event_open(&e, i, score[i] - threshold[i]); open = 1; }
+        if (open) an__event_extend(&e, i, s - th);
+        else { an__event_open(&e, i, s - th); open = 1; }
         e.alarms += (size_t)raise;
     }
     if (open) {
@@ -3427,6 +3441,26 @@ AN_API an_result an_alarm_batch(const an_alarm_config *config, const double *sco
     }
     *count = m;
     return m > capacity ? AN_ERR_SHAPE : AN_OK;
+}
+
+AN_API an_result an_alarm_batch(const an_alarm_config *config, const double *score, const double *threshold,
+                                size_t n, unsigned char *alarm, an_event *events, size_t capacity,
+                                size_t *count)
+{
+    an__series s, th;
+    s.d = score; s.f = NULL;
+    th.d = threshold; th.f = NULL;
+    return an__alarm_batch(config, s, th, n, alarm, events, capacity, count);
+}
+
+AN_API an_result an_alarm_batch_f(const an_alarm_config *config, const float *score, const float *threshold,
+                                  size_t n, unsigned char *alarm, an_event *events, size_t capacity,
+                                  size_t *count)
+{
+    an__series s, th;
+    s.d = NULL; s.f = score;
+    th.d = NULL; th.f = threshold;
+    return an__alarm_batch(config, s, th, n, alarm, events, capacity, count);
 }
 
 AN_API an_result an_alarm_heap_size(const an_alarm_config *config, size_t *bytes)
@@ -3526,6 +3560,21 @@ AN_API an_result an_onset_batch(size_t window, const double *score, size_t n, do
         for (j = i > window ? i - window : 0; j < i; j++)
             if (score[j] > top) top = score[j];
         onset[i] = score[i] > top ? score[i] : 0.0;
+    }
+    return AN_OK;
+}
+
+AN_API an_result an_onset_batch_f(size_t window, const float *score, size_t n, float *onset)
+{
+    size_t i, j;
+    if (window == 0 || (n && (!score || !onset))) return AN_ERR_INVALID_ARG;
+    for (i = 0; i < n; i++)
+        if (!an__onset_score_ok(score[i])) return AN_ERR_INPUT;
+    for (i = 0; i < n; i++) {
+        float top = -1.0f;
+        for (j = i > window ? i - window : 0; j < i; j++)
+            if (score[j] > top) top = score[j];
+        onset[i] = score[i] > top ? score[i] : 0.0f;
     }
     return AN_OK;
 }

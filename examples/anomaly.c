@@ -19,6 +19,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <float.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -576,18 +577,25 @@ static void expectation(an_detector *e, double *expected, size_t n_features)
    flag each row as it comes and cannot wait for this. */
 #define LONE_LIKELIHOOD 0.9999
 
-typedef struct event {
-    size_t start, end, peak;           /* rows, inclusive */
-    size_t rows;                       /* flagged rows */
-    double peak_score, severity, confidence;
-} event;
+/* What a detection run found: per row, and the events (runs of flagged
+   rows from an_alarm_batch_f, told at their highest score; the severity
+   and confidence told are the ensemble's at that row). */
+typedef struct detection {
+    float *score;
+    unsigned char *flag;
+    double *expected;                  /* (rows, cols) */
+    double *severity, *confidence;
+    an_event *events;
+    size_t n_events, n_flagged;
+    double threshold;                  /* on the scores, when the rule is one; else NaN */
+} detection;
 
-static void describe(const table *t, const event *ev, const double *expected, FILE *out)
+static void describe(const table *t, const detection *r, const an_event *ev, FILE *out)
 {
     size_t f, worst = 0;
     double dev = 0;
     const float *x = t->x + ev->peak * t->cols;
-    const double *e = expected + ev->peak * t->cols;
+    const double *e = r->expected + ev->peak * t->cols;
     for (f = 0; f < t->cols; f++)
         if (e[f] == e[f] && fabs(x[f] - e[f]) > dev) { dev = fabs(x[f] - e[f]); worst = f; }
     fprintf(out, "event %s .. %s (%zu row%s), peak %s: ", t->stamp[ev->start], t->stamp[ev->end],
@@ -597,7 +605,8 @@ static void describe(const table *t, const event *ev, const double *expected, FI
                 x[worst] - e[worst], x[worst] > e[worst] ? ", above" : x[worst] < e[worst] ? ", below" : "");
     else
         fprintf(out, "%s %.4g far from its recent values", t->name[worst + 1], x[worst]);
-    fprintf(out, "; severity %.1f, confidence %.2f, likelihood %.4f\n", ev->severity, ev->confidence, ev->peak_score);
+    fprintf(out, "; severity %.1f, confidence %.2f, likelihood %.4f\n", r->severity[ev->peak], r->confidence[ev->peak],
+            r->score[ev->peak]);
 }
 
 static void json_string(FILE *f, const char *s)
@@ -696,17 +705,6 @@ static double score_threshold(const options *o, const float *train_scores, size_
     return v;
 }
 
-/* What a detection run found: per row, and the events. */
-typedef struct detection {
-    float *score;
-    unsigned char *flag;
-    double *expected;                  /* (rows, cols) */
-    double *severity, *confidence;
-    event *events;
-    size_t n_events, n_flagged;
-    double threshold;                  /* on the scores, when the rule is one; else NaN */
-} detection;
-
 /* The prediction error of each row, |actual - expected| over its
    features, each in units of its median training error; the likelihood
    itself where the detector expects nothing. */
@@ -797,7 +795,7 @@ static void detect_table(const options *o, const table *t, detection *r)
     r->expected = (double *)xmalloc(t->rows * t->cols * sizeof(double));
     r->severity = (double *)xmalloc(2 * t->rows * sizeof(double));
     r->confidence = r->severity + t->rows;
-    r->events = (event *)xmalloc(t->rows * sizeof(event));
+    r->events = (an_event *)xmalloc(t->rows * sizeof(an_event));
     r->n_events = r->n_flagged = 0;
     r->threshold = NAN;
     for (i = 0; i < t->rows; i++) {
@@ -815,32 +813,24 @@ static void detect_table(const options *o, const table *t, detection *r)
         for (i = 0; i < t->rows; i++) r->flag[i] = r->score[i] > threshold;
     }
     if (o->threshold == THRESHOLD_DYNAMIC || o->threshold == THRESHOLD_SPOT) error_threshold(o, t, train, r);
-    for (i = 0; i < t->rows; i++) {            /* events: runs of flagged rows, told at their peak */
-        event *ev;
-        if (!r->flag[i]) continue;
-        if (r->n_events && r->events[r->n_events - 1].end + 1 == i) ev = &r->events[r->n_events - 1];
-        else {
-            ev = &r->events[r->n_events++];
-            ev->start = ev->peak = i;
-            ev->peak_score = -1;
-            ev->rows = 0;
-        }
-        ev->end = i;
-        ev->rows++;
-        if (r->score[i] > ev->peak_score) {
-            ev->peak = i;
-            ev->peak_score = r->score[i];
-            ev->severity = r->severity[i];
-            ev->confidence = r->confidence[i];
-        }
+    {                                          /* events: runs of flagged rows, told at their peak */
+        /* the flags come from the rule the options chose, so the alarm's
+           threshold only replays them: below every score (>= 0) where
+           flagged, the score itself elsewhere; then the peak is the
+           highest score, the first of ties */
+        float *thr = (float *)xmalloc(t->rows * sizeof(float));
+        an_alarm_config c = an_alarm_config_init(1, 1);
+        for (i = 0; i < t->rows; i++) thr[i] = r->flag[i] ? -FLT_MIN : r->score[i];
+        check(an_alarm_batch_f(&c, r->score, thr, t->rows, NULL, r->events, t->rows, &r->n_events), "events");
+        free(thr);
     }
     if (o->threshold == THRESHOLD_VOTE) {       /* a lone row must reach LONE_LIKELIHOOD */
         size_t kept = 0, e;
         double top = ((double)train - 0.5) / (double)train;
         for (e = 0; e < r->n_events; e++) {
-            event *ev = &r->events[e];
+            an_event *ev = &r->events[e];
             double need = ev->peak < train && top < LONE_LIKELIHOOD ? top : LONE_LIKELIHOOD;
-            if (ev->rows > 1 || ev->peak_score >= (float)need) r->events[kept++] = *ev;
+            if (ev->points > 1 || r->score[ev->peak] >= (float)need) r->events[kept++] = *ev;
             else r->flag[ev->start] = 0;
         }
         r->n_events = kept;
@@ -861,7 +851,7 @@ static void write_events_json(const char *path, const table *t, const detection 
     if (!json) die("cannot write %s: %s", path, strerror(errno));
     fprintf(json, "[\n");
     for (i = 0; i < r->n_events; i++) {
-        const event *ev = &r->events[i];
+        const an_event *ev = &r->events[i];
         fprintf(json, "  {\"start\": ");
         json_string(json, t->stamp[ev->start]);
         fprintf(json, ", \"end\": ");
@@ -869,7 +859,7 @@ static void write_events_json(const char *path, const table *t, const detection 
         fprintf(json, ", \"peak\": ");
         json_string(json, t->stamp[ev->peak]);
         fprintf(json, ", \"rows\": [%zu, %zu], \"score\": %.6f, \"severity\": %.3f, \"confidence\": %.3f",
-                ev->start, ev->end, ev->peak_score, ev->severity, ev->confidence);
+                ev->start, ev->end, r->score[ev->peak], r->severity[ev->peak], r->confidence[ev->peak]);
         fprintf(json, ", \"actual\": [");
         for (f = 0; f < t->cols; f++) fprintf(json, "%s%.6g", f ? ", " : "", t->x[ev->peak * t->cols + f]);
         fprintf(json, "], \"expected\": [");
@@ -902,14 +892,14 @@ static void write_svg(const char *path, const char *title, const table *t, const
     size_t i;
     an_result res;
     for (i = 0; i < r->n_events; i++) {
-        const event *e = &r->events[i];
+        const an_event *e = &r->events[i];
         double x = t->x[e->peak * t->cols], want = r->expected[e->peak * t->cols];
         labels[i] = want != want ? xstrdup("") : fabs(x - want) >= 1e4 ? xprintf("%+.0f", x - want)
                                                                        : xprintf("%+.3g", x - want);
         ev[i].start = e->start;
         ev[i].end = e->end;
         ev[i].peak = e->peak;
-        ev[i].severity = e->severity >= 0 && e->severity == e->severity ? e->severity : 0;
+        ev[i].severity = r->severity[e->peak] >= 0 && r->severity[e->peak] == r->severity[e->peak] ? r->severity[e->peak] : 0;
         ev[i].label = labels[i];
     }
     subtitle = xprintf("%zu rows, %zu event%s; the dashed line is what the detector expected, the lower panel the "
@@ -959,7 +949,7 @@ static int cmd_detect(int argc, char **argv)
         printf(",%.6f,%d\n", r.score[i], r.flag[i]);
     }
     if (!o.quiet) {
-        for (i = 0; i < r.n_events; i++) describe(&t, &r.events[i], r.expected, stderr);
+        for (i = 0; i < r.n_events; i++) describe(&t, &r, &r.events[i], stderr);
         fprintf(stderr, "%zu event%s, %zu of %zu rows flagged\n", r.n_events, r.n_events == 1 ? "" : "s",
                 r.n_flagged, t.rows);
     }
@@ -1052,7 +1042,7 @@ static int cmd_demo(int argc, char **argv)
             if (r.events[i].end >= demo_anomalies[k].start && r.events[i].start <= demo_anomalies[k].end)
                 kind = demo_anomalies[k].kind;
         printf("  [%s] ", kind);
-        describe(&t, &r.events[i], r.expected, stdout);
+        describe(&t, &r, &r.events[i], stdout);
     }
     check(an_event_scores(truth, r.flag, t.rows, &em), "event scores");
     check(an_confusion_matrix(truth, r.flag, t.rows, &cm), "confusion");

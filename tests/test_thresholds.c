@@ -622,6 +622,18 @@ static void test_alarm_batch_equals_streaming(void)
             score[i] = an_rng_uniform(&rng) < density ? thr[i] + an_rng_uniform(&rng) : thr[i] - an_rng_uniform(&rng);
             if (i % 37 == 0) score[i] = thr[i];   /* equal is not above */
         }
+        if (trial % 2) {                /* the float form on float values: as the double form widened */
+            float sf[400], tf[400];
+            size_t count_f;
+            for (i = 0; i < n; i++) {
+                score[i] = sf[i] = (float)score[i];
+                thr[i] = tf[i] = (float)thr[i];
+            }
+            CHECK_OK(an_alarm_batch_f(&c, sf, tf, n, a2, e2, n, &count_f));
+            CHECK_OK(an_alarm_batch(&c, score, thr, n, a1, e1, n, &count));
+            if (count_f != count || memcmp(a1, a2, n) != 0 || (count && memcmp(e1, e2, count * sizeof *e1) != 0))
+                mismatches++;
+        }
         CHECK_OK(an_alarm_batch(&c, score, thr, n, a1, e1, n, &count));
         m = stream_alarms(&c, score, thr, n, a2, e2, n);
         if (memcmp(a1, a2, n) != 0 || m != count) { mismatches++; continue; }
@@ -701,6 +713,16 @@ static void test_onset(void)
         same &= got == batch[i];
     }
     CHECK(same);
+    {                                   /* the float form: the same onsets of the same values */
+        float xf[500], of[500];
+        for (i = 0; i < 500; i++) x[i] = xf[i] = (float)x[i];
+        CHECK_OK(an_onset_batch(7, x, 500, batch));
+        CHECK_OK(an_onset_batch_f(7, xf, 500, of));
+        for (i = 0; i < 500; i++) same &= (double)of[i] == batch[i];
+        CHECK(same);
+        xf[4] = -1.0f;
+        CHECK_RESULT(an_onset_batch_f(7, xf, 500, of), AN_ERR_INPUT);
+    }
     CHECK_RESULT(an_onset_push(&s, -1.0, &got), AN_ERR_INPUT);
     CHECK_RESULT(an_onset_push(&s, NAN, &got), AN_ERR_INPUT);
     CHECK_RESULT(an_onset_push(&s, 0.5, NULL), AN_ERR_INVALID_ARG);
