@@ -116,14 +116,18 @@ typedef enum an_result {
     AN_ERR_TOO_SHORT     =  -5, /* series shorter than the method needs     */
     AN_ERR_NOT_FITTED    =  -6, /* object used before fit or load           */
     AN_ERR_UNSUPPORTED   =  -7, /* this object does not implement that      */
-    AN_ERR_CORRUPT       =  -8, /* model file damaged: magic, CRC, lengths  */
+    AN_ERR_CORRUPT       =  -8, /* model data malformed: a value out of range,
+                                   a length past its chunk, a field missing  */
     AN_ERR_VERSION       =  -9, /* model file made by a newer format        */
     AN_ERR_TOO_LARGE     = -10, /* a size exceeds a limit                   */
     AN_ERR_IO            = -11, /* a file could not be read or written      */
     AN_ERR_CANCELLED     = -12, /* a callback asked to stop                 */
-    AN_ERR_NUMERIC       = -13  /* computation became non-finite           */
+    AN_ERR_NUMERIC       = -13, /* computation became non-finite           */
+    AN_ERR_TRUNCATED     = -14, /* model file shorter than its header says  */
+    AN_ERR_NOT_MODEL     = -15, /* not a model file: no anomaly.h magic     */
+    AN_ERR_CHECKSUM      = -16  /* model file damaged: a CRC32 mismatch     */
 } an_result;
-#define AN_RESULT_MIN AN_ERR_NUMERIC    /* lowest code: loop AN_OK..MIN */
+#define AN_RESULT_MIN AN_ERR_CHECKSUM   /* lowest code: loop AN_OK..MIN */
 
 /* A short English sentence naming the code.  Never NULL. */
 AN_API const char *an_result_str(an_result r);
@@ -575,19 +579,28 @@ AN_API an_result an_write_bytes(an_writer *w, const void *v, size_t n);
 AN_API an_result an_writer_finish(an_writer *w, const void **data, size_t *size);
 
 /* A reader is a cursor over bytes: the chunk area of a file, or one
-   chunk's payload. */
+   chunk's payload.  `verified` is set by an_model_open, whose CRC checks
+   cover every byte, and passed on to payload readers: their chunks are
+   then trusted (their lengths are still checked, never their CRCs again).
+   A reader you fill yourself (verified 0) checks each chunk's CRC. */
 struct an_reader {
     const unsigned char *data;
     size_t size, pos;
+    int verified;
 };
 
-/* Checks magic, version, size and every top-level CRC; r then covers the
-   chunks.  The memory must outlive r. */
+/* Checks magic, version, size and every top-level CRC (whose bytes cover
+   the nested chunks too) once; r then covers the chunks.  The memory must
+   outlive r.  Returns AN_ERR_NOT_MODEL when the data does not start with
+   the magic, AN_ERR_TRUNCATED when it is shorter than the header or than
+   the size the header gives, AN_ERR_CHECKSUM for a CRC mismatch,
+   AN_ERR_VERSION for a newer format, AN_ERR_CORRUPT for anything else
+   malformed (trailing bytes, a chunk running past the end). */
 AN_API an_result an_model_open(an_reader *r, const void *data, size_t size);
 AN_API int       an_reader_at_end(const an_reader *r);
 AN_API size_t    an_reader_remaining(const an_reader *r);
 /* The chunk at the cursor: its tag and a reader over its payload (CRC
-   checked); advances past it. */
+   checked unless r is verified: AN_ERR_CHECKSUM); advances past it. */
 AN_API an_result an_read_chunk(an_reader *r, uint32_t *tag, an_reader *payload);
 /* The chunk at the cursor must have `tag`. */
 AN_API an_result an_read_expect(an_reader *r, uint32_t tag, an_reader *payload);
@@ -1009,13 +1022,18 @@ AN_API const char *an_result_str(an_result r)
     case AN_ERR_INPUT:       return "input data unusable (NaN or infinite value, single class, unsorted ranges)";
     case AN_ERR_TOO_SHORT:   return "series too short for this method";
     case AN_ERR_NOT_FITTED:  return "object used before fit or load";
-    case AN_ERR_UNSUPPORTED: return "operation not supported by this object";
-    case AN_ERR_CORRUPT:     return "model data corrupt (bad magic, CRC, length or value)";
+    case AN_ERR_UNSUPPORTED: return "operation not supported by this object (or a model of a detector type this "
+                                    "program did not link)";
+    case AN_ERR_CORRUPT:     return "model data malformed (a value out of range, a length past its chunk or a "
+                                    "missing field)";
     case AN_ERR_VERSION:     return "model file made by a newer format version";
     case AN_ERR_TOO_LARGE:   return "size exceeds a limit";
     case AN_ERR_IO:          return "file could not be read or written";
     case AN_ERR_CANCELLED:   return "cancelled by a callback";
     case AN_ERR_NUMERIC:     return "computation became non-finite";
+    case AN_ERR_TRUNCATED:   return "model file truncated (shorter than its header says)";
+    case AN_ERR_NOT_MODEL:   return "not a model file (no anomaly.h magic at its start)";
+    case AN_ERR_CHECKSUM:    return "model file damaged (CRC32 mismatch)";
     }
     return "unknown result code";
 }
@@ -3145,11 +3163,12 @@ AN_API an_result an_read_chunk(an_reader *r, uint32_t *tag, an_reader *payload)
     p = r->data + r->pos;
     length = an__get32(p + 4);
     if (length > an_reader_remaining(r) - 12) return AN_ERR_CORRUPT;
-    if (an_crc32(0, p, 8 + length) != an__get32(p + 8 + length)) return AN_ERR_CORRUPT;
+    if (!r->verified && an_crc32(0, p, 8 + length) != an__get32(p + 8 + length)) return AN_ERR_CHECKSUM;
     *tag = an__get32(p);
     payload->data = p + 8;
     payload->size = length;
     payload->pos = 0;
+    payload->verified = r->verified;
     r->pos += 12 + length;
     return AN_OK;
 }
@@ -3190,21 +3209,23 @@ AN_API an_result an_model_open(an_reader *r, const void *data, size_t size)
     if (!r || (!data && size)) return AN_ERR_INVALID_ARG;
     memset(r, 0, sizeof *r);
     if (size > ANOMALY_MAX_MODEL_BYTES) return AN_ERR_TOO_LARGE;
-    if (size < AN_MODEL_HEADER_BYTES || memcmp(p, an__magic, 8) != 0) return AN_ERR_CORRUPT;
-    if (an_crc32(0, p, 24) != an__get32(p + 24)) return AN_ERR_CORRUPT;
+    if (size && memcmp(p, an__magic, size < 8 ? size : 8) != 0) return AN_ERR_NOT_MODEL;
+    if (size < AN_MODEL_HEADER_BYTES) return AN_ERR_TRUNCATED;
+    if (an_crc32(0, p, 24) != an__get32(p + 24)) return AN_ERR_CHECKSUM;
     version = an__get32(p + 8);
     if (version == 0) return AN_ERR_CORRUPT;
     if (version > AN_MODEL_VERSION) return AN_ERR_VERSION;
-    if (an__get64(p + 16) != (uint64_t)size) return AN_ERR_CORRUPT;   /* truncated or padded */
+    if (an__get64(p + 16) > (uint64_t)size) return AN_ERR_TRUNCATED;
+    if (an__get64(p + 16) != (uint64_t)size) return AN_ERR_CORRUPT;    /* bytes after the end */
     scan.data = p + AN_MODEL_HEADER_BYTES;
     scan.size = size - AN_MODEL_HEADER_BYTES;
     scan.pos = 0;
+    scan.verified = 0;
+    while (!an_reader_at_end(&scan))                 /* every CRC, once */
+        if ((res = an_read_chunk(&scan, &tag, &payload)) != AN_OK) return res;
+    scan.pos = 0;
+    scan.verified = 1;
     *r = scan;
-    while (!an_reader_at_end(&scan))
-        if ((res = an_read_chunk(&scan, &tag, &payload)) != AN_OK) {
-            memset(r, 0, sizeof *r);
-            return res;
-        }
     return AN_OK;
 }
 
@@ -3953,9 +3974,10 @@ AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_
 
 #define AN__TAG_ENSEMBLE AN_TAG('E', 'N', 'S', 'B')
 
-/* Payload: threshold, min_agree, the number of healthy members, then for
-   each: weight, role, calibration, and the member's own DETC chunk; then,
-   only when it is not the mean, the pooling (u32). */
+/* Payload: an 'ENSB' chunk of threshold, min_agree, the number of healthy
+   members, then for each: weight, role, calibration, and the member's own
+   DETC chunk; then a 'POOL' chunk holding the pooling (u32). */
+#define AN__TAG_POOL AN_TAG('P', 'O', 'O', 'L')
 static an_result an__ensemble_save(const an_detector *self, an_writer *w)
 {
     const an__ensemble *e = (const an__ensemble *)self;
@@ -3977,7 +3999,9 @@ static an_result an__ensemble_save(const an_detector *self, an_writer *w)
         an_write_f64(w, m->cal.tail);
         an_detector_save(m->d, w);
     }
-    if (e->config.pool != AN_POOL_MEAN) an_write_u32(w, (uint32_t)e->config.pool);   /* files of the default stay as they were */
+    an_write_end(w);
+    an_write_begin(w, AN__TAG_POOL);
+    an_write_u32(w, (uint32_t)e->config.pool);
     return an_write_end(w);
 }
 
@@ -4042,11 +4066,14 @@ static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable 
         ((an__ensemble *)*out)->member[k].healthy = 1;
         ((an__ensemble *)*out)->last[k] = (float)NAN;
     }
-    if (r == AN_OK && !an_reader_at_end(&p)) {        /* the pooling, when not the mean */
-        uint32_t pool;
-        if ((r = an_read_u32(&p, &pool)) == AN_OK && (pool != AN_POOL_SURPRISE || !an_reader_at_end(&p)))
+    if (r == AN_OK && !an_reader_at_end(&p)) r = AN_ERR_CORRUPT;
+    if (r == AN_OK) {
+        an_reader q;
+        uint32_t pool = 0;
+        if ((r = an_reader_find(payload, AN__TAG_POOL, &q)) == AN_OK && (r = an_read_u32(&q, &pool)) == AN_OK &&
+            ((pool != AN_POOL_MEAN && pool != AN_POOL_SURPRISE) || !an_reader_at_end(&q)))
             r = AN_ERR_CORRUPT;
-        if (r == AN_OK) ((an__ensemble *)*out)->config.pool = AN_POOL_SURPRISE;
+        if (r == AN_OK) ((an__ensemble *)*out)->config.pool = (an_ensemble_pool)pool;
     }
     if (r != AN_OK) {
         if (*out) an__ensemble_destroy(*out);

@@ -1159,8 +1159,10 @@ static void test_model_corruption(void)
     copy = (unsigned char *)malloc(size + 1);
     /* truncation at every byte */
     for (i = 0; i < size; i++) {
+        an_result res;
         memcpy(copy, data, i);
-        if (an_model_open(&r, i ? copy : NULL, i) == AN_OK) TEST__FAIL("truncated to %zu bytes accepted", i);
+        if ((res = an_model_open(&r, i ? copy : NULL, i)) == AN_OK) TEST__FAIL("truncated to %zu bytes accepted", i);
+        else if (res != AN_ERR_TRUNCATED) TEST__FAIL("truncated to %zu bytes: %s", i, an_result_str(res));
     }
     /* every single-bit flip */
     for (i = 0; i < size; i++)
@@ -1170,7 +1172,10 @@ static void test_model_corruption(void)
             copy[i] ^= (unsigned char)(1u << bit);
             res = an_model_open(&r, copy, size);
             total++;
-            if (res == AN_ERR_CORRUPT) rejected++;
+            /* the magic: not a model file; the rest of the header: its CRC;
+               a chunk: its CRC, or a length now past the end */
+            if (i < 8 ? res == AN_ERR_NOT_MODEL
+                      : res == AN_ERR_CHECKSUM || (i >= AN_MODEL_HEADER_BYTES && res == AN_ERR_CORRUPT)) rejected++;
             else TEST__FAIL("bit %d of byte %zu flipped: %s", bit, i, an_result_str(res));
         }
     CHECK(rejected == total && total == (int)size * 8);
@@ -1178,6 +1183,27 @@ static void test_model_corruption(void)
     memcpy(copy, data, size);
     copy[size] = 0;
     CHECK_RESULT(an_model_open(&r, copy, size + 1), AN_ERR_CORRUPT);
+    /* a damaged chunk: a reader of your own checks its CRC, an opened
+       file's reader (checked once, at open) trusts it */
+    {
+        an_reader bare, p;
+        uint32_t tag;
+        memcpy(copy, data, size);
+        copy[AN_MODEL_HEADER_BYTES + 8] ^= 1;              /* the first chunk's first payload byte */
+        bare.data = copy + AN_MODEL_HEADER_BYTES;
+        bare.size = size - AN_MODEL_HEADER_BYTES;
+        bare.pos = 0;
+        bare.verified = 0;
+        CHECK_RESULT(an_read_chunk(&bare, &tag, &p), AN_ERR_CHECKSUM);
+        bare.verified = 1;
+        CHECK_OK(an_read_chunk(&bare, &tag, &p));
+        CHECK(p.verified == 1);
+        CHECK_RESULT(an_model_open(&r, copy, size), AN_ERR_CHECKSUM);
+        CHECK_RESULT(an_model_open(&r, "GIF89a", 6), AN_ERR_NOT_MODEL);
+        CHECK_RESULT(an_model_open(&r, data, 5), AN_ERR_TRUNCATED);
+        CHECK_OK(an_model_open(&r, data, size));
+        CHECK(r.verified == 1);
+    }
     /* a newer format version, correctly checksummed, is a version error */
     memcpy(copy, data, size);
     copy[8] = AN_MODEL_VERSION + 1;
