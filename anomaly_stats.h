@@ -567,9 +567,11 @@ typedef struct an_telemanom_result {
     double *smoothed;                 /* (n) smoothed errors                   */
     double *score;                    /* (n) the score of the run each point
                                          of a range belongs to, else 0        */
-    an_range *ranges;                 /* (range_capacity) anomalous sequences  */
-    double *range_score;              /* (range_capacity) largest score in each */
-    size_t range_capacity, range_count;
+    an_event *events;                 /* (event_capacity) the anomalous sequences:
+                                         start, end, peak (first of the largest
+                                         score), severity (that score), points;
+                                         alarms 0                              */
+    size_t event_capacity, event_count;
     an_telemanom_window *windows;     /* (window_capacity)                     */
     size_t window_capacity, window_count;
 } an_telemanom_result;
@@ -596,6 +598,12 @@ AN_API an_result an_telemanom_detect(const an_telemanom_config *config, const do
                                      size_t n, an_telemanom_result *out, const an_allocator *a);
 AN_API an_result an_telemanom_detect_work(const an_telemanom_config *config, const double *errors,
                                           const double *values, size_t n, an_telemanom_result *out, void *work);
+/* The same for float errors and values, as detectors emit them: they are
+   widened to double in 2 n doubles of scratch from `a` (NULL = default),
+   then judged exactly as above.  Returns what an_telemanom_detect does,
+   or AN_ERR_NOMEM. */
+AN_API an_result an_telemanom_detect_f(const an_telemanom_config *config, const float *errors, const float *values,
+                                       size_t n, an_telemanom_result *out, const an_allocator *a);
 
 /* --------------------------------------------------------------------------
    4b  SPOT and DSPOT: extreme-value streaming thresholds
@@ -680,6 +688,10 @@ AN_API void      an_spot_uninit(an_spot *s);
    for the quantile) comes from `scratch` (NULL = default).  Returns
    AN_ERR_INPUT for NaN/Inf, AN_ERR_TOO_SHORT when no point exceeds t. */
 AN_API an_result an_spot_fit(an_spot *s, const double *x, size_t n, const an_allocator *scratch);
+/* The same for float x, as detectors emit it (widened to double in n more
+   doubles of scratch).  Push takes a double, to which a float converts
+   exactly. */
+AN_API an_result an_spot_fit_f(an_spot *s, const float *x, size_t n, const an_allocator *scratch);
 /* One point: *verdict says what it was (AN_OK), AN_ERR_NOT_FITTED before
    calibration, AN_ERR_INPUT for NaN/Inf (nothing learnt).  Allocates
    nothing.  Thread safety: one thread per an_spot. */
@@ -4239,8 +4251,8 @@ AN_API an_result an_telemanom_detect_work(const an_telemanom_config *config, con
     double num = 0.0, den = 0.0, alpha, head = 0.0;
     an_result r = AN_OK;
     if (!errors || !values || !out || !work || !an__tm_config_ok(c)) return AN_ERR_INVALID_ARG;
-    out->range_count = out->window_count = 0;
-    if ((out->range_capacity && !out->ranges) || (out->window_capacity && !out->windows)) return AN_ERR_INVALID_ARG;
+    out->event_count = out->window_count = 0;
+    if ((out->event_capacity && !out->events) || (out->window_capacity && !out->windows)) return AN_ERR_INVALID_ARG;
     if (n == 0) return AN_ERR_TOO_SHORT;
     for (i = 0; i < n; i++)
         if (!an__finite(errors[i]) || errors[i] < 0.0 || !an__finite(values[i])) return AN_ERR_INPUT;
@@ -4318,22 +4330,27 @@ AN_API an_result an_telemanom_detect_work(const an_telemanom_config *config, con
     for (i = 0; i < n; i++) {
         size_t s = i, j;
         double best = 0.0;
+        size_t peak = s;
         if (!w.global[i]) continue;
         while (i + 1 < n && w.global[i + 1]) i++;
         if (i == s) { w.score[s] = 0.0; continue; }
-        for (j = s; j <= i; j++) if (w.score[j] > best) best = w.score[j];
-        if (ranges < out->range_capacity) {
-            out->ranges[ranges].start = s;
-            out->ranges[ranges].end = i;
-            if (out->range_score) out->range_score[ranges] = best;
+        for (j = s; j <= i; j++) if (w.score[j] > best) { best = w.score[j]; peak = j; }
+        if (ranges < out->event_capacity) {
+            an_event *ev = &out->events[ranges];
+            ev->start = s;
+            ev->end = i;
+            ev->peak = peak;
+            ev->severity = best;
+            ev->points = i - s + 1;
+            ev->alarms = 0;
         }
         ranges++;
     }
     if (out->smoothed) memcpy(out->smoothed, w.es, n * sizeof(double));
     if (out->score) memcpy(out->score, w.score, n * sizeof(double));
-    out->range_count = ranges;
+    out->event_count = ranges;
     out->window_count = n_windows;
-    if ((out->ranges && ranges > out->range_capacity) || (out->windows && n_windows > out->window_capacity))
+    if ((out->events && ranges > out->event_capacity) || (out->windows && n_windows > out->window_capacity))
         r = AN_ERR_SHAPE;
     return r;
 }
@@ -4349,6 +4366,30 @@ AN_API an_result an_telemanom_detect(const an_telemanom_config *config, const do
     if (!(work = an_malloc(a, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     r = an_telemanom_detect_work(config, errors, values, n, out, work);
     an_free(a, work, bytes);
+    return r;
+}
+
+/* A float series widened into n doubles from a (an_free with the same n). */
+static double *an__widen(const an_allocator *a, const float *x, size_t n, size_t copies)
+{
+    size_t i, bytes = an__mul(an__mul(n ? n : 1, copies), sizeof(double));
+    double *w;
+    if (bytes == SIZE_MAX || !(w = (double *)an_malloc(a, bytes, AN_ALIGN))) return NULL;
+    for (i = 0; i < n; i++) w[i] = (double)x[i];
+    return w;
+}
+
+AN_API an_result an_telemanom_detect_f(const an_telemanom_config *config, const float *errors, const float *values,
+                                       size_t n, an_telemanom_result *out, const an_allocator *a)
+{
+    double *w;
+    size_t i;
+    an_result r;
+    if (!errors || !values || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
+    if (!(w = an__widen(a, errors, n, 2))) return an__mul(n, 2 * sizeof(double)) == SIZE_MAX ? AN_ERR_TOO_LARGE : AN_ERR_NOMEM;
+    for (i = 0; i < n; i++) w[n + i] = (double)values[i];
+    r = an_telemanom_detect(config, w, w + n, n, out, a);
+    an_free(a, w, an__mul(an__mul(n ? n : 1, 2), sizeof(double)));
     return r;
 }
 
@@ -4619,6 +4660,17 @@ AN_API an_result an_spot_fit(an_spot *s, const double *x, size_t n, const an_all
     if ((r = an__spot_refit(s)) != AN_OK) return r;
     s->fitted = 1;
     return AN_OK;
+}
+
+AN_API an_result an_spot_fit_f(an_spot *s, const float *x, size_t n, const an_allocator *scratch)
+{
+    double *w;
+    an_result r;
+    if (!s || !x || !an__allocator_ok(scratch)) return AN_ERR_INVALID_ARG;
+    if (!(w = an__widen(scratch, x, n, 1))) return an__mul(n, sizeof(double)) == SIZE_MAX ? AN_ERR_TOO_LARGE : AN_ERR_NOMEM;
+    r = an_spot_fit(s, w, n, scratch);
+    an_free(scratch, w, an__mul(n ? n : 1, sizeof(double)));
+    return r;
 }
 
 AN_API an_result an_spot_push(an_spot *s, double x, an_spot_verdict *verdict)

@@ -749,12 +749,12 @@ static void error_threshold(const options *o, const table *t, size_t train, dete
         an_telemanom_config c = an_telemanom_config_init();
         an_telemanom_result res;
         memset(&res, 0, sizeof res);
-        res.range_capacity = t->rows;
-        res.ranges = (an_range *)xmalloc(t->rows * sizeof(an_range));
+        res.event_capacity = t->rows;
+        res.events = (an_event *)xmalloc(t->rows * sizeof(an_event));
         check(an_telemanom_detect(&c, err, values, t->rows, &res, NULL), "dynamic threshold");
-        for (k = 0; k < res.range_count; k++)
-            for (i = res.ranges[k].start; i <= res.ranges[k].end; i++) r->flag[i] = 1;
-        free(res.ranges);
+        for (k = 0; k < res.event_count; k++)
+            for (i = res.events[k].start; i <= res.events[k].end; i++) r->flag[i] = 1;
+        free(res.events);
     } else {
         an_spot_config c = an_spot_config_init(o->threshold_arg, 0.98);
         an_spot sp;
@@ -885,7 +885,7 @@ static int write_file(void *user, const char *data, size_t size)
 static void write_svg(const char *path, const char *title, const table *t, const detection *r)
 {
     an_report rep = an_report_init();
-    an_report_event *ev = (an_report_event *)xmalloc((r->n_events ? r->n_events : 1) * sizeof(an_report_event));
+    an_event *ev = (an_event *)xmalloc((r->n_events ? r->n_events : 1) * sizeof(an_event));
     char **labels = (char **)xmalloc((r->n_events ? r->n_events : 1) * sizeof(char *));
     char *subtitle;
     FILE *f;
@@ -896,11 +896,8 @@ static void write_svg(const char *path, const char *title, const table *t, const
         double x = t->x[e->peak * t->cols], want = r->expected[e->peak * t->cols];
         labels[i] = want != want ? xstrdup("") : fabs(x - want) >= 1e4 ? xprintf("%+.0f", x - want)
                                                                        : xprintf("%+.3g", x - want);
-        ev[i].start = e->start;
-        ev[i].end = e->end;
-        ev[i].peak = e->peak;
+        ev[i] = *e;                            /* shaded by the ensemble's severity at the peak */
         ev[i].severity = r->severity[e->peak] >= 0 && r->severity[e->peak] == r->severity[e->peak] ? r->severity[e->peak] : 0;
-        ev[i].label = labels[i];
     }
     subtitle = xprintf("%zu rows, %zu event%s; the dashed line is what the detector expected, the lower panel the "
                        "anomaly likelihood", t->rows, r->n_events, r->n_events == 1 ? "" : "s");
@@ -916,6 +913,7 @@ static void write_svg(const char *path, const char *title, const table *t, const
     rep.threshold = r->threshold;
     rep.score_scale = AN_REPORT_SCORE_NINES;
     rep.events = ev;
+    rep.labels = (const char *const *)labels;
     rep.n_events = r->n_events;
     if (!(f = fopen(path, "w"))) die("cannot write %s: %s", path, strerror(errno));
     res = an_report_svg(&rep, write_file, f);

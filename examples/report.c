@@ -71,7 +71,8 @@ int main(int argc, char **argv)
     an_calibration cal;
     an_alarm_config alarm;
     an_event *found;
-    an_report_event *events;
+    an_event *events;
+    const char **label_of;
     an_report r;
     an_result res;
 
@@ -129,10 +130,11 @@ int main(int argc, char **argv)
     absz = (float *)calloc(n, sizeof *absz);
     score = (float *)calloc(n, sizeof *score);
     found = (an_event *)calloc(n, sizeof *found);
-    events = (an_report_event *)calloc(n, sizeof *events);
+    events = (an_event *)calloc(n, sizeof *events);
+    label_of = (const char **)calloc(n, sizeof *label_of);
     labels = (char (*)[32])calloc(n, sizeof *labels);
     if (!seasonal || !trend || !rem || !expected || !lower || !upper || !score_d || !thr || !values || !absz ||
-        !score || !found || !events || !labels) {
+        !score || !found || !events || !labels || !label_of) {
         fprintf(stderr, "report: out of memory\n");
         return 1;
     }
@@ -193,7 +195,8 @@ int main(int argc, char **argv)
         double z = (rem[p] - median) / sigma;
         if (found[i].end < first || found[i].start >= last) continue;
         snprintf(labels[i], sizeof labels[i], "%s%.1f\xcf\x83", z < 0 ? "\xe2\x88\x92" : "+", fabs(z));
-        events[n_events] = an_report_event_from(&found[i], labels[i]);
+        events[n_events] = found[i];
+        label_of[n_events] = labels[i];
         events[n_events].severity = fabs(z);
         events[n_events].start = found[i].start > first ? found[i].start - first : 0;
         events[n_events].end = (found[i].end < last ? found[i].end : last - 1) - first;
@@ -226,6 +229,7 @@ int main(int argc, char **argv)
     r.threshold = threshold;
     r.score_scale = AN_REPORT_SCORE_NINES;
     r.events = events;
+    r.labels = label_of;
     r.n_events = n_events;
     r.width = width;
     r.height = height;
@@ -234,6 +238,6 @@ int main(int argc, char **argv)
     fprintf(stderr, "report: %zu rows, %zu drawn, %zu events shown of %zu\n", n, last - first, n_events, n_found);
 
     free(t); free(y); free(seasonal); free(trend); free(rem); free(expected); free(lower); free(upper);
-    free(score_d); free(thr); free(values); free(absz); free(score); free(found); free(events); free(labels);
+    free(score_d); free(thr); free(values); free(absz); free(score); free(found); free(events); free(labels); free(label_of);
     return res == AN_OK ? 0 : 1;
 }
