@@ -4,12 +4,14 @@
 
    The CSV has a header, a timestamp in the first column (ISO 8601 such as
    "2014-07-01 00:00:00" or "2014-07-01T00:00:00Z", or Unix seconds, in
-   order) and a value in the second, on every row.  The pipeline, all from anomaly_stats.h:
-     MSTL with the given periods (or those an_detect_periods finds) gives
-     the expected value; the remainder's robust z (median, 1.4826 MAD) gives
-     the band expected +- 3 sigma; |z| calibrated on the series itself
-     gives a likelihood in [0, 1]; points past --threshold become events
-     (an_alarm_batch), labelled with their z; anomaly_xai.h draws it all.
+   order) and a value in the second, on every row.  The pipeline:
+     MSTL (anomaly_stats.h) with the given periods (or those
+     an_detect_periods finds) gives the expected value; the remainder's
+     robust z (median, 1.4826 MAD) gives the band expected +- 3 sigma; |z|
+     calibrated on the series itself (an_calibration, anomaly.h) gives a
+     likelihood in [0, 1]; points past --threshold become events
+     (an_alarm_batch, anomaly.h), labelled with their z; anomaly_xai.h
+     draws it all.
    Calibrating on the series being judged flags about 1 - threshold of its
    points whatever they are; it is a picture, not a deployment.
 
