@@ -443,7 +443,9 @@ AN_API an_result an_pr_curve(const float *score, const unsigned char *label, siz
                              const an_allocator *a, double *precision, double *recall,
                              double *threshold, size_t capacity, size_t *count);
 
-/* Anomaly ranges: [start, end], both rows inclusive. */
+/* Anomaly ranges: [start, end], both rows inclusive: labelled windows
+   (ground truth, NAB's windows) for the metrics.  What a detector finds
+   is an an_event (section 11), which also has a peak and a severity. */
 typedef struct an_range { size_t start, end; } an_range;
 
 /* Runs of 1 in `label` as ranges; count is set even when capacity is too
@@ -727,6 +729,10 @@ typedef struct an_alarm_config {
     size_t max_gap;    /* unflagged points an event may bridge */
 } an_alarm_config;
 
+/* An event: rows judged anomalous, the library's one event type (the
+   alarms make them, telemanom returns them, the report draws them; an_range
+   is another thing, a labelled window with no peak).  The fields as the
+   alarms fill them: */
 typedef struct an_event {
     size_t start, end;   /* first and last flagged point, inclusive   */
     size_t peak;         /* the point furthest above its threshold    */
