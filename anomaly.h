@@ -934,6 +934,14 @@ AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_
    (AN_ERR_UNSUPPORTED for another detector, r unmoved). */
 AN_API an_result an_ensemble_load(an_reader *r, const an_detector_vtable *const *types, size_t n_types,
                                   const an_allocator *a, an_detector **out);
+/* Names what a load would miss: the tag of the first detector type the
+   'DETC' chunk at r's cursor needs (its own, or an ensemble's members')
+   that is not in `types`, or 0 when every one is there; r is not moved.
+   So a program can say "the model needs type 'LSAE'" where the load says
+   AN_ERR_UNSUPPORTED.  Returns: AN_OK, or the reader's error for a
+   malformed chunk. */
+AN_API an_result an_detector_missing_type(const an_reader *r, const an_detector_vtable *const *types,
+                                          size_t n_types, uint32_t *tag);
 AN_API const an_detector_vtable *an_ensemble_type(void);
 
 
@@ -4104,6 +4112,57 @@ AN_API an_result an_ensemble_load(an_reader *r, const an_detector_vtable *const 
         return res;
     if (tag != an_ensemble_type()->tag) return AN_ERR_UNSUPPORTED;
     return an_detector_load(r, types, n_types, a, out);
+}
+
+static int an__type_linked(uint32_t tag, const an_detector_vtable *const *types, size_t n_types)
+{
+    size_t i;
+    for (i = 0; i < n_types; i++)
+        if (types[i] && types[i]->tag == tag) return 1;
+    return 0;
+}
+
+/* The type tag of the 'DETC' chunk at r's cursor; advances past it. */
+static an_result an__detector_tag(an_reader *r, uint32_t *tag)
+{
+    an_reader payload, type;
+    an_result res;
+    if ((res = an_read_expect(r, AN_TAG_DETECTOR, &payload)) != AN_OK) return res;
+    if ((res = an_read_expect(&payload, AN_TAG_TYPE, &type)) != AN_OK) return res;
+    return an_read_u32(&type, tag);
+}
+
+AN_API an_result an_detector_missing_type(const an_reader *r, const an_detector_vtable *const *types,
+                                          size_t n_types, uint32_t *tag)
+{
+    /* a member's fields before its DETC chunk: weight, role, calibration */
+    const size_t fields = 8 + 4 + 8 + 8 + 2 * 8 * AN_CALIBRATION_KNOTS + 8;
+    an_reader at, payload, p;
+    uint32_t t;
+    size_t count, k;
+    an_result res;
+    if (tag) *tag = 0;
+    if (!r || !tag || (!types && n_types)) return AN_ERR_INVALID_ARG;
+    at = *r;
+    if ((res = an__detector_tag(&at, &t)) != AN_OK) return res;
+    if (t != AN__TAG_HYBRID) {
+        if (!an__type_linked(t, types, n_types)) *tag = t;
+        return AN_OK;
+    }
+    at = *r;
+    if ((res = an_read_expect(&at, AN_TAG_DETECTOR, &payload)) != AN_OK ||
+        (res = an_reader_find(&payload, AN__TAG_ENSEMBLE, &p)) != AN_OK || (res = an_reader_need(&p, 16, 1)) != AN_OK)
+        return res;
+    p.pos += 16;                                      /* threshold, min_agree */
+    if ((res = an_read_count(&p, 1, AN_ENSEMBLE_MAX_MEMBERS, &count)) != AN_OK) return res;
+    for (k = 0; k < count; k++) {
+        if ((res = an_reader_need(&p, fields, 1)) != AN_OK) return res;
+        p.pos += fields;
+        if ((res = an__detector_tag(&p, &t)) != AN_OK) return res;
+        if (t == AN__TAG_HYBRID) return AN_ERR_CORRUPT;
+        if (!an__type_linked(t, types, n_types)) { *tag = t; return AN_OK; }
+    }
+    return AN_OK;
 }
 
 static const an_detector_vtable an__ensemble_vtable = {

@@ -533,9 +533,18 @@ static an_detector *load_detector(const char *path)
     const an_detector_vtable *const *stats = an_stats_types(&n_stats), *const *lstm = an_lstm_types(&n_lstm);
     memcpy(types, stats, n_stats * sizeof *types);           /* every type this program links */
     memcpy(types + n_stats, lstm, n_lstm * sizeof *types);
-    if ((res = an_model_open(&r, data, size)) != AN_OK ||
-        (res = an_ensemble_load(&r, types, n_stats + n_lstm, NULL, &d)) != AN_OK)
-        die("%s: %s", path, an_result_str(res));
+    if ((res = an_model_open(&r, data, size)) != AN_OK) die("%s: %s", path, an_result_str(res));
+    {
+        uint32_t tag;                            /* say which type, should a newer file need one */
+        if (an_detector_missing_type(&r, types, n_stats + n_lstm, &tag) == AN_OK && tag) {
+            char name[5];
+            int k;
+            for (k = 0; k < 4; k++) name[k] = isprint((int)((tag >> (8 * k)) & 0xff)) ? (char)((tag >> (8 * k)) & 0xff) : '?';
+            name[4] = '\0';
+            die("%s: the model needs detector type '%s', which this program does not have", path, name);
+        }
+    }
+    if ((res = an_ensemble_load(&r, types, n_stats + n_lstm, NULL, &d)) != AN_OK) die("%s: %s", path, an_result_str(res));
     an_free(NULL, data, size);
     return d;
 }

@@ -59,6 +59,11 @@ static void fuzz_walk(an_reader r, int depth)
             an_reader again = at;
             an_detector_load(&again, NULL, 0, NULL, &d);   /* no types linked: must fail cleanly */
             if (!fuzz_n_types) fuzz_types_init();
+            {
+                uint32_t missing;
+                an_detector_missing_type(&at, NULL, 0, &missing);
+                an_detector_missing_type(&at, fuzz_types, fuzz_n_types, &missing);
+            }
             if (an_detector_load(&at, fuzz_types, fuzz_n_types, NULL, &d) == AN_OK) {
                 static float row[1024];
                 float score;

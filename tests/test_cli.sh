@@ -246,6 +246,8 @@ for at in 0 9 $((size / 4)) $((size / 2)) $((size - 1)); do
     bad "--load: a saved model with byte $at changed" "flip.anom: $want" \
         "$bin" detect --load "$tmp/flip.anom" "$tmp/rest.csv"
 done
+bad "--load: a model of a detector type the program lacks" "the model needs detector type 'NONE'" \
+    "$bin" detect --load "$(dirname "$0")/fuzz/corpus/detector_unknown.anm" "$tmp/rest.csv"
 bad "--load: a model of one feature on two columns" "the model has 1 features, the data 2" \
     "$bin" detect --load "$model" "$tmp/two.csv"
 

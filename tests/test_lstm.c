@@ -1098,6 +1098,7 @@ static void test_ensemble_loads_through_type_tables(void)
     an_reader r;
     const void *data;
     size_t size;
+    uint32_t tag = 1;
     CHECK_EQ_SIZE(n_stats, 9);
     CHECK_EQ_SIZE(n_lstm, 3);
     CHECK(lstm[0] == an_lstm_ae_type() && lstm[1] == an_lstm_forecaster_type() && lstm[2] == an_lstm_classifier_type());
@@ -1125,6 +1126,13 @@ static void test_ensemble_loads_through_type_tables(void)
         an_detector_destroy(loaded);
     }
     CHECK_OK(an_model_open(&r, data, size));
+    CHECK_OK(an_detector_missing_type(&r, types, n_stats + n_lstm, &tag));
+    CHECK(tag == 0);
+    CHECK_OK(an_detector_missing_type(&r, types, n_stats, &tag));       /* names the LSTM */
+    CHECK(tag == an_lstm_ae_type()->tag);
+    CHECK_OK(an_detector_missing_type(&r, NULL, 0, &tag));              /* the first member */
+    CHECK(tag == an_mad_type()->tag);
+    CHECK(r.pos == 0);
     CHECK_RESULT(an_detector_load(&r, types, n_stats, NULL, &loaded), AN_ERR_UNSUPPORTED);
     CHECK(loaded == NULL);
     CHECK_OK(an_model_open(&r, data, size));
