@@ -16,10 +16,11 @@
 
        anomaly_xai.h     explanations, reasons in words, SVG reports
        anomaly_lstm.h    LSTM layers with hand-written backprop, Adam, models
-       anomaly_stats.h   STL/MSTL, robust detectors, thresholds, ensembles
+       anomaly_stats.h   STL/MSTL, statistical detectors, telemanom, SPOT
        anomaly.h         this file: memory, results, tensors, RNG, SIMD
                          kernels, preprocessing, thresholds, metrics, NAB
-                         scoring, model files, the detector contract
+                         scoring, model files, the detector contract,
+                         alarms, events, onsets, calibration, ensembles
 
    Sections, in reading order:
        1  Results            an_result codes and an_result_str()
@@ -32,7 +33,9 @@
        8  Metrics            confusion, ROC/PR, events, point-adjust, NAB
        9  Model files        chunked container with CRC32: writer and reader
        10 Detectors          the contract every detector implements
-       11 Synthetic anomalies injection with ground truth, base series
+       11 Pipeline           alarms and events, onsets, calibration, the
+                             ensemble (a detector made of detectors)
+       12 Synthetic anomalies injection with ground truth, base series
 
    CONVENTIONS
 
@@ -114,14 +117,18 @@ typedef enum an_result {
     AN_ERR_TOO_SHORT     =  -5, /* series shorter than the method needs     */
     AN_ERR_NOT_FITTED    =  -6, /* object used before fit or load           */
     AN_ERR_UNSUPPORTED   =  -7, /* this object does not implement that      */
-    AN_ERR_CORRUPT       =  -8, /* model file damaged: magic, CRC, lengths  */
+    AN_ERR_CORRUPT       =  -8, /* model data malformed: a value out of range,
+                                   a length past its chunk, a field missing  */
     AN_ERR_VERSION       =  -9, /* model file made by a newer format        */
     AN_ERR_TOO_LARGE     = -10, /* a size exceeds a limit                   */
     AN_ERR_IO            = -11, /* a file could not be read or written      */
     AN_ERR_CANCELLED     = -12, /* a callback asked to stop                 */
-    AN_ERR_NUMERIC       = -13  /* computation became non-finite           */
+    AN_ERR_NUMERIC       = -13, /* computation became non-finite           */
+    AN_ERR_TRUNCATED     = -14, /* model file shorter than its header says  */
+    AN_ERR_NOT_MODEL     = -15, /* not a model file: no anomaly.h magic     */
+    AN_ERR_CHECKSUM      = -16  /* model file damaged: a CRC32 mismatch     */
 } an_result;
-#define AN_RESULT_MIN AN_ERR_NUMERIC    /* lowest code: loop AN_OK..MIN */
+#define AN_RESULT_MIN AN_ERR_CHECKSUM   /* lowest code: loop AN_OK..MIN */
 
 /* A short English sentence naming the code.  Never NULL. */
 AN_API const char *an_result_str(an_result r);
@@ -437,7 +444,9 @@ AN_API an_result an_pr_curve(const float *score, const unsigned char *label, siz
                              const an_allocator *a, double *precision, double *recall,
                              double *threshold, size_t capacity, size_t *count);
 
-/* Anomaly ranges: [start, end], both rows inclusive. */
+/* Anomaly ranges: [start, end], both rows inclusive: labelled windows
+   (ground truth, NAB's windows) for the metrics.  What a detector finds
+   is an an_event (section 11), which also has a peak and a severity. */
 typedef struct an_range { size_t start, end; } an_range;
 
 /* Runs of 1 in `label` as ranges; count is set even when capacity is too
@@ -573,19 +582,28 @@ AN_API an_result an_write_bytes(an_writer *w, const void *v, size_t n);
 AN_API an_result an_writer_finish(an_writer *w, const void **data, size_t *size);
 
 /* A reader is a cursor over bytes: the chunk area of a file, or one
-   chunk's payload. */
+   chunk's payload.  `verified` is set by an_model_open, whose CRC checks
+   cover every byte, and passed on to payload readers: their chunks are
+   then trusted (their lengths are still checked, never their CRCs again).
+   A reader you fill yourself (verified 0) checks each chunk's CRC. */
 struct an_reader {
     const unsigned char *data;
     size_t size, pos;
+    int verified;
 };
 
-/* Checks magic, version, size and every top-level CRC; r then covers the
-   chunks.  The memory must outlive r. */
+/* Checks magic, version, size and every top-level CRC (whose bytes cover
+   the nested chunks too) once; r then covers the chunks.  The memory must
+   outlive r.  Returns AN_ERR_NOT_MODEL when the data does not start with
+   the magic, AN_ERR_TRUNCATED when it is shorter than the header or than
+   the size the header gives, AN_ERR_CHECKSUM for a CRC mismatch,
+   AN_ERR_VERSION for a newer format, AN_ERR_CORRUPT for anything else
+   malformed (trailing bytes, a chunk running past the end). */
 AN_API an_result an_model_open(an_reader *r, const void *data, size_t size);
 AN_API int       an_reader_at_end(const an_reader *r);
 AN_API size_t    an_reader_remaining(const an_reader *r);
 /* The chunk at the cursor: its tag and a reader over its payload (CRC
-   checked); advances past it. */
+   checked unless r is verified: AN_ERR_CHECKSUM); advances past it. */
 AN_API an_result an_read_chunk(an_reader *r, uint32_t *tag, an_reader *payload);
 /* The chunk at the cursor must have `tag`. */
 AN_API an_result an_read_expect(an_reader *r, uint32_t tag, an_reader *payload);
@@ -670,7 +688,10 @@ AN_API an_result an_detector_reset(an_detector *d);
 AN_API an_result an_detector_gradient(an_detector *d, const float *x, size_t n_rows, size_t t, float *grad);
 AN_API an_result an_detector_save(const an_detector *d, an_writer *w);
 /* Reads a 'DETC' chunk at the cursor and rebuilds the detector with the
-   vtable whose tag it names, from the `types` the caller linked in. */
+   vtable whose tag it names, from the `types` the caller linked in (see
+   an_stats_types, an_lstm_types); an ensemble (section 11) needs no entry
+   and hands the table to its members.  AN_ERR_UNSUPPORTED when the file
+   names a type that is not in `types`. */
 AN_API an_result an_detector_load(an_reader *r, const an_detector_vtable *const *types, size_t n_types,
                                   const an_allocator *a, an_detector **out);
 AN_API void      an_detector_destroy(an_detector *d);
@@ -680,7 +701,252 @@ AN_API void      an_detector_destroy(an_detector *d);
 #define AN_TAG_SCALER   AN_TAG('S', 'C', 'A', 'L')
 
 /* ==========================================================================
-   11  Synthetic anomalies
+   11  Pipeline: events, alarms, onsets, calibration, ensemble
+   ==========================================================================
+   The stages after a detector, for any detector: scores to alarms and
+   events (11a), scores to onsets (11b), and calibration and the ensemble,
+   a detector made of detectors (11c).
+
+   11a  Alarms and events
+   --------------------------------------------------------------------------
+   From points past a threshold to alarms and events.  A point is flagged
+   when score > threshold (both finite).  Then:
+
+   - k of a window: point i raises an alarm when it is flagged and at
+     least k of the `window` points ending at i are flagged;
+   - suppression: after an alarm at i, points i + 1 .. i + suppress raise
+     none (a flagged point there still counts towards k);
+   - events: flagged points at most `max_gap` unflagged points apart form
+     one event [start, end]; its peak is its point furthest above the
+     threshold (the first of ties) and its severity that distance.
+
+   The batch form and the streaming form (push one point; allocates
+   nothing; an event is reported once max_gap unflagged points have
+   passed it, or by an_alarm_flush) give identical alarms and events. */
+typedef struct an_alarm_config {
+    size_t k;          /* flagged points needed, >= 1          */
+    size_t window;     /* among the last `window` points, >= k */
+    size_t suppress;   /* quiet points after an alarm          */
+    size_t max_gap;    /* unflagged points an event may bridge */
+} an_alarm_config;
+
+/* An event: rows judged anomalous, the library's one event type (the
+   alarms make them, telemanom returns them, the report draws them; an_range
+   is another thing, a labelled window with no peak).  The fields as the
+   alarms fill them: */
+typedef struct an_event {
+    size_t start, end;   /* first and last flagged point, inclusive   */
+    size_t peak;         /* the point furthest above its threshold    */
+    double severity;     /* score - threshold there (> 0)             */
+    size_t points;       /* flagged points in the event               */
+    size_t alarms;       /* alarms raised inside it                   */
+} an_event;
+
+/* k and window as given, no suppression, no gap: an event is a run. */
+AN_API an_alarm_config an_alarm_config_init(size_t k, size_t window);
+/* All of a series at once.  score, threshold: (n); alarm: optional (n)
+   output, 1 where an alarm is raised; events: (capacity).  *count is the
+   number of events, set even when capacity is too small (then
+   AN_ERR_SHAPE, the first capacity written).  AN_ERR_INPUT for NaN/Inf.
+   Allocates nothing. */
+AN_API an_result an_alarm_batch(const an_alarm_config *config, const double *score, const double *threshold,
+                                size_t n, unsigned char *alarm, an_event *events, size_t capacity,
+                                size_t *count);
+/* The same for float scores and thresholds, as detectors emit them: the
+   events of an_alarm_batch on the same values widened to double.  (The
+   streaming form takes double scalars, to which a float converts
+   exactly.) */
+AN_API an_result an_alarm_batch_f(const an_alarm_config *config, const float *score, const float *threshold,
+                                  size_t n, unsigned char *alarm, an_event *events, size_t capacity,
+                                  size_t *count);
+
+/* The streaming rule: the flags of the last `window` points in a ring. */
+typedef struct an_alarm {
+    an_alarm_config config;
+    unsigned char *ring;      /* (window) flags, position t mod window     */
+    size_t t;                 /* points pushed                              */
+    size_t in_window;         /* flagged points among the last window       */
+    size_t last_alarm;        /* point of the latest alarm                  */
+    int alarmed, open;        /* an alarm happened; an event is open        */
+    an_event current;         /* the open event                             */
+    void *heap;
+    size_t heap_size;
+    an_allocator alloc;       /* owned heap when alloc.free != NULL         */
+} an_alarm;
+
+AN_API an_result an_alarm_heap_size(const an_alarm_config *config, size_t *bytes);
+AN_API an_result an_alarm_init_preallocated(an_alarm *s, const an_alarm_config *config, void *heap);
+AN_API an_result an_alarm_init(an_alarm *s, const an_alarm_config *config, const an_allocator *a);
+AN_API void      an_alarm_uninit(an_alarm *s);
+/* One point.  *alarm: 1 when it raises an alarm.  *closed: 1 when an
+   event ended before this point, written to *event.  AN_ERR_INPUT for
+   NaN/Inf (nothing changes).  Thread safety: one thread per an_alarm. */
+AN_API an_result an_alarm_push(an_alarm *s, double score, double threshold, int *alarm, an_event *event,
+                               int *closed);
+/* At the end of the stream: 1 and the open event in *event, else 0. */
+AN_API int       an_alarm_flush(an_alarm *s, an_event *event);
+
+/* --------------------------------------------------------------------------
+   11b  Onsets
+   --------------------------------------------------------------------------
+   A stream of non-negative scores (say, the ensemble's
+   likelihoods) reduced to where something new starts.  A point's onset
+   score is its score when that is greater than every score of the
+   `window` points before it, and 0 otherwise.  Whatever threshold is
+   later put on them, a run of high scores is then reported at its start,
+   and again only where it gets worse than anything in the last window:
+   one anomaly is one report, not one per row of it (NAB, for one, counts
+   the first detection in a window and charges every detection outside).
+   The first point has no history and keeps its score.  The batch and
+   streaming forms agree (batch: score and onset must not overlap); push
+   allocates nothing.  AN_ERR_INPUT for a
+   negative, NaN or infinite score (nothing changes). */
+typedef struct an_onset {
+    size_t window;
+    double *ring;             /* (window) the last scores, position t mod window */
+    size_t t;                 /* points pushed                                   */
+    void *heap;
+    size_t heap_size;
+    an_allocator alloc;       /* owned heap when alloc.free != NULL              */
+} an_onset;
+
+AN_API an_result an_onset_batch(size_t window, const double *score, size_t n, double *onset);
+/* The same for float scores, as detectors emit them. */
+AN_API an_result an_onset_batch_f(size_t window, const float *score, size_t n, float *onset);
+AN_API an_result an_onset_heap_size(size_t window, size_t *bytes);
+AN_API an_result an_onset_init_preallocated(an_onset *s, size_t window, void *heap);
+AN_API an_result an_onset_init(an_onset *s, size_t window, const an_allocator *a);
+AN_API void      an_onset_uninit(an_onset *s);
+/* One point: *onset its onset score.  Thread safety: one thread per
+   an_onset. */
+AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
+
+/* --------------------------------------------------------------------------
+   11c  Calibration and the ensemble
+   --------------------------------------------------------------------------
+   Calibration puts any detector's raw scores on two common scales learnt
+   from its scores on the training data:
+     z           robust z: (s - median) / (1.4826 MAD);
+     likelihood  the training scores' empirical CDF through 33 quantile
+                 knots, linear between knots: every 5% up to 80%, then
+                 halving the distance to 1 every two knots (85.9%, 90%,
+                 92.9%, ... 99.9%), then the maximum, so the tail where
+                 thresholds live is resolved; the CDF level of the quantile
+                 at q is (q (n - 1) + 0.5) / n.  Above the maximum an
+                 exponential tail fitted through the 99.1% knot and the
+                 top: p in [0, 1] (1 only where the double rounds, far
+                 past the training maximum), non-decreasing in s, and still
+                 rising past everything seen in training.  A score on
+                 several tied knots gets the lowest of their levels: a
+                 value training saw often is not rare.  The top training
+                 score sits at (n - 0.5) / n, so in training a threshold t
+                 can only be passed with more than 1 / (2 (1 - t)) scores
+                 (500 for 0.999).
+
+   The hybrid ensemble is a detector made of detectors.  Each member has a
+   weight and a role; fit fits the members that were not fitted when
+   added (so a separately trained LSTM is kept), scores the training rows
+   with each, and calibrates them.  A row's score pools the members'
+   likelihoods p_k (weights w_k, W their sum present), in [0, 1]: by
+   default (AN_POOL_MEAN) their weighted mean; with AN_POOL_SURPRISE the
+   weighted mean of their surprise -log(1 - p_k) turned back into a
+   likelihood, 1 - prod (1 - p_k)^(w_k / W), the weighted geometric pooling
+   of their tail probabilities.  There a member sure of a rare row
+   (1 - p = 1e-6) is not diluted to a middling score by one that sees
+   nothing (p = 0.5): weights 0.6 and 0.4 give 0.9998 where the mean gives
+   0.8; members that agree give their common likelihood either way, and
+   a member at likelihood exactly 1 makes the pooled score 1 whatever its
+   weight.  The vote is the same under both.  (A library older than the
+   option ignores the pooling in a saved file and scores with the mean.)  A member votes "anomaly" when its
+   likelihood exceeds `threshold`; the row is an anomaly when the weight of
+   the votes reaches `min_agree` of the weight present.  The default weights
+   of the seeds, statistical 0.6 and LSTM 0.4, let the baseline raise an
+   alarm alone and the LSTM only with it.
+   Fallback: a member that is not fitted, failed to fit, returns an error
+   or a non-finite score is left out of that row and the weights are
+   renormalised; a row no member answers is an error.  Members with role
+   AN_MEMBER_BASELINE must fit; they are what always answers.
+   The ensemble owns its members and destroys them.  Batch scoring needs a
+   row buffer per batch: fit reserves the training length,
+   an_ensemble_reserve more, and score never allocates (AN_ERR_SHAPE past
+   the reserve). */
+#define AN_CALIBRATION_KNOTS 33
+
+typedef struct an_calibration {
+    double median, scale;                  /* robust z                         */
+    double knot[AN_CALIBRATION_KNOTS];     /* score quantiles                  */
+    double level[AN_CALIBRATION_KNOTS];    /* their CDF levels                 */
+    double tail;                           /* exponential tail scale above top */
+} an_calibration;
+
+AN_API an_result an_calibration_fit(an_calibration *c, const float *scores, size_t n, const an_allocator *a);
+AN_API double    an_calibration_z(const an_calibration *c, double score);
+AN_API double    an_calibration_likelihood(const an_calibration *c, double score);
+
+typedef enum an_member_role { AN_MEMBER_OPTIONAL = 0, AN_MEMBER_BASELINE = 1 } an_member_role;
+
+typedef enum an_ensemble_pool { AN_POOL_MEAN = 0, AN_POOL_SURPRISE = 1 } an_ensemble_pool;
+
+typedef struct an_ensemble_config {
+    double threshold;      /* member likelihood that votes anomaly (0.999)     */
+    double min_agree;      /* share of present weight that decides (0.5)       */
+    an_ensemble_pool pool; /* how the score pools likelihoods (AN_POOL_MEAN)   */
+} an_ensemble_config;
+
+#define AN_ENSEMBLE_MAX_MEMBERS 8
+
+/* What the ensemble decided about one row. */
+typedef struct an_ensemble_decision {
+    int anomaly;
+    double likelihood;     /* the row's score: the pooled likelihood           */
+    double vote;           /* weight voting anomaly / weight present, [0, 1]   */
+    double confidence;     /* how far the vote is from min_agree, [0, 1]       */
+    double severity;       /* weighted mean z past the threshold's z, >= 0     */
+    size_t n_members;
+    unsigned present;      /* bit m: member m answered this row                */
+    double member_likelihood[AN_ENSEMBLE_MAX_MEMBERS];
+    double member_z[AN_ENSEMBLE_MAX_MEMBERS];
+} an_ensemble_decision;
+
+AN_API an_ensemble_config an_ensemble_config_init(void);
+AN_API an_result an_ensemble_create(const an_ensemble_config *config, size_t n_features, const an_allocator *a,
+                                    an_detector **out);
+/* Adds a member (same n_features, not an ensemble) and takes ownership of
+   it, also on failure.  The ensemble then needs a fit: members fitted
+   before they were added are kept, and only calibrated. */
+AN_API an_result an_ensemble_add(an_detector *ensemble, an_detector *member, double weight, an_member_role role);
+AN_API an_result an_ensemble_reserve(an_detector *ensemble, size_t n_rows);
+AN_API an_result an_ensemble_member(const an_detector *ensemble, size_t index, an_detector **member);
+/* The decision about the last row pushed (AN_ERR_NUMERIC before the
+   first push after fit, load or reset, as when no member answered), or
+   about row `row` of the last batch scored (row < that batch's length). */
+AN_API an_result an_ensemble_last(const an_detector *ensemble, an_ensemble_decision *out);
+AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_ensemble_decision *out);
+/* Loading: an_detector_load knows the ensemble itself (no table entry
+   needed) and rebuilds its members from the `types` the caller hands it,
+   the tables each header exports (an_stats_types, an_lstm_types)
+   concatenated.  A member of a type missing from the table makes the load
+   fail with AN_ERR_UNSUPPORTED (an_result_str names it "a detector type
+   this program did not link"); an_detector_load(r, NULL, 0, ...) on an
+   ensemble file therefore fails so.  A member cannot be an ensemble.  Only
+   members that were healthy are saved, so indices may shift.  A loaded
+   ensemble batch-scores after an_ensemble_reserve (push needs nothing).
+   an_ensemble_load is an_detector_load that accepts only an ensemble
+   (AN_ERR_UNSUPPORTED for another detector, r unmoved). */
+AN_API an_result an_ensemble_load(an_reader *r, const an_detector_vtable *const *types, size_t n_types,
+                                  const an_allocator *a, an_detector **out);
+/* Names what a load would miss: the tag of the first detector type the
+   'DETC' chunk at r's cursor needs (its own, or an ensemble's members')
+   that is not in `types`, or 0 when every one is there; r is not moved.
+   So a program can say "the model needs type 'LSAE'" where the load says
+   AN_ERR_UNSUPPORTED.  Returns: AN_OK, or the reader's error for a
+   malformed chunk. */
+AN_API an_result an_detector_missing_type(const an_reader *r, const an_detector_vtable *const *types,
+                                          size_t n_types, uint32_t *tag);
+AN_API const an_detector_vtable *an_ensemble_type(void);
+
+/* ==========================================================================
+   12  Synthetic anomalies
    ==========================================================================
    Injects labelled anomalies into a series, for benchmarks, tests and
    augmentation, and makes base series to inject into.  Everything is
@@ -939,13 +1205,18 @@ AN_API const char *an_result_str(an_result r)
     case AN_ERR_INPUT:       return "input data unusable (NaN or infinite value, single class, unsorted ranges)";
     case AN_ERR_TOO_SHORT:   return "series too short for this method";
     case AN_ERR_NOT_FITTED:  return "object used before fit or load";
-    case AN_ERR_UNSUPPORTED: return "operation not supported by this object";
-    case AN_ERR_CORRUPT:     return "model data corrupt (bad magic, CRC, length or value)";
+    case AN_ERR_UNSUPPORTED: return "operation not supported by this object (or a model of a detector type this "
+                                    "program did not link)";
+    case AN_ERR_CORRUPT:     return "model data malformed (a value out of range, a length past its chunk or a "
+                                    "missing field)";
     case AN_ERR_VERSION:     return "model file made by a newer format version";
     case AN_ERR_TOO_LARGE:   return "size exceeds a limit";
     case AN_ERR_IO:          return "file could not be read or written";
     case AN_ERR_CANCELLED:   return "cancelled by a callback";
     case AN_ERR_NUMERIC:     return "computation became non-finite";
+    case AN_ERR_TRUNCATED:   return "model file truncated (shorter than its header says)";
+    case AN_ERR_NOT_MODEL:   return "not a model file (no anomaly.h magic at its start)";
+    case AN_ERR_CHECKSUM:    return "model file damaged (CRC32 mismatch)";
     }
     return "unknown result code";
 }
@@ -2194,6 +2465,24 @@ AN_API an_result an_time_features(const double *unix_seconds, size_t n, double u
         return v[k];                                                           \
     }
 AN__DEFINE_SELECT(an__select, float)
+AN__DEFINE_SELECT(an__select_d, double)
+
+/* Scores are clamped here so that a float holds them. */
+#define AN__SCORE_MAX 1e30
+
+/* The q-quantile (0..1) of v (n), linear interpolation (type 7); v is
+   reordered. */
+static double an__quantile_d(double *v, size_t n, double q)
+{
+    double h = (double)(n - 1) * q, a, b;
+    size_t lo = (size_t)floor(h), i;
+    if (lo >= n - 1) return an__select_d(v, n, n - 1);
+    a = an__select_d(v, n, lo);
+    if (h == (double)lo) return a;
+    for (b = v[lo + 1], i = lo + 2; i < n; i++)   /* the next order statistic */
+        if (v[i] < b) b = v[i];
+    return a + (h - (double)lo) * (b - a);
+}
 
 AN_API an_result an_percentile_inplace(float *x, size_t n, double q, double *out)
 {
@@ -3057,11 +3346,12 @@ AN_API an_result an_read_chunk(an_reader *r, uint32_t *tag, an_reader *payload)
     p = r->data + r->pos;
     length = an__get32(p + 4);
     if (length > an_reader_remaining(r) - 12) return AN_ERR_CORRUPT;
-    if (an_crc32(0, p, 8 + length) != an__get32(p + 8 + length)) return AN_ERR_CORRUPT;
+    if (!r->verified && an_crc32(0, p, 8 + length) != an__get32(p + 8 + length)) return AN_ERR_CHECKSUM;
     *tag = an__get32(p);
     payload->data = p + 8;
     payload->size = length;
     payload->pos = 0;
+    payload->verified = r->verified;
     r->pos += 12 + length;
     return AN_OK;
 }
@@ -3102,21 +3392,23 @@ AN_API an_result an_model_open(an_reader *r, const void *data, size_t size)
     if (!r || (!data && size)) return AN_ERR_INVALID_ARG;
     memset(r, 0, sizeof *r);
     if (size > ANOMALY_MAX_MODEL_BYTES) return AN_ERR_TOO_LARGE;
-    if (size < AN_MODEL_HEADER_BYTES || memcmp(p, an__magic, 8) != 0) return AN_ERR_CORRUPT;
-    if (an_crc32(0, p, 24) != an__get32(p + 24)) return AN_ERR_CORRUPT;
+    if (size && memcmp(p, an__magic, size < 8 ? size : 8) != 0) return AN_ERR_NOT_MODEL;
+    if (size < AN_MODEL_HEADER_BYTES) return AN_ERR_TRUNCATED;
+    if (an_crc32(0, p, 24) != an__get32(p + 24)) return AN_ERR_CHECKSUM;
     version = an__get32(p + 8);
     if (version == 0) return AN_ERR_CORRUPT;
     if (version > AN_MODEL_VERSION) return AN_ERR_VERSION;
-    if (an__get64(p + 16) != (uint64_t)size) return AN_ERR_CORRUPT;   /* truncated or padded */
+    if (an__get64(p + 16) > (uint64_t)size) return AN_ERR_TRUNCATED;
+    if (an__get64(p + 16) != (uint64_t)size) return AN_ERR_CORRUPT;    /* bytes after the end */
     scan.data = p + AN_MODEL_HEADER_BYTES;
     scan.size = size - AN_MODEL_HEADER_BYTES;
     scan.pos = 0;
+    scan.verified = 0;
+    while (!an_reader_at_end(&scan))                 /* every CRC, once */
+        if ((res = an_read_chunk(&scan, &tag, &payload)) != AN_OK) return res;
+    scan.pos = 0;
+    scan.verified = 1;
     *r = scan;
-    while (!an_reader_at_end(&scan))
-        if ((res = an_read_chunk(&scan, &tag, &payload)) != AN_OK) {
-            memset(r, 0, sizeof *r);
-            return res;
-        }
     return AN_OK;
 }
 
@@ -3223,29 +3515,49 @@ AN_API an_result an_detector_save(const an_detector *d, an_writer *w)
     return an_write_end(w);
 }
 
+#define AN__TAG_HYBRID AN_TAG('H', 'Y', 'B', 'R')   /* the ensemble's type (section 11) */
+static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable *const *types, size_t n_types,
+                                   const an_allocator *a, an_detector **out);
+
+/* an_detector_load's work.  The ensemble is this header's own type and is
+   found without the table, which it is handed for its members; `member`
+   refuses an ensemble, so a file cannot choose the recursion depth. */
+static an_result an__detector_load(an_reader *r, const an_detector_vtable *const *types, size_t n_types,
+                                   const an_allocator *a, int member, an_detector **out)
+{
+    an_reader payload, type;
+    uint32_t tag;
+    size_t i;
+    an_result res;
+    if ((res = an_read_expect(r, AN_TAG_DETECTOR, &payload)) != AN_OK) return res;
+    if ((res = an_read_expect(&payload, AN_TAG_TYPE, &type)) != AN_OK) return res;
+    if ((res = an_read_u32(&type, &tag)) != AN_OK) return res;
+    if (tag == AN__TAG_HYBRID) {
+        if (member) return AN_ERR_CORRUPT;
+        res = an__ensemble_load(&payload, types, n_types, a, out);
+    } else {
+        for (i = 0; i < n_types; i++)
+            if (types[i] && types[i]->tag == tag) break;
+        if (i == n_types) return AN_ERR_UNSUPPORTED;     /* a type this program did not link */
+        if (!types[i]->load) return AN_ERR_UNSUPPORTED;
+        res = types[i]->load(&payload, a, out);
+    }
+    if (res != AN_OK) { *out = NULL; return res; }
+    if (!*out) return AN_ERR_CORRUPT;
+    (*out)->fitted = 1;
+    return AN_OK;
+}
+
 AN_API an_result an_detector_load(an_reader *r, const an_detector_vtable *const *types, size_t n_types,
                                   const an_allocator *a, an_detector **out)
 {
-    an_reader payload, type;
     an_allocator alloc;
-    uint32_t tag;
-    size_t i;
     an_result res;
     if (!out) return AN_ERR_INVALID_ARG;
     *out = NULL;
     if (!r || (!types && n_types)) return AN_ERR_INVALID_ARG;
     if ((res = an__allocator_copy(&alloc, a)) != AN_OK) return res;
-    if ((res = an_read_expect(r, AN_TAG_DETECTOR, &payload)) != AN_OK) return res;
-    if ((res = an_read_expect(&payload, AN_TAG_TYPE, &type)) != AN_OK) return res;
-    if ((res = an_read_u32(&type, &tag)) != AN_OK) return res;
-    for (i = 0; i < n_types; i++)
-        if (types[i] && types[i]->tag == tag) break;
-    if (i == n_types) return AN_ERR_UNSUPPORTED;     /* a type this program did not link */
-    if (!types[i]->load) return AN_ERR_UNSUPPORTED;
-    if ((res = types[i]->load(&payload, &alloc, out)) != AN_OK) { *out = NULL; return res; }
-    if (!*out) return AN_ERR_CORRUPT;
-    (*out)->fitted = 1;
-    return AN_OK;
+    return an__detector_load(r, types, n_types, &alloc, 0, out);
 }
 
 AN_API void an_detector_destroy(an_detector *d)
@@ -3254,7 +3566,783 @@ AN_API void an_detector_destroy(an_detector *d)
 }
 
 /* ==========================================================================
-   11  Synthetic anomalies
+   11  Pipeline: events, alarms, onsets, calibration, ensemble
+   ==========================================================================
+   11a  Alarms.  The batch form looks back into the arrays; the streaming
+   form keeps a ring of flags.  They share only the definitions, which is what the
+   tests compare. */
+
+AN_API an_alarm_config an_alarm_config_init(size_t k, size_t window)
+{
+    an_alarm_config c;
+    memset(&c, 0, sizeof c);
+    c.k = k;
+    c.window = window;
+    return c;
+}
+
+static int an__alarm_config_ok(const an_alarm_config *c)
+{
+    return c && c->k >= 1 && c->window >= c->k;
+}
+
+/* A new event at flagged point i, excess d above its threshold. */
+static void an__event_open(an_event *e, size_t i, double d)
+{
+    e->start = e->end = e->peak = i;
+    e->severity = d;
+    e->points = 1;
+    e->alarms = 0;
+}
+
+static void an__event_extend(an_event *e, size_t i, double d)
+{
+    e->end = i;
+    e->points++;
+    if (d > e->severity) { e->severity = d; e->peak = i; }
+}
+
+/* The series of an alarm batch: double or float (the other is NULL). */
+typedef struct an__series { const double *d; const float *f; } an__series;
+
+AN__INLINE double an__at(an__series s, size_t i) { return s.d ? s.d[i] : (double)s.f[i]; }
+
+static an_result an__alarm_batch(const an_alarm_config *c, an__series score, an__series threshold, size_t n,
+                                 unsigned char *alarm, an_event *events, size_t capacity, size_t *count)
+{
+    size_t i, in_window = 0, last_alarm = 0, m = 0;
+    int alarmed = 0, open = 0;
+    an_event e;
+    if (!count) return AN_ERR_INVALID_ARG;
+    *count = 0;
+    if (!an__alarm_config_ok(c) || (!score.d && !score.f) || (!threshold.d && !threshold.f) || (capacity && !events))
+        return AN_ERR_INVALID_ARG;
+    for (i = 0; i < n; i++)
+        if (!an__finite(an__at(score, i)) || !an__finite(an__at(threshold, i))) return AN_ERR_INPUT;
+    memset(&e, 0, sizeof e);
+    for (i = 0; i < n; i++) {
+        double s = an__at(score, i), th = an__at(threshold, i);
+        int flag = s > th, raise;
+        /* flags among points i - window + 1 .. i */
+        in_window += (size_t)flag;
+        if (i >= c->window && an__at(score, i - c->window) > an__at(threshold, i - c->window)) in_window--;
+        raise = flag && in_window >= c->k && (!alarmed || i - last_alarm > c->suppress);
+        if (raise) { alarmed = 1; last_alarm = i; }
+        if (alarm) alarm[i] = (unsigned char)raise;
+        if (!flag) continue;
+        if (open && i - e.end - 1 > c->max_gap) {
+            if (m < capacity) events[m] = e;
+            m++;
+            open = 0;
+        }
+        if (open) an__event_extend(&e, i, s - th);
+        else { an__event_open(&e, i, s - th); open = 1; }
+        e.alarms += (size_t)raise;
+    }
+    if (open) {
+        if (m < capacity) events[m] = e;
+        m++;
+    }
+    *count = m;
+    return m > capacity ? AN_ERR_SHAPE : AN_OK;
+}
+
+AN_API an_result an_alarm_batch(const an_alarm_config *config, const double *score, const double *threshold,
+                                size_t n, unsigned char *alarm, an_event *events, size_t capacity,
+                                size_t *count)
+{
+    an__series s, th;
+    s.d = score; s.f = NULL;
+    th.d = threshold; th.f = NULL;
+    return an__alarm_batch(config, s, th, n, alarm, events, capacity, count);
+}
+
+AN_API an_result an_alarm_batch_f(const an_alarm_config *config, const float *score, const float *threshold,
+                                  size_t n, unsigned char *alarm, an_event *events, size_t capacity,
+                                  size_t *count)
+{
+    an__series s, th;
+    s.d = NULL; s.f = score;
+    th.d = NULL; th.f = threshold;
+    return an__alarm_batch(config, s, th, n, alarm, events, capacity, count);
+}
+
+AN_API an_result an_alarm_heap_size(const an_alarm_config *config, size_t *bytes)
+{
+    if (!bytes) return AN_ERR_INVALID_ARG;
+    *bytes = 0;
+    if (!an__alarm_config_ok(config)) return AN_ERR_INVALID_ARG;
+    *bytes = config->window;
+    return AN_OK;
+}
+
+AN_API an_result an_alarm_init_preallocated(an_alarm *s, const an_alarm_config *config, void *heap)
+{
+    if (!s || !heap || !an__alarm_config_ok(config)) return AN_ERR_INVALID_ARG;
+    memset(s, 0, sizeof *s);
+    s->config = *config;
+    s->ring = (unsigned char *)heap;
+    memset(s->ring, 0, config->window);
+    s->heap = heap;
+    s->heap_size = config->window;
+    return AN_OK;
+}
+
+AN_API an_result an_alarm_init(an_alarm *s, const an_alarm_config *config, const an_allocator *a)
+{
+    an_allocator keep;
+    void *heap;
+    an_result r;
+    if (!s) return AN_ERR_INVALID_ARG;
+    memset(s, 0, sizeof *s);
+    if ((r = an__allocator_copy(&keep, a)) != AN_OK) return r;
+    if (!an__alarm_config_ok(config)) return AN_ERR_INVALID_ARG;
+    if (!(heap = an_malloc(&keep, config->window, AN_ALIGN))) return AN_ERR_NOMEM;
+    an_alarm_init_preallocated(s, config, heap);
+    s->alloc = keep;
+    return AN_OK;
+}
+
+AN_API void an_alarm_uninit(an_alarm *s)
+{
+    if (!s) return;
+    if (s->alloc.free && s->heap) an_free(&s->alloc, s->heap, s->heap_size);
+    memset(s, 0, sizeof *s);
+}
+
+AN_API an_result an_alarm_push(an_alarm *s, double score, double threshold, int *alarm, an_event *event,
+                               int *closed)
+{
+    size_t slot, i;
+    int flag, raise;
+    if (!s || !s->ring || !alarm || !event || !closed) return AN_ERR_INVALID_ARG;
+    *alarm = *closed = 0;
+    if (!an__finite(score) || !an__finite(threshold)) return AN_ERR_INPUT;
+    i = s->t++;
+    flag = score > threshold;
+    slot = i % s->config.window;
+    s->in_window += (size_t)flag;
+    s->in_window -= s->ring[slot];
+    s->ring[slot] = (unsigned char)flag;
+    raise = flag && s->in_window >= s->config.k && (!s->alarmed || i - s->last_alarm > s->config.suppress);
+    if (raise) { s->alarmed = 1; s->last_alarm = i; }
+    *alarm = raise;
+    /* the open event ends once more than max_gap unflagged points follow it */
+    if (s->open && i - s->current.end - (size_t)flag > s->config.max_gap) {
+        *event = s->current;
+        *closed = 1;
+        s->open = 0;
+    }
+    if (flag) {
+        if (s->open) an__event_extend(&s->current, i, score - threshold);
+        else { an__event_open(&s->current, i, score - threshold); s->open = 1; }
+        s->current.alarms += (size_t)raise;
+    }
+    return AN_OK;
+}
+
+AN_API int an_alarm_flush(an_alarm *s, an_event *event)
+{
+    if (!s || !event || !s->open) return 0;
+    *event = s->current;
+    s->open = 0;
+    return 1;
+}
+
+/* ---- onsets -------------------------------------------------------------- */
+
+static int an__onset_score_ok(double v) { return an__finite(v) && v >= 0.0; }
+
+AN_API an_result an_onset_batch(size_t window, const double *score, size_t n, double *onset)
+{
+    size_t i, j;
+    if (window == 0 || (n && (!score || !onset))) return AN_ERR_INVALID_ARG;
+    for (i = 0; i < n; i++)
+        if (!an__onset_score_ok(score[i])) return AN_ERR_INPUT;
+    for (i = 0; i < n; i++) {
+        double top = -1.0;
+        for (j = i > window ? i - window : 0; j < i; j++)
+            if (score[j] > top) top = score[j];
+        onset[i] = score[i] > top ? score[i] : 0.0;
+    }
+    return AN_OK;
+}
+
+AN_API an_result an_onset_batch_f(size_t window, const float *score, size_t n, float *onset)
+{
+    size_t i, j;
+    if (window == 0 || (n && (!score || !onset))) return AN_ERR_INVALID_ARG;
+    for (i = 0; i < n; i++)
+        if (!an__onset_score_ok(score[i])) return AN_ERR_INPUT;
+    for (i = 0; i < n; i++) {
+        float top = -1.0f;
+        for (j = i > window ? i - window : 0; j < i; j++)
+            if (score[j] > top) top = score[j];
+        onset[i] = score[i] > top ? score[i] : 0.0f;
+    }
+    return AN_OK;
+}
+
+AN_API an_result an_onset_heap_size(size_t window, size_t *bytes)
+{
+    if (!bytes) return AN_ERR_INVALID_ARG;
+    *bytes = 0;
+    if (window == 0) return AN_ERR_INVALID_ARG;
+    if ((*bytes = an__mul(window, sizeof(double))) == SIZE_MAX) {
+        *bytes = 0;
+        return AN_ERR_TOO_LARGE;
+    }
+    return AN_OK;
+}
+
+AN_API an_result an_onset_init_preallocated(an_onset *s, size_t window, void *heap)
+{
+    size_t bytes;
+    an_result r;
+    if (!s || !heap) return AN_ERR_INVALID_ARG;
+    if ((r = an_onset_heap_size(window, &bytes)) != AN_OK) return r;
+    memset(s, 0, sizeof *s);
+    s->window = window;
+    s->ring = (double *)heap;
+    s->heap = heap;
+    s->heap_size = bytes;
+    return AN_OK;
+}
+
+AN_API an_result an_onset_init(an_onset *s, size_t window, const an_allocator *a)
+{
+    an_allocator keep;
+    size_t bytes;
+    void *heap;
+    an_result r;
+    if (!s) return AN_ERR_INVALID_ARG;
+    memset(s, 0, sizeof *s);
+    if ((r = an__allocator_copy(&keep, a)) != AN_OK) return r;
+    if ((r = an_onset_heap_size(window, &bytes)) != AN_OK) return r;
+    if (!(heap = an_malloc(&keep, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    an_onset_init_preallocated(s, window, heap);
+    s->alloc = keep;
+    return AN_OK;
+}
+
+AN_API void an_onset_uninit(an_onset *s)
+{
+    if (!s) return;
+    if (s->alloc.free && s->heap) an_free(&s->alloc, s->heap, s->heap_size);
+    memset(s, 0, sizeof *s);
+}
+
+AN_API an_result an_onset_push(an_onset *s, double score, double *onset)
+{
+    size_t j, held;
+    double top = -1.0;
+    if (!s || !s->ring || !onset) return AN_ERR_INVALID_ARG;
+    *onset = 0.0;
+    if (!an__onset_score_ok(score)) return AN_ERR_INPUT;
+    held = s->t < s->window ? s->t : s->window;
+    for (j = 0; j < held; j++)
+        if (s->ring[j] > top) top = s->ring[j];
+    *onset = score > top ? score : 0.0;
+    s->ring[s->t % s->window] = score;
+    s->t++;
+    return AN_OK;
+}
+
+/* ---- 11c calibration and the ensemble ------------------------------------ */
+
+AN_API an_result an_calibration_fit(an_calibration *c, const float *scores, size_t n, const an_allocator *a)
+{
+    double *v, top, p99, l99, lt;
+    size_t i, k, bytes, i99 = 25;                  /* the knot at 99.1% */
+    an_result r = AN_OK;
+    if (!c || !scores || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
+    memset(c, 0, sizeof *c);
+    if (n < 2) return AN_ERR_TOO_SHORT;
+    bytes = an__mul(an__mul(2, n), sizeof(double));
+    if (!(v = (double *)an_malloc(a, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    for (i = 0; i < n; i++) {
+        if (!an__finite(scores[i])) { r = AN_ERR_INPUT; goto done; }
+        v[i] = scores[i];
+    }
+    {                          /* median and 1.4826 MAD, floored as the robust detectors do */
+        double med = an__quantile_d(v, n, 0.5), floor_ = 1e-9 * (1.0 + fabs(med));
+        for (i = 0; i < n; i++) v[n + i] = fabs(v[i] - med);
+        c->median = med;
+        c->scale = 1.482602218505602 * an__quantile_d(v + n, n, 0.5);
+        if (!(c->scale > floor_)) c->scale = floor_;
+    }
+    for (k = 0; k < AN_CALIBRATION_KNOTS; k++) {
+        double q = k <= 16 ? 0.05 * (double)k : k < AN_CALIBRATION_KNOTS - 1 ? 1.0 - 0.2 * pow(2.0, -0.5 * (double)(k - 16)) : 1.0;
+        c->knot[k] = an__quantile_d(v, n, q);
+        /* the quantile at q sits at rank q (n - 1); its CDF level counts
+           half a point at each end, so levels stay inside (0, 1) */
+        c->level[k] = (q * (double)(n - 1) + 0.5) / (double)n;
+    }
+    top = c->knot[AN_CALIBRATION_KNOTS - 1];
+    p99 = c->knot[i99];
+    l99 = c->level[i99];
+    lt = c->level[AN_CALIBRATION_KNOTS - 1];
+    c->tail = top > p99 ? (top - p99) / log((1.0 - l99) / (1.0 - lt)) : c->scale;
+done:
+    an_free(a, v, bytes);
+    return r;
+}
+
+AN_API double an_calibration_z(const an_calibration *c, double score)
+{
+    double z = (score - c->median) / c->scale;
+    return z > AN__SCORE_MAX ? AN__SCORE_MAX : z < -AN__SCORE_MAX ? -AN__SCORE_MAX : z;
+}
+
+AN_API double an_calibration_likelihood(const an_calibration *c, double score)
+{
+    const double *x = c->knot, *p = c->level;
+    size_t lo = 0, hi = AN_CALIBRATION_KNOTS - 1;
+    if (score != score) return 0.0;
+    if (score > x[hi]) return 1.0 - (1.0 - p[hi]) * exp(-(score - x[hi]) / c->tail);
+    if (score < x[0]) return p[0] * exp((score - x[0]) / c->tail);
+    while (hi - lo > 1) {                          /* x[lo] <= score < x[hi] */
+        size_t mid = (lo + hi) / 2;
+        if (x[mid] <= score) lo = mid; else hi = mid;
+    }
+    if (score == x[lo] || score == x[hi]) {        /* on a knot: the lowest of its ties, so */
+        if (score == x[hi]) lo = hi;               /* a value training saw often is not rare */
+        while (lo > 0 && x[lo - 1] == score) lo--;
+        return p[lo];
+    }
+    return p[lo] + (p[hi] - p[lo]) * (score - x[lo]) / (x[hi] - x[lo]);
+}
+
+/* ---- the hybrid ensemble ------------------------------------------------- */
+
+typedef struct an__member {
+    an_detector *d;
+    double weight;
+    an_member_role role;
+    int prefitted;               /* fitted when added: fit leaves it alone */
+    int healthy;                 /* fitted and calibrated                  */
+    an_calibration cal;
+} an__member;
+
+typedef struct an__ensemble {
+    an_detector base;
+    an_allocator alloc;
+    an_ensemble_config config;
+    size_t n_members;
+    an__member member[AN_ENSEMBLE_MAX_MEMBERS];
+    float last[AN_ENSEMBLE_MAX_MEMBERS];   /* raw scores of the last push, NaN = absent */
+    float *batch;                          /* (members, capacity) raw scores of the last batch */
+    size_t capacity, batch_rows;
+    double z_threshold;                    /* the threshold on a normal variable's z scale */
+} an__ensemble;
+
+AN_API an_ensemble_config an_ensemble_config_init(void)
+{
+    an_ensemble_config c;
+    c.threshold = 0.999;
+    c.min_agree = 0.5;
+    c.pool = AN_POOL_MEAN;
+    return c;
+}
+
+static int an__is_ensemble(const an_detector *d) { return d && d->vt == an_ensemble_type(); }
+
+AN_API an_result an_ensemble_create(const an_ensemble_config *config, size_t n_features, const an_allocator *a,
+                                    an_detector **out)
+{
+    an_allocator alloc;
+    an__ensemble *e;
+    an_result r;
+    if (!out) return AN_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!config || n_features == 0 || !(config->threshold > 0.0 && config->threshold < 1.0) ||
+        !(config->min_agree > 0.0 && config->min_agree <= 1.0) ||
+        (config->pool != AN_POOL_MEAN && config->pool != AN_POOL_SURPRISE))
+        return AN_ERR_INVALID_ARG;
+    if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
+    if (!(e = (an__ensemble *)an_malloc(&alloc, sizeof *e, AN_ALIGN))) return AN_ERR_NOMEM;
+    memset(e, 0, sizeof *e);
+    e->base.vt = an_ensemble_type();
+    e->base.n_features = n_features;
+    e->alloc = alloc;
+    e->config = *config;
+    {                                      /* Phi^-1(threshold) by bisection */
+        double lo = -10.0, hi = 10.0;
+        int it;
+        for (it = 0; it < 80; it++) {
+            double mid = 0.5 * (lo + hi);
+            if (0.5 * erfc(-mid / sqrt(2.0)) < config->threshold) lo = mid; else hi = mid;
+        }
+        e->z_threshold = 0.5 * (lo + hi);
+    }
+    *out = &e->base;
+    return AN_OK;
+}
+
+AN_API an_result an_ensemble_add(an_detector *ensemble, an_detector *member, double weight, an_member_role role)
+{
+    an__ensemble *e = (an__ensemble *)ensemble;
+    an__member *m;
+    if (!member) return AN_ERR_INVALID_ARG;
+    if (!an__is_ensemble(ensemble) || an__is_ensemble(member) || !(weight > 0.0) || !an__finite(weight) ||
+        (role != AN_MEMBER_OPTIONAL && role != AN_MEMBER_BASELINE) || member->n_features != ensemble->n_features ||
+        e->n_members == AN_ENSEMBLE_MAX_MEMBERS) {
+        an_detector_destroy(member);
+        return AN_ERR_INVALID_ARG;
+    }
+    /* a new member (say, an LSTM trained after the fact) needs a new fit:
+       the batch buffer was sized for the old members */
+    an_free(&e->alloc, e->batch, e->n_members * e->capacity * sizeof(float));
+    e->batch = NULL;
+    e->capacity = e->batch_rows = 0;
+    m = &e->member[e->n_members++];
+    memset(m, 0, sizeof *m);
+    m->d = member;
+    m->weight = weight;
+    m->role = role;
+    m->prefitted = member->fitted;
+    e->last[e->n_members - 1] = (float)NAN;
+    ensemble->fitted = 0;
+    return AN_OK;
+}
+
+AN_API an_result an_ensemble_reserve(an_detector *ensemble, size_t n_rows)
+{
+    an__ensemble *e = (an__ensemble *)ensemble;
+    size_t bytes;
+    float *grown;
+    if (!an__is_ensemble(ensemble) || e->n_members == 0) return AN_ERR_INVALID_ARG;
+    if (n_rows <= e->capacity) return AN_OK;
+    bytes = an__mul(an__mul(e->n_members, n_rows), sizeof(float));
+    if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(grown = (float *)an_malloc(&e->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    an_free(&e->alloc, e->batch, e->n_members * e->capacity * sizeof(float));
+    e->batch = grown;
+    e->capacity = n_rows;
+    e->batch_rows = 0;
+    return AN_OK;
+}
+
+AN_API an_result an_ensemble_member(const an_detector *ensemble, size_t index, an_detector **member)
+{
+    const an__ensemble *e = (const an__ensemble *)ensemble;
+    if (member) *member = NULL;
+    if (!an__is_ensemble(ensemble) || !member || index >= e->n_members) return AN_ERR_INVALID_ARG;
+    *member = e->member[index].d;
+    return AN_OK;
+}
+
+static an_result an__ensemble_fit(an_detector *self, const float *x, size_t n)
+{
+    an__ensemble *e = (an__ensemble *)self;
+    size_t k, healthy = 0;
+    an_result r;
+    if (e->n_members == 0) return AN_ERR_INVALID_ARG;
+    if ((r = an_ensemble_reserve(self, n)) != AN_OK) return r;
+    for (k = 0; k < e->n_members; k++) {
+        an__member *m = &e->member[k];
+        float *raw = e->batch + k * e->capacity;
+        m->healthy = 0;
+        r = m->prefitted ? AN_OK : an_detector_fit(m->d, x, n);
+        if (r == AN_OK) r = an_detector_score(m->d, x, n, raw);
+        if (r == AN_OK) r = an_calibration_fit(&m->cal, raw, n, &e->alloc);
+        if (r == AN_ERR_INPUT) r = AN_ERR_NUMERIC;      /* the input was checked: a member went non-finite */
+        if (r == AN_ERR_NOMEM || (r != AN_OK && m->role == AN_MEMBER_BASELINE)) return r;
+        m->healthy = r == AN_OK;
+        healthy += (size_t)m->healthy;
+    }
+    e->batch_rows = 0;
+    for (k = 0; k < e->n_members; k++) e->last[k] = (float)NAN;
+    return healthy ? AN_OK : AN_ERR_NUMERIC;
+}
+
+/* The decision about one row from the members' raw scores (NaN = absent). */
+static an_result an__ensemble_combine(const an__ensemble *e, const float *raw, size_t stride,
+                                      an_ensemble_decision *out)
+{
+    double present = 0.0, voted = 0.0, p = 0.0, z = 0.0, zt, spread;
+    size_t k;
+    memset(out, 0, sizeof *out);
+    out->n_members = e->n_members;
+    for (k = 0; k < e->n_members; k++) {
+        const an__member *m = &e->member[k];
+        double s = raw[k * stride];
+        if (!m->healthy || !an__finite(s)) continue;
+        out->present |= 1u << k;
+        out->member_likelihood[k] = an_calibration_likelihood(&m->cal, s);
+        out->member_z[k] = an_calibration_z(&m->cal, s);
+        present += m->weight;
+        p += m->weight * (e->config.pool == AN_POOL_SURPRISE ? log1p(-out->member_likelihood[k])   /* -surprise */
+                                                             : out->member_likelihood[k]);
+        z += m->weight * (out->member_z[k] < 50.0 ? out->member_z[k] : 50.0);
+        if (out->member_likelihood[k] > e->config.threshold) voted += m->weight;
+    }
+    if (present == 0.0) return AN_ERR_NUMERIC;
+    out->likelihood = e->config.pool == AN_POOL_SURPRISE ? 0.0 - expm1(p / present) : p / present;   /* 0 - : never -0 */
+    out->vote = voted / present;
+    out->anomaly = out->vote >= e->config.min_agree;
+    spread = out->anomaly ? 1.0 - e->config.min_agree : e->config.min_agree;
+    out->confidence = spread > 0.0 ? fabs(out->vote - e->config.min_agree) / spread : 1.0;
+    if (out->confidence > 1.0) out->confidence = 1.0;
+    zt = e->z_threshold;
+    out->severity = z / present > zt ? z / present - zt : 0.0;
+    return AN_OK;
+}
+
+static an_result an__ensemble_push(an_detector *self, const float *row, float *score)
+{
+    an__ensemble *e = (an__ensemble *)self;
+    an_ensemble_decision dec;
+    size_t k;
+    an_result r;
+    for (k = 0; k < e->n_members; k++) {
+        an__member *m = &e->member[k];
+        e->last[k] = (float)NAN;
+        if (!m->healthy) continue;
+        r = an_detector_push(m->d, row, &e->last[k]);
+        if (r == AN_ERR_INPUT) return r;                 /* the row itself is unusable */
+        if (r != AN_OK) e->last[k] = (float)NAN;
+    }
+    if ((r = an__ensemble_combine(e, e->last, 1, &dec)) != AN_OK) return r;
+    *score = (float)dec.likelihood;
+    return AN_OK;
+}
+
+static an_result an__ensemble_score(an_detector *self, const float *x, size_t n, float *scores)
+{
+    an__ensemble *e = (an__ensemble *)self;
+    an_ensemble_decision dec;
+    size_t k, i;
+    an_result r;
+    if (n > e->capacity) return AN_ERR_SHAPE;
+    for (i = 0; i < n * self->n_features; i++)
+        if (!an__finite(x[i])) return AN_ERR_INPUT;
+    for (k = 0; k < e->n_members; k++) {
+        float *raw = e->batch + k * e->capacity;
+        if (!e->member[k].healthy || an_detector_score(e->member[k].d, x, n, raw) != AN_OK)
+            for (i = 0; i < n; i++) raw[i] = (float)NAN;
+    }
+    e->batch_rows = n;
+    for (i = 0; i < n; i++) {
+        if ((r = an__ensemble_combine(e, e->batch + i, e->capacity, &dec)) != AN_OK) return r;
+        scores[i] = (float)dec.likelihood;
+    }
+    return AN_OK;
+}
+
+static an_result an__ensemble_reset(an_detector *self)
+{
+    an__ensemble *e = (an__ensemble *)self;
+    size_t k;
+    for (k = 0; k < e->n_members; k++) {
+        e->last[k] = (float)NAN;                    /* no row pushed since */
+        if (e->member[k].healthy) an_detector_reset(e->member[k].d);
+    }
+    return AN_OK;
+}
+
+AN_API an_result an_ensemble_last(const an_detector *ensemble, an_ensemble_decision *out)
+{
+    if (!an__is_ensemble(ensemble) || !out) return AN_ERR_INVALID_ARG;
+    if (!ensemble->fitted) return AN_ERR_NOT_FITTED;
+    return an__ensemble_combine((const an__ensemble *)ensemble, ((const an__ensemble *)ensemble)->last, 1, out);
+}
+
+AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_ensemble_decision *out)
+{
+    const an__ensemble *e = (const an__ensemble *)ensemble;
+    if (!an__is_ensemble(ensemble) || !out || row >= e->batch_rows) return AN_ERR_INVALID_ARG;
+    return an__ensemble_combine(e, e->batch + row, e->capacity, out);
+}
+
+#define AN__TAG_ENSEMBLE AN_TAG('E', 'N', 'S', 'B')
+
+/* Payload: an 'ENSB' chunk of threshold, min_agree, the number of healthy
+   members, then for each: weight, role, calibration, and the member's own
+   DETC chunk; then a 'POOL' chunk holding the pooling (u32). */
+#define AN__TAG_POOL AN_TAG('P', 'O', 'O', 'L')
+static an_result an__ensemble_save(const an_detector *self, an_writer *w)
+{
+    const an__ensemble *e = (const an__ensemble *)self;
+    size_t k, healthy = 0;
+    for (k = 0; k < e->n_members; k++) healthy += (size_t)e->member[k].healthy;
+    an_write_begin(w, AN__TAG_ENSEMBLE);
+    an_write_f64(w, e->config.threshold);
+    an_write_f64(w, e->config.min_agree);
+    an_write_u64(w, healthy);
+    for (k = 0; k < e->n_members; k++) {
+        const an__member *m = &e->member[k];
+        if (!m->healthy) continue;
+        an_write_f64(w, m->weight);
+        an_write_u32(w, (uint32_t)m->role);
+        an_write_f64(w, m->cal.median);
+        an_write_f64(w, m->cal.scale);
+        an_write_f64s(w, m->cal.knot, AN_CALIBRATION_KNOTS);
+        an_write_f64s(w, m->cal.level, AN_CALIBRATION_KNOTS);
+        an_write_f64(w, m->cal.tail);
+        an_detector_save(m->d, w);
+    }
+    an_write_end(w);
+    an_write_begin(w, AN__TAG_POOL);
+    an_write_u32(w, (uint32_t)e->config.pool);
+    return an_write_end(w);
+}
+
+static void an__ensemble_destroy(an_detector *self)
+{
+    an__ensemble *e = (an__ensemble *)self;
+    an_allocator alloc = e->alloc;
+    size_t k;
+    for (k = 0; k < e->n_members; k++) an_detector_destroy(e->member[k].d);
+    an_free(&alloc, e->batch, e->n_members * e->capacity * sizeof(float));
+    an_free(&alloc, e, sizeof *e);
+}
+
+static int an__calibration_valid(const an_calibration *c)
+{
+    size_t k;
+    if (!an__finite(c->median) || !(c->scale > 0.0) || !an__finite(c->scale) || !(c->tail > 0.0) || !an__finite(c->tail))
+        return 0;
+    for (k = 0; k < AN_CALIBRATION_KNOTS; k++)
+        if (!an__finite(c->knot[k]) || !(c->level[k] > 0.0 && c->level[k] < 1.0) ||
+            (k && (c->knot[k] < c->knot[k - 1] || !(c->level[k] > c->level[k - 1]))))
+            return 0;
+    return 1;
+}
+
+static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable *const *types, size_t n_types,
+                                   const an_allocator *a, an_detector **out)
+{
+    an_ensemble_config c;
+    an_reader p;
+    size_t count, k;
+    an_result r;
+    *out = NULL;
+    if ((r = an_reader_find(payload, AN__TAG_ENSEMBLE, &p)) != AN_OK) return r;
+    c = an_ensemble_config_init();
+    if ((r = an_read_f64(&p, &c.threshold)) != AN_OK || (r = an_read_f64(&p, &c.min_agree)) != AN_OK ||
+        (r = an_read_count(&p, 1, AN_ENSEMBLE_MAX_MEMBERS, &count)) != AN_OK)
+        return r;
+    for (k = 0; k < count; k++) {
+        an_detector *d = NULL;
+        an__member m;
+        uint32_t role;
+        memset(&m, 0, sizeof m);
+        if ((r = an_read_f64(&p, &m.weight)) != AN_OK || (r = an_read_u32(&p, &role)) != AN_OK ||
+            (r = an_read_f64(&p, &m.cal.median)) != AN_OK || (r = an_read_f64(&p, &m.cal.scale)) != AN_OK ||
+            (r = an_read_f64s(&p, m.cal.knot, AN_CALIBRATION_KNOTS)) != AN_OK ||
+            (r = an_read_f64s(&p, m.cal.level, AN_CALIBRATION_KNOTS)) != AN_OK ||
+            (r = an_read_f64(&p, &m.cal.tail)) != AN_OK)
+            break;
+        if (role > AN_MEMBER_BASELINE || !an__calibration_valid(&m.cal)) { r = AN_ERR_CORRUPT; break; }
+        if ((r = an__detector_load(&p, types, n_types, a, 1, &d)) != AN_OK) break;
+        if (!*out && (r = an_ensemble_create(&c, d->n_features, a, out)) != AN_OK) {
+            an_detector_destroy(d);
+            if (r == AN_ERR_INVALID_ARG) r = AN_ERR_CORRUPT;
+            break;
+        }
+        if ((r = an_ensemble_add(*out, d, m.weight, (an_member_role)role)) != AN_OK) {
+            if (r == AN_ERR_INVALID_ARG) r = AN_ERR_CORRUPT;   /* a bad weight or a feature-count mismatch */
+            break;
+        }
+        ((an__ensemble *)*out)->member[k].cal = m.cal;
+        ((an__ensemble *)*out)->member[k].healthy = 1;
+        ((an__ensemble *)*out)->last[k] = (float)NAN;
+    }
+    if (r == AN_OK && !an_reader_at_end(&p)) r = AN_ERR_CORRUPT;
+    if (r == AN_OK) {
+        an_reader q;
+        uint32_t pool = 0;
+        if ((r = an_reader_find(payload, AN__TAG_POOL, &q)) == AN_OK && (r = an_read_u32(&q, &pool)) == AN_OK &&
+            ((pool != AN_POOL_MEAN && pool != AN_POOL_SURPRISE) || !an_reader_at_end(&q)))
+            r = AN_ERR_CORRUPT;
+        if (r == AN_OK) ((an__ensemble *)*out)->config.pool = (an_ensemble_pool)pool;
+    }
+    if (r != AN_OK) {
+        if (*out) an__ensemble_destroy(*out);
+        *out = NULL;
+        return r;
+    }
+    return AN_OK;
+}
+
+AN_API an_result an_ensemble_load(an_reader *r, const an_detector_vtable *const *types, size_t n_types,
+                                  const an_allocator *a, an_detector **out)
+{
+    an_reader at, payload, type;
+    uint32_t tag;
+    an_result res;
+    if (!out) return AN_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!r) return AN_ERR_INVALID_ARG;
+    at = *r;                                   /* peek at the type, then load through the one path */
+    if ((res = an_read_expect(&at, AN_TAG_DETECTOR, &payload)) != AN_OK ||
+        (res = an_read_expect(&payload, AN_TAG_TYPE, &type)) != AN_OK || (res = an_read_u32(&type, &tag)) != AN_OK)
+        return res;
+    if (tag != an_ensemble_type()->tag) return AN_ERR_UNSUPPORTED;
+    return an_detector_load(r, types, n_types, a, out);
+}
+
+static int an__type_linked(uint32_t tag, const an_detector_vtable *const *types, size_t n_types)
+{
+    size_t i;
+    for (i = 0; i < n_types; i++)
+        if (types[i] && types[i]->tag == tag) return 1;
+    return 0;
+}
+
+/* The type tag of the 'DETC' chunk at r's cursor; advances past it. */
+static an_result an__detector_tag(an_reader *r, uint32_t *tag)
+{
+    an_reader payload, type;
+    an_result res;
+    if ((res = an_read_expect(r, AN_TAG_DETECTOR, &payload)) != AN_OK) return res;
+    if ((res = an_read_expect(&payload, AN_TAG_TYPE, &type)) != AN_OK) return res;
+    return an_read_u32(&type, tag);
+}
+
+AN_API an_result an_detector_missing_type(const an_reader *r, const an_detector_vtable *const *types,
+                                          size_t n_types, uint32_t *tag)
+{
+    /* a member's fields before its DETC chunk: weight, role, calibration */
+    const size_t fields = 8 + 4 + 8 + 8 + 2 * 8 * AN_CALIBRATION_KNOTS + 8;
+    an_reader at, payload, p;
+    uint32_t t;
+    size_t count, k;
+    an_result res;
+    if (tag) *tag = 0;
+    if (!r || !tag || (!types && n_types)) return AN_ERR_INVALID_ARG;
+    at = *r;
+    if ((res = an__detector_tag(&at, &t)) != AN_OK) return res;
+    if (t != AN__TAG_HYBRID) {
+        if (!an__type_linked(t, types, n_types)) *tag = t;
+        return AN_OK;
+    }
+    at = *r;
+    if ((res = an_read_expect(&at, AN_TAG_DETECTOR, &payload)) != AN_OK ||
+        (res = an_reader_find(&payload, AN__TAG_ENSEMBLE, &p)) != AN_OK || (res = an_reader_need(&p, 16, 1)) != AN_OK)
+        return res;
+    p.pos += 16;                                      /* threshold, min_agree */
+    if ((res = an_read_count(&p, 1, AN_ENSEMBLE_MAX_MEMBERS, &count)) != AN_OK) return res;
+    for (k = 0; k < count; k++) {
+        if ((res = an_reader_need(&p, fields, 1)) != AN_OK) return res;
+        p.pos += fields;
+        if ((res = an__detector_tag(&p, &t)) != AN_OK) return res;
+        if (t == AN__TAG_HYBRID) return AN_ERR_CORRUPT;
+        if (!an__type_linked(t, types, n_types)) { *tag = t; return AN_OK; }
+    }
+    return AN_OK;
+}
+
+static const an_detector_vtable an__ensemble_vtable = {
+    AN__TAG_HYBRID, "hybrid", an__ensemble_fit, an__ensemble_score, an__ensemble_push,
+    an__ensemble_reset, an__ensemble_save, NULL, NULL, an__ensemble_destroy
+};
+
+AN_API const an_detector_vtable *an_ensemble_type(void) { return &an__ensemble_vtable; }
+
+/* ==========================================================================
+   12  Synthetic anomalies
    ========================================================================== */
 static const char *const an__inject_names[AN_INJECT_KINDS] = {
     "spike", "dip", "shift", "variance", "collapse", "flatline", "trend", "phase", "gap"

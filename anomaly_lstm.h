@@ -595,6 +595,10 @@ AN_API an_result an_lstm_classifier_memory(const an_lstm_config *c, size_t *infe
                                            size_t *training_bytes);
 /* Returns: the type table entry for an_detector_load. */
 AN_API const an_detector_vtable *an_lstm_classifier_type(void);
+/* This header's detector types for an_detector_load (autoencoder,
+   forecaster, classifier; *n set to 3 when n is not NULL).
+   Returns: a static table, never NULL. */
+AN_API const an_detector_vtable *const *an_lstm_types(size_t *n);
 /* Trains on windows (n,T,F) raw with labels (n,K) in [0,1], with t
    (NULL: the model's own training configuration).
    Returns: AN_OK; AN_ERR_INVALID_ARG for a bad t (the model unchanged);
@@ -3232,6 +3236,14 @@ AN_API const an_detector_vtable *an_lstm_ae_type(void) { return &an__lae_vtable;
 AN_API const an_detector_vtable *an_lstm_forecaster_type(void) { return &an__lfc_vtable; }
 
 AN_API const an_detector_vtable *an_lstm_classifier_type(void) { return &an__lcl_vtable; }
+
+static const an_detector_vtable *const an__lstm_types[] = { &an__lae_vtable, &an__lfc_vtable, &an__lcl_vtable };
+
+AN_API const an_detector_vtable *const *an_lstm_types(size_t *n)
+{
+    if (n) *n = sizeof an__lstm_types / sizeof an__lstm_types[0];
+    return an__lstm_types;
+}
 
 #ifdef __cplusplus
 }

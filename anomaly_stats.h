@@ -10,8 +10,10 @@
        3  Detectors   IQR, MAD, ESD, S-H-ESD, level and volatility shifts,
                       KS drift, isolation forest
        4  Thresholds  telemanom's dynamic threshold, SPOT / DSPOT
-       5  Alarms      k-of-window rules, suppression, events, onsets
-       6  Ensemble    score calibration and the hybrid detector
+       5  Types       an_stats_types(): this header's detectors, for loading
+
+   Alarms, events, onsets, calibration and the ensemble work with every
+   detector and live in anomaly.h (section 11).
 
    Series here are double: decompositions are compared with R and the
    netlib Fortran to 1e-6 relative, which float input could not hold. */
@@ -565,9 +567,11 @@ typedef struct an_telemanom_result {
     double *smoothed;                 /* (n) smoothed errors                   */
     double *score;                    /* (n) the score of the run each point
                                          of a range belongs to, else 0        */
-    an_range *ranges;                 /* (range_capacity) anomalous sequences  */
-    double *range_score;              /* (range_capacity) largest score in each */
-    size_t range_capacity, range_count;
+    an_event *events;                 /* (event_capacity) the anomalous sequences:
+                                         start, end, peak (first of the largest
+                                         score), severity (that score), points;
+                                         alarms 0                              */
+    size_t event_capacity, event_count;
     an_telemanom_window *windows;     /* (window_capacity)                     */
     size_t window_capacity, window_count;
 } an_telemanom_result;
@@ -594,6 +598,12 @@ AN_API an_result an_telemanom_detect(const an_telemanom_config *config, const do
                                      size_t n, an_telemanom_result *out, const an_allocator *a);
 AN_API an_result an_telemanom_detect_work(const an_telemanom_config *config, const double *errors,
                                           const double *values, size_t n, an_telemanom_result *out, void *work);
+/* The same for float errors and values, as detectors emit them: they are
+   widened to double in 2 n doubles of scratch from `a` (NULL = default),
+   then judged exactly as above.  Returns what an_telemanom_detect does,
+   or AN_ERR_NOMEM. */
+AN_API an_result an_telemanom_detect_f(const an_telemanom_config *config, const float *errors, const float *values,
+                                       size_t n, an_telemanom_result *out, const an_allocator *a);
 
 /* --------------------------------------------------------------------------
    4b  SPOT and DSPOT: extreme-value streaming thresholds
@@ -678,6 +688,10 @@ AN_API void      an_spot_uninit(an_spot *s);
    for the quantile) comes from `scratch` (NULL = default).  Returns
    AN_ERR_INPUT for NaN/Inf, AN_ERR_TOO_SHORT when no point exceeds t. */
 AN_API an_result an_spot_fit(an_spot *s, const double *x, size_t n, const an_allocator *scratch);
+/* The same for float x, as detectors emit it (widened to double in n more
+   doubles of scratch).  Push takes a double, to which a float converts
+   exactly. */
+AN_API an_result an_spot_fit_f(an_spot *s, const float *x, size_t n, const an_allocator *scratch);
 /* One point: *verdict says what it was (AN_OK), AN_ERR_NOT_FITTED before
    calibration, AN_ERR_INPUT for NaN/Inf (nothing learnt).  Allocates
    nothing.  Thread safety: one thread per an_spot. */
@@ -698,215 +712,13 @@ AN_API double    an_gpd_log_likelihood(const double *y, size_t n, double gamma, 
 AN_API double    an_gpd_threshold(double t, double gamma, double sigma, double q, size_t n, size_t n_peaks);
 
 /* ==========================================================================
-   5  ALARMS
+   5  TYPES
    ==========================================================================
-   From points past a threshold to alarms and events.  A point is flagged
-   when score > threshold (both finite).  Then:
-
-   - k of a window: point i raises an alarm when it is flagged and at
-     least k of the `window` points ending at i are flagged;
-   - suppression: after an alarm at i, points i + 1 .. i + suppress raise
-     none (a flagged point there still counts towards k);
-   - events: flagged points at most `max_gap` unflagged points apart form
-     one event [start, end]; its peak is its point furthest above the
-     threshold (the first of ties) and its severity that distance.
-
-   The batch form and the streaming form (push one point; allocates
-   nothing; an event is reported once max_gap unflagged points have
-   passed it, or by an_alarm_flush) give identical alarms and events. */
-typedef struct an_alarm_config {
-    size_t k;          /* flagged points needed, >= 1          */
-    size_t window;     /* among the last `window` points, >= k */
-    size_t suppress;   /* quiet points after an alarm          */
-    size_t max_gap;    /* unflagged points an event may bridge */
-} an_alarm_config;
-
-typedef struct an_event {
-    size_t start, end;   /* first and last flagged point, inclusive   */
-    size_t peak;         /* the point furthest above its threshold    */
-    double severity;     /* score - threshold there (> 0)             */
-    size_t points;       /* flagged points in the event               */
-    size_t alarms;       /* alarms raised inside it                   */
-} an_event;
-
-/* k and window as given, no suppression, no gap: an event is a run. */
-AN_API an_alarm_config an_alarm_config_init(size_t k, size_t window);
-/* All of a series at once.  score, threshold: (n); alarm: optional (n)
-   output, 1 where an alarm is raised; events: (capacity).  *count is the
-   number of events, set even when capacity is too small (then
-   AN_ERR_SHAPE, the first capacity written).  AN_ERR_INPUT for NaN/Inf.
-   Allocates nothing. */
-AN_API an_result an_alarm_batch(const an_alarm_config *config, const double *score, const double *threshold,
-                                size_t n, unsigned char *alarm, an_event *events, size_t capacity,
-                                size_t *count);
-
-/* The streaming rule: the flags of the last `window` points in a ring. */
-typedef struct an_alarm {
-    an_alarm_config config;
-    unsigned char *ring;      /* (window) flags, position t mod window     */
-    size_t t;                 /* points pushed                              */
-    size_t in_window;         /* flagged points among the last window       */
-    size_t last_alarm;        /* point of the latest alarm                  */
-    int alarmed, open;        /* an alarm happened; an event is open        */
-    an_event current;         /* the open event                             */
-    void *heap;
-    size_t heap_size;
-    an_allocator alloc;       /* owned heap when alloc.free != NULL         */
-} an_alarm;
-
-AN_API an_result an_alarm_heap_size(const an_alarm_config *config, size_t *bytes);
-AN_API an_result an_alarm_init_preallocated(an_alarm *s, const an_alarm_config *config, void *heap);
-AN_API an_result an_alarm_init(an_alarm *s, const an_alarm_config *config, const an_allocator *a);
-AN_API void      an_alarm_uninit(an_alarm *s);
-/* One point.  *alarm: 1 when it raises an alarm.  *closed: 1 when an
-   event ended before this point, written to *event.  AN_ERR_INPUT for
-   NaN/Inf (nothing changes).  Thread safety: one thread per an_alarm. */
-AN_API an_result an_alarm_push(an_alarm *s, double score, double threshold, int *alarm, an_event *event,
-                               int *closed);
-/* At the end of the stream: 1 and the open event in *event, else 0. */
-AN_API int       an_alarm_flush(an_alarm *s, an_event *event);
-
-/* Onsets: a stream of non-negative scores (say, the ensemble's
-   likelihoods) reduced to where something new starts.  A point's onset
-   score is its score when that is greater than every score of the
-   `window` points before it, and 0 otherwise.  Whatever threshold is
-   later put on them, a run of high scores is then reported at its start,
-   and again only where it gets worse than anything in the last window:
-   one anomaly is one report, not one per row of it (NAB, for one, counts
-   the first detection in a window and charges every detection outside).
-   The first point has no history and keeps its score.  The batch and
-   streaming forms agree (batch: score and onset must not overlap); push
-   allocates nothing.  AN_ERR_INPUT for a
-   negative, NaN or infinite score (nothing changes). */
-typedef struct an_onset {
-    size_t window;
-    double *ring;             /* (window) the last scores, position t mod window */
-    size_t t;                 /* points pushed                                   */
-    void *heap;
-    size_t heap_size;
-    an_allocator alloc;       /* owned heap when alloc.free != NULL              */
-} an_onset;
-
-AN_API an_result an_onset_batch(size_t window, const double *score, size_t n, double *onset);
-AN_API an_result an_onset_heap_size(size_t window, size_t *bytes);
-AN_API an_result an_onset_init_preallocated(an_onset *s, size_t window, void *heap);
-AN_API an_result an_onset_init(an_onset *s, size_t window, const an_allocator *a);
-AN_API void      an_onset_uninit(an_onset *s);
-/* One point: *onset its onset score.  Thread safety: one thread per
-   an_onset. */
-AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
-
-/* ==========================================================================
-   6  ENSEMBLE
-   ==========================================================================
-   Calibration puts any detector's raw scores on two common scales learnt
-   from its scores on the training data:
-     z           robust z: (s - median) / (1.4826 MAD);
-     likelihood  the training scores' empirical CDF through 33 quantile
-                 knots, linear between knots: every 5% up to 80%, then
-                 halving the distance to 1 every two knots (85.9%, 90%,
-                 92.9%, ... 99.9%), then the maximum, so the tail where
-                 thresholds live is resolved; the CDF level of the quantile
-                 at q is (q (n - 1) + 0.5) / n.  Above the maximum an
-                 exponential tail fitted through the 99.1% knot and the
-                 top: p in [0, 1] (1 only where the double rounds, far
-                 past the training maximum), non-decreasing in s, and still
-                 rising past everything seen in training.  A score on
-                 several tied knots gets the lowest of their levels: a
-                 value training saw often is not rare.  The top training
-                 score sits at (n - 0.5) / n, so in training a threshold t
-                 can only be passed with more than 1 / (2 (1 - t)) scores
-                 (500 for 0.999).
-
-   The hybrid ensemble is a detector made of detectors.  Each member has a
-   weight and a role; fit fits the members that were not fitted when
-   added (so a separately trained LSTM is kept), scores the training rows
-   with each, and calibrates them.  A row's score pools the members'
-   likelihoods p_k (weights w_k, W their sum present), in [0, 1]: by
-   default (AN_POOL_MEAN) their weighted mean; with AN_POOL_SURPRISE the
-   weighted mean of their surprise -log(1 - p_k) turned back into a
-   likelihood, 1 - prod (1 - p_k)^(w_k / W), the weighted geometric pooling
-   of their tail probabilities.  There a member sure of a rare row
-   (1 - p = 1e-6) is not diluted to a middling score by one that sees
-   nothing (p = 0.5): weights 0.6 and 0.4 give 0.9998 where the mean gives
-   0.8; members that agree give their common likelihood either way, and
-   a member at likelihood exactly 1 makes the pooled score 1 whatever its
-   weight.  The vote is the same under both.  (A library older than the
-   option ignores the pooling in a saved file and scores with the mean.)  A member votes "anomaly" when its
-   likelihood exceeds `threshold`; the row is an anomaly when the weight of
-   the votes reaches `min_agree` of the weight present.  The default weights
-   of the seeds, statistical 0.6 and LSTM 0.4, let the baseline raise an
-   alarm alone and the LSTM only with it.
-   Fallback: a member that is not fitted, failed to fit, returns an error
-   or a non-finite score is left out of that row and the weights are
-   renormalised; a row no member answers is an error.  Members with role
-   AN_MEMBER_BASELINE must fit; they are what always answers.
-   The ensemble owns its members and destroys them.  Batch scoring needs a
-   row buffer per batch: fit reserves the training length,
-   an_ensemble_reserve more, and score never allocates (AN_ERR_SHAPE past
-   the reserve). */
-#define AN_CALIBRATION_KNOTS 33
-
-typedef struct an_calibration {
-    double median, scale;                  /* robust z                         */
-    double knot[AN_CALIBRATION_KNOTS];     /* score quantiles                  */
-    double level[AN_CALIBRATION_KNOTS];    /* their CDF levels                 */
-    double tail;                           /* exponential tail scale above top */
-} an_calibration;
-
-AN_API an_result an_calibration_fit(an_calibration *c, const float *scores, size_t n, const an_allocator *a);
-AN_API double    an_calibration_z(const an_calibration *c, double score);
-AN_API double    an_calibration_likelihood(const an_calibration *c, double score);
-
-typedef enum an_member_role { AN_MEMBER_OPTIONAL = 0, AN_MEMBER_BASELINE = 1 } an_member_role;
-
-typedef enum an_ensemble_pool { AN_POOL_MEAN = 0, AN_POOL_SURPRISE = 1 } an_ensemble_pool;
-
-typedef struct an_ensemble_config {
-    double threshold;      /* member likelihood that votes anomaly (0.999)     */
-    double min_agree;      /* share of present weight that decides (0.5)       */
-    an_ensemble_pool pool; /* how the score pools likelihoods (AN_POOL_MEAN)   */
-} an_ensemble_config;
-
-#define AN_ENSEMBLE_MAX_MEMBERS 8
-
-/* What the ensemble decided about one row. */
-typedef struct an_ensemble_decision {
-    int anomaly;
-    double likelihood;     /* the row's score: the pooled likelihood           */
-    double vote;           /* weight voting anomaly / weight present, [0, 1]   */
-    double confidence;     /* how far the vote is from min_agree, [0, 1]       */
-    double severity;       /* weighted mean z past the threshold's z, >= 0     */
-    size_t n_members;
-    unsigned present;      /* bit m: member m answered this row                */
-    double member_likelihood[AN_ENSEMBLE_MAX_MEMBERS];
-    double member_z[AN_ENSEMBLE_MAX_MEMBERS];
-} an_ensemble_decision;
-
-AN_API an_ensemble_config an_ensemble_config_init(void);
-AN_API an_result an_ensemble_create(const an_ensemble_config *config, size_t n_features, const an_allocator *a,
-                                    an_detector **out);
-/* Adds a member (same n_features, not an ensemble) and takes ownership of
-   it, also on failure.  The ensemble then needs a fit: members fitted
-   before they were added are kept, and only calibrated. */
-AN_API an_result an_ensemble_add(an_detector *ensemble, an_detector *member, double weight, an_member_role role);
-AN_API an_result an_ensemble_reserve(an_detector *ensemble, size_t n_rows);
-AN_API an_result an_ensemble_member(const an_detector *ensemble, size_t index, an_detector **member);
-/* The decision about the last row pushed (AN_ERR_NUMERIC before the
-   first push after fit, load or reset, as when no member answered), or
-   about row `row` of the last batch scored (row < that batch's length). */
-AN_API an_result an_ensemble_last(const an_detector *ensemble, an_ensemble_decision *out);
-AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_ensemble_decision *out);
-/* Reads an ensemble's 'DETC' chunk at the cursor, its members of the
-   given types (at most AN_ENSEMBLE_MAX_TYPES) or of this header's own
-   detectors; an_detector_load, through the ensemble's vtable, knows only
-   this header's.  A member cannot be an ensemble.  Only members that were
-   healthy are saved, so indices may shift.  A loaded ensemble batch-scores
-   after an_ensemble_reserve (push needs nothing). */
-#define AN_ENSEMBLE_MAX_TYPES 16
-AN_API an_result an_ensemble_load(an_reader *payload, const an_detector_vtable *const *types, size_t n_types,
-                                  const an_allocator *a, an_detector **out);
-AN_API const an_detector_vtable *an_ensemble_type(void);
+   This header's detector types, for an_detector_load: the nine above, in
+   the order declared (*n set to 9).  Concatenate it with the tables of the
+   other headers you link (an_lstm_types) to load a saved ensemble.
+   Returns: a static table, never NULL; n may be NULL. */
+AN_API const an_detector_vtable *const *an_stats_types(size_t *n);
 
 #ifdef __cplusplus
 }
@@ -922,8 +734,6 @@ AN_API const an_detector_vtable *an_ensemble_type(void);
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-AN__DEFINE_SELECT(an__select_d, double)
 
 /* ==========================================================================
    1  STL
@@ -1608,23 +1418,6 @@ done:
 /* --------------------------------------------------------------------------
    3.1  Robust scores: IQR, MAD, STL + IQR
    -------------------------------------------------------------------------- */
-
-/* Scores are clamped here so that a float holds them. */
-#define AN__SCORE_MAX 1e30
-
-/* The q-quantile (0..1) of v (n), linear interpolation (type 7); v is
-   reordered. */
-static double an__quantile_d(double *v, size_t n, double q)
-{
-    double h = (double)(n - 1) * q, a, b;
-    size_t lo = (size_t)floor(h), i;
-    if (lo >= n - 1) return an__select_d(v, n, n - 1);
-    a = an__select_d(v, n, lo);
-    if (h == (double)lo) return a;
-    for (b = v[lo + 1], i = lo + 2; i < n; i++)   /* the next order statistic */
-        if (v[i] < b) b = v[i];
-    return a + (h - (double)lo) * (b - a);
-}
 
 /* The same quantile of sorted s (n). */
 static double an__quantile_sorted(const double *s, size_t n, double q)
@@ -4458,8 +4251,8 @@ AN_API an_result an_telemanom_detect_work(const an_telemanom_config *config, con
     double num = 0.0, den = 0.0, alpha, head = 0.0;
     an_result r = AN_OK;
     if (!errors || !values || !out || !work || !an__tm_config_ok(c)) return AN_ERR_INVALID_ARG;
-    out->range_count = out->window_count = 0;
-    if ((out->range_capacity && !out->ranges) || (out->window_capacity && !out->windows)) return AN_ERR_INVALID_ARG;
+    out->event_count = out->window_count = 0;
+    if ((out->event_capacity && !out->events) || (out->window_capacity && !out->windows)) return AN_ERR_INVALID_ARG;
     if (n == 0) return AN_ERR_TOO_SHORT;
     for (i = 0; i < n; i++)
         if (!an__finite(errors[i]) || errors[i] < 0.0 || !an__finite(values[i])) return AN_ERR_INPUT;
@@ -4537,22 +4330,27 @@ AN_API an_result an_telemanom_detect_work(const an_telemanom_config *config, con
     for (i = 0; i < n; i++) {
         size_t s = i, j;
         double best = 0.0;
+        size_t peak = s;
         if (!w.global[i]) continue;
         while (i + 1 < n && w.global[i + 1]) i++;
         if (i == s) { w.score[s] = 0.0; continue; }
-        for (j = s; j <= i; j++) if (w.score[j] > best) best = w.score[j];
-        if (ranges < out->range_capacity) {
-            out->ranges[ranges].start = s;
-            out->ranges[ranges].end = i;
-            if (out->range_score) out->range_score[ranges] = best;
+        for (j = s; j <= i; j++) if (w.score[j] > best) { best = w.score[j]; peak = j; }
+        if (ranges < out->event_capacity) {
+            an_event *ev = &out->events[ranges];
+            ev->start = s;
+            ev->end = i;
+            ev->peak = peak;
+            ev->severity = best;
+            ev->points = i - s + 1;
+            ev->alarms = 0;
         }
         ranges++;
     }
     if (out->smoothed) memcpy(out->smoothed, w.es, n * sizeof(double));
     if (out->score) memcpy(out->score, w.score, n * sizeof(double));
-    out->range_count = ranges;
+    out->event_count = ranges;
     out->window_count = n_windows;
-    if ((out->ranges && ranges > out->range_capacity) || (out->windows && n_windows > out->window_capacity))
+    if ((out->events && ranges > out->event_capacity) || (out->windows && n_windows > out->window_capacity))
         r = AN_ERR_SHAPE;
     return r;
 }
@@ -4568,6 +4366,30 @@ AN_API an_result an_telemanom_detect(const an_telemanom_config *config, const do
     if (!(work = an_malloc(a, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     r = an_telemanom_detect_work(config, errors, values, n, out, work);
     an_free(a, work, bytes);
+    return r;
+}
+
+/* A float series widened into n doubles from a (an_free with the same n). */
+static double *an__widen(const an_allocator *a, const float *x, size_t n, size_t copies)
+{
+    size_t i, bytes = an__mul(an__mul(n ? n : 1, copies), sizeof(double));
+    double *w;
+    if (bytes == SIZE_MAX || !(w = (double *)an_malloc(a, bytes, AN_ALIGN))) return NULL;
+    for (i = 0; i < n; i++) w[i] = (double)x[i];
+    return w;
+}
+
+AN_API an_result an_telemanom_detect_f(const an_telemanom_config *config, const float *errors, const float *values,
+                                       size_t n, an_telemanom_result *out, const an_allocator *a)
+{
+    double *w;
+    size_t i;
+    an_result r;
+    if (!errors || !values || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
+    if (!(w = an__widen(a, errors, n, 2))) return an__mul(n, 2 * sizeof(double)) == SIZE_MAX ? AN_ERR_TOO_LARGE : AN_ERR_NOMEM;
+    for (i = 0; i < n; i++) w[n + i] = (double)values[i];
+    r = an_telemanom_detect(config, w, w + n, n, out, a);
+    an_free(a, w, an__mul(an__mul(n ? n : 1, 2), sizeof(double)));
     return r;
 }
 
@@ -4840,6 +4662,17 @@ AN_API an_result an_spot_fit(an_spot *s, const double *x, size_t n, const an_all
     return AN_OK;
 }
 
+AN_API an_result an_spot_fit_f(an_spot *s, const float *x, size_t n, const an_allocator *scratch)
+{
+    double *w;
+    an_result r;
+    if (!s || !x || !an__allocator_ok(scratch)) return AN_ERR_INVALID_ARG;
+    if (!(w = an__widen(scratch, x, n, 1))) return an__mul(n, sizeof(double)) == SIZE_MAX ? AN_ERR_TOO_LARGE : AN_ERR_NOMEM;
+    r = an_spot_fit(s, w, n, scratch);
+    an_free(scratch, w, an__mul(n ? n : 1, sizeof(double)));
+    return r;
+}
+
 AN_API an_result an_spot_push(an_spot *s, double x, an_spot_verdict *verdict)
 {
     double v;
@@ -4870,705 +4703,19 @@ AN_API double an_spot_threshold(const an_spot *s)
 }
 
 /* ==========================================================================
-   5  ALARMS
-   ==========================================================================
-   The batch form looks back into the arrays; the streaming form keeps a
-   ring of flags.  They share only the definitions, which is what the
-   tests compare. */
-
-AN_API an_alarm_config an_alarm_config_init(size_t k, size_t window)
-{
-    an_alarm_config c;
-    memset(&c, 0, sizeof c);
-    c.k = k;
-    c.window = window;
-    return c;
-}
-
-static int an__alarm_config_ok(const an_alarm_config *c)
-{
-    return c && c->k >= 1 && c->window >= c->k;
-}
-
-/* A new event at flagged point i, excess d above its threshold. */
-static void an__event_open(an_event *e, size_t i, double d)
-{
-    e->start = e->end = e->peak = i;
-    e->severity = d;
-    e->points = 1;
-    e->alarms = 0;
-}
-
-static void an__event_extend(an_event *e, size_t i, double d)
-{
-    e->end = i;
-    e->points++;
-    if (d > e->severity) { e->severity = d; e->peak = i; }
-}
-
-AN_API an_result an_alarm_batch(const an_alarm_config *config, const double *score, const double *threshold,
-                                size_t n, unsigned char *alarm, an_event *events, size_t capacity,
-                                size_t *count)
-{
-    const an_alarm_config *c = config;
-    size_t i, in_window = 0, last_alarm = 0, m = 0;
-    int alarmed = 0, open = 0;
-    an_event e;
-    if (!count) return AN_ERR_INVALID_ARG;
-    *count = 0;
-    if (!an__alarm_config_ok(c) || !score || !threshold || (capacity && !events)) return AN_ERR_INVALID_ARG;
-    for (i = 0; i < n; i++)
-        if (!an__finite(score[i]) || !an__finite(threshold[i])) return AN_ERR_INPUT;
-    memset(&e, 0, sizeof e);
-    for (i = 0; i < n; i++) {
-        int flag = score[i] > threshold[i], raise;
-        /* flags among points i - window + 1 .. i */
-        in_window += (size_t)flag;
-        if (i >= c->window && score[i - c->window] > threshold[i - c->window]) in_window--;
-        raise = flag && in_window >= c->k && (!alarmed || i - last_alarm > c->suppress);
-        if (raise) { alarmed = 1; last_alarm = i; }
-        if (alarm) alarm[i] = (unsigned char)raise;
-        if (!flag) continue;
-        if (open && i - e.end - 1 > c->max_gap) {
-            if (m < capacity) events[m] = e;
-            m++;
-            open = 0;
-        }
-        if (open) an__event_extend(&e, i, score[i] - threshold[i]);
-        else { an__event_open(&e, i, score[i] - threshold[i]); open = 1; }
-        e.alarms += (size_t)raise;
-    }
-    if (open) {
-        if (m < capacity) events[m] = e;
-        m++;
-    }
-    *count = m;
-    return m > capacity ? AN_ERR_SHAPE : AN_OK;
-}
-
-AN_API an_result an_alarm_heap_size(const an_alarm_config *config, size_t *bytes)
-{
-    if (!bytes) return AN_ERR_INVALID_ARG;
-    *bytes = 0;
-    if (!an__alarm_config_ok(config)) return AN_ERR_INVALID_ARG;
-    *bytes = config->window;
-    return AN_OK;
-}
-
-AN_API an_result an_alarm_init_preallocated(an_alarm *s, const an_alarm_config *config, void *heap)
-{
-    if (!s || !heap || !an__alarm_config_ok(config)) return AN_ERR_INVALID_ARG;
-    memset(s, 0, sizeof *s);
-    s->config = *config;
-    s->ring = (unsigned char *)heap;
-    memset(s->ring, 0, config->window);
-    s->heap = heap;
-    s->heap_size = config->window;
-    return AN_OK;
-}
-
-AN_API an_result an_alarm_init(an_alarm *s, const an_alarm_config *config, const an_allocator *a)
-{
-    an_allocator keep;
-    void *heap;
-    an_result r;
-    if (!s) return AN_ERR_INVALID_ARG;
-    memset(s, 0, sizeof *s);
-    if ((r = an__allocator_copy(&keep, a)) != AN_OK) return r;
-    if (!an__alarm_config_ok(config)) return AN_ERR_INVALID_ARG;
-    if (!(heap = an_malloc(&keep, config->window, AN_ALIGN))) return AN_ERR_NOMEM;
-    an_alarm_init_preallocated(s, config, heap);
-    s->alloc = keep;
-    return AN_OK;
-}
-
-AN_API void an_alarm_uninit(an_alarm *s)
-{
-    if (!s) return;
-    if (s->alloc.free && s->heap) an_free(&s->alloc, s->heap, s->heap_size);
-    memset(s, 0, sizeof *s);
-}
-
-AN_API an_result an_alarm_push(an_alarm *s, double score, double threshold, int *alarm, an_event *event,
-                               int *closed)
-{
-    size_t slot, i;
-    int flag, raise;
-    if (!s || !s->ring || !alarm || !event || !closed) return AN_ERR_INVALID_ARG;
-    *alarm = *closed = 0;
-    if (!an__finite(score) || !an__finite(threshold)) return AN_ERR_INPUT;
-    i = s->t++;
-    flag = score > threshold;
-    slot = i % s->config.window;
-    s->in_window += (size_t)flag;
-    s->in_window -= s->ring[slot];
-    s->ring[slot] = (unsigned char)flag;
-    raise = flag && s->in_window >= s->config.k && (!s->alarmed || i - s->last_alarm > s->config.suppress);
-    if (raise) { s->alarmed = 1; s->last_alarm = i; }
-    *alarm = raise;
-    /* the open event ends once more than max_gap unflagged points follow it */
-    if (s->open && i - s->current.end - (size_t)flag > s->config.max_gap) {
-        *event = s->current;
-        *closed = 1;
-        s->open = 0;
-    }
-    if (flag) {
-        if (s->open) an__event_extend(&s->current, i, score - threshold);
-        else { an__event_open(&s->current, i, score - threshold); s->open = 1; }
-        s->current.alarms += (size_t)raise;
-    }
-    return AN_OK;
-}
-
-AN_API int an_alarm_flush(an_alarm *s, an_event *event)
-{
-    if (!s || !event || !s->open) return 0;
-    *event = s->current;
-    s->open = 0;
-    return 1;
-}
-
-/* ---- onsets -------------------------------------------------------------- */
-
-static int an__onset_score_ok(double v) { return an__finite(v) && v >= 0.0; }
-
-AN_API an_result an_onset_batch(size_t window, const double *score, size_t n, double *onset)
-{
-    size_t i, j;
-    if (window == 0 || (n && (!score || !onset))) return AN_ERR_INVALID_ARG;
-    for (i = 0; i < n; i++)
-        if (!an__onset_score_ok(score[i])) return AN_ERR_INPUT;
-    for (i = 0; i < n; i++) {
-        double top = -1.0;
-        for (j = i > window ? i - window : 0; j < i; j++)
-            if (score[j] > top) top = score[j];
-        onset[i] = score[i] > top ? score[i] : 0.0;
-    }
-    return AN_OK;
-}
-
-AN_API an_result an_onset_heap_size(size_t window, size_t *bytes)
-{
-    if (!bytes) return AN_ERR_INVALID_ARG;
-    *bytes = 0;
-    if (window == 0) return AN_ERR_INVALID_ARG;
-    if ((*bytes = an__mul(window, sizeof(double))) == SIZE_MAX) {
-        *bytes = 0;
-        return AN_ERR_TOO_LARGE;
-    }
-    return AN_OK;
-}
-
-AN_API an_result an_onset_init_preallocated(an_onset *s, size_t window, void *heap)
-{
-    size_t bytes;
-    an_result r;
-    if (!s || !heap) return AN_ERR_INVALID_ARG;
-    if ((r = an_onset_heap_size(window, &bytes)) != AN_OK) return r;
-    memset(s, 0, sizeof *s);
-    s->window = window;
-    s->ring = (double *)heap;
-    s->heap = heap;
-    s->heap_size = bytes;
-    return AN_OK;
-}
-
-AN_API an_result an_onset_init(an_onset *s, size_t window, const an_allocator *a)
-{
-    an_allocator keep;
-    size_t bytes;
-    void *heap;
-    an_result r;
-    if (!s) return AN_ERR_INVALID_ARG;
-    memset(s, 0, sizeof *s);
-    if ((r = an__allocator_copy(&keep, a)) != AN_OK) return r;
-    if ((r = an_onset_heap_size(window, &bytes)) != AN_OK) return r;
-    if (!(heap = an_malloc(&keep, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
-    an_onset_init_preallocated(s, window, heap);
-    s->alloc = keep;
-    return AN_OK;
-}
-
-AN_API void an_onset_uninit(an_onset *s)
-{
-    if (!s) return;
-    if (s->alloc.free && s->heap) an_free(&s->alloc, s->heap, s->heap_size);
-    memset(s, 0, sizeof *s);
-}
-
-AN_API an_result an_onset_push(an_onset *s, double score, double *onset)
-{
-    size_t j, held;
-    double top = -1.0;
-    if (!s || !s->ring || !onset) return AN_ERR_INVALID_ARG;
-    *onset = 0.0;
-    if (!an__onset_score_ok(score)) return AN_ERR_INPUT;
-    held = s->t < s->window ? s->t : s->window;
-    for (j = 0; j < held; j++)
-        if (s->ring[j] > top) top = s->ring[j];
-    *onset = score > top ? score : 0.0;
-    s->ring[s->t % s->window] = score;
-    s->t++;
-    return AN_OK;
-}
-
-/* ==========================================================================
-   6  ENSEMBLE
+   5  TYPES
    ========================================================================== */
 
-AN_API an_result an_calibration_fit(an_calibration *c, const float *scores, size_t n, const an_allocator *a)
-{
-    double *v, top, p99, l99, lt;
-    size_t i, k, bytes, i99 = 25;                  /* the knot at 99.1% */
-    an_result r = AN_OK;
-    if (!c || !scores || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
-    memset(c, 0, sizeof *c);
-    if (n < 2) return AN_ERR_TOO_SHORT;
-    bytes = an__mul(an__mul(2, n), sizeof(double));
-    if (!(v = (double *)an_malloc(a, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
-    for (i = 0; i < n; i++) {
-        if (!an__finite(scores[i])) { r = AN_ERR_INPUT; goto done; }
-        v[i] = scores[i];
-    }
-    {
-        an__band b = an__band_of(AN_ROBUST_MAD, v, n, v + n);
-        c->median = b.lo;
-        c->scale = b.spread;
-    }
-    for (k = 0; k < AN_CALIBRATION_KNOTS; k++) {
-        double q = k <= 16 ? 0.05 * (double)k : k < AN_CALIBRATION_KNOTS - 1 ? 1.0 - 0.2 * pow(2.0, -0.5 * (double)(k - 16)) : 1.0;
-        c->knot[k] = an__quantile_d(v, n, q);
-        /* the quantile at q sits at rank q (n - 1); its CDF level counts
-           half a point at each end, so levels stay inside (0, 1) */
-        c->level[k] = (q * (double)(n - 1) + 0.5) / (double)n;
-    }
-    top = c->knot[AN_CALIBRATION_KNOTS - 1];
-    p99 = c->knot[i99];
-    l99 = c->level[i99];
-    lt = c->level[AN_CALIBRATION_KNOTS - 1];
-    c->tail = top > p99 ? (top - p99) / log((1.0 - l99) / (1.0 - lt)) : c->scale;
-done:
-    an_free(a, v, bytes);
-    return r;
-}
-
-AN_API double an_calibration_z(const an_calibration *c, double score)
-{
-    double z = (score - c->median) / c->scale;
-    return z > AN__SCORE_MAX ? AN__SCORE_MAX : z < -AN__SCORE_MAX ? -AN__SCORE_MAX : z;
-}
-
-AN_API double an_calibration_likelihood(const an_calibration *c, double score)
-{
-    const double *x = c->knot, *p = c->level;
-    size_t lo = 0, hi = AN_CALIBRATION_KNOTS - 1;
-    if (score != score) return 0.0;
-    if (score > x[hi]) return 1.0 - (1.0 - p[hi]) * exp(-(score - x[hi]) / c->tail);
-    if (score < x[0]) return p[0] * exp((score - x[0]) / c->tail);
-    while (hi - lo > 1) {                          /* x[lo] <= score < x[hi] */
-        size_t mid = (lo + hi) / 2;
-        if (x[mid] <= score) lo = mid; else hi = mid;
-    }
-    if (score == x[lo] || score == x[hi]) {        /* on a knot: the lowest of its ties, so */
-        if (score == x[hi]) lo = hi;               /* a value training saw often is not rare */
-        while (lo > 0 && x[lo - 1] == score) lo--;
-        return p[lo];
-    }
-    return p[lo] + (p[hi] - p[lo]) * (score - x[lo]) / (x[hi] - x[lo]);
-}
-
-/* ---- the hybrid ensemble ------------------------------------------------- */
-
-typedef struct an__member {
-    an_detector *d;
-    double weight;
-    an_member_role role;
-    int prefitted;               /* fitted when added: fit leaves it alone */
-    int healthy;                 /* fitted and calibrated                  */
-    an_calibration cal;
-} an__member;
-
-typedef struct an__ensemble {
-    an_detector base;
-    an_allocator alloc;
-    an_ensemble_config config;
-    size_t n_members;
-    an__member member[AN_ENSEMBLE_MAX_MEMBERS];
-    float last[AN_ENSEMBLE_MAX_MEMBERS];   /* raw scores of the last push, NaN = absent */
-    float *batch;                          /* (members, capacity) raw scores of the last batch */
-    size_t capacity, batch_rows;
-    double z_threshold;                    /* the threshold on a normal variable's z scale */
-} an__ensemble;
-
-AN_API an_ensemble_config an_ensemble_config_init(void)
-{
-    an_ensemble_config c;
-    c.threshold = 0.999;
-    c.min_agree = 0.5;
-    c.pool = AN_POOL_MEAN;
-    return c;
-}
-
-static int an__is_ensemble(const an_detector *d) { return d && d->vt == an_ensemble_type(); }
-
-AN_API an_result an_ensemble_create(const an_ensemble_config *config, size_t n_features, const an_allocator *a,
-                                    an_detector **out)
-{
-    an_allocator alloc;
-    an__ensemble *e;
-    an_result r;
-    if (!out) return AN_ERR_INVALID_ARG;
-    *out = NULL;
-    if (!config || n_features == 0 || !(config->threshold > 0.0 && config->threshold < 1.0) ||
-        !(config->min_agree > 0.0 && config->min_agree <= 1.0) ||
-        (config->pool != AN_POOL_MEAN && config->pool != AN_POOL_SURPRISE))
-        return AN_ERR_INVALID_ARG;
-    if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
-    if (!(e = (an__ensemble *)an_malloc(&alloc, sizeof *e, AN_ALIGN))) return AN_ERR_NOMEM;
-    memset(e, 0, sizeof *e);
-    e->base.vt = an_ensemble_type();
-    e->base.n_features = n_features;
-    e->alloc = alloc;
-    e->config = *config;
-    {                                      /* Phi^-1(threshold) by bisection */
-        double lo = -10.0, hi = 10.0;
-        int it;
-        for (it = 0; it < 80; it++) {
-            double mid = 0.5 * (lo + hi);
-            if (0.5 * erfc(-mid / sqrt(2.0)) < config->threshold) lo = mid; else hi = mid;
-        }
-        e->z_threshold = 0.5 * (lo + hi);
-    }
-    *out = &e->base;
-    return AN_OK;
-}
-
-AN_API an_result an_ensemble_add(an_detector *ensemble, an_detector *member, double weight, an_member_role role)
-{
-    an__ensemble *e = (an__ensemble *)ensemble;
-    an__member *m;
-    if (!member) return AN_ERR_INVALID_ARG;
-    if (!an__is_ensemble(ensemble) || an__is_ensemble(member) || !(weight > 0.0) || !an__finite(weight) ||
-        (role != AN_MEMBER_OPTIONAL && role != AN_MEMBER_BASELINE) || member->n_features != ensemble->n_features ||
-        e->n_members == AN_ENSEMBLE_MAX_MEMBERS) {
-        an_detector_destroy(member);
-        return AN_ERR_INVALID_ARG;
-    }
-    /* a new member (say, an LSTM trained after the fact) needs a new fit:
-       the batch buffer was sized for the old members */
-    an_free(&e->alloc, e->batch, e->n_members * e->capacity * sizeof(float));
-    e->batch = NULL;
-    e->capacity = e->batch_rows = 0;
-    m = &e->member[e->n_members++];
-    memset(m, 0, sizeof *m);
-    m->d = member;
-    m->weight = weight;
-    m->role = role;
-    m->prefitted = member->fitted;
-    e->last[e->n_members - 1] = (float)NAN;
-    ensemble->fitted = 0;
-    return AN_OK;
-}
-
-AN_API an_result an_ensemble_reserve(an_detector *ensemble, size_t n_rows)
-{
-    an__ensemble *e = (an__ensemble *)ensemble;
-    size_t bytes;
-    float *grown;
-    if (!an__is_ensemble(ensemble) || e->n_members == 0) return AN_ERR_INVALID_ARG;
-    if (n_rows <= e->capacity) return AN_OK;
-    bytes = an__mul(an__mul(e->n_members, n_rows), sizeof(float));
-    if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    if (!(grown = (float *)an_malloc(&e->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
-    an_free(&e->alloc, e->batch, e->n_members * e->capacity * sizeof(float));
-    e->batch = grown;
-    e->capacity = n_rows;
-    e->batch_rows = 0;
-    return AN_OK;
-}
-
-AN_API an_result an_ensemble_member(const an_detector *ensemble, size_t index, an_detector **member)
-{
-    const an__ensemble *e = (const an__ensemble *)ensemble;
-    if (member) *member = NULL;
-    if (!an__is_ensemble(ensemble) || !member || index >= e->n_members) return AN_ERR_INVALID_ARG;
-    *member = e->member[index].d;
-    return AN_OK;
-}
-
-static an_result an__ensemble_fit(an_detector *self, const float *x, size_t n)
-{
-    an__ensemble *e = (an__ensemble *)self;
-    size_t k, healthy = 0;
-    an_result r;
-    if (e->n_members == 0) return AN_ERR_INVALID_ARG;
-    if ((r = an_ensemble_reserve(self, n)) != AN_OK) return r;
-    for (k = 0; k < e->n_members; k++) {
-        an__member *m = &e->member[k];
-        float *raw = e->batch + k * e->capacity;
-        m->healthy = 0;
-        r = m->prefitted ? AN_OK : an_detector_fit(m->d, x, n);
-        if (r == AN_OK) r = an_detector_score(m->d, x, n, raw);
-        if (r == AN_OK) r = an_calibration_fit(&m->cal, raw, n, &e->alloc);
-        if (r == AN_ERR_INPUT) r = AN_ERR_NUMERIC;      /* the input was checked: a member went non-finite */
-        if (r == AN_ERR_NOMEM || (r != AN_OK && m->role == AN_MEMBER_BASELINE)) return r;
-        m->healthy = r == AN_OK;
-        healthy += (size_t)m->healthy;
-    }
-    e->batch_rows = 0;
-    for (k = 0; k < e->n_members; k++) e->last[k] = (float)NAN;
-    return healthy ? AN_OK : AN_ERR_NUMERIC;
-}
-
-/* The decision about one row from the members' raw scores (NaN = absent). */
-static an_result an__ensemble_combine(const an__ensemble *e, const float *raw, size_t stride,
-                                      an_ensemble_decision *out)
-{
-    double present = 0.0, voted = 0.0, p = 0.0, z = 0.0, zt, spread;
-    size_t k;
-    memset(out, 0, sizeof *out);
-    out->n_members = e->n_members;
-    for (k = 0; k < e->n_members; k++) {
-        const an__member *m = &e->member[k];
-        double s = raw[k * stride];
-        if (!m->healthy || !an__finite(s)) continue;
-        out->present |= 1u << k;
-        out->member_likelihood[k] = an_calibration_likelihood(&m->cal, s);
-        out->member_z[k] = an_calibration_z(&m->cal, s);
-        present += m->weight;
-        p += m->weight * (e->config.pool == AN_POOL_SURPRISE ? log1p(-out->member_likelihood[k])   /* -surprise */
-                                                             : out->member_likelihood[k]);
-        z += m->weight * (out->member_z[k] < 50.0 ? out->member_z[k] : 50.0);
-        if (out->member_likelihood[k] > e->config.threshold) voted += m->weight;
-    }
-    if (present == 0.0) return AN_ERR_NUMERIC;
-    out->likelihood = e->config.pool == AN_POOL_SURPRISE ? 0.0 - expm1(p / present) : p / present;   /* 0 - : never -0 */
-    out->vote = voted / present;
-    out->anomaly = out->vote >= e->config.min_agree;
-    spread = out->anomaly ? 1.0 - e->config.min_agree : e->config.min_agree;
-    out->confidence = spread > 0.0 ? fabs(out->vote - e->config.min_agree) / spread : 1.0;
-    if (out->confidence > 1.0) out->confidence = 1.0;
-    zt = e->z_threshold;
-    out->severity = z / present > zt ? z / present - zt : 0.0;
-    return AN_OK;
-}
-
-static an_result an__ensemble_push(an_detector *self, const float *row, float *score)
-{
-    an__ensemble *e = (an__ensemble *)self;
-    an_ensemble_decision dec;
-    size_t k;
-    an_result r;
-    for (k = 0; k < e->n_members; k++) {
-        an__member *m = &e->member[k];
-        e->last[k] = (float)NAN;
-        if (!m->healthy) continue;
-        r = an_detector_push(m->d, row, &e->last[k]);
-        if (r == AN_ERR_INPUT) return r;                 /* the row itself is unusable */
-        if (r != AN_OK) e->last[k] = (float)NAN;
-    }
-    if ((r = an__ensemble_combine(e, e->last, 1, &dec)) != AN_OK) return r;
-    *score = (float)dec.likelihood;
-    return AN_OK;
-}
-
-static an_result an__ensemble_score(an_detector *self, const float *x, size_t n, float *scores)
-{
-    an__ensemble *e = (an__ensemble *)self;
-    an_ensemble_decision dec;
-    size_t k, i;
-    an_result r;
-    if (n > e->capacity) return AN_ERR_SHAPE;
-    for (i = 0; i < n * self->n_features; i++)
-        if (!an__finite(x[i])) return AN_ERR_INPUT;
-    for (k = 0; k < e->n_members; k++) {
-        float *raw = e->batch + k * e->capacity;
-        if (!e->member[k].healthy || an_detector_score(e->member[k].d, x, n, raw) != AN_OK)
-            for (i = 0; i < n; i++) raw[i] = (float)NAN;
-    }
-    e->batch_rows = n;
-    for (i = 0; i < n; i++) {
-        if ((r = an__ensemble_combine(e, e->batch + i, e->capacity, &dec)) != AN_OK) return r;
-        scores[i] = (float)dec.likelihood;
-    }
-    return AN_OK;
-}
-
-static an_result an__ensemble_reset(an_detector *self)
-{
-    an__ensemble *e = (an__ensemble *)self;
-    size_t k;
-    for (k = 0; k < e->n_members; k++) {
-        e->last[k] = (float)NAN;                    /* no row pushed since */
-        if (e->member[k].healthy) an_detector_reset(e->member[k].d);
-    }
-    return AN_OK;
-}
-
-AN_API an_result an_ensemble_last(const an_detector *ensemble, an_ensemble_decision *out)
-{
-    if (!an__is_ensemble(ensemble) || !out) return AN_ERR_INVALID_ARG;
-    if (!ensemble->fitted) return AN_ERR_NOT_FITTED;
-    return an__ensemble_combine((const an__ensemble *)ensemble, ((const an__ensemble *)ensemble)->last, 1, out);
-}
-
-AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_ensemble_decision *out)
-{
-    const an__ensemble *e = (const an__ensemble *)ensemble;
-    if (!an__is_ensemble(ensemble) || !out || row >= e->batch_rows) return AN_ERR_INVALID_ARG;
-    return an__ensemble_combine(e, e->batch + row, e->capacity, out);
-}
-
-#define AN__TAG_ENSEMBLE AN_TAG('E', 'N', 'S', 'B')
-
-/* Payload: threshold, min_agree, the number of healthy members, then for
-   each: weight, role, calibration, and the member's own DETC chunk; then,
-   only when it is not the mean, the pooling (u32). */
-static an_result an__ensemble_save(const an_detector *self, an_writer *w)
-{
-    const an__ensemble *e = (const an__ensemble *)self;
-    size_t k, healthy = 0;
-    for (k = 0; k < e->n_members; k++) healthy += (size_t)e->member[k].healthy;
-    an_write_begin(w, AN__TAG_ENSEMBLE);
-    an_write_f64(w, e->config.threshold);
-    an_write_f64(w, e->config.min_agree);
-    an_write_u64(w, healthy);
-    for (k = 0; k < e->n_members; k++) {
-        const an__member *m = &e->member[k];
-        if (!m->healthy) continue;
-        an_write_f64(w, m->weight);
-        an_write_u32(w, (uint32_t)m->role);
-        an_write_f64(w, m->cal.median);
-        an_write_f64(w, m->cal.scale);
-        an_write_f64s(w, m->cal.knot, AN_CALIBRATION_KNOTS);
-        an_write_f64s(w, m->cal.level, AN_CALIBRATION_KNOTS);
-        an_write_f64(w, m->cal.tail);
-        an_detector_save(m->d, w);
-    }
-    if (e->config.pool != AN_POOL_MEAN) an_write_u32(w, (uint32_t)e->config.pool);   /* files of the default stay as they were */
-    return an_write_end(w);
-}
-
-static void an__ensemble_destroy(an_detector *self)
-{
-    an__ensemble *e = (an__ensemble *)self;
-    an_allocator alloc = e->alloc;
-    size_t k;
-    for (k = 0; k < e->n_members; k++) an_detector_destroy(e->member[k].d);
-    an_free(&alloc, e->batch, e->n_members * e->capacity * sizeof(float));
-    an_free(&alloc, e, sizeof *e);
-}
-
-static int an__calibration_valid(const an_calibration *c)
-{
-    size_t k;
-    if (!an__finite(c->median) || !(c->scale > 0.0) || !an__finite(c->scale) || !(c->tail > 0.0) || !an__finite(c->tail))
-        return 0;
-    for (k = 0; k < AN_CALIBRATION_KNOTS; k++)
-        if (!an__finite(c->knot[k]) || !(c->level[k] > 0.0 && c->level[k] < 1.0) ||
-            (k && (c->knot[k] < c->knot[k - 1] || !(c->level[k] > c->level[k - 1]))))
-            return 0;
-    return 1;
-}
-
-static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable *const *types, size_t n_types,
-                                   const an_allocator *a, an_detector **out)
-{
-    /* members may be of the caller's types or this header's detectors,
-       never ensembles: nesting would let a file choose the recursion depth */
-    const an_detector_vtable *all[AN_ENSEMBLE_MAX_TYPES + 11];
-    an_ensemble_config c;
-    an_reader p;
-    size_t count, k, n_all = 0;
-    an_result r;
-    if (!out) return AN_ERR_INVALID_ARG;
-    *out = NULL;
-    if (!payload || (!types && n_types) || n_types > AN_ENSEMBLE_MAX_TYPES) return AN_ERR_INVALID_ARG;
-    for (k = 0; k < n_types; k++)
-        if (types[k] && types[k] != an_ensemble_type()) all[n_all++] = types[k];
-    all[n_all++] = an_mad_type();
-    all[n_all++] = an_iqr_type();
-    all[n_all++] = an_stl_iqr_type();
-    all[n_all++] = an_gesd_type();
-    all[n_all++] = an_shesd_type();
-    all[n_all++] = an_level_shift_type();
-    all[n_all++] = an_volatility_shift_type();
-    all[n_all++] = an_ks_drift_type();
-    all[n_all++] = an_iforest_type();
-    if ((r = an_reader_find(payload, AN__TAG_ENSEMBLE, &p)) != AN_OK) return r;
-    c = an_ensemble_config_init();
-    if ((r = an_read_f64(&p, &c.threshold)) != AN_OK || (r = an_read_f64(&p, &c.min_agree)) != AN_OK ||
-        (r = an_read_count(&p, 1, AN_ENSEMBLE_MAX_MEMBERS, &count)) != AN_OK)
-        return r;
-    for (k = 0; k < count; k++) {
-        an_detector *d = NULL;
-        an__member m;
-        uint32_t role;
-        memset(&m, 0, sizeof m);
-        if ((r = an_read_f64(&p, &m.weight)) != AN_OK || (r = an_read_u32(&p, &role)) != AN_OK ||
-            (r = an_read_f64(&p, &m.cal.median)) != AN_OK || (r = an_read_f64(&p, &m.cal.scale)) != AN_OK ||
-            (r = an_read_f64s(&p, m.cal.knot, AN_CALIBRATION_KNOTS)) != AN_OK ||
-            (r = an_read_f64s(&p, m.cal.level, AN_CALIBRATION_KNOTS)) != AN_OK ||
-            (r = an_read_f64(&p, &m.cal.tail)) != AN_OK)
-            break;
-        if (role > AN_MEMBER_BASELINE || !an__calibration_valid(&m.cal)) { r = AN_ERR_CORRUPT; break; }
-        if ((r = an_detector_load(&p, all, n_all, a, &d)) != AN_OK) break;
-        if (!*out && (r = an_ensemble_create(&c, d->n_features, a, out)) != AN_OK) {
-            an_detector_destroy(d);
-            if (r == AN_ERR_INVALID_ARG) r = AN_ERR_CORRUPT;
-            break;
-        }
-        if ((r = an_ensemble_add(*out, d, m.weight, (an_member_role)role)) != AN_OK) {
-            if (r == AN_ERR_INVALID_ARG) r = AN_ERR_CORRUPT;   /* a bad weight or a feature-count mismatch */
-            break;
-        }
-        ((an__ensemble *)*out)->member[k].cal = m.cal;
-        ((an__ensemble *)*out)->member[k].healthy = 1;
-        ((an__ensemble *)*out)->last[k] = (float)NAN;
-    }
-    if (r == AN_OK && !an_reader_at_end(&p)) {        /* the pooling, when not the mean */
-        uint32_t pool;
-        if ((r = an_read_u32(&p, &pool)) == AN_OK && (pool != AN_POOL_SURPRISE || !an_reader_at_end(&p)))
-            r = AN_ERR_CORRUPT;
-        if (r == AN_OK) ((an__ensemble *)*out)->config.pool = AN_POOL_SURPRISE;
-    }
-    if (r != AN_OK) {
-        if (*out) an__ensemble_destroy(*out);
-        *out = NULL;
-        return r;
-    }
-    return AN_OK;
-}
-
-static an_result an__ensemble_load_vt(an_reader *payload, const an_allocator *a, an_detector **out)
-{
-    return an__ensemble_load(payload, NULL, 0, a, out);
-}
-
-AN_API an_result an_ensemble_load(an_reader *r, const an_detector_vtable *const *types, size_t n_types,
-                                  const an_allocator *a, an_detector **out)
-{
-    an_reader payload, type;
-    uint32_t tag;
-    an_result res;
-    if (!out) return AN_ERR_INVALID_ARG;
-    *out = NULL;
-    if (!r || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
-    if ((res = an_read_expect(r, AN_TAG_DETECTOR, &payload)) != AN_OK ||
-        (res = an_read_expect(&payload, AN_TAG_TYPE, &type)) != AN_OK || (res = an_read_u32(&type, &tag)) != AN_OK)
-        return res;
-    if (tag != an_ensemble_type()->tag) return AN_ERR_UNSUPPORTED;
-    if ((res = an__ensemble_load(&payload, types, n_types, a, out)) != AN_OK) return res;
-    (*out)->fitted = 1;
-    return AN_OK;
-}
-
-static const an_detector_vtable an__ensemble_vtable = {
-    AN_TAG('H', 'Y', 'B', 'R'), "hybrid", an__ensemble_fit, an__ensemble_score, an__ensemble_push,
-    an__ensemble_reset, an__ensemble_save, an__ensemble_load_vt, NULL, an__ensemble_destroy
+static const an_detector_vtable *const an__stats_types[] = {
+    &an__mad_vtable, &an__iqr_vtable, &an__stl_iqr_vtable, &an__gesd_vtable, &an__shesd_vtable,
+    &an__level_shift_vtable, &an__volatility_shift_vtable, &an__ks_vtable, &an__iforest_vtable
 };
 
-AN_API const an_detector_vtable *an_ensemble_type(void) { return &an__ensemble_vtable; }
+AN_API const an_detector_vtable *const *an_stats_types(size_t *n)
+{
+    if (n) *n = sizeof an__stats_types / sizeof an__stats_types[0];
+    return an__stats_types;
+}
 
 #ifdef __cplusplus
 }

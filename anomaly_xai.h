@@ -1,8 +1,8 @@
 /* anomaly_xai.h - v0.1.0 - explanations and report pictures for anomaly.h.
-   No dependencies beyond anomaly_stats.h, anomaly.h, libc and libm.
+   No dependencies beyond anomaly.h, libc and libm.
    Licence: see anomaly.h.
 
-   Include after (or instead of) anomaly_stats.h; with ANOMALY_IMPLEMENTATION
+   Include after (or instead of) anomaly.h; with ANOMALY_IMPLEMENTATION
    defined in one file, this header's code is emitted there too.
 
    Sections, in reading order:
@@ -43,7 +43,7 @@
 #ifndef ANOMALY_XAI_H_INCLUDED
 #define ANOMALY_XAI_H_INCLUDED
 
-#include "anomaly_stats.h"
+#include "anomaly.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -82,13 +82,6 @@ extern "C" {
    shadings touch are drawn as one. */
 #define AN_REPORT_MAX_PANELS 4
 
-typedef struct an_report_event {
-    size_t start, end;     /* rows, inclusive: start <= end < n            */
-    size_t peak;           /* row marked with a dot, start <= peak <= end  */
-    double severity;       /* finite, >= 0: more severe shades darker      */
-    const char *label;     /* short UTF-8 text over the peak; NULL = none  */
-} an_report_event;
-
 /* How the score panel's height reads the score.  LINEAR: the score as it
    is, 0 at the bottom and 1 at the top.  NINES: -log10(1 - score), so that
    0.9, 0.99, 0.999 ... are equally spaced; made for calibrated
@@ -116,8 +109,14 @@ typedef struct an_report {
     const float *scores;            /* (n) in [0, 1] or NULL: no score panel  */
     double threshold;               /* score threshold line; NaN = none       */
     an_report_scale score_scale;    /* LINEAR (default) or NINES               */
-    const an_report_event *events;  /* (n_events), any order; sorted by start,
-                                       touching or overlapping ones merge    */
+    const an_event *events;         /* (n_events), any order; sorted by start,
+                                       touching or overlapping ones merge;
+                                       start <= peak <= end < n, a dot at
+                                       the peak, severity finite and >= 0
+                                       (more severe shades darker); points
+                                       and alarms are not drawn              */
+    const char *const *labels;      /* (n_events) short UTF-8 text over each
+                                       peak (NULL entries = none), or NULL  */
     size_t n_events;
     int width, height;              /* pixels, 0 = default (960 wide, 420 high
                                        plus 150 per extra panel); 320..16384 */
@@ -139,9 +138,6 @@ AN_API int an_report_write_buffer(void *user, const char *data, size_t size);
 
 /* Everything empty, threshold NaN, default size. */
 AN_API an_report an_report_init(void);
-
-/* The report's event for an event of an_alarm_batch / an_alarm_push. */
-AN_API an_report_event an_report_event_from(const an_event *e, const char *label);
 
 /* Writes the SVG (UTF-8, XML 1.0, one <svg> root) for r through `write`.
    Returns AN_ERR_INVALID_ARG for missing or inconsistent fields (NULL
@@ -1072,7 +1068,7 @@ static int an__group_next(const an__chart *c, an__groups *it, an__group *out)
 {
     const an_report *r = c->r;
     while (it->i < r->n_events) {
-        const an_report_event *e = &r->events[it->i];
+        const an_event *e = &r->events[it->i];
         double x0 = an__px(c, an__x_of(r, e->start)), x1 = an__px(c, an__x_of(r, e->end));
         if (x1 - x0 < 3.0) {
             double m = 0.5 * (x0 + x1);
@@ -1120,7 +1116,8 @@ static void an__draw_shades(an__svg *w, const an__chart *c)
     memset(&it, 0, sizeof it);
     an__svg_put(w, "<g class=\"events\" fill=\"" AN__C_ACCENT "\">\n");
     while (w->err == AN_OK && an__group_next(c, &it, &g)) {
-        const an_report_event *e = &r->events[g.best];
+        const an_event *e = &r->events[g.best];
+        const char *label = r->labels ? r->labels[g.best] : NULL;
         double opacity = c->max_severity > 0.0 ? 0.09 + 0.10 * e->severity / c->max_severity : 0.14;
         an__svg_put(w, "<rect");
         an__svg_attr(w, "x", g.x0);
@@ -1147,9 +1144,9 @@ static void an__draw_shades(an__svg *w, const an__chart *c)
         an__svg_put(w, ", severity ");
         an__fmt_g(b, e->severity, 4);
         an__svg_put(w, b);
-        if (e->label) {
+        if (label) {
             an__svg_put(w, ": ");
-            an__svg_text(w, e->label);
+            an__svg_text(w, label);
         }
         an__svg_put(w, "</title></rect>\n");
     }
@@ -1195,19 +1192,20 @@ static void an__draw_labels(an__svg *w, const an__chart *c, double y)
     memset(&it, 0, sizeof it);
     an__svg_put(w, "<g class=\"labels\" fill=\"" AN__C_ACCENT "\" font-size=\"11\" text-anchor=\"middle\">\n");
     while (w->err == AN_OK && an__group_next(c, &it, &g)) {
-        const an_report_event *e = &r->events[g.best];
+        const an_event *e = &r->events[g.best];
+        const char *label = r->labels ? r->labels[g.best] : NULL;
         double x, half;
         size_t len = 0, glyphs = 0, space = 0, space_glyphs = 0;
-        if (!e->label || !e->label[0]) continue;
+        if (!label || !label[0]) continue;
         /* at most AN__LABEL_GLYPHS glyphs, cut at a space when one is past
            half of them; the tooltip keeps the whole text */
-        for (; e->label[len]; len++) {
-            if (((unsigned char)e->label[len] & 0xc0) == 0x80) continue;
+        for (; label[len]; len++) {
+            if (((unsigned char)label[len] & 0xc0) == 0x80) continue;
             if (glyphs == AN__LABEL_GLYPHS) break;
-            if (e->label[len] == ' ') { space = len; space_glyphs = glyphs; }
+            if (label[len] == ' ') { space = len; space_glyphs = glyphs; }
             glyphs++;
         }
-        if (e->label[len] && space_glyphs >= AN__LABEL_GLYPHS / 2) { len = space; glyphs = space_glyphs + 1; }
+        if (label[len] && space_glyphs >= AN__LABEL_GLYPHS / 2) { len = space; glyphs = space_glyphs + 1; }
         half = 0.5 * (double)glyphs * 11.0 * 0.56;
         x = an__px(c, an__x_of(r, e->peak));
         if (x - half < c->left) x = c->left + half;
@@ -1218,8 +1216,8 @@ static void an__draw_labels(an__svg *w, const an__chart *c, double y)
         an__svg_attr(w, "x", x);
         an__svg_attr(w, "y", y);
         an__svg_put(w, ">");
-        an__svg_text_n(w, e->label, len);
-        if (e->label[len]) an__svg_put(w, "\xe2\x80\xa6");
+        an__svg_text_n(w, label, len);
+        if (label[len]) an__svg_put(w, "\xe2\x80\xa6");
         an__svg_put(w, "</text>\n");
     }
     an__svg_put(w, "</g>\n");
@@ -1408,19 +1406,6 @@ AN_API an_report an_report_init(void)
     return r;
 }
 
-AN_API an_report_event an_report_event_from(const an_event *e, const char *label)
-{
-    an_report_event out;
-    memset(&out, 0, sizeof out);
-    if (!e) return out;
-    out.start = e->start;
-    out.end = e->end;
-    out.peak = e->peak;
-    out.severity = e->severity;
-    out.label = label;
-    return out;
-}
-
 static an_result an__report_check(const an_report *r, an_report_write_fn write)
 {
     size_t i;
@@ -1439,7 +1424,7 @@ static an_result an__report_check(const an_report *r, an_report_write_fn write)
         }
     }
     for (i = 0; i < r->n_events; i++) {
-        const an_report_event *e = &r->events[i];
+        const an_event *e = &r->events[i];
         if (e->start > e->end || e->end >= r->n || e->peak < e->start || e->peak > e->end) return AN_ERR_INVALID_ARG;
         if (!an__finite(e->severity) || e->severity < 0.0) return AN_ERR_INPUT;
     }
@@ -1473,7 +1458,7 @@ AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, voi
     c.height = r->height ? r->height : 420 + 150 * (double)(n_drawn - 1);
     for (k = 0; k < r->n_events; k++) {
         if (r->events[k].severity > c.max_severity) c.max_severity = r->events[k].severity;
-        if (r->events[k].label && r->events[k].label[0]) has_labels = 1;
+        if (r->labels && r->labels[k] && r->labels[k][0]) has_labels = 1;
     }
     names = r->names != NULL || n_drawn > 1;
 

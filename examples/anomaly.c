@@ -13,12 +13,14 @@
    detector, streaming, explaining events and scoring a benchmark. */
 #define _POSIX_C_SOURCE 200809L
 #define ANOMALY_IMPLEMENTATION
-#include "../anomaly_xai.h"            /* includes anomaly_stats.h and anomaly.h */
+#include "../anomaly_stats.h"
+#include "../anomaly_xai.h"
 #include "../anomaly_lstm.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <float.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -546,12 +548,23 @@ static an_detector *load_detector(const char *path)
     fclose(f);
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) die("%s: is a directory, not a model file", path);
     if ((res = an_file_read(path, NULL, &data, &size)) != AN_OK) die("%s: %s", path, an_result_str(res));
-    const an_detector_vtable *types[3];
-    types[0] = an_lstm_ae_type();
-    types[1] = an_lstm_forecaster_type();
-    types[2] = an_iforest_type();
-    if ((res = an_model_open(&r, data, size)) != AN_OK || (res = an_ensemble_load(&r, types, 3, NULL, &d)) != AN_OK)
-        die("%s: %s", path, an_result_str(res));
+    const an_detector_vtable *types[16];
+    size_t n_stats, n_lstm;
+    const an_detector_vtable *const *stats = an_stats_types(&n_stats), *const *lstm = an_lstm_types(&n_lstm);
+    memcpy(types, stats, n_stats * sizeof *types);           /* every type this program links */
+    memcpy(types + n_stats, lstm, n_lstm * sizeof *types);
+    if ((res = an_model_open(&r, data, size)) != AN_OK) die("%s: %s", path, an_result_str(res));
+    {
+        uint32_t tag;                            /* say which type, should a newer file need one */
+        if (an_detector_missing_type(&r, types, n_stats + n_lstm, &tag) == AN_OK && tag) {
+            char name[5];
+            int k;
+            for (k = 0; k < 4; k++) name[k] = isprint((int)((tag >> (8 * k)) & 0xff)) ? (char)((tag >> (8 * k)) & 0xff) : '?';
+            name[4] = '\0';
+            die("%s: the model needs detector type '%s', which this program does not have", path, name);
+        }
+    }
+    if ((res = an_ensemble_load(&r, types, n_stats + n_lstm, NULL, &d)) != AN_OK) die("%s: %s", path, an_result_str(res));
     an_free(NULL, data, size);
     return d;
 }
@@ -593,18 +606,25 @@ static void expectation(an_detector *e, double *expected, size_t n_features)
    flag each row as it comes and cannot wait for this. */
 #define LONE_LIKELIHOOD 0.9999
 
-typedef struct event {
-    size_t start, end, peak;           /* rows, inclusive */
-    size_t rows;                       /* flagged rows */
-    double peak_score, severity, confidence;
-} event;
+/* What a detection run found: per row, and the events (runs of flagged
+   rows from an_alarm_batch_f, told at their highest score; the severity
+   and confidence told are the ensemble's at that row). */
+typedef struct detection {
+    float *score;
+    unsigned char *flag;
+    double *expected;                  /* (rows, cols) */
+    double *severity, *confidence;
+    an_event *events;
+    size_t n_events, n_flagged;
+    double threshold;                  /* on the scores, when the rule is one; else NaN */
+} detection;
 
-static void describe(const table *t, const event *ev, const double *expected, FILE *out)
+static void describe(const table *t, const detection *r, const an_event *ev, FILE *out)
 {
     size_t f, worst = 0;
     double dev = 0;
     const float *x = t->x + ev->peak * t->cols;
-    const double *e = expected + ev->peak * t->cols;
+    const double *e = r->expected + ev->peak * t->cols;
     for (f = 0; f < t->cols; f++)
         if (e[f] == e[f] && fabs(x[f] - e[f]) > dev) { dev = fabs(x[f] - e[f]); worst = f; }
     fprintf(out, "event %s .. %s (%zu row%s), peak %s: ", t->stamp[ev->start], t->stamp[ev->end],
@@ -614,7 +634,8 @@ static void describe(const table *t, const event *ev, const double *expected, FI
                 x[worst] - e[worst], x[worst] > e[worst] ? ", above" : x[worst] < e[worst] ? ", below" : "");
     else
         fprintf(out, "%s %.4g far from its recent values", t->name[worst + 1], x[worst]);
-    fprintf(out, "; severity %.1f, confidence %.2f, likelihood %.4f\n", ev->severity, ev->confidence, ev->peak_score);
+    fprintf(out, "; severity %.1f, confidence %.2f, likelihood %.4f\n", r->severity[ev->peak], r->confidence[ev->peak],
+            r->score[ev->peak]);
 }
 
 static void json_string(FILE *f, const char *s)
@@ -713,17 +734,6 @@ static double score_threshold(const options *o, const float *train_scores, size_
     return v;
 }
 
-/* What a detection run found: per row, and the events. */
-typedef struct detection {
-    float *score;
-    unsigned char *flag;
-    double *expected;                  /* (rows, cols) */
-    double *severity, *confidence;
-    event *events;
-    size_t n_events, n_flagged;
-    double threshold;                  /* on the scores, when the rule is one; else NaN */
-} detection;
-
 /* The prediction error of each row, |actual - expected| over its
    features, each in units of its median training error; the likelihood
    itself where the detector expects nothing. */
@@ -768,12 +778,12 @@ static void error_threshold(const options *o, const table *t, size_t train, dete
         an_telemanom_config c = an_telemanom_config_init();
         an_telemanom_result res;
         memset(&res, 0, sizeof res);
-        res.range_capacity = t->rows;
-        res.ranges = (an_range *)xmalloc(t->rows * sizeof(an_range));
+        res.event_capacity = t->rows;
+        res.events = (an_event *)xmalloc(t->rows * sizeof(an_event));
         check(an_telemanom_detect(&c, err, values, t->rows, &res, NULL), "dynamic threshold");
-        for (k = 0; k < res.range_count; k++)
-            for (i = res.ranges[k].start; i <= res.ranges[k].end; i++) r->flag[i] = 1;
-        free(res.ranges);
+        for (k = 0; k < res.event_count; k++)
+            for (i = res.events[k].start; i <= res.events[k].end; i++) r->flag[i] = 1;
+        free(res.events);
     } else {
         an_spot_config c = an_spot_config_init(o->threshold_arg, 0.98);
         an_spot sp;
@@ -814,7 +824,7 @@ static void detect_table(const options *o, const table *t, detection *r)
     r->expected = (double *)xmalloc(t->rows * t->cols * sizeof(double));
     r->severity = (double *)xmalloc(2 * t->rows * sizeof(double));
     r->confidence = r->severity + t->rows;
-    r->events = (event *)xmalloc(t->rows * sizeof(event));
+    r->events = (an_event *)xmalloc(t->rows * sizeof(an_event));
     r->n_events = r->n_flagged = 0;
     r->threshold = NAN;
     for (i = 0; i < t->rows; i++) {
@@ -832,32 +842,24 @@ static void detect_table(const options *o, const table *t, detection *r)
         for (i = 0; i < t->rows; i++) r->flag[i] = r->score[i] > threshold;
     }
     if (o->threshold == THRESHOLD_DYNAMIC || o->threshold == THRESHOLD_SPOT) error_threshold(o, t, train, r);
-    for (i = 0; i < t->rows; i++) {            /* events: runs of flagged rows, told at their peak */
-        event *ev;
-        if (!r->flag[i]) continue;
-        if (r->n_events && r->events[r->n_events - 1].end + 1 == i) ev = &r->events[r->n_events - 1];
-        else {
-            ev = &r->events[r->n_events++];
-            ev->start = ev->peak = i;
-            ev->peak_score = -1;
-            ev->rows = 0;
-        }
-        ev->end = i;
-        ev->rows++;
-        if (r->score[i] > ev->peak_score) {
-            ev->peak = i;
-            ev->peak_score = r->score[i];
-            ev->severity = r->severity[i];
-            ev->confidence = r->confidence[i];
-        }
+    {                                          /* events: runs of flagged rows, told at their peak */
+        /* the flags come from the rule the options chose, so the alarm's
+           threshold only replays them: below every score (>= 0) where
+           flagged, the score itself elsewhere; then the peak is the
+           highest score, the first of ties */
+        float *thr = (float *)xmalloc(t->rows * sizeof(float));
+        an_alarm_config c = an_alarm_config_init(1, 1);
+        for (i = 0; i < t->rows; i++) thr[i] = r->flag[i] ? -FLT_MIN : r->score[i];
+        check(an_alarm_batch_f(&c, r->score, thr, t->rows, NULL, r->events, t->rows, &r->n_events), "events");
+        free(thr);
     }
     if (o->threshold == THRESHOLD_VOTE) {       /* a lone row must reach LONE_LIKELIHOOD */
         size_t kept = 0, e;
         double top = ((double)train - 0.5) / (double)train;
         for (e = 0; e < r->n_events; e++) {
-            event *ev = &r->events[e];
+            an_event *ev = &r->events[e];
             double need = ev->peak < train && top < LONE_LIKELIHOOD ? top : LONE_LIKELIHOOD;
-            if (ev->rows > 1 || ev->peak_score >= (float)need) r->events[kept++] = *ev;
+            if (ev->points > 1 || r->score[ev->peak] >= (float)need) r->events[kept++] = *ev;
             else r->flag[ev->start] = 0;
         }
         r->n_events = kept;
@@ -878,7 +880,7 @@ static void write_events_json(const char *path, const table *t, const detection 
     if (!json) die("cannot write %s: %s", path, strerror(errno));
     fprintf(json, "[\n");
     for (i = 0; i < r->n_events; i++) {
-        const event *ev = &r->events[i];
+        const an_event *ev = &r->events[i];
         fprintf(json, "  {\"start\": ");
         json_string(json, t->stamp[ev->start]);
         fprintf(json, ", \"end\": ");
@@ -886,7 +888,7 @@ static void write_events_json(const char *path, const table *t, const detection 
         fprintf(json, ", \"peak\": ");
         json_string(json, t->stamp[ev->peak]);
         fprintf(json, ", \"rows\": [%zu, %zu], \"score\": %.6f, \"severity\": %.3f, \"confidence\": %.3f",
-                ev->start, ev->end, ev->peak_score, ev->severity, ev->confidence);
+                ev->start, ev->end, r->score[ev->peak], r->severity[ev->peak], r->confidence[ev->peak]);
         fprintf(json, ", \"actual\": [");
         for (f = 0; f < t->cols; f++) fprintf(json, "%s%.6g", f ? ", " : "", t->x[ev->peak * t->cols + f]);
         fprintf(json, "], \"expected\": [");
@@ -912,22 +914,19 @@ static int write_file(void *user, const char *data, size_t size)
 static void write_svg(const char *path, const char *title, const table *t, const detection *r)
 {
     an_report rep = an_report_init();
-    an_report_event *ev = (an_report_event *)xmalloc((r->n_events ? r->n_events : 1) * sizeof(an_report_event));
+    an_event *ev = (an_event *)xmalloc((r->n_events ? r->n_events : 1) * sizeof(an_event));
     char **labels = (char **)xmalloc((r->n_events ? r->n_events : 1) * sizeof(char *));
     char *subtitle;
     FILE *f;
     size_t i;
     an_result res;
     for (i = 0; i < r->n_events; i++) {
-        const event *e = &r->events[i];
+        const an_event *e = &r->events[i];
         double x = t->x[e->peak * t->cols], want = r->expected[e->peak * t->cols];
         labels[i] = want != want ? xstrdup("") : fabs(x - want) >= 1e4 ? xprintf("%+.0f", x - want)
                                                                        : xprintf("%+.3g", x - want);
-        ev[i].start = e->start;
-        ev[i].end = e->end;
-        ev[i].peak = e->peak;
-        ev[i].severity = e->severity >= 0 && e->severity == e->severity ? e->severity : 0;
-        ev[i].label = labels[i];
+        ev[i] = *e;                            /* shaded by the ensemble's severity at the peak */
+        ev[i].severity = r->severity[e->peak] >= 0 && r->severity[e->peak] == r->severity[e->peak] ? r->severity[e->peak] : 0;
     }
     subtitle = xprintf("%zu rows, %zu event%s; the dashed line is what the detector expected, the lower panel the "
                        "anomaly likelihood", t->rows, r->n_events, r->n_events == 1 ? "" : "s");
@@ -943,6 +942,7 @@ static void write_svg(const char *path, const char *title, const table *t, const
     rep.threshold = r->threshold;
     rep.score_scale = AN_REPORT_SCORE_NINES;
     rep.events = ev;
+    rep.labels = (const char *const *)labels;
     rep.n_events = r->n_events;
     if (!(f = fopen(path, "w"))) die("cannot write %s: %s", path, strerror(errno));
     res = an_report_svg(&rep, write_file, f);
@@ -976,7 +976,7 @@ static int cmd_detect(int argc, char **argv)
         printf(",%.6f,%d\n", r.score[i], r.flag[i]);
     }
     if (!o.quiet) {
-        for (i = 0; i < r.n_events; i++) describe(&t, &r.events[i], r.expected, stderr);
+        for (i = 0; i < r.n_events; i++) describe(&t, &r, &r.events[i], stderr);
         fprintf(stderr, "%zu event%s, %zu of %zu rows flagged\n", r.n_events, r.n_events == 1 ? "" : "s",
                 r.n_flagged, t.rows);
     }
@@ -1069,7 +1069,7 @@ static int cmd_demo(int argc, char **argv)
             if (r.events[i].end >= demo_anomalies[k].start && r.events[i].start <= demo_anomalies[k].end)
                 kind = demo_anomalies[k].kind;
         printf("  [%s] ", kind);
-        describe(&t, &r.events[i], r.expected, stdout);
+        describe(&t, &r, &r.events[i], stdout);
     }
     check(an_event_scores(truth, r.flag, t.rows, &em), "event scores");
     check(an_confusion_matrix(truth, r.flag, t.rows, &cm), "confusion");

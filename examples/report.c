@@ -4,12 +4,14 @@
 
    The CSV has a header, a timestamp in the first column (ISO 8601 such as
    "2014-07-01 00:00:00" or "2014-07-01T00:00:00Z", or Unix seconds, in
-   order) and a value in the second, on every row.  The pipeline, all from anomaly_stats.h:
-     MSTL with the given periods (or those an_detect_periods finds) gives
-     the expected value; the remainder's robust z (median, 1.4826 MAD) gives
-     the band expected +- 3 sigma; |z| calibrated on the series itself
-     gives a likelihood in [0, 1]; points past --threshold become events
-     (an_alarm_batch), labelled with their z; anomaly_xai.h draws it all.
+   order) and a value in the second, on every row.  The pipeline:
+     MSTL (anomaly_stats.h) with the given periods (or those
+     an_detect_periods finds) gives the expected value; the remainder's
+     robust z (median, 1.4826 MAD) gives the band expected +- 3 sigma; |z|
+     calibrated on the series itself (an_calibration, anomaly.h) gives a
+     likelihood in [0, 1]; points past --threshold become events
+     (an_alarm_batch, anomaly.h), labelled with their z; anomaly_xai.h
+     draws it all.
    Calibrating on the series being judged flags about 1 - threshold of its
    points whatever they are; it is a picture, not a deployment.
 
@@ -17,6 +19,7 @@
    --size W H, --from TIME and --to TIME (draw only those rows; the
    analysis still uses the whole series). */
 #define ANOMALY_IMPLEMENTATION
+#include "../anomaly_stats.h"
 #include "../anomaly_xai.h"
 
 #include <math.h>
@@ -70,7 +73,8 @@ int main(int argc, char **argv)
     an_calibration cal;
     an_alarm_config alarm;
     an_event *found;
-    an_report_event *events;
+    an_event *events;
+    const char **label_of;
     an_report r;
     an_result res;
 
@@ -128,10 +132,11 @@ int main(int argc, char **argv)
     absz = (float *)calloc(n, sizeof *absz);
     score = (float *)calloc(n, sizeof *score);
     found = (an_event *)calloc(n, sizeof *found);
-    events = (an_report_event *)calloc(n, sizeof *events);
+    events = (an_event *)calloc(n, sizeof *events);
+    label_of = (const char **)calloc(n, sizeof *label_of);
     labels = (char (*)[32])calloc(n, sizeof *labels);
     if (!seasonal || !trend || !rem || !expected || !lower || !upper || !score_d || !thr || !values || !absz ||
-        !score || !found || !events || !labels) {
+        !score || !found || !events || !labels || !label_of) {
         fprintf(stderr, "report: out of memory\n");
         return 1;
     }
@@ -192,7 +197,8 @@ int main(int argc, char **argv)
         double z = (rem[p] - median) / sigma;
         if (found[i].end < first || found[i].start >= last) continue;
         snprintf(labels[i], sizeof labels[i], "%s%.1f\xcf\x83", z < 0 ? "\xe2\x88\x92" : "+", fabs(z));
-        events[n_events] = an_report_event_from(&found[i], labels[i]);
+        events[n_events] = found[i];
+        label_of[n_events] = labels[i];
         events[n_events].severity = fabs(z);
         events[n_events].start = found[i].start > first ? found[i].start - first : 0;
         events[n_events].end = (found[i].end < last ? found[i].end : last - 1) - first;
@@ -225,6 +231,7 @@ int main(int argc, char **argv)
     r.threshold = threshold;
     r.score_scale = AN_REPORT_SCORE_NINES;
     r.events = events;
+    r.labels = label_of;
     r.n_events = n_events;
     r.width = width;
     r.height = height;
@@ -233,6 +240,6 @@ int main(int argc, char **argv)
     fprintf(stderr, "report: %zu rows, %zu drawn, %zu events shown of %zu\n", n, last - first, n_events, n_found);
 
     free(t); free(y); free(seasonal); free(trend); free(rem); free(expected); free(lower); free(upper);
-    free(score_d); free(thr); free(values); free(absz); free(score); free(found); free(events); free(labels);
+    free(score_d); free(thr); free(values); free(absz); free(score); free(found); free(events); free(labels); free(label_of);
     return res == AN_OK ? 0 : 1;
 }

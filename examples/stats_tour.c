@@ -106,7 +106,11 @@ int main(void)
         check(an_detector_save(hybrid, &w), "save");
         check(an_writer_finish(&w, &data, &size), "finish");
         check(an_model_open(&r, data, size), "open");
-        check(an_ensemble_load(&r, NULL, 0, NULL, &copy), "load");
+        {
+            size_t n_types;
+            const an_detector_vtable *const *types = an_stats_types(&n_types);
+            check(an_detector_load(&r, types, n_types, NULL, &copy), "load");
+        }
         check(an_ensemble_reserve(hybrid, HOURS), "reserve");
         check(an_ensemble_reserve(copy, HOURS), "reserve");
         check(an_detector_score(hybrid, x, HOURS, a), "score");

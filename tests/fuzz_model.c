@@ -27,23 +27,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const an_detector_vtable *fuzz_types[13];
+/* Every type the two headers export, through their tables as a program
+   concatenates them (the ensemble is the core's and needs no entry). */
+static const an_detector_vtable *fuzz_types[16];
+static size_t fuzz_n_types;
 
 static void fuzz_types_init(void)
 {
-    fuzz_types[0] = an_mad_type();
-    fuzz_types[1] = an_iqr_type();
-    fuzz_types[2] = an_stl_iqr_type();
-    fuzz_types[3] = an_gesd_type();
-    fuzz_types[4] = an_shesd_type();
-    fuzz_types[5] = an_level_shift_type();
-    fuzz_types[6] = an_volatility_shift_type();
-    fuzz_types[7] = an_ks_drift_type();
-    fuzz_types[8] = an_iforest_type();
-    fuzz_types[9] = an_ensemble_type();
-    fuzz_types[10] = an_lstm_ae_type();
-    fuzz_types[11] = an_lstm_forecaster_type();
-    fuzz_types[12] = an_lstm_classifier_type();
+    size_t n_stats, n_lstm;
+    const an_detector_vtable *const *stats = an_stats_types(&n_stats), *const *lstm = an_lstm_types(&n_lstm);
+    memcpy(fuzz_types, stats, n_stats * sizeof *fuzz_types);
+    memcpy(fuzz_types + n_stats, lstm, n_lstm * sizeof *fuzz_types);
+    fuzz_n_types = n_stats + n_lstm;
 }
 
 static void fuzz_walk(an_reader r, int depth)
@@ -63,8 +58,13 @@ static void fuzz_walk(an_reader r, int depth)
             an_detector *d;
             an_reader again = at;
             an_detector_load(&again, NULL, 0, NULL, &d);   /* no types linked: must fail cleanly */
-            if (!fuzz_types[0]) fuzz_types_init();
-            if (an_detector_load(&at, fuzz_types, 13, NULL, &d) == AN_OK) {
+            if (!fuzz_n_types) fuzz_types_init();
+            {
+                uint32_t missing;
+                an_detector_missing_type(&at, NULL, 0, &missing);
+                an_detector_missing_type(&at, fuzz_types, fuzz_n_types, &missing);
+            }
+            if (an_detector_load(&at, fuzz_types, fuzz_n_types, NULL, &d) == AN_OK) {
                 static float row[1024];
                 float score;
                 if (d->n_features <= 1024) {
@@ -102,6 +102,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     r.data = data;
     r.size = size;
     r.pos = 0;
+    r.verified = 0;                         /* a bare stream: every chunk's CRC is checked */
     fuzz_walk(r, 0);
     if (size < AN_MODEL_HEADER_BYTES || !(copy = (unsigned char *)malloc(size))) return 0;
     memcpy(copy, data, size);
@@ -145,16 +146,18 @@ static int fuzz_write(const char *dir, const char *name, an_writer *w)
     return r == AN_OK;
 }
 
-/* One fitted detector of each statistics type, and a hybrid, saved. */
+/* One fitted detector of each statistics type, the LSTMs, a hybrid of
+   statistics members and a hybrid with an LSTM member pooled by surprise
+   (its members load only through both headers' type tables), saved. */
 static int fuzz_write_stats_seeds(const char *dir)
 {
-    static const char *names[11] = { "det_mad.anm", "det_iqr.anm", "det_stl_iqr.anm", "det_gesd.anm", "det_shesd.anm",
+    static const char *names[12] = { "det_mad.anm", "det_iqr.anm", "det_stl_iqr.anm", "det_gesd.anm", "det_shesd.anm",
                                      "det_level_shift.anm", "det_ks_drift.anm", "det_iforest.anm", "det_hybrid.anm",
-                                     "det_lstm_ae.anm", "det_lstm_forecaster.anm" };
+                                     "det_lstm_ae.anm", "det_lstm_forecaster.anm", "det_hybrid_lstm.anm" };
     static float x[240];
     int k, ok = 1;
     for (k = 0; k < 240; k++) x[k] = (float)(sin(6.283185307 * k / 24) + 0.1 * ((k * 7) % 5) + (k == 100 ? 3 : 0));
-    for (k = 0; k < 11; k++) {
+    for (k = 0; k < 12; k++) {
         an_detector *d = NULL, *m = NULL;
         an_writer w;
         an_robust_config rc = an_robust_config_init(k == 1 ? AN_ROBUST_IQR : AN_ROBUST_MAD, k == 0 ? 8 : 0);
@@ -172,7 +175,7 @@ static int fuzz_write_stats_seeds(const char *dir)
         if (k == 5) an_level_shift_create(&lc, 1, NULL, &d);
         if (k == 6) an_ks_drift_create(&kc, 1, NULL, &d);
         if (k == 7) { fc.n_trees = 4; an_iforest_create(&fc, 1, NULL, &d); }
-        if (k >= 9) {                                /* tiny LSTMs: 8-row windows, 4 units, one epoch */
+        if (k >= 9 && k <= 10) {                     /* tiny LSTMs: 8-row windows, 4 units, one epoch */
             an_lstm_config lc9 = k == 9 ? an_lstm_ae_config_init(8, 1, 4) : an_lstm_forecaster_config_init(8, 1, 4, 2);
             lc9.train.epochs = 1;
             if (k == 9) an_lstm_ae_create(&lc9, NULL, &d);
@@ -184,6 +187,17 @@ static int fuzz_write_stats_seeds(const char *dir)
             an_ensemble_add(d, m, 0.6, AN_MEMBER_BASELINE);
             an_robust_create(&rc, 1, NULL, &m);
             an_ensemble_add(d, m, 0.4, AN_MEMBER_OPTIONAL);
+        }
+        if (k == 11) {
+            an_lstm_config lc11 = an_lstm_ae_config_init(8, 1, 4);
+            lc11.train.epochs = 1;
+            ec.pool = AN_POOL_SURPRISE;
+            an_ensemble_create(&ec, 1, NULL, &d);
+            an_robust_create(&rc, 1, NULL, &m);
+            an_ensemble_add(d, m, 0.6, AN_MEMBER_BASELINE);
+            m = NULL;
+            an_lstm_ae_create(&lc11, NULL, &m);
+            if (m) an_ensemble_add(d, m, 0.4, AN_MEMBER_OPTIONAL);
         }
         if (!d || an_detector_fit(d, x, 240) != AN_OK) { ok = 0; an_detector_destroy(d); continue; }
         an_writer_init(&w, NULL);

@@ -31,12 +31,16 @@ if [ "${SKIP_COMPILE:-0}" != 1 ]; then
         if ! command -v "$cc" > /dev/null 2>&1; then echo "skip: $cc not found"; continue; fi
         compile_check "C99 with $cc" sh -c "$cc -std=c99 $W -c tests/compile_impl.c -o $o/impl.o &&
             $cc -std=c99 $W -c tests/compile_main.c -o $o/main.o && $cc $o/impl.o $o/main.o -o $o/c99 -lm && $o/c99"
+        compile_check "core + LSTM, no statistics header, with $cc" sh -c "$cc -std=c99 $W tests/compile_no_stats.c \
+            -o $o/no_stats -lm && $o/no_stats"
         compile_check "ANOMALY_STATIC with $cc" sh -c "$cc -std=c99 $W -DUNIT=1 -c tests/compile_static.c -o $o/s1.o &&
             $cc -std=c99 $W -DUNIT=2 -c tests/compile_static.c -o $o/s2.o && $cc $o/s1.o $o/s2.o -o $o/static -lm && $o/static"
     done
     if command -v "$CXX" > /dev/null 2>&1; then
         compile_check "C++ with $CXX" sh -c "$CXX $W -x c++ -c tests/compile_impl.c -o $o/impl_cpp.o &&
             $CXX $W -x c++ -c tests/compile_main.c -o $o/main_cpp.o && $CXX $o/impl_cpp.o $o/main_cpp.o -o $o/cpp -lm && $o/cpp"
+        compile_check "core + LSTM, no statistics header, as C++ with $CXX" sh -c "$CXX $W -x c++ tests/compile_no_stats.c \
+            -o $o/no_stats_cpp -lm && $o/no_stats_cpp"
     else
         echo "skip: $CXX not found"
     fi

@@ -231,7 +231,7 @@ bad "an unknown command" "unknown command 'dtect'" "$bin" dtect "$tmp/series.csv
 
 # corrupt model files for --load: random bytes (also behind a real header),
 # a saved model cut short, and a saved model with one bit changed at
-# several places (the CRC catches each)
+# several places (the CRC catches each); the message says which
 model=$tmp/model.anom
 size=$(wc -c < "$model")
 head -c 4096 /dev/urandom > "$tmp/random.anom"
@@ -239,13 +239,13 @@ head -c 4096 /dev/urandom > "$tmp/random.anom"
 : > "$tmp/zero.anom"
 bad "--load: no such file" "cannot open $tmp/none.anom: No such file" "$bin" detect --load "$tmp/none.anom" "$tmp/rest.csv"
 bad "--load: a directory" "is a directory, not a model file" "$bin" detect --load "$tmp" "$tmp/rest.csv"
-bad "--load: an empty file" "model data corrupt" "$bin" detect --load "$tmp/zero.anom" "$tmp/rest.csv"
-bad "--load: random bytes" "random.anom: model data corrupt" "$bin" detect --load "$tmp/random.anom" "$tmp/rest.csv"
-bad "--load: random bytes behind a model's first 24" "model data corrupt" \
+bad "--load: an empty file" "zero.anom: model file truncated" "$bin" detect --load "$tmp/zero.anom" "$tmp/rest.csv"
+bad "--load: random bytes" "random.anom: not a model file" "$bin" detect --load "$tmp/random.anom" "$tmp/rest.csv"
+bad "--load: random bytes behind a model's first 24" "random_header.anom: model file damaged (CRC32 mismatch)" \
     "$bin" detect --load "$tmp/random_header.anom" "$tmp/rest.csv"
 for cut in 8 $((size / 2)) $((size - 1)); do
     head -c "$cut" "$model" > "$tmp/cut.anom"
-    bad "--load: a saved model cut to $cut of its $size bytes" "cut.anom: model data corrupt" \
+    bad "--load: a saved model cut to $cut of its $size bytes" "cut.anom: model file truncated" \
         "$bin" detect --load "$tmp/cut.anom" "$tmp/rest.csv"
 done
 for at in 0 9 $((size / 4)) $((size / 2)) $((size - 1)); do
@@ -253,9 +253,12 @@ for at in 0 9 $((size / 4)) $((size / 2)) $((size - 1)); do
     { head -c "$at" "$model"; printf "\\$(printf %03o $((byte ^ 16)))"; tail -c +$((at + 2)) "$model"; } > "$tmp/flip.anom"
     [ "$(wc -c < "$tmp/flip.anom")" = "$size" ] && ! cmp -s "$model" "$tmp/flip.anom"
     ok $? "a flipped copy of the model, at byte $at"
-    bad "--load: a saved model with byte $at changed" "flip.anom: model data corrupt" \
+    if [ "$at" -lt 8 ]; then want="not a model file"; else want="model file damaged (CRC32 mismatch)"; fi
+    bad "--load: a saved model with byte $at changed" "flip.anom: $want" \
         "$bin" detect --load "$tmp/flip.anom" "$tmp/rest.csv"
 done
+bad "--load: a model of a detector type the program lacks" "the model needs detector type 'NONE'" \
+    "$bin" detect --load "$(dirname "$0")/fuzz/corpus/detector_unknown.anm" "$tmp/rest.csv"
 bad "--load: a model of one feature on two columns" "the model has 1 features, the data 2" \
     "$bin" detect --load "$model" "$tmp/two.csv"
 
@@ -279,9 +282,9 @@ in=$tmp/two.txt
 bad "stream: a line the model has too many values for" "line 1 has 2 values, expected 1, the model's features" \
     "$bin" stream --load "$model"
 in=
-bad "stream: --load random bytes" "model data corrupt" "$bin" stream --load "$tmp/random.anom"
-bad "stream: --load a cut model" "model data corrupt" "$bin" stream --load "$tmp/cut.anom"
-bad "stream: --load a changed model" "model data corrupt" "$bin" stream --load "$tmp/flip.anom"
+bad "stream: --load random bytes" "random.anom: not a model file" "$bin" stream --load "$tmp/random.anom"
+bad "stream: --load a cut model" "cut.anom: model file truncated" "$bin" stream --load "$tmp/cut.anom"
+bad "stream: --load a changed model" "flip.anom: model file damaged (CRC32 mismatch)" "$bin" stream --load "$tmp/flip.anom"
 bad "stream: --load no such file" "cannot open" "$bin" stream --load "$tmp/none.anom"
 bad "stream: an option that is for detect" "are for detect" "$bin" stream --json "$tmp/x.json"
 

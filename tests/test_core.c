@@ -1159,8 +1159,10 @@ static void test_model_corruption(void)
     copy = (unsigned char *)malloc(size + 1);
     /* truncation at every byte */
     for (i = 0; i < size; i++) {
+        an_result res;
         memcpy(copy, data, i);
-        if (an_model_open(&r, i ? copy : NULL, i) == AN_OK) TEST__FAIL("truncated to %zu bytes accepted", i);
+        if ((res = an_model_open(&r, i ? copy : NULL, i)) == AN_OK) TEST__FAIL("truncated to %zu bytes accepted", i);
+        else if (res != AN_ERR_TRUNCATED) TEST__FAIL("truncated to %zu bytes: %s", i, an_result_str(res));
     }
     /* every single-bit flip */
     for (i = 0; i < size; i++)
@@ -1170,7 +1172,10 @@ static void test_model_corruption(void)
             copy[i] ^= (unsigned char)(1u << bit);
             res = an_model_open(&r, copy, size);
             total++;
-            if (res == AN_ERR_CORRUPT) rejected++;
+            /* the magic: not a model file; the rest of the header: its CRC;
+               a chunk: its CRC, or a length now past the end */
+            if (i < 8 ? res == AN_ERR_NOT_MODEL
+                      : res == AN_ERR_CHECKSUM || (i >= AN_MODEL_HEADER_BYTES && res == AN_ERR_CORRUPT)) rejected++;
             else TEST__FAIL("bit %d of byte %zu flipped: %s", bit, i, an_result_str(res));
         }
     CHECK(rejected == total && total == (int)size * 8);
@@ -1178,6 +1183,27 @@ static void test_model_corruption(void)
     memcpy(copy, data, size);
     copy[size] = 0;
     CHECK_RESULT(an_model_open(&r, copy, size + 1), AN_ERR_CORRUPT);
+    /* a damaged chunk: a reader of your own checks its CRC, an opened
+       file's reader (checked once, at open) trusts it */
+    {
+        an_reader bare, p;
+        uint32_t tag;
+        memcpy(copy, data, size);
+        copy[AN_MODEL_HEADER_BYTES + 8] ^= 1;              /* the first chunk's first payload byte */
+        bare.data = copy + AN_MODEL_HEADER_BYTES;
+        bare.size = size - AN_MODEL_HEADER_BYTES;
+        bare.pos = 0;
+        bare.verified = 0;
+        CHECK_RESULT(an_read_chunk(&bare, &tag, &p), AN_ERR_CHECKSUM);
+        bare.verified = 1;
+        CHECK_OK(an_read_chunk(&bare, &tag, &p));
+        CHECK(p.verified == 1);
+        CHECK_RESULT(an_model_open(&r, copy, size), AN_ERR_CHECKSUM);
+        CHECK_RESULT(an_model_open(&r, "GIF89a", 6), AN_ERR_NOT_MODEL);
+        CHECK_RESULT(an_model_open(&r, data, 5), AN_ERR_TRUNCATED);
+        CHECK_OK(an_model_open(&r, data, size));
+        CHECK(r.verified == 1);
+    }
     /* a newer format version, correctly checksummed, is a version error */
     memcpy(copy, data, size);
     copy[8] = AN_MODEL_VERSION + 1;
@@ -1479,6 +1505,254 @@ static void test_allocation_failures(void)
     inject_failures("an_nab_evaluate", job_nab, series);
 }
 
+/* --------------------------------------------------------------------------
+   Pipeline: alarms and events, onsets (moved here from test_thresholds
+   with the code, which is the core's now)
+   -------------------------------------------------------------------------- */
+
+/* Streams score/threshold through an_alarm; returns the number of events. */
+static size_t stream_alarms(const an_alarm_config *c, const double *score, const double *thr, size_t n,
+                            unsigned char *alarm, an_event *events, size_t capacity)
+{
+    an_alarm s;
+    size_t i, m = 0;
+    an_event e;
+    CHECK_OK(an_alarm_init(&s, c, NULL));
+    for (i = 0; i < n; i++) {
+        int raised, closed;
+        CHECK_OK(an_alarm_push(&s, score[i], thr[i], &raised, &e, &closed));
+        alarm[i] = (unsigned char)raised;
+        if (closed && m < capacity) events[m++] = e;
+    }
+    if (an_alarm_flush(&s, &e) && m < capacity) events[m++] = e;
+    CHECK(!an_alarm_flush(&s, &e));
+    an_alarm_uninit(&s);
+    return m;
+}
+
+/* Twelve points, threshold 0.5, flags 0 1 1 0 1 0 0 0 1 1 1 0.
+   k = 2 of window 3: flagged counts per point 0 1 2 2 2 1 1 0 1 2 3 2.
+   suppress 2: alarm at 2; 4 qualifies but is within 2 of it; alarm at 9;
+   10 qualifies but is suppressed.  max_gap 1: flagged 1 2 4 | 8 9 10
+   (4 -> 8 leaves 3 unflagged), events [1, 4] (peak 2, 0.9 - 0.5) and
+   [8, 10] (peak 10, 1.5 - 0.5), one alarm each.  Streaming reports the
+   first at point 6 (two unflagged after 4), the second at the flush. */
+static void test_alarm_hand_case(void)
+{
+    static const double score[12] = { 0.1, 0.7, 0.9, 0.2, 0.6, 0.0, 0.3, 0.4, 0.8, 0.8, 1.5, 0.2 };
+    static const unsigned char want_alarm[12] = { 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0 };
+    double thr[12];
+    unsigned char alarm[12], alarm2[12];
+    an_event ev[4], ev2[4];
+    an_alarm_config c = an_alarm_config_init(2, 3);
+    an_alarm s;
+    an_event e;
+    size_t i, count;
+    int raised, closed;
+    for (i = 0; i < 12; i++) thr[i] = 0.5;
+    c.suppress = 2;
+    c.max_gap = 1;
+    CHECK_OK(an_alarm_batch(&c, score, thr, 12, alarm, ev, 4, &count));
+    CHECK(memcmp(alarm, want_alarm, 12) == 0);
+    CHECK_EQ_SIZE(count, 2);
+    CHECK(ev[0].start == 1 && ev[0].end == 4 && ev[0].peak == 2 && ev[0].points == 3 && ev[0].alarms == 1);
+    CHECK_NEAR(ev[0].severity, 0.4, 1e-15);
+    CHECK(ev[1].start == 8 && ev[1].end == 10 && ev[1].peak == 10 && ev[1].points == 3 && ev[1].alarms == 1);
+    CHECK_NEAR(ev[1].severity, 1.0, 1e-15);
+    CHECK_EQ_SIZE(stream_alarms(&c, score, thr, 12, alarm2, ev2, 4), 2);
+    CHECK(memcmp(alarm2, want_alarm, 12) == 0);
+    /* when the streaming rule reports the first event */
+    CHECK_OK(an_alarm_init(&s, &c, NULL));
+    for (i = 0; i < 12; i++) {
+        CHECK_OK(an_alarm_push(&s, score[i], thr[i], &raised, &e, &closed));
+        CHECK(closed == (i == 6));
+    }
+    an_alarm_uninit(&s);
+    /* no gap: runs; k = 1 of 1, no suppression: every flagged point alarms */
+    c = an_alarm_config_init(1, 1);
+    CHECK_OK(an_alarm_batch(&c, score, thr, 12, alarm, ev, 4, &count));
+    CHECK_EQ_SIZE(count, 3);
+    CHECK(ev[0].start == 1 && ev[0].end == 2 && ev[1].start == 4 && ev[1].end == 4 && ev[2].start == 8 && ev[2].end == 10);
+    CHECK(ev[2].peak == 10 && ev[2].alarms == 3);
+    for (i = 0; i < 12; i++) CHECK(alarm[i] == (score[i] > 0.5));
+    /* ties: the first point of the largest excess is the peak */
+    CHECK_OK(an_alarm_batch(&c, score + 8, thr, 2, NULL, ev, 4, &count));
+    CHECK(count == 1 && ev[0].start == 0 && ev[0].end == 1 && ev[0].peak == 0);
+    /* too small a capacity: counted, first written */
+    CHECK_RESULT(an_alarm_batch(&c, score, thr, 12, NULL, ev, 1, &count), AN_ERR_SHAPE);
+    CHECK(count == 3 && ev[0].start == 1);
+}
+
+/* Random flags and configurations: batch and streaming agree on every
+   alarm and every event. */
+static void test_alarm_batch_equals_streaming(void)
+{
+    an_rng rng;
+    size_t trial, n = 400, i, mismatches = 0;
+    double score[400], thr[400];
+    unsigned char a1[400], a2[400];
+    an_event e1[400], e2[400];
+    an_rng_seed(&rng, 99, 1);
+    for (trial = 0; trial < 200; trial++) {
+        an_alarm_config c;
+        size_t count, m;
+        double density = 0.05 + 0.5 * an_rng_uniform(&rng);
+        c.window = 1 + (size_t)an_rng_below(&rng, 12);
+        c.k = 1 + (size_t)an_rng_below(&rng, c.window);
+        c.suppress = (size_t)an_rng_below(&rng, 20);
+        c.max_gap = (size_t)an_rng_below(&rng, 6);
+        for (i = 0; i < n; i++) {
+            thr[i] = an_rng_uniform(&rng);
+            score[i] = an_rng_uniform(&rng) < density ? thr[i] + an_rng_uniform(&rng) : thr[i] - an_rng_uniform(&rng);
+            if (i % 37 == 0) score[i] = thr[i];   /* equal is not above */
+        }
+        if (trial % 2) {                /* the float form on float values: as the double form widened */
+            float sf[400], tf[400];
+            size_t count_f;
+            for (i = 0; i < n; i++) {
+                score[i] = sf[i] = (float)score[i];
+                thr[i] = tf[i] = (float)thr[i];
+            }
+            CHECK_OK(an_alarm_batch_f(&c, sf, tf, n, a2, e2, n, &count_f));
+            CHECK_OK(an_alarm_batch(&c, score, thr, n, a1, e1, n, &count));
+            if (count_f != count || memcmp(a1, a2, n) != 0 || (count && memcmp(e1, e2, count * sizeof *e1) != 0))
+                mismatches++;
+        }
+        CHECK_OK(an_alarm_batch(&c, score, thr, n, a1, e1, n, &count));
+        m = stream_alarms(&c, score, thr, n, a2, e2, n);
+        if (memcmp(a1, a2, n) != 0 || m != count) { mismatches++; continue; }
+        for (i = 0; i < m; i++)
+            if (e1[i].start != e2[i].start || e1[i].end != e2[i].end || e1[i].peak != e2[i].peak ||
+                e1[i].severity != e2[i].severity || e1[i].points != e2[i].points || e1[i].alarms != e2[i].alarms)
+                mismatches++;
+    }
+    CHECK_EQ_SIZE(mismatches, 0);
+}
+
+static an_result job_alarm(const an_allocator *a, void *ctx)
+{
+    an_alarm s;
+    an_alarm_config c = an_alarm_config_init(2, 5);
+    an_result r;
+    (void)ctx;
+    if ((r = an_alarm_init(&s, &c, a)) != AN_OK) return r;
+    an_alarm_uninit(&s);
+    return AN_OK;
+}
+
+static void test_alarm_errors(void)
+{
+    an_alarm_config c = an_alarm_config_init(3, 2);
+    an_alarm s;
+    an_event e[2];
+    double x[3] = { 1, NAN, 0 }, t[3] = { 0, 0, 0 };
+    unsigned char heap[8];
+    size_t count;
+    int raised, closed;
+    CHECK_RESULT(an_alarm_batch(&c, x, t, 3, NULL, e, 2, &count), AN_ERR_INVALID_ARG);   /* k > window */
+    CHECK_RESULT(an_alarm_init(&s, &c, NULL), AN_ERR_INVALID_ARG);
+    c = an_alarm_config_init(0, 2);
+    CHECK_RESULT(an_alarm_heap_size(&c, &count), AN_ERR_INVALID_ARG);
+    c = an_alarm_config_init(1, 8);
+    CHECK_RESULT(an_alarm_batch(&c, x, t, 3, NULL, e, 2, &count), AN_ERR_INPUT);
+    CHECK_RESULT(an_alarm_batch(&c, x, t, 1, NULL, NULL, 2, &count), AN_ERR_INVALID_ARG);
+    CHECK_OK(an_alarm_batch(&c, x, t, 0, NULL, NULL, 0, &count));
+    CHECK_EQ_SIZE(count, 0);
+    CHECK_OK(an_alarm_heap_size(&c, &count));
+    CHECK(count <= sizeof heap);
+    CHECK_OK(an_alarm_init_preallocated(&s, &c, heap));
+    CHECK_RESULT(an_alarm_push(&s, NAN, 0.0, &raised, e, &closed), AN_ERR_INPUT);
+    CHECK_RESULT(an_alarm_push(&s, 1.0, HUGE_VAL, &raised, e, &closed), AN_ERR_INPUT);
+    CHECK_OK(an_alarm_push(&s, 1.0, 0.0, &raised, e, &closed));
+    CHECK(raised && !closed && s.t == 1);
+    an_alarm_uninit(&s);
+    inject_failures("an_alarm_init", job_alarm, NULL);
+}
+
+/* Onsets: a hand case (a run reported at its start and where it grows
+   past the window's peak; a repeat after the window has forgotten), the
+   batch equal to the stream on random data, and the errors. */
+static void test_onset(void)
+{
+    static const double score[12] = { 0.1, 0.5, 0.9, 0.8, 0.95, 0.2, 0.2, 0.2, 0.9, 0.3, 0.0, 0.3 };
+    static const double want[12] = { 0.1, 0.5, 0.9, 0.0, 0.95, 0.0, 0.0, 0.0, 0.9, 0.0, 0.0, 0.0 };
+    double onset[12], got, x[500], batch[500], heap[7];
+    an_onset s;
+    an_rng rng;
+    size_t i, same = 1;
+    CHECK_OK(an_onset_batch(3, score, 12, onset));
+    for (i = 0; i < 12; i++) CHECK(onset[i] == want[i]);
+    CHECK_OK(an_onset_init(&s, 3, NULL));
+    for (i = 0; i < 12; i++) {
+        CHECK_OK(an_onset_push(&s, score[i], &got));
+        CHECK(got == want[i]);
+    }
+    an_onset_uninit(&s);
+    an_rng_seed(&rng, 5, 1);
+    for (i = 0; i < 500; i++) x[i] = an_rng_uniform(&rng) < 0.1 ? 0.5 : an_rng_uniform(&rng);
+    CHECK_OK(an_onset_batch(7, x, 500, batch));
+    CHECK_OK(an_onset_init_preallocated(&s, 7, heap));
+    for (i = 0; i < 500; i++) {
+        CHECK_OK(an_onset_push(&s, x[i], &got));
+        same &= got == batch[i];
+    }
+    CHECK(same);
+    {                                   /* the float form: the same onsets of the same values */
+        float xf[500], of[500];
+        for (i = 0; i < 500; i++) x[i] = xf[i] = (float)x[i];
+        CHECK_OK(an_onset_batch(7, x, 500, batch));
+        CHECK_OK(an_onset_batch_f(7, xf, 500, of));
+        for (i = 0; i < 500; i++) same &= (double)of[i] == batch[i];
+        CHECK(same);
+        xf[4] = -1.0f;
+        CHECK_RESULT(an_onset_batch_f(7, xf, 500, of), AN_ERR_INPUT);
+    }
+    CHECK_RESULT(an_onset_push(&s, -1.0, &got), AN_ERR_INPUT);
+    CHECK_RESULT(an_onset_push(&s, NAN, &got), AN_ERR_INPUT);
+    CHECK_RESULT(an_onset_push(&s, 0.5, NULL), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_onset_init(&s, 0, NULL), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_onset_batch(0, score, 12, onset), AN_ERR_INVALID_ARG);
+    x[3] = HUGE_VAL;
+    CHECK_RESULT(an_onset_batch(7, x, 500, batch), AN_ERR_INPUT);
+}
+
+/* By hand, scores 1..5: the median 3 sits at level (0.5 * 4 + 0.5) / 5 =
+   0.5, the top 5 at 0.9, the 80% knot 4.2 at 0.74; the tail runs through
+   the knot at q = 1 - 0.2 / 2^4.5, x = 1 + 4 q at level (4 q + 0.5) / 5,
+   with scale (5 - x) / ln((1 - level) / 0.1). */
+static void test_calibration(void)
+{
+    float s[5] = { 4, 2, 5, 1, 3 }, r[300];
+    an_calibration c;
+    double prev_p = -1, prev_z = -HUGE_VAL, v;
+    an_rng rng;
+    size_t i;
+    int monotone = 1;
+    CHECK_OK(an_calibration_fit(&c, s, 5, NULL));
+    CHECK_NEAR(an_calibration_likelihood(&c, 3.0), 0.5, 1e-15);
+    CHECK_NEAR(an_calibration_likelihood(&c, 5.0), 0.9, 1e-15);
+    CHECK_NEAR(an_calibration_likelihood(&c, 4.2), 0.74, 1e-15);
+    {
+        double q = 1 - 0.2 / pow(2, 4.5), x = 1 + 4 * q, level = (4 * q + 0.5) / 5, tail = (5 - x) / log((1 - level) / 0.1);
+        CHECK_NEAR(an_calibration_likelihood(&c, 5.5), 1 - 0.1 * exp(-0.5 / tail), 1e-14);
+        CHECK_NEAR(an_calibration_likelihood(&c, x), level, 1e-14);
+    }
+    CHECK_NEAR(an_calibration_z(&c, 4.0), 1.0 / 1.482602218505602, 1e-15);
+    an_rng_seed(&rng, 21, 0);
+    for (i = 0; i < 300; i++) r[i] = (float)(an_rng_normal(&rng) * an_rng_normal(&rng));  /* heavy tails, ties-free */
+    CHECK_OK(an_calibration_fit(&c, r, 300, NULL));
+    for (v = -30; v <= 60; v += 0.01) {                 /* monotone in the raw score, inside [0, 1) */
+        double p = an_calibration_likelihood(&c, v), z = an_calibration_z(&c, v);
+        monotone &= p >= prev_p && p >= 0.0 && p <= 1.0 && z > prev_z;
+        prev_p = p;
+        prev_z = z;
+    }
+    CHECK(monotone);
+    CHECK(an_calibration_likelihood(&c, 20.0) < an_calibration_likelihood(&c, 25.0));  /* still rising past training */
+    s[2] = NAN;
+    CHECK_RESULT(an_calibration_fit(&c, s, 5, NULL), AN_ERR_INPUT);
+}
+
 int main(void)
 {
     printf("test_core: SIMD path %s\n", an_simd_name(an_simd_path()));
@@ -1514,5 +1788,10 @@ int main(void)
     RUN(test_file_helpers);
     RUN(test_detector_contract);
     RUN(test_allocation_failures);
+    RUN(test_alarm_hand_case);
+    RUN(test_alarm_batch_equals_streaming);
+    RUN(test_alarm_errors);
+    RUN(test_onset);
+    RUN(test_calibration);
     return test_finish("test_core");
 }

@@ -1141,7 +1141,8 @@ static int try_load(const unsigned char *data, size_t size, const float *x, size
         an_detector_destroy(d);
     } else {
         CHECK(d == NULL);
-        CHECK(r == AN_ERR_CORRUPT || r == AN_ERR_UNSUPPORTED || r == AN_ERR_VERSION || r == AN_ERR_TOO_LARGE);
+        CHECK(r == AN_ERR_CORRUPT || r == AN_ERR_TRUNCATED || r == AN_ERR_CHECKSUM || r == AN_ERR_NOT_MODEL ||
+              r == AN_ERR_UNSUPPORTED || r == AN_ERR_VERSION || r == AN_ERR_TOO_LARGE);
     }
     if (c.live != 0) TEST__FAIL("a hostile file leaked %ld blocks (%s)", c.live, an_result_str(r));
     return ok;

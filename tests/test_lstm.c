@@ -1109,6 +1109,71 @@ static void test_ae_errors(void)
     }
 }
 
+/* An ensemble with a statistics member and an LSTM member loads through
+   the type tables the two headers export, concatenated, with the same
+   scores; without the LSTM table (or any table) the load names the
+   problem: a type this program did not link. */
+static void test_ensemble_loads_through_type_tables(void)
+{
+    enum { N = 160 };
+    an_lstm_config c = small_config(1);
+    an_ensemble_config ec = an_ensemble_config_init();
+    an_robust_config rc = an_robust_config_init(AN_ROBUST_MAD, 0);
+    an_detector *e = NULL, *m = NULL, *loaded = NULL;
+    const an_detector_vtable *types[16];
+    size_t n_stats, n_lstm;
+    const an_detector_vtable *const *stats = an_stats_types(&n_stats), *const *lstm = an_lstm_types(&n_lstm);
+    float *x = sine_series(N, 1, 4), s1[N], s2[N];
+    an_writer w;
+    an_reader r;
+    const void *data;
+    size_t size;
+    uint32_t tag = 1;
+    CHECK_EQ_SIZE(n_stats, 9);
+    CHECK_EQ_SIZE(n_lstm, 3);
+    CHECK(lstm[0] == an_lstm_ae_type() && lstm[1] == an_lstm_forecaster_type() && lstm[2] == an_lstm_classifier_type());
+    CHECK(stats[0] == an_mad_type() && stats[8] == an_iforest_type());
+    memcpy(types, stats, n_stats * sizeof *types);
+    memcpy(types + n_stats, lstm, n_lstm * sizeof *types);
+    c.train.epochs = 2;
+    ec.pool = AN_POOL_SURPRISE;
+    CHECK_OK(an_ensemble_create(&ec, 1, NULL, &e));
+    CHECK_OK(an_robust_create(&rc, 1, NULL, &m));
+    CHECK_OK(an_ensemble_add(e, m, 0.6, AN_MEMBER_BASELINE));
+    CHECK_OK(an_lstm_ae_create(&c, NULL, &m));
+    CHECK_OK(an_ensemble_add(e, m, 0.4, AN_MEMBER_OPTIONAL));
+    CHECK_OK(an_detector_fit(e, x, N));
+    CHECK_OK(an_detector_score(e, x, N, s1));
+    CHECK_OK(an_writer_init(&w, NULL));
+    CHECK_OK(an_detector_save(e, &w));
+    CHECK_OK(an_writer_finish(&w, &data, &size));
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_OK(an_detector_load(&r, types, n_stats + n_lstm, NULL, &loaded));
+    if (loaded) {
+        CHECK_OK(an_ensemble_reserve(loaded, N));
+        CHECK_OK(an_detector_score(loaded, x, N, s2));
+        CHECK(memcmp(s1, s2, sizeof s1) == 0);
+        an_detector_destroy(loaded);
+    }
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_OK(an_detector_missing_type(&r, types, n_stats + n_lstm, &tag));
+    CHECK(tag == 0);
+    CHECK_OK(an_detector_missing_type(&r, types, n_stats, &tag));       /* names the LSTM */
+    CHECK(tag == an_lstm_ae_type()->tag);
+    CHECK_OK(an_detector_missing_type(&r, NULL, 0, &tag));              /* the first member */
+    CHECK(tag == an_mad_type()->tag);
+    CHECK(r.pos == 0);
+    CHECK_RESULT(an_detector_load(&r, types, n_stats, NULL, &loaded), AN_ERR_UNSUPPORTED);
+    CHECK(loaded == NULL);
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_RESULT(an_detector_load(&r, NULL, 0, NULL, &loaded), AN_ERR_UNSUPPORTED);
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_RESULT(an_ensemble_load(&r, lstm, n_lstm, NULL, &loaded), AN_ERR_UNSUPPORTED);
+    an_writer_uninit(&w);
+    an_detector_destroy(e);
+    ffree(x, N);
+}
+
 /* Early stopping, cancelling, freezing and fine-tuning. */
 static void test_ae_training_controls(void)
 {
@@ -2677,5 +2742,6 @@ int main(void)
     RUN(test_adam_state_across_runs);
     RUN(test_classifier_has_no_fit);
     RUN(test_class_weights_checked);
+    RUN(test_ensemble_loads_through_type_tables);
     return test_finish("test_lstm");
 }

@@ -764,42 +764,6 @@ static void test_robust_errors(void)
 
 /* ---- calibration and the ensemble ---------------------------------------- */
 
-/* By hand, scores 1..5: the median 3 sits at level (0.5 * 4 + 0.5) / 5 =
-   0.5, the top 5 at 0.9, the 80% knot 4.2 at 0.74; the tail runs through
-   the knot at q = 1 - 0.2 / 2^4.5, x = 1 + 4 q at level (4 q + 0.5) / 5,
-   with scale (5 - x) / ln((1 - level) / 0.1). */
-static void test_calibration(void)
-{
-    float s[5] = { 4, 2, 5, 1, 3 }, r[300];
-    an_calibration c;
-    double prev_p = -1, prev_z = -HUGE_VAL, v;
-    an_rng rng;
-    size_t i;
-    int monotone = 1;
-    CHECK_OK(an_calibration_fit(&c, s, 5, NULL));
-    CHECK_NEAR(an_calibration_likelihood(&c, 3.0), 0.5, 1e-15);
-    CHECK_NEAR(an_calibration_likelihood(&c, 5.0), 0.9, 1e-15);
-    CHECK_NEAR(an_calibration_likelihood(&c, 4.2), 0.74, 1e-15);
-    {
-        double q = 1 - 0.2 / pow(2, 4.5), x = 1 + 4 * q, level = (4 * q + 0.5) / 5, tail = (5 - x) / log((1 - level) / 0.1);
-        CHECK_NEAR(an_calibration_likelihood(&c, 5.5), 1 - 0.1 * exp(-0.5 / tail), 1e-14);
-        CHECK_NEAR(an_calibration_likelihood(&c, x), level, 1e-14);
-    }
-    CHECK_NEAR(an_calibration_z(&c, 4.0), 1.0 / 1.482602218505602, 1e-15);
-    an_rng_seed(&rng, 21, 0);
-    for (i = 0; i < 300; i++) r[i] = (float)(an_rng_normal(&rng) * an_rng_normal(&rng));  /* heavy tails, ties-free */
-    CHECK_OK(an_calibration_fit(&c, r, 300, NULL));
-    for (v = -30; v <= 60; v += 0.01) {                 /* monotone in the raw score, inside [0, 1) */
-        double p = an_calibration_likelihood(&c, v), z = an_calibration_z(&c, v);
-        monotone &= p >= prev_p && p >= 0.0 && p <= 1.0 && z > prev_z;
-        prev_p = p;
-        prev_z = z;
-    }
-    CHECK(monotone);
-    CHECK(an_calibration_likelihood(&c, 20.0) < an_calibration_likelihood(&c, 25.0));  /* still rising past training */
-    s[2] = NAN;
-    CHECK_RESULT(an_calibration_fit(&c, s, 5, NULL), AN_ERR_INPUT);
-}
 
 /* A member for fallback tests: scores |x|, but its fit can fail, and its
    push returns NaN on every other row. */
@@ -871,7 +835,7 @@ static an_detector *reload_ensemble(const an_detector *e)
     CHECK_OK(an_detector_save(e, &w));
     CHECK_OK(an_writer_finish(&w, &data, &size));
     CHECK_OK(an_model_open(&r, data, size));
-    CHECK_OK(an_ensemble_load(&r, NULL, 0, NULL, &loaded));
+    CHECK_OK(an_ensemble_load(&r, an_stats_types(NULL), 9, NULL, &loaded));
     an_writer_uninit(&w);
     return loaded;
 }
@@ -1044,7 +1008,7 @@ static an_result job_ensemble(const an_allocator *a, void *ctx)
     }
     if ((res = an_writer_init(&w, a)) == AN_OK) {
         if ((res = an_detector_save(e, &w)) == AN_OK && (res = an_writer_finish(&w, &data, &size)) == AN_OK &&
-            (res = an_model_open(&r, data, size)) == AN_OK && (res = an_ensemble_load(&r, NULL, 0, a, &m)) == AN_OK)
+            (res = an_model_open(&r, data, size)) == AN_OK && (res = an_ensemble_load(&r, an_stats_types(NULL), 9, a, &m)) == AN_OK)
             an_detector_destroy(m);
         an_writer_uninit(&w);
     }
@@ -1204,7 +1168,7 @@ static void test_ensemble_hostile(void)
     an_write_end(&w);
     CHECK_OK(an_writer_finish(&w, &data, &size));
     CHECK_OK(an_model_open(&r, data, size));
-    CHECK(an_ensemble_load(&r, NULL, 0, NULL, &d) != AN_OK);
+    CHECK(an_ensemble_load(&r, an_stats_types(NULL), 9, NULL, &d) != AN_OK);
     CHECK(d == NULL);
     an_writer_uninit(&w);
     CHECK_OK(an_writer_init(&w, NULL));                   /* STIQ claiming 2^20 features */
@@ -1247,7 +1211,6 @@ int main(void)
     RUN(test_robust_hostile);
     RUN(test_robust_memory);
     RUN(test_robust_errors);
-    RUN(test_calibration);
     RUN(test_ensemble);
     RUN(test_ensemble_surprise);
     RUN(test_ensemble_fallback);

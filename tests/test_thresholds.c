@@ -44,8 +44,7 @@ static void test_telemanom_reference(void)
         double *e = (double *)malloc(tc->n * sizeof(double)), *y = (double *)malloc(tc->n * sizeof(double));
         double *es = (double *)malloc(tc->n * sizeof(double)), *score = (double *)malloc(tc->n * sizeof(double));
         double sum = 0.0, es_sum = 0.0, worst = 0.0;
-        an_range ranges[16];
-        double range_score[16];
+        an_event ranges[16];
         an_telemanom_window windows[32];
         size_t i, k, nonzero = 0;
         c.batch = tc->config.batch;
@@ -60,9 +59,8 @@ static void test_telemanom_reference(void)
         memset(&out, 0, sizeof out);
         out.smoothed = es;
         out.score = score;
-        out.ranges = ranges;
-        out.range_score = range_score;
-        out.range_capacity = 16;
+        out.events = ranges;
+        out.event_capacity = 16;
         out.windows = windows;
         out.window_capacity = 32;
         CHECK_OK(an_telemanom_detect(&c, e, y, tc->n, &out, NULL));
@@ -79,16 +77,19 @@ static void test_telemanom_reference(void)
             CHECK_NEAR(windows[k].epsilon_inv, rw->epsilon_inv, 1e-9);
             if (fabs(windows[k].epsilon - rw->epsilon) > worst) worst = fabs(windows[k].epsilon - rw->epsilon);
         }
-        CHECK_EQ_SIZE(out.range_count, tc->n_ranges);
-        for (k = 0; k < out.range_count && k < tc->n_ranges; k++) {
+        CHECK_EQ_SIZE(out.event_count, tc->n_ranges);
+        for (k = 0; k < out.event_count && k < tc->n_ranges; k++) {
             CHECK_EQ_SIZE(ranges[k].start, tc->ranges[2 * k]);
             CHECK_EQ_SIZE(ranges[k].end, tc->ranges[2 * k + 1]);
+            CHECK(ranges[k].peak >= ranges[k].start && ranges[k].peak <= ranges[k].end);   /* an event: */
+            CHECK(ranges[k].severity == score[ranges[k].peak] && ranges[k].severity > 0.0);  /* its top */
+            CHECK_EQ_SIZE(ranges[k].points, ranges[k].end - ranges[k].start + 1);
         }
         for (i = 0; i < tc->n; i++) nonzero += score[i] != 0.0;
         CHECK_EQ_SIZE(nonzero, tc->n_points);
         for (k = 0; k < tc->n_points; k++) CHECK_NEAR(score[tc->points[k].index], tc->points[k].score, 1e-9);
         printf("  telemanom %-20s n=%4zu windows %2zu ranges %zu  largest epsilon difference %.1e\n", tc->name, tc->n,
-               out.window_count, out.range_count, worst);
+               out.window_count, out.event_count, worst);
         free(e); free(y); free(es); free(score);
     }
 }
@@ -99,16 +100,57 @@ static an_result job_telemanom(const an_allocator *a, void *ctx)
     an_telemanom_config c = an_telemanom_config_init();
     an_telemanom_result out;
     double *e = (double *)malloc(tc->n * sizeof(double)), *y = (double *)malloc(tc->n * sizeof(double));
-    an_range ranges[4];
+    an_event ranges[4];
     an_result r;
     (void)ctx;
     tm_inputs(tc, e, y);
     memset(&out, 0, sizeof out);
-    out.ranges = ranges;
-    out.range_capacity = 4;
+    out.events = ranges;
+    out.event_capacity = 4;
     r = an_telemanom_detect(&c, e, y, tc->n, &out, a);
     free(e); free(y);
     return r;
+}
+
+/* The float entry points (errors and calibration data as detectors emit
+   them) give exactly what the double forms give on the same values. */
+static void test_float_entry_points(void)
+{
+    const tm_case *tc = &tm_cases[1];
+    an_telemanom_config c = an_telemanom_config_init();
+    an_telemanom_result o1, o2;
+    double *e = (double *)malloc(tc->n * sizeof(double)), *y = (double *)malloc(tc->n * sizeof(double));
+    double *s1 = (double *)malloc(tc->n * sizeof(double)), *s2 = (double *)malloc(tc->n * sizeof(double));
+    float *ef = (float *)malloc(tc->n * sizeof(float)), *yf = (float *)malloc(tc->n * sizeof(float));
+    an_event r1[16], r2[16];
+    an_spot a, b;
+    an_spot_config sc = an_spot_config_init(1e-3, 0.98);
+    an_rng rng;
+    size_t i;
+    tm_inputs(tc, e, y);
+    for (i = 0; i < tc->n; i++) { e[i] = ef[i] = (float)e[i]; y[i] = yf[i] = (float)y[i]; }
+    memset(&o1, 0, sizeof o1);
+    o1.score = s1; o1.events = r1; o1.event_capacity = 16;
+    o2 = o1;
+    o2.score = s2; o2.events = r2;
+    CHECK_OK(an_telemanom_detect(&c, e, y, tc->n, &o1, NULL));
+    CHECK_OK(an_telemanom_detect_f(&c, ef, yf, tc->n, &o2, NULL));
+    CHECK(o1.event_count == o2.event_count && o1.event_count > 0);
+    CHECK(memcmp(s1, s2, tc->n * sizeof(double)) == 0);
+    CHECK(memcmp(r1, r2, o1.event_count * sizeof(an_event)) == 0);
+    CHECK_RESULT(an_telemanom_detect_f(&c, NULL, yf, tc->n, &o2, NULL), AN_ERR_INVALID_ARG);
+    an_rng_seed(&rng, 3, 3);
+    for (i = 0; i < tc->n; i++) e[i] = ef[i] = (float)an_rng_normal(&rng);
+    CHECK_OK(an_spot_init(&a, &sc, NULL));
+    CHECK_OK(an_spot_init(&b, &sc, NULL));
+    CHECK_OK(an_spot_fit(&a, e, tc->n, NULL));
+    CHECK_OK(an_spot_fit_f(&b, ef, tc->n, NULL));
+    CHECK(an_spot_threshold(&a) == an_spot_threshold(&b) && a.gamma == b.gamma && a.sigma == b.sigma);
+    ef[7] = (float)HUGE_VAL;
+    CHECK_RESULT(an_spot_fit_f(&b, ef, tc->n, NULL), AN_ERR_INPUT);
+    an_spot_uninit(&a);
+    an_spot_uninit(&b);
+    free(e); free(y); free(s1); free(s2); free(ef); free(yf);
 }
 
 /* Bad arguments and inputs give errors; the caller-memory form gives the
@@ -120,7 +162,7 @@ static void test_telemanom_errors_and_memory(void)
     an_telemanom_result out, out2;
     double *e = (double *)malloc(tc->n * sizeof(double)), *y = (double *)malloc(tc->n * sizeof(double));
     double *s1 = (double *)malloc(tc->n * sizeof(double)), *s2 = (double *)malloc(tc->n * sizeof(double));
-    an_range r1[4], r2[4];
+    an_event r1[4], r2[4];
     size_t bytes, count, i;
     void *work;
     tm_inputs(tc, e, y);
@@ -148,19 +190,19 @@ static void test_telemanom_errors_and_memory(void)
     CHECK_RESULT(an_telemanom_detect(&c, e, y, tc->n, &out, NULL), AN_ERR_INPUT);
     tm_inputs(tc, e, y);
     /* one window too few: both ranges still counted, the first written */
-    out.ranges = r1;
-    out.range_capacity = 1;
+    out.events = r1;
+    out.event_capacity = 1;
     out.smoothed = s1;
     CHECK_RESULT(an_telemanom_detect(&c, e, y, tc->n, &out, NULL), AN_ERR_SHAPE);
-    CHECK_EQ_SIZE(out.range_count, 2);
+    CHECK_EQ_SIZE(out.event_count, 2);
     CHECK_EQ_SIZE(r1[0].start, tc->ranges[0]);
     CHECK_OK(an_telemanom_window_count(&c, tc->n, &count));
     CHECK_EQ_SIZE(count, tc->n_windows);
     CHECK_OK(an_telemanom_work_size(&c, tc->n, &bytes));
     work = malloc(bytes);
     memset(&out2, 0, sizeof out2);
-    out2.ranges = r2;
-    out2.range_capacity = 4;
+    out2.events = r2;
+    out2.event_capacity = 4;
     out2.smoothed = s2;
     CHECK_OK(an_telemanom_detect_work(&c, e, y, tc->n, &out2, work));
     for (i = 0; i < tc->n; i++) CHECK(s1[i] == s2[i]);
@@ -171,7 +213,7 @@ static void test_telemanom_errors_and_memory(void)
     CHECK_EQ_SIZE(count, 1);
     memset(&out2, 0, sizeof out2);
     CHECK_OK(an_telemanom_detect(&c, e, y, 5, &out2, NULL));
-    CHECK_EQ_SIZE(out2.range_count, 0);
+    CHECK_EQ_SIZE(out2.event_count, 0);
     free(work); free(e); free(y); free(s1); free(s2);
     inject_failures("an_telemanom_detect", job_telemanom, NULL);
 }
@@ -184,7 +226,7 @@ static void test_telemanom_random_configs(void)
     an_rng rng;
     size_t trial, bad = 0;
     double e[300], y[300], sc[300], sc2[300];
-    an_range rg[160], rg2[160];
+    an_event rg[160], rg2[160];
     for (an_rng_seed(&rng, 17, 2), trial = 0; trial < 300; trial++) {
         an_telemanom_config c = an_telemanom_config_init();
         an_telemanom_result out, out2;
@@ -203,24 +245,24 @@ static void test_telemanom_random_configs(void)
         }
         memset(&out, 0, sizeof out);
         out.score = sc;
-        out.ranges = rg;
-        out.range_capacity = 160;
+        out.events = rg;
+        out.event_capacity = 160;
         if (an_telemanom_detect(&c, e, y, n, &out, NULL) != AN_OK) { bad++; continue; }
-        for (k = 0; k < out.range_count; k++)
+        for (k = 0; k < out.event_count; k++)
             if (!(rg[k].start < rg[k].end && rg[k].end < n && (k == 0 || rg[k].start > rg[k - 1].end + 1))) bad++;
         for (i = 0, k = 0; i < n; i++) {
             int inside;
-            while (k < out.range_count && rg[k].end < i) k++;
-            inside = k < out.range_count && rg[k].start <= i;
+            while (k < out.event_count && rg[k].end < i) k++;
+            inside = k < out.event_count && rg[k].start <= i;
             if (inside != (sc[i] > 0.0) || !an__finite(sc[i])) bad++;
         }
         CHECK_OK(an_telemanom_work_size(&c, n, &bytes));
         work = malloc(bytes);
         out2 = out;
         out2.score = sc2;
-        out2.ranges = rg2;
+        out2.events = rg2;
         CHECK_OK(an_telemanom_detect_work(&c, e, y, n, &out2, work));
-        if (memcmp(sc, sc2, n * sizeof(double)) != 0 || out2.range_count != out.range_count) bad++;
+        if (memcmp(sc, sc2, n * sizeof(double)) != 0 || out2.event_count != out.event_count) bad++;
         free(work);
     }
     CHECK_EQ_SIZE(bad, 0);
@@ -522,194 +564,6 @@ static void test_spot_errors_and_memory(void)
     inject_failures("an_spot_init + fit", job_spot, x);
 }
 
-/* --------------------------------------------------------------------------
-   5  Alarms
-   -------------------------------------------------------------------------- */
-
-/* Streams score/threshold through an_alarm; returns the number of events. */
-static size_t stream_alarms(const an_alarm_config *c, const double *score, const double *thr, size_t n,
-                            unsigned char *alarm, an_event *events, size_t capacity)
-{
-    an_alarm s;
-    size_t i, m = 0;
-    an_event e;
-    CHECK_OK(an_alarm_init(&s, c, NULL));
-    for (i = 0; i < n; i++) {
-        int raised, closed;
-        CHECK_OK(an_alarm_push(&s, score[i], thr[i], &raised, &e, &closed));
-        alarm[i] = (unsigned char)raised;
-        if (closed && m < capacity) events[m++] = e;
-    }
-    if (an_alarm_flush(&s, &e) && m < capacity) events[m++] = e;
-    CHECK(!an_alarm_flush(&s, &e));
-    an_alarm_uninit(&s);
-    return m;
-}
-
-/* Twelve points, threshold 0.5, flags 0 1 1 0 1 0 0 0 1 1 1 0.
-   k = 2 of window 3: flagged counts per point 0 1 2 2 2 1 1 0 1 2 3 2.
-   suppress 2: alarm at 2; 4 qualifies but is within 2 of it; alarm at 9;
-   10 qualifies but is suppressed.  max_gap 1: flagged 1 2 4 | 8 9 10
-   (4 -> 8 leaves 3 unflagged), events [1, 4] (peak 2, 0.9 - 0.5) and
-   [8, 10] (peak 10, 1.5 - 0.5), one alarm each.  Streaming reports the
-   first at point 6 (two unflagged after 4), the second at the flush. */
-static void test_alarm_hand_case(void)
-{
-    static const double score[12] = { 0.1, 0.7, 0.9, 0.2, 0.6, 0.0, 0.3, 0.4, 0.8, 0.8, 1.5, 0.2 };
-    static const unsigned char want_alarm[12] = { 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0 };
-    double thr[12];
-    unsigned char alarm[12], alarm2[12];
-    an_event ev[4], ev2[4];
-    an_alarm_config c = an_alarm_config_init(2, 3);
-    an_alarm s;
-    an_event e;
-    size_t i, count;
-    int raised, closed;
-    for (i = 0; i < 12; i++) thr[i] = 0.5;
-    c.suppress = 2;
-    c.max_gap = 1;
-    CHECK_OK(an_alarm_batch(&c, score, thr, 12, alarm, ev, 4, &count));
-    CHECK(memcmp(alarm, want_alarm, 12) == 0);
-    CHECK_EQ_SIZE(count, 2);
-    CHECK(ev[0].start == 1 && ev[0].end == 4 && ev[0].peak == 2 && ev[0].points == 3 && ev[0].alarms == 1);
-    CHECK_NEAR(ev[0].severity, 0.4, 1e-15);
-    CHECK(ev[1].start == 8 && ev[1].end == 10 && ev[1].peak == 10 && ev[1].points == 3 && ev[1].alarms == 1);
-    CHECK_NEAR(ev[1].severity, 1.0, 1e-15);
-    CHECK_EQ_SIZE(stream_alarms(&c, score, thr, 12, alarm2, ev2, 4), 2);
-    CHECK(memcmp(alarm2, want_alarm, 12) == 0);
-    /* when the streaming rule reports the first event */
-    CHECK_OK(an_alarm_init(&s, &c, NULL));
-    for (i = 0; i < 12; i++) {
-        CHECK_OK(an_alarm_push(&s, score[i], thr[i], &raised, &e, &closed));
-        CHECK(closed == (i == 6));
-    }
-    an_alarm_uninit(&s);
-    /* no gap: runs; k = 1 of 1, no suppression: every flagged point alarms */
-    c = an_alarm_config_init(1, 1);
-    CHECK_OK(an_alarm_batch(&c, score, thr, 12, alarm, ev, 4, &count));
-    CHECK_EQ_SIZE(count, 3);
-    CHECK(ev[0].start == 1 && ev[0].end == 2 && ev[1].start == 4 && ev[1].end == 4 && ev[2].start == 8 && ev[2].end == 10);
-    CHECK(ev[2].peak == 10 && ev[2].alarms == 3);
-    for (i = 0; i < 12; i++) CHECK(alarm[i] == (score[i] > 0.5));
-    /* ties: the first point of the largest excess is the peak */
-    CHECK_OK(an_alarm_batch(&c, score + 8, thr, 2, NULL, ev, 4, &count));
-    CHECK(count == 1 && ev[0].start == 0 && ev[0].end == 1 && ev[0].peak == 0);
-    /* too small a capacity: counted, first written */
-    CHECK_RESULT(an_alarm_batch(&c, score, thr, 12, NULL, ev, 1, &count), AN_ERR_SHAPE);
-    CHECK(count == 3 && ev[0].start == 1);
-}
-
-/* Random flags and configurations: batch and streaming agree on every
-   alarm and every event. */
-static void test_alarm_batch_equals_streaming(void)
-{
-    an_rng rng;
-    size_t trial, n = 400, i, mismatches = 0;
-    double score[400], thr[400];
-    unsigned char a1[400], a2[400];
-    an_event e1[400], e2[400];
-    an_rng_seed(&rng, 99, 1);
-    for (trial = 0; trial < 200; trial++) {
-        an_alarm_config c;
-        size_t count, m;
-        double density = 0.05 + 0.5 * an_rng_uniform(&rng);
-        c.window = 1 + (size_t)an_rng_below(&rng, 12);
-        c.k = 1 + (size_t)an_rng_below(&rng, c.window);
-        c.suppress = (size_t)an_rng_below(&rng, 20);
-        c.max_gap = (size_t)an_rng_below(&rng, 6);
-        for (i = 0; i < n; i++) {
-            thr[i] = an_rng_uniform(&rng);
-            score[i] = an_rng_uniform(&rng) < density ? thr[i] + an_rng_uniform(&rng) : thr[i] - an_rng_uniform(&rng);
-            if (i % 37 == 0) score[i] = thr[i];   /* equal is not above */
-        }
-        CHECK_OK(an_alarm_batch(&c, score, thr, n, a1, e1, n, &count));
-        m = stream_alarms(&c, score, thr, n, a2, e2, n);
-        if (memcmp(a1, a2, n) != 0 || m != count) { mismatches++; continue; }
-        for (i = 0; i < m; i++)
-            if (e1[i].start != e2[i].start || e1[i].end != e2[i].end || e1[i].peak != e2[i].peak ||
-                e1[i].severity != e2[i].severity || e1[i].points != e2[i].points || e1[i].alarms != e2[i].alarms)
-                mismatches++;
-    }
-    CHECK_EQ_SIZE(mismatches, 0);
-}
-
-static an_result job_alarm(const an_allocator *a, void *ctx)
-{
-    an_alarm s;
-    an_alarm_config c = an_alarm_config_init(2, 5);
-    an_result r;
-    (void)ctx;
-    if ((r = an_alarm_init(&s, &c, a)) != AN_OK) return r;
-    an_alarm_uninit(&s);
-    return AN_OK;
-}
-
-static void test_alarm_errors(void)
-{
-    an_alarm_config c = an_alarm_config_init(3, 2);
-    an_alarm s;
-    an_event e[2];
-    double x[3] = { 1, NAN, 0 }, t[3] = { 0, 0, 0 };
-    unsigned char heap[8];
-    size_t count;
-    int raised, closed;
-    CHECK_RESULT(an_alarm_batch(&c, x, t, 3, NULL, e, 2, &count), AN_ERR_INVALID_ARG);   /* k > window */
-    CHECK_RESULT(an_alarm_init(&s, &c, NULL), AN_ERR_INVALID_ARG);
-    c = an_alarm_config_init(0, 2);
-    CHECK_RESULT(an_alarm_heap_size(&c, &count), AN_ERR_INVALID_ARG);
-    c = an_alarm_config_init(1, 8);
-    CHECK_RESULT(an_alarm_batch(&c, x, t, 3, NULL, e, 2, &count), AN_ERR_INPUT);
-    CHECK_RESULT(an_alarm_batch(&c, x, t, 1, NULL, NULL, 2, &count), AN_ERR_INVALID_ARG);
-    CHECK_OK(an_alarm_batch(&c, x, t, 0, NULL, NULL, 0, &count));
-    CHECK_EQ_SIZE(count, 0);
-    CHECK_OK(an_alarm_heap_size(&c, &count));
-    CHECK(count <= sizeof heap);
-    CHECK_OK(an_alarm_init_preallocated(&s, &c, heap));
-    CHECK_RESULT(an_alarm_push(&s, NAN, 0.0, &raised, e, &closed), AN_ERR_INPUT);
-    CHECK_RESULT(an_alarm_push(&s, 1.0, HUGE_VAL, &raised, e, &closed), AN_ERR_INPUT);
-    CHECK_OK(an_alarm_push(&s, 1.0, 0.0, &raised, e, &closed));
-    CHECK(raised && !closed && s.t == 1);
-    an_alarm_uninit(&s);
-    inject_failures("an_alarm_init", job_alarm, NULL);
-}
-
-/* Onsets: a hand case (a run reported at its start and where it grows
-   past the window's peak; a repeat after the window has forgotten), the
-   batch equal to the stream on random data, and the errors. */
-static void test_onset(void)
-{
-    static const double score[12] = { 0.1, 0.5, 0.9, 0.8, 0.95, 0.2, 0.2, 0.2, 0.9, 0.3, 0.0, 0.3 };
-    static const double want[12] = { 0.1, 0.5, 0.9, 0.0, 0.95, 0.0, 0.0, 0.0, 0.9, 0.0, 0.0, 0.0 };
-    double onset[12], got, x[500], batch[500], heap[7];
-    an_onset s;
-    an_rng rng;
-    size_t i, same = 1;
-    CHECK_OK(an_onset_batch(3, score, 12, onset));
-    for (i = 0; i < 12; i++) CHECK(onset[i] == want[i]);
-    CHECK_OK(an_onset_init(&s, 3, NULL));
-    for (i = 0; i < 12; i++) {
-        CHECK_OK(an_onset_push(&s, score[i], &got));
-        CHECK(got == want[i]);
-    }
-    an_onset_uninit(&s);
-    an_rng_seed(&rng, 5, 1);
-    for (i = 0; i < 500; i++) x[i] = an_rng_uniform(&rng) < 0.1 ? 0.5 : an_rng_uniform(&rng);
-    CHECK_OK(an_onset_batch(7, x, 500, batch));
-    CHECK_OK(an_onset_init_preallocated(&s, 7, heap));
-    for (i = 0; i < 500; i++) {
-        CHECK_OK(an_onset_push(&s, x[i], &got));
-        same &= got == batch[i];
-    }
-    CHECK(same);
-    CHECK_RESULT(an_onset_push(&s, -1.0, &got), AN_ERR_INPUT);
-    CHECK_RESULT(an_onset_push(&s, NAN, &got), AN_ERR_INPUT);
-    CHECK_RESULT(an_onset_push(&s, 0.5, NULL), AN_ERR_INVALID_ARG);
-    CHECK_RESULT(an_onset_init(&s, 0, NULL), AN_ERR_INVALID_ARG);
-    CHECK_RESULT(an_onset_batch(0, score, 12, onset), AN_ERR_INVALID_ARG);
-    x[3] = HUGE_VAL;
-    CHECK_RESULT(an_onset_batch(7, x, 500, batch), AN_ERR_INPUT);
-}
-
 int main(void)
 {
     RUN(test_telemanom_reference);
@@ -723,9 +577,6 @@ int main(void)
     RUN(test_dspot_drift);
     RUN(test_spot_odd_data);
     RUN(test_spot_errors_and_memory);
-    RUN(test_alarm_hand_case);
-    RUN(test_alarm_batch_equals_streaming);
-    RUN(test_alarm_errors);
-    RUN(test_onset);
+    RUN(test_float_entry_points);
     return test_finish("test_thresholds");
 }

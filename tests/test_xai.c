@@ -294,7 +294,8 @@ static size_t count_of(const char *doc, const char *what)
 typedef struct small {
     float v[N_SMALL], score[N_SMALL];
     double t[N_SMALL], expected[N_SMALL], lower[N_SMALL], upper[N_SMALL];
-    an_report_event ev[3];
+    an_event ev[3];
+    const char *label[3];
 } small;
 
 static an_report small_report(small *s)
@@ -311,8 +312,8 @@ static an_report small_report(small *s)
     }
     s->v[25] = 90.0f;
     s->score[25] = 0.97f;
-    s->ev[0].start = 20; s->ev[0].end = 29; s->ev[0].peak = 25; s->ev[0].severity = 2.0; s->ev[0].label = "spike";
-    s->ev[1].start = 60; s->ev[1].end = 60; s->ev[1].peak = 60; s->ev[1].severity = 0.5; s->ev[1].label = NULL;
+    s->ev[0].start = 20; s->ev[0].end = 29; s->ev[0].peak = 25; s->ev[0].severity = 2.0; s->label[0] = "spike";
+    s->ev[1].start = 60; s->ev[1].end = 60; s->ev[1].peak = 60; s->ev[1].severity = 0.5; s->label[1] = NULL;
     r.title = "A small series";
     r.subtitle = "with everything";
     r.n = N_SMALL;
@@ -325,6 +326,7 @@ static an_report small_report(small *s)
     r.scores = s->score;
     r.threshold = 0.9;
     r.events = s->ev;
+    r.labels = s->label;
     r.n_events = 2;
     return r;
 }
@@ -385,7 +387,7 @@ static void test_escaping(void)
     r.title = "a<b&c>\"d'e";
     r.subtitle = "bad bytes: \xff\xfe, a lone \xe2\x82, a surrogate \xed\xa0\x80, a tab\there, \x01 bell";
     r.names = names;
-    s.ev[0].label = "<script>&amp;";
+    s.label[0] = "<script>&amp;";
     CHECK_OK(render(&r, &out));
     CHECK_XML(&out);
     CHECK(strstr(out.data, "a&lt;b&amp;c&gt;&quot;d&apos;e") != NULL);
@@ -396,7 +398,7 @@ static void test_escaping(void)
     CHECK(strstr(out.data, "a tab here,   bell") != NULL);
     sink_free(&out);
     /* a long label is cut at 32 glyphs over the peak, whole in the tooltip */
-    s.ev[0].label = "\xc3\xa9v\xc3\xa9nement: far more text than fits over a peak, and then some";
+    s.label[0] = "\xc3\xa9v\xc3\xa9nement: far more text than fits over a peak, and then some";
     CHECK_OK(render(&r, &out));
     CHECK_XML(&out);
     CHECK(strstr(out.data, ">\xc3\xa9v\xc3\xa9nement: far more text than\xe2\x80\xa6</text>") != NULL);
@@ -451,14 +453,16 @@ static void test_event_positions(void)
     {
         static float v[10000];
         an_report q = an_report_init();
-        an_report_event ev[4] = { { 2000, 2100, 2050, 1.0, "a" }, { 2105, 2200, 2150, 3.0, "b" },
-                                  { 5000, 5000, 5000, 1.0, NULL }, { 4990, 4995, 4992, 1.0, NULL } };
+        an_event ev[4] = { { 2000, 2100, 2050, 1.0, 0, 0 }, { 2105, 2200, 2150, 3.0, 0, 0 },
+                           { 5000, 5000, 5000, 1.0, 0, 0 }, { 4990, 4995, 4992, 1.0, 0, 0 } };
+        const char *labels[4] = { "a", "b", NULL, NULL };
         size_t i;
         for (i = 0; i < 10000; i++) v[i] = (float)(i % 10);
         q.n = 10000;
         q.n_features = 1;
         q.values = v;
         q.events = ev;
+        q.labels = labels;
         q.n_events = 4;
         CHECK_OK(render(&q, &out));
         CHECK_XML(&out);
@@ -563,11 +567,13 @@ static void test_odd_inputs(void)
     /* one point, with and without a time */
     {
         double t = 1404345600.0;
-        an_report_event ev = { 0, 0, 0, 1.0, "only" };
+        an_event ev = { 0, 0, 0, 1.0, 0, 0 };
+        const char *label = "only";
         float s = 0.5f;
         r.n = 1;
         r.scores = &s;
         r.events = &ev;
+        r.labels = &label;
         r.n_events = 1;
         CHECK_OK(render(&r, &out));
         CHECK_XML(&out);
@@ -916,7 +922,8 @@ static void test_random_reports(void)
     static char text[4][40];
     static const double specials[] = { 0.0, -0.0, 1e30, -1e30, 3e38, 1e-40, 12345.678 };
     const char *names[MAX_F];
-    an_report_event ev[MAX_E];
+    an_event ev[MAX_E];
+    const char *labels[MAX_E];
     an_rng rng;
     int round, bad = 0, errors = 0;
     an_rng_seed(&rng, 99, 3);
@@ -952,7 +959,7 @@ static void test_random_reports(void)
             ev[k].end = b;
             ev[k].peak = a + (size_t)an_rng_below(&rng, b - a + 1);
             ev[k].severity = 5.0 * an_rng_uniform(&rng);
-            ev[k].label = an_rng_below(&rng, 2) ? text[k % 4] : NULL;
+            labels[k] = an_rng_below(&rng, 2) ? text[k % 4] : NULL;
         }
         for (k = 0; k < MAX_F; k++) names[k] = an_rng_below(&rng, 3) ? text[k % 4] : NULL;
         r.n = n;
@@ -968,6 +975,7 @@ static void test_random_reports(void)
         r.threshold = an_rng_below(&rng, 3) ? an_rng_uniform(&rng) : nan;
         r.score_scale = an_rng_below(&rng, 2) ? AN_REPORT_SCORE_NINES : AN_REPORT_SCORE_LINEAR;
         r.events = ev;
+        r.labels = labels;
         r.n_events = (size_t)an_rng_below(&rng, MAX_E + 1);
         r.width = an_rng_below(&rng, 3) ? 0 : 300 + (int)an_rng_below(&rng, 1500);
         r.height = an_rng_below(&rng, 3) ? 0 : 150 + (int)an_rng_below(&rng, 900);
@@ -990,16 +998,32 @@ static void test_random_reports(void)
     printf("  random reports: 300 rounds, %d refused (too small for their panels)\n", errors);
 }
 
+/* The report draws the events an_alarm_batch makes as they are (one
+   event type from detection to picture), with their labels beside. */
 static void test_event_from(void)
 {
-    an_event e;
-    an_report_event re;
-    memset(&e, 0, sizeof e);
-    e.start = 3; e.end = 9; e.peak = 5; e.severity = 1.5; e.points = 6; e.alarms = 1;
-    re = an_report_event_from(&e, "x");
-    CHECK(re.start == 3 && re.end == 9 && re.peak == 5 && re.severity == 1.5 && strcmp(re.label, "x") == 0);
-    re = an_report_event_from(NULL, "x");
-    CHECK(re.start == 0 && re.end == 0 && re.label == NULL);
+    static small s;
+    an_report r = small_report(&s);
+    double score[N_SMALL], thr[N_SMALL];
+    an_event found[3];
+    const char *labels[3] = { "x", NULL, NULL };
+    an_alarm_config c = an_alarm_config_init(1, 1);
+    size_t i, count;
+    sink out;
+    for (i = 0; i < N_SMALL; i++) { score[i] = i >= 3 && i <= 9 ? (i == 5 ? 2.5 : 1.5) : 0.0; thr[i] = 1.0; }
+    CHECK_OK(an_alarm_batch(&c, score, thr, N_SMALL, NULL, found, 3, &count));
+    CHECK(count == 1 && found[0].start == 3 && found[0].end == 9 && found[0].peak == 5 && found[0].severity == 1.5);
+    r.events = found;
+    r.labels = labels;
+    r.n_events = count;
+    CHECK_OK(render(&r, &out));
+    CHECK_XML(&out);
+    CHECK(strstr(out.data, "severity 1.5: x</title>") != NULL);
+    sink_free(&out);
+    r.labels = NULL;                           /* no labels at all */
+    CHECK_OK(render(&r, &out));
+    CHECK(strstr(out.data, ": x</title>") == NULL);
+    sink_free(&out);
 }
 
 /* Each write failing in turn: AN_ERR_IO, and no write after the failure.
