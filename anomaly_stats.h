@@ -807,16 +807,22 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
                  halving the distance to 1 every two knots (85.9%, 90%,
                  92.9%, ... 99.9%), then the maximum, so the tail where
                  thresholds live is resolved; the CDF level of the quantile
-                 at q is (q (n - 1) + 0.5) / n.  Above the maximum an
-                 exponential tail fitted through the 99.1% knot and the
-                 top: p in [0, 1] (1 only where the double rounds, far
-                 past the training maximum), non-decreasing in s, and still
-                 rising past everything seen in training.  A score on
-                 several tied knots gets the lowest of their levels: a
-                 value training saw often is not rare.  The top training
-                 score sits at (n - 0.5) / n, so in training a threshold t
-                 can only be passed with more than 1 / (2 (1 - t)) scores
-                 (500 for 0.999).
+                 at q is (q (n - 1) + 0.5) / n.  Past the 90% knot a score
+                 gets the higher of that rank and the bulk's tail: a
+                 generalized Pareto tail (shape in [0, 1], 0 =
+                 exponential) fitted by least squares on the log tail
+                 probabilities of the knots from 90% to 99.1%.  Ranks alone
+                 would let an anomaly among the training scores calibrate
+                 itself away (the top sits at (n - 0.5) / n: a 6-sigma
+                 spike in 3,000 training rows could not pass 0.9999); the
+                 tail comes from the bulk, which a few anomalies do not
+                 move, so an outlier is rare whether or not training saw
+                 it, while a heavy-tailed series (shape > 0) keeps its
+                 extremes ordinary.  p in [0, 1] (1 only where the double
+                 rounds), non-decreasing in s, still rising past
+                 everything seen in training.  A score on several tied
+                 knots gets the lowest of their levels (or the tail's,
+                 when higher): a value training saw often is not rare.
 
    The hybrid ensemble is a detector made of detectors.  Each member has a
    weight and a role; fit fits the members that were not fitted when
@@ -851,7 +857,8 @@ typedef struct an_calibration {
     double median, scale;                  /* robust z                         */
     double knot[AN_CALIBRATION_KNOTS];     /* score quantiles                  */
     double level[AN_CALIBRATION_KNOTS];    /* their CDF levels                 */
-    double tail;                           /* exponential tail scale above top */
+    double tail;                           /* the bulk's tail: GPD scale ...   */
+    double shape;                          /* ... and shape (>= 0, 0 = exponential) */
 } an_calibration;
 
 AN_API an_result an_calibration_fit(an_calibration *c, const float *scores, size_t n, const an_allocator *a);
@@ -902,7 +909,10 @@ AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_
    detectors; an_detector_load, through the ensemble's vtable, knows only
    this header's.  A member cannot be an ensemble.  Only members that were
    healthy are saved, so indices may shift.  A loaded ensemble batch-scores
-   after an_ensemble_reserve (push needs nothing). */
+   after an_ensemble_reserve (push needs nothing).  The chunk ends with the
+   pooling when it is not the mean, then the calibrations' tail shapes
+   when one is not 0 (the tag 'SHPE', one f64 per saved member); a file
+   without them loads with shape 0. */
 #define AN_ENSEMBLE_MAX_TYPES 16
 AN_API an_result an_ensemble_load(an_reader *payload, const an_detector_vtable *const *types, size_t n_types,
                                   const an_allocator *a, an_detector **out);
@@ -5116,10 +5126,48 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset)
    6  ENSEMBLE
    ========================================================================== */
 
+#define AN__TAG_SHAPES AN_TAG('S', 'H', 'P', 'E')   /* the ensemble chunk's optional tail shapes */
+#define AN__CAL_FROM 18                           /* the bulk's tail: from the 90% knot ...      */
+#define AN__CAL_TO   25                           /* ... fitted through the knots to 99.1%       */
+
+/* The GPD tail of the knots AN__CAL_FROM..AN__CAL_TO: the shape (a grid
+   of 0, 0.02, ..., 1) and the scale (2^(j/8) times the exponential's
+   through the two end knots, |j| <= 48) with the least squares between
+   the model's log tail probability and the knots'. */
+static void an__calibration_tail(an_calibration *c)
+{
+    double u = c->knot[AN__CAL_FROM], lu = c->level[AN__CAL_FROM], span = c->knot[AN__CAL_TO] - u;
+    double base, best = HUGE_VAL;
+    int g, j;
+    c->shape = 0.0;
+    if (!(span > 0.0)) { c->tail = c->scale; return; }
+    base = span / log((1.0 - lu) / (1.0 - c->level[AN__CAL_TO]));
+    c->tail = base;
+    for (g = 0; g <= 50; g++)
+        for (j = -48; j <= 48; j++) {
+            double gamma = 0.02 * (double)g, sigma = base * pow(2.0, (double)j / 8.0), err = 0.0;
+            size_t k;
+            for (k = AN__CAL_FROM + 1; k <= AN__CAL_TO; k++) {
+                double y = (c->knot[k] - u) / sigma, lt = log((1.0 - c->level[k]) / (1.0 - lu));
+                double lm = g ? -log1p(gamma * y) / gamma : -y;
+                err += (lt - lm) * (lt - lm);
+            }
+            if (err < best) best = err, c->shape = gamma, c->tail = sigma;
+        }
+}
+
+/* The bulk tail's likelihood of a score past the knot AN__CAL_FROM. */
+static double an__calibration_model(const an_calibration *c, double score)
+{
+    double y = (score - c->knot[AN__CAL_FROM]) / c->tail;
+    double t = c->shape > 0.0 ? exp(-log1p(c->shape * y) / c->shape) : exp(-y);
+    return 1.0 - (1.0 - c->level[AN__CAL_FROM]) * t;
+}
+
 AN_API an_result an_calibration_fit(an_calibration *c, const float *scores, size_t n, const an_allocator *a)
 {
-    double *v, top, p99, l99, lt;
-    size_t i, k, bytes, i99 = 25;                  /* the knot at 99.1% */
+    double *v;
+    size_t i, k, bytes;
     an_result r = AN_OK;
     if (!c || !scores || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
     memset(c, 0, sizeof *c);
@@ -5142,11 +5190,7 @@ AN_API an_result an_calibration_fit(an_calibration *c, const float *scores, size
            half a point at each end, so levels stay inside (0, 1) */
         c->level[k] = (q * (double)(n - 1) + 0.5) / (double)n;
     }
-    top = c->knot[AN_CALIBRATION_KNOTS - 1];
-    p99 = c->knot[i99];
-    l99 = c->level[i99];
-    lt = c->level[AN_CALIBRATION_KNOTS - 1];
-    c->tail = top > p99 ? (top - p99) / log((1.0 - l99) / (1.0 - lt)) : c->scale;
+    an__calibration_tail(c);
 done:
     an_free(a, v, bytes);
     return r;
@@ -5162,9 +5206,15 @@ AN_API double an_calibration_likelihood(const an_calibration *c, double score)
 {
     const double *x = c->knot, *p = c->level;
     size_t lo = 0, hi = AN_CALIBRATION_KNOTS - 1;
+    double model;
     if (score != score) return 0.0;
-    if (score > x[hi]) return 1.0 - (1.0 - p[hi]) * exp(-(score - x[hi]) / c->tail);
     if (score < x[0]) return p[0] * exp((score - x[0]) / c->tail);
+    if (score > x[AN__CAL_FROM]) {                 /* the bulk's tail, or the rank where that is higher */
+        model = an__calibration_model(c, score);
+        if (score > x[hi]) return model > p[hi] ? model : p[hi];
+    } else {
+        model = 0.0;
+    }
     while (hi - lo > 1) {                          /* x[lo] <= score < x[hi] */
         size_t mid = (lo + hi) / 2;
         if (x[mid] <= score) lo = mid; else hi = mid;
@@ -5172,9 +5222,12 @@ AN_API double an_calibration_likelihood(const an_calibration *c, double score)
     if (score == x[lo] || score == x[hi]) {        /* on a knot: the lowest of its ties, so */
         if (score == x[hi]) lo = hi;               /* a value training saw often is not rare */
         while (lo > 0 && x[lo - 1] == score) lo--;
-        return p[lo];
+        return p[lo] > model ? p[lo] : model;
     }
-    return p[lo] + (p[hi] - p[lo]) * (score - x[lo]) / (x[hi] - x[lo]);
+    {
+        double rank = p[lo] + (p[hi] - p[lo]) * (score - x[lo]) / (x[hi] - x[lo]);
+        return rank > model ? rank : model;
+    }
 }
 
 /* ---- the hybrid ensemble ------------------------------------------------- */
@@ -5446,6 +5499,13 @@ static an_result an__ensemble_save(const an_detector *self, an_writer *w)
         an_detector_save(m->d, w);
     }
     if (e->config.pool != AN_POOL_MEAN) an_write_u32(w, (uint32_t)e->config.pool);   /* files of the default stay as they were */
+    for (k = 0; k < e->n_members; k++)
+        if (e->member[k].healthy && e->member[k].cal.shape != 0.0) break;
+    if (k < e->n_members) {                       /* the calibrations' tail shapes, when one is not 0 */
+        an_write_u32(w, AN__TAG_SHAPES);
+        for (k = 0; k < e->n_members; k++)
+            if (e->member[k].healthy) an_write_f64(w, e->member[k].cal.shape);
+    }
     return an_write_end(w);
 }
 
@@ -5526,11 +5586,22 @@ static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable 
         ((an__ensemble *)*out)->member[k].healthy = 1;
         ((an__ensemble *)*out)->last[k] = (float)NAN;
     }
-    if (r == AN_OK && !an_reader_at_end(&p)) {        /* the pooling, when not the mean */
-        uint32_t pool;
-        if ((r = an_read_u32(&p, &pool)) == AN_OK && (pool != AN_POOL_SURPRISE || !an_reader_at_end(&p)))
+    if (r == AN_OK && !an_reader_at_end(&p)) {        /* the pooling, when not the mean; the tail shapes */
+        uint32_t v;
+        if ((r = an_read_u32(&p, &v)) == AN_OK && v == AN_POOL_SURPRISE) {
+            ((an__ensemble *)*out)->config.pool = AN_POOL_SURPRISE;
+            if (!an_reader_at_end(&p)) r = an_read_u32(&p, &v);
+        }
+        if (r == AN_OK && v == AN__TAG_SHAPES) {
+            for (k = 0; k < count && r == AN_OK; k++) {
+                double shape;
+                if ((r = an_read_f64(&p, &shape)) == AN_OK && !(shape >= 0.0 && shape <= 1.0)) r = AN_ERR_CORRUPT;
+                if (r == AN_OK) ((an__ensemble *)*out)->member[k].cal.shape = shape;
+            }
+        } else if (r == AN_OK && v != AN_POOL_SURPRISE) {
             r = AN_ERR_CORRUPT;
-        if (r == AN_OK) ((an__ensemble *)*out)->config.pool = AN_POOL_SURPRISE;
+        }
+        if (r == AN_OK && !an_reader_at_end(&p)) r = AN_ERR_CORRUPT;
     }
     if (r != AN_OK) {
         if (*out) an__ensemble_destroy(*out);

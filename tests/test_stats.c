@@ -765,12 +765,16 @@ static void test_robust_errors(void)
 /* ---- calibration and the ensemble ---------------------------------------- */
 
 /* By hand, scores 1..5: the median 3 sits at level (0.5 * 4 + 0.5) / 5 =
-   0.5, the top 5 at 0.9, the 80% knot 4.2 at 0.74; the tail runs through
-   the knot at q = 1 - 0.2 / 2^4.5, x = 1 + 4 q at level (4 q + 0.5) / 5,
-   with scale (5 - x) / ln((1 - level) / 0.1). */
+   0.5, the top 5 at 0.9 (the bulk's tail, fitted to the knots from 90%
+   to 99.1%, is below it there), the 80% knot 4.2 at 0.74.  The bulk's
+   tail on exact quantiles: of an exponential of scale 2 it is that
+   exponential (shape 0, scale 2; 1 - p(30) = e^-15 within 0.1%); of a
+   GPD of shape 0.5, scale 1, it finds shape 0.52 (the grid's step is
+   0.02) and the excess scale 1 + 0.5 x90 = sqrt(10) within 3%, and
+   1 - p(1000) within 30% of the GPD's 501^-2. */
 static void test_calibration(void)
 {
-    float s[5] = { 4, 2, 5, 1, 3 }, r[300];
+    float s[5] = { 4, 2, 5, 1, 3 }, r[300], *q = (float *)malloc(10000 * sizeof(float));
     an_calibration c;
     double prev_p = -1, prev_z = -HUGE_VAL, v;
     an_rng rng;
@@ -780,12 +784,18 @@ static void test_calibration(void)
     CHECK_NEAR(an_calibration_likelihood(&c, 3.0), 0.5, 1e-15);
     CHECK_NEAR(an_calibration_likelihood(&c, 5.0), 0.9, 1e-15);
     CHECK_NEAR(an_calibration_likelihood(&c, 4.2), 0.74, 1e-15);
-    {
-        double q = 1 - 0.2 / pow(2, 4.5), x = 1 + 4 * q, level = (4 * q + 0.5) / 5, tail = (5 - x) / log((1 - level) / 0.1);
-        CHECK_NEAR(an_calibration_likelihood(&c, 5.5), 1 - 0.1 * exp(-0.5 / tail), 1e-14);
-        CHECK_NEAR(an_calibration_likelihood(&c, x), level, 1e-14);
-    }
     CHECK_NEAR(an_calibration_z(&c, 4.0), 1.0 / 1.482602218505602, 1e-15);
+    for (i = 0; i < 10000; i++) q[i] = (float)(-2.0 * log(1.0 - ((double)i + 0.5) / 10000.0));
+    CHECK_OK(an_calibration_fit(&c, q, 10000, NULL));
+    CHECK(c.shape == 0.0);
+    CHECK_NEAR(c.tail, 2.0, 1e-3);
+    CHECK_NEAR((1.0 - an_calibration_likelihood(&c, 30.0)) / exp(-15.0), 1.0, 1e-3);
+    for (i = 0; i < 10000; i++) q[i] = (float)(2.0 * (pow(1.0 - ((double)i + 0.5) / 10000.0, -0.5) - 1.0));
+    CHECK_OK(an_calibration_fit(&c, q, 10000, NULL));
+    CHECK_NEAR(c.shape, 0.52, 1e-12);
+    CHECK_NEAR(c.tail / sqrt(10.0), 1.0, 0.03);
+    CHECK_NEAR((1.0 - an_calibration_likelihood(&c, 1000.0)) / pow(501.0, -2.0), 1.0, 0.3);
+    free(q);
     an_rng_seed(&rng, 21, 0);
     for (i = 0; i < 300; i++) r[i] = (float)(an_rng_normal(&rng) * an_rng_normal(&rng));  /* heavy tails, ties-free */
     CHECK_OK(an_calibration_fit(&c, r, 300, NULL));
@@ -799,6 +809,84 @@ static void test_calibration(void)
     CHECK(an_calibration_likelihood(&c, 20.0) < an_calibration_likelihood(&c, 25.0));  /* still rising past training */
     s[2] = NAN;
     CHECK_RESULT(an_calibration_fit(&c, s, 5, NULL), AN_ERR_INPUT);
+}
+
+/* Calibration from the bulk: an outlier among the training scores does
+   not calibrate itself away.  5000 scores |N(0, 1)| and one at 5: by rank
+   it would sit at (n - 0.5) / n = 0.9999; the bulk's tail (from the 90%
+   quantile of |N(0, 1)|, 1.645, nearly exponential: shape 0.02, scale
+   0.41) puts it at about 1 - 0.1 exp(-(5 - 1.645) / 0.41) = 0.99997
+   (0.99995 with the fitted shape).  A 2.0 (the 95.4% quantile) keeps
+   about its rank.  And the
+   hybrid: a spike of 5.5 noise sd (its residual, about 5.2 sd of the
+   filter's residuals, whose sd is 1.03 here) inside the training rows of
+   a noisy daily series, and a lone one after them, are each voted
+   anomalies and reach the lone-row level 0.9999 in the baseline member;
+   by rank the one in training could not pass (n - 0.5) / n = 0.99983. */
+static an_detector *reload_ensemble(const an_detector *e);
+
+static void test_calibration_contaminated(void)
+{
+    float s[5001], *x = (float *)malloc(4032 * sizeof(float)), *sc = (float *)malloc(4032 * sizeof(float));
+    an_calibration c;
+    an_rng rng;
+    an_detector *e = NULL, *stl = NULL;
+    an_ensemble_config ec = an_ensemble_config_init();
+    an_stl_iqr_config sconf = an_stl_iqr_config_init(0);
+    an_ensemble_decision d;
+    size_t i;
+    an_rng_seed(&rng, 7, 0);
+    for (i = 0; i < 5000; i++) s[i] = (float)fabs(an_rng_normal(&rng));
+    s[5000] = 5.0f;
+    CHECK_OK(an_calibration_fit(&c, s, 5001, NULL));
+    CHECK(an_calibration_likelihood(&c, 5.0) > 0.9999);
+    CHECK(an_calibration_likelihood(&c, 5.0) < 0.999995);
+    CHECK(fabs(an_calibration_likelihood(&c, 2.0) - 0.954) < 0.006);
+    CHECK(an_calibration_likelihood(&c, 4.0) > 0.999);
+    CHECK(an_calibration_likelihood(&c, 3.0) < 0.999);
+    for (i = 0; i < 4032; i++) x[i] = (float)(50.0 + 10.0 * sin(2 * 3.14159265358979 * (double)i / 288.0) + an_rng_normal(&rng));
+    x[1500] += 5.5f;                                   /* inside the training rows */
+    x[3500] += 5.5f;                                   /* after them */
+    CHECK_OK(an_ensemble_create(&ec, 1, NULL, &e));
+    CHECK_OK(an_stl_iqr_create(&sconf, 1, NULL, &stl));
+    CHECK_OK(an_ensemble_add(e, stl, 1.0, AN_MEMBER_BASELINE));
+    CHECK_OK(an_detector_fit(e, x, 3000));
+    CHECK_OK(an_detector_score(e, x, 3000, sc));
+    CHECK_OK(an_ensemble_decide(e, 1500, &d));
+    CHECK(d.anomaly && d.member_likelihood[0] >= 0.9999);
+    CHECK_OK(an_detector_reset(e));
+    for (i = 0; i < 4032; i++) CHECK_OK(an_detector_push(e, x + i, sc + i));
+    CHECK(sc[1500] >= 0.9999f && sc[3500] >= 0.9999f);
+    {
+        size_t flagged = 0;
+        for (i = 0; i < 4032; i++) flagged += sc[i] >= 0.9999f;
+        CHECK(flagged <= 4);                           /* the spikes and not much else */
+    }
+    an_detector_destroy(e);
+    {                                                  /* a heavy tail's shape (> 0) is saved */
+        an_detector *f = NULL, *member = NULL;
+        float *raw = (float *)malloc(3000 * sizeof(float)), *s2 = (float *)malloc(3000 * sizeof(float));
+        for (i = 0; i < 3000; i++) x[i] = (float)(an_rng_normal(&rng) * an_rng_normal(&rng));
+        CHECK_OK(an_ensemble_create(&ec, 1, NULL, &e));
+        CHECK_OK(an_ensemble_add(e, make_robust(AN_ROBUST_MAD, 48, 1), 1.0, AN_MEMBER_BASELINE));
+        CHECK_OK(an_detector_fit(e, x, 3000));
+        CHECK_OK(an_ensemble_member(e, 0, &member));
+        CHECK_OK(an_detector_score(member, x, 3000, raw));
+        CHECK_OK(an_calibration_fit(&c, raw, 3000, NULL));
+        CHECK(c.shape > 0.0);
+        CHECK_OK(an_detector_score(e, x, 3000, sc));
+        if ((f = reload_ensemble(e))) {
+            CHECK_OK(an_ensemble_reserve(f, 3000));
+            CHECK_OK(an_detector_score(f, x, 3000, s2));
+            CHECK(memcmp(sc, s2, 3000 * sizeof(float)) == 0);
+            an_detector_destroy(f);
+        }
+        free(raw);
+        free(s2);
+    }
+    an_detector_destroy(e);
+    free(x);
+    free(sc);
 }
 
 /* A member for fallback tests: scores |x|, but its fit can fail, and its
@@ -1248,6 +1336,7 @@ int main(void)
     RUN(test_robust_memory);
     RUN(test_robust_errors);
     RUN(test_calibration);
+    RUN(test_calibration_contaminated);
     RUN(test_ensemble);
     RUN(test_ensemble_surprise);
     RUN(test_ensemble_fallback);
