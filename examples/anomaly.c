@@ -471,14 +471,16 @@ static an_detector *make_detector(const options *o, size_t n_features, size_t n_
     an_robust_config rc = an_robust_config_init(AN_ROBUST_MAD, o->window);
     an_iforest_config ic = an_iforest_config_init(o->seed ? o->seed : 1);
     an_detector *e, *m;
+    if (o->method == METHOD_HYBRID) {            /* the library's default hybrid, with the LSTM as its second member */
+        an_hybrid_config hc = an_hybrid_config_init(o->period);
+        hc.pool = o->pool;
+        check(an_hybrid_create(&hc, n_features, make_lstm(o, n_features, 0, n_rows), NULL, &e), "hybrid");
+        return e;
+    }
     ec.pool = o->pool;
     check(an_ensemble_create(&ec, n_features, NULL, &e), "detector");
     switch (o->method) {
-    case METHOD_HYBRID:
-        check(an_stl_iqr_create(&sc, n_features, NULL, &m), "stl-iqr");
-        check(an_ensemble_add(e, m, 0.6, AN_MEMBER_BASELINE), "stl-iqr");
-        check(an_ensemble_add(e, make_lstm(o, n_features, 0, n_rows), 0.4, AN_MEMBER_OPTIONAL), "lstm-ae");
-        break;
+
     case METHOD_STL:
         check(an_stl_iqr_create(&sc, n_features, NULL, &m), "stl-iqr");
         check(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE), "stl-iqr");
@@ -566,12 +568,10 @@ static void expectation(an_detector *e, double *expected, size_t n_features)
    -------------------------------------------------------------------------- */
 
 /* Under the vote, an event of one row is kept only when its likelihood
-   reaches this, ten times rarer than a member's vote (0.999): a lone
-   point is weak evidence unless it is extreme, while two flagged rows in
-   a row confirm each other.  On training rows, where calibration tops
-   out at (n - 0.5) / n for n rows, that top level is enough.  Streams
-   flag each row as it comes and cannot wait for this. */
-#define LONE_LIKELIHOOD 0.9999
+   reaches the hybrid's lone-row level (an_hybrid_lone_ok: 0.9999, ten
+   times rarer than a member's vote): a lone point is weak evidence unless
+   it is extreme, while two flagged rows in a row confirm each other.
+   Streams flag each row as it comes and cannot wait for this. */
 
 typedef struct event {
     size_t start, end, peak;           /* rows, inclusive */
@@ -831,13 +831,12 @@ static void detect_table(const options *o, const table *t, detection *r)
             ev->confidence = r->confidence[i];
         }
     }
-    if (o->threshold == THRESHOLD_VOTE) {       /* a lone row must reach LONE_LIKELIHOOD */
+    if (o->threshold == THRESHOLD_VOTE) {       /* a lone row must reach the hybrid's lone level */
+        an_hybrid_config hc = an_hybrid_config_init(o->period);
         size_t kept = 0, e;
-        double top = ((double)train - 0.5) / (double)train;
         for (e = 0; e < r->n_events; e++) {
             event *ev = &r->events[e];
-            double need = ev->peak < train && top < LONE_LIKELIHOOD ? top : LONE_LIKELIHOOD;
-            if (ev->rows > 1 || ev->peak_score >= (float)need) r->events[kept++] = *ev;
+            if (an_hybrid_lone_ok(&hc, ev->rows, ev->peak_score, ev->peak < train, train)) r->events[kept++] = *ev;
             else r->flag[ev->start] = 0;
         }
         r->n_events = kept;
@@ -1172,7 +1171,7 @@ static int cmd_stream(int argc, char **argv)
    (25 to 250 rows all score better than none).  The hybrid's members
    are pooled by surprise (AN_POOL_SURPRISE), so the baseline sure of a
    rare row is not diluted by an LSTM that sees nothing; detect and stream
-   keep the mean, which their lone-row level (LONE_LIKELIHOOD) and the
+   keep the mean, which their lone-row level (an_hybrid_lone_ok) and the
    demo's floors were set on. */
 
 #define NAB_FIRST_FIT 150

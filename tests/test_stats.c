@@ -889,6 +889,54 @@ static void test_calibration_contaminated(void)
     free(sc);
 }
 
+/* The default hybrid (an_hybrid_create): STL + IQR at 0.6 and the
+   caller's member at 0.4, the same scores as the ensemble built by hand;
+   without a member it is STL + IQR alone; a member of the wrong width is
+   refused (and taken over).  The lone-row rule by hand: two rows always
+   pass; one row needs 0.9999, or on training rows of n = 3000 the top
+   rank (2999.5 / 3000 = 0.99983). */
+static void test_hybrid_preset(void)
+{
+    an_hybrid_config hc = an_hybrid_config_init(0);
+    an_ensemble_config ec = an_ensemble_config_init();
+    an_stl_iqr_config sc = an_stl_iqr_config_init(0);
+    an_detector *h = NULL, *byhand = NULL, *stl = NULL, *member = NULL, *alone = NULL;
+    float x[720], a[720], b[720];
+    size_t i;
+    int same = 1;
+    for (i = 0; i < 720; i++) x[i] = (float)(10.0 + 3.0 * sin(2 * 3.14159265358979 * (double)i / 24.0) + 0.1 * (double)(i % 7));
+    x[600] += 5.0f;
+    CHECK(hc.baseline_weight == 0.6 && hc.member_weight == 0.4 && hc.pool == AN_POOL_MEAN && hc.lone_likelihood == 0.9999);
+    CHECK_OK(an_hybrid_create(&hc, 1, make_robust(AN_ROBUST_MAD, 48, 1), NULL, &h));
+    CHECK_OK(an_ensemble_create(&ec, 1, NULL, &byhand));
+    CHECK_OK(an_stl_iqr_create(&sc, 1, NULL, &stl));
+    CHECK_OK(an_ensemble_add(byhand, stl, 0.6, AN_MEMBER_BASELINE));
+    CHECK_OK(an_ensemble_add(byhand, make_robust(AN_ROBUST_MAD, 48, 1), 0.4, AN_MEMBER_OPTIONAL));
+    CHECK_OK(an_detector_fit(h, x, 720));
+    CHECK_OK(an_detector_fit(byhand, x, 720));
+    CHECK_OK(an_detector_score(h, x, 720, a));
+    CHECK_OK(an_detector_score(byhand, x, 720, b));
+    for (i = 0; i < 720; i++) same &= a[i] == b[i];
+    CHECK(same);
+    CHECK_OK(an_ensemble_member(h, 0, &member));
+    CHECK(member && member->vt == an_stl_iqr_type());
+    CHECK_OK(an_ensemble_member(h, 1, &member));
+    CHECK(member && member->vt == an_mad_type());
+    CHECK_OK(an_hybrid_create(&hc, 1, NULL, NULL, &alone));
+    CHECK_RESULT(an_ensemble_member(alone, 1, &member), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_hybrid_create(&hc, 1, make_robust(AN_ROBUST_MAD, 48, 2), NULL, &member), AN_ERR_INVALID_ARG);
+    CHECK(member == NULL);
+    CHECK(an_hybrid_lone_ok(&hc, 2, 0.5, 0, 3000));
+    CHECK(an_hybrid_lone_ok(&hc, 1, 0.99995, 0, 3000));
+    CHECK(!an_hybrid_lone_ok(&hc, 1, 0.9998, 0, 3000));
+    CHECK(!an_hybrid_lone_ok(&hc, 1, 0.9998, 1, 3000));
+    CHECK(an_hybrid_lone_ok(&hc, 1, 0.99984, 1, 3000));
+    CHECK(!an_hybrid_lone_ok(&hc, 1, 0.99984, 0, 3000));
+    an_detector_destroy(h);
+    an_detector_destroy(byhand);
+    an_detector_destroy(alone);
+}
+
 /* A member for fallback tests: scores |x|, but its fit can fail, and its
    push returns NaN on every other row. */
 typedef struct flaky { an_detector base; int fail_fit; size_t count; } flaky;
@@ -1337,6 +1385,7 @@ int main(void)
     RUN(test_robust_errors);
     RUN(test_calibration);
     RUN(test_calibration_contaminated);
+    RUN(test_hybrid_preset);
     RUN(test_ensemble);
     RUN(test_ensemble_surprise);
     RUN(test_ensemble_fallback);
