@@ -73,37 +73,23 @@
    address space where it has 32.  A request beyond any of them is
    AN_ERR_TOO_LARGE.  How the loader uses them: see "Loading" in section 4.
 
-   CONFIGURATION AFTER CREATE
+   CONFIGURATION: WHAT A MODEL IS, AND HOW IT TRAINS
 
-   an_lstm_ae_config_of gives the model's own configuration, and some of
-   it may be changed between calls:
-     may change   epochs, stride, val_fraction, patience, min_delta, adam
-                  (lr, betas, eps, weight_decay, clip_norm), seed,
-                  progress, progress_user, channel_agg, window_agg,
-                  gamma, the dropout rate, stateful_stream (reset the
-                  stream after changing it): read at each call.  Fit
-                  and update read the training fields when they start;
-                  of a progress callback's changes, epochs, patience
-                  and min_delta apply from the next epoch, the rest at
-                  the next call
-     may not      window, n_features, n_layers, units, latent, batch,
-                  n_predictions, n_classes, scaler, loss, activation,
-                  whether dropout is 0, and class_weight must stay
-                  NULL (the weights were copied at create): these sized
-                  the model's blocks, or (scaler, loss, activation) are
-                  what its weights were trained for
-   Every entry point (fit, score, push, save, gradient, update, errors,
-   explain, reconstruct, loss_grad, train, predict, the gradient views,
-   set_dropout) first compares the configuration with what sized the
-   blocks and checks the changeable fields as an_lstm_ae_check_config
-   does; either failing is AN_ERR_INVALID_ARG with the model untouched
-   (but for an_detector_fit marking it unfitted, as after any failed
-   fit), and putting the fields back makes it work as before, bit for
-   bit.
-   A progress callback that breaks the configuration stops training after
-   that epoch with AN_ERR_INVALID_ARG, as any failed fit or update (a
-   failed fit leaves the model unfitted, a failed update leaves it as it
-   was).  To change a sizing field, create a new model.
+   An an_lstm_config says what a model is: its sizes (window, features,
+   layers, units, latent, batch, predictions, classes), what its weights
+   are trained for (activation, loss, scaler, dropout, gamma, class
+   weights), how it scores (channel_agg, window_agg, stateful_stream) and
+   its seed.  It is checked once, at create (or load), and but for its
+   `train` member (below) never changes after: an_lstm_config_of gives a
+   read-only view.  To change any of the rest, create a new model.
+   An an_lstm_train_config says how one training run goes (epochs,
+   stride, validation, early stopping, Adam, progress).  an_lstm_fit,
+   an_lstm_update and an_lstm_classifier_train take one and check it
+   before they touch the model: a bad one is AN_ERR_INVALID_ARG with the
+   model as it was.  NULL means the model's own training configuration:
+   the `train` member of the configuration it was created with (or
+   loaded from its file), which an_detector_fit uses and
+   an_lstm_set_train_config replaces (checked the same way).
 
    THREAD SAFETY
 
@@ -152,7 +138,7 @@ typedef struct an_lstm_layer {
 /* What a layer's forward pass keeps for its backward pass, for B windows
    of T steps.  wt, gates, c, ac and h are written by forward; dz and work
    are backward's scratch (NULL for inference). */
-typedef struct an_lstm_buffers {
+typedef struct an_lstm_layer_buffers {
     float *wt;     /* (I+H,4H) W_ih^T (I,4H), then W_hh^T (H,4H) in
                       column panels: columns p..p+w-1 (p a multiple
                       of AN_LSTM_PANEL, w = min(AN_LSTM_PANEL,
@@ -167,47 +153,48 @@ typedef struct an_lstm_buffers {
     float *h;      /* (B,T,H)  outputs h_t: the layer's sequence  */
     float *dz;     /* (B,T,4H) dL/da_t                            */
     float *work;   /* (B,6H)   recurrent dh, dc, summed dz        */
-} an_lstm_buffers;
+} an_lstm_layer_buffers;
 
-/* Number of parameters: 4H I + 4H H + 8H. */
-AN_API size_t an_lstm_param_count(size_t I, size_t H);
+/* Returns: the number of parameters, 4H I + 4H H + 8H. */
+AN_API size_t an_lstm_layer_param_count(size_t I, size_t H);
 /* Keras' initialisation: W_ih Glorot uniform (fan_in I, fan_out 4H),
    W_hh orthogonal (orthonormal columns of a Gaussian 4H x H matrix),
    biases 0 except b_ih's forget block = 1 (unit_forget_bias). */
-AN_API void an_lstm_init_params(const an_lstm_layer *L, an_rng *rng);
-/* Floats an_lstm_buffers_carve needs for B x T windows (each array
-   rounded up to AN_ALIGN bytes); training adds dz and work. */
-AN_API size_t an_lstm_buffer_floats(size_t B, size_t T, size_t I, size_t H, int training);
-/* Points buf's arrays into mem (AN_ALIGN-aligned, an_lstm_buffer_floats). */
-AN_API void an_lstm_buffers_carve(an_lstm_buffers *buf, float *mem, size_t B, size_t T, size_t I, size_t H,
-                                  int training);
+AN_API void an_lstm_layer_init_params(const an_lstm_layer *L, an_rng *rng);
+/* Returns: the floats an_lstm_layer_buffers_carve needs for B x T
+   windows (each array rounded up to AN_ALIGN bytes); training adds dz
+   and work. */
+AN_API size_t an_lstm_layer_buffer_floats(size_t B, size_t T, size_t I, size_t H, int training);
+/* Points buf's arrays into mem (AN_ALIGN-aligned, an_lstm_layer_buffer_floats). */
+AN_API void an_lstm_layer_buffers_carve(an_lstm_layer_buffers *buf, float *mem, size_t B, size_t T, size_t I, size_t H,
+                                        int training);
 
 /* Columns of a W_hh^T panel in buf->wt (the last panel may be narrower). */
 #define AN_LSTM_PANEL 64
 
 /* Writes buf->wt, the transposed weights forward multiplies with: call
    it after the weights change (an optimizer step, loading) and before
-   an_lstm_forward.  Inference with fixed weights pays for it once. */
-AN_API void an_lstm_prepare(const an_lstm_layer *L, const an_lstm_buffers *buf);
-/* Forward over B windows of T steps (after an_lstm_prepare).
+   an_lstm_layer_forward.  Inference with fixed weights pays for it once. */
+AN_API void an_lstm_layer_prepare(const an_lstm_layer *L, const an_lstm_layer_buffers *buf);
+/* Forward over B windows of T steps (after an_lstm_layer_prepare).
      x       (B,T,I) inputs, or with repeat != 0 (B,I): the same input at
              every step (RepeatVector folded in: the input projection is
              computed once per window instead of T times)
    Writes buf->gates, c, ac, h. */
-AN_API void an_lstm_forward(const an_lstm_layer *L, const an_lstm_buffers *buf, size_t B, size_t T,
-                            const float *x, int repeat);
+AN_API void an_lstm_layer_forward(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, size_t B, size_t T,
+                                  const float *x, int repeat);
 /* One step of one window (batch 1, streaming): with a_t from x (I) and
    h (H), updates h and c (H) in place; z is (5H) scratch.  Uses buf->wt
-   (an_lstm_prepare) only.  O(H (I + H)). */
-AN_API void an_lstm_step(const an_lstm_layer *L, const an_lstm_buffers *buf, const float *x, float *h, float *c,
-                         float *z);
-/* Backpropagation through time after an_lstm_forward on the same x.
+   (an_lstm_layer_prepare) only.  O(H (I + H)). */
+AN_API void an_lstm_layer_step(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, const float *x, float *h, float *c,
+                               float *z);
+/* Backpropagation through time after an_lstm_layer_forward on the same x.
      dh_seq  (B,T,H) dL/dh_t from above for every step, or NULL
      dh_last (B,H)   dL/dh_T added at the last step, or NULL
      dx      (B,T,I) (or (B,I) with repeat) += dL/dx, or NULL
    Accumulates into L's dW_ih, dW_hh, db_ih, db_hh. */
-AN_API void an_lstm_backward(const an_lstm_layer *L, const an_lstm_buffers *buf, size_t B, size_t T,
-                             const float *x, int repeat, const float *dh_seq, const float *dh_last, float *dx);
+AN_API void an_lstm_layer_backward(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, size_t B, size_t T,
+                                   const float *x, int repeat, const float *dh_seq, const float *dh_last, float *dx);
 
 /* Dense layer y = x W^T + b over N rows, W (O,I) as PyTorch's nn.Linear.
    Time-distributed dense is the same call with N = B T rows.
@@ -246,7 +233,10 @@ AN_API void an_dropout_apply(size_t n, const float *mask, const float *x, float 
             gamma = 0 is BCE
    For BCE and focal, entries are (rows, n_classes) with class k = i mod
    n_classes and per-class weight w_k (class_weight NULL = all 1); targets
-   must lie in [0, 1].  NaN or Inf in pred or target is AN_ERR_INPUT. */
+   must lie in [0, 1].
+   Returns: AN_OK; AN_ERR_INPUT for NaN or Inf in pred or target or a
+   target outside [0, 1] (BCE, focal); AN_ERR_SHAPE when n is not a
+   multiple of n_classes; AN_ERR_INVALID_ARG for a bad kind or gamma. */
 typedef enum an_loss_kind {
     AN_LOSS_MSE   = 0,
     AN_LOSS_MAE   = 1,
@@ -288,20 +278,28 @@ typedef struct an_adam {
     an_allocator alloc;
 } an_adam;
 
+/* Returns: the defaults above with learning rate lr. */
 AN_API an_adam_config an_adam_config_init(double lr);
+/* Returns: AN_OK with *bytes, the heap an_adam_init_preallocated needs
+   for n parameters; AN_ERR_TOO_LARGE. */
 AN_API an_result an_adam_heap_size(size_t n, size_t *bytes);
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for a bad cfg, n = 0 or a NULL
+   heap; AN_ERR_TOO_LARGE. */
 AN_API an_result an_adam_init_preallocated(an_adam *opt, const an_adam_config *cfg, size_t n, void *heap);
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for a bad cfg; AN_ERR_NOMEM. */
 AN_API an_result an_adam_init(an_adam *opt, const an_adam_config *cfg, size_t n, const an_allocator *a);
 AN_API void      an_adam_uninit(an_adam *opt);
 /* Forget the moments and the step count. */
 AN_API void      an_adam_reset(an_adam *opt);
 /* One step on params (n) with gradients grads (n); grads are scaled in
    place when clipped.  grad_norm (optional) receives the pre-clip norm.
-   A non-finite gradient is AN_ERR_NUMERIC and changes nothing. */
+   Returns: AN_OK, or AN_ERR_NUMERIC for a non-finite gradient (nothing
+   changes). */
 AN_API an_result an_adam_step(an_adam *opt, float *params, float *grads, double *grad_norm);
 /* The same over the trainable entries only: `ranges` holds n_ranges pairs
    [begin, end) of indices; entries outside them (frozen layers) keep
-   their values and their moments, and do not count in the clipping norm. */
+   their values and their moments, and do not count in the clipping norm.
+   Returns: as an_adam_step; AN_ERR_INVALID_ARG for a range outside n. */
 AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, const size_t *ranges,
                                      size_t n_ranges, double *grad_norm);
 
@@ -319,11 +317,13 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    in one contiguous block in the order encoder layers (W_ih, W_hh, b_ih,
    b_hh each), latent (W, b), decoder layers, output (W, b); gradients,
    Adam's moments and the best checkpoint are blocks of the same layout.
-   an_lstm_ae_param_view names the views ("encoder.0.W_ih", ...).
+   an_lstm_param_view names the views ("encoder.0.W_ih", ...).
 
-   Training (an_detector_fit): the series is scaled (the scaler is fitted
-   first), cut into windows of `window` rows every `stride` rows, and the
-   windows split chronologically: the last val_fraction of them validate,
+   Training (an_lstm_fit, an_detector_fit; the fields named are the
+   training configuration's but for window, batch and seed): the series
+   is scaled (the scaler is fitted first), cut into windows of `window`
+   rows every `stride` rows, and the windows split chronologically: the
+   last val_fraction of them validate,
    and training windows that overlap a validation window are dropped, so
    no validation row is ever trained on.  Each epoch shuffles the training
    windows with an an_rng seeded from `seed` and runs mini-batches of
@@ -346,8 +346,7 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
      MEAN  the mean over every window that covers r (looks ahead T - 1
            rows; every row gets a score)
      MAX   the largest of them
-   (Model files written before the 'LAGG' chunk load with MEAN, as they
-   were scored.)  A series shorter than the window is AN_ERR_TOO_SHORT.
+   A series shorter than the window is AN_ERR_TOO_SHORT.
    an_lstm_errors gives the unaggregated errors per window, step and
    feature.
    Streaming (an_detector_push): the last T rows are kept; the score of a
@@ -360,7 +359,7 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    block.
    Memory: an_lstm_ae_create allocates the inference block (parameters,
    activations for `batch` windows, the stream's rows); the first fit (or
-   an_lstm_ae_loss_grad) allocates the training block once; fit also
+   an_lstm_loss_grad) allocates the training block once; fit also
    borrows n_rows F floats and n_rows size_t of scratch (the scaled
    series; the window order, then the training scores for the threshold
    state of an_lstm_info_get), returned before it ends.  Scoring and pushing
@@ -374,8 +373,9 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    batch 1 needs more, or the whole block exceeds
    ANOMALY_LSTM_MAX_LOAD_BYTES, the load is AN_ERR_TOO_LARGE.  So a small
    hostile file can make the loader allocate no more than the parameters
-   it holds plus the slack.  Read the batch in use from an_lstm_ae_config_of
-   (it may not be changed: the buffers were sized by it). */
+   it holds plus the slack.  Read the batch in use from an_lstm_config_of.
+   The file also holds the model's own training configuration, so a
+   loaded model trains on (an_detector_fit, a NULL t) as it was set. */
 #define AN_LSTM_MAX_LAYERS 4
 #define AN_LSTM_MAX_UNITS  4096
 #define AN_LSTM_MAX_WINDOW 100000
@@ -427,70 +427,113 @@ typedef struct an_lstm_progress {
 /* Return non-zero to stop training (fit then returns AN_ERR_CANCELLED). */
 typedef int (*an_lstm_progress_fn)(void *user, const an_lstm_progress *p);
 
-/* Fields marked [fixed] sized the model's blocks and may not change after
-   create or load; the others may change between calls (see
-   CONFIGURATION AFTER CREATE at the top). */
-typedef struct an_lstm_ae_config {
-    size_t window;                        /* [fixed] T, rows per window    */
-    size_t n_features;                    /* [fixed] F                     */
-    size_t n_layers;                      /* [fixed] encoder depth, 1..4;
-                                             the decoder mirrors it        */
-    size_t units[AN_LSTM_MAX_LAYERS];     /* [fixed] encoder units, bottom
-                                             first                         */
-    size_t latent;                        /* [fixed] bottleneck size, 0 =
-                                             none (autoencoder only)       */
-    an_activation activation;             /* [fixed] LSTM cell activation  */
-    an_loss_kind loss;                    /* [fixed] MSE or MAE, also the
-                                             score                         */
-    an_scaler_kind scaler;                /* [fixed] 0 = no scaling        */
+/* The three models. */
+typedef enum an_lstm_kind {
+    AN_LSTM_AUTOENCODER = 0,
+    AN_LSTM_FORECASTER  = 1,
+    AN_LSTM_CLASSIFIER  = 2
+} an_lstm_kind;
+
+/* Dropout in an_lstm_loss_grad and an_lstm_output (an_lstm_set_dropout). */
+typedef enum an_lstm_dropout_mode {
+    AN_LSTM_DROPOUT_OFF   = 0,   /* inference, the default              */
+    AN_LSTM_DROPOUT_FRESH = 1,   /* new masks at every call             */
+    AN_LSTM_DROPOUT_FIXED = 2    /* the masks of the last call (for
+                                    gradient checks)                    */
+} an_lstm_dropout_mode;
+
+/* The two stacks of a model (an_lstm_freeze); only the autoencoder has a
+   decoder. */
+typedef enum an_lstm_side {
+    AN_LSTM_ENCODER = 0,
+    AN_LSTM_DECODER = 1
+} an_lstm_side;
+
+/* How one training run goes: given to an_lstm_fit, an_lstm_update and
+   an_lstm_classifier_train (checked before the model is touched), and
+   kept in the model as the `train` member of its configuration for
+   an_detector_fit. */
+typedef struct an_lstm_train_config {
+    size_t epochs;                        /* default 20, at most 1e6       */
+    size_t stride;                        /* rows between training windows,
+                                             >= 1, default 1 (the classifier
+                                             lays its windows end to end)  */
+    double val_fraction;                  /* [0, 0.9], default 0.1         */
+    size_t patience;                      /* default 5, 0 = no early stop  */
+    double min_delta;                     /* default 0                     */
+    an_adam_config adam;                  /* lr 1e-3, ...                  */
+    an_lstm_progress_fn progress;         /* optional, after every epoch   */
+    void *progress_user;
+} an_lstm_train_config;
+
+/* What a model is; checked at create and fixed after (CONFIGURATION at
+   the top).  The `train` member is the model's own training
+   configuration. */
+typedef struct an_lstm_config {
+    size_t window;                        /* T, rows per window            */
+    size_t n_features;                    /* F                             */
+    size_t n_layers;                      /* encoder depth, 1..4; the
+                                             decoder mirrors it            */
+    size_t units[AN_LSTM_MAX_LAYERS];     /* encoder units, bottom first   */
+    size_t latent;                        /* bottleneck size, 0 = none
+                                             (autoencoder only)            */
+    an_activation activation;             /* LSTM cell activation          */
+    an_loss_kind loss;                    /* MSE or MAE, also the score    */
+    an_scaler_kind scaler;                /* 0 = no scaling                */
     an_lstm_agg channel_agg;              /* features -> row error (MEAN)  */
     an_lstm_agg window_agg;               /* windows -> row score (LAST:
                                              the window ending at the row;
                                              0 before the first full one)  */
-    /* training */
-    size_t epochs;                        /* default 20                    */
-    size_t batch;                         /* [fixed] default 32, also the
-                                             scoring batch (a loaded model:
-                                             see "Loading")                */
-    size_t stride;                        /* rows between training windows */
-    double val_fraction;                  /* default 0.1                   */
-    size_t patience;                      /* default 5, 0 = no early stop  */
-    double min_delta;                     /* default 0                     */
-    an_adam_config adam;                  /* lr 1e-3, ...                  */
-    uint64_t seed;                        /* initialisation and shuffling  */
-    an_lstm_progress_fn progress;         /* optional                      */
-    void *progress_user;
+    size_t batch;                         /* default 32: the training and
+                                             the scoring batch (a loaded
+                                             model: see "Loading")         */
+    uint64_t seed;                        /* initialisation, shuffling and
+                                             dropout masks; default 1      */
+    an_lstm_train_config train;           /* the model's own training
+                                             configuration (an_detector_fit) */
     /* forecaster and classifier */
     double dropout;                       /* inverted dropout after each
-                                             LSTM layer in training, [0,1);
-                                             [fixed] whether it is 0       */
+                                             LSTM layer in training, [0,1) */
     /* forecaster only */
-    size_t n_predictions;                 /* [fixed] rows predicted, >= 1  */
+    size_t n_predictions;                 /* rows predicted, >= 1          */
     int stateful_stream;                  /* push steps the LSTM one row at
                                              a time, O(layers H^2), the
                                              state carried from the stream's
                                              start (see below)            */
     /* classifier only (loss AN_LOSS_BCE or AN_LOSS_FOCAL) */
-    size_t n_classes;                     /* [fixed] K sigmoid outputs, >= 1 */
+    size_t n_classes;                     /* K sigmoid outputs, >= 1       */
     double gamma;                         /* focal loss exponent           */
     const float *class_weight;            /* (K) loss weights, finite and
                                              >= 0, NULL = 1; copied at
                                              create, NULL in the model's
-                                             own config [fixed]            */
-} an_lstm_ae_config;
+                                             own configuration             */
+} an_lstm_config;
 
 /* Defaults close to the Keras seeds: one layer of `units`, tanh, MSE,
-   standard scaler, 20 epochs of batch 32, Adam 1e-3, validation 0.1,
-   patience 5, stride 1, seed 1; channel_agg MEAN, window_agg LAST. */
-AN_API an_lstm_ae_config an_lstm_ae_config_init(size_t window, size_t n_features, size_t units);
-/* AN_OK when the configuration is usable, else the reason. */
-AN_API an_result an_lstm_ae_check_config(const an_lstm_ae_config *c);
+   standard scaler, batch 32, seed 1; channel_agg MEAN, window_agg LAST;
+   train = an_lstm_train_config_init().
+   Returns: the configuration (nothing is checked until create). */
+AN_API an_lstm_config an_lstm_ae_config_init(size_t window, size_t n_features, size_t units);
+/* Training defaults: 20 epochs, stride 1, validation 0.1, patience 5,
+   min_delta 0, Adam 1e-3, no progress callback.
+   Returns: the training configuration. */
+AN_API an_lstm_train_config an_lstm_train_config_init(void);
+/* Returns: AN_OK when t is usable, else AN_ERR_INVALID_ARG. */
+AN_API an_result an_lstm_check_train_config(const an_lstm_train_config *t);
+/* Checks what every model needs (sizes, activation, loss, scaler,
+   aggregation, batch, dropout range, and c->train); create also checks
+   what its kind needs.
+   Returns: AN_OK when c is usable, else the reason (AN_ERR_INVALID_ARG). */
+AN_API an_result an_lstm_check_config(const an_lstm_config *c);
 /* Bytes of the inference block (what a loaded model needs to score) and
-   of the training block fit adds; either pointer may be NULL. */
-AN_API an_result an_lstm_ae_memory(const an_lstm_ae_config *c, size_t *inference_bytes, size_t *training_bytes);
-/* A new, unfitted autoencoder; parameters initialised from c->seed. */
-AN_API an_result an_lstm_ae_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out);
-/* The type table entry for an_detector_load. */
+   of the training block fit adds; either pointer may be NULL.
+   Returns: AN_OK, AN_ERR_INVALID_ARG for a bad c, AN_ERR_TOO_LARGE. */
+AN_API an_result an_lstm_ae_memory(const an_lstm_config *c, size_t *inference_bytes, size_t *training_bytes);
+/* A new, unfitted autoencoder; parameters initialised from c->seed.
+   Returns: AN_OK with *out set, AN_ERR_INVALID_ARG, AN_ERR_TOO_LARGE or
+   AN_ERR_NOMEM with *out NULL. */
+AN_API an_result an_lstm_ae_create(const an_lstm_config *c, const an_allocator *a, an_detector **out);
+/* Returns: the type table entry for an_detector_load. */
 AN_API const an_detector_vtable *an_lstm_ae_type(void);
 
 /* The LSTM forecaster (telemanom's design, Hundman et al. 2018): an LSTM
@@ -498,9 +541,9 @@ AN_API const an_detector_vtable *an_lstm_ae_type(void);
    dense layer predicting the next n_predictions rows of every feature
    from the last `window` rows.  It shares the configuration, the
    training loop (samples are rows [s, s + T) with targets
-   [s + T, s + T + P)), an_lstm_ae_param_view ("encoder.<l>.*",
-   "output.*"), an_lstm_ae_loss_grad (x is then (B, T + P, F): inputs then
-   targets; grad_x is (B,T,F)), an_lstm_ae_reconstruct (x (B,T,F) ->
+   [s + T, s + T + P)), an_lstm_param_view ("encoder.<l>.*",
+   "output.*"), an_lstm_loss_grad (x is then (B, T + P, F): inputs then
+   targets; grad_x is (B,T,F)), an_lstm_output (x (B,T,F) ->
    predictions (B,P,F)), sync, update and freeze with the autoencoder.
    Scoring: a row's score is the mean, over every window whose
    predictions cover it, of that prediction's error (mean over features
@@ -513,16 +556,20 @@ AN_API const an_detector_vtable *an_lstm_ae_type(void);
    previous row; the state then runs from the start of the stream (or the
    last reset) rather than from zero T rows back as in training, which
    the forget gate makes close for series whose memory is shorter than T
-   (the first T rows score 0).  It is an approximation: on the test's
-   sine the normal rows' error is 9x the windowed one, while a spike
-   still scores 56x the largest normal row.
+   (the first T rows score 0).  It is an approximation of the windowed
+   score (how close on a test series: README, "LSTM models in five
+   minutes").
    an_lstm_forecaster_config_init(250, F, 80, 10) gives telemanom's
-   configuration: 2 layers of 80, dropout 0.3, 10 predictions. */
-AN_API an_lstm_ae_config an_lstm_forecaster_config_init(size_t window, size_t n_features, size_t units,
-                                                        size_t n_predictions);
-AN_API an_result an_lstm_forecaster_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out);
-AN_API an_result an_lstm_forecaster_memory(const an_lstm_ae_config *c, size_t *inference_bytes,
+   configuration: 2 layers of 80, dropout 0.3, 10 predictions.
+   Returns (config_init): the configuration. */
+AN_API an_lstm_config an_lstm_forecaster_config_init(size_t window, size_t n_features, size_t units,
+                                                     size_t n_predictions);
+/* Returns: as an_lstm_ae_create. */
+AN_API an_result an_lstm_forecaster_create(const an_lstm_config *c, const an_allocator *a, an_detector **out);
+/* Returns: as an_lstm_ae_memory. */
+AN_API an_result an_lstm_forecaster_memory(const an_lstm_config *c, size_t *inference_bytes,
                                            size_t *training_bytes);
+/* Returns: the type table entry for an_detector_load. */
 AN_API const an_detector_vtable *an_lstm_forecaster_type(void);
 
 /* The LSTM classifier / score head: the forecaster's network with K
@@ -537,73 +584,112 @@ AN_API const an_detector_vtable *an_lstm_forecaster_type(void);
    a series: each row gets the largest class probability of the window
    ending at it (0 before the first full window), and push the same
    causally.  an_lstm_classifier_config_init: one layer, dropout 0.2,
-   BCE. */
-AN_API an_lstm_ae_config an_lstm_classifier_config_init(size_t window, size_t n_features, size_t units,
-                                                        size_t n_classes);
-AN_API an_result an_lstm_classifier_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out);
-AN_API an_result an_lstm_classifier_memory(const an_lstm_ae_config *c, size_t *inference_bytes,
+   BCE.
+   Returns (config_init): the configuration. */
+AN_API an_lstm_config an_lstm_classifier_config_init(size_t window, size_t n_features, size_t units,
+                                                     size_t n_classes);
+/* Returns: as an_lstm_ae_create. */
+AN_API an_result an_lstm_classifier_create(const an_lstm_config *c, const an_allocator *a, an_detector **out);
+/* Returns: as an_lstm_ae_memory. */
+AN_API an_result an_lstm_classifier_memory(const an_lstm_config *c, size_t *inference_bytes,
                                            size_t *training_bytes);
+/* Returns: the type table entry for an_detector_load. */
 AN_API const an_detector_vtable *an_lstm_classifier_type(void);
-/* windows (n,T,F) raw; labels (n,K) in [0,1]. */
-AN_API an_result an_lstm_classifier_train(an_detector *d, const float *windows, const float *labels, size_t n);
-/* prob (n,K) = sigmoid outputs for windows (n,T,F); allocates nothing. */
+/* Trains on windows (n,T,F) raw with labels (n,K) in [0,1], with t
+   (NULL: the model's own training configuration).
+   Returns: AN_OK; AN_ERR_INVALID_ARG for a bad t (the model unchanged);
+   AN_ERR_UNSUPPORTED when d is not a classifier; AN_ERR_INPUT for a
+   label outside [0,1] or non-finite data; AN_ERR_CANCELLED,
+   AN_ERR_NUMERIC, AN_ERR_NOMEM (the model is then not fitted). */
+AN_API an_result an_lstm_classifier_train(an_detector *d, const float *windows, const float *labels, size_t n,
+                                          const an_lstm_train_config *t);
+/* prob (n,K) = sigmoid outputs for windows (n,T,F); allocates nothing.
+   Returns: AN_OK, AN_ERR_NOT_FITTED, AN_ERR_UNSUPPORTED (not a
+   classifier), AN_ERR_INPUT (non-finite windows). */
 AN_API an_result an_lstm_classifier_predict(an_detector *d, const float *windows, size_t n, float *prob);
-/* The model's own configuration (NULL when d is not an LSTM model).  The
-   fields not marked [fixed] may be changed through it between calls;
-   changing a [fixed] one makes every call AN_ERR_INVALID_ARG until it is
-   put back (CONFIGURATION AFTER CREATE, at the top). */
-AN_API an_lstm_ae_config *an_lstm_ae_config_of(an_detector *d);
+
+/* Fits the autoencoder or the forecaster on a series x (n_rows, F) with
+   t (NULL: the model's own training configuration, as an_detector_fit).
+   The scaler is fitted, the weights re-initialised from the seed.
+   Returns: AN_OK; AN_ERR_INVALID_ARG for a bad t, before anything
+   changes; AN_ERR_UNSUPPORTED for the classifier; AN_ERR_TOO_SHORT,
+   AN_ERR_INPUT, AN_ERR_CANCELLED, AN_ERR_NUMERIC, AN_ERR_NOMEM (the
+   model is then not fitted). */
+AN_API an_result an_lstm_fit(an_detector *d, const float *x, size_t n_rows, const an_lstm_train_config *t);
+/* Replaces the model's own training configuration (what an_detector_fit
+   and a NULL t use; saved with the model).
+   Returns: AN_OK, or AN_ERR_INVALID_ARG (d not an LSTM model, or a bad
+   t) with the model unchanged. */
+AN_API an_result an_lstm_set_train_config(an_detector *d, const an_lstm_train_config *t);
+/* A read-only view of the model's configuration: what it was created
+   (or loaded) with, its own training configuration in `train`, the
+   scoring batch in `batch` (a loaded model's: see "Loading"), and
+   class_weight NULL (the weights were copied at create).
+   Returns: the configuration, or NULL when d is not an LSTM model. */
+AN_API const an_lstm_config *an_lstm_config_of(const an_detector *d);
 
 /* A named view of the parameter block: "encoder.<l>.W_ih", ".W_hh",
    ".b_ih", ".b_hh", "decoder.<l>.W_ih", ... (l = 0 is the first layer in
    the data flow: the encoder's bottom, the decoder's after the repeat),
    "latent.W", "latent.b", "output.W", "output.b";
    "grad.<name>" views the gradient block (allocating the training block
-   if needed); "params" and "grads" the whole blocks. */
-AN_API an_result an_lstm_ae_param_view(an_detector *d, const char *name, float **data, size_t *count);
+   if needed); "params" and "grads" the whole blocks.
+   Returns: AN_OK, AN_ERR_INVALID_ARG for an unknown name, AN_ERR_NOMEM. */
+AN_API an_result an_lstm_param_view(an_detector *d, const char *name, float **data, size_t *count);
 /* After writing parameters through a view (or stepping an optimizer on
-   them yourself), call an_lstm_ae_sync before score, push or
-   reconstruct: they multiply with transposed copies of the weights made
-   when the weights last changed inside the library (fit, update, load,
-   loss_grad) or at this call. */
-AN_API void an_lstm_ae_sync(an_detector *d);
+   them yourself), call an_lstm_sync before score, push or output:
+   they multiply with transposed copies of the weights made when the
+   weights last changed inside the library (fit, update, load,
+   loss_grad) or at this call.
+   Returns: nothing (a d that is not an LSTM model is ignored). */
+AN_API void an_lstm_sync(an_detector *d);
 /* One forward and backward pass on B <= batch samples, already scaled:
    *loss (the mean over outputs), the gradient block overwritten with
    dLoss/dparams, and grad_x (B,T,F) (optional) with dLoss/dx through the
    network input, the target held fixed.  A sample is, per model:
      autoencoder  (T,F), its own target
      forecaster   T + P rows of F: inputs, then the P target rows
-     classifier   T F inputs, then K labels */
-AN_API an_result an_lstm_ae_loss_grad(an_detector *d, const float *x, size_t B, double *loss, float *grad_x);
+     classifier   T F inputs, then K labels
+   Returns: AN_OK, AN_ERR_SHAPE (B > batch), AN_ERR_INPUT, AN_ERR_NOMEM. */
+AN_API an_result an_lstm_loss_grad(an_detector *d, const float *x, size_t B, double *loss, float *grad_x);
 /* The network's output for scaled windows x (B,T,F), B <= batch:
-   reconstruction (B,T,F), forecast (B,P,F) or class logits (B,K). */
-AN_API an_result an_lstm_ae_reconstruct(an_detector *d, const float *x, size_t B, float *out);
+   reconstruction (B,T,F), forecast (B,P,F) or class logits (B,K).
+   Returns: AN_OK, AN_ERR_SHAPE (B > batch), AN_ERR_INPUT,
+   AN_ERR_NUMERIC (a non-finite output). */
+AN_API an_result an_lstm_output(an_detector *d, const float *x, size_t B, float *out);
 /* More training on new normal data without re-initialising (fine-tuning,
-   incremental update): epochs from the config, lr as set in it now (Adam
-   starts over: zero moments); the scaler is kept.  An update that fails
-   (cancelled, refused, diverged, bad data, out of memory) leaves the
-   model as it was: weights, training record and threshold state. */
-AN_API an_result an_lstm_ae_update(an_detector *d, const float *x, size_t n_rows);
-/* What a fit recorded (saved with the model): the parameter count, the
-   epochs run, the training rows, the best monitored loss, processor
-   seconds, and the threshold state: mean, standard deviation and 99th
-   percentile of the training series' own scores (for a threshold such as
-   mean + k std, or p99; the classifier leaves them 0).  AN_ERR_NOT_FITTED
-   (with the sizes filled in) before a fit or load.  (The type and the
-   function cannot share a name in C, hence _get, as an_nab_profile_get.) */
+   incremental update) with t (NULL: the model's own training
+   configuration); Adam starts over (zero moments); the scaler is kept.
+   Returns: AN_OK; AN_ERR_INVALID_ARG for a bad t; AN_ERR_NOT_FITTED;
+   AN_ERR_UNSUPPORTED for the classifier; AN_ERR_TOO_SHORT, AN_ERR_INPUT,
+   AN_ERR_CANCELLED, AN_ERR_NUMERIC, AN_ERR_NOMEM.  An update that fails
+   leaves the model as it was: weights, training record and threshold
+   state. */
+AN_API an_result an_lstm_update(an_detector *d, const float *x, size_t n_rows, const an_lstm_train_config *t);
+/* What a fit recorded (saved with the model): the model's kind, the
+   parameter count, the epochs run, the training rows, the best monitored
+   loss, processor seconds, and the threshold state: mean, standard
+   deviation and 99th percentile of the training series' own scores (for
+   a threshold such as mean + k std, or p99; the classifier leaves them
+   0).  (The type and the function cannot share a name in C, hence _get,
+   as an_nab_profile_get.) */
 typedef struct an_lstm_info {
+    an_lstm_kind kind;
     size_t n_params, epochs_run, train_rows;
     double best_loss, train_seconds;
     double score_mean, score_std, score_p99;
 } an_lstm_info;
 
+/* Returns: AN_OK; AN_ERR_NOT_FITTED (kind and sizes filled in) before a
+   fit or load; AN_ERR_INVALID_ARG when d is not an LSTM model. */
 AN_API an_result an_lstm_info_get(an_detector *d, an_lstm_info *info);
 /* Errors before any aggregation, in scaled units, squared (MSE) or
    absolute (MAE), for the n windows w = first .. first + n - 1 of x
    (n_rows, F raw): autoencoder err (n,T,F) of the reconstruction of rows
    [w, w + T); forecaster err (n,P,F) of the prediction of rows
    [w + T, w + T + P), which must lie in the series.  Allocates nothing.
-   The classifier has no error: AN_ERR_UNSUPPORTED. */
+   Returns: AN_OK, AN_ERR_NOT_FITTED, AN_ERR_SHAPE (windows outside x),
+   AN_ERR_INPUT, AN_ERR_UNSUPPORTED (the classifier has no error). */
 AN_API an_result an_lstm_errors(an_detector *d, const float *x, size_t n_rows, size_t first, size_t n, float *err);
 /* The context of an anomaly at `row` of x (n_rows, F, raw units): what
    the model expected there against what came, in the original units (the
@@ -614,8 +700,7 @@ AN_API an_result an_lstm_errors(an_detector *d, const float *x, size_t n_rows, s
    from the T rows before row (row >= T): expected (P,F).  The statistics
    run over every compared value: mean squared and absolute deviation,
    the largest deviation and where, and Pearson's correlation of expected
-   with actual (0 when either is constant).  Allocates nothing.  The
-   classifier has no expectation: AN_ERR_UNSUPPORTED. */
+   with actual (0 when either is constant).  Allocates nothing. */
 typedef struct an_lstm_record {
     size_t row;                  /* the row asked about                   */
     size_t start, rows;          /* compared rows [start, start + rows)   */
@@ -625,16 +710,20 @@ typedef struct an_lstm_record {
     double corr;                 /* Pearson's r of expected with actual   */
 } an_lstm_record;
 
+/* Returns: AN_OK, AN_ERR_NOT_FITTED, AN_ERR_TOO_SHORT (a forecaster's
+   row < T), AN_ERR_INPUT, AN_ERR_UNSUPPORTED (the classifier has no
+   expectation). */
 AN_API an_result an_lstm_explain(an_detector *d, const float *x, size_t n_rows, size_t row, float *expected,
                                  an_lstm_record *rec);
-/* Dropout in an_lstm_ae_loss_grad and an_lstm_ae_reconstruct (fit
-   manages it itself): 0 off (the default: inference), 1 on with fresh
-   masks at every call, 2 on with the masks of the last call (fixed
-   masks, for gradient checks).  Only the forecaster has dropout. */
-AN_API an_result an_lstm_ae_set_dropout(an_detector *d, int mode);
-/* Freeze (1) or unfreeze (0) one LSTM layer: side 0 encoder, 1 decoder;
-   frozen layers keep their weights in fit and update. */
-AN_API an_result an_lstm_ae_freeze(an_detector *d, int side, size_t layer, int frozen);
+/* Dropout in an_lstm_loss_grad and an_lstm_output (fit manages it
+   itself); models without dropout ignore it.
+   Returns: AN_OK, AN_ERR_INVALID_ARG (not an LSTM model or not a mode),
+   AN_ERR_NOMEM (a mode other than OFF allocates the training block). */
+AN_API an_result an_lstm_set_dropout(an_detector *d, an_lstm_dropout_mode mode);
+/* Freeze (frozen != 0) or unfreeze one LSTM layer of a stack; frozen
+   layers keep their weights in fit and update.
+   Returns: AN_OK, or AN_ERR_INVALID_ARG (no such side or layer). */
+AN_API an_result an_lstm_freeze(an_detector *d, an_lstm_side side, size_t layer, int frozen);
 
 #ifdef __cplusplus
 }
@@ -661,7 +750,7 @@ extern "C" {
 
 static size_t an__fround(size_t n) { return an__round_up(n, AN__FPAD); }
 
-AN_API size_t an_lstm_param_count(size_t I, size_t H)
+AN_API size_t an_lstm_layer_param_count(size_t I, size_t H)
 {
     return an__add(an__mul(4 * H, an__add(I, H)), an__mul(8, H));
 }
@@ -696,7 +785,7 @@ static void an__orthogonal_fill(an_rng *rng, float *w, size_t rows, size_t cols)
     }
 }
 
-AN_API void an_lstm_init_params(const an_lstm_layer *L, an_rng *rng)
+AN_API void an_lstm_layer_init_params(const an_lstm_layer *L, an_rng *rng)
 {
     size_t H = L->H, k;
     an__uniform_fill(rng, L->W_ih, 4 * H * L->I, sqrt(6.0 / (double)(L->I + 4 * H)));
@@ -713,7 +802,7 @@ AN_API void an_dense_init_params(size_t I, size_t O, float *W, float *b, an_rng 
     memset(b, 0, O * sizeof(float));
 }
 
-AN_API size_t an_lstm_buffer_floats(size_t B, size_t T, size_t I, size_t H, int training)
+AN_API size_t an_lstm_layer_buffer_floats(size_t B, size_t T, size_t I, size_t H, int training)
 {
     size_t bth = an__fround(an__mul(an__mul(B, T), H)), bt4h = an__fround(an__mul(bth, 4));
     size_t n = an__add(an__fround(an__mul(an__add(I, H), an__mul(4, H))), an__add(bt4h, an__mul(3, bth)));
@@ -721,8 +810,8 @@ AN_API size_t an_lstm_buffer_floats(size_t B, size_t T, size_t I, size_t H, int 
     return n;
 }
 
-AN_API void an_lstm_buffers_carve(an_lstm_buffers *buf, float *mem, size_t B, size_t T, size_t I, size_t H,
-                                  int training)
+AN_API void an_lstm_layer_buffers_carve(an_lstm_layer_buffers *buf, float *mem, size_t B, size_t T, size_t I, size_t H,
+                                        int training)
 {
     size_t bth = an__fround(B * T * H), bt4h = an__fround(bth * 4);
     buf->wt = mem;
@@ -767,8 +856,7 @@ static void an__lstm_activate(an_activation act, size_t B, size_t H, float *z, s
 
 /* wt (rows, cols) = w (cols, rows)^T, in 16 x 16 tiles so both sides
    touch few cache lines at a time (row by row, the writes stride 4H
-   floats apart and the weights' refresh before every training batch
-   took 7% of training at H = 128). */
+   floats apart; the refresh runs before every training batch). */
 static void an__transpose(size_t rows, size_t cols, const float *w, float *wt)
 {
     size_t i0, j0, i, j;
@@ -788,12 +876,11 @@ static void an__transpose(size_t rows, size_t cols, const float *w, float *wt)
 #  define AN__VLOOP(j, H) for (; (j) + AN__W <= (H); (j) += AN__W)
 #endif
 
-/* z(4H) += h(H) W_hh^T, W_hh^T in panels (an_lstm_buffers.wt): one
+/* z(4H) += h(H) W_hh^T, W_hh^T in panels (an_lstm_layer_buffers.wt): one
    window's recurrent product (batch 1).  Each panel is read once, front
-   to back, while its columns of z stay in up to 4 vector registers; at
-   H = 128 that is 1.4x the speed of streaming 8 rows of a row-major
-   W_hh^T at once, the way the weights (256 KB, not L1-resident) must come
-   in every step.  Every entry gets exactly the arithmetic an_gemm_nn
+   to back, while its columns of z stay in up to 4 vector registers: the
+   way weights too large for L1 must come in every step (measured against
+   row-major W_hh^T: README, "Speed").  Every entry gets exactly the arithmetic an_gemm_nn
    gives a row of a batch (one multiply-add per k, in order: fused in the
    vector columns, separate in the scalar tail), so a window scores the
    same bits alone as inside a batch, and push equals score. */
@@ -854,7 +941,7 @@ static void an__lstm_cell(an_activation act, size_t H, const float *g, const flo
     for (; j < H; j++) h[j] = go[j] * ac[j];
 }
 
-AN_API void an_lstm_prepare(const an_lstm_layer *L, const an_lstm_buffers *buf)
+AN_API void an_lstm_layer_prepare(const an_lstm_layer *L, const an_lstm_layer_buffers *buf)
 {
     const size_t H = L->H, H4 = 4 * H;
     float *panels = buf->wt + L->I * H4;
@@ -865,8 +952,8 @@ AN_API void an_lstm_prepare(const an_lstm_layer *L, const an_lstm_buffers *buf)
         an__transpose(H, H4 - p < AN_LSTM_PANEL ? H4 - p : AN_LSTM_PANEL, L->W_hh + p * H, panels + p * H);
 }
 
-AN_API void an_lstm_forward(const an_lstm_layer *L, const an_lstm_buffers *buf, size_t B, size_t T,
-                            const float *x, int repeat)
+AN_API void an_lstm_layer_forward(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, size_t B, size_t T,
+                                  const float *x, int repeat)
 {
     const size_t H = L->H, I = L->I, H4 = 4 * H, ldz = T * H4, ldh = T * H;
     float *Z = buf->gates;                           /* (B,T,4H): pre-activations, then gates */
@@ -982,8 +1069,8 @@ static void an__lstm_cell_backward(an_activation act, size_t H, const float *g, 
     }
 }
 
-AN_API void an_lstm_step(const an_lstm_layer *L, const an_lstm_buffers *buf, const float *x, float *h, float *c,
-                         float *z)
+AN_API void an_lstm_layer_step(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, const float *x, float *h, float *c,
+                               float *z)
 {
     const size_t H = L->H, H4 = 4 * H;
     size_t j;
@@ -994,8 +1081,8 @@ AN_API void an_lstm_step(const an_lstm_layer *L, const an_lstm_buffers *buf, con
     an__lstm_cell(L->act, H, z, c, c, z + H4, h);
 }
 
-AN_API void an_lstm_backward(const an_lstm_layer *L, const an_lstm_buffers *buf, size_t B, size_t T,
-                             const float *x, int repeat, const float *dh_seq, const float *dh_last, float *dx)
+AN_API void an_lstm_layer_backward(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, size_t B, size_t T,
+                                   const float *x, int repeat, const float *dh_seq, const float *dh_last, float *dx)
 {
     const size_t H = L->H, I = L->I, H4 = 4 * H, ldz = T * H4, ldh = T * H;
     const an_activation act = L->act;
@@ -1369,15 +1456,14 @@ typedef struct an__lae_layout {
 
 typedef struct an__lae {
     an_detector base;
-    an_lstm_ae_config cfg;
-    an_lstm_ae_config fixed;  /* cfg at create or load: what sized the blocks */
-    int kind;                 /* 0 autoencoder, 1 forecaster, 2 classifier */
+    an_lstm_config cfg;
+    an_lstm_kind kind;
     an_allocator alloc;
     an__lae_layout lay;
     an_scaler scaler;
     int has_scaler;
     an_lstm_layer enc[AN_LSTM_MAX_LAYERS], dec[AN_LSTM_MAX_LAYERS];
-    an_lstm_buffers enc_buf[AN_LSTM_MAX_LAYERS], dec_buf[AN_LSTM_MAX_LAYERS];
+    an_lstm_layer_buffers enc_buf[AN_LSTM_MAX_LAYERS], dec_buf[AN_LSTM_MAX_LAYERS];
     int enc_frozen[AN_LSTM_MAX_LAYERS], dec_frozen[AN_LSTM_MAX_LAYERS];
     /* inference block */
     float *params;        /* (n_params)                              */
@@ -1406,7 +1492,7 @@ typedef struct an__lae {
                              layer's last state (B,top) at l = n-1   */
     float *dropped[AN_LSTM_MAX_LAYERS];/* the masked outputs, same shapes */
     an_rng drop_rng;
-    int training;         /* dropout: 0 off, 1 fresh masks, 2 reuse  */
+    an_lstm_dropout_mode training;   /* dropout in the forward pass */
     an_adam adam;
     float *adam_heap;     /* Adam's moments in the training block     */
     void *train;
@@ -1419,18 +1505,19 @@ typedef struct an__lae {
 } an__lae;
 
 static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows, float *scores);
-static const an_detector_vtable *an__lae_vt(int kind);
+static const an_detector_vtable *an__lae_vt(an_lstm_kind kind);
 
 /* The model behind d, recognised by its type table (the three kinds). */
 static an__lae *an__lae_of(an_detector *d)
 {
     if (!d || !d->vt) return NULL;
-    return (d->vt == an__lae_vt(0) || d->vt == an__lae_vt(1) || d->vt == an__lae_vt(2)) ? (an__lae *)d : NULL;
+    return (d->vt == an__lae_vt(AN_LSTM_AUTOENCODER) || d->vt == an__lae_vt(AN_LSTM_FORECASTER) ||
+            d->vt == an__lae_vt(AN_LSTM_CLASSIFIER)) ? (an__lae *)d : NULL;
 }
 
-AN_API an_lstm_ae_config an_lstm_ae_config_init(size_t window, size_t n_features, size_t units)
+AN_API an_lstm_config an_lstm_ae_config_init(size_t window, size_t n_features, size_t units)
 {
-    an_lstm_ae_config c;
+    an_lstm_config c;
     memset(&c, 0, sizeof c);
     c.window = window;
     c.n_features = n_features;
@@ -1440,25 +1527,42 @@ AN_API an_lstm_ae_config an_lstm_ae_config_init(size_t window, size_t n_features
     c.activation = AN_ACT_TANH;
     c.loss = AN_LOSS_MSE;
     c.scaler = AN_SCALER_STANDARD;
-    c.epochs = 20;
     c.batch = 32;
-    c.stride = 1;
-    c.val_fraction = 0.1;
     c.window_agg = AN_AGG_LAST;
-    c.patience = 5;
-    c.min_delta = 0.0;
-    c.adam = an_adam_config_init(1e-3);
     c.seed = 1;
+    c.train = an_lstm_train_config_init();
     return c;
 }
 
-static void an__lae_plan(const an_lstm_ae_config *c, int kind, an__lae_layout *L)
+AN_API an_lstm_train_config an_lstm_train_config_init(void)
 {
-    int forecaster = kind != 0;
+    an_lstm_train_config t;
+    memset(&t, 0, sizeof t);
+    t.epochs = 20;
+    t.stride = 1;
+    t.val_fraction = 0.1;
+    t.patience = 5;
+    t.min_delta = 0.0;
+    t.adam = an_adam_config_init(1e-3);
+    return t;
+}
+
+AN_API an_result an_lstm_check_train_config(const an_lstm_train_config *t)
+{
+    if (!t) return AN_ERR_INVALID_ARG;
+    if (t->stride < 1 || t->epochs > 1000000) return AN_ERR_INVALID_ARG;
+    if (!(t->val_fraction >= 0.0 && t->val_fraction <= 0.9)) return AN_ERR_INVALID_ARG;
+    if (!(t->min_delta >= 0.0 && t->min_delta < 1e30)) return AN_ERR_INVALID_ARG;
+    return an__adam_check(&t->adam);
+}
+
+static void an__lae_plan(const an_lstm_config *c, an_lstm_kind kind, an__lae_layout *L)
+{
+    int forecaster = kind != AN_LSTM_AUTOENCODER;
     size_t l, off = 0, n = c->n_layers, latent = forecaster ? 0 : c->latent;
     memset(L, 0, sizeof *L);
-    L->head = kind != 0;
-    L->classifier = kind == 2;
+    L->head = kind != AN_LSTM_AUTOENCODER;
+    L->classifier = kind == AN_LSTM_CLASSIFIER;
     L->n = n;
     L->n_dec = forecaster ? 0 : n;
     L->widest = c->n_features;
@@ -1466,7 +1570,7 @@ static void an__lae_plan(const an_lstm_ae_config *c, int kind, an__lae_layout *L
         L->enc_I[l] = l ? c->units[l - 1] : c->n_features;
         L->enc_H[l] = c->units[l];
         L->enc_off[l] = off;
-        off = an__add(off, an_lstm_param_count(L->enc_I[l], L->enc_H[l]));
+        off = an__add(off, an_lstm_layer_param_count(L->enc_I[l], L->enc_H[l]));
         if (c->units[l] > L->widest) L->widest = c->units[l];
     }
     L->top = c->units[n - 1];
@@ -1481,19 +1585,19 @@ static void an__lae_plan(const an_lstm_ae_config *c, int kind, an__lae_layout *L
         L->dec_I[l] = l ? L->dec_H[l - 1] : L->code;
         L->dec_H[l] = c->units[n - 1 - l];
         L->dec_off[l] = off;
-        off = an__add(off, an_lstm_param_count(L->dec_I[l], L->dec_H[l]));
+        off = an__add(off, an_lstm_layer_param_count(L->dec_I[l], L->dec_H[l]));
     }
-    L->rows = kind == 2 ? 1 : (forecaster ? c->n_predictions : c->window);
+    L->rows = kind == AN_LSTM_CLASSIFIER ? 1 : (forecaster ? c->n_predictions : c->window);
     L->out_in = forecaster ? L->top : L->dec_H[n - 1];
-    L->out_dim = kind == 2 ? c->n_classes : (forecaster ? an__mul(c->n_predictions, c->n_features) : c->n_features);
-    L->out_total = kind == 0 ? an__mul(c->window, c->n_features) : L->out_dim;
+    L->out_dim = kind == AN_LSTM_CLASSIFIER ? c->n_classes : (forecaster ? an__mul(c->n_predictions, c->n_features) : c->n_features);
+    L->out_total = kind == AN_LSTM_AUTOENCODER ? an__mul(c->window, c->n_features) : L->out_dim;
     L->out_W = off;
     off = an__add(off, an__mul(L->out_dim, L->out_in));
     L->out_b = off;
     L->n_params = an__add(off, L->out_dim);
 }
 
-AN_API an_result an_lstm_ae_check_config(const an_lstm_ae_config *c)
+AN_API an_result an_lstm_check_config(const an_lstm_config *c)
 {
     size_t l;
     if (!c) return AN_ERR_INVALID_ARG;
@@ -1509,11 +1613,9 @@ AN_API an_result an_lstm_ae_check_config(const an_lstm_ae_config *c)
     if ((int)c->channel_agg < AN_AGG_MEAN || (int)c->channel_agg > AN_AGG_MAX ||
         (int)c->window_agg < AN_AGG_MEAN || (int)c->window_agg > AN_AGG_LAST)
         return AN_ERR_INVALID_ARG;
-    if (c->batch < 1 || c->batch > 65536 || c->stride < 1 || c->epochs > 1000000) return AN_ERR_INVALID_ARG;
-    if (!(c->val_fraction >= 0.0 && c->val_fraction <= 0.9)) return AN_ERR_INVALID_ARG;
-    if (!(c->min_delta >= 0.0 && c->min_delta < 1e30)) return AN_ERR_INVALID_ARG;
+    if (c->batch < 1 || c->batch > 65536) return AN_ERR_INVALID_ARG;
     if (c->n_predictions > AN_LSTM_MAX_WINDOW || !(c->dropout >= 0.0 && c->dropout < 1.0)) return AN_ERR_INVALID_ARG;
-    return an__adam_check(&c->adam);
+    return an_lstm_check_train_config(&c->train);
 }
 
 /* Saturating offsets for carving blocks: SIZE_MAX once anything overflows. */
@@ -1527,7 +1629,7 @@ static float *an__take(float *base, size_t *off, size_t n)
 
 /* Lays out both blocks (or only measures them, with m's blocks NULL):
    sizes in floats. */
-static void an__lae_carve(an__lae *m, const an_lstm_ae_config *c, const an__lae_layout *L, float *core,
+static void an__lae_carve(an__lae *m, const an_lstm_config *c, const an__lae_layout *L, float *core,
                           float *train, size_t *core_floats, size_t *train_floats)
 {
     size_t B = c->batch, T = c->window, F = c->n_features, co = 0, tr = 0, l, adam_bytes = 0;
@@ -1538,8 +1640,8 @@ static void an__lae_carve(an__lae *m, const an_lstm_ae_config *c, const an__lae_
     if (m) m->params = p;
     for (l = 0; l < L->n + L->n_dec; l++) {
         size_t H = l < L->n ? L->enc_H[l] : L->dec_H[l - L->n], I = l < L->n ? L->enc_I[l] : L->dec_I[l - L->n];
-        p = an__take(core, &co, an_lstm_buffer_floats(B, T, I, H, 0));
-        if (m && p) an_lstm_buffers_carve(l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n], p, B, T, I, H, 0);
+        p = an__take(core, &co, an_lstm_layer_buffer_floats(B, T, I, H, 0));
+        if (m && p) an_lstm_layer_buffers_carve(l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n], p, B, T, I, H, 0);
         p = an__take(train, &tr, an__mul(bt, 4 * H));
         if (m) (l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n])->dz = p;
         p = an__take(train, &tr, an__mul(B, 6 * H));
@@ -1577,18 +1679,17 @@ static void an__lae_carve(an__lae *m, const an_lstm_ae_config *c, const an__lae_
     if (an_adam_heap_size(L->n_params, &adam_bytes) != AN_OK) adam_bytes = SIZE_MAX;
     p = an__take(train, &tr, adam_bytes / sizeof(float) + 1);
     if (m) m->adam_heap = p;
-    if (m && p) an_adam_init_preallocated(&m->adam, &c->adam, L->n_params, p);   /* (re)done by training if
-                                                                                 the config was bad here */
+    if (m && p) an_adam_init_preallocated(&m->adam, &c->train.adam, L->n_params, p);
     *core_floats = co;
     *train_floats = tr;
 }
 
-static an_result an__model_check(const an_lstm_ae_config *c, int kind)
+static an_result an__model_check(const an_lstm_config *c, an_lstm_kind kind)
 {
     size_t k;
-    an_result r = an_lstm_ae_check_config(c);
+    an_result r = an_lstm_check_config(c);
     if (r != AN_OK) return r;
-    if (kind == 2) {
+    if (kind == AN_LSTM_CLASSIFIER) {
         if (c->n_classes < 1 || c->n_classes > AN_LSTM_MAX_FEATURES) return AN_ERR_INVALID_ARG;
         if (c->loss != AN_LOSS_BCE && c->loss != AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
         if (!(c->gamma >= 0.0 && c->gamma <= 100.0)) return AN_ERR_INVALID_ARG;
@@ -1598,11 +1699,11 @@ static an_result an__model_check(const an_lstm_ae_config *c, int kind)
         return AN_OK;
     }
     if (c->loss != AN_LOSS_MSE && c->loss != AN_LOSS_MAE) return AN_ERR_INVALID_ARG;
-    if (kind == 1) return c->n_predictions >= 1 ? AN_OK : AN_ERR_INVALID_ARG;
+    if (kind == AN_LSTM_FORECASTER) return c->n_predictions >= 1 ? AN_OK : AN_ERR_INVALID_ARG;
     return c->dropout == 0.0 ? AN_OK : AN_ERR_INVALID_ARG;   /* the autoencoder has no dropout */
 }
 
-static an_result an__model_memory(const an_lstm_ae_config *c, int kind, size_t *inference_bytes,
+static an_result an__model_memory(const an_lstm_config *c, an_lstm_kind kind, size_t *inference_bytes,
                                   size_t *training_bytes)
 {
     an__lae_layout L;
@@ -1622,33 +1723,15 @@ static an_result an__model_memory(const an_lstm_ae_config *c, int kind, size_t *
     return AN_OK;
 }
 
-AN_API an_result an_lstm_ae_memory(const an_lstm_ae_config *c, size_t *inference_bytes, size_t *training_bytes)
+AN_API an_result an_lstm_ae_memory(const an_lstm_config *c, size_t *inference_bytes, size_t *training_bytes)
 {
-    return an__model_memory(c, 0, inference_bytes, training_bytes);
+    return an__model_memory(c, AN_LSTM_AUTOENCODER, inference_bytes, training_bytes);
 }
 
-AN_API an_result an_lstm_forecaster_memory(const an_lstm_ae_config *c, size_t *inference_bytes,
+AN_API an_result an_lstm_forecaster_memory(const an_lstm_config *c, size_t *inference_bytes,
                                            size_t *training_bytes)
 {
-    return an__model_memory(c, 1, inference_bytes, training_bytes);
-}
-
-/* The configuration may be changed through an_lstm_ae_config_of between
-   calls; every entry point checks it first.  The fields that size the
-   blocks must keep their values from create (or load), and the rest must
-   still pass the configuration check: AN_ERR_INVALID_ARG otherwise. */
-static an_result an__lae_guard(const an__lae *m)
-{
-    const an_lstm_ae_config *c = &m->cfg, *f = &m->fixed;
-    size_t l;
-    if (c->window != f->window || c->n_features != f->n_features || c->n_layers != f->n_layers ||
-        c->latent != f->latent || c->batch != f->batch || c->n_predictions != f->n_predictions ||
-        c->n_classes != f->n_classes || c->scaler != f->scaler || c->loss != f->loss ||
-        c->activation != f->activation || (c->dropout > 0.0) != (f->dropout > 0.0) || c->class_weight != NULL)
-        return AN_ERR_INVALID_ARG;
-    for (l = 0; l < c->n_layers; l++)
-        if (c->units[l] != f->units[l]) return AN_ERR_INVALID_ARG;
-    return an__model_check(c, m->kind);
+    return an__model_memory(c, AN_LSTM_FORECASTER, inference_bytes, training_bytes);
 }
 
 /* Points the layer structs at the parameter (and gradient) block: a
@@ -1682,8 +1765,8 @@ static void an__lae_bind(an__lae *m)
 static void an__lae_prepare(an__lae *m)
 {
     size_t l;
-    for (l = 0; l < m->lay.n; l++) an_lstm_prepare(&m->enc[l], &m->enc_buf[l]);
-    for (l = 0; l < m->lay.n_dec; l++) an_lstm_prepare(&m->dec[l], &m->dec_buf[l]);
+    for (l = 0; l < m->lay.n; l++) an_lstm_layer_prepare(&m->enc[l], &m->enc_buf[l]);
+    for (l = 0; l < m->lay.n_dec; l++) an_lstm_layer_prepare(&m->dec[l], &m->dec_buf[l]);
 }
 
 /* Floats of the stateful forecaster's h (and of c). */
@@ -1722,14 +1805,14 @@ static void an__lae_init_params(an__lae *m)
     an_rng rng;
     size_t l;
     an_rng_seed(&rng, m->cfg.seed, 1);
-    for (l = 0; l < m->lay.n; l++) an_lstm_init_params(&m->enc[l], &rng);
+    for (l = 0; l < m->lay.n; l++) an_lstm_layer_init_params(&m->enc[l], &rng);
     if (m->lay.has_latent)
         an_dense_init_params(m->lay.top, m->lay.code, m->params + m->lay.lat_W, m->params + m->lay.lat_b, &rng);
-    for (l = 0; l < m->lay.n_dec; l++) an_lstm_init_params(&m->dec[l], &rng);
+    for (l = 0; l < m->lay.n_dec; l++) an_lstm_layer_init_params(&m->dec[l], &rng);
     an_dense_init_params(m->lay.out_in, m->lay.out_dim, m->params + m->lay.out_W, m->params + m->lay.out_b, &rng);
 }
 
-static an_result an__model_create(const an_lstm_ae_config *c, int kind, const an_allocator *a,
+static an_result an__model_create(const an_lstm_config *c, an_lstm_kind kind, const an_allocator *a,
                                   an_detector **out)
 {
     an__lae *m;
@@ -1746,16 +1829,16 @@ static an_result an__model_create(const an_lstm_ae_config *c, int kind, const an
     m->kind = kind;
     m->cfg = *c;
     m->cfg.class_weight = NULL;   /* copied below; the caller's array may go */
-    if (kind != 1) m->cfg.n_predictions = 0;
-    if (kind != 2) { m->cfg.n_classes = 0; m->cfg.gamma = 0.0; }
-    if (kind != 0) m->cfg.latent = 0;
+    if (kind != AN_LSTM_FORECASTER) m->cfg.n_predictions = 0;
+    if (kind != AN_LSTM_CLASSIFIER) { m->cfg.n_classes = 0; m->cfg.gamma = 0.0; }
+    if (kind != AN_LSTM_AUTOENCODER) m->cfg.latent = 0;
     an__lae_plan(&m->cfg, kind, &m->lay);
     an__lae_carve(NULL, &m->cfg, &m->lay, NULL, NULL, &co, &tr);
     m->core_bytes = co * sizeof(float);
     if (!(m->core = an_malloc(&alloc, m->core_bytes, AN_ALIGN))) { an__lae_free(m); return AN_ERR_NOMEM; }
     memset(m->core, 0, m->core_bytes);
     an__lae_carve(m, &m->cfg, &m->lay, (float *)m->core, NULL, &co, &tr);
-    if (kind == 2) {
+    if (kind == AN_LSTM_CLASSIFIER) {
         size_t k;
         for (k = 0; k < c->n_classes; k++) m->class_weight[k] = c->class_weight ? c->class_weight[k] : 1.0f;
     }
@@ -1766,7 +1849,6 @@ static an_result an__model_create(const an_lstm_ae_config *c, int kind, const an
         }
         m->has_scaler = 1;
     }
-    m->fixed = m->cfg;
     an__lae_bind(m);
     an__lae_init_params(m);
     an__lae_prepare(m);
@@ -1777,41 +1859,41 @@ static an_result an__model_create(const an_lstm_ae_config *c, int kind, const an
     return AN_OK;
 }
 
-AN_API an_result an_lstm_ae_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out)
+AN_API an_result an_lstm_ae_create(const an_lstm_config *c, const an_allocator *a, an_detector **out)
 {
-    return an__model_create(c, 0, a, out);
+    return an__model_create(c, AN_LSTM_AUTOENCODER, a, out);
 }
 
-AN_API an_result an_lstm_forecaster_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out)
+AN_API an_result an_lstm_forecaster_create(const an_lstm_config *c, const an_allocator *a, an_detector **out)
 {
-    return an__model_create(c, 1, a, out);
+    return an__model_create(c, AN_LSTM_FORECASTER, a, out);
 }
 
-AN_API an_result an_lstm_classifier_create(const an_lstm_ae_config *c, const an_allocator *a, an_detector **out)
+AN_API an_result an_lstm_classifier_create(const an_lstm_config *c, const an_allocator *a, an_detector **out)
 {
-    return an__model_create(c, 2, a, out);
+    return an__model_create(c, AN_LSTM_CLASSIFIER, a, out);
 }
 
-AN_API an_result an_lstm_classifier_memory(const an_lstm_ae_config *c, size_t *inference_bytes,
+AN_API an_result an_lstm_classifier_memory(const an_lstm_config *c, size_t *inference_bytes,
                                            size_t *training_bytes)
 {
-    return an__model_memory(c, 2, inference_bytes, training_bytes);
+    return an__model_memory(c, AN_LSTM_CLASSIFIER, inference_bytes, training_bytes);
 }
 
-AN_API an_lstm_ae_config an_lstm_classifier_config_init(size_t window, size_t n_features, size_t units,
-                                                        size_t n_classes)
+AN_API an_lstm_config an_lstm_classifier_config_init(size_t window, size_t n_features, size_t units,
+                                                     size_t n_classes)
 {
-    an_lstm_ae_config c = an_lstm_ae_config_init(window, n_features, units);
+    an_lstm_config c = an_lstm_ae_config_init(window, n_features, units);
     c.n_classes = n_classes;
     c.loss = AN_LOSS_BCE;
     c.dropout = 0.2;
     return c;
 }
 
-AN_API an_lstm_ae_config an_lstm_forecaster_config_init(size_t window, size_t n_features, size_t units,
-                                                        size_t n_predictions)
+AN_API an_lstm_config an_lstm_forecaster_config_init(size_t window, size_t n_features, size_t units,
+                                                     size_t n_predictions)
 {
-    an_lstm_ae_config c = an_lstm_ae_config_init(window, n_features, units);
+    an_lstm_config c = an_lstm_ae_config_init(window, n_features, units);
     c.n_layers = 2;
     c.units[1] = units;
     c.n_predictions = n_predictions;
@@ -1833,7 +1915,7 @@ static an_result an__lae_train_alloc(an__lae *m)
     return AN_OK;
 }
 
-AN_API void an_lstm_ae_sync(an_detector *d)
+AN_API void an_lstm_sync(an_detector *d)
 {
     an__lae *m = an__lae_of(d);
     if (m) an__lae_prepare(m);
@@ -1847,11 +1929,11 @@ static void an__lae_forward(an__lae *m, size_t B)
     const float *in = m->x, *top, *code;
     int drop = m->training && L->head && m->cfg.dropout > 0.0;
     for (l = 0; l < L->n; l++) {
-        an_lstm_forward(&m->enc[l], &m->enc_buf[l], B, T, in, 0);
+        an_lstm_layer_forward(&m->enc[l], &m->enc_buf[l], B, T, in, 0);
         in = m->enc_buf[l].h;
         if (drop && l + 1 < L->n) {   /* dropout between layers: (B,T,H_l) */
             size_t k = B * T * L->enc_H[l];
-            if (m->training == 1) an_dropout_mask(&m->drop_rng, k, (float)m->cfg.dropout, m->mask[l]);
+            if (m->training == AN_LSTM_DROPOUT_FRESH) an_dropout_mask(&m->drop_rng, k, (float)m->cfg.dropout, m->mask[l]);
             an_dropout_apply(k, m->mask[l], in, m->dropped[l]);
             in = m->dropped[l];
         }
@@ -1861,7 +1943,7 @@ static void an__lae_forward(an__lae *m, size_t B)
     code = m->e;
     if (L->head) {
         if (drop) {   /* dropout on the last state (B,top) */
-            if (m->training == 1) an_dropout_mask(&m->drop_rng, B * L->top, (float)m->cfg.dropout, m->mask[L->n - 1]);
+            if (m->training == AN_LSTM_DROPOUT_FRESH) an_dropout_mask(&m->drop_rng, B * L->top, (float)m->cfg.dropout, m->mask[L->n - 1]);
             an_dropout_apply(B * L->top, m->mask[L->n - 1], m->e, m->dropped[L->n - 1]);
             code = m->dropped[L->n - 1];
         }
@@ -1873,8 +1955,8 @@ static void an__lae_forward(an__lae *m, size_t B)
         an_dense_forward(B, L->top, L->code, m->e, m->params + L->lat_W, m->params + L->lat_b, m->z);
         code = m->z;
     }
-    an_lstm_forward(&m->dec[0], &m->dec_buf[0], B, T, code, 1);
-    for (l = 1; l < L->n_dec; l++) an_lstm_forward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0);
+    an_lstm_layer_forward(&m->dec[0], &m->dec_buf[0], B, T, code, 1);
+    for (l = 1; l < L->n_dec; l++) an_lstm_layer_forward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0);
     an_dense_forward(B * T, L->out_in, L->out_dim, m->dec_buf[L->n_dec - 1].h, m->params + L->out_W,
                      m->params + L->out_b, m->yhat);
 }
@@ -1904,12 +1986,12 @@ static void an__lae_backward(an__lae *m, size_t B, float *grad_x)
         for (l = L->n_dec - 1; l >= 1; l--) {
             float *d_out = m->dseq[k ^ 1];
             memset(d_out, 0, B * T * L->dec_I[l] * sizeof(float));
-            an_lstm_backward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0, d_in, NULL, d_out);
+            an_lstm_layer_backward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0, d_in, NULL, d_out);
             d_in = d_out;
             k ^= 1;
         }
         memset(m->dcode, 0, B * L->code * sizeof(float));
-        an_lstm_backward(&m->dec[0], &m->dec_buf[0], B, T, code, 1, d_in, NULL, m->dcode);
+        an_lstm_layer_backward(&m->dec[0], &m->dec_buf[0], B, T, code, 1, d_in, NULL, m->dcode);
         dlast = m->dcode;
         if (L->has_latent) {
             memset(m->de, 0, B * L->top * sizeof(float));
@@ -1924,7 +2006,7 @@ static void an__lae_backward(an__lae *m, size_t B, float *grad_x)
         float *dx = l ? m->dseq[k] : grad_x;
         size_t nx = B * T * L->enc_I[l];
         if (dx) memset(dx, 0, nx * sizeof(float));
-        an_lstm_backward(&m->enc[l], &m->enc_buf[l], B, T, input, 0, d_in, l == n - 1 ? dlast : NULL, dx);
+        an_lstm_layer_backward(&m->enc[l], &m->enc_buf[l], B, T, input, 0, d_in, l == n - 1 ? dlast : NULL, dx);
         if (l && drop)
             for (i = 0; i < nx; i++) dx[i] *= m->mask[l - 1][i];
         d_in = dx;
@@ -1962,14 +2044,13 @@ static an_result an__lae_loss_grad(an__lae *m, size_t B, double *loss, float *gr
     return AN_OK;
 }
 
-AN_API an_result an_lstm_ae_loss_grad(an_detector *d, const float *x, size_t B, double *loss, float *grad_x)
+AN_API an_result an_lstm_loss_grad(an_detector *d, const float *x, size_t B, double *loss, float *grad_x)
 {
     an__lae *m = an__lae_of(d);
     size_t TF, PF, b;
     an_result r;
     if (!m || !x || !loss || B == 0) return AN_ERR_INVALID_ARG;
     *loss = 0.0;
-    if ((r = an__lae_guard(m)) != AN_OK) return r;
     if (B > m->cfg.batch) return AN_ERR_SHAPE;
     TF = m->cfg.window * m->cfg.n_features;
     PF = m->lay.head ? m->lay.out_total : 0;
@@ -1988,12 +2069,11 @@ AN_API an_result an_lstm_ae_loss_grad(an_detector *d, const float *x, size_t B, 
     return an__lae_loss_grad(m, B, loss, grad_x);
 }
 
-AN_API an_result an_lstm_ae_reconstruct(an_detector *d, const float *x, size_t B, float *out)
+AN_API an_result an_lstm_output(an_detector *d, const float *x, size_t B, float *out)
 {
     an__lae *m = an__lae_of(d);
     size_t n;
     if (!m || !x || !out || B == 0) return AN_ERR_INVALID_ARG;
-    if (an__lae_guard(m) != AN_OK) return AN_ERR_INVALID_ARG;
     if (B > m->cfg.batch) return AN_ERR_SHAPE;
     n = B * m->cfg.window * m->cfg.n_features;
     if (!an__all_finite(x, n)) return AN_ERR_INPUT;
@@ -2012,14 +2092,14 @@ static size_t an__lae_ranges(const an__lae *m, size_t *ranges)
     for (l = 0; l < L->n; l++)
         if (!m->enc_frozen[l]) {
             ranges[2 * k] = L->enc_off[l];
-            ranges[2 * k + 1] = L->enc_off[l] + an_lstm_param_count(L->enc_I[l], L->enc_H[l]);
+            ranges[2 * k + 1] = L->enc_off[l] + an_lstm_layer_param_count(L->enc_I[l], L->enc_H[l]);
             k++;
         }
     if (L->has_latent) { ranges[2 * k] = L->lat_W; ranges[2 * k + 1] = L->lat_b + L->code; k++; }
     for (l = 0; l < L->n_dec; l++)
         if (!m->dec_frozen[l]) {
             ranges[2 * k] = L->dec_off[l];
-            ranges[2 * k + 1] = L->dec_off[l] + an_lstm_param_count(L->dec_I[l], L->dec_H[l]);
+            ranges[2 * k + 1] = L->dec_off[l] + an_lstm_layer_param_count(L->dec_I[l], L->dec_H[l]);
             k++;
         }
     ranges[2 * k] = L->out_W;
@@ -2029,7 +2109,10 @@ static size_t an__lae_ranges(const an__lae *m, size_t *ranges)
 
 /* Rows between samples: the configured stride, or the window for the
    classifier, whose windows are laid end to end. */
-static size_t an__lae_stride(const an__lae *m) { return m->lay.classifier ? m->cfg.window : m->cfg.stride; }
+static size_t an__lae_stride(const an__lae *m, const an_lstm_train_config *t)
+{
+    return m->lay.classifier ? m->cfg.window : t->stride;
+}
 
 /* Copies window `start` (rows start .. start + T - 1 of the scaled series
    xs) into slot b of m->x. */
@@ -2044,7 +2127,7 @@ static void an__lae_gather(an__lae *m, const float *xs, size_t start, size_t b)
 }
 
 /* Mean loss over windows idx[0..n) (window i starts at row i * stride). */
-static an_result an__lae_eval(an__lae *m, const float *xs, size_t first, size_t n, double *mean)
+static an_result an__lae_eval(an__lae *m, const float *xs, size_t first, size_t n, size_t stride, double *mean)
 {
     size_t done = 0, b;
     double sum = 0.0, loss;
@@ -2052,7 +2135,7 @@ static an_result an__lae_eval(an__lae *m, const float *xs, size_t first, size_t 
     an__lae_prepare(m);
     while (done < n) {
         size_t bs = n - done < m->cfg.batch ? n - done : m->cfg.batch;
-        for (b = 0; b < bs; b++) an__lae_gather(m, xs, (first + done + b) * an__lae_stride(m), b);
+        for (b = 0; b < bs; b++) an__lae_gather(m, xs, (first + done + b) * stride, b);
         an__lae_forward(m, bs);
         r = an__lae_loss(m, bs, &loss, NULL);
         if (r != AN_OK) return AN_ERR_NUMERIC;
@@ -2064,29 +2147,30 @@ static an_result an__lae_eval(an__lae *m, const float *xs, size_t first, size_t 
 }
 
 /* The training loop on the scaled series xs (n_rows, F). */
-static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_t *order, an_rng *rng)
+static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_t *order, an_rng *rng,
+                                const an_lstm_train_config *t)
 {
-    const an_lstm_ae_config *c = &m->cfg;
+    const an_lstm_config *c = &m->cfg;
     size_t T = c->window, nw, n_val, n_train, split, epoch, ranges[4 * AN_LSTM_MAX_LAYERS + 4], n_ranges;
     size_t i, b, wait = 0;
     double best = HUGE_VAL;
     clock_t t0 = clock();
     an_result r = AN_OK;
     size_t span = T + (m->lay.head && !m->lay.classifier ? c->n_predictions : 0);   /* rows a sample reads */
-    size_t stride = an__lae_stride(m);
+    size_t stride = an__lae_stride(m, t);
     nw = (n_rows - span) / stride + 1;
-    n_val = (size_t)((double)nw * c->val_fraction);
+    n_val = (size_t)((double)nw * t->val_fraction);
     split = (nw - n_val) * stride;                      /* first row of validation */
     n_train = n_val ? (split >= span ? (split - span) / stride + 1 : 0) : nw;
     if (n_train == 0) return AN_ERR_TOO_SHORT;
     n_ranges = an__lae_ranges(m, ranges);
-    if (!m->adam.m && (r = an_adam_init_preallocated(&m->adam, &c->adam, m->lay.n_params, m->adam_heap)) != AN_OK)
+    if (!m->adam.m && (r = an_adam_init_preallocated(&m->adam, &t->adam, m->lay.n_params, m->adam_heap)) != AN_OK)
         return r;
-    m->adam.cfg = c->adam;
+    m->adam.cfg = t->adam;
     an_adam_reset(&m->adam);
     for (i = 0; i < n_train; i++) order[i] = i;
     memcpy(m->best, m->params, m->lay.n_params * sizeof(float));
-    for (epoch = 0; epoch < c->epochs; epoch++) {
+    for (epoch = 0; epoch < t->epochs; epoch++) {
         an_lstm_progress p;
         double sum = 0.0, loss, monitor;
         size_t done = 0;
@@ -2094,9 +2178,9 @@ static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_
         while (done < n_train) {
             size_t bs = n_train - done < c->batch ? n_train - done : c->batch;
             for (b = 0; b < bs; b++) an__lae_gather(m, xs, order[done + b] * stride, b);
-            m->training = 1;
+            m->training = AN_LSTM_DROPOUT_FRESH;
             r = an__lae_loss_grad(m, bs, &loss, NULL);
-            m->training = 0;   /* evaluation and scoring run without dropout */
+            m->training = AN_LSTM_DROPOUT_OFF;   /* evaluation and scoring run without dropout */
             if (r != AN_OK) goto out;
             if ((r = an_adam_step_ranges(&m->adam, m->params, m->grads, ranges, n_ranges, NULL)) != AN_OK) goto out;
             sum += loss * (double)bs;
@@ -2104,17 +2188,17 @@ static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_
         }
         memset(&p, 0, sizeof p);
         p.epoch = epoch + 1;
-        p.epochs = c->epochs;
+        p.epochs = t->epochs;
         p.loss = sum / (double)n_train;
         p.val_loss = HUGE_VAL - HUGE_VAL;   /* NaN: no validation */
         monitor = p.loss;
         if (n_val) {
-            if ((r = an__lae_eval(m, xs, nw - n_val, n_val, &p.val_loss)) != AN_OK) goto out;
+            if ((r = an__lae_eval(m, xs, nw - n_val, n_val, stride, &p.val_loss)) != AN_OK) goto out;
             monitor = p.val_loss;
         }
         if (!an__finite(monitor)) { r = AN_ERR_NUMERIC; goto out; }
         m->epochs_run++;
-        if (monitor < best - c->min_delta) {
+        if (monitor < best - t->min_delta) {
             best = monitor;
             memcpy(m->best, m->params, m->lay.n_params * sizeof(float));
             p.improved = 1;
@@ -2124,9 +2208,8 @@ static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_
         }
         p.best = best;
         p.seconds = (double)(clock() - t0) / CLOCKS_PER_SEC;
-        if (c->progress && c->progress(c->progress_user, &p)) { r = AN_ERR_CANCELLED; goto out; }
-        if ((r = an__lae_guard(m)) != AN_OK) goto out;   /* the callback may have changed the config */
-        if (c->patience && wait >= c->patience) break;
+        if (t->progress && t->progress(t->progress_user, &p)) { r = AN_ERR_CANCELLED; goto out; }
+        if (t->patience && wait >= t->patience) break;
     }
 out:
     /* the best checkpoint, or the weights training began with when no
@@ -2142,7 +2225,7 @@ out:
 /* Scales x into the scratch, runs the training loop, releases the scratch.
    An update (fresh = 0) that fails leaves the model as it was: weights,
    training record and threshold state. */
-static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fresh)
+static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fresh, const an_lstm_train_config *t)
 {
     size_t F = m->cfg.n_features, n = an__mul(n_rows, F), nw, bytes, off, prev_off, np = m->lay.n_params;
     size_t T = m->cfg.window;
@@ -2158,7 +2241,7 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
     if (!an__all_finite(x, n)) return AN_ERR_INPUT;
     if (n_rows < T + m->cfg.n_predictions) return AN_ERR_TOO_SHORT;
     if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
-    nw = (n_rows - T) / an__lae_stride(m) + 1;
+    nw = (n_rows - T) / an__lae_stride(m, t) + 1;
     if (!m->lay.classifier && nw < n_rows) nw = n_rows;   /* the order array doubles as the score scratch */
     off = an__round_up(an__mul(n, sizeof(float)), sizeof(size_t));
     prev_off = an__round_up(an__add(off, an__mul(nw, sizeof(size_t))), AN_ALIGN);
@@ -2183,7 +2266,7 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
         }
         an_rng_seed(&rng, m->cfg.seed, fresh ? 2 : 3 + m->epochs_run);
         an_rng_seed(&m->drop_rng, m->cfg.seed, fresh ? 4 : 5 + m->epochs_run);
-        r = an__lae_train(m, xs, n_rows, order, &rng);
+        r = an__lae_train(m, xs, n_rows, order, &rng, t);
     }
     if (r == AN_OK && !m->lay.classifier) {
         /* threshold state: the training rows' own scores by the rule push
@@ -2215,44 +2298,71 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
     return r;
 }
 
+/* The detector's fit: the model's own training configuration (checked
+   when it was set). */
 static an_result an__lae_fit(an_detector *self, const float *x, size_t n_rows)
 {
     an__lae *m = an__lae_of(self);
-    an_result r;
     if (!m) return AN_ERR_INVALID_ARG;
     if (m->lay.classifier) return AN_ERR_UNSUPPORTED;   /* needs labels: an_lstm_classifier_train */
-    if ((r = an__lae_guard(m)) != AN_OK) return r;
     an__lae_stream_reset(m);
-    return an__lae_run(m, x, n_rows, 1);
+    return an__lae_run(m, x, n_rows, 1, &m->cfg.train);
 }
 
-AN_API an_result an_lstm_ae_update(an_detector *d, const float *x, size_t n_rows)
+AN_API an_result an_lstm_fit(an_detector *d, const float *x, size_t n_rows, const an_lstm_train_config *t)
 {
     an__lae *m = an__lae_of(d);
+    an_lstm_train_config run;
     an_result r;
     if (!m || !x || n_rows == 0) return AN_ERR_INVALID_ARG;
     if (m->lay.classifier) return AN_ERR_UNSUPPORTED;
-    if (!d->fitted) return AN_ERR_NOT_FITTED;
-    if ((r = an__lae_guard(m)) != AN_OK) return r;
-    return an__lae_run(m, x, n_rows, 0);
+    run = t ? *t : m->cfg.train;   /* a copy: a callback that edits *t changes nothing */
+    if (an_lstm_check_train_config(&run) != AN_OK) return AN_ERR_INVALID_ARG;
+    an__lae_stream_reset(m);
+    r = an__lae_run(m, x, n_rows, 1, &run);
+    d->fitted = r == AN_OK;
+    return r;
 }
 
-AN_API an_result an_lstm_ae_freeze(an_detector *d, int side, size_t layer, int frozen)
+AN_API an_result an_lstm_update(an_detector *d, const float *x, size_t n_rows, const an_lstm_train_config *t)
 {
     an__lae *m = an__lae_of(d);
-    if (!m || (side != 0 && side != 1) || layer >= (side ? m->lay.n_dec : m->lay.n)) return AN_ERR_INVALID_ARG;
-    (side ? m->dec_frozen : m->enc_frozen)[layer] = frozen != 0;
+    an_lstm_train_config run;
+    if (!m || !x || n_rows == 0) return AN_ERR_INVALID_ARG;
+    if (m->lay.classifier) return AN_ERR_UNSUPPORTED;
+    run = t ? *t : m->cfg.train;
+    if (an_lstm_check_train_config(&run) != AN_OK) return AN_ERR_INVALID_ARG;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    return an__lae_run(m, x, n_rows, 0, &run);
+}
+
+AN_API an_result an_lstm_set_train_config(an_detector *d, const an_lstm_train_config *t)
+{
+    an__lae *m = an__lae_of(d);
+    if (!m || an_lstm_check_train_config(t) != AN_OK) return AN_ERR_INVALID_ARG;
+    m->cfg.train = *t;
     return AN_OK;
 }
 
-AN_API an_result an_lstm_ae_set_dropout(an_detector *d, int mode)
+AN_API an_result an_lstm_freeze(an_detector *d, an_lstm_side side, size_t layer, int frozen)
+{
+    an__lae *m = an__lae_of(d);
+    if (!m || (side != AN_LSTM_ENCODER && side != AN_LSTM_DECODER) ||
+        layer >= (side == AN_LSTM_DECODER ? m->lay.n_dec : m->lay.n))
+        return AN_ERR_INVALID_ARG;
+    (side == AN_LSTM_DECODER ? m->dec_frozen : m->enc_frozen)[layer] = frozen != 0;
+    return AN_OK;
+}
+
+AN_API an_result an_lstm_set_dropout(an_detector *d, an_lstm_dropout_mode mode)
 {
     an__lae *m = an__lae_of(d);
     an_result r;
-    if (!m || mode < 0 || mode > 2) return AN_ERR_INVALID_ARG;
-    if ((r = an__lae_guard(m)) != AN_OK) return r;
-    if (mode && (r = an__lae_train_alloc(m)) != AN_OK) return r;
-    if (mode == 1 && m->training == 0) an_rng_seed(&m->drop_rng, m->cfg.seed, 4);
+    if (!m || (mode != AN_LSTM_DROPOUT_OFF && mode != AN_LSTM_DROPOUT_FRESH && mode != AN_LSTM_DROPOUT_FIXED))
+        return AN_ERR_INVALID_ARG;
+    if (mode != AN_LSTM_DROPOUT_OFF && (r = an__lae_train_alloc(m)) != AN_OK) return r;
+    if (mode == AN_LSTM_DROPOUT_FRESH && m->training == AN_LSTM_DROPOUT_OFF)
+        an_rng_seed(&m->drop_rng, m->cfg.seed, 4);
     m->training = mode;
     return AN_OK;
 }
@@ -2262,6 +2372,7 @@ AN_API an_result an_lstm_info_get(an_detector *d, an_lstm_info *info)
     an__lae *m = an__lae_of(d);
     if (!m || !info) return AN_ERR_INVALID_ARG;
     memset(info, 0, sizeof *info);
+    info->kind = m->kind;
     info->n_params = m->lay.n_params;
     info->epochs_run = m->epochs_run;
     info->train_rows = m->train_rows;
@@ -2273,9 +2384,9 @@ AN_API an_result an_lstm_info_get(an_detector *d, an_lstm_info *info)
     return d->fitted ? AN_OK : AN_ERR_NOT_FITTED;
 }
 
-AN_API an_lstm_ae_config *an_lstm_ae_config_of(an_detector *d)
+AN_API const an_lstm_config *an_lstm_config_of(const an_detector *d)
 {
-    an__lae *m = an__lae_of(d);
+    const an__lae *m = an__lae_of((an_detector *)d);
     return m ? &m->cfg : NULL;
 }
 
@@ -2351,7 +2462,7 @@ static an_result an__lfc_push_stateful(an__lae *m, const float *row, float *scor
     if ((r = an__lae_row(m, row, m->st_x)) != AN_OK) return r;
     if (m->n_seen >= m->cfg.window) *score = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->st_pred, m->st_x, F);
     for (l = 0; l < L->n; l++) {
-        an_lstm_step(&m->enc[l], &m->enc_buf[l], in, m->st_h + off, m->st_c + off, m->st_z);
+        an_lstm_layer_step(&m->enc[l], &m->enc_buf[l], in, m->st_h + off, m->st_c + off, m->st_z);
         in = m->st_h + off;
         off += L->enc_H[l];
     }
@@ -2406,14 +2517,17 @@ static an_result an__lcl_score(an__lae *m, const float *x, size_t n_rows, float 
     return AN_OK;
 }
 
-AN_API an_result an_lstm_classifier_train(an_detector *d, const float *windows, const float *labels, size_t n)
+AN_API an_result an_lstm_classifier_train(an_detector *d, const float *windows, const float *labels, size_t n,
+                                          const an_lstm_train_config *t)
 {
     an__lae *m = an__lae_of(d);
+    an_lstm_train_config run;
     size_t i, nl;
     an_result r;
     if (!m || !windows || !labels || n == 0) return AN_ERR_INVALID_ARG;
     if (!m->lay.classifier) return AN_ERR_UNSUPPORTED;
-    if ((r = an__lae_guard(m)) != AN_OK) return r;
+    run = t ? *t : m->cfg.train;
+    if (an_lstm_check_train_config(&run) != AN_OK) return AN_ERR_INVALID_ARG;
     nl = an__mul(n, m->lay.out_dim);
     if (nl == SIZE_MAX || an__mul(n, m->cfg.window) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     for (i = 0; i < nl; i++)
@@ -2421,7 +2535,7 @@ AN_API an_result an_lstm_classifier_train(an_detector *d, const float *windows, 
     m->labels = labels;
     d->fitted = 0;
     an__lae_stream_reset(m);
-    r = an__lae_run(m, windows, n * m->cfg.window, 1);
+    r = an__lae_run(m, windows, n * m->cfg.window, 1, &run);
     m->labels = NULL;
     d->fitted = r == AN_OK;
     return r;
@@ -2435,7 +2549,6 @@ AN_API an_result an_lstm_classifier_predict(an_detector *d, const float *windows
     if (!m || !windows || !prob || n == 0) return AN_ERR_INVALID_ARG;
     if (!m->lay.classifier) return AN_ERR_UNSUPPORTED;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
-    if ((r = an__lae_guard(m)) != AN_OK) return r;
     TF = m->cfg.window * m->cfg.n_features;
     K = m->lay.out_dim;
     if (an__mul(n, TF) == SIZE_MAX) return AN_ERR_TOO_LARGE;
@@ -2460,7 +2573,6 @@ AN_API an_result an_lstm_explain(an_detector *d, const float *x, size_t n_rows, 
     if (!m || !x || !expected || !rec || row >= n_rows) return AN_ERR_INVALID_ARG;
     if (m->lay.classifier) return AN_ERR_UNSUPPORTED;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
-    if ((r = an__lae_guard(m)) != AN_OK) return r;
     T = m->cfg.window;
     F = m->cfg.n_features;
     if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
@@ -2521,7 +2633,6 @@ AN_API an_result an_lstm_errors(an_detector *d, const float *x, size_t n_rows, s
     if (!m || !x || !err || n == 0) return AN_ERR_INVALID_ARG;
     if (m->lay.classifier) return AN_ERR_UNSUPPORTED;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
-    if ((r = an__lae_guard(m)) != AN_OK) return r;
     T = m->cfg.window;
     F = m->cfg.n_features;
     rows = m->lay.head ? m->cfg.n_predictions : T;
@@ -2599,9 +2710,7 @@ static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows,
 {
     an__lae *m = an__lae_of(self);
     size_t F;
-    an_result res;
     if (!m) return AN_ERR_INVALID_ARG;
-    if ((res = an__lae_guard(m)) != AN_OK) return res;
     F = m->cfg.n_features;
     if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!an__all_finite(x, n_rows * F)) return AN_ERR_INPUT;
@@ -2617,7 +2726,6 @@ static an_result an__lae_push(an_detector *self, const float *row, float *score)
     an_result r;
     if (!m) return AN_ERR_INVALID_ARG;
     *score = 0.0f;
-    if ((r = an__lae_guard(m)) != AN_OK) return r;
     T = m->cfg.window;
     F = m->cfg.n_features;
     if (!an__all_finite(row, F)) return AN_ERR_INPUT;
@@ -2645,8 +2753,9 @@ static an_result an__lae_reset(an_detector *self)
 
 /* Model file chunks inside the detector's 'DETC' chunk:
      'LAEC'  configuration: u32 format 1, then u64 window, n_features,
-             n_layers, units[4], latent, activation, loss, scaler, epochs,
-             batch, stride, patience, seed; f64 val_fraction, min_delta, lr,
+             n_layers, units[4], latent, activation, loss, scaler,
+             train.epochs, batch, train.stride, train.patience, seed; f64
+             train.val_fraction, train.min_delta, and train.adam's lr,
              beta1, beta2, eps, weight_decay, clip_norm
      'SCAL'  the scaler (when there is one)
      'LAEP'  u64 parameter count, then the parameters as f32
@@ -2655,7 +2764,7 @@ static an_result an__lae_reset(an_detector *self)
      'LFCX'  forecaster and classifier: u64 n_predictions, f64 dropout,
              u32 stateful_stream
      'LCLX'  classifier only: u64 n_classes, f64 gamma, f32 weights (K)
-     'LAGG'  u32 channel_agg, u32 window_agg (absent: mean, mean)
+     'LAGG'  u32 channel_agg, u32 window_agg (required)
      'LSTS'  the stream, so a saved model goes on where it was pushed to:
              u64 rows seen (<= T), ring position (< T), f32 ring (T,F),
              then the stateful forecaster's h, c (sum of units) and
@@ -2672,10 +2781,9 @@ static an_result an__lae_reset(an_detector *self)
 static an_result an__lae_save(const an_detector *self, an_writer *w)
 {
     const an__lae *m = an__lae_of((an_detector *)self);
-    const an_lstm_ae_config *c;
+    const an_lstm_config *c;
     size_t l;
     if (!m) return AN_ERR_INVALID_ARG;
-    if (an__lae_guard(m) != AN_OK) return AN_ERR_INVALID_ARG;
     c = &m->cfg;
     an_write_begin(w, AN__TAG_LAE_CONFIG);
     an_write_u32(w, 1);
@@ -2687,19 +2795,19 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     an_write_u64(w, (uint64_t)c->activation);
     an_write_u64(w, (uint64_t)c->loss);
     an_write_u64(w, (uint64_t)c->scaler);
-    an_write_u64(w, c->epochs);
+    an_write_u64(w, c->train.epochs);
     an_write_u64(w, c->batch);
-    an_write_u64(w, c->stride);
-    an_write_u64(w, c->patience);
+    an_write_u64(w, c->train.stride);
+    an_write_u64(w, c->train.patience);
     an_write_u64(w, c->seed);
-    an_write_f64(w, c->val_fraction);
-    an_write_f64(w, c->min_delta);
-    an_write_f64(w, c->adam.lr);
-    an_write_f64(w, c->adam.beta1);
-    an_write_f64(w, c->adam.beta2);
-    an_write_f64(w, c->adam.eps);
-    an_write_f64(w, c->adam.weight_decay);
-    an_write_f64(w, c->adam.clip_norm);
+    an_write_f64(w, c->train.val_fraction);
+    an_write_f64(w, c->train.min_delta);
+    an_write_f64(w, c->train.adam.lr);
+    an_write_f64(w, c->train.adam.beta1);
+    an_write_f64(w, c->train.adam.beta2);
+    an_write_f64(w, c->train.adam.eps);
+    an_write_f64(w, c->train.adam.weight_decay);
+    an_write_f64(w, c->train.adam.clip_norm);
     an_write_end(w);
     if (m->lay.head) {
         an_write_begin(w, AN__TAG_LFC_EXTRA);
@@ -2746,7 +2854,7 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     return w->status;
 }
 
-static an_result an__lae_read_config(an_reader *r, an_lstm_ae_config *c)
+static an_result an__lae_read_config(an_reader *r, an_lstm_config *c)
 {
     uint32_t version;
     size_t l, v;
@@ -2767,20 +2875,20 @@ static an_result an__lae_read_config(an_reader *r, an_lstm_ae_config *c)
     c->loss = (an_loss_kind)v;
     if ((res = an_read_count(r, 0, AN_SCALER_ROBUST, &v)) != AN_OK) return res;
     c->scaler = (an_scaler_kind)v;
-    if ((res = an_read_count(r, 0, 1000000, &c->epochs)) != AN_OK) return res;
+    if ((res = an_read_count(r, 0, 1000000, &c->train.epochs)) != AN_OK) return res;
     if ((res = an_read_count(r, 1, 65536, &c->batch)) != AN_OK) return res;
-    if ((res = an_read_count(r, 1, SIZE_MAX, &c->stride)) != AN_OK) return res;
-    if ((res = an_read_count(r, 0, SIZE_MAX, &c->patience)) != AN_OK) return res;
+    if ((res = an_read_count(r, 1, SIZE_MAX, &c->train.stride)) != AN_OK) return res;
+    if ((res = an_read_count(r, 0, SIZE_MAX, &c->train.patience)) != AN_OK) return res;
     if ((res = an_read_u64(r, &c->seed)) != AN_OK) return res;
-    an_read_f64(r, &c->val_fraction);
-    an_read_f64(r, &c->min_delta);
-    an_read_f64(r, &c->adam.lr);
-    an_read_f64(r, &c->adam.beta1);
-    an_read_f64(r, &c->adam.beta2);
-    an_read_f64(r, &c->adam.eps);
-    an_read_f64(r, &c->adam.weight_decay);
-    if ((res = an_read_f64(r, &c->adam.clip_norm)) != AN_OK) return res;
-    return an_lstm_ae_check_config(c) == AN_OK ? AN_OK : AN_ERR_CORRUPT;
+    an_read_f64(r, &c->train.val_fraction);
+    an_read_f64(r, &c->train.min_delta);
+    an_read_f64(r, &c->train.adam.lr);
+    an_read_f64(r, &c->train.adam.beta1);
+    an_read_f64(r, &c->train.adam.beta2);
+    an_read_f64(r, &c->train.adam.eps);
+    an_read_f64(r, &c->train.adam.weight_decay);
+    if ((res = an_read_f64(r, &c->train.adam.clip_norm)) != AN_OK) return res;
+    return an_lstm_check_config(c) == AN_OK ? AN_OK : AN_ERR_CORRUPT;
 }
 
 /* A cursor at the first chunk with `tag` in r (for readers, such as
@@ -2800,12 +2908,12 @@ static an_result an__reader_seek(const an_reader *r, uint32_t tag, an_reader *at
     return AN_ERR_CORRUPT;
 }
 
-static an_result an__model_load(an_reader *payload, const an_allocator *a, an_detector **out, int kind)
+static an_result an__model_load(an_reader *payload, const an_allocator *a, an_detector **out, an_lstm_kind kind)
 {
     float weights[64];   /* class weights of small heads; larger ones are read after create */
     an_reader agg;
-    int forecaster = kind != 0;
-    an_lstm_ae_config c;
+    int forecaster = kind != AN_LSTM_AUTOENCODER;
+    an_lstm_config c;
     an_reader chunk;
     an_detector *d = NULL;
     an__lae *m;
@@ -2816,7 +2924,7 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
     if ((r = an__lae_read_config(&chunk, &c)) != AN_OK) return r;
     if (forecaster) {
         if ((r = an_reader_find(payload, AN__TAG_LFC_EXTRA, &chunk)) != AN_OK) return r;
-        if ((r = an_read_count(&chunk, kind == 1, kind == 1 ? AN_LSTM_MAX_WINDOW : 0, &c.n_predictions)) != AN_OK)
+        if ((r = an_read_count(&chunk, kind == AN_LSTM_FORECASTER, kind == AN_LSTM_FORECASTER ? AN_LSTM_MAX_WINDOW : 0, &c.n_predictions)) != AN_OK)
             return r;
         if ((r = an_read_f64(&chunk, &c.dropout)) != AN_OK) return r;
         {
@@ -2826,7 +2934,7 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
             c.stateful_stream = (int)st;
         }
     }
-    if (kind == 2) {
+    if (kind == AN_LSTM_CLASSIFIER) {
         if ((r = an_reader_find(payload, AN__TAG_LCL_EXTRA, &chunk)) != AN_OK) return r;
         if ((r = an_read_count(&chunk, 1, AN_LSTM_MAX_FEATURES, &c.n_classes)) != AN_OK) return r;
         if ((r = an_read_f64(&chunk, &c.gamma)) != AN_OK) return r;
@@ -2836,10 +2944,9 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
             c.class_weight = weights;
         }
     }
-    c.window_agg = AN_AGG_MEAN;   /* files before the 'LAGG' chunk */
-    c.channel_agg = AN_AGG_MEAN;
-    if (an_reader_find(payload, AN__TAG_LAE_AGG, &agg) == AN_OK) {
+    {
         uint32_t ca, wa;
+        if ((r = an_reader_find(payload, AN__TAG_LAE_AGG, &agg)) != AN_OK) return r;
         if (an_read_u32(&agg, &ca) != AN_OK || an_read_u32(&agg, &wa) != AN_OK || ca > 1 || wa > 2)
             return AN_ERR_CORRUPT;
         c.channel_agg = (an_lstm_agg)ca;
@@ -2869,7 +2976,7 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
             return AN_ERR_TOO_LARGE;
     }
     if ((r = an__model_create(&c, kind, a, &d)) != AN_OK) return r;
-    if (kind == 2 && c.n_classes > 64) {   /* the weights straight into the model */
+    if (kind == AN_LSTM_CLASSIFIER && c.n_classes > 64) {   /* the weights straight into the model */
         an__lae *mm = (an__lae *)d;
         size_t k;
         an_read_f32s(&chunk, mm->class_weight, c.n_classes);
@@ -2926,20 +3033,20 @@ fail:
 
 static an_result an__lae_load(an_reader *payload, const an_allocator *a, an_detector **out)
 {
-    return an__model_load(payload, a, out, 0);
+    return an__model_load(payload, a, out, AN_LSTM_AUTOENCODER);
 }
 
 static an_result an__lfc_load(an_reader *payload, const an_allocator *a, an_detector **out)
 {
-    return an__model_load(payload, a, out, 1);
+    return an__model_load(payload, a, out, AN_LSTM_FORECASTER);
 }
 
 static an_result an__lcl_load(an_reader *payload, const an_allocator *a, an_detector **out)
 {
-    return an__model_load(payload, a, out, 2);
+    return an__model_load(payload, a, out, AN_LSTM_CLASSIFIER);
 }
 
-AN_API an_result an_lstm_ae_param_view(an_detector *d, const char *name, float **data, size_t *count)
+AN_API an_result an_lstm_param_view(an_detector *d, const char *name, float **data, size_t *count)
 {
     an__lae *m = an__lae_of(d);
     const an__lae_layout *L;
@@ -2952,7 +3059,6 @@ AN_API an_result an_lstm_ae_param_view(an_detector *d, const char *name, float *
     L = &m->lay;
     block = m->params;
     if (strncmp(name, "grad.", 5) == 0 || strcmp(name, "grads") == 0) {
-        if ((r = an__lae_guard(m)) != AN_OK) return r;
         if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
         block = m->grads;
         if (name[4] == '.') name += 5;
@@ -2997,7 +3103,6 @@ static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_ro
     size_t T, F, K, B, w_lo, w_hi, w0, b, s, f, count, TF;
     an_result r;
     if (!m) return AN_ERR_INVALID_ARG;
-    if ((r = an__lae_guard(m)) != AN_OK) return r;
     T = m->cfg.window;
     F = m->cfg.n_features;
     K = m->lay.out_dim;
@@ -3117,9 +3222,9 @@ static const an_detector_vtable an__lcl_vtable = {   /* no fit: an_lstm_classifi
     an__lae_save, an__lcl_load, an__lae_gradient, an__lae_destroy
 };
 
-static const an_detector_vtable *an__lae_vt(int kind)
+static const an_detector_vtable *an__lae_vt(an_lstm_kind kind)
 {
-    return kind == 2 ? &an__lcl_vtable : (kind ? &an__lfc_vtable : &an__lae_vtable);
+    return kind == AN_LSTM_CLASSIFIER ? &an__lcl_vtable : (kind == AN_LSTM_FORECASTER ? &an__lfc_vtable : &an__lae_vtable);
 }
 
 AN_API const an_detector_vtable *an_lstm_ae_type(void) { return &an__lae_vtable; }

@@ -11,7 +11,7 @@
    0.1 noise, phase uniform in [0, 100), from anomaly.h's PCG32 (so not
    the peer's numpy numbers; the same distribution).  Timing excludes data
    generation, model build and two warm-up forward/backward passes.
-   Training runs the library's own pieces (an_lstm_ae_loss_grad and
+   Training runs the library's own pieces (an_lstm_loss_grad and
    an_adam_step on shuffled mini-batches), which is what an_detector_fit
    does inside, on the peer's independent windows instead of one series.
    GFLOP/s use the peer's count (gate and dense matrix products, training =
@@ -93,7 +93,7 @@ static double throughput(an_detector *d, const float *X, size_t N, size_t B, siz
         size_t i;
         for (i = 0; i < N; i += B) {
             size_t bs = N - i < B ? N - i : B;
-            an_lstm_ae_reconstruct(d, X + i * TF, bs, out);
+            an_lstm_output(d, X + i * TF, bs, out);
             n += (double)bs;
             if (B == 1 && bench_now() - t0 > min_seconds) return n / (bench_now() - t0);
         }
@@ -104,7 +104,7 @@ static double throughput(an_detector *d, const float *X, size_t N, size_t B, siz
 int main(int argc, char **argv)
 {
     options o;
-    an_lstm_ae_config c;
+    an_lstm_config c;
     an_detector *d = NULL;
     an_adam opt;
     an_rng rng;
@@ -134,12 +134,12 @@ int main(int argc, char **argv)
     c.batch = B;
     c.scaler = (an_scaler_kind)0;   /* the peer trains on the raw windows */
     c.seed = (uint64_t)o.seed;
-    c.adam = an_adam_config_init(o.lr);
-    c.adam.eps = o.eps;
+    c.train.adam = an_adam_config_init(o.lr);
+    c.train.adam.eps = o.eps;
     if ((r = an_lstm_ae_create(&c, NULL, &d)) != AN_OK) { fprintf(stderr, "create: %s\n", an_result_str(r)); return 1; }
-    an_lstm_ae_param_view(d, "params", &params, &n_params);
-    an_lstm_ae_param_view(d, "grads", &grads, &n_params);
-    if ((r = an_adam_init(&opt, &c.adam, n_params, NULL)) != AN_OK) { fprintf(stderr, "adam: %s\n", an_result_str(r)); return 1; }
+    an_lstm_param_view(d, "params", &params, &n_params);
+    an_lstm_param_view(d, "grads", &grads, &n_params);
+    if ((r = an_adam_init(&opt, &c.train.adam, n_params, NULL)) != AN_OK) { fprintf(stderr, "adam: %s\n", an_result_str(r)); return 1; }
 
     {   /* the peer's FLOP count per window */
         double macs = (double)T * (4.0 * H * (F + H) + 4.0 * H * (H + H) + (double)H * F);
@@ -156,7 +156,7 @@ int main(int argc, char **argv)
 
     for (i = 0; i < 2; i++) {   /* warm-up, no optimizer step */
         double loss;
-        an_lstm_ae_loss_grad(d, X, N < B ? N : B, &loss, NULL);
+        an_lstm_loss_grad(d, X, N < B ? N : B, &loss, NULL);
     }
 
     for (i = 0; i < N; i++) perm[i] = i;
@@ -168,7 +168,7 @@ int main(int argc, char **argv)
             size_t bs = N - i < B ? N - i : B, k;
             double loss;
             for (k = 0; k < bs; k++) memcpy(batch + k * TF, X + perm[i + k] * TF, TF * sizeof(float));
-            if ((r = an_lstm_ae_loss_grad(d, batch, bs, &loss, NULL)) != AN_OK ||
+            if ((r = an_lstm_loss_grad(d, batch, bs, &loss, NULL)) != AN_OK ||
                 (r = an_adam_step(&opt, params, grads, NULL)) != AN_OK) {
                 fprintf(stderr, "training: %s\n", an_result_str(r));
                 return 1;
@@ -179,14 +179,14 @@ int main(int argc, char **argv)
         printf("epoch %zu loss %.5f\n", e + 1, last_loss);
     }
     t_train = bench_now() - t0;
-    an_lstm_ae_sync(d);   /* the last optimizer step was ours, outside the library */
+    an_lstm_sync(d);   /* the last optimizer step was ours, outside the library */
     wps_train = o.epochs > 0 ? (double)N * (double)o.epochs / t_train : 0.0;
 
     {   /* final MSE over all windows */
         double sum = 0.0, loss;
         for (i = 0; i < N; i += B) {
             size_t bs = N - i < B ? N - i : B;
-            if (an_lstm_ae_reconstruct(d, X + i * TF, bs, out) != AN_OK ||
+            if (an_lstm_output(d, X + i * TF, bs, out) != AN_OK ||
                 an_loss(AN_LOSS_MSE, out, X + i * TF, bs * TF, 1, NULL, 0.0, &loss, NULL) != AN_OK)
                 loss = HUGE_VAL - HUGE_VAL;   /* NaN: the network overflowed; RESULT says null */
             sum += loss * (double)bs;

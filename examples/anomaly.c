@@ -445,17 +445,17 @@ static int show_progress(void *user, const an_lstm_progress *p)
    an epoch (the stride grows with the series), early stopping. */
 static an_detector *make_lstm(const options *o, size_t n_features, int forecaster, size_t n_rows)
 {
-    an_lstm_ae_config c = forecaster ? an_lstm_forecaster_config_init(o->window, n_features, 32, 1)
+    an_lstm_config c = forecaster ? an_lstm_forecaster_config_init(o->window, n_features, 32, 1)
                                      : an_lstm_ae_config_init(o->window, n_features, 32);
     an_detector *d;
     c.window_agg = AN_AGG_LAST;                  /* causal: a row is scored by the window ending at it */
-    c.epochs = o->epochs ? o->epochs : 20;
-    c.stride = n_rows / 2048 + 1;
+    c.train.epochs = o->epochs ? o->epochs : 20;
+    c.train.stride = n_rows / 2048 + 1;
     c.seed = o->seed ? o->seed : 1;
-    c.adam.lr = 3e-3;
+    c.train.adam.lr = 3e-3;
     if (!o->quiet && isatty(2)) {
-        c.progress = show_progress;
-        c.progress_user = (void *)(forecaster ? "lstm-forecast" : "lstm-ae");
+        c.train.progress = show_progress;
+        c.train.progress_user = (void *)(forecaster ? "lstm-forecast" : "lstm-ae");
     }
     check(forecaster ? an_lstm_forecaster_create(&c, NULL, &d) : an_lstm_ae_create(&c, NULL, &d), "lstm");
     return d;

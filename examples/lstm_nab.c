@@ -58,17 +58,17 @@ int main(int argc, char **argv)
         char path[512];
         float *x;
         size_t n = rf->n, prob = an_nab_probation(n), i, w;
-        an_lstm_ae_config c = an_lstm_ae_config_init(48, 1, 32);
+        an_lstm_config c = an_lstm_ae_config_init(48, 1, 32);
         an_detector *d = NULL;
         an_lstm_info info;
         an_result r;
         snprintf(path, sizeof path, "%s/data/%s", dir, rf->name);
         if (!(x = (float *)checked_malloc(n, sizeof(float), "the series"))) return 1;
         if (!read_values(path, x, n)) { fprintf(stderr, "cannot read %zu rows from %s\n", n, path); free(x); return 1; }
-        c.epochs = 30;
+        c.train.epochs = 30;
         c.batch = 16;
-        c.adam.lr = 3e-3;
-        c.patience = 6;
+        c.train.adam.lr = 3e-3;
+        c.train.patience = 6;
         if ((r = an_lstm_ae_create(&c, NULL, &d)) != AN_OK || (r = an_detector_fit(d, x, prob)) != AN_OK ||
             (r = an_lstm_info_get(d, &info)) != AN_OK) {
             fprintf(stderr, "%s: %s\n", rf->name, an_result_str(r));

@@ -21,7 +21,7 @@ static int progress(void *user, const an_lstm_progress *p)
 int main(void)
 {
     static float train[N], test[N], score[N], again[N];
-    an_lstm_ae_config c;
+    an_lstm_config c;
     an_detector *d = NULL, *loaded = NULL;
     const an_detector_vtable *types[1];
     an_writer w;
@@ -40,10 +40,10 @@ int main(void)
     for (i = 1500; i < 1530; i++) test[i] -= 4.0f;       /* a level drop   */
 
     c = an_lstm_ae_config_init(48, 1, 32);   /* window 48, 1 feature, 32 units */
-    c.epochs = 15;
-    c.stride = 4;
-    c.adam.lr = 5e-3;
-    c.progress = progress;
+    c.train.epochs = 15;
+    c.train.stride = 4;
+    c.train.adam.lr = 5e-3;
+    c.train.progress = progress;
     an_lstm_ae_memory(&c, &inference, &training);
     printf("LSTM autoencoder: %zu bytes to score, %zu more to train (SIMD %s)\n", inference, training,
            an_simd_name(an_simd_path()));

@@ -11,7 +11,7 @@ int main(void)
     double p = 0.0;
     if (an_percentile(x, 3, 50.0, NULL, &p) != AN_OK || p != 2.0) return 1;
     if (an_dot(3, x, x) != 14.0f) return 1;
-    if (an_lstm_param_count(3, 5) != 4 * 5 * 8 + 8 * 5) return 1;
+    if (an_lstm_layer_param_count(3, 5) != 4 * 5 * 8 + 8 * 5) return 1;
     {
         double ticks[8];
         size_t count = 0;

@@ -12,7 +12,7 @@ float unit_two(void);
 int main(void)
 {
     float x[2] = { 3.0f, 4.0f };
-    return an_dot(2, x, x) == 25.0f && unit_two() == 25.0f && an_lstm_param_count(1, 1) == 16 ? 0 : 1;
+    return an_dot(2, x, x) == 25.0f && unit_two() == 25.0f && an_lstm_layer_param_count(1, 1) == 16 ? 0 : 1;
 }
 #else
 float unit_two(void)

@@ -173,8 +173,8 @@ static int fuzz_write_stats_seeds(const char *dir)
         if (k == 6) an_ks_drift_create(&kc, 1, NULL, &d);
         if (k == 7) { fc.n_trees = 4; an_iforest_create(&fc, 1, NULL, &d); }
         if (k >= 9) {                                /* tiny LSTMs: 8-row windows, 4 units, one epoch */
-            an_lstm_ae_config lc9 = k == 9 ? an_lstm_ae_config_init(8, 1, 4) : an_lstm_forecaster_config_init(8, 1, 4, 2);
-            lc9.epochs = 1;
+            an_lstm_config lc9 = k == 9 ? an_lstm_ae_config_init(8, 1, 4) : an_lstm_forecaster_config_init(8, 1, 4, 2);
+            lc9.train.epochs = 1;
             if (k == 9) an_lstm_ae_create(&lc9, NULL, &d);
             else an_lstm_forecaster_create(&lc9, NULL, &d);
         }
