@@ -951,6 +951,35 @@ AN_API an_result an_hybrid_create(const an_hybrid_config *config, size_t n_featu
 AN_API int an_hybrid_lone_ok(const an_hybrid_config *config, size_t rows, double peak, int in_training,
                              size_t n_train);
 
+/* The causal protocol of a benchmark that feeds a detector one row at a
+   time and scores every row (NAB): nothing is scored before row
+   `first_fit` (NAB's probation is at least 150 rows); there, and at
+   first_fit * growth, first_fit * growth^2, ..., a detector is made
+   afresh, fitted on the rows seen so far and replayed over them to catch
+   its stream up (a fit that fails keeps the detector before it).  The
+   score of row t depends on rows 0..t only.  What is written is the
+   onset of the detector's score (an_onset over `onset_window` rows): a
+   row keeps its score only when that tops the window's, so an anomaly is
+   told where it starts, not on every row of it (NAB counts the first
+   detection in a window and charges every detection outside one).
+   Defaults 150, 2, 100 (25 to 250 rows all score within noise on NAB).
+   `make` returns a new unfitted detector of n_features for a fit on
+   n_rows rows, or NULL (the protocol then stops with AN_ERR_NOMEM); its
+   scores should be likelihoods in [0, 1] (an ensemble's): one that is
+   negative, non-finite or an error counts as 0.  x: (n, n_features)
+   row-major; score: (n). */
+typedef struct an_causal_config {
+    size_t first_fit;           /* the first fit's row (150)                */
+    size_t growth;              /* each refit this many times later (2)     */
+    size_t onset_window;        /* rows an onset must top (100)             */
+} an_causal_config;
+
+typedef an_detector *(*an_detector_maker)(void *user, size_t n_features, size_t n_rows);
+
+AN_API an_causal_config an_causal_config_init(void);
+AN_API an_result an_causal_score(const an_causal_config *config, an_detector_maker make, void *user, const float *x,
+                                 size_t n, size_t n_features, float *score, const an_allocator *a);
+
 #ifdef __cplusplus
 }
 #endif
@@ -5728,6 +5757,52 @@ AN_API int an_hybrid_lone_ok(const an_hybrid_config *config, size_t rows, double
     if (rows > 1) return 1;
     if (in_training && top < need) need = top;
     return peak >= (double)(float)need;
+}
+
+AN_API an_causal_config an_causal_config_init(void)
+{
+    an_causal_config c;
+    c.first_fit = 150;
+    c.growth = 2;
+    c.onset_window = 100;
+    return c;
+}
+
+AN_API an_result an_causal_score(const an_causal_config *config, an_detector_maker make, void *user, const float *x,
+                                 size_t n, size_t n_features, float *score, const an_allocator *a)
+{
+    an_detector *d = NULL;
+    an_onset onset;
+    size_t i, k, next;
+    an_result r;
+    if (!config || !make || (!x && n) || (!score && n) || n_features == 0 || config->first_fit == 0 ||
+        config->growth < 2 || config->onset_window == 0 || !an__allocator_ok(a))
+        return AN_ERR_INVALID_ARG;
+    if ((r = an_onset_init(&onset, config->onset_window, a)) != AN_OK) return r;
+    next = config->first_fit;
+    for (i = 0; i < n && r == AN_OK; i++) {
+        double on;
+        if (i == next) {                                 /* refit on rows 0..i-1 */
+            an_detector *fresh = make(user, n_features, i);
+            float s;
+            if (!fresh) { r = AN_ERR_NOMEM; break; }
+            if (an_detector_fit(fresh, x, i) == AN_OK) {
+                an_detector_destroy(d);
+                d = fresh;
+                for (k = 0; k < i; k++) an_detector_push(d, x + k * n_features, &s);
+            } else {
+                an_detector_destroy(fresh);
+            }
+            next = next > SIZE_MAX / config->growth ? SIZE_MAX : next * config->growth;
+        }
+        score[i] = 0.0f;
+        if (d && an_detector_push(d, x + i * n_features, &score[i]) != AN_OK) score[i] = 0.0f;
+        if (!(score[i] >= 0.0f) || !an__finite(score[i])) score[i] = 0.0f;   /* likelihoods: below 0, none */
+        if ((r = an_onset_push(&onset, score[i], &on)) == AN_OK) score[i] = (float)on;
+    }
+    an_onset_uninit(&onset);
+    an_detector_destroy(d);
+    return r;
 }
 
 #ifdef __cplusplus

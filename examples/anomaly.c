@@ -1157,53 +1157,27 @@ static int cmd_stream(int argc, char **argv)
 /* --------------------------------------------------------------------------
    nab
    --------------------------------------------------------------------------
-   The detector learns causally: nothing before row 150 (NAB's probation is
-   at least that long), then it fits on everything seen at rows 150, 300,
-   600, ... and replays those rows to catch the stream up.  The score of
-   row t depends only on rows 0..t, whatever the file's length.
-   NAB counts the first detection in a window and charges every detection
-   outside one, so the scores written are onsets (an_onset): a row keeps
-   its likelihood only when that tops the last NAB_ONSET_WINDOW rows', so
-   an anomaly is reported where it starts, not on every row of it.  100
-   rows is shorter than NAB's typical window (a tenth of a file shared
-   among its anomalies: 100 to 400 rows for most of the corpus), so a
-   second anomaly is rarely hidden; it is not tuned to the local files
-   (25 to 250 rows all score better than none).  The hybrid's members
+   The library's causal protocol (an_causal_score, its defaults): nothing
+   before row 150, then a fresh fit on everything seen at rows 150, 300,
+   600, ... replayed to catch the stream up, so the score of row t depends
+   only on rows 0..t; the scores written are onsets over 100 rows (an
+   anomaly is reported where it starts, not on every row of it; 100 rows
+   is shorter than NAB's typical window, a tenth of a file shared among
+   its anomalies, and 25 to 250 rows all score within noise).  The hybrid's members
    are pooled by surprise (AN_POOL_SURPRISE), so the baseline sure of a
    rare row is not diluted by an LSTM that sees nothing; detect and stream
    keep the mean, which their lone-row level (an_hybrid_lone_ok) and the
    demo's floors were set on. */
 
-#define NAB_FIRST_FIT 150
-#define NAB_ONSET_WINDOW 100
+static an_detector *nab_make(void *user, size_t n_features, size_t n_rows)
+{
+    return make_detector((const options *)user, n_features, n_rows);
+}
 
 static void nab_scores(const options *o, const float *x, size_t n, float *score)
 {
-    an_detector *d = NULL;
-    an_onset onset;
-    size_t i, next = NAB_FIRST_FIT, k;
-    check(an_onset_init(&onset, NAB_ONSET_WINDOW, NULL), "onset");
-    for (i = 0; i < n; i++) {
-        double on;
-        if (i == next) {                                 /* refit on rows 0..i-1 */
-            an_detector *fresh = make_detector(o, 1, i);
-            float s;
-            if (an_detector_fit(fresh, x, i) == AN_OK) {
-                an_detector_destroy(d);
-                d = fresh;
-                for (k = 0; k < i; k++) an_detector_push(d, x + k, &s);
-            } else {
-                an_detector_destroy(fresh);
-            }
-            next *= 2;
-        }
-        score[i] = 0.0f;
-        if (d && an_detector_push(d, x + i, &score[i]) != AN_OK) score[i] = 0.0f;
-        check(an_onset_push(&onset, score[i], &on), "onset");
-        score[i] = (float)on;
-    }
-    an_onset_uninit(&onset);
-    an_detector_destroy(d);
+    an_causal_config c = an_causal_config_init();
+    check(an_causal_score(&c, nab_make, (void *)o, x, n, 1, score, NULL), "nab");
 }
 
 /* The windows of one file from NAB's combined_windows.json: the value of

@@ -937,6 +937,58 @@ static void test_hybrid_preset(void)
     an_detector_destroy(alone);
 }
 
+/* The causal protocol: the maker is called at rows 150, 300 and 600 of
+   1000 with those row counts; nothing is scored before row 150; changing
+   rows 700.. leaves the scores of rows 0..699 alone, bit for bit; scores
+   are in [0, 1]; a 6-sd spike at row 800 is an onset near 1; a maker
+   that returns NULL stops it with AN_ERR_NOMEM. */
+typedef struct causal_log { size_t calls, rows[8]; int fail; } causal_log;
+
+static an_detector *causal_maker(void *user, size_t n_features, size_t n_rows)
+{
+    causal_log *log = (causal_log *)user;
+    an_hybrid_config hc = an_hybrid_config_init(0);
+    an_detector *d = NULL;
+    if (log->fail) return NULL;
+    if (log->calls < 8) log->rows[log->calls] = n_rows;
+    log->calls++;
+    return an_hybrid_create(&hc, n_features, NULL, NULL, &d) == AN_OK ? d : NULL;
+}
+
+static void test_causal_score(void)
+{
+    an_causal_config c = an_causal_config_init();
+    causal_log log;
+    float *x = (float *)malloc(1000 * sizeof(float)), *a = (float *)malloc(1000 * sizeof(float)),
+          *b = (float *)malloc(1000 * sizeof(float));
+    an_rng rng;
+    size_t i;
+    int zero = 1, same = 1, range = 1;
+    an_rng_seed(&rng, 3, 0);
+    for (i = 0; i < 1000; i++) x[i] = (float)(5.0 * sin(2 * 3.14159265358979 * (double)i / 24.0) + 0.3 * an_rng_normal(&rng));
+    x[800] += 1.8f;
+    CHECK(c.first_fit == 150 && c.growth == 2 && c.onset_window == 100);
+    memset(&log, 0, sizeof log);
+    CHECK_OK(an_causal_score(&c, causal_maker, &log, x, 1000, 1, a, NULL));
+    CHECK(log.calls == 3 && log.rows[0] == 150 && log.rows[1] == 300 && log.rows[2] == 600);
+    for (i = 0; i < 150; i++) zero &= a[i] == 0.0f;
+    for (i = 0; i < 1000; i++) range &= a[i] >= 0.0f && a[i] <= 1.0f;
+    CHECK(zero && range);
+    CHECK(a[800] > 0.999f);
+    for (i = 700; i < 1000; i++) x[i] = -x[i];
+    memset(&log, 0, sizeof log);
+    CHECK_OK(an_causal_score(&c, causal_maker, &log, x, 1000, 1, b, NULL));
+    for (i = 0; i < 700; i++) same &= a[i] == b[i];
+    CHECK(same);
+    log.fail = 1;
+    CHECK_RESULT(an_causal_score(&c, causal_maker, &log, x, 1000, 1, b, NULL), AN_ERR_NOMEM);
+    c.growth = 1;
+    CHECK_RESULT(an_causal_score(&c, causal_maker, &log, x, 1000, 1, b, NULL), AN_ERR_INVALID_ARG);
+    free(x);
+    free(a);
+    free(b);
+}
+
 /* A member for fallback tests: scores |x|, but its fit can fail, and its
    push returns NaN on every other row. */
 typedef struct flaky { an_detector base; int fail_fit; size_t count; } flaky;
@@ -1386,6 +1438,7 @@ int main(void)
     RUN(test_calibration);
     RUN(test_calibration_contaminated);
     RUN(test_hybrid_preset);
+    RUN(test_causal_score);
     RUN(test_ensemble);
     RUN(test_ensemble_surprise);
     RUN(test_ensemble_fallback);
