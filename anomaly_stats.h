@@ -811,7 +811,9 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
                  gets the higher of that rank and the bulk's tail: a
                  generalized Pareto tail (shape in [0, 1], 0 =
                  exponential) fitted by least squares on the log tail
-                 probabilities of the knots from 90% to 99.1%.  Ranks alone
+                 probabilities of the knots from 90% to 99.1% (past the
+                 maximum the rank goes on as an exponential tail through
+                 the 99.1% knot and the top).  Ranks alone
                  would let an anomaly among the training scores calibrate
                  itself away (the top sits at (n - 0.5) / n: a 6-sigma
                  spike in 3,000 training rows could not pass 0.9999); the
@@ -5273,7 +5275,12 @@ AN_API double an_calibration_likelihood(const an_calibration *c, double score)
     if (score < x[0]) return p[0] * exp((score - x[0]) / c->tail);
     if (score > x[AN__CAL_FROM]) {                 /* the bulk's tail, or the rank where that is higher */
         model = an__calibration_model(c, score);
-        if (score > x[hi]) return model > p[hi] ? model : p[hi];
+        if (score > x[hi]) {                       /* past the top: the ranks' own exponential tail, */
+            double top = x[hi], p99 = x[AN__CAL_TO];   /* through the 99.1% knot and the top, or the bulk's */
+            double scale = top > p99 ? (top - p99) / log((1.0 - p[AN__CAL_TO]) / (1.0 - p[hi])) : c->scale;
+            double rank = 1.0 - (1.0 - p[hi]) * exp(-(score - top) / scale);
+            return model > rank ? model : rank;
+        }
     } else {
         model = 0.0;
     }
