@@ -7,6 +7,12 @@
 #                  STL against R and statsmodels, the LSTM autoencoder against
 #                  PyTorch (each peer where it is installed)
 #   make demo      the demo (build/anomaly demo)
+#   make eval      the quality suite (not part of test; minutes): NAB on
+#                  ../shared/data/nab, all / choose / confirm halves, and the
+#                  synthetic benchmark unsupervised and with a clean prefix.
+#                  EVAL_ARGS="--method stl" goes to every detect and nab run;
+#                  QUICK=1 runs 14 synthetic files instead of 84; EVAL_FLAGS
+#                  takes bench/eval.c's own flags (--no-nab, --no-synth, --jobs N)
 #   make fuzz      libFuzzer on the model-file reader (clang), FUZZ_SECONDS=60
 #   make cross     the suite for AArch64 NEON under qemu (CROSS=aarch64-linux-gnu-)
 #
@@ -54,13 +60,14 @@ X86      := $(filter x86_64 i686 i386,$(shell uname -m))
 HAS_AVX2 := $(if $(X86),$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo 1))
 TESTS     = build/test_core build/test_core_scalar $(if $(HAS_AVX2),build/test_core_avx2) build/test_stats \
             build/test_thresholds build/test_detectors build/test_lstm build/test_lstm_scalar \
-            $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai
+            $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject
 FUZZ_RUN  = build/fuzz_model
 
-.PHONY: all test sanitize bench demo fuzz cross clean
+.PHONY: all test sanitize bench demo eval fuzz cross clean
 
 all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats bench/stl bench/lstm_ae build/core_tour \
-     build/stats_tour build/lstm_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed
+     build/stats_tour build/lstm_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed \
+     build/eval
 
 build:
 	@mkdir -p build
@@ -73,6 +80,9 @@ build/test_core_scalar: tests/test_core.c $(TEST_DEP) | build
 
 build/test_core_avx2: tests/test_core.c $(TEST_DEP) | build
 	$(CC) $(STD) $(SIMD_avx2) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+build/test_inject: tests/test_inject.c anomaly.h tests/test.h | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 build/test_stats: tests/test_stats.c $(HEADERS) tests/test.h | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
@@ -154,11 +164,12 @@ sanitize: | build
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_detectors.c -o build/test_detectors_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_lstm.c -o build/test_lstm_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_xai.c -o build/test_xai_asan $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_inject.c -o build/test_inject_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) -DFUZZ_STANDALONE tests/fuzz_model.c -o build/fuzz_model_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) examples/anomaly.c -o build/anomaly_asan $(LDLIBS)
 	$(CC) $(STD) $(if $(HAS_AVX2),$(SIMD_avx2),$(SIMD_scalar)) $(CFLAGS) -gdwarf-4 tests/test_core.c -o build/test_core_vg $(LDLIBS)
 	@SKIP_COMPILE=1 sh tests/run.sh build/test_core_asan build/test_core_scalar_asan build/test_stats_asan \
-	    build/test_thresholds_asan build/test_detectors_asan build/test_lstm_asan build/test_xai_asan \
+	    build/test_thresholds_asan build/test_detectors_asan build/test_lstm_asan build/test_xai_asan build/test_inject_asan \
 	    "build/fuzz_model_asan tests/fuzz/corpus" "sh tests/test_cli.sh build/anomaly_asan" \
 	    "valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/test_core_vg"
 
@@ -170,6 +181,14 @@ bench: build/bench_kernels build/bench_stats bench/stl bench/lstm_ae
 
 demo: build/anomaly
 	./build/anomaly demo
+
+build/eval: bench/eval.c anomaly.h | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+EVAL_ARGS  ?=
+EVAL_FLAGS ?=
+eval: build/anomaly build/eval
+	nice ./build/eval $(if $(QUICK),--quick) $(EVAL_FLAGS) -- $(EVAL_ARGS)
 
 # Coverage-guided fuzzing of the model reader; new inputs go to build/fuzz-corpus.
 fuzz: | build

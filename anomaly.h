@@ -32,6 +32,7 @@
        8  Metrics            confusion, ROC/PR, events, point-adjust, NAB
        9  Model files        chunked container with CRC32: writer and reader
        10 Detectors          the contract every detector implements
+       11 Synthetic anomalies injection with ground truth, base series
 
    CONVENTIONS
 
@@ -677,6 +678,175 @@ AN_API void      an_detector_destroy(an_detector *d);
 #define AN_TAG_DETECTOR AN_TAG('D', 'E', 'T', 'C')
 #define AN_TAG_TYPE     AN_TAG('T', 'Y', 'P', 'E')
 #define AN_TAG_SCALER   AN_TAG('S', 'C', 'A', 'L')
+
+/* ==========================================================================
+   11  Synthetic anomalies
+   ==========================================================================
+   Injects labelled anomalies into a series, for benchmarks, tests and
+   augmentation, and makes base series to inject into.  Everything is
+   deterministic for a seed (the library's an_rng) and nothing allocates
+   except an_inject_scale's scratch, which comes from an allocator.
+
+   The size of an anomaly is `magnitude` times the channel's robust scale
+
+       scale = 1.4826 * MAD(x[t+1] - x[t]) / sqrt(2)
+
+   the median absolute deviation of the first differences, as a standard
+   deviation: for white noise of sd s on any smooth signal it is s, for a
+   random walk it is the step's sd, and neither anomalies nor level shifts
+   move a median.  A seasonal cycle of amplitude A over P rows changes by
+   at most 2 pi A / P per row, so at 5-minute sampling of a daily cycle
+   (P = 288) the cycle adds at most 0.022 A to a difference and the scale
+   stays the noise's; over short periods (P = 24, hourly) it reads larger
+   than the noise (up to 0.26 A), so anomalies come out larger, never
+   smaller, than asked.  A series with MAD 0 falls back to the mean
+   absolute deviation (as an sd) and a constant one to 1.
+
+   The kinds, for rows start..end of a channel with scale s, magnitude m
+   and sign +-1 (values x are the series before the anomaly):
+     spike      x + m s                      (one row when planned)
+     dip        x - m s                      (one row when planned)
+     shift      x + sign m s                 (a level shift, then back)
+     variance   x + m s N(0, 1)              (a variance burst)
+     collapse   the centred 13-row moving average of x: the noise all but
+                vanishes (magnitude unused)
+     flatline   x[start - 1] (x[0] when start is 0): a stuck sensor
+                (magnitude unused)
+     trend      x + sign m s (t - start + 1) / (end - start + 1): a ramp
+                away from the series that reaches m s on the last row
+     phase      x[t - P/4]: the seasonal cycle a quarter period late
+                (needs a period P >= 4 and start >= P/4; magnitude unused)
+     gap        NaN: missing data
+   Rows outside every event are never changed, bit for bit. */
+typedef enum an_inject_kind {
+    AN_INJECT_SPIKE    = 0,
+    AN_INJECT_DIP      = 1,
+    AN_INJECT_SHIFT    = 2,
+    AN_INJECT_VARIANCE = 3,
+    AN_INJECT_COLLAPSE = 4,
+    AN_INJECT_FLATLINE = 5,
+    AN_INJECT_TREND    = 6,
+    AN_INJECT_PHASE    = 7,
+    AN_INJECT_GAP      = 8
+} an_inject_kind;
+#define AN_INJECT_KINDS  9
+#define AN_INJECT_BIT(k) (1u << (unsigned)(k))
+#define AN_INJECT_ALL    ((1u << AN_INJECT_KINDS) - 1u)
+/* The seven kinds a detector is judged on: spike, dip, shift, variance,
+   flatline, trend, phase (no collapse, no gap). */
+#define AN_INJECT_COMMON (AN_INJECT_BIT(AN_INJECT_SPIKE) | AN_INJECT_BIT(AN_INJECT_DIP) | \
+                          AN_INJECT_BIT(AN_INJECT_SHIFT) | AN_INJECT_BIT(AN_INJECT_VARIANCE) | \
+                          AN_INJECT_BIT(AN_INJECT_FLATLINE) | AN_INJECT_BIT(AN_INJECT_TREND) | \
+                          AN_INJECT_BIT(AN_INJECT_PHASE))
+
+/* "spike", "dip", "shift", "variance", "collapse", "flatline", "trend",
+   "phase", "gap"; NULL for a kind out of range. */
+AN_API const char *an_inject_kind_name(int kind);
+/* The kind named `name` (as above), else AN_ERR_INVALID_ARG. */
+AN_API an_result   an_inject_kind_parse(const char *name, an_inject_kind *kind);
+
+/* One anomaly in one channel.  An anomaly planned over several channels is
+   one event per channel, all with the same group. */
+typedef struct an_inject_event {
+    an_inject_kind kind;
+    size_t start, end;     /* rows, both inclusive                          */
+    size_t channel;        /* the feature it changes                        */
+    size_t group;          /* the anomaly it belongs to, 0, 1, ...          */
+    double magnitude;      /* in units of `scale`                           */
+    double scale;          /* the channel's robust scale (value units)      */
+    int sign;              /* +1 or -1: dip -1, shift and trend either, others +1 */
+} an_inject_event;
+
+typedef struct an_inject_config {
+    unsigned kinds;              /* AN_INJECT_BIT mask to draw from (AN_INJECT_COMMON) */
+    size_t count;                /* anomalies to place (4)                            */
+    double magnitude;            /* in robust-scale units (6)                         */
+    size_t min_len, max_len;     /* rows of an extended anomaly (12, 144); phase
+                                    lasts P/2 to P rows, spike and dip one row       */
+    size_t channels_per_event;   /* channels each anomaly hits (1)                    */
+    const unsigned char *channel_ok; /* (n_features), nonzero = may be hit; NULL = all */
+    size_t first_row;            /* nothing before this row: a clean prefix (0)       */
+    size_t separation;           /* clean rows before each anomaly in its slot (24)   */
+    size_t period;               /* seasonal period in rows, for phase (0 = none)     */
+    uint64_t seed;               /* (1)                                               */
+} an_inject_config;
+
+AN_API an_inject_config an_inject_config_init(void);
+
+/* Per-channel robust scale of x (n_rows >= 3, n_features) into
+   scale[n_features] (see above).  Scratch of n_rows floats from `a`.
+   NaN or Inf in x is AN_ERR_INPUT. */
+AN_API an_result an_inject_scale(const float *x, size_t n_rows, size_t n_features, const an_allocator *a,
+                                 double *scale);
+
+/* Plans cfg->count anomalies without touching any series: the rows from
+   cfg->first_row are cut into count equal slots and anomaly g falls in
+   slot g, after `separation` clean rows, at a random place; its kind is
+   drawn from the enabled kinds without replacement (a fresh shuffle when
+   they run out), so a file gets as many different kinds as it can.
+   Writes count * channels_per_event events (scale 1; an_inject sets the
+   real one) and *n_events, also when `capacity` is too small (then
+   AN_ERR_SHAPE).  AN_ERR_TOO_SHORT when a slot cannot hold an anomaly of
+   the shortest length allowed; AN_ERR_INVALID_ARG for a bad config (no
+   kinds, kinds out of range, phase without a period >= 4, min_len >
+   max_len, more channels per event than channels allowed, ...). */
+AN_API an_result an_inject_plan(size_t n_rows, size_t n_features, const an_inject_config *cfg,
+                                an_inject_event *events, size_t capacity, size_t *n_events);
+
+/* Applies events to x (n_rows, n_features) in place, in order; each moves
+   values by magnitude * scale (its own fields).  `period` is for phase,
+   `seed` for the variance bursts' noise (event k draws from an_rng
+   stream k).  row_mask (n_rows) and cell_mask (n_rows * n_features), each
+   optional, are cleared and then hold 1 on every row / cell an event
+   covers.  Everything is checked before anything is written: x with a
+   NaN or Inf is AN_ERR_INPUT; an event out of the series, of a kind out
+   of range, with a non-finite magnitude or a scale <= 0, or a phase
+   starting before P/4 is AN_ERR_INVALID_ARG. */
+AN_API an_result an_inject_apply(float *x, size_t n_rows, size_t n_features, const an_inject_event *events,
+                                 size_t n_events, size_t period, uint64_t seed, unsigned char *row_mask,
+                                 unsigned char *cell_mask);
+
+/* an_inject_plan, then each event's scale from scale[channel] (from
+   an_inject_scale, or your own), then an_inject_apply with cfg->period
+   and cfg->seed.  No allocation. */
+AN_API an_result an_inject(float *x, size_t n_rows, size_t n_features, const an_inject_config *cfg,
+                           const double *scale, an_inject_event *events, size_t capacity, size_t *n_events,
+                           unsigned char *row_mask, unsigned char *cell_mask);
+
+/* Base series for benchmarks: level + seasonal part + white noise, one
+   independent draw per channel (each with its own phase).
+     daily         A (sin u + 0.35 sin(2u + 0.8)), u = 2 pi t / P + phi
+     daily-weekly  daily + 0.5 A sin(2 pi t / 7P + psi)
+     trend-daily   daily + trend * t / P
+     ar1           no season: e[t] = ar e[t-1] + 0.5 noise N(0, 1),
+                   started from its stationary distribution
+   with P = period (288 rows a day at 5-minute sampling). */
+typedef enum an_synth_shape {
+    AN_SYNTH_DAILY        = 0,
+    AN_SYNTH_DAILY_WEEKLY = 1,
+    AN_SYNTH_TREND_DAILY  = 2,
+    AN_SYNTH_AR1          = 3
+} an_synth_shape;
+#define AN_SYNTH_SHAPES 4
+
+typedef struct an_synth_config {
+    an_synth_shape shape;
+    size_t period;         /* rows per day (288)                 */
+    double level;          /* (100)                              */
+    double amplitude;      /* A, of the daily cycle (10)         */
+    double trend;          /* per period, trend-daily only (1)   */
+    double ar;             /* AR(1) coefficient, ar1 only (0.99) */
+    double noise;          /* sd of the white noise (1)          */
+    uint64_t seed;
+} an_synth_config;
+
+AN_API an_synth_config an_synth_config_init(an_synth_shape shape, uint64_t seed);
+/* "daily", "daily-weekly", "trend-daily", "ar1"; NULL out of range. */
+AN_API const char *an_synth_shape_name(int shape);
+/* Fills x (n_rows, n_features).  AN_ERR_INVALID_ARG for a bad config
+   (shape out of range, period < 2 for a seasonal shape, |ar| >= 1,
+   negative or non-finite sizes). */
+AN_API an_result an_synth_series(float *x, size_t n_rows, size_t n_features, const an_synth_config *cfg);
 
 #ifdef __cplusplus
 }
@@ -3081,6 +3251,324 @@ AN_API an_result an_detector_load(an_reader *r, const an_detector_vtable *const 
 AN_API void an_detector_destroy(an_detector *d)
 {
     if (d && d->vt && d->vt->destroy) d->vt->destroy(d);
+}
+
+/* ==========================================================================
+   11  Synthetic anomalies
+   ========================================================================== */
+static const char *const an__inject_names[AN_INJECT_KINDS] = {
+    "spike", "dip", "shift", "variance", "collapse", "flatline", "trend", "phase", "gap"
+};
+
+AN_API const char *an_inject_kind_name(int kind)
+{
+    return kind >= 0 && kind < AN_INJECT_KINDS ? an__inject_names[kind] : NULL;
+}
+
+AN_API an_result an_inject_kind_parse(const char *name, an_inject_kind *kind)
+{
+    int k;
+    if (!name || !kind) return AN_ERR_INVALID_ARG;
+    for (k = 0; k < AN_INJECT_KINDS; k++)
+        if (!strcmp(name, an__inject_names[k])) { *kind = (an_inject_kind)k; return AN_OK; }
+    return AN_ERR_INVALID_ARG;
+}
+
+AN_API an_inject_config an_inject_config_init(void)
+{
+    an_inject_config c;
+    memset(&c, 0, sizeof c);
+    c.kinds = AN_INJECT_COMMON;
+    c.count = 4;
+    c.magnitude = 6.0;
+    c.min_len = 12;
+    c.max_len = 144;
+    c.channels_per_event = 1;
+    c.separation = 24;
+    c.seed = 1;
+    return c;
+}
+
+AN_API an_result an_inject_scale(const float *x, size_t n_rows, size_t n_features, const an_allocator *a,
+                                 double *scale)
+{
+    float *d;
+    size_t i, f, m, bytes;
+    an_result r = AN_OK;
+    if (!x || !scale || n_features == 0) return AN_ERR_INVALID_ARG;
+    if (n_rows < 3) return AN_ERR_TOO_SHORT;
+    if (an__mul(n_rows, n_features) == SIZE_MAX || (bytes = an__mul(n_rows, sizeof(float))) == SIZE_MAX)
+        return AN_ERR_TOO_LARGE;
+    for (i = 0; i < n_rows * n_features; i++)
+        if (!an__finite(x[i])) return AN_ERR_INPUT;
+    if (!(d = (float *)an_malloc(a, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    m = n_rows - 1;
+    for (f = 0; f < n_features && r == AN_OK; f++) {
+        double med, mad, mean_abs = 0.0;
+        for (i = 0; i < m; i++) d[i] = (float)((double)x[(i + 1) * n_features + f] - (double)x[i * n_features + f]);
+        if ((r = an_percentile_inplace(d, m, 50.0, &med)) != AN_OK) break;
+        for (i = 0; i < m; i++) {
+            d[i] = (float)fabs((double)d[i] - med);
+            mean_abs += (double)d[i];
+        }
+        if ((r = an_percentile_inplace(d, m, 50.0, &mad)) != AN_OK) break;
+        mean_abs /= (double)m;
+        if (mad > 0.0) scale[f] = 1.482602218505602 * mad / sqrt(2.0);
+        else if (mean_abs > 0.0) scale[f] = 1.2533141373155 * mean_abs / sqrt(2.0);  /* sqrt(pi / 2) */
+        else scale[f] = 1.0;
+        if (!an__finite(scale[f])) r = AN_ERR_NUMERIC;
+    }
+    an_free(a, d, bytes);
+    return r;
+}
+
+/* Rows an anomaly of this kind may last: [*lo, *hi]. */
+static void an__inject_lengths(const an_inject_config *c, int kind, size_t *lo, size_t *hi)
+{
+    if (kind == AN_INJECT_SPIKE || kind == AN_INJECT_DIP) { *lo = *hi = 1; return; }
+    if (kind == AN_INJECT_PHASE) { *lo = c->period / 2; *hi = c->period; return; }
+    *lo = c->min_len;
+    *hi = c->max_len;
+}
+
+AN_API an_result an_inject_plan(size_t n_rows, size_t n_features, const an_inject_config *cfg,
+                                an_inject_event *events, size_t capacity, size_t *n_events)
+{
+    an_rng rng;
+    int bag[AN_INJECT_KINDS], n_bag = 0, used = 0, k;
+    size_t allowed = 0, f, g, needed, slot, out = 0;
+    if (n_events) *n_events = 0;
+    if (!cfg || !n_events || (capacity && !events) || n_rows == 0 || n_features == 0) return AN_ERR_INVALID_ARG;
+    if (!cfg->kinds || (cfg->kinds & ~AN_INJECT_ALL) || cfg->channels_per_event == 0 || cfg->min_len == 0 ||
+        cfg->min_len > cfg->max_len || !an__finite(cfg->magnitude) || cfg->magnitude < 0.0)
+        return AN_ERR_INVALID_ARG;
+    if ((cfg->kinds & AN_INJECT_BIT(AN_INJECT_PHASE)) && cfg->period < 4) return AN_ERR_INVALID_ARG;
+    for (f = 0; f < n_features; f++) allowed += !cfg->channel_ok || cfg->channel_ok[f];
+    if (cfg->channels_per_event > allowed) return AN_ERR_INVALID_ARG;
+    needed = an__mul(cfg->count, cfg->channels_per_event);
+    if (needed == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (needed > capacity) { *n_events = needed; return AN_ERR_SHAPE; }
+    if (cfg->count == 0) return AN_OK;
+    if (cfg->first_row >= n_rows) return AN_ERR_TOO_SHORT;
+    slot = (n_rows - cfg->first_row) / cfg->count;
+    /* Every enabled kind must fit its slot at its shortest. */
+    for (k = 0; k < AN_INJECT_KINDS; k++) {
+        size_t lo, hi, need;
+        if (!(cfg->kinds & AN_INJECT_BIT(k))) continue;
+        an__inject_lengths(cfg, k, &lo, &hi);
+        need = an__add(an__add(cfg->separation, lo), k == AN_INJECT_PHASE ? cfg->period / 4 : 0);
+        if (need > slot) return AN_ERR_TOO_SHORT;
+    }
+    an_rng_seed(&rng, cfg->seed, 0x1A7E);
+    for (g = 0; g < cfg->count; g++) {
+        size_t lo, hi, len, start, room, base = cfg->first_row + g * slot + cfg->separation, chosen = 0, seen = 0;
+        int kind, sign;
+        if (used == n_bag) {                          /* a fresh shuffled bag of the enabled kinds */
+            n_bag = 0;
+            for (k = 0; k < AN_INJECT_KINDS; k++)
+                if (cfg->kinds & AN_INJECT_BIT(k)) bag[n_bag++] = k;
+            for (k = n_bag - 1; k > 0; k--) {
+                int j = (int)an_rng_below(&rng, (uint64_t)k + 1), t = bag[k];
+                bag[k] = bag[j];
+                bag[j] = t;
+            }
+            used = 0;
+        }
+        kind = bag[used++];
+        an__inject_lengths(cfg, kind, &lo, &hi);
+        room = slot - cfg->separation;
+        if (kind == AN_INJECT_PHASE && cfg->first_row + g * slot + cfg->separation < cfg->period / 4) {
+            size_t shift = cfg->period / 4 - (cfg->first_row + g * slot + cfg->separation);
+            base += shift;
+            room -= shift;
+        }
+        if (hi > room) hi = room;
+        len = lo + (size_t)an_rng_below(&rng, (uint64_t)(hi - lo) + 1);
+        start = base + (size_t)an_rng_below(&rng, (uint64_t)(room - len) + 1);
+        sign = kind == AN_INJECT_DIP ? -1 : (kind != AN_INJECT_SHIFT && kind != AN_INJECT_TREND) ? 1
+             : (an_rng_u32(&rng) & 1u) ? 1 : -1;
+        /* cfg->channels_per_event of the allowed channels, each equally
+           likely (selection sampling, Knuth's algorithm S). */
+        for (f = 0; f < n_features && chosen < cfg->channels_per_event; f++) {
+            an_inject_event *e;
+            if (cfg->channel_ok && !cfg->channel_ok[f]) continue;
+            if ((uint64_t)(allowed - seen++) * an_rng_uniform(&rng) >= (double)(cfg->channels_per_event - chosen))
+                continue;
+            chosen++;
+            e = &events[out++];
+            memset(e, 0, sizeof *e);                  /* padding too: same seed, same bytes */
+            e->kind = (an_inject_kind)kind;
+            e->start = start;
+            e->end = start + len - 1;
+            e->channel = f;
+            e->group = g;
+            e->magnitude = cfg->magnitude;
+            e->scale = 1.0;
+            e->sign = sign;
+        }
+    }
+    *n_events = out;
+    return AN_OK;
+}
+
+#define AN__COLLAPSE_HALF 6   /* the collapse's moving average is 2 * 6 + 1 rows wide */
+
+AN_API an_result an_inject_apply(float *x, size_t n_rows, size_t n_features, const an_inject_event *events,
+                                 size_t n_events, size_t period, uint64_t seed, unsigned char *row_mask,
+                                 unsigned char *cell_mask)
+{
+    size_t i, k, t, total;
+    if (!x || n_rows == 0 || n_features == 0 || (n_events && !events)) return AN_ERR_INVALID_ARG;
+    if ((total = an__mul(n_rows, n_features)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    for (k = 0; k < n_events; k++) {
+        const an_inject_event *e = &events[k];
+        if ((int)e->kind < 0 || (int)e->kind >= AN_INJECT_KINDS || e->start > e->end || e->end >= n_rows ||
+            e->channel >= n_features || !an__finite(e->magnitude) || !an__finite(e->scale) || !(e->scale > 0.0) ||
+            (e->sign != 1 && e->sign != -1))
+            return AN_ERR_INVALID_ARG;
+        if (e->kind == AN_INJECT_PHASE && (period < 4 || e->start < period / 4)) return AN_ERR_INVALID_ARG;
+    }
+    for (i = 0; i < total; i++)
+        if (!an__finite(x[i])) return AN_ERR_INPUT;
+    if (row_mask) memset(row_mask, 0, n_rows);
+    if (cell_mask) memset(cell_mask, 0, total);
+    for (k = 0; k < n_events; k++) {
+        const an_inject_event *e = &events[k];
+        const size_t F = n_features, c = e->channel;
+        const double size = (double)e->sign * e->magnitude * e->scale;
+        float *col = x + c;                                 /* col[t * F] is row t */
+        an_rng rng;
+        switch (e->kind) {
+        case AN_INJECT_SPIKE:
+        case AN_INJECT_DIP:
+        case AN_INJECT_SHIFT:
+            for (t = e->start; t <= e->end; t++) col[t * F] = (float)((double)col[t * F] + size);
+            break;
+        case AN_INJECT_VARIANCE:
+            an_rng_seed(&rng, seed, (uint64_t)k);
+            for (t = e->start; t <= e->end; t++)
+                col[t * F] = (float)((double)col[t * F] + e->magnitude * e->scale * an_rng_normal(&rng));
+            break;
+        case AN_INJECT_COLLAPSE: {
+            /* Centred moving average of the values before the event: the
+               ring keeps the original of the rows already overwritten. */
+            float ring[2 * AN__COLLAPSE_HALF + 1];
+            const size_t W = 2 * AN__COLLAPSE_HALF + 1;
+            size_t lo = e->start > AN__COLLAPSE_HALF ? e->start - AN__COLLAPSE_HALF : 0, r;
+            for (r = lo; r < n_rows && r <= e->start + AN__COLLAPSE_HALF; r++) ring[r % W] = col[r * F];
+            for (t = e->start; t <= e->end; t++) {
+                size_t a = t > AN__COLLAPSE_HALF ? t - AN__COLLAPSE_HALF : 0;
+                size_t b = t + AN__COLLAPSE_HALF < n_rows ? t + AN__COLLAPSE_HALF : n_rows - 1;
+                double sum = 0.0;
+                for (r = a; r <= b; r++) sum += (double)ring[r % W];
+                col[t * F] = (float)(sum / (double)(b - a + 1));
+                if (t + AN__COLLAPSE_HALF + 1 < n_rows)
+                    ring[(t + AN__COLLAPSE_HALF + 1) % W] = col[(t + AN__COLLAPSE_HALF + 1) * F];
+            }
+            break;
+        }
+        case AN_INJECT_FLATLINE: {
+            float v = col[(e->start ? e->start - 1 : 0) * F];
+            for (t = e->start; t <= e->end; t++) col[t * F] = v;
+            break;
+        }
+        case AN_INJECT_TREND: {
+            double len = (double)(e->end - e->start + 1);
+            for (t = e->start; t <= e->end; t++)
+                col[t * F] = (float)((double)col[t * F] + size * (double)(t - e->start + 1) / len);
+            break;
+        }
+        case AN_INJECT_PHASE: {
+            size_t d = period / 4;
+            for (t = e->end + 1; t-- > e->start;) col[t * F] = col[(t - d) * F];   /* backwards: reads unmoved rows */
+            break;
+        }
+        case AN_INJECT_GAP:
+            for (t = e->start; t <= e->end; t++) col[t * F] = (float)NAN;
+            break;
+        }
+        for (t = e->start; t <= e->end; t++) {
+            if (row_mask) row_mask[t] = 1;
+            if (cell_mask) cell_mask[t * F + c] = 1;
+        }
+    }
+    return AN_OK;
+}
+
+AN_API an_result an_inject(float *x, size_t n_rows, size_t n_features, const an_inject_config *cfg,
+                           const double *scale, an_inject_event *events, size_t capacity, size_t *n_events,
+                           unsigned char *row_mask, unsigned char *cell_mask)
+{
+    an_result r;
+    size_t k;
+    if (n_events) *n_events = 0;
+    if (!x || !scale || !cfg || !n_events) return AN_ERR_INVALID_ARG;
+    if ((r = an_inject_plan(n_rows, n_features, cfg, events, capacity, n_events)) != AN_OK) return r;
+    for (k = 0; k < *n_events; k++) {
+        if (!an__finite(scale[events[k].channel]) || !(scale[events[k].channel] > 0.0)) return AN_ERR_INVALID_ARG;
+        events[k].scale = scale[events[k].channel];
+    }
+    return an_inject_apply(x, n_rows, n_features, events, *n_events, cfg->period, cfg->seed, row_mask, cell_mask);
+}
+
+AN_API an_synth_config an_synth_config_init(an_synth_shape shape, uint64_t seed)
+{
+    an_synth_config c;
+    memset(&c, 0, sizeof c);
+    c.shape = shape;
+    c.period = 288;
+    c.level = 100.0;
+    c.amplitude = 10.0;
+    c.trend = 1.0;
+    c.ar = 0.99;
+    c.noise = 1.0;
+    c.seed = seed;
+    return c;
+}
+
+static const char *const an__synth_names[AN_SYNTH_SHAPES] = { "daily", "daily-weekly", "trend-daily", "ar1" };
+
+AN_API const char *an_synth_shape_name(int shape)
+{
+    return shape >= 0 && shape < AN_SYNTH_SHAPES ? an__synth_names[shape] : NULL;
+}
+
+AN_API an_result an_synth_series(float *x, size_t n_rows, size_t n_features, const an_synth_config *cfg)
+{
+    const double two_pi = 6.283185307179586;
+    size_t t, f;
+    int seasonal;
+    if (!x || !cfg || n_rows == 0 || n_features == 0) return AN_ERR_INVALID_ARG;
+    if ((int)cfg->shape < 0 || (int)cfg->shape >= AN_SYNTH_SHAPES) return AN_ERR_INVALID_ARG;
+    seasonal = cfg->shape != AN_SYNTH_AR1;
+    if ((seasonal && cfg->period < 2) || !an__finite(cfg->level) || !an__finite(cfg->amplitude) ||
+        !an__finite(cfg->trend) || !an__finite(cfg->noise) || cfg->noise < 0.0 || cfg->amplitude < 0.0 ||
+        !an__finite(cfg->ar) || (!seasonal && fabs(cfg->ar) >= 1.0))
+        return AN_ERR_INVALID_ARG;
+    if (an__mul(n_rows, n_features) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    for (f = 0; f < n_features; f++) {
+        an_rng rng;
+        double phi, psi, e;
+        an_rng_seed(&rng, cfg->seed, (uint64_t)f);
+        phi = two_pi * an_rng_uniform(&rng);
+        psi = two_pi * an_rng_uniform(&rng);
+        e = 0.5 * cfg->noise / sqrt(1.0 - cfg->ar * cfg->ar) * an_rng_normal(&rng);   /* stationary start */
+        for (t = 0; t < n_rows; t++) {
+            double v = cfg->level, P = (double)cfg->period, u;
+            if (seasonal) {
+                u = two_pi * (double)t / P + phi;
+                v += cfg->amplitude * (sin(u) + 0.35 * sin(2.0 * u + 0.8));
+                if (cfg->shape == AN_SYNTH_DAILY_WEEKLY) v += 0.5 * cfg->amplitude * sin(two_pi * (double)t / (7.0 * P) + psi);
+                if (cfg->shape == AN_SYNTH_TREND_DAILY) v += cfg->trend * (double)t / P;
+            } else {
+                if (t) e = cfg->ar * e + 0.5 * cfg->noise * an_rng_normal(&rng);
+                v += e;
+            }
+            v += cfg->noise * an_rng_normal(&rng);
+            x[t * n_features + f] = (float)v;
+        }
+    }
+    return AN_OK;
 }
 
 #ifdef __cplusplus

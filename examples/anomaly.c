@@ -6,6 +6,7 @@
      anomaly nab DATA_DIR OUT_DIR [--name NAME] [--windows FILE]
                                          run the NAB protocol over a corpus
      anomaly demo                        a synthetic series, end to end
+     anomaly inject [options] FILE|-     add labelled synthetic anomalies
 
    `anomaly --help` documents every option.  The program is also the
    longest example of the library in use: reading data, fitting the hybrid
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,8 +32,10 @@
 static const char *const usage_text[] = {
     "usage: anomaly detect [options] FILE|-\n"
     "       anomaly stream [options]\n"
-    "       anomaly nab DATA_DIR OUT_DIR [--name NAME] [--windows combined_windows.json] [options]\n"
+    "       anomaly nab DATA_DIR OUT_DIR [--name NAME] [--windows combined_windows.json] [--jobs N] [options]\n"
     "       anomaly demo [options]\n"
+    "       anomaly inject [--kinds LIST] [--count N] [--magnitude S] [--seed N] [--channels LIST]\n"
+    "                      [--period N] [--clean-rows N] [--json FILE] FILE|-\n"
     "\n"
     "detect reads a CSV file with a header: the first column a timestamp (ISO 8601\n"
     "or Unix seconds) or an index, then one or more numeric columns; empty or 'nan'\n"
@@ -88,13 +92,29 @@ static const char *const usage_text[] = {
     "(it fits on the rows seen at rows 150, 300, 600, ...).  It writes\n"
     "OUT_DIR/NAME/<category>/NAME_<file>.csv in NAB's results layout (NAME\n"
     "defaults to anomalyh) and, with --windows, prints the three normalised NAB\n"
-    "scores.  Takes --method, --period, --window, --epochs, --seed, --quiet.\n"
+    "scores.  --jobs N scores N files at once in N processes (default: one per\n"
+    "online core; the results are those of --jobs 1).  Takes --method, --period,\n"
+    "--window, --epochs, --seed, --quiet.\n"
     "\n"
     "demo makes eight weeks of hourly synthetic telemetry with four injected\n"
     "anomalies, trains on the first three weeks, prints the events and the\n"
     "precision and recall, and draws demo.svg (or --svg FILE; --json FILE writes\n"
     "the events).  Takes --method, --period, --window, --threshold, --epochs,\n"
     "--seed, --svg, --json, --quiet.\n"
+    "\n",
+    "inject writes FILE back with synthetic anomalies in it and a last column\n"
+    "'label' (1 on their rows); timestamps and untouched cells are copied as they\n"
+    "were (missing cells are filled first, by interpolation, only where an\n"
+    "anomaly lands).  One line per anomaly goes to stderr (kind, rows, column,\n"
+    "magnitude), or with --json FILE a JSON list.  --kinds: any of spike, dip,\n"
+    "shift, variance (a burst), collapse (the noise vanishes), flatline, trend\n"
+    "(a ramp), phase (the season a quarter period late), gap (missing values);\n"
+    "default the first seven but collapse.  --count anomalies (4), each in its own\n"
+    "slot of the rows; --magnitude in units of the column's robust scale (the MAD\n"
+    "of its first differences as an sd; 6); --seed (1); --channels: the columns\n"
+    "that may be hit, by name or number (default all); --period for phase\n"
+    "(default: detected; without one, phase is left out of the default kinds);\n"
+    "--clean-rows N keeps the first N rows clean (for a training prefix).\n"
     "\n"
     "Bad input (a missing, empty or malformed file, too few rows, a corrupt model,\n"
     "an unknown option) is one line on stderr, 'anomaly: ...', and exit status 1.\n"
@@ -1223,10 +1243,11 @@ static void make_dirs(const char *dir)
     free(copy);
 }
 
-/* Scores every CSV under root/rel into out_dir/name/<category>/, and
-   collects scores and windows for the NAB scorer. */
-static void nab_walk(const options *o, const char *root, const char *rel, const char *out_dir, const char *name,
-                     const char *json, nab_file **files, size_t *n_files)
+/* Every CSV under root/rel, in the order readdir gives them: `sub` is the
+   path under root ("<category>/<file>.csv", NAB's key), `rel` its folder. */
+typedef struct nab_job { char *sub, *rel, *base, *file; } nab_job;
+
+static void nab_walk(const char *root, const char *rel, nab_job **jobs, size_t *n_jobs)
 {
     char *path = *rel ? xprintf("%s/%s", root, rel) : xstrdup(root);
     DIR *dir = opendir(path);
@@ -1239,39 +1260,16 @@ static void nab_walk(const options *o, const char *root, const char *rel, const 
         if (e->d_name[0] == '.') continue;
         sub = *rel ? xprintf("%s/%s", rel, e->d_name) : xstrdup(e->d_name);
         file = xprintf("%s/%s", root, sub);
-        if (stat(file, &st) == 0 && S_ISDIR(st.st_mode)) nab_walk(o, root, sub, out_dir, name, json, files, n_files);
+        if (stat(file, &st) == 0 && S_ISDIR(st.st_mode)) nab_walk(root, sub, jobs, n_jobs);
         else if (stat(file, &st) == 0 && len >= 4 && !strcmp(e->d_name + len - 4, ".csv")) {
-            table t;
-            nab_file *nf;
-            char *dirpath, *out;
-            FILE *f;
-            size_t i, k;
-            unsigned char *label;
-            read_table(file, &t);
-            if (t.cols != 1) die("%s: NAB files have one value column", file);
-            *files = (nab_file *)xrealloc(*files, (*n_files + 1) * sizeof(nab_file));
-            nf = &(*files)[(*n_files)++];
-            nf->key = xstrdup(sub);
-            nf->n = t.rows;
-            nf->score = (float *)xmalloc(t.rows * sizeof(float));
-            nf->windows = (an_range *)xmalloc(64 * sizeof(an_range));
-            nf->n_windows = nab_windows(json, sub, &t, nf->windows, 64);
-            nab_scores(o, t.x, t.rows, nf->score);
-            label = (unsigned char *)xcalloc_bytes(t.rows);
-            for (k = 0; k < nf->n_windows; k++)
-                for (i = nf->windows[k].start; i <= nf->windows[k].end; i++) label[i] = 1;
-            dirpath = *rel ? xprintf("%s/%s/%s", out_dir, name, rel) : xprintf("%s/%s", out_dir, name);
-            make_dirs(dirpath);
-            out = xprintf("%s/%s_%s", dirpath, name, e->d_name);
-            if (!(f = fopen(out, "w"))) die("cannot write %s: %s", out, strerror(errno));
-            fprintf(f, "timestamp,value,anomaly_score,label\n");
-            for (i = 0; i < t.rows; i++) fprintf(f, "%s,%s,%.6f,%d\n", t.stamp[i], t.cell[i], nf->score[i], label[i]);
-            fclose(f);
-            fprintf(stderr, "%-60s %6zu rows, %zu windows\n", sub, t.rows, nf->n_windows);
-            free(label);
-            free(dirpath);
-            free(out);
-            free_table(&t);
+            nab_job *j;
+            *jobs = (nab_job *)xrealloc(*jobs, (*n_jobs + 1) * sizeof(nab_job));
+            j = &(*jobs)[(*n_jobs)++];
+            j->sub = sub;
+            j->rel = xstrdup(rel);
+            j->base = xstrdup(e->d_name);
+            j->file = file;
+            continue;
         }
         free(sub);
         free(file);
@@ -1280,20 +1278,127 @@ static void nab_walk(const options *o, const char *root, const char *rel, const 
     free(path);
 }
 
+/* Scores one file into out_dir/name/<category>/ and fills nf with its
+   scores and windows for the NAB scorer. */
+static void nab_one(const options *o, const nab_job *j, const char *out_dir, const char *name, const char *json,
+                    nab_file *nf)
+{
+    table t;
+    char *dirpath, *out;
+    FILE *f;
+    size_t i, k;
+    unsigned char *label;
+    read_table(j->file, &t);
+    if (t.cols != 1) die("%s: NAB files have one value column", j->file);
+    nf->key = xstrdup(j->sub);
+    nf->n = t.rows;
+    nf->score = (float *)xmalloc(t.rows * sizeof(float));
+    nf->windows = (an_range *)xmalloc(64 * sizeof(an_range));
+    nf->n_windows = nab_windows(json, j->sub, &t, nf->windows, 64);
+    nab_scores(o, t.x, t.rows, nf->score);
+    label = (unsigned char *)xcalloc_bytes(t.rows);
+    for (k = 0; k < nf->n_windows; k++)
+        for (i = nf->windows[k].start; i <= nf->windows[k].end; i++) label[i] = 1;
+    dirpath = *j->rel ? xprintf("%s/%s/%s", out_dir, name, j->rel) : xprintf("%s/%s", out_dir, name);
+    make_dirs(dirpath);
+    out = xprintf("%s/%s_%s", dirpath, name, j->base);
+    if (!(f = fopen(out, "w"))) die("cannot write %s: %s", out, strerror(errno));
+    fprintf(f, "timestamp,value,anomaly_score,label\n");
+    for (i = 0; i < t.rows; i++) fprintf(f, "%s,%s,%.6f,%d\n", t.stamp[i], t.cell[i], nf->score[i], label[i]);
+    if (fclose(f) != 0) die("cannot write %s: %s", out, strerror(errno));
+    fprintf(stderr, "%-60s %6zu rows, %zu windows\n", j->sub, t.rows, nf->n_windows);
+    free(label);
+    free(dirpath);
+    free(out);
+    free_table(&t);
+}
+
+/* The files scored by up to n_workers processes at once, one fork per
+   file (the next starts when one ends), each handing its scores and
+   windows back in an unnamed temporary file; the parent reads them in the
+   files' order, so the results are those of a serial run, bit for bit.
+   A worker that fails has said why on stderr; the parent then waits for
+   the others and exits 1. */
+static void nab_parallel(const options *o, const nab_job *jobs, size_t n, long n_workers, const char *out_dir,
+                         const char *name, const char *json, nab_file *files)
+{
+    FILE **tmp = (FILE **)xmalloc(n * sizeof(FILE *));
+    pid_t *pid = (pid_t *)xmalloc(n * sizeof(pid_t));
+    size_t next = 0, done = 0, i;
+    long running = 0;
+    int failed = 0;
+    while (done < n) {
+        while (!failed && next < n && running < n_workers) {
+            if (!(tmp[next] = tmpfile())) die("nab: no temporary file: %s", strerror(errno));
+            fflush(stdout);
+            fflush(stderr);
+            if ((pid[next] = fork()) < 0) die("nab: fork: %s", strerror(errno));
+            if (pid[next] == 0) {                          /* the worker */
+                nab_file nf;
+                nab_one(o, &jobs[next], out_dir, name, json, &nf);
+                if (fwrite(&nf.n, sizeof nf.n, 1, tmp[next]) != 1 ||
+                    fwrite(&nf.n_windows, sizeof nf.n_windows, 1, tmp[next]) != 1 ||
+                    fwrite(nf.windows, sizeof(an_range), nf.n_windows, tmp[next]) != nf.n_windows ||
+                    fwrite(nf.score, sizeof(float), nf.n, tmp[next]) != nf.n || fflush(tmp[next]) != 0)
+                    die("nab: cannot write a temporary file: %s", strerror(errno));
+                fflush(stderr);
+                _exit(0);
+            }
+            next++;
+            running++;
+        }
+        if (running == 0) break;
+        {
+            int status;
+            pid_t w = wait(&status);
+            if (w < 0) die("nab: wait: %s", strerror(errno));
+            running--;
+            done++;
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) failed = 1;
+        }
+    }
+    if (failed) exit(1);
+    for (i = 0; i < n; i++) {
+        nab_file *nf = &files[i];
+        rewind(tmp[i]);
+        nf->key = xstrdup(jobs[i].sub);
+        if (fread(&nf->n, sizeof nf->n, 1, tmp[i]) != 1 || fread(&nf->n_windows, sizeof nf->n_windows, 1, tmp[i]) != 1 ||
+            nf->n_windows > 64)
+            die("nab: a worker's results are missing");
+        nf->windows = (an_range *)xmalloc(64 * sizeof(an_range));
+        nf->score = (float *)xmalloc((nf->n ? nf->n : 1) * sizeof(float));
+        if (fread(nf->windows, sizeof(an_range), nf->n_windows, tmp[i]) != nf->n_windows ||
+            fread(nf->score, sizeof(float), nf->n, tmp[i]) != nf->n)
+            die("nab: a worker's results are cut short");
+        fclose(tmp[i]);
+    }
+    free(tmp);
+    free(pid);
+}
+
 static int cmd_nab(int argc, char **argv)
 {
     const char *name = "anomalyh", *windows = NULL, *dirs[2];
     char *json = NULL;
     nab_file *files = NULL;
+    nab_job *jobs = NULL;
     size_t n_files = 0, i, n_dirs = 0;
+    long n_workers = sysconf(_SC_NPROCESSORS_ONLN);
     options o;
     char **rest = (char **)xmalloc((size_t)argc * sizeof(char *));
     int a, n_rest = 0;
     for (a = 2; a < argc; a++) {                 /* nab's own options; the rest are detect's */
-        if ((!strcmp(argv[a], "--name") || !strcmp(argv[a], "--windows")) && a + 1 == argc)
+        if ((!strcmp(argv[a], "--name") || !strcmp(argv[a], "--windows") || !strcmp(argv[a], "--jobs")) &&
+            a + 1 == argc)
             die("%s needs a value", argv[a]);
         if (!strcmp(argv[a], "--name")) name = argv[++a];
         else if (!strcmp(argv[a], "--windows")) windows = argv[++a];
+        else if (!strcmp(argv[a], "--jobs")) {
+            size_t j = parse_count(argv[a], argv[a + 1]);
+            if (j < 1 || j > 1024) die("--jobs: 1 to 1024 processes, not '%s'", argv[a + 1]);
+            n_workers = (long)j;
+            a++;
+        }
         else if (argv[a][0] != '-' && n_dirs < 2) dirs[n_dirs++] = argv[a];
         else {
             rest[n_rest++] = argv[a];
@@ -1309,8 +1414,12 @@ static int cmd_nab(int argc, char **argv)
     if (windows) json = slurp(windows);
     o.pool = AN_POOL_SURPRISE;      /* see nab_scores */
     o.quiet = 1;                    /* no progress bar for each of a file's refits */
-    nab_walk(&o, dirs[0], "", dirs[1], name, json, &files, &n_files);
+    nab_walk(dirs[0], "", &jobs, &n_files);
     if (!n_files) die("nab: no .csv files under %s", dirs[0]);
+    files = (nab_file *)xmalloc(n_files * sizeof(nab_file));
+    if (n_workers < 1) n_workers = 1;
+    if (n_workers > 1 && n_files > 1) nab_parallel(&o, jobs, n_files, n_workers, dirs[1], name, json, files);
+    else for (i = 0; i < n_files; i++) nab_one(&o, &jobs[i], dirs[1], name, json, &files[i]);
     if (json) {
         static const char *profile_name[3] = { "standard", "reward_low_FP", "reward_low_FN" };
         an_nab_series *series = (an_nab_series *)xmalloc(n_files * sizeof(an_nab_series));
@@ -1336,8 +1445,164 @@ static int cmd_nab(int argc, char **argv)
         free(series);
         free(json);
     }
-    for (i = 0; i < n_files; i++) { free(files[i].key); free(files[i].score); free(files[i].windows); }
+    for (i = 0; i < n_files; i++) {
+        free(files[i].key); free(files[i].score); free(files[i].windows);
+        free(jobs[i].sub); free(jobs[i].rel); free(jobs[i].base); free(jobs[i].file);
+    }
     free(files);
+    free(jobs);
+    return 0;
+}
+
+/* --------------------------------------------------------------------------
+   inject
+   --------------------------------------------------------------------------
+   The library's injector (anomaly.h section 11) on a CSV file: the rows
+   come back as they were, timestamps and untouched cells byte for byte,
+   with the anomalies in and a last column `label`, 1 on their rows. */
+
+static unsigned parse_kinds(const char *list)
+{
+    unsigned kinds = 0;
+    char *copy = xstrdup(list), *p, *save = NULL;
+    for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        an_inject_kind k;
+        if (an_inject_kind_parse(p, &k) != AN_OK)
+            die("--kinds: spike, dip, shift, variance, collapse, flatline, trend, phase or gap, not '%s'", p);
+        kinds |= AN_INJECT_BIT(k);
+    }
+    free(copy);
+    if (!kinds) die("--kinds: an empty list");
+    return kinds;
+}
+
+/* --channels: value columns by name or by number (1 = the first value
+   column), comma-separated, into ok[cols]. */
+static void parse_channels(const char *list, const table *t, unsigned char *ok)
+{
+    char *copy = xstrdup(list), *p, *save = NULL;
+    size_t k, any = 0;
+    memset(ok, 0, t->cols);
+    for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        double v;
+        for (k = 0; k < t->cols && strcmp(t->name[k + 1], p); k++) {}
+        if (k == t->cols && parse_number(p, &v) && v >= 1 && v <= (double)t->cols && v == floor(v)) k = (size_t)v - 1;
+        if (k == t->cols) die("--channels: no value column '%s'", p);
+        ok[k] = 1;
+        any = 1;
+    }
+    free(copy);
+    if (!any) die("--channels: an empty list");
+}
+
+static int cmd_inject(int argc, char **argv)
+{
+    an_inject_config c = an_inject_config_init();
+    const char *file = NULL, *json = NULL, *kinds = NULL, *channels = NULL;
+    size_t period = 0, n_events = 0, i, k, f;
+    int a, explicit_kinds = 0;
+    table t;
+    double *scale;
+    an_inject_event *ev;
+    unsigned char *row, *cell, *ok = NULL;
+    an_result r;
+    for (a = 2; a < argc; a++) {
+        const char *o = argv[a], *v = a + 1 < argc ? argv[a + 1] : NULL;
+        if (!strcmp(o, "--help") || !strcmp(o, "-h")) { print_usage(stdout); exit(0); }
+        if (o[0] != '-' || !strcmp(o, "-")) {
+            if (file) die("inject needs exactly one FILE (or - for stdin); see --help");
+            file = o;
+            continue;
+        }
+        if (!strcmp(o, "--kinds")) kinds = value_of(o, v);
+        else if (!strcmp(o, "--count")) c.count = parse_count(o, value_of(o, v));
+        else if (!strcmp(o, "--magnitude")) {
+            double m;
+            if (!parse_number(value_of(o, v), &m) || !(m >= 0) || m > 1e6) die("--magnitude: '%s' is not a size >= 0", v);
+            c.magnitude = m;
+        }
+        else if (!strcmp(o, "--seed")) c.seed = parse_count(o, value_of(o, v));
+        else if (!strcmp(o, "--channels")) channels = value_of(o, v);
+        else if (!strcmp(o, "--period")) {
+            if ((period = parse_count(o, value_of(o, v))) < 4) die("--period must be at least 4 to shift a phase");
+        }
+        else if (!strcmp(o, "--clean-rows")) c.first_row = parse_count(o, value_of(o, v));
+        else if (!strcmp(o, "--json")) json = value_of(o, v);
+        else die("unknown option %s (see --help)", o);
+        a++;
+    }
+    if (!file) die("inject needs exactly one FILE (or - for stdin); see --help");
+    if (kinds) { c.kinds = parse_kinds(kinds); explicit_kinds = 1; }
+    read_table(file, &t);
+    if (channels) {
+        ok = (unsigned char *)xmalloc(t.cols);
+        parse_channels(channels, &t, ok);
+        c.channel_ok = ok;
+    }
+    if (!period && (c.kinds & AN_INJECT_BIT(AN_INJECT_PHASE))) {
+        /* The strongest season of the first channel allowed. */
+        double *y = (double *)xmalloc(t.rows * sizeof(double));
+        size_t found = 0, ch = 0;
+        while (ok && !ok[ch]) ch++;
+        for (i = 0; i < t.rows; i++) y[i] = t.x[i * t.cols + ch];
+        if (t.rows >= 8 && an_detect_periods(y, t.rows, 0, 0.0, &period, 1, &found, NULL) == AN_OK && found) {}
+        else period = 0;
+        free(y);
+        if (period < 4) {
+            if (explicit_kinds) die("phase needs a seasonal period and none was found; give --period N");
+            c.kinds &= ~AN_INJECT_BIT(AN_INJECT_PHASE);
+            period = 0;
+        }
+    }
+    c.period = period;
+    scale = (double *)xmalloc(t.cols * sizeof(double));
+    if ((r = an_inject_scale(t.x, t.rows, t.cols, NULL, scale)) != AN_OK) die("%s: %s", file, an_result_str(r));
+    ev = (an_inject_event *)xmalloc((c.count ? c.count : 1) * sizeof(an_inject_event));
+    row = (unsigned char *)xmalloc(t.rows);
+    cell = (unsigned char *)xmalloc(t.rows * t.cols);
+    r = an_inject(t.x, t.rows, t.cols, &c, scale, ev, c.count, &n_events, row, cell);
+    if (r == AN_ERR_TOO_SHORT)
+        die("%s: %zu rows%s cannot hold %zu anomalies of these kinds (each needs a slot of %zu clean rows and its "
+            "own length: ask for fewer, or shorter kinds)", file, t.rows, c.first_row ? " after --clean-rows" : "",
+            c.count, c.separation);
+    if (r != AN_OK) die("inject: %s", an_result_str(r));
+    printf("%s", t.name[0]);
+    for (f = 0; f < t.cols; f++) printf(",%s", t.name[f + 1]);
+    printf(",label\n");
+    for (i = 0; i < t.rows; i++) {
+        printf("%s", t.stamp[i]);
+        for (f = 0; f < t.cols; f++) {
+            float v = t.x[i * t.cols + f];
+            if (!cell[i * t.cols + f]) printf(",%s", t.cell[i * t.cols + f]);
+            else if (v != v) printf(",nan");
+            else printf(",%.9g", (double)v);
+        }
+        printf(",%d\n", row[i]);
+    }
+    for (k = 0; k < n_events; k++)
+        fprintf(stderr, "%-9s rows %zu..%zu (%s .. %s), column %s, magnitude %g x scale %.6g\n",
+                an_inject_kind_name(ev[k].kind), ev[k].start, ev[k].end, t.stamp[ev[k].start], t.stamp[ev[k].end],
+                t.name[ev[k].channel + 1], ev[k].magnitude * ev[k].sign, ev[k].scale);
+    if (json) {
+        FILE *out = fopen(json, "w");
+        if (!out) die("cannot write %s: %s", json, strerror(errno));
+        fprintf(out, "{\"seed\": %llu, \"period\": %zu, \"events\": [", (unsigned long long)c.seed, period);
+        for (k = 0; k < n_events; k++) {
+            fprintf(out, "%s\n  {\"kind\": \"%s\", \"start\": %zu, \"end\": %zu, \"start_time\": ", k ? "," : "",
+                    an_inject_kind_name(ev[k].kind), ev[k].start, ev[k].end);
+            json_string(out, t.stamp[ev[k].start]);
+            fprintf(out, ", \"end_time\": ");
+            json_string(out, t.stamp[ev[k].end]);
+            fprintf(out, ", \"column\": ");
+            json_string(out, t.name[ev[k].channel + 1]);
+            fprintf(out, ", \"group\": %zu, \"magnitude\": %.17g, \"sign\": %d, \"scale\": %.17g}", ev[k].group,
+                    ev[k].magnitude, ev[k].sign, ev[k].scale);
+        }
+        fprintf(out, "\n]}\n");
+        if (fclose(out) != 0) die("cannot write %s", json);
+    }
+    free(scale); free(ev); free(row); free(cell); free(ok);
+    free_table(&t);
     return 0;
 }
 
@@ -1351,6 +1616,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "stream")) return cmd_stream(argc, argv);
     if (!strcmp(argv[1], "nab")) return cmd_nab(argc, argv);
     if (!strcmp(argv[1], "demo")) return cmd_demo(argc, argv);
+    if (!strcmp(argv[1], "inject")) return cmd_inject(argc, argv);
     die("unknown command '%s' (see --help)", argv[1]);
     return 2;
 }

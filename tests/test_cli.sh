@@ -103,6 +103,17 @@ ok $? "nab writes NAB's results layout"
 ok $? "nab's results: only result files, the data's timestamps, one score in [0, 1] per row"
 head -1201 "$tmp/out/anomalyh/cat/anomalyh_s.csv" | cmp -s - "$tmp/out_short/anomalyh/cat/anomalyh_s.csv"
 ok $? "nab scores are causal: truncating the file changes no earlier score"
+# nab --jobs: files scored in parallel processes give the serial run's
+# results files and scores, byte for byte
+mkdir -p "$tmp/par/a" "$tmp/par/b"
+cp "$tmp/series.csv" "$tmp/par/a/s.csv"; head -1201 "$tmp/series.csv" > "$tmp/par/a/t.csv"
+head -1601 "$tmp/series.csv" > "$tmp/par/b/u.csv"
+printf '{"a/s.csv": [["2014-09-01 00:00:00.000000", "2014-09-02 00:00:00.000000"]], "a/t.csv": [],\n "b/u.csv": [["2014-09-01 00:00:00", "2014-09-02 00:00:00"]]}\n' > "$tmp/par.json"
+"$bin" nab "$tmp/par" "$tmp/par1" --method stl --jobs 1 --windows "$tmp/par.json" > "$tmp/par1.txt" 2> /dev/null &&
+    "$bin" nab "$tmp/par" "$tmp/par3" --method stl --jobs 3 --windows "$tmp/par.json" > "$tmp/par3.txt" 2> /dev/null &&
+    cmp -s "$tmp/par1.txt" "$tmp/par3.txt" && diff -r "$tmp/par1" "$tmp/par3" > /dev/null &&
+    grep -q 'over 3 files' "$tmp/par1.txt"
+ok $? "nab --jobs 3 gives the results of --jobs 1"
 
 # the picture: an SVG document, and the demo writes one too
 "$bin" detect --svg "$tmp/p.svg" "$tmp/series.csv" > /dev/null 2>&1 &&
@@ -295,11 +306,42 @@ bad "nab: an unknown --method" "--method: hybrid" "$bin" nab "$tmp/data" "$tmp/n
 bad "nab: --windows without its file" "--windows needs a value" "$bin" nab "$tmp/data" "$tmp/nab_out" --windows
 bad "nab: a missing windows file" "cannot open $tmp/none.json" "$bin" nab "$tmp/data" "$tmp/nab_out" --windows "$tmp/none.json"
 bad "nab: one directory" "nab: DATA_DIR OUT_DIR" "$bin" nab "$tmp/data"
+mkdir -p "$tmp/nab_mix/cat" && cp "$tmp/bad.csv" "$tmp/nab_mix/cat/" && cp "$tmp/few.csv" "$tmp/nab_mix/cat/"
+bad "nab --jobs 2: a bad file among good ones" "'abc' is not a number" "$bin" nab "$tmp/nab_mix" "$tmp/nab_out" --jobs 2
+bad "nab: --jobs 0" "--jobs: 1 to 1024" "$bin" nab "$tmp/data" "$tmp/nab_out" --jobs 0
 # too few rows is no error for nab: the protocol scores every row, 0
 # before the detector has its first 150
 "$bin" nab "$tmp/nab_few" "$tmp/nab_out" 2> /dev/null &&
     [ "$(cut -d, -f3 "$tmp/nab_out/anomalyh/cat/anomalyh_few.csv" | tr '\n' ' ')" = "anomaly_score 0.000000 0.000000 0.000000 " ]
 ok $? "nab: a file of 3 rows scores each 0"
+
+# inject: the file comes back row for row with a label column; rows without
+# an anomaly are the input's bytes; the labels are the event list's rows;
+# the same seed gives the same bytes, another seed others
+"$bin" inject --seed 7 --count 5 --json "$tmp/inj.json" "$tmp/series.csv" > "$tmp/inj.csv" 2> "$tmp/inj.txt"
+ok $? "inject exits 0"
+[ "$(head -1 "$tmp/inj.csv")" = "timestamp,value,label" ] && [ "$(wc -l < "$tmp/inj.csv")" = 2001 ]
+ok $? "inject writes the header with label and one row per input row"
+awk -F, 'NR == FNR { line[FNR] = $0; next } FNR > 1 && $3 == 0 && $1 "," $2 != line[FNR] { bad = 1 }
+         FNR > 1 && $1 != substr(line[FNR], 1, length($1)) { bad = 1 } END { exit bad }' "$tmp/series.csv" "$tmp/inj.csv"
+ok $? "inject: timestamps and the rows it leaves alone are the input's bytes"
+[ "$(wc -l < "$tmp/inj.txt")" = 5 ] && [ "$(grep -c '"kind"' "$tmp/inj.json")" = 5 ]
+ok $? "inject: five events on stderr and in the JSON"
+awk -F, 'NR == FNR { if (match($0, /"start": [0-9]+, "end": [0-9]+/)) { split(substr($0, RSTART, RLENGTH), p, /[^0-9]+/);
+             for (i = p[2]; i <= p[3]; i++) want[i + 2] = 1 } next }
+         FNR > 1 && ($3 == 1) != (FNR in want) { bad = 1 } END { exit bad }' "$tmp/inj.json" "$tmp/inj.csv"
+ok $? "inject: the label column is exactly the events' rows"
+"$bin" inject --seed 7 --count 5 "$tmp/series.csv" 2> /dev/null | cmp -s - "$tmp/inj.csv"
+ok $? "inject: the same seed gives the same bytes"
+! "$bin" inject --seed 8 --count 5 "$tmp/series.csv" 2> /dev/null | cmp -s - "$tmp/inj.csv"
+ok $? "inject: another seed gives other bytes"
+"$bin" inject --kinds spike --count 3 --magnitude 10 "$tmp/series.csv" 2> /dev/null |
+    awk -F, 'NR > 1 { n += $3 } END { exit n != 3 }'
+ok $? "inject: three spikes are three labelled rows"
+bad "inject: an unknown kind" "--kinds: spike, dip" "$bin" inject --kinds bump "$tmp/series.csv"
+bad "inject: more anomalies than the rows hold" "cannot hold 500 anomalies" "$bin" inject --count 500 "$tmp/series.csv"
+bad "inject: no such column" "--channels: no value column 'load'" "$bin" inject --channels load "$tmp/series.csv"
+bad "inject: no file" "inject needs exactly one FILE" "$bin" inject --count 2
 
 echo "test_cli: $passed passed, $failed failed"
 [ "$failed" = 0 ]
