@@ -34,7 +34,8 @@
        9  Model files        chunked container with CRC32: writer and reader
        10 Detectors          the contract every detector implements
        11 Pipeline           alarms and events, onsets, calibration, the
-                             ensemble (a detector made of detectors)
+                             ensemble (a detector made of detectors), the
+                             causal protocol of a benchmark
        12 Synthetic anomalies injection with ground truth, base series
 
    CONVENTIONS
@@ -704,8 +705,9 @@ AN_API void      an_detector_destroy(an_detector *d);
    11  Pipeline: events, alarms, onsets, calibration, ensemble
    ==========================================================================
    The stages after a detector, for any detector: scores to alarms and
-   events (11a), scores to onsets (11b), and calibration and the ensemble,
-   a detector made of detectors (11c).
+   events (11a), scores to onsets (11b), calibration and the ensemble, a
+   detector made of detectors (11c), and the causal protocol that feeds a
+   detector one row at a time as a benchmark does (11d).
 
    11a  Alarms and events
    --------------------------------------------------------------------------
@@ -832,16 +834,24 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
                  halving the distance to 1 every two knots (85.9%, 90%,
                  92.9%, ... 99.9%), then the maximum, so the tail where
                  thresholds live is resolved; the CDF level of the quantile
-                 at q is (q (n - 1) + 0.5) / n.  Above the maximum an
-                 exponential tail fitted through the 99.1% knot and the
-                 top: p in [0, 1] (1 only where the double rounds, far
-                 past the training maximum), non-decreasing in s, and still
-                 rising past everything seen in training.  A score on
-                 several tied knots gets the lowest of their levels: a
-                 value training saw often is not rare.  The top training
-                 score sits at (n - 0.5) / n, so in training a threshold t
-                 can only be passed with more than 1 / (2 (1 - t)) scores
-                 (500 for 0.999).
+                 at q is (q (n - 1) + 0.5) / n.  Past the 90% knot a score
+                 gets the higher of that rank and the bulk's tail: a
+                 generalized Pareto tail (shape in [0, 1], 0 =
+                 exponential) fitted by least squares on the log tail
+                 probabilities of the knots from 90% to 99.1% (past the
+                 maximum the rank goes on as an exponential tail through
+                 the 99.1% knot and the top).  Ranks alone would let an
+                 anomaly among the training scores calibrate itself away
+                 (the top sits at (n - 0.5) / n: a 6-sigma spike in 3,000
+                 training rows could not pass 0.9999); the tail comes from
+                 the bulk, which a few anomalies do not move, so an
+                 outlier is rare whether or not training saw it, while a
+                 heavy-tailed series (shape > 0) keeps its extremes
+                 ordinary.  p in [0, 1] (1 only where the double rounds),
+                 non-decreasing in s, still rising past everything seen in
+                 training.  A score on several tied knots gets the lowest
+                 of their levels (or the tail's, when higher): a value
+                 training saw often is not rare.
 
    The hybrid ensemble is a detector made of detectors.  Each member has a
    weight and a role; fit fits the members that were not fitted when
@@ -876,7 +886,8 @@ typedef struct an_calibration {
     double median, scale;                  /* robust z                         */
     double knot[AN_CALIBRATION_KNOTS];     /* score quantiles                  */
     double level[AN_CALIBRATION_KNOTS];    /* their CDF levels                 */
-    double tail;                           /* exponential tail scale above top */
+    double tail;                           /* the bulk's tail: GPD scale ...   */
+    double shape;                          /* ... and shape (>= 0, 0 = exponential) */
 } an_calibration;
 
 AN_API an_result an_calibration_fit(an_calibration *c, const float *scores, size_t n, const an_allocator *a);
@@ -944,6 +955,38 @@ AN_API an_result an_ensemble_load(an_reader *r, const an_detector_vtable *const 
 AN_API an_result an_detector_missing_type(const an_reader *r, const an_detector_vtable *const *types,
                                           size_t n_types, uint32_t *tag);
 AN_API const an_detector_vtable *an_ensemble_type(void);
+
+/* --------------------------------------------------------------------------
+   11d  The causal protocol
+   --------------------------------------------------------------------------
+   The causal protocol of a benchmark that feeds a detector one row at a
+   time and scores every row (NAB): nothing is scored before row
+   `first_fit` (NAB's probation is at least 150 rows); there, and at
+   first_fit * growth, first_fit * growth^2, ..., a detector is made
+   afresh, fitted on the rows seen so far and replayed over them to catch
+   its stream up (a fit that fails keeps the detector before it).  The
+   score of row t depends on rows 0..t only.  What is written is the
+   onset of the detector's score (an_onset over `onset_window` rows): a
+   row keeps its score only when that tops the window's, so an anomaly is
+   told where it starts, not on every row of it (NAB counts the first
+   detection in a window and charges every detection outside one).
+   Defaults 150, 2, 100 (25 to 250 rows all score within noise on NAB).
+   `make` returns a new unfitted detector of n_features for a fit on
+   n_rows rows, or NULL (the protocol then stops with AN_ERR_NOMEM); its
+   scores should be likelihoods in [0, 1] (an ensemble's): one that is
+   negative, non-finite or an error counts as 0.  x: (n, n_features)
+   row-major; score: (n). */
+typedef struct an_causal_config {
+    size_t first_fit;           /* the first fit's row (150)                */
+    size_t growth;              /* each refit this many times later (2)     */
+    size_t onset_window;        /* rows an onset must top (100)             */
+} an_causal_config;
+
+typedef an_detector *(*an_detector_maker)(void *user, size_t n_features, size_t n_rows);
+
+AN_API an_causal_config an_causal_config_init(void);
+AN_API an_result an_causal_score(const an_causal_config *config, an_detector_maker make, void *user, const float *x,
+                                 size_t n, size_t n_features, float *score, const an_allocator *a);
 
 /* ==========================================================================
    12  Synthetic anomalies
@@ -3850,10 +3893,47 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset)
 
 /* ---- 11c calibration and the ensemble ------------------------------------ */
 
+#define AN__CAL_FROM 18                           /* the bulk's tail: from the 90% knot ...      */
+#define AN__CAL_TO   25                           /* ... fitted through the knots to 99.1%       */
+
+/* The GPD tail of the knots AN__CAL_FROM..AN__CAL_TO: the shape (a grid
+   of 0, 0.02, ..., 1) and the scale (2^(j/8) times the exponential's
+   through the two end knots, |j| <= 48) with the least squares between
+   the model's log tail probability and the knots'. */
+static void an__calibration_tail(an_calibration *c)
+{
+    double u = c->knot[AN__CAL_FROM], lu = c->level[AN__CAL_FROM], span = c->knot[AN__CAL_TO] - u;
+    double base, best = HUGE_VAL;
+    int g, j;
+    c->shape = 0.0;
+    if (!(span > 0.0)) { c->tail = c->scale; return; }
+    base = span / log((1.0 - lu) / (1.0 - c->level[AN__CAL_TO]));
+    c->tail = base;
+    for (g = 0; g <= 50; g++)
+        for (j = -48; j <= 48; j++) {
+            double gamma = 0.02 * (double)g, sigma = base * pow(2.0, (double)j / 8.0), err = 0.0;
+            size_t k;
+            for (k = AN__CAL_FROM + 1; k <= AN__CAL_TO; k++) {
+                double y = (c->knot[k] - u) / sigma, lt = log((1.0 - c->level[k]) / (1.0 - lu));
+                double lm = g ? -log1p(gamma * y) / gamma : -y;
+                err += (lt - lm) * (lt - lm);
+            }
+            if (err < best) best = err, c->shape = gamma, c->tail = sigma;
+        }
+}
+
+/* The bulk tail's likelihood of a score past the knot AN__CAL_FROM. */
+static double an__calibration_model(const an_calibration *c, double score)
+{
+    double y = (score - c->knot[AN__CAL_FROM]) / c->tail;
+    double t = c->shape > 0.0 ? exp(-log1p(c->shape * y) / c->shape) : exp(-y);
+    return 1.0 - (1.0 - c->level[AN__CAL_FROM]) * t;
+}
+
 AN_API an_result an_calibration_fit(an_calibration *c, const float *scores, size_t n, const an_allocator *a)
 {
-    double *v, top, p99, l99, lt;
-    size_t i, k, bytes, i99 = 25;                  /* the knot at 99.1% */
+    double *v;
+    size_t i, k, bytes;
     an_result r = AN_OK;
     if (!c || !scores || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
     memset(c, 0, sizeof *c);
@@ -3878,11 +3958,7 @@ AN_API an_result an_calibration_fit(an_calibration *c, const float *scores, size
            half a point at each end, so levels stay inside (0, 1) */
         c->level[k] = (q * (double)(n - 1) + 0.5) / (double)n;
     }
-    top = c->knot[AN_CALIBRATION_KNOTS - 1];
-    p99 = c->knot[i99];
-    l99 = c->level[i99];
-    lt = c->level[AN_CALIBRATION_KNOTS - 1];
-    c->tail = top > p99 ? (top - p99) / log((1.0 - l99) / (1.0 - lt)) : c->scale;
+    an__calibration_tail(c);
 done:
     an_free(a, v, bytes);
     return r;
@@ -3898,9 +3974,20 @@ AN_API double an_calibration_likelihood(const an_calibration *c, double score)
 {
     const double *x = c->knot, *p = c->level;
     size_t lo = 0, hi = AN_CALIBRATION_KNOTS - 1;
+    double model;
     if (score != score) return 0.0;
-    if (score > x[hi]) return 1.0 - (1.0 - p[hi]) * exp(-(score - x[hi]) / c->tail);
     if (score < x[0]) return p[0] * exp((score - x[0]) / c->tail);
+    if (score > x[AN__CAL_FROM]) {                 /* the bulk's tail, or the rank where that is higher */
+        model = an__calibration_model(c, score);
+        if (score > x[hi]) {                       /* past the top: the ranks' own exponential tail, */
+            double top = x[hi], p99 = x[AN__CAL_TO];   /* through the 99.1% knot and the top, or the bulk's */
+            double scale = top > p99 ? (top - p99) / log((1.0 - p[AN__CAL_TO]) / (1.0 - p[hi])) : c->scale;
+            double rank = 1.0 - (1.0 - p[hi]) * exp(-(score - top) / scale);
+            return model > rank ? model : rank;
+        }
+    } else {
+        model = 0.0;
+    }
     while (hi - lo > 1) {                          /* x[lo] <= score < x[hi] */
         size_t mid = (lo + hi) / 2;
         if (x[mid] <= score) lo = mid; else hi = mid;
@@ -3908,9 +3995,12 @@ AN_API double an_calibration_likelihood(const an_calibration *c, double score)
     if (score == x[lo] || score == x[hi]) {        /* on a knot: the lowest of its ties, so */
         if (score == x[hi]) lo = hi;               /* a value training saw often is not rare */
         while (lo > 0 && x[lo - 1] == score) lo--;
-        return p[lo];
+        return p[lo] > model ? p[lo] : model;
     }
-    return p[lo] + (p[hi] - p[lo]) * (score - x[lo]) / (x[hi] - x[lo]);
+    {
+        double rank = p[lo] + (p[hi] - p[lo]) * (score - x[lo]) / (x[hi] - x[lo]);
+        return rank > model ? rank : model;
+    }
 }
 
 /* ---- the hybrid ensemble ------------------------------------------------- */
@@ -4158,9 +4248,12 @@ AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_
 #define AN__TAG_ENSEMBLE AN_TAG('E', 'N', 'S', 'B')
 
 /* Payload: an 'ENSB' chunk of threshold, min_agree, the number of healthy
-   members, then for each: weight, role, calibration, and the member's own
+   members, then for each: weight, role, calibration (median, scale, knots,
+   levels, tail scale and shape), and the member's own
    DETC chunk; then a 'POOL' chunk holding the pooling (u32). */
 #define AN__TAG_POOL AN_TAG('P', 'O', 'O', 'L')
+/* A member's fields before its DETC chunk: weight, role, calibration. */
+#define AN__MEMBER_FIELD_BYTES (8 + 4 + 8 + 8 + 2 * 8 * AN_CALIBRATION_KNOTS + 8 + 8)
 static an_result an__ensemble_save(const an_detector *self, an_writer *w)
 {
     const an__ensemble *e = (const an__ensemble *)self;
@@ -4180,6 +4273,7 @@ static an_result an__ensemble_save(const an_detector *self, an_writer *w)
         an_write_f64s(w, m->cal.knot, AN_CALIBRATION_KNOTS);
         an_write_f64s(w, m->cal.level, AN_CALIBRATION_KNOTS);
         an_write_f64(w, m->cal.tail);
+        an_write_f64(w, m->cal.shape);
         an_detector_save(m->d, w);
     }
     an_write_end(w);
@@ -4201,7 +4295,8 @@ static void an__ensemble_destroy(an_detector *self)
 static int an__calibration_valid(const an_calibration *c)
 {
     size_t k;
-    if (!an__finite(c->median) || !(c->scale > 0.0) || !an__finite(c->scale) || !(c->tail > 0.0) || !an__finite(c->tail))
+    if (!an__finite(c->median) || !(c->scale > 0.0) || !an__finite(c->scale) || !(c->tail > 0.0) || !an__finite(c->tail) ||
+        !(c->shape >= 0.0 && c->shape <= 1.0))
         return 0;
     for (k = 0; k < AN_CALIBRATION_KNOTS; k++)
         if (!an__finite(c->knot[k]) || !(c->level[k] > 0.0 && c->level[k] < 1.0) ||
@@ -4232,7 +4327,7 @@ static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable 
             (r = an_read_f64(&p, &m.cal.median)) != AN_OK || (r = an_read_f64(&p, &m.cal.scale)) != AN_OK ||
             (r = an_read_f64s(&p, m.cal.knot, AN_CALIBRATION_KNOTS)) != AN_OK ||
             (r = an_read_f64s(&p, m.cal.level, AN_CALIBRATION_KNOTS)) != AN_OK ||
-            (r = an_read_f64(&p, &m.cal.tail)) != AN_OK)
+            (r = an_read_f64(&p, &m.cal.tail)) != AN_OK || (r = an_read_f64(&p, &m.cal.shape)) != AN_OK)
             break;
         if (role > AN_MEMBER_BASELINE || !an__calibration_valid(&m.cal)) { r = AN_ERR_CORRUPT; break; }
         if ((r = an__detector_load(&p, types, n_types, a, 1, &d)) != AN_OK) break;
@@ -4304,8 +4399,7 @@ static an_result an__detector_tag(an_reader *r, uint32_t *tag)
 AN_API an_result an_detector_missing_type(const an_reader *r, const an_detector_vtable *const *types,
                                           size_t n_types, uint32_t *tag)
 {
-    /* a member's fields before its DETC chunk: weight, role, calibration */
-    const size_t fields = 8 + 4 + 8 + 8 + 2 * 8 * AN_CALIBRATION_KNOTS + 8;
+    const size_t fields = AN__MEMBER_FIELD_BYTES;
     an_reader at, payload, p;
     uint32_t t;
     size_t count, k;
@@ -4340,6 +4434,54 @@ static const an_detector_vtable an__ensemble_vtable = {
 };
 
 AN_API const an_detector_vtable *an_ensemble_type(void) { return &an__ensemble_vtable; }
+
+/* ---- 11d the causal protocol -------------------------------------------- */
+
+AN_API an_causal_config an_causal_config_init(void)
+{
+    an_causal_config c;
+    c.first_fit = 150;
+    c.growth = 2;
+    c.onset_window = 100;
+    return c;
+}
+
+AN_API an_result an_causal_score(const an_causal_config *config, an_detector_maker make, void *user, const float *x,
+                                 size_t n, size_t n_features, float *score, const an_allocator *a)
+{
+    an_detector *d = NULL;
+    an_onset onset;
+    size_t i, k, next;
+    an_result r;
+    if (!config || !make || (!x && n) || (!score && n) || n_features == 0 || config->first_fit == 0 ||
+        config->growth < 2 || config->onset_window == 0 || !an__allocator_ok(a))
+        return AN_ERR_INVALID_ARG;
+    if ((r = an_onset_init(&onset, config->onset_window, a)) != AN_OK) return r;
+    next = config->first_fit;
+    for (i = 0; i < n && r == AN_OK; i++) {
+        double on;
+        if (i == next) {                                 /* refit on rows 0..i-1 */
+            an_detector *fresh = make(user, n_features, i);
+            float s;
+            if (!fresh) { r = AN_ERR_NOMEM; break; }
+            if (an_detector_fit(fresh, x, i) == AN_OK) {
+                an_detector_destroy(d);
+                d = fresh;
+                for (k = 0; k < i; k++) an_detector_push(d, x + k * n_features, &s);
+            } else {
+                an_detector_destroy(fresh);
+            }
+            next = next > SIZE_MAX / config->growth ? SIZE_MAX : next * config->growth;
+        }
+        score[i] = 0.0f;
+        if (d && an_detector_push(d, x + i * n_features, &score[i]) != AN_OK) score[i] = 0.0f;
+        if (!(score[i] >= 0.0f) || !an__finite(score[i])) score[i] = 0.0f;   /* likelihoods: below 0, none */
+        if ((r = an_onset_push(&onset, score[i], &on)) == AN_OK) score[i] = (float)on;
+    }
+    an_onset_uninit(&onset);
+    an_detector_destroy(d);
+    return r;
+}
 
 /* ==========================================================================
    12  Synthetic anomalies

@@ -720,6 +720,42 @@ AN_API double    an_gpd_threshold(double t, double gamma, double sigma, double q
    Returns: a static table, never NULL; n may be NULL. */
 AN_API const an_detector_vtable *const *an_stats_types(size_t *n);
 
+/* ==========================================================================
+   6  THE DEFAULT HYBRID
+   ==========================================================================
+   The default hybrid: the library's detection policy in one place, so a
+   command line, a stream and an embedding program get the same detector.
+   An ensemble of STL + IQR (the baseline, always on, `period` 0 = found
+   in the training rows) and, when the caller passes one, a second member
+   such as an LSTM autoencoder (this header knows nothing of the LSTM's:
+   the caller makes it, the hybrid owns it), optional: the hybrid falls
+   back to the baseline when it fails to fit.  Weights 0.6 and 0.4, so
+   the baseline can raise an alarm alone and the second member only with
+   it; the vote at a member's likelihood 0.999, the score pooled by the
+   mean (AN_POOL_SURPRISE for a benchmark that ranks rows across files:
+   a sure member is not diluted).  `lone_likelihood` is the rule for
+   events (an_hybrid_lone_ok): an event of one flagged row is kept only
+   when the pooled score reaches it (0.9999, ten times rarer than a vote;
+   on training rows (n - 0.5) / n suffices, the most a rank can say). */
+typedef struct an_hybrid_config {
+    size_t period;              /* STL + IQR's period, 0 = detect (0)       */
+    double baseline_weight;     /* STL + IQR's weight (0.6)                 */
+    double member_weight;       /* the caller's member's weight (0.4)       */
+    an_ensemble_pool pool;      /* AN_POOL_MEAN                             */
+    double threshold;           /* a member's vote (0.999)                  */
+    double lone_likelihood;     /* a lone flagged row's level (0.9999)      */
+} an_hybrid_config;
+
+AN_API an_hybrid_config an_hybrid_config_init(size_t period);
+/* member: NULL or a detector of n_features, taken over (also on failure). */
+AN_API an_result an_hybrid_create(const an_hybrid_config *config, size_t n_features, an_detector *member,
+                                  const an_allocator *a, an_detector **out);
+/* Whether an event of `rows` flagged rows whose peak pooled score is
+   `peak` is kept; `n_train` rows were fitted on and the peak is among
+   them when `in_training`. */
+AN_API int an_hybrid_lone_ok(const an_hybrid_config *config, size_t rows, double peak, int in_training,
+                             size_t n_train);
+
 #ifdef __cplusplus
 }
 #endif
@@ -4715,6 +4751,64 @@ AN_API const an_detector_vtable *const *an_stats_types(size_t *n)
 {
     if (n) *n = sizeof an__stats_types / sizeof an__stats_types[0];
     return an__stats_types;
+}
+
+/* ==========================================================================
+   6  THE DEFAULT HYBRID
+   ========================================================================== */
+
+AN_API an_hybrid_config an_hybrid_config_init(size_t period)
+{
+    an_hybrid_config c;
+    c.period = period;
+    c.baseline_weight = 0.6;
+    c.member_weight = 0.4;
+    c.pool = AN_POOL_MEAN;
+    c.threshold = 0.999;
+    c.lone_likelihood = 0.9999;
+    return c;
+}
+
+AN_API an_result an_hybrid_create(const an_hybrid_config *config, size_t n_features, an_detector *member,
+                                  const an_allocator *a, an_detector **out)
+{
+    an_ensemble_config ec = an_ensemble_config_init();
+    an_stl_iqr_config sc;
+    an_detector *e = NULL, *stl = NULL;
+    an_result r;
+    if (out) *out = NULL;
+    if (!out || !config || !(config->lone_likelihood > 0.0 && config->lone_likelihood < 1.0)) {
+        an_detector_destroy(member);
+        return AN_ERR_INVALID_ARG;
+    }
+    sc = an_stl_iqr_config_init(config->period);
+    ec.pool = config->pool;
+    ec.threshold = config->threshold;
+    if ((r = an_ensemble_create(&ec, n_features, a, &e)) != AN_OK) {
+        an_detector_destroy(member);
+        return r;
+    }
+    if ((r = an_stl_iqr_create(&sc, n_features, a, &stl)) != AN_OK ||
+        (r = an_ensemble_add(e, stl, config->baseline_weight, AN_MEMBER_BASELINE)) != AN_OK) {
+        an_detector_destroy(e);                   /* a failed add destroyed stl */
+        an_detector_destroy(member);
+        return r;
+    }
+    if (member && (r = an_ensemble_add(e, member, config->member_weight, AN_MEMBER_OPTIONAL)) != AN_OK) {
+        an_detector_destroy(e);                   /* the add destroyed the member */
+        return r;
+    }
+    *out = e;
+    return AN_OK;
+}
+
+AN_API int an_hybrid_lone_ok(const an_hybrid_config *config, size_t rows, double peak, int in_training,
+                             size_t n_train)
+{
+    double need = config->lone_likelihood, top = n_train ? ((double)n_train - 0.5) / (double)n_train : 0.0;
+    if (rows > 1) return 1;
+    if (in_training && top < need) need = top;
+    return peak >= (double)(float)need;
 }
 
 #ifdef __cplusplus

@@ -493,14 +493,16 @@ static an_detector *make_detector(const options *o, size_t n_features, size_t n_
     an_robust_config rc = an_robust_config_init(AN_ROBUST_MAD, o->window);
     an_iforest_config ic = an_iforest_config_init(o->seed ? o->seed : 1);
     an_detector *e, *m;
+    if (o->method == METHOD_HYBRID) {            /* the library's default hybrid, with the LSTM as its second member */
+        an_hybrid_config hc = an_hybrid_config_init(o->period);
+        hc.pool = o->pool;
+        check(an_hybrid_create(&hc, n_features, make_lstm(o, n_features, 0, n_rows), NULL, &e), "hybrid");
+        return e;
+    }
     ec.pool = o->pool;
     check(an_ensemble_create(&ec, n_features, NULL, &e), "detector");
     switch (o->method) {
-    case METHOD_HYBRID:
-        check(an_stl_iqr_create(&sc, n_features, NULL, &m), "stl-iqr");
-        check(an_ensemble_add(e, m, 0.6, AN_MEMBER_BASELINE), "stl-iqr");
-        check(an_ensemble_add(e, make_lstm(o, n_features, 0, n_rows), 0.4, AN_MEMBER_OPTIONAL), "lstm-ae");
-        break;
+
     case METHOD_STL:
         check(an_stl_iqr_create(&sc, n_features, NULL, &m), "stl-iqr");
         check(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE), "stl-iqr");
@@ -599,12 +601,10 @@ static void expectation(an_detector *e, double *expected, size_t n_features)
    -------------------------------------------------------------------------- */
 
 /* Under the vote, an event of one row is kept only when its likelihood
-   reaches this, ten times rarer than a member's vote (0.999): a lone
-   point is weak evidence unless it is extreme, while two flagged rows in
-   a row confirm each other.  On training rows, where calibration tops
-   out at (n - 0.5) / n for n rows, that top level is enough.  Streams
-   flag each row as it comes and cannot wait for this. */
-#define LONE_LIKELIHOOD 0.9999
+   reaches the hybrid's lone-row level (an_hybrid_lone_ok: 0.9999, ten
+   times rarer than a member's vote): a lone point is weak evidence unless
+   it is extreme, while two flagged rows in a row confirm each other.
+   Streams flag each row as it comes and cannot wait for this. */
 
 /* What a detection run found: per row, and the events (runs of flagged
    rows from an_alarm_batch_f, told at their highest score; the severity
@@ -853,13 +853,12 @@ static void detect_table(const options *o, const table *t, detection *r)
         check(an_alarm_batch_f(&c, r->score, thr, t->rows, NULL, r->events, t->rows, &r->n_events), "events");
         free(thr);
     }
-    if (o->threshold == THRESHOLD_VOTE) {       /* a lone row must reach LONE_LIKELIHOOD */
+    if (o->threshold == THRESHOLD_VOTE) {       /* a lone row must reach the hybrid's lone level */
+        an_hybrid_config hc = an_hybrid_config_init(o->period);
         size_t kept = 0, e;
-        double top = ((double)train - 0.5) / (double)train;
         for (e = 0; e < r->n_events; e++) {
             an_event *ev = &r->events[e];
-            double need = ev->peak < train && top < LONE_LIKELIHOOD ? top : LONE_LIKELIHOOD;
-            if (ev->points > 1 || r->score[ev->peak] >= (float)need) r->events[kept++] = *ev;
+            if (an_hybrid_lone_ok(&hc, ev->points, r->score[ev->peak], ev->peak < train, train)) r->events[kept++] = *ev;
             else r->flag[ev->start] = 0;
         }
         r->n_events = kept;
@@ -1178,53 +1177,27 @@ static int cmd_stream(int argc, char **argv)
 /* --------------------------------------------------------------------------
    nab
    --------------------------------------------------------------------------
-   The detector learns causally: nothing before row 150 (NAB's probation is
-   at least that long), then it fits on everything seen at rows 150, 300,
-   600, ... and replays those rows to catch the stream up.  The score of
-   row t depends only on rows 0..t, whatever the file's length.
-   NAB counts the first detection in a window and charges every detection
-   outside one, so the scores written are onsets (an_onset): a row keeps
-   its likelihood only when that tops the last NAB_ONSET_WINDOW rows', so
-   an anomaly is reported where it starts, not on every row of it.  100
-   rows is shorter than NAB's typical window (a tenth of a file shared
-   among its anomalies: 100 to 400 rows for most of the corpus), so a
-   second anomaly is rarely hidden; it is not tuned to the local files
-   (25 to 250 rows all score better than none).  The hybrid's members
+   The library's causal protocol (an_causal_score, its defaults): nothing
+   before row 150, then a fresh fit on everything seen at rows 150, 300,
+   600, ... replayed to catch the stream up, so the score of row t depends
+   only on rows 0..t; the scores written are onsets over 100 rows (an
+   anomaly is reported where it starts, not on every row of it; 100 rows
+   is shorter than NAB's typical window, a tenth of a file shared among
+   its anomalies, and 25 to 250 rows all score within noise).  The hybrid's members
    are pooled by surprise (AN_POOL_SURPRISE), so the baseline sure of a
    rare row is not diluted by an LSTM that sees nothing; detect and stream
-   keep the mean, which their lone-row level (LONE_LIKELIHOOD) and the
+   keep the mean, which their lone-row level (an_hybrid_lone_ok) and the
    demo's floors were set on. */
 
-#define NAB_FIRST_FIT 150
-#define NAB_ONSET_WINDOW 100
+static an_detector *nab_make(void *user, size_t n_features, size_t n_rows)
+{
+    return make_detector((const options *)user, n_features, n_rows);
+}
 
 static void nab_scores(const options *o, const float *x, size_t n, float *score)
 {
-    an_detector *d = NULL;
-    an_onset onset;
-    size_t i, next = NAB_FIRST_FIT, k;
-    check(an_onset_init(&onset, NAB_ONSET_WINDOW, NULL), "onset");
-    for (i = 0; i < n; i++) {
-        double on;
-        if (i == next) {                                 /* refit on rows 0..i-1 */
-            an_detector *fresh = make_detector(o, 1, i);
-            float s;
-            if (an_detector_fit(fresh, x, i) == AN_OK) {
-                an_detector_destroy(d);
-                d = fresh;
-                for (k = 0; k < i; k++) an_detector_push(d, x + k, &s);
-            } else {
-                an_detector_destroy(fresh);
-            }
-            next *= 2;
-        }
-        score[i] = 0.0f;
-        if (d && an_detector_push(d, x + i, &score[i]) != AN_OK) score[i] = 0.0f;
-        check(an_onset_push(&onset, score[i], &on), "onset");
-        score[i] = (float)on;
-    }
-    an_onset_uninit(&onset);
-    an_detector_destroy(d);
+    an_causal_config c = an_causal_config_init();
+    check(an_causal_score(&c, nab_make, (void *)o, x, n, 1, score, NULL), "nab");
 }
 
 /* The windows of one file from NAB's combined_windows.json: the value of

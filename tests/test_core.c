@@ -1717,12 +1717,19 @@ static void test_onset(void)
 }
 
 /* By hand, scores 1..5: the median 3 sits at level (0.5 * 4 + 0.5) / 5 =
-   0.5, the top 5 at 0.9, the 80% knot 4.2 at 0.74; the tail runs through
-   the knot at q = 1 - 0.2 / 2^4.5, x = 1 + 4 q at level (4 q + 0.5) / 5,
-   with scale (5 - x) / ln((1 - level) / 0.1). */
+   0.5, the top 5 at 0.9 (the bulk's tail, fitted to the knots from 90%
+   to 99.1%, is below it there), the 80% knot 4.2 at 0.74.  The bulk's
+   tail on exact quantiles: of an exponential of scale 2 it is that
+   exponential (shape 0, scale 2; 1 - p(30) = e^-15 within 0.1%); of a
+   GPD of shape 0.5, scale 1, it finds shape 0.52 (the grid's step is
+   0.02) and the excess scale 1 + 0.5 x90 = sqrt(10) within 3%, and
+   1 - p at the 99.95% quantile within 30% of 0.0005.  Past the top the
+   ranks' exponential tail (through the 99.1% knot and the top) counts
+   too, so a score beyond everything seen is not made less rare than the
+   ranks alone would make it. */
 static void test_calibration(void)
 {
-    float s[5] = { 4, 2, 5, 1, 3 }, r[300];
+    float s[5] = { 4, 2, 5, 1, 3 }, r[300], *q = (float *)malloc(10000 * sizeof(float));
     an_calibration c;
     double prev_p = -1, prev_z = -HUGE_VAL, v;
     an_rng rng;
@@ -1732,12 +1739,22 @@ static void test_calibration(void)
     CHECK_NEAR(an_calibration_likelihood(&c, 3.0), 0.5, 1e-15);
     CHECK_NEAR(an_calibration_likelihood(&c, 5.0), 0.9, 1e-15);
     CHECK_NEAR(an_calibration_likelihood(&c, 4.2), 0.74, 1e-15);
-    {
-        double q = 1 - 0.2 / pow(2, 4.5), x = 1 + 4 * q, level = (4 * q + 0.5) / 5, tail = (5 - x) / log((1 - level) / 0.1);
-        CHECK_NEAR(an_calibration_likelihood(&c, 5.5), 1 - 0.1 * exp(-0.5 / tail), 1e-14);
-        CHECK_NEAR(an_calibration_likelihood(&c, x), level, 1e-14);
-    }
     CHECK_NEAR(an_calibration_z(&c, 4.0), 1.0 / 1.482602218505602, 1e-15);
+    for (i = 0; i < 10000; i++) q[i] = (float)(-2.0 * log(1.0 - ((double)i + 0.5) / 10000.0));
+    CHECK_OK(an_calibration_fit(&c, q, 10000, NULL));
+    CHECK(c.shape == 0.0);
+    CHECK_NEAR(c.tail, 2.0, 1e-3);
+    CHECK_NEAR((1.0 - an_calibration_likelihood(&c, 30.0)) / exp(-15.0), 1.0, 1e-3);
+    for (i = 0; i < 10000; i++) q[i] = (float)(2.0 * (pow(1.0 - ((double)i + 0.5) / 10000.0, -0.5) - 1.0));
+    CHECK_OK(an_calibration_fit(&c, q, 10000, NULL));
+    CHECK_NEAR(c.shape, 0.52, 1e-12);
+    CHECK_NEAR(c.tail / sqrt(10.0), 1.0, 0.03);
+    {                                                  /* at its 99.95% quantile, inside the training range */
+        double x9995 = 2.0 * (pow(0.0005, -0.5) - 1.0);
+        CHECK_NEAR((1.0 - an_calibration_likelihood(&c, x9995)) / 0.0005, 1.0, 0.3);
+    }
+    CHECK(an_calibration_likelihood(&c, 1000.0) > an_calibration_likelihood(&c, 500.0));
+    free(q);
     an_rng_seed(&rng, 21, 0);
     for (i = 0; i < 300; i++) r[i] = (float)(an_rng_normal(&rng) * an_rng_normal(&rng));  /* heavy tails, ties-free */
     CHECK_OK(an_calibration_fit(&c, r, 300, NULL));

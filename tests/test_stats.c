@@ -765,6 +765,184 @@ static void test_robust_errors(void)
 /* ---- calibration and the ensemble ---------------------------------------- */
 
 
+/* Calibration from the bulk: an outlier among the training scores does
+   not calibrate itself away.  5000 scores |N(0, 1)| and one at 5: by rank
+   it would sit at (n - 0.5) / n = 0.9999; the bulk's tail (from the 90%
+   quantile of |N(0, 1)|, 1.645, nearly exponential: shape 0.02, scale
+   0.41) puts it at about 1 - 0.1 exp(-(5 - 1.645) / 0.41) = 0.99997
+   (0.99995 with the fitted shape).  A 2.0 (the 95.4% quantile) keeps
+   about its rank.  And the
+   hybrid: a spike of 5.5 noise sd (its residual, about 5.2 sd of the
+   filter's residuals, whose sd is 1.03 here) inside the training rows of
+   a noisy daily series, and a lone one after them, are each voted
+   anomalies and reach the lone-row level 0.9999 in the baseline member;
+   by rank the one in training could not pass (n - 0.5) / n = 0.99983. */
+static an_detector *reload_ensemble(const an_detector *e);
+
+static void test_calibration_contaminated(void)
+{
+    float s[5001], *x = (float *)malloc(4032 * sizeof(float)), *sc = (float *)malloc(4032 * sizeof(float));
+    an_calibration c;
+    an_rng rng;
+    an_detector *e = NULL, *stl = NULL;
+    an_ensemble_config ec = an_ensemble_config_init();
+    an_stl_iqr_config sconf = an_stl_iqr_config_init(0);
+    an_ensemble_decision d;
+    size_t i;
+    an_rng_seed(&rng, 7, 0);
+    for (i = 0; i < 5000; i++) s[i] = (float)fabs(an_rng_normal(&rng));
+    s[5000] = 5.0f;
+    CHECK_OK(an_calibration_fit(&c, s, 5001, NULL));
+    CHECK(an_calibration_likelihood(&c, 5.0) > 0.9999);
+    CHECK(an_calibration_likelihood(&c, 5.0) < 0.999995);
+    CHECK(fabs(an_calibration_likelihood(&c, 2.0) - 0.954) < 0.006);
+    CHECK(an_calibration_likelihood(&c, 4.0) > 0.999);
+    CHECK(an_calibration_likelihood(&c, 3.0) < 0.999);
+    for (i = 0; i < 4032; i++) x[i] = (float)(50.0 + 10.0 * sin(2 * 3.14159265358979 * (double)i / 288.0) + an_rng_normal(&rng));
+    x[1500] += 5.5f;                                   /* inside the training rows */
+    x[3500] += 5.5f;                                   /* after them */
+    CHECK_OK(an_ensemble_create(&ec, 1, NULL, &e));
+    CHECK_OK(an_stl_iqr_create(&sconf, 1, NULL, &stl));
+    CHECK_OK(an_ensemble_add(e, stl, 1.0, AN_MEMBER_BASELINE));
+    CHECK_OK(an_detector_fit(e, x, 3000));
+    CHECK_OK(an_detector_score(e, x, 3000, sc));
+    CHECK_OK(an_ensemble_decide(e, 1500, &d));
+    CHECK(d.anomaly && d.member_likelihood[0] >= 0.9999);
+    CHECK_OK(an_detector_reset(e));
+    for (i = 0; i < 4032; i++) CHECK_OK(an_detector_push(e, x + i, sc + i));
+    CHECK(sc[1500] >= 0.9999f && sc[3500] >= 0.9999f);
+    {
+        size_t flagged = 0;
+        for (i = 0; i < 4032; i++) flagged += sc[i] >= 0.9999f;
+        CHECK(flagged <= 4);                           /* the spikes and not much else */
+    }
+    an_detector_destroy(e);
+    {                                                  /* a heavy tail's shape (> 0) is saved */
+        an_detector *f = NULL, *member = NULL;
+        float *raw = (float *)malloc(3000 * sizeof(float)), *s2 = (float *)malloc(3000 * sizeof(float));
+        for (i = 0; i < 3000; i++) x[i] = (float)(an_rng_normal(&rng) * an_rng_normal(&rng));
+        CHECK_OK(an_ensemble_create(&ec, 1, NULL, &e));
+        CHECK_OK(an_ensemble_add(e, make_robust(AN_ROBUST_MAD, 48, 1), 1.0, AN_MEMBER_BASELINE));
+        CHECK_OK(an_detector_fit(e, x, 3000));
+        CHECK_OK(an_ensemble_member(e, 0, &member));
+        CHECK_OK(an_detector_score(member, x, 3000, raw));
+        CHECK_OK(an_calibration_fit(&c, raw, 3000, NULL));
+        CHECK(c.shape > 0.0);
+        CHECK_OK(an_detector_score(e, x, 3000, sc));
+        if ((f = reload_ensemble(e))) {
+            CHECK_OK(an_ensemble_reserve(f, 3000));
+            CHECK_OK(an_detector_score(f, x, 3000, s2));
+            CHECK(memcmp(sc, s2, 3000 * sizeof(float)) == 0);
+            an_detector_destroy(f);
+        }
+        free(raw);
+        free(s2);
+    }
+    an_detector_destroy(e);
+    free(x);
+    free(sc);
+}
+
+/* The default hybrid (an_hybrid_create): STL + IQR at 0.6 and the
+   caller's member at 0.4, the same scores as the ensemble built by hand;
+   without a member it is STL + IQR alone; a member of the wrong width is
+   refused (and taken over).  The lone-row rule by hand: two rows always
+   pass; one row needs 0.9999, or on training rows of n = 3000 the top
+   rank (2999.5 / 3000 = 0.99983). */
+static void test_hybrid_preset(void)
+{
+    an_hybrid_config hc = an_hybrid_config_init(0);
+    an_ensemble_config ec = an_ensemble_config_init();
+    an_stl_iqr_config sc = an_stl_iqr_config_init(0);
+    an_detector *h = NULL, *byhand = NULL, *stl = NULL, *member = NULL, *alone = NULL;
+    float x[720], a[720], b[720];
+    size_t i;
+    int same = 1;
+    for (i = 0; i < 720; i++) x[i] = (float)(10.0 + 3.0 * sin(2 * 3.14159265358979 * (double)i / 24.0) + 0.1 * (double)(i % 7));
+    x[600] += 5.0f;
+    CHECK(hc.baseline_weight == 0.6 && hc.member_weight == 0.4 && hc.pool == AN_POOL_MEAN && hc.lone_likelihood == 0.9999);
+    CHECK_OK(an_hybrid_create(&hc, 1, make_robust(AN_ROBUST_MAD, 48, 1), NULL, &h));
+    CHECK_OK(an_ensemble_create(&ec, 1, NULL, &byhand));
+    CHECK_OK(an_stl_iqr_create(&sc, 1, NULL, &stl));
+    CHECK_OK(an_ensemble_add(byhand, stl, 0.6, AN_MEMBER_BASELINE));
+    CHECK_OK(an_ensemble_add(byhand, make_robust(AN_ROBUST_MAD, 48, 1), 0.4, AN_MEMBER_OPTIONAL));
+    CHECK_OK(an_detector_fit(h, x, 720));
+    CHECK_OK(an_detector_fit(byhand, x, 720));
+    CHECK_OK(an_detector_score(h, x, 720, a));
+    CHECK_OK(an_detector_score(byhand, x, 720, b));
+    for (i = 0; i < 720; i++) same &= a[i] == b[i];
+    CHECK(same);
+    CHECK_OK(an_ensemble_member(h, 0, &member));
+    CHECK(member && member->vt == an_stl_iqr_type());
+    CHECK_OK(an_ensemble_member(h, 1, &member));
+    CHECK(member && member->vt == an_mad_type());
+    CHECK_OK(an_hybrid_create(&hc, 1, NULL, NULL, &alone));
+    CHECK_RESULT(an_ensemble_member(alone, 1, &member), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_hybrid_create(&hc, 1, make_robust(AN_ROBUST_MAD, 48, 2), NULL, &member), AN_ERR_INVALID_ARG);
+    CHECK(member == NULL);
+    CHECK(an_hybrid_lone_ok(&hc, 2, 0.5, 0, 3000));
+    CHECK(an_hybrid_lone_ok(&hc, 1, 0.99995, 0, 3000));
+    CHECK(!an_hybrid_lone_ok(&hc, 1, 0.9998, 0, 3000));
+    CHECK(!an_hybrid_lone_ok(&hc, 1, 0.9998, 1, 3000));
+    CHECK(an_hybrid_lone_ok(&hc, 1, 0.99984, 1, 3000));
+    CHECK(!an_hybrid_lone_ok(&hc, 1, 0.99984, 0, 3000));
+    an_detector_destroy(h);
+    an_detector_destroy(byhand);
+    an_detector_destroy(alone);
+}
+
+/* The causal protocol: the maker is called at rows 150, 300 and 600 of
+   1000 with those row counts; nothing is scored before row 150; changing
+   rows 700.. leaves the scores of rows 0..699 alone, bit for bit; scores
+   are in [0, 1]; a 6-sd spike at row 800 is an onset near 1; a maker
+   that returns NULL stops it with AN_ERR_NOMEM. */
+typedef struct causal_log { size_t calls, rows[8]; int fail; } causal_log;
+
+static an_detector *causal_maker(void *user, size_t n_features, size_t n_rows)
+{
+    causal_log *log = (causal_log *)user;
+    an_hybrid_config hc = an_hybrid_config_init(0);
+    an_detector *d = NULL;
+    if (log->fail) return NULL;
+    if (log->calls < 8) log->rows[log->calls] = n_rows;
+    log->calls++;
+    return an_hybrid_create(&hc, n_features, NULL, NULL, &d) == AN_OK ? d : NULL;
+}
+
+static void test_causal_score(void)
+{
+    an_causal_config c = an_causal_config_init();
+    causal_log log;
+    float *x = (float *)malloc(1000 * sizeof(float)), *a = (float *)malloc(1000 * sizeof(float)),
+          *b = (float *)malloc(1000 * sizeof(float));
+    an_rng rng;
+    size_t i;
+    int zero = 1, same = 1, range = 1;
+    an_rng_seed(&rng, 3, 0);
+    for (i = 0; i < 1000; i++) x[i] = (float)(5.0 * sin(2 * 3.14159265358979 * (double)i / 24.0) + 0.3 * an_rng_normal(&rng));
+    x[800] += 1.8f;
+    CHECK(c.first_fit == 150 && c.growth == 2 && c.onset_window == 100);
+    memset(&log, 0, sizeof log);
+    CHECK_OK(an_causal_score(&c, causal_maker, &log, x, 1000, 1, a, NULL));
+    CHECK(log.calls == 3 && log.rows[0] == 150 && log.rows[1] == 300 && log.rows[2] == 600);
+    for (i = 0; i < 150; i++) zero &= a[i] == 0.0f;
+    for (i = 0; i < 1000; i++) range &= a[i] >= 0.0f && a[i] <= 1.0f;
+    CHECK(zero && range);
+    CHECK(a[800] > 0.999f);
+    for (i = 700; i < 1000; i++) x[i] = -x[i];
+    memset(&log, 0, sizeof log);
+    CHECK_OK(an_causal_score(&c, causal_maker, &log, x, 1000, 1, b, NULL));
+    for (i = 0; i < 700; i++) same &= a[i] == b[i];
+    CHECK(same);
+    log.fail = 1;
+    CHECK_RESULT(an_causal_score(&c, causal_maker, &log, x, 1000, 1, b, NULL), AN_ERR_NOMEM);
+    c.growth = 1;
+    CHECK_RESULT(an_causal_score(&c, causal_maker, &log, x, 1000, 1, b, NULL), AN_ERR_INVALID_ARG);
+    free(x);
+    free(a);
+    free(b);
+}
+
 /* A member for fallback tests: scores |x|, but its fit can fail, and its
    push returns NaN on every other row. */
 typedef struct flaky { an_detector base; int fail_fit; size_t count; } flaky;
@@ -1211,6 +1389,9 @@ int main(void)
     RUN(test_robust_hostile);
     RUN(test_robust_memory);
     RUN(test_robust_errors);
+    RUN(test_calibration_contaminated);
+    RUN(test_hybrid_preset);
+    RUN(test_causal_score);
     RUN(test_ensemble);
     RUN(test_ensemble_surprise);
     RUN(test_ensemble_fallback);
