@@ -1306,7 +1306,9 @@ static void test_file_helpers(void)
     size_t size, got_size;
     void *got;
     an_reader r;
-    const char *path = "build/test_core_model.anm";
+    char path[1024], missing[1024];
+    test_scratch(path, sizeof path, "test_core_model.anm");
+    test_scratch(missing, sizeof missing, "does/not/exist.anm");
     CHECK_OK(build_file(NULL, &w, &data, &size));
     CHECK_OK(an_file_write(path, data, size));
     CHECK_OK(an_file_read(path, NULL, &got, &got_size));
@@ -1315,8 +1317,8 @@ static void test_file_helpers(void)
     an_free(NULL, got, got_size);
     an_writer_uninit(&w);
     remove(path);
-    CHECK_RESULT(an_file_read("build/does/not/exist.anm", NULL, &got, &got_size), AN_ERR_IO);
-    CHECK_RESULT(an_file_write("build/does/not/exist.anm", data, 4), AN_ERR_IO);
+    CHECK_RESULT(an_file_read(missing, NULL, &got, &got_size), AN_ERR_IO);
+    CHECK_RESULT(an_file_write(missing, data, 4), AN_ERR_IO);
 }
 
 /* --------------------------------------------------------------------------
@@ -1485,6 +1487,7 @@ static void test_allocation_failures(void)
     an_writer_uninit(&w);
     {
         float x[4] = { 1, 2, 3, 4 };
+        char path[1024];
         an_detector *d;
         an_allocator a = an__default_allocator;
         CHECK_OK(zdet_create(1, &a, &d));
@@ -1494,9 +1497,9 @@ static void test_allocation_failures(void)
         CHECK_OK(an_writer_finish(&w, &data, &size));
         CHECK_OK(an_model_open(&file, data, size));
         inject_failures("an_detector_load", job_detector_load, &file);
-        CHECK_OK(an_file_write("build/test_core_alloc.anm", data, size));
-        inject_failures("an_file_read", job_file, (void *)"build/test_core_alloc.anm");
-        remove("build/test_core_alloc.anm");
+        CHECK_OK(an_file_write(test_scratch(path, sizeof path, "test_core_alloc.anm"), data, size));
+        inject_failures("an_file_read", job_file, (void *)path);
+        remove(path);
         an_writer_uninit(&w);
         an_detector_destroy(d);
     }

@@ -16,10 +16,11 @@ typedef struct stl_ref { size_t n; double *col[5]; } stl_ref;
 
 static int read_csv(const char *dir, const char *name, stl_ref *ref)
 {
-    char path[256], line[512];
+    char path[1024], line[512];
     FILE *f;
     size_t cap = 1024, k;
-    snprintf(path, sizeof path, "tests/fixtures/%s/%s", dir, name);
+    snprintf(line, sizeof line, "%s/%s", dir, name);
+    test_fixture(path, sizeof path, line);
     if (!(f = fopen(path, "r"))) { fprintf(stderr, "cannot open %s\n", path); return 0; }
     ref->n = 0;
     for (k = 0; k < 5; k++) ref->col[k] = (double *)malloc(cap * sizeof(double));
@@ -91,8 +92,8 @@ static void check_case(const char *name, const an_stl_config *c, const stl_ref *
 /* R's stats::stl (R 4.2.2) with the parameters in index.csv. */
 static void test_stl_against_r(void)
 {
-    char line[512];
-    FILE *f = fopen("tests/fixtures/stl/index.csv", "r");
+    char line[1024];
+    FILE *f = fopen(test_fixture(line, sizeof line, "stl/index.csv"), "r");
     int cases = 0;
     CHECK(f != NULL);
     if (!f) return;
