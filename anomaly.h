@@ -28,7 +28,8 @@
        3  Tensors            float32 n-d arrays (up to 4 dims), aligned
        4  Random numbers     an_rng: PCG32 with explicit state
        5  Kernels            dot, axpy, gemv, gemm (nn, nt, tn), sigmoid, tanh
-       6  Preprocessing      missing values, scalers, windows, time features
+       6  Preprocessing      missing values, scalers, windows, time features,
+                             days from a calendar date
        7  Thresholds         percentile, mean + k sigma, EWMA online
        8  Metrics            confusion, ROC/PR, events, point-adjust, NAB
        9  Model files        chunked container with CRC32: writer and reader
@@ -371,6 +372,15 @@ AN_API an_result an_windows(const float *x, size_t n_rows, size_t n_features, si
    of the day of week (Monday = 0), each as an angle on the circle. */
 AN_API an_result an_time_features(const double *unix_seconds, size_t n, double utc_offset,
                                   float *out);
+
+/* Days since 1970-01-01 of a date in the proleptic Gregorian calendar:
+   1970-01-01 is 0, 1969-12-31 is -1, 2000-03-01 is 11017.  Years are
+   astronomical (year 0 is 1 BC, -1 is 2 BC); month 1..12, day 1..31 (not
+   checked against the month: 02-30 counts as 03-01 or 03-02).  Exact for
+   |year| up to 5 million.  Multiply by 86400 for Unix seconds at midnight
+   UTC.
+   Returns: the day number; it cannot fail. */
+AN_API long an_days_from_civil(long year, int month, int day);
 
 /* ==========================================================================
    7  Thresholds
@@ -2433,6 +2443,18 @@ AN_API an_result an_time_features(const double *unix_seconds, size_t n, double u
         out[4 * i + 3] = (float)cos(two_pi * weekday / 7.0);
     }
     return AN_OK;
+}
+
+/* Counted in 400-year cycles of 146097 days whose years start on 1 March,
+   so the leap day is the last day of its year. */
+AN_API long an_days_from_civil(long year, int month, int day)
+{
+    long y = month <= 2 ? year - 1 : year;
+    long cycle = (y >= 0 ? y : y - 399) / 400;                        /* floor(y / 400) */
+    long yc = y - cycle * 400;                                         /* 0..399 */
+    long doy = (153L * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;   /* 0..365 */
+    long doc = yc * 365 + yc / 4 - yc / 100 + doy;                     /* 0..146096 */
+    return cycle * 146097 + doc - 719468;                              /* 719468: 0000-03-01 to 1970-01-01 */
 }
 
 /* ==========================================================================

@@ -404,19 +404,7 @@ typedef struct an__date { long year; int month, day, hour, minute, second; } an_
 
 static long an__floor_div(long a, long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-/* Days since 1970-01-01 of year-month-day, counting in 400-year cycles of
-   146097 days whose years start on 1 March (so the leap day comes last). */
-static long an__days_from_date(long y, int m, int d)
-{
-    long cycle, yc, doy, doc;
-    if (m <= 2) y--;
-    cycle = an__floor_div(y, 400);
-    yc = y - cycle * 400;                                   /* 0..399   */
-    doy = (153L * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;  /* 0..365   */
-    doc = yc * 365 + yc / 4 - yc / 100 + doy;               /* 0..146096 */
-    return cycle * 146097 + doc - 719468;                   /* 719468: 0000-03-01 to 1970-01-01 */
-}
-
+/* The inverse of an_days_from_civil (anomaly.h section 6). */
 static void an__date_from_days(long days, long *y, int *m, int *d)
 {
     long z = days + 719468, cycle = an__floor_div(z, 146097), doc = z - cycle * 146097;
@@ -606,19 +594,19 @@ static size_t an__time_ticks_of(const an__time_step *s, double t0, double t1, do
         if (s->style == AN__T_MONTH) {
             /* the first month start >= t0 whose month (0-based) is a multiple */
             mi = y * 12 + (m - 1);
-            if ((double)an__days_from_date(y, m, 1) * 86400.0 < t0) mi++;
+            if ((double)an_days_from_civil(y, m, 1) * 86400.0 < t0) mi++;
             while (mi % s->mult) mi++;
             for (;; mi += s->mult) {
-                t = (double)an__days_from_date(mi / 12, (int)(mi % 12) + 1, 1) * 86400.0;
+                t = (double)an_days_from_civil(mi / 12, (int)(mi % 12) + 1, 1) * 86400.0;
                 if (t > t1) break;
                 if (n < capacity) ticks[n] = t;
                 n++;
             }
         } else {
-            if ((double)an__days_from_date(y, 1, 1) * 86400.0 < t0) y++;
+            if ((double)an_days_from_civil(y, 1, 1) * 86400.0 < t0) y++;
             while (y % s->mult) y++;
             for (;; y += s->mult) {
-                t = (double)an__days_from_date(y, 1, 1) * 86400.0;
+                t = (double)an_days_from_civil(y, 1, 1) * 86400.0;
                 if (t > t1) break;
                 if (n < capacity) ticks[n] = t;
                 n++;
