@@ -134,13 +134,16 @@ typedef struct an_report_buffer {
     size_t size;         /* bytes of SVG so far (start at 0)          */
 } an_report_buffer;
 
+/* Returns: 0, or -1 when the bytes do not fit in capacity (the report then
+   stops with AN_ERR_IO). */
 AN_API int an_report_write_buffer(void *user, const char *data, size_t size);
 
-/* Everything empty, threshold NaN, default size. */
+/* Everything empty, threshold NaN, default size.
+   Returns: the empty report. */
 AN_API an_report an_report_init(void);
 
 /* Writes the SVG (UTF-8, XML 1.0, one <svg> root) for r through `write`.
-   Returns AN_ERR_INVALID_ARG for missing or inconsistent fields (NULL
+   Returns: AN_OK; AN_ERR_INVALID_ARG for missing or inconsistent fields (NULL
    values, n or n_features 0, one band side only, an event out of range,
    an unknown score scale, a size out of range, or a picture too small to
    give each panel 40 pixels), AN_ERR_TOO_LARGE when n * n_features
@@ -155,7 +158,9 @@ AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, voi
    count of ticks is nearest max_ticks (the fewer ticks on a tie; so at
    most about 1.5 max_ticks), from the first multiple of the step >= lo
    to the last <= hi.  *count is the number of ticks; AN_ERR_SHAPE when
-   capacity is too small (the first capacity written). */
+   capacity is too small (the first capacity written).
+   Returns: AN_OK with *count; AN_ERR_SHAPE past capacity;
+   AN_ERR_INVALID_ARG for non-finite or reversed bounds or max_ticks 0. */
 AN_API an_result an_report_nice_ticks(double lo, double hi, size_t max_ticks, double *ticks, size_t capacity,
                                       size_t *count);
 
@@ -165,7 +170,9 @@ AN_API an_result an_report_nice_ticks(double lo, double hi, size_t max_ticks, do
    months (first of the month) or 1, 2, 5, 10, ... years (1 January) that
    gives at most about max_ticks ticks; when that one falls fewer than
    twice in the span, a smaller one with at most 2 max_ticks + 1 ticks (or
-   any number, rather than none).  Counts and errors as above. */
+   any number, rather than none).  Counts and errors as above.
+   Returns: AN_OK with *count; AN_ERR_SHAPE past capacity;
+   AN_ERR_INVALID_ARG for bounds that are reversed or outside years 1..9999. */
 AN_API an_result an_report_time_ticks(double t0, double t1, size_t max_ticks, double *ticks, size_t capacity,
                                       size_t *count);
 
