@@ -1543,8 +1543,7 @@ static void test_allocation_failures(void)
 }
 
 /* --------------------------------------------------------------------------
-   Pipeline: alarms and events, onsets (moved here from test_thresholds
-   with the code, which is the core's now)
+   11  Pipeline: alarms and events, onsets, calibration
    -------------------------------------------------------------------------- */
 
 /* Streams score/threshold through an_alarm; returns the number of events. */
@@ -1802,8 +1801,8 @@ int main(void)
     RUN(test_kernel_vectors);
     RUN(test_kernel_gemv);
     RUN(test_kernel_gemm);
-    RUN(test_kernel_gemm_scalar_and_padding);
     RUN(test_kernel_gemm_blocking_bits);
+    RUN(test_kernel_gemm_scalar_and_padding);
     RUN(test_kernel_activations);
     RUN(test_kernel_lstm_gates);
     RUN(test_fill_missing);
