@@ -51,6 +51,9 @@ SANITIZE   = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fr
 
 HEADERS  = anomaly.h anomaly_stats.h anomaly_lstm.h anomaly_xai.h
 TEST_DEP = $(HEADERS) tests/test.h tests/fixtures/metrics_sklearn.h tests/fixtures/nab_reference.h
+# Absolute paths to the fixtures and the scratch directory, so a test binary
+# runs from any directory (tests/test.h; environment variables override).
+TEST_PATHS = -DTEST_FIXTURES_DIR='"$(CURDIR)/tests/fixtures"' -DTEST_SCRATCH_DIR='"$(CURDIR)/build"'
 
 # Extra builds of the core and LSTM tests so every vector path this CPU can
 # run is checked, whatever SIMD the main build uses.  They are built and run
@@ -73,39 +76,39 @@ build:
 	@mkdir -p build
 
 build/test_core: tests/test_core.c $(TEST_DEP) | build
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
 build/test_core_scalar: tests/test_core.c $(TEST_DEP) | build
-	$(CC) $(STD) $(SIMD_scalar) $(CFLAGS) $< -o $@ $(LDLIBS)
+	$(CC) $(STD) $(SIMD_scalar) $(CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
 build/test_core_avx2: tests/test_core.c $(TEST_DEP) | build
-	$(CC) $(STD) $(SIMD_avx2) $(CFLAGS) $< -o $@ $(LDLIBS)
+	$(CC) $(STD) $(SIMD_avx2) $(CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
 build/test_inject: tests/test_inject.c anomaly.h tests/test.h | build
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
 build/test_stats: tests/test_stats.c $(HEADERS) tests/test.h | build
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
 build/test_thresholds: tests/test_thresholds.c $(HEADERS) tests/test.h tests/fixtures/telemanom_reference.h \
                        tests/fixtures/gpd_scipy.h | build
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
 build/test_detectors: tests/test_detectors.c $(HEADERS) tests/test.h tests/fixtures/detectors_ref.h tests/fixtures/shesd_r.h | build
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
 build/test_lstm: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures/lstm_torch.h | build
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
 build/test_lstm_scalar: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures/lstm_torch.h | build
-	$(CC) $(STD) $(SIMD_scalar) $(CFLAGS) $< -o $@ $(LDLIBS)
+	$(CC) $(STD) $(SIMD_scalar) $(CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
 # AVX2 + FMA even where the main build picks AVX-512 (or CFLAGS has -march).
 build/test_lstm_avx2: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures/lstm_torch.h | build
-	$(CC) $(STD) $(SIMD_avx2) -DANOMALY_NO_AVX512 -DTEST_SIMD_EXPECT=AN_SIMD_AVX2 $(CFLAGS) $< -o $@ $(LDLIBS)
+	$(CC) $(STD) $(SIMD_avx2) -DANOMALY_NO_AVX512 -DTEST_SIMD_EXPECT=AN_SIMD_AVX2 $(CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
 build/test_xai: tests/test_xai.c $(HEADERS) tests/test.h | build
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
 build/fuzz_model: tests/fuzz_model.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) -DFUZZ_STANDALONE $< -o $@ $(LDLIBS)
@@ -157,17 +160,17 @@ test: $(TESTS) $(FUZZ_RUN) build/anomaly build/quickstart build/stream_fixed
 # ASan + UBSan over the same suite, then valgrind memcheck on the core tests
 # (built for AVX2: valgrind does not decode AVX-512).
 sanitize: | build
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_core.c -o build/test_core_asan $(LDLIBS)
-	$(CC) $(STD) $(SIMD_scalar) $(CFLAGS) $(SANITIZE) tests/test_core.c -o build/test_core_scalar_asan $(LDLIBS)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_stats.c -o build/test_stats_asan $(LDLIBS)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_thresholds.c -o build/test_thresholds_asan $(LDLIBS)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_detectors.c -o build/test_detectors_asan $(LDLIBS)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_lstm.c -o build/test_lstm_asan $(LDLIBS)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_xai.c -o build/test_xai_asan $(LDLIBS)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_inject.c -o build/test_inject_asan $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_core.c $(TEST_PATHS) -o build/test_core_asan $(LDLIBS)
+	$(CC) $(STD) $(SIMD_scalar) $(CFLAGS) $(SANITIZE) tests/test_core.c $(TEST_PATHS) -o build/test_core_scalar_asan $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_stats.c $(TEST_PATHS) -o build/test_stats_asan $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_thresholds.c $(TEST_PATHS) -o build/test_thresholds_asan $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_detectors.c $(TEST_PATHS) -o build/test_detectors_asan $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_lstm.c $(TEST_PATHS) -o build/test_lstm_asan $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_xai.c $(TEST_PATHS) -o build/test_xai_asan $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_inject.c $(TEST_PATHS) -o build/test_inject_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) -DFUZZ_STANDALONE tests/fuzz_model.c -o build/fuzz_model_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) examples/anomaly.c -o build/anomaly_asan $(LDLIBS)
-	$(CC) $(STD) $(if $(HAS_AVX2),$(SIMD_avx2),$(SIMD_scalar)) $(CFLAGS) -gdwarf-4 tests/test_core.c -o build/test_core_vg $(LDLIBS)
+	$(CC) $(STD) $(if $(HAS_AVX2),$(SIMD_avx2),$(SIMD_scalar)) $(CFLAGS) -gdwarf-4 tests/test_core.c $(TEST_PATHS) -o build/test_core_vg $(LDLIBS)
 	@SKIP_COMPILE=1 sh tests/run.sh build/test_core_asan build/test_core_scalar_asan build/test_stats_asan \
 	    build/test_thresholds_asan build/test_detectors_asan build/test_lstm_asan build/test_xai_asan build/test_inject_asan \
 	    "build/fuzz_model_asan tests/fuzz/corpus" "sh tests/test_cli.sh build/anomaly_asan" \
@@ -198,13 +201,13 @@ fuzz: | build
 
 # The suite for AArch64 NEON, cross-compiled and run under qemu-user.
 cross: | build
-	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_core.c -o build/test_core_neon $(LDLIBS)
-	$(CROSS)gcc $(STD) $(SIMD_scalar) $(CFLAGS) tests/test_core.c -o build/test_core_neon_scalar $(LDLIBS)
-	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_stats.c -o build/test_stats_neon $(LDLIBS)
-	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_thresholds.c -o build/test_thresholds_neon $(LDLIBS)
-	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_detectors.c -o build/test_detectors_neon $(LDLIBS)
-	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_lstm.c -o build/test_lstm_neon $(LDLIBS)
-	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_xai.c -o build/test_xai_neon $(LDLIBS)
+	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_core.c $(TEST_PATHS) -o build/test_core_neon $(LDLIBS)
+	$(CROSS)gcc $(STD) $(SIMD_scalar) $(CFLAGS) tests/test_core.c $(TEST_PATHS) -o build/test_core_neon_scalar $(LDLIBS)
+	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_stats.c $(TEST_PATHS) -o build/test_stats_neon $(LDLIBS)
+	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_thresholds.c $(TEST_PATHS) -o build/test_thresholds_neon $(LDLIBS)
+	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_detectors.c $(TEST_PATHS) -o build/test_detectors_neon $(LDLIBS)
+	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_lstm.c $(TEST_PATHS) -o build/test_lstm_neon $(LDLIBS)
+	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_xai.c $(TEST_PATHS) -o build/test_xai_neon $(LDLIBS)
 	@SKIP_COMPILE=1 sh tests/run.sh "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_core_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_core_neon_scalar" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_stats_neon" \

@@ -28,7 +28,8 @@
        3  Tensors            float32 n-d arrays (up to 4 dims), aligned
        4  Random numbers     an_rng: PCG32 with explicit state
        5  Kernels            dot, axpy, gemv, gemm (nn, nt, tn), sigmoid, tanh
-       6  Preprocessing      missing values, scalers, windows, time features
+       6  Preprocessing      missing values, scalers, windows, time features,
+                             days from a calendar date
        7  Thresholds         percentile, mean + k sigma, EWMA online
        8  Metrics            confusion, ROC/PR, events, point-adjust, NAB
        9  Model files        chunked container with CRC32: writer and reader
@@ -131,7 +132,9 @@ typedef enum an_result {
 } an_result;
 #define AN_RESULT_MIN AN_ERR_CHECKSUM   /* lowest code: loop AN_OK..MIN */
 
-/* A short English sentence naming the code.  Never NULL. */
+/* A short English sentence naming the code.  Never NULL.
+   Returns: a static string naming the code ("unknown result code" for any
+   other value). */
 AN_API const char *an_result_str(an_result r);
 
 /* ==========================================================================
@@ -149,8 +152,9 @@ typedef struct an_allocator {
 
 #define AN_ALIGN 64   /* alignment of every array the library allocates */
 
-/* Allocate / release through `a` (NULL = default).  an_malloc returns NULL
-   for size 0, for a bad alignment, or when the allocator fails. */
+/* Allocate / release through `a` (NULL = default).
+   Returns: (an_malloc) the block, or NULL for size 0, a bad alignment or a
+   failed allocation. */
 AN_API void *an_malloc(const an_allocator *a, size_t size, size_t align);
 AN_API void  an_free(const an_allocator *a, void *ptr, size_t size);
 
@@ -164,7 +168,9 @@ typedef struct an_arena {
     size_t peak;    /* high-water mark    */
 } an_arena;
 
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for a NULL arena or buffer, or size 0. */
 AN_API an_result    an_arena_init(an_arena *arena, void *buffer, size_t size);
+/* Returns: an allocator drawing on the arena (which must outlive it). */
 AN_API an_allocator an_arena_allocator(an_arena *arena);
 AN_API void         an_arena_reset(an_arena *arena);
 
@@ -184,23 +190,39 @@ typedef struct an_tensor {
     an_allocator alloc;
 } an_tensor;
 
-/* Bytes of aligned storage a tensor of this shape needs. */
+/* Bytes of aligned storage a tensor of this shape needs.
+   Returns: AN_OK with *bytes; AN_ERR_INVALID_ARG for ndim outside 1..4 or a
+   0 dimension; AN_ERR_TOO_LARGE when the size overflows. */
 AN_API an_result an_tensor_heap_size(int ndim, const size_t *shape, size_t *bytes);
-/* Zero-filled tensor in caller memory `heap` (AN_ALIGN-aligned, heap_size). */
+/* Zero-filled tensor in caller memory `heap` (AN_ALIGN-aligned, heap_size).
+   Returns: AN_OK; AN_ERR_INVALID_ARG for a bad shape or a NULL or
+   misaligned heap; AN_ERR_TOO_LARGE. */
 AN_API an_result an_tensor_init_preallocated(an_tensor *t, int ndim, const size_t *shape, void *heap);
-/* Zero-filled tensor allocated through `a` (NULL = default). */
+/* Zero-filled tensor allocated through `a` (NULL = default).
+   Returns: AN_OK; AN_ERR_INVALID_ARG for a bad shape or allocator;
+   AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_tensor_init(an_tensor *t, int ndim, const size_t *shape, const an_allocator *a);
 AN_API void      an_tensor_uninit(an_tensor *t);
-/* A view of existing memory; owns nothing, needs no uninit. */
+/* A view of existing memory; owns nothing, needs no uninit.
+   Returns: AN_OK; AN_ERR_INVALID_ARG for NULL data or a bad shape;
+   AN_ERR_TOO_LARGE. */
 AN_API an_result an_tensor_view(an_tensor *t, float *data, int ndim, const size_t *shape);
-/* AN_OK when t has `ndim` dims and each shape[i] matches (0 = any size). */
+/* AN_OK when t has `ndim` dims and each shape[i] matches (0 = any size).
+   Returns: AN_OK; AN_ERR_SHAPE when t does not match; AN_ERR_INVALID_ARG
+   for NULL arguments. */
 AN_API an_result an_tensor_expect(const an_tensor *t, int ndim, const size_t *shape);
-/* View of t[index]: drops the first dimension. */
+/* View of t[index]: drops the first dimension.
+   Returns: AN_OK; AN_ERR_SHAPE for a 1-d t; AN_ERR_INVALID_ARG for index
+   out of range or NULL arguments. */
 AN_API an_result an_tensor_slice(const an_tensor *t, size_t index, an_tensor *view);
-/* View with the same data and a new shape of the same size. */
+/* View with the same data and a new shape of the same size.
+   Returns: AN_OK; AN_ERR_SHAPE when the sizes differ; AN_ERR_INVALID_ARG
+   for a bad shape; AN_ERR_TOO_LARGE. */
 AN_API an_result an_tensor_reshape(const an_tensor *t, int ndim, const size_t *shape, an_tensor *view);
 /* Pointer to the feature vector (b, t, :) of a (batch, time, features)
-   tensor, or NULL when out of range. */
+   tensor, or NULL when out of range.
+   Returns: the pointer, or NULL for a t that is not 3-d or an index out of
+   range. */
 AN_API float    *an_tensor_btf(const an_tensor *x, size_t b, size_t t);
 
 /* ==========================================================================
@@ -212,10 +234,15 @@ AN_API float    *an_tensor_btf(const an_tensor *x, size_t b, size_t t);
 typedef struct an_rng { uint64_t state, inc; } an_rng;
 
 AN_API void     an_rng_seed(an_rng *rng, uint64_t seed, uint64_t stream);
+/* Returns: the next 32 random bits. */
 AN_API uint32_t an_rng_u32(an_rng *rng);
+/* Returns: a uniform integer in [0, bound) (0 for bound <= 1). */
 AN_API uint64_t an_rng_below(an_rng *rng, uint64_t bound); /* [0, bound), unbiased */
+/* Returns: a uniform double in [0, 1). */
 AN_API double   an_rng_uniform(an_rng *rng);               /* [0, 1), 53 bits */
+/* Returns: a uniform float in [0, 1). */
 AN_API float    an_rng_uniformf(an_rng *rng);              /* [0, 1), 24 bits */
+/* Returns: a standard normal double. */
 AN_API double   an_rng_normal(an_rng *rng);                /* N(0, 1), Box-Muller */
 AN_API void     an_rng_shuffle(an_rng *rng, size_t *items, size_t n); /* Fisher-Yates */
 
@@ -240,11 +267,10 @@ AN_API void     an_rng_shuffle(an_rng *rng, size_t *items, size_t n); /* Fisher-
 
    Vector paths agree with the scalar reference to a few ulps of the sum of
    |terms| (they add in a different order and use FMA).  an_sigmoid and
-   an_tanh share one exp approximation on every path.  Measured max error
-   against double-precision libm on 400,001 points over [-20, 20], the same
-   on the scalar, AVX2, AVX-512 and NEON paths: sigmoid 8.9e-8 absolute,
-   tanh 7.2e-8 absolute (1.2 ulp relative); the tests hold 1.2e-7 and 2 ulp.
-   NaN in gives NaN out; +-Inf saturate. */
+   an_tanh share one exp approximation on every path, within 1.2e-7
+   absolute (tanh also 2 ulp relative) of double-precision libm over
+   [-20, 20], as the tests hold; bench/bench_kernels prints the measured
+   error.  NaN in gives NaN out; +-Inf saturate. */
 typedef enum an_simd {
     AN_SIMD_SCALAR = 0,
     AN_SIMD_AVX2   = 1,   /* AVX2 + FMA, 8 lanes  */
@@ -252,9 +278,13 @@ typedef enum an_simd {
     AN_SIMD_NEON   = 3    /* AArch64 NEON, 4 lanes */
 } an_simd;
 
+/* Returns: the SIMD path this build uses. */
 AN_API an_simd     an_simd_path(void);          /* the path this build uses */
+/* Returns: a static name ("scalar", "avx2", "avx512", "neon"; "unknown"
+   otherwise). */
 AN_API const char *an_simd_name(an_simd path);  /* "scalar", "avx2", ...    */
 
+/* Returns: sum x[i] y[i]. */
 AN_API float an_dot(size_t n, const float *x, const float *y);        /* sum x[i] y[i] */
 AN_API void  an_axpy(size_t n, float a, const float *x, float *y);    /* y += a x      */
 AN_API void  an_scale(size_t n, float a, float *x);                   /* x *= a        */
@@ -275,6 +305,7 @@ AN_API void  an_tanh(size_t n, const float *x, float *y);
 AN_API void  an_lstm_gates(size_t rows, size_t H, float *z, size_t ldz);
 
 /* The scalar reference of each kernel, always compiled. */
+/* Returns: sum x[i] y[i], in order. */
 AN_API float an_dot_scalar(size_t n, const float *x, const float *y);
 AN_API void  an_axpy_scalar(size_t n, float a, const float *x, float *y);
 AN_API void  an_scale_scalar(size_t n, float a, float *x);
@@ -302,7 +333,8 @@ AN_API void  an_lstm_gates_scalar(size_t rows, size_t H, float *z, size_t ldz);
      time     optional (n_rows) strictly increasing timestamps, or NULL
      mask     optional (n_rows, n_features) out: 1 where a value was filled
      n_filled optional out: how many values were filled
-   Returns AN_ERR_INPUT for +-Inf or a feature with no observation at all. */
+   Returns: AN_OK; AN_ERR_INPUT for +-Inf or a feature with no observation
+   at all; AN_ERR_INVALID_ARG for NULL x or a 0 size; AN_ERR_TOO_LARGE. */
 AN_API an_result an_fill_missing(float *x, size_t n_rows, size_t n_features,
                                  const double *time, unsigned char *mask, size_t *n_filled);
 
@@ -330,22 +362,38 @@ typedef struct an_scaler {
     an_allocator alloc;
 } an_scaler;
 
+/* Returns: AN_OK with *bytes; AN_ERR_INVALID_ARG for n_features 0;
+   AN_ERR_TOO_LARGE. */
 AN_API an_result an_scaler_heap_size(size_t n_features, size_t *bytes);
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for a bad kind, n_features 0 or a NULL
+   or misaligned heap; AN_ERR_TOO_LARGE. */
 AN_API an_result an_scaler_init_preallocated(an_scaler *s, an_scaler_kind kind, size_t n_features, void *heap);
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for a bad kind or n_features 0;
+   AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_scaler_init(an_scaler *s, an_scaler_kind kind, size_t n_features, const an_allocator *a);
 AN_API void      an_scaler_uninit(an_scaler *s);
-/* Target range of a min-max scaler (lo < hi); call before fit. */
+/* Target range of a min-max scaler (lo < hi); call before fit.
+   Returns: AN_OK; AN_ERR_INVALID_ARG unless lo < hi, both finite. */
 AN_API an_result an_scaler_set_range(an_scaler *s, double lo, double hi);
 /* Fit on x (n_rows, n_features).  The robust scaler needs n_rows floats of
-   scratch, taken from `scratch` (NULL = default allocator) and released. */
+   scratch, taken from `scratch` (NULL = default allocator) and released.
+   Returns: AN_OK; AN_ERR_INVALID_ARG for NULL arguments or n_rows 0;
+   AN_ERR_INPUT for +-Inf or a feature with no finite value;
+   AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_scaler_fit(an_scaler *s, const float *x, size_t n_rows, const an_allocator *scratch);
 /* y = transform(x) and x = inverse(y), both (n_rows, n_features); in and
-   out may be the same array. */
+   out may be the same array.
+   Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG for NULL arguments. */
 AN_API an_result an_scaler_transform(const an_scaler *s, const float *x, size_t n_rows, float *y);
+/* Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG for NULL arguments. */
 AN_API an_result an_scaler_inverse(const an_scaler *s, const float *y, size_t n_rows, float *x);
 /* One 'SCAL' chunk; load reads the chunk at the reader's position into an
-   uninitialised scaler, allocating through `a`. */
+   uninitialised scaler, allocating through `a`.
+   Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG; the writer's
+   error. */
 AN_API an_result an_scaler_save(const an_scaler *s, an_writer *w);
+/* Returns: AN_OK; AN_ERR_CORRUPT for a malformed chunk; the reader's
+   errors; AN_ERR_NOMEM. */
 AN_API an_result an_scaler_load(an_scaler *s, an_reader *r, const an_allocator *a);
 
 /* Sliding windows over a multichannel series.  Window i starts at row
@@ -358,20 +406,37 @@ AN_API an_result an_scaler_load(an_scaler *s, an_reader *r, const an_allocator *
                           AN_ERR_TOO_SHORT */
 enum { AN_WINDOW_COVER_END = 1, AN_WINDOW_PAD = 2 };
 
+/* Returns: AN_OK with *count; AN_ERR_TOO_SHORT for a series shorter than
+   length without AN_WINDOW_PAD; AN_ERR_INVALID_ARG for length or stride 0. */
 AN_API an_result an_window_count(size_t n_rows, size_t length, size_t stride, unsigned flags, size_t *count);
-/* First row of window i (negative when left-padded). */
+/* First row of window i (negative when left-padded).
+   Returns: the row (negative when padded); 0 for invalid arguments. */
 AN_API ptrdiff_t an_window_start(size_t n_rows, size_t length, size_t stride, unsigned flags, size_t i);
 /* out: (count, length, n_features) with count <= max_windows;
-   mask: optional (count, length), 1 for real rows, 0 for padding. */
+   mask: optional (count, length), 1 for real rows, 0 for padding.
+   Returns: AN_OK; AN_ERR_SHAPE when more than max_windows windows exist;
+   AN_ERR_TOO_SHORT and AN_ERR_INVALID_ARG as an_window_count;
+   AN_ERR_TOO_LARGE. */
 AN_API an_result an_windows(const float *x, size_t n_rows, size_t n_features, size_t length,
                             size_t stride, unsigned flags, float *out, unsigned char *mask,
                             size_t max_windows, size_t *count);
 
 /* Cyclical time features from Unix seconds (UTC) plus `utc_offset`
    seconds: out (n, 4) = sin, cos of the fractional hour of day and sin, cos
-   of the day of week (Monday = 0), each as an angle on the circle. */
+   of the day of week (Monday = 0), each as an angle on the circle.
+   Returns: AN_OK; AN_ERR_INPUT for a non-finite time; AN_ERR_INVALID_ARG
+   for NULL arguments, n 0 or a non-finite utc_offset. */
 AN_API an_result an_time_features(const double *unix_seconds, size_t n, double utc_offset,
                                   float *out);
+
+/* Days since 1970-01-01 of a date in the proleptic Gregorian calendar:
+   1970-01-01 is 0, 1969-12-31 is -1, 2000-03-01 is 11017.  Years are
+   astronomical (year 0 is 1 BC, -1 is 2 BC); month 1..12, day 1..31 (not
+   checked against the month: 02-30 counts as 03-01 or 03-02).  Exact for
+   |year| up to 5 million.  Multiply by 86400 for Unix seconds at midnight
+   UTC.
+   Returns: the day number; it cannot fail. */
+AN_API long an_days_from_civil(long year, int month, int day);
 
 /* ==========================================================================
    7  Thresholds
@@ -379,13 +444,21 @@ AN_API an_result an_time_features(const double *unix_seconds, size_t n, double u
    Percentiles interpolate linearly between closest ranks (numpy's default
    "linear", R's type 7): with the values sorted v[0..n-1] and
    h = (n - 1) q / 100, p = v[floor h] + (h - floor h)(v[floor h + 1] -
-   v[floor h]).  q is in [0, 100].  NaN input is AN_ERR_INPUT. */
+   v[floor h]).  q is in [0, 100].  NaN input is AN_ERR_INPUT.
+   Returns: AN_OK; AN_ERR_INPUT for NaN; AN_ERR_INVALID_ARG for n 0 or q
+   outside [0, 100]; AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_percentile(const float *x, size_t n, double q, const an_allocator *a, double *out);
-/* The same without allocating: reorders x. */
+/* The same without allocating: reorders x.
+   Returns: AN_OK; AN_ERR_INPUT for NaN; AN_ERR_INVALID_ARG for n 0 or q
+   outside [0, 100]. */
 AN_API an_result an_percentile_inplace(float *x, size_t n, double q, double *out);
-/* Mean and population standard deviation, accumulated in double. */
+/* Mean and population standard deviation, accumulated in double.
+   Returns: AN_OK; AN_ERR_INPUT for a non-finite value; AN_ERR_INVALID_ARG
+   for n 0 or NULL outputs. */
 AN_API an_result an_mean_std(const float *x, size_t n, double *mean, double *std);
-/* mean + k * std of the (training) scores x. */
+/* mean + k * std of the (training) scores x.
+   Returns: AN_OK; AN_ERR_INPUT as an_mean_std; AN_ERR_INVALID_ARG for n 0
+   or a non-finite k. */
 AN_API an_result an_threshold_sigma(const float *x, size_t n, double k, double *out);
 
 /* An online threshold: exponentially weighted mean and variance of the
@@ -399,10 +472,13 @@ typedef struct an_ewma_threshold {
     int skip_anomalies;
 } an_ewma_threshold;
 
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for alpha outside (0, 1] or a negative
+   or non-finite k. */
 AN_API an_result an_ewma_threshold_init(an_ewma_threshold *t, double alpha, double k, size_t warmup);
-/* Returns 1 when `score` is above the current threshold (0 during warmup or
-   for NaN), writes the threshold used to *threshold if not NULL, then
-   learns from the score. */
+/* Writes the threshold used to *threshold if not NULL, then learns from
+   the score.
+   Returns: 1 when `score` is above that threshold (0 during warmup or for
+   NaN). */
 AN_API int       an_ewma_threshold_push(an_ewma_threshold *t, double score, double *threshold);
 
 /* ==========================================================================
@@ -412,27 +488,41 @@ AN_API int       an_ewma_threshold_push(an_ewma_threshold *t, double score, doub
    Ratios with a zero denominator are 0, as scikit-learn's zero_division=0. */
 typedef struct an_confusion { size_t tp, fp, tn, fn; } an_confusion;
 
+/* Returns: AN_OK; AN_ERR_INPUT for a label other than 0 or 1;
+   AN_ERR_INVALID_ARG for NULL arguments. */
 AN_API an_result an_confusion_matrix(const unsigned char *truth, const unsigned char *pred, size_t n,
                                      an_confusion *out);
+/* Returns: (tp + tn) / all, or 0 when there is nothing. */
 AN_API double an_accuracy(const an_confusion *c);
+/* Returns: tp / (tp + fp), or 0. */
 AN_API double an_precision(const an_confusion *c);
+/* Returns: tp / (tp + fn), or 0. */
 AN_API double an_recall(const an_confusion *c);
+/* Returns: tn / (tn + fp), or 0. */
 AN_API double an_specificity(const an_confusion *c);
+/* Returns: 2 tp / (2 tp + fp + fn), or 0. */
 AN_API double an_f1(const an_confusion *c);
+/* Returns: (1 + beta^2) P R / (beta^2 P + R), or 0. */
 AN_API double an_fbeta(const an_confusion *c, double beta);
 
 /* Ranking metrics over scores (larger = more anomalous).  Tied scores form
    one threshold, so the results are exact with ties (scikit-learn's
    definitions).  Both classes must be present (else AN_ERR_INPUT); NaN
-   scores are AN_ERR_INPUT.  Scratch memory comes from `a`. */
+   scores are AN_ERR_INPUT.  Scratch memory comes from `a`.
+   Returns: AN_OK; AN_ERR_INPUT for NaN, a bad label or one class only;
+   AN_ERR_INVALID_ARG; AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_roc_auc(const float *score, const unsigned char *label, size_t n,
                             const an_allocator *a, double *auc);
-/* Average precision: sum over thresholds of (R_k - R_{k-1}) P_k. */
+/* Average precision: sum over thresholds of (R_k - R_{k-1}) P_k.
+   Returns: AN_OK; AN_ERR_INPUT for NaN, a bad label or no positive;
+   AN_ERR_INVALID_ARG; AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_average_precision(const float *score, const unsigned char *label, size_t n,
                                       const an_allocator *a, double *ap);
 /* ROC curve: point 0 is (0, 0) at threshold +inf, then one point per
    distinct score, descending (scikit-learn's roc_curve with
-   drop_intermediate=False).  Buffers hold `capacity` >= distinct + 1. */
+   drop_intermediate=False).  Buffers hold `capacity` >= distinct + 1.
+   Returns: AN_OK; AN_ERR_SHAPE when capacity is too small; errors as
+   an_roc_auc. */
 AN_API an_result an_roc_curve(const float *score, const unsigned char *label, size_t n,
                               const an_allocator *a, double *fpr, double *tpr, double *threshold,
                               size_t capacity, size_t *count);
@@ -440,7 +530,9 @@ AN_API an_result an_roc_curve(const float *score, const unsigned char *label, si
    point per distinct score with thresholds ascending (recall falling), then
    a final point (precision 1, recall 0) without a threshold, so threshold
    holds count - 1 values.  Buffers hold `capacity` >= distinct + 1.  Needs
-   positives; negatives may be absent. */
+   positives; negatives may be absent.
+   Returns: AN_OK; AN_ERR_SHAPE when capacity is too small; errors as
+   an_average_precision. */
 AN_API an_result an_pr_curve(const float *score, const unsigned char *label, size_t n,
                              const an_allocator *a, double *precision, double *recall,
                              double *threshold, size_t capacity, size_t *count);
@@ -451,7 +543,9 @@ AN_API an_result an_pr_curve(const float *score, const unsigned char *label, siz
 typedef struct an_range { size_t start, end; } an_range;
 
 /* Runs of 1 in `label` as ranges; count is set even when capacity is too
-   small (then AN_ERR_SHAPE). */
+   small (then AN_ERR_SHAPE).
+   Returns: AN_OK; AN_ERR_SHAPE past capacity; AN_ERR_INPUT for a label
+   other than 0 or 1; AN_ERR_INVALID_ARG. */
 AN_API an_result an_ranges_from_labels(const unsigned char *label, size_t n, an_range *out,
                                        size_t capacity, size_t *count);
 
@@ -464,10 +558,14 @@ typedef struct an_event_metrics {
     double precision, recall, f1;
 } an_event_metrics;
 
+/* Returns: AN_OK; AN_ERR_INPUT for a label other than 0 or 1;
+   AN_ERR_INVALID_ARG. */
 AN_API an_result an_event_scores(const unsigned char *truth, const unsigned char *pred, size_t n,
                                  an_event_metrics *out);
 /* Point-adjusted confusion (Xu et al. 2018): when any row of a true
-   anomaly range is predicted, every row of that range counts as detected. */
+   anomaly range is predicted, every row of that range counts as detected.
+   Returns: AN_OK; AN_ERR_INPUT for a label other than 0 or 1;
+   AN_ERR_INVALID_ARG. */
 AN_API an_result an_point_adjusted(const unsigned char *truth, const unsigned char *pred, size_t n,
                                    an_confusion *out);
 
@@ -514,12 +612,19 @@ typedef struct an_nab_result {
     an_nab_counts counts;      /* summed over the series at that threshold   */
 } an_nab_result;
 
+/* Returns: the profile (AN_NAB_STANDARD's weights for an unknown id). */
 AN_API an_nab_profile an_nab_profile_get(an_nab_profile_id id);
+/* Returns: min(floor(0.15 n_rows), 750). */
 AN_API size_t         an_nab_probation(size_t n_rows);
-/* Raw score of one series at a fixed threshold.  No allocation. */
+/* Raw score of one series at a fixed threshold.  No allocation.
+   Returns: AN_OK; AN_ERR_INPUT for a score outside [0, 1] (or NaN) or
+   windows out of order, outside the series or narrower than 2;
+   AN_ERR_INVALID_ARG. */
 AN_API an_result an_nab_score_series(const an_nab_series *s, double threshold, an_nab_profile p,
                                      an_nab_counts *out);
-/* Best threshold and normalised score of a corpus of series. */
+/* Best threshold and normalised score of a corpus of series.
+   Returns: AN_OK; AN_ERR_INPUT as an_nab_score_series; AN_ERR_INVALID_ARG;
+   AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_nab_evaluate(const an_nab_series *series, size_t n_series, an_nab_profile p,
                                  const an_allocator *a, an_nab_result *out);
 
@@ -550,6 +655,7 @@ AN_API an_result an_nab_evaluate(const an_nab_series *series, size_t n_series, a
                             ((uint32_t)(unsigned char)(c) << 16) | ((uint32_t)(unsigned char)(d) << 24))
 #define AN_WRITER_MAX_DEPTH 8
 
+/* Returns: the CRC-32 (IEEE) of the bytes, continued from crc. */
 AN_API uint32_t an_crc32(uint32_t crc, const void *data, size_t size); /* start with crc = 0 */
 
 /* The writer builds a file in memory.  Errors are sticky: after the first
@@ -565,21 +671,38 @@ struct an_writer {
     an_allocator alloc;
 };
 
-/* Growing buffer from `a`, or a fixed caller buffer. */
+/* Growing buffer from `a`, or a fixed caller buffer.
+   Returns: AN_OK; AN_ERR_INVALID_ARG for a bad allocator; AN_ERR_NOMEM. */
 AN_API an_result an_writer_init(an_writer *w, const an_allocator *a);
+/* Returns: AN_OK; AN_ERR_SHAPE when capacity cannot hold the header;
+   AN_ERR_INVALID_ARG. */
 AN_API an_result an_writer_init_fixed(an_writer *w, void *buffer, size_t capacity);
 AN_API void      an_writer_uninit(an_writer *w);
+/* Returns: AN_OK; AN_ERR_TOO_LARGE past AN_WRITER_MAX_DEPTH open chunks;
+   the sticky error. */
 AN_API an_result an_write_begin(an_writer *w, uint32_t tag);   /* open a chunk  */
+/* Returns: AN_OK; AN_ERR_INVALID_ARG with no chunk open; AN_ERR_TOO_LARGE
+   for a payload over 4 GiB; the sticky error. */
 AN_API an_result an_write_end(an_writer *w);                   /* close it      */
+/* Returns: AN_OK, or the sticky error: AN_ERR_NOMEM, AN_ERR_SHAPE when a
+   fixed buffer is full, AN_ERR_TOO_LARGE. */
 AN_API an_result an_write_u32(an_writer *w, uint32_t v);
+/* Returns: as an_write_u32. */
 AN_API an_result an_write_u64(an_writer *w, uint64_t v);
+/* Returns: as an_write_u32. */
 AN_API an_result an_write_f32(an_writer *w, float v);
+/* Returns: as an_write_u32. */
 AN_API an_result an_write_f64(an_writer *w, double v);
+/* Returns: as an_write_u32; AN_ERR_INVALID_ARG for NULL v with n > 0. */
 AN_API an_result an_write_f32s(an_writer *w, const float *v, size_t n);
+/* Returns: as an_write_u32; AN_ERR_INVALID_ARG for NULL v with n > 0. */
 AN_API an_result an_write_f64s(an_writer *w, const double *v, size_t n);
+/* Returns: as an_write_u32; AN_ERR_INVALID_ARG for NULL v with n > 0. */
 AN_API an_result an_write_bytes(an_writer *w, const void *v, size_t n);
 /* Completes the header.  *data stays owned by the writer (or is the fixed
-   buffer); every chunk must be closed. */
+   buffer); every chunk must be closed.
+   Returns: AN_OK; AN_ERR_INVALID_ARG with a chunk still open;
+   AN_ERR_TOO_LARGE past ANOMALY_MAX_MODEL_BYTES; the sticky error. */
 AN_API an_result an_writer_finish(an_writer *w, const void **data, size_t *size);
 
 /* A reader is a cursor over bytes: the chunk area of a file, or one
@@ -595,39 +718,61 @@ struct an_reader {
 
 /* Checks magic, version, size and every top-level CRC (whose bytes cover
    the nested chunks too) once; r then covers the chunks.  The memory must
-   outlive r.  Returns AN_ERR_NOT_MODEL when the data does not start with
+   outlive r.  Returns: AN_OK; AN_ERR_NOT_MODEL when the data does not start with
    the magic, AN_ERR_TRUNCATED when it is shorter than the header or than
    the size the header gives, AN_ERR_CHECKSUM for a CRC mismatch,
    AN_ERR_VERSION for a newer format, AN_ERR_CORRUPT for anything else
    malformed (trailing bytes, a chunk running past the end). */
 AN_API an_result an_model_open(an_reader *r, const void *data, size_t size);
+/* Returns: 1 when no byte is left, else 0. */
 AN_API int       an_reader_at_end(const an_reader *r);
+/* Returns: the bytes left after the cursor. */
 AN_API size_t    an_reader_remaining(const an_reader *r);
 /* The chunk at the cursor: its tag and a reader over its payload (CRC
-   checked unless r is verified: AN_ERR_CHECKSUM); advances past it. */
+   checked unless r is verified: AN_ERR_CHECKSUM); advances past it.
+   Returns: AN_OK; AN_ERR_CORRUPT when the chunk runs past the end;
+   AN_ERR_CHECKSUM; AN_ERR_INVALID_ARG. */
 AN_API an_result an_read_chunk(an_reader *r, uint32_t *tag, an_reader *payload);
-/* The chunk at the cursor must have `tag`. */
+/* The chunk at the cursor must have `tag`.
+   Returns: AN_OK; AN_ERR_CORRUPT for another tag; errors as an_read_chunk. */
 AN_API an_result an_read_expect(an_reader *r, uint32_t tag, an_reader *payload);
 /* The first chunk with `tag` anywhere in r (r itself is not moved);
-   AN_ERR_CORRUPT when absent. */
+   AN_ERR_CORRUPT when absent.
+   Returns: AN_OK; AN_ERR_CORRUPT when absent or malformed; AN_ERR_CHECKSUM. */
 AN_API an_result an_reader_find(const an_reader *r, uint32_t tag, an_reader *payload);
+/* Returns: AN_OK; AN_ERR_CORRUPT when too few bytes are left;
+   AN_ERR_INVALID_ARG for NULL arguments. */
 AN_API an_result an_read_u32(an_reader *r, uint32_t *v);
+/* Returns: as an_read_u32. */
 AN_API an_result an_read_u64(an_reader *r, uint64_t *v);
+/* Returns: as an_read_u32. */
 AN_API an_result an_read_f32(an_reader *r, float *v);
+/* Returns: as an_read_u32. */
 AN_API an_result an_read_f64(an_reader *r, double *v);
+/* Returns: as an_read_u32. */
 AN_API an_result an_read_f32s(an_reader *r, float *v, size_t n);
+/* Returns: as an_read_u32. */
 AN_API an_result an_read_f64s(an_reader *r, double *v, size_t n);
+/* Returns: as an_read_u32. */
 AN_API an_result an_read_bytes(an_reader *r, void *v, size_t n);
-/* A u64 count that must be in [lo, hi], else AN_ERR_CORRUPT. */
+/* A u64 count that must be in [lo, hi], else AN_ERR_CORRUPT.
+   Returns: AN_OK; AN_ERR_CORRUPT when out of range or too few bytes are
+   left. */
 AN_API an_result an_read_count(an_reader *r, size_t lo, size_t hi, size_t *v);
 /* AN_OK when n items of `elem` bytes can still be read: check before you
-   allocate for them. */
+   allocate for them.
+   Returns: AN_OK; AN_ERR_CORRUPT when fewer bytes are left (or n elem
+   overflows). */
 AN_API an_result an_reader_need(const an_reader *r, size_t n, size_t elem);
 
 #ifndef ANOMALY_NO_STDIO
 /* Whole-file helpers.  Reading refuses files over ANOMALY_MAX_MODEL_BYTES;
-   the buffer comes from `a` and is released with an_free(a, data, size). */
+   the buffer comes from `a` and is released with an_free(a, data, size).
+   Returns: AN_OK; AN_ERR_IO when the file cannot be opened or read;
+   AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_file_read(const char *path, const an_allocator *a, void **data, size_t *size);
+/* Returns: AN_OK; AN_ERR_IO when the file cannot be written;
+   AN_ERR_INVALID_ARG. */
 AN_API an_result an_file_write(const char *path, const void *data, size_t size);
 #endif
 
@@ -682,17 +827,31 @@ struct an_detector {
     int fitted;
 };
 
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for NULL arguments or n_rows 0;
+   AN_ERR_UNSUPPORTED without a fit; the type's own errors. */
 AN_API an_result an_detector_fit(an_detector *d, const float *x, size_t n_rows);
+/* Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG;
+   AN_ERR_UNSUPPORTED; the type's own errors. */
 AN_API an_result an_detector_score(an_detector *d, const float *x, size_t n_rows, float *scores);
+/* Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG; AN_ERR_UNSUPPORTED
+   for a batch-only type; the type's own errors. */
 AN_API an_result an_detector_push(an_detector *d, const float *row, float *score);
+/* Returns: AN_OK; AN_ERR_UNSUPPORTED for a batch-only type;
+   AN_ERR_INVALID_ARG. */
 AN_API an_result an_detector_reset(an_detector *d);
+/* Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_UNSUPPORTED for a type without
+   gradients; AN_ERR_INVALID_ARG. */
 AN_API an_result an_detector_gradient(an_detector *d, const float *x, size_t n_rows, size_t t, float *grad);
+/* Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_UNSUPPORTED; the writer's
+   error. */
 AN_API an_result an_detector_save(const an_detector *d, an_writer *w);
 /* Reads a 'DETC' chunk at the cursor and rebuilds the detector with the
    vtable whose tag it names, from the `types` the caller linked in (see
    an_stats_types, an_lstm_types); an ensemble (section 11) needs no entry
    and hands the table to its members.  AN_ERR_UNSUPPORTED when the file
-   names a type that is not in `types`. */
+   names a type that is not in `types`.
+   Returns: AN_OK; AN_ERR_UNSUPPORTED; AN_ERR_CORRUPT or AN_ERR_CHECKSUM for
+   a malformed chunk; AN_ERR_NOMEM. */
 AN_API an_result an_detector_load(an_reader *r, const an_detector_vtable *const *types, size_t n_types,
                                   const an_allocator *a, an_detector **out);
 AN_API void      an_detector_destroy(an_detector *d);
@@ -744,20 +903,24 @@ typedef struct an_event {
     size_t alarms;       /* alarms raised inside it                   */
 } an_event;
 
-/* k and window as given, no suppression, no gap: an event is a run. */
+/* k and window as given, no suppression, no gap: an event is a run.
+   Returns: the configuration given (see an_alarm_config). */
 AN_API an_alarm_config an_alarm_config_init(size_t k, size_t window);
 /* All of a series at once.  score, threshold: (n); alarm: optional (n)
    output, 1 where an alarm is raised; events: (capacity).  *count is the
    number of events, set even when capacity is too small (then
    AN_ERR_SHAPE, the first capacity written).  AN_ERR_INPUT for NaN/Inf.
-   Allocates nothing. */
+   Allocates nothing.
+   Returns: AN_OK; AN_ERR_SHAPE past an output capacity; AN_ERR_INPUT for a
+   non-finite score or threshold; AN_ERR_INVALID_ARG for a bad config. */
 AN_API an_result an_alarm_batch(const an_alarm_config *config, const double *score, const double *threshold,
                                 size_t n, unsigned char *alarm, an_event *events, size_t capacity,
                                 size_t *count);
 /* The same for float scores and thresholds, as detectors emit them: the
    events of an_alarm_batch on the same values widened to double.  (The
    streaming form takes double scalars, to which a float converts
-   exactly.) */
+   exactly.)
+   Returns: as an_alarm_batch. */
 AN_API an_result an_alarm_batch_f(const an_alarm_config *config, const float *score, const float *threshold,
                                   size_t n, unsigned char *alarm, an_event *events, size_t capacity,
                                   size_t *count);
@@ -776,16 +939,22 @@ typedef struct an_alarm {
     an_allocator alloc;       /* owned heap when alloc.free != NULL         */
 } an_alarm;
 
+/* Returns: AN_OK with *bytes; AN_ERR_INVALID_ARG for a bad config. */
 AN_API an_result an_alarm_heap_size(const an_alarm_config *config, size_t *bytes);
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config or a NULL heap. */
 AN_API an_result an_alarm_init_preallocated(an_alarm *s, const an_alarm_config *config, void *heap);
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config; AN_ERR_NOMEM. */
 AN_API an_result an_alarm_init(an_alarm *s, const an_alarm_config *config, const an_allocator *a);
 AN_API void      an_alarm_uninit(an_alarm *s);
 /* One point.  *alarm: 1 when it raises an alarm.  *closed: 1 when an
    event ended before this point, written to *event.  AN_ERR_INPUT for
-   NaN/Inf (nothing changes).  Thread safety: one thread per an_alarm. */
+   NaN/Inf (nothing changes).  Thread safety: one thread per an_alarm.
+   Returns: AN_OK; AN_ERR_INPUT for a non-finite score or threshold (nothing
+   changes); AN_ERR_INVALID_ARG. */
 AN_API an_result an_alarm_push(an_alarm *s, double score, double threshold, int *alarm, an_event *event,
                                int *closed);
-/* At the end of the stream: 1 and the open event in *event, else 0. */
+/* At the end of the stream: 1 and the open event in *event, else 0.
+   Returns: 1 with the open event, else 0. */
 AN_API int       an_alarm_flush(an_alarm *s, an_event *event);
 
 /* --------------------------------------------------------------------------
@@ -812,15 +981,26 @@ typedef struct an_onset {
     an_allocator alloc;       /* owned heap when alloc.free != NULL              */
 } an_onset;
 
+/* Returns: AN_OK; AN_ERR_INPUT for a negative or non-finite score;
+   AN_ERR_INVALID_ARG for window 0 or NULL arrays. */
 AN_API an_result an_onset_batch(size_t window, const double *score, size_t n, double *onset);
-/* The same for float scores, as detectors emit them. */
+/* The same for float scores, as detectors emit them.
+   Returns: as an_onset_batch. */
 AN_API an_result an_onset_batch_f(size_t window, const float *score, size_t n, float *onset);
+/* Returns: AN_OK with *bytes; AN_ERR_INVALID_ARG for window 0;
+   AN_ERR_TOO_LARGE. */
 AN_API an_result an_onset_heap_size(size_t window, size_t *bytes);
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for window 0 or a NULL heap;
+   AN_ERR_TOO_LARGE. */
 AN_API an_result an_onset_init_preallocated(an_onset *s, size_t window, void *heap);
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for window 0; AN_ERR_TOO_LARGE;
+   AN_ERR_NOMEM. */
 AN_API an_result an_onset_init(an_onset *s, size_t window, const an_allocator *a);
 AN_API void      an_onset_uninit(an_onset *s);
 /* One point: *onset its onset score.  Thread safety: one thread per
-   an_onset. */
+   an_onset.
+   Returns: AN_OK; AN_ERR_INPUT for a negative or non-finite score;
+   AN_ERR_INVALID_ARG. */
 AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
 
 /* --------------------------------------------------------------------------
@@ -853,33 +1033,21 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
                  of their levels (or the tail's, when higher): a value
                  training saw often is not rare.
 
-   The hybrid ensemble is a detector made of detectors.  Each member has a
-   weight and a role; fit fits the members that were not fitted when
-   added (so a separately trained LSTM is kept), scores the training rows
-   with each, and calibrates them.  A row's score pools the members'
-   likelihoods p_k (weights w_k, W their sum present), in [0, 1]: by
-   default (AN_POOL_MEAN) their weighted mean; with AN_POOL_SURPRISE the
-   weighted mean of their surprise -log(1 - p_k) turned back into a
-   likelihood, 1 - prod (1 - p_k)^(w_k / W), the weighted geometric pooling
-   of their tail probabilities.  There a member sure of a rare row
-   (1 - p = 1e-6) is not diluted to a middling score by one that sees
-   nothing (p = 0.5): weights 0.6 and 0.4 give 0.9998 where the mean gives
-   0.8; members that agree give their common likelihood either way, and
-   a member at likelihood exactly 1 makes the pooled score 1 whatever its
-   weight.  The vote is the same under both.  (A library older than the
-   option ignores the pooling in a saved file and scores with the mean.)  A member votes "anomaly" when its
-   likelihood exceeds `threshold`; the row is an anomaly when the weight of
-   the votes reaches `min_agree` of the weight present.  The default weights
-   of the seeds, statistical 0.6 and LSTM 0.4, let the baseline raise an
-   alarm alone and the LSTM only with it.
-   Fallback: a member that is not fitted, failed to fit, returns an error
-   or a non-finite score is left out of that row and the weights are
-   renormalised; a row no member answers is an error.  Members with role
-   AN_MEMBER_BASELINE must fit; they are what always answers.
-   The ensemble owns its members and destroys them.  Batch scoring needs a
-   row buffer per batch: fit reserves the training length,
-   an_ensemble_reserve more, and score never allocates (AN_ERR_SHAPE past
-   the reserve). */
+   The ensemble is a detector made of detectors, each with a weight w_k
+   and a role.  Fit fits the members not fitted when added (a separately
+   trained LSTM is kept) and calibrates each on the training rows.  A row's
+   score pools the members' likelihoods p_k: AN_POOL_MEAN (the default)
+   their weighted mean; AN_POOL_SURPRISE 1 - prod (1 - p_k)^(w_k / W), W the
+   weight present, so one member sure of a rare row is not diluted by one
+   that sees nothing (p 1 - 1e-6 and 0.5, weights 0.6 and 0.4: 0.9998, where
+   the mean gives 0.8).  A member votes "anomaly" when its likelihood
+   exceeds `threshold`; the row is an anomaly when the votes reach
+   `min_agree` of the weight present.  A member that is not fitted, failed
+   to fit, or returns an error or a non-finite score sits the row out (the
+   weights renormalise); a row no member answers is an error, and
+   AN_MEMBER_BASELINE members must fit.  The ensemble owns its members.
+   Batch scoring uses a row buffer reserved by fit (the training length) or
+   an_ensemble_reserve; score never allocates (AN_ERR_SHAPE past it). */
 #define AN_CALIBRATION_KNOTS 33
 
 typedef struct an_calibration {
@@ -890,8 +1058,12 @@ typedef struct an_calibration {
     double shape;                          /* ... and shape (>= 0, 0 = exponential) */
 } an_calibration;
 
+/* Returns: AN_OK; AN_ERR_TOO_SHORT for n < 2; AN_ERR_INPUT for a non-finite
+   score; AN_ERR_INVALID_ARG; AN_ERR_NOMEM. */
 AN_API an_result an_calibration_fit(an_calibration *c, const float *scores, size_t n, const an_allocator *a);
+/* Returns: the robust z of score. */
 AN_API double    an_calibration_z(const an_calibration *c, double score);
+/* Returns: the likelihood of score, in [0, 1]. */
 AN_API double    an_calibration_likelihood(const an_calibration *c, double score);
 
 typedef enum an_member_role { AN_MEMBER_OPTIONAL = 0, AN_MEMBER_BASELINE = 1 } an_member_role;
@@ -919,19 +1091,31 @@ typedef struct an_ensemble_decision {
     double member_z[AN_ENSEMBLE_MAX_MEMBERS];
 } an_ensemble_decision;
 
+/* Returns: threshold 0.999, min_agree 0.5, AN_POOL_MEAN. */
 AN_API an_ensemble_config an_ensemble_config_init(void);
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config or n_features 0;
+   AN_ERR_NOMEM. */
 AN_API an_result an_ensemble_create(const an_ensemble_config *config, size_t n_features, const an_allocator *a,
                                     an_detector **out);
 /* Adds a member (same n_features, not an ensemble) and takes ownership of
    it, also on failure.  The ensemble then needs a fit: members fitted
-   before they were added are kept, and only calibrated. */
+   before they were added are kept, and only calibrated.
+   Returns: AN_OK; AN_ERR_INVALID_ARG for a full ensemble, a bad weight or
+   role, another n_features or an ensemble member. */
 AN_API an_result an_ensemble_add(an_detector *ensemble, an_detector *member, double weight, an_member_role role);
+/* Returns: AN_OK; AN_ERR_INVALID_ARG; AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_ensemble_reserve(an_detector *ensemble, size_t n_rows);
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for index out of range or not an
+   ensemble. */
 AN_API an_result an_ensemble_member(const an_detector *ensemble, size_t index, an_detector **member);
 /* The decision about the last row pushed (AN_ERR_NUMERIC before the
    first push after fit, load or reset, as when no member answered), or
-   about row `row` of the last batch scored (row < that batch's length). */
+   about row `row` of the last batch scored (row < that batch's length).
+   Returns: AN_OK; AN_ERR_NUMERIC as above; AN_ERR_NOT_FITTED;
+   AN_ERR_INVALID_ARG. */
 AN_API an_result an_ensemble_last(const an_detector *ensemble, an_ensemble_decision *out);
+/* Returns: AN_OK; AN_ERR_NUMERIC for a row no member answered;
+   AN_ERR_INVALID_ARG for row out of range. */
 AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_ensemble_decision *out);
 /* Loading: an_detector_load knows the ensemble itself (no table entry
    needed) and rebuilds its members from the `types` the caller hands it,
@@ -943,7 +1127,8 @@ AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_
    members that were healthy are saved, so indices may shift.  A loaded
    ensemble batch-scores after an_ensemble_reserve (push needs nothing).
    an_ensemble_load is an_detector_load that accepts only an ensemble
-   (AN_ERR_UNSUPPORTED for another detector, r unmoved). */
+   (AN_ERR_UNSUPPORTED for another detector, r unmoved).
+   Returns: AN_OK; AN_ERR_UNSUPPORTED; the reader's errors; AN_ERR_NOMEM. */
 AN_API an_result an_ensemble_load(an_reader *r, const an_detector_vtable *const *types, size_t n_types,
                                   const an_allocator *a, an_detector **out);
 /* Names what a load would miss: the tag of the first detector type the
@@ -954,6 +1139,7 @@ AN_API an_result an_ensemble_load(an_reader *r, const an_detector_vtable *const 
    malformed chunk. */
 AN_API an_result an_detector_missing_type(const an_reader *r, const an_detector_vtable *const *types,
                                           size_t n_types, uint32_t *tag);
+/* Returns: the ensemble's detector type. */
 AN_API const an_detector_vtable *an_ensemble_type(void);
 
 /* --------------------------------------------------------------------------
@@ -1049,9 +1235,11 @@ typedef enum an_inject_kind {
                           AN_INJECT_BIT(AN_INJECT_PHASE))
 
 /* "spike", "dip", "shift", "variance", "collapse", "flatline", "trend",
-   "phase", "gap"; NULL for a kind out of range. */
+   "phase", "gap"; NULL for a kind out of range.
+   Returns: a static name ("spike", ...), or NULL for an unknown kind. */
 AN_API const char *an_inject_kind_name(int kind);
-/* The kind named `name` (as above), else AN_ERR_INVALID_ARG. */
+/* The kind named `name` (as above), else AN_ERR_INVALID_ARG.
+   Returns: AN_OK; AN_ERR_INVALID_ARG for an unknown name. */
 AN_API an_result   an_inject_kind_parse(const char *name, an_inject_kind *kind);
 
 /* One anomaly in one channel.  An anomaly planned over several channels is
@@ -1080,11 +1268,14 @@ typedef struct an_inject_config {
     uint64_t seed;               /* (1)                                               */
 } an_inject_config;
 
+/* Returns: the defaults above. */
 AN_API an_inject_config an_inject_config_init(void);
 
 /* Per-channel robust scale of x (n_rows >= 3, n_features) into
    scale[n_features] (see above).  Scratch of n_rows floats from `a`.
-   NaN or Inf in x is AN_ERR_INPUT. */
+   NaN or Inf in x is AN_ERR_INPUT.
+   Returns: AN_OK; AN_ERR_TOO_SHORT; AN_ERR_INPUT for non-finite values;
+   AN_ERR_NUMERIC; AN_ERR_INVALID_ARG; AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_inject_scale(const float *x, size_t n_rows, size_t n_features, const an_allocator *a,
                                  double *scale);
 
@@ -1098,7 +1289,9 @@ AN_API an_result an_inject_scale(const float *x, size_t n_rows, size_t n_feature
    AN_ERR_SHAPE).  AN_ERR_TOO_SHORT when a slot cannot hold an anomaly of
    the shortest length allowed; AN_ERR_INVALID_ARG for a bad config (no
    kinds, kinds out of range, phase without a period >= 4, min_len >
-   max_len, more channels per event than channels allowed, ...). */
+   max_len, more channels per event than channels allowed, ...).
+   Returns: AN_OK; AN_ERR_SHAPE past capacity; AN_ERR_TOO_SHORT when the
+   series cannot hold the anomalies; AN_ERR_INVALID_ARG; AN_ERR_TOO_LARGE. */
 AN_API an_result an_inject_plan(size_t n_rows, size_t n_features, const an_inject_config *cfg,
                                 an_inject_event *events, size_t capacity, size_t *n_events);
 
@@ -1110,14 +1303,17 @@ AN_API an_result an_inject_plan(size_t n_rows, size_t n_features, const an_injec
    covers.  Everything is checked before anything is written: x with a
    NaN or Inf is AN_ERR_INPUT; an event out of the series, of a kind out
    of range, with a non-finite magnitude or a scale <= 0, or a phase
-   starting before P/4 is AN_ERR_INVALID_ARG. */
+   starting before P/4 is AN_ERR_INVALID_ARG.
+   Returns: AN_OK; AN_ERR_INPUT for non-finite values; AN_ERR_INVALID_ARG;
+   AN_ERR_TOO_LARGE. */
 AN_API an_result an_inject_apply(float *x, size_t n_rows, size_t n_features, const an_inject_event *events,
                                  size_t n_events, size_t period, uint64_t seed, unsigned char *row_mask,
                                  unsigned char *cell_mask);
 
 /* an_inject_plan, then each event's scale from scale[channel] (from
    an_inject_scale, or your own), then an_inject_apply with cfg->period
-   and cfg->seed.  No allocation. */
+   and cfg->seed.  No allocation.
+   Returns: what an_inject_plan or an_inject_apply returns. */
 AN_API an_result an_inject(float *x, size_t n_rows, size_t n_features, const an_inject_config *cfg,
                            const double *scale, an_inject_event *events, size_t capacity, size_t *n_events,
                            unsigned char *row_mask, unsigned char *cell_mask);
@@ -1149,12 +1345,15 @@ typedef struct an_synth_config {
     uint64_t seed;
 } an_synth_config;
 
+/* Returns: the defaults above. */
 AN_API an_synth_config an_synth_config_init(an_synth_shape shape, uint64_t seed);
-/* "daily", "daily-weekly", "trend-daily", "ar1"; NULL out of range. */
+/* "daily", "daily-weekly", "trend-daily", "ar1"; NULL out of range.
+   Returns: a static name, or NULL for an unknown shape. */
 AN_API const char *an_synth_shape_name(int shape);
 /* Fills x (n_rows, n_features).  AN_ERR_INVALID_ARG for a bad config
    (shape out of range, period < 2 for a seasonal shape, |ar| >= 1,
-   negative or non-finite sizes). */
+   negative or non-finite sizes).
+   Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config; AN_ERR_TOO_LARGE. */
 AN_API an_result an_synth_series(float *x, size_t n_rows, size_t n_features, const an_synth_config *cfg);
 
 #ifdef __cplusplus
@@ -2476,6 +2675,18 @@ AN_API an_result an_time_features(const double *unix_seconds, size_t n, double u
         out[4 * i + 3] = (float)cos(two_pi * weekday / 7.0);
     }
     return AN_OK;
+}
+
+/* Counted in 400-year cycles of 146097 days whose years start on 1 March,
+   so the leap day is the last day of its year. */
+AN_API long an_days_from_civil(long year, int month, int day)
+{
+    long y = month <= 2 ? year - 1 : year;
+    long cycle = (y >= 0 ? y : y - 399) / 400;                        /* floor(y / 400) */
+    long yc = y - cycle * 400;                                         /* 0..399 */
+    long doy = (153L * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;   /* 0..365 */
+    long doc = yc * 365 + yc / 4 - yc / 100 + doy;                     /* 0..146096 */
+    return cycle * 146097 + doc - 719468;                              /* 719468: 0000-03-01 to 1970-01-01 */
 }
 
 /* ==========================================================================

@@ -59,26 +59,34 @@ typedef struct an_stl_config {
                            change by less than this share of their range */
 } an_stl_config;
 
+/* Returns: R's stl defaults for the period (see an_stl_config). */
 AN_API an_stl_config an_stl_config_init(size_t period, size_t seasonal_window, int robust);
 /* netlib's stlez ("easy") defaults: trend window the odd integer nearest
    1.5 period / (1 - 1.5 / seasonal window), low-pass window the next odd
    >= period, the low-pass degree the trend's, jumps ceil(window / 10);
    robust: 1 inner pass and up to 15 outer passes that stop when seasonal
-   and trend move by less than 1% of their range; else 2 inner passes. */
+   and trend move by less than 1% of their range; else 2 inner passes.
+   Returns: the configuration above. */
 AN_API an_stl_config an_stl_config_stlez(size_t period, size_t seasonal_window, int seasonal_degree,
                                          int trend_degree, int robust);
 /* The parameters a decomposition of n points actually uses (defaults
-   filled in, "periodic" resolved), or the reason they are invalid. */
+   filled in, "periodic" resolved), or the reason they are invalid.
+   Returns: AN_OK; AN_ERR_TOO_SHORT unless n > 2 period; AN_ERR_INVALID_ARG
+   for bad parameters; AN_ERR_TOO_LARGE. */
 AN_API an_result an_stl_resolve(const an_stl_config *config, size_t n, an_stl_config *out);
-/* Bytes of scratch an_stl_decompose_work needs for n points. */
+/* Bytes of scratch an_stl_decompose_work needs for n points.
+   Returns: AN_OK with *bytes; errors as an_stl_resolve. */
 AN_API an_result an_stl_work_size(const an_stl_config *config, size_t n, size_t *bytes);
 /* Decompose y (n).  seasonal, trend, remainder: (n) outputs; weights:
    optional (n) robustness weights of the last pass (all 1 without outer
    passes).  The scratch comes from `a` (NULL = default) or, in the _work
-   form, from the caller (an_stl_work_size bytes, 8-byte aligned). */
+   form, from the caller (an_stl_work_size bytes, 8-byte aligned).
+   Returns: AN_OK; AN_ERR_INPUT for a non-finite y; errors as
+   an_stl_resolve; AN_ERR_NOMEM. */
 AN_API an_result an_stl_decompose(const an_stl_config *config, const double *y, size_t n,
                                   double *seasonal, double *trend, double *remainder, double *weights,
                                   const an_allocator *a);
+/* Returns: as an_stl_decompose, without AN_ERR_NOMEM. */
 AN_API an_result an_stl_decompose_work(const an_stl_config *config, const double *y, size_t n,
                                        double *seasonal, double *trend, double *remainder, double *weights,
                                        void *work);
@@ -108,21 +116,32 @@ typedef struct an_mstl_config {
                            window are ignored; 0 windows = that fit's default) */
 } an_mstl_config;
 
+/* Returns: R's defaults above. */
 AN_API an_mstl_config an_mstl_config_init(const size_t *periods, size_t n_periods, int robust);
+/* Returns: AN_OK with *bytes; AN_ERR_INVALID_ARG; AN_ERR_TOO_SHORT;
+   AN_ERR_TOO_LARGE. */
 AN_API an_result an_mstl_work_size(const an_mstl_config *config, size_t n, size_t *bytes);
-/* seasonal: (n_periods, n), row k for periods[k]; trend, remainder: (n). */
+/* seasonal: (n_periods, n), row k for periods[k]; trend, remainder: (n).
+   Returns: AN_OK; AN_ERR_INPUT for a non-finite y; AN_ERR_INVALID_ARG;
+   AN_ERR_TOO_SHORT; AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_mstl_decompose(const an_mstl_config *config, const double *y, size_t n, double *seasonal,
                                    double *trend, double *remainder, const an_allocator *a);
+/* Returns: as an_mstl_decompose, without AN_ERR_NOMEM. */
 AN_API an_result an_mstl_decompose_work(const an_mstl_config *config, const double *y, size_t n, double *seasonal,
                                         double *trend, double *remainder, void *work);
 
 /* Strength of a trend or seasonal component (Wang, Smith & Hyndman 2006):
-   max(0, 1 - var(remainder) / var(component + remainder)), in [0, 1]. */
+   max(0, 1 - var(remainder) / var(component + remainder)), in [0, 1].
+   Returns: AN_OK; AN_ERR_TOO_SHORT for n < 2; AN_ERR_INPUT for non-finite
+   values; AN_ERR_INVALID_ARG. */
 AN_API an_result an_stl_strength(const double *component, const double *remainder, size_t n, double *strength);
 
 /* Sample autocorrelation r(1..max_lag) of y (n) into acf (max_lag + 1,
    acf[0] = 1): sum (y_t - m)(y_t+k - m) / sum (y_t - m)^2, computed by FFT
-   in O(n log n).  Needs max_lag < n and a series that is not constant. */
+   in O(n log n).  Needs max_lag < n and a series that is not constant.
+   Returns: AN_OK; AN_ERR_TOO_SHORT unless max_lag < n; AN_ERR_INPUT for a
+   constant or non-finite y; AN_ERR_INVALID_ARG; AN_ERR_TOO_LARGE;
+   AN_ERR_NOMEM. */
 AN_API an_result an_acf(const double *y, size_t n, size_t max_lag, double *acf, const an_allocator *a);
 
 /* Seasonal periods of y (n), strongest structure first found, returned in
@@ -137,7 +156,9 @@ AN_API an_result an_acf(const double *y, size_t n, size_t max_lag, double *acf, 
    period found is removed (cycle means) before the search for the next,
    which stops when what is left is below 1e-9 of the variance (rounding).
    Finds at most max_count periods and reports how many in *count (0 when
-   the series has no clear season, and for a constant series or a line). */
+   the series has no clear season, and for a constant series or a line).
+   Returns: AN_OK (*count may be 0); AN_ERR_TOO_SHORT; AN_ERR_INPUT for a
+   non-finite y; AN_ERR_INVALID_ARG; AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period, double min_acf, size_t *periods,
                                    size_t max_count, size_t *count, const an_allocator *a);
 
@@ -180,10 +201,15 @@ typedef struct an_robust_config {
     size_t window;            /* 0 = statistics of the fit; >= 3 = rolling */
 } an_robust_config;
 
+/* Returns: the configuration given, with the defaults above. */
 AN_API an_robust_config an_robust_config_init(an_robust_method method, size_t window);
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config or n_features 0;
+   AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_robust_create(const an_robust_config *config, size_t n_features, const an_allocator *a,
                                   an_detector **out);
+/* Returns: the MAD detector type, for an_detector_load. */
 AN_API const an_detector_vtable *an_mad_type(void);
+/* Returns: the IQR detector type, for an_detector_load. */
 AN_API const an_detector_vtable *an_iqr_type(void);
 
 /* STL + IQR, the seeds' statistical baseline made causal.  fit decomposes
@@ -218,13 +244,19 @@ typedef struct an_stl_iqr_config {
                                 a level shift (4)                         */
 } an_stl_iqr_config;
 
+/* Returns: the defaults above. */
 AN_API an_stl_iqr_config an_stl_iqr_config_init(size_t period);
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config or n_features 0;
+   AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_stl_iqr_create(const an_stl_iqr_config *config, size_t n_features, const an_allocator *a,
                                    an_detector **out);
+/* Returns: the STL-IQR detector type, for an_detector_load. */
 AN_API const an_detector_vtable *an_stl_iqr_type(void);
 /* The period each feature uses after fit (0 = no season), and the live
-   stream's expectation for its next row (n_features values). */
+   stream's expectation for its next row (n_features values).
+   Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG for another type. */
 AN_API an_result an_stl_iqr_period(const an_detector *d, size_t feature, size_t *period);
+/* Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG for another type. */
 AN_API an_result an_stl_iqr_expected(const an_detector *d, double *expected);
 
 /* --------------------------------------------------------------------------
@@ -243,12 +275,18 @@ AN_API an_result an_stl_iqr_expected(const an_detector *d, double *expected);
                       P(T > t) = q, q in (0, 1); safeguarded Newton on the
                       upper tail (no 1 - q cancellation), so small q stay
                       accurate.  t quantile p = an_t_isf(1 - p).
-   Checked against 40-digit mpmath values: relative error below 1e-13 up
-   to 1000 df, about 1e-12 at 1e5 df (the continued fraction converges
-   slowly there); scipy.stats.t.isf itself is only good to about 1e-9. */
+   The tests hold the relative error against 40-digit mpmath values below
+   1e-13 up to 1000 df and 2e-12 beyond (the continued fraction converges
+   slowly there). */
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for x <= 0, non-finite x or NULL out. */
 AN_API an_result an_lgamma(double x, double *out);
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for a, b <= 0, x outside [0, 1] or
+   NULL out. */
 AN_API an_result an_beta_inc(double a, double b, double x, double *out);
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for df <= 0, NaN t or NULL out. */
 AN_API an_result an_t_cdf(double t, double df, double *out);
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for q outside (0, 1), df <= 0 or NULL
+   out. */
 AN_API an_result an_t_isf(double q, double df, double *out);
 
 /* Which side of the centre an outlier may lie on. */
@@ -272,14 +310,18 @@ typedef enum an_esd_tail {
    *n_outliers.  If the scale becomes 0 the test stops there: the steps
    left get R = 0 and order = (size_t)-1 (lambda is still given).  Needs
    1 <= k and n >= k + 2;
-   O(n k) time; scratch of n doubles and n indices from `a`. */
+   O(n k) time; scratch of n doubles and n indices from `a`.
+   Returns: AN_OK; AN_ERR_TOO_SHORT unless n >= k + 2; AN_ERR_INPUT for a
+   non-finite x; AN_ERR_INVALID_ARG; AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_gesd(const double *x, size_t n, size_t k, double alpha, an_esd_tail tail, int robust,
                          double *R, double *lambda, size_t *order, size_t *n_outliers, const an_allocator *a);
 
 /* S-H-ESD's residual (Twitter's AnomalyDetection): r = x - seasonal -
    median(x), the seasonal from STL with the "periodic" seasonal window
    (robust when robust_stl), period >= 2 and n > 2 period; period 0 skips
-   the seasonal (r = x - median(x)).  Scratch from `a`. */
+   the seasonal (r = x - median(x)).  Scratch from `a`.
+   Returns: AN_OK; AN_ERR_TOO_SHORT unless n > 2 period; AN_ERR_INPUT;
+   AN_ERR_INVALID_ARG; AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_shesd_residual(const double *x, size_t n, size_t period, int robust_stl, double *residual,
                                    const an_allocator *a);
 
@@ -315,9 +357,13 @@ typedef struct an_gesd_config {
     size_t capacity;      /* most rows score accepts; 0 = fit's    */
 } an_gesd_config;
 
+/* Returns: the defaults above. */
 AN_API an_gesd_config an_gesd_config_init(double max_anoms, double alpha);
+/* Returns: AN_OK; AN_ERR_SHAPE for n_features other than 1;
+   AN_ERR_INVALID_ARG for a bad config; AN_ERR_NOMEM. */
 AN_API an_result an_gesd_create(const an_gesd_config *c, size_t n_features, const an_allocator *a,
                                 an_detector **out);
+/* Returns: the generalized ESD detector type, for an_detector_load. */
 AN_API const an_detector_vtable *an_gesd_type(void);
 
 /* Seasonal-hybrid ESD (Hochenbaum, Vallis & Kejariwal 2017, "Automatic
@@ -341,12 +387,17 @@ typedef struct an_shesd_config {
 
 /* Model files (both ESD detectors): type 'GESD' or 'SHES'; chunk 'CONF'
    (f64 max_anoms, alpha; u32 tail, robust, robust_stl; u64 period,
-   capacity as configured) and 'STAT' (u64 capacity, period in use). */
+   capacity as configured) and 'STAT' (u64 capacity, period in use).
+   Returns: the defaults above. */
 AN_API an_shesd_config an_shesd_config_init(size_t period, double max_anoms, double alpha);
+/* Returns: AN_OK; AN_ERR_SHAPE for n_features other than 1;
+   AN_ERR_INVALID_ARG for a bad config; AN_ERR_NOMEM. */
 AN_API an_result an_shesd_create(const an_shesd_config *c, size_t n_features, const an_allocator *a,
                                  an_detector **out);
+/* Returns: the S-H-ESD detector type, for an_detector_load. */
 AN_API const an_detector_vtable *an_shesd_type(void);
-/* The period a fitted S-H-ESD detector uses (0: no seasonal). */
+/* The period a fitted S-H-ESD detector uses (0: no seasonal).
+   Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG for another type. */
 AN_API an_result an_shesd_period(const an_detector *d, size_t *period);
 
 /* --------------------------------------------------------------------------
@@ -380,14 +431,24 @@ AN_API an_result an_shesd_period(const an_detector *d, size_t *period);
 typedef struct an_level_shift_config { size_t window; } an_level_shift_config;
 typedef struct an_volatility_shift_config { size_t window; } an_volatility_shift_config;
 
+/* Returns: the defaults above. */
 AN_API an_level_shift_config an_level_shift_config_init(size_t window);
+/* Returns: AN_OK; AN_ERR_SHAPE for n_features 0 or over
+   AN_SHIFT_MAX_FEATURES; AN_ERR_INVALID_ARG for a bad config;
+   AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_level_shift_create(const an_level_shift_config *c, size_t n_features, const an_allocator *a,
                                        an_detector **out);
+/* Returns: the level-shift detector type, for an_detector_load. */
 AN_API const an_detector_vtable *an_level_shift_type(void);
 
+/* Returns: the defaults above. */
 AN_API an_volatility_shift_config an_volatility_shift_config_init(size_t window);
+/* Returns: AN_OK; AN_ERR_SHAPE for n_features 0 or over
+   AN_SHIFT_MAX_FEATURES; AN_ERR_INVALID_ARG for a bad config;
+   AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_volatility_shift_create(const an_volatility_shift_config *c, size_t n_features,
                                             const an_allocator *a, an_detector **out);
+/* Returns: the volatility-shift detector type, for an_detector_load. */
 AN_API const an_detector_vtable *an_volatility_shift_type(void);
 
 /* Two-sample Kolmogorov-Smirnov statistic D = sup |F_a - F_b| of the
@@ -396,15 +457,20 @@ AN_API const an_detector_vtable *an_volatility_shift_type(void);
    bit scipy.stats.ks_2samp's statistic in its default exact mode (both
    samples of at most 10000 points; beyond that scipy keeps its own
    rounding of cdf1 - cdf2, which can differ in the last bit).  Scratch
-   copies from `alloc`. */
+   copies from `alloc`.
+   Returns: AN_OK; AN_ERR_INPUT for NaN; AN_ERR_INVALID_ARG for an empty
+   sample; AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_ks_statistic(const float *a, size_t n, const float *b, size_t m, const an_allocator *alloc,
                                  double *d);
 /* Survival function of Kolmogorov's limiting distribution,
-   P(K > lambda) (scipy.stats.kstwobign.sf). */
+   P(K > lambda) (scipy.stats.kstwobign.sf).
+   Returns: AN_OK; AN_ERR_INVALID_ARG for NaN lambda or NULL p. */
 AN_API an_result an_kolmogorov_sf(double lambda, double *p);
 /* Asymptotic two-sided p-value of D for samples of n and m points:
    an_kolmogorov_sf(sqrt(n m / (n + m)) D).  (scipy's ks_2samp defaults
-   to an exact method for small samples; this is its large-sample form.) */
+   to an exact method for small samples; this is its large-sample form.)
+   Returns: AN_OK; AN_ERR_INVALID_ARG for d outside [0, 1], n or m 0, or
+   NULL p. */
 AN_API an_result an_ks_pvalue(double d, size_t n, size_t m, double *p);
 
 /* KS drift: the score of row t is D between the current window (the last
@@ -433,13 +499,19 @@ typedef struct an_ks_drift_config {
     an_ks_reference reference;
 } an_ks_drift_config;
 
+/* Returns: the defaults above. */
 AN_API an_ks_drift_config an_ks_drift_config_init(size_t window, an_ks_reference reference);
+/* Returns: AN_OK; AN_ERR_SHAPE for n_features 0 or over
+   AN_SHIFT_MAX_FEATURES; AN_ERR_INVALID_ARG for a bad config;
+   AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_ks_drift_create(const an_ks_drift_config *c, size_t n_features, const an_allocator *a,
                                     an_detector **out);
+/* Returns: the KS drift detector type, for an_detector_load. */
 AN_API const an_detector_vtable *an_ks_drift_type(void);
 /* D (the largest over the features) and its p-value (an_ks_pvalue, not
    corrected for the number of features) after the last push (after fit,
-   reset or load: of the fitted windows). */
+   reset or load: of the fitted windows).
+   Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG for another type. */
 AN_API an_result an_ks_drift_last(const an_detector *d, double *statistic, double *pvalue);
 
 /* --------------------------------------------------------------------------
@@ -476,12 +548,18 @@ typedef struct an_iforest_config {
     uint64_t seed;
 } an_iforest_config;
 
+/* Returns: 100 trees, subsample 256 and the seed. */
 AN_API an_iforest_config an_iforest_config_init(uint64_t seed);
+/* Returns: AN_OK; AN_ERR_SHAPE for n_features 0 or over
+   AN_IFOREST_MAX_FEATURES; AN_ERR_INVALID_ARG for a bad config;
+   AN_ERR_NOMEM. */
 AN_API an_result an_iforest_create(const an_iforest_config *c, size_t n_features, const an_allocator *a,
                                    an_detector **out);
+/* Returns: the isolation forest type, for an_detector_load. */
 AN_API const an_detector_vtable *an_iforest_type(void);
 /* c(n) above, the average path length of an unsuccessful search in a
-   binary search tree of n points. */
+   binary search tree of n points.
+   Returns: c(n); 0 for n <= 1. */
 AN_API double an_iforest_c(double n);
 
 /* ==========================================================================
@@ -576,18 +654,23 @@ typedef struct an_telemanom_result {
     size_t window_capacity, window_count;
 } an_telemanom_result;
 
-/* telemanom's config.yaml defaults, in points. */
+/* telemanom's config.yaml defaults, in points.
+   Returns: the defaults. */
 AN_API an_telemanom_config an_telemanom_config_init(void);
-/* How many windows a series of n points makes. */
+/* How many windows a series of n points makes.
+   Returns: AN_OK with *count; AN_ERR_TOO_SHORT for n 0; AN_ERR_INVALID_ARG
+   for a bad config. */
 AN_API an_result an_telemanom_window_count(const an_telemanom_config *config, size_t n, size_t *count);
-/* Bytes of scratch an_telemanom_detect_work needs for n points. */
+/* Bytes of scratch an_telemanom_detect_work needs for n points.
+   Returns: AN_OK with *bytes; AN_ERR_TOO_SHORT; AN_ERR_INVALID_ARG;
+   AN_ERR_TOO_LARGE. */
 AN_API an_result an_telemanom_work_size(const an_telemanom_config *config, size_t n, size_t *bytes);
 /* Runs the whole error processing.
    Parameters: errors (n) prediction errors, finite and >= 0 (telemanom's
    |y_hat - y|); values (n) the true values at the same points; out: see
    an_telemanom_result; a: scratch allocator (NULL = default), or in the
    _work form caller memory of an_telemanom_work_size bytes, 8-aligned.
-   Returns AN_ERR_INVALID_ARG for a bad config or NULL input,
+   Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config or NULL input,
    AN_ERR_TOO_SHORT for n = 0, AN_ERR_INPUT for NaN, Inf or a negative
    error, AN_ERR_NUMERIC when errors near DBL_MAX overflow the smoothing,
    AN_ERR_SHAPE when ranges or windows are asked for but more
@@ -596,12 +679,13 @@ AN_API an_result an_telemanom_work_size(const an_telemanom_config *config, size_
    Thread safety: none needed; nothing is shared. */
 AN_API an_result an_telemanom_detect(const an_telemanom_config *config, const double *errors, const double *values,
                                      size_t n, an_telemanom_result *out, const an_allocator *a);
+/* Returns: as an_telemanom_detect, without AN_ERR_NOMEM. */
 AN_API an_result an_telemanom_detect_work(const an_telemanom_config *config, const double *errors,
                                           const double *values, size_t n, an_telemanom_result *out, void *work);
 /* The same for float errors and values, as detectors emit them: they are
    widened to double in 2 n doubles of scratch from `a` (NULL = default),
-   then judged exactly as above.  Returns what an_telemanom_detect does,
-   or AN_ERR_NOMEM. */
+   then judged exactly as above.
+   Returns: what an_telemanom_detect does, or AN_ERR_NOMEM. */
 AN_API an_result an_telemanom_detect_f(const an_telemanom_config *config, const float *errors, const float *values,
                                        size_t n, an_telemanom_result *out, const an_allocator *a);
 
@@ -675,28 +759,40 @@ typedef struct an_spot {
     an_allocator alloc;       /* owned heap when alloc.free != NULL            */
 } an_spot;
 
-/* q, level as given, max_peaks 4096, depth 0 (SPOT). */
+/* q, level as given, max_peaks 4096, depth 0 (SPOT).
+   Returns: the configuration above. */
 AN_API an_spot_config an_spot_config_init(double q, double level);
+/* Returns: AN_OK with *bytes; AN_ERR_INVALID_ARG for a bad config;
+   AN_ERR_TOO_LARGE. */
 AN_API an_result an_spot_heap_size(const an_spot_config *config, size_t *bytes);
-/* heap: an_spot_heap_size bytes, 8-aligned, owned by the caller. */
+/* heap: an_spot_heap_size bytes, 8-aligned, owned by the caller.
+   Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config or a NULL heap. */
 AN_API an_result an_spot_init_preallocated(an_spot *s, const an_spot_config *config, void *heap);
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config; AN_ERR_TOO_LARGE;
+   AN_ERR_NOMEM. */
 AN_API an_result an_spot_init(an_spot *s, const an_spot_config *config, const an_allocator *a);
 AN_API void      an_spot_uninit(an_spot *s);
 /* Calibration on x (n), forgetting anything learnt before: SPOT needs at
    least one point above t; DSPOT uses the first d points as its first
    window and calibrates on the rest (so n > d).  Scratch (n - d doubles,
-   for the quantile) comes from `scratch` (NULL = default).  Returns
-   AN_ERR_INPUT for NaN/Inf, AN_ERR_TOO_SHORT when no point exceeds t. */
+   for the quantile) comes from `scratch` (NULL = default).
+   Returns: AN_OK; AN_ERR_INPUT for NaN/Inf; AN_ERR_TOO_SHORT when no point
+   exceeds t; AN_ERR_NUMERIC when the tail fit fails; AN_ERR_INVALID_ARG;
+   AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_spot_fit(an_spot *s, const double *x, size_t n, const an_allocator *scratch);
 /* The same for float x, as detectors emit it (widened to double in n more
    doubles of scratch).  Push takes a double, to which a float converts
-   exactly. */
+   exactly.
+   Returns: what an_spot_fit does. */
 AN_API an_result an_spot_fit_f(an_spot *s, const float *x, size_t n, const an_allocator *scratch);
-/* One point: *verdict says what it was (AN_OK), AN_ERR_NOT_FITTED before
-   calibration, AN_ERR_INPUT for NaN/Inf (nothing learnt).  Allocates
-   nothing.  Thread safety: one thread per an_spot. */
+/* One point: *verdict says what it was.  Allocates nothing.  Thread
+   safety: one thread per an_spot.
+   Returns: AN_OK; AN_ERR_NOT_FITTED before calibration; AN_ERR_INPUT for
+   NaN/Inf (nothing learnt); AN_ERR_NUMERIC when a refit fails;
+   AN_ERR_INVALID_ARG. */
 AN_API an_result an_spot_push(an_spot *s, double x, an_spot_verdict *verdict);
-/* The alarm threshold in the units of x: z_q, plus M for DSPOT. */
+/* The alarm threshold in the units of x: z_q, plus M for DSPOT.
+   Returns: the threshold (HUGE_VAL before calibration). */
 AN_API double    an_spot_threshold(const an_spot *s);
 
 /* Maximum-likelihood GPD fit of excesses y (n >= 1, all > 0 and finite):
@@ -704,11 +800,15 @@ AN_API double    an_spot_threshold(const an_spot *s);
    likelihood is scanned on a grid over the admissible range (-1 / max y,
    2 (mean - min) / min^2], x = 0 being the exponential, and refined by
    golden-section search.  gamma is kept above -1, where the likelihood is
-   bounded. */
+   bounded.
+   Returns: AN_OK; AN_ERR_INPUT for an excess that is not finite and > 0;
+   AN_ERR_NUMERIC when no fit is found; AN_ERR_INVALID_ARG. */
 AN_API an_result an_gpd_fit(const double *y, size_t n, double *gamma, double *sigma);
-/* Log-likelihood of y under GPD(gamma, sigma); -HUGE_VAL outside support. */
+/* Log-likelihood of y under GPD(gamma, sigma); -HUGE_VAL outside support.
+   Returns: the log-likelihood, or -HUGE_VAL outside the support. */
 AN_API double    an_gpd_log_likelihood(const double *y, size_t n, double gamma, double sigma);
-/* z_q above for the fit (t, gamma, sigma), q, n points and n_peaks. */
+/* z_q above for the fit (t, gamma, sigma), q, n points and n_peaks.
+   Returns: z_q. */
 AN_API double    an_gpd_threshold(double t, double gamma, double sigma, double q, size_t n, size_t n_peaks);
 
 /* ==========================================================================

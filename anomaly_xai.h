@@ -134,13 +134,16 @@ typedef struct an_report_buffer {
     size_t size;         /* bytes of SVG so far (start at 0)          */
 } an_report_buffer;
 
+/* Returns: 0, or -1 when the bytes do not fit in capacity (the report then
+   stops with AN_ERR_IO). */
 AN_API int an_report_write_buffer(void *user, const char *data, size_t size);
 
-/* Everything empty, threshold NaN, default size. */
+/* Everything empty, threshold NaN, default size.
+   Returns: the empty report. */
 AN_API an_report an_report_init(void);
 
 /* Writes the SVG (UTF-8, XML 1.0, one <svg> root) for r through `write`.
-   Returns AN_ERR_INVALID_ARG for missing or inconsistent fields (NULL
+   Returns: AN_OK; AN_ERR_INVALID_ARG for missing or inconsistent fields (NULL
    values, n or n_features 0, one band side only, an event out of range,
    an unknown score scale, a size out of range, or a picture too small to
    give each panel 40 pixels), AN_ERR_TOO_LARGE when n * n_features
@@ -155,7 +158,9 @@ AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, voi
    count of ticks is nearest max_ticks (the fewer ticks on a tie; so at
    most about 1.5 max_ticks), from the first multiple of the step >= lo
    to the last <= hi.  *count is the number of ticks; AN_ERR_SHAPE when
-   capacity is too small (the first capacity written). */
+   capacity is too small (the first capacity written).
+   Returns: AN_OK with *count; AN_ERR_SHAPE past capacity;
+   AN_ERR_INVALID_ARG for non-finite or reversed bounds or max_ticks 0. */
 AN_API an_result an_report_nice_ticks(double lo, double hi, size_t max_ticks, double *ticks, size_t capacity,
                                       size_t *count);
 
@@ -165,7 +170,9 @@ AN_API an_result an_report_nice_ticks(double lo, double hi, size_t max_ticks, do
    months (first of the month) or 1, 2, 5, 10, ... years (1 January) that
    gives at most about max_ticks ticks; when that one falls fewer than
    twice in the span, a smaller one with at most 2 max_ticks + 1 ticks (or
-   any number, rather than none).  Counts and errors as above. */
+   any number, rather than none).  Counts and errors as above.
+   Returns: AN_OK with *count; AN_ERR_SHAPE past capacity;
+   AN_ERR_INVALID_ARG for bounds that are reversed or outside years 1..9999. */
 AN_API an_result an_report_time_ticks(double t0, double t1, size_t max_ticks, double *ticks, size_t capacity,
                                       size_t *count);
 
@@ -404,19 +411,7 @@ typedef struct an__date { long year; int month, day, hour, minute, second; } an_
 
 static long an__floor_div(long a, long b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-/* Days since 1970-01-01 of year-month-day, counting in 400-year cycles of
-   146097 days whose years start on 1 March (so the leap day comes last). */
-static long an__days_from_date(long y, int m, int d)
-{
-    long cycle, yc, doy, doc;
-    if (m <= 2) y--;
-    cycle = an__floor_div(y, 400);
-    yc = y - cycle * 400;                                   /* 0..399   */
-    doy = (153L * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;  /* 0..365   */
-    doc = yc * 365 + yc / 4 - yc / 100 + doy;               /* 0..146096 */
-    return cycle * 146097 + doc - 719468;                   /* 719468: 0000-03-01 to 1970-01-01 */
-}
-
+/* The inverse of an_days_from_civil (anomaly.h section 6). */
 static void an__date_from_days(long days, long *y, int *m, int *d)
 {
     long z = days + 719468, cycle = an__floor_div(z, 146097), doc = z - cycle * 146097;
@@ -606,19 +601,19 @@ static size_t an__time_ticks_of(const an__time_step *s, double t0, double t1, do
         if (s->style == AN__T_MONTH) {
             /* the first month start >= t0 whose month (0-based) is a multiple */
             mi = y * 12 + (m - 1);
-            if ((double)an__days_from_date(y, m, 1) * 86400.0 < t0) mi++;
+            if ((double)an_days_from_civil(y, m, 1) * 86400.0 < t0) mi++;
             while (mi % s->mult) mi++;
             for (;; mi += s->mult) {
-                t = (double)an__days_from_date(mi / 12, (int)(mi % 12) + 1, 1) * 86400.0;
+                t = (double)an_days_from_civil(mi / 12, (int)(mi % 12) + 1, 1) * 86400.0;
                 if (t > t1) break;
                 if (n < capacity) ticks[n] = t;
                 n++;
             }
         } else {
-            if ((double)an__days_from_date(y, 1, 1) * 86400.0 < t0) y++;
+            if ((double)an_days_from_civil(y, 1, 1) * 86400.0 < t0) y++;
             while (y % s->mult) y++;
             for (;; y += s->mult) {
-                t = (double)an__days_from_date(y, 1, 1) * 86400.0;
+                t = (double)an_days_from_civil(y, 1, 1) * 86400.0;
                 if (t > t1) break;
                 if (n < capacity) ticks[n] = t;
                 n++;

@@ -4,9 +4,11 @@
 
      build/bench_kernels [--H 64] [--B 32] [--seconds 0.2]
 
-   Prints one line per kernel (GFLOP/s of both, and the speed-up) and a
-   final RESULT {json} line.  Times are the best of five runs of at least
-   `seconds` each. */
+   Prints one line per kernel (GFLOP/s of both, and the speed-up), the
+   largest error of an_sigmoid and an_tanh against double-precision libm on
+   400,001 points over [-20, 20] (absolute, and relative in float ulps for
+   tanh), and a final RESULT {json} line.  Times are the best of five runs
+   of at least `seconds` each. */
 #define _POSIX_C_SOURCE 199309L
 #define ANOMALY_IMPLEMENTATION
 #include "../anomaly.h"
@@ -65,6 +67,34 @@ static double time_call(const job *j, int vector, double seconds)
         if (j->kind == GATES) { size_t i; for (i = 0; i < j->M * 4 * j->N; i++) C[i] = (float)(i % 13) - 6.0f; }
     }
     return best;
+}
+
+/* Largest |f(x) - libm(x)| over 400,001 evenly spaced x in [-20, 20], and
+   for tanh (nonzero outputs) the largest error in float ulps of the
+   reference. */
+static void activation_error(int tanh_fn, double *abs_err, double *ulp_err)
+{
+    enum { N = 400001 };
+    float *x = (float *)malloc(N * sizeof(float)), *y = (float *)malloc(N * sizeof(float));
+    size_t i;
+    *abs_err = *ulp_err = 0.0;
+    if (!x || !y) { free(x); free(y); *abs_err = *ulp_err = -1.0; return; }
+    for (i = 0; i < N; i++) x[i] = (float)(-20.0 + 40.0 * (double)i / (N - 1));
+    if (tanh_fn) an_tanh(N, x, y); else an_sigmoid(N, x, y);
+    for (i = 0; i < N; i++) {
+        double ref = tanh_fn ? tanh((double)x[i]) : 1.0 / (1.0 + exp(-(double)x[i]));
+        double e = fabs((double)y[i] - ref);
+        if (e > *abs_err) *abs_err = e;
+        if (tanh_fn && ref != 0.0) {
+            int ex;
+            double ulp;
+            frexp(ref, &ex);
+            ulp = ldexp(1.0, ex - 24);
+            if (e / ulp > *ulp_err) *ulp_err = e / ulp;
+        }
+    }
+    free(x);
+    free(y);
 }
 
 int main(int argc, char **argv)
@@ -137,7 +167,16 @@ int main(int argc, char **argv)
             used += (size_t)snprintf(json + used, sizeof json - used, "%s\"%s\": {\"scalar_gflops\": %.3f, \"vector_gflops\": %.3f, \"speedup\": %.2f}",
                                      i ? ", " : "", key, jobs[i].flops / ts * 1e-9, jobs[i].flops / tv * 1e-9, ts / tv);
         }
-        snprintf(json + used, sizeof json - used, "}}");
+        {
+            double sig_abs, sig_ulp, tanh_abs, tanh_ulp;
+            activation_error(0, &sig_abs, &sig_ulp);
+            activation_error(1, &tanh_abs, &tanh_ulp);
+            printf("sigmoid max error vs libm: %.2g absolute; tanh: %.2g absolute, %.2f ulp relative\n",
+                   sig_abs, tanh_abs, tanh_ulp);
+            snprintf(json + used, sizeof json - used,
+                     "}, \"sigmoid_max_abs_error\": %.3g, \"tanh_max_abs_error\": %.3g, \"tanh_max_ulp_error\": %.3g}",
+                     sig_abs, tanh_abs, tanh_ulp);
+        }
         printf("RESULT %s\n", json);
     }
     free(A); free(B); free(C); free(X); free(Y);

@@ -219,19 +219,6 @@ static size_t split_csv(char *line, char **field, size_t max)
     return n;
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static long days_from_civil(long y, unsigned m, unsigned d)
-{
-    long era;
-    unsigned yoe, doy, doe;
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (long)doe - 719468;
-}
-
 /* Two decimal digits at s, or -1. */
 static int two_digits(const char *s)
 {
@@ -273,7 +260,7 @@ static int parse_iso8601(const char *s, double *out)
         }
     }
     if (*s) return 0;
-    *out = 86400.0 * (double)days_from_civil(y, (unsigned)mo, (unsigned)d) + 3600.0 * h + 60.0 * mi + sec - offset;
+    *out = 86400.0 * (double)an_days_from_civil(y, mo, d) + 3600.0 * h + 60.0 * mi + sec - offset;
     return 1;
 }
 

@@ -32,17 +32,6 @@ static int to_stdout(void *user, const char *data, size_t size)
     return fwrite(data, 1, size, (FILE *)user) == size ? 0 : -1;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static long days_from_date(long y, long m, long d)
-{
-    long era, yoe, doy;
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
 /* "YYYY-MM-DD[ T]HH:MM[:SS][Z]" or a number of seconds. */
 static int parse_time(const char *s, double *t)
 {
@@ -51,7 +40,7 @@ static int parse_time(const char *s, double *t)
     char *end;
     if (sscanf(s, "%ld-%ld-%ld", &y, &mo, &d) == 3 && strlen(s) >= 10 && s[4] == '-') {
         if (strlen(s) > 10) sscanf(s + 11, "%ld:%ld:%lf", &h, &mi, &sec);
-        *t = (double)days_from_date(y, mo, d) * 86400.0 + (double)(h * 3600 + mi * 60) + sec;
+        *t = (double)an_days_from_civil(y, (int)mo, (int)d) * 86400.0 + (double)(h * 3600 + mi * 60) + sec;
         return 1;
     }
     *t = strtod(s, &end);

@@ -4,7 +4,8 @@
    Each suite's main runs its tests with RUN and returns test_finish(), which
    prints "<suite>: N passed, M failed" (tests/run.sh adds these up) and a
    non-zero exit status on any failure.  inject_failures runs a job with
-   each of its allocations failing in turn. */
+   each of its allocations failing in turn.  test_fixture and test_scratch
+   name the files a test reads and writes, so it runs from any directory. */
 #ifndef ANOMALY_TEST_H
 #define ANOMALY_TEST_H
 
@@ -12,6 +13,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int test__checks, test__current_failed, test__passed, test__failed;
@@ -68,6 +70,42 @@ static void test__run(const char *name, void (*test)(void))
     fflush(stdout);
 }
 
+/* --------------------------------------------------------------------------
+   Where the files are: the Makefile passes absolute TEST_FIXTURES_DIR and
+   TEST_SCRATCH_DIR, so a test binary runs from any directory; the
+   environment variables ANOMALY_TEST_FIXTURES and ANOMALY_TEST_SCRATCH
+   override them; a test compiled by hand without either looks in
+   tests/fixtures and build relative to the working directory.
+   -------------------------------------------------------------------------- */
+
+#ifndef TEST_FIXTURES_DIR
+#  define TEST_FIXTURES_DIR "tests/fixtures"
+#endif
+#ifndef TEST_SCRATCH_DIR
+#  define TEST_SCRATCH_DIR "build"
+#endif
+
+/* buf = dir "/" name, dir from the environment variable env or else dflt.
+   Inline only so that a suite not calling it draws no unused-function
+   warning (as are the two below). */
+static inline const char *test__path(char *buf, size_t size, const char *env, const char *dflt, const char *name)
+{
+    const char *dir = getenv(env);
+    snprintf(buf, size, "%s/%s", dir && *dir ? dir : dflt, name);
+    return buf;
+}
+
+/* A fixture file, "stl/index.csv" for tests/fixtures/stl/index.csv. */
+static inline const char *test_fixture(char *buf, size_t size, const char *name)
+{
+    return test__path(buf, size, "ANOMALY_TEST_FIXTURES", TEST_FIXTURES_DIR, name);
+}
+
+/* A scratch file the test writes and removes. */
+static inline const char *test_scratch(char *buf, size_t size, const char *name)
+{
+    return test__path(buf, size, "ANOMALY_TEST_SCRATCH", TEST_SCRATCH_DIR, name);
+}
 
 /* --------------------------------------------------------------------------
    An allocator that counts, and fails its k-th call on request

@@ -746,6 +746,40 @@ static void test_time_features(void)
     CHECK_RESULT(an_time_features(t, 1, 0.0, out), AN_ERR_INPUT);
 }
 
+/* Day numbers worked out by hand: 2000-01-01 is 30 * 365 + 7 leap days
+   after 1970-01-01, year 0 starts 1970 * 365 + 478 leap days before it
+   (0, 4, ..., 1968 less 100, ..., 1900 plus 0, 400, ..., 1600), and so on;
+   then every day of years -401..2401 is one more than the day before. */
+static void test_days_from_civil(void)
+{
+    static const int month_days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    long y, expected, bad = 0;
+    int m, d;
+    CHECK(an_days_from_civil(1970, 1, 1) == 0);
+    CHECK(an_days_from_civil(1969, 12, 31) == -1);
+    CHECK(an_days_from_civil(1970, 3, 1) == 59);
+    CHECK(an_days_from_civil(2000, 1, 1) == 10957);
+    CHECK(an_days_from_civil(2000, 2, 29) == 11016);          /* 2000 is a leap year (divisible by 400) */
+    CHECK(an_days_from_civil(2000, 3, 1) == 11017);
+    CHECK(an_days_from_civil(1900, 3, 1) == -25508);          /* 1900 is not: 1900-02-28 + 1 */
+    CHECK(an_days_from_civil(1900, 2, 28) == -25509);
+    CHECK(an_days_from_civil(2024, 1, 1) == 19723);           /* 1704067200 / 86400 */
+    CHECK(an_days_from_civil(2024, 2, 29) == 19782);
+    CHECK(an_days_from_civil(2100, 3, 1) == 47541);           /* 2100 is not a leap year */
+    CHECK(an_days_from_civil(0, 1, 1) == -719528);
+    CHECK(an_days_from_civil(0, 3, 1) == -719468);            /* year 0 is a leap year */
+    CHECK(an_days_from_civil(-1, 12, 31) == -719529);
+    CHECK(an_days_from_civil(-1, 3, 1) == -719834);           /* year -1 is not */
+    CHECK(an_days_from_civil(-4, 2, 29) == -720930);          /* year -4 is */
+    expected = an_days_from_civil(-401, 1, 1);
+    for (y = -401; y <= 2401; y++)
+        for (m = 1; m <= 12; m++) {
+            int leap = m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+            for (d = 1; d <= month_days[m - 1] + leap; d++) bad += an_days_from_civil(y, m, d) != expected++;
+        }
+    CHECK(bad == 0);
+}
+
 /* --------------------------------------------------------------------------
    7  Thresholds
    -------------------------------------------------------------------------- */
@@ -1306,7 +1340,9 @@ static void test_file_helpers(void)
     size_t size, got_size;
     void *got;
     an_reader r;
-    const char *path = "build/test_core_model.anm";
+    char path[1024], missing[1024];
+    test_scratch(path, sizeof path, "test_core_model.anm");
+    test_scratch(missing, sizeof missing, "does/not/exist.anm");
     CHECK_OK(build_file(NULL, &w, &data, &size));
     CHECK_OK(an_file_write(path, data, size));
     CHECK_OK(an_file_read(path, NULL, &got, &got_size));
@@ -1315,8 +1351,8 @@ static void test_file_helpers(void)
     an_free(NULL, got, got_size);
     an_writer_uninit(&w);
     remove(path);
-    CHECK_RESULT(an_file_read("build/does/not/exist.anm", NULL, &got, &got_size), AN_ERR_IO);
-    CHECK_RESULT(an_file_write("build/does/not/exist.anm", data, 4), AN_ERR_IO);
+    CHECK_RESULT(an_file_read(missing, NULL, &got, &got_size), AN_ERR_IO);
+    CHECK_RESULT(an_file_write(missing, data, 4), AN_ERR_IO);
 }
 
 /* --------------------------------------------------------------------------
@@ -1485,6 +1521,7 @@ static void test_allocation_failures(void)
     an_writer_uninit(&w);
     {
         float x[4] = { 1, 2, 3, 4 };
+        char path[1024];
         an_detector *d;
         an_allocator a = an__default_allocator;
         CHECK_OK(zdet_create(1, &a, &d));
@@ -1494,9 +1531,9 @@ static void test_allocation_failures(void)
         CHECK_OK(an_writer_finish(&w, &data, &size));
         CHECK_OK(an_model_open(&file, data, size));
         inject_failures("an_detector_load", job_detector_load, &file);
-        CHECK_OK(an_file_write("build/test_core_alloc.anm", data, size));
-        inject_failures("an_file_read", job_file, (void *)"build/test_core_alloc.anm");
-        remove("build/test_core_alloc.anm");
+        CHECK_OK(an_file_write(test_scratch(path, sizeof path, "test_core_alloc.anm"), data, size));
+        inject_failures("an_file_read", job_file, (void *)path);
+        remove(path);
         an_writer_uninit(&w);
         an_detector_destroy(d);
     }
@@ -1506,8 +1543,7 @@ static void test_allocation_failures(void)
 }
 
 /* --------------------------------------------------------------------------
-   Pipeline: alarms and events, onsets (moved here from test_thresholds
-   with the code, which is the core's now)
+   11  Pipeline: alarms and events, onsets, calibration
    -------------------------------------------------------------------------- */
 
 /* Streams score/threshold through an_alarm; returns the number of events. */
@@ -1782,8 +1818,8 @@ int main(void)
     RUN(test_kernel_vectors);
     RUN(test_kernel_gemv);
     RUN(test_kernel_gemm);
-    RUN(test_kernel_gemm_scalar_and_padding);
     RUN(test_kernel_gemm_blocking_bits);
+    RUN(test_kernel_gemm_scalar_and_padding);
     RUN(test_kernel_activations);
     RUN(test_kernel_lstm_gates);
     RUN(test_fill_missing);
@@ -1791,6 +1827,7 @@ int main(void)
     RUN(test_scaler_preallocated_and_saved);
     RUN(test_windows);
     RUN(test_time_features);
+    RUN(test_days_from_civil);
     RUN(test_percentiles);
     RUN(test_sigma_and_ewma);
     RUN(test_metrics_against_sklearn);

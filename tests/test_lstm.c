@@ -493,6 +493,34 @@ static void test_fd_lstm(void)
     lstm_fd_case(AN_ACT_RELU, 1, "lstm relu repeat");
 }
 
+/* an_lstm_layer_step from zero state reproduces an_lstm_layer_forward at batch 1. */
+static void test_lstm_step(void)
+{
+    enum { I = 3, H = 20, T = 9 };
+    test_layer t;
+    float x[T * I], h[H], c[H], z[5 * H];
+    an_rng rng;
+    size_t k, j;
+    an_rng_seed(&rng, 3, 3);
+    layer_make(&t, I, H, 1, T, AN_ACT_TANH);
+    an_lstm_layer_init_params(&t.L, &rng);
+    fill_uniform(&rng, x, T * I, 1.0f);
+    an_lstm_layer_prepare(&t.L, &t.buf);
+    an_lstm_layer_forward(&t.L, &t.buf, 1, T, x, 0);
+    memset(h, 0, sizeof h);
+    memset(c, 0, sizeof c);
+    for (k = 0; k < T; k++) {
+        an_lstm_layer_step(&t.L, &t.buf, x + k * I, h, c, z);
+        for (j = 0; j < H; j++) {
+            CHECK_NEAR(h[j], t.buf.h[k * H + j], 1e-6);
+            CHECK_NEAR(c[j], t.buf.c[k * H + j], 1e-6);
+        }
+    }
+    layer_free(&t);
+}
+
+/* Aggregation options against the unaggregated errors of an_lstm_errors. */
+
 /* Dense -> dropout (fixed mask) -> repeat, L = sum r y. */
 enum { DN = 3, DI = 4, DO = 3, DT = 2 };
 typedef struct dense_fd {
@@ -1048,6 +1076,74 @@ static void test_ae_hostile_files(void)
     }
 }
 
+/* Corruption past the CRCs: flip bytes of a saved forecaster (scaler,
+   every chunk kind) and re-sign every chunk, so the loader's own checks
+   must catch what is wrong.  Every outcome must be an error code or a
+   model that scores without crashing (ASan/UBSan watch this in make
+   sanitize). */
+static uint32_t get32(const unsigned char *p) { return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static void put32(unsigned char *p, uint32_t v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); p[2] = (unsigned char)(v >> 16); p[3] = (unsigned char)(v >> 24); }
+
+/* Recomputes the CRC of every chunk in [at, end) (recursing into DETC). */
+static void resign(unsigned char *p, size_t at, size_t end)
+{
+    while (at + 12 <= end) {
+        uint32_t tag = get32(p + at), len = get32(p + at + 4);
+        if (len > end - at - 12) return;
+        if (tag == AN_TAG_DETECTOR) resign(p, at + 8, at + 8 + len);
+        put32(p + at + 8 + len, an_crc32(0, p + at, 8 + len));
+        at += 12 + len;
+    }
+}
+
+static void test_resigned_corruption(void)
+{
+    enum { N = 120 };
+    an_lstm_config c = an_lstm_forecaster_config_init(6, 2, 3, 2);
+    an_detector *d = NULL, *e;
+    float *x = sine_series(N, 2, 51), s[N];
+    const an_detector_vtable *types[3];
+    an_writer w;
+    an_reader r;
+    const void *data;
+    unsigned char *copy;
+    size_t size, k, loaded = 0, rejected = 0;
+    int pattern;
+    c.train.epochs = 1;
+    c.scaler = AN_SCALER_MINMAX;
+    types[0] = an_lstm_ae_type();
+    types[1] = an_lstm_forecaster_type();
+    types[2] = an_lstm_classifier_type();
+    CHECK_OK(an_lstm_forecaster_create(&c, NULL, &d));
+    if (!d) return;
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK_OK(an_writer_init(&w, NULL));
+    CHECK_OK(an_detector_save(d, &w));
+    CHECK_OK(an_writer_finish(&w, &data, &size));
+    copy = (unsigned char *)malloc(size);
+    for (pattern = 0; pattern < 3; pattern++)
+        for (k = AN_MODEL_HEADER_BYTES; k < size; k++) {
+            an_result res;
+            memcpy(copy, data, size);
+            copy[k] = pattern == 0 ? (unsigned char)(copy[k] ^ 0x01) : (pattern == 1 ? (unsigned char)(copy[k] ^ 0x80) : 0xff);
+            resign(copy, AN_MODEL_HEADER_BYTES, size);
+            if (an_model_open(&r, copy, size) != AN_OK) { rejected++; continue; }
+            res = an_detector_load(&r, types, 3, NULL, &e);
+            if (res != AN_OK) { CHECK(e == NULL); rejected++; continue; }
+            loaded++;
+            res = an_detector_score(e, x, N, s);
+            if (!(res == AN_OK || res == AN_ERR_NUMERIC || res == AN_ERR_TOO_SHORT))
+                TEST__FAIL("byte %zu pattern %d: score returned %s", k, pattern, an_result_str(res));
+            an_detector_destroy(e);
+        }
+    if (getenv("LSTM_VERBOSE")) printf("  re-signed corruption: %zu loaded (values changed), %zu rejected\n", loaded, rejected);
+    CHECK(rejected > 0 && loaded > 0);
+    free(copy);
+    an_writer_uninit(&w);
+    an_detector_destroy(d);
+    ffree(x, N * 2);
+}
+
 /* Bad arguments and data are errors with the right code. */
 static void test_ae_errors(void)
 {
@@ -1229,6 +1325,36 @@ static void test_ae_training_controls(void)
     an_detector_destroy(d);
 }
 
+/* A learning rate far too large: training either ends with AN_ERR_NUMERIC
+   or leaves a model whose scores are finite; NaN never comes out. */
+static void test_divergence(void)
+{
+    enum { N = 160 };
+    float *x = sine_series(N, 1, 71), s[N];
+    an_lstm_config c = small_config(1);
+    an_detector *d = NULL;
+    an_result r;
+    size_t i;
+    c.train.adam.lr = 500.0;
+    c.activation = AN_ACT_LINEAR;
+    c.train.epochs = 5;
+    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    if (!d) return;
+    r = an_detector_fit(d, x, N);
+    CHECK(r == AN_OK || r == AN_ERR_NUMERIC);
+    if (r == AN_OK) {
+        r = an_detector_score(d, x, N, s);
+        CHECK(r == AN_OK || r == AN_ERR_NUMERIC);
+        if (r == AN_OK)
+            for (i = 0; i < N; i++) CHECK(s[i] == s[i] && s[i] - s[i] == 0.0f);
+    } else {
+        CHECK_RESULT(an_detector_score(d, x, N, s), AN_ERR_NOT_FITTED);
+    }
+    if (getenv("LSTM_VERBOSE")) printf("  divergence: fit returned %s\n", an_result_str(r));
+    an_detector_destroy(d);
+    ffree(x, N);
+}
+
 static an_result job_fit_save_load(const an_allocator *a, size_t *peak_create, size_t *peak_fit)
 {
     enum { N = 80 };
@@ -1302,6 +1428,60 @@ static void test_ae_memory_and_allocation_failures(void)
         if (r != AN_ERR_NOMEM) TEST__FAIL("allocation %ld failing returned %s", k, an_result_str(r));
     }
     CHECK(k > 5 && k < 1000);
+}
+
+/* Firmware: a saved model loads into one static buffer of the size
+   an_lstm_ae_memory reports (plus the scaler's block and alignment
+   slack) and scores and streams from it with no heap at all. */
+static void test_arena_inference(void)
+{
+    enum { N = 150 };
+    an_lstm_config c = small_config(1);
+    an_detector *d = NULL, *e = NULL;
+    float *x = sine_series(N, 1, 61), s1[N], s2[N], score;
+    const an_detector_vtable *types[1];
+    size_t inference, training, scaler_bytes, size, cap, i;
+    unsigned char *buffer;
+    an_arena arena;
+    an_allocator a;
+    an_writer w;
+    an_reader r;
+    const void *data;
+    c.train.epochs = 2;
+    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    if (!d) return;
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK_OK(an_detector_score(d, x, N, s1));
+    CHECK_OK(an_writer_init(&w, NULL));
+    CHECK_OK(an_detector_save(d, &w));
+    CHECK_OK(an_writer_finish(&w, &data, &size));
+    CHECK_OK(an_lstm_ae_memory(&c, &inference, &training));
+    CHECK_OK(an_scaler_heap_size(1, &scaler_bytes));
+    cap = inference + scaler_bytes + 3 * AN_ALIGN;
+    buffer = (unsigned char *)malloc(cap);
+    CHECK_OK(an_arena_init(&arena, buffer, cap));
+    a = an_arena_allocator(&arena);
+    types[0] = an_lstm_ae_type();
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_OK(an_detector_load(&r, types, 1, &a, &e));
+    if (e) {
+        size_t used = arena.used;
+        CHECK_OK(an_detector_score(e, x, N, s2));
+        CHECK(memcmp(s1, s2, sizeof s1) == 0);
+        for (i = 0; i < 40; i++) CHECK_OK(an_detector_push(e, x + i, &score));
+        CHECK(arena.used == used);   /* scoring and streaming took nothing */
+        if (getenv("LSTM_VERBOSE")) printf("  arena: reported %zu + scaler %zu, used %zu of %zu\n", inference, scaler_bytes, used, cap);
+        an_detector_destroy(e);
+    }
+    /* one byte too few is AN_ERR_NOMEM, not a crash */
+    CHECK_OK(an_arena_init(&arena, buffer, inference - 1));
+    a = an_arena_allocator(&arena);
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_RESULT(an_detector_load(&r, types, 1, &a, &e), AN_ERR_NOMEM);
+    free(buffer);
+    an_writer_uninit(&w);
+    an_detector_destroy(d);
+    ffree(x, N);
 }
 
 /* Streaming: push's score of row t is the error of row t as the last row
@@ -1728,6 +1908,114 @@ static void test_classifier_learns(void)
     ffree(x, N * T); ffree(y, 2 * N); ffree(xt, N * T); ffree(yt, 2 * N); ffree(p, 2 * N); ffree(p2, 2 * N);
 }
 
+/* The classifier trains on labelled windows only: its type has no fit
+   slot, so an_detector_fit on a trained classifier is AN_ERR_UNSUPPORTED
+   and leaves it trained (the generic fit marks a detector unfitted when
+   its fit fails). */
+static void test_classifier_has_no_fit(void)
+{
+    enum { T = 4, NW = 24, K = 2 };
+    an_lstm_config c = an_lstm_classifier_config_init(T, 1, 4, K);
+    an_detector *d = NULL;
+    float *x = sine_series(NW * T, 1, 84), labels[NW * K], p0[NW * K], p1[NW * K], s[NW * T];
+    size_t i;
+    c.train.epochs = 1;
+    c.batch = 8;
+    for (i = 0; i < NW * K; i++) labels[i] = (float)(i % 3 == 1);
+    CHECK(an_lstm_classifier_type()->fit == NULL);
+    CHECK(an_lstm_ae_type()->fit != NULL && an_lstm_forecaster_type()->fit != NULL);
+    CHECK_OK(an_lstm_classifier_create(&c, NULL, &d));
+    if (!d) return;
+    CHECK_RESULT(an_detector_fit(d, x, NW * T), AN_ERR_UNSUPPORTED);
+    CHECK(!d->fitted);
+    CHECK_OK(an_lstm_classifier_train(d, x, labels, NW, NULL));
+    CHECK(d->fitted);
+    CHECK_OK(an_lstm_classifier_predict(d, x, NW, p0));
+    CHECK_RESULT(an_detector_fit(d, x, NW * T), AN_ERR_UNSUPPORTED);
+    CHECK(d->fitted);
+    CHECK_OK(an_lstm_classifier_predict(d, x, NW, p1));
+    CHECK(memcmp(p0, p1, sizeof p0) == 0);
+    CHECK_OK(an_detector_score(d, x, NW * T, s));
+    an_detector_destroy(d);
+    ffree(x, NW * T);
+}
+
+/* Class weights must be finite and >= 0, for any number of classes: at
+   create (the weights are copied then), at training (a config that
+   points at weights again is refused), and at load, where heads of more
+   than 64 classes take another path (their weights are read straight
+   into the model) that must make the same check. */
+static void class_weight_case(size_t K)
+{
+    enum { T = 2, NW = 16 };
+    an_lstm_config c = an_lstm_classifier_config_init(T, 1, 3, K);
+    an_detector *d = NULL, *e = NULL;
+    float *w = falloc(K), *labels = falloc(NW * K), *x = sine_series(NW * T, 1, 85);
+    const an_detector_vtable *types[1];
+    an_writer wr;
+    an_reader r;
+    const void *data;
+    unsigned char *copy;
+    size_t size, i, at = 0;
+    int bad;
+    types[0] = an_lstm_classifier_type();
+    c.train.epochs = 1;
+    c.batch = 4;
+    for (i = 0; i < K; i++) w[i] = 1.0f + (float)(i % 4);
+    for (i = 0; i < NW * K; i++) labels[i] = (float)(i % 5 == 0);
+    c.class_weight = w;
+    w[K - 1] = -1.0f;
+    CHECK_RESULT(an_lstm_classifier_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
+    w[K - 1] = (float)(HUGE_VAL - HUGE_VAL);
+    CHECK_RESULT(an_lstm_classifier_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
+    w[K - 1] = (float)HUGE_VAL;
+    CHECK_RESULT(an_lstm_classifier_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
+    CHECK(d == NULL);
+    w[K - 1] = 0.0f;   /* zero is a weight */
+    CHECK_OK(an_lstm_classifier_create(&c, NULL, &d));
+    if (!d) goto out;
+    w[K - 1] = -1.0f;   /* the weights were copied at create */
+    CHECK(an_lstm_config_of(d)->class_weight == NULL);
+    CHECK_OK(an_lstm_classifier_train(d, x, labels, NW, NULL));
+    CHECK_OK(an_writer_init(&wr, NULL));
+    CHECK_OK(an_detector_save(d, &wr));
+    CHECK_OK(an_writer_finish(&wr, &data, &size));
+    /* the 'LCLX' chunk: tag, length 16 + 4K, u64 K, f64 gamma, K f32 weights */
+    for (i = AN_MODEL_HEADER_BYTES; i + 8 <= size; i++)
+        if (memcmp((const unsigned char *)data + i, "LCLX", 4) == 0 &&
+            get32((const unsigned char *)data + i + 4) == 16 + 4 * K) { at = i + 8 + 16; break; }
+    CHECK(at > 0 && at + 4 * K <= size);
+    copy = (unsigned char *)malloc(size);
+    for (bad = 0; at && copy && bad < 4; bad++) {
+        /* the last class's weight: -1, NaN, Inf, then 0 (allowed) */
+        float v = bad == 0 ? -1.0f : bad == 1 ? (float)(HUGE_VAL - HUGE_VAL) : bad == 2 ? (float)HUGE_VAL : 0.0f;
+        uint32_t u;
+        memcpy(copy, data, size);
+        memcpy(&u, &v, 4);
+        put32(copy + at + 4 * (K - 1), u);
+        resign(copy, AN_MODEL_HEADER_BYTES, size);
+        CHECK_OK(an_model_open(&r, copy, size));
+        e = (an_detector *)&r;
+        CHECK_RESULT(an_detector_load(&r, types, 1, NULL, &e), bad < 3 ? AN_ERR_CORRUPT : AN_OK);
+        CHECK((e == NULL) == (bad < 3));
+        an_detector_destroy(e);
+        e = NULL;
+    }
+    free(copy);
+    an_writer_uninit(&wr);
+out:
+    an_detector_destroy(d);
+    ffree(w, K);
+    ffree(labels, NW * K);
+    ffree(x, NW * T);
+}
+
+static void test_class_weights_checked(void)
+{
+    class_weight_case(3);    /* weights read into the config, checked with it */
+    class_weight_case(65);   /* more than 64: read into the model after create */
+}
+
 /* --------------------------------------------------------------------------
    The gradient hook: d score[t] / d x against finite differences of
    an_detector_score, for the three models, scaler included.
@@ -1833,33 +2121,6 @@ static void test_gradient_hook(void)
     ffree(train, 200 * GH_F);
 }
 
-/* an_lstm_layer_step from zero state reproduces an_lstm_layer_forward at batch 1. */
-static void test_lstm_step(void)
-{
-    enum { I = 3, H = 20, T = 9 };
-    test_layer t;
-    float x[T * I], h[H], c[H], z[5 * H];
-    an_rng rng;
-    size_t k, j;
-    an_rng_seed(&rng, 3, 3);
-    layer_make(&t, I, H, 1, T, AN_ACT_TANH);
-    an_lstm_layer_init_params(&t.L, &rng);
-    fill_uniform(&rng, x, T * I, 1.0f);
-    an_lstm_layer_prepare(&t.L, &t.buf);
-    an_lstm_layer_forward(&t.L, &t.buf, 1, T, x, 0);
-    memset(h, 0, sizeof h);
-    memset(c, 0, sizeof c);
-    for (k = 0; k < T; k++) {
-        an_lstm_layer_step(&t.L, &t.buf, x + k * I, h, c, z);
-        for (j = 0; j < H; j++) {
-            CHECK_NEAR(h[j], t.buf.h[k * H + j], 1e-6);
-            CHECK_NEAR(c[j], t.buf.c[k * H + j], 1e-6);
-        }
-    }
-    layer_free(&t);
-}
-
-/* Aggregation options against the unaggregated errors of an_lstm_errors. */
 static void test_aggregation_and_errors(void)
 {
     enum { N = 60, F = 3, T = 6, P = 2 };
@@ -1934,161 +2195,9 @@ static void test_aggregation_and_errors(void)
     ffree(err, (N - T + 1) * T * F);
 }
 
-/* Corruption past the CRCs: flip bytes of a saved forecaster (scaler,
-   every chunk kind) and re-sign every chunk, so the loader's own checks
-   must catch what is wrong.  Every outcome must be an error code or a
-   model that scores without crashing (ASan/UBSan watch this in make
-   sanitize). */
-static uint32_t get32(const unsigned char *p) { return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
-static void put32(unsigned char *p, uint32_t v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); p[2] = (unsigned char)(v >> 16); p[3] = (unsigned char)(v >> 24); }
-
-/* Recomputes the CRC of every chunk in [at, end) (recursing into DETC). */
-static void resign(unsigned char *p, size_t at, size_t end)
-{
-    while (at + 12 <= end) {
-        uint32_t tag = get32(p + at), len = get32(p + at + 4);
-        if (len > end - at - 12) return;
-        if (tag == AN_TAG_DETECTOR) resign(p, at + 8, at + 8 + len);
-        put32(p + at + 8 + len, an_crc32(0, p + at, 8 + len));
-        at += 12 + len;
-    }
-}
-
-static void test_resigned_corruption(void)
-{
-    enum { N = 120 };
-    an_lstm_config c = an_lstm_forecaster_config_init(6, 2, 3, 2);
-    an_detector *d = NULL, *e;
-    float *x = sine_series(N, 2, 51), s[N];
-    const an_detector_vtable *types[3];
-    an_writer w;
-    an_reader r;
-    const void *data;
-    unsigned char *copy;
-    size_t size, k, loaded = 0, rejected = 0;
-    int pattern;
-    c.train.epochs = 1;
-    c.scaler = AN_SCALER_MINMAX;
-    types[0] = an_lstm_ae_type();
-    types[1] = an_lstm_forecaster_type();
-    types[2] = an_lstm_classifier_type();
-    CHECK_OK(an_lstm_forecaster_create(&c, NULL, &d));
-    if (!d) return;
-    CHECK_OK(an_detector_fit(d, x, N));
-    CHECK_OK(an_writer_init(&w, NULL));
-    CHECK_OK(an_detector_save(d, &w));
-    CHECK_OK(an_writer_finish(&w, &data, &size));
-    copy = (unsigned char *)malloc(size);
-    for (pattern = 0; pattern < 3; pattern++)
-        for (k = AN_MODEL_HEADER_BYTES; k < size; k++) {
-            an_result res;
-            memcpy(copy, data, size);
-            copy[k] = pattern == 0 ? (unsigned char)(copy[k] ^ 0x01) : (pattern == 1 ? (unsigned char)(copy[k] ^ 0x80) : 0xff);
-            resign(copy, AN_MODEL_HEADER_BYTES, size);
-            if (an_model_open(&r, copy, size) != AN_OK) { rejected++; continue; }
-            res = an_detector_load(&r, types, 3, NULL, &e);
-            if (res != AN_OK) { CHECK(e == NULL); rejected++; continue; }
-            loaded++;
-            res = an_detector_score(e, x, N, s);
-            if (!(res == AN_OK || res == AN_ERR_NUMERIC || res == AN_ERR_TOO_SHORT))
-                TEST__FAIL("byte %zu pattern %d: score returned %s", k, pattern, an_result_str(res));
-            an_detector_destroy(e);
-        }
-    if (getenv("LSTM_VERBOSE")) printf("  re-signed corruption: %zu loaded (values changed), %zu rejected\n", loaded, rejected);
-    CHECK(rejected > 0 && loaded > 0);
-    free(copy);
-    an_writer_uninit(&w);
-    an_detector_destroy(d);
-    ffree(x, N * 2);
-}
-
-/* Firmware: a saved model loads into one static buffer of the size
-   an_lstm_ae_memory reports (plus the scaler's block and alignment
-   slack) and scores and streams from it with no heap at all. */
-static void test_arena_inference(void)
-{
-    enum { N = 150 };
-    an_lstm_config c = small_config(1);
-    an_detector *d = NULL, *e = NULL;
-    float *x = sine_series(N, 1, 61), s1[N], s2[N], score;
-    const an_detector_vtable *types[1];
-    size_t inference, training, scaler_bytes, size, cap, i;
-    unsigned char *buffer;
-    an_arena arena;
-    an_allocator a;
-    an_writer w;
-    an_reader r;
-    const void *data;
-    c.train.epochs = 2;
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
-    if (!d) return;
-    CHECK_OK(an_detector_fit(d, x, N));
-    CHECK_OK(an_detector_score(d, x, N, s1));
-    CHECK_OK(an_writer_init(&w, NULL));
-    CHECK_OK(an_detector_save(d, &w));
-    CHECK_OK(an_writer_finish(&w, &data, &size));
-    CHECK_OK(an_lstm_ae_memory(&c, &inference, &training));
-    CHECK_OK(an_scaler_heap_size(1, &scaler_bytes));
-    cap = inference + scaler_bytes + 3 * AN_ALIGN;
-    buffer = (unsigned char *)malloc(cap);
-    CHECK_OK(an_arena_init(&arena, buffer, cap));
-    a = an_arena_allocator(&arena);
-    types[0] = an_lstm_ae_type();
-    CHECK_OK(an_model_open(&r, data, size));
-    CHECK_OK(an_detector_load(&r, types, 1, &a, &e));
-    if (e) {
-        size_t used = arena.used;
-        CHECK_OK(an_detector_score(e, x, N, s2));
-        CHECK(memcmp(s1, s2, sizeof s1) == 0);
-        for (i = 0; i < 40; i++) CHECK_OK(an_detector_push(e, x + i, &score));
-        CHECK(arena.used == used);   /* scoring and streaming took nothing */
-        if (getenv("LSTM_VERBOSE")) printf("  arena: reported %zu + scaler %zu, used %zu of %zu\n", inference, scaler_bytes, used, cap);
-        an_detector_destroy(e);
-    }
-    /* one byte too few is AN_ERR_NOMEM, not a crash */
-    CHECK_OK(an_arena_init(&arena, buffer, inference - 1));
-    a = an_arena_allocator(&arena);
-    CHECK_OK(an_model_open(&r, data, size));
-    CHECK_RESULT(an_detector_load(&r, types, 1, &a, &e), AN_ERR_NOMEM);
-    free(buffer);
-    an_writer_uninit(&w);
-    an_detector_destroy(d);
-    ffree(x, N);
-}
-
-/* A learning rate far too large: training either ends with AN_ERR_NUMERIC
-   or leaves a model whose scores are finite; NaN never comes out. */
-static void test_divergence(void)
-{
-    enum { N = 160 };
-    float *x = sine_series(N, 1, 71), s[N];
-    an_lstm_config c = small_config(1);
-    an_detector *d = NULL;
-    an_result r;
-    size_t i;
-    c.train.adam.lr = 500.0;
-    c.activation = AN_ACT_LINEAR;
-    c.train.epochs = 5;
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
-    if (!d) return;
-    r = an_detector_fit(d, x, N);
-    CHECK(r == AN_OK || r == AN_ERR_NUMERIC);
-    if (r == AN_OK) {
-        r = an_detector_score(d, x, N, s);
-        CHECK(r == AN_OK || r == AN_ERR_NUMERIC);
-        if (r == AN_OK)
-            for (i = 0; i < N; i++) CHECK(s[i] == s[i] && s[i] - s[i] == 0.0f);
-    } else {
-        CHECK_RESULT(an_detector_score(d, x, N, s), AN_ERR_NOT_FITTED);
-    }
-    if (getenv("LSTM_VERBOSE")) printf("  divergence: fit returned %s\n", an_result_str(r));
-    an_detector_destroy(d);
-    ffree(x, N);
-}
-
 /* --------------------------------------------------------------------------
-   The configuration after create, failed updates, the latent layer, Adam's
-   state, the classifier's slots and class weights
+   The training configuration: its contract, failed updates, the latent
+   layer, Adam's state across runs
    -------------------------------------------------------------------------- */
 
 /* A progress callback that edits the training configuration it was
@@ -2454,114 +2563,6 @@ static void test_adam_state_across_runs(void)
     ffree(x, N);
 }
 
-/* The classifier trains on labelled windows only: its type has no fit
-   slot, so an_detector_fit on a trained classifier is AN_ERR_UNSUPPORTED
-   and leaves it trained (the generic fit marks a detector unfitted when
-   its fit fails). */
-static void test_classifier_has_no_fit(void)
-{
-    enum { T = 4, NW = 24, K = 2 };
-    an_lstm_config c = an_lstm_classifier_config_init(T, 1, 4, K);
-    an_detector *d = NULL;
-    float *x = sine_series(NW * T, 1, 84), labels[NW * K], p0[NW * K], p1[NW * K], s[NW * T];
-    size_t i;
-    c.train.epochs = 1;
-    c.batch = 8;
-    for (i = 0; i < NW * K; i++) labels[i] = (float)(i % 3 == 1);
-    CHECK(an_lstm_classifier_type()->fit == NULL);
-    CHECK(an_lstm_ae_type()->fit != NULL && an_lstm_forecaster_type()->fit != NULL);
-    CHECK_OK(an_lstm_classifier_create(&c, NULL, &d));
-    if (!d) return;
-    CHECK_RESULT(an_detector_fit(d, x, NW * T), AN_ERR_UNSUPPORTED);
-    CHECK(!d->fitted);
-    CHECK_OK(an_lstm_classifier_train(d, x, labels, NW, NULL));
-    CHECK(d->fitted);
-    CHECK_OK(an_lstm_classifier_predict(d, x, NW, p0));
-    CHECK_RESULT(an_detector_fit(d, x, NW * T), AN_ERR_UNSUPPORTED);
-    CHECK(d->fitted);
-    CHECK_OK(an_lstm_classifier_predict(d, x, NW, p1));
-    CHECK(memcmp(p0, p1, sizeof p0) == 0);
-    CHECK_OK(an_detector_score(d, x, NW * T, s));
-    an_detector_destroy(d);
-    ffree(x, NW * T);
-}
-
-/* Class weights must be finite and >= 0, for any number of classes: at
-   create (the weights are copied then), at training (a config that
-   points at weights again is refused), and at load, where heads of more
-   than 64 classes take another path (their weights are read straight
-   into the model) that must make the same check. */
-static void class_weight_case(size_t K)
-{
-    enum { T = 2, NW = 16 };
-    an_lstm_config c = an_lstm_classifier_config_init(T, 1, 3, K);
-    an_detector *d = NULL, *e = NULL;
-    float *w = falloc(K), *labels = falloc(NW * K), *x = sine_series(NW * T, 1, 85);
-    const an_detector_vtable *types[1];
-    an_writer wr;
-    an_reader r;
-    const void *data;
-    unsigned char *copy;
-    size_t size, i, at = 0;
-    int bad;
-    types[0] = an_lstm_classifier_type();
-    c.train.epochs = 1;
-    c.batch = 4;
-    for (i = 0; i < K; i++) w[i] = 1.0f + (float)(i % 4);
-    for (i = 0; i < NW * K; i++) labels[i] = (float)(i % 5 == 0);
-    c.class_weight = w;
-    w[K - 1] = -1.0f;
-    CHECK_RESULT(an_lstm_classifier_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
-    w[K - 1] = (float)(HUGE_VAL - HUGE_VAL);
-    CHECK_RESULT(an_lstm_classifier_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
-    w[K - 1] = (float)HUGE_VAL;
-    CHECK_RESULT(an_lstm_classifier_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
-    CHECK(d == NULL);
-    w[K - 1] = 0.0f;   /* zero is a weight */
-    CHECK_OK(an_lstm_classifier_create(&c, NULL, &d));
-    if (!d) goto out;
-    w[K - 1] = -1.0f;   /* the weights were copied at create */
-    CHECK(an_lstm_config_of(d)->class_weight == NULL);
-    CHECK_OK(an_lstm_classifier_train(d, x, labels, NW, NULL));
-    CHECK_OK(an_writer_init(&wr, NULL));
-    CHECK_OK(an_detector_save(d, &wr));
-    CHECK_OK(an_writer_finish(&wr, &data, &size));
-    /* the 'LCLX' chunk: tag, length 16 + 4K, u64 K, f64 gamma, K f32 weights */
-    for (i = AN_MODEL_HEADER_BYTES; i + 8 <= size; i++)
-        if (memcmp((const unsigned char *)data + i, "LCLX", 4) == 0 &&
-            get32((const unsigned char *)data + i + 4) == 16 + 4 * K) { at = i + 8 + 16; break; }
-    CHECK(at > 0 && at + 4 * K <= size);
-    copy = (unsigned char *)malloc(size);
-    for (bad = 0; at && copy && bad < 4; bad++) {
-        /* the last class's weight: -1, NaN, Inf, then 0 (allowed) */
-        float v = bad == 0 ? -1.0f : bad == 1 ? (float)(HUGE_VAL - HUGE_VAL) : bad == 2 ? (float)HUGE_VAL : 0.0f;
-        uint32_t u;
-        memcpy(copy, data, size);
-        memcpy(&u, &v, 4);
-        put32(copy + at + 4 * (K - 1), u);
-        resign(copy, AN_MODEL_HEADER_BYTES, size);
-        CHECK_OK(an_model_open(&r, copy, size));
-        e = (an_detector *)&r;
-        CHECK_RESULT(an_detector_load(&r, types, 1, NULL, &e), bad < 3 ? AN_ERR_CORRUPT : AN_OK);
-        CHECK((e == NULL) == (bad < 3));
-        an_detector_destroy(e);
-        e = NULL;
-    }
-    free(copy);
-    an_writer_uninit(&wr);
-out:
-    an_detector_destroy(d);
-    ffree(w, K);
-    ffree(labels, NW * K);
-    ffree(x, NW * T);
-}
-
-static void test_class_weights_checked(void)
-{
-    class_weight_case(3);    /* weights read into the config, checked with it */
-    class_weight_case(65);   /* more than 64: read into the model after create */
-}
-
 /* --------------------------------------------------------------------------
    The vector path against a plain double-precision LSTM
    -------------------------------------------------------------------------- */
@@ -2709,39 +2710,39 @@ int main(void)
     RUN(test_torch_lstm_single);
     RUN(test_torch_lstm_stacked);
     RUN(test_torch_autoencoder);
+    RUN(test_adam_bits_every_path);
     RUN(test_torch_adam);
     RUN(test_torch_adamw);
     RUN(test_torch_adam_clip);
-    RUN(test_adam_bits_every_path);
     RUN(test_fd_lstm);
     RUN(test_lstm_step);
-    RUN(test_simd_against_double_reference);
     RUN(test_fd_dense_dropout_repeat);
     RUN(test_losses);
     RUN(test_fd_autoencoder);
     RUN(test_ae_learns_and_detects);
     RUN(test_ae_determinism_stream_and_files);
-    RUN(test_ae_push_matches_reconstruct);
     RUN(test_ae_hostile_files);
     RUN(test_resigned_corruption);
-    RUN(test_arena_inference);
-    RUN(test_divergence);
     RUN(test_ae_errors);
+    RUN(test_ensemble_loads_through_type_tables);
     RUN(test_ae_training_controls);
+    RUN(test_divergence);
     RUN(test_ae_memory_and_allocation_failures);
+    RUN(test_arena_inference);
+    RUN(test_ae_push_matches_reconstruct);
     RUN(test_fd_forecaster);
     RUN(test_forecaster_learns_and_detects);
     RUN(test_stream_survives_save);
     RUN(test_fd_classifier);
     RUN(test_classifier_learns);
+    RUN(test_classifier_has_no_fit);
+    RUN(test_class_weights_checked);
     RUN(test_gradient_hook);
     RUN(test_aggregation_and_errors);
     RUN(test_train_config_contract);
     RUN(test_failed_update_keeps_model);
     RUN(test_latent_as_wide_as_units);
     RUN(test_adam_state_across_runs);
-    RUN(test_classifier_has_no_fit);
-    RUN(test_class_weights_checked);
-    RUN(test_ensemble_loads_through_type_tables);
+    RUN(test_simd_against_double_reference);
     return test_finish("test_lstm");
 }

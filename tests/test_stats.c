@@ -16,10 +16,11 @@ typedef struct stl_ref { size_t n; double *col[5]; } stl_ref;
 
 static int read_csv(const char *dir, const char *name, stl_ref *ref)
 {
-    char path[256], line[512];
+    char path[1024], line[512];
     FILE *f;
     size_t cap = 1024, k;
-    snprintf(path, sizeof path, "tests/fixtures/%s/%s", dir, name);
+    snprintf(line, sizeof line, "%s/%s", dir, name);
+    test_fixture(path, sizeof path, line);
     if (!(f = fopen(path, "r"))) { fprintf(stderr, "cannot open %s\n", path); return 0; }
     ref->n = 0;
     for (k = 0; k < 5; k++) ref->col[k] = (double *)malloc(cap * sizeof(double));
@@ -88,11 +89,13 @@ static void check_case(const char *name, const an_stl_config *c, const stl_ref *
     free(s); free(t); free(r); free(w);
 }
 
+/* ---- STL ------------------------------------------------------------------ */
+
 /* R's stats::stl (R 4.2.2) with the parameters in index.csv. */
 static void test_stl_against_r(void)
 {
-    char line[512];
-    FILE *f = fopen("tests/fixtures/stl/index.csv", "r");
+    char line[1024];
+    FILE *f = fopen(test_fixture(line, sizeof line, "stl/index.csv"), "r");
     int cases = 0;
     CHECK(f != NULL);
     if (!f) return;
@@ -231,6 +234,37 @@ static void test_stl_memory(void)
     for (i = 0; i < 50; i++) CHECK(s1[i] == s2[i] && t1[i] == t2[i] && r1[i] == r2[i]);
     free(work);
 }
+
+static void *fill_alloc(void *user, size_t size, size_t align)
+{
+    void *p = an_malloc(NULL, size, align);
+    if (p) memset(p, *(const unsigned char *)user, size);
+    return p;
+}
+
+static void fill_free(void *user, void *ptr, size_t size) { (void)user; an_free(NULL, ptr, size); }
+
+/* When a cycle-subseries is exactly as long as the seasonal window (n from
+   6p + 1 to 7p with window 7), the loess must not read a kernel table it
+   never filled: the result may not depend on what the heap held. */
+static void test_stl_window_equals_subseries(void)
+{
+    unsigned char zero = 0x00, ones = 0xff;
+    an_allocator a0 = { &zero, fill_alloc, fill_free }, a1 = { &ones, fill_alloc, fill_free };
+    double y[84], s0[84], t0[84], r0[84], s1[84], t1[84], r1[84];
+    size_t n, i;
+    int same = 1;
+    for (i = 0; i < 84; i++) y[i] = sin(2 * PI * (double)i / 12) + 0.01 * (double)i + 0.1 * sin(7.3 * (double)i);
+    for (n = 73; n <= 84; n += 11) {
+        an_stl_config c = an_stl_config_init(12, 7, 1);
+        CHECK_OK(an_stl_decompose(&c, y, n, s0, t0, r0, NULL, &a0));
+        CHECK_OK(an_stl_decompose(&c, y, n, s1, t1, r1, NULL, &a1));
+        for (i = 0; i < n; i++) same &= s0[i] == s1[i] && t0[i] == t1[i] && an__finite(s0[i]);
+    }
+    CHECK(same);
+}
+
+/* ---- MSTL, strength, autocorrelation, periods ---------------------------- */
 
 /* R's forecast::mstl (forecast 8.20): Victoria electricity demand with
    R's defaults and with every jump 1 (how statsmodels' reference was
@@ -374,6 +408,26 @@ static void test_detect_periods(void)
     y[3] = NAN;
     CHECK_RESULT(an_detect_periods(y, n, 0, 0, p, 4, &count, NULL), AN_ERR_INPUT);
     free(y);
+}
+
+static void test_detect_periods_edges(void)
+{
+    double y[600];
+    size_t i, p[4], count = 9;
+    an_rng rng;
+    an_rng_seed(&rng, 17, 3);
+    for (i = 0; i < 600; i++) y[i] = (double)(i % 2) + 0.2 * an_rng_normal(&rng);
+    CHECK_OK(an_detect_periods(y, 600, 0, 0, p, 4, &count, NULL));
+    CHECK(count == 1 && p[0] == 2);                                     /* not 4 */
+    for (i = 0; i < 600; i++) y[i] = 3.0 + 0.5 * (double)i;             /* a line */
+    CHECK_OK(an_detect_periods(y, 600, 0, 0, p, 4, &count, NULL));
+    CHECK_EQ_SIZE(count, 0);
+    for (i = 0; i < 600; i++) y[i] = (float)(0.1 * (double)i);         /* a line of floats */
+    CHECK_OK(an_detect_periods(y, 600, 0, 0, p, 4, &count, NULL));
+    CHECK_EQ_SIZE(count, 0);
+    for (i = 0; i < 600; i++) y[i] = 2.0;                               /* constant */
+    CHECK_OK(an_detect_periods(y, 600, 0, 0, p, 4, &count, NULL));
+    CHECK_EQ_SIZE(count, 0);
 }
 
 /* ---- robust scores ------------------------------------------------------- */
@@ -997,9 +1051,6 @@ static an_detector *make_hybrid(int with_flaky, int fail_fit)
     return e;
 }
 
-/* AN_POOL_SURPRISE: the score is 1 - prod (1 - p_k)^(w_k / W) of the
-   members' likelihoods, the vote is the mean's, a save and load keeps the
-   pooling, and a pooling that is neither is refused. */
 /* e saved to a model file and loaded back as an ensemble (NULL, with a
    failed check, when that fails). */
 static an_detector *reload_ensemble(const an_detector *e)
@@ -1018,57 +1069,27 @@ static an_detector *reload_ensemble(const an_detector *e)
     return loaded;
 }
 
-static void test_ensemble_surprise(void)
+/* A value seen often in training is not rare: a constant series, scored
+   by itself, raises nothing; a 3% value of a quantised one neither. */
+static void test_calibration_ties(void)
 {
-    size_t n = 24 * 40, train = 24 * 20 + 7, i;
-    float x[960], s[960], m[960], l[960];
-    unsigned char label[960];
-    an_ensemble_config c = an_ensemble_config_init();
-    an_detector *mean = make_hybrid(0, 0), *e = make_hybrid(0, 0), *loaded = NULL, *bad = NULL;
-    an_ensemble_decision dec, dm;
-    int rule = 1, same = 1, higher = 0;
-    make_daily(x, n, label, 31);
-    x[600] += 4.0f;
-    CHECK_OK(an_detector_fit(mean, x, train));
-    {                                        /* the same members, pooled by surprise */
-        an_detector_destroy(e);
-        c.pool = AN_POOL_SURPRISE;
-        e = NULL;
-        {
-            an_stl_iqr_config sc = an_stl_iqr_config_init(0);
-            an_detector *stl = NULL;
-            CHECK_OK(an_ensemble_create(&c, 1, NULL, &e));
-            CHECK_OK(an_stl_iqr_create(&sc, 1, NULL, &stl));
-            CHECK_OK(an_ensemble_add(e, stl, 0.6, AN_MEMBER_BASELINE));
-            CHECK_OK(an_ensemble_add(e, make_robust(AN_ROBUST_MAD, 48, 1), 0.4, AN_MEMBER_OPTIONAL));
-        }
+    float x[1000], s[1000];
+    an_calibration c;
+    an_detector *e = make_hybrid(0, 0);
+    size_t i, flagged = 0;
+    for (i = 0; i < 1000; i++) x[i] = i % 33 == 0 ? 6.0f : 5.0f;
+    CHECK_OK(an_calibration_fit(&c, x, 1000, NULL));
+    CHECK(an_calibration_likelihood(&c, 6.0) < 0.99);
+    CHECK(an_calibration_likelihood(&c, 5.0) < 0.01);
+    for (i = 0; i < 1000; i++) x[i] = 5.0f;
+    CHECK_OK(an_detector_fit(e, x, 1000));
+    CHECK_OK(an_detector_score(e, x, 1000, s));
+    for (i = 0; i < 1000; i++) {
+        an_ensemble_decision d;
+        CHECK_OK(an_ensemble_decide(e, i, &d));
+        flagged += (size_t)d.anomaly;
     }
-    CHECK_OK(an_detector_fit(e, x, train));
-    CHECK_OK(an_ensemble_reserve(e, n));
-    CHECK_OK(an_ensemble_reserve(mean, n));
-    CHECK_OK(an_detector_score(e, x, n, s));
-    CHECK_OK(an_detector_score(mean, x, n, m));
-    for (i = 0; i < n; i++) {
-        double want;
-        CHECK_OK(an_ensemble_decide(e, i, &dec));
-        CHECK_OK(an_ensemble_decide(mean, i, &dm));
-        want = 1.0 - pow(1.0 - dec.member_likelihood[0], 0.6) * pow(1.0 - dec.member_likelihood[1], 0.4);
-        rule &= fabs(dec.likelihood - want) < 1e-12 && dec.likelihood >= 0.0 && dec.likelihood <= 1.0 &&
-                dec.anomaly == dm.anomaly && dec.member_likelihood[0] == dm.member_likelihood[0];
-        higher += dec.likelihood > dm.likelihood + 1e-9;
-    }
-    CHECK(rule);
-    CHECK(higher > 0);                        /* not the mean in disguise */
-    if ((loaded = reload_ensemble(e))) {      /* the pooling is saved */
-        CHECK_OK(an_ensemble_reserve(loaded, n));
-        CHECK_OK(an_detector_score(loaded, x, n, l));
-        for (i = 0; i < n; i++) same &= l[i] == s[i];
-        CHECK(same);
-    }
-    c.pool = (an_ensemble_pool)2;
-    CHECK_RESULT(an_ensemble_create(&c, 1, NULL, &bad), AN_ERR_INVALID_ARG);
-    an_detector_destroy(loaded);
-    an_detector_destroy(mean);
+    CHECK_EQ_SIZE(flagged, 0);
     an_detector_destroy(e);
 }
 
@@ -1122,6 +1143,63 @@ static void test_ensemble(void)
         CHECK(memcmp(s1, s2, sizeof(float) * n) == 0);
         an_detector_destroy(f);
     }
+    an_detector_destroy(e);
+}
+
+/* AN_POOL_SURPRISE: the score is 1 - prod (1 - p_k)^(w_k / W) of the
+   members' likelihoods, the vote is the mean's, a save and load keeps the
+   pooling, and a pooling that is neither is refused. */
+static void test_ensemble_surprise(void)
+{
+    size_t n = 24 * 40, train = 24 * 20 + 7, i;
+    float x[960], s[960], m[960], l[960];
+    unsigned char label[960];
+    an_ensemble_config c = an_ensemble_config_init();
+    an_detector *mean = make_hybrid(0, 0), *e = make_hybrid(0, 0), *loaded = NULL, *bad = NULL;
+    an_ensemble_decision dec, dm;
+    int rule = 1, same = 1, higher = 0;
+    make_daily(x, n, label, 31);
+    x[600] += 4.0f;
+    CHECK_OK(an_detector_fit(mean, x, train));
+    {                                        /* the same members, pooled by surprise */
+        an_detector_destroy(e);
+        c.pool = AN_POOL_SURPRISE;
+        e = NULL;
+        {
+            an_stl_iqr_config sc = an_stl_iqr_config_init(0);
+            an_detector *stl = NULL;
+            CHECK_OK(an_ensemble_create(&c, 1, NULL, &e));
+            CHECK_OK(an_stl_iqr_create(&sc, 1, NULL, &stl));
+            CHECK_OK(an_ensemble_add(e, stl, 0.6, AN_MEMBER_BASELINE));
+            CHECK_OK(an_ensemble_add(e, make_robust(AN_ROBUST_MAD, 48, 1), 0.4, AN_MEMBER_OPTIONAL));
+        }
+    }
+    CHECK_OK(an_detector_fit(e, x, train));
+    CHECK_OK(an_ensemble_reserve(e, n));
+    CHECK_OK(an_ensemble_reserve(mean, n));
+    CHECK_OK(an_detector_score(e, x, n, s));
+    CHECK_OK(an_detector_score(mean, x, n, m));
+    for (i = 0; i < n; i++) {
+        double want;
+        CHECK_OK(an_ensemble_decide(e, i, &dec));
+        CHECK_OK(an_ensemble_decide(mean, i, &dm));
+        want = 1.0 - pow(1.0 - dec.member_likelihood[0], 0.6) * pow(1.0 - dec.member_likelihood[1], 0.4);
+        rule &= fabs(dec.likelihood - want) < 1e-12 && dec.likelihood >= 0.0 && dec.likelihood <= 1.0 &&
+                dec.anomaly == dm.anomaly && dec.member_likelihood[0] == dm.member_likelihood[0];
+        higher += dec.likelihood > dm.likelihood + 1e-9;
+    }
+    CHECK(rule);
+    CHECK(higher > 0);                        /* not the mean in disguise */
+    if ((loaded = reload_ensemble(e))) {      /* the pooling is saved */
+        CHECK_OK(an_ensemble_reserve(loaded, n));
+        CHECK_OK(an_detector_score(loaded, x, n, l));
+        for (i = 0; i < n; i++) same &= l[i] == s[i];
+        CHECK(same);
+    }
+    c.pool = (an_ensemble_pool)2;
+    CHECK_RESULT(an_ensemble_create(&c, 1, NULL, &bad), AN_ERR_INVALID_ARG);
+    an_detector_destroy(loaded);
+    an_detector_destroy(mean);
     an_detector_destroy(e);
 }
 
@@ -1199,81 +1277,6 @@ static void test_ensemble_memory(void)
     float x[360];
     make_daily(x, 360, NULL, 51);
     inject_failures("ensemble create, add, fit, save, load", job_ensemble, x);
-}
-
-/* ---- cases the review found ---------------------------------------------- */
-
-static void *fill_alloc(void *user, size_t size, size_t align)
-{
-    void *p = an_malloc(NULL, size, align);
-    if (p) memset(p, *(const unsigned char *)user, size);
-    return p;
-}
-
-static void fill_free(void *user, void *ptr, size_t size) { (void)user; an_free(NULL, ptr, size); }
-
-/* When a cycle-subseries is exactly as long as the seasonal window (n from
-   6p + 1 to 7p with window 7), the loess must not read a kernel table it
-   never filled: the result may not depend on what the heap held. */
-static void test_stl_window_equals_subseries(void)
-{
-    unsigned char zero = 0x00, ones = 0xff;
-    an_allocator a0 = { &zero, fill_alloc, fill_free }, a1 = { &ones, fill_alloc, fill_free };
-    double y[84], s0[84], t0[84], r0[84], s1[84], t1[84], r1[84];
-    size_t n, i;
-    int same = 1;
-    for (i = 0; i < 84; i++) y[i] = sin(2 * PI * (double)i / 12) + 0.01 * (double)i + 0.1 * sin(7.3 * (double)i);
-    for (n = 73; n <= 84; n += 11) {
-        an_stl_config c = an_stl_config_init(12, 7, 1);
-        CHECK_OK(an_stl_decompose(&c, y, n, s0, t0, r0, NULL, &a0));
-        CHECK_OK(an_stl_decompose(&c, y, n, s1, t1, r1, NULL, &a1));
-        for (i = 0; i < n; i++) same &= s0[i] == s1[i] && t0[i] == t1[i] && an__finite(s0[i]);
-    }
-    CHECK(same);
-}
-
-/* A value seen often in training is not rare: a constant series, scored
-   by itself, raises nothing; a 3% value of a quantised one neither. */
-static void test_calibration_ties(void)
-{
-    float x[1000], s[1000];
-    an_calibration c;
-    an_detector *e = make_hybrid(0, 0);
-    size_t i, flagged = 0;
-    for (i = 0; i < 1000; i++) x[i] = i % 33 == 0 ? 6.0f : 5.0f;
-    CHECK_OK(an_calibration_fit(&c, x, 1000, NULL));
-    CHECK(an_calibration_likelihood(&c, 6.0) < 0.99);
-    CHECK(an_calibration_likelihood(&c, 5.0) < 0.01);
-    for (i = 0; i < 1000; i++) x[i] = 5.0f;
-    CHECK_OK(an_detector_fit(e, x, 1000));
-    CHECK_OK(an_detector_score(e, x, 1000, s));
-    for (i = 0; i < 1000; i++) {
-        an_ensemble_decision d;
-        CHECK_OK(an_ensemble_decide(e, i, &d));
-        flagged += (size_t)d.anomaly;
-    }
-    CHECK_EQ_SIZE(flagged, 0);
-    an_detector_destroy(e);
-}
-
-static void test_detect_periods_edges(void)
-{
-    double y[600];
-    size_t i, p[4], count = 9;
-    an_rng rng;
-    an_rng_seed(&rng, 17, 3);
-    for (i = 0; i < 600; i++) y[i] = (double)(i % 2) + 0.2 * an_rng_normal(&rng);
-    CHECK_OK(an_detect_periods(y, 600, 0, 0, p, 4, &count, NULL));
-    CHECK(count == 1 && p[0] == 2);                                     /* not 4 */
-    for (i = 0; i < 600; i++) y[i] = 3.0 + 0.5 * (double)i;             /* a line */
-    CHECK_OK(an_detect_periods(y, 600, 0, 0, p, 4, &count, NULL));
-    CHECK_EQ_SIZE(count, 0);
-    for (i = 0; i < 600; i++) y[i] = (float)(0.1 * (double)i);         /* a line of floats */
-    CHECK_OK(an_detect_periods(y, 600, 0, 0, p, 4, &count, NULL));
-    CHECK_EQ_SIZE(count, 0);
-    for (i = 0; i < 600; i++) y[i] = 2.0;                               /* constant */
-    CHECK_OK(an_detect_periods(y, 600, 0, 0, p, 4, &count, NULL));
-    CHECK_EQ_SIZE(count, 0);
 }
 
 /* A member trained after the ensemble was fitted joins it; the ensemble
@@ -1375,12 +1378,14 @@ int main(void)
     RUN(test_stl_against_fortran);
     RUN(test_stl_errors);
     RUN(test_stl_memory);
+    RUN(test_stl_window_equals_subseries);
     RUN(test_mstl_against_r);
     RUN(test_mstl_period_order);
     RUN(test_mstl_errors);
     RUN(test_strength);
     RUN(test_acf);
     RUN(test_detect_periods);
+    RUN(test_detect_periods_edges);
     RUN(test_robust_by_hand);
     RUN(test_robust_rolling);
     RUN(test_stl_iqr_detects);
@@ -1392,13 +1397,11 @@ int main(void)
     RUN(test_calibration_contaminated);
     RUN(test_hybrid_preset);
     RUN(test_causal_score);
+    RUN(test_calibration_ties);
     RUN(test_ensemble);
     RUN(test_ensemble_surprise);
     RUN(test_ensemble_fallback);
     RUN(test_ensemble_memory);
-    RUN(test_stl_window_equals_subseries);
-    RUN(test_calibration_ties);
-    RUN(test_detect_periods_edges);
     RUN(test_ensemble_add_after_fit);
     RUN(test_ensemble_hostile);
     return test_finish("test_stats");

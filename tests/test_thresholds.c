@@ -567,6 +567,7 @@ static void test_spot_errors_and_memory(void)
 int main(void)
 {
     RUN(test_telemanom_reference);
+    RUN(test_float_entry_points);
     RUN(test_telemanom_errors_and_memory);
     RUN(test_telemanom_random_configs);
     RUN(test_gpd_against_scipy);
@@ -577,6 +578,5 @@ int main(void)
     RUN(test_dspot_drift);
     RUN(test_spot_odd_data);
     RUN(test_spot_errors_and_memory);
-    RUN(test_float_entry_points);
     return test_finish("test_thresholds");
 }
