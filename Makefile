@@ -7,6 +7,8 @@
 #                  STL against R and statsmodels, the LSTM autoencoder against
 #                  PyTorch (each peer where it is installed)
 #   make demo      the demo (build/anomaly demo)
+#   make docs      docs/cli.md's reference from build/anomaly --help (test_cli
+#                  fails when they differ)
 #   make eval      the quality suite (not part of test; minutes): NAB on
 #                  ../shared/data/nab, all / choose / confirm halves, and the
 #                  synthetic benchmark unsupervised and with a clean prefix.
@@ -66,7 +68,7 @@ TESTS     = build/test_core build/test_core_scalar $(if $(HAS_AVX2),build/test_c
             $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject
 FUZZ_RUN  = build/fuzz_model
 
-.PHONY: all test sanitize bench demo eval fuzz cross clean
+.PHONY: all test sanitize bench demo docs eval fuzz cross clean
 
 all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats bench/stl bench/lstm_ae build/core_tour \
      build/stats_tour build/lstm_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed \
@@ -184,6 +186,15 @@ bench: build/bench_kernels build/bench_stats bench/stl bench/lstm_ae
 
 demo: build/anomaly
 	./build/anomaly demo
+
+# docs/cli.md's reference is `build/anomaly --help` verbatim, in a text block
+# between its two marker lines; tests/test_cli.sh fails when they differ.
+docs: build/anomaly
+	./build/anomaly --help > build/help.txt
+	awk -v help=build/help.txt '/^<!-- anomaly --help: end/ { skip = 0 } !skip { print } \
+	    /^<!-- anomaly --help: begin/ { print "```text"; while ((getline l < help) > 0) print l; print "```"; skip = 1 }' \
+	    docs/cli.md > build/cli.md
+	mv build/cli.md docs/cli.md
 
 build/eval: bench/eval.c anomaly.h | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)

@@ -14,8 +14,7 @@ int main(void)
     size_t n = 0, cap = 1024, i;
     float *x = malloc(cap * sizeof *x), *grown, score;
     an_detector *hybrid, *member;
-    an_ensemble_config ec = an_ensemble_config_init();
-    an_stl_iqr_config sc = an_stl_iqr_config_init(0);             /* period: detected */
+    an_hybrid_config hc = an_hybrid_config_init(0);               /* period: detected */
     an_robust_config rc = an_robust_config_init(AN_ROBUST_MAD, 48);
     an_result r;
 
@@ -26,11 +25,8 @@ int main(void)
         }
     if (!x) return 1;
 
-    if ((r = an_ensemble_create(&ec, 1, NULL, &hybrid)) != AN_OK ||  /* build the detector */
-        (r = an_stl_iqr_create(&sc, 1, NULL, &member)) != AN_OK ||
-        (r = an_ensemble_add(hybrid, member, 0.6, AN_MEMBER_BASELINE)) != AN_OK ||
-        (r = an_robust_create(&rc, 1, NULL, &member)) != AN_OK ||
-        (r = an_ensemble_add(hybrid, member, 0.4, AN_MEMBER_OPTIONAL)) != AN_OK ||
+    if ((r = an_robust_create(&rc, 1, NULL, &member)) != AN_OK ||  /* a rolling MAD z-score, */
+        (r = an_hybrid_create(&hc, 1, member, NULL, &hybrid)) != AN_OK ||  /* with STL + IQR */
         (r = an_detector_fit(hybrid, x, n)) != AN_OK) {             /* learn the series */
         fprintf(stderr, "quickstart: %s\n", an_result_str(r));
         return 1;

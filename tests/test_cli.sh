@@ -8,6 +8,7 @@
 # checks are on what the command prints.  Ends "test_cli: N passed, M failed".
 bin=${1:-build/anomaly}
 case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
+docs=$(cd "$(dirname "$0")/../docs" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0
@@ -160,6 +161,14 @@ for w in detect stream nab demo --method --period --window --train-rows --thresh
     grep -q -- "$w" "$tmp/help.txt" || { echo "help lacks $w"; st=1; }
 done
 ok $st "--help names every command, option, method and threshold, with an example"
+
+# docs/cli.md carries --help verbatim in a text block between its marker
+# lines (make docs writes it there): the one reference, in two places
+awk '/^<!-- anomaly --help: end/ { on = 0 } on { print } /^<!-- anomaly --help: begin/ { on = 1 }' \
+    "$docs/cli.md" | sed '1d;$d' > "$tmp/help_doc.txt"
+cmp -s "$tmp/help.txt" "$tmp/help_doc.txt" && [ -s "$tmp/help_doc.txt" ] ||
+    { diff "$tmp/help_doc.txt" "$tmp/help.txt" | head -20; echo "docs/cli.md is not --help: run make docs"; false; }
+ok $? "docs/cli.md holds the current --help verbatim"
 
 # the progress bar: on a terminal (script(1) makes one) while an LSTM
 # trains, each line closed before the events (training stops early at
