@@ -3458,21 +3458,58 @@ AN_API an_result an_file_write(const char *path, const void *data, size_t size)
    10  Detectors
    ========================================================================== */
 
+/* Whether all n values are finite; the contract's one input check. */
+static int an__all_finite(const float *x, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (!an__finite(x[i])) return 0;
+    return 1;
+}
+
+/* The input check every detector gets from the contract: n_rows rows of
+   n_features values, all finite (NaN and +-Inf are AN_ERR_INPUT). */
+static an_result an__detector_input(const an_detector *d, const float *x, size_t n_rows)
+{
+    size_t n = an__mul(n_rows, d->n_features);
+    if (n == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    return an__all_finite(x, n) ? AN_OK : AN_ERR_INPUT;
+}
+
 AN_API an_result an_detector_fit(an_detector *d, const float *x, size_t n_rows)
 {
     an_result r;
     if (!d || !d->vt || !x || n_rows == 0) return AN_ERR_INVALID_ARG;
     if (!d->vt->fit) return AN_ERR_UNSUPPORTED;
-    r = d->vt->fit(d, x, n_rows);
+    r = an__detector_input(d, x, n_rows);
+    if (r == AN_OK) r = d->vt->fit(d, x, n_rows);
     d->fitted = r == AN_OK;
     return r;
 }
 
+/* Score and push after the input check: the ensemble, whose own contract
+   call checked the rows, calls its members through these. */
+static an_result an__detector_score_checked(an_detector *d, const float *x, size_t n_rows, float *scores)
+{
+    if (!d->vt->score) return AN_ERR_UNSUPPORTED;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    return d->vt->score(d, x, n_rows, scores);
+}
+
+static an_result an__detector_push_checked(an_detector *d, const float *row, float *score)
+{
+    if (!d->vt->push) return AN_ERR_UNSUPPORTED;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    return d->vt->push(d, row, score);
+}
+
 AN_API an_result an_detector_score(an_detector *d, const float *x, size_t n_rows, float *scores)
 {
+    an_result r;
     if (!d || !d->vt || !x || !scores || n_rows == 0) return AN_ERR_INVALID_ARG;
     if (!d->vt->score) return AN_ERR_UNSUPPORTED;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
+    if ((r = an__detector_input(d, x, n_rows)) != AN_OK) return r;
     return d->vt->score(d, x, n_rows, scores);
 }
 
@@ -3481,6 +3518,7 @@ AN_API an_result an_detector_push(an_detector *d, const float *row, float *score
     if (!d || !d->vt || !row || !score) return AN_ERR_INVALID_ARG;
     if (!d->vt->push) return AN_ERR_UNSUPPORTED;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
+    if (!an__all_finite(row, d->n_features)) return AN_ERR_INPUT;
     return d->vt->push(d, row, score);
 }
 
@@ -4044,7 +4082,7 @@ static an_result an__ensemble_fit(an_detector *self, const float *x, size_t n)
         float *raw = e->batch + k * e->capacity;
         m->healthy = 0;
         r = m->prefitted ? AN_OK : an_detector_fit(m->d, x, n);
-        if (r == AN_OK) r = an_detector_score(m->d, x, n, raw);
+        if (r == AN_OK) r = an__detector_score_checked(m->d, x, n, raw);
         if (r == AN_OK) r = an_calibration_fit(&m->cal, raw, n, &e->alloc);
         if (r == AN_ERR_INPUT) r = AN_ERR_NUMERIC;      /* the input was checked: a member went non-finite */
         if (r == AN_ERR_NOMEM || (r != AN_OK && m->role == AN_MEMBER_BASELINE)) return r;
@@ -4099,7 +4137,7 @@ static an_result an__ensemble_push(an_detector *self, const float *row, float *s
         an__member *m = &e->member[k];
         e->last[k] = (float)NAN;
         if (!m->healthy) continue;
-        r = an_detector_push(m->d, row, &e->last[k]);
+        r = an__detector_push_checked(m->d, row, &e->last[k]);
         if (r == AN_ERR_INPUT) return r;                 /* the row itself is unusable */
         if (r != AN_OK) e->last[k] = (float)NAN;
     }
@@ -4115,11 +4153,9 @@ static an_result an__ensemble_score(an_detector *self, const float *x, size_t n,
     size_t k, i;
     an_result r;
     if (n > e->capacity) return AN_ERR_SHAPE;
-    for (i = 0; i < n * self->n_features; i++)
-        if (!an__finite(x[i])) return AN_ERR_INPUT;
     for (k = 0; k < e->n_members; k++) {
         float *raw = e->batch + k * e->capacity;
-        if (!e->member[k].healthy || an_detector_score(e->member[k].d, x, n, raw) != AN_OK)
+        if (!e->member[k].healthy || an__detector_score_checked(e->member[k].d, x, n, raw) != AN_OK)
             for (i = 0; i < n; i++) raw[i] = (float)NAN;
     }
     e->batch_rows = n;

@@ -2018,14 +2018,6 @@ static void an__lae_backward(an__lae *m, size_t B, float *grad_x)
     }
 }
 
-static int an__all_finite(const float *x, size_t n)
-{
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (!an__finite(x[i])) return 0;
-    return 1;
-}
-
 /* The model's loss of its B outputs against their targets. */
 static an_result an__lae_loss(an__lae *m, size_t B, double *loss, float *grad)
 {
@@ -2713,11 +2705,7 @@ static an_result an__series_scores(an__lae *m, const float *x, size_t n_rows, fl
 static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows, float *scores)
 {
     an__lae *m = an__lae_of(self);
-    size_t F;
     if (!m) return AN_ERR_INVALID_ARG;
-    F = m->cfg.n_features;
-    if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    if (!an__all_finite(x, n_rows * F)) return AN_ERR_INPUT;
     if (m->lay.classifier) return an__lcl_score(m, x, n_rows, scores);
     return an__series_scores(m, x, n_rows, scores);
 }
@@ -2732,7 +2720,6 @@ static an_result an__lae_push(an_detector *self, const float *row, float *score)
     *score = 0.0f;
     T = m->cfg.window;
     F = m->cfg.n_features;
-    if (!an__all_finite(row, F)) return AN_ERR_INPUT;
     if (m->lay.head && !m->lay.classifier) return an__lfc_push(m, row, score);
     memcpy(m->ring + m->ring_pos * F, row, F * sizeof(float));
     m->ring_pos = (m->ring_pos + 1) % T;

@@ -1619,8 +1619,6 @@ static an_result an__robust_fit(an_detector *self, const float *x, size_t n)
     size_t F = self->n_features, w = d->config.window, f, i, bytes;
     double *v;
     if (n < 3) return AN_ERR_TOO_SHORT;
-    for (i = 0; i < n * F; i++)
-        if (!an__finite(x[i])) return AN_ERR_INPUT;
     bytes = an__mul(an__mul(2, n), sizeof(double));
     if (!(v = (double *)an_malloc(&d->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     for (f = 0; f < F; f++) {
@@ -1640,8 +1638,6 @@ static an_result an__robust_step(an__robust *d, an__window *s, const float *row,
 {
     size_t F = d->base.n_features, w = d->config.window, f;
     double best = -HUGE_VAL;
-    for (f = 0; f < F; f++)
-        if (!an__finite(row[f])) return AN_ERR_INPUT;
     for (f = 0; f < F; f++) {
         an__band b = d->fit[f];
         double v;
@@ -1980,8 +1976,6 @@ static an_result an__stl_iqr_fit(an_detector *self, const float *x, size_t n)
     an_stl_config c;
     an_result r = AN_OK;
     if (n < 8) return AN_ERR_TOO_SHORT;
-    for (i = 0; i < n * F; i++)
-        if (!an__finite(x[i])) return AN_ERR_INPUT;
     bytes = an__mul(an__mul(5, n), sizeof(double));
     if (!(work = (double *)an_malloc(&d->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     for (f = 0; f < F && r == AN_OK; f++) {                      /* the periods */
@@ -2018,8 +2012,6 @@ static an_result an__stl_iqr_step(an__stl_iqr *d, an__hw *s, const float *row, f
 {
     size_t F = d->base.n_features, f;
     double best = -HUGE_VAL;
-    for (f = 0; f < F; f++)
-        if (!an__finite(row[f])) return AN_ERR_INPUT;
     for (f = 0; f < F; f++) {
         double v = an__hw_step(&d->params[f], d->config.persist, &s[f], row[f], d->config.clip);
         if (v > best) best = v;
@@ -2670,7 +2662,6 @@ static an_result an__esd_fit(an_detector *self, const float *x, size_t n)
     an__esd *e = (an__esd *)self;
     size_t i, cap, period = 0, k;
     an_result r;
-    for (i = 0; i < n; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
     k = an__esd_k(e->max_anoms, n);
     if (n < 4 || n < k + 3) return AN_ERR_TOO_SHORT;
     cap = e->capacity_cfg > n ? e->capacity_cfg : n;
@@ -2702,7 +2693,6 @@ static an_result an__esd_score(an_detector *self, const float *x, size_t n, floa
     an_result r;
     if (!e->block) return AN_ERR_NOT_FITTED;
     if (n > cap) return AN_ERR_TOO_LARGE;
-    for (i = 0; i < n; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
     k = an__esd_k(e->max_anoms, n);
     if (n < 4 || n < k + 3) return AN_ERR_TOO_SHORT;
     v = (double *)e->block;
@@ -3012,8 +3002,6 @@ static an_result an__shift_fit(an_detector *self, const float *x, size_t n)
 {
     an__shift *s = (an__shift *)self;
     size_t i, f, F = s->F, span = 2 * s->w;
-    if (an__mul(n, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    for (i = 0; i < n * F; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
     if (n < span) return AN_ERR_TOO_SHORT;
     for (f = 0; f < F; f++) {
         double sum = 0.0, ss = 0.0, mean;
@@ -3035,8 +3023,6 @@ static an_result an__shift_score(an_detector *self, const float *x, size_t n, fl
 {
     an__shift *s = (an__shift *)self;
     size_t i, F = s->F;
-    if (an__mul(n, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    for (i = 0; i < n * F; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
     an__shift_copy(s, &s->scratch, &s->fit);
     for (i = 0; i < n; i++) scores[i] = an__shift_step(s, &s->scratch, x + i * F);
     return AN_OK;
@@ -3045,8 +3031,6 @@ static an_result an__shift_score(an_detector *self, const float *x, size_t n, fl
 static an_result an__shift_push(an_detector *self, const float *row, float *score)
 {
     an__shift *s = (an__shift *)self;
-    size_t f;
-    for (f = 0; f < s->F; f++) if (!an__finite(row[f])) return AN_ERR_INPUT;
     *score = an__shift_step(s, &s->live, row);
     return AN_OK;
 }
@@ -3444,8 +3428,6 @@ static an_result an__ks_fit(an_detector *self, const float *x, size_t n)
 {
     an__ks *k = (an__ks *)self;
     size_t i, f, F = k->F;
-    if (an__mul(n, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    for (i = 0; i < n * F; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
     if (n < k->span) return AN_ERR_TOO_SHORT;
     if (!k->previous) {
         float *ref;
@@ -3470,8 +3452,6 @@ static an_result an__ks_score(an_detector *self, const float *x, size_t n, float
 {
     an__ks *k = (an__ks *)self;
     size_t i, F = k->F;
-    if (an__mul(n, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    for (i = 0; i < n * F; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
     an__ks_copy(k, &k->scratch, &k->fit);
     for (i = 0; i < n; i++) scores[i] = an__ks_step(k, &k->scratch, x + i * F);
     return AN_OK;
@@ -3480,8 +3460,6 @@ static an_result an__ks_score(an_detector *self, const float *x, size_t n, float
 static an_result an__ks_push(an_detector *self, const float *row, float *score)
 {
     an__ks *k = (an__ks *)self;
-    size_t f;
-    for (f = 0; f < k->F; f++) if (!an__finite(row[f])) return AN_ERR_INPUT;
     *score = an__ks_step(k, &k->live, row);
     return AN_OK;
 }
@@ -3784,8 +3762,6 @@ static an_result an__if_fit(an_detector *self, const float *x, size_t n)
     unsigned char *scratch;
     an_rng rng;
     an_result r;
-    if (an__mul(n, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    for (i = 0; i < n * F; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
     if (n < 2) return AN_ERR_TOO_SHORT;
     psi = n < f->subsample ? n : f->subsample;
     while (((size_t)1 << height) < psi) height++;
@@ -3841,8 +3817,6 @@ static an_result an__if_score(an_detector *self, const float *x, size_t n, float
     an__iforest *f = (an__iforest *)self;
     size_t F = self->n_features, i;
     if (!f->block) return AN_ERR_NOT_FITTED;
-    if (an__mul(n, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    for (i = 0; i < n * F; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
     for (i = 0; i < n; i++) scores[i] = an__if_row(f, x + i * F);
     return AN_OK;
 }
