@@ -179,7 +179,7 @@ typedef struct an_tensor {
     int ndim;
     size_t shape[AN_TENSOR_MAX_DIMS];   /* unused dimensions are 1 */
     size_t size;                         /* product of the shape    */
-    size_t owned_bytes;                  /* 0 for views             */
+    size_t owned_bytes;                  /* freed at uninit; 0 for views and caller memory */
     an_allocator alloc;
 } an_tensor;
 
@@ -324,8 +324,8 @@ typedef struct an_scaler {
     double *center;       /* (n_features) */
     double *scale;        /* (n_features) */
     int fitted;
-    void *heap;           /* owned when heap_bytes > 0 */
-    size_t heap_bytes;
+    void *heap;
+    size_t owned_bytes;   /* freed at uninit; 0 when the caller owns heap */
     an_allocator alloc;
 } an_scaler;
 
@@ -770,8 +770,8 @@ typedef struct an_alarm {
     int alarmed, open;        /* an alarm happened; an event is open        */
     an_event current;         /* the open event                             */
     void *heap;
-    size_t heap_size;
-    an_allocator alloc;       /* owned heap when alloc.free != NULL         */
+    size_t owned_bytes;       /* freed at uninit; 0 when the caller owns heap */
+    an_allocator alloc;
 } an_alarm;
 
 AN_API an_result an_alarm_heap_size(const an_alarm_config *config, size_t *bytes);
@@ -806,8 +806,8 @@ typedef struct an_onset {
     double *ring;             /* (window) the last scores, position t mod window */
     size_t t;                 /* points pushed                                   */
     void *heap;
-    size_t heap_size;
-    an_allocator alloc;       /* owned heap when alloc.free != NULL              */
+    size_t owned_bytes;       /* freed at uninit; 0 when the caller owns heap    */
+    an_allocator alloc;
 } an_onset;
 
 AN_API an_result an_onset_batch(size_t window, const double *score, size_t n, double *onset);
@@ -2206,7 +2206,7 @@ AN_API an_result an_scaler_init(an_scaler *s, an_scaler_kind kind, size_t n_feat
     if (!(heap = an_malloc(&alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     an_scaler_init_preallocated(s, kind, n_features, heap);
     s->heap = heap;
-    s->heap_bytes = bytes;
+    s->owned_bytes = bytes;
     s->alloc = alloc;
     return AN_OK;
 }
@@ -2214,7 +2214,7 @@ AN_API an_result an_scaler_init(an_scaler *s, an_scaler_kind kind, size_t n_feat
 AN_API void an_scaler_uninit(an_scaler *s)
 {
     if (!s) return;
-    if (s->heap_bytes) an_free(&s->alloc, s->heap, s->heap_bytes);
+    if (s->owned_bytes) an_free(&s->alloc, s->heap, s->owned_bytes);
     memset(s, 0, sizeof *s);
 }
 
@@ -3722,7 +3722,6 @@ AN_API an_result an_alarm_init_preallocated(an_alarm *s, const an_alarm_config *
     s->ring = (unsigned char *)heap;
     memset(s->ring, 0, config->window);
     s->heap = heap;
-    s->heap_size = config->window;
     return AN_OK;
 }
 
@@ -3737,6 +3736,7 @@ AN_API an_result an_alarm_init(an_alarm *s, const an_alarm_config *config, const
     if (!an__alarm_config_ok(config)) return AN_ERR_INVALID_ARG;
     if (!(heap = an_malloc(&keep, config->window, AN_ALIGN))) return AN_ERR_NOMEM;
     an_alarm_init_preallocated(s, config, heap);
+    s->owned_bytes = config->window;
     s->alloc = keep;
     return AN_OK;
 }
@@ -3744,7 +3744,7 @@ AN_API an_result an_alarm_init(an_alarm *s, const an_alarm_config *config, const
 AN_API void an_alarm_uninit(an_alarm *s)
 {
     if (!s) return;
-    if (s->alloc.free && s->heap) an_free(&s->alloc, s->heap, s->heap_size);
+    if (s->owned_bytes) an_free(&s->alloc, s->heap, s->owned_bytes);
     memset(s, 0, sizeof *s);
 }
 
@@ -3843,7 +3843,6 @@ AN_API an_result an_onset_init_preallocated(an_onset *s, size_t window, void *he
     s->window = window;
     s->ring = (double *)heap;
     s->heap = heap;
-    s->heap_size = bytes;
     return AN_OK;
 }
 
@@ -3859,6 +3858,7 @@ AN_API an_result an_onset_init(an_onset *s, size_t window, const an_allocator *a
     if ((r = an_onset_heap_size(window, &bytes)) != AN_OK) return r;
     if (!(heap = an_malloc(&keep, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     an_onset_init_preallocated(s, window, heap);
+    s->owned_bytes = bytes;
     s->alloc = keep;
     return AN_OK;
 }
@@ -3866,7 +3866,7 @@ AN_API an_result an_onset_init(an_onset *s, size_t window, const an_allocator *a
 AN_API void an_onset_uninit(an_onset *s)
 {
     if (!s) return;
-    if (s->alloc.free && s->heap) an_free(&s->alloc, s->heap, s->heap_size);
+    if (s->owned_bytes) an_free(&s->alloc, s->heap, s->owned_bytes);
     memset(s, 0, sizeof *s);
 }
 

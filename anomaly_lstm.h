@@ -274,7 +274,7 @@ typedef struct an_adam {
     size_t n;
     float *m, *v;         /* (n) moments */
     void *heap;
-    size_t heap_bytes;    /* owned when > 0 */
+    size_t owned_bytes;   /* freed at uninit; 0 when the caller owns heap */
     an_allocator alloc;
 } an_adam;
 
@@ -1324,7 +1324,7 @@ AN_API an_result an_adam_init(an_adam *opt, const an_adam_config *cfg, size_t n,
     if ((r = an_adam_heap_size(n, &bytes)) != AN_OK) return r;
     if (!(heap = an_malloc(&alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     an_adam_init_preallocated(opt, cfg, n, heap);
-    opt->heap_bytes = bytes;
+    opt->owned_bytes = bytes;
     opt->alloc = alloc;
     return AN_OK;
 }
@@ -1332,7 +1332,7 @@ AN_API an_result an_adam_init(an_adam *opt, const an_adam_config *cfg, size_t n,
 AN_API void an_adam_uninit(an_adam *opt)
 {
     if (!opt) return;
-    if (opt->heap_bytes) an_free(&opt->alloc, opt->heap, opt->heap_bytes);
+    if (opt->owned_bytes) an_free(&opt->alloc, opt->heap, opt->owned_bytes);
     memset(opt, 0, sizeof *opt);
 }
 

@@ -671,8 +671,8 @@ typedef struct an_spot {
     size_t window_next;
     int fitted;
     void *heap;
-    size_t heap_size;
-    an_allocator alloc;       /* owned heap when alloc.free != NULL            */
+    size_t owned_bytes;       /* freed at uninit; 0 when the caller owns heap  */
+    an_allocator alloc;
 } an_spot;
 
 /* q, level as given, max_peaks 4096, depth 0 (SPOT). */
@@ -4516,7 +4516,7 @@ AN_API an_result an_spot_init_preallocated(an_spot *s, const an_spot_config *con
     memset(s, 0, sizeof *s);
     s->config = *config;
     s->heap = heap;
-    s->heap_size = an__spot_layout(config, &off);
+    an__spot_layout(config, &off);
     s->peaks = (double *)heap;
     s->window = config->depth ? (double *)(void *)((unsigned char *)heap + off) : NULL;
     return AN_OK;
@@ -4534,6 +4534,7 @@ AN_API an_result an_spot_init(an_spot *s, const an_spot_config *config, const an
     if ((r = an_spot_heap_size(config, &bytes)) != AN_OK) return r;
     if (!(heap = an_malloc(&keep, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     an_spot_init_preallocated(s, config, heap);
+    s->owned_bytes = bytes;
     s->alloc = keep;
     return AN_OK;
 }
@@ -4541,7 +4542,7 @@ AN_API an_result an_spot_init(an_spot *s, const an_spot_config *config, const an
 AN_API void an_spot_uninit(an_spot *s)
 {
     if (!s) return;
-    if (s->alloc.free && s->heap) an_free(&s->alloc, s->heap, s->heap_size);
+    if (s->owned_bytes) an_free(&s->alloc, s->heap, s->owned_bytes);
     memset(s, 0, sizeof *s);
 }
 
