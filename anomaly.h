@@ -49,7 +49,9 @@
          an_x_heap_size(config..., &bytes)          how much memory it needs
          an_x_init_preallocated(&x, config..., heap)  use caller's memory
          an_x_init(&x, config..., allocator)       allocate it
-     and an_x_uninit(&x).  A NULL allocator means malloc/free.
+     and an_x_uninit(&x).  A NULL allocator means malloc/free.  Caller
+     memory (heap, and the work of the _work forms) is 64-aligned
+     (AN_ALIGN); misaligned memory is AN_ERR_INVALID_ARG.
    - float32 for data and parameters, double where accumulation error
      matters (statistics, sums, metrics).
 
@@ -1180,6 +1182,10 @@ AN__INLINE size_t an__add(size_t a, size_t b) { return (a > SIZE_MAX - b) ? SIZE
 AN__INLINE size_t an__round_up(size_t a, size_t align) { return an__add(a, align - 1) & ~(align - 1); }
 AN__INLINE int an__finite(double x) { return x == x && x - x == 0.0; }
 
+/* Whether caller memory misses the one alignment every heap and work
+   block must have (AN_ALIGN). */
+AN__INLINE int an__misaligned(const void *p) { return ((uintptr_t)p & (AN_ALIGN - 1)) != 0; }
+
 /* An aligned-offset layout for objects that carve one heap block into
    several arrays (the miniaudio "heap layout"). */
 typedef struct an__layout { size_t size; } an__layout;
@@ -1354,7 +1360,7 @@ AN_API an_result an_tensor_heap_size(int ndim, const size_t *shape, size_t *byte
 AN_API an_result an_tensor_init_preallocated(an_tensor *t, int ndim, const size_t *shape, void *heap)
 {
     an_result r;
-    if (!t || !heap || ((uintptr_t)heap & (AN_ALIGN - 1))) return AN_ERR_INVALID_ARG;
+    if (!t || !heap || an__misaligned(heap)) return AN_ERR_INVALID_ARG;
     memset(t, 0, sizeof *t);
     if ((r = an__tensor_shape(t, ndim, shape)) != AN_OK) return r;
     t->data = (float *)heap;
@@ -2175,7 +2181,7 @@ AN_API an_result an_scaler_init_preallocated(an_scaler *s, an_scaler_kind kind, 
     an_result r;
     if (!s) return AN_ERR_INVALID_ARG;
     memset(s, 0, sizeof *s);
-    if (!heap || ((uintptr_t)heap & (AN_ALIGN - 1))) return AN_ERR_INVALID_ARG;
+    if (!heap || an__misaligned(heap)) return AN_ERR_INVALID_ARG;
     if (kind != AN_SCALER_STANDARD && kind != AN_SCALER_MINMAX && kind != AN_SCALER_ROBUST)
         return AN_ERR_INVALID_ARG;
     if ((r = an_scaler_heap_size(n_features, &bytes)) != AN_OK) return r;
@@ -3716,7 +3722,7 @@ AN_API an_result an_alarm_heap_size(const an_alarm_config *config, size_t *bytes
 
 AN_API an_result an_alarm_init_preallocated(an_alarm *s, const an_alarm_config *config, void *heap)
 {
-    if (!s || !heap || !an__alarm_config_ok(config)) return AN_ERR_INVALID_ARG;
+    if (!s || !heap || an__misaligned(heap) || !an__alarm_config_ok(config)) return AN_ERR_INVALID_ARG;
     memset(s, 0, sizeof *s);
     s->config = *config;
     s->ring = (unsigned char *)heap;
@@ -3837,7 +3843,7 @@ AN_API an_result an_onset_init_preallocated(an_onset *s, size_t window, void *he
 {
     size_t bytes;
     an_result r;
-    if (!s || !heap) return AN_ERR_INVALID_ARG;
+    if (!s || !heap || an__misaligned(heap)) return AN_ERR_INVALID_ARG;
     if ((r = an_onset_heap_size(window, &bytes)) != AN_OK) return r;
     memset(s, 0, sizeof *s);
     s->window = window;

@@ -1298,7 +1298,7 @@ AN_API an_result an_adam_init_preallocated(an_adam *opt, const an_adam_config *c
 {
     size_t v_off, size;
     an_result r;
-    if (!opt || !heap || n == 0) return AN_ERR_INVALID_ARG;
+    if (!opt || !heap || an__misaligned(heap) || n == 0) return AN_ERR_INVALID_ARG;
     if ((r = an__adam_check(cfg)) != AN_OK) return r;
     if ((size = an__adam_layout(n, &v_off)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     memset(opt, 0, sizeof *opt);

@@ -75,7 +75,7 @@ AN_API an_result an_stl_work_size(const an_stl_config *config, size_t n, size_t 
 /* Decompose y (n).  seasonal, trend, remainder: (n) outputs; weights:
    optional (n) robustness weights of the last pass (all 1 without outer
    passes).  The scratch comes from `a` (NULL = default) or, in the _work
-   form, from the caller (an_stl_work_size bytes, 8-byte aligned). */
+   form, from the caller (an_stl_work_size bytes, 64-aligned: AN_ALIGN). */
 AN_API an_result an_stl_decompose(const an_stl_config *config, const double *y, size_t n,
                                   double *seasonal, double *trend, double *remainder, double *weights,
                                   const an_allocator *a);
@@ -586,7 +586,7 @@ AN_API an_result an_telemanom_work_size(const an_telemanom_config *config, size_
    Parameters: errors (n) prediction errors, finite and >= 0 (telemanom's
    |y_hat - y|); values (n) the true values at the same points; out: see
    an_telemanom_result; a: scratch allocator (NULL = default), or in the
-   _work form caller memory of an_telemanom_work_size bytes, 8-aligned.
+   _work form caller memory of an_telemanom_work_size bytes, 64-aligned (AN_ALIGN).
    Returns AN_ERR_INVALID_ARG for a bad config or NULL input,
    AN_ERR_TOO_SHORT for n = 0, AN_ERR_INPUT for NaN, Inf or a negative
    error, AN_ERR_NUMERIC when errors near DBL_MAX overflow the smoothing,
@@ -678,7 +678,7 @@ typedef struct an_spot {
 /* q, level as given, max_peaks 4096, depth 0 (SPOT). */
 AN_API an_spot_config an_spot_config_init(double q, double level);
 AN_API an_result an_spot_heap_size(const an_spot_config *config, size_t *bytes);
-/* heap: an_spot_heap_size bytes, 8-aligned, owned by the caller. */
+/* heap: an_spot_heap_size bytes, 64-aligned (AN_ALIGN), owned by the caller. */
 AN_API an_result an_spot_init_preallocated(an_spot *s, const an_spot_config *config, void *heap);
 AN_API an_result an_spot_init(an_spot *s, const an_spot_config *config, const an_allocator *a);
 AN_API void      an_spot_uninit(an_spot *s);
@@ -1009,9 +1009,11 @@ static void an__stl_rwt(const double *y, size_t n, const double *fit, double *rw
     }
 }
 
-AN_API an_result an_stl_decompose_work(const an_stl_config *config, const double *y, size_t n,
-                                       double *seasonal, double *trend, double *remainder, double *weights,
-                                       void *work)
+/* an_stl_decompose_work without the alignment check: the library's own
+   callers hand it doubles inside their larger work blocks. */
+static an_result an__stl_decompose_work(const an_stl_config *config, const double *y, size_t n,
+                                        double *seasonal, double *trend, double *remainder, double *weights,
+                                        void *work)
 {
     an_stl_config c;
     an_result r;
@@ -1068,6 +1070,14 @@ AN_API an_result an_stl_decompose_work(const an_stl_config *config, const double
     return AN_OK;
 }
 
+AN_API an_result an_stl_decompose_work(const an_stl_config *config, const double *y, size_t n,
+                                       double *seasonal, double *trend, double *remainder, double *weights,
+                                       void *work)
+{
+    if (an__misaligned(work)) return AN_ERR_INVALID_ARG;
+    return an__stl_decompose_work(config, y, n, seasonal, trend, remainder, weights, work);
+}
+
 AN_API an_result an_stl_decompose(const an_stl_config *config, const double *y, size_t n,
                                   double *seasonal, double *trend, double *remainder, double *weights,
                                   const an_allocator *a)
@@ -1078,7 +1088,7 @@ AN_API an_result an_stl_decompose(const an_stl_config *config, const double *y, 
     if (!an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
     if ((r = an_stl_work_size(config, n, &bytes)) != AN_OK) return r;
     if (!(work = an_malloc(a, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
-    r = an_stl_decompose_work(config, y, n, seasonal, trend, remainder, weights, work);
+    r = an__stl_decompose_work(config, y, n, seasonal, trend, remainder, weights, work);
     an_free(a, work, bytes);
     return r;
 }
@@ -1150,6 +1160,7 @@ AN_API an_result an_mstl_decompose_work(const an_mstl_config *config, const doub
     size_t order[AN_MSTL_MAX_PERIODS], kept, k, i, it;
     double *deseas = remainder, *fit_remainder = (double *)work, *stl_work = fit_remainder + n;
     an_result r;
+    if (an__misaligned(work)) return AN_ERR_INVALID_ARG;
     if (!y || !seasonal || !trend || !remainder || !work) return AN_ERR_INVALID_ARG;
     if ((r = an__mstl_plan(config, n, order, &kept)) != AN_OK) return r;
     for (i = 0; i < n; i++)
@@ -1161,7 +1172,7 @@ AN_API an_result an_mstl_decompose_work(const an_mstl_config *config, const doub
             double *s = seasonal + order[k] * n;
             an_stl_config fit = an__mstl_fit_config(config, order[k], k);
             for (i = 0; i < n; i++) deseas[i] += s[i];
-            if ((r = an_stl_decompose_work(&fit, deseas, n, s, trend, fit_remainder, NULL, stl_work)) != AN_OK)
+            if ((r = an__stl_decompose_work(&fit, deseas, n, s, trend, fit_remainder, NULL, stl_work)) != AN_OK)
                 return r;
             for (i = 0; i < n; i++) deseas[i] -= s[i];
         }
@@ -1934,7 +1945,7 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
         c = an_stl_config_init(p->period, d->config.seasonal_window, d->config.robust);
         c.trend_window = tw;
         if ((r = an_stl_resolve(&c, n, &c)) != AN_OK) return r;
-        if ((r = an_stl_decompose_work(&c, y, n, seasonal, trend, rem, NULL, work + 4 * n)) != AN_OK) return r;
+        if ((r = an__stl_decompose_work(&c, y, n, seasonal, trend, rem, NULL, work + 4 * n)) != AN_OK) return r;
         tw = c.trend_window;
         for (i = 0; i < n; i++) res[i] = rem[i];
     } else {
@@ -2470,7 +2481,7 @@ static an_result an__shesd_residual_work(const double *x, size_t n, size_t perio
     med = an__esd_median(tmp, n);
     if (period) {
         an_stl_config sc = an_stl_config_init(period, AN_STL_PERIODIC, robust_stl);
-        an_result r = an_stl_decompose_work(&sc, x, n, seasonal, trend, rem, NULL, stl_work);
+        an_result r = an__stl_decompose_work(&sc, x, n, seasonal, trend, rem, NULL, stl_work);
         if (r != AN_OK) return r;
         for (i = 0; i < n; i++) residual[i] = x[i] - seasonal[i] - med;
     } else {
@@ -4224,7 +4235,7 @@ AN_API an_result an_telemanom_detect_work(const an_telemanom_config *config, con
     size_t i, k, n_windows, ranges = 0, ignore;
     double num = 0.0, den = 0.0, alpha, head = 0.0;
     an_result r = AN_OK;
-    if (!errors || !values || !out || !work || !an__tm_config_ok(c)) return AN_ERR_INVALID_ARG;
+    if (!errors || !values || !out || !work || an__misaligned(work) || !an__tm_config_ok(c)) return AN_ERR_INVALID_ARG;
     out->event_count = out->window_count = 0;
     if ((out->event_capacity && !out->events) || (out->window_capacity && !out->windows)) return AN_ERR_INVALID_ARG;
     if (n == 0) return AN_ERR_TOO_SHORT;
@@ -4512,7 +4523,7 @@ AN_API an_result an_spot_heap_size(const an_spot_config *config, size_t *bytes)
 AN_API an_result an_spot_init_preallocated(an_spot *s, const an_spot_config *config, void *heap)
 {
     size_t off;
-    if (!s || !heap || !an__spot_config_ok(config)) return AN_ERR_INVALID_ARG;
+    if (!s || !heap || an__misaligned(heap) || !an__spot_config_ok(config)) return AN_ERR_INVALID_ARG;
     memset(s, 0, sizeof *s);
     s->config = *config;
     s->heap = heap;
