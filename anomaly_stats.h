@@ -2878,7 +2878,7 @@ typedef struct an__shift {
     double *offset, *floor;     /* (F) each: training mean, variance floor f */
     double *block;
     size_t block_doubles;
-    an__shift_state fit, live, scratch;
+    an__shift_state state[3];   /* [AN__FITTED], [AN__LIVE], [AN__SCRATCH] */
 } an__shift;
 
 static void an__shift_recompute(an__shift_state *st, size_t w, size_t F)
@@ -2967,7 +2967,7 @@ static an_result an__shift_new(int volatility, size_t w, size_t F, const an_allo
     s->w = w;
     s->F = F;
     for (i = 0; i < 3; i++) {
-        an__shift_state *st = i == 0 ? &s->fit : i == 1 ? &s->live : &s->scratch;
+        an__shift_state *st = &s->state[i];
         st->ring = s->block + i * per;
         st->sum = st->ring + 2 * w * F;
     }
@@ -3023,10 +3023,10 @@ static an_result an__shift_fit(an_detector *self, const float *x, size_t n)
         s->floor[f] = 1e-12 * (ss / (double)n) + 1e-30;
     }
     for (i = 0; i < span; i++)
-        for (f = 0; f < F; f++) s->fit.ring[i * F + f] = x[(n - span + i) * F + f] - s->offset[f];
-    s->fit.pos = 0;
-    an__shift_recompute(&s->fit, s->w, F);
-    an__shift_copy(s, &s->live, &s->fit);
+        for (f = 0; f < F; f++) s->state[AN__FITTED].ring[i * F + f] = x[(n - span + i) * F + f] - s->offset[f];
+    s->state[AN__FITTED].pos = 0;
+    an__shift_recompute(&s->state[AN__FITTED], s->w, F);
+    an__shift_copy(s, &s->state[AN__LIVE], &s->state[AN__FITTED]);
     return AN_OK;
 }
 
@@ -3034,15 +3034,15 @@ static an_result an__shift_score(an_detector *self, const float *x, size_t n, fl
 {
     an__shift *s = (an__shift *)self;
     size_t i, F = s->F;
-    an__shift_copy(s, &s->scratch, &s->fit);
-    for (i = 0; i < n; i++) scores[i] = an__shift_step(s, &s->scratch, x + i * F);
+    an__shift_copy(s, &s->state[AN__SCRATCH], &s->state[AN__FITTED]);
+    for (i = 0; i < n; i++) scores[i] = an__shift_step(s, &s->state[AN__SCRATCH], x + i * F);
     return AN_OK;
 }
 
 static an_result an__shift_push(an_detector *self, const float *row, float *score)
 {
     an__shift *s = (an__shift *)self;
-    *score = an__shift_step(s, &s->live, row);
+    *score = an__shift_step(s, &s->state[AN__LIVE], row);
     return AN_OK;
 }
 
@@ -3050,7 +3050,7 @@ static an_result an__shift_reset(an_detector *self)
 {
     an__shift *s = (an__shift *)self;
     if (!self->fitted) return AN_ERR_NOT_FITTED;
-    an__shift_copy(s, &s->live, &s->fit);
+    an__shift_copy(s, &s->state[AN__LIVE], &s->state[AN__FITTED]);
     return AN_OK;
 }
 
@@ -3064,7 +3064,7 @@ static an_result an__shift_save(const an_detector *self, an_writer *w)
     an_write_begin(w, AN__SHIFT_TAG_STAT);
     an_write_f64s(w, s->offset, s->F);
     an_write_f64s(w, s->floor, s->F);
-    an_write_f64s(w, s->fit.ring, 2 * s->w * s->F);   /* pos is 0 after fit and load */
+    an_write_f64s(w, s->state[AN__FITTED].ring, 2 * s->w * s->F);   /* pos is 0 after fit and load */
     return an_write_end(w);
 }
 
@@ -3092,20 +3092,20 @@ static an_result an__shift_load(int volatility, an_reader *payload, const an_all
     if ((r = an__shift_new(volatility, w, F, a, out)) != AN_OK) return r;
     s = (an__shift *)*out;
     if ((r = an_read_f64s(&p, s->offset, F)) == AN_OK && (r = an_read_f64s(&p, s->floor, F)) == AN_OK)
-        r = an_read_f64s(&p, s->fit.ring, 2 * w * F);
+        r = an_read_f64s(&p, s->state[AN__FITTED].ring, 2 * w * F);
     /* values a fit on float data can give: squares and sums stay finite */
     for (i = 0; r == AN_OK && i < F; i++)
         if (!(fabs(s->offset[i]) <= 1e39) || !(s->floor[i] > 0.0 && s->floor[i] <= 1e80)) r = AN_ERR_CORRUPT;
     for (i = 0; r == AN_OK && i < 2 * w * F; i++)
-        if (!(fabs(s->fit.ring[i]) <= 1e39)) r = AN_ERR_CORRUPT;
+        if (!(fabs(s->state[AN__FITTED].ring[i]) <= 1e39)) r = AN_ERR_CORRUPT;
     if (r != AN_OK) {
         an__shift_destroy(*out);
         *out = NULL;
         return r;
     }
-    s->fit.pos = 0;
-    an__shift_recompute(&s->fit, w, F);
-    an__shift_copy(s, &s->live, &s->fit);
+    s->state[AN__FITTED].pos = 0;
+    an__shift_recompute(&s->state[AN__FITTED], w, F);
+    an__shift_copy(s, &s->state[AN__LIVE], &s->state[AN__FITTED]);
     return AN_OK;
 }
 
@@ -3300,7 +3300,7 @@ typedef struct an__ks {
     float *ref;              /* (F, n_ref) training sample, each row sorted */
     float *block;            /* three states                                */
     size_t block_floats, ref_floats;
-    an__ks_state fit, live, scratch;
+    an__ks_state state[3];   /* [AN__FITTED], [AN__LIVE], [AN__SCRATCH] */
 } an__ks;
 
 static void an__ks_remove(float *v, size_t n, float x)
@@ -3407,7 +3407,7 @@ static an_result an__ks_new(size_t w, int previous, size_t F, const an_allocator
     k->F = F;
     k->previous = previous;
     for (i = 0; i < 3; i++) {
-        an__ks_state *st = i == 0 ? &k->fit : i == 1 ? &k->live : &k->scratch;
+        an__ks_state *st = &k->state[i];
         st->ring = k->block + i * per;
         st->cur = st->ring + span * F;
         st->prv = previous ? st->cur + w * F : NULL;
@@ -3453,9 +3453,9 @@ static an_result an__ks_fit(an_detector *self, const float *x, size_t n)
         k->ref_floats = n * F;
         k->n_ref = n;
     }
-    memcpy(k->fit.ring, x + (n - k->span) * F, k->span * F * sizeof(float));
-    an__ks_build(k, &k->fit);
-    an__ks_copy(k, &k->live, &k->fit);
+    memcpy(k->state[AN__FITTED].ring, x + (n - k->span) * F, k->span * F * sizeof(float));
+    an__ks_build(k, &k->state[AN__FITTED]);
+    an__ks_copy(k, &k->state[AN__LIVE], &k->state[AN__FITTED]);
     return AN_OK;
 }
 
@@ -3463,15 +3463,15 @@ static an_result an__ks_score(an_detector *self, const float *x, size_t n, float
 {
     an__ks *k = (an__ks *)self;
     size_t i, F = k->F;
-    an__ks_copy(k, &k->scratch, &k->fit);
-    for (i = 0; i < n; i++) scores[i] = an__ks_step(k, &k->scratch, x + i * F);
+    an__ks_copy(k, &k->state[AN__SCRATCH], &k->state[AN__FITTED]);
+    for (i = 0; i < n; i++) scores[i] = an__ks_step(k, &k->state[AN__SCRATCH], x + i * F);
     return AN_OK;
 }
 
 static an_result an__ks_push(an_detector *self, const float *row, float *score)
 {
     an__ks *k = (an__ks *)self;
-    *score = an__ks_step(k, &k->live, row);
+    *score = an__ks_step(k, &k->state[AN__LIVE], row);
     return AN_OK;
 }
 
@@ -3479,7 +3479,7 @@ static an_result an__ks_reset(an_detector *self)
 {
     an__ks *k = (an__ks *)self;
     if (!self->fitted) return AN_ERR_NOT_FITTED;
-    an__ks_copy(k, &k->live, &k->fit);
+    an__ks_copy(k, &k->state[AN__LIVE], &k->state[AN__FITTED]);
     return AN_OK;
 }
 
@@ -3488,8 +3488,8 @@ AN_API an_result an_ks_drift_last(const an_detector *d, double *statistic, doubl
     const an__ks *k = (const an__ks *)d;
     if (!d || d->vt != an_ks_drift_type()) return AN_ERR_INVALID_ARG;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
-    if (statistic) *statistic = k->live.d;
-    if (pvalue) return an_ks_pvalue(k->live.d, k->previous ? k->w : k->n_ref, k->w, pvalue);
+    if (statistic) *statistic = k->state[AN__LIVE].d;
+    if (pvalue) return an_ks_pvalue(k->state[AN__LIVE].d, k->previous ? k->w : k->n_ref, k->w, pvalue);
     return AN_OK;
 }
 
@@ -3508,7 +3508,7 @@ static an_result an__ks_save(const an_detector *self, an_writer *w)
         an_write_end(w);
     }
     an_write_begin(w, AN__KS_TAG_WIN);
-    an_write_f32s(w, k->fit.ring, k->span * k->F);   /* pos is 0 after fit and load */
+    an_write_f32s(w, k->state[AN__FITTED].ring, k->span * k->F);   /* pos is 0 after fit and load */
     return an_write_end(w);
 }
 
@@ -3553,14 +3553,14 @@ static an_result an__ks_load(an_reader *payload, const an_allocator *a, an_detec
                 if (!an__finite(k->ref[i]) || (i % n_ref > 0 && k->ref[i] < k->ref[i - 1])) r = AN_ERR_CORRUPT;
         }
     }
-    if (r == AN_OK) r = an_read_f32s(&q, k->fit.ring, k->span * F);
-    for (i = 0; r == AN_OK && i < k->span * F; i++) if (!an__finite(k->fit.ring[i])) r = AN_ERR_CORRUPT;
+    if (r == AN_OK) r = an_read_f32s(&q, k->state[AN__FITTED].ring, k->span * F);
+    for (i = 0; r == AN_OK && i < k->span * F; i++) if (!an__finite(k->state[AN__FITTED].ring[i])) r = AN_ERR_CORRUPT;
     if (r != AN_OK) {
         an__ks_destroy(&k->base);
         return r;
     }
-    an__ks_build(k, &k->fit);
-    an__ks_copy(k, &k->live, &k->fit);
+    an__ks_build(k, &k->state[AN__FITTED]);
+    an__ks_copy(k, &k->state[AN__LIVE], &k->state[AN__FITTED]);
     *out = &k->base;
     return AN_OK;
 }
