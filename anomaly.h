@@ -51,7 +51,9 @@
          an_x_heap_size(config..., &bytes)          how much memory it needs
          an_x_init_preallocated(&x, config..., heap)  use caller's memory
          an_x_init(&x, config..., allocator)       allocate it
-     and an_x_uninit(&x).  A NULL allocator means malloc/free.
+     and an_x_uninit(&x).  A NULL allocator means malloc/free.  Caller
+     memory (heap, and the work of the _work forms) is 64-aligned
+     (AN_ALIGN); misaligned memory is AN_ERR_INVALID_ARG.
    - float32 for data and parameters, double where accumulation error
      matters (statistics, sums, metrics).
 
@@ -186,7 +188,7 @@ typedef struct an_tensor {
     int ndim;
     size_t shape[AN_TENSOR_MAX_DIMS];   /* unused dimensions are 1 */
     size_t size;                         /* product of the shape    */
-    size_t owned_bytes;                  /* 0 for views             */
+    size_t owned_bytes;                  /* freed at uninit; 0 for views and caller memory */
     an_allocator alloc;
 } an_tensor;
 
@@ -357,8 +359,8 @@ typedef struct an_scaler {
     double *center;       /* (n_features) */
     double *scale;        /* (n_features) */
     int fitted;
-    void *heap;           /* owned when heap_bytes > 0 */
-    size_t heap_bytes;
+    void *heap;
+    size_t owned_bytes;   /* freed at uninit; 0 when the caller owns heap */
     an_allocator alloc;
 } an_scaler;
 
@@ -935,8 +937,8 @@ typedef struct an_alarm {
     int alarmed, open;        /* an alarm happened; an event is open        */
     an_event current;         /* the open event                             */
     void *heap;
-    size_t heap_size;
-    an_allocator alloc;       /* owned heap when alloc.free != NULL         */
+    size_t owned_bytes;       /* freed at uninit; 0 when the caller owns heap */
+    an_allocator alloc;
 } an_alarm;
 
 /* Returns: AN_OK with *bytes; AN_ERR_INVALID_ARG for a bad config. */
@@ -977,8 +979,8 @@ typedef struct an_onset {
     double *ring;             /* (window) the last scores, position t mod window */
     size_t t;                 /* points pushed                                   */
     void *heap;
-    size_t heap_size;
-    an_allocator alloc;       /* owned heap when alloc.free != NULL              */
+    size_t owned_bytes;       /* freed at uninit; 0 when the caller owns heap    */
+    an_allocator alloc;
 } an_onset;
 
 /* Returns: AN_OK; AN_ERR_INPUT for a negative or non-finite score;
@@ -1422,6 +1424,10 @@ AN__INLINE size_t an__add(size_t a, size_t b) { return (a > SIZE_MAX - b) ? SIZE
 AN__INLINE size_t an__round_up(size_t a, size_t align) { return an__add(a, align - 1) & ~(align - 1); }
 AN__INLINE int an__finite(double x) { return x == x && x - x == 0.0; }
 
+/* Whether caller memory misses the one alignment every heap and work
+   block must have (AN_ALIGN). */
+AN__INLINE int an__misaligned(const void *p) { return ((uintptr_t)p & (AN_ALIGN - 1)) != 0; }
+
 /* An aligned-offset layout for objects that carve one heap block into
    several arrays (the miniaudio "heap layout"). */
 typedef struct an__layout { size_t size; } an__layout;
@@ -1596,7 +1602,7 @@ AN_API an_result an_tensor_heap_size(int ndim, const size_t *shape, size_t *byte
 AN_API an_result an_tensor_init_preallocated(an_tensor *t, int ndim, const size_t *shape, void *heap)
 {
     an_result r;
-    if (!t || !heap || ((uintptr_t)heap & (AN_ALIGN - 1))) return AN_ERR_INVALID_ARG;
+    if (!t || !heap || an__misaligned(heap)) return AN_ERR_INVALID_ARG;
     memset(t, 0, sizeof *t);
     if ((r = an__tensor_shape(t, ndim, shape)) != AN_OK) return r;
     t->data = (float *)heap;
@@ -2417,7 +2423,7 @@ AN_API an_result an_scaler_init_preallocated(an_scaler *s, an_scaler_kind kind, 
     an_result r;
     if (!s) return AN_ERR_INVALID_ARG;
     memset(s, 0, sizeof *s);
-    if (!heap || ((uintptr_t)heap & (AN_ALIGN - 1))) return AN_ERR_INVALID_ARG;
+    if (!heap || an__misaligned(heap)) return AN_ERR_INVALID_ARG;
     if (kind != AN_SCALER_STANDARD && kind != AN_SCALER_MINMAX && kind != AN_SCALER_ROBUST)
         return AN_ERR_INVALID_ARG;
     if ((r = an_scaler_heap_size(n_features, &bytes)) != AN_OK) return r;
@@ -2448,7 +2454,7 @@ AN_API an_result an_scaler_init(an_scaler *s, an_scaler_kind kind, size_t n_feat
     if (!(heap = an_malloc(&alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     an_scaler_init_preallocated(s, kind, n_features, heap);
     s->heap = heap;
-    s->heap_bytes = bytes;
+    s->owned_bytes = bytes;
     s->alloc = alloc;
     return AN_OK;
 }
@@ -2456,7 +2462,7 @@ AN_API an_result an_scaler_init(an_scaler *s, an_scaler_kind kind, size_t n_feat
 AN_API void an_scaler_uninit(an_scaler *s)
 {
     if (!s) return;
-    if (s->heap_bytes) an_free(&s->alloc, s->heap, s->heap_bytes);
+    if (s->owned_bytes) an_free(&s->alloc, s->heap, s->owned_bytes);
     memset(s, 0, sizeof *s);
 }
 
@@ -3712,21 +3718,58 @@ AN_API an_result an_file_write(const char *path, const void *data, size_t size)
    10  Detectors
    ========================================================================== */
 
+/* Whether all n values are finite; the contract's one input check. */
+static int an__all_finite(const float *x, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (!an__finite(x[i])) return 0;
+    return 1;
+}
+
+/* The input check every detector gets from the contract: n_rows rows of
+   n_features values, all finite (NaN and +-Inf are AN_ERR_INPUT). */
+static an_result an__detector_input(const an_detector *d, const float *x, size_t n_rows)
+{
+    size_t n = an__mul(n_rows, d->n_features);
+    if (n == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    return an__all_finite(x, n) ? AN_OK : AN_ERR_INPUT;
+}
+
 AN_API an_result an_detector_fit(an_detector *d, const float *x, size_t n_rows)
 {
     an_result r;
     if (!d || !d->vt || !x || n_rows == 0) return AN_ERR_INVALID_ARG;
     if (!d->vt->fit) return AN_ERR_UNSUPPORTED;
-    r = d->vt->fit(d, x, n_rows);
+    r = an__detector_input(d, x, n_rows);
+    if (r == AN_OK) r = d->vt->fit(d, x, n_rows);
     d->fitted = r == AN_OK;
     return r;
 }
 
+/* Score and push after the input check: the ensemble, whose own contract
+   call checked the rows, calls its members through these. */
+static an_result an__detector_score_checked(an_detector *d, const float *x, size_t n_rows, float *scores)
+{
+    if (!d->vt->score) return AN_ERR_UNSUPPORTED;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    return d->vt->score(d, x, n_rows, scores);
+}
+
+static an_result an__detector_push_checked(an_detector *d, const float *row, float *score)
+{
+    if (!d->vt->push) return AN_ERR_UNSUPPORTED;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    return d->vt->push(d, row, score);
+}
+
 AN_API an_result an_detector_score(an_detector *d, const float *x, size_t n_rows, float *scores)
 {
+    an_result r;
     if (!d || !d->vt || !x || !scores || n_rows == 0) return AN_ERR_INVALID_ARG;
     if (!d->vt->score) return AN_ERR_UNSUPPORTED;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
+    if ((r = an__detector_input(d, x, n_rows)) != AN_OK) return r;
     return d->vt->score(d, x, n_rows, scores);
 }
 
@@ -3735,6 +3778,7 @@ AN_API an_result an_detector_push(an_detector *d, const float *row, float *score
     if (!d || !d->vt || !row || !score) return AN_ERR_INVALID_ARG;
     if (!d->vt->push) return AN_ERR_UNSUPPORTED;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
+    if (!an__all_finite(row, d->n_features)) return AN_ERR_INPUT;
     return d->vt->push(d, row, score);
 }
 
@@ -3932,13 +3976,12 @@ AN_API an_result an_alarm_heap_size(const an_alarm_config *config, size_t *bytes
 
 AN_API an_result an_alarm_init_preallocated(an_alarm *s, const an_alarm_config *config, void *heap)
 {
-    if (!s || !heap || !an__alarm_config_ok(config)) return AN_ERR_INVALID_ARG;
+    if (!s || !heap || an__misaligned(heap) || !an__alarm_config_ok(config)) return AN_ERR_INVALID_ARG;
     memset(s, 0, sizeof *s);
     s->config = *config;
     s->ring = (unsigned char *)heap;
     memset(s->ring, 0, config->window);
     s->heap = heap;
-    s->heap_size = config->window;
     return AN_OK;
 }
 
@@ -3953,6 +3996,7 @@ AN_API an_result an_alarm_init(an_alarm *s, const an_alarm_config *config, const
     if (!an__alarm_config_ok(config)) return AN_ERR_INVALID_ARG;
     if (!(heap = an_malloc(&keep, config->window, AN_ALIGN))) return AN_ERR_NOMEM;
     an_alarm_init_preallocated(s, config, heap);
+    s->owned_bytes = config->window;
     s->alloc = keep;
     return AN_OK;
 }
@@ -3960,7 +4004,7 @@ AN_API an_result an_alarm_init(an_alarm *s, const an_alarm_config *config, const
 AN_API void an_alarm_uninit(an_alarm *s)
 {
     if (!s) return;
-    if (s->alloc.free && s->heap) an_free(&s->alloc, s->heap, s->heap_size);
+    if (s->owned_bytes) an_free(&s->alloc, s->heap, s->owned_bytes);
     memset(s, 0, sizeof *s);
 }
 
@@ -4053,13 +4097,12 @@ AN_API an_result an_onset_init_preallocated(an_onset *s, size_t window, void *he
 {
     size_t bytes;
     an_result r;
-    if (!s || !heap) return AN_ERR_INVALID_ARG;
+    if (!s || !heap || an__misaligned(heap)) return AN_ERR_INVALID_ARG;
     if ((r = an_onset_heap_size(window, &bytes)) != AN_OK) return r;
     memset(s, 0, sizeof *s);
     s->window = window;
     s->ring = (double *)heap;
     s->heap = heap;
-    s->heap_size = bytes;
     return AN_OK;
 }
 
@@ -4075,6 +4118,7 @@ AN_API an_result an_onset_init(an_onset *s, size_t window, const an_allocator *a
     if ((r = an_onset_heap_size(window, &bytes)) != AN_OK) return r;
     if (!(heap = an_malloc(&keep, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     an_onset_init_preallocated(s, window, heap);
+    s->owned_bytes = bytes;
     s->alloc = keep;
     return AN_OK;
 }
@@ -4082,7 +4126,7 @@ AN_API an_result an_onset_init(an_onset *s, size_t window, const an_allocator *a
 AN_API void an_onset_uninit(an_onset *s)
 {
     if (!s) return;
-    if (s->alloc.free && s->heap) an_free(&s->alloc, s->heap, s->heap_size);
+    if (s->owned_bytes) an_free(&s->alloc, s->heap, s->owned_bytes);
     memset(s, 0, sizeof *s);
 }
 
@@ -4345,7 +4389,7 @@ static an_result an__ensemble_fit(an_detector *self, const float *x, size_t n)
         float *raw = e->batch + k * e->capacity;
         m->healthy = 0;
         r = m->prefitted ? AN_OK : an_detector_fit(m->d, x, n);
-        if (r == AN_OK) r = an_detector_score(m->d, x, n, raw);
+        if (r == AN_OK) r = an__detector_score_checked(m->d, x, n, raw);
         if (r == AN_OK) r = an_calibration_fit(&m->cal, raw, n, &e->alloc);
         if (r == AN_ERR_INPUT) r = AN_ERR_NUMERIC;      /* the input was checked: a member went non-finite */
         if (r == AN_ERR_NOMEM || (r != AN_OK && m->role == AN_MEMBER_BASELINE)) return r;
@@ -4400,7 +4444,7 @@ static an_result an__ensemble_push(an_detector *self, const float *row, float *s
         an__member *m = &e->member[k];
         e->last[k] = (float)NAN;
         if (!m->healthy) continue;
-        r = an_detector_push(m->d, row, &e->last[k]);
+        r = an__detector_push_checked(m->d, row, &e->last[k]);
         if (r == AN_ERR_INPUT) return r;                 /* the row itself is unusable */
         if (r != AN_OK) e->last[k] = (float)NAN;
     }
@@ -4416,11 +4460,9 @@ static an_result an__ensemble_score(an_detector *self, const float *x, size_t n,
     size_t k, i;
     an_result r;
     if (n > e->capacity) return AN_ERR_SHAPE;
-    for (i = 0; i < n * self->n_features; i++)
-        if (!an__finite(x[i])) return AN_ERR_INPUT;
     for (k = 0; k < e->n_members; k++) {
         float *raw = e->batch + k * e->capacity;
-        if (!e->member[k].healthy || an_detector_score(e->member[k].d, x, n, raw) != AN_OK)
+        if (!e->member[k].healthy || an__detector_score_checked(e->member[k].d, x, n, raw) != AN_OK)
             for (i = 0; i < n; i++) raw[i] = (float)NAN;
     }
     e->batch_rows = n;

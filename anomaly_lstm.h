@@ -274,7 +274,7 @@ typedef struct an_adam {
     size_t n;
     float *m, *v;         /* (n) moments */
     void *heap;
-    size_t heap_bytes;    /* owned when > 0 */
+    size_t owned_bytes;   /* freed at uninit; 0 when the caller owns heap */
     an_allocator alloc;
 } an_adam;
 
@@ -1298,7 +1298,7 @@ AN_API an_result an_adam_init_preallocated(an_adam *opt, const an_adam_config *c
 {
     size_t v_off, size;
     an_result r;
-    if (!opt || !heap || n == 0) return AN_ERR_INVALID_ARG;
+    if (!opt || !heap || an__misaligned(heap) || n == 0) return AN_ERR_INVALID_ARG;
     if ((r = an__adam_check(cfg)) != AN_OK) return r;
     if ((size = an__adam_layout(n, &v_off)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     memset(opt, 0, sizeof *opt);
@@ -1324,7 +1324,7 @@ AN_API an_result an_adam_init(an_adam *opt, const an_adam_config *cfg, size_t n,
     if ((r = an_adam_heap_size(n, &bytes)) != AN_OK) return r;
     if (!(heap = an_malloc(&alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     an_adam_init_preallocated(opt, cfg, n, heap);
-    opt->heap_bytes = bytes;
+    opt->owned_bytes = bytes;
     opt->alloc = alloc;
     return AN_OK;
 }
@@ -1332,7 +1332,7 @@ AN_API an_result an_adam_init(an_adam *opt, const an_adam_config *cfg, size_t n,
 AN_API void an_adam_uninit(an_adam *opt)
 {
     if (!opt) return;
-    if (opt->heap_bytes) an_free(&opt->alloc, opt->heap, opt->heap_bytes);
+    if (opt->owned_bytes) an_free(&opt->alloc, opt->heap, opt->owned_bytes);
     memset(opt, 0, sizeof *opt);
 }
 
@@ -2016,14 +2016,6 @@ static void an__lae_backward(an__lae *m, size_t B, float *grad_x)
         d_in = dx;
         k ^= 1;
     }
-}
-
-static int an__all_finite(const float *x, size_t n)
-{
-    size_t i;
-    for (i = 0; i < n; i++)
-        if (!an__finite(x[i])) return 0;
-    return 1;
 }
 
 /* The model's loss of its B outputs against their targets. */
@@ -2713,11 +2705,7 @@ static an_result an__series_scores(an__lae *m, const float *x, size_t n_rows, fl
 static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows, float *scores)
 {
     an__lae *m = an__lae_of(self);
-    size_t F;
     if (!m) return AN_ERR_INVALID_ARG;
-    F = m->cfg.n_features;
-    if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    if (!an__all_finite(x, n_rows * F)) return AN_ERR_INPUT;
     if (m->lay.classifier) return an__lcl_score(m, x, n_rows, scores);
     return an__series_scores(m, x, n_rows, scores);
 }
@@ -2732,7 +2720,6 @@ static an_result an__lae_push(an_detector *self, const float *row, float *score)
     *score = 0.0f;
     T = m->cfg.window;
     F = m->cfg.n_features;
-    if (!an__all_finite(row, F)) return AN_ERR_INPUT;
     if (m->lay.head && !m->lay.classifier) return an__lfc_push(m, row, score);
     memcpy(m->ring + m->ring_pos * F, row, F * sizeof(float));
     m->ring_pos = (m->ring_pos + 1) % T;

@@ -80,9 +80,9 @@ AN_API an_result an_stl_work_size(const an_stl_config *config, size_t n, size_t 
 /* Decompose y (n).  seasonal, trend, remainder: (n) outputs; weights:
    optional (n) robustness weights of the last pass (all 1 without outer
    passes).  The scratch comes from `a` (NULL = default) or, in the _work
-   form, from the caller (an_stl_work_size bytes, 8-byte aligned).
+   form, from the caller (an_stl_work_size bytes, 64-aligned: AN_ALIGN).
    Returns: AN_OK; AN_ERR_INPUT for a non-finite y; errors as
-   an_stl_resolve; AN_ERR_NOMEM. */
+   an_stl_resolve; AN_ERR_NOMEM; AN_ERR_INVALID_ARG for misaligned work. */
 AN_API an_result an_stl_decompose(const an_stl_config *config, const double *y, size_t n,
                                   double *seasonal, double *trend, double *remainder, double *weights,
                                   const an_allocator *a);
@@ -669,8 +669,8 @@ AN_API an_result an_telemanom_work_size(const an_telemanom_config *config, size_
    Parameters: errors (n) prediction errors, finite and >= 0 (telemanom's
    |y_hat - y|); values (n) the true values at the same points; out: see
    an_telemanom_result; a: scratch allocator (NULL = default), or in the
-   _work form caller memory of an_telemanom_work_size bytes, 8-aligned.
-   Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config or NULL input,
+   _work form caller memory of an_telemanom_work_size bytes, 64-aligned (AN_ALIGN).
+   Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config, NULL input or misaligned work,
    AN_ERR_TOO_SHORT for n = 0, AN_ERR_INPUT for NaN, Inf or a negative
    error, AN_ERR_NUMERIC when errors near DBL_MAX overflow the smoothing,
    AN_ERR_SHAPE when ranges or windows are asked for but more
@@ -755,8 +755,8 @@ typedef struct an_spot {
     size_t window_next;
     int fitted;
     void *heap;
-    size_t heap_size;
-    an_allocator alloc;       /* owned heap when alloc.free != NULL            */
+    size_t owned_bytes;       /* freed at uninit; 0 when the caller owns heap  */
+    an_allocator alloc;
 } an_spot;
 
 /* q, level as given, max_peaks 4096, depth 0 (SPOT).
@@ -765,8 +765,8 @@ AN_API an_spot_config an_spot_config_init(double q, double level);
 /* Returns: AN_OK with *bytes; AN_ERR_INVALID_ARG for a bad config;
    AN_ERR_TOO_LARGE. */
 AN_API an_result an_spot_heap_size(const an_spot_config *config, size_t *bytes);
-/* heap: an_spot_heap_size bytes, 8-aligned, owned by the caller.
-   Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config or a NULL heap. */
+/* heap: an_spot_heap_size bytes, 64-aligned (AN_ALIGN), owned by the caller.
+   Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config or a NULL or misaligned heap. */
 AN_API an_result an_spot_init_preallocated(an_spot *s, const an_spot_config *config, void *heap);
 /* Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config; AN_ERR_TOO_LARGE;
    AN_ERR_NOMEM. */
@@ -1145,9 +1145,11 @@ static void an__stl_rwt(const double *y, size_t n, const double *fit, double *rw
     }
 }
 
-AN_API an_result an_stl_decompose_work(const an_stl_config *config, const double *y, size_t n,
-                                       double *seasonal, double *trend, double *remainder, double *weights,
-                                       void *work)
+/* an_stl_decompose_work without the alignment check: the library's own
+   callers hand it doubles inside their larger work blocks. */
+static an_result an__stl_decompose_work(const an_stl_config *config, const double *y, size_t n,
+                                        double *seasonal, double *trend, double *remainder, double *weights,
+                                        void *work)
 {
     an_stl_config c;
     an_result r;
@@ -1204,6 +1206,14 @@ AN_API an_result an_stl_decompose_work(const an_stl_config *config, const double
     return AN_OK;
 }
 
+AN_API an_result an_stl_decompose_work(const an_stl_config *config, const double *y, size_t n,
+                                       double *seasonal, double *trend, double *remainder, double *weights,
+                                       void *work)
+{
+    if (an__misaligned(work)) return AN_ERR_INVALID_ARG;
+    return an__stl_decompose_work(config, y, n, seasonal, trend, remainder, weights, work);
+}
+
 AN_API an_result an_stl_decompose(const an_stl_config *config, const double *y, size_t n,
                                   double *seasonal, double *trend, double *remainder, double *weights,
                                   const an_allocator *a)
@@ -1214,7 +1224,7 @@ AN_API an_result an_stl_decompose(const an_stl_config *config, const double *y, 
     if (!an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
     if ((r = an_stl_work_size(config, n, &bytes)) != AN_OK) return r;
     if (!(work = an_malloc(a, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
-    r = an_stl_decompose_work(config, y, n, seasonal, trend, remainder, weights, work);
+    r = an__stl_decompose_work(config, y, n, seasonal, trend, remainder, weights, work);
     an_free(a, work, bytes);
     return r;
 }
@@ -1286,6 +1296,7 @@ AN_API an_result an_mstl_decompose_work(const an_mstl_config *config, const doub
     size_t order[AN_MSTL_MAX_PERIODS], kept, k, i, it;
     double *deseas = remainder, *fit_remainder = (double *)work, *stl_work = fit_remainder + n;
     an_result r;
+    if (an__misaligned(work)) return AN_ERR_INVALID_ARG;
     if (!y || !seasonal || !trend || !remainder || !work) return AN_ERR_INVALID_ARG;
     if ((r = an__mstl_plan(config, n, order, &kept)) != AN_OK) return r;
     for (i = 0; i < n; i++)
@@ -1297,7 +1308,7 @@ AN_API an_result an_mstl_decompose_work(const an_mstl_config *config, const doub
             double *s = seasonal + order[k] * n;
             an_stl_config fit = an__mstl_fit_config(config, order[k], k);
             for (i = 0; i < n; i++) deseas[i] += s[i];
-            if ((r = an_stl_decompose_work(&fit, deseas, n, s, trend, fit_remainder, NULL, stl_work)) != AN_OK)
+            if ((r = an__stl_decompose_work(&fit, deseas, n, s, trend, fit_remainder, NULL, stl_work)) != AN_OK)
                 return r;
             for (i = 0; i < n; i++) deseas[i] -= s[i];
         }
@@ -1755,8 +1766,6 @@ static an_result an__robust_fit(an_detector *self, const float *x, size_t n)
     size_t F = self->n_features, w = d->config.window, f, i, bytes;
     double *v;
     if (n < 3) return AN_ERR_TOO_SHORT;
-    for (i = 0; i < n * F; i++)
-        if (!an__finite(x[i])) return AN_ERR_INPUT;
     bytes = an__mul(an__mul(2, n), sizeof(double));
     if (!(v = (double *)an_malloc(&d->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     for (f = 0; f < F; f++) {
@@ -1776,8 +1785,6 @@ static an_result an__robust_step(an__robust *d, an__window *s, const float *row,
 {
     size_t F = d->base.n_features, w = d->config.window, f;
     double best = -HUGE_VAL;
-    for (f = 0; f < F; f++)
-        if (!an__finite(row[f])) return AN_ERR_INPUT;
     for (f = 0; f < F; f++) {
         an__band b = d->fit[f];
         double v;
@@ -2074,7 +2081,7 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
         c = an_stl_config_init(p->period, d->config.seasonal_window, d->config.robust);
         c.trend_window = tw;
         if ((r = an_stl_resolve(&c, n, &c)) != AN_OK) return r;
-        if ((r = an_stl_decompose_work(&c, y, n, seasonal, trend, rem, NULL, work + 4 * n)) != AN_OK) return r;
+        if ((r = an__stl_decompose_work(&c, y, n, seasonal, trend, rem, NULL, work + 4 * n)) != AN_OK) return r;
         tw = c.trend_window;
         for (i = 0; i < n; i++) res[i] = rem[i];
     } else {
@@ -2116,8 +2123,6 @@ static an_result an__stl_iqr_fit(an_detector *self, const float *x, size_t n)
     an_stl_config c;
     an_result r = AN_OK;
     if (n < 8) return AN_ERR_TOO_SHORT;
-    for (i = 0; i < n * F; i++)
-        if (!an__finite(x[i])) return AN_ERR_INPUT;
     bytes = an__mul(an__mul(5, n), sizeof(double));
     if (!(work = (double *)an_malloc(&d->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     for (f = 0; f < F && r == AN_OK; f++) {                      /* the periods */
@@ -2154,8 +2159,6 @@ static an_result an__stl_iqr_step(an__stl_iqr *d, an__hw *s, const float *row, f
 {
     size_t F = d->base.n_features, f;
     double best = -HUGE_VAL;
-    for (f = 0; f < F; f++)
-        if (!an__finite(row[f])) return AN_ERR_INPUT;
     for (f = 0; f < F; f++) {
         double v = an__hw_step(&d->params[f], d->config.persist, &s[f], row[f], d->config.clip);
         if (v > best) best = v;
@@ -2614,7 +2617,7 @@ static an_result an__shesd_residual_work(const double *x, size_t n, size_t perio
     med = an__esd_median(tmp, n);
     if (period) {
         an_stl_config sc = an_stl_config_init(period, AN_STL_PERIODIC, robust_stl);
-        an_result r = an_stl_decompose_work(&sc, x, n, seasonal, trend, rem, NULL, stl_work);
+        an_result r = an__stl_decompose_work(&sc, x, n, seasonal, trend, rem, NULL, stl_work);
         if (r != AN_OK) return r;
         for (i = 0; i < n; i++) residual[i] = x[i] - seasonal[i] - med;
     } else {
@@ -2806,7 +2809,6 @@ static an_result an__esd_fit(an_detector *self, const float *x, size_t n)
     an__esd *e = (an__esd *)self;
     size_t i, cap, period = 0, k;
     an_result r;
-    for (i = 0; i < n; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
     k = an__esd_k(e->max_anoms, n);
     if (n < 4 || n < k + 3) return AN_ERR_TOO_SHORT;
     cap = e->capacity_cfg > n ? e->capacity_cfg : n;
@@ -2838,7 +2840,6 @@ static an_result an__esd_score(an_detector *self, const float *x, size_t n, floa
     an_result r;
     if (!e->block) return AN_ERR_NOT_FITTED;
     if (n > cap) return AN_ERR_TOO_LARGE;
-    for (i = 0; i < n; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
     k = an__esd_k(e->max_anoms, n);
     if (n < 4 || n < k + 3) return AN_ERR_TOO_SHORT;
     v = (double *)e->block;
@@ -3013,7 +3014,7 @@ typedef struct an__shift {
     double *offset, *floor;     /* (F) each: training mean, variance floor f */
     double *block;
     size_t block_doubles;
-    an__shift_state fit, live, scratch;
+    an__shift_state state[3];   /* [AN__FITTED], [AN__LIVE], [AN__SCRATCH] */
 } an__shift;
 
 static void an__shift_recompute(an__shift_state *st, size_t w, size_t F)
@@ -3102,7 +3103,7 @@ static an_result an__shift_new(int volatility, size_t w, size_t F, const an_allo
     s->w = w;
     s->F = F;
     for (i = 0; i < 3; i++) {
-        an__shift_state *st = i == 0 ? &s->fit : i == 1 ? &s->live : &s->scratch;
+        an__shift_state *st = &s->state[i];
         st->ring = s->block + i * per;
         st->sum = st->ring + 2 * w * F;
     }
@@ -3148,8 +3149,6 @@ static an_result an__shift_fit(an_detector *self, const float *x, size_t n)
 {
     an__shift *s = (an__shift *)self;
     size_t i, f, F = s->F, span = 2 * s->w;
-    if (an__mul(n, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    for (i = 0; i < n * F; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
     if (n < span) return AN_ERR_TOO_SHORT;
     for (f = 0; f < F; f++) {
         double sum = 0.0, ss = 0.0, mean;
@@ -3160,10 +3159,10 @@ static an_result an__shift_fit(an_detector *self, const float *x, size_t n)
         s->floor[f] = 1e-12 * (ss / (double)n) + 1e-30;
     }
     for (i = 0; i < span; i++)
-        for (f = 0; f < F; f++) s->fit.ring[i * F + f] = x[(n - span + i) * F + f] - s->offset[f];
-    s->fit.pos = 0;
-    an__shift_recompute(&s->fit, s->w, F);
-    an__shift_copy(s, &s->live, &s->fit);
+        for (f = 0; f < F; f++) s->state[AN__FITTED].ring[i * F + f] = x[(n - span + i) * F + f] - s->offset[f];
+    s->state[AN__FITTED].pos = 0;
+    an__shift_recompute(&s->state[AN__FITTED], s->w, F);
+    an__shift_copy(s, &s->state[AN__LIVE], &s->state[AN__FITTED]);
     return AN_OK;
 }
 
@@ -3171,19 +3170,15 @@ static an_result an__shift_score(an_detector *self, const float *x, size_t n, fl
 {
     an__shift *s = (an__shift *)self;
     size_t i, F = s->F;
-    if (an__mul(n, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    for (i = 0; i < n * F; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
-    an__shift_copy(s, &s->scratch, &s->fit);
-    for (i = 0; i < n; i++) scores[i] = an__shift_step(s, &s->scratch, x + i * F);
+    an__shift_copy(s, &s->state[AN__SCRATCH], &s->state[AN__FITTED]);
+    for (i = 0; i < n; i++) scores[i] = an__shift_step(s, &s->state[AN__SCRATCH], x + i * F);
     return AN_OK;
 }
 
 static an_result an__shift_push(an_detector *self, const float *row, float *score)
 {
     an__shift *s = (an__shift *)self;
-    size_t f;
-    for (f = 0; f < s->F; f++) if (!an__finite(row[f])) return AN_ERR_INPUT;
-    *score = an__shift_step(s, &s->live, row);
+    *score = an__shift_step(s, &s->state[AN__LIVE], row);
     return AN_OK;
 }
 
@@ -3191,7 +3186,7 @@ static an_result an__shift_reset(an_detector *self)
 {
     an__shift *s = (an__shift *)self;
     if (!self->fitted) return AN_ERR_NOT_FITTED;
-    an__shift_copy(s, &s->live, &s->fit);
+    an__shift_copy(s, &s->state[AN__LIVE], &s->state[AN__FITTED]);
     return AN_OK;
 }
 
@@ -3205,7 +3200,7 @@ static an_result an__shift_save(const an_detector *self, an_writer *w)
     an_write_begin(w, AN__SHIFT_TAG_STAT);
     an_write_f64s(w, s->offset, s->F);
     an_write_f64s(w, s->floor, s->F);
-    an_write_f64s(w, s->fit.ring, 2 * s->w * s->F);   /* pos is 0 after fit and load */
+    an_write_f64s(w, s->state[AN__FITTED].ring, 2 * s->w * s->F);   /* pos is 0 after fit and load */
     return an_write_end(w);
 }
 
@@ -3233,20 +3228,20 @@ static an_result an__shift_load(int volatility, an_reader *payload, const an_all
     if ((r = an__shift_new(volatility, w, F, a, out)) != AN_OK) return r;
     s = (an__shift *)*out;
     if ((r = an_read_f64s(&p, s->offset, F)) == AN_OK && (r = an_read_f64s(&p, s->floor, F)) == AN_OK)
-        r = an_read_f64s(&p, s->fit.ring, 2 * w * F);
+        r = an_read_f64s(&p, s->state[AN__FITTED].ring, 2 * w * F);
     /* values a fit on float data can give: squares and sums stay finite */
     for (i = 0; r == AN_OK && i < F; i++)
         if (!(fabs(s->offset[i]) <= 1e39) || !(s->floor[i] > 0.0 && s->floor[i] <= 1e80)) r = AN_ERR_CORRUPT;
     for (i = 0; r == AN_OK && i < 2 * w * F; i++)
-        if (!(fabs(s->fit.ring[i]) <= 1e39)) r = AN_ERR_CORRUPT;
+        if (!(fabs(s->state[AN__FITTED].ring[i]) <= 1e39)) r = AN_ERR_CORRUPT;
     if (r != AN_OK) {
         an__shift_destroy(*out);
         *out = NULL;
         return r;
     }
-    s->fit.pos = 0;
-    an__shift_recompute(&s->fit, w, F);
-    an__shift_copy(s, &s->live, &s->fit);
+    s->state[AN__FITTED].pos = 0;
+    an__shift_recompute(&s->state[AN__FITTED], w, F);
+    an__shift_copy(s, &s->state[AN__LIVE], &s->state[AN__FITTED]);
     return AN_OK;
 }
 
@@ -3441,7 +3436,7 @@ typedef struct an__ks {
     float *ref;              /* (F, n_ref) training sample, each row sorted */
     float *block;            /* three states                                */
     size_t block_floats, ref_floats;
-    an__ks_state fit, live, scratch;
+    an__ks_state state[3];   /* [AN__FITTED], [AN__LIVE], [AN__SCRATCH] */
 } an__ks;
 
 static void an__ks_remove(float *v, size_t n, float x)
@@ -3548,7 +3543,7 @@ static an_result an__ks_new(size_t w, int previous, size_t F, const an_allocator
     k->F = F;
     k->previous = previous;
     for (i = 0; i < 3; i++) {
-        an__ks_state *st = i == 0 ? &k->fit : i == 1 ? &k->live : &k->scratch;
+        an__ks_state *st = &k->state[i];
         st->ring = k->block + i * per;
         st->cur = st->ring + span * F;
         st->prv = previous ? st->cur + w * F : NULL;
@@ -3580,8 +3575,6 @@ static an_result an__ks_fit(an_detector *self, const float *x, size_t n)
 {
     an__ks *k = (an__ks *)self;
     size_t i, f, F = k->F;
-    if (an__mul(n, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    for (i = 0; i < n * F; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
     if (n < k->span) return AN_ERR_TOO_SHORT;
     if (!k->previous) {
         float *ref;
@@ -3596,9 +3589,9 @@ static an_result an__ks_fit(an_detector *self, const float *x, size_t n)
         k->ref_floats = n * F;
         k->n_ref = n;
     }
-    memcpy(k->fit.ring, x + (n - k->span) * F, k->span * F * sizeof(float));
-    an__ks_build(k, &k->fit);
-    an__ks_copy(k, &k->live, &k->fit);
+    memcpy(k->state[AN__FITTED].ring, x + (n - k->span) * F, k->span * F * sizeof(float));
+    an__ks_build(k, &k->state[AN__FITTED]);
+    an__ks_copy(k, &k->state[AN__LIVE], &k->state[AN__FITTED]);
     return AN_OK;
 }
 
@@ -3606,19 +3599,15 @@ static an_result an__ks_score(an_detector *self, const float *x, size_t n, float
 {
     an__ks *k = (an__ks *)self;
     size_t i, F = k->F;
-    if (an__mul(n, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    for (i = 0; i < n * F; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
-    an__ks_copy(k, &k->scratch, &k->fit);
-    for (i = 0; i < n; i++) scores[i] = an__ks_step(k, &k->scratch, x + i * F);
+    an__ks_copy(k, &k->state[AN__SCRATCH], &k->state[AN__FITTED]);
+    for (i = 0; i < n; i++) scores[i] = an__ks_step(k, &k->state[AN__SCRATCH], x + i * F);
     return AN_OK;
 }
 
 static an_result an__ks_push(an_detector *self, const float *row, float *score)
 {
     an__ks *k = (an__ks *)self;
-    size_t f;
-    for (f = 0; f < k->F; f++) if (!an__finite(row[f])) return AN_ERR_INPUT;
-    *score = an__ks_step(k, &k->live, row);
+    *score = an__ks_step(k, &k->state[AN__LIVE], row);
     return AN_OK;
 }
 
@@ -3626,7 +3615,7 @@ static an_result an__ks_reset(an_detector *self)
 {
     an__ks *k = (an__ks *)self;
     if (!self->fitted) return AN_ERR_NOT_FITTED;
-    an__ks_copy(k, &k->live, &k->fit);
+    an__ks_copy(k, &k->state[AN__LIVE], &k->state[AN__FITTED]);
     return AN_OK;
 }
 
@@ -3635,8 +3624,8 @@ AN_API an_result an_ks_drift_last(const an_detector *d, double *statistic, doubl
     const an__ks *k = (const an__ks *)d;
     if (!d || d->vt != an_ks_drift_type()) return AN_ERR_INVALID_ARG;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
-    if (statistic) *statistic = k->live.d;
-    if (pvalue) return an_ks_pvalue(k->live.d, k->previous ? k->w : k->n_ref, k->w, pvalue);
+    if (statistic) *statistic = k->state[AN__LIVE].d;
+    if (pvalue) return an_ks_pvalue(k->state[AN__LIVE].d, k->previous ? k->w : k->n_ref, k->w, pvalue);
     return AN_OK;
 }
 
@@ -3655,7 +3644,7 @@ static an_result an__ks_save(const an_detector *self, an_writer *w)
         an_write_end(w);
     }
     an_write_begin(w, AN__KS_TAG_WIN);
-    an_write_f32s(w, k->fit.ring, k->span * k->F);   /* pos is 0 after fit and load */
+    an_write_f32s(w, k->state[AN__FITTED].ring, k->span * k->F);   /* pos is 0 after fit and load */
     return an_write_end(w);
 }
 
@@ -3700,14 +3689,14 @@ static an_result an__ks_load(an_reader *payload, const an_allocator *a, an_detec
                 if (!an__finite(k->ref[i]) || (i % n_ref > 0 && k->ref[i] < k->ref[i - 1])) r = AN_ERR_CORRUPT;
         }
     }
-    if (r == AN_OK) r = an_read_f32s(&q, k->fit.ring, k->span * F);
-    for (i = 0; r == AN_OK && i < k->span * F; i++) if (!an__finite(k->fit.ring[i])) r = AN_ERR_CORRUPT;
+    if (r == AN_OK) r = an_read_f32s(&q, k->state[AN__FITTED].ring, k->span * F);
+    for (i = 0; r == AN_OK && i < k->span * F; i++) if (!an__finite(k->state[AN__FITTED].ring[i])) r = AN_ERR_CORRUPT;
     if (r != AN_OK) {
         an__ks_destroy(&k->base);
         return r;
     }
-    an__ks_build(k, &k->fit);
-    an__ks_copy(k, &k->live, &k->fit);
+    an__ks_build(k, &k->state[AN__FITTED]);
+    an__ks_copy(k, &k->state[AN__LIVE], &k->state[AN__FITTED]);
     *out = &k->base;
     return AN_OK;
 }
@@ -3920,8 +3909,6 @@ static an_result an__if_fit(an_detector *self, const float *x, size_t n)
     unsigned char *scratch;
     an_rng rng;
     an_result r;
-    if (an__mul(n, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    for (i = 0; i < n * F; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
     if (n < 2) return AN_ERR_TOO_SHORT;
     psi = n < f->subsample ? n : f->subsample;
     while (((size_t)1 << height) < psi) height++;
@@ -3977,8 +3964,6 @@ static an_result an__if_score(an_detector *self, const float *x, size_t n, float
     an__iforest *f = (an__iforest *)self;
     size_t F = self->n_features, i;
     if (!f->block) return AN_ERR_NOT_FITTED;
-    if (an__mul(n, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    for (i = 0; i < n * F; i++) if (!an__finite(x[i])) return AN_ERR_INPUT;
     for (i = 0; i < n; i++) scores[i] = an__if_row(f, x + i * F);
     return AN_OK;
 }
@@ -4386,7 +4371,7 @@ AN_API an_result an_telemanom_detect_work(const an_telemanom_config *config, con
     size_t i, k, n_windows, ranges = 0, ignore;
     double num = 0.0, den = 0.0, alpha, head = 0.0;
     an_result r = AN_OK;
-    if (!errors || !values || !out || !work || !an__tm_config_ok(c)) return AN_ERR_INVALID_ARG;
+    if (!errors || !values || !out || !work || an__misaligned(work) || !an__tm_config_ok(c)) return AN_ERR_INVALID_ARG;
     out->event_count = out->window_count = 0;
     if ((out->event_capacity && !out->events) || (out->window_capacity && !out->windows)) return AN_ERR_INVALID_ARG;
     if (n == 0) return AN_ERR_TOO_SHORT;
@@ -4674,11 +4659,11 @@ AN_API an_result an_spot_heap_size(const an_spot_config *config, size_t *bytes)
 AN_API an_result an_spot_init_preallocated(an_spot *s, const an_spot_config *config, void *heap)
 {
     size_t off;
-    if (!s || !heap || !an__spot_config_ok(config)) return AN_ERR_INVALID_ARG;
+    if (!s || !heap || an__misaligned(heap) || !an__spot_config_ok(config)) return AN_ERR_INVALID_ARG;
     memset(s, 0, sizeof *s);
     s->config = *config;
     s->heap = heap;
-    s->heap_size = an__spot_layout(config, &off);
+    an__spot_layout(config, &off);
     s->peaks = (double *)heap;
     s->window = config->depth ? (double *)(void *)((unsigned char *)heap + off) : NULL;
     return AN_OK;
@@ -4696,6 +4681,7 @@ AN_API an_result an_spot_init(an_spot *s, const an_spot_config *config, const an
     if ((r = an_spot_heap_size(config, &bytes)) != AN_OK) return r;
     if (!(heap = an_malloc(&keep, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     an_spot_init_preallocated(s, config, heap);
+    s->owned_bytes = bytes;
     s->alloc = keep;
     return AN_OK;
 }
@@ -4703,7 +4689,7 @@ AN_API an_result an_spot_init(an_spot *s, const an_spot_config *config, const an
 AN_API void an_spot_uninit(an_spot *s)
 {
     if (!s) return;
-    if (s->alloc.free && s->heap) an_free(&s->alloc, s->heap, s->heap_size);
+    if (s->owned_bytes) an_free(&s->alloc, s->heap, s->owned_bytes);
     memset(s, 0, sizeof *s);
 }
 

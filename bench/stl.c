@@ -63,7 +63,7 @@ int main(int argc, char **argv)
         y[i] = 2.0 * t / (double)n + sin(w) + 0.3 * cos(2.0 * w) + 0.2 * an_rng_normal(&rng);
     }
     cfg = an_stl_config_init(period, swindow, robust);
-    if ((res = an_stl_work_size(&cfg, n, &bytes)) != AN_OK || !(work = malloc(bytes))) {
+    if ((res = an_stl_work_size(&cfg, n, &bytes)) != AN_OK || !(work = an_malloc(NULL, bytes, AN_ALIGN))) {
         fprintf(stderr, "stl: %s\n", an_result_str(res));
         return 1;
     }
@@ -91,7 +91,7 @@ int main(int argc, char **argv)
            (unsigned long)calls, samples[0]);
     printf("RESULT {\"n\": %lu, \"period\": %lu, \"robust\": %d, \"seconds_per_call\": %.6g}\n", (unsigned long)n,
            (unsigned long)period, robust, samples[repeat / 2]);
-    free(work);
+    an_free(NULL, work, bytes);
     free(y);
     free(out);
     free(samples);

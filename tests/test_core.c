@@ -1682,7 +1682,8 @@ static void test_alarm_errors(void)
     an_alarm s;
     an_event e[2];
     double x[3] = { 1, NAN, 0 }, t[3] = { 0, 0, 0 };
-    unsigned char heap[8];
+    static double heap_store[16];   /* 8 bytes at its first AN_ALIGN boundary */
+    unsigned char *heap = (unsigned char *)heap_store + ((AN_ALIGN - ((uintptr_t)heap_store & (AN_ALIGN - 1))) & (AN_ALIGN - 1));
     size_t count;
     int raised, closed;
     CHECK_RESULT(an_alarm_batch(&c, x, t, 3, NULL, e, 2, &count), AN_ERR_INVALID_ARG);   /* k > window */
@@ -1695,7 +1696,8 @@ static void test_alarm_errors(void)
     CHECK_OK(an_alarm_batch(&c, x, t, 0, NULL, NULL, 0, &count));
     CHECK_EQ_SIZE(count, 0);
     CHECK_OK(an_alarm_heap_size(&c, &count));
-    CHECK(count <= sizeof heap);
+    CHECK(count <= 8);
+    CHECK_RESULT(an_alarm_init_preallocated(&s, &c, heap + 1), AN_ERR_INVALID_ARG);
     CHECK_OK(an_alarm_init_preallocated(&s, &c, heap));
     CHECK_RESULT(an_alarm_push(&s, NAN, 0.0, &raised, e, &closed), AN_ERR_INPUT);
     CHECK_RESULT(an_alarm_push(&s, 1.0, HUGE_VAL, &raised, e, &closed), AN_ERR_INPUT);
@@ -1712,7 +1714,10 @@ static void test_onset(void)
 {
     static const double score[12] = { 0.1, 0.5, 0.9, 0.8, 0.95, 0.2, 0.2, 0.2, 0.9, 0.3, 0.0, 0.3 };
     static const double want[12] = { 0.1, 0.5, 0.9, 0.0, 0.95, 0.0, 0.0, 0.0, 0.9, 0.0, 0.0, 0.0 };
-    double onset[12], got, x[500], batch[500], heap[7];
+    double onset[12], got, x[500], batch[500];
+    static double heap_store[16];   /* 7 doubles at its first AN_ALIGN boundary */
+    double *heap = (double *)(void *)((unsigned char *)heap_store +
+                                      ((AN_ALIGN - ((uintptr_t)heap_store & (AN_ALIGN - 1))) & (AN_ALIGN - 1)));
     an_onset s;
     an_rng rng;
     size_t i, same = 1;
@@ -1727,6 +1732,7 @@ static void test_onset(void)
     an_rng_seed(&rng, 5, 1);
     for (i = 0; i < 500; i++) x[i] = an_rng_uniform(&rng) < 0.1 ? 0.5 : an_rng_uniform(&rng);
     CHECK_OK(an_onset_batch(7, x, 500, batch));
+    CHECK_RESULT(an_onset_init_preallocated(&s, 7, heap + 1), AN_ERR_INVALID_ARG);
     CHECK_OK(an_onset_init_preallocated(&s, 7, heap));
     for (i = 0; i < 500; i++) {
         CHECK_OK(an_onset_push(&s, x[i], &got));

@@ -1281,6 +1281,65 @@ static void test_hostile_crafted(void)
     }
 }
 
+/* NaN and +-Inf are refused by the contract, the same way for every type:
+   fit, score and push return AN_ERR_INPUT, and the detector still scores
+   clean rows afterwards. */
+static void test_nonfinite_refused(void)
+{
+    enum { N = 120, KINDS = 11 };
+    static float x[N * 2], s[N];
+    const float bad[3] = { NAN, INFINITY, -INFINITY };
+    an_rng rng;
+    int kind, b;
+    size_t i;
+    an_rng_seed(&rng, 7, 0);
+    for (i = 0; i < N * 2; i++) x[i] = (float)(an_rng_normal(&rng) + 0.5 * sin((double)i * 0.3));
+    for (kind = 0; kind < KINDS; kind++) {
+        an_detector *d = NULL;
+        size_t F, at;
+        switch (kind) {
+        case 7: { an_robust_config c = an_robust_config_init(AN_ROBUST_MAD, 16); CHECK_OK(an_robust_create(&c, 2, NULL, &d)); break; }
+        case 8: { an_robust_config c = an_robust_config_init(AN_ROBUST_IQR, 0); CHECK_OK(an_robust_create(&c, 1, NULL, &d)); break; }
+        case 9: { an_stl_iqr_config c = an_stl_iqr_config_init(0); CHECK_OK(an_stl_iqr_create(&c, 2, NULL, &d)); break; }
+        case 10: {
+            an_ensemble_config c = an_ensemble_config_init();
+            an_detector *m;
+            an_robust_config rc = an_robust_config_init(AN_ROBUST_MAD, 0);
+            an_level_shift_config lc = an_level_shift_config_init(8);
+            CHECK_OK(an_ensemble_create(&c, 1, NULL, &d));
+            CHECK_OK(an_robust_create(&rc, 1, NULL, &m));
+            CHECK_OK(an_ensemble_add(d, m, 1.0, AN_MEMBER_OPTIONAL));
+            CHECK_OK(an_level_shift_create(&lc, 1, NULL, &m));
+            CHECK_OK(an_ensemble_add(d, m, 1.0, AN_MEMBER_OPTIONAL));
+            break;
+        }
+        default: CHECK_OK(make_detector(kind, NULL, &d)); break;
+        }
+        if (!d) continue;
+        F = d->n_features;
+        for (b = 0; b < 3; b++) {
+            float row[2], one = 0.0f;
+            at = (size_t)(7 * b + 3) % (N / 2 * F);
+            x[at] = bad[b];
+            if (an_detector_fit(d, x, N / 2) != AN_ERR_INPUT)
+                TEST__FAIL("%s: fit on %g is not AN_ERR_INPUT", d->vt->name, (double)bad[b]);
+            CHECK(!d->fitted);
+            x[at] = 0.25f;
+            CHECK_OK(an_detector_fit(d, x, N / 2));
+            x[at] = bad[b];
+            if (an_detector_score(d, x, N / 2, s) != AN_ERR_INPUT)
+                TEST__FAIL("%s: score of %g is not AN_ERR_INPUT", d->vt->name, (double)bad[b]);
+            x[at] = 0.25f;
+            row[0] = row[1] = 0.0f;
+            row[F - 1] = bad[b];
+            if (d->vt->push && an_detector_push(d, row, &one) != AN_ERR_INPUT)
+                TEST__FAIL("%s: push of %g is not AN_ERR_INPUT", d->vt->name, (double)bad[b]);
+            CHECK_OK(an_detector_score(d, x + (N / 2) * F, N / 2, s));
+        }
+        an_detector_destroy(d);
+    }
+}
+
 int main(void)
 {
     init_types();
@@ -1306,5 +1365,6 @@ int main(void)
     RUN(test_awkward_inputs);
     RUN(test_hostile_mutations);
     RUN(test_hostile_crafted);
+    RUN(test_nonfinite_refused);
     return test_finish("test_detectors");
 }

@@ -229,10 +229,11 @@ static void test_stl_memory(void)
     CHECK_RESULT(an_stl_decompose(&c, y, 50, s1, t1, r1, NULL, &none), AN_ERR_NOMEM);
     CHECK_OK(an_stl_decompose(&c, y, 50, s1, t1, r1, NULL, NULL));
     CHECK_OK(an_stl_work_size(&c, 50, &bytes));
-    work = (double *)malloc(bytes);
+    work = (double *)an_malloc(NULL, bytes, AN_ALIGN);
+    CHECK_RESULT(an_stl_decompose_work(&c, y, 50, s2, t2, r2, NULL, work + 1), AN_ERR_INVALID_ARG);
     CHECK_OK(an_stl_decompose_work(&c, y, 50, s2, t2, r2, NULL, work));
     for (i = 0; i < 50; i++) CHECK(s1[i] == s2[i] && t1[i] == t2[i] && r1[i] == r2[i]);
-    free(work);
+    an_free(NULL, work, bytes);
 }
 
 static void *fill_alloc(void *user, size_t size, size_t align)

@@ -163,7 +163,7 @@ static void test_telemanom_errors_and_memory(void)
     double *e = (double *)malloc(tc->n * sizeof(double)), *y = (double *)malloc(tc->n * sizeof(double));
     double *s1 = (double *)malloc(tc->n * sizeof(double)), *s2 = (double *)malloc(tc->n * sizeof(double));
     an_event r1[4], r2[4];
-    size_t bytes, count, i;
+    size_t bytes, count, i, work_bytes;
     void *work;
     tm_inputs(tc, e, y);
     memset(&out, 0, sizeof out);
@@ -199,7 +199,7 @@ static void test_telemanom_errors_and_memory(void)
     CHECK_OK(an_telemanom_window_count(&c, tc->n, &count));
     CHECK_EQ_SIZE(count, tc->n_windows);
     CHECK_OK(an_telemanom_work_size(&c, tc->n, &bytes));
-    work = malloc(bytes);
+    work = an_malloc(NULL, work_bytes = bytes, AN_ALIGN);
     memset(&out2, 0, sizeof out2);
     out2.events = r2;
     out2.event_capacity = 4;
@@ -214,7 +214,7 @@ static void test_telemanom_errors_and_memory(void)
     memset(&out2, 0, sizeof out2);
     CHECK_OK(an_telemanom_detect(&c, e, y, 5, &out2, NULL));
     CHECK_EQ_SIZE(out2.event_count, 0);
-    free(work); free(e); free(y); free(s1); free(s2);
+    an_free(NULL, work, work_bytes); free(e); free(y); free(s1); free(s2);
     inject_failures("an_telemanom_detect", job_telemanom, NULL);
 }
 
@@ -257,13 +257,14 @@ static void test_telemanom_random_configs(void)
             if (inside != (sc[i] > 0.0) || !an__finite(sc[i])) bad++;
         }
         CHECK_OK(an_telemanom_work_size(&c, n, &bytes));
-        work = malloc(bytes);
+        work = an_malloc(NULL, bytes, AN_ALIGN);
+        CHECK_RESULT(an_telemanom_detect_work(&c, e, y, n, &out2, (char *)work + 8), AN_ERR_INVALID_ARG);
         out2 = out;
         out2.score = sc2;
         out2.events = rg2;
         CHECK_OK(an_telemanom_detect_work(&c, e, y, n, &out2, work));
         if (memcmp(sc, sc2, n * sizeof(double)) != 0 || out2.event_count != out.event_count) bad++;
-        free(work);
+        an_free(NULL, work, bytes);
     }
     CHECK_EQ_SIZE(bad, 0);
 }
@@ -542,7 +543,8 @@ static void test_spot_errors_and_memory(void)
     CHECK_RESULT(an_spot_push(&sp, NAN, &v), AN_ERR_INPUT);
     /* the caller-memory form gives the same bits */
     CHECK_OK(an_spot_heap_size(&c, &bytes));
-    heap = malloc(bytes);
+    heap = an_malloc(NULL, bytes, AN_ALIGN);
+    CHECK_RESULT(an_spot_init_preallocated(&pre, &c, (char *)heap + 8), AN_ERR_INVALID_ARG);
     CHECK_OK(an_spot_init_preallocated(&pre, &c, heap));
     CHECK_OK(an_spot_fit(&pre, x, 400, NULL));
     for (i = 0; i < 400; i++) {
@@ -557,7 +559,7 @@ static void test_spot_errors_and_memory(void)
     for (i = 0; i < 400; i++) x[i] = 3.0;
     CHECK_RESULT(an_spot_fit(&sp, x, 400, NULL), AN_ERR_TOO_SHORT);
     an_spot_uninit(&pre);
-    free(heap);
+    an_free(NULL, heap, bytes);
     an_spot_uninit(&sp);
     an_rng_seed(&rng, 5, 5);
     exp_draws(&rng, 1.0, x, 400);
