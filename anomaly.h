@@ -1172,7 +1172,11 @@ typedef struct an_causal_config {
 
 typedef an_detector *(*an_detector_maker)(void *user, size_t n_features, size_t n_rows);
 
+/* Returns: first_fit 150, growth 2, onset_window 100. */
 AN_API an_causal_config an_causal_config_init(void);
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config, NULL arrays or
+   allocator; AN_ERR_NOMEM when `make` returns NULL (score is then
+   written up to that row); an_onset_init's error. */
 AN_API an_result an_causal_score(const an_causal_config *config, an_detector_maker make, void *user, const float *x,
                                  size_t n, size_t n_features, float *score, const an_allocator *a);
 

@@ -846,13 +846,18 @@ typedef struct an_hybrid_config {
     double lone_likelihood;     /* a lone flagged row's level (0.9999)      */
 } an_hybrid_config;
 
+/* Returns: the defaults above with the given period. */
 AN_API an_hybrid_config an_hybrid_config_init(size_t period);
-/* member: NULL or a detector of n_features, taken over (also on failure). */
+/* member: NULL or a detector of n_features, taken over (also on failure).
+   Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config or NULL out;
+   otherwise an_ensemble_create's, an_stl_iqr_create's or an_ensemble_add's
+   error (nothing is left allocated). */
 AN_API an_result an_hybrid_create(const an_hybrid_config *config, size_t n_features, an_detector *member,
                                   const an_allocator *a, an_detector **out);
 /* Whether an event of `rows` flagged rows whose peak pooled score is
    `peak` is kept; `n_train` rows were fitted on and the peak is among
-   them when `in_training`. */
+   them when `in_training`.
+   Returns: 1 to keep the event, 0 to drop it. */
 AN_API int an_hybrid_lone_ok(const an_hybrid_config *config, size_t rows, double peak, int in_training,
                              size_t n_train);
 
