@@ -75,11 +75,14 @@
 
    CONFIGURATION: WHAT A MODEL IS, AND HOW IT TRAINS
 
-   An an_lstm_config says what a model is: its sizes (window, features,
-   layers, units, latent, batch, predictions, classes), what its weights
+   An an_lstm_config says what a model is: its sizes (window, layers,
+   units, latent, batch, predictions, classes), what its weights
    are trained for (activation, loss, scaler, dropout, gamma, class
    weights), how it scores (channel_agg, window_agg, stateful_stream) and
-   its seed.  It is checked once, at create (or load), and but for its
+   its seed.  The width of the data (n_features, F) is not in it: it is
+   an argument of create and of the *_memory functions, as for every
+   detector, so one configuration serves series of any width.  It is
+   checked once, at create (or load), and but for its
    `train` member (below) never changes after: an_lstm_config_of gives a
    read-only view.  To change any of the rest, create a new model.
    An an_lstm_train_config says how one training run goes (epochs,
@@ -364,7 +367,7 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    series; the window order, then the training scores for the threshold
    state of an_lstm_info_get), returned before it ends.  Scoring and pushing
    allocate nothing.  an_lstm_ae_memory reports both blocks for a
-   configuration.
+   configuration and a number of features.
    Loading (an_detector_load): the file's parameter count must match its
    configuration and be in the file.  The scoring batch is not part of
    the model: a loaded model gets the file's batch, at most
@@ -471,7 +474,6 @@ typedef struct an_lstm_train_config {
    configuration. */
 typedef struct an_lstm_config {
     size_t window;                        /* T, rows per window            */
-    size_t n_features;                    /* F                             */
     size_t n_layers;                      /* encoder depth, 1..4; the
                                              decoder mirrors it            */
     size_t units[AN_LSTM_MAX_LAYERS];     /* encoder units, bottom first   */
@@ -513,7 +515,7 @@ typedef struct an_lstm_config {
    standard scaler, batch 32, seed 1; channel_agg MEAN, window_agg LAST;
    train = an_lstm_train_config_init().
    Returns: the configuration (nothing is checked until create). */
-AN_API an_lstm_config an_lstm_ae_config_init(size_t window, size_t n_features, size_t units);
+AN_API an_lstm_config an_lstm_ae_config_init(size_t window, size_t units);
 /* Training defaults: 20 epochs, stride 1, validation 0.1, patience 5,
    min_delta 0, Adam 1e-3, no progress callback.
    Returns: the training configuration. */
@@ -522,17 +524,22 @@ AN_API an_lstm_train_config an_lstm_train_config_init(void);
 AN_API an_result an_lstm_check_train_config(const an_lstm_train_config *t);
 /* Checks what every model needs (sizes, activation, loss, scaler,
    aggregation, batch, dropout range, and c->train); create also checks
-   what its kind needs.
+   what its kind needs, and its n_features.
    Returns: AN_OK when c is usable, else the reason (AN_ERR_INVALID_ARG). */
 AN_API an_result an_lstm_check_config(const an_lstm_config *c);
 /* Bytes of the inference block (what a loaded model needs to score) and
-   of the training block fit adds; either pointer may be NULL.
-   Returns: AN_OK, AN_ERR_INVALID_ARG for a bad c, AN_ERR_TOO_LARGE. */
-AN_API an_result an_lstm_ae_memory(const an_lstm_config *c, size_t *inference_bytes, size_t *training_bytes);
-/* A new, unfitted autoencoder; parameters initialised from c->seed.
+   of the training block fit adds, for series of n_features columns
+   (1..AN_LSTM_MAX_FEATURES); either pointer may be NULL.
+   Returns: AN_OK, AN_ERR_INVALID_ARG for a bad c or n_features,
+   AN_ERR_TOO_LARGE. */
+AN_API an_result an_lstm_ae_memory(const an_lstm_config *c, size_t n_features, size_t *inference_bytes,
+                                   size_t *training_bytes);
+/* A new, unfitted autoencoder of series with n_features columns
+   (1..AN_LSTM_MAX_FEATURES); parameters initialised from c->seed.
    Returns: AN_OK with *out set, AN_ERR_INVALID_ARG, AN_ERR_TOO_LARGE or
    AN_ERR_NOMEM with *out NULL. */
-AN_API an_result an_lstm_ae_create(const an_lstm_config *c, const an_allocator *a, an_detector **out);
+AN_API an_result an_lstm_ae_create(const an_lstm_config *c, size_t n_features, const an_allocator *a,
+                                   an_detector **out);
 /* Returns: the type table entry for an_detector_load. */
 AN_API const an_detector_vtable *an_lstm_ae_type(void);
 
@@ -559,15 +566,15 @@ AN_API const an_detector_vtable *an_lstm_ae_type(void);
    (the first T rows score 0).  It is an approximation of the windowed
    score (how close on a test series: README, "LSTM models in five
    minutes").
-   an_lstm_forecaster_config_init(250, F, 80, 10) gives telemanom's
+   an_lstm_forecaster_config_init(250, 80, 10) gives telemanom's
    configuration: 2 layers of 80, dropout 0.3, 10 predictions.
    Returns (config_init): the configuration. */
-AN_API an_lstm_config an_lstm_forecaster_config_init(size_t window, size_t n_features, size_t units,
-                                                     size_t n_predictions);
+AN_API an_lstm_config an_lstm_forecaster_config_init(size_t window, size_t units, size_t n_predictions);
 /* Returns: as an_lstm_ae_create. */
-AN_API an_result an_lstm_forecaster_create(const an_lstm_config *c, const an_allocator *a, an_detector **out);
+AN_API an_result an_lstm_forecaster_create(const an_lstm_config *c, size_t n_features, const an_allocator *a,
+                                           an_detector **out);
 /* Returns: as an_lstm_ae_memory. */
-AN_API an_result an_lstm_forecaster_memory(const an_lstm_config *c, size_t *inference_bytes,
+AN_API an_result an_lstm_forecaster_memory(const an_lstm_config *c, size_t n_features, size_t *inference_bytes,
                                            size_t *training_bytes);
 /* Returns: the type table entry for an_detector_load. */
 AN_API const an_detector_vtable *an_lstm_forecaster_type(void);
@@ -586,12 +593,12 @@ AN_API const an_detector_vtable *an_lstm_forecaster_type(void);
    causally.  an_lstm_classifier_config_init: one layer, dropout 0.2,
    BCE.
    Returns (config_init): the configuration. */
-AN_API an_lstm_config an_lstm_classifier_config_init(size_t window, size_t n_features, size_t units,
-                                                     size_t n_classes);
+AN_API an_lstm_config an_lstm_classifier_config_init(size_t window, size_t units, size_t n_classes);
 /* Returns: as an_lstm_ae_create. */
-AN_API an_result an_lstm_classifier_create(const an_lstm_config *c, const an_allocator *a, an_detector **out);
+AN_API an_result an_lstm_classifier_create(const an_lstm_config *c, size_t n_features, const an_allocator *a,
+                                           an_detector **out);
 /* Returns: as an_lstm_ae_memory. */
-AN_API an_result an_lstm_classifier_memory(const an_lstm_config *c, size_t *inference_bytes,
+AN_API an_result an_lstm_classifier_memory(const an_lstm_config *c, size_t n_features, size_t *inference_bytes,
                                            size_t *training_bytes);
 /* Returns: the type table entry for an_detector_load. */
 AN_API const an_detector_vtable *an_lstm_classifier_type(void);
@@ -628,7 +635,8 @@ AN_API an_result an_lstm_set_train_config(an_detector *d, const an_lstm_train_co
 /* A read-only view of the model's configuration: what it was created
    (or loaded) with, its own training configuration in `train`, the
    scoring batch in `batch` (a loaded model's: see "Loading"), and
-   class_weight NULL (the weights were copied at create).
+   class_weight NULL (the weights were copied at create); its width is
+   d->n_features.
    Returns: the configuration, or NULL when d is not an LSTM model. */
 AN_API const an_lstm_config *an_lstm_config_of(const an_detector *d);
 
@@ -1461,6 +1469,8 @@ typedef struct an__lae_layout {
 typedef struct an__lae {
     an_detector base;
     an_lstm_config cfg;
+    size_t n_features;    /* F, fixed at create (base.n_features is the
+                             contract's public copy)                 */
     an_lstm_kind kind;
     an_allocator alloc;
     an__lae_layout lay;
@@ -1519,12 +1529,11 @@ static an__lae *an__lae_of(an_detector *d)
             d->vt == an__lae_vt(AN_LSTM_CLASSIFIER)) ? (an__lae *)d : NULL;
 }
 
-AN_API an_lstm_config an_lstm_ae_config_init(size_t window, size_t n_features, size_t units)
+AN_API an_lstm_config an_lstm_ae_config_init(size_t window, size_t units)
 {
     an_lstm_config c;
     memset(&c, 0, sizeof c);
     c.window = window;
-    c.n_features = n_features;
     c.n_layers = 1;
     c.units[0] = units;
     c.latent = 0;
@@ -1560,7 +1569,7 @@ AN_API an_result an_lstm_check_train_config(const an_lstm_train_config *t)
     return an__adam_check(&t->adam);
 }
 
-static void an__lae_plan(const an_lstm_config *c, an_lstm_kind kind, an__lae_layout *L)
+static void an__lae_plan(const an_lstm_config *c, size_t F, an_lstm_kind kind, an__lae_layout *L)
 {
     int forecaster = kind != AN_LSTM_AUTOENCODER;
     size_t l, off = 0, n = c->n_layers, latent = forecaster ? 0 : c->latent;
@@ -1569,9 +1578,9 @@ static void an__lae_plan(const an_lstm_config *c, an_lstm_kind kind, an__lae_lay
     L->classifier = kind == AN_LSTM_CLASSIFIER;
     L->n = n;
     L->n_dec = forecaster ? 0 : n;
-    L->widest = c->n_features;
+    L->widest = F;
     for (l = 0; l < n; l++) {
-        L->enc_I[l] = l ? c->units[l - 1] : c->n_features;
+        L->enc_I[l] = l ? c->units[l - 1] : F;
         L->enc_H[l] = c->units[l];
         L->enc_off[l] = off;
         off = an__add(off, an_lstm_layer_param_count(L->enc_I[l], L->enc_H[l]));
@@ -1593,8 +1602,8 @@ static void an__lae_plan(const an_lstm_config *c, an_lstm_kind kind, an__lae_lay
     }
     L->rows = kind == AN_LSTM_CLASSIFIER ? 1 : (forecaster ? c->n_predictions : c->window);
     L->out_in = forecaster ? L->top : L->dec_H[n - 1];
-    L->out_dim = kind == AN_LSTM_CLASSIFIER ? c->n_classes : (forecaster ? an__mul(c->n_predictions, c->n_features) : c->n_features);
-    L->out_total = kind == AN_LSTM_AUTOENCODER ? an__mul(c->window, c->n_features) : L->out_dim;
+    L->out_dim = kind == AN_LSTM_CLASSIFIER ? c->n_classes : (forecaster ? an__mul(c->n_predictions, F) : F);
+    L->out_total = kind == AN_LSTM_AUTOENCODER ? an__mul(c->window, F) : L->out_dim;
     L->out_W = off;
     off = an__add(off, an__mul(L->out_dim, L->out_in));
     L->out_b = off;
@@ -1606,7 +1615,6 @@ AN_API an_result an_lstm_check_config(const an_lstm_config *c)
     size_t l;
     if (!c) return AN_ERR_INVALID_ARG;
     if (c->window < 1 || c->window > AN_LSTM_MAX_WINDOW) return AN_ERR_INVALID_ARG;
-    if (c->n_features < 1 || c->n_features > AN_LSTM_MAX_FEATURES) return AN_ERR_INVALID_ARG;
     if (c->n_layers < 1 || c->n_layers > AN_LSTM_MAX_LAYERS) return AN_ERR_INVALID_ARG;
     for (l = 0; l < c->n_layers; l++)
         if (c->units[l] < 1 || c->units[l] > AN_LSTM_MAX_UNITS) return AN_ERR_INVALID_ARG;
@@ -1633,10 +1641,10 @@ static float *an__take(float *base, size_t *off, size_t n)
 
 /* Lays out both blocks (or only measures them, with m's blocks NULL):
    sizes in floats. */
-static void an__lae_carve(an__lae *m, const an_lstm_config *c, const an__lae_layout *L, float *core,
+static void an__lae_carve(an__lae *m, const an_lstm_config *c, size_t F, const an__lae_layout *L, float *core,
                           float *train, size_t *core_floats, size_t *train_floats)
 {
-    size_t B = c->batch, T = c->window, F = c->n_features, co = 0, tr = 0, l, adam_bytes = 0;
+    size_t B = c->batch, T = c->window, co = 0, tr = 0, l, adam_bytes = 0;
     size_t bt = an__mul(B, T);
     float *p;
     size_t tf = an__mul(T, F), out_max = tf > L->out_total ? tf : L->out_total;
@@ -1688,11 +1696,12 @@ static void an__lae_carve(an__lae *m, const an_lstm_config *c, const an__lae_lay
     *train_floats = tr;
 }
 
-static an_result an__model_check(const an_lstm_config *c, an_lstm_kind kind)
+static an_result an__model_check(const an_lstm_config *c, size_t F, an_lstm_kind kind)
 {
     size_t k;
     an_result r = an_lstm_check_config(c);
     if (r != AN_OK) return r;
+    if (F < 1 || F > AN_LSTM_MAX_FEATURES) return AN_ERR_INVALID_ARG;
     if (kind == AN_LSTM_CLASSIFIER) {
         if (c->n_classes < 1 || c->n_classes > AN_LSTM_MAX_FEATURES) return AN_ERR_INVALID_ARG;
         if (c->loss != AN_LOSS_BCE && c->loss != AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
@@ -1707,7 +1716,7 @@ static an_result an__model_check(const an_lstm_config *c, an_lstm_kind kind)
     return c->dropout == 0.0 ? AN_OK : AN_ERR_INVALID_ARG;   /* the autoencoder has no dropout */
 }
 
-static an_result an__model_memory(const an_lstm_config *c, an_lstm_kind kind, size_t *inference_bytes,
+static an_result an__model_memory(const an_lstm_config *c, size_t F, an_lstm_kind kind, size_t *inference_bytes,
                                   size_t *training_bytes)
 {
     an__lae_layout L;
@@ -1715,10 +1724,10 @@ static an_result an__model_memory(const an_lstm_config *c, an_lstm_kind kind, si
     an_result r;
     if (inference_bytes) *inference_bytes = 0;
     if (training_bytes) *training_bytes = 0;
-    if ((r = an__model_check(c, kind)) != AN_OK) return r;
-    an__lae_plan(c, kind, &L);
+    if ((r = an__model_check(c, F, kind)) != AN_OK) return r;
+    an__lae_plan(c, F, kind, &L);
     if (L.n_params == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    an__lae_carve(NULL, c, &L, NULL, NULL, &co, &tr);
+    an__lae_carve(NULL, c, F, &L, NULL, NULL, &co, &tr);
     co = an__mul(co, sizeof(float));
     tr = an__mul(tr, sizeof(float));
     if (co == SIZE_MAX || tr == SIZE_MAX || an__add(co, tr) > AN_LSTM_MAX_BYTES) return AN_ERR_TOO_LARGE;
@@ -1727,15 +1736,16 @@ static an_result an__model_memory(const an_lstm_config *c, an_lstm_kind kind, si
     return AN_OK;
 }
 
-AN_API an_result an_lstm_ae_memory(const an_lstm_config *c, size_t *inference_bytes, size_t *training_bytes)
+AN_API an_result an_lstm_ae_memory(const an_lstm_config *c, size_t n_features, size_t *inference_bytes,
+                                   size_t *training_bytes)
 {
-    return an__model_memory(c, AN_LSTM_AUTOENCODER, inference_bytes, training_bytes);
+    return an__model_memory(c, n_features, AN_LSTM_AUTOENCODER, inference_bytes, training_bytes);
 }
 
-AN_API an_result an_lstm_forecaster_memory(const an_lstm_config *c, size_t *inference_bytes,
+AN_API an_result an_lstm_forecaster_memory(const an_lstm_config *c, size_t n_features, size_t *inference_bytes,
                                            size_t *training_bytes)
 {
-    return an__model_memory(c, AN_LSTM_FORECASTER, inference_bytes, training_bytes);
+    return an__model_memory(c, n_features, AN_LSTM_FORECASTER, inference_bytes, training_bytes);
 }
 
 /* Points the layer structs at the parameter (and gradient) block: a
@@ -1816,7 +1826,7 @@ static void an__lae_init_params(an__lae *m)
     an_dense_init_params(m->lay.out_in, m->lay.out_dim, m->params + m->lay.out_W, m->params + m->lay.out_b, &rng);
 }
 
-static an_result an__model_create(const an_lstm_config *c, an_lstm_kind kind, const an_allocator *a,
+static an_result an__model_create(const an_lstm_config *c, size_t F, an_lstm_kind kind, const an_allocator *a,
                                   an_detector **out)
 {
     an__lae *m;
@@ -1826,28 +1836,29 @@ static an_result an__model_create(const an_lstm_config *c, an_lstm_kind kind, co
     if (!out) return AN_ERR_INVALID_ARG;
     *out = NULL;
     if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
-    if ((r = an__model_memory(c, kind, NULL, NULL)) != AN_OK) return r;
+    if ((r = an__model_memory(c, F, kind, NULL, NULL)) != AN_OK) return r;
     if (!(m = (an__lae *)an_malloc(&alloc, sizeof *m, AN_ALIGN))) return AN_ERR_NOMEM;
     memset(m, 0, sizeof *m);
     m->alloc = alloc;
     m->kind = kind;
     m->cfg = *c;
+    m->n_features = F;
     m->cfg.class_weight = NULL;   /* copied below; the caller's array may go */
     if (kind != AN_LSTM_FORECASTER) m->cfg.n_predictions = 0;
     if (kind != AN_LSTM_CLASSIFIER) { m->cfg.n_classes = 0; m->cfg.gamma = 0.0; }
     if (kind != AN_LSTM_AUTOENCODER) m->cfg.latent = 0;
-    an__lae_plan(&m->cfg, kind, &m->lay);
-    an__lae_carve(NULL, &m->cfg, &m->lay, NULL, NULL, &co, &tr);
+    an__lae_plan(&m->cfg, F, kind, &m->lay);
+    an__lae_carve(NULL, &m->cfg, F, &m->lay, NULL, NULL, &co, &tr);
     m->core_bytes = co * sizeof(float);
     if (!(m->core = an_malloc(&alloc, m->core_bytes, AN_ALIGN))) { an__lae_free(m); return AN_ERR_NOMEM; }
     memset(m->core, 0, m->core_bytes);
-    an__lae_carve(m, &m->cfg, &m->lay, (float *)m->core, NULL, &co, &tr);
+    an__lae_carve(m, &m->cfg, F, &m->lay, (float *)m->core, NULL, &co, &tr);
     if (kind == AN_LSTM_CLASSIFIER) {
         size_t k;
         for (k = 0; k < c->n_classes; k++) m->class_weight[k] = c->class_weight ? c->class_weight[k] : 1.0f;
     }
     if (c->scaler) {
-        if ((r = an_scaler_init(&m->scaler, c->scaler, c->n_features, &alloc)) != AN_OK) {
+        if ((r = an_scaler_init(&m->scaler, c->scaler, F, &alloc)) != AN_OK) {
             an__lae_free(m);
             return r;
         }
@@ -1857,47 +1868,48 @@ static an_result an__model_create(const an_lstm_config *c, an_lstm_kind kind, co
     an__lae_init_params(m);
     an__lae_prepare(m);
     m->base.vt = an__lae_vt(kind);
-    m->base.n_features = c->n_features;
+    m->base.n_features = F;
     m->base.fitted = 0;
     *out = &m->base;
     return AN_OK;
 }
 
-AN_API an_result an_lstm_ae_create(const an_lstm_config *c, const an_allocator *a, an_detector **out)
+AN_API an_result an_lstm_ae_create(const an_lstm_config *c, size_t n_features, const an_allocator *a,
+                                   an_detector **out)
 {
-    return an__model_create(c, AN_LSTM_AUTOENCODER, a, out);
+    return an__model_create(c, n_features, AN_LSTM_AUTOENCODER, a, out);
 }
 
-AN_API an_result an_lstm_forecaster_create(const an_lstm_config *c, const an_allocator *a, an_detector **out)
+AN_API an_result an_lstm_forecaster_create(const an_lstm_config *c, size_t n_features, const an_allocator *a,
+                                           an_detector **out)
 {
-    return an__model_create(c, AN_LSTM_FORECASTER, a, out);
+    return an__model_create(c, n_features, AN_LSTM_FORECASTER, a, out);
 }
 
-AN_API an_result an_lstm_classifier_create(const an_lstm_config *c, const an_allocator *a, an_detector **out)
+AN_API an_result an_lstm_classifier_create(const an_lstm_config *c, size_t n_features, const an_allocator *a,
+                                           an_detector **out)
 {
-    return an__model_create(c, AN_LSTM_CLASSIFIER, a, out);
+    return an__model_create(c, n_features, AN_LSTM_CLASSIFIER, a, out);
 }
 
-AN_API an_result an_lstm_classifier_memory(const an_lstm_config *c, size_t *inference_bytes,
+AN_API an_result an_lstm_classifier_memory(const an_lstm_config *c, size_t n_features, size_t *inference_bytes,
                                            size_t *training_bytes)
 {
-    return an__model_memory(c, AN_LSTM_CLASSIFIER, inference_bytes, training_bytes);
+    return an__model_memory(c, n_features, AN_LSTM_CLASSIFIER, inference_bytes, training_bytes);
 }
 
-AN_API an_lstm_config an_lstm_classifier_config_init(size_t window, size_t n_features, size_t units,
-                                                     size_t n_classes)
+AN_API an_lstm_config an_lstm_classifier_config_init(size_t window, size_t units, size_t n_classes)
 {
-    an_lstm_config c = an_lstm_ae_config_init(window, n_features, units);
+    an_lstm_config c = an_lstm_ae_config_init(window, units);
     c.n_classes = n_classes;
     c.loss = AN_LOSS_BCE;
     c.dropout = 0.2;
     return c;
 }
 
-AN_API an_lstm_config an_lstm_forecaster_config_init(size_t window, size_t n_features, size_t units,
-                                                     size_t n_predictions)
+AN_API an_lstm_config an_lstm_forecaster_config_init(size_t window, size_t units, size_t n_predictions)
 {
-    an_lstm_config c = an_lstm_ae_config_init(window, n_features, units);
+    an_lstm_config c = an_lstm_ae_config_init(window, units);
     c.n_layers = 2;
     c.units[1] = units;
     c.n_predictions = n_predictions;
@@ -1910,11 +1922,11 @@ static an_result an__lae_train_alloc(an__lae *m)
 {
     size_t co, tr;
     if (m->train) return AN_OK;
-    an__lae_carve(NULL, &m->cfg, &m->lay, NULL, NULL, &co, &tr);
+    an__lae_carve(NULL, &m->cfg, m->n_features, &m->lay, NULL, NULL, &co, &tr);
     m->train_bytes = tr * sizeof(float);
     if (!(m->train = an_malloc(&m->alloc, m->train_bytes, AN_ALIGN))) { m->train_bytes = 0; return AN_ERR_NOMEM; }
     memset(m->train, 0, m->train_bytes);
-    an__lae_carve(m, &m->cfg, &m->lay, (float *)m->core, (float *)m->train, &co, &tr);
+    an__lae_carve(m, &m->cfg, m->n_features, &m->lay, (float *)m->core, (float *)m->train, &co, &tr);
     an__lae_bind(m);
     return AN_OK;
 }
@@ -2048,7 +2060,7 @@ AN_API an_result an_lstm_loss_grad(an_detector *d, const float *x, size_t B, dou
     if (!m || !x || !loss || B == 0) return AN_ERR_INVALID_ARG;
     *loss = 0.0;
     if (B > m->cfg.batch) return AN_ERR_SHAPE;
-    TF = m->cfg.window * m->cfg.n_features;
+    TF = m->cfg.window * m->n_features;
     PF = m->lay.head ? m->lay.out_total : 0;
     if (!an__all_finite(x, B * (TF + PF))) return AN_ERR_INPUT;
     if (m->lay.classifier)
@@ -2071,7 +2083,7 @@ AN_API an_result an_lstm_output(an_detector *d, const float *x, size_t B, float 
     size_t n;
     if (!m || !x || !out || B == 0) return AN_ERR_INVALID_ARG;
     if (B > m->cfg.batch) return AN_ERR_SHAPE;
-    n = B * m->cfg.window * m->cfg.n_features;
+    n = B * m->cfg.window * m->n_features;
     if (!an__all_finite(x, n)) return AN_ERR_INPUT;
     memcpy(m->x, x, n * sizeof(float));
     an__lae_forward(m, B);
@@ -2114,7 +2126,7 @@ static size_t an__lae_stride(const an__lae *m, const an_lstm_train_config *t)
    xs) into slot b of m->x. */
 static void an__lae_gather(an__lae *m, const float *xs, size_t start, size_t b)
 {
-    size_t F = m->cfg.n_features, TF = m->cfg.window * F, K = m->lay.out_dim;
+    size_t F = m->n_features, TF = m->cfg.window * F, K = m->lay.out_dim;
     memcpy(m->x + b * TF, xs + start * F, TF * sizeof(float));
     if (m->lay.classifier)   /* windows laid end to end: window start / T */
         memcpy(m->target + b * K, m->labels + (start / m->cfg.window) * K, K * sizeof(float));
@@ -2223,7 +2235,7 @@ out:
    training record and threshold state. */
 static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fresh, const an_lstm_train_config *t)
 {
-    size_t F = m->cfg.n_features, n = an__mul(n_rows, F), nw, bytes, off, prev_off, np = m->lay.n_params;
+    size_t F = m->n_features, n = an__mul(n_rows, F), nw, bytes, off, prev_off, np = m->lay.n_params;
     size_t T = m->cfg.window;
     unsigned char *scratch;
     float *xs, *prev;
@@ -2389,7 +2401,7 @@ AN_API const an_lstm_config *an_lstm_config_of(const an_detector *d)
 /* Scaled window rows into slot b of m->x from raw rows (T,F). */
 static an_result an__lae_put(an__lae *m, const float *rows, size_t b)
 {
-    size_t TF = m->cfg.window * m->cfg.n_features;
+    size_t TF = m->cfg.window * m->n_features;
     if (m->has_scaler) return an_scaler_transform(&m->scaler, rows, m->cfg.window, m->x + b * TF);
     memcpy(m->x + b * TF, rows, TF * sizeof(float));
     return AN_OK;
@@ -2435,7 +2447,7 @@ AN__INLINE void an__score_add(an_lstm_agg agg, float *score, float e)
 
 static float an__lae_err(const an__lae *m, size_t b, size_t t)
 {
-    size_t F = m->cfg.n_features, o = (b * m->cfg.window + t) * F;
+    size_t F = m->n_features, o = (b * m->cfg.window + t) * F;
     return an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + o, m->x + o, F);
 }
 
@@ -2443,7 +2455,7 @@ static float an__lae_err(const an__lae *m, size_t b, size_t t)
 static an_result an__lae_row(const an__lae *m, const float *row, float *out)
 {
     if (m->has_scaler) return an_scaler_transform(&m->scaler, row, 1, out);
-    memcpy(out, row, m->cfg.n_features * sizeof(float));
+    memcpy(out, row, m->n_features * sizeof(float));
     return AN_OK;
 }
 
@@ -2452,7 +2464,7 @@ static an_result an__lae_row(const an__lae *m, const float *row, float *out)
 static an_result an__lfc_push_stateful(an__lae *m, const float *row, float *score)
 {
     const an__lae_layout *L = &m->lay;
-    size_t l, off = 0, F = m->cfg.n_features;
+    size_t l, off = 0, F = m->n_features;
     const float *in = m->st_x;
     an_result r;
     if ((r = an__lae_row(m, row, m->st_x)) != AN_OK) return r;
@@ -2472,7 +2484,7 @@ static an_result an__lfc_push_stateful(an__lae *m, const float *row, float *scor
    prediction from the previous T rows, then the row joins them. */
 static an_result an__lfc_push(an__lae *m, const float *row, float *score)
 {
-    size_t T = m->cfg.window, F = m->cfg.n_features, k;
+    size_t T = m->cfg.window, F = m->n_features, k;
     an_result r;
     if (m->cfg.stateful_stream) return an__lfc_push_stateful(m, row, score);
     if (m->n_seen >= T) {
@@ -2500,7 +2512,7 @@ static float an__max(const float *x, size_t n)
    at each row; rows before the first full window score 0. */
 static an_result an__lcl_score(an__lae *m, const float *x, size_t n_rows, float *scores)
 {
-    size_t T = m->cfg.window, F = m->cfg.n_features, K = m->lay.out_dim, nw, w0, b;
+    size_t T = m->cfg.window, F = m->n_features, K = m->lay.out_dim, nw, w0, b;
     an_result r;
     if (n_rows < T) return AN_ERR_TOO_SHORT;
     nw = n_rows - T + 1;
@@ -2545,7 +2557,7 @@ AN_API an_result an_lstm_classifier_predict(an_detector *d, const float *windows
     if (!m || !windows || !prob || n == 0) return AN_ERR_INVALID_ARG;
     if (!m->lay.classifier) return AN_ERR_UNSUPPORTED;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
-    TF = m->cfg.window * m->cfg.n_features;
+    TF = m->cfg.window * m->n_features;
     K = m->lay.out_dim;
     if (an__mul(n, TF) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!an__all_finite(windows, n * TF)) return AN_ERR_INPUT;
@@ -2570,7 +2582,7 @@ AN_API an_result an_lstm_explain(an_detector *d, const float *x, size_t n_rows, 
     if (m->lay.classifier) return AN_ERR_UNSUPPORTED;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
     T = m->cfg.window;
-    F = m->cfg.n_features;
+    F = m->n_features;
     if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (m->lay.head) {
         if (row < T) return AN_ERR_TOO_SHORT;
@@ -2630,7 +2642,7 @@ AN_API an_result an_lstm_errors(an_detector *d, const float *x, size_t n_rows, s
     if (m->lay.classifier) return AN_ERR_UNSUPPORTED;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
     T = m->cfg.window;
-    F = m->cfg.n_features;
+    F = m->n_features;
     rows = m->lay.head ? m->cfg.n_predictions : T;
     span = T + (m->lay.head ? rows : 0);
     if (an__mul(n_rows, F) == SIZE_MAX || first > SIZE_MAX - n) return AN_ERR_TOO_LARGE;
@@ -2668,7 +2680,7 @@ static an_result an__series_scores(an__lae *m, const float *x, size_t n_rows, fl
 {
     const int head = m->lay.head;
     const an_lstm_agg agg = m->cfg.window_agg;
-    size_t T = m->cfg.window, F = m->cfg.n_features, rows = m->lay.rows, off = head ? T : 0;
+    size_t T = m->cfg.window, F = m->n_features, rows = m->lay.rows, off = head ? T : 0;
     size_t last = head ? 0 : T - 1, nw, w0, b, k, r;
     an_result res;
     if (n_rows < T + (head ? 1 : 0)) return AN_ERR_TOO_SHORT;
@@ -2719,7 +2731,7 @@ static an_result an__lae_push(an_detector *self, const float *row, float *score)
     if (!m) return AN_ERR_INVALID_ARG;
     *score = 0.0f;
     T = m->cfg.window;
-    F = m->cfg.n_features;
+    F = m->n_features;
     if (m->lay.head && !m->lay.classifier) return an__lfc_push(m, row, score);
     memcpy(m->ring + m->ring_pos * F, row, F * sizeof(float));
     m->ring_pos = (m->ring_pos + 1) % T;
@@ -2779,7 +2791,7 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     an_write_begin(w, AN__TAG_LAE_CONFIG);
     an_write_u32(w, 1);
     an_write_u64(w, c->window);
-    an_write_u64(w, c->n_features);
+    an_write_u64(w, m->n_features);
     an_write_u64(w, c->n_layers);
     for (l = 0; l < AN_LSTM_MAX_LAYERS; l++) an_write_u64(w, l < c->n_layers ? c->units[l] : 0);
     an_write_u64(w, c->latent);
@@ -2835,7 +2847,7 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     an_write_begin(w, AN__TAG_LAE_STREAM);
     an_write_u64(w, m->n_seen);
     an_write_u64(w, m->ring_pos);
-    an_write_f32s(w, m->ring, c->window * c->n_features);
+    an_write_f32s(w, m->ring, c->window * m->n_features);
     if (c->stateful_stream) {
         an_write_f32s(w, m->st_h, an__lae_state_size(m));
         an_write_f32s(w, m->st_c, an__lae_state_size(m));
@@ -2845,16 +2857,16 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     return w->status;
 }
 
-static an_result an__lae_read_config(an_reader *r, an_lstm_config *c)
+static an_result an__lae_read_config(an_reader *r, an_lstm_config *c, size_t *n_features)
 {
     uint32_t version;
     size_t l, v;
     an_result res;
-    *c = an_lstm_ae_config_init(1, 1, 1);
+    *c = an_lstm_ae_config_init(1, 1);
     if ((res = an_read_u32(r, &version)) != AN_OK) return res;
     if (version != 1) return version > 1 ? AN_ERR_VERSION : AN_ERR_CORRUPT;
     if ((res = an_read_count(r, 1, AN_LSTM_MAX_WINDOW, &c->window)) != AN_OK) return res;
-    if ((res = an_read_count(r, 1, AN_LSTM_MAX_FEATURES, &c->n_features)) != AN_OK) return res;
+    if ((res = an_read_count(r, 1, AN_LSTM_MAX_FEATURES, n_features)) != AN_OK) return res;
     if ((res = an_read_count(r, 1, AN_LSTM_MAX_LAYERS, &c->n_layers)) != AN_OK) return res;
     for (l = 0; l < AN_LSTM_MAX_LAYERS; l++)
         if ((res = an_read_count(r, l < c->n_layers ? 1 : 0, l < c->n_layers ? AN_LSTM_MAX_UNITS : 0,
@@ -2908,11 +2920,11 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
     an_reader chunk;
     an_detector *d = NULL;
     an__lae *m;
-    size_t count;
+    size_t count, F = 0;
     an_result r;
     *out = NULL;
     if ((r = an_reader_find(payload, AN__TAG_LAE_CONFIG, &chunk)) != AN_OK) return r;
-    if ((r = an__lae_read_config(&chunk, &c)) != AN_OK) return r;
+    if ((r = an__lae_read_config(&chunk, &c, &F)) != AN_OK) return r;
     if (forecaster) {
         if ((r = an_reader_find(payload, AN__TAG_LFC_EXTRA, &chunk)) != AN_OK) return r;
         if ((r = an_read_count(&chunk, kind == AN_LSTM_FORECASTER, kind == AN_LSTM_FORECASTER ? AN_LSTM_MAX_WINDOW : 0, &c.n_predictions)) != AN_OK)
@@ -2943,7 +2955,7 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
         c.channel_agg = (an_lstm_agg)ca;
         c.window_agg = (an_lstm_agg)wa;
     }
-    if (an__model_check(&c, kind) != AN_OK) return AN_ERR_CORRUPT;
+    if (an__model_check(&c, F, kind) != AN_OK) return AN_ERR_CORRUPT;
     {   /* sizes from the file: the parameters must be in it (the u64 count,
            then the floats), and the buffers they do not account for
            bounded.  The scoring batch is a runtime choice, not part of the
@@ -2952,21 +2964,21 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
         size_t inference = 0, pbytes;
         an__lae_layout L;
         an_reader params;
-        an__lae_plan(&c, kind, &L);
+        an__lae_plan(&c, F, kind, &L);
         if ((r = an_reader_find(payload, AN__TAG_LAE_PARAMS, &params)) != AN_OK) return r;
         if (L.n_params == SIZE_MAX || an_reader_need(&params, an__add(L.n_params, 2), sizeof(float)) != AN_OK)
             return AN_ERR_CORRUPT;
         pbytes = an__mul(L.n_params, sizeof(float));
         if (c.batch > ANOMALY_LSTM_LOAD_BATCH) c.batch = ANOMALY_LSTM_LOAD_BATCH;
         for (;;) {
-            if ((r = an__model_memory(&c, kind, &inference, NULL)) != AN_OK) return r;
+            if ((r = an__model_memory(&c, F, kind, &inference, NULL)) != AN_OK) return r;
             if (inference - pbytes <= ANOMALY_LSTM_LOAD_SLACK_BYTES || c.batch == 1) break;
             c.batch /= 2;
         }
         if (inference - pbytes > ANOMALY_LSTM_LOAD_SLACK_BYTES || inference > ANOMALY_LSTM_MAX_LOAD_BYTES)
             return AN_ERR_TOO_LARGE;
     }
-    if ((r = an__model_create(&c, kind, a, &d)) != AN_OK) return r;
+    if ((r = an__model_create(&c, F, kind, a, &d)) != AN_OK) return r;
     if (kind == AN_LSTM_CLASSIFIER && c.n_classes > 64) {   /* the weights straight into the model */
         an__lae *mm = (an__lae *)d;
         size_t k;
@@ -2981,7 +2993,7 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
         if ((r = an__reader_seek(payload, AN_TAG_SCALER, &chunk)) != AN_OK) goto fail;
         if ((r = an_scaler_load(&m->scaler, &chunk, a)) != AN_OK) goto fail;
         m->has_scaler = 1;
-        if (m->scaler.n_features != c.n_features || m->scaler.kind != c.scaler || !m->scaler.fitted) {
+        if (m->scaler.n_features != F || m->scaler.kind != c.scaler || !m->scaler.fitted) {
             r = AN_ERR_CORRUPT;
             goto fail;
         }
@@ -3004,7 +3016,7 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
         m->train_rows = (size_t)rows;
     }
     if (an_reader_find(payload, AN__TAG_LAE_STREAM, &chunk) == AN_OK) {   /* optional */
-        size_t T = c.window, TF = T * c.n_features, hs = an__lae_state_size(m);
+        size_t T = c.window, TF = T * F, hs = an__lae_state_size(m);
         int stateful = c.stateful_stream != 0;
         if (an_read_count(&chunk, 0, T, &m->n_seen) != AN_OK || an_read_count(&chunk, 0, T - 1, &m->ring_pos) != AN_OK ||
             an_read_f32s(&chunk, m->ring, TF) != AN_OK || !an__all_finite(m->ring, TF) ||
@@ -3095,7 +3107,7 @@ static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_ro
     an_result r;
     if (!m) return AN_ERR_INVALID_ARG;
     T = m->cfg.window;
-    F = m->cfg.n_features;
+    F = m->n_features;
     K = m->lay.out_dim;
     B = m->cfg.batch;
     TF = T * F;

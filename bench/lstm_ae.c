@@ -130,13 +130,13 @@ int main(int argc, char **argv)
                                                 0.1 * an_rng_normal(&rng));
         }
 
-    c = an_lstm_ae_config_init(T, F, H);
+    c = an_lstm_ae_config_init(T, H);
     c.batch = B;
     c.scaler = (an_scaler_kind)0;   /* the peer trains on the raw windows */
     c.seed = (uint64_t)o.seed;
     c.train.adam = an_adam_config_init(o.lr);
     c.train.adam.eps = o.eps;
-    if ((r = an_lstm_ae_create(&c, NULL, &d)) != AN_OK) { fprintf(stderr, "create: %s\n", an_result_str(r)); return 1; }
+    if ((r = an_lstm_ae_create(&c, F, NULL, &d)) != AN_OK) { fprintf(stderr, "create: %s\n", an_result_str(r)); return 1; }
     an_lstm_param_view(d, "params", &params, &n_params);
     an_lstm_param_view(d, "grads", &grads, &n_params);
     if ((r = an_adam_init(&opt, &c.train.adam, n_params, NULL)) != AN_OK) { fprintf(stderr, "adam: %s\n", an_result_str(r)); return 1; }

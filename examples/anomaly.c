@@ -454,8 +454,8 @@ static int show_progress(void *user, const an_lstm_progress *p)
    an epoch (the stride grows with the series), early stopping. */
 static an_detector *make_lstm(const options *o, size_t n_features, int forecaster, size_t n_rows)
 {
-    an_lstm_config c = forecaster ? an_lstm_forecaster_config_init(o->window, n_features, 32, 1)
-                                     : an_lstm_ae_config_init(o->window, n_features, 32);
+    an_lstm_config c = forecaster ? an_lstm_forecaster_config_init(o->window, 32, 1)
+                                     : an_lstm_ae_config_init(o->window, 32);
     an_detector *d;
     c.window_agg = AN_AGG_LAST;                  /* causal: a row is scored by the window ending at it */
     c.train.epochs = o->epochs ? o->epochs : 20;
@@ -466,7 +466,8 @@ static an_detector *make_lstm(const options *o, size_t n_features, int forecaste
         c.train.progress = show_progress;
         c.train.progress_user = (void *)(forecaster ? "lstm-forecast" : "lstm-ae");
     }
-    check(forecaster ? an_lstm_forecaster_create(&c, NULL, &d) : an_lstm_ae_create(&c, NULL, &d), "lstm");
+    check(forecaster ? an_lstm_forecaster_create(&c, n_features, NULL, &d) : an_lstm_ae_create(&c, n_features, NULL, &d),
+          "lstm");
     return d;
 }
 

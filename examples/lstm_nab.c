@@ -58,7 +58,7 @@ int main(int argc, char **argv)
         char path[512];
         float *x;
         size_t n = rf->n, prob = an_nab_probation(n), i, w;
-        an_lstm_config c = an_lstm_ae_config_init(48, 1, 32);
+        an_lstm_config c = an_lstm_ae_config_init(48, 32);
         an_detector *d = NULL;
         an_lstm_info info;
         an_result r;
@@ -69,7 +69,7 @@ int main(int argc, char **argv)
         c.batch = 16;
         c.train.adam.lr = 3e-3;
         c.train.patience = 6;
-        if ((r = an_lstm_ae_create(&c, NULL, &d)) != AN_OK || (r = an_detector_fit(d, x, prob)) != AN_OK ||
+        if ((r = an_lstm_ae_create(&c, 1, NULL, &d)) != AN_OK || (r = an_detector_fit(d, x, prob)) != AN_OK ||
             (r = an_lstm_info_get(d, &info)) != AN_OK) {
             fprintf(stderr, "%s: %s\n", rf->name, an_result_str(r));
             return 1;

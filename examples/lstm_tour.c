@@ -39,16 +39,16 @@ int main(void)
     test[1200] += 6.0f;                                  /* a spike        */
     for (i = 1500; i < 1530; i++) test[i] -= 4.0f;       /* a level drop   */
 
-    c = an_lstm_ae_config_init(48, 1, 32);   /* window 48, 1 feature, 32 units */
+    c = an_lstm_ae_config_init(48, 32);      /* window 48, 32 units */
     c.train.epochs = 15;
     c.train.stride = 4;
     c.train.adam.lr = 5e-3;
     c.train.progress = progress;
-    an_lstm_ae_memory(&c, &inference, &training);
+    an_lstm_ae_memory(&c, 1, &inference, &training);   /* 1 feature */
     printf("LSTM autoencoder: %zu bytes to score, %zu more to train (SIMD %s)\n", inference, training,
            an_simd_name(an_simd_path()));
 
-    if ((res = an_lstm_ae_create(&c, NULL, &d)) != AN_OK ||
+    if ((res = an_lstm_ae_create(&c, 1, NULL, &d)) != AN_OK ||
         (res = an_detector_fit(d, train, N)) != AN_OK ||          /* scaler + training */
         (res = an_detector_score(d, test, N, score)) != AN_OK) {  /* one score per row */
         printf("failed: %s\n", an_result_str(res));

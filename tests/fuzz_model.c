@@ -176,10 +176,10 @@ static int fuzz_write_stats_seeds(const char *dir)
         if (k == 6) an_ks_drift_create(&kc, 1, NULL, &d);
         if (k == 7) { fc.n_trees = 4; an_iforest_create(&fc, 1, NULL, &d); }
         if (k >= 9 && k <= 10) {                     /* tiny LSTMs: 8-row windows, 4 units, one epoch */
-            an_lstm_config lc9 = k == 9 ? an_lstm_ae_config_init(8, 1, 4) : an_lstm_forecaster_config_init(8, 1, 4, 2);
+            an_lstm_config lc9 = k == 9 ? an_lstm_ae_config_init(8, 4) : an_lstm_forecaster_config_init(8, 4, 2);
             lc9.train.epochs = 1;
-            if (k == 9) an_lstm_ae_create(&lc9, NULL, &d);
-            else an_lstm_forecaster_create(&lc9, NULL, &d);
+            if (k == 9) an_lstm_ae_create(&lc9, 1, NULL, &d);
+            else an_lstm_forecaster_create(&lc9, 1, NULL, &d);
         }
         if (k == 8) {
             an_ensemble_create(&ec, 1, NULL, &d);
@@ -189,14 +189,14 @@ static int fuzz_write_stats_seeds(const char *dir)
             an_ensemble_add(d, m, 0.4, AN_MEMBER_OPTIONAL);
         }
         if (k == 11) {
-            an_lstm_config lc11 = an_lstm_ae_config_init(8, 1, 4);
+            an_lstm_config lc11 = an_lstm_ae_config_init(8, 4);
             lc11.train.epochs = 1;
             ec.pool = AN_POOL_SURPRISE;
             an_ensemble_create(&ec, 1, NULL, &d);
             an_robust_create(&rc, 1, NULL, &m);
             an_ensemble_add(d, m, 0.6, AN_MEMBER_BASELINE);
             m = NULL;
-            an_lstm_ae_create(&lc11, NULL, &m);
+            an_lstm_ae_create(&lc11, 1, NULL, &m);
             if (m) an_ensemble_add(d, m, 0.4, AN_MEMBER_OPTIONAL);
         }
         if (!d || an_detector_fit(d, x, 240) != AN_OK) { ok = 0; an_detector_destroy(d); continue; }

@@ -259,12 +259,12 @@ static const char *const ae_names[][2] = {
 
 static an_detector *ae_fixture_model(void)
 {
-    an_lstm_config c = an_lstm_ae_config_init(AE_T, AE_F, AE_H);
+    an_lstm_config c = an_lstm_ae_config_init(AE_T, AE_H);
     an_detector *d = NULL;
     size_t k;
     c.batch = AE_B;
     c.scaler = (an_scaler_kind)0;
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_ae_create(&c, AE_F, NULL, &d));
     if (!d) return NULL;
     for (k = 0; k < AE_N_NAMES; k++) {
         float *p;
@@ -664,7 +664,7 @@ static double ae_fd_loss(void *ctx)
 
 static void ae_fd_case(an_activation act, size_t latent, const char *label)
 {
-    an_lstm_config cfg = an_lstm_ae_config_init(FD_T, FD_F, 5);
+    an_lstm_config cfg = an_lstm_ae_config_init(FD_T, 5);
     ae_fd c;
     float gx[FD_B * FD_T * FD_F], *params, *grads, *g;
     size_t n, i;
@@ -677,7 +677,7 @@ static void ae_fd_case(an_activation act, size_t latent, const char *label)
     cfg.activation = act;
     cfg.batch = FD_B;
     cfg.scaler = (an_scaler_kind)0;
-    CHECK_OK(an_lstm_ae_create(&cfg, NULL, &c.d));
+    CHECK_OK(an_lstm_ae_create(&cfg, FD_F, NULL, &c.d));
     if (!c.d) return;
     an_rng_seed(&rng, 5, 5);
     fill_uniform(&rng, c.x, FD_B * FD_T * FD_F, 1.0f);
@@ -723,9 +723,9 @@ static float *sine_series(size_t n, size_t F, uint64_t seed)
     return x;
 }
 
-static an_lstm_config small_config(size_t F)
+static an_lstm_config small_config(void)
 {
-    an_lstm_config c = an_lstm_ae_config_init(16, F, 12);
+    an_lstm_config c = an_lstm_ae_config_init(16, 12);
     c.train.epochs = 12;
     c.batch = 16;
     c.train.stride = 2;
@@ -766,7 +766,7 @@ static double mean_of(const float *x, size_t n)
 static void test_ae_learns_and_detects(void)
 {
     enum { N = 640, F = 2 };
-    an_lstm_config c = small_config(F);
+    an_lstm_config c = small_config();
     an_detector *untrained = NULL, *d = NULL;
     float *train = sine_series(N, F, 1), *test = sine_series(N, F, 2), *s0 = falloc(N), *s1 = falloc(N);
     progress_log log;
@@ -774,13 +774,13 @@ static void test_ae_learns_and_detects(void)
     size_t i;
     memset(&log, 0, sizeof log);
     c.train.epochs = 0;
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &untrained));
+    CHECK_OK(an_lstm_ae_create(&c, F, NULL, &untrained));
     CHECK_OK(an_detector_fit(untrained, train, N));
     CHECK_OK(an_detector_score(untrained, test, N, s0));
     c.train.epochs = 12;
     c.train.progress = log_progress;
     c.train.progress_user = &log;
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_ae_create(&c, F, NULL, &d));
     CHECK_OK(an_detector_fit(d, train, N));
     CHECK_OK(an_detector_score(d, test, N, s1));
     e0 = mean_of(s0, N);
@@ -841,7 +841,7 @@ static void test_ae_learns_and_detects(void)
 static void test_ae_determinism_stream_and_files(void)
 {
     enum { N = 200, F = 1 };
-    an_lstm_config c = small_config(F);
+    an_lstm_config c = small_config();
     an_detector *a = NULL, *b = NULL, *loaded = NULL;
     float *x = sine_series(N, F, 3), *sa = falloc(N), *sb = falloc(N), *pa, *pb;
     size_t na, nb, i;
@@ -852,8 +852,8 @@ static void test_ae_determinism_stream_and_files(void)
     const an_detector_vtable *types[1];
     float score = 1.0f;
     c.train.epochs = 3;
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &a));
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &b));
+    CHECK_OK(an_lstm_ae_create(&c, F, NULL, &a));
+    CHECK_OK(an_lstm_ae_create(&c, F, NULL, &b));
     CHECK_OK(an_detector_fit(a, x, N));
     CHECK_OK(an_detector_fit(b, x, N));
     CHECK_OK(an_lstm_param_view(a, "params", &pa, &na));
@@ -1039,7 +1039,7 @@ static void test_ae_hostile_files(void)
            48 GB of activations): the batch is the loader's choice, and no
            allocation may exceed the parameters plus the load slack */
         static const uint64_t batches[] = { 300, 65536 };
-        an_lstm_config c = an_lstm_ae_config_init(100000, 1, 1);
+        an_lstm_config c = an_lstm_ae_config_init(100000, 1);
         an_detector *d = NULL;
         size_t q;
         for (q = 0; q < 2; q++) {
@@ -1071,7 +1071,7 @@ static void test_ae_hostile_files(void)
         }
         c.batch = 65536;
         c.units[0] = 4096;
-        CHECK_RESULT(an_lstm_ae_create(&c, NULL, &d), AN_ERR_TOO_LARGE);
+        CHECK_RESULT(an_lstm_ae_create(&c, 1, NULL, &d), AN_ERR_TOO_LARGE);
         CHECK(d == NULL);
     }
 }
@@ -1099,7 +1099,7 @@ static void resign(unsigned char *p, size_t at, size_t end)
 static void test_resigned_corruption(void)
 {
     enum { N = 120 };
-    an_lstm_config c = an_lstm_forecaster_config_init(6, 2, 3, 2);
+    an_lstm_config c = an_lstm_forecaster_config_init(6, 3, 2);
     an_detector *d = NULL, *e;
     float *x = sine_series(N, 2, 51), s[N];
     const an_detector_vtable *types[3];
@@ -1114,7 +1114,7 @@ static void test_resigned_corruption(void)
     types[0] = an_lstm_ae_type();
     types[1] = an_lstm_forecaster_type();
     types[2] = an_lstm_classifier_type();
-    CHECK_OK(an_lstm_forecaster_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_forecaster_create(&c, 2, NULL, &d));
     if (!d) return;
     CHECK_OK(an_detector_fit(d, x, N));
     CHECK_OK(an_writer_init(&w, NULL));
@@ -1147,29 +1147,32 @@ static void test_resigned_corruption(void)
 /* Bad arguments and data are errors with the right code. */
 static void test_ae_errors(void)
 {
-    an_lstm_config c = small_config(1);
+    an_lstm_config c = small_config();
     an_detector *d = NULL;
     float x[64], s[64], *v;
     size_t n, i;
     double loss;
     for (i = 0; i < 64; i++) x[i] = (float)sin((double)i);
-    CHECK_RESULT(an_lstm_ae_create(NULL, NULL, &d), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lstm_ae_create(NULL, 1, NULL, &d), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lstm_ae_create(&c, 0, NULL, &d), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lstm_ae_create(&c, AN_LSTM_MAX_FEATURES + 1, NULL, &d), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lstm_ae_memory(&c, 0, NULL, NULL), AN_ERR_INVALID_ARG);
     c.window = 0;
-    CHECK_RESULT(an_lstm_ae_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
-    c = small_config(1);
+    CHECK_RESULT(an_lstm_ae_create(&c, 1, NULL, &d), AN_ERR_INVALID_ARG);
+    c = small_config();
     c.n_layers = 5;
-    CHECK_RESULT(an_lstm_ae_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
-    c = small_config(1);
+    CHECK_RESULT(an_lstm_ae_create(&c, 1, NULL, &d), AN_ERR_INVALID_ARG);
+    c = small_config();
     c.train.adam.lr = -1.0;
-    CHECK_RESULT(an_lstm_ae_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
-    c = small_config(1);
+    CHECK_RESULT(an_lstm_ae_create(&c, 1, NULL, &d), AN_ERR_INVALID_ARG);
+    c = small_config();
     c.loss = AN_LOSS_BCE;
-    CHECK_RESULT(an_lstm_ae_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
-    c = small_config(1);
+    CHECK_RESULT(an_lstm_ae_create(&c, 1, NULL, &d), AN_ERR_INVALID_ARG);
+    c = small_config();
     c.train.val_fraction = 0.0;
     c.train.epochs = 1;
     CHECK(d == NULL);
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_ae_create(&c, 1, NULL, &d));
     if (!d) return;
     CHECK_RESULT(an_detector_score(d, x, 64, s), AN_ERR_NOT_FITTED);
     CHECK_RESULT(an_detector_fit(d, x, 15), AN_ERR_TOO_SHORT);
@@ -1212,7 +1215,7 @@ static void test_ae_errors(void)
 static void test_ensemble_loads_through_type_tables(void)
 {
     enum { N = 160 };
-    an_lstm_config c = small_config(1);
+    an_lstm_config c = small_config();
     an_ensemble_config ec = an_ensemble_config_init();
     an_robust_config rc = an_robust_config_init(AN_ROBUST_MAD, 0);
     an_detector *e = NULL, *m = NULL, *loaded = NULL;
@@ -1236,7 +1239,7 @@ static void test_ensemble_loads_through_type_tables(void)
     CHECK_OK(an_ensemble_create(&ec, 1, NULL, &e));
     CHECK_OK(an_robust_create(&rc, 1, NULL, &m));
     CHECK_OK(an_ensemble_add(e, m, 0.6, AN_MEMBER_BASELINE));
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &m));
+    CHECK_OK(an_lstm_ae_create(&c, 1, NULL, &m));
     CHECK_OK(an_ensemble_add(e, m, 0.4, AN_MEMBER_OPTIONAL));
     CHECK_OK(an_detector_fit(e, x, N));
     CHECK_OK(an_detector_score(e, x, N, s1));
@@ -1274,7 +1277,7 @@ static void test_ensemble_loads_through_type_tables(void)
 static void test_ae_training_controls(void)
 {
     enum { N = 160 };
-    an_lstm_config c = small_config(1);
+    an_lstm_config c = small_config();
     an_detector *d = NULL;
     float *x = sine_series(N, 1, 4), *enc, *dec, *enc0, *dec0;
     size_t ne, nd;
@@ -1285,7 +1288,7 @@ static void test_ae_training_controls(void)
     c.train.min_delta = 1e9;   /* nothing after the first epoch counts as better */
     c.train.progress = log_progress;
     c.train.progress_user = &log;
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_ae_create(&c, 1, NULL, &d));
     if (!d) return;
     CHECK_OK(an_detector_fit(d, x, N));
     CHECK_EQ_SIZE(log.calls, 3);          /* epoch 1 improves, 2 and 3 do not */
@@ -1331,14 +1334,14 @@ static void test_divergence(void)
 {
     enum { N = 160 };
     float *x = sine_series(N, 1, 71), s[N];
-    an_lstm_config c = small_config(1);
+    an_lstm_config c = small_config();
     an_detector *d = NULL;
     an_result r;
     size_t i;
     c.train.adam.lr = 500.0;
     c.activation = AN_ACT_LINEAR;
     c.train.epochs = 5;
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_ae_create(&c, 1, NULL, &d));
     if (!d) return;
     r = an_detector_fit(d, x, N);
     CHECK(r == AN_OK || r == AN_ERR_NUMERIC);
@@ -1358,7 +1361,7 @@ static void test_divergence(void)
 static an_result job_fit_save_load(const an_allocator *a, size_t *peak_create, size_t *peak_fit)
 {
     enum { N = 80 };
-    an_lstm_config c = small_config(1);
+    an_lstm_config c = small_config();
     an_detector *d = NULL, *e = NULL;
     float x[N], s[N];
     an_writer w;
@@ -1375,7 +1378,7 @@ static an_result job_fit_save_load(const an_allocator *a, size_t *peak_create, s
     c.latent = 3;
     c.scaler = AN_SCALER_ROBUST;
     types[0] = an_lstm_ae_type();
-    if ((res = an_lstm_ae_create(&c, a, &d)) != AN_OK) return res;
+    if ((res = an_lstm_ae_create(&c, 1, a, &d)) != AN_OK) return res;
     if (peak_create) *peak_create = cnt->peak;
     if ((res = an_detector_fit(d, x, N)) != AN_OK) goto out;
     if (peak_fit) *peak_fit = cnt->peak;
@@ -1393,7 +1396,7 @@ out:
 
 static void test_ae_memory_and_allocation_failures(void)
 {
-    an_lstm_config c = small_config(1);
+    an_lstm_config c = small_config();
     peak_counting cnt;
     an_allocator a;
     size_t inference, training, peak_create = 0, peak_fit = 0;
@@ -1402,7 +1405,7 @@ static void test_ae_memory_and_allocation_failures(void)
     c.units[1] = 4;
     c.latent = 3;
     c.scaler = AN_SCALER_ROBUST;
-    CHECK_OK(an_lstm_ae_memory(&c, &inference, &training));
+    CHECK_OK(an_lstm_ae_memory(&c, 1, &inference, &training));
     memset(&cnt, 0, sizeof cnt);
     a.user = &cnt;
     a.alloc = count_alloc;
@@ -1436,7 +1439,7 @@ static void test_ae_memory_and_allocation_failures(void)
 static void test_arena_inference(void)
 {
     enum { N = 150 };
-    an_lstm_config c = small_config(1);
+    an_lstm_config c = small_config();
     an_detector *d = NULL, *e = NULL;
     float *x = sine_series(N, 1, 61), s1[N], s2[N], score;
     const an_detector_vtable *types[1];
@@ -1448,14 +1451,14 @@ static void test_arena_inference(void)
     an_reader r;
     const void *data;
     c.train.epochs = 2;
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_ae_create(&c, 1, NULL, &d));
     if (!d) return;
     CHECK_OK(an_detector_fit(d, x, N));
     CHECK_OK(an_detector_score(d, x, N, s1));
     CHECK_OK(an_writer_init(&w, NULL));
     CHECK_OK(an_detector_save(d, &w));
     CHECK_OK(an_writer_finish(&w, &data, &size));
-    CHECK_OK(an_lstm_ae_memory(&c, &inference, &training));
+    CHECK_OK(an_lstm_ae_memory(&c, 1, &inference, &training));
     CHECK_OK(an_scaler_heap_size(1, &scaler_bytes));
     cap = inference + scaler_bytes + 3 * AN_ALIGN;
     buffer = (unsigned char *)malloc(cap);
@@ -1489,13 +1492,13 @@ static void test_arena_inference(void)
 static void test_ae_push_matches_reconstruct(void)
 {
     enum { N = 120 };
-    an_lstm_config c = small_config(1);
+    an_lstm_config c = small_config();
     an_detector *d = NULL;
     float *x = sine_series(N, 1, 5), out[16], s;
     size_t i;
     c.train.epochs = 2;
     c.scaler = (an_scaler_kind)0;
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_ae_create(&c, 1, NULL, &d));
     if (!d) return;
     CHECK_OK(an_detector_fit(d, x, N));
     for (i = 0; i < 40; i++) {
@@ -1530,7 +1533,7 @@ static double fc_fd_loss(void *ctx)
 
 static void test_fd_forecaster(void)
 {
-    an_lstm_config cfg = an_lstm_forecaster_config_init(FC_T, FC_F, 4, FC_P);
+    an_lstm_config cfg = an_lstm_forecaster_config_init(FC_T, 4, FC_P);
     fc_fd c;
     float gx[FC_B * FC_T * FC_F], xin[FC_B * FC_T * FC_F], *grads, *g, *params;
     size_t n, b, i;
@@ -1540,7 +1543,7 @@ static void test_fd_forecaster(void)
     cfg.batch = FC_B;
     cfg.dropout = 0.4;
     cfg.scaler = (an_scaler_kind)0;
-    CHECK_OK(an_lstm_forecaster_create(&cfg, NULL, &c.d));
+    CHECK_OK(an_lstm_forecaster_create(&cfg, FC_F, NULL, &c.d));
     if (!c.d) return;
     an_rng_seed(&rng, 11, 0);
     fill_uniform(&rng, c.xy, sizeof c.xy / sizeof c.xy[0], 1.0f);
@@ -1588,7 +1591,7 @@ static void test_fd_forecaster(void)
 static void test_forecaster_learns_and_detects(void)
 {
     enum { N = 480, F = 1 };
-    an_lstm_config c = an_lstm_forecaster_config_init(16, F, 12, 3);
+    an_lstm_config c = an_lstm_forecaster_config_init(16, 12, 3);
     an_detector *d0 = NULL, *d = NULL, *loaded = NULL;
     float *train = sine_series(N, F, 6), *test = sine_series(N, F, 7), *s0 = falloc(N), *s1 = falloc(N), *s2 = falloc(N);
     double e0, e1, normal_max = 0.0;
@@ -1603,11 +1606,11 @@ static void test_forecaster_learns_and_detects(void)
     c.train.adam.lr = 1e-2;
     c.train.patience = 0;
     c.train.epochs = 0;
-    CHECK_OK(an_lstm_forecaster_create(&c, NULL, &d0));
+    CHECK_OK(an_lstm_forecaster_create(&c, F, NULL, &d0));
     CHECK_OK(an_detector_fit(d0, train, N));
     CHECK_OK(an_detector_score(d0, test, N, s0));
     c.train.epochs = 12;
-    CHECK_OK(an_lstm_forecaster_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_forecaster_create(&c, F, NULL, &d));
     if (!d || !d0) return;
     CHECK_OK(an_detector_fit(d, train, N));
     CHECK_OK(an_detector_score(d, test, N, s1));
@@ -1662,7 +1665,7 @@ static void test_forecaster_learns_and_detects(void)
         an_lstm_config cs = c;
         an_detector *ds = NULL;
         cs.stateful_stream = 1;   /* fixed at create: the same training gives the same weights */
-        CHECK_OK(an_lstm_forecaster_create(&cs, NULL, &ds));
+        CHECK_OK(an_lstm_forecaster_create(&cs, F, NULL, &ds));
         if (!ds) return;
         CHECK_OK(an_detector_fit(ds, train, N));
         CHECK_OK(an_lstm_param_view(d, "params", &pa, &na));
@@ -1683,16 +1686,16 @@ static void test_forecaster_learns_and_detects(void)
     an_detector_destroy(d);
     /* telemanom's configuration: window 250, 2 x 80, dropout 0.3, 10 predictions */
     {
-        an_lstm_config t = an_lstm_forecaster_config_init(250, 1, 80, 10);
+        an_lstm_config t = an_lstm_forecaster_config_init(250, 80, 10);
         float *x = sine_series(300, 1, 8), *sc = falloc(300);
         size_t inference, training;
         t.train.epochs = 1;
         t.batch = 16;
         t.train.stride = 4;
         t.train.val_fraction = 0.0;
-        CHECK_OK(an_lstm_forecaster_memory(&t, &inference, &training));
+        CHECK_OK(an_lstm_forecaster_memory(&t, 1, &inference, &training));
         CHECK(inference > 4 * (4 * 80 * 81 + 4 * 80 * 160));
-        CHECK_OK(an_lstm_forecaster_create(&t, NULL, &d));
+        CHECK_OK(an_lstm_forecaster_create(&t, 1, NULL, &d));
         if (d) {
             CHECK_OK(an_detector_fit(d, x, 300));
             CHECK_OK(an_detector_score(d, x, 300, sc));
@@ -1704,13 +1707,13 @@ static void test_forecaster_learns_and_detects(void)
     }
     /* errors */
     c.n_predictions = 0;
-    CHECK_RESULT(an_lstm_forecaster_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lstm_forecaster_create(&c, F, NULL, &d), AN_ERR_INVALID_ARG);
     c.n_predictions = 3;
     c.dropout = 1.0;
-    CHECK_RESULT(an_lstm_forecaster_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
-    c = an_lstm_ae_config_init(16, 1, 4);
+    CHECK_RESULT(an_lstm_forecaster_create(&c, F, NULL, &d), AN_ERR_INVALID_ARG);
+    c = an_lstm_ae_config_init(16, 4);
     c.dropout = 0.2;
-    CHECK_RESULT(an_lstm_ae_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lstm_ae_create(&c, 1, NULL, &d), AN_ERR_INVALID_ARG);
     ffree(train, N);
     ffree(test, N);
     ffree(s0, N);
@@ -1752,7 +1755,7 @@ static void test_stream_survives_save(void)
     types[1] = an_lstm_forecaster_type();
     for (kind = 0; kind < 3; kind++)
         for (cut = 5; cut <= 40; cut += 35) {
-            an_lstm_config c = kind ? an_lstm_forecaster_config_init(12, F, 6, 2) : an_lstm_ae_config_init(12, F, 6);
+            an_lstm_config c = kind ? an_lstm_forecaster_config_init(12, 6, 2) : an_lstm_ae_config_init(12, 6);
             an_detector *d = NULL, *e = NULL;
             an_writer w;
             an_reader r;
@@ -1762,7 +1765,7 @@ static void test_stream_survives_save(void)
             int same = 1;
             c.train.epochs = 2;
             c.stateful_stream = kind == 2;
-            CHECK_OK(kind ? an_lstm_forecaster_create(&c, NULL, &d) : an_lstm_ae_create(&c, NULL, &d));
+            CHECK_OK(kind ? an_lstm_forecaster_create(&c, F, NULL, &d) : an_lstm_ae_create(&c, F, NULL, &d));
             if (!d) continue;
             CHECK_OK(an_detector_fit(d, x, N));
             for (i = 0; i < cut; i++) CHECK_OK(an_detector_push(d, x + i * F, &p));
@@ -1786,7 +1789,7 @@ static void test_stream_survives_save(void)
 
 static void test_fd_classifier(void)
 {
-    an_lstm_config cfg = an_lstm_classifier_config_init(CL_T, CL_F, 4, CL_K);
+    an_lstm_config cfg = an_lstm_classifier_config_init(CL_T, 4, CL_K);
     float w[CL_K] = { 1.0f, 3.0f, 0.5f }, *params, *grads, *g;
     cl_fd c;
     size_t n, i;
@@ -1800,7 +1803,7 @@ static void test_fd_classifier(void)
     cfg.class_weight = w;
     cfg.dropout = 0.3;
     cfg.scaler = (an_scaler_kind)0;
-    CHECK_OK(an_lstm_classifier_create(&cfg, NULL, &c.d));
+    CHECK_OK(an_lstm_classifier_create(&cfg, CL_F, NULL, &c.d));
     if (!c.d) return;
     an_rng_seed(&rng, 12, 0);
     for (i = 0; i < CL_B; i++) {
@@ -1847,7 +1850,7 @@ static void labelled_windows(size_t n, size_t T, uint64_t seed, float *x, float 
 static void test_classifier_learns(void)
 {
     enum { N = 400, T = 12 };
-    an_lstm_config c = an_lstm_classifier_config_init(T, 1, 16, 2);
+    an_lstm_config c = an_lstm_classifier_config_init(T, 16, 2);
     an_detector *d = NULL, *loaded = NULL;
     float *x = falloc(N * T), *y = falloc(2 * N), *xt = falloc(N * T), *yt = falloc(2 * N);
     float *p = falloc(2 * N), *p2 = falloc(2 * N), s[40];
@@ -1863,7 +1866,7 @@ static void test_classifier_learns(void)
     c.train.patience = 0;
     labelled_windows(N, T, 1, x, y);
     labelled_windows(N, T, 2, xt, yt);
-    CHECK_OK(an_lstm_classifier_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_classifier_create(&c, 1, NULL, &d));
     if (!d) return;
     CHECK_RESULT(an_detector_fit(d, x, N * T), AN_ERR_UNSUPPORTED);
     CHECK_RESULT(an_lstm_classifier_predict(d, xt, N, p), AN_ERR_NOT_FITTED);
@@ -1895,10 +1898,10 @@ static void test_classifier_learns(void)
     an_writer_uninit(&w);
     /* configuration errors */
     c.loss = AN_LOSS_MSE;
-    CHECK_RESULT(an_lstm_classifier_create(&c, NULL, &loaded), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lstm_classifier_create(&c, 1, NULL, &loaded), AN_ERR_INVALID_ARG);
     c.loss = AN_LOSS_BCE;
     c.n_classes = 0;
-    CHECK_RESULT(an_lstm_classifier_create(&c, NULL, &loaded), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lstm_classifier_create(&c, 1, NULL, &loaded), AN_ERR_INVALID_ARG);
     CHECK_RESULT(an_lstm_update(d, x, N * T, NULL), AN_ERR_UNSUPPORTED);
     {
         an_lstm_record rec;
@@ -1915,7 +1918,7 @@ static void test_classifier_learns(void)
 static void test_classifier_has_no_fit(void)
 {
     enum { T = 4, NW = 24, K = 2 };
-    an_lstm_config c = an_lstm_classifier_config_init(T, 1, 4, K);
+    an_lstm_config c = an_lstm_classifier_config_init(T, 4, K);
     an_detector *d = NULL;
     float *x = sine_series(NW * T, 1, 84), labels[NW * K], p0[NW * K], p1[NW * K], s[NW * T];
     size_t i;
@@ -1924,7 +1927,7 @@ static void test_classifier_has_no_fit(void)
     for (i = 0; i < NW * K; i++) labels[i] = (float)(i % 3 == 1);
     CHECK(an_lstm_classifier_type()->fit == NULL);
     CHECK(an_lstm_ae_type()->fit != NULL && an_lstm_forecaster_type()->fit != NULL);
-    CHECK_OK(an_lstm_classifier_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_classifier_create(&c, 1, NULL, &d));
     if (!d) return;
     CHECK_RESULT(an_detector_fit(d, x, NW * T), AN_ERR_UNSUPPORTED);
     CHECK(!d->fitted);
@@ -1948,7 +1951,7 @@ static void test_classifier_has_no_fit(void)
 static void class_weight_case(size_t K)
 {
     enum { T = 2, NW = 16 };
-    an_lstm_config c = an_lstm_classifier_config_init(T, 1, 3, K);
+    an_lstm_config c = an_lstm_classifier_config_init(T, 3, K);
     an_detector *d = NULL, *e = NULL;
     float *w = falloc(K), *labels = falloc(NW * K), *x = sine_series(NW * T, 1, 85);
     const an_detector_vtable *types[1];
@@ -1965,14 +1968,14 @@ static void class_weight_case(size_t K)
     for (i = 0; i < NW * K; i++) labels[i] = (float)(i % 5 == 0);
     c.class_weight = w;
     w[K - 1] = -1.0f;
-    CHECK_RESULT(an_lstm_classifier_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lstm_classifier_create(&c, 1, NULL, &d), AN_ERR_INVALID_ARG);
     w[K - 1] = (float)(HUGE_VAL - HUGE_VAL);
-    CHECK_RESULT(an_lstm_classifier_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lstm_classifier_create(&c, 1, NULL, &d), AN_ERR_INVALID_ARG);
     w[K - 1] = (float)HUGE_VAL;
-    CHECK_RESULT(an_lstm_classifier_create(&c, NULL, &d), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_lstm_classifier_create(&c, 1, NULL, &d), AN_ERR_INVALID_ARG);
     CHECK(d == NULL);
     w[K - 1] = 0.0f;   /* zero is a weight */
-    CHECK_OK(an_lstm_classifier_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_classifier_create(&c, 1, NULL, &d));
     if (!d) goto out;
     w[K - 1] = -1.0f;   /* the weights were copied at create */
     CHECK(an_lstm_config_of(d)->class_weight == NULL);
@@ -2050,16 +2053,16 @@ static void grad_case(an_detector *d, size_t t, const char *label)
     fd_check(what, c.x, g, GH_N * GH_F, grad_fd_score, &c);
 }
 
-/* A model of c's kind with the given aggregations, fitted on x: the
-   aggregations are fixed at create, and the same seed and data give the
-   same weights whatever they are (they only shape the score). */
-static an_detector *fit_with_agg(an_lstm_config c, an_lstm_kind kind, an_lstm_agg ca, an_lstm_agg wa,
+/* A model of c's kind with the given aggregations, fitted on x (n_rows,
+   F): the aggregations are fixed at create, and the same seed and data
+   give the same weights whatever they are (they only shape the score). */
+static an_detector *fit_with_agg(an_lstm_config c, size_t F, an_lstm_kind kind, an_lstm_agg ca, an_lstm_agg wa,
                                  const float *x, size_t n_rows)
 {
     an_detector *d = NULL;
     c.channel_agg = ca;
     c.window_agg = wa;
-    CHECK_OK(kind == AN_LSTM_AUTOENCODER ? an_lstm_ae_create(&c, NULL, &d) : an_lstm_forecaster_create(&c, NULL, &d));
+    CHECK_OK(kind == AN_LSTM_AUTOENCODER ? an_lstm_ae_create(&c, F, NULL, &d) : an_lstm_forecaster_create(&c, F, NULL, &d));
     if (d) CHECK_OK(an_detector_fit(d, x, n_rows));
     return d;
 }
@@ -2071,21 +2074,21 @@ static void test_gradient_hook(void)
     an_lstm_config c;
     size_t i;
     /* autoencoder: two layers, latent, standard scaler, MSE and MAE */
-    c = an_lstm_ae_config_init(4, GH_F, 5);
+    c = an_lstm_ae_config_init(4, 5);
     c.n_layers = 2; c.units[1] = 3; c.latent = 2; c.train.epochs = 2; c.batch = 3;
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_ae_create(&c, GH_F, NULL, &d));
     CHECK_OK(an_detector_fit(d, train, 200));
     grad_case(d, 0, "autoencoder");
     grad_case(d, 6, "autoencoder");
     grad_case(d, GH_N - 1, "autoencoder");
     an_detector_destroy(d);
-    d = fit_with_agg(c, AN_LSTM_AUTOENCODER, AN_AGG_MAX, AN_AGG_MAX, train, 200);
+    d = fit_with_agg(c, GH_F, AN_LSTM_AUTOENCODER, AN_AGG_MAX, AN_AGG_MAX, train, 200);
     if (!d) return;
     grad_case(d, 5, "autoencoder max/max");
     grad_case(d, 8, "autoencoder max/max");
     an_detector_destroy(d);
     c.loss = AN_LOSS_MAE; c.scaler = AN_SCALER_MINMAX;
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_ae_create(&c, GH_F, NULL, &d));
     CHECK_OK(an_detector_fit(d, train, 200));
     grad_case(d, 7, "autoencoder mae minmax");
     CHECK(an_lstm_config_of(d)->window_agg == AN_AGG_LAST);   /* the default */
@@ -2093,28 +2096,28 @@ static void test_gradient_hook(void)
     grad_case(d, 9, "autoencoder mae last");
     an_detector_destroy(d);
     /* forecaster */
-    c = an_lstm_forecaster_config_init(4, GH_F, 5, 3);
+    c = an_lstm_forecaster_config_init(4, 5, 3);
     c.train.epochs = 2; c.batch = 2;
-    CHECK_OK(an_lstm_forecaster_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_forecaster_create(&c, GH_F, NULL, &d));
     CHECK_OK(an_detector_fit(d, train, 200));
     grad_case(d, 2, "forecaster");
     grad_case(d, 5, "forecaster");
     grad_case(d, 9, "forecaster");
     an_detector_destroy(d);
-    d = fit_with_agg(c, AN_LSTM_FORECASTER, AN_AGG_MAX, AN_AGG_MAX, train, 200);
+    d = fit_with_agg(c, GH_F, AN_LSTM_FORECASTER, AN_AGG_MAX, AN_AGG_MAX, train, 200);
     if (!d) return;
     grad_case(d, 10, "forecaster max/max");
     an_detector_destroy(d);
-    d = fit_with_agg(c, AN_LSTM_FORECASTER, AN_AGG_MAX, AN_AGG_LAST, train, 200);
+    d = fit_with_agg(c, GH_F, AN_LSTM_FORECASTER, AN_AGG_MAX, AN_AGG_LAST, train, 200);
     if (!d) return;
     grad_case(d, 11, "forecaster max/last");
     an_detector_destroy(d);
     /* classifier */
-    c = an_lstm_classifier_config_init(4, GH_F, 5, 2);
+    c = an_lstm_classifier_config_init(4, 5, 2);
     c.train.epochs = 2; c.batch = 8;
     for (i = 0; i < 50 * 4 * GH_F; i++) windows[i] = train[i];
     for (i = 0; i < 2 * 50; i++) labels[i] = (float)(i % 3 == 0);
-    CHECK_OK(an_lstm_classifier_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_classifier_create(&c, GH_F, NULL, &d));
     CHECK_OK(an_lstm_classifier_train(d, windows, labels, 50, NULL));
     grad_case(d, 8, "classifier");
     an_detector_destroy(d);
@@ -2131,10 +2134,10 @@ static void test_aggregation_and_errors(void)
     for (kind = 0; kind < 2; kind++) {
         int agg;
         size_t rows = kind ? P : T, nw = kind ? N - T - P + 1 : N - T + 1;
-        an_lstm_config c = kind ? an_lstm_forecaster_config_init(T, F, 6, P) : an_lstm_ae_config_init(T, F, 6);
+        an_lstm_config c = kind ? an_lstm_forecaster_config_init(T, 6, P) : an_lstm_ae_config_init(T, 6);
         c.train.epochs = 2;
         c.batch = 7;
-        CHECK_OK((kind ? an_lstm_forecaster_create : an_lstm_ae_create)(&c, NULL, &d));
+        CHECK_OK((kind ? an_lstm_forecaster_create : an_lstm_ae_create)(&c, F, NULL, &d));
         if (!d) return;
         CHECK_OK(an_detector_fit(d, train, 200));
         CHECK_OK(an_lstm_errors(d, x, N, 0, nw, err));
@@ -2143,7 +2146,7 @@ static void test_aggregation_and_errors(void)
             an_lstm_agg ca = (an_lstm_agg)(agg & 1), wa = (an_lstm_agg)(agg >> 1);
             size_t r, w, k, f;
             double worst = 0.0;
-            an_detector *da = fit_with_agg(c, kind ? AN_LSTM_FORECASTER : AN_LSTM_AUTOENCODER, ca, wa, train, 200);
+            an_detector *da = fit_with_agg(c, F, kind ? AN_LSTM_FORECASTER : AN_LSTM_AUTOENCODER, ca, wa, train, 200);
             if (!da) return;
             CHECK_OK(an_detector_score(da, x, N, s));
             if (agg == 3) CHECK_OK(an_detector_gradient(da, x, N, 20, g));
@@ -2185,10 +2188,10 @@ static void test_aggregation_and_errors(void)
         }
         an_detector_destroy(d);
         c.window_agg = (an_lstm_agg)3;
-        CHECK_RESULT((kind ? an_lstm_forecaster_create : an_lstm_ae_create)(&c, NULL, &d), AN_ERR_INVALID_ARG);
+        CHECK_RESULT((kind ? an_lstm_forecaster_create : an_lstm_ae_create)(&c, F, NULL, &d), AN_ERR_INVALID_ARG);
         c.window_agg = AN_AGG_MEAN;
         c.channel_agg = AN_AGG_LAST;   /* LAST is for windows only */
-        CHECK_RESULT((kind ? an_lstm_forecaster_create : an_lstm_ae_create)(&c, NULL, &d), AN_ERR_INVALID_ARG);
+        CHECK_RESULT((kind ? an_lstm_forecaster_create : an_lstm_ae_create)(&c, F, NULL, &d), AN_ERR_INVALID_ARG);
     }
     ffree(train, 200 * F);
     ffree(x, N * F);
@@ -2228,7 +2231,7 @@ static int meddle(void *user, const an_lstm_progress *p)
 static void test_train_config_contract(void)
 {
     enum { N = 80, N_BAD = 8 };
-    an_lstm_config c = small_config(1);
+    an_lstm_config c = small_config();
     an_detector *d = NULL, *e = NULL;
     float *x = sine_series(N, 1, 81), s0[N], s1[N], *p, *p0, *p1;
     an_lstm_train_config keep, t, bad[N_BAD];
@@ -2247,7 +2250,7 @@ static void test_train_config_contract(void)
     bad[7].adam.clip_norm = -1.0;
     CHECK_OK(an_lstm_check_train_config(&c.train));
     CHECK_RESULT(an_lstm_check_train_config(NULL), AN_ERR_INVALID_ARG);
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_ae_create(&c, 1, NULL, &d));
     if (!d) return;
     CHECK_OK(an_detector_fit(d, x, N));
     CHECK_OK(an_detector_score(d, x, N, s0));
@@ -2274,7 +2277,7 @@ static void test_train_config_contract(void)
         CHECK(memcmp(s0, s1, sizeof s0) == 0);
         cb.train = bad[k];
         CHECK_RESULT(an_lstm_check_config(&cb), AN_ERR_INVALID_ARG);
-        CHECK_RESULT(an_lstm_ae_create(&cb, NULL, &e), AN_ERR_INVALID_ARG);
+        CHECK_RESULT(an_lstm_ae_create(&cb, 1, NULL, &e), AN_ERR_INVALID_ARG);
         CHECK(e == NULL);
     }
     CHECK_RESULT(an_lstm_set_train_config(d, NULL), AN_ERR_INVALID_ARG);
@@ -2313,13 +2316,13 @@ static void test_train_config_contract(void)
     CHECK(i1.epochs_run == 2);
     an_detector_destroy(d);
     {   /* the forecaster and the classifier refuse a bad configuration the same way */
-        an_lstm_config fc = an_lstm_forecaster_config_init(6, 1, 4, 2), cc = an_lstm_classifier_config_init(6, 1, 4, 2);
+        an_lstm_config fc = an_lstm_forecaster_config_init(6, 4, 2), cc = an_lstm_classifier_config_init(6, 4, 2);
         float labels[2 * 10], prob0[2 * 10], prob1[2 * 10];
         size_t i;
         fc.train.epochs = 1;
         cc.train.epochs = 1;
         for (i = 0; i < 20; i++) labels[i] = (float)(i % 3 == 0);
-        CHECK_OK(an_lstm_forecaster_create(&fc, NULL, &d));
+        CHECK_OK(an_lstm_forecaster_create(&fc, 1, NULL, &d));
         if (!d) return;
         CHECK_OK(an_detector_fit(d, x, N));
         CHECK_OK(an_detector_score(d, x, N, s0));
@@ -2331,7 +2334,7 @@ static void test_train_config_contract(void)
         CHECK_OK(an_lstm_info_get(d, &i1));
         CHECK(i1.kind == AN_LSTM_FORECASTER);
         an_detector_destroy(d);
-        CHECK_OK(an_lstm_classifier_create(&cc, NULL, &d));
+        CHECK_OK(an_lstm_classifier_create(&cc, 1, NULL, &d));
         if (!d) return;
         CHECK_OK(an_lstm_classifier_train(d, x, labels, 10, NULL));
         CHECK_OK(an_lstm_classifier_predict(d, x, 10, prob0));
@@ -2377,13 +2380,13 @@ static int same_snapshot(const update_snapshot *a, const update_snapshot *b)
 static an_result job_failed_update(const an_allocator *a, void *ctx)
 {
     enum { N = 80 };
-    an_lstm_config c = small_config(1);
+    an_lstm_config c = small_config();
     const float *x = (const float *)ctx;
     an_detector *d = NULL;
     update_snapshot before, after;
     an_result r;
     c.train.epochs = 1;
-    if ((r = an_lstm_ae_create(&c, a, &d)) != AN_OK) return r;
+    if ((r = an_lstm_ae_create(&c, 1, a, &d)) != AN_OK) return r;
     if ((r = an_detector_fit(d, x, N)) == AN_OK) {
         snapshot(d, x, N, &before);
         r = an_lstm_update(d, x + 40, N - 40, NULL);
@@ -2399,7 +2402,7 @@ static an_result job_failed_update(const an_allocator *a, void *ctx)
 static void test_failed_update_keeps_model(void)
 {
     enum { N = 80 };
-    an_lstm_config c = small_config(1);
+    an_lstm_config c = small_config();
     an_detector *d = NULL;
     float *x = sine_series(2 * N, 1, 82), *p, *p0;
     update_snapshot before, after;
@@ -2407,7 +2410,7 @@ static void test_failed_update_keeps_model(void)
     an_lstm_train_config t;
     size_t np;
     c.train.epochs = 2;
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
+    CHECK_OK(an_lstm_ae_create(&c, 1, NULL, &d));
     if (!d) return;
     CHECK_OK(an_detector_fit(d, x, N));
     snapshot(d, x, N, &before);
@@ -2469,7 +2472,7 @@ static void test_latent_as_wide_as_units(void)
          output dense H -> F   W (F,H) b (F)                           F H + F         =   9
        1009 with the latent layer, 937 without (the review's numbers). */
     const size_t enc = 4 * H * (F + H) + 8 * H, lat = H * H + H, dec = 4 * H * (H + H) + 8 * H, out = F * H + F;
-    an_lstm_config c = an_lstm_ae_config_init(T, F, H);
+    an_lstm_config c = an_lstm_ae_config_init(T, H);
     an_detector *with = NULL, *without = NULL;
     an_lstm_info info;
     float x[T * F], y0[T * F], y1[T * F], *w, *g;
@@ -2477,9 +2480,9 @@ static void test_latent_as_wide_as_units(void)
     double loss;
     for (i = 0; i < T * F; i++) x[i] = (float)sin((double)i);
     c.scaler = (an_scaler_kind)0;
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &without));
+    CHECK_OK(an_lstm_ae_create(&c, F, NULL, &without));
     c.latent = H;
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &with));
+    CHECK_OK(an_lstm_ae_create(&c, F, NULL, &with));
     if (!with || !without) { an_detector_destroy(with); an_detector_destroy(without); return; }
     CHECK_RESULT(an_lstm_info_get(without, &info), AN_ERR_NOT_FITTED);   /* sizes filled in all the same */
     CHECK_EQ_SIZE(info.n_params, enc + dec + out);
@@ -2514,14 +2517,14 @@ static void test_latent_as_wide_as_units(void)
 static void test_adam_state_across_runs(void)
 {
     enum { N = 80 };
-    an_lstm_config c = small_config(1);
+    an_lstm_config c = small_config();
     an_detector *d = NULL, *e = NULL, *f = NULL;
     float *x = sine_series(N, 1, 83), *pd, *pe, *pf;
     size_t nd, ne, nf;
     c.train.epochs = 2;
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &d));
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &e));
-    CHECK_OK(an_lstm_ae_create(&c, NULL, &f));
+    CHECK_OK(an_lstm_ae_create(&c, 1, NULL, &d));
+    CHECK_OK(an_lstm_ae_create(&c, 1, NULL, &e));
+    CHECK_OK(an_lstm_ae_create(&c, 1, NULL, &f));
     if (!d || !e || !f) { an_detector_destroy(d); an_detector_destroy(e); an_detector_destroy(f); return; }
     {
         an_lstm_config cb = c;
@@ -2529,7 +2532,7 @@ static void test_adam_state_across_runs(void)
         an_lstm_train_config t = c.train;
         t.adam.lr = 0.0;
         cb.train = t;
-        CHECK_RESULT(an_lstm_ae_create(&cb, NULL, &g), AN_ERR_INVALID_ARG);
+        CHECK_RESULT(an_lstm_ae_create(&cb, 1, NULL, &g), AN_ERR_INVALID_ARG);
         CHECK_RESULT(an_lstm_set_train_config(d, &t), AN_ERR_INVALID_ARG);
         CHECK_RESULT(an_lstm_fit(d, x, N, &t), AN_ERR_INVALID_ARG);
     }
