@@ -259,6 +259,53 @@ AN_API an_result an_stl_iqr_period(const an_detector *d, size_t feature, size_t 
 /* Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG for another type. */
 AN_API an_result an_stl_iqr_expected(const an_detector *d, double *expected);
 
+/* STL + IQR's runs: what STL + IQR's row-by-row score cannot see, the
+   runs of rows.  The same causal filter as an_stl_iqr (it holds one, with
+   the same config), and over the last `window` rows of each feature two
+   statistics:
+     mean    the mean of the one-step residuals r (a shift, a ramp, a
+             late cycle);
+     spread  ln(mean |x_t - x_t-1| + f), the log of the mean absolute
+             first difference of the values (a variance burst up, a
+             stuck sensor or a collapse of the noise down: the values'
+             own differences, as a stuck sensor's residual still traces
+             the season), f = 1e-6 times its training median + 1e-30, so
+             a stuck sensor scores finite.
+   Each is judged against its own typical values: the quartiles Q1, Q3
+   of the statistic over every full window of the training residuals,
+   score max(Q1 - s, s - Q3) / IQR (IQR floored as an_robust's), the
+   score of the row the largest over the two statistics and the features
+   (capped at FLT_MAX).  Rows before the window first fills score 0.
+   With `rows` set the score is the larger of that and STL + IQR's score
+   of the row (both are distances past a quartile in IQRs), one member
+   that sees both lone rows and runs.
+   Because the bands come from the statistic's own training
+   distribution, autocorrelated residuals only widen them.  fit needs
+   n >= 2 window + 8 rows.  As an_stl_iqr, streams start at the first
+   training row (fit leaves the live stream there); score() runs the same
+   pushes on a copy of the fitted state, bit for bit.  O(window F) per
+   row.  Defaults: an_stl_runs_config_init(period, 12).
+   Model files: type 'SRUN'; the inner STL + IQR's chunk 'STIQ', then
+   'RUNS' (u64 window, F, u32 rows; f64 per feature the mean's band (3), the
+   spread's band (3), f; then the live window: u64 count, head and the
+   window's residuals and values (window, 2 F)). */
+#define AN_STL_RUNS_MAX_WINDOW ((size_t)1 << 16)
+typedef struct an_stl_runs_config {
+    an_stl_iqr_config stl;   /* the filter (an_stl_iqr_config_init)       */
+    size_t window;           /* rows per window, >= 3 (12)                */
+    int rows;                /* 1: a row's score is the larger of this and
+                                STL + IQR's own row score (0)             */
+} an_stl_runs_config;
+
+/* Returns: the defaults above. */
+AN_API an_stl_runs_config an_stl_runs_config_init(size_t period, size_t window);
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config or n_features 0;
+   AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
+AN_API an_result an_stl_runs_create(const an_stl_runs_config *config, size_t n_features, const an_allocator *a,
+                                    an_detector **out);
+/* Returns: the STL-runs detector type, for an_detector_load. */
+AN_API const an_detector_vtable *an_stl_runs_type(void);
+
 /* --------------------------------------------------------------------------
    3.2  Generalized ESD and seasonal-hybrid ESD
    -------------------------------------------------------------------------- */
@@ -815,7 +862,7 @@ AN_API double    an_gpd_threshold(double t, double gamma, double sigma, double q
    5  TYPES
    ==========================================================================
    This header's detector types, for an_detector_load: the nine above, in
-   the order declared (*n set to 9).  Concatenate it with the tables of the
+   the order declared, then an_stl_runs (*n set to 10).  Concatenate it with the tables of the
    other headers you link (an_lstm_types) to load a saved ensemble.
    Returns: a static table, never NULL; n may be NULL. */
 AN_API const an_detector_vtable *const *an_stats_types(size_t *n);
@@ -2343,6 +2390,308 @@ static const an_detector_vtable an__stl_iqr_vtable = {
 };
 
 AN_API const an_detector_vtable *an_stl_iqr_type(void) { return &an__stl_iqr_vtable; }
+
+/* ---- STL + IQR's runs ------------------------------------------------------ */
+
+/* The last `window` rows of every feature: ring (window, 2 F), each slot
+   the residuals then the values, the oldest at head. */
+typedef struct an__runs_win { double *ring; size_t count, head; } an__runs_win;
+
+typedef struct an__stl_runs {
+    an_detector base;
+    an_allocator alloc;
+    an_stl_runs_config config;
+    an_detector *inner;          /* the STL + IQR filter, owned */
+    double *block;
+    size_t block_doubles;
+    double *band;                /* (F, 7): the mean's band, the spread's band, f */
+    an__runs_win win[3];         /* fitted (empty), live, scratch */
+} an__stl_runs;
+
+#define AN__TAG_STL_RUNS AN_TAG('R', 'U', 'N', 'S')
+
+AN_API an_stl_runs_config an_stl_runs_config_init(size_t period, size_t window)
+{
+    an_stl_runs_config c;
+    c.stl = an_stl_iqr_config_init(period);
+    c.window = window;
+    c.rows = 0;
+    return c;
+}
+
+/* inner: NULL = make one from the config; taken over (also on failure). */
+static an_result an__stl_runs_new(const an_stl_runs_config *c, size_t F, const an_allocator *a, an_detector *inner,
+                                  an_detector **out)
+{
+    an_allocator alloc;
+    an__stl_runs *d;
+    an_result r;
+    size_t total, s, w = c->window;
+    *out = NULL;
+    if ((r = an__allocator_copy(&alloc, a)) != AN_OK) { an_detector_destroy(inner); return r; }
+    if (w < 3 || w > AN_STL_RUNS_MAX_WINDOW || F == 0 || F > ((size_t)1 << 20)) {
+        an_detector_destroy(inner);
+        return AN_ERR_INVALID_ARG;
+    }
+    if (!inner && (r = an_stl_iqr_create(&c->stl, F, &alloc, &inner)) != AN_OK) return r;
+    total = an__add(an__mul(7, F), an__mul(an__mul(6, w), F));
+    if (an__mul(total, sizeof(double)) == SIZE_MAX) { an_detector_destroy(inner); return AN_ERR_TOO_LARGE; }
+    if (!(d = (an__stl_runs *)an_malloc(&alloc, sizeof *d, AN_ALIGN))) { an_detector_destroy(inner); return AN_ERR_NOMEM; }
+    memset(d, 0, sizeof *d);
+    if (!(d->block = (double *)an_malloc(&alloc, total * sizeof(double), AN_ALIGN))) {
+        an_free(&alloc, d, sizeof *d);
+        an_detector_destroy(inner);
+        return AN_ERR_NOMEM;
+    }
+    memset(d->block, 0, total * sizeof(double));
+    d->block_doubles = total;
+    d->alloc = alloc;
+    d->config = *c;
+    d->config.stl = ((an__stl_iqr *)inner)->config;
+    d->inner = inner;
+    d->band = d->block;
+    for (s = 0; s < 3; s++) d->win[s].ring = d->block + 7 * F + s * 2 * w * F;
+    d->base.vt = an_stl_runs_type();
+    d->base.n_features = F;
+    *out = &d->base;
+    return AN_OK;
+}
+
+AN_API an_result an_stl_runs_create(const an_stl_runs_config *config, size_t n_features, const an_allocator *a,
+                                    an_detector **out)
+{
+    if (!out) return AN_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!config) return AN_ERR_INVALID_ARG;
+    return an__stl_runs_new(config, n_features, a, NULL, out);
+}
+
+static void an__runs_copy(const an__stl_runs *d, an__runs_win *dst, const an__runs_win *src)
+{
+    memcpy(dst->ring, src->ring, 2 * d->config.window * d->base.n_features * sizeof(double));
+    dst->count = src->count;
+    dst->head = src->head;
+}
+
+/* Feature f's statistics over a full window: the mean of the residuals
+   and the values' mean absolute first difference, summed oldest first. */
+static void an__runs_stats(const an__stl_runs *d, const an__runs_win *win, size_t f, double *mean, double *mad1)
+{
+    size_t w = d->config.window, F = d->base.n_features, j, at = win->head;
+    double sum = 0.0, dif = 0.0, prev = 0.0;
+    for (j = 0; j < w; j++) {
+        const double *slot = win->ring + at * 2 * F;
+        sum += slot[f];
+        if (j) dif += fabs(slot[F + f] - prev);
+        prev = slot[F + f];
+        if (++at == w) at = 0;
+    }
+    *mean = sum / (double)w;
+    *mad1 = dif / (double)(w - 1);
+}
+
+static double an__runs_value(const an__stl_runs *d, const an__runs_win *win)
+{
+    size_t f, F = d->base.n_features;
+    double best = -HUGE_VAL;
+    if (win->count < d->config.window) return -HUGE_VAL;
+    for (f = 0; f < F; f++) {
+        const double *b = d->band + 7 * f;
+        double mean, mad1, a, s;
+        an__runs_stats(d, win, f, &mean, &mad1);
+        a = an__band_score((const an__band *)b, mean);
+        s = an__band_score((const an__band *)(b + 3), log(mad1 + b[6]));
+        if (a > best) best = a;
+        if (s > best) best = s;
+    }
+    return best;
+}
+
+/* One row through the filter of state s: the residuals into the window,
+   the row's score out. */
+static an_result an__stl_runs_step(an__stl_runs *d, int s, const float *row, float *score)
+{
+    an__stl_iqr *in = (an__stl_iqr *)d->inner;
+    size_t F = d->base.n_features, f, w = d->config.window;
+    an__runs_win *win = &d->win[s];
+    double *slot, v, rows = -HUGE_VAL;
+    slot = win->ring + (win->count < w ? (win->head + win->count) % w : win->head) * 2 * F;
+    for (f = 0; f < F; f++) {
+        slot[F + f] = (double)row[f];
+        const an__hw_params *p = &in->params[f];
+        an__hw *h = &in->state[s][f];
+        slot[f] = (double)row[f] - (h->level + h->slope + (p->period ? h->season[h->phase] : 0.0));
+        v = an__hw_step(p, in->config.persist, h, row[f], in->config.clip);
+        if (v > rows) rows = v;
+    }
+    if (win->count < w) win->count++;
+    else if (++win->head == w) win->head = 0;
+    v = an__runs_value(d, win);
+    if (d->config.rows && rows > v) v = rows;
+    if (v == -HUGE_VAL) v = 0.0;
+    *score = v > (double)FLT_MAX ? FLT_MAX : v < -(double)FLT_MAX ? -FLT_MAX : (float)v;
+    return AN_OK;
+}
+
+static void an__stl_runs_restart(an__stl_runs *d, int s)
+{
+    an__stl_iqr *in = (an__stl_iqr *)d->inner;
+    size_t f;
+    for (f = 0; f < d->base.n_features; f++) an__hw_copy(&in->state[s][f], &in->state[AN__FITTED][f], in->params[f].period);
+    an__runs_copy(d, &d->win[s], &d->win[AN__FITTED]);
+}
+
+static an_result an__stl_runs_fit(an_detector *self, const float *x, size_t n)
+{
+    an__stl_runs *d = (an__stl_runs *)self;
+    size_t F = self->n_features, w = d->config.window, i, f, m, bytes;
+    double *res, *mean, *sp, *tmp;
+    an_result r;
+    float unused;
+    if (n < 2 * w + 8) return AN_ERR_TOO_SHORT;      /* the contract checked the input */
+    if ((r = an_detector_fit(d->inner, x, n)) != AN_OK) return r;
+    m = n - w + 1;
+    bytes = an__mul(an__add(an__mul(n, 2 * F), an__mul(3, m)), sizeof(double));
+    if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(res = (double *)an_malloc(&d->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    mean = res + n * 2 * F;
+    sp = mean + m;
+    tmp = sp + m;
+    d->win[AN__FITTED].count = d->win[AN__FITTED].head = 0;
+    an__stl_runs_restart(d, AN__SCRATCH);
+    for (i = 0; i < n; i++) {                                   /* the residuals the stream makes */
+        an__stl_runs_step(d, AN__SCRATCH, x + i * F, &unused);
+        for (f = 0; f < F; f++) {
+            res[i * F + f] = d->win[AN__SCRATCH].ring[((d->win[AN__SCRATCH].head + d->win[AN__SCRATCH].count - 1) % w) * 2 * F + f];
+            res[(n + i) * F + f] = x[i * F + f];
+        }
+    }
+    for (f = 0; f < F; f++) {
+        double *b = d->band + 7 * f;
+        an__band band;
+        for (i = 0; i < m; i++) {
+            size_t j;
+            double sum = 0.0, dif = 0.0;
+            for (j = 0; j < w; j++) {
+                sum += res[(i + j) * F + f];
+                if (j) dif += fabs(res[(n + i + j) * F + f] - res[(n + i + j - 1) * F + f]);
+            }
+            mean[i] = sum / (double)w;
+            sp[i] = tmp[i] = dif / (double)(w - 1);
+        }
+        b[6] = 1e-6 * an__quantile_d(tmp, m, 0.5) + 1e-30;
+        for (i = 0; i < m; i++) sp[i] = log(sp[i] + b[6]);
+        band = an__band_of(AN_ROBUST_IQR, mean, m, tmp);
+        b[0] = band.lo, b[1] = band.hi, b[2] = band.spread;
+        band = an__band_of(AN_ROBUST_IQR, sp, m, tmp);
+        b[3] = band.lo, b[4] = band.hi, b[5] = band.spread;
+    }
+    an_free(&d->alloc, res, bytes);
+    an__stl_runs_restart(d, AN__LIVE);
+    return AN_OK;
+}
+
+static an_result an__stl_runs_score(an_detector *self, const float *x, size_t n, float *scores)
+{
+    an__stl_runs *d = (an__stl_runs *)self;
+    size_t i, F = self->n_features;
+    an_result r;
+    an__stl_runs_restart(d, AN__SCRATCH);
+    for (i = 0; i < n; i++)
+        if ((r = an__stl_runs_step(d, AN__SCRATCH, x + i * F, &scores[i])) != AN_OK) return r;
+    return AN_OK;
+}
+
+static an_result an__stl_runs_push(an_detector *self, const float *row, float *score)
+{
+    return an__stl_runs_step((an__stl_runs *)self, AN__LIVE, row, score);
+}
+
+static an_result an__stl_runs_reset(an_detector *self)
+{
+    if (!self->fitted) return AN_ERR_NOT_FITTED;
+    an__stl_runs_restart((an__stl_runs *)self, AN__LIVE);
+    return AN_OK;
+}
+
+static an_result an__stl_runs_save(const an_detector *self, an_writer *w)
+{
+    const an__stl_runs *d = (const an__stl_runs *)self;
+    size_t F = self->n_features;
+    an__stl_iqr_save(d->inner, w);
+    an_write_begin(w, AN__TAG_STL_RUNS);
+    an_write_u64(w, d->config.window);
+    an_write_u64(w, F);
+    an_write_u32(w, (uint32_t)(d->config.rows != 0));
+    an_write_f64s(w, d->band, 7 * F);
+    an_write_u64(w, d->win[AN__LIVE].count);
+    an_write_u64(w, d->win[AN__LIVE].head);
+    an_write_f64s(w, d->win[AN__LIVE].ring, 2 * d->config.window * F);
+    return an_write_end(w);
+}
+
+static void an__stl_runs_destroy(an_detector *self)
+{
+    an__stl_runs *d = (an__stl_runs *)self;
+    an_allocator a = d->alloc;
+    an_detector_destroy(d->inner);
+    an_free(&a, d->block, d->block_doubles * sizeof(double));
+    an_free(&a, d, sizeof *d);
+}
+
+static an_result an__stl_runs_load(an_reader *payload, const an_allocator *a, an_detector **out)
+{
+    an_reader p;
+    an_stl_runs_config c;
+    an_detector *inner;
+    an__stl_runs *d;
+    size_t w, F, i, count, head;
+    uint32_t rows;
+    an_result r;
+    *out = NULL;
+    if ((r = an_reader_find(payload, AN__TAG_STL_RUNS, &p)) != AN_OK) return r;
+    if ((r = an_read_count(&p, 3, AN_STL_RUNS_MAX_WINDOW, &w)) != AN_OK ||
+        (r = an_read_count(&p, 1, (size_t)1 << 20, &F)) != AN_OK || (r = an_read_u32(&p, &rows)) != AN_OK)
+        return r;
+    if (rows > 1) return AN_ERR_CORRUPT;
+    if ((r = an_reader_need(&p, an__add(an__mul(7, F), an__add(2, an__mul(2 * w, F))), 8)) != AN_OK) return r;
+    if ((r = an__stl_iqr_load(payload, a, &inner)) != AN_OK) return r;
+    if (inner->n_features != F) { an_detector_destroy(inner); return AN_ERR_CORRUPT; }
+    inner->fitted = 1;
+    c.stl = ((an__stl_iqr *)inner)->config;
+    c.window = w;
+    c.rows = (int)rows;
+    if ((r = an__stl_runs_new(&c, F, a, inner, out)) != AN_OK) return r;
+    d = (an__stl_runs *)*out;
+    an_read_f64s(&p, d->band, 7 * F);
+    for (i = 0; i < F; i++) {
+        const double *b = d->band + 7 * i;
+        if (!an__finite(b[0]) || !an__finite(b[1]) || b[0] > b[1] || !an__finite(b[2]) || !(b[2] > 0.0) ||
+            !an__finite(b[3]) || !an__finite(b[4]) || b[3] > b[4] || !an__finite(b[5]) || !(b[5] > 0.0) ||
+            !(b[6] > 0.0 && b[6] < 1e300))
+            goto corrupt;
+    }
+    if (an_read_count(&p, 0, w, &count) != AN_OK || an_read_count(&p, 0, w - 1, &head) != AN_OK ||
+        (count < w && head != 0))
+        goto corrupt;
+    d->win[AN__LIVE].count = count;
+    d->win[AN__LIVE].head = head;
+    an_read_f64s(&p, d->win[AN__LIVE].ring, 2 * w * F);
+    for (i = 0; i < 2 * w * F; i++)
+        if (!(fabs(d->win[AN__LIVE].ring[i]) < 1e300)) goto corrupt;
+    return AN_OK;
+corrupt:
+    an__stl_runs_destroy(*out);
+    *out = NULL;
+    return AN_ERR_CORRUPT;
+}
+
+static const an_detector_vtable an__stl_runs_vtable = {
+    AN_TAG('S', 'R', 'U', 'N'), "stl-runs", an__stl_runs_fit, an__stl_runs_score, an__stl_runs_push,
+    an__stl_runs_reset, an__stl_runs_save, an__stl_runs_load, NULL, an__stl_runs_destroy
+};
+
+AN_API const an_detector_vtable *an_stl_runs_type(void) { return &an__stl_runs_vtable; }
 
 /* --------------------------------------------------------------------------
    3.2  Generalized ESD and seasonal-hybrid ESD
@@ -4835,7 +5184,8 @@ AN_API double an_spot_threshold(const an_spot *s)
 
 static const an_detector_vtable *const an__stats_types[] = {
     &an__mad_vtable, &an__iqr_vtable, &an__stl_iqr_vtable, &an__gesd_vtable, &an__shesd_vtable,
-    &an__level_shift_vtable, &an__volatility_shift_vtable, &an__ks_vtable, &an__iforest_vtable
+    &an__level_shift_vtable, &an__volatility_shift_vtable, &an__ks_vtable, &an__iforest_vtable,
+    &an__stl_runs_vtable
 };
 
 AN_API const an_detector_vtable *const *an_stats_types(size_t *n)

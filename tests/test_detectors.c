@@ -23,7 +23,7 @@
    Helpers
    -------------------------------------------------------------------------- */
 
-static const an_detector_vtable *all_types[6];
+static const an_detector_vtable *all_types[7];
 
 static void init_types(void)
 {
@@ -33,6 +33,7 @@ static void init_types(void)
     all_types[3] = an_volatility_shift_type();
     all_types[4] = an_ks_drift_type();
     all_types[5] = an_iforest_type();
+    all_types[6] = an_stl_runs_type();
 }
 
 static int rel_close(double a, double b, double tol)
@@ -54,7 +55,7 @@ static an_result load_model(const void *data, size_t size, const an_allocator *a
     an_result res;
     *out = NULL;
     if ((res = an_model_open(&r, data, size)) != AN_OK) return res;
-    return an_detector_load(&r, all_types, 6, a, out);
+    return an_detector_load(&r, all_types, 7, a, out);
 }
 
 /* Saving d and loading it back gives a detector that scores x exactly as
@@ -634,6 +635,199 @@ static void test_shift_long_stream(void)
 }
 
 /* --------------------------------------------------------------------------
+   STL + IQR's runs
+   -------------------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Type 7 quantile of v (n), sorted in place. */
+static double quantile7(double *v, size_t n, double q)
+{
+    double h = (double)(n - 1) * q;
+    size_t lo = (size_t)floor(h);
+    qsort(v, n, sizeof *v, cmp_double);
+    if (lo + 1 >= n) return v[n - 1];
+    return v[lo] + (h - (double)lo) * (v[lo + 1] - v[lo]);
+}
+
+typedef struct runs_band { double q1, q3, iqr; } runs_band;
+
+static runs_band runs_band_of(double *v, size_t n)
+{
+    runs_band b;
+    double fl;
+    b.q1 = quantile7(v, n, 0.25);
+    b.q3 = quantile7(v, n, 0.75);
+    fl = 1e-9 * (1.0 + fabs(0.5 * (b.q1 + b.q3)));
+    b.iqr = b.q3 - b.q1 > fl ? b.q3 - b.q1 : fl;
+    return b;
+}
+
+static double runs_band_score(const runs_band *b, double s)
+{
+    return (b->q1 - s > s - b->q3 ? b->q1 - s : s - b->q3) / b->iqr;
+}
+
+/* Window statistics ending at row t (inclusive): the mean of the
+   residuals r, the mean absolute difference of the values v. */
+static void runs_window(const double *r, const float *v, size_t t, size_t w, double *mean, double *mad1)
+{
+    size_t j;
+    double sum = 0.0, dif = 0.0;
+    for (j = 0; j < w; j++) {
+        sum += r[t + 1 - w + j];
+        if (j) dif += fabs((double)v[t + 1 - w + j] - (double)v[t - w + j]);
+    }
+    *mean = sum / (double)w;
+    *mad1 = dif / (double)(w - 1);
+}
+
+/* The brute force: the residuals from a plain STL + IQR pushed row by
+   row (expected before each row), windows recomputed from scratch, the
+   quartiles by sorting. */
+static void test_stl_runs(void)
+{
+    enum { P = 24, NT = 20 * P, NS = 480, W = 12 };
+    static float x[NT + NS];
+    static double rt[NT], rs[NS], mv[NT], sv[NT], tmp[NT];
+    float s[NS], s_rows[NS], s_stl[NS], one;
+    an_stl_runs_config c = an_stl_runs_config_init(P, W);
+    an_stl_iqr_config sc = an_stl_iqr_config_init(P);
+    an_detector *d, *dr, *stl;
+    an_rng rng;
+    size_t i, m = NT - W + 1, rises = NS, falls = 0, bad = 0;
+    double f, worst = 0.0, clean = -HUGE_VAL, flat = HUGE_VAL, expect;
+    runs_band bm, bs;
+    an_rng_seed(&rng, 41, 0);
+    for (i = 0; i < NT + NS; i++) x[i] = (float)(50.0 + 5.0 * sin(2.0 * PI * (double)(i % P) / P) + an_rng_normal(&rng));
+    for (i = NT + 100; i < NT + 148; i++) x[i] = x[NT + 99];                  /* stuck for 48 rows */
+    for (i = NT + 250; i < NT + 274; i++) x[i] += (float)(4.0 * an_rng_normal(&rng));   /* a variance burst */
+    for (i = NT + 350; i < NT + 400; i++) x[i] += (float)(8.0 * (double)(i - NT - 349) / 50.0);   /* a ramp */
+    CHECK_OK(an_stl_runs_create(&c, 1, NULL, &d));
+    CHECK_RESULT(an_detector_reset(d), AN_ERR_NOT_FITTED);
+    CHECK_RESULT(an_detector_fit(d, x, 2 * W + 7), AN_ERR_TOO_SHORT);
+    CHECK_OK(an_detector_fit(d, x, NT));
+    CHECK_OK(an_detector_score(d, x + NT, NS, s));
+    /* the oracle */
+    CHECK_OK(an_stl_iqr_create(&sc, 1, NULL, &stl));
+    CHECK_OK(an_detector_fit(stl, x, NT));
+    for (i = 0; i < NT; i++) {
+        double e;
+        CHECK_OK(an_stl_iqr_expected(stl, &e));
+        rt[i] = (double)x[i] - e;
+        CHECK_OK(an_detector_push(stl, x + i, &one));
+    }
+    CHECK_OK(an_detector_reset(stl));
+    for (i = 0; i < NS; i++) {
+        double e;
+        CHECK_OK(an_stl_iqr_expected(stl, &e));
+        rs[i] = (double)x[NT + i] - e;
+        CHECK_OK(an_detector_push(stl, x + NT + i, &one));
+    }
+    for (i = 0; i < m; i++) runs_window(rt, x, i + W - 1, W, &mv[i], &sv[i]);
+    memcpy(tmp, sv, m * sizeof(double));
+    f = 1e-6 * quantile7(tmp, m, 0.5) + 1e-30;
+    for (i = 0; i < m; i++) sv[i] = log(sv[i] + f);
+    bm = runs_band_of(mv, m);
+    bs = runs_band_of(sv, m);
+    for (i = 0; i < NS; i++) {
+        double mean, mad1, a, b, e;
+        if (i + 1 < W) {                                 /* the window is not full yet */
+            bad += s[i] != 0.0f;
+            continue;
+        }
+        runs_window(rs, x + NT, i, W, &mean, &mad1);
+        a = runs_band_score(&bm, mean);
+        b = runs_band_score(&bs, log(mad1 + f));
+        expect = a > b ? a : b;
+        e = fabs(s[i] - expect) / (fabs(expect) + 1e-3);
+        if (e > worst) worst = e;
+        if (i < 90 && s[i] > clean) clean = s[i];
+        if (i >= 100 + W - 1 && i < 148 && s[i] < flat) flat = s[i];
+        if (i >= 100 && rises == NS && s[i] > 10.0f) rises = i;
+        if (i >= 100 && i < 200 && s[i] > 10.0f) falls = i;
+    }
+    CHECK_EQ_SIZE(bad, 0);
+    CHECK(worst < 1e-6);
+    /* a stuck sensor: a window inside it has no differences at all, its
+       spread is ln f, its score (Q1 - ln f) / IQR of the training spreads,
+       the same on all 37 full windows of the 48 stuck rows */
+    expect = (bs.q1 - log(f)) / bs.iqr;
+    for (i = 100 + W - 1; i < 148; i++) CHECK(fabs(s[i] - expect) <= 1e-6 * expect);
+    printf("  stl runs: stuck rows score (Q1 %.4f - ln f %.4f) / IQR %.4f = %.3f\n", bs.q1, log(f), bs.iqr, expect);
+    CHECK(clean < 4.0);
+    CHECK(flat > 10.0);
+    CHECK(rises >= 100 && rises <= 100 + W);
+    CHECK_EQ_SIZE(falls, 147);   /* the first moving row ends it: one difference as large as the season's */
+    printf("  stl runs: clean rows at most %.2f, the 48 stuck rows at least %.2f (windows from %zu to %zu), worst "
+           "error %.1e against the brute force\n", clean, flat, rises, falls, worst);
+    {
+        size_t at = 250, peak = 250;
+        size_t rp = 350;
+        for (at = 250; at < 290; at++) if (s[at] > s[peak]) peak = at;
+        for (at = 350; at < 412; at++) if (s[at] > s[rp]) rp = at;
+        printf("  stl runs: variance burst peak %.2f at %zu; ramp peak %.2f at %zu\n", s[peak], peak, s[rp], rp);
+        CHECK(s[peak] > 5.0);
+        CHECK(s[rp] > 5.0);
+    }
+    /* rows: the larger of this and STL + IQR's own score, bit for bit */
+    c.rows = 1;
+    CHECK_OK(an_stl_runs_create(&c, 1, NULL, &dr));
+    CHECK_OK(an_detector_fit(dr, x, NT));
+    CHECK_OK(an_detector_score(dr, x + NT, NS, s_rows));
+    CHECK_OK(an_detector_score(stl, x + NT, NS, s_stl));
+    for (i = 0, bad = 0; i < NS; i++) {
+        float want = i + 1 < W ? s_stl[i] : s[i] > s_stl[i] ? s[i] : s_stl[i];
+        bad += memcmp(&want, &s_rows[i], sizeof want) != 0;
+    }
+    CHECK_EQ_SIZE(bad, 0);
+    check_batch_is_stream(d, x + NT, NS);
+    check_roundtrip(d, x + NT, NS);
+    check_batch_is_stream(dr, x + NT, NS);
+    check_roundtrip(dr, x + NT, NS);
+    /* mid-stream: a saved live window goes on as the original's */
+    {
+        an_writer w;
+        const void *data;
+        size_t size;
+        an_detector *e = NULL;
+        float a1 = 0, a2 = 0;
+        for (i = 0; i < 130; i++) CHECK_OK(an_detector_push(dr, x + NT + i, &one));
+        save_model(dr, &w, &data, &size);
+        CHECK_OK(load_model(data, size, NULL, &e));
+        for (i = 130; e && i < NS; i++) {
+            CHECK_OK(an_detector_push(dr, x + NT + i, &a1));
+            CHECK_OK(an_detector_push(e, x + NT + i, &a2));
+            bad += memcmp(&a1, &a2, sizeof a1) != 0;
+        }
+        CHECK_EQ_SIZE(bad, 0);
+        an_detector_destroy(e);
+        an_writer_uninit(&w);
+    }
+    {
+        float nan = NAN, row[NT];
+        CHECK_RESULT(an_detector_push(d, &nan, &one), AN_ERR_INPUT);
+        memcpy(row, x, sizeof row);
+        row[7] = NAN;
+        CHECK_RESULT(an_detector_fit(dr, row, NT), AN_ERR_INPUT);
+    }
+    an_detector_destroy(d);
+    an_detector_destroy(dr);
+    an_detector_destroy(stl);
+    c.window = 2;
+    CHECK_RESULT(an_stl_runs_create(&c, 1, NULL, &d), AN_ERR_INVALID_ARG);
+    c.window = W;
+    CHECK_RESULT(an_stl_runs_create(&c, 0, NULL, &d), AN_ERR_INVALID_ARG);
+    c.stl.seasonal_window = 4;
+    CHECK_RESULT(an_stl_runs_create(&c, 1, NULL, &d), AN_ERR_INVALID_ARG);
+    CHECK(d == NULL);
+}
+
+/* --------------------------------------------------------------------------
    Kolmogorov-Smirnov
    -------------------------------------------------------------------------- */
 
@@ -895,11 +1089,16 @@ static an_result make_detector(int kind, const an_allocator *a, an_detector **d)
         an_ks_drift_config c = an_ks_drift_config_init(8, AN_KS_PREVIOUS);
         return an_ks_drift_create(&c, 2, a, d);
     }
-    default: {
+    case 6: {
         an_iforest_config c = an_iforest_config_init(9);
         c.n_trees = 4;
         c.subsample = 16;
         return an_iforest_create(&c, 2, a, d);
+    }
+    default: {
+        an_stl_runs_config c = an_stl_runs_config_init(24, 8);
+        c.rows = 1;
+        return an_stl_runs_create(&c, 2, a, d);
     }
     }
 }
@@ -932,7 +1131,7 @@ static an_result job_load(const an_allocator *a, void *ctx)
 static void series_for(int kind, float *x, size_t *n, size_t *F)
 {
     size_t i;
-    *F = kind == 6 || kind == 5 || kind == 3 ? 2 : 1;
+    *F = kind == 7 || kind == 6 || kind == 5 || kind == 3 ? 2 : 1;
     *n = 24 * 6;
     seasonal_series(x, *n * *F, 24, 17);
     for (i = 0; i < *n * *F; i++) x[i] = (float)((double)x[i] + 0.0);
@@ -940,11 +1139,11 @@ static void series_for(int kind, float *x, size_t *n, size_t *F)
 
 static void test_allocation_failures(void)
 {
-    static const char *names[7] = { "gesd", "shesd", "level shift", "volatility shift", "ks drift (training)",
-                                    "ks drift (previous)", "iforest" };
+    static const char *names[8] = { "gesd", "shesd", "level shift", "volatility shift", "ks drift (training)",
+                                    "ks drift (previous)", "iforest", "stl runs" };
     float x[24 * 6 * 2];
     int kind;
-    for (kind = 0; kind < 7; kind++) {
+    for (kind = 0; kind < 8; kind++) {
         fixture fx;
         char what[96];
         an_detector *d;
@@ -972,7 +1171,7 @@ static void test_no_allocation_after_fit(void)
 {
     float x[24 * 6 * 2], s[24 * 6], one;
     int kind;
-    for (kind = 0; kind < 7; kind++) {
+    for (kind = 0; kind < 8; kind++) {
         counting c = { 0, 0, 0, 0 };
         an_allocator a = counting_allocator(&c);
         an_detector *d;
@@ -1095,7 +1294,8 @@ static int try_load(const unsigned char *data, size_t size, const float *x, size
         size_t i, F = d->n_features;
         ok = 1;
         if (F <= 2 && an_detector_score(d, x, n, s) == AN_OK)
-            for (i = 0; i < n; i++) CHECK(s[i] == s[i] && s[i] >= 0.0f);
+            for (i = 0; i < n; i++)   /* STL + IQR's runs score distances past a quartile: negative inside */
+                CHECK(s[i] == s[i] && s[i] >= (d->vt == an_stl_runs_type() ? -FLT_MAX : 0.0f));
         if (F <= 2 && an_detector_push(d, x, &one) == AN_OK) CHECK(one == one);
         an_detector_destroy(d);
     } else {
@@ -1111,7 +1311,7 @@ static void test_hostile_mutations(void)
 {
     float x[24 * 6 * 2];
     int kind;
-    for (kind = 0; kind < 7; kind++) {
+    for (kind = 0; kind < 8; kind++) {
         an_detector *d;
         an_writer w;
         const void *data;
@@ -1354,6 +1554,7 @@ int main(void)
     RUN(test_shift_multivariate);
     RUN(test_volatility_shift);
     RUN(test_shift_long_stream);
+    RUN(test_stl_runs);
     RUN(test_ks_statistic);
     RUN(test_ks_drift);
     RUN(test_ks_multivariate);
