@@ -1232,6 +1232,581 @@ static void test_formatting(void)
     }
 }
 
+/* ==========================================================================
+   Explainers
+   ==========================================================================
+   A toy detector whose score is a known function of the whole series
+   (scores of its last row; the others 0):
+       g(x) = sum_i a_i x_i + quad (sum_i b_i x_i)^2 + cross x_u x_v
+   so the linear part's Shapley values are known in closed form (a cell's
+   a_i (x_i - fill_i), summed over a player's cells) and the rest makes the
+   game non-additive. */
+typedef struct toy {
+    an_detector base;
+    size_t cells;            /* n_rows n_features it expects   */
+    const double *a, *b;     /* (cells)                        */
+    double quad, cross;
+    size_t u, v;             /* the cross term's cells          */
+    int nan_at_call;         /* > 0: that score call gives NaN  */
+    int calls;
+} toy;
+
+static double toy_g(const toy *m, const float *x)
+{
+    double lin = 0.0, q = 0.0;
+    size_t i;
+    for (i = 0; i < m->cells; i++) {
+        lin += m->a[i] * x[i];
+        q += (m->b ? m->b[i] : 0.0) * x[i];
+    }
+    return lin + m->quad * q * q + m->cross * (double)x[m->u] * (double)x[m->v];
+}
+
+static an_result toy_fit(an_detector *self, const float *x, size_t n_rows)
+{
+    (void)self; (void)x; (void)n_rows;
+    return AN_OK;
+}
+
+static an_result toy_score(an_detector *self, const float *x, size_t n_rows, float *scores)
+{
+    toy *m = (toy *)self;
+    size_t t;
+    if (n_rows * self->n_features != m->cells) return AN_ERR_SHAPE;
+    for (t = 0; t + 1 < n_rows; t++) scores[t] = 0.0f;
+    scores[n_rows - 1] = ++m->calls == m->nan_at_call ? (float)NAN : (float)toy_g(m, x);
+    return AN_OK;
+}
+
+/* d g / d x at the last row's score. */
+static an_result toy_gradient(an_detector *self, const float *x, size_t n_rows, size_t t, float *grad)
+{
+    toy *m = (toy *)self;
+    double q = 0.0;
+    size_t i;
+    if (n_rows * self->n_features != m->cells) return AN_ERR_SHAPE;
+    for (i = 0; i < m->cells; i++) q += (m->b ? m->b[i] : 0.0) * x[i];
+    for (i = 0; i < m->cells; i++)
+        grad[i] = t + 1 == n_rows ? (float)(m->a[i] + 2.0 * m->quad * q * (m->b ? m->b[i] : 0.0)) : 0.0f;
+    if (t + 1 == n_rows) {
+        grad[m->u] += (float)(m->cross * x[m->v]);
+        grad[m->v] += (float)(m->cross * x[m->u]);
+    }
+    return AN_OK;
+}
+
+static void toy_destroy(an_detector *self) { (void)self; }
+
+static const an_detector_vtable toy_vt = { AN_TAG('T', 'O', 'Y', '1'), "toy", toy_fit, toy_score, NULL, NULL,
+                                           NULL, NULL, toy_gradient, toy_destroy };
+
+static toy toy_make(size_t n_rows, size_t F, const double *a, const double *b, double quad, double cross)
+{
+    toy m;
+    memset(&m, 0, sizeof m);
+    m.base.vt = &toy_vt;
+    m.base.n_features = F;
+    m.base.fitted = 1;
+    m.cells = n_rows * F;
+    m.a = a;
+    m.b = b;
+    m.quad = quad;
+    m.cross = cross;
+    m.u = 0;
+    m.v = m.cells - 1;
+    return m;
+}
+
+/* A window of `length` rows at the end of n_rows rows, split in n_segments,
+   per channel, mean fill. */
+static an_xai_players players_of(toy *m, const float *x, size_t n_rows, size_t length, size_t n_segments,
+                                 const float *mean)
+{
+    an_xai_players p;
+    memset(&p, 0, sizeof p);
+    p.detector = &m->base;
+    p.x = x;
+    p.n_rows = n_rows;
+    p.start = n_rows - length;
+    p.length = length;
+    p.target = n_rows - 1;
+    p.n_segments = n_segments;
+    p.per_channel = 1;
+    p.fill = AN_XAI_FILL_MEAN;
+    p.fill_values = mean;
+    return p;
+}
+
+static void random_fill(an_rng *rng, float *x, size_t n, double lo, double hi)
+{
+    size_t i;
+    for (i = 0; i < n; i++) x[i] = (float)(lo + (hi - lo) * an_rng_uniform(rng));
+}
+
+/* Exact enumeration of a linear game gives the closed form; occlusion of a
+   linear game too. */
+static void test_xai_exact_linear(void)
+{
+    enum { N = 10, F = 2, L = 8, S = 4 };
+    float x[N * F], mean[F] = { 0.5f, -1.0f };
+    double a[N * F], phi[S * F], occ[S * F], want[S * F] = { 0 }, cells[L * F];
+    an_rng rng;
+    an_xai xai;
+    an_xai_summary s;
+    size_t i, c;
+    toy m;
+    an_xai_players p;
+    an_rng_seed(&rng, 7, 1);
+    random_fill(&rng, x, N * F, -2.0, 2.0);
+    for (i = 0; i < N * F; i++) a[i] = an_rng_uniform(&rng) - 0.5;
+    m = toy_make(N, F, a, NULL, 0.0, 0.0);
+    p = players_of(&m, x, N, L, S, mean);
+    for (i = 0; i < L; i++)
+        for (c = 0; c < F; c++) {
+            size_t row = N - L + i;
+            want[(i / 2) * F + c] += a[row * F + c] * ((double)x[row * F + c] - mean[c]);
+        }
+    CHECK_OK(an_xai_init(&xai, &p, 1u << (S * F), NULL));
+    CHECK_EQ_SIZE(xai.n_players, S * F);
+    CHECK_OK(an_xai_exact(&xai, phi, &s));
+    CHECK_EQ_SIZE(s.evaluations, 1u << (S * F));
+    for (i = 0; i < S * F; i++) CHECK_NEAR(phi[i], want[i], 2e-6);
+    CHECK_NEAR(s.gap, 0.0, 1e-9);
+    CHECK(isnan(s.fidelity) && isnan(s.intercept));
+    CHECK_OK(an_xai_occlusion(&xai, occ, &s));
+    CHECK_EQ_SIZE(s.evaluations, S * F + 2);
+    for (i = 0; i < S * F; i++) CHECK_NEAR(occ[i], want[i], 2e-6);
+    /* the cells of a player share its value: two rows per segment */
+    CHECK_OK(an_xai_cells(&xai, phi, cells));
+    for (i = 0; i < L; i++)
+        for (c = 0; c < F; c++) CHECK_NEAR(cells[i * F + c], phi[(i / 2) * F + c] / 2.0, 1e-12);
+    an_xai_uninit(&xai);
+    /* one player per segment (all channels): the channels' sum */
+    p.per_channel = 0;
+    CHECK_OK(an_xai_init(&xai, &p, 1u << S, NULL));
+    CHECK_EQ_SIZE(xai.n_players, S);
+    CHECK_OK(an_xai_exact(&xai, phi, &s));
+    for (i = 0; i < S; i++) CHECK_NEAR(phi[i], want[i * F] + want[i * F + 1], 2e-6);
+    CHECK_OK(an_xai_cells(&xai, phi, cells));
+    CHECK_NEAR(cells[0], phi[0] / 4.0, 1e-12);
+    an_xai_uninit(&xai);
+}
+
+/* The non-linear game of the Kernel SHAP tests: 12 players. */
+typedef struct game {
+    float x[14 * 2], mean[2];
+    double a[14 * 2], b[14 * 2];
+    toy m;
+    an_xai_players p;
+} game;
+
+static void game_make(game *g, uint64_t seed)
+{
+    an_rng rng;
+    size_t i;
+    an_rng_seed(&rng, seed, 2);
+    random_fill(&rng, g->x, 28, -2.0, 2.0);
+    g->mean[0] = 0.25f;
+    g->mean[1] = -0.5f;
+    for (i = 0; i < 28; i++) {
+        g->a[i] = an_rng_uniform(&rng) - 0.5;
+        g->b[i] = an_rng_uniform(&rng) - 0.5;
+    }
+    g->m = toy_make(14, 2, g->a, g->b, 0.8, 0.6);
+    g->p = players_of(&g->m, g->x, 14, 12, 6, g->mean);
+}
+
+static double rms_diff(const double *u, const double *v, size_t n)
+{
+    double s = 0.0;
+    size_t i;
+    for (i = 0; i < n; i++) s += (u[i] - v[i]) * (u[i] - v[i]);
+    return sqrt(s / (double)n);
+}
+
+/* Kernel SHAP against exact enumeration: the error falls as the budget
+   grows, every call adds up to f(x) - f(none) to rounding, the whole
+   budget gives the exact values, and a seed gives the same values. */
+static void test_xai_shap_vs_exact(void)
+{
+    enum { P = 12, SEEDS = 8 };
+    static const size_t budgets[3] = { 60, 400, 2400 };
+    double err[3] = { 0 }, exact[P], phi[P], again[P];
+    game g;
+    an_xai xai;
+    an_xai_summary s, se;
+    size_t k, i;
+    uint64_t seed;
+    game_make(&g, 3);
+    CHECK_OK(an_xai_init(&xai, &g.p, 1u << P, NULL));
+    CHECK_OK(an_xai_exact(&xai, exact, &se));
+    for (seed = 1; seed <= SEEDS; seed++)
+        for (k = 0; k < 3; k++) {
+            CHECK_OK(an_xai_shap(&xai, budgets[k], seed, phi, &s));
+            CHECK_EQ_SIZE(s.evaluations, budgets[k] + 2);
+            CHECK_NEAR(s.full, se.full, 0.0);
+            CHECK_NEAR(s.empty, se.empty, 0.0);
+            CHECK_NEAR(s.gap, 0.0, 1e-9);
+            err[k] += rms_diff(phi, exact, P) / SEEDS;
+        }
+    fprintf(stderr, "kernel shap rms error vs exact (12 players): %.4g (60), %.4g (400), %.4g (2400)\n", err[0],
+            err[1], err[2]);
+    CHECK(err[1] < 0.7 * err[0]);
+    CHECK(err[2] < 0.7 * err[1]);
+    CHECK(err[2] > 0.0);
+    /* every coalition: the exact values */
+    CHECK_OK(an_xai_shap(&xai, (1u << P) - 2, 1, phi, &s));
+    for (i = 0; i < P; i++) CHECK_NEAR(phi[i], exact[i], 1e-6);
+    /* a seed gives the same bits; another seed other values */
+    CHECK_OK(an_xai_shap(&xai, 300, 42, phi, &s));
+    CHECK_OK(an_xai_shap(&xai, 300, 42, again, &s));
+    CHECK(memcmp(phi, again, sizeof phi) == 0);
+    CHECK_OK(an_xai_shap(&xai, 300, 43, again, &s));
+    CHECK(memcmp(phi, again, sizeof phi) != 0);
+    /* fewer evaluations than players: still additive */
+    CHECK_OK(an_xai_shap(&xai, 4, 9, phi, &s));
+    CHECK_NEAR(s.gap, 0.0, 1e-9);
+    CHECK_OK(an_xai_shap(&xai, 0, 9, phi, &s));
+    CHECK_NEAR(s.gap, 0.0, 1e-9);
+    an_xai_uninit(&xai);
+}
+
+/* Symmetric players get equal values and a dummy gets none, from the
+   exact enumeration, from Kernel SHAP over every coalition and (the dummy)
+   from occlusion. */
+static void test_xai_symmetry_dummy(void)
+{
+    enum { N = 6, L = 6, P = 6 };
+    float x[N] = { 1.0f, 2.0f, 2.0f, -1.0f, 0.5f, 3.0f }, mean[1] = { 0.0f };
+    double a[N] = { 0.3, 0.7, 0.7, 0.0, -0.4, 0.2 }, b[N] = { 0.5, 0.2, 0.2, 0.0, 0.3, -0.6 };
+    double phi[P], shap[P], occ[P];
+    an_xai xai;
+    an_xai_summary s;
+    toy m = toy_make(N, 1, a, b, 1.0, 0.0);   /* players 1 and 2 alike; 3 a dummy */
+    an_xai_players p = players_of(&m, x, N, L, P, mean);
+    CHECK_OK(an_xai_init(&xai, &p, 1u << P, NULL));
+    CHECK_OK(an_xai_exact(&xai, phi, &s));
+    CHECK_NEAR(phi[1], phi[2], 1e-12);
+    CHECK_NEAR(phi[3], 0.0, 1e-12);
+    CHECK(fabs(phi[0]) > 0.01 && fabs(phi[1]) > 0.01);
+    CHECK_OK(an_xai_shap(&xai, (1u << P) - 2, 5, shap, &s));
+    CHECK_NEAR(shap[1], shap[2], 1e-9);
+    CHECK_NEAR(shap[3], 0.0, 1e-9);
+    CHECK_OK(an_xai_occlusion(&xai, occ, &s));
+    CHECK_NEAR(occ[1], occ[2], 0.0);
+    CHECK_NEAR(occ[3], 0.0, 0.0);
+    an_xai_uninit(&xai);
+}
+
+/* Solves the (n x n) system A v = b by Gaussian elimination with partial
+   pivoting (the tests' own solver, not the library's Cholesky). */
+static int gauss_solve(double *A, double *b, size_t n)
+{
+    size_t i, j, k;
+    for (k = 0; k < n; k++) {
+        size_t piv = k;
+        for (i = k + 1; i < n; i++)
+            if (fabs(A[i * n + k]) > fabs(A[piv * n + k])) piv = i;
+        if (A[piv * n + k] == 0.0) return 0;
+        for (j = 0; j < n; j++) { double t = A[k * n + j]; A[k * n + j] = A[piv * n + j]; A[piv * n + j] = t; }
+        { double t = b[k]; b[k] = b[piv]; b[piv] = t; }
+        for (i = k + 1; i < n; i++) {
+            double f = A[i * n + k] / A[k * n + k];
+            for (j = k; j < n; j++) A[i * n + j] -= f * A[k * n + j];
+            b[i] -= f * b[k];
+        }
+    }
+    for (i = n; i-- > 0;) {
+        for (j = i + 1; j < n; j++) b[i] -= A[i * n + j] * b[j];
+        b[i] /= A[i * n + i];
+    }
+    return 1;
+}
+
+/* LIME against the closed-form weighted ridge on the very perturbations it
+   drew: [1 z] theta = f, weights from the documented kernel, the
+   intercept unpenalised, solved by the tests' own elimination. */
+static void test_xai_lime_closed_form(void)
+{
+    enum { P = 12, Q = P + 1 };
+    game g;
+    an_xai xai;
+    an_xai_summary s;
+    an_xai_lime_config c = an_xai_lime_config_init();
+    double phi[P], A[Q * Q], rhs[Q], sw = 0.0, mean = 0.0, res = 0.0, tot = 0.0;
+    size_t k, i, j, masked_zero = 0;
+    game_make(&g, 5);
+    c.samples = 500;
+    c.seed = 11;
+    c.ridge = 0.3;
+    c.kernel_width = 0.4;
+    CHECK_OK(an_xai_init(&xai, &g.p, c.samples, NULL));
+    CHECK_OK(an_xai_lime(&xai, &c, phi, &s));
+    CHECK_EQ_SIZE(xai.n_coalitions, c.samples);
+    CHECK_EQ_SIZE(s.evaluations, c.samples + 2);
+    memset(A, 0, sizeof A);
+    memset(rhs, 0, sizeof rhs);
+    for (k = 0; k < c.samples; k++) {
+        const unsigned char *z = xai.coalitions + k * P;
+        double row[Q], kept = 0.0, d, w;
+        row[0] = 1.0;
+        for (j = 0; j < P; j++) { row[j + 1] = z[j]; kept += z[j]; }
+        if (kept == P) masked_zero++;
+        d = 1.0 - sqrt(kept / P);
+        w = exp(-d * d / (2.0 * c.kernel_width * c.kernel_width));
+        CHECK_NEAR(xai.weights[k], w, 1e-15);
+        for (i = 0; i < Q; i++) {
+            rhs[i] += w * row[i] * xai.values[k];
+            for (j = 0; j < Q; j++) A[i * Q + j] += w * row[i] * row[j];
+        }
+        sw += w;
+        mean += w * xai.values[k];
+    }
+    CHECK(masked_zero >= 1);   /* x itself, first */
+    for (i = 1; i < Q; i++) A[i * Q + i] += c.ridge;
+    CHECK(gauss_solve(A, rhs, Q));
+    CHECK_NEAR(s.intercept, rhs[0], 1e-9);
+    for (j = 0; j < P; j++) CHECK_NEAR(phi[j], rhs[j + 1], 1e-9);
+    mean /= sw;
+    for (k = 0; k < c.samples; k++) {
+        const unsigned char *z = xai.coalitions + k * P;
+        double fit = rhs[0];
+        for (j = 0; j < P; j++) fit += z[j] * rhs[j + 1];
+        res += xai.weights[k] * (xai.values[k] - fit) * (xai.values[k] - fit);
+        tot += xai.weights[k] * (xai.values[k] - mean) * (xai.values[k] - mean);
+    }
+    CHECK_NEAR(s.fidelity, 1.0 - res / tot, 1e-9);
+    CHECK(s.fidelity > 0.0 && s.fidelity < 1.0);
+    an_xai_uninit(&xai);
+}
+
+/* On a linear game LIME without ridge recovers the closed form exactly,
+   with fidelity 1. */
+static void test_xai_lime_linear(void)
+{
+    enum { N = 10, F = 2, L = 8, S = 4, P = S * F };
+    float x[N * F], mean[F] = { 0.5f, -1.0f };
+    double a[N * F], phi[P], exact[P];
+    an_rng rng;
+    an_xai xai;
+    an_xai_summary s, se;
+    an_xai_lime_config c = an_xai_lime_config_init();
+    size_t i;
+    toy m;
+    an_xai_players p;
+    an_rng_seed(&rng, 8, 1);
+    random_fill(&rng, x, N * F, -2.0, 2.0);
+    for (i = 0; i < N * F; i++) a[i] = an_rng_uniform(&rng) - 0.5;
+    m = toy_make(N, F, a, NULL, 0.0, 0.0);
+    p = players_of(&m, x, N, L, S, mean);
+    c.ridge = 0.0;
+    c.samples = 200;
+    CHECK_OK(an_xai_init(&xai, &p, 1u << P, NULL));
+    CHECK_OK(an_xai_exact(&xai, exact, &se));
+    CHECK_OK(an_xai_lime(&xai, &c, phi, &s));
+    for (i = 0; i < P; i++) CHECK_NEAR(phi[i], exact[i], 1e-5);
+    CHECK_NEAR(s.intercept, se.empty, 1e-5);
+    CHECK_NEAR(s.fidelity, 1.0, 1e-9);
+    an_xai_uninit(&xai);
+}
+
+/* What a masked cell becomes: the mean, the expected value, or a line
+   between the kept values around a masked run. */
+static void test_xai_fills(void)
+{
+    enum { N = 8, F = 2 };
+    float x[N * F], mean[F] = { 10.0f, 20.0f }, expected[N * F];
+    double a[N * F] = { 0 }, f;
+    unsigned char z[4];
+    an_xai xai;
+    toy m;
+    an_xai_players p;
+    size_t i;
+    for (i = 0; i < N * F; i++) { x[i] = (float)i; expected[i] = (float)(100 + i); }
+    m = toy_make(N, F, a, NULL, 0.0, 0.0);
+    /* window rows 2..5, two segments per channel: players (seg, channel) */
+    p = players_of(&m, x, N, 4, 2, mean);
+    p.start = 2;
+    z[0] = 0; z[1] = 1; z[2] = 1; z[3] = 0;   /* rows 2-3 of channel 0, rows 4-5 of channel 1 masked */
+    CHECK_OK(an_xai_init(&xai, &p, 1, NULL));
+    CHECK_OK(an_xai_value(&xai, z, &f));
+    CHECK(xai.series[2 * F] == 10.0f && xai.series[3 * F] == 10.0f && xai.series[4 * F] == 8.0f);
+    CHECK(xai.series[4 * F + 1] == 20.0f && xai.series[5 * F + 1] == 20.0f && xai.series[3 * F + 1] == 7.0f);
+    CHECK(xai.series[1 * F] == 2.0f && xai.series[6 * F + 1] == 13.0f);   /* outside the window: x */
+    an_xai_uninit(&xai);
+    p.fill = AN_XAI_FILL_EXPECTED;
+    p.fill_values = expected;
+    CHECK_OK(an_xai_init(&xai, &p, 1, NULL));
+    CHECK_OK(an_xai_value(&xai, z, &f));
+    CHECK(xai.series[2 * F] == 104.0f && xai.series[5 * F + 1] == 111.0f && xai.series[4 * F] == 8.0f);
+    an_xai_uninit(&xai);
+    /* LINEAR: channel 0 rows 2..5 all masked, between x[1] = 2 and x[6] = 12 */
+    for (i = 0; i < N * F; i++) x[i] = (float)(i % 2 ? 50 : i);
+    x[6 * F] = 12.0f;
+    p.fill = AN_XAI_FILL_LINEAR;
+    p.fill_values = NULL;
+    z[0] = 0; z[1] = 1; z[2] = 0; z[3] = 1;
+    CHECK_OK(an_xai_init(&xai, &p, 1, NULL));
+    CHECK_OK(an_xai_value(&xai, z, &f));
+    CHECK_NEAR(xai.series[2 * F], 4.0, 1e-6);
+    CHECK_NEAR(xai.series[3 * F], 6.0, 1e-6);
+    CHECK_NEAR(xai.series[4 * F], 8.0, 1e-6);
+    CHECK_NEAR(xai.series[5 * F], 10.0, 1e-6);
+    CHECK(xai.series[2 * F + 1] == 50.0f);
+    an_xai_uninit(&xai);
+    /* a run that touches the end of x: the last kept value */
+    p.start = 4;
+    p.n_segments = 4;
+    CHECK_OK(an_xai_init(&xai, &p, 1, NULL));
+    {
+        unsigned char z8[8] = { 1, 1, 0, 1, 0, 1, 0, 1 };   /* channel 0 rows 5..7 masked */
+        CHECK_OK(an_xai_value(&xai, z8, &f));
+    }
+    CHECK(xai.series[5 * F] == 8.0f && xai.series[7 * F] == 8.0f);
+    an_xai_uninit(&xai);
+}
+
+/* After init the explainers allocate nothing; caller memory needs no
+   heap at all. */
+static void test_xai_memory(void)
+{
+    game g;
+    an_xai xai;
+    an_xai_summary s;
+    double phi[12];
+    size_t bytes;
+    long before;
+    void *heap;
+    game_make(&g, 9);
+    CHECK_OK(an_xai_heap_size(&g.p, 600, &bytes));
+    heap = an_malloc(NULL, bytes, AN_ALIGN);
+    before = heap_calls;
+    CHECK_OK(an_xai_init_preallocated(&xai, &g.p, 600, heap));
+    CHECK_OK(an_xai_shap(&xai, 600, 3, phi, &s));
+    CHECK_RESULT(an_xai_lime(&xai, NULL, phi, &s), AN_ERR_SHAPE);   /* 1000 samples by default */
+    {
+        an_xai_lime_config c = an_xai_lime_config_init();
+        c.samples = 600;
+        CHECK_OK(an_xai_lime(&xai, &c, phi, &s));
+    }
+    CHECK_OK(an_xai_occlusion(&xai, phi, &s));
+    CHECK(heap_calls == before);
+    an_xai_uninit(&xai);   /* caller memory: not freed */
+    CHECK_RESULT(an_xai_init_preallocated(&xai, &g.p, 600, (char *)heap + 8), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_init_preallocated(&xai, &g.p, 600, NULL), AN_ERR_INVALID_ARG);
+    an_free(NULL, heap, bytes);
+}
+
+static an_result xai_alloc_job(const an_allocator *a, void *ctx)
+{
+    game *g = (game *)ctx;
+    an_xai xai;
+    an_xai_summary s;
+    double phi[12];
+    an_result r = an_xai_init(&xai, &g->p, 100, a);
+    if (r != AN_OK) return r;
+    r = an_xai_shap(&xai, 100, 1, phi, &s);
+    an_xai_uninit(&xai);
+    return r;
+}
+
+static void test_xai_alloc_failures(void)
+{
+    game g;
+    game_make(&g, 4);
+    inject_failures("an_xai_init", xai_alloc_job, &g);
+}
+
+/* Bad arguments are result codes, never crashes. */
+static void test_xai_errors(void)
+{
+    game g;
+    an_xai_players p;
+    an_xai xai, empty;
+    an_xai_summary s;
+    an_xai_lime_config c = an_xai_lime_config_init();
+    an_allocator half = { NULL, NULL, NULL };
+    double phi[28];   /* 28 players at most below */
+    float bad[28];
+    size_t bytes;
+    game_make(&g, 6);
+#define BAD_PLAYERS(field, value, code) do { \
+        p = g.p; p.field = value; \
+        CHECK_RESULT(an_xai_heap_size(&p, 10, &bytes), code); \
+        CHECK_RESULT(an_xai_init(&xai, &p, 10, NULL), code); \
+    } while (0)
+    BAD_PLAYERS(detector, NULL, AN_ERR_INVALID_ARG);
+    BAD_PLAYERS(x, NULL, AN_ERR_INVALID_ARG);
+    BAD_PLAYERS(n_rows, 0, AN_ERR_INVALID_ARG);
+    BAD_PLAYERS(length, 0, AN_ERR_INVALID_ARG);
+    BAD_PLAYERS(length, 13, AN_ERR_INVALID_ARG);   /* past the end */
+    BAD_PLAYERS(start, 14, AN_ERR_INVALID_ARG);
+    BAD_PLAYERS(n_segments, 0, AN_ERR_INVALID_ARG);
+    BAD_PLAYERS(n_segments, 13, AN_ERR_INVALID_ARG);
+    BAD_PLAYERS(target, 14, AN_ERR_INVALID_ARG);
+    BAD_PLAYERS(fill, (an_xai_fill)7, AN_ERR_INVALID_ARG);
+    BAD_PLAYERS(fill_values, NULL, AN_ERR_INVALID_ARG);
+    p = g.p; p.start = 0; p.length = 14; p.fill = AN_XAI_FILL_LINEAR;   /* nothing to draw a line from */
+    CHECK_RESULT(an_xai_init(&xai, &p, 10, NULL), AN_ERR_INVALID_ARG);
+    p.fill = AN_XAI_FILL_MEAN;
+    p.n_segments = 14;
+    CHECK_OK(an_xai_init(&xai, &p, 10, NULL));   /* 28 players */
+    CHECK_RESULT(an_xai_exact(&xai, phi, &s), AN_ERR_TOO_LARGE);
+    an_xai_uninit(&xai);
+    {
+        static float wide[2000 * 2];
+        static double wa[2000 * 2];
+        toy big = toy_make(2000, 2, wa, NULL, 0.0, 0.0);
+        p = players_of(&big, wide, 2000, 2000, 513, g.mean);   /* 1026 players */
+        CHECK_RESULT(an_xai_heap_size(&p, 10, &bytes), AN_ERR_TOO_LARGE);
+        p.n_segments = 512;
+        CHECK_OK(an_xai_heap_size(&p, 10, &bytes));
+    }
+    CHECK_RESULT(an_xai_heap_size(&g.p, 0, &bytes), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_heap_size(&g.p, 10, NULL), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_heap_size(NULL, 10, &bytes), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_heap_size(&g.p, SIZE_MAX / 2, &bytes), AN_ERR_TOO_LARGE);
+    CHECK_RESULT(an_xai_init(&xai, &g.p, 10, &half), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_init(NULL, &g.p, 10, NULL), AN_ERR_INVALID_ARG);
+    /* calls on an object that is not initialised */
+    memset(&empty, 0, sizeof empty);
+    CHECK_RESULT(an_xai_shap(&empty, 10, 1, phi, &s), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_exact(NULL, phi, &s), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_cells(&empty, phi, phi), AN_ERR_INVALID_ARG);
+    CHECK_OK(an_xai_init(&xai, &g.p, 100, NULL));
+    CHECK_RESULT(an_xai_exact(&xai, phi, &s), AN_ERR_SHAPE);   /* 4096 coalitions */
+    CHECK_RESULT(an_xai_shap(&xai, 101, 1, phi, &s), AN_ERR_SHAPE);
+    CHECK_RESULT(an_xai_shap(&xai, 10, 1, NULL, &s), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_shap(&xai, 10, 1, phi, NULL), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_value(&xai, NULL, phi), AN_ERR_INVALID_ARG);
+    c.samples = 101;
+    CHECK_RESULT(an_xai_lime(&xai, &c, phi, &s), AN_ERR_SHAPE);
+    c.samples = 0;
+    CHECK_RESULT(an_xai_lime(&xai, &c, phi, &s), AN_ERR_INVALID_ARG);
+    c = an_xai_lime_config_init(); c.samples = 50; c.kernel_width = 0.0;
+    CHECK_RESULT(an_xai_lime(&xai, &c, phi, &s), AN_ERR_INVALID_ARG);
+    c.kernel_width = NAN;
+    CHECK_RESULT(an_xai_lime(&xai, &c, phi, &s), AN_ERR_INVALID_ARG);
+    c.kernel_width = 0.25; c.ridge = -1.0;
+    CHECK_RESULT(an_xai_lime(&xai, &c, phi, &s), AN_ERR_INVALID_ARG);
+    /* the detector's own failures come back: NaN scores, unfitted, bad rows */
+    g.m.nan_at_call = g.m.calls + 5;
+    CHECK_RESULT(an_xai_shap(&xai, 10, 1, phi, &s), AN_ERR_NUMERIC);
+    g.m.base.fitted = 0;
+    CHECK_RESULT(an_xai_occlusion(&xai, phi, &s), AN_ERR_NOT_FITTED);
+    g.m.base.fitted = 1;
+    an_xai_uninit(&xai);
+    memcpy(bad, g.x, sizeof bad);
+    bad[3] = (float)NAN;   /* outside the window: the detector's input check */
+    p = g.p;
+    p.x = bad;
+    CHECK_OK(an_xai_init(&xai, &p, 10, NULL));
+    CHECK_RESULT(an_xai_occlusion(&xai, phi, &s), AN_ERR_INPUT);
+    an_xai_uninit(&xai);
+    an_xai_uninit(NULL);
+#undef BAD_PLAYERS
+}
+
 int main(void)
 {
     RUN(test_well_formed);
@@ -1254,5 +1829,14 @@ int main(void)
     RUN(test_deterministic);
     RUN(test_wrapping);
     RUN(test_formatting);
+    RUN(test_xai_exact_linear);
+    RUN(test_xai_shap_vs_exact);
+    RUN(test_xai_symmetry_dummy);
+    RUN(test_xai_lime_closed_form);
+    RUN(test_xai_lime_linear);
+    RUN(test_xai_fills);
+    RUN(test_xai_memory);
+    RUN(test_xai_alloc_failures);
+    RUN(test_xai_errors);
     return test_finish("test_xai");
 }
