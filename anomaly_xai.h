@@ -11,7 +11,9 @@
                       threshold, streamed through a caller's callback
        2  Explainers  which parts of a window make a detector's score:
                       players (segments x channels) masked by a fill,
-                      exact Shapley values, Kernel SHAP, occlusion, LIME
+                      exact Shapley values, Kernel SHAP, occlusion, LIME;
+                      integrated gradients through a detector's input
+                      gradient (the LSTM models)
 
    THE PICTURE
 
@@ -219,6 +221,9 @@ AN_API an_result an_report_time_ticks(double t0, double t1, size_t max_ticks, do
                        from x, a weighted ridge regression; its weighted R^2
                        is reported as the fit's fidelity
    an_xai_cells spreads player values over the window's rows and channels.
+   Integrated gradients (an_xai_integrated_gradients, at the end of the
+   section) needs no players: it attributes to every cell through the
+   detector's input gradient.
 
    MEMORY.  An an_xai holds the players and every buffer the explainers
    need for at most `budget` evaluations (the coalitions, their values and
@@ -361,6 +366,38 @@ AN_API an_result an_xai_lime(an_xai *xai, const an_xai_lime_config *config, doub
    n_features), cell (i, c) = phi of its player / the player's cell count.
    Returns: AN_OK; AN_ERR_INVALID_ARG. */
 AN_API an_result an_xai_cells(const an_xai *xai, const double *phi, double *cells);
+
+/* Integrated gradients (Sundararajan et al. 2017) of the detector's score
+   of row `target` of x (n_rows, n_features), through the contract's input
+   gradient (an_detector_gradient; the LSTM models have one, AN_ERR_UNSUPPORTED
+   for a detector without), on the straight path from a baseline:
+       attr_i = (x_i - b_i) integral_0^1 d f / d x_i (b + s (x - b)) ds
+   approximated with `steps` gradients at the midpoints s = (k + 1/2) /
+   steps, or steps + 1 at s = k / steps with the trapezoid's end weights
+   1/2.  attr is (n_rows, n_features).  The summary's gap, sum(attr) -
+   (f(x) - f(b)), is the completeness error: it falls with the steps as
+   1 / steps^2 for a smooth f; raise them until it is small enough.
+   full and empty are f(x) and f(b); evaluations counts gradient calls
+   (and the two scores).  Scratch: an_xai_ig_work_size bytes (64-aligned)
+   in the _work form, else from `a` (NULL = default).  The LSTM models
+   allocate their training block at their first gradient call (once).
+   Returns: AN_OK; AN_ERR_INVALID_ARG for NULL arrays, n_rows or steps 0,
+   a target outside x, an unknown rule or misaligned work; AN_ERR_NUMERIC
+   for a non-finite gradient or score; the detector's errors
+   (AN_ERR_UNSUPPORTED without a gradient, AN_ERR_INPUT for a non-finite
+   x or baseline); AN_ERR_NOMEM. */
+typedef enum an_xai_rule { AN_XAI_MIDPOINT = 0, AN_XAI_TRAPEZOID = 1 } an_xai_rule;
+
+/* Returns: AN_OK with *bytes; AN_ERR_INVALID_ARG for a zero size;
+   AN_ERR_TOO_LARGE. */
+AN_API an_result an_xai_ig_work_size(size_t n_rows, size_t n_features, size_t *bytes);
+AN_API an_result an_xai_integrated_gradients(an_detector *d, const float *x, const float *baseline, size_t n_rows,
+                                             size_t target, size_t steps, an_xai_rule rule, double *attr,
+                                             an_xai_summary *summary, const an_allocator *a);
+/* Returns: as an_xai_integrated_gradients, without AN_ERR_NOMEM. */
+AN_API an_result an_xai_integrated_gradients_work(an_detector *d, const float *x, const float *baseline,
+                                                  size_t n_rows, size_t target, size_t steps, an_xai_rule rule,
+                                                  double *attr, an_xai_summary *summary, void *work);
 
 #ifdef __cplusplus
 }
@@ -2392,6 +2429,109 @@ AN_API an_result an_xai_cells(const an_xai *xai, const double *phi, double *cell
             cells[i * F + c] = phi[an__xai_player(xai, i, c)] / (double)(rows * (p->per_channel ? 1 : F));
     }
     return AN_OK;
+}
+
+/* The IG scratch: the path point and its gradient (n_rows, F) and the
+   scores (n_rows). */
+static size_t an__xai_ig_layout(size_t n_rows, size_t F, size_t *grad, size_t *scores)
+{
+    an__layout l = { 0 };
+    size_t cells = an__mul(n_rows, F);
+    an__layout_add(&l, cells, sizeof(float));
+    if (l.size == SIZE_MAX) return SIZE_MAX;
+    *grad = an__layout_add(&l, cells, sizeof(float));
+    if (l.size == SIZE_MAX) return SIZE_MAX;
+    *scores = an__layout_add(&l, n_rows, sizeof(float));
+    return l.size;
+}
+
+AN_API an_result an_xai_ig_work_size(size_t n_rows, size_t n_features, size_t *bytes)
+{
+    size_t g, s;
+    if (!bytes) return AN_ERR_INVALID_ARG;
+    *bytes = 0;
+    if (n_rows == 0 || n_features == 0) return AN_ERR_INVALID_ARG;
+    *bytes = an__xai_ig_layout(n_rows, n_features, &g, &s);
+    return *bytes == SIZE_MAX ? AN_ERR_TOO_LARGE : AN_OK;
+}
+
+/* f of `series` (n_rows rows) at row target. */
+static an_result an__xai_score_at(an_detector *d, const float *series, size_t n_rows, size_t target, float *scores,
+                                  double *f)
+{
+    an_result r = an_detector_score(d, series, n_rows, scores);
+    if (r != AN_OK) return r;
+    if (!an__finite(scores[target])) return AN_ERR_NUMERIC;
+    *f = scores[target];
+    return AN_OK;
+}
+
+AN_API an_result an_xai_integrated_gradients_work(an_detector *d, const float *x, const float *baseline,
+                                                  size_t n_rows, size_t target, size_t steps, an_xai_rule rule,
+                                                  double *attr, an_xai_summary *summary, void *work)
+{
+    size_t F, n, g_off, s_off, k, i;
+    float *path, *grad, *scores;
+    an_result r;
+    if (!d || !x || !baseline || !attr || !summary || !work || an__misaligned(work)) return AN_ERR_INVALID_ARG;
+    memset(summary, 0, sizeof *summary);
+    summary->intercept = summary->fidelity = (double)NAN;
+    F = d->n_features;
+    if (n_rows == 0 || F == 0 || steps == 0 || target >= n_rows) return AN_ERR_INVALID_ARG;
+    if (rule != AN_XAI_MIDPOINT && rule != AN_XAI_TRAPEZOID) return AN_ERR_INVALID_ARG;
+    if (an__xai_ig_layout(n_rows, F, &g_off, &s_off) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    n = n_rows * F;
+    path = (float *)work;
+    grad = (float *)(void *)((unsigned char *)work + g_off);
+    scores = (float *)(void *)((unsigned char *)work + s_off);
+    memset(attr, 0, n * sizeof(double));
+    if ((r = an__xai_score_at(d, x, n_rows, target, scores, &summary->full)) != AN_OK) return r;
+    if ((r = an__xai_score_at(d, baseline, n_rows, target, scores, &summary->empty)) != AN_OK) return r;
+    summary->evaluations = 2;
+    /* attr accumulates the weighted gradients (the integral's estimate),
+       then is multiplied by x - b */
+    for (k = 0; k <= steps; k++) {
+        double s, w = 1.0 / (double)steps;
+        if (rule == AN_XAI_MIDPOINT) {
+            if (k == steps) break;
+            s = ((double)k + 0.5) / (double)steps;
+        } else {
+            s = (double)k / (double)steps;
+            if (k == 0 || k == steps) w *= 0.5;
+        }
+        for (i = 0; i < n; i++) path[i] = (float)(baseline[i] + s * ((double)x[i] - baseline[i]));
+        if ((r = an_detector_gradient(d, path, n_rows, target, grad)) != AN_OK) return r;
+        summary->evaluations++;
+        for (i = 0; i < n; i++) {
+            if (!an__finite(grad[i])) return AN_ERR_NUMERIC;
+            attr[i] += w * grad[i];
+        }
+    }
+    for (i = 0; i < n; i++) attr[i] *= (double)x[i] - baseline[i];
+    {
+        double sum = 0.0;
+        for (i = 0; i < n; i++) sum += attr[i];
+        summary->sum = sum;
+        summary->gap = sum - (summary->full - summary->empty);
+    }
+    return AN_OK;
+}
+
+AN_API an_result an_xai_integrated_gradients(an_detector *d, const float *x, const float *baseline, size_t n_rows,
+                                             size_t target, size_t steps, an_xai_rule rule, double *attr,
+                                             an_xai_summary *summary, const an_allocator *a)
+{
+    an_allocator alloc;
+    size_t bytes;
+    void *work;
+    an_result r;
+    if (!d || !summary) return AN_ERR_INVALID_ARG;
+    if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
+    if ((r = an_xai_ig_work_size(n_rows, d->n_features, &bytes)) != AN_OK) return r;
+    if (!(work = an_malloc(&alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    r = an_xai_integrated_gradients_work(d, x, baseline, n_rows, target, steps, rule, attr, summary, work);
+    an_free(&alloc, work, bytes);
+    return r;
 }
 
 #ifdef __cplusplus

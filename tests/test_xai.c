@@ -15,6 +15,7 @@ static void *counted_malloc(size_t size) { heap_calls++; return malloc(size); }
 #define ANOMALY_FREE(ptr) free(ptr)
 
 #define ANOMALY_IMPLEMENTATION
+#include "../anomaly_lstm.h"   /* a detector with an input gradient */
 #include "../anomaly_xai.h"
 #include "test.h"
 
@@ -1807,6 +1808,167 @@ static void test_xai_errors(void)
 #undef BAD_PLAYERS
 }
 
+/* Integrated gradients of the quadratic toy: the gradient is linear along
+   the straight path, so one midpoint or one trapezoid step is exact, and
+   the closed form is a_i + 2 quad b_i (b . m) + the cross terms at the
+   path's midpoint m, times x_i - baseline_i. */
+static void test_xai_ig_toy(void)
+{
+    game g;
+    float base[28];
+    double attr[28], mid[28];
+    an_xai_summary s;
+    size_t i, rule;
+    double bm = 0.0;
+    game_make(&g, 12);
+    for (i = 0; i < 28; i++) base[i] = g.mean[i % 2];
+    for (i = 0; i < 28; i++) mid[i] = 0.5 * ((double)g.x[i] + base[i]);
+    for (i = 0; i < 28; i++) bm += g.b[i] * mid[i];
+    for (rule = 0; rule < 2; rule++) {
+        CHECK_OK(an_xai_integrated_gradients(&g.m.base, g.x, base, 14, 13, 1, (an_xai_rule)rule, attr, &s, NULL));
+        CHECK_EQ_SIZE(s.evaluations, 2 + 1 + rule);
+        for (i = 0; i < 28; i++) {
+            double grad = g.a[i] + 2.0 * g.m.quad * bm * g.b[i];
+            if (i == g.m.u) grad += g.m.cross * mid[g.m.v];
+            if (i == g.m.v) grad += g.m.cross * mid[g.m.u];
+            CHECK_NEAR(attr[i], grad * ((double)g.x[i] - base[i]), 1e-5);
+        }
+        CHECK_NEAR(s.gap, 0.0, 1e-4);
+    }
+}
+
+/* Integrated gradients through a trained LSTM autoencoder: the
+   completeness gap falls as the steps grow (for both rules), and the
+   attributions agree with integrated gradients computed from central
+   finite differences of the scores alone (no backward pass). */
+static void test_xai_ig_lstm(void)
+{
+    enum { T = 12, F = 2, N = 400, CELLS = T * F };
+    static float train[N * F];
+    float x[CELLS], base[CELLS], probe[CELLS], sc[T];
+    double attr[CELLS], fd[CELLS], gap[2][3], top = 0.0;
+    static const size_t steps[3] = { 4, 16, 64 };
+    an_lstm_config c = an_lstm_ae_config_init(T, 8);
+    an_detector *d = NULL;
+    an_xai_summary s;
+    an_rng rng;
+    size_t i, k, rule;
+    an_rng_seed(&rng, 21, 0);
+    for (i = 0; i < N; i++) {
+        train[i * F] = (float)sin(0.5 * (double)i) + 0.1f * (float)an_rng_normal(&rng);
+        train[i * F + 1] = (float)cos(0.3 * (double)i) + 0.1f * (float)an_rng_normal(&rng);
+    }
+    c.train.epochs = 3;
+    c.train.stride = 2;
+    CHECK_OK(an_lstm_ae_create(&c, F, NULL, &d));
+    if (!d) return;
+    CHECK_OK(an_detector_fit(d, train, N));
+    memcpy(x, train + 100 * F, sizeof x);
+    x[(T - 1) * F + 1] += 3.0f;   /* a spike in channel 1 of the scored row */
+    for (i = 0; i < CELLS; i++) base[i] = train[(200 + i / F) * F + i % F];   /* a normal window */
+    for (rule = 0; rule < 2; rule++)
+        for (k = 0; k < 3; k++) {
+            CHECK_OK(an_xai_integrated_gradients(d, x, base, T, T - 1, steps[k], (an_xai_rule)rule, attr, &s, NULL));
+            CHECK(s.full > s.empty);
+            gap[rule][k] = fabs(s.gap) / (s.full - s.empty);
+        }
+    fprintf(stderr, "integrated gradients, LSTM AE: relative completeness gap midpoint %.2g %.2g %.2g, "
+            "trapezoid %.2g %.2g %.2g (4, 16, 64 steps)\n", gap[0][0], gap[0][1], gap[0][2], gap[1][0], gap[1][1],
+            gap[1][2]);
+    for (rule = 0; rule < 2; rule++) {
+        CHECK(gap[rule][1] < gap[rule][0] / 4);   /* about 1 / steps^2: 16 times less */
+        CHECK(gap[rule][2] < gap[rule][1] / 4);
+        CHECK(gap[rule][2] < 1e-4);
+    }
+    /* the oracle: the same 64-step midpoint integral, each gradient from
+       central differences of the scores (h = 1e-2 in the input's units) */
+    memset(fd, 0, sizeof fd);
+    for (k = 0; k < 64; k++) {
+        double a = ((double)k + 0.5) / 64.0;
+        for (i = 0; i < CELLS; i++) {
+            double up, down, h = 1e-2;
+            size_t j;
+            for (j = 0; j < CELLS; j++) probe[j] = (float)(base[j] + a * ((double)x[j] - base[j]));
+            probe[i] = (float)(probe[i] + h);
+            CHECK_OK(an_detector_score(d, probe, T, sc));
+            up = sc[T - 1];
+            probe[i] = (float)(probe[i] - 2.0 * h);
+            CHECK_OK(an_detector_score(d, probe, T, sc));
+            down = sc[T - 1];
+            fd[i] += (up - down) / (2.0 * h) / 64.0;
+        }
+    }
+    CHECK_OK(an_xai_integrated_gradients(d, x, base, T, T - 1, 64, AN_XAI_MIDPOINT, attr, &s, NULL));
+    for (i = 0; i < CELLS; i++) {
+        fd[i] *= (double)x[i] - base[i];
+        if (fabs(attr[i]) > top) top = fabs(attr[i]);
+    }
+    for (i = 0; i < CELLS; i++) CHECK_NEAR(attr[i], fd[i], 2e-2 * top);
+    {   /* the spike's cell carries the most */
+        size_t best = 0;
+        for (i = 1; i < CELLS; i++)
+            if (fabs(attr[i]) > fabs(attr[best])) best = i;
+        CHECK_EQ_SIZE(best, (T - 1) * F + 1);
+    }
+    an_detector_destroy(d);
+}
+
+static an_result ig_alloc_job(const an_allocator *a, void *ctx)
+{
+    game *g = (game *)ctx;
+    double attr[28];
+    an_xai_summary s;
+    return an_xai_integrated_gradients(&g->m.base, g->x, g->x, 14, 13, 4, AN_XAI_TRAPEZOID, attr, &s, a);
+}
+
+static void test_xai_ig_errors(void)
+{
+    game g;
+    double attr[28];
+    an_xai_summary s;
+    size_t bytes;
+    void *work;
+    an_detector_vtable no_gradient = toy_vt;
+    float bad[28];
+    game_make(&g, 13);
+    CHECK_OK(an_xai_ig_work_size(14, 2, &bytes));
+    work = an_malloc(NULL, bytes, AN_ALIGN);
+    CHECK_OK(an_xai_integrated_gradients_work(&g.m.base, g.x, g.x, 14, 13, 3, AN_XAI_MIDPOINT, attr, &s, work));
+    CHECK_NEAR(s.full, s.empty, 0.0);
+    CHECK_NEAR(s.sum, 0.0, 0.0);   /* x = baseline: nothing to attribute */
+    CHECK_RESULT(an_xai_integrated_gradients_work(&g.m.base, g.x, g.x, 14, 13, 3, AN_XAI_MIDPOINT, attr, &s,
+                                                  (char *)work + 4), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_integrated_gradients_work(&g.m.base, g.x, g.x, 14, 13, 0, AN_XAI_MIDPOINT, attr, &s, work),
+                 AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_integrated_gradients_work(&g.m.base, g.x, g.x, 14, 14, 3, AN_XAI_MIDPOINT, attr, &s, work),
+                 AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_integrated_gradients_work(&g.m.base, g.x, g.x, 14, 13, 3, (an_xai_rule)2, attr, &s, work),
+                 AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_integrated_gradients_work(&g.m.base, NULL, g.x, 14, 13, 3, AN_XAI_MIDPOINT, attr, &s, work),
+                 AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_integrated_gradients_work(&g.m.base, g.x, g.x, 14, 13, 3, AN_XAI_MIDPOINT, NULL, &s, work),
+                 AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_integrated_gradients(NULL, g.x, g.x, 14, 13, 3, AN_XAI_MIDPOINT, attr, &s, NULL),
+                 AN_ERR_INVALID_ARG);
+    memcpy(bad, g.x, sizeof bad);
+    bad[5] = (float)NAN;
+    CHECK_RESULT(an_xai_integrated_gradients_work(&g.m.base, g.x, bad, 14, 13, 3, AN_XAI_MIDPOINT, attr, &s, work),
+                 AN_ERR_INPUT);
+    g.m.base.fitted = 0;
+    CHECK_RESULT(an_xai_integrated_gradients_work(&g.m.base, g.x, g.x, 14, 13, 3, AN_XAI_MIDPOINT, attr, &s, work),
+                 AN_ERR_NOT_FITTED);
+    g.m.base.fitted = 1;
+    no_gradient.gradient = NULL;
+    g.m.base.vt = &no_gradient;
+    CHECK_RESULT(an_xai_integrated_gradients_work(&g.m.base, g.x, g.x, 14, 13, 3, AN_XAI_MIDPOINT, attr, &s, work),
+                 AN_ERR_UNSUPPORTED);
+    g.m.base.vt = &toy_vt;
+    CHECK_RESULT(an_xai_ig_work_size(0, 2, &bytes), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_ig_work_size(SIZE_MAX / 2, 2, &bytes), AN_ERR_TOO_LARGE);
+    an_free(NULL, work, bytes);
+    inject_failures("an_xai_integrated_gradients", ig_alloc_job, &g);
+}
+
 int main(void)
 {
     RUN(test_well_formed);
@@ -1838,5 +2000,8 @@ int main(void)
     RUN(test_xai_memory);
     RUN(test_xai_alloc_failures);
     RUN(test_xai_errors);
+    RUN(test_xai_ig_toy);
+    RUN(test_xai_ig_lstm);
+    RUN(test_xai_ig_errors);
     return test_finish("test_xai");
 }
