@@ -14,6 +14,8 @@
                       exact Shapley values, Kernel SHAP, occlusion, LIME;
                       integrated gradients through a detector's input
                       gradient (the LSTM models)
+       3  Reasons     an event in one line of English: kind, size,
+                      channels, span, expected against actual
 
    THE PICTURE
 
@@ -398,6 +400,93 @@ AN_API an_result an_xai_integrated_gradients(an_detector *d, const float *x, con
 AN_API an_result an_xai_integrated_gradients_work(an_detector *d, const float *x, const float *baseline,
                                                   size_t n_rows, size_t target, size_t steps, an_xai_rule rule,
                                                   double *attr, an_xai_summary *summary, void *work);
+
+/* ==========================================================================
+   3  REASONS IN WORDS
+   ==========================================================================
+   One line of English for an event of any detector: what kind of
+   deviation, how large (in the series' units and in robust sigmas), in
+   which channels, over which rows, expected against actual, and how
+   confident the detector was.  Nothing is printed: the text goes into a
+   caller buffer.
+
+   The numbers.  Per channel, the residual is x - expected (expected from
+   the caller, say a detector's reconstruction or a seasonal fit; without
+   it, the median of the rows outside the event); its robust sigma is
+   1.4826 MAD of the residuals of the rows outside the event.  The
+   channel told first is the one whose residual goes the most sigmas from
+   the median residual on some row of the event, and its actual and
+   expected values are those of that row; the others listed are those
+   that go 4 sigmas or more (at most three).
+
+   The kind, from the first channel's residuals r inside the event (rows
+   start..end, L of them) against the outside rows, in this order:
+     flatline        L >= 3 and the values' mean |first difference| inside
+                     is under a tenth of its median outside
+     variance change L >= 6 and the MAD of r inside is over 2.5 sigmas
+                     while their median is within one inside MAD of the
+                     outside median
+     trend           L >= 6, a straight line explains over 60% of r's
+                     variance inside, and it moves over 2 sigmas across
+                     the event
+     level shift     L >= 3 and the median of r inside is over 2 sigmas
+                     from the outside median
+     spike / dip     the largest residual above / below (L < 3: always)
+     pattern change  anything else (L >= 3) */
+typedef enum an_xai_deviation {
+    AN_XAI_SPIKE = 0,
+    AN_XAI_DIP = 1,
+    AN_XAI_LEVEL_SHIFT = 2,
+    AN_XAI_VARIANCE_CHANGE = 3,
+    AN_XAI_FLATLINE = 4,
+    AN_XAI_TREND = 5,
+    AN_XAI_PATTERN_CHANGE = 6
+} an_xai_deviation;
+
+/* "spike", "dip", "level shift", "variance change", "flatline", "trend",
+   "pattern change"; NULL out of range. */
+AN_API const char *an_xai_deviation_name(int kind);
+
+/* What the reason is computed from; start from an_xai_context_init(). */
+typedef struct an_xai_context {
+    size_t n_rows, n_features;
+    const float *x;                 /* (n_rows, n_features), finite          */
+    const double *expected;         /* (n_rows, n_features) or NULL; NaN
+                                       entries: no expectation there         */
+    const char *const *names;       /* (n_features) channel names or NULL
+                                       ("channel 1", ...)                    */
+    const char *const *stamps;      /* (n_rows) row labels (timestamps as
+                                       in the input) or NULL ("row 0", ...) */
+    double confidence;              /* the detector's at the peak, [0, 1];
+                                       NaN = not told                         */
+} an_xai_context;
+
+/* The reason's parts, as numbers. */
+typedef struct an_xai_reason {
+    an_xai_deviation kind;
+    size_t channel;                 /* the channel told first                */
+    size_t n_channels;              /* channels 4 sigmas out or more (at
+                                       least 1: the first)                   */
+    size_t row;                     /* its furthest row in the event         */
+    double actual, expected;        /* the first channel at that row         */
+    double deviation;               /* actual - expected, series units       */
+    double sigmas;                  /* (residual - outside median) / sigma   */
+} an_xai_reason;
+
+/* Returns: an empty context, confidence NaN. */
+AN_API an_xai_context an_xai_context_init(void);
+
+/* The reason for event ev (start <= peak <= end < n_rows) into *reason (may
+   be NULL) and text (capacity bytes, NUL-terminated, cut at capacity;
+   *length, when not NULL, gets the full length without the NUL, so a
+   first call with capacity 0 measures).  A sigma under 1e-12 (1 +
+   |median|) (constant residuals outside) is taken as that.
+   Scratch: n_rows floats from `a` (NULL = default).
+   Returns: AN_OK; AN_ERR_INVALID_ARG for NULL x, sizes 0, an event out of
+   range or text NULL with capacity > 0; AN_ERR_INPUT for a non-finite x;
+   AN_ERR_NOMEM. */
+AN_API an_result an_xai_explain_event(const an_xai_context *c, const an_event *ev, an_xai_reason *reason,
+                                      char *text, size_t capacity, size_t *length, const an_allocator *a);
 
 #ifdef __cplusplus
 }
@@ -2532,6 +2621,249 @@ AN_API an_result an_xai_integrated_gradients(an_detector *d, const float *x, con
     r = an_xai_integrated_gradients_work(d, x, baseline, n_rows, target, steps, rule, attr, summary, work);
     an_free(&alloc, work, bytes);
     return r;
+}
+
+/* ==========================================================================
+   3  REASONS IN WORDS
+   ========================================================================== */
+
+static const char *const an__xai_deviation_names[7] = {
+    "spike", "dip", "level shift", "variance change", "flatline", "trend", "pattern change"
+};
+
+AN_API const char *an_xai_deviation_name(int kind)
+{
+    return kind >= 0 && kind < 7 ? an__xai_deviation_names[kind] : NULL;
+}
+
+AN_API an_xai_context an_xai_context_init(void)
+{
+    an_xai_context c;
+    memset(&c, 0, sizeof c);
+    c.confidence = (double)NAN;
+    return c;
+}
+
+/* Text into a caller buffer, cut at its capacity, counting every byte. */
+typedef struct an__text { char *buf; size_t cap, len; } an__text;
+
+static void an__text_put(an__text *t, const char *s)
+{
+    for (; *s; s++, t->len++)
+        if (t->len + 1 < t->cap) t->buf[t->len] = *s;
+}
+
+static void an__text_g(an__text *t, double v, int sig, int plus)
+{
+    char b[48];
+    an__fmt_g(b, v, sig);
+    if (plus && v >= 0) an__text_put(t, "+");
+    an__text_put(t, b);
+}
+
+static void an__text_size(an__text *t, size_t v)
+{
+    char b[32], *e = b + sizeof b - 1;
+    *e = '\0';
+    an__text_put(t, an__digits(e, v));
+}
+
+static void an__text_name(an__text *t, const an_xai_context *c, size_t f)
+{
+    if (c->names && c->names[f]) { an__text_put(t, c->names[f]); return; }
+    an__text_put(t, "channel ");
+    an__text_size(t, f + 1);
+}
+
+static void an__text_row(an__text *t, const an_xai_context *c, size_t row)
+{
+    if (c->stamps && c->stamps[row]) { an__text_put(t, c->stamps[row]); return; }
+    an__text_put(t, "row ");
+    an__text_size(t, row);
+}
+
+/* The expected value of cell (t, f): the caller's, or the outside median. */
+static double an__xai_expect(const an_xai_context *c, size_t t, size_t f, double median_x)
+{
+    double e = c->expected ? c->expected[t * c->n_features + f] : (double)NAN;
+    return an__finite(e) ? e : median_x;
+}
+
+/* Median and robust sigma (1.4826 MAD) of the n values in v (reordered). */
+static void an__xai_robust(float *v, size_t n, double *median, double *sigma)
+{
+    size_t i;
+    double mad = 0.0;
+    an_percentile_inplace(v, n, 50.0, median);
+    for (i = 0; i < n; i++) v[i] = (float)fabs(v[i] - *median);
+    an_percentile_inplace(v, n, 50.0, &mad);
+    *sigma = 1.4826 * mad;
+    if (!(*sigma > 1e-12 * (1.0 + fabs(*median)))) *sigma = 1e-12 * (1.0 + fabs(*median));
+}
+
+/* One channel's numbers: the outside median of x, and the residuals'
+   outside median and sigma.  Rows inside ev count only when none is
+   outside. */
+typedef struct an__xai_channel { double median_x, median_r, sigma; } an__xai_channel;
+
+static an__xai_channel an__xai_channel_of(const an_xai_context *c, const an_event *ev, size_t f, float *work)
+{
+    an__xai_channel ch;
+    size_t t, n = 0, F = c->n_features, whole = ev->end - ev->start + 1 == c->n_rows;
+    double unused;
+    for (t = 0; t < c->n_rows; t++)
+        if (whole || t < ev->start || t > ev->end) work[n++] = c->x[t * F + f];
+    an__xai_robust(work, n, &ch.median_x, &unused);
+    n = 0;
+    for (t = 0; t < c->n_rows; t++)
+        if (whole || t < ev->start || t > ev->end)
+            work[n++] = (float)(c->x[t * F + f] - an__xai_expect(c, t, f, ch.median_x));
+    an__xai_robust(work, n, &ch.median_r, &ch.sigma);
+    return ch;
+}
+
+/* A channel joins the reason at this many sigmas (4: over a long event
+   3 would list noise). */
+#define AN__XAI_ALSO_SIGMAS 4.0
+
+/* The row of the event where channel f is furthest from its median
+   residual (the first of ties). */
+static size_t an__xai_worst_row(const an_xai_context *c, const an_event *ev, size_t f, const an__xai_channel *ch)
+{
+    size_t t, worst = ev->start;
+    double top = -1.0;
+    for (t = ev->start; t <= ev->end; t++) {
+        double d = fabs(c->x[t * c->n_features + f] - an__xai_expect(c, t, f, ch->median_x) - ch->median_r);
+        if (d > top) { top = d; worst = t; }
+    }
+    return worst;
+}
+
+/* The kind of deviation of channel f over the event (see section 3). */
+static an_xai_deviation an__xai_kind(const an_xai_context *c, const an_event *ev, size_t f, const an__xai_channel *ch,
+                                     float *work)
+{
+    size_t F = c->n_features, L = ev->end - ev->start + 1, t, n = 0;
+    size_t worst = an__xai_worst_row(c, ev, f, ch);
+    double r_peak = c->x[worst * F + f] - an__xai_expect(c, worst, f, ch->median_x) - ch->median_r;
+    an_xai_deviation point = r_peak >= 0 ? AN_XAI_SPIKE : AN_XAI_DIP;
+    double in_median, in_sigma, diff_in = 0.0, diff_out = 0.0;
+    if (L < 3) return point;
+    /* flatline: the values stop moving */
+    for (t = 1; t < c->n_rows; t++) {
+        double d = fabs((double)c->x[t * F + f] - c->x[(t - 1) * F + f]);
+        if (t > ev->start && t <= ev->end) diff_in += d / (double)(L - 1);
+        else work[n++] = (float)d;
+    }
+    if (n) an_percentile_inplace(work, n, 50.0, &diff_out);
+    if (n && diff_in < 0.1 * diff_out) return AN_XAI_FLATLINE;
+    /* the residuals inside, centred on the outside median */
+    for (t = ev->start, n = 0; t <= ev->end; t++)
+        work[n++] = (float)(c->x[t * F + f] - an__xai_expect(c, t, f, ch->median_x) - ch->median_r);
+    an__xai_robust(work, n, &in_median, &in_sigma);
+    if (L >= 6 && in_sigma > 2.5 * ch->sigma && fabs(in_median) < in_sigma / 1.4826) return AN_XAI_VARIANCE_CHANGE;
+    if (L >= 6) {   /* least squares line of r on t inside */
+        double st = 0.0, sr = 0.0, stt = 0.0, str = 0.0, srr = 0.0, slope, r2;
+        for (t = ev->start; t <= ev->end; t++) {
+            double x = (double)(t - ev->start), r = c->x[t * F + f] - an__xai_expect(c, t, f, ch->median_x);
+            st += x; sr += r; stt += x * x; str += x * r; srr += r * r;
+        }
+        st /= (double)L; sr /= (double)L; stt = stt / (double)L - st * st; str = str / (double)L - st * sr;
+        srr = srr / (double)L - sr * sr;
+        slope = stt > 0.0 ? str / stt : 0.0;
+        r2 = srr > 0.0 && stt > 0.0 ? str * str / (stt * srr) : 0.0;
+        if (r2 > 0.6 && fabs(slope) * (double)(L - 1) > 2.0 * ch->sigma) return AN_XAI_TREND;
+    }
+    if (fabs(in_median) > 2.0 * ch->sigma) return AN_XAI_LEVEL_SHIFT;
+    return fabs(r_peak) > 3.0 * ch->sigma ? point : AN_XAI_PATTERN_CHANGE;
+}
+
+AN_API an_result an_xai_explain_event(const an_xai_context *c, const an_event *ev, an_xai_reason *reason,
+                                      char *text, size_t capacity, size_t *length, const an_allocator *a)
+{
+    an_xai_reason out;
+    an__text t;
+    an__xai_channel first;
+    float *work;
+    size_t F, f, cells, listed = 0;
+    double best = -1.0;
+    if (!c || !ev || !c->x || c->n_rows == 0 || c->n_features == 0 || (!text && capacity)) return AN_ERR_INVALID_ARG;
+    if (ev->start > ev->peak || ev->peak > ev->end || ev->end >= c->n_rows) return AN_ERR_INVALID_ARG;
+    F = c->n_features;
+    if ((cells = an__mul(c->n_rows, F)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    for (f = 0; f < cells; f++)
+        if (!an__finite(c->x[f])) return AN_ERR_INPUT;
+    if (!an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
+    if (!(work = (float *)an_malloc(a, c->n_rows * sizeof(float), AN_ALIGN))) return AN_ERR_NOMEM;
+    memset(&out, 0, sizeof out);
+    for (f = 0; f < F; f++) {   /* the channel furthest out anywhere in the event */
+        an__xai_channel ch = an__xai_channel_of(c, ev, f, work);
+        size_t row = an__xai_worst_row(c, ev, f, &ch);
+        double e = an__xai_expect(c, row, f, ch.median_x), x = c->x[row * F + f];
+        double z = (x - e - ch.median_r) / ch.sigma;
+        if (fabs(z) >= AN__XAI_ALSO_SIGMAS) out.n_channels++;
+        if (fabs(z) > best) {
+            best = fabs(z);
+            out.channel = f;
+            out.row = row;
+            out.actual = x;
+            out.expected = e;
+            out.deviation = x - e;
+            out.sigmas = z;
+        }
+    }
+    if (out.n_channels == 0) out.n_channels = 1;
+    first = an__xai_channel_of(c, ev, out.channel, work);
+    out.kind = an__xai_kind(c, ev, out.channel, &first, work);
+    t.buf = text;
+    t.cap = capacity;
+    t.len = 0;
+    an__text_put(&t, an__xai_deviation_names[out.kind]);
+    an__text_put(&t, " in ");
+    an__text_name(&t, c, out.channel);
+    an__text_put(&t, ": ");
+    an__text_g(&t, out.actual, 4, 0);
+    an__text_put(&t, " where ");
+    an__text_g(&t, out.expected, 4, 0);
+    an__text_put(&t, " was expected (");
+    an__text_g(&t, out.deviation, 3, 1);
+    an__text_put(&t, ", ");
+    an__text_g(&t, out.sigmas, 2, 1);
+    an__text_put(&t, " robust sigmas), ");
+    an__text_row(&t, c, ev->start);
+    if (ev->end > ev->start) {
+        an__text_put(&t, " .. ");
+        an__text_row(&t, c, ev->end);
+    }
+    an__text_put(&t, " (");
+    an__text_size(&t, ev->end - ev->start + 1);
+    an__text_put(&t, ev->end > ev->start ? " rows)" : " row)");
+    for (f = 0; f < F && listed < 3; f++) {   /* the other channels at 3 sigmas or more */
+        an__xai_channel ch;
+        size_t row;
+        double z;
+        if (f == out.channel) continue;
+        ch = an__xai_channel_of(c, ev, f, work);
+        row = an__xai_worst_row(c, ev, f, &ch);
+        z = (c->x[row * F + f] - an__xai_expect(c, row, f, ch.median_x) - ch.median_r) / ch.sigma;
+        if (fabs(z) < AN__XAI_ALSO_SIGMAS) continue;
+        an__text_put(&t, listed++ ? ", " : "; also ");
+        an__text_name(&t, c, f);
+        an__text_put(&t, " (");
+        an__text_g(&t, z, 2, 1);
+        an__text_put(&t, " sigmas)");
+    }
+    if (an__finite(c->confidence)) {
+        char b[48];
+        an__fmt_fixed(b, c->confidence, 2, 0, 0);
+        an__text_put(&t, "; confidence ");
+        an__text_put(&t, b);
+    }
+    if (capacity) text[t.len < capacity ? t.len : capacity - 1] = '\0';
+    if (length) *length = t.len;
+    if (reason) *reason = out;
+    an_free(a, work, c->n_rows * sizeof(float));
+    return AN_OK;
 }
 
 #ifdef __cplusplus

@@ -1969,6 +1969,120 @@ static void test_xai_ig_errors(void)
     inject_failures("an_xai_integrated_gradients", ig_alloc_job, &g);
 }
 
+/* Reasons: each kind the injector makes, in channel 1 of three, is told
+   as that kind, in that channel, with its size in sigmas. */
+static void test_xai_reasons(void)
+{
+    enum { N = 600, F = 3 };
+    static float x[N * F];
+    static double expected[N * F];
+    static const struct { an_inject_kind inject; an_xai_deviation told; size_t len; int sign; } kinds[] = {
+        { AN_INJECT_SPIKE, AN_XAI_SPIKE, 1, 1 },       { AN_INJECT_DIP, AN_XAI_DIP, 1, -1 },
+        { AN_INJECT_SHIFT, AN_XAI_LEVEL_SHIFT, 40, -1 }, { AN_INJECT_VARIANCE, AN_XAI_VARIANCE_CHANGE, 40, 1 },
+        { AN_INJECT_FLATLINE, AN_XAI_FLATLINE, 40, 1 }, { AN_INJECT_TREND, AN_XAI_TREND, 40, 1 }
+    };
+    const char *names[F] = { "cpu", "temp", "fans" };
+    char text[400];
+    size_t k, i, len, seed, wrong = 0;
+    an_xai_context c = an_xai_context_init();
+    an_xai_reason r;
+    for (seed = 1; seed <= 5; seed++)
+        for (k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+            an_rng rng;
+            an_inject_event e;
+            an_event ev;
+            an_rng_seed(&rng, seed, k);
+            for (i = 0; i < N * F; i++) {
+                expected[i] = 10.0 * (double)(i % F + 1) + 3.0 * sin(6.2831853 * (double)(i / F) / 48.0 + (double)(i % F));
+                x[i] = (float)(expected[i] + 0.3 * an_rng_normal(&rng));
+            }
+            memset(&e, 0, sizeof e);
+            e.kind = kinds[k].inject;
+            e.start = 300;
+            e.end = 300 + kinds[k].len - 1;
+            e.channel = 1;
+            e.magnitude = 8.0;
+            e.scale = 0.3;
+            e.sign = kinds[k].sign;
+            CHECK_OK(an_inject_apply(x, N, F, &e, 1, 48, seed, NULL, NULL));
+            ev.start = e.start;
+            ev.end = e.end;
+            ev.peak = kinds[k].inject == AN_INJECT_TREND ? e.end : e.start;
+            ev.severity = 1.0;
+            ev.points = ev.alarms = 1;
+            c.n_rows = N;
+            c.n_features = F;
+            c.x = x;
+            c.expected = expected;
+            c.names = names;
+            c.confidence = 0.875;
+            CHECK_OK(an_xai_explain_event(&c, &ev, &r, text, sizeof text, &len, NULL));
+            CHECK_EQ_SIZE(len, strlen(text));
+            if (r.kind != kinds[k].told || r.channel != 1) {
+                if (wrong++ < 5) fprintf(stderr, "injected %s: %s\n", an_inject_kind_name(kinds[k].inject), text);
+                continue;
+            }
+            CHECK(strncmp(text, an_xai_deviation_name(kinds[k].told), strlen(an_xai_deviation_name(r.kind))) == 0);
+            CHECK(strstr(text, " in temp: ") != NULL);
+            CHECK(strstr(text, "; confidence 0.88") != NULL || strstr(text, "; confidence 0.87") != NULL);
+            CHECK_EQ_SIZE(r.n_channels, 1);
+            CHECK(r.row >= ev.start && r.row <= ev.end);
+            CHECK_NEAR(r.actual, x[r.row * F + 1], 0.0);
+            CHECK_NEAR(r.expected, expected[r.row * F + 1], 0.0);
+            if (kinds[k].inject == AN_INJECT_SPIKE) {
+                CHECK(r.sigmas > 5.0);
+                CHECK(strstr(text, "row 300 (1 row)") != NULL);
+            }
+            if (kinds[k].inject == AN_INJECT_DIP) CHECK(r.sigmas < -5.0);
+            if (seed == 1 && k == 2) fprintf(stderr, "  reason: %s\n", text);
+        }
+    CHECK_EQ_SIZE(wrong, 0);
+    {   /* measuring, cutting, stamps, a second channel, no expected values */
+        an_event ev;
+        const char *stamps[N];
+        char small[12];
+        size_t full;
+        for (i = 0; i < N; i++) stamps[i] = i == 300 ? "2024-01-01 10:00" : "t";
+        x[300 * F + 1] += 9.0f;
+        x[300 * F + 2] += 9.0f;
+        ev.start = ev.end = ev.peak = 300;
+        c.stamps = stamps;
+        c.confidence = (double)NAN;
+        CHECK_OK(an_xai_explain_event(&c, &ev, &r, NULL, 0, &full, NULL));
+        CHECK_OK(an_xai_explain_event(&c, &ev, &r, text, sizeof text, &len, NULL));
+        CHECK_EQ_SIZE(full, len);
+        CHECK(strstr(text, "2024-01-01 10:00 (1 row)") != NULL);
+        CHECK(strstr(text, "; also ") != NULL);
+        CHECK(strstr(text, "confidence") == NULL);
+        CHECK_EQ_SIZE(r.n_channels, 2);
+        CHECK_OK(an_xai_explain_event(&c, &ev, &r, small, sizeof small, &len, NULL));
+        CHECK_EQ_SIZE(len, full);
+        CHECK(strlen(small) == sizeof small - 1 && strncmp(small, text, sizeof small - 1) == 0);
+        c.expected = NULL;
+        c.names = NULL;
+        CHECK_OK(an_xai_explain_event(&c, &ev, &r, text, sizeof text, &len, NULL));
+        CHECK(r.kind == AN_XAI_SPIKE && strstr(text, "in channel ") != NULL);
+        /* errors */
+        ev.end = N;
+        CHECK_RESULT(an_xai_explain_event(&c, &ev, &r, text, sizeof text, &len, NULL), AN_ERR_INVALID_ARG);
+        ev.end = 300;
+        ev.peak = 299;
+        CHECK_RESULT(an_xai_explain_event(&c, &ev, &r, text, sizeof text, &len, NULL), AN_ERR_INVALID_ARG);
+        ev.peak = 300;
+        CHECK_RESULT(an_xai_explain_event(&c, &ev, &r, NULL, 5, &len, NULL), AN_ERR_INVALID_ARG);
+        CHECK_RESULT(an_xai_explain_event(NULL, &ev, &r, text, sizeof text, &len, NULL), AN_ERR_INVALID_ARG);
+        x[5] = (float)NAN;
+        CHECK_RESULT(an_xai_explain_event(&c, &ev, &r, text, sizeof text, &len, NULL), AN_ERR_INPUT);
+        x[5] = 0.0f;
+        {
+            counting cnt = { 0, 1, 0, 0 };
+            an_allocator a = counting_allocator(&cnt);
+            CHECK_RESULT(an_xai_explain_event(&c, &ev, &r, text, sizeof text, &len, &a), AN_ERR_NOMEM);
+        }
+        CHECK(an_xai_deviation_name(7) == NULL && an_xai_deviation_name(-1) == NULL);
+    }
+}
+
 int main(void)
 {
     RUN(test_well_formed);
@@ -2003,5 +2117,6 @@ int main(void)
     RUN(test_xai_ig_toy);
     RUN(test_xai_ig_lstm);
     RUN(test_xai_ig_errors);
+    RUN(test_xai_reasons);
     return test_finish("test_xai");
 }
