@@ -33,6 +33,7 @@
 /* In parts: C99 promises string literals of 4095 bytes, no more. */
 static const char *const usage_text[] = {
     "usage: anomaly detect [options] FILE|-\n"
+    "       anomaly explain [options] [--explainer E] [--samples N] FILE|-\n"
     "       anomaly stream [options]\n"
     "       anomaly nab DATA_DIR OUT_DIR [--name NAME] [--windows combined_windows.json] [--jobs N] [options]\n"
     "       anomaly demo [options]\n"
@@ -77,6 +78,26 @@ static const char *const usage_text[] = {
     "                   scores with their threshold in an SVG picture\n"
     "  --quiet          no events and no progress bar on stderr (the bar shows\n"
     "                   while an LSTM trains, when stderr is a terminal)\n"
+    "\n",
+    "explain fits and detects as detect does (same options), then says why each\n"
+    "event is anomalous: to stdout the CSV rows 'event,timestamp,channel,\n"
+    "attribution' (events numbered from 1, timestamps as in the input) for every\n"
+    "row of the event's window (its rows, widened to 12) and every channel; to\n"
+    "stderr the event's reason in words.  The score explained is the raw score of\n"
+    "the ensemble's first member (STL + IQR for the hybrid) at the event's peak,\n"
+    "given 8 --window's worth of rows before the window; masked cells take the\n"
+    "expected values (else the column means); the window is cut into at most 24\n"
+    "players (row segments x channels), each player's value spread over its cells.\n"
+    "  --explainer E    shap (default: Kernel SHAP, the values add up to score -\n"
+    "                   masked score), occlusion (score minus the score with one\n"
+    "                   player masked), lime (weighted ridge on random maskings),\n"
+    "                   importance (actual - expected in the column's robust\n"
+    "                   scale, no model calls), ig (integrated gradients, 64\n"
+    "                   steps, through the LSTM: lstm-ae, lstm-forecast, hybrid)\n"
+    "  --samples N      maskings evaluated by shap and lime, 8 to 100000 (256)\n"
+    "  --seed N         also seeds shap's and lime's maskings\n"
+    "  --json FILE      events with their reasons, scores and attributions\n"
+    "  --svg FILE       the detect picture, titled with the explainer\n"
     "\n",
     "stream reads one value, or one CSV row, per line from stdin and prints\n"
     "'score,anomaly' for each line as soon as it arrives ('0,0' while it gathers\n"
@@ -123,6 +144,7 @@ static const char *const usage_text[] = {
     "\n"
     "examples:\n"
     "  anomaly detect --period 24 --json events.json sensor.csv > scored.csv\n"
+    "  anomaly explain --explainer lime --samples 512 sensor.csv > why.csv\n"
     "  anomaly detect --train-rows 2000 --save model.anom sensor.csv > /dev/null\n"
     "  tail -f live.csv | anomaly stream --load model.anom\n",
     NULL
@@ -416,6 +438,8 @@ static const char *method_name[] = {
     "LSTM forecaster", "isolation forest"
 };
 static const char *method_flag[] = { "hybrid", "stl", "mad", "lstm-ae", "lstm-forecast", "iforest" };
+enum { EXPLAIN_IMPORTANCE, EXPLAIN_OCCLUSION, EXPLAIN_SHAP, EXPLAIN_LIME, EXPLAIN_IG };
+static const char *explainer_flag[] = { "importance", "occlusion", "shap", "lime", "ig" };
 enum { THRESHOLD_VOTE, THRESHOLD_PERCENTILE, THRESHOLD_SIGMA, THRESHOLD_DYNAMIC, THRESHOLD_SPOT };
 
 typedef struct options {
@@ -425,6 +449,9 @@ typedef struct options {
     size_t period, window, train_rows, epochs;
     uint64_t seed;
     const char *save, *load, *json, *svg;
+    int explainer;               /* explain: EXPLAIN_*                     */
+    int explain_option;          /* --explainer or --samples was given     */
+    size_t samples;              /* explain: coalitions for shap and lime  */
 } options;
 
 /* The LSTM methods' progress line, on stderr when it is a terminal.
@@ -607,23 +634,34 @@ typedef struct detection {
     double threshold;                  /* on the scores, when the rule is one; else NaN */
 } detection;
 
+/* The reason for an event in words (an_xai_explain_event) into a fresh
+   string: kind, size, channels, span, expected against actual, the
+   ensemble's confidence at the peak. */
+static char *reason_of(const table *t, const detection *r, const an_event *ev)
+{
+    an_xai_context c = an_xai_context_init();
+    size_t length = 0;
+    char *text;
+    c.n_rows = t->rows;
+    c.n_features = t->cols;
+    c.x = t->x;
+    c.expected = r->expected;
+    c.names = (const char *const *)(t->name + 1);
+    c.stamps = (const char *const *)t->stamp;
+    c.confidence = r->confidence[ev->peak];
+    check(an_xai_explain_event(&c, ev, NULL, NULL, 0, &length, NULL), "reason");
+    text = (char *)xmalloc(length + 1);
+    check(an_xai_explain_event(&c, ev, NULL, text, length + 1, NULL, NULL), "reason");
+    return text;
+}
+
 static void describe(const table *t, const detection *r, const an_event *ev, FILE *out)
 {
-    size_t f, worst = 0;
-    double dev = 0;
-    const float *x = t->x + ev->peak * t->cols;
-    const double *e = r->expected + ev->peak * t->cols;
-    for (f = 0; f < t->cols; f++)
-        if (e[f] == e[f] && fabs(x[f] - e[f]) > dev) { dev = fabs(x[f] - e[f]); worst = f; }
-    fprintf(out, "event %s .. %s (%zu row%s), peak %s: ", t->stamp[ev->start], t->stamp[ev->end],
-            ev->end - ev->start + 1, ev->end > ev->start ? "s" : "", t->stamp[ev->peak]);
-    if (e[worst] == e[worst])
-        fprintf(out, "%s %.4g where %.4g was expected (%+.4g%s)", t->name[worst + 1], x[worst], e[worst],
-                x[worst] - e[worst], x[worst] > e[worst] ? ", above" : x[worst] < e[worst] ? ", below" : "");
-    else
-        fprintf(out, "%s %.4g far from its recent values", t->name[worst + 1], x[worst]);
-    fprintf(out, "; severity %.1f, confidence %.2f, likelihood %.4f\n", r->severity[ev->peak], r->confidence[ev->peak],
-            r->score[ev->peak]);
+    char *reason = reason_of(t, r, ev);
+    fprintf(out, "event %s .. %s (%zu row%s), peak %s: %s; severity %.1f, likelihood %.4f\n", t->stamp[ev->start],
+            t->stamp[ev->end], ev->end - ev->start + 1, ev->end > ev->start ? "s" : "", t->stamp[ev->peak], reason,
+            r->severity[ev->peak], r->score[ev->peak]);
+    free(reason);
 }
 
 static void json_string(FILE *f, const char *s)
@@ -672,6 +710,8 @@ static void options_init(options *o)
 {
     memset(o, 0, sizeof *o);
     o->window = 48;
+    o->explainer = EXPLAIN_SHAP;
+    o->samples = 256;
 }
 
 /* Options shared by detect, stream, nab and demo, into o (from
@@ -699,6 +739,18 @@ static int parse_options(int argc, char **argv, int i, options *o)
         else if (!strcmp(a, "--json")) o->json = value_of(a, v);
         else if (!strcmp(a, "--svg")) o->svg = value_of(a, v);
         else if (!strcmp(a, "--seed")) o->seed = parse_count(a, value_of(a, v));
+        else if (!strcmp(a, "--explainer")) {
+            int n = (int)(sizeof explainer_flag / sizeof explainer_flag[0]);
+            v = value_of(a, v);
+            for (o->explainer = 0; o->explainer < n; o->explainer++)
+                if (!strcmp(v, explainer_flag[o->explainer])) break;
+            if (o->explainer == n) die("--explainer: importance, occlusion, shap, lime or ig, not '%s'", v);
+            o->explain_option = 1;
+        } else if (!strcmp(a, "--samples")) {
+            if ((o->samples = parse_count(a, value_of(a, v))) < 8 || o->samples > 100000)
+                die("--samples: from 8 to 100000");
+            o->explain_option = 1;
+        }
         else if (!strcmp(a, "--epochs")) {
             if ((o->epochs = parse_count(a, value_of(a, v))) == 0) die("--epochs must be at least 1");
         }
@@ -791,7 +843,9 @@ static void error_threshold(const options *o, const table *t, size_t train, dete
 
 /* Fits (or loads) the detector the options ask for and streams every row
    of t through it from the first: every score is causal. */
-static void detect_table(const options *o, const table *t, detection *r)
+/* Runs the detector the options ask for over the table into r; the
+   detector is destroyed, or handed to *keep when keep is not NULL. */
+static void detect_table(const options *o, const table *t, detection *r, an_detector **keep)
 {
     an_detector *d;
     size_t i, train = o->train_rows && o->train_rows < t->rows ? o->train_rows : t->rows;
@@ -852,7 +906,8 @@ static void detect_table(const options *o, const table *t, detection *r)
         r->n_events = kept;
     }
     for (i = 0; i < t->rows; i++) r->n_flagged += r->flag[i];
-    an_detector_destroy(d);
+    if (keep) *keep = d;
+    else an_detector_destroy(d);
 }
 
 static void free_detection(detection *r)
@@ -952,8 +1007,9 @@ static int cmd_detect(int argc, char **argv)
     i_file = parse_options(argc, argv, 2, &o);                  /* options before FILE and after it */
     if (i_file >= argc || parse_options(argc, argv, i_file + 1, &o) != argc)
         die("detect needs exactly one FILE (or - for stdin); see --help");
+    if (o.explain_option) die("--explainer and --samples are for explain");
     read_table(argv[i_file], &t);
-    detect_table(&o, &t, &r);
+    detect_table(&o, &t, &r, NULL);
     printf("%s", t.name[0]);
     for (f = 0; f < t.cols; f++) printf(",%s", t.name[f + 1]);
     printf(",score,anomaly\n");
@@ -974,6 +1030,225 @@ static int cmd_detect(int argc, char **argv)
         write_svg(o.svg, title, &t, &r);
         free(title);
     }
+    free_detection(&r);
+    free_table(&t);
+    return 0;
+}
+
+/* --------------------------------------------------------------------------
+   explain
+   --------------------------------------------------------------------------
+   Each event's rows (widened on the left to EXPLAIN_MIN_ROWS) are the
+   window explained; the detector (explained_member) scores them after
+   EXPLAIN_CONTEXT windows' worth of rows before them, and the value
+   explained is its raw score of the event's peak.  Masked cells take the expected values where
+   the detector has them (STL + IQR's), else each column's mean.  The
+   window is cut into at most EXPLAIN_MAX_PLAYERS players (segments of
+   rows x columns); their values are spread evenly over their cells. */
+#define EXPLAIN_MIN_ROWS 12
+#define EXPLAIN_MAX_PLAYERS 24
+#define EXPLAIN_CONTEXT 8
+
+typedef struct explanation {
+    size_t first, last;          /* the window's rows in the table        */
+    double *cells;               /* (last - first + 1, cols)              */
+    an_xai_summary summary;
+} explanation;
+
+/* The fill of rows c0 .. end (as floats): expected values where every
+   cell of the window has one, else each column's mean over the table. */
+static float *explain_fill(const table *t, const detection *r, size_t c0, size_t first, size_t end)
+{
+    size_t n = end + 1 - c0, i, f, cols = t->cols;
+    float *fill = (float *)xmalloc(n * cols * sizeof(float));
+    int expected = 1;
+    for (i = first; i <= end; i++)
+        for (f = 0; f < cols; f++)
+            if (r->expected[i * cols + f] != r->expected[i * cols + f]) expected = 0;
+    for (f = 0; f < cols; f++) {
+        double mean = 0;
+        for (i = 0; i < t->rows; i++) mean += t->x[i * cols + f] / (double)t->rows;
+        for (i = 0; i < n; i++) fill[i * cols + f] = expected ? (float)r->expected[(c0 + i) * cols + f] : (float)mean;
+    }
+    return fill;
+}
+
+/* The detector explained: the ensemble's first fitted member (with
+   integrated gradients, the first with an input gradient: the LSTM of the
+   hybrid), whose raw score goes on growing where the ensemble's calibrated
+   likelihood stops at 1 and would give every cell of a clear anomaly
+   nothing to explain. */
+static an_detector *explained_member(an_detector *d, int need_gradient)
+{
+    an_detector *m;
+    size_t k;
+    for (k = 0; an_ensemble_member(d, k, &m) == AN_OK; k++)
+        if (m->fitted && (m->vt->gradient || !need_gradient)) return m;
+    if (!need_gradient) die("explain: no member of the ensemble is fitted");
+    die("--explainer ig needs a detector with an input gradient: --method lstm-ae or lstm-forecast, or the hybrid "
+        "once its LSTM has trained");
+    return NULL;
+}
+
+static void explain_event(const options *o, const table *t, const detection *r, an_detector *d, const an_event *ev,
+                          explanation *out)
+{
+    size_t cols = t->cols, first, c0, n, len, i, f;
+    float *fill;
+    const float *x;
+    first = ev->end + 1 >= EXPLAIN_MIN_ROWS && ev->end + 1 - EXPLAIN_MIN_ROWS < ev->start ? ev->end + 1 - EXPLAIN_MIN_ROWS
+                                                                                        : ev->start;
+    if (ev->end + 1 < EXPLAIN_MIN_ROWS) first = 0;
+    c0 = first > EXPLAIN_CONTEXT * o->window ? first - EXPLAIN_CONTEXT * o->window : 0;
+    n = ev->end + 1 - c0;
+    len = ev->end + 1 - first;
+    x = t->x + c0 * cols;
+    fill = explain_fill(t, r, c0, first, ev->end);
+    out->first = first;
+    out->last = ev->end;
+    out->cells = (double *)xmalloc(len * cols * sizeof(double));
+    if (o->explainer == EXPLAIN_IMPORTANCE) {
+        /* the model's own deviation: actual - fill, in each column's robust scale */
+        double *scale = (double *)xmalloc(cols * sizeof(double));
+        check(an_inject_scale(t->x, t->rows, cols, NULL, scale), "importance");
+        memset(&out->summary, 0, sizeof out->summary);
+        out->summary.full = out->summary.empty = out->summary.gap = out->summary.fidelity = NAN;
+        for (i = 0; i < len; i++)
+            for (f = 0; f < cols; f++)
+                out->cells[i * cols + f] = (x[(first - c0 + i) * cols + f] - fill[(first - c0 + i) * cols + f]) / scale[f];
+        free(scale);
+    } else if (o->explainer == EXPLAIN_IG) {
+        an_detector *g = explained_member(d, 1);
+        float *base = (float *)xmalloc(n * cols * sizeof(float));
+        double *attr = (double *)xmalloc(n * cols * sizeof(double));
+        memcpy(base, x, n * cols * sizeof(float));
+        memcpy(base + (first - c0) * cols, fill + (first - c0) * cols, len * cols * sizeof(float));
+        check(an_xai_integrated_gradients(g, x, base, n, ev->peak - c0, 64, AN_XAI_MIDPOINT, attr, &out->summary,
+                                          NULL), "integrated gradients");
+        memcpy(out->cells, attr + (first - c0) * cols, len * cols * sizeof(double));
+        free(base);
+        free(attr);
+    } else {
+        an_xai_players p;
+        an_xai xai;
+        double *phi = (double *)xmalloc(EXPLAIN_MAX_PLAYERS * cols * sizeof(double));
+        size_t per = EXPLAIN_MAX_PLAYERS / cols ? EXPLAIN_MAX_PLAYERS / cols : 1;
+        memset(&p, 0, sizeof p);
+        p.detector = explained_member(d, 0);
+        p.x = x;
+        p.n_rows = n;
+        p.start = first - c0;
+        p.length = len;
+        p.target = ev->peak - c0;
+        p.n_segments = len < per ? len : per;
+        p.per_channel = 1;
+        p.fill = AN_XAI_FILL_EXPECTED;
+        p.fill_values = fill;
+        check(an_xai_init(&xai, &p, o->explainer == EXPLAIN_OCCLUSION ? 1 : o->samples, NULL), "explainer");
+        if (o->explainer == EXPLAIN_OCCLUSION) check(an_xai_occlusion(&xai, phi, &out->summary), "occlusion");
+        else if (o->explainer == EXPLAIN_SHAP)
+            check(an_xai_shap(&xai, o->samples, o->seed ? o->seed : 1, phi, &out->summary), "shap");
+        else {
+            an_xai_lime_config lc = an_xai_lime_config_init();
+            lc.samples = o->samples;
+            lc.seed = o->seed ? o->seed : 1;
+            check(an_xai_lime(&xai, &lc, phi, &out->summary), "lime");
+        }
+        check(an_xai_cells(&xai, phi, out->cells), "explainer");
+        an_xai_uninit(&xai);
+        free(phi);
+    }
+    free(fill);
+}
+
+static void json_number(FILE *f, double v)
+{
+    if (v == v && v - v == 0) fprintf(f, "%.6g", v);
+    else fprintf(f, "null");
+}
+
+static void write_explain_json(const char *path, const options *o, const table *t, const detection *r,
+                               const explanation *ex)
+{
+    FILE *json = fopen(path, "w");
+    size_t e, i, f;
+    if (!json) die("cannot write %s: %s", path, strerror(errno));
+    fprintf(json, "[\n");
+    for (e = 0; e < r->n_events; e++) {
+        const an_event *ev = &r->events[e];
+        char *reason = reason_of(t, r, ev);
+        fprintf(json, "  {\"event\": %zu, \"start\": ", e + 1);
+        json_string(json, t->stamp[ev->start]);
+        fprintf(json, ", \"end\": ");
+        json_string(json, t->stamp[ev->end]);
+        fprintf(json, ", \"peak\": ");
+        json_string(json, t->stamp[ev->peak]);
+        fprintf(json, ", \"reason\": ");
+        json_string(json, reason);
+        fprintf(json, ", \"explainer\": \"%s\", \"score\": ", explainer_flag[o->explainer]);
+        json_number(json, ex[e].summary.full);
+        fprintf(json, ", \"baseline_score\": ");
+        json_number(json, ex[e].summary.empty);
+        fprintf(json, ", \"gap\": ");
+        json_number(json, ex[e].summary.gap);
+        fprintf(json, ", \"fidelity\": ");
+        json_number(json, ex[e].summary.fidelity);
+        fprintf(json, ", \"evaluations\": %zu,\n   \"attributions\": [", ex[e].summary.evaluations);
+        for (i = ex[e].first; i <= ex[e].last; i++)
+            for (f = 0; f < t->cols; f++) {
+                fprintf(json, "%s\n    {\"timestamp\": ", i == ex[e].first && f == 0 ? "" : ",");
+                json_string(json, t->stamp[i]);
+                fprintf(json, ", \"channel\": ");
+                json_string(json, t->name[f + 1]);
+                fprintf(json, ", \"attribution\": ");
+                json_number(json, ex[e].cells[(i - ex[e].first) * t->cols + f]);
+                fprintf(json, "}");
+            }
+        fprintf(json, "]}%s\n", e + 1 < r->n_events ? "," : "");
+        free(reason);
+    }
+    fprintf(json, "]\n");
+    if (fclose(json) != 0) die("cannot write %s", path);
+}
+
+static int cmd_explain(int argc, char **argv)
+{
+    options o;
+    table t;
+    detection r;
+    an_detector *d;
+    explanation *ex;
+    size_t e, i, f;
+    int i_file;
+    options_init(&o);
+    i_file = parse_options(argc, argv, 2, &o);
+    if (i_file >= argc || parse_options(argc, argv, i_file + 1, &o) != argc)
+        die("explain needs exactly one FILE (or - for stdin); see --help");
+    read_table(argv[i_file], &t);
+    detect_table(&o, &t, &r, &d);
+    ex = (explanation *)xmalloc((r.n_events ? r.n_events : 1) * sizeof(explanation));
+    printf("event,timestamp,channel,attribution\n");
+    for (e = 0; e < r.n_events; e++) {
+        explain_event(&o, &t, &r, d, &r.events[e], &ex[e]);
+        for (i = ex[e].first; i <= ex[e].last; i++)
+            for (f = 0; f < t.cols; f++)
+                printf("%zu,%s,%s,%.6g\n", e + 1, t.stamp[i], t.name[f + 1], ex[e].cells[(i - ex[e].first) * t.cols + f]);
+        if (!o.quiet) describe(&t, &r, &r.events[e], stderr);
+    }
+    if (!o.quiet)
+        fprintf(stderr, "%zu event%s explained by %s\n", r.n_events, r.n_events == 1 ? "" : "s",
+                explainer_flag[o.explainer]);
+    if (o.json) write_explain_json(o.json, &o, &t, &r, ex);
+    if (o.svg) {
+        const char *base = strrchr(argv[i_file], '/');
+        char *title = xprintf("Anomalies in %s, explained by %s", base ? base + 1 : argv[i_file],
+                              explainer_flag[o.explainer]);
+        write_svg(o.svg, title, &t, &r);
+        free(title);
+    }
+    for (e = 0; e < r.n_events; e++) free(ex[e].cells);
+    free(ex);
+    an_detector_destroy(d);
     free_detection(&r);
     free_table(&t);
     return 0;
@@ -1041,6 +1316,7 @@ static int cmd_demo(int argc, char **argv)
     size_t i, k;
     options_init(&o);
     if (parse_options(argc, argv, 2, &o) != argc) die("demo takes options only; see --help");
+    if (o.explain_option) die("--explainer and --samples are for explain");
     if (o.load || o.save || o.train_rows) die("demo trains on its own first %d rows; --load, --save and --train-rows are for detect", DEMO_TRAIN);
     o.train_rows = DEMO_TRAIN;
     demo_table(&t, truth);
@@ -1048,7 +1324,7 @@ static int cmd_demo(int argc, char **argv)
            "trained on the first %d hours, then streamed; injected after training:\n", t.rows, DEMO_TRAIN);
     for (k = 0; k < sizeof demo_anomalies / sizeof demo_anomalies[0]; k++)
         printf("  %-16s %s .. %s\n", demo_anomalies[k].kind, t.stamp[demo_anomalies[k].start], t.stamp[demo_anomalies[k].end]);
-    detect_table(&o, &t, &r);
+    detect_table(&o, &t, &r, NULL);
     printf("\nwhat the %s detector found:\n", method_name[o.method]);
     for (i = 0; i < r.n_events; i++) {
         const char *kind = "not injected";
@@ -1103,6 +1379,7 @@ static int cmd_stream(int argc, char **argv)
     an_detector *d = NULL;
     options_init(&o);
     if (parse_options(argc, argv, 2, &o) != argc) die("stream takes options only; see --help");
+    if (o.explain_option) die("--explainer and --samples are for explain");
     if (o.threshold != THRESHOLD_VOTE || o.json || o.svg)
         die("stream flags by the vote; --threshold, --json and --svg are for detect");
     if (o.load) d = load_detector(o.load);
@@ -1397,7 +1674,7 @@ static int cmd_nab(int argc, char **argv)
     if (parse_options(n_rest, rest, 0, &o) != n_rest || n_dirs != 2)
         die("nab: DATA_DIR OUT_DIR [--name NAME] [--windows FILE] [--method M] [--period N] [--window N]");
     free(rest);
-    if (o.threshold != THRESHOLD_VOTE || o.train_rows || o.load || o.save || o.json || o.svg)
+    if (o.threshold != THRESHOLD_VOTE || o.train_rows || o.load || o.save || o.json || o.svg || o.explain_option)
         die("nab: the protocol fixes training and scores; --method, --period, --window, --epochs and --seed apply");
     if (windows) json = slurp(windows);
     o.pool = AN_POOL_SURPRISE;      /* see nab_scores */
@@ -1601,6 +1878,7 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "detect")) return cmd_detect(argc, argv);
+    if (!strcmp(argv[1], "explain")) return cmd_explain(argc, argv);
     if (!strcmp(argv[1], "stream")) return cmd_stream(argc, argv);
     if (!strcmp(argv[1], "nab")) return cmd_nab(argc, argv);
     if (!strcmp(argv[1], "demo")) return cmd_demo(argc, argv);

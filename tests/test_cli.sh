@@ -355,5 +355,52 @@ bad "inject: more anomalies than the rows hold" "cannot hold 500 anomalies" "$bi
 bad "inject: no such column" "--channels: no value column 'load'" "$bin" inject --channels load "$tmp/series.csv"
 bad "inject: no file" "inject needs exactly one FILE" "$bin" inject --count 2
 
+# explain: per event, every row of its window and every channel, numbered
+# from 1, timestamps as in the input; the spike's own cell carries the
+# most; Kernel SHAP's attributions add up to the score explained minus the
+# masked one (JSON); a reason line per event on stderr
+awk -F, 'NR == 1 { print "timestamp,value,other"; next }
+         { o = 10 + 2 * cos(6.283185307179586 * (NR - 2) / 24) + (NR % 7) * 0.05; print $0 "," o }' \
+    "$tmp/series.csv" > "$tmp/wide.csv"
+"$bin" explain --method stl --json "$tmp/why.json" --svg "$tmp/why.svg" "$tmp/wide.csv" > "$tmp/why.csv" 2> "$tmp/why.txt"
+ok $? "explain exits 0"
+[ "$(head -1 "$tmp/why.csv")" = "event,timestamp,channel,attribution" ] &&
+    awk -F, 'NR > 1 { n[$1]++; if ($3 != "value" && $3 != "other") bad = 1 } END { for (e in n) if (n[e] % 2) bad = 1;
+             exit bad || !(1 in n) }' "$tmp/why.csv"
+ok $? "explain: the header, events from 1, both channels on every row"
+awk -F, 'NR == FNR { if (FNR > 1) stamp[$1] = 1; next } FNR > 1 && !($2 in stamp) { bad = 1 } END { exit bad }' \
+    "$tmp/wide.csv" "$tmp/why.csv"
+ok $? "explain: every timestamp is one of the input's, as written"
+awk -F, 'NR > 1 && $2 == "2014-09-01 12:00:00" { e = $1 } NR > 1 { a = $4 < 0 ? -$4 : $4; if (a > top[$1]) { top[$1] = a; at[$1] = $2 "," $3 } }
+         END { exit !(e != "" && at[e] == "2014-09-01 12:00:00,value") }' "$tmp/why.csv"
+ok $? "explain: the spike's cell carries its event's largest attribution"
+[ "$(grep -c '^event ' "$tmp/why.txt")" = "$(awk -F, 'NR > 1 { print $1 }' "$tmp/why.csv" | sort -u | wc -l)" ] &&
+    grep -q '^event 2014-09-01 12:00:00 .*: spike in value: ' "$tmp/why.txt"
+ok $? "explain: one reason line per event on stderr, the spike called a spike"
+awk 'function after(key,   s) { s = $0; sub(".*\"" key "\": ", "", s); sub(/[,}].*/, "", s); return s + 0 }
+     /"baseline_score": / { want = after("score") - after("baseline_score"); sum = 0; inev = 1; next }
+     inev && /"attribution": / { sum += after("attribution") }
+     inev && /\]\}/ { n++; d = sum - want; if (d < 0) d = -d; if (d > 1e-4 * (want < 0 ? -want : want) + 1e-4) bad = 1; inev = 0 }
+     END { exit bad || n == 0 }' "$tmp/why.json"
+ok $? "explain --json: each event's shap values add up to score - baseline score"
+grep -q '<svg' "$tmp/why.svg" && grep -q 'explained by shap' "$tmp/why.svg"
+ok $? "explain --svg draws the report"
+for e in occlusion lime importance; do
+    "$bin" explain --quiet --method stl --explainer "$e" --samples 64 "$tmp/wide.csv" > "$tmp/why_$e.csv" 2> /dev/null &&
+        awk -F, 'NR > 1 && $2 == "2014-09-01 12:00:00" { e = $1 } NR > 1 { a = $4 < 0 ? -$4 : $4; if (a > top[$1]) { top[$1] = a; at[$1] = $2 "," $3 } }
+                 END { exit !(e != "" && at[e] == "2014-09-01 12:00:00,value") }' "$tmp/why_$e.csv"
+    ok $? "explain --explainer $e: the spike's cell first"
+done
+"$bin" explain --quiet --method stl --samples 64 --seed 3 "$tmp/wide.csv" > "$tmp/s3a.csv" 2> /dev/null &&
+    "$bin" explain --quiet --method stl --samples 64 --seed 3 "$tmp/wide.csv" 2> /dev/null | cmp -s - "$tmp/s3a.csv"
+ok $? "explain: the same seed gives the same bytes"
+bad "explain: an unknown explainer" "--explainer: importance, occlusion, shap, lime or ig" \
+    "$bin" explain --explainer why "$tmp/wide.csv"
+bad "explain: too few samples" "--samples: from 8 to 100000" "$bin" explain --samples 3 "$tmp/wide.csv"
+bad "explain: ig without a gradient" "needs a detector with an input gradient" \
+    "$bin" explain --method stl --explainer ig "$tmp/wide.csv"
+bad "detect: an explain option" "--explainer and --samples are for explain" "$bin" detect --explainer shap "$tmp/wide.csv"
+bad "explain: no file" "explain needs exactly one FILE" "$bin" explain --method stl
+
 echo "test_cli: $passed passed, $failed failed"
 [ "$failed" = 0 ]
