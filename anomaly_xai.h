@@ -120,6 +120,11 @@ typedef struct an_report {
                                        and alarms are not drawn              */
     const char *const *labels;      /* (n_events) short UTF-8 text over each
                                        peak (NULL entries = none), or NULL  */
+    const double *attribution;      /* (n, n_features) or NULL: a heat band
+                                       at the foot of each panel, one cell
+                                       per row, darker for a larger |value|
+                                       (accent above 0, grey below); NaN or
+                                       0 = none (an explainer's cells)      */
     size_t n_events;
     int width, height;              /* pixels, 0 = default (960 wide, 420 high
                                        plus 150 per extra panel); 320..16384 */
@@ -151,8 +156,8 @@ AN_API an_report an_report_init(void);
    an unknown score scale, a size out of range, or a picture too small to
    give each panel 40 pixels), AN_ERR_TOO_LARGE when n * n_features
    overflows, AN_ERR_INPUT for timestamps that are non-finite, decreasing
-   or outside years 1..9999 or a non-finite or negative severity, and
-   AN_ERR_IO when the callback stops it; nothing is written on an argument
+   or outside years 1..9999, a non-finite or negative severity or an
+   infinite attribution, and AN_ERR_IO when the callback stops it; nothing is written on an argument
    error.  Allocates nothing; uses about 4 KB of stack.
    Thread safety: any number of calls at once. */
 AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, void *user);
@@ -1460,6 +1465,39 @@ static void an__draw_shades(an__svg *w, const an__chart *c)
     an__svg_put(w, "</g>\n");
 }
 
+/* The attribution band of one feature: a cell per row with a value, 8
+   pixels high at the foot of the panel, from halfway to the previous row
+   to halfway to the next (at least a pixel), its opacity growing with
+   |value| against the largest |value| of the picture. */
+static void an__draw_strip(an__svg *w, const an__chart *c, const an__panel *p)
+{
+    const an_report *r = c->r;
+    size_t i, nf = r->n_features;
+    double top = 0.0;
+    char b[48];
+    for (i = 0; i < r->n * nf; i++)
+        if (fabs(r->attribution[i]) > top) top = fabs(r->attribution[i]);   /* NaN compares false */
+    if (!(top > 0.0)) return;
+    an__svg_put(w, "<g class=\"attribution\">\n");
+    for (i = 0; i < r->n && w->err == AN_OK; i++) {
+        double a = r->attribution[i * nf + p->feature], x = an__px(c, an__x_of(r, i)), x0 = x, x1 = x;
+        if (!(a != 0.0) || a != a) continue;
+        if (i > 0) x0 = 0.5 * (x + an__px(c, an__x_of(r, i - 1)));
+        if (i + 1 < r->n) x1 = 0.5 * (x + an__px(c, an__x_of(r, i + 1)));
+        if (x1 - x0 < 1.0) { x0 = x - 0.5; x1 = x + 0.5; }
+        an__svg_put(w, a > 0.0 ? "<rect fill=\"" AN__C_ACCENT "\"" : "<rect fill=\"" AN__C_TEXT "\"");
+        an__svg_attr(w, "x", x0);
+        an__svg_attr(w, "y", p->top + p->h - 8.0);
+        an__svg_attr(w, "width", x1 - x0);
+        an__svg_attr(w, "height", 8.0);
+        an__svg_put(w, " fill-opacity=\"");
+        an__fmt_fixed(b, 0.1 + 0.8 * fabs(a) / top, 3, 1, 0);
+        an__svg_put(w, b);
+        an__svg_put(w, "\"/>\n");
+    }
+    an__svg_put(w, "</g>\n");
+}
+
 /* Inside each group: the series in the accent colour, and a dot at the
    most severe event's peak. */
 static void an__draw_accents(an__svg *w, const an__chart *c, const an__panel *p)
@@ -1735,6 +1773,10 @@ static an_result an__report_check(const an_report *r, an_report_write_fn write)
         if (e->start > e->end || e->end >= r->n || e->peak < e->start || e->peak > e->end) return AN_ERR_INVALID_ARG;
         if (!an__finite(e->severity) || e->severity < 0.0) return AN_ERR_INPUT;
     }
+    if (r->attribution)
+        for (i = 0; i < r->n * r->n_features; i++)
+            if (r->attribution[i] - r->attribution[i] != 0.0 && r->attribution[i] == r->attribution[i])
+                return AN_ERR_INPUT;   /* +-Inf; NaN is "none" */
     return AN_OK;
 }
 
@@ -1956,6 +1998,7 @@ AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, voi
                             "class=\"name\" font-size=\"12\" font-weight=\"600\" fill=\"" AN__C_INK "\"", name);
         }
         if (r->lower) an__draw_band(&w, &c, p);
+        if (r->attribution) an__draw_strip(&w, &c, p);
         if (r->expected)
             an__draw_line(&w, &c, p, NULL, r->expected, 0, r->n - 1,
                           "class=\"expected\" fill=\"none\" stroke=\"" AN__C_EXPECT "\" stroke-width=\"1.2\" "

@@ -97,7 +97,8 @@ static const char *const usage_text[] = {
     "  --samples N      maskings evaluated by shap and lime, 8 to 100000 (256)\n"
     "  --seed N         also seeds shap's and lime's maskings\n"
     "  --json FILE      events with their reasons, scores and attributions\n"
-    "  --svg FILE       the detect picture, titled with the explainer\n"
+    "  --svg FILE       the detect picture with a heat band of the attributions\n"
+    "                   under each series\n"
     "\n",
     "stream reads one value, or one CSV row, per line from stdin and prints\n"
     "'score,anomaly' for each line as soon as it arrives ('0,0' while it gathers\n"
@@ -952,8 +953,11 @@ static int write_file(void *user, const char *data, size_t size)
 
 /* The report picture: the series, the events (labelled with their size
    against the expectation), the expected values and the scores on the
-   nines scale, with the threshold line when the flags come from one. */
-static void write_svg(const char *path, const char *title, const table *t, const detection *r)
+   nines scale, with the threshold line when the flags come from one;
+   attribution (rows, cols), when not NULL, is drawn as a heat band under
+   each series. */
+static void write_svg(const char *path, const char *title, const table *t, const detection *r,
+                      const double *attribution)
 {
     an_report rep = an_report_init();
     an_event *ev = (an_event *)xmalloc((r->n_events ? r->n_events : 1) * sizeof(an_event));
@@ -986,6 +990,7 @@ static void write_svg(const char *path, const char *title, const table *t, const
     rep.events = ev;
     rep.labels = (const char *const *)labels;
     rep.n_events = r->n_events;
+    rep.attribution = attribution;
     if (!(f = fopen(path, "w"))) die("cannot write %s: %s", path, strerror(errno));
     res = an_report_svg(&rep, write_file, f);
     if (fclose(f) != 0 && res == AN_OK) res = AN_ERR_IO;
@@ -1027,7 +1032,7 @@ static int cmd_detect(int argc, char **argv)
     if (o.svg) {
         const char *base = strrchr(argv[i_file], '/');
         char *title = xprintf("Anomalies in %s", base ? base + 1 : argv[i_file]);
-        write_svg(o.svg, title, &t, &r);
+        write_svg(o.svg, title, &t, &r, NULL);
         free(title);
     }
     free_detection(&r);
@@ -1243,7 +1248,12 @@ static int cmd_explain(int argc, char **argv)
         const char *base = strrchr(argv[i_file], '/');
         char *title = xprintf("Anomalies in %s, explained by %s", base ? base + 1 : argv[i_file],
                               explainer_flag[o.explainer]);
-        write_svg(o.svg, title, &t, &r);
+        double *attribution = (double *)xcalloc_bytes(t.rows * t.cols * sizeof(double));
+        for (e = 0; e < r.n_events; e++)   /* the events' windows may overlap: their cells add up */
+            for (i = ex[e].first; i <= ex[e].last; i++)
+                for (f = 0; f < t.cols; f++) attribution[i * t.cols + f] += ex[e].cells[(i - ex[e].first) * t.cols + f];
+        write_svg(o.svg, title, &t, &r, attribution);
+        free(attribution);
         free(title);
     }
     for (e = 0; e < r.n_events; e++) free(ex[e].cells);
@@ -1345,7 +1355,7 @@ static int cmd_demo(int argc, char **argv)
            an_recall(&cm), an_f1(&cm));
     if (o.json) write_events_json(o.json, &t, &r);
     write_svg(o.svg ? o.svg : "demo.svg", "anomaly demo: eight weeks of synthetic telemetry, four injected anomalies",
-              &t, &r);
+              &t, &r, NULL);
     printf("the picture: %s\n", o.svg ? o.svg : "demo.svg");
     free_detection(&r);
     free_table(&t);

@@ -383,8 +383,8 @@ awk 'function after(key,   s) { s = $0; sub(".*\"" key "\": ", "", s); sub(/[,}]
      inev && /\]\}/ { n++; d = sum - want; if (d < 0) d = -d; if (d > 1e-4 * (want < 0 ? -want : want) + 1e-4) bad = 1; inev = 0 }
      END { exit bad || n == 0 }' "$tmp/why.json"
 ok $? "explain --json: each event's shap values add up to score - baseline score"
-grep -q '<svg' "$tmp/why.svg" && grep -q 'explained by shap' "$tmp/why.svg"
-ok $? "explain --svg draws the report"
+grep -q '<svg' "$tmp/why.svg" && grep -q 'explained by shap' "$tmp/why.svg" && grep -q '<g class="attribution">' "$tmp/why.svg"
+ok $? "explain --svg draws the report with its attribution band"
 for e in occlusion lime importance; do
     "$bin" explain --quiet --method stl --explainer "$e" --samples 64 "$tmp/wide.csv" > "$tmp/why_$e.csv" 2> /dev/null &&
         awk -F, 'NR > 1 && $2 == "2014-09-01 12:00:00" { e = $1 } NR > 1 { a = $4 < 0 ? -$4 : $4; if (a > top[$1]) { top[$1] = a; at[$1] = $2 "," $3 } }

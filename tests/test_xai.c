@@ -16,6 +16,7 @@ static void *counted_malloc(size_t size) { heap_calls++; return malloc(size); }
 
 #define ANOMALY_IMPLEMENTATION
 #include "../anomaly_lstm.h"   /* a detector with an input gradient */
+#include "../anomaly_stats.h"  /* a rolling robust z-score to explain */
 #include "../anomaly_xai.h"
 #include "test.h"
 
@@ -2083,6 +2084,125 @@ static void test_xai_reasons(void)
     }
 }
 
+/* The attribution band: one cell per row with a value, under each panel,
+   the largest |value| the darkest; an infinite value is an input error. */
+static void test_attribution_strip(void)
+{
+    small s;
+    an_report r = small_report(&s);
+    static double attribution[N_SMALL];
+    sink out;
+    char why[160];
+    size_t i, cells = 0;
+    for (i = 0; i < N_SMALL; i++) {
+        attribution[i] = i >= 20 && i < 30 ? (i == 25 ? 4.0 : (i % 2 ? -0.5 : 0.5)) : (i == 70 ? (double)NAN : 0.0);
+        cells += attribution[i] != 0.0 && attribution[i] == attribution[i];
+    }
+    r.attribution = attribution;
+    CHECK_OK(render(&r, &out));
+    CHECK(xml_check(out.data, why, sizeof why));
+    CHECK_EQ_SIZE(count_of(out.data, "<g class=\"attribution\">"), 1);
+    CHECK_EQ_SIZE(count_of(out.data, "fill-opacity=\"0.9\"/>"), 1);   /* row 25 */
+    {
+        const char *g = strstr(out.data, "<g class=\"attribution\">"), *end = g ? strstr(g, "</g>") : NULL;
+        size_t n = 0;
+        const char *q = g;
+        while (q && (q = strstr(q + 1, "<rect")) && q < end) n++;
+        CHECK_EQ_SIZE(n, cells);
+    }
+    sink_free(&out);
+    for (i = 0; i < N_SMALL; i++) attribution[i] = 0.0;
+    CHECK_OK(render(&r, &out));   /* nothing to draw: no band */
+    CHECK_EQ_SIZE(count_of(out.data, "class=\"attribution\""), 0);
+    sink_free(&out);
+    attribution[3] = HUGE_VAL;
+    CHECK_RESULT(render(&r, &out), AN_ERR_INPUT);
+    sink_free(&out);
+}
+
+/* Localization, as a property: a shift or a spike injected into one
+   channel of three at the end of 48 rows, the score of its first row by a
+   rolling robust z-score (window 24) explained over the last 24 rows (6 segments x
+   3 channels, the clean series as the fill): the most attributed cell
+   (the last of its segment's equal cells) lies in the injected rows, and the channel with the most attribution is the
+   injected one, in at least 18 of 20 seeds, for each explainer. */
+static void test_xai_localization(void)
+{
+    enum { N = 48, F = 3, L = 24, SEEDS = 20, METHODS = 3 };
+    static const char *const method[METHODS] = { "shap", "occlusion", "lime" };
+    float clean[N * F], x[N * F];
+    double phi[6 * F], cells[L * F];
+    size_t hits[METHODS] = { 0 }, seed, m;
+    an_robust_config rc = an_robust_config_init(AN_ROBUST_MAD, 24);
+    an_detector *d = NULL;
+    static float train[2000 * F];
+    an_rng rng;
+    size_t i;
+    an_rng_seed(&rng, 99, 0);
+    for (i = 0; i < 2000 * F; i++)
+        train[i] = (float)(sin(0.2 * (double)(i / F) + (double)(i % F)) + 0.2 * an_rng_normal(&rng));
+    CHECK_OK(an_robust_create(&rc, F, NULL, &d));
+    if (!d) return;
+    CHECK_OK(an_detector_fit(d, train, 2000));
+    for (seed = 1; seed <= SEEDS; seed++) {
+        size_t channel, len, first, c;
+        double size;
+        an_xai_players p;
+        an_xai xai;
+        an_xai_summary s;
+        an_rng_seed(&rng, seed, 7);
+        for (i = 0; i < N * F; i++)
+            clean[i] = (float)(sin(0.2 * (double)(i / F + 3 * seed) + (double)(i % F)) + 0.2 * an_rng_normal(&rng));
+        memcpy(x, clean, sizeof x);
+        channel = (size_t)an_rng_below(&rng, F);
+        len = an_rng_below(&rng, 2) ? 1 : 4 + (size_t)an_rng_below(&rng, 8);   /* a spike or a shift */
+        size = (an_rng_below(&rng, 2) ? 1.0 : -1.0) * (3.0 + 2.0 * an_rng_uniform(&rng));   /* 15-25 noise sds, 3-5 cycle amplitudes */
+        first = N - len;
+        for (i = first; i < N; i++) x[i * F + channel] += (float)size;
+        memset(&p, 0, sizeof p);
+        p.detector = d;
+        p.x = x;
+        p.n_rows = N;
+        p.start = N - L;
+        p.length = L;
+        p.target = first;   /* the onset, where a rolling score reacts (later it takes the shift in) */
+        p.n_segments = 6;
+        p.per_channel = 1;
+        p.fill = AN_XAI_FILL_EXPECTED;
+        p.fill_values = clean;
+        CHECK_OK(an_xai_init(&xai, &p, 256, NULL));
+        for (m = 0; m < METHODS; m++) {
+            size_t top = 0, top_channel = 0;
+            double per_channel[F] = { 0 };
+            if (m == 0) CHECK_OK(an_xai_shap(&xai, 256, seed, phi, &s));
+            if (m == 1) CHECK_OK(an_xai_occlusion(&xai, phi, &s));
+            if (m == 2) {
+                an_xai_lime_config lc = an_xai_lime_config_init();
+                lc.samples = 256;
+                lc.seed = seed;
+                CHECK_OK(an_xai_lime(&xai, &lc, phi, &s));
+            }
+            CHECK_OK(an_xai_cells(&xai, phi, cells));
+            for (i = 0; i < L * F; i++) {
+                if (cells[i] >= cells[top]) top = i;   /* the last of a segment's equal cells */
+                per_channel[i % F] += cells[i];
+            }
+            for (c = 1; c < F; c++)
+                if (per_channel[c] > per_channel[top_channel]) top_channel = c;
+            if (N - L + top / F >= first && top % F == channel && top_channel == channel)
+                hits[m]++;
+        }
+        an_xai_uninit(&xai);
+    }
+    fprintf(stderr, "localization over %d seeds (top cell in the injected rows' segments, top channel right): "
+            "shap %zu, occlusion %zu, lime %zu\n", SEEDS, hits[0], hits[1], hits[2]);
+    for (m = 0; m < METHODS; m++) {
+        if (hits[m] < SEEDS * 9 / 10) fprintf(stderr, "  %s localizes %zu of %d\n", method[m], hits[m], SEEDS);
+        CHECK(hits[m] >= SEEDS * 9 / 10);
+    }
+    an_detector_destroy(d);
+}
+
 int main(void)
 {
     RUN(test_well_formed);
@@ -2105,6 +2225,7 @@ int main(void)
     RUN(test_deterministic);
     RUN(test_wrapping);
     RUN(test_formatting);
+    RUN(test_attribution_strip);
     RUN(test_xai_exact_linear);
     RUN(test_xai_shap_vs_exact);
     RUN(test_xai_symmetry_dummy);
@@ -2118,5 +2239,6 @@ int main(void)
     RUN(test_xai_ig_lstm);
     RUN(test_xai_ig_errors);
     RUN(test_xai_reasons);
+    RUN(test_xai_localization);
     return test_finish("test_xai");
 }
