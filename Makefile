@@ -70,7 +70,7 @@ FUZZ_RUN  = build/fuzz_model
 
 .PHONY: all test sanitize bench demo docs eval fuzz cross clean
 
-all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats bench/stl bench/lstm_ae build/core_tour \
+all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats build/bench_xai bench/stl bench/lstm_ae build/core_tour \
      build/stats_tour build/lstm_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed \
      build/eval
 
@@ -119,6 +119,9 @@ build/bench_kernels: bench/bench_kernels.c bench/bench.h $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 build/bench_stats: bench/bench_stats.c bench/bench.h $(HEADERS) | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+build/bench_xai: bench/xai.c bench/bench.h $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 # The benchmarks other scripts call by name live next to their source.
@@ -178,9 +181,10 @@ sanitize: | build
 	    "build/fuzz_model_asan tests/fuzz/corpus" "sh tests/test_cli.sh build/anomaly_asan" \
 	    "valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/test_core_vg"
 
-bench: build/bench_kernels build/bench_stats bench/stl bench/lstm_ae
+bench: build/bench_kernels build/bench_stats build/bench_xai bench/stl bench/lstm_ae
 	./build/bench_kernels
 	./build/bench_stats
+	./build/bench_xai
 	sh bench/stl_compare.sh bench/stl
 	sh bench/lstm_ae_compare.sh
 
