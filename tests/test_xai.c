@@ -1347,22 +1347,42 @@ static void random_fill(an_rng *rng, float *x, size_t n, double lo, double hi)
 
 /* Exact enumeration of a linear game gives the closed form; occlusion of a
    linear game too. */
+/* The linear game of the closed-form tests: 10 rows x 2 channels, the
+   window their last 8 rows in 4 segments, per channel, mean fill. */
+enum { LIN_N = 10, LIN_F = 2, LIN_L = 8, LIN_S = 4, LIN_P = LIN_S * LIN_F };
+typedef struct linear_game {
+    float x[LIN_N * LIN_F], mean[LIN_F];
+    double a[LIN_N * LIN_F];
+    toy m;
+    an_xai_players p;
+} linear_game;
+
+static void linear_game_make(linear_game *g, uint64_t seed)
+{
+    an_rng rng;
+    size_t i;
+    an_rng_seed(&rng, seed, 1);
+    random_fill(&rng, g->x, LIN_N * LIN_F, -2.0, 2.0);
+    for (i = 0; i < LIN_N * LIN_F; i++) g->a[i] = an_rng_uniform(&rng) - 0.5;
+    g->mean[0] = 0.5f;
+    g->mean[1] = -1.0f;
+    g->m = toy_make(LIN_N, LIN_F, g->a, NULL, 0.0, 0.0);
+    g->p = players_of(&g->m, g->x, LIN_N, LIN_L, LIN_S, g->mean);
+}
+
 static void test_xai_exact_linear(void)
 {
-    enum { N = 10, F = 2, L = 8, S = 4 };
-    float x[N * F], mean[F] = { 0.5f, -1.0f };
-    double a[N * F], phi[S * F], occ[S * F], want[S * F] = { 0 }, cells[L * F];
-    an_rng rng;
+    enum { N = LIN_N, F = LIN_F, L = LIN_L, S = LIN_S };
+    double phi[S * F], occ[S * F], want[S * F] = { 0 }, cells[L * F];
+    linear_game g;
+    const float *x = g.x, *mean = g.mean;
+    const double *a = g.a;
     an_xai xai;
     an_xai_summary s;
     size_t i, c;
-    toy m;
     an_xai_players p;
-    an_rng_seed(&rng, 7, 1);
-    random_fill(&rng, x, N * F, -2.0, 2.0);
-    for (i = 0; i < N * F; i++) a[i] = an_rng_uniform(&rng) - 0.5;
-    m = toy_make(N, F, a, NULL, 0.0, 0.0);
-    p = players_of(&m, x, N, L, S, mean);
+    linear_game_make(&g, 7);
+    p = g.p;
     for (i = 0; i < L; i++)
         for (c = 0; c < F; c++) {
             size_t row = N - L + i;
@@ -1586,24 +1606,17 @@ static void test_xai_lime_closed_form(void)
    with fidelity 1. */
 static void test_xai_lime_linear(void)
 {
-    enum { N = 10, F = 2, L = 8, S = 4, P = S * F };
-    float x[N * F], mean[F] = { 0.5f, -1.0f };
-    double a[N * F], phi[P], exact[P];
-    an_rng rng;
+    enum { P = LIN_P };
+    double phi[P], exact[P];
+    linear_game g;
     an_xai xai;
     an_xai_summary s, se;
     an_xai_lime_config c = an_xai_lime_config_init();
     size_t i;
-    toy m;
-    an_xai_players p;
-    an_rng_seed(&rng, 8, 1);
-    random_fill(&rng, x, N * F, -2.0, 2.0);
-    for (i = 0; i < N * F; i++) a[i] = an_rng_uniform(&rng) - 0.5;
-    m = toy_make(N, F, a, NULL, 0.0, 0.0);
-    p = players_of(&m, x, N, L, S, mean);
+    linear_game_make(&g, 8);
     c.ridge = 0.0;
     c.samples = 200;
-    CHECK_OK(an_xai_init(&xai, &p, 1u << P, NULL));
+    CHECK_OK(an_xai_init(&xai, &g.p, 1u << P, NULL));
     CHECK_OK(an_xai_exact(&xai, exact, &se));
     CHECK_OK(an_xai_lime(&xai, &c, phi, &s));
     for (i = 0; i < P; i++) CHECK_NEAR(phi[i], exact[i], 1e-5);
