@@ -71,7 +71,7 @@ FUZZ_RUN  = build/fuzz_model
 .PHONY: all test sanitize bench demo docs eval fuzz cross clean
 
 all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats build/bench_xai bench/stl bench/lstm_ae build/core_tour \
-     build/stats_tour build/lstm_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed \
+     build/stats_tour build/lstm_tour build/explain_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed \
      build/eval
 
 build:
@@ -141,6 +141,9 @@ build/core_tour: examples/core_tour.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 build/stats_tour: examples/stats_tour.c $(HEADERS) | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+build/explain_tour: examples/explain_tour.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 # The report picture from a CSV: build/report --period 48 FILE.csv > picture.svg
