@@ -736,6 +736,23 @@ AN_API an_result an_telemanom_detect_work(const an_telemanom_config *config, con
 AN_API an_result an_telemanom_detect_f(const an_telemanom_config *config, const float *errors, const float *values,
                                        size_t n, an_telemanom_result *out, const an_allocator *a);
 
+/* Prediction errors for the error thresholds (telemanom above, SPOT
+   below), from what a detector expected (an_detector_expected after each
+   push): per feature |actual - expected| in units of that feature's
+   median error over the first n_train rows (1 where that median is 0 or
+   there is none), and the row's error the largest over its features; a
+   feature with no expectation at a row (NaN) adds nothing there.  So
+   features on different scales weigh alike and one feature's departure
+   is the row's.  The detect command's --threshold dynamic and spot run
+   on these.
+   Parameters: x (n_rows, F) the actual rows, finite; expected (n_rows, F);
+   err (n_rows) out; a: n_train floats of scratch (NULL = default).
+   Returns: AN_OK; AN_ERR_INVALID_ARG for NULL arrays, n_rows or F 0 or
+   n_train > n_rows; AN_ERR_INPUT for a non-finite x; AN_ERR_TOO_LARGE;
+   AN_ERR_NOMEM. */
+AN_API an_result an_prediction_errors(const float *x, const double *expected, size_t n_rows, size_t n_features,
+                                      size_t n_train, double *err, const an_allocator *a);
+
 /* --------------------------------------------------------------------------
    4b  SPOT and DSPOT: extreme-value streaming thresholds
    --------------------------------------------------------------------------
@@ -1953,11 +1970,11 @@ corrupt:
 
 static const an_detector_vtable an__mad_vtable = {
     AN_TAG('M', 'A', 'D', 'Z'), "mad", an__robust_fit, an__robust_score, an__robust_push, an__robust_reset,
-    an__robust_save, an__robust_load, NULL, an__robust_destroy
+    an__robust_save, an__robust_load, NULL, an__robust_destroy, NULL
 };
 static const an_detector_vtable an__iqr_vtable = {
     AN_TAG('I', 'Q', 'R', 'F'), "iqr", an__robust_fit, an__robust_score, an__robust_push, an__robust_reset,
-    an__robust_save, an__robust_load, NULL, an__robust_destroy
+    an__robust_save, an__robust_load, NULL, an__robust_destroy, NULL
 };
 
 AN_API const an_detector_vtable *an_mad_type(void) { return &an__mad_vtable; }
@@ -1983,6 +2000,7 @@ typedef struct an__hw {
     double run_sum;              /* their sum */
     double shift;                /* the level shifts of the last `memory` rows */
     size_t since;                /* rows since the last shift */
+    double expected;             /* the forecast of the last step (NaN before one) */
 } an__hw;
 
 typedef struct an__stl_iqr {
@@ -2087,6 +2105,7 @@ static double an__hw_step(const an__hw_params *p, size_t persist, an__hw *s, dou
     double score, level;
     size_t at = s->phase;
     int outside = r < lo || r > hi;
+    s->expected = forecast;
     if (s->since < p->memory) s->since++;
     if (outside && s->shift != 0.0 && s->since < p->memory && r + s->shift >= lo && r + s->shift <= hi) {
         r += s->shift;                           /* a return to the level before the shift */
@@ -2154,6 +2173,7 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
     s->phase = 0;
     s->run = s->since = 0;
     s->run_sum = s->shift = 0.0;
+    s->expected = (double)NAN;
     for (i = 0; i < p->period; i++) s->season[i] = seasonal[i];
     an__hw_copy(&d->state[AN__LIVE][f], s, p->period);          /* streams start at row 0 */
     s = &d->state[AN__SCRATCH][f];
@@ -2267,6 +2287,16 @@ AN_API an_result an_stl_iqr_expected(const an_detector *self, double *expected)
     return AN_OK;
 }
 
+/* The detector contract's expectation: the forecast each feature's
+   filter made for the row last pushed. */
+static an_result an__stl_iqr_last(an_detector *self, double *expected)
+{
+    const an__stl_iqr *d = (const an__stl_iqr *)self;
+    size_t f;
+    for (f = 0; f < self->n_features; f++) expected[f] = d->state[AN__LIVE][f].expected;
+    return AN_OK;
+}
+
 #define AN__TAG_STL_IQR AN_TAG('S', 'T', 'I', 'Q')
 
 /* Payload: the configuration, F, then per feature its period, alpha,
@@ -2373,6 +2403,7 @@ static an_result an__stl_iqr_load(an_reader *payload, const an_allocator *a, an_
                 !(fabs(h->run_sum) < 1e300) || !(fabs(h->shift) < 1e300))
                 goto corrupt;
             h->phase = (size_t)phase;
+            h->expected = (double)NAN;
             for (i = 0; i < hp->period; i++)
                 if (!(fabs(h->season[i]) < 1e300)) goto corrupt;
         }
@@ -2386,7 +2417,7 @@ corrupt:
 
 static const an_detector_vtable an__stl_iqr_vtable = {
     AN_TAG('S', 'T', 'L', 'Q'), "stl-iqr", an__stl_iqr_fit, an__stl_iqr_score, an__stl_iqr_push, an__stl_iqr_reset,
-    an__stl_iqr_save, an__stl_iqr_load, NULL, an__stl_iqr_destroy
+    an__stl_iqr_save, an__stl_iqr_load, NULL, an__stl_iqr_destroy, an__stl_iqr_last
 };
 
 AN_API const an_detector_vtable *an_stl_iqr_type(void) { return &an__stl_iqr_vtable; }
@@ -2688,7 +2719,7 @@ corrupt:
 
 static const an_detector_vtable an__stl_runs_vtable = {
     AN_TAG('S', 'R', 'U', 'N'), "stl-runs", an__stl_runs_fit, an__stl_runs_score, an__stl_runs_push,
-    an__stl_runs_reset, an__stl_runs_save, an__stl_runs_load, NULL, an__stl_runs_destroy
+    an__stl_runs_reset, an__stl_runs_save, an__stl_runs_load, NULL, an__stl_runs_destroy, NULL
 };
 
 AN_API const an_detector_vtable *an_stl_runs_type(void) { return &an__stl_runs_vtable; }
@@ -3324,11 +3355,11 @@ static an_result an__shesd_load(an_reader *payload, const an_allocator *a, an_de
 
 static const an_detector_vtable an__gesd_vtable = {
     AN__TAG_GESD, "gesd", an__esd_fit, an__esd_score, NULL, NULL, an__esd_save, an__gesd_load, NULL,
-    an__esd_destroy
+    an__esd_destroy, NULL
 };
 static const an_detector_vtable an__shesd_vtable = {
     AN__TAG_SHESD, "shesd", an__esd_fit, an__esd_score, NULL, NULL, an__esd_save, an__shesd_load, NULL,
-    an__esd_destroy
+    an__esd_destroy, NULL
 };
 
 AN_API const an_detector_vtable *an_gesd_type(void) { return &an__gesd_vtable; }
@@ -3611,11 +3642,11 @@ static an_result an__volatility_shift_load(an_reader *payload, const an_allocato
 
 static const an_detector_vtable an__level_shift_vtable = {
     AN__SHIFT_TAG_LEVEL, "level-shift", an__shift_fit, an__shift_score, an__shift_push, an__shift_reset,
-    an__shift_save, an__level_shift_load, NULL, an__shift_destroy
+    an__shift_save, an__level_shift_load, NULL, an__shift_destroy, NULL
 };
 static const an_detector_vtable an__volatility_shift_vtable = {
     AN__SHIFT_TAG_VOL, "volatility-shift", an__shift_fit, an__shift_score, an__shift_push, an__shift_reset,
-    an__shift_save, an__volatility_shift_load, NULL, an__shift_destroy
+    an__shift_save, an__volatility_shift_load, NULL, an__shift_destroy, NULL
 };
 
 AN_API const an_detector_vtable *an_level_shift_type(void) { return &an__level_shift_vtable; }
@@ -4057,7 +4088,7 @@ static an_result an__ks_load(an_reader *payload, const an_allocator *a, an_detec
 
 static const an_detector_vtable an__ks_vtable = {
     AN__KS_TAG, "ks-drift", an__ks_fit, an__ks_score, an__ks_push, an__ks_reset, an__ks_save, an__ks_load, NULL,
-    an__ks_destroy
+    an__ks_destroy, NULL
 };
 
 AN_API const an_detector_vtable *an_ks_drift_type(void) { return &an__ks_vtable; }
@@ -4474,7 +4505,7 @@ static an_result an__if_load(an_reader *payload, const an_allocator *a, an_detec
 
 static const an_detector_vtable an__iforest_vtable = {
     AN__IF_TAG, "iforest", an__if_fit, an__if_score, an__if_push, an__if_reset, an__if_save, an__if_load, NULL,
-    an__if_destroy
+    an__if_destroy, NULL
 };
 
 AN_API const an_detector_vtable *an_iforest_type(void) { return &an__iforest_vtable; }
@@ -4865,6 +4896,36 @@ AN_API an_result an_telemanom_detect_f(const an_telemanom_config *config, const 
     for (i = 0; i < n; i++) w[n + i] = (double)values[i];
     r = an_telemanom_detect(config, w, w + n, n, out, a);
     an_free(a, w, an__mul(an__mul(n ? n : 1, 2), sizeof(double)));
+    return r;
+}
+
+AN_API an_result an_prediction_errors(const float *x, const double *expected, size_t n_rows, size_t n_features,
+                                      size_t n_train, double *err, const an_allocator *a)
+{
+    size_t F = n_features, i, f, n;
+    float *tmp = NULL;
+    an_allocator alloc;
+    an_result r = AN_OK;
+    if (!x || !expected || !err || n_rows == 0 || F == 0 || n_train > n_rows) return AN_ERR_INVALID_ARG;
+    if (an__mul(n_rows, F) == SIZE_MAX || an__mul(n_train, sizeof(float)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!an__all_finite(x, n_rows * F)) return AN_ERR_INPUT;
+    if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
+    if (n_train && !(tmp = (float *)an_malloc(&alloc, n_train * sizeof(float), AN_ALIGN))) return AN_ERR_NOMEM;
+    for (i = 0; i < n_rows; i++) err[i] = 0.0;
+    for (f = 0; f < F && r == AN_OK; f++) {
+        double scale = 0.0;
+        for (i = n = 0; i < n_train; i++) {
+            double e = expected[i * F + f];
+            if (an__finite(e)) tmp[n++] = (float)fabs(x[i * F + f] - e);
+        }
+        if (n) r = an_percentile_inplace(tmp, n, 50.0, &scale);
+        if (!(scale > 0.0)) scale = 1.0;
+        for (i = 0; i < n_rows; i++) {
+            double e = expected[i * F + f], v = an__finite(e) ? fabs(x[i * F + f] - e) / scale : 0.0;
+            if (v > err[i]) err[i] = v < DBL_MAX ? v : DBL_MAX;
+        }
+    }
+    an_free(&alloc, tmp, n_train * sizeof(float));
     return r;
 }
 

@@ -64,8 +64,13 @@ static const char *const usage_text[] = {
     "                   0.9999), percentile[:P] (score above the P-th percentile of\n"
     "                   the training scores, 99), sigma[:K] (above the training\n"
     "                   mean + K sd, 3), dynamic (telemanom's thresholds on the\n"
-    "                   prediction errors |actual - expected|), spot[:Q] (SPOT,\n"
-    "                   extreme-value threshold on those errors with risk Q, 1e-4)\n"
+    "                   prediction errors |actual - expected|, each column in\n"
+    "                   units of its median training error; expected: the\n"
+    "                   forecast of lstm-forecast and stl, lstm-ae's\n"
+    "                   reconstruction, hybrid's members' weighted as in its\n"
+    "                   vote; mad and iforest expect nothing: their\n"
+    "                   likelihoods, with a note), spot[:Q] (SPOT, extreme-value\n"
+    "                   threshold on those errors with risk Q, 1e-4)\n"
     "  --epochs N       LSTM training epochs, at most (default 20; early stopping)\n"
     "  --seed N         seed of the LSTM's and the isolation forest's randomness\n"
     "                   (default 1)\n"
@@ -571,19 +576,6 @@ static void save_detector(const an_detector *d, const char *path)
     an_writer_uninit(&w);
 }
 
-/* The STL + IQR member's expectation for the next row (NaN without one). */
-static void expectation(an_detector *e, double *expected, size_t n_features)
-{
-    an_detector *m;
-    size_t k, f;
-    for (f = 0; f < n_features; f++) expected[f] = NAN;
-    for (k = 0; an_ensemble_member(e, k, &m) == AN_OK; k++)
-        if (m->vt == an_stl_iqr_type() && m->fitted) {
-            an_stl_iqr_expected(m, expected);
-            return;
-        }
-}
-
 /* --------------------------------------------------------------------------
    Events: runs of anomalous rows, with a reason
    -------------------------------------------------------------------------- */
@@ -692,7 +684,9 @@ static int parse_options(int argc, char **argv, int i, options *o)
             if (o->method == n_methods) die("--method: hybrid, stl, lstm-ae, lstm-forecast, iforest or mad, not '%s'", v);
         } else if (!strcmp(a, "--period")) o->period = parse_count(a, value_of(a, v));
         else if (!strcmp(a, "--window")) o->window = parse_count(a, value_of(a, v));
-        else if (!strcmp(a, "--train-rows")) o->train_rows = parse_count(a, value_of(a, v));
+        else if (!strcmp(a, "--train-rows")) {
+            if ((o->train_rows = parse_count(a, value_of(a, v))) == 0) die("--train-rows must be at least 8, not 0");
+        }
         else if (!strcmp(a, "--threshold")) parse_threshold(value_of(a, v), o);
         else if (!strcmp(a, "--save")) o->save = value_of(a, v);
         else if (!strcmp(a, "--load")) o->load = value_of(a, v);
@@ -722,44 +716,18 @@ static double score_threshold(const options *o, const float *train_scores, size_
     return v;
 }
 
-/* The prediction error of each row, |actual - expected| over its
-   features, each in units of its median training error; the likelihood
-   itself where the detector expects nothing. */
-static double *prediction_errors(const table *t, size_t train, const detection *r)
-{
-    double *err = (double *)xmalloc(t->rows * sizeof(double)), *scale = (double *)xmalloc(t->cols * sizeof(double));
-    float *tmp = (float *)xmalloc(train * sizeof(float));
-    size_t i, f;
-    for (f = 0; f < t->cols; f++) {
-        double med = 0;
-        for (i = 0; i < train; i++) {
-            double e = r->expected[i * t->cols + f];
-            tmp[i] = e == e ? (float)fabs(t->x[i * t->cols + f] - e) : 0.0f;
-        }
-        an_percentile(tmp, train, 50.0, NULL, &med);
-        scale[f] = med > 0 ? med : 1.0;
-    }
-    for (i = 0; i < t->rows; i++) {
-        err[i] = 0;
-        for (f = 0; f < t->cols; f++) {
-            double e = r->expected[i * t->cols + f], v;
-            if (e != e) { err[i] = r->score[i]; break; }
-            v = fabs(t->x[i * t->cols + f] - e) / scale[f];
-            if (v > err[i]) err[i] = v;
-        }
-    }
-    free(scale);
-    free(tmp);
-    return err;
-}
-
 /* Flags from telemanom's dynamic thresholds or from SPOT, both on the
-   prediction errors: SPOT calibrates on the training rows and streams the
-   rest; telemanom judges the whole series in its trailing windows. */
-static void error_threshold(const options *o, const table *t, size_t train, detection *r)
+   prediction errors (an_prediction_errors: |actual - expected| in units
+   of the training rows' median error), or on the likelihoods when the
+   detector expects no values: SPOT calibrates on the training rows and
+   streams the rest; telemanom judges the whole series in its trailing
+   windows. */
+static void error_threshold(const options *o, const table *t, size_t train, int expects, detection *r)
 {
-    double *err = prediction_errors(t, train, r), *values = (double *)xmalloc(t->rows * sizeof(double));
+    double *err = (double *)xmalloc(t->rows * sizeof(double)), *values = (double *)xmalloc(t->rows * sizeof(double));
     size_t i, k;
+    if (expects) check(an_prediction_errors(t->x, r->expected, t->rows, t->cols, train, err, NULL), "prediction errors");
+    else for (i = 0; i < t->rows; i++) err[i] = r->score[i];
     memset(r->flag, 0, t->rows);
     for (i = 0; i < t->rows; i++) values[i] = t->x[i * t->cols];
     if (o->threshold == THRESHOLD_DYNAMIC) {
@@ -794,8 +762,11 @@ static void error_threshold(const options *o, const table *t, size_t train, dete
 static void detect_table(const options *o, const table *t, detection *r)
 {
     an_detector *d;
-    size_t i, train = o->train_rows && o->train_rows < t->rows ? o->train_rows : t->rows;
+    size_t i, f, train = o->train_rows ? o->train_rows : t->rows;
     double threshold;
+    int expects = 1;
+    if (train > t->rows)
+        die("--train-rows %zu: the data have %zu row%s (give at most %zu)", train, t->rows, t->rows == 1 ? "" : "s", t->rows);
     if (o->load) {
         d = load_detector(o->load);
         if (d->n_features != t->cols) die("%s: the model has %zu features, the data %zu", o->load, d->n_features, t->cols);
@@ -803,7 +774,7 @@ static void detect_table(const options *o, const table *t, detection *r)
         if (train < 8) die("need at least 8 training rows, have %zu", train);
         d = make_detector(o, t->cols, train);
         fit_detector(o, d, t->x, train);
-        if (train < 500 && o->threshold == THRESHOLD_VOTE)
+        if (train < 500 && o->threshold == THRESHOLD_VOTE && !o->quiet)
             fprintf(stderr, "anomaly: note: %zu training rows; a member's vote needs a likelihood past 0.999, which "
                             "fewer than 500 rows cannot show in training (--threshold sigma does not need it)\n", train);
     }
@@ -817,8 +788,9 @@ static void detect_table(const options *o, const table *t, detection *r)
     r->threshold = NAN;
     for (i = 0; i < t->rows; i++) {
         an_ensemble_decision dec;
-        expectation(d, r->expected + i * t->cols, t->cols);
         check(an_detector_push(d, t->x + i * t->cols, &r->score[i]), "score");
+        if (an_detector_expected(d, r->expected + i * t->cols) != AN_OK)     /* a type that expects nothing */
+            for (expects = 0, f = 0; f < t->cols; f++) r->expected[i * t->cols + f] = NAN;
         if (o->save && i + 1 == train) save_detector(d, o->save);   /* the model goes on after its training rows */
         an_ensemble_last(d, &dec);
         r->flag[i] = (unsigned char)dec.anomaly;
@@ -829,7 +801,12 @@ static void detect_table(const options *o, const table *t, detection *r)
         r->threshold = threshold = score_threshold(o, r->score, train);
         for (i = 0; i < t->rows; i++) r->flag[i] = r->score[i] > threshold;
     }
-    if (o->threshold == THRESHOLD_DYNAMIC || o->threshold == THRESHOLD_SPOT) error_threshold(o, t, train, r);
+    if (o->threshold == THRESHOLD_DYNAMIC || o->threshold == THRESHOLD_SPOT) {
+        if (!expects && !o->quiet)
+            fprintf(stderr, "anomaly: note: --method %s expects no values, so --threshold %s judges its likelihoods, "
+                            "not |actual - expected|\n", method_flag[o->method], o->threshold == THRESHOLD_SPOT ? "spot" : "dynamic");
+        error_threshold(o, t, train, expects, r);
+    }
     {                                          /* events: runs of flagged rows, told at their peak */
         /* the flags come from the rule the options chose, so the alarm's
            threshold only replays them: below every score (>= 0) where
@@ -874,7 +851,7 @@ static void write_events_json(const char *path, const table *t, const detection 
         json_string(json, t->stamp[ev->end]);
         fprintf(json, ", \"peak\": ");
         json_string(json, t->stamp[ev->peak]);
-        fprintf(json, ", \"rows\": [%zu, %zu], \"score\": %.6f, \"severity\": %.3f, \"confidence\": %.3f",
+        fprintf(json, ", \"rows\": [%zu, %zu], \"score\": %.9g, \"severity\": %.3f, \"confidence\": %.3f",
                 ev->start, ev->end, r->score[ev->peak], r->severity[ev->peak], r->confidence[ev->peak]);
         fprintf(json, ", \"actual\": [");
         for (f = 0; f < t->cols; f++) fprintf(json, "%s%.6g", f ? ", " : "", t->x[ev->peak * t->cols + f]);
@@ -960,7 +937,7 @@ static int cmd_detect(int argc, char **argv)
     for (i = 0; i < t.rows; i++) {
         printf("%s", t.stamp[i]);
         for (f = 0; f < t.cols; f++) printf(",%s", t.cell[i * t.cols + f]);
-        printf(",%.6f,%d\n", r.score[i], r.flag[i]);
+        printf(",%.9g,%d\n", r.score[i], r.flag[i]);
     }
     if (!o.quiet) {
         for (i = 0; i < r.n_events; i++) describe(&t, &r, &r.events[i], stderr);
@@ -1152,7 +1129,7 @@ static int cmd_stream(int argc, char **argv)
             an_ensemble_decision dec;
             check(an_detector_push(d, row, &score), "score");
             an_ensemble_last(d, &dec);
-            printf("%.6f,%d\n", score, dec.anomaly);
+            printf("%.9g,%d\n", score, dec.anomaly);
         }
     }
     if (!d) die("%zu lines, fewer than the %zu to train on: nothing was scored", n_train, o.train_rows);

@@ -66,6 +66,23 @@ ok $? "--threshold spot flags the spike, and 20 rows at most"
 "$bin" detect --threshold dynamic --train-rows 1000 "$tmp/series.csv" 2> /dev/null |
     awk -F, 'NR >= 1702 && NR <= 1709 && $4 == 1 { a = 1 } NR > 1 && NR < 1400 && $4 == 1 { b = 1 } END { exit !(a && !b) }'
 ok $? "--threshold dynamic (telemanom, which smooths a lone spike away) flags the shift, nothing early"
+# the error thresholds judge |actual - expected| with each model's own
+# expectation: the forecaster's forecasts (events show them), the hybrid's
+# members' weighted (not STL + IQR's alone); a method that expects nothing
+# says that its likelihoods are judged instead
+"$bin" detect --method lstm-forecast --epochs 5 --threshold dynamic --train-rows 1000 --json "$tmp/fc.json" \
+    "$tmp/series.csv" > "$tmp/fc.csv" 2> /dev/null &&
+    grep -q '"expected": \[[0-9]' "$tmp/fc.json" && ! grep -q null "$tmp/fc.json" &&
+    awk -F, 'NR >= 1702 && NR <= 1709 && $4 == 1 { a = 1 } END { exit !a }' "$tmp/fc.csv"
+ok $? "lstm-forecast --threshold dynamic: flags the shift, events show the forecast as expected"
+"$bin" detect --threshold dynamic --epochs 5 --train-rows 1000 --json "$tmp/hy.json" "$tmp/series.csv" > /dev/null 2>&1 &&
+    "$bin" detect --method stl --threshold dynamic --train-rows 1000 --json "$tmp/st.json" "$tmp/series.csv" > /dev/null 2>&1 &&
+    grep -q '"expected": \[[0-9]' "$tmp/hy.json" &&
+    [ "$(grep -o '"expected": [^]]*' "$tmp/hy.json")" != "$(grep -o '"expected": [^]]*' "$tmp/st.json")" ]
+ok $? "hybrid --threshold dynamic: the expectation is its members', not STL + IQR's alone"
+"$bin" detect --method mad --threshold dynamic --train-rows 1000 "$tmp/series.csv" 2>&1 > /dev/null |
+    grep -q "note: --method mad expects no values, so --threshold dynamic judges its likelihoods"
+ok $? "mad --threshold dynamic says it judges the likelihoods"
 awk -F, 'NR == 302 { exit $2 != "nan" }' "$tmp/scored.csv"
 ok $? "a missing cell is written back as it was read"
 grep -q '^event 2014-09-01 12:00:00' "$tmp/events.txt" && grep -q '"expected": \[' "$tmp/events.json"
@@ -188,7 +205,7 @@ fi
 # rows of several values; from its training rows on it gives the scores
 # detect gives (the same fit, the same pushes)
 "$bin" stream --method stl --train-rows 500 < "$tmp/series.csv" > "$tmp/st_csv.txt"
-[ $? = 0 ] && [ "$(wc -l < "$tmp/st_csv.txt")" = 2000 ] && grep -q '^2014-09-01 12:00:00,[01]\.[0-9]*,1$' "$tmp/st_csv.txt" &&
+[ $? = 0 ] && [ "$(wc -l < "$tmp/st_csv.txt")" = 2000 ] && grep -q '^2014-09-01 12:00:00,[01][.0-9e-]*,1$' "$tmp/st_csv.txt" &&
     [ "$(head -1 "$tmp/st_csv.txt")" = "2014-07-01 00:00:00,0,0" ]
 ok $? "stream reads a CSV file with its header: time,score,anomaly per row, the spike flagged"
 sed 1d "$tmp/series.csv" | cut -d, -f2 | awk '{ v = $1 == "nan" ? 20 : $1; print v "," (40 - v) * 0.5 }' > "$tmp/two.txt"
@@ -230,6 +247,12 @@ bad "detect: no value column" "need a time or index column and at least one valu
 bad "detect: a row with more fields than the header" "line 3 has 3 fields, the header 2" "$bin" detect "$tmp/ragged.csv"
 bad "detect: too few rows" "need at least 8 training rows, have 3" "$bin" detect "$tmp/few.csv"
 bad "detect: too few training rows" "need at least 8 training rows, have 5" "$bin" detect --train-rows 5 "$tmp/series.csv"
+bad "detect: --train-rows 0" "--train-rows must be at least 8, not 0" "$bin" detect --train-rows 0 "$tmp/series.csv"
+bad "detect: --train-rows past the data" "--train-rows 100000: the data have 60 rows" \
+    "$bin" detect --train-rows 100000 "$tmp/sixty.csv"
+bad "stream: --train-rows 0" "--train-rows must be at least 8, not 0" "$bin" stream --train-rows 0
+"$bin" detect --quiet --train-rows 100 "$tmp/series.csv" > /dev/null 2> "$tmp/quiet.txt" && [ ! -s "$tmp/quiet.txt" ]
+ok $? "--quiet: nothing on stderr, not even the note on few training rows"
 bad "detect: too few rows for an LSTM's windows" "60 training rows are too few for --method lstm-ae with --window 48" \
     "$bin" detect --method lstm-ae "$tmp/sixty.csv"
 bad "detect: an unknown option" "unknown option --bogus" "$bin" detect --bogus "$tmp/series.csv"
