@@ -258,6 +258,19 @@ AN_API const an_detector_vtable *an_stl_iqr_type(void);
 AN_API an_result an_stl_iqr_period(const an_detector *d, size_t feature, size_t *period);
 /* Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG for another type. */
 AN_API an_result an_stl_iqr_expected(const an_detector *d, double *expected);
+/* Whether feature `feature` was flat in training: its residuals were one
+   value (a constant, a stuck sensor, a value that rarely moves), so the
+   training rows gave its band no width.  Such a feature is judged by
+   the residuals' own spread since fit instead: its band's spread is the
+   larger of the floor and the standard deviation sigma of the departures
+   from the band since fit (1.2533 times their mean absolute value, over
+   the last 500 at most), its fences 4 sigma out.  The first departure from the constant is flagged; a
+   stream that then goes on with noise of its own is judged on that
+   noise's scale, not flagged row after row.  A caller should say so:
+   the model learnt nothing about the feature's normal variation.
+   Returns: AN_OK with *flat 0 or 1; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG
+   for another type or feature out of range. */
+AN_API an_result an_stl_iqr_flat(const an_detector *d, size_t feature, int *flat);
 
 /* STL + IQR's runs: what STL + IQR's row-by-row score cannot see, the
    runs of rows.  The same causal filter as an_stl_iqr (it holds one, with
@@ -285,7 +298,7 @@ AN_API an_result an_stl_iqr_expected(const an_detector *d, double *expected);
    training row (fit leaves the live stream there); score() runs the same
    pushes on a copy of the fitted state, bit for bit.  O(window F) per
    row.  Defaults: an_stl_runs_config_init(period, 12).
-   Model files: type 'SRUN'; the inner STL + IQR's chunk 'STIQ', then
+   Model files: type 'SRUN'; the inner STL + IQR's chunks 'STIQ' and 'STFL', then
    'RUNS' (u64 window, F, u32 rows; f64 per feature the mean's band (3), the
    spread's band (3), f; then the live window: u64 count, head and the
    window's residuals and values (window, 2 F)). */
@@ -1648,10 +1661,13 @@ static double an__quantile_sorted(const double *s, size_t n, double q)
 /* A robust band: scores are max(lo - x, x - hi) / spread. */
 typedef struct an__band { double lo, hi, spread; } an__band;
 
+/* The least spread a band between lo and hi may have. */
+static double an__band_floor(double lo, double hi) { return 1e-9 * (1.0 + fabs(0.5 * (lo + hi))); }
+
 static an__band an__band_make(an_robust_method method, double lo, double hi, double spread)
 {
     an__band b;
-    double floor_ = 1e-9 * (1.0 + fabs(0.5 * (lo + hi)));
+    double floor_ = an__band_floor(lo, hi);
     b.lo = lo;
     b.hi = hi;
     b.spread = method == AN_ROBUST_MAD ? 1.482602218505602 * spread : spread;
@@ -1988,6 +2004,8 @@ typedef struct an__hw_params {
     double alpha, beta, gamma;   /* level, slope, season smoothing */
     size_t memory;               /* rows a level shift is remembered */
     an__band band;               /* Q1, Q3, IQR of training residuals */
+    int flat;                    /* the residuals were one value: the band
+                                    widens with the live ones (an__hw_band) */
 } an__hw_params;
 
 /* The filter's state: level, slope, the seasonal profile, the phase of
@@ -2001,7 +2019,12 @@ typedef struct an__hw {
     double shift;                /* the level shifts of the last `memory` rows */
     size_t since;                /* rows since the last shift */
     double expected;             /* the forecast of the last step (NaN before one) */
+    double live_abs;             /* flat feature: mean |residual| of the departures from */
+    size_t live_n;               /* its band since fit, the last AN__FLAT_ROWS at most   */
 } an__hw;
+
+/* A flat feature's residual spread follows the last this many rows. */
+#define AN__FLAT_ROWS 500
 
 typedef struct an__stl_iqr {
     an_detector base;
@@ -2098,10 +2121,33 @@ static void an__hw_copy(an__hw *dst, const an__hw *src, size_t period)
    trend window without a season): a point beyond the fences that the
    level before the shift would have fitted is a return, and the level
    goes back at once instead of being flagged as a second shift. */
+/* The band a residual is judged by.  A flat feature's training band has
+   no width (the residuals were one value: a constant or a stuck
+   sensor), so on its own any departure would be an outlier for ever.
+   Its spread is the larger of the floor and sigma, the standard
+   deviation of the departures since fit (the residuals past the band by
+   more than its floor; sigma = 1.2533 times their mean absolute value,
+   as for a normal variable, over the last AN__FLAT_ROWS), and its
+   fences lie 4 sigma out: the first departure from the constant is
+   news, and a stream that goes on with noise of its own is then judged
+   on that noise's scale. */
+static an__band an__hw_band(const an__hw_params *p, const an__hw *s)
+{
+    an__band b = p->band;
+    double sigma = 1.2533141373155 * s->live_abs;
+    if (p->flat && sigma > b.spread) {
+        b.lo -= 4.0 * sigma;
+        b.hi += 4.0 * sigma;
+        b.spread = sigma;
+    }
+    return b;
+}
+
 static double an__hw_step(const an__hw_params *p, size_t persist, an__hw *s, double x, double clip)
 {
     double season = p->period ? s->season[s->phase] : 0.0, forecast = s->level + s->slope + season;
-    double r = x - forecast, lo = p->band.lo - clip * p->band.spread, hi = p->band.hi + clip * p->band.spread;
+    an__band band = an__hw_band(p, s);
+    double r = x - forecast, lo = band.lo - clip * band.spread, hi = band.hi + clip * band.spread;
     double score, level;
     size_t at = s->phase;
     int outside = r < lo || r > hi;
@@ -2113,7 +2159,13 @@ static double an__hw_step(const an__hw_params *p, size_t persist, an__hw *s, dou
         s->shift = 0.0;
         outside = 0;
     }
-    score = an__band_score(&p->band, r);
+    score = an__band_score(&band, r);
+    if (p->flat && (r < p->band.lo - p->band.spread || r > p->band.hi + p->band.spread)) {
+        /* a departure, counted after its score: a row does not judge itself */
+        if (s->live_n < AN__FLAT_ROWS) s->live_n++;
+        s->live_abs += (fabs(r) - s->live_abs) / (double)s->live_n;
+        if (!(s->live_abs < 1e300)) s->live_abs = 1e300;
+    }
     if (p->period) s->phase = (s->phase + 1) % p->period;
     if (outside) {
         if (s->run && (r > hi) != (s->run_sum > 0.0)) s->run = 0, s->run_sum = 0.0;
@@ -2137,6 +2189,9 @@ static double an__hw_step(const an__hw_params *p, size_t persist, an__hw *s, dou
     return score;
 }
 
+/* Whether a band of training residuals has no width of its own. */
+static int an__hw_flat(const an__band *b) { return !(b->hi - b->lo > an__band_floor(b->lo, b->hi)); }
+
 /* Fit one feature y (n) whose period is set: STL, the filter's start,
    and the quartiles of the residuals the filter makes over y.
    work: (4n) doubles plus STL's scratch. */
@@ -2148,6 +2203,7 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
     size_t i, tw = d->config.trend_window;
     an_stl_config c;
     an_result r;
+    p->flat = 0;                                                 /* until the final band says */
     if (p->period) {
         c = an_stl_config_init(p->period, d->config.seasonal_window, d->config.robust);
         c.trend_window = tw;
@@ -2172,7 +2228,8 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
     s->slope = p->period ? (trend[p->period] - trend[0]) / (double)p->period : 0.0;
     s->phase = 0;
     s->run = s->since = 0;
-    s->run_sum = s->shift = 0.0;
+    s->run_sum = s->shift = s->live_abs = 0.0;
+    s->live_n = 0;
     s->expected = (double)NAN;
     for (i = 0; i < p->period; i++) s->season[i] = seasonal[i];
     an__hw_copy(&d->state[AN__LIVE][f], s, p->period);          /* streams start at row 0 */
@@ -2184,6 +2241,7 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
         an__hw_step(p, d->config.persist, s, y[i], d->config.clip);
     }
     p->band = an__band_of(AN_ROBUST_IQR, res, n, rem);
+    p->flat = an__hw_flat(&p->band);
     return AN_OK;
 }
 
@@ -2274,6 +2332,15 @@ AN_API an_result an_stl_iqr_period(const an_detector *self, size_t feature, size
     return AN_OK;
 }
 
+AN_API an_result an_stl_iqr_flat(const an_detector *self, size_t feature, int *flat)
+{
+    if (flat) *flat = 0;
+    if (!self || self->vt != an_stl_iqr_type() || !flat || feature >= self->n_features) return AN_ERR_INVALID_ARG;
+    if (!self->fitted) return AN_ERR_NOT_FITTED;
+    *flat = ((const an__stl_iqr *)self)->params[feature].flat;
+    return AN_OK;
+}
+
 AN_API an_result an_stl_iqr_expected(const an_detector *self, double *expected)
 {
     const an__stl_iqr *d = (const an__stl_iqr *)self;
@@ -2297,11 +2364,15 @@ static an_result an__stl_iqr_last(an_detector *self, double *expected)
     return AN_OK;
 }
 
-#define AN__TAG_STL_IQR AN_TAG('S', 'T', 'I', 'Q')
+#define AN__TAG_STL_IQR  AN_TAG('S', 'T', 'I', 'Q')
+#define AN__TAG_STL_FLAT AN_TAG('S', 'T', 'F', 'L')
 
 /* Payload: the configuration, F, then per feature its period, alpha,
    beta, gamma, memory, band, and the fitted and live states (level,
-   slope, phase, run, run sum, shift, rows since, season). */
+   slope, phase, run, run sum, shift, rows since, season).  Then a
+   chunk 'STFL': per feature the live state's mean |residual| and its
+   row count, which a flat feature's band follows (files without it
+   load with none yet). */
 static an_result an__stl_iqr_save(const an_detector *self, an_writer *w)
 {
     const an__stl_iqr *d = (const an__stl_iqr *)self;
@@ -2333,6 +2404,12 @@ static an_result an__stl_iqr_save(const an_detector *self, an_writer *w)
             an_write_u64(w, h->since);
             an_write_f64s(w, h->season, p->period);
         }
+    }
+    an_write_end(w);
+    an_write_begin(w, AN__TAG_STL_FLAT);
+    for (f = 0; f < self->n_features; f++) {
+        an_write_f64(w, d->state[AN__LIVE][f].live_abs);
+        an_write_u64(w, d->state[AN__LIVE][f].live_n);
     }
     return an_write_end(w);
 }
@@ -2387,6 +2464,7 @@ static an_result an__stl_iqr_load(an_reader *payload, const an_allocator *a, an_
             !an__finite(hp->band.lo) || !an__finite(hp->band.hi) || hp->band.lo > hp->band.hi ||
             !an__finite(hp->band.spread) || !(hp->band.spread > 0.0))
             goto corrupt;
+        hp->flat = an__hw_flat(&hp->band);
         for (s = AN__FITTED; s <= AN__LIVE; s++) {
             an__hw *h = &d->state[s][f];
             uint64_t phase;
@@ -2406,6 +2484,16 @@ static an_result an__stl_iqr_load(an_reader *payload, const an_allocator *a, an_
             h->expected = (double)NAN;
             for (i = 0; i < hp->period; i++)
                 if (!(fabs(h->season[i]) < 1e300)) goto corrupt;
+        }
+    }
+    if (an_reader_find(payload, AN__TAG_STL_FLAT, &q) == AN_OK) {
+        if (an_reader_need(&q, F, 16) != AN_OK) goto corrupt;
+        for (f = 0; f < F; f++) {
+            an__hw *h = &d->state[AN__LIVE][f];
+            an_read_f64(&q, &h->live_abs);
+            if (!(h->live_abs >= 0.0 && h->live_abs <= 1e300) ||
+                an_read_count(&q, 0, AN__FLAT_ROWS, &h->live_n) != AN_OK)
+                goto corrupt;
         }
     }
     return AN_OK;

@@ -757,6 +757,27 @@ static void error_threshold(const options *o, const table *t, size_t train, int 
     free(values);
 }
 
+/* A note for each column the model learnt no variation of: flat for
+   STL + IQR (an_stl_iqr_flat: its residuals were one value), or
+   constant over the training rows for a detector without one. */
+static void note_flat(const options *o, const table *t, an_detector *d, size_t train)
+{
+    an_detector *m, *stl = NULL;
+    size_t k, f, i;
+    for (k = 0; an_ensemble_member(d, k, &m) == AN_OK; k++)
+        if (m->vt == an_stl_iqr_type() && m->fitted) stl = m;
+    for (f = 0; f < t->cols && !o->quiet; f++) {
+        int flat = 1;
+        if (stl) check(an_stl_iqr_flat(stl, f, &flat), "flat");
+        else
+            for (i = 1; i < train; i++) flat &= t->x[i * t->cols + f] == t->x[f];
+        if (flat)
+            fprintf(stderr, "anomaly: note: column '%s' is flat in the %zu training rows: %s\n", t->name[f + 1], train,
+                    stl ? "STL + IQR learnt no spread for it and judges departures by the spread they show after "
+                          "the first" : "the model learnt no variation of it");
+    }
+}
+
 /* Fits (or loads) the detector the options ask for and streams every row
    of t through it from the first: every score is causal. */
 static void detect_table(const options *o, const table *t, detection *r)
@@ -774,6 +795,7 @@ static void detect_table(const options *o, const table *t, detection *r)
         if (train < 8) die("need at least 8 training rows, have %zu", train);
         d = make_detector(o, t->cols, train);
         fit_detector(o, d, t->x, train);
+        note_flat(o, t, d, train);
         if (train < 500 && o->threshold == THRESHOLD_VOTE && !o->quiet)
             fprintf(stderr, "anomaly: note: %zu training rows; a member's vote needs a likelihood past 0.999, which "
                             "fewer than 500 rows cannot show in training (--threshold sigma does not need it)\n", train);

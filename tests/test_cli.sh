@@ -83,6 +83,19 @@ ok $? "hybrid --threshold dynamic: the expectation is its members', not STL + IQ
 "$bin" detect --method mad --threshold dynamic --train-rows 1000 "$tmp/series.csv" 2>&1 > /dev/null |
     grep -q "note: --method mad expects no values, so --threshold dynamic judges its likelihoods"
 ok $? "mad --threshold dynamic says it judges the likelihoods"
+# flat training data (a constant, then normal noise): a note says the
+# model learnt no spread; the noise is flagged where it starts, not row
+# after row (the default hybrid and stl, and the error thresholds)
+awk 'BEGIN { print "t,flat"; s = 7; for (i = 0; i < 2000; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648; u1 = (s + 1) / 2147483649;
+    s = (s * 1103515245 + 12345) % 2147483648; u2 = s / 2147483648;
+    printf "%d,%.4f\n", i, i < 1000 ? 0.5 : 0.5 + 0.1 * sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2) } }' > "$tmp/flat.csv"
+for args in "--method stl" "--epochs 3" "--method stl --threshold dynamic"; do
+    "$bin" detect $args --train-rows 1000 "$tmp/flat.csv" 2> "$tmp/flat.err" |
+        awk -F, 'NR > 1001 && $4 == 1 { n++ } END { exit !(n <= 50) }' &&
+        grep -q "note: column 'flat' is flat in the 1000 training rows" "$tmp/flat.err"
+    ok $? "flat training data ($args): a note, and at most 50 of the 1000 noisy rows flagged"
+done
 awk -F, 'NR == 302 { exit $2 != "nan" }' "$tmp/scored.csv"
 ok $? "a missing cell is written back as it was read"
 grep -q '^event 2014-09-01 12:00:00' "$tmp/events.txt" && grep -q '"expected": \[' "$tmp/events.json"
