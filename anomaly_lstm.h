@@ -570,6 +570,17 @@ AN_API const an_detector_vtable *an_lstm_ae_type(void);
    configuration: 2 layers of 80, dropout 0.3, 10 predictions.
    Returns (config_init): the configuration. */
 AN_API an_lstm_config an_lstm_forecaster_config_init(size_t window, size_t units, size_t n_predictions);
+/* telemanom's forecaster and training at sizes of your choosing: the
+   forecaster above (2 layers of `units`, dropout 0.3) predicting one row
+   (telemanom trains 10 and judges the first: this trains the one it
+   judges), MSE, batch 70, at most 35 epochs, early stopping after 10
+   without an improvement of 0.0003, 20% validation, Adam 1e-3.  (250,
+   80) are the paper's sizes.  Its errors go to telemanom's thresholds:
+   an_detector_expected gives the forecasts, an_prediction_errors and
+   an_telemanom_detect (anomaly_stats.h) judge them, as `anomaly detect
+   --preset telemanom` does.
+   Returns: the configuration. */
+AN_API an_lstm_config an_lstm_telemanom_config_init(size_t window, size_t units);
 /* Returns: as an_lstm_ae_create. */
 AN_API an_result an_lstm_forecaster_create(const an_lstm_config *c, size_t n_features, const an_allocator *a,
                                            an_detector **out);
@@ -1918,6 +1929,17 @@ AN_API an_lstm_config an_lstm_forecaster_config_init(size_t window, size_t units
     c.units[1] = units;
     c.n_predictions = n_predictions;
     c.dropout = 0.3;
+    return c;
+}
+
+AN_API an_lstm_config an_lstm_telemanom_config_init(size_t window, size_t units)
+{
+    an_lstm_config c = an_lstm_forecaster_config_init(window, units, 1);
+    c.batch = 70;
+    c.train.epochs = 35;
+    c.train.patience = 10;
+    c.train.min_delta = 3e-4;
+    c.train.val_fraction = 0.2;
     return c;
 }
 

@@ -258,16 +258,19 @@ AN_API const an_detector_vtable *an_stl_iqr_type(void);
 AN_API an_result an_stl_iqr_period(const an_detector *d, size_t feature, size_t *period);
 /* Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG for another type. */
 AN_API an_result an_stl_iqr_expected(const an_detector *d, double *expected);
-/* Whether feature `feature` was flat in training: its residuals were one
-   value (a constant, a stuck sensor, a value that rarely moves), so the
-   training rows gave its band no width.  Such a feature is judged by
-   the residuals' own spread since fit instead: its band's spread is the
-   larger of the floor and the standard deviation sigma of the departures
-   from the band since fit (1.2533 times their mean absolute value, over
-   the last 500 at most), its fences 4 sigma out.  The first departure from the constant is flagged; a
-   stream that then goes on with noise of its own is judged on that
-   noise's scale, not flagged row after row.  A caller should say so:
-   the model learnt nothing about the feature's normal variation.
+/* Whether feature `feature` was flat in training: the range of its
+   training values at most 1e-3 of 1 + |their midrange| (a constant, a
+   stuck sensor, a value that rarely moves), so the training rows told
+   nothing of its normal variation and gave its band little or no width.
+   Such a feature is judged by the residuals' own spread since fit too:
+   its band's spread is the larger of the training one and the standard
+   deviation sigma of the residuals from the first departure from the
+   band on (1.2533 times their mean absolute value, over the last 500
+   rows at most), its fences then 4 sigma out.  The first departure from
+   the constant is flagged; a stream that then goes on with noise of its
+   own is judged on that noise's scale, not flagged row after row.  A
+   caller should say so: the model learnt nothing of the feature's
+   variation.
    Returns: AN_OK with *flat 0 or 1; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG
    for another type or feature out of range. */
 AN_API an_result an_stl_iqr_flat(const an_detector *d, size_t feature, int *flat);
@@ -594,10 +597,18 @@ AN_API an_result an_ks_drift_last(const an_detector *d, double *statistic, doubl
    one block for the forest (no per-node allocation).  Defaults
    (an_iforest_config_init(seed)): 100 trees, subsample 256.
    Scoring a row is O(n_trees log psi); push scores one row (no state, so
-   reset does nothing). */
-/* Model files: type 'IFOR'; chunk 'CONF' (u64 F, n_trees, subsample,
+   reset does nothing).  One addition: the trees end at the training
+   rows, so every row past the training range would reach the leaves of
+   the most extreme training rows and tie with them, however far out.
+   A row past it has d / (1 + d) (< 1) taken off E[h(x)], d the largest
+   distance past a feature's training [min, max] in units of the range's
+   width: rows further out score higher, rows within it as above (and as
+   scikit-learn's).
+   Model files: type 'IFOR'; chunk 'CONF' (u64 F, n_trees, subsample,
    seed, psi), then one 'TREE' per tree (u64 node count, then per node u32
-   feature or 0xFFFFFFFF for a leaf, f32 split, u32 left child, u32 rows). */
+   feature or 0xFFFFFFFF for a leaf, f32 split, u32 left child, u32 rows),
+   then 'IFBX' (f32 per feature the training min, then the max; files
+   without it score without the addition). */
 #define AN_IFOREST_MAX_TREES     ((size_t)1 << 16)
 #define AN_IFOREST_MAX_SUBSAMPLE ((size_t)1 << 20)
 #define AN_IFOREST_MAX_FEATURES  ((size_t)1 << 16)
@@ -759,12 +770,13 @@ AN_API an_result an_telemanom_detect_f(const an_telemanom_config *config, const 
    is the row's.  The detect command's --threshold dynamic and spot run
    on these.
    Parameters: x (n_rows, F) the actual rows, finite; expected (n_rows, F);
-   err (n_rows) out; a: n_train floats of scratch (NULL = default).
+   err (n_rows) out; scale (F) out, each feature's unit, or NULL; a:
+   n_train floats of scratch (NULL = default).
    Returns: AN_OK; AN_ERR_INVALID_ARG for NULL arrays, n_rows or F 0 or
    n_train > n_rows; AN_ERR_INPUT for a non-finite x; AN_ERR_TOO_LARGE;
    AN_ERR_NOMEM. */
 AN_API an_result an_prediction_errors(const float *x, const double *expected, size_t n_rows, size_t n_features,
-                                      size_t n_train, double *err, const an_allocator *a);
+                                      size_t n_train, double *err, double *scale, const an_allocator *a);
 
 /* --------------------------------------------------------------------------
    4b  SPOT and DSPOT: extreme-value streaming thresholds
@@ -2004,8 +2016,9 @@ typedef struct an__hw_params {
     double alpha, beta, gamma;   /* level, slope, season smoothing */
     size_t memory;               /* rows a level shift is remembered */
     an__band band;               /* Q1, Q3, IQR of training residuals */
-    int flat;                    /* the residuals were one value: the band
-                                    widens with the live ones (an__hw_band) */
+    int flat;                    /* the training values were (nearly) one:
+                                    the band widens with the live residuals
+                                    (an__hw_band) */
 } an__hw_params;
 
 /* The filter's state: level, slope, the seasonal profile, the phase of
@@ -2019,8 +2032,8 @@ typedef struct an__hw {
     double shift;                /* the level shifts of the last `memory` rows */
     size_t since;                /* rows since the last shift */
     double expected;             /* the forecast of the last step (NaN before one) */
-    double live_abs;             /* flat feature: mean |residual| of the departures from */
-    size_t live_n;               /* its band since fit, the last AN__FLAT_ROWS at most   */
+    double live_abs;             /* flat feature: mean |residual| of the rows from its    */
+    size_t live_n;               /* first departure since fit on, the last AN__FLAT_ROWS */
 } an__hw;
 
 /* A flat feature's residual spread follows the last this many rows. */
@@ -2121,16 +2134,17 @@ static void an__hw_copy(an__hw *dst, const an__hw *src, size_t period)
    trend window without a season): a point beyond the fences that the
    level before the shift would have fitted is a return, and the level
    goes back at once instead of being flagged as a second shift. */
-/* The band a residual is judged by.  A flat feature's training band has
-   no width (the residuals were one value: a constant or a stuck
-   sensor), so on its own any departure would be an outlier for ever.
-   Its spread is the larger of the floor and sigma, the standard
-   deviation of the departures since fit (the residuals past the band by
-   more than its floor; sigma = 1.2533 times their mean absolute value,
-   as for a normal variable, over the last AN__FLAT_ROWS), and its
-   fences lie 4 sigma out: the first departure from the constant is
-   news, and a stream that goes on with noise of its own is then judged
-   on that noise's scale. */
+/* The band a residual is judged by.  A flat feature (its training
+   values were nearly one: a constant, a stuck sensor) has a training
+   band of no width or next to none, so on its own any departure would
+   be an outlier for ever.  Its spread is the larger of the training
+   one and sigma, the standard deviation of the residuals since the
+   first departure after fit (a residual past the band by more than its
+   spread; sigma = 1.2533 times their mean absolute value, as for a
+   normal variable, over the last AN__FLAT_ROWS rows), and its fences
+   then lie 4 sigma out: the first departure from the constant is news,
+   and a stream that goes on with noise of its own is then judged on
+   that noise's scale. */
 static an__band an__hw_band(const an__hw_params *p, const an__hw *s)
 {
     an__band b = p->band;
@@ -2160,8 +2174,9 @@ static double an__hw_step(const an__hw_params *p, size_t persist, an__hw *s, dou
         outside = 0;
     }
     score = an__band_score(&band, r);
-    if (p->flat && (r < p->band.lo - p->band.spread || r > p->band.hi + p->band.spread)) {
-        /* a departure, counted after its score: a row does not judge itself */
+    if (p->flat && (s->live_n || r < p->band.lo - p->band.spread || r > p->band.hi + p->band.spread)) {
+        /* from the first departure on, each row counted after its score:
+           a row does not judge itself */
         if (s->live_n < AN__FLAT_ROWS) s->live_n++;
         s->live_abs += (fabs(r) - s->live_abs) / (double)s->live_n;
         if (!(s->live_abs < 1e300)) s->live_abs = 1e300;
@@ -2189,8 +2204,18 @@ static double an__hw_step(const an__hw_params *p, size_t persist, an__hw *s, dou
     return score;
 }
 
-/* Whether a band of training residuals has no width of its own. */
-static int an__hw_flat(const an__band *b) { return !(b->hi - b->lo > an__band_floor(b->lo, b->hi)); }
+/* Whether training values y (n) are flat: their range at most 1e-3 of
+   1 + |their midrange|. */
+static int an__hw_flat(const double *y, size_t n)
+{
+    double lo = y[0], hi = y[0];
+    size_t i;
+    for (i = 1; i < n; i++) {
+        if (y[i] < lo) lo = y[i];
+        if (y[i] > hi) hi = y[i];
+    }
+    return hi - lo <= 1e-3 * (1.0 + fabs(0.5 * (lo + hi)));
+}
 
 /* Fit one feature y (n) whose period is set: STL, the filter's start,
    and the quartiles of the residuals the filter makes over y.
@@ -2203,7 +2228,7 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
     size_t i, tw = d->config.trend_window;
     an_stl_config c;
     an_result r;
-    p->flat = 0;                                                 /* until the final band says */
+    p->flat = 0;                                                 /* not in the filter's own fit */
     if (p->period) {
         c = an_stl_config_init(p->period, d->config.seasonal_window, d->config.robust);
         c.trend_window = tw;
@@ -2241,7 +2266,7 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
         an__hw_step(p, d->config.persist, s, y[i], d->config.clip);
     }
     p->band = an__band_of(AN_ROBUST_IQR, res, n, rem);
-    p->flat = an__hw_flat(&p->band);
+    p->flat = an__hw_flat(y, n);
     return AN_OK;
 }
 
@@ -2370,9 +2395,9 @@ static an_result an__stl_iqr_last(an_detector *self, double *expected)
 /* Payload: the configuration, F, then per feature its period, alpha,
    beta, gamma, memory, band, and the fitted and live states (level,
    slope, phase, run, run sum, shift, rows since, season).  Then a
-   chunk 'STFL': per feature the live state's mean |residual| and its
-   row count, which a flat feature's band follows (files without it
-   load with none yet). */
+   chunk 'STFL': per feature u32 flat, then the live state's mean
+   |residual| and its row count, which a flat feature's band follows
+   (files without it load with no feature flat). */
 static an_result an__stl_iqr_save(const an_detector *self, an_writer *w)
 {
     const an__stl_iqr *d = (const an__stl_iqr *)self;
@@ -2408,6 +2433,7 @@ static an_result an__stl_iqr_save(const an_detector *self, an_writer *w)
     an_write_end(w);
     an_write_begin(w, AN__TAG_STL_FLAT);
     for (f = 0; f < self->n_features; f++) {
+        an_write_u32(w, (uint32_t)d->params[f].flat);
         an_write_f64(w, d->state[AN__LIVE][f].live_abs);
         an_write_u64(w, d->state[AN__LIVE][f].live_n);
     }
@@ -2464,7 +2490,6 @@ static an_result an__stl_iqr_load(an_reader *payload, const an_allocator *a, an_
             !an__finite(hp->band.lo) || !an__finite(hp->band.hi) || hp->band.lo > hp->band.hi ||
             !an__finite(hp->band.spread) || !(hp->band.spread > 0.0))
             goto corrupt;
-        hp->flat = an__hw_flat(&hp->band);
         for (s = AN__FITTED; s <= AN__LIVE; s++) {
             an__hw *h = &d->state[s][f];
             uint64_t phase;
@@ -2487,11 +2512,14 @@ static an_result an__stl_iqr_load(an_reader *payload, const an_allocator *a, an_
         }
     }
     if (an_reader_find(payload, AN__TAG_STL_FLAT, &q) == AN_OK) {
-        if (an_reader_need(&q, F, 16) != AN_OK) goto corrupt;
+        if (an_reader_need(&q, F, 20) != AN_OK) goto corrupt;
         for (f = 0; f < F; f++) {
             an__hw *h = &d->state[AN__LIVE][f];
+            uint32_t flat;
+            an_read_u32(&q, &flat);
             an_read_f64(&q, &h->live_abs);
-            if (!(h->live_abs >= 0.0 && h->live_abs <= 1e300) ||
+            d->params[f].flat = flat != 0;
+            if (flat > 1 || !(h->live_abs >= 0.0 && h->live_abs <= 1e300) ||
                 an_read_count(&q, 0, AN__FLAT_ROWS, &h->live_n) != AN_OK)
                 goto corrupt;
         }
@@ -4188,6 +4216,7 @@ AN_API const an_detector_vtable *an_ks_drift_type(void) { return &an__ks_vtable;
 #define AN__IF_TAG      AN_TAG('I', 'F', 'O', 'R')
 #define AN__IF_TAG_CONF AN_TAG('C', 'O', 'N', 'F')
 #define AN__IF_TAG_TREE AN_TAG('T', 'R', 'E', 'E')
+#define AN__IF_TAG_BOX  AN_TAG('I', 'F', 'B', 'X')
 
 AN_API double an_iforest_c(double n)
 {
@@ -4214,6 +4243,8 @@ typedef struct an__iforest {
     float *split, *value;
     uint32_t *left, *size;
     size_t *first;                   /* n_trees + 1 */
+    float *box;                      /* (2F) the training rows' min, max per feature, after the struct */
+    int has_box;                     /* fit sets it; files before 'IFBX' have none */
 } an__iforest;
 
 
@@ -4238,8 +4269,10 @@ static an_result an__if_new(size_t n_trees, size_t subsample, uint64_t seed, siz
     if (n_trees < 1 || n_trees > AN_IFOREST_MAX_TREES || subsample < 2 || subsample > AN_IFOREST_MAX_SUBSAMPLE)
         return AN_ERR_INVALID_ARG;
     if (n_features < 1 || n_features > AN_IFOREST_MAX_FEATURES) return AN_ERR_SHAPE;
-    if (!(f = (an__iforest *)an_malloc(&alloc, sizeof *f, AN_ALIGN))) return AN_ERR_NOMEM;
+    if (!(f = (an__iforest *)an_malloc(&alloc, sizeof *f + 2 * n_features * sizeof(float), AN_ALIGN)))
+        return AN_ERR_NOMEM;
     memset(f, 0, sizeof *f);
+    f->box = (float *)(f + 1);
     f->alloc = alloc;
     f->n_trees = n_trees;
     f->subsample = subsample;
@@ -4416,7 +4449,32 @@ static an_result an__if_fit(an_detector *self, const float *x, size_t n)
     }
     an_free(&f->alloc, scratch, scratch_bytes);
     an__if_adopt(f, &arr, psi);
+    for (i = 0; i < F; i++) f->box[i] = f->box[F + i] = x[i];
+    for (t = 1; t < n; t++)
+        for (i = 0; i < F; i++) {
+            float v = x[t * F + i];
+            if (v < f->box[i]) f->box[i] = v;
+            if (v > f->box[F + i]) f->box[F + i] = v;
+        }
+    f->has_box = 1;
     return AN_OK;
+}
+
+/* How far row lies past the training range: the largest distance past
+   a feature's [min, max], in units of that range's width (floored as a
+   robust band's spread), d / (1 + d) of it (< 1). */
+static double an__if_beyond(const an__iforest *f, const float *row)
+{
+    size_t F = f->base.n_features, i;
+    double d = 0.0;
+    if (!f->has_box) return 0.0;
+    for (i = 0; i < F; i++) {
+        double lo = f->box[i], hi = f->box[F + i], floor_ = an__band_floor(lo, hi);
+        double past = row[i] < lo ? lo - row[i] : row[i] > hi ? row[i] - hi : 0.0;
+        double q = past / (hi - lo > floor_ ? hi - lo : floor_);
+        if (q > d) d = q;
+    }
+    return d / (1.0 + d);
 }
 
 static float an__if_row(const an__iforest *f, const float *row)
@@ -4429,7 +4487,7 @@ static float an__if_row(const an__iforest *f, const float *row)
             i = row[f->feature[base + i]] <= f->split[base + i] ? f->left[base + i] : f->left[base + i] + 1;
         sum += f->value[base + i];
     }
-    return (float)pow(2.0, -(sum / (double)f->n_trees) / f->c_psi);
+    return (float)pow(2.0, -(sum / (double)f->n_trees - an__if_beyond(f, row)) / f->c_psi);
 }
 
 static an_result an__if_score(an_detector *self, const float *x, size_t n, float *scores)
@@ -4474,6 +4532,11 @@ static an_result an__if_save(const an_detector *self, an_writer *w)
         }
         an_write_end(w);
     }
+    if (f->has_box) {
+        an_write_begin(w, AN__IF_TAG_BOX);
+        an_write_f32s(w, f->box, 2 * self->n_features);
+        an_write_end(w);
+    }
     return w->status;
 }
 
@@ -4482,7 +4545,7 @@ static void an__if_destroy(an_detector *self)
     an__iforest *f = (an__iforest *)self;
     an_allocator a = f->alloc;
     if (f->block) an_free(&a, f->block, f->block_bytes);
-    an_free(&a, f, sizeof *f);
+    an_free(&a, f, sizeof *f + 2 * self->n_features * sizeof(float));
 }
 
 /* Reads and checks one tree: features in range, children after their
@@ -4588,6 +4651,14 @@ static an_result an__if_load(an_reader *payload, const an_allocator *a, an_detec
         return r == AN_ERR_NOMEM ? r : AN_ERR_CORRUPT;
     }
     an__if_adopt(f, &arr, psi);
+    if (an_reader_find(payload, AN__IF_TAG_BOX, &p) == AN_OK) {
+        size_t i;
+        if (an_read_f32s(&p, f->box, 2 * F) != AN_OK) r = AN_ERR_CORRUPT;
+        for (i = 0; i < F && r == AN_OK; i++)
+            if (!(an__finite(f->box[i]) && an__finite(f->box[F + i]) && f->box[i] <= f->box[F + i])) r = AN_ERR_CORRUPT;
+        if (r != AN_OK) { an__if_destroy(*out); *out = NULL; return r; }
+        f->has_box = 1;
+    }
     return AN_OK;
 }
 
@@ -4988,7 +5059,7 @@ AN_API an_result an_telemanom_detect_f(const an_telemanom_config *config, const 
 }
 
 AN_API an_result an_prediction_errors(const float *x, const double *expected, size_t n_rows, size_t n_features,
-                                      size_t n_train, double *err, const an_allocator *a)
+                                      size_t n_train, double *err, double *scale, const an_allocator *a)
 {
     size_t F = n_features, i, f, n;
     float *tmp = NULL;
@@ -5001,15 +5072,16 @@ AN_API an_result an_prediction_errors(const float *x, const double *expected, si
     if (n_train && !(tmp = (float *)an_malloc(&alloc, n_train * sizeof(float), AN_ALIGN))) return AN_ERR_NOMEM;
     for (i = 0; i < n_rows; i++) err[i] = 0.0;
     for (f = 0; f < F && r == AN_OK; f++) {
-        double scale = 0.0;
+        double unit = 0.0;
         for (i = n = 0; i < n_train; i++) {
             double e = expected[i * F + f];
             if (an__finite(e)) tmp[n++] = (float)fabs(x[i * F + f] - e);
         }
-        if (n) r = an_percentile_inplace(tmp, n, 50.0, &scale);
-        if (!(scale > 0.0)) scale = 1.0;
+        if (n) r = an_percentile_inplace(tmp, n, 50.0, &unit);
+        if (!(unit > 0.0)) unit = 1.0;
+        if (scale) scale[f] = unit;
         for (i = 0; i < n_rows; i++) {
-            double e = expected[i * F + f], v = an__finite(e) ? fabs(x[i * F + f] - e) / scale : 0.0;
+            double e = expected[i * F + f], v = an__finite(e) ? fabs(x[i * F + f] - e) / unit : 0.0;
             if (v > err[i]) err[i] = v < DBL_MAX ? v : DBL_MAX;
         }
     }

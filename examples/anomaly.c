@@ -59,6 +59,16 @@ static const char *const usage_text[] = {
     "  --train-rows N   fit on the first N rows, at least 8 (default: all rows,\n"
     "                   unsupervised; stream: 500); every row is then scored from\n"
     "                   the first, causally\n"
+    "  --preset telemanom  telemanom (Hundman et al. 2018): --method lstm-forecast\n"
+    "                   with telemanom's training (2 layers of 32 units, dropout\n"
+    "                   0.3, at most 35 epochs, early stopping after 10) and\n"
+    "                   --threshold dynamic (smoothed errors, pruning); give\n"
+    "                   --train-rows, the known-normal period\n"
+    "  --targets LIST   the columns judged, by name or number (1 = the first\n"
+    "                   value column), comma-separated (default: every column\n"
+    "                   not in --inputs); with --threshold dynamic or spot\n"
+    "  --inputs LIST    columns the model reads but that are not judged\n"
+    "                   (commands, other sensors; default none)\n"
     "  --threshold T    vote (default: a member past likelihood 0.999 votes, the\n"
     "                   weighted vote decides; a lone flagged row must reach\n"
     "                   0.9999), percentile[:P] (score above the P-th percentile of\n"
@@ -425,6 +435,8 @@ enum { THRESHOLD_VOTE, THRESHOLD_PERCENTILE, THRESHOLD_SIGMA, THRESHOLD_DYNAMIC,
 
 typedef struct options {
     int method, threshold, quiet;
+    int telemanom, method_set, threshold_set;   /* --preset telemanom; --method, --threshold given */
+    const char *targets, *inputs;               /* column lists, resolved against the table */
     an_ensemble_pool pool;       /* nab: AN_POOL_SURPRISE; detect, stream: the mean */
     double threshold_arg;
     size_t period, window, train_rows, epochs;
@@ -459,14 +471,15 @@ static int show_progress(void *user, const an_lstm_progress *p)
    an epoch (the stride grows with the series), early stopping. */
 static an_detector *make_lstm(const options *o, size_t n_features, int forecaster, size_t n_rows)
 {
-    an_lstm_config c = forecaster ? an_lstm_forecaster_config_init(o->window, 32, 1)
-                                     : an_lstm_ae_config_init(o->window, 32);
+    an_lstm_config c = o->telemanom ? an_lstm_telemanom_config_init(o->window, 32)
+                     : forecaster  ? an_lstm_forecaster_config_init(o->window, 32, 1)
+                                   : an_lstm_ae_config_init(o->window, 32);
     an_detector *d;
     c.window_agg = AN_AGG_LAST;                  /* causal: a row is scored by the window ending at it */
-    c.train.epochs = o->epochs ? o->epochs : 20;
     c.train.stride = n_rows / 2048 + 1;
     c.seed = o->seed ? o->seed : 1;
-    c.train.adam.lr = 3e-3;
+    if (!o->telemanom) c.train.epochs = 20, c.train.adam.lr = 3e-3;
+    if (o->epochs) c.train.epochs = o->epochs;
     if (!o->quiet && isatty(2)) {
         c.train.progress = show_progress;
         c.train.progress_user = (void *)(forecaster ? "lstm-forecast" : "lstm-ae");
@@ -593,27 +606,43 @@ typedef struct detection {
     float *score;
     unsigned char *flag;
     double *expected;                  /* (rows, cols) */
+    double *err, *unit;                /* (rows) prediction errors, (cols) each column's
+                                          unit (an_prediction_errors); NULL when the
+                                          detector expects nothing */
     double *severity, *confidence;
     an_event *events;
     size_t n_events, n_flagged;
     double threshold;                  /* on the scores, when the rule is one; else NaN */
 } detection;
 
-static void describe(const table *t, const detection *r, const an_event *ev, FILE *out)
+/* The column an event is told by: the largest error at its peak, in
+   units of each column's typical error (as the error thresholds judge
+   it); SIZE_MAX when no column had an expectation there. */
+static size_t event_channel(const table *t, const detection *r, const an_event *ev)
 {
-    size_t f, worst = 0;
-    double dev = 0;
+    size_t f, worst = SIZE_MAX;
+    double dev = -1;
     const float *x = t->x + ev->peak * t->cols;
     const double *e = r->expected + ev->peak * t->cols;
-    for (f = 0; f < t->cols; f++)
-        if (e[f] == e[f] && fabs(x[f] - e[f]) > dev) { dev = fabs(x[f] - e[f]); worst = f; }
+    for (f = 0; f < t->cols; f++) {
+        double v = e[f] == e[f] ? fabs(x[f] - e[f]) / (r->unit ? r->unit[f] : 1.0) : -1;
+        if (v > dev) { dev = v; worst = f; }
+    }
+    return worst;
+}
+
+static void describe(const table *t, const detection *r, const an_event *ev, FILE *out)
+{
+    size_t worst = event_channel(t, r, ev);
+    const float *x = t->x + ev->peak * t->cols;
+    const double *e = r->expected + ev->peak * t->cols;
     fprintf(out, "event %s .. %s (%zu row%s), peak %s: ", t->stamp[ev->start], t->stamp[ev->end],
             ev->end - ev->start + 1, ev->end > ev->start ? "s" : "", t->stamp[ev->peak]);
-    if (e[worst] == e[worst])
+    if (worst != SIZE_MAX)
         fprintf(out, "%s %.4g where %.4g was expected (%+.4g%s)", t->name[worst + 1], x[worst], e[worst],
                 x[worst] - e[worst], x[worst] > e[worst] ? ", above" : x[worst] < e[worst] ? ", below" : "");
     else
-        fprintf(out, "%s %.4g far from its recent values", t->name[worst + 1], x[worst]);
+        fprintf(out, "%s %.4g far from its recent values", t->name[1], x[0]);
     fprintf(out, "; severity %.1f, confidence %.2f, likelihood %.4f\n", r->severity[ev->peak], r->confidence[ev->peak],
             r->score[ev->peak]);
 }
@@ -682,12 +711,18 @@ static int parse_options(int argc, char **argv, int i, options *o)
             for (o->method = 0; o->method < n_methods; o->method++)
                 if (!strcmp(v, method_flag[o->method])) break;
             if (o->method == n_methods) die("--method: hybrid, stl, lstm-ae, lstm-forecast, iforest or mad, not '%s'", v);
-        } else if (!strcmp(a, "--period")) o->period = parse_count(a, value_of(a, v));
+            o->method_set = 1;
+        } else if (!strcmp(a, "--preset")) {
+            if (strcmp(value_of(a, v), "telemanom")) die("--preset: telemanom is the one preset, not '%s'", v);
+            o->telemanom = 1;
+        } else if (!strcmp(a, "--targets")) o->targets = value_of(a, v);
+        else if (!strcmp(a, "--inputs")) o->inputs = value_of(a, v);
+        else if (!strcmp(a, "--period")) o->period = parse_count(a, value_of(a, v));
         else if (!strcmp(a, "--window")) o->window = parse_count(a, value_of(a, v));
         else if (!strcmp(a, "--train-rows")) {
             if ((o->train_rows = parse_count(a, value_of(a, v))) == 0) die("--train-rows must be at least 8, not 0");
         }
-        else if (!strcmp(a, "--threshold")) parse_threshold(value_of(a, v), o);
+        else if (!strcmp(a, "--threshold")) parse_threshold(value_of(a, v), o), o->threshold_set = 1;
         else if (!strcmp(a, "--save")) o->save = value_of(a, v);
         else if (!strcmp(a, "--load")) o->load = value_of(a, v);
         else if (!strcmp(a, "--json")) o->json = value_of(a, v);
@@ -699,6 +734,9 @@ static int parse_options(int argc, char **argv, int i, options *o)
         else die("unknown option %s (see --help)", a);
         i++;
     }
+    if (o->telemanom && (o->method_set || o->threshold_set))
+        die("--preset telemanom sets --method lstm-forecast and --threshold dynamic; give neither with it");
+    if (o->telemanom) o->method = METHOD_LSTM_FORECAST, o->threshold = THRESHOLD_DYNAMIC;
     if (o->period == 1) die("--period must be at least 2");
     if (o->window && o->window < 3) die("--window must be at least 3");
     return i;
@@ -722,12 +760,11 @@ static double score_threshold(const options *o, const float *train_scores, size_
    detector expects no values: SPOT calibrates on the training rows and
    streams the rest; telemanom judges the whole series in its trailing
    windows. */
-static void error_threshold(const options *o, const table *t, size_t train, int expects, detection *r)
+static void error_threshold(const options *o, const table *t, size_t train, detection *r)
 {
     double *err = (double *)xmalloc(t->rows * sizeof(double)), *values = (double *)xmalloc(t->rows * sizeof(double));
     size_t i, k;
-    if (expects) check(an_prediction_errors(t->x, r->expected, t->rows, t->cols, train, err, NULL), "prediction errors");
-    else for (i = 0; i < t->rows; i++) err[i] = r->score[i];
+    for (i = 0; i < t->rows; i++) err[i] = r->err ? r->err[i] : r->score[i];
     memset(r->flag, 0, t->rows);
     for (i = 0; i < t->rows; i++) values[i] = t->x[i * t->cols];
     if (o->threshold == THRESHOLD_DYNAMIC) {
@@ -757,8 +794,51 @@ static void error_threshold(const options *o, const table *t, size_t train, int 
     free(values);
 }
 
+/* A list of value columns by name or by number (1 = the first value
+   column), comma-separated, into ok[cols]; opt names the option. */
+static void parse_columns(const char *opt, const char *list, const table *t, unsigned char *ok)
+{
+    char *copy = xstrdup(list), *p, *save = NULL;
+    size_t k, any = 0;
+    memset(ok, 0, t->cols);
+    for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        double v;
+        for (k = 0; k < t->cols && strcmp(t->name[k + 1], p); k++) {}
+        if (k == t->cols && parse_number(p, &v) && v >= 1 && v <= (double)t->cols && v == floor(v)) k = (size_t)v - 1;
+        if (k == t->cols) die("%s: no value column '%s'", opt, p);
+        ok[k] = 1;
+        any = 1;
+    }
+    free(copy);
+    if (!any) die("%s: an empty list", opt);
+}
+
+/* The columns the error thresholds judge (target[cols]): --targets, or
+   every column not among --inputs; the inputs are only read. */
+static void resolve_targets(const options *o, const table *t, unsigned char *target)
+{
+    unsigned char *input = (unsigned char *)xmalloc(t->cols);
+    size_t f, n = 0;
+    memset(target, 1, t->cols);
+    memset(input, 0, t->cols);
+    if ((o->targets || o->inputs) && o->threshold != THRESHOLD_DYNAMIC && o->threshold != THRESHOLD_SPOT)
+        die("--targets and --inputs need --threshold dynamic or spot (or --preset telemanom): the errors of the "
+            "targets are judged, the inputs are only read");
+    if (o->targets) parse_columns("--targets", o->targets, t, target);
+    if (o->inputs) parse_columns("--inputs", o->inputs, t, input);
+    for (f = 0; f < t->cols; f++) {
+        if (target[f] && input[f] && o->targets) die("--targets and --inputs both name column '%s'", t->name[f + 1]);
+        if (!o->targets) target[f] = !input[f];
+        if (o->targets && o->inputs && !target[f] && !input[f])
+            die("column '%s' is in neither --targets nor --inputs", t->name[f + 1]);
+        n += target[f];
+    }
+    if (!n) die("--inputs names every column: nothing is left to judge");
+    free(input);
+}
+
 /* A note for each column the model learnt no variation of: flat for
-   STL + IQR (an_stl_iqr_flat: its residuals were one value), or
+   STL + IQR (an_stl_iqr_flat: a range within 1e-3 of its size), or
    constant over the training rows for a detector without one. */
 static void note_flat(const options *o, const table *t, an_detector *d, size_t train)
 {
@@ -773,8 +853,8 @@ static void note_flat(const options *o, const table *t, an_detector *d, size_t t
             for (i = 1; i < train; i++) flat &= t->x[i * t->cols + f] == t->x[f];
         if (flat)
             fprintf(stderr, "anomaly: note: column '%s' is flat in the %zu training rows: %s\n", t->name[f + 1], train,
-                    stl ? "STL + IQR learnt no spread for it and judges departures by the spread they show after "
-                          "the first" : "the model learnt no variation of it");
+                    stl ? "STL + IQR judges its departures by the spread they show after the first"
+                        : "the model learnt no variation of it");
     }
 }
 
@@ -786,6 +866,8 @@ static void detect_table(const options *o, const table *t, detection *r)
     size_t i, f, train = o->train_rows ? o->train_rows : t->rows;
     double threshold;
     int expects = 1;
+    unsigned char *target = (unsigned char *)xmalloc(t->cols);
+    resolve_targets(o, t, target);
     if (train > t->rows)
         die("--train-rows %zu: the data have %zu row%s (give at most %zu)", train, t->rows, t->rows == 1 ? "" : "s", t->rows);
     if (o->load) {
@@ -813,6 +895,8 @@ static void detect_table(const options *o, const table *t, detection *r)
         check(an_detector_push(d, t->x + i * t->cols, &r->score[i]), "score");
         if (an_detector_expected(d, r->expected + i * t->cols) != AN_OK)     /* a type that expects nothing */
             for (expects = 0, f = 0; f < t->cols; f++) r->expected[i * t->cols + f] = NAN;
+        for (f = 0; f < t->cols; f++)                                       /* inputs are not judged */
+            if (!target[f]) r->expected[i * t->cols + f] = NAN;
         if (o->save && i + 1 == train) save_detector(d, o->save);   /* the model goes on after its training rows */
         an_ensemble_last(d, &dec);
         r->flag[i] = (unsigned char)dec.anomaly;
@@ -823,11 +907,17 @@ static void detect_table(const options *o, const table *t, detection *r)
         r->threshold = threshold = score_threshold(o, r->score, train);
         for (i = 0; i < t->rows; i++) r->flag[i] = r->score[i] > threshold;
     }
+    r->err = r->unit = NULL;
+    if (expects) {
+        r->err = (double *)xmalloc(t->rows * sizeof(double));
+        r->unit = (double *)xmalloc(t->cols * sizeof(double));
+        check(an_prediction_errors(t->x, r->expected, t->rows, t->cols, train, r->err, r->unit, NULL), "prediction errors");
+    }
     if (o->threshold == THRESHOLD_DYNAMIC || o->threshold == THRESHOLD_SPOT) {
         if (!expects && !o->quiet)
             fprintf(stderr, "anomaly: note: --method %s expects no values, so --threshold %s judges its likelihoods, "
                             "not |actual - expected|\n", method_flag[o->method], o->threshold == THRESHOLD_SPOT ? "spot" : "dynamic");
-        error_threshold(o, t, train, expects, r);
+        error_threshold(o, t, train, r);
     }
     {                                          /* events: runs of flagged rows, told at their peak */
         /* the flags come from the rule the options chose, so the alarm's
@@ -852,11 +942,12 @@ static void detect_table(const options *o, const table *t, detection *r)
     }
     for (i = 0; i < t->rows; i++) r->n_flagged += r->flag[i];
     an_detector_destroy(d);
+    free(target);
 }
 
 static void free_detection(detection *r)
 {
-    free(r->score); free(r->flag); free(r->expected); free(r->severity); free(r->events);
+    free(r->score); free(r->flag); free(r->expected); free(r->severity); free(r->events); free(r->err); free(r->unit);
 }
 
 static void write_events_json(const char *path, const table *t, const detection *r)
@@ -875,6 +966,9 @@ static void write_events_json(const char *path, const table *t, const detection 
         json_string(json, t->stamp[ev->peak]);
         fprintf(json, ", \"rows\": [%zu, %zu], \"score\": %.9g, \"severity\": %.3f, \"confidence\": %.3f",
                 ev->start, ev->end, r->score[ev->peak], r->severity[ev->peak], r->confidence[ev->peak]);
+        fprintf(json, ", \"channel\": ");
+        if ((f = event_channel(t, r, ev)) != SIZE_MAX) json_string(json, t->name[f + 1]);
+        else fprintf(json, "null");
         fprintf(json, ", \"actual\": [");
         for (f = 0; f < t->cols; f++) fprintf(json, "%s%.6g", f ? ", " : "", t->x[ev->peak * t->cols + f]);
         fprintf(json, "], \"expected\": [");
@@ -1102,8 +1196,8 @@ static int cmd_stream(int argc, char **argv)
     an_detector *d = NULL;
     options_init(&o);
     if (parse_options(argc, argv, 2, &o) != argc) die("stream takes options only; see --help");
-    if (o.threshold != THRESHOLD_VOTE || o.json || o.svg)
-        die("stream flags by the vote; --threshold, --json and --svg are for detect");
+    if (o.threshold != THRESHOLD_VOTE || o.json || o.svg || o.targets || o.inputs)
+        die("stream flags by the vote; --threshold, --preset, --targets, --inputs, --json and --svg are for detect");
     if (o.load) d = load_detector(o.load);
     if (!o.train_rows) o.train_rows = 500;
     if (!d && o.train_rows < 8) die("--train-rows: the detector needs at least 8 rows to fit");
@@ -1396,7 +1490,7 @@ static int cmd_nab(int argc, char **argv)
     if (parse_options(n_rest, rest, 0, &o) != n_rest || n_dirs != 2)
         die("nab: DATA_DIR OUT_DIR [--name NAME] [--windows FILE] [--method M] [--period N] [--window N]");
     free(rest);
-    if (o.threshold != THRESHOLD_VOTE || o.train_rows || o.load || o.save || o.json || o.svg)
+    if (o.threshold != THRESHOLD_VOTE || o.train_rows || o.load || o.save || o.json || o.svg || o.targets || o.inputs)
         die("nab: the protocol fixes training and scores; --method, --period, --window, --epochs and --seed apply");
     if (windows) json = slurp(windows);
     o.pool = AN_POOL_SURPRISE;      /* see nab_scores */
@@ -1463,25 +1557,6 @@ static unsigned parse_kinds(const char *list)
     return kinds;
 }
 
-/* --channels: value columns by name or by number (1 = the first value
-   column), comma-separated, into ok[cols]. */
-static void parse_channels(const char *list, const table *t, unsigned char *ok)
-{
-    char *copy = xstrdup(list), *p, *save = NULL;
-    size_t k, any = 0;
-    memset(ok, 0, t->cols);
-    for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-        double v;
-        for (k = 0; k < t->cols && strcmp(t->name[k + 1], p); k++) {}
-        if (k == t->cols && parse_number(p, &v) && v >= 1 && v <= (double)t->cols && v == floor(v)) k = (size_t)v - 1;
-        if (k == t->cols) die("--channels: no value column '%s'", p);
-        ok[k] = 1;
-        any = 1;
-    }
-    free(copy);
-    if (!any) die("--channels: an empty list");
-}
-
 static int cmd_inject(int argc, char **argv)
 {
     an_inject_config c = an_inject_config_init();
@@ -1523,7 +1598,7 @@ static int cmd_inject(int argc, char **argv)
     read_table(file, &t);
     if (channels) {
         ok = (unsigned char *)xmalloc(t.cols);
-        parse_channels(channels, &t, ok);
+        parse_columns("--channels", channels, &t, ok);
         c.channel_ok = ok;
     }
     if (!period && (c.kinds & AN_INJECT_BIT(AN_INJECT_PHASE))) {

@@ -83,6 +83,11 @@ ok $? "hybrid --threshold dynamic: the expectation is its members', not STL + IQ
 "$bin" detect --method mad --threshold dynamic --train-rows 1000 "$tmp/series.csv" 2>&1 > /dev/null |
     grep -q "note: --method mad expects no values, so --threshold dynamic judges its likelihoods"
 ok $? "mad --threshold dynamic says it judges the likelihoods"
+# scores with the resolution to rank rows: iforest's rows past the
+# training range do not tie, nor do the top scores as printed
+"$bin" detect --method iforest --train-rows 1000 "$tmp/series.csv" 2> /dev/null |
+    awk -F, 'NR > 1 { print $3 }' | sort -g | tail -5 | sort -u | wc -l | grep -q '^ *5$'
+ok $? "iforest: the five top scores of a series are five values"
 # flat training data (a constant, then normal noise): a note says the
 # model learnt no spread; the noise is flagged where it starts, not row
 # after row (the default hybrid and stl, and the error thresholds)
@@ -362,6 +367,37 @@ bad "nab: --jobs 0" "--jobs: 1 to 1024" "$bin" nab "$tmp/data" "$tmp/nab_out" --
 "$bin" nab "$tmp/nab_few" "$tmp/nab_out" 2> /dev/null &&
     [ "$(cut -d, -f3 "$tmp/nab_out/anomalyh/cat/anomalyh_few.csv" | tr '\n' ' ')" = "anomaly_score 0.000000 0.000000 0.000000 " ]
 ok $? "nab: a file of 3 rows scores each 0"
+
+# multichannel events name their channel: the one furthest from its
+# expectation in units of its typical error
+awk -F, 'NR == 1 { print $0 ",c"; next } { i = NR - 2; c = ((i * 7919) % 100) / 100 + (i == 1600 ? 20 : 0);
+          print $0 "," c }' "$tmp/series.csv" > "$tmp/three.csv"
+"$bin" detect --method stl --train-rows 1000 --json "$tmp/three.json" "$tmp/three.csv" > /dev/null 2>&1 &&
+    grep -q '"peak": "2014-09-01 12:00:00", .*"channel": "value"' "$tmp/three.json" &&
+    grep -q '"rows": \[1600, 1600\], .*"channel": "c"' "$tmp/three.json"
+ok $? "multichannel events name their channel (the spike in value, the one in c)"
+
+# --preset telemanom: the forecaster and the dynamic threshold; --inputs
+# are read, not judged (no expectation in the events), --targets likewise
+"$bin" detect --preset telemanom --epochs 3 --inputs b --train-rows 1000 --json "$tmp/tm.json" "$tmp/two.csv" \
+    > "$tmp/tm.csv" 2> /dev/null &&
+    [ "$(wc -l < "$tmp/tm.csv")" = 2001 ] && grep -q '"expected": \[[-0-9.e]*, null\]' "$tmp/tm.json"
+ok $? "--preset telemanom --inputs b: b is read, a is judged (its forecast in the events)"
+"$bin" detect --preset telemanom --epochs 3 --targets 1 --train-rows 1000 --json "$tmp/tm2.json" "$tmp/two.csv" > /dev/null 2>&1 &&
+    cmp -s "$tmp/tm.json" "$tmp/tm2.json"
+ok $? "--targets 1 is --inputs b on two columns"
+bad "detect: --preset with --method" "--preset telemanom sets --method lstm-forecast and --threshold dynamic" \
+    "$bin" detect --preset telemanom --method stl "$tmp/two.csv"
+bad "detect: an unknown --preset" "--preset: telemanom is the one preset, not 'nasa'" "$bin" detect --preset nasa "$tmp/two.csv"
+bad "detect: --targets under the vote" "--targets and --inputs need --threshold dynamic or spot" \
+    "$bin" detect --targets a "$tmp/two.csv"
+bad "detect: --targets names no column" "--targets: no value column 'c'" \
+    "$bin" detect --threshold dynamic --targets a,c "$tmp/two.csv"
+bad "detect: --inputs names every column" "--inputs names every column" \
+    "$bin" detect --threshold dynamic --inputs a,b "$tmp/two.csv"
+bad "detect: a column both target and input" "--targets and --inputs both name column 'a'" \
+    "$bin" detect --threshold dynamic --targets a --inputs a,b "$tmp/two.csv"
+bad "stream: --inputs" "stream flags by the vote" "$bin" stream --inputs 2
 
 # inject: the file comes back row for row with a label column; rows without
 # an anomaly are the input's bytes; the labels are the event list's rows;
