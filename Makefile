@@ -11,10 +11,13 @@
 #                  fails when they differ)
 #   make eval      the quality suite (not part of test; minutes): NAB on
 #                  ../shared/data/nab, all / choose / confirm halves, and the
-#                  synthetic benchmark unsupervised and with a clean prefix.
-#                  EVAL_ARGS="--method stl" goes to every detect and nab run;
+#                  synthetic benchmark unsupervised and with a clean prefix,
+#                  and synthetic multichannel telemetry with a training period.
+#                  EVAL_ARGS="--method stl" goes to every detect and nab run
+#                  (not the telemetry part's --preset telemanom run);
 #                  QUICK=1 runs 14 synthetic files instead of 84; EVAL_FLAGS
-#                  takes bench/eval.c's own flags (--no-nab, --no-synth, --jobs N)
+#                  takes bench/eval.c's own flags (--no-nab, --no-synth,
+#                  --no-telemetry, --jobs N)
 #   make fuzz      libFuzzer on the model-file reader (clang), FUZZ_SECONDS=60
 #   make cross     the suite for AArch64 NEON under qemu (CROSS=aarch64-linux-gnu-)
 #

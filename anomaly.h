@@ -821,6 +821,7 @@ typedef struct an_detector_vtable {
     an_result (*load)(an_reader *payload, const an_allocator *a, an_detector **out);
     an_result (*gradient)(an_detector *self, const float *x, size_t n_rows, size_t t, float *grad);
     void      (*destroy)(an_detector *self);
+    an_result (*expected)(an_detector *self, double *expected);   /* optional: an_detector_expected */
 } an_detector_vtable;
 
 struct an_detector {
@@ -844,6 +845,18 @@ AN_API an_result an_detector_reset(an_detector *d);
 /* Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_UNSUPPORTED for a type without
    gradients; AN_ERR_INVALID_ARG. */
 AN_API an_result an_detector_gradient(an_detector *d, const float *x, size_t n_rows, size_t t, float *grad);
+/* What the detector expected for the row its last push scored, in the
+   data's units (n_features values into `expected`): a forecaster's
+   forecast, an autoencoder's reconstruction, STL + IQR's one-step
+   forecast; an ensemble's is the weighted mean of the expectations of the
+   members that answered that row.  NaN where it expected nothing (before
+   the first push after fit, load or reset; an LSTM before its first full
+   window).  These are the "expected" of |actual - expected| for the error
+   thresholds (an_prediction_errors in anomaly_stats.h).
+   Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_UNSUPPORTED for a type that
+   expects no values (isolation forest, robust z, ...), or an ensemble
+   none of whose members does; AN_ERR_INVALID_ARG. */
+AN_API an_result an_detector_expected(an_detector *d, double *expected);
 /* Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_UNSUPPORTED; the writer's
    error. */
 AN_API an_result an_detector_save(const an_detector *d, an_writer *w);
@@ -3801,6 +3814,14 @@ AN_API an_result an_detector_gradient(an_detector *d, const float *x, size_t n_r
     return d->vt->gradient(d, x, n_rows, t, grad);
 }
 
+AN_API an_result an_detector_expected(an_detector *d, double *expected)
+{
+    if (!d || !d->vt || !expected) return AN_ERR_INVALID_ARG;
+    if (!d->vt->expected) return AN_ERR_UNSUPPORTED;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    return d->vt->expected(d, expected);
+}
+
 AN_API an_result an_detector_save(const an_detector *d, an_writer *w)
 {
     if (!d || !d->vt || !w) return AN_ERR_INVALID_ARG;
@@ -4283,6 +4304,7 @@ typedef struct an__ensemble {
     float *batch;                          /* (members, capacity) raw scores of the last batch */
     size_t capacity, batch_rows;
     double z_threshold;                    /* the threshold on a normal variable's z scale */
+    double *expected;                      /* (2F) a member's expectation, the weights; after the struct */
 } an__ensemble;
 
 AN_API an_ensemble_config an_ensemble_config_init(void)
@@ -4309,8 +4331,10 @@ AN_API an_result an_ensemble_create(const an_ensemble_config *config, size_t n_f
         (config->pool != AN_POOL_MEAN && config->pool != AN_POOL_SURPRISE))
         return AN_ERR_INVALID_ARG;
     if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
-    if (!(e = (an__ensemble *)an_malloc(&alloc, sizeof *e, AN_ALIGN))) return AN_ERR_NOMEM;
+    if (n_features > (SIZE_MAX - sizeof *e) / (2 * sizeof(double))) return AN_ERR_TOO_LARGE;
+    if (!(e = (an__ensemble *)an_malloc(&alloc, sizeof *e + 2 * n_features * sizeof(double), AN_ALIGN))) return AN_ERR_NOMEM;
     memset(e, 0, sizeof *e);
+    e->expected = (double *)(e + 1);
     e->base.vt = an_ensemble_type();
     e->base.n_features = n_features;
     e->alloc = alloc;
@@ -4477,6 +4501,26 @@ static an_result an__ensemble_score(an_detector *self, const float *x, size_t n,
     return AN_OK;
 }
 
+/* The weighted mean, feature by feature, of the finite expectations of
+   the members that answered the last push. */
+static an_result an__ensemble_expected(an_detector *self, double *expected)
+{
+    an__ensemble *e = (an__ensemble *)self;
+    size_t F = self->n_features, k, f;
+    double *mine = e->expected, *weight = e->expected + F;
+    int any = 0;
+    for (f = 0; f < F; f++) expected[f] = weight[f] = 0.0;
+    for (k = 0; k < e->n_members; k++) {
+        an__member *m = &e->member[k];
+        any |= m->d->vt->expected != NULL;
+        if (!m->healthy || e->last[k] != e->last[k] || an_detector_expected(m->d, mine) != AN_OK) continue;
+        for (f = 0; f < F; f++)
+            if (an__finite(mine[f])) expected[f] += m->weight * mine[f], weight[f] += m->weight;
+    }
+    for (f = 0; f < F; f++) expected[f] = weight[f] > 0.0 ? expected[f] / weight[f] : (double)NAN;
+    return any ? AN_OK : AN_ERR_UNSUPPORTED;
+}
+
 static an_result an__ensemble_reset(an_detector *self)
 {
     an__ensemble *e = (an__ensemble *)self;
@@ -4546,7 +4590,7 @@ static void an__ensemble_destroy(an_detector *self)
     size_t k;
     for (k = 0; k < e->n_members; k++) an_detector_destroy(e->member[k].d);
     an_free(&alloc, e->batch, e->n_members * e->capacity * sizeof(float));
-    an_free(&alloc, e, sizeof *e);
+    an_free(&alloc, e, sizeof *e + 2 * e->base.n_features * sizeof(double));
 }
 
 static int an__calibration_valid(const an_calibration *c)
@@ -4687,7 +4731,7 @@ AN_API an_result an_detector_missing_type(const an_reader *r, const an_detector_
 
 static const an_detector_vtable an__ensemble_vtable = {
     AN__TAG_HYBRID, "hybrid", an__ensemble_fit, an__ensemble_score, an__ensemble_push,
-    an__ensemble_reset, an__ensemble_save, NULL, NULL, an__ensemble_destroy
+    an__ensemble_reset, an__ensemble_save, NULL, NULL, an__ensemble_destroy, an__ensemble_expected
 };
 
 AN_API const an_detector_vtable *an_ensemble_type(void) { return &an__ensemble_vtable; }

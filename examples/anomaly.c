@@ -60,13 +60,28 @@ static const char *const usage_text[] = {
     "  --train-rows N   fit on the first N rows, at least 8 (default: all rows,\n"
     "                   unsupervised; stream: 500); every row is then scored from\n"
     "                   the first, causally\n"
+    "  --preset telemanom  telemanom (Hundman et al. 2018): --method lstm-forecast\n"
+    "                   with telemanom's training (2 layers of 32 units, dropout\n"
+    "                   0.3, at most 35 epochs, early stopping after 10) and\n"
+    "                   --threshold dynamic (smoothed errors, pruning); give\n"
+    "                   --train-rows, the known-normal period\n"
+    "  --targets LIST   the columns judged, by name or number (1 = the first\n"
+    "                   value column), comma-separated (default: every column\n"
+    "                   not in --inputs); with --threshold dynamic or spot\n"
+    "  --inputs LIST    columns the model reads but that are not judged\n"
+    "                   (commands, other sensors; default none)\n"
     "  --threshold T    vote (default: a member past likelihood 0.999 votes, the\n"
     "                   weighted vote decides; a lone flagged row must reach\n"
     "                   0.9999), percentile[:P] (score above the P-th percentile of\n"
     "                   the training scores, 99), sigma[:K] (above the training\n"
     "                   mean + K sd, 3), dynamic (telemanom's thresholds on the\n"
-    "                   prediction errors |actual - expected|), spot[:Q] (SPOT,\n"
-    "                   extreme-value threshold on those errors with risk Q, 1e-4)\n"
+    "                   prediction errors |actual - expected|, each column in\n"
+    "                   units of its median training error; expected: the\n"
+    "                   forecast of lstm-forecast and stl, lstm-ae's\n"
+    "                   reconstruction, hybrid's members' weighted as in its\n"
+    "                   vote; mad and iforest expect nothing: their\n"
+    "                   likelihoods, with a note), spot[:Q] (SPOT, extreme-value\n"
+    "                   threshold on those errors with risk Q, 1e-4)\n"
     "  --epochs N       LSTM training epochs, at most (default 20; early stopping)\n"
     "  --seed N         seed of the LSTM's and the isolation forest's randomness\n"
     "                   (default 1)\n"
@@ -445,6 +460,8 @@ enum { THRESHOLD_VOTE, THRESHOLD_PERCENTILE, THRESHOLD_SIGMA, THRESHOLD_DYNAMIC,
 
 typedef struct options {
     int method, threshold, quiet;
+    int telemanom, method_set, threshold_set;   /* --preset telemanom; --method, --threshold given */
+    const char *targets, *inputs;               /* column lists, resolved against the table */
     an_ensemble_pool pool;       /* nab: AN_POOL_SURPRISE; detect, stream: the mean */
     double threshold_arg;
     size_t period, window, train_rows, epochs;
@@ -482,14 +499,15 @@ static int show_progress(void *user, const an_lstm_progress *p)
    an epoch (the stride grows with the series), early stopping. */
 static an_detector *make_lstm(const options *o, size_t n_features, int forecaster, size_t n_rows)
 {
-    an_lstm_config c = forecaster ? an_lstm_forecaster_config_init(o->window, 32, 1)
-                                     : an_lstm_ae_config_init(o->window, 32);
+    an_lstm_config c = o->telemanom ? an_lstm_telemanom_config_init(o->window, 32)
+                     : forecaster  ? an_lstm_forecaster_config_init(o->window, 32, 1)
+                                   : an_lstm_ae_config_init(o->window, 32);
     an_detector *d;
     c.window_agg = AN_AGG_LAST;                  /* causal: a row is scored by the window ending at it */
-    c.train.epochs = o->epochs ? o->epochs : 20;
     c.train.stride = n_rows / 2048 + 1;
     c.seed = o->seed ? o->seed : 1;
-    c.train.adam.lr = 3e-3;
+    if (!o->telemanom) c.train.epochs = 20, c.train.adam.lr = 3e-3;
+    if (o->epochs) c.train.epochs = o->epochs;
     if (!o->quiet && isatty(2)) {
         c.train.progress = show_progress;
         c.train.progress_user = (void *)(forecaster ? "lstm-forecast" : "lstm-ae");
@@ -599,19 +617,6 @@ static void save_detector(const an_detector *d, const char *path)
     an_writer_uninit(&w);
 }
 
-/* The STL + IQR member's expectation for the next row (NaN without one). */
-static void expectation(an_detector *e, double *expected, size_t n_features)
-{
-    an_detector *m;
-    size_t k, f;
-    for (f = 0; f < n_features; f++) expected[f] = NAN;
-    for (k = 0; an_ensemble_member(e, k, &m) == AN_OK; k++)
-        if (m->vt == an_stl_iqr_type() && m->fitted) {
-            an_stl_iqr_expected(m, expected);
-            return;
-        }
-}
-
 /* --------------------------------------------------------------------------
    Events: runs of anomalous rows, with a reason
    -------------------------------------------------------------------------- */
@@ -629,11 +634,30 @@ typedef struct detection {
     float *score;
     unsigned char *flag;
     double *expected;                  /* (rows, cols) */
+    double *err, *unit;                /* (rows) prediction errors, (cols) each column's
+                                          unit (an_prediction_errors); NULL when the
+                                          detector expects nothing */
     double *severity, *confidence;
     an_event *events;
     size_t n_events, n_flagged;
     double threshold;                  /* on the scores, when the rule is one; else NaN */
 } detection;
+
+/* The column an event is told by: the largest error at its peak, in
+   units of each column's typical error (as the error thresholds judge
+   it); SIZE_MAX when no column had an expectation there. */
+static size_t event_channel(const table *t, const detection *r, const an_event *ev)
+{
+    size_t f, worst = SIZE_MAX;
+    double dev = -1;
+    const float *x = t->x + ev->peak * t->cols;
+    const double *e = r->expected + ev->peak * t->cols;
+    for (f = 0; f < t->cols; f++) {
+        double v = e[f] == e[f] ? fabs(x[f] - e[f]) / (r->unit ? r->unit[f] : 1.0) : -1;
+        if (v > dev) { dev = v; worst = f; }
+    }
+    return worst;
+}
 
 /* The reason for an event in words (an_xai_explain_event) into a fresh
    string: kind, size, channels, span, expected against actual, the
@@ -731,10 +755,18 @@ static int parse_options(int argc, char **argv, int i, options *o)
             for (o->method = 0; o->method < n_methods; o->method++)
                 if (!strcmp(v, method_flag[o->method])) break;
             if (o->method == n_methods) die("--method: hybrid, stl, lstm-ae, lstm-forecast, iforest or mad, not '%s'", v);
-        } else if (!strcmp(a, "--period")) o->period = parse_count(a, value_of(a, v));
+            o->method_set = 1;
+        } else if (!strcmp(a, "--preset")) {
+            if (strcmp(value_of(a, v), "telemanom")) die("--preset: telemanom is the one preset, not '%s'", v);
+            o->telemanom = 1;
+        } else if (!strcmp(a, "--targets")) o->targets = value_of(a, v);
+        else if (!strcmp(a, "--inputs")) o->inputs = value_of(a, v);
+        else if (!strcmp(a, "--period")) o->period = parse_count(a, value_of(a, v));
         else if (!strcmp(a, "--window")) o->window = parse_count(a, value_of(a, v));
-        else if (!strcmp(a, "--train-rows")) o->train_rows = parse_count(a, value_of(a, v));
-        else if (!strcmp(a, "--threshold")) parse_threshold(value_of(a, v), o);
+        else if (!strcmp(a, "--train-rows")) {
+            if ((o->train_rows = parse_count(a, value_of(a, v))) == 0) die("--train-rows must be at least 8, not 0");
+        }
+        else if (!strcmp(a, "--threshold")) parse_threshold(value_of(a, v), o), o->threshold_set = 1;
         else if (!strcmp(a, "--save")) o->save = value_of(a, v);
         else if (!strcmp(a, "--load")) o->load = value_of(a, v);
         else if (!strcmp(a, "--json")) o->json = value_of(a, v);
@@ -758,6 +790,9 @@ static int parse_options(int argc, char **argv, int i, options *o)
         else die("unknown option %s (see --help)", a);
         i++;
     }
+    if (o->telemanom && (o->method_set || o->threshold_set))
+        die("--preset telemanom sets --method lstm-forecast and --threshold dynamic; give neither with it");
+    if (o->telemanom) o->method = METHOD_LSTM_FORECAST, o->threshold = THRESHOLD_DYNAMIC;
     if (o->period == 1) die("--period must be at least 2");
     if (o->window && o->window < 3) die("--window must be at least 3");
     return i;
@@ -775,44 +810,17 @@ static double score_threshold(const options *o, const float *train_scores, size_
     return v;
 }
 
-/* The prediction error of each row, |actual - expected| over its
-   features, each in units of its median training error; the likelihood
-   itself where the detector expects nothing. */
-static double *prediction_errors(const table *t, size_t train, const detection *r)
-{
-    double *err = (double *)xmalloc(t->rows * sizeof(double)), *scale = (double *)xmalloc(t->cols * sizeof(double));
-    float *tmp = (float *)xmalloc(train * sizeof(float));
-    size_t i, f;
-    for (f = 0; f < t->cols; f++) {
-        double med = 0;
-        for (i = 0; i < train; i++) {
-            double e = r->expected[i * t->cols + f];
-            tmp[i] = e == e ? (float)fabs(t->x[i * t->cols + f] - e) : 0.0f;
-        }
-        an_percentile(tmp, train, 50.0, NULL, &med);
-        scale[f] = med > 0 ? med : 1.0;
-    }
-    for (i = 0; i < t->rows; i++) {
-        err[i] = 0;
-        for (f = 0; f < t->cols; f++) {
-            double e = r->expected[i * t->cols + f], v;
-            if (e != e) { err[i] = r->score[i]; break; }
-            v = fabs(t->x[i * t->cols + f] - e) / scale[f];
-            if (v > err[i]) err[i] = v;
-        }
-    }
-    free(scale);
-    free(tmp);
-    return err;
-}
-
 /* Flags from telemanom's dynamic thresholds or from SPOT, both on the
-   prediction errors: SPOT calibrates on the training rows and streams the
-   rest; telemanom judges the whole series in its trailing windows. */
+   prediction errors (an_prediction_errors: |actual - expected| in units
+   of the training rows' median error), or on the likelihoods when the
+   detector expects no values: SPOT calibrates on the training rows and
+   streams the rest; telemanom judges the whole series in its trailing
+   windows. */
 static void error_threshold(const options *o, const table *t, size_t train, detection *r)
 {
-    double *err = prediction_errors(t, train, r), *values = (double *)xmalloc(t->rows * sizeof(double));
+    double *err = (double *)xmalloc(t->rows * sizeof(double)), *values = (double *)xmalloc(t->rows * sizeof(double));
     size_t i, k;
+    for (i = 0; i < t->rows; i++) err[i] = r->err ? r->err[i] : r->score[i];
     memset(r->flag, 0, t->rows);
     for (i = 0; i < t->rows; i++) values[i] = t->x[i * t->cols];
     if (o->threshold == THRESHOLD_DYNAMIC) {
@@ -842,6 +850,70 @@ static void error_threshold(const options *o, const table *t, size_t train, dete
     free(values);
 }
 
+/* A list of value columns by name or by number (1 = the first value
+   column), comma-separated, into ok[cols]; opt names the option. */
+static void parse_columns(const char *opt, const char *list, const table *t, unsigned char *ok)
+{
+    char *copy = xstrdup(list), *p, *save = NULL;
+    size_t k, any = 0;
+    memset(ok, 0, t->cols);
+    for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        double v;
+        for (k = 0; k < t->cols && strcmp(t->name[k + 1], p); k++) {}
+        if (k == t->cols && parse_number(p, &v) && v >= 1 && v <= (double)t->cols && v == floor(v)) k = (size_t)v - 1;
+        if (k == t->cols) die("%s: no value column '%s'", opt, p);
+        ok[k] = 1;
+        any = 1;
+    }
+    free(copy);
+    if (!any) die("%s: an empty list", opt);
+}
+
+/* The columns the error thresholds judge (target[cols]): --targets, or
+   every column not among --inputs; the inputs are only read. */
+static void resolve_targets(const options *o, const table *t, unsigned char *target)
+{
+    unsigned char *input = (unsigned char *)xmalloc(t->cols);
+    size_t f, n = 0;
+    memset(target, 1, t->cols);
+    memset(input, 0, t->cols);
+    if ((o->targets || o->inputs) && o->threshold != THRESHOLD_DYNAMIC && o->threshold != THRESHOLD_SPOT)
+        die("--targets and --inputs need --threshold dynamic or spot (or --preset telemanom): the errors of the "
+            "targets are judged, the inputs are only read");
+    if (o->targets) parse_columns("--targets", o->targets, t, target);
+    if (o->inputs) parse_columns("--inputs", o->inputs, t, input);
+    for (f = 0; f < t->cols; f++) {
+        if (target[f] && input[f] && o->targets) die("--targets and --inputs both name column '%s'", t->name[f + 1]);
+        if (!o->targets) target[f] = !input[f];
+        if (o->targets && o->inputs && !target[f] && !input[f])
+            die("column '%s' is in neither --targets nor --inputs", t->name[f + 1]);
+        n += target[f];
+    }
+    if (!n) die("--inputs names every column: nothing is left to judge");
+    free(input);
+}
+
+/* A note for each column the model learnt no variation of: flat for
+   STL + IQR (an_stl_iqr_flat: a range within 1e-3 of its size), or
+   constant over the training rows for a detector without one. */
+static void note_flat(const options *o, const table *t, an_detector *d, size_t train)
+{
+    an_detector *m, *stl = NULL;
+    size_t k, f, i;
+    for (k = 0; an_ensemble_member(d, k, &m) == AN_OK; k++)
+        if (m->vt == an_stl_iqr_type() && m->fitted) stl = m;
+    for (f = 0; f < t->cols && !o->quiet; f++) {
+        int flat = 1;
+        if (stl) check(an_stl_iqr_flat(stl, f, &flat), "flat");
+        else
+            for (i = 1; i < train; i++) flat &= t->x[i * t->cols + f] == t->x[f];
+        if (flat)
+            fprintf(stderr, "anomaly: note: column '%s' is flat in the %zu training rows: %s\n", t->name[f + 1], train,
+                    stl ? "STL + IQR judges its departures by the spread they show after the first"
+                        : "the model learnt no variation of it");
+    }
+}
+
 /* Fits (or loads) the detector the options ask for and streams every row
    of t through it from the first: every score is causal. */
 /* Runs the detector the options ask for over the table into r; the
@@ -849,8 +921,13 @@ static void error_threshold(const options *o, const table *t, size_t train, dete
 static void detect_table(const options *o, const table *t, detection *r, an_detector **keep)
 {
     an_detector *d;
-    size_t i, train = o->train_rows && o->train_rows < t->rows ? o->train_rows : t->rows;
+    size_t i, f, train = o->train_rows ? o->train_rows : t->rows;
     double threshold;
+    int expects = 1;
+    unsigned char *target = (unsigned char *)xmalloc(t->cols);
+    resolve_targets(o, t, target);
+    if (train > t->rows)
+        die("--train-rows %zu: the data have %zu row%s (give at most %zu)", train, t->rows, t->rows == 1 ? "" : "s", t->rows);
     if (o->load) {
         d = load_detector(o->load);
         if (d->n_features != t->cols) die("%s: the model has %zu features, the data %zu", o->load, d->n_features, t->cols);
@@ -858,7 +935,8 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
         if (train < 8) die("need at least 8 training rows, have %zu", train);
         d = make_detector(o, t->cols, train);
         fit_detector(o, d, t->x, train);
-        if (train < 500 && o->threshold == THRESHOLD_VOTE)
+        note_flat(o, t, d, train);
+        if (train < 500 && o->threshold == THRESHOLD_VOTE && !o->quiet)
             fprintf(stderr, "anomaly: note: %zu training rows; a member's vote needs a likelihood past 0.999, which "
                             "fewer than 500 rows cannot show in training (--threshold sigma does not need it)\n", train);
     }
@@ -872,8 +950,11 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
     r->threshold = NAN;
     for (i = 0; i < t->rows; i++) {
         an_ensemble_decision dec;
-        expectation(d, r->expected + i * t->cols, t->cols);
         check(an_detector_push(d, t->x + i * t->cols, &r->score[i]), "score");
+        if (an_detector_expected(d, r->expected + i * t->cols) != AN_OK)     /* a type that expects nothing */
+            for (expects = 0, f = 0; f < t->cols; f++) r->expected[i * t->cols + f] = NAN;
+        for (f = 0; f < t->cols; f++)                                       /* inputs are not judged */
+            if (!target[f]) r->expected[i * t->cols + f] = NAN;
         if (o->save && i + 1 == train) save_detector(d, o->save);   /* the model goes on after its training rows */
         an_ensemble_last(d, &dec);
         r->flag[i] = (unsigned char)dec.anomaly;
@@ -884,7 +965,18 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
         r->threshold = threshold = score_threshold(o, r->score, train);
         for (i = 0; i < t->rows; i++) r->flag[i] = r->score[i] > threshold;
     }
-    if (o->threshold == THRESHOLD_DYNAMIC || o->threshold == THRESHOLD_SPOT) error_threshold(o, t, train, r);
+    r->err = r->unit = NULL;
+    if (expects) {
+        r->err = (double *)xmalloc(t->rows * sizeof(double));
+        r->unit = (double *)xmalloc(t->cols * sizeof(double));
+        check(an_prediction_errors(t->x, r->expected, t->rows, t->cols, train, r->err, r->unit, NULL), "prediction errors");
+    }
+    if (o->threshold == THRESHOLD_DYNAMIC || o->threshold == THRESHOLD_SPOT) {
+        if (!expects && !o->quiet)
+            fprintf(stderr, "anomaly: note: --method %s expects no values, so --threshold %s judges its likelihoods, "
+                            "not |actual - expected|\n", method_flag[o->method], o->threshold == THRESHOLD_SPOT ? "spot" : "dynamic");
+        error_threshold(o, t, train, r);
+    }
     {                                          /* events: runs of flagged rows, told at their peak */
         /* the flags come from the rule the options chose, so the alarm's
            threshold only replays them: below every score (>= 0) where
@@ -909,11 +1001,12 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
     for (i = 0; i < t->rows; i++) r->n_flagged += r->flag[i];
     if (keep) *keep = d;
     else an_detector_destroy(d);
+    free(target);
 }
 
 static void free_detection(detection *r)
 {
-    free(r->score); free(r->flag); free(r->expected); free(r->severity); free(r->events);
+    free(r->score); free(r->flag); free(r->expected); free(r->severity); free(r->events); free(r->err); free(r->unit);
 }
 
 static void write_events_json(const char *path, const table *t, const detection *r)
@@ -930,8 +1023,11 @@ static void write_events_json(const char *path, const table *t, const detection 
         json_string(json, t->stamp[ev->end]);
         fprintf(json, ", \"peak\": ");
         json_string(json, t->stamp[ev->peak]);
-        fprintf(json, ", \"rows\": [%zu, %zu], \"score\": %.6f, \"severity\": %.3f, \"confidence\": %.3f",
+        fprintf(json, ", \"rows\": [%zu, %zu], \"score\": %.9g, \"severity\": %.3f, \"confidence\": %.3f",
                 ev->start, ev->end, r->score[ev->peak], r->severity[ev->peak], r->confidence[ev->peak]);
+        fprintf(json, ", \"channel\": ");
+        if ((f = event_channel(t, r, ev)) != SIZE_MAX) json_string(json, t->name[f + 1]);
+        else fprintf(json, "null");
         fprintf(json, ", \"actual\": [");
         for (f = 0; f < t->cols; f++) fprintf(json, "%s%.6g", f ? ", " : "", t->x[ev->peak * t->cols + f]);
         fprintf(json, "], \"expected\": [");
@@ -1021,7 +1117,7 @@ static int cmd_detect(int argc, char **argv)
     for (i = 0; i < t.rows; i++) {
         printf("%s", t.stamp[i]);
         for (f = 0; f < t.cols; f++) printf(",%s", t.cell[i * t.cols + f]);
-        printf(",%.6f,%d\n", r.score[i], r.flag[i]);
+        printf(",%.9g,%d\n", r.score[i], r.flag[i]);
     }
     if (!o.quiet) {
         for (i = 0; i < r.n_events; i++) describe(&t, &r, &r.events[i], stderr);
@@ -1390,8 +1486,8 @@ static int cmd_stream(int argc, char **argv)
     options_init(&o);
     if (parse_options(argc, argv, 2, &o) != argc) die("stream takes options only; see --help");
     if (o.explain_option) die("--explainer and --samples are for explain");
-    if (o.threshold != THRESHOLD_VOTE || o.json || o.svg)
-        die("stream flags by the vote; --threshold, --json and --svg are for detect");
+    if (o.threshold != THRESHOLD_VOTE || o.json || o.svg || o.targets || o.inputs)
+        die("stream flags by the vote; --threshold, --preset, --targets, --inputs, --json and --svg are for detect");
     if (o.load) d = load_detector(o.load);
     if (!o.train_rows) o.train_rows = 500;
     if (!d && o.train_rows < 8) die("--train-rows: the detector needs at least 8 rows to fit");
@@ -1439,7 +1535,7 @@ static int cmd_stream(int argc, char **argv)
             an_ensemble_decision dec;
             check(an_detector_push(d, row, &score), "score");
             an_ensemble_last(d, &dec);
-            printf("%.6f,%d\n", score, dec.anomaly);
+            printf("%.9g,%d\n", score, dec.anomaly);
         }
     }
     if (!d) die("%zu lines, fewer than the %zu to train on: nothing was scored", n_train, o.train_rows);
@@ -1684,7 +1780,8 @@ static int cmd_nab(int argc, char **argv)
     if (parse_options(n_rest, rest, 0, &o) != n_rest || n_dirs != 2)
         die("nab: DATA_DIR OUT_DIR [--name NAME] [--windows FILE] [--method M] [--period N] [--window N]");
     free(rest);
-    if (o.threshold != THRESHOLD_VOTE || o.train_rows || o.load || o.save || o.json || o.svg || o.explain_option)
+    if (o.threshold != THRESHOLD_VOTE || o.train_rows || o.load || o.save || o.json || o.svg || o.explain_option ||
+        o.targets || o.inputs)
         die("nab: the protocol fixes training and scores; --method, --period, --window, --epochs and --seed apply");
     if (windows) json = slurp(windows);
     o.pool = AN_POOL_SURPRISE;      /* see nab_scores */
@@ -1751,25 +1848,6 @@ static unsigned parse_kinds(const char *list)
     return kinds;
 }
 
-/* --channels: value columns by name or by number (1 = the first value
-   column), comma-separated, into ok[cols]. */
-static void parse_channels(const char *list, const table *t, unsigned char *ok)
-{
-    char *copy = xstrdup(list), *p, *save = NULL;
-    size_t k, any = 0;
-    memset(ok, 0, t->cols);
-    for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-        double v;
-        for (k = 0; k < t->cols && strcmp(t->name[k + 1], p); k++) {}
-        if (k == t->cols && parse_number(p, &v) && v >= 1 && v <= (double)t->cols && v == floor(v)) k = (size_t)v - 1;
-        if (k == t->cols) die("--channels: no value column '%s'", p);
-        ok[k] = 1;
-        any = 1;
-    }
-    free(copy);
-    if (!any) die("--channels: an empty list");
-}
-
 static int cmd_inject(int argc, char **argv)
 {
     an_inject_config c = an_inject_config_init();
@@ -1811,7 +1889,7 @@ static int cmd_inject(int argc, char **argv)
     read_table(file, &t);
     if (channels) {
         ok = (unsigned char *)xmalloc(t.cols);
-        parse_channels(channels, &t, ok);
+        parse_columns("--channels", channels, &t, ok);
         c.channel_ok = ok;
     }
     if (!period && (c.kinds & AN_INJECT_BIT(AN_INJECT_PHASE))) {

@@ -1300,7 +1300,7 @@ static an_result toy_gradient(an_detector *self, const float *x, size_t n_rows, 
 static void toy_destroy(an_detector *self) { (void)self; }
 
 static const an_detector_vtable toy_vt = { AN_TAG('T', 'O', 'Y', '1'), "toy", toy_fit, toy_score, NULL, NULL,
-                                           NULL, NULL, toy_gradient, toy_destroy };
+                                           NULL, NULL, toy_gradient, toy_destroy, NULL };
 
 static toy toy_make(size_t n_rows, size_t F, const double *a, const double *b, double quad, double cross)
 {
