@@ -17,6 +17,11 @@
 #                  takes bench/eval.c's own flags (--no-nab, --no-synth, --jobs N)
 #   make fuzz      libFuzzer on the model-file reader (clang), FUZZ_SECONDS=60
 #   make cross     the suite for AArch64 NEON under qemu (CROSS=aarch64-linux-gnu-)
+#   make install   the headers to $(PREFIX)/include, the anomaly command to
+#                  $(PREFIX)/bin, anomaly.pc to $(PREFIX)/share/pkgconfig and
+#                  the find_package(anomaly) files to $(PREFIX)/share/cmake/anomaly
+#                  (PREFIX=/usr/local; DESTDIR stages; SIMD=avx2 or scalar for an
+#                  anomaly command that runs on other machines); make uninstall
 #
 # Variables: CC, CXX, CLANG, CFLAGS (optimisation, debug), SIMD=auto|scalar|avx2|avx512|neon.
 
@@ -68,7 +73,7 @@ TESTS     = build/test_core build/test_core_scalar $(if $(HAS_AVX2),build/test_c
             $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject
 FUZZ_RUN  = build/fuzz_model
 
-.PHONY: all test sanitize bench demo docs eval fuzz cross clean
+.PHONY: all test sanitize bench demo docs eval fuzz cross install uninstall clean
 
 all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats bench/stl bench/lstm_ae build/core_tour \
      build/stats_tour build/lstm_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed \
@@ -157,7 +162,8 @@ build/stream_fixed: examples/stream_fixed.c tests/no_heap.c $(HEADERS) | build
 
 test: $(TESTS) $(FUZZ_RUN) build/anomaly build/quickstart build/stream_fixed
 	@CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" CFLAGS="$(ALL_CFLAGS)" sh tests/run.sh $(TESTS) "$(FUZZ_RUN) tests/fuzz/corpus" \
-	    "sh tests/test_cli.sh build/anomaly" "sh tests/test_examples.sh build/quickstart build/stream_fixed"
+	    "sh tests/test_cli.sh build/anomaly" "sh tests/test_examples.sh build/quickstart build/stream_fixed" \
+	    "sh tests/test_install.sh"
 
 # ASan + UBSan over the same suite, then valgrind memcheck on the core tests
 # (built for AVX2: valgrind does not decode AVX-512).
@@ -226,6 +232,39 @@ cross: | build
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_detectors_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_lstm_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_xai_neon"
+
+# Installation.  The library is header-only: what a consumer needs is the
+# include directory and -lm, which anomaly.pc and anomalyConfig.cmake say
+# (both in share/, as they do not depend on the architecture).
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+BINDIR       ?= $(PREFIX)/bin
+INCLUDEDIR   ?= $(PREFIX)/include
+DATADIR      ?= $(PREFIX)/share
+PKGCONFIGDIR ?= $(DATADIR)/pkgconfig
+CMAKEDIR     ?= $(DATADIR)/cmake/anomaly
+VERSION_MAJOR := $(shell sed -n 's/^\#define ANOMALY_VERSION_MAJOR //p' anomaly.h)
+VERSION_MINOR := $(shell sed -n 's/^\#define ANOMALY_VERSION_MINOR //p' anomaly.h)
+VERSION       := $(VERSION_MAJOR).$(VERSION_MINOR).$(shell sed -n 's/^\#define ANOMALY_VERSION_PATCH //p' anomaly.h)
+CONFIGURE = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+                -e 's|@MAJOR@|$(VERSION_MAJOR)|g' -e 's|@MINOR@|$(VERSION_MINOR)|g'
+
+install: build/anomaly
+	@mkdir -p build/install
+	$(CONFIGURE) cmake/anomaly.pc.in > build/install/anomaly.pc
+	$(CONFIGURE) cmake/anomalyConfig.cmake.in > build/install/anomalyConfig.cmake
+	$(CONFIGURE) cmake/anomalyConfigVersion.cmake.in > build/install/anomalyConfigVersion.cmake
+	install -d "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(PKGCONFIGDIR)" "$(DESTDIR)$(CMAKEDIR)"
+	install -m 644 $(HEADERS) "$(DESTDIR)$(INCLUDEDIR)"
+	install -m 755 build/anomaly "$(DESTDIR)$(BINDIR)"
+	install -m 644 build/install/anomaly.pc "$(DESTDIR)$(PKGCONFIGDIR)"
+	install -m 644 build/install/anomalyConfig.cmake build/install/anomalyConfigVersion.cmake "$(DESTDIR)$(CMAKEDIR)"
+
+uninstall:
+	rm -f $(addprefix "$(DESTDIR)$(INCLUDEDIR)"/,$(HEADERS)) "$(DESTDIR)$(BINDIR)/anomaly" \
+	    "$(DESTDIR)$(PKGCONFIGDIR)/anomaly.pc" "$(DESTDIR)$(CMAKEDIR)/anomalyConfig.cmake" \
+	    "$(DESTDIR)$(CMAKEDIR)/anomalyConfigVersion.cmake"
+	rmdir "$(DESTDIR)$(CMAKEDIR)" 2> /dev/null || true
 
 clean:
 	rm -rf build bench/stl bench/lstm_ae
