@@ -17,6 +17,10 @@
 #                  takes bench/eval.c's own flags (--no-nab, --no-synth, --jobs N)
 #   make fuzz      libFuzzer on the model-file reader (clang), FUZZ_SECONDS=60
 #   make cross     the suite for AArch64 NEON under qemu (CROSS=aarch64-linux-gnu-)
+#   make firmware  cross-builds firmware/stream.c for a Cortex-M4F (arm-none-eabi-gcc,
+#                  newlib) three ways: STL + IQR, an LSTM autoencoder, their hybrid;
+#                  runs each under qemu-system-arm (MPS2 AN386), checks its scores
+#                  equal the host's, prints the flash / RAM table (not part of test)
 #   make install   the headers to $(PREFIX)/include, the anomaly command to
 #                  $(PREFIX)/bin, anomaly.pc to $(PREFIX)/share/pkgconfig and
 #                  the find_package(anomaly) files to $(PREFIX)/share/cmake/anomaly
@@ -73,7 +77,7 @@ TESTS     = build/test_core build/test_core_scalar $(if $(HAS_AVX2),build/test_c
             $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject
 FUZZ_RUN  = build/fuzz_model
 
-.PHONY: all test sanitize bench demo docs eval fuzz cross install uninstall clean
+.PHONY: all test sanitize bench demo docs eval fuzz cross firmware install uninstall clean
 
 all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats bench/stl bench/lstm_ae build/core_tour \
      build/stats_tour build/lstm_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed \
@@ -232,6 +236,49 @@ cross: | build
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_detectors_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_lstm_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_xai_neon"
+
+# Firmware: firmware/train.c fits each detector on the host and writes its
+# model file and the series as C arrays; firmware/stream.c streams the
+# series through the loaded model on the board (with firmware/startup.c
+# and mps2.ld: no libc start-up, no heap, no stdio in the library) and on
+# the host (scalar kernels), one line per score.  The arena of each is the
+# peak it needs on the board, rounded up; the stack area is painted at
+# reset to measure what a run uses.
+ARM_CC     ?= arm-none-eabi-gcc
+ARM_FLAGS   = -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
+FW_CFLAGS   = $(STD) $(ARM_FLAGS) -Os -ffunction-sections -fdata-sections -fstack-usage -fcallgraph-info=su
+FW_KINDS    = stl ae ensemble
+FW_ARENA_stl      = 1024
+FW_ARENA_ae       = 57856
+FW_ARENA_ensemble = 63744
+FW_DEFINE_stl      = FW_STL
+FW_DEFINE_ae       = FW_AE
+FW_DEFINE_ensemble = FW_ENSEMBLE
+FW_FLAGS    = -D$(FW_DEFINE_$*) -DFW_MODEL='"model_$*.h"' -DFW_ARENA=$(FW_ARENA_$*) -Ibuild/firmware
+
+build/firmware/train: firmware/train.c $(HEADERS) | build
+	@mkdir -p build/firmware
+	$(CC) $(STD) $(SIMD_scalar) -O2 $< -o $@ $(LDLIBS)
+
+.PRECIOUS: build/firmware/model_%.h
+build/firmware/model_%.h: build/firmware/train
+	build/firmware/train $* $@
+
+# -Wno-type-limits: arm-none-eabi's enums are one byte, unsigned, so the
+# library's range checks of enum values against 0 are always true there.
+build/firmware/%/fw.elf: firmware/stream.c firmware/startup.c firmware/mps2.ld build/firmware/model_%.h $(HEADERS)
+	@mkdir -p build/firmware/$*
+	$(ARM_CC) $(FW_CFLAGS) -Wno-type-limits $(FW_FLAGS) -c firmware/stream.c -o build/firmware/$*/stream.o
+	$(ARM_CC) $(FW_CFLAGS) -c firmware/startup.c -o build/firmware/$*/startup.o
+	$(ARM_CC) $(ARM_FLAGS) -nostartfiles --specs=nano.specs -T firmware/mps2.ld -Wl,--defsym=FW_STACK=4096 \
+	    -Wl,--gc-sections build/firmware/$*/stream.o build/firmware/$*/startup.o -lm -o $@
+
+build/firmware/%/host: firmware/stream.c build/firmware/model_%.h $(HEADERS)
+	@mkdir -p build/firmware/$*
+	$(CC) $(STD) $(SIMD_scalar) -O2 $(FW_FLAGS) $< -o $@ $(LDLIBS)
+
+firmware: $(foreach k,$(FW_KINDS),build/firmware/$(k)/fw.elf build/firmware/$(k)/host)
+	sh firmware/run.sh build/firmware $(FW_KINDS)
 
 # Installation.  The library is header-only: what a consumer needs is the
 # include directory and -lm, which anomaly.pc and anomalyConfig.cmake say
