@@ -74,7 +74,7 @@ X86      := $(filter x86_64 i686 i386,$(shell uname -m))
 HAS_AVX2 := $(if $(X86),$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo 1))
 TESTS     = build/test_core build/test_core_scalar $(if $(HAS_AVX2),build/test_core_avx2) build/test_stats \
             build/test_thresholds build/test_detectors build/test_lstm build/test_lstm_scalar \
-            $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject
+            $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject build/test_torch
 FUZZ_RUN  = build/fuzz_model
 
 .PHONY: all test sanitize bench demo docs eval fuzz cross firmware install uninstall clean
@@ -117,6 +117,9 @@ build/test_lstm_scalar: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures
 # AVX2 + FMA even where the main build picks AVX-512 (or CFLAGS has -march).
 build/test_lstm_avx2: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures/lstm_torch.h | build
 	$(CC) $(STD) $(SIMD_avx2) -DANOMALY_NO_AVX512 -DTEST_SIMD_EXPECT=AN_SIMD_AVX2 $(CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
+
+build/test_torch: tests/test_torch.c $(HEADERS) tests/test.h tests/fixtures/torch_model.h | build
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
 build/test_xai: tests/test_xai.c $(HEADERS) tests/test.h | build
 	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
@@ -167,7 +170,7 @@ build/stream_fixed: examples/stream_fixed.c tests/no_heap.c $(HEADERS) | build
 test: $(TESTS) $(FUZZ_RUN) build/anomaly build/quickstart build/stream_fixed
 	@CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" CFLAGS="$(ALL_CFLAGS)" sh tests/run.sh $(TESTS) "$(FUZZ_RUN) tests/fuzz/corpus" \
 	    "sh tests/test_cli.sh build/anomaly" "sh tests/test_examples.sh build/quickstart build/stream_fixed" \
-	    "sh tests/test_install.sh"
+	    "sh tests/test_torch.sh" "sh tests/test_install.sh"
 
 # ASan + UBSan over the same suite, then valgrind memcheck on the core tests
 # (built for AVX2: valgrind does not decode AVX-512).
@@ -180,11 +183,12 @@ sanitize: | build
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_lstm.c $(TEST_PATHS) -o build/test_lstm_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_xai.c $(TEST_PATHS) -o build/test_xai_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_inject.c $(TEST_PATHS) -o build/test_inject_asan $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_torch.c $(TEST_PATHS) -o build/test_torch_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) -DFUZZ_STANDALONE tests/fuzz_model.c -o build/fuzz_model_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) examples/anomaly.c -o build/anomaly_asan $(LDLIBS)
 	$(CC) $(STD) $(if $(HAS_AVX2),$(SIMD_avx2),$(SIMD_scalar)) $(CFLAGS) -gdwarf-4 tests/test_core.c $(TEST_PATHS) -o build/test_core_vg $(LDLIBS)
 	@SKIP_COMPILE=1 sh tests/run.sh build/test_core_asan build/test_core_scalar_asan build/test_stats_asan \
-	    build/test_thresholds_asan build/test_detectors_asan build/test_lstm_asan build/test_xai_asan build/test_inject_asan \
+	    build/test_thresholds_asan build/test_detectors_asan build/test_lstm_asan build/test_xai_asan build/test_inject_asan build/test_torch_asan \
 	    "build/fuzz_model_asan tests/fuzz/corpus" "sh tests/test_cli.sh build/anomaly_asan" \
 	    "valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/test_core_vg"
 
