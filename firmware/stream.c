@@ -52,29 +52,42 @@ static void fw_line(char *line, const char *label, uint32_t v)
     line[n + 9] = 0;
 }
 
+/* The model in flash, loaded with only the types this firmware runs: one
+   type through an_detector_load_one, which leaves the ensemble's code out;
+   the hybrid through an_detector_load with its two member types. */
+static an_result fw_load(const an_allocator *a, an_detector **d)
+{
+    an_reader r;
+    an_result res;
+#if defined(FW_ENSEMBLE)
+    const an_detector_vtable *types[2];
+    types[0] = an_stl_iqr_type();
+    types[1] = an_lstm_ae_type();
+#endif
+    if ((res = an_model_open(&r, fw_model, sizeof fw_model)) != AN_OK) return res;
+#if defined(FW_ENSEMBLE)
+    return an_detector_load(&r, types, 2, a, d);
+#elif defined(FW_STL)
+    return an_detector_load_one(&r, an_stl_iqr_type(), a, d);
+#else
+    return an_detector_load_one(&r, an_lstm_ae_type(), a, d);
+#endif
+}
+
 int main(void)
 {
-    const an_detector_vtable *types[2];
-    size_t n_types = 0, t;
+    size_t t;
     an_arena arena;
     an_allocator a;
-    an_reader r;
     an_detector *d;
     an_result res;
     char line[32];
     float score;
     uint32_t bits;
 
-#if defined(FW_STL) || defined(FW_ENSEMBLE)
-    types[n_types++] = an_stl_iqr_type();        /* only the types this firmware runs */
-#endif
-#if defined(FW_AE) || defined(FW_ENSEMBLE)
-    types[n_types++] = an_lstm_ae_type();
-#endif
     an_arena_init(&arena, fw_arena, sizeof fw_arena);
     a = an_arena_allocator(&arena);
-    if ((res = an_model_open(&r, fw_model, sizeof fw_model)) != AN_OK ||
-        (res = an_detector_load(&r, types, n_types, &a, &d)) != AN_OK) {
+    if ((res = fw_load(&a, &d)) != AN_OK) {
         fw_line(line, "load failed: ", (uint32_t)-res);
         fw_write(line);
         return 1;
