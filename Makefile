@@ -268,11 +268,9 @@ build/firmware/train: firmware/train.c $(HEADERS) | build
 build/firmware/model_%.h: build/firmware/train
 	build/firmware/train $* $@
 
-# -Wno-type-limits: arm-none-eabi's enums are one byte, unsigned, so the
-# library's range checks of enum values against 0 are always true there.
 build/firmware/%/fw.elf: firmware/stream.c firmware/startup.c firmware/mps2.ld build/firmware/model_%.h $(HEADERS)
 	@mkdir -p build/firmware/$*
-	$(ARM_CC) $(FW_CFLAGS) -Wno-type-limits $(FW_FLAGS) -c firmware/stream.c -o build/firmware/$*/stream.o
+	$(ARM_CC) $(FW_CFLAGS) $(FW_FLAGS) -c firmware/stream.c -o build/firmware/$*/stream.o
 	$(ARM_CC) $(FW_CFLAGS) -c firmware/startup.c -o build/firmware/$*/startup.o
 	$(ARM_CC) $(ARM_FLAGS) -nostartfiles --specs=nano.specs -T firmware/mps2.ld -Wl,--defsym=FW_STACK=4096 \
 	    -Wl,--gc-sections build/firmware/$*/stream.o build/firmware/$*/startup.o -lm -o $@

@@ -4952,7 +4952,7 @@ AN_API an_result an_inject_apply(float *x, size_t n_rows, size_t n_features, con
     if ((total = an__mul(n_rows, n_features)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     for (k = 0; k < n_events; k++) {
         const an_inject_event *e = &events[k];
-        if ((int)e->kind < 0 || (int)e->kind >= AN_INJECT_KINDS || e->start > e->end || e->end >= n_rows ||
+        if ((unsigned)e->kind >= AN_INJECT_KINDS || e->start > e->end || e->end >= n_rows ||
             e->channel >= n_features || !an__finite(e->magnitude) || !an__finite(e->scale) || !(e->scale > 0.0) ||
             (e->sign != 1 && e->sign != -1))
             return AN_ERR_INVALID_ARG;
@@ -5069,7 +5069,7 @@ AN_API an_result an_synth_series(float *x, size_t n_rows, size_t n_features, con
     size_t t, f;
     int seasonal;
     if (!x || !cfg || n_rows == 0 || n_features == 0) return AN_ERR_INVALID_ARG;
-    if ((int)cfg->shape < 0 || (int)cfg->shape >= AN_SYNTH_SHAPES) return AN_ERR_INVALID_ARG;
+    if ((unsigned)cfg->shape >= AN_SYNTH_SHAPES) return AN_ERR_INVALID_ARG;
     seasonal = cfg->shape != AN_SYNTH_AR1;
     if ((seasonal && cfg->period < 2) || !an__finite(cfg->level) || !an__finite(cfg->amplitude) ||
         !an__finite(cfg->trend) || !an__finite(cfg->noise) || cfg->noise < 0.0 || cfg->amplitude < 0.0 ||
