@@ -20,6 +20,15 @@
 #                  --no-telemetry, --jobs N)
 #   make fuzz      libFuzzer on the model-file reader (clang), FUZZ_SECONDS=60
 #   make cross     the suite for AArch64 NEON under qemu (CROSS=aarch64-linux-gnu-)
+#   make firmware  cross-builds firmware/stream.c for a Cortex-M4F (arm-none-eabi-gcc,
+#                  newlib) three ways: STL + IQR, an LSTM autoencoder, their hybrid;
+#                  runs each under qemu-system-arm (MPS2 AN386), checks its scores
+#                  equal the host's, prints the flash / RAM table (not part of test)
+#   make install   the headers to $(PREFIX)/include, the anomaly command to
+#                  $(PREFIX)/bin, anomaly.pc to $(PREFIX)/share/pkgconfig and
+#                  the find_package(anomaly) files to $(PREFIX)/share/cmake/anomaly
+#                  (PREFIX=/usr/local; DESTDIR stages; SIMD=avx2 or scalar for an
+#                  anomaly command that runs on other machines); make uninstall
 #
 # Variables: CC, CXX, CLANG, CFLAGS (optimisation, debug), SIMD=auto|scalar|avx2|avx512|neon.
 
@@ -68,10 +77,10 @@ X86      := $(filter x86_64 i686 i386,$(shell uname -m))
 HAS_AVX2 := $(if $(X86),$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo 1))
 TESTS     = build/test_core build/test_core_scalar $(if $(HAS_AVX2),build/test_core_avx2) build/test_stats \
             build/test_thresholds build/test_detectors build/test_lstm build/test_lstm_scalar \
-            $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject
+            $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject build/test_torch
 FUZZ_RUN  = build/fuzz_model
 
-.PHONY: all test sanitize bench demo docs eval fuzz cross clean
+.PHONY: all test sanitize bench demo docs eval fuzz cross firmware install uninstall clean
 
 all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats build/bench_xai bench/stl bench/lstm_ae build/core_tour \
      build/stats_tour build/lstm_tour build/explain_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed \
@@ -111,6 +120,9 @@ build/test_lstm_scalar: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures
 # AVX2 + FMA even where the main build picks AVX-512 (or CFLAGS has -march).
 build/test_lstm_avx2: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures/lstm_torch.h | build
 	$(CC) $(STD) $(SIMD_avx2) -DANOMALY_NO_AVX512 -DTEST_SIMD_EXPECT=AN_SIMD_AVX2 $(CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
+
+build/test_torch: tests/test_torch.c $(HEADERS) tests/test.h tests/fixtures/torch_model.h | build
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
 build/test_xai: tests/test_xai.c $(HEADERS) tests/test.h | build
 	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
@@ -166,7 +178,8 @@ build/stream_fixed: examples/stream_fixed.c tests/no_heap.c $(HEADERS) | build
 
 test: $(TESTS) $(FUZZ_RUN) build/anomaly build/quickstart build/stream_fixed
 	@CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" CFLAGS="$(ALL_CFLAGS)" sh tests/run.sh $(TESTS) "$(FUZZ_RUN) tests/fuzz/corpus" \
-	    "sh tests/test_cli.sh build/anomaly" "sh tests/test_examples.sh build/quickstart build/stream_fixed"
+	    "sh tests/test_cli.sh build/anomaly" "sh tests/test_examples.sh build/quickstart build/stream_fixed" \
+	    "sh tests/test_torch.sh" "sh tests/test_install.sh"
 
 # ASan + UBSan over the same suite, then valgrind memcheck on the core tests
 # (built for AVX2: valgrind does not decode AVX-512).
@@ -179,11 +192,12 @@ sanitize: | build
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_lstm.c $(TEST_PATHS) -o build/test_lstm_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_xai.c $(TEST_PATHS) -o build/test_xai_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_inject.c $(TEST_PATHS) -o build/test_inject_asan $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_torch.c $(TEST_PATHS) -o build/test_torch_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) -DFUZZ_STANDALONE tests/fuzz_model.c -o build/fuzz_model_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) examples/anomaly.c -o build/anomaly_asan $(LDLIBS)
 	$(CC) $(STD) $(if $(HAS_AVX2),$(SIMD_avx2),$(SIMD_scalar)) $(CFLAGS) -gdwarf-4 tests/test_core.c $(TEST_PATHS) -o build/test_core_vg $(LDLIBS)
 	@SKIP_COMPILE=1 sh tests/run.sh build/test_core_asan build/test_core_scalar_asan build/test_stats_asan \
-	    build/test_thresholds_asan build/test_detectors_asan build/test_lstm_asan build/test_xai_asan build/test_inject_asan \
+	    build/test_thresholds_asan build/test_detectors_asan build/test_lstm_asan build/test_xai_asan build/test_inject_asan build/test_torch_asan \
 	    "build/fuzz_model_asan tests/fuzz/corpus" "sh tests/test_cli.sh build/anomaly_asan" \
 	    "valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/test_core_vg"
 
@@ -236,6 +250,80 @@ cross: | build
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_detectors_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_lstm_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_xai_neon"
+
+# Firmware: firmware/train.c fits each detector on the host and writes its
+# model file and the series as C arrays; firmware/stream.c streams the
+# series through the loaded model on the board (with firmware/startup.c
+# and mps2.ld: no libc start-up, no heap, no stdio in the library) and on
+# the host (scalar kernels), one line per score.  The arena of each is the
+# peak it needs on the board, rounded up; the stack area is painted at
+# reset to measure what a run uses.
+ARM_CC     ?= arm-none-eabi-gcc
+ARM_FLAGS   = -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
+FW_CFLAGS   = $(STD) $(ARM_FLAGS) -Os -ffunction-sections -fdata-sections -fstack-usage -fcallgraph-info=su
+FW_KINDS    = stl ae ensemble
+FW_ARENA_stl      = 1024
+FW_ARENA_ae       = 57856
+FW_ARENA_ensemble = 63744
+FW_DEFINE_stl      = FW_STL
+FW_DEFINE_ae       = FW_AE
+FW_DEFINE_ensemble = FW_ENSEMBLE
+FW_FLAGS    = -D$(FW_DEFINE_$*) -DFW_MODEL='"model_$*.h"' -DFW_ARENA=$(FW_ARENA_$*) -Ibuild/firmware
+
+build/firmware/train: firmware/train.c $(HEADERS) | build
+	@mkdir -p build/firmware
+	$(CC) $(STD) $(SIMD_scalar) -O2 $< -o $@ $(LDLIBS)
+
+.PRECIOUS: build/firmware/model_%.h
+build/firmware/model_%.h: build/firmware/train
+	build/firmware/train $* $@
+
+build/firmware/%/fw.elf: firmware/stream.c firmware/startup.c firmware/mps2.ld build/firmware/model_%.h $(HEADERS)
+	@mkdir -p build/firmware/$*
+	$(ARM_CC) $(FW_CFLAGS) $(FW_FLAGS) -c firmware/stream.c -o build/firmware/$*/stream.o
+	$(ARM_CC) $(FW_CFLAGS) -c firmware/startup.c -o build/firmware/$*/startup.o
+	$(ARM_CC) $(ARM_FLAGS) -nostartfiles --specs=nano.specs -T firmware/mps2.ld -Wl,--defsym=FW_STACK=4096 \
+	    -Wl,--gc-sections build/firmware/$*/stream.o build/firmware/$*/startup.o -lm -o $@
+
+build/firmware/%/host: firmware/stream.c build/firmware/model_%.h $(HEADERS)
+	@mkdir -p build/firmware/$*
+	$(CC) $(STD) $(SIMD_scalar) -O2 $(FW_FLAGS) $< -o $@ $(LDLIBS)
+
+firmware: $(foreach k,$(FW_KINDS),build/firmware/$(k)/fw.elf build/firmware/$(k)/host)
+	sh firmware/run.sh build/firmware $(FW_KINDS)
+
+# Installation.  The library is header-only: what a consumer needs is the
+# include directory and -lm, which anomaly.pc and anomalyConfig.cmake say
+# (both in share/, as they do not depend on the architecture).
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+BINDIR       ?= $(PREFIX)/bin
+INCLUDEDIR   ?= $(PREFIX)/include
+DATADIR      ?= $(PREFIX)/share
+PKGCONFIGDIR ?= $(DATADIR)/pkgconfig
+CMAKEDIR     ?= $(DATADIR)/cmake/anomaly
+VERSION_MAJOR := $(shell sed -n 's/^\#define ANOMALY_VERSION_MAJOR //p' anomaly.h)
+VERSION_MINOR := $(shell sed -n 's/^\#define ANOMALY_VERSION_MINOR //p' anomaly.h)
+VERSION       := $(VERSION_MAJOR).$(VERSION_MINOR).$(shell sed -n 's/^\#define ANOMALY_VERSION_PATCH //p' anomaly.h)
+CONFIGURE = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+                -e 's|@MAJOR@|$(VERSION_MAJOR)|g' -e 's|@MINOR@|$(VERSION_MINOR)|g'
+
+install: build/anomaly
+	@mkdir -p build/install
+	$(CONFIGURE) cmake/anomaly.pc.in > build/install/anomaly.pc
+	$(CONFIGURE) cmake/anomalyConfig.cmake.in > build/install/anomalyConfig.cmake
+	$(CONFIGURE) cmake/anomalyConfigVersion.cmake.in > build/install/anomalyConfigVersion.cmake
+	install -d "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(PKGCONFIGDIR)" "$(DESTDIR)$(CMAKEDIR)"
+	install -m 644 $(HEADERS) "$(DESTDIR)$(INCLUDEDIR)"
+	install -m 755 build/anomaly "$(DESTDIR)$(BINDIR)"
+	install -m 644 build/install/anomaly.pc "$(DESTDIR)$(PKGCONFIGDIR)"
+	install -m 644 build/install/anomalyConfig.cmake build/install/anomalyConfigVersion.cmake "$(DESTDIR)$(CMAKEDIR)"
+
+uninstall:
+	rm -f $(addprefix "$(DESTDIR)$(INCLUDEDIR)"/,$(HEADERS)) "$(DESTDIR)$(BINDIR)/anomaly" \
+	    "$(DESTDIR)$(PKGCONFIGDIR)/anomaly.pc" "$(DESTDIR)$(CMAKEDIR)/anomalyConfig.cmake" \
+	    "$(DESTDIR)$(CMAKEDIR)/anomalyConfigVersion.cmake"
+	rmdir "$(DESTDIR)$(CMAKEDIR)" 2> /dev/null || true
 
 clean:
 	rm -rf build bench/stl bench/lstm_ae

@@ -1229,7 +1229,7 @@ AN_API an_result an_loss(an_loss_kind kind, const float *pred, const float *targ
     if ((kind == AN_LOSS_BCE || kind == AN_LOSS_FOCAL) && (n_classes == 0 || n % n_classes != 0))
         return AN_ERR_SHAPE;
     if (kind == AN_LOSS_FOCAL && !(gamma >= 0.0 && gamma <= 100.0)) return AN_ERR_INVALID_ARG;
-    if (kind < AN_LOSS_MSE || kind > AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
+    if ((unsigned)kind > AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
     for (i = 0; i < n; i++) {
         if (!an__finite(pred[i]) || !an__finite(target[i])) return AN_ERR_INPUT;
         if (kind >= AN_LOSS_BCE && !(target[i] >= 0.0f && target[i] <= 1.0f)) return AN_ERR_INPUT;
@@ -1632,11 +1632,10 @@ AN_API an_result an_lstm_check_config(const an_lstm_config *c)
     for (l = 0; l < c->n_layers; l++)
         if (c->units[l] < 1 || c->units[l] > AN_LSTM_MAX_UNITS) return AN_ERR_INVALID_ARG;
     if (c->latent > AN_LSTM_MAX_UNITS) return AN_ERR_INVALID_ARG;
-    if ((int)c->activation < AN_ACT_TANH || (int)c->activation > AN_ACT_LINEAR) return AN_ERR_INVALID_ARG;
-    if ((int)c->loss < AN_LOSS_MSE || (int)c->loss > AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
-    if ((int)c->scaler < 0 || (int)c->scaler > AN_SCALER_ROBUST) return AN_ERR_INVALID_ARG;
-    if ((int)c->channel_agg < AN_AGG_MEAN || (int)c->channel_agg > AN_AGG_MAX ||
-        (int)c->window_agg < AN_AGG_MEAN || (int)c->window_agg > AN_AGG_LAST)
+    if ((unsigned)c->activation > AN_ACT_LINEAR) return AN_ERR_INVALID_ARG;
+    if ((unsigned)c->loss > AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
+    if ((unsigned)c->scaler > AN_SCALER_ROBUST) return AN_ERR_INVALID_ARG;
+    if ((unsigned)c->channel_agg > AN_AGG_MAX || (unsigned)c->window_agg > AN_AGG_LAST)
         return AN_ERR_INVALID_ARG;
     if (c->batch < 1 || c->batch > 65536) return AN_ERR_INVALID_ARG;
     if (c->n_predictions > AN_LSTM_MAX_WINDOW || !(c->dropout >= 0.0 && c->dropout < 1.0)) return AN_ERR_INVALID_ARG;

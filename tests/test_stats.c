@@ -1464,6 +1464,65 @@ static void test_ensemble_hostile(void)
     an_writer_uninit(&w);
 }
 
+/* an_detector_load_one: the file's one detector, bit-identical to
+   an_detector_load's, fitted; another type, an ensemble, a damaged file
+   and NULL arguments are refused. */
+static void test_detector_load_one(void)
+{
+    enum { N = 480 };
+    an_stl_iqr_config c = an_stl_iqr_config_init(24);
+    an_hybrid_config hc = an_hybrid_config_init(24);
+    const an_detector_vtable *types[1];
+    float x[N], p, q;
+    an_detector *d = NULL, *e = NULL, *f = NULL, *h = NULL;
+    an_writer w, wh;
+    an_reader r;
+    const void *data, *hdata;
+    size_t size, hsize, i;
+    int same = 1;
+    types[0] = an_stl_iqr_type();
+    for (i = 0; i < N; i++) x[i] = (float)(5 + sin(6.283185307179586 * (double)i / 24) + 0.1 * sin(7.13 * (double)i));
+    CHECK_OK(an_stl_iqr_create(&c, 1, NULL, &d));
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK_OK(an_writer_init(&w, NULL));
+    CHECK_OK(an_detector_save(d, &w));
+    CHECK_OK(an_writer_finish(&w, &data, &size));
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_OK(an_detector_load_one(&r, an_stl_iqr_type(), NULL, &e));
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_OK(an_detector_load(&r, types, 1, NULL, &f));
+    CHECK(e && f && e->fitted);
+    for (i = 0; e && f && i < N; i++) {
+        CHECK_OK(an_detector_push(e, x + i, &p));
+        CHECK_OK(an_detector_push(f, x + i, &q));
+        same &= p == q;
+    }
+    CHECK(same);
+    an_detector_destroy(e);
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_RESULT(an_detector_load_one(&r, an_mad_type(), NULL, &e), AN_ERR_UNSUPPORTED);
+    CHECK(e == NULL);
+    CHECK_RESULT(an_detector_load_one(&r, NULL, NULL, &e), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_detector_load_one(NULL, an_stl_iqr_type(), NULL, &e), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_detector_load_one(&r, an_stl_iqr_type(), NULL, NULL), AN_ERR_INVALID_ARG);
+    CHECK_OK(an_model_open(&r, data, size));
+    r.size -= 8;                                           /* the chunk runs past the end */
+    CHECK(an_detector_load_one(&r, an_stl_iqr_type(), NULL, &e) != AN_OK && e == NULL);
+    CHECK_OK(an_hybrid_create(&hc, 1, NULL, NULL, &h));
+    CHECK_OK(an_detector_fit(h, x, N));
+    CHECK_OK(an_writer_init(&wh, NULL));
+    CHECK_OK(an_detector_save(h, &wh));
+    CHECK_OK(an_writer_finish(&wh, &hdata, &hsize));
+    CHECK_OK(an_model_open(&r, hdata, hsize));
+    CHECK_RESULT(an_detector_load_one(&r, an_stl_iqr_type(), NULL, &e), AN_ERR_UNSUPPORTED);   /* an ensemble */
+    CHECK(e == NULL);
+    an_writer_uninit(&wh);
+    an_writer_uninit(&w);
+    an_detector_destroy(h);
+    an_detector_destroy(f);
+    an_detector_destroy(d);
+}
+
 int main(void)
 {
     RUN(test_stl_against_r);
@@ -1497,5 +1556,6 @@ int main(void)
     RUN(test_ensemble_memory);
     RUN(test_ensemble_add_after_fit);
     RUN(test_ensemble_hostile);
+    RUN(test_detector_load_one);
     return test_finish("test_stats");
 }
