@@ -925,7 +925,11 @@ AN_API const an_detector_vtable *const *an_stats_types(size_t *n);
    a sure member is not diluted).  `lone_likelihood` is the rule for
    events (an_hybrid_lone_ok): an event of one flagged row is kept only
    when the pooled score reaches it (0.9999, ten times rarer than a vote;
-   on training rows (n - 0.5) / n suffices, the most a rank can say). */
+   on training rows (n - 0.5) / n suffices, the most a rank can say).
+   The members also vote on sustained departures (the ensemble's
+   sustain_rows, 12: an hour of 5-minute rows; sustain_z 8), which is how
+   the hybrid sees a flatline, a ramp, a burst of variance or a changed
+   season in the rows it was fitted on, where no single row is rare. */
 typedef struct an_hybrid_config {
     size_t period;              /* STL + IQR's period, 0 = detect (0)       */
     double baseline_weight;     /* STL + IQR's weight (0.6)                 */
@@ -933,6 +937,8 @@ typedef struct an_hybrid_config {
     an_ensemble_pool pool;      /* AN_POOL_MEAN                             */
     double threshold;           /* a member's vote (0.999)                  */
     double lone_likelihood;     /* a lone flagged row's level (0.9999)      */
+    size_t sustain_rows;        /* the sustained vote's window, 0 = off (12) */
+    double sustain_z;           /* its robust z (8)                         */
 } an_hybrid_config;
 
 /* Returns: the defaults above with the given period. */
@@ -5428,6 +5434,8 @@ AN_API an_hybrid_config an_hybrid_config_init(size_t period)
     c.pool = AN_POOL_MEAN;
     c.threshold = 0.999;
     c.lone_likelihood = 0.9999;
+    c.sustain_rows = 12;
+    c.sustain_z = 8.0;
     return c;
 }
 
@@ -5446,6 +5454,8 @@ AN_API an_result an_hybrid_create(const an_hybrid_config *config, size_t n_featu
     sc = an_stl_iqr_config_init(config->period);
     ec.pool = config->pool;
     ec.threshold = config->threshold;
+    ec.sustain_rows = config->sustain_rows;
+    ec.sustain_z = config->sustain_z;
     if ((r = an_ensemble_create(&ec, n_features, a, &e)) != AN_OK) {
         an_detector_destroy(member);
         return r;

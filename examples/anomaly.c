@@ -69,8 +69,10 @@ static const char *const usage_text[] = {
     "                   value column), comma-separated (default: every column\n"
     "                   not in --inputs); with --threshold dynamic or spot\n"
     "  --inputs LIST    columns the model reads but that are not judged\n"
-    "                   (commands, other sensors; default none)\n"
-    "  --threshold T    vote (default: a member past likelihood 0.999 votes, the\n"
+    "                   (commands, other sensors; default none)\n",
+    "  --threshold T    vote (default: a member past likelihood 0.999 votes, and\n"
+    "                   so does one whose last 12 rows are together as surprising\n"
+    "                   as its training rows' windows almost never are; the\n"
     "                   weighted vote decides; a lone flagged row must reach\n"
     "                   0.9999), percentile[:P] (score above the P-th percentile of\n"
     "                   the training scores, 99), sigma[:K] (above the training\n"

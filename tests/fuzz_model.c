@@ -189,6 +189,7 @@ static int fuzz_write_stats_seeds(const char *dir)
             else an_lstm_forecaster_create(&lc9, 1, NULL, &d);
         }
         if (k == 8) {
+            ec.sustain_rows = 12;                    /* the hybrid's sustained vote: a 'SUST' chunk with a ring */
             an_ensemble_create(&ec, 1, NULL, &d);
             an_stl_iqr_create(&sc, 1, NULL, &m);
             an_ensemble_add(d, m, 0.6, AN_MEMBER_BASELINE);
