@@ -342,6 +342,8 @@ static void test_mstl_errors(void)
     CHECK_RESULT(an_mstl_decompose(&c, y, 60, s, t, r, NULL), AN_ERR_INPUT);
     c.n_periods = 0;
     CHECK_RESULT(an_mstl_decompose(&c, y, 60, s, t, r, NULL), AN_ERR_INVALID_ARG);
+    c.n_periods = 1;                   /* no work: refused before any arithmetic on it (UBSan) */
+    CHECK_RESULT(an_mstl_decompose_work(&c, y, 60, s, t, r, NULL), AN_ERR_INVALID_ARG);
 }
 
 /* Strength by hand: component (1, -1, 1, -1), remainder (.5, .5, -.5, -.5):
