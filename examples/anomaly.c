@@ -22,6 +22,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <float.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,7 +155,15 @@ static void remove_pending(void)
 {
     size_t k;
     for (k = 0; k < MAX_OUTPUTS; k++)
-        if (pending_tmp[k]) remove(pending_tmp[k]);
+        if (pending_tmp[k]) unlink(pending_tmp[k]);
+}
+
+/* Interrupted (stream under ^C, a closed pipe): the temporaries go too. */
+static void remove_pending_on_signal(int sig)
+{
+    remove_pending();
+    signal(sig, SIG_DFL);
+    raise(sig);
 }
 
 static NORETURN void die(const char *fmt, ...);
@@ -244,7 +253,12 @@ static void out_open(out_file *o, const char *path)
         o->tmp = xprintf("%s.tmp.XXXXXX", path);
         if ((fd = mkstemp(o->tmp)) < 0) die("cannot write %s: %s", path, strerror(errno));
         pending_tmp[k] = o->tmp;
-        if (k == 0) atexit(remove_pending);
+        if (k == 0) {
+            static const int sigs[4] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+            int j;
+            atexit(remove_pending);
+            for (j = 0; j < 4; j++) signal(sigs[j], remove_pending_on_signal);
+        }
         if (fchmod(fd, 0666 & ~mask) != 0 || !(o->f = fdopen(fd, "w")))
             die("cannot write %s: %s", path, strerror(errno));
     }
@@ -652,6 +666,7 @@ static int parse_options(int argc, char **argv, int i, options *o)
         else if (!strcmp(a, "--seed")) o->seed = parse_count(a, value_of(a, v)), o->given |= GIVEN_SEED;
         else if (!strcmp(a, "--epochs")) {
             if ((o->epochs = parse_count(a, value_of(a, v))) == 0) die("--epochs must be at least 1");
+            if (o->epochs > 1000000) die("--epochs: at most 1000000, not %s", v);
             o->given |= GIVEN_EPOCHS;
         }
         else die("unknown option %s (see --help)", a);
@@ -1467,6 +1482,7 @@ static int cmd_inject(int argc, char **argv)
     if (kinds) { c.kinds = parse_kinds(kinds); explicit_kinds = 1; }
     if (json) out_open(&json_out, json);
     read_table(file, &t);
+    if (c.count > t.rows) die("--count %zu: more anomalies than the %zu rows of %s", c.count, t.rows, file);
     if (channels) {
         ok = (unsigned char *)xmalloc(t.cols);
         parse_channels(channels, &t, ok);

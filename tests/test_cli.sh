@@ -468,6 +468,10 @@ ok $? "H45 nothing on stdout"
 bad "H46 a --json path that is a directory" "cannot write $tmp: it is a directory" "$bin" detect --json "$tmp" "$tmp/series.csv"
 "$bin" detect --quiet --json /dev/stdout "$tmp/h_const.csv" 2> /dev/null | grep -q '^\['
 ok $? "H47 --json /dev/stdout is written in place"
+bad "H51 --epochs past the library's 10^6" "--epochs: at most 1000000, not 3000000" \
+    "$bin" detect --method lstm-ae --epochs 3000000 "$tmp/series.csv"
+bad "H52 inject --count 10^12 (said before any allocation)" "--count 1000000000000: more anomalies than the 2000 rows" \
+    "$bin" inject --count 1000000000000 "$tmp/series.csv"
 # NAB windows: more than 64 (all kept), and out of order (named)
 mkdir -p "$tmp/nabw/cat" && head -1001 "$tmp/series.csv" > "$tmp/nabw/cat/w.csv"
 awk 'BEGIN { printf "{\"cat/w.csv\": ["; for (k = 0; k < 80; k++) { t = 1404172800 + 3600 * (10 + 12 * k);
