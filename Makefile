@@ -3,6 +3,7 @@
 #   make           build everything into build/
 #   make test      the whole suite; ends with "N passed, M failed"
 #   make sanitize  the suite under ASan + UBSan, and valgrind on the core tests
+#   make tsan      the thread test (every detector kind in 4 threads) under TSan
 #   make bench     benchmarks: kernels against plain loops, streaming detectors,
 #                  STL against R and statsmodels, the LSTM autoencoder against
 #                  PyTorch (each peer where it is installed)
@@ -66,7 +67,7 @@ X86      := $(filter x86_64 i686 i386,$(shell uname -m))
 HAS_AVX2 := $(if $(X86),$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo 1))
 TESTS     = build/test_core build/test_core_scalar $(if $(HAS_AVX2),build/test_core_avx2) build/test_stats \
             build/test_thresholds build/test_detectors build/test_lstm build/test_lstm_scalar \
-            $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject
+            $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject build/test_threads
 # The fuzz targets (tests/fuzz_<name>.c), each with its seed corpus in
 # tests/fuzz/<name> (the model reader's in tests/fuzz/corpus) and a
 # dictionary tests/fuzz/<name>.dict where it has one.
@@ -75,7 +76,7 @@ FUZZ_RUN  = $(FUZZ_TARGETS:%=build/fuzz_%)
 fuzz_corpus = tests/fuzz/$(if $(filter model,$(1)),corpus,$(1))
 FUZZ_REPLAY = $(foreach t,$(FUZZ_TARGETS),"build/fuzz_$(t)$(2) $(call fuzz_corpus,$(t))")
 
-.PHONY: all test sanitize bench demo docs eval fuzz cross clean
+.PHONY: all test sanitize tsan bench demo docs eval fuzz cross clean
 
 all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats bench/stl bench/lstm_ae build/core_tour \
      build/stats_tour build/lstm_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed \
@@ -118,6 +119,14 @@ build/test_lstm_avx2: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures/l
 
 build/test_xai: tests/test_xai.c $(HEADERS) tests/test.h | build
 	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
+
+build/test_threads: tests/test_threads.c $(HEADERS) tests/test.h | build
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS) -pthread
+
+# The thread test under ThreadSanitizer (clang).
+tsan: | build
+	$(CLANG) -std=c99 $(WARN) -ffp-contract=off -O1 -g -fsanitize=thread tests/test_threads.c -o build/test_threads_tsan $(LDLIBS) -pthread
+	@SKIP_COMPILE=1 sh tests/run.sh build/test_threads_tsan
 
 build/fuzz_%: tests/fuzz_%.c tests/fuzz_replay.h examples/cli_read.h $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) -DFUZZ_STANDALONE $< -o $@ $(LDLIBS)
