@@ -4,6 +4,7 @@
 #   make test      the whole suite; ends with "N passed, M failed"
 #   make sanitize  the suite under ASan + UBSan, and valgrind on the core tests
 #   make tsan      the thread test (every detector kind in 4 threads) under TSan
+#   make determinism  model files from gcc and clang, -O0 and -O2 (scalar): identical
 #   make bench     benchmarks: kernels against plain loops, streaming detectors,
 #                  STL against R and statsmodels, the LSTM autoencoder against
 #                  PyTorch (each peer where it is installed)
@@ -76,7 +77,7 @@ FUZZ_RUN  = $(FUZZ_TARGETS:%=build/fuzz_%)
 fuzz_corpus = tests/fuzz/$(if $(filter model,$(1)),corpus,$(1))
 FUZZ_REPLAY = $(foreach t,$(FUZZ_TARGETS),"build/fuzz_$(t)$(2) $(call fuzz_corpus,$(t))")
 
-.PHONY: all test sanitize tsan bench demo docs eval fuzz cross clean
+.PHONY: all test sanitize tsan determinism bench demo docs eval fuzz cross clean
 
 all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats bench/stl bench/lstm_ae build/core_tour \
      build/stats_tour build/lstm_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed \
@@ -122,6 +123,10 @@ build/test_xai: tests/test_xai.c $(HEADERS) tests/test.h | build
 
 build/test_threads: tests/test_threads.c $(HEADERS) tests/test.h | build
 	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS) -pthread
+
+# One seed, one model file: gcc and clang, -O0 and -O2, scalar path (minutes).
+determinism:
+	@sh tests/test_determinism.sh "$(CC)" "$(CLANG)"
 
 # The thread test under ThreadSanitizer (clang).
 tsan: | build

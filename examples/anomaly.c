@@ -466,7 +466,7 @@ static an_detector *load_detector(const char *path)
     memcpy(types + n_stats, lstm, n_lstm * sizeof *types);
     if ((res = an_model_open(&r, data, size)) != AN_OK) die("%s: %s", path, an_result_str(res));
     {
-        uint32_t tag;                            /* say which type, should a newer file need one */
+        uint32_t tag = 0;                        /* say which type, should a newer file need one */
         char name[5];
         an_reader at = r, payload, type;
         if (an_detector_missing_type(&r, types, n_stats + n_lstm, &tag) == AN_OK && tag)
