@@ -292,8 +292,11 @@ static char *slurp(const char *path, size_t *size)
         len += got;
         if (len + 1 == cap) buf = (char *)xrealloc(buf, cap *= 2);
     }
-    if (ferror(f)) die("cannot read %s: %s", path, strerror(errno));
-    if (f != stdin) fclose(f);
+    {
+        int failed = ferror(f), err = errno;
+        if (f != stdin) fclose(f);
+        if (failed) die("cannot read %s: %s", path, strerror(err));
+    }
     buf[len] = '\0';
     if (size) *size = len;
     return buf;
