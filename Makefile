@@ -13,13 +13,25 @@
 #                  fails when they differ)
 #   make eval      the quality suite (not part of test; minutes): NAB on
 #                  ../shared/data/nab, all / choose / confirm halves, and the
-#                  synthetic benchmark unsupervised and with a clean prefix.
-#                  EVAL_ARGS="--method stl" goes to every detect and nab run;
+#                  synthetic benchmark unsupervised and with a clean prefix,
+#                  and synthetic multichannel telemetry with a training period.
+#                  EVAL_ARGS="--method stl" goes to every detect and nab run
+#                  (not the telemetry part's --preset telemanom run);
 #                  QUICK=1 runs 14 synthetic files instead of 84; EVAL_FLAGS
-#                  takes bench/eval.c's own flags (--no-nab, --no-synth, --jobs N)
+#                  takes bench/eval.c's own flags (--no-nab, --no-synth,
+#                  --no-telemetry, --jobs N)
 #   make fuzz      libFuzzer (clang, ASan + UBSan) on each reader: model files, the CLI's
 #                  CSV, NAB windows JSON and stream lines; FUZZ_SECONDS=60 each
 #   make cross     the suite for AArch64 NEON under qemu (CROSS=aarch64-linux-gnu-)
+#   make firmware  cross-builds firmware/stream.c for a Cortex-M4F (arm-none-eabi-gcc,
+#                  newlib) three ways: STL + IQR, an LSTM autoencoder, their hybrid;
+#                  runs each under qemu-system-arm (MPS2 AN386), checks its scores
+#                  equal the host's, prints the flash / RAM table (not part of test)
+#   make install   the headers to $(PREFIX)/include, the anomaly command to
+#                  $(PREFIX)/bin, anomaly.pc to $(PREFIX)/share/pkgconfig and
+#                  the find_package(anomaly) files to $(PREFIX)/share/cmake/anomaly
+#                  (PREFIX=/usr/local; DESTDIR stages; SIMD=avx2 or scalar for an
+#                  anomaly command that runs on other machines); make uninstall
 #
 # Variables: CC, CXX, CLANG, CFLAGS (optimisation, debug), SIMD=auto|scalar|avx2|avx512|neon.
 
@@ -68,7 +80,7 @@ X86      := $(filter x86_64 i686 i386,$(shell uname -m))
 HAS_AVX2 := $(if $(X86),$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo 1))
 TESTS     = build/test_core build/test_core_scalar $(if $(HAS_AVX2),build/test_core_avx2) build/test_stats \
             build/test_thresholds build/test_detectors build/test_lstm build/test_lstm_scalar \
-            $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject build/test_threads
+            $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject build/test_torch build/test_threads
 # The fuzz targets (tests/fuzz_<name>.c), each with its seed corpus in
 # tests/fuzz/<name> (the model reader's in tests/fuzz/corpus) and a
 # dictionary tests/fuzz/<name>.dict where it has one.
@@ -77,10 +89,10 @@ FUZZ_RUN  = $(FUZZ_TARGETS:%=build/fuzz_%)
 fuzz_corpus = tests/fuzz/$(if $(filter model,$(1)),corpus,$(1))
 FUZZ_REPLAY = $(foreach t,$(FUZZ_TARGETS),"build/fuzz_$(t)$(2) $(call fuzz_corpus,$(t))")
 
-.PHONY: all test sanitize tsan determinism bench demo docs eval fuzz cross clean
+.PHONY: all test sanitize tsan determinism bench demo docs eval fuzz cross firmware install uninstall clean
 
-all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats bench/stl bench/lstm_ae build/core_tour \
-     build/stats_tour build/lstm_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed \
+all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats build/bench_xai bench/stl bench/lstm_ae build/core_tour \
+     build/stats_tour build/lstm_tour build/explain_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed \
      build/eval
 
 build:
@@ -118,6 +130,9 @@ build/test_lstm_scalar: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures
 build/test_lstm_avx2: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures/lstm_torch.h | build
 	$(CC) $(STD) $(SIMD_avx2) -DANOMALY_NO_AVX512 -DTEST_SIMD_EXPECT=AN_SIMD_AVX2 $(CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
+build/test_torch: tests/test_torch.c $(HEADERS) tests/test.h tests/fixtures/torch_model.h | build
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
+
 build/test_xai: tests/test_xai.c $(HEADERS) tests/test.h | build
 	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
@@ -142,6 +157,9 @@ build/bench_kernels: bench/bench_kernels.c bench/bench.h $(HEADERS) | build
 build/bench_stats: bench/bench_stats.c bench/bench.h $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
+build/bench_xai: bench/xai.c bench/bench.h $(HEADERS) | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
 # The benchmarks other scripts call by name live next to their source.
 bench/stl: bench/stl.c bench/bench.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
@@ -161,6 +179,9 @@ build/core_tour: examples/core_tour.c $(HEADERS) | build
 build/stats_tour: examples/stats_tour.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
+build/explain_tour: examples/explain_tour.c $(HEADERS) | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
 # The report picture from a CSV: build/report --period 48 FILE.csv > picture.svg
 build/report: examples/report.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
@@ -178,7 +199,8 @@ build/stream_fixed: examples/stream_fixed.c tests/no_heap.c $(HEADERS) | build
 
 test: $(TESTS) $(FUZZ_RUN) build/anomaly build/quickstart build/stream_fixed
 	@CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" CFLAGS="$(ALL_CFLAGS)" sh tests/run.sh $(TESTS) $(call FUZZ_REPLAY) \
-	    "sh tests/test_cli.sh build/anomaly" "sh tests/test_examples.sh build/quickstart build/stream_fixed"
+	    "sh tests/test_cli.sh build/anomaly" "sh tests/test_examples.sh build/quickstart build/stream_fixed" \
+	    "sh tests/test_torch.sh" "sh tests/test_install.sh"
 
 # ASan + UBSan over the same suite, then valgrind memcheck on the core tests
 # (built for AVX2: valgrind does not decode AVX-512).
@@ -191,17 +213,19 @@ sanitize: | build
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_lstm.c $(TEST_PATHS) -o build/test_lstm_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_xai.c $(TEST_PATHS) -o build/test_xai_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_inject.c $(TEST_PATHS) -o build/test_inject_asan $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_torch.c $(TEST_PATHS) -o build/test_torch_asan $(LDLIBS)
 	for t in $(FUZZ_TARGETS); do $(CC) $(ALL_CFLAGS) $(SANITIZE) -DFUZZ_STANDALONE tests/fuzz_$$t.c -o build/fuzz_$${t}_asan $(LDLIBS) || exit 1; done
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) examples/anomaly.c -o build/anomaly_asan $(LDLIBS)
 	$(CC) $(STD) $(if $(HAS_AVX2),$(SIMD_avx2),$(SIMD_scalar)) $(CFLAGS) -gdwarf-4 tests/test_core.c $(TEST_PATHS) -o build/test_core_vg $(LDLIBS)
 	@SKIP_COMPILE=1 sh tests/run.sh build/test_core_asan build/test_core_scalar_asan build/test_stats_asan \
-	    build/test_thresholds_asan build/test_detectors_asan build/test_lstm_asan build/test_xai_asan build/test_inject_asan \
+	    build/test_thresholds_asan build/test_detectors_asan build/test_lstm_asan build/test_xai_asan build/test_inject_asan build/test_torch_asan \
 	    $(call FUZZ_REPLAY,,_asan) "sh tests/test_cli.sh build/anomaly_asan" \
 	    "valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/test_core_vg"
 
-bench: build/bench_kernels build/bench_stats bench/stl bench/lstm_ae
+bench: build/bench_kernels build/bench_stats build/bench_xai bench/stl bench/lstm_ae
 	./build/bench_kernels
 	./build/bench_stats
+	./build/bench_xai
 	sh bench/stl_compare.sh bench/stl
 	sh bench/lstm_ae_compare.sh
 
@@ -259,6 +283,80 @@ cross: | build
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_detectors_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_lstm_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_xai_neon"
+
+# Firmware: firmware/train.c fits each detector on the host and writes its
+# model file and the series as C arrays; firmware/stream.c streams the
+# series through the loaded model on the board (with firmware/startup.c
+# and mps2.ld: no libc start-up, no heap, no stdio in the library) and on
+# the host (scalar kernels), one line per score.  The arena of each is the
+# peak it needs on the board, rounded up; the stack area is painted at
+# reset to measure what a run uses.
+ARM_CC     ?= arm-none-eabi-gcc
+ARM_FLAGS   = -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
+FW_CFLAGS   = $(STD) $(ARM_FLAGS) -Os -ffunction-sections -fdata-sections -fstack-usage -fcallgraph-info=su
+FW_KINDS    = stl ae ensemble
+FW_ARENA_stl      = 1024
+FW_ARENA_ae       = 57856
+FW_ARENA_ensemble = 63744
+FW_DEFINE_stl      = FW_STL
+FW_DEFINE_ae       = FW_AE
+FW_DEFINE_ensemble = FW_ENSEMBLE
+FW_FLAGS    = -D$(FW_DEFINE_$*) -DFW_MODEL='"model_$*.h"' -DFW_ARENA=$(FW_ARENA_$*) -Ibuild/firmware
+
+build/firmware/train: firmware/train.c $(HEADERS) | build
+	@mkdir -p build/firmware
+	$(CC) $(STD) $(SIMD_scalar) -O2 $< -o $@ $(LDLIBS)
+
+.PRECIOUS: build/firmware/model_%.h
+build/firmware/model_%.h: build/firmware/train
+	build/firmware/train $* $@
+
+build/firmware/%/fw.elf: firmware/stream.c firmware/startup.c firmware/mps2.ld build/firmware/model_%.h $(HEADERS)
+	@mkdir -p build/firmware/$*
+	$(ARM_CC) $(FW_CFLAGS) $(FW_FLAGS) -c firmware/stream.c -o build/firmware/$*/stream.o
+	$(ARM_CC) $(FW_CFLAGS) -c firmware/startup.c -o build/firmware/$*/startup.o
+	$(ARM_CC) $(ARM_FLAGS) -nostartfiles --specs=nano.specs -T firmware/mps2.ld -Wl,--defsym=FW_STACK=4096 \
+	    -Wl,--gc-sections build/firmware/$*/stream.o build/firmware/$*/startup.o -lm -o $@
+
+build/firmware/%/host: firmware/stream.c build/firmware/model_%.h $(HEADERS)
+	@mkdir -p build/firmware/$*
+	$(CC) $(STD) $(SIMD_scalar) -O2 $(FW_FLAGS) $< -o $@ $(LDLIBS)
+
+firmware: $(foreach k,$(FW_KINDS),build/firmware/$(k)/fw.elf build/firmware/$(k)/host)
+	sh firmware/run.sh build/firmware $(FW_KINDS)
+
+# Installation.  The library is header-only: what a consumer needs is the
+# include directory and -lm, which anomaly.pc and anomalyConfig.cmake say
+# (both in share/, as they do not depend on the architecture).
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+BINDIR       ?= $(PREFIX)/bin
+INCLUDEDIR   ?= $(PREFIX)/include
+DATADIR      ?= $(PREFIX)/share
+PKGCONFIGDIR ?= $(DATADIR)/pkgconfig
+CMAKEDIR     ?= $(DATADIR)/cmake/anomaly
+VERSION_MAJOR := $(shell sed -n 's/^\#define ANOMALY_VERSION_MAJOR //p' anomaly.h)
+VERSION_MINOR := $(shell sed -n 's/^\#define ANOMALY_VERSION_MINOR //p' anomaly.h)
+VERSION       := $(VERSION_MAJOR).$(VERSION_MINOR).$(shell sed -n 's/^\#define ANOMALY_VERSION_PATCH //p' anomaly.h)
+CONFIGURE = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+                -e 's|@MAJOR@|$(VERSION_MAJOR)|g' -e 's|@MINOR@|$(VERSION_MINOR)|g'
+
+install: build/anomaly
+	@mkdir -p build/install
+	$(CONFIGURE) cmake/anomaly.pc.in > build/install/anomaly.pc
+	$(CONFIGURE) cmake/anomalyConfig.cmake.in > build/install/anomalyConfig.cmake
+	$(CONFIGURE) cmake/anomalyConfigVersion.cmake.in > build/install/anomalyConfigVersion.cmake
+	install -d "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(PKGCONFIGDIR)" "$(DESTDIR)$(CMAKEDIR)"
+	install -m 644 $(HEADERS) "$(DESTDIR)$(INCLUDEDIR)"
+	install -m 755 build/anomaly "$(DESTDIR)$(BINDIR)"
+	install -m 644 build/install/anomaly.pc "$(DESTDIR)$(PKGCONFIGDIR)"
+	install -m 644 build/install/anomalyConfig.cmake build/install/anomalyConfigVersion.cmake "$(DESTDIR)$(CMAKEDIR)"
+
+uninstall:
+	rm -f $(addprefix "$(DESTDIR)$(INCLUDEDIR)"/,$(HEADERS)) "$(DESTDIR)$(BINDIR)/anomaly" \
+	    "$(DESTDIR)$(PKGCONFIGDIR)/anomaly.pc" "$(DESTDIR)$(CMAKEDIR)/anomalyConfig.cmake" \
+	    "$(DESTDIR)$(CMAKEDIR)/anomalyConfigVersion.cmake"
+	rmdir "$(DESTDIR)$(CMAKEDIR)" 2> /dev/null || true
 
 clean:
 	rm -rf build bench/stl bench/lstm_ae

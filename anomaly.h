@@ -821,6 +821,7 @@ typedef struct an_detector_vtable {
     an_result (*load)(an_reader *payload, const an_allocator *a, an_detector **out);
     an_result (*gradient)(an_detector *self, const float *x, size_t n_rows, size_t t, float *grad);
     void      (*destroy)(an_detector *self);
+    an_result (*expected)(an_detector *self, double *expected);   /* optional: an_detector_expected */
 } an_detector_vtable;
 
 struct an_detector {
@@ -844,6 +845,18 @@ AN_API an_result an_detector_reset(an_detector *d);
 /* Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_UNSUPPORTED for a type without
    gradients; AN_ERR_INVALID_ARG. */
 AN_API an_result an_detector_gradient(an_detector *d, const float *x, size_t n_rows, size_t t, float *grad);
+/* What the detector expected for the row its last push scored, in the
+   data's units (n_features values into `expected`): a forecaster's
+   forecast, an autoencoder's reconstruction, STL + IQR's one-step
+   forecast; an ensemble's is the weighted mean of the expectations of the
+   members that answered that row.  NaN where it expected nothing (before
+   the first push after fit, load or reset; an LSTM before its first full
+   window).  These are the "expected" of |actual - expected| for the error
+   thresholds (an_prediction_errors in anomaly_stats.h).
+   Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_UNSUPPORTED for a type that
+   expects no values (isolation forest, robust z, ...), or an ensemble
+   none of whose members does; AN_ERR_INVALID_ARG. */
+AN_API an_result an_detector_expected(an_detector *d, double *expected);
 /* Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_UNSUPPORTED; the writer's
    error. */
 AN_API an_result an_detector_save(const an_detector *d, an_writer *w);
@@ -856,6 +869,14 @@ AN_API an_result an_detector_save(const an_detector *d, an_writer *w);
    a malformed chunk; AN_ERR_NOMEM. */
 AN_API an_result an_detector_load(an_reader *r, const an_detector_vtable *const *types, size_t n_types,
                                   const an_allocator *a, an_detector **out);
+/* an_detector_load for a file that must hold one detector of `type` (not
+   an ensemble).  For firmware that runs a single type: it does not link
+   the ensemble's code, nor the calibration's maths (on a Cortex-M4F, STL
+   + IQR streaming takes 18 KB less flash than through an_detector_load).
+   Returns: AN_OK; AN_ERR_UNSUPPORTED when the file holds another type or
+   type has no load; otherwise as an_detector_load. */
+AN_API an_result an_detector_load_one(an_reader *r, const an_detector_vtable *type, const an_allocator *a,
+                                      an_detector **out);
 AN_API void      an_detector_destroy(an_detector *d);
 
 #define AN_TAG_DETECTOR AN_TAG('D', 'E', 'T', 'C')
@@ -1044,7 +1065,27 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
    that sees nothing (p 1 - 1e-6 and 0.5, weights 0.6 and 0.4: 0.9998, where
    the mean gives 0.8).  A member votes "anomaly" when its likelihood
    exceeds `threshold`; the row is an anomaly when the votes reach
-   `min_agree` of the weight present.  A member that is not fitted, failed
+   `min_agree` of the weight present.
+
+   A member also votes on a sustained departure (`sustain_rows` w > 0):
+   the mean over its last w rows of the surprise -ln(1 - p_k), against
+   the same mean over the training rows' full windows as a robust z
+   ((mean - median) / (1.4826 MAD), the scale floored at 1 / sqrt(w),
+   the spread of independent rows' windows, so a smooth or near-noiseless
+   series is not judged by the small wobble of its windows), votes when it passes
+   `sustain_z`.  A row's surprise counts at most -ln(1 - threshold) (6.9
+   at 0.999): one extreme row is the row vote's business, and must not
+   hold the window up for w rows after it.  A row-level likelihood cannot tell a flatline, a
+   ramp or a changed season from noise when the anomaly covers more than
+   ~0.1% of the rows it was calibrated on (its rows rank among themselves
+   and none reaches 0.999); a run of moderately surprising rows is as
+   rare as one extreme row, and a median and MAD over windows are not
+   moved by a few anomalous stretches.  On training rows the surprise is
+   about exponential with mean 1 (the calibration ranks them), so the
+   robust z needs no distribution.  The window holds rows the member
+   answered in a row (an absent row restarts it) and votes once full:
+   pushes since fit, load or reset, or the rows of one batch.  A member
+   with fewer than 4 w training windows does not vote so.  A member that is not fitted, failed
    to fit, or returns an error or a non-finite score sits the row out (the
    weights renormalise); a row no member answers is an error, and
    AN_MEMBER_BASELINE members must fit.  The ensemble owns its members.
@@ -1076,9 +1117,12 @@ typedef struct an_ensemble_config {
     double threshold;      /* member likelihood that votes anomaly (0.999)     */
     double min_agree;      /* share of present weight that decides (0.5)       */
     an_ensemble_pool pool; /* how the score pools likelihoods (AN_POOL_MEAN)   */
+    size_t sustain_rows;   /* rows in the sustained vote's window, 0 = off (0) */
+    double sustain_z;      /* its robust z that votes (8)                      */
 } an_ensemble_config;
 
 #define AN_ENSEMBLE_MAX_MEMBERS 8
+#define AN_ENSEMBLE_MAX_SUSTAIN 48  /* the longest sustained-vote window   */
 
 /* What the ensemble decided about one row. */
 typedef struct an_ensemble_decision {
@@ -1091,11 +1135,14 @@ typedef struct an_ensemble_decision {
     unsigned present;      /* bit m: member m answered this row                */
     double member_likelihood[AN_ENSEMBLE_MAX_MEMBERS];
     double member_z[AN_ENSEMBLE_MAX_MEMBERS];
+    double member_sustain[AN_ENSEMBLE_MAX_MEMBERS];   /* the sustained vote's z, 0 before a full window */
 } an_ensemble_decision;
 
-/* Returns: threshold 0.999, min_agree 0.5, AN_POOL_MEAN. */
+/* Returns: threshold 0.999, min_agree 0.5, AN_POOL_MEAN, sustained vote
+   off (sustain_rows 0, sustain_z 8). */
 AN_API an_ensemble_config an_ensemble_config_init(void);
-/* Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config or n_features 0;
+/* Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config (sustain_rows past
+   AN_ENSEMBLE_MAX_SUSTAIN, or 1; sustain_z not positive) or n_features 0;
    AN_ERR_NOMEM. */
 AN_API an_result an_ensemble_create(const an_ensemble_config *config, size_t n_features, const an_allocator *a,
                                     an_detector **out);
@@ -3801,6 +3848,14 @@ AN_API an_result an_detector_gradient(an_detector *d, const float *x, size_t n_r
     return d->vt->gradient(d, x, n_rows, t, grad);
 }
 
+AN_API an_result an_detector_expected(an_detector *d, double *expected)
+{
+    if (!d || !d->vt || !expected) return AN_ERR_INVALID_ARG;
+    if (!d->vt->expected) return AN_ERR_UNSUPPORTED;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    return d->vt->expected(d, expected);
+}
+
 AN_API an_result an_detector_save(const an_detector *d, an_writer *w)
 {
     if (!d || !d->vt || !w) return AN_ERR_INVALID_ARG;
@@ -3824,30 +3879,49 @@ static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable 
 /* an_detector_load's work.  The ensemble is this header's own type and is
    found without the table, which it is handed for its members; `member`
    refuses an ensemble, so a file cannot choose the recursion depth. */
-static an_result an__detector_load(an_reader *r, const an_detector_vtable *const *types, size_t n_types,
-                                   const an_allocator *a, int member, an_detector **out)
+/* The 'DETC' chunk at the cursor: its payload, after the type tag it
+   names. */
+static an_result an__detector_open(an_reader *r, an_reader *payload, uint32_t *tag)
 {
-    an_reader payload, type;
-    uint32_t tag;
-    size_t i;
+    an_reader type;
     an_result res;
-    if ((res = an_read_expect(r, AN_TAG_DETECTOR, &payload)) != AN_OK) return res;
-    if ((res = an_read_expect(&payload, AN_TAG_TYPE, &type)) != AN_OK) return res;
-    if ((res = an_read_u32(&type, &tag)) != AN_OK) return res;
-    if (tag == AN__TAG_HYBRID) {
-        if (member) return AN_ERR_CORRUPT;
-        res = an__ensemble_load(&payload, types, n_types, a, out);
-    } else {
-        for (i = 0; i < n_types; i++)
-            if (types[i] && types[i]->tag == tag) break;
-        if (i == n_types) return AN_ERR_UNSUPPORTED;     /* a type this program did not link */
-        if (!types[i]->load) return AN_ERR_UNSUPPORTED;
-        res = types[i]->load(&payload, a, out);
-    }
+    if ((res = an_read_expect(r, AN_TAG_DETECTOR, payload)) != AN_OK) return res;
+    if ((res = an_read_expect(payload, AN_TAG_TYPE, &type)) != AN_OK) return res;
+    return an_read_u32(&type, tag);
+}
+
+/* A loader's result: the detector it made is fitted. */
+static an_result an__detector_loaded(an_result res, an_detector **out)
+{
     if (res != AN_OK) { *out = NULL; return res; }
     if (!*out) return AN_ERR_CORRUPT;
     (*out)->fitted = 1;
     return AN_OK;
+}
+
+static an_result an__detector_load_as(const an_detector_vtable *type, an_reader *payload, const an_allocator *a,
+                                      an_detector **out)
+{
+    if (!type->load) return AN_ERR_UNSUPPORTED;
+    return an__detector_loaded(type->load(payload, a, out), out);
+}
+
+static an_result an__detector_load(an_reader *r, const an_detector_vtable *const *types, size_t n_types,
+                                   const an_allocator *a, int member, an_detector **out)
+{
+    an_reader payload;
+    uint32_t tag;
+    size_t i;
+    an_result res;
+    if ((res = an__detector_open(r, &payload, &tag)) != AN_OK) return res;
+    if (tag == AN__TAG_HYBRID) {
+        if (member) return AN_ERR_CORRUPT;
+        return an__detector_loaded(an__ensemble_load(&payload, types, n_types, a, out), out);
+    }
+    for (i = 0; i < n_types; i++)
+        if (types[i] && types[i]->tag == tag) break;
+    if (i == n_types) return AN_ERR_UNSUPPORTED;     /* a type this program did not link */
+    return an__detector_load_as(types[i], &payload, a, out);
 }
 
 AN_API an_result an_detector_load(an_reader *r, const an_detector_vtable *const *types, size_t n_types,
@@ -3860,6 +3934,22 @@ AN_API an_result an_detector_load(an_reader *r, const an_detector_vtable *const 
     if (!r || (!types && n_types)) return AN_ERR_INVALID_ARG;
     if ((res = an__allocator_copy(&alloc, a)) != AN_OK) return res;
     return an__detector_load(r, types, n_types, &alloc, 0, out);
+}
+
+AN_API an_result an_detector_load_one(an_reader *r, const an_detector_vtable *type, const an_allocator *a,
+                                      an_detector **out)
+{
+    an_allocator alloc;
+    an_reader payload;
+    uint32_t tag;
+    an_result res;
+    if (!out) return AN_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!r || !type) return AN_ERR_INVALID_ARG;
+    if ((res = an__allocator_copy(&alloc, a)) != AN_OK) return res;
+    if ((res = an__detector_open(r, &payload, &tag)) != AN_OK) return res;
+    if (tag != type->tag) return AN_ERR_UNSUPPORTED;
+    return an__detector_load_as(type, &payload, &alloc, out);
 }
 
 AN_API void an_detector_destroy(an_detector *d)
@@ -4271,6 +4361,10 @@ typedef struct an__member {
     int prefitted;               /* fitted when added: fit leaves it alone */
     int healthy;                 /* fitted and calibrated                  */
     an_calibration cal;
+    double sustain_median;       /* the training windows' mean surprise: median ... */
+    double sustain_scale;        /* ... and floored 1.4826 MAD, 0 = no sustained vote */
+    float ring[AN_ENSEMBLE_MAX_SUSTAIN];   /* surprises of the last pushes     */
+    size_t ring_head, ring_filled;         /* the next slot; answered rows held */
 } an__member;
 
 typedef struct an__ensemble {
@@ -4283,6 +4377,7 @@ typedef struct an__ensemble {
     float *batch;                          /* (members, capacity) raw scores of the last batch */
     size_t capacity, batch_rows;
     double z_threshold;                    /* the threshold on a normal variable's z scale */
+    double *expected;                      /* (2F) a member's expectation, the weights; after the struct */
 } an__ensemble;
 
 AN_API an_ensemble_config an_ensemble_config_init(void)
@@ -4291,6 +4386,8 @@ AN_API an_ensemble_config an_ensemble_config_init(void)
     c.threshold = 0.999;
     c.min_agree = 0.5;
     c.pool = AN_POOL_MEAN;
+    c.sustain_rows = 0;
+    c.sustain_z = 8.0;
     return c;
 }
 
@@ -4306,11 +4403,14 @@ AN_API an_result an_ensemble_create(const an_ensemble_config *config, size_t n_f
     *out = NULL;
     if (!config || n_features == 0 || !(config->threshold > 0.0 && config->threshold < 1.0) ||
         !(config->min_agree > 0.0 && config->min_agree <= 1.0) ||
-        (config->pool != AN_POOL_MEAN && config->pool != AN_POOL_SURPRISE))
+        (config->pool != AN_POOL_MEAN && config->pool != AN_POOL_SURPRISE) || config->sustain_rows == 1 ||
+        config->sustain_rows > AN_ENSEMBLE_MAX_SUSTAIN || !(config->sustain_z > 0.0) || !an__finite(config->sustain_z))
         return AN_ERR_INVALID_ARG;
     if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
-    if (!(e = (an__ensemble *)an_malloc(&alloc, sizeof *e, AN_ALIGN))) return AN_ERR_NOMEM;
+    if (n_features > (SIZE_MAX - sizeof *e) / (2 * sizeof(double))) return AN_ERR_TOO_LARGE;
+    if (!(e = (an__ensemble *)an_malloc(&alloc, sizeof *e + 2 * n_features * sizeof(double), AN_ALIGN))) return AN_ERR_NOMEM;
     memset(e, 0, sizeof *e);
+    e->expected = (double *)(e + 1);
     e->base.vt = an_ensemble_type();
     e->base.n_features = n_features;
     e->alloc = alloc;
@@ -4381,6 +4481,86 @@ AN_API an_result an_ensemble_member(const an_detector *ensemble, size_t index, a
     return AN_OK;
 }
 
+/* ---- the sustained vote ---- */
+
+/* A likelihood's surprise -ln(1 - p), at most the row vote's, rounded to
+   float as the ring holds it. */
+static float an__surprise(const an__ensemble *e, double p)
+{
+    return (float)(p < e->config.threshold ? -log1p(-p) : -log1p(-e->config.threshold));
+}
+
+/* The median and scale of the mean surprise over every full window of the
+   member's training scores raw[0..n), or scale 0 for fewer than 4 w
+   windows.  Surprises are summed oldest first, as the push and batch
+   paths sum them, so a window's mean is the same number on every path. */
+static an_result an__sustain_fit(const an__ensemble *e, an__member *m, const float *raw, size_t n)
+{
+    size_t w = e->config.sustain_rows, windows, i, j, bytes;
+    double *s, *mean, med, mad, floor_;
+    m->sustain_median = m->sustain_scale = 0.0;
+    if (w == 0 || n < 5 * w - 1) return AN_OK;              /* n - w + 1 >= 4 w windows */
+    windows = n - w + 1;
+    bytes = an__mul(an__mul(2, n), sizeof(double));
+    if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(s = (double *)an_malloc(&e->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    mean = s + n;
+    for (i = 0; i < n; i++) s[i] = an__surprise(e, an_calibration_likelihood(&m->cal, raw[i]));
+    for (i = 0; i < windows; i++) {
+        double sum = 0.0;
+        for (j = 0; j < w; j++) sum += s[i + j];
+        mean[i] = sum / (double)w;
+    }
+    med = an__quantile_d(mean, windows, 0.5);
+    for (i = 0; i < windows; i++) s[i] = fabs(mean[i] - med);
+    mad = 1.482602218505602 * an__quantile_d(s, windows, 0.5);
+    floor_ = 1.0 / sqrt((double)w);
+    m->sustain_median = med;
+    m->sustain_scale = mad > floor_ ? mad : floor_;
+    an_free(&e->alloc, s, bytes);
+    return AN_OK;
+}
+
+/* Each member's mean surprise over its last sustain_rows pushes, NaN
+   where the window is not full (or the vote is off). */
+static void an__sustain_ring_means(const an__ensemble *e, double *mean)
+{
+    size_t w = e->config.sustain_rows, k, j;
+    for (k = 0; k < e->n_members; k++) {
+        const an__member *m = &e->member[k];
+        double sum = 0.0;
+        mean[k] = NAN;
+        if (w == 0 || m->ring_filled < w) continue;
+        for (j = 0; j < w; j++) sum += m->ring[(m->ring_head + j) % w];   /* oldest first */
+        mean[k] = sum / (double)w;
+    }
+}
+
+/* The same for the window ending at row `row` of the last batch: NaN
+   unless the member answered each of its rows. */
+static void an__sustain_batch_means(const an__ensemble *e, size_t row, double *mean)
+{
+    size_t w = e->config.sustain_rows, k, j;
+    for (k = 0; k < e->n_members; k++) {
+        const an__member *m = &e->member[k];
+        const float *raw = e->batch + k * e->capacity;
+        double sum = 0.0;
+        mean[k] = NAN;
+        if (w == 0 || row + 1 < w || !m->healthy) continue;
+        for (j = row + 1 - w; j <= row; j++) {
+            if (!an__finite(raw[j])) break;
+            sum += an__surprise(e, an_calibration_likelihood(&m->cal, raw[j]));
+        }
+        if (j > row) mean[k] = sum / (double)w;
+    }
+}
+
+static void an__sustain_clear(an__ensemble *e)
+{
+    size_t k;
+    for (k = 0; k < e->n_members; k++) e->member[k].ring_head = e->member[k].ring_filled = 0;
+}
+
 static an_result an__ensemble_fit(an_detector *self, const float *x, size_t n)
 {
     an__ensemble *e = (an__ensemble *)self;
@@ -4395,6 +4575,7 @@ static an_result an__ensemble_fit(an_detector *self, const float *x, size_t n)
         r = m->prefitted ? AN_OK : an_detector_fit(m->d, x, n);
         if (r == AN_OK) r = an__detector_score_checked(m->d, x, n, raw);
         if (r == AN_OK) r = an_calibration_fit(&m->cal, raw, n, &e->alloc);
+        if (r == AN_OK) r = an__sustain_fit(e, m, raw, n);
         if (r == AN_ERR_INPUT) r = AN_ERR_NUMERIC;      /* the input was checked: a member went non-finite */
         if (r == AN_ERR_NOMEM || (r != AN_OK && m->role == AN_MEMBER_BASELINE)) return r;
         m->healthy = r == AN_OK;
@@ -4402,12 +4583,14 @@ static an_result an__ensemble_fit(an_detector *self, const float *x, size_t n)
     }
     e->batch_rows = 0;
     for (k = 0; k < e->n_members; k++) e->last[k] = (float)NAN;
+    an__sustain_clear(e);
     return healthy ? AN_OK : AN_ERR_NUMERIC;
 }
 
-/* The decision about one row from the members' raw scores (NaN = absent). */
+/* The decision about one row from the members' raw scores (NaN = absent)
+   and their windows' mean surprise (NaN = no full window). */
 static an_result an__ensemble_combine(const an__ensemble *e, const float *raw, size_t stride,
-                                      an_ensemble_decision *out)
+                                      const double *sustain_mean, an_ensemble_decision *out)
 {
     double present = 0.0, voted = 0.0, p = 0.0, z = 0.0, zt, spread;
     size_t k;
@@ -4424,7 +4607,10 @@ static an_result an__ensemble_combine(const an__ensemble *e, const float *raw, s
         p += m->weight * (e->config.pool == AN_POOL_SURPRISE ? log1p(-out->member_likelihood[k])   /* -surprise */
                                                              : out->member_likelihood[k]);
         z += m->weight * (out->member_z[k] < 50.0 ? out->member_z[k] : 50.0);
-        if (out->member_likelihood[k] > e->config.threshold) voted += m->weight;
+        if (m->sustain_scale > 0.0 && an__finite(sustain_mean[k]))
+            out->member_sustain[k] = (sustain_mean[k] - m->sustain_median) / m->sustain_scale;
+        if (out->member_likelihood[k] > e->config.threshold || out->member_sustain[k] > e->config.sustain_z)
+            voted += m->weight;
     }
     if (present == 0.0) return AN_ERR_NUMERIC;
     out->likelihood = e->config.pool == AN_POOL_SURPRISE ? 0.0 - expm1(p / present) : p / present;   /* 0 - : never -0 */
@@ -4442,7 +4628,8 @@ static an_result an__ensemble_push(an_detector *self, const float *row, float *s
 {
     an__ensemble *e = (an__ensemble *)self;
     an_ensemble_decision dec;
-    size_t k;
+    double mean[AN_ENSEMBLE_MAX_MEMBERS];
+    size_t k, w = e->config.sustain_rows;
     an_result r;
     for (k = 0; k < e->n_members; k++) {
         an__member *m = &e->member[k];
@@ -4452,7 +4639,15 @@ static an_result an__ensemble_push(an_detector *self, const float *row, float *s
         if (r == AN_ERR_INPUT) return r;                 /* the row itself is unusable */
         if (r != AN_OK) e->last[k] = (float)NAN;
     }
-    if ((r = an__ensemble_combine(e, e->last, 1, &dec)) != AN_OK) return r;
+    for (k = 0; w && k < e->n_members; k++) {           /* the sustained vote's windows */
+        an__member *m = &e->member[k];
+        if (!an__finite(e->last[k])) { m->ring_filled = 0; continue; }
+        m->ring[m->ring_head] = an__surprise(e, an_calibration_likelihood(&m->cal, e->last[k]));
+        m->ring_head = (m->ring_head + 1) % w;
+        if (m->ring_filled < w) m->ring_filled++;
+    }
+    an__sustain_ring_means(e, mean);
+    if ((r = an__ensemble_combine(e, e->last, 1, mean, &dec)) != AN_OK) return r;
     *score = (float)dec.likelihood;
     return AN_OK;
 }
@@ -4471,10 +4666,32 @@ static an_result an__ensemble_score(an_detector *self, const float *x, size_t n,
     }
     e->batch_rows = n;
     for (i = 0; i < n; i++) {
-        if ((r = an__ensemble_combine(e, e->batch + i, e->capacity, &dec)) != AN_OK) return r;
+        double mean[AN_ENSEMBLE_MAX_MEMBERS];
+        an__sustain_batch_means(e, i, mean);
+        if ((r = an__ensemble_combine(e, e->batch + i, e->capacity, mean, &dec)) != AN_OK) return r;
         scores[i] = (float)dec.likelihood;
     }
     return AN_OK;
+}
+
+/* The weighted mean, feature by feature, of the finite expectations of
+   the members that answered the last push. */
+static an_result an__ensemble_expected(an_detector *self, double *expected)
+{
+    an__ensemble *e = (an__ensemble *)self;
+    size_t F = self->n_features, k, f;
+    double *mine = e->expected, *weight = e->expected + F;
+    int any = 0;
+    for (f = 0; f < F; f++) expected[f] = weight[f] = 0.0;
+    for (k = 0; k < e->n_members; k++) {
+        an__member *m = &e->member[k];
+        any |= m->d->vt->expected != NULL;
+        if (!m->healthy || e->last[k] != e->last[k] || an_detector_expected(m->d, mine) != AN_OK) continue;
+        for (f = 0; f < F; f++)
+            if (an__finite(mine[f])) expected[f] += m->weight * mine[f], weight[f] += m->weight;
+    }
+    for (f = 0; f < F; f++) expected[f] = weight[f] > 0.0 ? expected[f] / weight[f] : (double)NAN;
+    return any ? AN_OK : AN_ERR_UNSUPPORTED;
 }
 
 static an_result an__ensemble_reset(an_detector *self)
@@ -4485,21 +4702,27 @@ static an_result an__ensemble_reset(an_detector *self)
         e->last[k] = (float)NAN;                    /* no row pushed since */
         if (e->member[k].healthy) an_detector_reset(e->member[k].d);
     }
+    an__sustain_clear(e);
     return AN_OK;
 }
 
 AN_API an_result an_ensemble_last(const an_detector *ensemble, an_ensemble_decision *out)
 {
+    const an__ensemble *e = (const an__ensemble *)ensemble;
+    double mean[AN_ENSEMBLE_MAX_MEMBERS];
     if (!an__is_ensemble(ensemble) || !out) return AN_ERR_INVALID_ARG;
     if (!ensemble->fitted) return AN_ERR_NOT_FITTED;
-    return an__ensemble_combine((const an__ensemble *)ensemble, ((const an__ensemble *)ensemble)->last, 1, out);
+    an__sustain_ring_means(e, mean);
+    return an__ensemble_combine(e, e->last, 1, mean, out);
 }
 
 AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_ensemble_decision *out)
 {
     const an__ensemble *e = (const an__ensemble *)ensemble;
+    double mean[AN_ENSEMBLE_MAX_MEMBERS];
     if (!an__is_ensemble(ensemble) || !out || row >= e->batch_rows) return AN_ERR_INVALID_ARG;
-    return an__ensemble_combine(e, e->batch + row, e->capacity, out);
+    an__sustain_batch_means(e, row, mean);
+    return an__ensemble_combine(e, e->batch + row, e->capacity, mean, out);
 }
 
 #define AN__TAG_ENSEMBLE AN_TAG('E', 'N', 'S', 'B')
@@ -4507,8 +4730,12 @@ AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_
 /* Payload: an 'ENSB' chunk of threshold, min_agree, the number of healthy
    members, then for each: weight, role, calibration (median, scale, knots,
    levels, tail scale and shape), and the member's own
-   DETC chunk; then a 'POOL' chunk holding the pooling (u32). */
+   DETC chunk; then a 'POOL' chunk holding the pooling (u32); then a
+   'SUST' chunk: the sustained vote's window (u64) and z, then for each
+   saved member its median and scale, ring head and fill (u64) and the
+   window's surprises (f32), so a stream saved mid-way goes on as it was. */
 #define AN__TAG_POOL AN_TAG('P', 'O', 'O', 'L')
+#define AN__TAG_SUSTAIN AN_TAG('S', 'U', 'S', 'T')
 /* A member's fields before its DETC chunk: weight, role, calibration. */
 #define AN__MEMBER_FIELD_BYTES (8 + 4 + 8 + 8 + 2 * 8 * AN_CALIBRATION_KNOTS + 8 + 8)
 static an_result an__ensemble_save(const an_detector *self, an_writer *w)
@@ -4536,6 +4763,19 @@ static an_result an__ensemble_save(const an_detector *self, an_writer *w)
     an_write_end(w);
     an_write_begin(w, AN__TAG_POOL);
     an_write_u32(w, (uint32_t)e->config.pool);
+    an_write_end(w);
+    an_write_begin(w, AN__TAG_SUSTAIN);
+    an_write_u64(w, e->config.sustain_rows);
+    an_write_f64(w, e->config.sustain_z);
+    for (k = 0; k < e->n_members; k++) {
+        const an__member *m = &e->member[k];
+        if (!m->healthy) continue;
+        an_write_f64(w, m->sustain_median);
+        an_write_f64(w, m->sustain_scale);
+        an_write_u64(w, m->ring_head);
+        an_write_u64(w, m->ring_filled);
+        an_write_f32s(w, m->ring, e->config.sustain_rows);
+    }
     return an_write_end(w);
 }
 
@@ -4546,7 +4786,7 @@ static void an__ensemble_destroy(an_detector *self)
     size_t k;
     for (k = 0; k < e->n_members; k++) an_detector_destroy(e->member[k].d);
     an_free(&alloc, e->batch, e->n_members * e->capacity * sizeof(float));
-    an_free(&alloc, e, sizeof *e);
+    an_free(&alloc, e, sizeof *e + 2 * e->base.n_features * sizeof(double));
 }
 
 static int an__calibration_valid(const an_calibration *c)
@@ -4562,11 +4802,31 @@ static int an__calibration_valid(const an_calibration *c)
     return 1;
 }
 
+/* A member's part of the 'SUST' chunk, checked. */
+static an_result an__sustain_load(an_reader *r, size_t w, double threshold, an__member *m)
+{
+    uint64_t head, filled;
+    size_t j;
+    an_result res;
+    if ((res = an_read_f64(r, &m->sustain_median)) != AN_OK || (res = an_read_f64(r, &m->sustain_scale)) != AN_OK ||
+        (res = an_read_u64(r, &head)) != AN_OK || (res = an_read_u64(r, &filled)) != AN_OK ||
+        (res = an_read_f32s(r, m->ring, w)) != AN_OK)
+        return res;
+    if (!an__finite(m->sustain_median) || !(m->sustain_scale >= 0.0) || !an__finite(m->sustain_scale) ||
+        filled > w || (w ? head >= w : head != 0))
+        return AN_ERR_CORRUPT;
+    for (j = 0; j < w; j++)
+        if (!(m->ring[j] >= 0.0f && m->ring[j] <= (float)-log1p(-threshold))) return AN_ERR_CORRUPT;
+    m->ring_head = (size_t)head;
+    m->ring_filled = (size_t)filled;
+    return AN_OK;
+}
+
 static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable *const *types, size_t n_types,
                                    const an_allocator *a, an_detector **out)
 {
     an_ensemble_config c;
-    an_reader p;
+    an_reader p, sus;
     size_t count, k;
     an_result r;
     *out = NULL;
@@ -4574,6 +4834,10 @@ static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable 
     c = an_ensemble_config_init();
     if ((r = an_read_f64(&p, &c.threshold)) != AN_OK || (r = an_read_f64(&p, &c.min_agree)) != AN_OK ||
         (r = an_read_count(&p, 1, AN_ENSEMBLE_MAX_MEMBERS, &count)) != AN_OK)
+        return r;
+    if ((r = an_reader_find(payload, AN__TAG_SUSTAIN, &sus)) != AN_OK ||
+        (r = an_read_count(&sus, 0, AN_ENSEMBLE_MAX_SUSTAIN, &c.sustain_rows)) != AN_OK ||
+        (r = an_read_f64(&sus, &c.sustain_z)) != AN_OK)
         return r;
     for (k = 0; k < count; k++) {
         an_detector *d = NULL;
@@ -4600,8 +4864,9 @@ static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable 
         ((an__ensemble *)*out)->member[k].cal = m.cal;
         ((an__ensemble *)*out)->member[k].healthy = 1;
         ((an__ensemble *)*out)->last[k] = (float)NAN;
+        if ((r = an__sustain_load(&sus, c.sustain_rows, c.threshold, &((an__ensemble *)*out)->member[k])) != AN_OK) break;
     }
-    if (r == AN_OK && !an_reader_at_end(&p)) r = AN_ERR_CORRUPT;
+    if (r == AN_OK && (!an_reader_at_end(&p) || !an_reader_at_end(&sus))) r = AN_ERR_CORRUPT;
     if (r == AN_OK) {
         an_reader q;
         uint32_t pool = 0;
@@ -4687,7 +4952,7 @@ AN_API an_result an_detector_missing_type(const an_reader *r, const an_detector_
 
 static const an_detector_vtable an__ensemble_vtable = {
     AN__TAG_HYBRID, "hybrid", an__ensemble_fit, an__ensemble_score, an__ensemble_push,
-    an__ensemble_reset, an__ensemble_save, NULL, NULL, an__ensemble_destroy
+    an__ensemble_reset, an__ensemble_save, NULL, NULL, an__ensemble_destroy, an__ensemble_expected
 };
 
 AN_API const an_detector_vtable *an_ensemble_type(void) { return &an__ensemble_vtable; }
@@ -4909,7 +5174,7 @@ AN_API an_result an_inject_apply(float *x, size_t n_rows, size_t n_features, con
     if ((total = an__mul(n_rows, n_features)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     for (k = 0; k < n_events; k++) {
         const an_inject_event *e = &events[k];
-        if ((int)e->kind < 0 || (int)e->kind >= AN_INJECT_KINDS || e->start > e->end || e->end >= n_rows ||
+        if ((unsigned)e->kind >= AN_INJECT_KINDS || e->start > e->end || e->end >= n_rows ||
             e->channel >= n_features || !an__finite(e->magnitude) || !an__finite(e->scale) || !(e->scale > 0.0) ||
             (e->sign != 1 && e->sign != -1))
             return AN_ERR_INVALID_ARG;
@@ -5026,7 +5291,7 @@ AN_API an_result an_synth_series(float *x, size_t n_rows, size_t n_features, con
     size_t t, f;
     int seasonal;
     if (!x || !cfg || n_rows == 0 || n_features == 0) return AN_ERR_INVALID_ARG;
-    if ((int)cfg->shape < 0 || (int)cfg->shape >= AN_SYNTH_SHAPES) return AN_ERR_INVALID_ARG;
+    if ((unsigned)cfg->shape >= AN_SYNTH_SHAPES) return AN_ERR_INVALID_ARG;
     seasonal = cfg->shape != AN_SYNTH_AR1;
     if ((seasonal && cfg->period < 2) || !an__finite(cfg->level) || !an__finite(cfg->amplitude) ||
         !an__finite(cfg->trend) || !an__finite(cfg->noise) || cfg->noise < 0.0 || cfg->amplitude < 0.0 ||

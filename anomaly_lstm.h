@@ -570,6 +570,17 @@ AN_API const an_detector_vtable *an_lstm_ae_type(void);
    configuration: 2 layers of 80, dropout 0.3, 10 predictions.
    Returns (config_init): the configuration. */
 AN_API an_lstm_config an_lstm_forecaster_config_init(size_t window, size_t units, size_t n_predictions);
+/* telemanom's forecaster and training at sizes of your choosing: the
+   forecaster above (2 layers of `units`, dropout 0.3) predicting one row
+   (telemanom trains 10 and judges the first: this trains the one it
+   judges), MSE, batch 70, at most 35 epochs, early stopping after 10
+   without an improvement of 0.0003, 20% validation, Adam 1e-3.  (250,
+   80) are the paper's sizes.  Its errors go to telemanom's thresholds:
+   an_detector_expected gives the forecasts, an_prediction_errors and
+   an_telemanom_detect (anomaly_stats.h) judge them, as `anomaly detect
+   --preset telemanom` does.
+   Returns: the configuration. */
+AN_API an_lstm_config an_lstm_telemanom_config_init(size_t window, size_t units);
 /* Returns: as an_lstm_ae_create. */
 AN_API an_result an_lstm_forecaster_create(const an_lstm_config *c, size_t n_features, const an_allocator *a,
                                            an_detector **out);
@@ -1218,7 +1229,7 @@ AN_API an_result an_loss(an_loss_kind kind, const float *pred, const float *targ
     if ((kind == AN_LOSS_BCE || kind == AN_LOSS_FOCAL) && (n_classes == 0 || n % n_classes != 0))
         return AN_ERR_SHAPE;
     if (kind == AN_LOSS_FOCAL && !(gamma >= 0.0 && gamma <= 100.0)) return AN_ERR_INVALID_ARG;
-    if (kind < AN_LOSS_MSE || kind > AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
+    if ((unsigned)kind > AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
     for (i = 0; i < n; i++) {
         if (!an__finite(pred[i]) || !an__finite(target[i])) return AN_ERR_INPUT;
         if (kind >= AN_LOSS_BCE && !(target[i] >= 0.0f && target[i] <= 1.0f)) return AN_ERR_INPUT;
@@ -1493,6 +1504,7 @@ typedef struct an__lae {
     float *st_h, *st_c;   /* stateful stream: sum of H_l each        */
     float *st_z, *st_x;   /* (5 widest), (F) scratch                 */
     float *st_pred;       /* (P,F) prediction made at the last row   */
+    float *st_exp;        /* (F) what the last push expected, raw    */
     void *core;
     size_t core_bytes;
     /* training block */
@@ -1513,6 +1525,7 @@ typedef struct an__lae {
     size_t train_bytes;
     /* stream and training record */
     size_t ring_pos, n_seen;
+    int has_exp;          /* st_exp holds the last push's expectation */
     size_t epochs_run, train_rows;
     double best_loss, train_seconds;
     double thr_mean, thr_std, thr_p99;   /* training rows' scores */
@@ -1619,11 +1632,10 @@ AN_API an_result an_lstm_check_config(const an_lstm_config *c)
     for (l = 0; l < c->n_layers; l++)
         if (c->units[l] < 1 || c->units[l] > AN_LSTM_MAX_UNITS) return AN_ERR_INVALID_ARG;
     if (c->latent > AN_LSTM_MAX_UNITS) return AN_ERR_INVALID_ARG;
-    if ((int)c->activation < AN_ACT_TANH || (int)c->activation > AN_ACT_LINEAR) return AN_ERR_INVALID_ARG;
-    if ((int)c->loss < AN_LOSS_MSE || (int)c->loss > AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
-    if ((int)c->scaler < 0 || (int)c->scaler > AN_SCALER_ROBUST) return AN_ERR_INVALID_ARG;
-    if ((int)c->channel_agg < AN_AGG_MEAN || (int)c->channel_agg > AN_AGG_MAX ||
-        (int)c->window_agg < AN_AGG_MEAN || (int)c->window_agg > AN_AGG_LAST)
+    if ((unsigned)c->activation > AN_ACT_LINEAR) return AN_ERR_INVALID_ARG;
+    if ((unsigned)c->loss > AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
+    if ((unsigned)c->scaler > AN_SCALER_ROBUST) return AN_ERR_INVALID_ARG;
+    if ((unsigned)c->channel_agg > AN_AGG_MAX || (unsigned)c->window_agg > AN_AGG_LAST)
         return AN_ERR_INVALID_ARG;
     if (c->batch < 1 || c->batch > 65536) return AN_ERR_INVALID_ARG;
     if (c->n_predictions > AN_LSTM_MAX_WINDOW || !(c->dropout >= 0.0 && c->dropout < 1.0)) return AN_ERR_INVALID_ARG;
@@ -1674,6 +1686,7 @@ static void an__lae_carve(an__lae *m, const an_lstm_config *c, size_t F, const a
         p = an__take(core, &co, an__mul(5, L->widest)); if (m) m->st_z = p;
         p = an__take(core, &co, F); if (m) m->st_x = p;
         p = an__take(core, &co, L->out_dim); if (m) m->st_pred = p;
+        p = an__take(core, &co, F); if (m) m->st_exp = p;
     }
     p = an__take(train, &tr, L->n_params); if (m) m->grads = p;
     p = an__take(train, &tr, L->n_params); if (m) m->best = p;
@@ -1797,6 +1810,7 @@ static void an__lae_stream_reset(an__lae *m)
     memset(m->st_h, 0, hs * sizeof(float));
     memset(m->st_c, 0, hs * sizeof(float));
     m->n_seen = m->ring_pos = 0;
+    m->has_exp = 0;
 }
 
 static void an__lae_free(an__lae *m)
@@ -1914,6 +1928,17 @@ AN_API an_lstm_config an_lstm_forecaster_config_init(size_t window, size_t units
     c.units[1] = units;
     c.n_predictions = n_predictions;
     c.dropout = 0.3;
+    return c;
+}
+
+AN_API an_lstm_config an_lstm_telemanom_config_init(size_t window, size_t units)
+{
+    an_lstm_config c = an_lstm_forecaster_config_init(window, units, 1);
+    c.batch = 70;
+    c.train.epochs = 35;
+    c.train.patience = 10;
+    c.train.min_delta = 3e-4;
+    c.train.val_fraction = 0.2;
     return c;
 }
 
@@ -2459,6 +2484,16 @@ static an_result an__lae_row(const an__lae *m, const float *row, float *out)
     return AN_OK;
 }
 
+/* The last push's expectation: scaled row y (F) in the data's units. */
+static an_result an__lae_expect(an__lae *m, const float *y)
+{
+    an_result r = AN_OK;
+    if (m->has_scaler) r = an_scaler_inverse(&m->scaler, y, 1, m->st_exp);
+    else memcpy(m->st_exp, y, m->n_features * sizeof(float));
+    m->has_exp = r == AN_OK;
+    return r;
+}
+
 /* Stateful forecaster push: score against the prediction made at the
    previous row, then one step of every layer and a new prediction. */
 static an_result an__lfc_push_stateful(an__lae *m, const float *row, float *score)
@@ -2468,7 +2503,10 @@ static an_result an__lfc_push_stateful(an__lae *m, const float *row, float *scor
     const float *in = m->st_x;
     an_result r;
     if ((r = an__lae_row(m, row, m->st_x)) != AN_OK) return r;
-    if (m->n_seen >= m->cfg.window) *score = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->st_pred, m->st_x, F);
+    if (m->n_seen >= m->cfg.window) {
+        *score = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->st_pred, m->st_x, F);
+        if ((r = an__lae_expect(m, m->st_pred)) != AN_OK) return r;
+    }
     for (l = 0; l < L->n; l++) {
         an_lstm_layer_step(&m->enc[l], &m->enc_buf[l], in, m->st_h + off, m->st_c + off, m->st_z);
         in = m->st_h + off;
@@ -2493,6 +2531,7 @@ static an_result an__lfc_push(an__lae *m, const float *row, float *score)
         if ((r = an__lae_batch(m, win, 0, 1)) != AN_OK) return r;
         if ((r = an__lae_row(m, row, m->target)) != AN_OK) return r;
         *score = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat, m->target, F);
+        if ((r = an__lae_expect(m, m->yhat)) != AN_OK) return r;
     }
     memcpy(m->ring + m->ring_pos * F, row, F * sizeof(float));
     m->ring_pos = (m->ring_pos + 1) % T;
@@ -2742,7 +2781,21 @@ static an_result an__lae_push(an_detector *self, const float *row, float *score)
     win = m->yhat;
     for (k = 0; k < T; k++) memcpy(win + k * F, m->ring + ((m->ring_pos + k) % T) * F, F * sizeof(float));
     if ((r = an__lae_batch(m, win, 0, 1)) != AN_OK) return r;
-    *score = m->lay.classifier ? an__max(m->yhat, m->lay.out_dim) : an__lae_err(m, 0, T - 1);
+    if (m->lay.classifier) {
+        *score = an__max(m->yhat, m->lay.out_dim);
+        return AN_OK;
+    }
+    *score = an__lae_err(m, 0, T - 1);
+    return an__lae_expect(m, m->yhat + (T - 1) * F);
+}
+
+/* The detector contract's expectation: the forecast of the row last
+   pushed, or the reconstruction of it as the last row of its window. */
+static an_result an__lae_expected(an_detector *self, double *expected)
+{
+    an__lae *m = an__lae_of(self);
+    size_t f;
+    for (f = 0; f < self->n_features; f++) expected[f] = m->has_exp ? (double)m->st_exp[f] : (double)NAN;
     return AN_OK;
 }
 
@@ -3212,19 +3265,19 @@ static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_ro
 static const an_detector_vtable an__lae_vtable = {
     AN_TAG_LSTM_AE, "lstm-autoencoder",
     an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lae_load, an__lae_gradient, an__lae_destroy
+    an__lae_save, an__lae_load, an__lae_gradient, an__lae_destroy, an__lae_expected
 };
 
 static const an_detector_vtable an__lfc_vtable = {
     AN_TAG_LSTM_FORECASTER, "lstm-forecaster",
     an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lfc_load, an__lae_gradient, an__lae_destroy
+    an__lae_save, an__lfc_load, an__lae_gradient, an__lae_destroy, an__lae_expected
 };
 
 static const an_detector_vtable an__lcl_vtable = {   /* no fit: an_lstm_classifier_train */
     AN_TAG_LSTM_CLASSIFIER, "lstm-classifier",
     NULL, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lcl_load, an__lae_gradient, an__lae_destroy
+    an__lae_save, an__lcl_load, an__lae_gradient, an__lae_destroy, NULL
 };
 
 static const an_detector_vtable *an__lae_vt(an_lstm_kind kind)

@@ -258,6 +258,22 @@ AN_API const an_detector_vtable *an_stl_iqr_type(void);
 AN_API an_result an_stl_iqr_period(const an_detector *d, size_t feature, size_t *period);
 /* Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG for another type. */
 AN_API an_result an_stl_iqr_expected(const an_detector *d, double *expected);
+/* Whether feature `feature` was flat in training: the range of its
+   training values at most 1e-3 of 1 + |their midrange| (a constant, a
+   stuck sensor, a value that rarely moves), so the training rows told
+   nothing of its normal variation and gave its band little or no width.
+   Such a feature is judged by the residuals' own spread since fit too:
+   its band's spread is the larger of the training one and the standard
+   deviation sigma of the residuals from the first departure from the
+   band on (1.2533 times their mean absolute value, over the last 500
+   rows at most), its fences then 4 sigma out.  The first departure from
+   the constant is flagged; a stream that then goes on with noise of its
+   own is judged on that noise's scale, not flagged row after row.  A
+   caller should say so: the model learnt nothing of the feature's
+   variation.
+   Returns: AN_OK with *flat 0 or 1; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG
+   for another type or feature out of range. */
+AN_API an_result an_stl_iqr_flat(const an_detector *d, size_t feature, int *flat);
 
 /* STL + IQR's runs: what STL + IQR's row-by-row score cannot see, the
    runs of rows.  The same causal filter as an_stl_iqr (it holds one, with
@@ -285,7 +301,7 @@ AN_API an_result an_stl_iqr_expected(const an_detector *d, double *expected);
    training row (fit leaves the live stream there); score() runs the same
    pushes on a copy of the fitted state, bit for bit.  O(window F) per
    row.  Defaults: an_stl_runs_config_init(period, 12).
-   Model files: type 'SRUN'; the inner STL + IQR's chunk 'STIQ', then
+   Model files: type 'SRUN'; the inner STL + IQR's chunks 'STIQ' and 'STFL', then
    'RUNS' (u64 window, F, u32 rows; f64 per feature the mean's band (3), the
    spread's band (3), f; then the live window: u64 count, head and the
    window's residuals and values (window, 2 F)). */
@@ -581,10 +597,18 @@ AN_API an_result an_ks_drift_last(const an_detector *d, double *statistic, doubl
    one block for the forest (no per-node allocation).  Defaults
    (an_iforest_config_init(seed)): 100 trees, subsample 256.
    Scoring a row is O(n_trees log psi); push scores one row (no state, so
-   reset does nothing). */
-/* Model files: type 'IFOR'; chunk 'CONF' (u64 F, n_trees, subsample,
+   reset does nothing).  One addition: the trees end at the training
+   rows, so every row past the training range would reach the leaves of
+   the most extreme training rows and tie with them, however far out.
+   A row past it has d / (1 + d) (< 1) taken off E[h(x)], d the largest
+   distance past a feature's training [min, max] in units of the range's
+   width: rows further out score higher, rows within it as above (and as
+   scikit-learn's).
+   Model files: type 'IFOR'; chunk 'CONF' (u64 F, n_trees, subsample,
    seed, psi), then one 'TREE' per tree (u64 node count, then per node u32
-   feature or 0xFFFFFFFF for a leaf, f32 split, u32 left child, u32 rows). */
+   feature or 0xFFFFFFFF for a leaf, f32 split, u32 left child, u32 rows),
+   then 'IFBX' (f32 per feature the training min, then the max; files
+   without it score without the addition). */
 #define AN_IFOREST_MAX_TREES     ((size_t)1 << 16)
 #define AN_IFOREST_MAX_SUBSAMPLE ((size_t)1 << 20)
 #define AN_IFOREST_MAX_FEATURES  ((size_t)1 << 16)
@@ -736,6 +760,24 @@ AN_API an_result an_telemanom_detect_work(const an_telemanom_config *config, con
 AN_API an_result an_telemanom_detect_f(const an_telemanom_config *config, const float *errors, const float *values,
                                        size_t n, an_telemanom_result *out, const an_allocator *a);
 
+/* Prediction errors for the error thresholds (telemanom above, SPOT
+   below), from what a detector expected (an_detector_expected after each
+   push): per feature |actual - expected| in units of that feature's
+   median error over the first n_train rows (1 where that median is 0 or
+   there is none), and the row's error the largest over its features; a
+   feature with no expectation at a row (NaN) adds nothing there.  So
+   features on different scales weigh alike and one feature's departure
+   is the row's.  The detect command's --threshold dynamic and spot run
+   on these.
+   Parameters: x (n_rows, F) the actual rows, finite; expected (n_rows, F);
+   err (n_rows) out; scale (F) out, each feature's unit, or NULL; a:
+   n_train floats of scratch (NULL = default).
+   Returns: AN_OK; AN_ERR_INVALID_ARG for NULL arrays, n_rows or F 0 or
+   n_train > n_rows; AN_ERR_INPUT for a non-finite x; AN_ERR_TOO_LARGE;
+   AN_ERR_NOMEM. */
+AN_API an_result an_prediction_errors(const float *x, const double *expected, size_t n_rows, size_t n_features,
+                                      size_t n_train, double *err, double *scale, const an_allocator *a);
+
 /* --------------------------------------------------------------------------
    4b  SPOT and DSPOT: extreme-value streaming thresholds
    --------------------------------------------------------------------------
@@ -883,7 +925,11 @@ AN_API const an_detector_vtable *const *an_stats_types(size_t *n);
    a sure member is not diluted).  `lone_likelihood` is the rule for
    events (an_hybrid_lone_ok): an event of one flagged row is kept only
    when the pooled score reaches it (0.9999, ten times rarer than a vote;
-   on training rows (n - 0.5) / n suffices, the most a rank can say). */
+   on training rows (n - 0.5) / n suffices, the most a rank can say).
+   The members also vote on sustained departures (the ensemble's
+   sustain_rows, 12: an hour of 5-minute rows; sustain_z 8), which is how
+   the hybrid sees a flatline, a ramp, a burst of variance or a changed
+   season in the rows it was fitted on, where no single row is rare. */
 typedef struct an_hybrid_config {
     size_t period;              /* STL + IQR's period, 0 = detect (0)       */
     double baseline_weight;     /* STL + IQR's weight (0.6)                 */
@@ -891,6 +937,8 @@ typedef struct an_hybrid_config {
     an_ensemble_pool pool;      /* AN_POOL_MEAN                             */
     double threshold;           /* a member's vote (0.999)                  */
     double lone_likelihood;     /* a lone flagged row's level (0.9999)      */
+    size_t sustain_rows;        /* the sustained vote's window, 0 = off (12) */
+    double sustain_z;           /* its robust z (8)                         */
 } an_hybrid_config;
 
 /* Returns: the defaults above with the given period. */
@@ -1632,10 +1680,13 @@ static double an__quantile_sorted(const double *s, size_t n, double q)
 /* A robust band: scores are max(lo - x, x - hi) / spread. */
 typedef struct an__band { double lo, hi, spread; } an__band;
 
+/* The least spread a band between lo and hi may have. */
+static double an__band_floor(double lo, double hi) { return 1e-9 * (1.0 + fabs(0.5 * (lo + hi))); }
+
 static an__band an__band_make(an_robust_method method, double lo, double hi, double spread)
 {
     an__band b;
-    double floor_ = 1e-9 * (1.0 + fabs(0.5 * (lo + hi)));
+    double floor_ = an__band_floor(lo, hi);
     b.lo = lo;
     b.hi = hi;
     b.spread = method == AN_ROBUST_MAD ? 1.482602218505602 * spread : spread;
@@ -1954,11 +2005,11 @@ corrupt:
 
 static const an_detector_vtable an__mad_vtable = {
     AN_TAG('M', 'A', 'D', 'Z'), "mad", an__robust_fit, an__robust_score, an__robust_push, an__robust_reset,
-    an__robust_save, an__robust_load, NULL, an__robust_destroy
+    an__robust_save, an__robust_load, NULL, an__robust_destroy, NULL
 };
 static const an_detector_vtable an__iqr_vtable = {
     AN_TAG('I', 'Q', 'R', 'F'), "iqr", an__robust_fit, an__robust_score, an__robust_push, an__robust_reset,
-    an__robust_save, an__robust_load, NULL, an__robust_destroy
+    an__robust_save, an__robust_load, NULL, an__robust_destroy, NULL
 };
 
 AN_API const an_detector_vtable *an_mad_type(void) { return &an__mad_vtable; }
@@ -1972,6 +2023,9 @@ typedef struct an__hw_params {
     double alpha, beta, gamma;   /* level, slope, season smoothing */
     size_t memory;               /* rows a level shift is remembered */
     an__band band;               /* Q1, Q3, IQR of training residuals */
+    int flat;                    /* the training values were (nearly) one:
+                                    the band widens with the live residuals
+                                    (an__hw_band) */
 } an__hw_params;
 
 /* The filter's state: level, slope, the seasonal profile, the phase of
@@ -1984,7 +2038,13 @@ typedef struct an__hw {
     double run_sum;              /* their sum */
     double shift;                /* the level shifts of the last `memory` rows */
     size_t since;                /* rows since the last shift */
+    double expected;             /* the forecast of the last step (NaN before one) */
+    double live_abs;             /* flat feature: mean |residual| of the rows from its    */
+    size_t live_n;               /* first departure since fit on, the last AN__FLAT_ROWS */
 } an__hw;
+
+/* A flat feature's residual spread follows the last this many rows. */
+#define AN__FLAT_ROWS 500
 
 typedef struct an__stl_iqr {
     an_detector base;
@@ -2081,13 +2141,38 @@ static void an__hw_copy(an__hw *dst, const an__hw *src, size_t period)
    trend window without a season): a point beyond the fences that the
    level before the shift would have fitted is a return, and the level
    goes back at once instead of being flagged as a second shift. */
+/* The band a residual is judged by.  A flat feature (its training
+   values were nearly one: a constant, a stuck sensor) has a training
+   band of no width or next to none, so on its own any departure would
+   be an outlier for ever.  Its spread is the larger of the training
+   one and sigma, the standard deviation of the residuals since the
+   first departure after fit (a residual past the band by more than its
+   spread; sigma = 1.2533 times their mean absolute value, as for a
+   normal variable, over the last AN__FLAT_ROWS rows), and its fences
+   then lie 4 sigma out: the first departure from the constant is news,
+   and a stream that goes on with noise of its own is then judged on
+   that noise's scale. */
+static an__band an__hw_band(const an__hw_params *p, const an__hw *s)
+{
+    an__band b = p->band;
+    double sigma = 1.2533141373155 * s->live_abs;
+    if (p->flat && sigma > b.spread) {
+        b.lo -= 4.0 * sigma;
+        b.hi += 4.0 * sigma;
+        b.spread = sigma;
+    }
+    return b;
+}
+
 static double an__hw_step(const an__hw_params *p, size_t persist, an__hw *s, double x, double clip)
 {
     double season = p->period ? s->season[s->phase] : 0.0, forecast = s->level + s->slope + season;
-    double r = x - forecast, lo = p->band.lo - clip * p->band.spread, hi = p->band.hi + clip * p->band.spread;
+    an__band band = an__hw_band(p, s);
+    double r = x - forecast, lo = band.lo - clip * band.spread, hi = band.hi + clip * band.spread;
     double score, level;
     size_t at = s->phase;
     int outside = r < lo || r > hi;
+    s->expected = forecast;
     if (s->since < p->memory) s->since++;
     if (outside && s->shift != 0.0 && s->since < p->memory && r + s->shift >= lo && r + s->shift <= hi) {
         r += s->shift;                           /* a return to the level before the shift */
@@ -2095,7 +2180,14 @@ static double an__hw_step(const an__hw_params *p, size_t persist, an__hw *s, dou
         s->shift = 0.0;
         outside = 0;
     }
-    score = an__band_score(&p->band, r);
+    score = an__band_score(&band, r);
+    if (p->flat && (s->live_n || r < p->band.lo - p->band.spread || r > p->band.hi + p->band.spread)) {
+        /* from the first departure on, each row counted after its score:
+           a row does not judge itself */
+        if (s->live_n < AN__FLAT_ROWS) s->live_n++;
+        s->live_abs += (fabs(r) - s->live_abs) / (double)s->live_n;
+        if (!(s->live_abs < 1e300)) s->live_abs = 1e300;
+    }
     if (p->period) s->phase = (s->phase + 1) % p->period;
     if (outside) {
         if (s->run && (r > hi) != (s->run_sum > 0.0)) s->run = 0, s->run_sum = 0.0;
@@ -2119,6 +2211,19 @@ static double an__hw_step(const an__hw_params *p, size_t persist, an__hw *s, dou
     return score;
 }
 
+/* Whether training values y (n) are flat: their range at most 1e-3 of
+   1 + |their midrange|. */
+static int an__hw_flat(const double *y, size_t n)
+{
+    double lo = y[0], hi = y[0];
+    size_t i;
+    for (i = 1; i < n; i++) {
+        if (y[i] < lo) lo = y[i];
+        if (y[i] > hi) hi = y[i];
+    }
+    return hi - lo <= 1e-3 * (1.0 + fabs(0.5 * (lo + hi)));
+}
+
 /* Fit one feature y (n) whose period is set: STL, the filter's start,
    and the quartiles of the residuals the filter makes over y.
    work: (4n) doubles plus STL's scratch. */
@@ -2130,6 +2235,7 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
     size_t i, tw = d->config.trend_window;
     an_stl_config c;
     an_result r;
+    p->flat = 0;                                                 /* not in the filter's own fit */
     if (p->period) {
         c = an_stl_config_init(p->period, d->config.seasonal_window, d->config.robust);
         c.trend_window = tw;
@@ -2154,7 +2260,9 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
     s->slope = p->period ? (trend[p->period] - trend[0]) / (double)p->period : 0.0;
     s->phase = 0;
     s->run = s->since = 0;
-    s->run_sum = s->shift = 0.0;
+    s->run_sum = s->shift = s->live_abs = 0.0;
+    s->live_n = 0;
+    s->expected = (double)NAN;
     for (i = 0; i < p->period; i++) s->season[i] = seasonal[i];
     an__hw_copy(&d->state[AN__LIVE][f], s, p->period);          /* streams start at row 0 */
     s = &d->state[AN__SCRATCH][f];
@@ -2165,6 +2273,7 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
         an__hw_step(p, d->config.persist, s, y[i], d->config.clip);
     }
     p->band = an__band_of(AN_ROBUST_IQR, res, n, rem);
+    p->flat = an__hw_flat(y, n);
     return AN_OK;
 }
 
@@ -2255,6 +2364,15 @@ AN_API an_result an_stl_iqr_period(const an_detector *self, size_t feature, size
     return AN_OK;
 }
 
+AN_API an_result an_stl_iqr_flat(const an_detector *self, size_t feature, int *flat)
+{
+    if (flat) *flat = 0;
+    if (!self || self->vt != an_stl_iqr_type() || !flat || feature >= self->n_features) return AN_ERR_INVALID_ARG;
+    if (!self->fitted) return AN_ERR_NOT_FITTED;
+    *flat = ((const an__stl_iqr *)self)->params[feature].flat;
+    return AN_OK;
+}
+
 AN_API an_result an_stl_iqr_expected(const an_detector *self, double *expected)
 {
     const an__stl_iqr *d = (const an__stl_iqr *)self;
@@ -2268,11 +2386,25 @@ AN_API an_result an_stl_iqr_expected(const an_detector *self, double *expected)
     return AN_OK;
 }
 
-#define AN__TAG_STL_IQR AN_TAG('S', 'T', 'I', 'Q')
+/* The detector contract's expectation: the forecast each feature's
+   filter made for the row last pushed. */
+static an_result an__stl_iqr_last(an_detector *self, double *expected)
+{
+    const an__stl_iqr *d = (const an__stl_iqr *)self;
+    size_t f;
+    for (f = 0; f < self->n_features; f++) expected[f] = d->state[AN__LIVE][f].expected;
+    return AN_OK;
+}
+
+#define AN__TAG_STL_IQR  AN_TAG('S', 'T', 'I', 'Q')
+#define AN__TAG_STL_FLAT AN_TAG('S', 'T', 'F', 'L')
 
 /* Payload: the configuration, F, then per feature its period, alpha,
    beta, gamma, memory, band, and the fitted and live states (level,
-   slope, phase, run, run sum, shift, rows since, season). */
+   slope, phase, run, run sum, shift, rows since, season).  Then a
+   chunk 'STFL': per feature u32 flat, then the live state's mean
+   |residual| and its row count, which a flat feature's band follows
+   (files without it load with no feature flat). */
 static an_result an__stl_iqr_save(const an_detector *self, an_writer *w)
 {
     const an__stl_iqr *d = (const an__stl_iqr *)self;
@@ -2304,6 +2436,13 @@ static an_result an__stl_iqr_save(const an_detector *self, an_writer *w)
             an_write_u64(w, h->since);
             an_write_f64s(w, h->season, p->period);
         }
+    }
+    an_write_end(w);
+    an_write_begin(w, AN__TAG_STL_FLAT);
+    for (f = 0; f < self->n_features; f++) {
+        an_write_u32(w, (uint32_t)d->params[f].flat);
+        an_write_f64(w, d->state[AN__LIVE][f].live_abs);
+        an_write_u64(w, d->state[AN__LIVE][f].live_n);
     }
     return an_write_end(w);
 }
@@ -2374,8 +2513,22 @@ static an_result an__stl_iqr_load(an_reader *payload, const an_allocator *a, an_
                 !(fabs(h->run_sum) < 1e300) || !(fabs(h->shift) < 1e300))
                 goto corrupt;
             h->phase = (size_t)phase;
+            h->expected = (double)NAN;
             for (i = 0; i < hp->period; i++)
                 if (!(fabs(h->season[i]) < 1e300)) goto corrupt;
+        }
+    }
+    if (an_reader_find(payload, AN__TAG_STL_FLAT, &q) == AN_OK) {
+        if (an_reader_need(&q, F, 20) != AN_OK) goto corrupt;
+        for (f = 0; f < F; f++) {
+            an__hw *h = &d->state[AN__LIVE][f];
+            uint32_t flat;
+            an_read_u32(&q, &flat);
+            an_read_f64(&q, &h->live_abs);
+            d->params[f].flat = flat != 0;
+            if (flat > 1 || !(h->live_abs >= 0.0 && h->live_abs <= 1e300) ||
+                an_read_count(&q, 0, AN__FLAT_ROWS, &h->live_n) != AN_OK)
+                goto corrupt;
         }
     }
     return AN_OK;
@@ -2387,7 +2540,7 @@ corrupt:
 
 static const an_detector_vtable an__stl_iqr_vtable = {
     AN_TAG('S', 'T', 'L', 'Q'), "stl-iqr", an__stl_iqr_fit, an__stl_iqr_score, an__stl_iqr_push, an__stl_iqr_reset,
-    an__stl_iqr_save, an__stl_iqr_load, NULL, an__stl_iqr_destroy
+    an__stl_iqr_save, an__stl_iqr_load, NULL, an__stl_iqr_destroy, an__stl_iqr_last
 };
 
 AN_API const an_detector_vtable *an_stl_iqr_type(void) { return &an__stl_iqr_vtable; }
@@ -2689,7 +2842,7 @@ corrupt:
 
 static const an_detector_vtable an__stl_runs_vtable = {
     AN_TAG('S', 'R', 'U', 'N'), "stl-runs", an__stl_runs_fit, an__stl_runs_score, an__stl_runs_push,
-    an__stl_runs_reset, an__stl_runs_save, an__stl_runs_load, NULL, an__stl_runs_destroy
+    an__stl_runs_reset, an__stl_runs_save, an__stl_runs_load, NULL, an__stl_runs_destroy, NULL
 };
 
 AN_API const an_detector_vtable *an_stl_runs_type(void) { return &an__stl_runs_vtable; }
@@ -3325,11 +3478,11 @@ static an_result an__shesd_load(an_reader *payload, const an_allocator *a, an_de
 
 static const an_detector_vtable an__gesd_vtable = {
     AN__TAG_GESD, "gesd", an__esd_fit, an__esd_score, NULL, NULL, an__esd_save, an__gesd_load, NULL,
-    an__esd_destroy
+    an__esd_destroy, NULL
 };
 static const an_detector_vtable an__shesd_vtable = {
     AN__TAG_SHESD, "shesd", an__esd_fit, an__esd_score, NULL, NULL, an__esd_save, an__shesd_load, NULL,
-    an__esd_destroy
+    an__esd_destroy, NULL
 };
 
 AN_API const an_detector_vtable *an_gesd_type(void) { return &an__gesd_vtable; }
@@ -3612,11 +3765,11 @@ static an_result an__volatility_shift_load(an_reader *payload, const an_allocato
 
 static const an_detector_vtable an__level_shift_vtable = {
     AN__SHIFT_TAG_LEVEL, "level-shift", an__shift_fit, an__shift_score, an__shift_push, an__shift_reset,
-    an__shift_save, an__level_shift_load, NULL, an__shift_destroy
+    an__shift_save, an__level_shift_load, NULL, an__shift_destroy, NULL
 };
 static const an_detector_vtable an__volatility_shift_vtable = {
     AN__SHIFT_TAG_VOL, "volatility-shift", an__shift_fit, an__shift_score, an__shift_push, an__shift_reset,
-    an__shift_save, an__volatility_shift_load, NULL, an__shift_destroy
+    an__shift_save, an__volatility_shift_load, NULL, an__shift_destroy, NULL
 };
 
 AN_API const an_detector_vtable *an_level_shift_type(void) { return &an__level_shift_vtable; }
@@ -4058,7 +4211,7 @@ static an_result an__ks_load(an_reader *payload, const an_allocator *a, an_detec
 
 static const an_detector_vtable an__ks_vtable = {
     AN__KS_TAG, "ks-drift", an__ks_fit, an__ks_score, an__ks_push, an__ks_reset, an__ks_save, an__ks_load, NULL,
-    an__ks_destroy
+    an__ks_destroy, NULL
 };
 
 AN_API const an_detector_vtable *an_ks_drift_type(void) { return &an__ks_vtable; }
@@ -4070,6 +4223,7 @@ AN_API const an_detector_vtable *an_ks_drift_type(void) { return &an__ks_vtable;
 #define AN__IF_TAG      AN_TAG('I', 'F', 'O', 'R')
 #define AN__IF_TAG_CONF AN_TAG('C', 'O', 'N', 'F')
 #define AN__IF_TAG_TREE AN_TAG('T', 'R', 'E', 'E')
+#define AN__IF_TAG_BOX  AN_TAG('I', 'F', 'B', 'X')
 
 AN_API double an_iforest_c(double n)
 {
@@ -4096,6 +4250,8 @@ typedef struct an__iforest {
     float *split, *value;
     uint32_t *left, *size;
     size_t *first;                   /* n_trees + 1 */
+    float *box;                      /* (2F) the training rows' min, max per feature, after the struct */
+    int has_box;                     /* fit sets it; files before 'IFBX' have none */
 } an__iforest;
 
 
@@ -4120,8 +4276,10 @@ static an_result an__if_new(size_t n_trees, size_t subsample, uint64_t seed, siz
     if (n_trees < 1 || n_trees > AN_IFOREST_MAX_TREES || subsample < 2 || subsample > AN_IFOREST_MAX_SUBSAMPLE)
         return AN_ERR_INVALID_ARG;
     if (n_features < 1 || n_features > AN_IFOREST_MAX_FEATURES) return AN_ERR_SHAPE;
-    if (!(f = (an__iforest *)an_malloc(&alloc, sizeof *f, AN_ALIGN))) return AN_ERR_NOMEM;
+    if (!(f = (an__iforest *)an_malloc(&alloc, sizeof *f + 2 * n_features * sizeof(float), AN_ALIGN)))
+        return AN_ERR_NOMEM;
     memset(f, 0, sizeof *f);
+    f->box = (float *)(f + 1);
     f->alloc = alloc;
     f->n_trees = n_trees;
     f->subsample = subsample;
@@ -4298,7 +4456,32 @@ static an_result an__if_fit(an_detector *self, const float *x, size_t n)
     }
     an_free(&f->alloc, scratch, scratch_bytes);
     an__if_adopt(f, &arr, psi);
+    for (i = 0; i < F; i++) f->box[i] = f->box[F + i] = x[i];
+    for (t = 1; t < n; t++)
+        for (i = 0; i < F; i++) {
+            float v = x[t * F + i];
+            if (v < f->box[i]) f->box[i] = v;
+            if (v > f->box[F + i]) f->box[F + i] = v;
+        }
+    f->has_box = 1;
     return AN_OK;
+}
+
+/* How far row lies past the training range: the largest distance past
+   a feature's [min, max], in units of that range's width (floored as a
+   robust band's spread), d / (1 + d) of it (< 1). */
+static double an__if_beyond(const an__iforest *f, const float *row)
+{
+    size_t F = f->base.n_features, i;
+    double d = 0.0;
+    if (!f->has_box) return 0.0;
+    for (i = 0; i < F; i++) {
+        double lo = f->box[i], hi = f->box[F + i], floor_ = an__band_floor(lo, hi);
+        double past = row[i] < lo ? lo - row[i] : row[i] > hi ? row[i] - hi : 0.0;
+        double q = past / (hi - lo > floor_ ? hi - lo : floor_);
+        if (q > d) d = q;
+    }
+    return d / (1.0 + d);
 }
 
 static float an__if_row(const an__iforest *f, const float *row)
@@ -4311,7 +4494,7 @@ static float an__if_row(const an__iforest *f, const float *row)
             i = row[f->feature[base + i]] <= f->split[base + i] ? f->left[base + i] : f->left[base + i] + 1;
         sum += f->value[base + i];
     }
-    return (float)pow(2.0, -(sum / (double)f->n_trees) / f->c_psi);
+    return (float)pow(2.0, -(sum / (double)f->n_trees - an__if_beyond(f, row)) / f->c_psi);
 }
 
 static an_result an__if_score(an_detector *self, const float *x, size_t n, float *scores)
@@ -4356,6 +4539,11 @@ static an_result an__if_save(const an_detector *self, an_writer *w)
         }
         an_write_end(w);
     }
+    if (f->has_box) {
+        an_write_begin(w, AN__IF_TAG_BOX);
+        an_write_f32s(w, f->box, 2 * self->n_features);
+        an_write_end(w);
+    }
     return w->status;
 }
 
@@ -4364,7 +4552,7 @@ static void an__if_destroy(an_detector *self)
     an__iforest *f = (an__iforest *)self;
     an_allocator a = f->alloc;
     if (f->block) an_free(&a, f->block, f->block_bytes);
-    an_free(&a, f, sizeof *f);
+    an_free(&a, f, sizeof *f + 2 * self->n_features * sizeof(float));
 }
 
 /* Reads and checks one tree: features in range, children after their
@@ -4470,12 +4658,20 @@ static an_result an__if_load(an_reader *payload, const an_allocator *a, an_detec
         return r == AN_ERR_NOMEM ? r : AN_ERR_CORRUPT;
     }
     an__if_adopt(f, &arr, psi);
+    if (an_reader_find(payload, AN__IF_TAG_BOX, &p) == AN_OK) {
+        size_t i;
+        if (an_read_f32s(&p, f->box, 2 * F) != AN_OK) r = AN_ERR_CORRUPT;
+        for (i = 0; i < F && r == AN_OK; i++)
+            if (!(an__finite(f->box[i]) && an__finite(f->box[F + i]) && f->box[i] <= f->box[F + i])) r = AN_ERR_CORRUPT;
+        if (r != AN_OK) { an__if_destroy(*out); *out = NULL; return r; }
+        f->has_box = 1;
+    }
     return AN_OK;
 }
 
 static const an_detector_vtable an__iforest_vtable = {
     AN__IF_TAG, "iforest", an__if_fit, an__if_score, an__if_push, an__if_reset, an__if_save, an__if_load, NULL,
-    an__if_destroy
+    an__if_destroy, NULL
 };
 
 AN_API const an_detector_vtable *an_iforest_type(void) { return &an__iforest_vtable; }
@@ -4869,6 +5065,37 @@ AN_API an_result an_telemanom_detect_f(const an_telemanom_config *config, const 
     return r;
 }
 
+AN_API an_result an_prediction_errors(const float *x, const double *expected, size_t n_rows, size_t n_features,
+                                      size_t n_train, double *err, double *scale, const an_allocator *a)
+{
+    size_t F = n_features, i, f, n;
+    float *tmp = NULL;
+    an_allocator alloc;
+    an_result r = AN_OK;
+    if (!x || !expected || !err || n_rows == 0 || F == 0 || n_train > n_rows) return AN_ERR_INVALID_ARG;
+    if (an__mul(n_rows, F) == SIZE_MAX || an__mul(n_train, sizeof(float)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!an__all_finite(x, n_rows * F)) return AN_ERR_INPUT;
+    if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
+    if (n_train && !(tmp = (float *)an_malloc(&alloc, n_train * sizeof(float), AN_ALIGN))) return AN_ERR_NOMEM;
+    for (i = 0; i < n_rows; i++) err[i] = 0.0;
+    for (f = 0; f < F && r == AN_OK; f++) {
+        double unit = 0.0;
+        for (i = n = 0; i < n_train; i++) {
+            double e = expected[i * F + f];
+            if (an__finite(e)) tmp[n++] = (float)fabs(x[i * F + f] - e);
+        }
+        if (n) r = an_percentile_inplace(tmp, n, 50.0, &unit);
+        if (!(unit > 0.0)) unit = 1.0;
+        if (scale) scale[f] = unit;
+        for (i = 0; i < n_rows; i++) {
+            double e = expected[i * F + f], v = an__finite(e) ? fabs(x[i * F + f] - e) / unit : 0.0;
+            if (v > err[i]) err[i] = v < DBL_MAX ? v : DBL_MAX;
+        }
+    }
+    an_free(&alloc, tmp, n_train * sizeof(float));
+    return r;
+}
+
 /* --------------------------------------------------------------------------
    4b  SPOT / DSPOT
    -------------------------------------------------------------------------- */
@@ -5208,6 +5435,8 @@ AN_API an_hybrid_config an_hybrid_config_init(size_t period)
     c.pool = AN_POOL_MEAN;
     c.threshold = 0.999;
     c.lone_likelihood = 0.9999;
+    c.sustain_rows = 12;
+    c.sustain_z = 8.0;
     return c;
 }
 
@@ -5226,6 +5455,8 @@ AN_API an_result an_hybrid_create(const an_hybrid_config *config, size_t n_featu
     sc = an_stl_iqr_config_init(config->period);
     ec.pool = config->pool;
     ec.threshold = config->threshold;
+    ec.sustain_rows = config->sustain_rows;
+    ec.sustain_z = config->sustain_z;
     if ((r = an_ensemble_create(&ec, n_features, a, &e)) != AN_OK) {
         an_detector_destroy(member);
         return r;

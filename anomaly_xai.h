@@ -9,10 +9,13 @@
        1  Report      an SVG picture of a series, its anomaly events, the
                       expected value and band, and the score with its
                       threshold, streamed through a caller's callback
-
-   The explainers (feature importance, Kernel SHAP, LIME, integrated
-   gradients, pattern deviation and reasons in words) come later in this
-   header, as further sections.
+       2  Explainers  which parts of a window make a detector's score:
+                      players (segments x channels) masked by a fill,
+                      exact Shapley values, Kernel SHAP, occlusion, LIME;
+                      integrated gradients through a detector's input
+                      gradient (the LSTM models)
+       3  Reasons     an event in one line of English: kind, size,
+                      channels, span, expected against actual
 
    THE PICTURE
 
@@ -117,6 +120,11 @@ typedef struct an_report {
                                        and alarms are not drawn              */
     const char *const *labels;      /* (n_events) short UTF-8 text over each
                                        peak (NULL entries = none), or NULL  */
+    const double *attribution;      /* (n, n_features) or NULL: a heat band
+                                       at the foot of each panel, one cell
+                                       per row, darker for a larger |value|
+                                       (accent above 0, grey below); NaN or
+                                       0 = none (an explainer's cells)      */
     size_t n_events;
     int width, height;              /* pixels, 0 = default (960 wide, 420 high
                                        plus 150 per extra panel); 320..16384 */
@@ -148,8 +156,8 @@ AN_API an_report an_report_init(void);
    an unknown score scale, a size out of range, or a picture too small to
    give each panel 40 pixels), AN_ERR_TOO_LARGE when n * n_features
    overflows, AN_ERR_INPUT for timestamps that are non-finite, decreasing
-   or outside years 1..9999 or a non-finite or negative severity, and
-   AN_ERR_IO when the callback stops it; nothing is written on an argument
+   or outside years 1..9999, a non-finite or negative severity or an
+   infinite attribution, and AN_ERR_IO when the callback stops it; nothing is written on an argument
    error.  Allocates nothing; uses about 4 KB of stack.
    Thread safety: any number of calls at once. */
 AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, void *user);
@@ -175,6 +183,315 @@ AN_API an_result an_report_nice_ticks(double lo, double hi, size_t max_ticks, do
    AN_ERR_INVALID_ARG for bounds that are reversed or outside years 1..9999. */
 AN_API an_result an_report_time_ticks(double t0, double t1, size_t max_ticks, double *ticks, size_t capacity,
                                       size_t *count);
+
+/* ==========================================================================
+   2  EXPLAINERS
+   ==========================================================================
+   Why is a window anomalous, where, and in which channel.  Every explainer
+   here treats the detector as a black box: it builds masked copies of the
+   series and asks the detector's score (an_detector_score) for one row,
+   the target.  So it works for any detector, statistical or neural.
+
+   THE PLAYERS.  The explained window, rows start .. start + length - 1 of
+   x, is cut into n_segments runs of consecutive rows (segment k holds rows
+   start + floor(k length / n_segments) .. start + floor((k + 1) length /
+   n_segments) - 1), and each run either as a whole (per_channel 0) or
+   each channel of it (per_channel 1) is one player.  Player p is segment
+   p / C, channel p % C, with C = n_features per channel, else 1.  A
+   coalition z (one byte per player, 1 = present) gives a series: x where
+   the player is present, the fill where it is masked; f(z) is the
+   detector's score of row `target` of that series.  Rows outside the
+   window are always x.
+
+   THE FILL (what a masked cell becomes):
+     MEAN      each channel's training mean: fill_values (n_features)
+     LINEAR    a straight line from the last kept value before a masked run
+               of rows (in that channel) to the first kept one after it;
+               one value only when the run touches an end of x
+     EXPECTED  the model's expected values, fill_values (n_rows, n_features)
+               (say an_lstm_explain's reconstruction, or a seasonal fit)
+
+   THE EXPLAINERS (phi: one value per player; summary: f(x), f(all
+   masked), their sum's gap and the evaluations made):
+     an_xai_exact      Shapley values by enumerating all 2^P coalitions
+                       (P <= AN_XAI_MAX_EXACT); the oracle of the others
+     an_xai_shap       Kernel SHAP (Lundberg and Lee 2017): coalitions
+                       weighted by the Shapley kernel, whole coalition
+                       sizes enumerated while the budget affords them, the
+                       rest sampled in complementary pairs, then a weighted
+                       least squares fit whose values sum to f(x) -
+                       f(all masked) exactly (the efficiency constraint)
+     an_xai_occlusion  f(x) - f(x with player p masked), one player at a
+                       time (P + 1 evaluations)
+     an_xai_lime       LIME (Ribeiro et al. 2016): random coalitions,
+                       weighted by an exponential kernel on their distance
+                       from x, a weighted ridge regression; its weighted R^2
+                       is reported as the fit's fidelity
+   an_xai_cells spreads player values over the window's rows and channels.
+   Integrated gradients (an_xai_integrated_gradients, at the end of the
+   section) needs no players: it attributes to every cell through the
+   detector's input gradient.
+
+   MEMORY.  An an_xai holds the players and every buffer the explainers
+   need for at most `budget` evaluations (the coalitions, their values and
+   weights, the normal equations, one masked copy of x and its scores), in
+   one block: an_xai_heap_size / an_xai_init_preallocated (caller memory,
+   AN_ALIGN-aligned) or an_xai_init (an allocator).  After that nothing is
+   allocated; the detector's score allocates nothing either (the contract).
+   The arrays x, fill_values and the detector are borrowed: keep them
+   alive and unchanged while the an_xai is used.  Each call evaluates the
+   coalitions it needs one score call at a time, in order, on the one
+   masked copy.  The same seed gives the same coalitions and the same
+   values.  After a call, coalitions (n_coalitions, P) and values
+   (n_coalitions) hold the sampled coalitions and f of each (Kernel SHAP,
+   LIME), for inspection.
+
+   Thread safety: one an_xai, and its detector, in one thread at a time. */
+#define AN_XAI_MAX_PLAYERS 1024   /* the normal equations are P x P doubles */
+#define AN_XAI_MAX_EXACT   20     /* exact enumeration: 2^P coalitions      */
+
+typedef enum an_xai_fill {
+    AN_XAI_FILL_MEAN     = 0,
+    AN_XAI_FILL_LINEAR   = 1,
+    AN_XAI_FILL_EXPECTED = 2
+} an_xai_fill;
+
+typedef struct an_xai_players {
+    an_detector *detector;      /* fitted, any type                          */
+    const float *x;             /* (n_rows, detector->n_features), finite    */
+    size_t n_rows;
+    size_t start, length;       /* the window: rows start .. start+length-1  */
+    size_t target;              /* f = the score of this row, < n_rows       */
+    size_t n_segments;          /* 1 .. length runs of rows                  */
+    int per_channel;            /* 1: a player per segment and channel       */
+    an_xai_fill fill;
+    const float *fill_values;   /* MEAN: (n_features); EXPECTED: (n_rows,
+                                   n_features); LINEAR: unused (NULL)        */
+} an_xai_players;
+
+typedef struct an_xai {
+    an_xai_players players;
+    size_t n_features, n_players, budget;
+    size_t n_coalitions;        /* stored by the last call                   */
+    unsigned char *coalitions;  /* (budget, n_players)                       */
+    double *values;             /* (budget) f of each coalition              */
+    double *weights;            /* (budget) regression weights               */
+    double *normal;             /* (n_players + 1)^2 normal equations        */
+    double *rhs;                /* (n_players + 1)                           */
+    size_t *pick;               /* (n_players) a subset being built          */
+    unsigned char *mask;        /* (n_players) the coalition being built     */
+    float *series;              /* (n_rows, n_features) the masked copy      */
+    float *scores;              /* (n_rows) its scores                       */
+    void *heap;
+    size_t owned_bytes;         /* freed at uninit; 0 for caller memory      */
+    an_allocator alloc;
+} an_xai;
+
+typedef struct an_xai_summary {
+    double full;          /* f(x): every player present                      */
+    double empty;         /* f with every player masked (the baseline)       */
+    double sum;           /* sum of the player values                        */
+    double gap;           /* sum - (full - empty): rounding for the Shapley
+                             methods, by construction; whatever it is for
+                             occlusion and LIME, which promise nothing       */
+    double intercept;     /* LIME's fitted f at "all masked"; NaN otherwise  */
+    double fidelity;      /* LIME's weighted R^2; NaN otherwise              */
+    size_t evaluations;   /* detector score calls made                       */
+} an_xai_summary;
+
+typedef struct an_xai_lime_config {
+    size_t samples;       /* coalitions, the first being x itself; <= budget,
+                             default 1000                                    */
+    uint64_t seed;        /* default 1                                       */
+    double kernel_width;  /* w in exp(-d^2 / (2 w^2)), d the cosine distance
+                             of z from all-present, as LIME's image
+                             explainer; default 0.25, > 0                    */
+    double ridge;         /* lambda on the coefficients (the intercept is
+                             free), >= 0; default 1 (scikit-learn's Ridge)  */
+} an_xai_lime_config;
+
+/* Returns: the defaults above. */
+AN_API an_xai_lime_config an_xai_lime_config_init(void);
+
+/* The players p describes (checked) and the memory for `budget`
+   evaluations.
+   Returns: AN_OK with *bytes; AN_ERR_INVALID_ARG for a NULL detector or x,
+   a window outside x, length, n_segments or budget 0, n_segments >
+   length, a target outside x, an unknown fill, fill_values missing for
+   MEAN or EXPECTED, or LINEAR with no row of x outside the window;
+   AN_ERR_TOO_LARGE past AN_XAI_MAX_PLAYERS players or when sizes overflow. */
+AN_API an_result an_xai_heap_size(const an_xai_players *p, size_t budget, size_t *bytes);
+/* Returns: as an_xai_heap_size; AN_ERR_INVALID_ARG for a NULL or misaligned
+   heap. */
+AN_API an_result an_xai_init_preallocated(an_xai *xai, const an_xai_players *p, size_t budget, void *heap);
+/* Returns: as an_xai_heap_size; AN_ERR_NOMEM. */
+AN_API an_result an_xai_init(an_xai *xai, const an_xai_players *p, size_t budget, const an_allocator *a);
+AN_API void      an_xai_uninit(an_xai *xai);
+
+/* f of one coalition z (n_players bytes, nonzero = present).
+   Returns: AN_OK with *f; the detector's error; AN_ERR_NUMERIC for a
+   non-finite score; AN_ERR_INVALID_ARG. */
+AN_API an_result an_xai_value(an_xai *xai, const unsigned char *z, double *f);
+
+/* Exact Shapley values phi (n_players):
+     phi_i = sum over S without i of |S|! (P - |S| - 1)! / P! (f(S + i) - f(S)).
+   Needs P <= AN_XAI_MAX_EXACT and budget >= 2^P (the values of every
+   coalition are kept).
+   Returns: AN_OK; AN_ERR_TOO_LARGE for more players; AN_ERR_SHAPE for a
+   smaller budget; as an_xai_value. */
+AN_API an_result an_xai_exact(an_xai *xai, double *phi, an_xai_summary *summary);
+
+/* Kernel SHAP with `evaluations` coalitions besides all and none (<=
+   budget; the regression is determined once evaluations >= P - 1, and
+   evaluations >= 2^P - 2 enumerates every coalition, giving the exact
+   values to rounding).  The sum of phi is f(x) - f(all masked) to
+   rounding whatever the budget; a ridge of 1e-9 of the largest diagonal
+   keeps the fit solvable below P - 1 evaluations.
+   Returns: AN_OK; AN_ERR_SHAPE when evaluations > budget; AN_ERR_NUMERIC;
+   as an_xai_value. */
+AN_API an_result an_xai_shap(an_xai *xai, size_t evaluations, uint64_t seed, double *phi,
+                             an_xai_summary *summary);
+
+/* Occlusion: phi_p = f(x) - f(x with player p masked).  budget >= 1.
+   Returns: AN_OK; as an_xai_value. */
+AN_API an_result an_xai_occlusion(an_xai *xai, double *phi, an_xai_summary *summary);
+
+/* LIME: config->samples coalitions (the first all-present, then k masked
+   players, k uniform in 1..P, chosen uniformly), weights exp(-d^2 / (2
+   w^2)) with d = 1 - sqrt(kept / P), and the weighted ridge fit
+   f ~ intercept + sum_p phi_p z_p minimising
+   sum_k weight_k (f_k - intercept - z_k . phi)^2 + ridge |phi|^2;
+   summary->fidelity is its weighted R^2 (1 when f is constant).  NULL
+   config = the defaults.
+   Returns: AN_OK; AN_ERR_INVALID_ARG for samples 0, a width <= 0 or a
+   negative ridge (or non-finite); AN_ERR_SHAPE when samples > budget;
+   AN_ERR_NUMERIC when ridge 0 leaves the fit singular; as an_xai_value. */
+AN_API an_result an_xai_lime(an_xai *xai, const an_xai_lime_config *config, double *phi,
+                             an_xai_summary *summary);
+
+/* Spreads player values over the window's cells: cells (length,
+   n_features), cell (i, c) = phi of its player / the player's cell count.
+   Returns: AN_OK; AN_ERR_INVALID_ARG. */
+AN_API an_result an_xai_cells(const an_xai *xai, const double *phi, double *cells);
+
+/* Integrated gradients (Sundararajan et al. 2017) of the detector's score
+   of row `target` of x (n_rows, n_features), through the contract's input
+   gradient (an_detector_gradient; the LSTM models have one, AN_ERR_UNSUPPORTED
+   for a detector without), on the straight path from a baseline:
+       attr_i = (x_i - b_i) integral_0^1 d f / d x_i (b + s (x - b)) ds
+   approximated with `steps` gradients at the midpoints s = (k + 1/2) /
+   steps, or steps + 1 at s = k / steps with the trapezoid's end weights
+   1/2.  attr is (n_rows, n_features).  The summary's gap, sum(attr) -
+   (f(x) - f(b)), is the completeness error: it falls with the steps as
+   1 / steps^2 for a smooth f; raise them until it is small enough.
+   full and empty are f(x) and f(b); evaluations counts gradient calls
+   (and the two scores).  Scratch: an_xai_ig_work_size bytes (64-aligned)
+   in the _work form, else from `a` (NULL = default).  The LSTM models
+   allocate their training block at their first gradient call (once).
+   Returns: AN_OK; AN_ERR_INVALID_ARG for NULL arrays, n_rows or steps 0,
+   a target outside x, an unknown rule or misaligned work; AN_ERR_NUMERIC
+   for a non-finite gradient or score; the detector's errors
+   (AN_ERR_UNSUPPORTED without a gradient, AN_ERR_INPUT for a non-finite
+   x or baseline); AN_ERR_NOMEM. */
+typedef enum an_xai_rule { AN_XAI_MIDPOINT = 0, AN_XAI_TRAPEZOID = 1 } an_xai_rule;
+
+/* Returns: AN_OK with *bytes; AN_ERR_INVALID_ARG for a zero size;
+   AN_ERR_TOO_LARGE. */
+AN_API an_result an_xai_ig_work_size(size_t n_rows, size_t n_features, size_t *bytes);
+AN_API an_result an_xai_integrated_gradients(an_detector *d, const float *x, const float *baseline, size_t n_rows,
+                                             size_t target, size_t steps, an_xai_rule rule, double *attr,
+                                             an_xai_summary *summary, const an_allocator *a);
+/* Returns: as an_xai_integrated_gradients, without AN_ERR_NOMEM. */
+AN_API an_result an_xai_integrated_gradients_work(an_detector *d, const float *x, const float *baseline,
+                                                  size_t n_rows, size_t target, size_t steps, an_xai_rule rule,
+                                                  double *attr, an_xai_summary *summary, void *work);
+
+/* ==========================================================================
+   3  REASONS IN WORDS
+   ==========================================================================
+   One line of English for an event of any detector: what kind of
+   deviation, how large (in the series' units and in robust sigmas), in
+   which channels, over which rows, expected against actual, and how
+   confident the detector was.  Nothing is printed: the text goes into a
+   caller buffer.
+
+   The numbers.  Per channel, the residual is x - expected (expected from
+   the caller, say a detector's reconstruction or a seasonal fit; without
+   it, the median of the rows outside the event); its robust sigma is
+   1.4826 MAD of the residuals of the rows outside the event.  The
+   channel told first is the one whose residual goes the most sigmas from
+   the median residual on some row of the event, and its actual and
+   expected values are those of that row; the others listed are those
+   that go 4 sigmas or more (at most three).
+
+   The kind, from the first channel's residuals r inside the event (rows
+   start..end, L of them) against the outside rows, in this order:
+     flatline        L >= 3 and the values' mean |first difference| inside
+                     is under a tenth of its median outside
+     variance change L >= 6 and the MAD of r inside is over 2.5 sigmas
+                     while their median is within one inside MAD of the
+                     outside median
+     trend           L >= 6, a straight line explains over 60% of r's
+                     variance inside, and it moves over 2 sigmas across
+                     the event
+     level shift     L >= 3 and the median of r inside is over 2 sigmas
+                     from the outside median
+     spike / dip     the largest residual above / below (L < 3: always)
+     pattern change  anything else (L >= 3) */
+typedef enum an_xai_deviation {
+    AN_XAI_SPIKE = 0,
+    AN_XAI_DIP = 1,
+    AN_XAI_LEVEL_SHIFT = 2,
+    AN_XAI_VARIANCE_CHANGE = 3,
+    AN_XAI_FLATLINE = 4,
+    AN_XAI_TREND = 5,
+    AN_XAI_PATTERN_CHANGE = 6
+} an_xai_deviation;
+
+/* "spike", "dip", "level shift", "variance change", "flatline", "trend",
+   "pattern change"; NULL out of range. */
+AN_API const char *an_xai_deviation_name(int kind);
+
+/* What the reason is computed from; start from an_xai_context_init(). */
+typedef struct an_xai_context {
+    size_t n_rows, n_features;
+    const float *x;                 /* (n_rows, n_features), finite          */
+    const double *expected;         /* (n_rows, n_features) or NULL; NaN
+                                       entries: no expectation there         */
+    const char *const *names;       /* (n_features) channel names or NULL
+                                       ("channel 1", ...)                    */
+    const char *const *stamps;      /* (n_rows) row labels (timestamps as
+                                       in the input) or NULL ("row 0", ...) */
+    double confidence;              /* the detector's at the peak, [0, 1];
+                                       NaN = not told                         */
+} an_xai_context;
+
+/* The reason's parts, as numbers. */
+typedef struct an_xai_reason {
+    an_xai_deviation kind;
+    size_t channel;                 /* the channel told first                */
+    size_t n_channels;              /* channels 4 sigmas out or more (at
+                                       least 1: the first)                   */
+    size_t row;                     /* its furthest row in the event         */
+    double actual, expected;        /* the first channel at that row         */
+    double deviation;               /* actual - expected, series units       */
+    double sigmas;                  /* (residual - outside median) / sigma   */
+} an_xai_reason;
+
+/* Returns: an empty context, confidence NaN. */
+AN_API an_xai_context an_xai_context_init(void);
+
+/* The reason for event ev (start <= peak <= end < n_rows) into *reason (may
+   be NULL) and text (capacity bytes, NUL-terminated, cut at capacity;
+   *length, when not NULL, gets the full length without the NUL, so a
+   first call with capacity 0 measures).  A sigma under 1e-12 (1 +
+   |median|) (constant residuals outside) is taken as that.
+   Scratch: n_rows floats from `a` (NULL = default).
+   Returns: AN_OK; AN_ERR_INVALID_ARG for NULL x, sizes 0, an event out of
+   range or text NULL with capacity > 0; AN_ERR_INPUT for a non-finite x;
+   AN_ERR_NOMEM. */
+AN_API an_result an_xai_explain_event(const an_xai_context *c, const an_event *ev, an_xai_reason *reason,
+                                      char *text, size_t capacity, size_t *length, const an_allocator *a);
 
 #ifdef __cplusplus
 }
@@ -1148,6 +1465,39 @@ static void an__draw_shades(an__svg *w, const an__chart *c)
     an__svg_put(w, "</g>\n");
 }
 
+/* The attribution band of one feature: a cell per row with a value, 8
+   pixels high at the foot of the panel, from halfway to the previous row
+   to halfway to the next (at least a pixel), its opacity growing with
+   |value| against the largest |value| of the picture. */
+static void an__draw_strip(an__svg *w, const an__chart *c, const an__panel *p)
+{
+    const an_report *r = c->r;
+    size_t i, nf = r->n_features;
+    double top = 0.0;
+    char b[48];
+    for (i = 0; i < r->n * nf; i++)
+        if (fabs(r->attribution[i]) > top) top = fabs(r->attribution[i]);   /* NaN compares false */
+    if (!(top > 0.0)) return;
+    an__svg_put(w, "<g class=\"attribution\">\n");
+    for (i = 0; i < r->n && w->err == AN_OK; i++) {
+        double a = r->attribution[i * nf + p->feature], x = an__px(c, an__x_of(r, i)), x0 = x, x1 = x;
+        if (!(a != 0.0) || a != a) continue;
+        if (i > 0) x0 = 0.5 * (x + an__px(c, an__x_of(r, i - 1)));
+        if (i + 1 < r->n) x1 = 0.5 * (x + an__px(c, an__x_of(r, i + 1)));
+        if (x1 - x0 < 1.0) { x0 = x - 0.5; x1 = x + 0.5; }
+        an__svg_put(w, a > 0.0 ? "<rect fill=\"" AN__C_ACCENT "\"" : "<rect fill=\"" AN__C_TEXT "\"");
+        an__svg_attr(w, "x", x0);
+        an__svg_attr(w, "y", p->top + p->h - 8.0);
+        an__svg_attr(w, "width", x1 - x0);
+        an__svg_attr(w, "height", 8.0);
+        an__svg_put(w, " fill-opacity=\"");
+        an__fmt_fixed(b, 0.1 + 0.8 * fabs(a) / top, 3, 1, 0);
+        an__svg_put(w, b);
+        an__svg_put(w, "\"/>\n");
+    }
+    an__svg_put(w, "</g>\n");
+}
+
 /* Inside each group: the series in the accent colour, and a dot at the
    most severe event's peak. */
 static void an__draw_accents(an__svg *w, const an__chart *c, const an__panel *p)
@@ -1423,6 +1773,10 @@ static an_result an__report_check(const an_report *r, an_report_write_fn write)
         if (e->start > e->end || e->end >= r->n || e->peak < e->start || e->peak > e->end) return AN_ERR_INVALID_ARG;
         if (!an__finite(e->severity) || e->severity < 0.0) return AN_ERR_INPUT;
     }
+    if (r->attribution)
+        for (i = 0; i < r->n * r->n_features; i++)
+            if (r->attribution[i] - r->attribution[i] != 0.0 && r->attribution[i] == r->attribution[i])
+                return AN_ERR_INPUT;   /* +-Inf; NaN is "none" */
     return AN_OK;
 }
 
@@ -1644,6 +1998,7 @@ AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, voi
                             "class=\"name\" font-size=\"12\" font-weight=\"600\" fill=\"" AN__C_INK "\"", name);
         }
         if (r->lower) an__draw_band(&w, &c, p);
+        if (r->attribution) an__draw_strip(&w, &c, p);
         if (r->expected)
             an__draw_line(&w, &c, p, NULL, r->expected, 0, r->n - 1,
                           "class=\"expected\" fill=\"none\" stroke=\"" AN__C_EXPECT "\" stroke-width=\"1.2\" "
@@ -1666,6 +2021,892 @@ AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, voi
     an__svg_put(&w, "</svg>\n");
     an__svg_flush(&w);
     return w.err;
+}
+
+/* ==========================================================================
+   2  EXPLAINERS
+   ========================================================================== */
+
+AN_API an_xai_lime_config an_xai_lime_config_init(void)
+{
+    an_xai_lime_config c;
+    c.samples = 1000;
+    c.seed = 1;
+    c.kernel_width = 0.25;
+    c.ridge = 1.0;
+    return c;
+}
+
+/* The segment of the window's row i (0-based in the window): the k with
+   floor(k L / S) <= i < floor((k + 1) L / S). */
+static size_t an__xai_segment(size_t i, size_t length, size_t n_segments)
+{
+    return ((i + 1) * n_segments - 1) / length;
+}
+
+static size_t an__xai_channels(const an_xai_players *p, size_t n_features)
+{
+    return p->per_channel ? n_features : 1;
+}
+
+/* Checks the players and lays out the block (offsets of its 9 arrays). */
+static an_result an__xai_layout(const an_xai_players *p, size_t budget, size_t *bytes, size_t off[9])
+{
+    an__layout l = { 0 };
+    size_t F, P, P1;
+    if (!p || !p->detector || !p->x || budget == 0 || p->length == 0 || p->n_segments == 0) return AN_ERR_INVALID_ARG;
+    F = p->detector->n_features;
+    if (F == 0 || p->n_rows == 0 || p->start >= p->n_rows || p->length > p->n_rows - p->start)
+        return AN_ERR_INVALID_ARG;
+    if (p->n_segments > p->length || p->target >= p->n_rows) return AN_ERR_INVALID_ARG;
+    if (p->fill != AN_XAI_FILL_MEAN && p->fill != AN_XAI_FILL_LINEAR && p->fill != AN_XAI_FILL_EXPECTED)
+        return AN_ERR_INVALID_ARG;
+    if (p->fill != AN_XAI_FILL_LINEAR && !p->fill_values) return AN_ERR_INVALID_ARG;
+    if (p->fill == AN_XAI_FILL_LINEAR && p->length == p->n_rows) return AN_ERR_INVALID_ARG;   /* no anchor */
+    if (p->n_segments > AN_XAI_MAX_PLAYERS || an__mul(p->n_segments, an__xai_channels(p, F)) > AN_XAI_MAX_PLAYERS)
+        return AN_ERR_TOO_LARGE;
+    P = p->n_segments * an__xai_channels(p, F);
+    P1 = P + 1;
+    /* an__layout_add's SIZE_MAX does not survive the next rounding up, so
+       overflow is caught at each step */
+    {
+        const size_t counts[9] = { an__mul(budget, P), budget, budget, P1 * P1, P1, P,
+                                   an__mul(p->n_rows, F), p->n_rows, P };
+        const size_t elems[9] = { 1, sizeof(double), sizeof(double), sizeof(double), sizeof(double),
+                                  sizeof(size_t), sizeof(float), sizeof(float), 1 };
+        size_t k;
+        for (k = 0; k < 9; k++) {   /* coalitions values weights normal rhs pick series scores mask */
+            off[k] = an__layout_add(&l, counts[k], elems[k]);
+            if (l.size == SIZE_MAX) return AN_ERR_TOO_LARGE;
+        }
+    }
+    *bytes = l.size;
+    return AN_OK;
+}
+
+AN_API an_result an_xai_heap_size(const an_xai_players *p, size_t budget, size_t *bytes)
+{
+    size_t off[9];
+    if (!bytes) return AN_ERR_INVALID_ARG;
+    *bytes = 0;
+    return an__xai_layout(p, budget, bytes, off);
+}
+
+AN_API an_result an_xai_init_preallocated(an_xai *xai, const an_xai_players *p, size_t budget, void *heap)
+{
+    size_t off[9], bytes, F;
+    unsigned char *h = (unsigned char *)heap;
+    an_result r;
+    if (!xai) return AN_ERR_INVALID_ARG;
+    memset(xai, 0, sizeof *xai);
+    if ((r = an__xai_layout(p, budget, &bytes, off)) != AN_OK) return r;
+    if (!heap || an__misaligned(heap)) return AN_ERR_INVALID_ARG;
+    F = p->detector->n_features;
+    xai->players = *p;
+    xai->n_features = F;
+    xai->n_players = p->n_segments * an__xai_channels(p, F);
+    xai->budget = budget;
+    xai->coalitions = h + off[0];
+    xai->values = (double *)(void *)(h + off[1]);
+    xai->weights = (double *)(void *)(h + off[2]);
+    xai->normal = (double *)(void *)(h + off[3]);
+    xai->rhs = (double *)(void *)(h + off[4]);
+    xai->pick = (size_t *)(void *)(h + off[5]);
+    xai->series = (float *)(void *)(h + off[6]);
+    xai->scores = (float *)(void *)(h + off[7]);
+    xai->mask = h + off[8];
+    memcpy(xai->series, p->x, p->n_rows * F * sizeof(float));   /* rows outside the window stay x */
+    xai->alloc = an__default_allocator;
+    return AN_OK;
+}
+
+AN_API an_result an_xai_init(an_xai *xai, const an_xai_players *p, size_t budget, const an_allocator *a)
+{
+    an_allocator alloc;
+    size_t bytes, off[9];
+    void *heap;
+    an_result r;
+    if (!xai) return AN_ERR_INVALID_ARG;
+    memset(xai, 0, sizeof *xai);
+    if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
+    if ((r = an__xai_layout(p, budget, &bytes, off)) != AN_OK) return r;
+    if (!(heap = an_malloc(&alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    an_xai_init_preallocated(xai, p, budget, heap);
+    xai->heap = heap;
+    xai->owned_bytes = bytes;
+    xai->alloc = alloc;
+    return AN_OK;
+}
+
+AN_API void an_xai_uninit(an_xai *xai)
+{
+    if (!xai) return;
+    if (xai->owned_bytes) an_free(&xai->alloc, xai->heap, xai->owned_bytes);
+    memset(xai, 0, sizeof *xai);
+}
+
+/* The player of the window's row i (0-based in the window), channel c. */
+static size_t an__xai_player(const an_xai *xai, size_t i, size_t c)
+{
+    const an_xai_players *p = &xai->players;
+    return an__xai_segment(i, p->length, p->n_segments) * an__xai_channels(p, xai->n_features) +
+           (p->per_channel ? c : 0);
+}
+
+/* LINEAR's fill of channel c over the `run` masked rows that end at row
+   `last`: the line from the kept value before them to the one after them
+   (one of the two when the run touches an end of x). */
+static void an__xai_line(an_xai *xai, size_t c, size_t last, size_t run)
+{
+    size_t F = xai->n_features, first = last + 1 - run, j;
+    int has_lo = first > 0, has_hi = last + 1 < xai->players.n_rows;
+    double lo = has_lo ? xai->series[(first - 1) * F + c] : 0.0;   /* kept: x already */
+    double hi = has_hi ? xai->players.x[(last + 1) * F + c] : 0.0;
+    if (!has_lo) lo = hi;
+    if (!has_hi) hi = lo;
+    for (j = 0; j < run; j++)
+        xai->series[(first + j) * F + c] = (float)(lo + (hi - lo) * (double)(j + 1) / (double)(run + 1));
+}
+
+/* Writes the window of the masked copy for coalition z: kept cells are x,
+   masked ones the fill.  Rows are visited in order, so a LINEAR run's
+   left anchor is already written. */
+static void an__xai_mask(an_xai *xai, const unsigned char *z)
+{
+    const an_xai_players *p = &xai->players;
+    size_t F = xai->n_features, L = p->length, i, c;
+    for (c = 0; c < F; c++) {
+        size_t run = 0;   /* masked rows so far in the current run */
+        for (i = 0; i < L; i++) {
+            size_t row = p->start + i;
+            float *cell = &xai->series[row * F + c];
+            if (z[an__xai_player(xai, i, c)]) { *cell = p->x[row * F + c]; run = 0; continue; }
+            if (p->fill == AN_XAI_FILL_MEAN) { *cell = p->fill_values[c]; continue; }
+            if (p->fill == AN_XAI_FILL_EXPECTED) { *cell = p->fill_values[row * F + c]; continue; }
+            run++;
+            if (i + 1 == L || z[an__xai_player(xai, i + 1, c)]) an__xai_line(xai, c, row, run);
+        }
+    }
+}
+
+AN_API an_result an_xai_value(an_xai *xai, const unsigned char *z, double *f)
+{
+    an_result r;
+    double v;
+    if (!xai || !xai->series || !z || !f) return AN_ERR_INVALID_ARG;
+    an__xai_mask(xai, z);
+    r = an_detector_score(xai->players.detector, xai->series, xai->players.n_rows, xai->scores);
+    if (r != AN_OK) return r;
+    v = xai->scores[xai->players.target];
+    if (!an__finite(v)) return AN_ERR_NUMERIC;
+    *f = v;
+    return AN_OK;
+}
+
+/* f of all present and of none, into the summary. */
+static an_result an__xai_ends(an_xai *xai, an_xai_summary *s)
+{
+    unsigned char *z = xai->mask;
+    an_result r;
+    s->intercept = s->fidelity = (double)NAN;
+    memset(z, 1, xai->n_players);
+    if ((r = an_xai_value(xai, z, &s->full)) != AN_OK) return r;
+    memset(z, 0, xai->n_players);
+    if ((r = an_xai_value(xai, z, &s->empty)) != AN_OK) return r;
+    s->evaluations = 2;
+    return AN_OK;
+}
+
+/* The summary's sum and gap of phi (P). */
+static void an__xai_close(const an_xai *xai, const double *phi, an_xai_summary *s)
+{
+    size_t p;
+    double sum = 0.0;
+    for (p = 0; p < xai->n_players; p++) sum += phi[p];
+    s->sum = sum;
+    s->gap = sum - (s->full - s->empty);
+}
+
+/* Checks an explainer call's arguments and clears its outputs. */
+static an_result an__xai_begin(const an_xai *xai, double *phi, an_xai_summary *s)
+{
+    if (!xai || !xai->series || !phi || !s) return AN_ERR_INVALID_ARG;
+    memset(s, 0, sizeof *s);
+    memset(phi, 0, xai->n_players * sizeof(double));
+    return AN_OK;
+}
+
+AN_API an_result an_xai_exact(an_xai *xai, double *phi, an_xai_summary *summary)
+{
+    size_t P, n, mask, i, s;
+    double w[AN_XAI_MAX_EXACT];   /* w[s] = s! (P - s - 1)! / P! = 1 / (P C(P - 1, s)) */
+    an_result r;
+    if ((r = an__xai_begin(xai, phi, summary)) != AN_OK) return r;
+    P = xai->n_players;
+    if (P > AN_XAI_MAX_EXACT) return AN_ERR_TOO_LARGE;
+    n = (size_t)1 << P;
+    if (xai->budget < n) return AN_ERR_SHAPE;
+    for (mask = 0; mask < n; mask++) {   /* bit i of mask: player i present */
+        for (i = 0; i < P; i++) xai->mask[i] = (unsigned char)((mask >> i) & 1u);
+        if ((r = an_xai_value(xai, xai->mask, &xai->values[mask])) != AN_OK) return r;
+    }
+    {
+        double binom = 1.0;   /* C(P - 1, s) */
+        for (s = 0; s < P; s++) {
+            w[s] = 1.0 / ((double)P * binom);
+            binom = binom * (double)(P - 1 - s) / (double)(s + 1);
+        }
+    }
+    for (i = 0; i < P; i++) {
+        double acc = 0.0;
+        for (mask = 0; mask < n; mask++) {
+            size_t size = 0, m;
+            if ((mask >> i) & 1u) continue;
+            for (m = mask; m; m &= m - 1) size++;
+            acc += w[size] * (xai->values[mask | (size_t)1 << i] - xai->values[mask]);
+        }
+        phi[i] = acc;
+    }
+    summary->intercept = summary->fidelity = (double)NAN;
+    summary->full = xai->values[n - 1];
+    summary->empty = xai->values[0];
+    summary->evaluations = n;
+    xai->n_coalitions = 0;
+    an__xai_close(xai, phi, summary);
+    return AN_OK;
+}
+
+/* Solves A v = b for a symmetric positive definite A (n x n, row-major;
+   overwritten by its Cholesky factor), v into b.  AN_ERR_NUMERIC when A
+   is not positive definite. */
+static an_result an__xai_cholesky_solve(double *A, double *b, size_t n)
+{
+    size_t i, j, k;
+    for (j = 0; j < n; j++) {
+        double d = A[j * n + j];
+        for (k = 0; k < j; k++) d -= A[j * n + k] * A[j * n + k];
+        if (!(d > 0.0) || !an__finite(d)) return AN_ERR_NUMERIC;
+        d = sqrt(d);
+        A[j * n + j] = d;
+        for (i = j + 1; i < n; i++) {
+            double v = A[i * n + j];
+            for (k = 0; k < j; k++) v -= A[i * n + k] * A[j * n + k];
+            A[i * n + j] = v / d;
+        }
+    }
+    for (i = 0; i < n; i++) {   /* L y = b */
+        double v = b[i];
+        for (k = 0; k < i; k++) v -= A[i * n + k] * b[k];
+        b[i] = v / A[i * n + i];
+    }
+    for (i = n; i-- > 0;) {     /* L^T v = y */
+        double v = b[i];
+        for (k = i + 1; k < n; k++) v -= A[k * n + i] * b[k];
+        b[i] = v / A[i * n + i];
+    }
+    return AN_OK;
+}
+
+/* Appends coalition z (P bytes) with its weight, evaluated. */
+static an_result an__xai_add(an_xai *xai, const unsigned char *z, double weight)
+{
+    size_t k = xai->n_coalitions, P = xai->n_players;
+    an_result r;
+    memcpy(xai->coalitions + k * P, z, P);
+    if ((r = an_xai_value(xai, z, &xai->values[k])) != AN_OK) return r;
+    xai->weights[k] = weight;
+    xai->n_coalitions = k + 1;
+    return AN_OK;
+}
+
+/* Adds a coalition with the players in pick[0 .. size) present and, when
+   `paired`, its complement too, each with `weight`. */
+static an_result an__xai_add_pick(an_xai *xai, size_t size, int paired, double weight)
+{
+    size_t j, P = xai->n_players;
+    an_result r;
+    memset(xai->mask, 0, P);
+    for (j = 0; j < size; j++) xai->mask[xai->pick[j]] = 1;
+    if ((r = an__xai_add(xai, xai->mask, weight)) != AN_OK || !paired) return r;
+    for (j = 0; j < P; j++) xai->mask[j] = (unsigned char)!xai->mask[j];
+    return an__xai_add(xai, xai->mask, weight);
+}
+
+/* Kernel SHAP's coalitions, as the reference implementation (shap's
+   KernelExplainer) chooses them: the Shapley kernel gives size s (and,
+   paired with it, P - s) the mass (P - 1) / (s (P - s)); sizes from the
+   smallest up are enumerated whole while the budget left, spread in
+   proportion to the mass left, covers them; then sizes are drawn from the
+   mass left, a subset of that size uniformly, and its complement beside
+   it, each weighted equally so the drawn ones carry the mass left. */
+static an_result an__xai_shap_sample(an_xai *xai, size_t evaluations, uint64_t seed)
+{
+    size_t P = xai->n_players, n_sizes = P / 2, n_paired = (P - 1) / 2, s, j, full = 0, first_drawn;
+    double mass[AN_XAI_MAX_PLAYERS / 2 + 1], total = 0.0, left = 1.0, drawn_mass = 0.0, drawn_weight = 0.0;
+    size_t budget_left = evaluations;
+    an_rng rng;
+    an_result r;
+    xai->n_coalitions = 0;
+    for (s = 1; s <= n_sizes; s++) {   /* size s with its complement's mass when paired */
+        mass[s] = (double)(P - 1) / (double)(s * (P - s)) * (s <= n_paired ? 2.0 : 1.0);
+        total += mass[s];
+    }
+    for (s = 1; s <= n_sizes; s++) mass[s] /= total;
+    for (s = 1; s <= n_sizes; s++) {   /* enumerate whole sizes */
+        double count = 1.0, weight;
+        int paired = s <= n_paired;
+        for (j = 0; j < s; j++) count = count * (double)(P - j) / (double)(j + 1);   /* C(P, s) */
+        if ((double)budget_left * (mass[s] / left) < count * (paired ? 2.0 : 1.0) - 1e-8) break;
+        weight = mass[s] / count / (paired ? 2.0 : 1.0);
+        for (j = 0; j < s; j++) xai->pick[j] = j;
+        for (;;) {   /* combinations of s of P in lexicographic order, each with its complement */
+            size_t k;
+            if (!paired && xai->pick[0] != 0) break;   /* P = 2s: those with player 0 and their complements */
+            if ((r = an__xai_add_pick(xai, s, 1, weight)) != AN_OK) return r;
+            for (k = s; k-- > 0;)
+                if (xai->pick[k] < P - s + k) break;
+            if (k == (size_t)-1) break;
+            xai->pick[k]++;
+            for (j = k + 1; j < s; j++) xai->pick[j] = xai->pick[j - 1] + 1;
+        }
+        budget_left = evaluations - xai->n_coalitions;
+        left -= mass[s];
+        full = s;
+    }
+    first_drawn = xai->n_coalitions;
+    if (full == n_sizes || budget_left == 0) return AN_OK;
+    an_rng_seed(&rng, seed, 0x5a4b);
+    for (s = full + 1; s <= n_sizes; s++) drawn_mass += mass[s] / (s <= n_paired ? 2.0 : 1.0);
+    while (xai->n_coalitions < evaluations) {
+        double u = an_rng_uniform(&rng) * drawn_mass, acc = 0.0;
+        int paired;
+        for (s = full + 1; s < n_sizes; s++) {
+            acc += mass[s] / (s <= n_paired ? 2.0 : 1.0);
+            if (u < acc) break;
+        }
+        paired = s <= n_paired && evaluations - xai->n_coalitions >= 2;
+        for (j = 0; j < P; j++) xai->pick[j] = j;   /* the first s of a partial shuffle */
+        for (j = 0; j < s; j++) {
+            size_t k = j + (size_t)an_rng_below(&rng, (uint64_t)(P - j)), t = xai->pick[j];
+            xai->pick[j] = xai->pick[k];
+            xai->pick[k] = t;
+        }
+        if ((r = an__xai_add_pick(xai, s, paired, 1.0)) != AN_OK) return r;
+    }
+    for (j = first_drawn; j < xai->n_coalitions; j++) drawn_weight += xai->weights[j];
+    for (j = first_drawn; j < xai->n_coalitions; j++) xai->weights[j] *= left / drawn_weight;
+    return AN_OK;
+}
+
+AN_API an_result an_xai_shap(an_xai *xai, size_t evaluations, uint64_t seed, double *phi, an_xai_summary *summary)
+{
+    size_t P, M, k, i, j;
+    double delta, top = 0.0;
+    an_result r;
+    if ((r = an__xai_begin(xai, phi, summary)) != AN_OK) return r;
+    if (evaluations > xai->budget) return AN_ERR_SHAPE;
+    if ((r = an__xai_ends(xai, summary)) != AN_OK) return r;
+    P = xai->n_players;
+    delta = summary->full - summary->empty;
+    xai->n_coalitions = 0;
+    if (P == 1) {
+        phi[0] = delta;
+        an__xai_close(xai, phi, summary);
+        return AN_OK;
+    }
+    if ((r = an__xai_shap_sample(xai, evaluations, seed)) != AN_OK) return r;
+    summary->evaluations += xai->n_coalitions;
+    /* Efficiency: phi_last = delta - sum of the others, so with
+       y_k = f(z_k) - f(none) - z_k,last delta and a_kj = z_kj - z_k,last,
+       minimise sum_k w_k (y_k - a_k . phi[0 .. M))^2, M = P - 1:
+       normal (M, M) = A^T W A, rhs (M) = A^T W y. */
+    M = P - 1;
+    memset(xai->normal, 0, M * M * sizeof(double));
+    memset(xai->rhs, 0, M * sizeof(double));
+    for (k = 0; k < xai->n_coalitions; k++) {
+        const unsigned char *z = xai->coalitions + k * P;
+        double w = xai->weights[k], y = xai->values[k] - summary->empty - (double)z[M] * delta;
+        for (i = 0; i < M; i++) {
+            double ai = (double)z[i] - (double)z[M];
+            if (ai == 0.0) continue;
+            xai->rhs[i] += w * ai * y;
+            for (j = 0; j <= i; j++) xai->normal[i * M + j] += w * ai * ((double)z[j] - (double)z[M]);
+        }
+    }
+    for (i = 0; i < M; i++) {
+        for (j = 0; j < i; j++) xai->normal[j * M + i] = xai->normal[i * M + j];
+        if (xai->normal[i * M + i] > top) top = xai->normal[i * M + i];
+    }
+    for (i = 0; i < M; i++) xai->normal[i * M + i] += 1e-9 * (top > 0.0 ? top : 1.0);
+    if ((r = an__xai_cholesky_solve(xai->normal, xai->rhs, M)) != AN_OK) return r;
+    phi[M] = delta;
+    for (i = 0; i < M; i++) {
+        phi[i] = xai->rhs[i];
+        phi[M] -= phi[i];
+    }
+    an__xai_close(xai, phi, summary);
+    return AN_OK;
+}
+
+AN_API an_result an_xai_occlusion(an_xai *xai, double *phi, an_xai_summary *summary)
+{
+    size_t p, P;
+    an_result r;
+    if ((r = an__xai_begin(xai, phi, summary)) != AN_OK) return r;
+    if ((r = an__xai_ends(xai, summary)) != AN_OK) return r;
+    P = xai->n_players;
+    xai->n_coalitions = 0;
+    for (p = 0; p < P; p++) {
+        double f;
+        memset(xai->mask, 1, P);
+        xai->mask[p] = 0;
+        if ((r = an_xai_value(xai, xai->mask, &f)) != AN_OK) return r;
+        phi[p] = summary->full - f;
+    }
+    summary->evaluations += P;
+    an__xai_close(xai, phi, summary);
+    return AN_OK;
+}
+
+AN_API an_result an_xai_lime(an_xai *xai, const an_xai_lime_config *config, double *phi, an_xai_summary *summary)
+{
+    an_xai_lime_config c = config ? *config : an_xai_lime_config_init();
+    size_t P, n, k, i, j;
+    double sw = 0.0, ybar = 0.0, ss_res = 0.0, ss_tot = 0.0, *zbar;
+    an_rng rng;
+    an_result r;
+    if ((r = an__xai_begin(xai, phi, summary)) != AN_OK) return r;
+    if (c.samples == 0 || !(c.kernel_width > 0.0) || !an__finite(c.kernel_width) || !(c.ridge >= 0.0) ||
+        !an__finite(c.ridge))
+        return AN_ERR_INVALID_ARG;
+    if (c.samples > xai->budget) return AN_ERR_SHAPE;
+    if ((r = an__xai_ends(xai, summary)) != AN_OK) return r;
+    P = xai->n_players;
+    n = c.samples;
+    an_rng_seed(&rng, c.seed, 0x11e);
+    xai->n_coalitions = 0;
+    for (k = 0; k < n; k++) {   /* k = 0: x itself; then `masked` players masked */
+        size_t masked = k ? 1 + (size_t)an_rng_below(&rng, (uint64_t)P) : 0;
+        double d = 1.0 - sqrt((double)(P - masked) / (double)P);   /* cosine distance from all-present */
+        for (j = 0; j < P; j++) xai->pick[j] = j;
+        for (j = 0; j < masked; j++) {
+            size_t m = j + (size_t)an_rng_below(&rng, (uint64_t)(P - j)), t = xai->pick[j];
+            xai->pick[j] = xai->pick[m];
+            xai->pick[m] = t;
+        }
+        memset(xai->mask, 1, P);
+        for (j = 0; j < masked; j++) xai->mask[xai->pick[j]] = 0;
+        if ((r = an__xai_add(xai, xai->mask, exp(-d * d / (2.0 * c.kernel_width * c.kernel_width)))) != AN_OK)
+            return r;
+    }
+    summary->evaluations += n;
+    /* Weighted ridge with a free intercept: centre z and f on their
+       weighted means, solve (Zc^T W Zc + ridge I) phi = Zc^T W fc, then
+       intercept = fbar - zbar . phi.  normal holds (P+1)^2 doubles: the
+       system in its first P^2, zbar (P) after it. */
+    zbar = xai->normal + P * P;
+    memset(xai->normal, 0, (P + 1) * (P + 1) * sizeof(double));
+    memset(xai->rhs, 0, P * sizeof(double));
+    for (k = 0; k < n; k++) {
+        const unsigned char *z = xai->coalitions + k * P;
+        sw += xai->weights[k];
+        ybar += xai->weights[k] * xai->values[k];
+        for (j = 0; j < P; j++) zbar[j] += xai->weights[k] * (double)z[j];
+    }
+    if (!(sw > 0.0)) return AN_ERR_NUMERIC;
+    ybar /= sw;
+    for (j = 0; j < P; j++) zbar[j] /= sw;
+    for (k = 0; k < n; k++) {
+        const unsigned char *z = xai->coalitions + k * P;
+        double w = xai->weights[k], y = xai->values[k] - ybar;
+        for (i = 0; i < P; i++) {
+            double zi = (double)z[i] - zbar[i];
+            xai->rhs[i] += w * zi * y;
+            for (j = 0; j <= i; j++) xai->normal[i * P + j] += w * zi * ((double)z[j] - zbar[j]);
+        }
+    }
+    for (i = 0; i < P; i++) {
+        for (j = 0; j < i; j++) xai->normal[j * P + i] = xai->normal[i * P + j];
+        xai->normal[i * P + i] += c.ridge;
+    }
+    if ((r = an__xai_cholesky_solve(xai->normal, xai->rhs, P)) != AN_OK) return r;
+    summary->intercept = ybar;
+    for (j = 0; j < P; j++) {
+        phi[j] = xai->rhs[j];
+        summary->intercept -= zbar[j] * phi[j];
+    }
+    for (k = 0; k < n; k++) {
+        const unsigned char *z = xai->coalitions + k * P;
+        double fit = summary->intercept, w = xai->weights[k];
+        for (j = 0; j < P; j++) fit += (double)z[j] * phi[j];
+        ss_res += w * (xai->values[k] - fit) * (xai->values[k] - fit);
+        ss_tot += w * (xai->values[k] - ybar) * (xai->values[k] - ybar);
+    }
+    summary->fidelity = ss_tot > 0.0 ? 1.0 - ss_res / ss_tot : 1.0;
+    an__xai_close(xai, phi, summary);
+    return AN_OK;
+}
+
+AN_API an_result an_xai_cells(const an_xai *xai, const double *phi, double *cells)
+{
+    const an_xai_players *p;
+    size_t F, i, c;
+    if (!xai || !xai->series || !phi || !cells) return AN_ERR_INVALID_ARG;
+    p = &xai->players;
+    F = xai->n_features;
+    for (i = 0; i < p->length; i++) {
+        size_t seg = an__xai_segment(i, p->length, p->n_segments);
+        size_t rows = (seg + 1) * p->length / p->n_segments - seg * p->length / p->n_segments;
+        for (c = 0; c < F; c++)
+            cells[i * F + c] = phi[an__xai_player(xai, i, c)] / (double)(rows * (p->per_channel ? 1 : F));
+    }
+    return AN_OK;
+}
+
+/* The IG scratch: the path point and its gradient (n_rows, F) and the
+   scores (n_rows). */
+static size_t an__xai_ig_layout(size_t n_rows, size_t F, size_t *grad, size_t *scores)
+{
+    an__layout l = { 0 };
+    size_t cells = an__mul(n_rows, F);
+    an__layout_add(&l, cells, sizeof(float));
+    if (l.size == SIZE_MAX) return SIZE_MAX;
+    *grad = an__layout_add(&l, cells, sizeof(float));
+    if (l.size == SIZE_MAX) return SIZE_MAX;
+    *scores = an__layout_add(&l, n_rows, sizeof(float));
+    return l.size;
+}
+
+AN_API an_result an_xai_ig_work_size(size_t n_rows, size_t n_features, size_t *bytes)
+{
+    size_t g, s;
+    if (!bytes) return AN_ERR_INVALID_ARG;
+    *bytes = 0;
+    if (n_rows == 0 || n_features == 0) return AN_ERR_INVALID_ARG;
+    *bytes = an__xai_ig_layout(n_rows, n_features, &g, &s);
+    return *bytes == SIZE_MAX ? AN_ERR_TOO_LARGE : AN_OK;
+}
+
+/* f of `series` (n_rows rows) at row target. */
+static an_result an__xai_score_at(an_detector *d, const float *series, size_t n_rows, size_t target, float *scores,
+                                  double *f)
+{
+    an_result r = an_detector_score(d, series, n_rows, scores);
+    if (r != AN_OK) return r;
+    if (!an__finite(scores[target])) return AN_ERR_NUMERIC;
+    *f = scores[target];
+    return AN_OK;
+}
+
+AN_API an_result an_xai_integrated_gradients_work(an_detector *d, const float *x, const float *baseline,
+                                                  size_t n_rows, size_t target, size_t steps, an_xai_rule rule,
+                                                  double *attr, an_xai_summary *summary, void *work)
+{
+    size_t F, n, g_off, s_off, k, i;
+    float *path, *grad, *scores;
+    an_result r;
+    if (!d || !x || !baseline || !attr || !summary || !work || an__misaligned(work)) return AN_ERR_INVALID_ARG;
+    memset(summary, 0, sizeof *summary);
+    summary->intercept = summary->fidelity = (double)NAN;
+    F = d->n_features;
+    if (n_rows == 0 || F == 0 || steps == 0 || target >= n_rows) return AN_ERR_INVALID_ARG;
+    if (rule != AN_XAI_MIDPOINT && rule != AN_XAI_TRAPEZOID) return AN_ERR_INVALID_ARG;
+    if (an__xai_ig_layout(n_rows, F, &g_off, &s_off) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    n = n_rows * F;
+    path = (float *)work;
+    grad = (float *)(void *)((unsigned char *)work + g_off);
+    scores = (float *)(void *)((unsigned char *)work + s_off);
+    memset(attr, 0, n * sizeof(double));
+    if ((r = an__xai_score_at(d, x, n_rows, target, scores, &summary->full)) != AN_OK) return r;
+    if ((r = an__xai_score_at(d, baseline, n_rows, target, scores, &summary->empty)) != AN_OK) return r;
+    summary->evaluations = 2;
+    /* attr accumulates the weighted gradients (the integral's estimate),
+       then is multiplied by x - b */
+    for (k = 0; k <= steps; k++) {
+        double s, w = 1.0 / (double)steps;
+        if (rule == AN_XAI_MIDPOINT) {
+            if (k == steps) break;
+            s = ((double)k + 0.5) / (double)steps;
+        } else {
+            s = (double)k / (double)steps;
+            if (k == 0 || k == steps) w *= 0.5;
+        }
+        for (i = 0; i < n; i++) path[i] = (float)(baseline[i] + s * ((double)x[i] - baseline[i]));
+        if ((r = an_detector_gradient(d, path, n_rows, target, grad)) != AN_OK) return r;
+        summary->evaluations++;
+        for (i = 0; i < n; i++) {
+            if (!an__finite(grad[i])) return AN_ERR_NUMERIC;
+            attr[i] += w * grad[i];
+        }
+    }
+    for (i = 0; i < n; i++) attr[i] *= (double)x[i] - baseline[i];
+    {
+        double sum = 0.0;
+        for (i = 0; i < n; i++) sum += attr[i];
+        summary->sum = sum;
+        summary->gap = sum - (summary->full - summary->empty);
+    }
+    return AN_OK;
+}
+
+AN_API an_result an_xai_integrated_gradients(an_detector *d, const float *x, const float *baseline, size_t n_rows,
+                                             size_t target, size_t steps, an_xai_rule rule, double *attr,
+                                             an_xai_summary *summary, const an_allocator *a)
+{
+    an_allocator alloc;
+    size_t bytes;
+    void *work;
+    an_result r;
+    if (!d || !summary) return AN_ERR_INVALID_ARG;
+    if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
+    if ((r = an_xai_ig_work_size(n_rows, d->n_features, &bytes)) != AN_OK) return r;
+    if (!(work = an_malloc(&alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    r = an_xai_integrated_gradients_work(d, x, baseline, n_rows, target, steps, rule, attr, summary, work);
+    an_free(&alloc, work, bytes);
+    return r;
+}
+
+/* ==========================================================================
+   3  REASONS IN WORDS
+   ========================================================================== */
+
+static const char *const an__xai_deviation_names[7] = {
+    "spike", "dip", "level shift", "variance change", "flatline", "trend", "pattern change"
+};
+
+AN_API const char *an_xai_deviation_name(int kind)
+{
+    return kind >= 0 && kind < 7 ? an__xai_deviation_names[kind] : NULL;
+}
+
+AN_API an_xai_context an_xai_context_init(void)
+{
+    an_xai_context c;
+    memset(&c, 0, sizeof c);
+    c.confidence = (double)NAN;
+    return c;
+}
+
+/* Text into a caller buffer, cut at its capacity, counting every byte. */
+typedef struct an__text { char *buf; size_t cap, len; } an__text;
+
+static void an__text_put(an__text *t, const char *s)
+{
+    for (; *s; s++, t->len++)
+        if (t->len + 1 < t->cap) t->buf[t->len] = *s;
+}
+
+static void an__text_g(an__text *t, double v, int sig, int plus)
+{
+    char b[48];
+    an__fmt_g(b, v, sig);
+    if (plus && v >= 0) an__text_put(t, "+");
+    an__text_put(t, b);
+}
+
+static void an__text_size(an__text *t, size_t v)
+{
+    char b[32], *e = b + sizeof b - 1;
+    *e = '\0';
+    an__text_put(t, an__digits(e, v));
+}
+
+static void an__text_name(an__text *t, const an_xai_context *c, size_t f)
+{
+    if (c->names && c->names[f]) { an__text_put(t, c->names[f]); return; }
+    an__text_put(t, "channel ");
+    an__text_size(t, f + 1);
+}
+
+static void an__text_row(an__text *t, const an_xai_context *c, size_t row)
+{
+    if (c->stamps && c->stamps[row]) { an__text_put(t, c->stamps[row]); return; }
+    an__text_put(t, "row ");
+    an__text_size(t, row);
+}
+
+/* The expected value of cell (t, f): the caller's, or the outside median. */
+static double an__xai_expect(const an_xai_context *c, size_t t, size_t f, double median_x)
+{
+    double e = c->expected ? c->expected[t * c->n_features + f] : (double)NAN;
+    return an__finite(e) ? e : median_x;
+}
+
+/* Median and robust sigma (1.4826 MAD) of the n values in v (reordered). */
+static void an__xai_robust(float *v, size_t n, double *median, double *sigma)
+{
+    size_t i;
+    double mad = 0.0;
+    an_percentile_inplace(v, n, 50.0, median);
+    for (i = 0; i < n; i++) v[i] = (float)fabs(v[i] - *median);
+    an_percentile_inplace(v, n, 50.0, &mad);
+    *sigma = 1.4826 * mad;
+    if (!(*sigma > 1e-12 * (1.0 + fabs(*median)))) *sigma = 1e-12 * (1.0 + fabs(*median));
+}
+
+/* One channel's numbers: the outside median of x, and the residuals'
+   outside median and sigma.  Rows inside ev count only when none is
+   outside. */
+typedef struct an__xai_channel { double median_x, median_r, sigma; } an__xai_channel;
+
+static an__xai_channel an__xai_channel_of(const an_xai_context *c, const an_event *ev, size_t f, float *work)
+{
+    an__xai_channel ch;
+    size_t t, n = 0, F = c->n_features, whole = ev->end - ev->start + 1 == c->n_rows;
+    double unused;
+    for (t = 0; t < c->n_rows; t++)
+        if (whole || t < ev->start || t > ev->end) work[n++] = c->x[t * F + f];
+    an__xai_robust(work, n, &ch.median_x, &unused);
+    n = 0;
+    for (t = 0; t < c->n_rows; t++)
+        if (whole || t < ev->start || t > ev->end)
+            work[n++] = (float)(c->x[t * F + f] - an__xai_expect(c, t, f, ch.median_x));
+    an__xai_robust(work, n, &ch.median_r, &ch.sigma);
+    return ch;
+}
+
+/* A channel joins the reason at this many sigmas (4: over a long event
+   3 would list noise). */
+#define AN__XAI_ALSO_SIGMAS 4.0
+
+/* The row of the event where channel f is furthest from its median
+   residual (the first of ties). */
+static size_t an__xai_worst_row(const an_xai_context *c, const an_event *ev, size_t f, const an__xai_channel *ch)
+{
+    size_t t, worst = ev->start;
+    double top = -1.0;
+    for (t = ev->start; t <= ev->end; t++) {
+        double d = fabs(c->x[t * c->n_features + f] - an__xai_expect(c, t, f, ch->median_x) - ch->median_r);
+        if (d > top) { top = d; worst = t; }
+    }
+    return worst;
+}
+
+/* The kind of deviation of channel f over the event (see section 3). */
+static an_xai_deviation an__xai_kind(const an_xai_context *c, const an_event *ev, size_t f, const an__xai_channel *ch,
+                                     float *work)
+{
+    size_t F = c->n_features, L = ev->end - ev->start + 1, t, n = 0;
+    size_t worst = an__xai_worst_row(c, ev, f, ch);
+    double r_peak = c->x[worst * F + f] - an__xai_expect(c, worst, f, ch->median_x) - ch->median_r;
+    an_xai_deviation point = r_peak >= 0 ? AN_XAI_SPIKE : AN_XAI_DIP;
+    double in_median, in_sigma, diff_in = 0.0, diff_out = 0.0;
+    if (L < 3) return point;
+    /* flatline: the values stop moving */
+    for (t = 1; t < c->n_rows; t++) {
+        double d = fabs((double)c->x[t * F + f] - c->x[(t - 1) * F + f]);
+        if (t > ev->start && t <= ev->end) diff_in += d / (double)(L - 1);
+        else work[n++] = (float)d;
+    }
+    if (n) an_percentile_inplace(work, n, 50.0, &diff_out);
+    if (n && diff_in < 0.1 * diff_out) return AN_XAI_FLATLINE;
+    /* the residuals inside, centred on the outside median */
+    for (t = ev->start, n = 0; t <= ev->end; t++)
+        work[n++] = (float)(c->x[t * F + f] - an__xai_expect(c, t, f, ch->median_x) - ch->median_r);
+    an__xai_robust(work, n, &in_median, &in_sigma);
+    if (L >= 6 && in_sigma > 2.5 * ch->sigma && fabs(in_median) < in_sigma / 1.4826) return AN_XAI_VARIANCE_CHANGE;
+    if (L >= 6) {   /* least squares line of r on t inside */
+        double st = 0.0, sr = 0.0, stt = 0.0, str = 0.0, srr = 0.0, slope, r2;
+        for (t = ev->start; t <= ev->end; t++) {
+            double x = (double)(t - ev->start), r = c->x[t * F + f] - an__xai_expect(c, t, f, ch->median_x);
+            st += x; sr += r; stt += x * x; str += x * r; srr += r * r;
+        }
+        st /= (double)L; sr /= (double)L; stt = stt / (double)L - st * st; str = str / (double)L - st * sr;
+        srr = srr / (double)L - sr * sr;
+        slope = stt > 0.0 ? str / stt : 0.0;
+        r2 = srr > 0.0 && stt > 0.0 ? str * str / (stt * srr) : 0.0;
+        if (r2 > 0.6 && fabs(slope) * (double)(L - 1) > 2.0 * ch->sigma) return AN_XAI_TREND;
+    }
+    if (fabs(in_median) > 2.0 * ch->sigma) return AN_XAI_LEVEL_SHIFT;
+    return fabs(r_peak) > 3.0 * ch->sigma ? point : AN_XAI_PATTERN_CHANGE;
+}
+
+AN_API an_result an_xai_explain_event(const an_xai_context *c, const an_event *ev, an_xai_reason *reason,
+                                      char *text, size_t capacity, size_t *length, const an_allocator *a)
+{
+    an_xai_reason out;
+    an__text t;
+    an__xai_channel first;
+    float *work;
+    size_t F, f, cells, listed = 0;
+    double best = -1.0;
+    if (!c || !ev || !c->x || c->n_rows == 0 || c->n_features == 0 || (!text && capacity)) return AN_ERR_INVALID_ARG;
+    if (ev->start > ev->peak || ev->peak > ev->end || ev->end >= c->n_rows) return AN_ERR_INVALID_ARG;
+    F = c->n_features;
+    if ((cells = an__mul(c->n_rows, F)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    for (f = 0; f < cells; f++)
+        if (!an__finite(c->x[f])) return AN_ERR_INPUT;
+    if (!an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
+    if (!(work = (float *)an_malloc(a, c->n_rows * sizeof(float), AN_ALIGN))) return AN_ERR_NOMEM;
+    memset(&out, 0, sizeof out);
+    for (f = 0; f < F; f++) {   /* the channel furthest out anywhere in the event */
+        an__xai_channel ch = an__xai_channel_of(c, ev, f, work);
+        size_t row = an__xai_worst_row(c, ev, f, &ch);
+        double e = an__xai_expect(c, row, f, ch.median_x), x = c->x[row * F + f];
+        double z = (x - e - ch.median_r) / ch.sigma;
+        if (fabs(z) >= AN__XAI_ALSO_SIGMAS) out.n_channels++;
+        if (fabs(z) > best) {
+            best = fabs(z);
+            out.channel = f;
+            out.row = row;
+            out.actual = x;
+            out.expected = e;
+            out.deviation = x - e;
+            out.sigmas = z;
+        }
+    }
+    if (out.n_channels == 0) out.n_channels = 1;
+    first = an__xai_channel_of(c, ev, out.channel, work);
+    out.kind = an__xai_kind(c, ev, out.channel, &first, work);
+    t.buf = text;
+    t.cap = capacity;
+    t.len = 0;
+    an__text_put(&t, an__xai_deviation_names[out.kind]);
+    an__text_put(&t, " in ");
+    an__text_name(&t, c, out.channel);
+    an__text_put(&t, ": ");
+    an__text_g(&t, out.actual, 4, 0);
+    an__text_put(&t, " where ");
+    an__text_g(&t, out.expected, 4, 0);
+    an__text_put(&t, " was expected (");
+    an__text_g(&t, out.deviation, 3, 1);
+    an__text_put(&t, ", ");
+    an__text_g(&t, out.sigmas, 2, 1);
+    an__text_put(&t, " robust sigmas), ");
+    an__text_row(&t, c, ev->start);
+    if (ev->end > ev->start) {
+        an__text_put(&t, " .. ");
+        an__text_row(&t, c, ev->end);
+    }
+    an__text_put(&t, " (");
+    an__text_size(&t, ev->end - ev->start + 1);
+    an__text_put(&t, ev->end > ev->start ? " rows)" : " row)");
+    for (f = 0; f < F && listed < 3; f++) {   /* the other channels at 3 sigmas or more */
+        an__xai_channel ch;
+        size_t row;
+        double z;
+        if (f == out.channel) continue;
+        ch = an__xai_channel_of(c, ev, f, work);
+        row = an__xai_worst_row(c, ev, f, &ch);
+        z = (c->x[row * F + f] - an__xai_expect(c, row, f, ch.median_x) - ch.median_r) / ch.sigma;
+        if (fabs(z) < AN__XAI_ALSO_SIGMAS) continue;
+        an__text_put(&t, listed++ ? ", " : "; also ");
+        an__text_name(&t, c, f);
+        an__text_put(&t, " (");
+        an__text_g(&t, z, 2, 1);
+        an__text_put(&t, " sigmas)");
+    }
+    if (an__finite(c->confidence)) {
+        char b[48];
+        an__fmt_fixed(b, c->confidence, 2, 0, 0);
+        an__text_put(&t, "; confidence ");
+        an__text_put(&t, b);
+    }
+    if (capacity) text[t.len < capacity ? t.len : capacity - 1] = '\0';
+    if (length) *length = t.len;
+    if (reason) *reason = out;
+    an_free(a, work, c->n_rows * sizeof(float));
+    return AN_OK;
 }
 
 #ifdef __cplusplus

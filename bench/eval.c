@@ -38,6 +38,21 @@
    Full: 7 kinds x 4 shapes x 3 magnitudes = 84 files; --quick: 7 kinds x 2
    shapes (daily, trend-daily) x magnitude 6 = 14 files.
 
+   Part 3, telemetry (issue 13's setting).  TELE_ROWS rows of three
+   channels: `target`, a first-order response to `cmd` (a 0/1 command
+   step toggled every 100 to 400 rows) plus a cycle of TELE_PERIOD rows
+   and noise; `cmd`; `sensor`, AR(1) noise that carries no information.
+   The first TELE_TRAIN rows are normal (the known-normal period); then
+   an_inject puts 3 anomalies of one kind into `target` (spike, shift,
+   variance, flatline, one kind per file, magnitude 6).  Two runs per
+   file, both with --train-rows TELE_TRAIN: the default (`detect`, every
+   channel a signal; ARGS added) and `--preset telemanom --inputs
+   cmd,sensor` (no ARGS).  Scored on the test rows: events under
+   telemanom's rule (a detected run is right when it overlaps a true
+   anomaly, an anomaly found when a run overlaps it; no tolerance, no
+   merging), point precision / recall / F1, and the share of test rows
+   flagged.  Full: 8 files (2 seeds per kind); --quick: 4.
+
    --jobs N runs N detect processes at once (default 1: the machine may be
    shared) and is passed to `anomaly nab --jobs` (default there: one
    process per online core).  The figures do not depend on it. */
@@ -64,6 +79,9 @@
 #define MERGE_GAP  3
 #define SEED_BASE  20261204u
 #define MAX_EVENTS 8
+#define TELE_ROWS   4000
+#define TELE_TRAIN  2000
+#define TELE_PERIOD 96
 
 /* The NAB development split: 1 = choose, 0 = confirm. */
 typedef struct split_entry { const char *key; int choose; } split_entry;
@@ -187,7 +205,7 @@ static void append(char **cmd, size_t *len, size_t *cap, const char *s, int quot
 
 typedef struct config {
     const char *bin, *nab, *work;
-    int quick, nab_on, synth_on;
+    int quick, nab_on, synth_on, tele_on;
     long jobs;
     int n_extra;
     char **extra;
@@ -600,6 +618,156 @@ static void synth_part_run(const config *c, synth_part *p)
 }
 
 /* --------------------------------------------------------------------------
+   Part 3: telemetry
+   -------------------------------------------------------------------------- */
+
+static const an_inject_kind tele_kinds[] = { AN_INJECT_SPIKE, AN_INJECT_SHIFT, AN_INJECT_VARIANCE, AN_INJECT_FLATLINE };
+#define N_TELE_KINDS ((int)(sizeof tele_kinds / sizeof tele_kinds[0]))
+
+/* Events (telemanom's rule) and points of one run, over the test rows. */
+typedef struct tele_tally {
+    size_t truth, found, detected, correct;    /* events */
+    size_t tp, fp, fn, test_rows;              /* points */
+} tele_tally;
+
+typedef struct tele_part {
+    size_t files, failed[2];
+    tele_tally t[2];                           /* default, --preset telemanom */
+    double seconds[2];
+} tele_part;
+
+/* target, cmd, sensor: TELE_ROWS rows from seed. */
+static void tele_series(float *x, uint64_t seed)
+{
+    an_rng rng;
+    double level = 0.0, ar = 0.0;
+    size_t i, next;
+    int cmd = 0;
+    an_rng_seed(&rng, seed, 13);
+    next = 100 + (size_t)an_rng_below(&rng, 300);
+    for (i = 0; i < TELE_ROWS; i++) {
+        if (i == next) cmd = !cmd, next = i + 100 + (size_t)an_rng_below(&rng, 300);
+        level += 0.05 * (2.0 * cmd - level);
+        ar = 0.9 * ar + 0.3 * an_rng_normal(&rng);
+        x[3 * i] = (float)(level + 0.3 * sin(6.283185307179586 * (double)i / TELE_PERIOD) + 0.1 * an_rng_normal(&rng));
+        x[3 * i + 1] = (float)cmd;
+        x[3 * i + 2] = (float)ar;
+    }
+}
+
+static void tele_write(const char *path, const float *x)
+{
+    FILE *f = fopen(path, "w");
+    size_t i;
+    if (!f) die("cannot write %s: %s", path, strerror(errno));
+    fprintf(f, "t,target,cmd,sensor\n");
+    for (i = 0; i < TELE_ROWS; i++) fprintf(f, "%zu,%.4f,%.0f,%.4f\n", i, x[3 * i], x[3 * i + 1], x[3 * i + 2]);
+    if (fclose(f) != 0) die("cannot write %s", path);
+}
+
+static void tele_score(const unsigned char *flag, const an_inject_event *ev, size_t n_ev, tele_tally *t)
+{
+    static an_range det[TELE_ROWS];
+    static unsigned char truth[TELE_ROWS];
+    size_t n_det = 0, i, k;
+    memset(truth, 0, sizeof truth);
+    for (k = 0; k < n_ev; k++)
+        for (i = ev[k].start; i <= ev[k].end && i < TELE_ROWS; i++) truth[i] = 1;
+    for (i = TELE_TRAIN; i < TELE_ROWS; i++) {
+        if (flag[i] && n_det && det[n_det - 1].end + 1 == i) det[n_det - 1].end = i;
+        else if (flag[i]) det[n_det].start = det[n_det].end = i, n_det++;
+        t->tp += flag[i] && truth[i];
+        t->fp += flag[i] && !truth[i];
+        t->fn += !flag[i] && truth[i];
+        t->test_rows++;
+    }
+    for (k = 0; k < n_ev; k++) {
+        int hit = 0;
+        for (i = 0; i < n_det && !hit; i++) hit = det[i].start <= ev[k].end && det[i].end >= ev[k].start;
+        t->truth++;
+        t->found += (size_t)hit;
+    }
+    for (i = 0; i < n_det; i++) {
+        int hit = 0;
+        for (k = 0; k < n_ev && !hit; k++) hit = det[i].start <= ev[k].end && det[i].end >= ev[k].start;
+        t->detected++;
+        t->correct += (size_t)hit;
+    }
+}
+
+static double f1_of(double p, double r) { return p + r > 0 ? 2 * p * r / (p + r) : 0.0; }
+
+static void tele_part_run(const config *c, tele_part *p)
+{
+    static float x[3 * TELE_ROWS];
+    static unsigned char flag[TELE_ROWS];
+    const unsigned char target_only[3] = { 1, 0, 0 };
+    int n_files = c->quick ? N_TELE_KINDS : 2 * N_TELE_KINDS, k, mode;
+    config plain = *c;
+    memset(p, 0, sizeof *p);
+    plain.n_extra = 0;
+    for (k = 0; k < n_files; k++) {
+        uint64_t seed = SEED_BASE + 7000u + (unsigned)k;
+        an_inject_config ic = an_inject_config_init();
+        an_inject_event ev[MAX_EVENTS];
+        size_t n_ev = 0;
+        double scale[3];
+        char csv[4096], out[4200], err[4200];
+        an_result r;
+        tele_series(x, seed);
+        if ((r = an_inject_scale(x, TELE_ROWS, 3, NULL, scale)) != AN_OK) die("an_inject_scale: %s", an_result_str(r));
+        ic.kinds = AN_INJECT_BIT(tele_kinds[k % N_TELE_KINDS]);
+        ic.count = 3;
+        ic.magnitude = 6.0;
+        ic.first_row = TELE_TRAIN;
+        ic.channel_ok = target_only;
+        ic.seed = seed;
+        if ((r = an_inject(x, TELE_ROWS, 3, &ic, scale, ev, MAX_EVENTS, &n_ev, NULL, NULL)) != AN_OK)
+            die("an_inject: %s", an_result_str(r));
+        snprintf(csv, sizeof csv, "%s/synth/tele_%s_%llu.csv", c->work, an_inject_kind_name(tele_kinds[k % N_TELE_KINDS]),
+                 (unsigned long long)seed);
+        tele_write(csv, x);
+        p->files++;
+        for (mode = 0; mode < 2; mode++) {
+            char train[32];
+            const char *dflt[] = { "detect", "--quiet", "--train-rows", train, csv, NULL };
+            const char *preset[] = { "detect", "--quiet", "--train-rows", train, "--preset", "telemanom", "--inputs",
+                                     "cmd,sensor", csv, NULL };
+            double t0 = now();
+            snprintf(train, sizeof train, "%d", TELE_TRAIN);
+            snprintf(out, sizeof out, "%s.%s.out", csv, mode ? "telemanom" : "default");
+            snprintf(err, sizeof err, "%s.%s.err", csv, mode ? "telemanom" : "default");
+            if (run(mode ? &plain : c, out, err, mode ? preset : dflt) != 0 || !read_flags(out, flag, TELE_ROWS)) {
+                fprintf(stderr, "eval: detect failed on %s (see %s); counted as finding nothing\n", csv, err);
+                memset(flag, 0, sizeof flag);
+                p->failed[mode]++;
+            }
+            p->seconds[mode] += now() - t0;
+            tele_score(flag, ev, n_ev, &p->t[mode]);
+        }
+        if (isatty(2)) fprintf(stderr, "\reval: telemetry %d of %d files", k + 1, n_files);
+    }
+    if (isatty(2)) fprintf(stderr, "\n");
+}
+
+static void tele_print(const char *name, const tele_tally *t, double seconds)
+{
+    double ep = ratio(t->correct, t->detected), er = ratio(t->found, t->truth);
+    double pp = ratio(t->tp, t->tp + t->fp), pr = ratio(t->tp, t->tp + t->fn);
+    printf("  %-26s %5zu/%-5zu %.2f  %.2f  %.2f   %.2f  %.2f  %.2f   %5.1f%%  %6.1f s\n", name, t->found, t->truth, ep, er,
+           f1_of(ep, er), pp, pr, f1_of(pp, pr), 100.0 * ratio(t->tp + t->fp, t->test_rows), seconds);
+}
+
+static void tele_json(const char *name, const tele_tally *t)
+{
+    double ep = ratio(t->correct, t->detected), er = ratio(t->found, t->truth);
+    double pp = ratio(t->tp, t->tp + t->fp), pr = ratio(t->tp, t->tp + t->fn);
+    printf("\"%s\": {\"event_precision\": %.4f, \"event_recall\": %.4f, \"event_f1\": %.4f, \"point_precision\": %.4f, "
+           "\"point_recall\": %.4f, \"point_f1\": %.4f, \"flagged_share\": %.4f}", name, ep, er, f1_of(ep, er), pp, pr,
+           f1_of(pp, pr), ratio(t->tp + t->fp, t->test_rows));
+}
+
+/* --------------------------------------------------------------------------
    Report
    -------------------------------------------------------------------------- */
 
@@ -614,6 +782,7 @@ int main(int argc, char **argv)
     config c;
     nab_part nab;
     synth_part syn;
+    tele_part tele;
     int a, h, k, mode;
     char args_text[2048] = "", stamp[64];
     struct utsname u;
@@ -624,18 +793,20 @@ int main(int argc, char **argv)
     c.bin = "build/anomaly";
     c.nab = "../shared/data/nab";
     c.work = "build/eval-work";
-    c.nab_on = c.synth_on = 1;
+    c.nab_on = c.synth_on = c.tele_on = 1;
     for (a = 1; a < argc; a++) {
         const char *o = argv[a];
         if (!strcmp(o, "--")) { c.extra = argv + a + 1; c.n_extra = argc - a - 1; break; }
         if (!strcmp(o, "--quick")) c.quick = 1;
         else if (!strcmp(o, "--no-nab")) c.nab_on = 0;
         else if (!strcmp(o, "--no-synth")) c.synth_on = 0;
+        else if (!strcmp(o, "--no-telemetry")) c.tele_on = 0;
         else if (a + 1 < argc && !strcmp(o, "--bin")) c.bin = argv[++a];
         else if (a + 1 < argc && !strcmp(o, "--nab")) c.nab = argv[++a];
         else if (a + 1 < argc && !strcmp(o, "--work")) c.work = argv[++a];
         else if (a + 1 < argc && !strcmp(o, "--jobs")) c.jobs = strtol(argv[++a], NULL, 10);
-        else die("usage: eval [--quick] [--bin B] [--nab DIR] [--work DIR] [--no-nab] [--no-synth] [--jobs N] [-- ARGS]");
+        else die("usage: eval [--quick] [--bin B] [--nab DIR] [--work DIR] [--no-nab] [--no-synth] [--no-telemetry] "
+                 "[--jobs N] [-- ARGS]");
     }
     for (a = 0; a < c.n_extra; a++) {
         if (strlen(args_text) + strlen(c.extra[a]) + 2 >= sizeof args_text) break;
@@ -647,6 +818,7 @@ int main(int argc, char **argv)
     mkdir(path, 0777);
     if (c.nab_on) nab_part_run(&c, &nab); else memset(&nab, 0, sizeof nab);
     if (c.synth_on) synth_part_run(&c, &syn); else memset(&syn, 0, sizeof syn);
+    if (c.tele_on) tele_part_run(&c, &tele); else memset(&tele, 0, sizeof tele);
 
     strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M UTC", gmtime(&t));
     uname(&u);
@@ -682,6 +854,15 @@ int main(int argc, char **argv)
         if (syn.failed[0] || syn.failed[1]) printf("; detect failed on %zu + %zu files", syn.failed[0], syn.failed[1]);
         printf("\n");
     }
+    if (c.tele_on) {
+        printf("\ntelemetry: %zu files of %d rows (target driven by a command step, an uninformative sensor),\n"
+               "trained on the first %d; 3 anomalies each in target (spike, shift, variance, flatline); test rows only\n",
+               tele.files, TELE_ROWS, TELE_TRAIN);
+        printf("  run                        found       event P/R/F1        point P/R/F1      flagged  time\n");
+        tele_print("default (all channels)", &tele.t[0], tele.seconds[0]);
+        tele_print("--preset telemanom --inputs", &tele.t[1], tele.seconds[1]);
+        if (tele.failed[0] || tele.failed[1]) printf("  detect failed on %zu + %zu files\n", tele.failed[0], tele.failed[1]);
+    }
     printf("total time %.1f s\n", now() - t0);
 
     printf("RESULT {\"quick\": %d, \"args\": \"", c.quick);
@@ -713,6 +894,13 @@ int main(int argc, char **argv)
             printf(", \"seconds\": %.1f}", syn.seconds[mode]);
         }
         printf(", \"wall_seconds\": %.1f}", syn.wall);
+    }
+    if (c.tele_on) {
+        printf(", \"telemetry\": {\"files\": %zu, ", tele.files);
+        tele_json("default", &tele.t[0]);
+        printf(", ");
+        tele_json("telemanom", &tele.t[1]);
+        printf("}");
     }
     printf("}\n");
     return 0;

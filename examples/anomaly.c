@@ -12,6 +12,7 @@
    longest example of the library in use: reading data, fitting the hybrid
    detector, streaming, explaining events and scoring a benchmark. */
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700           /* realpath */
 #define ANOMALY_IMPLEMENTATION
 #include "../anomaly_stats.h"
 #include "../anomaly_xai.h"
@@ -35,6 +36,7 @@
 /* In parts: C99 promises string literals of 4095 bytes, no more. */
 static const char *const usage_text[] = {
     "usage: anomaly detect [options] FILE|-\n"
+    "       anomaly explain [options] [--explainer E] [--samples N] FILE|-\n"
     "       anomaly stream [options]\n"
     "       anomaly nab DATA_DIR OUT_DIR [--name NAME] [--windows combined_windows.json] [--jobs N] [options]\n"
     "       anomaly demo [options]\n"
@@ -61,13 +63,30 @@ static const char *const usage_text[] = {
     "  --train-rows N   fit on the first N rows, at least 8 (default: all rows,\n"
     "                   unsupervised; stream: 500); every row is then scored from\n"
     "                   the first, causally\n"
-    "  --threshold T    vote (default: a member past likelihood 0.999 votes, the\n"
+    "  --preset telemanom  telemanom (Hundman et al. 2018): --method lstm-forecast\n"
+    "                   with telemanom's training (2 layers of 32 units, dropout\n"
+    "                   0.3, at most 35 epochs, early stopping after 10) and\n"
+    "                   --threshold dynamic (smoothed errors, pruning); give\n"
+    "                   --train-rows, the known-normal period\n"
+    "  --targets LIST   the columns judged, by name or number (1 = the first\n"
+    "                   value column), comma-separated (default: every column\n"
+    "                   not in --inputs); with --threshold dynamic or spot\n"
+    "  --inputs LIST    columns the model reads but that are not judged\n"
+    "                   (commands, other sensors; default none)\n",
+    "  --threshold T    vote (default: a member past likelihood 0.999 votes, and\n"
+    "                   so does one whose last 12 rows are together as surprising\n"
+    "                   as its training rows' windows almost never are; the\n"
     "                   weighted vote decides; a lone flagged row must reach\n"
     "                   0.9999), percentile[:P] (score above the P-th percentile of\n"
     "                   the training scores, 99), sigma[:K] (above the training\n"
     "                   mean + K sd, 3), dynamic (telemanom's thresholds on the\n"
-    "                   prediction errors |actual - expected|), spot[:Q] (SPOT,\n"
-    "                   extreme-value threshold on those errors with risk Q, 1e-4)\n"
+    "                   prediction errors |actual - expected|, each column in\n"
+    "                   units of its median training error; expected: the\n"
+    "                   forecast of lstm-forecast and stl, lstm-ae's\n"
+    "                   reconstruction, hybrid's members' weighted as in its\n"
+    "                   vote; mad and iforest expect nothing: their\n"
+    "                   likelihoods, with a note), spot[:Q] (SPOT, extreme-value\n"
+    "                   threshold on those errors with risk Q, 1e-4)\n"
     "  --epochs N       LSTM training epochs, at most (default 20; early stopping)\n"
     "  --seed N         seed of the LSTM's and the isolation forest's randomness\n"
     "                   (default 1)\n"
@@ -79,6 +98,27 @@ static const char *const usage_text[] = {
     "                   scores with their threshold in an SVG picture\n"
     "  --quiet          no events and no progress bar on stderr (the bar shows\n"
     "                   while an LSTM trains, when stderr is a terminal)\n"
+    "\n",
+    "explain fits and detects as detect does (same options), then says why each\n"
+    "event is anomalous: to stdout the CSV rows 'event,timestamp,channel,\n"
+    "attribution' (events numbered from 1, timestamps as in the input) for every\n"
+    "row of the event's window (its rows, widened to 12) and every channel; to\n"
+    "stderr the event's reason in words.  The score explained is the raw score of\n"
+    "the ensemble's first member (STL + IQR for the hybrid) at the event's peak,\n"
+    "given 8 --window's worth of rows before the window; masked cells take the\n"
+    "expected values (else the column means); the window is cut into at most 24\n"
+    "players (row segments x channels), each player's value spread over its cells.\n"
+    "  --explainer E    shap (default: Kernel SHAP, the values add up to score -\n"
+    "                   masked score), occlusion (score minus the score with one\n"
+    "                   player masked), lime (weighted ridge on random maskings),\n"
+    "                   importance (actual - expected in the column's robust\n"
+    "                   scale, no model calls), ig (integrated gradients, 64\n"
+    "                   steps, through the LSTM: lstm-ae, lstm-forecast, hybrid)\n"
+    "  --samples N      maskings evaluated by shap and lime, 8 to 100000 (256)\n"
+    "  --seed N         also seeds shap's and lime's maskings\n"
+    "  --json FILE      events with their reasons, scores and attributions\n"
+    "  --svg FILE       the detect picture with a heat band of the attributions\n"
+    "                   under each series\n"
     "\n",
     "stream reads one value, or one CSV row, per line from stdin and prints\n"
     "'score,anomaly' for each line as soon as it arrives ('0,0' while it gathers\n"
@@ -125,6 +165,7 @@ static const char *const usage_text[] = {
     "\n"
     "examples:\n"
     "  anomaly detect --period 24 --json events.json sensor.csv > scored.csv\n"
+    "  anomaly explain --explainer lime --samples 512 sensor.csv > why.csv\n"
     "  anomaly detect --train-rows 2000 --save model.anom sensor.csv > /dev/null\n"
     "  tail -f live.csv | anomaly stream --load model.anom\n",
     NULL
@@ -229,19 +270,31 @@ static char *xstrdup(const char *s)
 /* An output file, opened before any work so a path that cannot be
    written fails first, and written to a temporary file beside it that
    out_close renames over it: a failure at any point leaves what was there
-   (the temporary goes at exit).  Not a regular file (/dev/stdout, a
-   pipe): written in place. */
+   (the temporary goes at exit).  Not a regular file (a pipe, a terminal)
+   or a link under /dev or /proc (/dev/stdout, even when it leads to a
+   file): written in place, never renamed over.  Another symbolic link:
+   the file it leads to is the one replaced, the link stays. */
 typedef struct out_file { FILE *f; char *path, *tmp; } out_file;
 
 static void out_open(out_file *o, const char *path)
 {
     struct stat st;
     size_t k;
-    o->path = xstrdup(path);
-    o->tmp = NULL;
+    int in_place = 0;
+    o->path = o->tmp = NULL;
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) die("cannot write %s: it is a directory", path);
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        if (!(o->f = fopen(path, "w"))) die("cannot write %s: %s", path, strerror(errno));
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) in_place = 1;
+    if (!in_place && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        char *real = realpath(path, NULL);
+        if (!real || !strncmp(path, "/dev/", 5) || !strncmp(path, "/proc/", 6) || !strncmp(real, "/dev/", 5) ||
+            !strncmp(real, "/proc/", 6))
+            in_place = 1;
+        else path = o->path = xstrdup(real);
+        free(real);
+    }
+    if (!o->path) o->path = xstrdup(path);
+    if (in_place) {              /* appended: after what stdout has written, when it is stdout */
+        if (!(o->f = fopen(path, "a"))) die("cannot write %s: %s", path, strerror(errno));
         return;
     }
     for (k = 0; k < MAX_OUTPUTS && pending_tmp[k]; k++) {}
@@ -327,19 +380,27 @@ static const char *method_name[] = {
     "LSTM forecaster", "isolation forest"
 };
 static const char *method_flag[] = { "hybrid", "stl", "mad", "lstm-ae", "lstm-forecast", "iforest" };
+enum { EXPLAIN_IMPORTANCE, EXPLAIN_OCCLUSION, EXPLAIN_SHAP, EXPLAIN_LIME, EXPLAIN_IG };
+static const char *explainer_flag[] = { "importance", "occlusion", "shap", "lime", "ig" };
 enum { THRESHOLD_VOTE, THRESHOLD_PERCENTILE, THRESHOLD_SIGMA, THRESHOLD_DYNAMIC, THRESHOLD_SPOT };
 
-enum { GIVEN_METHOD = 1, GIVEN_PERIOD = 2, GIVEN_WINDOW = 4, GIVEN_EPOCHS = 8, GIVEN_SEED = 16 };
+enum { GIVEN_METHOD = 1, GIVEN_PERIOD = 2, GIVEN_WINDOW = 4, GIVEN_EPOCHS = 8, GIVEN_SEED = 16, GIVEN_PRESET = 32 };
 
 typedef struct options {
     int method, threshold, quiet;
     unsigned given;              /* GIVEN_*: the model options on the command line */
+    int telemanom, method_set, threshold_set;   /* --preset telemanom; --method, --threshold given */
+    const char *targets, *inputs;               /* column lists, resolved against the table */
     an_ensemble_pool pool;       /* nab: AN_POOL_SURPRISE; detect, stream: the mean */
     double threshold_arg;
     size_t period, window, train_rows, epochs;
     uint64_t seed;
     const char *save, *load, *json, *svg;
     FILE *save_f;                /* --save's file, open (out_open) */
+    int explaining;              /* the command is explain: --seed seeds its sampling */
+    int explainer;               /* explain: EXPLAIN_*                     */
+    int explain_option;          /* --explainer or --samples was given     */
+    size_t samples;              /* explain: coalitions for shap and lime  */
 } options;
 
 /* The LSTM methods' progress line, on stderr when it is a terminal.
@@ -369,14 +430,15 @@ static int show_progress(void *user, const an_lstm_progress *p)
    an epoch (the stride grows with the series), early stopping. */
 static an_detector *make_lstm(const options *o, size_t n_features, int forecaster, size_t n_rows)
 {
-    an_lstm_config c = forecaster ? an_lstm_forecaster_config_init(o->window, 32, 1)
-                                     : an_lstm_ae_config_init(o->window, 32);
+    an_lstm_config c = o->telemanom ? an_lstm_telemanom_config_init(o->window, 32)
+                     : forecaster  ? an_lstm_forecaster_config_init(o->window, 32, 1)
+                                   : an_lstm_ae_config_init(o->window, 32);
     an_detector *d;
     c.window_agg = AN_AGG_LAST;                  /* causal: a row is scored by the window ending at it */
-    c.train.epochs = o->epochs ? o->epochs : 20;
     c.train.stride = n_rows / 2048 + 1;
     c.seed = o->seed;
-    c.train.adam.lr = 3e-3;
+    if (!o->telemanom) c.train.epochs = 20, c.train.adam.lr = 3e-3;
+    if (o->epochs) c.train.epochs = o->epochs;
     if (!o->quiet && isatty(2)) {
         c.train.progress = show_progress;
         c.train.progress_user = (void *)(forecaster ? "lstm-forecast" : "lstm-ae");
@@ -520,19 +582,6 @@ static void outputs_close(const options *o, outputs *out)
     if (o->save) out_close(&out->save);
 }
 
-/* The STL + IQR member's expectation for the next row (NaN without one). */
-static void expectation(an_detector *e, double *expected, size_t n_features)
-{
-    an_detector *m;
-    size_t k, f;
-    for (f = 0; f < n_features; f++) expected[f] = NAN;
-    for (k = 0; an_ensemble_member(e, k, &m) == AN_OK; k++)
-        if (m->vt == an_stl_iqr_type() && m->fitted) {
-            an_stl_iqr_expected(m, expected);
-            return;
-        }
-}
-
 /* --------------------------------------------------------------------------
    Events: runs of anomalous rows, with a reason
    -------------------------------------------------------------------------- */
@@ -550,29 +599,59 @@ typedef struct detection {
     float *score;
     unsigned char *flag;
     double *expected;                  /* (rows, cols) */
+    double *err, *unit;                /* (rows) prediction errors, (cols) each column's
+                                          unit (an_prediction_errors); NULL when the
+                                          detector expects nothing */
     double *severity, *confidence;
     an_event *events;
     size_t n_events, n_flagged;
     double threshold;                  /* on the scores, when the rule is one; else NaN */
 } detection;
 
-static void describe(const table *t, const detection *r, const an_event *ev, FILE *out)
+/* The column an event is told by: the largest error at its peak, in
+   units of each column's typical error (as the error thresholds judge
+   it); SIZE_MAX when no column had an expectation there. */
+static size_t event_channel(const table *t, const detection *r, const an_event *ev)
 {
-    size_t f, worst = 0;
-    double dev = 0;
+    size_t f, worst = SIZE_MAX;
+    double dev = -1;
     const float *x = t->x + ev->peak * t->cols;
     const double *e = r->expected + ev->peak * t->cols;
-    for (f = 0; f < t->cols; f++)
-        if (e[f] == e[f] && fabs(x[f] - e[f]) > dev) { dev = fabs(x[f] - e[f]); worst = f; }
-    fprintf(out, "event %s .. %s (%zu row%s), peak %s: ", t->stamp[ev->start], t->stamp[ev->end],
-            ev->end - ev->start + 1, ev->end > ev->start ? "s" : "", t->stamp[ev->peak]);
-    if (e[worst] == e[worst])
-        fprintf(out, "%s %.4g where %.4g was expected (%+.4g%s)", t->name[worst + 1], x[worst], e[worst],
-                x[worst] - e[worst], x[worst] > e[worst] ? ", above" : x[worst] < e[worst] ? ", below" : "");
-    else
-        fprintf(out, "%s %.4g far from its recent values", t->name[worst + 1], x[worst]);
-    fprintf(out, "; severity %.1f, confidence %.2f, likelihood %.4f\n", r->severity[ev->peak], r->confidence[ev->peak],
-            r->score[ev->peak]);
+    for (f = 0; f < t->cols; f++) {
+        double v = e[f] == e[f] ? fabs(x[f] - e[f]) / (r->unit ? r->unit[f] : 1.0) : -1;
+        if (v > dev) { dev = v; worst = f; }
+    }
+    return worst;
+}
+
+/* The reason for an event in words (an_xai_explain_event) into a fresh
+   string: kind, size, channels, span, expected against actual, the
+   ensemble's confidence at the peak. */
+static char *reason_of(const table *t, const detection *r, const an_event *ev)
+{
+    an_xai_context c = an_xai_context_init();
+    size_t length = 0;
+    char *text;
+    c.n_rows = t->rows;
+    c.n_features = t->cols;
+    c.x = t->x;
+    c.expected = r->expected;
+    c.names = (const char *const *)(t->name + 1);
+    c.stamps = (const char *const *)t->stamp;
+    c.confidence = r->confidence[ev->peak];
+    check(an_xai_explain_event(&c, ev, NULL, NULL, 0, &length, NULL), "reason");
+    text = (char *)xmalloc(length + 1);
+    check(an_xai_explain_event(&c, ev, NULL, text, length + 1, NULL, NULL), "reason");
+    return text;
+}
+
+static void describe(const table *t, const detection *r, const an_event *ev, FILE *out)
+{
+    char *reason = reason_of(t, r, ev);
+    fprintf(out, "event %s .. %s (%zu row%s), peak %s: %s; severity %.1f, likelihood %.4f\n", t->stamp[ev->start],
+            t->stamp[ev->end], ev->end - ev->start + 1, ev->end > ev->start ? "s" : "", t->stamp[ev->peak], reason,
+            r->severity[ev->peak], r->score[ev->peak]);
+    free(reason);
 }
 
 static void json_string(FILE *f, const char *s)
@@ -633,6 +712,8 @@ static void options_init(options *o)
     memset(o, 0, sizeof *o);
     o->window = 48;
     o->seed = 1;
+    o->explainer = EXPLAIN_SHAP;
+    o->samples = 256;
 }
 
 /* Options shared by detect, stream, nab and demo, into o (from
@@ -652,7 +733,14 @@ static int parse_options(int argc, char **argv, int i, options *o)
                 if (!strcmp(v, method_flag[o->method])) break;
             if (o->method == n_methods) die("--method: hybrid, stl, lstm-ae, lstm-forecast, iforest or mad, not '%s'", v);
             o->given |= GIVEN_METHOD;
-        } else if (!strcmp(a, "--period")) {
+            o->method_set = 1;
+        } else if (!strcmp(a, "--preset")) {
+            if (strcmp(value_of(a, v), "telemanom")) die("--preset: telemanom is the one preset, not '%s'", v);
+            o->telemanom = 1;
+            o->given |= GIVEN_PRESET;
+        } else if (!strcmp(a, "--targets")) o->targets = value_of(a, v);
+        else if (!strcmp(a, "--inputs")) o->inputs = value_of(a, v);
+        else if (!strcmp(a, "--period")) {
             if ((o->period = parse_count(a, value_of(a, v))) < 2)
                 die("--period: at least 2 rows, not %s (leave it out to have it detected)", v);
             o->given |= GIVEN_PERIOD;
@@ -660,13 +748,27 @@ static int parse_options(int argc, char **argv, int i, options *o)
             if ((o->window = parse_count(a, value_of(a, v))) < 3) die("--window: at least 3 rows, not %s", v);
             o->given |= GIVEN_WINDOW;
         }
-        else if (!strcmp(a, "--train-rows")) o->train_rows = parse_count(a, value_of(a, v));
-        else if (!strcmp(a, "--threshold")) parse_threshold(value_of(a, v), o);
+        else if (!strcmp(a, "--train-rows")) {
+            if ((o->train_rows = parse_count(a, value_of(a, v))) == 0) die("--train-rows must be at least 8, not 0");
+        }
+        else if (!strcmp(a, "--threshold")) parse_threshold(value_of(a, v), o), o->threshold_set = 1;
         else if (!strcmp(a, "--save")) o->save = value_of(a, v);
         else if (!strcmp(a, "--load")) o->load = value_of(a, v);
         else if (!strcmp(a, "--json")) o->json = value_of(a, v);
         else if (!strcmp(a, "--svg")) o->svg = value_of(a, v);
         else if (!strcmp(a, "--seed")) o->seed = parse_count(a, value_of(a, v)), o->given |= GIVEN_SEED;
+        else if (!strcmp(a, "--explainer")) {
+            int n = (int)(sizeof explainer_flag / sizeof explainer_flag[0]);
+            v = value_of(a, v);
+            for (o->explainer = 0; o->explainer < n; o->explainer++)
+                if (!strcmp(v, explainer_flag[o->explainer])) break;
+            if (o->explainer == n) die("--explainer: importance, occlusion, shap, lime or ig, not '%s'", v);
+            o->explain_option = 1;
+        } else if (!strcmp(a, "--samples")) {
+            if ((o->samples = parse_count(a, value_of(a, v))) < 8 || o->samples > 100000)
+                die("--samples: from 8 to 100000");
+            o->explain_option = 1;
+        }
         else if (!strcmp(a, "--epochs")) {
             if ((o->epochs = parse_count(a, value_of(a, v))) == 0) die("--epochs must be at least 1");
             if (o->epochs > 1000000) die("--epochs: at most 1000000, not %s", v);
@@ -675,8 +777,11 @@ static int parse_options(int argc, char **argv, int i, options *o)
         else die("unknown option %s (see --help)", a);
         i++;
     }
-    if (o->load && o->given)
-        die("--load: the model fixes --method, --period, --window, --epochs and --seed; leave them out");
+    if (o->load && (o->given & ~(unsigned)(o->explaining ? GIVEN_SEED : 0)))
+        die("--load: the model fixes --method, --preset, --period, --window, --epochs and --seed; leave them out");
+    if (o->telemanom && (o->method_set || o->threshold_set))
+        die("--preset telemanom sets --method lstm-forecast and --threshold dynamic; give neither with it");
+    if (o->telemanom) o->method = METHOD_LSTM_FORECAST, o->threshold = THRESHOLD_DYNAMIC;
     return i;
 }
 
@@ -692,44 +797,17 @@ static double score_threshold(const options *o, const float *train_scores, size_
     return v;
 }
 
-/* The prediction error of each row, |actual - expected| over its
-   features, each in units of its median training error; the likelihood
-   itself where the detector expects nothing. */
-static double *prediction_errors(const table *t, size_t train, const detection *r)
-{
-    double *err = (double *)xmalloc(t->rows * sizeof(double)), *scale = (double *)xmalloc(t->cols * sizeof(double));
-    float *tmp = (float *)xmalloc(train * sizeof(float));
-    size_t i, f;
-    for (f = 0; f < t->cols; f++) {
-        double med = 0;
-        for (i = 0; i < train; i++) {
-            double e = r->expected[i * t->cols + f];
-            tmp[i] = e == e ? (float)fabs(t->x[i * t->cols + f] - e) : 0.0f;
-        }
-        an_percentile(tmp, train, 50.0, NULL, &med);
-        scale[f] = med > 0 ? med : 1.0;
-    }
-    for (i = 0; i < t->rows; i++) {
-        err[i] = 0;
-        for (f = 0; f < t->cols; f++) {
-            double e = r->expected[i * t->cols + f], v;
-            if (e != e) { err[i] = r->score[i]; break; }
-            v = fabs(t->x[i * t->cols + f] - e) / scale[f];
-            if (v > err[i]) err[i] = v;
-        }
-    }
-    free(scale);
-    free(tmp);
-    return err;
-}
-
 /* Flags from telemanom's dynamic thresholds or from SPOT, both on the
-   prediction errors: SPOT calibrates on the training rows and streams the
-   rest; telemanom judges the whole series in its trailing windows. */
+   prediction errors (an_prediction_errors: |actual - expected| in units
+   of the training rows' median error), or on the likelihoods when the
+   detector expects no values: SPOT calibrates on the training rows and
+   streams the rest; telemanom judges the whole series in its trailing
+   windows. */
 static void error_threshold(const options *o, const table *t, size_t train, detection *r)
 {
-    double *err = prediction_errors(t, train, r), *values = (double *)xmalloc(t->rows * sizeof(double));
+    double *err = (double *)xmalloc(t->rows * sizeof(double)), *values = (double *)xmalloc(t->rows * sizeof(double));
     size_t i, k;
+    for (i = 0; i < t->rows; i++) err[i] = r->err ? r->err[i] : r->score[i];
     memset(r->flag, 0, t->rows);
     for (i = 0; i < t->rows; i++) values[i] = t->x[i * t->cols];
     if (o->threshold == THRESHOLD_DYNAMIC) {
@@ -768,13 +846,84 @@ static void check_sizes(const options *o, size_t train)
         die("--window %zu: at most the %zu training rows for --method %s", o->window, train, method_flag[o->method]);
 }
 
+/* A list of value columns by name or by number (1 = the first value
+   column), comma-separated, into ok[cols]; opt names the option. */
+static void parse_columns(const char *opt, const char *list, const table *t, unsigned char *ok)
+{
+    char *copy = xstrdup(list), *p, *save = NULL;
+    size_t k, any = 0;
+    memset(ok, 0, t->cols);
+    for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        double v;
+        for (k = 0; k < t->cols && strcmp(t->name[k + 1], p); k++) {}
+        if (k == t->cols && parse_number(p, &v) && v >= 1 && v <= (double)t->cols && v == floor(v)) k = (size_t)v - 1;
+        if (k == t->cols) die("%s: no value column '%s'", opt, p);
+        ok[k] = 1;
+        any = 1;
+    }
+    free(copy);
+    if (!any) die("%s: an empty list", opt);
+}
+
+/* The columns the error thresholds judge (target[cols]): --targets, or
+   every column not among --inputs; the inputs are only read. */
+static void resolve_targets(const options *o, const table *t, unsigned char *target)
+{
+    unsigned char *input = (unsigned char *)xmalloc(t->cols);
+    size_t f, n = 0;
+    memset(target, 1, t->cols);
+    memset(input, 0, t->cols);
+    if ((o->targets || o->inputs) && o->threshold != THRESHOLD_DYNAMIC && o->threshold != THRESHOLD_SPOT)
+        die("--targets and --inputs need --threshold dynamic or spot (or --preset telemanom): the errors of the "
+            "targets are judged, the inputs are only read");
+    if (o->targets) parse_columns("--targets", o->targets, t, target);
+    if (o->inputs) parse_columns("--inputs", o->inputs, t, input);
+    for (f = 0; f < t->cols; f++) {
+        if (target[f] && input[f] && o->targets) die("--targets and --inputs both name column '%s'", t->name[f + 1]);
+        if (!o->targets) target[f] = !input[f];
+        if (o->targets && o->inputs && !target[f] && !input[f])
+            die("column '%s' is in neither --targets nor --inputs", t->name[f + 1]);
+        n += target[f];
+    }
+    if (!n) die("--inputs names every column: nothing is left to judge");
+    free(input);
+}
+
+/* A note for each column the model learnt no variation of: flat for
+   STL + IQR (an_stl_iqr_flat: a range within 1e-3 of its size), or
+   constant over the training rows for a detector without one. */
+static void note_flat(const options *o, const table *t, an_detector *d, size_t train)
+{
+    an_detector *m, *stl = NULL;
+    size_t k, f, i;
+    for (k = 0; an_ensemble_member(d, k, &m) == AN_OK; k++)
+        if (m->vt == an_stl_iqr_type() && m->fitted) stl = m;
+    for (f = 0; f < t->cols && !o->quiet; f++) {
+        int flat = 1;
+        if (stl) check(an_stl_iqr_flat(stl, f, &flat), "flat");
+        else
+            for (i = 1; i < train; i++) flat &= t->x[i * t->cols + f] == t->x[f];
+        if (flat)
+            fprintf(stderr, "anomaly: note: column '%s' is flat in the %zu training rows: %s\n", t->name[f + 1], train,
+                    stl ? "STL + IQR judges its departures by the spread they show after the first"
+                        : "the model learnt no variation of it");
+    }
+}
+
 /* Fits (or loads) the detector the options ask for and streams every row
    of t through it from the first: every score is causal. */
-static void detect_table(const options *o, const table *t, detection *r)
+/* Runs the detector the options ask for over the table into r; the
+   detector is destroyed, or handed to *keep when keep is not NULL. */
+static void detect_table(const options *o, const table *t, detection *r, an_detector **keep)
 {
     an_detector *d;
-    size_t i, train = o->train_rows && o->train_rows < t->rows ? o->train_rows : t->rows;
+    size_t i, f, train = o->train_rows ? o->train_rows : t->rows;
     double threshold;
+    int expects = 1;
+    unsigned char *target = (unsigned char *)xmalloc(t->cols);
+    resolve_targets(o, t, target);
+    if (train > t->rows)
+        die("--train-rows %zu: the data have %zu row%s (give at most %zu)", train, t->rows, t->rows == 1 ? "" : "s", t->rows);
     if (o->load) {
         d = load_detector(o->load);
         if (d->n_features != t->cols) die("%s: the model has %zu features, the data %zu", o->load, d->n_features, t->cols);
@@ -783,7 +932,8 @@ static void detect_table(const options *o, const table *t, detection *r)
         check_sizes(o, train);
         d = make_detector(o, t->cols, train);
         fit_detector(o, d, t->x, train);
-        if (train < 500 && o->threshold == THRESHOLD_VOTE)
+        note_flat(o, t, d, train);
+        if (train < 500 && o->threshold == THRESHOLD_VOTE && !o->quiet)
             fprintf(stderr, "anomaly: note: %zu training rows; a member's vote needs a likelihood past 0.999, which "
                             "fewer than 500 rows cannot show in training (--threshold sigma does not need it)\n", train);
     }
@@ -797,8 +947,11 @@ static void detect_table(const options *o, const table *t, detection *r)
     r->threshold = NAN;
     for (i = 0; i < t->rows; i++) {
         an_ensemble_decision dec;
-        expectation(d, r->expected + i * t->cols, t->cols);
         check(an_detector_push(d, t->x + i * t->cols, &r->score[i]), "score");
+        if (an_detector_expected(d, r->expected + i * t->cols) != AN_OK)     /* a type that expects nothing */
+            for (expects = 0, f = 0; f < t->cols; f++) r->expected[i * t->cols + f] = NAN;
+        for (f = 0; f < t->cols; f++)                                       /* inputs are not judged */
+            if (!target[f]) r->expected[i * t->cols + f] = NAN;
         if (o->save && i + 1 == train) save_detector(d, o->save_f, o->save);   /* the model goes on after its training rows */
         an_ensemble_last(d, &dec);
         r->flag[i] = (unsigned char)dec.anomaly;
@@ -809,7 +962,18 @@ static void detect_table(const options *o, const table *t, detection *r)
         r->threshold = threshold = score_threshold(o, r->score, train);
         for (i = 0; i < t->rows; i++) r->flag[i] = r->score[i] > threshold;
     }
-    if (o->threshold == THRESHOLD_DYNAMIC || o->threshold == THRESHOLD_SPOT) error_threshold(o, t, train, r);
+    r->err = r->unit = NULL;
+    if (expects) {
+        r->err = (double *)xmalloc(t->rows * sizeof(double));
+        r->unit = (double *)xmalloc(t->cols * sizeof(double));
+        check(an_prediction_errors(t->x, r->expected, t->rows, t->cols, train, r->err, r->unit, NULL), "prediction errors");
+    }
+    if (o->threshold == THRESHOLD_DYNAMIC || o->threshold == THRESHOLD_SPOT) {
+        if (!expects && !o->quiet)
+            fprintf(stderr, "anomaly: note: --method %s expects no values, so --threshold %s judges its likelihoods, "
+                            "not |actual - expected|\n", method_flag[o->method], o->threshold == THRESHOLD_SPOT ? "spot" : "dynamic");
+        error_threshold(o, t, train, r);
+    }
     {                                          /* events: runs of flagged rows, told at their peak */
         /* the flags come from the rule the options chose, so the alarm's
            threshold only replays them: below every score (>= 0) where
@@ -832,12 +996,14 @@ static void detect_table(const options *o, const table *t, detection *r)
         r->n_events = kept;
     }
     for (i = 0; i < t->rows; i++) r->n_flagged += r->flag[i];
-    an_detector_destroy(d);
+    if (keep) *keep = d;
+    else an_detector_destroy(d);
+    free(target);
 }
 
 static void free_detection(detection *r)
 {
-    free(r->score); free(r->flag); free(r->expected); free(r->severity); free(r->events);
+    free(r->score); free(r->flag); free(r->expected); free(r->severity); free(r->events); free(r->err); free(r->unit);
 }
 
 static void write_events_json(FILE *json, const table *t, const detection *r)
@@ -852,8 +1018,11 @@ static void write_events_json(FILE *json, const table *t, const detection *r)
         json_string(json, t->stamp[ev->end]);
         fprintf(json, ", \"peak\": ");
         json_string(json, t->stamp[ev->peak]);
-        fprintf(json, ", \"rows\": [%zu, %zu], \"score\": %.6f, \"severity\": %.3f, \"confidence\": %.3f",
+        fprintf(json, ", \"rows\": [%zu, %zu], \"score\": %.9g, \"severity\": %.3f, \"confidence\": %.3f",
                 ev->start, ev->end, r->score[ev->peak], r->severity[ev->peak], r->confidence[ev->peak]);
+        fprintf(json, ", \"channel\": ");
+        if ((f = event_channel(t, r, ev)) != SIZE_MAX) json_string(json, t->name[f + 1]);
+        else fprintf(json, "null");
         fprintf(json, ", \"actual\": [");
         for (f = 0; f < t->cols; f++) fprintf(json, "%s%.6g", f ? ", " : "", t->x[ev->peak * t->cols + f]);
         fprintf(json, "], \"expected\": [");
@@ -874,8 +1043,11 @@ static int write_file(void *user, const char *data, size_t size)
 
 /* The report picture: the series, the events (labelled with their size
    against the expectation), the expected values and the scores on the
-   nines scale, with the threshold line when the flags come from one. */
-static void write_svg(FILE *f, const char *path, const char *title, const table *t, const detection *r)
+   nines scale, with the threshold line when the flags come from one;
+   attribution (rows, cols), when not NULL, is drawn as a heat band under
+   each series.  f is path's file, open (out_open). */
+static void write_svg(FILE *f, const char *path, const char *title, const table *t, const detection *r,
+                      const double *attribution)
 {
     an_report rep = an_report_init();
     an_event *ev = (an_event *)xmalloc((r->n_events ? r->n_events : 1) * sizeof(an_event));
@@ -907,6 +1079,7 @@ static void write_svg(FILE *f, const char *path, const char *title, const table 
     rep.events = ev;
     rep.labels = (const char *const *)labels;
     rep.n_events = r->n_events;
+    rep.attribution = attribution;
     if ((res = an_report_svg(&rep, write_file, f)) != AN_OK) die("%s: %s", path, an_result_str(res));
     for (i = 0; i < r->n_events; i++) free(labels[i]);
     free(labels);
@@ -942,31 +1115,260 @@ static int cmd_detect(int argc, char **argv)
     i_file = parse_options(argc, argv, 2, &o);                  /* options before FILE and after it */
     if (i_file >= argc || parse_options(argc, argv, i_file + 1, &o) != argc)
         die("detect needs exactly one FILE (or - for stdin); see --help");
+    if (o.explain_option) die("--explainer and --samples are for explain");
     outputs_open(&o, &out, NULL);
     read_table(argv[i_file], &t);
     if (o.svg) check_times(&t, argv[i_file]);
-    detect_table(&o, &t, &r);
+    detect_table(&o, &t, &r, NULL);
     printf("%s", t.name[0]);
     for (f = 0; f < t.cols; f++) printf(",%s", t.name[f + 1]);
     printf(",score,anomaly\n");
     for (i = 0; i < t.rows; i++) {
         printf("%s", t.stamp[i]);
         for (f = 0; f < t.cols; f++) printf(",%s", t.cell[i * t.cols + f]);
-        printf(",%.6f,%d\n", r.score[i], r.flag[i]);
+        printf(",%.9g,%d\n", r.score[i], r.flag[i]);
     }
     if (!o.quiet) {
         for (i = 0; i < r.n_events; i++) describe(&t, &r, &r.events[i], stderr);
         fprintf(stderr, "%zu event%s, %zu of %zu rows flagged\n", r.n_events, r.n_events == 1 ? "" : "s",
                 r.n_flagged, t.rows);
     }
+    fflush(stdout);            /* all of it before an output that is stdout too (--json /dev/stdout) */
     if (o.json) write_events_json(out.json.f, &t, &r);
     if (o.svg) {
         const char *base = strrchr(argv[i_file], '/');
         char *title = xprintf("Anomalies in %s", base ? base + 1 : argv[i_file]);
-        write_svg(out.svg.f, o.svg, title, &t, &r);
+        write_svg(out.svg.f, o.svg, title, &t, &r, NULL);
         free(title);
     }
     outputs_close(&o, &out);
+    free_detection(&r);
+    free_table(&t);
+    return 0;
+}
+
+/* --------------------------------------------------------------------------
+   explain
+   --------------------------------------------------------------------------
+   Each event's rows (widened on the left to EXPLAIN_MIN_ROWS) are the
+   window explained; the detector (explained_member) scores them after
+   EXPLAIN_CONTEXT windows' worth of rows before them, and the value
+   explained is its raw score of the event's peak.  Masked cells take the expected values where
+   the detector has them (STL + IQR's), else each column's mean.  The
+   window is cut into at most EXPLAIN_MAX_PLAYERS players (segments of
+   rows x columns); their values are spread evenly over their cells. */
+#define EXPLAIN_MIN_ROWS 12
+#define EXPLAIN_MAX_PLAYERS 24
+#define EXPLAIN_CONTEXT 8
+
+typedef struct explanation {
+    size_t first, last;          /* the window's rows in the table        */
+    double *cells;               /* (last - first + 1, cols)              */
+    an_xai_summary summary;
+} explanation;
+
+/* The fill of rows c0 .. end (as floats): expected values where every
+   cell of the window has one, else each column's mean over the table. */
+static float *explain_fill(const table *t, const detection *r, size_t c0, size_t first, size_t end)
+{
+    size_t n = end + 1 - c0, i, f, cols = t->cols;
+    float *fill = (float *)xmalloc(n * cols * sizeof(float));
+    int expected = 1;
+    for (i = first; i <= end; i++)
+        for (f = 0; f < cols; f++)
+            if (r->expected[i * cols + f] != r->expected[i * cols + f]) expected = 0;
+    for (f = 0; f < cols; f++) {
+        double mean = 0;
+        for (i = 0; i < t->rows; i++) mean += t->x[i * cols + f] / (double)t->rows;
+        for (i = 0; i < n; i++) fill[i * cols + f] = expected ? (float)r->expected[(c0 + i) * cols + f] : (float)mean;
+    }
+    return fill;
+}
+
+/* The detector explained: the ensemble's first fitted member (with
+   integrated gradients, the first with an input gradient: the LSTM of the
+   hybrid), whose raw score goes on growing where the ensemble's calibrated
+   likelihood stops at 1 and would give every cell of a clear anomaly
+   nothing to explain. */
+static an_detector *explained_member(an_detector *d, int need_gradient)
+{
+    an_detector *m;
+    size_t k;
+    for (k = 0; an_ensemble_member(d, k, &m) == AN_OK; k++)
+        if (m->fitted && (m->vt->gradient || !need_gradient)) return m;
+    if (!need_gradient) die("explain: no member of the ensemble is fitted");
+    die("--explainer ig needs a detector with an input gradient: --method lstm-ae or lstm-forecast, or the hybrid "
+        "once its LSTM has trained");
+    return NULL;
+}
+
+static void explain_event(const options *o, const table *t, const detection *r, an_detector *d, const an_event *ev,
+                          explanation *out)
+{
+    size_t cols = t->cols, first, c0, n, len, i, f;
+    float *fill;
+    const float *x;
+    first = ev->end + 1 >= EXPLAIN_MIN_ROWS && ev->end + 1 - EXPLAIN_MIN_ROWS < ev->start ? ev->end + 1 - EXPLAIN_MIN_ROWS
+                                                                                        : ev->start;
+    if (ev->end + 1 < EXPLAIN_MIN_ROWS) first = 0;
+    c0 = first > EXPLAIN_CONTEXT * o->window ? first - EXPLAIN_CONTEXT * o->window : 0;
+    n = ev->end + 1 - c0;
+    len = ev->end + 1 - first;
+    x = t->x + c0 * cols;
+    fill = explain_fill(t, r, c0, first, ev->end);
+    out->first = first;
+    out->last = ev->end;
+    out->cells = (double *)xmalloc(len * cols * sizeof(double));
+    if (o->explainer == EXPLAIN_IMPORTANCE) {
+        /* the model's own deviation: actual - fill, in each column's robust scale */
+        double *scale = (double *)xmalloc(cols * sizeof(double));
+        check(an_inject_scale(t->x, t->rows, cols, NULL, scale), "importance");
+        memset(&out->summary, 0, sizeof out->summary);
+        out->summary.full = out->summary.empty = out->summary.gap = out->summary.fidelity = NAN;
+        for (i = 0; i < len; i++)
+            for (f = 0; f < cols; f++)
+                out->cells[i * cols + f] = (x[(first - c0 + i) * cols + f] - fill[(first - c0 + i) * cols + f]) / scale[f];
+        free(scale);
+    } else if (o->explainer == EXPLAIN_IG) {
+        an_detector *g = explained_member(d, 1);
+        float *base = (float *)xmalloc(n * cols * sizeof(float));
+        double *attr = (double *)xmalloc(n * cols * sizeof(double));
+        memcpy(base, x, n * cols * sizeof(float));
+        memcpy(base + (first - c0) * cols, fill + (first - c0) * cols, len * cols * sizeof(float));
+        check(an_xai_integrated_gradients(g, x, base, n, ev->peak - c0, 64, AN_XAI_MIDPOINT, attr, &out->summary,
+                                          NULL), "integrated gradients");
+        memcpy(out->cells, attr + (first - c0) * cols, len * cols * sizeof(double));
+        free(base);
+        free(attr);
+    } else {
+        an_xai_players p;
+        an_xai xai;
+        double *phi = (double *)xmalloc(EXPLAIN_MAX_PLAYERS * cols * sizeof(double));
+        size_t per = EXPLAIN_MAX_PLAYERS / cols ? EXPLAIN_MAX_PLAYERS / cols : 1;
+        memset(&p, 0, sizeof p);
+        p.detector = explained_member(d, 0);
+        p.x = x;
+        p.n_rows = n;
+        p.start = first - c0;
+        p.length = len;
+        p.target = ev->peak - c0;
+        p.n_segments = len < per ? len : per;
+        p.per_channel = 1;
+        p.fill = AN_XAI_FILL_EXPECTED;
+        p.fill_values = fill;
+        check(an_xai_init(&xai, &p, o->explainer == EXPLAIN_OCCLUSION ? 1 : o->samples, NULL), "explainer");
+        if (o->explainer == EXPLAIN_OCCLUSION) check(an_xai_occlusion(&xai, phi, &out->summary), "occlusion");
+        else if (o->explainer == EXPLAIN_SHAP)
+            check(an_xai_shap(&xai, o->samples, o->seed ? o->seed : 1, phi, &out->summary), "shap");
+        else {
+            an_xai_lime_config lc = an_xai_lime_config_init();
+            lc.samples = o->samples;
+            lc.seed = o->seed ? o->seed : 1;
+            check(an_xai_lime(&xai, &lc, phi, &out->summary), "lime");
+        }
+        check(an_xai_cells(&xai, phi, out->cells), "explainer");
+        an_xai_uninit(&xai);
+        free(phi);
+    }
+    free(fill);
+}
+
+static void json_number(FILE *f, double v)
+{
+    if (v == v && v - v == 0) fprintf(f, "%.6g", v);
+    else fprintf(f, "null");
+}
+
+static void write_explain_json(FILE *json, const options *o, const table *t, const detection *r,
+                               const explanation *ex)
+{
+    size_t e, i, f;
+    fprintf(json, "[\n");
+    for (e = 0; e < r->n_events; e++) {
+        const an_event *ev = &r->events[e];
+        char *reason = reason_of(t, r, ev);
+        fprintf(json, "  {\"event\": %zu, \"start\": ", e + 1);
+        json_string(json, t->stamp[ev->start]);
+        fprintf(json, ", \"end\": ");
+        json_string(json, t->stamp[ev->end]);
+        fprintf(json, ", \"peak\": ");
+        json_string(json, t->stamp[ev->peak]);
+        fprintf(json, ", \"reason\": ");
+        json_string(json, reason);
+        fprintf(json, ", \"explainer\": \"%s\", \"score\": ", explainer_flag[o->explainer]);
+        json_number(json, ex[e].summary.full);
+        fprintf(json, ", \"baseline_score\": ");
+        json_number(json, ex[e].summary.empty);
+        fprintf(json, ", \"gap\": ");
+        json_number(json, ex[e].summary.gap);
+        fprintf(json, ", \"fidelity\": ");
+        json_number(json, ex[e].summary.fidelity);
+        fprintf(json, ", \"evaluations\": %zu,\n   \"attributions\": [", ex[e].summary.evaluations);
+        for (i = ex[e].first; i <= ex[e].last; i++)
+            for (f = 0; f < t->cols; f++) {
+                fprintf(json, "%s\n    {\"timestamp\": ", i == ex[e].first && f == 0 ? "" : ",");
+                json_string(json, t->stamp[i]);
+                fprintf(json, ", \"channel\": ");
+                json_string(json, t->name[f + 1]);
+                fprintf(json, ", \"attribution\": ");
+                json_number(json, ex[e].cells[(i - ex[e].first) * t->cols + f]);
+                fprintf(json, "}");
+            }
+        fprintf(json, "]}%s\n", e + 1 < r->n_events ? "," : "");
+        free(reason);
+    }
+    fprintf(json, "]\n");
+}
+
+static int cmd_explain(int argc, char **argv)
+{
+    options o;
+    outputs out;
+    table t;
+    detection r;
+    an_detector *d;
+    explanation *ex;
+    size_t e, i, f;
+    int i_file;
+    options_init(&o);
+    o.explaining = 1;
+    i_file = parse_options(argc, argv, 2, &o);
+    if (i_file >= argc || parse_options(argc, argv, i_file + 1, &o) != argc)
+        die("explain needs exactly one FILE (or - for stdin); see --help");
+    outputs_open(&o, &out, NULL);
+    read_table(argv[i_file], &t);
+    if (o.svg) check_times(&t, argv[i_file]);
+    detect_table(&o, &t, &r, &d);
+    ex = (explanation *)xmalloc((r.n_events ? r.n_events : 1) * sizeof(explanation));
+    printf("event,timestamp,channel,attribution\n");
+    for (e = 0; e < r.n_events; e++) {
+        explain_event(&o, &t, &r, d, &r.events[e], &ex[e]);
+        for (i = ex[e].first; i <= ex[e].last; i++)
+            for (f = 0; f < t.cols; f++)
+                printf("%zu,%s,%s,%.6g\n", e + 1, t.stamp[i], t.name[f + 1], ex[e].cells[(i - ex[e].first) * t.cols + f]);
+        if (!o.quiet) describe(&t, &r, &r.events[e], stderr);
+    }
+    if (!o.quiet)
+        fprintf(stderr, "%zu event%s explained by %s\n", r.n_events, r.n_events == 1 ? "" : "s",
+                explainer_flag[o.explainer]);
+    fflush(stdout);            /* all of it before an output that is stdout too (--json /dev/stdout) */
+    if (o.json) write_explain_json(out.json.f, &o, &t, &r, ex);
+    if (o.svg) {
+        const char *base = strrchr(argv[i_file], '/');
+        char *title = xprintf("Anomalies in %s, explained by %s", base ? base + 1 : argv[i_file],
+                              explainer_flag[o.explainer]);
+        double *attribution = (double *)xcalloc_bytes(t.rows * t.cols * sizeof(double));
+        for (e = 0; e < r.n_events; e++)   /* the events' windows may overlap: their cells add up */
+            for (i = ex[e].first; i <= ex[e].last; i++)
+                for (f = 0; f < t.cols; f++) attribution[i * t.cols + f] += ex[e].cells[(i - ex[e].first) * t.cols + f];
+        write_svg(out.svg.f, o.svg, title, &t, &r, attribution);
+        free(attribution);
+        free(title);
+    }
+    outputs_close(&o, &out);
+    for (e = 0; e < r.n_events; e++) free(ex[e].cells);
+    free(ex);
+    an_detector_destroy(d);
     free_detection(&r);
     free_table(&t);
     return 0;
@@ -1035,6 +1437,7 @@ static int cmd_demo(int argc, char **argv)
     size_t i, k;
     options_init(&o);
     if (parse_options(argc, argv, 2, &o) != argc) die("demo takes options only; see --help");
+    if (o.explain_option) die("--explainer and --samples are for explain");
     if (o.load || o.save || o.train_rows) die("demo trains on its own first %d rows; --load, --save and --train-rows are for detect", DEMO_TRAIN);
     o.train_rows = DEMO_TRAIN;
     outputs_open(&o, &out, "demo.svg");
@@ -1043,7 +1446,7 @@ static int cmd_demo(int argc, char **argv)
            "trained on the first %d hours, then streamed; injected after training:\n", t.rows, DEMO_TRAIN);
     for (k = 0; k < sizeof demo_anomalies / sizeof demo_anomalies[0]; k++)
         printf("  %-16s %s .. %s\n", demo_anomalies[k].kind, t.stamp[demo_anomalies[k].start], t.stamp[demo_anomalies[k].end]);
-    detect_table(&o, &t, &r);
+    detect_table(&o, &t, &r, NULL);
     printf("\nwhat the %s detector found:\n", method_name[o.method]);
     for (i = 0; i < r.n_events; i++) {
         const char *kind = "not injected";
@@ -1062,9 +1465,10 @@ static int cmd_demo(int argc, char **argv)
     printf("RESULT {\"event_precision\": %.4f, \"event_recall\": %.4f, \"event_f1\": %.4f, \"point_precision\": %.4f, "
            "\"point_recall\": %.4f, \"point_f1\": %.4f}\n", em.precision, em.recall, em.f1, an_precision(&cm),
            an_recall(&cm), an_f1(&cm));
+    fflush(stdout);
     if (o.json) write_events_json(out.json.f, &t, &r);
     write_svg(out.svg.f, out.svg_path, "anomaly demo: eight weeks of synthetic telemetry, four injected anomalies",
-              &t, &r);
+              &t, &r, NULL);
     outputs_close(&o, &out);
     printf("the picture: %s\n", out.svg_path);
     free_detection(&r);
@@ -1111,8 +1515,9 @@ static int cmd_stream(int argc, char **argv)
     an_detector *d = NULL;
     options_init(&o);
     if (parse_options(argc, argv, 2, &o) != argc) die("stream takes options only; see --help");
-    if (o.threshold != THRESHOLD_VOTE || o.json || o.svg)
-        die("stream flags by the vote; --threshold, --json and --svg are for detect");
+    if (o.explain_option) die("--explainer and --samples are for explain");
+    if (o.threshold != THRESHOLD_VOTE || o.json || o.svg || o.targets || o.inputs)
+        die("stream flags by the vote; --threshold, --preset, --targets, --inputs, --json and --svg are for detect");
     outputs_open(&o, &out, NULL);
     if (o.load) d = load_detector(o.load);
     if (!o.train_rows) o.train_rows = 500;
@@ -1141,7 +1546,7 @@ static int cmd_stream(int argc, char **argv)
             an_ensemble_decision dec;
             check(an_detector_push(d, row, &score), "score");
             an_ensemble_last(d, &dec);
-            printf("%.6f,%d\n", score, dec.anomaly);
+            printf("%.9g,%d\n", score, dec.anomaly);
         }
     }
     if (!d) die("%zu lines, fewer than the %zu to train on: nothing was scored", n_train, o.train_rows);
@@ -1358,7 +1763,8 @@ static int cmd_nab(int argc, char **argv)
     if (parse_options(n_rest, rest, 0, &o) != n_rest || n_dirs != 2)
         die("nab: DATA_DIR OUT_DIR [--name NAME] [--windows FILE] [--method M] [--period N] [--window N]");
     free(rest);
-    if (o.threshold != THRESHOLD_VOTE || o.train_rows || o.load || o.save || o.json || o.svg)
+    if (o.threshold != THRESHOLD_VOTE || o.train_rows || o.load || o.save || o.json || o.svg || o.explain_option ||
+        o.targets || o.inputs)
         die("nab: the protocol fixes training and scores; --method, --period, --window, --epochs and --seed apply");
     if (windows) json = slurp(windows, NULL);
     o.pool = AN_POOL_SURPRISE;      /* see nab_scores */
@@ -1425,25 +1831,6 @@ static unsigned parse_kinds(const char *list)
     return kinds;
 }
 
-/* --channels: value columns by name or by number (1 = the first value
-   column), comma-separated, into ok[cols]. */
-static void parse_channels(const char *list, const table *t, unsigned char *ok)
-{
-    char *copy = xstrdup(list), *p, *save = NULL;
-    size_t k, any = 0;
-    memset(ok, 0, t->cols);
-    for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-        double v;
-        for (k = 0; k < t->cols && strcmp(t->name[k + 1], p); k++) {}
-        if (k == t->cols && parse_number(p, &v) && v >= 1 && v <= (double)t->cols && v == floor(v)) k = (size_t)v - 1;
-        if (k == t->cols) die("--channels: no value column '%s'", p);
-        ok[k] = 1;
-        any = 1;
-    }
-    free(copy);
-    if (!any) die("--channels: an empty list");
-}
-
 static int cmd_inject(int argc, char **argv)
 {
     an_inject_config c = an_inject_config_init();
@@ -1488,7 +1875,7 @@ static int cmd_inject(int argc, char **argv)
     if (c.count > t.rows) die("--count %zu: more anomalies than the %zu rows of %s", c.count, t.rows, file);
     if (channels) {
         ok = (unsigned char *)xmalloc(t.cols);
-        parse_channels(channels, &t, ok);
+        parse_columns("--channels", channels, &t, ok);
         c.channel_ok = ok;
     }
     if (!period && (c.kinds & AN_INJECT_BIT(AN_INJECT_PHASE))) {
@@ -1564,6 +1951,7 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "detect")) return cmd_detect(argc, argv);
+    if (!strcmp(argv[1], "explain")) return cmd_explain(argc, argv);
     if (!strcmp(argv[1], "stream")) return cmd_stream(argc, argv);
     if (!strcmp(argv[1], "nab")) return cmd_nab(argc, argv);
     if (!strcmp(argv[1], "demo")) return cmd_demo(argc, argv);

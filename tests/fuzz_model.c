@@ -60,6 +60,13 @@ static void fuzz_walk(an_reader r, int depth)
             an_detector_load(&again, NULL, 0, NULL, &d);   /* no types linked: must fail cleanly */
             if (!fuzz_n_types) fuzz_types_init();
             {
+                size_t k;
+                for (k = 0; k < fuzz_n_types; k++) {   /* one type at a time, as firmware loads */
+                    an_reader one = at;
+                    if (an_detector_load_one(&one, fuzz_types[k], NULL, &d) == AN_OK) an_detector_destroy(d);
+                }
+            }
+            {
                 uint32_t missing;
                 an_detector_missing_type(&at, NULL, 0, &missing);
                 an_detector_missing_type(&at, fuzz_types, fuzz_n_types, &missing);
@@ -169,6 +176,7 @@ static int fuzz_write_stats_seeds(const char *dir)
             else an_lstm_forecaster_create(&lc9, 1, NULL, &d);
         }
         if (k == 8) {
+            ec.sustain_rows = 12;                    /* the hybrid's sustained vote: a 'SUST' chunk with a ring */
             an_ensemble_create(&ec, 1, NULL, &d);
             an_stl_iqr_create(&sc, 1, NULL, &m);
             an_ensemble_add(d, m, 0.6, AN_MEMBER_BASELINE);

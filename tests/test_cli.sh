@@ -66,6 +66,41 @@ ok $? "--threshold spot flags the spike, and 20 rows at most"
 "$bin" detect --threshold dynamic --train-rows 1000 "$tmp/series.csv" 2> /dev/null |
     awk -F, 'NR >= 1702 && NR <= 1709 && $4 == 1 { a = 1 } NR > 1 && NR < 1400 && $4 == 1 { b = 1 } END { exit !(a && !b) }'
 ok $? "--threshold dynamic (telemanom, which smooths a lone spike away) flags the shift, nothing early"
+# the error thresholds judge |actual - expected| with each model's own
+# expectation: the forecaster's forecasts (events show them), the hybrid's
+# members' weighted (not STL + IQR's alone); a method that expects nothing
+# says that its likelihoods are judged instead
+"$bin" detect --method lstm-forecast --epochs 5 --threshold dynamic --train-rows 1000 --json "$tmp/fc.json" \
+    "$tmp/series.csv" > "$tmp/fc.csv" 2> /dev/null &&
+    grep -q '"expected": \[[0-9]' "$tmp/fc.json" && ! grep -q null "$tmp/fc.json" &&
+    awk -F, 'NR >= 1702 && NR <= 1709 && $4 == 1 { a = 1 } END { exit !a }' "$tmp/fc.csv"
+ok $? "lstm-forecast --threshold dynamic: flags the shift, events show the forecast as expected"
+"$bin" detect --threshold dynamic --epochs 5 --train-rows 1000 --json "$tmp/hy.json" "$tmp/series.csv" > /dev/null 2>&1 &&
+    "$bin" detect --method stl --threshold dynamic --train-rows 1000 --json "$tmp/st.json" "$tmp/series.csv" > /dev/null 2>&1 &&
+    grep -q '"expected": \[[0-9]' "$tmp/hy.json" &&
+    [ "$(grep -o '"expected": [^]]*' "$tmp/hy.json")" != "$(grep -o '"expected": [^]]*' "$tmp/st.json")" ]
+ok $? "hybrid --threshold dynamic: the expectation is its members', not STL + IQR's alone"
+"$bin" detect --method mad --threshold dynamic --train-rows 1000 "$tmp/series.csv" 2>&1 > /dev/null |
+    grep -q "note: --method mad expects no values, so --threshold dynamic judges its likelihoods"
+ok $? "mad --threshold dynamic says it judges the likelihoods"
+# scores with the resolution to rank rows: iforest's rows past the
+# training range do not tie, nor do the top scores as printed
+"$bin" detect --method iforest --train-rows 1000 "$tmp/series.csv" 2> /dev/null |
+    awk -F, 'NR > 1 { print $3 }' | sort -g | tail -5 | sort -u | wc -l | grep -q '^ *5$'
+ok $? "iforest: the five top scores of a series are five values"
+# flat training data (a constant, then normal noise): a note says the
+# model learnt no spread; the noise is flagged where it starts, not row
+# after row (the default hybrid and stl, and the error thresholds)
+awk 'BEGIN { print "t,flat"; s = 7; for (i = 0; i < 2000; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648; u1 = (s + 1) / 2147483649;
+    s = (s * 1103515245 + 12345) % 2147483648; u2 = s / 2147483648;
+    printf "%d,%.4f\n", i, i < 1000 ? 0.5 : 0.5 + 0.1 * sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2) } }' > "$tmp/flat.csv"
+for args in "--method stl" "--epochs 3" "--method stl --threshold dynamic"; do
+    "$bin" detect $args --train-rows 1000 "$tmp/flat.csv" 2> "$tmp/flat.err" |
+        awk -F, 'NR > 1001 && $4 == 1 { n++ } END { exit !(n <= 50) }' &&
+        grep -q "note: column 'flat' is flat in the 1000 training rows" "$tmp/flat.err"
+    ok $? "flat training data ($args): a note, and at most 50 of the 1000 noisy rows flagged"
+done
 awk -F, 'NR == 302 { exit $2 != "nan" }' "$tmp/scored.csv"
 ok $? "a missing cell is written back as it was read"
 grep -q '^event 2014-09-01 12:00:00' "$tmp/events.txt" && grep -q '"expected": \[' "$tmp/events.json"
@@ -188,7 +223,7 @@ fi
 # rows of several values; from its training rows on it gives the scores
 # detect gives (the same fit, the same pushes)
 "$bin" stream --method stl --train-rows 500 < "$tmp/series.csv" > "$tmp/st_csv.txt"
-[ $? = 0 ] && [ "$(wc -l < "$tmp/st_csv.txt")" = 2000 ] && grep -q '^2014-09-01 12:00:00,[01]\.[0-9]*,1$' "$tmp/st_csv.txt" &&
+[ $? = 0 ] && [ "$(wc -l < "$tmp/st_csv.txt")" = 2000 ] && grep -q '^2014-09-01 12:00:00,[01][.0-9e-]*,1$' "$tmp/st_csv.txt" &&
     [ "$(head -1 "$tmp/st_csv.txt")" = "2014-07-01 00:00:00,0,0" ]
 ok $? "stream reads a CSV file with its header: time,score,anomaly per row, the spike flagged"
 sed 1d "$tmp/series.csv" | cut -d, -f2 | awk '{ v = $1 == "nan" ? 20 : $1; print v "," (40 - v) * 0.5 }' > "$tmp/two.txt"
@@ -230,6 +265,12 @@ bad "detect: no value column" "need a time or index column and at least one valu
 bad "detect: a row with more fields than the header" "line 3 has 3 fields, the header 2" "$bin" detect "$tmp/ragged.csv"
 bad "detect: too few rows" "need at least 8 training rows, have 3" "$bin" detect "$tmp/few.csv"
 bad "detect: too few training rows" "need at least 8 training rows, have 5" "$bin" detect --train-rows 5 "$tmp/series.csv"
+bad "detect: --train-rows 0" "--train-rows must be at least 8, not 0" "$bin" detect --train-rows 0 "$tmp/series.csv"
+bad "detect: --train-rows past the data" "--train-rows 100000: the data have 60 rows" \
+    "$bin" detect --train-rows 100000 "$tmp/sixty.csv"
+bad "stream: --train-rows 0" "--train-rows must be at least 8, not 0" "$bin" stream --train-rows 0
+"$bin" detect --quiet --train-rows 100 "$tmp/series.csv" > /dev/null 2> "$tmp/quiet.txt" && [ ! -s "$tmp/quiet.txt" ]
+ok $? "--quiet: nothing on stderr, not even the note on few training rows"
 bad "detect: too few rows for an LSTM's windows" "60 training rows are too few for --method lstm-ae with --window 48" \
     "$bin" detect --method lstm-ae "$tmp/sixty.csv"
 bad "detect: an unknown option" "unknown option --bogus" "$bin" detect --bogus "$tmp/series.csv"
@@ -327,6 +368,37 @@ bad "nab: --jobs 0" "--jobs: 1 to 1024" "$bin" nab "$tmp/data" "$tmp/nab_out" --
     [ "$(cut -d, -f3 "$tmp/nab_out/anomalyh/cat/anomalyh_few.csv" | tr '\n' ' ')" = "anomaly_score 0.000000 0.000000 0.000000 " ]
 ok $? "nab: a file of 3 rows scores each 0"
 
+# multichannel events name their channel: the one furthest from its
+# expectation in units of its typical error
+awk -F, 'NR == 1 { print $0 ",c"; next } { i = NR - 2; c = ((i * 7919) % 100) / 100 + (i == 1600 ? 20 : 0);
+          print $0 "," c }' "$tmp/series.csv" > "$tmp/three.csv"
+"$bin" detect --method stl --train-rows 1000 --json "$tmp/three.json" "$tmp/three.csv" > /dev/null 2>&1 &&
+    grep -q '"peak": "2014-09-01 12:00:00", .*"channel": "value"' "$tmp/three.json" &&
+    grep -q '"rows": \[1600, 1600\], .*"channel": "c"' "$tmp/three.json"
+ok $? "multichannel events name their channel (the spike in value, the one in c)"
+
+# --preset telemanom: the forecaster and the dynamic threshold; --inputs
+# are read, not judged (no expectation in the events), --targets likewise
+"$bin" detect --preset telemanom --epochs 3 --inputs b --train-rows 1000 --json "$tmp/tm.json" "$tmp/two.csv" \
+    > "$tmp/tm.csv" 2> /dev/null &&
+    [ "$(wc -l < "$tmp/tm.csv")" = 2001 ] && grep -q '"expected": \[[-0-9.e]*, null\]' "$tmp/tm.json"
+ok $? "--preset telemanom --inputs b: b is read, a is judged (its forecast in the events)"
+"$bin" detect --preset telemanom --epochs 3 --targets 1 --train-rows 1000 --json "$tmp/tm2.json" "$tmp/two.csv" > /dev/null 2>&1 &&
+    cmp -s "$tmp/tm.json" "$tmp/tm2.json"
+ok $? "--targets 1 is --inputs b on two columns"
+bad "detect: --preset with --method" "--preset telemanom sets --method lstm-forecast and --threshold dynamic" \
+    "$bin" detect --preset telemanom --method stl "$tmp/two.csv"
+bad "detect: an unknown --preset" "--preset: telemanom is the one preset, not 'nasa'" "$bin" detect --preset nasa "$tmp/two.csv"
+bad "detect: --targets under the vote" "--targets and --inputs need --threshold dynamic or spot" \
+    "$bin" detect --targets a "$tmp/two.csv"
+bad "detect: --targets names no column" "--targets: no value column 'c'" \
+    "$bin" detect --threshold dynamic --targets a,c "$tmp/two.csv"
+bad "detect: --inputs names every column" "--inputs names every column" \
+    "$bin" detect --threshold dynamic --inputs a,b "$tmp/two.csv"
+bad "detect: a column both target and input" "--targets and --inputs both name column 'a'" \
+    "$bin" detect --threshold dynamic --targets a --inputs a,b "$tmp/two.csv"
+bad "stream: --inputs" "stream flags by the vote" "$bin" stream --inputs 2
+
 # inject: the file comes back row for row with a label column; rows without
 # an anomaly are the input's bytes; the labels are the event list's rows;
 # the same seed gives the same bytes, another seed others
@@ -403,6 +475,10 @@ bad "H22 --threshold vote:3" "vote takes no number" "$bin" detect --threshold vo
 bad "H23 --threshold dynamic:5" "dynamic takes no number" "$bin" detect --threshold dynamic:5 "$tmp/series.csv"
 bad "H24 --load with --method" "--load: the model fixes --method" "$bin" detect --load "$model" --method stl "$tmp/rest.csv"
 bad "H25 --load with --window after FILE" "--load: the model fixes --method" "$bin" detect --load "$model" "$tmp/rest.csv" --window 24
+bad "H25 --load with --preset" "--load: the model fixes --method, --preset" \
+    "$bin" detect --load "$model" --preset telemanom "$tmp/rest.csv"
+"$bin" explain --quiet --load "$model" --seed 3 --samples 16 "$tmp/rest.csv" > /dev/null 2>&1
+ok $? "H25 explain --load takes --seed: it seeds the maskings, not the model"
 bad "H26 --load a bare detector" "a model of one detector ('MADZ'), not the ensemble" \
     "$bin" detect --load "$(dirname "$0")/fuzz/corpus/det_mad.anm" "$tmp/rest.csv"
 bad "H27 --load a scaler" "holds a 'SCAL' object, not a detector" \
@@ -468,6 +544,11 @@ ok $? "H45 nothing on stdout"
 bad "H46 a --json path that is a directory" "cannot write $tmp: it is a directory" "$bin" detect --json "$tmp" "$tmp/series.csv"
 "$bin" detect --quiet --json /dev/stdout "$tmp/h_const.csv" 2> /dev/null | grep -q '^\['
 ok $? "H47 --json /dev/stdout is written in place"
+echo old > "$tmp/h_target.json"
+ln -s h_target.json "$tmp/h_link.json"
+"$bin" detect --quiet --json "$tmp/h_link.json" "$tmp/h_const.csv" > /dev/null 2>&1 &&
+    [ -L "$tmp/h_link.json" ] && grep -q '^\[' "$tmp/h_target.json"
+ok $? "H47 --json through a symbolic link: the file it leads to is replaced, the link stays"
 bad "H51 --epochs past the library's 10^6" "--epochs: at most 1000000, not 3000000" \
     "$bin" detect --method lstm-ae --epochs 3000000 "$tmp/series.csv"
 bad "H52 inject --count 10^12 (said before any allocation)" "--count 1000000000000: more anomalies than the 2000 rows" \
@@ -494,6 +575,53 @@ bad "H49 nab --windows out of order: the windows file and the key named" \
     "$bin" detect --quiet --method lstm-ae --epochs 2 --window 24 --train-rows 600 --save "$tmp/d2.anom" "$tmp/series.csv" > /dev/null &&
     cmp -s "$tmp/d1.anom" "$tmp/d2.anom"
 ok $? "H50 two trainings with one seed: byte-identical model files"
+
+# explain: per event, every row of its window and every channel, numbered
+# from 1, timestamps as in the input; the spike's own cell carries the
+# most; Kernel SHAP's attributions add up to the score explained minus the
+# masked one (JSON); a reason line per event on stderr
+awk -F, 'NR == 1 { print "timestamp,value,other"; next }
+         { o = 10 + 2 * cos(6.283185307179586 * (NR - 2) / 24) + (NR % 7) * 0.05; print $0 "," o }' \
+    "$tmp/series.csv" > "$tmp/wide.csv"
+"$bin" explain --method stl --json "$tmp/why.json" --svg "$tmp/why.svg" "$tmp/wide.csv" > "$tmp/why.csv" 2> "$tmp/why.txt"
+ok $? "explain exits 0"
+[ "$(head -1 "$tmp/why.csv")" = "event,timestamp,channel,attribution" ] &&
+    awk -F, 'NR > 1 { n[$1]++; if ($3 != "value" && $3 != "other") bad = 1 } END { for (e in n) if (n[e] % 2) bad = 1;
+             exit bad || !(1 in n) }' "$tmp/why.csv"
+ok $? "explain: the header, events from 1, both channels on every row"
+awk -F, 'NR == FNR { if (FNR > 1) stamp[$1] = 1; next } FNR > 1 && !($2 in stamp) { bad = 1 } END { exit bad }' \
+    "$tmp/wide.csv" "$tmp/why.csv"
+ok $? "explain: every timestamp is one of the input's, as written"
+awk -F, 'NR > 1 && $2 == "2014-09-01 12:00:00" { e = $1 } NR > 1 { a = $4 < 0 ? -$4 : $4; if (a > top[$1]) { top[$1] = a; at[$1] = $2 "," $3 } }
+         END { exit !(e != "" && at[e] == "2014-09-01 12:00:00,value") }' "$tmp/why.csv"
+ok $? "explain: the spike's cell carries its event's largest attribution"
+[ "$(grep -c '^event ' "$tmp/why.txt")" = "$(awk -F, 'NR > 1 { print $1 }' "$tmp/why.csv" | sort -u | wc -l)" ] &&
+    grep -q '^event 2014-09-01 12:00:00 .*: spike in value: ' "$tmp/why.txt"
+ok $? "explain: one reason line per event on stderr, the spike called a spike"
+awk 'function after(key,   s) { s = $0; sub(".*\"" key "\": ", "", s); sub(/[,}].*/, "", s); return s + 0 }
+     /"baseline_score": / { want = after("score") - after("baseline_score"); sum = 0; inev = 1; next }
+     inev && /"attribution": / { sum += after("attribution") }
+     inev && /\]\}/ { n++; d = sum - want; if (d < 0) d = -d; if (d > 1e-4 * (want < 0 ? -want : want) + 1e-4) bad = 1; inev = 0 }
+     END { exit bad || n == 0 }' "$tmp/why.json"
+ok $? "explain --json: each event's shap values add up to score - baseline score"
+grep -q '<svg' "$tmp/why.svg" && grep -q 'explained by shap' "$tmp/why.svg" && grep -q '<g class="attribution">' "$tmp/why.svg"
+ok $? "explain --svg draws the report with its attribution band"
+for e in occlusion lime importance; do
+    "$bin" explain --quiet --method stl --explainer "$e" --samples 64 "$tmp/wide.csv" > "$tmp/why_$e.csv" 2> /dev/null &&
+        awk -F, 'NR > 1 && $2 == "2014-09-01 12:00:00" { e = $1 } NR > 1 { a = $4 < 0 ? -$4 : $4; if (a > top[$1]) { top[$1] = a; at[$1] = $2 "," $3 } }
+                 END { exit !(e != "" && at[e] == "2014-09-01 12:00:00,value") }' "$tmp/why_$e.csv"
+    ok $? "explain --explainer $e: the spike's cell first"
+done
+"$bin" explain --quiet --method stl --samples 64 --seed 3 "$tmp/wide.csv" > "$tmp/s3a.csv" 2> /dev/null &&
+    "$bin" explain --quiet --method stl --samples 64 --seed 3 "$tmp/wide.csv" 2> /dev/null | cmp -s - "$tmp/s3a.csv"
+ok $? "explain: the same seed gives the same bytes"
+bad "explain: an unknown explainer" "--explainer: importance, occlusion, shap, lime or ig" \
+    "$bin" explain --explainer why "$tmp/wide.csv"
+bad "explain: too few samples" "--samples: from 8 to 100000" "$bin" explain --samples 3 "$tmp/wide.csv"
+bad "explain: ig without a gradient" "needs a detector with an input gradient" \
+    "$bin" explain --method stl --explainer ig "$tmp/wide.csv"
+bad "detect: an explain option" "--explainer and --samples are for explain" "$bin" detect --explainer shap "$tmp/wide.csv"
+bad "explain: no file" "explain needs exactly one FILE" "$bin" explain --method stl
 
 echo "test_cli: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -116,7 +116,7 @@ static void zdet_destroy(an_detector *self)
 }
 
 static const an_detector_vtable zdet_vtable = {
-    ZDET_TAG, "zscore-toy", zdet_fit, zdet_score, zdet_push, NULL, zdet_save, zdet_load, NULL, zdet_destroy
+    ZDET_TAG, "zscore-toy", zdet_fit, zdet_score, zdet_push, NULL, zdet_save, zdet_load, NULL, zdet_destroy, NULL
 };
 
 /* --------------------------------------------------------------------------
@@ -1769,6 +1769,155 @@ static void test_onset(void)
    ranks' exponential tail (through the 99.1% knot and the top) counts
    too, so a score beyond everything seen is not made less rare than the
    ranks alone would make it. */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median_sorted(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* The sustained vote against a brute-force oracle: a toy z-score member,
+   the calibration fitted on its training scores by hand, the training
+   windows' mean surprise sorted for its median and MAD, then a run of
+   rows at 2.5 sd (likelihood ~0.99 each: no row vote) that the window's z
+   must flag from the row the oracle says, and not before. */
+#define SUS_N 600
+#define SUS_W 8
+#define SUS_T 200
+static void test_ensemble_sustained_vote(void)
+{
+    static float x[SUS_N], test[SUS_T], raw[SUS_N], batch[SUS_T];
+    static double surprise[SUS_N], mean[SUS_N], dev[SUS_N];
+    an_ensemble_config c = an_ensemble_config_init();
+    an_calibration cal;
+    an_detector *e, *m, *loaded, *off;
+    an_ensemble_decision dec, bdec;
+    an_rng rng;
+    an_writer w;
+    an_reader r;
+    const void *data;
+    size_t size, i, j, windows = SUS_N - SUS_W + 1, first = 0;
+    double med, scale, mu = 0.0, sd = 0.0, ring[SUS_W];
+    an_rng_seed(&rng, 7, 1);
+    for (i = 0; i < SUS_N; i++) x[i] = (float)an_rng_normal(&rng);
+    for (i = 0; i < SUS_T; i++) test[i] = i >= 100 && i < 130 ? 2.5f : (float)an_rng_normal(&rng);
+    /* the oracle: the member's scores, calibrated, windows sorted */
+    for (i = 0; i < SUS_N; i++) mu += x[i];
+    mu /= SUS_N;
+    for (i = 0; i < SUS_N; i++) sd += (x[i] - mu) * (x[i] - mu);
+    sd = sqrt(sd / SUS_N);
+    for (i = 0; i < SUS_N; i++) raw[i] = (float)(fabs(x[i] - mu) / sd);
+    CHECK_OK(an_calibration_fit(&cal, raw, SUS_N, NULL));
+    for (i = 0; i < SUS_N; i++) {
+        double p = an_calibration_likelihood(&cal, raw[i]);
+        surprise[i] = (float)-log1p(-(p < 0.999 ? p : 0.999));   /* capped at the row vote's */
+    }
+    for (i = 0; i < windows; i++) {
+        double sum = 0.0;
+        for (j = 0; j < SUS_W; j++) sum += surprise[i + j];
+        mean[i] = sum / SUS_W;
+    }
+    memcpy(dev, mean, windows * sizeof *dev);
+    med = median_sorted(dev, windows);
+    for (i = 0; i < windows; i++) dev[i] = fabs(mean[i] - med);
+    scale = 1.482602218505602 * median_sorted(dev, windows);
+    if (scale < 1.0 / sqrt((double)SUS_W)) scale = 1.0 / sqrt((double)SUS_W);
+    CHECK(med > 0.5 && med < 1.5);           /* about an exponential's mean, 1 */
+
+    c.sustain_rows = SUS_W;
+    c.sustain_z = 8.0;
+    CHECK_OK(an_ensemble_create(&c, 1, NULL, &e));
+    CHECK_OK(zdet_create(1, &an__default_allocator, &m));
+    CHECK_OK(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE));
+    CHECK_OK(an_detector_fit(e, x, SUS_N));
+    for (i = 0; i < SUS_T; i++) {
+        float score;
+        double z = 0.0, sum = 0.0;
+        double p = an_calibration_likelihood(&cal, (float)(fabs(test[i] - mu) / sd));
+        ring[i % SUS_W] = (float)-log1p(-(p < 0.999 ? p : 0.999));
+        if (i + 1 >= SUS_W) {
+            for (j = 0; j < SUS_W; j++) sum += ring[(i + 1 + j) % SUS_W];
+            z = (sum / SUS_W - med) / scale;
+        }
+        CHECK_OK(an_detector_push(e, &test[i], &score));
+        CHECK_OK(an_ensemble_last(e, &dec));
+        CHECK_NEAR(dec.member_sustain[0], z, 1e-9 * (1.0 + fabs(z)));
+        if (i >= 100 && i < 130) CHECK(dec.member_likelihood[0] < 0.999);   /* no row votes in the run */
+        if (i >= 100 && i < 130 && !first && z > 8.0) first = i;
+        CHECK(dec.anomaly == (z > 8.0 || dec.member_likelihood[0] > 0.999));
+    }
+    CHECK(first > 100 && first < 100 + SUS_W);   /* the run is caught within a window */
+    /* a batch is a stream that starts with it: the same decisions */
+    CHECK_OK(an_detector_score(e, test, SUS_T, batch));
+    CHECK_OK(an_detector_reset(e));
+    for (i = 0; i < SUS_T; i++) {
+        float score;
+        CHECK_OK(an_detector_push(e, &test[i], &score));
+        CHECK_OK(an_ensemble_last(e, &dec));
+        CHECK_OK(an_ensemble_decide(e, i, &bdec));
+        CHECK(score == batch[i]);
+        CHECK(dec.anomaly == bdec.anomaly && dec.member_sustain[0] == bdec.member_sustain[0]);
+        if (i == 104) {                          /* saved mid-run, the window goes on where it was */
+            CHECK_OK(an_writer_init(&w, NULL));
+            CHECK_OK(an_detector_save(e, &w));
+            CHECK_OK(an_writer_finish(&w, &data, &size));
+            CHECK_OK(an_model_open(&r, data, size));
+            CHECK_OK(an_detector_load(&r, toy_types, 1, NULL, &loaded));
+            an_writer_uninit(&w);
+        }
+        if (i > 104) {
+            an_ensemble_decision ldec;
+            float lscore;
+            CHECK_OK(an_detector_push(loaded, &test[i], &lscore));
+            CHECK_OK(an_ensemble_last(loaded, &ldec));
+            CHECK(lscore == score && ldec.anomaly == dec.anomaly && ldec.member_sustain[0] == dec.member_sustain[0]);
+        }
+    }
+    an_detector_destroy(loaded);
+    an_detector_destroy(e);
+    /* off (the plain ensemble's default), the run is not flagged */
+    c = an_ensemble_config_init();
+    CHECK_OK(an_ensemble_create(&c, 1, NULL, &off));
+    CHECK_OK(zdet_create(1, &an__default_allocator, &m));
+    CHECK_OK(an_ensemble_add(off, m, 1.0, AN_MEMBER_BASELINE));
+    CHECK_OK(an_detector_fit(off, x, SUS_N));
+    for (i = 0; i < 130; i++) {
+        float score;
+        CHECK_OK(an_detector_push(off, &test[i], &score));
+        CHECK_OK(an_ensemble_last(off, &dec));
+        if (i >= 100) CHECK(!dec.anomaly && dec.member_sustain[0] == 0.0);
+    }
+    an_detector_destroy(off);
+    /* too few training windows (fewer than 4 w): the member does not vote so */
+    c.sustain_rows = SUS_W;
+    CHECK_OK(an_ensemble_create(&c, 1, NULL, &off));
+    CHECK_OK(zdet_create(1, &an__default_allocator, &m));
+    CHECK_OK(an_ensemble_add(off, m, 1.0, AN_MEMBER_BASELINE));
+    CHECK_OK(an_detector_fit(off, x, 5 * SUS_W - 2));
+    for (i = 0; i < 130; i++) {
+        float score;
+        CHECK_OK(an_detector_push(off, &test[i], &score));
+        CHECK_OK(an_ensemble_last(off, &dec));
+        CHECK(dec.member_sustain[0] == 0.0);
+    }
+    an_detector_destroy(off);
+    /* bad configs */
+    c.sustain_rows = 1;
+    CHECK_RESULT(an_ensemble_create(&c, 1, NULL, &off), AN_ERR_INVALID_ARG);
+    c.sustain_rows = AN_ENSEMBLE_MAX_SUSTAIN + 1;
+    CHECK_RESULT(an_ensemble_create(&c, 1, NULL, &off), AN_ERR_INVALID_ARG);
+    c.sustain_rows = SUS_W;
+    c.sustain_z = NAN;
+    CHECK_RESULT(an_ensemble_create(&c, 1, NULL, &off), AN_ERR_INVALID_ARG);
+    c.sustain_z = 0.0;
+    CHECK_RESULT(an_ensemble_create(&c, 1, NULL, &off), AN_ERR_INVALID_ARG);
+}
+
 static void test_calibration(void)
 {
     float s[5] = { 4, 2, 5, 1, 3 }, r[300], *q = (float *)malloc(10000 * sizeof(float));
@@ -1853,5 +2002,6 @@ int main(void)
     RUN(test_alarm_errors);
     RUN(test_onset);
     RUN(test_calibration);
+    RUN(test_ensemble_sustained_vote);
     return test_finish("test_core");
 }

@@ -971,6 +971,48 @@ static void test_iforest_against_sklearn(void)
     an_detector_destroy(d);
 }
 
+/* Rows past the training range rank by how far past they lie (no tie
+   with the most extreme training row), in the detector and through a
+   model file; rows within it score as the trees alone say. */
+static void test_iforest_beyond_range(void)
+{
+    enum { N = 1000 };
+    static float x[N], s[N];
+    const float out[] = { 5.0f, 6.0f, 8.0f, 100.0f, -5.0f, -50.0f };
+    float so[6], sl[6], top = 0.0f;
+    an_iforest_config c = an_iforest_config_init(3);
+    an_detector *d = NULL, *e = NULL;
+    const an_detector_vtable *types[1];
+    an_writer w;
+    an_reader r;
+    const void *data;
+    size_t size, i;
+    an_rng rng;
+    types[0] = an_iforest_type();
+    an_rng_seed(&rng, 4, 0);
+    for (i = 0; i < N; i++) x[i] = (float)an_rng_normal(&rng);
+    CHECK_OK(an_iforest_create(&c, 1, NULL, &d));
+    if (!d) return;
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK_OK(an_detector_score(d, x, N, s));
+    for (i = 0; i < N; i++) top = s[i] > top ? s[i] : top;
+    CHECK_OK(an_detector_score(d, out, 6, so));
+    CHECK(so[0] > top && so[1] > so[0] && so[2] > so[1] && so[3] > so[2] && so[3] < 1.0f);
+    CHECK(so[4] > top && so[5] > so[4]);
+    CHECK_OK(an_writer_init(&w, NULL));
+    CHECK_OK(an_detector_save(d, &w));
+    CHECK_OK(an_writer_finish(&w, &data, &size));
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_OK(an_detector_load(&r, types, 1, NULL, &e));
+    if (e) {
+        CHECK_OK(an_detector_score(e, out, 6, sl));
+        CHECK(memcmp(so, sl, sizeof so) == 0);
+    }
+    an_detector_destroy(e);
+    an_writer_uninit(&w);
+    an_detector_destroy(d);
+}
+
 /* Inliers N(0, I) in F dims (norm about sqrt F), then outliers on a
    shell of radius sqrt F + 3 .. sqrt F + 5. */
 static void cloud(float *x, unsigned char *label, size_t n_in, size_t n_out, size_t F, uint64_t seed)
@@ -1561,6 +1603,7 @@ int main(void)
     RUN(test_iforest_c);
     RUN(test_iforest_against_sklearn);
     RUN(test_iforest);
+    RUN(test_iforest_beyond_range);
     RUN(test_allocation_failures);
     RUN(test_no_allocation_after_fit);
     RUN(test_awkward_inputs);

@@ -1545,6 +1545,97 @@ static void test_ae_push_matches_reconstruct(void)
     ffree(x, N);
 }
 
+/* The detector contract's expected values (an_detector_expected, after a
+   push): the autoencoder's reconstruction of the row as the last of its
+   window and the forecaster's forecast of it, both in the data's units
+   (an_lstm_explain's, which takes another path to them), NaN before the
+   first full window and after a reset; STL + IQR's one-step forecast
+   (what an_stl_iqr_expected said before the push); an ensemble's the
+   weighted mean of its members' where they have one; types without
+   expectations say so. */
+static void test_expected_values(void)
+{
+    enum { N = 160, F = 2, T = 16 };
+    an_lstm_config ca = small_config(), cf = an_lstm_forecaster_config_init(T, 12, 1);
+    an_detector *ae = NULL, *fc = NULL, *stl = NULL, *e = NULL, *iso = NULL, *m;
+    an_stl_iqr_config sc = an_stl_iqr_config_init(20);
+    an_iforest_config ic = an_iforest_config_init(1);
+    an_ensemble_config ec = an_ensemble_config_init();
+    float *x = sine_series(N, F, 3), s, want[T * F];
+    double got[F], stl_next[F], mine[F];
+    an_lstm_record rec;
+    size_t i, f;
+    ca.train.epochs = cf.train.epochs = 3;
+    cf.batch = 16;
+    CHECK_OK(an_lstm_ae_create(&ca, F, NULL, &ae));
+    CHECK_OK(an_lstm_forecaster_create(&cf, F, NULL, &fc));
+    CHECK_OK(an_stl_iqr_create(&sc, F, NULL, &stl));
+    CHECK_OK(an_iforest_create(&ic, F, NULL, &iso));
+    if (!ae || !fc || !stl || !iso) return;
+    CHECK_RESULT(an_detector_expected(ae, got), AN_ERR_NOT_FITTED);
+    CHECK_RESULT(an_detector_expected(ae, NULL), AN_ERR_INVALID_ARG);
+    CHECK_OK(an_detector_fit(ae, x, N));
+    CHECK_OK(an_detector_fit(fc, x, N));
+    CHECK_OK(an_detector_fit(iso, x, N));
+    CHECK_RESULT(an_detector_expected(iso, got), AN_ERR_UNSUPPORTED);
+    for (i = 0; i < N; i++) {
+        CHECK_OK(an_detector_push(ae, x + i * F, &s));
+        CHECK_OK(an_detector_expected(ae, got));
+        if (i + 1 < T) {
+            CHECK(got[0] != got[0] && got[1] != got[1]);
+        } else {
+            CHECK_OK(an_lstm_explain(ae, x, N, i, want, &rec));
+            for (f = 0; f < F; f++) CHECK_NEAR(got[f], want[(T - 1) * F + f], 1e-5);
+        }
+        CHECK_OK(an_detector_push(fc, x + i * F, &s));
+        CHECK_OK(an_detector_expected(fc, got));
+        if (i < T) {
+            CHECK(got[0] != got[0]);
+        } else {
+            CHECK_OK(an_lstm_explain(fc, x, N, i, want, &rec));
+            for (f = 0; f < F; f++) CHECK_NEAR(got[f], want[f], 1e-5);
+        }
+    }
+    CHECK_OK(an_detector_reset(fc));
+    CHECK_OK(an_detector_expected(fc, got));
+    CHECK(got[0] != got[0]);
+    /* an ensemble of STL + IQR (0.6) and the forecaster (0.4) */
+    CHECK_OK(an_ensemble_create(&ec, F, NULL, &e));
+    if (!e) return;
+    CHECK_OK(an_ensemble_add(e, stl, 0.6, AN_MEMBER_BASELINE));
+    CHECK_OK(an_ensemble_add(e, fc, 0.4, AN_MEMBER_OPTIONAL));
+    CHECK_OK(an_detector_fit(e, x, N));
+    CHECK_OK(an_detector_reset(e));
+    CHECK_OK(an_detector_expected(e, got));
+    CHECK(got[0] != got[0]);
+    for (i = 0; i < N; i++) {
+        CHECK_OK(an_ensemble_member(e, 0, &m));
+        CHECK_OK(an_stl_iqr_expected(m, stl_next));
+        CHECK_OK(an_detector_push(e, x + i * F, &s));
+        CHECK_OK(an_detector_expected(m, mine));
+        for (f = 0; f < F; f++) CHECK(mine[f] == stl_next[f]);
+        CHECK_OK(an_detector_expected(e, got));
+        if (i < T) {
+            for (f = 0; f < F; f++) CHECK_NEAR(got[f], stl_next[f], 1e-12);
+        } else {
+            double fc_exp[F];
+            CHECK_OK(an_ensemble_member(e, 1, &m));
+            CHECK_OK(an_detector_expected(m, fc_exp));
+            for (f = 0; f < F; f++) CHECK_NEAR(got[f], 0.6 * stl_next[f] + 0.4 * fc_exp[f], 1e-9);
+        }
+    }
+    an_detector_destroy(e);
+    CHECK_OK(an_ensemble_create(&ec, F, NULL, &e));
+    if (!e) return;
+    CHECK_OK(an_ensemble_add(e, iso, 1.0, AN_MEMBER_BASELINE));
+    CHECK_OK(an_detector_fit(e, x, N));
+    CHECK_OK(an_detector_push(e, x, &s));
+    CHECK_RESULT(an_detector_expected(e, got), AN_ERR_UNSUPPORTED);
+    an_detector_destroy(e);
+    an_detector_destroy(ae);
+    ffree(x, N * F);
+}
+
 /* --------------------------------------------------------------------------
    The forecaster
    -------------------------------------------------------------------------- */
@@ -2768,6 +2859,7 @@ int main(void)
     RUN(test_ae_memory_and_allocation_failures);
     RUN(test_arena_inference);
     RUN(test_ae_push_matches_reconstruct);
+    RUN(test_expected_values);
     RUN(test_fd_forecaster);
     RUN(test_forecaster_learns_and_detects);
     RUN(test_stream_survives_save);

@@ -624,6 +624,97 @@ static void test_stl_iqr_shift_state(void)
     an_detector_destroy(d);
 }
 
+/* Flat training data: STL + IQR fitted on a constant (and on a value that
+   hardly moves) says so (an_stl_iqr_flat), a varying feature beside it
+   does not; after the constant, normal noise is flagged at its first
+   departure and then judged on its own scale (few rows past the fences),
+   while a spike in it still is; the live spread survives save and load
+   bit for bit, and batch scores are the stream's. */
+static void test_stl_iqr_flat(void)
+{
+    enum { N = 3000, TRAIN = 1000 };
+    float *x = (float *)malloc(N * 2 * sizeof(float)), *s1 = (float *)malloc(N * sizeof(float)), p, q;
+    const an_detector_vtable *types[1];
+    an_stl_iqr_config c = an_stl_iqr_config_init(0);
+    an_detector *d = NULL, *e = NULL;
+    an_rng rng;
+    an_writer w;
+    an_reader r;
+    const void *data;
+    size_t size, i, past = 0;
+    int flat = -1, same = 1;
+    types[0] = an_stl_iqr_type();
+    an_rng_seed(&rng, 5, 0);
+    if (!x || !s1) return;
+    for (i = 0; i < N; i++) {
+        x[2 * i] = i < TRAIN ? 0.5f : (float)(0.5 + 0.1 * an_rng_normal(&rng));
+        x[2 * i + 1] = (float)(3.0 * sin((double)i / 9.0) + 0.2 * an_rng_normal(&rng));
+    }
+    x[2 * 2500] += 2.0f;                                      /* 20 sigma */
+    CHECK_OK(an_stl_iqr_create(&c, 2, NULL, &d));
+    if (!d) return;
+    CHECK_RESULT(an_stl_iqr_flat(d, 0, &flat), AN_ERR_NOT_FITTED);
+    CHECK_OK(an_detector_fit(d, x, TRAIN));
+    CHECK_OK(an_stl_iqr_flat(d, 0, &flat));
+    CHECK(flat == 1);
+    CHECK_OK(an_stl_iqr_flat(d, 1, &flat));
+    CHECK(flat == 0);
+    CHECK_RESULT(an_stl_iqr_flat(d, 2, &flat), AN_ERR_INVALID_ARG);
+    CHECK_OK(an_detector_score(d, x, N, s1));
+    for (i = 0; i < N; i++) {
+        float one;
+        CHECK_OK(an_detector_push(d, x + 2 * i, &one));
+        same &= one == s1[i];
+    }
+    CHECK(same);
+    {                                                         /* the flat feature alone */
+        an_detector *one = NULL;
+        float *y = (float *)malloc(N * sizeof(float));
+        if (!y) return;
+        for (i = 0; i < N; i++) y[i] = x[2 * i];
+        CHECK_OK(an_stl_iqr_create(&c, 1, NULL, &one));
+        if (one) {
+            CHECK_OK(an_detector_fit(one, y, TRAIN));
+            CHECK_OK(an_detector_score(one, y, N, s1));
+        }
+        an_detector_destroy(one);
+        free(y);
+    }
+    CHECK(s1[TRAIN] > 1e6);                                   /* the first departure from the constant */
+    for (i = TRAIN + 1; i < N; i++) past += s1[i] > 0.0f && i != 2500;
+    if (getenv("STATS_VERBOSE")) printf("  flat training: %zu of %d noise rows past the fences\n", past, N - TRAIN - 2);
+    CHECK(past < (N - TRAIN) / 100);
+    CHECK(s1[2500] > 5.0f);
+    /* the live spread in the file: save mid-stream, go on in both */
+    CHECK_OK(an_detector_reset(d));
+    for (i = 0; i < 1500; i++) CHECK_OK(an_detector_push(d, x + 2 * i, &p));
+    CHECK_OK(an_writer_init(&w, NULL));
+    CHECK_OK(an_detector_save(d, &w));
+    CHECK_OK(an_writer_finish(&w, &data, &size));
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_OK(an_detector_load(&r, types, 1, NULL, &e));
+    for (same = 1, i = 1500; e && i < N; i++) {
+        CHECK_OK(an_detector_push(d, x + 2 * i, &p));
+        CHECK_OK(an_detector_push(e, x + 2 * i, &q));
+        same &= p == q;
+    }
+    CHECK(e && same);
+    an_detector_destroy(e);
+    an_writer_uninit(&w);
+    /* a value that moves by 1e-3 of its size is flat too, by a tenth not */
+    for (i = 0; i < TRAIN; i++) x[2 * i] = i % 97 == 0 ? 0.5005f : 0.5f;
+    CHECK_OK(an_detector_fit(d, x, TRAIN));
+    CHECK_OK(an_stl_iqr_flat(d, 0, &flat));
+    CHECK(flat == 1);
+    for (i = 0; i < TRAIN; i++) x[2 * i] = i % 97 == 0 ? 0.55f : 0.5f;
+    CHECK_OK(an_detector_fit(d, x, TRAIN));
+    CHECK_OK(an_stl_iqr_flat(d, 0, &flat));
+    CHECK(flat == 0);
+    an_detector_destroy(d);
+    free(x);
+    free(s1);
+}
+
 /* Batch scores equal pushes from the fitted state; the live stream is not
    disturbed by score; save and load give bit-identical scores, for the
    three detectors, two features each. */
@@ -1029,7 +1120,7 @@ static an_result flaky_reset(an_detector *self) { ((flaky *)self)->count = 0; re
 static void flaky_destroy(an_detector *self) { free(self); }
 
 static const an_detector_vtable flaky_vt = {
-    AN_TAG('F', 'L', 'K', 'Y'), "flaky", flaky_fit, flaky_score, flaky_push, flaky_reset, NULL, NULL, NULL, flaky_destroy
+    AN_TAG('F', 'L', 'K', 'Y'), "flaky", flaky_fit, flaky_score, flaky_push, flaky_reset, NULL, NULL, NULL, flaky_destroy, NULL
 };
 
 static an_detector *make_flaky(int fail_fit)
@@ -1437,6 +1528,65 @@ static void test_hostile_matrix(void)
     CHECK_RESULT(an_model_open(&r, junk, sizeof junk), AN_ERR_NOT_MODEL);
 }
 
+/* an_detector_load_one: the file's one detector, bit-identical to
+   an_detector_load's, fitted; another type, an ensemble, a damaged file
+   and NULL arguments are refused. */
+static void test_detector_load_one(void)
+{
+    enum { N = 480 };
+    an_stl_iqr_config c = an_stl_iqr_config_init(24);
+    an_hybrid_config hc = an_hybrid_config_init(24);
+    const an_detector_vtable *types[1];
+    float x[N], p, q;
+    an_detector *d = NULL, *e = NULL, *f = NULL, *h = NULL;
+    an_writer w, wh;
+    an_reader r;
+    const void *data, *hdata;
+    size_t size, hsize, i;
+    int same = 1;
+    types[0] = an_stl_iqr_type();
+    for (i = 0; i < N; i++) x[i] = (float)(5 + sin(6.283185307179586 * (double)i / 24) + 0.1 * sin(7.13 * (double)i));
+    CHECK_OK(an_stl_iqr_create(&c, 1, NULL, &d));
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK_OK(an_writer_init(&w, NULL));
+    CHECK_OK(an_detector_save(d, &w));
+    CHECK_OK(an_writer_finish(&w, &data, &size));
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_OK(an_detector_load_one(&r, an_stl_iqr_type(), NULL, &e));
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_OK(an_detector_load(&r, types, 1, NULL, &f));
+    CHECK(e && f && e->fitted);
+    for (i = 0; e && f && i < N; i++) {
+        CHECK_OK(an_detector_push(e, x + i, &p));
+        CHECK_OK(an_detector_push(f, x + i, &q));
+        same &= p == q;
+    }
+    CHECK(same);
+    an_detector_destroy(e);
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_RESULT(an_detector_load_one(&r, an_mad_type(), NULL, &e), AN_ERR_UNSUPPORTED);
+    CHECK(e == NULL);
+    CHECK_RESULT(an_detector_load_one(&r, NULL, NULL, &e), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_detector_load_one(NULL, an_stl_iqr_type(), NULL, &e), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_detector_load_one(&r, an_stl_iqr_type(), NULL, NULL), AN_ERR_INVALID_ARG);
+    CHECK_OK(an_model_open(&r, data, size));
+    r.size -= 8;                                           /* the chunk runs past the end */
+    CHECK(an_detector_load_one(&r, an_stl_iqr_type(), NULL, &e) != AN_OK && e == NULL);
+    CHECK_OK(an_hybrid_create(&hc, 1, NULL, NULL, &h));
+    CHECK_OK(an_detector_fit(h, x, N));
+    CHECK_OK(an_writer_init(&wh, NULL));
+    CHECK_OK(an_detector_save(h, &wh));
+    CHECK_OK(an_writer_finish(&wh, &hdata, &hsize));
+    CHECK_OK(an_model_open(&r, hdata, hsize));
+    CHECK_RESULT(an_detector_load_one(&r, an_stl_iqr_type(), NULL, &e), AN_ERR_UNSUPPORTED);   /* an ensemble */
+    CHECK(e == NULL);
+    an_writer_uninit(&wh);
+    an_writer_uninit(&w);
+    an_detector_destroy(h);
+    an_detector_destroy(f);
+    an_detector_destroy(d);
+}
+
 int main(void)
 {
     RUN(test_stl_against_r);
@@ -1456,6 +1606,7 @@ int main(void)
     RUN(test_robust_rolling);
     RUN(test_stl_iqr_detects);
     RUN(test_stl_iqr_shift_state);
+    RUN(test_stl_iqr_flat);
     RUN(test_robust_batch_stream_save);
     RUN(test_robust_hostile);
     RUN(test_robust_memory);
@@ -1470,5 +1621,6 @@ int main(void)
     RUN(test_ensemble_memory);
     RUN(test_ensemble_add_after_fit);
     RUN(test_ensemble_hostile);
+    RUN(test_detector_load_one);
     return test_finish("test_stats");
 }

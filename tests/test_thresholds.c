@@ -566,8 +566,32 @@ static void test_spot_errors_and_memory(void)
     inject_failures("an_spot_init + fit", job_spot, x);
 }
 
+/* an_prediction_errors by hand: per feature |actual - expected| over the
+   median of its finite training errors (1 where that is 0), the row's the
+   largest; a NaN expectation adds nothing. */
+static void test_prediction_errors(void)
+{
+    const float x[] = { 1, 10, 2, 20, 3, 30, 4, 40, 5, 50 }, bad[] = { 1, 10, 2, 20, 3, 30, 4, 40, 5, (float)NAN };
+    const double e[] = { 1.5, 10, 2, 22, 2, NAN, 0, 40, NAN, NAN }, exact[] = { 1, 10, 2, 20, 3, 30, 4, 40, 5, 51 };
+    const double want[] = { 1, 2, 2, 8, 0 };
+    double err[5], scale[2];
+    size_t i;
+    CHECK_OK(an_prediction_errors(x, e, 5, 2, 3, err, scale, NULL));
+    CHECK(scale[0] == 0.5 && scale[1] == 1.0);
+    for (i = 0; i < 5; i++) CHECK_NEAR(err[i], want[i], 1e-12);
+    CHECK_OK(an_prediction_errors(x, exact, 5, 2, 4, err, NULL, NULL));     /* no training error: raw units */
+    CHECK(err[0] == 0 && err[3] == 0 && err[4] == 1);
+    CHECK_OK(an_prediction_errors(x, e, 5, 2, 0, err, NULL, NULL));
+    CHECK_NEAR(err[3], 4, 1e-12);
+    CHECK_RESULT(an_prediction_errors(x, e, 5, 2, 6, err, NULL, NULL), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_prediction_errors(x, e, 0, 2, 0, err, NULL, NULL), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_prediction_errors(NULL, e, 5, 2, 3, err, NULL, NULL), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_prediction_errors(bad, e, 5, 2, 3, err, NULL, NULL), AN_ERR_INPUT);
+}
+
 int main(void)
 {
+    RUN(test_prediction_errors);
     RUN(test_telemanom_reference);
     RUN(test_float_entry_points);
     RUN(test_telemanom_errors_and_memory);
