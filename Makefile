@@ -3,6 +3,8 @@
 #   make           build everything into build/
 #   make test      the whole suite; ends with "N passed, M failed"
 #   make sanitize  the suite under ASan + UBSan, and valgrind on the core tests
+#   make tsan      the thread test (every detector kind in 4 threads) under TSan
+#   make determinism  model files from gcc and clang, -O0 and -O2 (scalar): identical
 #   make bench     benchmarks: kernels against plain loops, streaming detectors,
 #                  STL against R and statsmodels, the LSTM autoencoder against
 #                  PyTorch (each peer where it is installed)
@@ -18,7 +20,8 @@
 #                  QUICK=1 runs 14 synthetic files instead of 84; EVAL_FLAGS
 #                  takes bench/eval.c's own flags (--no-nab, --no-synth,
 #                  --no-telemetry, --jobs N)
-#   make fuzz      libFuzzer on the model-file reader (clang), FUZZ_SECONDS=60
+#   make fuzz      libFuzzer (clang, ASan + UBSan) on each reader: model files, the CLI's
+#                  CSV, NAB windows JSON and stream lines; FUZZ_SECONDS=60 each
 #   make cross     the suite for AArch64 NEON under qemu (CROSS=aarch64-linux-gnu-)
 #   make firmware  cross-builds firmware/stream.c for a Cortex-M4F (arm-none-eabi-gcc,
 #                  newlib) three ways: STL + IQR, an LSTM autoencoder, their hybrid;
@@ -77,10 +80,16 @@ X86      := $(filter x86_64 i686 i386,$(shell uname -m))
 HAS_AVX2 := $(if $(X86),$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo 1))
 TESTS     = build/test_core build/test_core_scalar $(if $(HAS_AVX2),build/test_core_avx2) build/test_stats \
             build/test_thresholds build/test_detectors build/test_lstm build/test_lstm_scalar \
-            $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject build/test_torch
-FUZZ_RUN  = build/fuzz_model
+            $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject build/test_torch build/test_threads
+# The fuzz targets (tests/fuzz_<name>.c), each with its seed corpus in
+# tests/fuzz/<name> (the model reader's in tests/fuzz/corpus) and a
+# dictionary tests/fuzz/<name>.dict where it has one.
+FUZZ_TARGETS = model csv windows stream
+FUZZ_RUN  = $(FUZZ_TARGETS:%=build/fuzz_%)
+fuzz_corpus = tests/fuzz/$(if $(filter model,$(1)),corpus,$(1))
+FUZZ_REPLAY = $(foreach t,$(FUZZ_TARGETS),"build/fuzz_$(t)$(2) $(call fuzz_corpus,$(t))")
 
-.PHONY: all test sanitize bench demo docs eval fuzz cross firmware install uninstall clean
+.PHONY: all test sanitize tsan determinism bench demo docs eval fuzz cross firmware install uninstall clean
 
 all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats build/bench_xai bench/stl bench/lstm_ae build/core_tour \
      build/stats_tour build/lstm_tour build/explain_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed \
@@ -127,7 +136,19 @@ build/test_torch: tests/test_torch.c $(HEADERS) tests/test.h tests/fixtures/torc
 build/test_xai: tests/test_xai.c $(HEADERS) tests/test.h | build
 	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
-build/fuzz_model: tests/fuzz_model.c $(HEADERS) | build
+build/test_threads: tests/test_threads.c $(HEADERS) tests/test.h | build
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS) -pthread
+
+# One seed, one model file: gcc and clang, -O0 and -O2, scalar path (minutes).
+determinism:
+	@sh tests/test_determinism.sh "$(CC)" "$(CLANG)"
+
+# The thread test under ThreadSanitizer (clang).
+tsan: | build
+	$(CLANG) -std=c99 $(WARN) -ffp-contract=off -O1 -g -fsanitize=thread tests/test_threads.c -o build/test_threads_tsan $(LDLIBS) -pthread
+	@SKIP_COMPILE=1 sh tests/run.sh build/test_threads_tsan
+
+build/fuzz_%: tests/fuzz_%.c tests/fuzz_replay.h examples/cli_read.h $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) -DFUZZ_STANDALONE $< -o $@ $(LDLIBS)
 
 build/bench_kernels: bench/bench_kernels.c bench/bench.h $(HEADERS) | build
@@ -165,7 +186,7 @@ build/explain_tour: examples/explain_tour.c $(HEADERS) | build
 build/report: examples/report.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
-build/anomaly: examples/anomaly.c $(HEADERS) | build
+build/anomaly: examples/anomaly.c examples/cli_read.h $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 build/quickstart: examples/quickstart.c $(HEADERS) | build
@@ -177,7 +198,7 @@ build/stream_fixed: examples/stream_fixed.c tests/no_heap.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) examples/stream_fixed.c tests/no_heap.c $(NO_HEAP) -o $@ $(LDLIBS)
 
 test: $(TESTS) $(FUZZ_RUN) build/anomaly build/quickstart build/stream_fixed
-	@CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" CFLAGS="$(ALL_CFLAGS)" sh tests/run.sh $(TESTS) "$(FUZZ_RUN) tests/fuzz/corpus" \
+	@CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" CFLAGS="$(ALL_CFLAGS)" sh tests/run.sh $(TESTS) $(call FUZZ_REPLAY) \
 	    "sh tests/test_cli.sh build/anomaly" "sh tests/test_examples.sh build/quickstart build/stream_fixed" \
 	    "sh tests/test_torch.sh" "sh tests/test_install.sh"
 
@@ -193,12 +214,12 @@ sanitize: | build
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_xai.c $(TEST_PATHS) -o build/test_xai_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_inject.c $(TEST_PATHS) -o build/test_inject_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_torch.c $(TEST_PATHS) -o build/test_torch_asan $(LDLIBS)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) -DFUZZ_STANDALONE tests/fuzz_model.c -o build/fuzz_model_asan $(LDLIBS)
+	for t in $(FUZZ_TARGETS); do $(CC) $(ALL_CFLAGS) $(SANITIZE) -DFUZZ_STANDALONE tests/fuzz_$$t.c -o build/fuzz_$${t}_asan $(LDLIBS) || exit 1; done
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) examples/anomaly.c -o build/anomaly_asan $(LDLIBS)
 	$(CC) $(STD) $(if $(HAS_AVX2),$(SIMD_avx2),$(SIMD_scalar)) $(CFLAGS) -gdwarf-4 tests/test_core.c $(TEST_PATHS) -o build/test_core_vg $(LDLIBS)
 	@SKIP_COMPILE=1 sh tests/run.sh build/test_core_asan build/test_core_scalar_asan build/test_stats_asan \
 	    build/test_thresholds_asan build/test_detectors_asan build/test_lstm_asan build/test_xai_asan build/test_inject_asan build/test_torch_asan \
-	    "build/fuzz_model_asan tests/fuzz/corpus" "sh tests/test_cli.sh build/anomaly_asan" \
+	    $(call FUZZ_REPLAY,,_asan) "sh tests/test_cli.sh build/anomaly_asan" \
 	    "valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/test_core_vg"
 
 bench: build/bench_kernels build/bench_stats build/bench_xai bench/stl bench/lstm_ae
@@ -228,11 +249,23 @@ EVAL_FLAGS ?=
 eval: build/anomaly build/eval
 	nice ./build/eval $(if $(QUICK),--quick) $(EVAL_FLAGS) -- $(EVAL_ARGS)
 
-# Coverage-guided fuzzing of the model reader; new inputs go to build/fuzz-corpus.
+# Coverage-guided fuzzing of every reader, FUZZ_SECONDS each, one after
+# the other; new inputs go to build/fuzz-corpus/<name>, each run's log to
+# build/fuzz-<name>.log, and its closing statistics (runs, coverage,
+# peak memory, crashes) are printed.
 fuzz: | build
-	$(CLANG) -std=c99 -O1 -g -fsanitize=fuzzer,address,undefined tests/fuzz_model.c -o build/fuzz_model_libfuzzer $(LDLIBS)
-	mkdir -p build/fuzz-corpus
-	./build/fuzz_model_libfuzzer -max_total_time=$(FUZZ_SECONDS) build/fuzz-corpus tests/fuzz/corpus
+	@for t in $(FUZZ_TARGETS); do \
+	    $(CLANG) -std=c99 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all tests/fuzz_$$t.c \
+	        -o build/fuzz_$${t}_libfuzzer $(LDLIBS) || exit 1; \
+	    mkdir -p build/fuzz-corpus/$$t; \
+	    corpus=tests/fuzz/$$t; [ $$t = model ] && corpus=tests/fuzz/corpus; \
+	    dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
+	    ./build/fuzz_$${t}_libfuzzer -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
+	        $$dict build/fuzz-corpus/$$t $$corpus > build/fuzz-$$t.log 2>&1; st=$$?; \
+	    echo "fuzz_$$t: exit $$st"; grep -E '^#[0-9]+.*(DONE|pulse)|^Done|^stat::|ERROR|SUMMARY' build/fuzz-$$t.log | \
+	        grep -v pulse | tail -n 12; \
+	    [ $$st = 0 ] || exit 1; \
+	done
 
 # The suite for AArch64 NEON, cross-compiled and run under qemu-user.
 cross: | build

@@ -691,7 +691,7 @@ AN_API an_result an_lstm_output(an_detector *d, const float *x, size_t B, float 
 AN_API an_result an_lstm_update(an_detector *d, const float *x, size_t n_rows, const an_lstm_train_config *t);
 /* What a fit recorded (saved with the model): the model's kind, the
    parameter count, the epochs run, the training rows, the best monitored
-   loss, processor seconds, and the threshold state: mean, standard
+   loss, processor seconds (not saved: 0 after a load), and the threshold state: mean, standard
    deviation and 99th percentile of the training series' own scores (for
    a threshold such as mean + k std, or p99; the classifier leaves them
    0).  (The type and the function cannot share a name in C, hence _get,
@@ -2815,8 +2815,10 @@ static an_result an__lae_reset(an_detector *self)
              beta1, beta2, eps, weight_decay, clip_norm
      'SCAL'  the scaler (when there is one)
      'LAEP'  u64 parameter count, then the parameters as f32
-     'LAER'  training record: u64 epochs run, rows; f64 best loss, seconds,
-             training scores' mean, std and 99th percentile
+     'LAER'  training record: u64 epochs run, rows; f64 best loss, seconds
+             (written as 0: processor time differs between identical runs,
+             and two trainings with one seed must give one file), training
+             scores' mean, std and 99th percentile
      'LFCX'  forecaster and classifier: u64 n_predictions, f64 dropout,
              u32 stateful_stream
      'LCLX'  classifier only: u64 n_classes, f64 gamma, f32 weights (K)
@@ -2892,7 +2894,7 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     an_write_u64(w, m->epochs_run);
     an_write_u64(w, m->train_rows);
     an_write_f64(w, m->best_loss);
-    an_write_f64(w, m->train_seconds);
+    an_write_f64(w, 0.0);      /* the seconds stay out: one seed, one file, byte for byte */
     an_write_f64(w, m->thr_mean);
     an_write_f64(w, m->thr_std);
     an_write_f64(w, m->thr_p99);

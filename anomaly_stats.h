@@ -1394,10 +1394,11 @@ AN_API an_result an_mstl_decompose_work(const an_mstl_config *config, const doub
                                         double *trend, double *remainder, void *work)
 {
     size_t order[AN_MSTL_MAX_PERIODS], kept, k, i, it;
-    double *deseas = remainder, *fit_remainder = (double *)work, *stl_work = fit_remainder + n;
+    double *deseas = remainder, *fit_remainder = (double *)work, *stl_work;
     an_result r;
     if (an__misaligned(work)) return AN_ERR_INVALID_ARG;
     if (!y || !seasonal || !trend || !remainder || !work) return AN_ERR_INVALID_ARG;
+    stl_work = fit_remainder + n;                 /* only once work is known to be there */
     if ((r = an__mstl_plan(config, n, order, &kept)) != AN_OK) return r;
     for (i = 0; i < n; i++)
         if (!an__finite(y[i])) return AN_ERR_INPUT;

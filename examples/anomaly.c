@@ -12,15 +12,18 @@
    longest example of the library in use: reading data, fitting the hybrid
    detector, streaming, explaining events and scoring a benchmark. */
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700           /* realpath */
 #define ANOMALY_IMPLEMENTATION
 #include "../anomaly_stats.h"
 #include "../anomaly_xai.h"
 #include "../anomaly_lstm.h"
+#include "cli_read.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <float.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -178,6 +181,33 @@ static void print_usage(FILE *f)
    Small helpers
    -------------------------------------------------------------------------- */
 
+#if defined(__GNUC__) || defined(__clang__)
+#  define NORETURN __attribute__((noreturn))
+#else
+#  define NORETURN
+#endif
+
+/* Temporary outputs not yet renamed over their files, removed at exit so
+   a failure leaves the files the user had as they were (see out_open). */
+#define MAX_OUTPUTS 4
+static char *pending_tmp[MAX_OUTPUTS];
+
+static void remove_pending(void)
+{
+    size_t k;
+    for (k = 0; k < MAX_OUTPUTS; k++)
+        if (pending_tmp[k]) unlink(pending_tmp[k]);
+}
+
+/* Interrupted (stream under ^C, a closed pipe): the temporaries go too. */
+static void remove_pending_on_signal(int sig)
+{
+    remove_pending();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static NORETURN void die(const char *fmt, ...);
 static void die(const char *fmt, ...)
 {
     va_list ap;
@@ -237,185 +267,72 @@ static char *xstrdup(const char *s)
     return (char *)memcpy(xmalloc(n), s, n);
 }
 
-/* Splits line in place at commas (no quoting beyond stripping a pair of
-   double quotes around a field); returns the number of fields. */
-static size_t split_csv(char *line, char **field, size_t max)
+/* An output file, opened before any work so a path that cannot be
+   written fails first, and written to a temporary file beside it that
+   out_close renames over it: a failure at any point leaves what was there
+   (the temporary goes at exit).  Not a regular file (a pipe, a terminal)
+   or a link under /dev or /proc (/dev/stdout, even when it leads to a
+   file): written in place, never renamed over.  Another symbolic link:
+   the file it leads to is the one replaced, the link stays. */
+typedef struct out_file { FILE *f; char *path, *tmp; } out_file;
+
+static void out_open(out_file *o, const char *path)
 {
-    size_t n = 0;
-    char *p = line;
-    while (n < max) {
-        char *end = strchr(p, ',');
-        if (end) *end = '\0';
-        while (isspace((unsigned char)*p)) p++;
-        {
-            size_t len = strlen(p);
-            while (len && isspace((unsigned char)p[len - 1])) p[--len] = '\0';
-            if (len >= 2 && p[0] == '"' && p[len - 1] == '"') { p[len - 1] = '\0'; p++; }
-        }
-        field[n++] = p;
-        if (!end) break;
-        p = end + 1;
+    struct stat st;
+    size_t k;
+    int in_place = 0;
+    o->path = o->tmp = NULL;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) die("cannot write %s: it is a directory", path);
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) in_place = 1;
+    if (!in_place && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        char *real = realpath(path, NULL);
+        if (!real || !strncmp(path, "/dev/", 5) || !strncmp(path, "/proc/", 6) || !strncmp(real, "/dev/", 5) ||
+            !strncmp(real, "/proc/", 6))
+            in_place = 1;
+        else path = o->path = xstrdup(real);
+        free(real);
     }
-    return n;
-}
-
-/* Two decimal digits at s, or -1. */
-static int two_digits(const char *s)
-{
-    return isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) ? (s[0] - '0') * 10 + (s[1] - '0') : -1;
-}
-
-/* ISO 8601 "YYYY-MM-DD[T ]hh:mm[:ss[.fff]][Z|+hh[:mm]|-hh[:mm]]" (or a
-   date alone) to Unix seconds; 0 if s is not one. */
-static int parse_iso8601(const char *s, double *out)
-{
-    int y, mo, d, h = 0, mi = 0, n = 0;
-    double sec = 0.0, offset = 0.0;
-    static const int month_days[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10) return 0;
-    if (mo < 1 || mo > 12 || d < 1 || d > month_days[mo - 1] ||
-        (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
-        return 0;
-    s += n;
-    if (*s == 'T' || *s == ' ') {
-        if ((h = two_digits(s + 1)) < 0 || h > 23 || s[3] != ':' || (mi = two_digits(s + 4)) < 0 || mi > 59) return 0;
-        s += 6;
-        if (*s == ':') {
-            char *end;
-            if (!isdigit((unsigned char)s[1])) return 0;
-            sec = strtod(s + 1, &end);
-            if (sec >= 61.0) return 0;                  /* 60 is a leap second */
-            s = end;
-        }
-        if (*s == 'Z') s++;
-        else if (!strcmp(s, " UTC")) s += 4;
-        else if (*s == '+' || *s == '-') {
-            int oh = two_digits(s + 1), om = 0;
-            const char *p = s + 3;
-            if (oh < 0) return 0;
-            if (*p == ':') p++;
-            if (*p && (om = two_digits(p)) < 0) return 0;
-            offset = (*s == '+' ? 1.0 : -1.0) * (3600.0 * oh + 60.0 * om);
-            s = *p ? p + 2 : p;
-        }
+    if (!o->path) o->path = xstrdup(path);
+    if (in_place) {              /* appended: after what stdout has written, when it is stdout */
+        if (!(o->f = fopen(path, "a"))) die("cannot write %s: %s", path, strerror(errno));
+        return;
     }
-    if (*s) return 0;
-    *out = 86400.0 * (double)an_days_from_civil(y, mo, d) + 3600.0 * h + 60.0 * mi + sec - offset;
-    return 1;
-}
-
-static int parse_number(const char *s, double *out)
-{
-    char *end;
-    if (!*s) return 0;
-    *out = strtod(s, &end);
-    return *end == '\0';
-}
-
-/* A cell as a float: 1, or 0 for text that is not a finite number and
-   -1 for a number past float's range. */
-static int parse_float(const char *s, float *out)
-{
-    double v;
-    if (!parse_number(s, &v) || !(v == v) || v - v != 0.0) return 0;
-    if (fabs(v) > 3.4e38) return -1;
-    *out = (float)v;
-    return 1;
-}
-
-/* "nan", "NaN", "NA", "null" or empty: a missing value. */
-static int is_missing(const char *s)
-{
-    return !*s || !strcmp(s, "nan") || !strcmp(s, "NaN") || !strcmp(s, "NA") || !strcmp(s, "null") ||
-           !strcmp(s, "NULL") || !strcmp(s, "-");
-}
-
-/* --------------------------------------------------------------------------
-   A CSV table: a timestamp or index column, then value columns
-   -------------------------------------------------------------------------- */
-
-enum { TIME_INDEX, TIME_UNIX, TIME_ISO };
-
-typedef struct table {
-    char *text;                  /* the CSV text; every string below points into it */
-    size_t rows, cols;           /* value columns                         */
-    char **name;                 /* (cols + 1) header names, [0] the time */
-    char **stamp;                /* (rows) the first column as written    */
-    char **cell;                 /* (rows, cols) the values as written    */
-    double *time;                /* (rows) seconds, or the row index      */
-    float *x;                    /* (rows, cols), missing values filled   */
-    size_t missing;
-    int time_kind;
-} table;
-
-#define MAX_COLS 256
-
-/* Parses CSV text in place (cells point into it; t owns it from now on):
-   a header, then rows.  `what` names the source in messages. */
-static void parse_table(char *text, const char *what, table *t)
-{
-    char *line = text, *next, *field[MAX_COLS + 1];
-    size_t nf, i, k, alloc_rows = 0, line_no = 0;
-    int iso = 1, num = 1, header = 1;
-    memset(t, 0, sizeof *t);
-    t->text = text;
-    for (; line; line = next) {
-        size_t len;
-        line_no++;
-        if ((next = strchr(line, '\n')) != NULL) *next++ = '\0';
-        len = strlen(line);
-        if (len && line[len - 1] == '\r') line[--len] = '\0';
-        if (!len) continue;                              /* blank lines, also before the header */
-        nf = split_csv(line, field, MAX_COLS + 1);
-        if (nf > MAX_COLS) die("%s: more than %d columns", what, MAX_COLS);
-        if (header) {
-            if (nf < 2) die("%s: need a time or index column and at least one value column", what);
-            t->cols = nf - 1;
-            t->name = (char **)xmalloc(nf * sizeof(char *));
-            for (k = 0; k < nf; k++) t->name[k] = field[k];
-            header = 0;
-            continue;
+    for (k = 0; k < MAX_OUTPUTS && pending_tmp[k]; k++) {}
+    if (k == MAX_OUTPUTS) die("too many output files");
+    {
+        int fd;
+        mode_t mask = umask(0);
+        umask(mask);
+        o->tmp = xprintf("%s.tmp.XXXXXX", path);
+        if ((fd = mkstemp(o->tmp)) < 0) die("cannot write %s: %s", path, strerror(errno));
+        pending_tmp[k] = o->tmp;
+        if (k == 0) {
+            static const int sigs[4] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+            int j;
+            atexit(remove_pending);
+            for (j = 0; j < 4; j++) signal(sigs[j], remove_pending_on_signal);
         }
-        if (t->rows == alloc_rows) {
-            alloc_rows = alloc_rows ? 2 * alloc_rows : 1024;
-            t->stamp = (char **)xrealloc(t->stamp, alloc_rows * sizeof(char *));
-            t->cell = (char **)xrealloc(t->cell, alloc_rows * t->cols * sizeof(char *));
-            t->time = (double *)xrealloc(t->time, alloc_rows * sizeof(double));
-            t->x = (float *)xrealloc(t->x, alloc_rows * t->cols * sizeof(float));
-        }
-        if (nf != t->cols + 1) die("%s: line %zu has %zu fields, the header %zu", what, line_no, nf, t->cols + 1);
-        t->stamp[t->rows] = field[0];
-        for (k = 0; k < t->cols; k++) {
-            char *c = field[k + 1];
-            int ok;
-            t->cell[t->rows * t->cols + k] = c;
-            if (is_missing(c)) { t->x[t->rows * t->cols + k] = (float)NAN; t->missing++; continue; }
-            if ((ok = parse_float(c, &t->x[t->rows * t->cols + k])) == 0)
-                die("%s: line %zu, column '%s': '%s' is not a number", what, line_no, t->name[k + 1], c);
-            if (ok < 0) die("%s: line %zu, column '%s': %s is too large for a float", what, line_no, t->name[k + 1], c);
-        }
-        {
-            double v;
-            iso &= parse_iso8601(field[0], &t->time[t->rows]);   /* each kind is checked on every row */
-            num &= parse_number(field[0], &v);
-        }
-        t->rows++;
+        if (fchmod(fd, 0666 & ~mask) != 0 || !(o->f = fdopen(fd, "w")))
+            die("cannot write %s: %s", path, strerror(errno));
     }
-    if (header) die("%s: empty file", what);
-    if (t->rows == 0) die("%s: no data rows", what);
-    t->time_kind = iso ? TIME_ISO : num ? TIME_UNIX : TIME_INDEX;
-    for (i = 0; i < t->rows; i++) {
-        if (t->time_kind == TIME_UNIX) t->time[i] = strtod(t->stamp[i], NULL);
-        else if (t->time_kind == TIME_INDEX) t->time[i] = (double)i;
+}
+
+/* Closes o, then puts it in place of its file. */
+static void out_close(out_file *o)
+{
+    size_t k;
+    if (ferror(o->f) | fclose(o->f)) die("cannot write %s: %s", o->path, strerror(errno));
+    if (o->tmp) {
+        if (rename(o->tmp, o->path) != 0) die("cannot write %s: %s", o->path, strerror(errno));
+        for (k = 0; k < MAX_OUTPUTS; k++)
+            if (pending_tmp[k] == o->tmp) pending_tmp[k] = NULL;
+        free(o->tmp);
     }
-    if (t->missing) {
-        an_result r = an_fill_missing(t->x, t->rows, t->cols, NULL, NULL, NULL);
-        if (r != AN_OK) die("%s: a column has no values at all", what);
-    }
+    free(o->path);
 }
 
 /* The whole of a file (or stdin for "-") as a string. */
-static char *slurp(const char *path)
+static char *slurp(const char *path, size_t *size)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     size_t len = 0, cap = 1 << 16, got;
@@ -428,21 +345,28 @@ static char *slurp(const char *path)
         len += got;
         if (len + 1 == cap) buf = (char *)xrealloc(buf, cap *= 2);
     }
-    if (ferror(f)) die("cannot read %s: %s", path, strerror(errno));
-    if (f != stdin) fclose(f);
+    {
+        int failed = ferror(f), err = errno;
+        if (f != stdin) fclose(f);
+        if (failed) die("cannot read %s: %s", path, strerror(err));
+    }
     buf[len] = '\0';
+    if (size) *size = len;
     return buf;
+}
+
+/* CSV text of len bytes into t (t owns text), or the reason it cannot. */
+static void parse_table(char *text, size_t len, const char *what, table *t)
+{
+    char err[CLI_ERR_SIZE];
+    if (table_parse(text, len, what, t, err) != 0) die("%s", err);
 }
 
 static void read_table(const char *path, table *t)
 {
-    parse_table(slurp(path), path, t);
-}
-
-static void free_table(table *t)
-{
-    free(t->text); free(t->name); free(t->stamp); free(t->cell); free(t->time); free(t->x);
-    memset(t, 0, sizeof *t);
+    size_t len;
+    char *text = slurp(path, &len);
+    parse_table(text, len, path, t);
 }
 
 /* --------------------------------------------------------------------------
@@ -460,8 +384,11 @@ enum { EXPLAIN_IMPORTANCE, EXPLAIN_OCCLUSION, EXPLAIN_SHAP, EXPLAIN_LIME, EXPLAI
 static const char *explainer_flag[] = { "importance", "occlusion", "shap", "lime", "ig" };
 enum { THRESHOLD_VOTE, THRESHOLD_PERCENTILE, THRESHOLD_SIGMA, THRESHOLD_DYNAMIC, THRESHOLD_SPOT };
 
+enum { GIVEN_METHOD = 1, GIVEN_PERIOD = 2, GIVEN_WINDOW = 4, GIVEN_EPOCHS = 8, GIVEN_SEED = 16, GIVEN_PRESET = 32 };
+
 typedef struct options {
     int method, threshold, quiet;
+    unsigned given;              /* GIVEN_*: the model options on the command line */
     int telemanom, method_set, threshold_set;   /* --preset telemanom; --method, --threshold given */
     const char *targets, *inputs;               /* column lists, resolved against the table */
     an_ensemble_pool pool;       /* nab: AN_POOL_SURPRISE; detect, stream: the mean */
@@ -469,6 +396,8 @@ typedef struct options {
     size_t period, window, train_rows, epochs;
     uint64_t seed;
     const char *save, *load, *json, *svg;
+    FILE *save_f;                /* --save's file, open (out_open) */
+    int explaining;              /* the command is explain: --seed seeds its sampling */
     int explainer;               /* explain: EXPLAIN_*                     */
     int explain_option;          /* --explainer or --samples was given     */
     size_t samples;              /* explain: coalitions for shap and lime  */
@@ -507,7 +436,7 @@ static an_detector *make_lstm(const options *o, size_t n_features, int forecaste
     an_detector *d;
     c.window_agg = AN_AGG_LAST;                  /* causal: a row is scored by the window ending at it */
     c.train.stride = n_rows / 2048 + 1;
-    c.seed = o->seed ? o->seed : 1;
+    c.seed = o->seed;
     if (!o->telemanom) c.train.epochs = 20, c.train.adam.lr = 3e-3;
     if (o->epochs) c.train.epochs = o->epochs;
     if (!o->quiet && isatty(2)) {
@@ -527,7 +456,7 @@ static an_detector *make_detector(const options *o, size_t n_features, size_t n_
     an_ensemble_config ec = an_ensemble_config_init();
     an_stl_iqr_config sc = an_stl_iqr_config_init(o->period);
     an_robust_config rc = an_robust_config_init(AN_ROBUST_MAD, o->window);
-    an_iforest_config ic = an_iforest_config_init(o->seed ? o->seed : 1);
+    an_iforest_config ic = an_iforest_config_init(o->seed);
     an_detector *e, *m;
     if (o->method == METHOD_HYBRID) {            /* the library's default hybrid, with the LSTM as its second member */
         an_hybrid_config hc = an_hybrid_config_init(o->period);
@@ -573,6 +502,15 @@ static void fit_detector(const options *o, an_detector *d, const float *x, size_
     check(r, "fit");
 }
 
+/* A chunk or type tag as its four letters ('?' where one is not printable). */
+static const char *tag_name(uint32_t tag, char name[5])
+{
+    int k;
+    for (k = 0; k < 4; k++) name[k] = isprint((int)((tag >> (8 * k)) & 0xff)) ? (char)((tag >> (8 * k)) & 0xff) : '?';
+    name[4] = '\0';
+    return name;
+}
+
 static an_detector *load_detector(const char *path)
 {
     void *data;
@@ -593,21 +531,26 @@ static an_detector *load_detector(const char *path)
     memcpy(types + n_stats, lstm, n_lstm * sizeof *types);
     if ((res = an_model_open(&r, data, size)) != AN_OK) die("%s: %s", path, an_result_str(res));
     {
-        uint32_t tag;                            /* say which type, should a newer file need one */
-        if (an_detector_missing_type(&r, types, n_stats + n_lstm, &tag) == AN_OK && tag) {
-            char name[5];
-            int k;
-            for (k = 0; k < 4; k++) name[k] = isprint((int)((tag >> (8 * k)) & 0xff)) ? (char)((tag >> (8 * k)) & 0xff) : '?';
-            name[4] = '\0';
-            die("%s: the model needs detector type '%s', which this program does not have", path, name);
-        }
+        uint32_t tag = 0;                        /* say which type, should a newer file need one */
+        char name[5];
+        an_reader at = r, payload, type;
+        if (an_detector_missing_type(&r, types, n_stats + n_lstm, &tag) == AN_OK && tag)
+            die("%s: the model needs detector type '%s', which this program does not have", path, tag_name(tag, name));
+        if (an_reader_at_end(&at)) die("%s: an empty model file (no detector in it)", path);
+        if (an_read_chunk(&at, &tag, &payload) == AN_OK && tag != AN_TAG_DETECTOR)
+            die("%s: holds a '%s' object, not a detector; --load takes a file that anomaly --save wrote", path,
+                tag_name(tag, name));
+        if (tag == AN_TAG_DETECTOR && an_read_expect(&payload, AN_TAG_TYPE, &type) == AN_OK &&
+            an_read_u32(&type, &tag) == AN_OK && tag != an_ensemble_type()->tag)
+            die("%s: a model of one detector ('%s'), not the ensemble that anomaly --save writes", path,
+                tag_name(tag, name));
     }
     if ((res = an_ensemble_load(&r, types, n_stats + n_lstm, NULL, &d)) != AN_OK) die("%s: %s", path, an_result_str(res));
     an_free(NULL, data, size);
     return d;
 }
 
-static void save_detector(const an_detector *d, const char *path)
+static void save_detector(const an_detector *d, FILE *f, const char *path)
 {
     an_writer w;
     const void *data;
@@ -615,8 +558,28 @@ static void save_detector(const an_detector *d, const char *path)
     check(an_writer_init(&w, NULL), "save");
     check(an_detector_save(d, &w), "save");
     check(an_writer_finish(&w, &data, &size), "save");
-    check(an_file_write(path, data, size), path);
+    if (fwrite(data, 1, size, f) != size) die("cannot write %s: %s", path, strerror(errno));
     an_writer_uninit(&w);
+}
+
+/* The files a command writes (--json, --svg, --save), opened before it
+   reads or prints anything, put in place when all went well. */
+typedef struct outputs { out_file json, svg, save; const char *svg_path; } outputs;
+
+static void outputs_open(options *o, outputs *out, const char *svg_default)
+{
+    out->svg_path = o->svg ? o->svg : svg_default;
+    if (o->json) out_open(&out->json, o->json);
+    if (out->svg_path) out_open(&out->svg, out->svg_path);
+    if (o->save) out_open(&out->save, o->save);
+    o->save_f = o->save ? out->save.f : NULL;
+}
+
+static void outputs_close(const options *o, outputs *out)
+{
+    if (o->json) out_close(&out->json);
+    if (out->svg_path) out_close(&out->svg);
+    if (o->save) out_close(&out->save);
 }
 
 /* --------------------------------------------------------------------------
@@ -715,13 +678,23 @@ static void parse_threshold(const char *s, options *o)
     else if (!strncmp(s, "dynamic", len) && len == 7) o->threshold = THRESHOLD_DYNAMIC;
     else if (!strncmp(s, "spot", len) && len == 4) o->threshold = THRESHOLD_SPOT, o->threshold_arg = 1e-4;
     else die("--threshold: vote, percentile[:P], sigma[:K], dynamic or spot[:Q], not '%s'", s);
+    if (colon && (o->threshold == THRESHOLD_VOTE || o->threshold == THRESHOLD_DYNAMIC))
+        die("--threshold: %.*s takes no number, not '%s'", (int)len, s, s);
     if (colon && !parse_number(colon + 1, &o->threshold_arg)) die("--threshold: bad number in '%s'", s);
+    if (o->threshold == THRESHOLD_PERCENTILE && !(o->threshold_arg >= 0 && o->threshold_arg <= 100))
+        die("--threshold: percentile:P takes P from 0 to 100, not '%s'", colon + 1);
+    if (o->threshold == THRESHOLD_SIGMA && !(o->threshold_arg >= 0 && o->threshold_arg <= 1e6))
+        die("--threshold: sigma:K takes K from 0 to 1e6 standard deviations, not '%s'", colon + 1);
+    if (o->threshold == THRESHOLD_SPOT && !(o->threshold_arg > 0 && o->threshold_arg < 1))
+        die("--threshold: spot:Q takes a risk Q between 0 and 1 (exclusive), not '%s'", colon + 1);
 }
 
 static size_t parse_count(const char *opt, const char *s)
 {
     double v;
-    if (!parse_number(s, &v) || v < 0 || v != floor(v) || v > 1e15) die("%s: '%s' is not a count", opt, s);
+    if (!*s || strspn(s, "0123456789") != strlen(s) || !parse_number(s, &v))   /* no sign, space, hex or exponent */
+        die("%s: '%.*s%s' is not a count (decimal digits)", opt, clip_len(s), s, clip_more(s));
+    if (v > 1e15) die("%s: %s is more than 10^15", opt, s);
     return (size_t)v;
 }
 
@@ -729,6 +702,7 @@ static size_t parse_count(const char *opt, const char *s)
 static const char *value_of(const char *opt, const char *v)
 {
     if (!v) die("%s needs a value", opt);
+    if (v[0] == '-' && v[1] == '-') die("%s needs a value, not the option %s", opt, v);
     return v;
 }
 
@@ -737,6 +711,7 @@ static void options_init(options *o)
 {
     memset(o, 0, sizeof *o);
     o->window = 48;
+    o->seed = 1;
     o->explainer = EXPLAIN_SHAP;
     o->samples = 256;
 }
@@ -757,14 +732,22 @@ static int parse_options(int argc, char **argv, int i, options *o)
             for (o->method = 0; o->method < n_methods; o->method++)
                 if (!strcmp(v, method_flag[o->method])) break;
             if (o->method == n_methods) die("--method: hybrid, stl, lstm-ae, lstm-forecast, iforest or mad, not '%s'", v);
+            o->given |= GIVEN_METHOD;
             o->method_set = 1;
         } else if (!strcmp(a, "--preset")) {
             if (strcmp(value_of(a, v), "telemanom")) die("--preset: telemanom is the one preset, not '%s'", v);
             o->telemanom = 1;
+            o->given |= GIVEN_PRESET;
         } else if (!strcmp(a, "--targets")) o->targets = value_of(a, v);
         else if (!strcmp(a, "--inputs")) o->inputs = value_of(a, v);
-        else if (!strcmp(a, "--period")) o->period = parse_count(a, value_of(a, v));
-        else if (!strcmp(a, "--window")) o->window = parse_count(a, value_of(a, v));
+        else if (!strcmp(a, "--period")) {
+            if ((o->period = parse_count(a, value_of(a, v))) < 2)
+                die("--period: at least 2 rows, not %s (leave it out to have it detected)", v);
+            o->given |= GIVEN_PERIOD;
+        } else if (!strcmp(a, "--window")) {
+            if ((o->window = parse_count(a, value_of(a, v))) < 3) die("--window: at least 3 rows, not %s", v);
+            o->given |= GIVEN_WINDOW;
+        }
         else if (!strcmp(a, "--train-rows")) {
             if ((o->train_rows = parse_count(a, value_of(a, v))) == 0) die("--train-rows must be at least 8, not 0");
         }
@@ -773,7 +756,7 @@ static int parse_options(int argc, char **argv, int i, options *o)
         else if (!strcmp(a, "--load")) o->load = value_of(a, v);
         else if (!strcmp(a, "--json")) o->json = value_of(a, v);
         else if (!strcmp(a, "--svg")) o->svg = value_of(a, v);
-        else if (!strcmp(a, "--seed")) o->seed = parse_count(a, value_of(a, v));
+        else if (!strcmp(a, "--seed")) o->seed = parse_count(a, value_of(a, v)), o->given |= GIVEN_SEED;
         else if (!strcmp(a, "--explainer")) {
             int n = (int)(sizeof explainer_flag / sizeof explainer_flag[0]);
             v = value_of(a, v);
@@ -788,15 +771,17 @@ static int parse_options(int argc, char **argv, int i, options *o)
         }
         else if (!strcmp(a, "--epochs")) {
             if ((o->epochs = parse_count(a, value_of(a, v))) == 0) die("--epochs must be at least 1");
+            if (o->epochs > 1000000) die("--epochs: at most 1000000, not %s", v);
+            o->given |= GIVEN_EPOCHS;
         }
         else die("unknown option %s (see --help)", a);
         i++;
     }
+    if (o->load && (o->given & ~(unsigned)(o->explaining ? GIVEN_SEED : 0)))
+        die("--load: the model fixes --method, --preset, --period, --window, --epochs and --seed; leave them out");
     if (o->telemanom && (o->method_set || o->threshold_set))
         die("--preset telemanom sets --method lstm-forecast and --threshold dynamic; give neither with it");
     if (o->telemanom) o->method = METHOD_LSTM_FORECAST, o->threshold = THRESHOLD_DYNAMIC;
-    if (o->period == 1) die("--period must be at least 2");
-    if (o->window && o->window < 3) die("--window must be at least 3");
     return i;
 }
 
@@ -850,6 +835,15 @@ static void error_threshold(const options *o, const table *t, size_t train, dete
     }
     free(err);
     free(values);
+}
+
+/* Sizes checked against the training rows before anything is allocated
+   for them: a window longer than the rows cannot be filled. */
+static void check_sizes(const options *o, size_t train)
+{
+    if ((o->method == METHOD_MAD || o->method == METHOD_HYBRID || o->method == METHOD_LSTM_AE ||
+         o->method == METHOD_LSTM_FORECAST) && o->window > train)
+        die("--window %zu: at most the %zu training rows for --method %s", o->window, train, method_flag[o->method]);
 }
 
 /* A list of value columns by name or by number (1 = the first value
@@ -935,6 +929,7 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
         if (d->n_features != t->cols) die("%s: the model has %zu features, the data %zu", o->load, d->n_features, t->cols);
     } else {
         if (train < 8) die("need at least 8 training rows, have %zu", train);
+        check_sizes(o, train);
         d = make_detector(o, t->cols, train);
         fit_detector(o, d, t->x, train);
         note_flat(o, t, d, train);
@@ -957,7 +952,7 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
             for (expects = 0, f = 0; f < t->cols; f++) r->expected[i * t->cols + f] = NAN;
         for (f = 0; f < t->cols; f++)                                       /* inputs are not judged */
             if (!target[f]) r->expected[i * t->cols + f] = NAN;
-        if (o->save && i + 1 == train) save_detector(d, o->save);   /* the model goes on after its training rows */
+        if (o->save && i + 1 == train) save_detector(d, o->save_f, o->save);   /* the model goes on after its training rows */
         an_ensemble_last(d, &dec);
         r->flag[i] = (unsigned char)dec.anomaly;
         r->severity[i] = dec.severity;
@@ -1011,11 +1006,9 @@ static void free_detection(detection *r)
     free(r->score); free(r->flag); free(r->expected); free(r->severity); free(r->events); free(r->err); free(r->unit);
 }
 
-static void write_events_json(const char *path, const table *t, const detection *r)
+static void write_events_json(FILE *json, const table *t, const detection *r)
 {
-    FILE *json = fopen(path, "w");
     size_t i, f;
-    if (!json) die("cannot write %s: %s", path, strerror(errno));
     fprintf(json, "[\n");
     for (i = 0; i < r->n_events; i++) {
         const an_event *ev = &r->events[i];
@@ -1041,7 +1034,6 @@ static void write_events_json(const char *path, const table *t, const detection 
         fprintf(json, "]}%s\n", i + 1 < r->n_events ? "," : "");
     }
     fprintf(json, "]\n");
-    if (fclose(json) != 0) die("cannot write %s", path);
 }
 
 static int write_file(void *user, const char *data, size_t size)
@@ -1053,15 +1045,14 @@ static int write_file(void *user, const char *data, size_t size)
    against the expectation), the expected values and the scores on the
    nines scale, with the threshold line when the flags come from one;
    attribution (rows, cols), when not NULL, is drawn as a heat band under
-   each series. */
-static void write_svg(const char *path, const char *title, const table *t, const detection *r,
+   each series.  f is path's file, open (out_open). */
+static void write_svg(FILE *f, const char *path, const char *title, const table *t, const detection *r,
                       const double *attribution)
 {
     an_report rep = an_report_init();
     an_event *ev = (an_event *)xmalloc((r->n_events ? r->n_events : 1) * sizeof(an_event));
     char **labels = (char **)xmalloc((r->n_events ? r->n_events : 1) * sizeof(char *));
     char *subtitle;
-    FILE *f;
     size_t i;
     an_result res;
     for (i = 0; i < r->n_events; i++) {
@@ -1089,14 +1080,27 @@ static void write_svg(const char *path, const char *title, const table *t, const
     rep.labels = (const char *const *)labels;
     rep.n_events = r->n_events;
     rep.attribution = attribution;
-    if (!(f = fopen(path, "w"))) die("cannot write %s: %s", path, strerror(errno));
-    res = an_report_svg(&rep, write_file, f);
-    if (fclose(f) != 0 && res == AN_OK) res = AN_ERR_IO;
-    if (res != AN_OK) die("%s: %s", path, an_result_str(res));
+    if ((res = an_report_svg(&rep, write_file, f)) != AN_OK) die("%s: %s", path, an_result_str(res));
     for (i = 0; i < r->n_events; i++) free(labels[i]);
     free(labels);
     free(ev);
     free(subtitle);
+}
+
+/* The picture's time axis needs the timestamps in order: said before
+   anything is printed. */
+static void check_times(const table *t, const char *what)
+{
+    size_t i;
+    if (t->time_kind == TIME_INDEX) return;
+    for (i = 0; i < t->rows; i++) {
+        if (!(t->time[i] >= -62135596800.0 && t->time[i] <= 253402300799.0))   /* years 1 to 9999 */
+            die("%s: --svg: the timestamp '%.*s%s' (row %zu) is outside the years 1 to 9999", what,
+                clip_len(t->stamp[i]), t->stamp[i], clip_more(t->stamp[i]), i + 1);
+        if (i && t->time[i] < t->time[i - 1])
+            die("%s: --svg needs the timestamps in order; row %zu ('%.*s%s') comes before row %zu's", what, i + 1,
+                clip_len(t->stamp[i]), t->stamp[i], clip_more(t->stamp[i]), i);
+    }
 }
 
 static int cmd_detect(int argc, char **argv)
@@ -1104,6 +1108,7 @@ static int cmd_detect(int argc, char **argv)
     options o;
     table t;
     detection r;
+    outputs out;
     size_t i, f;
     int i_file;
     options_init(&o);
@@ -1111,7 +1116,9 @@ static int cmd_detect(int argc, char **argv)
     if (i_file >= argc || parse_options(argc, argv, i_file + 1, &o) != argc)
         die("detect needs exactly one FILE (or - for stdin); see --help");
     if (o.explain_option) die("--explainer and --samples are for explain");
+    outputs_open(&o, &out, NULL);
     read_table(argv[i_file], &t);
+    if (o.svg) check_times(&t, argv[i_file]);
     detect_table(&o, &t, &r, NULL);
     printf("%s", t.name[0]);
     for (f = 0; f < t.cols; f++) printf(",%s", t.name[f + 1]);
@@ -1126,13 +1133,15 @@ static int cmd_detect(int argc, char **argv)
         fprintf(stderr, "%zu event%s, %zu of %zu rows flagged\n", r.n_events, r.n_events == 1 ? "" : "s",
                 r.n_flagged, t.rows);
     }
-    if (o.json) write_events_json(o.json, &t, &r);
+    fflush(stdout);            /* all of it before an output that is stdout too (--json /dev/stdout) */
+    if (o.json) write_events_json(out.json.f, &t, &r);
     if (o.svg) {
         const char *base = strrchr(argv[i_file], '/');
         char *title = xprintf("Anomalies in %s", base ? base + 1 : argv[i_file]);
-        write_svg(o.svg, title, &t, &r, NULL);
+        write_svg(out.svg.f, o.svg, title, &t, &r, NULL);
         free(title);
     }
+    outputs_close(&o, &out);
     free_detection(&r);
     free_table(&t);
     return 0;
@@ -1270,12 +1279,10 @@ static void json_number(FILE *f, double v)
     else fprintf(f, "null");
 }
 
-static void write_explain_json(const char *path, const options *o, const table *t, const detection *r,
+static void write_explain_json(FILE *json, const options *o, const table *t, const detection *r,
                                const explanation *ex)
 {
-    FILE *json = fopen(path, "w");
     size_t e, i, f;
-    if (!json) die("cannot write %s: %s", path, strerror(errno));
     fprintf(json, "[\n");
     for (e = 0; e < r->n_events; e++) {
         const an_event *ev = &r->events[e];
@@ -1311,12 +1318,12 @@ static void write_explain_json(const char *path, const options *o, const table *
         free(reason);
     }
     fprintf(json, "]\n");
-    if (fclose(json) != 0) die("cannot write %s", path);
 }
 
 static int cmd_explain(int argc, char **argv)
 {
     options o;
+    outputs out;
     table t;
     detection r;
     an_detector *d;
@@ -1324,10 +1331,13 @@ static int cmd_explain(int argc, char **argv)
     size_t e, i, f;
     int i_file;
     options_init(&o);
+    o.explaining = 1;
     i_file = parse_options(argc, argv, 2, &o);
     if (i_file >= argc || parse_options(argc, argv, i_file + 1, &o) != argc)
         die("explain needs exactly one FILE (or - for stdin); see --help");
+    outputs_open(&o, &out, NULL);
     read_table(argv[i_file], &t);
+    if (o.svg) check_times(&t, argv[i_file]);
     detect_table(&o, &t, &r, &d);
     ex = (explanation *)xmalloc((r.n_events ? r.n_events : 1) * sizeof(explanation));
     printf("event,timestamp,channel,attribution\n");
@@ -1341,7 +1351,8 @@ static int cmd_explain(int argc, char **argv)
     if (!o.quiet)
         fprintf(stderr, "%zu event%s explained by %s\n", r.n_events, r.n_events == 1 ? "" : "s",
                 explainer_flag[o.explainer]);
-    if (o.json) write_explain_json(o.json, &o, &t, &r, ex);
+    fflush(stdout);            /* all of it before an output that is stdout too (--json /dev/stdout) */
+    if (o.json) write_explain_json(out.json.f, &o, &t, &r, ex);
     if (o.svg) {
         const char *base = strrchr(argv[i_file], '/');
         char *title = xprintf("Anomalies in %s, explained by %s", base ? base + 1 : argv[i_file],
@@ -1350,10 +1361,11 @@ static int cmd_explain(int argc, char **argv)
         for (e = 0; e < r.n_events; e++)   /* the events' windows may overlap: their cells add up */
             for (i = ex[e].first; i <= ex[e].last; i++)
                 for (f = 0; f < t.cols; f++) attribution[i * t.cols + f] += ex[e].cells[(i - ex[e].first) * t.cols + f];
-        write_svg(o.svg, title, &t, &r, attribution);
+        write_svg(out.svg.f, o.svg, title, &t, &r, attribution);
         free(attribution);
         free(title);
     }
+    outputs_close(&o, &out);
     for (e = 0; e < r.n_events; e++) free(ex[e].cells);
     free(ex);
     an_detector_destroy(d);
@@ -1410,7 +1422,7 @@ static void demo_table(table *t, unsigned char *truth)
         strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
         len += (size_t)snprintf(text + len, cap - len, "%s,%.3f\n", stamp, v);
     }
-    parse_table(text, "demo", t);
+    parse_table(text, len, "demo", t);
 }
 
 static int cmd_demo(int argc, char **argv)
@@ -1419,6 +1431,7 @@ static int cmd_demo(int argc, char **argv)
     table t;
     detection r;
     unsigned char truth[DEMO_DAYS * 24];
+    outputs out;
     an_event_metrics em;
     an_confusion cm;
     size_t i, k;
@@ -1427,6 +1440,7 @@ static int cmd_demo(int argc, char **argv)
     if (o.explain_option) die("--explainer and --samples are for explain");
     if (o.load || o.save || o.train_rows) die("demo trains on its own first %d rows; --load, --save and --train-rows are for detect", DEMO_TRAIN);
     o.train_rows = DEMO_TRAIN;
+    outputs_open(&o, &out, "demo.svg");
     demo_table(&t, truth);
     printf("anomaly demo: %zu hours of synthetic telemetry (daily cycle, trend, noise),\n"
            "trained on the first %d hours, then streamed; injected after training:\n", t.rows, DEMO_TRAIN);
@@ -1451,10 +1465,12 @@ static int cmd_demo(int argc, char **argv)
     printf("RESULT {\"event_precision\": %.4f, \"event_recall\": %.4f, \"event_f1\": %.4f, \"point_precision\": %.4f, "
            "\"point_recall\": %.4f, \"point_f1\": %.4f}\n", em.precision, em.recall, em.f1, an_precision(&cm),
            an_recall(&cm), an_f1(&cm));
-    if (o.json) write_events_json(o.json, &t, &r);
-    write_svg(o.svg ? o.svg : "demo.svg", "anomaly demo: eight weeks of synthetic telemetry, four injected anomalies",
+    fflush(stdout);
+    if (o.json) write_events_json(out.json.f, &t, &r);
+    write_svg(out.svg.f, out.svg_path, "anomaly demo: eight weeks of synthetic telemetry, four injected anomalies",
               &t, &r, NULL);
-    printf("the picture: %s\n", o.svg ? o.svg : "demo.svg");
+    outputs_close(&o, &out);
+    printf("the picture: %s\n", out.svg_path);
     free_detection(&r);
     free_table(&t);
     return 0;
@@ -1464,74 +1480,67 @@ static int cmd_demo(int argc, char **argv)
    stream
    -------------------------------------------------------------------------- */
 
-/* Is s a value: a number or a missing cell? */
-static int is_value(const char *s)
-{
-    double v;
-    return is_missing(s) || parse_number(s, &v);
-}
-
 /* Reads one value or CSV row per line and answers each at once.  The
    layout is read off the first line: all values (no time column); a time
    of any form then values (the time is echoed); or a header, after which
    the lines are laid out as detect's file, a time or index column first
    when the header has two names or more.  The line buffer is fixed, so
    nothing is allocated per line. */
+/* One line of stdin into buf (cap bytes, the '\n' dropped, NULs kept)
+   and its length: 1, 0 at the end, -1 when it is longer than cap - 1. */
+static int read_line(char *buf, size_t cap, size_t *len)
+{
+    int c;
+    size_t n = 0;
+    while ((c = getchar()) != EOF && c != '\n') {
+        if (n + 1 == cap) return -1;
+        buf[n++] = (char)c;
+    }
+    if (ferror(stdin)) die("cannot read stdin: %s", strerror(errno));
+    buf[n] = '\0';
+    *len = n;
+    return c != EOF || n > 0;
+}
+
 static int cmd_stream(int argc, char **argv)
 {
     options o;
-    char line[65536], *field[MAX_COLS + 1];
-    float row[MAX_COLS], last[MAX_COLS] = { 0 }, *train = NULL;
-    size_t n_train = 0, cols = 0, i, k, line_no = 0;
-    int has_time = -1;                               /* -1 until the first line says */
+    outputs out;
+    char line[65536], err[CLI_ERR_SIZE];
+    float row[MAX_COLS], *train = NULL, score;
+    size_t n_train = 0, cap_train = 0, i, len;
+    const char *time;
+    int got;
+    stream_reader sr;
     an_detector *d = NULL;
     options_init(&o);
     if (parse_options(argc, argv, 2, &o) != argc) die("stream takes options only; see --help");
     if (o.explain_option) die("--explainer and --samples are for explain");
     if (o.threshold != THRESHOLD_VOTE || o.json || o.svg || o.targets || o.inputs)
         die("stream flags by the vote; --threshold, --preset, --targets, --inputs, --json and --svg are for detect");
+    outputs_open(&o, &out, NULL);
     if (o.load) d = load_detector(o.load);
     if (!o.train_rows) o.train_rows = 500;
     if (!d && o.train_rows < 8) die("--train-rows: the detector needs at least 8 rows to fit");
-    if (!d) train = (float *)xmalloc(o.train_rows * MAX_COLS * sizeof(float));
+    if (!d) check_sizes(&o, o.train_rows);
+    stream_reader_init(&sr, d ? d->n_features : 0);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    while (fgets(line, sizeof line, stdin)) {
-        size_t nf, nv;
-        float score;
-        char **value;
-        line_no++;
-        if (!strchr(line, '\n') && !feof(stdin)) die("stdin: line %zu is longer than %zu bytes", line_no, sizeof line - 1);
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!*line) continue;
-        nf = split_csv(line, field, MAX_COLS + 1);
-        if (nf > MAX_COLS) die("stdin: line %zu has more than %d values", line_no, MAX_COLS);
-        if (has_time < 0) {                          /* the first line: values, a time and values, or a header */
-            int rest = 1;
-            for (k = 1; k < nf; k++) rest &= is_value(field[k]);
-            if (is_value(field[0]) && rest) has_time = 0;
-            else if (nf >= 2 && rest) has_time = 1;
-            else { has_time = nf >= 2; continue; }
-        }
-        value = field + has_time;
-        nv = nf - (size_t)has_time;
-        if (nv == 0) die("stdin: line %zu has a time and no values", line_no);
-        for (k = 0; k < nv; k++) {
-            if (is_missing(value[k])) { row[k] = (float)NAN; continue; }
-            if (parse_float(value[k], &row[k]) != 1) die("stdin: line %zu: '%s' is not a number", line_no, value[k]);
-        }
-        if (!cols) cols = d ? d->n_features : nv;
-        if (nv != cols)
-            die("stdin: line %zu has %zu value%s, expected %zu%s", line_no, nv, nv == 1 ? "" : "s", cols,
-                d ? ", the model's features" : "");
-        for (k = 0; k < cols; k++)                    /* no future to interpolate with: hold the last */
-            row[k] = row[k] == row[k] ? (last[k] = row[k]) : last[k];
-        if (has_time) printf("%s,", field[0]);
-        if (!d) {
-            memcpy(train + n_train * cols, row, cols * sizeof(float));
+    while ((got = read_line(line, sizeof line, &len)) != 0) {
+        if (got < 0) die("stdin: line %zu is longer than %zu bytes", sr.line_no + 1, sizeof line - 1);
+        if ((got = stream_parse_line(&sr, line, len, row, &time, err)) < 0) die("%s", err);
+        if (got == 0) continue;
+        if (time) printf("%s,", time);
+        if (!d) {                                    /* the training rows, in memory that grows as they come */
+            if (n_train == cap_train) {
+                cap_train = cap_train ? 2 * cap_train : 1024;
+                if (cap_train > o.train_rows) cap_train = o.train_rows;
+                train = (float *)xrealloc(train, cap_train * sr.cols * sizeof(float));
+            }
+            memcpy(train + n_train * sr.cols, row, sr.cols * sizeof(float));
             if (++n_train < o.train_rows) { printf("0,0\n"); continue; }
-            d = make_detector(&o, cols, n_train);
+            d = make_detector(&o, sr.cols, n_train);
             fit_detector(&o, d, train, n_train);
-            for (i = 0; i + 1 < n_train; i++) an_detector_push(d, train + i * cols, &score);   /* catch up */
+            for (i = 0; i + 1 < n_train; i++) an_detector_push(d, train + i * sr.cols, &score);   /* catch up */
         }
         {
             an_ensemble_decision dec;
@@ -1541,7 +1550,8 @@ static int cmd_stream(int argc, char **argv)
         }
     }
     if (!d) die("%zu lines, fewer than the %zu to train on: nothing was scored", n_train, o.train_rows);
-    if (o.save) save_detector(d, o.save);
+    if (o.save) save_detector(d, o.save_f, o.save);
+    outputs_close(&o, &out);
     an_detector_destroy(d);
     free(train);
     return 0;
@@ -1571,37 +1581,6 @@ static void nab_scores(const options *o, const float *x, size_t n, float *score)
 {
     an_causal_config c = an_causal_config_init();
     check(an_causal_score(&c, nab_make, (void *)o, x, n, 1, score, NULL), "nab");
-}
-
-/* The windows of one file from NAB's combined_windows.json: the value of
-   key "<category>/<file>.csv", an array of [start, end] timestamp pairs. */
-static size_t nab_windows(const char *json, const char *key, const table *t, an_range *out, size_t max)
-{
-    char pattern[1024];
-    const char *p;
-    size_t count = 0;
-    snprintf(pattern, sizeof pattern, "\"%s\"", key);
-    if (!json || !(p = strstr(json, pattern))) return 0;
-    p = strchr(p + strlen(pattern), '[');
-    if (!p) return 0;
-    for (p++; *p && count < max;) {
-        char a[64], b[64];
-        double ta, tb;
-        size_t i, first = t->rows, last = 0;
-        while (*p && *p != '[' && *p != ']') p++;
-        if (*p != '[') break;
-        if (sscanf(p, "[ \"%63[^\"]\" , \"%63[^\"]\" ]", a, b) != 2 &&
-            sscanf(p, "[%*[ \n\r\t]\"%63[^\"]\",%*[ \n\r\t]\"%63[^\"]\"", a, b) != 2)
-            break;
-        if (!parse_iso8601(a, &ta) || !parse_iso8601(b, &tb)) die("windows: bad timestamp in %s", key);
-        for (i = 0; i < t->rows; i++)
-            if (t->time[i] >= ta && t->time[i] <= tb) { if (i < first) first = i; last = i; }
-        if (first <= last && first < t->rows) { out[count].start = first; out[count].end = last; count++; }
-        p = strchr(p, ']');
-        if (!p) break;
-        p++;
-    }
-    return count;
 }
 
 typedef struct nab_file { char *key; float *score; size_t n; an_range *windows; size_t n_windows; } nab_file;
@@ -1654,10 +1633,10 @@ static void nab_walk(const char *root, const char *rel, nab_job **jobs, size_t *
 /* Scores one file into out_dir/name/<category>/ and fills nf with its
    scores and windows for the NAB scorer. */
 static void nab_one(const options *o, const nab_job *j, const char *out_dir, const char *name, const char *json,
-                    nab_file *nf)
+                    const char *windows, nab_file *nf)
 {
     table t;
-    char *dirpath, *out;
+    char *dirpath, *out, err[CLI_ERR_SIZE];
     FILE *f;
     size_t i, k;
     unsigned char *label;
@@ -1666,8 +1645,10 @@ static void nab_one(const options *o, const nab_job *j, const char *out_dir, con
     nf->key = xstrdup(j->sub);
     nf->n = t.rows;
     nf->score = (float *)xmalloc(t.rows * sizeof(float));
-    nf->windows = (an_range *)xmalloc(64 * sizeof(an_range));
-    nf->n_windows = nab_windows(json, j->sub, &t, nf->windows, 64);
+    nf->windows = NULL;
+    nf->n_windows = 0;
+    if (json && nab_windows_parse(json, windows, j->sub, &t, &nf->windows, &nf->n_windows, err) != 0) die("%s", err);
+    if (!nf->windows) nf->windows = (an_range *)xmalloc(sizeof(an_range));
     nab_scores(o, t.x, t.rows, nf->score);
     label = (unsigned char *)xcalloc_bytes(t.rows);
     for (k = 0; k < nf->n_windows; k++)
@@ -1693,7 +1674,7 @@ static void nab_one(const options *o, const nab_job *j, const char *out_dir, con
    A worker that fails has said why on stderr; the parent then waits for
    the others and exits 1. */
 static void nab_parallel(const options *o, const nab_job *jobs, size_t n, long n_workers, const char *out_dir,
-                         const char *name, const char *json, nab_file *files)
+                         const char *name, const char *json, const char *windows, nab_file *files)
 {
     FILE **tmp = (FILE **)xmalloc(n * sizeof(FILE *));
     pid_t *pid = (pid_t *)xmalloc(n * sizeof(pid_t));
@@ -1708,7 +1689,7 @@ static void nab_parallel(const options *o, const nab_job *jobs, size_t n, long n
             if ((pid[next] = fork()) < 0) die("nab: fork: %s", strerror(errno));
             if (pid[next] == 0) {                          /* the worker */
                 nab_file nf;
-                nab_one(o, &jobs[next], out_dir, name, json, &nf);
+                nab_one(o, &jobs[next], out_dir, name, json, windows, &nf);
                 if (fwrite(&nf.n, sizeof nf.n, 1, tmp[next]) != 1 ||
                     fwrite(&nf.n_windows, sizeof nf.n_windows, 1, tmp[next]) != 1 ||
                     fwrite(nf.windows, sizeof(an_range), nf.n_windows, tmp[next]) != nf.n_windows ||
@@ -1736,9 +1717,9 @@ static void nab_parallel(const options *o, const nab_job *jobs, size_t n, long n
         rewind(tmp[i]);
         nf->key = xstrdup(jobs[i].sub);
         if (fread(&nf->n, sizeof nf->n, 1, tmp[i]) != 1 || fread(&nf->n_windows, sizeof nf->n_windows, 1, tmp[i]) != 1 ||
-            nf->n_windows > 64)
+            nf->n_windows > nf->n)
             die("nab: a worker's results are missing");
-        nf->windows = (an_range *)xmalloc(64 * sizeof(an_range));
+        nf->windows = (an_range *)xmalloc((nf->n_windows ? nf->n_windows : 1) * sizeof(an_range));
         nf->score = (float *)xmalloc((nf->n ? nf->n : 1) * sizeof(float));
         if (fread(nf->windows, sizeof(an_range), nf->n_windows, tmp[i]) != nf->n_windows ||
             fread(nf->score, sizeof(float), nf->n, tmp[i]) != nf->n)
@@ -1785,15 +1766,15 @@ static int cmd_nab(int argc, char **argv)
     if (o.threshold != THRESHOLD_VOTE || o.train_rows || o.load || o.save || o.json || o.svg || o.explain_option ||
         o.targets || o.inputs)
         die("nab: the protocol fixes training and scores; --method, --period, --window, --epochs and --seed apply");
-    if (windows) json = slurp(windows);
+    if (windows) json = slurp(windows, NULL);
     o.pool = AN_POOL_SURPRISE;      /* see nab_scores */
     o.quiet = 1;                    /* no progress bar for each of a file's refits */
     nab_walk(dirs[0], "", &jobs, &n_files);
     if (!n_files) die("nab: no .csv files under %s", dirs[0]);
     files = (nab_file *)xmalloc(n_files * sizeof(nab_file));
     if (n_workers < 1) n_workers = 1;
-    if (n_workers > 1 && n_files > 1) nab_parallel(&o, jobs, n_files, n_workers, dirs[1], name, json, files);
-    else for (i = 0; i < n_files; i++) nab_one(&o, &jobs[i], dirs[1], name, json, &files[i]);
+    if (n_workers > 1 && n_files > 1) nab_parallel(&o, jobs, n_files, n_workers, dirs[1], name, json, windows, files);
+    else for (i = 0; i < n_files; i++) nab_one(&o, &jobs[i], dirs[1], name, json, windows, &files[i]);
     if (json) {
         static const char *profile_name[3] = { "standard", "reward_low_FP", "reward_low_FN" };
         an_nab_series *series = (an_nab_series *)xmalloc(n_files * sizeof(an_nab_series));
@@ -1859,6 +1840,7 @@ static int cmd_inject(int argc, char **argv)
     table t;
     double *scale;
     an_inject_event *ev;
+    out_file json_out;
     unsigned char *row, *cell, *ok = NULL;
     an_result r;
     for (a = 2; a < argc; a++) {
@@ -1888,7 +1870,9 @@ static int cmd_inject(int argc, char **argv)
     }
     if (!file) die("inject needs exactly one FILE (or - for stdin); see --help");
     if (kinds) { c.kinds = parse_kinds(kinds); explicit_kinds = 1; }
+    if (json) out_open(&json_out, json);
     read_table(file, &t);
+    if (c.count > t.rows) die("--count %zu: more anomalies than the %zu rows of %s", c.count, t.rows, file);
     if (channels) {
         ok = (unsigned char *)xmalloc(t.cols);
         parse_columns("--channels", channels, &t, ok);
@@ -1939,8 +1923,7 @@ static int cmd_inject(int argc, char **argv)
                 an_inject_kind_name(ev[k].kind), ev[k].start, ev[k].end, t.stamp[ev[k].start], t.stamp[ev[k].end],
                 t.name[ev[k].channel + 1], ev[k].magnitude * ev[k].sign, ev[k].scale);
     if (json) {
-        FILE *out = fopen(json, "w");
-        if (!out) die("cannot write %s: %s", json, strerror(errno));
+        FILE *out = json_out.f;
         fprintf(out, "{\"seed\": %llu, \"period\": %zu, \"events\": [", (unsigned long long)c.seed, period);
         for (k = 0; k < n_events; k++) {
             fprintf(out, "%s\n  {\"kind\": \"%s\", \"start\": %zu, \"end\": %zu, \"start_time\": ", k ? "," : "",
@@ -1954,7 +1937,7 @@ static int cmd_inject(int argc, char **argv)
                     ev[k].magnitude, ev[k].sign, ev[k].scale);
         }
         fprintf(out, "\n]}\n");
-        if (fclose(out) != 0) die("cannot write %s", json);
+        out_close(&json_out);
     }
     free(scale); free(ev); free(row); free(cell); free(ok);
     free_table(&t);

@@ -124,20 +124,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 }
 
 #ifdef FUZZ_STANDALONE
-#include <dirent.h>
-
-static int fuzz_run_file(const char *path)
-{
-    void *data;
-    size_t size;
-    if (an_file_read(path, NULL, &data, &size) != AN_OK) {
-        fprintf(stderr, "cannot read %s\n", path);
-        return 0;
-    }
-    LLVMFuzzerTestOneInput((const unsigned char *)data, size);
-    an_free(NULL, data, size);
-    return 1;
-}
+#include "fuzz_replay.h"
 
 static int fuzz_write(const char *dir, const char *name, an_writer *w)
 {
@@ -258,21 +245,7 @@ static int fuzz_write_seeds(const char *dir)
 
 int main(int argc, char **argv)
 {
-    int i, runs = 0;
     if (argc == 3 && strcmp(argv[1], "--write-seeds") == 0) return fuzz_write_seeds(argv[2]) ? 0 : 1;
-    for (i = 1; i < argc; i++) {
-        DIR *dir = opendir(argv[i]);
-        struct dirent *e;
-        if (!dir) { runs += fuzz_run_file(argv[i]); continue; }
-        while ((e = readdir(dir)) != NULL) {
-            char path[1024];
-            if (e->d_name[0] == '.') continue;
-            snprintf(path, sizeof path, "%s/%s", argv[i], e->d_name);
-            runs += fuzz_run_file(path);
-        }
-        closedir(dir);
-    }
-    printf("fuzz_model: %d passed, 0 failed (inputs run without a crash)\n", runs);
-    return runs > 0 ? 0 : 1;
+    return fuzz_replay("fuzz_model", argc, argv);
 }
 #endif

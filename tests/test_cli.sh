@@ -427,6 +427,155 @@ bad "inject: more anomalies than the rows hold" "cannot hold 500 anomalies" "$bi
 bad "inject: no such column" "--channels: no value column 'load'" "$bin" inject --channels load "$tmp/series.csv"
 bad "inject: no file" "inject needs exactly one FILE" "$bin" inject --count 2
 
+# The hostile-input matrix (README, "Hostile input"): each case works as
+# documented or is one clear line on stderr and exit status 1; no crash, no
+# silent garbage, and no output file half written over what was there.
+# Numbered as in the README's table.
+printf 't,v\n1,2\n2,3\n' > "$tmp/h_few.csv"
+printf 't,v\n1,inf\n' > "$tmp/h_inf.csv"
+printf 't,v\n1,nan\n2,\n3,NA\n' > "$tmp/h_nan.csv"
+printf 't,v\n1,5\n' > "$tmp/h_one.csv"
+printf 't;v\n1;2\n' > "$tmp/h_semi.csv"
+printf 't,v\n1,1e39\n' > "$tmp/h_big.csv"
+awk 'BEGIN { print "t,v"; for (i = 0; i < 200; i++) print i ",5" }' > "$tmp/h_const.csv"
+awk 'BEGIN { print "t,v"; for (i = 0; i < 200; i++) print i "," (i == 100 ? "5.000001" : "5") }' > "$tmp/h_near.csv"
+{ head -501 "$tmp/series.csv"; printf '2014-07-22 05:00:00,1\0002\n'; sed -n '503,1001p' "$tmp/series.csv"; } > "$tmp/h_nul.csv"
+bad "H1 a NUL byte in a CSV" "h_nul.csv: line 502 holds a NUL byte" "$bin" detect "$tmp/h_nul.csv"
+bad "H2 inf in a cell" "'inf' is not a number" "$bin" detect "$tmp/h_inf.csv"
+bad "H3 a column of missing cells only" "a column has no values at all" "$bin" detect "$tmp/h_nan.csv"
+bad "H4 one row" "need at least 8 training rows, have 1" "$bin" detect "$tmp/h_one.csv"
+bad "H5 a value past float's range" "1e39 is too large for a float" "$bin" detect "$tmp/h_big.csv"
+bad "H6 semicolon separators" "the separator is ';'" "$bin" detect "$tmp/h_semi.csv"
+"$bin" detect --quiet "$tmp/h_const.csv" > "$tmp/h_const.out" 2> /dev/null &&
+    awk -F, 'NR > 1 && $4 == 1 { n++ } END { exit n != 0 }' "$tmp/h_const.out"
+ok $? "H7 a constant series: scored, nothing flagged"
+"$bin" detect --quiet --method mad "$tmp/h_near.csv" > "$tmp/h_near.out" 2> /dev/null &&
+    [ "$(wc -l < "$tmp/h_near.out")" = 201 ] && awk -F, 'NR > 1 && !($3 >= 0 && $3 <= 1) { b = 1 } END { exit b }' "$tmp/h_near.out"
+ok $? "H8 a near-constant series: scores in [0, 1]"
+bad "H9 --window 0" "--window: at least 3 rows, not 0" "$bin" detect --method mad --window 0 "$tmp/series.csv"
+bad "H10 --window longer than the data (lstm-ae, before any allocation)" \
+    "--window 100000: at most the 2000 training rows for --method lstm-ae" "$bin" detect --method lstm-ae --window 100000 "$tmp/series.csv"
+bad "H11 --window 1e9 for mad" "--window 1000000000: at most the 2000 training rows" \
+    "$bin" detect --method mad --window 1000000000 "$tmp/series.csv"
+bad "H12 --period 0" "--period: at least 2 rows, not 0" "$bin" detect --period 0 "$tmp/series.csv"
+bad "H13 --period 1" "--period: at least 2 rows, not 1" "$bin" detect --period 1 "$tmp/series.csv"
+bad "H14 --period 0x18 (hex)" "--period: '0x18' is not a count" "$bin" detect --period 0x18 "$tmp/series.csv"
+bad "H15 --period ' 24' (a space)" "--period: ' 24' is not a count" "$bin" detect --period ' 24' "$tmp/series.csv"
+bad "H16 a huge --period" "too few for --method stl" "$bin" detect --method stl --period 100000 "$tmp/series.csv"
+bad "H17 a count of 10^16" "is more than 10^15" "$bin" detect --train-rows 10000000000000000 "$tmp/series.csv"
+in=$tmp/h_few.csv
+bad "H18 stream --train-rows 1e13 (memory grows with the lines, not up front)" "2 lines, fewer than the 10000000000000" \
+    "$bin" stream --train-rows 10000000000000
+in=
+bad "H19 --threshold sigma:nan" "sigma:K takes K from 0" "$bin" detect --threshold sigma:nan "$tmp/series.csv"
+bad "H20 --threshold percentile:150" "percentile:P takes P from 0 to 100, not '150'" \
+    "$bin" detect --threshold percentile:150 "$tmp/series.csv"
+bad "H21 --threshold spot:0" "spot:Q takes a risk Q between 0 and 1" "$bin" detect --threshold spot:0 "$tmp/series.csv"
+bad "H22 --threshold vote:3" "vote takes no number" "$bin" detect --threshold vote:3 "$tmp/series.csv"
+bad "H23 --threshold dynamic:5" "dynamic takes no number" "$bin" detect --threshold dynamic:5 "$tmp/series.csv"
+bad "H24 --load with --method" "--load: the model fixes --method" "$bin" detect --load "$model" --method stl "$tmp/rest.csv"
+bad "H25 --load with --window after FILE" "--load: the model fixes --method" "$bin" detect --load "$model" "$tmp/rest.csv" --window 24
+bad "H25 --load with --preset" "--load: the model fixes --method, --preset" \
+    "$bin" detect --load "$model" --preset telemanom "$tmp/rest.csv"
+"$bin" explain --quiet --load "$model" --seed 3 --samples 16 "$tmp/rest.csv" > /dev/null 2>&1
+ok $? "H25 explain --load takes --seed: it seeds the maskings, not the model"
+bad "H26 --load a bare detector" "a model of one detector ('MADZ'), not the ensemble" \
+    "$bin" detect --load "$(dirname "$0")/fuzz/corpus/det_mad.anm" "$tmp/rest.csv"
+bad "H27 --load a scaler" "holds a 'SCAL' object, not a detector" \
+    "$bin" detect --load "$(dirname "$0")/fuzz/corpus/scaler_standard.anm" "$tmp/rest.csv"
+bad "H28 --load an empty model" "an empty model file" "$bin" detect --load "$(dirname "$0")/fuzz/corpus/empty_model.anm" "$tmp/rest.csv"
+cp "$model" "$tmp/bumped.anom" && printf '\143' | dd of="$tmp/bumped.anom" bs=1 seek=8 conv=notrunc 2> /dev/null
+bad "H29 --load a model of a later format version" "bumped.anom: " "$bin" detect --load "$tmp/bumped.anom" "$tmp/rest.csv"
+cd "$tmp" && bad "H30 --save --quiet (an option where the file should be)" "--save needs a value, not the option --quiet" \
+    "$bin" detect --save --quiet "$tmp/series.csv" && [ ! -e "$tmp/--quiet" ]
+ok $? "H30 no file named --quiet"
+cd - > /dev/null
+"$bin" detect --method iforest --seed 0 --quiet "$tmp/series.csv" > "$tmp/seed0.csv" &&
+    "$bin" detect --method iforest --quiet "$tmp/series.csv" > "$tmp/seed1.csv" && ! cmp -s "$tmp/seed0.csv" "$tmp/seed1.csv" &&
+    "$bin" detect --method iforest --seed 1 --quiet "$tmp/series.csv" | cmp -s - "$tmp/seed1.csv"
+ok $? "H31 --seed 0 is a seed of its own; the default is --seed 1"
+awk 'BEGIN { printf "t,v\n1,"; for (i = 0; i < 100000; i++) printf "x"; printf "\n" }' > "$tmp/h_cell.csv"
+bad "H32 a 100 kB cell: the message quotes its start" "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' is not a number" \
+    "$bin" detect "$tmp/h_cell.csv" && [ "$(wc -c < "$tmp/bad_err.txt")" -lt 200 ]
+ok $? "H32 the message is one short line"
+awk 'BEGIN { printf "t"; for (i = 0; i < 10000; i++) printf ",c%d", i; printf "\n" }' > "$tmp/h_wide.csv"
+bad "H33 10,000 columns" "line 1 has more than 256 columns" "$bin" detect "$tmp/h_wide.csv"
+{ echo "timestamp,value"; sed -n '2,300p' "$tmp/series.csv" | sort -r; } > "$tmp/h_back.csv"
+bad "H34 timestamps backwards with --svg: said before stdout" "--svg needs the timestamps in order" \
+    "$bin" detect --svg "$tmp/h_back.svg" "$tmp/h_back.csv" && [ ! -s "$tmp/bad_out.txt" ] && [ ! -e "$tmp/h_back.svg" ]
+ok $? "H34 nothing on stdout, no picture"
+"$bin" detect --quiet "$tmp/h_back.csv" > /dev/null 2>&1
+ok $? "H35 timestamps backwards without --svg: scored in file order"
+{ head -300 "$tmp/series.csv"; sed -n '300p' "$tmp/series.csv"; } > "$tmp/h_dup.csv"
+"$bin" detect --quiet --svg "$tmp/h_dup.svg" "$tmp/h_dup.csv" > /dev/null 2>&1 && tail -c 20 "$tmp/h_dup.svg" | grep -q '</svg>'
+ok $? "H36 a duplicated timestamp: scored and drawn"
+{ head -150 "$tmp/series.csv"; sed -n '151,300p' "$tmp/series.csv" | awk -F, '{ print 1404172800 + 3600 * (NR + 149) "," $2 }'; } > "$tmp/h_mixed.csv"
+"$bin" detect --quiet "$tmp/h_mixed.csv" > "$tmp/h_mixed.out" 2> /dev/null && [ "$(wc -l < "$tmp/h_mixed.out")" = 300 ]
+ok $? "H37 mixed timestamp formats: the rows are indexed, every row scored"
+printf '\357\273\277' > "$tmp/h_bom.csv" && cat "$tmp/series.csv" >> "$tmp/h_bom.csv"
+"$bin" detect --quiet "$tmp/h_bom.csv" | cmp -s - "$tmp/scored.csv"
+ok $? "H38 a UTF-8 BOM before the header: the header reads 'timestamp'"
+sed 's/$/\r/' "$tmp/series.csv" > "$tmp/h_crlf.csv"
+"$bin" detect --quiet "$tmp/h_crlf.csv" > "$tmp/h_crlf.out" 2> /dev/null && "$bin" detect --quiet "$tmp/series.csv" | cmp -s - "$tmp/h_crlf.out"
+ok $? "H39 CRLF line ends: the scores of LF"
+awk -F, 'NR == 1 { print "\"timestamp\",\"value, in C\""; next } { print "\"" $1 "\",\"" $2 "\"" }' "$tmp/series.csv" > "$tmp/h_quoted.csv"
+"$bin" detect --quiet "$tmp/h_quoted.csv" | sed 1d | cut -d, -f3- > "$tmp/h_quoted.out" &&
+    "$bin" detect --quiet "$tmp/series.csv" | sed 1d | cut -d, -f3- | cmp -s - "$tmp/h_quoted.out"
+ok $? "H40 quoted fields, a comma inside the header's quotes: the scores of the plain file"
+{ printf '\357\273\277'; sed 1d "$tmp/series.csv" | cut -d, -f2 | head -700; } > "$tmp/h_bom_stream.txt"
+"$bin" stream --method stl < "$tmp/h_bom_stream.txt" > "$tmp/h_bom_stream.out" 2> /dev/null &&
+    sed 1d "$tmp/series.csv" | cut -d, -f2 | head -700 | "$bin" stream --method stl 2> /dev/null | cmp -s - "$tmp/h_bom_stream.out"
+ok $? "H41 stream: a BOM before the first value shifts nothing"
+printf '1\n2\0003\n' > "$tmp/h_nul.txt"
+in=$tmp/h_nul.txt
+bad "H42 stream: a NUL byte" "stdin: line 2 holds a NUL byte" "$bin" stream
+awk 'BEGIN { for (i = 0; i < 70000; i++) printf "1"; printf "\n" }' > "$tmp/h_long.txt"
+in=$tmp/h_long.txt
+bad "H43 stream: a line of 70,000 bytes" "stdin: line 1 is longer than 65535 bytes" "$bin" stream
+in=
+echo keep > "$tmp/h_keep.json"
+bad "H44 a failure leaves an existing --json file as it was" "'abc' is not a number" \
+    "$bin" detect --json "$tmp/h_keep.json" "$tmp/bad.csv" && [ "$(cat "$tmp/h_keep.json")" = keep ] &&
+    [ -z "$(ls "$tmp" | grep '\.tmp\.')" ]
+ok $? "H44 the file kept, no temporary left"
+bad "H45 a --svg path that cannot be written: said before stdout" "cannot write $tmp/none/p.svg" \
+    "$bin" detect --svg "$tmp/none/p.svg" "$tmp/series.csv" && [ ! -s "$tmp/bad_out.txt" ]
+ok $? "H45 nothing on stdout"
+bad "H46 a --json path that is a directory" "cannot write $tmp: it is a directory" "$bin" detect --json "$tmp" "$tmp/series.csv"
+"$bin" detect --quiet --json /dev/stdout "$tmp/h_const.csv" 2> /dev/null | grep -q '^\['
+ok $? "H47 --json /dev/stdout is written in place"
+echo old > "$tmp/h_target.json"
+ln -s h_target.json "$tmp/h_link.json"
+"$bin" detect --quiet --json "$tmp/h_link.json" "$tmp/h_const.csv" > /dev/null 2>&1 &&
+    [ -L "$tmp/h_link.json" ] && grep -q '^\[' "$tmp/h_target.json"
+ok $? "H47 --json through a symbolic link: the file it leads to is replaced, the link stays"
+bad "H51 --epochs past the library's 10^6" "--epochs: at most 1000000, not 3000000" \
+    "$bin" detect --method lstm-ae --epochs 3000000 "$tmp/series.csv"
+bad "H52 inject --count 10^12 (said before any allocation)" "--count 1000000000000: more anomalies than the 2000 rows" \
+    "$bin" inject --count 1000000000000 "$tmp/series.csv"
+# NAB windows: more than 64 (all kept), and out of order (named)
+mkdir -p "$tmp/nabw/cat" && head -1001 "$tmp/series.csv" > "$tmp/nabw/cat/w.csv"
+awk 'BEGIN { printf "{\"cat/w.csv\": ["; for (k = 0; k < 80; k++) { t = 1404172800 + 3600 * (10 + 12 * k);
+         printf "%s[\"%s\", \"%s\"]", k ? ", " : "", iso(t), iso(t + 7200) } print "]}" }
+     function iso(t,   d, h, z, era, doe, yoe, y, doy, mp, dd, m) { d = int(t / 86400); h = int((t % 86400) / 3600);
+         z = d + 719468; era = int(z / 146097); doe = z - era * 146097;
+         yoe = int((doe - int(doe / 1460) + int(doe / 36524) - int(doe / 146096)) / 365);
+         y = yoe + era * 400; doy = doe - (365 * yoe + int(yoe / 4) - int(yoe / 100));
+         mp = int((5 * doy + 2) / 153); dd = doy - int((153 * mp + 2) / 5) + 1; m = mp < 10 ? mp + 3 : mp - 9;
+         if (m <= 2) y++; return sprintf("%04d-%02d-%02d %02d:00:00", y, m, dd, h) }' > "$tmp/nabw.json"
+"$bin" nab "$tmp/nabw" "$tmp/nabw_out" --method stl --jobs 1 --windows "$tmp/nabw.json" > /dev/null 2> "$tmp/nabw.txt" &&
+    grep -q '80 windows' "$tmp/nabw.txt" && awk -F, 'NR > 1 { n += $4 } END { exit n != 240 }' "$tmp/nabw_out/anomalyh/cat/anomalyh_w.csv"
+ok $? "H48 nab --windows: 80 windows of a file, every one labelled"
+printf '{"cat/w.csv": [["2014-07-05 00:00:00", "2014-07-06 00:00:00"], ["2014-07-02 00:00:00", "2014-07-03 00:00:00"]]}' > "$tmp/nabw_order.json"
+bad "H49 nab --windows out of order: the windows file and the key named" \
+    "nabw_order.json: window 2 of \"cat/w.csv\" starts before window 1 ends" \
+    "$bin" nab "$tmp/nabw" "$tmp/nabw_out2" --method stl --jobs 1 --windows "$tmp/nabw_order.json"
+# two trainings with one seed write one file, byte for byte
+"$bin" detect --quiet --method lstm-ae --epochs 2 --window 24 --train-rows 600 --save "$tmp/d1.anom" "$tmp/series.csv" > /dev/null &&
+    "$bin" detect --quiet --method lstm-ae --epochs 2 --window 24 --train-rows 600 --save "$tmp/d2.anom" "$tmp/series.csv" > /dev/null &&
+    cmp -s "$tmp/d1.anom" "$tmp/d2.anom"
+ok $? "H50 two trainings with one seed: byte-identical model files"
+
 # explain: per event, every row of its window and every channel, numbered
 # from 1, timestamps as in the input; the spike's own cell carries the
 # most; Kernel SHAP's attributions add up to the score explained minus the

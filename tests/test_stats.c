@@ -342,6 +342,8 @@ static void test_mstl_errors(void)
     CHECK_RESULT(an_mstl_decompose(&c, y, 60, s, t, r, NULL), AN_ERR_INPUT);
     c.n_periods = 0;
     CHECK_RESULT(an_mstl_decompose(&c, y, 60, s, t, r, NULL), AN_ERR_INVALID_ARG);
+    c.n_periods = 1;                   /* no work: refused before any arithmetic on it (UBSan) */
+    CHECK_RESULT(an_mstl_decompose_work(&c, y, 60, s, t, r, NULL), AN_ERR_INVALID_ARG);
 }
 
 /* Strength by hand: component (1, -1, 1, -1), remainder (.5, .5, -.5, -.5):
@@ -1464,6 +1466,68 @@ static void test_ensemble_hostile(void)
     an_writer_uninit(&w);
 }
 
+/* The C API rows of the README's hostile-input matrix (C1-C16): each
+   input gives the result code the table names, and nothing crashes. */
+static void test_hostile_matrix(void)
+{
+    enum { N = 400 };
+    float x[N], s[N], one;
+    double y[N], se[N], tr[N], re[N];
+    an_detector *d = NULL;
+    an_stl_iqr_config sc = an_stl_iqr_config_init(24);
+    an_robust_config rc = an_robust_config_init(AN_ROBUST_MAD, 48);
+    an_stl_config stl;
+    an_reader r;
+    unsigned char junk[64] = { 0 };
+    size_t i;
+    for (i = 0; i < N; i++) y[i] = x[i] = (float)sin((double)i * 0.26);
+    CHECK_OK(an_stl_iqr_create(&sc, 1, NULL, &d));
+    if (!d) return;
+    x[5] = (float)(HUGE_VAL - HUGE_VAL);
+    CHECK_RESULT(an_detector_fit(d, x, N), AN_ERR_INPUT);                 /* C1 NaN */
+    x[5] = (float)HUGE_VAL;
+    CHECK_RESULT(an_detector_fit(d, x, N), AN_ERR_INPUT);                 /* C2 Inf */
+    x[5] = 0.0f;
+    CHECK_RESULT(an_detector_fit(d, x, 0), AN_ERR_INVALID_ARG);           /* C3 empty */
+    CHECK_RESULT(an_detector_fit(d, x, 1), AN_ERR_TOO_SHORT);             /* C4 one row */
+    CHECK_RESULT(an_detector_fit(d, x, 47), AN_ERR_TOO_SHORT);            /* C5 under two periods */
+    CHECK_RESULT(an_detector_push(d, x, &one), AN_ERR_NOT_FITTED);        /* C6 push before fit */
+    CHECK_RESULT(an_detector_fit(d, NULL, N), AN_ERR_INVALID_ARG);        /* C7 NULL data */
+    an_detector_destroy(d);
+    d = NULL;
+    CHECK_RESULT(an_stl_iqr_create(&sc, 0, NULL, &d), AN_ERR_INVALID_ARG);   /* C8 0 features */
+    sc = an_stl_iqr_config_init(1);
+    CHECK_RESULT(an_stl_iqr_create(&sc, 1, NULL, &d), AN_ERR_INVALID_ARG);   /* C9 period 1 */
+    sc = an_stl_iqr_config_init(1000000);                                   /* C10 a huge period */
+    CHECK_OK(an_stl_iqr_create(&sc, 1, NULL, &d));
+    if (d) CHECK_RESULT(an_detector_fit(d, x, N), AN_ERR_TOO_SHORT);
+    an_detector_destroy(d);
+    d = NULL;
+    sc = an_stl_iqr_config_init(0);                                         /* C11 constant, near-constant */
+    CHECK_OK(an_stl_iqr_create(&sc, 1, NULL, &d));
+    if (!d) return;
+    for (i = 0; i < N; i++) x[i] = 5.0f;
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK_OK(an_detector_score(d, x, N, s));
+    for (i = 0; i < N; i++) CHECK(s[i] == s[i] && s[i] >= 0.0f);
+    x[100] = 5.000001f;
+    CHECK_OK(an_detector_fit(d, x, N));
+    an_detector_destroy(d);
+    d = NULL;
+    rc.window = 2;
+    CHECK_RESULT(an_robust_create(&rc, 1, NULL, &d), AN_ERR_INVALID_ARG);    /* C12 window 2 */
+    rc.window = 48;                                                         /* C13 fewer rows than the window */
+    CHECK_OK(an_robust_create(&rc, 1, NULL, &d));
+    if (d) CHECK_OK(an_detector_fit(d, x, 10));
+    an_detector_destroy(d);
+    stl = an_stl_config_init(0, 7, 0);
+    CHECK_RESULT(an_stl_decompose(&stl, y, N, se, tr, re, NULL, NULL), AN_ERR_INVALID_ARG);   /* C14 period 0 */
+    stl = an_stl_config_init(24, 7, 0);
+    CHECK_RESULT(an_stl_decompose(&stl, y, (size_t)1 << 62, se, tr, re, NULL, NULL), AN_ERR_TOO_LARGE);   /* C15 */
+    CHECK_RESULT(an_model_open(&r, junk, 0), AN_ERR_TRUNCATED);              /* C16 empty, junk model files */
+    CHECK_RESULT(an_model_open(&r, junk, sizeof junk), AN_ERR_NOT_MODEL);
+}
+
 /* an_detector_load_one: the file's one detector, bit-identical to
    an_detector_load's, fitted; another type, an ensemble, a damaged file
    and NULL arguments are refused. */
@@ -1533,6 +1597,7 @@ int main(void)
     RUN(test_mstl_against_r);
     RUN(test_mstl_period_order);
     RUN(test_mstl_errors);
+    RUN(test_hostile_matrix);
     RUN(test_strength);
     RUN(test_acf);
     RUN(test_detect_periods);
