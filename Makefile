@@ -295,9 +295,9 @@ ARM_CC     ?= arm-none-eabi-gcc
 ARM_FLAGS   = -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
 FW_CFLAGS   = $(STD) $(ARM_FLAGS) -Os -ffunction-sections -fdata-sections -fstack-usage -fcallgraph-info=su
 FW_KINDS    = stl ae ensemble
-FW_ARENA_stl      = 1024
+FW_ARENA_stl      = 1536
 FW_ARENA_ae       = 57856
-FW_ARENA_ensemble = 63744
+FW_ARENA_ensemble = 66048
 FW_DEFINE_stl      = FW_STL
 FW_DEFINE_ae       = FW_AE
 FW_DEFINE_ensemble = FW_ENSEMBLE
