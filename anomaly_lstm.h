@@ -806,7 +806,11 @@ AN_API an_result an_lstm_freeze(an_detector *d, an_lstm_side side, size_t layer,
    not say which row is wrong.  The draws are fixed per model (drawn from
    the seed at create and load), so scores are deterministic and streaming
    allocates nothing.  Gradient (an_detector_gradient): the exact
-   derivative of that score, the draws held fixed. */
+   derivative of that score, the draws held fixed.
+   Generation: an_vae_sample decodes z ~ N(0, I) into windows in the
+   data's units; an_vae_augment appends a fraction of such windows to a
+   series, for an LSTM's training set (`anomaly augment`).  Whether that
+   helps detection is not measured yet: it is off unless asked for. */
 #define AN_TAG_VAE AN_TAG('V', 'A', 'E', '1')
 #define AN_VAE_LOGVAR_MAX 10.0f
 #define AN_VAE_MAX_DRAWS 64
@@ -880,6 +884,25 @@ AN_API an_result an_vae_loss_grad(an_detector *d, const float *x, size_t B, an_r
    AN_ERR_INPUT (non-finite input), AN_ERR_NUMERIC. */
 AN_API an_result an_vae_encode(an_detector *d, const float *x, size_t B, float *mu, float *logvar);
 AN_API an_result an_vae_decode(an_detector *d, const float *z, size_t B, float *out);
+/* n synthetic windows (n,T,F) in the data's units from a fitted model:
+   z ~ N(0, I) drawn from rng (L normals a window, in order), decoded and
+   the scaler's inverse applied.  Allocates nothing.
+   Returns: AN_OK; AN_ERR_INVALID_ARG (not a VAE, NULL pointers, n 0);
+   AN_ERR_NOT_FITTED; AN_ERR_NUMERIC. */
+AN_API an_result an_vae_sample(an_detector *d, an_rng *rng, size_t n, float *windows);
+/* Augmentation (issue 15): out = the series x (n_rows, F), then k
+   windows of an_vae_sample (an an_rng seeded from seed), T rows each, with
+   k = round(fraction floor(n_rows / T)): fraction 0.3 adds 30% as many
+   windows as the series holds end to end.  *out_rows = n_rows + k T is
+   set first, so a call with capacity_rows 0 (out may then be NULL) sizes
+   out.  Fit an LSTM on out with stride T and windows of T rows to train
+   on the generated windows whole: only windows that start at a multiple
+   of T after n_rows are then generated ones; others straddle two.
+   Returns: AN_OK; AN_ERR_INVALID_ARG (fraction outside [0, 10], NULL
+   pointers); AN_ERR_SHAPE (capacity_rows < *out_rows); AN_ERR_NOT_FITTED;
+   AN_ERR_TOO_LARGE; AN_ERR_NUMERIC. */
+AN_API an_result an_vae_augment(an_detector *d, const float *x, size_t n_rows, double fraction, uint64_t seed,
+                                float *out, size_t capacity_rows, size_t *out_rows);
 
 #ifdef __cplusplus
 }
@@ -4260,6 +4283,54 @@ static an_result an__vae_gradient(an_detector *self, const float *x, size_t n_ro
             grad[(w + k) * F + f] = m->has_scaler ? (float)(g / m->scaler.scale[f]) : g;
         }
     return AN_OK;
+}
+
+AN_API an_result an_vae_sample(an_detector *d, an_rng *rng, size_t n, float *windows)
+{
+    an__vae *m = an__vae_of(d);
+    size_t Z, D, T, done = 0, i;
+    an_result r;
+    if (!m || !rng || !windows || n == 0) return AN_ERR_INVALID_ARG;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    Z = m->cfg.latent;
+    D = m->lay.D;
+    T = m->cfg.window;
+    while (done < n) {
+        size_t bs = n - done < m->cfg.batch ? n - done : m->cfg.batch;
+        for (i = 0; i < bs * Z; i++) m->z[i] = (float)an_rng_normal(rng);
+        an__vae_decode(m, m->z, bs);
+        if (!an__all_finite(m->y, bs * D)) return AN_ERR_NUMERIC;
+        if (m->has_scaler) {
+            if ((r = an_scaler_inverse(&m->scaler, m->y, bs * T, windows + done * D)) != AN_OK) return r;
+        } else {
+            memcpy(windows + done * D, m->y, bs * D * sizeof(float));
+        }
+        done += bs;
+    }
+    return AN_OK;
+}
+
+AN_API an_result an_vae_augment(an_detector *d, const float *x, size_t n_rows, double fraction, uint64_t seed,
+                                float *out, size_t capacity_rows, size_t *out_rows)
+{
+    an__vae *m = an__vae_of(d);
+    size_t T, F, k, rows;
+    an_rng rng;
+    if (!m || !x || !out_rows || !(fraction >= 0.0 && fraction <= 10.0)) return AN_ERR_INVALID_ARG;
+    *out_rows = 0;
+    T = m->cfg.window;
+    F = m->n_features;
+    k = (size_t)(fraction * (double)(n_rows / T) + 0.5);
+    rows = an__add(n_rows, an__mul(k, T));
+    if (rows == SIZE_MAX || an__mul(rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    *out_rows = rows;
+    if (capacity_rows < rows) return AN_ERR_SHAPE;
+    if (!out) return AN_ERR_INVALID_ARG;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    memcpy(out, x, n_rows * F * sizeof(float));
+    if (k == 0) return AN_OK;
+    an_rng_seed(&rng, seed, 8);
+    return an_vae_sample(d, &rng, k, out + n_rows * F);
 }
 
 /* Model file chunks inside the detector's 'DETC' chunk:

@@ -540,6 +540,61 @@ static void test_bad_inputs(void)
     an_detector_destroy(d);
 }
 
+/* Synthetic windows: the series first, bit for bit, then k whole windows
+   that look like the training data (a sine of amplitude 1: values within
+   +-2, each window's spread near the sine's 0.71), the same for a seed. */
+static void test_augment(void)
+{
+    enum { N = 300, F = 1 };
+    an_vae_config cfg = small_config(AN_VAE_DENSE);
+    an_detector *d = NULL;
+    float *x = sine(N, F, 7), *a = NULL, *b = NULL;
+    size_t rows = 0, rows2 = 0, T = cfg.window, k = (size_t)(0.3 * (double)(N / 16) + 0.5), w, i;
+    an_rng rng;
+    if (!x) return;
+    cfg.train.epochs = 30;
+    CHECK_OK(an_vae_create(&cfg, F, NULL, &d));
+    if (!d) { free(x); return; }
+    CHECK_RESULT(an_vae_augment(d, x, N, 0.3, 1, NULL, 0, &rows), AN_ERR_SHAPE);
+    CHECK_EQ_SIZE(rows, N + k * T);
+    a = (float *)malloc(rows * F * sizeof(float));
+    b = (float *)malloc(rows * F * sizeof(float));
+    if (!a || !b) goto done;
+    CHECK_RESULT(an_vae_augment(d, x, N, 0.3, 1, a, rows, &rows2), AN_ERR_NOT_FITTED);
+    an_rng_seed(&rng, 1, 1);
+    CHECK_RESULT(an_vae_sample(d, &rng, 1, a), AN_ERR_NOT_FITTED);
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK_RESULT(an_vae_augment(d, x, N, -0.1, 1, a, rows, &rows2), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_vae_augment(d, x, N, NAN, 1, a, rows, &rows2), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_vae_sample(d, &rng, 0, a), AN_ERR_INVALID_ARG);
+    CHECK_OK(an_vae_augment(d, x, N, 0.3, 1, a, rows, &rows2));
+    CHECK_EQ_SIZE(rows2, rows);
+    CHECK(memcmp(a, x, N * F * sizeof(float)) == 0);
+    for (w = 0; w < k; w++) {
+        const float *v = a + (N + w * T) * F;
+        double mean = 0.0, var = 0.0;
+        for (i = 0; i < T; i++) {
+            CHECK(fabsf(v[i]) < 2.0f);
+            mean += v[i];
+        }
+        mean /= (double)T;
+        for (i = 0; i < T; i++) var += (v[i] - mean) * (v[i] - mean);
+        var /= (double)T;
+        CHECK(sqrt(var) > 0.35 && sqrt(var) < 1.1);
+    }
+    CHECK_OK(an_vae_augment(d, x, N, 0.3, 1, b, rows, &rows2));
+    CHECK(memcmp(a, b, rows * F * sizeof(float)) == 0);
+    CHECK_OK(an_vae_augment(d, x, N, 0.3, 2, b, rows, &rows2));
+    CHECK(memcmp(a + N * F, b + N * F, k * T * F * sizeof(float)) != 0);
+    CHECK_OK(an_vae_augment(d, x, N, 0.0, 2, b, rows, &rows2));
+    CHECK_EQ_SIZE(rows2, N);
+done:
+    free(a);
+    free(b);
+    free(x);
+    an_detector_destroy(d);
+}
+
 /* Every allocation of create, fit, save, load and score failing in turn. */
 static an_result job_vae(const an_allocator *a, void *ctx)
 {
@@ -592,6 +647,7 @@ int main(void)
     RUN(test_hostile_files);
     RUN(test_bad_inputs);
     RUN(test_allocation_failures);
+    RUN(test_augment);
     printf("vae: worst relative difference from torch %.2e, worst finite-difference error %.2e\n", worst_torch,
            worst_fd);
     return test_finish("test_vae");
