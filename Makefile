@@ -171,6 +171,9 @@ bench/stl: bench/stl.c bench/bench.h $(HEADERS)
 bench/lstm_ae: bench/lstm_ae.c bench/bench.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
+bench/vae: bench/vae.c $(HEADERS)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
 build/lstm_tour: examples/lstm_tour.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
@@ -227,12 +230,13 @@ sanitize: | build
 	    build/test_vae_asan $(call FUZZ_REPLAY,,_asan) "sh tests/test_cli.sh build/anomaly_asan" \
 	    "valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/test_core_vg"
 
-bench: build/bench_kernels build/bench_stats build/bench_xai bench/stl bench/lstm_ae
+bench: build/bench_kernels build/bench_stats build/bench_xai bench/stl bench/lstm_ae bench/vae
 	./build/bench_kernels
 	./build/bench_stats
 	./build/bench_xai
 	sh bench/stl_compare.sh bench/stl
 	sh bench/lstm_ae_compare.sh
+	sh bench/vae_compare.sh
 
 demo: build/anomaly
 	./build/anomaly demo
