@@ -479,6 +479,93 @@ static void test_hostile_files(void)
     an_detector_destroy(d);
 }
 
+static uint32_t get32(const unsigned char *p) { return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static void put32(unsigned char *p, uint32_t v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); p[2] = (unsigned char)(v >> 16); p[3] = (unsigned char)(v >> 24); }
+
+/* Recomputes the CRC of every chunk in [at, end) (recursing into DETC), so
+   a corrupted value reaches the VAE's own checks. */
+static void resign(unsigned char *p, size_t at, size_t end)
+{
+    while (at + 12 <= end) {
+        uint32_t tag = get32(p + at), len = get32(p + at + 4);
+        if (len > end - at - 12) return;
+        if (tag == AN_TAG_DETECTOR) resign(p, at + 8, at + 8 + len);
+        put32(p + at + 8 + len, an_crc32(0, p + at, 8 + len));
+        at += 12 + len;
+    }
+}
+
+/* Every byte changed three ways with the checksums made right: the load
+   fails cleanly or gives a model that scores, pushes and differentiates
+   without a crash (ASan and UBSan run this too); a newer format version
+   is AN_ERR_VERSION. */
+static void resigned_case(an_vae_arch arch)
+{
+    enum { N = 60, F = 2 };
+    an_vae_config c = small_config(arch);
+    an_detector *d = NULL, *e = NULL;
+    float *x = sine(N, F, 51), s[N], *g = NULL;
+    unsigned char *bytes = NULL, *copy = NULL;
+    size_t size = 0, k, loaded = 0, rejected = 0, version_at = 0;
+    int pattern;
+    if (!x) return;
+    c.window = 6;
+    c.hidden = 3;
+    c.latent = 2;
+    c.draws = 2;
+    c.train.epochs = 1;
+    c.scaler = AN_SCALER_MINMAX;
+    CHECK_OK(an_vae_create(&c, F, NULL, &d));
+    if (!d || an_detector_fit(d, x, N) != AN_OK || !save_bytes(d, &bytes, &size)) { CHECK(0); goto done; }
+    copy = (unsigned char *)malloc(size);
+    g = (float *)malloc(N * F * sizeof(float));
+    if (!copy || !g) goto done;
+    for (pattern = 0; pattern < 3; pattern++)
+        for (k = AN_MODEL_HEADER_BYTES; k < size; k++) {
+            an_result res;
+            float sc;
+            memcpy(copy, bytes, size);
+            copy[k] = pattern == 0 ? (unsigned char)(copy[k] ^ 0x01) : (pattern == 1 ? (unsigned char)(copy[k] ^ 0x80) : 0xff);
+            resign(copy, AN_MODEL_HEADER_BYTES, size);
+            res = load_bytes(copy, size, &e);
+            if (res != AN_OK) { CHECK(e == NULL); rejected++; continue; }
+            loaded++;
+            res = an_detector_score(e, x, N, s);
+            if (!(res == AN_OK || res == AN_ERR_NUMERIC || res == AN_ERR_TOO_SHORT))
+                TEST__FAIL("byte %zu pattern %d: score returned %s", k, pattern, an_result_str(res));
+            res = an_detector_push(e, x, &sc);
+            CHECK(res == AN_OK || res == AN_ERR_NUMERIC);
+            res = an_detector_gradient(e, x, N, N - 1, g);
+            CHECK(res == AN_OK || res == AN_ERR_NUMERIC || res == AN_ERR_TOO_SHORT);
+            an_detector_destroy(e);
+            e = NULL;
+        }
+    if (getenv("LSTM_VERBOSE")) printf("  re-signed corruption: %zu loaded (values changed), %zu rejected\n", loaded, rejected);
+    CHECK(rejected > 0 && loaded > 0);
+    for (k = AN_MODEL_HEADER_BYTES; k + 8 <= size; k++)   /* 'VAEC', its length, then u32 format 1 */
+        if (get32(bytes + k) == AN_TAG('V', 'A', 'E', 'C')) { version_at = k + 8; break; }
+    CHECK(version_at > 0 && get32(bytes + version_at) == 1);
+    if (version_at) {
+        memcpy(copy, bytes, size);
+        put32(copy + version_at, 2);
+        resign(copy, AN_MODEL_HEADER_BYTES, size);
+        CHECK_RESULT(load_bytes(copy, size, &e), AN_ERR_VERSION);
+        CHECK(e == NULL);
+    }
+done:
+    free(g);
+    free(copy);
+    free(bytes);
+    free(x);
+    an_detector_destroy(d);
+}
+
+static void test_resigned_corruption(void)
+{
+    resigned_case(AN_VAE_DENSE);
+    resigned_case(AN_VAE_LSTM);
+}
+
 static void test_bad_inputs(void)
 {
     an_vae_config cfg = an_vae_config_init(4, 3, 2), bad;
@@ -645,6 +732,7 @@ int main(void)
     RUN(test_detector_dense);
     RUN(test_detector_lstm);
     RUN(test_hostile_files);
+    RUN(test_resigned_corruption);
     RUN(test_bad_inputs);
     RUN(test_allocation_failures);
     RUN(test_augment);
