@@ -805,8 +805,10 @@ AN_API an_result an_lstm_freeze(an_detector *d, an_lstm_side side, size_t layer,
    ELBO is not used because its KL term is one number per window and does
    not say which row is wrong.  The draws are fixed per model (drawn from
    the seed at create and load), so scores are deterministic and streaming
-   allocates nothing.  Gradient (an_detector_gradient): the exact
-   derivative of that score, the draws held fixed.
+   allocates nothing.  Expectation (an_detector_expected): the mean
+   reconstruction over the draws of the row last pushed, in the data's
+   units.  Gradient (an_detector_gradient): the exact derivative of that
+   score, the draws held fixed.
    Generation: an_vae_sample decodes z ~ N(0, I) into windows in the
    data's units; an_vae_augment appends a fraction of such windows to a
    series, for an LSTM's training set (`anomaly augment`).  Whether that
@@ -3483,6 +3485,7 @@ typedef struct an__vae {
     float *draws;     /* (S,L) the scoring draws                          */
     float *ring;      /* (T,F) the stream's last rows, raw                */
     float *acc;       /* (B) scoring accumulator                          */
+    float *st_exp;    /* (F) what the last push expected, raw             */
     void *core;
     size_t core_bytes;
     /* training block */
@@ -3499,6 +3502,7 @@ typedef struct an__vae {
     size_t train_bytes;
     an_rng noise;     /* training noise                                   */
     size_t ring_pos, n_seen;
+    int has_exp;      /* st_exp holds the last push's expectation         */
     size_t epochs_run, train_rows;
     double best_loss;
 } an__vae;
@@ -3590,6 +3594,7 @@ static void an__vae_carve(an__vae *m, const an_vae_config *c, size_t F, const an
     p = an__take(core, &co, an__mul(c->draws, Z)); if (m) m->draws = p;
     p = an__take(core, &co, L->D); if (m) m->ring = p;
     p = an__take(core, &co, B); if (m) m->acc = p;
+    p = an__take(core, &co, F); if (m) m->st_exp = p;
     p = an__take(train, &tr, L->n_params); if (m) m->grads = p;
     p = an__take(train, &tr, L->n_params); if (m) m->best = p;
     p = an__take(train, &tr, bd); if (m) m->dy = p;
@@ -4115,6 +4120,7 @@ out:
 static void an__vae_stream_reset(an__vae *m)
 {
     m->n_seen = m->ring_pos = 0;
+    m->has_exp = 0;
 }
 
 AN_API an_result an_vae_fit(an_detector *d, const float *x, size_t n_rows, const an_lstm_train_config *t)
@@ -4168,8 +4174,10 @@ static an_result an__vae_fit(an_detector *self, const float *x, size_t n_rows)
 
 /* Scores of bs <= batch windows of raw rows (window b at raw + b step):
    out[b] = the mean over the draws of the last row's squared error (mean
-   over features, scaled units).  Score and push both come here. */
-static an_result an__vae_score_batch(an__vae *m, const float *raw, size_t step, size_t bs, float *out)
+   over features, scaled units).  Score and push both come here; with exp
+   (F) not NULL (bs = 1), exp = the mean over the draws of the last row's
+   reconstruction, scaled. */
+static an_result an__vae_score_batch(an__vae *m, const float *raw, size_t step, size_t bs, float *out, float *exp)
 {
     size_t T = m->cfg.window, F = m->n_features, D = m->lay.D, Z = m->cfg.latent, S = m->cfg.draws, b, s;
     an_result r;
@@ -4181,6 +4189,7 @@ static an_result an__vae_score_batch(an__vae *m, const float *raw, size_t step, 
         }
         out[b] = 0.0f;
     }
+    if (exp) memset(exp, 0, F * sizeof(float));
     an__vae_encode(m, bs);
     for (s = 0; s < S; s++) {
         for (b = 0; b < bs; b++) memcpy(m->eps + b * Z, m->draws + s * Z, Z * sizeof(float));
@@ -4189,8 +4198,12 @@ static an_result an__vae_score_batch(an__vae *m, const float *raw, size_t step, 
         if (!an__all_finite(m->y, bs * D)) return AN_ERR_NUMERIC;
         for (b = 0; b < bs; b++)
             out[b] += an__row_err(AN_LOSS_MSE, AN_AGG_MEAN, m->y + b * D + (T - 1) * F, m->x + b * D + (T - 1) * F, F);
+        if (exp)
+            for (b = 0; b < F; b++) exp[b] += m->y[(T - 1) * F + b];
     }
     for (b = 0; b < bs; b++) out[b] /= (float)S;
+    if (exp)
+        for (b = 0; b < F; b++) exp[b] /= (float)S;
     return AN_OK;
 }
 
@@ -4207,7 +4220,7 @@ static an_result an__vae_score(an_detector *self, const float *x, size_t n_rows,
     nw = n_rows - T + 1;
     for (w0 = 0; w0 < nw; w0 += m->cfg.batch) {
         size_t bs = nw - w0 < m->cfg.batch ? nw - w0 : m->cfg.batch;
-        if ((r = an__vae_score_batch(m, x + w0 * F, F, bs, scores + w0 + T - 1)) != AN_OK) return r;
+        if ((r = an__vae_score_batch(m, x + w0 * F, F, bs, scores + w0 + T - 1, NULL)) != AN_OK) return r;
     }
     return AN_OK;
 }
@@ -4216,6 +4229,7 @@ static an_result an__vae_push(an_detector *self, const float *row, float *score)
 {
     an__vae *m = an__vae_of(self);
     size_t T, F, k;
+    an_result r;
     if (!m) return AN_ERR_INVALID_ARG;
     *score = 0.0f;
     T = m->cfg.window;
@@ -4226,7 +4240,23 @@ static an_result an__vae_push(an_detector *self, const float *row, float *score)
     if (m->n_seen < T) return AN_OK;
     /* oldest row first, assembled in y's memory (free until decoding) */
     for (k = 0; k < T; k++) memcpy(m->y + k * F, m->ring + ((m->ring_pos + k) % T) * F, F * sizeof(float));
-    return an__vae_score_batch(m, m->y, 0, 1, score);
+    m->has_exp = 0;
+    if ((r = an__vae_score_batch(m, m->y, 0, 1, score, m->st_exp)) != AN_OK) return r;
+    if (m->has_scaler && (r = an_scaler_inverse(&m->scaler, m->st_exp, 1, m->st_exp)) != AN_OK) return r;
+    m->has_exp = 1;
+    return AN_OK;
+}
+
+/* The contract's expectation: the mean reconstruction, over the draws, of
+   the row last pushed as the last row of its window (NaN before the
+   first full window). */
+static an_result an__vae_expected(an_detector *self, double *expected)
+{
+    an__vae *m = an__vae_of(self);
+    size_t f;
+    if (!m) return AN_ERR_INVALID_ARG;
+    for (f = 0; f < m->n_features; f++) expected[f] = m->has_exp ? (double)m->st_exp[f] : (double)NAN;
+    return AN_OK;
 }
 
 static an_result an__vae_reset(an_detector *self)
@@ -4508,7 +4538,7 @@ fail:
 static const an_detector_vtable an__vae_vtable = {
     AN_TAG_VAE, "vae",
     an__vae_fit, an__vae_score, an__vae_push, an__vae_reset,
-    an__vae_save, an__vae_load, an__vae_gradient, an__vae_destroy, NULL
+    an__vae_save, an__vae_load, an__vae_gradient, an__vae_destroy, an__vae_expected
 };
 
 static const an_detector_vtable *an__vae_vt(void) { return &an__vae_vtable; }

@@ -389,8 +389,15 @@ static void detector_case(an_vae_arch arch)
         CHECK(s2[200] > 10.0 * normal);
         x[200 * F] = keep;
     }
-    /* push gives score's bits */
-    for (i = 0; i < N; i++) CHECK_OK(an_detector_push(d, x + i * F, &s3[i]));
+    /* push gives score's bits; what it expected is NaN until the first
+       full window, then near the row (the sine, noise 0.05, amplitude 1) */
+    for (i = 0; i < N; i++) {
+        double ex[F];
+        CHECK_OK(an_detector_push(d, x + i * F, &s3[i]));
+        CHECK_OK(an_detector_expected(d, ex));
+        if (i + 1 < T) CHECK(ex[0] != ex[0] && ex[1] != ex[1]);
+        else CHECK(fabs(ex[0] - x[i * F]) < 0.5 && fabs(ex[1] - x[i * F + 1]) < 0.5);
+    }
     CHECK(memcmp(s1, s3, sizeof s1) == 0);
     /* the gradient hook against finite differences of the score */
     grad = (float *)malloc(N * F * sizeof(float));
@@ -682,6 +689,39 @@ done:
     an_detector_destroy(d);
 }
 
+/* The expectation is in the data's units: a sine around 20 with
+   amplitude 5 is expected within 2.5 of each row (1.6 measured; scaled
+   units would be about 20 away, a missing scale up to 3.6 at the peaks). */
+static void test_expected_units(void)
+{
+    enum { N = 240 };
+    an_vae_config c = small_config(AN_VAE_LSTM);
+    an_detector *d = NULL;
+    float *x = sine(N, 1, 11), sc;
+    size_t i;
+    double ex, worst = 0.0;
+    if (!x) return;
+    for (i = 0; i < N; i++) x[i] = 20.0f + 5.0f * x[i];
+    c.train.epochs = 20;
+    CHECK_OK(an_vae_create(&c, 1, NULL, &d));
+    if (d && an_detector_fit(d, x, N) == AN_OK) {
+        for (i = 0; i < N; i++) {
+            CHECK_OK(an_detector_push(d, x + i, &sc));
+            CHECK_OK(an_detector_expected(d, &ex));
+            if (i + 1 >= c.window && fabs(ex - x[i]) > worst) worst = fabs(ex - x[i]);
+        }
+        if (getenv("LSTM_VERBOSE")) printf("  expected: worst |expected - actual| %.3f\n", worst);
+        CHECK(worst < 2.5);
+        CHECK_OK(an_detector_reset(d));
+        CHECK_OK(an_detector_expected(d, &ex));
+        CHECK(ex != ex);
+    } else {
+        CHECK(0);
+    }
+    an_detector_destroy(d);
+    free(x);
+}
+
 /* Every allocation of create, fit, save, load and score failing in turn. */
 static an_result job_vae(const an_allocator *a, void *ctx)
 {
@@ -736,6 +776,7 @@ int main(void)
     RUN(test_bad_inputs);
     RUN(test_allocation_failures);
     RUN(test_augment);
+    RUN(test_expected_units);
     printf("vae: worst relative difference from torch %.2e, worst finite-difference error %.2e\n", worst_torch,
            worst_fd);
     return test_finish("test_vae");
