@@ -899,7 +899,10 @@ AN_API an_result an_vae_sample(an_detector *d, an_rng *rng, size_t n, float *win
    set first, so a call with capacity_rows 0 (out may then be NULL) sizes
    out.  Fit an LSTM on out with stride T and windows of T rows to train
    on the generated windows whole: only windows that start at a multiple
-   of T after n_rows are then generated ones; others straddle two.
+   of T after n_rows are then generated ones; others straddle two.  The
+   LSTM models validate on the last windows of what they are given, here
+   generated ones: validate on held-out real rows instead (val_fraction 0
+   and an_detector_score on them), or count the generated tail in.
    Returns: AN_OK; AN_ERR_INVALID_ARG (fraction outside [0, 10], NULL
    pointers); AN_ERR_SHAPE (capacity_rows < *out_rows); AN_ERR_NOT_FITTED;
    AN_ERR_TOO_LARGE; AN_ERR_NUMERIC. */
