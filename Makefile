@@ -80,7 +80,8 @@ X86      := $(filter x86_64 i686 i386,$(shell uname -m))
 HAS_AVX2 := $(if $(X86),$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo 1))
 TESTS     = build/test_core build/test_core_scalar $(if $(HAS_AVX2),build/test_core_avx2) build/test_stats \
             build/test_thresholds build/test_detectors build/test_lstm build/test_lstm_scalar \
-            $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject build/test_torch build/test_threads
+            $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject build/test_torch build/test_threads \
+            build/test_vae
 # The fuzz targets (tests/fuzz_<name>.c), each with its seed corpus in
 # tests/fuzz/<name> (the model reader's in tests/fuzz/corpus) and a
 # dictionary tests/fuzz/<name>.dict where it has one.
@@ -130,6 +131,9 @@ build/test_lstm_scalar: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures
 build/test_lstm_avx2: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures/lstm_torch.h | build
 	$(CC) $(STD) $(SIMD_avx2) -DANOMALY_NO_AVX512 -DTEST_SIMD_EXPECT=AN_SIMD_AVX2 $(CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
+build/test_vae: tests/test_vae.c $(HEADERS) tests/test.h tests/fixtures/vae_torch.h | build
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
+
 build/test_torch: tests/test_torch.c $(HEADERS) tests/test.h tests/fixtures/torch_model.h | build
 	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
@@ -165,6 +169,9 @@ bench/stl: bench/stl.c bench/bench.h $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 bench/lstm_ae: bench/lstm_ae.c bench/bench.h $(HEADERS)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+bench/vae: bench/vae.c $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 build/lstm_tour: examples/lstm_tour.c $(HEADERS) | build
@@ -214,20 +221,22 @@ sanitize: | build
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_xai.c $(TEST_PATHS) -o build/test_xai_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_inject.c $(TEST_PATHS) -o build/test_inject_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_torch.c $(TEST_PATHS) -o build/test_torch_asan $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_vae.c $(TEST_PATHS) -o build/test_vae_asan $(LDLIBS)
 	for t in $(FUZZ_TARGETS); do $(CC) $(ALL_CFLAGS) $(SANITIZE) -DFUZZ_STANDALONE tests/fuzz_$$t.c -o build/fuzz_$${t}_asan $(LDLIBS) || exit 1; done
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) examples/anomaly.c -o build/anomaly_asan $(LDLIBS)
 	$(CC) $(STD) $(if $(HAS_AVX2),$(SIMD_avx2),$(SIMD_scalar)) $(CFLAGS) -gdwarf-4 tests/test_core.c $(TEST_PATHS) -o build/test_core_vg $(LDLIBS)
 	@SKIP_COMPILE=1 sh tests/run.sh build/test_core_asan build/test_core_scalar_asan build/test_stats_asan \
 	    build/test_thresholds_asan build/test_detectors_asan build/test_lstm_asan build/test_xai_asan build/test_inject_asan build/test_torch_asan \
-	    $(call FUZZ_REPLAY,,_asan) "sh tests/test_cli.sh build/anomaly_asan" \
+	    build/test_vae_asan $(call FUZZ_REPLAY,,_asan) "sh tests/test_cli.sh build/anomaly_asan" \
 	    "valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect build/test_core_vg"
 
-bench: build/bench_kernels build/bench_stats build/bench_xai bench/stl bench/lstm_ae
+bench: build/bench_kernels build/bench_stats build/bench_xai bench/stl bench/lstm_ae bench/vae
 	./build/bench_kernels
 	./build/bench_stats
 	./build/bench_xai
 	sh bench/stl_compare.sh bench/stl
 	sh bench/lstm_ae_compare.sh
+	sh bench/vae_compare.sh
 
 demo: build/anomaly
 	./build/anomaly demo
@@ -276,13 +285,15 @@ cross: | build
 	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_detectors.c $(TEST_PATHS) -o build/test_detectors_neon $(LDLIBS)
 	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_lstm.c $(TEST_PATHS) -o build/test_lstm_neon $(LDLIBS)
 	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_xai.c $(TEST_PATHS) -o build/test_xai_neon $(LDLIBS)
+	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_vae.c $(TEST_PATHS) -o build/test_vae_neon $(LDLIBS)
 	@SKIP_COMPILE=1 sh tests/run.sh "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_core_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_core_neon_scalar" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_stats_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_thresholds_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_detectors_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_lstm_neon" \
-	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_xai_neon"
+	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_xai_neon" \
+	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_vae_neon"
 
 # Firmware: firmware/train.c fits each detector on the host and writes its
 # model file and the series as C arrays; firmware/stream.c streams the

@@ -15,6 +15,9 @@
                        dense), the forecaster (telemanom) and the
                        classifier / score head, all detectors; training
                        loop, scoring, streaming, records, save/load
+       5  VAE          a variational autoencoder over windows (dense or
+                       LSTM encoder / decoder), a detector and a
+                       generator of synthetic windows
 
    Every model also gives anomaly records (an_lstm_explain), a training
    record with threshold state (an_lstm_info_get) and the detector's input
@@ -614,7 +617,8 @@ AN_API an_result an_lstm_classifier_memory(const an_lstm_config *c, size_t n_fea
 /* Returns: the type table entry for an_detector_load. */
 AN_API const an_detector_vtable *an_lstm_classifier_type(void);
 /* This header's detector types for an_detector_load (autoencoder,
-   forecaster, classifier; *n set to 3 when n is not NULL).
+   forecaster, classifier, VAE (section 5); *n set to 4 when n is not
+   NULL).
    Returns: a static table, never NULL. */
 AN_API const an_detector_vtable *const *an_lstm_types(size_t *n);
 /* Trains on windows (n,T,F) raw with labels (n,K) in [0,1], with t
@@ -747,6 +751,163 @@ AN_API an_result an_lstm_set_dropout(an_detector *d, an_lstm_dropout_mode mode);
    layers keep their weights in fit and update.
    Returns: AN_OK, or AN_ERR_INVALID_ARG (no such side or layer). */
 AN_API an_result an_lstm_freeze(an_detector *d, an_lstm_side side, size_t layer, int frozen);
+
+/* ==========================================================================
+   5  Variational autoencoder
+   ==========================================================================
+   A VAE over windows (Kingma & Welling 2014) as a detector and as a
+   generator of synthetic normal windows.  On a window x (T,F) of the
+   scaled series, with H hidden units and L latent dimensions:
+
+     AN_VAE_DENSE  x flattened (T F) -> dense H, tanh -> head
+                   z -> dense H, tanh -> dense T F -> y (T,F)
+     AN_VAE_LSTM   x -> LSTM H (its last state) -> head
+                   z repeated T times -> LSTM H -> time-distributed
+                   dense F -> y (T,F)
+
+   The head is one dense layer H -> 2L (PyTorch's Linear(H, 2L) followed
+   by .chunk(2)): mu its first L outputs, the raw log-variance its last L.
+     lv  = clamp(raw, -AN_VAE_LOGVAR_MAX, AN_VAE_LOGVAR_MAX)
+     z   = mu + exp(lv / 2) eps,  eps ~ N(0, I)  (the reparameterisation)
+   The clamp (+-10: a standard deviation between 6.7e-3 and 148, in a
+   space whose prior is N(0, 1)) keeps exp(lv) and z finite in float32
+   after a bad step, and keeps the KL term's -lv from growing without
+   bound when the encoder collapses a variance; where the raw value lies
+   outside, its gradient is 0 (as torch.clamp's, whose bounds pass it).
+   The loss of B windows:
+     recon = 1 / (B T F) sum_{b,t,f} (y - x)^2    (an_loss's MSE)
+     kl    = 1 / B sum_b sum_l -1/2 (1 + lv - mu^2 - exp(lv))
+     loss  = recon + beta kl
+   For a Gaussian decoder of variance s^2, the negative ELBO is T F /
+   (2 s^2) times this loss with beta = 2 s^2 / (T F), plus a constant: beta
+   is that variance in disguise (default 0.01).  With warmup > 0, epoch e
+   (1-based) trains with beta min(1, e / warmup) (Bowman et al. 2016);
+   validation always uses the full beta, and the best checkpoint is taken
+   among the epochs from the end of warm-up on (earlier epochs train with
+   another loss).
+   Parameters lie in one block: encoder (dense W (H,TF), b (H), or the
+   LSTM's W_ih, W_hh, b_ih, b_hh), head W (2L,H), b (2L), decoder (dense
+   W (H,L), b (H), or an LSTM of L inputs), output W (O,H), b (O) with O
+   = T F (dense) or F (LSTM); an_vae_param_view names them ("encoder.W",
+   "encoder.W_ih", "head.W", "decoder.b_hh", "output.b", ...).
+   Initialisation from the seed as the LSTM models' (Glorot dense, Keras
+   LSTM).  Training: an_lstm_train_config and the LSTM autoencoder's loop
+   (chronological validation split, shuffled mini-batches, Adam, early
+   stopping, best checkpoint), with fresh noise for every training batch
+   from an an_rng of the seed and the same noise at every validation.
+   Scoring (an_detector_score): a row's score is the mean, over `draws`
+   latent draws, of the squared reconstruction error (mean over features,
+   scaled units) of the row as the last row of the window ending at it
+   (rows before the first full window score 0; push gives the same bits).
+   That is the row's share of the ELBO's reconstruction term, i.e. minus
+   its log reconstruction probability under a Gaussian decoder up to an
+   affine map (An & Cho 2015), estimated by Monte Carlo.  The negative
+   ELBO is not used because its KL term is one number per window and does
+   not say which row is wrong.  The draws are fixed per model (drawn from
+   the seed at create and load), so scores are deterministic and streaming
+   allocates nothing.  Expectation (an_detector_expected): the mean
+   reconstruction over the draws of the row last pushed, in the data's
+   units.  Gradient (an_detector_gradient): the exact derivative of that
+   score, the draws held fixed.
+   Generation: an_vae_sample decodes z ~ N(0, I) into windows in the
+   data's units; an_vae_augment appends a fraction of such windows to a
+   series, for an LSTM's training set (`anomaly augment`).  Whether that
+   helps detection is not measured yet: it is off unless asked for. */
+#define AN_TAG_VAE AN_TAG('V', 'A', 'E', '1')
+#define AN_VAE_LOGVAR_MAX 10.0f
+#define AN_VAE_MAX_DRAWS 64
+
+typedef enum an_vae_arch {
+    AN_VAE_DENSE = 0,
+    AN_VAE_LSTM  = 1
+} an_vae_arch;
+
+typedef struct an_vae_config {
+    size_t window;               /* T                                      */
+    an_vae_arch arch;            /* dense or LSTM encoder / decoder        */
+    size_t hidden;               /* H, each side                           */
+    size_t latent;               /* L                                      */
+    double beta;                 /* KL weight, [0, 1e6], default 0.01      */
+    size_t warmup;               /* epochs of linear beta warm-up, 0 = none */
+    size_t draws;                /* latent draws per scored window,
+                                    1..AN_VAE_MAX_DRAWS, default 8         */
+    an_scaler_kind scaler;       /* default standard                       */
+    size_t batch;                /* training and scoring batch, default 32 */
+    uint64_t seed;               /* init, shuffling, noise; default 1      */
+    an_lstm_train_config train;  /* the model's own training configuration */
+} an_vae_config;
+
+/* The three parts of a loss (see above). */
+typedef struct an_vae_loss {
+    double loss, recon, kl;
+} an_vae_loss;
+
+/* Defaults above, dense architecture, train = an_lstm_train_config_init().
+   Returns: the configuration (checked at create). */
+AN_API an_vae_config an_vae_config_init(size_t window, size_t hidden, size_t latent);
+/* Returns: AN_OK when c is usable, else AN_ERR_INVALID_ARG. */
+AN_API an_result an_vae_check_config(const an_vae_config *c);
+/* Bytes of the inference block and of the training block fit adds.
+   Returns: AN_OK, AN_ERR_INVALID_ARG, AN_ERR_TOO_LARGE. */
+AN_API an_result an_vae_memory(const an_vae_config *c, size_t n_features, size_t *inference_bytes,
+                               size_t *training_bytes);
+/* A new, unfitted VAE of series with n_features columns.
+   Returns: AN_OK with *out set; AN_ERR_INVALID_ARG, AN_ERR_TOO_LARGE or
+   AN_ERR_NOMEM with *out NULL. */
+AN_API an_result an_vae_create(const an_vae_config *c, size_t n_features, const an_allocator *a, an_detector **out);
+/* Returns: the type table entry for an_detector_load. */
+AN_API const an_detector_vtable *an_vae_type(void);
+/* Fits on x (n_rows, F raw) with t (NULL: the model's own training
+   configuration): scaler, weights from the seed, training.
+   Returns: AN_OK; AN_ERR_INVALID_ARG (d not a VAE, a bad t);
+   AN_ERR_TOO_SHORT; AN_ERR_INPUT (non-finite data); AN_ERR_CANCELLED,
+   AN_ERR_NUMERIC, AN_ERR_NOMEM (the model is then not fitted). */
+AN_API an_result an_vae_fit(an_detector *d, const float *x, size_t n_rows, const an_lstm_train_config *t);
+/* As an_lstm_param_view, with the names above, "grad.<name>", "params"
+   and "grads".  After writing parameters, call an_vae_sync.
+   Returns: AN_OK, AN_ERR_INVALID_ARG, AN_ERR_NOMEM. */
+AN_API an_result an_vae_param_view(an_detector *d, const char *name, float **data, size_t *count);
+AN_API void an_vae_sync(an_detector *d);
+/* One forward and backward pass on B <= batch scaled windows x (B,T,F)
+   with the noise eps (B,L) given: *loss, the gradient block overwritten,
+   and grad_x (B,T,F, optional) the derivative with respect to x as both
+   the input and the target.  an_vae_loss_grad draws eps from rng (B L
+   normals, row-major) and calls it.
+   Returns: AN_OK; AN_ERR_INVALID_ARG (NULL pointers, B 0, beta < 0 or not
+   finite); AN_ERR_SHAPE (B > batch); AN_ERR_INPUT (non-finite x or eps);
+   AN_ERR_NUMERIC; AN_ERR_NOMEM. */
+AN_API an_result an_vae_loss_grad_eps(an_detector *d, const float *x, size_t B, const float *eps, double beta,
+                                      an_vae_loss *loss, float *grad_x);
+AN_API an_result an_vae_loss_grad(an_detector *d, const float *x, size_t B, an_rng *rng, double beta,
+                                  an_vae_loss *loss, float *grad_x);
+/* The encoder's mu and clamped log-variance (B,L) of scaled windows x
+   (B,T,F), and the decoder's windows out (B,T,F) of codes z (B,L).
+   Returns: AN_OK, AN_ERR_INVALID_ARG, AN_ERR_SHAPE (B > batch),
+   AN_ERR_INPUT (non-finite input), AN_ERR_NUMERIC. */
+AN_API an_result an_vae_encode(an_detector *d, const float *x, size_t B, float *mu, float *logvar);
+AN_API an_result an_vae_decode(an_detector *d, const float *z, size_t B, float *out);
+/* n synthetic windows (n,T,F) in the data's units from a fitted model:
+   z ~ N(0, I) drawn from rng (L normals a window, in order), decoded and
+   the scaler's inverse applied.  Allocates nothing.
+   Returns: AN_OK; AN_ERR_INVALID_ARG (not a VAE, NULL pointers, n 0);
+   AN_ERR_NOT_FITTED; AN_ERR_NUMERIC. */
+AN_API an_result an_vae_sample(an_detector *d, an_rng *rng, size_t n, float *windows);
+/* Augmentation (issue 15): out = the series x (n_rows, F), then k
+   windows of an_vae_sample (an an_rng seeded from seed), T rows each, with
+   k = round(fraction floor(n_rows / T)): fraction 0.3 adds 30% as many
+   windows as the series holds end to end.  *out_rows = n_rows + k T is
+   set first, so a call with capacity_rows 0 (out may then be NULL) sizes
+   out.  Fit an LSTM on out with stride T and windows of T rows to train
+   on the generated windows whole: only windows that start at a multiple
+   of T after n_rows are then generated ones; others straddle two.  The
+   LSTM models validate on the last windows of what they are given, here
+   generated ones: validate on held-out real rows instead (val_fraction 0
+   and an_detector_score on them), or count the generated tail in.
+   Returns: AN_OK; AN_ERR_INVALID_ARG (fraction outside [0, 10], NULL
+   pointers); AN_ERR_SHAPE (capacity_rows < *out_rows); AN_ERR_NOT_FITTED;
+   AN_ERR_TOO_LARGE; AN_ERR_NUMERIC. */
+AN_API an_result an_vae_augment(an_detector *d, const float *x, size_t n_rows, double fraction, uint64_t seed,
+                                float *out, size_t capacity_rows, size_t *out_rows);
 
 #ifdef __cplusplus
 }
@@ -3291,7 +3452,1108 @@ AN_API const an_detector_vtable *an_lstm_forecaster_type(void) { return &an__lfc
 
 AN_API const an_detector_vtable *an_lstm_classifier_type(void) { return &an__lcl_vtable; }
 
-static const an_detector_vtable *const an__lstm_types[] = { &an__lae_vtable, &an__lfc_vtable, &an__lcl_vtable };
+
+/* ==========================================================================
+   5  Variational autoencoder
+   ========================================================================== */
+
+/* Parameter offsets (floats into the block) from the configuration. */
+typedef struct an__vae_layout {
+    size_t D;                  /* T F, the flattened window              */
+    size_t O;                  /* output width per row of the output
+                                  dense: T F (dense) or F (LSTM)         */
+    size_t enc, head_W, head_b, dec, out_W, out_b;
+    size_t n_params;
+} an__vae_layout;
+
+typedef struct an__vae {
+    an_detector base;
+    an_vae_config cfg;
+    size_t n_features;
+    an_allocator alloc;
+    an__vae_layout lay;
+    an_scaler scaler;
+    int has_scaler;
+    an_lstm_layer enc, dec;                 /* LSTM architecture         */
+    an_lstm_layer_buffers enc_buf, dec_buf;
+    /* inference block */
+    float *params;    /* (n_params)                                       */
+    float *x;         /* (B,T,F) scaled input windows                     */
+    float *h1;        /* (B,H) encoder output (tanh, or the LSTM's h_T)   */
+    float *ml;        /* (B,2L) head output: mu, raw log-variance         */
+    float *eps;       /* (B,L) noise                                      */
+    float *z;         /* (B,L) code                                       */
+    float *h2;        /* (B,H) dense decoder hidden (tanh)                */
+    float *y;         /* (B,T,F) reconstruction                           */
+    float *draws;     /* (S,L) the scoring draws                          */
+    float *ring;      /* (T,F) the stream's last rows, raw                */
+    float *acc;       /* (B) scoring accumulator                          */
+    float *st_exp;    /* (F) what the last push expected, raw             */
+    void *core;
+    size_t core_bytes;
+    /* training block */
+    float *grads, *best;   /* (n_params) each                             */
+    float *dy;        /* (B,T,F)                                          */
+    float *dh;        /* (B,T,H) decoder sequence gradient; dense: (B,H)  */
+    float *dz;        /* (B,L)                                            */
+    float *dml;       /* (B,2L)                                           */
+    float *dh1;       /* (B,H)                                            */
+    float *gx;        /* (B,T,F) input gradient (gradient hook)           */
+    float *adam_heap;
+    an_adam adam;
+    void *train;
+    size_t train_bytes;
+    an_rng noise;     /* training noise                                   */
+    size_t ring_pos, n_seen;
+    int has_exp;      /* st_exp holds the last push's expectation         */
+    size_t epochs_run, train_rows;
+    double best_loss;
+} an__vae;
+
+static const an_detector_vtable *an__vae_vt(void);
+
+static an__vae *an__vae_of(an_detector *d)
+{
+    return (d && d->vt == an__vae_vt()) ? (an__vae *)d : NULL;
+}
+
+AN_API an_vae_config an_vae_config_init(size_t window, size_t hidden, size_t latent)
+{
+    an_vae_config c;
+    memset(&c, 0, sizeof c);
+    c.window = window;
+    c.arch = AN_VAE_DENSE;
+    c.hidden = hidden;
+    c.latent = latent;
+    c.beta = 0.01;
+    c.draws = 8;
+    c.scaler = AN_SCALER_STANDARD;
+    c.batch = 32;
+    c.seed = 1;
+    c.train = an_lstm_train_config_init();
+    return c;
+}
+
+AN_API an_result an_vae_check_config(const an_vae_config *c)
+{
+    if (!c) return AN_ERR_INVALID_ARG;
+    if (c->window < 1 || c->window > AN_LSTM_MAX_WINDOW) return AN_ERR_INVALID_ARG;
+    if ((unsigned)c->arch > AN_VAE_LSTM) return AN_ERR_INVALID_ARG;
+    if (c->hidden < 1 || c->hidden > AN_LSTM_MAX_UNITS || c->latent < 1 || c->latent > AN_LSTM_MAX_UNITS)
+        return AN_ERR_INVALID_ARG;
+    if (!(c->beta >= 0.0 && c->beta <= 1e6) || c->warmup > 1000000) return AN_ERR_INVALID_ARG;
+    if (c->draws < 1 || c->draws > AN_VAE_MAX_DRAWS) return AN_ERR_INVALID_ARG;
+    if ((unsigned)c->scaler > AN_SCALER_ROBUST) return AN_ERR_INVALID_ARG;
+    if (c->batch < 1 || c->batch > 65536) return AN_ERR_INVALID_ARG;
+    return an_lstm_check_train_config(&c->train);
+}
+
+static void an__vae_plan(const an_vae_config *c, size_t F, an__vae_layout *L)
+{
+    size_t H = c->hidden, Z = c->latent, off;
+    int lstm = c->arch == AN_VAE_LSTM;
+    L->D = an__mul(c->window, F);
+    L->O = lstm ? F : L->D;
+    L->enc = 0;
+    off = lstm ? an_lstm_layer_param_count(F, H) : an__add(an__mul(H, L->D), H);
+    L->head_W = off;
+    off = an__add(off, an__mul(2 * Z, H));
+    L->head_b = off;
+    off = an__add(off, 2 * Z);
+    L->dec = off;
+    off = an__add(off, lstm ? an_lstm_layer_param_count(Z, H) : an__add(an__mul(H, Z), H));
+    L->out_W = off;
+    off = an__add(off, an__mul(L->O, H));
+    L->out_b = off;
+    L->n_params = an__add(off, L->O);
+}
+
+/* Lays out both blocks (or measures them, m NULL); sizes in floats. */
+static void an__vae_carve(an__vae *m, const an_vae_config *c, size_t F, const an__vae_layout *L, float *core,
+                          float *train, size_t *core_floats, size_t *train_floats)
+{
+    size_t B = c->batch, T = c->window, H = c->hidden, Z = c->latent, co = 0, tr = 0, adam_bytes = 0;
+    size_t bd = an__mul(B, L->D), bth = an__mul(an__mul(B, T), H);
+    int lstm = c->arch == AN_VAE_LSTM;
+    float *p;
+    p = an__take(core, &co, L->n_params); if (m) m->params = p;
+    if (lstm) {
+        p = an__take(core, &co, an_lstm_layer_buffer_floats(B, T, F, H, 0));
+        if (m && p) an_lstm_layer_buffers_carve(&m->enc_buf, p, B, T, F, H, 0);
+        p = an__take(core, &co, an_lstm_layer_buffer_floats(B, T, Z, H, 0));
+        if (m && p) an_lstm_layer_buffers_carve(&m->dec_buf, p, B, T, Z, H, 0);
+        p = an__take(train, &tr, an__mul(bth, 4)); if (m) m->enc_buf.dz = p;
+        p = an__take(train, &tr, an__mul(B, 6 * H)); if (m) m->enc_buf.work = p;
+        p = an__take(train, &tr, an__mul(bth, 4)); if (m) m->dec_buf.dz = p;
+        p = an__take(train, &tr, an__mul(B, 6 * H)); if (m) m->dec_buf.work = p;
+    }
+    p = an__take(core, &co, bd); if (m) m->x = p;
+    p = an__take(core, &co, an__mul(B, H)); if (m) m->h1 = p;
+    p = an__take(core, &co, an__mul(B, 2 * Z)); if (m) m->ml = p;
+    p = an__take(core, &co, an__mul(B, Z)); if (m) m->eps = p;
+    p = an__take(core, &co, an__mul(B, Z)); if (m) m->z = p;
+    p = an__take(core, &co, lstm ? 0 : an__mul(B, H)); if (m) m->h2 = p;
+    p = an__take(core, &co, bd); if (m) m->y = p;
+    p = an__take(core, &co, an__mul(c->draws, Z)); if (m) m->draws = p;
+    p = an__take(core, &co, L->D); if (m) m->ring = p;
+    p = an__take(core, &co, B); if (m) m->acc = p;
+    p = an__take(core, &co, F); if (m) m->st_exp = p;
+    p = an__take(train, &tr, L->n_params); if (m) m->grads = p;
+    p = an__take(train, &tr, L->n_params); if (m) m->best = p;
+    p = an__take(train, &tr, bd); if (m) m->dy = p;
+    p = an__take(train, &tr, lstm ? bth : an__mul(B, H)); if (m) m->dh = p;
+    p = an__take(train, &tr, an__mul(B, Z)); if (m) m->dz = p;
+    p = an__take(train, &tr, an__mul(B, 2 * Z)); if (m) m->dml = p;
+    p = an__take(train, &tr, an__mul(B, H)); if (m) m->dh1 = p;
+    p = an__take(train, &tr, bd); if (m) m->gx = p;
+    if (an_adam_heap_size(L->n_params, &adam_bytes) != AN_OK) adam_bytes = SIZE_MAX;
+    p = an__take(train, &tr, adam_bytes / sizeof(float) + 1); if (m) m->adam_heap = p;
+    *core_floats = co;
+    *train_floats = tr;
+}
+
+AN_API an_result an_vae_memory(const an_vae_config *c, size_t n_features, size_t *inference_bytes,
+                               size_t *training_bytes)
+{
+    an__vae_layout L;
+    size_t co, tr;
+    an_result r;
+    if (inference_bytes) *inference_bytes = 0;
+    if (training_bytes) *training_bytes = 0;
+    if ((r = an_vae_check_config(c)) != AN_OK) return r;
+    if (n_features < 1 || n_features > AN_LSTM_MAX_FEATURES) return AN_ERR_INVALID_ARG;
+    an__vae_plan(c, n_features, &L);
+    if (L.n_params == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    an__vae_carve(NULL, c, n_features, &L, NULL, NULL, &co, &tr);
+    co = an__mul(co, sizeof(float));
+    tr = an__mul(tr, sizeof(float));
+    if (co == SIZE_MAX || tr == SIZE_MAX || an__add(co, tr) > AN_LSTM_MAX_BYTES) return AN_ERR_TOO_LARGE;
+    if (inference_bytes) *inference_bytes = an__add(co, sizeof(an__vae));
+    if (training_bytes) *training_bytes = tr;
+    return AN_OK;
+}
+
+/* The LSTM layers' views of the parameter (and gradient) blocks. */
+static void an__vae_bind_lstm(an__vae *m, an_lstm_layer *y, size_t o, size_t I)
+{
+    size_t H = m->cfg.hidden, hh = o + 4 * H * I, bi = hh + 4 * H * H, bh = bi + 4 * H;
+    y->I = I;
+    y->H = H;
+    y->act = AN_ACT_TANH;
+    y->W_ih = m->params + o;
+    y->W_hh = m->params + hh;
+    y->b_ih = m->params + bi;
+    y->b_hh = m->params + bh;
+    y->dW_ih = m->grads ? m->grads + o : NULL;
+    y->dW_hh = m->grads ? m->grads + hh : NULL;
+    y->db_ih = m->grads ? m->grads + bi : NULL;
+    y->db_hh = m->grads ? m->grads + bh : NULL;
+}
+
+static void an__vae_bind(an__vae *m)
+{
+    if (m->cfg.arch != AN_VAE_LSTM) return;
+    an__vae_bind_lstm(m, &m->enc, m->lay.enc, m->n_features);
+    an__vae_bind_lstm(m, &m->dec, m->lay.dec, m->cfg.latent);
+}
+
+static void an__vae_prepare(an__vae *m)
+{
+    if (m->cfg.arch != AN_VAE_LSTM) return;
+    an_lstm_layer_prepare(&m->enc, &m->enc_buf);
+    an_lstm_layer_prepare(&m->dec, &m->dec_buf);
+}
+
+AN_API void an_vae_sync(an_detector *d)
+{
+    an__vae *m = an__vae_of(d);
+    if (m) an__vae_prepare(m);
+}
+
+static void an__vae_init_params(an__vae *m)
+{
+    const an__vae_layout *L = &m->lay;
+    size_t H = m->cfg.hidden, Z = m->cfg.latent;
+    an_rng rng;
+    an_rng_seed(&rng, m->cfg.seed, 1);
+    if (m->cfg.arch == AN_VAE_LSTM) an_lstm_layer_init_params(&m->enc, &rng);
+    else an_dense_init_params(L->D, H, m->params + L->enc, m->params + L->enc + H * L->D, &rng);
+    an_dense_init_params(H, 2 * Z, m->params + L->head_W, m->params + L->head_b, &rng);
+    if (m->cfg.arch == AN_VAE_LSTM) an_lstm_layer_init_params(&m->dec, &rng);
+    else an_dense_init_params(Z, H, m->params + L->dec, m->params + L->dec + H * Z, &rng);
+    an_dense_init_params(H, L->O, m->params + L->out_W, m->params + L->out_b, &rng);
+}
+
+/* The scoring draws: a function of the seed alone. */
+static void an__vae_draws(an__vae *m)
+{
+    an_rng rng;
+    size_t i;
+    an_rng_seed(&rng, m->cfg.seed, 7);
+    for (i = 0; i < m->cfg.draws * m->cfg.latent; i++) m->draws[i] = (float)an_rng_normal(&rng);
+}
+
+static void an__vae_free(an__vae *m)
+{
+    an_allocator a = m->alloc;
+    if (m->has_scaler) an_scaler_uninit(&m->scaler);
+    if (m->train) an_free(&a, m->train, m->train_bytes);
+    if (m->core) an_free(&a, m->core, m->core_bytes);
+    an_free(&a, m, sizeof *m);
+}
+
+static void an__vae_destroy(an_detector *self)
+{
+    an__vae *m = an__vae_of(self);
+    if (m) an__vae_free(m);
+}
+
+AN_API an_result an_vae_create(const an_vae_config *c, size_t n_features, const an_allocator *a, an_detector **out)
+{
+    an__vae *m;
+    an_allocator alloc;
+    size_t co, tr;
+    an_result r;
+    if (!out) return AN_ERR_INVALID_ARG;
+    *out = NULL;
+    if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
+    if ((r = an_vae_memory(c, n_features, NULL, NULL)) != AN_OK) return r;
+    if (!(m = (an__vae *)an_malloc(&alloc, sizeof *m, AN_ALIGN))) return AN_ERR_NOMEM;
+    memset(m, 0, sizeof *m);
+    m->alloc = alloc;
+    m->cfg = *c;
+    m->n_features = n_features;
+    an__vae_plan(c, n_features, &m->lay);
+    an__vae_carve(NULL, c, n_features, &m->lay, NULL, NULL, &co, &tr);
+    m->core_bytes = co * sizeof(float);
+    if (!(m->core = an_malloc(&alloc, m->core_bytes, AN_ALIGN))) { an__vae_free(m); return AN_ERR_NOMEM; }
+    memset(m->core, 0, m->core_bytes);
+    an__vae_carve(m, c, n_features, &m->lay, (float *)m->core, NULL, &co, &tr);
+    if (c->scaler) {
+        if ((r = an_scaler_init(&m->scaler, c->scaler, n_features, &alloc)) != AN_OK) { an__vae_free(m); return r; }
+        m->has_scaler = 1;
+    }
+    an__vae_bind(m);
+    an__vae_init_params(m);
+    an__vae_prepare(m);
+    an__vae_draws(m);
+    m->base.vt = an__vae_vt();
+    m->base.n_features = n_features;
+    *out = &m->base;
+    return AN_OK;
+}
+
+static an_result an__vae_train_alloc(an__vae *m)
+{
+    size_t co, tr;
+    if (m->train) return AN_OK;
+    an__vae_carve(NULL, &m->cfg, m->n_features, &m->lay, NULL, NULL, &co, &tr);
+    m->train_bytes = tr * sizeof(float);
+    if (!(m->train = an_malloc(&m->alloc, m->train_bytes, AN_ALIGN))) { m->train_bytes = 0; return AN_ERR_NOMEM; }
+    memset(m->train, 0, m->train_bytes);
+    an__vae_carve(m, &m->cfg, m->n_features, &m->lay, (float *)m->core, (float *)m->train, &co, &tr);
+    an__vae_bind(m);
+    return AN_OK;
+}
+
+/* y = tanh(y) in place, n entries. */
+static void an__tanh_inplace(size_t n, float *y)
+{
+    size_t i;
+    for (i = 0; i < n; i++) y[i] = tanhf(y[i]);
+}
+
+/* dy *= 1 - y^2 (tanh's derivative from its output), n entries. */
+static void an__tanh_backward(size_t n, const float *y, float *dy)
+{
+    size_t i;
+    for (i = 0; i < n; i++) dy[i] *= 1.0f - y[i] * y[i];
+}
+
+AN__INLINE float an__vae_clamp(float v)
+{
+    return v < -AN_VAE_LOGVAR_MAX ? -AN_VAE_LOGVAR_MAX : (v > AN_VAE_LOGVAR_MAX ? AN_VAE_LOGVAR_MAX : v);
+}
+
+/* Encoder and head: m->x (B,T,F) -> m->h1 (B,H) -> m->ml (B,2L). */
+static void an__vae_encode(an__vae *m, size_t B)
+{
+    const an__vae_layout *L = &m->lay;
+    size_t H = m->cfg.hidden, T = m->cfg.window, b;
+    if (m->cfg.arch == AN_VAE_LSTM) {
+        an_lstm_layer_forward(&m->enc, &m->enc_buf, B, T, m->x, 0);
+        for (b = 0; b < B; b++) memcpy(m->h1 + b * H, m->enc_buf.h + (b * T + T - 1) * H, H * sizeof(float));
+    } else {
+        an_dense_forward(B, L->D, H, m->x, m->params + L->enc, m->params + L->enc + H * L->D, m->h1);
+        an__tanh_inplace(B * H, m->h1);
+    }
+    an_dense_forward(B, H, 2 * m->cfg.latent, m->h1, m->params + L->head_W, m->params + L->head_b, m->ml);
+}
+
+/* Reparameterisation: z (B,L) = mu + exp(lv / 2) eps. */
+static void an__vae_sample_z(an__vae *m, size_t B, const float *eps)
+{
+    size_t Z = m->cfg.latent, b, l;
+    for (b = 0; b < B; b++)
+        for (l = 0; l < Z; l++) {
+            float lv = an__vae_clamp(m->ml[b * 2 * Z + Z + l]);
+            m->z[b * Z + l] = m->ml[b * 2 * Z + l] + expf(0.5f * lv) * eps[b * Z + l];
+        }
+}
+
+/* Decoder: z (B,L) -> m->y (B,T,F). */
+static void an__vae_decode(an__vae *m, const float *z, size_t B)
+{
+    const an__vae_layout *L = &m->lay;
+    size_t H = m->cfg.hidden, T = m->cfg.window, Z = m->cfg.latent;
+    if (m->cfg.arch == AN_VAE_LSTM) {
+        an_lstm_layer_forward(&m->dec, &m->dec_buf, B, T, z, 1);
+        an_dense_forward(B * T, H, L->O, m->dec_buf.h, m->params + L->out_W, m->params + L->out_b, m->y);
+    } else {
+        an_dense_forward(B, Z, H, z, m->params + L->dec, m->params + L->dec + H * Z, m->h2);
+        an__tanh_inplace(B * H, m->h2);
+        an_dense_forward(B, H, L->D, m->h2, m->params + L->out_W, m->params + L->out_b, m->y);
+    }
+}
+
+/* Backward from m->dy (B,T,F) after a forward pass with noise eps (B,L),
+   with KL weight kw per window (beta / B; 0: the reconstruction alone):
+   the gradient block overwritten, gx (B,T,F) += dLoss/dx through the
+   input when not NULL. */
+static void an__vae_backward(an__vae *m, size_t B, const float *eps, double kw, float *gx)
+{
+    const an__vae_layout *L = &m->lay;
+    size_t H = m->cfg.hidden, T = m->cfg.window, Z = m->cfg.latent, b, l;
+    memset(m->grads, 0, L->n_params * sizeof(float));
+    memset(m->dz, 0, B * Z * sizeof(float));
+    if (m->cfg.arch == AN_VAE_LSTM) {
+        memset(m->dh, 0, B * T * H * sizeof(float));
+        an_dense_backward(B * T, H, L->O, m->dec_buf.h, m->params + L->out_W, m->dy, m->grads + L->out_W,
+                          m->grads + L->out_b, m->dh);
+        an_lstm_layer_backward(&m->dec, &m->dec_buf, B, T, m->z, 1, m->dh, NULL, m->dz);
+    } else {
+        memset(m->dh, 0, B * H * sizeof(float));
+        an_dense_backward(B, H, L->D, m->h2, m->params + L->out_W, m->dy, m->grads + L->out_W,
+                          m->grads + L->out_b, m->dh);
+        an__tanh_backward(B * H, m->h2, m->dh);
+        an_dense_backward(B, Z, H, m->z, m->params + L->dec, m->dh, m->grads + L->dec, m->grads + L->dec + H * Z,
+                          m->dz);
+    }
+    /* through z = mu + exp(lv/2) eps and beta kl:
+       dmu = dz + kw mu;  dlv = dz eps exp(lv/2) / 2 + kw (exp(lv) - 1) / 2,
+       0 where the clamp is active */
+    for (b = 0; b < B; b++)
+        for (l = 0; l < Z; l++) {
+            size_t k = b * 2 * Z + l;
+            float raw = m->ml[k + Z], lv = an__vae_clamp(raw);
+            double sd = exp(0.5 * (double)lv);
+            m->dml[k] = (float)((double)m->dz[b * Z + l] + kw * m->ml[k]);
+            m->dml[k + Z] = lv == raw ? (float)(0.5 * ((double)m->dz[b * Z + l] * eps[b * Z + l] * sd +
+                                                       kw * (sd * sd - 1.0)))
+                                      : 0.0f;
+        }
+    memset(m->dh1, 0, B * H * sizeof(float));
+    an_dense_backward(B, H, 2 * Z, m->h1, m->params + L->head_W, m->dml, m->grads + L->head_W, m->grads + L->head_b,
+                      m->dh1);
+    if (m->cfg.arch == AN_VAE_LSTM) {
+        an_lstm_layer_backward(&m->enc, &m->enc_buf, B, T, m->x, 0, NULL, m->dh1, gx);
+    } else {
+        an__tanh_backward(B * H, m->h1, m->dh1);
+        an_dense_backward(B, L->D, H, m->x, m->params + L->enc, m->dh1, m->grads + L->enc,
+                          m->grads + L->enc + H * L->D, gx);
+    }
+}
+
+/* Forward and backward on m->x (B,T,F) with noise eps (B,L): the loss,
+   the gradient block (overwritten) and, when gx is not NULL, gx (B,T,F)
+   = dLoss/dx through input and target. */
+static an_result an__vae_backprop(an__vae *m, size_t B, const float *eps, double beta, an_vae_loss *out, float *gx)
+{
+    size_t Z = m->cfg.latent, n = B * m->lay.D, i, b, l;
+    double rec = 0.0, kl = 0.0, scale = 2.0 / (double)n, kw = beta / (double)B;
+    an__vae_encode(m, B);
+    an__vae_sample_z(m, B, eps);
+    an__vae_decode(m, m->z, B);
+    for (i = 0; i < n; i++) {   /* recon = mean (y - x)^2; dy = 2 (y - x) / n */
+        double d = (double)m->y[i] - m->x[i];
+        rec += d * d;
+        m->dy[i] = (float)(scale * d);
+    }
+    rec /= (double)n;
+    for (b = 0; b < B; b++)   /* kl: -1/2 (1 + lv - mu^2 - exp(lv)) */
+        for (l = 0; l < Z; l++) {
+            double mu = m->ml[b * 2 * Z + l], lv = an__vae_clamp(m->ml[b * 2 * Z + Z + l]);
+            kl += -0.5 * (1.0 + lv - mu * mu - exp(lv));
+        }
+    kl /= (double)B;
+    out->recon = rec;
+    out->kl = kl;
+    out->loss = rec + beta * kl;
+    if (!an__finite(out->loss)) return AN_ERR_NUMERIC;
+    if (gx)
+        for (i = 0; i < n; i++) gx[i] = -m->dy[i];   /* x as the target */
+    an__vae_backward(m, B, eps, kw, gx);
+    return AN_OK;
+}
+
+static an_result an__vae_check_call(an__vae *m, const void *x, size_t B)
+{
+    if (!m || !x || B == 0) return AN_ERR_INVALID_ARG;
+    return B > m->cfg.batch ? AN_ERR_SHAPE : AN_OK;
+}
+
+AN_API an_result an_vae_loss_grad_eps(an_detector *d, const float *x, size_t B, const float *eps, double beta,
+                                      an_vae_loss *loss, float *grad_x)
+{
+    an__vae *m = an__vae_of(d);
+    an_vae_loss tmp;
+    an_result r;
+    if ((r = an__vae_check_call(m, x, B)) != AN_OK) return r;
+    if (!eps || !loss || !(beta >= 0.0 && beta <= 1e6)) return AN_ERR_INVALID_ARG;
+    memset(loss, 0, sizeof *loss);
+    if (!an__all_finite(x, B * m->lay.D) || !an__all_finite(eps, B * m->cfg.latent)) return AN_ERR_INPUT;
+    if ((r = an__vae_train_alloc(m)) != AN_OK) return r;
+    memcpy(m->x, x, B * m->lay.D * sizeof(float));
+    if ((r = an__vae_backprop(m, B, eps, beta, &tmp, grad_x ? m->gx : NULL)) != AN_OK) return r;
+    if (grad_x) memcpy(grad_x, m->gx, B * m->lay.D * sizeof(float));
+    *loss = tmp;
+    return AN_OK;
+}
+
+static void an__vae_noise(an_rng *rng, float *eps, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) eps[i] = (float)an_rng_normal(rng);
+}
+
+AN_API an_result an_vae_loss_grad(an_detector *d, const float *x, size_t B, an_rng *rng, double beta,
+                                  an_vae_loss *loss, float *grad_x)
+{
+    an__vae *m = an__vae_of(d);
+    an_result r;
+    if ((r = an__vae_check_call(m, x, B)) != AN_OK) return r;
+    if (!rng) return AN_ERR_INVALID_ARG;
+    an__vae_noise(rng, m->eps, B * m->cfg.latent);
+    return an_vae_loss_grad_eps(d, x, B, m->eps, beta, loss, grad_x);
+}
+
+AN_API an_result an_vae_encode(an_detector *d, const float *x, size_t B, float *mu, float *logvar)
+{
+    an__vae *m = an__vae_of(d);
+    size_t Z, b, l;
+    an_result r;
+    if ((r = an__vae_check_call(m, x, B)) != AN_OK) return r;
+    if (!mu || !logvar) return AN_ERR_INVALID_ARG;
+    if (!an__all_finite(x, B * m->lay.D)) return AN_ERR_INPUT;
+    Z = m->cfg.latent;
+    memcpy(m->x, x, B * m->lay.D * sizeof(float));
+    an__vae_encode(m, B);
+    if (!an__all_finite(m->ml, B * 2 * Z)) return AN_ERR_NUMERIC;
+    for (b = 0; b < B; b++)
+        for (l = 0; l < Z; l++) {
+            mu[b * Z + l] = m->ml[b * 2 * Z + l];
+            logvar[b * Z + l] = an__vae_clamp(m->ml[b * 2 * Z + Z + l]);
+        }
+    return AN_OK;
+}
+
+AN_API an_result an_vae_decode(an_detector *d, const float *z, size_t B, float *out)
+{
+    an__vae *m = an__vae_of(d);
+    an_result r;
+    if ((r = an__vae_check_call(m, z, B)) != AN_OK) return r;
+    if (!out) return AN_ERR_INVALID_ARG;
+    if (!an__all_finite(z, B * m->cfg.latent)) return AN_ERR_INPUT;
+    memcpy(m->z, z, B * m->cfg.latent * sizeof(float));
+    an__vae_decode(m, m->z, B);
+    if (!an__all_finite(m->y, B * m->lay.D)) return AN_ERR_NUMERIC;
+    memcpy(out, m->y, B * m->lay.D * sizeof(float));
+    return AN_OK;
+}
+
+AN_API an_result an_vae_param_view(an_detector *d, const char *name, float **data, size_t *count)
+{
+    static const char *const lstm_names[] = { "W_ih", "W_hh", "b_ih", "b_hh" };
+    an__vae *m = an__vae_of(d);
+    const an__vae_layout *L;
+    float *base;
+    size_t H, Z, F, off = 0, n = 0, k;
+    const char *dot;
+    an_result r;
+    if (!m || !name || !data || !count) return AN_ERR_INVALID_ARG;
+    *data = NULL;
+    *count = 0;
+    L = &m->lay;
+    H = m->cfg.hidden;
+    Z = m->cfg.latent;
+    F = m->n_features;
+    base = m->params;
+    if (strncmp(name, "grad", 4) == 0 && (name[4] == '.' || name[4] == 's')) {
+        if ((r = an__vae_train_alloc(m)) != AN_OK) return r;
+        base = m->grads;
+        if (name[4] == 's') name += 4; /* "grads" -> "s", the whole block below */
+        else name += 5;
+    }
+    if (strcmp(name, "params") == 0 || strcmp(name, "s") == 0) {
+        *data = base;
+        *count = L->n_params;
+        return AN_OK;
+    }
+    dot = strchr(name, '.');
+    if (!dot) return AN_ERR_INVALID_ARG;
+    if (m->cfg.arch == AN_VAE_LSTM && (strncmp(name, "encoder.", 8) == 0 || strncmp(name, "decoder.", 8) == 0)) {
+        size_t I = name[0] == 'e' ? F : Z, sizes[4];
+        off = name[0] == 'e' ? L->enc : L->dec;
+        sizes[0] = 4 * H * I;
+        sizes[1] = 4 * H * H;
+        sizes[2] = sizes[3] = 4 * H;
+        for (k = 0; k < 4 && strcmp(dot + 1, lstm_names[k]) != 0; k++) off += sizes[k];
+        if (k == 4) return AN_ERR_INVALID_ARG;
+        n = sizes[k];
+    } else {
+        size_t rows, cols, w;   /* a dense layer's W (rows,cols) then b (rows) */
+        if (strncmp(name, "encoder.", 8) == 0 && m->cfg.arch == AN_VAE_DENSE) { w = L->enc; rows = H; cols = L->D; }
+        else if (strncmp(name, "decoder.", 8) == 0 && m->cfg.arch == AN_VAE_DENSE) { w = L->dec; rows = H; cols = Z; }
+        else if (strncmp(name, "head.", 5) == 0) { w = L->head_W; rows = 2 * Z; cols = H; }
+        else if (strncmp(name, "output.", 7) == 0) { w = L->out_W; rows = L->O; cols = H; }
+        else return AN_ERR_INVALID_ARG;
+        if (strcmp(dot + 1, "W") == 0) { off = w; n = rows * cols; }
+        else if (strcmp(dot + 1, "b") == 0) { off = w + rows * cols; n = rows; }
+        else return AN_ERR_INVALID_ARG;
+    }
+    *data = base + off;
+    *count = n;
+    return AN_OK;
+}
+
+/* Mean loss over windows first .. first + n - 1 (window i starts at row
+   i stride of xs), at beta, with the same noise at every call. */
+static an_result an__vae_eval(an__vae *m, const float *xs, size_t first, size_t n, size_t stride, double beta,
+                              double *mean)
+{
+    size_t done = 0, b, D = m->lay.D, F = m->n_features;
+    double sum = 0.0;
+    an_rng rng;
+    an_rng_seed(&rng, m->cfg.seed, 5);
+    while (done < n) {
+        size_t bs = n - done < m->cfg.batch ? n - done : m->cfg.batch;
+        an_vae_loss l;
+        for (b = 0; b < bs; b++) memcpy(m->x + b * D, xs + (first + done + b) * stride * F, D * sizeof(float));
+        an__vae_noise(&rng, m->eps, bs * m->cfg.latent);
+        if (an__vae_backprop(m, bs, m->eps, beta, &l, NULL) != AN_OK) return AN_ERR_NUMERIC;
+        sum += l.loss * (double)bs;
+        done += bs;
+    }
+    *mean = sum / (double)n;
+    return AN_OK;
+}
+
+/* The training loop on the scaled series xs (n_rows, F); the LSTM
+   autoencoder's (an__lae_train), with beta's warm-up. */
+static an_result an__vae_train(an__vae *m, const float *xs, size_t n_rows, size_t *order, an_rng *rng,
+                               const an_lstm_train_config *t)
+{
+    const an_vae_config *c = &m->cfg;
+    size_t T = c->window, D = m->lay.D, F = m->n_features, stride = t->stride, nw, n_val, n_train, split;
+    size_t i, b, epoch, wait = 0, np = m->lay.n_params;
+    double best = HUGE_VAL;
+    clock_t t0 = clock();
+    an_result r = AN_OK;
+    nw = (n_rows - T) / stride + 1;
+    n_val = (size_t)((double)nw * t->val_fraction);
+    split = (nw - n_val) * stride;
+    n_train = n_val ? (split >= T ? (split - T) / stride + 1 : 0) : nw;
+    if (n_train == 0) return AN_ERR_TOO_SHORT;
+    if ((r = an_adam_init_preallocated(&m->adam, &t->adam, np, m->adam_heap)) != AN_OK) return r;
+    for (i = 0; i < n_train; i++) order[i] = i;
+    memcpy(m->best, m->params, np * sizeof(float));
+    for (epoch = 0; epoch < t->epochs; epoch++) {
+        an_lstm_progress p;
+        double sum = 0.0, monitor, beta = c->beta;
+        size_t done = 0;
+        int warming = c->warmup && epoch + 1 < c->warmup;
+        if (c->warmup && epoch + 1 < c->warmup) beta = c->beta * (double)(epoch + 1) / (double)c->warmup;
+        an_rng_shuffle(rng, order, n_train);
+        while (done < n_train) {
+            size_t bs = n_train - done < c->batch ? n_train - done : c->batch;
+            an_vae_loss l;
+            for (b = 0; b < bs; b++) memcpy(m->x + b * D, xs + order[done + b] * stride * F, D * sizeof(float));
+            an__vae_noise(&m->noise, m->eps, bs * c->latent);
+            if ((r = an__vae_backprop(m, bs, m->eps, beta, &l, NULL)) != AN_OK) goto out;
+            if ((r = an_adam_step(&m->adam, m->params, m->grads, NULL)) != AN_OK) goto out;
+            an__vae_prepare(m);
+            sum += l.loss * (double)bs;
+            done += bs;
+        }
+        memset(&p, 0, sizeof p);
+        p.epoch = epoch + 1;
+        p.epochs = t->epochs;
+        p.loss = sum / (double)n_train;
+        p.val_loss = HUGE_VAL - HUGE_VAL;   /* NaN: no validation */
+        monitor = p.loss;
+        if (n_val) {
+            if ((r = an__vae_eval(m, xs, nw - n_val, n_val, stride, c->beta, &p.val_loss)) != AN_OK) goto out;
+            monitor = p.val_loss;
+        }
+        if (!an__finite(monitor)) { r = AN_ERR_NUMERIC; goto out; }
+        m->epochs_run++;
+        if (warming) {   /* another loss: keep the latest weights, compare from the end of warm-up */
+            memcpy(m->best, m->params, np * sizeof(float));
+        } else if (monitor < best - t->min_delta) {
+            best = monitor;
+            memcpy(m->best, m->params, np * sizeof(float));
+            p.improved = 1;
+            wait = 0;
+        } else {
+            wait++;
+        }
+        p.best = best;
+        p.seconds = (double)(clock() - t0) / CLOCKS_PER_SEC;
+        if (t->progress && t->progress(t->progress_user, &p)) { r = AN_ERR_CANCELLED; goto out; }
+        if (t->patience && wait >= t->patience) break;
+    }
+out:
+    memcpy(m->params, m->best, np * sizeof(float));
+    an__vae_prepare(m);
+    m->best_loss = best;
+    m->train_rows = n_rows;
+    return r;
+}
+
+static void an__vae_stream_reset(an__vae *m)
+{
+    m->n_seen = m->ring_pos = 0;
+    m->has_exp = 0;
+}
+
+AN_API an_result an_vae_fit(an_detector *d, const float *x, size_t n_rows, const an_lstm_train_config *t)
+{
+    an__vae *m = an__vae_of(d);
+    size_t F, n, nw, off, bytes;
+    unsigned char *scratch;
+    float *xs;
+    size_t *order;
+    an_rng rng;
+    an_result r = AN_OK;
+    if (!m || !x) return AN_ERR_INVALID_ARG;
+    if (!t) t = &m->cfg.train;
+    if ((r = an_lstm_check_train_config(t)) != AN_OK) return r;
+    F = m->n_features;
+    n = an__mul(n_rows, F);
+    if (n == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!an__all_finite(x, n)) return AN_ERR_INPUT;
+    if (n_rows < m->cfg.window) return AN_ERR_TOO_SHORT;
+    m->base.fitted = 0;
+    an__vae_stream_reset(m);
+    if ((r = an__vae_train_alloc(m)) != AN_OK) return r;
+    nw = (n_rows - m->cfg.window) / t->stride + 1;
+    off = an__round_up(an__mul(n, sizeof(float)), sizeof(size_t));
+    bytes = an__add(off, an__mul(nw, sizeof(size_t)));
+    if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(scratch = (unsigned char *)an_malloc(&m->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    xs = (float *)scratch;
+    order = (size_t *)(scratch + off);
+    if (m->has_scaler && (r = an_scaler_fit(&m->scaler, x, n_rows, &m->alloc)) == AN_OK)
+        r = an_scaler_transform(&m->scaler, x, n_rows, xs);
+    else if (!m->has_scaler)
+        memcpy(xs, x, n * sizeof(float));
+    if (r == AN_OK) {
+        an__vae_init_params(m);
+        an__vae_prepare(m);
+        m->epochs_run = 0;
+        an_rng_seed(&rng, m->cfg.seed, 2);
+        an_rng_seed(&m->noise, m->cfg.seed, 4);
+        r = an__vae_train(m, xs, n_rows, order, &rng, t);
+    }
+    an_free(&m->alloc, scratch, bytes);
+    m->base.fitted = r == AN_OK;
+    return r;
+}
+
+static an_result an__vae_fit(an_detector *self, const float *x, size_t n_rows)
+{
+    return an_vae_fit(self, x, n_rows, NULL);
+}
+
+/* Scores of bs <= batch windows of raw rows (window b at raw + b step):
+   out[b] = the mean over the draws of the last row's squared error (mean
+   over features, scaled units).  Score and push both come here; with exp
+   (F) not NULL (bs = 1), exp = the mean over the draws of the last row's
+   reconstruction, scaled. */
+static an_result an__vae_score_batch(an__vae *m, const float *raw, size_t step, size_t bs, float *out, float *exp)
+{
+    size_t T = m->cfg.window, F = m->n_features, D = m->lay.D, Z = m->cfg.latent, S = m->cfg.draws, b, s;
+    an_result r;
+    for (b = 0; b < bs; b++) {
+        if (m->has_scaler) {
+            if ((r = an_scaler_transform(&m->scaler, raw + b * step, T, m->x + b * D)) != AN_OK) return r;
+        } else {
+            memcpy(m->x + b * D, raw + b * step, D * sizeof(float));
+        }
+        out[b] = 0.0f;
+    }
+    if (exp) memset(exp, 0, F * sizeof(float));
+    an__vae_encode(m, bs);
+    for (s = 0; s < S; s++) {
+        for (b = 0; b < bs; b++) memcpy(m->eps + b * Z, m->draws + s * Z, Z * sizeof(float));
+        an__vae_sample_z(m, bs, m->eps);
+        an__vae_decode(m, m->z, bs);
+        if (!an__all_finite(m->y, bs * D)) return AN_ERR_NUMERIC;
+        for (b = 0; b < bs; b++)
+            out[b] += an__row_err(AN_LOSS_MSE, AN_AGG_MEAN, m->y + b * D + (T - 1) * F, m->x + b * D + (T - 1) * F, F);
+        if (exp)
+            for (b = 0; b < F; b++) exp[b] += m->y[(T - 1) * F + b];
+    }
+    for (b = 0; b < bs; b++) out[b] /= (float)S;
+    if (exp)
+        for (b = 0; b < F; b++) exp[b] /= (float)S;
+    return AN_OK;
+}
+
+static an_result an__vae_score(an_detector *self, const float *x, size_t n_rows, float *scores)
+{
+    an__vae *m = an__vae_of(self);
+    size_t T, F, nw, w0;
+    an_result r;
+    if (!m) return AN_ERR_INVALID_ARG;
+    T = m->cfg.window;
+    F = m->n_features;
+    if (n_rows < T) return AN_ERR_TOO_SHORT;
+    memset(scores, 0, n_rows * sizeof(float));
+    nw = n_rows - T + 1;
+    for (w0 = 0; w0 < nw; w0 += m->cfg.batch) {
+        size_t bs = nw - w0 < m->cfg.batch ? nw - w0 : m->cfg.batch;
+        if ((r = an__vae_score_batch(m, x + w0 * F, F, bs, scores + w0 + T - 1, NULL)) != AN_OK) return r;
+    }
+    return AN_OK;
+}
+
+static an_result an__vae_push(an_detector *self, const float *row, float *score)
+{
+    an__vae *m = an__vae_of(self);
+    size_t T, F, k;
+    an_result r;
+    if (!m) return AN_ERR_INVALID_ARG;
+    *score = 0.0f;
+    T = m->cfg.window;
+    F = m->n_features;
+    memcpy(m->ring + m->ring_pos * F, row, F * sizeof(float));
+    m->ring_pos = (m->ring_pos + 1) % T;
+    if (m->n_seen < T) m->n_seen++;
+    if (m->n_seen < T) return AN_OK;
+    /* oldest row first, assembled in y's memory (free until decoding) */
+    for (k = 0; k < T; k++) memcpy(m->y + k * F, m->ring + ((m->ring_pos + k) % T) * F, F * sizeof(float));
+    m->has_exp = 0;
+    if ((r = an__vae_score_batch(m, m->y, 0, 1, score, m->st_exp)) != AN_OK) return r;
+    if (m->has_scaler && (r = an_scaler_inverse(&m->scaler, m->st_exp, 1, m->st_exp)) != AN_OK) return r;
+    m->has_exp = 1;
+    return AN_OK;
+}
+
+/* The contract's expectation: the mean reconstruction, over the draws, of
+   the row last pushed as the last row of its window (NaN before the
+   first full window). */
+static an_result an__vae_expected(an_detector *self, double *expected)
+{
+    an__vae *m = an__vae_of(self);
+    size_t f;
+    if (!m) return AN_ERR_INVALID_ARG;
+    for (f = 0; f < m->n_features; f++) expected[f] = m->has_exp ? (double)m->st_exp[f] : (double)NAN;
+    return AN_OK;
+}
+
+static an_result an__vae_reset(an_detector *self)
+{
+    an__vae *m = an__vae_of(self);
+    if (!m) return AN_ERR_INVALID_ARG;
+    an__vae_stream_reset(m);
+    return AN_OK;
+}
+
+/* d score[t] / d x: the window ending at t, every draw, through the
+   network, the target (row t) and the scaler. */
+static an_result an__vae_gradient(an_detector *self, const float *x, size_t n_rows, size_t t, float *grad)
+{
+    an__vae *m = an__vae_of(self);
+    size_t T, F, D, Z, S, s, k, f, w;
+    an_result r;
+    if (!m) return AN_ERR_INVALID_ARG;
+    T = m->cfg.window;
+    F = m->n_features;
+    D = m->lay.D;
+    Z = m->cfg.latent;
+    S = m->cfg.draws;
+    if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!an__all_finite(x, n_rows * F)) return AN_ERR_INPUT;
+    if (n_rows < T) return AN_ERR_TOO_SHORT;
+    if ((r = an__vae_train_alloc(m)) != AN_OK) return r;
+    memset(grad, 0, n_rows * F * sizeof(float));
+    if (t + 1 < T) return AN_OK;   /* rows before the first full window score 0 */
+    w = t + 1 - T;
+    if (m->has_scaler) {
+        if ((r = an_scaler_transform(&m->scaler, x + w * F, T, m->x)) != AN_OK) return r;
+    } else {
+        memcpy(m->x, x + w * F, D * sizeof(float));
+    }
+    an__vae_encode(m, 1);
+    memset(m->gx, 0, D * sizeof(float));
+    memset(m->dy, 0, D * sizeof(float));
+    for (s = 0; s < S; s++) {
+        const float *y = m->y + (T - 1) * F, *xt = m->x + (T - 1) * F;
+        an__vae_sample_z(m, 1, m->draws + s * Z);
+        an__vae_decode(m, m->z, 1);
+        if (!an__all_finite(m->y, D)) return AN_ERR_NUMERIC;
+        for (f = 0; f < F; f++) {   /* d/dy of (1/S)(1/F) sum (y - x)^2, last row */
+            float g = (float)(2.0 * ((double)y[f] - xt[f]) / ((double)F * (double)S));
+            m->dy[(T - 1) * F + f] = g;
+            m->gx[(T - 1) * F + f] -= g;   /* row t as the target */
+        }
+        an__vae_backward(m, 1, m->draws + s * Z, 0.0, m->gx);
+    }
+    for (k = 0; k < T; k++)
+        for (f = 0; f < F; f++) {
+            float g = m->gx[k * F + f];
+            grad[(w + k) * F + f] = m->has_scaler ? (float)(g / m->scaler.scale[f]) : g;
+        }
+    return AN_OK;
+}
+
+AN_API an_result an_vae_sample(an_detector *d, an_rng *rng, size_t n, float *windows)
+{
+    an__vae *m = an__vae_of(d);
+    size_t Z, D, T, done = 0, i;
+    an_result r;
+    if (!m || !rng || !windows || n == 0) return AN_ERR_INVALID_ARG;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    Z = m->cfg.latent;
+    D = m->lay.D;
+    T = m->cfg.window;
+    while (done < n) {
+        size_t bs = n - done < m->cfg.batch ? n - done : m->cfg.batch;
+        for (i = 0; i < bs * Z; i++) m->z[i] = (float)an_rng_normal(rng);
+        an__vae_decode(m, m->z, bs);
+        if (!an__all_finite(m->y, bs * D)) return AN_ERR_NUMERIC;
+        if (m->has_scaler) {
+            if ((r = an_scaler_inverse(&m->scaler, m->y, bs * T, windows + done * D)) != AN_OK) return r;
+        } else {
+            memcpy(windows + done * D, m->y, bs * D * sizeof(float));
+        }
+        done += bs;
+    }
+    return AN_OK;
+}
+
+AN_API an_result an_vae_augment(an_detector *d, const float *x, size_t n_rows, double fraction, uint64_t seed,
+                                float *out, size_t capacity_rows, size_t *out_rows)
+{
+    an__vae *m = an__vae_of(d);
+    size_t T, F, k, rows;
+    an_rng rng;
+    if (!m || !x || !out_rows || !(fraction >= 0.0 && fraction <= 10.0)) return AN_ERR_INVALID_ARG;
+    *out_rows = 0;
+    T = m->cfg.window;
+    F = m->n_features;
+    k = (size_t)(fraction * (double)(n_rows / T) + 0.5);
+    rows = an__add(n_rows, an__mul(k, T));
+    if (rows == SIZE_MAX || an__mul(rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    *out_rows = rows;
+    if (capacity_rows < rows) return AN_ERR_SHAPE;
+    if (!out) return AN_ERR_INVALID_ARG;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    memcpy(out, x, n_rows * F * sizeof(float));
+    if (k == 0) return AN_OK;
+    an_rng_seed(&rng, seed, 8);
+    return an_vae_sample(d, &rng, k, out + n_rows * F);
+}
+
+/* Model file chunks inside the detector's 'DETC' chunk:
+     'VAEC'  configuration: u32 format 1, then u64 window, n_features,
+             arch, hidden, latent, warmup, draws, scaler, batch, seed,
+             train.epochs, train.stride, train.patience; f64 beta,
+             train.val_fraction, train.min_delta, and train.adam's lr,
+             beta1, beta2, eps, weight_decay, clip_norm
+     'SCAL'  the scaler (when there is one)
+     'VAEP'  u64 parameter count, then the parameters as f32
+     'VAER'  training record: u64 epochs run, training rows; f64 best loss
+     'VAES'  the stream: u64 rows seen (<= T), ring position (< T), f32
+             ring (T,F) (absent: an empty stream)
+   The scoring draws are not saved: they are a function of the seed. */
+#define AN__TAG_VAE_CONFIG AN_TAG('V', 'A', 'E', 'C')
+#define AN__TAG_VAE_PARAMS AN_TAG('V', 'A', 'E', 'P')
+#define AN__TAG_VAE_RECORD AN_TAG('V', 'A', 'E', 'R')
+#define AN__TAG_VAE_STREAM AN_TAG('V', 'A', 'E', 'S')
+
+static an_result an__vae_save(const an_detector *self, an_writer *w)
+{
+    const an__vae *m = an__vae_of((an_detector *)self);
+    const an_vae_config *c;
+    if (!m) return AN_ERR_INVALID_ARG;
+    c = &m->cfg;
+    an_write_begin(w, AN__TAG_VAE_CONFIG);
+    an_write_u32(w, 1);
+    an_write_u64(w, c->window);
+    an_write_u64(w, m->n_features);
+    an_write_u64(w, (uint64_t)c->arch);
+    an_write_u64(w, c->hidden);
+    an_write_u64(w, c->latent);
+    an_write_u64(w, c->warmup);
+    an_write_u64(w, c->draws);
+    an_write_u64(w, (uint64_t)c->scaler);
+    an_write_u64(w, c->batch);
+    an_write_u64(w, c->seed);
+    an_write_u64(w, c->train.epochs);
+    an_write_u64(w, c->train.stride);
+    an_write_u64(w, c->train.patience);
+    an_write_f64(w, c->beta);
+    an_write_f64(w, c->train.val_fraction);
+    an_write_f64(w, c->train.min_delta);
+    an_write_f64(w, c->train.adam.lr);
+    an_write_f64(w, c->train.adam.beta1);
+    an_write_f64(w, c->train.adam.beta2);
+    an_write_f64(w, c->train.adam.eps);
+    an_write_f64(w, c->train.adam.weight_decay);
+    an_write_f64(w, c->train.adam.clip_norm);
+    an_write_end(w);
+    if (m->has_scaler) an_scaler_save(&m->scaler, w);
+    an_write_begin(w, AN__TAG_VAE_PARAMS);
+    an_write_u64(w, m->lay.n_params);
+    an_write_f32s(w, m->params, m->lay.n_params);
+    an_write_end(w);
+    an_write_begin(w, AN__TAG_VAE_RECORD);
+    an_write_u64(w, m->epochs_run);
+    an_write_u64(w, m->train_rows);
+    an_write_f64(w, m->best_loss);
+    an_write_end(w);
+    an_write_begin(w, AN__TAG_VAE_STREAM);
+    an_write_u64(w, m->n_seen);
+    an_write_u64(w, m->ring_pos);
+    an_write_f32s(w, m->ring, m->lay.D);
+    an_write_end(w);
+    return w->status;
+}
+
+static an_result an__vae_read_config(an_reader *r, an_vae_config *c, size_t *F)
+{
+    uint32_t version;
+    size_t v;
+    an_result res;
+    *c = an_vae_config_init(1, 1, 1);
+    if ((res = an_read_u32(r, &version)) != AN_OK) return res;
+    if (version != 1) return version > 1 ? AN_ERR_VERSION : AN_ERR_CORRUPT;
+    if ((res = an_read_count(r, 1, AN_LSTM_MAX_WINDOW, &c->window)) != AN_OK) return res;
+    if ((res = an_read_count(r, 1, AN_LSTM_MAX_FEATURES, F)) != AN_OK) return res;
+    if ((res = an_read_count(r, 0, AN_VAE_LSTM, &v)) != AN_OK) return res;
+    c->arch = (an_vae_arch)v;
+    if ((res = an_read_count(r, 1, AN_LSTM_MAX_UNITS, &c->hidden)) != AN_OK) return res;
+    if ((res = an_read_count(r, 1, AN_LSTM_MAX_UNITS, &c->latent)) != AN_OK) return res;
+    if ((res = an_read_count(r, 0, 1000000, &c->warmup)) != AN_OK) return res;
+    if ((res = an_read_count(r, 1, AN_VAE_MAX_DRAWS, &c->draws)) != AN_OK) return res;
+    if ((res = an_read_count(r, 0, AN_SCALER_ROBUST, &v)) != AN_OK) return res;
+    c->scaler = (an_scaler_kind)v;
+    if ((res = an_read_count(r, 1, 65536, &c->batch)) != AN_OK) return res;
+    if ((res = an_read_u64(r, &c->seed)) != AN_OK) return res;
+    if ((res = an_read_count(r, 0, 1000000, &c->train.epochs)) != AN_OK) return res;
+    if ((res = an_read_count(r, 1, SIZE_MAX, &c->train.stride)) != AN_OK) return res;
+    if ((res = an_read_count(r, 0, SIZE_MAX, &c->train.patience)) != AN_OK) return res;
+    an_read_f64(r, &c->beta);
+    an_read_f64(r, &c->train.val_fraction);
+    an_read_f64(r, &c->train.min_delta);
+    an_read_f64(r, &c->train.adam.lr);
+    an_read_f64(r, &c->train.adam.beta1);
+    an_read_f64(r, &c->train.adam.beta2);
+    an_read_f64(r, &c->train.adam.eps);
+    an_read_f64(r, &c->train.adam.weight_decay);
+    if ((res = an_read_f64(r, &c->train.adam.clip_norm)) != AN_OK) return res;
+    return an_vae_check_config(c) == AN_OK ? AN_OK : AN_ERR_CORRUPT;
+}
+
+static an_result an__vae_load(an_reader *payload, const an_allocator *a, an_detector **out)
+{
+    an_vae_config c;
+    an_reader chunk;
+    an_detector *d = NULL;
+    an__vae *m;
+    size_t count, F = 0;
+    an_result r;
+    *out = NULL;
+    if ((r = an_reader_find(payload, AN__TAG_VAE_CONFIG, &chunk)) != AN_OK) return r;
+    if ((r = an__vae_read_config(&chunk, &c, &F)) != AN_OK) return r;
+    {   /* the parameters must be in the file; the rest bounded as the
+           LSTM models' (section 4, "Loading") */
+        size_t inference = 0, pbytes;
+        an__vae_layout L;
+        an_reader params;
+        an__vae_plan(&c, F, &L);
+        if ((r = an_reader_find(payload, AN__TAG_VAE_PARAMS, &params)) != AN_OK) return r;
+        if (L.n_params == SIZE_MAX || an_reader_need(&params, an__add(L.n_params, 2), sizeof(float)) != AN_OK)
+            return AN_ERR_CORRUPT;
+        pbytes = an__mul(L.n_params, sizeof(float));
+        if (c.batch > ANOMALY_LSTM_LOAD_BATCH) c.batch = ANOMALY_LSTM_LOAD_BATCH;
+        for (;;) {
+            if ((r = an_vae_memory(&c, F, &inference, NULL)) != AN_OK) return r;
+            if (inference - pbytes <= ANOMALY_LSTM_LOAD_SLACK_BYTES || c.batch == 1) break;
+            c.batch /= 2;
+        }
+        if (inference - pbytes > ANOMALY_LSTM_LOAD_SLACK_BYTES || inference > ANOMALY_LSTM_MAX_LOAD_BYTES)
+            return AN_ERR_TOO_LARGE;
+    }
+    if ((r = an_vae_create(&c, F, a, &d)) != AN_OK) return r;
+    m = (an__vae *)d;
+    if (m->has_scaler) {
+        an_scaler_uninit(&m->scaler);
+        m->has_scaler = 0;
+        if ((r = an__reader_seek(payload, AN_TAG_SCALER, &chunk)) != AN_OK) goto fail;
+        if ((r = an_scaler_load(&m->scaler, &chunk, a)) != AN_OK) goto fail;
+        m->has_scaler = 1;
+        if (m->scaler.n_features != F || m->scaler.kind != c.scaler || !m->scaler.fitted) {
+            r = AN_ERR_CORRUPT;
+            goto fail;
+        }
+    }
+    if ((r = an_reader_find(payload, AN__TAG_VAE_PARAMS, &chunk)) != AN_OK) goto fail;
+    if ((r = an_read_count(&chunk, m->lay.n_params, m->lay.n_params, &count)) != AN_OK) goto fail;
+    if ((r = an_read_f32s(&chunk, m->params, count)) != AN_OK) goto fail;
+    if (!an__all_finite(m->params, count)) { r = AN_ERR_CORRUPT; goto fail; }
+    an__vae_prepare(m);
+    if (an_reader_find(payload, AN__TAG_VAE_RECORD, &chunk) == AN_OK) {   /* optional */
+        uint64_t e = 0, rows = 0;
+        an_read_u64(&chunk, &e);
+        an_read_u64(&chunk, &rows);
+        an_read_f64(&chunk, &m->best_loss);
+        m->epochs_run = (size_t)e;
+        m->train_rows = (size_t)rows;
+    }
+    if (an_reader_find(payload, AN__TAG_VAE_STREAM, &chunk) == AN_OK) {   /* optional */
+        size_t T = c.window;
+        if (an_read_count(&chunk, 0, T, &m->n_seen) != AN_OK || an_read_count(&chunk, 0, T - 1, &m->ring_pos) != AN_OK ||
+            an_read_f32s(&chunk, m->ring, m->lay.D) != AN_OK || !an__all_finite(m->ring, m->lay.D)) {
+            r = AN_ERR_CORRUPT;
+            goto fail;
+        }
+    }
+    *out = d;
+    return AN_OK;
+fail:
+    an__vae_free(m);
+    return r;
+}
+
+static const an_detector_vtable an__vae_vtable = {
+    AN_TAG_VAE, "vae",
+    an__vae_fit, an__vae_score, an__vae_push, an__vae_reset,
+    an__vae_save, an__vae_load, an__vae_gradient, an__vae_destroy, an__vae_expected
+};
+
+static const an_detector_vtable *an__vae_vt(void) { return &an__vae_vtable; }
+
+AN_API const an_detector_vtable *an_vae_type(void) { return &an__vae_vtable; }
+
+/* ==========================================================================
+   The type table of this header
+   ========================================================================== */
+
+static const an_detector_vtable *const an__lstm_types[] = { &an__lae_vtable, &an__lfc_vtable, &an__lcl_vtable,
+                                                                 &an__vae_vtable };
 
 AN_API const an_detector_vtable *const *an_lstm_types(size_t *n)
 {

@@ -7,6 +7,7 @@
                                          run the NAB protocol over a corpus
      anomaly demo                        a synthetic series, end to end
      anomaly inject [options] FILE|-     add labelled synthetic anomalies
+     anomaly augment --fraction F FILE|- add a VAE's synthetic normal windows
 
    `anomaly --help` documents every option.  The program is also the
    longest example of the library in use: reading data, fitting the hybrid
@@ -42,6 +43,7 @@ static const char *const usage_text[] = {
     "       anomaly demo [options]\n"
     "       anomaly inject [--kinds LIST] [--count N] [--magnitude S] [--seed N] [--channels LIST]\n"
     "                      [--period N] [--clean-rows N] [--json FILE] FILE|-\n"
+    "       anomaly augment --fraction F [--seed N] [--window N] [--epochs N] FILE|-\n"
     "\n"
     "detect reads a CSV file with a header: the first column a timestamp (ISO 8601\n"
     "or Unix seconds) or an index, then one or more numeric columns; empty or 'nan'\n"
@@ -56,7 +58,8 @@ static const char *const usage_text[] = {
     "                   the LSTM autoencoder, 0.4, used when it trains), stl (STL +\n"
     "                   IQR), mad (rolling robust z-score), iforest (isolation\n"
     "                   forest, 100 trees), lstm-ae (LSTM autoencoder), lstm-forecast\n"
-    "                   (LSTM forecaster of the next row); the LSTMs have 32 units\n"
+    "                   (LSTM forecaster of the next row), vae (variational\n"
+    "                   autoencoder, dense); the LSTMs and the VAE have 32 units\n"
     "  --period N       the seasonal period in rows, at least 2 (default: detected)\n"
     "  --window N       rows in the robust z-score's rolling window and in an LSTM's\n"
     "                   input window, at least 3 (default 48)\n"
@@ -159,6 +162,12 @@ static const char *const usage_text[] = {
     "that may be hit, by name or number (default all); --period for phase\n"
     "(default: detected; without one, phase is left out of the default kinds);\n"
     "--clean-rows N keeps the first N rows clean (for a training prefix).\n"
+    "\n"
+    "augment fits --method vae's model on every row of FILE and writes FILE's rows\n"
+    "as they were, then round(F n) windows of --window rows drawn from it, n the\n"
+    "windows FILE holds end to end (timestamp 'synthetic'), with a last column\n"
+    "'synthetic' (0, then 1).  --fraction F in [0, 10] (0.3: 30% more windows);\n"
+    "--seed (1) seeds training and the draws.\n"
     "\n"
     "Bad input (a missing, empty or malformed file, too few rows, a corrupt model,\n"
     "an unknown option) is one line on stderr, 'anomaly: ...', and exit status 1.\n"
@@ -373,13 +382,13 @@ static void read_table(const char *path, table *t)
    The detector
    -------------------------------------------------------------------------- */
 
-enum { METHOD_HYBRID, METHOD_STL, METHOD_MAD, METHOD_LSTM_AE, METHOD_LSTM_FORECAST, METHOD_IFOREST };
+enum { METHOD_HYBRID, METHOD_STL, METHOD_MAD, METHOD_LSTM_AE, METHOD_LSTM_FORECAST, METHOD_IFOREST, METHOD_VAE };
 
 static const char *method_name[] = {
     "hybrid (STL + IQR 0.6, LSTM autoencoder 0.4)", "STL + IQR", "rolling robust z (MAD)", "LSTM autoencoder",
-    "LSTM forecaster", "isolation forest"
+    "LSTM forecaster", "isolation forest", "variational autoencoder"
 };
-static const char *method_flag[] = { "hybrid", "stl", "mad", "lstm-ae", "lstm-forecast", "iforest" };
+static const char *method_flag[] = { "hybrid", "stl", "mad", "lstm-ae", "lstm-forecast", "iforest", "vae" };
 enum { EXPLAIN_IMPORTANCE, EXPLAIN_OCCLUSION, EXPLAIN_SHAP, EXPLAIN_LIME, EXPLAIN_IG };
 static const char *explainer_flag[] = { "importance", "occlusion", "shap", "lime", "ig" };
 enum { THRESHOLD_VOTE, THRESHOLD_PERCENTILE, THRESHOLD_SIGMA, THRESHOLD_DYNAMIC, THRESHOLD_SPOT };
@@ -448,6 +457,24 @@ static an_detector *make_lstm(const options *o, size_t n_features, int forecaste
     return d;
 }
 
+/* The VAE member (anomaly_lstm.h section 5): dense encoder and decoder
+   of 32 units over `window` rows, 8 latent dimensions, beta warmed up
+   over 5 epochs; training as make_lstm's. */
+static an_vae_config vae_config(const options *o, size_t n_rows)
+{
+    an_vae_config c = an_vae_config_init(o->window, 32, 8);
+    c.warmup = 5;
+    c.train.stride = n_rows / 2048 + 1;
+    c.train.epochs = o->epochs ? o->epochs : 20;
+    c.train.adam.lr = 3e-3;
+    c.seed = o->seed;
+    if (!o->quiet && isatty(2)) {
+        c.train.progress = show_progress;
+        c.train.progress_user = (void *)"vae";
+    }
+    return c;
+}
+
 /* The detector the options ask for, as an ensemble: its vote, calibrated
    likelihoods and fallback serve every method.  n_rows: the training
    rows, which size the LSTM's epochs. */
@@ -481,6 +508,12 @@ static an_detector *make_detector(const options *o, size_t n_features, size_t n_
         m = make_lstm(o, n_features, o->method == METHOD_LSTM_FORECAST, n_rows);
         check(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE), "lstm");
         break;
+    case METHOD_VAE: {
+        an_vae_config vc = vae_config(o, n_rows);
+        check(an_vae_create(&vc, n_features, NULL, &m), "vae");
+        check(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE), "vae");
+        break;
+    }
     default:
         check(an_iforest_create(&ic, n_features, NULL, &m), "iforest");
         check(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE), "iforest");
@@ -493,7 +526,8 @@ static void fit_detector(const options *o, an_detector *d, const float *x, size_
 {
     an_result r = an_detector_fit(d, x, n);
     progress_end();
-    if (r == AN_ERR_TOO_SHORT && (o->method == METHOD_LSTM_AE || o->method == METHOD_LSTM_FORECAST))
+    if (r == AN_ERR_TOO_SHORT && (o->method == METHOD_LSTM_AE || o->method == METHOD_LSTM_FORECAST ||
+                                  o->method == METHOD_VAE))
         die("%zu training rows are too few for --method %s with --window %zu (its windows and their validation "
             "split need more rows; give more rows or a smaller --window)", n, method_flag[o->method], o->window);
     if (r == AN_ERR_TOO_SHORT)
@@ -731,7 +765,7 @@ static int parse_options(int argc, char **argv, int i, options *o)
             v = value_of(a, v);
             for (o->method = 0; o->method < n_methods; o->method++)
                 if (!strcmp(v, method_flag[o->method])) break;
-            if (o->method == n_methods) die("--method: hybrid, stl, lstm-ae, lstm-forecast, iforest or mad, not '%s'", v);
+            if (o->method == n_methods) die("--method: hybrid, stl, lstm-ae, lstm-forecast, iforest, mad or vae, not '%s'", v);
             o->given |= GIVEN_METHOD;
             o->method_set = 1;
         } else if (!strcmp(a, "--preset")) {
@@ -842,7 +876,7 @@ static void error_threshold(const options *o, const table *t, size_t train, dete
 static void check_sizes(const options *o, size_t train)
 {
     if ((o->method == METHOD_MAD || o->method == METHOD_HYBRID || o->method == METHOD_LSTM_AE ||
-         o->method == METHOD_LSTM_FORECAST) && o->window > train)
+         o->method == METHOD_LSTM_FORECAST || o->method == METHOD_VAE) && o->window > train)
         die("--window %zu: at most the %zu training rows for --method %s", o->window, train, method_flag[o->method]);
 }
 
@@ -1197,8 +1231,8 @@ static an_detector *explained_member(an_detector *d, int need_gradient)
     for (k = 0; an_ensemble_member(d, k, &m) == AN_OK; k++)
         if (m->fitted && (m->vt->gradient || !need_gradient)) return m;
     if (!need_gradient) die("explain: no member of the ensemble is fitted");
-    die("--explainer ig needs a detector with an input gradient: --method lstm-ae or lstm-forecast, or the hybrid "
-        "once its LSTM has trained");
+    die("--explainer ig needs a detector with an input gradient: --method lstm-ae, lstm-forecast or vae, or the "
+        "hybrid once its LSTM has trained");
     return NULL;
 }
 
@@ -1810,6 +1844,85 @@ static int cmd_nab(int argc, char **argv)
 }
 
 /* --------------------------------------------------------------------------
+   augment
+   --------------------------------------------------------------------------
+   an_vae_augment on a CSV file: the rows as they were, then the VAE's
+   windows. */
+
+static int cmd_augment(int argc, char **argv)
+{
+    const char *file = NULL;
+    double fraction = -1.0;
+    size_t rows = 0, i, f;
+    int a;
+    options o;
+    table t;
+    an_vae_config vc;
+    an_detector *d;
+    float *out;
+    an_result r;
+    memset(&o, 0, sizeof o);
+    o.window = 48;
+    o.seed = 1;
+    for (a = 2; a < argc; a++) {
+        const char *opt = argv[a], *v = a + 1 < argc ? argv[a + 1] : NULL;
+        if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) { print_usage(stdout); exit(0); }
+        if (opt[0] != '-' || !strcmp(opt, "-")) {
+            if (file) die("augment needs exactly one FILE (or - for stdin); see --help");
+            file = opt;
+            continue;
+        }
+        if (!strcmp(opt, "--quiet")) { o.quiet = 1; continue; }
+        if (!strcmp(opt, "--fraction")) {
+            if (!parse_number(value_of(opt, v), &fraction) || !(fraction >= 0.0 && fraction <= 10.0))
+                die("--fraction: a number in [0, 10], not '%s'", v);
+        }
+        else if (!strcmp(opt, "--seed")) o.seed = parse_count(opt, value_of(opt, v));
+        else if (!strcmp(opt, "--epochs")) {
+            if ((o.epochs = parse_count(opt, value_of(opt, v))) < 1) die("--epochs: at least 1");
+        }
+        else if (!strcmp(opt, "--window")) {
+            if ((o.window = parse_count(opt, value_of(opt, v))) < 3) die("--window: at least 3 rows, not %s", v);
+        }
+        else die("unknown option %s (see --help)", opt);
+        a++;
+    }
+    if (!file) die("augment needs exactly one FILE (or - for stdin); see --help");
+    if (fraction < 0.0) die("augment needs --fraction F (see --help)");
+    read_table(file, &t);
+    if (o.window > t.rows) die("--window %zu: at most the %zu rows of %s", o.window, t.rows, file);
+    vc = vae_config(&o, t.rows);
+    check(an_vae_create(&vc, t.cols, NULL, &d), "vae");
+    r = an_detector_fit(d, t.x, t.rows);
+    progress_end();
+    if (r == AN_ERR_TOO_SHORT)
+        die("%zu rows are too few for the VAE with --window %zu (its windows and their validation split need "
+            "more rows; give more rows or a smaller --window)", t.rows, o.window);
+    check(r, "fit");
+    if ((r = an_vae_augment(d, t.x, t.rows, fraction, o.seed, NULL, 0, &rows)) != AN_ERR_SHAPE) check(r, "augment");
+    out = (float *)xmalloc(rows * t.cols * sizeof(float));
+    check(an_vae_augment(d, t.x, t.rows, fraction, o.seed, out, rows, &rows), "augment");
+    printf("%s", t.name[0]);
+    for (f = 0; f < t.cols; f++) printf(",%s", t.name[f + 1]);
+    printf(",synthetic\n");
+    for (i = 0; i < rows; i++) {
+        printf("%s", i < t.rows ? t.stamp[i] : "synthetic");
+        for (f = 0; f < t.cols; f++) {
+            if (i < t.rows) printf(",%s", t.cell[i * t.cols + f]);
+            else printf(",%.9g", (double)out[i * t.cols + f]);
+        }
+        printf(",%d\n", i >= t.rows);
+    }
+    if (!o.quiet)
+        fprintf(stderr, "%zu synthetic windows of %zu rows after the %zu rows of %s\n", (rows - t.rows) / o.window,
+                o.window, t.rows, file);
+    free(out);
+    an_detector_destroy(d);
+    free_table(&t);
+    return 0;
+}
+
+/* --------------------------------------------------------------------------
    inject
    --------------------------------------------------------------------------
    The library's injector (anomaly.h section 11) on a CSV file: the rows
@@ -1956,6 +2069,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "nab")) return cmd_nab(argc, argv);
     if (!strcmp(argv[1], "demo")) return cmd_demo(argc, argv);
     if (!strcmp(argv[1], "inject")) return cmd_inject(argc, argv);
+    if (!strcmp(argv[1], "augment")) return cmd_augment(argc, argv);
     die("unknown command '%s' (see --help)", argv[1]);
     return 2;
 }

@@ -21,7 +21,7 @@ int main(void)
     size_t i, n_types = 0, count = 0;
     const an_detector_vtable *const *types = an_lstm_types(&n_types);
     for (i = 0; i < 64; i++) { s[i] = (float)(i % 7); thr[i] = 5.5f; }
-    if (n_types != 3 || types[0] != an_lstm_ae_type()) return 1;
+    if (n_types != 4 || types[0] != an_lstm_ae_type() || types[3] != an_vae_type()) return 1;
     if (an_ensemble_create(&c, 1, NULL, &e) != AN_OK) return 1;
     an_detector_destroy(e);
     if (an_calibration_fit(&cal, s, 64, NULL) != AN_OK || !(an_calibration_likelihood(&cal, 6.0) > 0.5)) return 1;

@@ -140,18 +140,19 @@ static int fuzz_write(const char *dir, const char *name, an_writer *w)
     return r == AN_OK;
 }
 
-/* One fitted detector of each statistics type, the LSTMs, a hybrid of
+/* One fitted detector of each statistics type, the LSTMs, the VAEs, a hybrid of
    statistics members and a hybrid with an LSTM member pooled by surprise
    (its members load only through both headers' type tables), saved. */
 static int fuzz_write_stats_seeds(const char *dir)
 {
-    static const char *names[12] = { "det_mad.anm", "det_iqr.anm", "det_stl_iqr.anm", "det_gesd.anm", "det_shesd.anm",
+    static const char *names[14] = { "det_mad.anm", "det_iqr.anm", "det_stl_iqr.anm", "det_gesd.anm", "det_shesd.anm",
                                      "det_level_shift.anm", "det_ks_drift.anm", "det_iforest.anm", "det_hybrid.anm",
-                                     "det_lstm_ae.anm", "det_lstm_forecaster.anm", "det_hybrid_lstm.anm" };
+                                     "det_lstm_ae.anm", "det_lstm_forecaster.anm", "det_hybrid_lstm.anm",
+                                     "det_vae_dense.anm", "det_vae_lstm.anm" };
     static float x[240];
     int k, ok = 1;
     for (k = 0; k < 240; k++) x[k] = (float)(sin(6.283185307 * k / 24) + 0.1 * ((k * 7) % 5) + (k == 100 ? 3 : 0));
-    for (k = 0; k < 12; k++) {
+    for (k = 0; k < 14; k++) {
         an_detector *d = NULL, *m = NULL;
         an_writer w;
         an_robust_config rc = an_robust_config_init(k == 1 ? AN_ROBUST_IQR : AN_ROBUST_MAD, k == 0 ? 8 : 0);
@@ -174,6 +175,12 @@ static int fuzz_write_stats_seeds(const char *dir)
             lc9.train.epochs = 1;
             if (k == 9) an_lstm_ae_create(&lc9, 1, NULL, &d);
             else an_lstm_forecaster_create(&lc9, 1, NULL, &d);
+        }
+        if (k >= 12) {                               /* tiny VAEs: 8-row windows, 4 units, 2 latent */
+            an_vae_config vc = an_vae_config_init(8, 4, 2);
+            vc.arch = k == 12 ? AN_VAE_DENSE : AN_VAE_LSTM;
+            vc.train.epochs = 1;
+            an_vae_create(&vc, 1, NULL, &d);
         }
         if (k == 8) {
             ec.sustain_rows = 12;                    /* the hybrid's sustained vote: a 'SUST' chunk with a ring */

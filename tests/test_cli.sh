@@ -164,19 +164,19 @@ ok $? "demo: event precision above 0.9, recall 1"
 
 # every method runs on the series and is told apart by what it flags.
 # Unsupervised, STL + IQR, the LSTMs (5 epochs: the spike is their top
-# score for seeds 1-8) and the hybrid flag the spike and no row outside
+# score for seeds 1-8), the VAE and the hybrid flag the spike and no row outside
 # the injected ones (the shift's start, too).  The point-wise methods see the spike (28.96) inside the range the
 # daily cycle and the shift reach, so as a lone row it misses 0.9999:
 # iforest flags only shift rows and ranks the spike third; mad's rolling
 # window scores its first rows against a handful of points (rows 10 and 11
 # are flagged), and past its first window it ranks the spike second.
-for m in hybrid stl lstm-ae lstm-forecast mad iforest; do
+for m in hybrid stl lstm-ae lstm-forecast mad iforest vae; do
     "$bin" detect --quiet --method "$m" --epochs 5 "$tmp/series.csv" > "$tmp/m_$m.csv" 2> "$tmp/m_$m.err"
     [ $? = 0 ] && [ "$(wc -l < "$tmp/m_$m.csv")" = 2001 ] &&
         awk -F, 'NR > 1 && !($3 >= 0 && $3 <= 1) { bad = 1 } END { exit bad }' "$tmp/m_$m.csv"
     ok $? "--method $m runs and scores every row in [0, 1]"
 done
-for m in hybrid stl lstm-ae lstm-forecast; do
+for m in hybrid stl lstm-ae lstm-forecast vae; do
     awk -F, 'NR > 1 && $4 == 1 { if (NR == 1502) a = 1; else if (!(NR >= 1702 && NR <= 1709)) n++ }
               END { exit !(a && n == 0) }' "$tmp/m_$m.csv"
     ok $? "--method $m flags the spike, no row outside the injected ones"
@@ -187,12 +187,24 @@ ok $? "--method iforest flags injected rows only and ranks the spike in its top 
 awk -F, 'NR > 49 { print NR - 2, $3 }' "$tmp/m_mad.csv" | sort -k2 -gr | head -2 | grep -q '^1500 '
 ok $? "--method mad ranks the spike in its top 2 past the first window"
 
+# augment: the rows as they were, then round(0.3 x 41) = 12 windows of 48
+# rows, labelled in a last column; the same file for the same seed
+"$bin" augment --quiet --fraction 0.3 "$tmp/series.csv" > "$tmp/aug.csv" &&
+    [ "$(wc -l < "$tmp/aug.csv")" = $((2001 + 12 * 48)) ] &&
+    head -n 2001 "$tmp/aug.csv" | sed 's/,[^,]*$//' | cmp -s - "$tmp/series.csv" &&
+    awk -F, 'NR > 2001 && !($1 == "synthetic" && $3 == 1 && $2 > 10 && $2 < 30) { bad = 1 } END { exit bad }' "$tmp/aug.csv" &&
+    "$bin" augment --quiet --fraction 0.3 "$tmp/series.csv" | cmp -s - "$tmp/aug.csv"
+ok $? "augment: the rows as they were, then 12 synthetic windows in the series' range, the same for a seed"
+"$bin" augment "$tmp/series.csv" 2>&1 > /dev/null | grep -q "augment needs --fraction" &&
+    "$bin" augment --fraction -1 "$tmp/series.csv" 2>&1 > /dev/null | grep -q "\-\-fraction: a number in \[0, 10\]"
+ok $? "augment: a missing or bad --fraction is one clear line"
+
 # help documents every option and every method
 "$bin" --help > "$tmp/help.txt" 2>&1
 st=$?
 for w in detect stream nab demo --method --period --window --train-rows --threshold --epochs --seed --save --load \
-         --json --svg --quiet --name --windows hybrid stl mad iforest lstm-ae lstm-forecast percentile sigma dynamic \
-         spot example; do
+         --json --svg --quiet --name --windows hybrid stl mad iforest lstm-ae lstm-forecast vae augment percentile \
+         sigma dynamic spot example; do
     grep -q -- "$w" "$tmp/help.txt" || { echo "help lacks $w"; st=1; }
 done
 ok $st "--help names every command, option, method and threshold, with an example"
@@ -276,7 +288,7 @@ bad "detect: too few rows for an LSTM's windows" "60 training rows are too few f
 bad "detect: an unknown option" "unknown option --bogus" "$bin" detect --bogus "$tmp/series.csv"
 bad "detect: an unknown option after FILE" "unknown option --bogus" "$bin" detect "$tmp/series.csv" --bogus
 bad "detect: two files" "detect needs exactly one FILE" "$bin" detect "$tmp/series.csv" "$tmp/few.csv"
-bad "detect: an unknown --method" "--method: hybrid, stl, lstm-ae, lstm-forecast, iforest or mad, not 'lstm'" \
+bad "detect: an unknown --method" "--method: hybrid, stl, lstm-ae, lstm-forecast, iforest, mad or vae, not 'lstm'" \
     "$bin" detect --method lstm "$tmp/series.csv"
 bad "detect: an unknown --threshold" "--threshold: vote, percentile" "$bin" detect --threshold p99 "$tmp/series.csv"
 bad "detect: an option without its value" "--period needs a value" "$bin" detect --period

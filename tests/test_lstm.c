@@ -1263,8 +1263,9 @@ static void test_ensemble_loads_through_type_tables(void)
     size_t size;
     uint32_t tag = 1;
     CHECK_EQ_SIZE(n_stats, 10);
-    CHECK_EQ_SIZE(n_lstm, 3);
-    CHECK(lstm[0] == an_lstm_ae_type() && lstm[1] == an_lstm_forecaster_type() && lstm[2] == an_lstm_classifier_type());
+    CHECK_EQ_SIZE(n_lstm, 4);
+    CHECK(lstm[0] == an_lstm_ae_type() && lstm[1] == an_lstm_forecaster_type() && lstm[2] == an_lstm_classifier_type() &&
+          lstm[3] == an_vae_type());
     CHECK(stats[0] == an_mad_type() && stats[8] == an_iforest_type() && stats[9] == an_stl_runs_type());
     memcpy(types, stats, n_stats * sizeof *types);
     memcpy(types + n_stats, lstm, n_lstm * sizeof *types);

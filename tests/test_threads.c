@@ -13,7 +13,7 @@
 
 #include <pthread.h>
 
-enum { N = 480, FIT = 320, N_THREADS = 4, N_KINDS = 12 };
+enum { N = 480, FIT = 320, N_THREADS = 4, N_KINDS = 13 };
 
 /* The series every thread sees: a daily cycle, noise, a spike and a shift. */
 static void make_series(float *x)
@@ -48,6 +48,13 @@ static an_result make_detector(int kind, an_detector **d)
         c.train.epochs = 2;
         c.train.stride = 4;
         return kind == 9 ? an_lstm_ae_create(&c, 1, NULL, d) : an_lstm_forecaster_create(&c, 1, NULL, d);
+    }
+    case 11: {
+        an_vae_config c = an_vae_config_init(16, 8, 2);
+        c.arch = AN_VAE_LSTM;
+        c.train.epochs = 2;
+        c.train.stride = 4;
+        return an_vae_create(&c, 1, NULL, d);
     }
     default: {                              /* the hybrid: STL + IQR and an LSTM autoencoder in an ensemble */
         an_hybrid_config hc = an_hybrid_config_init(24);
