@@ -156,6 +156,11 @@ typedef struct an_lstm_layer_buffers {
     float *h;      /* (B,T,H)  outputs h_t: the layer's sequence  */
     float *dz;     /* (B,T,4H) dL/da_t                            */
     float *work;   /* (B,6H)   recurrent dh, dc, summed dz        */
+    float *step;   /* (B,5H)   B > 1 only (else NULL): one step's
+                      gates (B,4H) and previous outputs (B,H)
+                      gathered into adjacent rows for the
+                      recurrent product (in place, rows T 4H
+                      floats apart share a few cache sets)       */
 } an_lstm_layer_buffers;
 
 /* Returns: the number of parameters, 4H I + 4H H + 8H. */
@@ -166,7 +171,7 @@ AN_API size_t an_lstm_layer_param_count(size_t I, size_t H);
 AN_API void an_lstm_layer_init_params(const an_lstm_layer *L, an_rng *rng);
 /* Returns: the floats an_lstm_layer_buffers_carve needs for B x T
    windows (each array rounded up to AN_ALIGN bytes); training adds dz
-   and work. */
+   and work, B > 1 adds step. */
 AN_API size_t an_lstm_layer_buffer_floats(size_t B, size_t T, size_t I, size_t H, int training);
 /* Points buf's arrays into mem (AN_ALIGN-aligned, an_lstm_layer_buffer_floats). */
 AN_API void an_lstm_layer_buffers_carve(an_lstm_layer_buffers *buf, float *mem, size_t B, size_t T, size_t I, size_t H,
@@ -830,6 +835,7 @@ AN_API size_t an_lstm_layer_buffer_floats(size_t B, size_t T, size_t I, size_t H
     size_t bth = an__fround(an__mul(an__mul(B, T), H)), bt4h = an__fround(an__mul(bth, 4));
     size_t n = an__add(an__fround(an__mul(an__add(I, H), an__mul(4, H))), an__add(bt4h, an__mul(3, bth)));
     if (training) n = an__add(an__add(n, bt4h), an__fround(an__mul(an__mul(B, H), 6)));  /* dz, work */
+    if (B > 1) n = an__add(n, an__fround(an__mul(an__mul(B, H), 5)));                    /* step */
     return n;
 }
 
@@ -845,10 +851,13 @@ AN_API void an_lstm_layer_buffers_carve(an_lstm_layer_buffers *buf, float *mem, 
     if (training) {
         buf->dz = buf->h + bth;
         buf->work = buf->dz + bt4h;
+        buf->step = buf->work + an__fround(B * H * 6);
     } else {
         buf->dz = NULL;
         buf->work = NULL;
+        buf->step = buf->h + bth;
     }
+    if (B == 1) buf->step = NULL;
 }
 
 /* y = act(a); y may equal a. */
@@ -1000,24 +1009,35 @@ AN_API void an_lstm_layer_forward(const an_lstm_layer *L, const an_lstm_layer_bu
     }
     for (t = 0; t < T; t++) {
         float *Zt = Z + t * H4;   /* rows b at Zt + b ldz */
+        float *g = Zt;            /* the step's gates, rows ldg apart */
+        size_t ldg = ldz;
         /* Z_t(B,4H) += h_{t-1}(B,H) W_hh^T(H,4H), panel by panel; with one
-           row, a gemv */
+           row, a gemv.  With more, on copies in adjacent rows (buf->step):
+           the same arithmetic, so the same bits. */
         if (t > 0) {
             const float *hp = buf->h + (t - 1) * H;
             if (B == 1) {
                 an__gemv_panels(H, whh, hp, Zt);
             } else {
+                float *hs = buf->step + B * H4;   /* (B,H) h_{t-1} */
                 size_t p;
+                g = buf->step;                    /* (B,4H) Z_t    */
+                ldg = H4;
+                for (b = 0; b < B; b++) {
+                    memcpy(g + b * H4, Zt + b * ldz, H4 * sizeof(float));
+                    memcpy(hs + b * H, hp + b * ldh, H * sizeof(float));
+                }
                 for (p = 0; p < H4; p += AN_LSTM_PANEL) {
                     size_t pw = H4 - p < AN_LSTM_PANEL ? H4 - p : AN_LSTM_PANEL;
-                    an_gemm_nn(B, pw, H, hp, ldh, whh + p * H, pw, Zt + p, ldz);
+                    an_gemm_nn(B, pw, H, hs, H, whh + p * H, pw, g + p, H4);
                 }
             }
         }
-        an__lstm_activate(L->act, B, H, Zt, ldz);
+        an__lstm_activate(L->act, B, H, g, ldg);
         for (b = 0; b < B; b++) {
             size_t o = b * ldh + t * H;
-            an__lstm_cell(L->act, H, Zt + b * ldz, t > 0 ? buf->c + o - H : NULL, buf->c + o, buf->ac + o,
+            if (g != Zt) memcpy(Zt + b * ldz, g + b * H4, H4 * sizeof(float));   /* kept for backward */
+            an__lstm_cell(L->act, H, g + b * ldg, t > 0 ? buf->c + o - H : NULL, buf->c + o, buf->ac + o,
                           buf->h + o);
         }
     }
@@ -2432,22 +2452,30 @@ static an_result an__lae_put(an__lae *m, const float *rows, size_t b)
     return AN_OK;
 }
 
-/* The network on bs <= batch windows of raw rows, window b at x + b step
-   (step floats apart: F for windows every row, T F for windows laid end
-   to end): scaled into m->x, run, and its outputs in m->yhat (bs,
-   out_total) checked finite (AN_ERR_NUMERIC); the classifier's logits
-   become probabilities.  Every scoring path (score, push, errors,
-   predict) runs its windows through here. */
-static an_result an__lae_batch(an__lae *m, const float *x, size_t step, size_t bs)
+/* The network on the bs <= batch windows an__lae_put placed in m->x:
+   run, and its outputs in m->yhat (bs, out_total) checked finite
+   (AN_ERR_NUMERIC); the classifier's logits become probabilities.  Every
+   scoring path (score, score_batch, push, errors, predict) runs its
+   windows through here. */
+static an_result an__lae_infer(an__lae *m, size_t bs)
 {
-    size_t b, n = bs * m->lay.out_total;
-    an_result r;
-    for (b = 0; b < bs; b++)
-        if ((r = an__lae_put(m, x + b * step, b)) != AN_OK) return r;
+    size_t n = bs * m->lay.out_total;
     an__lae_forward(m, bs);
     if (!an__all_finite(m->yhat, n)) return AN_ERR_NUMERIC;
     if (m->lay.classifier) an_sigmoid(n, m->yhat, m->yhat);
     return AN_OK;
+}
+
+/* an__lae_infer on bs <= batch windows of raw rows, window b at x + b step
+   (step floats apart: F for windows every row, T F for windows laid end
+   to end), scaled into m->x first. */
+static an_result an__lae_batch(an__lae *m, const float *x, size_t step, size_t bs)
+{
+    size_t b;
+    an_result r;
+    for (b = 0; b < bs; b++)
+        if ((r = an__lae_put(m, x + b * step, b)) != AN_OK) return r;
+    return an__lae_infer(m, bs);
 }
 
 /* Error of step t of window b: mean over features, MSE or MAE. */
@@ -2709,47 +2737,61 @@ AN_API an_result an_lstm_errors(an_detector *d, const float *x, size_t n_rows, s
     return AN_OK;
 }
 
-/* The autoencoder's and the forecaster's scores (see the header): window
-   w = rows [w, w + T) gives `rows` outputs, for series rows w + off on (T
-   reconstructed rows from off = 0, or P predicted ones from off = T);
-   each output's error against the scaled row it stands for goes into
-   that row's score by window_agg (LAST keeps one output per window: its
-   last row, or the prediction one step ahead). */
-static an_result an__series_scores(an__lae *m, const float *x, size_t n_rows, float *scores)
+/* The autoencoder's and the forecaster's scores (see the header) of
+   n_series series of n_rows rows each, x (n_series, n_rows, F) into
+   scores (n_series, n_rows): window w of a series = its rows [w, w + T)
+   gives `rows` outputs, for its rows w + off on (T reconstructed rows
+   from off = 0, or P predicted ones from off = T); each output's error
+   against the scaled row it stands for goes into that row's score by
+   window_agg (LAST keeps one output per window: its last row, or the
+   prediction one step ahead).  The windows of all the series, series
+   after series, fill the batches, so short series (the explainers'
+   masked copies, one window each) share forward passes; a window's
+   outputs do not depend on its batch (an__gemv_panels), so each series
+   scores as it does alone. */
+static an_result an__series_scores(an__lae *m, const float *x, size_t n_series, size_t n_rows, float *scores)
 {
     const int head = m->lay.head;
     const an_lstm_agg agg = m->cfg.window_agg;
     size_t T = m->cfg.window, F = m->n_features, rows = m->lay.rows, off = head ? T : 0;
-    size_t last = head ? 0 : T - 1, nw, w0, b, k, r;
+    size_t last = head ? 0 : T - 1, nw, n, g0, b, k, r, s;
     an_result res;
     if (n_rows < T + (head ? 1 : 0)) return AN_ERR_TOO_SHORT;
     nw = n_rows - T + (head ? 0 : 1);
-    memset(scores, 0, n_rows * sizeof(float));
-    for (w0 = 0; w0 < nw; w0 += m->cfg.batch) {
-        size_t bs = nw - w0 < m->cfg.batch ? nw - w0 : m->cfg.batch;
-        if ((res = an__lae_batch(m, x + w0 * F, F, bs)) != AN_OK) return res;
+    n = n_series * nw;   /* <= n_series n_rows, which the caller checked */
+    memset(scores, 0, n_series * n_rows * sizeof(float));
+    for (g0 = 0; g0 < n; g0 += m->cfg.batch) {   /* window g: series g / nw, window g % nw */
+        size_t bs = n - g0 < m->cfg.batch ? n - g0 : m->cfg.batch;
         for (b = 0; b < bs; b++)
-            for (k = 0; k < rows && w0 + b + off + k < n_rows; k++) {
+            if ((res = an__lae_put(m, x + ((g0 + b) / nw * n_rows + (g0 + b) % nw) * F, b)) != AN_OK) return res;
+        if ((res = an__lae_infer(m, bs)) != AN_OK) return res;
+        for (b = 0; b < bs; b++) {
+            size_t w = (g0 + b) % nw;
+            const float *xs = x + (g0 + b) / nw * n_rows * F;
+            float *sc = scores + (g0 + b) / nw * n_rows;
+            for (k = 0; k < rows && w + off + k < n_rows; k++) {
                 const float *target = m->x + (b * T + k) * F;   /* the autoencoder's own input */
                 float e;
-                r = w0 + b + off + k;
+                r = w + off + k;
                 if (head) {   /* the forecaster's: row r, scaled */
-                    if ((res = an__lae_row(m, x + r * F, m->target)) != AN_OK) return res;
+                    if ((res = an__lae_row(m, xs + r * F, m->target)) != AN_OK) return res;
                     target = m->target;
                 }
                 if (agg == AN_AGG_LAST && k != last) continue;   /* rows < off + last: 0, as push */
                 e = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + (b * rows + k) * F, target, F);
-                if (agg == AN_AGG_LAST) scores[r] = e;
-                else an__score_add(agg, &scores[r], e);
+                if (agg == AN_AGG_LAST) sc[r] = e;
+                else an__score_add(agg, &sc[r], e);
             }
+        }
     }
     /* windows w with row r among their outputs:
        max(0, r + 1 - off - rows) <= w <= min(r - off, nw - 1) */
     if (agg == AN_AGG_MEAN)
-        for (r = off; r < n_rows; r++) {
-            size_t hi = r - off < nw - 1 ? r - off : nw - 1, lo = r + 1 >= off + rows ? r + 1 - off - rows : 0;
-            scores[r] /= (float)(hi - lo + 1);
-        }
+        for (s = 0; s < n_series; s++)
+            for (r = off; r < n_rows; r++) {
+                size_t hi = r - off < nw - 1 ? r - off : nw - 1, lo = r + 1 >= off + rows ? r + 1 - off - rows : 0;
+                scores[s * n_rows + r] /= (float)(hi - lo + 1);
+            }
     return AN_OK;
 }
 
@@ -2758,7 +2800,17 @@ static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows,
     an__lae *m = an__lae_of(self);
     if (!m) return AN_ERR_INVALID_ARG;
     if (m->lay.classifier) return an__lcl_score(m, x, n_rows, scores);
-    return an__series_scores(m, x, n_rows, scores);
+    return an__series_scores(m, x, 1, n_rows, scores);
+}
+
+/* The contract's score_batch (autoencoder and forecaster; the classifier
+   scores series one by one through the generic fallback). */
+static an_result an__lae_score_batch(an_detector *self, const float *x, size_t n_series, size_t n_rows,
+                                     float *scores)
+{
+    an__lae *m = an__lae_of(self);
+    if (!m || m->lay.classifier) return AN_ERR_INVALID_ARG;
+    return an__series_scores(m, x, n_series, n_rows, scores);
 }
 
 static an_result an__lae_push(an_detector *self, const float *row, float *score)
@@ -3265,19 +3317,19 @@ static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_ro
 static const an_detector_vtable an__lae_vtable = {
     AN_TAG_LSTM_AE, "lstm-autoencoder",
     an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lae_load, an__lae_gradient, an__lae_destroy, an__lae_expected
+    an__lae_save, an__lae_load, an__lae_gradient, an__lae_destroy, an__lae_expected, an__lae_score_batch
 };
 
 static const an_detector_vtable an__lfc_vtable = {
     AN_TAG_LSTM_FORECASTER, "lstm-forecaster",
     an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lfc_load, an__lae_gradient, an__lae_destroy, an__lae_expected
+    an__lae_save, an__lfc_load, an__lae_gradient, an__lae_destroy, an__lae_expected, an__lae_score_batch
 };
 
 static const an_detector_vtable an__lcl_vtable = {   /* no fit: an_lstm_classifier_train */
     AN_TAG_LSTM_CLASSIFIER, "lstm-classifier",
     NULL, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lcl_load, an__lae_gradient, an__lae_destroy, NULL
+    an__lae_save, an__lcl_load, an__lae_gradient, an__lae_destroy, NULL, NULL
 };
 
 static const an_detector_vtable *an__lae_vt(an_lstm_kind kind)

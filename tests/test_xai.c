@@ -1300,7 +1300,7 @@ static an_result toy_gradient(an_detector *self, const float *x, size_t n_rows, 
 static void toy_destroy(an_detector *self) { (void)self; }
 
 static const an_detector_vtable toy_vt = { AN_TAG('T', 'O', 'Y', '1'), "toy", toy_fit, toy_score, NULL, NULL,
-                                           NULL, NULL, toy_gradient, toy_destroy, NULL };
+                                           NULL, NULL, toy_gradient, toy_destroy, NULL, NULL };
 
 static toy toy_make(size_t n_rows, size_t F, const double *a, const double *b, double quad, double cross)
 {
@@ -1683,6 +1683,147 @@ static void test_xai_fills(void)
 
 /* After init the explainers allocate nothing; caller memory needs no
    heap at all. */
+/* an_detector_score_batch gives, bit for bit, what one an_detector_score
+   call per series gives: the LSTM autoencoder (LAST and MEAN windows) and
+   forecaster through their batched forward pass (series of one window and
+   of several, more of them than a batch holds, so batches straddle
+   series), a detector without the entry through the fallback; and its
+   argument errors. */
+static void test_score_batch(void)
+{
+    enum { T = 12, F = 2, N = 300, S = 37, R_MAX = T + 7 };
+    static float train[N * F], xs[S * R_MAX * F], batch[S * R_MAX], one[R_MAX];
+    static const size_t rows[2] = { T, T + 7 };   /* the forecaster's T + 1: one window */
+    an_detector *d[3] = { NULL, NULL, NULL };
+    an_rng rng;
+    size_t i, k, r, s;
+    game g;
+    an_rng_seed(&rng, 33, 0);
+    for (i = 0; i < N; i++) {
+        train[i * F] = (float)sin(0.4 * (double)i) + 0.1f * (float)an_rng_normal(&rng);
+        train[i * F + 1] = (float)cos(0.25 * (double)i) + 0.1f * (float)an_rng_normal(&rng);
+    }
+    for (k = 0; k < 3; k++) {
+        an_lstm_config c = k < 2 ? an_lstm_ae_config_init(T, 8) : an_lstm_forecaster_config_init(T, 8, 2);
+        c.train.epochs = 1;
+        c.train.stride = 4;
+        if (k == 1) c.window_agg = AN_AGG_MEAN;
+        CHECK_OK(k < 2 ? an_lstm_ae_create(&c, F, NULL, &d[k]) : an_lstm_forecaster_create(&c, F, NULL, &d[k]));
+        if (!d[k]) return;
+        CHECK(d[k]->vt->score_batch != NULL);
+        CHECK_RESULT(an_detector_score_batch(d[k], xs, 1, T, batch), AN_ERR_NOT_FITTED);
+        CHECK_OK(an_detector_fit(d[k], train, N));
+    }
+    random_fill(&rng, xs, S * R_MAX * F, -2.0, 2.0);
+    for (k = 0; k < 3; k++)
+        for (r = 0; r < 2; r++) {
+            size_t R = rows[r] + (k == 2 && r == 0);
+            int same = 1, nonzero = 0;
+            CHECK_OK(an_detector_score_batch(d[k], xs, S, R, batch));
+            for (s = 0; s < S; s++) {
+                CHECK_OK(an_detector_score(d[k], xs + s * R * F, R, one));
+                same &= memcmp(one, batch + s * R, R * sizeof(float)) == 0;
+                nonzero |= one[R - 1] > 0.0f;
+            }
+            CHECK(same);
+            CHECK(nonzero);
+        }
+    /* the fallback: the toy has no score_batch */
+    game_make(&g, 5);
+    CHECK(g.m.base.vt->score_batch == NULL);
+    {
+        float x3[3 * 28], sc3[3 * 14], sc1[14];
+        for (i = 0; i < 3 * 28; i++) x3[i] = g.x[i % 28] + (float)(i / 28);
+        CHECK_OK(an_detector_score_batch(&g.m.base, x3, 3, 14, sc3));
+        for (s = 0; s < 3; s++) {
+            CHECK_OK(an_detector_score(&g.m.base, x3 + s * 28, 14, sc1));
+            CHECK(memcmp(sc1, sc3 + s * 14, sizeof sc1) == 0);
+        }
+    }
+    CHECK_RESULT(an_detector_score_batch(NULL, xs, 1, T, batch), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_detector_score_batch(d[0], NULL, 1, T, batch), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_detector_score_batch(d[0], xs, 1, T, NULL), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_detector_score_batch(d[0], xs, 0, T, batch), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_detector_score_batch(d[0], xs, 1, 0, batch), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_detector_score_batch(d[0], xs, SIZE_MAX / 2, 4, batch), AN_ERR_TOO_LARGE);
+    CHECK_RESULT(an_detector_score_batch(d[0], xs, 2, T - 1, batch), AN_ERR_TOO_SHORT);
+    xs[(2 * T + 3) * F] = NAN;   /* in the third series */
+    CHECK_RESULT(an_detector_score_batch(d[0], xs, 3, T, batch), AN_ERR_INPUT);
+    for (k = 0; k < 3; k++) an_detector_destroy(d[k]);
+}
+
+/* The explainers score their masked copies in batches (xai.chunk per
+   score_batch call); one copy per call gives the same values bit for bit
+   (exact Shapley, Kernel SHAP, occlusion, LIME; expected and linear
+   fills), and the Shapley oracles hold on the batched path: additivity to
+   rounding, Kernel SHAP with every coalition = exact. */
+static void test_xai_batched(void)
+{
+    enum { T = 16, F = 2, N = 300, R = T + 4, P = 5 * F };
+    static float train[N * F];
+    float x[R * F], expected[R * F];
+    double phi[2][P], exact[P];
+    an_lstm_config c = an_lstm_ae_config_init(T, 8);
+    an_detector *d = NULL;
+    an_xai_summary s[2];
+    an_xai_players p;
+    an_xai xai;
+    an_rng rng;
+    size_t i, fill, method, pass;
+    an_rng_seed(&rng, 44, 0);
+    for (i = 0; i < N; i++) {
+        train[i * F] = (float)sin(0.4 * (double)i) + 0.1f * (float)an_rng_normal(&rng);
+        train[i * F + 1] = (float)cos(0.25 * (double)i) + 0.1f * (float)an_rng_normal(&rng);
+    }
+    c.train.epochs = 1;
+    c.train.stride = 4;
+    c.window_agg = AN_AGG_MEAN;   /* the target row's score from T windows */
+    CHECK_OK(an_lstm_ae_create(&c, F, NULL, &d));
+    if (!d) return;
+    CHECK_OK(an_detector_fit(d, train, N));
+    memcpy(x, train + 50 * F, sizeof x);
+    x[(R - 3) * F + 1] += 3.0f;
+    for (i = 0; i < R * F; i++) expected[i] = train[(150 + i / F) * F + i % F];
+    memset(&p, 0, sizeof p);
+    p.detector = d;
+    p.x = x;
+    p.n_rows = R;
+    p.start = 2;
+    p.length = T;
+    p.target = R - 3;
+    p.n_segments = 5;
+    p.per_channel = 1;
+    for (fill = 0; fill < 2; fill++) {
+        p.fill = fill ? AN_XAI_FILL_LINEAR : AN_XAI_FILL_EXPECTED;
+        p.fill_values = fill ? NULL : expected;
+        CHECK_OK(an_xai_init(&xai, &p, 1024, NULL));
+        CHECK_EQ_SIZE(xai.chunk, AN_XAI_BATCH);
+        for (method = 0; method < 4; method++) {
+            for (pass = 0; pass < 2; pass++) {
+                an_xai_lime_config lc = an_xai_lime_config_init();
+                lc.samples = 300;
+                xai.chunk = pass ? 1 : 0;   /* 0: init's chunk */
+                switch (method) {
+                case 0: CHECK_OK(an_xai_exact(&xai, phi[pass], &s[pass])); break;
+                case 1: CHECK_OK(an_xai_shap(&xai, 300, 7, phi[pass], &s[pass])); break;
+                case 2: CHECK_OK(an_xai_occlusion(&xai, phi[pass], &s[pass])); break;
+                default: CHECK_OK(an_xai_lime(&xai, &lc, phi[pass], &s[pass])); break;
+                }
+            }
+            CHECK(memcmp(phi[0], phi[1], sizeof phi[0]) == 0);
+            CHECK(s[0].full == s[1].full && s[0].empty == s[1].empty);
+            CHECK(s[0].full != s[0].empty);
+            if (method == 0) memcpy(exact, phi[0], sizeof exact);
+            if (method < 2) CHECK_NEAR(s[0].gap, 0.0, 1e-9 * fabs(s[0].full - s[0].empty));
+        }
+        xai.chunk = 0;
+        CHECK_OK(an_xai_shap(&xai, (1u << P) - 2, 1, phi[0], &s[0]));
+        for (i = 0; i < P; i++) CHECK_NEAR(phi[0][i], exact[i], 1e-6 * fabs(s[0].full - s[0].empty));
+        an_xai_uninit(&xai);
+    }
+    an_detector_destroy(d);
+}
+
 static void test_xai_memory(void)
 {
     game g;
@@ -2246,6 +2387,8 @@ int main(void)
     RUN(test_xai_lime_linear);
     RUN(test_xai_fills);
     RUN(test_xai_memory);
+    RUN(test_score_batch);
+    RUN(test_xai_batched);
     RUN(test_xai_alloc_failures);
     RUN(test_xai_errors);
     RUN(test_xai_ig_toy);
