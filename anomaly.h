@@ -812,6 +812,10 @@ AN_API an_result an_file_write(const char *path, const void *data, size_t size);
                models run the windows of all the series through their
                batched forward pass); never allocates; optional: NULL =
                one score call per series (an_detector_score_batch).
+     gradient_batch  gradient for n_series series at once, x and grad
+               (n_series, n_rows, n_features): exactly what n_series
+               gradient calls give; optional: NULL = one gradient call per
+               series (an_detector_gradient_batch).
 
    The table is positional and grows only at its end: a table written
    for an older version leaves the newer slots zero, which every generic
@@ -835,6 +839,8 @@ typedef struct an_detector_vtable {
     an_result (*expected)(an_detector *self, double *expected);   /* optional: an_detector_expected */
     an_result (*score_batch)(an_detector *self, const float *x, size_t n_series, size_t n_rows,
                              float *scores);                         /* optional: an_detector_score_batch */
+    an_result (*gradient_batch)(an_detector *self, const float *x, size_t n_series, size_t n_rows, size_t t,
+                                float *grad);                        /* optional: an_detector_gradient_batch */
 } an_detector_vtable;
 
 struct an_detector {
@@ -871,6 +877,17 @@ AN_API an_result an_detector_reset(an_detector *d);
 /* Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_UNSUPPORTED for a type without
    gradients; AN_ERR_INVALID_ARG. */
 AN_API an_result an_detector_gradient(an_detector *d, const float *x, size_t n_rows, size_t t, float *grad);
+/* an_detector_gradient of row t for n_series series of n_rows rows each,
+   x and grad (n_series, n_rows, n_features); series s's gradient is
+   exactly (bit for bit) the one an_detector_gradient gives it alone.
+   Made for integrated gradients' path points: the LSTM models run the
+   series' windows through batched forward and backward passes; a type
+   without the entry is called once per series.
+   Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_UNSUPPORTED for a type without
+   gradients; AN_ERR_INVALID_ARG (n_series or n_rows 0, t >= n_rows);
+   AN_ERR_TOO_LARGE when the sizes overflow; the type's own errors. */
+AN_API an_result an_detector_gradient_batch(an_detector *d, const float *x, size_t n_series, size_t n_rows, size_t t,
+                                            float *grad);
 /* What the detector expected for the row its last push scored, in the
    data's units (n_features values into `expected`): a forecaster's
    forecast, an autoencoder's reconstruction, STL + IQR's one-step
@@ -3890,6 +3907,22 @@ AN_API an_result an_detector_gradient(an_detector *d, const float *x, size_t n_r
     return d->vt->gradient(d, x, n_rows, t, grad);
 }
 
+AN_API an_result an_detector_gradient_batch(an_detector *d, const float *x, size_t n_series, size_t n_rows, size_t t,
+                                            float *grad)
+{
+    size_t s, cells;
+    an_result r;
+    if (!d || !d->vt || !x || !grad || n_series == 0 || n_rows == 0 || t >= n_rows) return AN_ERR_INVALID_ARG;
+    if (!d->vt->gradient) return AN_ERR_UNSUPPORTED;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    if (an__mul(an__mul(n_series, n_rows), d->n_features) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (d->vt->gradient_batch) return d->vt->gradient_batch(d, x, n_series, n_rows, t, grad);
+    cells = n_rows * d->n_features;
+    for (s = 0; s < n_series; s++)
+        if ((r = d->vt->gradient(d, x + s * cells, n_rows, t, grad + s * cells)) != AN_OK) return r;
+    return AN_OK;
+}
+
 AN_API an_result an_detector_expected(an_detector *d, double *expected)
 {
     if (!d || !d->vt || !expected) return AN_ERR_INVALID_ARG;
@@ -4994,7 +5027,7 @@ AN_API an_result an_detector_missing_type(const an_reader *r, const an_detector_
 
 static const an_detector_vtable an__ensemble_vtable = {
     AN__TAG_HYBRID, "hybrid", an__ensemble_fit, an__ensemble_score, an__ensemble_push,
-    an__ensemble_reset, an__ensemble_save, NULL, NULL, an__ensemble_destroy, an__ensemble_expected, NULL
+    an__ensemble_reset, an__ensemble_save, NULL, NULL, an__ensemble_destroy, an__ensemble_expected, NULL, NULL
 };
 
 AN_API const an_detector_vtable *an_ensemble_type(void) { return &an__ensemble_vtable; }

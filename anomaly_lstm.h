@@ -200,7 +200,9 @@ AN_API void an_lstm_layer_step(const an_lstm_layer *L, const an_lstm_layer_buffe
      dh_seq  (B,T,H) dL/dh_t from above for every step, or NULL
      dh_last (B,H)   dL/dh_T added at the last step, or NULL
      dx      (B,T,I) (or (B,I) with repeat) += dL/dx, or NULL
-   Accumulates into L's dW_ih, dW_hh, db_ih, db_hh. */
+   Accumulates into L's dW_ih, dW_hh, db_ih, db_hh; with L->dW_ih NULL
+   (an input gradient only: integrated gradients) it skips all four,
+   about a third of the work, and dx is the same. */
 AN_API void an_lstm_layer_backward(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, size_t B, size_t T,
                                    const float *x, int repeat, const float *dh_seq, const float *dh_last, float *dx);
 
@@ -208,7 +210,7 @@ AN_API void an_lstm_layer_backward(const an_lstm_layer *L, const an_lstm_layer_b
    Time-distributed dense is the same call with N = B T rows.
      forward   y (N,O) is overwritten
      backward  dW (O,I) += dy^T x,  db (O) += column sums of dy,
-               dx (N,I) += dy W (dx may be NULL) */
+               dx (N,I) += dy W (each of dW, db, dx may be NULL) */
 AN_API void an_dense_forward(size_t N, size_t I, size_t O, const float *x, const float *W, const float *b,
                              float *y);
 AN_API void an_dense_backward(size_t N, size_t I, size_t O, const float *x, const float *W, const float *dy,
@@ -1148,24 +1150,27 @@ AN_API void an_lstm_layer_backward(const an_lstm_layer *L, const an_lstm_layer_b
         memset(dhr, 0, B * H * sizeof(float));
         if (t > 0) an_gemm_nn(B, H, H4, buf->dz + t * H4, ldz, L->W_hh, H, dhr, H);
     }
-    /* Parameter gradients from the whole dz (B T,4H) at once. */
-    for (b = 0; b < B * T; b++) {
-        an_axpy(H4, 1.0f, buf->dz + b * H4, L->db_ih);
-        an_axpy(H4, 1.0f, buf->dz + b * H4, L->db_hh);
-    }
-    for (b = 0; b < B; b++) {
-        /* dW_hh(4H,H) += dz(b,1..T-1)^T h(b,0..T-2) */
-        if (T > 1) an_gemm_tn(H4, H, T - 1, buf->dz + (b * T + 1) * H4, H4, buf->h + b * ldh, H, L->dW_hh, H);
+    /* Parameter gradients from the whole dz (B T,4H) at once (none for an
+       input gradient only). */
+    if (L->dW_ih) {
+        for (b = 0; b < B * T; b++) {
+            an_axpy(H4, 1.0f, buf->dz + b * H4, L->db_ih);
+            an_axpy(H4, 1.0f, buf->dz + b * H4, L->db_hh);
+        }
+        for (b = 0; b < B; b++) {
+            /* dW_hh(4H,H) += dz(b,1..T-1)^T h(b,0..T-2) */
+            if (T > 1) an_gemm_tn(H4, H, T - 1, buf->dz + (b * T + 1) * H4, H4, buf->h + b * ldh, H, L->dW_hh, H);
+        }
     }
     if (repeat) {
         /* the input was the same at every step: dz summed over t (B,4H) */
         memset(dzs, 0, B * H4 * sizeof(float));
         for (b = 0; b < B; b++)
             for (t = 0; t < T; t++) an_axpy(H4, 1.0f, buf->dz + b * ldz + t * H4, dzs + b * H4);
-        an_gemm_tn(H4, I, B, dzs, H4, x, I, L->dW_ih, I);            /* dW_ih(4H,I) += dzs^T x(B,I) */
-        if (dx) an_gemm_nn(B, I, H4, dzs, H4, L->W_ih, I, dx, I);     /* dx(B,I) += dzs W_ih */
+        if (L->dW_ih) an_gemm_tn(H4, I, B, dzs, H4, x, I, L->dW_ih, I);   /* dW_ih(4H,I) += dzs^T x(B,I) */
+        if (dx) an_gemm_nn(B, I, H4, dzs, H4, L->W_ih, I, dx, I);          /* dx(B,I) += dzs W_ih */
     } else {
-        if (I <= 8 && I <= B) {
+        if (L->dW_ih && I <= 8 && I <= B) {
             /* few inputs (a univariate series): dW_ih^T(I,4H) += x(BT,I)^T dz(BT,4H)
                runs along 4H in vectors, where (4H,I) would leave I < one
                vector of columns to the scalar tail; summed in dzs, added
@@ -1175,7 +1180,7 @@ AN_API void an_lstm_layer_backward(const an_lstm_layer *L, const an_lstm_layer_b
             an_gemm_tn(I, H4, B * T, x, I, buf->dz, H4, dzs, H4);
             for (i = 0; i < I; i++)
                 for (j = 0; j < H4; j++) L->dW_ih[j * I + i] += dzs[i * H4 + j];
-        } else {
+        } else if (L->dW_ih) {
             an_gemm_tn(H4, I, B * T, buf->dz, H4, x, I, L->dW_ih, I);   /* dW_ih(4H,I) += dz^T x(BT,I) */
         }
         if (dx) an_gemm_nn(B * T, I, H4, buf->dz, H4, L->W_ih, I, dx, I); /* dx(BT,I) += dz W_ih */
@@ -1199,8 +1204,9 @@ AN_API void an_dense_backward(size_t N, size_t I, size_t O, const float *x, cons
                               float *dW, float *db, float *dx)
 {
     size_t r;
-    an_gemm_tn(O, I, N, dy, O, x, I, dW, I);                /* dW(O,I) += dy(N,O)^T x(N,I) */
-    for (r = 0; r < N; r++) an_axpy(O, 1.0f, dy + r * O, db);
+    if (dW) an_gemm_tn(O, I, N, dy, O, x, I, dW, I);        /* dW(O,I) += dy(N,O)^T x(N,I) */
+    if (db)
+        for (r = 0; r < N; r++) an_axpy(O, 1.0f, dy + r * O, db);
     if (dx) an_gemm_nn(N, I, O, dy, O, W, I, dx, I);        /* dx(N,I) += dy(N,O) W(O,I) */
 }
 
@@ -2022,19 +2028,33 @@ static void an__lae_forward(an__lae *m, size_t B)
                      m->params + L->out_b, m->yhat);
 }
 
+/* Layer l of `layers` as backward should see it: itself, or with
+   params 0 a copy in *copy without gradient pointers (an input gradient
+   only). */
+static const an_lstm_layer *an__lae_layer(const an_lstm_layer *layers, size_t l, int params, an_lstm_layer *copy)
+{
+    if (params) return &layers[l];
+    *copy = layers[l];
+    copy->dW_ih = copy->dW_hh = copy->db_ih = copy->db_hh = NULL;
+    return copy;
+}
+
 /* Backward after an__lae_forward, from m->dyhat (B,T,F); accumulates into
-   m->grads, and into grad_x (B,T,F) when not NULL. */
-static void an__lae_backward(an__lae *m, size_t B, float *grad_x)
+   m->grads (params 1; params 0 skips the parameter gradients), and into
+   grad_x (B,T,F) when not NULL. */
+static void an__lae_backward(an__lae *m, size_t B, float *grad_x, int params)
 {
     const an__lae_layout *L = &m->lay;
     size_t T = m->cfg.window, n = L->n, l, k = 0, i;
     float *d_in, *dlast;
+    float *gW = params ? m->grads : NULL;   /* gW + offset: NULL without params */
+    an_lstm_layer copy;
     int drop = m->training && L->head && m->cfg.dropout > 0.0;
     if (L->head) {
         const float *state = drop ? m->dropped[n - 1] : m->e;
         memset(m->de, 0, B * L->top * sizeof(float));
-        an_dense_backward(B, L->top, L->out_dim, state, m->params + L->out_W, m->dyhat, m->grads + L->out_W,
-                          m->grads + L->out_b, m->de);
+        an_dense_backward(B, L->top, L->out_dim, state, m->params + L->out_W, m->dyhat, gW ? gW + L->out_W : NULL,
+                          gW ? gW + L->out_b : NULL, m->de);
         if (drop) an_dropout_apply(B * L->top, m->mask[n - 1], m->de, m->de);
         dlast = m->de;
     } else {
@@ -2043,21 +2063,23 @@ static void an__lae_backward(an__lae *m, size_t B, float *grad_x)
         d_in = m->dseq[k];
         memset(d_in, 0, B * T * Hd * sizeof(float));
         an_dense_backward(B * T, Hd, L->out_dim, m->dec_buf[L->n_dec - 1].h, m->params + L->out_W, m->dyhat,
-                          m->grads + L->out_W, m->grads + L->out_b, d_in);
+                          gW ? gW + L->out_W : NULL, gW ? gW + L->out_b : NULL, d_in);
         for (l = L->n_dec - 1; l >= 1; l--) {
             float *d_out = m->dseq[k ^ 1];
             memset(d_out, 0, B * T * L->dec_I[l] * sizeof(float));
-            an_lstm_layer_backward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0, d_in, NULL, d_out);
+            an_lstm_layer_backward(an__lae_layer(m->dec, l, params, &copy), &m->dec_buf[l], B, T, m->dec_buf[l - 1].h,
+                                   0, d_in, NULL, d_out);
             d_in = d_out;
             k ^= 1;
         }
         memset(m->dcode, 0, B * L->code * sizeof(float));
-        an_lstm_layer_backward(&m->dec[0], &m->dec_buf[0], B, T, code, 1, d_in, NULL, m->dcode);
+        an_lstm_layer_backward(an__lae_layer(m->dec, 0, params, &copy), &m->dec_buf[0], B, T, code, 1, d_in, NULL,
+                               m->dcode);
         dlast = m->dcode;
         if (L->has_latent) {
             memset(m->de, 0, B * L->top * sizeof(float));
-            an_dense_backward(B, L->top, L->code, m->e, m->params + L->lat_W, m->dcode, m->grads + L->lat_W,
-                              m->grads + L->lat_b, m->de);
+            an_dense_backward(B, L->top, L->code, m->e, m->params + L->lat_W, m->dcode, gW ? gW + L->lat_W : NULL,
+                              gW ? gW + L->lat_b : NULL, m->de);
             dlast = m->de;
         }
     }
@@ -2067,7 +2089,8 @@ static void an__lae_backward(an__lae *m, size_t B, float *grad_x)
         float *dx = l ? m->dseq[k] : grad_x;
         size_t nx = B * T * L->enc_I[l];
         if (dx) memset(dx, 0, nx * sizeof(float));
-        an_lstm_layer_backward(&m->enc[l], &m->enc_buf[l], B, T, input, 0, d_in, l == n - 1 ? dlast : NULL, dx);
+        an_lstm_layer_backward(an__lae_layer(m->enc, l, params, &copy), &m->enc_buf[l], B, T, input, 0, d_in,
+                               l == n - 1 ? dlast : NULL, dx);
         if (l && drop)
             for (i = 0; i < nx; i++) dx[i] *= m->mask[l - 1][i];
         d_in = dx;
@@ -2093,7 +2116,7 @@ static an_result an__lae_loss_grad(an__lae *m, size_t B, double *loss, float *gr
     if (r == AN_ERR_INPUT) return AN_ERR_NUMERIC;   /* the input was finite: the network overflowed */
     if (r != AN_OK) return r;
     memset(m->grads, 0, m->lay.n_params * sizeof(float));
-    an__lae_backward(m, B, grad_x);
+    an__lae_backward(m, B, grad_x, 1);
     return AN_OK;
 }
 
@@ -3197,7 +3220,8 @@ AN_API an_result an_lstm_param_view(an_detector *d, const char *name, float **da
     return AN_OK;
 }
 
-/* d score[t] / d x (the detector's gradient hook).  score[t] averages,
+/* d score[t] / d x (the detector's gradient hook), for n_series series
+   of n_rows rows, x and grad (n_series, n_rows, F).  score[t] averages,
    over the c_t windows w whose outputs cover row t, an error e(w, t) of
    the output for row t against the scaled row xs[t]; so
      d score[t] / d x[r,f] = (1 / c_t) sum_w (d e(w,t) / d xs[r,f]) / scale_f
@@ -3205,24 +3229,27 @@ AN_API an_result an_lstm_param_view(an_detector *d, const char *name, float **da
    backward pass per window, with the output gradient nonzero only at row
    t's output) and, at r = t, through the target.  The classifier's
    score is the largest class probability p of the window ending at t:
-   d p / d logit = p (1 - p), through the input only.  The first call
-   allocates the training block. */
-static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_rows, size_t t, float *grad)
+   d p / d logit = p (1 - p), through the input only.  The windows of all
+   the series fill the batches (integrated gradients' path points, one
+   window each, share forward and backward passes) when each series has
+   one window in play; with several (window_agg MEAN or MAX) the series
+   go one at a time, so that each sums its windows in the order it does
+   alone: a series' gradient does not depend on its batch.  The first
+   call allocates the training block. */
+static an_result an__lae_gradients(an__lae *m, const float *x, size_t n_series, size_t n_rows, size_t t, float *grad)
 {
-    an__lae *m = an__lae_of(self);
-    size_t T, F, K, B, w_lo, w_hi, w0, b, s, f, count, TF;
+    size_t T, F, K, B, w_lo, w_hi, nwin, n, g0, b, s, f, count, TF, RF;
     an_result r;
-    if (!m) return AN_ERR_INVALID_ARG;
     T = m->cfg.window;
     F = m->n_features;
     K = m->lay.out_dim;
     B = m->cfg.batch;
     TF = T * F;
-    if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    if (!an__all_finite(x, n_rows * F)) return AN_ERR_INPUT;
+    RF = n_rows * F;   /* the caller checked n_series n_rows F */
+    if (!an__all_finite(x, n_series * RF)) return AN_ERR_INPUT;
     if (n_rows < T + (m->lay.head && !m->lay.classifier ? 1 : 0)) return AN_ERR_TOO_SHORT;
     if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
-    memset(grad, 0, n_rows * F * sizeof(float));
+    memset(grad, 0, n_series * RF * sizeof(float));
     if (m->lay.classifier) {                 /* the window ending at t */
         if (t + 1 < T) return AN_OK;
         w_lo = w_hi = t + 1 - T;
@@ -3235,40 +3262,51 @@ static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_ro
         w_lo = t + 1 >= T ? t + 1 - T : 0;
         w_hi = t < n_rows - T ? t : n_rows - T;
     }
-    an__lae_prepare(m);
     if (!m->lay.classifier && m->cfg.window_agg == AN_AGG_LAST) {
         /* the window in which row t comes last; the forecaster's one-step
            prediction.  The autoencoder's rows before T - 1 score 0. */
         if (!m->lay.head && t + 1 < T) return AN_OK;
         w_lo = w_hi = m->lay.head ? t - T : t + 1 - T;
-    } else if (!m->lay.classifier && m->cfg.window_agg == AN_AGG_MAX) {
+    }
+    if (n_series > 1 && (w_lo != w_hi || (!m->lay.classifier && m->cfg.window_agg == AN_AGG_MAX))) {
+        for (s = 0; s < n_series; s++)
+            if ((r = an__lae_gradients(m, x + s * RF, 1, n_rows, t, grad + s * RF)) != AN_OK) return r;
+        return AN_OK;
+    }
+    an__lae_prepare(m);
+    if (!m->lay.classifier && m->cfg.window_agg == AN_AGG_MAX) {
         /* the covering window with the largest error (the first on ties) */
         size_t best = w_lo;
         float top = 0.0f;
         if ((r = an__lae_row(m, x + t * F, m->target)) != AN_OK) return r;
-        for (w0 = w_lo; w0 <= w_hi; w0 += B) {
-            size_t bs = w_hi + 1 - w0 < B ? w_hi + 1 - w0 : B;
+        for (g0 = w_lo; g0 <= w_hi; g0 += B) {
+            size_t bs = w_hi + 1 - g0 < B ? w_hi + 1 - g0 : B;
             for (b = 0; b < bs; b++)
-                if ((r = an__lae_put(m, x + (w0 + b) * F, b)) != AN_OK) return r;
+                if ((r = an__lae_put(m, x + (g0 + b) * F, b)) != AN_OK) return r;
             an__lae_forward(m, bs);
             for (b = 0; b < bs; b++) {
-                size_t at = m->lay.head ? t - (w0 + b) - T : t - (w0 + b);
+                size_t at = m->lay.head ? t - (g0 + b) - T : t - (g0 + b);
                 float e = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + b * m->lay.out_total + at * F,
                                       m->target, F);
-                if (e > top) { top = e; best = w0 + b; }
+                if (e > top) { top = e; best = g0 + b; }
             }
         }
         w_lo = w_hi = best;
     }
     count = m->cfg.window_agg == AN_AGG_MEAN || m->lay.classifier ? w_hi - w_lo + 1 : 1;
-    for (w0 = w_lo; w0 <= w_hi; w0 += B) {
-        size_t bs = w_hi + 1 - w0 < B ? w_hi + 1 - w0 : B;
+    nwin = w_hi - w_lo + 1;
+    n = n_series * nwin;   /* window g: series g / nwin, window w_lo + g % nwin */
+    for (g0 = 0; g0 < n; g0 += B) {
+        size_t bs = n - g0 < B ? n - g0 : B;
         for (b = 0; b < bs; b++)
-            if ((r = an__lae_put(m, x + (w0 + b) * F, b)) != AN_OK) return r;
+            if ((r = an__lae_put(m, x + (g0 + b) / nwin * RF + (w_lo + (g0 + b) % nwin) * F, b)) != AN_OK) return r;
         an__lae_forward(m, bs);
         if (!an__all_finite(m->yhat, bs * m->lay.out_total)) return AN_ERR_NUMERIC;
         memset(m->dyhat, 0, bs * m->lay.out_total * sizeof(float));
         for (b = 0; b < bs; b++) {
+            size_t w = w_lo + (g0 + b) % nwin;
+            const float *xs = x + (g0 + b) / nwin * RF;
+            float *gs = grad + (g0 + b) / nwin * RF;
             float *dy = m->dyhat + b * m->lay.out_total;
             const float *y = m->yhat + b * m->lay.out_total;
             if (m->lay.classifier) {
@@ -3280,9 +3318,9 @@ static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_ro
                     dy[best] = (float)(pk * (1.0 - pk));
                 }
             } else {
-                size_t at = m->lay.head ? t - (w0 + b) - T : t - (w0 + b);   /* row t's output */
+                size_t at = m->lay.head ? t - w - T : t - w;   /* row t's output */
                 size_t only = F;   /* channel MAX: the feature with the largest error */
-                if ((r = an__lae_row(m, x + t * F, m->target)) != AN_OK) return r;   /* scaled row t */
+                if ((r = an__lae_row(m, xs + t * F, m->target)) != AN_OK) return r;   /* scaled row t */
                 if (m->cfg.channel_agg == AN_AGG_MAX) {
                     double top = -1.0;
                     for (f = 0; f < F; f++) {
@@ -3297,39 +3335,57 @@ static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_ro
                     if (only < F && f != only) continue;
                     if (only == F) g /= (double)F;
                     dy[at * F + f] = (float)g;
-                    grad[t * F + f] -= (float)(g / (double)count);   /* the target path */
+                    gs[t * F + f] -= (float)(g / (double)count);   /* the target path */
                 }
             }
         }
-        memset(m->grads, 0, m->lay.n_params * sizeof(float));
-        an__lae_backward(m, bs, m->gx);
-        for (b = 0; b < bs; b++)
-            for (s = 0; s < T; s++)
-                for (f = 0; f < F; f++)
-                    grad[(w0 + b + s) * F + f] += m->gx[b * TF + s * F + f] / (float)count;
+        an__lae_backward(m, bs, m->gx, 0);   /* the input gradient only */
+        for (b = 0; b < bs; b++) {
+            size_t w = w_lo + (g0 + b) % nwin, k;
+            float *gs = grad + (g0 + b) / nwin * RF;
+            for (k = 0; k < TF; k++) gs[w * F + k] += m->gx[b * TF + k] / (float)count;
+        }
     }
     if (m->has_scaler)
-        for (s = 0; s < n_rows; s++)
+        for (s = 0; s < n_series * n_rows; s++)
             for (f = 0; f < F; f++) grad[s * F + f] = (float)(grad[s * F + f] / m->scaler.scale[f]);
     return AN_OK;
+}
+
+static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_rows, size_t t, float *grad)
+{
+    an__lae *m = an__lae_of(self);
+    if (!m) return AN_ERR_INVALID_ARG;
+    if (an__mul(n_rows, m->n_features) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    return an__lae_gradients(m, x, 1, n_rows, t, grad);
+}
+
+static an_result an__lae_gradient_batch(an_detector *self, const float *x, size_t n_series, size_t n_rows, size_t t,
+                                        float *grad)
+{
+    an__lae *m = an__lae_of(self);
+    if (!m) return AN_ERR_INVALID_ARG;
+    return an__lae_gradients(m, x, n_series, n_rows, t, grad);
 }
 
 static const an_detector_vtable an__lae_vtable = {
     AN_TAG_LSTM_AE, "lstm-autoencoder",
     an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lae_load, an__lae_gradient, an__lae_destroy, an__lae_expected, an__lae_score_batch
+    an__lae_save, an__lae_load, an__lae_gradient, an__lae_destroy, an__lae_expected, an__lae_score_batch,
+    an__lae_gradient_batch
 };
 
 static const an_detector_vtable an__lfc_vtable = {
     AN_TAG_LSTM_FORECASTER, "lstm-forecaster",
     an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lfc_load, an__lae_gradient, an__lae_destroy, an__lae_expected, an__lae_score_batch
+    an__lae_save, an__lfc_load, an__lae_gradient, an__lae_destroy, an__lae_expected, an__lae_score_batch,
+    an__lae_gradient_batch
 };
 
 static const an_detector_vtable an__lcl_vtable = {   /* no fit: an_lstm_classifier_train */
     AN_TAG_LSTM_CLASSIFIER, "lstm-classifier",
     NULL, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lcl_load, an__lae_gradient, an__lae_destroy, NULL, NULL
+    an__lae_save, an__lcl_load, an__lae_gradient, an__lae_destroy, NULL, NULL, an__lae_gradient_batch
 };
 
 static const an_detector_vtable *an__lae_vt(an_lstm_kind kind)

@@ -395,9 +395,12 @@ AN_API an_result an_xai_cells(const an_xai *xai, const double *phi, double *cell
    1/2.  attr is (n_rows, n_features).  The summary's gap, sum(attr) -
    (f(x) - f(b)), is the completeness error: it falls with the steps as
    1 / steps^2 for a smooth f; raise them until it is small enough.
-   full and empty are f(x) and f(b); evaluations counts gradient calls
-   (and the two scores).  Scratch: an_xai_ig_work_size bytes (64-aligned)
-   in the _work form, else from `a` (NULL = default).  The LSTM models
+   full and empty are f(x) and f(b); evaluations counts the gradients
+   (and the two scores).  The path points go to the detector in batches
+   of up to AN_XAI_BATCH (fewer for long series, as the explainers'
+   masked copies) through an_detector_gradient_batch, which gives each
+   the gradient it has alone.  Scratch: an_xai_ig_work_size bytes
+   (64-aligned) in the _work form, else from `a` (NULL = default).  The LSTM models
    allocate their training block at their first gradient call (once).
    Returns: AN_OK; AN_ERR_INVALID_ARG for NULL arrays, n_rows or steps 0,
    a target outside x, an unknown rule or misaligned work; AN_ERR_NUMERIC
@@ -2626,12 +2629,14 @@ AN_API an_result an_xai_cells(const an_xai *xai, const double *phi, double *cell
     return AN_OK;
 }
 
-/* The IG scratch: the path point and its gradient (n_rows, F) and the
-   scores (n_rows). */
+/* The IG scratch: chunk path points and their gradients (chunk, n_rows,
+   F) each and the scores (n_rows). */
 static size_t an__xai_ig_layout(size_t n_rows, size_t F, size_t *grad, size_t *scores)
 {
     an__layout l = { 0 };
     size_t cells = an__mul(n_rows, F);
+    if (cells == SIZE_MAX) return SIZE_MAX;
+    cells *= an__xai_chunk(cells);   /* at most max(cells, AN_XAI_BATCH_BYTES / 4) */
     an__layout_add(&l, cells, sizeof(float));
     if (l.size == SIZE_MAX) return SIZE_MAX;
     *grad = an__layout_add(&l, cells, sizeof(float));
@@ -2665,7 +2670,7 @@ AN_API an_result an_xai_integrated_gradients_work(an_detector *d, const float *x
                                                   size_t n_rows, size_t target, size_t steps, an_xai_rule rule,
                                                   double *attr, an_xai_summary *summary, void *work)
 {
-    size_t F, n, g_off, s_off, k, i;
+    size_t F, n, g_off, s_off, k, k0, i, j, chunk, count;
     float *path, *grad, *scores;
     an_result r;
     if (!d || !x || !baseline || !attr || !summary || !work || an__misaligned(work)) return AN_ERR_INVALID_ARG;
@@ -2676,6 +2681,7 @@ AN_API an_result an_xai_integrated_gradients_work(an_detector *d, const float *x
     if (rule != AN_XAI_MIDPOINT && rule != AN_XAI_TRAPEZOID) return AN_ERR_INVALID_ARG;
     if (an__xai_ig_layout(n_rows, F, &g_off, &s_off) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     n = n_rows * F;
+    chunk = an__xai_chunk(n);
     path = (float *)work;
     grad = (float *)(void *)((unsigned char *)work + g_off);
     scores = (float *)(void *)((unsigned char *)work + s_off);
@@ -2684,22 +2690,26 @@ AN_API an_result an_xai_integrated_gradients_work(an_detector *d, const float *x
     if ((r = an__xai_score_at(d, baseline, n_rows, target, scores, &summary->empty)) != AN_OK) return r;
     summary->evaluations = 2;
     /* attr accumulates the weighted gradients (the integral's estimate),
-       then is multiplied by x - b */
-    for (k = 0; k <= steps; k++) {
-        double s, w = 1.0 / (double)steps;
-        if (rule == AN_XAI_MIDPOINT) {
-            if (k == steps) break;
-            s = ((double)k + 0.5) / (double)steps;
-        } else {
-            s = (double)k / (double)steps;
-            if (k == 0 || k == steps) w *= 0.5;
+       in the order of k, then is multiplied by x - b; the points k = 0 ..
+       count - 1 go `chunk` at a time */
+    count = rule == AN_XAI_MIDPOINT ? steps : steps + 1;
+    for (k0 = 0; k0 < count; k0 += chunk) {
+        size_t c = count - k0 < chunk ? count - k0 : chunk;
+        for (j = 0; j < c; j++) {
+            double s = rule == AN_XAI_MIDPOINT ? ((double)(k0 + j) + 0.5) / (double)steps
+                                               : (double)(k0 + j) / (double)steps;
+            for (i = 0; i < n; i++) path[j * n + i] = (float)(baseline[i] + s * ((double)x[i] - baseline[i]));
         }
-        for (i = 0; i < n; i++) path[i] = (float)(baseline[i] + s * ((double)x[i] - baseline[i]));
-        if ((r = an_detector_gradient(d, path, n_rows, target, grad)) != AN_OK) return r;
-        summary->evaluations++;
-        for (i = 0; i < n; i++) {
-            if (!an__finite(grad[i])) return AN_ERR_NUMERIC;
-            attr[i] += w * grad[i];
+        if ((r = an_detector_gradient_batch(d, path, c, n_rows, target, grad)) != AN_OK) return r;
+        summary->evaluations += c;
+        for (j = 0; j < c; j++) {
+            double w = 1.0 / (double)steps;
+            k = k0 + j;
+            if (rule == AN_XAI_TRAPEZOID && (k == 0 || k == steps)) w *= 0.5;
+            for (i = 0; i < n; i++) {
+                if (!an__finite(grad[j * n + i])) return AN_ERR_NUMERIC;
+                attr[i] += w * grad[j * n + i];
+            }
         }
     }
     for (i = 0; i < n; i++) attr[i] *= (double)x[i] - baseline[i];

@@ -1300,7 +1300,7 @@ static an_result toy_gradient(an_detector *self, const float *x, size_t n_rows, 
 static void toy_destroy(an_detector *self) { (void)self; }
 
 static const an_detector_vtable toy_vt = { AN_TAG('T', 'O', 'Y', '1'), "toy", toy_fit, toy_score, NULL, NULL,
-                                           NULL, NULL, toy_gradient, toy_destroy, NULL, NULL };
+                                           NULL, NULL, toy_gradient, toy_destroy, NULL, NULL, NULL };
 
 static toy toy_make(size_t n_rows, size_t F, const double *a, const double *b, double quad, double cross)
 {
@@ -1822,6 +1822,97 @@ static void test_xai_batched(void)
         an_xai_uninit(&xai);
     }
     an_detector_destroy(d);
+}
+
+/* an_detector_gradient_batch gives, bit for bit, what one
+   an_detector_gradient call per series gives: the LSTM autoencoder with
+   one window per series (LAST: batched) and several (MEAN: series one
+   by one), the forecaster, the toy through the fallback; and its
+   argument errors.  Integrated gradients, which sends its path points in
+   batches, equals the same sum taken one gradient call at a time. */
+static void test_gradient_batch(void)
+{
+    enum { T = 12, F = 2, N = 300, S = 37, R = T + 3 };
+    static float train[N * F], xs[S * R * F], batch[S * R * F], one[R * F];
+    an_detector *d[3] = { NULL, NULL, NULL };
+    an_rng rng;
+    size_t i, k, s, rule;
+    game g;
+    an_rng_seed(&rng, 55, 0);
+    for (i = 0; i < N; i++) {
+        train[i * F] = (float)sin(0.4 * (double)i) + 0.1f * (float)an_rng_normal(&rng);
+        train[i * F + 1] = (float)cos(0.25 * (double)i) + 0.1f * (float)an_rng_normal(&rng);
+    }
+    for (k = 0; k < 3; k++) {
+        an_lstm_config c = k < 2 ? an_lstm_ae_config_init(T, 8) : an_lstm_forecaster_config_init(T, 8, 2);
+        c.train.epochs = 1;
+        c.train.stride = 4;
+        if (k == 1) c.window_agg = AN_AGG_MEAN;
+        CHECK_OK(k < 2 ? an_lstm_ae_create(&c, F, NULL, &d[k]) : an_lstm_forecaster_create(&c, F, NULL, &d[k]));
+        if (!d[k]) return;
+        CHECK(d[k]->vt->gradient_batch != NULL);
+        CHECK_OK(an_detector_fit(d[k], train, N));
+    }
+    random_fill(&rng, xs, S * R * F, -2.0, 2.0);
+    for (k = 0; k < 3; k++) {
+        int same = 1, nonzero = 0;
+        CHECK_OK(an_detector_gradient_batch(d[k], xs, S, R, R - 2, batch));
+        for (s = 0; s < S; s++) {
+            CHECK_OK(an_detector_gradient(d[k], xs + s * R * F, R, R - 2, one));
+            same &= memcmp(one, batch + s * R * F, sizeof one) == 0;
+            for (i = 0; i < R * F; i++) nonzero |= one[i] != 0.0f;
+        }
+        CHECK(same);
+        CHECK(nonzero);
+    }
+    /* integrated gradients against the sum of one gradient per call */
+    for (rule = 0; rule < 2; rule++) {
+        enum { STEPS = 40 };
+        const float *x = xs, *b = xs + R * F;
+        double attr[R * F], sum[R * F];
+        an_xai_summary sm;
+        memset(sum, 0, sizeof sum);
+        for (k = 0; k <= STEPS; k++) {
+            double a = rule == AN_XAI_MIDPOINT ? ((double)k + 0.5) / STEPS : (double)k / STEPS;
+            double w = rule == AN_XAI_TRAPEZOID && (k == 0 || k == STEPS) ? 0.5 / STEPS : 1.0 / STEPS;
+            if (rule == AN_XAI_MIDPOINT && k == STEPS) break;
+            for (i = 0; i < R * F; i++) batch[i] = (float)(b[i] + a * ((double)x[i] - b[i]));
+            CHECK_OK(an_detector_gradient(d[0], batch, R, R - 2, one));
+            for (i = 0; i < R * F; i++) sum[i] += w * one[i];
+        }
+        for (i = 0; i < R * F; i++) sum[i] *= (double)x[i] - b[i];
+        CHECK_OK(an_xai_integrated_gradients(d[0], x, b, R, R - 2, STEPS, (an_xai_rule)rule, attr, &sm, NULL));
+        CHECK(memcmp(attr, sum, sizeof sum) == 0);
+        CHECK_EQ_SIZE(sm.evaluations, 2 + STEPS + rule);
+    }
+    /* the fallback: the toy has a gradient but no gradient_batch */
+    game_make(&g, 6);
+    CHECK(g.m.base.vt->gradient_batch == NULL);
+    {
+        float x3[3 * 28], g3[3 * 28], g1[28];
+        for (i = 0; i < 3 * 28; i++) x3[i] = g.x[i % 28] * (float)(1 + i / 28);
+        CHECK_OK(an_detector_gradient_batch(&g.m.base, x3, 3, 14, 13, g3));
+        for (s = 0; s < 3; s++) {
+            CHECK_OK(an_detector_gradient(&g.m.base, x3 + s * 28, 14, 13, g1));
+            CHECK(memcmp(g1, g3 + s * 28, sizeof g1) == 0);
+        }
+    }
+    CHECK_RESULT(an_detector_gradient_batch(NULL, xs, 1, R, 0, batch), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_detector_gradient_batch(d[0], NULL, 1, R, 0, batch), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_detector_gradient_batch(d[0], xs, 1, R, 0, NULL), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_detector_gradient_batch(d[0], xs, 0, R, 0, batch), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_detector_gradient_batch(d[0], xs, 1, R, R, batch), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_detector_gradient_batch(d[0], xs, SIZE_MAX / 2, 4, 0, batch), AN_ERR_TOO_LARGE);
+    CHECK_RESULT(an_detector_gradient_batch(d[0], xs, 2, T - 1, 0, batch), AN_ERR_TOO_SHORT);
+    xs[(2 * R + 3) * F] = NAN;   /* in the third series */
+    CHECK_RESULT(an_detector_gradient_batch(d[0], xs, 3, R, R - 1, batch), AN_ERR_INPUT);
+    {
+        an_detector_vtable no_gradient = *g.m.base.vt;
+        no_gradient.gradient = NULL;
+        g.m.base.vt = &no_gradient;
+        CHECK_RESULT(an_detector_gradient_batch(&g.m.base, g.x, 1, 14, 0, batch), AN_ERR_UNSUPPORTED);
+    }
+    for (k = 0; k < 3; k++) an_detector_destroy(d[k]);
 }
 
 static void test_xai_memory(void)
@@ -2389,6 +2480,7 @@ int main(void)
     RUN(test_xai_memory);
     RUN(test_score_batch);
     RUN(test_xai_batched);
+    RUN(test_gradient_batch);
     RUN(test_xai_alloc_failures);
     RUN(test_xai_errors);
     RUN(test_xai_ig_toy);
