@@ -133,7 +133,7 @@ build/test_lstm_avx2: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures/l
 build/test_torch: tests/test_torch.c $(HEADERS) tests/test.h tests/fixtures/torch_model.h | build
 	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
-build/test_xai: tests/test_xai.c $(HEADERS) tests/test.h | build
+build/test_xai: tests/test_xai.c $(HEADERS) tests/test.h tests/fixtures/ig_torch.h | build
 	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
 build/test_threads: tests/test_threads.c $(HEADERS) tests/test.h | build

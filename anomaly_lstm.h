@@ -68,6 +68,14 @@
                                     stream's rows); default 32 MiB
      ANOMALY_LSTM_LOAD_BATCH        the largest scoring batch a loaded model
                                     gets; default 32
+     ANOMALY_LSTM_BATCH_BYTES       the batched entries (an_detector_score_batch,
+                                    an_detector_gradient_batch) put as many
+                                    windows in a pass as keep the layers'
+                                    per-step buffers within this many bytes
+                                    (about one core's L2: a batch that spills
+                                    it was slower than one window at a time,
+                                    README "Performance"), at least 1 and at
+                                    most the model's batch; default 1 MiB
    and, fixed: AN_LSTM_MAX_BYTES, the most any model may need (inference
    plus training block), 1 TiB where size_t has 64 bits and half the
    address space where it has 32.  A request beyond any of them is
@@ -406,6 +414,9 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
 #endif
 #ifndef ANOMALY_LSTM_LOAD_BATCH
 #  define ANOMALY_LSTM_LOAD_BATCH 32
+#endif
+#ifndef ANOMALY_LSTM_BATCH_BYTES
+#  define ANOMALY_LSTM_BATCH_BYTES ((size_t)1 << 20)
 #endif
 #define AN_TAG_LSTM_AE AN_TAG('L', 'A', 'E', '1')
 #define AN_TAG_LSTM_FORECASTER AN_TAG('L', 'F', 'C', '1')
@@ -993,12 +1004,12 @@ AN_API void an_lstm_layer_forward(const an_lstm_layer *L, const an_lstm_layer_bu
     float *Z = buf->gates;                           /* (B,T,4H): pre-activations, then gates */
     float *wih = buf->wt, *whh = buf->wt + I * H4;   /* W_ih^T (I,4H), W_hh^T (H,4H) in panels */
     size_t b, t, j;
-    /* Input projection for every step at once: Z = x W_ih^T + b_ih + b_hh. */
+    /* Input projection for every step at once: Z = x W_ih^T + b_ih + b_hh
+       (the bias sum made once, in Z's first row, and copied to the others). */
+    for (j = 0; j < H4; j++) Z[j] = L->b_ih[j] + L->b_hh[j];
     for (b = 0; b < B; b++)
-        for (t = 0; t < (repeat ? 1 : T); t++) {
-            float *z = Z + b * ldz + t * H4;
-            for (j = 0; j < H4; j++) z[j] = L->b_ih[j] + L->b_hh[j];
-        }
+        for (t = 0; t < (repeat ? 1 : T); t++)
+            if (b || t) memcpy(Z + b * ldz + t * H4, Z, H4 * sizeof(float));
     if (repeat) {
         /* Z(b,0,:) (B,4H, row stride T 4H) += x(B,I) W_ih^T(I,4H), then
            copied to the other steps. */
@@ -2769,10 +2780,11 @@ AN_API an_result an_lstm_errors(an_detector *d, const float *x, size_t n_rows, s
    window_agg (LAST keeps one output per window: its last row, or the
    prediction one step ahead).  The windows of all the series, series
    after series, fill the batches, so short series (the explainers'
-   masked copies, one window each) share forward passes; a window's
-   outputs do not depend on its batch (an__gemv_panels), so each series
-   scores as it does alone. */
-static an_result an__series_scores(an__lae *m, const float *x, size_t n_series, size_t n_rows, float *scores)
+   masked copies, one window each) share forward passes of `batch` <=
+   cfg.batch windows; a window's outputs do not depend on its batch
+   (an__gemv_panels), so each series scores as it does alone. */
+static an_result an__series_scores(an__lae *m, const float *x, size_t n_series, size_t n_rows, size_t batch,
+                                   float *scores)
 {
     const int head = m->lay.head;
     const an_lstm_agg agg = m->cfg.window_agg;
@@ -2783,8 +2795,8 @@ static an_result an__series_scores(an__lae *m, const float *x, size_t n_series, 
     nw = n_rows - T + (head ? 0 : 1);
     n = n_series * nw;   /* <= n_series n_rows, which the caller checked */
     memset(scores, 0, n_series * n_rows * sizeof(float));
-    for (g0 = 0; g0 < n; g0 += m->cfg.batch) {   /* window g: series g / nw, window g % nw */
-        size_t bs = n - g0 < m->cfg.batch ? n - g0 : m->cfg.batch;
+    for (g0 = 0; g0 < n; g0 += batch) {   /* window g: series g / nw, window g % nw */
+        size_t bs = n - g0 < batch ? n - g0 : batch;
         for (b = 0; b < bs; b++)
             if ((res = an__lae_put(m, x + ((g0 + b) / nw * n_rows + (g0 + b) % nw) * F, b)) != AN_OK) return res;
         if ((res = an__lae_infer(m, bs)) != AN_OK) return res;
@@ -2823,7 +2835,21 @@ static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows,
     an__lae *m = an__lae_of(self);
     if (!m) return AN_ERR_INVALID_ARG;
     if (m->lay.classifier) return an__lcl_score(m, x, n_rows, scores);
-    return an__series_scores(m, x, 1, n_rows, scores);
+    return an__series_scores(m, x, 1, n_rows, m->cfg.batch, scores);
+}
+
+/* Windows per pass for the batched entries: as many as keep every
+   layer's forward buffers (gates, cell states and outputs, 7 H floats a
+   step) within ANOMALY_LSTM_BATCH_BYTES, at least 1, at most cfg.batch.
+   Only the speed depends on it. */
+static size_t an__lae_pass_batch(const an__lae *m)
+{
+    size_t l, units = 0, per, bs;
+    for (l = 0; l < m->lay.n; l++) units += m->lay.enc_H[l];
+    for (l = 0; l < m->lay.n_dec; l++) units += m->lay.dec_H[l];
+    per = an__mul(an__mul(units, m->cfg.window), 7 * sizeof(float));
+    bs = ANOMALY_LSTM_BATCH_BYTES / per;
+    return bs < 1 ? 1 : (bs < m->cfg.batch ? bs : m->cfg.batch);
 }
 
 /* The contract's score_batch (autoencoder and forecaster; the classifier
@@ -2833,7 +2859,7 @@ static an_result an__lae_score_batch(an_detector *self, const float *x, size_t n
 {
     an__lae *m = an__lae_of(self);
     if (!m || m->lay.classifier) return AN_ERR_INVALID_ARG;
-    return an__series_scores(m, x, n_series, n_rows, scores);
+    return an__series_scores(m, x, n_series, n_rows, an__lae_pass_batch(m), scores);
 }
 
 static an_result an__lae_push(an_detector *self, const float *row, float *score)
@@ -3243,7 +3269,7 @@ static an_result an__lae_gradients(an__lae *m, const float *x, size_t n_series, 
     T = m->cfg.window;
     F = m->n_features;
     K = m->lay.out_dim;
-    B = m->cfg.batch;
+    B = n_series > 1 ? an__lae_pass_batch(m) : m->cfg.batch;   /* one series: as an_detector_gradient */
     TF = T * F;
     RF = n_rows * F;   /* the caller checked n_series n_rows F */
     if (!an__all_finite(x, n_series * RF)) return AN_ERR_INPUT;

@@ -3,10 +3,11 @@
    players with 2,048 coalitions, and integrated gradients with 64 steps.
    The model is trained briefly (the cost of an evaluation does not depend
    on how well it fits).  The explainers score their masked copies in
-   batches (an_detector_score_batch: the autoencoder runs 32 windows per
-   forward pass); Kernel SHAP is also timed one copy per score call
-   (xai.chunk = 1, the path before batching), for comparison, and the two
-   must give the same values.  Each is timed `reps` times (argument 1,
+   batches (an_detector_score_batch, an_detector_gradient_batch: the
+   autoencoder runs as many windows per pass as keep its buffers within
+   ANOMALY_LSTM_BATCH_BYTES, 4 here); Kernel SHAP is also timed one copy
+   per score call (xai.chunk = 1, the path before batching), for
+   comparison, and the two must give the same values.  Each is timed `reps` times (argument 1,
    default 7): best, median and worst wall-clock times, and the median
    processor time of the thread (which a busy machine inflates less).
    Pin it to a core: taskset -c 1 build/bench_xai.  Prints a RESULT line.
