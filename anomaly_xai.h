@@ -228,6 +228,8 @@ AN_API an_result an_report_time_ticks(double t0, double t1, size_t max_ticks, do
                        from x, a weighted ridge regression; its weighted R^2
                        is reported as the fit's fidelity
    an_xai_cells spreads player values over the window's rows and channels.
+   an_xai_importance needs neither players nor detector calls: each
+   cell's deviation from the expected values, in its channel's scale.
    Integrated gradients (an_xai_integrated_gradients, at the end of the
    section) needs no players: it attributes to every cell through the
    detector's input gradient.
@@ -379,6 +381,21 @@ AN_API an_result an_xai_occlusion(an_xai *xai, double *phi, an_xai_summary *summ
    AN_ERR_NUMERIC when ridge 0 leaves the fit singular; as an_xai_value. */
 AN_API an_result an_xai_lime(an_xai *xai, const an_xai_lime_config *config, double *phi,
                              an_xai_summary *summary);
+
+/* Importance per time step and channel from the model's own deviation:
+   cells (n_rows, n_features) = (x - expected) / scale[channel], signed,
+   in double, for rows x and what the detector expected for them
+   (an_lstm_explain's reconstruction, a seasonal fit, an_detector_expected
+   row by row while streaming).  scale (n_features), each finite and > 0:
+   say each channel's robust sigma (an_inject_scale of the training rows,
+   as `anomaly explain --explainer importance` uses), or NULL for 1 (the
+   data's own units).  No detector call, no players: the cheapest
+   explainer, and the one that needs an expectation.
+   Returns: AN_OK; AN_ERR_INVALID_ARG for NULL arrays, n_rows or
+   n_features 0, or a scale that is not finite and > 0; AN_ERR_INPUT for
+   a non-finite x or expected; AN_ERR_TOO_LARGE when the sizes overflow. */
+AN_API an_result an_xai_importance(const float *x, const float *expected, size_t n_rows, size_t n_features,
+                                   const double *scale, double *cells);
 
 /* Spreads player values over the window's cells: cells (length,
    n_features), cell (i, c) = phi of its player / the player's cell count.
@@ -2610,6 +2627,23 @@ AN_API an_result an_xai_lime(an_xai *xai, const an_xai_lime_config *config, doub
     }
     summary->fidelity = ss_tot > 0.0 ? 1.0 - ss_res / ss_tot : 1.0;
     an__xai_close(xai, phi, summary);
+    return AN_OK;
+}
+
+AN_API an_result an_xai_importance(const float *x, const float *expected, size_t n_rows, size_t n_features,
+                                   const double *scale, double *cells)
+{
+    size_t n, i, f;
+    if (!x || !expected || !cells || n_rows == 0 || n_features == 0) return AN_ERR_INVALID_ARG;
+    if ((n = an__mul(n_rows, n_features)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (scale)
+        for (f = 0; f < n_features; f++)
+            if (!(scale[f] > 0.0) || !an__finite(scale[f])) return AN_ERR_INVALID_ARG;
+    if (!an__all_finite(x, n) || !an__all_finite(expected, n)) return AN_ERR_INPUT;
+    for (i = 0; i < n; i++) {
+        f = i % n_features;
+        cells[i] = ((double)x[i] - (double)expected[i]) / (scale ? scale[f] : 1.0);
+    }
     return AN_OK;
 }
 

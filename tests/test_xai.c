@@ -1916,6 +1916,38 @@ static void test_gradient_batch(void)
     for (k = 0; k < 3; k++) an_detector_destroy(d[k]);
 }
 
+/* an_xai_importance: the deviation in each channel's scale, closed form;
+   NULL scale = the data's units; errors. */
+static void test_xai_importance(void)
+{
+    static const float x[6] = { 1.0f, 10.0f, 2.5f, -4.0f, 0.0f, 7.0f };
+    static const float e[6] = { 0.5f, 12.0f, 2.5f, -1.0f, 1.0f, 7.5f };
+    static const double scale[2] = { 0.5, 4.0 };
+    static const double want[6] = { 1.0, -0.5, 0.0, -0.75, -2.0, -0.125 };
+    double cells[6];
+    float bad[6];
+    size_t i;
+    CHECK_OK(an_xai_importance(x, e, 3, 2, scale, cells));
+    for (i = 0; i < 6; i++) CHECK(cells[i] == want[i]);
+    CHECK_OK(an_xai_importance(x, e, 3, 2, NULL, cells));
+    for (i = 0; i < 6; i++) CHECK(cells[i] == want[i] * scale[i % 2]);
+    CHECK_RESULT(an_xai_importance(NULL, e, 3, 2, scale, cells), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_importance(x, NULL, 3, 2, scale, cells), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_importance(x, e, 3, 2, scale, NULL), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_importance(x, e, 0, 2, scale, cells), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_importance(x, e, 3, 0, scale, cells), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_importance(x, e, SIZE_MAX / 2, 4, scale, cells), AN_ERR_TOO_LARGE);
+    {
+        double zero[2] = { 1.0, 0.0 }, nan2[2] = { NAN, 1.0 };
+        CHECK_RESULT(an_xai_importance(x, e, 3, 2, zero, cells), AN_ERR_INVALID_ARG);
+        CHECK_RESULT(an_xai_importance(x, e, 3, 2, nan2, cells), AN_ERR_INVALID_ARG);
+    }
+    memcpy(bad, x, sizeof bad);
+    bad[3] = INFINITY;
+    CHECK_RESULT(an_xai_importance(bad, e, 3, 2, scale, cells), AN_ERR_INPUT);
+    CHECK_RESULT(an_xai_importance(x, bad, 3, 2, scale, cells), AN_ERR_INPUT);
+}
+
 static void test_xai_memory(void)
 {
     game g;
@@ -2519,6 +2551,7 @@ int main(void)
     RUN(test_xai_memory);
     RUN(test_score_batch);
     RUN(test_xai_batched);
+    RUN(test_xai_importance);
     RUN(test_gradient_batch);
     RUN(test_xai_alloc_failures);
     RUN(test_xai_errors);
