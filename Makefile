@@ -137,7 +137,7 @@ build/test_vae: tests/test_vae.c $(HEADERS) tests/test.h tests/fixtures/vae_torc
 build/test_torch: tests/test_torch.c $(HEADERS) tests/test.h tests/fixtures/torch_model.h | build
 	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
-build/test_xai: tests/test_xai.c $(HEADERS) tests/test.h | build
+build/test_xai: tests/test_xai.c $(HEADERS) tests/test.h tests/fixtures/ig_torch.h | build
 	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
 build/test_threads: tests/test_threads.c $(HEADERS) tests/test.h | build

@@ -805,6 +805,21 @@ AN_API an_result an_file_write(const char *path, const void *data, size_t size);
      gradient  d score[t] / d x for x (n_rows, n_features) into grad of the
                same shape (integrated gradients uses it); optional.
      destroy   release everything, including the object itself.
+     expected  what the last push expected (an_detector_expected); optional.
+     score_batch  score n_series series of n_rows rows each, x (n_series,
+               n_rows, n_features) into scores (n_series, n_rows): exactly
+               what n_series score calls give, in fewer passes (the LSTM
+               models run the windows of all the series through their
+               batched forward pass); never allocates; optional: NULL =
+               one score call per series (an_detector_score_batch).
+     gradient_batch  gradient for n_series series at once, x and grad
+               (n_series, n_rows, n_features): exactly what n_series
+               gradient calls give; optional: NULL = one gradient call per
+               series (an_detector_gradient_batch).
+
+   The table is positional and grows only at its end: a table written
+   for an older version leaves the newer slots zero, which every generic
+   call reads as "absent".
 
    n_features is fixed when the detector is created; fitted turns 1 after a
    successful fit or load (ensembles skip members that are not fitted). */
@@ -822,6 +837,10 @@ typedef struct an_detector_vtable {
     an_result (*gradient)(an_detector *self, const float *x, size_t n_rows, size_t t, float *grad);
     void      (*destroy)(an_detector *self);
     an_result (*expected)(an_detector *self, double *expected);   /* optional: an_detector_expected */
+    an_result (*score_batch)(an_detector *self, const float *x, size_t n_series, size_t n_rows,
+                             float *scores);                         /* optional: an_detector_score_batch */
+    an_result (*gradient_batch)(an_detector *self, const float *x, size_t n_series, size_t n_rows, size_t t,
+                                float *grad);                        /* optional: an_detector_gradient_batch */
 } an_detector_vtable;
 
 struct an_detector {
@@ -836,6 +855,19 @@ AN_API an_result an_detector_fit(an_detector *d, const float *x, size_t n_rows);
 /* Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG;
    AN_ERR_UNSUPPORTED; the type's own errors. */
 AN_API an_result an_detector_score(an_detector *d, const float *x, size_t n_rows, float *scores);
+/* Scores n_series independent series of n_rows rows each: x is (n_series,
+   n_rows, n_features), scores (n_series, n_rows), and series s's scores
+   are exactly (bit for bit) those an_detector_score gives it alone.  Made
+   for callers with many short series to score at once (the explainers'
+   masked copies): a type with a score_batch entry evaluates them together
+   (the LSTM models fill their batches with windows of several series),
+   any other is called once per series.  Allocates nothing.
+   Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG (n_series or
+   n_rows 0); AN_ERR_TOO_LARGE when the sizes overflow; AN_ERR_INPUT for a
+   non-finite value; AN_ERR_UNSUPPORTED; the type's own errors (on an
+   error, scores are unspecified). */
+AN_API an_result an_detector_score_batch(an_detector *d, const float *x, size_t n_series, size_t n_rows,
+                                         float *scores);
 /* Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG; AN_ERR_UNSUPPORTED
    for a batch-only type; the type's own errors. */
 AN_API an_result an_detector_push(an_detector *d, const float *row, float *score);
@@ -845,6 +877,17 @@ AN_API an_result an_detector_reset(an_detector *d);
 /* Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_UNSUPPORTED for a type without
    gradients; AN_ERR_INVALID_ARG. */
 AN_API an_result an_detector_gradient(an_detector *d, const float *x, size_t n_rows, size_t t, float *grad);
+/* an_detector_gradient of row t for n_series series of n_rows rows each,
+   x and grad (n_series, n_rows, n_features); series s's gradient is
+   exactly (bit for bit) the one an_detector_gradient gives it alone.
+   Made for integrated gradients' path points: the LSTM models run the
+   series' windows through batched forward and backward passes; a type
+   without the entry is called once per series.
+   Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_UNSUPPORTED for a type without
+   gradients; AN_ERR_INVALID_ARG (n_series or n_rows 0, t >= n_rows);
+   AN_ERR_TOO_LARGE when the sizes overflow; the type's own errors. */
+AN_API an_result an_detector_gradient_batch(an_detector *d, const float *x, size_t n_series, size_t n_rows, size_t t,
+                                            float *grad);
 /* What the detector expected for the row its last push scored, in the
    data's units (n_features values into `expected`): a forecaster's
    forecast, an autoencoder's reconstruction, STL + IQR's one-step
@@ -3824,6 +3867,22 @@ AN_API an_result an_detector_score(an_detector *d, const float *x, size_t n_rows
     return d->vt->score(d, x, n_rows, scores);
 }
 
+AN_API an_result an_detector_score_batch(an_detector *d, const float *x, size_t n_series, size_t n_rows,
+                                         float *scores)
+{
+    size_t s;
+    an_result r;
+    if (!d || !d->vt || !x || !scores || n_series == 0 || n_rows == 0) return AN_ERR_INVALID_ARG;
+    if (!d->vt->score) return AN_ERR_UNSUPPORTED;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    if (an__mul(n_series, n_rows) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if ((r = an__detector_input(d, x, n_series * n_rows)) != AN_OK) return r;
+    if (d->vt->score_batch) return d->vt->score_batch(d, x, n_series, n_rows, scores);
+    for (s = 0; s < n_series; s++)
+        if ((r = d->vt->score(d, x + s * n_rows * d->n_features, n_rows, scores + s * n_rows)) != AN_OK) return r;
+    return AN_OK;
+}
+
 AN_API an_result an_detector_push(an_detector *d, const float *row, float *score)
 {
     if (!d || !d->vt || !row || !score) return AN_ERR_INVALID_ARG;
@@ -3846,6 +3905,22 @@ AN_API an_result an_detector_gradient(an_detector *d, const float *x, size_t n_r
     if (!d->vt->gradient) return AN_ERR_UNSUPPORTED;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
     return d->vt->gradient(d, x, n_rows, t, grad);
+}
+
+AN_API an_result an_detector_gradient_batch(an_detector *d, const float *x, size_t n_series, size_t n_rows, size_t t,
+                                            float *grad)
+{
+    size_t s, cells;
+    an_result r;
+    if (!d || !d->vt || !x || !grad || n_series == 0 || n_rows == 0 || t >= n_rows) return AN_ERR_INVALID_ARG;
+    if (!d->vt->gradient) return AN_ERR_UNSUPPORTED;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    if (an__mul(an__mul(n_series, n_rows), d->n_features) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (d->vt->gradient_batch) return d->vt->gradient_batch(d, x, n_series, n_rows, t, grad);
+    cells = n_rows * d->n_features;
+    for (s = 0; s < n_series; s++)
+        if ((r = d->vt->gradient(d, x + s * cells, n_rows, t, grad + s * cells)) != AN_OK) return r;
+    return AN_OK;
 }
 
 AN_API an_result an_detector_expected(an_detector *d, double *expected)
@@ -4952,7 +5027,7 @@ AN_API an_result an_detector_missing_type(const an_reader *r, const an_detector_
 
 static const an_detector_vtable an__ensemble_vtable = {
     AN__TAG_HYBRID, "hybrid", an__ensemble_fit, an__ensemble_score, an__ensemble_push,
-    an__ensemble_reset, an__ensemble_save, NULL, NULL, an__ensemble_destroy, an__ensemble_expected
+    an__ensemble_reset, an__ensemble_save, NULL, NULL, an__ensemble_destroy, an__ensemble_expected, NULL, NULL
 };
 
 AN_API const an_detector_vtable *an_ensemble_type(void) { return &an__ensemble_vtable; }

@@ -71,6 +71,14 @@
                                     stream's rows); default 32 MiB
      ANOMALY_LSTM_LOAD_BATCH        the largest scoring batch a loaded model
                                     gets; default 32
+     ANOMALY_LSTM_BATCH_BYTES       the batched entries (an_detector_score_batch,
+                                    an_detector_gradient_batch) put as many
+                                    windows in a pass as keep the layers'
+                                    per-step buffers within this many bytes
+                                    (about one core's L2: a batch that spills
+                                    it was slower than one window at a time,
+                                    README "Performance"), at least 1 and at
+                                    most the model's batch; default 1 MiB
    and, fixed: AN_LSTM_MAX_BYTES, the most any model may need (inference
    plus training block), 1 TiB where size_t has 64 bits and half the
    address space where it has 32.  A request beyond any of them is
@@ -159,6 +167,11 @@ typedef struct an_lstm_layer_buffers {
     float *h;      /* (B,T,H)  outputs h_t: the layer's sequence  */
     float *dz;     /* (B,T,4H) dL/da_t                            */
     float *work;   /* (B,6H)   recurrent dh, dc, summed dz        */
+    float *step;   /* (B,5H)   B > 1 only (else NULL): one step's
+                      gates (B,4H) and previous outputs (B,H)
+                      gathered into adjacent rows for the
+                      recurrent product (in place, rows T 4H
+                      floats apart share a few cache sets)       */
 } an_lstm_layer_buffers;
 
 /* Returns: the number of parameters, 4H I + 4H H + 8H. */
@@ -169,7 +182,7 @@ AN_API size_t an_lstm_layer_param_count(size_t I, size_t H);
 AN_API void an_lstm_layer_init_params(const an_lstm_layer *L, an_rng *rng);
 /* Returns: the floats an_lstm_layer_buffers_carve needs for B x T
    windows (each array rounded up to AN_ALIGN bytes); training adds dz
-   and work. */
+   and work, B > 1 adds step. */
 AN_API size_t an_lstm_layer_buffer_floats(size_t B, size_t T, size_t I, size_t H, int training);
 /* Points buf's arrays into mem (AN_ALIGN-aligned, an_lstm_layer_buffer_floats). */
 AN_API void an_lstm_layer_buffers_carve(an_lstm_layer_buffers *buf, float *mem, size_t B, size_t T, size_t I, size_t H,
@@ -198,7 +211,9 @@ AN_API void an_lstm_layer_step(const an_lstm_layer *L, const an_lstm_layer_buffe
      dh_seq  (B,T,H) dL/dh_t from above for every step, or NULL
      dh_last (B,H)   dL/dh_T added at the last step, or NULL
      dx      (B,T,I) (or (B,I) with repeat) += dL/dx, or NULL
-   Accumulates into L's dW_ih, dW_hh, db_ih, db_hh. */
+   Accumulates into L's dW_ih, dW_hh, db_ih, db_hh; with L->dW_ih NULL
+   (an input gradient only: integrated gradients) it skips all four,
+   about a third of the work, and dx is the same. */
 AN_API void an_lstm_layer_backward(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, size_t B, size_t T,
                                    const float *x, int repeat, const float *dh_seq, const float *dh_last, float *dx);
 
@@ -206,7 +221,7 @@ AN_API void an_lstm_layer_backward(const an_lstm_layer *L, const an_lstm_layer_b
    Time-distributed dense is the same call with N = B T rows.
      forward   y (N,O) is overwritten
      backward  dW (O,I) += dy^T x,  db (O) += column sums of dy,
-               dx (N,I) += dy W (dx may be NULL) */
+               dx (N,I) += dy W (each of dW, db, dx may be NULL) */
 AN_API void an_dense_forward(size_t N, size_t I, size_t O, const float *x, const float *W, const float *b,
                              float *y);
 AN_API void an_dense_backward(size_t N, size_t I, size_t O, const float *x, const float *W, const float *dy,
@@ -402,6 +417,9 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
 #endif
 #ifndef ANOMALY_LSTM_LOAD_BATCH
 #  define ANOMALY_LSTM_LOAD_BATCH 32
+#endif
+#ifndef ANOMALY_LSTM_BATCH_BYTES
+#  define ANOMALY_LSTM_BATCH_BYTES ((size_t)1 << 20)
 #endif
 #define AN_TAG_LSTM_AE AN_TAG('L', 'A', 'E', '1')
 #define AN_TAG_LSTM_FORECASTER AN_TAG('L', 'F', 'C', '1')
@@ -991,6 +1009,7 @@ AN_API size_t an_lstm_layer_buffer_floats(size_t B, size_t T, size_t I, size_t H
     size_t bth = an__fround(an__mul(an__mul(B, T), H)), bt4h = an__fround(an__mul(bth, 4));
     size_t n = an__add(an__fround(an__mul(an__add(I, H), an__mul(4, H))), an__add(bt4h, an__mul(3, bth)));
     if (training) n = an__add(an__add(n, bt4h), an__fround(an__mul(an__mul(B, H), 6)));  /* dz, work */
+    if (B > 1) n = an__add(n, an__fround(an__mul(an__mul(B, H), 5)));                    /* step */
     return n;
 }
 
@@ -1006,10 +1025,13 @@ AN_API void an_lstm_layer_buffers_carve(an_lstm_layer_buffers *buf, float *mem, 
     if (training) {
         buf->dz = buf->h + bth;
         buf->work = buf->dz + bt4h;
+        buf->step = buf->work + an__fround(B * H * 6);
     } else {
         buf->dz = NULL;
         buf->work = NULL;
+        buf->step = buf->h + bth;
     }
+    if (B == 1) buf->step = NULL;
 }
 
 /* y = act(a); y may equal a. */
@@ -1143,12 +1165,12 @@ AN_API void an_lstm_layer_forward(const an_lstm_layer *L, const an_lstm_layer_bu
     float *Z = buf->gates;                           /* (B,T,4H): pre-activations, then gates */
     float *wih = buf->wt, *whh = buf->wt + I * H4;   /* W_ih^T (I,4H), W_hh^T (H,4H) in panels */
     size_t b, t, j;
-    /* Input projection for every step at once: Z = x W_ih^T + b_ih + b_hh. */
+    /* Input projection for every step at once: Z = x W_ih^T + b_ih + b_hh
+       (the bias sum made once, in Z's first row, and copied to the others). */
+    for (j = 0; j < H4; j++) Z[j] = L->b_ih[j] + L->b_hh[j];
     for (b = 0; b < B; b++)
-        for (t = 0; t < (repeat ? 1 : T); t++) {
-            float *z = Z + b * ldz + t * H4;
-            for (j = 0; j < H4; j++) z[j] = L->b_ih[j] + L->b_hh[j];
-        }
+        for (t = 0; t < (repeat ? 1 : T); t++)
+            if (b || t) memcpy(Z + b * ldz + t * H4, Z, H4 * sizeof(float));
     if (repeat) {
         /* Z(b,0,:) (B,4H, row stride T 4H) += x(B,I) W_ih^T(I,4H), then
            copied to the other steps. */
@@ -1161,24 +1183,35 @@ AN_API void an_lstm_layer_forward(const an_lstm_layer *L, const an_lstm_layer_bu
     }
     for (t = 0; t < T; t++) {
         float *Zt = Z + t * H4;   /* rows b at Zt + b ldz */
+        float *g = Zt;            /* the step's gates, rows ldg apart */
+        size_t ldg = ldz;
         /* Z_t(B,4H) += h_{t-1}(B,H) W_hh^T(H,4H), panel by panel; with one
-           row, a gemv */
+           row, a gemv.  With more, on copies in adjacent rows (buf->step):
+           the same arithmetic, so the same bits. */
         if (t > 0) {
             const float *hp = buf->h + (t - 1) * H;
             if (B == 1) {
                 an__gemv_panels(H, whh, hp, Zt);
             } else {
+                float *hs = buf->step + B * H4;   /* (B,H) h_{t-1} */
                 size_t p;
+                g = buf->step;                    /* (B,4H) Z_t    */
+                ldg = H4;
+                for (b = 0; b < B; b++) {
+                    memcpy(g + b * H4, Zt + b * ldz, H4 * sizeof(float));
+                    memcpy(hs + b * H, hp + b * ldh, H * sizeof(float));
+                }
                 for (p = 0; p < H4; p += AN_LSTM_PANEL) {
                     size_t pw = H4 - p < AN_LSTM_PANEL ? H4 - p : AN_LSTM_PANEL;
-                    an_gemm_nn(B, pw, H, hp, ldh, whh + p * H, pw, Zt + p, ldz);
+                    an_gemm_nn(B, pw, H, hs, H, whh + p * H, pw, g + p, H4);
                 }
             }
         }
-        an__lstm_activate(L->act, B, H, Zt, ldz);
+        an__lstm_activate(L->act, B, H, g, ldg);
         for (b = 0; b < B; b++) {
             size_t o = b * ldh + t * H;
-            an__lstm_cell(L->act, H, Zt + b * ldz, t > 0 ? buf->c + o - H : NULL, buf->c + o, buf->ac + o,
+            if (g != Zt) memcpy(Zt + b * ldz, g + b * H4, H4 * sizeof(float));   /* kept for backward */
+            an__lstm_cell(L->act, H, g + b * ldg, t > 0 ? buf->c + o - H : NULL, buf->c + o, buf->ac + o,
                           buf->h + o);
         }
     }
@@ -1289,24 +1322,27 @@ AN_API void an_lstm_layer_backward(const an_lstm_layer *L, const an_lstm_layer_b
         memset(dhr, 0, B * H * sizeof(float));
         if (t > 0) an_gemm_nn(B, H, H4, buf->dz + t * H4, ldz, L->W_hh, H, dhr, H);
     }
-    /* Parameter gradients from the whole dz (B T,4H) at once. */
-    for (b = 0; b < B * T; b++) {
-        an_axpy(H4, 1.0f, buf->dz + b * H4, L->db_ih);
-        an_axpy(H4, 1.0f, buf->dz + b * H4, L->db_hh);
-    }
-    for (b = 0; b < B; b++) {
-        /* dW_hh(4H,H) += dz(b,1..T-1)^T h(b,0..T-2) */
-        if (T > 1) an_gemm_tn(H4, H, T - 1, buf->dz + (b * T + 1) * H4, H4, buf->h + b * ldh, H, L->dW_hh, H);
+    /* Parameter gradients from the whole dz (B T,4H) at once (none for an
+       input gradient only). */
+    if (L->dW_ih) {
+        for (b = 0; b < B * T; b++) {
+            an_axpy(H4, 1.0f, buf->dz + b * H4, L->db_ih);
+            an_axpy(H4, 1.0f, buf->dz + b * H4, L->db_hh);
+        }
+        for (b = 0; b < B; b++) {
+            /* dW_hh(4H,H) += dz(b,1..T-1)^T h(b,0..T-2) */
+            if (T > 1) an_gemm_tn(H4, H, T - 1, buf->dz + (b * T + 1) * H4, H4, buf->h + b * ldh, H, L->dW_hh, H);
+        }
     }
     if (repeat) {
         /* the input was the same at every step: dz summed over t (B,4H) */
         memset(dzs, 0, B * H4 * sizeof(float));
         for (b = 0; b < B; b++)
             for (t = 0; t < T; t++) an_axpy(H4, 1.0f, buf->dz + b * ldz + t * H4, dzs + b * H4);
-        an_gemm_tn(H4, I, B, dzs, H4, x, I, L->dW_ih, I);            /* dW_ih(4H,I) += dzs^T x(B,I) */
-        if (dx) an_gemm_nn(B, I, H4, dzs, H4, L->W_ih, I, dx, I);     /* dx(B,I) += dzs W_ih */
+        if (L->dW_ih) an_gemm_tn(H4, I, B, dzs, H4, x, I, L->dW_ih, I);   /* dW_ih(4H,I) += dzs^T x(B,I) */
+        if (dx) an_gemm_nn(B, I, H4, dzs, H4, L->W_ih, I, dx, I);          /* dx(B,I) += dzs W_ih */
     } else {
-        if (I <= 8 && I <= B) {
+        if (L->dW_ih && I <= 8 && I <= B) {
             /* few inputs (a univariate series): dW_ih^T(I,4H) += x(BT,I)^T dz(BT,4H)
                runs along 4H in vectors, where (4H,I) would leave I < one
                vector of columns to the scalar tail; summed in dzs, added
@@ -1316,7 +1352,7 @@ AN_API void an_lstm_layer_backward(const an_lstm_layer *L, const an_lstm_layer_b
             an_gemm_tn(I, H4, B * T, x, I, buf->dz, H4, dzs, H4);
             for (i = 0; i < I; i++)
                 for (j = 0; j < H4; j++) L->dW_ih[j * I + i] += dzs[i * H4 + j];
-        } else {
+        } else if (L->dW_ih) {
             an_gemm_tn(H4, I, B * T, buf->dz, H4, x, I, L->dW_ih, I);   /* dW_ih(4H,I) += dz^T x(BT,I) */
         }
         if (dx) an_gemm_nn(B * T, I, H4, buf->dz, H4, L->W_ih, I, dx, I); /* dx(BT,I) += dz W_ih */
@@ -1340,8 +1376,9 @@ AN_API void an_dense_backward(size_t N, size_t I, size_t O, const float *x, cons
                               float *dW, float *db, float *dx)
 {
     size_t r;
-    an_gemm_tn(O, I, N, dy, O, x, I, dW, I);                /* dW(O,I) += dy(N,O)^T x(N,I) */
-    for (r = 0; r < N; r++) an_axpy(O, 1.0f, dy + r * O, db);
+    if (dW) an_gemm_tn(O, I, N, dy, O, x, I, dW, I);        /* dW(O,I) += dy(N,O)^T x(N,I) */
+    if (db)
+        for (r = 0; r < N; r++) an_axpy(O, 1.0f, dy + r * O, db);
     if (dx) an_gemm_nn(N, I, O, dy, O, W, I, dx, I);        /* dx(N,I) += dy(N,O) W(O,I) */
 }
 
@@ -2163,19 +2200,33 @@ static void an__lae_forward(an__lae *m, size_t B)
                      m->params + L->out_b, m->yhat);
 }
 
+/* Layer l of `layers` as backward should see it: itself, or with
+   params 0 a copy in *copy without gradient pointers (an input gradient
+   only). */
+static const an_lstm_layer *an__lae_layer(const an_lstm_layer *layers, size_t l, int params, an_lstm_layer *copy)
+{
+    if (params) return &layers[l];
+    *copy = layers[l];
+    copy->dW_ih = copy->dW_hh = copy->db_ih = copy->db_hh = NULL;
+    return copy;
+}
+
 /* Backward after an__lae_forward, from m->dyhat (B,T,F); accumulates into
-   m->grads, and into grad_x (B,T,F) when not NULL. */
-static void an__lae_backward(an__lae *m, size_t B, float *grad_x)
+   m->grads (params 1; params 0 skips the parameter gradients), and into
+   grad_x (B,T,F) when not NULL. */
+static void an__lae_backward(an__lae *m, size_t B, float *grad_x, int params)
 {
     const an__lae_layout *L = &m->lay;
     size_t T = m->cfg.window, n = L->n, l, k = 0, i;
     float *d_in, *dlast;
+    float *gW = params ? m->grads : NULL;   /* gW + offset: NULL without params */
+    an_lstm_layer copy;
     int drop = m->training && L->head && m->cfg.dropout > 0.0;
     if (L->head) {
         const float *state = drop ? m->dropped[n - 1] : m->e;
         memset(m->de, 0, B * L->top * sizeof(float));
-        an_dense_backward(B, L->top, L->out_dim, state, m->params + L->out_W, m->dyhat, m->grads + L->out_W,
-                          m->grads + L->out_b, m->de);
+        an_dense_backward(B, L->top, L->out_dim, state, m->params + L->out_W, m->dyhat, gW ? gW + L->out_W : NULL,
+                          gW ? gW + L->out_b : NULL, m->de);
         if (drop) an_dropout_apply(B * L->top, m->mask[n - 1], m->de, m->de);
         dlast = m->de;
     } else {
@@ -2184,21 +2235,23 @@ static void an__lae_backward(an__lae *m, size_t B, float *grad_x)
         d_in = m->dseq[k];
         memset(d_in, 0, B * T * Hd * sizeof(float));
         an_dense_backward(B * T, Hd, L->out_dim, m->dec_buf[L->n_dec - 1].h, m->params + L->out_W, m->dyhat,
-                          m->grads + L->out_W, m->grads + L->out_b, d_in);
+                          gW ? gW + L->out_W : NULL, gW ? gW + L->out_b : NULL, d_in);
         for (l = L->n_dec - 1; l >= 1; l--) {
             float *d_out = m->dseq[k ^ 1];
             memset(d_out, 0, B * T * L->dec_I[l] * sizeof(float));
-            an_lstm_layer_backward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0, d_in, NULL, d_out);
+            an_lstm_layer_backward(an__lae_layer(m->dec, l, params, &copy), &m->dec_buf[l], B, T, m->dec_buf[l - 1].h,
+                                   0, d_in, NULL, d_out);
             d_in = d_out;
             k ^= 1;
         }
         memset(m->dcode, 0, B * L->code * sizeof(float));
-        an_lstm_layer_backward(&m->dec[0], &m->dec_buf[0], B, T, code, 1, d_in, NULL, m->dcode);
+        an_lstm_layer_backward(an__lae_layer(m->dec, 0, params, &copy), &m->dec_buf[0], B, T, code, 1, d_in, NULL,
+                               m->dcode);
         dlast = m->dcode;
         if (L->has_latent) {
             memset(m->de, 0, B * L->top * sizeof(float));
-            an_dense_backward(B, L->top, L->code, m->e, m->params + L->lat_W, m->dcode, m->grads + L->lat_W,
-                              m->grads + L->lat_b, m->de);
+            an_dense_backward(B, L->top, L->code, m->e, m->params + L->lat_W, m->dcode, gW ? gW + L->lat_W : NULL,
+                              gW ? gW + L->lat_b : NULL, m->de);
             dlast = m->de;
         }
     }
@@ -2208,7 +2261,8 @@ static void an__lae_backward(an__lae *m, size_t B, float *grad_x)
         float *dx = l ? m->dseq[k] : grad_x;
         size_t nx = B * T * L->enc_I[l];
         if (dx) memset(dx, 0, nx * sizeof(float));
-        an_lstm_layer_backward(&m->enc[l], &m->enc_buf[l], B, T, input, 0, d_in, l == n - 1 ? dlast : NULL, dx);
+        an_lstm_layer_backward(an__lae_layer(m->enc, l, params, &copy), &m->enc_buf[l], B, T, input, 0, d_in,
+                               l == n - 1 ? dlast : NULL, dx);
         if (l && drop)
             for (i = 0; i < nx; i++) dx[i] *= m->mask[l - 1][i];
         d_in = dx;
@@ -2234,7 +2288,7 @@ static an_result an__lae_loss_grad(an__lae *m, size_t B, double *loss, float *gr
     if (r == AN_ERR_INPUT) return AN_ERR_NUMERIC;   /* the input was finite: the network overflowed */
     if (r != AN_OK) return r;
     memset(m->grads, 0, m->lay.n_params * sizeof(float));
-    an__lae_backward(m, B, grad_x);
+    an__lae_backward(m, B, grad_x, 1);
     return AN_OK;
 }
 
@@ -2593,22 +2647,30 @@ static an_result an__lae_put(an__lae *m, const float *rows, size_t b)
     return AN_OK;
 }
 
-/* The network on bs <= batch windows of raw rows, window b at x + b step
-   (step floats apart: F for windows every row, T F for windows laid end
-   to end): scaled into m->x, run, and its outputs in m->yhat (bs,
-   out_total) checked finite (AN_ERR_NUMERIC); the classifier's logits
-   become probabilities.  Every scoring path (score, push, errors,
-   predict) runs its windows through here. */
-static an_result an__lae_batch(an__lae *m, const float *x, size_t step, size_t bs)
+/* The network on the bs <= batch windows an__lae_put placed in m->x:
+   run, and its outputs in m->yhat (bs, out_total) checked finite
+   (AN_ERR_NUMERIC); the classifier's logits become probabilities.  Every
+   scoring path (score, score_batch, push, errors, predict) runs its
+   windows through here. */
+static an_result an__lae_infer(an__lae *m, size_t bs)
 {
-    size_t b, n = bs * m->lay.out_total;
-    an_result r;
-    for (b = 0; b < bs; b++)
-        if ((r = an__lae_put(m, x + b * step, b)) != AN_OK) return r;
+    size_t n = bs * m->lay.out_total;
     an__lae_forward(m, bs);
     if (!an__all_finite(m->yhat, n)) return AN_ERR_NUMERIC;
     if (m->lay.classifier) an_sigmoid(n, m->yhat, m->yhat);
     return AN_OK;
+}
+
+/* an__lae_infer on bs <= batch windows of raw rows, window b at x + b step
+   (step floats apart: F for windows every row, T F for windows laid end
+   to end), scaled into m->x first. */
+static an_result an__lae_batch(an__lae *m, const float *x, size_t step, size_t bs)
+{
+    size_t b;
+    an_result r;
+    for (b = 0; b < bs; b++)
+        if ((r = an__lae_put(m, x + b * step, b)) != AN_OK) return r;
+    return an__lae_infer(m, bs);
 }
 
 /* Error of step t of window b: mean over features, MSE or MAE. */
@@ -2870,47 +2932,62 @@ AN_API an_result an_lstm_errors(an_detector *d, const float *x, size_t n_rows, s
     return AN_OK;
 }
 
-/* The autoencoder's and the forecaster's scores (see the header): window
-   w = rows [w, w + T) gives `rows` outputs, for series rows w + off on (T
-   reconstructed rows from off = 0, or P predicted ones from off = T);
-   each output's error against the scaled row it stands for goes into
-   that row's score by window_agg (LAST keeps one output per window: its
-   last row, or the prediction one step ahead). */
-static an_result an__series_scores(an__lae *m, const float *x, size_t n_rows, float *scores)
+/* The autoencoder's and the forecaster's scores (see the header) of
+   n_series series of n_rows rows each, x (n_series, n_rows, F) into
+   scores (n_series, n_rows): window w of a series = its rows [w, w + T)
+   gives `rows` outputs, for its rows w + off on (T reconstructed rows
+   from off = 0, or P predicted ones from off = T); each output's error
+   against the scaled row it stands for goes into that row's score by
+   window_agg (LAST keeps one output per window: its last row, or the
+   prediction one step ahead).  The windows of all the series, series
+   after series, fill the batches, so short series (the explainers'
+   masked copies, one window each) share forward passes of `batch` <=
+   cfg.batch windows; a window's outputs do not depend on its batch
+   (an__gemv_panels), so each series scores as it does alone. */
+static an_result an__series_scores(an__lae *m, const float *x, size_t n_series, size_t n_rows, size_t batch,
+                                   float *scores)
 {
     const int head = m->lay.head;
     const an_lstm_agg agg = m->cfg.window_agg;
     size_t T = m->cfg.window, F = m->n_features, rows = m->lay.rows, off = head ? T : 0;
-    size_t last = head ? 0 : T - 1, nw, w0, b, k, r;
+    size_t last = head ? 0 : T - 1, nw, n, g0, b, k, r, s;
     an_result res;
     if (n_rows < T + (head ? 1 : 0)) return AN_ERR_TOO_SHORT;
     nw = n_rows - T + (head ? 0 : 1);
-    memset(scores, 0, n_rows * sizeof(float));
-    for (w0 = 0; w0 < nw; w0 += m->cfg.batch) {
-        size_t bs = nw - w0 < m->cfg.batch ? nw - w0 : m->cfg.batch;
-        if ((res = an__lae_batch(m, x + w0 * F, F, bs)) != AN_OK) return res;
+    n = n_series * nw;   /* <= n_series n_rows, which the caller checked */
+    memset(scores, 0, n_series * n_rows * sizeof(float));
+    for (g0 = 0; g0 < n; g0 += batch) {   /* window g: series g / nw, window g % nw */
+        size_t bs = n - g0 < batch ? n - g0 : batch;
         for (b = 0; b < bs; b++)
-            for (k = 0; k < rows && w0 + b + off + k < n_rows; k++) {
+            if ((res = an__lae_put(m, x + ((g0 + b) / nw * n_rows + (g0 + b) % nw) * F, b)) != AN_OK) return res;
+        if ((res = an__lae_infer(m, bs)) != AN_OK) return res;
+        for (b = 0; b < bs; b++) {
+            size_t w = (g0 + b) % nw;
+            const float *xs = x + (g0 + b) / nw * n_rows * F;
+            float *sc = scores + (g0 + b) / nw * n_rows;
+            for (k = 0; k < rows && w + off + k < n_rows; k++) {
                 const float *target = m->x + (b * T + k) * F;   /* the autoencoder's own input */
                 float e;
-                r = w0 + b + off + k;
+                r = w + off + k;
                 if (head) {   /* the forecaster's: row r, scaled */
-                    if ((res = an__lae_row(m, x + r * F, m->target)) != AN_OK) return res;
+                    if ((res = an__lae_row(m, xs + r * F, m->target)) != AN_OK) return res;
                     target = m->target;
                 }
                 if (agg == AN_AGG_LAST && k != last) continue;   /* rows < off + last: 0, as push */
                 e = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + (b * rows + k) * F, target, F);
-                if (agg == AN_AGG_LAST) scores[r] = e;
-                else an__score_add(agg, &scores[r], e);
+                if (agg == AN_AGG_LAST) sc[r] = e;
+                else an__score_add(agg, &sc[r], e);
             }
+        }
     }
     /* windows w with row r among their outputs:
        max(0, r + 1 - off - rows) <= w <= min(r - off, nw - 1) */
     if (agg == AN_AGG_MEAN)
-        for (r = off; r < n_rows; r++) {
-            size_t hi = r - off < nw - 1 ? r - off : nw - 1, lo = r + 1 >= off + rows ? r + 1 - off - rows : 0;
-            scores[r] /= (float)(hi - lo + 1);
-        }
+        for (s = 0; s < n_series; s++)
+            for (r = off; r < n_rows; r++) {
+                size_t hi = r - off < nw - 1 ? r - off : nw - 1, lo = r + 1 >= off + rows ? r + 1 - off - rows : 0;
+                scores[s * n_rows + r] /= (float)(hi - lo + 1);
+            }
     return AN_OK;
 }
 
@@ -2919,7 +2996,31 @@ static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows,
     an__lae *m = an__lae_of(self);
     if (!m) return AN_ERR_INVALID_ARG;
     if (m->lay.classifier) return an__lcl_score(m, x, n_rows, scores);
-    return an__series_scores(m, x, n_rows, scores);
+    return an__series_scores(m, x, 1, n_rows, m->cfg.batch, scores);
+}
+
+/* Windows per pass for the batched entries: as many as keep every
+   layer's forward buffers (gates, cell states and outputs, 7 H floats a
+   step) within ANOMALY_LSTM_BATCH_BYTES, at least 1, at most cfg.batch.
+   Only the speed depends on it. */
+static size_t an__lae_pass_batch(const an__lae *m)
+{
+    size_t l, units = 0, per, bs;
+    for (l = 0; l < m->lay.n; l++) units += m->lay.enc_H[l];
+    for (l = 0; l < m->lay.n_dec; l++) units += m->lay.dec_H[l];
+    per = an__mul(an__mul(units, m->cfg.window), 7 * sizeof(float));
+    bs = ANOMALY_LSTM_BATCH_BYTES / per;
+    return bs < 1 ? 1 : (bs < m->cfg.batch ? bs : m->cfg.batch);
+}
+
+/* The contract's score_batch (autoencoder and forecaster; the classifier
+   scores series one by one through the generic fallback). */
+static an_result an__lae_score_batch(an_detector *self, const float *x, size_t n_series, size_t n_rows,
+                                     float *scores)
+{
+    an__lae *m = an__lae_of(self);
+    if (!m || m->lay.classifier) return AN_ERR_INVALID_ARG;
+    return an__series_scores(m, x, n_series, n_rows, an__lae_pass_batch(m), scores);
 }
 
 static an_result an__lae_push(an_detector *self, const float *row, float *score)
@@ -3306,7 +3407,8 @@ AN_API an_result an_lstm_param_view(an_detector *d, const char *name, float **da
     return AN_OK;
 }
 
-/* d score[t] / d x (the detector's gradient hook).  score[t] averages,
+/* d score[t] / d x (the detector's gradient hook), for n_series series
+   of n_rows rows, x and grad (n_series, n_rows, F).  score[t] averages,
    over the c_t windows w whose outputs cover row t, an error e(w, t) of
    the output for row t against the scaled row xs[t]; so
      d score[t] / d x[r,f] = (1 / c_t) sum_w (d e(w,t) / d xs[r,f]) / scale_f
@@ -3314,24 +3416,27 @@ AN_API an_result an_lstm_param_view(an_detector *d, const char *name, float **da
    backward pass per window, with the output gradient nonzero only at row
    t's output) and, at r = t, through the target.  The classifier's
    score is the largest class probability p of the window ending at t:
-   d p / d logit = p (1 - p), through the input only.  The first call
-   allocates the training block. */
-static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_rows, size_t t, float *grad)
+   d p / d logit = p (1 - p), through the input only.  The windows of all
+   the series fill the batches (integrated gradients' path points, one
+   window each, share forward and backward passes) when each series has
+   one window in play; with several (window_agg MEAN or MAX) the series
+   go one at a time, so that each sums its windows in the order it does
+   alone: a series' gradient does not depend on its batch.  The first
+   call allocates the training block. */
+static an_result an__lae_gradients(an__lae *m, const float *x, size_t n_series, size_t n_rows, size_t t, float *grad)
 {
-    an__lae *m = an__lae_of(self);
-    size_t T, F, K, B, w_lo, w_hi, w0, b, s, f, count, TF;
+    size_t T, F, K, B, w_lo, w_hi, nwin, n, g0, b, s, f, count, TF, RF;
     an_result r;
-    if (!m) return AN_ERR_INVALID_ARG;
     T = m->cfg.window;
     F = m->n_features;
     K = m->lay.out_dim;
-    B = m->cfg.batch;
+    B = n_series > 1 ? an__lae_pass_batch(m) : m->cfg.batch;   /* one series: as an_detector_gradient */
     TF = T * F;
-    if (an__mul(n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    if (!an__all_finite(x, n_rows * F)) return AN_ERR_INPUT;
+    RF = n_rows * F;   /* the caller checked n_series n_rows F */
+    if (!an__all_finite(x, n_series * RF)) return AN_ERR_INPUT;
     if (n_rows < T + (m->lay.head && !m->lay.classifier ? 1 : 0)) return AN_ERR_TOO_SHORT;
     if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
-    memset(grad, 0, n_rows * F * sizeof(float));
+    memset(grad, 0, n_series * RF * sizeof(float));
     if (m->lay.classifier) {                 /* the window ending at t */
         if (t + 1 < T) return AN_OK;
         w_lo = w_hi = t + 1 - T;
@@ -3344,40 +3449,51 @@ static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_ro
         w_lo = t + 1 >= T ? t + 1 - T : 0;
         w_hi = t < n_rows - T ? t : n_rows - T;
     }
-    an__lae_prepare(m);
     if (!m->lay.classifier && m->cfg.window_agg == AN_AGG_LAST) {
         /* the window in which row t comes last; the forecaster's one-step
            prediction.  The autoencoder's rows before T - 1 score 0. */
         if (!m->lay.head && t + 1 < T) return AN_OK;
         w_lo = w_hi = m->lay.head ? t - T : t + 1 - T;
-    } else if (!m->lay.classifier && m->cfg.window_agg == AN_AGG_MAX) {
+    }
+    if (n_series > 1 && (w_lo != w_hi || (!m->lay.classifier && m->cfg.window_agg == AN_AGG_MAX))) {
+        for (s = 0; s < n_series; s++)
+            if ((r = an__lae_gradients(m, x + s * RF, 1, n_rows, t, grad + s * RF)) != AN_OK) return r;
+        return AN_OK;
+    }
+    an__lae_prepare(m);
+    if (!m->lay.classifier && m->cfg.window_agg == AN_AGG_MAX) {
         /* the covering window with the largest error (the first on ties) */
         size_t best = w_lo;
         float top = 0.0f;
         if ((r = an__lae_row(m, x + t * F, m->target)) != AN_OK) return r;
-        for (w0 = w_lo; w0 <= w_hi; w0 += B) {
-            size_t bs = w_hi + 1 - w0 < B ? w_hi + 1 - w0 : B;
+        for (g0 = w_lo; g0 <= w_hi; g0 += B) {
+            size_t bs = w_hi + 1 - g0 < B ? w_hi + 1 - g0 : B;
             for (b = 0; b < bs; b++)
-                if ((r = an__lae_put(m, x + (w0 + b) * F, b)) != AN_OK) return r;
+                if ((r = an__lae_put(m, x + (g0 + b) * F, b)) != AN_OK) return r;
             an__lae_forward(m, bs);
             for (b = 0; b < bs; b++) {
-                size_t at = m->lay.head ? t - (w0 + b) - T : t - (w0 + b);
+                size_t at = m->lay.head ? t - (g0 + b) - T : t - (g0 + b);
                 float e = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + b * m->lay.out_total + at * F,
                                       m->target, F);
-                if (e > top) { top = e; best = w0 + b; }
+                if (e > top) { top = e; best = g0 + b; }
             }
         }
         w_lo = w_hi = best;
     }
     count = m->cfg.window_agg == AN_AGG_MEAN || m->lay.classifier ? w_hi - w_lo + 1 : 1;
-    for (w0 = w_lo; w0 <= w_hi; w0 += B) {
-        size_t bs = w_hi + 1 - w0 < B ? w_hi + 1 - w0 : B;
+    nwin = w_hi - w_lo + 1;
+    n = n_series * nwin;   /* window g: series g / nwin, window w_lo + g % nwin */
+    for (g0 = 0; g0 < n; g0 += B) {
+        size_t bs = n - g0 < B ? n - g0 : B;
         for (b = 0; b < bs; b++)
-            if ((r = an__lae_put(m, x + (w0 + b) * F, b)) != AN_OK) return r;
+            if ((r = an__lae_put(m, x + (g0 + b) / nwin * RF + (w_lo + (g0 + b) % nwin) * F, b)) != AN_OK) return r;
         an__lae_forward(m, bs);
         if (!an__all_finite(m->yhat, bs * m->lay.out_total)) return AN_ERR_NUMERIC;
         memset(m->dyhat, 0, bs * m->lay.out_total * sizeof(float));
         for (b = 0; b < bs; b++) {
+            size_t w = w_lo + (g0 + b) % nwin;
+            const float *xs = x + (g0 + b) / nwin * RF;
+            float *gs = grad + (g0 + b) / nwin * RF;
             float *dy = m->dyhat + b * m->lay.out_total;
             const float *y = m->yhat + b * m->lay.out_total;
             if (m->lay.classifier) {
@@ -3389,9 +3505,9 @@ static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_ro
                     dy[best] = (float)(pk * (1.0 - pk));
                 }
             } else {
-                size_t at = m->lay.head ? t - (w0 + b) - T : t - (w0 + b);   /* row t's output */
+                size_t at = m->lay.head ? t - w - T : t - w;   /* row t's output */
                 size_t only = F;   /* channel MAX: the feature with the largest error */
-                if ((r = an__lae_row(m, x + t * F, m->target)) != AN_OK) return r;   /* scaled row t */
+                if ((r = an__lae_row(m, xs + t * F, m->target)) != AN_OK) return r;   /* scaled row t */
                 if (m->cfg.channel_agg == AN_AGG_MAX) {
                     double top = -1.0;
                     for (f = 0; f < F; f++) {
@@ -3406,39 +3522,57 @@ static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_ro
                     if (only < F && f != only) continue;
                     if (only == F) g /= (double)F;
                     dy[at * F + f] = (float)g;
-                    grad[t * F + f] -= (float)(g / (double)count);   /* the target path */
+                    gs[t * F + f] -= (float)(g / (double)count);   /* the target path */
                 }
             }
         }
-        memset(m->grads, 0, m->lay.n_params * sizeof(float));
-        an__lae_backward(m, bs, m->gx);
-        for (b = 0; b < bs; b++)
-            for (s = 0; s < T; s++)
-                for (f = 0; f < F; f++)
-                    grad[(w0 + b + s) * F + f] += m->gx[b * TF + s * F + f] / (float)count;
+        an__lae_backward(m, bs, m->gx, 0);   /* the input gradient only */
+        for (b = 0; b < bs; b++) {
+            size_t w = w_lo + (g0 + b) % nwin, k;
+            float *gs = grad + (g0 + b) / nwin * RF;
+            for (k = 0; k < TF; k++) gs[w * F + k] += m->gx[b * TF + k] / (float)count;
+        }
     }
     if (m->has_scaler)
-        for (s = 0; s < n_rows; s++)
+        for (s = 0; s < n_series * n_rows; s++)
             for (f = 0; f < F; f++) grad[s * F + f] = (float)(grad[s * F + f] / m->scaler.scale[f]);
     return AN_OK;
+}
+
+static an_result an__lae_gradient(an_detector *self, const float *x, size_t n_rows, size_t t, float *grad)
+{
+    an__lae *m = an__lae_of(self);
+    if (!m) return AN_ERR_INVALID_ARG;
+    if (an__mul(n_rows, m->n_features) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    return an__lae_gradients(m, x, 1, n_rows, t, grad);
+}
+
+static an_result an__lae_gradient_batch(an_detector *self, const float *x, size_t n_series, size_t n_rows, size_t t,
+                                        float *grad)
+{
+    an__lae *m = an__lae_of(self);
+    if (!m) return AN_ERR_INVALID_ARG;
+    return an__lae_gradients(m, x, n_series, n_rows, t, grad);
 }
 
 static const an_detector_vtable an__lae_vtable = {
     AN_TAG_LSTM_AE, "lstm-autoencoder",
     an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lae_load, an__lae_gradient, an__lae_destroy, an__lae_expected
+    an__lae_save, an__lae_load, an__lae_gradient, an__lae_destroy, an__lae_expected, an__lae_score_batch,
+    an__lae_gradient_batch
 };
 
 static const an_detector_vtable an__lfc_vtable = {
     AN_TAG_LSTM_FORECASTER, "lstm-forecaster",
     an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lfc_load, an__lae_gradient, an__lae_destroy, an__lae_expected
+    an__lae_save, an__lfc_load, an__lae_gradient, an__lae_destroy, an__lae_expected, an__lae_score_batch,
+    an__lae_gradient_batch
 };
 
 static const an_detector_vtable an__lcl_vtable = {   /* no fit: an_lstm_classifier_train */
     AN_TAG_LSTM_CLASSIFIER, "lstm-classifier",
     NULL, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lcl_load, an__lae_gradient, an__lae_destroy, NULL
+    an__lae_save, an__lcl_load, an__lae_gradient, an__lae_destroy, NULL, NULL, an__lae_gradient_batch
 };
 
 static const an_detector_vtable *an__lae_vt(an_lstm_kind kind)
@@ -4541,7 +4675,7 @@ fail:
 static const an_detector_vtable an__vae_vtable = {
     AN_TAG_VAE, "vae",
     an__vae_fit, an__vae_score, an__vae_push, an__vae_reset,
-    an__vae_save, an__vae_load, an__vae_gradient, an__vae_destroy, an__vae_expected
+    an__vae_save, an__vae_load, an__vae_gradient, an__vae_destroy, an__vae_expected, NULL, NULL
 };
 
 static const an_detector_vtable *an__vae_vt(void) { return &an__vae_vtable; }

@@ -228,27 +228,39 @@ AN_API an_result an_report_time_ticks(double t0, double t1, size_t max_ticks, do
                        from x, a weighted ridge regression; its weighted R^2
                        is reported as the fit's fidelity
    an_xai_cells spreads player values over the window's rows and channels.
+   an_xai_importance needs neither players nor detector calls: each
+   cell's deviation from the expected values, in its channel's scale.
    Integrated gradients (an_xai_integrated_gradients, at the end of the
    section) needs no players: it attributes to every cell through the
    detector's input gradient.
 
    MEMORY.  An an_xai holds the players and every buffer the explainers
    need for at most `budget` evaluations (the coalitions, their values and
-   weights, the normal equations, one masked copy of x and its scores), in
-   one block: an_xai_heap_size / an_xai_init_preallocated (caller memory,
-   AN_ALIGN-aligned) or an_xai_init (an allocator).  After that nothing is
-   allocated; the detector's score allocates nothing either (the contract).
-   The arrays x, fill_values and the detector are borrowed: keep them
-   alive and unchanged while the an_xai is used.  Each call evaluates the
-   coalitions it needs one score call at a time, in order, on the one
-   masked copy.  The same seed gives the same coalitions and the same
-   values.  After a call, coalitions (n_coalitions, P) and values
-   (n_coalitions) hold the sampled coalitions and f of each (Kernel SHAP,
-   LIME), for inspection.
+   weights, the normal equations, `chunk` masked copies of x and their
+   scores), in one block: an_xai_heap_size / an_xai_init_preallocated
+   (caller memory, AN_ALIGN-aligned) or an_xai_init (an allocator).  After
+   that nothing is allocated; the detector's score allocates nothing
+   either (the contract).  The arrays x, fill_values and the detector are
+   borrowed: keep them alive and unchanged while the an_xai is used.
+
+   BATCHES.  Each call first chooses every coalition it needs, then
+   scores their masked copies `chunk` at a time with one
+   an_detector_score_batch call each (the LSTM models run the copies'
+   windows through their batched forward pass; other detectors score them
+   one by one).  chunk = AN_XAI_BATCH copies, fewer when one copy is
+   large: at most AN_XAI_BATCH_BYTES of copies, and at least one.  A
+   series scores the same bits alone as in a batch (the contract), so
+   the values do not depend on chunk: setting xai->chunk lower after init
+   changes only the speed (0, or more than init chose, is init's).  The same seed gives the same
+   coalitions and the same values.  After a call, coalitions
+   (n_coalitions, P) and values (n_coalitions) hold the sampled
+   coalitions and f of each (Kernel SHAP, LIME), for inspection.
 
    Thread safety: one an_xai, and its detector, in one thread at a time. */
 #define AN_XAI_MAX_PLAYERS 1024   /* the normal equations are P x P doubles */
 #define AN_XAI_MAX_EXACT   20     /* exact enumeration: 2^P coalitions      */
+#define AN_XAI_BATCH       32     /* masked copies per score call, at most  */
+#define AN_XAI_BATCH_BYTES ((size_t)1 << 20)   /* ... and their bytes       */
 
 typedef enum an_xai_fill {
     AN_XAI_FILL_MEAN     = 0,
@@ -280,8 +292,9 @@ typedef struct an_xai {
     double *rhs;                /* (n_players + 1)                           */
     size_t *pick;               /* (n_players) a subset being built          */
     unsigned char *mask;        /* (n_players) the coalition being built     */
-    float *series;              /* (n_rows, n_features) the masked copy      */
-    float *scores;              /* (n_rows) its scores                       */
+    size_t chunk;               /* masked copies scored per call, >= 1       */
+    float *series;              /* (chunk, n_rows, n_features) masked copies */
+    float *scores;              /* (chunk, n_rows) their scores              */
     void *heap;
     size_t owned_bytes;         /* freed at uninit; 0 for caller memory      */
     an_allocator alloc;
@@ -296,7 +309,7 @@ typedef struct an_xai_summary {
                              occlusion and LIME, which promise nothing       */
     double intercept;     /* LIME's fitted f at "all masked"; NaN otherwise  */
     double fidelity;      /* LIME's weighted R^2; NaN otherwise              */
-    size_t evaluations;   /* detector score calls made                       */
+    size_t evaluations;   /* coalitions (series) scored                      */
 } an_xai_summary;
 
 typedef struct an_xai_lime_config {
@@ -369,6 +382,21 @@ AN_API an_result an_xai_occlusion(an_xai *xai, double *phi, an_xai_summary *summ
 AN_API an_result an_xai_lime(an_xai *xai, const an_xai_lime_config *config, double *phi,
                              an_xai_summary *summary);
 
+/* Importance per time step and channel from the model's own deviation:
+   cells (n_rows, n_features) = (x - expected) / scale[channel], signed,
+   in double, for rows x and what the detector expected for them
+   (an_lstm_explain's reconstruction, a seasonal fit, an_detector_expected
+   row by row while streaming).  scale (n_features), each finite and > 0:
+   say each channel's robust sigma (an_inject_scale of the training rows,
+   as `anomaly explain --explainer importance` uses), or NULL for 1 (the
+   data's own units).  No detector call, no players: the cheapest
+   explainer, and the one that needs an expectation.
+   Returns: AN_OK; AN_ERR_INVALID_ARG for NULL arrays, n_rows or
+   n_features 0, or a scale that is not finite and > 0; AN_ERR_INPUT for
+   a non-finite x or expected; AN_ERR_TOO_LARGE when the sizes overflow. */
+AN_API an_result an_xai_importance(const float *x, const float *expected, size_t n_rows, size_t n_features,
+                                   const double *scale, double *cells);
+
 /* Spreads player values over the window's cells: cells (length,
    n_features), cell (i, c) = phi of its player / the player's cell count.
    Returns: AN_OK; AN_ERR_INVALID_ARG. */
@@ -384,9 +412,12 @@ AN_API an_result an_xai_cells(const an_xai *xai, const double *phi, double *cell
    1/2.  attr is (n_rows, n_features).  The summary's gap, sum(attr) -
    (f(x) - f(b)), is the completeness error: it falls with the steps as
    1 / steps^2 for a smooth f; raise them until it is small enough.
-   full and empty are f(x) and f(b); evaluations counts gradient calls
-   (and the two scores).  Scratch: an_xai_ig_work_size bytes (64-aligned)
-   in the _work form, else from `a` (NULL = default).  The LSTM models
+   full and empty are f(x) and f(b); evaluations counts the gradients
+   (and the two scores).  The path points go to the detector in batches
+   of up to AN_XAI_BATCH (fewer for long series, as the explainers'
+   masked copies) through an_detector_gradient_batch, which gives each
+   the gradient it has alone.  Scratch: an_xai_ig_work_size bytes
+   (64-aligned) in the _work form, else from `a` (NULL = default).  The LSTM models
    allocate their training block at their first gradient call (once).
    Returns: AN_OK; AN_ERR_INVALID_ARG for NULL arrays, n_rows or steps 0,
    a target outside x, an unknown rule or misaligned work; AN_ERR_NUMERIC
@@ -2049,11 +2080,19 @@ static size_t an__xai_channels(const an_xai_players *p, size_t n_features)
     return p->per_channel ? n_features : 1;
 }
 
+/* Masked copies per score call for copies of `cells` floats: AN_XAI_BATCH,
+   at most AN_XAI_BATCH_BYTES of them, at least one. */
+static size_t an__xai_chunk(size_t cells)
+{
+    size_t fit = AN_XAI_BATCH_BYTES / sizeof(float) / cells;
+    return fit < 1 ? 1 : (fit < AN_XAI_BATCH ? fit : AN_XAI_BATCH);
+}
+
 /* Checks the players and lays out the block (offsets of its 9 arrays). */
 static an_result an__xai_layout(const an_xai_players *p, size_t budget, size_t *bytes, size_t off[9])
 {
     an__layout l = { 0 };
-    size_t F, P, P1;
+    size_t F, P, P1, chunk;
     if (!p || !p->detector || !p->x || budget == 0 || p->length == 0 || p->n_segments == 0) return AN_ERR_INVALID_ARG;
     F = p->detector->n_features;
     if (F == 0 || p->n_rows == 0 || p->start >= p->n_rows || p->length > p->n_rows - p->start)
@@ -2067,11 +2106,13 @@ static an_result an__xai_layout(const an_xai_players *p, size_t budget, size_t *
         return AN_ERR_TOO_LARGE;
     P = p->n_segments * an__xai_channels(p, F);
     P1 = P + 1;
+    if (an__mul(p->n_rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    chunk = an__xai_chunk(p->n_rows * F);
     /* an__layout_add's SIZE_MAX does not survive the next rounding up, so
        overflow is caught at each step */
     {
         const size_t counts[9] = { an__mul(budget, P), budget, budget, P1 * P1, P1, P,
-                                   an__mul(p->n_rows, F), p->n_rows, P };
+                                   an__mul(chunk, p->n_rows * F), chunk * p->n_rows, P };
         const size_t elems[9] = { 1, sizeof(double), sizeof(double), sizeof(double), sizeof(double),
                                   sizeof(size_t), sizeof(float), sizeof(float), 1 };
         size_t k;
@@ -2094,7 +2135,7 @@ AN_API an_result an_xai_heap_size(const an_xai_players *p, size_t budget, size_t
 
 AN_API an_result an_xai_init_preallocated(an_xai *xai, const an_xai_players *p, size_t budget, void *heap)
 {
-    size_t off[9], bytes, F;
+    size_t off[9], bytes, F, j;
     unsigned char *h = (unsigned char *)heap;
     an_result r;
     if (!xai) return AN_ERR_INVALID_ARG;
@@ -2115,7 +2156,9 @@ AN_API an_result an_xai_init_preallocated(an_xai *xai, const an_xai_players *p, 
     xai->series = (float *)(void *)(h + off[6]);
     xai->scores = (float *)(void *)(h + off[7]);
     xai->mask = h + off[8];
-    memcpy(xai->series, p->x, p->n_rows * F * sizeof(float));   /* rows outside the window stay x */
+    xai->chunk = an__xai_chunk(p->n_rows * F);
+    for (j = 0; j < xai->chunk; j++)   /* rows outside the window stay x */
+        memcpy(xai->series + j * p->n_rows * F, p->x, p->n_rows * F * sizeof(float));
     xai->alloc = an__default_allocator;
     return AN_OK;
 }
@@ -2153,25 +2196,26 @@ static size_t an__xai_player(const an_xai *xai, size_t i, size_t c)
            (p->per_channel ? c : 0);
 }
 
-/* LINEAR's fill of channel c over the `run` masked rows that end at row
-   `last`: the line from the kept value before them to the one after them
-   (one of the two when the run touches an end of x). */
-static void an__xai_line(an_xai *xai, size_t c, size_t last, size_t run)
+/* LINEAR's fill of channel c of the copy `series` over the `run` masked
+   rows that end at row `last`: the line from the kept value before them
+   to the one after them (one of the two when the run touches an end of
+   x). */
+static void an__xai_line(const an_xai *xai, float *series, size_t c, size_t last, size_t run)
 {
     size_t F = xai->n_features, first = last + 1 - run, j;
     int has_lo = first > 0, has_hi = last + 1 < xai->players.n_rows;
-    double lo = has_lo ? xai->series[(first - 1) * F + c] : 0.0;   /* kept: x already */
+    double lo = has_lo ? series[(first - 1) * F + c] : 0.0;   /* kept: x already */
     double hi = has_hi ? xai->players.x[(last + 1) * F + c] : 0.0;
     if (!has_lo) lo = hi;
     if (!has_hi) hi = lo;
     for (j = 0; j < run; j++)
-        xai->series[(first + j) * F + c] = (float)(lo + (hi - lo) * (double)(j + 1) / (double)(run + 1));
+        series[(first + j) * F + c] = (float)(lo + (hi - lo) * (double)(j + 1) / (double)(run + 1));
 }
 
-/* Writes the window of the masked copy for coalition z: kept cells are x,
-   masked ones the fill.  Rows are visited in order, so a LINEAR run's
-   left anchor is already written. */
-static void an__xai_mask(an_xai *xai, const unsigned char *z)
+/* Writes the window of the masked copy `series` (n_rows, F) for coalition
+   z: kept cells are x, masked ones the fill.  Rows are visited in order,
+   so a LINEAR run's left anchor is already written. */
+static void an__xai_mask(const an_xai *xai, const unsigned char *z, float *series)
 {
     const an_xai_players *p = &xai->players;
     size_t F = xai->n_features, L = p->length, i, c;
@@ -2179,40 +2223,88 @@ static void an__xai_mask(an_xai *xai, const unsigned char *z)
         size_t run = 0;   /* masked rows so far in the current run */
         for (i = 0; i < L; i++) {
             size_t row = p->start + i;
-            float *cell = &xai->series[row * F + c];
+            float *cell = &series[row * F + c];
             if (z[an__xai_player(xai, i, c)]) { *cell = p->x[row * F + c]; run = 0; continue; }
             if (p->fill == AN_XAI_FILL_MEAN) { *cell = p->fill_values[c]; continue; }
             if (p->fill == AN_XAI_FILL_EXPECTED) { *cell = p->fill_values[row * F + c]; continue; }
             run++;
-            if (i + 1 == L || z[an__xai_player(xai, i + 1, c)]) an__xai_line(xai, c, row, run);
+            if (i + 1 == L || z[an__xai_player(xai, i + 1, c)]) an__xai_line(xai, series, c, row, run);
         }
     }
+}
+
+/* Writes coalition k of a call's list into z (n_players). */
+typedef void (*an__xai_pick_fn)(const an_xai *xai, size_t k, unsigned char *z);
+
+/* f of n coalitions, f[k] of the one pick gives for k: their masked
+   copies `chunk` at a time, each batch one an_detector_score_batch call. */
+static an_result an__xai_eval(an_xai *xai, size_t n, an__xai_pick_fn pick, double *f)
+{
+    size_t R = xai->players.n_rows, cells = R * xai->n_features, k0, j, chunk = an__xai_chunk(cells);
+    an_result r;
+    if (xai->chunk >= 1 && xai->chunk < chunk) chunk = xai->chunk;   /* lowered by the caller */
+    for (k0 = 0; k0 < n; k0 += chunk) {
+        size_t c = n - k0 < chunk ? n - k0 : chunk;
+        for (j = 0; j < c; j++) {
+            pick(xai, k0 + j, xai->mask);
+            an__xai_mask(xai, xai->mask, xai->series + j * cells);
+        }
+        if ((r = an_detector_score_batch(xai->players.detector, xai->series, c, R, xai->scores)) != AN_OK) return r;
+        for (j = 0; j < c; j++) {
+            double v = xai->scores[j * R + xai->players.target];
+            if (!an__finite(v)) return AN_ERR_NUMERIC;
+            f[k0 + j] = v;
+        }
+    }
+    return AN_OK;
+}
+
+/* The picks: the stored coalitions; all present (k = 0) and none (k =
+   1); the bits of k (player i present when bit i is set); all but
+   player k. */
+static void an__xai_pick_stored(const an_xai *xai, size_t k, unsigned char *z)
+{
+    memcpy(z, xai->coalitions + k * xai->n_players, xai->n_players);
+}
+
+static void an__xai_pick_ends(const an_xai *xai, size_t k, unsigned char *z)
+{
+    memset(z, k == 0, xai->n_players);
+}
+
+static void an__xai_pick_bits(const an_xai *xai, size_t k, unsigned char *z)
+{
+    size_t i;
+    for (i = 0; i < xai->n_players; i++) z[i] = (unsigned char)((k >> i) & 1u);
+}
+
+static void an__xai_pick_occlude(const an_xai *xai, size_t k, unsigned char *z)
+{
+    memset(z, 1, xai->n_players);
+    z[k] = 0;
 }
 
 AN_API an_result an_xai_value(an_xai *xai, const unsigned char *z, double *f)
 {
     an_result r;
-    double v;
     if (!xai || !xai->series || !z || !f) return AN_ERR_INVALID_ARG;
-    an__xai_mask(xai, z);
+    an__xai_mask(xai, z, xai->series);
     r = an_detector_score(xai->players.detector, xai->series, xai->players.n_rows, xai->scores);
     if (r != AN_OK) return r;
-    v = xai->scores[xai->players.target];
-    if (!an__finite(v)) return AN_ERR_NUMERIC;
-    *f = v;
+    if (!an__finite(xai->scores[xai->players.target])) return AN_ERR_NUMERIC;
+    *f = xai->scores[xai->players.target];
     return AN_OK;
 }
 
 /* f of all present and of none, into the summary. */
 static an_result an__xai_ends(an_xai *xai, an_xai_summary *s)
 {
-    unsigned char *z = xai->mask;
+    double f[2];
     an_result r;
     s->intercept = s->fidelity = (double)NAN;
-    memset(z, 1, xai->n_players);
-    if ((r = an_xai_value(xai, z, &s->full)) != AN_OK) return r;
-    memset(z, 0, xai->n_players);
-    if ((r = an_xai_value(xai, z, &s->empty)) != AN_OK) return r;
+    if ((r = an__xai_eval(xai, 2, an__xai_pick_ends, f)) != AN_OK) return r;
+    s->full = f[0];
+    s->empty = f[1];
     s->evaluations = 2;
     return AN_OK;
 }
@@ -2246,10 +2338,8 @@ AN_API an_result an_xai_exact(an_xai *xai, double *phi, an_xai_summary *summary)
     if (P > AN_XAI_MAX_EXACT) return AN_ERR_TOO_LARGE;
     n = (size_t)1 << P;
     if (xai->budget < n) return AN_ERR_SHAPE;
-    for (mask = 0; mask < n; mask++) {   /* bit i of mask: player i present */
-        for (i = 0; i < P; i++) xai->mask[i] = (unsigned char)((mask >> i) & 1u);
-        if ((r = an_xai_value(xai, xai->mask, &xai->values[mask])) != AN_OK) return r;
-    }
+    /* values[mask]: bit i of mask = player i present */
+    if ((r = an__xai_eval(xai, n, an__xai_pick_bits, xai->values)) != AN_OK) return r;
     {
         double binom = 1.0;   /* C(P - 1, s) */
         for (s = 0; s < P; s++) {
@@ -2307,29 +2397,27 @@ static an_result an__xai_cholesky_solve(double *A, double *b, size_t n)
     return AN_OK;
 }
 
-/* Appends coalition z (P bytes) with its weight, evaluated. */
-static an_result an__xai_add(an_xai *xai, const unsigned char *z, double weight)
+/* Appends coalition z (P bytes) with its weight (evaluated later, all
+   at once: an__xai_eval with an__xai_pick_stored). */
+static void an__xai_add(an_xai *xai, const unsigned char *z, double weight)
 {
     size_t k = xai->n_coalitions, P = xai->n_players;
-    an_result r;
     memcpy(xai->coalitions + k * P, z, P);
-    if ((r = an_xai_value(xai, z, &xai->values[k])) != AN_OK) return r;
     xai->weights[k] = weight;
     xai->n_coalitions = k + 1;
-    return AN_OK;
 }
 
 /* Adds a coalition with the players in pick[0 .. size) present and, when
    `paired`, its complement too, each with `weight`. */
-static an_result an__xai_add_pick(an_xai *xai, size_t size, int paired, double weight)
+static void an__xai_add_pick(an_xai *xai, size_t size, int paired, double weight)
 {
     size_t j, P = xai->n_players;
-    an_result r;
     memset(xai->mask, 0, P);
     for (j = 0; j < size; j++) xai->mask[xai->pick[j]] = 1;
-    if ((r = an__xai_add(xai, xai->mask, weight)) != AN_OK || !paired) return r;
+    an__xai_add(xai, xai->mask, weight);
+    if (!paired) return;
     for (j = 0; j < P; j++) xai->mask[j] = (unsigned char)!xai->mask[j];
-    return an__xai_add(xai, xai->mask, weight);
+    an__xai_add(xai, xai->mask, weight);
 }
 
 /* Kernel SHAP's coalitions, as the reference implementation (shap's
@@ -2338,14 +2426,14 @@ static an_result an__xai_add_pick(an_xai *xai, size_t size, int paired, double w
    smallest up are enumerated whole while the budget left, spread in
    proportion to the mass left, covers them; then sizes are drawn from the
    mass left, a subset of that size uniformly, and its complement beside
-   it, each weighted equally so the drawn ones carry the mass left. */
-static an_result an__xai_shap_sample(an_xai *xai, size_t evaluations, uint64_t seed)
+   it, each weighted equally so the drawn ones carry the mass left.  Only
+   chooses them: an_xai_shap evaluates them after. */
+static void an__xai_shap_sample(an_xai *xai, size_t evaluations, uint64_t seed)
 {
     size_t P = xai->n_players, n_sizes = P / 2, n_paired = (P - 1) / 2, s, j, full = 0, first_drawn;
     double mass[AN_XAI_MAX_PLAYERS / 2 + 1], total = 0.0, left = 1.0, drawn_mass = 0.0, drawn_weight = 0.0;
     size_t budget_left = evaluations;
     an_rng rng;
-    an_result r;
     xai->n_coalitions = 0;
     for (s = 1; s <= n_sizes; s++) {   /* size s with its complement's mass when paired */
         mass[s] = (double)(P - 1) / (double)(s * (P - s)) * (s <= n_paired ? 2.0 : 1.0);
@@ -2362,7 +2450,7 @@ static an_result an__xai_shap_sample(an_xai *xai, size_t evaluations, uint64_t s
         for (;;) {   /* combinations of s of P in lexicographic order, each with its complement */
             size_t k;
             if (!paired && xai->pick[0] != 0) break;   /* P = 2s: those with player 0 and their complements */
-            if ((r = an__xai_add_pick(xai, s, 1, weight)) != AN_OK) return r;
+            an__xai_add_pick(xai, s, 1, weight);
             for (k = s; k-- > 0;)
                 if (xai->pick[k] < P - s + k) break;
             if (k == (size_t)-1) break;
@@ -2374,7 +2462,7 @@ static an_result an__xai_shap_sample(an_xai *xai, size_t evaluations, uint64_t s
         full = s;
     }
     first_drawn = xai->n_coalitions;
-    if (full == n_sizes || budget_left == 0) return AN_OK;
+    if (full == n_sizes || budget_left == 0) return;
     an_rng_seed(&rng, seed, 0x5a4b);
     for (s = full + 1; s <= n_sizes; s++) drawn_mass += mass[s] / (s <= n_paired ? 2.0 : 1.0);
     while (xai->n_coalitions < evaluations) {
@@ -2391,11 +2479,10 @@ static an_result an__xai_shap_sample(an_xai *xai, size_t evaluations, uint64_t s
             xai->pick[j] = xai->pick[k];
             xai->pick[k] = t;
         }
-        if ((r = an__xai_add_pick(xai, s, paired, 1.0)) != AN_OK) return r;
+        an__xai_add_pick(xai, s, paired, 1.0);
     }
     for (j = first_drawn; j < xai->n_coalitions; j++) drawn_weight += xai->weights[j];
     for (j = first_drawn; j < xai->n_coalitions; j++) xai->weights[j] *= left / drawn_weight;
-    return AN_OK;
 }
 
 AN_API an_result an_xai_shap(an_xai *xai, size_t evaluations, uint64_t seed, double *phi, an_xai_summary *summary)
@@ -2414,7 +2501,8 @@ AN_API an_result an_xai_shap(an_xai *xai, size_t evaluations, uint64_t seed, dou
         an__xai_close(xai, phi, summary);
         return AN_OK;
     }
-    if ((r = an__xai_shap_sample(xai, evaluations, seed)) != AN_OK) return r;
+    an__xai_shap_sample(xai, evaluations, seed);
+    if ((r = an__xai_eval(xai, xai->n_coalitions, an__xai_pick_stored, xai->values)) != AN_OK) return r;
     summary->evaluations += xai->n_coalitions;
     /* Efficiency: phi_last = delta - sum of the others, so with
        y_k = f(z_k) - f(none) - z_k,last delta and a_kj = z_kj - z_k,last,
@@ -2456,13 +2544,8 @@ AN_API an_result an_xai_occlusion(an_xai *xai, double *phi, an_xai_summary *summ
     if ((r = an__xai_ends(xai, summary)) != AN_OK) return r;
     P = xai->n_players;
     xai->n_coalitions = 0;
-    for (p = 0; p < P; p++) {
-        double f;
-        memset(xai->mask, 1, P);
-        xai->mask[p] = 0;
-        if ((r = an_xai_value(xai, xai->mask, &f)) != AN_OK) return r;
-        phi[p] = summary->full - f;
-    }
+    if ((r = an__xai_eval(xai, P, an__xai_pick_occlude, phi)) != AN_OK) return r;   /* f without p */
+    for (p = 0; p < P; p++) phi[p] = summary->full - phi[p];
     summary->evaluations += P;
     an__xai_close(xai, phi, summary);
     return AN_OK;
@@ -2496,9 +2579,9 @@ AN_API an_result an_xai_lime(an_xai *xai, const an_xai_lime_config *config, doub
         }
         memset(xai->mask, 1, P);
         for (j = 0; j < masked; j++) xai->mask[xai->pick[j]] = 0;
-        if ((r = an__xai_add(xai, xai->mask, exp(-d * d / (2.0 * c.kernel_width * c.kernel_width)))) != AN_OK)
-            return r;
+        an__xai_add(xai, xai->mask, exp(-d * d / (2.0 * c.kernel_width * c.kernel_width)));
     }
+    if ((r = an__xai_eval(xai, n, an__xai_pick_stored, xai->values)) != AN_OK) return r;
     summary->evaluations += n;
     /* Weighted ridge with a free intercept: centre z and f on their
        weighted means, solve (Zc^T W Zc + ridge I) phi = Zc^T W fc, then
@@ -2547,6 +2630,23 @@ AN_API an_result an_xai_lime(an_xai *xai, const an_xai_lime_config *config, doub
     return AN_OK;
 }
 
+AN_API an_result an_xai_importance(const float *x, const float *expected, size_t n_rows, size_t n_features,
+                                   const double *scale, double *cells)
+{
+    size_t n, i, f;
+    if (!x || !expected || !cells || n_rows == 0 || n_features == 0) return AN_ERR_INVALID_ARG;
+    if ((n = an__mul(n_rows, n_features)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (scale)
+        for (f = 0; f < n_features; f++)
+            if (!(scale[f] > 0.0) || !an__finite(scale[f])) return AN_ERR_INVALID_ARG;
+    if (!an__all_finite(x, n) || !an__all_finite(expected, n)) return AN_ERR_INPUT;
+    for (i = 0; i < n; i++) {
+        f = i % n_features;
+        cells[i] = ((double)x[i] - (double)expected[i]) / (scale ? scale[f] : 1.0);
+    }
+    return AN_OK;
+}
+
 AN_API an_result an_xai_cells(const an_xai *xai, const double *phi, double *cells)
 {
     const an_xai_players *p;
@@ -2563,12 +2663,14 @@ AN_API an_result an_xai_cells(const an_xai *xai, const double *phi, double *cell
     return AN_OK;
 }
 
-/* The IG scratch: the path point and its gradient (n_rows, F) and the
-   scores (n_rows). */
+/* The IG scratch: chunk path points and their gradients (chunk, n_rows,
+   F) each and the scores (n_rows). */
 static size_t an__xai_ig_layout(size_t n_rows, size_t F, size_t *grad, size_t *scores)
 {
     an__layout l = { 0 };
     size_t cells = an__mul(n_rows, F);
+    if (cells == SIZE_MAX) return SIZE_MAX;
+    cells *= an__xai_chunk(cells);   /* at most max(cells, AN_XAI_BATCH_BYTES / 4) */
     an__layout_add(&l, cells, sizeof(float));
     if (l.size == SIZE_MAX) return SIZE_MAX;
     *grad = an__layout_add(&l, cells, sizeof(float));
@@ -2602,7 +2704,7 @@ AN_API an_result an_xai_integrated_gradients_work(an_detector *d, const float *x
                                                   size_t n_rows, size_t target, size_t steps, an_xai_rule rule,
                                                   double *attr, an_xai_summary *summary, void *work)
 {
-    size_t F, n, g_off, s_off, k, i;
+    size_t F, n, g_off, s_off, k, k0, i, j, chunk, count;
     float *path, *grad, *scores;
     an_result r;
     if (!d || !x || !baseline || !attr || !summary || !work || an__misaligned(work)) return AN_ERR_INVALID_ARG;
@@ -2613,6 +2715,7 @@ AN_API an_result an_xai_integrated_gradients_work(an_detector *d, const float *x
     if (rule != AN_XAI_MIDPOINT && rule != AN_XAI_TRAPEZOID) return AN_ERR_INVALID_ARG;
     if (an__xai_ig_layout(n_rows, F, &g_off, &s_off) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     n = n_rows * F;
+    chunk = an__xai_chunk(n);
     path = (float *)work;
     grad = (float *)(void *)((unsigned char *)work + g_off);
     scores = (float *)(void *)((unsigned char *)work + s_off);
@@ -2621,22 +2724,26 @@ AN_API an_result an_xai_integrated_gradients_work(an_detector *d, const float *x
     if ((r = an__xai_score_at(d, baseline, n_rows, target, scores, &summary->empty)) != AN_OK) return r;
     summary->evaluations = 2;
     /* attr accumulates the weighted gradients (the integral's estimate),
-       then is multiplied by x - b */
-    for (k = 0; k <= steps; k++) {
-        double s, w = 1.0 / (double)steps;
-        if (rule == AN_XAI_MIDPOINT) {
-            if (k == steps) break;
-            s = ((double)k + 0.5) / (double)steps;
-        } else {
-            s = (double)k / (double)steps;
-            if (k == 0 || k == steps) w *= 0.5;
+       in the order of k, then is multiplied by x - b; the points k = 0 ..
+       count - 1 go `chunk` at a time */
+    count = rule == AN_XAI_MIDPOINT ? steps : steps + 1;
+    for (k0 = 0; k0 < count; k0 += chunk) {
+        size_t c = count - k0 < chunk ? count - k0 : chunk;
+        for (j = 0; j < c; j++) {
+            double s = rule == AN_XAI_MIDPOINT ? ((double)(k0 + j) + 0.5) / (double)steps
+                                               : (double)(k0 + j) / (double)steps;
+            for (i = 0; i < n; i++) path[j * n + i] = (float)(baseline[i] + s * ((double)x[i] - baseline[i]));
         }
-        for (i = 0; i < n; i++) path[i] = (float)(baseline[i] + s * ((double)x[i] - baseline[i]));
-        if ((r = an_detector_gradient(d, path, n_rows, target, grad)) != AN_OK) return r;
-        summary->evaluations++;
-        for (i = 0; i < n; i++) {
-            if (!an__finite(grad[i])) return AN_ERR_NUMERIC;
-            attr[i] += w * grad[i];
+        if ((r = an_detector_gradient_batch(d, path, c, n_rows, target, grad)) != AN_OK) return r;
+        summary->evaluations += c;
+        for (j = 0; j < c; j++) {
+            double w = 1.0 / (double)steps;
+            k = k0 + j;
+            if (rule == AN_XAI_TRAPEZOID && (k == 0 || k == steps)) w *= 0.5;
+            for (i = 0; i < n; i++) {
+                if (!an__finite(grad[j * n + i])) return AN_ERR_NUMERIC;
+                attr[i] += w * grad[j * n + i];
+            }
         }
     }
     for (i = 0; i < n; i++) attr[i] *= (double)x[i] - baseline[i];

@@ -2,9 +2,15 @@
    the T = 60, H = 64 LSTM autoencoder (one feature), Kernel SHAP over 24
    players with 2,048 coalitions, and integrated gradients with 64 steps.
    The model is trained briefly (the cost of an evaluation does not depend
-   on how well it fits).  Each coalition is one an_detector_score call on
-   the T rows the window needs (the contract scores one series per call,
-   so the evaluations are not batched).  Prints a RESULT line.
+   on how well it fits).  The explainers score their masked copies in
+   batches (an_detector_score_batch, an_detector_gradient_batch: the
+   autoencoder runs as many windows per pass as keep its buffers within
+   ANOMALY_LSTM_BATCH_BYTES, 4 here); Kernel SHAP is also timed one copy
+   per score call (xai.chunk = 1, the path before batching), for
+   comparison, and the two must give the same values.  Each is timed `reps` times (argument 1,
+   default 7): best, median and worst wall-clock times, and the median
+   processor time of the thread (which a busy machine inflates less).
+   Pin it to a core: taskset -c 1 build/bench_xai.  Prints a RESULT line.
    Build: make build/bench_xai. */
 #define _POSIX_C_SOURCE 199309L
 #define ANOMALY_IMPLEMENTATION
@@ -14,21 +20,46 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define T 60
 #define N 1200
+#define MAX_REPS 101
 
-int main(void)
+/* Processor time of this thread, seconds. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts v (n) in place; its median. */
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int main(int argc, char **argv)
 {
     static float train[N], fill[T];
     float x[T];
-    double phi[24], attr[T], best_shap = 1e30, best_ig = 1e30;
+    double phi[24], phi1[24], attr[T];
+    double shap[MAX_REPS], shap_cpu[MAX_REPS], shap1[MAX_REPS], ig[MAX_REPS], ig_cpu[MAX_REPS];
     an_lstm_config c = an_lstm_ae_config_init(T, 64);
     an_detector *d = NULL;
     an_xai_players p;
     an_xai xai;
-    an_xai_summary s, sg;
-    size_t i, rep;
+    an_xai_summary s, s1, sg;
+    size_t i, rep, reps = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 7, chunk;
+    if (reps < 1 || reps > MAX_REPS) reps = 7;
     for (i = 0; i < N; i++) train[i] = (float)(sin(6.2831853 * (double)i / 48.0) + 0.1 * sin(1.7 * (double)i));
     c.train.epochs = 1;
     c.train.stride = 8;
@@ -49,22 +80,42 @@ int main(void)
     p.fill = AN_XAI_FILL_EXPECTED;
     p.fill_values = fill;
     if (an_xai_init(&xai, &p, 2048, NULL) != AN_OK) return 1;
-    for (rep = 0; rep < 3; rep++) {
-        double t0 = bench_now(), t1;
+    chunk = xai.chunk;
+    for (rep = 0; rep < reps; rep++) {
+        double t0 = bench_now(), c0 = cpu_now();
+        xai.chunk = chunk;
         if (an_xai_shap(&xai, 2048, 1, phi, &s) != AN_OK) return 1;
-        t1 = bench_now() - t0;
-        if (t1 < best_shap) best_shap = t1;
+        shap[rep] = bench_now() - t0;
+        shap_cpu[rep] = cpu_now() - c0;
+        xai.chunk = 1;
         t0 = bench_now();
+        if (an_xai_shap(&xai, 2048, 1, phi1, &s1) != AN_OK) return 1;
+        shap1[rep] = bench_now() - t0;
+        if (memcmp(phi, phi1, sizeof phi) != 0) {
+            fprintf(stderr, "bench_xai: batched and one-by-one Kernel SHAP differ\n");
+            return 1;
+        }
+        t0 = bench_now();
+        c0 = cpu_now();
         if (an_xai_integrated_gradients(d, x, fill, T, T - 1, 64, AN_XAI_MIDPOINT, attr, &sg, NULL) != AN_OK) return 1;
-        t1 = bench_now() - t0;
-        if (t1 < best_ig) best_ig = t1;
+        ig[rep] = bench_now() - t0;
+        ig_cpu[rep] = cpu_now() - c0;
     }
-    printf("Kernel SHAP, 24 players, 2048 coalitions (%zu score calls): %.1f ms; gap %.2g\n", s.evaluations,
-           1e3 * best_shap, s.gap);
-    printf("integrated gradients, 64 midpoint steps: %.1f ms; relative completeness gap %.2g\n", 1e3 * best_ig,
-           fabs(sg.gap) / fabs(sg.full - sg.empty));
-    printf("RESULT {\"shap_24_players_2048_ms\": %.2f, \"ig_64_steps_ms\": %.2f, \"simd\": \"%s\"}\n", 1e3 * best_shap,
-           1e3 * best_ig, an_simd_name(an_simd_path()));
+    {
+        double shap_med = median(shap, reps), shap1_med = median(shap1, reps), ig_med = median(ig, reps);
+        double shap_cpu_med = median(shap_cpu, reps), ig_cpu_med = median(ig_cpu, reps);
+        printf("Kernel SHAP, 24 players, 2048 coalitions (%zu evaluations, %zu per score call): median %.1f ms "
+               "(best %.1f, worst %.1f, %zu runs); one per call: median %.1f ms; gap %.2g\n",
+               s.evaluations, chunk, 1e3 * shap_med, 1e3 * shap[0], 1e3 * shap[reps - 1], reps, 1e3 * shap1_med, s.gap);
+        printf("integrated gradients, 64 midpoint steps: median %.1f ms (best %.1f, worst %.1f); relative completeness "
+               "gap %.2g\n", 1e3 * ig_med, 1e3 * ig[0], 1e3 * ig[reps - 1], fabs(sg.gap) / fabs(sg.full - sg.empty));
+        printf("RESULT {\"shap_24_players_2048_ms\": %.2f, \"ig_64_steps_ms\": %.2f, \"simd\": \"%s\", "
+               "\"reps\": %zu, \"shap_median_ms\": %.2f, \"shap_worst_ms\": %.2f, \"shap_cpu_median_ms\": %.2f, "
+               "\"shap_one_per_call_median_ms\": %.2f, \"shap_chunk\": %zu, \"ig_median_ms\": %.2f, "
+               "\"ig_worst_ms\": %.2f, \"ig_cpu_median_ms\": %.2f}\n",
+               1e3 * shap[0], 1e3 * ig[0], an_simd_name(an_simd_path()), reps, 1e3 * shap_med, 1e3 * shap[reps - 1],
+               1e3 * shap_cpu_med, 1e3 * shap1_med, chunk, 1e3 * ig_med, 1e3 * ig[reps - 1], 1e3 * ig_cpu_med);
+    }
     an_xai_uninit(&xai);
     an_detector_destroy(d);
     return 0;

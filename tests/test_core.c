@@ -116,7 +116,7 @@ static void zdet_destroy(an_detector *self)
 }
 
 static const an_detector_vtable zdet_vtable = {
-    ZDET_TAG, "zscore-toy", zdet_fit, zdet_score, zdet_push, NULL, zdet_save, zdet_load, NULL, zdet_destroy, NULL
+    ZDET_TAG, "zscore-toy", zdet_fit, zdet_score, zdet_push, NULL, zdet_save, zdet_load, NULL, zdet_destroy, NULL, NULL, NULL
 };
 
 /* --------------------------------------------------------------------------

@@ -1120,7 +1120,7 @@ static an_result flaky_reset(an_detector *self) { ((flaky *)self)->count = 0; re
 static void flaky_destroy(an_detector *self) { free(self); }
 
 static const an_detector_vtable flaky_vt = {
-    AN_TAG('F', 'L', 'K', 'Y'), "flaky", flaky_fit, flaky_score, flaky_push, flaky_reset, NULL, NULL, NULL, flaky_destroy, NULL
+    AN_TAG('F', 'L', 'K', 'Y'), "flaky", flaky_fit, flaky_score, flaky_push, flaky_reset, NULL, NULL, NULL, flaky_destroy, NULL, NULL, NULL
 };
 
 static an_detector *make_flaky(int fail_fit)
