@@ -28,6 +28,9 @@
 #   make fuzz      libFuzzer (clang, ASan + UBSan) on each reader: model files, the CLI's
 #                  CSV, NAB windows JSON and stream lines; FUZZ_SECONDS=60 each
 #   make cross     the suite for AArch64 NEON under qemu (CROSS=aarch64-linux-gnu-)
+#   make bigendian the core, detector and byte-order tests for s390x (big-endian)
+#                  under qemu-user (BE_CROSS=s390x-linux-gnu-): model files written
+#                  on x86-64 load, save to the same bytes and score the same
 #   make firmware  cross-builds firmware/stream.c for a Cortex-M4F (arm-none-eabi-gcc,
 #                  newlib) three ways: STL + IQR, an LSTM autoencoder, their hybrid;
 #                  runs each under qemu-system-arm (MPS2 AN386), checks its scores
@@ -53,6 +56,7 @@ CLANG  ?= clang
 CFLAGS ?= -O2 -g
 SIMD   ?= auto
 CROSS  ?= aarch64-linux-gnu-
+BE_CROSS ?= s390x-linux-gnu-
 FUZZ_SECONDS ?= 60
 
 # Warnings are errors everywhere; -ffp-contract=off keeps the compiler from
@@ -85,7 +89,8 @@ X86      := $(filter x86_64 i686 i386,$(shell uname -m))
 HAS_AVX2 := $(if $(X86),$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo 1))
 TESTS     = build/test_core build/test_core_scalar $(if $(HAS_AVX2),build/test_core_avx2) build/test_stats \
             build/test_thresholds build/test_detectors build/test_lstm build/test_lstm_scalar \
-            $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject build/test_torch build/test_threads
+            $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject build/test_torch build/test_threads \
+            build/test_byteorder
 # The fuzz targets (tests/fuzz_<name>.c), each with its seed corpus in
 # tests/fuzz/<name> (the model reader's in tests/fuzz/corpus) and a
 # dictionary tests/fuzz/<name>.dict where it has one.
@@ -94,7 +99,7 @@ FUZZ_RUN  = $(FUZZ_TARGETS:%=build/fuzz_%)
 fuzz_corpus = tests/fuzz/$(if $(filter model,$(1)),corpus,$(1))
 FUZZ_REPLAY = $(foreach t,$(FUZZ_TARGETS),"build/fuzz_$(t)$(2) $(call fuzz_corpus,$(t))")
 
-.PHONY: all test sanitize tsan determinism lint bench demo docs eval fuzz cross firmware install uninstall clean
+.PHONY: all test sanitize tsan determinism lint bench demo docs eval fuzz cross bigendian firmware install uninstall clean
 
 all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats build/bench_xai bench/stl bench/lstm_ae build/core_tour \
      build/stats_tour build/lstm_tour build/explain_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed \
@@ -139,6 +144,9 @@ build/test_torch: tests/test_torch.c $(HEADERS) tests/test.h tests/fixtures/torc
 	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
 build/test_xai: tests/test_xai.c $(HEADERS) tests/test.h | build
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
+
+build/test_byteorder: tests/test_byteorder.c $(HEADERS) tests/test.h | build
 	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
 build/test_threads: tests/test_threads.c $(HEADERS) tests/test.h | build
@@ -335,6 +343,21 @@ cross: | build
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_detectors_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_lstm_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_xai_neon"
+
+# Byte order: model files are little-endian by contract.  The core and
+# detector tests and tests/test_byteorder.c (the model files of twelve
+# detector kinds written on x86-64, tests/fixtures/byteorder: each loads,
+# saves to the same bytes and scores as recorded) for s390x, a big-endian
+# machine, cross-compiled and run under qemu-user (scalar kernels: s390x
+# has none of ours).  The fixtures come from `build/test_byteorder --write
+# tests/fixtures/byteorder` on x86-64 with SIMD=scalar.
+BE_RUN = qemu-s390x -L /usr/s390x-linux-gnu
+bigendian: | build
+	$(BE_CROSS)gcc $(STD) $(CFLAGS) tests/test_byteorder.c $(TEST_PATHS) -o build/test_byteorder_be $(LDLIBS)
+	$(BE_CROSS)gcc $(STD) $(CFLAGS) tests/test_core.c $(TEST_PATHS) -o build/test_core_be $(LDLIBS)
+	$(BE_CROSS)gcc $(STD) $(CFLAGS) tests/test_detectors.c $(TEST_PATHS) -o build/test_detectors_be $(LDLIBS)
+	@SKIP_COMPILE=1 sh tests/run.sh "$(BE_RUN) build/test_byteorder_be" "$(BE_RUN) build/test_core_be" \
+	    "$(BE_RUN) build/test_detectors_be"
 
 # Firmware: firmware/train.c fits each detector on the host and writes its
 # model file and the series as C arrays; firmware/stream.c streams the
