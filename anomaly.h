@@ -1089,8 +1089,10 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
    to fit, or returns an error or a non-finite score sits the row out (the
    weights renormalise); a row no member answers is an error, and
    AN_MEMBER_BASELINE members must fit.  The ensemble owns its members.
-   Batch scoring uses a row buffer reserved by fit (the training length) or
-   an_ensemble_reserve; score never allocates (AN_ERR_SHAPE past it). */
+   Batch scoring uses a row buffer: fit reserves the training length, and
+   a score of more rows (or any score after a load) grows it once to the
+   batch through the ensemble's allocator.  an_ensemble_reserve ahead of
+   time keeps score from allocating at all (as a no-heap program needs). */
 #define AN_CALIBRATION_KNOTS 33
 
 typedef struct an_calibration {
@@ -1174,7 +1176,8 @@ AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_
    this program did not link"); an_detector_load(r, NULL, 0, ...) on an
    ensemble file therefore fails so.  A member cannot be an ensemble.  Only
    members that were healthy are saved, so indices may shift.  A loaded
-   ensemble batch-scores after an_ensemble_reserve (push needs nothing).
+   ensemble has no row buffer: its first batch score allocates one (see
+   an_ensemble_reserve to do that ahead of time); push needs nothing.
    an_ensemble_load is an_detector_load that accepts only an ensemble
    (AN_ERR_UNSUPPORTED for another detector, r unmoved).
    Returns: AN_OK; AN_ERR_UNSUPPORTED; the reader's errors; AN_ERR_NOMEM. */
@@ -1485,8 +1488,10 @@ typedef struct an__layout { size_t size; } an__layout;
 
 static size_t an__layout_add(an__layout *l, size_t count, size_t elem)
 {
-    size_t offset = an__round_up(l->size, AN_ALIGN);
-    l->size = an__add(offset, an__mul(count, elem));
+    size_t offset;
+    if (l->size == SIZE_MAX) return 0;   /* overflowed before: stays SIZE_MAX (a round-up would lose it) */
+    offset = an__round_up(l->size, AN_ALIGN);
+    l->size = offset > SIZE_MAX - AN_ALIGN ? SIZE_MAX : an__add(offset, an__mul(count, elem));
     return offset;
 }
 
@@ -4658,7 +4663,7 @@ static an_result an__ensemble_score(an_detector *self, const float *x, size_t n,
     an_ensemble_decision dec;
     size_t k, i;
     an_result r;
-    if (n > e->capacity) return AN_ERR_SHAPE;
+    if (n > e->capacity && (r = an_ensemble_reserve(self, n)) != AN_OK) return r;
     for (k = 0; k < e->n_members; k++) {
         float *raw = e->batch + k * e->capacity;
         if (!e->member[k].healthy || an__detector_score_checked(e->member[k].d, x, n, raw) != AN_OK)

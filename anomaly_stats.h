@@ -196,15 +196,18 @@ AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period,
    scores stay finite. */
 typedef enum an_robust_method { AN_ROBUST_MAD = 0, AN_ROBUST_IQR = 1 } an_robust_method;
 
+#define AN_ROBUST_MAX_WINDOW ((size_t)1 << 24)
+
 typedef struct an_robust_config {
     an_robust_method method;
-    size_t window;            /* 0 = statistics of the fit; >= 3 = rolling */
+    size_t window;            /* 0 = statistics of the fit; 3..AN_ROBUST_MAX_WINDOW = rolling */
 } an_robust_config;
 
 /* Returns: the configuration given, with the defaults above. */
 AN_API an_robust_config an_robust_config_init(an_robust_method method, size_t window);
 /* Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config or n_features 0;
-   AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
+   AN_ERR_TOO_LARGE for a window past AN_ROBUST_MAX_WINDOW (2^24, what a
+   model file can hold) or sizes past size_t; AN_ERR_NOMEM. */
 AN_API an_result an_robust_create(const an_robust_config *config, size_t n_features, const an_allocator *a,
                                   an_detector **out);
 /* Returns: the MAD detector type, for an_detector_load. */
@@ -1841,6 +1844,7 @@ AN_API an_result an_robust_create(const an_robust_config *config, size_t n_featu
     *out = NULL;
     if (!config || F == 0 || (config->method != AN_ROBUST_MAD && config->method != AN_ROBUST_IQR)) return AN_ERR_INVALID_ARG;
     if ((w = config->window) != 0 && w < 3) return AN_ERR_INVALID_ARG;
+    if (w > AN_ROBUST_MAX_WINDOW) return AN_ERR_TOO_LARGE;   /* before a 48 TB request for 2^40 */
     if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
     an__layout_add(&l, 1, sizeof(an__robust));
     o_fit = an__layout_add(&l, F, sizeof(an__band));
@@ -1972,7 +1976,7 @@ static an_result an__robust_load(an_reader *payload, const an_allocator *a, an_d
     if ((r = an_reader_find(payload, AN__TAG_ROBUST, &p)) != AN_OK) return r;
     if ((r = an_read_u32(&p, &method)) != AN_OK) return r;
     if (method > AN_ROBUST_IQR) return AN_ERR_CORRUPT;
-    if ((r = an_read_count(&p, 0, 1u << 24, &window)) != AN_OK) return r;
+    if ((r = an_read_count(&p, 0, AN_ROBUST_MAX_WINDOW, &window)) != AN_OK) return r;
     if ((r = an_read_count(&p, 1, 1u << 20, &F)) != AN_OK) return r;
     if (window == 1 || window == 2) return AN_ERR_CORRUPT;
     if ((r = an_reader_need(&p, an__add(an__mul(3, F), window ? an__mul(an__mul(2, F), an__add(window, 2)) : 0), 8)) != AN_OK)
