@@ -5,6 +5,11 @@
 #   make sanitize  the suite under ASan + UBSan, and valgrind on the core tests
 #   make tsan      the thread test (every detector kind in 4 threads) under TSan
 #   make determinism  model files from gcc and clang, -O0 and -O2 (scalar): identical
+#   make lint      static analysis: clang-tidy (bugprone, cert, clang-analyzer) and
+#                  cppcheck (warning, performance, portability) on every header
+#                  through tests/compile_impl.c in each SIMD configuration, gcc
+#                  -fanalyzer on the scalar one, clang-tidy and cppcheck on the
+#                  examples; fails on any finding (a few minutes)
 #   make bench     benchmarks: kernels against plain loops, streaming detectors,
 #                  STL against R and statsmodels, the LSTM autoencoder against
 #                  PyTorch (each peer where it is installed)
@@ -23,6 +28,9 @@
 #   make fuzz      libFuzzer (clang, ASan + UBSan) on each reader: model files, the CLI's
 #                  CSV, NAB windows JSON and stream lines; FUZZ_SECONDS=60 each
 #   make cross     the suite for AArch64 NEON under qemu (CROSS=aarch64-linux-gnu-)
+#   make bigendian the core, detector and byte-order tests for s390x (big-endian)
+#                  under qemu-user (BE_CROSS=s390x-linux-gnu-): model files written
+#                  on x86-64 load, save to the same bytes and score the same
 #   make firmware  cross-builds firmware/stream.c for a Cortex-M4F (arm-none-eabi-gcc,
 #                  newlib) three ways: STL + IQR, an LSTM autoencoder, their hybrid;
 #                  runs each under qemu-system-arm (MPS2 AN386), checks its scores
@@ -48,6 +56,7 @@ CLANG  ?= clang
 CFLAGS ?= -O2 -g
 SIMD   ?= auto
 CROSS  ?= aarch64-linux-gnu-
+BE_CROSS ?= s390x-linux-gnu-
 FUZZ_SECONDS ?= 60
 
 # Warnings are errors everywhere; -ffp-contract=off keeps the compiler from
@@ -81,7 +90,7 @@ HAS_AVX2 := $(if $(X86),$(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep 
 TESTS     = build/test_core build/test_core_scalar $(if $(HAS_AVX2),build/test_core_avx2) build/test_stats \
             build/test_thresholds build/test_detectors build/test_lstm build/test_lstm_scalar \
             $(if $(HAS_AVX2),build/test_lstm_avx2) build/test_xai build/test_inject build/test_torch build/test_threads \
-            build/test_vae
+            build/test_vae build/test_byteorder
 # The fuzz targets (tests/fuzz_<name>.c), each with its seed corpus in
 # tests/fuzz/<name> (the model reader's in tests/fuzz/corpus) and a
 # dictionary tests/fuzz/<name>.dict where it has one.
@@ -90,7 +99,7 @@ FUZZ_RUN  = $(FUZZ_TARGETS:%=build/fuzz_%)
 fuzz_corpus = tests/fuzz/$(if $(filter model,$(1)),corpus,$(1))
 FUZZ_REPLAY = $(foreach t,$(FUZZ_TARGETS),"build/fuzz_$(t)$(2) $(call fuzz_corpus,$(t))")
 
-.PHONY: all test sanitize tsan determinism bench demo docs eval fuzz cross firmware install uninstall clean
+.PHONY: all test sanitize tsan determinism lint bench demo docs eval fuzz cross bigendian firmware install uninstall clean
 
 all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats build/bench_xai bench/stl bench/lstm_ae build/core_tour \
      build/stats_tour build/lstm_tour build/explain_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed \
@@ -140,6 +149,9 @@ build/test_torch: tests/test_torch.c $(HEADERS) tests/test.h tests/fixtures/torc
 build/test_xai: tests/test_xai.c $(HEADERS) tests/test.h tests/fixtures/ig_torch.h | build
 	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
+build/test_byteorder: tests/test_byteorder.c $(HEADERS) tests/test.h | build
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
+
 build/test_threads: tests/test_threads.c $(HEADERS) tests/test.h | build
 	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS) -pthread
 
@@ -151,6 +163,53 @@ determinism:
 tsan: | build
 	$(CLANG) -std=c99 $(WARN) -ffp-contract=off -O1 -g -fsanitize=thread tests/test_threads.c -o build/test_threads_tsan $(LDLIBS) -pthread
 	@SKIP_COMPILE=1 sh tests/run.sh build/test_threads_tsan
+
+# Static analysis.  The headers are analysed through one translation unit
+# with the implementation (tests/compile_impl.c), once per SIMD path the
+# code has (scalar, AVX2, AVX-512, NEON), so every kernel is seen.  Checks
+# left out, each for a reason:
+#   bugprone-easily-swappable-parameters  the API's (n, F) / (rows, cols)
+#       pairs of size_t; changing them would break every caller
+#   cppcheck invalidPointerCast  each workspace is one aligned allocation
+#       carved into typed sub-arrays (an unsigned char * arena becomes a
+#       float * and a double *); it reports the carving, never a value
+#       reinterpreted through another type
+#   C++ mode  cert-dcl51-cpp reports the an__ private prefix, which is
+#       STYLE.md's convention (C++ builds are compiled by make test)
+# The examples are programs that print: they add
+#   cert-err33-c  unchecked printf / fprintf results (the CLI checks its
+#       output files with ferror and fclose instead)
+#   bugprone-implicit-widening-of-multiplication-result  the examples
+#       multiply small constants (demo sizes); the library, which
+#       multiplies sizes its callers give, is checked with it
+# and treat strcmp() as a truth value ("differs") and the feature-test
+# macros _POSIX_C_SOURCE / _XOPEN_SOURCE as allowed.  Inline NOLINT
+# comments name their check and the reason.
+CLANG_TIDY  ?= clang-tidy
+CPPCHECK    ?= cppcheck
+TIDY_CHECKS  = -*,bugprone-*,cert-*,clang-analyzer-*,-bugprone-easily-swappable-parameters
+TIDY_EXAMPLE = $(TIDY_CHECKS),-cert-err33-c,-bugprone-implicit-widening-of-multiplication-result
+TIDY_OPTIONS = {CheckOptions: [{key: bugprone-suspicious-string-compare.WarnOnImplicitComparison, value: false}, \
+                {key: bugprone-reserved-identifier.AllowedIdentifiers, value: '_POSIX_C_SOURCE;_XOPEN_SOURCE'}, \
+                {key: cert-dcl37-c.AllowedIdentifiers, value: '_POSIX_C_SOURCE;_XOPEN_SOURCE'}, \
+                {key: cert-dcl51-cpp.AllowedIdentifiers, value: '_POSIX_C_SOURCE;_XOPEN_SOURCE'}]}
+LINT_SIMD    = "-DANOMALY_NO_SIMD" "-mavx2 -mfma" "-mavx512f -mavx2 -mfma" "--target=aarch64-linux-gnu"
+CPPCHECK_FLAGS = --quiet --enable=warning,performance,portability --std=c99 --inline-suppr --error-exitcode=1 \
+                 --suppress=invalidPointerCast -D__GNUC__ -D__linux__ --template='{file}:{line}: {severity}: {message} [{id}]'
+lint: | build
+	@for simd in $(LINT_SIMD); do echo "clang-tidy: headers, $$simd"; \
+	    $(CLANG_TIDY) --quiet --header-filter='.*' --checks='$(TIDY_CHECKS)' --warnings-as-errors='*' \
+	        tests/compile_impl.c -- -std=c99 $$simd || exit 1; done
+	@echo "clang-tidy: examples"; $(CLANG_TIDY) --quiet --header-filter='examples/[a-z_]+\.h' --checks='$(TIDY_EXAMPLE)' \
+	    --config="$(TIDY_OPTIONS)" --warnings-as-errors='*' examples/*.c -- -std=c99 -DANOMALY_NO_SIMD
+	@echo "cppcheck: headers, scalar and AVX2"
+	@$(CPPCHECK) $(CPPCHECK_FLAGS) -DANOMALY_NO_SIMD tests/compile_impl.c
+	@$(CPPCHECK) $(CPPCHECK_FLAGS) -D__AVX2__ -D__FMA__ tests/compile_impl.c
+	@echo "cppcheck: the CLI and the report example"
+	@$(CPPCHECK) $(CPPCHECK_FLAGS) -DANOMALY_NO_SIMD examples/anomaly.c examples/report.c
+	@echo "gcc -fanalyzer: headers, scalar"
+	@$(CC) $(STD) -O1 -fanalyzer $(SIMD_scalar) -c tests/compile_impl.c -o build/lint_impl.o
+	@echo "lint: clean"
 
 build/fuzz_%: tests/fuzz_%.c tests/fuzz_replay.h examples/cli_read.h $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) -DFUZZ_STANDALONE $< -o $@ $(LDLIBS)
@@ -294,6 +353,21 @@ cross: | build
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_lstm_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_xai_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_vae_neon"
+
+# Byte order: model files are little-endian by contract.  The core and
+# detector tests and tests/test_byteorder.c (the model files of twelve
+# detector kinds written on x86-64, tests/fixtures/byteorder: each loads,
+# saves to the same bytes and scores as recorded) for s390x, a big-endian
+# machine, cross-compiled and run under qemu-user (scalar kernels: s390x
+# has none of ours).  The fixtures come from `build/test_byteorder --write
+# tests/fixtures/byteorder` on x86-64 with SIMD=scalar.
+BE_RUN = qemu-s390x -L /usr/s390x-linux-gnu
+bigendian: | build
+	$(BE_CROSS)gcc $(STD) $(CFLAGS) tests/test_byteorder.c $(TEST_PATHS) -o build/test_byteorder_be $(LDLIBS)
+	$(BE_CROSS)gcc $(STD) $(CFLAGS) tests/test_core.c $(TEST_PATHS) -o build/test_core_be $(LDLIBS)
+	$(BE_CROSS)gcc $(STD) $(CFLAGS) tests/test_detectors.c $(TEST_PATHS) -o build/test_detectors_be $(LDLIBS)
+	@SKIP_COMPILE=1 sh tests/run.sh "$(BE_RUN) build/test_byteorder_be" "$(BE_RUN) build/test_core_be" \
+	    "$(BE_RUN) build/test_detectors_be"
 
 # Firmware: firmware/train.c fits each detector on the host and writes its
 # model file and the series as C arrays; firmware/stream.c streams the

@@ -1132,8 +1132,10 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
    to fit, or returns an error or a non-finite score sits the row out (the
    weights renormalise); a row no member answers is an error, and
    AN_MEMBER_BASELINE members must fit.  The ensemble owns its members.
-   Batch scoring uses a row buffer reserved by fit (the training length) or
-   an_ensemble_reserve; score never allocates (AN_ERR_SHAPE past it). */
+   Batch scoring uses a row buffer: fit reserves the training length, and
+   a score of more rows (or any score after a load) grows it once to the
+   batch through the ensemble's allocator.  an_ensemble_reserve ahead of
+   time keeps score from allocating at all (as a no-heap program needs). */
 #define AN_CALIBRATION_KNOTS 33
 
 typedef struct an_calibration {
@@ -1217,7 +1219,8 @@ AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_
    this program did not link"); an_detector_load(r, NULL, 0, ...) on an
    ensemble file therefore fails so.  A member cannot be an ensemble.  Only
    members that were healthy are saved, so indices may shift.  A loaded
-   ensemble batch-scores after an_ensemble_reserve (push needs nothing).
+   ensemble has no row buffer: its first batch score allocates one (see
+   an_ensemble_reserve to do that ahead of time); push needs nothing.
    an_ensemble_load is an_detector_load that accepts only an ensemble
    (AN_ERR_UNSUPPORTED for another detector, r unmoved).
    Returns: AN_OK; AN_ERR_UNSUPPORTED; the reader's errors; AN_ERR_NOMEM. */
@@ -1528,8 +1531,10 @@ typedef struct an__layout { size_t size; } an__layout;
 
 static size_t an__layout_add(an__layout *l, size_t count, size_t elem)
 {
-    size_t offset = an__round_up(l->size, AN_ALIGN);
-    l->size = an__add(offset, an__mul(count, elem));
+    size_t offset;
+    if (l->size == SIZE_MAX) return 0;   /* overflowed before: stays SIZE_MAX (a round-up would lose it) */
+    offset = an__round_up(l->size, AN_ALIGN);
+    l->size = offset > SIZE_MAX - AN_ALIGN ? SIZE_MAX : an__add(offset, an__mul(count, elem));
     return offset;
 }
 
@@ -1579,7 +1584,7 @@ static void *an__default_alloc(void *user, size_t size, size_t align)
     if (!raw) return NULL;
     p = raw + sizeof(void *);
     p += (align - (size_t)((uintptr_t)p & (align - 1))) & (align - 1);
-    memcpy(p - sizeof(void *), &raw, sizeof(void *));
+    memcpy(p - sizeof raw, &raw, sizeof raw);
     return p;
 }
 
@@ -2004,7 +2009,7 @@ AN_API void an_lstm_gates_scalar(size_t rows, size_t H, float *z, size_t ldz)
 
 #if defined(AN__AVX512)
 #define AN__VEC 1
-#define AN__W 16
+#define AN__W ((size_t)16)
 typedef __m512 an__v;
 AN__INLINE an__v an__vld(const float *p)            { return _mm512_loadu_ps(p); }
 AN__INLINE void  an__vst(float *p, an__v v)         { _mm512_storeu_ps(p, v); }
@@ -2028,7 +2033,7 @@ AN__INLINE float an__vsum(an__v v)                  { return _mm512_reduce_add_p
 
 #elif defined(AN__AVX2)
 #define AN__VEC 1
-#define AN__W 8
+#define AN__W ((size_t)8)
 typedef __m256 an__v;
 AN__INLINE an__v an__vld(const float *p)            { return _mm256_loadu_ps(p); }
 AN__INLINE void  an__vst(float *p, an__v v)         { _mm256_storeu_ps(p, v); }
@@ -2058,7 +2063,7 @@ AN__INLINE float an__vsum(an__v v)
 
 #elif defined(AN__NEON)
 #define AN__VEC 1
-#define AN__W 4
+#define AN__W ((size_t)4)
 typedef float32x4_t an__v;
 AN__INLINE an__v an__vld(const float *p)            { return vld1q_f32(p); }
 AN__INLINE void  an__vst(float *p, an__v v)         { vst1q_f32(p, v); }
@@ -2201,22 +2206,22 @@ static void an__gemv_t_vec(size_t M, size_t N, const float *A, size_t lda, const
 #  define AN__EACH_V(X) X(0) X(1) X(2) X(3)
 #endif
 #define AN__KC 64
-#define AN__LOAD4(v) an__v c0##v = an__vld(c0 + j + v * AN__W), c1##v = an__vld(c1 + j + v * AN__W), \
-                           c2##v = an__vld(c2 + j + v * AN__W), c3##v = an__vld(c3 + j + v * AN__W);
-#define AN__FMA4(v) { an__v b = an__vld(bk + v * AN__W); c0##v = an__vfma(x0, b, c0##v); \
+#define AN__LOAD4(v) an__v c0##v = an__vld(c0 + j + (v) * AN__W), c1##v = an__vld(c1 + j + (v) * AN__W), \
+                           c2##v = an__vld(c2 + j + (v) * AN__W), c3##v = an__vld(c3 + j + (v) * AN__W);
+#define AN__FMA4(v) { an__v b = an__vld(bk + (v) * AN__W); c0##v = an__vfma(x0, b, c0##v); \
                       c1##v = an__vfma(x1, b, c1##v); c2##v = an__vfma(x2, b, c2##v); c3##v = an__vfma(x3, b, c3##v); }
-#define AN__STORE4(v) an__vst(c0 + j + v * AN__W, c0##v); an__vst(c1 + j + v * AN__W, c1##v); \
-                      an__vst(c2 + j + v * AN__W, c2##v); an__vst(c3 + j + v * AN__W, c3##v);
-#define AN__LOAD1(v) an__v c0##v = an__vld(c0 + j + v * AN__W);
-#define AN__FMA1(v) c0##v = an__vfma(x0, an__vld(bk + v * AN__W), c0##v);
-#define AN__STORE1(v) an__vst(c0 + j + v * AN__W, c0##v);
+#define AN__STORE4(v) an__vst(c0 + j + (v) * AN__W, c0##v); an__vst(c1 + j + (v) * AN__W, c1##v); \
+                      an__vst(c2 + j + (v) * AN__W, c2##v); an__vst(c3 + j + (v) * AN__W, c3##v);
+#define AN__LOAD1(v) an__v c0##v = an__vld(c0 + j + (v) * AN__W);
+#define AN__FMA1(v) c0##v = an__vfma(x0, an__vld(bk + (v) * AN__W), c0##v);
+#define AN__STORE1(v) an__vst(c0 + j + (v) * AN__W, c0##v);
 
 static void an__gemm_bcast(size_t M, size_t N, size_t K, const float *A, size_t asi, size_t ask,
                            const float *B, size_t ldb, float *C, size_t ldc)
 {
     const size_t P = AN__NV * AN__W, NP = N - N % P;   /* columns in whole panels */
     size_t k0, kn, i, j, k;
-    float pack[AN__KC * AN__NV * AN__W];
+    float pack[AN__W * AN__NV * AN__KC];
     for (k0 = 0; k0 < K; k0 += kn) {
         const float *Bs = B + k0 * ldb;
         const float *As = A + k0 * ask;
@@ -2797,7 +2802,7 @@ AN_API long an_days_from_civil(long year, int month, int day)
    pivot).  Afterwards every element after position k is >= v[k].  A macro
    so each header instantiates the element types it needs. */
 #define AN__DEFINE_SELECT(name, type)                                          \
-    static type name(type *v, size_t n, size_t k)                             \
+    static type name(type *v, size_t n, size_t k)   /* NOLINT(bugprone-macro-parentheses): `type` is a type name */ \
     {                                                                          \
         ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, K = (ptrdiff_t)k;             \
         type pivot, tmp;                                                       \
@@ -3778,19 +3783,19 @@ AN_API an_result an_file_read(const char *path, const an_allocator *a, void **da
     if (!an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
     if (!(f = fopen(path, "rb"))) return AN_ERR_IO;
     if (fseek(f, 0, SEEK_END) != 0 || (length = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
+        (void)fclose(f);   /* read-only: nothing to flush, the error is already AN_ERR_IO */
         return AN_ERR_IO;
     }
-    if ((unsigned long)length > (unsigned long)ANOMALY_MAX_MODEL_BYTES) { fclose(f); return AN_ERR_TOO_LARGE; }
+    if ((unsigned long)length > (unsigned long)ANOMALY_MAX_MODEL_BYTES) { (void)fclose(f); return AN_ERR_TOO_LARGE; }
     if (length > 0) {
-        if (!(buf = an_malloc(a, (size_t)length, AN_ALIGN))) { fclose(f); return AN_ERR_NOMEM; }
+        if (!(buf = an_malloc(a, (size_t)length, AN_ALIGN))) { (void)fclose(f); return AN_ERR_NOMEM; }
         if (fread(buf, 1, (size_t)length, f) != (size_t)length) {
             an_free(a, buf, (size_t)length);
-            fclose(f);
+            (void)fclose(f);
             return AN_ERR_IO;
         }
     }
-    fclose(f);
+    (void)fclose(f);   /* read-only: every byte was read, a close error loses nothing */
     *data = buf;
     *size = (size_t)length;
     return AN_OK;
@@ -4733,7 +4738,7 @@ static an_result an__ensemble_score(an_detector *self, const float *x, size_t n,
     an_ensemble_decision dec;
     size_t k, i;
     an_result r;
-    if (n > e->capacity) return AN_ERR_SHAPE;
+    if (n > e->capacity && (r = an_ensemble_reserve(self, n)) != AN_OK) return r;
     for (k = 0; k < e->n_members; k++) {
         float *raw = e->batch + k * e->capacity;
         if (!e->member[k].healthy || an__detector_score_checked(e->member[k].d, x, n, raw) != AN_OK)
@@ -5219,7 +5224,7 @@ AN_API an_result an_inject_plan(size_t n_rows, size_t n_features, const an_injec
         for (f = 0; f < n_features && chosen < cfg->channels_per_event; f++) {
             an_inject_event *e;
             if (cfg->channel_ok && !cfg->channel_ok[f]) continue;
-            if ((uint64_t)(allowed - seen++) * an_rng_uniform(&rng) >= (double)(cfg->channels_per_event - chosen))
+            if ((double)(allowed - seen++) * an_rng_uniform(&rng) >= (double)(cfg->channels_per_event - chosen))
                 continue;
             chosen++;
             e = &events[out++];

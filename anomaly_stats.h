@@ -196,15 +196,18 @@ AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period,
    scores stay finite. */
 typedef enum an_robust_method { AN_ROBUST_MAD = 0, AN_ROBUST_IQR = 1 } an_robust_method;
 
+#define AN_ROBUST_MAX_WINDOW ((size_t)1 << 24)
+
 typedef struct an_robust_config {
     an_robust_method method;
-    size_t window;            /* 0 = statistics of the fit; >= 3 = rolling */
+    size_t window;            /* 0 = statistics of the fit; 3..AN_ROBUST_MAX_WINDOW = rolling */
 } an_robust_config;
 
 /* Returns: the configuration given, with the defaults above. */
 AN_API an_robust_config an_robust_config_init(an_robust_method method, size_t window);
 /* Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config or n_features 0;
-   AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
+   AN_ERR_TOO_LARGE for a window past AN_ROBUST_MAX_WINDOW (2^24, what a
+   model file can hold) or sizes past size_t; AN_ERR_NOMEM. */
 AN_API an_result an_robust_create(const an_robust_config *config, size_t n_features, const an_allocator *a,
                                   an_detector **out);
 /* Returns: the MAD detector type, for an_detector_load. */
@@ -1108,9 +1111,11 @@ static int an__stl_est(const double *y, size_t n, size_t len, int degree, double
     size_t j;
     int line;
     h = xs - (double)nleft > (double)nright - xs ? xs - (double)nleft : (double)nright - xs;
+    /* NOLINTBEGIN(bugprone-integer-division): the Fortran's half-widths are integer halves */
     if (len > n) h += (double)((len - n) / 2);
     line = degree > 0 && h > 0.0;
-    if (!(kern && len < n && h == (double)(len / 2))) kern = NULL;      /* ess fills it only then */
+    if (!(kern && len < n && h == (double)(len / 2))) kern = NULL;
+    /* NOLINTEND(bugprone-integer-division) */      /* ess fills it only then */
     for (j = nleft; j <= nright; j++) {
         double d = (double)j - xs, w = kern ? kern[(size_t)fabs(d)] : an__stl_tricube(fabs(d), h);
         if (userw) w *= rw[j - 1];
@@ -1142,6 +1147,7 @@ static void an__stl_ess(const double *y, size_t n, size_t len, int degree, size_
     if (n < 2) { ys[0] = y[0]; return; }
     nj = jump < n - 1 ? jump : n - 1;
     if (len < n)
+        /* NOLINTNEXTLINE(bugprone-integer-division): len / 2 is the integer half-width, as in an__stl_est */
         for (i = 0; i <= len / 2; i++) kern[i] = an__stl_tricube((double)i, (double)(len / 2));
     if (len >= n) {
         nleft = 1;
@@ -1838,6 +1844,7 @@ AN_API an_result an_robust_create(const an_robust_config *config, size_t n_featu
     *out = NULL;
     if (!config || F == 0 || (config->method != AN_ROBUST_MAD && config->method != AN_ROBUST_IQR)) return AN_ERR_INVALID_ARG;
     if ((w = config->window) != 0 && w < 3) return AN_ERR_INVALID_ARG;
+    if (w > AN_ROBUST_MAX_WINDOW) return AN_ERR_TOO_LARGE;   /* before a 48 TB request for 2^40 */
     if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
     an__layout_add(&l, 1, sizeof(an__robust));
     o_fit = an__layout_add(&l, F, sizeof(an__band));
@@ -1969,7 +1976,7 @@ static an_result an__robust_load(an_reader *payload, const an_allocator *a, an_d
     if ((r = an_reader_find(payload, AN__TAG_ROBUST, &p)) != AN_OK) return r;
     if ((r = an_read_u32(&p, &method)) != AN_OK) return r;
     if (method > AN_ROBUST_IQR) return AN_ERR_CORRUPT;
-    if ((r = an_read_count(&p, 0, 1u << 24, &window)) != AN_OK) return r;
+    if ((r = an_read_count(&p, 0, AN_ROBUST_MAX_WINDOW, &window)) != AN_OK) return r;
     if ((r = an_read_count(&p, 1, 1u << 20, &F)) != AN_OK) return r;
     if (window == 1 || window == 2) return AN_ERR_CORRUPT;
     if ((r = an_reader_need(&p, an__add(an__mul(3, F), window ? an__mul(an__mul(2, F), an__add(window, 2)) : 0), 8)) != AN_OK)
@@ -2473,7 +2480,7 @@ static an_result an__stl_iqr_load(an_reader *payload, const an_allocator *a, an_
         (r = an_read_count(&p, 1, 1u << 20, &F)) != AN_OK)
         return r;
     c.robust = robust != 0;
-    if ((r = an_reader_need(&p, F, 22 * 8)) != AN_OK) return r;   /* each feature's record, without its seasons */
+    if ((r = an_reader_need(&p, F, (size_t)22 * 8)) != AN_OK) return r;   /* each feature's record, without its seasons */
     if ((r = an_stl_iqr_create(&c, F, a, out)) != AN_OK) return r == AN_ERR_INVALID_ARG ? AN_ERR_CORRUPT : r;
     d = (an__stl_iqr *)*out;
     /* the periods first, to size the profiles; then everything */
@@ -3834,6 +3841,7 @@ static double an__ks_d(const float *a, size_t n, const float *b, size_t m)
         if (e > best) best = e;
         i0 = i1;
     }
+    /* NOLINTNEXTLINE(bugprone-integer-division): exact, as g divides m and n and so every count above */
     return (double)(best / g) / (double)((uint64_t)(n / g) * m);
 }
 
@@ -4070,7 +4078,7 @@ AN_API an_result an_ks_drift_create(const an_ks_drift_config *c, size_t n_featur
     an_result r;
     if (!out) return AN_ERR_INVALID_ARG;
     *out = NULL;
-    if (!c || (r = an__allocator_copy(&alloc, a)) != AN_OK) return AN_ERR_INVALID_ARG;
+    if (!c || an__allocator_copy(&alloc, a) != AN_OK) return AN_ERR_INVALID_ARG;
     if (c->window < 2 || c->window > AN_SHIFT_MAX_WINDOW) return AN_ERR_INVALID_ARG;
     if (c->reference != AN_KS_TRAINING && c->reference != AN_KS_PREVIOUS) return AN_ERR_INVALID_ARG;
     if (n_features < 1 || n_features > AN_SHIFT_MAX_FEATURES) return AN_ERR_SHAPE;
@@ -4630,7 +4638,7 @@ static an_result an__if_load(an_reader *payload, const an_allocator *a, an_detec
     cursor = *payload;
     for (t = 0; t < n_trees; t++) {
         size_t m;
-        if ((r = an__if_next_tree(&cursor, &p)) != AN_OK) return AN_ERR_CORRUPT;
+        if (an__if_next_tree(&cursor, &p) != AN_OK) return AN_ERR_CORRUPT;
         if ((r = an_read_count(&p, 1, 2 * psi - 1, &m)) != AN_OK) return r;
         if ((r = an_reader_need(&p, m, 16)) != AN_OK) return r;
         total += m;

@@ -670,7 +670,6 @@ static size_t an__fmt_fixed(char *out, double v, int decimals, int trim, int gro
     if (!(x < 9007199254740992.0)) return an__fmt_g(out, v, 6);
     u = (unsigned long long)x;
     ip = u;
-    fp = 0;
     for (d = 0; d < decimals; d++) ip /= 10;
     fp = u - ip * (unsigned long long)scale;
     if (v < 0 && u) out[n++] = '-';
@@ -870,13 +869,15 @@ static double an__nice_step(double lo, double hi, size_t max_ticks)
     double raw = hi / (double)max_ticks - lo / (double)max_ticks, mag, best = 0.0, best_gap = HUGE_VAL;
     int e, k;
     mag = pow(10.0, floor(log10(raw)) - 1.0);
-    for (e = 0; e < 3; e++, mag *= 10.0)
+    for (e = 0; e < 3; e++) {
         for (k = 0; k < 3; k++) {
             double step = mult[k] * mag, count = an__tick_count(lo, hi, step);
             double gap = fabs(count - (double)max_ticks);
             if (!an__finite(step) || step <= 0.0 || count < 2.0) continue;
             if (gap < best_gap || (gap == best_gap && step > best)) { best = step; best_gap = gap; }
         }
+        mag *= 10.0;
+    }
     if (best == 0.0) {   /* no candidate gives two ticks: the one above raw */
         mag = pow(10.0, floor(log10(raw)));
         best = raw / mag <= 2.0 ? 2.0 * mag : raw / mag <= 5.0 ? 5.0 * mag : 10.0 * mag;
@@ -930,15 +931,13 @@ static size_t an__time_ticks_of(const an__time_step *s, double t0, double t1, do
 {
     size_t n = 0;
     double t;
-    if (s->style <= AN__T_DAY) {
-        /* fixed lengths that divide a day or are whole days: align to the epoch */
-        for (t = ceil(t0 / s->seconds) * s->seconds; t <= t1; t += s->seconds) {
-            if (n < capacity) ticks[n] = t;
-            n++;
-        }
-    } else if (s->style == AN__T_WEEK) {
-        const double monday = 4 * 86400.0;   /* 1970-01-05 */
-        for (t = monday + ceil((t0 - monday) / s->seconds) * s->seconds; t <= t1; t += s->seconds) {
+    if (s->style <= AN__T_WEEK) {
+        /* fixed lengths that divide a day or are whole days: align to the
+           epoch; weeks: align to a Monday.  Each tick is first + n step,
+           not a running sum, so no error accumulates (all whole seconds). */
+        const double origin = s->style == AN__T_WEEK ? 4 * 86400.0 : 0.0;   /* 1970-01-05 */
+        const double first = origin + ceil((t0 - origin) / s->seconds) * s->seconds;
+        while ((t = first + (double)n * s->seconds) <= t1) {
             if (n < capacity) ticks[n] = t;
             n++;
         }
@@ -1096,8 +1095,9 @@ static size_t an__wrap(const char *s, double size, double max_w, size_t *next)
 static size_t an__line_count(const char *s, double size, double max_w)
 {
     size_t lines = 0, next;
-    while (s && *s == ' ') s++;
-    while (s && *s && lines < AN__MAX_LINES) {
+    if (!s) return 0;
+    while (*s == ' ') s++;
+    while (*s && lines < AN__MAX_LINES) {
         an__wrap(s, size, max_w, &next);
         s += next;
         while (*s == ' ') s++;
@@ -1181,7 +1181,7 @@ static size_t an__fmt_tick(char *b, double v, int decimals, int group)
                                                               : an__fmt_fixed(b, v, decimals, 0, group);
     if (n && b[0] == '-') {
         memmove(b + 3, b + 1, n);   /* with the NUL */
-        memcpy(b, "\xe2\x88\x92", 3);
+        memcpy(b, "\xe2\x88\x92", 3);   /* NOLINT(bugprone-not-null-terminated-result): b's NUL moved with it */
         n += 2;
     }
     return n;
@@ -1305,6 +1305,7 @@ static void an__draw_line(an__svg *w, const an__chart *c, const an__panel *p, co
     const an_report *r = c->r;
     size_t i, nf = r->n_features;
     an__trace t;
+    if (!vf && !vd) return;   /* one of the two is the series */
     an__trace_init(&t, w, AN__TRACE_LINE);
     an__svg_put(w, "<path ");
     an__svg_put(w, style);
@@ -1635,7 +1636,7 @@ static void an__draw_score(an__svg *w, const an__chart *c)
         double y = an__py(p, an__score_pos(p, r->threshold));
         an__svg_hline(w, c->left, c->right, y,
                       "class=\"threshold\" stroke=\"#444444\" stroke-width=\"1\" stroke-dasharray=\"4 3\"");
-        memcpy(b, "threshold ", 10);
+        memcpy(b, "threshold ", 10);   /* NOLINT(bugprone-not-null-terminated-result): an__fmt_g ends it */
         an__fmt_g(b + 10, r->threshold, 4);
         an__svg_text_at(w, c->right, y - 4, "end", "class=\"note\" fill=\"" AN__C_TEXT "\" font-size=\"10\"", b);
     }
@@ -2021,7 +2022,7 @@ AN_API an_result an_report_svg(const an_report *r, an_report_write_fn write, voi
             char fallback[48];
             const char *name = r->names && r->names[f] ? r->names[f] : NULL;
             if (!name) {
-                memcpy(fallback, "feature ", 8);
+                memcpy(fallback, "feature ", 8);   /* NOLINT(bugprone-not-null-terminated-result): an__fmt_fixed ends it */
                 an__fmt_fixed(fallback + 8, (double)(f + 1), 0, 0, 0);
                 name = fallback;
             }
@@ -2844,7 +2845,7 @@ static void an__xai_robust(float *v, size_t n, double *median, double *sigma)
 {
     size_t i;
     double mad = 0.0;
-    an_percentile_inplace(v, n, 50.0, median);
+    if (an_percentile_inplace(v, n, 50.0, median) != AN_OK) *median = 0.0;   /* n == 0: sigma the floor below */
     for (i = 0; i < n; i++) v[i] = (float)fabs(v[i] - *median);
     an_percentile_inplace(v, n, 50.0, &mad);
     *sigma = 1.4826 * mad;

@@ -559,10 +559,11 @@ static an_detector *load_detector(const char *path)
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) die("%s: is a directory, not a model file", path);
     if ((res = an_file_read(path, NULL, &data, &size)) != AN_OK) die("%s: %s", path, an_result_str(res));
     const an_detector_vtable *types[16];
-    size_t n_stats, n_lstm;
+    size_t n_stats, n_lstm, i;
     const an_detector_vtable *const *stats = an_stats_types(&n_stats), *const *lstm = an_lstm_types(&n_lstm);
-    memcpy(types, stats, n_stats * sizeof *types);           /* every type this program links */
-    memcpy(types + n_stats, lstm, n_lstm * sizeof *types);
+    if (n_stats + n_lstm > sizeof types / sizeof types[0]) die("internal error: more than 16 detector types");
+    for (i = 0; i < n_stats + n_lstm; i++)                   /* every type this program links */
+        types[i] = i < n_stats ? stats[i] : lstm[i - n_stats];
     if ((res = an_model_open(&r, data, size)) != AN_OK) die("%s: %s", path, an_result_str(res));
     {
         uint32_t tag = 0;                        /* say which type, should a newer file need one */
@@ -839,7 +840,7 @@ static double score_threshold(const options *o, const float *train_scores, size_
    windows. */
 static void error_threshold(const options *o, const table *t, size_t train, detection *r)
 {
-    double *err = (double *)xmalloc(t->rows * sizeof(double)), *values = (double *)xmalloc(t->rows * sizeof(double));
+    double *err = (double *)xcalloc_bytes(t->rows * sizeof(double)), *values = (double *)xmalloc(t->rows * sizeof(double));
     size_t i, k;
     for (i = 0; i < t->rows; i++) err[i] = r->err ? r->err[i] : r->score[i];
     memset(r->flag, 0, t->rows);
@@ -1278,7 +1279,7 @@ static void explain_event(const options *o, const table *t, const detection *r, 
         an_xai_players p;
         an_xai xai;
         double *phi = (double *)xmalloc(EXPLAIN_MAX_PLAYERS * cols * sizeof(double));
-        size_t per = EXPLAIN_MAX_PLAYERS / cols ? EXPLAIN_MAX_PLAYERS / cols : 1;
+        size_t per = EXPLAIN_MAX_PLAYERS / cols ? EXPLAIN_MAX_PLAYERS / cols : 1;   /* NOLINT(clang-analyzer-core.DivideZero): a table has >= 1 column */
         memset(&p, 0, sizeof p);
         p.detector = explained_member(d, 0);
         p.x = x;
@@ -1748,7 +1749,7 @@ static void nab_parallel(const options *o, const nab_job *jobs, size_t n, long n
     if (failed) exit(1);
     for (i = 0; i < n; i++) {
         nab_file *nf = &files[i];
-        rewind(tmp[i]);
+        rewind(tmp[i]);   /* NOLINT(clang-analyzer-core.CallAndMessage): every tmp[i] was opened, or failed exited */
         nf->key = xstrdup(jobs[i].sub);
         if (fread(&nf->n, sizeof nf->n, 1, tmp[i]) != 1 || fread(&nf->n_windows, sizeof nf->n_windows, 1, tmp[i]) != 1 ||
             nf->n_windows > nf->n)

@@ -97,6 +97,7 @@ CLI_FN int parse_iso8601(const char *s, double *out)
     int y, mo, d, h = 0, mi = 0, n = 0;
     double sec = 0.0, offset = 0.0;
     static const int month_days[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    /* NOLINTNEXTLINE(cert-err34-c): at most 4 and 2 digits each cannot overflow; %n checks the field's length */
     if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10) return 0;
     if (mo < 1 || mo > 12 || d < 1 || d > month_days[mo - 1] ||
         (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))

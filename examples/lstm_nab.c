@@ -72,6 +72,8 @@ int main(int argc, char **argv)
         if ((r = an_lstm_ae_create(&c, 1, NULL, &d)) != AN_OK || (r = an_detector_fit(d, x, prob)) != AN_OK ||
             (r = an_lstm_info_get(d, &info)) != AN_OK) {
             fprintf(stderr, "%s: %s\n", rf->name, an_result_str(r));
+            an_detector_destroy(d);
+            free(x);
             return 1;
         }
         scores[f] = (float *)checked_malloc(n, sizeof(float), "the scores");

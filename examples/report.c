@@ -27,6 +27,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The whole of s as a number (0 when it is not one). */
+static int number(const char *s, double *v)
+{
+    char *end;
+    *v = strtod(s, &end);
+    return end != s && *end == '\0';
+}
+
 static int to_stdout(void *user, const char *data, size_t size)
 {
     return fwrite(data, 1, size, (FILE *)user) == size ? 0 : -1;
@@ -38,8 +46,10 @@ static int parse_time(const char *s, double *t)
     long y, mo, d, h = 0, mi = 0;
     double sec = 0.0;
     char *end;
-    if (sscanf(s, "%ld-%ld-%ld", &y, &mo, &d) == 3 && strlen(s) >= 10 && s[4] == '-') {
-        if (strlen(s) > 10) sscanf(s + 11, "%ld:%ld:%lf", &h, &mi, &sec);
+    /* NOLINTBEGIN(cert-err34-c): each integer's width is bounded, so none can overflow; seconds are 2 digits */
+    if (sscanf(s, "%4ld-%2ld-%2ld", &y, &mo, &d) == 3 && strlen(s) >= 10 && s[4] == '-') {
+        if (strlen(s) > 10 && sscanf(s + 11, "%2ld:%2ld:%6lf", &h, &mi, &sec) < 2) h = mi = 0;
+        /* NOLINTEND(cert-err34-c) */
         *t = (double)an_days_from_civil(y, (int)mo, (int)d) * 86400.0 + (double)(h * 3600 + mi * 60) + sec;
         return 1;
     }
@@ -68,13 +78,16 @@ int main(int argc, char **argv)
     an_result res;
 
     for (k = 1; k < argc; k++) {
-        if (strcmp(argv[k], "--period") == 0 && k + 1 < argc && n_periods < AN_MSTL_MAX_PERIODS)
-            periods[n_periods++] = (size_t)atol(argv[++k]);
-        else if (strcmp(argv[k], "--threshold") == 0 && k + 1 < argc) threshold = atof(argv[++k]);
+        double v, v2;
+        if (strcmp(argv[k], "--period") == 0 && k + 1 < argc && n_periods < AN_MSTL_MAX_PERIODS &&
+            number(argv[k + 1], &v) && v >= 0 && v < 1e9)
+            periods[n_periods++] = (size_t)v, k++;
         else if (strcmp(argv[k], "--title") == 0 && k + 1 < argc) title = argv[++k];
-        else if (strcmp(argv[k], "--size") == 0 && k + 2 < argc) { width = atoi(argv[++k]); height = atoi(argv[++k]); }
-        else if (strcmp(argv[k], "--from") == 0 && k + 1 < argc && parse_time(argv[k + 1], &from)) k++;
-        else if (strcmp(argv[k], "--to") == 0 && k + 1 < argc && parse_time(argv[k + 1], &to)) k++;
+        else if (strcmp(argv[k], "--size") == 0 && k + 2 < argc && number(argv[k + 1], &v) && number(argv[k + 2], &v2) &&
+                 v >= 1 && v <= 100000 && v2 >= 1 && v2 <= 100000) { width = (int)v; height = (int)v2; k += 2; }
+        else if ((strcmp(argv[k], "--threshold") == 0 && k + 1 < argc && number(argv[k + 1], &threshold)) ||
+                 (strcmp(argv[k], "--from") == 0 && k + 1 < argc && parse_time(argv[k + 1], &from)) ||
+                 (strcmp(argv[k], "--to") == 0 && k + 1 < argc && parse_time(argv[k + 1], &to))) k++;
         else if (argv[k][0] != '-' && !path) path = argv[k];
         else {
             fprintf(stderr, "usage: report [--period N]... [--threshold P] [--title T] [--size W H]\n"
@@ -82,32 +95,36 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!path || !(in = fopen(path, "r"))) { fprintf(stderr, "report: cannot open %s\n", path ? path : "(none)"); return 1; }
-    if (!fgets(line, sizeof line, in)) { fprintf(stderr, "report: %s is empty\n", path); return 1; }
+    if (!path || !(in = fopen(path, "r"))) { fprintf(stderr, "report: cannot open %s\n", path ? path : "(none)"); exit(EXIT_FAILURE); }
+    if (!fgets(line, sizeof line, in)) { fprintf(stderr, "report: %s is empty\n", path); exit(EXIT_FAILURE); }
     while (fgets(line, sizeof line, in)) {
         char *comma = strchr(line, ',');
         if (!comma) continue;
         *comma = '\0';
         if (n == cap) {
             cap = cap ? 2 * cap : 1024;
-            t = (double *)realloc(t, cap * sizeof *t);
-            y = (double *)realloc(y, cap * sizeof *y);
-            if (!t || !y) { fprintf(stderr, "report: out of memory\n"); return 1; }
+            double *t2 = (double *)realloc(t, cap * sizeof *t), *y2 = t2 ? (double *)realloc(y, cap * sizeof *y) : NULL;
+            if (t2) t = t2;
+            if (y2) y = y2;
+            if (!t2 || !y2) { fprintf(stderr, "report: out of memory\n"); free(t); free(y); fclose(in); exit(EXIT_FAILURE); }
         }
-        if (!parse_time(line, &t[n])) { fprintf(stderr, "report: bad time '%s'\n", line); return 1; }
+        if (!parse_time(line, &t[n])) { fprintf(stderr, "report: bad time '%s'\n", line); exit(EXIT_FAILURE); }
         {
             char *end;
             y[n] = strtod(comma + 1, &end);
             if (end == comma + 1 || !isfinite(y[n])) {   /* MSTL needs every value */
                 fprintf(stderr, "report: row %zu: the value is missing or not a number\n", n + 2);
-                return 1;
+                free(t);
+                free(y);
+                fclose(in);
+                exit(EXIT_FAILURE);
             }
-            if (n && t[n] < t[n - 1]) { fprintf(stderr, "report: row %zu: time goes backwards\n", n + 2); return 1; }
+            if (n && t[n] < t[n - 1]) { fprintf(stderr, "report: row %zu: time goes backwards\n", n + 2); exit(EXIT_FAILURE); }
             n++;
         }
     }
     fclose(in);
-    if (n < 16) { fprintf(stderr, "report: %zu rows are too few\n", n); return 1; }
+    if (n < 16) { fprintf(stderr, "report: %zu rows are too few\n", n); exit(EXIT_FAILURE); }
 
     seasonal = (double *)calloc(n * AN_MSTL_MAX_PERIODS, sizeof *seasonal);
     trend = (double *)calloc(n, sizeof *trend);
@@ -127,19 +144,19 @@ int main(int argc, char **argv)
     if (!seasonal || !trend || !rem || !expected || !lower || !upper || !score_d || !thr || !values || !absz ||
         !score || !found || !events || !labels || !label_of) {
         fprintf(stderr, "report: out of memory\n");
-        return 1;
+        exit(EXIT_FAILURE);
     }
 
     /* expected = seasonals + trend */
     if (n_periods == 0 && (res = an_detect_periods(y, n, 0, 0.0, periods, 3, &n_periods, NULL)) != AN_OK) {
         fprintf(stderr, "report: period detection: %s\n", an_result_str(res));
-        return 1;
+        exit(EXIT_FAILURE);
     }
     if (n_periods) {
         an_mstl_config mc = an_mstl_config_init(periods, n_periods, 1);
         if ((res = an_mstl_decompose(&mc, y, n, seasonal, trend, rem, NULL)) != AN_OK) {
             fprintf(stderr, "report: MSTL: %s\n", an_result_str(res));
-            return 1;
+            exit(EXIT_FAILURE);
         }
     } else {
         for (i = 0; i < n; i++) values[i] = (float)y[i];
@@ -162,7 +179,7 @@ int main(int argc, char **argv)
     }
     if ((res = an_calibration_fit(&cal, absz, n, NULL)) != AN_OK) {
         fprintf(stderr, "report: calibration: %s\n", an_result_str(res));
-        return 1;
+        exit(EXIT_FAILURE);
     }
     for (i = 0; i < n; i++) {
         score_d[i] = an_calibration_likelihood(&cal, absz[i]);
@@ -175,12 +192,12 @@ int main(int argc, char **argv)
     alarm.max_gap = 4;
     if ((res = an_alarm_batch(&alarm, score_d, thr, n, NULL, found, n, &n_found)) != AN_OK) {
         fprintf(stderr, "report: alarms: %s\n", an_result_str(res));
-        return 1;
+        exit(EXIT_FAILURE);
     }
     /* the rows drawn, and the events in them (cut at the edges) */
     while (first < n && t[first] < from) first++;
     for (last = first; last < n && t[last] <= to; last++) {}
-    if (last - first < 2) { fprintf(stderr, "report: fewer than 2 rows between --from and --to\n"); return 1; }
+    if (last - first < 2) { fprintf(stderr, "report: fewer than 2 rows between --from and --to\n"); exit(EXIT_FAILURE); }
     for (i = 0; i < n_found; i++) {
         size_t p = found[i].peak;
         double z = (rem[p] - median) / sigma;

@@ -1155,7 +1155,9 @@ static void test_model_round_trip(void)
     CHECK_OK(an_read_f32(&p, &f));   CHECK(f != f);
     CHECK_OK(an_read_f64(&p, &d));   CHECK(d == -2.5);
     CHECK_OK(an_read_f32s(&p, f32s, 3));
-    CHECK(f32s[0] == 1.5f && f32s[1] == 0.0f && signbit(f32s[1]) && f32s[2] == 1e-40f);
+    /* (float): where FLT_EVAL_METHOD is 1 (s390x in C99 mode) the constant
+       1e-40f is evaluated in double, which the float read back is not */
+    CHECK(f32s[0] == 1.5f && f32s[1] == 0.0f && signbit(f32s[1]) && f32s[2] == (float)1e-40f);
     CHECK_OK(an_read_f64s(&p, f64s, 2));
     CHECK(f64s[0] == 3.141592653589793 && f64s[1] == -1e300);
     CHECK(an_reader_at_end(&p));

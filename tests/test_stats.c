@@ -888,6 +888,12 @@ static void test_robust_errors(void)
     size_t i;
     for (i = 0; i < 40; i++) x[i] = (float)sin((double)i);
     CHECK_RESULT(an_robust_create(&c, 1, NULL, &d), AN_ERR_INVALID_ARG);      /* window 2 */
+    c.window = (size_t)1 << 40;                     /* a size error, not "out of memory" after a 48 TB request */
+    CHECK_RESULT(an_robust_create(&c, 1, NULL, &d), AN_ERR_TOO_LARGE);
+    c.window = AN_ROBUST_MAX_WINDOW + 1;
+    CHECK_RESULT(an_robust_create(&c, 1, NULL, &d), AN_ERR_TOO_LARGE);
+    CHECK(d == NULL);
+    c.window = 2;
     d = make_robust(AN_ROBUST_MAD, 0, 2);
     CHECK_RESULT(an_detector_score(d, x, 2, s), AN_ERR_NOT_FITTED);
     CHECK_RESULT(an_detector_fit(d, x, 2), AN_ERR_TOO_SHORT);
@@ -1200,7 +1206,7 @@ static void test_ensemble(void)
     x[700] -= 4.0f; label[700] = 1;
     for (i = 800; i < 806; i++) { x[i] += 5.0f; label[i] = i < 804; }      /* then the new level */
     CHECK_OK(an_detector_fit(e, x, train));
-    CHECK_RESULT(an_detector_score(e, x, n, s1), AN_ERR_SHAPE);                   /* past the reserve */
+    CHECK_OK(an_detector_score(e, x, n, s1));              /* past the fit's reserve: grows it, then the same */
     CHECK_OK(an_ensemble_reserve(e, n));
     CHECK_OK(an_detector_score(e, x, n, s1));                                      /* the stream from row 0 */
     for (i = train; i < n; i++) {
@@ -1284,8 +1290,7 @@ static void test_ensemble_surprise(void)
     }
     CHECK(rule);
     CHECK(higher > 0);                        /* not the mean in disguise */
-    if ((loaded = reload_ensemble(e))) {      /* the pooling is saved */
-        CHECK_OK(an_ensemble_reserve(loaded, n));
+    if ((loaded = reload_ensemble(e))) {      /* the pooling is saved; no an_ensemble_reserve: score reserves */
         CHECK_OK(an_detector_score(loaded, x, n, l));
         for (i = 0; i < n; i++) same &= l[i] == s[i];
         CHECK(same);
