@@ -228,16 +228,20 @@ AN_API const an_detector_vtable *an_iqr_type(void);
    shift is remembered for one cycle (the trend window without a season):
    a point the earlier level fits is then a return, taken at once rather
    than flagged as a second shift, so an excursion that ends is one
-   anomaly, not two.  Smoothing follows the STL windows: level
-   and slope are Brown's double smoothing with a = 2 / (trend window + 1),
-   the season an average over seasonal_window cycles, gamma =
-   2 / (seasonal_window + 1).  O(1) per point.  an_stl_iqr_expected gives
+   anomaly, not two.  Level and slope are Brown's double smoothing with
+   a = 2 / (w + 1): w is half a cycle, at least 49 rows and at most STL's
+   trend window, or the trend window without a season (STL's trend
+   window, about two cycles, made this one-sided filter lag a slow swing,
+   a week's under a daily cycle, by two noise sds, which the fences
+   flagged).  The season is an
+   average over seasonal_window cycles, gamma = 2 / (seasonal_window + 1).  O(1) per point.  an_stl_iqr_expected gives
    the expectation for the next point of the live stream (the "expected"
    of an explanation). */
 typedef struct an_stl_iqr_config {
     size_t period;           /* 0 = detect from the training series       */
     size_t seasonal_window;  /* STL's, odd >= 3 (default 7)               */
-    size_t trend_window;     /* 0 = STL's default for the period          */
+    size_t trend_window;     /* STL's in fit, 0 = its default; the filter's
+                                level without a season (0 = 25)           */
     int robust;              /* robust STL in fit (default 1)             */
     double clip;             /* fences at clip IQR past the quartiles (3) */
     size_t persist;          /* residuals past one fence in a row that make
@@ -2255,7 +2259,16 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
         c.trend_window = tw;
         if ((r = an_stl_resolve(&c, n, &c)) != AN_OK) return r;
         if ((r = an__stl_decompose_work(&c, y, n, seasonal, trend, rem, NULL, work + 4 * n)) != AN_OK) return r;
-        tw = c.trend_window;
+        /* The filter's level and slope over half a cycle, but no fewer
+           than 49 rows and no more than STL's trend window (about two
+           cycles).  One-sided smoothing over two cycles lags a slow swing
+           (a weekly one under a daily cycle) by two noise sds and more,
+           which the fences then flag; over half a cycle the lag is a tenth
+           of that.  Fewer than 49 rows pass more noise into the forecast
+           (its sd 3% over the noise's at 49 rows, 10% at 13). */
+        if ((p->period + 1) / 2 > 49) tw = (p->period + 1) / 2 | 1;
+        else tw = 49;
+        if (tw > c.trend_window) tw = c.trend_window;
         for (i = 0; i < n; i++) res[i] = rem[i];
     } else {
         if (!tw) tw = 25;
