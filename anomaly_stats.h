@@ -231,16 +231,20 @@ AN_API const an_detector_vtable *an_iqr_type(void);
    shift is remembered for one cycle (the trend window without a season):
    a point the earlier level fits is then a return, taken at once rather
    than flagged as a second shift, so an excursion that ends is one
-   anomaly, not two.  Smoothing follows the STL windows: level
-   and slope are Brown's double smoothing with a = 2 / (trend window + 1),
-   the season an average over seasonal_window cycles, gamma =
-   2 / (seasonal_window + 1).  O(1) per point.  an_stl_iqr_expected gives
+   anomaly, not two.  Level and slope are Brown's double smoothing with
+   a = 2 / (w + 1): w is half a cycle, at least 49 rows and at most STL's
+   trend window, or the trend window without a season (STL's trend
+   window, about two cycles, made this one-sided filter lag a slow swing,
+   a week's under a daily cycle, by two noise sds, which the fences
+   flagged).  The season is an
+   average over seasonal_window cycles, gamma = 2 / (seasonal_window + 1).  O(1) per point.  an_stl_iqr_expected gives
    the expectation for the next point of the live stream (the "expected"
    of an explanation). */
 typedef struct an_stl_iqr_config {
     size_t period;           /* 0 = detect from the training series       */
     size_t seasonal_window;  /* STL's, odd >= 3 (default 7)               */
-    size_t trend_window;     /* 0 = STL's default for the period          */
+    size_t trend_window;     /* STL's in fit, 0 = its default; the filter's
+                                level without a season (0 = 25)           */
     int robust;              /* robust STL in fit (default 1)             */
     double clip;             /* fences at clip IQR past the quartiles (3) */
     size_t persist;          /* residuals past one fence in a row that make
@@ -1589,19 +1593,33 @@ static double an__cycle_sse(const double *x, size_t n, size_t p)
     return sse;
 }
 
-/* An ACF peak sits off the true period when a slower component tilts the
-   ACF around it (weekly blocks under a daily cycle move the daily peak to
-   23).  Of the lags within two of the peak, the one whose cycle means
-   explain the most of x is the period. */
-static size_t an__refine_period(const double *x, size_t n, size_t p, size_t max_period)
+/* An ACF peak sits off the true period: the peak of a smooth cycle is
+   broad, so noise and a slower component (a weekly swing under a daily
+   cycle, a trend the line did not take out) move it by several lags
+   (285 for 288 on five days of 5-minute data), and a period one lag off
+   puts the seasonal profile a lag further out of phase every cycle.  So
+   the lags within p / 20 (at least 2) of the peak are tried on d, x less
+   its centred moving average over p rows (what is slower than a cycle,
+   as classical decomposition removes it; the rows within p / 2 of either
+   end are left out), and the one whose cycle means leave the least
+   variance per degree of freedom, SSE / (m - q), is the period.
+   d: scratch (n). */
+static size_t an__refine_period(const double *x, size_t n, size_t p, size_t max_period, double *d)
 {
-    size_t best = p, q;
-    double best_sse = an__cycle_sse(x, n, p);
-    for (q = p > 4 ? p - 2 : 2; q <= p + 2 && q <= max_period; q++) {
-        double sse;
+    size_t reach = p / 20 > 2 ? p / 20 : 2, half = p / 2, m, i, q, best = p;
+    double sum = 0.0, best_var = HUGE_VAL;
+    if (n < 3 * p) return p;                     /* too few cycles to tell lags apart */
+    for (i = 0; i < p; i++) sum += x[i];         /* sum: x[i - half .. i - half + p - 1] */
+    for (m = 0, i = half; i + half < n; i++) {   /* an even p takes the 2 x p average, centred */
+        double mean = p % 2 ? sum / (double)p : (sum - 0.5 * x[i - half] + 0.5 * x[i + half]) / (double)p;
+        d[m++] = x[i] - mean;
+        if (i + p - half < n) sum += x[i + p - half] - x[i - half];
+    }
+    for (q = p > reach + 2 ? p - reach : 2; q <= p + reach && q <= max_period && q < m; q++) {
+        double var;
         if (q != p && q % p == 0) continue;          /* a multiple always fits as well */
-        sse = an__cycle_sse(x, n, q);
-        if (sse < best_sse || (sse == best_sse && q < best)) { best = q; best_sse = sse; }
+        var = an__cycle_sse(d, m, q) / (double)(m - q);
+        if (var < best_var) { best = q; best_var = var; }
     }
     return best;
 }
@@ -1640,7 +1658,7 @@ AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period,
            floats, whose rounding repeats) has no season */
         if (!(an__cycle_sse(x, n, 1) > 1e-9 * total)) break;
         if ((r = an__acf_work(x, n, max_lag, acf, re)) != AN_OK) break;
-        if ((p = an__acf_period(acf, max_lag, min_acf)) != 0) p = an__refine_period(x, n, p, max_period);
+        if ((p = an__acf_period(acf, max_lag, min_acf)) != 0) p = an__refine_period(x, n, p, max_period, re);
         for (k = 0; k < found; k++)     /* the cycle means of a multiple took it out already */
             if (p && periods[k] % p == 0) p = 0;
         /* A real season explains at least 5% of what is left, beyond the
@@ -2248,7 +2266,16 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
         c.trend_window = tw;
         if ((r = an_stl_resolve(&c, n, &c)) != AN_OK) return r;
         if ((r = an__stl_decompose_work(&c, y, n, seasonal, trend, rem, NULL, work + 4 * n)) != AN_OK) return r;
-        tw = c.trend_window;
+        /* The filter's level and slope over half a cycle, but no fewer
+           than 49 rows and no more than STL's trend window (about two
+           cycles).  One-sided smoothing over two cycles lags a slow swing
+           (a weekly one under a daily cycle) by two noise sds and more,
+           which the fences then flag; over half a cycle the lag is a tenth
+           of that.  Fewer than 49 rows pass more noise into the forecast
+           (its sd 3% over the noise's at 49 rows, 10% at 13). */
+        if ((p->period + 1) / 2 > 49) tw = (p->period + 1) / 2 | 1;
+        else tw = 49;
+        if (tw > c.trend_window) tw = c.trend_window;
         for (i = 0; i < n; i++) res[i] = rem[i];
     } else {
         if (!tw) tw = 25;
