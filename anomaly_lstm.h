@@ -4481,13 +4481,14 @@ AN_API an_result an_vae_augment(an_detector *d, const float *x, size_t n_rows, d
                                 float *out, size_t capacity_rows, size_t *out_rows)
 {
     an__vae *m = an__vae_of(d);
-    size_t T, F, k, rows;
+    size_t T, F, k, rows, whole;
     an_rng rng;
     if (!m || !x || !out_rows || !(fraction >= 0.0 && fraction <= 10.0)) return AN_ERR_INVALID_ARG;
     *out_rows = 0;
     T = m->cfg.window;
     F = m->n_features;
-    k = (size_t)(fraction * (double)(n_rows / T) + 0.5);
+    whole = n_rows / T;                                  /* the series' whole windows */
+    k = (size_t)(fraction * (double)whole + 0.5);
     rows = an__add(n_rows, an__mul(k, T));
     if (rows == SIZE_MAX || an__mul(rows, F) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     *out_rows = rows;
