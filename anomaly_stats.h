@@ -150,8 +150,11 @@ AN_API an_result an_acf(const double *y, size_t n, size_t max_lag, double *acf, 
    white-noise bound 2 / sqrt(n), whichever is larger) that rises at least
    min_acf / 2 above the autocorrelation at shorter lags, at most
    max_period (0 = n / 3), taken as the shortest peak that the strongest
-   peak is a whole multiple of, moved to the lag within two whose cycle
-   means explain the most, and kept if they explain at least 5% of the
+   peak is a whole multiple of, moved to the lag within p / 20 (at least
+   2) whose cycle means leave the least variance per degree of freedom
+   in the series less its moving average over p rows (the peak of a
+   smooth cycle is broad: five days of 5-minute rows put it up to five
+   lags off the day), and kept if they explain at least 5% of the
    variance left (beyond the 2 p / n that p means take from noise).  Each
    period found is removed (cycle means) before the search for the next,
    which stops when what is left is below 1e-9 of the variance (rounding).
