@@ -3228,6 +3228,34 @@ static an_result an__reader_seek(const an_reader *r, uint32_t tag, an_reader *at
     return AN_ERR_CORRUPT;
 }
 
+/* A loaded model's scaler, when it was saved with one (*has_scaler set by
+   its config): the chunk must scale F features with the configured kind. */
+static an_result an__load_scaler(const an_reader *payload, size_t F, an_scaler_kind kind, const an_allocator *a,
+                                 an_scaler *scaler, int *has_scaler)
+{
+    an_reader chunk;
+    an_result r;
+    if (!*has_scaler) return AN_OK;
+    an_scaler_uninit(scaler);
+    *has_scaler = 0;
+    if ((r = an__reader_seek(payload, AN_TAG_SCALER, &chunk)) != AN_OK) return r;
+    if ((r = an_scaler_load(scaler, &chunk, a)) != AN_OK) return r;
+    *has_scaler = 1;
+    return scaler->n_features != F || scaler->kind != kind || !scaler->fitted ? AN_ERR_CORRUPT : AN_OK;
+}
+
+/* A loaded model's parameters: the chunk `tag` holds exactly n finite floats. */
+static an_result an__load_params(const an_reader *payload, uint32_t tag, float *params, size_t n)
+{
+    an_reader chunk;
+    size_t count;
+    an_result r;
+    if ((r = an_reader_find(payload, tag, &chunk)) != AN_OK) return r;
+    if ((r = an_read_count(&chunk, n, n, &count)) != AN_OK) return r;
+    if ((r = an_read_f32s(&chunk, params, count)) != AN_OK) return r;
+    return an__all_finite(params, count) ? AN_OK : AN_ERR_CORRUPT;
+}
+
 static an_result an__model_load(an_reader *payload, const an_allocator *a, an_detector **out, an_lstm_kind kind)
 {
     float weights[64];   /* class weights of small heads; larger ones are read after create */
@@ -3237,7 +3265,7 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
     an_reader chunk;
     an_detector *d = NULL;
     an__lae *m;
-    size_t count, F = 0;
+    size_t F = 0;
     an_result r;
     *out = NULL;
     if ((r = an_reader_find(payload, AN__TAG_LAE_CONFIG, &chunk)) != AN_OK) return r;
@@ -3304,21 +3332,9 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
             if (!an__finite(mm->class_weight[k]) || mm->class_weight[k] < 0.0f) { an__lae_free(mm); return AN_ERR_CORRUPT; }
     }
     m = (an__lae *)d;
-    if (m->has_scaler) {
-        an_scaler_uninit(&m->scaler);
-        m->has_scaler = 0;
-        if ((r = an__reader_seek(payload, AN_TAG_SCALER, &chunk)) != AN_OK) goto fail;
-        if ((r = an_scaler_load(&m->scaler, &chunk, a)) != AN_OK) goto fail;
-        m->has_scaler = 1;
-        if (m->scaler.n_features != F || m->scaler.kind != c.scaler || !m->scaler.fitted) {
-            r = AN_ERR_CORRUPT;
-            goto fail;
-        }
-    }
-    if ((r = an_reader_find(payload, AN__TAG_LAE_PARAMS, &chunk)) != AN_OK) goto fail;
-    if ((r = an_read_count(&chunk, m->lay.n_params, m->lay.n_params, &count)) != AN_OK) goto fail;
-    if ((r = an_read_f32s(&chunk, m->params, count)) != AN_OK) goto fail;
-    if (!an__all_finite(m->params, count)) { r = AN_ERR_CORRUPT; goto fail; }
+    if ((r = an__load_scaler(payload, F, c.scaler, a, &m->scaler, &m->has_scaler)) != AN_OK ||
+        (r = an__load_params(payload, AN__TAG_LAE_PARAMS, m->params, m->lay.n_params)) != AN_OK)
+        goto fail;
     an__lae_prepare(m);
     if (an_reader_find(payload, AN__TAG_LAE_RECORD, &chunk) == AN_OK) {   /* optional */
         uint64_t e = 0, rows = 0;
@@ -4608,7 +4624,7 @@ static an_result an__vae_load(an_reader *payload, const an_allocator *a, an_dete
     an_reader chunk;
     an_detector *d = NULL;
     an__vae *m;
-    size_t count, F = 0;
+    size_t F = 0;
     an_result r;
     *out = NULL;
     if ((r = an_reader_find(payload, AN__TAG_VAE_CONFIG, &chunk)) != AN_OK) return r;
@@ -4634,21 +4650,9 @@ static an_result an__vae_load(an_reader *payload, const an_allocator *a, an_dete
     }
     if ((r = an_vae_create(&c, F, a, &d)) != AN_OK) return r;
     m = (an__vae *)d;
-    if (m->has_scaler) {
-        an_scaler_uninit(&m->scaler);
-        m->has_scaler = 0;
-        if ((r = an__reader_seek(payload, AN_TAG_SCALER, &chunk)) != AN_OK) goto fail;
-        if ((r = an_scaler_load(&m->scaler, &chunk, a)) != AN_OK) goto fail;
-        m->has_scaler = 1;
-        if (m->scaler.n_features != F || m->scaler.kind != c.scaler || !m->scaler.fitted) {
-            r = AN_ERR_CORRUPT;
-            goto fail;
-        }
-    }
-    if ((r = an_reader_find(payload, AN__TAG_VAE_PARAMS, &chunk)) != AN_OK) goto fail;
-    if ((r = an_read_count(&chunk, m->lay.n_params, m->lay.n_params, &count)) != AN_OK) goto fail;
-    if ((r = an_read_f32s(&chunk, m->params, count)) != AN_OK) goto fail;
-    if (!an__all_finite(m->params, count)) { r = AN_ERR_CORRUPT; goto fail; }
+    if ((r = an__load_scaler(payload, F, c.scaler, a, &m->scaler, &m->has_scaler)) != AN_OK ||
+        (r = an__load_params(payload, AN__TAG_VAE_PARAMS, m->params, m->lay.n_params)) != AN_OK)
+        goto fail;
     an__vae_prepare(m);
     if (an_reader_find(payload, AN__TAG_VAE_RECORD, &chunk) == AN_OK) {   /* optional */
         uint64_t e = 0, rows = 0;
