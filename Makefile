@@ -13,6 +13,10 @@
 #   make bench     benchmarks: kernels against plain loops, streaming detectors,
 #                  STL against R and statsmodels, the LSTM autoencoder against
 #                  PyTorch (each peer where it is installed)
+#   make bench-e2e anomaly detect's default hybrid against the Python pipeline
+#                  (statsmodels STL + IQR, a PyTorch LSTM autoencoder) on a NAB
+#                  file: wall time, peak RSS, model size, cold start, agreement
+#                  (hyperfine; about 10 minutes, so not part of make bench)
 #   make demo      the demo (build/anomaly demo)
 #   make docs      docs/cli.md's reference from build/anomaly --help (test_cli
 #                  fails when they differ)
@@ -99,7 +103,7 @@ FUZZ_RUN  = $(FUZZ_TARGETS:%=build/fuzz_%)
 fuzz_corpus = tests/fuzz/$(if $(filter model,$(1)),corpus,$(1))
 FUZZ_REPLAY = $(foreach t,$(FUZZ_TARGETS),"build/fuzz_$(t)$(2) $(call fuzz_corpus,$(t))")
 
-.PHONY: all test sanitize tsan determinism lint bench demo docs eval fuzz cross bigendian firmware install uninstall clean
+.PHONY: all test sanitize tsan determinism lint bench bench-e2e demo docs eval fuzz cross bigendian firmware install uninstall clean
 
 all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats build/bench_xai bench/stl bench/lstm_ae build/core_tour \
      build/stats_tour build/lstm_tour build/explain_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed \
@@ -233,6 +237,9 @@ bench/lstm_ae: bench/lstm_ae.c bench/bench.h $(HEADERS)
 bench/vae: bench/vae.c $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
+bench/e2e_cold: bench/e2e_cold.c bench/bench.h $(HEADERS)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
 build/lstm_tour: examples/lstm_tour.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
@@ -296,6 +303,11 @@ bench: build/bench_kernels build/bench_stats build/bench_xai bench/stl bench/lst
 	sh bench/stl_compare.sh bench/stl
 	sh bench/lstm_ae_compare.sh
 	sh bench/vae_compare.sh
+
+# The end-to-end benchmark (bench/e2e.sh): anomaly detect against the Python
+# pipeline on a NAB file (NAB=, FILE=, RUNS=); minutes, so not part of bench.
+bench-e2e: build/anomaly bench/e2e_cold
+	sh bench/e2e.sh
 
 demo: build/anomaly
 	./build/anomaly demo
