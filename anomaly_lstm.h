@@ -927,6 +927,98 @@ AN_API an_result an_vae_sample(an_detector *d, an_rng *rng, size_t n, float *win
 AN_API an_result an_vae_augment(an_detector *d, const float *x, size_t n_rows, double fraction, uint64_t seed,
                                 float *out, size_t capacity_rows, size_t *out_rows);
 
+/* Labelled windows for the classifier head (issue 15, item 4): n_windows
+   windows (n,T,F) in the data's units, a share of them with one anomaly
+   each from the library's injector (anomaly.h section 12), and their
+   ground truth.
+   Base windows: with vae NULL, windows of the series x cut at random
+   rows (an an_rng of the seed); with a fitted VAE of window T and F
+   features, an_vae_sample's windows.  Either way x gives the size of an
+   anomaly: magnitude times the channel's robust scale of x
+   (an_inject_scale, so it is the series' own unit, not a window's).
+   Which windows get an anomaly: round(anomalous n) of them, chosen at
+   random (selection sampling), so the classifier's validation windows
+   (its last ones) hold both.  The anomalies are an_inject_plan's over
+   those windows laid end to end, one slot per window (kinds drawn
+   without replacement: every enabled kind about as often), after
+   `separation` clean rows at the window's start (at least P/4 when
+   phase is enabled: it reads the rows a quarter period back); each
+   window's events are applied to that window alone (the collapse's
+   moving average and the flatline read no other window), with its own
+   noise for variance bursts.
+   Ground truth: labels[w] 1 when window w has an anomaly, else 0 (as
+   floats: an_lstm_classifier_train takes them as they are); mask (n,T,F,
+   optional) 1 on every cell an event changed; events (optional,
+   `capacity`) the events in the coordinates of the windows laid end to
+   end (window w = rows w T .. w T + T - 1), group = the window, and
+   *n_events.  Windows without an anomaly are the base windows bit for
+   bit, and so are the cells outside every event; the base windows do
+   not depend on `anomalous`, so a call with anomalous 0 and the same
+   seed gives every window clean.  Scratch: F doubles and n_rows floats
+   from `a` (an_inject_scale).
+   Returns: AN_OK; AN_ERR_INVALID_ARG (NULL pointers, a bad
+   configuration, anomalous outside [0, 1], a vae that is not a VAE);
+   AN_ERR_SHAPE (a VAE of another window or width; events past capacity,
+   *n_events set); AN_ERR_TOO_SHORT (n_rows < T, or a window too short
+   for the kinds' shortest anomaly after `separation`); AN_ERR_INPUT
+   (non-finite x); AN_ERR_NOT_FITTED (the VAE); AN_ERR_NUMERIC;
+   AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
+typedef struct an_window_inject_config {
+    size_t window;             /* T, rows per window                        */
+    size_t n_windows;          /* windows made (256)                        */
+    double anomalous;          /* share with an anomaly, [0, 1] (0.5)       */
+    an_inject_config inject;   /* kinds, magnitude, lengths, channels, period
+                                  and seed as an_inject's; separation = the
+                                  clean rows an anomalous window starts with;
+                                  count and first_row unused                */
+} an_window_inject_config;
+
+/* Defaults: 256 windows, half anomalous; an_inject_config_init's but
+   kinds spike, dip, shift, variance, flatline and trend (phase needs a
+   period: add it with inject.period), separation T / 2, lengths 1 ..
+   T - T / 2 (min_len min(12, that)).
+   Returns: the configuration (checked by the calls that take it). */
+AN_API an_window_inject_config an_window_inject_config_init(size_t window);
+AN_API an_result an_inject_windows(an_detector *vae, const float *x, size_t n_rows, size_t n_features,
+                                   const an_window_inject_config *cfg, const an_allocator *a, float *windows,
+                                   float *labels, unsigned char *mask, an_inject_event *events, size_t capacity,
+                                   size_t *n_events);
+/* Trains an LSTM classifier (section 4) on an_inject_windows' windows of
+   x (vae NULL) or of a fitted VAE's samples, with t (NULL: the
+   classifier's own training configuration): the classifier's window
+   must be cfg->window and its width x's.  With one class its label is
+   "an anomaly in the window"; with AN_INJECT_KINDS classes, class k is
+   "an anomaly of kind k" (multi-label).  The windows and labels are
+   borrowed from the classifier's allocator for the call.  Deterministic
+   for cfg->inject.seed and the classifier's seed.
+   Returns: AN_OK; AN_ERR_UNSUPPORTED (not a classifier);
+   AN_ERR_INVALID_ARG (a bad cfg or t, gap among the kinds: a NaN window
+   cannot be trained on); AN_ERR_SHAPE (another window or width, or
+   n_classes neither 1 nor AN_INJECT_KINDS); what an_inject_windows and
+   an_lstm_classifier_train return. */
+AN_API an_result an_lstm_classifier_train_injected(an_detector *classifier, an_detector *vae, const float *x,
+                                                   size_t n_rows, const an_window_inject_config *cfg,
+                                                   const an_lstm_train_config *t);
+/* The LSTM autoencoder fitted with VAE windows added to its training set
+   (issue 15, item 4): as an_lstm_fit on x (n_rows, F) with t (NULL: the
+   model's own training configuration), plus k = round(fraction n_train)
+   windows of an_vae_sample (an an_rng seeded from seed), n_train the
+   real training windows the split leaves (after validation).  The
+   scaler is fitted on x alone and scales the generated windows too; the
+   generated windows are shuffled in with the real ones every epoch and
+   never validate (validation stays the last real windows), and the
+   threshold state of an_lstm_info_get comes from x alone.  fraction 0
+   is an_lstm_fit, bit for bit.  fit borrows k T F floats more (k size_t
+   too) from the model's allocator for the call.  Deterministic for the
+   model's seed and `seed`.  Whether this helps: README, "Does
+   augmentation help?" (off unless asked for).
+   Returns: AN_OK; AN_ERR_INVALID_ARG (NULL pointers, fraction outside
+   [0, 10], a bad t, vae not a VAE); AN_ERR_UNSUPPORTED (d not an
+   autoencoder); AN_ERR_SHAPE (a VAE of another window or width);
+   AN_ERR_NOT_FITTED (the VAE); what an_lstm_fit returns. */
+AN_API an_result an_lstm_fit_augmented(an_detector *d, const float *x, size_t n_rows, an_detector *vae,
+                                       double fraction, uint64_t seed, const an_lstm_train_config *t);
+
 #ifdef __cplusplus
 }
 #endif
@@ -2394,12 +2486,14 @@ static an_result an__lae_eval(an__lae *m, const float *xs, size_t first, size_t 
     return AN_OK;
 }
 
-/* The training loop on the scaled series xs (n_rows, F). */
-static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_t *order, an_rng *rng,
+/* The training loop on the scaled series xs (n_rows, F), followed in xs
+   by n_extra extra windows of T rows (an_lstm_fit_augmented's), which
+   join the training windows (never validation). */
+static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_t n_extra, size_t *order, an_rng *rng,
                                 const an_lstm_train_config *t)
 {
     const an_lstm_config *c = &m->cfg;
-    size_t T = c->window, nw, n_val, n_train, split, epoch, ranges[4 * AN_LSTM_MAX_LAYERS + 4], n_ranges;
+    size_t T = c->window, nw, n_val, n_train, n_real, split, epoch, ranges[4 * AN_LSTM_MAX_LAYERS + 4], n_ranges;
     size_t i, b, wait = 0;
     double best = HUGE_VAL;
     clock_t t0 = clock();
@@ -2411,6 +2505,8 @@ static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_
     split = (nw - n_val) * stride;                      /* first row of validation */
     n_train = n_val ? (split >= span ? (split - span) / stride + 1 : 0) : nw;
     if (n_train == 0) return AN_ERR_TOO_SHORT;
+    n_real = n_train;
+    n_train += n_extra;
     n_ranges = an__lae_ranges(m, ranges);
     if (!m->adam.m && (r = an_adam_init_preallocated(&m->adam, &t->adam, m->lay.n_params, m->adam_heap)) != AN_OK)
         return r;
@@ -2425,7 +2521,10 @@ static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_
         an_rng_shuffle(rng, order, n_train);
         while (done < n_train) {
             size_t bs = n_train - done < c->batch ? n_train - done : c->batch;
-            for (b = 0; b < bs; b++) an__lae_gather(m, xs, order[done + b] * stride, b);
+            for (b = 0; b < bs; b++) {
+                size_t o = order[done + b];
+                an__lae_gather(m, xs, o < n_real ? o * stride : n_rows + (o - n_real) * T, b);
+            }
             m->training = AN_LSTM_DROPOUT_FRESH;
             r = an__lae_loss_grad(m, bs, &loss, NULL);
             m->training = AN_LSTM_DROPOUT_OFF;   /* evaluation and scoring run without dropout */
@@ -2473,10 +2572,11 @@ out:
 /* Scales x into the scratch, runs the training loop, releases the scratch.
    An update (fresh = 0) that fails leaves the model as it was: weights,
    training record and threshold state. */
-static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fresh, const an_lstm_train_config *t)
+static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fresh, const an_lstm_train_config *t,
+                              const float *extra, size_t n_extra)
 {
     size_t F = m->n_features, n = an__mul(n_rows, F), nw, bytes, off, prev_off, np = m->lay.n_params;
-    size_t T = m->cfg.window;
+    size_t T = m->cfg.window, n_ex = an__mul(an__mul(n_extra, T), F);
     unsigned char *scratch;
     float *xs, *prev;
     size_t *order;
@@ -2485,13 +2585,14 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
     size_t old_epochs = m->epochs_run, old_rows = m->train_rows;
     double old_best = m->best_loss, old_seconds = m->train_seconds;
     double old_mean = m->thr_mean, old_std = m->thr_std, old_p99 = m->thr_p99;
-    if (n == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (n == SIZE_MAX || n_ex == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!an__all_finite(x, n)) return AN_ERR_INPUT;
     if (n_rows < T + m->cfg.n_predictions) return AN_ERR_TOO_SHORT;
     if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
     nw = (n_rows - T) / an__lae_stride(m, t) + 1;
     if (!m->lay.classifier && nw < n_rows) nw = n_rows;   /* the order array doubles as the score scratch */
-    off = an__round_up(an__mul(n, sizeof(float)), sizeof(size_t));
+    nw = an__add(nw, n_extra);
+    off = an__round_up(an__mul(an__add(n, n_ex), sizeof(float)), sizeof(size_t));
     prev_off = an__round_up(an__add(off, an__mul(nw, sizeof(size_t))), AN_ALIGN);
     bytes = an__add(prev_off, fresh ? 0 : an__mul(np, sizeof(float)));
     if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
@@ -2505,6 +2606,10 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
         if (m->has_scaler) r = an_scaler_transform(&m->scaler, x, n_rows, xs);
         else memcpy(xs, x, n * sizeof(float));
     }
+    if (r == AN_OK && n_extra) {   /* the extra windows in the series' scale */
+        if (m->has_scaler) r = an_scaler_transform(&m->scaler, extra, n_extra * T, xs + n);
+        else memcpy(xs + n, extra, n_ex * sizeof(float));
+    }
     if (r == AN_OK) {
         if (fresh) {
             an__lae_init_params(m);
@@ -2514,7 +2619,7 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
         }
         an_rng_seed(&rng, m->cfg.seed, fresh ? 2 : 3 + m->epochs_run);
         an_rng_seed(&m->drop_rng, m->cfg.seed, fresh ? 4 : 5 + m->epochs_run);
-        r = an__lae_train(m, xs, n_rows, order, &rng, t);
+        r = an__lae_train(m, xs, n_rows, n_extra, order, &rng, t);
     }
     if (r == AN_OK && !m->lay.classifier) {
         /* threshold state: the training rows' own scores by the rule push
@@ -2554,7 +2659,7 @@ static an_result an__lae_fit(an_detector *self, const float *x, size_t n_rows)
     if (!m) return AN_ERR_INVALID_ARG;
     if (m->lay.classifier) return AN_ERR_UNSUPPORTED;   /* needs labels: an_lstm_classifier_train */
     an__lae_stream_reset(m);
-    return an__lae_run(m, x, n_rows, 1, &m->cfg.train);
+    return an__lae_run(m, x, n_rows, 1, &m->cfg.train, NULL, 0);
 }
 
 AN_API an_result an_lstm_fit(an_detector *d, const float *x, size_t n_rows, const an_lstm_train_config *t)
@@ -2567,7 +2672,7 @@ AN_API an_result an_lstm_fit(an_detector *d, const float *x, size_t n_rows, cons
     run = t ? *t : m->cfg.train;   /* a copy: a callback that edits *t changes nothing */
     if (an_lstm_check_train_config(&run) != AN_OK) return AN_ERR_INVALID_ARG;
     an__lae_stream_reset(m);
-    r = an__lae_run(m, x, n_rows, 1, &run);
+    r = an__lae_run(m, x, n_rows, 1, &run, NULL, 0);
     d->fitted = r == AN_OK;
     return r;
 }
@@ -2581,7 +2686,7 @@ AN_API an_result an_lstm_update(an_detector *d, const float *x, size_t n_rows, c
     run = t ? *t : m->cfg.train;
     if (an_lstm_check_train_config(&run) != AN_OK) return AN_ERR_INVALID_ARG;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
-    return an__lae_run(m, x, n_rows, 0, &run);
+    return an__lae_run(m, x, n_rows, 0, &run, NULL, 0);
 }
 
 AN_API an_result an_lstm_set_train_config(an_detector *d, const an_lstm_train_config *t)
@@ -2805,7 +2910,7 @@ AN_API an_result an_lstm_classifier_train(an_detector *d, const float *windows, 
     m->labels = labels;
     d->fitted = 0;
     an__lae_stream_reset(m);
-    r = an__lae_run(m, windows, n * m->cfg.window, 1, &run);
+    r = an__lae_run(m, windows, n * m->cfg.window, 1, &run, NULL, 0);
     m->labels = NULL;
     d->fitted = r == AN_OK;
     return r;
@@ -4515,6 +4620,187 @@ AN_API an_result an_vae_augment(an_detector *d, const float *x, size_t n_rows, d
     if (k == 0) return AN_OK;
     an_rng_seed(&rng, seed, 8);
     return an_vae_sample(d, &rng, k, out + n_rows * F);
+}
+
+AN_API an_window_inject_config an_window_inject_config_init(size_t window)
+{
+    an_window_inject_config c;
+    memset(&c, 0, sizeof c);
+    c.window = window;
+    c.n_windows = 256;
+    c.anomalous = 0.5;
+    c.inject = an_inject_config_init();
+    c.inject.kinds = AN_INJECT_COMMON & ~AN_INJECT_BIT(AN_INJECT_PHASE);
+    c.inject.separation = window / 2;
+    c.inject.max_len = window - window / 2;
+    c.inject.min_len = c.inject.max_len < 12 ? c.inject.max_len : 12;
+    return c;
+}
+
+AN_API an_result an_inject_windows(an_detector *vae, const float *x, size_t n_rows, size_t n_features,
+                                   const an_window_inject_config *cfg, const an_allocator *a, float *windows,
+                                   float *labels, unsigned char *mask, an_inject_event *events, size_t capacity,
+                                   size_t *n_events)
+{
+    size_t T, F = n_features, TF, n, k, cpe, needed, w, g, e, planned = 0;
+    an_inject_config plan;
+    an_rng rng;
+    double *scale;
+    an_result r;
+    if (n_events) *n_events = 0;
+    if (!x || !cfg || !windows || !labels || !n_events || (capacity && !events) || F == 0) return AN_ERR_INVALID_ARG;
+    T = cfg->window;
+    n = cfg->n_windows;
+    plan = cfg->inject;
+    cpe = plan.channels_per_event;
+    if (T == 0 || n == 0 || !(cfg->anomalous >= 0.0 && cfg->anomalous <= 1.0) || cpe == 0) return AN_ERR_INVALID_ARG;
+    if (vae && !an__vae_of(vae)) return AN_ERR_INVALID_ARG;
+    if ((TF = an__mul(T, F)) == SIZE_MAX || an__mul(n, TF) == SIZE_MAX || an__mul(n_rows, F) == SIZE_MAX)
+        return AN_ERR_TOO_LARGE;
+    if (vae && (((an__vae *)vae)->cfg.window != T || ((an__vae *)vae)->n_features != F)) return AN_ERR_SHAPE;
+    if (n_rows < T) return AN_ERR_TOO_SHORT;
+    k = (size_t)(cfg->anomalous * (double)n + 0.5);
+    if ((needed = an__mul(k, cpe)) == SIZE_MAX || an__mul(k, T) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    *n_events = needed;
+    if (events && needed > capacity) return AN_ERR_SHAPE;
+    *n_events = 0;
+    /* The plan over the k anomalous windows laid end to end: slot g is
+       the g-th of them, exactly T rows. */
+    plan.count = k;
+    plan.first_row = 0;
+    if ((plan.kinds & AN_INJECT_BIT(AN_INJECT_PHASE)) && plan.separation < plan.period / 4)
+        plan.separation = plan.period / 4;
+    if (plan.max_len > T) plan.max_len = T;
+    if (plan.min_len > plan.max_len) return AN_ERR_TOO_SHORT;
+    if (!(scale = (double *)an_malloc(a, F * sizeof(double), AN_ALIGN))) return AN_ERR_NOMEM;
+    if ((r = an_inject_scale(x, n_rows, F, a, scale)) != AN_OK) goto out;
+    {   /* plan into the caller's array, or a scratch one */
+        an_inject_event *ev = events;
+        size_t bytes = an__mul(needed ? needed : 1, sizeof(an_inject_event)), seen = 0;
+        if (!ev && !(ev = (an_inject_event *)an_malloc(a, bytes, AN_ALIGN))) { r = AN_ERR_NOMEM; goto out; }
+        r = k ? an_inject_plan(k * T, F, &plan, ev, needed, &planned) : AN_OK;
+        if (r == AN_OK) {   /* base windows: a VAE's, or the series' */
+            if (vae) {
+                an_rng_seed(&rng, plan.seed, 10);
+                r = an_vae_sample(vae, &rng, n, windows);
+            } else {
+                an_rng_seed(&rng, plan.seed, 10);
+                for (w = 0; w < n; w++)
+                    memcpy(windows + w * TF, x + (size_t)an_rng_below(&rng, (uint64_t)(n_rows - T) + 1) * F,
+                           TF * sizeof(float));
+            }
+        }
+        if (r == AN_OK && mask) memset(mask, 0, n * TF);
+        /* Window w gets slot g's events (selection sampling: k of n). */
+        an_rng_seed(&rng, plan.seed, 11);
+        for (w = 0, g = 0, e = 0; r == AN_OK && w < n; w++) {
+            size_t first = e;
+            uint64_t noise;
+            labels[w] = 0.0f;
+            if ((double)(n - w) * an_rng_uniform(&rng) >= (double)(k - seen)) continue;
+            seen++;
+            labels[w] = 1.0f;
+            while (e < planned && ev[e].group == g) {   /* to the window's own rows */
+                ev[e].start -= g * T;
+                ev[e].end -= g * T;
+                ev[e].scale = scale[ev[e].channel];
+                e++;
+            }
+            noise = an_rng_u32(&rng);   /* the window's variance noise */
+            noise |= (uint64_t)an_rng_u32(&rng) << 32;
+            r = an_inject_apply(windows + w * TF, T, F, ev + first, e - first, plan.period, noise, NULL, NULL);
+            for (; first < e; first++) {   /* the mask, and the events where the caller sees them */
+                size_t t;
+                if (mask)
+                    for (t = ev[first].start; t <= ev[first].end; t++) mask[(w * T + t) * F + ev[first].channel] = 1;
+                ev[first].start += w * T;
+                ev[first].end += w * T;
+                ev[first].group = w;
+            }
+            g++;
+        }
+        if (!events) an_free(a, ev, bytes);
+        if (r == AN_OK) *n_events = events ? planned : 0;
+    }
+out:
+    an_free(a, scale, F * sizeof(double));
+    return r;
+}
+
+AN_API an_result an_lstm_classifier_train_injected(an_detector *classifier, an_detector *vae, const float *x,
+                                                   size_t n_rows, const an_window_inject_config *cfg,
+                                                   const an_lstm_train_config *t)
+{
+    an__lae *m = an__lae_of(classifier);
+    size_t n, TF, K, bytes, lab_off, ev_off, cap, n_ev = 0, i;
+    unsigned char *scratch;
+    float *win, *lab;
+    an_inject_event *ev;
+    an_result r;
+    if (!m || !x || !cfg) return AN_ERR_INVALID_ARG;
+    if (!m->lay.classifier) return AN_ERR_UNSUPPORTED;
+    if (t && an_lstm_check_train_config(t) != AN_OK) return AN_ERR_INVALID_ARG;
+    if (cfg->inject.kinds & AN_INJECT_BIT(AN_INJECT_GAP)) return AN_ERR_INVALID_ARG;
+    K = m->lay.out_dim;
+    if (cfg->window != m->cfg.window || (K != 1 && K != AN_INJECT_KINDS)) return AN_ERR_SHAPE;
+    n = cfg->n_windows;
+    TF = an__mul(m->cfg.window, m->n_features);
+    cap = an__mul(n, cfg->inject.channels_per_event);
+    lab_off = an__round_up(an__mul(an__mul(n, TF), sizeof(float)), AN_ALIGN);
+    ev_off = an__round_up(an__add(lab_off, an__mul(an__mul(n, K), sizeof(float))), AN_ALIGN);
+    bytes = an__add(ev_off, an__mul(cap, sizeof(an_inject_event)));
+    if (TF == SIZE_MAX || cap == SIZE_MAX || bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(scratch = (unsigned char *)an_malloc(&m->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    win = (float *)scratch;
+    lab = (float *)(scratch + lab_off);
+    ev = (an_inject_event *)(scratch + ev_off);
+    r = an_inject_windows(vae, x, n_rows, m->n_features, cfg, &m->alloc, win, lab, NULL, ev, cap, &n_ev);
+    if (r == AN_OK && K > 1) {   /* class k: an anomaly of kind k in the window */
+        memset(lab, 0, n * K * sizeof(float));
+        for (i = 0; i < n_ev; i++) lab[(ev[i].start / m->cfg.window) * K + (size_t)ev[i].kind] = 1.0f;
+    }
+    if (r == AN_OK) r = an_lstm_classifier_train(classifier, win, lab, n, t);
+    an_free(&m->alloc, scratch, bytes);
+    return r;
+}
+
+AN_API an_result an_lstm_fit_augmented(an_detector *d, const float *x, size_t n_rows, an_detector *vae,
+                                       double fraction, uint64_t seed, const an_lstm_train_config *t)
+{
+    an__lae *m = an__lae_of(d);
+    an__vae *v = an__vae_of(vae);
+    an_lstm_train_config run;
+    size_t T, F, nw, n_val, split, n_train, k, bytes;
+    float *extra = NULL;
+    an_rng rng;
+    an_result r;
+    if (!m || !x || n_rows == 0 || !v || !(fraction >= 0.0 && fraction <= 10.0)) return AN_ERR_INVALID_ARG;
+    if (m->lay.classifier || m->lay.head) return AN_ERR_UNSUPPORTED;
+    run = t ? *t : m->cfg.train;
+    if (an_lstm_check_train_config(&run) != AN_OK) return AN_ERR_INVALID_ARG;
+    T = m->cfg.window;
+    F = m->n_features;
+    if (v->cfg.window != T || v->n_features != F) return AN_ERR_SHAPE;
+    if (!vae->fitted) return AN_ERR_NOT_FITTED;
+    if (n_rows < T) return AN_ERR_TOO_SHORT;
+    /* the real training windows, as an__lae_train counts them */
+    nw = (n_rows - T) / run.stride + 1;
+    n_val = (size_t)((double)nw * run.val_fraction);
+    split = (nw - n_val) * run.stride;
+    n_train = n_val ? (split >= T ? (split - T) / run.stride + 1 : 0) : nw;
+    k = (size_t)(fraction * (double)n_train + 0.5);
+    if ((bytes = an__mul(an__mul(an__mul(k, T), F), sizeof(float))) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (k && !(extra = (float *)an_malloc(&m->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    an_rng_seed(&rng, seed, 9);
+    r = k ? an_vae_sample(vae, &rng, k, extra) : AN_OK;
+    if (r == AN_OK) {
+        d->fitted = 0;
+        an__lae_stream_reset(m);
+        r = an__lae_run(m, x, n_rows, 1, &run, extra, k);
+        d->fitted = r == AN_OK;
+    }
+    if (extra) an_free(&m->alloc, extra, bytes);
+    return r;
 }
 
 /* Model file chunks inside the detector's 'DETC' chunk:
