@@ -2486,6 +2486,47 @@ static an_result an__lae_eval(an__lae *m, const float *xs, size_t first, size_t 
     return AN_OK;
 }
 
+/* The end of an epoch in the training loops (the LSTM models' and the
+   VAE's): the monitored loss is the validation loss when there is
+   validation (has_val), else the epoch's training loss; a non-finite one
+   is AN_ERR_NUMERIC.  The epoch counts in *epochs_run; an improvement by
+   more than t->min_delta over e->best saves params (np floats) into
+   best_params and resets the patience count; an epoch that is `warming`
+   (the VAE's beta warm-up: another loss) saves them without comparing.
+   Then the progress callback sees p (its epoch fields filled in here).
+   Returns: AN_OK, with *stop set when t->patience epochs passed without
+   an improvement; AN_ERR_NUMERIC; AN_ERR_CANCELLED. */
+typedef struct an__epochs {
+    double best;      /* best monitored loss so far (HUGE_VAL at first) */
+    size_t wait;      /* epochs since it improved                        */
+    clock_t t0;       /* when training began                             */
+} an__epochs;
+
+static an_result an__epoch_end(an__epochs *e, const an_lstm_train_config *t, an_lstm_progress *p, int has_val,
+                               int warming, const float *params, float *best_params, size_t np, size_t *epochs_run,
+                               int *stop)
+{
+    double monitor = has_val ? p->val_loss : p->loss;
+    *stop = 0;
+    if (!an__finite(monitor)) return AN_ERR_NUMERIC;
+    (*epochs_run)++;
+    if (warming) {
+        memcpy(best_params, params, np * sizeof(float));
+    } else if (monitor < e->best - t->min_delta) {
+        e->best = monitor;
+        memcpy(best_params, params, np * sizeof(float));
+        p->improved = 1;
+        e->wait = 0;
+    } else {
+        e->wait++;
+    }
+    p->best = e->best;
+    p->seconds = (double)(clock() - e->t0) / CLOCKS_PER_SEC;
+    if (t->progress && t->progress(t->progress_user, p)) return AN_ERR_CANCELLED;
+    *stop = t->patience && e->wait >= t->patience;
+    return AN_OK;
+}
+
 /* The training loop on the scaled series xs (n_rows, F), followed in xs
    by n_extra extra windows of T rows (an_lstm_fit_augmented's), which
    join the training windows (never validation). */
@@ -2494,9 +2535,8 @@ static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_
 {
     const an_lstm_config *c = &m->cfg;
     size_t T = c->window, nw, n_val, n_train, n_real, split, epoch, ranges[4 * AN_LSTM_MAX_LAYERS + 4], n_ranges;
-    size_t i, b, wait = 0;
-    double best = HUGE_VAL;
-    clock_t t0 = clock();
+    size_t i, b;
+    an__epochs ep;
     an_result r = AN_OK;
     size_t span = T + (m->lay.head && !m->lay.classifier ? c->n_predictions : 0);   /* rows a sample reads */
     size_t stride = an__lae_stride(m, t);
@@ -2514,10 +2554,14 @@ static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_
     an_adam_reset(&m->adam);
     for (i = 0; i < n_train; i++) order[i] = i;
     memcpy(m->best, m->params, m->lay.n_params * sizeof(float));
+    ep.best = HUGE_VAL;
+    ep.wait = 0;
+    ep.t0 = clock();
     for (epoch = 0; epoch < t->epochs; epoch++) {
         an_lstm_progress p;
-        double sum = 0.0, loss, monitor;
+        double sum = 0.0, loss;
         size_t done = 0;
+        int stop;
         an_rng_shuffle(rng, order, n_train);
         while (done < n_train) {
             size_t bs = n_train - done < c->batch ? n_train - done : c->batch;
@@ -2538,33 +2582,18 @@ static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_
         p.epochs = t->epochs;
         p.loss = sum / (double)n_train;
         p.val_loss = HUGE_VAL - HUGE_VAL;   /* NaN: no validation */
-        monitor = p.loss;
-        if (n_val) {
-            if ((r = an__lae_eval(m, xs, nw - n_val, n_val, stride, &p.val_loss)) != AN_OK) goto out;
-            monitor = p.val_loss;
-        }
-        if (!an__finite(monitor)) { r = AN_ERR_NUMERIC; goto out; }
-        m->epochs_run++;
-        if (monitor < best - t->min_delta) {
-            best = monitor;
-            memcpy(m->best, m->params, m->lay.n_params * sizeof(float));
-            p.improved = 1;
-            wait = 0;
-        } else {
-            wait++;
-        }
-        p.best = best;
-        p.seconds = (double)(clock() - t0) / CLOCKS_PER_SEC;
-        if (t->progress && t->progress(t->progress_user, &p)) { r = AN_ERR_CANCELLED; goto out; }
-        if (t->patience && wait >= t->patience) break;
+        if (n_val && (r = an__lae_eval(m, xs, nw - n_val, n_val, stride, &p.val_loss)) != AN_OK) goto out;
+        if ((r = an__epoch_end(&ep, t, &p, n_val != 0, 0, m->params, m->best, m->lay.n_params, &m->epochs_run,
+                               &stop)) != AN_OK || stop)
+            break;
     }
 out:
     /* the best checkpoint, or the weights training began with when no
        epoch finished (also after a failure: never a diverged state) */
     memcpy(m->params, m->best, m->lay.n_params * sizeof(float));
     an__lae_prepare(m);
-    m->best_loss = best;
-    m->train_seconds += (double)(clock() - t0) / CLOCKS_PER_SEC;
+    m->best_loss = ep.best;
+    m->train_seconds += (double)(clock() - ep.t0) / CLOCKS_PER_SEC;
     m->train_rows = n_rows;
     return r;
 }
@@ -3203,6 +3232,44 @@ static an_result an__lae_reset(an_detector *self)
 #define AN__TAG_LAE_STREAM AN_TAG('L', 'S', 'T', 'S')
 
 
+/* The training configuration's reals in a configuration chunk, the same
+   eight f64 in the LSTM models' and the VAE's: val_fraction, min_delta,
+   and Adam's lr, beta1, beta2, eps, weight_decay, clip_norm (read back
+   by an__read_train_reals; the configuration's check judges them). */
+static void an__write_train_reals(an_writer *w, const an_lstm_train_config *t)
+{
+    an_write_f64(w, t->val_fraction);
+    an_write_f64(w, t->min_delta);
+    an_write_f64(w, t->adam.lr);
+    an_write_f64(w, t->adam.beta1);
+    an_write_f64(w, t->adam.beta2);
+    an_write_f64(w, t->adam.eps);
+    an_write_f64(w, t->adam.weight_decay);
+    an_write_f64(w, t->adam.clip_norm);
+}
+
+static an_result an__read_train_reals(an_reader *r, an_lstm_train_config *t)
+{
+    an_read_f64(r, &t->val_fraction);
+    an_read_f64(r, &t->min_delta);
+    an_read_f64(r, &t->adam.lr);
+    an_read_f64(r, &t->adam.beta1);
+    an_read_f64(r, &t->adam.beta2);
+    an_read_f64(r, &t->adam.eps);
+    an_read_f64(r, &t->adam.weight_decay);
+    return an_read_f64(r, &t->adam.clip_norm);   /* a short chunk fails here: the reader's error sticks */
+}
+
+/* A model's parameters as the chunk `tag`: u64 n, then n f32 (read back
+   by an__load_params). */
+static void an__write_params(an_writer *w, uint32_t tag, const float *params, size_t n)
+{
+    an_write_begin(w, tag);
+    an_write_u64(w, n);
+    an_write_f32s(w, params, n);
+    an_write_end(w);
+}
+
 static an_result an__lae_save(const an_detector *self, an_writer *w)
 {
     const an__lae *m = an__lae_of((an_detector *)self);
@@ -3225,14 +3292,7 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     an_write_u64(w, c->train.stride);
     an_write_u64(w, c->train.patience);
     an_write_u64(w, c->seed);
-    an_write_f64(w, c->train.val_fraction);
-    an_write_f64(w, c->train.min_delta);
-    an_write_f64(w, c->train.adam.lr);
-    an_write_f64(w, c->train.adam.beta1);
-    an_write_f64(w, c->train.adam.beta2);
-    an_write_f64(w, c->train.adam.eps);
-    an_write_f64(w, c->train.adam.weight_decay);
-    an_write_f64(w, c->train.adam.clip_norm);
+    an__write_train_reals(w, &c->train);
     an_write_end(w);
     if (m->lay.head) {
         an_write_begin(w, AN__TAG_LFC_EXTRA);
@@ -3253,10 +3313,7 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     an_write_u32(w, (uint32_t)c->window_agg);
     an_write_end(w);
     if (m->has_scaler) an_scaler_save(&m->scaler, w);
-    an_write_begin(w, AN__TAG_LAE_PARAMS);
-    an_write_u64(w, m->lay.n_params);
-    an_write_f32s(w, m->params, m->lay.n_params);
-    an_write_end(w);
+    an__write_params(w, AN__TAG_LAE_PARAMS, m->params, m->lay.n_params);
     an_write_begin(w, AN__TAG_LAE_RECORD);
     an_write_u64(w, m->epochs_run);
     an_write_u64(w, m->train_rows);
@@ -3305,14 +3362,7 @@ static an_result an__lae_read_config(an_reader *r, an_lstm_config *c, size_t *n_
     if ((res = an_read_count(r, 1, SIZE_MAX, &c->train.stride)) != AN_OK) return res;
     if ((res = an_read_count(r, 0, SIZE_MAX, &c->train.patience)) != AN_OK) return res;
     if ((res = an_read_u64(r, &c->seed)) != AN_OK) return res;
-    an_read_f64(r, &c->train.val_fraction);
-    an_read_f64(r, &c->train.min_delta);
-    an_read_f64(r, &c->train.adam.lr);
-    an_read_f64(r, &c->train.adam.beta1);
-    an_read_f64(r, &c->train.adam.beta2);
-    an_read_f64(r, &c->train.adam.eps);
-    an_read_f64(r, &c->train.adam.weight_decay);
-    if ((res = an_read_f64(r, &c->train.adam.clip_norm)) != AN_OK) return res;
+    if ((res = an__read_train_reals(r, &c->train)) != AN_OK) return res;
     return an_lstm_check_config(c) == AN_OK ? AN_OK : AN_ERR_CORRUPT;
 }
 
@@ -4310,9 +4360,8 @@ static an_result an__vae_train(an__vae *m, const float *xs, size_t n_rows, size_
 {
     const an_vae_config *c = &m->cfg;
     size_t T = c->window, D = m->lay.D, F = m->n_features, stride = t->stride, nw, n_val, n_train, split;
-    size_t i, b, epoch, wait = 0, np = m->lay.n_params;
-    double best = HUGE_VAL;
-    clock_t t0 = clock();
+    size_t i, b, epoch, np = m->lay.n_params;
+    an__epochs ep;
     an_result r = AN_OK;
     nw = (n_rows - T) / stride + 1;
     n_val = (size_t)((double)nw * t->val_fraction);
@@ -4322,11 +4371,14 @@ static an_result an__vae_train(an__vae *m, const float *xs, size_t n_rows, size_
     if ((r = an_adam_init_preallocated(&m->adam, &t->adam, np, m->adam_heap)) != AN_OK) return r;
     for (i = 0; i < n_train; i++) order[i] = i;
     memcpy(m->best, m->params, np * sizeof(float));
+    ep.best = HUGE_VAL;
+    ep.wait = 0;
+    ep.t0 = clock();
     for (epoch = 0; epoch < t->epochs; epoch++) {
         an_lstm_progress p;
-        double sum = 0.0, monitor, beta = c->beta;
+        double sum = 0.0, beta = c->beta;
         size_t done = 0;
-        int warming = c->warmup && epoch + 1 < c->warmup;
+        int warming = c->warmup && epoch + 1 < c->warmup, stop;
         if (c->warmup && epoch + 1 < c->warmup) beta = c->beta * (double)(epoch + 1) / (double)c->warmup;
         an_rng_shuffle(rng, order, n_train);
         while (done < n_train) {
@@ -4345,32 +4397,16 @@ static an_result an__vae_train(an__vae *m, const float *xs, size_t n_rows, size_
         p.epochs = t->epochs;
         p.loss = sum / (double)n_train;
         p.val_loss = HUGE_VAL - HUGE_VAL;   /* NaN: no validation */
-        monitor = p.loss;
-        if (n_val) {
-            if ((r = an__vae_eval(m, xs, nw - n_val, n_val, stride, c->beta, &p.val_loss)) != AN_OK) goto out;
-            monitor = p.val_loss;
-        }
-        if (!an__finite(monitor)) { r = AN_ERR_NUMERIC; goto out; }
-        m->epochs_run++;
-        if (warming) {   /* another loss: keep the latest weights, compare from the end of warm-up */
-            memcpy(m->best, m->params, np * sizeof(float));
-        } else if (monitor < best - t->min_delta) {
-            best = monitor;
-            memcpy(m->best, m->params, np * sizeof(float));
-            p.improved = 1;
-            wait = 0;
-        } else {
-            wait++;
-        }
-        p.best = best;
-        p.seconds = (double)(clock() - t0) / CLOCKS_PER_SEC;
-        if (t->progress && t->progress(t->progress_user, &p)) { r = AN_ERR_CANCELLED; goto out; }
-        if (t->patience && wait >= t->patience) break;
+        if (n_val && (r = an__vae_eval(m, xs, nw - n_val, n_val, stride, c->beta, &p.val_loss)) != AN_OK) goto out;
+        /* warming: another loss; keep the latest weights, compare from the end of warm-up */
+        if ((r = an__epoch_end(&ep, t, &p, n_val != 0, warming, m->params, m->best, np, &m->epochs_run, &stop)) !=
+                AN_OK || stop)
+            break;
     }
 out:
     memcpy(m->params, m->best, np * sizeof(float));
     an__vae_prepare(m);
-    m->best_loss = best;
+    m->best_loss = ep.best;
     m->train_rows = n_rows;
     return r;
 }
@@ -4842,20 +4878,10 @@ static an_result an__vae_save(const an_detector *self, an_writer *w)
     an_write_u64(w, c->train.stride);
     an_write_u64(w, c->train.patience);
     an_write_f64(w, c->beta);
-    an_write_f64(w, c->train.val_fraction);
-    an_write_f64(w, c->train.min_delta);
-    an_write_f64(w, c->train.adam.lr);
-    an_write_f64(w, c->train.adam.beta1);
-    an_write_f64(w, c->train.adam.beta2);
-    an_write_f64(w, c->train.adam.eps);
-    an_write_f64(w, c->train.adam.weight_decay);
-    an_write_f64(w, c->train.adam.clip_norm);
+    an__write_train_reals(w, &c->train);
     an_write_end(w);
     if (m->has_scaler) an_scaler_save(&m->scaler, w);
-    an_write_begin(w, AN__TAG_VAE_PARAMS);
-    an_write_u64(w, m->lay.n_params);
-    an_write_f32s(w, m->params, m->lay.n_params);
-    an_write_end(w);
+    an__write_params(w, AN__TAG_VAE_PARAMS, m->params, m->lay.n_params);
     an_write_begin(w, AN__TAG_VAE_RECORD);
     an_write_u64(w, m->epochs_run);
     an_write_u64(w, m->train_rows);
@@ -4893,14 +4919,7 @@ static an_result an__vae_read_config(an_reader *r, an_vae_config *c, size_t *F)
     if ((res = an_read_count(r, 1, SIZE_MAX, &c->train.stride)) != AN_OK) return res;
     if ((res = an_read_count(r, 0, SIZE_MAX, &c->train.patience)) != AN_OK) return res;
     an_read_f64(r, &c->beta);
-    an_read_f64(r, &c->train.val_fraction);
-    an_read_f64(r, &c->train.min_delta);
-    an_read_f64(r, &c->train.adam.lr);
-    an_read_f64(r, &c->train.adam.beta1);
-    an_read_f64(r, &c->train.adam.beta2);
-    an_read_f64(r, &c->train.adam.eps);
-    an_read_f64(r, &c->train.adam.weight_decay);
-    if ((res = an_read_f64(r, &c->train.adam.clip_norm)) != AN_OK) return res;
+    if ((res = an__read_train_reals(r, &c->train)) != AN_OK) return res;
     return an_vae_check_config(c) == AN_OK ? AN_OK : AN_ERR_CORRUPT;
 }
 
