@@ -107,7 +107,7 @@ FUZZ_REPLAY = $(foreach t,$(FUZZ_TARGETS),"build/fuzz_$(t)$(2) $(call fuzz_corpu
 
 all: $(TESTS) $(FUZZ_RUN) build/bench_kernels build/bench_stats build/bench_xai bench/stl bench/lstm_ae build/core_tour \
      build/stats_tour build/lstm_tour build/explain_tour build/lstm_nab build/report build/anomaly build/quickstart build/stream_fixed \
-     build/eval
+     build/eval build/augment_eval
 
 build:
 	@mkdir -p build
@@ -322,6 +322,12 @@ docs: build/anomaly
 	mv build/cli.md docs/cli.md
 
 build/eval: bench/eval.c anomaly.h | build
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
+
+# Does VAE augmentation help the LSTM autoencoder?  bench/augment.c, in
+# process (not part of test or eval; many minutes): 5 seeds with and
+# without 30% VAE windows, the quick synthetic files and the NAB files.
+build/augment_eval: bench/augment.c examples/cli_read.h $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 EVAL_ARGS  ?=

@@ -829,8 +829,11 @@ AN_API an_result an_lstm_freeze(an_detector *d, an_lstm_side side, size_t layer,
    score, the draws held fixed.
    Generation: an_vae_sample decodes z ~ N(0, I) into windows in the
    data's units; an_vae_augment appends a fraction of such windows to a
-   series, for an LSTM's training set (`anomaly augment`).  Whether that
-   helps detection is not measured yet: it is off unless asked for. */
+   series, for an LSTM's training set (`anomaly augment`), and
+   an_lstm_fit_augmented trains the autoencoder with such windows.
+   Whether that helps detection: not clearly (README, "Does augmentation
+   help?": 5 seeds, a hint on NAB within the seeds' spread, nothing on
+   the synthetic files); it is off unless asked for. */
 #define AN_TAG_VAE AN_TAG('V', 'A', 'E', '1')
 #define AN_VAE_LOGVAR_MAX 10.0f
 #define AN_VAE_MAX_DRAWS 64
@@ -926,6 +929,98 @@ AN_API an_result an_vae_sample(an_detector *d, an_rng *rng, size_t n, float *win
    AN_ERR_TOO_LARGE; AN_ERR_NUMERIC. */
 AN_API an_result an_vae_augment(an_detector *d, const float *x, size_t n_rows, double fraction, uint64_t seed,
                                 float *out, size_t capacity_rows, size_t *out_rows);
+
+/* Labelled windows for the classifier head (issue 15, item 4): n_windows
+   windows (n,T,F) in the data's units, a share of them with one anomaly
+   each from the library's injector (anomaly.h section 12), and their
+   ground truth.
+   Base windows: with vae NULL, windows of the series x cut at random
+   rows (an an_rng of the seed); with a fitted VAE of window T and F
+   features, an_vae_sample's windows.  Either way x gives the size of an
+   anomaly: magnitude times the channel's robust scale of x
+   (an_inject_scale, so it is the series' own unit, not a window's).
+   Which windows get an anomaly: round(anomalous n) of them, chosen at
+   random (selection sampling), so the classifier's validation windows
+   (its last ones) hold both.  The anomalies are an_inject_plan's over
+   those windows laid end to end, one slot per window (kinds drawn
+   without replacement: every enabled kind about as often), after
+   `separation` clean rows at the window's start (at least P/4 when
+   phase is enabled: it reads the rows a quarter period back); each
+   window's events are applied to that window alone (the collapse's
+   moving average and the flatline read no other window), with its own
+   noise for variance bursts.
+   Ground truth: labels[w] 1 when window w has an anomaly, else 0 (as
+   floats: an_lstm_classifier_train takes them as they are); mask (n,T,F,
+   optional) 1 on every cell an event changed; events (optional,
+   `capacity`) the events in the coordinates of the windows laid end to
+   end (window w = rows w T .. w T + T - 1), group = the window, and
+   *n_events.  Windows without an anomaly are the base windows bit for
+   bit, and so are the cells outside every event; the base windows do
+   not depend on `anomalous`, so a call with anomalous 0 and the same
+   seed gives every window clean.  Scratch: F doubles and n_rows floats
+   from `a` (an_inject_scale).
+   Returns: AN_OK; AN_ERR_INVALID_ARG (NULL pointers, a bad
+   configuration, anomalous outside [0, 1], a vae that is not a VAE);
+   AN_ERR_SHAPE (a VAE of another window or width; events past capacity,
+   *n_events set); AN_ERR_TOO_SHORT (n_rows < T, or a window too short
+   for the kinds' shortest anomaly after `separation`); AN_ERR_INPUT
+   (non-finite x); AN_ERR_NOT_FITTED (the VAE); AN_ERR_NUMERIC;
+   AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
+typedef struct an_window_inject_config {
+    size_t window;             /* T, rows per window                        */
+    size_t n_windows;          /* windows made (256)                        */
+    double anomalous;          /* share with an anomaly, [0, 1] (0.5)       */
+    an_inject_config inject;   /* kinds, magnitude, lengths, channels, period
+                                  and seed as an_inject's; separation = the
+                                  clean rows an anomalous window starts with;
+                                  count and first_row unused                */
+} an_window_inject_config;
+
+/* Defaults: 256 windows, half anomalous; an_inject_config_init's but
+   kinds spike, dip, shift, variance, flatline and trend (phase needs a
+   period: add it with inject.period), separation T / 2, lengths 1 ..
+   T - T / 2 (min_len min(12, that)).
+   Returns: the configuration (checked by the calls that take it). */
+AN_API an_window_inject_config an_window_inject_config_init(size_t window);
+AN_API an_result an_inject_windows(an_detector *vae, const float *x, size_t n_rows, size_t n_features,
+                                   const an_window_inject_config *cfg, const an_allocator *a, float *windows,
+                                   float *labels, unsigned char *mask, an_inject_event *events, size_t capacity,
+                                   size_t *n_events);
+/* Trains an LSTM classifier (section 4) on an_inject_windows' windows of
+   x (vae NULL) or of a fitted VAE's samples, with t (NULL: the
+   classifier's own training configuration): the classifier's window
+   must be cfg->window and its width x's.  With one class its label is
+   "an anomaly in the window"; with AN_INJECT_KINDS classes, class k is
+   "an anomaly of kind k" (multi-label).  The windows and labels are
+   borrowed from the classifier's allocator for the call.  Deterministic
+   for cfg->inject.seed and the classifier's seed.
+   Returns: AN_OK; AN_ERR_UNSUPPORTED (not a classifier);
+   AN_ERR_INVALID_ARG (a bad cfg or t, gap among the kinds: a NaN window
+   cannot be trained on); AN_ERR_SHAPE (another window or width, or
+   n_classes neither 1 nor AN_INJECT_KINDS); what an_inject_windows and
+   an_lstm_classifier_train return. */
+AN_API an_result an_lstm_classifier_train_injected(an_detector *classifier, an_detector *vae, const float *x,
+                                                   size_t n_rows, const an_window_inject_config *cfg,
+                                                   const an_lstm_train_config *t);
+/* The LSTM autoencoder fitted with VAE windows added to its training set
+   (issue 15, item 4): as an_lstm_fit on x (n_rows, F) with t (NULL: the
+   model's own training configuration), plus k = round(fraction n_train)
+   windows of an_vae_sample (an an_rng seeded from seed), n_train the
+   real training windows the split leaves (after validation).  The
+   scaler is fitted on x alone and scales the generated windows too; the
+   generated windows are shuffled in with the real ones every epoch and
+   never validate (validation stays the last real windows), and the
+   threshold state of an_lstm_info_get comes from x alone.  fraction 0
+   is an_lstm_fit, bit for bit.  fit borrows k T F floats more (k size_t
+   too) from the model's allocator for the call.  Deterministic for the
+   model's seed and `seed`.  Whether this helps: README, "Does
+   augmentation help?" (off unless asked for).
+   Returns: AN_OK; AN_ERR_INVALID_ARG (NULL pointers, fraction outside
+   [0, 10], a bad t, vae not a VAE); AN_ERR_UNSUPPORTED (d not an
+   autoencoder); AN_ERR_SHAPE (a VAE of another window or width);
+   AN_ERR_NOT_FITTED (the VAE); what an_lstm_fit returns. */
+AN_API an_result an_lstm_fit_augmented(an_detector *d, const float *x, size_t n_rows, an_detector *vae,
+                                       double fraction, uint64_t seed, const an_lstm_train_config *t);
 
 #ifdef __cplusplus
 }
@@ -2394,15 +2489,57 @@ static an_result an__lae_eval(an__lae *m, const float *xs, size_t first, size_t 
     return AN_OK;
 }
 
-/* The training loop on the scaled series xs (n_rows, F). */
-static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_t *order, an_rng *rng,
+/* The end of an epoch in the training loops (the LSTM models' and the
+   VAE's): the monitored loss is the validation loss when there is
+   validation (has_val), else the epoch's training loss; a non-finite one
+   is AN_ERR_NUMERIC.  The epoch counts in *epochs_run; an improvement by
+   more than t->min_delta over e->best saves params (np floats) into
+   best_params and resets the patience count; an epoch that is `warming`
+   (the VAE's beta warm-up: another loss) saves them without comparing.
+   Then the progress callback sees p (its epoch fields filled in here).
+   Returns: AN_OK, with *stop set when t->patience epochs passed without
+   an improvement; AN_ERR_NUMERIC; AN_ERR_CANCELLED. */
+typedef struct an__epochs {
+    double best;      /* best monitored loss so far (HUGE_VAL at first) */
+    size_t wait;      /* epochs since it improved                        */
+    clock_t t0;       /* when training began                             */
+} an__epochs;
+
+static an_result an__epoch_end(an__epochs *e, const an_lstm_train_config *t, an_lstm_progress *p, int has_val,
+                               int warming, const float *params, float *best_params, size_t np, size_t *epochs_run,
+                               int *stop)
+{
+    double monitor = has_val ? p->val_loss : p->loss;
+    *stop = 0;
+    if (!an__finite(monitor)) return AN_ERR_NUMERIC;
+    (*epochs_run)++;
+    if (warming) {
+        memcpy(best_params, params, np * sizeof(float));
+    } else if (monitor < e->best - t->min_delta) {
+        e->best = monitor;
+        memcpy(best_params, params, np * sizeof(float));
+        p->improved = 1;
+        e->wait = 0;
+    } else {
+        e->wait++;
+    }
+    p->best = e->best;
+    p->seconds = (double)(clock() - e->t0) / CLOCKS_PER_SEC;
+    if (t->progress && t->progress(t->progress_user, p)) return AN_ERR_CANCELLED;
+    *stop = t->patience && e->wait >= t->patience;
+    return AN_OK;
+}
+
+/* The training loop on the scaled series xs (n_rows, F), followed in xs
+   by n_extra extra windows of T rows (an_lstm_fit_augmented's), which
+   join the training windows (never validation). */
+static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_t n_extra, size_t *order, an_rng *rng,
                                 const an_lstm_train_config *t)
 {
     const an_lstm_config *c = &m->cfg;
-    size_t T = c->window, nw, n_val, n_train, split, epoch, ranges[4 * AN_LSTM_MAX_LAYERS + 4], n_ranges;
-    size_t i, b, wait = 0;
-    double best = HUGE_VAL;
-    clock_t t0 = clock();
+    size_t T = c->window, nw, n_val, n_train, n_real, split, epoch, ranges[4 * AN_LSTM_MAX_LAYERS + 4], n_ranges;
+    size_t i, b;
+    an__epochs ep;
     an_result r = AN_OK;
     size_t span = T + (m->lay.head && !m->lay.classifier ? c->n_predictions : 0);   /* rows a sample reads */
     size_t stride = an__lae_stride(m, t);
@@ -2411,6 +2548,8 @@ static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_
     split = (nw - n_val) * stride;                      /* first row of validation */
     n_train = n_val ? (split >= span ? (split - span) / stride + 1 : 0) : nw;
     if (n_train == 0) return AN_ERR_TOO_SHORT;
+    n_real = n_train;
+    n_train += n_extra;
     n_ranges = an__lae_ranges(m, ranges);
     if (!m->adam.m && (r = an_adam_init_preallocated(&m->adam, &t->adam, m->lay.n_params, m->adam_heap)) != AN_OK)
         return r;
@@ -2418,14 +2557,21 @@ static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_
     an_adam_reset(&m->adam);
     for (i = 0; i < n_train; i++) order[i] = i;
     memcpy(m->best, m->params, m->lay.n_params * sizeof(float));
+    ep.best = HUGE_VAL;
+    ep.wait = 0;
+    ep.t0 = clock();
     for (epoch = 0; epoch < t->epochs; epoch++) {
         an_lstm_progress p;
-        double sum = 0.0, loss, monitor;
+        double sum = 0.0, loss;
         size_t done = 0;
+        int stop;
         an_rng_shuffle(rng, order, n_train);
         while (done < n_train) {
             size_t bs = n_train - done < c->batch ? n_train - done : c->batch;
-            for (b = 0; b < bs; b++) an__lae_gather(m, xs, order[done + b] * stride, b);
+            for (b = 0; b < bs; b++) {
+                size_t o = order[done + b];
+                an__lae_gather(m, xs, o < n_real ? o * stride : n_rows + (o - n_real) * T, b);
+            }
             m->training = AN_LSTM_DROPOUT_FRESH;
             r = an__lae_loss_grad(m, bs, &loss, NULL);
             m->training = AN_LSTM_DROPOUT_OFF;   /* evaluation and scoring run without dropout */
@@ -2439,33 +2585,18 @@ static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_
         p.epochs = t->epochs;
         p.loss = sum / (double)n_train;
         p.val_loss = HUGE_VAL - HUGE_VAL;   /* NaN: no validation */
-        monitor = p.loss;
-        if (n_val) {
-            if ((r = an__lae_eval(m, xs, nw - n_val, n_val, stride, &p.val_loss)) != AN_OK) goto out;
-            monitor = p.val_loss;
-        }
-        if (!an__finite(monitor)) { r = AN_ERR_NUMERIC; goto out; }
-        m->epochs_run++;
-        if (monitor < best - t->min_delta) {
-            best = monitor;
-            memcpy(m->best, m->params, m->lay.n_params * sizeof(float));
-            p.improved = 1;
-            wait = 0;
-        } else {
-            wait++;
-        }
-        p.best = best;
-        p.seconds = (double)(clock() - t0) / CLOCKS_PER_SEC;
-        if (t->progress && t->progress(t->progress_user, &p)) { r = AN_ERR_CANCELLED; goto out; }
-        if (t->patience && wait >= t->patience) break;
+        if (n_val && (r = an__lae_eval(m, xs, nw - n_val, n_val, stride, &p.val_loss)) != AN_OK) goto out;
+        if ((r = an__epoch_end(&ep, t, &p, n_val != 0, 0, m->params, m->best, m->lay.n_params, &m->epochs_run,
+                               &stop)) != AN_OK || stop)
+            break;
     }
 out:
     /* the best checkpoint, or the weights training began with when no
        epoch finished (also after a failure: never a diverged state) */
     memcpy(m->params, m->best, m->lay.n_params * sizeof(float));
     an__lae_prepare(m);
-    m->best_loss = best;
-    m->train_seconds += (double)(clock() - t0) / CLOCKS_PER_SEC;
+    m->best_loss = ep.best;
+    m->train_seconds += (double)(clock() - ep.t0) / CLOCKS_PER_SEC;
     m->train_rows = n_rows;
     return r;
 }
@@ -2473,10 +2604,11 @@ out:
 /* Scales x into the scratch, runs the training loop, releases the scratch.
    An update (fresh = 0) that fails leaves the model as it was: weights,
    training record and threshold state. */
-static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fresh, const an_lstm_train_config *t)
+static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fresh, const an_lstm_train_config *t,
+                              const float *extra, size_t n_extra)
 {
     size_t F = m->n_features, n = an__mul(n_rows, F), nw, bytes, off, prev_off, np = m->lay.n_params;
-    size_t T = m->cfg.window;
+    size_t T = m->cfg.window, n_ex = an__mul(an__mul(n_extra, T), F);
     unsigned char *scratch;
     float *xs, *prev;
     size_t *order;
@@ -2485,13 +2617,14 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
     size_t old_epochs = m->epochs_run, old_rows = m->train_rows;
     double old_best = m->best_loss, old_seconds = m->train_seconds;
     double old_mean = m->thr_mean, old_std = m->thr_std, old_p99 = m->thr_p99;
-    if (n == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (n == SIZE_MAX || n_ex == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!an__all_finite(x, n)) return AN_ERR_INPUT;
     if (n_rows < T + m->cfg.n_predictions) return AN_ERR_TOO_SHORT;
     if ((r = an__lae_train_alloc(m)) != AN_OK) return r;
     nw = (n_rows - T) / an__lae_stride(m, t) + 1;
     if (!m->lay.classifier && nw < n_rows) nw = n_rows;   /* the order array doubles as the score scratch */
-    off = an__round_up(an__mul(n, sizeof(float)), sizeof(size_t));
+    nw = an__add(nw, n_extra);
+    off = an__round_up(an__mul(an__add(n, n_ex), sizeof(float)), sizeof(size_t));
     prev_off = an__round_up(an__add(off, an__mul(nw, sizeof(size_t))), AN_ALIGN);
     bytes = an__add(prev_off, fresh ? 0 : an__mul(np, sizeof(float)));
     if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
@@ -2505,6 +2638,10 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
         if (m->has_scaler) r = an_scaler_transform(&m->scaler, x, n_rows, xs);
         else memcpy(xs, x, n * sizeof(float));
     }
+    if (r == AN_OK && n_extra) {   /* the extra windows in the series' scale */
+        if (m->has_scaler) r = an_scaler_transform(&m->scaler, extra, n_extra * T, xs + n);
+        else memcpy(xs + n, extra, n_ex * sizeof(float));
+    }
     if (r == AN_OK) {
         if (fresh) {
             an__lae_init_params(m);
@@ -2514,7 +2651,7 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
         }
         an_rng_seed(&rng, m->cfg.seed, fresh ? 2 : 3 + m->epochs_run);
         an_rng_seed(&m->drop_rng, m->cfg.seed, fresh ? 4 : 5 + m->epochs_run);
-        r = an__lae_train(m, xs, n_rows, order, &rng, t);
+        r = an__lae_train(m, xs, n_rows, n_extra, order, &rng, t);
     }
     if (r == AN_OK && !m->lay.classifier) {
         /* threshold state: the training rows' own scores by the rule push
@@ -2554,7 +2691,7 @@ static an_result an__lae_fit(an_detector *self, const float *x, size_t n_rows)
     if (!m) return AN_ERR_INVALID_ARG;
     if (m->lay.classifier) return AN_ERR_UNSUPPORTED;   /* needs labels: an_lstm_classifier_train */
     an__lae_stream_reset(m);
-    return an__lae_run(m, x, n_rows, 1, &m->cfg.train);
+    return an__lae_run(m, x, n_rows, 1, &m->cfg.train, NULL, 0);
 }
 
 AN_API an_result an_lstm_fit(an_detector *d, const float *x, size_t n_rows, const an_lstm_train_config *t)
@@ -2567,7 +2704,7 @@ AN_API an_result an_lstm_fit(an_detector *d, const float *x, size_t n_rows, cons
     run = t ? *t : m->cfg.train;   /* a copy: a callback that edits *t changes nothing */
     if (an_lstm_check_train_config(&run) != AN_OK) return AN_ERR_INVALID_ARG;
     an__lae_stream_reset(m);
-    r = an__lae_run(m, x, n_rows, 1, &run);
+    r = an__lae_run(m, x, n_rows, 1, &run, NULL, 0);
     d->fitted = r == AN_OK;
     return r;
 }
@@ -2581,7 +2718,7 @@ AN_API an_result an_lstm_update(an_detector *d, const float *x, size_t n_rows, c
     run = t ? *t : m->cfg.train;
     if (an_lstm_check_train_config(&run) != AN_OK) return AN_ERR_INVALID_ARG;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
-    return an__lae_run(m, x, n_rows, 0, &run);
+    return an__lae_run(m, x, n_rows, 0, &run, NULL, 0);
 }
 
 AN_API an_result an_lstm_set_train_config(an_detector *d, const an_lstm_train_config *t)
@@ -2805,7 +2942,7 @@ AN_API an_result an_lstm_classifier_train(an_detector *d, const float *windows, 
     m->labels = labels;
     d->fitted = 0;
     an__lae_stream_reset(m);
-    r = an__lae_run(m, windows, n * m->cfg.window, 1, &run);
+    r = an__lae_run(m, windows, n * m->cfg.window, 1, &run, NULL, 0);
     m->labels = NULL;
     d->fitted = r == AN_OK;
     return r;
@@ -3098,6 +3235,44 @@ static an_result an__lae_reset(an_detector *self)
 #define AN__TAG_LAE_STREAM AN_TAG('L', 'S', 'T', 'S')
 
 
+/* The training configuration's reals in a configuration chunk, the same
+   eight f64 in the LSTM models' and the VAE's: val_fraction, min_delta,
+   and Adam's lr, beta1, beta2, eps, weight_decay, clip_norm (read back
+   by an__read_train_reals; the configuration's check judges them). */
+static void an__write_train_reals(an_writer *w, const an_lstm_train_config *t)
+{
+    an_write_f64(w, t->val_fraction);
+    an_write_f64(w, t->min_delta);
+    an_write_f64(w, t->adam.lr);
+    an_write_f64(w, t->adam.beta1);
+    an_write_f64(w, t->adam.beta2);
+    an_write_f64(w, t->adam.eps);
+    an_write_f64(w, t->adam.weight_decay);
+    an_write_f64(w, t->adam.clip_norm);
+}
+
+static an_result an__read_train_reals(an_reader *r, an_lstm_train_config *t)
+{
+    an_read_f64(r, &t->val_fraction);
+    an_read_f64(r, &t->min_delta);
+    an_read_f64(r, &t->adam.lr);
+    an_read_f64(r, &t->adam.beta1);
+    an_read_f64(r, &t->adam.beta2);
+    an_read_f64(r, &t->adam.eps);
+    an_read_f64(r, &t->adam.weight_decay);
+    return an_read_f64(r, &t->adam.clip_norm);   /* a short chunk fails here: the reader's error sticks */
+}
+
+/* A model's parameters as the chunk `tag`: u64 n, then n f32 (read back
+   by an__load_params). */
+static void an__write_params(an_writer *w, uint32_t tag, const float *params, size_t n)
+{
+    an_write_begin(w, tag);
+    an_write_u64(w, n);
+    an_write_f32s(w, params, n);
+    an_write_end(w);
+}
+
 static an_result an__lae_save(const an_detector *self, an_writer *w)
 {
     const an__lae *m = an__lae_of((an_detector *)self);
@@ -3120,14 +3295,7 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     an_write_u64(w, c->train.stride);
     an_write_u64(w, c->train.patience);
     an_write_u64(w, c->seed);
-    an_write_f64(w, c->train.val_fraction);
-    an_write_f64(w, c->train.min_delta);
-    an_write_f64(w, c->train.adam.lr);
-    an_write_f64(w, c->train.adam.beta1);
-    an_write_f64(w, c->train.adam.beta2);
-    an_write_f64(w, c->train.adam.eps);
-    an_write_f64(w, c->train.adam.weight_decay);
-    an_write_f64(w, c->train.adam.clip_norm);
+    an__write_train_reals(w, &c->train);
     an_write_end(w);
     if (m->lay.head) {
         an_write_begin(w, AN__TAG_LFC_EXTRA);
@@ -3148,10 +3316,7 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     an_write_u32(w, (uint32_t)c->window_agg);
     an_write_end(w);
     if (m->has_scaler) an_scaler_save(&m->scaler, w);
-    an_write_begin(w, AN__TAG_LAE_PARAMS);
-    an_write_u64(w, m->lay.n_params);
-    an_write_f32s(w, m->params, m->lay.n_params);
-    an_write_end(w);
+    an__write_params(w, AN__TAG_LAE_PARAMS, m->params, m->lay.n_params);
     an_write_begin(w, AN__TAG_LAE_RECORD);
     an_write_u64(w, m->epochs_run);
     an_write_u64(w, m->train_rows);
@@ -3200,14 +3365,7 @@ static an_result an__lae_read_config(an_reader *r, an_lstm_config *c, size_t *n_
     if ((res = an_read_count(r, 1, SIZE_MAX, &c->train.stride)) != AN_OK) return res;
     if ((res = an_read_count(r, 0, SIZE_MAX, &c->train.patience)) != AN_OK) return res;
     if ((res = an_read_u64(r, &c->seed)) != AN_OK) return res;
-    an_read_f64(r, &c->train.val_fraction);
-    an_read_f64(r, &c->train.min_delta);
-    an_read_f64(r, &c->train.adam.lr);
-    an_read_f64(r, &c->train.adam.beta1);
-    an_read_f64(r, &c->train.adam.beta2);
-    an_read_f64(r, &c->train.adam.eps);
-    an_read_f64(r, &c->train.adam.weight_decay);
-    if ((res = an_read_f64(r, &c->train.adam.clip_norm)) != AN_OK) return res;
+    if ((res = an__read_train_reals(r, &c->train)) != AN_OK) return res;
     return an_lstm_check_config(c) == AN_OK ? AN_OK : AN_ERR_CORRUPT;
 }
 
@@ -4205,9 +4363,8 @@ static an_result an__vae_train(an__vae *m, const float *xs, size_t n_rows, size_
 {
     const an_vae_config *c = &m->cfg;
     size_t T = c->window, D = m->lay.D, F = m->n_features, stride = t->stride, nw, n_val, n_train, split;
-    size_t i, b, epoch, wait = 0, np = m->lay.n_params;
-    double best = HUGE_VAL;
-    clock_t t0 = clock();
+    size_t i, b, epoch, np = m->lay.n_params;
+    an__epochs ep;
     an_result r = AN_OK;
     nw = (n_rows - T) / stride + 1;
     n_val = (size_t)((double)nw * t->val_fraction);
@@ -4217,11 +4374,14 @@ static an_result an__vae_train(an__vae *m, const float *xs, size_t n_rows, size_
     if ((r = an_adam_init_preallocated(&m->adam, &t->adam, np, m->adam_heap)) != AN_OK) return r;
     for (i = 0; i < n_train; i++) order[i] = i;
     memcpy(m->best, m->params, np * sizeof(float));
+    ep.best = HUGE_VAL;
+    ep.wait = 0;
+    ep.t0 = clock();
     for (epoch = 0; epoch < t->epochs; epoch++) {
         an_lstm_progress p;
-        double sum = 0.0, monitor, beta = c->beta;
+        double sum = 0.0, beta = c->beta;
         size_t done = 0;
-        int warming = c->warmup && epoch + 1 < c->warmup;
+        int warming = c->warmup && epoch + 1 < c->warmup, stop;
         if (c->warmup && epoch + 1 < c->warmup) beta = c->beta * (double)(epoch + 1) / (double)c->warmup;
         an_rng_shuffle(rng, order, n_train);
         while (done < n_train) {
@@ -4240,32 +4400,16 @@ static an_result an__vae_train(an__vae *m, const float *xs, size_t n_rows, size_
         p.epochs = t->epochs;
         p.loss = sum / (double)n_train;
         p.val_loss = HUGE_VAL - HUGE_VAL;   /* NaN: no validation */
-        monitor = p.loss;
-        if (n_val) {
-            if ((r = an__vae_eval(m, xs, nw - n_val, n_val, stride, c->beta, &p.val_loss)) != AN_OK) goto out;
-            monitor = p.val_loss;
-        }
-        if (!an__finite(monitor)) { r = AN_ERR_NUMERIC; goto out; }
-        m->epochs_run++;
-        if (warming) {   /* another loss: keep the latest weights, compare from the end of warm-up */
-            memcpy(m->best, m->params, np * sizeof(float));
-        } else if (monitor < best - t->min_delta) {
-            best = monitor;
-            memcpy(m->best, m->params, np * sizeof(float));
-            p.improved = 1;
-            wait = 0;
-        } else {
-            wait++;
-        }
-        p.best = best;
-        p.seconds = (double)(clock() - t0) / CLOCKS_PER_SEC;
-        if (t->progress && t->progress(t->progress_user, &p)) { r = AN_ERR_CANCELLED; goto out; }
-        if (t->patience && wait >= t->patience) break;
+        if (n_val && (r = an__vae_eval(m, xs, nw - n_val, n_val, stride, c->beta, &p.val_loss)) != AN_OK) goto out;
+        /* warming: another loss; keep the latest weights, compare from the end of warm-up */
+        if ((r = an__epoch_end(&ep, t, &p, n_val != 0, warming, m->params, m->best, np, &m->epochs_run, &stop)) !=
+                AN_OK || stop)
+            break;
     }
 out:
     memcpy(m->params, m->best, np * sizeof(float));
     an__vae_prepare(m);
-    m->best_loss = best;
+    m->best_loss = ep.best;
     m->train_rows = n_rows;
     return r;
 }
@@ -4517,6 +4661,187 @@ AN_API an_result an_vae_augment(an_detector *d, const float *x, size_t n_rows, d
     return an_vae_sample(d, &rng, k, out + n_rows * F);
 }
 
+AN_API an_window_inject_config an_window_inject_config_init(size_t window)
+{
+    an_window_inject_config c;
+    memset(&c, 0, sizeof c);
+    c.window = window;
+    c.n_windows = 256;
+    c.anomalous = 0.5;
+    c.inject = an_inject_config_init();
+    c.inject.kinds = AN_INJECT_COMMON & ~AN_INJECT_BIT(AN_INJECT_PHASE);
+    c.inject.separation = window / 2;
+    c.inject.max_len = window - window / 2;
+    c.inject.min_len = c.inject.max_len < 12 ? c.inject.max_len : 12;
+    return c;
+}
+
+AN_API an_result an_inject_windows(an_detector *vae, const float *x, size_t n_rows, size_t n_features,
+                                   const an_window_inject_config *cfg, const an_allocator *a, float *windows,
+                                   float *labels, unsigned char *mask, an_inject_event *events, size_t capacity,
+                                   size_t *n_events)
+{
+    size_t T, F = n_features, TF, n, k, cpe, needed, w, g, e, planned = 0;
+    an_inject_config plan;
+    an_rng rng;
+    double *scale;
+    an_result r;
+    if (n_events) *n_events = 0;
+    if (!x || !cfg || !windows || !labels || !n_events || (capacity && !events) || F == 0) return AN_ERR_INVALID_ARG;
+    T = cfg->window;
+    n = cfg->n_windows;
+    plan = cfg->inject;
+    cpe = plan.channels_per_event;
+    if (T == 0 || n == 0 || !(cfg->anomalous >= 0.0 && cfg->anomalous <= 1.0) || cpe == 0) return AN_ERR_INVALID_ARG;
+    if (vae && !an__vae_of(vae)) return AN_ERR_INVALID_ARG;
+    if ((TF = an__mul(T, F)) == SIZE_MAX || an__mul(n, TF) == SIZE_MAX || an__mul(n_rows, F) == SIZE_MAX)
+        return AN_ERR_TOO_LARGE;
+    if (vae && (((an__vae *)vae)->cfg.window != T || ((an__vae *)vae)->n_features != F)) return AN_ERR_SHAPE;
+    if (n_rows < T) return AN_ERR_TOO_SHORT;
+    k = (size_t)(cfg->anomalous * (double)n + 0.5);
+    if ((needed = an__mul(k, cpe)) == SIZE_MAX || an__mul(k, T) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    *n_events = needed;
+    if (events && needed > capacity) return AN_ERR_SHAPE;
+    *n_events = 0;
+    /* The plan over the k anomalous windows laid end to end: slot g is
+       the g-th of them, exactly T rows. */
+    plan.count = k;
+    plan.first_row = 0;
+    if ((plan.kinds & AN_INJECT_BIT(AN_INJECT_PHASE)) && plan.separation < plan.period / 4)
+        plan.separation = plan.period / 4;
+    if (plan.max_len > T) plan.max_len = T;
+    if (plan.min_len > plan.max_len) return AN_ERR_TOO_SHORT;
+    if (!(scale = (double *)an_malloc(a, F * sizeof(double), AN_ALIGN))) return AN_ERR_NOMEM;
+    if ((r = an_inject_scale(x, n_rows, F, a, scale)) != AN_OK) goto out;
+    {   /* plan into the caller's array, or a scratch one */
+        an_inject_event *ev = events;
+        size_t bytes = an__mul(needed ? needed : 1, sizeof(an_inject_event)), seen = 0;
+        if (!ev && !(ev = (an_inject_event *)an_malloc(a, bytes, AN_ALIGN))) { r = AN_ERR_NOMEM; goto out; }
+        r = k ? an_inject_plan(k * T, F, &plan, ev, needed, &planned) : AN_OK;
+        if (r == AN_OK) {   /* base windows: a VAE's, or the series' */
+            if (vae) {
+                an_rng_seed(&rng, plan.seed, 10);
+                r = an_vae_sample(vae, &rng, n, windows);
+            } else {
+                an_rng_seed(&rng, plan.seed, 10);
+                for (w = 0; w < n; w++)
+                    memcpy(windows + w * TF, x + (size_t)an_rng_below(&rng, (uint64_t)(n_rows - T) + 1) * F,
+                           TF * sizeof(float));
+            }
+        }
+        if (r == AN_OK && mask) memset(mask, 0, n * TF);
+        /* Window w gets slot g's events (selection sampling: k of n). */
+        an_rng_seed(&rng, plan.seed, 11);
+        for (w = 0, g = 0, e = 0; r == AN_OK && w < n; w++) {
+            size_t first = e;
+            uint64_t noise;
+            labels[w] = 0.0f;
+            if ((double)(n - w) * an_rng_uniform(&rng) >= (double)(k - seen)) continue;
+            seen++;
+            labels[w] = 1.0f;
+            while (e < planned && ev[e].group == g) {   /* to the window's own rows */
+                ev[e].start -= g * T;
+                ev[e].end -= g * T;
+                ev[e].scale = scale[ev[e].channel];
+                e++;
+            }
+            noise = an_rng_u32(&rng);   /* the window's variance noise */
+            noise |= (uint64_t)an_rng_u32(&rng) << 32;
+            r = an_inject_apply(windows + w * TF, T, F, ev + first, e - first, plan.period, noise, NULL, NULL);
+            for (; first < e; first++) {   /* the mask, and the events where the caller sees them */
+                size_t t;
+                if (mask)
+                    for (t = ev[first].start; t <= ev[first].end; t++) mask[(w * T + t) * F + ev[first].channel] = 1;
+                ev[first].start += w * T;
+                ev[first].end += w * T;
+                ev[first].group = w;
+            }
+            g++;
+        }
+        if (!events) an_free(a, ev, bytes);
+        if (r == AN_OK) *n_events = events ? planned : 0;
+    }
+out:
+    an_free(a, scale, F * sizeof(double));
+    return r;
+}
+
+AN_API an_result an_lstm_classifier_train_injected(an_detector *classifier, an_detector *vae, const float *x,
+                                                   size_t n_rows, const an_window_inject_config *cfg,
+                                                   const an_lstm_train_config *t)
+{
+    an__lae *m = an__lae_of(classifier);
+    size_t n, TF, K, bytes, lab_off, ev_off, cap, n_ev = 0, i;
+    unsigned char *scratch;
+    float *win, *lab;
+    an_inject_event *ev;
+    an_result r;
+    if (!m || !x || !cfg) return AN_ERR_INVALID_ARG;
+    if (!m->lay.classifier) return AN_ERR_UNSUPPORTED;
+    if (t && an_lstm_check_train_config(t) != AN_OK) return AN_ERR_INVALID_ARG;
+    if (cfg->inject.kinds & AN_INJECT_BIT(AN_INJECT_GAP)) return AN_ERR_INVALID_ARG;
+    K = m->lay.out_dim;
+    if (cfg->window != m->cfg.window || (K != 1 && K != AN_INJECT_KINDS)) return AN_ERR_SHAPE;
+    n = cfg->n_windows;
+    TF = an__mul(m->cfg.window, m->n_features);
+    cap = an__mul(n, cfg->inject.channels_per_event);
+    lab_off = an__round_up(an__mul(an__mul(n, TF), sizeof(float)), AN_ALIGN);
+    ev_off = an__round_up(an__add(lab_off, an__mul(an__mul(n, K), sizeof(float))), AN_ALIGN);
+    bytes = an__add(ev_off, an__mul(cap, sizeof(an_inject_event)));
+    if (TF == SIZE_MAX || cap == SIZE_MAX || bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(scratch = (unsigned char *)an_malloc(&m->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    win = (float *)scratch;
+    lab = (float *)(scratch + lab_off);
+    ev = (an_inject_event *)(scratch + ev_off);
+    r = an_inject_windows(vae, x, n_rows, m->n_features, cfg, &m->alloc, win, lab, NULL, ev, cap, &n_ev);
+    if (r == AN_OK && K > 1) {   /* class k: an anomaly of kind k in the window */
+        memset(lab, 0, n * K * sizeof(float));
+        for (i = 0; i < n_ev; i++) lab[(ev[i].start / m->cfg.window) * K + (size_t)ev[i].kind] = 1.0f;
+    }
+    if (r == AN_OK) r = an_lstm_classifier_train(classifier, win, lab, n, t);
+    an_free(&m->alloc, scratch, bytes);
+    return r;
+}
+
+AN_API an_result an_lstm_fit_augmented(an_detector *d, const float *x, size_t n_rows, an_detector *vae,
+                                       double fraction, uint64_t seed, const an_lstm_train_config *t)
+{
+    an__lae *m = an__lae_of(d);
+    an__vae *v = an__vae_of(vae);
+    an_lstm_train_config run;
+    size_t T, F, nw, n_val, split, n_train, k, bytes;
+    float *extra = NULL;
+    an_rng rng;
+    an_result r;
+    if (!m || !x || n_rows == 0 || !v || !(fraction >= 0.0 && fraction <= 10.0)) return AN_ERR_INVALID_ARG;
+    if (m->lay.classifier || m->lay.head) return AN_ERR_UNSUPPORTED;
+    run = t ? *t : m->cfg.train;
+    if (an_lstm_check_train_config(&run) != AN_OK) return AN_ERR_INVALID_ARG;
+    T = m->cfg.window;
+    F = m->n_features;
+    if (v->cfg.window != T || v->n_features != F) return AN_ERR_SHAPE;
+    if (!vae->fitted) return AN_ERR_NOT_FITTED;
+    if (n_rows < T) return AN_ERR_TOO_SHORT;
+    /* the real training windows, as an__lae_train counts them */
+    nw = (n_rows - T) / run.stride + 1;
+    n_val = (size_t)((double)nw * run.val_fraction);
+    split = (nw - n_val) * run.stride;
+    n_train = n_val ? (split >= T ? (split - T) / run.stride + 1 : 0) : nw;
+    k = (size_t)(fraction * (double)n_train + 0.5);
+    if ((bytes = an__mul(an__mul(an__mul(k, T), F), sizeof(float))) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (k && !(extra = (float *)an_malloc(&m->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    an_rng_seed(&rng, seed, 9);
+    r = k ? an_vae_sample(vae, &rng, k, extra) : AN_OK;
+    if (r == AN_OK) {
+        d->fitted = 0;
+        an__lae_stream_reset(m);
+        r = an__lae_run(m, x, n_rows, 1, &run, extra, k);
+        d->fitted = r == AN_OK;
+    }
+    if (extra) an_free(&m->alloc, extra, bytes);
+    return r;
+}
+
 /* Model file chunks inside the detector's 'DETC' chunk:
      'VAEC'  configuration: u32 format 1, then u64 window, n_features,
              arch, hidden, latent, warmup, draws, scaler, batch, seed,
@@ -4556,20 +4881,10 @@ static an_result an__vae_save(const an_detector *self, an_writer *w)
     an_write_u64(w, c->train.stride);
     an_write_u64(w, c->train.patience);
     an_write_f64(w, c->beta);
-    an_write_f64(w, c->train.val_fraction);
-    an_write_f64(w, c->train.min_delta);
-    an_write_f64(w, c->train.adam.lr);
-    an_write_f64(w, c->train.adam.beta1);
-    an_write_f64(w, c->train.adam.beta2);
-    an_write_f64(w, c->train.adam.eps);
-    an_write_f64(w, c->train.adam.weight_decay);
-    an_write_f64(w, c->train.adam.clip_norm);
+    an__write_train_reals(w, &c->train);
     an_write_end(w);
     if (m->has_scaler) an_scaler_save(&m->scaler, w);
-    an_write_begin(w, AN__TAG_VAE_PARAMS);
-    an_write_u64(w, m->lay.n_params);
-    an_write_f32s(w, m->params, m->lay.n_params);
-    an_write_end(w);
+    an__write_params(w, AN__TAG_VAE_PARAMS, m->params, m->lay.n_params);
     an_write_begin(w, AN__TAG_VAE_RECORD);
     an_write_u64(w, m->epochs_run);
     an_write_u64(w, m->train_rows);
@@ -4607,14 +4922,7 @@ static an_result an__vae_read_config(an_reader *r, an_vae_config *c, size_t *F)
     if ((res = an_read_count(r, 1, SIZE_MAX, &c->train.stride)) != AN_OK) return res;
     if ((res = an_read_count(r, 0, SIZE_MAX, &c->train.patience)) != AN_OK) return res;
     an_read_f64(r, &c->beta);
-    an_read_f64(r, &c->train.val_fraction);
-    an_read_f64(r, &c->train.min_delta);
-    an_read_f64(r, &c->train.adam.lr);
-    an_read_f64(r, &c->train.adam.beta1);
-    an_read_f64(r, &c->train.adam.beta2);
-    an_read_f64(r, &c->train.adam.eps);
-    an_read_f64(r, &c->train.adam.weight_decay);
-    if ((res = an_read_f64(r, &c->train.adam.clip_norm)) != AN_OK) return res;
+    if ((res = an__read_train_reals(r, &c->train)) != AN_OK) return res;
     return an_vae_check_config(c) == AN_OK ? AN_OK : AN_ERR_CORRUPT;
 }
 

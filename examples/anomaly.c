@@ -43,7 +43,9 @@ static const char *const usage_text[] = {
     "       anomaly demo [options]\n"
     "       anomaly inject [--kinds LIST] [--count N] [--magnitude S] [--seed N] [--channels LIST]\n"
     "                      [--period N] [--clean-rows N] [--json FILE] FILE|-\n"
-    "       anomaly augment --fraction F [--seed N] [--window N] [--epochs N] FILE|-\n"
+    "       anomaly augment --fraction F [--windows] [--seed N] [--window N] [--epochs N] FILE|-\n"
+    "       anomaly augment --classifier MODEL [--count N] [--anomalous P] [--kinds LIST]\n"
+    "                       [--magnitude S] [--from-vae] [--seed N] [--window N] [--epochs N] FILE|-\n"
     "\n"
     "detect reads a CSV file with a header: the first column a timestamp (ISO 8601\n"
     "or Unix seconds) or an index, then one or more numeric columns; empty or 'nan'\n"
@@ -167,7 +169,18 @@ static const char *const usage_text[] = {
     "as they were, then round(F n) windows of --window rows drawn from it, n the\n"
     "windows FILE holds end to end (timestamp 'synthetic'), with a last column\n"
     "'synthetic' (0, then 1).  --fraction F in [0, 10] (0.3: 30% more windows);\n"
-    "--seed (1) seeds training and the draws.\n"
+    "--seed (1) seeds training and the draws.  --windows writes the drawn windows\n"
+    "alone, as blocks: the header 'window,step,<columns>,label', then for each\n"
+    "window --window lines 'w,s,<values>,label' (w from 1, s from 0) and an empty\n"
+    "line; label is 0 here.\n"
+    "augment --classifier MODEL trains an LSTM classifier (32 units, --epochs,\n"
+    "default 60) on --count windows (1024) cut from FILE at random rows (with\n"
+    "--from-vae: drawn from the VAE above), --anomalous of them (0.5) with one\n"
+    "anomaly injected after the window's first half (--kinds as inject's, default\n"
+    "spike, dip, shift, variance, flatline, trend; --magnitude in FILE's robust\n"
+    "scale units, 6), writes it to MODEL (a one-detector model file, not one for\n"
+    "--load) and the windows to stdout as --windows blocks, label 1 on the rows\n"
+    "an anomaly changed.  The same --seed gives the same bytes.\n"
     "\n"
     "Bad input (a missing, empty or malformed file, too few rows, a corrupt model,\n"
     "an unknown option) is one line on stderr, 'anomaly: ...', and exit status 1.\n"
@@ -1848,18 +1861,47 @@ static int cmd_nab(int argc, char **argv)
    augment
    --------------------------------------------------------------------------
    an_vae_augment on a CSV file: the rows as they were, then the VAE's
-   windows. */
+   windows (or the windows alone, as blocks); with --classifier,
+   an_lstm_classifier_train_injected: labelled windows with injected
+   anomalies, and the classifier trained on them. */
+
+static unsigned parse_kinds(const char *list);
+
+/* --windows: the header 'window,step,<columns>,label', then each window
+   as a block of T lines 'w,s,<values>,label' (w from 1, s from 0 to
+   T - 1, label 1 on a row an injected anomaly changed) and an empty line
+   after the block. */
+static void write_blocks(const table *t, const float *win, size_t n, size_t T, const unsigned char *mask)
+{
+    size_t w, s, f;
+    printf("window,step");
+    for (f = 0; f < t->cols; f++) printf(",%s", t->name[f + 1]);
+    printf(",label\n");
+    for (w = 0; w < n; w++) {
+        for (s = 0; s < T; s++) {
+            int label = 0;
+            printf("%zu,%zu", w + 1, s);
+            for (f = 0; f < t->cols; f++) {
+                size_t cell = (w * T + s) * t->cols + f;
+                printf(",%.9g", (double)win[cell]);
+                if (mask && mask[cell]) label = 1;
+            }
+            printf(",%d\n", label);
+        }
+        printf("\n");
+    }
+}
 
 static int cmd_augment(int argc, char **argv)
 {
-    const char *file = NULL;
-    double fraction = -1.0;
-    size_t rows = 0, i, f;
-    int a;
+    const char *file = NULL, *classifier = NULL, *kinds = NULL;
+    double fraction = -1.0, anomalous = 0.5, magnitude = 6.0;
+    size_t rows = 0, i, f, count = 1024;
+    int a, blocks = 0, from_vae = 0;
     options o;
     table t;
     an_vae_config vc;
-    an_detector *d;
+    an_detector *d = NULL;
     float *out;
     an_result r;
     memset(&o, 0, sizeof o);
@@ -1874,9 +1916,24 @@ static int cmd_augment(int argc, char **argv)
             continue;
         }
         if (!strcmp(opt, "--quiet")) { o.quiet = 1; continue; }
+        if (!strcmp(opt, "--windows")) { blocks = 1; continue; }
+        if (!strcmp(opt, "--from-vae")) { from_vae = 1; continue; }
         if (!strcmp(opt, "--fraction")) {
             if (!parse_number(value_of(opt, v), &fraction) || !(fraction >= 0.0 && fraction <= 10.0))
                 die("--fraction: a number in [0, 10], not '%s'", v);
+        }
+        else if (!strcmp(opt, "--anomalous")) {
+            if (!parse_number(value_of(opt, v), &anomalous) || !(anomalous >= 0.0 && anomalous <= 1.0))
+                die("--anomalous: a share in [0, 1], not '%s'", v);
+        }
+        else if (!strcmp(opt, "--magnitude")) {
+            if (!parse_number(value_of(opt, v), &magnitude) || !(magnitude >= 0) || magnitude > 1e6)
+                die("--magnitude: '%s' is not a size >= 0", v);
+        }
+        else if (!strcmp(opt, "--classifier")) classifier = value_of(opt, v);
+        else if (!strcmp(opt, "--kinds")) kinds = value_of(opt, v);
+        else if (!strcmp(opt, "--count")) {
+            if ((count = parse_count(opt, value_of(opt, v))) < 1 || count > 1000000) die("--count: 1 to 1000000");
         }
         else if (!strcmp(opt, "--seed")) o.seed = parse_count(opt, value_of(opt, v));
         else if (!strcmp(opt, "--epochs")) {
@@ -1889,34 +1946,106 @@ static int cmd_augment(int argc, char **argv)
         a++;
     }
     if (!file) die("augment needs exactly one FILE (or - for stdin); see --help");
-    if (fraction < 0.0) die("augment needs --fraction F (see --help)");
-    read_table(file, &t);
-    if (o.window > t.rows) die("--window %zu: at most the %zu rows of %s", o.window, t.rows, file);
-    vc = vae_config(&o, t.rows);
-    check(an_vae_create(&vc, t.cols, NULL, &d), "vae");
-    r = an_detector_fit(d, t.x, t.rows);
-    progress_end();
-    if (r == AN_ERR_TOO_SHORT)
-        die("%zu rows are too few for the VAE with --window %zu (its windows and their validation split need "
-            "more rows; give more rows or a smaller --window)", t.rows, o.window);
-    check(r, "fit");
+    if (!classifier && fraction < 0.0) die("augment needs --fraction F or --classifier MODEL (see --help)");
+    if (classifier && fraction >= 0.0) die("augment: --fraction or --classifier, not both");
+    if (!classifier && (from_vae || kinds)) die("augment: --from-vae and --kinds go with --classifier");
+    {
+        out_file model_out;
+        an_window_inject_config wc = an_window_inject_config_init(o.window);
+        if (classifier) {
+            if (kinds) wc.inject.kinds = parse_kinds(kinds);
+            if (wc.inject.kinds & AN_INJECT_BIT(AN_INJECT_PHASE)) die("--kinds: phase needs a period; not here");
+            if (wc.inject.kinds & AN_INJECT_BIT(AN_INJECT_GAP)) die("--kinds: gap (missing values) cannot be trained on");
+            out_open(&model_out, classifier);
+        }
+        read_table(file, &t);
+        if (o.window > t.rows) die("--window %zu: at most the %zu rows of %s", o.window, t.rows, file);
+        if (!classifier || from_vae) {
+            vc = vae_config(&o, t.rows);
+            check(an_vae_create(&vc, t.cols, NULL, &d), "vae");
+            r = an_detector_fit(d, t.x, t.rows);
+            progress_end();
+            if (r == AN_ERR_TOO_SHORT)
+                die("%zu rows are too few for the VAE with --window %zu (its windows and their validation split need "
+                    "more rows; give more rows or a smaller --window)", t.rows, o.window);
+            check(r, "fit");
+        }
+        if (classifier) {
+            an_lstm_config lc = an_lstm_classifier_config_init(o.window, 32, 1);
+            an_detector *cl;
+            unsigned char *mask = (unsigned char *)xmalloc(count * o.window * t.cols);
+            float *lab = (float *)xmalloc(count * sizeof(float));
+            size_t n_ev = 0, k, pos = 0;
+            double auc = 0.0;
+            wc.n_windows = count;
+            wc.anomalous = anomalous;
+            wc.inject.magnitude = magnitude;
+            wc.inject.seed = o.seed;
+            lc.seed = o.seed;
+            lc.train.epochs = o.epochs ? o.epochs : 60;
+            lc.train.patience = 0;   /* every epoch: the loss falls late (README) */
+            lc.dropout = 0.0;
+            lc.train.adam.lr = 1e-2;
+            if (!o.quiet && isatty(2)) {
+                lc.train.progress = show_progress;
+                lc.train.progress_user = (void *)"classifier";
+            }
+            out = (float *)xmalloc(count * o.window * t.cols * sizeof(float));
+            r = an_inject_windows(d, t.x, t.rows, t.cols, &wc, NULL, out, lab, mask, NULL, 0, &n_ev);
+            if (r == AN_ERR_TOO_SHORT)
+                die("%s: %zu rows and --window %zu cannot hold these anomalies (a window keeps its first %zu rows "
+                    "clean; give a larger --window)", file, t.rows, o.window, wc.inject.separation);
+            check(r, "inject");
+            check(an_lstm_classifier_create(&lc, t.cols, NULL, &cl), "classifier");
+            r = an_lstm_classifier_train_injected(cl, d, t.x, t.rows, &wc, NULL);
+            progress_end();
+            check(r, "classifier");
+            save_detector(cl, model_out.f, classifier);
+            out_close(&model_out);
+            write_blocks(&t, out, count, o.window, mask);
+            if (!o.quiet) {   /* how well it fits its own windows (not a held-out figure) */
+                float *p = (float *)xmalloc(count * sizeof(float));
+                unsigned char *truth = (unsigned char *)xmalloc(count);
+                check(an_lstm_classifier_predict(cl, out, count, p), "classifier");
+                for (k = 0; k < count; k++) pos += (truth[k] = lab[k] > 0.5f);
+                if (pos && pos < count) check(an_roc_auc(p, truth, count, NULL, &auc), "auc");
+                fprintf(stderr, "%zu windows of %zu rows (%zu with an anomaly) from %s%s; classifier written to %s",
+                        count, o.window, pos, d ? "the VAE of " : "", file, classifier);
+                if (pos && pos < count) fprintf(stderr, ", ROC-AUC on its training windows %.3f", auc);
+                fputc('\n', stderr);
+                free(p);
+                free(truth);
+            }
+            an_detector_destroy(cl);
+            free(mask);
+            free(lab);
+            free(out);
+            an_detector_destroy(d);
+            free_table(&t);
+            return 0;
+        }
+    }
     if ((r = an_vae_augment(d, t.x, t.rows, fraction, o.seed, NULL, 0, &rows)) != AN_ERR_SHAPE) check(r, "augment");
     out = (float *)xmalloc(rows * t.cols * sizeof(float));
     check(an_vae_augment(d, t.x, t.rows, fraction, o.seed, out, rows, &rows), "augment");
-    printf("%s", t.name[0]);
-    for (f = 0; f < t.cols; f++) printf(",%s", t.name[f + 1]);
-    printf(",synthetic\n");
-    for (i = 0; i < rows; i++) {
-        printf("%s", i < t.rows ? t.stamp[i] : "synthetic");
-        for (f = 0; f < t.cols; f++) {
-            if (i < t.rows) printf(",%s", t.cell[i * t.cols + f]);
-            else printf(",%.9g", (double)out[i * t.cols + f]);
+    if (blocks) {
+        write_blocks(&t, out + t.rows * t.cols, (rows - t.rows) / o.window, o.window, NULL);
+    } else {
+        printf("%s", t.name[0]);
+        for (f = 0; f < t.cols; f++) printf(",%s", t.name[f + 1]);
+        printf(",synthetic\n");
+        for (i = 0; i < rows; i++) {
+            printf("%s", i < t.rows ? t.stamp[i] : "synthetic");
+            for (f = 0; f < t.cols; f++) {
+                if (i < t.rows) printf(",%s", t.cell[i * t.cols + f]);
+                else printf(",%.9g", (double)out[i * t.cols + f]);
+            }
+            printf(",%d\n", i >= t.rows);
         }
-        printf(",%d\n", i >= t.rows);
     }
     if (!o.quiet)
-        fprintf(stderr, "%zu synthetic windows of %zu rows after the %zu rows of %s\n", (rows - t.rows) / o.window,
-                o.window, t.rows, file);
+        fprintf(stderr, "%zu synthetic windows of %zu rows %s the %zu rows of %s\n", (rows - t.rows) / o.window,
+                o.window, blocks ? "drawn from a VAE of" : "after", t.rows, file);
     free(out);
     an_detector_destroy(d);
     free_table(&t);

@@ -199,11 +199,45 @@ ok $? "augment: the rows as they were, then 12 synthetic windows in the series' 
     "$bin" augment --fraction -1 "$tmp/series.csv" 2>&1 > /dev/null | grep -q "\-\-fraction: a number in \[0, 10\]"
 ok $? "augment: a missing or bad --fraction is one clear line"
 
+# augment --windows: the same 12 windows as blocks, 'window,step,value,label'
+# with 48 lines each and an empty line after each; the values are the rows
+# the default output appends, in order
+"$bin" augment --quiet --fraction 0.3 --windows "$tmp/series.csv" > "$tmp/augw.csv" &&
+    [ "$(wc -l < "$tmp/augw.csv")" = $((1 + 12 * 49)) ] &&
+    [ "$(head -n 1 "$tmp/augw.csv")" = "window,step,value,label" ] &&
+    awk -F, 'NR == 1 { next } (NR - 1) % 49 == 0 { if ($0 != "") bad = 1; next }
+             { k = (NR - 2) % 49; if ($1 != int((NR - 2) / 49) + 1 || $2 != k || $4 != 0 || NF != 4) bad = 1; print $3 }
+             END { exit bad }' "$tmp/augw.csv" > "$tmp/augw_v.txt" &&
+    awk -F, 'NR > 2001 { print $2 }' "$tmp/aug.csv" | cmp -s - "$tmp/augw_v.txt"
+ok $? "augment --windows: the same windows as blocks of 48 rows, numbered, an empty line after each"
+
+# augment --classifier: 256 windows of 24 rows, 128 of them with one
+# injected anomaly whose rows (label 1) are one run after the first 12
+# clean rows; the model file is written; the same bytes for a seed, others
+# for another seed
+"$bin" augment --quiet --classifier "$tmp/cl.anom" --count 256 --window 24 --epochs 3 --kinds spike,shift,trend \
+    "$tmp/series.csv" > "$tmp/cl.csv" &&
+    [ "$(wc -l < "$tmp/cl.csv")" = $((1 + 256 * 25)) ] &&
+    awk -F, 'NR == 1 || $0 == "" { next }
+             { if ($4 == 1) { if ($2 < 12) bad = 1; if (!(w[$1]++) ) n++; else if (last[$1] != $2 - 1) bad = 1; last[$1] = $2 } }
+             END { exit bad || n != 128 }' "$tmp/cl.csv" &&
+    head -c 5 "$tmp/cl.anom" | od -An -c | grep -q "A   N   O   M" &&
+    "$bin" augment --quiet --classifier "$tmp/cl2.anom" --count 256 --window 24 --epochs 3 --kinds spike,shift,trend \
+        "$tmp/series.csv" | cmp -s - "$tmp/cl.csv" && cmp -s "$tmp/cl.anom" "$tmp/cl2.anom" &&
+    "$bin" augment --quiet --classifier "$tmp/cl3.anom" --count 256 --window 24 --epochs 3 --seed 2 \
+        "$tmp/series.csv" > "$tmp/cl3.csv" && ! cmp -s "$tmp/cl3.csv" "$tmp/cl.csv"
+ok $? "augment --classifier: 128 of 256 windows with one anomaly after 12 clean rows, a model file, deterministic for a seed"
+"$bin" augment --classifier "$tmp/cl4.anom" --kinds gap "$tmp/series.csv" 2>&1 > /dev/null | grep -q "gap" &&
+    "$bin" augment --classifier "$tmp/cl4.anom" --fraction 0.3 "$tmp/series.csv" 2>&1 > /dev/null | grep -q "not both" &&
+    [ ! -e "$tmp/cl4.anom" ]
+ok $? "augment --classifier: gap, or --fraction too, is one clear line and no model file"
+
 # help documents every option and every method
 "$bin" --help > "$tmp/help.txt" 2>&1
 st=$?
 for w in detect stream nab demo --method --period --window --train-rows --threshold --epochs --seed --save --load \
-         --json --svg --quiet --name --windows hybrid stl mad iforest lstm-ae lstm-forecast vae augment percentile \
+         --json --svg --quiet --name --windows hybrid stl mad iforest lstm-ae lstm-forecast vae augment --classifier \
+         --from-vae --anomalous percentile \
          sigma dynamic spot example; do
     grep -q -- "$w" "$tmp/help.txt" || { echo "help lacks $w"; st=1; }
 done
