@@ -1447,6 +1447,50 @@ static double rms_diff(const double *u, const double *v, size_t n)
     return sqrt(s / (double)n);
 }
 
+/* Kernel SHAP and LIME score each distinct coalition once: the detector
+   is called for 2 + the distinct coalitions (counted here by comparing
+   every pair), the summary says so, fewer than the coalitions drawn, and
+   every stored value is the coalition's own score (an_xai_value), bit for
+   bit. */
+static void test_xai_duplicates(void)
+{
+    enum { P = 12 };
+    game g;
+    an_xai xai;
+    an_xai_summary s;
+    double phi[P];
+    size_t k, j, method;
+    game_make(&g, 5);
+    CHECK_OK(an_xai_init(&xai, &g.p, 2400, NULL));
+    for (method = 0; method < 2; method++) {
+        size_t distinct = 0, bad = 0;
+        int before = g.m.calls;
+        if (method == 0) CHECK_OK(an_xai_shap(&xai, 2400, 3, phi, &s));
+        else {
+            an_xai_lime_config lc = an_xai_lime_config_init();
+            lc.samples = 2400;
+            CHECK_OK(an_xai_lime(&xai, &lc, phi, &s));
+        }
+        for (k = 0; k < xai.n_coalitions; k++) {
+            for (j = 0; j < k; j++)
+                if (!memcmp(xai.coalitions + k * P, xai.coalitions + j * P, P)) break;
+            distinct += j == k;
+        }
+        CHECK_EQ_SIZE(s.evaluations, xai.n_coalitions + 2);
+        CHECK_EQ_SIZE(s.scored, distinct + 2);
+        CHECK_EQ_SIZE((size_t)(g.m.calls - before), s.scored);
+        CHECK(s.scored < s.evaluations);   /* 2,400 drawn of 4,094: some twice */
+        for (k = 0; k < xai.n_coalitions; k++) {
+            double f;
+            CHECK_OK(an_xai_value(&xai, xai.coalitions + k * P, &f));
+            bad += f != xai.values[k];
+        }
+        CHECK_EQ_SIZE(bad, 0);
+        fprintf(stderr, "%s: %zu coalitions, %zu distinct\n", method ? "lime" : "kernel shap", xai.n_coalitions, distinct);
+    }
+    an_xai_uninit(&xai);
+}
+
 /* Kernel SHAP against exact enumeration: the error falls as the budget
    grows, every call adds up to f(x) - f(none) to rounding, the whole
    budget gives the exact values, and a seed gives the same values. */
@@ -1680,6 +1724,61 @@ static void test_xai_fills(void)
     }
     CHECK(xai.series[5 * F] == 8.0f && xai.series[7 * F] == 8.0f);
     an_xai_uninit(&xai);
+}
+
+/* Series that share their first rows with the series before them (as
+   the explainers' sorted masked copies do; the encoder then copies the
+   shared steps instead of computing them) score in a batch, bit for
+   bit, as alone: shared prefixes of 0, 1, T / 2, T - 1 and T rows and
+   random lengths, for the autoencoder with one and with two encoder
+   layers and the forecaster, series of one window and of several. */
+static void test_score_batch_shared(void)
+{
+    enum { T = 12, F = 2, N = 300, S = 41, R_MAX = T + 3 };
+    static float train[N * F], xs[S * R_MAX * F], batch[S * R_MAX], one[R_MAX];
+    an_detector *d[3] = { NULL, NULL, NULL };
+    an_rng rng;
+    size_t i, k, r, s, shared = 0;
+    an_rng_seed(&rng, 34, 0);
+    for (i = 0; i < N; i++) {
+        train[i * F] = (float)sin(0.4 * (double)i) + 0.1f * (float)an_rng_normal(&rng);
+        train[i * F + 1] = (float)cos(0.25 * (double)i) + 0.1f * (float)an_rng_normal(&rng);
+    }
+    for (k = 0; k < 3; k++) {
+        an_lstm_config c = k < 2 ? an_lstm_ae_config_init(T, 8) : an_lstm_forecaster_config_init(T, 8, 2);
+        c.train.epochs = 1;
+        c.train.stride = 4;
+        if (k == 1) {
+            c.n_layers = 2;
+            c.units[1] = 6;
+        }
+        CHECK_OK(k < 2 ? an_lstm_ae_create(&c, F, NULL, &d[k]) : an_lstm_forecaster_create(&c, F, NULL, &d[k]));
+        if (!d[k]) return;
+        CHECK_OK(an_detector_fit(d[k], train, N));
+    }
+    for (r = 0; r < 2; r++) {
+        size_t R = r ? R_MAX : T + 1;   /* the forecaster needs T + 1 */
+        random_fill(&rng, xs, S * R * F, -2.0, 2.0);
+        for (s = 1; s < S; s++) {
+            static const size_t fixed[5] = { 0, 1, T / 2, T - 1, T };
+            size_t p = s % 7 < 5 ? fixed[s % 7] : (size_t)an_rng_below(&rng, R + 1);
+            memcpy(xs + s * R * F, xs + (s - 1) * R * F, p * F * sizeof(float));
+            shared += p > 0;
+        }
+        for (k = 0; k < 3; k++) {
+            int same = 1, nonzero = 0;
+            CHECK_OK(an_detector_score_batch(d[k], xs, S, R, batch));
+            for (s = 0; s < S; s++) {
+                CHECK_OK(an_detector_score(d[k], xs + s * R * F, R, one));
+                same &= memcmp(one, batch + s * R, R * sizeof(float)) == 0;
+                nonzero |= one[R - 1] > 0.0f;
+            }
+            CHECK(same);
+            CHECK(nonzero);
+        }
+    }
+    CHECK(shared > S);
+    for (k = 0; k < 3; k++) an_detector_destroy(d[k]);
 }
 
 /* After init the explainers allocate nothing; caller memory needs no
@@ -2618,6 +2717,7 @@ int main(void)
     RUN(test_xai_fills);
     RUN(test_xai_memory);
     RUN(test_score_batch);
+    RUN(test_score_batch_shared);
     RUN(test_xai_batched);
     RUN(test_xai_importance);
     RUN(test_gradient_batch);
@@ -2628,6 +2728,7 @@ int main(void)
     RUN(test_xai_ig_torch);
     RUN(test_xai_ig_errors);
     RUN(test_xai_reasons);
+    RUN(test_xai_duplicates);
     RUN(test_xai_localization);
     RUN(test_xai_localization_cells);
     return test_finish("test_xai");
