@@ -1158,8 +1158,9 @@ AN_API void an_lstm_layer_prepare(const an_lstm_layer *L, const an_lstm_layer_bu
         an__transpose(H, H4 - p < AN_LSTM_PANEL ? H4 - p : AN_LSTM_PANEL, L->W_hh + p * H, panels + p * H);
 }
 
-/* At most this many rows for an__lstm_forward_from's shared prefixes. */
-#define AN__LSTM_SHARE_MAX 64
+/* At most this many windows per pass share prefixes (an__series_scores
+   keeps their from[] on the stack: 32 size_t). */
+#define AN__LSTM_SHARE_MAX 32
 
 /* an_lstm_layer_forward, where row b > 0 may share its first from[b]
    steps of input with row b - 1 (from NULL: none; from[0] = 0, B <=
@@ -1167,13 +1168,13 @@ AN_API void an_lstm_layer_prepare(const an_lstm_layer *L, const an_lstm_layer_bu
    inputs up to t, so at steps t < from[b] row b's gates, cell and output
    are row b - 1's, copied instead of computed: the recurrent product,
    the activations and the cell run on the other rows only, gathered as
-   the step buffer gathers them, so every value has the bits it would
-   have had computed (a row's arithmetic does not depend on its batch). */
+   the step buffer gathers them (row k of it: the k-th row with from <=
+   t), so every value has the bits it would have had computed (a row's
+   arithmetic does not depend on its batch). */
 static void an__lstm_forward_from(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, size_t B, size_t T,
                                   const float *x, int repeat, const size_t *from)
 {
     const size_t H = L->H, I = L->I, H4 = 4 * H, ldz = T * H4, ldh = T * H;
-    size_t live[AN__LSTM_SHARE_MAX];   /* the rows computed at a step (from only) */
     float *Z = buf->gates;                           /* (B,T,4H): pre-activations, then gates */
     float *wih = buf->wt, *whh = buf->wt + I * H4;   /* W_ih^T (I,4H), W_hh^T (H,4H) in panels */
     size_t b, t, j;
@@ -1199,27 +1200,30 @@ static void an__lstm_forward_from(const an_lstm_layer *L, const an_lstm_layer_bu
         size_t ldg = ldz, nb = B;
         if (from && t > 0 && B > 1) {
             size_t k;
-            for (nb = 0, b = 0; b < B; b++)
-                if (from[b] <= t) live[nb++] = b;
+            for (nb = 0, b = 0; b < B; b++) nb += from[b] <= t;
             if (nb < B) {   /* some rows copy this step: the rest gathered */
                 float *hs = buf->step + B * H4;
                 const float *hp = buf->h + (t - 1) * H;
                 size_t p;
                 g = buf->step;
-                for (k = 0; k < nb; k++) {
-                    memcpy(g + k * H4, Zt + live[k] * ldz, H4 * sizeof(float));
-                    memcpy(hs + k * H, hp + live[k] * ldh, H * sizeof(float));
-                }
+                for (k = 0, b = 0; b < B; b++)
+                    if (from[b] <= t) {
+                        memcpy(g + k * H4, Zt + b * ldz, H4 * sizeof(float));
+                        memcpy(hs + k * H, hp + b * ldh, H * sizeof(float));
+                        k++;
+                    }
                 for (p = 0; p < H4 && nb; p += AN_LSTM_PANEL) {
                     size_t pw = H4 - p < AN_LSTM_PANEL ? H4 - p : AN_LSTM_PANEL;
                     an_gemm_nn(nb, pw, H, hs, H, whh + p * H, pw, g + p, H4);
                 }
                 an__lstm_activate(L->act, nb, H, g, H4);
-                for (k = 0; k < nb; k++) {
-                    size_t o = live[k] * ldh + t * H;
-                    memcpy(Zt + live[k] * ldz, g + k * H4, H4 * sizeof(float));
-                    an__lstm_cell(L->act, H, g + k * H4, buf->c + o - H, buf->c + o, buf->ac + o, buf->h + o);
-                }
+                for (k = 0, b = 0; b < B; b++)
+                    if (from[b] <= t) {
+                        size_t o = b * ldh + t * H;
+                        memcpy(Zt + b * ldz, g + k * H4, H4 * sizeof(float));
+                        an__lstm_cell(L->act, H, g + k * H4, buf->c + o - H, buf->c + o, buf->ac + o, buf->h + o);
+                        k++;
+                    }
                 for (b = 1; b < B; b++)   /* in order: row b - 1 is final */
                     if (from[b] > t) {
                         size_t o = b * ldh + t * H;
