@@ -28,7 +28,8 @@
 #                  (not the telemetry part's --preset telemanom run);
 #                  QUICK=1 runs 14 synthetic files instead of 84; EVAL_FLAGS
 #                  takes bench/eval.c's own flags (--no-nab, --no-synth,
-#                  --no-telemetry, --jobs N)
+#                  --no-telemetry, --no-xai, --jobs N); it ends with the
+#                  explainers' localization (in-process, seconds)
 #   make fuzz      libFuzzer (clang, ASan + UBSan) on each reader: model files, the CLI's
 #                  CSV, NAB windows JSON and stream lines; FUZZ_SECONDS=60 each
 #   make cross     the suite for AArch64 NEON under qemu (CROSS=aarch64-linux-gnu-)
@@ -321,7 +322,7 @@ docs: build/anomaly
 	    docs/cli.md > build/cli.md
 	mv build/cli.md docs/cli.md
 
-build/eval: bench/eval.c anomaly.h | build
+build/eval: bench/eval.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDLIBS)
 
 # Does VAE augmentation help the LSTM autoencoder?  bench/augment.c, in

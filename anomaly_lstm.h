@@ -1253,8 +1253,21 @@ AN_API void an_lstm_layer_prepare(const an_lstm_layer *L, const an_lstm_layer_bu
         an__transpose(H, H4 - p < AN_LSTM_PANEL ? H4 - p : AN_LSTM_PANEL, L->W_hh + p * H, panels + p * H);
 }
 
-AN_API void an_lstm_layer_forward(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, size_t B, size_t T,
-                                  const float *x, int repeat)
+/* At most this many windows per pass share prefixes (an__series_scores
+   keeps their from[] on the stack: 32 size_t). */
+#define AN__LSTM_SHARE_MAX 32
+
+/* an_lstm_layer_forward, where row b > 0 may share its first from[b]
+   steps of input with row b - 1 (from NULL: none; from[0] = 0, B <=
+   AN__LSTM_SHARE_MAX).  The state after step t depends only on the
+   inputs up to t, so at steps t < from[b] row b's gates, cell and output
+   are row b - 1's, copied instead of computed: the recurrent product,
+   the activations and the cell run on the other rows only, gathered as
+   the step buffer gathers them (row k of it: the k-th row with from <=
+   t), so every value has the bits it would have had computed (a row's
+   arithmetic does not depend on its batch). */
+static void an__lstm_forward_from(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, size_t B, size_t T,
+                                  const float *x, int repeat, const size_t *from)
 {
     const size_t H = L->H, I = L->I, H4 = 4 * H, ldz = T * H4, ldh = T * H;
     float *Z = buf->gates;                           /* (B,T,4H): pre-activations, then gates */
@@ -1279,7 +1292,44 @@ AN_API void an_lstm_layer_forward(const an_lstm_layer *L, const an_lstm_layer_bu
     for (t = 0; t < T; t++) {
         float *Zt = Z + t * H4;   /* rows b at Zt + b ldz */
         float *g = Zt;            /* the step's gates, rows ldg apart */
-        size_t ldg = ldz;
+        size_t ldg = ldz, nb = B;
+        if (from && t > 0 && B > 1) {
+            size_t k;
+            for (nb = 0, b = 0; b < B; b++) nb += from[b] <= t;
+            if (nb < B) {   /* some rows copy this step: the rest gathered */
+                float *hs = buf->step + B * H4;
+                const float *hp = buf->h + (t - 1) * H;
+                size_t p;
+                g = buf->step;
+                for (k = 0, b = 0; b < B; b++)
+                    if (from[b] <= t) {
+                        memcpy(g + k * H4, Zt + b * ldz, H4 * sizeof(float));
+                        memcpy(hs + k * H, hp + b * ldh, H * sizeof(float));
+                        k++;
+                    }
+                for (p = 0; p < H4 && nb; p += AN_LSTM_PANEL) {
+                    size_t pw = H4 - p < AN_LSTM_PANEL ? H4 - p : AN_LSTM_PANEL;
+                    an_gemm_nn(nb, pw, H, hs, H, whh + p * H, pw, g + p, H4);
+                }
+                an__lstm_activate(L->act, nb, H, g, H4);
+                for (k = 0, b = 0; b < B; b++)
+                    if (from[b] <= t) {
+                        size_t o = b * ldh + t * H;
+                        memcpy(Zt + b * ldz, g + k * H4, H4 * sizeof(float));
+                        an__lstm_cell(L->act, H, g + k * H4, buf->c + o - H, buf->c + o, buf->ac + o, buf->h + o);
+                        k++;
+                    }
+                for (b = 1; b < B; b++)   /* in order: row b - 1 is final */
+                    if (from[b] > t) {
+                        size_t o = b * ldh + t * H;
+                        memcpy(Zt + b * ldz, Zt + (b - 1) * ldz, H4 * sizeof(float));
+                        memcpy(buf->c + o, buf->c + o - ldh, H * sizeof(float));
+                        memcpy(buf->ac + o, buf->ac + o - ldh, H * sizeof(float));
+                        memcpy(buf->h + o, buf->h + o - ldh, H * sizeof(float));
+                    }
+                continue;
+            }
+        }
         /* Z_t(B,4H) += h_{t-1}(B,H) W_hh^T(H,4H), panel by panel; with one
            row, a gemv.  With more, on copies in adjacent rows (buf->step):
            the same arithmetic, so the same bits. */
@@ -1310,6 +1360,12 @@ AN_API void an_lstm_layer_forward(const an_lstm_layer *L, const an_lstm_layer_bu
                           buf->h + o);
         }
     }
+}
+
+AN_API void an_lstm_layer_forward(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, size_t B, size_t T,
+                                  const float *x, int repeat)
+{
+    an__lstm_forward_from(L, buf, B, T, x, repeat, NULL);
 }
 
 /* One row of the cell's backward pass.  In: gates g (4H), act(c_t) ac,
@@ -2256,14 +2312,14 @@ AN_API void an_lstm_sync(an_detector *d)
 }
 
 /* Reconstruction of B windows m->x (B,T,F) into m->yhat. */
-static void an__lae_forward(an__lae *m, size_t B)
+static void an__lae_forward_from(an__lae *m, size_t B, const size_t *from)
 {
     const an__lae_layout *L = &m->lay;
     size_t T = m->cfg.window, l, b;
     const float *in = m->x, *top, *code;
     int drop = m->training && L->head && m->cfg.dropout > 0.0;
-    for (l = 0; l < L->n; l++) {
-        an_lstm_layer_forward(&m->enc[l], &m->enc_buf[l], B, T, in, 0);
+    for (l = 0; l < L->n; l++) {   /* layer l's step t depends on the inputs up to t: from holds for all */
+        an__lstm_forward_from(&m->enc[l], &m->enc_buf[l], B, T, in, 0, drop ? NULL : from);
         in = m->enc_buf[l].h;
         if (drop && l + 1 < L->n) {   /* dropout between layers: (B,T,H_l) */
             size_t k = B * T * L->enc_H[l];
@@ -2293,6 +2349,11 @@ static void an__lae_forward(an__lae *m, size_t B)
     for (l = 1; l < L->n_dec; l++) an_lstm_layer_forward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0);
     an_dense_forward(B * T, L->out_in, L->out_dim, m->dec_buf[L->n_dec - 1].h, m->params + L->out_W,
                      m->params + L->out_b, m->yhat);
+}
+
+static void an__lae_forward(an__lae *m, size_t B)
+{
+    an__lae_forward_from(m, B, NULL);
 }
 
 /* Layer l of `layers` as backward should see it: itself, or with
@@ -2789,13 +2850,18 @@ static an_result an__lae_put(an__lae *m, const float *rows, size_t b)
    (AN_ERR_NUMERIC); the classifier's logits become probabilities.  Every
    scoring path (score, score_batch, push, errors, predict) runs its
    windows through here. */
-static an_result an__lae_infer(an__lae *m, size_t bs)
+static an_result an__lae_infer_from(an__lae *m, size_t bs, const size_t *from)
 {
     size_t n = bs * m->lay.out_total;
-    an__lae_forward(m, bs);
+    an__lae_forward_from(m, bs, from);
     if (!an__all_finite(m->yhat, n)) return AN_ERR_NUMERIC;
     if (m->lay.classifier) an_sigmoid(n, m->yhat, m->yhat);
     return AN_OK;
+}
+
+static an_result an__lae_infer(an__lae *m, size_t bs)
+{
+    return an__lae_infer_from(m, bs, NULL);
 }
 
 /* an__lae_infer on bs <= batch windows of raw rows, window b at x + b step
@@ -3095,9 +3161,20 @@ static an_result an__series_scores(an__lae *m, const float *x, size_t n_series, 
     memset(scores, 0, n_series * n_rows * sizeof(float));
     for (g0 = 0; g0 < n; g0 += batch) {   /* window g: series g / nw, window g % nw */
         size_t bs = n - g0 < batch ? n - g0 : batch;
+        size_t from[AN__LSTM_SHARE_MAX];
+        int share = bs > 1 && bs <= AN__LSTM_SHARE_MAX;
         for (b = 0; b < bs; b++)
             if ((res = an__lae_put(m, x + ((g0 + b) / nw * n_rows + (g0 + b) % nw) * F, b)) != AN_OK) return res;
-        if ((res = an__lae_infer(m, bs)) != AN_OK) return res;
+        /* from[b]: the steps window b's scaled input shares with window
+           b - 1's (the explainers' masked copies, sorted, share their
+           first segments): the encoder copies them (an__lstm_forward_from) */
+        for (b = 0; share && b < bs; b++) {
+            size_t t = 0;
+            if (b > 0)
+                while (t < T && !memcmp(m->x + (b * T + t) * F, m->x + ((b - 1) * T + t) * F, F * sizeof(float))) t++;
+            from[b] = t;
+        }
+        if ((res = an__lae_infer_from(m, bs, share ? from : NULL)) != AN_OK) return res;
         for (b = 0; b < bs; b++) {
             size_t w = (g0 + b) % nw;
             const float *xs = x + (g0 + b) / nw * n_rows * F;

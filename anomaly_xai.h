@@ -292,6 +292,8 @@ typedef struct an_xai {
     double *rhs;                /* (n_players + 1)                           */
     size_t *pick;               /* (n_players) a subset being built          */
     unsigned char *mask;        /* (n_players) the coalition being built     */
+    size_t *order;              /* (2 budget) the stored coalitions sorted,
+                                   then the distinct ones (scored once)      */
     size_t chunk;               /* masked copies scored per call, >= 1       */
     float *series;              /* (chunk, n_rows, n_features) masked copies */
     float *scores;              /* (chunk, n_rows) their scores              */
@@ -309,7 +311,10 @@ typedef struct an_xai_summary {
                              occlusion and LIME, which promise nothing       */
     double intercept;     /* LIME's fitted f at "all masked"; NaN otherwise  */
     double fidelity;      /* LIME's weighted R^2; NaN otherwise              */
-    size_t evaluations;   /* coalitions (series) scored                      */
+    size_t evaluations;   /* coalitions evaluated (f known for each)         */
+    size_t scored;        /* series the detector scored: Kernel SHAP and
+                             LIME score a coalition drawn more than once
+                             once (same bits), so this may be less       */
 } an_xai_summary;
 
 typedef struct an_xai_lime_config {
@@ -2090,7 +2095,7 @@ static size_t an__xai_chunk(size_t cells)
 }
 
 /* Checks the players and lays out the block (offsets of its 9 arrays). */
-static an_result an__xai_layout(const an_xai_players *p, size_t budget, size_t *bytes, size_t off[9])
+static an_result an__xai_layout(const an_xai_players *p, size_t budget, size_t *bytes, size_t off[10])
 {
     an__layout l = { 0 };
     size_t F, P, P1, chunk;
@@ -2112,12 +2117,12 @@ static an_result an__xai_layout(const an_xai_players *p, size_t budget, size_t *
     /* an__layout_add's SIZE_MAX does not survive the next rounding up, so
        overflow is caught at each step */
     {
-        const size_t counts[9] = { an__mul(budget, P), budget, budget, P1 * P1, P1, P,
-                                   an__mul(chunk, p->n_rows * F), chunk * p->n_rows, P };
-        const size_t elems[9] = { 1, sizeof(double), sizeof(double), sizeof(double), sizeof(double),
-                                  sizeof(size_t), sizeof(float), sizeof(float), 1 };
+        const size_t counts[10] = { an__mul(budget, P), budget, budget, P1 * P1, P1, P,
+                                    an__mul(chunk, p->n_rows * F), chunk * p->n_rows, P, an__mul(budget, 2) };
+        const size_t elems[10] = { 1, sizeof(double), sizeof(double), sizeof(double), sizeof(double),
+                                   sizeof(size_t), sizeof(float), sizeof(float), 1, sizeof(size_t) };
         size_t k;
-        for (k = 0; k < 9; k++) {   /* coalitions values weights normal rhs pick series scores mask */
+        for (k = 0; k < 10; k++) {   /* coalitions values weights normal rhs pick series scores mask order */
             off[k] = an__layout_add(&l, counts[k], elems[k]);
             if (l.size == SIZE_MAX) return AN_ERR_TOO_LARGE;
         }
@@ -2128,7 +2133,7 @@ static an_result an__xai_layout(const an_xai_players *p, size_t budget, size_t *
 
 AN_API an_result an_xai_heap_size(const an_xai_players *p, size_t budget, size_t *bytes)
 {
-    size_t off[9];
+    size_t off[10];
     if (!bytes) return AN_ERR_INVALID_ARG;
     *bytes = 0;
     return an__xai_layout(p, budget, bytes, off);
@@ -2136,7 +2141,7 @@ AN_API an_result an_xai_heap_size(const an_xai_players *p, size_t budget, size_t
 
 AN_API an_result an_xai_init_preallocated(an_xai *xai, const an_xai_players *p, size_t budget, void *heap)
 {
-    size_t off[9], bytes, F, j;
+    size_t off[10], bytes, F, j;
     unsigned char *h = (unsigned char *)heap;
     an_result r;
     if (!xai) return AN_ERR_INVALID_ARG;
@@ -2157,6 +2162,7 @@ AN_API an_result an_xai_init_preallocated(an_xai *xai, const an_xai_players *p, 
     xai->series = (float *)(void *)(h + off[6]);
     xai->scores = (float *)(void *)(h + off[7]);
     xai->mask = h + off[8];
+    xai->order = (size_t *)(void *)(h + off[9]);
     xai->chunk = an__xai_chunk(p->n_rows * F);
     for (j = 0; j < xai->chunk; j++)   /* rows outside the window stay x */
         memcpy(xai->series + j * p->n_rows * F, p->x, p->n_rows * F * sizeof(float));
@@ -2167,7 +2173,7 @@ AN_API an_result an_xai_init_preallocated(an_xai *xai, const an_xai_players *p, 
 AN_API an_result an_xai_init(an_xai *xai, const an_xai_players *p, size_t budget, const an_allocator *a)
 {
     an_allocator alloc;
-    size_t bytes, off[9];
+    size_t bytes, off[10];
     void *heap;
     an_result r;
     if (!xai) return AN_ERR_INVALID_ARG;
@@ -2239,7 +2245,7 @@ typedef void (*an__xai_pick_fn)(const an_xai *xai, size_t k, unsigned char *z);
 
 /* f of n coalitions, f[k] of the one pick gives for k: their masked
    copies `chunk` at a time, each batch one an_detector_score_batch call. */
-static an_result an__xai_eval(an_xai *xai, size_t n, an__xai_pick_fn pick, double *f)
+static an_result an__xai_eval_at(an_xai *xai, size_t n, an__xai_pick_fn pick, double *f, const size_t *at)
 {
     size_t R = xai->players.n_rows, cells = R * xai->n_features, k0, j, chunk = an__xai_chunk(cells);
     an_result r;
@@ -2254,18 +2260,73 @@ static an_result an__xai_eval(an_xai *xai, size_t n, an__xai_pick_fn pick, doubl
         for (j = 0; j < c; j++) {
             double v = xai->scores[j * R + xai->players.target];
             if (!an__finite(v)) return AN_ERR_NUMERIC;
-            f[k0 + j] = v;
+            f[at ? at[k0 + j] : k0 + j] = v;
         }
     }
     return AN_OK;
 }
 
-/* The picks: the stored coalitions; all present (k = 0) and none (k =
+static an_result an__xai_eval(an_xai *xai, size_t n, an__xai_pick_fn pick, double *f)
+{
+    return an__xai_eval_at(xai, n, pick, f, NULL);
+}
+
+/* The picks: all present (k = 0) and none (k =
    1); the bits of k (player i present when bit i is set); all but
    player k. */
-static void an__xai_pick_stored(const an_xai *xai, size_t k, unsigned char *z)
+/* The k-th distinct stored coalition (an__xai_eval_stored's list). */
+static void an__xai_pick_distinct(const an_xai *xai, size_t k, unsigned char *z)
 {
-    memcpy(z, xai->coalitions + k * xai->n_players, xai->n_players);
+    memcpy(z, xai->coalitions + xai->order[xai->budget + k] * xai->n_players, xai->n_players);
+}
+
+/* Stored coalitions a and b compared byte by byte (memcmp's order). */
+static int an__xai_cmp(const an_xai *xai, size_t a, size_t b)
+{
+    return memcmp(xai->coalitions + a * xai->n_players, xai->coalitions + b * xai->n_players, xai->n_players);
+}
+
+/* Sift-down of a heap of stored-coalition indices (largest at the root). */
+static void an__xai_sift(const an_xai *xai, size_t *v, size_t root, size_t n)
+{
+    for (;;) {
+        size_t child = 2 * root + 1, t;
+        if (child >= n) return;
+        if (child + 1 < n && an__xai_cmp(xai, v[child], v[child + 1]) < 0) child++;
+        if (an__xai_cmp(xai, v[root], v[child]) >= 0) return;
+        t = v[root];
+        v[root] = v[child];
+        v[child] = t;
+        root = child;
+    }
+}
+
+/* f (n) of the n stored coalitions, each distinct one scored once: the
+   indices sorted by coalition (a heapsort: no allocation, no recursion),
+   the first of each run of equal ones scored (in that order, so
+   consecutive copies share their earliest masked rows the longest), the
+   others given its value.  A coalition's score does not depend on what
+   else is in its batch (the contract), so every value has the bits it
+   would have scored alone.  *scored: the series scored. */
+static an_result an__xai_eval_stored(an_xai *xai, size_t n, double *f, size_t *scored)
+{
+    size_t *v = xai->order, *distinct = xai->order + xai->budget, k, u = 0, t;
+    an_result r;
+    for (k = 0; k < n; k++) v[k] = k;
+    for (k = n / 2; k-- > 0;) an__xai_sift(xai, v, k, n);
+    for (k = n; k-- > 1;) {
+        t = v[0];
+        v[0] = v[k];
+        v[k] = t;
+        an__xai_sift(xai, v, 0, k);
+    }
+    for (k = 0; k < n; k++)
+        if (k == 0 || an__xai_cmp(xai, v[k], v[k - 1]) != 0) distinct[u++] = v[k];
+    if ((r = an__xai_eval_at(xai, u, an__xai_pick_distinct, f, distinct)) != AN_OK) return r;
+    for (k = 1; k < n; k++)
+        if (an__xai_cmp(xai, v[k], v[k - 1]) == 0) f[v[k]] = f[v[k - 1]];
+    *scored = u;
+    return AN_OK;
 }
 
 static void an__xai_pick_ends(const an_xai *xai, size_t k, unsigned char *z)
@@ -2306,7 +2367,7 @@ static an_result an__xai_ends(an_xai *xai, an_xai_summary *s)
     if ((r = an__xai_eval(xai, 2, an__xai_pick_ends, f)) != AN_OK) return r;
     s->full = f[0];
     s->empty = f[1];
-    s->evaluations = 2;
+    s->evaluations = s->scored = 2;
     return AN_OK;
 }
 
@@ -2361,7 +2422,7 @@ AN_API an_result an_xai_exact(an_xai *xai, double *phi, an_xai_summary *summary)
     summary->intercept = summary->fidelity = (double)NAN;
     summary->full = xai->values[n - 1];
     summary->empty = xai->values[0];
-    summary->evaluations = n;
+    summary->evaluations = summary->scored = n;
     xai->n_coalitions = 0;
     an__xai_close(xai, phi, summary);
     return AN_OK;
@@ -2399,7 +2460,7 @@ static an_result an__xai_cholesky_solve(double *A, double *b, size_t n)
 }
 
 /* Appends coalition z (P bytes) with its weight (evaluated later, all
-   at once: an__xai_eval with an__xai_pick_stored). */
+   at once: an__xai_eval_stored). */
 static void an__xai_add(an_xai *xai, const unsigned char *z, double weight)
 {
     size_t k = xai->n_coalitions, P = xai->n_players;
@@ -2503,8 +2564,9 @@ AN_API an_result an_xai_shap(an_xai *xai, size_t evaluations, uint64_t seed, dou
         return AN_OK;
     }
     an__xai_shap_sample(xai, evaluations, seed);
-    if ((r = an__xai_eval(xai, xai->n_coalitions, an__xai_pick_stored, xai->values)) != AN_OK) return r;
+    if ((r = an__xai_eval_stored(xai, xai->n_coalitions, xai->values, &k)) != AN_OK) return r;
     summary->evaluations += xai->n_coalitions;
+    summary->scored += k;
     /* Efficiency: phi_last = delta - sum of the others, so with
        y_k = f(z_k) - f(none) - z_k,last delta and a_kj = z_kj - z_k,last,
        minimise sum_k w_k (y_k - a_k . phi[0 .. M))^2, M = P - 1:
@@ -2548,6 +2610,7 @@ AN_API an_result an_xai_occlusion(an_xai *xai, double *phi, an_xai_summary *summ
     if ((r = an__xai_eval(xai, P, an__xai_pick_occlude, phi)) != AN_OK) return r;   /* f without p */
     for (p = 0; p < P; p++) phi[p] = summary->full - phi[p];
     summary->evaluations += P;
+    summary->scored += P;
     an__xai_close(xai, phi, summary);
     return AN_OK;
 }
@@ -2555,7 +2618,7 @@ AN_API an_result an_xai_occlusion(an_xai *xai, double *phi, an_xai_summary *summ
 AN_API an_result an_xai_lime(an_xai *xai, const an_xai_lime_config *config, double *phi, an_xai_summary *summary)
 {
     an_xai_lime_config c = config ? *config : an_xai_lime_config_init();
-    size_t P, n, k, i, j;
+    size_t P, n, k, i, j, scored;
     double sw = 0.0, ybar = 0.0, ss_res = 0.0, ss_tot = 0.0, *zbar;
     an_rng rng;
     an_result r;
@@ -2582,8 +2645,9 @@ AN_API an_result an_xai_lime(an_xai *xai, const an_xai_lime_config *config, doub
         for (j = 0; j < masked; j++) xai->mask[xai->pick[j]] = 0;
         an__xai_add(xai, xai->mask, exp(-d * d / (2.0 * c.kernel_width * c.kernel_width)));
     }
-    if ((r = an__xai_eval(xai, n, an__xai_pick_stored, xai->values)) != AN_OK) return r;
+    if ((r = an__xai_eval_stored(xai, n, xai->values, &scored)) != AN_OK) return r;
     summary->evaluations += n;
+    summary->scored += scored;
     /* Weighted ridge with a free intercept: centre z and f on their
        weighted means, solve (Zc^T W Zc + ridge I) phi = Zc^T W fc, then
        intercept = fbar - zbar . phi.  normal holds (P+1)^2 doubles: the
@@ -2723,7 +2787,7 @@ AN_API an_result an_xai_integrated_gradients_work(an_detector *d, const float *x
     memset(attr, 0, n * sizeof(double));
     if ((r = an__xai_score_at(d, x, n_rows, target, scores, &summary->full)) != AN_OK) return r;
     if ((r = an__xai_score_at(d, baseline, n_rows, target, scores, &summary->empty)) != AN_OK) return r;
-    summary->evaluations = 2;
+    summary->evaluations = summary->scored = 2;
     /* attr accumulates the weighted gradients (the integral's estimate),
        in the order of k, then is multiplied by x - b; the points k = 0 ..
        count - 1 go `chunk` at a time */
@@ -2737,6 +2801,7 @@ AN_API an_result an_xai_integrated_gradients_work(an_detector *d, const float *x
         }
         if ((r = an_detector_gradient_batch(d, path, c, n_rows, target, grad)) != AN_OK) return r;
         summary->evaluations += c;
+        summary->scored += c;
         for (j = 0; j < c; j++) {
             double w = 1.0 / (double)steps;
             k = k0 + j;

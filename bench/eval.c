@@ -2,7 +2,8 @@
    `RESULT {json}` line.  Not part of `make test` (it takes minutes).
 
      build/eval [--quick] [--bin build/anomaly] [--nab DIR] [--work DIR]
-                [--no-nab] [--no-synth] [--jobs N] [-- ARGS...]
+                [--no-nab] [--no-synth] [--no-telemetry] [--no-xai] [--jobs N]
+                [-- ARGS...]
 
    Its files go to WORK (default build/eval-work): WORK/nab, WORK/synth.
 
@@ -53,12 +54,40 @@
    merging), point precision / recall / F1, and the share of test rows
    flagged.  Full: 8 files (2 seeds per kind); --quick: 4.
 
+   Part 4, explanations (issue 14's localization), in-process, no
+   `anomaly` command: does each explainer point at the injected anomaly?
+   Three channels (sines of periods 24, 37 and 17 rows with noise of 0.2,
+   each channel a phase of its own); an LSTM autoencoder (window
+   XAI_T = 24, 16 units, 8 epochs) fitted on XAI_TRAIN clean rows.  Per
+   case, a fresh clean series of XAI_ROWS rows gets one anomaly from
+   an_inject_apply in a random channel (spike, dip: one row; shift,
+   variance, flatline, trend: 6 to 12 rows; magnitude 6 of the channel's
+   robust scale from an_inject_scale of the training rows, the sign of
+   shift and trend random), starting at a random row from 30.  The row
+   explained is the event's peak: the row of the span the autoencoder
+   scores highest; the window explained is the autoencoder's window
+   ending there (24 rows: all its score depends on).  The model's
+   expectation is its reconstruction of that window (an_lstm_explain):
+   the fill of masked cells (6 segments of 4 rows x 3 channels = 18
+   players), the baseline of integrated gradients and the `expected` of
+   importance (scaled by the training rows' robust scale).  Explainers:
+   importance, occlusion, Kernel SHAP (256 coalitions), LIME (256), IG
+   (64 midpoint steps).  A case's time is right when the cell with the
+   largest |attribution| lies in the injected rows (for the player
+   explainers, whose cells are equal within a player: when the top
+   player's 4 rows overlap them); its channel is right when the channel
+   with the largest sum of |attribution| over the window is the injected
+   one.  Shares per explainer and kind.  Full: XAI_SEEDS cases per kind;
+   --quick: a third of them.  --no-xai skips it.
+
    --jobs N runs N detect processes at once (default 1: the machine may be
    shared) and is passed to `anomaly nab --jobs` (default there: one
    process per online core).  The figures do not depend on it. */
 #define _POSIX_C_SOURCE 200809L
 #define ANOMALY_IMPLEMENTATION
 #include "../anomaly.h"
+#include "../anomaly_lstm.h"
+#include "../anomaly_xai.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -205,7 +234,7 @@ static void append(char **cmd, size_t *len, size_t *cap, const char *s, int quot
 
 typedef struct config {
     const char *bin, *nab, *work;
-    int quick, nab_on, synth_on, tele_on;
+    int quick, nab_on, synth_on, tele_on, xai_on;
     long jobs;
     int n_extra;
     char **extra;
@@ -768,6 +797,159 @@ static void tele_json(const char *name, const tele_tally *t)
 }
 
 /* --------------------------------------------------------------------------
+   Part 4: explanations (localization)
+   -------------------------------------------------------------------------- */
+
+#define XAI_T      24
+#define XAI_F      3
+#define XAI_ROWS   80
+#define XAI_TRAIN  3000
+#define XAI_SEEDS  30
+#define XAI_SEGS   6
+#define XAI_SAMPLES 256
+
+static const an_inject_kind xai_kinds[] = { AN_INJECT_SPIKE, AN_INJECT_DIP, AN_INJECT_SHIFT, AN_INJECT_VARIANCE,
+                                            AN_INJECT_FLATLINE, AN_INJECT_TREND };
+#define N_XAI_KINDS ((int)(sizeof xai_kinds / sizeof xai_kinds[0]))
+enum { XAI_IMPORTANCE, XAI_OCCLUSION, XAI_SHAP, XAI_LIME, XAI_IG, N_XAI_METHODS };
+static const char *const xai_method[N_XAI_METHODS] = { "importance", "occlusion", "shap", "lime", "ig" };
+
+typedef struct xai_part {
+    size_t cases[N_XAI_KINDS];
+    size_t time_hits[N_XAI_KINDS][N_XAI_METHODS], channel_hits[N_XAI_KINDS][N_XAI_METHODS];
+    double fit_seconds, seconds[N_XAI_METHODS], wall;
+} xai_part;
+
+/* n rows of the three channels; noise from stream `stream` of seed. */
+static void xai_series(float *x, size_t n, uint64_t seed, uint64_t stream)
+{
+    static const double period[XAI_F] = { 24.0, 37.0, 17.0 };
+    an_rng rng;
+    double phase;
+    size_t i, f;
+    an_rng_seed(&rng, seed, stream);
+    phase = 6.283185307179586 * an_rng_uniform(&rng);
+    for (i = 0; i < n; i++)
+        for (f = 0; f < XAI_F; f++)
+            x[i * XAI_F + f] = (float)(sin(6.283185307179586 * (double)i / period[f] + phase + (double)f) +
+                                       0.2 * an_rng_normal(&rng));
+}
+
+static void xai_check(an_result r, const char *what)
+{
+    if (r != AN_OK) die("eval: explanations: %s: %s", what, an_result_str(r));
+}
+
+/* Scores one explanation's cells (XAI_T, XAI_F) of the window whose first
+   row is w0 against the event. */
+static void xai_judge(const double *cells, size_t w0, const an_inject_event *ev, size_t *time_hit, size_t *channel_hit)
+{
+    double top = -1.0, per[XAI_F] = { 0 };
+    size_t i, f, best = 0;
+    int in = 0;
+    for (i = 0; i < XAI_T * XAI_F; i++) {
+        double a = fabs(cells[i]);
+        per[i % XAI_F] += a;
+        if (a > top) top = a;
+    }
+    for (i = 0; i < XAI_T && !in; i++)   /* ties: a player's equal cells */
+        for (f = 0; f < XAI_F; f++)
+            if (fabs(cells[i * XAI_F + f]) == top && w0 + i >= ev->start && w0 + i <= ev->end) in = 1;
+    for (f = 1; f < XAI_F; f++)
+        if (per[f] > per[best]) best = f;
+    *time_hit += (size_t)in;
+    *channel_hit += best == ev->channel;
+}
+
+static void xai_part_run(const config *c, xai_part *p)
+{
+    static float train[XAI_TRAIN * XAI_F];
+    float x[XAI_ROWS * XAI_F], fill[XAI_T * XAI_F], scores[XAI_ROWS];
+    double scale[XAI_F], phi[XAI_SEGS * XAI_F], cells[XAI_T * XAI_F];
+    an_lstm_config lc = an_lstm_ae_config_init(XAI_T, 16);
+    an_detector *d = NULL;
+    int k, seeds = c->quick ? XAI_SEEDS / 3 : XAI_SEEDS, s, m;
+    double t0 = now(), wall0 = t0;
+    memset(p, 0, sizeof *p);
+    xai_series(train, XAI_TRAIN, SEED_BASE + 9000u, 1);
+    xai_check(an_inject_scale(train, XAI_TRAIN, XAI_F, NULL, scale), "scale");
+    lc.train.epochs = 8;
+    lc.train.stride = 2;
+    xai_check(an_lstm_ae_create(&lc, XAI_F, NULL, &d), "create");
+    xai_check(an_detector_fit(d, train, XAI_TRAIN), "fit");
+    p->fit_seconds = now() - t0;
+    for (k = 0; k < N_XAI_KINDS; k++)
+        for (s = 0; s < seeds; s++) {
+            uint64_t seed = SEED_BASE + 9100u + 100u * (unsigned)k + (unsigned)s;
+            an_rng rng;
+            an_inject_event ev;
+            an_lstm_record rec;
+            an_xai_players pl;
+            an_xai xai;
+            an_xai_summary sum;
+            an_xai_lime_config lime = an_xai_lime_config_init();
+            size_t len, i, target, w0;
+            int one_row = xai_kinds[k] == AN_INJECT_SPIKE || xai_kinds[k] == AN_INJECT_DIP;
+            xai_series(x, XAI_ROWS, seed, 2);
+            an_rng_seed(&rng, seed, 3);
+            memset(&ev, 0, sizeof ev);
+            len = one_row ? 1 : 6 + (size_t)an_rng_below(&rng, 7);
+            ev.kind = xai_kinds[k];
+            ev.channel = (size_t)an_rng_below(&rng, XAI_F);
+            ev.start = 30 + (size_t)an_rng_below(&rng, XAI_ROWS - 30 - len + 1);
+            ev.end = ev.start + len - 1;
+            ev.magnitude = 6.0;
+            ev.scale = scale[ev.channel];
+            ev.sign = xai_kinds[k] == AN_INJECT_DIP ? -1
+                      : (xai_kinds[k] == AN_INJECT_SHIFT || xai_kinds[k] == AN_INJECT_TREND) && an_rng_below(&rng, 2) ? -1
+                                                                                                                   : 1;
+            xai_check(an_inject_apply(x, XAI_ROWS, XAI_F, &ev, 1, 0, seed, NULL, NULL), "inject");
+            xai_check(an_detector_score(d, x, XAI_ROWS, scores), "score");
+            for (target = ev.start, i = ev.start; i <= ev.end; i++)
+                if (scores[i] > scores[target]) target = i;
+            w0 = target + 1 - XAI_T;
+            xai_check(an_lstm_explain(d, x, XAI_ROWS, target, fill, &rec), "expected");
+            if (rec.start != w0) die("eval: explanations: the reconstruction starts at %zu, not %zu", rec.start, w0);
+            memset(&pl, 0, sizeof pl);
+            pl.detector = d;
+            pl.x = x + w0 * XAI_F;
+            pl.n_rows = XAI_T;
+            pl.start = 0;
+            pl.length = XAI_T;
+            pl.target = XAI_T - 1;
+            pl.n_segments = XAI_SEGS;
+            pl.per_channel = 1;
+            pl.fill = AN_XAI_FILL_EXPECTED;
+            pl.fill_values = fill;
+            xai_check(an_xai_init(&xai, &pl, XAI_SAMPLES, NULL), "init");
+            lime.samples = XAI_SAMPLES;
+            lime.seed = seed;
+            for (m = 0; m < N_XAI_METHODS; m++) {
+                double m0 = now();
+                if (m == XAI_IMPORTANCE)
+                    xai_check(an_xai_importance(pl.x, fill, XAI_T, XAI_F, scale, cells), "importance");
+                else if (m == XAI_IG)
+                    xai_check(an_xai_integrated_gradients(d, pl.x, fill, XAI_T, XAI_T - 1, 64, AN_XAI_MIDPOINT, cells, &sum,
+                                                          NULL), "ig");
+                else {
+                    if (m == XAI_OCCLUSION) xai_check(an_xai_occlusion(&xai, phi, &sum), "occlusion");
+                    if (m == XAI_SHAP) xai_check(an_xai_shap(&xai, XAI_SAMPLES, seed, phi, &sum), "shap");
+                    if (m == XAI_LIME) xai_check(an_xai_lime(&xai, &lime, phi, &sum), "lime");
+                    xai_check(an_xai_cells(&xai, phi, cells), "cells");
+                }
+                p->seconds[m] += now() - m0;
+                xai_judge(cells, w0, &ev, &p->time_hits[k][m], &p->channel_hits[k][m]);
+            }
+            an_xai_uninit(&xai);
+            p->cases[k]++;
+            if (isatty(2)) fprintf(stderr, "\reval: explanations %d of %d cases", k * seeds + s + 1, N_XAI_KINDS * seeds);
+        }
+    if (isatty(2)) fprintf(stderr, "\n");
+    an_detector_destroy(d);
+    p->wall = now() - wall0;
+}
+
+/* --------------------------------------------------------------------------
    Report
    -------------------------------------------------------------------------- */
 
@@ -783,6 +965,7 @@ int main(int argc, char **argv)
     nab_part nab;
     synth_part syn;
     tele_part tele;
+    xai_part xp;
     int a, h, k, mode;
     char args_text[2048] = "", stamp[64];
     struct utsname u;
@@ -793,7 +976,7 @@ int main(int argc, char **argv)
     c.bin = "build/anomaly";
     c.nab = "../shared/data/nab";
     c.work = "build/eval-work";
-    c.nab_on = c.synth_on = c.tele_on = 1;
+    c.nab_on = c.synth_on = c.tele_on = c.xai_on = 1;
     for (a = 1; a < argc; a++) {
         const char *o = argv[a];
         if (!strcmp(o, "--")) { c.extra = argv + a + 1; c.n_extra = argc - a - 1; break; }
@@ -801,12 +984,13 @@ int main(int argc, char **argv)
         else if (!strcmp(o, "--no-nab")) c.nab_on = 0;
         else if (!strcmp(o, "--no-synth")) c.synth_on = 0;
         else if (!strcmp(o, "--no-telemetry")) c.tele_on = 0;
+        else if (!strcmp(o, "--no-xai")) c.xai_on = 0;
         else if (a + 1 < argc && !strcmp(o, "--bin")) c.bin = argv[++a];
         else if (a + 1 < argc && !strcmp(o, "--nab")) c.nab = argv[++a];
         else if (a + 1 < argc && !strcmp(o, "--work")) c.work = argv[++a];
         else if (a + 1 < argc && !strcmp(o, "--jobs")) c.jobs = strtol(argv[++a], NULL, 10);
         else die("usage: eval [--quick] [--bin B] [--nab DIR] [--work DIR] [--no-nab] [--no-synth] [--no-telemetry] "
-                 "[--jobs N] [-- ARGS]");
+                 "[--no-xai] [--jobs N] [-- ARGS]");
     }
     for (a = 0; a < c.n_extra; a++) {
         if (strlen(args_text) + strlen(c.extra[a]) + 2 >= sizeof args_text) break;
@@ -819,6 +1003,7 @@ int main(int argc, char **argv)
     if (c.nab_on) nab_part_run(&c, &nab); else memset(&nab, 0, sizeof nab);
     if (c.synth_on) synth_part_run(&c, &syn); else memset(&syn, 0, sizeof syn);
     if (c.tele_on) tele_part_run(&c, &tele); else memset(&tele, 0, sizeof tele);
+    if (c.xai_on) xai_part_run(&c, &xp); else memset(&xp, 0, sizeof xp);
 
     strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M UTC", gmtime(&t));
     uname(&u);
@@ -863,6 +1048,33 @@ int main(int argc, char **argv)
         tele_print("--preset telemanom --inputs", &tele.t[1], tele.seconds[1]);
         if (tele.failed[0] || tele.failed[1]) printf("  detect failed on %zu + %zu files\n", tele.failed[0], tele.failed[1]);
     }
+    if (c.xai_on) {
+        int mm;
+        size_t all = 0, th[N_XAI_METHODS] = { 0 }, ch[N_XAI_METHODS] = { 0 };
+        printf("\nexplanations: 3 channels, an LSTM autoencoder (T %d, 16 units) fitted on %d clean rows in %.1f s;\n"
+               "one anomaly in one channel per case, magnitude 6; the event's peak explained over its window\n"
+               "(%d segments x 3 channels; fill and baseline: the reconstruction); share of cases whose top\n"
+               "cell (player) lies in the injected rows / whose top channel is the injected one\n",
+               XAI_T, XAI_TRAIN, xp.fit_seconds, XAI_SEGS);
+        printf("  kind       cases");
+        for (mm = 0; mm < N_XAI_METHODS; mm++) printf("  %-11s", xai_method[mm]);
+        printf("\n");
+        for (k = 0; k <= N_XAI_KINDS; k++) {
+            size_t n = k < N_XAI_KINDS ? xp.cases[k] : all;
+            printf("  %-10s %5zu", k < N_XAI_KINDS ? an_inject_kind_name(xai_kinds[k]) : "all", n);
+            for (mm = 0; mm < N_XAI_METHODS; mm++) {
+                size_t t1 = k < N_XAI_KINDS ? xp.time_hits[k][mm] : th[mm];
+                size_t c1 = k < N_XAI_KINDS ? xp.channel_hits[k][mm] : ch[mm];
+                printf("  %.2f / %.2f", ratio(t1, n), ratio(c1, n));
+                if (k < N_XAI_KINDS) th[mm] += t1, ch[mm] += c1;
+            }
+            if (k < N_XAI_KINDS) all += xp.cases[k];
+            printf("\n");
+        }
+        printf("  time");
+        for (mm = 0; mm < N_XAI_METHODS; mm++) printf(" %s %.2f s%s", xai_method[mm], xp.seconds[mm], mm + 1 < N_XAI_METHODS ? "," : "");
+        printf("; %.1f s wall with the fit\n", xp.wall);
+    }
     printf("total time %.1f s\n", now() - t0);
 
     printf("RESULT {\"quick\": %d, \"args\": \"", c.quick);
@@ -900,6 +1112,19 @@ int main(int argc, char **argv)
         tele_json("default", &tele.t[0]);
         printf(", ");
         tele_json("telemanom", &tele.t[1]);
+        printf("}");
+    }
+    if (c.xai_on) {
+        int mm;
+        printf(", \"explanations\": {\"seconds\": %.1f", xp.wall);
+        for (mm = 0; mm < N_XAI_METHODS; mm++) {
+            printf(", \"%s\": {", xai_method[mm]);
+            for (k = 0; k < N_XAI_KINDS; k++)
+                printf("%s\"%s\": {\"cases\": %zu, \"time\": %.4f, \"channel\": %.4f}", k ? ", " : "",
+                       an_inject_kind_name(xai_kinds[k]), xp.cases[k], ratio(xp.time_hits[k][mm], xp.cases[k]),
+                       ratio(xp.channel_hits[k][mm], xp.cases[k]));
+            printf("}");
+        }
         printf("}");
     }
     printf("}\n");

@@ -1253,7 +1253,7 @@ static an_detector *explained_member(an_detector *d, int need_gradient)
 static void explain_event(const options *o, const table *t, const detection *r, an_detector *d, const an_event *ev,
                           explanation *out)
 {
-    size_t cols = t->cols, first, c0, n, len, i, f;
+    size_t cols = t->cols, first, c0, n, len;
     float *fill;
     const float *x;
     first = ev->end + 1 >= EXPLAIN_MIN_ROWS && ev->end + 1 - EXPLAIN_MIN_ROWS < ev->start ? ev->end + 1 - EXPLAIN_MIN_ROWS
@@ -1268,14 +1268,14 @@ static void explain_event(const options *o, const table *t, const detection *r, 
     out->last = ev->end;
     out->cells = (double *)xmalloc(len * cols * sizeof(double));
     if (o->explainer == EXPLAIN_IMPORTANCE) {
-        /* the model's own deviation: actual - fill, in each column's robust scale */
+        /* the model's own deviation (an_xai_importance): actual - fill, in
+           each column's robust scale */
         double *scale = (double *)xmalloc(cols * sizeof(double));
         check(an_inject_scale(t->x, t->rows, cols, NULL, scale), "importance");
         memset(&out->summary, 0, sizeof out->summary);
         out->summary.full = out->summary.empty = out->summary.gap = out->summary.fidelity = NAN;
-        for (i = 0; i < len; i++)
-            for (f = 0; f < cols; f++)
-                out->cells[i * cols + f] = (x[(first - c0 + i) * cols + f] - fill[(first - c0 + i) * cols + f]) / scale[f];
+        check(an_xai_importance(x + (first - c0) * cols, fill + (first - c0) * cols, len, cols, scale, out->cells),
+              "importance");
         free(scale);
     } else if (o->explainer == EXPLAIN_IG) {
         an_detector *g = explained_member(d, 1);
