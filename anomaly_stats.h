@@ -939,7 +939,10 @@ AN_API const an_detector_vtable *const *an_stats_types(size_t *n);
    The members also vote on sustained departures (the ensemble's
    sustain_rows, 12: an hour of 5-minute rows; sustain_z 8), which is how
    the hybrid sees a flatline, a ramp, a burst of variance or a changed
-   season in the rows it was fitted on, where no single row is rare. */
+   season in the rows it was fitted on, where no single row is rare; and
+   a feature stuck on one value for `flatline_rows` rows (6, more where
+   the training rows often hold their value: the ensemble's
+   flatline_rows) is an anomaly. */
 typedef struct an_hybrid_config {
     size_t period;              /* STL + IQR's period, 0 = detect (0)       */
     double baseline_weight;     /* STL + IQR's weight (0.6)                 */
@@ -949,6 +952,7 @@ typedef struct an_hybrid_config {
     double lone_likelihood;     /* a lone flagged row's level (0.9999)      */
     size_t sustain_rows;        /* the sustained vote's window, 0 = off (12) */
     double sustain_z;           /* its robust z (8)                         */
+    size_t flatline_rows;       /* the shortest stuck run, 0 = off (6)      */
 } an_hybrid_config;
 
 /* Returns: the defaults above with the given period. */
@@ -5475,6 +5479,7 @@ AN_API an_hybrid_config an_hybrid_config_init(size_t period)
     c.lone_likelihood = 0.9999;
     c.sustain_rows = 12;
     c.sustain_z = 8.0;
+    c.flatline_rows = 6;
     return c;
 }
 
@@ -5495,6 +5500,7 @@ AN_API an_result an_hybrid_create(const an_hybrid_config *config, size_t n_featu
     ec.threshold = config->threshold;
     ec.sustain_rows = config->sustain_rows;
     ec.sustain_z = config->sustain_z;
+    ec.flatline_rows = config->flatline_rows;
     if ((r = an_ensemble_create(&ec, n_features, a, &e)) != AN_OK) {
         an_detector_destroy(member);
         return r;
