@@ -1128,7 +1128,20 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
    robust z needs no distribution.  The window holds rows the member
    answered in a row (an absent row restarts it) and votes once full:
    pushes since fit, load or reset, or the rows of one batch.  A member
-   with fewer than 4 w training windows does not vote so.  A member that is not fitted, failed
+   with fewer than 4 w training windows does not vote so.
+
+   A stuck input is judged on the rows themselves (`flatline_rows` > 0): a
+   feature that has repeated its value exactly for k rows makes the row an
+   anomaly once k reaches its need, learnt from the training rows: at
+   least flatline_rows, and 4 times the longest run of repeats left after
+   setting aside the longest 1% of runs (at least 5: a stuck sensor
+   fitted on is among them), so a quantised series that often holds its
+   value sets a longer need; a feature that repeats itself on at least
+   half the rows of most of its 16 training blocks (a counter, a
+   command, a constant) is never judged so.  No rank or likelihood can
+   see a flatline fitted on: its rows' residuals are small, not large.
+   The run counts pushes since fit, load or reset, or the rows of one
+   batch.  A member that is not fitted, failed
    to fit, or returns an error or a non-finite score sits the row out (the
    weights renormalise); a row no member answers is an error, and
    AN_MEMBER_BASELINE members must fit.  The ensemble owns its members.
@@ -1164,10 +1177,12 @@ typedef struct an_ensemble_config {
     an_ensemble_pool pool; /* how the score pools likelihoods (AN_POOL_MEAN)   */
     size_t sustain_rows;   /* rows in the sustained vote's window, 0 = off (0) */
     double sustain_z;      /* its robust z that votes (8)                      */
+    size_t flatline_rows;  /* the shortest stuck run that decides, 0 = off (0) */
 } an_ensemble_config;
 
 #define AN_ENSEMBLE_MAX_MEMBERS 8
 #define AN_ENSEMBLE_MAX_SUSTAIN 48  /* the longest sustained-vote window   */
+#define AN_ENSEMBLE_MAX_FLATLINE ((size_t)1 << 30)   /* flatline_rows' limit */
 
 /* What the ensemble decided about one row. */
 typedef struct an_ensemble_decision {
@@ -1181,13 +1196,15 @@ typedef struct an_ensemble_decision {
     double member_likelihood[AN_ENSEMBLE_MAX_MEMBERS];
     double member_z[AN_ENSEMBLE_MAX_MEMBERS];
     double member_sustain[AN_ENSEMBLE_MAX_MEMBERS];   /* the sustained vote's z, 0 before a full window */
+    double flatline;       /* the longest stuck run over its need, >= 1 decides; 0 when off */
 } an_ensemble_decision;
 
 /* Returns: threshold 0.999, min_agree 0.5, AN_POOL_MEAN, sustained vote
-   off (sustain_rows 0, sustain_z 8). */
+   off (sustain_rows 0, sustain_z 8), stuck runs off (flatline_rows 0). */
 AN_API an_ensemble_config an_ensemble_config_init(void);
 /* Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config (sustain_rows past
-   AN_ENSEMBLE_MAX_SUSTAIN, or 1; sustain_z not positive) or n_features 0;
+   AN_ENSEMBLE_MAX_SUSTAIN, or 1; sustain_z not positive; flatline_rows past
+   AN_ENSEMBLE_MAX_FLATLINE) or n_features 0;
    AN_ERR_NOMEM. */
 AN_API an_result an_ensemble_create(const an_ensemble_config *config, size_t n_features, const an_allocator *a,
                                     an_detector **out);
@@ -4458,7 +4475,18 @@ typedef struct an__ensemble {
     size_t capacity, batch_rows;
     double z_threshold;                    /* the threshold on a normal variable's z scale */
     double *expected;                      /* (2F) a member's expectation, the weights; after the struct */
+    double *stuck;                         /* (3F) each feature's need (0 = not judged), last value, run */
 } an__ensemble;
+
+/* The doubles after the struct: expected (2F), then stuck (3F). */
+#define AN__ENSEMBLE_TAIL 5
+
+/* The batch buffer: each member's raw scores, then each row's stuck run
+   over its need. */
+static size_t an__ensemble_batch_bytes(size_t n_members, size_t rows)
+{
+    return an__mul(an__mul(n_members + 1, rows), sizeof(float));
+}
 
 AN_API an_ensemble_config an_ensemble_config_init(void)
 {
@@ -4468,6 +4496,7 @@ AN_API an_ensemble_config an_ensemble_config_init(void)
     c.pool = AN_POOL_MEAN;
     c.sustain_rows = 0;
     c.sustain_z = 8.0;
+    c.flatline_rows = 0;
     return c;
 }
 
@@ -4484,13 +4513,16 @@ AN_API an_result an_ensemble_create(const an_ensemble_config *config, size_t n_f
     if (!config || n_features == 0 || !(config->threshold > 0.0 && config->threshold < 1.0) ||
         !(config->min_agree > 0.0 && config->min_agree <= 1.0) ||
         (config->pool != AN_POOL_MEAN && config->pool != AN_POOL_SURPRISE) || config->sustain_rows == 1 ||
-        config->sustain_rows > AN_ENSEMBLE_MAX_SUSTAIN || !(config->sustain_z > 0.0) || !an__finite(config->sustain_z))
+        config->sustain_rows > AN_ENSEMBLE_MAX_SUSTAIN || !(config->sustain_z > 0.0) || !an__finite(config->sustain_z) ||
+        config->flatline_rows > AN_ENSEMBLE_MAX_FLATLINE)
         return AN_ERR_INVALID_ARG;
     if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
-    if (n_features > (SIZE_MAX - sizeof *e) / (2 * sizeof(double))) return AN_ERR_TOO_LARGE;
-    if (!(e = (an__ensemble *)an_malloc(&alloc, sizeof *e + 2 * n_features * sizeof(double), AN_ALIGN))) return AN_ERR_NOMEM;
-    memset(e, 0, sizeof *e);
+    if (n_features > (SIZE_MAX - sizeof *e) / (AN__ENSEMBLE_TAIL * sizeof(double))) return AN_ERR_TOO_LARGE;
+    if (!(e = (an__ensemble *)an_malloc(&alloc, sizeof *e + AN__ENSEMBLE_TAIL * n_features * sizeof(double), AN_ALIGN)))
+        return AN_ERR_NOMEM;
+    memset(e, 0, sizeof *e + AN__ENSEMBLE_TAIL * n_features * sizeof(double));
     e->expected = (double *)(e + 1);
+    e->stuck = e->expected + 2 * n_features;
     e->base.vt = an_ensemble_type();
     e->base.n_features = n_features;
     e->alloc = alloc;
@@ -4521,7 +4553,7 @@ AN_API an_result an_ensemble_add(an_detector *ensemble, an_detector *member, dou
     }
     /* a new member (say, an LSTM trained after the fact) needs a new fit:
        the batch buffer was sized for the old members */
-    an_free(&e->alloc, e->batch, e->n_members * e->capacity * sizeof(float));
+    an_free(&e->alloc, e->batch, an__ensemble_batch_bytes(e->n_members, e->capacity));
     e->batch = NULL;
     e->capacity = e->batch_rows = 0;
     m = &e->member[e->n_members++];
@@ -4542,10 +4574,10 @@ AN_API an_result an_ensemble_reserve(an_detector *ensemble, size_t n_rows)
     float *grown;
     if (!an__is_ensemble(ensemble) || e->n_members == 0) return AN_ERR_INVALID_ARG;
     if (n_rows <= e->capacity) return AN_OK;
-    bytes = an__mul(an__mul(e->n_members, n_rows), sizeof(float));
+    bytes = an__ensemble_batch_bytes(e->n_members, n_rows);
     if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!(grown = (float *)an_malloc(&e->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
-    an_free(&e->alloc, e->batch, e->n_members * e->capacity * sizeof(float));
+    an_free(&e->alloc, e->batch, an__ensemble_batch_bytes(e->n_members, e->capacity));
     e->batch = grown;
     e->capacity = n_rows;
     e->batch_rows = 0;
@@ -4641,6 +4673,96 @@ static void an__sustain_clear(an__ensemble *e)
     for (k = 0; k < e->n_members; k++) e->member[k].ring_head = e->member[k].ring_filled = 0;
 }
 
+/* ---- stuck runs ---- */
+
+static int an__size_desc(const void *a, const void *b)
+{
+    size_t u = *(const size_t *)a, v = *(const size_t *)b;
+    return u < v ? 1 : u > v ? -1 : 0;
+}
+
+static void an__stuck_clear(an__ensemble *e)
+{
+    size_t f;
+    for (f = 0; f < e->base.n_features; f++) e->stuck[3 * f + 1] = NAN, e->stuck[3 * f + 2] = 0.0;
+}
+
+/* Each feature's need from the training rows x (n, F), as described with
+   the config: 0 where the feature is not judged. */
+static an_result an__stuck_fit(an__ensemble *e, const float *x, size_t n)
+{
+    size_t F = e->base.n_features, f, t, bytes, *runs;
+    size_t block = n / 16 > 2 ? n / 16 : 2, blocks = n / block;
+    for (f = 0; f < F; f++) e->stuck[3 * f] = 0.0;
+    an__stuck_clear(e);
+    if (e->config.flatline_rows == 0 || n < 2) return AN_OK;
+    if ((bytes = an__mul(n, sizeof(size_t))) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(runs = (size_t *)an_malloc(&e->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    for (f = 0; f < F; f++) {
+        size_t count = 0, run = 0, heavy = 0, b, skip, longest = 0;
+        for (t = 1; t <= n; t++) {
+            if (t < n && x[t * F + f] == x[(t - 1) * F + f]) { run++; continue; }
+            if (run) runs[count++] = run;
+            run = 0;
+        }
+        for (b = 0; b < blocks; b++) {                   /* blocks that hold their value half the time */
+            size_t same = 0;
+            for (t = b * block + 1; t < (b + 1) * block; t++) same += x[t * F + f] == x[(t - 1) * F + f];
+            heavy += 2 * same >= block - 1;
+        }
+        if (2 * heavy > blocks) continue;
+        skip = count / 100 > 5 ? count / 100 : 5;
+        if (count > skip) {
+            qsort(runs, count, sizeof *runs, an__size_desc);
+            longest = runs[skip];
+        }
+        e->stuck[3 * f] = (double)(4 * longest > e->config.flatline_rows ? 4 * longest : e->config.flatline_rows);
+    }
+    an_free(&e->alloc, runs, bytes);
+    return AN_OK;
+}
+
+/* The longest stuck run over its need after one more pushed row. */
+static double an__stuck_push(an__ensemble *e, const float *row)
+{
+    double worst = 0.0, *s;
+    size_t f;
+    for (f = 0, s = e->stuck; f < e->base.n_features; f++, s += 3) {
+        if (s[0] == 0.0) continue;
+        s[2] = (double)row[f] == s[1] ? s[2] + 1.0 : 0.0;
+        s[1] = (double)row[f];
+        if ((float)(s[2] / s[0]) > worst) worst = (float)(s[2] / s[0]);
+    }
+    return worst;
+}
+
+/* The same for each row of a batch x (n, F), into out[n]; a batch starts
+   its own runs. */
+static void an__stuck_batch(const an__ensemble *e, const float *x, size_t n, float *out)
+{
+    size_t F = e->base.n_features, f, i;
+    for (i = 0; i < n; i++) out[i] = 0.0f;
+    for (f = 0; f < F; f++) {
+        double need = e->stuck[3 * f], run = 0.0;
+        if (need == 0.0) continue;
+        for (i = 1; i < n; i++) {
+            run = x[i * F + f] == x[(i - 1) * F + f] ? run + 1.0 : 0.0;
+            if ((float)(run / need) > out[i]) out[i] = (float)(run / need);
+        }
+    }
+}
+
+/* The longest run over its need after the pushes so far. */
+static double an__stuck_now(const an__ensemble *e)
+{
+    double worst = 0.0;
+    size_t f;
+    for (f = 0; f < e->base.n_features; f++)
+        if (e->stuck[3 * f] > 0.0 && (float)(e->stuck[3 * f + 2] / e->stuck[3 * f]) > worst)
+            worst = (float)(e->stuck[3 * f + 2] / e->stuck[3 * f]);
+    return worst;
+}
+
 static an_result an__ensemble_fit(an_detector *self, const float *x, size_t n)
 {
     an__ensemble *e = (an__ensemble *)self;
@@ -4661,16 +4783,18 @@ static an_result an__ensemble_fit(an_detector *self, const float *x, size_t n)
         m->healthy = r == AN_OK;
         healthy += (size_t)m->healthy;
     }
+    if ((r = an__stuck_fit(e, x, n)) != AN_OK) return r;
     e->batch_rows = 0;
     for (k = 0; k < e->n_members; k++) e->last[k] = (float)NAN;
     an__sustain_clear(e);
     return healthy ? AN_OK : AN_ERR_NUMERIC;
 }
 
-/* The decision about one row from the members' raw scores (NaN = absent)
-   and their windows' mean surprise (NaN = no full window). */
+/* The decision about one row from the members' raw scores (NaN = absent),
+   their windows' mean surprise (NaN = no full window) and the row's
+   longest stuck run over its need. */
 static an_result an__ensemble_combine(const an__ensemble *e, const float *raw, size_t stride,
-                                      const double *sustain_mean, an_ensemble_decision *out)
+                                      const double *sustain_mean, double stuck, an_ensemble_decision *out)
 {
     double present = 0.0, voted = 0.0, p = 0.0, z = 0.0, zt, spread;
     size_t k;
@@ -4695,7 +4819,8 @@ static an_result an__ensemble_combine(const an__ensemble *e, const float *raw, s
     if (present == 0.0) return AN_ERR_NUMERIC;
     out->likelihood = e->config.pool == AN_POOL_SURPRISE ? 0.0 - expm1(p / present) : p / present;   /* 0 - : never -0 */
     out->vote = voted / present;
-    out->anomaly = out->vote >= e->config.min_agree;
+    out->flatline = stuck;
+    out->anomaly = out->vote >= e->config.min_agree || stuck >= 1.0;
     spread = out->anomaly ? 1.0 - e->config.min_agree : e->config.min_agree;
     out->confidence = spread > 0.0 ? fabs(out->vote - e->config.min_agree) / spread : 1.0;
     if (out->confidence > 1.0) out->confidence = 1.0;
@@ -4727,7 +4852,7 @@ static an_result an__ensemble_push(an_detector *self, const float *row, float *s
         if (m->ring_filled < w) m->ring_filled++;
     }
     an__sustain_ring_means(e, mean);
-    if ((r = an__ensemble_combine(e, e->last, 1, mean, &dec)) != AN_OK) return r;
+    if ((r = an__ensemble_combine(e, e->last, 1, mean, an__stuck_push(e, row), &dec)) != AN_OK) return r;
     *score = (float)dec.likelihood;
     return AN_OK;
 }
@@ -4737,18 +4862,21 @@ static an_result an__ensemble_score(an_detector *self, const float *x, size_t n,
     an__ensemble *e = (an__ensemble *)self;
     an_ensemble_decision dec;
     size_t k, i;
+    float *stuck;
     an_result r;
     if (n > e->capacity && (r = an_ensemble_reserve(self, n)) != AN_OK) return r;
+    stuck = e->batch + e->n_members * e->capacity;
     for (k = 0; k < e->n_members; k++) {
         float *raw = e->batch + k * e->capacity;
         if (!e->member[k].healthy || an__detector_score_checked(e->member[k].d, x, n, raw) != AN_OK)
             for (i = 0; i < n; i++) raw[i] = (float)NAN;
     }
     e->batch_rows = n;
+    an__stuck_batch(e, x, n, stuck);
     for (i = 0; i < n; i++) {
         double mean[AN_ENSEMBLE_MAX_MEMBERS];
         an__sustain_batch_means(e, i, mean);
-        if ((r = an__ensemble_combine(e, e->batch + i, e->capacity, mean, &dec)) != AN_OK) return r;
+        if ((r = an__ensemble_combine(e, e->batch + i, e->capacity, mean, stuck[i], &dec)) != AN_OK) return r;
         scores[i] = (float)dec.likelihood;
     }
     return AN_OK;
@@ -4783,6 +4911,7 @@ static an_result an__ensemble_reset(an_detector *self)
         if (e->member[k].healthy) an_detector_reset(e->member[k].d);
     }
     an__sustain_clear(e);
+    an__stuck_clear(e);
     return AN_OK;
 }
 
@@ -4793,7 +4922,7 @@ AN_API an_result an_ensemble_last(const an_detector *ensemble, an_ensemble_decis
     if (!an__is_ensemble(ensemble) || !out) return AN_ERR_INVALID_ARG;
     if (!ensemble->fitted) return AN_ERR_NOT_FITTED;
     an__sustain_ring_means(e, mean);
-    return an__ensemble_combine(e, e->last, 1, mean, out);
+    return an__ensemble_combine(e, e->last, 1, mean, an__stuck_now(e), out);
 }
 
 AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_ensemble_decision *out)
@@ -4802,7 +4931,7 @@ AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_
     double mean[AN_ENSEMBLE_MAX_MEMBERS];
     if (!an__is_ensemble(ensemble) || !out || row >= e->batch_rows) return AN_ERR_INVALID_ARG;
     an__sustain_batch_means(e, row, mean);
-    return an__ensemble_combine(e, e->batch + row, e->capacity, mean, out);
+    return an__ensemble_combine(e, e->batch + row, e->capacity, mean, e->batch[e->n_members * e->capacity + row], out);
 }
 
 #define AN__TAG_ENSEMBLE AN_TAG('E', 'N', 'S', 'B')
@@ -4813,15 +4942,20 @@ AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_
    DETC chunk; then a 'POOL' chunk holding the pooling (u32); then a
    'SUST' chunk: the sustained vote's window (u64) and z, then for each
    saved member its median and scale, ring head and fill (u64) and the
-   window's surprises (f32), so a stream saved mid-way goes on as it was. */
+   window's surprises (f32), so a stream saved mid-way goes on as it was;
+   then, only when stuck runs are judged, a 'FLAT' chunk: flatline_rows
+   (u64), then for each feature its need and last value (f64) and run
+   (u64).  A file without it has them off, as they were before it. */
 #define AN__TAG_POOL AN_TAG('P', 'O', 'O', 'L')
 #define AN__TAG_SUSTAIN AN_TAG('S', 'U', 'S', 'T')
+#define AN__TAG_FLAT AN_TAG('F', 'L', 'A', 'T')
 /* A member's fields before its DETC chunk: weight, role, calibration. */
 #define AN__MEMBER_FIELD_BYTES (8 + 4 + 8 + 8 + 2 * 8 * AN_CALIBRATION_KNOTS + 8 + 8)
 static an_result an__ensemble_save(const an_detector *self, an_writer *w)
 {
     const an__ensemble *e = (const an__ensemble *)self;
     size_t k, healthy = 0;
+    an_result r;
     for (k = 0; k < e->n_members; k++) healthy += (size_t)e->member[k].healthy;
     an_write_begin(w, AN__TAG_ENSEMBLE);
     an_write_f64(w, e->config.threshold);
@@ -4856,6 +4990,14 @@ static an_result an__ensemble_save(const an_detector *self, an_writer *w)
         an_write_u64(w, m->ring_filled);
         an_write_f32s(w, m->ring, e->config.sustain_rows);
     }
+    if ((r = an_write_end(w)) != AN_OK || e->config.flatline_rows == 0) return r;
+    an_write_begin(w, AN__TAG_FLAT);
+    an_write_u64(w, e->config.flatline_rows);
+    for (k = 0; k < self->n_features; k++) {
+        an_write_f64(w, e->stuck[3 * k]);
+        an_write_f64(w, e->stuck[3 * k + 1]);
+        an_write_u64(w, (uint64_t)e->stuck[3 * k + 2]);
+    }
     return an_write_end(w);
 }
 
@@ -4865,8 +5007,8 @@ static void an__ensemble_destroy(an_detector *self)
     an_allocator alloc = e->alloc;
     size_t k;
     for (k = 0; k < e->n_members; k++) an_detector_destroy(e->member[k].d);
-    an_free(&alloc, e->batch, e->n_members * e->capacity * sizeof(float));
-    an_free(&alloc, e, sizeof *e + 2 * e->base.n_features * sizeof(double));
+    an_free(&alloc, e->batch, an__ensemble_batch_bytes(e->n_members, e->capacity));
+    an_free(&alloc, e, sizeof *e + AN__ENSEMBLE_TAIL * e->base.n_features * sizeof(double));
 }
 
 static int an__calibration_valid(const an_calibration *c)
@@ -4900,6 +5042,40 @@ static an_result an__sustain_load(an_reader *r, size_t w, double threshold, an__
     m->ring_head = (size_t)head;
     m->ring_filled = (size_t)filled;
     return AN_OK;
+}
+
+/* Whether r holds a chunk with `tag`, for a chunk that may be absent. */
+static int an__reader_has(const an_reader *r, uint32_t tag)
+{
+    an_reader at = *r, payload;
+    uint32_t got;
+    while (!an_reader_at_end(&at) && an_read_chunk(&at, &got, &payload) == AN_OK)
+        if (got == tag) return 1;
+    return 0;
+}
+
+/* The 'FLAT' chunk, checked: a need is 0 or at least flatline_rows. */
+static an_result an__stuck_load(const an_reader *payload, an__ensemble *e)
+{
+    an_reader q;
+    size_t f;
+    an_result r;
+    if ((r = an_reader_find(payload, AN__TAG_FLAT, &q)) != AN_OK ||
+        (r = an_read_count(&q, 1, AN_ENSEMBLE_MAX_FLATLINE, &e->config.flatline_rows)) != AN_OK)
+        return r;
+    for (f = 0; f < e->base.n_features; f++) {
+        double *s = e->stuck + 3 * f;
+        uint64_t run;
+        if ((r = an_read_f64(&q, &s[0])) != AN_OK || (r = an_read_f64(&q, &s[1])) != AN_OK ||
+            (r = an_read_u64(&q, &run)) != AN_OK)
+            return r;
+        if (!(s[0] == 0.0 || (s[0] >= (double)e->config.flatline_rows && s[0] <= 4.0 * (double)SIZE_MAX)) ||
+            run > ((uint64_t)1 << 53) ||
+            (s[1] == s[1] && !an__finite(s[1])))
+            return AN_ERR_CORRUPT;
+        s[2] = (double)run;
+    }
+    return an_reader_at_end(&q) ? AN_OK : AN_ERR_CORRUPT;
 }
 
 static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable *const *types, size_t n_types,
@@ -4955,6 +5131,7 @@ static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable 
             r = AN_ERR_CORRUPT;
         if (r == AN_OK) ((an__ensemble *)*out)->config.pool = (an_ensemble_pool)pool;
     }
+    if (r == AN_OK && an__reader_has(payload, AN__TAG_FLAT)) r = an__stuck_load(payload, (an__ensemble *)*out);
     if (r != AN_OK) {
         if (*out) an__ensemble_destroy(*out);
         *out = NULL;

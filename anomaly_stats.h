@@ -934,12 +934,17 @@ AN_API const an_detector_vtable *const *an_stats_types(size_t *n);
    mean (AN_POOL_SURPRISE for a benchmark that ranks rows across files:
    a sure member is not diluted).  `lone_likelihood` is the rule for
    events (an_hybrid_lone_ok): an event of one flagged row is kept only
-   when the pooled score reaches it (0.9999, ten times rarer than a vote;
-   on training rows (n - 0.5) / n suffices, the most a rank can say).
+   when the pooled score reaches it (0.9999, ten times rarer than a vote),
+   on training rows too: the bulk's tail lifts a real outlier there past
+   it (an_calibration_fit), while the top rank of clean training rows,
+   (n - 0.5) / n, once let every file raise one false event.
    The members also vote on sustained departures (the ensemble's
    sustain_rows, 12: an hour of 5-minute rows; sustain_z 8), which is how
    the hybrid sees a flatline, a ramp, a burst of variance or a changed
-   season in the rows it was fitted on, where no single row is rare. */
+   season in the rows it was fitted on, where no single row is rare; and
+   a feature stuck on one value for `flatline_rows` rows (6, more where
+   the training rows often hold their value: the ensemble's
+   flatline_rows) is an anomaly. */
 typedef struct an_hybrid_config {
     size_t period;              /* STL + IQR's period, 0 = detect (0)       */
     double baseline_weight;     /* STL + IQR's weight (0.6)                 */
@@ -949,6 +954,7 @@ typedef struct an_hybrid_config {
     double lone_likelihood;     /* a lone flagged row's level (0.9999)      */
     size_t sustain_rows;        /* the sustained vote's window, 0 = off (12) */
     double sustain_z;           /* its robust z (8)                         */
+    size_t flatline_rows;       /* the shortest stuck run, 0 = off (6)      */
 } an_hybrid_config;
 
 /* Returns: the defaults above with the given period. */
@@ -960,11 +966,9 @@ AN_API an_hybrid_config an_hybrid_config_init(size_t period);
 AN_API an_result an_hybrid_create(const an_hybrid_config *config, size_t n_features, an_detector *member,
                                   const an_allocator *a, an_detector **out);
 /* Whether an event of `rows` flagged rows whose peak pooled score is
-   `peak` is kept; `n_train` rows were fitted on and the peak is among
-   them when `in_training`.
+   `peak` is kept.
    Returns: 1 to keep the event, 0 to drop it. */
-AN_API int an_hybrid_lone_ok(const an_hybrid_config *config, size_t rows, double peak, int in_training,
-                             size_t n_train);
+AN_API int an_hybrid_lone_ok(const an_hybrid_config *config, size_t rows, double peak);
 
 #ifdef __cplusplus
 }
@@ -5475,6 +5479,7 @@ AN_API an_hybrid_config an_hybrid_config_init(size_t period)
     c.lone_likelihood = 0.9999;
     c.sustain_rows = 12;
     c.sustain_z = 8.0;
+    c.flatline_rows = 6;
     return c;
 }
 
@@ -5495,6 +5500,7 @@ AN_API an_result an_hybrid_create(const an_hybrid_config *config, size_t n_featu
     ec.threshold = config->threshold;
     ec.sustain_rows = config->sustain_rows;
     ec.sustain_z = config->sustain_z;
+    ec.flatline_rows = config->flatline_rows;
     if ((r = an_ensemble_create(&ec, n_features, a, &e)) != AN_OK) {
         an_detector_destroy(member);
         return r;
@@ -5513,13 +5519,9 @@ AN_API an_result an_hybrid_create(const an_hybrid_config *config, size_t n_featu
     return AN_OK;
 }
 
-AN_API int an_hybrid_lone_ok(const an_hybrid_config *config, size_t rows, double peak, int in_training,
-                             size_t n_train)
+AN_API int an_hybrid_lone_ok(const an_hybrid_config *config, size_t rows, double peak)
 {
-    double need = config->lone_likelihood, top = n_train ? ((double)n_train - 0.5) / (double)n_train : 0.0;
-    if (rows > 1) return 1;
-    if (in_training && top < need) need = top;
-    return peak >= (double)(float)need;
+    return rows > 1 || peak >= (double)(float)config->lone_likelihood;
 }
 
 #ifdef __cplusplus

@@ -82,7 +82,9 @@ static const char *const usage_text[] = {
     "                   so does one whose last 12 rows are together as surprising\n"
     "                   as its training rows' windows almost never are; the\n"
     "                   weighted vote decides; a lone flagged row must reach\n"
-    "                   0.9999), percentile[:P] (score above the P-th percentile of\n"
+    "                   0.9999; a column stuck on one value for 6 rows, or\n"
+    "                   longer where its training rows often hold their value,\n"
+    "                   is an anomaly), percentile[:P] (score above the P-th percentile of\n"
     "                   the training scores, 99), sigma[:K] (above the training\n"
     "                   mean + K sd, 3), dynamic (telemanom's thresholds on the\n"
     "                   prediction errors |actual - expected|, each column in\n"
@@ -1038,7 +1040,7 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
         size_t kept = 0, e;
         for (e = 0; e < r->n_events; e++) {
             an_event *ev = &r->events[e];
-            if (an_hybrid_lone_ok(&hc, ev->points, r->score[ev->peak], ev->peak < train, train)) r->events[kept++] = *ev;
+            if (an_hybrid_lone_ok(&hc, ev->points, r->score[ev->peak])) r->events[kept++] = *ev;
             else r->flag[ev->start] = 0;
         }
         r->n_events = kept;

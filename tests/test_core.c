@@ -1783,6 +1783,113 @@ static double median_sorted(double *v, size_t n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* Stuck runs: each feature's need from its training rows, by hand (the
+   6th longest run times 4, or flatline_rows), a run that reaches it
+   decides, batch == push, a save mid-run goes on, a constant is not
+   judged. */
+#define FL_N 1600
+#define FL_T 300
+static void test_ensemble_flatline(void)
+{
+    static float x[FL_N * 2], test[FL_T * 2], batch[FL_T], flat[FL_N * 2];
+    an_ensemble_config c = an_ensemble_config_init();
+    an_detector *e, *m, *loaded = NULL, *off;
+    an_ensemble_decision dec, bdec;
+    an_rng rng;
+    an_writer w;
+    an_reader r;
+    const void *data;
+    size_t size, i, f, k, first = 0;
+    double run[2] = { 0.0, 0.0 }, need[2] = { 4.0 * 15.0, 6.0 };
+    an_rng_seed(&rng, 11, 3);
+    for (i = 0; i < FL_N * 2; i++) x[i] = (float)an_rng_normal(&rng);
+    for (k = 1; k <= 20; k++)                /* feature 0: runs of 1..20 repeats; the 6th longest is 15 */
+        for (i = 0; i < k; i++) x[(70 * k + 1 + i) * 2] = x[70 * k * 2];
+    for (i = 0; i < 50; i++) x[(1500 + 1 + i) * 2 + 1] = x[1500 * 2 + 1];   /* feature 1: one stuck run, set aside */
+    for (i = 0; i < FL_T * 2; i++) test[i] = (float)an_rng_normal(&rng);
+    for (i = 100; i < 120; i++) test[i * 2 + 1] = test[99 * 2 + 1];   /* 20 repeats: caught at the 6th */
+    for (i = 150; i < 209; i++) test[i * 2] = test[149 * 2];          /* 59 repeats: one short of 60 */
+    for (i = 220; i < 280; i++) test[i * 2] = test[219 * 2];          /* 60: caught at the last */
+    c.flatline_rows = 6;
+    CHECK_OK(an_ensemble_create(&c, 2, NULL, &e));
+    CHECK_OK(zdet_create(2, &an__default_allocator, &m));
+    CHECK_OK(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE));
+    CHECK_OK(an_detector_fit(e, x, FL_N));
+    CHECK_OK(an_detector_score(e, test, FL_T, batch));
+    for (i = 0; i < FL_T; i++) {
+        float score;
+        double worst = 0.0;
+        for (f = 0; f < 2; f++) {
+            run[f] = i && test[i * 2 + f] == test[(i - 1) * 2 + f] ? run[f] + 1.0 : 0.0;
+            if ((float)(run[f] / need[f]) > worst) worst = (float)(run[f] / need[f]);
+        }
+        CHECK_OK(an_detector_push(e, &test[i * 2], &score));
+        CHECK_OK(an_ensemble_last(e, &dec));
+        CHECK_OK(an_ensemble_decide(e, i, &bdec));
+        CHECK(dec.flatline == worst && bdec.flatline == worst && score == batch[i]);
+        CHECK(dec.anomaly == (dec.vote >= 0.5 || worst >= 1.0) && bdec.anomaly == dec.anomaly);
+        if (worst >= 1.0 && !first) first = i;
+        if (i == 110) {                       /* saved mid-run, the run goes on where it was */
+            CHECK_OK(an_writer_init(&w, NULL));
+            CHECK_OK(an_detector_save(e, &w));
+            CHECK_OK(an_writer_finish(&w, &data, &size));
+            CHECK_OK(an_model_open(&r, data, size));
+            CHECK_OK(an_detector_load(&r, toy_types, 1, NULL, &loaded));
+            an_writer_uninit(&w);
+        }
+        if (i > 110 && loaded) {
+            an_ensemble_decision ldec;
+            float lscore;
+            CHECK_OK(an_detector_push(loaded, &test[i * 2], &lscore));
+            CHECK_OK(an_ensemble_last(loaded, &ldec));
+            CHECK(lscore == score && ldec.anomaly == dec.anomaly && ldec.flatline == dec.flatline);
+        }
+    }
+    CHECK(first == 105);                      /* the 6th repeat of feature 1 */
+    CHECK_OK(an_ensemble_last(e, &dec));
+    an_detector_destroy(loaded);
+    /* a reset starts the runs again */
+    CHECK_OK(an_detector_reset(e));
+    for (i = 100; i < 110; i++) {
+        float score;
+        CHECK_OK(an_detector_push(e, &test[i * 2], &score));
+        CHECK_OK(an_ensemble_last(e, &dec));
+        CHECK(dec.flatline == (float)((double)(i - 100) / 6.0));
+    }
+    an_detector_destroy(e);
+    /* trained on a constant (every block holds its value): not judged */
+    for (i = 0; i < FL_N * 2; i++) flat[i] = i % 2 ? x[i] : 5.0f;
+    CHECK_OK(an_ensemble_create(&c, 2, NULL, &e));
+    CHECK_OK(zdet_create(2, &an__default_allocator, &m));
+    CHECK_OK(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE));
+    CHECK_OK(an_detector_fit(e, flat, FL_N));
+    for (i = 0; i < 100; i++) {
+        float row[2], score;
+        row[0] = 5.0f;
+        row[1] = test[i * 2 + 1];
+        CHECK_OK(an_detector_push(e, row, &score));
+        CHECK_OK(an_ensemble_last(e, &dec));
+        CHECK(dec.flatline == 0.0);
+    }
+    an_detector_destroy(e);
+    /* off (the plain ensemble's default): no stuck run decides */
+    c = an_ensemble_config_init();
+    CHECK_OK(an_ensemble_create(&c, 2, NULL, &off));
+    CHECK_OK(zdet_create(2, &an__default_allocator, &m));
+    CHECK_OK(an_ensemble_add(off, m, 1.0, AN_MEMBER_BASELINE));
+    CHECK_OK(an_detector_fit(off, x, FL_N));
+    for (i = 0; i < FL_T; i++) {
+        float score;
+        CHECK_OK(an_detector_push(off, &test[i * 2], &score));
+        CHECK_OK(an_ensemble_last(off, &dec));
+        CHECK(dec.flatline == 0.0 && dec.anomaly == (dec.vote >= 0.5));
+    }
+    an_detector_destroy(off);
+    c.flatline_rows = AN_ENSEMBLE_MAX_FLATLINE + 1;
+    CHECK_RESULT(an_ensemble_create(&c, 2, NULL, &off), AN_ERR_INVALID_ARG);
+}
+
+
 /* The sustained vote against a brute-force oracle: a toy z-score member,
    the calibration fitted on its training scores by hand, the training
    windows' mean surprise sorted for its median and MAD, then a run of
@@ -2005,5 +2112,6 @@ int main(void)
     RUN(test_onset);
     RUN(test_calibration);
     RUN(test_ensemble_sustained_vote);
+    RUN(test_ensemble_flatline);
     return test_finish("test_core");
 }
