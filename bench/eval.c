@@ -80,9 +80,10 @@
    one.  Shares per explainer and kind.  Full: XAI_SEEDS cases per kind;
    --quick: a third of them.  --no-xai skips it.
 
-   --seed N draws the synthetic, telemetry and explanation cases from another seed base
-   (default 20261204, the series every figure in the README comes from):
-   a set nobody tuned on, to confirm a choice made on the default one.
+   --seed N draws the synthetic, telemetry and explanation cases from
+   another seed base (default 20261204, the series every figure in the
+   README comes from): a set nobody tuned on, to confirm a choice made on
+   the default one.
 
    --jobs N runs N detect processes at once (default 1: the machine may be
    shared) and is passed to `anomaly nab --jobs` (default there: one
