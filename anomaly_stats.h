@@ -934,10 +934,10 @@ AN_API const an_detector_vtable *const *an_stats_types(size_t *n);
    mean (AN_POOL_SURPRISE for a benchmark that ranks rows across files:
    a sure member is not diluted).  `lone_likelihood` is the rule for
    events (an_hybrid_lone_ok): an event of one flagged row is kept only
-   when the pooled score reaches it (0.9999, ten times rarer than a vote),
-   on training rows too: the bulk's tail lifts a real outlier there past
-   it (an_calibration_fit), while the top rank of clean training rows,
-   (n - 0.5) / n, once let every file raise one false event.
+   when the pooled score reaches it (0.9999, ten times rarer than a vote;
+   fitted on the whole series, (n - 0.5) / n suffices for a row of it,
+   the most a rank can say; not on a clean training prefix, whose top
+   rank is no evidence and raised one false event in most files).
    The members also vote on sustained departures (the ensemble's
    sustain_rows, 12: an hour of 5-minute rows; sustain_z 8), which is how
    the hybrid sees a flatline, a ramp, a burst of variance or a changed
@@ -966,9 +966,12 @@ AN_API an_hybrid_config an_hybrid_config_init(size_t period);
 AN_API an_result an_hybrid_create(const an_hybrid_config *config, size_t n_features, an_detector *member,
                                   const an_allocator *a, an_detector **out);
 /* Whether an event of `rows` flagged rows whose peak pooled score is
-   `peak` is kept.
+   `peak` is kept; `n_train` rows were fitted on, and `in_suspect_rows`
+   says the peak is among them and they were the whole series (they may
+   hold the anomaly); 0 for rows past the training or in a clean prefix.
    Returns: 1 to keep the event, 0 to drop it. */
-AN_API int an_hybrid_lone_ok(const an_hybrid_config *config, size_t rows, double peak);
+AN_API int an_hybrid_lone_ok(const an_hybrid_config *config, size_t rows, double peak, int in_suspect_rows,
+                             size_t n_train);
 
 #ifdef __cplusplus
 }
@@ -5519,9 +5522,13 @@ AN_API an_result an_hybrid_create(const an_hybrid_config *config, size_t n_featu
     return AN_OK;
 }
 
-AN_API int an_hybrid_lone_ok(const an_hybrid_config *config, size_t rows, double peak)
+AN_API int an_hybrid_lone_ok(const an_hybrid_config *config, size_t rows, double peak, int in_suspect_rows,
+                             size_t n_train)
 {
-    return rows > 1 || peak >= (double)(float)config->lone_likelihood;
+    double need = config->lone_likelihood, top = n_train ? ((double)n_train - 0.5) / (double)n_train : 0.0;
+    if (rows > 1) return 1;
+    if (in_suspect_rows && top < need) need = top;
+    return peak >= (double)(float)need;
 }
 
 #ifdef __cplusplus

@@ -1040,7 +1040,8 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
         size_t kept = 0, e;
         for (e = 0; e < r->n_events; e++) {
             an_event *ev = &r->events[e];
-            if (an_hybrid_lone_ok(&hc, ev->points, r->score[ev->peak])) r->events[kept++] = *ev;
+            int suspect = ev->peak < train && train == t->rows;      /* fitted on the whole series */
+            if (an_hybrid_lone_ok(&hc, ev->points, r->score[ev->peak], suspect, train)) r->events[kept++] = *ev;
             else r->flag[ev->start] = 0;
         }
         r->n_events = kept;

@@ -1058,11 +1058,13 @@ static void test_hybrid_preset(void)
     CHECK_RESULT(an_ensemble_member(alone, 1, &member), AN_ERR_INVALID_ARG);
     CHECK_RESULT(an_hybrid_create(&hc, 1, make_robust(AN_ROBUST_MAD, 48, 2), NULL, &member), AN_ERR_INVALID_ARG);
     CHECK(member == NULL);
-    CHECK(an_hybrid_lone_ok(&hc, 2, 0.5));
-    CHECK(an_hybrid_lone_ok(&hc, 1, 0.99995));
-    CHECK(an_hybrid_lone_ok(&hc, 1, (double)(float)0.9999));
-    CHECK(!an_hybrid_lone_ok(&hc, 1, 0.9998));
-    CHECK(!an_hybrid_lone_ok(&hc, 1, 0.99984));      /* also on a training row: the top rank is no evidence */
+    CHECK(an_hybrid_lone_ok(&hc, 2, 0.5, 0, 3000));
+    CHECK(an_hybrid_lone_ok(&hc, 1, 0.99995, 0, 3000));
+    CHECK(an_hybrid_lone_ok(&hc, 1, (double)(float)0.9999, 0, 3000));
+    CHECK(!an_hybrid_lone_ok(&hc, 1, 0.9998, 0, 3000));
+    CHECK(!an_hybrid_lone_ok(&hc, 1, 0.9998, 1, 3000));
+    CHECK(an_hybrid_lone_ok(&hc, 1, 0.99984, 1, 3000));    /* the top rank of a whole-series fit ... */
+    CHECK(!an_hybrid_lone_ok(&hc, 1, 0.99984, 0, 3000));   /* ... but not of a clean prefix */
     an_detector_destroy(h);
     an_detector_destroy(byhand);
     an_detector_destroy(alone);
