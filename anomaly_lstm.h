@@ -4,6 +4,13 @@
    Include after (or instead of) anomaly.h; with ANOMALY_IMPLEMENTATION
    defined in one file, this header's code is emitted there too.
 
+   With ANOMALY_NO_TRAINING (anomaly.h's options) the models load and
+   score only: their fit, save and gradient entries are NULL (the generic
+   calls return AN_ERR_UNSUPPORTED), so training, the backward passes and
+   Adam are not linked through the detectors; loading reads the parameters
+   without drawing random ones first.  Scores are bit for bit the full
+   build's.  The layer and Adam functions themselves stay public.
+
    Sections, in reading order:
        1  Layers       LSTM (forward + backpropagation through time), dense /
                        time-distributed dense, repeat vector, dropout
@@ -2038,8 +2045,13 @@ static void an__lae_init_params(an__lae *m)
     an_dense_init_params(m->lay.out_in, m->lay.out_dim, m->params + m->lay.out_W, m->params + m->lay.out_b, &rng);
 }
 
-static an_result an__model_create(const an_lstm_config *c, size_t F, an_lstm_kind kind, const an_allocator *a,
-                                  an_detector **out)
+/* A model of configuration c, its memory allocated and laid out, its
+   parameters zero: what the loader fills from the file.  an__model_create
+   draws them from the seed, as training starts; the loader never does (so
+   a load runs no random initialisation, and firmware built with
+   ANOMALY_NO_TRAINING does not link its RNG and libm code). */
+static an_result an__model_alloc(const an_lstm_config *c, size_t F, an_lstm_kind kind, const an_allocator *a,
+                                 an_detector **out)
 {
     an__lae *m;
     an_allocator alloc;
@@ -2077,13 +2089,23 @@ static an_result an__model_create(const an_lstm_config *c, size_t F, an_lstm_kin
         m->has_scaler = 1;
     }
     an__lae_bind(m);
-    an__lae_init_params(m);
-    an__lae_prepare(m);
     m->base.vt = an__lae_vt(kind);
     m->base.n_features = F;
     m->base.fitted = 0;
     *out = &m->base;
     return AN_OK;
+}
+
+static an_result an__model_create(const an_lstm_config *c, size_t F, an_lstm_kind kind, const an_allocator *a,
+                                  an_detector **out)
+{
+    an_result r = an__model_alloc(c, F, kind, a, out);
+    if (r == AN_OK) {
+        an__lae *m = (an__lae *)*out;
+        an__lae_init_params(m);
+        an__lae_prepare(m);
+    }
+    return r;
 }
 
 AN_API an_result an_lstm_ae_create(const an_lstm_config *c, size_t n_features, const an_allocator *a,
@@ -2546,6 +2568,7 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
     return r;
 }
 
+#ifndef ANOMALY_NO_TRAINING
 /* The detector's fit: the model's own training configuration (checked
    when it was set). */
 static an_result an__lae_fit(an_detector *self, const float *x, size_t n_rows)
@@ -2556,6 +2579,7 @@ static an_result an__lae_fit(an_detector *self, const float *x, size_t n_rows)
     an__lae_stream_reset(m);
     return an__lae_run(m, x, n_rows, 1, &m->cfg.train);
 }
+#endif
 
 AN_API an_result an_lstm_fit(an_detector *d, const float *x, size_t n_rows, const an_lstm_train_config *t)
 {
@@ -3098,6 +3122,7 @@ static an_result an__lae_reset(an_detector *self)
 #define AN__TAG_LAE_STREAM AN_TAG('L', 'S', 'T', 'S')
 
 
+#ifndef ANOMALY_NO_TRAINING
 static an_result an__lae_save(const an_detector *self, an_writer *w)
 {
     const an__lae *m = an__lae_of((an_detector *)self);
@@ -3173,6 +3198,7 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     an_write_end(w);
     return w->status;
 }
+#endif
 
 static an_result an__lae_read_config(an_reader *r, an_lstm_config *c, size_t *n_features)
 {
@@ -3323,7 +3349,7 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
         if (inference - pbytes > ANOMALY_LSTM_LOAD_SLACK_BYTES || inference > ANOMALY_LSTM_MAX_LOAD_BYTES)
             return AN_ERR_TOO_LARGE;
     }
-    if ((r = an__model_create(&c, F, kind, a, &d)) != AN_OK) return r;
+    if ((r = an__model_alloc(&c, F, kind, a, &d)) != AN_OK) return r;   /* the parameters come next */
     if (kind == AN_LSTM_CLASSIFIER && c.n_classes > 64) {   /* the weights straight into the model */
         an__lae *mm = (an__lae *)d;
         size_t k;
@@ -3423,6 +3449,7 @@ AN_API an_result an_lstm_param_view(an_detector *d, const char *name, float **da
     return AN_OK;
 }
 
+#ifndef ANOMALY_NO_TRAINING
 /* d score[t] / d x (the detector's gradient hook), for n_series series
    of n_rows rows, x and grad (n_series, n_rows, F).  score[t] averages,
    over the c_t windows w whose outputs cover row t, an error e(w, t) of
@@ -3570,25 +3597,26 @@ static an_result an__lae_gradient_batch(an_detector *self, const float *x, size_
     if (!m) return AN_ERR_INVALID_ARG;
     return an__lae_gradients(m, x, n_series, n_rows, t, grad);
 }
+#endif
 
 static const an_detector_vtable an__lae_vtable = {
     AN_TAG_LSTM_AE, "lstm-autoencoder",
-    an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lae_load, an__lae_gradient, an__lae_destroy, an__lae_expected, an__lae_score_batch,
-    an__lae_gradient_batch
+    AN__TRAINING(an__lae_fit), an__lae_score, an__lae_push, an__lae_reset,
+    AN__TRAINING(an__lae_save), an__lae_load, AN__TRAINING(an__lae_gradient), an__lae_destroy, an__lae_expected, an__lae_score_batch,
+    AN__TRAINING(an__lae_gradient_batch)
 };
 
 static const an_detector_vtable an__lfc_vtable = {
     AN_TAG_LSTM_FORECASTER, "lstm-forecaster",
-    an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lfc_load, an__lae_gradient, an__lae_destroy, an__lae_expected, an__lae_score_batch,
-    an__lae_gradient_batch
+    AN__TRAINING(an__lae_fit), an__lae_score, an__lae_push, an__lae_reset,
+    AN__TRAINING(an__lae_save), an__lfc_load, AN__TRAINING(an__lae_gradient), an__lae_destroy, an__lae_expected, an__lae_score_batch,
+    AN__TRAINING(an__lae_gradient_batch)
 };
 
 static const an_detector_vtable an__lcl_vtable = {   /* no fit: an_lstm_classifier_train */
     AN_TAG_LSTM_CLASSIFIER, "lstm-classifier",
     NULL, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lcl_load, an__lae_gradient, an__lae_destroy, NULL, NULL, an__lae_gradient_batch
+    AN__TRAINING(an__lae_save), an__lcl_load, AN__TRAINING(an__lae_gradient), an__lae_destroy, NULL, NULL, AN__TRAINING(an__lae_gradient_batch)
 };
 
 static const an_detector_vtable *an__lae_vt(an_lstm_kind kind)
@@ -3858,7 +3886,9 @@ static void an__vae_destroy(an_detector *self)
     if (m) an__vae_free(m);
 }
 
-AN_API an_result an_vae_create(const an_vae_config *c, size_t n_features, const an_allocator *a, an_detector **out)
+/* an_vae_create but for the parameters, left zero for the loader, which
+   reads them all (as an__model_alloc). */
+static an_result an__vae_alloc(const an_vae_config *c, size_t n_features, const an_allocator *a, an_detector **out)
 {
     an__vae *m;
     an_allocator alloc;
@@ -3884,13 +3914,22 @@ AN_API an_result an_vae_create(const an_vae_config *c, size_t n_features, const 
         m->has_scaler = 1;
     }
     an__vae_bind(m);
-    an__vae_init_params(m);
-    an__vae_prepare(m);
     an__vae_draws(m);
     m->base.vt = an__vae_vt();
     m->base.n_features = n_features;
     *out = &m->base;
     return AN_OK;
+}
+
+AN_API an_result an_vae_create(const an_vae_config *c, size_t n_features, const an_allocator *a, an_detector **out)
+{
+    an_result r = an__vae_alloc(c, n_features, a, out);
+    if (r == AN_OK) {
+        an__vae *m = (an__vae *)*out;
+        an__vae_init_params(m);
+        an__vae_prepare(m);
+    }
+    return r;
 }
 
 static an_result an__vae_train_alloc(an__vae *m)
@@ -4320,10 +4359,12 @@ AN_API an_result an_vae_fit(an_detector *d, const float *x, size_t n_rows, const
     return r;
 }
 
+#ifndef ANOMALY_NO_TRAINING
 static an_result an__vae_fit(an_detector *self, const float *x, size_t n_rows)
 {
     return an_vae_fit(self, x, n_rows, NULL);
 }
+#endif
 
 /* Scores of bs <= batch windows of raw rows (window b at raw + b step):
    out[b] = the mean over the draws of the last row's squared error (mean
@@ -4420,6 +4461,7 @@ static an_result an__vae_reset(an_detector *self)
     return AN_OK;
 }
 
+#ifndef ANOMALY_NO_TRAINING
 /* d score[t] / d x: the window ending at t, every draw, through the
    network, the target (row t) and the scaler. */
 static an_result an__vae_gradient(an_detector *self, const float *x, size_t n_rows, size_t t, float *grad)
@@ -4467,6 +4509,7 @@ static an_result an__vae_gradient(an_detector *self, const float *x, size_t n_ro
         }
     return AN_OK;
 }
+#endif
 
 AN_API an_result an_vae_sample(an_detector *d, an_rng *rng, size_t n, float *windows)
 {
@@ -4534,6 +4577,7 @@ AN_API an_result an_vae_augment(an_detector *d, const float *x, size_t n_rows, d
 #define AN__TAG_VAE_RECORD AN_TAG('V', 'A', 'E', 'R')
 #define AN__TAG_VAE_STREAM AN_TAG('V', 'A', 'E', 'S')
 
+#ifndef ANOMALY_NO_TRAINING
 static an_result an__vae_save(const an_detector *self, an_writer *w)
 {
     const an__vae *m = an__vae_of((an_detector *)self);
@@ -4582,6 +4626,7 @@ static an_result an__vae_save(const an_detector *self, an_writer *w)
     an_write_end(w);
     return w->status;
 }
+#endif
 
 static an_result an__vae_read_config(an_reader *r, an_vae_config *c, size_t *F)
 {
@@ -4648,7 +4693,7 @@ static an_result an__vae_load(an_reader *payload, const an_allocator *a, an_dete
         if (inference - pbytes > ANOMALY_LSTM_LOAD_SLACK_BYTES || inference > ANOMALY_LSTM_MAX_LOAD_BYTES)
             return AN_ERR_TOO_LARGE;
     }
-    if ((r = an_vae_create(&c, F, a, &d)) != AN_OK) return r;
+    if ((r = an__vae_alloc(&c, F, a, &d)) != AN_OK) return r;   /* the parameters come next */
     m = (an__vae *)d;
     if ((r = an__load_scaler(payload, F, c.scaler, a, &m->scaler, &m->has_scaler)) != AN_OK ||
         (r = an__load_params(payload, AN__TAG_VAE_PARAMS, m->params, m->lay.n_params)) != AN_OK)
@@ -4679,8 +4724,8 @@ fail:
 
 static const an_detector_vtable an__vae_vtable = {
     AN_TAG_VAE, "vae",
-    an__vae_fit, an__vae_score, an__vae_push, an__vae_reset,
-    an__vae_save, an__vae_load, an__vae_gradient, an__vae_destroy, an__vae_expected, NULL, NULL
+    AN__TRAINING(an__vae_fit), an__vae_score, an__vae_push, an__vae_reset,
+    AN__TRAINING(an__vae_save), an__vae_load, AN__TRAINING(an__vae_gradient), an__vae_destroy, an__vae_expected, NULL, NULL
 };
 
 static const an_detector_vtable *an__vae_vt(void) { return &an__vae_vtable; }
