@@ -5057,7 +5057,8 @@ AN_API an_result an_detector_missing_type(const an_reader *r, const an_detector_
 
 static const an_detector_vtable an__ensemble_vtable = {
     AN__TAG_HYBRID, "hybrid", AN__TRAINING(an__ensemble_fit), an__ensemble_score, an__ensemble_push,
-    an__ensemble_reset, AN__TRAINING(an__ensemble_save), NULL, NULL, an__ensemble_destroy, an__ensemble_expected, NULL, NULL
+    an__ensemble_reset, AN__TRAINING(an__ensemble_save), NULL, NULL, an__ensemble_destroy, an__ensemble_expected,
+    NULL, NULL
 };
 
 AN_API const an_detector_vtable *an_ensemble_type(void) { return &an__ensemble_vtable; }

@@ -3600,23 +3600,21 @@ static an_result an__lae_gradient_batch(an_detector *self, const float *x, size_
 #endif
 
 static const an_detector_vtable an__lae_vtable = {
-    AN_TAG_LSTM_AE, "lstm-autoencoder",
-    AN__TRAINING(an__lae_fit), an__lae_score, an__lae_push, an__lae_reset,
-    AN__TRAINING(an__lae_save), an__lae_load, AN__TRAINING(an__lae_gradient), an__lae_destroy, an__lae_expected, an__lae_score_batch,
-    AN__TRAINING(an__lae_gradient_batch)
+    AN_TAG_LSTM_AE, "lstm-autoencoder", AN__TRAINING(an__lae_fit), an__lae_score, an__lae_push, an__lae_reset,
+    AN__TRAINING(an__lae_save), an__lae_load, AN__TRAINING(an__lae_gradient), an__lae_destroy, an__lae_expected,
+    an__lae_score_batch, AN__TRAINING(an__lae_gradient_batch)
 };
 
 static const an_detector_vtable an__lfc_vtable = {
-    AN_TAG_LSTM_FORECASTER, "lstm-forecaster",
-    AN__TRAINING(an__lae_fit), an__lae_score, an__lae_push, an__lae_reset,
-    AN__TRAINING(an__lae_save), an__lfc_load, AN__TRAINING(an__lae_gradient), an__lae_destroy, an__lae_expected, an__lae_score_batch,
-    AN__TRAINING(an__lae_gradient_batch)
+    AN_TAG_LSTM_FORECASTER, "lstm-forecaster", AN__TRAINING(an__lae_fit), an__lae_score, an__lae_push, an__lae_reset,
+    AN__TRAINING(an__lae_save), an__lfc_load, AN__TRAINING(an__lae_gradient), an__lae_destroy, an__lae_expected,
+    an__lae_score_batch, AN__TRAINING(an__lae_gradient_batch)
 };
 
 static const an_detector_vtable an__lcl_vtable = {   /* no fit: an_lstm_classifier_train */
-    AN_TAG_LSTM_CLASSIFIER, "lstm-classifier",
-    NULL, an__lae_score, an__lae_push, an__lae_reset,
-    AN__TRAINING(an__lae_save), an__lcl_load, AN__TRAINING(an__lae_gradient), an__lae_destroy, NULL, NULL, AN__TRAINING(an__lae_gradient_batch)
+    AN_TAG_LSTM_CLASSIFIER, "lstm-classifier", NULL, an__lae_score, an__lae_push, an__lae_reset,
+    AN__TRAINING(an__lae_save), an__lcl_load, AN__TRAINING(an__lae_gradient), an__lae_destroy, NULL, NULL,
+    AN__TRAINING(an__lae_gradient_batch)
 };
 
 static const an_detector_vtable *an__lae_vt(an_lstm_kind kind)
@@ -4723,9 +4721,9 @@ fail:
 }
 
 static const an_detector_vtable an__vae_vtable = {
-    AN_TAG_VAE, "vae",
-    AN__TRAINING(an__vae_fit), an__vae_score, an__vae_push, an__vae_reset,
-    AN__TRAINING(an__vae_save), an__vae_load, AN__TRAINING(an__vae_gradient), an__vae_destroy, an__vae_expected, NULL, NULL
+    AN_TAG_VAE, "vae", AN__TRAINING(an__vae_fit), an__vae_score, an__vae_push, an__vae_reset,
+    AN__TRAINING(an__vae_save), an__vae_load, AN__TRAINING(an__vae_gradient), an__vae_destroy, an__vae_expected, NULL,
+    NULL
 };
 
 static const an_detector_vtable *an__vae_vt(void) { return &an__vae_vtable; }

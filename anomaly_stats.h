@@ -2045,12 +2045,12 @@ corrupt:
 }
 
 static const an_detector_vtable an__mad_vtable = {
-    AN_TAG('M', 'A', 'D', 'Z'), "mad", AN__TRAINING(an__robust_fit), an__robust_score, an__robust_push, an__robust_reset,
-    AN__TRAINING(an__robust_save), an__robust_load, NULL, an__robust_destroy, NULL, NULL, NULL
+    AN_TAG('M', 'A', 'D', 'Z'), "mad", AN__TRAINING(an__robust_fit), an__robust_score, an__robust_push,
+    an__robust_reset, AN__TRAINING(an__robust_save), an__robust_load, NULL, an__robust_destroy, NULL, NULL, NULL
 };
 static const an_detector_vtable an__iqr_vtable = {
-    AN_TAG('I', 'Q', 'R', 'F'), "iqr", AN__TRAINING(an__robust_fit), an__robust_score, an__robust_push, an__robust_reset,
-    AN__TRAINING(an__robust_save), an__robust_load, NULL, an__robust_destroy, NULL, NULL, NULL
+    AN_TAG('I', 'Q', 'R', 'F'), "iqr", AN__TRAINING(an__robust_fit), an__robust_score, an__robust_push,
+    an__robust_reset, AN__TRAINING(an__robust_save), an__robust_load, NULL, an__robust_destroy, NULL, NULL, NULL
 };
 
 AN_API const an_detector_vtable *an_mad_type(void) { return &an__mad_vtable; }
@@ -2593,8 +2593,9 @@ corrupt:
 }
 
 static const an_detector_vtable an__stl_iqr_vtable = {
-    AN_TAG('S', 'T', 'L', 'Q'), "stl-iqr", AN__TRAINING(an__stl_iqr_fit), an__stl_iqr_score, an__stl_iqr_push, an__stl_iqr_reset,
-    AN__TRAINING(an__stl_iqr_save), an__stl_iqr_load, NULL, an__stl_iqr_destroy, an__stl_iqr_last, NULL, NULL
+    AN_TAG('S', 'T', 'L', 'Q'), "stl-iqr", AN__TRAINING(an__stl_iqr_fit), an__stl_iqr_score, an__stl_iqr_push,
+    an__stl_iqr_reset, AN__TRAINING(an__stl_iqr_save), an__stl_iqr_load, NULL, an__stl_iqr_destroy, an__stl_iqr_last,
+    NULL, NULL
 };
 
 AN_API const an_detector_vtable *an_stl_iqr_type(void) { return &an__stl_iqr_vtable; }
@@ -3539,12 +3540,12 @@ static an_result an__shesd_load(an_reader *payload, const an_allocator *a, an_de
 }
 
 static const an_detector_vtable an__gesd_vtable = {
-    AN__TAG_GESD, "gesd", AN__TRAINING(an__esd_fit), an__esd_score, NULL, NULL, AN__TRAINING(an__esd_save), an__gesd_load, NULL,
-    an__esd_destroy, NULL, NULL, NULL
+    AN__TAG_GESD, "gesd", AN__TRAINING(an__esd_fit), an__esd_score, NULL, NULL, AN__TRAINING(an__esd_save),
+    an__gesd_load, NULL, an__esd_destroy, NULL, NULL, NULL
 };
 static const an_detector_vtable an__shesd_vtable = {
-    AN__TAG_SHESD, "shesd", AN__TRAINING(an__esd_fit), an__esd_score, NULL, NULL, AN__TRAINING(an__esd_save), an__shesd_load, NULL,
-    an__esd_destroy, NULL, NULL, NULL
+    AN__TAG_SHESD, "shesd", AN__TRAINING(an__esd_fit), an__esd_score, NULL, NULL, AN__TRAINING(an__esd_save),
+    an__shesd_load, NULL, an__esd_destroy, NULL, NULL, NULL
 };
 
 AN_API const an_detector_vtable *an_gesd_type(void) { return &an__gesd_vtable; }
@@ -3834,8 +3835,9 @@ static const an_detector_vtable an__level_shift_vtable = {
     AN__TRAINING(an__shift_save), an__level_shift_load, NULL, an__shift_destroy, NULL, NULL, NULL
 };
 static const an_detector_vtable an__volatility_shift_vtable = {
-    AN__SHIFT_TAG_VOL, "volatility-shift", AN__TRAINING(an__shift_fit), an__shift_score, an__shift_push, an__shift_reset,
-    AN__TRAINING(an__shift_save), an__volatility_shift_load, NULL, an__shift_destroy, NULL, NULL, NULL
+    AN__SHIFT_TAG_VOL, "volatility-shift", AN__TRAINING(an__shift_fit), an__shift_score, an__shift_push,
+    an__shift_reset, AN__TRAINING(an__shift_save), an__volatility_shift_load, NULL, an__shift_destroy, NULL, NULL,
+    NULL
 };
 
 AN_API const an_detector_vtable *an_level_shift_type(void) { return &an__level_shift_vtable; }
@@ -4281,8 +4283,8 @@ static an_result an__ks_load(an_reader *payload, const an_allocator *a, an_detec
 }
 
 static const an_detector_vtable an__ks_vtable = {
-    AN__KS_TAG, "ks-drift", AN__TRAINING(an__ks_fit), an__ks_score, an__ks_push, an__ks_reset, AN__TRAINING(an__ks_save), an__ks_load, NULL,
-    an__ks_destroy, NULL, NULL, NULL
+    AN__KS_TAG, "ks-drift", AN__TRAINING(an__ks_fit), an__ks_score, an__ks_push, an__ks_reset,
+    AN__TRAINING(an__ks_save), an__ks_load, NULL, an__ks_destroy, NULL, NULL, NULL
 };
 
 AN_API const an_detector_vtable *an_ks_drift_type(void) { return &an__ks_vtable; }
@@ -4745,8 +4747,8 @@ static an_result an__if_load(an_reader *payload, const an_allocator *a, an_detec
 }
 
 static const an_detector_vtable an__iforest_vtable = {
-    AN__IF_TAG, "iforest", AN__TRAINING(an__if_fit), an__if_score, an__if_push, an__if_reset, AN__TRAINING(an__if_save), an__if_load, NULL,
-    an__if_destroy, NULL, NULL, NULL
+    AN__IF_TAG, "iforest", AN__TRAINING(an__if_fit), an__if_score, an__if_push, an__if_reset,
+    AN__TRAINING(an__if_save), an__if_load, NULL, an__if_destroy, NULL, NULL, NULL
 };
 
 AN_API const an_detector_vtable *an_iforest_type(void) { return &an__iforest_vtable; }
