@@ -69,6 +69,15 @@
      ANOMALY_MAX_MODEL_BYTES   impl. file     largest model file accepted
                                               (default 1 GiB)
      ANOMALY_NO_STDIO          impl. file     leave out the FILE helpers
+     ANOMALY_NO_TRAINING       impl. file     load and score only: the
+                                              detectors' fit, save and
+                                              gradient entries are NULL
+                                              (an_detector_fit, _save,
+                                              _gradient return
+                                              AN_ERR_UNSUPPORTED), so their
+                                              code is not linked; loading
+                                              and scoring are bit for bit
+                                              the full build's (firmware)
 
    SIMD paths are chosen at compile time from the compiler's own macros:
    AVX-512F (-mavx512f), AVX2 with FMA (-mavx2 -mfma), NEON on AArch64.  The
@@ -842,6 +851,16 @@ typedef struct an_detector_vtable {
     an_result (*gradient_batch)(an_detector *self, const float *x, size_t n_series, size_t n_rows, size_t t,
                                 float *grad);                        /* optional: an_detector_gradient_batch */
 } an_detector_vtable;
+
+/* A vtable entry that fits, saves or differentiates: NULL under
+   ANOMALY_NO_TRAINING, so a load-and-score build links none of that code
+   (the generic calls then return AN_ERR_UNSUPPORTED).  Each header guards
+   the static functions only these entries reach with the same macro. */
+#ifdef ANOMALY_NO_TRAINING
+#define AN__TRAINING(fn) NULL
+#else
+#define AN__TRAINING(fn) fn
+#endif
 
 struct an_detector {
     const an_detector_vtable *vt;
@@ -4602,6 +4621,7 @@ static float an__surprise(const an__ensemble *e, double p)
     return (float)(p < e->config.threshold ? -log1p(-p) : -log1p(-e->config.threshold));
 }
 
+#ifndef ANOMALY_NO_TRAINING
 /* The median and scale of the mean surprise over every full window of the
    member's training scores raw[0..n), or scale 0 for fewer than 4 w
    windows.  Surprises are summed oldest first, as the push and batch
@@ -4632,6 +4652,7 @@ static an_result an__sustain_fit(const an__ensemble *e, an__member *m, const flo
     an_free(&e->alloc, s, bytes);
     return AN_OK;
 }
+#endif
 
 /* Each member's mean surprise over its last sustain_rows pushes, NaN
    where the window is not full (or the vote is off). */
@@ -4675,16 +4696,17 @@ static void an__sustain_clear(an__ensemble *e)
 
 /* ---- stuck runs ---- */
 
-static int an__size_desc(const void *a, const void *b)
-{
-    size_t u = *(const size_t *)a, v = *(const size_t *)b;
-    return u < v ? 1 : u > v ? -1 : 0;
-}
-
 static void an__stuck_clear(an__ensemble *e)
 {
     size_t f;
     for (f = 0; f < e->base.n_features; f++) e->stuck[3 * f + 1] = NAN, e->stuck[3 * f + 2] = 0.0;
+}
+
+#ifndef ANOMALY_NO_TRAINING
+static int an__size_desc(const void *a, const void *b)
+{
+    size_t u = *(const size_t *)a, v = *(const size_t *)b;
+    return u < v ? 1 : u > v ? -1 : 0;
 }
 
 /* Each feature's need from the training rows x (n, F), as described with
@@ -4721,6 +4743,7 @@ static an_result an__stuck_fit(an__ensemble *e, const float *x, size_t n)
     an_free(&e->alloc, runs, bytes);
     return AN_OK;
 }
+#endif
 
 /* The longest stuck run over its need after one more pushed row. */
 static double an__stuck_push(an__ensemble *e, const float *row)
@@ -4763,6 +4786,7 @@ static double an__stuck_now(const an__ensemble *e)
     return worst;
 }
 
+#ifndef ANOMALY_NO_TRAINING
 static an_result an__ensemble_fit(an_detector *self, const float *x, size_t n)
 {
     an__ensemble *e = (an__ensemble *)self;
@@ -4789,6 +4813,7 @@ static an_result an__ensemble_fit(an_detector *self, const float *x, size_t n)
     an__sustain_clear(e);
     return healthy ? AN_OK : AN_ERR_NUMERIC;
 }
+#endif
 
 /* The decision about one row from the members' raw scores (NaN = absent),
    their windows' mean surprise (NaN = no full window) and the row's
@@ -4951,6 +4976,7 @@ AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_
 #define AN__TAG_FLAT AN_TAG('F', 'L', 'A', 'T')
 /* A member's fields before its DETC chunk: weight, role, calibration. */
 #define AN__MEMBER_FIELD_BYTES (8 + 4 + 8 + 8 + 2 * 8 * AN_CALIBRATION_KNOTS + 8 + 8)
+#ifndef ANOMALY_NO_TRAINING
 static an_result an__ensemble_save(const an_detector *self, an_writer *w)
 {
     const an__ensemble *e = (const an__ensemble *)self;
@@ -5000,6 +5026,7 @@ static an_result an__ensemble_save(const an_detector *self, an_writer *w)
     }
     return an_write_end(w);
 }
+#endif
 
 static void an__ensemble_destroy(an_detector *self)
 {
@@ -5208,8 +5235,9 @@ AN_API an_result an_detector_missing_type(const an_reader *r, const an_detector_
 }
 
 static const an_detector_vtable an__ensemble_vtable = {
-    AN__TAG_HYBRID, "hybrid", an__ensemble_fit, an__ensemble_score, an__ensemble_push,
-    an__ensemble_reset, an__ensemble_save, NULL, NULL, an__ensemble_destroy, an__ensemble_expected, NULL, NULL
+    AN__TAG_HYBRID, "hybrid", AN__TRAINING(an__ensemble_fit), an__ensemble_score, an__ensemble_push,
+    an__ensemble_reset, AN__TRAINING(an__ensemble_save), NULL, NULL, an__ensemble_destroy, an__ensemble_expected,
+    NULL, NULL
 };
 
 AN_API const an_detector_vtable *an_ensemble_type(void) { return &an__ensemble_vtable; }

@@ -4,6 +4,13 @@
    Include after (or instead of) anomaly.h; with ANOMALY_IMPLEMENTATION
    defined in one file, this header's code is emitted there too.
 
+   With ANOMALY_NO_TRAINING (anomaly.h's options) the models load and
+   score only: their fit, save and gradient entries are NULL (the generic
+   calls return AN_ERR_UNSUPPORTED), so training, the backward passes and
+   Adam are not linked through the detectors; loading reads the parameters
+   without drawing random ones first.  Scores are bit for bit the full
+   build's.  The layer and Adam functions themselves stay public.
+
    Sections, in reading order:
        1  Layers       LSTM (forward + backpropagation through time), dense /
                        time-distributed dense, repeat vector, dropout
@@ -2189,8 +2196,13 @@ static void an__lae_init_params(an__lae *m)
     an_dense_init_params(m->lay.out_in, m->lay.out_dim, m->params + m->lay.out_W, m->params + m->lay.out_b, &rng);
 }
 
-static an_result an__model_create(const an_lstm_config *c, size_t F, an_lstm_kind kind, const an_allocator *a,
-                                  an_detector **out)
+/* A model of configuration c, its memory allocated and laid out, its
+   parameters zero: what the loader fills from the file.  an__model_create
+   draws them from the seed, as training starts; the loader never does (so
+   a load runs no random initialisation, and firmware built with
+   ANOMALY_NO_TRAINING does not link its RNG and libm code). */
+static an_result an__model_alloc(const an_lstm_config *c, size_t F, an_lstm_kind kind, const an_allocator *a,
+                                 an_detector **out)
 {
     an__lae *m;
     an_allocator alloc;
@@ -2228,13 +2240,23 @@ static an_result an__model_create(const an_lstm_config *c, size_t F, an_lstm_kin
         m->has_scaler = 1;
     }
     an__lae_bind(m);
-    an__lae_init_params(m);
-    an__lae_prepare(m);
     m->base.vt = an__lae_vt(kind);
     m->base.n_features = F;
     m->base.fitted = 0;
     *out = &m->base;
     return AN_OK;
+}
+
+static an_result an__model_create(const an_lstm_config *c, size_t F, an_lstm_kind kind, const an_allocator *a,
+                                  an_detector **out)
+{
+    an_result r = an__model_alloc(c, F, kind, a, out);
+    if (r == AN_OK) {
+        an__lae *m = (an__lae *)*out;
+        an__lae_init_params(m);
+        an__lae_prepare(m);
+    }
+    return r;
 }
 
 AN_API an_result an_lstm_ae_create(const an_lstm_config *c, size_t n_features, const an_allocator *a,
@@ -2744,6 +2766,7 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
     return r;
 }
 
+#ifndef ANOMALY_NO_TRAINING
 /* The detector's fit: the model's own training configuration (checked
    when it was set). */
 static an_result an__lae_fit(an_detector *self, const float *x, size_t n_rows)
@@ -2754,6 +2777,7 @@ static an_result an__lae_fit(an_detector *self, const float *x, size_t n_rows)
     an__lae_stream_reset(m);
     return an__lae_run(m, x, n_rows, 1, &m->cfg.train, NULL, 0);
 }
+#endif
 
 AN_API an_result an_lstm_fit(an_detector *d, const float *x, size_t n_rows, const an_lstm_train_config *t)
 {
@@ -3314,20 +3338,8 @@ static an_result an__lae_reset(an_detector *self)
 
 /* The training configuration's reals in a configuration chunk, the same
    eight f64 in the LSTM models' and the VAE's: val_fraction, min_delta,
-   and Adam's lr, beta1, beta2, eps, weight_decay, clip_norm (read back
-   by an__read_train_reals; the configuration's check judges them). */
-static void an__write_train_reals(an_writer *w, const an_lstm_train_config *t)
-{
-    an_write_f64(w, t->val_fraction);
-    an_write_f64(w, t->min_delta);
-    an_write_f64(w, t->adam.lr);
-    an_write_f64(w, t->adam.beta1);
-    an_write_f64(w, t->adam.beta2);
-    an_write_f64(w, t->adam.eps);
-    an_write_f64(w, t->adam.weight_decay);
-    an_write_f64(w, t->adam.clip_norm);
-}
-
+   and Adam's lr, beta1, beta2, eps, weight_decay, clip_norm (written by
+   an__write_train_reals; the configuration's check judges them). */
 static an_result an__read_train_reals(an_reader *r, an_lstm_train_config *t)
 {
     an_read_f64(r, &t->val_fraction);
@@ -3338,6 +3350,20 @@ static an_result an__read_train_reals(an_reader *r, an_lstm_train_config *t)
     an_read_f64(r, &t->adam.eps);
     an_read_f64(r, &t->adam.weight_decay);
     return an_read_f64(r, &t->adam.clip_norm);   /* a short chunk fails here: the reader's error sticks */
+}
+
+#ifndef ANOMALY_NO_TRAINING
+/* The same reals, written. */
+static void an__write_train_reals(an_writer *w, const an_lstm_train_config *t)
+{
+    an_write_f64(w, t->val_fraction);
+    an_write_f64(w, t->min_delta);
+    an_write_f64(w, t->adam.lr);
+    an_write_f64(w, t->adam.beta1);
+    an_write_f64(w, t->adam.beta2);
+    an_write_f64(w, t->adam.eps);
+    an_write_f64(w, t->adam.weight_decay);
+    an_write_f64(w, t->adam.clip_norm);
 }
 
 /* A model's parameters as the chunk `tag`: u64 n, then n f32 (read back
@@ -3415,6 +3441,7 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     an_write_end(w);
     return w->status;
 }
+#endif
 
 static an_result an__lae_read_config(an_reader *r, an_lstm_config *c, size_t *n_features)
 {
@@ -3558,7 +3585,7 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
         if (inference - pbytes > ANOMALY_LSTM_LOAD_SLACK_BYTES || inference > ANOMALY_LSTM_MAX_LOAD_BYTES)
             return AN_ERR_TOO_LARGE;
     }
-    if ((r = an__model_create(&c, F, kind, a, &d)) != AN_OK) return r;
+    if ((r = an__model_alloc(&c, F, kind, a, &d)) != AN_OK) return r;   /* the parameters come next */
     if (kind == AN_LSTM_CLASSIFIER && c.n_classes > 64) {   /* the weights straight into the model */
         an__lae *mm = (an__lae *)d;
         size_t k;
@@ -3658,6 +3685,7 @@ AN_API an_result an_lstm_param_view(an_detector *d, const char *name, float **da
     return AN_OK;
 }
 
+#ifndef ANOMALY_NO_TRAINING
 /* d score[t] / d x (the detector's gradient hook), for n_series series
    of n_rows rows, x and grad (n_series, n_rows, F).  score[t] averages,
    over the c_t windows w whose outputs cover row t, an error e(w, t) of
@@ -3805,25 +3833,24 @@ static an_result an__lae_gradient_batch(an_detector *self, const float *x, size_
     if (!m) return AN_ERR_INVALID_ARG;
     return an__lae_gradients(m, x, n_series, n_rows, t, grad);
 }
+#endif
 
 static const an_detector_vtable an__lae_vtable = {
-    AN_TAG_LSTM_AE, "lstm-autoencoder",
-    an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lae_load, an__lae_gradient, an__lae_destroy, an__lae_expected, an__lae_score_batch,
-    an__lae_gradient_batch
+    AN_TAG_LSTM_AE, "lstm-autoencoder", AN__TRAINING(an__lae_fit), an__lae_score, an__lae_push, an__lae_reset,
+    AN__TRAINING(an__lae_save), an__lae_load, AN__TRAINING(an__lae_gradient), an__lae_destroy, an__lae_expected,
+    an__lae_score_batch, AN__TRAINING(an__lae_gradient_batch)
 };
 
 static const an_detector_vtable an__lfc_vtable = {
-    AN_TAG_LSTM_FORECASTER, "lstm-forecaster",
-    an__lae_fit, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lfc_load, an__lae_gradient, an__lae_destroy, an__lae_expected, an__lae_score_batch,
-    an__lae_gradient_batch
+    AN_TAG_LSTM_FORECASTER, "lstm-forecaster", AN__TRAINING(an__lae_fit), an__lae_score, an__lae_push, an__lae_reset,
+    AN__TRAINING(an__lae_save), an__lfc_load, AN__TRAINING(an__lae_gradient), an__lae_destroy, an__lae_expected,
+    an__lae_score_batch, AN__TRAINING(an__lae_gradient_batch)
 };
 
 static const an_detector_vtable an__lcl_vtable = {   /* no fit: an_lstm_classifier_train */
-    AN_TAG_LSTM_CLASSIFIER, "lstm-classifier",
-    NULL, an__lae_score, an__lae_push, an__lae_reset,
-    an__lae_save, an__lcl_load, an__lae_gradient, an__lae_destroy, NULL, NULL, an__lae_gradient_batch
+    AN_TAG_LSTM_CLASSIFIER, "lstm-classifier", NULL, an__lae_score, an__lae_push, an__lae_reset,
+    AN__TRAINING(an__lae_save), an__lcl_load, AN__TRAINING(an__lae_gradient), an__lae_destroy, NULL, NULL,
+    AN__TRAINING(an__lae_gradient_batch)
 };
 
 static const an_detector_vtable *an__lae_vt(an_lstm_kind kind)
@@ -4093,7 +4120,9 @@ static void an__vae_destroy(an_detector *self)
     if (m) an__vae_free(m);
 }
 
-AN_API an_result an_vae_create(const an_vae_config *c, size_t n_features, const an_allocator *a, an_detector **out)
+/* an_vae_create but for the parameters, left zero for the loader, which
+   reads them all (as an__model_alloc). */
+static an_result an__vae_alloc(const an_vae_config *c, size_t n_features, const an_allocator *a, an_detector **out)
 {
     an__vae *m;
     an_allocator alloc;
@@ -4119,13 +4148,22 @@ AN_API an_result an_vae_create(const an_vae_config *c, size_t n_features, const 
         m->has_scaler = 1;
     }
     an__vae_bind(m);
-    an__vae_init_params(m);
-    an__vae_prepare(m);
     an__vae_draws(m);
     m->base.vt = an__vae_vt();
     m->base.n_features = n_features;
     *out = &m->base;
     return AN_OK;
+}
+
+AN_API an_result an_vae_create(const an_vae_config *c, size_t n_features, const an_allocator *a, an_detector **out)
+{
+    an_result r = an__vae_alloc(c, n_features, a, out);
+    if (r == AN_OK) {
+        an__vae *m = (an__vae *)*out;
+        an__vae_init_params(m);
+        an__vae_prepare(m);
+    }
+    return r;
 }
 
 static an_result an__vae_train_alloc(an__vae *m)
@@ -4541,10 +4579,12 @@ AN_API an_result an_vae_fit(an_detector *d, const float *x, size_t n_rows, const
     return r;
 }
 
+#ifndef ANOMALY_NO_TRAINING
 static an_result an__vae_fit(an_detector *self, const float *x, size_t n_rows)
 {
     return an_vae_fit(self, x, n_rows, NULL);
 }
+#endif
 
 /* Scores of bs <= batch windows of raw rows (window b at raw + b step):
    out[b] = the mean over the draws of the last row's squared error (mean
@@ -4641,6 +4681,7 @@ static an_result an__vae_reset(an_detector *self)
     return AN_OK;
 }
 
+#ifndef ANOMALY_NO_TRAINING
 /* d score[t] / d x: the window ending at t, every draw, through the
    network, the target (row t) and the scaler. */
 static an_result an__vae_gradient(an_detector *self, const float *x, size_t n_rows, size_t t, float *grad)
@@ -4688,6 +4729,7 @@ static an_result an__vae_gradient(an_detector *self, const float *x, size_t n_ro
         }
     return AN_OK;
 }
+#endif
 
 AN_API an_result an_vae_sample(an_detector *d, an_rng *rng, size_t n, float *windows)
 {
@@ -4936,6 +4978,7 @@ AN_API an_result an_lstm_fit_augmented(an_detector *d, const float *x, size_t n_
 #define AN__TAG_VAE_RECORD AN_TAG('V', 'A', 'E', 'R')
 #define AN__TAG_VAE_STREAM AN_TAG('V', 'A', 'E', 'S')
 
+#ifndef ANOMALY_NO_TRAINING
 static an_result an__vae_save(const an_detector *self, an_writer *w)
 {
     const an__vae *m = an__vae_of((an_detector *)self);
@@ -4974,6 +5017,7 @@ static an_result an__vae_save(const an_detector *self, an_writer *w)
     an_write_end(w);
     return w->status;
 }
+#endif
 
 static an_result an__vae_read_config(an_reader *r, an_vae_config *c, size_t *F)
 {
@@ -5033,7 +5077,7 @@ static an_result an__vae_load(an_reader *payload, const an_allocator *a, an_dete
         if (inference - pbytes > ANOMALY_LSTM_LOAD_SLACK_BYTES || inference > ANOMALY_LSTM_MAX_LOAD_BYTES)
             return AN_ERR_TOO_LARGE;
     }
-    if ((r = an_vae_create(&c, F, a, &d)) != AN_OK) return r;
+    if ((r = an__vae_alloc(&c, F, a, &d)) != AN_OK) return r;   /* the parameters come next */
     m = (an__vae *)d;
     if ((r = an__load_scaler(payload, F, c.scaler, a, &m->scaler, &m->has_scaler)) != AN_OK ||
         (r = an__load_params(payload, AN__TAG_VAE_PARAMS, m->params, m->lay.n_params)) != AN_OK)
@@ -5063,9 +5107,9 @@ fail:
 }
 
 static const an_detector_vtable an__vae_vtable = {
-    AN_TAG_VAE, "vae",
-    an__vae_fit, an__vae_score, an__vae_push, an__vae_reset,
-    an__vae_save, an__vae_load, an__vae_gradient, an__vae_destroy, an__vae_expected, NULL, NULL
+    AN_TAG_VAE, "vae", AN__TRAINING(an__vae_fit), an__vae_score, an__vae_push, an__vae_reset,
+    AN__TRAINING(an__vae_save), an__vae_load, AN__TRAINING(an__vae_gradient), an__vae_destroy, an__vae_expected, NULL,
+    NULL
 };
 
 static const an_detector_vtable *an__vae_vt(void) { return &an__vae_vtable; }

@@ -4,6 +4,13 @@
    Include after (or instead of) anomaly.h; with ANOMALY_IMPLEMENTATION
    defined in one file, this header's code is emitted there too.
 
+   With ANOMALY_NO_TRAINING (anomaly.h's options) the detectors here load
+   and score only: their fit and save entries are NULL (an_detector_fit and
+   an_detector_save return AN_ERR_UNSUPPORTED), so the fitting code (STL's
+   batch fit, period detection, the forests' growth) is not linked through
+   them; what they load and score is bit for bit the full build's.  The free
+   functions (an_stl, an_mstl, ...) stay.
+
    Sections, in reading order:
        1  STL         seasonal-trend decomposition by loess (Cleveland et al. 1990)
        2  MSTL        several seasonal periods, strength, period detection
@@ -1728,6 +1735,7 @@ static an__band an__band_make(an_robust_method method, double lo, double hi, dou
     return b;
 }
 
+#ifndef ANOMALY_NO_TRAINING
 /* The band of v (n) (reordered); dev: scratch (n). */
 static an__band an__band_of(an_robust_method method, double *v, size_t n, double *dev)
 {
@@ -1742,6 +1750,7 @@ static an__band an__band_of(an_robust_method method, double *v, size_t n, double
     for (i = 0; i < n; i++) dev[i] = fabs(v[i] - med);
     return an__band_make(method, med, med, an__quantile_d(dev, n, 0.5));
 }
+#endif
 
 /* The first index of sorted s (n) whose value is >= v; the halving is
    written so that compilers make it branch-free (a conditional move), as
@@ -1899,6 +1908,7 @@ AN_API an_result an_robust_create(const an_robust_config *config, size_t n_featu
     return AN_OK;
 }
 
+#ifndef ANOMALY_NO_TRAINING
 static an_result an__robust_fit(an_detector *self, const float *x, size_t n)
 {
     an__robust *d = (an__robust *)self;
@@ -1918,6 +1928,7 @@ static an_result an__robust_fit(an_detector *self, const float *x, size_t n)
     an_free(&d->alloc, v, bytes);
     return AN_OK;
 }
+#endif
 
 /* The score of one row against state s, which then takes the row in. */
 static an_result an__robust_step(an__robust *d, an__window *s, const float *row, float *score)
@@ -1966,6 +1977,7 @@ static an_result an__robust_reset(an_detector *self)
 
 #define AN__TAG_ROBUST AN_TAG('R', 'B', 'S', 'T')
 
+#ifndef ANOMALY_NO_TRAINING
 /* Payload: method, window, F, the bands (3F), then per state (fitted,
    live) and feature: count, head, ring (window). */
 static an_result an__robust_save(const an_detector *self, an_writer *w)
@@ -1985,6 +1997,7 @@ static an_result an__robust_save(const an_detector *self, an_writer *w)
         }
     return an_write_end(w);
 }
+#endif
 
 static void an__robust_destroy(an_detector *self)
 {
@@ -2039,12 +2052,12 @@ corrupt:
 }
 
 static const an_detector_vtable an__mad_vtable = {
-    AN_TAG('M', 'A', 'D', 'Z'), "mad", an__robust_fit, an__robust_score, an__robust_push, an__robust_reset,
-    an__robust_save, an__robust_load, NULL, an__robust_destroy, NULL, NULL, NULL
+    AN_TAG('M', 'A', 'D', 'Z'), "mad", AN__TRAINING(an__robust_fit), an__robust_score, an__robust_push,
+    an__robust_reset, AN__TRAINING(an__robust_save), an__robust_load, NULL, an__robust_destroy, NULL, NULL, NULL
 };
 static const an_detector_vtable an__iqr_vtable = {
-    AN_TAG('I', 'Q', 'R', 'F'), "iqr", an__robust_fit, an__robust_score, an__robust_push, an__robust_reset,
-    an__robust_save, an__robust_load, NULL, an__robust_destroy, NULL, NULL, NULL
+    AN_TAG('I', 'Q', 'R', 'F'), "iqr", AN__TRAINING(an__robust_fit), an__robust_score, an__robust_push,
+    an__robust_reset, AN__TRAINING(an__robust_save), an__robust_load, NULL, an__robust_destroy, NULL, NULL, NULL
 };
 
 AN_API const an_detector_vtable *an_mad_type(void) { return &an__mad_vtable; }
@@ -2246,6 +2259,7 @@ static double an__hw_step(const an__hw_params *p, size_t persist, an__hw *s, dou
     return score;
 }
 
+#ifndef ANOMALY_NO_TRAINING
 /* Whether training values y (n) are flat: their range at most 1e-3 of
    1 + |their midrange|. */
 static int an__hw_flat(const double *y, size_t n)
@@ -2360,6 +2374,7 @@ static an_result an__stl_iqr_fit(an_detector *self, const float *x, size_t n)
     an_free(&d->alloc, work, bytes);
     return r;
 }
+#endif
 
 static an_result an__stl_iqr_step(an__stl_iqr *d, an__hw *s, const float *row, float *score)
 {
@@ -2443,6 +2458,7 @@ static an_result an__stl_iqr_last(an_detector *self, double *expected)
 #define AN__TAG_STL_IQR  AN_TAG('S', 'T', 'I', 'Q')
 #define AN__TAG_STL_FLAT AN_TAG('S', 'T', 'F', 'L')
 
+#ifndef ANOMALY_NO_TRAINING
 /* Payload: the configuration, F, then per feature its period, alpha,
    beta, gamma, memory, band, and the fitted and live states (level,
    slope, phase, run, run sum, shift, rows since, season).  Then a
@@ -2490,6 +2506,7 @@ static an_result an__stl_iqr_save(const an_detector *self, an_writer *w)
     }
     return an_write_end(w);
 }
+#endif
 
 static void an__stl_iqr_destroy(an_detector *self)
 {
@@ -2583,8 +2600,9 @@ corrupt:
 }
 
 static const an_detector_vtable an__stl_iqr_vtable = {
-    AN_TAG('S', 'T', 'L', 'Q'), "stl-iqr", an__stl_iqr_fit, an__stl_iqr_score, an__stl_iqr_push, an__stl_iqr_reset,
-    an__stl_iqr_save, an__stl_iqr_load, NULL, an__stl_iqr_destroy, an__stl_iqr_last, NULL, NULL
+    AN_TAG('S', 'T', 'L', 'Q'), "stl-iqr", AN__TRAINING(an__stl_iqr_fit), an__stl_iqr_score, an__stl_iqr_push,
+    an__stl_iqr_reset, AN__TRAINING(an__stl_iqr_save), an__stl_iqr_load, NULL, an__stl_iqr_destroy, an__stl_iqr_last,
+    NULL, NULL
 };
 
 AN_API const an_detector_vtable *an_stl_iqr_type(void) { return &an__stl_iqr_vtable; }
@@ -2739,6 +2757,7 @@ static void an__stl_runs_restart(an__stl_runs *d, int s)
     an__runs_copy(d, &d->win[s], &d->win[AN__FITTED]);
 }
 
+#ifndef ANOMALY_NO_TRAINING
 static an_result an__stl_runs_fit(an_detector *self, const float *x, size_t n)
 {
     an__stl_runs *d = (an__stl_runs *)self;
@@ -2788,6 +2807,7 @@ static an_result an__stl_runs_fit(an_detector *self, const float *x, size_t n)
     an__stl_runs_restart(d, AN__LIVE);
     return AN_OK;
 }
+#endif
 
 static an_result an__stl_runs_score(an_detector *self, const float *x, size_t n, float *scores)
 {
@@ -2812,6 +2832,7 @@ static an_result an__stl_runs_reset(an_detector *self)
     return AN_OK;
 }
 
+#ifndef ANOMALY_NO_TRAINING
 static an_result an__stl_runs_save(const an_detector *self, an_writer *w)
 {
     const an__stl_runs *d = (const an__stl_runs *)self;
@@ -2827,6 +2848,7 @@ static an_result an__stl_runs_save(const an_detector *self, an_writer *w)
     an_write_f64s(w, d->win[AN__LIVE].ring, 2 * d->config.window * F);
     return an_write_end(w);
 }
+#endif
 
 static void an__stl_runs_destroy(an_detector *self)
 {
@@ -2885,8 +2907,8 @@ corrupt:
 }
 
 static const an_detector_vtable an__stl_runs_vtable = {
-    AN_TAG('S', 'R', 'U', 'N'), "stl-runs", an__stl_runs_fit, an__stl_runs_score, an__stl_runs_push,
-    an__stl_runs_reset, an__stl_runs_save, an__stl_runs_load, NULL, an__stl_runs_destroy, NULL, NULL, NULL
+    AN_TAG('S', 'R', 'U', 'N'), "stl-runs", AN__TRAINING(an__stl_runs_fit), an__stl_runs_score, an__stl_runs_push,
+    an__stl_runs_reset, AN__TRAINING(an__stl_runs_save), an__stl_runs_load, NULL, an__stl_runs_destroy, NULL, NULL, NULL
 };
 
 AN_API const an_detector_vtable *an_stl_runs_type(void) { return &an__stl_runs_vtable; }
@@ -3356,6 +3378,7 @@ static an_result an__esd_size(an__esd *e, size_t cap, size_t period)
     return AN_OK;
 }
 
+#ifndef ANOMALY_NO_TRAINING
 static an_result an__esd_fit(an_detector *self, const float *x, size_t n)
 {
     an__esd *e = (an__esd *)self;
@@ -3383,6 +3406,7 @@ static an_result an__esd_fit(an_detector *self, const float *x, size_t n)
     }
     return an__esd_size(e, cap, period);
 }
+#endif
 
 static an_result an__esd_score(an_detector *self, const float *x, size_t n, float *scores)
 {
@@ -3445,6 +3469,7 @@ static an_result an__esd_score(an_detector *self, const float *x, size_t n, floa
     return AN_OK;
 }
 
+#ifndef ANOMALY_NO_TRAINING
 static an_result an__esd_save(const an_detector *self, an_writer *w)
 {
     const an__esd *e = (const an__esd *)self;
@@ -3462,6 +3487,7 @@ static an_result an__esd_save(const an_detector *self, an_writer *w)
     an_write_u64(w, e->period);
     return an_write_end(w);
 }
+#endif
 
 static void an__esd_destroy(an_detector *self)
 {
@@ -3521,12 +3547,12 @@ static an_result an__shesd_load(an_reader *payload, const an_allocator *a, an_de
 }
 
 static const an_detector_vtable an__gesd_vtable = {
-    AN__TAG_GESD, "gesd", an__esd_fit, an__esd_score, NULL, NULL, an__esd_save, an__gesd_load, NULL,
-    an__esd_destroy, NULL, NULL, NULL
+    AN__TAG_GESD, "gesd", AN__TRAINING(an__esd_fit), an__esd_score, NULL, NULL, AN__TRAINING(an__esd_save),
+    an__gesd_load, NULL, an__esd_destroy, NULL, NULL, NULL
 };
 static const an_detector_vtable an__shesd_vtable = {
-    AN__TAG_SHESD, "shesd", an__esd_fit, an__esd_score, NULL, NULL, an__esd_save, an__shesd_load, NULL,
-    an__esd_destroy, NULL, NULL, NULL
+    AN__TAG_SHESD, "shesd", AN__TRAINING(an__esd_fit), an__esd_score, NULL, NULL, AN__TRAINING(an__esd_save),
+    an__shesd_load, NULL, an__esd_destroy, NULL, NULL, NULL
 };
 
 AN_API const an_detector_vtable *an_gesd_type(void) { return &an__gesd_vtable; }
@@ -3697,6 +3723,7 @@ AN_API an_result an_volatility_shift_create(const an_volatility_shift_config *c,
     return an__shift_new(1, c->window, n_features, a, out);
 }
 
+#ifndef ANOMALY_NO_TRAINING
 static an_result an__shift_fit(an_detector *self, const float *x, size_t n)
 {
     an__shift *s = (an__shift *)self;
@@ -3717,6 +3744,7 @@ static an_result an__shift_fit(an_detector *self, const float *x, size_t n)
     an__shift_copy(s, &s->state[AN__LIVE], &s->state[AN__FITTED]);
     return AN_OK;
 }
+#endif
 
 static an_result an__shift_score(an_detector *self, const float *x, size_t n, float *scores)
 {
@@ -3742,6 +3770,7 @@ static an_result an__shift_reset(an_detector *self)
     return AN_OK;
 }
 
+#ifndef ANOMALY_NO_TRAINING
 static an_result an__shift_save(const an_detector *self, an_writer *w)
 {
     const an__shift *s = (const an__shift *)self;
@@ -3755,6 +3784,7 @@ static an_result an__shift_save(const an_detector *self, an_writer *w)
     an_write_f64s(w, s->state[AN__FITTED].ring, 2 * s->w * s->F);   /* pos is 0 after fit and load */
     return an_write_end(w);
 }
+#endif
 
 static void an__shift_destroy(an_detector *self)
 {
@@ -3808,12 +3838,13 @@ static an_result an__volatility_shift_load(an_reader *payload, const an_allocato
 }
 
 static const an_detector_vtable an__level_shift_vtable = {
-    AN__SHIFT_TAG_LEVEL, "level-shift", an__shift_fit, an__shift_score, an__shift_push, an__shift_reset,
-    an__shift_save, an__level_shift_load, NULL, an__shift_destroy, NULL, NULL, NULL
+    AN__SHIFT_TAG_LEVEL, "level-shift", AN__TRAINING(an__shift_fit), an__shift_score, an__shift_push, an__shift_reset,
+    AN__TRAINING(an__shift_save), an__level_shift_load, NULL, an__shift_destroy, NULL, NULL, NULL
 };
 static const an_detector_vtable an__volatility_shift_vtable = {
-    AN__SHIFT_TAG_VOL, "volatility-shift", an__shift_fit, an__shift_score, an__shift_push, an__shift_reset,
-    an__shift_save, an__volatility_shift_load, NULL, an__shift_destroy, NULL, NULL, NULL
+    AN__SHIFT_TAG_VOL, "volatility-shift", AN__TRAINING(an__shift_fit), an__shift_score, an__shift_push,
+    an__shift_reset, AN__TRAINING(an__shift_save), an__volatility_shift_load, NULL, an__shift_destroy, NULL, NULL,
+    NULL
 };
 
 AN_API const an_detector_vtable *an_level_shift_type(void) { return &an__level_shift_vtable; }
@@ -4124,6 +4155,7 @@ AN_API an_result an_ks_drift_create(const an_ks_drift_config *c, size_t n_featur
     return AN_OK;
 }
 
+#ifndef ANOMALY_NO_TRAINING
 static an_result an__ks_fit(an_detector *self, const float *x, size_t n)
 {
     an__ks *k = (an__ks *)self;
@@ -4147,6 +4179,7 @@ static an_result an__ks_fit(an_detector *self, const float *x, size_t n)
     an__ks_copy(k, &k->state[AN__LIVE], &k->state[AN__FITTED]);
     return AN_OK;
 }
+#endif
 
 static an_result an__ks_score(an_detector *self, const float *x, size_t n, float *scores)
 {
@@ -4182,6 +4215,7 @@ AN_API an_result an_ks_drift_last(const an_detector *d, double *statistic, doubl
     return AN_OK;
 }
 
+#ifndef ANOMALY_NO_TRAINING
 static an_result an__ks_save(const an_detector *self, an_writer *w)
 {
     const an__ks *k = (const an__ks *)self;
@@ -4200,6 +4234,7 @@ static an_result an__ks_save(const an_detector *self, an_writer *w)
     an_write_f32s(w, k->state[AN__FITTED].ring, k->span * k->F);   /* pos is 0 after fit and load */
     return an_write_end(w);
 }
+#endif
 
 static void an__ks_destroy(an_detector *self)
 {
@@ -4255,8 +4290,8 @@ static an_result an__ks_load(an_reader *payload, const an_allocator *a, an_detec
 }
 
 static const an_detector_vtable an__ks_vtable = {
-    AN__KS_TAG, "ks-drift", an__ks_fit, an__ks_score, an__ks_push, an__ks_reset, an__ks_save, an__ks_load, NULL,
-    an__ks_destroy, NULL, NULL, NULL
+    AN__KS_TAG, "ks-drift", AN__TRAINING(an__ks_fit), an__ks_score, an__ks_push, an__ks_reset,
+    AN__TRAINING(an__ks_save), an__ks_load, NULL, an__ks_destroy, NULL, NULL, NULL
 };
 
 AN_API const an_detector_vtable *an_ks_drift_type(void) { return &an__ks_vtable; }
@@ -4398,6 +4433,7 @@ static void an__if_adopt(an__iforest *f, const an__if_arrays *arr, size_t psi)
     f->c_psi = an_iforest_c((double)psi);
 }
 
+#ifndef ANOMALY_NO_TRAINING
 /* Grows one tree at node `base` over rows idx[0..psi) of x, breadth
    first: node i's rows are idx[lo[i]..hi[i]), its depth depth[i].  At
    most 2 psi - 1 nodes; returns how many. */
@@ -4511,6 +4547,7 @@ static an_result an__if_fit(an_detector *self, const float *x, size_t n)
     f->has_box = 1;
     return AN_OK;
 }
+#endif
 
 /* How far row lies past the training range: the largest distance past
    a feature's [min, max], in units of that range's width (floored as a
@@ -4561,6 +4598,7 @@ static an_result an__if_reset(an_detector *self)
     return self->fitted ? AN_OK : AN_ERR_NOT_FITTED;
 }
 
+#ifndef ANOMALY_NO_TRAINING
 static an_result an__if_save(const an_detector *self, an_writer *w)
 {
     const an__iforest *f = (const an__iforest *)self;
@@ -4591,6 +4629,7 @@ static an_result an__if_save(const an_detector *self, an_writer *w)
     }
     return w->status;
 }
+#endif
 
 static void an__if_destroy(an_detector *self)
 {
@@ -4715,8 +4754,8 @@ static an_result an__if_load(an_reader *payload, const an_allocator *a, an_detec
 }
 
 static const an_detector_vtable an__iforest_vtable = {
-    AN__IF_TAG, "iforest", an__if_fit, an__if_score, an__if_push, an__if_reset, an__if_save, an__if_load, NULL,
-    an__if_destroy, NULL, NULL, NULL
+    AN__IF_TAG, "iforest", AN__TRAINING(an__if_fit), an__if_score, an__if_push, an__if_reset,
+    AN__TRAINING(an__if_save), an__if_load, NULL, an__if_destroy, NULL, NULL, NULL
 };
 
 AN_API const an_detector_vtable *an_iforest_type(void) { return &an__iforest_vtable; }

@@ -5,6 +5,10 @@
    Include after (or instead of) anomaly.h; with ANOMALY_IMPLEMENTATION
    defined in one file, this header's code is emitted there too.
 
+   Under ANOMALY_NO_TRAINING (anomaly.h's options) the detectors have no
+   gradient entry, so integrated gradients return AN_ERR_UNSUPPORTED; the
+   perturbation explainers, which only score, work as in the full build.
+
    Sections, in reading order:
        1  Report      an SVG picture of a series, its anomaly events, the
                       expected value and band, and the score with its

@@ -1,7 +1,9 @@
 /* stream.c - the firmware of `make firmware`: streams a series through a
    detector loaded from a model file that is a C array in flash, with one
    static arena for all its memory, no heap (ANOMALY_MALLOC fails), no
-   stdio in the library (ANOMALY_NO_STDIO) and no file system.
+   stdio in the library (ANOMALY_NO_STDIO) and no file system.  The
+   Makefile builds the board's program with ANOMALY_NO_TRAINING (load and
+   score only) and the host's with the full library.
 
    Built three times, one detector each (FW_STL, FW_AE or FW_ENSEMBLE, and
    FW_MODEL naming the header firmware/train.c wrote): for a Cortex-M4F

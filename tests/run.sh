@@ -4,7 +4,8 @@
 #   sh tests/run.sh COMMAND...
 #
 # First the compile checks (unless SKIP_COMPILE=1): the headers built as C99
-# with $CC and $CLANG, as C++ with $CXX, and with ANOMALY_STATIC, each at
+# with $CC and $CLANG, as C++ with $CXX, with ANOMALY_STATIC and with
+# ANOMALY_NO_TRAINING (tests/test_no_training.c), each at
 # -Wall -Wextra -pedantic -Werror.  Then each COMMAND, a test program that
 # ends with "<suite>: N passed, M failed"; a program that crashes or exits
 # non-zero without that line counts as one failure.
@@ -35,10 +36,15 @@ if [ "${SKIP_COMPILE:-0}" != 1 ]; then
             -o $o/no_stats -lm && $o/no_stats"
         compile_check "ANOMALY_STATIC with $cc" sh -c "$cc -std=c99 $W -DUNIT=1 -c tests/compile_static.c -o $o/s1.o &&
             $cc -std=c99 $W -DUNIT=2 -c tests/compile_static.c -o $o/s2.o && $cc $o/s1.o $o/s2.o -o $o/static -lm && $o/static"
+        compile_check "ANOMALY_NO_TRAINING: the full build's files, the same scores, with $cc" sh -c "$cc -std=c99 $W -O1 \
+            -DUNIT=1 -c tests/test_no_training.c -o $o/nt1.o && $cc -std=c99 $W -O1 -DUNIT=2 -c tests/test_no_training.c \
+            -o $o/nt2.o && $cc $o/nt1.o $o/nt2.o -o $o/no_training -lm && $o/no_training"
     done
     if command -v "$CXX" > /dev/null 2>&1; then
         compile_check "C++ with $CXX" sh -c "$CXX $W -x c++ -c tests/compile_impl.c -o $o/impl_cpp.o &&
             $CXX $W -x c++ -c tests/compile_main.c -o $o/main_cpp.o && $CXX $o/impl_cpp.o $o/main_cpp.o -o $o/cpp -lm && $o/cpp"
+        compile_check "ANOMALY_NO_TRAINING as C++ with $CXX" sh -c "$CXX $W -x c++ -DANOMALY_NO_TRAINING \
+            -c tests/compile_impl.c -o $o/impl_nt_cpp.o"
         compile_check "core + LSTM, no statistics header, as C++ with $CXX" sh -c "$CXX $W -x c++ tests/compile_no_stats.c \
             -o $o/no_stats_cpp -lm && $o/no_stats_cpp"
     else
