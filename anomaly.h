@@ -4703,28 +4703,24 @@ static void an__stuck_clear(an__ensemble *e)
 }
 
 #ifndef ANOMALY_NO_TRAINING
-static int an__size_desc(const void *a, const void *b)
-{
-    size_t u = *(const size_t *)a, v = *(const size_t *)b;
-    return u < v ? 1 : u > v ? -1 : 0;
-}
-
 /* Each feature's need from the training rows x (n, F), as described with
    the config: 0 where the feature is not judged. */
 static an_result an__stuck_fit(an__ensemble *e, const float *x, size_t n)
 {
-    size_t F = e->base.n_features, f, t, bytes, *runs;
+    size_t F = e->base.n_features, f, t, bytes;
+    double *runs;                                        /* run lengths, exact as doubles */
     size_t block = n / 16 > 2 ? n / 16 : 2, blocks = n / block;
     for (f = 0; f < F; f++) e->stuck[3 * f] = 0.0;
     an__stuck_clear(e);
     if (e->config.flatline_rows == 0 || n < 2) return AN_OK;
-    if ((bytes = an__mul(n, sizeof(size_t))) == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    if (!(runs = (size_t *)an_malloc(&e->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    if ((bytes = an__mul(n, sizeof(double))) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(runs = (double *)an_malloc(&e->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     for (f = 0; f < F; f++) {
-        size_t count = 0, run = 0, heavy = 0, b, skip, longest = 0;
+        size_t count = 0, run = 0, heavy = 0, b, skip;
+        double longest = 0.0;
         for (t = 1; t <= n; t++) {
             if (t < n && x[t * F + f] == x[(t - 1) * F + f]) { run++; continue; }
-            if (run) runs[count++] = run;
+            if (run) runs[count++] = (double)run;
             run = 0;
         }
         for (b = 0; b < blocks; b++) {                   /* blocks that hold their value half the time */
@@ -4734,11 +4730,9 @@ static an_result an__stuck_fit(an__ensemble *e, const float *x, size_t n)
         }
         if (2 * heavy > blocks) continue;
         skip = count / 100 > 5 ? count / 100 : 5;
-        if (count > skip) {
-            qsort(runs, count, sizeof *runs, an__size_desc);
-            longest = runs[skip];
-        }
-        e->stuck[3 * f] = (double)(4 * longest > e->config.flatline_rows ? 4 * longest : e->config.flatline_rows);
+        if (count > skip) longest = an__select_d(runs, count, count - 1 - skip);   /* the skip-th longest, from 0 */
+        e->stuck[3 * f] = 4.0 * longest > (double)e->config.flatline_rows ? 4.0 * longest
+                                                                          : (double)e->config.flatline_rows;
     }
     an_free(&e->alloc, runs, bytes);
     return AN_OK;
