@@ -4699,7 +4699,10 @@ static void an__sustain_clear(an__ensemble *e)
 static void an__stuck_clear(an__ensemble *e)
 {
     size_t f;
-    for (f = 0; f < e->base.n_features; f++) e->stuck[3 * f + 1] = NAN, e->stuck[3 * f + 2] = 0.0;
+    for (f = 0; f < e->base.n_features; f++) {
+        e->stuck[3 * f + 1] = NAN;             /* no value yet: the next one starts a run */
+        e->stuck[3 * f + 2] = 0.0;
+    }
 }
 
 #ifndef ANOMALY_NO_TRAINING
@@ -4739,18 +4742,28 @@ static an_result an__stuck_fit(an__ensemble *e, const float *x, size_t n)
 }
 #endif
 
-/* The longest stuck run over its need after one more pushed row. */
+/* The longest run over its need after the pushes so far. */
+static double an__stuck_now(const an__ensemble *e)
+{
+    double worst = 0.0;
+    size_t f;
+    for (f = 0; f < e->base.n_features; f++)
+        if (e->stuck[3 * f] > 0.0 && (float)(e->stuck[3 * f + 2] / e->stuck[3 * f]) > worst)
+            worst = (float)(e->stuck[3 * f + 2] / e->stuck[3 * f]);
+    return worst;
+}
+
+/* The same after one more pushed row. */
 static double an__stuck_push(an__ensemble *e, const float *row)
 {
-    double worst = 0.0, *s;
+    double *s;
     size_t f;
     for (f = 0, s = e->stuck; f < e->base.n_features; f++, s += 3) {
         if (s[0] == 0.0) continue;
         s[2] = (double)row[f] == s[1] ? s[2] + 1.0 : 0.0;
         s[1] = (double)row[f];
-        if ((float)(s[2] / s[0]) > worst) worst = (float)(s[2] / s[0]);
     }
-    return worst;
+    return an__stuck_now(e);
 }
 
 /* The same for each row of a batch x (n, F), into out[n]; a batch starts
@@ -4767,17 +4780,6 @@ static void an__stuck_batch(const an__ensemble *e, const float *x, size_t n, flo
             if ((float)(run / need) > out[i]) out[i] = (float)(run / need);
         }
     }
-}
-
-/* The longest run over its need after the pushes so far. */
-static double an__stuck_now(const an__ensemble *e)
-{
-    double worst = 0.0;
-    size_t f;
-    for (f = 0; f < e->base.n_features; f++)
-        if (e->stuck[3 * f] > 0.0 && (float)(e->stuck[3 * f + 2] / e->stuck[3 * f]) > worst)
-            worst = (float)(e->stuck[3 * f + 2] / e->stuck[3 * f]);
-    return worst;
 }
 
 #ifndef ANOMALY_NO_TRAINING
@@ -5065,30 +5067,18 @@ static an_result an__sustain_load(an_reader *r, size_t w, double threshold, an__
     return AN_OK;
 }
 
-/* Whether r holds a chunk with `tag`, for a chunk that may be absent. */
-static int an__reader_has(const an_reader *r, uint32_t tag)
+/* The 'FLAT' chunk's payload q, checked: a need is 0 or at least
+   flatline_rows. */
+static an_result an__stuck_load(an_reader *q, an__ensemble *e)
 {
-    an_reader at = *r, payload;
-    uint32_t got;
-    while (!an_reader_at_end(&at) && an_read_chunk(&at, &got, &payload) == AN_OK)
-        if (got == tag) return 1;
-    return 0;
-}
-
-/* The 'FLAT' chunk, checked: a need is 0 or at least flatline_rows. */
-static an_result an__stuck_load(const an_reader *payload, an__ensemble *e)
-{
-    an_reader q;
     size_t f;
     an_result r;
-    if ((r = an_reader_find(payload, AN__TAG_FLAT, &q)) != AN_OK ||
-        (r = an_read_count(&q, 1, AN_ENSEMBLE_MAX_FLATLINE, &e->config.flatline_rows)) != AN_OK)
-        return r;
+    if ((r = an_read_count(q, 1, AN_ENSEMBLE_MAX_FLATLINE, &e->config.flatline_rows)) != AN_OK) return r;
     for (f = 0; f < e->base.n_features; f++) {
         double *s = e->stuck + 3 * f;
         uint64_t run;
-        if ((r = an_read_f64(&q, &s[0])) != AN_OK || (r = an_read_f64(&q, &s[1])) != AN_OK ||
-            (r = an_read_u64(&q, &run)) != AN_OK)
+        if ((r = an_read_f64(q, &s[0])) != AN_OK || (r = an_read_f64(q, &s[1])) != AN_OK ||
+            (r = an_read_u64(q, &run)) != AN_OK)
             return r;
         if (!(s[0] == 0.0 || (s[0] >= (double)e->config.flatline_rows && s[0] <= 4.0 * (double)SIZE_MAX)) ||
             run > ((uint64_t)1 << 53) ||
@@ -5096,7 +5086,7 @@ static an_result an__stuck_load(const an_reader *payload, an__ensemble *e)
             return AN_ERR_CORRUPT;
         s[2] = (double)run;
     }
-    return an_reader_at_end(&q) ? AN_OK : AN_ERR_CORRUPT;
+    return an_reader_at_end(q) ? AN_OK : AN_ERR_CORRUPT;
 }
 
 static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable *const *types, size_t n_types,
@@ -5152,7 +5142,10 @@ static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable 
             r = AN_ERR_CORRUPT;
         if (r == AN_OK) ((an__ensemble *)*out)->config.pool = (an_ensemble_pool)pool;
     }
-    if (r == AN_OK && an__reader_has(payload, AN__TAG_FLAT)) r = an__stuck_load(payload, (an__ensemble *)*out);
+    if (r == AN_OK) {                                   /* optional: absent, stuck runs are off */
+        an_reader q;
+        if (an_reader_find(payload, AN__TAG_FLAT, &q) == AN_OK) r = an__stuck_load(&q, (an__ensemble *)*out);
+    }
     if (r != AN_OK) {
         if (*out) an__ensemble_destroy(*out);
         *out = NULL;

@@ -1363,6 +1363,23 @@ static void test_file_helpers(void)
 
 static const an_detector_vtable *const toy_types[1] = { &zdet_vtable };
 
+/* d saved and loaded again through the toy types (NULL on failure). */
+static an_detector *toy_reload(const an_detector *d)
+{
+    an_writer w;
+    an_reader r;
+    const void *data;
+    size_t size;
+    an_detector *out = NULL;
+    CHECK_OK(an_writer_init(&w, NULL));
+    CHECK_OK(an_detector_save(d, &w));
+    CHECK_OK(an_writer_finish(&w, &data, &size));
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_OK(an_detector_load(&r, toy_types, 1, NULL, &out));
+    an_writer_uninit(&w);
+    return out;
+}
+
 static void test_detector_contract(void)
 {
     float x[6 * 2] = { 1, 10, 2, 20, 3, 30, 4, 40, 5, 50, 6, 60 }, scores[6], s2[6], one;
@@ -1796,10 +1813,7 @@ static void test_ensemble_flatline(void)
     an_detector *e, *m, *loaded = NULL, *off;
     an_ensemble_decision dec, bdec;
     an_rng rng;
-    an_writer w;
-    an_reader r;
-    const void *data;
-    size_t size, i, f, k, first = 0;
+    size_t i, f, k, first = 0;
     double run[2] = { 0.0, 0.0 }, need[2] = { 4.0 * 15.0, 6.0 };
     an_rng_seed(&rng, 11, 3);
     for (i = 0; i < FL_N * 2; i++) x[i] = (float)an_rng_normal(&rng);
@@ -1829,14 +1843,7 @@ static void test_ensemble_flatline(void)
         CHECK(dec.flatline == worst && bdec.flatline == worst && score == batch[i]);
         CHECK(dec.anomaly == (dec.vote >= 0.5 || worst >= 1.0) && bdec.anomaly == dec.anomaly);
         if (worst >= 1.0 && !first) first = i;
-        if (i == 110) {                       /* saved mid-run, the run goes on where it was */
-            CHECK_OK(an_writer_init(&w, NULL));
-            CHECK_OK(an_detector_save(e, &w));
-            CHECK_OK(an_writer_finish(&w, &data, &size));
-            CHECK_OK(an_model_open(&r, data, size));
-            CHECK_OK(an_detector_load(&r, toy_types, 1, NULL, &loaded));
-            an_writer_uninit(&w);
-        }
+        if (i == 110) loaded = toy_reload(e);   /* saved mid-run, the run goes on where it was */
         if (i > 110 && loaded) {
             an_ensemble_decision ldec;
             float lscore;
@@ -1904,13 +1911,10 @@ static void test_ensemble_sustained_vote(void)
     static double surprise[SUS_N], mean[SUS_N], dev[SUS_N];
     an_ensemble_config c = an_ensemble_config_init();
     an_calibration cal;
-    an_detector *e, *m, *loaded, *off;
+    an_detector *e, *m, *loaded = NULL, *off;
     an_ensemble_decision dec, bdec;
     an_rng rng;
-    an_writer w;
-    an_reader r;
-    const void *data;
-    size_t size, i, j, windows = SUS_N - SUS_W + 1, first = 0;
+    size_t i, j, windows = SUS_N - SUS_W + 1, first = 0;
     double med, scale, mu = 0.0, sd = 0.0, ring[SUS_W];
     an_rng_seed(&rng, 7, 1);
     for (i = 0; i < SUS_N; i++) x[i] = (float)an_rng_normal(&rng);
@@ -1971,14 +1975,7 @@ static void test_ensemble_sustained_vote(void)
         CHECK_OK(an_ensemble_decide(e, i, &bdec));
         CHECK(score == batch[i]);
         CHECK(dec.anomaly == bdec.anomaly && dec.member_sustain[0] == bdec.member_sustain[0]);
-        if (i == 104) {                          /* saved mid-run, the window goes on where it was */
-            CHECK_OK(an_writer_init(&w, NULL));
-            CHECK_OK(an_detector_save(e, &w));
-            CHECK_OK(an_writer_finish(&w, &data, &size));
-            CHECK_OK(an_model_open(&r, data, size));
-            CHECK_OK(an_detector_load(&r, toy_types, 1, NULL, &loaded));
-            an_writer_uninit(&w);
-        }
+        if (i == 104) loaded = toy_reload(e);   /* saved mid-run, the window goes on where it was */
         if (i > 104) {
             an_ensemble_decision ldec;
             float lscore;
