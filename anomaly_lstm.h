@@ -1018,8 +1018,9 @@ AN_API an_result an_lstm_classifier_train_injected(an_detector *classifier, an_d
    generated windows are shuffled in with the real ones every epoch and
    never validate (validation stays the last real windows), and the
    threshold state of an_lstm_info_get comes from x alone.  fraction 0
-   is an_lstm_fit, bit for bit.  fit borrows k T F floats more (k size_t
-   too) from the model's allocator for the call.  Deterministic for the
+   is an_lstm_fit, bit for bit.  fit borrows 2 k T F floats more (the
+   drawn windows, then their scaled copy) and k size_t from the model's
+   allocator for the call.  Deterministic for the
    model's seed and `seed`.  Whether this helps: README, "Does
    augmentation help?" (off unless asked for).
    Returns: AN_OK; AN_ERR_INVALID_ARG (NULL pointers, fraction outside
@@ -1265,8 +1266,7 @@ AN_API void an_lstm_layer_prepare(const an_lstm_layer *L, const an_lstm_layer_bu
 #define AN__LSTM_SHARE_MAX 32
 
 /* an_lstm_layer_forward, where row b > 0 may share its first from[b]
-   steps of input with row b - 1 (from NULL: none; from[0] = 0, B <=
-   AN__LSTM_SHARE_MAX).  The state after step t depends only on the
+   steps of input with row b - 1 (from NULL: none; from[0] = 0).  The state after step t depends only on the
    inputs up to t, so at steps t < from[b] row b's gates, cell and output
    are row b - 1's, copied instead of computed: the recurrent product,
    the activations and the cell run on the other rows only, gathered as
@@ -2579,7 +2579,8 @@ static an_result an__lae_eval(an__lae *m, const float *xs, size_t first, size_t 
    more than t->min_delta over e->best saves params (np floats) into
    best_params and resets the patience count; an epoch that is `warming`
    (the VAE's beta warm-up: another loss) saves them without comparing.
-   Then the progress callback sees p (its epoch fields filled in here).
+   Then the progress callback sees p (the caller fills its epoch and
+   losses; improved, best and seconds are filled in here).
    Returns: AN_OK, with *stop set when t->patience epochs passed without
    an improvement; AN_ERR_NUMERIC; AN_ERR_CANCELLED. */
 typedef struct an__epochs {
@@ -2613,6 +2614,20 @@ static an_result an__epoch_end(an__epochs *e, const an_lstm_train_config *t, an_
     return AN_OK;
 }
 
+/* The windows of `span` rows every `stride` rows of n_rows (*nw), the
+   last val_fraction of them held out to validate (*n_val), and those
+   that train: the ones that end before the first validation row.
+   Returns: the number of training windows, 0 when none. */
+static size_t an__train_split(size_t n_rows, size_t span, size_t stride, double val_fraction, size_t *nw,
+                              size_t *n_val)
+{
+    size_t split;
+    *nw = (n_rows - span) / stride + 1;
+    *n_val = (size_t)((double)*nw * val_fraction);
+    split = (*nw - *n_val) * stride;                    /* the first row of validation */
+    return *n_val ? (split >= span ? (split - span) / stride + 1 : 0) : *nw;
+}
+
 /* The training loop on the scaled series xs (n_rows, F), followed in xs
    by n_extra extra windows of T rows (an_lstm_fit_augmented's), which
    join the training windows (never validation). */
@@ -2620,17 +2635,13 @@ static an_result an__lae_train(an__lae *m, const float *xs, size_t n_rows, size_
                                 const an_lstm_train_config *t)
 {
     const an_lstm_config *c = &m->cfg;
-    size_t T = c->window, nw, n_val, n_train, n_real, split, epoch, ranges[4 * AN_LSTM_MAX_LAYERS + 4], n_ranges;
+    size_t T = c->window, nw, n_val, n_train, n_real, epoch, ranges[4 * AN_LSTM_MAX_LAYERS + 4], n_ranges;
     size_t i, b;
     an__epochs ep;
     an_result r = AN_OK;
     size_t span = T + (m->lay.head && !m->lay.classifier ? c->n_predictions : 0);   /* rows a sample reads */
     size_t stride = an__lae_stride(m, t);
-    nw = (n_rows - span) / stride + 1;
-    n_val = (size_t)((double)nw * t->val_fraction);
-    split = (nw - n_val) * stride;                      /* first row of validation */
-    n_train = n_val ? (split >= span ? (split - span) / stride + 1 : 0) : nw;
-    if (n_train == 0) return AN_ERR_TOO_SHORT;
+    if ((n_train = an__train_split(n_rows, span, stride, t->val_fraction, &nw, &n_val)) == 0) return AN_ERR_TOO_SHORT;
     n_real = n_train;
     n_train += n_extra;
     n_ranges = an__lae_ranges(m, ranges);
@@ -4477,15 +4488,11 @@ static an_result an__vae_train(an__vae *m, const float *xs, size_t n_rows, size_
                                const an_lstm_train_config *t)
 {
     const an_vae_config *c = &m->cfg;
-    size_t T = c->window, D = m->lay.D, F = m->n_features, stride = t->stride, nw, n_val, n_train, split;
+    size_t T = c->window, D = m->lay.D, F = m->n_features, stride = t->stride, nw, n_val, n_train;
     size_t i, b, epoch, np = m->lay.n_params;
     an__epochs ep;
     an_result r = AN_OK;
-    nw = (n_rows - T) / stride + 1;
-    n_val = (size_t)((double)nw * t->val_fraction);
-    split = (nw - n_val) * stride;
-    n_train = n_val ? (split >= T ? (split - T) / stride + 1 : 0) : nw;
-    if (n_train == 0) return AN_ERR_TOO_SHORT;
+    if ((n_train = an__train_split(n_rows, T, stride, t->val_fraction, &nw, &n_val)) == 0) return AN_ERR_TOO_SHORT;
     if ((r = an_adam_init_preallocated(&m->adam, &t->adam, np, m->adam_heap)) != AN_OK) return r;
     for (i = 0; i < n_train; i++) order[i] = i;
     memcpy(m->best, m->params, np * sizeof(float));
@@ -4838,11 +4845,10 @@ AN_API an_result an_inject_windows(an_detector *vae, const float *x, size_t n_ro
         if (!ev && !(ev = (an_inject_event *)an_malloc(a, bytes, AN_ALIGN))) { r = AN_ERR_NOMEM; goto out; }
         r = k ? an_inject_plan(k * T, F, &plan, ev, needed, &planned) : AN_OK;
         if (r == AN_OK) {   /* base windows: a VAE's, or the series' */
+            an_rng_seed(&rng, plan.seed, 10);
             if (vae) {
-                an_rng_seed(&rng, plan.seed, 10);
                 r = an_vae_sample(vae, &rng, n, windows);
             } else {
-                an_rng_seed(&rng, plan.seed, 10);
                 for (w = 0; w < n; w++)
                     memcpy(windows + w * TF, x + (size_t)an_rng_below(&rng, (uint64_t)(n_rows - T) + 1) * F,
                            TF * sizeof(float));
@@ -4915,7 +4921,7 @@ AN_API an_result an_lstm_classifier_train_injected(an_detector *classifier, an_d
     r = an_inject_windows(vae, x, n_rows, m->n_features, cfg, &m->alloc, win, lab, NULL, ev, cap, &n_ev);
     if (r == AN_OK && K > 1) {   /* class k: an anomaly of kind k in the window */
         memset(lab, 0, n * K * sizeof(float));
-        for (i = 0; i < n_ev; i++) lab[(ev[i].start / m->cfg.window) * K + (size_t)ev[i].kind] = 1.0f;
+        for (i = 0; i < n_ev; i++) lab[ev[i].group * K + (size_t)ev[i].kind] = 1.0f;   /* group: the window */
     }
     if (r == AN_OK) r = an_lstm_classifier_train(classifier, win, lab, n, t);
     an_free(&m->alloc, scratch, bytes);
@@ -4928,7 +4934,7 @@ AN_API an_result an_lstm_fit_augmented(an_detector *d, const float *x, size_t n_
     an__lae *m = an__lae_of(d);
     an__vae *v = an__vae_of(vae);
     an_lstm_train_config run;
-    size_t T, F, nw, n_val, split, n_train, k, bytes;
+    size_t T, F, nw, n_val, n_train, k, bytes;
     float *extra = NULL;
     an_rng rng;
     an_result r;
@@ -4941,11 +4947,7 @@ AN_API an_result an_lstm_fit_augmented(an_detector *d, const float *x, size_t n_
     if (v->cfg.window != T || v->n_features != F) return AN_ERR_SHAPE;
     if (!vae->fitted) return AN_ERR_NOT_FITTED;
     if (n_rows < T) return AN_ERR_TOO_SHORT;
-    /* the real training windows, as an__lae_train counts them */
-    nw = (n_rows - T) / run.stride + 1;
-    n_val = (size_t)((double)nw * run.val_fraction);
-    split = (nw - n_val) * run.stride;
-    n_train = n_val ? (split >= T ? (split - T) / run.stride + 1 : 0) : nw;
+    n_train = an__train_split(n_rows, T, run.stride, run.val_fraction, &nw, &n_val);   /* the real ones */
     k = (size_t)(fraction * (double)n_train + 0.5);
     if ((bytes = an__mul(an__mul(an__mul(k, T), F), sizeof(float))) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (k && !(extra = (float *)an_malloc(&m->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;

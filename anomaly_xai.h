@@ -2098,7 +2098,7 @@ static size_t an__xai_chunk(size_t cells)
     return fit < 1 ? 1 : (fit < AN_XAI_BATCH ? fit : AN_XAI_BATCH);
 }
 
-/* Checks the players and lays out the block (offsets of its 9 arrays). */
+/* Checks the players and lays out the block (offsets of its 10 arrays). */
 static an_result an__xai_layout(const an_xai_players *p, size_t budget, size_t *bytes, size_t off[10])
 {
     an__layout l = { 0 };
@@ -2275,9 +2275,6 @@ static an_result an__xai_eval(an_xai *xai, size_t n, an__xai_pick_fn pick, doubl
     return an__xai_eval_at(xai, n, pick, f, NULL);
 }
 
-/* The picks: all present (k = 0) and none (k =
-   1); the bits of k (player i present when bit i is set); all but
-   player k. */
 /* The k-th distinct stored coalition (an__xai_eval_stored's list). */
 static void an__xai_pick_distinct(const an_xai *xai, size_t k, unsigned char *z)
 {
@@ -2333,6 +2330,8 @@ static an_result an__xai_eval_stored(an_xai *xai, size_t n, double *f, size_t *s
     return AN_OK;
 }
 
+/* The picks: all present (k = 0) and none (k = 1); the bits of k
+   (player i present when bit i is set); all but player k. */
 static void an__xai_pick_ends(const an_xai *xai, size_t k, unsigned char *z)
 {
     memset(z, k == 0, xai->n_players);
