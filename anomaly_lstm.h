@@ -511,6 +511,9 @@ typedef struct an_lstm_config {
     an_loss_kind loss;                    /* MSE or MAE, also the score    */
     an_scaler_kind scaler;                /* 0 = no scaling                */
     an_lstm_agg channel_agg;              /* features -> row error (MEAN)  */
+    int channel_norm;                     /* several features: each one's
+                                             error divided by its mean on
+                                             the training rows (0 = off)   */
     an_lstm_agg window_agg;               /* windows -> row score (LAST:
                                              the window ending at the row;
                                              0 before the first full one)  */
@@ -1861,6 +1864,8 @@ typedef struct an__lae {
     float *st_z, *st_x;   /* (5 widest), (F) scratch                 */
     float *st_pred;       /* (P,F) prediction made at the last row   */
     float *st_exp;        /* (F) what the last push expected, raw    */
+    float *err_w;         /* (F) the features' error weights (1
+                             without channel_norm)                   */
     void *core;
     size_t core_bytes;
     /* training block */
@@ -1991,7 +1996,8 @@ AN_API an_result an_lstm_check_config(const an_lstm_config *c)
     if ((unsigned)c->activation > AN_ACT_LINEAR) return AN_ERR_INVALID_ARG;
     if ((unsigned)c->loss > AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
     if ((unsigned)c->scaler > AN_SCALER_ROBUST) return AN_ERR_INVALID_ARG;
-    if ((unsigned)c->channel_agg > AN_AGG_MAX || (unsigned)c->window_agg > AN_AGG_LAST)
+    if ((unsigned)c->channel_agg > AN_AGG_MAX || (unsigned)c->window_agg > AN_AGG_LAST ||
+        (c->channel_norm != 0 && c->channel_norm != 1))
         return AN_ERR_INVALID_ARG;
     if (c->batch < 1 || c->batch > 65536) return AN_ERR_INVALID_ARG;
     if (c->n_predictions > AN_LSTM_MAX_WINDOW || !(c->dropout >= 0.0 && c->dropout < 1.0)) return AN_ERR_INVALID_ARG;
@@ -2044,6 +2050,7 @@ static void an__lae_carve(an__lae *m, const an_lstm_config *c, size_t F, const a
         p = an__take(core, &co, L->out_dim); if (m) m->st_pred = p;
         p = an__take(core, &co, F); if (m) m->st_exp = p;
     }
+    p = an__take(core, &co, F); if (m) m->err_w = p;
     p = an__take(train, &tr, L->n_params); if (m) m->grads = p;
     p = an__take(train, &tr, L->n_params); if (m) m->best = p;
     p = an__take(train, &tr, an__mul(B, L->out_total)); if (m) m->dyhat = p;
@@ -2206,7 +2213,7 @@ static an_result an__model_alloc(const an_lstm_config *c, size_t F, an_lstm_kind
 {
     an__lae *m;
     an_allocator alloc;
-    size_t co, tr;
+    size_t co, tr, f;
     an_result r;
     if (!out) return AN_ERR_INVALID_ARG;
     *out = NULL;
@@ -2228,6 +2235,7 @@ static an_result an__model_alloc(const an_lstm_config *c, size_t F, an_lstm_kind
     if (!(m->core = an_malloc(&alloc, m->core_bytes, AN_ALIGN))) { an__lae_free(m); return AN_ERR_NOMEM; }
     memset(m->core, 0, m->core_bytes);
     an__lae_carve(m, &m->cfg, F, &m->lay, (float *)m->core, NULL, &co, &tr);
+    for (f = 0; f < F; f++) m->err_w[f] = 1.0f;
     if (kind == AN_LSTM_CLASSIFIER) {
         size_t k;
         for (k = 0; k < c->n_classes; k++) m->class_weight[k] = c->class_weight ? c->class_weight[k] : 1.0f;
@@ -2698,6 +2706,7 @@ out:
 /* Scales x into the scratch, runs the training loop, releases the scratch.
    An update (fresh = 0) that fails leaves the model as it was: weights,
    training record and threshold state. */
+static an_result an__lae_channel_norm(an__lae *m, const float *x, size_t n_rows);
 static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fresh, const an_lstm_train_config *t,
                               const float *extra, size_t n_extra)
 {
@@ -2720,13 +2729,16 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
     nw = an__add(nw, n_extra);
     off = an__round_up(an__mul(an__add(n, n_ex), sizeof(float)), sizeof(size_t));
     prev_off = an__round_up(an__add(off, an__mul(nw, sizeof(size_t))), AN_ALIGN);
-    bytes = an__add(prev_off, fresh ? 0 : an__mul(np, sizeof(float)));
+    bytes = an__add(prev_off, fresh ? 0 : an__mul(an__add(np, F), sizeof(float)));   /* weights, error weights */
     if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!(scratch = (unsigned char *)an_malloc(&m->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     xs = (float *)scratch;
     order = (size_t *)(scratch + off);
     prev = fresh ? NULL : (float *)(scratch + prev_off);
-    if (prev) memcpy(prev, m->params, np * sizeof(float));
+    if (prev) {
+        memcpy(prev, m->params, np * sizeof(float));
+        memcpy(prev + np, m->err_w, F * sizeof(float));
+    }
     if (fresh && m->has_scaler) r = an_scaler_fit(&m->scaler, x, n_rows, &m->alloc);
     if (r == AN_OK) {
         if (m->has_scaler) r = an_scaler_transform(&m->scaler, x, n_rows, xs);
@@ -2747,6 +2759,7 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
         an_rng_seed(&m->drop_rng, m->cfg.seed, fresh ? 4 : 5 + m->epochs_run);
         r = an__lae_train(m, xs, n_rows, n_extra, order, &rng, t);
     }
+    if (r == AN_OK && !m->lay.classifier && m->cfg.channel_norm && F > 1) r = an__lae_channel_norm(m, x, n_rows);
     if (r == AN_OK && !m->lay.classifier) {
         /* threshold state: the training rows' own scores by the rule push
            uses (window_agg LAST), over the rows push scores (from the
@@ -2764,6 +2777,7 @@ static an_result an__lae_run(an__lae *m, const float *x, size_t n_rows, int fres
     }
     if (r != AN_OK && prev) {
         memcpy(m->params, prev, np * sizeof(float));
+        memcpy(m->err_w, prev + np, F * sizeof(float));
         an__lae_prepare(m);
         m->epochs_run = old_epochs;
         m->train_rows = old_rows;
@@ -2911,13 +2925,14 @@ static an_result an__lae_batch(an__lae *m, const float *x, size_t step, size_t b
     return an__lae_infer(m, bs);
 }
 
-/* Error of step t of window b: mean over features, MSE or MAE. */
-static float an__row_err(an_loss_kind kind, an_lstm_agg agg, const float *y, const float *x, size_t F)
+/* Error of step t of window b: mean over features, MSE or MAE, each
+   feature's error times its weight w[f] (NULL: 1). */
+static float an__row_err(an_loss_kind kind, an_lstm_agg agg, const float *y, const float *x, const float *w, size_t F)
 {
     double s = 0.0;
     size_t f;
     for (f = 0; f < F; f++) {
-        double d = (double)y[f] - x[f], e = kind == AN_LOSS_MAE ? fabs(d) : d * d;
+        double d = (double)y[f] - x[f], e = (kind == AN_LOSS_MAE ? fabs(d) : d * d) * (w ? w[f] : 1.0f);
         if (agg == AN_AGG_MAX) s = e > s ? e : s;
         else s += e;
     }
@@ -2934,7 +2949,7 @@ AN__INLINE void an__score_add(an_lstm_agg agg, float *score, float e)
 static float an__lae_err(const an__lae *m, size_t b, size_t t)
 {
     size_t F = m->n_features, o = (b * m->cfg.window + t) * F;
-    return an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + o, m->x + o, F);
+    return an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + o, m->x + o, m->err_w, F);
 }
 
 /* Row r of x (raw) scaled into out (F). */
@@ -2943,6 +2958,56 @@ static an_result an__lae_row(const an__lae *m, const float *row, float *out)
     if (m->has_scaler) return an_scaler_transform(&m->scaler, row, 1, out);
     memcpy(out, row, m->n_features * sizeof(float));
     return AN_OK;
+}
+
+/* channel_norm's weights from the training rows x (n_rows, F raw).  A
+   feature's scale is the 99.9th percentile of its errors on the rows the
+   model scores (each window's last output, as push), and its weight the
+   features' average scale over its own (its scale at least 1% of that
+   average: a feature the model predicts all but exactly, a constant,
+   does not weigh without bound).  So a feature whose ordinary rows
+   already miss by much, noise or a command that steps when it will,
+   counts no more than one the model predicts well, and a 6-sigma spike
+   on the second is not lost in the first's everyday error.  Uses the
+   scoring buffers and (n_rows F) floats of scratch; the weights stay 1
+   when every scale is 0. */
+static an_result an__lae_channel_norm(an__lae *m, const float *x, size_t n_rows)
+{
+    size_t T = m->cfg.window, F = m->n_features, rows = m->lay.rows, span = T + (m->lay.head ? rows : 0);
+    size_t last = m->lay.head ? 0 : T - 1, nw, w0, b, f, bytes;
+    double avg = 0.0;
+    float *err;
+    an_result r = AN_OK;
+    if (n_rows < span) return AN_OK;
+    nw = n_rows - span + 1;
+    bytes = an__mul(an__mul(nw, F), sizeof(float));
+    if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(err = (float *)an_malloc(&m->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    for (w0 = 0; w0 < nw && r == AN_OK; w0 += m->cfg.batch) {   /* err (F, nw) */
+        size_t bs = nw - w0 < m->cfg.batch ? nw - w0 : m->cfg.batch;
+        if ((r = an__lae_batch(m, x + w0 * F, F, bs)) != AN_OK) break;
+        for (b = 0; b < bs && r == AN_OK; b++) {
+            const float *y = m->yhat + (b * rows + last) * F, *a = m->x + (b * T + last) * F;
+            if (m->lay.head) {
+                r = an__lae_row(m, x + (w0 + b + T) * F, m->target);
+                a = m->target;
+            }
+            for (f = 0; f < F; f++) {
+                double d = (double)y[f] - a[f];
+                err[f * nw + w0 + b] = (float)(m->cfg.loss == AN_LOSS_MAE ? fabs(d) : d * d);
+            }
+        }
+    }
+    if (r == AN_OK) {
+        for (f = 0; f < F; f++) {
+            m->err_w[f] = an__select(err + f * nw, nw, (size_t)(0.999 * (double)(nw - 1)));
+            avg += m->err_w[f] / (double)F;
+        }
+        for (f = 0; f < F; f++)
+            m->err_w[f] = avg > 0.0 ? (float)(avg / (m->err_w[f] > 0.01 * avg ? m->err_w[f] : 0.01 * avg)) : 1.0f;
+    }
+    an_free(&m->alloc, err, bytes);
+    return r;
 }
 
 /* The last push's expectation: scaled row y (F) in the data's units. */
@@ -2965,7 +3030,7 @@ static an_result an__lfc_push_stateful(an__lae *m, const float *row, float *scor
     an_result r;
     if ((r = an__lae_row(m, row, m->st_x)) != AN_OK) return r;
     if (m->n_seen >= m->cfg.window) {
-        *score = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->st_pred, m->st_x, F);
+        *score = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->st_pred, m->st_x, m->err_w, F);
         if ((r = an__lae_expect(m, m->st_pred)) != AN_OK) return r;
     }
     for (l = 0; l < L->n; l++) {
@@ -2991,7 +3056,7 @@ static an_result an__lfc_push(an__lae *m, const float *row, float *score)
         for (k = 0; k < T; k++) memcpy(win + k * F, m->ring + ((m->ring_pos + k) % T) * F, F * sizeof(float));
         if ((r = an__lae_batch(m, win, 0, 1)) != AN_OK) return r;
         if ((r = an__lae_row(m, row, m->target)) != AN_OK) return r;
-        *score = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat, m->target, F);
+        *score = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat, m->target, m->err_w, F);
         if ((r = an__lae_expect(m, m->yhat)) != AN_OK) return r;
     }
     memcpy(m->ring + m->ring_pos * F, row, F * sizeof(float));
@@ -3223,7 +3288,7 @@ static an_result an__series_scores(an__lae *m, const float *x, size_t n_series, 
                     target = m->target;
                 }
                 if (agg == AN_AGG_LAST && k != last) continue;   /* rows < off + last: 0, as push */
-                e = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + (b * rows + k) * F, target, F);
+                e = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + (b * rows + k) * F, target, m->err_w, F);
                 if (agg == AN_AGG_LAST) sc[r] = e;
                 else an__score_add(agg, &sc[r], e);
             }
@@ -3334,6 +3399,7 @@ static an_result an__lae_reset(an_detector *self)
              u32 stateful_stream
      'LCLX'  classifier only: u64 n_classes, f64 gamma, f32 weights (K)
      'LAGG'  u32 channel_agg, u32 window_agg (required)
+     'LNRM'  with channel_norm only: the features' error weights, f32 (F)
      'LSTS'  the stream, so a saved model goes on where it was pushed to:
              u64 rows seen (<= T), ring position (< T), f32 ring (T,F),
              then the stateful forecaster's h, c (sum of units) and
@@ -3345,6 +3411,7 @@ static an_result an__lae_reset(an_detector *self)
 #define AN__TAG_LCL_EXTRA  AN_TAG('L', 'C', 'L', 'X')
 #define AN__TAG_LAE_AGG    AN_TAG('L', 'A', 'G', 'G')
 #define AN__TAG_LAE_STREAM AN_TAG('L', 'S', 'T', 'S')
+#define AN__TAG_LAE_NORM   AN_TAG('L', 'N', 'R', 'M')
 
 
 /* The training configuration's reals in a configuration chunk, the same
@@ -3429,6 +3496,11 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     an_write_u32(w, (uint32_t)c->channel_agg);
     an_write_u32(w, (uint32_t)c->window_agg);
     an_write_end(w);
+    if (c->channel_norm) {
+        an_write_begin(w, AN__TAG_LAE_NORM);
+        an_write_f32s(w, m->err_w, m->n_features);
+        an_write_end(w);
+    }
     if (m->has_scaler) an_scaler_save(&m->scaler, w);
     an__write_params(w, AN__TAG_LAE_PARAMS, m->params, m->lay.n_params);
     an_write_begin(w, AN__TAG_LAE_RECORD);
@@ -3609,6 +3681,14 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
         (r = an__load_params(payload, AN__TAG_LAE_PARAMS, m->params, m->lay.n_params)) != AN_OK)
         goto fail;
     an__lae_prepare(m);
+    if (an_reader_find(payload, AN__TAG_LAE_NORM, &chunk) == AN_OK) {   /* optional: channel_norm */
+        size_t f;
+        m->cfg.channel_norm = 1;
+        if (an_read_f32s(&chunk, m->err_w, F) != AN_OK) r = AN_ERR_CORRUPT;
+        for (f = 0; f < F && r == AN_OK; f++)
+            if (!(m->err_w[f] > 0.0f && m->err_w[f] < 1e30f)) r = AN_ERR_CORRUPT;
+        if (r != AN_OK) goto fail;
+    }
     if (an_reader_find(payload, AN__TAG_LAE_RECORD, &chunk) == AN_OK) {   /* optional */
         uint64_t e = 0, rows = 0;
         an_read_u64(&chunk, &e);
@@ -3764,7 +3844,7 @@ static an_result an__lae_gradients(an__lae *m, const float *x, size_t n_series, 
             for (b = 0; b < bs; b++) {
                 size_t at = m->lay.head ? t - (g0 + b) - T : t - (g0 + b);
                 float e = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + b * m->lay.out_total + at * F,
-                                      m->target, F);
+                                      m->target, m->err_w, F);
                 if (e > top) { top = e; best = g0 + b; }
             }
         }
@@ -3802,13 +3882,14 @@ static an_result an__lae_gradients(an__lae *m, const float *x, size_t n_series, 
                     double top = -1.0;
                     for (f = 0; f < F; f++) {
                         double dv = (double)y[at * F + f] - m->target[f];
-                        double e = m->cfg.loss == AN_LOSS_MAE ? fabs(dv) : dv * dv;
+                        double e = (m->cfg.loss == AN_LOSS_MAE ? fabs(dv) : dv * dv) * m->err_w[f];
                         if (e > top) { top = e; only = f; }
                     }
                 }
                 for (f = 0; f < F; f++) {
                     double dv = (double)y[at * F + f] - m->target[f];
-                    double g = m->cfg.loss == AN_LOSS_MAE ? (dv > 0.0 ? 1.0 : (dv < 0.0 ? -1.0 : 0.0)) : 2.0 * dv;
+                    double g = (m->cfg.loss == AN_LOSS_MAE ? (dv > 0.0 ? 1.0 : (dv < 0.0 ? -1.0 : 0.0)) : 2.0 * dv) *
+                               m->err_w[f];
                     if (only < F && f != only) continue;
                     if (only == F) g /= (double)F;
                     dy[at * F + f] = (float)g;
@@ -4618,7 +4699,7 @@ static an_result an__vae_score_batch(an__vae *m, const float *raw, size_t step, 
         an__vae_decode(m, m->z, bs);
         if (!an__all_finite(m->y, bs * D)) return AN_ERR_NUMERIC;
         for (b = 0; b < bs; b++)
-            out[b] += an__row_err(AN_LOSS_MSE, AN_AGG_MEAN, m->y + b * D + (T - 1) * F, m->x + b * D + (T - 1) * F, F);
+            out[b] += an__row_err(AN_LOSS_MSE, AN_AGG_MEAN, m->y + b * D + (T - 1) * F, m->x + b * D + (T - 1) * F, NULL, F);
         if (exp)
             for (b = 0; b < F; b++) exp[b] += m->y[(T - 1) * F + b];
     }

@@ -2074,6 +2074,10 @@ typedef struct an__hw_params {
     int flat;                    /* the training values were (nearly) one:
                                     the band widens with the live residuals
                                     (an__hw_band) */
+    double tail;                 /* several features: the 99.9th percentile
+                                    of the feature's training scores, at
+                                    least 1, that its scores are divided by
+                                    (an__stl_iqr_tails) */
 } an__hw_params;
 
 /* The filter's state: level, slope, the seasonal profile, the phase of
@@ -2335,6 +2339,26 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
     return AN_OK;
 }
 
+/* Several features: a row's score is the largest of its features'
+   scores, each divided by that feature's tail, the 99.9th percentile of
+   the scores it made on the training rows (at least 1).  A feature's
+   tail is how far its ordinary rows already reach: a command that steps
+   now and then, or a sensor with heavy-tailed noise, reaches far every
+   day, and without the division its everyday steps would outrank a
+   6-sigma spike on a quiet channel and hide it.  One feature is left as
+   it is.  y (n) the feature's training values; scores: (n) doubles. */
+static void an__stl_iqr_tail(an__stl_iqr *d, size_t f, const double *y, size_t n, double *scores)
+{
+    an__hw_params *p = &d->params[f];
+    an__hw *s = &d->state[AN__SCRATCH][f];
+    size_t i;
+    double q;
+    an__hw_copy(s, &d->state[AN__FITTED][f], p->period);
+    for (i = 0; i < n; i++) scores[i] = an__hw_step(p, d->config.persist, s, y[i], d->config.clip);
+    q = an__select_d(scores, n, (size_t)(0.999 * (double)(n - 1)));
+    p->tail = q > 1.0 ? q : 1.0;
+}
+
 static an_result an__stl_iqr_fit(an_detector *self, const float *x, size_t n)
 {
     an__stl_iqr *d = (an__stl_iqr *)self;
@@ -2370,6 +2394,7 @@ static an_result an__stl_iqr_fit(an_detector *self, const float *x, size_t n)
     for (f = 0; f < F && r == AN_OK; f++) {                      /* work: y, then the feature's */
         for (i = 0; i < n; i++) work[i] = x[i * F + f];
         r = an__stl_iqr_fit_feature(d, f, work, n, work + n);
+        if (r == AN_OK && F > 1) an__stl_iqr_tail(d, f, work, n, work + n);
     }
     an_free(&d->alloc, work, bytes);
     return r;
@@ -2382,6 +2407,7 @@ static an_result an__stl_iqr_step(an__stl_iqr *d, an__hw *s, const float *row, f
     double best = -HUGE_VAL;
     for (f = 0; f < F; f++) {
         double v = an__hw_step(&d->params[f], d->config.persist, &s[f], row[f], d->config.clip);
+        if (F > 1) v /= d->params[f].tail;
         if (v > best) best = v;
     }
     *score = (float)best;
@@ -2457,6 +2483,7 @@ static an_result an__stl_iqr_last(an_detector *self, double *expected)
 
 #define AN__TAG_STL_IQR  AN_TAG('S', 'T', 'I', 'Q')
 #define AN__TAG_STL_FLAT AN_TAG('S', 'T', 'F', 'L')
+#define AN__TAG_STL_TAIL AN_TAG('S', 'T', 'T', 'L')
 
 #ifndef ANOMALY_NO_TRAINING
 /* Payload: the configuration, F, then per feature its period, alpha,
@@ -2464,11 +2491,14 @@ static an_result an__stl_iqr_last(an_detector *self, double *expected)
    slope, phase, run, run sum, shift, rows since, season).  Then a
    chunk 'STFL': per feature u32 flat, then the live state's mean
    |residual| and its row count, which a flat feature's band follows
-   (files without it load with no feature flat). */
+   (files without it load with no feature flat).  With several features,
+   a chunk 'STTL': per feature its tail, f64 (files without it load with
+   every tail 1, the scores of the files' time). */
 static an_result an__stl_iqr_save(const an_detector *self, an_writer *w)
 {
     const an__stl_iqr *d = (const an__stl_iqr *)self;
     size_t f, s;
+    an_result r;
     an_write_begin(w, AN__TAG_STL_IQR);
     an_write_u64(w, d->config.period);
     an_write_u64(w, d->config.seasonal_window);
@@ -2504,6 +2534,9 @@ static an_result an__stl_iqr_save(const an_detector *self, an_writer *w)
         an_write_f64(w, d->state[AN__LIVE][f].live_abs);
         an_write_u64(w, d->state[AN__LIVE][f].live_n);
     }
+    if ((r = an_write_end(w)) != AN_OK || self->n_features == 1) return r;
+    an_write_begin(w, AN__TAG_STL_TAIL);
+    for (f = 0; f < self->n_features; f++) an_write_f64(w, d->params[f].tail);
     return an_write_end(w);
 }
 #endif
@@ -2577,6 +2610,14 @@ static an_result an__stl_iqr_load(an_reader *payload, const an_allocator *a, an_
             h->expected = (double)NAN;
             for (i = 0; i < hp->period; i++)
                 if (!(fabs(h->season[i]) < 1e300)) goto corrupt;
+        }
+    }
+    for (f = 0; f < F; f++) d->params[f].tail = 1.0;
+    if (F > 1 && an_reader_find(payload, AN__TAG_STL_TAIL, &q) == AN_OK) {
+        if (an_reader_need(&q, F, 8) != AN_OK) goto corrupt;
+        for (f = 0; f < F; f++) {
+            an_read_f64(&q, &d->params[f].tail);
+            if (!(d->params[f].tail >= 1.0 && d->params[f].tail < 1e300)) goto corrupt;
         }
     }
     if (an_reader_find(payload, AN__TAG_STL_FLAT, &q) == AN_OK) {

@@ -459,6 +459,7 @@ static an_detector *make_lstm(const options *o, size_t n_features, int forecaste
                                    : an_lstm_ae_config_init(o->window, 32);
     an_detector *d;
     c.window_agg = AN_AGG_LAST;                  /* causal: a row is scored by the window ending at it */
+    c.channel_norm = 1;                          /* several columns: each judged on its own error scale */
     c.train.stride = n_rows / 2048 + 1;
     c.seed = o->seed;
     if (!o->telemanom) c.train.epochs = 20, c.train.adam.lr = 3e-3;

@@ -831,6 +831,92 @@ static void test_stl_runs(void)
    Kolmogorov-Smirnov
    -------------------------------------------------------------------------- */
 
+/* STL + IQR over several features: a row's score is the largest of the
+   features' scores, each divided by its tail, the 99.9th percentile of
+   its training scores (at least 1).  The oracle is one single-feature
+   detector per column (a single feature is scored as it is): the tails
+   from their training scores, the row scores from their scores.  The
+   case it is for: a command that steps (0 / 1) now and then beside a
+   quiet sensor.  Without the division the steps' scores (the command's
+   band has next to no width) outrank a 6-sigma spike on the sensor. */
+static void test_stl_iqr_feature_tails(void)
+{
+    enum { P = 24, NT = 40 * P, NS = 10 * P, N = NT + NS, F = 2 };
+    static float x[N * F], col[F][N];
+    static double train_scores[NT];
+    static float s[N], one[F][N];
+    double tail[F];
+    an_stl_iqr_config c = an_stl_iqr_config_init(P);
+    an_detector *d = NULL, *uni[F] = { NULL, NULL }, *back = NULL;
+    an_writer w;
+    const void *data;
+    size_t size, i, f, top, raw_top, spike = NT + 123;
+    an_rng rng;
+    int cmd = 0;
+    double worst = 0.0;
+    an_rng_seed(&rng, 77, 0);
+    for (i = 0; i < N; i++) {
+        if (i % 97 == 50) cmd = !cmd;                                  /* a command step every 97 rows */
+        col[0][i] = (float)(10.0 + sin(2.0 * PI * (double)(i % P) / P) + 0.1 * an_rng_normal(&rng));
+        col[1][i] = (float)cmd;
+    }
+    col[0][spike] += 0.6f;                                             /* 6 noise sds */
+    for (i = 0; i < N; i++)
+        for (f = 0; f < F; f++) x[i * F + f] = col[f][i];
+    CHECK_OK(an_stl_iqr_create(&c, F, NULL, &d));
+    CHECK_OK(an_detector_fit(d, x, NT));
+    for (f = 0; f < F; f++) {
+        float ts[NT];
+        CHECK_OK(an_stl_iqr_create(&c, 1, NULL, &uni[f]));
+        CHECK_OK(an_detector_fit(uni[f], col[f], NT));
+        CHECK_OK(an_detector_score(uni[f], col[f], NT, ts));
+        for (i = 0; i < NT; i++) train_scores[i] = ts[i];
+        qsort(train_scores, NT, sizeof(double), cmp_double);
+        tail[f] = train_scores[(size_t)(0.999 * (NT - 1))];
+        if (tail[f] < 1.0) tail[f] = 1.0;
+    }
+    CHECK(tail[1] > 5.0 * tail[0]);                                    /* the command's steps reach far */
+    CHECK_OK(an_detector_score(d, x, N, s));                          /* every row, from the start */
+    for (f = 0; f < F; f++) CHECK_OK(an_detector_score(uni[f], col[f], N, one[f]));
+    top = raw_top = NT;
+    for (i = 0; i < N; i++) {
+        double want = one[0][i] / tail[0] > one[1][i] / tail[1] ? one[0][i] / tail[0] : one[1][i] / tail[1];
+        if (fabs(want - s[i]) / (fabs(want) + 1e-9) > worst) worst = fabs(want - s[i]) / (fabs(want) + 1e-9);
+        if (i >= NT && s[i] > s[top]) top = i;
+        if (i >= NT && (one[0][i] > one[1][i] ? one[0][i] : one[1][i]) > (one[0][raw_top] > one[1][raw_top] ? one[0][raw_top] : one[1][raw_top]))
+            raw_top = i;
+    }
+    CHECK(worst < 1e-6);
+    CHECK(top == spike);                                               /* the spike, not a step, on top */
+    CHECK(raw_top != spike);                                           /* the raw largest: a step */
+    /* the tails travel with the model file; a single feature writes none */
+    save_model(d, &w, &data, &size);
+    {
+        const an_detector_vtable *stl_type[1];
+        an_reader r;
+        stl_type[0] = an_stl_iqr_type();
+        CHECK_OK(an_model_open(&r, data, size));
+        CHECK_OK(an_detector_load(&r, stl_type, 1, NULL, &back));
+    }
+    if (back) {
+        static float s2[N];
+        CHECK_OK(an_detector_score(back, x, N, s2));
+        CHECK(memcmp(s, s2, sizeof s) == 0);
+        an_detector_destroy(back);
+    }
+    an_writer_uninit(&w);
+    save_model(uni[0], &w, &data, &size);
+    {
+        const unsigned char *b = (const unsigned char *)data;
+        int found = 0;
+        for (i = 0; i + 4 <= size; i++) found |= !memcmp(b + i, "STTL", 4) || !memcmp(b + i, "LTTS", 4);
+        CHECK(!found);
+    }
+    an_writer_uninit(&w);
+    for (f = 0; f < F; f++) an_detector_destroy(uni[f]);
+    an_detector_destroy(d);
+}
+
 static void test_ks_statistic(void)
 {
     int i;
@@ -1597,6 +1683,7 @@ int main(void)
     RUN(test_volatility_shift);
     RUN(test_shift_long_stream);
     RUN(test_stl_runs);
+    RUN(test_stl_iqr_feature_tails);
     RUN(test_ks_statistic);
     RUN(test_ks_drift);
     RUN(test_ks_multivariate);

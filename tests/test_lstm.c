@@ -2324,6 +2324,95 @@ static void test_aggregation_and_errors(void)
     ffree(err, (N - T + 1) * T * F);
 }
 
+static int cmp_float_asc(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* channel_norm: each feature's error times its weight, the features'
+   average scale over its own, a feature's scale the 99.9th percentile of
+   its errors on the training rows the model scores (at least 1% of the
+   average).  The oracle: the weights from an_lstm_errors (unweighted) on
+   the training rows, then each scored row's mean weighted error.  The
+   noisy feature weighs less; the weights travel with the model file; the
+   input gradient (finite differences) includes them, channel MEAN and
+   MAX; channel_norm is 0 or 1. */
+static void test_channel_norm(void)
+{
+    enum { NT = 200, N = 60, F = GH_F, T = 4 };
+    float *train = sine_series(NT, F, 51), *x = sine_series(N, F, 52);
+    float *err = falloc(NT * T * F), *q = falloc(NT), s[N], s2[N];
+    an_rng rng;
+    size_t i;
+    int kind;
+    an_rng_seed(&rng, 53, 0);
+    for (i = 0; i < NT; i++) train[i * F + 1] += (float)an_rng_normal(&rng);   /* feature 1: noise */
+    for (i = 0; i < N; i++) x[i * F + 1] += (float)an_rng_normal(&rng);
+    for (kind = 0; kind < 2; kind++) {
+        an_lstm_config c = kind ? an_lstm_forecaster_config_init(T, 5, 1) : an_lstm_ae_config_init(T, 5);
+        const an_detector_vtable *types[1];
+        size_t rows = kind ? 1 : T, span = T + (kind ? 1 : 0), last = kind ? 0 : T - 1, nw = NT - span + 1, f, r;
+        double scale[F], w[F], avg = 0.0, worst = 0.0;
+        an_detector *d = NULL, *back = NULL;
+        an_writer wr;
+        an_reader rd;
+        const void *data;
+        size_t size;
+        c.train.epochs = 2;
+        c.batch = 7;
+        c.channel_norm = 2;
+        CHECK_RESULT((kind ? an_lstm_forecaster_create : an_lstm_ae_create)(&c, F, NULL, &d), AN_ERR_INVALID_ARG);
+        c.channel_norm = 1;
+        CHECK_OK((kind ? an_lstm_forecaster_create : an_lstm_ae_create)(&c, F, NULL, &d));
+        if (!d) break;
+        CHECK_OK(an_detector_fit(d, train, NT));
+        CHECK_OK(an_lstm_errors(d, train, NT, 0, nw, err));
+        for (f = 0; f < F; f++) {
+            for (i = 0; i < nw; i++) q[i] = err[(i * rows + last) * F + f];
+            qsort(q, nw, sizeof(float), cmp_float_asc);
+            scale[f] = q[(size_t)(0.999 * (double)(nw - 1))];
+            avg += scale[f] / F;
+        }
+        for (f = 0; f < F; f++) w[f] = avg / (scale[f] > 0.01 * avg ? scale[f] : 0.01 * avg);
+        CHECK(w[1] < 0.5 * w[0]);                                     /* the noise weighs less */
+        CHECK_OK(an_detector_score(d, x, N, s));
+        nw = N - span + 1;
+        CHECK_OK(an_lstm_errors(d, x, N, 0, nw, err));
+        for (r = kind ? T : T - 1; r < N; r++) {
+            size_t win = kind ? r - T : r + 1 - T;
+            double want = 0.0;
+            for (f = 0; f < F; f++) want += w[f] * err[(win * rows + last) * F + f] / F;
+            if (fabs(want - s[r]) / (fabs(want) + 1e-9) > worst) worst = fabs(want - s[r]) / (fabs(want) + 1e-9);
+        }
+        if (getenv("LSTM_VERBOSE")) printf("  channel_norm %s: weights %.3g %.3g, worst rel diff %.2e\n", kind ? "forecaster" : "autoencoder", w[0], w[1], worst);
+        CHECK(worst < 1e-5);
+        CHECK_OK(an_writer_init(&wr, NULL));
+        CHECK_OK(an_detector_save(d, &wr));
+        CHECK_OK(an_writer_finish(&wr, &data, &size));
+        CHECK_OK(an_model_open(&rd, data, size));
+        types[0] = kind ? an_lstm_forecaster_type() : an_lstm_ae_type();
+        CHECK_OK(an_detector_load(&rd, types, 1, NULL, &back));
+        if (back) {
+            CHECK(an_lstm_config_of(back)->channel_norm == 1);
+            CHECK_OK(an_detector_score(back, x, N, s2));
+            CHECK(memcmp(s, s2, sizeof s) == 0);
+            an_detector_destroy(back);
+        }
+        an_writer_uninit(&wr);
+        grad_case(d, 7, kind ? "forecaster channel_norm" : "autoencoder channel_norm");
+        an_detector_destroy(d);
+        d = fit_with_agg(c, F, kind ? AN_LSTM_FORECASTER : AN_LSTM_AUTOENCODER, AN_AGG_MAX, AN_AGG_LAST, train, NT);
+        if (!d) break;
+        grad_case(d, 9, kind ? "forecaster channel_norm max" : "autoencoder channel_norm max");
+        an_detector_destroy(d);
+    }
+    ffree(train, NT * F);
+    ffree(x, N * F);
+    ffree(err, NT * T * F);
+    ffree(q, NT);
+}
+
 /* --------------------------------------------------------------------------
    The training configuration: its contract, failed updates, the latent
    layer, Adam's state across runs
@@ -2870,6 +2959,7 @@ int main(void)
     RUN(test_class_weights_checked);
     RUN(test_gradient_hook);
     RUN(test_aggregation_and_errors);
+    RUN(test_channel_norm);
     RUN(test_train_config_contract);
     RUN(test_failed_update_keeps_model);
     RUN(test_latent_as_wide_as_units);
