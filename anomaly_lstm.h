@@ -366,8 +366,9 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    Scoring (an_detector_score): window w = rows [w, w + T), every row
    start; the error of row r in window w is the mean (channel_agg MAX:
    the largest) over features of (reconstruction - x)^2 (MAE: |.|) in
-   scaled units.  How a row's errors over the windows that cover it make
-   its score is window_agg:
+   scaled units, each feature's error times its weight under
+   channel_norm (below).  How a row's errors over the windows that cover
+   it make its score is window_agg:
      LAST  (the default) the error of row r as the last row of the window
            that ends at it, w = r - T + 1: causal, the same bits as push
            gives row r; rows 0 .. T - 2 have no such window and score 0
@@ -376,7 +377,16 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
      MAX   the largest of them
    A series shorter than the window is AN_ERR_TOO_SHORT.
    an_lstm_errors gives the unaggregated errors per window, step and
-   feature.
+   feature (unweighted).
+   channel_norm (several features; off by default, the CLI turns it on):
+   fit gives feature f the weight A / s_f, where s_f is the 99.9th
+   percentile of f's errors on the training rows the model scores (each
+   window's last output) and A the features' average of them (s_f taken
+   as at least A / 100).  A feature the model cannot predict (noise, a
+   command that steps when it will) then counts no more than one it
+   predicts well, whose 6-sigma spike its everyday error would otherwise
+   drown.  The weights are saved with the model (files without them load
+   with every weight 1) and enter the gradient.
    Streaming (an_detector_push): the last T rows are kept; the score of a
    row is its error as the last row of the window ending at it (causal),
    0 until T rows have been seen: window_agg LAST's score.

@@ -249,7 +249,13 @@ AN_API const an_detector_vtable *an_iqr_type(void);
    flagged).  The season is an
    average over seasonal_window cycles, gamma = 2 / (seasonal_window + 1).  O(1) per point.  an_stl_iqr_expected gives
    the expectation for the next point of the live stream (the "expected"
-   of an explanation). */
+   of an explanation).
+   With several features a row's score is the largest of its features'
+   scores, each divided by that feature's tail: the 99.9th percentile of
+   the scores it made on the training rows, at least 1.  A command that
+   steps now and then, or a sensor with heavy-tailed noise, reaches far
+   on ordinary days; divided by its own reach it no longer hides a spike
+   on a quiet channel.  A single feature's scores are not divided. */
 typedef struct an_stl_iqr_config {
     size_t period;           /* 0 = detect from the training series       */
     size_t seasonal_window;  /* STL's, odd >= 3 (default 7)               */
