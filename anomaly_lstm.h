@@ -428,9 +428,9 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    needs only layer l - 1's output at t), reading the weights as stored,
    with one step's state per layer.  Its inference block is the
    parameters (when copied), the batch's windows and outputs, the
-   stream's rows and O(layers x units) floats: for the autoencoder of
-   window 32 and 16 units on one feature about 1.9 KB on a 32-bit
-   target instead of 57 KB.  Each gate's pre-activation gets the scalar
+   stream's rows and O(layers x units) floats: the autoencoder of
+   window 32 and 16 units on one feature, loaded, takes 3,016 bytes on a
+   Cortex-M4 (`make firmware`) instead of 57,672.  Each gate's pre-activation gets the scalar
    forward pass's multiplies and adds in its order, so on the scalar path
    (ANOMALY_NO_SIMD, and targets with none of anomaly.h's SIMD paths,
    such as a Cortex-M) the scores are a copied model's bit for bit; on a
@@ -702,7 +702,8 @@ AN_API an_result an_lstm_classifier_predict(an_detector *d, const float *windows
    t (NULL: the model's own training configuration, as an_detector_fit).
    The scaler is fitted, the weights re-initialised from the seed.
    Returns: AN_OK; AN_ERR_INVALID_ARG for a bad t, before anything
-   changes; AN_ERR_UNSUPPORTED for the classifier; AN_ERR_TOO_SHORT,
+   changes; AN_ERR_UNSUPPORTED for the classifier and a model loaded in
+   place (ANOMALY_LSTM_LOAD_IN_PLACE); AN_ERR_TOO_SHORT,
    AN_ERR_INPUT, AN_ERR_CANCELLED, AN_ERR_NUMERIC, AN_ERR_NOMEM (the
    model is then not fitted). */
 AN_API an_result an_lstm_fit(an_detector *d, const float *x, size_t n_rows, const an_lstm_train_config *t);
@@ -725,7 +726,10 @@ AN_API const an_lstm_config *an_lstm_config_of(const an_detector *d);
    "latent.W", "latent.b", "output.W", "output.b";
    "grad.<name>" views the gradient block (allocating the training block
    if needed); "params" and "grads" the whole blocks.
-   Returns: AN_OK, AN_ERR_INVALID_ARG for an unknown name, AN_ERR_NOMEM. */
+   A model loaded in place (ANOMALY_LSTM_LOAD_IN_PLACE) may view the
+   model file's own bytes: read them, never write them.
+   Returns: AN_OK, AN_ERR_INVALID_ARG for an unknown name, AN_ERR_NOMEM;
+   AN_ERR_UNSUPPORTED for the gradient views of a model loaded in place. */
 AN_API an_result an_lstm_param_view(an_detector *d, const char *name, float **data, size_t *count);
 /* After writing parameters through a view (or stepping an optimizer on
    them yourself), call an_lstm_sync before score, push or output:
@@ -752,7 +756,8 @@ AN_API an_result an_lstm_output(an_detector *d, const float *x, size_t B, float 
    incremental update) with t (NULL: the model's own training
    configuration); Adam starts over (zero moments); the scaler is kept.
    Returns: AN_OK; AN_ERR_INVALID_ARG for a bad t; AN_ERR_NOT_FITTED;
-   AN_ERR_UNSUPPORTED for the classifier; AN_ERR_TOO_SHORT, AN_ERR_INPUT,
+   AN_ERR_UNSUPPORTED for the classifier and a model loaded in place;
+   AN_ERR_TOO_SHORT, AN_ERR_INPUT,
    AN_ERR_CANCELLED, AN_ERR_NUMERIC, AN_ERR_NOMEM.  An update that fails
    leaves the model as it was: weights, training record and threshold
    state. */
