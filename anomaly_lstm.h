@@ -2440,12 +2440,14 @@ static void an__lae_forward_steps(an__lae *m, size_t B)
         cd += L->enc_H[l];
     }
     for (b = 0; b < B; b++) {
-        in = NULL;
-        for (t = 0; t < T; t++)
-            for (l = 0, off = 0, in = m->x + (b * T + t) * F; l < L->n; off += L->enc_H[l], l++) {
+        in = m->x + b * T * F;
+        for (t = 0; t < T; t++) {
+            in = m->x + (b * T + t) * F;   /* then each layer's output, up the stack */
+            for (l = 0, off = 0; l < L->n; off += L->enc_H[l], l++) {
                 an__lstm_step_stored(&m->enc[l], in, m->lh + off, m->lc + off, m->st_z, t == 0);
                 in = m->lh + off;
             }
+        }
         memcpy(m->e + b * L->top, in, L->top * sizeof(float));
         code = m->e + b * L->top;
         if (L->head) {   /* yhat (B,P F) = state (B,top) W^T + b */
