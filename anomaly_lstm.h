@@ -78,6 +78,19 @@
                                     stream's rows); default 32 MiB
      ANOMALY_LSTM_LOAD_BATCH        the largest scoring batch a loaded model
                                     gets; default 32
+     ANOMALY_LSTM_LOAD_IN_PLACE     1: loaded LSTM models (autoencoder,
+                                    forecaster, classifier; not the VAE)
+                                    are load-and-score only and as small
+                                    as they can be, for firmware: they
+                                    read their weights where the model
+                                    file lies (its memory must then
+                                    outlive the model; the weights are
+                                    copied when not 4-byte aligned IEEE
+                                    little-endian floats), make no
+                                    transposed copies of them and keep no
+                                    per-step buffers: a window runs one
+                                    step at a time through every layer
+                                    ("Loading" in section 4); default 0
      ANOMALY_LSTM_BATCH_BYTES       the batched entries (an_detector_score_batch,
                                     an_detector_gradient_batch) put as many
                                     windows in a pass as keep the layers'
@@ -413,7 +426,30 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    hostile file can make the loader allocate no more than the parameters
    it holds plus the slack.  Read the batch in use from an_lstm_config_of.
    The file also holds the model's own training configuration, so a
-   loaded model trains on (an_detector_fit, a NULL t) as it was set. */
+   loaded model trains on (an_detector_fit, a NULL t) as it was set.
+   Loading in place (ANOMALY_LSTM_LOAD_IN_PLACE 1, in the implementation
+   file; for firmware that only scores): the model's parameter block is
+   the file's own bytes when they are 4-byte aligned and the host stores
+   floats as IEEE little-endian (a C array in flash: give it an
+   alignment), else a copy; the file's memory must outlive the model,
+   and the view an_lstm_param_view gives is then read-only.  The model
+   keeps no transposed weights and no per-step buffers: scoring runs
+   each window one step at a time through every layer (layer l's step t
+   needs only layer l - 1's output at t), reading the weights as stored,
+   with one step's state per layer.  Its inference block is the
+   parameters (when copied), the batch's windows and outputs, the
+   stream's rows and O(layers x units) floats: the autoencoder of
+   window 32 and 16 units on one feature, loaded, takes 3,016 bytes on a
+   Cortex-M4 (`make firmware`) instead of 57,672.  Each gate's pre-activation gets the scalar
+   forward pass's multiplies and adds in its order, so on the scalar path
+   (ANOMALY_NO_SIMD, and targets with none of anomaly.h's SIMD paths,
+   such as a Cortex-M) the scores are a copied model's bit for bit; on a
+   SIMD path they differ from its scores as the scalar path's do (the
+   vector products fuse multiply and add).  A batch is scored window by
+   window (slower than the batched products).  Such a model cannot be trained
+   or give gradients: fit, update, an_lstm_loss_grad, dropout and the
+   gradient entries return AN_ERR_UNSUPPORTED and leave it as it was.
+   Models made by create are never in place. */
 #define AN_LSTM_MAX_LAYERS 4
 #define AN_LSTM_MAX_UNITS  4096
 #define AN_LSTM_MAX_WINDOW 100000
@@ -434,6 +470,9 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
 #endif
 #ifndef ANOMALY_LSTM_LOAD_BATCH
 #  define ANOMALY_LSTM_LOAD_BATCH 32
+#endif
+#ifndef ANOMALY_LSTM_LOAD_IN_PLACE
+#  define ANOMALY_LSTM_LOAD_IN_PLACE 0
 #endif
 #ifndef ANOMALY_LSTM_BATCH_BYTES
 #  define ANOMALY_LSTM_BATCH_BYTES ((size_t)1 << 20)
@@ -676,7 +715,8 @@ AN_API an_result an_lstm_classifier_predict(an_detector *d, const float *windows
    t (NULL: the model's own training configuration, as an_detector_fit).
    The scaler is fitted, the weights re-initialised from the seed.
    Returns: AN_OK; AN_ERR_INVALID_ARG for a bad t, before anything
-   changes; AN_ERR_UNSUPPORTED for the classifier; AN_ERR_TOO_SHORT,
+   changes; AN_ERR_UNSUPPORTED for the classifier and a model loaded in
+   place (ANOMALY_LSTM_LOAD_IN_PLACE); AN_ERR_TOO_SHORT,
    AN_ERR_INPUT, AN_ERR_CANCELLED, AN_ERR_NUMERIC, AN_ERR_NOMEM (the
    model is then not fitted). */
 AN_API an_result an_lstm_fit(an_detector *d, const float *x, size_t n_rows, const an_lstm_train_config *t);
@@ -699,7 +739,10 @@ AN_API const an_lstm_config *an_lstm_config_of(const an_detector *d);
    "latent.W", "latent.b", "output.W", "output.b";
    "grad.<name>" views the gradient block (allocating the training block
    if needed); "params" and "grads" the whole blocks.
-   Returns: AN_OK, AN_ERR_INVALID_ARG for an unknown name, AN_ERR_NOMEM. */
+   A model loaded in place (ANOMALY_LSTM_LOAD_IN_PLACE) may view the
+   model file's own bytes: read them, never write them.
+   Returns: AN_OK, AN_ERR_INVALID_ARG for an unknown name, AN_ERR_NOMEM;
+   AN_ERR_UNSUPPORTED for the gradient views of a model loaded in place. */
 AN_API an_result an_lstm_param_view(an_detector *d, const char *name, float **data, size_t *count);
 /* After writing parameters through a view (or stepping an optimizer on
    them yourself), call an_lstm_sync before score, push or output:
@@ -726,7 +769,8 @@ AN_API an_result an_lstm_output(an_detector *d, const float *x, size_t B, float 
    incremental update) with t (NULL: the model's own training
    configuration); Adam starts over (zero moments); the scaler is kept.
    Returns: AN_OK; AN_ERR_INVALID_ARG for a bad t; AN_ERR_NOT_FITTED;
-   AN_ERR_UNSUPPORTED for the classifier; AN_ERR_TOO_SHORT, AN_ERR_INPUT,
+   AN_ERR_UNSUPPORTED for the classifier and a model loaded in place;
+   AN_ERR_TOO_SHORT, AN_ERR_INPUT,
    AN_ERR_CANCELLED, AN_ERR_NUMERIC, AN_ERR_NOMEM.  An update that fails
    leaves the model as it was: weights, training record and threshold
    state. */
@@ -1469,6 +1513,30 @@ AN_API void an_lstm_layer_step(const an_lstm_layer *L, const an_lstm_layer_buffe
     an__lstm_cell(L->act, H, z, c, c, z + H4, h);
 }
 
+/* an_lstm_layer_step reading W_ih (4H,I) and W_hh (4H,H) as stored, for a
+   model loaded in place (no transposed copies): z (5H) scratch; h and c
+   (H) updated in place; with first, the step from zero state (h and c
+   not read: t = 0 of an_lstm_layer_forward, no recurrent product).  Each
+   entry of a_t gets the arithmetic of the scalar path, there and in
+   an_lstm_layer_forward: the two biases' sum, then one multiply and one
+   add per input, then per unit, in order; so the bits are theirs on the
+   scalar path. */
+static void an__lstm_step_stored(const an_lstm_layer *L, const float *x, float *h, float *c, float *z, int first)
+{
+    const size_t H = L->H, I = L->I, H4 = 4 * H;
+    size_t j, k;
+    for (j = 0; j < H4; j++) {
+        const float *wi = L->W_ih + j * I, *wh = L->W_hh + j * H;
+        float a = L->b_ih[j] + L->b_hh[j];
+        for (k = 0; k < I; k++) a += x[k] * wi[k];
+        if (!first)
+            for (k = 0; k < H; k++) a += h[k] * wh[k];
+        z[j] = a;
+    }
+    an__lstm_activate(L->act, 1, H, z, H4);
+    an__lstm_cell(L->act, H, z, first ? NULL : c, c, z + H4, h);
+}
+
 AN_API void an_lstm_layer_backward(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, size_t B, size_t T,
                                    const float *x, int repeat, const float *dh_seq, const float *dh_last, float *dx)
 {
@@ -1876,6 +1944,12 @@ typedef struct an__lae {
     float *st_exp;        /* (F) what the last push expected, raw    */
     float *err_w;         /* (F) the features' error weights (1
                              without channel_norm)                   */
+    float *lh, *lc;       /* in place (lean): every layer's h and c of
+                             the step, encoder then decoder (sum of
+                             their H each); NULL otherwise            */
+    int lean;             /* loaded in place (ANOMALY_LSTM_LOAD_IN_PLACE):
+                             no layer buffers, stepwise scoring, no
+                             training                                 */
     void *core;
     size_t core_bytes;
     /* training block */
@@ -2023,21 +2097,30 @@ static float *an__take(float *base, size_t *off, size_t n)
     return p;
 }
 
+/* How a model's inference block is laid out: AN__LAE_LEAN (loaded in
+   place) leaves out the layers' buffers for every layer's h and c of one
+   step, AN__LAE_BORROWED the parameters too (they are the file's). */
+#define AN__LAE_LEAN     1
+#define AN__LAE_BORROWED 2
+
 /* Lays out both blocks (or only measures them, with m's blocks NULL):
-   sizes in floats. */
-static void an__lae_carve(an__lae *m, const an_lstm_config *c, size_t F, const an__lae_layout *L, float *core,
-                          float *train, size_t *core_floats, size_t *train_floats)
+   sizes in floats.  mode: AN__LAE_* bits, 0 for a created model (a lean
+   model has no training block: its size is measured all the same). */
+static void an__lae_carve(an__lae *m, const an_lstm_config *c, size_t F, const an__lae_layout *L, int mode,
+                          float *core, float *train, size_t *core_floats, size_t *train_floats)
 {
-    size_t B = c->batch, T = c->window, co = 0, tr = 0, l, adam_bytes = 0;
+    size_t B = c->batch, T = c->window, co = 0, tr = 0, l, adam_bytes = 0, units = 0;
     size_t bt = an__mul(B, T);
     float *p;
     size_t tf = an__mul(T, F), out_max = tf > L->out_total ? tf : L->out_total;
-    p = an__take(core, &co, L->n_params);
-    if (m) m->params = p;
+    p = an__take(core, &co, (mode & AN__LAE_BORROWED) ? 0 : L->n_params);
+    if (m) m->params = (mode & AN__LAE_BORROWED) ? NULL : p;
     for (l = 0; l < L->n + L->n_dec; l++) {
         size_t H = l < L->n ? L->enc_H[l] : L->dec_H[l - L->n], I = l < L->n ? L->enc_I[l] : L->dec_I[l - L->n];
-        p = an__take(core, &co, an_lstm_layer_buffer_floats(B, T, I, H, 0));
-        if (m && p) an_lstm_layer_buffers_carve(l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n], p, B, T, I, H, 0);
+        units = an__add(units, H);
+        p = an__take(core, &co, (mode & AN__LAE_LEAN) ? 0 : an_lstm_layer_buffer_floats(B, T, I, H, 0));
+        if (m && p && !(mode & AN__LAE_LEAN))
+            an_lstm_layer_buffers_carve(l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n], p, B, T, I, H, 0);
         p = an__take(train, &tr, an__mul(bt, 4 * H));
         if (m) (l < L->n ? &m->enc_buf[l] : &m->dec_buf[l - L->n])->dz = p;
         p = an__take(train, &tr, an__mul(B, 6 * H));
@@ -2061,6 +2144,10 @@ static void an__lae_carve(an__lae *m, const an_lstm_config *c, size_t F, const a
         p = an__take(core, &co, F); if (m) m->st_exp = p;
     }
     p = an__take(core, &co, F); if (m) m->err_w = p;
+    if (mode & AN__LAE_LEAN) {
+        p = an__take(core, &co, units); if (m) m->lh = p;
+        p = an__take(core, &co, units); if (m) m->lc = p;
+    }
     p = an__take(train, &tr, L->n_params); if (m) m->grads = p;
     p = an__take(train, &tr, L->n_params); if (m) m->best = p;
     p = an__take(train, &tr, an__mul(B, L->out_total)); if (m) m->dyhat = p;
@@ -2102,8 +2189,8 @@ static an_result an__model_check(const an_lstm_config *c, size_t F, an_lstm_kind
     return c->dropout == 0.0 ? AN_OK : AN_ERR_INVALID_ARG;   /* the autoencoder has no dropout */
 }
 
-static an_result an__model_memory(const an_lstm_config *c, size_t F, an_lstm_kind kind, size_t *inference_bytes,
-                                  size_t *training_bytes)
+static an_result an__model_memory(const an_lstm_config *c, size_t F, an_lstm_kind kind, int mode,
+                                  size_t *inference_bytes, size_t *training_bytes)
 {
     an__lae_layout L;
     size_t co, tr;
@@ -2113,7 +2200,7 @@ static an_result an__model_memory(const an_lstm_config *c, size_t F, an_lstm_kin
     if ((r = an__model_check(c, F, kind)) != AN_OK) return r;
     an__lae_plan(c, F, kind, &L);
     if (L.n_params == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    an__lae_carve(NULL, c, F, &L, NULL, NULL, &co, &tr);
+    an__lae_carve(NULL, c, F, &L, mode, NULL, NULL, &co, &tr);
     co = an__mul(co, sizeof(float));
     tr = an__mul(tr, sizeof(float));
     if (co == SIZE_MAX || tr == SIZE_MAX || an__add(co, tr) > AN_LSTM_MAX_BYTES) return AN_ERR_TOO_LARGE;
@@ -2125,13 +2212,13 @@ static an_result an__model_memory(const an_lstm_config *c, size_t F, an_lstm_kin
 AN_API an_result an_lstm_ae_memory(const an_lstm_config *c, size_t n_features, size_t *inference_bytes,
                                    size_t *training_bytes)
 {
-    return an__model_memory(c, n_features, AN_LSTM_AUTOENCODER, inference_bytes, training_bytes);
+    return an__model_memory(c, n_features, AN_LSTM_AUTOENCODER, 0, inference_bytes, training_bytes);
 }
 
 AN_API an_result an_lstm_forecaster_memory(const an_lstm_config *c, size_t n_features, size_t *inference_bytes,
                                            size_t *training_bytes)
 {
-    return an__model_memory(c, n_features, AN_LSTM_FORECASTER, inference_bytes, training_bytes);
+    return an__model_memory(c, n_features, AN_LSTM_FORECASTER, 0, inference_bytes, training_bytes);
 }
 
 /* Points the layer structs at the parameter (and gradient) block: a
@@ -2165,6 +2252,7 @@ static void an__lae_bind(an__lae *m)
 static void an__lae_prepare(an__lae *m)
 {
     size_t l;
+    if (m->lean) return;   /* loaded in place: scoring reads the weights as stored */
     for (l = 0; l < m->lay.n; l++) an_lstm_layer_prepare(&m->enc[l], &m->enc_buf[l]);
     for (l = 0; l < m->lay.n_dec; l++) an_lstm_layer_prepare(&m->dec[l], &m->dec_buf[l]);
 }
@@ -2218,8 +2306,8 @@ static void an__lae_init_params(an__lae *m)
    draws them from the seed, as training starts; the loader never does (so
    a load runs no random initialisation, and firmware built with
    ANOMALY_NO_TRAINING does not link its RNG and libm code). */
-static an_result an__model_alloc(const an_lstm_config *c, size_t F, an_lstm_kind kind, const an_allocator *a,
-                                 an_detector **out)
+static an_result an__model_alloc(const an_lstm_config *c, size_t F, an_lstm_kind kind, int mode,
+                                 const an_allocator *a, an_detector **out)
 {
     an__lae *m;
     an_allocator alloc;
@@ -2228,11 +2316,12 @@ static an_result an__model_alloc(const an_lstm_config *c, size_t F, an_lstm_kind
     if (!out) return AN_ERR_INVALID_ARG;
     *out = NULL;
     if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
-    if ((r = an__model_memory(c, F, kind, NULL, NULL)) != AN_OK) return r;
+    if ((r = an__model_memory(c, F, kind, mode, NULL, NULL)) != AN_OK) return r;
     if (!(m = (an__lae *)an_malloc(&alloc, sizeof *m, AN_ALIGN))) return AN_ERR_NOMEM;
     memset(m, 0, sizeof *m);
     m->alloc = alloc;
     m->kind = kind;
+    m->lean = (mode & AN__LAE_LEAN) != 0;
     m->cfg = *c;
     m->n_features = F;
     m->cfg.class_weight = NULL;   /* copied below; the caller's array may go */
@@ -2240,11 +2329,11 @@ static an_result an__model_alloc(const an_lstm_config *c, size_t F, an_lstm_kind
     if (kind != AN_LSTM_CLASSIFIER) { m->cfg.n_classes = 0; m->cfg.gamma = 0.0; }
     if (kind != AN_LSTM_AUTOENCODER) m->cfg.latent = 0;
     an__lae_plan(&m->cfg, F, kind, &m->lay);
-    an__lae_carve(NULL, &m->cfg, F, &m->lay, NULL, NULL, &co, &tr);
+    an__lae_carve(NULL, &m->cfg, F, &m->lay, mode, NULL, NULL, &co, &tr);
     m->core_bytes = co * sizeof(float);
     if (!(m->core = an_malloc(&alloc, m->core_bytes, AN_ALIGN))) { an__lae_free(m); return AN_ERR_NOMEM; }
     memset(m->core, 0, m->core_bytes);
-    an__lae_carve(m, &m->cfg, F, &m->lay, (float *)m->core, NULL, &co, &tr);
+    an__lae_carve(m, &m->cfg, F, &m->lay, mode, (float *)m->core, NULL, &co, &tr);
     for (f = 0; f < F; f++) m->err_w[f] = 1.0f;
     if (kind == AN_LSTM_CLASSIFIER) {
         size_t k;
@@ -2257,7 +2346,7 @@ static an_result an__model_alloc(const an_lstm_config *c, size_t F, an_lstm_kind
         }
         m->has_scaler = 1;
     }
-    an__lae_bind(m);
+    if (m->params) an__lae_bind(m);   /* borrowed ones: the loader binds them */
     m->base.vt = an__lae_vt(kind);
     m->base.n_features = F;
     m->base.fitted = 0;
@@ -2268,7 +2357,7 @@ static an_result an__model_alloc(const an_lstm_config *c, size_t F, an_lstm_kind
 static an_result an__model_create(const an_lstm_config *c, size_t F, an_lstm_kind kind, const an_allocator *a,
                                   an_detector **out)
 {
-    an_result r = an__model_alloc(c, F, kind, a, out);
+    an_result r = an__model_alloc(c, F, kind, 0, a, out);
     if (r == AN_OK) {
         an__lae *m = (an__lae *)*out;
         an__lae_init_params(m);
@@ -2298,7 +2387,7 @@ AN_API an_result an_lstm_classifier_create(const an_lstm_config *c, size_t n_fea
 AN_API an_result an_lstm_classifier_memory(const an_lstm_config *c, size_t n_features, size_t *inference_bytes,
                                            size_t *training_bytes)
 {
-    return an__model_memory(c, n_features, AN_LSTM_CLASSIFIER, inference_bytes, training_bytes);
+    return an__model_memory(c, n_features, AN_LSTM_CLASSIFIER, 0, inference_bytes, training_bytes);
 }
 
 AN_API an_lstm_config an_lstm_classifier_config_init(size_t window, size_t units, size_t n_classes)
@@ -2336,11 +2425,12 @@ static an_result an__lae_train_alloc(an__lae *m)
 {
     size_t co, tr;
     if (m->train) return AN_OK;
-    an__lae_carve(NULL, &m->cfg, m->n_features, &m->lay, NULL, NULL, &co, &tr);
+    if (m->lean) return AN_ERR_UNSUPPORTED;   /* loaded in place: scores only */
+    an__lae_carve(NULL, &m->cfg, m->n_features, &m->lay, 0, NULL, NULL, &co, &tr);
     m->train_bytes = tr * sizeof(float);
     if (!(m->train = an_malloc(&m->alloc, m->train_bytes, AN_ALIGN))) { m->train_bytes = 0; return AN_ERR_NOMEM; }
     memset(m->train, 0, m->train_bytes);
-    an__lae_carve(m, &m->cfg, m->n_features, &m->lay, (float *)m->core, (float *)m->train, &co, &tr);
+    an__lae_carve(m, &m->cfg, m->n_features, &m->lay, 0, (float *)m->core, (float *)m->train, &co, &tr);
     an__lae_bind(m);
     return AN_OK;
 }
@@ -2352,12 +2442,62 @@ AN_API void an_lstm_sync(an_detector *d)
 }
 
 /* Reconstruction of B windows m->x (B,T,F) into m->yhat. */
+/* The forward pass of a model loaded in place: window by window, step by
+   step through every layer (layer l's step t needs only layer l - 1's
+   output at t), each layer's state of one step in m->lh, m->lc, the
+   outputs into m->yhat (and the top state into m->e, the code into m->z)
+   as an__lae_forward_from writes them.  No dropout: it cannot train. */
+static void an__lae_forward_steps(an__lae *m, size_t B)
+{
+    const an__lae_layout *L = &m->lay;
+    size_t T = m->cfg.window, F = m->n_features, b, t, l, off;
+    const float *in, *code;
+    float *hd = m->lh, *cd = m->lc;   /* the decoder's states follow the encoder's */
+    for (l = 0; l < L->n; l++) {
+        hd += L->enc_H[l];
+        cd += L->enc_H[l];
+    }
+    for (b = 0; b < B; b++) {
+        in = m->x + b * T * F;
+        for (t = 0; t < T; t++) {
+            in = m->x + (b * T + t) * F;   /* then each layer's output, up the stack */
+            for (l = 0, off = 0; l < L->n; off += L->enc_H[l], l++) {
+                an__lstm_step_stored(&m->enc[l], in, m->lh + off, m->lc + off, m->st_z, t == 0);
+                in = m->lh + off;
+            }
+        }
+        memcpy(m->e + b * L->top, in, L->top * sizeof(float));
+        code = m->e + b * L->top;
+        if (L->head) {   /* yhat (B,P F) = state (B,top) W^T + b */
+            an_dense_forward(1, L->top, L->out_dim, code, m->params + L->out_W, m->params + L->out_b,
+                             m->yhat + b * L->out_dim);
+            continue;
+        }
+        if (L->has_latent) {
+            an_dense_forward(1, L->top, L->code, code, m->params + L->lat_W, m->params + L->lat_b, m->z + b * L->code);
+            code = m->z + b * L->code;
+        }
+        for (t = 0; t < T; t++) {   /* the code repeated at every step */
+            for (l = 0, off = 0, in = code; l < L->n_dec; off += L->dec_H[l], l++) {
+                an__lstm_step_stored(&m->dec[l], in, hd + off, cd + off, m->st_z, t == 0);
+                in = hd + off;
+            }
+            an_dense_forward(1, L->out_in, L->out_dim, in, m->params + L->out_W, m->params + L->out_b,
+                             m->yhat + (b * T + t) * L->out_dim);
+        }
+    }
+}
+
 static void an__lae_forward_from(an__lae *m, size_t B, const size_t *from)
 {
     const an__lae_layout *L = &m->lay;
     size_t T = m->cfg.window, l, b;
     const float *in = m->x, *top, *code;
     int drop = m->training && L->head && m->cfg.dropout > 0.0;
+    if (m->lean) {
+        an__lae_forward_steps(m, B);
+        return;
+    }
     for (l = 0; l < L->n; l++) {   /* layer l's step t depends on the inputs up to t: from holds for all */
         an__lstm_forward_from(&m->enc[l], &m->enc_buf[l], B, T, in, 0, drop ? NULL : from);
         in = m->enc_buf[l].h;
@@ -2809,6 +2949,7 @@ static an_result an__lae_fit(an_detector *self, const float *x, size_t n_rows)
     an__lae *m = an__lae_of(self);
     if (!m) return AN_ERR_INVALID_ARG;
     if (m->lay.classifier) return AN_ERR_UNSUPPORTED;   /* needs labels: an_lstm_classifier_train */
+    if (m->lean) return AN_ERR_UNSUPPORTED;             /* loaded in place: scores only */
     an__lae_stream_reset(m);
     return an__lae_run(m, x, n_rows, 1, &m->cfg.train, NULL, 0);
 }
@@ -2820,7 +2961,7 @@ AN_API an_result an_lstm_fit(an_detector *d, const float *x, size_t n_rows, cons
     an_lstm_train_config run;
     an_result r;
     if (!m || !x || n_rows == 0) return AN_ERR_INVALID_ARG;
-    if (m->lay.classifier) return AN_ERR_UNSUPPORTED;
+    if (m->lay.classifier || m->lean) return AN_ERR_UNSUPPORTED;
     run = t ? *t : m->cfg.train;   /* a copy: a callback that edits *t changes nothing */
     if (an_lstm_check_train_config(&run) != AN_OK) return AN_ERR_INVALID_ARG;
     an__lae_stream_reset(m);
@@ -2834,7 +2975,7 @@ AN_API an_result an_lstm_update(an_detector *d, const float *x, size_t n_rows, c
     an__lae *m = an__lae_of(d);
     an_lstm_train_config run;
     if (!m || !x || n_rows == 0) return AN_ERR_INVALID_ARG;
-    if (m->lay.classifier) return AN_ERR_UNSUPPORTED;
+    if (m->lay.classifier || m->lean) return AN_ERR_UNSUPPORTED;
     run = t ? *t : m->cfg.train;
     if (an_lstm_check_train_config(&run) != AN_OK) return AN_ERR_INVALID_ARG;
     if (!d->fitted) return AN_ERR_NOT_FITTED;
@@ -3044,7 +3185,8 @@ static an_result an__lfc_push_stateful(an__lae *m, const float *row, float *scor
         if ((r = an__lae_expect(m, m->st_pred)) != AN_OK) return r;
     }
     for (l = 0; l < L->n; l++) {
-        an_lstm_layer_step(&m->enc[l], &m->enc_buf[l], in, m->st_h + off, m->st_c + off, m->st_z);
+        if (m->lean) an__lstm_step_stored(&m->enc[l], in, m->st_h + off, m->st_c + off, m->st_z, 0);
+        else an_lstm_layer_step(&m->enc[l], &m->enc_buf[l], in, m->st_h + off, m->st_c + off, m->st_z);
         in = m->st_h + off;
         off += L->enc_H[l];
     }
@@ -3108,7 +3250,7 @@ AN_API an_result an_lstm_classifier_train(an_detector *d, const float *windows, 
     size_t i, nl;
     an_result r;
     if (!m || !windows || !labels || n == 0) return AN_ERR_INVALID_ARG;
-    if (!m->lay.classifier) return AN_ERR_UNSUPPORTED;
+    if (!m->lay.classifier || m->lean) return AN_ERR_UNSUPPORTED;
     run = t ? *t : m->cfg.train;
     if (an_lstm_check_train_config(&run) != AN_OK) return AN_ERR_INVALID_ARG;
     nl = an__mul(n, m->lay.out_dim);
@@ -3611,6 +3753,18 @@ static an_result an__load_params(const an_reader *payload, uint32_t tag, float *
     return an__all_finite(params, count) ? AN_OK : AN_ERR_CORRUPT;
 }
 
+/* Whether the file's floats from p on can be read in place
+   (ANOMALY_LSTM_LOAD_IN_PLACE): p aligned, and the host's floats IEEE
+   single in the file's byte order (little-endian). */
+static int an__f32s_in_place(const unsigned char *p)
+{
+    const float one = 1.0f;
+    unsigned char b[4];
+    memcpy(b, &one, 4);
+    return sizeof(float) == 4 && ((uintptr_t)p & (sizeof(float) - 1)) == 0 && b[0] == 0 && b[1] == 0 &&
+           b[2] == 0x80 && b[3] == 0x3f;
+}
+
 static an_result an__model_load(an_reader *payload, const an_allocator *a, an_detector **out, an_lstm_kind kind)
 {
     float weights[64];   /* class weights of small heads; larger ones are read after create */
@@ -3621,6 +3775,8 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
     an_detector *d = NULL;
     an__lae *m;
     size_t F = 0;
+    const float *in_place = NULL;   /* the file's parameters, read in place */
+    int mode = ANOMALY_LSTM_LOAD_IN_PLACE ? AN__LAE_LEAN : 0;
     an_result r;
     *out = NULL;
     if ((r = an_reader_find(payload, AN__TAG_LAE_CONFIG, &chunk)) != AN_OK) return r;
@@ -3669,16 +3825,25 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
         if (L.n_params == SIZE_MAX || an_reader_need(&params, an__add(L.n_params, 2), sizeof(float)) != AN_OK)
             return AN_ERR_CORRUPT;
         pbytes = an__mul(L.n_params, sizeof(float));
+        if (mode) {   /* in place: the u64 count, then the floats where they lie */
+            an_reader at = params;
+            size_t count;
+            if (an_read_count(&at, L.n_params, L.n_params, &count) == AN_OK && an__f32s_in_place(at.data + at.pos)) {
+                in_place = (const float *)(const void *)(at.data + at.pos);
+                mode |= AN__LAE_BORROWED;
+                pbytes = 0;
+            }
+        }
         if (c.batch > ANOMALY_LSTM_LOAD_BATCH) c.batch = ANOMALY_LSTM_LOAD_BATCH;
         for (;;) {
-            if ((r = an__model_memory(&c, F, kind, &inference, NULL)) != AN_OK) return r;
+            if ((r = an__model_memory(&c, F, kind, mode, &inference, NULL)) != AN_OK) return r;
             if (inference - pbytes <= ANOMALY_LSTM_LOAD_SLACK_BYTES || c.batch == 1) break;
             c.batch /= 2;
         }
         if (inference - pbytes > ANOMALY_LSTM_LOAD_SLACK_BYTES || inference > ANOMALY_LSTM_MAX_LOAD_BYTES)
             return AN_ERR_TOO_LARGE;
     }
-    if ((r = an__model_alloc(&c, F, kind, a, &d)) != AN_OK) return r;   /* the parameters come next */
+    if ((r = an__model_alloc(&c, F, kind, mode, a, &d)) != AN_OK) return r;   /* the parameters come next */
     if (kind == AN_LSTM_CLASSIFIER && c.n_classes > 64) {   /* the weights straight into the model */
         an__lae *mm = (an__lae *)d;
         size_t k;
@@ -3687,9 +3852,14 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
             if (!an__finite(mm->class_weight[k]) || mm->class_weight[k] < 0.0f) { an__lae_free(mm); return AN_ERR_CORRUPT; }
     }
     m = (an__lae *)d;
-    if ((r = an__load_scaler(payload, F, c.scaler, a, &m->scaler, &m->has_scaler)) != AN_OK ||
-        (r = an__load_params(payload, AN__TAG_LAE_PARAMS, m->params, m->lay.n_params)) != AN_OK)
+    if ((r = an__load_scaler(payload, F, c.scaler, a, &m->scaler, &m->has_scaler)) != AN_OK) goto fail;
+    if (in_place) {   /* count and size checked above; a view, never written */
+        m->params = (float *)(uintptr_t)in_place;
+        an__lae_bind(m);
+        if (!an__all_finite(m->params, m->lay.n_params)) { r = AN_ERR_CORRUPT; goto fail; }
+    } else if ((r = an__load_params(payload, AN__TAG_LAE_PARAMS, m->params, m->lay.n_params)) != AN_OK) {
         goto fail;
+    }
     an__lae_prepare(m);
     if (an_reader_find(payload, AN__TAG_LAE_NORM, &chunk) == AN_OK) {   /* optional: channel_norm */
         size_t f;
@@ -5030,7 +5200,7 @@ AN_API an_result an_lstm_fit_augmented(an_detector *d, const float *x, size_t n_
     an_rng rng;
     an_result r;
     if (!m || !x || n_rows == 0 || !v || !(fraction >= 0.0 && fraction <= 10.0)) return AN_ERR_INVALID_ARG;
-    if (m->lay.classifier || m->lay.head) return AN_ERR_UNSUPPORTED;
+    if (m->lay.classifier || m->lay.head || m->lean) return AN_ERR_UNSUPPORTED;
     run = t ? *t : m->cfg.train;
     if (an_lstm_check_train_config(&run) != AN_OK) return AN_ERR_INVALID_ARG;
     T = m->cfg.window;

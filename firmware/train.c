@@ -64,7 +64,9 @@ int main(int argc, char **argv)
         return 1;
     }
     fprintf(out, "/* made by firmware/train.c (%s): a model file and the series to stream */\n", argv[1]);
-    fprintf(out, "#define FW_ROWS %d\nstatic const unsigned char fw_model[%zu] = {", ROWS, size);
+    /* aligned: the board reads the weights in place (ANOMALY_LSTM_LOAD_IN_PLACE) */
+    fprintf(out, "#define FW_ROWS %d\nstatic const unsigned char fw_model[%zu] __attribute__((aligned(8))) = {", ROWS,
+            size);
     for (i = 0; i < size; i++) fprintf(out, "%s%u,", i % 20 ? "" : "\n", ((const unsigned char *)data)[i]);
     fprintf(out, "\n};\nstatic const float fw_series[FW_ROWS] = {");
     for (i = 0; i < ROWS; i++) fprintf(out, "%s%.9gf,", i % 8 ? " " : "\n", x[i]);

@@ -5,7 +5,8 @@
 #
 # First the compile checks (unless SKIP_COMPILE=1): the headers built as C99
 # with $CC and $CLANG, as C++ with $CXX, with ANOMALY_STATIC and with
-# ANOMALY_NO_TRAINING (tests/test_no_training.c), each at
+# ANOMALY_NO_TRAINING, alone and with ANOMALY_LSTM_LOAD_IN_PLACE
+# (tests/test_no_training.c), each at
 # -Wall -Wextra -pedantic -Werror.  Then each COMMAND, a test program that
 # ends with "<suite>: N passed, M failed"; a program that crashes or exits
 # non-zero without that line counts as one failure.
@@ -39,12 +40,16 @@ if [ "${SKIP_COMPILE:-0}" != 1 ]; then
         compile_check "ANOMALY_NO_TRAINING: the full build's files, the same scores, with $cc" sh -c "$cc -std=c99 $W -O1 \
             -DUNIT=1 -c tests/test_no_training.c -o $o/nt1.o && $cc -std=c99 $W -O1 -DUNIT=2 -c tests/test_no_training.c \
             -o $o/nt2.o && $cc $o/nt1.o $o/nt2.o -o $o/no_training -lm && $o/no_training"
+        compile_check "ANOMALY_NO_TRAINING with ANOMALY_LSTM_LOAD_IN_PLACE: the same scores, with $cc" sh -c "$cc -std=c99 \
+            $W -O1 -DUNIT=1 -c tests/test_no_training.c -o $o/ip1.o && $cc -std=c99 $W -O1 -DUNIT=3 \
+            -c tests/test_no_training.c -o $o/ip3.o && $cc $o/ip1.o $o/ip3.o -o $o/in_place -lm && $o/in_place"
     done
     if command -v "$CXX" > /dev/null 2>&1; then
         compile_check "C++ with $CXX" sh -c "$CXX $W -x c++ -c tests/compile_impl.c -o $o/impl_cpp.o &&
             $CXX $W -x c++ -c tests/compile_main.c -o $o/main_cpp.o && $CXX $o/impl_cpp.o $o/main_cpp.o -o $o/cpp -lm && $o/cpp"
-        compile_check "ANOMALY_NO_TRAINING as C++ with $CXX" sh -c "$CXX $W -x c++ -DANOMALY_NO_TRAINING \
-            -c tests/compile_impl.c -o $o/impl_nt_cpp.o"
+        compile_check "ANOMALY_NO_TRAINING (and with ANOMALY_LSTM_LOAD_IN_PLACE) as C++ with $CXX" sh -c "$CXX $W \
+            -x c++ -DANOMALY_NO_TRAINING -c tests/compile_impl.c -o $o/impl_nt_cpp.o && $CXX $W -x c++ \
+            -DANOMALY_NO_TRAINING -DANOMALY_LSTM_LOAD_IN_PLACE=1 -c tests/compile_impl.c -o $o/impl_ip_cpp.o"
         compile_check "core + LSTM, no statistics header, as C++ with $CXX" sh -c "$CXX $W -x c++ tests/compile_no_stats.c \
             -o $o/no_stats_cpp -lm && $o/no_stats_cpp"
     else

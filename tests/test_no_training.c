@@ -5,15 +5,25 @@
    Two translation units, each with a private copy of the library
    (ANOMALY_STATIC): UNIT=1 is the full build, which fits each detector,
    saves it, loads the file back and scores it (the oracle); UNIT=2 is
-   built with ANOMALY_NO_TRAINING and runs the checks.  tests/run.sh builds
-   and runs it with gcc and clang:
+   built with ANOMALY_NO_TRAINING and runs the checks.  UNIT=3 runs them
+   too, with ANOMALY_LSTM_LOAD_IN_PLACE as well (firmware's build): its
+   LSTM models read their weights in the file's bytes, step by step, and
+   must still score as the oracle's copied, batched model did, bit for
+   bit (both on the scalar path: no -m flags for a SIMD one); a file at
+   an odd address is loaded by copy, with the same scores.  tests/run.sh
+   builds and runs both with gcc and clang:
 
      cc -std=c99 -DUNIT=1 -c tests/test_no_training.c -o u1.o
      cc -std=c99 -DUNIT=2 -c tests/test_no_training.c -o u2.o
-     cc u1.o u2.o -lm && ./a.out */
+     cc u1.o u2.o -lm && ./a.out
+     cc -std=c99 -DUNIT=3 -c tests/test_no_training.c -o u3.o
+     cc u1.o u3.o -lm && ./a.out */
 #define ANOMALY_STATIC
-#if UNIT == 2
+#if UNIT == 2 || UNIT == 3
 #define ANOMALY_NO_TRAINING
+#endif
+#if UNIT == 3
+#define ANOMALY_LSTM_LOAD_IN_PLACE 1
 #endif
 #define ANOMALY_IMPLEMENTATION
 #include "../anomaly_stats.h"
@@ -95,6 +105,55 @@ int full_model(int kind, const float *x, full_result *out)
 
 static const char *const kind_name[KINDS] = { "stl-iqr", "lstm-autoencoder", "lstm-forecaster", "vae", "hybrid" };
 
+/* The model in file (size bytes at any address) loaded: its scores, in
+   one batch and streamed, are full's bit for bit. */
+static void check_scores(const unsigned char *file, size_t size, const full_result *full, const float *x)
+{
+    const an_detector_vtable *types[16];
+    size_t n_stats, n_lstm, t, same_push = 0;
+    const an_detector_vtable *const *st = an_stats_types(&n_stats), *const *lt = an_lstm_types(&n_lstm);
+    an_detector *d = NULL;
+    an_reader r;
+    float score[ROWS], push[ROWS];
+    memcpy(types, st, n_stats * sizeof *types);
+    memcpy(types + n_stats, lt, n_lstm * sizeof *types);
+    CHECK_OK(an_model_open(&r, file, size));
+    CHECK_OK(an_detector_load(&r, types, n_stats + n_lstm, NULL, &d));
+    if (!d) return;
+    CHECK_OK(an_detector_score(d, x, ROWS, score));
+    CHECK(memcmp(score, full->score, sizeof score) == 0);
+    for (t = 0; t < ROWS; t++) {
+        if (an_detector_push(d, x + t, push + t) != AN_OK) break;
+        same_push += memcmp(push + t, full->push + t, sizeof(float)) == 0;
+    }
+    CHECK_EQ_SIZE(same_push, ROWS);
+    an_detector_destroy(d);
+}
+
+/* An LSTM model loaded in place (UNIT 3): its parameters are the file's
+   bytes, and training is refused with the model left loaded. */
+static void check_in_place(an_detector *d, const full_result *full, const float *x)
+{
+    float *params = NULL;
+    size_t n = 0;
+    unsigned char *odd;
+    CHECK_OK(an_lstm_param_view(d, "params", &params, &n));
+    CHECK((const unsigned char *)params > full->file &&
+          (const unsigned char *)(params + n) <= full->file + full->size);
+    CHECK_RESULT(an_lstm_fit(d, x, TRAIN, NULL), AN_ERR_UNSUPPORTED);
+    CHECK_RESULT(an_lstm_update(d, x, TRAIN, NULL), AN_ERR_UNSUPPORTED);
+    CHECK_RESULT(an_lstm_set_dropout(d, AN_LSTM_DROPOUT_FRESH), AN_ERR_UNSUPPORTED);
+    CHECK_RESULT(an_lstm_param_view(d, "grads", &params, &n), AN_ERR_UNSUPPORTED);
+    CHECK(d->fitted);
+    /* at an odd address the floats cannot be read in place: copied */
+    odd = (unsigned char *)malloc(full->size + 1);
+    CHECK(odd != NULL);
+    if (!odd) return;
+    memcpy(odd + 1, full->file, full->size);
+    check_scores(odd + 1, full->size, full, x);
+    free(odd);
+}
+
 /* The full build's file, loaded here: the same scores, bit for bit; no
    fit, save or gradient, and a failed fit leaves the model loaded. */
 static void check_kind(int kind, const float *x)
@@ -135,6 +194,7 @@ static void check_kind(int kind, const float *x)
         CHECK_EQ_SIZE(same_push, ROWS);
         for (t = 0; t < ROWS && !isfinite(full->push[t]); t++) {}
         CHECK(t < ROWS);   /* some real scores were compared */
+        if (UNIT == 3 && (kind == 1 || kind == 2)) check_in_place(d, full, x);
         an_detector_destroy(d);
     }
     free(full->file);
@@ -178,7 +238,7 @@ int main(void)
     RUN(test_vae);
     RUN(test_hybrid);
     RUN(test_created);
-    return test_finish("no_training");
+    return test_finish(UNIT == 3 ? "no_training_in_place" : "no_training");
 }
 
 #endif
