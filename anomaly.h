@@ -2122,7 +2122,7 @@ AN__INLINE float an__vsum(an__v v)                  { return vaddvq_f32(v); }
 
 #ifdef AN__VEC
 
-static an__v an__vexp(an__v x)
+AN__INLINE an__v an__vexp(an__v x)
 {
     an__v n, r, p;
     x = an__vmin(an__vset(AN__EXP_HI), an__vmax(an__vset(AN__EXP_LO), x));
@@ -2220,15 +2220,23 @@ static void an__gemv_t_vec(size_t M, size_t N, const float *A, size_t lda, const
    Blocking, from the outside in:
    - k in slices of AN__KC;
    - panels of AN__NV vectors of columns, each passed over by every row.
-     With 8 rows or more, a panel's slice of B that is not contiguous
-     already is first copied into a block on the stack (AN__KC x AN__NV
-     vectors: 16 KB on AVX-512, 4 KB on AVX2 and NEON), so it stays in
-     L1: read in place, rows of B a power of two apart (ldb = 4H) map to
-     a few cache sets and evict each other (2x slower at H = 64);
+     With 8 rows or more, a panel's slice of B whose rows lie more than
+     4 panels apart is first copied into a block on the stack (AN__KC x
+     AN__NV vectors: 16 KB on AVX-512, 4 KB on AVX2 and NEON), so it
+     stays in L1: read in place, rows of B a power of two apart (ldb =
+     4H) map to a few cache sets and evict each other (2x slower at H =
+     64).  Rows at most 4 panels apart (the LSTM's W_hh^T panels,
+     AN_LSTM_PANEL wide) spread over enough sets, and the copy, made for
+     every call, would cost more than it saves (1.4x at 8 rows);
    - blocks of 4 rows x AN__NV vectors of C held in registers while k
      runs (4 x 4 where there are 32 vector registers, 4 x 2 with AVX2's
      16): per k, 4 broadcasts of A and AN__NV loads of B feed 4 AN__NV
-     multiply-adds.
+     multiply-adds.  Each vector of B is loaded once into a register
+     (AN__INREG: left to itself, gcc folds it into every multiply-add as
+     a memory operand, and the loads, not the multiply-adds, set the
+     pace: 1.5x slower).  The last 2 or 3 rows run as a block of 4 with
+     the last row repeated (the copies compute the same values and store
+     them twice), not one by one.
    None of it changes the arithmetic: every entry of C is one multiply-add
    per k in increasing k (fused in columns j < W floor(N/W), separate in
    the scalar tail), stored and reloaded exactly between slices, so an
@@ -2242,9 +2250,14 @@ static void an__gemv_t_vec(size_t M, size_t N, const float *A, size_t lda, const
 #  define AN__EACH_V(X) X(0) X(1) X(2) X(3)
 #endif
 #define AN__KC 64
+#if defined(__GNUC__) && defined(AN__AVX2)
+#  define AN__INREG(v) __asm__("" : "+x"(v))
+#else
+#  define AN__INREG(v) (void)0
+#endif
 #define AN__LOAD4(v) an__v c0##v = an__vld(c0 + j + (v) * AN__W), c1##v = an__vld(c1 + j + (v) * AN__W), \
                            c2##v = an__vld(c2 + j + (v) * AN__W), c3##v = an__vld(c3 + j + (v) * AN__W);
-#define AN__FMA4(v) { an__v b = an__vld(bk + (v) * AN__W); c0##v = an__vfma(x0, b, c0##v); \
+#define AN__FMA4(v) { an__v b = an__vld(bk + (v) * AN__W); AN__INREG(b); c0##v = an__vfma(x0, b, c0##v); \
                       c1##v = an__vfma(x1, b, c1##v); c2##v = an__vfma(x2, b, c2##v); c3##v = an__vfma(x3, b, c3##v); }
 #define AN__STORE4(v) an__vst(c0 + j + (v) * AN__W, c0##v); an__vst(c1 + j + (v) * AN__W, c1##v); \
                       an__vst(c2 + j + (v) * AN__W, c2##v); an__vst(c3 + j + (v) * AN__W, c3##v);
@@ -2265,14 +2278,16 @@ static void an__gemm_bcast(size_t M, size_t N, size_t K, const float *A, size_t 
         for (j = 0; j < NP; j += P) {
             const float *Bp = Bs + j;   /* the panel's slice, row stride ldp */
             size_t ldp = ldb;
-            if (M >= 8 && ldb != P) {
+            if (M >= 8 && ldb > 4 * P) {
                 for (k = 0; k < kn; k++) memcpy(pack + k * P, Bs + k * ldb + j, P * sizeof(float));
                 Bp = pack;
                 ldp = P;
             }
-            for (i = 0; i + 4 <= M; i += 4) {
-                const float *a0 = As + i * asi, *a1 = a0 + asi, *a2 = a1 + asi, *a3 = a2 + asi;
-                float *c0 = C + i * ldc, *c1 = c0 + ldc, *c2 = c1 + ldc, *c3 = c2 + ldc;
+            i = 0;
+            for (; i + 2 <= M; i += 4) {   /* rows i .. min(i + 3, M - 1), the last repeated */
+                size_t r1 = i + 1, r2 = i + 2 < M ? i + 2 : M - 1, r3 = i + 3 < M ? i + 3 : M - 1;
+                const float *a0 = As + i * asi, *a1 = As + r1 * asi, *a2 = As + r2 * asi, *a3 = As + r3 * asi;
+                float *c0 = C + i * ldc, *c1 = C + r1 * ldc, *c2 = C + r2 * ldc, *c3 = C + r3 * ldc;
                 AN__EACH_V(AN__LOAD4)
                 for (k = 0; k < kn; k++) {
                     const float *bk = Bp + k * ldp;
@@ -2282,6 +2297,7 @@ static void an__gemm_bcast(size_t M, size_t N, size_t K, const float *A, size_t 
                 }
                 AN__EACH_V(AN__STORE4)
             }
+            if (i > M) i = M;
             for (; i < M; i++) {
                 const float *a0 = As + i * asi;
                 float *c0 = C + i * ldc;
@@ -2323,6 +2339,7 @@ static void an__gemm_bcast(size_t M, size_t N, size_t K, const float *A, size_t 
 #undef AN__LOAD4
 #undef AN__FMA4
 #undef AN__STORE4
+#undef AN__INREG
 #undef AN__LOAD1
 #undef AN__FMA1
 #undef AN__STORE1

@@ -91,14 +91,15 @@
                                     per-step buffers: a window runs one
                                     step at a time through every layer
                                     ("Loading" in section 4); default 0
-     ANOMALY_LSTM_BATCH_BYTES       the batched entries (an_detector_score_batch,
-                                    an_detector_gradient_batch) put as many
+     ANOMALY_LSTM_BATCH_BYTES       an_detector_gradient_batch puts as many
                                     windows in a pass as keep the layers'
                                     per-step buffers within this many bytes
                                     (about one core's L2: a batch that spills
-                                    it was slower than one window at a time,
-                                    README "Performance"), at least 1 and at
-                                    most the model's batch; default 1 MiB
+                                    it was slower, README "Performance"), at
+                                    least 1 and at most the model's batch;
+                                    default 1 MiB (an_detector_score_batch
+                                    keeps no gates and passes the model's
+                                    batch, at most 32 windows)
    and, fixed: AN_LSTM_MAX_BYTES, the most any model may need (inference
    plus training block), 1 TiB where size_t has 64 bits and half the
    address space where it has 32.  A request beyond any of them is
@@ -1323,105 +1324,83 @@ AN_API void an_lstm_layer_prepare(const an_lstm_layer *L, const an_lstm_layer_bu
 #define AN__LSTM_SHARE_MAX 32
 
 /* an_lstm_layer_forward, where row b > 0 may share its first from[b]
-   steps of input with row b - 1 (from NULL: none; from[0] = 0).  The state after step t depends only on the
-   inputs up to t, so at steps t < from[b] row b's gates, cell and output
-   are row b - 1's, copied instead of computed: the recurrent product,
-   the activations and the cell run on the other rows only, gathered as
-   the step buffer gathers them (row k of it: the k-th row with from <=
-   t), so every value has the bits it would have had computed (a row's
-   arithmetic does not depend on its batch). */
+   steps of input with row b - 1 (from NULL: none; from[0] = 0), and
+   keep 0 when no backward pass follows.  The state after step t depends
+   only on the inputs up to t, so at steps t < from[b] row b's cell and
+   output (and gates, with keep) are row b - 1's, copied instead of
+   computed.  Each step runs one body: the rows that compute it are
+   gathered into adjacent rows of the step buffer (row k of it: the k-th
+   row with from <= t; rows of Z sit T 4H floats apart and, unpacked,
+   evict each other from L1), get their input projection (when I <= H:
+   else all steps' at once, before), recurrent product, activations and
+   cell there, and their gates go back to Z only with keep.  A row's
+   arithmetic does not depend on its batch or on its place in the step
+   buffer (an_gemm_nn's rows; an__gemv_panels for a single row), so every
+   value has the bits it would have had computed alone.  The bias sum
+   (with repeat: row b's one projected input) waits in the last step's
+   slot of Z, read at every step before step T - 1 overwrites it with
+   gates. */
 static void an__lstm_forward_from(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, size_t B, size_t T,
-                                  const float *x, int repeat, const size_t *from)
+                                  const float *x, int repeat, const size_t *from, int keep)
 {
     const size_t H = L->H, I = L->I, H4 = 4 * H, ldz = T * H4, ldh = T * H;
-    float *Z = buf->gates;                           /* (B,T,4H): pre-activations, then gates */
-    float *wih = buf->wt, *whh = buf->wt + I * H4;   /* W_ih^T (I,4H), W_hh^T (H,4H) in panels */
-    size_t b, t, j;
-    /* Input projection for every step at once: Z = x W_ih^T + b_ih + b_hh
-       (the bias sum made once, in Z's first row, and copied to the others). */
-    for (j = 0; j < H4; j++) Z[j] = L->b_ih[j] + L->b_hh[j];
-    for (b = 0; b < B; b++)
-        for (t = 0; t < (repeat ? 1 : T); t++)
-            if (b || t) memcpy(Z + b * ldz + t * H4, Z, H4 * sizeof(float));
-    if (repeat) {
-        /* Z(b,0,:) (B,4H, row stride T 4H) += x(B,I) W_ih^T(I,4H), then
-           copied to the other steps. */
-        an_gemm_nn(B, H4, I, x, I, wih, H4, Z, ldz);
+    const int proj = B > 1 && !repeat && I <= H;      /* project the input step by step */
+    float *Z = buf->gates;                            /* (B,T,4H): pre-activations, then gates */
+    float *wih = buf->wt, *whh = buf->wt + I * H4;    /* W_ih^T (I,4H), W_hh^T (H,4H) in panels */
+    float *Zin = repeat || proj ? Z + (T - 1) * H4 : Z;   /* the bias sum, or row b's input at Zin + b ldz */
+    size_t b, t, j, k, nb;
+    for (j = 0; j < H4; j++) Zin[j] = L->b_ih[j] + L->b_hh[j];
+    if (!proj) {   /* Zin = x W_ih^T + b_ih + b_hh, for every step at once (repeat: the one step) */
         for (b = 0; b < B; b++)
-            for (t = 1; t < T; t++) memcpy(Z + b * ldz + t * H4, Z + b * ldz, H4 * sizeof(float));
-    } else {
-        /* Z(B T,4H) += x(B T,I) W_ih^T(I,4H) */
-        an_gemm_nn(B * T, H4, I, x, I, wih, H4, Z, H4);
+            for (t = 0; t < (repeat ? 1 : T); t++)
+                if (b || t) memcpy(Zin + b * ldz + t * H4, Zin, H4 * sizeof(float));
+        if (repeat) an_gemm_nn(B, H4, I, x, I, wih, H4, Zin, ldz);   /* (B,4H)   += x(B,I) W_ih^T   */
+        else an_gemm_nn(B * T, H4, I, x, I, wih, H4, Z, H4);          /* (B T,4H) += x(B T,I) W_ih^T */
     }
     for (t = 0; t < T; t++) {
-        float *Zt = Z + t * H4;   /* rows b at Zt + b ldz */
-        float *g = Zt;            /* the step's gates, rows ldg apart */
-        size_t ldg = ldz, nb = B;
-        if (from && t > 0 && B > 1) {
-            size_t k;
-            for (nb = 0, b = 0; b < B; b++) nb += from[b] <= t;
-            if (nb < B) {   /* some rows copy this step: the rest gathered */
-                float *hs = buf->step + B * H4;
-                const float *hp = buf->h + (t - 1) * H;
-                size_t p;
-                g = buf->step;
-                for (k = 0, b = 0; b < B; b++)
-                    if (from[b] <= t) {
-                        memcpy(g + k * H4, Zt + b * ldz, H4 * sizeof(float));
-                        memcpy(hs + k * H, hp + b * ldh, H * sizeof(float));
-                        k++;
-                    }
-                for (p = 0; p < H4 && nb; p += AN_LSTM_PANEL) {
-                    size_t pw = H4 - p < AN_LSTM_PANEL ? H4 - p : AN_LSTM_PANEL;
-                    an_gemm_nn(nb, pw, H, hs, H, whh + p * H, pw, g + p, H4);
+        float *Zt = Z + t * H4;                             /* row b at Zt + b ldz              */
+        float *g = B == 1 ? Zt : buf->step;                 /* (nb,4H) the computing rows' Z_t  */
+        float *hs = B == 1 ? buf->h + (t ? t - 1 : 0) * H   /* (nb,H) their h_{t-1}             */
+                           : buf->step + B * H4;
+        for (nb = 0, b = 0; b < B; b++) nb += !from || from[b] <= t;
+        if (B == 1) {
+            if (repeat && t + 1 < T) memcpy(Zt, Zin, H4 * sizeof(float));
+        } else {
+            for (k = 0, b = 0; b < B; b++)
+                if (!from || from[b] <= t) {
+                    memcpy(g + k * H4, Zin + (proj ? 0 : b * ldz + (repeat ? 0 : t * H4)), H4 * sizeof(float));
+                    if (proj) memcpy(hs + k * I, x + (b * T + t) * I, I * sizeof(float));
+                    k++;
                 }
-                an__lstm_activate(L->act, nb, H, g, H4);
-                for (k = 0, b = 0; b < B; b++)
-                    if (from[b] <= t) {
-                        size_t o = b * ldh + t * H;
-                        memcpy(Zt + b * ldz, g + k * H4, H4 * sizeof(float));
-                        an__lstm_cell(L->act, H, g + k * H4, buf->c + o - H, buf->c + o, buf->ac + o, buf->h + o);
-                        k++;
-                    }
-                for (b = 1; b < B; b++)   /* in order: row b - 1 is final */
-                    if (from[b] > t) {
-                        size_t o = b * ldh + t * H;
-                        memcpy(Zt + b * ldz, Zt + (b - 1) * ldz, H4 * sizeof(float));
-                        memcpy(buf->c + o, buf->c + o - ldh, H * sizeof(float));
-                        memcpy(buf->ac + o, buf->ac + o - ldh, H * sizeof(float));
-                        memcpy(buf->h + o, buf->h + o - ldh, H * sizeof(float));
-                    }
-                continue;
+            if (proj) an_gemm_nn(nb, H4, I, hs, I, wih, H4, g, H4);   /* (nb,4H) += x_t(nb,I) W_ih^T */
+            for (k = 0, b = 0; t > 0 && b < B; b++)
+                if (!from || from[b] <= t) memcpy(hs + k++ * H, buf->h + b * ldh + (t - 1) * H, H * sizeof(float));
+        }
+        /* Z_t(nb,4H) += h_{t-1}(nb,H) W_hh^T(H,4H), panel by panel; for
+           one row, a gemv: the same arithmetic, so the same bits. */
+        if (t > 0 && nb == 1) {
+            an__gemv_panels(H, whh, hs, g);
+        } else if (t > 0) {
+            size_t p;
+            for (p = 0; p < H4; p += AN_LSTM_PANEL) {
+                size_t pw = H4 - p < AN_LSTM_PANEL ? H4 - p : AN_LSTM_PANEL;
+                an_gemm_nn(nb, pw, H, hs, H, whh + p * H, pw, g + p, H4);
             }
         }
-        /* Z_t(B,4H) += h_{t-1}(B,H) W_hh^T(H,4H), panel by panel; with one
-           row, a gemv.  With more, on copies in adjacent rows (buf->step):
-           the same arithmetic, so the same bits. */
-        if (t > 0) {
-            const float *hp = buf->h + (t - 1) * H;
-            if (B == 1) {
-                an__gemv_panels(H, whh, hp, Zt);
-            } else {
-                float *hs = buf->step + B * H4;   /* (B,H) h_{t-1} */
-                size_t p;
-                g = buf->step;                    /* (B,4H) Z_t    */
-                ldg = H4;
-                for (b = 0; b < B; b++) {
-                    memcpy(g + b * H4, Zt + b * ldz, H4 * sizeof(float));
-                    memcpy(hs + b * H, hp + b * ldh, H * sizeof(float));
-                }
-                for (p = 0; p < H4; p += AN_LSTM_PANEL) {
-                    size_t pw = H4 - p < AN_LSTM_PANEL ? H4 - p : AN_LSTM_PANEL;
-                    an_gemm_nn(B, pw, H, hs, H, whh + p * H, pw, g + p, H4);
-                }
-            }
-        }
-        an__lstm_activate(L->act, B, H, g, ldg);
-        for (b = 0; b < B; b++) {
+        an__lstm_activate(L->act, nb, H, g, H4);
+        for (k = 0, b = 0; b < B; b++) {   /* in order: row b - 1 is final */
             size_t o = b * ldh + t * H;
-            if (g != Zt) memcpy(Zt + b * ldz, g + b * H4, H4 * sizeof(float));   /* kept for backward */
-            an__lstm_cell(L->act, H, g + b * ldg, t > 0 ? buf->c + o - H : NULL, buf->c + o, buf->ac + o,
-                          buf->h + o);
+            if (!from || from[b] <= t) {
+                const float *gk = g + k * H4;
+                if (keep && gk != Zt + b * ldz) memcpy(Zt + b * ldz, gk, H4 * sizeof(float));   /* for backward */
+                an__lstm_cell(L->act, H, gk, t > 0 ? buf->c + o - H : NULL, buf->c + o, buf->ac + o, buf->h + o);
+                k++;
+            } else {
+                if (keep) memcpy(Zt + b * ldz, Zt + (b - 1) * ldz, H4 * sizeof(float));
+                memcpy(buf->c + o, buf->c + o - ldh, H * sizeof(float));
+                memcpy(buf->ac + o, buf->ac + o - ldh, H * sizeof(float));
+                memcpy(buf->h + o, buf->h + o - ldh, H * sizeof(float));
+            }
         }
     }
 }
@@ -1429,7 +1408,7 @@ static void an__lstm_forward_from(const an_lstm_layer *L, const an_lstm_layer_bu
 AN_API void an_lstm_layer_forward(const an_lstm_layer *L, const an_lstm_layer_buffers *buf, size_t B, size_t T,
                                   const float *x, int repeat)
 {
-    an__lstm_forward_from(L, buf, B, T, x, repeat, NULL);
+    an__lstm_forward_from(L, buf, B, T, x, repeat, NULL, 1);
 }
 
 /* One row of the cell's backward pass.  In: gates g (4H), act(c_t) ac,
@@ -2441,7 +2420,6 @@ AN_API void an_lstm_sync(an_detector *d)
     if (m) an__lae_prepare(m);
 }
 
-/* Reconstruction of B windows m->x (B,T,F) into m->yhat. */
 /* The forward pass of a model loaded in place: window by window, step by
    step through every layer (layer l's step t needs only layer l - 1's
    output at t), each layer's state of one step in m->lh, m->lc, the
@@ -2488,7 +2466,10 @@ static void an__lae_forward_steps(an__lae *m, size_t B)
     }
 }
 
-static void an__lae_forward_from(an__lae *m, size_t B, const size_t *from)
+/* Reconstruction of B windows m->x (B,T,F) into m->yhat; from as
+   an__lstm_forward_from's (NULL: none), keep 0 when no backward pass
+   follows (the layers' gates are not kept). */
+static void an__lae_forward_from(an__lae *m, size_t B, const size_t *from, int keep)
 {
     const an__lae_layout *L = &m->lay;
     size_t T = m->cfg.window, l, b;
@@ -2499,7 +2480,7 @@ static void an__lae_forward_from(an__lae *m, size_t B, const size_t *from)
         return;
     }
     for (l = 0; l < L->n; l++) {   /* layer l's step t depends on the inputs up to t: from holds for all */
-        an__lstm_forward_from(&m->enc[l], &m->enc_buf[l], B, T, in, 0, drop ? NULL : from);
+        an__lstm_forward_from(&m->enc[l], &m->enc_buf[l], B, T, in, 0, drop ? NULL : from, keep);
         in = m->enc_buf[l].h;
         if (drop && l + 1 < L->n) {   /* dropout between layers: (B,T,H_l) */
             size_t k = B * T * L->enc_H[l];
@@ -2525,15 +2506,16 @@ static void an__lae_forward_from(an__lae *m, size_t B, const size_t *from)
         an_dense_forward(B, L->top, L->code, m->e, m->params + L->lat_W, m->params + L->lat_b, m->z);
         code = m->z;
     }
-    an_lstm_layer_forward(&m->dec[0], &m->dec_buf[0], B, T, code, 1);
-    for (l = 1; l < L->n_dec; l++) an_lstm_layer_forward(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0);
+    an__lstm_forward_from(&m->dec[0], &m->dec_buf[0], B, T, code, 1, NULL, keep);
+    for (l = 1; l < L->n_dec; l++)
+        an__lstm_forward_from(&m->dec[l], &m->dec_buf[l], B, T, m->dec_buf[l - 1].h, 0, NULL, keep);
     an_dense_forward(B * T, L->out_in, L->out_dim, m->dec_buf[L->n_dec - 1].h, m->params + L->out_W,
                      m->params + L->out_b, m->yhat);
 }
 
 static void an__lae_forward(an__lae *m, size_t B)
 {
-    an__lae_forward_from(m, B, NULL);
+    an__lae_forward_from(m, B, NULL, 1);
 }
 
 /* Layer l of `layers` as backward should see it: itself, or with
@@ -3053,7 +3035,7 @@ static an_result an__lae_put(an__lae *m, const float *rows, size_t b)
 static an_result an__lae_infer_from(an__lae *m, size_t bs, const size_t *from)
 {
     size_t n = bs * m->lay.out_total;
-    an__lae_forward_from(m, bs, from);
+    an__lae_forward_from(m, bs, from, 0);
     if (!an__all_finite(m->yhat, n)) return AN_ERR_NUMERIC;
     if (m->lay.classifier) an_sigmoid(n, m->yhat, m->yhat);
     return AN_OK;
@@ -3465,28 +3447,16 @@ static an_result an__lae_score(an_detector *self, const float *x, size_t n_rows,
     return an__series_scores(m, x, 1, n_rows, m->cfg.batch, scores);
 }
 
-/* Windows per pass for the batched entries: as many as keep every
-   layer's forward buffers (gates, cell states and outputs, 7 H floats a
-   step) within ANOMALY_LSTM_BATCH_BYTES, at least 1, at most cfg.batch.
-   Only the speed depends on it. */
-static size_t an__lae_pass_batch(const an__lae *m)
-{
-    size_t l, units = 0, per, bs;
-    for (l = 0; l < m->lay.n; l++) units += m->lay.enc_H[l];
-    for (l = 0; l < m->lay.n_dec; l++) units += m->lay.dec_H[l];
-    per = an__mul(an__mul(units, m->cfg.window), 7 * sizeof(float));
-    bs = ANOMALY_LSTM_BATCH_BYTES / per;
-    return bs < 1 ? 1 : (bs < m->cfg.batch ? bs : m->cfg.batch);
-}
-
 /* The contract's score_batch (autoencoder and forecaster; the classifier
    scores series one by one through the generic fallback). */
 static an_result an__lae_score_batch(an_detector *self, const float *x, size_t n_series, size_t n_rows,
                                      float *scores)
 {
     an__lae *m = an__lae_of(self);
+    size_t bs;
     if (!m || m->lay.classifier) return AN_ERR_INVALID_ARG;
-    return an__series_scores(m, x, n_series, n_rows, an__lae_pass_batch(m), scores);
+    bs = m->cfg.batch < AN__LSTM_SHARE_MAX ? m->cfg.batch : AN__LSTM_SHARE_MAX;   /* no gates kept: any pass fits */
+    return an__series_scores(m, x, n_series, n_rows, bs, scores);
 }
 
 static an_result an__lae_push(an_detector *self, const float *row, float *score)
@@ -3957,6 +3927,22 @@ AN_API an_result an_lstm_param_view(an_detector *d, const char *name, float **da
 }
 
 #ifndef ANOMALY_NO_TRAINING
+/* Windows per pass for the batched gradients: as many as keep every
+   layer's forward buffers (gates, cell states and outputs, 7 H floats a
+   step) within ANOMALY_LSTM_BATCH_BYTES, at least 1, at most cfg.batch.
+   Only the speed depends on it.  (The batched scores keep no gates: a
+   step's working set is the step buffer, whatever the pass; they use
+   cfg.batch, up to AN__LSTM_SHARE_MAX.) */
+static size_t an__lae_pass_batch(const an__lae *m)
+{
+    size_t l, units = 0, per, bs;
+    for (l = 0; l < m->lay.n; l++) units += m->lay.enc_H[l];
+    for (l = 0; l < m->lay.n_dec; l++) units += m->lay.dec_H[l];
+    per = an__mul(an__mul(units, m->cfg.window), 7 * sizeof(float));
+    bs = ANOMALY_LSTM_BATCH_BYTES / per;
+    return bs < 1 ? 1 : (bs < m->cfg.batch ? bs : m->cfg.batch);
+}
+
 /* d score[t] / d x (the detector's gradient hook), for n_series series
    of n_rows rows, x and grad (n_series, n_rows, F).  score[t] averages,
    over the c_t windows w whose outputs cover row t, an error e(w, t) of

@@ -1731,7 +1731,10 @@ static void test_xai_fills(void)
    shared steps instead of computing them) score in a batch, bit for
    bit, as alone: shared prefixes of 0, 1, T / 2, T - 1 and T rows and
    random lengths, for the autoencoder with one and with two encoder
-   layers and the forecaster, series of one window and of several. */
+   layers and the forecaster, series of one window and of several.  The
+   second layer of the two has more inputs (8) than units (6): its input
+   projection runs for all steps at once, the other layers' step by step
+   for the computing rows (an__lstm_forward_from). */
 static void test_score_batch_shared(void)
 {
     enum { T = 12, F = 2, N = 300, S = 41, R_MAX = T + 3 };
