@@ -407,7 +407,7 @@ ARM_FLAGS   = -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
 FW_CFLAGS   = $(STD) $(ARM_FLAGS) -Os -ffunction-sections -fdata-sections -fstack-usage -fcallgraph-info=su
 FW_KINDS    = stl ae ensemble
 FW_ARENA_stl      = 1536
-FW_ARENA_ae       = 3072
+FW_ARENA_ae       = 3200
 FW_ARENA_ensemble = 11008
 FW_DEFINE_stl      = FW_STL
 FW_DEFINE_ae       = FW_AE
