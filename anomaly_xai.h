@@ -458,11 +458,15 @@ AN_API an_result an_xai_integrated_gradients_work(an_detector *d, const float *x
    The numbers.  Per channel, the residual is x - expected (expected from
    the caller, say a detector's reconstruction or a seasonal fit; without
    it, the median of the rows outside the event); its robust sigma is
-   1.4826 MAD of the residuals of the rows outside the event.  The
-   channel told first is the one whose residual goes the most sigmas from
-   the median residual on some row of the event, and its actual and
-   expected values are those of that row; the others listed are those
-   that go 4 sigmas or more (at most three).
+   1.4826 MAD of the residuals of the rows outside the event, or, when
+   over half of them are equal (MAD 0: a command that holds its value
+   but for its steps), 1.2533 times their mean absolute deviation.  The
+   channel told first is one whose values stop moving over an event of
+   6 rows or more (flatline below: a stuck value sits near its expected
+   one, so its sigmas say little), else the one whose residual goes the
+   most sigmas from the median residual on some row of the event; its
+   actual and expected values are those of that row; the others listed
+   are those that go 4 sigmas or more (at most three).
 
    The kind, from the first channel's residuals r inside the event (rows
    start..end, L of them) against the outside rows, in this order:
@@ -2917,6 +2921,10 @@ static void an__xai_robust(float *v, size_t n, double *median, double *sigma)
     for (i = 0; i < n; i++) v[i] = (float)fabs(v[i] - *median);
     an_percentile_inplace(v, n, 50.0, &mad);
     *sigma = 1.4826 * mad;
+    if (!(*sigma > 1e-12 * (1.0 + fabs(*median)))) {   /* over half the values equal: their mean deviation */
+        for (i = 0, mad = 0.0; i < n; i++) mad += v[i] / (double)n;
+        *sigma = 1.2533141373155 * mad;
+    }
     if (!(*sigma > 1e-12 * (1.0 + fabs(*median)))) *sigma = 1e-12 * (1.0 + fabs(*median));
 }
 
@@ -2958,6 +2966,22 @@ static size_t an__xai_worst_row(const an_xai_context *c, const an_event *ev, siz
     return worst;
 }
 
+/* Whether channel f's values stop moving over the event: their mean
+   |first difference| inside under a tenth of its median outside. */
+static int an__xai_flat(const an_xai_context *c, const an_event *ev, size_t f, float *work)
+{
+    size_t F = c->n_features, L = ev->end - ev->start + 1, t, n = 0;
+    double diff_in = 0.0, diff_out = 0.0;
+    if (L < 3) return 0;
+    for (t = 1; t < c->n_rows; t++) {
+        double d = fabs((double)c->x[t * F + f] - c->x[(t - 1) * F + f]);
+        if (t > ev->start && t <= ev->end) diff_in += d / (double)(L - 1);
+        else work[n++] = (float)d;
+    }
+    if (n) an_percentile_inplace(work, n, 50.0, &diff_out);
+    return n && diff_in < 0.1 * diff_out;
+}
+
 /* The kind of deviation of channel f over the event (see section 3). */
 static an_xai_deviation an__xai_kind(const an_xai_context *c, const an_event *ev, size_t f, const an__xai_channel *ch,
                                      float *work)
@@ -2966,16 +2990,9 @@ static an_xai_deviation an__xai_kind(const an_xai_context *c, const an_event *ev
     size_t worst = an__xai_worst_row(c, ev, f, ch);
     double r_peak = c->x[worst * F + f] - an__xai_expect(c, worst, f, ch->median_x) - ch->median_r;
     an_xai_deviation point = r_peak >= 0 ? AN_XAI_SPIKE : AN_XAI_DIP;
-    double in_median, in_sigma, diff_in = 0.0, diff_out = 0.0;
+    double in_median, in_sigma;
     if (L < 3) return point;
-    /* flatline: the values stop moving */
-    for (t = 1; t < c->n_rows; t++) {
-        double d = fabs((double)c->x[t * F + f] - c->x[(t - 1) * F + f]);
-        if (t > ev->start && t <= ev->end) diff_in += d / (double)(L - 1);
-        else work[n++] = (float)d;
-    }
-    if (n) an_percentile_inplace(work, n, 50.0, &diff_out);
-    if (n && diff_in < 0.1 * diff_out) return AN_XAI_FLATLINE;
+    if (an__xai_flat(c, ev, f, work)) return AN_XAI_FLATLINE;   /* the values stop moving */
     /* the residuals inside, centred on the outside median */
     for (t = ev->start, n = 0; t <= ev->end; t++)
         work[n++] = (float)(c->x[t * F + f] - an__xai_expect(c, t, f, ch->median_x) - ch->median_r);
@@ -3006,6 +3023,7 @@ AN_API an_result an_xai_explain_event(const an_xai_context *c, const an_event *e
     float *work;
     size_t F, f, cells, listed = 0;
     double best = -1.0;
+    int first_stuck = 0;
     if (!c || !ev || !c->x || c->n_rows == 0 || c->n_features == 0 || (!text && capacity)) return AN_ERR_INVALID_ARG;
     if (ev->start > ev->peak || ev->peak > ev->end || ev->end >= c->n_rows) return AN_ERR_INVALID_ARG;
     F = c->n_features;
@@ -3015,13 +3033,15 @@ AN_API an_result an_xai_explain_event(const an_xai_context *c, const an_event *e
     if (!an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
     if (!(work = (float *)an_malloc(a, c->n_rows * sizeof(float), AN_ALIGN))) return AN_ERR_NOMEM;
     memset(&out, 0, sizeof out);
-    for (f = 0; f < F; f++) {   /* the channel furthest out anywhere in the event */
+    for (f = 0; f < F; f++) {   /* a stuck channel, else the one furthest out anywhere in the event */
         an__xai_channel ch = an__xai_channel_of(c, ev, f, work);
         size_t row = an__xai_worst_row(c, ev, f, &ch);
         double e = an__xai_expect(c, row, f, ch.median_x), x = c->x[row * F + f];
         double z = (x - e - ch.median_r) / ch.sigma;
+        int stuck = ev->end - ev->start >= 5 && an__xai_flat(c, ev, f, work);
         if (fabs(z) >= AN__XAI_ALSO_SIGMAS) out.n_channels++;
-        if (fabs(z) > best) {
+        if (stuck > first_stuck || (stuck == first_stuck && fabs(z) > best)) {
+            first_stuck = stuck;
             best = fabs(z);
             out.channel = f;
             out.row = row;

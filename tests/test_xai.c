@@ -2388,6 +2388,64 @@ static void test_xai_ig_errors(void)
     inject_failures("an_xai_integrated_gradients", ig_alloc_job, &g);
 }
 
+/* Reasons over a command and a stuck sensor: a command column holds its
+   value but for its steps (MAD 0 outside), so its sigma is its mean
+   absolute deviation (1.2533 times it), not the 1e-12 floor; and a
+   channel whose values stop moving over the event is told first, though
+   a stuck value sits near its expected one (under a sigma) while the
+   command steps inside the event. */
+static void test_xai_reasons_command_and_stuck(void)
+{
+    enum { N = 400, F = 2 };
+    static float x[N * F];
+    static double expected[N * F];
+    const char *names[F] = { "target", "cmd" };
+    char text[300];
+    size_t i, steps = 0;
+    double mean_dev = 0.0;
+    an_xai_context c = an_xai_context_init();
+    an_xai_reason r;
+    an_event ev;
+    an_rng rng;
+    an_rng_seed(&rng, 9, 0);
+    for (i = 0; i < N; i++) {
+        int cmd = (i / 50) % 2;
+        expected[i * F] = 1.0 + sin(6.2831853 * (double)i / 24.0);
+        x[i * F] = (float)(expected[i * F] + 0.1 * an_rng_normal(&rng));
+        expected[i * F + 1] = (double)((i >= 1 ? (i - 1) / 50 : 0) % 2);   /* one row late at each step */
+        x[i * F + 1] = (float)cmd;
+    }
+    for (i = 200; i < 230; i++) x[i * F] = x[199 * F];                      /* target stuck for 30 rows */
+    ev.start = 200;
+    ev.end = 229;
+    ev.peak = 210;
+    ev.severity = 1.0;
+    ev.points = ev.alarms = 1;
+    c.n_rows = N;
+    c.n_features = F;
+    c.x = x;
+    c.expected = expected;
+    c.names = names;
+    CHECK_OK(an_xai_explain_event(&c, &ev, &r, text, sizeof text, NULL, NULL));
+    CHECK_EQ_SIZE(r.channel, 0);
+    CHECK(r.kind == AN_XAI_FLATLINE);
+    CHECK(strncmp(text, "flatline in target: ", 20) == 0);
+    /* the command alone: an event on the step at row 250 */
+    for (i = 0; i < N; i++)
+        if (i < 250 || i > 250) {
+            double d = x[i * F + 1] - expected[i * F + 1];
+            steps += d != 0.0;
+            mean_dev += fabs(d) / (double)(N - 1);
+        }
+    ev.start = ev.end = ev.peak = 250;
+    CHECK_OK(an_xai_explain_event(&c, &ev, &r, text, sizeof text, NULL, NULL));
+    CHECK(steps > 0 && steps < N / 2);                                    /* MAD 0 outside */
+    CHECK_EQ_SIZE(r.channel, 1);
+    CHECK_NEAR(r.sigmas, r.deviation / (1.2533141373155 * mean_dev), 1e-6 * fabs(r.sigmas));
+    CHECK(fabs(r.sigmas) < 1e3);
+    if (getenv("XAI_VERBOSE")) fprintf(stderr, "  reason: %s\n", text);
+}
+
 /* Reasons: each kind the injector makes, in channel 1 of three, is told
    as that kind, in that channel, with its size in sigmas. */
 static void test_xai_reasons(void)
@@ -2731,6 +2789,7 @@ int main(void)
     RUN(test_xai_ig_torch);
     RUN(test_xai_ig_errors);
     RUN(test_xai_reasons);
+    RUN(test_xai_reasons_command_and_stuck);
     RUN(test_xai_duplicates);
     RUN(test_xai_localization);
     RUN(test_xai_localization_cells);
