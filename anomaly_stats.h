@@ -2083,7 +2083,7 @@ typedef struct an__hw_params {
     double tail;                 /* several features: the 99.9th percentile
                                     of the feature's training scores, at
                                     least 1, that its scores are divided by
-                                    (an__stl_iqr_tails) */
+                                    (an__stl_iqr_tail) */
 } an__hw_params;
 
 /* The filter's state: level, slope, the seasonal profile, the phase of
@@ -2345,14 +2345,9 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
     return AN_OK;
 }
 
-/* Several features: a row's score is the largest of its features'
-   scores, each divided by that feature's tail, the 99.9th percentile of
-   the scores it made on the training rows (at least 1).  A feature's
-   tail is how far its ordinary rows already reach: a command that steps
-   now and then, or a sensor with heavy-tailed noise, reaches far every
-   day, and without the division its everyday steps would outrank a
-   6-sigma spike on a quiet channel and hide it.  One feature is left as
-   it is.  y (n) the feature's training values; scores: (n) doubles. */
+/* Feature f's tail (several features; see the header): the 99.9th
+   percentile of the scores its fitted filter makes over its training
+   values y (n), at least 1.  scores: (n) doubles of scratch. */
 static void an__stl_iqr_tail(an__stl_iqr *d, size_t f, const double *y, size_t n, double *scores)
 {
     an__hw_params *p = &d->params[f];
