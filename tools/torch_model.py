@@ -216,10 +216,12 @@ def save(path, model, window, scaler=None, train=None, record=None):
         f.write(data)
 
 
-def to_bytes(model, window, scaler=None, train=None, record=None, stream=None, agg=(0, 2), stateful=0):
+def to_bytes(model, window, scaler=None, train=None, record=None, stream=None, agg=(0, 2), stateful=0,
+             error_weights=None):
     """The model file's bytes: type 'LAE1', 'LFC1' or 'LCL1' by the model's
     class; agg is (channel_agg, window_agg) (MEAN, LAST), stateful the
-    forecaster's stateful_stream flag, stream the raw 'LSTS' payload."""
+    forecaster's stateful_stream flag, stream the raw 'LSTS' payload,
+    error_weights channel_norm's per-feature error weights (None: off)."""
     t = dict(DEFAULT_TRAIN, **(train or {}))
     n = len(model.units)
     units = model.units + [0] * (4 - n)
@@ -239,6 +241,8 @@ def to_bytes(model, window, scaler=None, train=None, record=None, stream=None, a
         K = model.n_classes
         body += chunk("LCLX", struct.pack("<Qd", K, model.gamma) + struct.pack(f"<{K}f", *model.class_weight))
     body += chunk("LAGG", struct.pack("<II", *agg))
+    if error_weights is not None:
+        body += chunk("LNRM", struct.pack(f"<{model.n_features}f", *error_weights))
     if scaler:
         F = model.n_features
         body += chunk("SCAL", struct.pack("<IQdd", SCALER_KINDS[scaler.kind], F, scaler.lo, scaler.hi)
@@ -318,8 +322,9 @@ def from_bytes(data):
         skind, F2, lo, hi = struct.unpack_from("<IQdd", parts["SCAL"])
         vals = struct.unpack_from(f"<{2 * F2}d", parts["SCAL"], 28)
         scaler = Scaler({v: k for k, v in SCALER_KINDS.items()}[skind], vals[:F2], vals[F2:], lo, hi)
+    norm = parts.get("LNRM")
     meta = dict(kind=kind, window=window, scaler=scaler, train=train, record=parts.get("LAER"), stream=parts.get("LSTS"),
-                agg=agg, stateful=stateful)
+                agg=agg, stateful=stateful, error_weights=list(struct.unpack(f"<{F}f", norm)) if norm else None)
     return model, meta
 
 
@@ -436,7 +441,7 @@ def check(path, outputs):
         got = model.errors(x)
     rel = ((got - want).abs() / want.abs().clamp_min(1e-3)).max().item()
     again = to_bytes(model, meta["window"], meta["scaler"], meta["train"], meta["record"], meta["stream"], meta["agg"],
-                     meta["stateful"])
+                     meta["stateful"], meta["error_weights"])
     ok = rel <= 1e-5 and again == data
     print(f"torch_model check ({meta['kind']}): errors within {rel:.2e} relative, file {'identical' if again == data else 'DIFFERENT'} "
           f"after the round trip: {'ok' if ok else 'FAILED'}")
