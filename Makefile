@@ -11,8 +11,9 @@
 #                  -fanalyzer on the scalar one, clang-tidy and cppcheck on the
 #                  examples; fails on any finding (a few minutes)
 #   make bench     benchmarks: kernels against plain loops, streaming detectors,
-#                  STL against R and statsmodels, the LSTM autoencoder against
-#                  PyTorch (each peer where it is installed)
+#                  STL against R and statsmodels, the LSTM autoencoder (and the
+#                  explainers on it) against PyTorch (each peer where it is
+#                  installed)
 #   make bench-e2e anomaly detect's default hybrid against the Python pipeline
 #                  (statsmodels STL + IQR, a PyTorch LSTM autoencoder) on a NAB
 #                  file: wall time, peak RSS, model size, cold start, agreement
@@ -302,7 +303,7 @@ sanitize: | build
 bench: build/bench_kernels build/bench_stats build/bench_xai bench/stl bench/lstm_ae bench/vae
 	./build/bench_kernels
 	./build/bench_stats
-	./build/bench_xai
+	sh bench/xai_compare.sh
 	sh bench/stl_compare.sh bench/stl
 	sh bench/lstm_ae_compare.sh
 	sh bench/vae_compare.sh

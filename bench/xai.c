@@ -17,6 +17,10 @@
    24 rows), where every masked segment changes the input: the cost
    without that luck ("shap_shifted_fill_..." in the RESULT line).
    Pin it to a core: taskset -c 1 build/bench_xai.  Prints a RESULT line.
+   A second argument names a file to write the trained model to (an
+   anomaly.h model file, which tools/torch_model.py loads), so that
+   bench/xai_torch.py times PyTorch on the very same weights
+   (bench/xai_compare.sh runs the two).
    Build: make build/bench_xai. */
 #define _POSIX_C_SOURCE 199309L
 #define ANOMALY_IMPLEMENTATION
@@ -71,6 +75,17 @@ int main(int argc, char **argv)
     c.train.epochs = 1;
     c.train.stride = 8;
     if (an_lstm_ae_create(&c, 1, NULL, &d) != AN_OK || an_detector_fit(d, train, N) != AN_OK) return 1;
+    if (argc > 2) {   /* the model, for bench/xai_torch.py */
+        an_writer w;
+        const void *file;
+        size_t size;
+        if (an_writer_init(&w, NULL) != AN_OK || an_detector_save(d, &w) != AN_OK ||
+            an_writer_finish(&w, &file, &size) != AN_OK || an_file_write(argv[2], file, size) != AN_OK) {
+            fprintf(stderr, "bench_xai: cannot write the model to %s\n", argv[2]);
+            return 1;
+        }
+        an_writer_uninit(&w);
+    }
     for (i = 0; i < T; i++) {
         x[i] = train[600 + i];
         fill[i] = train[600 + i];
@@ -134,10 +149,11 @@ int main(int argc, char **argv)
                "\"reps\": %zu, \"shap_scored\": %zu, \"shap_median_ms\": %.2f, \"shap_worst_ms\": %.2f, \"shap_cpu_median_ms\": %.2f, "
                "\"shap_one_per_call_median_ms\": %.2f, \"shap_chunk\": %zu, \"ig_median_ms\": %.2f, "
                "\"ig_worst_ms\": %.2f, \"ig_cpu_median_ms\": %.2f, \"shap_shifted_fill_best_ms\": %.2f, "
-               "\"shap_shifted_fill_median_ms\": %.2f, \"shap_shifted_fill_cpu_median_ms\": %.2f}\n",
+               "\"shap_shifted_fill_median_ms\": %.2f, \"shap_shifted_fill_cpu_median_ms\": %.2f, "
+               "\"score_x\": %.9g, \"score_fill\": %.9g}\n",
                1e3 * shap[0], 1e3 * ig[0], an_simd_name(an_simd_path()), reps, s.scored, 1e3 * shap_med, 1e3 * shap[reps - 1],
                1e3 * shap_cpu_med, 1e3 * shap1_med, chunk, 1e3 * ig_med, 1e3 * ig[reps - 1], 1e3 * ig_cpu_med,
-               1e3 * shift[0], 1e3 * shift_med, 1e3 * shift_cpu_med);
+               1e3 * shift[0], 1e3 * shift_med, 1e3 * shift_cpu_med, s.full, s.empty);
     }
     an_xai_uninit(&xai);
     an_detector_destroy(d);
