@@ -2388,6 +2388,23 @@ static void test_xai_ig_errors(void)
     inject_failures("an_xai_integrated_gradients", ig_alloc_job, &g);
 }
 
+/* An event over rows start..end peaking at peak, and a reason context over
+   x (n, F) with its expected values and channel names. */
+static void reason_case(an_event *ev, size_t start, size_t end, size_t peak, an_xai_context *c, size_t n, size_t F,
+                        const float *x, const double *expected, const char *const *names)
+{
+    ev->start = start;
+    ev->end = end;
+    ev->peak = peak;
+    ev->severity = 1.0;
+    ev->points = ev->alarms = 1;
+    c->n_rows = n;
+    c->n_features = F;
+    c->x = x;
+    c->expected = expected;
+    c->names = names;
+}
+
 /* Reasons over a command and a stuck sensor: a command column holds its
    value but for its steps (MAD 0 outside), so its sigma is its mean
    absolute deviation (1.2533 times it), not the 1e-12 floor; and a
@@ -2416,16 +2433,7 @@ static void test_xai_reasons_command_and_stuck(void)
         x[i * F + 1] = (float)cmd;
     }
     for (i = 200; i < 230; i++) x[i * F] = x[199 * F];                      /* target stuck for 30 rows */
-    ev.start = 200;
-    ev.end = 229;
-    ev.peak = 210;
-    ev.severity = 1.0;
-    ev.points = ev.alarms = 1;
-    c.n_rows = N;
-    c.n_features = F;
-    c.x = x;
-    c.expected = expected;
-    c.names = names;
+    reason_case(&ev, 200, 229, 210, &c, N, F, x, expected, names);
     CHECK_OK(an_xai_explain_event(&c, &ev, &r, text, sizeof text, NULL, NULL));
     CHECK_EQ_SIZE(r.channel, 0);
     CHECK(r.kind == AN_XAI_FLATLINE);
@@ -2482,16 +2490,8 @@ static void test_xai_reasons(void)
             e.scale = 0.3;
             e.sign = kinds[k].sign;
             CHECK_OK(an_inject_apply(x, N, F, &e, 1, 48, seed, NULL, NULL));
-            ev.start = e.start;
-            ev.end = e.end;
-            ev.peak = kinds[k].inject == AN_INJECT_TREND ? e.end : e.start;
-            ev.severity = 1.0;
-            ev.points = ev.alarms = 1;
-            c.n_rows = N;
-            c.n_features = F;
-            c.x = x;
-            c.expected = expected;
-            c.names = names;
+            reason_case(&ev, e.start, e.end, kinds[k].inject == AN_INJECT_TREND ? e.end : e.start, &c, N, F, x, expected,
+                        names);
             c.confidence = 0.875;
             CHECK_OK(an_xai_explain_event(&c, &ev, &r, text, sizeof text, &len, NULL));
             CHECK_EQ_SIZE(len, strlen(text));
