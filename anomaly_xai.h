@@ -406,6 +406,30 @@ AN_API an_result an_xai_lime(an_xai *xai, const an_xai_lime_config *config, doub
 AN_API an_result an_xai_importance(const float *x, const float *expected, size_t n_rows, size_t n_features,
                                    const double *scale, double *cells);
 
+/* A baseline from normal rows, for the fill of masked cells
+   (AN_XAI_FILL_EXPECTED) and the baseline of integrated gradients: for
+   each channel, the run of `length` consecutive rows of `reference`
+   (n_ref, n_features), say the training rows, nearest to that channel of
+   `window` (length, n_features) in L1 distance (ties: the earliest run),
+   copied into fill (length, n_features).  Runs that touch reference rows
+   skip_start .. skip_end - 1 are not candidates: pass the window's own
+   rows when the reference is the series being explained, or skip_start =
+   skip_end for none.
+   Why not the model's own expectation: a reconstruction of the anomalous
+   window has seen the anomaly (an autoencoder follows a stuck channel, and
+   its disturbed code moves the other channels' reconstruction), so masking
+   with it removes little of the anomaly and puts attribution on channels
+   that were normal.  Each channel is matched alone because the anomalous
+   channel's distance would otherwise steer the others' match; L1 so that
+   the few anomalous rows do not dominate the distance.
+   Cost: n_ref x length x n_features comparisons, no memory.
+   Returns: AN_OK; AN_ERR_INVALID_ARG for NULL arrays or length or
+   n_features 0; AN_ERR_TOO_SHORT when no run of the reference is a
+   candidate; AN_ERR_INPUT for a non-finite reference or window;
+   AN_ERR_TOO_LARGE when the sizes overflow. */
+AN_API an_result an_xai_nearest_fill(const float *reference, size_t n_ref, size_t n_features, const float *window,
+                                     size_t length, size_t skip_start, size_t skip_end, float *fill);
+
 /* Spreads player values over the window's cells: cells (length,
    n_features), cell (i, c) = phi of its player / the player's cell count.
    Returns: AN_OK; AN_ERR_INVALID_ARG. */
@@ -2715,6 +2739,33 @@ AN_API an_result an_xai_importance(const float *x, const float *expected, size_t
     for (i = 0; i < n; i++) {
         f = i % n_features;
         cells[i] = ((double)x[i] - (double)expected[i]) / (scale ? scale[f] : 1.0);
+    }
+    return AN_OK;
+}
+
+AN_API an_result an_xai_nearest_fill(const float *reference, size_t n_ref, size_t n_features, const float *window,
+                                     size_t length, size_t skip_start, size_t skip_end, float *fill)
+{
+    size_t n, s, i, c, best;
+    if (!reference || !window || !fill || length == 0 || n_features == 0) return AN_ERR_INVALID_ARG;
+    if ((n = an__mul(n_ref, n_features)) == SIZE_MAX || an__mul(length, n_features) == SIZE_MAX)
+        return AN_ERR_TOO_LARGE;
+    if (!an__all_finite(reference, n) || !an__all_finite(window, length * n_features)) return AN_ERR_INPUT;
+    for (c = 0; c < n_features; c++) {
+        double best_cost = HUGE_VAL;
+        best = n_ref;
+        for (s = 0; s + length <= n_ref; s++) {
+            double cost = 0.0;
+            if (skip_start < skip_end && s < skip_end && s + length > skip_start) continue;   /* overlaps the skip */
+            for (i = 0; i < length && cost < best_cost; i++)
+                cost += fabs((double)window[i * n_features + c] - (double)reference[(s + i) * n_features + c]);
+            if (cost < best_cost) {
+                best_cost = cost;
+                best = s;
+            }
+        }
+        if (best == n_ref) return AN_ERR_TOO_SHORT;
+        for (i = 0; i < length; i++) fill[i * n_features + c] = reference[(best + i) * n_features + c];
     }
     return AN_OK;
 }

@@ -66,18 +66,22 @@
    shift and trend random), starting at a random row from 30.  The row
    explained is the event's peak: the row of the span the autoencoder
    scores highest; the window explained is the autoencoder's window
-   ending there (24 rows: all its score depends on).  The model's
-   expectation is its reconstruction of that window (an_lstm_explain):
-   the fill of masked cells (6 segments of 4 rows x 3 channels = 18
-   players), the baseline of integrated gradients and the `expected` of
-   importance (scaled by the training rows' robust scale).  Explainers:
-   importance, occlusion, Kernel SHAP (256 coalitions), LIME (256), IG
-   (64 midpoint steps).  A case's time is right when the cell with the
-   largest |attribution| lies in the injected rows (for the player
-   explainers, whose cells are equal within a player: when the top
-   player's 4 rows overlap them); its channel is right when the channel
-   with the largest sum of |attribution| over the window is the injected
-   one.  Shares per explainer and kind.  Full: XAI_SEEDS cases per kind;
+   ending there (24 rows: all its score depends on).  The fill of masked
+   cells (6 segments of 4 rows x 3 channels = 18 players) and the baseline
+   of integrated gradients: each channel's nearest run of the training
+   rows (an_xai_nearest_fill); the `expected` of importance: the model's
+   reconstruction of that window (an_lstm_explain), scaled by the training
+   rows' robust scale.  Explainers: importance, occlusion, Kernel SHAP
+   (256 coalitions), LIME (256), IG (64 midpoint steps).  A case's time is
+   right when the cell with the largest |attribution| lies in the injected
+   rows (for the player explainers, whose cells are equal within a player:
+   when the top player's 4 rows overlap them); its channel is right when
+   the channel with the largest sum of |attribution| over the window is
+   the injected one.  Shares per explainer and kind, over every case and
+   over the detected ones (the peak's score above the training scores'
+   99.9th percentile: an anomaly the model does not see leaves the score
+   where normal rows put it, and nothing for an explainer to find).
+   Full: XAI_SEEDS cases per kind;
    --quick: a third of them.  --no-xai skips it.
 
    --seed N draws the synthetic, telemetry and explanation cases from
@@ -820,9 +824,14 @@ static const an_inject_kind xai_kinds[] = { AN_INJECT_SPIKE, AN_INJECT_DIP, AN_I
 enum { XAI_IMPORTANCE, XAI_OCCLUSION, XAI_SHAP, XAI_LIME, XAI_IG, N_XAI_METHODS };
 static const char *const xai_method[N_XAI_METHODS] = { "importance", "occlusion", "shap", "lime", "ig" };
 
-typedef struct xai_part {
+typedef struct xai_tally {
     size_t cases[N_XAI_KINDS];
     size_t time_hits[N_XAI_KINDS][N_XAI_METHODS], channel_hits[N_XAI_KINDS][N_XAI_METHODS];
+} xai_tally;
+
+typedef struct xai_part {
+    xai_tally all, detected;   /* every case; those whose peak is flagged */
+    double threshold;          /* the training scores' 99.9th percentile */
     double fit_seconds, seconds[N_XAI_METHODS], wall;
 } xai_part;
 
@@ -867,14 +876,21 @@ static void xai_judge(const double *cells, size_t w0, const an_inject_event *ev,
     *channel_hit += best == ev->channel;
 }
 
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
 static void xai_part_run(const config *c, xai_part *p)
 {
-    static float train[XAI_TRAIN * XAI_F];
-    float x[XAI_ROWS * XAI_F], fill[XAI_T * XAI_F], scores[XAI_ROWS];
+    static float train[XAI_TRAIN * XAI_F], train_scores[XAI_TRAIN];
+    float x[XAI_ROWS * XAI_F], fill[XAI_T * XAI_F], nearest[XAI_T * XAI_F], scores[XAI_ROWS];
     double scale[XAI_F], phi[XAI_SEGS * XAI_F], cells[XAI_T * XAI_F];
     an_lstm_config lc = an_lstm_ae_config_init(XAI_T, 16);
     an_detector *d = NULL;
-    int k, seeds = c->quick ? XAI_SEEDS / 3 : XAI_SEEDS, s, m;
+    int k, seeds = c->quick ? XAI_SEEDS / 3 : XAI_SEEDS, s, m, detected;
+    size_t i, n_scored;
     double t0 = now(), wall0 = t0;
     memset(p, 0, sizeof *p);
     xai_series(train, XAI_TRAIN, SEED_BASE + 9000u, 1);
@@ -884,6 +900,11 @@ static void xai_part_run(const config *c, xai_part *p)
     xai_check(an_lstm_ae_create(&lc, XAI_F, NULL, &d), "create");
     xai_check(an_detector_fit(d, train, XAI_TRAIN), "fit");
     p->fit_seconds = now() - t0;
+    xai_check(an_detector_score(d, train, XAI_TRAIN, train_scores), "training scores");
+    for (n_scored = 0, i = 0; i < XAI_TRAIN; i++)   /* the first window's rows have none (NaN) */
+        if (train_scores[i] == train_scores[i]) train_scores[n_scored++] = train_scores[i];
+    qsort(train_scores, n_scored, sizeof *train_scores, cmp_float);
+    p->threshold = train_scores[(size_t)(0.999 * (double)(n_scored - 1))];
     for (k = 0; k < N_XAI_KINDS; k++)
         for (s = 0; s < seeds; s++) {
             uint64_t seed = c->seed + 9100u + 100u * (unsigned)k + (unsigned)s;
@@ -894,7 +915,7 @@ static void xai_part_run(const config *c, xai_part *p)
             an_xai xai;
             an_xai_summary sum;
             an_xai_lime_config lime = an_xai_lime_config_init();
-            size_t len, i, target, w0;
+            size_t len, target, w0;
             int one_row = xai_kinds[k] == AN_INJECT_SPIKE || xai_kinds[k] == AN_INJECT_DIP;
             xai_series(x, XAI_ROWS, seed, 2);
             an_rng_seed(&rng, seed, 3);
@@ -916,6 +937,8 @@ static void xai_part_run(const config *c, xai_part *p)
             w0 = target + 1 - XAI_T;
             xai_check(an_lstm_explain(d, x, XAI_ROWS, target, fill, &rec), "expected");
             if (rec.start != w0) die("eval: explanations: the reconstruction starts at %zu, not %zu", rec.start, w0);
+            xai_check(an_xai_nearest_fill(train, XAI_TRAIN, XAI_F, x + w0 * XAI_F, XAI_T, 0, 0, nearest), "nearest");
+            detected = scores[target] > p->threshold;
             memset(&pl, 0, sizeof pl);
             pl.detector = d;
             pl.x = x + w0 * XAI_F;
@@ -926,7 +949,7 @@ static void xai_part_run(const config *c, xai_part *p)
             pl.n_segments = XAI_SEGS;
             pl.per_channel = 1;
             pl.fill = AN_XAI_FILL_EXPECTED;
-            pl.fill_values = fill;
+            pl.fill_values = nearest;
             xai_check(an_xai_init(&xai, &pl, XAI_SAMPLES, NULL), "init");
             lime.samples = XAI_SAMPLES;
             lime.seed = seed;
@@ -935,7 +958,7 @@ static void xai_part_run(const config *c, xai_part *p)
                 if (m == XAI_IMPORTANCE)
                     xai_check(an_xai_importance(pl.x, fill, XAI_T, XAI_F, scale, cells), "importance");
                 else if (m == XAI_IG)
-                    xai_check(an_xai_integrated_gradients(d, pl.x, fill, XAI_T, XAI_T - 1, 64, AN_XAI_MIDPOINT, cells, &sum,
+                    xai_check(an_xai_integrated_gradients(d, pl.x, nearest, XAI_T, XAI_T - 1, 64, AN_XAI_MIDPOINT, cells, &sum,
                                                           NULL), "ig");
                 else {
                     if (m == XAI_OCCLUSION) xai_check(an_xai_occlusion(&xai, phi, &sum), "occlusion");
@@ -944,10 +967,12 @@ static void xai_part_run(const config *c, xai_part *p)
                     xai_check(an_xai_cells(&xai, phi, cells), "cells");
                 }
                 p->seconds[m] += now() - m0;
-                xai_judge(cells, w0, &ev, &p->time_hits[k][m], &p->channel_hits[k][m]);
+                xai_judge(cells, w0, &ev, &p->all.time_hits[k][m], &p->all.channel_hits[k][m]);
+                if (detected) xai_judge(cells, w0, &ev, &p->detected.time_hits[k][m], &p->detected.channel_hits[k][m]);
             }
             an_xai_uninit(&xai);
-            p->cases[k]++;
+            p->all.cases[k]++;
+            p->detected.cases[k] += (size_t)detected;
             if (isatty(2)) fprintf(stderr, "\reval: explanations %d of %d cases", k * seeds + s + 1, N_XAI_KINDS * seeds);
         }
     if (isatty(2)) fprintf(stderr, "\n");
@@ -958,6 +983,32 @@ static void xai_part_run(const config *c, xai_part *p)
 /* --------------------------------------------------------------------------
    Report
    -------------------------------------------------------------------------- */
+
+/* One table of shares per kind and explainer, and over all kinds. */
+static void xai_print(const char *title, const xai_tally *t)
+{
+    size_t all = 0, th[N_XAI_METHODS] = { 0 }, ch[N_XAI_METHODS] = { 0 };
+    int k, m;
+    printf("  %-10s cases", title);
+    for (m = 0; m < N_XAI_METHODS; m++) printf("  %-11s", xai_method[m]);
+    printf("\n");
+    for (k = 0; k <= N_XAI_KINDS; k++) {
+        size_t n = k < N_XAI_KINDS ? t->cases[k] : all;
+        printf("  %-10s %5zu", k < N_XAI_KINDS ? an_inject_kind_name(xai_kinds[k]) : "all", n);
+        for (m = 0; m < N_XAI_METHODS; m++) {
+            size_t t1 = k < N_XAI_KINDS ? t->time_hits[k][m] : th[m];
+            size_t c1 = k < N_XAI_KINDS ? t->channel_hits[k][m] : ch[m];
+            if (n) printf("  %.2f / %.2f", ratio(t1, n), ratio(c1, n));
+            else printf("  %-11s", "-");
+            if (k < N_XAI_KINDS) {
+                th[m] += t1;
+                ch[m] += c1;
+            }
+        }
+        if (k < N_XAI_KINDS) all += t->cases[k];
+        printf("\n");
+    }
+}
 
 static void json_tally(const tally *t)
 {
@@ -1063,30 +1114,17 @@ int main(int argc, char **argv)
         if (tele.failed[0] || tele.failed[1]) printf("  detect failed on %zu + %zu files\n", tele.failed[0], tele.failed[1]);
     }
     if (c.xai_on) {
-        int mm;
-        size_t all = 0, th[N_XAI_METHODS] = { 0 }, ch[N_XAI_METHODS] = { 0 };
         printf("\nexplanations: 3 channels, an LSTM autoencoder (T %d, 16 units) fitted on %d clean rows in %.1f s;\n"
                "one anomaly in one channel per case, magnitude 6; the event's peak explained over its window\n"
-               "(%d segments x 3 channels; fill and baseline: the reconstruction); share of cases whose top\n"
-               "cell (player) lies in the injected rows / whose top channel is the injected one\n",
+               "(%d segments x 3 channels); fill and baseline: each channel's nearest run of the training rows\n"
+               "(an_xai_nearest_fill), importance: the reconstruction; share of cases whose top cell (player)\n"
+               "lies in the injected rows / whose top channel is the injected one\n",
                XAI_T, XAI_TRAIN, xp.fit_seconds, XAI_SEGS);
-        printf("  kind       cases");
-        for (mm = 0; mm < N_XAI_METHODS; mm++) printf("  %-11s", xai_method[mm]);
-        printf("\n");
-        for (k = 0; k <= N_XAI_KINDS; k++) {
-            size_t n = k < N_XAI_KINDS ? xp.cases[k] : all;
-            printf("  %-10s %5zu", k < N_XAI_KINDS ? an_inject_kind_name(xai_kinds[k]) : "all", n);
-            for (mm = 0; mm < N_XAI_METHODS; mm++) {
-                size_t t1 = k < N_XAI_KINDS ? xp.time_hits[k][mm] : th[mm];
-                size_t c1 = k < N_XAI_KINDS ? xp.channel_hits[k][mm] : ch[mm];
-                printf("  %.2f / %.2f", ratio(t1, n), ratio(c1, n));
-                if (k < N_XAI_KINDS) th[mm] += t1, ch[mm] += c1;
-            }
-            if (k < N_XAI_KINDS) all += xp.cases[k];
-            printf("\n");
-        }
+        xai_print("every case", &xp.all);
+        printf("detected cases: the peak's score above the training scores' 99.9th percentile (%.4g)\n", xp.threshold);
+        xai_print("detected", &xp.detected);
         printf("  time");
-        for (mm = 0; mm < N_XAI_METHODS; mm++) printf(" %s %.2f s%s", xai_method[mm], xp.seconds[mm], mm + 1 < N_XAI_METHODS ? "," : "");
+        for (k = 0; k < N_XAI_METHODS; k++) printf(" %s %.2f s%s", xai_method[k], xp.seconds[k], k + 1 < N_XAI_METHODS ? "," : "");
         printf("; %.1f s wall with the fit\n", xp.wall);
     }
     printf("total time %.1f s\n", now() - t0);
@@ -1134,9 +1172,12 @@ int main(int argc, char **argv)
         for (mm = 0; mm < N_XAI_METHODS; mm++) {
             printf(", \"%s\": {", xai_method[mm]);
             for (k = 0; k < N_XAI_KINDS; k++)
-                printf("%s\"%s\": {\"cases\": %zu, \"time\": %.4f, \"channel\": %.4f}", k ? ", " : "",
-                       an_inject_kind_name(xai_kinds[k]), xp.cases[k], ratio(xp.time_hits[k][mm], xp.cases[k]),
-                       ratio(xp.channel_hits[k][mm], xp.cases[k]));
+                printf("%s\"%s\": {\"cases\": %zu, \"time\": %.4f, \"channel\": %.4f, \"detected\": %zu, "
+                       "\"detected_time\": %.4f, \"detected_channel\": %.4f}", k ? ", " : "",
+                       an_inject_kind_name(xai_kinds[k]), xp.all.cases[k], ratio(xp.all.time_hits[k][mm], xp.all.cases[k]),
+                       ratio(xp.all.channel_hits[k][mm], xp.all.cases[k]), xp.detected.cases[k],
+                       ratio(xp.detected.time_hits[k][mm], xp.detected.cases[k]),
+                       ratio(xp.detected.channel_hits[k][mm], xp.detected.cases[k]));
             printf("}");
         }
         printf("}");

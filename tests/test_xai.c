@@ -2018,6 +2018,57 @@ static void test_gradient_batch(void)
     for (k = 0; k < 3; k++) an_detector_destroy(d[k]);
 }
 
+/* an_xai_nearest_fill: each channel takes its own nearest run (L1),
+   whatever the other channel's match; an anomalous row does not pull the
+   match away from the run it sits in; runs touching skipped rows are
+   never used; ties go to the earliest run; errors. */
+static void test_xai_nearest_fill(void)
+{
+    enum { N = 40, F = 2, L = 4 };
+    float ref[N * F], w[L * F], fill[L * F];
+    size_t i;
+    for (i = 0; i < N; i++) {
+        ref[i * F] = (float)i;                          /* a ramp: every run differs */
+        ref[i * F + 1] = (float)((i * 7) % 11);         /* another order of values   */
+    }
+    for (i = 0; i < L; i++) {
+        w[i * F] = ref[(10 + i) * F];                   /* channel 0 = run 10 */
+        w[i * F + 1] = ref[(25 + i) * F + 1];           /* channel 1 = run 25 */
+    }
+    w[2 * F] += 3.0f;                                   /* an anomaly in run 10's copy */
+    CHECK_OK(an_xai_nearest_fill(ref, N, F, w, L, 0, 0, fill));
+    for (i = 0; i < L; i++) {
+        CHECK(fill[i * F] == ref[(10 + i) * F]);
+        CHECK(fill[i * F + 1] == ref[(25 + i) * F + 1]);
+    }
+    /* runs touching rows 8 .. 13 are out (starts 5 .. 13): on the ramp
+       run 14 costs |10-14| + |11-15| + |15-16| + |13-17| = 13, run 4 27 */
+    CHECK_OK(an_xai_nearest_fill(ref, N, F, w, L, 8, 14, fill));
+    for (i = 0; i < L; i++) CHECK(fill[i * F] == ref[(14 + i) * F]);
+    /* +1, -1, +1, ... against zeros: every run costs 4, the earliest
+       candidate wins: run 0 (starting +1), or run 3 (-1) with rows 0 .. 2
+       skipped */
+    for (i = 0; i < N; i++) ref[i * F] = i % 2 ? -1.0f : 1.0f;
+    for (i = 0; i < L; i++) w[i * F] = 0.0f;
+    CHECK_OK(an_xai_nearest_fill(ref, N, F, w, L, 0, 0, fill));
+    CHECK(fill[0] == 1.0f && fill[F] == -1.0f);
+    CHECK_OK(an_xai_nearest_fill(ref, N, F, w, L, 0, 3, fill));
+    CHECK(fill[0] == -1.0f && fill[F] == 1.0f);
+    CHECK_RESULT(an_xai_nearest_fill(NULL, N, F, w, L, 0, 0, fill), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_nearest_fill(ref, N, F, NULL, L, 0, 0, fill), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_nearest_fill(ref, N, F, w, L, 0, 0, NULL), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_nearest_fill(ref, N, F, w, 0, 0, 0, fill), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_nearest_fill(ref, N, 0, w, L, 0, 0, fill), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_xai_nearest_fill(ref, L - 1, F, w, L, 0, 0, fill), AN_ERR_TOO_SHORT);
+    CHECK_RESULT(an_xai_nearest_fill(ref, N, F, w, L, 0, N, fill), AN_ERR_TOO_SHORT);   /* all skipped */
+    CHECK_RESULT(an_xai_nearest_fill(ref, SIZE_MAX / 2, 4, w, L, 0, 0, fill), AN_ERR_TOO_LARGE);
+    ref[5] = NAN;
+    CHECK_RESULT(an_xai_nearest_fill(ref, N, F, w, L, 0, 0, fill), AN_ERR_INPUT);
+    ref[5] = 0.0f;
+    w[3] = INFINITY;
+    CHECK_RESULT(an_xai_nearest_fill(ref, N, F, w, L, 0, 0, fill), AN_ERR_INPUT);
+}
+
 /* an_xai_importance: the deviation in each channel's scale, closed form;
    NULL scale = the data's units; errors. */
 static void test_xai_importance(void)
@@ -2781,6 +2832,7 @@ int main(void)
     RUN(test_score_batch_shared);
     RUN(test_xai_batched);
     RUN(test_xai_importance);
+    RUN(test_xai_nearest_fill);
     RUN(test_gradient_batch);
     RUN(test_xai_alloc_failures);
     RUN(test_xai_errors);
