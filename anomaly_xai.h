@@ -422,7 +422,8 @@ AN_API an_result an_xai_importance(const float *x, const float *expected, size_t
    that were normal.  Each channel is matched alone because the anomalous
    channel's distance would otherwise steer the others' match; L1 so that
    the few anomalous rows do not dominate the distance.
-   Cost: n_ref x length x n_features comparisons, no memory.
+   Cost: n_ref x length x n_features comparisons, no memory.  On an error
+   fill is left as it was.
    Returns: AN_OK; AN_ERR_INVALID_ARG for NULL arrays or length or
    n_features 0; AN_ERR_TOO_SHORT when no run of the reference is a
    candidate; AN_ERR_INPUT for a non-finite reference or window;

@@ -112,16 +112,21 @@ static const char *const usage_text[] = {
     "row of the event's window (its rows, widened to 12) and every channel; to\n"
     "stderr the event's reason in words.  The score explained is the raw score of\n"
     "the ensemble's first member (STL + IQR for the hybrid) at the event's peak,\n"
-    "given 8 --window's worth of rows before the window; masked cells take the\n"
-    "expected values (else the column means); the window is cut into at most 24\n"
-    "players (row segments x channels), each player's value spread over its cells.\n"
+    "given 8 --window's worth of rows before the window; the window is cut into at\n"
+    "most 24 players (row segments x channels), each player's value spread over\n"
+    "its cells.\n"
     "  --explainer E    shap (default: Kernel SHAP, the values add up to score -\n"
     "                   masked score), occlusion (score minus the score with one\n"
     "                   player masked), lime (weighted ridge on random maskings),\n"
-    "                   importance (actual - expected in the column's robust\n"
+    "                   importance (actual - baseline in the column's robust\n"
     "                   scale, no model calls), ig (integrated gradients, 64\n"
     "                   steps, through the LSTM: lstm-ae, lstm-forecast, hybrid)\n"
     "  --samples N      maskings evaluated by shap and lime, 8 to 100000 (256)\n"
+    "  --baseline B     what masked cells, ig's baseline and importance's expected\n"
+    "                   values are: nearest (default: each column's nearest run of\n"
+    "                   the training rows, the window's own rows left out) or\n"
+    "                   expected (the detector's expected values, else the column\n"
+    "                   means; an autoencoder's have seen the anomaly)\n"
     "  --seed N         also seeds shap's and lime's maskings\n"
     "  --json FILE      events with their reasons, scores and attributions\n"
     "  --svg FILE       the detect picture with a heat band of the attributions\n"
@@ -406,6 +411,8 @@ static const char *method_name[] = {
 static const char *method_flag[] = { "hybrid", "stl", "mad", "lstm-ae", "lstm-forecast", "iforest", "vae" };
 enum { EXPLAIN_IMPORTANCE, EXPLAIN_OCCLUSION, EXPLAIN_SHAP, EXPLAIN_LIME, EXPLAIN_IG };
 static const char *explainer_flag[] = { "importance", "occlusion", "shap", "lime", "ig" };
+enum { BASELINE_NEAREST, BASELINE_EXPECTED };
+static const char *baseline_flag[] = { "nearest", "expected" };
 enum { THRESHOLD_VOTE, THRESHOLD_PERCENTILE, THRESHOLD_SIGMA, THRESHOLD_DYNAMIC, THRESHOLD_SPOT };
 
 enum { GIVEN_METHOD = 1, GIVEN_PERIOD = 2, GIVEN_WINDOW = 4, GIVEN_EPOCHS = 8, GIVEN_SEED = 16, GIVEN_PRESET = 32 };
@@ -423,7 +430,8 @@ typedef struct options {
     FILE *save_f;                /* --save's file, open (out_open) */
     int explaining;              /* the command is explain: --seed seeds its sampling */
     int explainer;               /* explain: EXPLAIN_*                     */
-    int explain_option;          /* --explainer or --samples was given     */
+    int baseline;                /* explain: BASELINE_*                    */
+    int explain_option;          /* --explainer, --samples or --baseline given */
     size_t samples;              /* explain: coalitions for shap and lime  */
 } options;
 
@@ -815,6 +823,13 @@ static int parse_options(int argc, char **argv, int i, options *o)
                 if (!strcmp(v, explainer_flag[o->explainer])) break;
             if (o->explainer == n) die("--explainer: importance, occlusion, shap, lime or ig, not '%s'", v);
             o->explain_option = 1;
+        } else if (!strcmp(a, "--baseline")) {
+            int n = (int)(sizeof baseline_flag / sizeof baseline_flag[0]);
+            v = value_of(a, v);
+            for (o->baseline = 0; o->baseline < n; o->baseline++)
+                if (!strcmp(v, baseline_flag[o->baseline])) break;
+            if (o->baseline == n) die("--baseline: nearest or expected, not '%s'", v);
+            o->explain_option = 1;
         } else if (!strcmp(a, "--samples")) {
             if ((o->samples = parse_count(a, value_of(a, v))) < 8 || o->samples > 100000)
                 die("--samples: from 8 to 100000");
@@ -961,8 +976,6 @@ static void note_flat(const options *o, const table *t, an_detector *d, size_t t
     }
 }
 
-/* Fits (or loads) the detector the options ask for and streams every row
-   of t through it from the first: every score is causal. */
 /* Runs the detector the options ask for over the table into r; the
    detector is destroyed, or handed to *keep when keep is not NULL. */
 static void detect_table(const options *o, const table *t, detection *r, an_detector **keep)
@@ -1167,7 +1180,7 @@ static int cmd_detect(int argc, char **argv)
     i_file = parse_options(argc, argv, 2, &o);                  /* options before FILE and after it */
     if (i_file >= argc || parse_options(argc, argv, i_file + 1, &o) != argc)
         die("detect needs exactly one FILE (or - for stdin); see --help");
-    if (o.explain_option) die("--explainer and --samples are for explain");
+    if (o.explain_option) die("--explainer, --samples and --baseline are for explain");
     outputs_open(&o, &out, NULL);
     read_table(argv[i_file], &t);
     if (o.svg) check_times(&t, argv[i_file]);
@@ -1216,12 +1229,18 @@ static int cmd_detect(int argc, char **argv)
 typedef struct explanation {
     size_t first, last;          /* the window's rows in the table        */
     double *cells;               /* (last - first + 1, cols)              */
+    int baseline;                /* BASELINE_* the fill came from          */
     an_xai_summary summary;
 } explanation;
 
 /* The fill of rows c0 .. end (as floats): expected values where every
-   cell of the window has one, else each column's mean over the table. */
-static float *explain_fill(const table *t, const detection *r, size_t c0, size_t first, size_t end)
+   cell of the window has one, else each column's mean over the table;
+   with --baseline nearest, the window's rows first .. end take each
+   column's nearest run of the training rows (all rows after --load) that
+   leaves the window's own rows out, where the rows hold one (*baseline
+   says which it was). */
+static float *explain_fill(const options *o, const table *t, const detection *r, size_t c0, size_t first, size_t end,
+                           int *baseline)
 {
     size_t n = end + 1 - c0, i, f, cols = t->cols;
     float *fill = (float *)xmalloc(n * cols * sizeof(float));
@@ -1234,6 +1253,14 @@ static float *explain_fill(const table *t, const detection *r, size_t c0, size_t
         for (i = 0; i < t->rows; i++) mean += t->x[i * cols + f] / (double)t->rows;
         for (i = 0; i < n; i++) fill[i * cols + f] = expected ? (float)r->expected[(c0 + i) * cols + f] : (float)mean;
     }
+    if (o->baseline == BASELINE_NEAREST) {
+        size_t n_ref = o->train_rows && !o->load ? o->train_rows : t->rows;
+        an_result res = an_xai_nearest_fill(t->x, n_ref, cols, t->x + first * cols, end + 1 - first, first, end + 1,
+                                            fill + (first - c0) * cols);
+        if (res != AN_ERR_TOO_SHORT) check(res, "--baseline nearest");   /* too few rows: the fill above */
+        *baseline = res == AN_OK ? BASELINE_NEAREST : BASELINE_EXPECTED;
+    } else
+        *baseline = BASELINE_EXPECTED;
     return fill;
 }
 
@@ -1267,7 +1294,7 @@ static void explain_event(const options *o, const table *t, const detection *r, 
     n = ev->end + 1 - c0;
     len = ev->end + 1 - first;
     x = t->x + c0 * cols;
-    fill = explain_fill(t, r, c0, first, ev->end);
+    fill = explain_fill(o, t, r, c0, first, ev->end, &out->baseline);
     out->first = first;
     out->last = ev->end;
     out->cells = (double *)xmalloc(len * cols * sizeof(double));
@@ -1347,7 +1374,8 @@ static void write_explain_json(FILE *json, const options *o, const table *t, con
         json_string(json, t->stamp[ev->peak]);
         fprintf(json, ", \"reason\": ");
         json_string(json, reason);
-        fprintf(json, ", \"explainer\": \"%s\", \"score\": ", explainer_flag[o->explainer]);
+        fprintf(json, ", \"explainer\": \"%s\", \"baseline\": \"%s\", \"score\": ", explainer_flag[o->explainer],
+                baseline_flag[ex[e].baseline]);
         json_number(json, ex[e].summary.full);
         fprintf(json, ", \"baseline_score\": ");
         json_number(json, ex[e].summary.empty);
@@ -1489,7 +1517,7 @@ static int cmd_demo(int argc, char **argv)
     size_t i, k;
     options_init(&o);
     if (parse_options(argc, argv, 2, &o) != argc) die("demo takes options only; see --help");
-    if (o.explain_option) die("--explainer and --samples are for explain");
+    if (o.explain_option) die("--explainer, --samples and --baseline are for explain");
     if (o.load || o.save || o.train_rows) die("demo trains on its own first %d rows; --load, --save and --train-rows are for detect", DEMO_TRAIN);
     o.train_rows = DEMO_TRAIN;
     outputs_open(&o, &out, "demo.svg");
@@ -1567,7 +1595,7 @@ static int cmd_stream(int argc, char **argv)
     an_detector *d = NULL;
     options_init(&o);
     if (parse_options(argc, argv, 2, &o) != argc) die("stream takes options only; see --help");
-    if (o.explain_option) die("--explainer and --samples are for explain");
+    if (o.explain_option) die("--explainer, --samples and --baseline are for explain");
     if (o.threshold != THRESHOLD_VOTE || o.json || o.svg || o.targets || o.inputs)
         die("stream flags by the vote; --threshold, --preset, --targets, --inputs, --json and --svg are for detect");
     outputs_open(&o, &out, NULL);

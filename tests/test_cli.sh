@@ -661,12 +661,24 @@ done
 "$bin" explain --quiet --method stl --samples 64 --seed 3 "$tmp/wide.csv" > "$tmp/s3a.csv" 2> /dev/null &&
     "$bin" explain --quiet --method stl --samples 64 --seed 3 "$tmp/wide.csv" 2> /dev/null | cmp -s - "$tmp/s3a.csv"
 ok $? "explain: the same seed gives the same bytes"
+# --baseline expected: the detector's expected values fill the masked
+# cells; the spike's cell still carries the most, the attributions differ
+# from the default's (nearest runs), and --json names the baseline used
+"$bin" explain --quiet --method stl --baseline expected --json "$tmp/why_exp.json" "$tmp/wide.csv" > "$tmp/why_exp.csv" &&
+    awk -F, 'NR > 1 && $2 == "2014-09-01 12:00:00" { e = $1 } NR > 1 { a = $4 < 0 ? -$4 : $4; if (a > top[$1]) { top[$1] = a; at[$1] = $2 "," $3 } }
+             END { exit !(e != "" && at[e] == "2014-09-01 12:00:00,value") }' "$tmp/why_exp.csv" &&
+    ! cmp -s "$tmp/why_exp.csv" "$tmp/why.csv" &&
+    grep -q '"baseline": "expected"' "$tmp/why_exp.json" && grep -q '"baseline": "nearest"' "$tmp/why.json" &&
+    ! grep -q '"baseline": "expected"' "$tmp/why.json"
+ok $? "explain --baseline expected: the spike's cell first, other values, the baseline in --json"
+bad "explain: an unknown baseline" "--baseline: nearest or expected, not 'zero'" \
+    "$bin" explain --baseline zero "$tmp/wide.csv"
 bad "explain: an unknown explainer" "--explainer: importance, occlusion, shap, lime or ig" \
     "$bin" explain --explainer why "$tmp/wide.csv"
 bad "explain: too few samples" "--samples: from 8 to 100000" "$bin" explain --samples 3 "$tmp/wide.csv"
 bad "explain: ig without a gradient" "needs a detector with an input gradient" \
     "$bin" explain --method stl --explainer ig "$tmp/wide.csv"
-bad "detect: an explain option" "--explainer and --samples are for explain" "$bin" detect --explainer shap "$tmp/wide.csv"
+bad "detect: an explain option" "--explainer, --samples and --baseline are for explain" "$bin" detect --explainer shap "$tmp/wide.csv"
 bad "explain: no file" "explain needs exactly one FILE" "$bin" explain --method stl
 
 echo "test_cli: $passed passed, $failed failed"
