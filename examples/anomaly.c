@@ -185,9 +185,11 @@ static const char *const usage_text[] = {
     "--from-vae: drawn from the VAE above), --anomalous of them (0.5) with one\n"
     "anomaly injected after the window's first half (--kinds as inject's, default\n"
     "spike, dip, shift, variance, flatline, trend; --magnitude in FILE's robust\n"
-    "scale units, 6), writes it to MODEL (a one-detector model file, not one for\n"
-    "--load) and the windows to stdout as --windows blocks, label 1 on the rows\n"
-    "an anomaly changed.  The same --seed gives the same bytes.\n"
+    "scale units, 6), writes it to MODEL and the windows to stdout as --windows\n"
+    "blocks, label 1 on the rows an anomaly changed.  MODEL is for detect and\n"
+    "stream --load: a row's score is the probability that the window ending\n"
+    "there holds an anomaly, calibrated on FILE's rows as detect calibrates its\n"
+    "methods.  The same --seed gives the same bytes.\n"
     "\n"
     "Bad input (a missing, empty or malformed file, too few rows, a corrupt model,\n"
     "an unknown option) is one line on stderr, 'anomaly: ...', and exit status 1.\n"
@@ -2004,7 +2006,8 @@ static int cmd_augment(int argc, char **argv)
         }
         if (classifier) {
             an_lstm_config lc = an_lstm_classifier_config_init(o.window, 32, 1);
-            an_detector *cl;
+            an_ensemble_config ec = an_ensemble_config_init();
+            an_detector *cl, *e;
             unsigned char *mask = (unsigned char *)xmalloc(count * o.window * t.cols);
             float *lab = (float *)xmalloc(count * sizeof(float));
             size_t n_ev = 0, k, pos = 0;
@@ -2032,7 +2035,13 @@ static int cmd_augment(int argc, char **argv)
             r = an_lstm_classifier_train_injected(cl, d, t.x, t.rows, &wc, NULL);
             progress_end();
             check(r, "classifier");
-            save_detector(cl, model_out.f, classifier);
+            /* saved as detect's other models are: an ensemble of one member,
+               calibrated on its scores of FILE's rows (the normal data the
+               windows came from), so detect and stream --load take it */
+            check(an_ensemble_create(&ec, t.cols, NULL, &e), "classifier");
+            check(an_ensemble_add(e, cl, 1.0, AN_MEMBER_BASELINE), "classifier");
+            check(an_detector_fit(e, t.x, t.rows), "classifier's calibration");
+            save_detector(e, model_out.f, classifier);
             out_close(&model_out);
             write_blocks(&t, out, count, o.window, mask);
             if (!o.quiet) {   /* how well it fits its own windows (not a held-out figure) */
@@ -2048,7 +2057,7 @@ static int cmd_augment(int argc, char **argv)
                 free(p);
                 free(truth);
             }
-            an_detector_destroy(cl);
+            an_detector_destroy(e);   /* and cl, its member */
             free(mask);
             free(lab);
             free(out);

@@ -227,6 +227,14 @@ ok $? "augment --windows: the same windows as blocks of 48 rows, numbered, an em
     "$bin" augment --quiet --classifier "$tmp/cl3.anom" --count 256 --window 24 --epochs 3 --seed 2 \
         "$tmp/series.csv" > "$tmp/cl3.csv" && ! cmp -s "$tmp/cl3.csv" "$tmp/cl.csv"
 ok $? "augment --classifier: 128 of 256 windows with one anomaly after 12 clean rows, a model file, deterministic for a seed"
+# the classifier's file is detect's and stream's --load: every row
+# scored, the first 23 (no full window yet) with the lowest score
+"$bin" detect --quiet --load "$tmp/cl.anom" "$tmp/series.csv" > "$tmp/cl_scored.csv" &&
+    [ "$(wc -l < "$tmp/cl_scored.csv")" = "$(wc -l < "$tmp/series.csv")" ] &&
+    awk -F, 'NR > 1 && NR <= 24 { if ($(NF - 1) + 0 > first + 0 && NR > 2) bad = 1; first = $(NF - 1) }
+             NR > 24 && $(NF - 1) + 0 > first + 0 { more = 1 } END { exit bad || !more }' "$tmp/cl_scored.csv" &&
+    head -50 "$tmp/series.csv" | tail -n +2 | cut -d, -f2 | "$bin" stream --load "$tmp/cl.anom" | [ "$(wc -l)" = 49 ]
+ok $? "augment --classifier's model: detect --load scores every row, stream --load every line"
 "$bin" augment --classifier "$tmp/cl4.anom" --kinds gap "$tmp/series.csv" 2>&1 > /dev/null | grep -q "gap" &&
     "$bin" augment --classifier "$tmp/cl4.anom" --fraction 0.3 "$tmp/series.csv" 2>&1 > /dev/null | grep -q "not both" &&
     [ ! -e "$tmp/cl4.anom" ]
