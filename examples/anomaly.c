@@ -410,11 +410,11 @@ static const char *method_name[] = {
     "hybrid (STL + IQR 0.6, LSTM autoencoder 0.4)", "STL + IQR", "rolling robust z (MAD)", "LSTM autoencoder",
     "LSTM forecaster", "isolation forest", "variational autoencoder"
 };
-static const char *method_flag[] = { "hybrid", "stl", "mad", "lstm-ae", "lstm-forecast", "iforest", "vae" };
+static const char *const method_flag[] = { "hybrid", "stl", "mad", "lstm-ae", "lstm-forecast", "iforest", "vae" };
 enum { EXPLAIN_IMPORTANCE, EXPLAIN_OCCLUSION, EXPLAIN_SHAP, EXPLAIN_LIME, EXPLAIN_IG };
-static const char *explainer_flag[] = { "importance", "occlusion", "shap", "lime", "ig" };
+static const char *const explainer_flag[] = { "importance", "occlusion", "shap", "lime", "ig" };
 enum { BASELINE_NEAREST, BASELINE_EXPECTED };
-static const char *baseline_flag[] = { "nearest", "expected" };
+static const char *const baseline_flag[] = { "nearest", "expected" };
 enum { THRESHOLD_VOTE, THRESHOLD_PERCENTILE, THRESHOLD_SIGMA, THRESHOLD_DYNAMIC, THRESHOLD_SPOT };
 
 enum { GIVEN_METHOD = 1, GIVEN_PERIOD = 2, GIVEN_WINDOW = 4, GIVEN_EPOCHS = 8, GIVEN_SEED = 16, GIVEN_PRESET = 32 };
@@ -777,6 +777,17 @@ static void options_init(options *o)
     o->samples = 256;
 }
 
+/* The index of v among an option's n names, or a message naming them
+   (`choices`, in the order --help gives them). */
+static int option_choice(const char *option, const char *v, const char *const *names, int n, const char *choices)
+{
+    int k;
+    for (k = 0; k < n; k++)
+        if (!strcmp(v, names[k])) return k;
+    die("%s: %s, not '%s'", option, choices, v);
+    return n;
+}
+
 /* Options shared by detect, stream, nab and demo, into o (from
    options_init); returns the index of the first argument that is not an
    option. */
@@ -788,11 +799,8 @@ static int parse_options(int argc, char **argv, int i, options *o)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { print_usage(stdout); exit(0); }
         if (a[0] != '-' || !strcmp(a, "-")) break;
         if (!strcmp(a, "--method")) {
-            int n_methods = (int)(sizeof method_flag / sizeof method_flag[0]);
-            v = value_of(a, v);
-            for (o->method = 0; o->method < n_methods; o->method++)
-                if (!strcmp(v, method_flag[o->method])) break;
-            if (o->method == n_methods) die("--method: hybrid, stl, lstm-ae, lstm-forecast, iforest, mad or vae, not '%s'", v);
+            o->method = option_choice(a, value_of(a, v), method_flag, (int)(sizeof method_flag / sizeof method_flag[0]),
+                                      "hybrid, stl, lstm-ae, lstm-forecast, iforest, mad or vae");
             o->given |= GIVEN_METHOD;
             o->method_set = 1;
         } else if (!strcmp(a, "--preset")) {
@@ -819,18 +827,13 @@ static int parse_options(int argc, char **argv, int i, options *o)
         else if (!strcmp(a, "--svg")) o->svg = value_of(a, v);
         else if (!strcmp(a, "--seed")) o->seed = parse_count(a, value_of(a, v)), o->given |= GIVEN_SEED;
         else if (!strcmp(a, "--explainer")) {
-            int n = (int)(sizeof explainer_flag / sizeof explainer_flag[0]);
-            v = value_of(a, v);
-            for (o->explainer = 0; o->explainer < n; o->explainer++)
-                if (!strcmp(v, explainer_flag[o->explainer])) break;
-            if (o->explainer == n) die("--explainer: importance, occlusion, shap, lime or ig, not '%s'", v);
+            o->explainer = option_choice(a, value_of(a, v), explainer_flag,
+                                         (int)(sizeof explainer_flag / sizeof explainer_flag[0]),
+                                         "importance, occlusion, shap, lime or ig");
             o->explain_option = 1;
         } else if (!strcmp(a, "--baseline")) {
-            int n = (int)(sizeof baseline_flag / sizeof baseline_flag[0]);
-            v = value_of(a, v);
-            for (o->baseline = 0; o->baseline < n; o->baseline++)
-                if (!strcmp(v, baseline_flag[o->baseline])) break;
-            if (o->baseline == n) die("--baseline: nearest or expected, not '%s'", v);
+            o->baseline = option_choice(a, value_of(a, v), baseline_flag,
+                                        (int)(sizeof baseline_flag / sizeof baseline_flag[0]), "nearest or expected");
             o->explain_option = 1;
         } else if (!strcmp(a, "--samples")) {
             if ((o->samples = parse_count(a, value_of(a, v))) < 8 || o->samples > 100000)
