@@ -892,6 +892,15 @@ AN_API an_result an_lstm_freeze(an_detector *d, an_lstm_side side, size_t layer,
    reconstruction over the draws of the row last pushed, in the data's
    units.  Gradient (an_detector_gradient): the exact derivative of that
    score, the draws held fixed.
+   Centring (cfg.centre 1; 0 by default, `--method vae` sets it): fit,
+   score, push and the gradient give the network each window less its
+   per-channel mean over its T rows (scaled units), and the expectation
+   adds that mean back.  A level the training rows never reached is then
+   no anomaly by itself (uncentred, every row of a trend past the
+   training range scores high); a change of level inside a window still
+   is.  The network's own calls (an_vae_loss_grad, an_vae_encode,
+   an_vae_decode) take windows as given, and a centring model's
+   an_vae_sample windows all sit at the training mean.
    Generation: an_vae_sample decodes z ~ N(0, I) into windows in the
    data's units; an_vae_augment appends a fraction of such windows to a
    series, for an LSTM's training set (`anomaly augment`), and
@@ -918,6 +927,8 @@ typedef struct an_vae_config {
     size_t draws;                /* latent draws per scored window,
                                     1..AN_VAE_MAX_DRAWS, default 8         */
     an_scaler_kind scaler;       /* default standard                       */
+    int centre;                  /* 1: each window minus its per-channel
+                                    mean, after scaling (see above); 0   */
     size_t batch;                /* training and scoring batch, default 32 */
     uint64_t seed;               /* init, shuffling, noise; default 1      */
     an_lstm_train_config train;  /* the model's own training configuration */
@@ -4157,7 +4168,7 @@ typedef struct an__vae {
     float *y;         /* (B,T,F) reconstruction                           */
     float *draws;     /* (S,L) the scoring draws                          */
     float *ring;      /* (T,F) the stream's last rows, raw                */
-    float *acc;       /* (B) scoring accumulator                          */
+    float *level;     /* (F) the pushed window's means, scaled (centre)   */
     float *st_exp;    /* (F) what the last push expected, raw             */
     void *core;
     size_t core_bytes;
@@ -4213,7 +4224,7 @@ AN_API an_result an_vae_check_config(const an_vae_config *c)
         return AN_ERR_INVALID_ARG;
     if (!(c->beta >= 0.0 && c->beta <= 1e6) || c->warmup > 1000000) return AN_ERR_INVALID_ARG;
     if (c->draws < 1 || c->draws > AN_VAE_MAX_DRAWS) return AN_ERR_INVALID_ARG;
-    if ((unsigned)c->scaler > AN_SCALER_ROBUST) return AN_ERR_INVALID_ARG;
+    if ((unsigned)c->scaler > AN_SCALER_ROBUST || (c->centre != 0 && c->centre != 1)) return AN_ERR_INVALID_ARG;
     if (c->batch < 1 || c->batch > 65536) return AN_ERR_INVALID_ARG;
     return an_lstm_check_train_config(&c->train);
 }
@@ -4266,7 +4277,7 @@ static void an__vae_carve(an__vae *m, const an_vae_config *c, size_t F, const an
     p = an__take(core, &co, bd); if (m) m->y = p;
     p = an__take(core, &co, an__mul(c->draws, Z)); if (m) m->draws = p;
     p = an__take(core, &co, L->D); if (m) m->ring = p;
-    p = an__take(core, &co, B); if (m) m->acc = p;
+    p = an__take(core, &co, F); if (m) m->level = p;
     p = an__take(core, &co, F); if (m) m->st_exp = p;
     p = an__take(train, &tr, L->n_params); if (m) m->grads = p;
     p = an__take(train, &tr, L->n_params); if (m) m->best = p;
@@ -4707,19 +4718,44 @@ AN_API an_result an_vae_param_view(an_detector *d, const char *name, float **dat
     return AN_OK;
 }
 
+/* w (T,F) minus its per-channel mean over the T rows; level (F), if not
+   NULL, receives the means.  The same projection maps a gradient with
+   respect to the centred window to one with respect to the window. */
+static void an__centre_window(float *w, size_t T, size_t F, float *level)
+{
+    size_t t, f;
+    for (f = 0; f < F; f++) {
+        double sum = 0.0;
+        float mean;
+        for (t = 0; t < T; t++) sum += w[t * F + f];
+        mean = (float)(sum / (double)T);
+        for (t = 0; t < T; t++) w[t * F + f] -= mean;
+        if (level) level[f] = mean;
+    }
+}
+
+/* Window b of m->x from row `row` of the scaled series xs, centred when
+   the model centres. */
+static void an__vae_load_window(an__vae *m, size_t b, const float *xs, size_t row)
+{
+    size_t D = m->lay.D, F = m->n_features;
+    memcpy(m->x + b * D, xs + row * F, D * sizeof(float));
+    if (m->cfg.centre) an__centre_window(m->x + b * D, m->cfg.window, F, NULL);
+}
+
 /* Mean loss over windows first .. first + n - 1 (window i starts at row
    i stride of xs), at beta, with the same noise at every call. */
 static an_result an__vae_eval(an__vae *m, const float *xs, size_t first, size_t n, size_t stride, double beta,
                               double *mean)
 {
-    size_t done = 0, b, D = m->lay.D, F = m->n_features;
+    size_t done = 0, b;
     double sum = 0.0;
     an_rng rng;
     an_rng_seed(&rng, m->cfg.seed, 5);
     while (done < n) {
         size_t bs = n - done < m->cfg.batch ? n - done : m->cfg.batch;
         an_vae_loss l;
-        for (b = 0; b < bs; b++) memcpy(m->x + b * D, xs + (first + done + b) * stride * F, D * sizeof(float));
+        for (b = 0; b < bs; b++) an__vae_load_window(m, b, xs, (first + done + b) * stride);
         an__vae_noise(&rng, m->eps, bs * m->cfg.latent);
         if (an__vae_backprop(m, bs, m->eps, beta, &l, NULL) != AN_OK) return AN_ERR_NUMERIC;
         sum += l.loss * (double)bs;
@@ -4735,7 +4771,7 @@ static an_result an__vae_train(an__vae *m, const float *xs, size_t n_rows, size_
                                const an_lstm_train_config *t)
 {
     const an_vae_config *c = &m->cfg;
-    size_t T = c->window, D = m->lay.D, F = m->n_features, stride = t->stride, nw, n_val, n_train;
+    size_t T = c->window, stride = t->stride, nw, n_val, n_train;
     size_t i, b, epoch, np = m->lay.n_params;
     an__epochs ep;
     an_result r = AN_OK;
@@ -4756,7 +4792,7 @@ static an_result an__vae_train(an__vae *m, const float *xs, size_t n_rows, size_
         while (done < n_train) {
             size_t bs = n_train - done < c->batch ? n_train - done : c->batch;
             an_vae_loss l;
-            for (b = 0; b < bs; b++) memcpy(m->x + b * D, xs + order[done + b] * stride * F, D * sizeof(float));
+            for (b = 0; b < bs; b++) an__vae_load_window(m, b, xs, order[done + b] * stride);
             an__vae_noise(&m->noise, m->eps, bs * c->latent);
             if ((r = an__vae_backprop(m, bs, m->eps, beta, &l, NULL)) != AN_OK) goto out;
             if ((r = an_adam_step(&m->adam, m->params, m->grads, NULL)) != AN_OK) goto out;
@@ -4844,7 +4880,7 @@ static an_result an__vae_fit(an_detector *self, const float *x, size_t n_rows)
    out[b] = the mean over the draws of the last row's squared error (mean
    over features, scaled units).  Score and push both come here; with exp
    (F) not NULL (bs = 1), exp = the mean over the draws of the last row's
-   reconstruction, scaled. */
+   reconstruction, scaled, with the window's level added back. */
 static an_result an__vae_score_batch(an__vae *m, const float *raw, size_t step, size_t bs, float *out, float *exp)
 {
     size_t T = m->cfg.window, F = m->n_features, D = m->lay.D, Z = m->cfg.latent, S = m->cfg.draws, b, s;
@@ -4855,6 +4891,7 @@ static an_result an__vae_score_batch(an__vae *m, const float *raw, size_t step, 
         } else {
             memcpy(m->x + b * D, raw + b * step, D * sizeof(float));
         }
+        if (m->cfg.centre) an__centre_window(m->x + b * D, T, F, exp ? m->level : NULL);
         out[b] = 0.0f;
     }
     if (exp) memset(exp, 0, F * sizeof(float));
@@ -4871,7 +4908,7 @@ static an_result an__vae_score_batch(an__vae *m, const float *raw, size_t step, 
     }
     for (b = 0; b < bs; b++) out[b] /= (float)S;
     if (exp)
-        for (b = 0; b < F; b++) exp[b] /= (float)S;
+        for (b = 0; b < F; b++) exp[b] = exp[b] / (float)S + (m->cfg.centre ? m->level[b] : 0.0f);
     return AN_OK;
 }
 
@@ -4937,7 +4974,7 @@ static an_result an__vae_reset(an_detector *self)
 
 #ifndef ANOMALY_NO_TRAINING
 /* d score[t] / d x: the window ending at t, every draw, through the
-   network, the target (row t) and the scaler. */
+   network, the target (row t), the centring and the scaler. */
 static an_result an__vae_gradient(an_detector *self, const float *x, size_t n_rows, size_t t, float *grad)
 {
     an__vae *m = an__vae_of(self);
@@ -4961,6 +4998,7 @@ static an_result an__vae_gradient(an_detector *self, const float *x, size_t n_ro
     } else {
         memcpy(m->x, x + w * F, D * sizeof(float));
     }
+    if (m->cfg.centre) an__centre_window(m->x, T, F, NULL);
     an__vae_encode(m, 1);
     memset(m->gx, 0, D * sizeof(float));
     memset(m->dy, 0, D * sizeof(float));
@@ -4976,6 +5014,7 @@ static an_result an__vae_gradient(an_detector *self, const float *x, size_t n_ro
         }
         an__vae_backward(m, 1, m->draws + s * Z, 0.0, m->gx);
     }
+    if (m->cfg.centre) an__centre_window(m->gx, T, F, NULL);
     for (k = 0; k < T; k++)
         for (f = 0; f < F; f++) {
             float g = m->gx[k * F + f];
@@ -5215,7 +5254,9 @@ AN_API an_result an_lstm_fit_augmented(an_detector *d, const float *x, size_t n_
              arch, hidden, latent, warmup, draws, scaler, batch, seed,
              train.epochs, train.stride, train.patience; f64 beta,
              train.val_fraction, train.min_delta, and train.adam's lr,
-             beta1, beta2, eps, weight_decay, clip_norm
+             beta1, beta2, eps, weight_decay, clip_norm.  Format 2 (a
+             centring model; others still write 1, readable by older
+             code) appends u64 centre
      'SCAL'  the scaler (when there is one)
      'VAEP'  u64 parameter count, then the parameters as f32
      'VAER'  training record: u64 epochs run, training rows; f64 best loss
@@ -5235,7 +5276,7 @@ static an_result an__vae_save(const an_detector *self, an_writer *w)
     if (!m) return AN_ERR_INVALID_ARG;
     c = &m->cfg;
     an_write_begin(w, AN__TAG_VAE_CONFIG);
-    an_write_u32(w, 1);
+    an_write_u32(w, c->centre ? 2 : 1);
     an_write_u64(w, c->window);
     an_write_u64(w, m->n_features);
     an_write_u64(w, (uint64_t)c->arch);
@@ -5251,6 +5292,7 @@ static an_result an__vae_save(const an_detector *self, an_writer *w)
     an_write_u64(w, c->train.patience);
     an_write_f64(w, c->beta);
     an__write_train_reals(w, &c->train);
+    if (c->centre) an_write_u64(w, 1);
     an_write_end(w);
     if (m->has_scaler) an_scaler_save(&m->scaler, w);
     an__write_params(w, AN__TAG_VAE_PARAMS, m->params, m->lay.n_params);
@@ -5275,7 +5317,7 @@ static an_result an__vae_read_config(an_reader *r, an_vae_config *c, size_t *F)
     an_result res;
     *c = an_vae_config_init(1, 1, 1);
     if ((res = an_read_u32(r, &version)) != AN_OK) return res;
-    if (version != 1) return version > 1 ? AN_ERR_VERSION : AN_ERR_CORRUPT;
+    if (version < 1 || version > 2) return version > 2 ? AN_ERR_VERSION : AN_ERR_CORRUPT;
     if ((res = an_read_count(r, 1, AN_LSTM_MAX_WINDOW, &c->window)) != AN_OK) return res;
     if ((res = an_read_count(r, 1, AN_LSTM_MAX_FEATURES, F)) != AN_OK) return res;
     if ((res = an_read_count(r, 0, AN_VAE_LSTM, &v)) != AN_OK) return res;
@@ -5293,6 +5335,10 @@ static an_result an__vae_read_config(an_reader *r, an_vae_config *c, size_t *F)
     if ((res = an_read_count(r, 0, SIZE_MAX, &c->train.patience)) != AN_OK) return res;
     an_read_f64(r, &c->beta);
     if ((res = an__read_train_reals(r, &c->train)) != AN_OK) return res;
+    if (version == 2) {
+        if ((res = an_read_count(r, 1, 1, &v)) != AN_OK) return res;
+        c->centre = 1;
+    }
     return an_vae_check_config(c) == AN_OK ? AN_OK : AN_ERR_CORRUPT;
 }
 

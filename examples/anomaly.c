@@ -61,7 +61,8 @@ static const char *const usage_text[] = {
     "                   IQR), mad (rolling robust z-score), iforest (isolation\n"
     "                   forest, 100 trees), lstm-ae (LSTM autoencoder), lstm-forecast\n"
     "                   (LSTM forecaster of the next row), vae (variational\n"
-    "                   autoencoder, dense); the LSTMs and the VAE have 32 units\n"
+    "                   autoencoder, dense, of each window less its mean); the\n"
+    "                   LSTMs and the VAE have 32 units\n"
     "  --period N       the seasonal period in rows, at least 2 (default: detected)\n"
     "  --window N       rows in the robust z-score's rolling window and in an LSTM's\n"
     "                   input window, at least 3 (default 48)\n"
@@ -172,14 +173,14 @@ static const char *const usage_text[] = {
     "(default: detected; without one, phase is left out of the default kinds);\n"
     "--clean-rows N keeps the first N rows clean (for a training prefix).\n"
     "\n"
-    "augment fits --method vae's model on every row of FILE and writes FILE's rows\n"
-    "as they were, then round(F n) windows of --window rows drawn from it, n the\n"
-    "windows FILE holds end to end (timestamp 'synthetic'), with a last column\n"
-    "'synthetic' (0, then 1).  --fraction F in [0, 10] (0.3: 30% more windows);\n"
-    "--seed (1) seeds training and the draws.  --windows writes the drawn windows\n"
-    "alone, as blocks: the header 'window,step,<columns>,label', then for each\n"
-    "window --window lines 'w,s,<values>,label' (w from 1, s from 0) and an empty\n"
-    "line; label is 0 here.\n"
+    "augment fits --method vae's model, without centring, on every row of FILE and\n"
+    "writes FILE's rows as they were, then round(F n) windows of --window rows\n"
+    "drawn from it, n the windows FILE holds end to end (timestamp 'synthetic'),\n"
+    "with a last column 'synthetic' (0, then 1).  --fraction F in [0, 10] (0.3:\n"
+    "30% more windows); --seed (1) seeds training and the draws.  --windows\n"
+    "writes the drawn windows alone, as blocks: the header\n"
+    "'window,step,<columns>,label', then for each window --window lines\n"
+    "'w,s,<values>,label' (w from 1, s from 0) and an empty line; label is 0 here.\n"
     "augment --classifier MODEL trains an LSTM classifier (32 units, --epochs,\n"
     "default 60) on --count windows (1024) cut from FILE at random rows (with\n"
     "--from-vae: drawn from the VAE above), --anomalous of them (0.5) with one\n"
@@ -485,11 +486,15 @@ static an_detector *make_lstm(const options *o, size_t n_features, int forecaste
 
 /* The VAE member (anomaly_lstm.h section 5): dense encoder and decoder
    of 32 units over `window` rows, 8 latent dimensions, beta warmed up
-   over 5 epochs; training as make_lstm's. */
+   over 5 epochs, each window centred (its level is not a pattern: an
+   uncentred VAE flags every row of a trend that leaves the training
+   range); training as make_lstm's.  augment's generator does not
+   centre: a centred VAE draws every window at the training mean. */
 static an_vae_config vae_config(const options *o, size_t n_rows)
 {
     an_vae_config c = an_vae_config_init(o->window, 32, 8);
     c.warmup = 5;
+    c.centre = 1;
     c.train.stride = n_rows / 2048 + 1;
     c.train.epochs = o->epochs ? o->epochs : 20;
     c.train.adam.lr = 3e-3;
@@ -1999,6 +2004,7 @@ static int cmd_augment(int argc, char **argv)
         if (o.window > t.rows) die("--window %zu: at most the %zu rows of %s", o.window, t.rows, file);
         if (!classifier || from_vae) {
             vc = vae_config(&o, t.rows);
+            vc.centre = 0;   /* windows at their own level, not all at the mean */
             check(an_vae_create(&vc, t.cols, NULL, &d), "vae");
             r = an_detector_fit(d, t.x, t.rows);
             progress_end();

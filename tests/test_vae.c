@@ -354,8 +354,9 @@ static an_result load_bytes(const unsigned char *bytes, size_t size, an_detector
     return an_detector_load(&r, types, n, NULL, out);
 }
 
-/* Fit, score, push, gradient, save and load: for both architectures. */
-static void detector_case(an_vae_arch arch)
+/* Fit, score, push, gradient, save and load: for both architectures,
+   plain and centring. */
+static void detector_case(an_vae_arch arch, int centre)
 {
     enum { N = 300, F = 2 };
     an_vae_config cfg = small_config(arch);
@@ -365,6 +366,7 @@ static void detector_case(an_vae_arch arch)
     size_t size = 0, size2 = 0, i, n1, n2, T = cfg.window;
     double normal = 0.0;
     if (!x) return;
+    cfg.centre = centre;
     CHECK_OK(an_vae_create(&cfg, F, NULL, &d));
     CHECK_OK(an_vae_create(&cfg, F, NULL, &e));
     if (!d || !e) goto done;
@@ -447,8 +449,72 @@ done:
     an_detector_destroy(e);
 }
 
-static void test_detector_dense(void) { detector_case(AN_VAE_DENSE); }
-static void test_detector_lstm(void) { detector_case(AN_VAE_LSTM); }
+static void test_detector_dense(void) { detector_case(AN_VAE_DENSE, 0); }
+static void test_detector_lstm(void) { detector_case(AN_VAE_LSTM, 0); }
+static void test_detector_centred_dense(void) { detector_case(AN_VAE_DENSE, 1); }
+static void test_detector_centred_lstm(void) { detector_case(AN_VAE_LSTM, 1); }
+
+/* Centring: a model fitted on a series scores the series moved by a
+   constant as it scores the series (to float rounding: the scaler's
+   arithmetic differs), expects the moved values, and its file says so
+   (format 2, the centre flag last in its configuration chunk).  The same
+   model without centring does not: the check can fail. */
+static void test_centre_level(void)
+{
+    enum { N = 240, F = 2 };
+    const float shift = 3.0f;   /* 4 standard deviations of the sine */
+    an_vae_config cfg = small_config(AN_VAE_DENSE);
+    float *x = sine(N, F, 5), *moved = sine(N, F, 5), s0[N], s1[N];
+    int centre;
+    size_t i;
+    if (!x || !moved) goto done;
+    for (i = 0; i < N * F; i++) moved[i] += shift;
+    for (centre = 0; centre <= 1; centre++) {
+        an_detector *d = NULL, *back = NULL;
+        unsigned char *bytes = NULL;
+        size_t size = 0;
+        double worst = 0.0, top = 0.0, ex0[F], ex1[F];
+        float sc;
+        cfg.centre = centre;
+        CHECK_OK(an_vae_create(&cfg, F, NULL, &d));
+        if (!d || an_detector_fit(d, x, N) != AN_OK) { CHECK(0); an_detector_destroy(d); continue; }
+        CHECK_OK(an_detector_score(d, x, N, s0));
+        CHECK_OK(an_detector_score(d, moved, N, s1));
+        for (i = 0; i < N; i++) {
+            worst = fabs((double)s1[i] - s0[i]) > worst ? fabs((double)s1[i] - s0[i]) : worst;
+            top = s0[i] > top ? s0[i] : top;
+        }
+        for (i = 0; i < N; i++) CHECK_OK(an_detector_push(d, x + i * F, &sc));
+        CHECK_OK(an_detector_expected(d, ex0));
+        CHECK_OK(an_detector_reset(d));
+        for (i = 0; i < N; i++) CHECK_OK(an_detector_push(d, moved + i * F, &sc));
+        CHECK_OK(an_detector_expected(d, ex1));
+        if (centre) {
+            CHECK(worst <= 1e-4 * top);
+            CHECK_NEAR(ex1[0] - ex0[0], shift, 1e-4);
+            CHECK_NEAR(ex1[1] - ex0[1], shift, 1e-4);
+        } else {
+            CHECK(worst > top);   /* the moved series is far from anything seen */
+        }
+        CHECK(save_bytes(d, &bytes, &size));
+        if (bytes) {   /* 'VAEC', u32 size, then the format */
+            size_t k;
+            for (k = 0; k + 12 <= size && memcmp(bytes + k, "VAEC", 4) != 0; k++) continue;
+            CHECK(k + 12 <= size && bytes[k + 8] == (centre ? 2 : 1));
+            CHECK_OK(load_bytes(bytes, size, &back));
+            if (back) {
+                CHECK_OK(an_detector_score(back, moved, N, s0));
+                CHECK(memcmp(s0, s1, sizeof s0) == 0);
+                an_detector_destroy(back);
+            }
+        }
+        free(bytes);
+        an_detector_destroy(d);
+    }
+done:
+    free(x);
+    free(moved);
+}
 
 /* Every byte of a saved model flipped, and every truncation: an error or a
    model, never a crash (ASan runs this too). */
@@ -552,9 +618,13 @@ static void resigned_case(an_vae_arch arch)
     for (k = AN_MODEL_HEADER_BYTES; k + 8 <= size; k++)   /* 'VAEC', its length, then u32 format 1 */
         if (get32(bytes + k) == AN_TAG('V', 'A', 'E', 'C')) { version_at = k + 8; break; }
     CHECK(version_at > 0 && get32(bytes + version_at) == 1);
-    if (version_at) {
+    if (version_at) {   /* format 2 lacking its centre field; format 3 */
         memcpy(copy, bytes, size);
         put32(copy + version_at, 2);
+        resign(copy, AN_MODEL_HEADER_BYTES, size);
+        CHECK_RESULT(load_bytes(copy, size, &e), AN_ERR_CORRUPT);
+        CHECK(e == NULL);
+        put32(copy + version_at, 3);
         resign(copy, AN_MODEL_HEADER_BYTES, size);
         CHECK_RESULT(load_bytes(copy, size, &e), AN_ERR_VERSION);
         CHECK(e == NULL);
@@ -1082,6 +1152,9 @@ int main(void)
     RUN(test_kl_standard_normal);
     RUN(test_detector_dense);
     RUN(test_detector_lstm);
+    RUN(test_detector_centred_dense);
+    RUN(test_detector_centred_lstm);
+    RUN(test_centre_level);
     RUN(test_hostile_files);
     RUN(test_resigned_corruption);
     RUN(test_bad_inputs);
