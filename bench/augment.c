@@ -3,6 +3,7 @@
 
      build/augment_eval [--seeds N] [--fraction F] [--epochs E] [--vae-epochs E]
                         [--nab DIR] [--nab-files K] [--synth-files K] [--no-nab] [--no-synth]
+                        [--classifier]
 
    For each seed s = 1 .. N (default 5) and each of two runs, without
    (an_lstm_fit) and with F (default 0.3) VAE windows
@@ -24,10 +25,24 @@
 
    NAB: the files of DIR/data in sorted order (every k-th when --nab-files
    asks for fewer than there are), windows from DIR/combined_windows.json;
-   the autoencoder trains on NAB's probationary rows (min(15%, 750)), a
-   row's score s becomes s / (s + m), m the largest probationary score
-   (0.5 there), and an_nab_evaluate gives the standard profile's
-   normalised score with the one best threshold for the files.
+   scored as `anomaly nab --method lstm-ae` scores them: an_causal_score
+   (fits at rows 150, 300, 600, ..., each on the rows seen so far; the
+   onset of the score), the model in an ensemble of one member that
+   calibrates it on the same rows; an_nab_evaluate gives the standard
+   profile's normalised score with the one best threshold for the files.
+   (Before 2026-12-05 the autoencoder was trained once on the
+   probationary rows and its scores divided by the largest of theirs:
+   on all 41 files both runs scored 5-6, the one threshold finding
+   nothing worth its false positives, so that measured nothing.)
+
+   --classifier adds a third run: in place of the autoencoder, the LSTM
+   classifier of `anomaly augment --classifier` (window 48, 32 units, one
+   class, 60 epochs, lr 1e-2, no dropout, no early stopping) trained on
+   1,024 windows cut from the training rows, half of them given one
+   anomaly by the library's injector (an_window_inject_config_init's
+   kinds, magnitude 6, seed s), then scored and judged as the
+   autoencoder is, on the synthetic files only (on NAB its 60 epochs at
+   each of the protocol's refits would take most of an hour a seed).
 
    Prints one line per seed and run, then mean and sample sd over the
    seeds, and the processor seconds.  Deterministic: the same arguments
@@ -70,38 +85,67 @@ typedef struct settings {
     size_t seeds, epochs, vae_epochs, nab_files, synth_files;
     double fraction;
     const char *nab;
-    int nab_on, synth_on;
+    int nab_on, synth_on, classifier;
 } settings;
 
-/* The autoencoder, trained on x[0 .. n_train) with or without VAE
-   windows; scores of all n rows into score. */
-static void fit_score(const settings *st, const float *x, size_t n, size_t n_train, uint64_t seed, int augmented,
-                      float *score)
+enum { RUN_PLAIN, RUN_AUGMENTED, RUN_CLASSIFIER, RUNS };
+static const char *const run_name[RUNS] = { "plain", "augmented", "classifier" };
+
+/* The classifier of `anomaly augment --classifier`, trained on injected
+   windows of x[0 .. n_train). */
+static an_result fit_classifier(const float *x, size_t n_train, uint64_t seed, an_detector **out)
+{
+    an_lstm_config c = an_lstm_classifier_config_init(48, 32, 1);
+    an_window_inject_config wc = an_window_inject_config_init(48);
+    an_detector *d = NULL;
+    an_result r;
+    c.seed = seed;
+    c.train.epochs = 60;
+    c.train.patience = 0;
+    c.dropout = 0.0;
+    c.train.adam.lr = 1e-2;
+    wc.n_windows = 1024;
+    wc.inject.magnitude = 6.0;
+    wc.inject.seed = seed;
+    check(an_lstm_classifier_create(&c, 1, NULL, &d), "classifier");
+    if ((r = an_lstm_classifier_train_injected(d, NULL, x, n_train, &wc, NULL)) == AN_OK) *out = d;
+    else an_detector_destroy(d);
+    return r;
+}
+
+/* The run's model trained on x[0 .. n_train): the autoencoder with or
+   without VAE windows, or the classifier. */
+static an_result fit_model(const settings *st, const float *x, size_t n_train, uint64_t seed, int run,
+                           an_detector **out)
 {
     an_lstm_config c = an_lstm_ae_config_init(48, 32);
+    an_vae_config vc = an_vae_config_init(48, 32, 8);   /* `anomaly augment`'s VAE (uncentred) */
     an_detector *d = NULL, *v = NULL;
+    an_result r;
+    *out = NULL;
+    if (run == RUN_CLASSIFIER) return fit_classifier(x, n_train, seed, out);
     c.window_agg = AN_AGG_LAST;
     c.train.stride = n_train / 2048 + 1;
     c.train.epochs = st->epochs;
     c.train.adam.lr = 3e-3;
     c.seed = seed;
     check(an_lstm_ae_create(&c, 1, NULL, &d), "lstm");
-    if (augmented) {   /* --method vae's VAE, on the same rows */
-        an_vae_config vc = an_vae_config_init(48, 32, 8);
+    if (run == RUN_AUGMENTED) {
         vc.warmup = 5;
         vc.train.stride = n_train / 2048 + 1;
         vc.train.epochs = st->vae_epochs;
         vc.train.adam.lr = 3e-3;
         vc.seed = seed;
         check(an_vae_create(&vc, 1, NULL, &v), "vae");
-        check(an_detector_fit(v, x, n_train), "vae fit");
-        check(an_lstm_fit_augmented(d, x, n_train, v, st->fraction, seed, NULL), "fit augmented");
+        if ((r = an_detector_fit(v, x, n_train)) == AN_OK)
+            r = an_lstm_fit_augmented(d, x, n_train, v, st->fraction, seed, NULL);
         an_detector_destroy(v);
     } else {
-        check(an_lstm_fit(d, x, n_train, NULL), "fit");
+        r = an_lstm_fit(d, x, n_train, NULL);
     }
-    check(an_detector_score(d, x, n, score), "score");
-    an_detector_destroy(d);
+    if (r == AN_OK) *out = d;
+    else an_detector_destroy(d);
+    return r;
 }
 
 /* ---- synthetic ---------------------------------------------------------- */
@@ -124,7 +168,7 @@ static int near(const an_range *d, size_t start, size_t end)
     return d->start <= end + TOLERANCE && d->end + TOLERANCE >= start;
 }
 
-static void synth_run(const settings *st, uint64_t seed, int augmented, tally *t)
+static void synth_run(const settings *st, uint64_t seed, int run, tally *t)
 {
     static const an_inject_kind kinds[] = { AN_INJECT_SPIKE, AN_INJECT_DIP, AN_INJECT_SHIFT, AN_INJECT_VARIANCE,
                                             AN_INJECT_FLATLINE, AN_INJECT_TREND, AN_INJECT_PHASE };
@@ -153,7 +197,12 @@ static void synth_run(const settings *st, uint64_t seed, int augmented, tally *t
             ic.period = PERIOD;
             ic.seed = fseed;
             check(an_inject(x, ROWS, 1, &ic, &scale, ev, MAX_EVENTS, &n_ev, truth, NULL), "inject");
-            fit_score(st, x, ROWS, TRAIN_ROWS, seed, augmented, score);
+            {
+                an_detector *d;
+                check(fit_model(st, x, TRAIN_ROWS, seed, run, &d), "fit");
+                check(an_detector_score(d, x, ROWS, score), "score");
+                an_detector_destroy(d);
+            }
             for (i = 0; i < TRAIN_ROWS; i++) thr = score[i] > thr ? score[i] : thr;
             for (i = 0; i < ROWS; i++) flag[i] = i >= TRAIN_ROWS && score[i] > thr;
             n_det = flag_events(flag, ROWS, det, ROWS);
@@ -247,21 +296,41 @@ static size_t nab_load(const settings *st, nab_file *files)
     return n;
 }
 
-static double nab_run(const settings *st, nab_file *files, size_t n, uint64_t seed, int augmented)
+/* an_causal_score's maker: the run's model fitted on the rows seen so
+   far, in an ensemble of one that the protocol then fits (calibrates) on
+   the same rows, as `anomaly nab --method lstm-ae` does with an
+   autoencoder it fits itself.  When the model cannot be fitted (too few
+   rows), an empty ensemble, whose fit fails: the protocol keeps the
+   detector before it. */
+typedef struct maker { const settings *st; const float *x; uint64_t seed; int run; } maker;
+
+static an_detector *make_fitted(void *user, size_t n_features, size_t n_rows)
+{
+    const maker *mk = (const maker *)user;
+    an_ensemble_config ec = an_ensemble_config_init();
+    an_detector *e = NULL, *d = NULL;
+    if (an_ensemble_create(&ec, n_features, NULL, &e) != AN_OK) return NULL;
+    if (fit_model(mk->st, mk->x, n_rows, mk->seed, mk->run, &d) == AN_OK)
+        check(an_ensemble_add(e, d, 1.0, AN_MEMBER_BASELINE), "ensemble");
+    return e;
+}
+
+static double nab_run(const settings *st, nab_file *files, size_t n, uint64_t seed, int run)
 {
     an_nab_series series[MAX_FILES];
     an_nab_result res;
-    size_t k, i;
+    an_causal_config cc = an_causal_config_init();
+    size_t k;
     for (k = 0; k < n; k++) {
         nab_file *f = &files[k];
-        size_t rows = f->t.rows, prob = an_nab_probation(rows);
-        double m = 0.0;
-        fit_score(st, f->t.x, rows, prob, seed, augmented, f->score);
-        for (i = 0; i < prob; i++) m = f->score[i] > m ? f->score[i] : m;
-        if (!(m > 0.0)) m = 1e-30;
-        for (i = 0; i < rows; i++) f->score[i] = (float)(f->score[i] / (f->score[i] + m));
+        maker mk;
+        mk.st = st;
+        mk.x = f->t.x;
+        mk.seed = seed;
+        mk.run = run;
+        check(an_causal_score(&cc, make_fitted, &mk, f->t.x, f->t.rows, 1, f->score, NULL), "causal");
         series[k].score = f->score;
-        series[k].n = rows;
+        series[k].n = f->t.rows;
         series[k].windows = f->win;
         series[k].n_windows = f->n_win;
     }
@@ -283,9 +352,9 @@ int main(int argc, char **argv)
 {
     settings st;
     static nab_file files[MAX_FILES];
-    double f1[2][MAX_SEEDS], auc[2][MAX_SEEDS], nab[2][MAX_SEEDS];
+    double f1[RUNS][MAX_SEEDS], auc[RUNS][MAX_SEEDS], nab[RUNS][MAX_SEEDS];
     size_t n_nab = 0, s;
-    int a, run;
+    int a, run, runs;
     clock_t t0 = clock();
     memset(&st, 0, sizeof st);
     st.seeds = 5;
@@ -299,6 +368,7 @@ int main(int argc, char **argv)
         const char *o = argv[a], *v = a + 1 < argc ? argv[a + 1] : "";
         if (!strcmp(o, "--no-nab")) { st.nab_on = 0; continue; }
         if (!strcmp(o, "--no-synth")) { st.synth_on = 0; continue; }
+        if (!strcmp(o, "--classifier")) { st.classifier = 1; continue; }
         if (!strcmp(o, "--seeds")) st.seeds = (size_t)atoi(v);
         else if (!strcmp(o, "--fraction")) st.fraction = atof(v);
         else if (!strcmp(o, "--epochs")) st.epochs = (size_t)atoi(v);
@@ -315,8 +385,9 @@ int main(int argc, char **argv)
     if (st.nab_on) n_nab = nab_load(&st, files);
     printf("augmentation: %zu seeds, fraction %.2f, %zu epochs (VAE %zu); synthetic %s; NAB %zu files\n", st.seeds,
            st.fraction, st.epochs, st.vae_epochs, st.synth_on ? "on" : "off", n_nab);
+    runs = st.classifier ? RUNS : RUN_CLASSIFIER;
     for (s = 0; s < st.seeds; s++)
-        for (run = 0; run < 2; run++) {
+        for (run = 0; run < runs; run++) {
             tally t;
             memset(&t, 0, sizeof t);
             f1[run][s] = auc[run][s] = nab[run][s] = 0.0;
@@ -325,20 +396,22 @@ int main(int argc, char **argv)
                 f1[run][s] = tally_f1(&t);
                 auc[run][s] = t.files ? t.auc_sum / (double)t.files : 0.0;
             }
-            if (n_nab) nab[run][s] = nab_run(&st, files, n_nab, s + 1, run);
-            printf("seed %zu %-9s synthetic P %.3f R %.3f F1 %.3f (%zu/%zu events, %zu detections) AUC %.3f   NAB %.2f"
-                   "   [%.0f s]\n", s + 1, run ? "augmented" : "plain", ratio(t.correct, t.detected),
-                   ratio(t.found, t.truth), f1[run][s], t.found, t.truth, t.detected, auc[run][s], nab[run][s],
-                   (double)(clock() - t0) / CLOCKS_PER_SEC);
+            if (n_nab && run != RUN_CLASSIFIER) nab[run][s] = nab_run(&st, files, n_nab, s + 1, run);
+            printf("seed %zu %-10s synthetic P %.3f R %.3f F1 %.3f (%zu/%zu events, %zu detections) AUC %.3f",
+                   s + 1, run_name[run], ratio(t.correct, t.detected), ratio(t.found, t.truth), f1[run][s], t.found,
+                   t.truth, t.detected, auc[run][s]);
+            if (n_nab && run != RUN_CLASSIFIER) printf("   NAB %.2f", nab[run][s]);
+            printf("   [%.0f s]\n", (double)(clock() - t0) / CLOCKS_PER_SEC);
             fflush(stdout);
         }
-    for (run = 0; run < 2; run++) {
+    for (run = 0; run < runs; run++) {
         double mf, sf, ma, sa, mn, sn;
         mean_sd(f1[run], st.seeds, &mf, &sf);
         mean_sd(auc[run], st.seeds, &ma, &sa);
         mean_sd(nab[run], st.seeds, &mn, &sn);
-        printf("%-9s event F1 %.3f +- %.3f   ROC-AUC %.3f +- %.3f   NAB standard %.2f +- %.2f\n",
-               run ? "augmented" : "plain", mf, sf, ma, sa, mn, sn);
+        printf("%-10s event F1 %.3f +- %.3f   ROC-AUC %.3f +- %.3f", run_name[run], mf, sf, ma, sa);
+        if (n_nab && run != RUN_CLASSIFIER) printf("   NAB standard %.2f +- %.2f", mn, sn);
+        printf("\n");
     }
     printf("processor seconds %.0f\n", (double)(clock() - t0) / CLOCKS_PER_SEC);
     for (s = 0; s < n_nab; s++) { free_table(&files[s].t); free(files[s].win); free(files[s].score); }
