@@ -1347,6 +1347,11 @@ AN_API an_result an_causal_score(const an_causal_config *config, an_detector_mak
      phase      x[t - P/4]: the seasonal cycle a quarter period late
                 (needs a period P >= 4 and start >= P/4; magnitude unused)
      gap        NaN: missing data
+     period     x[start + floor((2 (t - start) + 1) / 3)]: the series read
+                on a clock at 2/3 speed from start, so the cycle lasts
+                3P/2 rows (every third value repeated, none invented;
+                when planned, a period P >= 4 sets its length, P to 2P
+                rows; magnitude unused)
    Rows outside every event are never changed, bit for bit. */
 typedef enum an_inject_kind {
     AN_INJECT_SPIKE    = 0,
@@ -1357,20 +1362,21 @@ typedef enum an_inject_kind {
     AN_INJECT_FLATLINE = 5,
     AN_INJECT_TREND    = 6,
     AN_INJECT_PHASE    = 7,
-    AN_INJECT_GAP      = 8
+    AN_INJECT_GAP      = 8,
+    AN_INJECT_PERIOD   = 9
 } an_inject_kind;
-#define AN_INJECT_KINDS  9
+#define AN_INJECT_KINDS  10
 #define AN_INJECT_BIT(k) (1u << (unsigned)(k))
 #define AN_INJECT_ALL    ((1u << AN_INJECT_KINDS) - 1u)
-/* The seven kinds a detector is judged on: spike, dip, shift, variance,
-   flatline, trend, phase (no collapse, no gap). */
+/* The default kinds: spike, dip, shift, variance, flatline, trend, phase
+   (no collapse, gap or period; make eval adds collapse and period). */
 #define AN_INJECT_COMMON (AN_INJECT_BIT(AN_INJECT_SPIKE) | AN_INJECT_BIT(AN_INJECT_DIP) | \
                           AN_INJECT_BIT(AN_INJECT_SHIFT) | AN_INJECT_BIT(AN_INJECT_VARIANCE) | \
                           AN_INJECT_BIT(AN_INJECT_FLATLINE) | AN_INJECT_BIT(AN_INJECT_TREND) | \
                           AN_INJECT_BIT(AN_INJECT_PHASE))
 
 /* "spike", "dip", "shift", "variance", "collapse", "flatline", "trend",
-   "phase", "gap"; NULL for a kind out of range.
+   "phase", "gap", "period"; NULL for a kind out of range.
    Returns: a static name ("spike", ...), or NULL for an unknown kind. */
 AN_API const char *an_inject_kind_name(int kind);
 /* The kind named `name` (as above), else AN_ERR_INVALID_ARG.
@@ -1394,12 +1400,14 @@ typedef struct an_inject_config {
     size_t count;                /* anomalies to place (4)                            */
     double magnitude;            /* in robust-scale units (6)                         */
     size_t min_len, max_len;     /* rows of an extended anomaly (12, 144); phase
-                                    lasts P/2 to P rows, spike and dip one row       */
+                                    lasts P/2 to P rows, period P to 2P, spike and
+                                    dip one row                                      */
     size_t channels_per_event;   /* channels each anomaly hits (1)                    */
     const unsigned char *channel_ok; /* (n_features), nonzero = may be hit; NULL = all */
     size_t first_row;            /* nothing before this row: a clean prefix (0)       */
     size_t separation;           /* clean rows before each anomaly in its slot (24)   */
-    size_t period;               /* seasonal period in rows, for phase (0 = none)     */
+    size_t period;               /* seasonal period in rows, for phase and period
+                                    (0 = none)                                       */
     uint64_t seed;               /* (1)                                               */
 } an_inject_config;
 
@@ -1423,7 +1431,7 @@ AN_API an_result an_inject_scale(const float *x, size_t n_rows, size_t n_feature
    real one) and *n_events, also when `capacity` is too small (then
    AN_ERR_SHAPE).  AN_ERR_TOO_SHORT when a slot cannot hold an anomaly of
    the shortest length allowed; AN_ERR_INVALID_ARG for a bad config (no
-   kinds, kinds out of range, phase without a period >= 4, min_len >
+   kinds, kinds out of range, phase or period without a period >= 4, min_len >
    max_len, more channels per event than channels allowed, ...).
    Returns: AN_OK; AN_ERR_SHAPE past capacity; AN_ERR_TOO_SHORT when the
    series cannot hold the anomalies; AN_ERR_INVALID_ARG; AN_ERR_TOO_LARGE. */
@@ -5298,7 +5306,7 @@ AN_API an_result an_causal_score(const an_causal_config *config, an_detector_mak
    12  Synthetic anomalies
    ========================================================================== */
 static const char *const an__inject_names[AN_INJECT_KINDS] = {
-    "spike", "dip", "shift", "variance", "collapse", "flatline", "trend", "phase", "gap"
+    "spike", "dip", "shift", "variance", "collapse", "flatline", "trend", "phase", "gap", "period"
 };
 
 AN_API const char *an_inject_kind_name(int kind)
@@ -5368,6 +5376,7 @@ static void an__inject_lengths(const an_inject_config *c, int kind, size_t *lo, 
 {
     if (kind == AN_INJECT_SPIKE || kind == AN_INJECT_DIP) { *lo = *hi = 1; return; }
     if (kind == AN_INJECT_PHASE) { *lo = c->period / 2; *hi = c->period; return; }
+    if (kind == AN_INJECT_PERIOD) { *lo = c->period; *hi = 2 * c->period; return; }
     *lo = c->min_len;
     *hi = c->max_len;
 }
@@ -5383,7 +5392,8 @@ AN_API an_result an_inject_plan(size_t n_rows, size_t n_features, const an_injec
     if (!cfg->kinds || (cfg->kinds & ~AN_INJECT_ALL) || cfg->channels_per_event == 0 || cfg->min_len == 0 ||
         cfg->min_len > cfg->max_len || !an__finite(cfg->magnitude) || cfg->magnitude < 0.0)
         return AN_ERR_INVALID_ARG;
-    if ((cfg->kinds & AN_INJECT_BIT(AN_INJECT_PHASE)) && cfg->period < 4) return AN_ERR_INVALID_ARG;
+    if ((cfg->kinds & (AN_INJECT_BIT(AN_INJECT_PHASE) | AN_INJECT_BIT(AN_INJECT_PERIOD))) && cfg->period < 4)
+        return AN_ERR_INVALID_ARG;
     for (f = 0; f < n_features; f++) allowed += !cfg->channel_ok || cfg->channel_ok[f];
     if (cfg->channels_per_event > allowed) return AN_ERR_INVALID_ARG;
     needed = an__mul(cfg->count, cfg->channels_per_event);
@@ -5526,6 +5536,9 @@ AN_API an_result an_inject_apply(float *x, size_t n_rows, size_t n_features, con
         }
         case AN_INJECT_GAP:
             for (t = e->start; t <= e->end; t++) col[t * F] = (float)NAN;
+            break;
+        case AN_INJECT_PERIOD:   /* backwards: row start + (2u + 1) / 3 <= t is still unmoved */
+            for (t = e->end + 1; t-- > e->start;) col[t * F] = col[(e->start + (2 * (t - e->start) + 1) / 3) * F];
             break;
         }
         for (t = e->start; t <= e->end; t++) {

@@ -165,11 +165,12 @@ static const char *const usage_text[] = {
     "anomaly lands).  One line per anomaly goes to stderr (kind, rows, column,\n"
     "magnitude), or with --json FILE a JSON list.  --kinds: any of spike, dip,\n"
     "shift, variance (a burst), collapse (the noise vanishes), flatline, trend\n"
-    "(a ramp), phase (the season a quarter period late), gap (missing values);\n"
-    "default the first seven but collapse.  --count anomalies (4), each in its own\n"
-    "slot of the rows; --magnitude in units of the column's robust scale (the MAD\n"
-    "of its first differences as an sd; 6); --seed (1); --channels: the columns\n"
-    "that may be hit, by name or number (default all); --period for phase\n"
+    "(a ramp), phase (the season a quarter period late), gap (missing values),\n"
+    "period (the season at 2/3 speed, for one to two periods); default the first\n"
+    "seven but collapse.  --count anomalies (4), each in its own slot of the\n"
+    "rows; --magnitude in units of the column's robust scale (the MAD of its\n"
+    "first differences as an sd; 6); --seed (1); --channels: the columns that may\n"
+    "be hit, by name or number (default all); --period for phase and period\n"
     "(default: detected; without one, phase is left out of the default kinds);\n"
     "--clean-rows N keeps the first N rows clean (for a training prefix).\n"
     "\n"
@@ -2000,6 +2001,8 @@ static int cmd_augment(int argc, char **argv)
         if (classifier) {
             if (kinds) wc.inject.kinds = parse_kinds(kinds);
             if (wc.inject.kinds & AN_INJECT_BIT(AN_INJECT_PHASE)) die("--kinds: phase needs a period; not here");
+            if (wc.inject.kinds & AN_INJECT_BIT(AN_INJECT_PERIOD))
+                die("--kinds: period lasts one to two seasonal periods, longer than a window; not here");
             if (wc.inject.kinds & AN_INJECT_BIT(AN_INJECT_GAP)) die("--kinds: gap (missing values) cannot be trained on");
             out_open(&model_out, classifier);
         }
@@ -2119,7 +2122,7 @@ static unsigned parse_kinds(const char *list)
     for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
         an_inject_kind k;
         if (an_inject_kind_parse(p, &k) != AN_OK)
-            die("--kinds: spike, dip, shift, variance, collapse, flatline, trend, phase or gap, not '%s'", p);
+            die("--kinds: spike, dip, shift, variance, collapse, flatline, trend, phase, gap or period, not '%s'", p);
         kinds |= AN_INJECT_BIT(k);
     }
     free(copy);
@@ -2174,7 +2177,7 @@ static int cmd_inject(int argc, char **argv)
         parse_columns("--channels", channels, &t, ok);
         c.channel_ok = ok;
     }
-    if (!period && (c.kinds & AN_INJECT_BIT(AN_INJECT_PHASE))) {
+    if (!period && (c.kinds & (AN_INJECT_BIT(AN_INJECT_PHASE) | AN_INJECT_BIT(AN_INJECT_PERIOD)))) {
         /* The strongest season of the first channel allowed. */
         double *y = (double *)xmalloc(t.rows * sizeof(double));
         size_t found = 0, ch = 0;
@@ -2184,7 +2187,7 @@ static int cmd_inject(int argc, char **argv)
         else period = 0;
         free(y);
         if (period < 4) {
-            if (explicit_kinds) die("phase needs a seasonal period and none was found; give --period N");
+            if (explicit_kinds) die("phase and period need a seasonal period and none was found; give --period N");
             c.kinds &= ~AN_INJECT_BIT(AN_INJECT_PHASE);
             period = 0;
         }

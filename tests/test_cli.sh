@@ -486,6 +486,12 @@ ok $? "inject: another seed gives other bytes"
 "$bin" inject --kinds spike --count 3 --magnitude 10 "$tmp/series.csv" 2> /dev/null |
     awk -F, 'NR > 1 { n += $3 } END { exit n != 3 }'
 ok $? "inject: three spikes are three labelled rows"
+"$bin" inject --kinds period --count 2 "$tmp/series.csv" 2> /dev/null |
+    awk -F, 'NR > 1 { n += $3 } END { exit !(n >= 48 && n <= 96) }'
+ok $? "inject: two period changes (the detected period, 24 rows) are 48 to 96 labelled rows"
+awk 'BEGIN { print "t,v"; for (i = 0; i < 300; i++) print i "," i / 2 }' > "$tmp/line.csv"
+bad "inject: period on a series without a season" "phase and period need a seasonal period" \
+    "$bin" inject --kinds period "$tmp/line.csv"
 bad "inject: an unknown kind" "--kinds: spike, dip" "$bin" inject --kinds bump "$tmp/series.csv"
 bad "inject: more anomalies than the rows hold" "cannot hold 500 anomalies" "$bin" inject --count 500 "$tmp/series.csv"
 bad "inject: no such column" "--channels: no value column 'load'" "$bin" inject --channels load "$tmp/series.csv"

@@ -46,7 +46,7 @@ static void test_exact_values(void)
     enum { N = 100, F = 2 };
     float x[N * F], before[N * F];
     unsigned char row[N], cell[N * F];
-    an_inject_event ev[7];
+    an_inject_event ev[8];
     size_t t, k;
     for (t = 0; t < N; t++) { x[t * F] = (float)t; x[t * F + 1] = 1000.0f + (float)t; }
     memcpy(before, x, sizeof x);
@@ -57,7 +57,8 @@ static void test_exact_values(void)
     ev[4] = event(AN_INJECT_GAP, 70, 71, 0, 1.0, 1.0, 1);
     ev[5] = event(AN_INJECT_PHASE, 80, 83, 0, 1.0, 1.0, 1);       /* period 8: x[t - 2] */
     ev[6] = event(AN_INJECT_DIP, 90, 90, 0, 4.0, 0.5, -1);        /* -2 */
-    CHECK_OK(an_inject_apply(x, N, F, ev, 7, 8, 1, row, cell));
+    ev[7] = event(AN_INJECT_PERIOD, 30, 38, 0, 1.0, 1.0, 1);      /* 30 31 31 32 33 33 34 35 35 */
+    CHECK_OK(an_inject_apply(x, N, F, ev, 8, 8, 1, row, cell));
     CHECK(x[10 * F] == 20.0f);
     for (t = 20; t <= 29; t++) CHECK(x[t * F] == (float)t - 3.0f);
     for (t = 40; t <= 49; t++) CHECK(x[t * F] == 39.0f);
@@ -65,10 +66,14 @@ static void test_exact_values(void)
     CHECK(x[70 * F] != x[70 * F] && x[71 * F] != x[71 * F]);
     for (t = 80; t <= 83; t++) CHECK(x[t * F] == (float)t - 2.0f);
     CHECK(x[90 * F] == 88.0f);
+    {
+        static const float slow[9] = { 30, 31, 31, 32, 33, 33, 34, 35, 35 };
+        for (t = 30; t <= 38; t++) CHECK(x[t * F] == slow[t - 30]);
+    }
     /* Everything else bit for bit, and the masks are exactly the events. */
     for (t = 0; t < N; t++) {
         int in = 0;
-        for (k = 0; k < 7; k++) in |= t >= ev[k].start && t <= ev[k].end;
+        for (k = 0; k < 8; k++) in |= t >= ev[k].start && t <= ev[k].end;
         CHECK(row[t] == in);
         CHECK(cell[t * F] == in);
         CHECK(cell[t * F + 1] == 0);
@@ -140,11 +145,12 @@ static void test_plan_masks(void)
                 CHECK(ev[k].start >= ev[k - 1].end + 1 + c.separation);   /* disjoint, in order */
             }
             if (ev[k].kind == AN_INJECT_SPIKE || ev[k].kind == AN_INJECT_DIP) CHECK(ev[k].start == ev[k].end);
+            if (ev[k].kind == AN_INJECT_PERIOD) CHECK(ev[k].end - ev[k].start + 1 >= c.period);
             for (t = ev[k].start; t <= ev[k].end; t++) { want_row[t] = 1; want_cell[t * F + ev[k].channel] = 1; }
         }
         CHECK(!memcmp(row, want_row, N));
         CHECK(!memcmp(cell, want_cell, N * F));
-        /* Five anomalies, eight kinds enabled: five different kinds. */
+        /* Five anomalies, nine kinds enabled: five different kinds. */
         for (g = 0; g < 5; g++)
             for (k = 0; k < g; k++) CHECK(ev[2 * g].kind != ev[2 * k].kind);
     }
@@ -294,6 +300,8 @@ static void test_bad_input(void)
     c = an_inject_config_init();
     c.kinds = AN_INJECT_ALL;
     CHECK_RESULT(an_inject_plan(N, 1, &c, ev, 4, &n), AN_ERR_INVALID_ARG);   /* phase, period 0 */
+    c.kinds = AN_INJECT_BIT(AN_INJECT_PERIOD);
+    CHECK_RESULT(an_inject_plan(N, 1, &c, ev, 4, &n), AN_ERR_INVALID_ARG);   /* period, period 0 */
     c.kinds = 1u << AN_INJECT_KINDS;
     CHECK_RESULT(an_inject_plan(N, 1, &c, ev, 4, &n), AN_ERR_INVALID_ARG);
     c.kinds = 0;
