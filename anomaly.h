@@ -1160,7 +1160,23 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
    command, a constant) is never judged so.  No rank or likelihood can
    see a flatline fitted on: its rows' residuals are small, not large.
    The run counts pushes since fit, load or reset, or the rows of one
-   batch.  A member that is not fitted, failed
+   batch.
+
+   A variance collapse is judged on the rows too (`quiet_rows` w > 0):
+   the mean |x[t] - 2 x[t-1] + x[t-2]| over a feature's last w second
+   differences, against its need, learnt from the training rows: the
+   25th percentile of that mean over the training windows, over 8.  The
+   second difference leaves the noise and removes a level and a slope,
+   so a smooth season hardly moves it; noise smoothed away (a collapse)
+   or held (a flatline) brings the window's mean under the need, which
+   decides.  A quarter of the training windows may be anomalous without
+   moving the percentile much, and a series quieter at night than by
+   day has its quiet windows in the training rows.  A feature that
+   repeats itself as the stuck rule's exemption says, or whose need is 0
+   or has fewer than 4 w training windows, is not judged so.  The window
+   holds pushes since fit, load or reset, or the rows of one batch.
+
+   A member that is not fitted, failed
    to fit, or returns an error or a non-finite score sits the row out (the
    weights renormalise); a row no member answers is an error, and
    AN_MEMBER_BASELINE members must fit.  The ensemble owns its members.
@@ -1197,11 +1213,13 @@ typedef struct an_ensemble_config {
     size_t sustain_rows;   /* rows in the sustained vote's window, 0 = off (0) */
     double sustain_z;      /* its robust z that votes (8)                      */
     size_t flatline_rows;  /* the shortest stuck run that decides, 0 = off (0) */
+    size_t quiet_rows;     /* the quiet rule's window, 0 = off (0)             */
 } an_ensemble_config;
 
 #define AN_ENSEMBLE_MAX_MEMBERS 8
 #define AN_ENSEMBLE_MAX_SUSTAIN 48  /* the longest sustained-vote window   */
 #define AN_ENSEMBLE_MAX_FLATLINE ((size_t)1 << 30)   /* flatline_rows' limit */
+#define AN_ENSEMBLE_MAX_QUIET 256   /* the longest quiet-rule window          */
 
 /* What the ensemble decided about one row. */
 typedef struct an_ensemble_decision {
@@ -1216,14 +1234,19 @@ typedef struct an_ensemble_decision {
     double member_z[AN_ENSEMBLE_MAX_MEMBERS];
     double member_sustain[AN_ENSEMBLE_MAX_MEMBERS];   /* the sustained vote's z, 0 before a full window */
     double flatline;       /* the longest stuck run over its need, >= 1 decides; 0 when off */
+    double quiet;          /* the largest need over its window's mean |second
+                              difference|, >= 1 decides; 0 when off or before
+                              a full window                                   */
 } an_ensemble_decision;
 
 /* Returns: threshold 0.999, min_agree 0.5, AN_POOL_MEAN, sustained vote
-   off (sustain_rows 0, sustain_z 8), stuck runs off (flatline_rows 0). */
+   off (sustain_rows 0, sustain_z 8), stuck runs off (flatline_rows 0),
+   the quiet rule off (quiet_rows 0). */
 AN_API an_ensemble_config an_ensemble_config_init(void);
 /* Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config (sustain_rows past
    AN_ENSEMBLE_MAX_SUSTAIN, or 1; sustain_z not positive; flatline_rows past
-   AN_ENSEMBLE_MAX_FLATLINE) or n_features 0;
+   AN_ENSEMBLE_MAX_FLATLINE; quiet_rows 1, 2 or past AN_ENSEMBLE_MAX_QUIET)
+   or n_features 0;
    AN_ERR_NOMEM. */
 AN_API an_result an_ensemble_create(const an_ensemble_config *config, size_t n_features, const an_allocator *a,
                                     an_detector **out);
@@ -4520,16 +4543,25 @@ typedef struct an__ensemble {
     double z_threshold;                    /* the threshold on a normal variable's z scale */
     double *expected;                      /* (2F) a member's expectation, the weights; after the struct */
     double *stuck;                         /* (3F) each feature's need (0 = not judged), last value, run */
+    double *quiet;                         /* (F, 3 + w) each feature's need (0 = not judged), last two
+                                              values, then its last w |second differences| (a ring) */
+    size_t quiet_seen, quiet_head, quiet_filled;   /* rows pushed (to 2), the ring's next slot and fill */
 } an__ensemble;
 
 /* The doubles after the struct: expected (2F), then stuck (3F). */
 #define AN__ENSEMBLE_TAIL 5
 
 /* The batch buffer: each member's raw scores, then each row's stuck run
-   over its need. */
+   over its need, then its quiet measure. */
 static size_t an__ensemble_batch_bytes(size_t n_members, size_t rows)
 {
-    return an__mul(an__mul(n_members + 1, rows), sizeof(float));
+    return an__mul(an__mul(n_members + 2, rows), sizeof(float));
+}
+
+/* The quiet rule's block: (F, 3 + w) doubles. */
+static size_t an__quiet_bytes(size_t n_features, size_t w)
+{
+    return w ? an__mul(an__mul(n_features, 3 + w), sizeof(double)) : 0;
 }
 
 AN_API an_ensemble_config an_ensemble_config_init(void)
@@ -4541,6 +4573,7 @@ AN_API an_ensemble_config an_ensemble_config_init(void)
     c.sustain_rows = 0;
     c.sustain_z = 8.0;
     c.flatline_rows = 0;
+    c.quiet_rows = 0;
     return c;
 }
 
@@ -4558,15 +4591,25 @@ AN_API an_result an_ensemble_create(const an_ensemble_config *config, size_t n_f
         !(config->min_agree > 0.0 && config->min_agree <= 1.0) ||
         (config->pool != AN_POOL_MEAN && config->pool != AN_POOL_SURPRISE) || config->sustain_rows == 1 ||
         config->sustain_rows > AN_ENSEMBLE_MAX_SUSTAIN || !(config->sustain_z > 0.0) || !an__finite(config->sustain_z) ||
-        config->flatline_rows > AN_ENSEMBLE_MAX_FLATLINE)
+        config->flatline_rows > AN_ENSEMBLE_MAX_FLATLINE || config->quiet_rows == 1 || config->quiet_rows == 2 ||
+        config->quiet_rows > AN_ENSEMBLE_MAX_QUIET)
         return AN_ERR_INVALID_ARG;
     if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
+    if (an__quiet_bytes(n_features, config->quiet_rows) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (n_features > (SIZE_MAX - sizeof *e) / (AN__ENSEMBLE_TAIL * sizeof(double))) return AN_ERR_TOO_LARGE;
     if (!(e = (an__ensemble *)an_malloc(&alloc, sizeof *e + AN__ENSEMBLE_TAIL * n_features * sizeof(double), AN_ALIGN)))
         return AN_ERR_NOMEM;
     memset(e, 0, sizeof *e + AN__ENSEMBLE_TAIL * n_features * sizeof(double));
     e->expected = (double *)(e + 1);
     e->stuck = e->expected + 2 * n_features;
+    if (config->quiet_rows) {
+        size_t bytes = an__quiet_bytes(n_features, config->quiet_rows);
+        if (!(e->quiet = (double *)an_malloc(&alloc, bytes, AN_ALIGN))) {
+            an_free(&alloc, e, sizeof *e + AN__ENSEMBLE_TAIL * n_features * sizeof(double));
+            return AN_ERR_NOMEM;
+        }
+        memset(e->quiet, 0, bytes);
+    }
     e->base.vt = an_ensemble_type();
     e->base.n_features = n_features;
     e->alloc = alloc;
@@ -4731,32 +4774,40 @@ static void an__stuck_clear(an__ensemble *e)
 }
 
 #ifndef ANOMALY_NO_TRAINING
+/* Whether feature f of x (n >= 2, F) repeats itself on at least half the
+   rows of most of its 16 blocks (a counter, a command, a constant): the
+   stuck and quiet rules leave such a feature alone. */
+static int an__repeats_heavily(const float *x, size_t n, size_t F, size_t f)
+{
+    size_t block = n / 16 > 2 ? n / 16 : 2, blocks = n / block, heavy = 0, b, t;
+    for (b = 0; b < blocks; b++) {
+        size_t same = 0;
+        for (t = b * block + 1; t < (b + 1) * block; t++) same += x[t * F + f] == x[(t - 1) * F + f];
+        heavy += 2 * same >= block - 1;
+    }
+    return 2 * heavy > blocks;
+}
+
 /* Each feature's need from the training rows x (n, F), as described with
    the config: 0 where the feature is not judged. */
 static an_result an__stuck_fit(an__ensemble *e, const float *x, size_t n)
 {
     size_t F = e->base.n_features, f, t, bytes;
     double *runs;                                        /* run lengths, exact as doubles */
-    size_t block = n / 16 > 2 ? n / 16 : 2, blocks = n / block;
     for (f = 0; f < F; f++) e->stuck[3 * f] = 0.0;
     an__stuck_clear(e);
     if (e->config.flatline_rows == 0 || n < 2) return AN_OK;
     if ((bytes = an__mul(n, sizeof(double))) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!(runs = (double *)an_malloc(&e->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     for (f = 0; f < F; f++) {
-        size_t count = 0, run = 0, heavy = 0, b, skip;
+        size_t count = 0, run = 0, skip;
         double longest = 0.0;
         for (t = 1; t <= n; t++) {
             if (t < n && x[t * F + f] == x[(t - 1) * F + f]) { run++; continue; }
             if (run) runs[count++] = (double)run;
             run = 0;
         }
-        for (b = 0; b < blocks; b++) {                   /* blocks that hold their value half the time */
-            size_t same = 0;
-            for (t = b * block + 1; t < (b + 1) * block; t++) same += x[t * F + f] == x[(t - 1) * F + f];
-            heavy += 2 * same >= block - 1;
-        }
-        if (2 * heavy > blocks) continue;
+        if (an__repeats_heavily(x, n, F, f)) continue;
         skip = count / 100 > 5 ? count / 100 : 5;
         if (count > skip) longest = an__select_d(runs, count, count - 1 - skip);   /* the skip-th longest, from 0 */
         e->stuck[3 * f] = 4.0 * longest > (double)e->config.flatline_rows ? 4.0 * longest
@@ -4807,6 +4858,106 @@ static void an__stuck_batch(const an__ensemble *e, const float *x, size_t n, flo
     }
 }
 
+/* ---- the quiet rule ---- */
+
+static void an__quiet_clear(an__ensemble *e)
+{
+    e->quiet_seen = e->quiet_head = e->quiet_filled = 0;
+}
+
+/* need / mean, the need's share of a window's mean |second difference|
+   (huge for a window of none), as a float so push and batch agree. */
+static float an__quiet_ratio(double need, double sum, size_t w)
+{
+    double mean = sum / (double)w;
+    return mean > need * 1e-9 ? (float)(need / mean) : 1e9f;
+}
+
+#ifndef ANOMALY_NO_TRAINING
+/* Each feature's need from the training rows x (n, F), as described with
+   the config: 0 where the feature is not judged. */
+static an_result an__quiet_fit(an__ensemble *e, const float *x, size_t n)
+{
+    size_t F = e->base.n_features, w = e->config.quiet_rows, f, t, k, m, bytes;
+    double *mean;
+    an__quiet_clear(e);
+    if (!w) return AN_OK;
+    for (f = 0; f < F; f++) e->quiet[f * (3 + w)] = 0.0;
+    if (n < w + 2 || (m = n - w - 1) < 4 * w) return AN_OK;
+    if ((bytes = an__mul(m, sizeof(double))) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(mean = (double *)an_malloc(&e->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    for (f = 0; f < F; f++) {
+        if (an__repeats_heavily(x, n, F, f)) continue;
+        for (t = w + 1; t < n; t++) {                /* the window of w second differences ending at t */
+            double sum = 0.0;
+            for (k = t + 1 - w; k <= t; k++)
+                sum += fabs((double)x[k * F + f] - 2.0 * (double)x[(k - 1) * F + f] + (double)x[(k - 2) * F + f]);
+            mean[t - w - 1] = sum / (double)w;
+        }
+        e->quiet[f * (3 + w)] = an__select_d(mean, m, (m - 1) / 4) / 8.0;
+    }
+    an_free(&e->alloc, mean, bytes);
+    return AN_OK;
+}
+#endif
+
+/* The largest need over its window's mean after the pushes so far (0
+   before a full window). */
+static double an__quiet_now(const an__ensemble *e)
+{
+    size_t w = e->config.quiet_rows, f, j;
+    float worst = 0.0f;
+    if (!w || e->quiet_filled < w) return 0.0;
+    for (f = 0; f < e->base.n_features; f++) {
+        const double *q = e->quiet + f * (3 + w);
+        double sum = 0.0;
+        float ratio;
+        if (q[0] == 0.0) continue;
+        for (j = 0; j < w; j++) sum += q[3 + (e->quiet_head + j) % w];   /* oldest first, as a batch adds */
+        if ((ratio = an__quiet_ratio(q[0], sum, w)) > worst) worst = ratio;
+    }
+    return worst;
+}
+
+/* The same after one more pushed row. */
+static double an__quiet_push(an__ensemble *e, const float *row)
+{
+    size_t w = e->config.quiet_rows, f;
+    if (!w) return 0.0;
+    for (f = 0; f < e->base.n_features; f++) {
+        double *q = e->quiet + f * (3 + w);
+        if (e->quiet_seen >= 2) q[3 + e->quiet_head] = fabs((double)row[f] - 2.0 * q[1] + q[2]);
+        q[2] = q[1];
+        q[1] = (double)row[f];
+    }
+    if (e->quiet_seen >= 2) {
+        e->quiet_head = (e->quiet_head + 1) % w;
+        if (e->quiet_filled < w) e->quiet_filled++;
+    } else {
+        e->quiet_seen++;
+    }
+    return an__quiet_now(e);
+}
+
+/* The same for each row of a batch x (n, F), into out[n]; a batch starts
+   its own windows. */
+static void an__quiet_batch(const an__ensemble *e, const float *x, size_t n, float *out)
+{
+    size_t F = e->base.n_features, w = e->config.quiet_rows, f, i, k;
+    for (i = 0; i < n; i++) out[i] = 0.0f;
+    for (f = 0; w && f < F; f++) {
+        double need = e->quiet[f * (3 + w)];
+        if (need == 0.0) continue;
+        for (i = w + 1; i < n; i++) {
+            double sum = 0.0;
+            float ratio;
+            for (k = i + 1 - w; k <= i; k++)
+                sum += fabs((double)x[k * F + f] - 2.0 * (double)x[(k - 1) * F + f] + (double)x[(k - 2) * F + f]);
+            if ((ratio = an__quiet_ratio(need, sum, w)) > out[i]) out[i] = ratio;
+        }
+    }
+}
+
 #ifndef ANOMALY_NO_TRAINING
 static an_result an__ensemble_fit(an_detector *self, const float *x, size_t n)
 {
@@ -4828,7 +4979,7 @@ static an_result an__ensemble_fit(an_detector *self, const float *x, size_t n)
         m->healthy = r == AN_OK;
         healthy += (size_t)m->healthy;
     }
-    if ((r = an__stuck_fit(e, x, n)) != AN_OK) return r;
+    if ((r = an__stuck_fit(e, x, n)) != AN_OK || (r = an__quiet_fit(e, x, n)) != AN_OK) return r;
     e->batch_rows = 0;
     for (k = 0; k < e->n_members; k++) e->last[k] = (float)NAN;
     an__sustain_clear(e);
@@ -4837,10 +4988,11 @@ static an_result an__ensemble_fit(an_detector *self, const float *x, size_t n)
 #endif
 
 /* The decision about one row from the members' raw scores (NaN = absent),
-   their windows' mean surprise (NaN = no full window) and the row's
-   longest stuck run over its need. */
+   their windows' mean surprise (NaN = no full window), the row's longest
+   stuck run over its need and its quiet measure. */
 static an_result an__ensemble_combine(const an__ensemble *e, const float *raw, size_t stride,
-                                      const double *sustain_mean, double stuck, an_ensemble_decision *out)
+                                      const double *sustain_mean, double stuck, double quiet,
+                                      an_ensemble_decision *out)
 {
     double present = 0.0, voted = 0.0, p = 0.0, z = 0.0, zt, spread;
     size_t k;
@@ -4866,7 +5018,8 @@ static an_result an__ensemble_combine(const an__ensemble *e, const float *raw, s
     out->likelihood = e->config.pool == AN_POOL_SURPRISE ? 0.0 - expm1(p / present) : p / present;   /* 0 - : never -0 */
     out->vote = voted / present;
     out->flatline = stuck;
-    out->anomaly = out->vote >= e->config.min_agree || stuck >= 1.0;
+    out->quiet = quiet;
+    out->anomaly = out->vote >= e->config.min_agree || stuck >= 1.0 || quiet >= 1.0;
     spread = out->anomaly ? 1.0 - e->config.min_agree : e->config.min_agree;
     out->confidence = spread > 0.0 ? fabs(out->vote - e->config.min_agree) / spread : 1.0;
     if (out->confidence > 1.0) out->confidence = 1.0;
@@ -4898,7 +5051,9 @@ static an_result an__ensemble_push(an_detector *self, const float *row, float *s
         if (m->ring_filled < w) m->ring_filled++;
     }
     an__sustain_ring_means(e, mean);
-    if ((r = an__ensemble_combine(e, e->last, 1, mean, an__stuck_push(e, row), &dec)) != AN_OK) return r;
+    if ((r = an__ensemble_combine(e, e->last, 1, mean, an__stuck_push(e, row), an__quiet_push(e, row), &dec)) !=
+        AN_OK)
+        return r;
     *score = (float)dec.likelihood;
     return AN_OK;
 }
@@ -4908,10 +5063,11 @@ static an_result an__ensemble_score(an_detector *self, const float *x, size_t n,
     an__ensemble *e = (an__ensemble *)self;
     an_ensemble_decision dec;
     size_t k, i;
-    float *stuck;
+    float *stuck, *quiet;
     an_result r;
     if (n > e->capacity && (r = an_ensemble_reserve(self, n)) != AN_OK) return r;
     stuck = e->batch + e->n_members * e->capacity;
+    quiet = stuck + e->capacity;
     for (k = 0; k < e->n_members; k++) {
         float *raw = e->batch + k * e->capacity;
         if (!e->member[k].healthy || an__detector_score_checked(e->member[k].d, x, n, raw) != AN_OK)
@@ -4919,10 +5075,12 @@ static an_result an__ensemble_score(an_detector *self, const float *x, size_t n,
     }
     e->batch_rows = n;
     an__stuck_batch(e, x, n, stuck);
+    an__quiet_batch(e, x, n, quiet);
     for (i = 0; i < n; i++) {
         double mean[AN_ENSEMBLE_MAX_MEMBERS];
         an__sustain_batch_means(e, i, mean);
-        if ((r = an__ensemble_combine(e, e->batch + i, e->capacity, mean, stuck[i], &dec)) != AN_OK) return r;
+        if ((r = an__ensemble_combine(e, e->batch + i, e->capacity, mean, stuck[i], quiet[i], &dec)) != AN_OK)
+            return r;
         scores[i] = (float)dec.likelihood;
     }
     return AN_OK;
@@ -4958,6 +5116,7 @@ static an_result an__ensemble_reset(an_detector *self)
     }
     an__sustain_clear(e);
     an__stuck_clear(e);
+    an__quiet_clear(e);
     return AN_OK;
 }
 
@@ -4968,7 +5127,7 @@ AN_API an_result an_ensemble_last(const an_detector *ensemble, an_ensemble_decis
     if (!an__is_ensemble(ensemble) || !out) return AN_ERR_INVALID_ARG;
     if (!ensemble->fitted) return AN_ERR_NOT_FITTED;
     an__sustain_ring_means(e, mean);
-    return an__ensemble_combine(e, e->last, 1, mean, an__stuck_now(e), out);
+    return an__ensemble_combine(e, e->last, 1, mean, an__stuck_now(e), an__quiet_now(e), out);
 }
 
 AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_ensemble_decision *out)
@@ -4977,7 +5136,8 @@ AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_
     double mean[AN_ENSEMBLE_MAX_MEMBERS];
     if (!an__is_ensemble(ensemble) || !out || row >= e->batch_rows) return AN_ERR_INVALID_ARG;
     an__sustain_batch_means(e, row, mean);
-    return an__ensemble_combine(e, e->batch + row, e->capacity, mean, e->batch[e->n_members * e->capacity + row], out);
+    return an__ensemble_combine(e, e->batch + row, e->capacity, mean, e->batch[e->n_members * e->capacity + row],
+                                e->batch[(e->n_members + 1) * e->capacity + row], out);
 }
 
 #define AN__TAG_ENSEMBLE AN_TAG('E', 'N', 'S', 'B')
@@ -4991,10 +5151,14 @@ AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_
    window's surprises (f32), so a stream saved mid-way goes on as it was;
    then, only when stuck runs are judged, a 'FLAT' chunk: flatline_rows
    (u64), then for each feature its need and last value (f64) and run
-   (u64).  A file without it has them off, as they were before it. */
+   (u64); then, only with the quiet rule, a 'QUIE' chunk: quiet_rows w,
+   rows seen (to 2), the ring's head and fill (u64), then for each
+   feature its need and last two values and its ring of w (f64).  A file
+   without one of them has that rule off, as it was before it. */
 #define AN__TAG_POOL AN_TAG('P', 'O', 'O', 'L')
 #define AN__TAG_SUSTAIN AN_TAG('S', 'U', 'S', 'T')
 #define AN__TAG_FLAT AN_TAG('F', 'L', 'A', 'T')
+#define AN__TAG_QUIET AN_TAG('Q', 'U', 'I', 'E')
 /* A member's fields before its DETC chunk: weight, role, calibration. */
 #define AN__MEMBER_FIELD_BYTES (8 + 4 + 8 + 8 + 2 * 8 * AN_CALIBRATION_KNOTS + 8 + 8)
 #ifndef ANOMALY_NO_TRAINING
@@ -5037,15 +5201,27 @@ static an_result an__ensemble_save(const an_detector *self, an_writer *w)
         an_write_u64(w, m->ring_filled);
         an_write_f32s(w, m->ring, e->config.sustain_rows);
     }
-    if ((r = an_write_end(w)) != AN_OK || e->config.flatline_rows == 0) return r;
-    an_write_begin(w, AN__TAG_FLAT);
-    an_write_u64(w, e->config.flatline_rows);
-    for (k = 0; k < self->n_features; k++) {
-        an_write_f64(w, e->stuck[3 * k]);
-        an_write_f64(w, e->stuck[3 * k + 1]);
-        an_write_u64(w, (uint64_t)e->stuck[3 * k + 2]);
+    if ((r = an_write_end(w)) != AN_OK) return r;
+    if (e->config.flatline_rows) {
+        an_write_begin(w, AN__TAG_FLAT);
+        an_write_u64(w, e->config.flatline_rows);
+        for (k = 0; k < self->n_features; k++) {
+            an_write_f64(w, e->stuck[3 * k]);
+            an_write_f64(w, e->stuck[3 * k + 1]);
+            an_write_u64(w, (uint64_t)e->stuck[3 * k + 2]);
+        }
+        an_write_end(w);
     }
-    return an_write_end(w);
+    if (e->config.quiet_rows) {
+        an_write_begin(w, AN__TAG_QUIET);
+        an_write_u64(w, e->config.quiet_rows);
+        an_write_u64(w, e->quiet_seen);
+        an_write_u64(w, e->quiet_head);
+        an_write_u64(w, e->quiet_filled);
+        an_write_f64s(w, e->quiet, self->n_features * (3 + e->config.quiet_rows));
+        an_write_end(w);
+    }
+    return w->status;
 }
 #endif
 
@@ -5056,6 +5232,7 @@ static void an__ensemble_destroy(an_detector *self)
     size_t k;
     for (k = 0; k < e->n_members; k++) an_detector_destroy(e->member[k].d);
     an_free(&alloc, e->batch, an__ensemble_batch_bytes(e->n_members, e->capacity));
+    an_free(&alloc, e->quiet, an__quiet_bytes(e->base.n_features, e->config.quiet_rows));
     an_free(&alloc, e, sizeof *e + AN__ENSEMBLE_TAIL * e->base.n_features * sizeof(double));
 }
 
@@ -5114,12 +5291,29 @@ static an_result an__stuck_load(an_reader *q, an__ensemble *e)
     return an_reader_at_end(q) ? AN_OK : AN_ERR_CORRUPT;
 }
 
+/* The 'QUIE' chunk's state after its window (read into the config), checked:
+   finite values, needs and differences >= 0, the counters in range. */
+static an_result an__quiet_load(an_reader *q, an__ensemble *e)
+{
+    size_t w = e->config.quiet_rows, n = e->base.n_features * (3 + w), i;
+    an_result r;
+    if ((r = an_read_count(q, 0, 2, &e->quiet_seen)) != AN_OK || (r = an_read_count(q, 0, w - 1, &e->quiet_head)) != AN_OK ||
+        (r = an_read_count(q, 0, w, &e->quiet_filled)) != AN_OK || (r = an_read_f64s(q, e->quiet, n)) != AN_OK)
+        return r;
+    for (i = 0; i < n; i++)
+        if (!an__finite(e->quiet[i]) || (i % (3 + w) != 1 && i % (3 + w) != 2 && e->quiet[i] < 0.0)) return AN_ERR_CORRUPT;
+    if ((e->quiet_filled && e->quiet_seen < 2) || (e->quiet_filled < w && e->quiet_head != e->quiet_filled))
+        return AN_ERR_CORRUPT;
+    return an_reader_at_end(q) ? AN_OK : AN_ERR_CORRUPT;
+}
+
 static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable *const *types, size_t n_types,
                                    const an_allocator *a, an_detector **out)
 {
     an_ensemble_config c;
-    an_reader p, sus;
+    an_reader p, sus, quiet;
     size_t count, k;
+    int has_quiet;
     an_result r;
     *out = NULL;
     if ((r = an_reader_find(payload, AN__TAG_ENSEMBLE, &p)) != AN_OK) return r;
@@ -5130,6 +5324,10 @@ static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable 
     if ((r = an_reader_find(payload, AN__TAG_SUSTAIN, &sus)) != AN_OK ||
         (r = an_read_count(&sus, 0, AN_ENSEMBLE_MAX_SUSTAIN, &c.sustain_rows)) != AN_OK ||
         (r = an_read_f64(&sus, &c.sustain_z)) != AN_OK)
+        return r;
+    /* optional: absent, the quiet rule is off; its window sizes the ensemble */
+    if ((has_quiet = an_reader_find(payload, AN__TAG_QUIET, &quiet) == AN_OK) &&
+        (r = an_read_count(&quiet, 3, AN_ENSEMBLE_MAX_QUIET, &c.quiet_rows)) != AN_OK)
         return r;
     for (k = 0; k < count; k++) {
         an_detector *d = NULL;
@@ -5171,6 +5369,7 @@ static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable 
         an_reader q;
         if (an_reader_find(payload, AN__TAG_FLAT, &q) == AN_OK) r = an__stuck_load(&q, (an__ensemble *)*out);
     }
+    if (r == AN_OK && has_quiet) r = an__quiet_load(&quiet, (an__ensemble *)*out);
     if (r != AN_OK) {
         if (*out) an__ensemble_destroy(*out);
         *out = NULL;

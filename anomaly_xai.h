@@ -496,10 +496,14 @@ AN_API an_result an_xai_integrated_gradients_work(an_detector *d, const float *x
    The kind, from the first channel's residuals r inside the event (rows
    start..end, L of them) against the outside rows, in this order:
      flatline        L >= 3 and the values' mean |first difference| inside
-                     is under a tenth of its median outside
+                     is under a twentieth of its median outside (noise
+                     smoothed over 13 rows leaves about a tenth)
      variance change L >= 6 and the MAD of r inside is over 2.5 sigmas
                      while their median is within one inside MAD of the
-                     outside median
+                     outside median (a burst), or the values' mean
+                     |second difference| inside is under a quarter of
+                     its median outside (a collapse: the noise smoothed
+                     away, a season hardly moves it)
      trend           L >= 6, a straight line explains over 60% of r's
                      variance inside, and it moves over 2 sigmas across
                      the event
@@ -3019,7 +3023,7 @@ static size_t an__xai_worst_row(const an_xai_context *c, const an_event *ev, siz
 }
 
 /* Whether channel f's values stop moving over the event: their mean
-   |first difference| inside under a tenth of its median outside. */
+   |first difference| inside under a twentieth of its median outside. */
 static int an__xai_flat(const an_xai_context *c, const an_event *ev, size_t f, float *work)
 {
     size_t F = c->n_features, L = ev->end - ev->start + 1, t, n = 0;
@@ -3031,7 +3035,23 @@ static int an__xai_flat(const an_xai_context *c, const an_event *ev, size_t f, f
         else work[n++] = (float)d;
     }
     if (n) an_percentile_inplace(work, n, 50.0, &diff_out);
-    return n && diff_in < 0.1 * diff_out;
+    return n && diff_in < 0.05 * diff_out;
+}
+
+/* Whether channel f's noise collapses over the event (L >= 3): the
+   values' mean |second difference| inside under a quarter of its median
+   outside. */
+static int an__xai_quiet(const an_xai_context *c, const an_event *ev, size_t f, float *work)
+{
+    size_t F = c->n_features, L = ev->end - ev->start + 1, t, n = 0;
+    double d2_in = 0.0, d2_out = 0.0;
+    for (t = 2; t < c->n_rows; t++) {
+        double d = fabs((double)c->x[t * F + f] - 2.0 * c->x[(t - 1) * F + f] + c->x[(t - 2) * F + f]);
+        if (t >= ev->start + 2 && t <= ev->end) d2_in += d / (double)(L - 2);
+        else if (t + 2 < ev->start || t > ev->end + 2) work[n++] = (float)d;
+    }
+    if (n) an_percentile_inplace(work, n, 50.0, &d2_out);
+    return n && d2_in < 0.25 * d2_out;
 }
 
 /* The kind of deviation of channel f over the event (see section 3). */
@@ -3049,7 +3069,8 @@ static an_xai_deviation an__xai_kind(const an_xai_context *c, const an_event *ev
     for (t = ev->start, n = 0; t <= ev->end; t++)
         work[n++] = (float)(c->x[t * F + f] - an__xai_expect(c, t, f, ch->median_x) - ch->median_r);
     an__xai_robust(work, n, &in_median, &in_sigma);
-    if (L >= 6 && in_sigma > 2.5 * ch->sigma && fabs(in_median) < in_sigma / 1.4826) return AN_XAI_VARIANCE_CHANGE;
+    if (L >= 6 && ((in_sigma > 2.5 * ch->sigma && fabs(in_median) < in_sigma / 1.4826) || an__xai_quiet(c, ev, f, work)))
+        return AN_XAI_VARIANCE_CHANGE;
     if (L >= 6) {   /* least squares line of r on t inside */
         double st = 0.0, sr = 0.0, stt = 0.0, str = 0.0, srr = 0.0, slope, r2;
         for (t = ev->start; t <= ev->end; t++) {

@@ -1897,6 +1897,117 @@ static void test_ensemble_flatline(void)
 }
 
 
+/* The quiet rule against a hand computation: each feature's need (the
+   25th percentile of its training windows' mean |second difference|, over
+   8), a window of collapsed noise decides, batch == push, a save mid-way
+   goes on, a reset restarts the window, a constant feature is not judged,
+   bad windows are refused and the rule is off by default. */
+#define QU_W 24
+static float quiet_oracle(const float *x, size_t i, size_t f, double need)
+{
+    double sum = 0.0;
+    size_t k;
+    if (need == 0.0 || i < QU_W + 1) return 0.0f;
+    for (k = i + 1 - QU_W; k <= i; k++)
+        sum += fabs((double)x[k * 2 + f] - 2.0 * (double)x[(k - 1) * 2 + f] + (double)x[(k - 2) * 2 + f]);
+    return sum / QU_W > need * 1e-9 ? (float)(need / (sum / QU_W)) : 1e9f;
+}
+
+static void test_ensemble_quiet(void)
+{
+    static float x[FL_N * 2], test[FL_T * 2], batch[FL_T], flat[FL_N * 2];
+    static double means[FL_N];
+    an_ensemble_config c = an_ensemble_config_init();
+    an_detector *e, *m, *loaded = NULL;
+    an_ensemble_decision dec, bdec;
+    an_rng rng;
+    size_t i, f, k, first = 0, last = 0;
+    double need[2];
+    an_rng_seed(&rng, 12, 3);
+    for (i = 0; i < FL_N * 2; i++) x[i] = (float)(3.0 * an_rng_normal(&rng));
+    for (f = 0; f < 2; f++) {
+        size_t n = 0;
+        for (i = QU_W + 1; i < FL_N; i++) {
+            double sum = 0.0;
+            for (k = i + 1 - QU_W; k <= i; k++)
+                sum += fabs((double)x[k * 2 + f] - 2.0 * (double)x[(k - 1) * 2 + f] + (double)x[(k - 2) * 2 + f]);
+            means[n++] = sum / QU_W;
+        }
+        qsort(means, n, sizeof means[0], cmp_double);
+        need[f] = means[(n - 1) / 4] / 8.0;
+    }
+    for (i = 0; i < FL_T * 2; i++) test[i] = (float)(3.0 * an_rng_normal(&rng));
+    for (i = 100; i < 180; i++) test[i * 2] = (float)(0.05 * an_rng_normal(&rng));   /* feature 0's noise collapses */
+    c.quiet_rows = QU_W;
+    CHECK_OK(an_ensemble_create(&c, 2, NULL, &e));
+    CHECK_OK(zdet_create(2, &an__default_allocator, &m));
+    CHECK_OK(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE));
+    CHECK_OK(an_detector_fit(e, x, FL_N));
+    CHECK_OK(an_detector_score(e, test, FL_T, batch));
+    for (i = 0; i < FL_T; i++) {
+        float score, worst = 0.0f;
+        for (f = 0; f < 2; f++)
+            if (quiet_oracle(test, i, f, need[f]) > worst) worst = quiet_oracle(test, i, f, need[f]);
+        CHECK_OK(an_detector_push(e, &test[i * 2], &score));
+        CHECK_OK(an_ensemble_last(e, &dec));
+        CHECK_OK(an_ensemble_decide(e, i, &bdec));
+        CHECK(dec.quiet == worst && bdec.quiet == worst && score == batch[i]);
+        CHECK(dec.anomaly == (dec.vote >= 0.5 || worst >= 1.0) && bdec.anomaly == dec.anomaly);
+        if (worst >= 1.0) { if (!first) first = i; last = i; }
+        if (i == 130) loaded = toy_reload(e);   /* saved mid-way, the window goes on where it was */
+        if (i > 130 && loaded) {
+            an_ensemble_decision ldec;
+            float lscore;
+            CHECK_OK(an_detector_push(loaded, &test[i * 2], &lscore));
+            CHECK_OK(an_ensemble_last(loaded, &ldec));
+            CHECK(lscore == score && ldec.anomaly == dec.anomaly && ldec.quiet == dec.quiet);
+        }
+    }
+    if (getenv("TEST_VERBOSE")) printf("  quiet: first %zu last %zu\n", first, last);
+    CHECK(first > 100 && first <= 100 + QU_W && last >= 179 && last < 180 + QU_W);   /* the collapse, no other row */
+    an_detector_destroy(loaded);
+    /* a reset starts the window again */
+    CHECK_OK(an_detector_reset(e));
+    for (i = 0; i <= QU_W + 1; i++) {
+        float score;
+        CHECK_OK(an_detector_push(e, &test[(120 + i) * 2], &score));
+        CHECK_OK(an_ensemble_last(e, &dec));
+        CHECK(i < QU_W + 1 ? dec.quiet == 0.0 : dec.quiet >= 1.0);
+    }
+    an_detector_destroy(e);
+    /* trained on a constant (every block holds its value): not judged */
+    for (i = 0; i < FL_N * 2; i++) flat[i] = i % 2 ? x[i] : 5.0f;
+    CHECK_OK(an_ensemble_create(&c, 2, NULL, &e));
+    CHECK_OK(zdet_create(2, &an__default_allocator, &m));
+    CHECK_OK(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE));
+    CHECK_OK(an_detector_fit(e, flat, FL_N));
+    CHECK_OK(an_detector_score(e, flat, 200, batch));
+    for (i = 0; i < 200; i++) {
+        CHECK_OK(an_ensemble_decide(e, i, &dec));
+        CHECK(dec.quiet < 1.0);
+    }
+    an_detector_destroy(e);
+    /* off by default; windows of 1, 2 or past the limit refused */
+    c = an_ensemble_config_init();
+    CHECK(c.quiet_rows == 0);
+    CHECK_OK(an_ensemble_create(&c, 2, NULL, &e));
+    CHECK_OK(zdet_create(2, &an__default_allocator, &m));
+    CHECK_OK(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE));
+    CHECK_OK(an_detector_fit(e, x, FL_N));
+    CHECK_OK(an_detector_score(e, test, FL_T, batch));
+    for (i = 0; i < FL_T; i++) {
+        CHECK_OK(an_ensemble_decide(e, i, &dec));
+        CHECK(dec.quiet == 0.0 && dec.anomaly == (dec.vote >= 0.5));
+    }
+    an_detector_destroy(e);
+    c.quiet_rows = 1;
+    CHECK_RESULT(an_ensemble_create(&c, 2, NULL, &e), AN_ERR_INVALID_ARG);
+    c.quiet_rows = 2;
+    CHECK_RESULT(an_ensemble_create(&c, 2, NULL, &e), AN_ERR_INVALID_ARG);
+    c.quiet_rows = AN_ENSEMBLE_MAX_QUIET + 1;
+    CHECK_RESULT(an_ensemble_create(&c, 2, NULL, &e), AN_ERR_INVALID_ARG);
+}
+
 /* The sustained vote against a brute-force oracle: a toy z-score member,
    the calibration fitted on its training scores by hand, the training
    windows' mean surprise sorted for its median and MAD, then a run of
@@ -2110,5 +2221,6 @@ int main(void)
     RUN(test_calibration);
     RUN(test_ensemble_sustained_vote);
     RUN(test_ensemble_flatline);
+    RUN(test_ensemble_quiet);
     return test_finish("test_core");
 }

@@ -2505,6 +2505,45 @@ static void test_xai_reasons_command_and_stuck(void)
     if (getenv("XAI_VERBOSE")) fprintf(stderr, "  reason: %s\n", text);
 }
 
+/* A collapse (the injector's 13-row moving average of the noise) is a
+   variance change, not a flatline: its values still move, a tenth as
+   much as outside, and its residuals' MAD is about a quarter of the
+   sigma outside.  One channel, five seeds. */
+static void test_xai_reason_collapse(void)
+{
+    enum { N = 600 };
+    static float x[N];
+    static double expected[N];
+    const char *names[1] = { "value" };
+    char text[400];
+    size_t i, len, seed;
+    an_xai_context c = an_xai_context_init();
+    an_xai_reason r;
+    for (seed = 1; seed <= 5; seed++) {
+        an_rng rng;
+        an_inject_event e;
+        an_event ev;
+        an_rng_seed(&rng, seed, 77);
+        for (i = 0; i < N; i++) {
+            expected[i] = 10.0 + 3.0 * sin(6.2831853 * (double)i / 48.0);
+            x[i] = (float)(expected[i] + 0.3 * an_rng_normal(&rng));
+        }
+        memset(&e, 0, sizeof e);
+        e.kind = AN_INJECT_COLLAPSE;
+        e.start = 300;
+        e.end = 359;
+        e.magnitude = 1.0;
+        e.scale = 0.3;
+        e.sign = 1;
+        CHECK_OK(an_inject_apply(x, N, 1, &e, 1, 48, seed, NULL, NULL));
+        reason_case(&ev, e.start, e.end, e.start, &c, N, 1, x, expected, names);
+        CHECK_OK(an_xai_explain_event(&c, &ev, &r, text, sizeof text, &len, NULL));
+        if (r.kind != AN_XAI_VARIANCE_CHANGE) fprintf(stderr, "collapse told as: %s\n", text);
+        CHECK(r.kind == AN_XAI_VARIANCE_CHANGE);
+        CHECK(strncmp(text, "variance change in value: ", 26) == 0);
+    }
+}
+
 /* Reasons: each kind the injector makes, in channel 1 of three, is told
    as that kind, in that channel, with its size in sigmas. */
 static void test_xai_reasons(void)
@@ -2841,6 +2880,7 @@ int main(void)
     RUN(test_xai_ig_torch);
     RUN(test_xai_ig_errors);
     RUN(test_xai_reasons);
+    RUN(test_xai_reason_collapse);
     RUN(test_xai_reasons_command_and_stuck);
     RUN(test_xai_duplicates);
     RUN(test_xai_localization);
