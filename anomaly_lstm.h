@@ -905,9 +905,9 @@ AN_API an_result an_lstm_freeze(an_detector *d, an_lstm_side side, size_t layer,
    data's units; an_vae_augment appends a fraction of such windows to a
    series, for an LSTM's training set (`anomaly augment`), and
    an_lstm_fit_augmented trains the autoencoder with such windows.
-   Whether that helps detection: not clearly (README, "Does augmentation
-   help?": 5 seeds, a hint on NAB within the seeds' spread, nothing on
-   the synthetic files); it is off unless asked for. */
+   Whether that helps detection: no (README, "Does augmentation help?":
+   5 seeds, NAB's 41 files 3 points lower, the synthetic files within
+   the seeds' spread); it is off unless asked for. */
 #define AN_TAG_VAE AN_TAG('V', 'A', 'E', '1')
 #define AN_VAE_LOGVAR_MAX 10.0f
 #define AN_VAE_MAX_DRAWS 64
