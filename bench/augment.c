@@ -13,10 +13,10 @@
    n / 2048 + 1, seed s; E epochs, default 20) is trained on a file's
    training rows and scores every row (the window ending at it).
 
-   Synthetic: `make eval QUICK=1`'s 14 files (bench/eval.c's generator
+   Synthetic: 14 of `make eval QUICK=1`'s files (bench/eval.c's generator
    and seeds: daily and trend-daily, one kind each of spike, dip, shift,
    variance, flatline, trend, phase, magnitude 6, 5000 rows, none in the
-   first 1440), trained on the clean first 1440 rows (augmentation adds
+   first 1440; not its collapse and period files), trained on the clean first 1440 rows (augmentation adds
    normal windows: the setting it is for).  A test row (1440 on) is
    flagged when its score exceeds the largest training-row score; events
    and matching as bench/eval.c (runs merged across 3 rows, a match
