@@ -174,13 +174,13 @@ static const char *const usage_text[] = {
     "(default: detected; without one, phase is left out of the default kinds);\n"
     "--clean-rows N keeps the first N rows clean (for a training prefix).\n"
     "\n"
-    "augment fits --method vae's model, without centring, on every row of FILE and\n"
-    "writes FILE's rows as they were, then round(F n) windows of --window rows\n"
-    "drawn from it, n the windows FILE holds end to end (timestamp 'synthetic'),\n"
-    "with a last column 'synthetic' (0, then 1).  --fraction F in [0, 10] (0.3:\n"
-    "30% more windows); --seed (1) seeds training and the draws.  --windows\n"
-    "writes the drawn windows alone, as blocks: the header\n"
-    "'window,step,<columns>,label', then for each window --window lines\n"
+    "augment fits --method vae's model, without centring and with beta 0.01, on\n"
+    "every row of FILE and writes FILE's rows as they were, then round(F n)\n"
+    "windows of --window rows drawn from it, n the windows FILE holds end to end\n"
+    "(timestamp 'synthetic'), with a last column 'synthetic' (0, then 1).\n"
+    "--fraction F in [0, 10] (0.3: 30% more windows); --seed (1) seeds training\n"
+    "and the draws.  --windows writes the drawn windows alone, as blocks: the\n"
+    "header 'window,step,<columns>,label', then for each window --window lines\n"
     "'w,s,<values>,label' (w from 1, s from 0) and an empty line; label is 0 here.\n"
     "augment --classifier MODEL trains an LSTM classifier (32 units, --epochs,\n"
     "default 60) on --count windows (1024) cut from FILE at random rows (with\n"
@@ -491,8 +491,8 @@ static an_detector *make_lstm(const options *o, size_t n_features, int forecaste
    pattern: an uncentred VAE flags every row of a trend that leaves the
    training range); training as make_lstm's.  Beta and centring were
    chosen on make eval's synthetic files (README, "The VAE").  augment's
-   generator does not centre: a centred VAE draws every window at the
-   training mean. */
+   generator keeps the library's beta (0.01) and does not centre: a
+   centred VAE draws every window at the training mean. */
 static an_vae_config vae_config(const options *o, size_t n_rows)
 {
     an_vae_config c = an_vae_config_init(o->window, 32, 8);
@@ -2011,6 +2011,7 @@ static int cmd_augment(int argc, char **argv)
         if (!classifier || from_vae) {
             vc = vae_config(&o, t.rows);
             vc.centre = 0;   /* windows at their own level, not all at the mean */
+            vc.beta = an_vae_config_init(1, 1, 1).beta;   /* the library's: a generator draws from the prior */
             check(an_vae_create(&vc, t.cols, NULL, &d), "vae");
             r = an_detector_fit(d, t.x, t.rows);
             progress_end();
