@@ -4873,12 +4873,23 @@ static float an__quiet_ratio(double need, double sum, size_t w)
     return mean > need * 1e-9 ? (float)(need / mean) : 1e9f;
 }
 
+/* Sum of |x[k] - 2 x[k-1] + x[k-2]| of feature f over the w second
+   differences ending at row t >= w + 1 of x (., F), oldest first. */
+static double an__quiet_window_sum(const float *x, size_t F, size_t f, size_t t, size_t w)
+{
+    double sum = 0.0;
+    size_t k;
+    for (k = t + 1 - w; k <= t; k++)
+        sum += fabs((double)x[k * F + f] - 2.0 * (double)x[(k - 1) * F + f] + (double)x[(k - 2) * F + f]);
+    return sum;
+}
+
 #ifndef ANOMALY_NO_TRAINING
 /* Each feature's need from the training rows x (n, F), as described with
    the config: 0 where the feature is not judged. */
 static an_result an__quiet_fit(an__ensemble *e, const float *x, size_t n)
 {
-    size_t F = e->base.n_features, w = e->config.quiet_rows, f, t, k, m, bytes;
+    size_t F = e->base.n_features, w = e->config.quiet_rows, f, t, m, bytes;
     double *mean;
     an__quiet_clear(e);
     if (!w) return AN_OK;
@@ -4888,12 +4899,7 @@ static an_result an__quiet_fit(an__ensemble *e, const float *x, size_t n)
     if (!(mean = (double *)an_malloc(&e->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     for (f = 0; f < F; f++) {
         if (an__repeats_heavily(x, n, F, f)) continue;
-        for (t = w + 1; t < n; t++) {                /* the window of w second differences ending at t */
-            double sum = 0.0;
-            for (k = t + 1 - w; k <= t; k++)
-                sum += fabs((double)x[k * F + f] - 2.0 * (double)x[(k - 1) * F + f] + (double)x[(k - 2) * F + f]);
-            mean[t - w - 1] = sum / (double)w;
-        }
+        for (t = w + 1; t < n; t++) mean[t - w - 1] = an__quiet_window_sum(x, F, f, t, w) / (double)w;
         e->quiet[f * (3 + w)] = an__select_d(mean, m, (m - 1) / 4) / 8.0;
     }
     an_free(&e->alloc, mean, bytes);
@@ -4943,17 +4949,14 @@ static double an__quiet_push(an__ensemble *e, const float *row)
    its own windows. */
 static void an__quiet_batch(const an__ensemble *e, const float *x, size_t n, float *out)
 {
-    size_t F = e->base.n_features, w = e->config.quiet_rows, f, i, k;
+    size_t F = e->base.n_features, w = e->config.quiet_rows, f, i;
     for (i = 0; i < n; i++) out[i] = 0.0f;
     for (f = 0; w && f < F; f++) {
         double need = e->quiet[f * (3 + w)];
         if (need == 0.0) continue;
         for (i = w + 1; i < n; i++) {
-            double sum = 0.0;
-            float ratio;
-            for (k = i + 1 - w; k <= i; k++)
-                sum += fabs((double)x[k * F + f] - 2.0 * (double)x[(k - 1) * F + f] + (double)x[(k - 2) * F + f]);
-            if ((ratio = an__quiet_ratio(need, sum, w)) > out[i]) out[i] = ratio;
+            float ratio = an__quiet_ratio(need, an__quiet_window_sum(x, F, f, i, w), w);
+            if (ratio > out[i]) out[i] = ratio;
         }
     }
 }
