@@ -161,7 +161,11 @@ AN_API an_result an_acf(const double *y, size_t n, size_t max_lag, double *acf, 
    2) whose cycle means leave the least variance per degree of freedom
    in the series less its moving average over p rows (the peak of a
    smooth cycle is broad: five days of 5-minute rows put it up to five
-   lags off the day), and kept if they explain at least 5% of the
+   lags off the day); a divisor of it (p / k, k <= 10) is taken instead
+   when its cycle medians leave no more than p's do plus 5% of what the
+   series' median leaves, in absolute deviations (a few days of a changed
+   season fill a multiple's cycle means, not its medians); kept if they
+   explain at least 5% of the
    variance left (beyond the 2 p / n that p means take from noise).  Each
    period found is removed (cycle means) before the search for the next,
    which stops when what is left is below 1e-9 of the variance (rounding).
@@ -228,9 +232,9 @@ AN_API const an_detector_vtable *an_iqr_type(void);
 /* STL + IQR, the seeds' statistical baseline made causal.  fit decomposes
    the training series with STL (robust by default) and seeds an additive
    Holt-Winters filter with it: level, slope and the seasonal profile.
-   Without a given period it takes the longest an_detect_periods finds,
-   which holds the shorter ones as a week holds its days (no season when
-   none is found).
+   Without a given period it takes the longest an_detect_periods finds
+   that holds the shorter ones as a week holds its days (a whole number
+   m of them, within m lags; no season when none is found).
    Each point is scored by its one-step residual r = x - (level + slope +
    season[phase]) as max(Q1 - r, r - Q3) / IQR, with the quartiles of the
    residuals the filter made on the training series.  The filter learns
@@ -1620,6 +1624,24 @@ static double an__cycle_sse(const double *x, size_t n, size_t p)
     return sse;
 }
 
+/* Sum of |x - m| over x (n), m the median of x's phase at period p over
+   the cycles: a season shows in most of its cycles, while a few disturbed
+   cycles (a changed season on some days) move the means of their phases,
+   not the medians, and weigh by their size, not its square.
+   v: scratch (n / p + 1). */
+static double an__cycle_abs_median(const double *x, size_t n, size_t p, double *v)
+{
+    double sum = 0.0;
+    size_t q, i, c;
+    for (q = 0; q < p; q++) {
+        double med;
+        for (c = 0, i = q; i < n; i += p) v[c++] = x[i];
+        med = an__quantile_d(v, c, 0.5);
+        for (i = q; i < n; i += p) sum += fabs(x[i] - med);
+    }
+    return sum;
+}
+
 /* An ACF peak sits off the true period: the peak of a smooth cycle is
    broad, so noise and a slower component (a weekly swing under a daily
    cycle, a trend the line did not take out) move it by several lags
@@ -1647,6 +1669,29 @@ static size_t an__refine_period(const double *x, size_t n, size_t p, size_t max_
         if (q != p && q % p == 0) continue;          /* a multiple always fits as well */
         var = an__cycle_sse(d, m, q) / (double)(m - q);
         if (var < best_var) { best = q; best_var = var; }
+    }
+    return best;
+}
+
+/* p gives way to a divisor q near p / k (k up to 10, q >= 4: the lag
+   within q / 20, at least 2, of p / k whose cycle medians leave the
+   least) when q's cycle medians leave no more than p's do plus 5% of
+   what the series' own median leaves (absolute deviations): a few
+   disturbed days make a multiple of the day the strongest peak and fill
+   its cycle means, not its medians.  The shortest such q wins.
+   scratch: n. */
+static size_t an__shortest_season(const double *x, size_t n, size_t p, double *scratch)
+{
+    double need = an__cycle_abs_median(x, n, p, scratch) + 0.05 * an__cycle_abs_median(x, n, 1, scratch);
+    size_t k, best = p;
+    for (k = 2; k <= 10 && p / k >= 4; k++) {
+        size_t c = (p + k / 2) / k, reach = c / 20 > 2 ? c / 20 : 2, q, best_q = 0;
+        double least = HUGE_VAL;
+        for (q = c - reach; q <= c + reach; q++) {
+            double left = an__cycle_abs_median(x, n, q, scratch);
+            if (left < least) least = left, best_q = q;
+        }
+        if (best_q < best && least <= need) best = best_q;
     }
     return best;
 }
@@ -1685,7 +1730,8 @@ AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period,
            floats, whose rounding repeats) has no season */
         if (!(an__cycle_sse(x, n, 1) > 1e-9 * total)) break;
         if ((r = an__acf_work(x, n, max_lag, acf, re)) != AN_OK) break;
-        if ((p = an__acf_period(acf, max_lag, min_acf)) != 0) p = an__refine_period(x, n, p, max_period, re);
+        if ((p = an__acf_period(acf, max_lag, min_acf)) != 0)
+            p = an__shortest_season(x, n, an__refine_period(x, n, p, max_period, re), re);
         for (k = 0; k < found; k++)     /* the cycle means of a multiple took it out already */
             if (p && periods[k] % p == 0) p = 0;
         /* A real season explains at least 5% of what is left, beyond the
@@ -2364,6 +2410,21 @@ static void an__stl_iqr_tail(an__stl_iqr *d, size_t f, const double *y, size_t n
     p->tail = q > 1.0 ? q : 1.0;
 }
 
+/* Of the periods found (ascending), the longest that holds the shorter
+   ones: each taken must be a whole number m of the last taken, within m
+   lags (a week of 2016 holds days of 288, of 287 too), so a period beside
+   the day (a 376 from a few disturbed days) does not replace it.
+   Returns: 0 when none was found. */
+static size_t an__nested_period(const size_t *found, size_t count)
+{
+    size_t i, best = count ? found[0] : 0;
+    for (i = 1; i < count; i++) {
+        size_t m = (found[i] + best / 2) / best, off = found[i] > m * best ? found[i] - m * best : m * best - found[i];
+        if (m >= 2 && off <= m) best = found[i];
+    }
+    return best;
+}
+
 static an_result an__stl_iqr_fit(an_detector *self, const float *x, size_t n)
 {
     an__stl_iqr *d = (an__stl_iqr *)self;
@@ -2383,7 +2444,7 @@ static an_result an__stl_iqr_fit(an_detector *self, const float *x, size_t n)
         for (i = 0; i < n; i++) work[i] = x[i * F + f];
         r = an_detect_periods(work, n, 0, 0, found, 4, &count, &d->alloc);
         if (r == AN_ERR_INPUT) r = AN_OK, count = 0;              /* a constant feature */
-        d->params[f].period = count ? found[count - 1] : 0;       /* the longest holds the shorter */
+        d->params[f].period = an__nested_period(found, count);
     }
     for (f = 0; f < F; f++)
         if (d->params[f].period > max_period) max_period = d->params[f].period;

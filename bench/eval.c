@@ -470,6 +470,23 @@ static void write_csv(const char *path, const float *x, size_t n)
     if (fclose(f) != 0) die("cannot write %s", path);
 }
 
+/* Beside each synthetic file, FILE.events: its true events, one per line
+   (kind,start,end,magnitude,scale; rows from 0, both inclusive), for
+   whoever studies what was missed. */
+static void write_truth(const char *csv, const an_inject_event *ev, size_t n_ev)
+{
+    char path[4200];
+    FILE *f;
+    size_t k;
+    snprintf(path, sizeof path, "%s.events", csv);
+    if (!(f = fopen(path, "w"))) die("cannot write %s: %s", path, strerror(errno));
+    fprintf(f, "kind,start,end,magnitude,scale\n");
+    for (k = 0; k < n_ev; k++)
+        fprintf(f, "%s,%zu,%zu,%g,%.6g\n", an_inject_kind_name(ev[k].kind), ev[k].start, ev[k].end, ev[k].magnitude,
+                ev[k].scale);
+    if (fclose(f) != 0) die("cannot write %s", path);
+}
+
 /* The anomaly column (the last) of detect's output, n rows. */
 static int read_flags(const char *path, unsigned char *flag, size_t n)
 {
@@ -608,6 +625,7 @@ static void synth_part_run(const config *c, synth_part *p)
                          an_inject_kind_name(synth_kinds[k]), an_synth_shape_name(shapes[s]), ic.magnitude,
                          (unsigned long long)seed);
                 write_csv(f->csv, x, ROWS);
+                write_truth(f->csv, f->ev, f->n_ev);
             }
     p->files = n_files;
     /* 2. `anomaly detect` on each, twice, up to `jobs` at once. */
@@ -770,6 +788,7 @@ static void tele_part_run(const config *c, tele_part *p)
         snprintf(csv, sizeof csv, "%s/synth/tele_%s_%llu.csv", c->work, an_inject_kind_name(tele_kinds[k % N_TELE_KINDS]),
                  (unsigned long long)seed);
         tele_write(csv, x);
+        write_truth(csv, ev, n_ev);
         p->files++;
         for (mode = 0; mode < 2; mode++) {
             char train[32];
