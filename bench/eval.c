@@ -5,7 +5,11 @@
                 [--no-nab] [--no-synth] [--no-telemetry] [--no-xai] [--jobs N]
                 [--seed N] [-- ARGS...]
 
-   Its files go to WORK (default build/eval-work): WORK/nab, WORK/synth.
+   Its files go to WORK (default build/eval-work): WORK/nab, WORK/synth;
+   beside each synthetic CSV, FILE.events lists its true events and
+   FILE.unsup.out / FILE.trained.out hold detect's output
+   (tools/eval_misses.py reads them: which events were missed, where the
+   false ones fell).
 
    ARGS (make eval EVAL_ARGS="--method stl") go to every `anomaly detect`
    and `anomaly nab` the suite runs, so an alternative is judged by the same
