@@ -17,6 +17,7 @@ import argparse
 import collections
 import glob
 import os
+import signal
 
 TOLERANCE, MERGE_GAP = 12, 3      # bench/eval.c's
 
@@ -44,6 +45,7 @@ def near(run, start, end):
 
 
 def main():
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)      # quiet under head
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('work', nargs='?', default='build/eval-work')
     ap.add_argument('--kind', help='only files of this kind (spike, dip, ...)')
