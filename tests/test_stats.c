@@ -413,6 +413,31 @@ static void test_detect_periods(void)
     free(y);
 }
 
+/* Series `seed` of base `shape` (daily, daily-weekly, trend-daily) of n
+   5-minute rows into y, with `changes` changes of the period (the day at
+   2/3 speed for one to two days) after the first five days; x: scratch
+   (n). */
+static void synth_days(double *y, float *x, size_t n, int shape, unsigned seed, size_t changes)
+{
+    an_synth_config c = an_synth_config_init((an_synth_shape)shape, seed);
+    size_t i;
+    CHECK_OK(an_synth_series(x, n, 1, &c));
+    if (changes) {
+        an_inject_config ic = an_inject_config_init();
+        an_inject_event ev[8];
+        size_t n_ev;
+        double scale;
+        CHECK_OK(an_inject_scale(x, n, 1, NULL, &scale));
+        ic.kinds = AN_INJECT_BIT(AN_INJECT_PERIOD);
+        ic.count = changes;
+        ic.first_row = 1440;
+        ic.period = 288;
+        ic.seed = seed;
+        CHECK_OK(an_inject(x, n, 1, &ic, &scale, ev, 8, &n_ev, NULL, NULL));
+    }
+    for (i = 0; i < n; i++) y[i] = x[i];
+}
+
 /* Five days of 5-minute rows (a clean training prefix): the ACF's broad
    peak lands a few lags off the day, and a period one lag off drifts the
    seasonal profile out of phase.  Before the lags around the peak were
@@ -422,49 +447,33 @@ static void test_detect_periods_exact_day(void)
 {
     float x[1440];
     double y[1440];
-    size_t i, p[4], count, exact = 0;
+    size_t p[4], count, exact = 0;
     int shape;
     unsigned seed;
-    for (shape = 0; shape < 3; shape++)                    /* daily, daily-weekly, trend-daily */
+    for (shape = 0; shape < 3; shape++)
         for (seed = 1; seed <= 12; seed++) {
-            an_synth_config c = an_synth_config_init((an_synth_shape)shape, seed);
-            CHECK_OK(an_synth_series(x, 1440, 1, &c));
-            for (i = 0; i < 1440; i++) y[i] = x[i];
+            synth_days(y, x, 1440, shape, seed, 0);
             CHECK_OK(an_detect_periods(y, 1440, 0, 0, p, 4, &count, NULL));
             exact += count >= 1 && p[count - 1] == 288;
         }
     CHECK_EQ_SIZE(exact, 36);
 }
 
-/* A changed season on some days (the injector's period change, the day
-   at 2/3 speed for one to two days, 3 to 5 times in 5000 5-minute rows,
-   as make eval's files) puts the ACF's strongest peak at a multiple of
-   the day (580, 872, ...), whose cycle means take in the disturbed days.
-   Cycle medians do not, so the day wins back: 32 of these 36 come out
-   within 3 lags of 288 here, 19 did before. */
+/* A changed season on some days (3 to 5 changes of the period in 5000
+   rows, as make eval's files) puts the ACF's strongest peak at a multiple
+   of the day (580, 872, ...), whose cycle means take in the disturbed
+   days.  Cycle medians do not, so the day wins back: 32 of these 36 come
+   out within 3 lags of 288 here, 19 did before. */
 static void test_detect_periods_disturbed_days(void)
 {
     static float x[5000];
     static double y[5000];
-    size_t i, p[4], count, near = 0;
+    size_t p[4], count, near = 0;
     int shape;
     unsigned seed;
-    for (shape = 0; shape < 3; shape++)                    /* daily, daily-weekly, trend-daily */
+    for (shape = 0; shape < 3; shape++)
         for (seed = 1; seed <= 12; seed++) {
-            an_synth_config c = an_synth_config_init((an_synth_shape)shape, seed);
-            an_inject_config ic = an_inject_config_init();
-            an_inject_event ev[8];
-            size_t n_ev;
-            double scale;
-            CHECK_OK(an_synth_series(x, 5000, 1, &c));
-            CHECK_OK(an_inject_scale(x, 5000, 1, NULL, &scale));
-            ic.kinds = AN_INJECT_BIT(AN_INJECT_PERIOD);
-            ic.count = 3 + seed % 3;
-            ic.first_row = 1440;
-            ic.period = 288;
-            ic.seed = seed;
-            CHECK_OK(an_inject(x, 5000, 1, &ic, &scale, ev, 8, &n_ev, NULL, NULL));
-            for (i = 0; i < 5000; i++) y[i] = x[i];
+            synth_days(y, x, 5000, shape, seed, 3 + seed % 3);
             CHECK_OK(an_detect_periods(y, 5000, 0, 0, p, 4, &count, NULL));
             near += count >= 1 && p[0] >= 285 && p[0] <= 291;
         }
