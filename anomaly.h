@@ -946,12 +946,14 @@ AN_API void      an_detector_destroy(an_detector *d);
 #define AN_TAG_SCALER   AN_TAG('S', 'C', 'A', 'L')
 
 /* ==========================================================================
-   11  Pipeline: events, alarms, onsets, calibration, ensemble
+   11  Pipeline: events, alarms, onsets, calibration, ensemble, inputs
    ==========================================================================
    The stages after a detector, for any detector: scores to alarms and
    events (11a), scores to onsets (11b), calibration and the ensemble, a
-   detector made of detectors (11c), and the causal protocol that feeds a
-   detector one row at a time as a benchmark does (11d).
+   detector made of detectors (11c), the causal protocol that feeds a
+   detector one row at a time as a benchmark does (11d), and the inputs
+   stage that explains target columns by input columns before a detector
+   sees them (11e).
 
    11a  Alarms and events
    --------------------------------------------------------------------------
@@ -1331,6 +1333,77 @@ AN_API an_causal_config an_causal_config_init(void);
    written up to that row); an_onset_init's error. */
 AN_API an_result an_causal_score(const an_causal_config *config, an_detector_maker make, void *user, const float *x,
                                  size_t n, size_t n_features, float *score, const an_allocator *a);
+
+/* --------------------------------------------------------------------------
+   11e  Inputs: targets explained by other channels
+   --------------------------------------------------------------------------
+   Telemetry often has channels that drive others: a command, a set
+   point, a load.  A target's step after a command is no anomaly, yet
+   every detector that sees the target alone flags it.  The inputs stage
+   wraps any detector (an ensemble too): it predicts each target column
+   from the input columns, linearly, and hands the inner detector the
+   targets' residuals, target - prediction, one column per target; the
+   inputs are read and never judged.
+
+   Each input u enters through its value and its first-order responses
+   r[t] = a r[t-1] + (1 - a) u[t], a = exp(-1 / tau), with time constants
+   tau = 2, 4, ..., 2^responses rows, so a lag or a slow settling of any
+   time constant in that range is a sum of them; each response starts at
+   the first row's value (a settled input), after fit, load or reset and
+   at the start of every batch.  Fit solves a ridge regression per
+   target with an intercept, on the training rows' standardised features
+   (the ridge is relative to their unit variance; a constant feature is
+   left out).  It first fits on the first three quarters of the rows and
+   keeps the inputs for a target only when they leave under `keep` of the
+   last quarter's squared error about the first three quarters' mean;
+   otherwise the inner detector gets the target itself, unchanged, so
+   inputs that carry nothing about a target change nothing.  (Slow
+   responses of a wandering input fit a wandering target by chance: on
+   synthetic telemetry an uninformative AR(1) sensor left 0.64 to 9.2 of
+   that error, a driving command 0.04 to 0.09.)  Fit costs O(n P^2) for P = inputs (responses + 1)
+   features, and allocates O(P^2 + n targets) doubles.
+
+   expected: the inner detector's expectation of a residual plus the
+   prediction, in the data's units; NaN in the inputs' columns.  A batch
+   score needs a residual buffer of its rows: fit reserves the training
+   length, a longer batch grows it once through the stage's allocator
+   (so a load's first batch score allocates).  No gradient: integrated
+   gradients does not run through the stage.  x: (n, n_features). */
+typedef struct an_exog_config {
+    size_t responses;      /* first-order responses per input (8: tau 2 .. 256) */
+    double ridge;          /* on the standardised features (1e-3)            */
+    double keep;           /* the share of held-out error inputs must stay under (0.5) */
+} an_exog_config;
+
+#define AN_EXOG_MAX_RESPONSES 16
+
+/* Returns: responses 8, ridge 1e-3, keep 0.5. */
+AN_API an_exog_config an_exog_config_init(void);
+/* A stage over n_features columns, input[f] non-zero for the inputs, around
+   `inner`, a detector of as many features as there are targets (the
+   other columns, in their order); the stage takes ownership of inner,
+   also on failure.  Fit needs at least 32 rows (AN_ERR_TOO_SHORT).
+   Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config, NULL arguments,
+   no input or no target, an inner detector of another feature count, an
+   inner stage; AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
+AN_API an_result an_exog_create(const an_exog_config *config, size_t n_features, const unsigned char *input,
+                                an_detector *inner, const an_allocator *a, an_detector **out);
+/* The detector the stage wraps (for an ensemble's decisions, say); the
+   stage still owns it.  Returns: AN_OK; AN_ERR_INVALID_ARG when d is not
+   an inputs stage. */
+AN_API an_result an_exog_inner(const an_detector *d, an_detector **inner);
+/* What the stage predicts of each target column for the last push (the
+   other columns NaN): a forecast from the inputs alone.
+   Returns: AN_OK; AN_ERR_NUMERIC before the first push after fit, load
+   or reset; AN_ERR_INVALID_ARG. */
+AN_API an_result an_exog_prediction(const an_detector *d, double *prediction);
+/* Whether target column f (a column of the data) uses the inputs, after
+   fit: 0 when the held-out check left it to its mean.
+   Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG for an input column. */
+AN_API an_result an_exog_uses_inputs(const an_detector *d, size_t f, int *uses);
+/* Returns: the stage's detector type (loaded by an_detector_load, which
+   knows it as it knows the ensemble). */
+AN_API const an_detector_vtable *an_exog_type(void);
 
 /* ==========================================================================
    12  Synthetic anomalies
@@ -4037,12 +4110,20 @@ AN_API an_result an_detector_save(const an_detector *d, an_writer *w)
 }
 
 #define AN__TAG_HYBRID AN_TAG('H', 'Y', 'B', 'R')   /* the ensemble's type (section 11) */
+#define AN__TAG_EXOG AN_TAG('E', 'X', 'O', 'G')     /* the inputs stage's type (section 11e) */
+#define AN__TAG_EXOG_FIT AN_TAG('X', 'F', 'I', 'T') /* its regression and stream */
 static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable *const *types, size_t n_types,
                                    const an_allocator *a, an_detector **out);
+static an_result an__exog_load(an_reader *payload, const an_detector_vtable *const *types, size_t n_types,
+                               const an_allocator *a, an_detector **out);
 
-/* an_detector_load's work.  The ensemble is this header's own type and is
-   found without the table, which it is handed for its members; `member`
-   refuses an ensemble, so a file cannot choose the recursion depth. */
+/* an_detector_load's work.  The ensemble and the inputs stage are this
+   header's own types and are found without the table, which they hand
+   to what they hold; `refuse` keeps an ensemble's members from being
+   ensembles or stages and a stage's inner from being a stage, so a file
+   cannot choose the recursion depth. */
+#define AN__REFUSE_HYBRID 1u
+#define AN__REFUSE_EXOG   2u
 /* The 'DETC' chunk at the cursor: its payload, after the type tag it
    names. */
 static an_result an__detector_open(an_reader *r, an_reader *payload, uint32_t *tag)
@@ -4071,7 +4152,7 @@ static an_result an__detector_load_as(const an_detector_vtable *type, an_reader 
 }
 
 static an_result an__detector_load(an_reader *r, const an_detector_vtable *const *types, size_t n_types,
-                                   const an_allocator *a, int member, an_detector **out)
+                                   const an_allocator *a, unsigned refuse, an_detector **out)
 {
     an_reader payload;
     uint32_t tag;
@@ -4079,8 +4160,12 @@ static an_result an__detector_load(an_reader *r, const an_detector_vtable *const
     an_result res;
     if ((res = an__detector_open(r, &payload, &tag)) != AN_OK) return res;
     if (tag == AN__TAG_HYBRID) {
-        if (member) return AN_ERR_CORRUPT;
+        if (refuse & AN__REFUSE_HYBRID) return AN_ERR_CORRUPT;
         return an__detector_loaded(an__ensemble_load(&payload, types, n_types, a, out), out);
+    }
+    if (tag == AN__TAG_EXOG) {
+        if (refuse & AN__REFUSE_EXOG) return AN_ERR_CORRUPT;
+        return an__detector_loaded(an__exog_load(&payload, types, n_types, a, out), out);
     }
     for (i = 0; i < n_types; i++)
         if (types[i] && types[i]->tag == tag) break;
@@ -4097,7 +4182,7 @@ AN_API an_result an_detector_load(an_reader *r, const an_detector_vtable *const 
     *out = NULL;
     if (!r || (!types && n_types)) return AN_ERR_INVALID_ARG;
     if ((res = an__allocator_copy(&alloc, a)) != AN_OK) return res;
-    return an__detector_load(r, types, n_types, &alloc, 0, out);
+    return an__detector_load(r, types, n_types, &alloc, 0u, out);
 }
 
 AN_API an_result an_detector_load_one(an_reader *r, const an_detector_vtable *type, const an_allocator *a,
@@ -4122,7 +4207,7 @@ AN_API void an_detector_destroy(an_detector *d)
 }
 
 /* ==========================================================================
-   11  Pipeline: events, alarms, onsets, calibration, ensemble
+   11  Pipeline: events, alarms, onsets, calibration, ensemble, inputs
    ==========================================================================
    11a  Alarms.  The batch form looks back into the arrays; the streaming
    form keeps a ring of flags.  They share only the definitions, which is what the
@@ -5344,7 +5429,7 @@ static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable 
             (r = an_read_f64(&p, &m.cal.tail)) != AN_OK || (r = an_read_f64(&p, &m.cal.shape)) != AN_OK)
             break;
         if (role > AN_MEMBER_BASELINE || !an__calibration_valid(&m.cal)) { r = AN_ERR_CORRUPT; break; }
-        if ((r = an__detector_load(&p, types, n_types, a, 1, &d)) != AN_OK) break;
+        if ((r = an__detector_load(&p, types, n_types, a, AN__REFUSE_HYBRID | AN__REFUSE_EXOG, &d)) != AN_OK) break;
         if (!*out && (r = an_ensemble_create(&c, d->n_features, a, out)) != AN_OK) {
             an_detector_destroy(d);
             if (r == AN_ERR_INVALID_ARG) r = AN_ERR_CORRUPT;
@@ -5428,6 +5513,18 @@ AN_API an_result an_detector_missing_type(const an_reader *r, const an_detector_
     if (!r || !tag || (!types && n_types)) return AN_ERR_INVALID_ARG;
     at = *r;
     if ((res = an__detector_tag(&at, &t)) != AN_OK) return res;
+    if (t == AN__TAG_EXOG) {                          /* the inner detector follows the stage's chunk */
+        an_reader q, inner;
+        at = *r;
+        if ((res = an_read_expect(&at, AN_TAG_DETECTOR, &payload)) != AN_OK ||
+            (res = an_read_expect(&payload, AN_TAG_TYPE, &q)) != AN_OK ||
+            (res = an_read_expect(&payload, AN__TAG_EXOG_FIT, &q)) != AN_OK)
+            return res;
+        inner = payload;
+        if ((res = an__detector_tag(&inner, &t)) != AN_OK) return res;
+        if (t == AN__TAG_EXOG) return AN_ERR_CORRUPT;
+        return an_detector_missing_type(&payload, types, n_types, tag);
+    }
     if (t != AN__TAG_HYBRID) {
         if (!an__type_linked(t, types, n_types)) *tag = t;
         return AN_OK;
@@ -5442,7 +5539,7 @@ AN_API an_result an_detector_missing_type(const an_reader *r, const an_detector_
         if ((res = an_reader_need(&p, fields, 1)) != AN_OK) return res;
         p.pos += fields;
         if ((res = an__detector_tag(&p, &t)) != AN_OK) return res;
-        if (t == AN__TAG_HYBRID) return AN_ERR_CORRUPT;
+        if (t == AN__TAG_HYBRID || t == AN__TAG_EXOG) return AN_ERR_CORRUPT;
         if (!an__type_linked(t, types, n_types)) { *tag = t; return AN_OK; }
     }
     return AN_OK;
@@ -5503,6 +5600,509 @@ AN_API an_result an_causal_score(const an_causal_config *config, an_detector_mak
     an_detector_destroy(d);
     return r;
 }
+
+/* ---- 11e inputs ------------------------------------------------------- */
+
+/* The Cholesky pair serves the inputs stage's fit (training code) and
+   LIME (anomaly_xai.h, in every build): a load-only build without the
+   explainers calls neither. */
+#if defined(__GNUC__) || defined(__clang__)
+#define AN__MAYBE_UNUSED __attribute__((unused))
+#else
+#define AN__MAYBE_UNUSED
+#endif
+
+/* Factors a symmetric positive definite A (n x n, row-major) in place
+   into L (lower triangle) with L L^T = A.  AN_ERR_NUMERIC when A is not
+   positive definite. */
+AN__MAYBE_UNUSED static an_result an__cholesky(double *A, size_t n)
+{
+    size_t i, j, k;
+    for (j = 0; j < n; j++) {
+        double d = A[j * n + j];
+        for (k = 0; k < j; k++) d -= A[j * n + k] * A[j * n + k];
+        if (!(d > 0.0) || !an__finite(d)) return AN_ERR_NUMERIC;
+        d = sqrt(d);
+        A[j * n + j] = d;
+        for (i = j + 1; i < n; i++) {
+            double v = A[i * n + j];
+            for (k = 0; k < j; k++) v -= A[i * n + k] * A[j * n + k];
+            A[i * n + j] = v / d;
+        }
+    }
+    return AN_OK;
+}
+
+/* Solves L L^T v = b with the factor an__cholesky left, v into b (n). */
+AN__MAYBE_UNUSED static void an__cholesky_solve(const double *L, double *b, size_t n)
+{
+    size_t i, k;
+    for (i = 0; i < n; i++) {   /* L y = b */
+        double v = b[i];
+        for (k = 0; k < i; k++) v -= L[i * n + k] * b[k];
+        b[i] = v / L[i * n + i];
+    }
+    for (i = n; i-- > 0;) {     /* L^T v = y */
+        double v = b[i];
+        for (k = i + 1; k < n; k++) v -= L[k * n + i] * b[k];
+        b[i] = v / L[i * n + i];
+    }
+}
+
+
+typedef struct an__exog {
+    an_detector base;
+    an_allocator alloc;
+    an_exog_config config;
+    an_detector *inner;
+    size_t n_inputs, n_targets, P;   /* P = n_inputs (responses + 1) features */
+    double *decay;          /* (responses) exp(-1 / tau)                      */
+    double *coef;           /* (n_targets, 1 + P) intercept, then weights     */
+    double *state;          /* (n_inputs, responses) the stream's responses   */
+    double *batch_state;    /* (n_inputs, responses) a batch's                */
+    double *feature;        /* (P) one row's features                         */
+    double *prediction;     /* (n_targets) the last push's                    */
+    double *inner_expected; /* (n_targets)                                    */
+    float *row_residual;    /* (n_targets) the last push's                    */
+    size_t *column;         /* (n_features) the inputs' columns, then the targets' */
+    unsigned char *input;   /* (n_features) 1 = an input column               */
+    unsigned char *uses;    /* (n_targets) 1 = the inputs explain the target  */
+    float *residual;        /* (capacity, n_targets) a batch's residuals      */
+    size_t capacity;
+    int primed, predicted;  /* the stream has seen a row; pushed since fit    */
+} an__exog;
+
+static size_t an__exog_doubles(size_t n_in, size_t n_t, size_t P, size_t R)
+{
+    return R + n_t * (1 + P) + 2 * n_in * R + P + 2 * n_t;
+}
+
+static int an__is_exog(const an_detector *d) { return d && d->vt == an_exog_type(); }
+
+/* The block after the struct: doubles, then the floats, the columns and
+   the flags. */
+static size_t an__exog_bytes(size_t F, size_t n_in, size_t n_t, size_t R)
+{
+    size_t P = n_in * (R + 1);
+    return sizeof(an__exog) + an__exog_doubles(n_in, n_t, P, R) * sizeof(double) +
+           ((n_t * sizeof(float) + sizeof(size_t) - 1) / sizeof(size_t)) * sizeof(size_t) + F * sizeof(size_t) + F + n_t;
+}
+
+AN_API an_exog_config an_exog_config_init(void)
+{
+    an_exog_config c;
+    c.responses = 8;
+    c.ridge = 1e-3;
+    c.keep = 0.5;
+    return c;
+}
+
+AN_API an_result an_exog_create(const an_exog_config *config, size_t n_features, const unsigned char *input,
+                                an_detector *inner, const an_allocator *a, an_detector **out)
+{
+    an_allocator alloc;
+    an__exog *e;
+    size_t f, n_in = 0, R, P, bytes;
+    double *d;
+    an_result r = AN_ERR_INVALID_ARG;
+    if (out) *out = NULL;
+    if (!out || !config || !input || !inner || an__is_exog(inner) || config->responses == 0 ||
+        config->responses > AN_EXOG_MAX_RESPONSES || !(config->ridge > 0.0) || !an__finite(config->ridge) ||
+        !(config->keep > 0.0 && config->keep <= 1.0) || n_features > SIZE_MAX / (AN_EXOG_MAX_RESPONSES + 1) / 16)
+        goto fail;
+    for (f = 0; f < n_features; f++) n_in += input[f] != 0;
+    if (n_in == 0 || n_in == n_features || inner->n_features != n_features - n_in) goto fail;
+    if ((r = an__allocator_copy(&alloc, a)) != AN_OK) goto fail;
+    R = config->responses;
+    P = n_in * (R + 1);
+    bytes = an__exog_bytes(n_features, n_in, n_features - n_in, R);
+    r = AN_ERR_NOMEM;
+    if (!(e = (an__exog *)an_malloc(&alloc, bytes, AN_ALIGN))) goto fail;
+    memset(e, 0, bytes);
+    e->base.vt = an_exog_type();
+    e->base.n_features = n_features;
+    e->alloc = alloc;
+    e->config = *config;
+    e->inner = inner;
+    e->n_inputs = n_in;
+    e->n_targets = n_features - n_in;
+    e->P = P;
+    d = (double *)(e + 1);
+    e->decay = d, d += R;
+    e->coef = d, d += e->n_targets * (1 + P);
+    e->state = d, d += n_in * R;
+    e->batch_state = d, d += n_in * R;
+    e->feature = d, d += P;
+    e->prediction = d, d += e->n_targets;
+    e->inner_expected = d, d += e->n_targets;
+    e->row_residual = (float *)d;
+    e->column = (size_t *)d + (e->n_targets * sizeof(float) + sizeof(size_t) - 1) / sizeof(size_t);
+    e->input = (unsigned char *)(e->column + n_features);
+    e->uses = e->input + n_features;
+    for (f = 0; f < R; f++) e->decay[f] = exp(-1.0 / (double)((size_t)2 << f));
+    for (f = 0, n_in = 0; f < n_features; f++) {
+        e->input[f] = input[f] != 0;
+        if (e->input[f]) e->column[n_in++] = f;
+    }
+    for (f = 0; f < n_features; f++)
+        if (!e->input[f]) e->column[n_in++] = f;
+    *out = &e->base;
+    return AN_OK;
+fail:
+    an_detector_destroy(inner);
+    return r;
+}
+
+AN_API an_result an_exog_inner(const an_detector *d, an_detector **inner)
+{
+    if (inner) *inner = NULL;
+    if (!an__is_exog(d) || !inner) return AN_ERR_INVALID_ARG;
+    *inner = ((const an__exog *)d)->inner;
+    return AN_OK;
+}
+
+/* Advances the responses in `state` by one row and writes the row's
+   features: per input its value, then its responses. */
+static void an__exog_features(an__exog *e, double *state, int *primed, const float *row)
+{
+    size_t R = e->config.responses, k, j;
+    for (k = 0; k < e->n_inputs; k++) {
+        double u = row[e->column[k]], *s = state + k * R, *f = e->feature + k * (R + 1);
+        if (!*primed)
+            for (j = 0; j < R; j++) s[j] = u;     /* a settled input */
+        f[0] = u;
+        for (j = 0; j < R; j++) f[j + 1] = s[j] = e->decay[j] * s[j] + (1.0 - e->decay[j]) * u;
+    }
+    *primed = 1;
+}
+
+/* The targets' predictions from the features with coef (n_targets,
+   1 + P), and their residuals. */
+static void an__exog_predict(const an__exog *e, const double *coef, const float *row, double *prediction,
+                             float *residual)
+{
+    size_t t, i;
+    for (t = 0; t < e->n_targets; t++) {
+        const double *c = coef + t * (1 + e->P);
+        double p = c[0];
+        for (i = 0; i < e->P; i++) p += c[1 + i] * e->feature[i];
+        prediction[t] = p;
+        residual[t] = (float)((double)row[e->column[e->n_inputs + t]] - p);
+    }
+}
+
+static an_result an__exog_reserve(an__exog *e, size_t n_rows)
+{
+    size_t bytes = an__mul(an__mul(n_rows, e->n_targets), sizeof(float));
+    float *grown;
+    if (n_rows <= e->capacity) return AN_OK;
+    if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(grown = (float *)an_malloc(&e->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    an_free(&e->alloc, e->residual, e->capacity * e->n_targets * sizeof(float));
+    e->residual = grown;
+    e->capacity = n_rows;
+    return AN_OK;
+}
+
+/* The residuals of x (n rows) into e->residual, the responses starting
+   afresh. */
+static void an__exog_residuals(an__exog *e, const float *x, size_t n)
+{
+    size_t i;
+    int primed = 0;
+    for (i = 0; i < n; i++) {
+        an__exog_features(e, e->batch_state, &primed, x + i * e->base.n_features);
+        an__exog_predict(e, e->coef, x + i * e->base.n_features, e->prediction, e->residual + i * e->n_targets);
+    }
+}
+
+#ifndef ANOMALY_NO_TRAINING
+/* One part of the training rows for the regression: sums of features
+   and targets less the first row's (shifted sums stay accurate when a
+   level dwarfs its variation), their products, and the count. */
+typedef struct an__exog_sums {
+    double *ff;    /* (P, P) upper triangle */
+    double *f;     /* (P) */
+    double *fy;    /* (P, n_targets) */
+    double *y;     /* (n_targets) */
+    size_t n;
+} an__exog_sums;
+
+static void an__exog_accumulate(const an__exog *e, an__exog_sums *s, const double *f, const double *y)
+{
+    size_t P = e->P, T = e->n_targets, i, j;
+    for (i = 0; i < P; i++) {
+        for (j = i; j < P; j++) s->ff[i * P + j] += f[i] * f[j];
+        for (j = 0; j < T; j++) s->fy[i * T + j] += f[i] * y[j];
+        s->f[i] += f[i];
+    }
+    for (j = 0; j < T; j++) s->y[j] += y[j];
+    s->n++;
+}
+
+/* The ridge fit of the sums into coef (n_targets, 1 + P), in the data's
+   units; shift_f, shift_y the first row's values the sums are less of.
+   work: P * P + P doubles. */
+static an_result an__exog_solve(const an__exog *e, const an__exog_sums *s, const double *shift_f,
+                                const double *shift_y, double *work, double *coef)
+{
+    size_t P = e->P, T = e->n_targets, i, j, t;
+    double *A = work, *sd = work + P * P, m = (double)s->n;
+    an_result r;
+    for (i = 0; i < P; i++) {
+        double mean = s->f[i] / m, var = s->ff[i * P + i] / m - mean * mean;
+        sd[i] = var > 1e-18 * (1.0 + (mean + shift_f[i]) * (mean + shift_f[i])) ? sqrt(var) : 0.0;   /* 0: constant */
+    }
+    for (i = 0; i < P; i++)
+        for (j = i; j < P; j++) {
+            double c = s->ff[i * P + j] / m - (s->f[i] / m) * (s->f[j] / m);
+            A[i * P + j] = A[j * P + i] = sd[i] > 0.0 && sd[j] > 0.0 ? c / (sd[i] * sd[j]) : (double)(i == j);
+            if (i == j) A[i * P + i] += e->config.ridge;
+        }
+    if ((r = an__cholesky(A, P)) != AN_OK) return r;
+    for (t = 0; t < T; t++) {
+        double *c = coef + t * (1 + P), *beta = c + 1, mean_y = s->y[t] / m;
+        for (i = 0; i < P; i++)
+            beta[i] = sd[i] > 0.0 ? (s->fy[i * T + t] / m - (s->f[i] / m) * mean_y) / sd[i] : 0.0;
+        an__cholesky_solve(A, beta, P);
+        c[0] = mean_y + shift_y[t];
+        for (i = 0; i < P; i++) {
+            beta[i] = sd[i] > 0.0 ? beta[i] / sd[i] : 0.0;         /* per standardised unit -> per unit */
+            c[0] -= beta[i] * (s->f[i] / m + shift_f[i]);
+        }
+    }
+    return AN_OK;
+}
+
+/* Fit: the held-out check on the first three quarters, then the
+   regression on every row, then the inner detector on the residuals. */
+static an_result an__exog_fit(an_detector *self, const float *x, size_t n)
+{
+    an__exog *e = (an__exog *)self;
+    size_t P = e->P, T = e->n_targets, F = self->n_features, n_fit = n - n / 4, i, t, k;
+    size_t words = 2 * (P * P + P + P * T + T) + T * (1 + P) + P + 4 * T + P * P + P;
+    double *block, *f0, *y0, *y, *work, *coef_fit, *err_model, *err_mean;
+    an__exog_sums part[2];
+    int primed = 0;
+    an_result r;
+    if (n < 32) return AN_ERR_TOO_SHORT;
+    if (an__mul(words, sizeof(double)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if ((r = an__exog_reserve(e, n)) != AN_OK) return r;
+    if (!(block = (double *)an_malloc(&e->alloc, words * sizeof(double), AN_ALIGN))) return AN_ERR_NOMEM;
+    memset(block, 0, words * sizeof(double));
+    for (k = 0, work = block; k < 2; k++) {
+        part[k].ff = work, work += P * P;
+        part[k].f = work, work += P;
+        part[k].fy = work, work += P * T;
+        part[k].y = work, work += T;
+        part[k].n = 0;
+    }
+    coef_fit = work, work += P * T + T;
+    f0 = work, work += P;
+    y0 = work, work += T;
+    y = work, work += T;
+    err_model = work, work += T;
+    err_mean = work, work += T;
+    for (i = 0; i < n; i++) {         /* the sums of both parts, less the first row */
+        const float *row = x + i * F;
+        an__exog_features(e, e->batch_state, &primed, row);
+        if (i == 0) {
+            memcpy(f0, e->feature, P * sizeof(double));
+            for (t = 0; t < T; t++) y0[t] = row[e->column[e->n_inputs + t]];
+        }
+        for (k = 0; k < P; k++) e->feature[k] -= f0[k];
+        for (t = 0; t < T; t++) y[t] = row[e->column[e->n_inputs + t]] - y0[t];
+        an__exog_accumulate(e, &part[i >= n_fit], e->feature, y);
+    }
+    /* the held-out check: the first part's fit against its mean on the
+       last quarter */
+    if ((r = an__exog_solve(e, &part[0], f0, y0, work, coef_fit)) != AN_OK) goto done;
+    for (i = 0, primed = 0; i < n; i++) {
+        const float *row = x + i * F;
+        an__exog_features(e, e->batch_state, &primed, row);
+        if (i < n_fit) continue;
+        an__exog_predict(e, coef_fit, row, e->prediction, e->row_residual);
+        for (t = 0; t < T; t++) {
+            double d = (double)row[e->column[e->n_inputs + t]] - (y0[t] + part[0].y[t] / (double)part[0].n);
+            err_model[t] += (double)e->row_residual[t] * e->row_residual[t];
+            err_mean[t] += d * d;
+        }
+    }
+    /* every row: both parts' sums together */
+    for (k = 0; k < P; k++) {
+        for (t = k; t < P; t++) part[0].ff[k * P + t] += part[1].ff[k * P + t];
+        for (t = 0; t < T; t++) part[0].fy[k * T + t] += part[1].fy[k * T + t];
+        part[0].f[k] += part[1].f[k];
+    }
+    for (t = 0; t < T; t++) part[0].y[t] += part[1].y[t];
+    part[0].n += part[1].n;
+    if ((r = an__exog_solve(e, &part[0], f0, y0, work, e->coef)) != AN_OK) goto done;
+    for (t = 0; t < T; t++) {
+        double *c = e->coef + t * (1 + P);
+        e->uses[t] = err_model[t] < e->config.keep * err_mean[t];
+        if (!e->uses[t])                             /* the target itself, to the bit */
+            for (k = 0; k < 1 + P; k++) c[k] = 0.0;
+    }
+    an__exog_residuals(e, x, n);
+    r = an_detector_fit(e->inner, e->residual, n);
+done:
+    an_free(&e->alloc, block, words * sizeof(double));
+    e->primed = e->predicted = 0;
+    return r;
+}
+#endif
+
+static an_result an__exog_score(an_detector *self, const float *x, size_t n, float *scores)
+{
+    an__exog *e = (an__exog *)self;
+    an_result r;
+    if ((r = an__exog_reserve(e, n)) != AN_OK) return r;
+    an__exog_residuals(e, x, n);
+    return an_detector_score(e->inner, e->residual, n, scores);
+}
+
+static an_result an__exog_push(an_detector *self, const float *row, float *score)
+{
+    an__exog *e = (an__exog *)self;
+    an__exog_features(e, e->state, &e->primed, row);
+    an__exog_predict(e, e->coef, row, e->prediction, e->row_residual);
+    e->predicted = 1;
+    return an_detector_push(e->inner, e->row_residual, score);
+}
+
+static an_result an__exog_reset(an_detector *self)
+{
+    an__exog *e = (an__exog *)self;
+    e->primed = e->predicted = 0;
+    return an_detector_reset(e->inner);
+}
+
+static an_result an__exog_expected(an_detector *self, double *expected)
+{
+    an__exog *e = (an__exog *)self;
+    size_t t, f;
+    an_result r = an_detector_expected(e->inner, e->inner_expected);
+    if (r != AN_OK) return r;
+    for (f = 0; f < self->n_features; f++) expected[f] = (double)NAN;
+    for (t = 0; t < e->n_targets && e->predicted; t++)
+        expected[e->column[e->n_inputs + t]] = e->inner_expected[t] + e->prediction[t];
+    return AN_OK;
+}
+
+AN_API an_result an_exog_prediction(const an_detector *d, double *prediction)
+{
+    const an__exog *e = (const an__exog *)d;
+    size_t t, f;
+    if (!an__is_exog(d) || !prediction) return AN_ERR_INVALID_ARG;
+    if (!e->predicted) return AN_ERR_NUMERIC;
+    for (f = 0; f < d->n_features; f++) prediction[f] = (double)NAN;
+    for (t = 0; t < e->n_targets; t++) prediction[e->column[e->n_inputs + t]] = e->prediction[t];
+    return AN_OK;
+}
+
+AN_API an_result an_exog_uses_inputs(const an_detector *d, size_t f, int *uses)
+{
+    const an__exog *e = (const an__exog *)d;
+    size_t t;
+    if (uses) *uses = 0;
+    if (!an__is_exog(d) || !uses || f >= d->n_features || e->input[f]) return AN_ERR_INVALID_ARG;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    for (t = 0; e->column[e->n_inputs + t] != f; t++) {}
+    *uses = e->uses[t];
+    return AN_OK;
+}
+
+#ifndef ANOMALY_NO_TRAINING
+static an_result an__exog_save(const an_detector *self, an_writer *w)
+{
+    const an__exog *e = (const an__exog *)self;
+    an_write_begin(w, AN__TAG_EXOG_FIT);
+    an_write_u64(w, self->n_features);
+    an_write_bytes(w, e->input, self->n_features);
+    an_write_u64(w, e->config.responses);
+    an_write_f64(w, e->config.ridge);
+    an_write_f64(w, e->config.keep);
+    an_write_bytes(w, e->uses, e->n_targets);
+    an_write_f64s(w, e->coef, e->n_targets * (1 + e->P));
+    an_write_u32(w, (uint32_t)e->primed);
+    an_write_u32(w, (uint32_t)e->predicted);
+    an_write_f64s(w, e->state, e->n_inputs * e->config.responses);
+    an_write_f64s(w, e->prediction, e->n_targets);
+    an_write_end(w);
+    return an_detector_save(e->inner, w);
+}
+#endif
+
+static void an__exog_destroy(an_detector *self)
+{
+    an__exog *e = (an__exog *)self;
+    an_allocator alloc = e->alloc;
+    an_detector_destroy(e->inner);
+    an_free(&alloc, e->residual, e->capacity * e->n_targets * sizeof(float));
+    an_free(&alloc, e, an__exog_bytes(self->n_features, e->n_inputs, e->n_targets, e->config.responses));
+}
+
+/* The 'XFIT' chunk, then the inner detector's 'DETC'. */
+static an_result an__exog_load(an_reader *payload, const an_detector_vtable *const *types, size_t n_types,
+                               const an_allocator *a, an_detector **out)
+{
+    an_exog_config c = an_exog_config_init();
+    an_reader q, mask;
+    an_detector *inner = NULL;
+    an__exog *e;
+    size_t F, f, n_in = 0;
+    uint32_t primed, predicted;
+    an_result r;
+    *out = NULL;
+    if ((r = an_read_expect(payload, AN__TAG_EXOG_FIT, &q)) != AN_OK ||
+        (r = an_read_count(&q, 2, SIZE_MAX / (AN_EXOG_MAX_RESPONSES + 1) / 16, &F)) != AN_OK ||
+        (r = an_reader_need(&q, F, 1)) != AN_OK)
+        return r;
+    mask = q;                                  /* the input flags, read in place */
+    q.pos += F;
+    if ((r = an_read_count(&q, 1, AN_EXOG_MAX_RESPONSES, &c.responses)) != AN_OK ||
+        (r = an_read_f64(&q, &c.ridge)) != AN_OK || (r = an_read_f64(&q, &c.keep)) != AN_OK)
+        return r;
+    for (f = 0; f < F; f++) {
+        unsigned char v = mask.data[mask.pos + f];
+        if (v > 1) return AN_ERR_CORRUPT;
+        n_in += v;
+    }
+    if (n_in == 0 || n_in == F) return AN_ERR_CORRUPT;
+    if ((r = an__detector_load(payload, types, n_types, a, AN__REFUSE_EXOG, &inner)) != AN_OK) return r;
+    if (!an_reader_at_end(payload)) {
+        an_detector_destroy(inner);
+        return AN_ERR_CORRUPT;
+    }
+    if ((r = an_exog_create(&c, F, mask.data + mask.pos, inner, a, out)) != AN_OK)
+        return r == AN_ERR_INVALID_ARG ? AN_ERR_CORRUPT : r;
+    e = (an__exog *)*out;
+    if ((r = an_read_bytes(&q, e->uses, e->n_targets)) == AN_OK &&
+        (r = an_read_f64s(&q, e->coef, e->n_targets * (1 + e->P))) == AN_OK &&
+        (r = an_read_u32(&q, &primed)) == AN_OK && (r = an_read_u32(&q, &predicted)) == AN_OK &&
+        (r = an_read_f64s(&q, e->state, e->n_inputs * c.responses)) == AN_OK &&
+        (r = an_read_f64s(&q, e->prediction, e->n_targets)) == AN_OK && (!an_reader_at_end(&q) || primed > 1 || predicted > 1))
+        r = AN_ERR_CORRUPT;
+    for (f = 0; r == AN_OK && f < e->n_targets * (1 + e->P); f++)
+        if (!an__finite(e->coef[f])) r = AN_ERR_CORRUPT;
+    for (f = 0; r == AN_OK && f < e->n_targets; f++)
+        if (e->uses[f] > 1) r = AN_ERR_CORRUPT;
+    if (r != AN_OK) {
+        an__exog_destroy(*out);
+        *out = NULL;
+        return r;
+    }
+    e->primed = (int)primed;
+    e->predicted = (int)predicted;
+    return AN_OK;
+}
+
+static const an_detector_vtable an__exog_vtable = {
+    AN__TAG_EXOG, "inputs", AN__TRAINING(an__exog_fit), an__exog_score, an__exog_push, an__exog_reset,
+    AN__TRAINING(an__exog_save), NULL, NULL, an__exog_destroy, an__exog_expected, NULL, NULL
+};
+
+AN_API const an_detector_vtable *an_exog_type(void) { return &an__exog_vtable; }
 
 /* ==========================================================================
    12  Synthetic anomalies

@@ -2469,30 +2469,9 @@ AN_API an_result an_xai_exact(an_xai *xai, double *phi, an_xai_summary *summary)
    is not positive definite. */
 static an_result an__xai_cholesky_solve(double *A, double *b, size_t n)
 {
-    size_t i, j, k;
-    for (j = 0; j < n; j++) {
-        double d = A[j * n + j];
-        for (k = 0; k < j; k++) d -= A[j * n + k] * A[j * n + k];
-        if (!(d > 0.0) || !an__finite(d)) return AN_ERR_NUMERIC;
-        d = sqrt(d);
-        A[j * n + j] = d;
-        for (i = j + 1; i < n; i++) {
-            double v = A[i * n + j];
-            for (k = 0; k < j; k++) v -= A[i * n + k] * A[j * n + k];
-            A[i * n + j] = v / d;
-        }
-    }
-    for (i = 0; i < n; i++) {   /* L y = b */
-        double v = b[i];
-        for (k = 0; k < i; k++) v -= A[i * n + k] * b[k];
-        b[i] = v / A[i * n + i];
-    }
-    for (i = n; i-- > 0;) {     /* L^T v = y */
-        double v = b[i];
-        for (k = i + 1; k < n; k++) v -= A[k * n + i] * b[k];
-        b[i] = v / A[i * n + i];
-    }
-    return AN_OK;
+    an_result r = an__cholesky(A, n);
+    if (r == AN_OK) an__cholesky_solve(A, b, n);
+    return r;
 }
 
 /* Appends coalition z (P bytes) with its weight (evaluated later, all

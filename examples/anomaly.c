@@ -76,9 +76,12 @@ static const char *const usage_text[] = {
     "                   --train-rows, the known-normal period\n"
     "  --targets LIST   the columns judged, by name or number (1 = the first\n"
     "                   value column), comma-separated (default: every column\n"
-    "                   not in --inputs); with --threshold dynamic or spot\n"
+    "                   not in --inputs)\n"
     "  --inputs LIST    columns the model reads but that are not judged\n"
-    "                   (commands, other sensors; default none)\n",
+    "                   (commands, other sensors; default none): each target\n"
+    "                   is judged less what a linear fit of its responses to\n"
+    "                   the inputs predicts (the forecaster of --preset\n"
+    "                   telemanom reads them as its inputs instead)\n",
     "  --threshold T    vote (default: a member past likelihood 0.999 votes, and\n"
     "                   so does one whose last 12 rows are together as surprising\n"
     "                   as its training rows' windows almost never are; the\n"
@@ -556,6 +559,33 @@ static an_detector *make_detector(const options *o, size_t n_features, size_t n_
     return e;
 }
 
+/* The ensemble whose decisions the rows get: d, or the one its inputs
+   stage wraps. */
+static an_detector *decider(an_detector *d)
+{
+    an_detector *inner;
+    return an_exog_inner(d, &inner) == AN_OK ? inner : d;
+}
+
+/* The method's detector for a table whose judged columns are target[]:
+   behind the inputs stage when some columns are only read, except for
+   the forecaster, which reads them as its own inputs (telemanom's way). */
+static an_detector *make_for_table(const options *o, const table *t, const unsigned char *target, size_t train)
+{
+    an_exog_config xc = an_exog_config_init();
+    unsigned char *input;
+    size_t f, n_targets = 0;
+    an_detector *d;
+    for (f = 0; f < t->cols; f++) n_targets += target[f];
+    if (n_targets == t->cols || o->method == METHOD_LSTM_FORECAST) return make_detector(o, t->cols, train);
+    if (train < 32) die("--inputs: %zu training rows are too few to learn the targets' responses (give at least 32)", train);
+    input = (unsigned char *)xmalloc(t->cols);
+    for (f = 0; f < t->cols; f++) input[f] = !target[f];
+    check(an_exog_create(&xc, t->cols, input, make_detector(o, n_targets, train), NULL, &d), "inputs");
+    free(input);
+    return d;
+}
+
 /* Fits d on the first n rows of x, or says why it cannot. */
 static void fit_detector(const options *o, an_detector *d, const float *x, size_t n)
 {
@@ -611,11 +641,13 @@ static an_detector *load_detector(const char *path)
             die("%s: holds a '%s' object, not a detector; --load takes a file that anomaly --save wrote", path,
                 tag_name(tag, name));
         if (tag == AN_TAG_DETECTOR && an_read_expect(&payload, AN_TAG_TYPE, &type) == AN_OK &&
-            an_read_u32(&type, &tag) == AN_OK && tag != an_ensemble_type()->tag)
+            an_read_u32(&type, &tag) == AN_OK && tag != an_ensemble_type()->tag && tag != an_exog_type()->tag)
             die("%s: a model of one detector ('%s'), not the ensemble that anomaly --save writes", path,
                 tag_name(tag, name));
     }
-    if ((res = an_ensemble_load(&r, types, n_stats + n_lstm, NULL, &d)) != AN_OK) die("%s: %s", path, an_result_str(res));
+    if ((res = an_detector_load(&r, types, n_stats + n_lstm, NULL, &d)) != AN_OK) die("%s: %s", path, an_result_str(res));
+    if (decider(d)->vt != an_ensemble_type())
+        die("%s: the inputs stage wraps one detector, not the ensemble that anomaly --save writes", path);
     an_free(NULL, data, size);
     return d;
 }
@@ -953,9 +985,6 @@ static void resolve_targets(const options *o, const table *t, unsigned char *tar
     size_t f, n = 0;
     memset(target, 1, t->cols);
     memset(input, 0, t->cols);
-    if ((o->targets || o->inputs) && o->threshold != THRESHOLD_DYNAMIC && o->threshold != THRESHOLD_SPOT)
-        die("--targets and --inputs need --threshold dynamic or spot (or --preset telemanom): the errors of the "
-            "targets are judged, the inputs are only read");
     if (o->targets) parse_columns("--targets", o->targets, t, target);
     if (o->inputs) parse_columns("--inputs", o->inputs, t, input);
     for (f = 0; f < t->cols; f++) {
@@ -972,15 +1001,22 @@ static void resolve_targets(const options *o, const table *t, unsigned char *tar
 /* A note for each column the model learnt no variation of: flat for
    STL + IQR (an_stl_iqr_flat: a range within 1e-3 of its size), or
    constant over the training rows for a detector without one. */
-static void note_flat(const options *o, const table *t, an_detector *d, size_t train)
+static void note_flat(const options *o, const table *t, an_detector *d, const unsigned char *target, size_t train)
 {
-    an_detector *m, *stl = NULL;
-    size_t k, f, i;
-    for (k = 0; an_ensemble_member(d, k, &m) == AN_OK; k++)
+    an_detector *m, *stl = NULL, *inner = decider(d);
+    size_t k, f, i, judged = 0;
+    for (k = 0; an_ensemble_member(inner, k, &m) == AN_OK; k++)
         if (m->vt == an_stl_iqr_type() && m->fitted) stl = m;
     for (f = 0; f < t->cols && !o->quiet; f++) {
-        int flat = 1;
-        if (stl) check(an_stl_iqr_flat(stl, f, &flat), "flat");
+        int flat = 1, uses = 1;
+        if (inner != d && !target[f]) continue;               /* an input: read, never judged */
+        if (inner != d) {
+            check(an_exog_uses_inputs(d, f, &uses), "inputs");
+            if (!uses)
+                fprintf(stderr, "anomaly: note: the inputs explain less than half of column '%s' on the last quarter of "
+                                "the training rows: it is judged on its own\n", t->name[f + 1]);
+        }
+        if (stl) check(an_stl_iqr_flat(stl, inner != d ? judged++ : f, &flat), "flat");
         else
             for (i = 1; i < train; i++) flat &= t->x[i * t->cols + f] == t->x[f];
         if (flat)
@@ -1008,9 +1044,9 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
     } else {
         if (train < 8) die("need at least 8 training rows, have %zu", train);
         check_sizes(o, train);
-        d = make_detector(o, t->cols, train);
+        d = make_for_table(o, t, target, train);
         fit_detector(o, d, t->x, train);
-        note_flat(o, t, d, train);
+        note_flat(o, t, d, target, train);
         if (train < 500 && o->threshold == THRESHOLD_VOTE && !o->quiet)
             fprintf(stderr, "anomaly: note: %zu training rows; a member's vote needs a likelihood past 0.999, which "
                             "fewer than 500 rows cannot show in training (--threshold sigma does not need it)\n", train);
@@ -1031,7 +1067,7 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
         for (f = 0; f < t->cols; f++)                                       /* inputs are not judged */
             if (!target[f]) r->expected[i * t->cols + f] = NAN;
         if (o->save && i + 1 == train) save_detector(d, o->save_f, o->save);   /* the model goes on after its training rows */
-        an_ensemble_last(d, &dec);
+        an_ensemble_last(decider(d), &dec);
         r->flag[i] = (unsigned char)dec.anomaly;
         r->severity[i] = dec.severity;
         r->confidence[i] = dec.confidence;
@@ -1433,6 +1469,9 @@ static int cmd_explain(int argc, char **argv)
     read_table(argv[i_file], &t);
     if (o.svg) check_times(&t, argv[i_file]);
     detect_table(&o, &t, &r, &d);
+    if (decider(d) != d)
+        die("explain: a model with --inputs judges its targets' residuals, which the explainers do not unfold yet; "
+            "explain the targets without --inputs");
     ex = (explanation *)xmalloc((r.n_events ? r.n_events : 1) * sizeof(explanation));
     printf("event,timestamp,channel,attribution\n");
     for (e = 0; e < r.n_events; e++) {
@@ -1639,7 +1678,7 @@ static int cmd_stream(int argc, char **argv)
         {
             an_ensemble_decision dec;
             check(an_detector_push(d, row, &score), "score");
-            an_ensemble_last(d, &dec);
+            an_ensemble_last(decider(d), &dec);
             printf("%.9g,%d\n", score, dec.anomaly);
         }
     }

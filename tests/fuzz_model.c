@@ -141,18 +141,21 @@ static int fuzz_write(const char *dir, const char *name, an_writer *w)
 }
 
 /* One fitted detector of each statistics type, the LSTMs, the VAEs, a hybrid of
-   statistics members and a hybrid with an LSTM member pooled by surprise
-   (its members load only through both headers' type tables), saved. */
+   statistics members, a hybrid with an LSTM member pooled by surprise
+   (its members load only through both headers' type tables) and an
+   inputs stage around a hybrid of statistics members, saved. */
 static int fuzz_write_stats_seeds(const char *dir)
 {
-    static const char *names[14] = { "det_mad.anm", "det_iqr.anm", "det_stl_iqr.anm", "det_gesd.anm", "det_shesd.anm",
+    static const char *names[15] = { "det_mad.anm", "det_iqr.anm", "det_stl_iqr.anm", "det_gesd.anm", "det_shesd.anm",
                                      "det_level_shift.anm", "det_ks_drift.anm", "det_iforest.anm", "det_hybrid.anm",
                                      "det_lstm_ae.anm", "det_lstm_forecaster.anm", "det_hybrid_lstm.anm",
-                                     "det_vae_dense.anm", "det_vae_lstm.anm" };
-    static float x[240];
+                                     "det_vae_dense.anm", "det_vae_lstm.anm", "det_inputs_hybrid.anm" };
+    static const unsigned char input[2] = { 1, 0 };
+    static float x[240], xy[480];
     int k, ok = 1;
     for (k = 0; k < 240; k++) x[k] = (float)(sin(6.283185307 * k / 24) + 0.1 * ((k * 7) % 5) + (k == 100 ? 3 : 0));
-    for (k = 0; k < 14; k++) {
+    for (k = 0; k < 240; k++) xy[2 * k] = (float)((k / 30) % 2), xy[2 * k + 1] = x[k] + xy[2 * k];
+    for (k = 0; k < 15; k++) {
         an_detector *d = NULL, *m = NULL;
         an_writer w;
         an_robust_config rc = an_robust_config_init(k == 1 ? AN_ROBUST_IQR : AN_ROBUST_MAD, k == 0 ? 8 : 0);
@@ -182,13 +185,19 @@ static int fuzz_write_stats_seeds(const char *dir)
             vc.train.epochs = 1;
             an_vae_create(&vc, 1, NULL, &d);
         }
-        if (k == 8) {
+        if (k == 8 || k == 14) {
             ec.sustain_rows = 12;                    /* the hybrid's sustained vote: a 'SUST' chunk with a ring */
             an_ensemble_create(&ec, 1, NULL, &d);
             an_stl_iqr_create(&sc, 1, NULL, &m);
             an_ensemble_add(d, m, 0.6, AN_MEMBER_BASELINE);
             an_robust_create(&rc, 1, NULL, &m);
             an_ensemble_add(d, m, 0.4, AN_MEMBER_OPTIONAL);
+        }
+        if (k == 14) {
+            an_exog_config xc = an_exog_config_init();
+            m = d;
+            d = NULL;
+            an_exog_create(&xc, 2, input, m, NULL, &d);
         }
         if (k == 11) {
             an_lstm_config lc11 = an_lstm_ae_config_init(8, 4);
@@ -201,7 +210,7 @@ static int fuzz_write_stats_seeds(const char *dir)
             an_lstm_ae_create(&lc11, 1, NULL, &m);
             if (m) an_ensemble_add(d, m, 0.4, AN_MEMBER_OPTIONAL);
         }
-        if (!d || an_detector_fit(d, x, 240) != AN_OK) { ok = 0; an_detector_destroy(d); continue; }
+        if (!d || an_detector_fit(d, k == 14 ? xy : x, 240) != AN_OK) { ok = 0; an_detector_destroy(d); continue; }
         an_writer_init(&w, NULL);
         an_detector_save(d, &w);
         ok &= fuzz_write(dir, names[k], &w);

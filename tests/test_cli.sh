@@ -453,8 +453,53 @@ ok $? "--targets 1 is --inputs b on two columns"
 bad "detect: --preset with --method" "--preset telemanom sets --method lstm-forecast and --threshold dynamic" \
     "$bin" detect --preset telemanom --method stl "$tmp/two.csv"
 bad "detect: an unknown --preset" "--preset: telemanom is the one preset, not 'nasa'" "$bin" detect --preset nasa "$tmp/two.csv"
-bad "detect: --targets under the vote" "--targets and --inputs need --threshold dynamic or spot" \
-    "$bin" detect --targets a "$tmp/two.csv"
+
+# --inputs under the vote: a target driven by a command (a first-order
+# response, time constant 10 rows, to a 0/1 step toggled every 150 rows)
+# with a daily cycle, noise of 0.5 and a spike of 4 at row 1500; an AR(1)
+# sensor that owes it nothing.  Alone, the target's command steps are
+# flagged; with --inputs cmd, only the spike, and the model saved goes on
+# as it did; with the sensor alone as the input, exactly the target alone.
+awk 'BEGIN {
+    print "i,cmd,y,sensor";
+    s = 4242; r = 0; ar = 0;
+    for (i = 0; i < 2000; i++) {
+        s = (s * 1103515245 + 12345) % 2147483648; u1 = (s + 1) / 2147483649;
+        s = (s * 1103515245 + 12345) % 2147483648; u2 = s / 2147483648;
+        noise = sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
+        cmd = int(i / 150) % 2; r += (1 - exp(-0.1)) * (cmd - r);
+        ar = 0.95 * ar + 0.2 * sqrt(-2 * log(u1)) * sin(6.283185307179586 * u2);
+        y = 20 + 6 * r + 2 * sin(6.283185307179586 * i / 24) + 0.5 * noise;
+        if (i == 1500) y += 4;
+        printf "%d,%d,%.4f,%.4f\n", i, cmd, y, ar;
+    }
+}' > "$tmp/cmd.csv"
+cut -d, -f1,3 "$tmp/cmd.csv" > "$tmp/cmd_y.csv"
+cut -d, -f1,3,4 "$tmp/cmd.csv" > "$tmp/cmd_ys.csv"
+"$bin" detect --quiet --train-rows 1000 "$tmp/cmd_y.csv" 2> /dev/null |
+    awk -F, 'NR > 1002 && $4 == 1 && NR != 1502 { n++ } END { exit !(n >= 3) }'
+ok $? "a target driven by a command, judged alone: its steps are flagged"
+"$bin" detect --train-rows 1000 --inputs cmd,sensor --save "$tmp/cmd.anm" "$tmp/cmd.csv" > "$tmp/cmd_in.csv" 2> "$tmp/cmd_in.txt" &&
+    awk -F, 'NR == 1502 && $6 == 1 { a = 1 } NR > 1 && $6 == 1 && NR != 1502 { n++ } END { exit !(a && n <= 2) }' "$tmp/cmd_in.csv"
+ok $? "--inputs cmd,sensor under the vote: the spike, and at most 2 other rows"
+sed -n '1002,$p' "$tmp/cmd_in.csv" > "$tmp/cmd_in_test.csv"
+{ head -1 "$tmp/cmd.csv"; sed -n '1002,$p' "$tmp/cmd.csv"; } > "$tmp/cmd_rest.csv"
+"$bin" detect --load "$tmp/cmd.anm" "$tmp/cmd_rest.csv" 2> /dev/null | sed 1d | cmp -s - "$tmp/cmd_in_test.csv"
+ok $? "the model saved with --inputs, loaded, scores the test rows exactly as the run that saved it"
+sed -n '1002,$p' "$tmp/cmd.csv" | cut -d, -f2- | "$bin" stream --load "$tmp/cmd.anm" > "$tmp/cmd_st.csv" 2> /dev/null &&
+    cut -d, -f5,6 "$tmp/cmd_in_test.csv" | cmp -s - "$tmp/cmd_st.csv"
+ok $? "stream --load of that model: the same scores and flags"
+"$bin" detect --quiet --train-rows 1000 "$tmp/cmd_y.csv" > "$tmp/cmd_y_out.csv" 2> /dev/null
+"$bin" detect --quiet --train-rows 1000 --inputs sensor "$tmp/cmd_ys.csv" 2> /dev/null | cut -d, -f1,2,4,5 |
+    cmp -s - "$tmp/cmd_y_out.csv"
+ok $? "--inputs sensor, which owes y nothing: the scores and flags of y alone, to the byte"
+"$bin" detect --train-rows 1000 --inputs sensor "$tmp/cmd_ys.csv" 2>&1 > /dev/null |
+    grep -q "the inputs explain less than half of column 'y'"
+ok $? "... and a note says y is judged on its own"
+bad "detect: --inputs with too few training rows" "too few to learn the targets' responses" \
+    "$bin" detect --method mad --window 8 --train-rows 20 --inputs cmd "$tmp/cmd.csv"
+bad "explain: --inputs" "explain the targets without --inputs" \
+    "$bin" explain --train-rows 1000 --inputs cmd,sensor "$tmp/cmd.csv"
 bad "detect: --targets names no column" "--targets: no value column 'c'" \
     "$bin" detect --threshold dynamic --targets a,c "$tmp/two.csv"
 bad "detect: --inputs names every column" "--inputs names every column" \

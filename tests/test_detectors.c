@@ -1675,6 +1675,264 @@ static void test_nonfinite_refused(void)
     }
 }
 
+/* --------------------------------------------------------------------------
+   The inputs stage (anomaly.h 11e): a target explained by an input
+   -------------------------------------------------------------------------- */
+
+enum { EXOG_ROWS = 600, EXOG_TRAIN = 400 };
+
+/* (EXOG_ROWS, 2): column 0 a 0/1 command toggled every 40 to 100 rows,
+   settled at 1 at the start, column 1 the target: 1 + 2 r + noise, r the
+   command's first-order response with a time constant of 5 rows (between
+   the stage's 4 and 8);
+   clean[] the target without noise.  With informative 0, column 1 is an
+   AR(1) wander and noise that owes the command nothing. */
+static void exog_series(float *x, double *clean, int informative, unsigned seed)
+{
+    an_rng rng;
+    double r = 1.0, ar = 0.0;
+    size_t i, next;
+    int cmd = 1;
+    an_rng_seed(&rng, seed, 5);
+    next = 40 + (size_t)an_rng_below(&rng, 60);
+    for (i = 0; i < EXOG_ROWS; i++) {
+        if (i == next) cmd = !cmd, next = i + 40 + (size_t)an_rng_below(&rng, 60);
+        r += (1.0 - exp(-1.0 / 5.0)) * (cmd - r);
+        ar = 0.95 * ar + 0.2 * an_rng_normal(&rng);
+        clean[i] = informative ? 1.0 + 2.0 * r : ar;
+        x[2 * i] = (float)cmd;
+        x[2 * i + 1] = (float)(clean[i] + 0.01 * an_rng_normal(&rng));
+    }
+}
+
+static an_result exog_make(const an_allocator *a, an_detector **out)
+{
+    static const unsigned char input[2] = { 1, 0 };
+    an_exog_config c = an_exog_config_init();
+    an_robust_config rc = an_robust_config_init(AN_ROBUST_MAD, 16);
+    an_detector *inner;
+    an_result r;
+    *out = NULL;
+    if ((r = an_robust_create(&rc, 1, a, &inner)) != AN_OK) return r;
+    return an_exog_create(&c, 2, input, inner, a, out);
+}
+
+static an_result exog_load(const void *data, size_t size, const an_allocator *a, an_detector **out)
+{
+    size_t n_types;
+    const an_detector_vtable *const *types = an_stats_types(&n_types);
+    an_reader r;
+    an_result res;
+    *out = NULL;
+    if ((res = an_model_open(&r, data, size)) != AN_OK) return res;
+    return an_detector_load(&r, types, n_types, a, out);
+}
+
+/* The response to a command is learnt: the prediction follows the clean
+   target within 2% of the step (the time constant 5 is not among the
+   stage's, so a sum of its responses has to make it). */
+static void test_exog_learns_a_response(void)
+{
+    static float x[2 * EXOG_ROWS];
+    static double clean[EXOG_ROWS];
+    double p[2], worst = 0.0;
+    an_detector *d;
+    float s;
+    size_t i;
+    int uses = 0;
+    exog_series(x, clean, 1, 3);
+    CHECK_OK(exog_make(NULL, &d));
+    CHECK_RESULT(an_exog_prediction(d, p), AN_ERR_NUMERIC);          /* nothing pushed yet */
+    CHECK_OK(an_detector_fit(d, x, EXOG_TRAIN));
+    CHECK_OK(an_exog_uses_inputs(d, 1, &uses));
+    CHECK(uses == 1);
+    CHECK_RESULT(an_exog_uses_inputs(d, 0, &uses), AN_ERR_INVALID_ARG);   /* an input is not judged */
+    for (i = 0; i < EXOG_ROWS; i++) {
+        CHECK_OK(an_detector_push(d, x + 2 * i, &s));
+        CHECK_OK(an_exog_prediction(d, p));
+        CHECK(p[0] != p[0]);                                          /* NaN for the input */
+        if (fabs(p[1] - clean[i]) > worst) worst = fabs(p[1] - clean[i]);
+    }
+    CHECK(worst < 0.04);
+    printf("  inputs stage: the prediction from the command within %.4f of the clean target (step 2)\n", worst);
+    an_detector_destroy(d);
+}
+
+/* An input that owes the target nothing is dropped by the held-out check,
+   and the stage then scores exactly (bit for bit) what its inner detector
+   scores on the target alone, in batch and in a stream. */
+static void test_exog_uninformative_is_transparent(void)
+{
+    static float x[2 * EXOG_ROWS], y[EXOG_ROWS], s1[EXOG_ROWS], s2[EXOG_ROWS];
+    static double clean[EXOG_ROWS];
+    an_robust_config rc = an_robust_config_init(AN_ROBUST_MAD, 16);
+    an_detector *d, *alone;
+    size_t i, differ = 0;
+    int uses = 1;
+    exog_series(x, clean, 0, 4);
+    for (i = 0; i < EXOG_ROWS; i++) y[i] = x[2 * i + 1];
+    CHECK_OK(exog_make(NULL, &d));
+    CHECK_OK(an_robust_create(&rc, 1, NULL, &alone));
+    CHECK_OK(an_detector_fit(d, x, EXOG_TRAIN));
+    CHECK_OK(an_detector_fit(alone, y, EXOG_TRAIN));
+    CHECK_OK(an_exog_uses_inputs(d, 1, &uses));
+    CHECK(uses == 0);
+    CHECK_OK(an_detector_score(d, x, EXOG_ROWS, s1));
+    CHECK_OK(an_detector_score(alone, y, EXOG_ROWS, s2));
+    for (i = 0; i < EXOG_ROWS; i++) differ += memcmp(&s1[i], &s2[i], sizeof(float)) != 0;
+    for (i = 0; i < EXOG_ROWS; i++) {
+        CHECK_OK(an_detector_push(d, x + 2 * i, &s1[0]));
+        CHECK_OK(an_detector_push(alone, y + i, &s2[0]));
+        differ += memcmp(&s1[0], &s2[0], sizeof(float)) != 0;
+    }
+    CHECK_EQ_SIZE(differ, 0);
+    an_detector_destroy(d);
+    an_detector_destroy(alone);
+}
+
+/* Saved in the middle of a stream and loaded, the stage goes on as the
+   original does, bit for bit, responses and inner detector alike; a file
+   whose inner type is not linked is named; a stage in a stage, an
+   ensemble member that is a stage, and every truncation are refused. */
+static void test_exog_roundtrip(void)
+{
+    static float x[2 * EXOG_ROWS];
+    static double clean[EXOG_ROWS];
+    an_detector *d, *e = NULL;
+    an_writer w;
+    an_reader r;
+    const void *data;
+    size_t size, i, differ = 0, cut;
+    uint32_t tag = 0;
+    float s1, s2;
+    exog_series(x, clean, 1, 5);
+    CHECK_OK(exog_make(NULL, &d));
+    CHECK_OK(an_detector_fit(d, x, EXOG_TRAIN));
+    for (i = 0; i < EXOG_TRAIN + 50; i++) CHECK_OK(an_detector_push(d, x + 2 * i, &s1));
+    save_model(d, &w, &data, &size);
+    CHECK_OK(exog_load(data, size, NULL, &e));
+    if (e) {
+        CHECK(e->vt == an_exog_type() && e->n_features == 2 && e->fitted);
+        for (i = EXOG_TRAIN + 50; i < EXOG_ROWS; i++) {
+            double p1[2], p2[2];
+            CHECK_OK(an_detector_push(d, x + 2 * i, &s1));
+            CHECK_OK(an_detector_push(e, x + 2 * i, &s2));
+            CHECK_OK(an_exog_prediction(d, p1));
+            CHECK_OK(an_exog_prediction(e, p2));
+            differ += memcmp(&s1, &s2, sizeof s1) != 0 || memcmp(&p1[1], &p2[1], sizeof(double)) != 0;
+        }
+        CHECK_EQ_SIZE(differ, 0);
+        an_detector_destroy(e);
+    }
+    CHECK_OK(an_model_open(&r, data, size));
+    CHECK_OK(an_detector_missing_type(&r, NULL, 0, &tag));
+    CHECK(tag == an_mad_type()->tag);                         /* the inner type, not the stage's */
+    for (cut = 0; cut < size; cut += 7) {                       /* every truncation fails cleanly */
+        an_result res = exog_load(data, cut, NULL, &e);
+        CHECK(res != AN_OK && e == NULL);
+    }
+    an_writer_uninit(&w);
+    {                                                        /* a stage cannot wrap a stage */
+        static const unsigned char input[3] = { 1, 0, 0 };
+        an_exog_config c = an_exog_config_init();
+        CHECK_RESULT(an_exog_create(&c, 3, input, d, NULL, &e), AN_ERR_INVALID_ARG);   /* d destroyed */
+        CHECK(e == NULL);
+    }
+}
+
+/* Bad arguments are refused, and the inner detector is never lost: it
+   is destroyed on every failure (the counting allocator sees no block
+   left). */
+static void test_exog_errors(void)
+{
+    static float x[2 * EXOG_ROWS];
+    static double clean[EXOG_ROWS];
+    static const unsigned char none[2] = { 0, 0 }, all[2] = { 1, 1 }, one[3] = { 1, 0, 0 };
+    counting c = { 0, 0, 0, 0 };
+    an_allocator a = counting_allocator(&c);
+    an_exog_config xc = an_exog_config_init(), bad;
+    an_robust_config rc = an_robust_config_init(AN_ROBUST_MAD, 16);
+    an_detector *inner, *d;
+    int k;
+    for (k = 0; k < 7; k++) {
+        const unsigned char *mask = k == 0 ? none : k == 1 ? all : k == 2 ? one : none + 0;
+        size_t F = k == 2 ? 3 : 2;
+        bad = xc;
+        if (k >= 3) mask = one, F = 2;                      /* one target, one input: fine but for the config */
+        if (k == 3) bad.responses = 0;
+        if (k == 4) bad.responses = AN_EXOG_MAX_RESPONSES + 1;
+        if (k == 5) bad.ridge = 0.0;
+        if (k == 6) bad.keep = 1.5;
+        CHECK_OK(an_robust_create(&rc, 1, &a, &inner));
+        CHECK_RESULT(an_exog_create(&bad, F, mask, inner, &a, &d), AN_ERR_INVALID_ARG);
+        CHECK(d == NULL && c.live == 0);
+    }
+    CHECK_OK(an_robust_create(&rc, 1, &a, &inner));
+    CHECK_RESULT(an_exog_create(&xc, 2, NULL, inner, &a, &d), AN_ERR_INVALID_ARG);
+    CHECK(c.live == 0);
+    CHECK_RESULT(an_exog_create(&xc, 2, one, NULL, &a, &d), AN_ERR_INVALID_ARG);
+    exog_series(x, clean, 1, 6);
+    CHECK_OK(exog_make(&a, &d));
+    CHECK_RESULT(an_detector_fit(d, x, 31), AN_ERR_TOO_SHORT);
+    x[2 * 10] = (float)NAN;
+    CHECK_RESULT(an_detector_fit(d, x, EXOG_TRAIN), AN_ERR_INPUT);
+    an_detector_destroy(d);
+    CHECK(c.live == 0 && c.bytes == 0);
+    CHECK_RESULT(an_exog_inner(NULL, &d), AN_ERR_INVALID_ARG);
+}
+
+static an_result exog_job_fit(const an_allocator *a, void *ctx)
+{
+    const float *x = (const float *)ctx;
+    an_detector *d;
+    float s[EXOG_ROWS];
+    an_result r;
+    if ((r = exog_make(a, &d)) != AN_OK) return r;
+    r = an_detector_fit(d, x, EXOG_TRAIN);
+    if (r == AN_OK) r = an_detector_score(d, x, EXOG_ROWS, s);    /* longer than training: the buffer grows */
+    an_detector_destroy(d);
+    return r;
+}
+
+static an_result exog_job_load(const an_allocator *a, void *ctx)
+{
+    const blob *b = (const blob *)ctx;
+    an_detector *d;
+    an_result r = exog_load(b->data, b->size, a, &d);
+    if (r == AN_OK) an_detector_destroy(d);
+    return r;
+}
+
+/* Every allocation of create, fit, a longer score and load may fail
+   without a leak; after fit, a score of the training length and pushes
+   allocate nothing. */
+static void test_exog_allocations(void)
+{
+    static float x[2 * EXOG_ROWS], s[EXOG_ROWS];
+    static double clean[EXOG_ROWS];
+    counting c = { 0, 0, 0, 0 };
+    an_allocator a = counting_allocator(&c);
+    an_detector *d;
+    an_writer w;
+    blob b;
+    long calls;
+    size_t i;
+    exog_series(x, clean, 1, 7);
+    inject_failures("inputs stage create + fit + score", exog_job_fit, x);
+    CHECK_OK(exog_make(&a, &d));
+    CHECK_OK(an_detector_fit(d, x, EXOG_TRAIN));
+    calls = c.calls;
+    CHECK_OK(an_detector_score(d, x, EXOG_TRAIN, s));
+    for (i = 0; i < EXOG_ROWS; i++) CHECK_OK(an_detector_push(d, x + 2 * i, &s[0]));
+    CHECK_OK(an_detector_reset(d));
+    CHECK(c.calls == calls);
+    save_model(d, &w, &b.data, &b.size);
+    inject_failures("inputs stage load", exog_job_load, &b);
+    an_writer_uninit(&w);
+    an_detector_destroy(d);
+    CHECK(c.live == 0 && c.bytes == 0);
+}
+
 int main(void)
 {
     init_types();
@@ -1704,5 +1962,10 @@ int main(void)
     RUN(test_hostile_mutations);
     RUN(test_hostile_crafted);
     RUN(test_nonfinite_refused);
+    RUN(test_exog_learns_a_response);
+    RUN(test_exog_uninformative_is_transparent);
+    RUN(test_exog_roundtrip);
+    RUN(test_exog_errors);
+    RUN(test_exog_allocations);
     return test_finish("test_detectors");
 }
