@@ -36,7 +36,8 @@
        10 Detectors          the contract every detector implements
        11 Pipeline           alarms and events, onsets, calibration, the
                              ensemble (a detector made of detectors), the
-                             causal protocol of a benchmark
+                             causal protocol of a benchmark, the inputs
+                             stage (targets less their inputs' responses)
        12 Synthetic anomalies injection with ground truth, base series
 
    CONVENTIONS
@@ -5662,7 +5663,7 @@ typedef struct an__exog {
     double *batch_state;    /* (n_inputs, responses) a batch's                */
     double *feature;        /* (P) one row's features                         */
     double *prediction;     /* (n_targets) the last push's                    */
-    double *inner_expected; /* (n_targets)                                    */
+    double *inner_expected; /* (n_targets) the inner's expectation; a batch's scratch */
     float *row_residual;    /* (n_targets) the last push's                    */
     size_t *column;         /* (n_features) the inputs' columns, then the targets' */
     unsigned char *input;   /* (n_features) 1 = an input column               */
@@ -5715,6 +5716,8 @@ AN_API an_result an_exog_create(const an_exog_config *config, size_t n_features,
     if ((r = an__allocator_copy(&alloc, a)) != AN_OK) goto fail;
     R = config->responses;
     P = n_in * (R + 1);
+    r = AN_ERR_TOO_LARGE;                          /* every block below is within (targets + 2)(P + 2) 4 doubles */
+    if (an__mul(an__mul(n_features - n_in + 2, P + 2), 4 * sizeof(double)) == SIZE_MAX) goto fail;
     bytes = an__exog_bytes(n_features, n_in, n_features - n_in, R);
     r = AN_ERR_NOMEM;
     if (!(e = (an__exog *)an_malloc(&alloc, bytes, AN_ALIGN))) goto fail;
@@ -5805,14 +5808,15 @@ static an_result an__exog_reserve(an__exog *e, size_t n_rows)
 }
 
 /* The residuals of x (n rows) into e->residual, the responses starting
-   afresh. */
+   afresh; the stream (its responses, the last push's prediction) is left
+   as it was. */
 static void an__exog_residuals(an__exog *e, const float *x, size_t n)
 {
     size_t i;
     int primed = 0;
     for (i = 0; i < n; i++) {
         an__exog_features(e, e->batch_state, &primed, x + i * e->base.n_features);
-        an__exog_predict(e, e->coef, x + i * e->base.n_features, e->prediction, e->residual + i * e->n_targets);
+        an__exog_predict(e, e->coef, x + i * e->base.n_features, e->inner_expected, e->residual + i * e->n_targets);
     }
 }
 
@@ -5879,14 +5883,14 @@ static an_result an__exog_solve(const an__exog *e, const an__exog_sums *s, const
 static an_result an__exog_fit(an_detector *self, const float *x, size_t n)
 {
     an__exog *e = (an__exog *)self;
-    size_t P = e->P, T = e->n_targets, F = self->n_features, n_fit = n - n / 4, i, t, k;
-    size_t words = 2 * (P * P + P + P * T + T) + T * (1 + P) + P + 4 * T + P * P + P;
+    size_t P = e->P, T = e->n_targets, F = self->n_features, n_fit = n - n / 4, i, t, k, words;
     double *block, *f0, *y0, *y, *work, *coef_fit, *err_model, *err_mean;
     an__exog_sums part[2];
     int primed = 0;
     an_result r;
     if (n < 32) return AN_ERR_TOO_SHORT;
-    if (an__mul(words, sizeof(double)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (an__mul(an__mul(P + 1, P + T + 1), 8 * sizeof(double)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    words = 2 * (P * P + P + P * T + T) + T * (1 + P) + P + 4 * T + P * P + P;
     if ((r = an__exog_reserve(e, n)) != AN_OK) return r;
     if (!(block = (double *)an_malloc(&e->alloc, words * sizeof(double), AN_ALIGN))) return AN_ERR_NOMEM;
     memset(block, 0, words * sizeof(double));
@@ -5921,7 +5925,7 @@ static an_result an__exog_fit(an_detector *self, const float *x, size_t n)
         const float *row = x + i * F;
         an__exog_features(e, e->batch_state, &primed, row);
         if (i < n_fit) continue;
-        an__exog_predict(e, coef_fit, row, e->prediction, e->row_residual);
+        an__exog_predict(e, coef_fit, row, e->inner_expected, e->row_residual);
         for (t = 0; t < T; t++) {
             double d = (double)row[e->column[e->n_inputs + t]] - (y0[t] + part[0].y[t] / (double)part[0].n);
             err_model[t] += (double)e->row_residual[t] * e->row_residual[t];

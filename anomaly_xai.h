@@ -537,6 +537,9 @@ typedef struct an_xai_context {
                                        in the input) or NULL ("row 0", ...) */
     double confidence;              /* the detector's at the peak, [0, 1];
                                        NaN = not told                         */
+    const unsigned char *judged;    /* (n_features) or NULL (every channel):
+                                       0 for a channel never told, an input
+                                       the detector reads but does not judge */
 } an_xai_context;
 
 /* The reason's parts, as numbers. */
@@ -561,8 +564,8 @@ AN_API an_xai_context an_xai_context_init(void);
    |median|) (constant residuals outside) is taken as that.
    Scratch: n_rows floats from `a` (NULL = default).
    Returns: AN_OK; AN_ERR_INVALID_ARG for NULL x, sizes 0, an event out of
-   range or text NULL with capacity > 0; AN_ERR_INPUT for a non-finite x;
-   AN_ERR_NOMEM. */
+   range, a judged mask without a channel, or text NULL with capacity > 0;
+   AN_ERR_INPUT for a non-finite x; AN_ERR_NOMEM. */
 AN_API an_result an_xai_explain_event(const an_xai_context *c, const an_event *ev, an_xai_reason *reason,
                                       char *text, size_t capacity, size_t *length, const an_allocator *a);
 
@@ -3079,6 +3082,8 @@ AN_API an_result an_xai_explain_event(const an_xai_context *c, const an_event *e
     if (!c || !ev || !c->x || c->n_rows == 0 || c->n_features == 0 || (!text && capacity)) return AN_ERR_INVALID_ARG;
     if (ev->start > ev->peak || ev->peak > ev->end || ev->end >= c->n_rows) return AN_ERR_INVALID_ARG;
     F = c->n_features;
+    for (f = 0; c->judged && f < F && !c->judged[f]; f++) {}
+    if (f == F) return AN_ERR_INVALID_ARG;
     if ((cells = an__mul(c->n_rows, F)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     for (f = 0; f < cells; f++)
         if (!an__finite(c->x[f])) return AN_ERR_INPUT;
@@ -3086,11 +3091,16 @@ AN_API an_result an_xai_explain_event(const an_xai_context *c, const an_event *e
     if (!(work = (float *)an_malloc(a, c->n_rows * sizeof(float), AN_ALIGN))) return AN_ERR_NOMEM;
     memset(&out, 0, sizeof out);
     for (f = 0; f < F; f++) {   /* a stuck channel, else the one furthest out anywhere in the event */
-        an__xai_channel ch = an__xai_channel_of(c, ev, f, work);
-        size_t row = an__xai_worst_row(c, ev, f, &ch);
-        double e = an__xai_expect(c, row, f, ch.median_x), x = c->x[row * F + f];
-        double z = (x - e - ch.median_r) / ch.sigma;
-        int stuck = ev->end - ev->start >= 5 && an__xai_flat(c, ev, f, work);
+        an__xai_channel ch;
+        size_t row;
+        double e, x, z;
+        int stuck;
+        if (c->judged && !c->judged[f]) continue;
+        ch = an__xai_channel_of(c, ev, f, work);
+        row = an__xai_worst_row(c, ev, f, &ch);
+        e = an__xai_expect(c, row, f, ch.median_x), x = c->x[row * F + f];
+        z = (x - e - ch.median_r) / ch.sigma;
+        stuck = ev->end - ev->start >= 5 && an__xai_flat(c, ev, f, work);
         if (fabs(z) >= AN__XAI_ALSO_SIGMAS) out.n_channels++;
         if (stuck > first_stuck || (stuck == first_stuck && fabs(z) > best)) {
             first_stuck = stuck;
@@ -3133,7 +3143,7 @@ AN_API an_result an_xai_explain_event(const an_xai_context *c, const an_event *e
         an__xai_channel ch;
         size_t row;
         double z;
-        if (f == out.channel) continue;
+        if (f == out.channel || (c->judged && !c->judged[f])) continue;
         ch = an__xai_channel_of(c, ev, f, work);
         row = an__xai_worst_row(c, ev, f, &ch);
         z = (c->x[row * F + f] - an__xai_expect(c, row, f, ch.median_x) - ch.median_r) / ch.sigma;

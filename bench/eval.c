@@ -53,10 +53,11 @@
    and noise; `cmd`; `sensor`, AR(1) noise that carries no information.
    The first TELE_TRAIN rows are normal (the known-normal period); then
    an_inject puts 3 anomalies of one kind into `target` (spike, shift,
-   variance, flatline, one kind per file, magnitude 6).  Two runs per
-   file, both with --train-rows TELE_TRAIN: the default (`detect`, every
-   channel a signal; ARGS added) and `--preset telemanom --inputs
-   cmd,sensor` (no ARGS).  Scored on the test rows: events under
+   variance, flatline, one kind per file, magnitude 6).  Three runs per
+   file, all with --train-rows TELE_TRAIN: the default (`detect`, every
+   channel a signal; ARGS added), the default with `--inputs cmd,sensor`
+   (target judged less what its responses to them predict; ARGS added)
+   and `--preset telemanom --inputs cmd,sensor` (no ARGS).  Scored on the test rows: events under
    telemanom's rule (a detected run is right when it overlaps a true
    anomaly, an anomaly found when a run overlaps it; no tolerance, no
    merging), point precision / recall / F1, and the share of test rows
@@ -695,10 +696,13 @@ typedef struct tele_tally {
     size_t tp, fp, fn, test_rows;              /* points */
 } tele_tally;
 
+#define TELE_MODES 3
+static const char *const tele_mode[TELE_MODES] = { "default", "inputs", "telemanom" };
+
 typedef struct tele_part {
-    size_t files, failed[2];
-    tele_tally t[2];                           /* default, --preset telemanom */
-    double seconds[2];
+    size_t files, failed[TELE_MODES];
+    tele_tally t[TELE_MODES];                  /* default, default --inputs, --preset telemanom --inputs */
+    double seconds[TELE_MODES];
 } tele_part;
 
 /* target, cmd, sensor: TELE_ROWS rows from seed. */
@@ -794,16 +798,18 @@ static void tele_part_run(const config *c, tele_part *p)
         tele_write(csv, x);
         write_truth(csv, ev, n_ev);
         p->files++;
-        for (mode = 0; mode < 2; mode++) {
+        for (mode = 0; mode < TELE_MODES; mode++) {
             char train[32];
             const char *dflt[] = { "detect", "--quiet", "--train-rows", train, csv, NULL };
+            const char *inputs[] = { "detect", "--quiet", "--train-rows", train, "--inputs", "cmd,sensor", csv, NULL };
             const char *preset[] = { "detect", "--quiet", "--train-rows", train, "--preset", "telemanom", "--inputs",
                                      "cmd,sensor", csv, NULL };
+            const char **args = mode == 0 ? dflt : mode == 1 ? inputs : preset;
             double t0 = now();
             snprintf(train, sizeof train, "%d", TELE_TRAIN);
-            snprintf(out, sizeof out, "%s.%s.out", csv, mode ? "telemanom" : "default");
-            snprintf(err, sizeof err, "%s.%s.err", csv, mode ? "telemanom" : "default");
-            if (run(mode ? &plain : c, out, err, mode ? preset : dflt) != 0 || !read_flags(out, flag, TELE_ROWS)) {
+            snprintf(out, sizeof out, "%s.%s.out", csv, tele_mode[mode]);
+            snprintf(err, sizeof err, "%s.%s.err", csv, tele_mode[mode]);
+            if (run(mode == 2 ? &plain : c, out, err, args) != 0 || !read_flags(out, flag, TELE_ROWS)) {
                 fprintf(stderr, "eval: detect failed on %s (see %s); counted as finding nothing\n", csv, err);
                 memset(flag, 0, sizeof flag);
                 p->failed[mode]++;
@@ -1137,8 +1143,10 @@ int main(int argc, char **argv)
                tele.files, TELE_ROWS, TELE_TRAIN);
         printf("  run                        found       event P/R/F1        point P/R/F1      flagged  time\n");
         tele_print("default (all channels)", &tele.t[0], tele.seconds[0]);
-        tele_print("--preset telemanom --inputs", &tele.t[1], tele.seconds[1]);
-        if (tele.failed[0] || tele.failed[1]) printf("  detect failed on %zu + %zu files\n", tele.failed[0], tele.failed[1]);
+        tele_print("default --inputs", &tele.t[1], tele.seconds[1]);
+        tele_print("--preset telemanom --inputs", &tele.t[2], tele.seconds[2]);
+        if (tele.failed[0] || tele.failed[1] || tele.failed[2])
+            printf("  detect failed on %zu + %zu + %zu files\n", tele.failed[0], tele.failed[1], tele.failed[2]);
     }
     if (c.xai_on) {
         printf("\nexplanations: 3 channels, an LSTM autoencoder (T %d, 16 units) fitted on %d clean rows in %.1f s;\n"
@@ -1187,10 +1195,12 @@ int main(int argc, char **argv)
         printf(", \"wall_seconds\": %.1f}", syn.wall);
     }
     if (c.tele_on) {
-        printf(", \"telemetry\": {\"files\": %zu, ", tele.files);
-        tele_json("default", &tele.t[0]);
-        printf(", ");
-        tele_json("telemanom", &tele.t[1]);
+        int mm;
+        printf(", \"telemetry\": {\"files\": %zu", tele.files);
+        for (mm = 0; mm < TELE_MODES; mm++) {
+            printf(", ");
+            tele_json(tele_mode[mm], &tele.t[mm]);
+        }
         printf("}");
     }
     if (c.xai_on) {

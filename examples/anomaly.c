@@ -708,6 +708,7 @@ typedef struct detection {
     an_event *events;
     size_t n_events, n_flagged;
     double threshold;                  /* on the scores, when the rule is one; else NaN */
+    unsigned char *judged;             /* (cols) 0 for the inputs, which are read and never judged */
 } detection;
 
 /* The column an event is told by: the largest error at its peak, in
@@ -741,6 +742,7 @@ static char *reason_of(const table *t, const detection *r, const an_event *ev)
     c.names = (const char *const *)(t->name + 1);
     c.stamps = (const char *const *)t->stamp;
     c.confidence = r->confidence[ev->peak];
+    c.judged = r->judged;
     check(an_xai_explain_event(&c, ev, NULL, NULL, 0, &length, NULL), "reason");
     text = (char *)xmalloc(length + 1);
     check(an_xai_explain_event(&c, ev, NULL, text, length + 1, NULL, NULL), "reason");
@@ -1113,12 +1115,13 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
     for (i = 0; i < t->rows; i++) r->n_flagged += r->flag[i];
     if (keep) *keep = d;
     else an_detector_destroy(d);
-    free(target);
+    r->judged = target;
 }
 
 static void free_detection(detection *r)
 {
     free(r->score); free(r->flag); free(r->expected); free(r->severity); free(r->events); free(r->err); free(r->unit);
+    free(r->judged);
 }
 
 static void write_events_json(FILE *json, const table *t, const detection *r)

@@ -2503,6 +2503,15 @@ static void test_xai_reasons_command_and_stuck(void)
     CHECK_NEAR(r.sigmas, r.deviation / (1.2533141373155 * mean_dev), 1e-6 * fabs(r.sigmas));
     CHECK(fabs(r.sigmas) < 1e3);
     if (getenv("XAI_VERBOSE")) fprintf(stderr, "  reason: %s\n", text);
+    {   /* the command an input (read, never judged): the target tells the event */
+        static const unsigned char judged[F] = { 1, 0 }, none[F] = { 0, 0 };
+        c.judged = judged;
+        CHECK_OK(an_xai_explain_event(&c, &ev, &r, text, sizeof text, NULL, NULL));
+        CHECK_EQ_SIZE(r.channel, 0);
+        CHECK(strstr(text, "cmd") == NULL);
+        c.judged = none;
+        CHECK_RESULT(an_xai_explain_event(&c, &ev, &r, text, sizeof text, NULL, NULL), AN_ERR_INVALID_ARG);
+    }
 }
 
 /* A collapse (the injector's 13-row moving average of the noise) is a
