@@ -1354,15 +1354,21 @@ AN_API an_result an_causal_score(const an_causal_config *config, an_detector_mak
    at the start of every batch.  Fit solves a ridge regression per
    target with an intercept, on the training rows' standardised features
    (the ridge is relative to their unit variance; a constant feature is
-   left out).  It first fits on the first three quarters of the rows and
-   keeps the inputs for a target only when they leave under `keep` of the
-   last quarter's squared error about the first three quarters' mean;
-   otherwise the inner detector gets the target itself, unchanged, so
-   inputs that carry nothing about a target change nothing.  (Slow
-   responses of a wandering input fit a wandering target by chance: on
-   synthetic telemetry an uninformative AR(1) sensor left 0.64 to 9.2 of
-   that error, a driving command 0.04 to 0.09.)  Fit costs O(n P^2) for P = inputs (responses + 1)
-   features, and allocates O(P^2 + n targets) doubles.
+   left out), on the inputs chosen for that target: one at a time, each
+   the one whose fit on the first three quarters of the rows leaves the
+   least squared error on the last quarter, while it removes at least
+   `gain` of the error left, up to `max_inputs`.  The inputs chosen are
+   kept only when they leave under `keep` of the last quarter's error
+   about the first three quarters' mean; otherwise the inner detector
+   gets the target itself, unchanged, so inputs that carry nothing about
+   a target change nothing.  (Slow responses of a wandering input fit a
+   wandering target by chance: on synthetic telemetry an uninformative
+   AR(1) sensor left 0.64 to 9.2 of that error, a driving command 0.04
+   to 0.09; and all of 50 on-off commands at once, two of them driving,
+   fitted the training rows' cycle and were 60 times as far off on the
+   test rows as the two alone.)  Fit costs O(n P^2) for P = inputs
+   (responses + 1) features, plus the choice, and allocates O(P^2 + n
+   targets) doubles.
 
    expected: the inner detector's expectation of a residual plus the
    prediction, in the data's units; NaN in the inputs' columns.  A batch
@@ -1373,12 +1379,16 @@ AN_API an_result an_causal_score(const an_causal_config *config, an_detector_mak
 typedef struct an_exog_config {
     size_t responses;      /* first-order responses per input (8: tau 2 .. 256) */
     double ridge;          /* on the standardised features (1e-3)            */
-    double keep;           /* the share of held-out error inputs must stay under (0.5) */
+    size_t max_inputs;     /* inputs a target may take (8)                   */
+    double gain;           /* the share of held-out error left that an input
+                              must remove to be taken (0.1)                  */
+    double keep;           /* the share of the mean's held-out error the
+                              inputs taken must leave less than (0.5)        */
 } an_exog_config;
 
 #define AN_EXOG_MAX_RESPONSES 16
 
-/* Returns: responses 8, ridge 1e-3, keep 0.5. */
+/* Returns: responses 8, ridge 1e-3, max_inputs 8, gain 0.1, keep 0.5. */
 AN_API an_exog_config an_exog_config_init(void);
 /* A stage over n_features columns, input[f] non-zero for the inputs, around
    `inner`, a detector of as many features as there are targets (the
@@ -1398,10 +1408,12 @@ AN_API an_result an_exog_inner(const an_detector *d, an_detector **inner);
    Returns: AN_OK; AN_ERR_NUMERIC before the first push after fit, load
    or reset; AN_ERR_INVALID_ARG. */
 AN_API an_result an_exog_prediction(const an_detector *d, double *prediction);
-/* Whether target column f (a column of the data) uses the inputs, after
-   fit: 0 when the held-out check left it to its mean.
-   Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG for an input column. */
-AN_API an_result an_exog_uses_inputs(const an_detector *d, size_t f, int *uses);
+/* The inputs taken for target column f (a column of the data), after
+   fit: taken[k] (n_features) is 1 for an input column taken, 0 for the
+   rest; all 0 when the target passes unchanged.
+   Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG for an input
+   column or a NULL argument. */
+AN_API an_result an_exog_taken(const an_detector *d, size_t f, unsigned char *taken);
 /* Returns: the stage's detector type (loaded by an_detector_load, which
    knows it as it knows the ensemble). */
 AN_API const an_detector_vtable *an_exog_type(void);
@@ -5667,7 +5679,6 @@ typedef struct an__exog {
     float *row_residual;    /* (n_targets) the last push's                    */
     size_t *column;         /* (n_features) the inputs' columns, then the targets' */
     unsigned char *input;   /* (n_features) 1 = an input column               */
-    unsigned char *uses;    /* (n_targets) 1 = the inputs explain the target  */
     float *residual;        /* (capacity, n_targets) a batch's residuals      */
     size_t capacity;
     int primed, predicted;  /* the stream has seen a row; pushed since fit    */
@@ -5686,7 +5697,7 @@ static size_t an__exog_bytes(size_t F, size_t n_in, size_t n_t, size_t R)
 {
     size_t P = n_in * (R + 1);
     return sizeof(an__exog) + an__exog_doubles(n_in, n_t, P, R) * sizeof(double) +
-           ((n_t * sizeof(float) + sizeof(size_t) - 1) / sizeof(size_t)) * sizeof(size_t) + F * sizeof(size_t) + F + n_t;
+           ((n_t * sizeof(float) + sizeof(size_t) - 1) / sizeof(size_t)) * sizeof(size_t) + F * sizeof(size_t) + F;
 }
 
 AN_API an_exog_config an_exog_config_init(void)
@@ -5694,6 +5705,8 @@ AN_API an_exog_config an_exog_config_init(void)
     an_exog_config c;
     c.responses = 8;
     c.ridge = 1e-3;
+    c.max_inputs = 8;
+    c.gain = 0.1;
     c.keep = 0.5;
     return c;
 }
@@ -5709,6 +5722,7 @@ AN_API an_result an_exog_create(const an_exog_config *config, size_t n_features,
     if (out) *out = NULL;
     if (!out || !config || !input || !inner || an__is_exog(inner) || config->responses == 0 ||
         config->responses > AN_EXOG_MAX_RESPONSES || !(config->ridge > 0.0) || !an__finite(config->ridge) ||
+        config->max_inputs == 0 || !(config->gain >= 0.0 && config->gain < 1.0) ||
         !(config->keep > 0.0 && config->keep <= 1.0) || n_features > SIZE_MAX / (AN_EXOG_MAX_RESPONSES + 1) / 16)
         goto fail;
     for (f = 0; f < n_features; f++) n_in += input[f] != 0;
@@ -5741,7 +5755,6 @@ AN_API an_result an_exog_create(const an_exog_config *config, size_t n_features,
     e->row_residual = (float *)d;
     e->column = (size_t *)d + (e->n_targets * sizeof(float) + sizeof(size_t) - 1) / sizeof(size_t);
     e->input = (unsigned char *)(e->column + n_features);
-    e->uses = e->input + n_features;
     for (f = 0; f < R; f++) e->decay[f] = exp(-1.0 / (double)((size_t)2 << f));
     for (f = 0, n_in = 0; f < n_features; f++) {
         e->input[f] = input[f] != 0;
@@ -5829,6 +5842,7 @@ typedef struct an__exog_sums {
     double *f;     /* (P) */
     double *fy;    /* (P, n_targets) */
     double *y;     /* (n_targets) */
+    double *yy;    /* (n_targets) */
     size_t n;
 } an__exog_sums;
 
@@ -5840,116 +5854,180 @@ static void an__exog_accumulate(const an__exog *e, an__exog_sums *s, const doubl
         for (j = 0; j < T; j++) s->fy[i * T + j] += f[i] * y[j];
         s->f[i] += f[i];
     }
-    for (j = 0; j < T; j++) s->y[j] += y[j];
+    for (j = 0; j < T; j++) s->y[j] += y[j], s->yy[j] += y[j] * y[j];
     s->n++;
 }
 
-/* The ridge fit of the sums into coef (n_targets, 1 + P), in the data's
-   units; shift_f, shift_y the first row's values the sums are less of.
-   work: P * P + P doubles. */
-static an_result an__exog_solve(const an__exog *e, const an__exog_sums *s, const double *shift_f,
-                                const double *shift_y, double *work, double *coef)
+/* The feature indices (into the P) of the n_chosen inputs in `chosen`;
+   returns their count. */
+static size_t an__exog_features_of(const an__exog *e, const size_t *chosen, size_t n_chosen, size_t *idx)
 {
-    size_t P = e->P, T = e->n_targets, i, j, t;
-    double *A = work, *sd = work + P * P, m = (double)s->n;
+    size_t R1 = e->config.responses + 1, k, j, m = 0;
+    for (k = 0; k < n_chosen; k++)
+        for (j = 0; j < R1; j++) idx[m++] = chosen[k] * R1 + j;
+    return m;
+}
+
+/* sum over the rows of features a and b, from the upper triangle. */
+static double an__exog_ff(const an__exog_sums *s, size_t P, size_t a, size_t b)
+{
+    return a < b ? s->ff[a * P + b] : s->ff[b * P + a];
+}
+
+/* Target t's ridge fit on the m features idx of the sums s into c (1 +
+   P: the intercept, then each feature's weight, 0 off idx), in the
+   data's units; shift_f, shift_y the first row's values the sums are
+   less of.  work: m * m + 2 m doubles. */
+static an_result an__exog_solve(const an__exog *e, const an__exog_sums *s, const double *shift_f,
+                                const double *shift_y, size_t t, const size_t *idx, size_t m, double *work, double *c)
+{
+    size_t P = e->P, T = e->n_targets, i, j;
+    double *A = work, *sd = A + m * m, *v = sd + m, n = (double)s->n, mean_y = s->y[t] / n;
     an_result r;
-    for (i = 0; i < P; i++) {
-        double mean = s->f[i] / m, var = s->ff[i * P + i] / m - mean * mean;
-        sd[i] = var > 1e-18 * (1.0 + (mean + shift_f[i]) * (mean + shift_f[i])) ? sqrt(var) : 0.0;   /* 0: constant */
+    for (i = 0; i < m; i++) {
+        size_t a = idx[i];
+        double mean = s->f[a] / n, var = s->ff[a * P + a] / n - mean * mean;
+        sd[i] = var > 1e-18 * (1.0 + (mean + shift_f[a]) * (mean + shift_f[a])) ? sqrt(var) : 0.0;   /* 0: constant */
     }
-    for (i = 0; i < P; i++)
-        for (j = i; j < P; j++) {
-            double c = s->ff[i * P + j] / m - (s->f[i] / m) * (s->f[j] / m);
-            A[i * P + j] = A[j * P + i] = sd[i] > 0.0 && sd[j] > 0.0 ? c / (sd[i] * sd[j]) : (double)(i == j);
-            if (i == j) A[i * P + i] += e->config.ridge;
+    for (i = 0; i < m; i++)                /* the standardised features' covariance, plus the ridge */
+        for (j = i; j < m; j++) {
+            double cov = an__exog_ff(s, P, idx[i], idx[j]) / n - (s->f[idx[i]] / n) * (s->f[idx[j]] / n);
+            A[i * m + j] = A[j * m + i] = sd[i] > 0.0 && sd[j] > 0.0 ? cov / (sd[i] * sd[j]) : (double)(i == j);
+            if (i == j) A[i * m + i] += e->config.ridge;
         }
-    if ((r = an__cholesky(A, P)) != AN_OK) return r;
-    for (t = 0; t < T; t++) {
-        double *c = coef + t * (1 + P), *beta = c + 1, mean_y = s->y[t] / m;
-        for (i = 0; i < P; i++)
-            beta[i] = sd[i] > 0.0 ? (s->fy[i * T + t] / m - (s->f[i] / m) * mean_y) / sd[i] : 0.0;
-        an__cholesky_solve(A, beta, P);
-        c[0] = mean_y + shift_y[t];
-        for (i = 0; i < P; i++) {
-            beta[i] = sd[i] > 0.0 ? beta[i] / sd[i] : 0.0;         /* per standardised unit -> per unit */
-            c[0] -= beta[i] * (s->f[i] / m + shift_f[i]);
-        }
+    if ((r = an__cholesky(A, m)) != AN_OK) return r;
+    for (i = 0; i < m; i++)
+        v[i] = sd[i] > 0.0 ? (s->fy[idx[i] * T + t] / n - (s->f[idx[i]] / n) * mean_y) / sd[i] : 0.0;
+    an__cholesky_solve(A, v, m);
+    for (i = 0; i <= P; i++) c[i] = 0.0;
+    c[0] = mean_y + shift_y[t];
+    for (i = 0; i < m; i++) {              /* per standardised unit -> per unit */
+        double w = sd[i] > 0.0 ? v[i] / sd[i] : 0.0;
+        c[1 + idx[i]] = w;
+        c[0] -= w * (s->f[idx[i]] / n + shift_f[idx[i]]);
     }
     return AN_OK;
 }
 
-/* Fit: the held-out check on the first three quarters, then the
-   regression on every row, then the inner detector on the residuals. */
+/* Target t's squared error under the fit c (its m features idx) over the
+   rows of the sums h: with r = y - c0 - w.f = ys - w.fs + d, d = shift_y
+   - c0 - w.shift_f, it is sum ys^2 - 2 w.sum fs ys + w' (sum fs fs') w +
+   2 d (sum ys - w.sum fs) + n d^2. */
+static double an__exog_error(const an__exog *e, const an__exog_sums *h, const double *shift_f, const double *shift_y,
+                             size_t t, const size_t *idx, size_t m, const double *c)
+{
+    size_t P = e->P, T = e->n_targets, i, j;
+    double d = shift_y[t] - c[0], wf = 0.0, wfy = 0.0, wffw = 0.0, err;
+    for (i = 0; i < m; i++) {
+        double w = c[1 + idx[i]];
+        d -= w * shift_f[idx[i]];
+        wf += w * h->f[idx[i]];
+        wfy += w * h->fy[idx[i] * T + t];
+        for (j = 0; j < m; j++) wffw += w * c[1 + idx[j]] * an__exog_ff(h, P, idx[i], idx[j]);
+    }
+    err = h->yy[t] - 2.0 * wfy + wffw + 2.0 * d * (h->y[t] - wf) + (double)h->n * d * d;
+    return err > 0.0 ? err : 0.0;
+}
+
+/* Fit.  The sums of the first three quarters (the part fitted) and the
+   last quarter (the part held out); per target, inputs chosen one at a
+   time, each the one whose fit on the first part leaves the least error
+   on the held-out part, while it removes `gain` of what is left; the
+   chosen kept when they leave under `keep` of the mean's error; their
+   fit on every row; then the inner detector on the residuals. */
 static an_result an__exog_fit(an_detector *self, const float *x, size_t n)
 {
     an__exog *e = (an__exog *)self;
-    size_t P = e->P, T = e->n_targets, F = self->n_features, n_fit = n - n / 4, i, t, k, words;
-    double *block, *f0, *y0, *y, *work, *coef_fit, *err_model, *err_mean;
+    size_t P = e->P, T = e->n_targets, F = self->n_features, n_in = e->n_inputs, n_fit = n - n / 4;
+    size_t M = e->config.max_inputs < n_in ? e->config.max_inputs : n_in, m_max = M * (e->config.responses + 1);
+    size_t i, t, k, j, words, *chosen, *n_chosen, *idx, n_sizes = T * M + T + m_max;
+    double *block, *f0, *y0, *y, *work, *c_try;
     an__exog_sums part[2];
     int primed = 0;
-    an_result r;
+    an_result r = AN_OK;
     if (n < 32) return AN_ERR_TOO_SHORT;
-    if (an__mul(an__mul(P + 1, P + T + 1), 8 * sizeof(double)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    words = 2 * (P * P + P + P * T + T) + T * (1 + P) + P + 4 * T + P * P + P;
+    if (an__mul(an__mul(P + 1, P + T + 1), 8 * sizeof(double)) == SIZE_MAX ||
+        an__mul(an__mul(T + 1, M + 1), 4 * sizeof(size_t) * (e->config.responses + 1)) == SIZE_MAX)
+        return AN_ERR_TOO_LARGE;
+    words = 2 * (P * P + P + P * T + 2 * T) + P + 2 * T + (1 + P) + m_max * m_max + 2 * m_max;
     if ((r = an__exog_reserve(e, n)) != AN_OK) return r;
     if (!(block = (double *)an_malloc(&e->alloc, words * sizeof(double), AN_ALIGN))) return AN_ERR_NOMEM;
+    if (!(chosen = (size_t *)an_malloc(&e->alloc, n_sizes * sizeof(size_t), AN_ALIGN))) {
+        an_free(&e->alloc, block, words * sizeof(double));
+        return AN_ERR_NOMEM;
+    }
+    n_chosen = chosen + T * M;
+    idx = n_chosen + T;
     memset(block, 0, words * sizeof(double));
     for (k = 0, work = block; k < 2; k++) {
         part[k].ff = work, work += P * P;
         part[k].f = work, work += P;
         part[k].fy = work, work += P * T;
         part[k].y = work, work += T;
+        part[k].yy = work, work += T;
         part[k].n = 0;
     }
-    coef_fit = work, work += P * T + T;
     f0 = work, work += P;
     y0 = work, work += T;
     y = work, work += T;
-    err_model = work, work += T;
-    err_mean = work, work += T;
-    for (i = 0; i < n; i++) {         /* the sums of both parts, less the first row */
+    c_try = work, work += 1 + P;
+    for (i = 0; i < n; i++) {              /* the sums of both parts, less the first row */
         const float *row = x + i * F;
         an__exog_features(e, e->batch_state, &primed, row);
         if (i == 0) {
             memcpy(f0, e->feature, P * sizeof(double));
-            for (t = 0; t < T; t++) y0[t] = row[e->column[e->n_inputs + t]];
+            for (t = 0; t < T; t++) y0[t] = row[e->column[n_in + t]];
         }
         for (k = 0; k < P; k++) e->feature[k] -= f0[k];
-        for (t = 0; t < T; t++) y[t] = row[e->column[e->n_inputs + t]] - y0[t];
+        for (t = 0; t < T; t++) y[t] = row[e->column[n_in + t]] - y0[t];
         an__exog_accumulate(e, &part[i >= n_fit], e->feature, y);
     }
-    /* the held-out check: the first part's fit against its mean on the
-       last quarter */
-    if ((r = an__exog_solve(e, &part[0], f0, y0, work, coef_fit)) != AN_OK) goto done;
-    for (i = 0, primed = 0; i < n; i++) {
-        const float *row = x + i * F;
-        an__exog_features(e, e->batch_state, &primed, row);
-        if (i < n_fit) continue;
-        an__exog_predict(e, coef_fit, row, e->inner_expected, e->row_residual);
-        for (t = 0; t < T; t++) {
-            double d = (double)row[e->column[e->n_inputs + t]] - (y0[t] + part[0].y[t] / (double)part[0].n);
-            err_model[t] += (double)e->row_residual[t] * e->row_residual[t];
-            err_mean[t] += d * d;
+    for (t = 0; t < T && r == AN_OK; t++) {          /* each target's inputs, chosen on the held-out part */
+        size_t *mine = chosen + t * M;
+        double err_mean, err_now;
+        r = an__exog_solve(e, &part[0], f0, y0, t, idx, 0, work, c_try);   /* the mean */
+        err_mean = err_now = an__exog_error(e, &part[1], f0, y0, t, idx, 0, c_try);
+        n_chosen[t] = 0;
+        while (r == AN_OK && n_chosen[t] < M) {
+            size_t best = SIZE_MAX, m;
+            double err_best = err_now;
+            for (j = 0; j < n_in; j++) {
+                for (k = 0; k < n_chosen[t] && mine[k] != j; k++) {}
+                if (k < n_chosen[t]) continue;                /* chosen already */
+                mine[n_chosen[t]] = j;
+                m = an__exog_features_of(e, mine, n_chosen[t] + 1, idx);
+                if ((r = an__exog_solve(e, &part[0], f0, y0, t, idx, m, work, c_try)) != AN_OK) break;
+                {
+                    double err = an__exog_error(e, &part[1], f0, y0, t, idx, m, c_try);
+                    if (err < err_best) err_best = err, best = j;
+                }
+            }
+            if (r != AN_OK || best == SIZE_MAX || !(err_best < (1.0 - e->config.gain) * err_now)) break;
+            mine[n_chosen[t]++] = best;
+            err_now = err_best;
         }
+        if (!(err_now < e->config.keep * err_mean)) n_chosen[t] = 0;
     }
-    /* every row: both parts' sums together */
-    for (k = 0; k < P; k++) {
-        for (t = k; t < P; t++) part[0].ff[k * P + t] += part[1].ff[k * P + t];
-        for (t = 0; t < T; t++) part[0].fy[k * T + t] += part[1].fy[k * T + t];
+    for (k = 0; k < P && r == AN_OK; k++) {          /* every row: both parts' sums together */
+        for (j = k; j < P; j++) part[0].ff[k * P + j] += part[1].ff[k * P + j];
+        for (j = 0; j < T; j++) part[0].fy[k * T + j] += part[1].fy[k * T + j];
         part[0].f[k] += part[1].f[k];
     }
-    for (t = 0; t < T; t++) part[0].y[t] += part[1].y[t];
+    for (t = 0; t < T; t++) part[0].y[t] += part[1].y[t], part[0].yy[t] += part[1].yy[t];
     part[0].n += part[1].n;
-    if ((r = an__exog_solve(e, &part[0], f0, y0, work, e->coef)) != AN_OK) goto done;
-    for (t = 0; t < T; t++) {
+    for (t = 0; t < T && r == AN_OK; t++) {
         double *c = e->coef + t * (1 + P);
-        e->uses[t] = err_model[t] < e->config.keep * err_mean[t];
-        if (!e->uses[t])                             /* the target itself, to the bit */
+        if (n_chosen[t])
+            r = an__exog_solve(e, &part[0], f0, y0, t, idx, an__exog_features_of(e, chosen + t * M, n_chosen[t], idx),
+                               work, c);
+        else                                         /* the target itself, to the bit */
             for (k = 0; k < 1 + P; k++) c[k] = 0.0;
     }
-    an__exog_residuals(e, x, n);
-    r = an_detector_fit(e->inner, e->residual, n);
-done:
+    if (r == AN_OK) {
+        an__exog_residuals(e, x, n);
+        r = an_detector_fit(e->inner, e->residual, n);
+    }
+    an_free(&e->alloc, chosen, n_sizes * sizeof(size_t));
     an_free(&e->alloc, block, words * sizeof(double));
     e->primed = e->predicted = 0;
     return r;
@@ -6004,15 +6082,22 @@ AN_API an_result an_exog_prediction(const an_detector *d, double *prediction)
     return AN_OK;
 }
 
-AN_API an_result an_exog_uses_inputs(const an_detector *d, size_t f, int *uses)
+/* An input taken has a weight on one of its features at least; one
+   left out has none. */
+AN_API an_result an_exog_taken(const an_detector *d, size_t f, unsigned char *taken)
 {
     const an__exog *e = (const an__exog *)d;
-    size_t t;
-    if (uses) *uses = 0;
-    if (!an__is_exog(d) || !uses || f >= d->n_features || e->input[f]) return AN_ERR_INVALID_ARG;
+    size_t t, k, j, R1;
+    const double *c;
+    if (!an__is_exog(d) || !taken || f >= d->n_features || e->input[f]) return AN_ERR_INVALID_ARG;
+    memset(taken, 0, d->n_features);
     if (!d->fitted) return AN_ERR_NOT_FITTED;
     for (t = 0; e->column[e->n_inputs + t] != f; t++) {}
-    *uses = e->uses[t];
+    R1 = e->config.responses + 1;
+    c = e->coef + t * (1 + e->P) + 1;
+    for (k = 0; k < e->n_inputs; k++)
+        for (j = 0; j < R1; j++)
+            if (c[k * R1 + j] != 0.0) taken[e->column[k]] = 1;
     return AN_OK;
 }
 
@@ -6025,8 +6110,9 @@ static an_result an__exog_save(const an_detector *self, an_writer *w)
     an_write_bytes(w, e->input, self->n_features);
     an_write_u64(w, e->config.responses);
     an_write_f64(w, e->config.ridge);
+    an_write_u64(w, e->config.max_inputs);
+    an_write_f64(w, e->config.gain);
     an_write_f64(w, e->config.keep);
-    an_write_bytes(w, e->uses, e->n_targets);
     an_write_f64s(w, e->coef, e->n_targets * (1 + e->P));
     an_write_u32(w, (uint32_t)e->primed);
     an_write_u32(w, (uint32_t)e->predicted);
@@ -6065,7 +6151,8 @@ static an_result an__exog_load(an_reader *payload, const an_detector_vtable *con
     mask = q;                                  /* the input flags, read in place */
     q.pos += F;
     if ((r = an_read_count(&q, 1, AN_EXOG_MAX_RESPONSES, &c.responses)) != AN_OK ||
-        (r = an_read_f64(&q, &c.ridge)) != AN_OK || (r = an_read_f64(&q, &c.keep)) != AN_OK)
+        (r = an_read_f64(&q, &c.ridge)) != AN_OK || (r = an_read_count(&q, 1, SIZE_MAX, &c.max_inputs)) != AN_OK ||
+        (r = an_read_f64(&q, &c.gain)) != AN_OK || (r = an_read_f64(&q, &c.keep)) != AN_OK)
         return r;
     for (f = 0; f < F; f++) {
         unsigned char v = mask.data[mask.pos + f];
@@ -6081,16 +6168,13 @@ static an_result an__exog_load(an_reader *payload, const an_detector_vtable *con
     if ((r = an_exog_create(&c, F, mask.data + mask.pos, inner, a, out)) != AN_OK)
         return r == AN_ERR_INVALID_ARG ? AN_ERR_CORRUPT : r;
     e = (an__exog *)*out;
-    if ((r = an_read_bytes(&q, e->uses, e->n_targets)) == AN_OK &&
-        (r = an_read_f64s(&q, e->coef, e->n_targets * (1 + e->P))) == AN_OK &&
+    if ((r = an_read_f64s(&q, e->coef, e->n_targets * (1 + e->P))) == AN_OK &&
         (r = an_read_u32(&q, &primed)) == AN_OK && (r = an_read_u32(&q, &predicted)) == AN_OK &&
         (r = an_read_f64s(&q, e->state, e->n_inputs * c.responses)) == AN_OK &&
         (r = an_read_f64s(&q, e->prediction, e->n_targets)) == AN_OK && (!an_reader_at_end(&q) || primed > 1 || predicted > 1))
         r = AN_ERR_CORRUPT;
     for (f = 0; r == AN_OK && f < e->n_targets * (1 + e->P); f++)
         if (!an__finite(e->coef[f])) r = AN_ERR_CORRUPT;
-    for (f = 0; r == AN_OK && f < e->n_targets; f++)
-        if (e->uses[f] > 1) r = AN_ERR_CORRUPT;
     if (r != AN_OK) {
         an__exog_destroy(*out);
         *out = NULL;

@@ -1000,6 +1000,25 @@ static void resolve_targets(const options *o, const table *t, unsigned char *tar
     free(input);
 }
 
+/* A note on the inputs the stage took for target column f: the ones
+   judged less their responses, or that it is judged on its own. */
+static void note_taken(const table *t, an_detector *d, size_t f)
+{
+    unsigned char *taken = (unsigned char *)xmalloc(t->cols);
+    size_t k, n = 0;
+    check(an_exog_taken(d, f, taken), "inputs");
+    for (k = 0; k < t->cols; k++) n += taken[k];
+    if (!n)
+        fprintf(stderr, "anomaly: note: no input explains column '%s' (none left under half of its error on the last "
+                        "quarter of the training rows): it is judged on its own\n", t->name[f + 1]);
+    else {
+        fprintf(stderr, "anomaly: note: column '%s' is judged less its response to", t->name[f + 1]);
+        for (k = 0; k < t->cols; k++)
+            if (taken[k]) fprintf(stderr, " '%s'%s", t->name[k + 1], --n ? "," : "\n");
+    }
+    free(taken);
+}
+
 /* A note for each column the model learnt no variation of: flat for
    STL + IQR (an_stl_iqr_flat: a range within 1e-3 of its size), or
    constant over the training rows for a detector without one. */
@@ -1010,14 +1029,9 @@ static void note_flat(const options *o, const table *t, an_detector *d, const un
     for (k = 0; an_ensemble_member(inner, k, &m) == AN_OK; k++)
         if (m->vt == an_stl_iqr_type() && m->fitted) stl = m;
     for (f = 0; f < t->cols && !o->quiet; f++) {
-        int flat = 1, uses = 1;
+        int flat = 1;
         if (inner != d && !target[f]) continue;               /* an input: read, never judged */
-        if (inner != d) {
-            check(an_exog_uses_inputs(d, f, &uses), "inputs");
-            if (!uses)
-                fprintf(stderr, "anomaly: note: the inputs explain less than half of column '%s' on the last quarter of "
-                                "the training rows: it is judged on its own\n", t->name[f + 1]);
-        }
+        if (inner != d) note_taken(t, d, f);
         if (stl) check(an_stl_iqr_flat(stl, inner != d ? judged++ : f, &flat), "flat");
         else
             for (i = 1; i < train; i++) flat &= t->x[i * t->cols + f] == t->x[f];
