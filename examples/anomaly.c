@@ -1652,22 +1652,72 @@ static int read_line(char *buf, size_t cap, size_t *len)
     return c != EOF || n > 0;
 }
 
+/* The columns of a stream: their names, from the header (when the first
+   line, `first`, was one) or else their numbers, and the ones judged
+   (resolve_targets: --targets, --inputs), known from the first row on so
+   that a wrong name stops the stream before it answers. */
+typedef struct stream_columns {
+    table t;                         /* cols and name only */
+    char *numbers;                   /* the names by number */
+    unsigned char *target;           /* (cols) */
+} stream_columns;
+
+static void stream_columns_init(stream_columns *c, const options *o, const stream_reader *sr, char *first, int header)
+{
+    char *field[MAX_COLS + 1];
+    size_t k, nf = header ? split_csv(first, field, MAX_COLS + 1) : 0;
+    memset(&c->t, 0, sizeof c->t);
+    c->t.cols = sr->cols;
+    c->t.name = (char **)xmalloc((sr->cols + 1) * sizeof(char *));
+    c->numbers = (char *)xmalloc((sr->cols + 1) * 24);
+    for (k = 0; k <= c->t.cols; k++) {
+        c->t.name[k] = c->numbers + 24 * k;
+        snprintf(c->t.name[k], 24, "%zu", k);
+        if (nf == c->t.cols + (size_t)sr->has_time && k > 0) c->t.name[k] = field[k - 1 + (size_t)sr->has_time];
+    }
+    c->target = (unsigned char *)xmalloc(sr->cols);
+    resolve_targets(o, &c->t, c->target);
+}
+
+static void stream_columns_free(stream_columns *c)
+{
+    free(c->t.name);
+    free(c->numbers);
+    free(c->target);
+}
+
+/* The detector stream trains on its first n rows (x), fitted: the
+   method's, behind the inputs stage when some columns are only read. */
+static an_detector *stream_detector(const options *o, const stream_columns *c, const float *x, size_t n)
+{
+    an_detector *d = make_for_table(o, &c->t, c->target, n);
+    size_t k;
+    fit_detector(o, d, x, n);
+    if (decider(d) != d && !o->quiet)
+        for (k = 0; k < c->t.cols; k++)
+            if (c->target[k]) note_taken(&c->t, d, k);
+    return d;
+}
+
 static int cmd_stream(int argc, char **argv)
 {
     options o;
     outputs out;
-    char line[65536], err[CLI_ERR_SIZE];
+    char line[65536], first[65536], err[CLI_ERR_SIZE];
     float row[MAX_COLS], *train = NULL, score;
     size_t n_train = 0, cap_train = 0, i, len;
     const char *time;
-    int got;
+    int got, header = 0;
     stream_reader sr;
+    stream_columns columns;
     an_detector *d = NULL;
     options_init(&o);
     if (parse_options(argc, argv, 2, &o) != argc) die("stream takes options only; see --help");
     if (o.explain_option) die("--explainer, --samples and --baseline are for explain");
-    if (o.threshold != THRESHOLD_VOTE || o.json || o.svg || o.targets || o.inputs)
-        die("stream flags by the vote; --threshold, --preset, --targets, --inputs, --json and --svg are for detect");
+    if (o.threshold != THRESHOLD_VOTE || o.json || o.svg)
+        die("stream flags by the vote; --threshold, --preset, --json and --svg are for detect");
+    if (o.load && (o.targets || o.inputs))
+        die("--load: the model keeps the inputs it was trained with; --targets and --inputs are for a model stream trains");
     outputs_open(&o, &out, NULL);
     if (o.load) d = load_detector(o.load);
     if (!o.train_rows) o.train_rows = 500;
@@ -1677,8 +1727,15 @@ static int cmd_stream(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     while ((got = read_line(line, sizeof line, &len)) != 0) {
         if (got < 0) die("stdin: line %zu is longer than %zu bytes", sr.line_no + 1, sizeof line - 1);
+        if (sr.line_no == 0) {                      /* the names, should it be a header, as the reader reads it */
+            size_t skip = bom_length(line, len), n = len - skip;
+            memcpy(first, line + skip, n + 1);
+            if (n && first[n - 1] == '\r') first[n - 1] = '\0';
+        }
         if ((got = stream_parse_line(&sr, line, len, row, &time, err)) < 0) die("%s", err);
+        if (got == 0 && sr.line_no == 1 && sr.has_time >= 0) header = 1;
         if (got == 0) continue;
+        if (!d && !n_train) stream_columns_init(&columns, &o, &sr, first, header);
         if (time) printf("%s,", time);
         if (!d) {                                    /* the training rows, in memory that grows as they come */
             if (n_train == cap_train) {
@@ -1688,8 +1745,8 @@ static int cmd_stream(int argc, char **argv)
             }
             memcpy(train + n_train * sr.cols, row, sr.cols * sizeof(float));
             if (++n_train < o.train_rows) { printf("0,0\n"); continue; }
-            d = make_detector(&o, sr.cols, n_train);
-            fit_detector(&o, d, train, n_train);
+            d = stream_detector(&o, &columns, train, n_train);
+            stream_columns_free(&columns);
             for (i = 0; i + 1 < n_train; i++) an_detector_push(d, train + i * sr.cols, &score);   /* catch up */
         }
         {

@@ -508,7 +508,17 @@ bad "detect: --inputs names every column" "--inputs names every column" \
     "$bin" detect --threshold dynamic --inputs a,b "$tmp/two.csv"
 bad "detect: a column both target and input" "--targets and --inputs both name column 'a'" \
     "$bin" detect --threshold dynamic --targets a --inputs a,b "$tmp/two.csv"
-bad "stream: --inputs" "stream flags by the vote" "$bin" stream --inputs 2
+"$bin" stream --train-rows 1000 --inputs cmd,sensor < "$tmp/cmd.csv" 2> /dev/null | sed -n '1001,$p' | cut -d, -f2,3 \
+    > "$tmp/cmd_st2.csv" && cut -d, -f5,6 "$tmp/cmd_in_test.csv" | cmp -s - "$tmp/cmd_st2.csv"
+ok $? "stream --inputs cmd,sensor (names from the header): the test rows' scores and flags of detect --inputs"
+sed 1d "$tmp/cmd.csv" | cut -d, -f2- | "$bin" stream --train-rows 1000 --inputs 1,3 2>&1 > /dev/null |
+    grep -q "^anomaly: note: column '2' is judged less its response to '1'\$"
+ok $? "stream --inputs 1,3 without a header: columns by number"
+in=$tmp/cmd.csv
+bad "stream: --inputs names no column" "--inputs: no value column 'nope'" "$bin" stream --train-rows 1000 --inputs nope
+in=
+bad "stream: --inputs with --load" "the model keeps the inputs it was trained with" \
+    "$bin" stream --load "$tmp/cmd.anm" --inputs cmd
 
 # inject: the file comes back row for row with a label column; rows without
 # an anomaly are the input's bytes; the labels are the event list's rows;
