@@ -1408,6 +1408,14 @@ AN_API an_result an_exog_inner(const an_detector *d, an_detector **inner);
    Returns: AN_OK; AN_ERR_NUMERIC before the first push after fit, load
    or reset; AN_ERR_INVALID_ARG. */
 AN_API an_result an_exog_prediction(const an_detector *d, double *prediction);
+/* What the inner detector is handed for x (n_rows, n_features): each
+   target less its prediction, the responses starting afresh at row 0 as
+   in a batch score, into out (n_rows, targets), the targets in their
+   column order (so an explainer can look at the stage's inner detector,
+   on the rows it sees).  Allocates nothing; the stream is left as it was.
+   Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INPUT for a non-finite x;
+   AN_ERR_INVALID_ARG. */
+AN_API an_result an_exog_residuals(an_detector *d, const float *x, size_t n_rows, float *out);
 /* The inputs taken for target column f (a column of the data), after
    fit: taken[k] (n_features) is 1 for an input column taken, 0 for the
    rest; all 0 when the target passes unchanged.
@@ -5820,17 +5828,27 @@ static an_result an__exog_reserve(an__exog *e, size_t n_rows)
     return AN_OK;
 }
 
-/* The residuals of x (n rows) into e->residual, the responses starting
-   afresh; the stream (its responses, the last push's prediction) is left
-   as it was. */
-static void an__exog_residuals(an__exog *e, const float *x, size_t n)
+/* The residuals of x (n rows) into out (n, n_targets), the responses
+   starting afresh; the stream (its responses, the last push's
+   prediction) is left as it was. */
+static void an__exog_residuals(an__exog *e, const float *x, size_t n, float *out)
 {
     size_t i;
     int primed = 0;
     for (i = 0; i < n; i++) {
         an__exog_features(e, e->batch_state, &primed, x + i * e->base.n_features);
-        an__exog_predict(e, e->coef, x + i * e->base.n_features, e->inner_expected, e->residual + i * e->n_targets);
+        an__exog_predict(e, e->coef, x + i * e->base.n_features, e->inner_expected, out + i * e->n_targets);
     }
+}
+
+AN_API an_result an_exog_residuals(an_detector *d, const float *x, size_t n_rows, float *out)
+{
+    an_result r;
+    if (!an__is_exog(d) || !x || !out || n_rows == 0) return AN_ERR_INVALID_ARG;
+    if (!d->fitted) return AN_ERR_NOT_FITTED;
+    if ((r = an__detector_input(d, x, n_rows)) != AN_OK) return r;
+    an__exog_residuals((an__exog *)d, x, n_rows, out);
+    return AN_OK;
 }
 
 #ifndef ANOMALY_NO_TRAINING
@@ -6024,7 +6042,7 @@ static an_result an__exog_fit(an_detector *self, const float *x, size_t n)
             for (k = 0; k < 1 + P; k++) c[k] = 0.0;
     }
     if (r == AN_OK) {
-        an__exog_residuals(e, x, n);
+        an__exog_residuals(e, x, n, e->residual);
         r = an_detector_fit(e->inner, e->residual, n);
     }
     an_free(&e->alloc, chosen, n_sizes * sizeof(size_t));
@@ -6039,7 +6057,7 @@ static an_result an__exog_score(an_detector *self, const float *x, size_t n, flo
     an__exog *e = (an__exog *)self;
     an_result r;
     if ((r = an__exog_reserve(e, n)) != AN_OK) return r;
-    an__exog_residuals(e, x, n);
+    an__exog_residuals(e, x, n, e->residual);
     return an_detector_score(e->inner, e->residual, n, scores);
 }
 

@@ -1467,6 +1467,58 @@ static void write_explain_json(FILE *json, const options *o, const table *t, con
     fprintf(json, "]\n");
 }
 
+/* What explain looks at when the model has an inputs stage: the rows
+   its inner detector sees, each target less its prediction from the
+   inputs, as a table of the targets (the table's other fields shared),
+   with the expectations less the predictions too.  Attributions found
+   there go back to the targets' columns; the inputs' cells get 0. */
+typedef struct residual_view {
+    table t;                 /* cols: the targets; x: their residuals (owned) */
+    detection r;             /* expected only (owned)                         */
+    size_t *column;          /* (t.cols) each target's column in the table    */
+} residual_view;
+
+static void residual_view_init(residual_view *v, const table *t, const detection *r, an_detector *d)
+{
+    size_t T = 0, f, i, k;
+    for (f = 0; f < t->cols; f++) T += r->judged[f];
+    memset(v, 0, sizeof *v);
+    v->t = *t;
+    v->t.cols = T;
+    v->t.name = (char **)xmalloc((T + 1) * sizeof(char *));
+    v->t.name[0] = t->name[0];
+    v->column = (size_t *)xmalloc(T * sizeof(size_t));
+    for (f = 0, k = 0; f < t->cols; f++)
+        if (r->judged[f]) v->column[k] = f, v->t.name[++k] = t->name[f + 1];
+    v->t.x = (float *)xmalloc(t->rows * T * sizeof(float));
+    check(an_exog_residuals(d, t->x, t->rows, v->t.x), "inputs");
+    v->r.expected = (double *)xmalloc(t->rows * T * sizeof(double));
+    for (i = 0; i < t->rows; i++)
+        for (k = 0; k < T; k++) {
+            double prediction = (double)t->x[i * t->cols + v->column[k]] - v->t.x[i * T + k];
+            v->r.expected[i * T + k] = r->expected[i * t->cols + v->column[k]] - prediction;
+        }
+}
+
+/* ex's cells, found on the view's targets, widened to the table's columns. */
+static void residual_view_widen(const residual_view *v, size_t cols, explanation *ex)
+{
+    size_t len = ex->last - ex->first + 1, i, k;
+    double *wide = (double *)xcalloc_bytes(len * cols * sizeof(double));
+    for (i = 0; i < len; i++)
+        for (k = 0; k < v->t.cols; k++) wide[i * cols + v->column[k]] = ex->cells[i * v->t.cols + k];
+    free(ex->cells);
+    ex->cells = wide;
+}
+
+static void residual_view_free(residual_view *v)
+{
+    free(v->t.name);
+    free(v->t.x);
+    free(v->r.expected);
+    free(v->column);
+}
+
 static int cmd_explain(int argc, char **argv)
 {
     options o;
@@ -1475,8 +1527,9 @@ static int cmd_explain(int argc, char **argv)
     detection r;
     an_detector *d;
     explanation *ex;
+    residual_view view;
     size_t e, i, f;
-    int i_file;
+    int i_file, staged;
     options_init(&o);
     o.explaining = 1;
     i_file = parse_options(argc, argv, 2, &o);
@@ -1486,13 +1539,15 @@ static int cmd_explain(int argc, char **argv)
     read_table(argv[i_file], &t);
     if (o.svg) check_times(&t, argv[i_file]);
     detect_table(&o, &t, &r, &d);
-    if (decider(d) != d)
-        die("explain: a model with --inputs judges its targets' residuals, which the explainers do not unfold yet; "
-            "explain the targets without --inputs");
+    if ((staged = decider(d) != d)) residual_view_init(&view, &t, &r, d);
     ex = (explanation *)xmalloc((r.n_events ? r.n_events : 1) * sizeof(explanation));
     printf("event,timestamp,channel,attribution\n");
     for (e = 0; e < r.n_events; e++) {
-        explain_event(&o, &t, &r, d, &r.events[e], &ex[e]);
+        if (staged) {                      /* the inner detector, on the rows it sees */
+            explain_event(&o, &view.t, &view.r, decider(d), &r.events[e], &ex[e]);
+            residual_view_widen(&view, t.cols, &ex[e]);
+        } else
+            explain_event(&o, &t, &r, d, &r.events[e], &ex[e]);
         for (i = ex[e].first; i <= ex[e].last; i++)
             for (f = 0; f < t.cols; f++)
                 printf("%zu,%s,%s,%.6g\n", e + 1, t.stamp[i], t.name[f + 1], ex[e].cells[(i - ex[e].first) * t.cols + f]);
@@ -1518,6 +1573,7 @@ static int cmd_explain(int argc, char **argv)
     outputs_close(&o, &out);
     for (e = 0; e < r.n_events; e++) free(ex[e].cells);
     free(ex);
+    if (staged) residual_view_free(&view);
     an_detector_destroy(d);
     free_detection(&r);
     free_table(&t);

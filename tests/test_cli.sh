@@ -500,8 +500,10 @@ ok $? "--inputs sensor, which owes y nothing: the scores and flags of y alone, t
 ok $? "... and a note says y is judged on its own"
 bad "detect: --inputs with too few training rows" "too few to learn the targets' responses" \
     "$bin" detect --method mad --window 8 --train-rows 20 --inputs cmd "$tmp/cmd.csv"
-bad "explain: --inputs" "explain the targets without --inputs" \
-    "$bin" explain --train-rows 1000 --inputs cmd,sensor "$tmp/cmd.csv"
+"$bin" explain --quiet --train-rows 1000 --inputs cmd,sensor --explainer occlusion "$tmp/cmd.csv" > "$tmp/cmd_ex.csv" &&
+    sed 1d "$tmp/cmd_ex.csv" | sort -t, -k4 -g -r | head -1 | grep -q '^1,1500,y,' &&
+    awk -F, '$3 != "y" && $3 != "channel" && $4 != 0 { bad = 1 } END { exit bad }' "$tmp/cmd_ex.csv"
+ok $? "explain --inputs: the spike's row of y carries the most, the inputs nothing (they are not judged)"
 bad "detect: --targets names no column" "--targets: no value column 'c'" \
     "$bin" detect --threshold dynamic --targets a,c "$tmp/two.csv"
 bad "detect: --inputs names every column" "--inputs names every column" \

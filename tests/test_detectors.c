@@ -1730,31 +1730,39 @@ static an_result exog_load(const void *data, size_t size, const an_allocator *a,
 
 /* The response to a command is learnt: the prediction follows the clean
    target within 2% of the step (the time constant 5 is not among the
-   stage's, so a sum of its responses has to make it). */
+   stage's, so a sum of its responses has to make it); the residuals of
+   a batch (an_exog_residuals) are what a stream hands its inner
+   detector. */
 static void test_exog_learns_a_response(void)
 {
-    static float x[2 * EXOG_ROWS];
+    static float x[2 * EXOG_ROWS], residual[EXOG_ROWS];
     static double clean[EXOG_ROWS];
     double p[2], worst = 0.0;
     an_detector *d;
     float s;
-    size_t i;
+    size_t i, differ = 0;
     unsigned char taken[2] = { 0, 0 };
     exog_series(x, clean, 1, 3);
     CHECK_OK(exog_make(NULL, &d));
     CHECK_RESULT(an_exog_prediction(d, p), AN_ERR_NUMERIC);          /* nothing pushed yet */
     CHECK_RESULT(an_exog_taken(d, 1, taken), AN_ERR_NOT_FITTED);
+    CHECK_RESULT(an_exog_residuals(d, x, EXOG_ROWS, residual), AN_ERR_NOT_FITTED);
     CHECK_OK(an_detector_fit(d, x, EXOG_TRAIN));
     CHECK_OK(an_exog_taken(d, 1, taken));
     CHECK(taken[0] == 1 && taken[1] == 0);
     CHECK_RESULT(an_exog_taken(d, 0, taken), AN_ERR_INVALID_ARG);   /* an input is not judged */
+    CHECK_OK(an_exog_residuals(d, x, EXOG_ROWS, residual));
     for (i = 0; i < EXOG_ROWS; i++) {
+        float mine;
         CHECK_OK(an_detector_push(d, x + 2 * i, &s));
         CHECK_OK(an_exog_prediction(d, p));
         CHECK(p[0] != p[0]);                                          /* NaN for the input */
         if (fabs(p[1] - clean[i]) > worst) worst = fabs(p[1] - clean[i]);
+        mine = (float)((double)x[2 * i + 1] - p[1]);                  /* what the inner detector got */
+        differ += memcmp(&mine, &residual[i], sizeof mine) != 0;
     }
     CHECK(worst < 0.04);
+    CHECK_EQ_SIZE(differ, 0);                  /* the batch's residuals are the stream's, bit for bit */
     printf("  inputs stage: the prediction from the command within %.4f of the clean target (step 2)\n", worst);
     an_detector_destroy(d);
 }
