@@ -2716,17 +2716,18 @@ AN_API an_result an_xai_lime(an_xai *xai, const an_xai_lime_config *config, doub
 AN_API an_result an_xai_importance(const float *x, const float *expected, size_t n_rows, size_t n_features,
                                    const double *scale, double *cells)
 {
-    size_t n, i, f;
+    size_t n, t, f;
     if (!x || !expected || !cells || n_rows == 0 || n_features == 0) return AN_ERR_INVALID_ARG;
     if ((n = an__mul(n_rows, n_features)) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (scale)
         for (f = 0; f < n_features; f++)
             if (!(scale[f] > 0.0) || !an__finite(scale[f])) return AN_ERR_INVALID_ARG;
     if (!an__all_finite(x, n) || !an__all_finite(expected, n)) return AN_ERR_INPUT;
-    for (i = 0; i < n; i++) {
-        f = i % n_features;
-        cells[i] = ((double)x[i] - (double)expected[i]) / (scale ? scale[f] : 1.0);
-    }
+    for (t = 0; t < n_rows; t++)
+        for (f = 0; f < n_features; f++) {
+            size_t i = t * n_features + f;
+            cells[i] = ((double)x[i] - (double)expected[i]) / (scale ? scale[f] : 1.0);
+        }
     return AN_OK;
 }
 

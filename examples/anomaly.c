@@ -1481,16 +1481,17 @@ typedef struct residual_view {
 static void residual_view_init(residual_view *v, const table *t, const detection *r, an_detector *d)
 {
     size_t T = 0, f, i, k;
-    for (f = 0; f < t->cols; f++) T += r->judged[f];
     memset(v, 0, sizeof *v);
+    v->column = (size_t *)xmalloc(t->cols * sizeof(size_t));
+    for (f = 0; f < t->cols; f++)
+        if (r->judged[f]) v->column[T++] = f;
+    if (!T) die("internal error: a model with inputs and no target");   /* resolve_targets leaves one at least */
     v->t = *t;
     v->t.cols = T;
     v->t.name = (char **)xmalloc((T + 1) * sizeof(char *));
     v->t.name[0] = t->name[0];
-    v->column = (size_t *)xmalloc(T * sizeof(size_t));
-    for (f = 0, k = 0; f < t->cols; f++)
-        if (r->judged[f]) v->column[k] = f, v->t.name[++k] = t->name[f + 1];
-    v->t.x = (float *)xmalloc(t->rows * T * sizeof(float));
+    for (k = 0; k < T; k++) v->t.name[k + 1] = t->name[v->column[k] + 1];
+    v->t.x = (float *)xcalloc_bytes(t->rows * T * sizeof(float));
     check(an_exog_residuals(d, t->x, t->rows, v->t.x), "inputs");
     v->r.expected = (double *)xmalloc(t->rows * T * sizeof(double));
     for (i = 0; i < t->rows; i++)
