@@ -1366,7 +1366,7 @@ AN_API an_result an_causal_score(const an_causal_config *config, an_detector_mak
    AR(1) sensor left 0.64 to 9.2 of that error, a driving command 0.04
    to 0.09; and all of 50 on-off commands at once, two of them driving,
    fitted the training rows' cycle and were 60 times as far off on the
-   test rows as the two alone.)  Fit costs O(n P^2) for P = inputs
+   test rows as the two alone, in a prototype of this fit.)  Fit costs O(n P^2) for P = inputs
    (responses + 1) features, plus the choice, and allocates O(P^2 + n
    targets) doubles.
 
@@ -5689,7 +5689,8 @@ typedef struct an__exog {
     unsigned char *input;   /* (n_features) 1 = an input column               */
     float *residual;        /* (capacity, n_targets) a batch's residuals      */
     size_t capacity;
-    int primed, predicted;  /* the stream has seen a row; pushed since fit    */
+    int primed;             /* pushed since fit, load or reset: the responses
+                               and the prediction hold a row */
 } an__exog;
 
 static size_t an__exog_doubles(size_t n_in, size_t n_t, size_t P, size_t R)
@@ -6047,7 +6048,7 @@ static an_result an__exog_fit(an_detector *self, const float *x, size_t n)
     }
     an_free(&e->alloc, chosen, n_sizes * sizeof(size_t));
     an_free(&e->alloc, block, words * sizeof(double));
-    e->primed = e->predicted = 0;
+    e->primed = 0;
     return r;
 }
 #endif
@@ -6066,14 +6067,13 @@ static an_result an__exog_push(an_detector *self, const float *row, float *score
     an__exog *e = (an__exog *)self;
     an__exog_features(e, e->state, &e->primed, row);
     an__exog_predict(e, e->coef, row, e->prediction, e->row_residual);
-    e->predicted = 1;
     return an_detector_push(e->inner, e->row_residual, score);
 }
 
 static an_result an__exog_reset(an_detector *self)
 {
     an__exog *e = (an__exog *)self;
-    e->primed = e->predicted = 0;
+    e->primed = 0;
     return an_detector_reset(e->inner);
 }
 
@@ -6084,7 +6084,7 @@ static an_result an__exog_expected(an_detector *self, double *expected)
     an_result r = an_detector_expected(e->inner, e->inner_expected);
     if (r != AN_OK) return r;
     for (f = 0; f < self->n_features; f++) expected[f] = (double)NAN;
-    for (t = 0; t < e->n_targets && e->predicted; t++)
+    for (t = 0; t < e->n_targets && e->primed; t++)
         expected[e->column[e->n_inputs + t]] = e->inner_expected[t] + e->prediction[t];
     return AN_OK;
 }
@@ -6094,7 +6094,7 @@ AN_API an_result an_exog_prediction(const an_detector *d, double *prediction)
     const an__exog *e = (const an__exog *)d;
     size_t t, f;
     if (!an__is_exog(d) || !prediction) return AN_ERR_INVALID_ARG;
-    if (!e->predicted) return AN_ERR_NUMERIC;
+    if (!e->primed) return AN_ERR_NUMERIC;
     for (f = 0; f < d->n_features; f++) prediction[f] = (double)NAN;
     for (t = 0; t < e->n_targets; t++) prediction[e->column[e->n_inputs + t]] = e->prediction[t];
     return AN_OK;
@@ -6133,7 +6133,6 @@ static an_result an__exog_save(const an_detector *self, an_writer *w)
     an_write_f64(w, e->config.keep);
     an_write_f64s(w, e->coef, e->n_targets * (1 + e->P));
     an_write_u32(w, (uint32_t)e->primed);
-    an_write_u32(w, (uint32_t)e->predicted);
     an_write_f64s(w, e->state, e->n_inputs * e->config.responses);
     an_write_f64s(w, e->prediction, e->n_targets);
     an_write_end(w);
@@ -6159,7 +6158,7 @@ static an_result an__exog_load(an_reader *payload, const an_detector_vtable *con
     an_detector *inner = NULL;
     an__exog *e;
     size_t F, f, n_in = 0;
-    uint32_t primed, predicted;
+    uint32_t primed;
     an_result r;
     *out = NULL;
     if ((r = an_read_expect(payload, AN__TAG_EXOG_FIT, &q)) != AN_OK ||
@@ -6187,9 +6186,9 @@ static an_result an__exog_load(an_reader *payload, const an_detector_vtable *con
         return r == AN_ERR_INVALID_ARG ? AN_ERR_CORRUPT : r;
     e = (an__exog *)*out;
     if ((r = an_read_f64s(&q, e->coef, e->n_targets * (1 + e->P))) == AN_OK &&
-        (r = an_read_u32(&q, &primed)) == AN_OK && (r = an_read_u32(&q, &predicted)) == AN_OK &&
+        (r = an_read_u32(&q, &primed)) == AN_OK &&
         (r = an_read_f64s(&q, e->state, e->n_inputs * c.responses)) == AN_OK &&
-        (r = an_read_f64s(&q, e->prediction, e->n_targets)) == AN_OK && (!an_reader_at_end(&q) || primed > 1 || predicted > 1))
+        (r = an_read_f64s(&q, e->prediction, e->n_targets)) == AN_OK && (!an_reader_at_end(&q) || primed > 1))
         r = AN_ERR_CORRUPT;
     for (f = 0; r == AN_OK && f < e->n_targets * (1 + e->P); f++)
         if (!an__finite(e->coef[f])) r = AN_ERR_CORRUPT;
@@ -6199,7 +6198,6 @@ static an_result an__exog_load(an_reader *payload, const an_detector_vtable *con
         return r;
     }
     e->primed = (int)primed;
-    e->predicted = (int)predicted;
     return AN_OK;
 }
 
