@@ -52,8 +52,8 @@
 # Variables: CC, CXX, CLANG, CFLAGS (optimisation, debug), SIMD=auto|scalar|avx2|avx512|neon.
 
 # The programs build in parallel, one job per core, unless the command
-# line says otherwise (-j1 for a serial build): on 2 cores a fresh
-# `make test` takes 55 s instead of 95.
+# line says otherwise (-j1 for a serial build), and tests/run.sh runs the
+# checks and tests one per core too (TEST_JOBS=1 for one at a time).
 ifeq ($(filter -j%,$(MAKEFLAGS))$(filter j%,$(firstword $(MAKEFLAGS))),)
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 1)
 endif
@@ -274,10 +274,12 @@ NO_HEAP = -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
 build/stream_fixed: examples/stream_fixed.c tests/no_heap.c $(HEADERS) | build
 	$(CC) $(ALL_CFLAGS) examples/stream_fixed.c tests/no_heap.c $(NO_HEAP) -o $@ $(LDLIBS)
 
+# tests/test_torch.sh reads the files build/test_torch writes: one line.
 test: $(TESTS) $(FUZZ_RUN) build/anomaly build/quickstart build/stream_fixed
-	@CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" CFLAGS="$(ALL_CFLAGS)" sh tests/run.sh $(TESTS) $(call FUZZ_REPLAY) \
+	@CC="$(CC)" CXX="$(CXX)" CLANG="$(CLANG)" CFLAGS="$(ALL_CFLAGS)" sh tests/run.sh \
+	    $(filter-out build/test_torch,$(TESTS)) "build/test_torch && sh tests/test_torch.sh" $(call FUZZ_REPLAY) \
 	    "sh tests/test_cli.sh build/anomaly" "sh tests/test_examples.sh build/quickstart build/stream_fixed" \
-	    "sh tests/test_torch.sh" "sh tests/test_install.sh"
+	    "sh tests/test_install.sh"
 
 # ASan + UBSan over the same suite, then valgrind memcheck on the core tests
 # (built for AVX2: valgrind does not decode AVX-512).
