@@ -1425,6 +1425,19 @@ AN_API an_result an_exog_taken(const an_detector *d, size_t f, unsigned char *ta
 /* Returns: the stage's detector type (loaded by an_detector_load, which
    knows it as it knows the ensemble). */
 AN_API const an_detector_vtable *an_exog_type(void);
+/* The columns best read as inputs when the caller names none: on-off
+   commands, whose values over x (n_rows, n_features) are 0 and 1, both
+   seen (NaN, a missing value, is passed over).  Judged on its own, a
+   command's every step is an "anomaly"; what it does to the other
+   columns is what a model should learn (telemanom's one-hot commands).
+   A column that never steps in x is not taken for one: a count or a
+   flag stuck at 0 may be the very thing to judge.  input[f] is set to 1
+   for a command, 0 otherwise; when every column is one (a single
+   column, say), none is marked, so something is left to judge.
+   *n_inputs: the columns marked.
+   Returns: AN_OK; AN_ERR_INVALID_ARG for NULL arguments or 0 sizes. */
+AN_API an_result an_exog_commands(const float *x, size_t n_rows, size_t n_features, unsigned char *input,
+                                  size_t *n_inputs);
 
 /* ==========================================================================
    12  Synthetic anomalies
@@ -6116,6 +6129,31 @@ AN_API an_result an_exog_taken(const an_detector *d, size_t f, unsigned char *ta
     for (k = 0; k < e->n_inputs; k++)
         for (j = 0; j < R1; j++)
             if (c[k * R1 + j] != 0.0) taken[e->column[k]] = 1;
+    return AN_OK;
+}
+
+AN_API an_result an_exog_commands(const float *x, size_t n_rows, size_t n_features, unsigned char *input,
+                                  size_t *n_inputs)
+{
+    size_t f, i, n = 0;
+    if (n_inputs) *n_inputs = 0;
+    if (!x || !input || !n_inputs || !n_rows || !n_features) return AN_ERR_INVALID_ARG;
+    for (f = 0; f < n_features; f++) {
+        int zero = 0, one = 0, other = 0;
+        for (i = 0; i < n_rows && !other; i++) {
+            float v = x[i * n_features + f];
+            if (v == 0.0f) zero = 1;
+            else if (v == 1.0f) one = 1;
+            else if (v == v) other = 1;        /* NaN is missing, not a third value */
+        }
+        input[f] = (unsigned char)(zero && one && !other);
+        n += input[f];
+    }
+    if (n == n_features) {                     /* something must be judged */
+        memset(input, 0, n_features);
+        n = 0;
+    }
+    *n_inputs = n;
     return AN_OK;
 }
 

@@ -54,8 +54,9 @@
    The first TELE_TRAIN rows are normal (the known-normal period); then
    an_inject puts 3 anomalies of one kind into `target` (spike, shift,
    variance, flatline, one kind per file, magnitude 6).  Three runs per
-   file, all with --train-rows TELE_TRAIN: the default (`detect`, every
-   channel a signal; ARGS added), the default with `--inputs cmd,sensor`
+   file, all with --train-rows TELE_TRAIN: the default (`detect` with no
+   column options, which reads the 0/1 `cmd` as an input and judges
+   `target` and `sensor`; ARGS added), the default with `--inputs cmd,sensor`
    (target judged less what its responses to them predict; ARGS added)
    and `--preset telemanom --inputs cmd,sensor` (no ARGS).  Scored on the test rows: events under
    telemanom's rule (a detected run is right when it overlaps a true
@@ -1142,7 +1143,7 @@ int main(int argc, char **argv)
                "trained on the first %d; 3 anomalies each in target (spike, shift, variance, flatline); test rows only\n",
                tele.files, TELE_ROWS, TELE_TRAIN);
         printf("  run                        found       event P/R/F1        point P/R/F1      flagged  time\n");
-        tele_print("default (all channels)", &tele.t[0], tele.seconds[0]);
+        tele_print("default (no --inputs)", &tele.t[0], tele.seconds[0]);
         tele_print("default --inputs", &tele.t[1], tele.seconds[1]);
         tele_print("--preset telemanom --inputs", &tele.t[2], tele.seconds[2]);
         if (tele.failed[0] || tele.failed[1] || tele.failed[2])

@@ -78,10 +78,13 @@ static const char *const usage_text[] = {
     "                   value column), comma-separated (default: every column\n"
     "                   not in --inputs)\n"
     "  --inputs LIST    columns the model reads but that are not judged\n"
-    "                   (commands, other sensors; default none): each target\n"
-    "                   is judged less what a linear fit of its responses to\n"
-    "                   the inputs predicts (the forecaster of --preset\n"
-    "                   telemanom reads them as its inputs instead)\n",
+    "                   (commands, other sensors): each target is judged less\n"
+    "                   what a linear fit of its responses to the inputs\n"
+    "                   predicts (the forecaster of --preset telemanom reads\n"
+    "                   them as its inputs instead); default, with neither\n"
+    "                   option: the on-off commands, columns holding only 0\n"
+    "                   and 1 (both) in the training rows, when another column\n"
+    "                   is left and there are 32 training rows\n",
     "  --threshold T    vote (default: a member past likelihood 0.999 votes, and\n"
     "                   so does one whose last 12 rows are together as surprising\n"
     "                   as its training rows' windows almost never are; the\n"
@@ -1000,6 +1003,26 @@ static void resolve_targets(const options *o, const table *t, unsigned char *tar
     free(input);
 }
 
+/* With neither --targets nor --inputs, the on-off commands among the
+   columns (an_exog_commands over the n training rows x) become inputs,
+   when there are rows enough for the stage to learn their effect. */
+static void default_inputs(const options *o, const table *t, const float *x, size_t n, unsigned char *target)
+{
+    unsigned char *command;
+    size_t f, n_commands;
+    if (o->targets || o->inputs || o->load || n < 32 || t->cols < 2) return;
+    command = (unsigned char *)xmalloc(t->cols);
+    check(an_exog_commands(x, n, t->cols, command, &n_commands), "inputs");
+    for (f = 0; f < t->cols; f++) {
+        if (!command[f]) continue;
+        target[f] = 0;
+        if (!o->quiet)
+            fprintf(stderr, "anomaly: note: column '%s' holds only 0 and 1 in the training rows: read as an input (an "
+                            "on-off command), not judged (--targets names the columns to judge)\n", t->name[f + 1]);
+    }
+    free(command);
+}
+
 /* A note on the inputs the stage took for target column f: the ones
    judged less their responses, or that it is judged on its own. */
 static void note_taken(const table *t, an_detector *d, size_t f)
@@ -1054,6 +1077,7 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
     resolve_targets(o, t, target);
     if (train > t->rows)
         die("--train-rows %zu: the data have %zu row%s (give at most %zu)", train, t->rows, t->rows == 1 ? "" : "s", t->rows);
+    default_inputs(o, t, t->x, train, target);
     if (o->load) {
         d = load_detector(o->load);
         if (d->n_features != t->cols) die("%s: the model has %zu features, the data %zu", o->load, d->n_features, t->cols);
@@ -1745,9 +1769,11 @@ static void stream_columns_free(stream_columns *c)
 
 /* The detector stream trains on its first n rows (x), fitted: the
    method's, behind the inputs stage when some columns are only read. */
-static an_detector *stream_detector(const options *o, const stream_columns *c, const float *x, size_t n)
+static an_detector *stream_detector(const options *o, stream_columns *c, const float *x, size_t n)
 {
-    an_detector *d = make_for_table(o, &c->t, c->target, n);
+    an_detector *d;
+    default_inputs(o, &c->t, x, n, c->target);
+    d = make_for_table(o, &c->t, c->target, n);
     size_t k;
     fit_detector(o, d, x, n);
     if (decider(d) != d && !o->quiet)

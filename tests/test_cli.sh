@@ -484,6 +484,25 @@ ok $? "a target driven by a command, judged alone: its steps are flagged"
 ok $? "--inputs cmd,sensor under the vote: the spike, and at most 2 other rows"
 grep -q "^anomaly: note: column 'y' is judged less its response to 'cmd'\$" "$tmp/cmd_in.txt"
 ok $? "... a note names the input taken, cmd, and not the sensor"
+# With neither --targets nor --inputs, the 0/1 column cmd is read as an
+# input (an_exog_commands): the scores and flags of --inputs cmd, a note
+# says so (not under --quiet); --targets naming every column judges cmd's
+# steps again.
+"$bin" detect --train-rows 1000 "$tmp/cmd.csv" > "$tmp/cmd_auto.csv" 2> "$tmp/cmd_auto.txt" &&
+    "$bin" detect --quiet --train-rows 1000 --inputs cmd "$tmp/cmd.csv" 2> /dev/null | cmp -s - "$tmp/cmd_auto.csv"
+ok $? "detect with no column options: cmd (0 and 1) read as an input, as --inputs cmd, to the byte"
+grep -q "^anomaly: note: column 'cmd' holds only 0 and 1 in the training rows: read as an input" "$tmp/cmd_auto.txt" &&
+    ! grep -q "column 'y' holds only" "$tmp/cmd_auto.txt"
+ok $? "... a note names cmd, and only cmd"
+"$bin" detect --quiet --train-rows 1000 "$tmp/cmd.csv" 2>&1 > /dev/null | cmp -s - /dev/null
+ok $? "... and --quiet keeps it to itself"
+"$bin" detect --train-rows 1000 --targets cmd,y,sensor "$tmp/cmd.csv" 2> "$tmp/cmd_all.txt" > "$tmp/cmd_all.csv" &&
+    ! grep -q "holds only 0 and 1" "$tmp/cmd_all.txt" && ! cmp -s "$tmp/cmd_all.csv" "$tmp/cmd_auto.csv" &&
+    awk -F, 'NR == 1502 && $6 == 0 { a = 1 } END { exit !a }' "$tmp/cmd_all.csv"
+ok $? "--targets cmd,y,sensor: every column judged, no note, and the spike lost among the command's steps"
+"$bin" stream --quiet --train-rows 1000 < "$tmp/cmd.csv" 2> /dev/null | sed -n '1001,$p' | cut -d, -f2,3 > "$tmp/cmd_auto_st.csv" &&
+    sed -n '1002,$p' "$tmp/cmd_auto.csv" | cut -d, -f5,6 | cmp -s - "$tmp/cmd_auto_st.csv"
+ok $? "stream with no column options: cmd read as an input there too (detect's test rows)"
 sed -n '1002,$p' "$tmp/cmd_in.csv" > "$tmp/cmd_in_test.csv"
 { head -1 "$tmp/cmd.csv"; sed -n '1002,$p' "$tmp/cmd.csv"; } > "$tmp/cmd_rest.csv"
 "$bin" detect --load "$tmp/cmd.anm" "$tmp/cmd_rest.csv" 2> /dev/null | sed 1d | cmp -s - "$tmp/cmd_in_test.csv"

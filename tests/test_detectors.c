@@ -1890,6 +1890,42 @@ static void test_exog_errors(void)
     CHECK_RESULT(an_exog_inner(NULL, &d), AN_ERR_INVALID_ARG);
 }
 
+/* an_exog_commands: a column of 0 and 1, both seen, is a command (NaN
+   passed over); a constant 0, a third value, a single column or a table
+   of nothing but commands is not. */
+static void test_exog_commands(void)
+{
+    const float nan = (float)NAN;
+    static const float x[6 * 4] = {   /* command, constant 0, three values, command with a gap */
+        0, 0, 0, 1,
+        1, 0, 1, 0,
+        1, 0, 2, 1,
+        0, 0, 0, 0,
+        1, 0, 1, 1,
+        0, 0, 1, 0,
+    };
+    float y[6 * 4], both[3 * 2] = { 0, 1, 1, 0, 0, 1 };
+    unsigned char input[4];
+    size_t n = 99;
+    memcpy(y, x, sizeof x);
+    y[1 * 4 + 3] = nan;
+    CHECK_OK(an_exog_commands(y, 6, 4, input, &n));
+    CHECK(n == 2 && input[0] == 1 && input[1] == 0 && input[2] == 0 && input[3] == 1);
+    y[2 * 4 + 3] = 0.5f;                                      /* a third value: no command */
+    CHECK_OK(an_exog_commands(y, 6, 4, input, &n));
+    CHECK(n == 1 && input[0] == 1 && input[3] == 0);
+    CHECK_OK(an_exog_commands(both, 3, 2, input, &n));       /* every column a command: none */
+    CHECK(n == 0 && input[0] == 0 && input[1] == 0);
+    CHECK_OK(an_exog_commands(x, 6, 1, input, &n));          /* one column (x's first six values, 0 and 1): judged */
+    CHECK(n == 0 && input[0] == 0);
+    CHECK_RESULT(an_exog_commands(NULL, 6, 4, input, &n), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_exog_commands(x, 6, 4, NULL, &n), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_exog_commands(x, 6, 4, input, NULL), AN_ERR_INVALID_ARG);
+    CHECK_RESULT(an_exog_commands(x, 0, 4, input, &n), AN_ERR_INVALID_ARG);
+    CHECK(n == 0);
+    CHECK_RESULT(an_exog_commands(x, 6, 0, input, &n), AN_ERR_INVALID_ARG);
+}
+
 /* Twenty on-off commands, two of them driving the target (time
    constants 12 and 40 rows) beside a cycle and noise the commands owe
    nothing: the two are taken, no other, and the prediction follows the
@@ -2032,6 +2068,7 @@ int main(void)
     RUN(test_exog_chooses_inputs);
     RUN(test_exog_roundtrip);
     RUN(test_exog_errors);
+    RUN(test_exog_commands);
     RUN(test_exog_allocations);
     return test_finish("test_detectors");
 }
