@@ -980,6 +980,13 @@ typedef struct an_hybrid_config {
 
 /* Returns: the defaults above with the given period. */
 AN_API an_hybrid_config an_hybrid_config_init(size_t period);
+/* The ensemble configuration of the hybrid's vote: its threshold, pool,
+   sustained vote, stuck and quiet rules.  An ensemble of other members
+   made with it decides as the hybrid does (the command line gives it
+   to every --method), and an_hybrid_lone_ok applies to its events.
+   Returns: that configuration (config's fields as they are: check them
+   with an_ensemble_create). */
+AN_API an_ensemble_config an_hybrid_vote_config(const an_hybrid_config *config);
 /* member: NULL or a detector of n_features, taken over (also on failure).
    Returns: AN_OK; AN_ERR_INVALID_ARG for a bad config or NULL out;
    otherwise an_ensemble_create's, an_stl_iqr_create's or an_ensemble_add's
@@ -5633,10 +5640,22 @@ AN_API an_hybrid_config an_hybrid_config_init(size_t period)
     return c;
 }
 
+AN_API an_ensemble_config an_hybrid_vote_config(const an_hybrid_config *config)
+{
+    an_ensemble_config ec = an_ensemble_config_init();
+    ec.pool = config->pool;
+    ec.threshold = config->threshold;
+    ec.sustain_rows = config->sustain_rows;
+    ec.sustain_z = config->sustain_z;
+    ec.flatline_rows = config->flatline_rows;
+    ec.quiet_rows = config->quiet_rows;
+    return ec;
+}
+
 AN_API an_result an_hybrid_create(const an_hybrid_config *config, size_t n_features, an_detector *member,
                                   const an_allocator *a, an_detector **out)
 {
-    an_ensemble_config ec = an_ensemble_config_init();
+    an_ensemble_config ec;
     an_stl_iqr_config sc;
     an_detector *e = NULL, *stl = NULL;
     an_result r;
@@ -5646,12 +5665,7 @@ AN_API an_result an_hybrid_create(const an_hybrid_config *config, size_t n_featu
         return AN_ERR_INVALID_ARG;
     }
     sc = an_stl_iqr_config_init(config->period);
-    ec.pool = config->pool;
-    ec.threshold = config->threshold;
-    ec.sustain_rows = config->sustain_rows;
-    ec.sustain_z = config->sustain_z;
-    ec.flatline_rows = config->flatline_rows;
-    ec.quiet_rows = config->quiet_rows;
+    ec = an_hybrid_vote_config(config);
     if ((r = an_ensemble_create(&ec, n_features, a, &e)) != AN_OK) {
         an_detector_destroy(member);
         return r;

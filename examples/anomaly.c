@@ -91,7 +91,10 @@ static const char *const usage_text[] = {
     "                   weighted vote decides; a lone flagged row must reach\n"
     "                   0.9999; a column stuck on one value for 6 rows, or\n"
     "                   longer where its training rows often hold their value,\n"
-    "                   is an anomaly), percentile[:P] (score above the P-th percentile of\n"
+    "                   is an anomaly, and so is one whose last 24 rows go\n"
+    "                   quiet (mean |second difference| under 1/8 of the\n"
+    "                   training windows' lower quartile); every --method\n"
+    "                   decides so), percentile[:P] (score above the P-th percentile of\n"
     "                   the training scores, 99), sigma[:K] (above the training\n"
     "                   mean + K sd, 3), dynamic (telemanom's thresholds on the\n"
     "                   prediction errors |actual - expected|, each column in\n"
@@ -516,23 +519,24 @@ static an_vae_config vae_config(const options *o, size_t n_rows)
     return c;
 }
 
-/* The detector the options ask for, as an ensemble: its vote, calibrated
-   likelihoods and fallback serve every method.  n_rows: the training
+/* The detector the options ask for, as an ensemble: the hybrid's vote
+   (an_hybrid_vote_config: the sustained vote, stuck and quiet rules),
+   calibrated likelihoods and fallback serve every method.  n_rows: the training
    rows, which size the LSTM's epochs. */
 static an_detector *make_detector(const options *o, size_t n_features, size_t n_rows)
 {
-    an_ensemble_config ec = an_ensemble_config_init();
+    an_hybrid_config hc = an_hybrid_config_init(o->period);
+    an_ensemble_config ec;
     an_stl_iqr_config sc = an_stl_iqr_config_init(o->period);
     an_robust_config rc = an_robust_config_init(AN_ROBUST_MAD, o->window);
     an_iforest_config ic = an_iforest_config_init(o->seed);
     an_detector *e, *m;
+    hc.pool = o->pool;
     if (o->method == METHOD_HYBRID) {            /* the library's default hybrid, with the LSTM as its second member */
-        an_hybrid_config hc = an_hybrid_config_init(o->period);
-        hc.pool = o->pool;
         check(an_hybrid_create(&hc, n_features, make_lstm(o, n_features, 0, n_rows), NULL, &e), "hybrid");
         return e;
     }
-    ec.pool = o->pool;
+    ec = an_hybrid_vote_config(&hc);             /* every method decides as the hybrid does */
     check(an_ensemble_create(&ec, n_features, NULL, &e), "detector");
     switch (o->method) {
 

@@ -165,7 +165,8 @@ ok $? "demo: event precision above 0.9, recall 1"
 # every method runs on the series and is told apart by what it flags.
 # Unsupervised, STL + IQR, the LSTMs (5 epochs: the spike is their top
 # score for seeds 1-8), the VAE and the hybrid flag the spike and no row outside
-# the injected ones (the shift's start, too).  The point-wise methods see the spike (28.96) inside the range the
+# the injected ones (the shift's start, too; the windowed models also the
+# window after the shift).  The point-wise methods see the spike (28.96) inside the range the
 # daily cycle and the shift reach, so as a lone row it misses 0.9999:
 # iforest flags only shift rows and ranks the spike third; mad's rolling
 # window scores its first rows against a handful of points (rows 10 and 11
@@ -177,9 +178,13 @@ for m in hybrid stl lstm-ae lstm-forecast mad iforest vae; do
     ok $? "--method $m runs and scores every row in [0, 1]"
 done
 for m in hybrid stl lstm-ae lstm-forecast vae; do
-    awk -F, 'NR > 1 && $4 == 1 { if (NR == 1502) a = 1; else if (!(NR >= 1702 && NR <= 1709)) n++ }
+    # a windowed model still holds the shift in its 48-row window after
+    # the shift ends, and the sustained vote (every method's) goes on
+    # flagging there: one event with the shift, not another
+    case $m in lstm-* | vae) last=1757 ;; *) last=1709 ;; esac
+    awk -F, -v last=$last 'NR > 1 && $4 == 1 { if (NR == 1502) a = 1; else if (!(NR >= 1702 && NR <= last)) n++ }
               END { exit !(a && n == 0) }' "$tmp/m_$m.csv"
-    ok $? "--method $m flags the spike, no row outside the injected ones"
+    ok $? "--method $m flags the spike, no row outside the injected ones (and, windowed, the window after)"
 done
 awk -F, 'NR > 1 && $4 == 1 && !(NR >= 1702 && NR <= 1709) { bad = 1 } NR > 1 { print NR - 2, $3 } END { exit bad }' \
     "$tmp/m_iforest.csv" > "$tmp/rank.txt" && sort -k2 -gr "$tmp/rank.txt" | head -3 | grep -q '^1500 '

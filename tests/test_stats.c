@@ -1096,7 +1096,9 @@ static void test_calibration_contaminated(void)
 }
 
 /* The default hybrid (an_hybrid_create): STL + IQR at 0.6 and the
-   caller's member at 0.4, the same scores as the ensemble built by hand;
+   caller's member at 0.4, the same scores as the ensemble built by hand
+   and, built with an_hybrid_vote_config, the same decisions row by row
+   (a stuck stretch among them, which only the stuck rule sees);
    without a member it is STL + IQR alone; a member of the wrong width is
    refused (and taken over).  The lone-row rule by hand: two rows always
    pass; one row needs 0.9999, or on training rows of n = 3000 the top
@@ -1104,15 +1106,19 @@ static void test_calibration_contaminated(void)
 static void test_hybrid_preset(void)
 {
     an_hybrid_config hc = an_hybrid_config_init(0);
-    an_ensemble_config ec = an_ensemble_config_init();
+    an_ensemble_config ec = an_hybrid_vote_config(&hc);
     an_stl_iqr_config sc = an_stl_iqr_config_init(0);
     an_detector *h = NULL, *byhand = NULL, *stl = NULL, *member = NULL, *alone = NULL;
+    an_ensemble_decision dh, db;
     float x[720], a[720], b[720];
-    size_t i;
-    int same = 1;
+    size_t i, stuck = 0;
+    int same = 1, decided = 1;
     for (i = 0; i < 720; i++) x[i] = (float)(10.0 + 3.0 * sin(2 * 3.14159265358979 * (double)i / 24.0) + 0.1 * (double)(i % 7));
     x[600] += 5.0f;
+    for (i = 650; i < 670; i++) x[i] = x[649];
     CHECK(hc.baseline_weight == 0.6 && hc.member_weight == 0.4 && hc.pool == AN_POOL_MEAN && hc.lone_likelihood == 0.9999);
+    CHECK(ec.threshold == hc.threshold && ec.pool == hc.pool && ec.min_agree == 0.5 && ec.sustain_rows == 12 &&
+          ec.sustain_z == 8.0 && ec.flatline_rows == 6 && ec.quiet_rows == 24);
     CHECK_OK(an_hybrid_create(&hc, 1, make_robust(AN_ROBUST_MAD, 48, 1), NULL, &h));
     CHECK_OK(an_ensemble_create(&ec, 1, NULL, &byhand));
     CHECK_OK(an_stl_iqr_create(&sc, 1, NULL, &stl));
@@ -1122,8 +1128,15 @@ static void test_hybrid_preset(void)
     CHECK_OK(an_detector_fit(byhand, x, 720));
     CHECK_OK(an_detector_score(h, x, 720, a));
     CHECK_OK(an_detector_score(byhand, x, 720, b));
-    for (i = 0; i < 720; i++) same &= a[i] == b[i];
-    CHECK(same);
+    for (i = 0; i < 720; i++) {
+        same &= a[i] == b[i];
+        decided &= an_ensemble_decide(h, i, &dh) == AN_OK && an_ensemble_decide(byhand, i, &db) == AN_OK &&
+                   dh.anomaly == db.anomaly && dh.vote == db.vote && dh.flatline == db.flatline &&
+                   dh.quiet == db.quiet && dh.member_sustain[0] == db.member_sustain[0];
+        stuck += dh.flatline >= 1.0;
+    }
+    CHECK(same && decided);
+    CHECK(stuck > 0);
     CHECK_OK(an_ensemble_member(h, 0, &member));
     CHECK(member && member->vt == an_stl_iqr_type());
     CHECK_OK(an_ensemble_member(h, 1, &member));
