@@ -1430,11 +1430,12 @@ AN_API const an_detector_vtable *an_exog_type(void);
    seen (NaN, a missing value, is passed over).  Judged on its own, a
    command's every step is an "anomaly"; what it does to the other
    columns is what a model should learn (telemanom's one-hot commands).
-   A column that never steps in x is not taken for one: a count or a
-   flag stuck at 0 may be the very thing to judge.  input[f] is set to 1
-   for a command, 0 otherwise; when every column is one (a single
-   column, say), none is marked, so something is left to judge.
-   *n_inputs: the columns marked.
+   Beside such a command, a column constant at 0 or at 1 is taken for a
+   command these rows did not use (one-hot commands mostly sleep);
+   without one it is judged: a count or a flag stuck at 0 may be the
+   very thing to watch.  input[f] is set to 1 for a command, 0
+   otherwise; when every column is one (a single column, say), none is
+   marked, so something is left to judge.  *n_inputs: the columns marked.
    Returns: AN_OK; AN_ERR_INVALID_ARG for NULL arguments or 0 sizes. */
 AN_API an_result an_exog_commands(const float *x, size_t n_rows, size_t n_features, unsigned char *input,
                                   size_t *n_inputs);
@@ -6135,10 +6136,10 @@ AN_API an_result an_exog_taken(const an_detector *d, size_t f, unsigned char *ta
 AN_API an_result an_exog_commands(const float *x, size_t n_rows, size_t n_features, unsigned char *input,
                                   size_t *n_inputs)
 {
-    size_t f, i, n = 0;
+    size_t f, i, n = 0, stepping = 0;
     if (n_inputs) *n_inputs = 0;
     if (!x || !input || !n_inputs || !n_rows || !n_features) return AN_ERR_INVALID_ARG;
-    for (f = 0; f < n_features; f++) {
+    for (f = 0; f < n_features; f++) {            /* input[f]: 0 other, 1 sleeping (one value), 2 stepping */
         int zero = 0, one = 0, other = 0;
         for (i = 0; i < n_rows && !other; i++) {
             float v = x[i * n_features + f];
@@ -6146,7 +6147,11 @@ AN_API an_result an_exog_commands(const float *x, size_t n_rows, size_t n_featur
             else if (v == 1.0f) one = 1;
             else if (v == v) other = 1;        /* NaN is missing, not a third value */
         }
-        input[f] = (unsigned char)(zero && one && !other);
+        input[f] = (unsigned char)(other ? 0 : zero + one);
+        stepping += input[f] == 2;
+    }
+    for (f = 0; f < n_features; f++) {
+        input[f] = (unsigned char)(input[f] == 2 || (input[f] == 1 && stepping));
         n += input[f];
     }
     if (n == n_features) {                     /* something must be judged */

@@ -83,8 +83,9 @@ static const char *const usage_text[] = {
     "                   predicts (the forecaster of --preset telemanom reads\n"
     "                   them as its inputs instead); default, with neither\n"
     "                   option: the on-off commands, columns holding only 0\n"
-    "                   and 1 (both) in the training rows, when another column\n"
-    "                   is left and there are 32 training rows\n",
+    "                   and 1 (both) in the training rows, and beside them\n"
+    "                   columns constant at 0 or 1 (commands not used), when\n"
+    "                   another column is left and there are 32 training rows\n",
     "  --threshold T    vote (default: a member past likelihood 0.999 votes, and\n"
     "                   so does one whose last 12 rows are together as surprising\n"
     "                   as its training rows' windows almost never are; the\n"

@@ -1891,8 +1891,9 @@ static void test_exog_errors(void)
 }
 
 /* an_exog_commands: a column of 0 and 1, both seen, is a command (NaN
-   passed over); a constant 0, a third value, a single column or a table
-   of nothing but commands is not. */
+   passed over), and beside one so is a column constant at 0 (a command
+   not used); a third value, a constant with no command beside it, a
+   single column or a table of nothing but commands is not. */
 static void test_exog_commands(void)
 {
     const float nan = (float)NAN;
@@ -1904,16 +1905,21 @@ static void test_exog_commands(void)
         1, 0, 1, 1,
         0, 0, 1, 0,
     };
-    float y[6 * 4], both[3 * 2] = { 0, 1, 1, 0, 0, 1 };
+    float y[6 * 4], both[3 * 2] = { 0, 1, 1, 0, 0, 1 }, sleeping[3 * 2] = { 0, 5, 0, 6, 0, 7 };
     unsigned char input[4];
     size_t n = 99;
     memcpy(y, x, sizeof x);
     y[1 * 4 + 3] = nan;
     CHECK_OK(an_exog_commands(y, 6, 4, input, &n));
-    CHECK(n == 2 && input[0] == 1 && input[1] == 0 && input[2] == 0 && input[3] == 1);
+    CHECK(n == 3 && input[0] == 1 && input[1] == 1 && input[2] == 0 && input[3] == 1);
     y[2 * 4 + 3] = 0.5f;                                      /* a third value: no command */
     CHECK_OK(an_exog_commands(y, 6, 4, input, &n));
-    CHECK(n == 1 && input[0] == 1 && input[3] == 0);
+    CHECK(n == 2 && input[0] == 1 && input[1] == 1 && input[3] == 0);
+    y[0] = y[4] = y[8] = y[12] = y[16] = y[20] = 2.0f;        /* no stepping command left: the constant is judged */
+    CHECK_OK(an_exog_commands(y, 6, 4, input, &n));
+    CHECK(n == 0 && input[0] == 0 && input[1] == 0 && input[2] == 0 && input[3] == 0);
+    CHECK_OK(an_exog_commands(sleeping, 3, 2, input, &n));   /* a constant 0 beside a signal */
+    CHECK(n == 0 && input[0] == 0 && input[1] == 0);
     CHECK_OK(an_exog_commands(both, 3, 2, input, &n));       /* every column a command: none */
     CHECK(n == 0 && input[0] == 0 && input[1] == 0);
     CHECK_OK(an_exog_commands(x, 6, 1, input, &n));          /* one column (x's first six values, 0 and 1): judged */
