@@ -1777,9 +1777,9 @@ static void stream_columns_free(stream_columns *c)
 static an_detector *stream_detector(const options *o, stream_columns *c, const float *x, size_t n)
 {
     an_detector *d;
+    size_t k;
     default_inputs(o, &c->t, x, n, c->target);
     d = make_for_table(o, &c->t, c->target, n);
-    size_t k;
     fit_detector(o, d, x, n);
     if (decider(d) != d && !o->quiet)
         for (k = 0; k < c->t.cols; k++)
