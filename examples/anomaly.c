@@ -1787,6 +1787,13 @@ static an_detector *stream_detector(const options *o, stream_columns *c, const f
     return d;
 }
 
+/* stream answers each row as it comes, by detect's rules: a flagged row
+   alone must reach the lone-row level (an_hybrid_lone_ok), and stream
+   cannot wait for the next row to learn whether a row is alone.  So a
+   row under that level is flagged only when the vote flagged the row
+   before too: an event detect keeps is told from its first row when that
+   row reaches the level, else from its second; a lone row detect drops
+   is never told. */
 static int cmd_stream(int argc, char **argv)
 {
     options o;
@@ -1799,8 +1806,11 @@ static int cmd_stream(int argc, char **argv)
     stream_reader sr;
     stream_columns columns;
     an_detector *d = NULL;
+    an_hybrid_config hc;
+    int voted = 0;                                   /* the vote on the row before */
     options_init(&o);
     if (parse_options(argc, argv, 2, &o) != argc) die("stream takes options only; see --help");
+    hc = an_hybrid_config_init(o.period);
     if (o.explain_option) die("--explainer, --samples and --baseline are for explain");
     if (o.threshold != THRESHOLD_VOTE || o.json || o.svg)
         die("stream flags by the vote; --threshold, --preset, --json and --svg are for detect");
@@ -1837,11 +1847,14 @@ static int cmd_stream(int argc, char **argv)
             stream_columns_free(&columns);
             for (i = 0; i + 1 < n_train; i++) an_detector_push(d, train + i * sr.cols, &score);   /* catch up */
         }
-        {
+        {                                            /* detect's lone-row rule, causally (above) */
             an_ensemble_decision dec;
+            int flag;
             check(an_detector_push(d, row, &score), "score");
             an_ensemble_last(decider(d), &dec);
-            printf("%.9g,%d\n", score, dec.anomaly);
+            flag = dec.anomaly && (voted || an_hybrid_lone_ok(&hc, 1, score, 0, n_train));
+            voted = dec.anomaly;
+            printf("%.9g,%d\n", score, flag);
         }
     }
     if (!d) die("%zu lines, fewer than the %zu to train on: nothing was scored", n_train, o.train_rows);

@@ -303,6 +303,15 @@ sed 1d "$tmp/series.csv" | cut -d, -f2 | awk '{ v = $1 == "nan" ? 20 : $1; print
     sed -n '500,$p' "$tmp/st_two.txt" | cut -d, -f1 > "$tmp/st_scores.txt" &&
     sed -n '501,$p' "$tmp/dt_two.csv" | cut -d, -f4 | cmp -s - "$tmp/st_scores.txt"
 ok $? "stream: two values a line, the spike flagged, detect's scores from the training rows on"
+# stream applies detect's lone-row rule as it can without the next row:
+# its flags are detect's, less the first row of an event under the lone
+# level (float 0.9999 = 0.999899983); detect drops 5 lone rows there
+# (sustained votes under the level), which stream told before 2026-12-06
+"$bin" stream --train-rows 500 --epochs 5 < "$tmp/series.csv" > "$tmp/st_lone.txt" &&
+    "$bin" detect --quiet --train-rows 500 --epochs 5 "$tmp/series.csv" 2> /dev/null |
+    awk -F, 'NR > 1 { f = $4 == 1 && (prev || $3 >= 0.999899983); prev = $4 == 1; if (NR > 501) print f }' > "$tmp/dt_lone.txt" &&
+    awk -F, 'NR > 500 { print $3 }' "$tmp/st_lone.txt" | cmp -s - "$tmp/dt_lone.txt"
+ok $? "stream: detect's flags from the training rows on, less the first row of an event under the lone level"
 
 # bad input: one line on stderr that says what is wrong, exit status 1
 # (never a signal), for detect, stream and nab.  bad NAME PATTERN CMD...
