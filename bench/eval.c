@@ -68,7 +68,8 @@
    `anomaly` command: does each explainer point at the injected anomaly?
    Three channels (sines of periods 24, 37 and 17 rows with noise of 0.2,
    each channel a phase of its own); an LSTM autoencoder (window
-   XAI_T = 24, 16 units, 8 epochs) fitted on XAI_TRAIN clean rows.  Per
+   XAI_T = 24, 16 units, the library's training defaults: 20 epochs,
+   stride 1, early stopping) fitted on XAI_TRAIN clean rows.  Per
    case, a fresh clean series of XAI_ROWS rows gets one anomaly from
    an_inject_apply in a random channel (spike, dip: one row; shift,
    variance, flatline, trend: 6 to 12 rows; magnitude 6 of the channel's
@@ -79,15 +80,17 @@
    ending there (24 rows: all its score depends on).  The fill of masked
    cells (6 segments of 4 rows x 3 channels = 18 players) and the baseline
    of integrated gradients: each channel's nearest run of the training
-   rows (an_xai_nearest_fill); the `expected` of importance: the model's
-   reconstruction of that window (an_lstm_explain), scaled by the training
-   rows' robust scale.  Explainers: importance, occlusion, Kernel SHAP
+   rows (an_xai_nearest_fill), which is also importance's `expected`
+   (as `anomaly explain` by default), in the training rows' robust scale.
+   Explainers: importance, occlusion, Kernel SHAP
    (256 coalitions), LIME (256), IG (64 midpoint steps).  A case's time is
    right when the cell with the largest |attribution| lies in the injected
    rows (for the player explainers, whose cells are equal within a player:
    when the top player's 4 rows overlap them); its channel is right when
-   the channel with the largest sum of |attribution| over the window is
-   the injected one.  Shares per explainer and kind, over every case and
+   the channel with the largest share of the score over the window is
+   the injected one: the sum of |attribution| (score units), for
+   importance the sum of squared deviations (the autoencoder's score is a
+   mean squared deviation).  Shares per explainer and kind, over every case and
    over the detected ones (the peak's score above the training scores'
    99.9th percentile: an anomaly the model does not see leaves the score
    where normal rows put it, and nothing for an explainer to find).
@@ -890,15 +893,17 @@ static void xai_check(an_result r, const char *what)
 }
 
 /* Scores one explanation's cells (XAI_T, XAI_F) of the window whose first
-   row is w0 against the event. */
-static void xai_judge(const double *cells, size_t w0, const an_inject_event *ev, size_t *time_hit, size_t *channel_hit)
+   row is w0 against the event; `squared`: cells are deviations, whose
+   squares are the score's units. */
+static void xai_judge(const double *cells, size_t w0, const an_inject_event *ev, int squared, size_t *time_hit,
+                      size_t *channel_hit)
 {
     double top = -1.0, per[XAI_F] = { 0 };
     size_t i, f, best = 0;
     int in = 0;
     for (i = 0; i < XAI_T * XAI_F; i++) {
         double a = fabs(cells[i]);
-        per[i % XAI_F] += a;
+        per[i % XAI_F] += squared ? a * a : a;
         if (a > top) top = a;
     }
     for (i = 0; i < XAI_T && !in; i++)   /* ties: a player's equal cells */
@@ -919,7 +924,7 @@ static int cmp_float(const void *a, const void *b)
 static void xai_part_run(const config *c, xai_part *p)
 {
     static float train[XAI_TRAIN * XAI_F], train_scores[XAI_TRAIN];
-    float x[XAI_ROWS * XAI_F], fill[XAI_T * XAI_F], nearest[XAI_T * XAI_F], scores[XAI_ROWS];
+    float x[XAI_ROWS * XAI_F], nearest[XAI_T * XAI_F], scores[XAI_ROWS];
     double scale[XAI_F], phi[XAI_SEGS * XAI_F], cells[XAI_T * XAI_F];
     an_lstm_config lc = an_lstm_ae_config_init(XAI_T, 16);
     an_detector *d = NULL;
@@ -929,8 +934,6 @@ static void xai_part_run(const config *c, xai_part *p)
     memset(p, 0, sizeof *p);
     xai_series(train, XAI_TRAIN, SEED_BASE + 9000u, 1);
     xai_check(an_inject_scale(train, XAI_TRAIN, XAI_F, NULL, scale), "scale");
-    lc.train.epochs = 8;
-    lc.train.stride = 2;
     xai_check(an_lstm_ae_create(&lc, XAI_F, NULL, &d), "create");
     xai_check(an_detector_fit(d, train, XAI_TRAIN), "fit");
     p->fit_seconds = now() - t0;
@@ -944,7 +947,6 @@ static void xai_part_run(const config *c, xai_part *p)
             uint64_t seed = c->seed + 9100u + 100u * (unsigned)k + (unsigned)s;
             an_rng rng;
             an_inject_event ev;
-            an_lstm_record rec;
             an_xai_players pl;
             an_xai xai;
             an_xai_summary sum;
@@ -969,8 +971,6 @@ static void xai_part_run(const config *c, xai_part *p)
             for (target = ev.start, i = ev.start; i <= ev.end; i++)
                 if (scores[i] > scores[target]) target = i;
             w0 = target + 1 - XAI_T;
-            xai_check(an_lstm_explain(d, x, XAI_ROWS, target, fill, &rec), "expected");
-            if (rec.start != w0) die("eval: explanations: the reconstruction starts at %zu, not %zu", rec.start, w0);
             xai_check(an_xai_nearest_fill(train, XAI_TRAIN, XAI_F, x + w0 * XAI_F, XAI_T, 0, 0, nearest), "nearest");
             detected = scores[target] > p->threshold;
             memset(&pl, 0, sizeof pl);
@@ -990,7 +990,7 @@ static void xai_part_run(const config *c, xai_part *p)
             for (m = 0; m < N_XAI_METHODS; m++) {
                 double m0 = now();
                 if (m == XAI_IMPORTANCE)
-                    xai_check(an_xai_importance(pl.x, fill, XAI_T, XAI_F, scale, cells), "importance");
+                    xai_check(an_xai_importance(pl.x, nearest, XAI_T, XAI_F, scale, cells), "importance");
                 else if (m == XAI_IG)
                     xai_check(an_xai_integrated_gradients(d, pl.x, nearest, XAI_T, XAI_T - 1, 64, AN_XAI_MIDPOINT, cells, &sum,
                                                           NULL), "ig");
@@ -1001,8 +1001,8 @@ static void xai_part_run(const config *c, xai_part *p)
                     xai_check(an_xai_cells(&xai, phi, cells), "cells");
                 }
                 p->seconds[m] += now() - m0;
-                xai_judge(cells, w0, &ev, &p->all.time_hits[k][m], &p->all.channel_hits[k][m]);
-                if (detected) xai_judge(cells, w0, &ev, &p->detected.time_hits[k][m], &p->detected.channel_hits[k][m]);
+                xai_judge(cells, w0, &ev, m == XAI_IMPORTANCE, &p->all.time_hits[k][m], &p->all.channel_hits[k][m]);
+                if (detected) xai_judge(cells, w0, &ev, m == XAI_IMPORTANCE, &p->detected.time_hits[k][m], &p->detected.channel_hits[k][m]);
             }
             an_xai_uninit(&xai);
             p->all.cases[k]++;
@@ -1152,9 +1152,10 @@ int main(int argc, char **argv)
     if (c.xai_on) {
         printf("\nexplanations: 3 channels, an LSTM autoencoder (T %d, 16 units) fitted on %d clean rows in %.1f s;\n"
                "one anomaly in one channel per case, magnitude 6; the event's peak explained over its window\n"
-               "(%d segments x 3 channels); fill and baseline: each channel's nearest run of the training rows\n"
-               "(an_xai_nearest_fill), importance: the reconstruction; share of cases whose top cell (player)\n"
-               "lies in the injected rows / whose top channel is the injected one\n",
+               "(%d segments x 3 channels); fill, baseline and importance's expected: each channel's nearest run\n"
+               "of the training rows (an_xai_nearest_fill); share of cases whose top cell (player) lies in the\n"
+               "injected rows / whose top channel (sum of |attribution|, importance's of its squares) is the\n"
+               "injected one\n",
                XAI_T, XAI_TRAIN, xp.fit_seconds, XAI_SEGS);
         xai_print("every case", &xp.all);
         printf("detected cases: the peak's score above the training scores' 99.9th percentile (%.4g)\n", xp.threshold);
