@@ -928,7 +928,7 @@ static void xai_part_run(const config *c, xai_part *p)
     double scale[XAI_F], phi[XAI_SEGS * XAI_F], cells[XAI_T * XAI_F];
     an_lstm_config lc = an_lstm_ae_config_init(XAI_T, 16);
     an_detector *d = NULL;
-    int k, seeds = c->quick ? XAI_SEEDS / 3 : XAI_SEEDS, s, m, detected;
+    int k, seeds = c->quick ? XAI_SEEDS / 3 : XAI_SEEDS, s, m, detected, squared;
     size_t i, n_scored;
     double t0 = now(), wall0 = t0;
     memset(p, 0, sizeof *p);
@@ -1001,8 +1001,10 @@ static void xai_part_run(const config *c, xai_part *p)
                     xai_check(an_xai_cells(&xai, phi, cells), "cells");
                 }
                 p->seconds[m] += now() - m0;
-                xai_judge(cells, w0, &ev, m == XAI_IMPORTANCE, &p->all.time_hits[k][m], &p->all.channel_hits[k][m]);
-                if (detected) xai_judge(cells, w0, &ev, m == XAI_IMPORTANCE, &p->detected.time_hits[k][m], &p->detected.channel_hits[k][m]);
+                squared = m == XAI_IMPORTANCE;
+                xai_judge(cells, w0, &ev, squared, &p->all.time_hits[k][m], &p->all.channel_hits[k][m]);
+                if (detected)
+                    xai_judge(cells, w0, &ev, squared, &p->detected.time_hits[k][m], &p->detected.channel_hits[k][m]);
             }
             an_xai_uninit(&xai);
             p->all.cases[k]++;
