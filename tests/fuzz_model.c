@@ -179,9 +179,10 @@ static int fuzz_write_stats_seeds(const char *dir)
             if (k == 9) an_lstm_ae_create(&lc9, 1, NULL, &d);
             else an_lstm_forecaster_create(&lc9, 1, NULL, &d);
         }
-        if (k >= 12) {                               /* tiny VAEs: 8-row windows, 4 units, 2 latent */
+        if (k == 12 || k == 13) {                    /* tiny VAEs: 8-row windows, 4 units, 2 latent */
             an_vae_config vc = an_vae_config_init(8, 4, 2);
             vc.arch = k == 12 ? AN_VAE_DENSE : AN_VAE_LSTM;
+            vc.centre = vc.root = k == 13;           /* format 3: the centre and root flags */
             vc.train.epochs = 1;
             an_vae_create(&vc, 1, NULL, &d);
         }

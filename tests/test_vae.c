@@ -355,8 +355,8 @@ static an_result load_bytes(const unsigned char *bytes, size_t size, an_detector
 }
 
 /* Fit, score, push, gradient, save and load: for both architectures,
-   plain and centring. */
-static void detector_case(an_vae_arch arch, int centre)
+   plain and centring, and a centring one that scores the root. */
+static void detector_case(an_vae_arch arch, int centre, int root)
 {
     enum { N = 300, F = 2 };
     an_vae_config cfg = small_config(arch);
@@ -367,6 +367,7 @@ static void detector_case(an_vae_arch arch, int centre)
     double normal = 0.0;
     if (!x) return;
     cfg.centre = centre;
+    cfg.root = root;
     CHECK_OK(an_vae_create(&cfg, F, NULL, &d));
     CHECK_OK(an_vae_create(&cfg, F, NULL, &e));
     if (!d || !e) goto done;
@@ -382,13 +383,13 @@ static void detector_case(an_vae_arch arch, int centre)
     for (i = 0; i + 1 < T; i++) CHECK(s1[i] == 0.0f);
     for (i = T - 1; i < N; i++) normal += s1[i];
     normal /= (double)(N - T + 1);
-    CHECK(normal > 0.0 && normal < 0.5);   /* it learnt the sine (scaled units: variance 1) */
+    CHECK(normal > 0.0 && normal < (root ? 0.7 : 0.5));   /* it learnt the sine (scaled units: variance 1) */
     /* an injected spike scores far above the normal rows */
     {
         float keep = x[200 * F];
         x[200 * F] += 4.0f;
         CHECK_OK(an_detector_score(d, x, N, s2));
-        CHECK(s2[200] > 10.0 * normal);
+        CHECK(s2[200] > (root ? 3.0 : 10.0) * normal);
         x[200 * F] = keep;
     }
     /* push gives score's bits; what it expected is NaN until the first
@@ -449,10 +450,76 @@ done:
     an_detector_destroy(e);
 }
 
-static void test_detector_dense(void) { detector_case(AN_VAE_DENSE, 0); }
-static void test_detector_lstm(void) { detector_case(AN_VAE_LSTM, 0); }
-static void test_detector_centred_dense(void) { detector_case(AN_VAE_DENSE, 1); }
-static void test_detector_centred_lstm(void) { detector_case(AN_VAE_LSTM, 1); }
+static void test_detector_dense(void) { detector_case(AN_VAE_DENSE, 0, 0); }
+static void test_detector_lstm(void) { detector_case(AN_VAE_LSTM, 0, 0); }
+static void test_detector_centred_dense(void) { detector_case(AN_VAE_DENSE, 1, 0); }
+static void test_detector_centred_lstm(void) { detector_case(AN_VAE_LSTM, 1, 0); }
+static void test_detector_root_lstm(void) { detector_case(AN_VAE_LSTM, 1, 1); }
+
+/* The root: training does not see it (the same weights), every score is
+   the square root of the plain model's, to the bit, and every gradient
+   the plain one over twice that root; its file is format 3, centre flag
+   then root flag, and loads to the same scores.  Without centring too. */
+static void test_root_score(void)
+{
+    enum { N = 200, F = 2 };
+    an_vae_config cfg = small_config(AN_VAE_DENSE);
+    float *x = sine(N, F, 11), s0[N], s1[N], g0[N * F], g1[N * F], *p0, *p1;
+    int centre;
+    size_t i, n0, n1, t = 150;
+    if (!x) return;
+    for (centre = 0; centre <= 1; centre++) {
+        an_detector *plain = NULL, *root = NULL, *back = NULL;
+        unsigned char *bytes = NULL;
+        size_t size = 0, k;
+        double worst = 0.0, top = 0.0;
+        cfg.centre = centre;
+        cfg.root = 0;
+        CHECK_OK(an_vae_create(&cfg, F, NULL, &plain));
+        cfg.root = 1;
+        CHECK_OK(an_vae_create(&cfg, F, NULL, &root));
+        if (!plain || !root || an_detector_fit(plain, x, N) != AN_OK || an_detector_fit(root, x, N) != AN_OK) {
+            CHECK(0);
+            an_detector_destroy(plain);
+            an_detector_destroy(root);
+            continue;
+        }
+        CHECK_OK(an_vae_param_view(plain, "params", &p0, &n0));
+        CHECK_OK(an_vae_param_view(root, "params", &p1, &n1));
+        CHECK(n0 == n1 && memcmp(p0, p1, n0 * sizeof(float)) == 0);
+        CHECK_OK(an_detector_score(plain, x, N, s0));
+        CHECK_OK(an_detector_score(root, x, N, s1));
+        for (i = 0; i < N; i++) CHECK(s1[i] == sqrtf(s0[i]));
+        CHECK_OK(an_detector_gradient(plain, x, N, t, g0));
+        CHECK_OK(an_detector_gradient(root, x, N, t, g1));
+        for (i = 0; i < N * F; i++) {
+            double want = g0[i] / (2.0 * sqrt((double)s0[t]));
+            worst = fabs(g1[i] - want) > worst ? fabs(g1[i] - want) : worst;
+            top = fabs(want) > top ? fabs(want) : top;
+        }
+        CHECK(top > 0.0 && worst <= 1e-5 * top);
+        CHECK(save_bytes(root, &bytes, &size));
+        if (bytes) {   /* 'VAEC', u32 size, u32 format ... u64 centre, u64 root, then the chunk's CRC */
+            for (k = 0; k + 12 <= size && memcmp(bytes + k, "VAEC", 4) != 0; k++) continue;
+            CHECK(k + 12 <= size && bytes[k + 8] == 3);
+            if (k + 12 <= size) {
+                size_t end = k + 8 + (bytes[k + 4] | (size_t)bytes[k + 5] << 8 | (size_t)bytes[k + 6] << 16 |
+                                      (size_t)bytes[k + 7] << 24);
+                CHECK(end <= size && bytes[end - 16] == (unsigned char)centre && bytes[end - 8] == 1);
+            }
+            CHECK_OK(load_bytes(bytes, size, &back));
+            if (back) {
+                CHECK_OK(an_detector_score(back, x, N, s0));
+                CHECK(memcmp(s0, s1, sizeof s0) == 0);
+                an_detector_destroy(back);
+            }
+        }
+        free(bytes);
+        an_detector_destroy(plain);
+        an_detector_destroy(root);
+    }
+    free(x);
+}
 
 /* Centring: a model fitted on a series scores the series moved by a
    constant as it scores the series (to float rounding: the scaler's
@@ -618,16 +685,15 @@ static void resigned_case(an_vae_arch arch)
     for (k = AN_MODEL_HEADER_BYTES; k + 8 <= size; k++)   /* 'VAEC', its length, then u32 format 1 */
         if (get32(bytes + k) == AN_TAG('V', 'A', 'E', 'C')) { version_at = k + 8; break; }
     CHECK(version_at > 0 && get32(bytes + version_at) == 1);
-    if (version_at) {   /* format 2 lacking its centre field; format 3 */
+    if (version_at) {   /* formats 2 and 3 lacking their flags; format 4 */
+        uint32_t v;
         memcpy(copy, bytes, size);
-        put32(copy + version_at, 2);
-        resign(copy, AN_MODEL_HEADER_BYTES, size);
-        CHECK_RESULT(load_bytes(copy, size, &e), AN_ERR_CORRUPT);
-        CHECK(e == NULL);
-        put32(copy + version_at, 3);
-        resign(copy, AN_MODEL_HEADER_BYTES, size);
-        CHECK_RESULT(load_bytes(copy, size, &e), AN_ERR_VERSION);
-        CHECK(e == NULL);
+        for (v = 2; v <= 4; v++) {
+            put32(copy + version_at, v);
+            resign(copy, AN_MODEL_HEADER_BYTES, size);
+            CHECK_RESULT(load_bytes(copy, size, &e), v < 4 ? AN_ERR_CORRUPT : AN_ERR_VERSION);
+            CHECK(e == NULL);
+        }
     }
 done:
     free(g);
@@ -1154,6 +1220,8 @@ int main(void)
     RUN(test_detector_lstm);
     RUN(test_detector_centred_dense);
     RUN(test_detector_centred_lstm);
+    RUN(test_detector_root_lstm);
+    RUN(test_root_score);
     RUN(test_centre_level);
     RUN(test_hostile_files);
     RUN(test_resigned_corruption);
