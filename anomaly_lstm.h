@@ -893,9 +893,10 @@ AN_API an_result an_lstm_freeze(an_detector *d, an_lstm_side side, size_t layer,
    squared Gaussian error's tail is heavier than the exponential fitted
    there, while the error's own is lighter, so rare rows are not
    overstated (on `make eval`'s synthetic files after a clean prefix,
-   with window 24: false events 155 -> 115).  The draws are fixed per model (drawn from
-   the seed at create and load), so scores are deterministic and streaming
-   allocates nothing.  Expectation (an_detector_expected): the mean
+   with window 24: false events 155 -> 115).  The draws are fixed per
+   model (drawn from the seed at create and load), so scores are
+   deterministic and streaming allocates nothing.  Expectation
+   (an_detector_expected): the mean
    reconstruction over the draws of the row last pushed, in the data's
    units.  Gradient (an_detector_gradient): the exact derivative of that
    score, the draws held fixed.
