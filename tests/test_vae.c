@@ -354,6 +354,30 @@ static an_result load_bytes(const unsigned char *bytes, size_t size, an_detector
     return an_detector_load(&r, types, n, NULL, out);
 }
 
+/* Where a saved model's 'VAEC' chunk starts (its tag, then u32 length,
+   then the u32 format), or 0 when it has none. */
+static size_t vaec_at(const unsigned char *bytes, size_t size)
+{
+    size_t k;
+    for (k = AN_MODEL_HEADER_BYTES; k + 12 <= size; k++)
+        if (memcmp(bytes + k, "VAEC", 4) == 0) return k;
+    return 0;
+}
+
+/* The model in bytes loads and scores x (n rows) as `want`, to the bit. */
+static void check_reload(const unsigned char *bytes, size_t size, const float *x, size_t n, const float *want)
+{
+    an_detector *back = NULL;
+    float *s = (float *)malloc(n * sizeof(float));
+    CHECK_OK(load_bytes(bytes, size, &back));
+    if (back && s) {
+        CHECK_OK(an_detector_score(back, x, n, s));
+        CHECK(memcmp(s, want, n * sizeof(float)) == 0);
+    }
+    an_detector_destroy(back);
+    free(s);
+}
+
 /* Fit, score, push, gradient, save and load: for both architectures,
    plain and centring, and a centring one that scores the root. */
 static void detector_case(an_vae_arch arch, int centre, int root)
@@ -469,7 +493,7 @@ static void test_root_score(void)
     size_t i, n0, n1, t = 150;
     if (!x) return;
     for (centre = 0; centre <= 1; centre++) {
-        an_detector *plain = NULL, *root = NULL, *back = NULL;
+        an_detector *plain = NULL, *root = NULL;
         unsigned char *bytes = NULL;
         size_t size = 0, k;
         double worst = 0.0, top = 0.0;
@@ -499,20 +523,15 @@ static void test_root_score(void)
         }
         CHECK(top > 0.0 && worst <= 1e-5 * top);
         CHECK(save_bytes(root, &bytes, &size));
-        if (bytes) {   /* 'VAEC', u32 size, u32 format ... u64 centre, u64 root, then the chunk's CRC */
-            for (k = 0; k + 12 <= size && memcmp(bytes + k, "VAEC", 4) != 0; k++) continue;
-            CHECK(k + 12 <= size && bytes[k + 8] == 3);
-            if (k + 12 <= size) {
+        if (bytes) {   /* format 3; the payload ends with u64 centre, u64 root */
+            k = vaec_at(bytes, size);
+            CHECK(k > 0 && bytes[k + 8] == 3);
+            if (k) {
                 size_t end = k + 8 + (bytes[k + 4] | (size_t)bytes[k + 5] << 8 | (size_t)bytes[k + 6] << 16 |
                                       (size_t)bytes[k + 7] << 24);
                 CHECK(end <= size && bytes[end - 16] == (unsigned char)centre && bytes[end - 8] == 1);
             }
-            CHECK_OK(load_bytes(bytes, size, &back));
-            if (back) {
-                CHECK_OK(an_detector_score(back, x, N, s0));
-                CHECK(memcmp(s0, s1, sizeof s0) == 0);
-                an_detector_destroy(back);
-            }
+            check_reload(bytes, size, x, N, s1);
         }
         free(bytes);
         an_detector_destroy(plain);
@@ -537,9 +556,9 @@ static void test_centre_level(void)
     if (!x || !moved) goto done;
     for (i = 0; i < N * F; i++) moved[i] += shift;
     for (centre = 0; centre <= 1; centre++) {
-        an_detector *d = NULL, *back = NULL;
+        an_detector *d = NULL;
         unsigned char *bytes = NULL;
-        size_t size = 0;
+        size_t size = 0, k;
         double worst = 0.0, top = 0.0, ex0[F], ex1[F];
         float sc;
         cfg.centre = centre;
@@ -564,16 +583,10 @@ static void test_centre_level(void)
             CHECK(worst > top);   /* the moved series is far from anything seen */
         }
         CHECK(save_bytes(d, &bytes, &size));
-        if (bytes) {   /* 'VAEC', u32 size, then the format */
-            size_t k;
-            for (k = 0; k + 12 <= size && memcmp(bytes + k, "VAEC", 4) != 0; k++) continue;
-            CHECK(k + 12 <= size && bytes[k + 8] == (centre ? 2 : 1));
-            CHECK_OK(load_bytes(bytes, size, &back));
-            if (back) {
-                CHECK_OK(an_detector_score(back, moved, N, s0));
-                CHECK(memcmp(s0, s1, sizeof s0) == 0);
-                an_detector_destroy(back);
-            }
+        if (bytes) {
+            k = vaec_at(bytes, size);
+            CHECK(k > 0 && bytes[k + 8] == (centre ? 2 : 1));
+            check_reload(bytes, size, moved, N, s1);
         }
         free(bytes);
         an_detector_destroy(d);
@@ -682,8 +695,7 @@ static void resigned_case(an_vae_arch arch)
         }
     if (getenv("LSTM_VERBOSE")) printf("  re-signed corruption: %zu loaded (values changed), %zu rejected\n", loaded, rejected);
     CHECK(rejected > 0 && loaded > 0);
-    for (k = AN_MODEL_HEADER_BYTES; k + 8 <= size; k++)   /* 'VAEC', its length, then u32 format 1 */
-        if (get32(bytes + k) == AN_TAG('V', 'A', 'E', 'C')) { version_at = k + 8; break; }
+    if ((k = vaec_at(bytes, size)) > 0) version_at = k + 8;   /* u32 format 1 */
     CHECK(version_at > 0 && get32(bytes + version_at) == 1);
     if (version_at) {   /* formats 2 and 3 lacking their flags; format 4 */
         uint32_t v;
