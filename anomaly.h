@@ -1104,32 +1104,30 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
                  thresholds live is resolved; the CDF level of the quantile
                  at q is (q (n - 1) + 0.5) / n.  Past the 90% knot a score
                  gets the higher of that rank and the bulk's tail: a
-                 generalized Pareto tail (shape in [0, 1], 0 =
-                 exponential) fitted by least squares on the log tail
-                 probabilities of the knots from 90% to 99.1% (past the
-                 maximum the rank goes on, see below).  Ranks alone would let an
-                 anomaly among the training scores calibrate itself away
-                 (the top sits at (n - 0.5) / n: a 6-sigma spike in 3,000
-                 training rows could not pass 0.9999); the tail comes from
-                 the bulk, which a few anomalies do not move, so an
-                 outlier is rare whether or not training saw it, while a
-                 heavy-tailed series (shape > 0) keeps its extremes
-                 ordinary.  p in [0, 1] (1 only where the double rounds),
-                 non-decreasing in s, still rising past everything seen in
-                 training.  A score on several tied knots gets the lowest
-                 of their levels (or the tail's, when higher): a value
-                 training saw often is not rare.
-                 Past the maximum, the rank's tail probability is the
-                 exponential through the 99.1% knot and the top, with the
-                 top at its expected level n / (n + 1) rather than its
-                 rank's (n - 0.5) / n (the largest of n draws sits at
-                 n / (n + 1) on average); joined to the top's own rank
-                 by adding return periods: 1 / (1 - p) = 2 n + (n + 1)
-                 (e^(d / scale) - 1) at d past the top.  So p rises
-                 from the top's rank without a step, and a score past
-                 everything training saw is not overstated: on make
-                 eval's synthetic files after a clean prefix, the VAE's
-                 test rows away from any anomaly past 0.9999 went from
+                 generalized Pareto tail (shape in [0, 1], 0 = exponential)
+                 fitted by least squares on the log tail probabilities of the
+                 knots from 90% to 99.1% (past the maximum the rank goes on,
+                 see below).  Ranks alone would let an anomaly among the
+                 training scores calibrate itself away (the top sits at
+                 (n - 0.5) / n: a 6-sigma spike in 3,000 training rows could
+                 not pass 0.9999); the tail comes from the bulk, which a few
+                 anomalies do not move, so an outlier is rare whether or not
+                 training saw it, while a heavy-tailed series (shape > 0)
+                 keeps its extremes ordinary.  p in [0, 1] (1 only where the
+                 double rounds), non-decreasing in s, still rising past
+                 everything seen in training.  A score on several tied knots
+                 gets the lowest of their levels (or the tail's, when higher):
+                 a value training saw often is not rare.
+                   Past the maximum, the rank's tail probability is the
+                 exponential through the 99.1% knot and the top, with the top
+                 at its expected level n / (n + 1) rather than its rank's
+                 (n - 0.5) / n (the largest of n draws sits at n / (n + 1) on
+                 average); joined to the top's own rank by adding return
+                 periods: 1 / (1 - p) = 2 n + (n + 1) (e^(d / scale) - 1) at d
+                 past the top.  So p rises from the top's rank without a step,
+                 and a score past everything training saw is not overstated:
+                 on make eval's synthetic files after a clean prefix, the
+                 VAE's test rows away from any anomaly past 0.9999 went from
                  91 to 44 (30 expected), its false events from 115 to 66.
 
    The ensemble is a detector made of detectors, each with a weight w_k
