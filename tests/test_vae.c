@@ -369,6 +369,7 @@ static void check_reload(const unsigned char *bytes, size_t size, const float *x
 {
     an_detector *back = NULL;
     float *s = (float *)malloc(n * sizeof(float));
+    CHECK(s != NULL);
     CHECK_OK(load_bytes(bytes, size, &back));
     if (back && s) {
         CHECK_OK(an_detector_score(back, x, n, s));
