@@ -441,8 +441,9 @@ static void synth_days(double *y, float *x, size_t n, int shape, unsigned seed, 
 /* Five days of 5-minute rows (a clean training prefix): the ACF's broad
    peak lands a few lags off the day, and a period one lag off drifts the
    seasonal profile out of phase.  Before the lags around the peak were
-   tried on the series less its moving average, 13 of these 36 came out
-   283 to 289. */
+   tried on the series less its moving average, 13 of the first 36 came
+   out 283 to 289; with the least variance alone 158 of these 180 were
+   exact and 22 a lag off (287 or 289); the parabola's vertex finds all. */
 static void test_detect_periods_exact_day(void)
 {
     float x[1440];
@@ -451,12 +452,12 @@ static void test_detect_periods_exact_day(void)
     int shape;
     unsigned seed;
     for (shape = 0; shape < 3; shape++)
-        for (seed = 1; seed <= 12; seed++) {
+        for (seed = 1; seed <= 60; seed++) {
             synth_days(y, x, 1440, shape, seed, 0);
             CHECK_OK(an_detect_periods(y, 1440, 0, 0, p, 4, &count, NULL));
             exact += count >= 1 && p[count - 1] == 288;
         }
-    CHECK_EQ_SIZE(exact, 36);
+    CHECK_EQ_SIZE(exact, 180);
 }
 
 /* A changed season on some days (3 to 5 changes of the period in 5000
