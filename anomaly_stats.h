@@ -163,14 +163,16 @@ AN_API an_result an_acf(const double *y, size_t n, size_t max_lag, double *acf, 
    smooth cycle is broad: five days of 5-minute rows put it up to five
    lags off the day), then to the vertex of the parabola fitted to that
    variance at the 3 lags either side (one lag's difference is within
-   the noise on a few cycles, three lags' is not); a divisor of it (p / k, k <= 10) is taken instead
-   when its cycle medians leave no more than p's do plus 5% of what the
-   series' median leaves, in absolute deviations (a few days of a changed
-   season fill a multiple's cycle means, not its medians); kept if they
-   explain at least 5% of the
-   variance left (beyond the 2 p / n that p means take from noise).  Each
-   period found is removed (cycle means) before the search for the next,
-   which stops when what is left is below 1e-9 of the variance (rounding).
+   the noise on a few cycles, three lags' is not); a divisor of it (p /
+   k, k <= 10) is taken instead when its cycle medians leave no more
+   than p's do plus 5% of what the series' median leaves, in absolute
+   deviations per degree of freedom (n - q for q medians; a few days of
+   a changed season fill a multiple's cycle means, not its medians, and
+   a multiple's many medians fit them by their number); kept if they
+   explain at least 5% of the variance left (beyond the 2 p / n that p
+   means take from noise).  Each period found is removed (cycle means)
+   before the search for the next, which stops when what is left is below
+   1e-9 of the variance (rounding).
    Finds at most max_count periods and reports how many in *count (0 when
    the series has no clear season, and for a constant series or a line).
    Returns: AN_OK (*count may be 0); AN_ERR_TOO_SHORT; AN_ERR_INPUT for a
@@ -1715,19 +1717,23 @@ static size_t an__refine_period(const double *x, size_t n, size_t p, size_t max_
 /* p gives way to a divisor q near p / k (k up to 10, q >= 4: the lag
    within q / 20, at least 2, of p / k whose cycle medians leave the
    least) when q's cycle medians leave no more than p's do plus 5% of
-   what the series' own median leaves (absolute deviations): a few
-   disturbed days make a multiple of the day the strongest peak and fill
-   its cycle means, not its medians.  The shortest such q wins.
+   what the series' own median leaves (absolute deviations, each sum
+   over n - q, its degrees of freedom): a few disturbed days make a
+   multiple of the day the strongest peak and fill its cycle means, not
+   its medians; and a multiple has more medians, each of fewer values,
+   which sit closer to them for their number alone.  The shortest such q
+   wins.
    scratch: n. */
 static size_t an__shortest_season(const double *x, size_t n, size_t p, double *scratch)
 {
-    double need = an__cycle_abs_median(x, n, p, scratch) + 0.05 * an__cycle_abs_median(x, n, 1, scratch);
+    double need = an__cycle_abs_median(x, n, p, scratch) / (double)(n - p) +
+                  0.05 * an__cycle_abs_median(x, n, 1, scratch) / (double)(n - 1);
     size_t k, best = p;
     for (k = 2; k <= 10 && p / k >= 4; k++) {
         size_t c = (p + k / 2) / k, reach = c / 20 > 2 ? c / 20 : 2, q, best_q = 0;
         double least = HUGE_VAL;
         for (q = c - reach; q <= c + reach; q++) {
-            double left = an__cycle_abs_median(x, n, q, scratch);
+            double left = an__cycle_abs_median(x, n, q, scratch) / (double)(n - q);
             if (left < least) least = left, best_q = q;
         }
         if (best_q < best && least <= need) best = best_q;
