@@ -966,9 +966,10 @@ AN_API const an_detector_vtable *const *an_stats_types(size_t *n);
    a feature stuck on one value for `flatline_rows` rows (6, more where
    the training rows often hold their value: the ensemble's
    flatline_rows) is an anomaly, and so is one whose noise collapses:
-   the mean |second difference| of its last `quiet_rows` rows (24) under
-   an eighth of its training windows' 25th percentile (the ensemble's
-   quiet rule). */
+   the mean |second difference| of its last `quiet_rows` rows (12, an
+   hour of 5-minute rows, as short as the shortest collapse make eval
+   injects; 24 missed those of 12 to 17 rows) under an eighth of its
+   training windows' 25th percentile (the ensemble's quiet rule). */
 typedef struct an_hybrid_config {
     size_t period;              /* STL + IQR's period, 0 = detect (0)       */
     double baseline_weight;     /* STL + IQR's weight (0.6)                 */
@@ -979,7 +980,7 @@ typedef struct an_hybrid_config {
     size_t sustain_rows;        /* the sustained vote's window, 0 = off (12) */
     double sustain_z;           /* its robust z (8)                         */
     size_t flatline_rows;       /* the shortest stuck run, 0 = off (6)      */
-    size_t quiet_rows;          /* the quiet rule's window, 0 = off (24)    */
+    size_t quiet_rows;          /* the quiet rule's window, 0 = off (12)    */
 } an_hybrid_config;
 
 /* Returns: the defaults above with the given period. */
@@ -5674,7 +5675,7 @@ AN_API an_hybrid_config an_hybrid_config_init(size_t period)
     c.sustain_rows = 12;
     c.sustain_z = 8.0;
     c.flatline_rows = 6;
-    c.quiet_rows = 24;
+    c.quiet_rows = 12;
     return c;
 }
 

@@ -92,7 +92,7 @@ static const char *const usage_text[] = {
     "                   weighted vote decides; a lone flagged row must reach\n"
     "                   0.9999; a column stuck on one value for 6 rows, or\n"
     "                   longer where its training rows often hold their value,\n"
-    "                   is an anomaly, and so is one whose last 24 rows go\n"
+    "                   is an anomaly, and so is one whose last 12 rows go\n"
     "                   quiet (mean |second difference| under 1/8 of the\n"
     "                   training windows' lower quartile); every --method\n"
     "                   decides so), percentile[:P] (score above the P-th percentile of\n"
