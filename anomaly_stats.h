@@ -1674,7 +1674,7 @@ static double an__cycle_abs_median(const double *x, size_t n, size_t p, double *
    the variances at the 3 lags either side of it (rounded, at most 3
    lags away), and once more if it moved.
    d: scratch (n). */
-#define AN__PERIOD_FIT 3
+#define AN__PERIOD_FIT ((size_t)3)
 
 static size_t an__refine_period(const double *x, size_t n, size_t p, size_t max_period, double *d)
 {
@@ -1695,10 +1695,10 @@ static size_t an__refine_period(const double *x, size_t n, size_t p, size_t max_
     for (pass = 0; pass < 2; pass++) {           /* x = q - c in -3..3: sum x^2 = 28, sum x^4 = 196, */
         /* so curve = (sum x^2 v - 28/7 sum v) / (196 - 28^2/7), slope = sum x v / 28 */
         size_t c = best, k;
-        double sy = 0.0, sxy = 0.0, sxxy = 0.0, curve, slope, vertex;
+        double sy = 0.0, sxy = 0.0, sxxy = 0.0, curve, slope, vertex, fit = (double)AN__PERIOD_FIT;
         if (c < AN__PERIOD_FIT + 2 || c + AN__PERIOD_FIT > max_period || c + AN__PERIOD_FIT >= m) break;
         for (k = 0; k <= 2 * AN__PERIOD_FIT; k++) {
-            double lag = (double)k - AN__PERIOD_FIT;
+            double lag = (double)k - fit;
             q = c - AN__PERIOD_FIT + k;
             var = an__cycle_sse(d, m, q) / (double)(m - q);
             sy += var, sxy += lag * var, sxxy += lag * lag * var;
@@ -1707,9 +1707,9 @@ static size_t an__refine_period(const double *x, size_t n, size_t p, size_t max_
         slope = sxy / 28.0;
         if (!(curve > 0.0)) break;
         vertex = -slope / (2.0 * curve);
-        if (vertex < -AN__PERIOD_FIT) vertex = -AN__PERIOD_FIT;
-        if (vertex > AN__PERIOD_FIT) vertex = AN__PERIOD_FIT;
-        best = c - AN__PERIOD_FIT + (size_t)floor(vertex + AN__PERIOD_FIT + 0.5);
+        if (vertex < -fit) vertex = -fit;
+        if (vertex > fit) vertex = fit;
+        best = c - AN__PERIOD_FIT + (size_t)floor(vertex + fit + 0.5);
         if (best == c) break;
     }
     return best;
