@@ -1692,19 +1692,21 @@ static size_t an__refine_period(const double *x, size_t n, size_t p, size_t max_
         var = an__cycle_sse(d, m, q) / (double)(m - q);
         if (var < best_var) { best = q; best_var = var; }
     }
-    for (pass = 0; pass < 2; pass++) {           /* x = q - c in -3..3: sum x^2 = 28, sum x^4 = 196, */
-        /* so curve = (sum x^2 v - 28/7 sum v) / (196 - 28^2/7), slope = sum x v / 28 */
+    for (pass = 0; pass < 2; pass++) {           /* v = curve x^2 + slope x + c0, x = q - c */
         size_t c = best, k;
-        double sy = 0.0, sxy = 0.0, sxxy = 0.0, curve, slope, vertex, fit = (double)AN__PERIOD_FIT;
+        double s2 = 0.0, s4 = 0.0, sy = 0.0, sxy = 0.0, sxxy = 0.0, points = 0.0, curve, slope, vertex;
+        double fit = (double)AN__PERIOD_FIT;
         if (c < AN__PERIOD_FIT + 2 || c + AN__PERIOD_FIT > max_period || c + AN__PERIOD_FIT >= m) break;
         for (k = 0; k <= 2 * AN__PERIOD_FIT; k++) {
             double lag = (double)k - fit;
             q = c - AN__PERIOD_FIT + k;
             var = an__cycle_sse(d, m, q) / (double)(m - q);
+            s2 += lag * lag, s4 += lag * lag * lag * lag, points += 1.0;
             sy += var, sxy += lag * var, sxxy += lag * lag * var;
         }
-        curve = (sxxy - 4.0 * sy) / 84.0;
-        slope = sxy / 28.0;
+        /* the lags are symmetric: x and x^2 less its mean are orthogonal */
+        curve = (sxxy - s2 / points * sy) / (s4 - s2 * s2 / points);
+        slope = sxy / s2;
         if (!(curve > 0.0)) break;
         vertex = -slope / (2.0 * curve);
         if (vertex < -fit) vertex = -fit;

@@ -1204,7 +1204,7 @@ static void test_hybrid_preset(void)
 static void test_hybrid_short_collapses(void)
 {
     enum { N = 4000 };
-    static float x[N];
+    static float x[N], score[N];
     an_hybrid_config hc = an_hybrid_config_init(0);
     an_inject_event ev[8];
     an_ensemble_decision d;
@@ -1215,9 +1215,6 @@ static void test_hybrid_short_collapses(void)
         an_synth_config sc = an_synth_config_init(AN_SYNTH_DAILY, seed);
         an_inject_config ic = an_inject_config_init();
         an_detector *h = NULL;
-        float *score = (float *)malloc(N * sizeof(float));
-        CHECK(score != NULL);
-        if (!score) return;
         CHECK_OK(an_synth_series(x, N, 1, &sc));
         CHECK_OK(an_inject_scale(x, N, 1, NULL, &scale));
         ic.kinds = AN_INJECT_BIT(AN_INJECT_COLLAPSE);
@@ -1241,7 +1238,6 @@ static void test_hybrid_short_collapses(void)
             for (k = 0; k < n_ev; k++) near |= i + 12 >= ev[k].start && i <= ev[k].end + 12;
             far += !near && an_ensemble_decide(h, i, &d) == AN_OK && d.anomaly && d.quiet >= 1.0;
         }
-        free(score);
         an_detector_destroy(h);
     }
     CHECK_EQ_SIZE(found, 16);
