@@ -254,10 +254,13 @@ AN_API const an_detector_vtable *an_iqr_type(void);
    trend window, or the trend window without a season (STL's trend
    window, about two cycles, made this one-sided filter lag a slow swing,
    a week's under a daily cycle, by two noise sds, which the fences
-   flagged).  The season is an
-   average over seasonal_window cycles, gamma = 2 / (seasonal_window + 1).  O(1) per point.  an_stl_iqr_expected gives
-   the expectation for the next point of the live stream (the "expected"
-   of an explanation).
+   flagged).  The season is an average over seasonal_window cycles,
+   gamma = 2 / (seasonal_window + 1), of the rows cleaned to within 2
+   sigma (IQR / 1.349) of their forecast, Huber's psi: a day read slowly
+   or out of phase stays inside the fences, and taken whole it would
+   carry into the next day's profile.  O(1) per point.
+   an_stl_iqr_expected gives the expectation for the next point of the
+   live stream (the "expected" of an explanation).
    With several features a row's score is the largest of its features'
    scores, each divided by that feature's tail: the 99.9th percentile of
    the scores it made on the training rows, at least 1.  A command that
@@ -2201,6 +2204,10 @@ typedef struct an__hw {
 
 /* A flat feature's residual spread follows the last this many rows. */
 #define AN__FLAT_ROWS 500
+/* The season learns from a row cleaned to within this many sigma of its
+   forecast (Huber's psi at 2, as Gelper, Fried and Croux, J. Forecasting
+   2010, clean a series for robust Holt-Winters). */
+#define AN__HW_CLEAN 2.0
 
 typedef struct an__stl_iqr {
     an_detector base;
@@ -2363,7 +2370,15 @@ static double an__hw_step(const an__hw_params *p, size_t persist, an__hw *s, dou
     level = p->alpha * (x - season) + (1.0 - p->alpha) * (s->level + s->slope);
     s->slope = p->beta * (level - s->level) + (1.0 - p->beta) * s->slope;
     s->level = level;
-    if (p->period) s->season[at] = p->gamma * (x - level) + (1.0 - p->gamma) * season;
+    if (p->period) {
+        /* A row inside the fences may still be a changed season (a day
+           read slowly, out of phase): taken whole, a quarter of it stays
+           in the profile and the next cycle is judged against it.  Cleaned
+           to 2 sigma, a normal row teaches as before and a disturbed cycle
+           moves the profile by at most gamma 2 sigma. */
+        double c = AN__HW_CLEAN * band.spread / 1.349, cleaned = x - r + (r > c ? c : r < -c ? -c : r);
+        s->season[at] = p->gamma * (cleaned - level) + (1.0 - p->gamma) * season;
+    }
     return score;
 }
 
