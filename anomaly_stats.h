@@ -2374,8 +2374,8 @@ static double an__hw_step(const an__hw_params *p, size_t persist, an__hw *s, dou
         /* A row inside the fences may still be a changed season (a day
            read slowly, out of phase): taken whole, a quarter of it stays
            in the profile and the next cycle is judged against it.  Cleaned
-           to 2 sigma, a normal row teaches as before and a disturbed cycle
-           moves the profile by at most gamma 2 sigma. */
+           to 2 sigma, 19 normal rows in 20 teach as before and a disturbed
+           cycle moves the profile by at most gamma 2 sigma. */
         double c = AN__HW_CLEAN * band.spread / 1.349, cleaned = x - r + (r > c ? c : r < -c ? -c : r);
         s->season[at] = p->gamma * (cleaned - level) + (1.0 - p->gamma) * season;
     }
