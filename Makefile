@@ -138,30 +138,45 @@ build/test_thresholds: tests/test_thresholds.c $(HEADERS) tests/test.h tests/fix
 build/test_detectors: tests/test_detectors.c $(HEADERS) tests/test.h tests/fixtures/detectors_ref.h tests/fixtures/shesd_r.h | build
 	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
-build/test_lstm: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures/lstm_torch.h | build
-	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
+# The suites that call only the public API (test_lstm, test_vae, test_torch,
+# test_byteorder, test_threads) link the implementation compiled once per
+# SIMD configuration from tests/compile_impl.c, rather than each compiling
+# the headers again; the suites that reach the an__ internals compile their
+# own copy.
+build/impl.o: tests/compile_impl.c $(HEADERS) | build
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-build/test_lstm_scalar: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures/lstm_torch.h | build
-	$(CC) $(STD) $(SIMD_scalar) $(CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
+build/impl_scalar.o: tests/compile_impl.c $(HEADERS) | build
+	$(CC) $(STD) $(SIMD_scalar) $(CFLAGS) -c $< -o $@
 
 # AVX2 + FMA even where the main build picks AVX-512 (or CFLAGS has -march).
-build/test_lstm_avx2: tests/test_lstm.c $(HEADERS) tests/test.h tests/fixtures/lstm_torch.h | build
-	$(CC) $(STD) $(SIMD_avx2) -DANOMALY_NO_AVX512 -DTEST_SIMD_EXPECT=AN_SIMD_AVX2 $(CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
+build/impl_avx2.o: tests/compile_impl.c $(HEADERS) | build
+	$(CC) $(STD) $(SIMD_avx2) -DANOMALY_NO_AVX512 $(CFLAGS) -c $< -o $@
 
-build/test_vae: tests/test_vae.c $(HEADERS) tests/test.h tests/fixtures/vae_torch.h | build
-	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
+build/test_lstm: tests/test_lstm.c build/impl.o $(HEADERS) tests/test.h tests/fixtures/lstm_torch.h | build
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< build/impl.o -o $@ $(LDLIBS)
 
-build/test_torch: tests/test_torch.c $(HEADERS) tests/test.h tests/fixtures/torch_model.h | build
-	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
+build/test_lstm_scalar: tests/test_lstm.c build/impl_scalar.o $(HEADERS) tests/test.h tests/fixtures/lstm_torch.h | build
+	$(CC) $(STD) $(SIMD_scalar) $(CFLAGS) $(TEST_PATHS) $< build/impl_scalar.o -o $@ $(LDLIBS)
+
+build/test_lstm_avx2: tests/test_lstm.c build/impl_avx2.o $(HEADERS) tests/test.h tests/fixtures/lstm_torch.h | build
+	$(CC) $(STD) $(SIMD_avx2) -DANOMALY_NO_AVX512 -DTEST_SIMD_EXPECT=AN_SIMD_AVX2 $(CFLAGS) $(TEST_PATHS) $< \
+	    build/impl_avx2.o -o $@ $(LDLIBS)
+
+build/test_vae: tests/test_vae.c build/impl.o $(HEADERS) tests/test.h tests/fixtures/vae_torch.h | build
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< build/impl.o -o $@ $(LDLIBS)
+
+build/test_torch: tests/test_torch.c build/impl.o $(HEADERS) tests/test.h tests/fixtures/torch_model.h | build
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< build/impl.o -o $@ $(LDLIBS)
 
 build/test_xai: tests/test_xai.c $(HEADERS) tests/test.h tests/fixtures/ig_torch.h | build
 	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
 
-build/test_byteorder: tests/test_byteorder.c $(HEADERS) tests/test.h | build
-	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS)
+build/test_byteorder: tests/test_byteorder.c build/impl.o $(HEADERS) tests/test.h | build
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< build/impl.o -o $@ $(LDLIBS)
 
-build/test_threads: tests/test_threads.c $(HEADERS) tests/test.h | build
-	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< -o $@ $(LDLIBS) -pthread
+build/test_threads: tests/test_threads.c build/impl.o $(HEADERS) tests/test.h | build
+	$(CC) $(ALL_CFLAGS) $(TEST_PATHS) $< build/impl.o -o $@ $(LDLIBS) -pthread
 
 # One seed, one model file: gcc and clang, -O0 and -O2, scalar path (minutes).
 determinism:
@@ -169,7 +184,8 @@ determinism:
 
 # The thread test under ThreadSanitizer (clang).
 tsan: | build
-	$(CLANG) -std=c99 $(WARN) -ffp-contract=off -O1 -g -fsanitize=thread tests/test_threads.c -o build/test_threads_tsan $(LDLIBS) -pthread
+	$(CLANG) -std=c99 $(WARN) -ffp-contract=off -O1 -g -fsanitize=thread tests/test_threads.c tests/compile_impl.c \
+	    -o build/test_threads_tsan $(LDLIBS) -pthread
 	@SKIP_COMPILE=1 sh tests/run.sh build/test_threads_tsan
 
 # Static analysis.  The headers are analysed through one translation unit
@@ -289,11 +305,11 @@ sanitize: | build
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_stats.c $(TEST_PATHS) -o build/test_stats_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_thresholds.c $(TEST_PATHS) -o build/test_thresholds_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_detectors.c $(TEST_PATHS) -o build/test_detectors_asan $(LDLIBS)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_lstm.c $(TEST_PATHS) -o build/test_lstm_asan $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_lstm.c tests/compile_impl.c $(TEST_PATHS) -o build/test_lstm_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_xai.c $(TEST_PATHS) -o build/test_xai_asan $(LDLIBS)
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_inject.c $(TEST_PATHS) -o build/test_inject_asan $(LDLIBS)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_torch.c $(TEST_PATHS) -o build/test_torch_asan $(LDLIBS)
-	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_vae.c $(TEST_PATHS) -o build/test_vae_asan $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_torch.c tests/compile_impl.c $(TEST_PATHS) -o build/test_torch_asan $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(SANITIZE) tests/test_vae.c tests/compile_impl.c $(TEST_PATHS) -o build/test_vae_asan $(LDLIBS)
 	for t in $(FUZZ_TARGETS); do $(CC) $(ALL_CFLAGS) $(SANITIZE) -DFUZZ_STANDALONE tests/fuzz_$$t.c -o build/fuzz_$${t}_asan $(LDLIBS) || exit 1; done
 	$(CC) $(ALL_CFLAGS) $(SANITIZE) examples/anomaly.c -o build/anomaly_asan $(LDLIBS)
 	$(CC) $(STD) $(if $(HAS_AVX2),$(SIMD_avx2),$(SIMD_scalar)) $(CFLAGS) -gdwarf-4 tests/test_core.c $(TEST_PATHS) -o build/test_core_vg $(LDLIBS)
@@ -366,9 +382,9 @@ cross: | build
 	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_stats.c $(TEST_PATHS) -o build/test_stats_neon $(LDLIBS)
 	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_thresholds.c $(TEST_PATHS) -o build/test_thresholds_neon $(LDLIBS)
 	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_detectors.c $(TEST_PATHS) -o build/test_detectors_neon $(LDLIBS)
-	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_lstm.c $(TEST_PATHS) -o build/test_lstm_neon $(LDLIBS)
+	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_lstm.c tests/compile_impl.c $(TEST_PATHS) -o build/test_lstm_neon $(LDLIBS)
 	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_xai.c $(TEST_PATHS) -o build/test_xai_neon $(LDLIBS)
-	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_vae.c $(TEST_PATHS) -o build/test_vae_neon $(LDLIBS)
+	$(CROSS)gcc $(STD) $(CFLAGS) tests/test_vae.c tests/compile_impl.c $(TEST_PATHS) -o build/test_vae_neon $(LDLIBS)
 	@SKIP_COMPILE=1 sh tests/run.sh "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_core_neon" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_core_neon_scalar" \
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_stats_neon" \
@@ -387,7 +403,7 @@ cross: | build
 # tests/fixtures/byteorder` on x86-64 with SIMD=scalar.
 BE_RUN = qemu-s390x -L /usr/s390x-linux-gnu
 bigendian: | build
-	$(BE_CROSS)gcc $(STD) $(CFLAGS) tests/test_byteorder.c $(TEST_PATHS) -o build/test_byteorder_be $(LDLIBS)
+	$(BE_CROSS)gcc $(STD) $(CFLAGS) tests/test_byteorder.c tests/compile_impl.c $(TEST_PATHS) -o build/test_byteorder_be $(LDLIBS)
 	$(BE_CROSS)gcc $(STD) $(CFLAGS) tests/test_core.c $(TEST_PATHS) -o build/test_core_be $(LDLIBS)
 	$(BE_CROSS)gcc $(STD) $(CFLAGS) tests/test_detectors.c $(TEST_PATHS) -o build/test_detectors_be $(LDLIBS)
 	@SKIP_COMPILE=1 sh tests/run.sh "$(BE_RUN) build/test_byteorder_be" "$(BE_RUN) build/test_core_be" \

@@ -49,12 +49,12 @@ if [ "${SKIP_COMPILE:-0}" != 1 ]; then
         add check "ANOMALY_STATIC with $cc" "$cc -std=c99 $W -DUNIT=1 -c tests/compile_static.c -o $o/s1_$t.o &&
             $cc -std=c99 $W -DUNIT=2 -c tests/compile_static.c -o $o/s2_$t.o && $cc $o/s1_$t.o $o/s2_$t.o -o $o/static_$t -lm &&
             $o/static_$t"
-        add check "ANOMALY_NO_TRAINING: the full build's files, the same scores, with $cc" "$cc -std=c99 $W -O1 \
-            -DUNIT=1 -c tests/test_no_training.c -o $o/nt1_$t.o && $cc -std=c99 $W -O1 -DUNIT=2 -c tests/test_no_training.c \
-            -o $o/nt2_$t.o && $cc $o/nt1_$t.o $o/nt2_$t.o -o $o/no_training_$t -lm && $o/no_training_$t"
-        add check "ANOMALY_NO_TRAINING with ANOMALY_LSTM_LOAD_IN_PLACE: the same scores, with $cc" "$cc -std=c99 \
-            $W -O1 -DUNIT=1 -c tests/test_no_training.c -o $o/ip1_$t.o && $cc -std=c99 $W -O1 -DUNIT=3 \
-            -c tests/test_no_training.c -o $o/ip3_$t.o && $cc $o/ip1_$t.o $o/ip3_$t.o -o $o/in_place_$t -lm && $o/in_place_$t"
+        add check "ANOMALY_NO_TRAINING, alone and with ANOMALY_LSTM_LOAD_IN_PLACE: the full build's files, the \
+same scores, with $cc" "$cc -std=c99 $W -O1 -DUNIT=1 -c tests/test_no_training.c -o $o/nt1_$t.o &&
+            $cc -std=c99 $W -O1 -DUNIT=2 -c tests/test_no_training.c -o $o/nt2_$t.o &&
+            $cc -std=c99 $W -O1 -DUNIT=3 -c tests/test_no_training.c -o $o/nt3_$t.o &&
+            $cc $o/nt1_$t.o $o/nt2_$t.o -o $o/no_training_$t -lm && $o/no_training_$t &&
+            $cc $o/nt1_$t.o $o/nt3_$t.o -o $o/in_place_$t -lm && $o/in_place_$t"
     done
     if command -v "$CXX" > /dev/null 2>&1; then
         add check "C++ with $CXX" "$CXX $W -x c++ -c tests/compile_impl.c -o $o/impl_cpp.o &&

@@ -12,7 +12,7 @@
      - fitting the same detector here with the same seed writes the same
        bytes (reported; checked for the kinds whose training uses no libm
        call that may round differently, see `exact`). */
-#define ANOMALY_IMPLEMENTATION
+/* The API only: the implementation is tests/compile_impl.c, linked beside. */
 #include "../anomaly_stats.h"
 #include "../anomaly_lstm.h"
 #include "test.h"

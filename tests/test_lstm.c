@@ -13,7 +13,7 @@
    1e-4) over its tensor (the last term: the loss's own float32 rounding
    over 2h makes tiny gradients unmeasurable below ~1e-6 absolute); TOL_FD catches a wrong index, sign or term, which
    give O(1) errors, and the torch comparison catches small ones. */
-#define ANOMALY_IMPLEMENTATION
+/* The API only: the implementation is tests/compile_impl.c, linked beside. */
 #include "../anomaly_lstm.h"
 #include "../anomaly_stats.h"
 #include "test.h"

@@ -6,7 +6,7 @@
    with -fsanitize=thread (make tsan) ThreadSanitizer checks that no
    memory is. */
 #define _POSIX_C_SOURCE 200809L
-#define ANOMALY_IMPLEMENTATION
+/* The API only: the implementation is tests/compile_impl.c, linked beside. */
 #include "../anomaly_stats.h"
 #include "../anomaly_lstm.h"
 #include "test.h"

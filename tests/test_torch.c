@@ -11,7 +11,7 @@
    windows and their errors to the scratch directory, where
    tests/test_torch.sh has the script load them into PyTorch, compare, and
    write them back byte for byte (where torch is). */
-#define ANOMALY_IMPLEMENTATION
+/* The API only: the implementation is tests/compile_impl.c, linked beside. */
 #include "../anomaly_lstm.h"
 #include "test.h"
 #include "fixtures/torch_model.h"

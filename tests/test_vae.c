@@ -7,7 +7,7 @@
    Tolerances, as test_lstm.c's (see there why): a tensor matches torch's
    when max |ours - torch| <= TOL_TORCH max(1, max |torch|); a finite
    difference entry when |fd - g| <= TOL_FD max(|g|, 0.1 max|g|, 1e-4). */
-#define ANOMALY_IMPLEMENTATION
+/* The API only: the implementation is tests/compile_impl.c, linked beside. */
 #include "../anomaly_lstm.h"
 #include "test.h"
 #include "fixtures/vae_torch.h"
