@@ -350,6 +350,26 @@ AN_API void  an_lstm_gates_scalar(size_t rows, size_t H, float *z, size_t ldz);
 AN_API an_result an_fill_missing(float *x, size_t n_rows, size_t n_features,
                                  const double *time, unsigned char *mask, size_t *n_filled);
 
+/* Gaps along the season.  A gap that a straight line bridges cuts across
+   the season (a day's cycle drawn as a ramp), and a detector reads that as
+   an anomaly.  Here each feature f with period[f] >= 2 and at least two
+   whole periods has its seasonal profile taken out (per phase, the median
+   over the observed rows of x less a centred moving average of one
+   period, 2 x period for an even one), its gaps bridged by a straight line
+   between the neighbouring observations so deseasonalised, and the
+   profile added back: forecast::na.interp's scheme (Hyndman), with
+   classical decomposition for STL.  x is filled already (an_fill_missing,
+   whose mask names the filled cells); only those cells are rewritten, and
+   a feature with period[f] < 2 or too few rows keeps its straight lines.
+     x       (n_rows, n_features), filled in place
+     period  (n_features) rows per cycle, 0 for none
+     mask    (n_rows, n_features) 1 where a value was missing
+     scratch allocator for 1.5 n_rows + max period + 2 doubles (NULL: the default)
+   Returns: AN_OK; AN_ERR_INVALID_ARG for a NULL or 0 argument;
+   AN_ERR_INPUT for a non-finite value; AN_ERR_NOMEM; AN_ERR_TOO_LARGE. */
+AN_API an_result an_fill_seasonal(float *x, size_t n_rows, size_t n_features, const size_t *period,
+                                  const unsigned char *mask, const an_allocator *scratch);
+
 /* Scalers: per feature, y = (x - center) / scale + offset.
      standard  center = mean, scale = population std (as scikit-learn)
      minmax    center = min, scale = (max - min) / (hi - lo), offset = lo
@@ -2694,6 +2714,67 @@ AN_API an_result an_fill_missing(float *x, size_t n_rows, size_t n_features,
         }
     }
     if (n_filled) *n_filled = filled;
+    return AN_OK;
+}
+
+static double an__quantile_d(double *v, size_t n, double q);   /* section 7 */
+
+AN_API an_result an_fill_seasonal(float *x, size_t n_rows, size_t n_features, const size_t *period,
+                                  const unsigned char *mask, const an_allocator *scratch)
+{
+    size_t f, i, p_max = 0, bytes;
+    double *sum, *profile, *phase;
+    if (!x || !period || !mask || n_rows == 0 || n_features == 0) return AN_ERR_INVALID_ARG;
+    if (an__mul(n_rows, n_features) == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    for (i = 0; i < n_rows * n_features; i++)
+        if (!an__finite(x[i])) return AN_ERR_INPUT;
+    for (f = 0; f < n_features; f++)
+        if (period[f] >= 2 && n_rows >= 2 * period[f] && period[f] > p_max) p_max = period[f];
+    if (p_max == 0) return AN_OK;
+    /* sum: n_rows + 1 prefix sums; profile: p_max; phase: one phase's values, at most n_rows / 2 + 1 */
+    bytes = an__mul(an__add(an__add(n_rows, 1), an__add(p_max, n_rows / 2 + 1)), sizeof(double));
+    if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(sum = (double *)an_malloc(scratch, bytes, sizeof(double)))) return AN_ERR_NOMEM;
+    profile = sum + n_rows + 1;
+    phase = profile + p_max;
+    for (f = 0; f < n_features; f++) {
+        size_t p = period[f], h, k, prev;
+        double centre = 0.0;
+        if (p < 2 || n_rows < 2 * p) continue;
+        h = p / 2;
+        for (sum[0] = 0.0, i = 0; i < n_rows; i++) sum[i + 1] = sum[i] + x[i * n_features + f];
+        for (k = 0; k < p; k++) {            /* the median detrended value of phase k */
+            size_t m = 0;
+            for (i = k; i < n_rows; i += p) {
+                double trend;
+                if (mask[i * n_features + f] || i < h || i - h + p + (p % 2 == 0) > n_rows) continue;
+                trend = p % 2 ? (sum[i - h + p] - sum[i - h]) / (double)p
+                              : (sum[i - h + p] - sum[i - h] + sum[i - h + p + 1] - sum[i - h + 1]) / (2.0 * (double)p);
+                phase[m++] = x[i * n_features + f] - trend;
+            }
+            profile[k] = m ? an__quantile_d(phase, m, 0.5) : 0.0;
+            centre += profile[k];
+        }
+        for (k = 0; k < p; k++) profile[k] -= centre / (double)p;
+        /* each gap: a straight line between its neighbours, less the season */
+        for (prev = SIZE_MAX, i = 0; i <= n_rows; i++) {
+            size_t j;
+            double a, b;
+            if (i < n_rows && mask[i * n_features + f]) continue;
+            if (prev == SIZE_MAX && i == n_rows) break;                /* nothing observed: as it was */
+            if (prev == SIZE_MAX ? i > 0 : i > prev + 1) {
+                a = prev == SIZE_MAX ? 0.0 : x[prev * n_features + f] - profile[prev % p];
+                b = i == n_rows ? a : x[i * n_features + f] - profile[i % p];
+                if (prev == SIZE_MAX) a = b;
+                for (j = prev == SIZE_MAX ? 0 : prev + 1; j < i; j++) {
+                    double w = prev == SIZE_MAX ? 0.0 : (double)(j - prev) / (double)(i - prev);
+                    x[j * n_features + f] = (float)(profile[j % p] + a + (b - a) * w);
+                }
+            }
+            prev = i;
+        }
+    }
+    an_free(scratch, sum, bytes);
     return AN_OK;
 }
 

@@ -49,11 +49,13 @@ static const char *const usage_text[] = {
     "\n"
     "detect reads a CSV file with a header: the first column a timestamp (ISO 8601\n"
     "or Unix seconds) or an index, then one or more numeric columns; empty or 'nan'\n"
-    "cells are missing values (filled by interpolation over the whole file).  It\n"
-    "writes one row per input row to stdout, 'timestamp,value(s),score,anomaly',\n"
-    "where score is the calibrated anomaly likelihood in [0,1], and one line per\n"
-    "event to stderr: start, end, peak, severity, confidence and the reason,\n"
-    "expected against actual.\n"
+    "cells are missing values, filled over the whole file by straight lines, along\n"
+    "the season where a column has one; a row whose judged cells were all missing\n"
+    "is never flagged, nothing having been seen there.  It writes one row per input\n"
+    "row to stdout, 'timestamp,value(s),score,anomaly', where score is the\n"
+    "calibrated anomaly likelihood in [0,1], and one line per event to stderr:\n"
+    "start, end, peak, severity, confidence and the reason, expected against\n"
+    "actual.\n"
     "\n"
     "options (before FILE or after it):\n"
     "  --method M       hybrid (default: STL + IQR as the baseline, weight 0.6, and\n"
@@ -149,10 +151,11 @@ static const char *const usage_text[] = {
     "values; a time (any text) then numbers puts the time in front of each answer,\n"
     "'time,score,anomaly'; a header line means detect's layout, the first column\n"
     "the time or index when the header names two columns or more.  Missing cells\n"
-    "hold the last value.  With --load it uses a saved model; otherwise it fits on\n"
-    "the first --train-rows lines (default 500) and scores every line from the\n"
-    "first.  --save writes the model after the last line.  Takes --method,\n"
-    "--period, --window, --train-rows, --epochs, --seed, --save, --load, --quiet.\n"
+    "hold the last value, and a row of them only is never flagged.  With --load it\n"
+    "uses a saved model; otherwise it fits on the first --train-rows lines (default\n"
+    "500) and scores every line from the first.  --save writes the model after the\n"
+    "last line.  Takes --method, --period, --window, --train-rows, --epochs, --seed,\n"
+    "--save, --load, --quiet.\n"
     "\n"
     "nab runs the Numenta Anomaly Benchmark protocol over every CSV under DATA_DIR\n"
     "(category subfolders): rows are fed one at a time and the detector is causal\n"
@@ -1143,6 +1146,11 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
                             "not |actual - expected|\n", method_flag[o->method], o->threshold == THRESHOLD_SPOT ? "spot" : "dynamic");
         error_threshold(o, t, train, r);
     }
+    if (t->filled)                             /* a row whose judged cells were all missing shows nothing */
+        for (i = 0; i < t->rows; i++) {
+            for (f = 0; f < t->cols && (!target[f] || t->filled[i * t->cols + f]); f++) {}
+            if (f == t->cols) r->flag[i] = 0;
+        }
     {                                          /* events: runs of flagged rows, told at their peak */
         /* the flags come from the rule the options chose, so the alarm's
            threshold only replays them: below every score (>= 0) where
@@ -1258,6 +1266,29 @@ static void write_svg(FILE *f, const char *path, const char *title, const table 
     free(subtitle);
 }
 
+/* The gaps read with the file were bridged by straight lines; a column
+   with a season (--period, else the strongest found) has them bridged
+   along it instead (an_fill_seasonal), so a gap over a day's cycle does
+   not look like a ramp. */
+static void fill_seasons(const options *o, table *t)
+{
+    size_t *period, f, i, k, found;
+    double *y;
+    if (!t->filled) return;
+    period = (size_t *)xcalloc_bytes(t->cols * sizeof(size_t));
+    y = (double *)xmalloc(t->rows * sizeof(double));
+    for (f = 0; f < t->cols; f++) {
+        for (k = 0, i = 0; i < t->rows; i++) k += t->filled[i * t->cols + f];
+        if (!k) continue;
+        if (o->period) { period[f] = o->period; continue; }
+        for (i = 0; i < t->rows; i++) y[i] = t->x[i * t->cols + f];
+        if (an_detect_periods(y, t->rows, 0, 0.0, &period[f], 1, &found, NULL) != AN_OK || !found) period[f] = 0;
+    }
+    check(an_fill_seasonal(t->x, t->rows, t->cols, period, t->filled, NULL), "missing values");
+    free(y);
+    free(period);
+}
+
 /* The picture's time axis needs the timestamps in order: said before
    anything is printed. */
 static void check_times(const table *t, const char *what)
@@ -1290,6 +1321,7 @@ static int cmd_detect(int argc, char **argv)
     outputs_open(&o, &out, NULL);
     read_table(argv[i_file], &t);
     if (o.svg) check_times(&t, argv[i_file]);
+    fill_seasons(&o, &t);
     detect_table(&o, &t, &r, NULL);
     printf("%s", t.name[0]);
     for (f = 0; f < t.cols; f++) printf(",%s", t.name[f + 1]);
@@ -1578,6 +1610,7 @@ static int cmd_explain(int argc, char **argv)
     outputs_open(&o, &out, NULL);
     read_table(argv[i_file], &t);
     if (o.svg) check_times(&t, argv[i_file]);
+    fill_seasons(&o, &t);
     detect_table(&o, &t, &r, &d);
     if ((staged = decider(d) != d)) residual_view_init(&view, &t, &r, d);
     ex = (explanation *)xmalloc((r.n_events ? r.n_events : 1) * sizeof(explanation));
@@ -1863,6 +1896,7 @@ static int cmd_stream(int argc, char **argv)
             check(an_detector_push(d, row, &score), "score");
             an_ensemble_last(decider(d), &dec);
             flag = dec.anomaly && (voted || an_hybrid_lone_ok(&hc, 1, score, 0, n_train));
+            if (sr.missing == sr.cols) flag = 0;     /* a row of held values shows nothing */
             voted = dec.anomaly;
             printf("%.9g,%d\n", score, flag);
         }

@@ -200,13 +200,14 @@ typedef struct table {
     char **cell;                 /* (rows, cols) the values as written    */
     double *time;                /* (rows) seconds, or the row index      */
     float *x;                    /* (rows, cols), missing values filled   */
+    unsigned char *filled;       /* (rows, cols) 1 where a cell was missing; NULL when none was */
     size_t missing;
     int time_kind;
 } table;
 
 CLI_FN void free_table(table *t)
 {
-    free(t->text); free(t->name); free(t->stamp); free(t->cell); free(t->time); free(t->x);
+    free(t->text); free(t->name); free(t->stamp); free(t->cell); free(t->time); free(t->x); free(t->filled);
     memset(t, 0, sizeof *t);
 }
 
@@ -287,7 +288,9 @@ CLI_FN int table_parse(char *text, size_t len, const char *what, table *t, char 
         if (t->time_kind == TIME_UNIX) t->time[i] = strtod(t->stamp[i], NULL);
         else if (t->time_kind == TIME_INDEX) t->time[i] = (double)i;
     }
-    if (t->missing && an_fill_missing(t->x, t->rows, t->cols, NULL, NULL, NULL) != AN_OK)
+    if (t->missing && !(t->filled = (unsigned char *)malloc(t->rows * t->cols)))
+        return read_fail(err, "%s: out of memory", what);
+    if (t->missing && an_fill_missing(t->x, t->rows, t->cols, NULL, t->filled, NULL) != AN_OK)
         return read_fail(err, "%s: a column has no values at all", what);
     return 0;
 }
@@ -358,6 +361,7 @@ typedef struct stream_reader {
     size_t line_no;
     int model;                   /* cols are a loaded model's features */
     float last[MAX_COLS];        /* missing cells hold the last value */
+    size_t missing;              /* how many cells of the last row were missing */
 } stream_reader;
 
 /* cols: a loaded model's features, or 0 (the first row says). */
@@ -402,8 +406,8 @@ CLI_FN int stream_parse_line(stream_reader *s, char *line, size_t len, float *ro
     if (nv != s->cols)
         return read_fail(err, "stdin: line %zu has %zu value%s, expected %zu%s", s->line_no, nv, nv == 1 ? "" : "s",
                          s->cols, s->model ? ", the model's features" : "");
-    for (k = 0; k < nv; k++) {
-        if (is_missing(value[k])) { row[k] = s->last[k]; continue; }   /* no future to interpolate with */
+    for (s->missing = 0, k = 0; k < nv; k++) {
+        if (is_missing(value[k])) { row[k] = s->last[k]; s->missing++; continue; }   /* no future to interpolate with */
         if (parse_float(value[k], &row[k]) != 1)
             return read_fail(err, "stdin: line %zu: '%.*s%s' is not a number", s->line_no, clip_len(value[k]), value[k],
                              clip_more(value[k]));

@@ -103,6 +103,19 @@ for args in "--method stl" "--epochs 3" "--method stl --threshold dynamic"; do
 done
 awk -F, 'NR == 302 { exit $2 != "nan" }' "$tmp/scored.csv"
 ok $? "a missing cell is written back as it was read"
+# a gap of 100 rows (4 days) is bridged along the season: nothing in it
+# or after it is flagged, and the flags are the gapless file's (a straight
+# line across the days made it a ramp, flagged for 90 of its rows); in a
+# stream, rows of held values are never flagged
+awk -F, 'NR >= 1002 && NR <= 1101 { $2 = "nan" } 1' OFS=, "$tmp/series.csv" > "$tmp/gap.csv"
+"$bin" detect --quiet "$tmp/gap.csv" > "$tmp/gap.out" &&
+    awk -F, 'NR > 1 && $4 == 1 { print NR }' "$tmp/gap.out" > "$tmp/gap.flags" &&
+    awk -F, 'NR > 1 && $4 == 1 { print NR }' "$tmp/scored.csv" | cmp -s - "$tmp/gap.flags" &&
+    awk -F, 'NR == 1002 { exit $2 != "nan" }' "$tmp/gap.out"
+ok $? "a gap of 4 days: the gapless file's flags, none in the gap"
+cut -d, -f2 "$tmp/gap.csv" | sed 1d | "$bin" stream --method stl --train-rows 500 |
+    awk -F, 'NR >= 1001 && NR <= 1100 && $2 == 1 { bad = 1 } END { exit bad }'
+ok $? "stream: held values (a gap of 4 days) are never flagged"
 grep -q '^event 2014-09-01 12:00:00' "$tmp/events.txt" && grep -q '"expected": \[' "$tmp/events.json"
 ok $? "events name their time and expected value (stderr and JSON)"
 

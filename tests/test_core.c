@@ -605,6 +605,66 @@ static void test_fill_missing(void)
     }
 }
 
+/* A line and a season that sums to 0: classical decomposition finds the
+   season exactly (a 2 x p or p moving average of a line is the line, of
+   the season 0), so the gap comes back exactly; a straight line across it
+   does not. */
+typedef struct seasonal_case { float x[40]; unsigned char mask[40]; size_t period; } seasonal_case;
+
+static an_result fill_seasonal_job(const an_allocator *a, void *ctx)
+{
+    seasonal_case *c = (seasonal_case *)ctx;
+    return an_fill_seasonal(c->x, 40, 1, &c->period, c->mask, a);
+}
+
+static void test_fill_seasonal(void)
+{
+    static const double season4[4] = { 3, -1, 0, -2 }, season5[5] = { 4, -2, 1, -1, -2 };
+    size_t p, i;
+    for (p = 4; p <= 5; p++) {
+        const double *season = p == 4 ? season4 : season5;
+        float truth[40], x[40], line[40];
+        unsigned char mask[40];
+        double err_line = 0.0;
+        seasonal_case c;
+        for (i = 0; i < 40; i++) {
+            truth[i] = (float)(10.0 + 0.5 * (double)i + season[i % p]);
+            x[i] = (i >= 17 && i < 24) ? NAN : truth[i];             /* a gap of 7 rows, over a whole period */
+        }
+        x[0] = x[1] = x[39] = NAN;                                   /* and at both ends */
+        CHECK_OK(an_fill_missing(x, 40, 1, NULL, mask, NULL));
+        memcpy(line, x, sizeof x);
+        CHECK_OK(an_fill_seasonal(x, 40, 1, &p, mask, NULL));
+        for (i = 17; i < 24; i++) {
+            CHECK_NEAR(x[i], truth[i], 1e-4);
+            if (fabs((double)line[i] - truth[i]) > err_line) err_line = fabs((double)line[i] - truth[i]);
+        }
+        CHECK(err_line > 1.0);                                       /* the straight line misses by the season */
+        /* the ends: the season about the nearest observation's level */
+        CHECK_NEAR(x[0], truth[2] - season[2] + season[0], 1e-4);
+        CHECK_NEAR(x[1], truth[2] - season[2] + season[1], 1e-4);
+        CHECK_NEAR(x[39], truth[38] - season[38 % p] + season[39 % p], 1e-4);
+        for (i = 2; i < 17; i++) CHECK(x[i] == truth[i]);           /* observed cells untouched */
+        memcpy(c.x, line, sizeof line);
+        memcpy(c.mask, mask, sizeof mask);
+        c.period = p;
+        inject_failures("an_fill_seasonal", fill_seasonal_job, &c);
+    }
+    {
+        float x[6] = { 1, 2, 3, 4, 5, 6 }, y[6];
+        unsigned char mask[6] = { 0, 0, 1, 1, 0, 0 };
+        size_t none = 0, long_period = 4;
+        memcpy(y, x, sizeof x);
+        CHECK_OK(an_fill_seasonal(y, 6, 1, &none, mask, NULL));       /* no period: the straight line stays */
+        CHECK_OK(an_fill_seasonal(y, 6, 1, &long_period, mask, NULL));    /* under two periods: likewise */
+        CHECK(memcmp(x, y, sizeof x) == 0);
+        y[2] = NAN;
+        CHECK_RESULT(an_fill_seasonal(y, 6, 1, &long_period, mask, NULL), AN_ERR_INPUT);
+        CHECK_RESULT(an_fill_seasonal(y, 0, 1, &long_period, mask, NULL), AN_ERR_INVALID_ARG);
+        CHECK_RESULT(an_fill_seasonal(x, 6, 1, NULL, mask, NULL), AN_ERR_INVALID_ARG);
+    }
+}
+
 static void test_scalers(void)
 {
     /* two features, hand-computed: f0 = 1 2 3 4 10, f1 = 5 5 5 5 5 (constant) */
@@ -2256,6 +2316,7 @@ int main(void)
     RUN(test_kernel_activations);
     RUN(test_kernel_lstm_gates);
     RUN(test_fill_missing);
+    RUN(test_fill_seasonal);
     RUN(test_scalers);
     RUN(test_scaler_preallocated_and_saved);
     RUN(test_windows);
