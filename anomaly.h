@@ -1127,7 +1127,9 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
                  generalized Pareto tail (shape in [0, 1], 0 = exponential)
                  fitted by least squares on the log tail probabilities of the
                  knots from 90% to 99.1% (past the maximum the rank goes on,
-                 see below).  Ranks alone would let an anomaly among the
+                 see below); under 500 scores, fewer than 50 rows past the
+                 90% knot, a shape would be noise and the tail is
+                 exponential.  Ranks alone would let an anomaly among the
                  training scores calibrate itself away (the top sits at
                  (n - 0.5) / n: a 6-sigma spike in 3,000 training rows could
                  not pass 0.9999); the tail comes from the bulk, which a few
@@ -4619,11 +4621,18 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset)
 #define AN__CAL_FROM 18                           /* the bulk's tail: from the 90% knot ...      */
 #define AN__CAL_TO   25                           /* ... fitted through the knots to 99.1%       */
 
-/* The GPD tail of the knots AN__CAL_FROM..AN__CAL_TO: the shape (a grid
-   of 0, 0.02, ..., 1) and the scale (2^(j/8) times the exponential's
-   through the two end knots, |j| <= 48) with the least squares between
-   the model's log tail probability and the knots'. */
-static void an__calibration_tail(an_calibration *c)
+/* The rows past the 90% knot needed to estimate the tail's shape: with
+   fewer (under 500 scores) a shape read off a dozen rows is noise (its
+   standard error is about (1 + shape) / sqrt(rows)), so the tail is
+   exponential. */
+#define AN__CAL_SHAPE_ROWS 50
+
+/* The GPD tail of the knots AN__CAL_FROM..AN__CAL_TO of n scores: the
+   shape (a grid of 0, 0.02, ..., 1; 0 alone under AN__CAL_SHAPE_ROWS)
+   and the scale (2^(j/8) times the exponential's through the two end
+   knots, |j| <= 48) with the least squares between the model's log tail
+   probability and the knots'. */
+static void an__calibration_tail(an_calibration *c, size_t n)
 {
     double u = c->knot[AN__CAL_FROM], lu = c->level[AN__CAL_FROM], span = c->knot[AN__CAL_TO] - u;
     double base, best = HUGE_VAL;
@@ -4632,7 +4641,7 @@ static void an__calibration_tail(an_calibration *c)
     if (!(span > 0.0)) { c->tail = c->scale; return; }
     base = span / log((1.0 - lu) / (1.0 - c->level[AN__CAL_TO]));
     c->tail = base;
-    for (g = 0; g <= 50; g++)
+    for (g = 0; g <= ((1.0 - lu) * (double)n >= AN__CAL_SHAPE_ROWS ? 50 : 0); g++)
         for (j = -48; j <= 48; j++) {
             double gamma = 0.02 * (double)g, sigma = base * pow(2.0, (double)j / 8.0), err = 0.0;
             size_t k;
@@ -4681,7 +4690,7 @@ AN_API an_result an_calibration_fit(an_calibration *c, const float *scores, size
            half a point at each end, so levels stay inside (0, 1) */
         c->level[k] = (q * (double)(n - 1) + 0.5) / (double)n;
     }
-    an__calibration_tail(c);
+    an__calibration_tail(c, n);
 done:
     an_free(a, v, bytes);
     return r;
