@@ -1107,7 +1107,8 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
         note_flat(o, t, d, target, train);
         if (train < 500 && o->threshold == THRESHOLD_VOTE && !o->quiet)
             fprintf(stderr, "anomaly: note: %zu training rows; a member's vote needs a likelihood past 0.999, which "
-                            "fewer than 500 rows cannot show in training (--threshold sigma does not need it)\n", train);
+                            "under 500 rows only an exponential tail fitted to the top tenth of the scores gives "
+                            "(--threshold sigma does not need it)\n", train);
     }
     r->score = (float *)xmalloc(t->rows * sizeof(float));
     r->flag = (unsigned char *)xmalloc(t->rows);
@@ -2010,7 +2011,7 @@ static void nab_one(const options *o, const nab_job *j, const char *out_dir, con
     out = xprintf("%s/%s_%s", dirpath, name, j->base);
     if (!(f = fopen(out, "w"))) die("cannot write %s: %s", out, strerror(errno));
     fprintf(f, "timestamp,value,anomaly_score,label\n");
-    for (i = 0; i < t.rows; i++) fprintf(f, "%s,%s,%.6f,%d\n", t.stamp[i], t.cell[i], nf->score[i], label[i]);
+    for (i = 0; i < t.rows; i++) fprintf(f, "%s,%s,%.9g,%d\n", t.stamp[i], t.cell[i], nf->score[i], label[i]);
     if (fclose(f) != 0) die("cannot write %s: %s", out, strerror(errno));
     fprintf(stderr, "%-60s %6zu rows, %zu windows\n", j->sub, t.rows, nf->n_windows);
     free(label);
