@@ -619,6 +619,12 @@ static void fit_detector(const options *o, an_detector *d, const float *x, size_
         die("%zu training rows are too few for --method %s (a seasonal fit needs two periods; give more rows or "
             "a shorter --period)", n, method_flag[o->method]);
     check(r, "fit");
+    if (o->method == METHOD_HYBRID && !o->quiet) {      /* an optional member that could not fit sits out */
+        an_detector *m;
+        if (an_ensemble_member(decider(d), 1, &m) == AN_OK && !m->fitted)
+            fprintf(stderr, "anomaly: note: %zu training rows are too few for the LSTM autoencoder's windows of %zu "
+                            "rows and their validation split: the hybrid is STL + IQR alone\n", n, o->window);
+    }
 }
 
 /* A chunk or type tag as its four letters ('?' where one is not printable). */
@@ -976,6 +982,7 @@ static void error_threshold(const options *o, const table *t, size_t train, dete
    for them: a window longer than the rows cannot be filled. */
 static void check_sizes(const options *o, size_t train)
 {
+    if (o->method == METHOD_HYBRID && !(o->given & GIVEN_WINDOW)) return;   /* its LSTM sits out (fit_detector) */
     if ((o->method == METHOD_MAD || o->method == METHOD_HYBRID || o->method == METHOD_LSTM_AE ||
          o->method == METHOD_LSTM_FORECAST || o->method == METHOD_VAE) && o->window > train)
         die("--window %zu: at most the %zu training rows for --method %s", o->window, train, method_flag[o->method]);

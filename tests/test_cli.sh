@@ -369,6 +369,17 @@ bad "stream: --train-rows 0" "--train-rows must be at least 8, not 0" "$bin" str
 ok $? "--quiet: nothing on stderr, not even the note on few training rows"
 bad "detect: too few rows for an LSTM's windows" "60 training rows are too few for --method lstm-ae with --window 48" \
     "$bin" detect --method lstm-ae "$tmp/sixty.csv"
+# the default hybrid on fewer rows than its LSTM's window (no --window
+# given): the LSTM sits out, said in a note, and the scores are STL +
+# IQR's (before 2026-12-06, 40 rows were an error about a --window the
+# user never gave)
+head -41 "$tmp/series.csv" > "$tmp/forty.csv"
+"$bin" detect "$tmp/forty.csv" > "$tmp/forty.out" 2> "$tmp/forty.err" &&
+    grep -q "^anomaly: note: 40 training rows are too few for the LSTM autoencoder's windows of 48 rows" "$tmp/forty.err" &&
+    "$bin" detect --quiet --method stl "$tmp/forty.csv" | cmp -s - "$tmp/forty.out"
+ok $? "detect: 40 rows, the default hybrid runs as STL + IQR with a note"
+bad "detect: 40 rows with --window 48 given" "--window 48: at most the 40 training rows for --method hybrid" \
+    "$bin" detect --window 48 "$tmp/forty.csv"
 bad "detect: an unknown option" "unknown option --bogus" "$bin" detect --bogus "$tmp/series.csv"
 bad "detect: an unknown option after FILE" "unknown option --bogus" "$bin" detect "$tmp/series.csv" --bogus
 bad "detect: two files" "detect needs exactly one FILE" "$bin" detect "$tmp/series.csv" "$tmp/few.csv"
