@@ -2764,10 +2764,10 @@ AN_API an_result an_fill_seasonal(float *x, size_t n_rows, size_t n_features, co
             double a, b;
             if (i < n_rows && mask[i * n_features + f]) continue;
             if (prev == SIZE_MAX && i == n_rows) break;                /* nothing observed: as it was */
-            if (prev == SIZE_MAX ? i > 0 : i > prev + 1) {
-                a = prev == SIZE_MAX ? 0.0 : x[prev * n_features + f] - profile[prev % p];
-                b = i == n_rows ? a : x[i * n_features + f] - profile[i % p];
-                if (prev == SIZE_MAX) a = b;
+            if (prev == SIZE_MAX ? i > 0 : i > prev + 1) {      /* a gap: ends a and b, deseasonalised */
+                b = i < n_rows ? x[i * n_features + f] - profile[i % p] : 0.0;
+                a = prev == SIZE_MAX ? b : x[prev * n_features + f] - profile[prev % p];
+                if (i == n_rows) b = a;
                 for (j = prev == SIZE_MAX ? 0 : prev + 1; j < i; j++) {
                     double w = prev == SIZE_MAX ? 0.0 : (double)(j - prev) / (double)(i - prev);
                     x[j * n_features + f] = (float)(profile[j % p] + a + (b - a) * w);
@@ -4636,12 +4636,12 @@ static void an__calibration_tail(an_calibration *c, size_t n)
 {
     double u = c->knot[AN__CAL_FROM], lu = c->level[AN__CAL_FROM], span = c->knot[AN__CAL_TO] - u;
     double base, best = HUGE_VAL;
-    int g, j;
+    int g, j, shapes = (1.0 - lu) * (double)n >= AN__CAL_SHAPE_ROWS ? 50 : 0;
     c->shape = 0.0;
     if (!(span > 0.0)) { c->tail = c->scale; return; }
     base = span / log((1.0 - lu) / (1.0 - c->level[AN__CAL_TO]));
     c->tail = base;
-    for (g = 0; g <= ((1.0 - lu) * (double)n >= AN__CAL_SHAPE_ROWS ? 50 : 0); g++)
+    for (g = 0; g <= shapes; g++)
         for (j = -48; j <= 48; j++) {
             double gamma = 0.02 * (double)g, sigma = base * pow(2.0, (double)j / 8.0), err = 0.0;
             size_t k;
