@@ -294,10 +294,8 @@ AN_API an_result an_stl_iqr_period(const an_detector *d, size_t feature, size_t 
 AN_API an_result an_stl_iqr_expected(const an_detector *d, double *expected);
 /* Whether feature `feature` was flat in training: the range of its
    training values at most 1e-3 of 1 + |their midrange| (a constant, a
-   stuck sensor, a value that rarely moves), or the middle half of its
-   residuals one value (a series that holds its value between bursts), so
-   the training rows told nothing of its normal variation and gave its
-   band little or no width.
+   stuck sensor, a value that rarely moves), so the training rows told
+   nothing of its normal variation and gave its band little or no width.
    Such a feature is judged by the residuals' own spread since fit too:
    its band's spread is the larger of the training one and the standard
    deviation sigma of the residuals from the first departure from the
@@ -2180,9 +2178,8 @@ typedef struct an__hw_params {
     double alpha, beta, gamma;   /* level, slope, season smoothing */
     size_t memory;               /* rows a level shift is remembered */
     an__band band;               /* Q1, Q3, IQR of training residuals */
-    int flat;                    /* the training values were (nearly) one,
-                                    or half the residuals were: the band
-                                    widens with the live residuals
+    int flat;                    /* the training values were (nearly) one:
+                                    the band widens with the live residuals
                                     (an__hw_band) */
     double tail;                 /* several features: the 99.9th percentile
                                     of the feature's training scores, at
@@ -2308,9 +2305,8 @@ static void an__hw_copy(an__hw *dst, const an__hw *src, size_t period)
    level before the shift would have fitted is a return, and the level
    goes back at once instead of being flagged as a second shift. */
 /* The band a residual is judged by.  A flat feature (its training
-   values were nearly one: a constant, a stuck sensor; or the middle half
-   of its residuals: a value held between bursts) has a training band of
-   no width or next to none, so on its own any departure would
+   values were nearly one: a constant, a stuck sensor) has a training
+   band of no width or next to none, so on its own any departure would
    be an outlier for ever.  Its spread is the larger of the training
    one and sigma, the standard deviation of the residuals since the
    first departure after fit (a residual past the band by more than its
@@ -2458,7 +2454,7 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
         an__hw_step(p, d->config.persist, s, y[i], d->config.clip);
     }
     p->band = an__band_of(AN_ROBUST_IQR, res, n, rem);
-    p->flat = an__hw_flat(y, n) || !(p->band.spread > an__band_floor(p->band.lo, p->band.hi));
+    p->flat = an__hw_flat(y, n);
     return AN_OK;
 }
 

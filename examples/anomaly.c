@@ -1085,8 +1085,7 @@ static void note_flat(const options *o, const table *t, an_detector *d, const un
             for (i = 1; i < train; i++) flat &= t->x[i * t->cols + f] == t->x[f];
         if (flat)
             fprintf(stderr, "anomaly: note: column '%s' is flat in the %zu training rows: %s\n", t->name[f + 1], train,
-                    stl ? "it holds one value, or its residuals do in most rows; STL + IQR judges its departures by "
-                          "the spread they show after the first"
+                    stl ? "STL + IQR judges its departures by the spread they show after the first"
                         : "the model learnt no variation of it");
     }
 }
