@@ -105,7 +105,7 @@ awk -F, 'NR == 302 { exit $2 != "nan" }' "$tmp/scored.csv"
 ok $? "a missing cell is written back as it was read"
 # a gap of 100 rows (4 days) is bridged along the season: nothing in it
 # or after it is flagged, and the flags are the gapless file's (a straight
-# line across the days made it a ramp, flagged for 90 of its rows); in a
+# line across the days made it a ramp, 89 of its rows flagged); in a
 # stream, rows of held values are never flagged
 awk -F, 'NR >= 1002 && NR <= 1101 { $2 = "nan" } 1' OFS=, "$tmp/series.csv" > "$tmp/gap.csv"
 "$bin" detect --quiet "$tmp/gap.csv" > "$tmp/gap.out" &&
