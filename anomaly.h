@@ -1129,7 +1129,9 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
                  knots from 90% to 99.1% (past the maximum the rank goes on,
                  see below); under 500 scores, fewer than 50 rows past the
                  90% knot, a shape would be noise and the tail is
-                 exponential.  Ranks alone would let an anomaly among the
+                 exponential, and under 227 the knots fitted stop where two
+                 rows lie above them (not under the 96.5% knot), so an
+                 outlier among few scores does not set its own tail.  Ranks alone would let an anomaly among the
                  training scores calibrate itself away (the top sits at
                  (n - 0.5) / n: a 6-sigma spike in 3,000 training rows could
                  not pass 0.9999); the tail comes from the bulk, which a few
@@ -4627,25 +4629,33 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset)
    exponential. */
 #define AN__CAL_SHAPE_ROWS 50
 
-/* The GPD tail of the knots AN__CAL_FROM..AN__CAL_TO of n scores: the
+/* The GPD tail of the knots AN__CAL_FROM..AN__CAL_TO (fewer for few
+   scores, below) of n scores: the
    shape (a grid of 0, 0.02, ..., 1; 0 alone under AN__CAL_SHAPE_ROWS)
    and the scale (2^(j/8) times the exponential's through the two end
    knots, |j| <= 48) with the least squares between the model's log tail
    probability and the knots'. */
 static void an__calibration_tail(an_calibration *c, size_t n)
 {
-    double u = c->knot[AN__CAL_FROM], lu = c->level[AN__CAL_FROM], span = c->knot[AN__CAL_TO] - u;
+    size_t to = AN__CAL_TO;
+    double u = c->knot[AN__CAL_FROM], lu = c->level[AN__CAL_FROM], span;
     double base, best = HUGE_VAL;
     int g, j, shapes = (1.0 - lu) * (double)n >= AN__CAL_SHAPE_ROWS ? 50 : 0;
+    /* the last knot fitted leaves two rows above it, so an outlier among
+       few scores does not set its own tail (under 227 scores the 99.1%
+       knot lies between the top two); not under the 96.5% knot */
+    while (to > AN__CAL_FROM + 3 && c->level[to] > 1.0 - 2.5 / (double)n) to--;
+    if (c->level[to] > 1.0 - 2.5 / (double)n) to = AN__CAL_TO;
+    span = c->knot[to] - u;
     c->shape = 0.0;
     if (!(span > 0.0)) { c->tail = c->scale; return; }
-    base = span / log((1.0 - lu) / (1.0 - c->level[AN__CAL_TO]));
+    base = span / log((1.0 - lu) / (1.0 - c->level[to]));
     c->tail = base;
     for (g = 0; g <= shapes; g++)
         for (j = -48; j <= 48; j++) {
             double gamma = 0.02 * (double)g, sigma = base * pow(2.0, (double)j / 8.0), err = 0.0;
             size_t k;
-            for (k = AN__CAL_FROM + 1; k <= AN__CAL_TO; k++) {
+            for (k = AN__CAL_FROM + 1; k <= to; k++) {
                 double y = (c->knot[k] - u) / sigma, lt = log((1.0 - c->level[k]) / (1.0 - lu));
                 double lm = g ? -log1p(gamma * y) / gamma : -y;
                 err += (lt - lm) * (lt - lm);

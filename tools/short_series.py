@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Short series: lone spikes found, and rows flagged on clean noise.
 
-    python3 tools/short_series.py [--bin build/anomaly] [--method stl] [--work DIR]
+    python3 tools/short_series.py [--bin build/anomaly] [--method stl] [--work DIR] [--sizes 120,200,365]
 
 Writes 120 series with one spike and 240 clean ones (DIR, default
 build/short-series), runs `BIN detect --method M --quiet` on each and
-prints what it found.  Each series has 120, 200 or 365 rows.
+prints what it found.  Each series has 120, 200 or 365 rows (--sizes).
   spikes: 100 + 10 sin(2 pi t / 7) + 2 N(0, 1), one row at 60% of the
           length moved by 2 k (k = 5, 6, 8, 12 noise sds, alternating
           sign), seeds 1-10 (numpy's default_rng(seed + 100)); also with
@@ -42,11 +42,13 @@ def main():
     ap.add_argument('--bin', default='build/anomaly')
     ap.add_argument('--method', default='stl')
     ap.add_argument('--work', default='build/short-series')
+    ap.add_argument('--sizes', default='120,200,365')
     a = ap.parse_args()
+    sizes = [int(v) for v in a.sizes.split(',')]
     os.makedirs(a.work, exist_ok=True)
     found, total, other = {}, {}, 0
     clean_rows, clean_files = {}, {}
-    for n in (120, 200, 365):
+    for n in sizes:
         t = np.arange(n)
         week = 10 * np.sin(2 * np.pi * t / 7)
         for seed in range(1, 11):
@@ -83,7 +85,8 @@ def main():
         print('  spikes, %-6s noise: %3d of %d found' % (noise, found[noise], total[noise]))
     print('  other rows flagged in the spike series: %d' % other)
     for kind in ('t3', 'lognormal', 'poisson', 'normal'):
-        print('  clean %-9s: %3d rows flagged, in %2d of 60 series' % (kind, clean_rows[kind], clean_files[kind]))
+        print('  clean %-9s: %3d rows flagged, in %2d of %d series' % (kind, clean_rows[kind], clean_files[kind],
+                                                                     20 * len(sizes)))
 
 
 if __name__ == '__main__':
