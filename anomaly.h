@@ -1729,6 +1729,14 @@ AN__INLINE size_t an__add(size_t a, size_t b) { return (a > SIZE_MAX - b) ? SIZE
 AN__INLINE size_t an__round_up(size_t a, size_t align) { return an__add(a, align - 1) & ~(align - 1); }
 AN__INLINE int an__finite(double x) { return x == x && x - x == 0.0; }
 
+/* Detectors read float rows: a value carries up to half a float ulp
+   (6e-8 of it) of rounding, and arithmetic on a few values a few ulps.
+   A difference within this share of the magnitudes it comes from is
+   rounding, not a change (STL + IQR's residuals, the quiet rule's
+   second differences): a series with no noise at all must not be ranked
+   on its rounding. */
+#define AN__ROUNDING 2.5e-7
+
 /* Whether caller memory misses the one alignment every heap and work
    block must have (AN_ALIGN). */
 AN__INLINE int an__misaligned(const void *p) { return ((uintptr_t)p & (AN_ALIGN - 1)) != 0; }
@@ -5104,6 +5112,16 @@ static float an__quiet_ratio(double need, double sum, size_t w)
     return mean > need * 1e-9 ? (float)(need / mean) : 1e9f;
 }
 
+/* |a - 2 b + c|, 0 within rounding of |a| + 2 |b| + |c| (AN__ROUNDING):
+   an exact ramp's second differences are its rounding, which grows with
+   the values, so its first rows looked quiet beside its last (a ramp of
+   5,000 rows flagged 389 as a variance collapse). */
+static double an__second_difference(double a, double b, double c)
+{
+    double d = fabs(a - 2.0 * b + c);
+    return d <= AN__ROUNDING * (fabs(a) + 2.0 * fabs(b) + fabs(c)) ? 0.0 : d;
+}
+
 /* Sum of |x[k] - 2 x[k-1] + x[k-2]| of feature f over the w second
    differences ending at row t >= w + 1 of x (., F), oldest first. */
 static double an__quiet_window_sum(const float *x, size_t F, size_t f, size_t t, size_t w)
@@ -5111,7 +5129,7 @@ static double an__quiet_window_sum(const float *x, size_t F, size_t f, size_t t,
     double sum = 0.0;
     size_t k;
     for (k = t + 1 - w; k <= t; k++)
-        sum += fabs((double)x[k * F + f] - 2.0 * (double)x[(k - 1) * F + f] + (double)x[(k - 2) * F + f]);
+        sum += an__second_difference((double)x[k * F + f], (double)x[(k - 1) * F + f], (double)x[(k - 2) * F + f]);
     return sum;
 }
 
@@ -5163,7 +5181,7 @@ static double an__quiet_push(an__ensemble *e, const float *row)
     if (!w) return 0.0;
     for (f = 0; f < e->base.n_features; f++) {
         double *q = e->quiet + f * (3 + w);
-        if (e->quiet_seen >= 2) q[3 + e->quiet_head] = fabs((double)row[f] - 2.0 * q[1] + q[2]);
+        if (e->quiet_seen >= 2) q[3 + e->quiet_head] = an__second_difference((double)row[f], q[1], q[2]);
         q[2] = q[1];
         q[1] = (double)row[f];
     }

@@ -2208,9 +2208,6 @@ typedef struct an__hw {
    forecast (Huber's psi at 2, as Gelper, Fried and Croux, J. Forecasting
    2010, clean a series for robust Holt-Winters). */
 #define AN__HW_CLEAN 2.0
-/* A residual within this share of the magnitudes it comes from is
-   rounding, not a departure (see an__hw_residual). */
-#define AN__HW_ROUNDING 1e-6
 
 typedef struct an__stl_iqr {
     an_detector base;
@@ -2335,13 +2332,13 @@ static an__band an__hw_band(const an__hw_params *p, const an__hw *s)
    magnitude in rounding, and the forecast adds its own: a series with no
    noise at all (a perfect square wave) leaves residuals of 1e-13 that,
    ranked as if they were noise, made 398 of its 4,032 rows "anomalies".
-   A residual within AN__HW_ROUNDING (8 float ulps) of the largest
-   magnitude in play, |x|, |base| + |season|, is 0. */
+   A residual within AN__ROUNDING (about two float ulps) of the largest
+   magnitude in play, |x| or |base| + |season|, is 0. */
 static double an__hw_residual(double x, double base, double season)
 {
     double r = x - (base + season), m = fabs(base) + fabs(season);
     if (fabs(x) > m) m = fabs(x);
-    return fabs(r) <= AN__HW_ROUNDING * m ? 0.0 : r;
+    return fabs(r) <= AN__ROUNDING * m ? 0.0 : r;
 }
 
 static double an__hw_step(const an__hw_params *p, size_t persist, an__hw *s, double x, double clip)

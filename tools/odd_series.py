@@ -3,7 +3,7 @@
 
     python3 tools/odd_series.py [--bin build/anomaly] [--method hybrid] [--work DIR] [--seed 1]
 
-Writes 20 series of 5,000 five-minute rows (DIR, default build/odd-series)
+Writes 21 series of 5,000 five-minute rows (DIR, default build/odd-series)
 that hold no injected anomaly, or one plain change where the name says so,
 runs `BIN detect --method M` on each and prints the events and rows it
 flagged.  A series of noise alone should give few events; a flood (dozens
@@ -19,9 +19,9 @@ benchmarks say.  Kinds:
   constant_then_noise                         5.0 for 3,000 rows, then noise of 0.2%
                                               (one change: its start)
   tiny                                        a daily cycle at 1e-9 (units of SI)
-  square, sine                                no noise at all: a daily square wave
+  square, sine, ramp                          no noise at all: a daily square wave
                                               of 20 / 80 (NAB's perfect square wave),
-                                              a daily sine
+                                              a daily sine, a straight line
 Needs python3-numpy.  Used on 2026-12-06 to find the gap, short-training
 and sparse-count behaviour in CHANGES; on 2026-12-07 the flood on a
 series with no noise.
@@ -60,6 +60,7 @@ def series(rng, n=5000):
     out['tiny'] = 1e-9 * (day + rng.normal(0, 0.05, n))
     out['square'] = np.where(t % 288 < 144, 80.0, 20.0)
     out['sine'] = 50 + 10 * day
+    out['ramp'] = 0.01 * t
     return out
 
 
