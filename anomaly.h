@@ -1131,13 +1131,20 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
                  90% knot, a shape would be noise and the tail is
                  exponential, and under 227 the knots fitted stop where two
                  rows lie above them (not under the 96.5% knot), so an
-                 outlier among few scores does not set its own tail.  Ranks alone would let an anomaly among the
+                 outlier among few scores does not set its own tail.  Ranks
+                 alone would let an anomaly among the
                  training scores calibrate itself away (the top sits at
                  (n - 0.5) / n: a 6-sigma spike in 3,000 training rows could
                  not pass 0.9999); the tail comes from the bulk, which a few
                  anomalies do not move, so an outlier is rare whether or not
                  training saw it, while a heavy-tailed series (shape > 0)
-                 keeps its extremes ordinary.  p in [0, 1] (1 only where the
+                 keeps its extremes ordinary.  Where the knots fitted are
+                 all one value (a series mostly at one score: a value held
+                 between pulses) the bulk has no tail to extend (tail 0)
+                 and the ranks alone judge: a pulse that recurs is as rare
+                 as its count says (one every few hundred rows, fitted on
+                 2,000 rows, was flagged each time it came: 30 of 30, now
+                 none).  p in [0, 1] (1 only where the
                  double rounds), non-decreasing in s, still rising past
                  everything seen in training.  A score on several tied knots
                  gets the lowest of their levels (or the tail's, when higher):
@@ -1226,7 +1233,7 @@ typedef struct an_calibration {
     double median, scale;                  /* robust z                         */
     double knot[AN_CALIBRATION_KNOTS];     /* score quantiles                  */
     double level[AN_CALIBRATION_KNOTS];    /* their CDF levels                 */
-    double tail;                           /* the bulk's tail: GPD scale ...   */
+    double tail;                           /* the bulk's tail: GPD scale (0 = none) ... */
     double shape;                          /* ... and shape (>= 0, 0 = exponential) */
 } an_calibration;
 
@@ -4656,7 +4663,8 @@ static void an__calibration_tail(an_calibration *c, size_t n)
     if (c->level[to] > 1.0 - 2.5 / (double)n) to = AN__CAL_TO;
     span = c->knot[to] - u;
     c->shape = 0.0;
-    if (!(span > 0.0)) { c->tail = c->scale; return; }
+    c->tail = 0.0;                                 /* knots of one value: no tail (see 11c) */
+    if (!(span > 0.0)) return;
     base = span / log((1.0 - lu) / (1.0 - c->level[to]));
     c->tail = base;
     for (g = 0; g <= shapes; g++)
@@ -4726,9 +4734,9 @@ AN_API double an_calibration_likelihood(const an_calibration *c, double score)
     size_t lo = 0, hi = AN_CALIBRATION_KNOTS - 1;
     double model;
     if (score != score) return 0.0;
-    if (score < x[0]) return p[0] * exp((score - x[0]) / c->tail);
+    if (score < x[0]) return c->tail > 0.0 ? p[0] * exp((score - x[0]) / c->tail) : 0.0;
     if (score > x[AN__CAL_FROM]) {                 /* the bulk's tail, or the rank where that is higher */
-        model = an__calibration_model(c, score);
+        model = c->tail > 0.0 ? an__calibration_model(c, score) : 0.0;
         if (score > x[hi]) {                       /* past the top: the ranks' own tail (above), or the */
             double top = x[hi], p99 = x[AN__CAL_TO];   /* bulk's; the bulk's scale where the top is too near */
             double q = 1.0 - p[hi], expected = 2.0 * q / (1.0 + 2.0 * q), q99 = 1.0 - p[AN__CAL_TO];
@@ -5491,7 +5499,7 @@ static void an__ensemble_destroy(an_detector *self)
 static int an__calibration_valid(const an_calibration *c)
 {
     size_t k;
-    if (!an__finite(c->median) || !(c->scale > 0.0) || !an__finite(c->scale) || !(c->tail > 0.0) || !an__finite(c->tail) ||
+    if (!an__finite(c->median) || !(c->scale > 0.0) || !an__finite(c->scale) || !(c->tail >= 0.0) || !an__finite(c->tail) ||
         !(c->shape >= 0.0 && c->shape <= 1.0))
         return 0;
     for (k = 0; k < AN_CALIBRATION_KNOTS; k++)

@@ -2336,6 +2336,51 @@ static void test_calibration_past_the_top(void)
     free(v);
 }
 
+/* Scores of one value but for a few (a value held between pulses): the
+   knots the bulk's tail is fitted to are all one value, so there is no
+   tail (tail 0) and the ranks judge.  Six pulses among 2,000 scores sit
+   at the level of their count, under the vote's 0.999 (the bulk's
+   "tail" of scale 1e-9 put them at 1); a pulse twice as high is past
+   everything seen and passes 0.9999.  An ensemble so calibrated is saved
+   and loaded, and decides alike: the pulse is no anomaly, the double one
+   is. */
+static void test_calibration_one_valued_bulk(void)
+{
+    enum { N = 2000 };
+    static float x[N];
+    float row, score;
+    an_calibration c;
+    an_ensemble_config ec = an_ensemble_config_init();
+    an_ensemble_decision d;
+    an_detector *e = NULL, *m = NULL, *loaded = NULL;
+    size_t i;
+    for (i = 0; i < N; i++) x[i] = i % 333 == 100 ? 1.0f : 0.0f;
+    CHECK_OK(an_calibration_fit(&c, x, N, NULL));
+    CHECK(c.tail == 0.0);
+    CHECK(an_calibration_likelihood(&c, 1.0) > 0.99);
+    CHECK(an_calibration_likelihood(&c, 1.0) < 0.999);
+    CHECK(an_calibration_likelihood(&c, 0.5) <= an_calibration_likelihood(&c, 1.0));
+    CHECK(an_calibration_likelihood(&c, 2.0) > 0.9999);
+    CHECK(an_calibration_likelihood(&c, -1.0) == 0.0);
+    CHECK_OK(an_ensemble_create(&ec, 1, NULL, &e));
+    CHECK_OK(zdet_create(1, &an__default_allocator, &m));
+    CHECK_OK(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE));
+    CHECK_OK(an_detector_fit(e, x, N));
+    loaded = toy_reload(e);
+    CHECK(loaded != NULL);
+    if (!loaded) { an_detector_destroy(e); return; }
+    row = 1.0f;
+    CHECK_OK(an_detector_push(loaded, &row, &score));
+    CHECK_OK(an_ensemble_last(loaded, &d));
+    CHECK(!d.anomaly);
+    row = 2.0f;
+    CHECK_OK(an_detector_push(loaded, &row, &score));
+    CHECK_OK(an_ensemble_last(loaded, &d));
+    CHECK(d.anomaly);
+    an_detector_destroy(loaded);
+    an_detector_destroy(e);
+}
+
 int main(void)
 {
     printf("test_core: SIMD path %s\n", an_simd_name(an_simd_path()));
@@ -2380,6 +2425,7 @@ int main(void)
     RUN(test_calibration);
     RUN(test_calibration_short_series);
     RUN(test_calibration_past_the_top);
+    RUN(test_calibration_one_valued_bulk);
     RUN(test_ensemble_sustained_vote);
     RUN(test_ensemble_flatline);
     RUN(test_ensemble_quiet);

@@ -3,7 +3,7 @@
 
     python3 tools/odd_series.py [--bin build/anomaly] [--method hybrid] [--work DIR] [--seed 1]
 
-Writes 21 series of 5,000 five-minute rows (DIR, default build/odd-series)
+Writes 22 series of 5,000 five-minute rows (DIR, default build/odd-series)
 that hold no injected anomaly, or one plain change where the name says so,
 runs `BIN detect --method M` on each and prints the events and rows it
 flagged.  A series of noise alone should give few events; a flood (dozens
@@ -12,6 +12,7 @@ benchmarks say.  Kinds:
   ar1_09, randwalk, student3, lognormal       noise, no season
   poisson_low, poisson_daily                  counts
   sparse01, sparse05, sparse20                counts of mean 0.01, 0.05, 0.2
+  pulses                                      0, and 1 every 333 rows
   binary, levels                              0/1 draws; three levels switching
   quantized                                   a daily cycle read to 0.1
   longperiod, sawtooth, expgrowth             other shapes
@@ -24,7 +25,7 @@ benchmarks say.  Kinds:
                                               a daily sine, a straight line
 Needs python3-numpy.  Used on 2026-12-06 to find the gap, short-training
 and sparse-count behaviour in CHANGES; on 2026-12-07 the flood on a
-series with no noise.
+series with no noise and the pulses flagged each time.
 """
 import argparse
 import itertools
@@ -47,6 +48,7 @@ def series(rng, n=5000):
     out['poisson_daily'] = rng.poisson(3 + 2.5 * day).astype(float)
     for lam, name in ((0.01, 'sparse01'), (0.05, 'sparse05'), (0.2, 'sparse20')):
         out[name] = rng.poisson(lam, n).astype(float)
+    out['pulses'] = (t % 333 == 100).astype(float)
     out['binary'] = (rng.random(n) < 0.3).astype(float)
     out['levels'] = (np.cumsum(rng.random(n) < 0.005) % 3) * 2.0 + rng.normal(0, 0.05, n)
     out['quantized'] = np.round(20 + day + rng.normal(0, 0.02, n), 1)
