@@ -1168,7 +1168,9 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
    their weighted mean; AN_POOL_SURPRISE 1 - prod (1 - p_k)^(w_k / W), W the
    weight present, so one member sure of a rare row is not diluted by one
    that sees nothing (p 1 - 1e-6 and 0.5, weights 0.6 and 0.4: 0.9998, where
-   the mean gives 0.8).  A member votes "anomaly" when its likelihood
+   the mean gives 0.8); a decision carries the surprise pool whatever the
+   pool (the hybrid judges a lone row of a whole-series fit by it).  A
+   member votes "anomaly" when its likelihood
    exceeds `threshold`; the row is an anomaly when the votes reach
    `min_agree` of the weight present.
 
@@ -1268,6 +1270,8 @@ typedef struct an_ensemble_config {
 typedef struct an_ensemble_decision {
     int anomaly;
     double likelihood;     /* the row's score: the pooled likelihood           */
+    double surprise;       /* the likelihoods pooled by surprise, whatever the
+                              pool (AN_POOL_SURPRISE's formula): >= the mean  */
     double vote;           /* weight voting anomaly / weight present, [0, 1]   */
     double confidence;     /* how far the vote is from min_agree, [0, 1]       */
     double severity;       /* weighted mean z past the threshold's z, >= 0     */
@@ -5254,7 +5258,7 @@ static an_result an__ensemble_combine(const an__ensemble *e, const float *raw, s
                                       const double *sustain_mean, double stuck, double quiet,
                                       an_ensemble_decision *out)
 {
-    double present = 0.0, voted = 0.0, p = 0.0, z = 0.0, zt, spread;
+    double present = 0.0, voted = 0.0, p = 0.0, ls = 0.0, z = 0.0, zt, spread;
     size_t k;
     memset(out, 0, sizeof *out);
     out->n_members = e->n_members;
@@ -5266,8 +5270,8 @@ static an_result an__ensemble_combine(const an__ensemble *e, const float *raw, s
         out->member_likelihood[k] = an_calibration_likelihood(&m->cal, s);
         out->member_z[k] = an_calibration_z(&m->cal, s);
         present += m->weight;
-        p += m->weight * (e->config.pool == AN_POOL_SURPRISE ? log1p(-out->member_likelihood[k])   /* -surprise */
-                                                             : out->member_likelihood[k]);
+        ls += m->weight * log1p(-out->member_likelihood[k]);                  /* -surprise */
+        p += m->weight * out->member_likelihood[k];
         z += m->weight * (out->member_z[k] < 50.0 ? out->member_z[k] : 50.0);
         if (m->sustain_scale > 0.0 && an__finite(sustain_mean[k]))
             out->member_sustain[k] = (sustain_mean[k] - m->sustain_median) / m->sustain_scale;
@@ -5275,7 +5279,8 @@ static an_result an__ensemble_combine(const an__ensemble *e, const float *raw, s
             voted += m->weight;
     }
     if (present == 0.0) return AN_ERR_NUMERIC;
-    out->likelihood = e->config.pool == AN_POOL_SURPRISE ? 0.0 - expm1(p / present) : p / present;   /* 0 - : never -0 */
+    out->surprise = 0.0 - expm1(ls / present);                                 /* 0 - : never -0 */
+    out->likelihood = e->config.pool == AN_POOL_SURPRISE ? out->surprise : p / present;
     out->vote = voted / present;
     out->flatline = stuck;
     out->quiet = quiet;

@@ -961,7 +961,12 @@ AN_API const an_detector_vtable *const *an_stats_types(size_t *n);
    when the pooled score reaches it (0.9999, ten times rarer than a vote;
    fitted on the whole series, (n - 0.5) / n suffices for a row of it,
    the most a rank can say; not on a clean training prefix, whose top
-   rank is no evidence and raised one false event in most files).
+   rank is no evidence and raised one false event in most files).  Fitted
+   on the whole series, the lone row's score is the members' surprise
+   pool (an_ensemble_decision.surprise), where the mean let a member that
+   saw nothing veto a row the baseline was sure of; after a clean prefix
+   it stays the mean, which the surprise pool there would have cost 25
+   false events for 8 found (make eval's synthetic part, 2026-12-07).
    The members also vote on sustained departures (the ensemble's
    sustain_rows, 12: an hour of 5-minute rows; sustain_z 8), which is how
    the hybrid sees a flatline, a ramp, a burst of variance or a changed
@@ -1001,10 +1006,12 @@ AN_API an_ensemble_config an_hybrid_vote_config(const an_hybrid_config *config);
    error (nothing is left allocated). */
 AN_API an_result an_hybrid_create(const an_hybrid_config *config, size_t n_features, an_detector *member,
                                   const an_allocator *a, an_detector **out);
-/* Whether an event of `rows` flagged rows whose peak pooled score is
-   `peak` is kept; `n_train` rows were fitted on, and `in_suspect_rows`
-   says the peak is among them and they were the whole series (they may
-   hold the anomaly); 0 for rows past the training or in a clean prefix.
+/* Whether an event of `rows` flagged rows whose peak score is `peak` is
+   kept; `n_train` rows were fitted on, and `in_suspect_rows` says the
+   peak is among them and they were the whole series (they may hold the
+   anomaly); 0 for rows past the training or in a clean prefix.  `peak`
+   is the peak row's pooled score (an_ensemble_decision.likelihood), or
+   where in_suspect_rows its surprise pool (.surprise; see above).
    Returns: 1 to keep the event, 0 to drop it. */
 AN_API int an_hybrid_lone_ok(const an_hybrid_config *config, size_t rows, double peak, int in_suspect_rows,
                              size_t n_train);

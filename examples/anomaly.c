@@ -716,7 +716,8 @@ static void outputs_close(const options *o, outputs *out)
 
 /* Under the vote, an event of one row is kept only when its likelihood
    reaches the hybrid's lone-row level (an_hybrid_lone_ok: 0.9999, ten
-   times rarer than a member's vote): a lone point is weak evidence unless
+   times rarer than a member's vote; fitted on the whole series, the
+   members' surprise pool): a lone point is weak evidence unless
    it is extreme, while two flagged rows in a row confirm each other.
    Streams flag each row as it comes and cannot wait for this. */
 
@@ -731,6 +732,8 @@ typedef struct detection {
                                           unit (an_prediction_errors); NULL when the
                                           detector expects nothing */
     double *severity, *confidence;
+    float *surprise;                   /* (rows) the members' surprise pool, a lone row's
+                                          score where fitted on the whole series */
     an_event *events;
     size_t n_events, n_flagged;
     double threshold;                  /* on the scores, when the rule is one; else NaN */
@@ -1122,6 +1125,7 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
     r->expected = (double *)xmalloc(t->rows * t->cols * sizeof(double));
     r->severity = (double *)xmalloc(2 * t->rows * sizeof(double));
     r->confidence = r->severity + t->rows;
+    r->surprise = (float *)xmalloc(t->rows * sizeof(float));
     r->events = (an_event *)xmalloc(t->rows * sizeof(an_event));
     r->n_events = r->n_flagged = 0;
     r->threshold = NAN;
@@ -1137,6 +1141,7 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
         r->flag[i] = (unsigned char)dec.anomaly;
         r->severity[i] = dec.severity;
         r->confidence[i] = dec.confidence;
+        r->surprise[i] = (float)dec.surprise;   /* a float as the score is, for the lone level */
     }
     if (o->threshold == THRESHOLD_PERCENTILE || o->threshold == THRESHOLD_SIGMA) {
         r->threshold = threshold = score_threshold(o, r->score, train);
@@ -1175,8 +1180,9 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
         size_t kept = 0, e;
         for (e = 0; e < r->n_events; e++) {
             an_event *ev = &r->events[e];
-            int suspect = ev->peak < train && train == t->rows;      /* fitted on the whole series */
-            if (an_hybrid_lone_ok(&hc, ev->points, r->score[ev->peak], suspect, train)) r->events[kept++] = *ev;
+            int suspect = !o->load && ev->peak < train && train == t->rows;   /* fitted on the whole series */
+            double peak = suspect ? r->surprise[ev->peak] : r->score[ev->peak];
+            if (an_hybrid_lone_ok(&hc, ev->points, peak, suspect, train)) r->events[kept++] = *ev;
             else r->flag[ev->start] = 0;
         }
         r->n_events = kept;
@@ -1189,7 +1195,8 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
 
 static void free_detection(detection *r)
 {
-    free(r->score); free(r->flag); free(r->expected); free(r->severity); free(r->events); free(r->err); free(r->unit);
+    free(r->score); free(r->flag); free(r->expected); free(r->severity); free(r->surprise); free(r->events); free(r->err);
+    free(r->unit);
     free(r->judged);
 }
 

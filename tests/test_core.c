@@ -2336,6 +2336,50 @@ static void test_calibration_past_the_top(void)
     free(v);
 }
 
+/* A decision's surprise pool is 1 - prod (1 - p_k)^(w_k / W) of its
+   members' likelihoods whatever the pool (computed here from them and
+   the weights 0.6 and 0.4), at least their weighted mean, which is the
+   score under AN_POOL_MEAN; under AN_POOL_SURPRISE it is the score.  The
+   members see a row differently: one fitted on the training rows, the
+   other before it is added on the same rows shifted by 2. */
+static void test_ensemble_surprise_pool(void)
+{
+    enum { N = 2000 };
+    static float x[N], shifted[N];
+    static const float rows[3] = { 4.0f, 2.5f, -1.0f };
+    an_rng rng;
+    size_t i, k, pool;
+    an_rng_seed(&rng, 11, 0);
+    for (i = 0; i < N; i++) x[i] = (float)an_rng_normal(&rng), shifted[i] = x[i] + 2.0f;
+    for (pool = 0; pool < 2; pool++) {
+        an_ensemble_config c = an_ensemble_config_init();
+        an_detector *e = NULL, *a = NULL, *b = NULL;
+        c.pool = pool ? AN_POOL_SURPRISE : AN_POOL_MEAN;
+        CHECK_OK(an_ensemble_create(&c, 1, NULL, &e));
+        CHECK_OK(zdet_create(1, &an__default_allocator, &a));
+        CHECK_OK(zdet_create(1, &an__default_allocator, &b));
+        CHECK_OK(an_detector_fit(b, shifted, N));
+        CHECK_OK(an_ensemble_add(e, a, 0.6, AN_MEMBER_BASELINE));
+        CHECK_OK(an_ensemble_add(e, b, 0.4, AN_MEMBER_OPTIONAL));
+        CHECK_OK(an_detector_fit(e, x, N));
+        for (k = 0; k < 3; k++) {
+            an_ensemble_decision d;
+            float score;
+            double pa, pb, oracle;
+            CHECK_OK(an_detector_push(e, &rows[k], &score));
+            CHECK_OK(an_ensemble_last(e, &d));
+            pa = d.member_likelihood[0], pb = d.member_likelihood[1];
+            oracle = 1.0 - pow(1.0 - pa, 0.6) * pow(1.0 - pb, 0.4);
+            CHECK(fabs(pa - pb) > 1e-3);
+            CHECK_NEAR(d.surprise, oracle, 1e-12);
+            CHECK(d.surprise >= 0.6 * pa + 0.4 * pb - 1e-12);
+            if (pool) CHECK(d.likelihood == d.surprise);
+            else CHECK_NEAR(d.likelihood, 0.6 * pa + 0.4 * pb, 1e-12);
+        }
+        an_detector_destroy(e);
+    }
+}
+
 /* Scores of one value but for a few (a value held between pulses): the
    knots the bulk's tail is fitted to are all one value, so there is no
    tail (tail 0) and the ranks judge.  Six pulses among 2,000 scores sit
@@ -2426,6 +2470,7 @@ int main(void)
     RUN(test_calibration_short_series);
     RUN(test_calibration_past_the_top);
     RUN(test_calibration_one_valued_bulk);
+    RUN(test_ensemble_surprise_pool);
     RUN(test_ensemble_sustained_vote);
     RUN(test_ensemble_flatline);
     RUN(test_ensemble_quiet);
