@@ -1132,10 +1132,10 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
                  exponential, and under 227 the knots fitted stop where two
                  rows lie above them (not under the 96.5% knot), so an
                  outlier among few scores does not set its own tail.  Ranks
-                 alone would let an anomaly among the
-                 training scores calibrate itself away (the top sits at
-                 (n - 0.5) / n: a 6-sigma spike in 3,000 training rows could
-                 not pass 0.9999); the tail comes from the bulk, which a few
+                 alone would let an anomaly among the training scores
+                 calibrate itself away (the top sits at (n - 0.5) / n: a
+                 6-sigma spike in 3,000 training rows could not pass
+                 0.9999); the tail comes from the bulk, which a few
                  anomalies do not move, so an outlier is rare whether or not
                  training saw it, while a heavy-tailed series (shape > 0)
                  keeps its extremes ordinary.  Where the knots fitted are
@@ -1144,11 +1144,11 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
                  and the ranks alone judge: a pulse that recurs is as rare
                  as its count says (one every few hundred rows, fitted on
                  2,000 rows, was flagged each time it came: 30 of 30, now
-                 none).  p in [0, 1] (1 only where the
-                 double rounds), non-decreasing in s, still rising past
-                 everything seen in training.  A score on several tied knots
-                 gets the lowest of their levels (or the tail's, when higher):
-                 a value training saw often is not rare.
+                 none).  p in [0, 1] (1 only where the double rounds),
+                 non-decreasing in s, still rising past everything seen in
+                 training.  A score on several tied knots gets the lowest
+                 of their levels (or the tail's, when higher): a value
+                 training saw often is not rare.
                    Past the maximum, the rank's tail probability is the
                  exponential through the 99.1% knot and the top, with the top
                  at its expected level n / (n + 1) rather than its rank's
