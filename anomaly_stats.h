@@ -2350,10 +2350,9 @@ static double an__hw_residual(double x, double base, double season)
 
 static double an__hw_step(const an__hw_params *p, size_t persist, an__hw *s, double x, double clip)
 {
-    double season = p->period ? s->season[s->phase] : 0.0, forecast = s->level + s->slope + season;
+    double season = p->period ? s->season[s->phase] : 0.0, base = s->level + s->slope, forecast = base + season;
     an__band band = an__hw_band(p, s);
-    double r = an__hw_residual(x, s->level + s->slope, season), lo = band.lo - clip * band.spread,
-           hi = band.hi + clip * band.spread;
+    double r = an__hw_residual(x, base, season), lo = band.lo - clip * band.spread, hi = band.hi + clip * band.spread;
     double score, level;
     size_t at = s->phase;
     int outside = r < lo || r > hi;
