@@ -157,22 +157,23 @@ AN_API an_result an_acf(const double *y, size_t n, size_t max_lag, double *acf, 
    white-noise bound 2 / sqrt(n), whichever is larger) that rises at least
    min_acf / 2 above the autocorrelation at shorter lags, at most
    max_period (0 = n / 3), taken as the shortest peak that the strongest
-   peak is a whole multiple of, moved to the lag within p / 20 (at least
-   2) whose cycle means leave the least variance per degree of freedom
-   in the series less its moving average over p rows (the peak of a
-   smooth cycle is broad: five days of 5-minute rows put it up to five
-   lags off the day), then to the vertex of the parabola fitted to that
-   variance at the 3 lags either side (one lag's difference is within
-   the noise on a few cycles, three lags' is not); a divisor of it (p /
-   k, k <= 10) is taken instead when its cycle medians leave no more
-   than p's do plus 5% of what the series' median leaves, in absolute
-   deviations per degree of freedom (n - q for q medians; a few days of
-   a changed season fill a multiple's cycle means, not its medians, and
-   a multiple's many medians fit them by their number); kept if they
-   explain at least 5% of the variance left (beyond the 2 p / n that p
-   means take from noise).  Each period found is removed (cycle means)
-   before the search for the next, which stops when what is left is below
-   1e-9 of the variance (rounding).
+   peak is a whole multiple of, moved to the lag within p / 20 (at least 2)
+   whose cycle means leave the least variance per degree of freedom in the
+   series less its moving average over p rows (the peak of a smooth cycle
+   is broad: five days of 5-minute rows put it up to five lags off the
+   day), then to the vertex of the parabola fitted to that variance at the
+   3 lags either side (one lag's difference is within the noise on a few
+   cycles, three lags' is not); a divisor of it (p / k, k <= 10) is taken
+   instead when its cycle medians leave no more than p's do plus 5% of what
+   the series' median leaves, in absolute deviations per degree of freedom
+   (n - q for q medians; a few days of a changed season fill a multiple's
+   cycle means, not its medians, and a multiple's many medians fit them by
+   their number); kept if they explain at least 5% of the variance left
+   (beyond the 2 p / n that p means take from noise), else the strongest
+   peak is tried so (two pulses 6 rows apart in each cycle of 100 peak at
+   lag 6 too).  Each period found is removed (cycle means) before the
+   search for the next, which stops when what is left is below 1e-9 of the
+   variance (rounding).
    Finds at most max_count periods and reports how many in *count (0 when
    the series has no clear season, and for a constant series or a line).
    Returns: AN_OK (*count may be 0); AN_ERR_TOO_SHORT; AN_ERR_INPUT for a
@@ -1615,15 +1616,17 @@ static int an__acf_peak(const double *acf, size_t k, double low, double min_acf)
     return acf[k] > acf[k - 1] && acf[k] >= acf[k + 1] && acf[k] > min_acf && acf[k] - low >= 0.5 * min_acf;
 }
 
-/* The period the autocorrelation shows: its strongest peak, or the
-   shortest peak that one is a whole multiple of (within one lag per
-   cycle) at least half as high.  0 when there is no peak. */
-static size_t an__acf_period(const double *acf, size_t max_lag, double min_acf)
+/* The period the autocorrelation shows: its strongest peak (into
+   *strongest), or the shortest peak that one is a whole multiple of
+   (within one lag per cycle) at least half as high.  0 when there is no
+   peak. */
+static size_t an__acf_period(const double *acf, size_t max_lag, double min_acf, size_t *strongest)
 {
     size_t k, best = 0, j;
     double low = acf[1];
     for (k = 2; k < max_lag; low = acf[k] < low ? acf[k] : low, k++)
         if (an__acf_peak(acf, k, low, min_acf) && (!best || acf[k] > acf[best])) best = k;
+    *strongest = best;
     if (!best) return 0;
     for (j = 2, low = acf[1]; j < best; low = acf[j] < low ? acf[j] : low, j++) {
         size_t cycles = (best + j / 2) / j;
@@ -1783,18 +1786,25 @@ AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period,
     for (i = 0; i < n; i++) x[i] = y[i] - icpt - slope * (double)i;
     total = an__cycle_sse(y, n, 1);
     while (found < max_count) {
-        size_t p, q;
+        size_t p, q, c, cand[2];
         /* what is left must be more than rounding: a line (or a line of
            floats, whose rounding repeats) has no season */
         if (!(an__cycle_sse(x, n, 1) > 1e-9 * total)) break;
         if ((r = an__acf_work(x, n, max_lag, acf, re)) != AN_OK) break;
-        if ((p = an__acf_period(acf, max_lag, min_acf)) != 0)
-            p = an__shortest_season(x, n, an__refine_period(x, n, p, max_period, re), re);
-        for (k = 0; k < found; k++)     /* the cycle means of a multiple took it out already */
-            if (p && periods[k] % p == 0) p = 0;
-        /* A real season explains at least 5% of what is left, beyond the
-           2p/n that p free means take from noise. */
-        if (p && an__cycle_sse(x, n, p) > (0.95 - 2.0 * (double)p / nn) * an__cycle_sse(x, n, 1)) p = 0;
+        /* The shorter peak first (a day under a week); when it is no
+           season, the strongest: two pulses 6 rows apart in each cycle of
+           100 (NAB's art_increase_spike_density) correlate at lag 6, whose
+           cycle means explain nothing. */
+        cand[0] = an__acf_period(acf, max_lag, min_acf, &cand[1]);
+        for (c = 0, p = 0; c < 2 && !p; c++) {
+            if (!cand[c] || (c == 1 && cand[1] == cand[0])) continue;
+            p = an__shortest_season(x, n, an__refine_period(x, n, cand[c], max_period, re), re);
+            for (k = 0; k < found; k++) /* the cycle means of a multiple took it out already */
+                if (p && periods[k] % p == 0) p = 0;
+            /* A real season explains at least 5% of what is left, beyond
+               the 2p/n that p free means take from noise. */
+            if (p && an__cycle_sse(x, n, p) > (0.95 - 2.0 * (double)p / nn) * an__cycle_sse(x, n, 1)) p = 0;
+        }
         if (!p) break;
         periods[found++] = p;
         for (q = 0; q < p; q++) {                     /* remove its cycle means */

@@ -537,6 +537,42 @@ static void test_detect_periods_edges(void)
     CHECK_EQ_SIZE(count, 0);
 }
 
+/* Two pulses 6 rows apart in every cycle of 100 (NAB's
+   art_increase_spike_density): the autocorrelation peaks at lag 6 (one
+   pulse of each pair on the other) and at 100, about 17 sixes, so 6 is
+   tried first.  Its cycle means explain nothing; then the strongest
+   peak, 100, is tried.  Before, the search stopped at 6 with no period,
+   and STL + IQR scored a pulse out of its place in the cycle as every
+   pulse. */
+static void test_detect_periods_pulse_pair(void)
+{
+    enum { N = 1200, P = 100 };
+    static double y[N];
+    static float x[N + P], s[N + P];
+    size_t i, p[4], count = 9;
+    an_stl_iqr_config c = an_stl_iqr_config_init(0);
+    an_detector *d = NULL;
+    an_rng rng;
+    float top_in_place = 0.0f;
+    for (i = 0; i < N + P; i++) x[i] = i % P == 0 || i % P == 6 ? 20.0f : 0.0f;
+    for (i = 0; i < N; i++) y[i] = x[i];
+    CHECK_OK(an_detect_periods(y, N, 0, 0, p, 4, &count, NULL));
+    CHECK(count == 1 && p[0] == P);
+    an_rng_seed(&rng, 23, 1);
+    for (i = 0; i < N; i++) y[i] = x[i] + 0.5 * an_rng_normal(&rng);   /* with noise */
+    CHECK_OK(an_detect_periods(y, N, 0, 0, p, 4, &count, NULL));
+    CHECK(count == 1 && p[0] == P);
+    x[N + 5] = 20.0f;                                        /* a pulse out of place */
+    CHECK_OK(an_stl_iqr_create(&c, 1, NULL, &d));
+    if (!d) return;
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK_OK(an_detector_score(d, x, N + P, s));
+    for (i = 0; i < N + P; i++)
+        if (x[i] > 0.0f && i != N + 5 && s[i] > top_in_place) top_in_place = s[i];
+    CHECK(s[N + 5] > 100.0f * (top_in_place + 1.0f));
+    an_detector_destroy(d);
+}
+
 /* ---- robust scores ------------------------------------------------------- */
 
 static an_detector *make_robust(an_robust_method m, size_t window, size_t F)
@@ -1907,6 +1943,7 @@ int main(void)
     RUN(test_detect_periods_disturbed_days);
     RUN(test_detect_periods_phase_changes);
     RUN(test_detect_periods_edges);
+    RUN(test_detect_periods_pulse_pair);
     RUN(test_robust_by_hand);
     RUN(test_robust_rolling);
     RUN(test_stl_iqr_detects);
