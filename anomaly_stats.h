@@ -169,10 +169,11 @@ AN_API an_result an_acf(const double *y, size_t n, size_t max_lag, double *acf, 
    (n - q for q medians; a few days of a changed season fill a multiple's
    cycle means, not its medians, and a multiple's many medians fit them by
    their number); kept if they explain at least 5% of the variance left
-   (beyond the 2 p / n that p means take from noise), else the strongest
-   peak is tried so (two pulses 6 rows apart in each cycle of 100 peak at
-   lag 6 too).  Each period found is removed (cycle means) before the
-   search for the next, which stops when what is left is below 1e-9 of the
+   (beyond the 2 p / n that p means take from noise); when they do not, or
+   p is a divisor of a period found before, the strongest peak goes through
+   the same steps (two pulses 6 rows apart in each cycle of 100 peak at lag
+   6 too).  Each period found is removed (cycle means) before the search
+   for the next, which stops when what is left is below 1e-9 of the
    variance (rounding).
    Finds at most max_count periods and reports how many in *count (0 when
    the series has no clear season, and for a constant series or a line).
@@ -1792,9 +1793,9 @@ AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period,
         if (!(an__cycle_sse(x, n, 1) > 1e-9 * total)) break;
         if ((r = an__acf_work(x, n, max_lag, acf, re)) != AN_OK) break;
         /* The shorter peak first (a day under a week); when it is no
-           season, the strongest: two pulses 6 rows apart in each cycle of
-           100 (NAB's art_increase_spike_density) correlate at lag 6, whose
-           cycle means explain nothing. */
+           season or one found already, the strongest: two pulses 6 rows
+           apart in each cycle of 100 (NAB's art_increase_spike_density)
+           correlate at lag 6, whose cycle means explain nothing. */
         cand[0] = an__acf_period(acf, max_lag, min_acf, &cand[1]);
         for (c = 0, p = 0; c < 2 && !p; c++) {
             if (!cand[c] || (c == 1 && cand[1] == cand[0])) continue;
