@@ -3,7 +3,7 @@
 
      anomaly detect [options] FILE|-     score every row of a CSV file
      anomaly stream [options]            score values from stdin as they come
-     anomaly nab DATA_DIR OUT_DIR [--name NAME] [--windows FILE]
+     anomaly nab DATA_DIR OUT_DIR [--name NAME] [--windows FILE] [--per-file]
                                          run the NAB protocol over a corpus
      anomaly demo                        a synthetic series, end to end
      anomaly inject [options] FILE|-     add labelled synthetic anomalies
@@ -39,7 +39,8 @@ static const char *const usage_text[] = {
     "usage: anomaly detect [options] FILE|-\n"
     "       anomaly explain [options] [--explainer E] [--samples N] FILE|-\n"
     "       anomaly stream [options]\n"
-    "       anomaly nab DATA_DIR OUT_DIR [--name NAME] [--windows combined_windows.json] [--jobs N] [options]\n"
+    "       anomaly nab DATA_DIR OUT_DIR [--name NAME] [--windows combined_windows.json] [--per-file] [--jobs N]\n"
+    "                   [options]\n"
     "       anomaly demo [options]\n"
     "       anomaly inject [--kinds LIST] [--count N] [--magnitude S] [--seed N] [--channels LIST]\n"
     "                      [--period N] [--clean-rows N] [--json FILE] FILE|-\n"
@@ -163,9 +164,12 @@ static const char *const usage_text[] = {
     "(it fits on the rows seen at rows 150, 300, 600, ...).  It writes\n"
     "OUT_DIR/NAME/<category>/NAME_<file>.csv in NAB's results layout (NAME\n"
     "defaults to anomalyh) and, with --windows, prints the three normalised NAB\n"
-    "scores.  --jobs N scores N files at once in N processes (default: one per\n"
-    "online core; the results are those of --jobs 1).  Takes --method, --period,\n"
-    "--window, --epochs, --seed, --quiet.\n"
+    "scores; --per-file then lists every file at the standard profile's\n"
+    "threshold, most points lost first: its windows, those with a detection, its\n"
+    "detections outside them (false positives) and the points it lost against a\n"
+    "perfect detector (they sum to 100 less the score).  --jobs N scores N files\n"
+    "at once in N processes (default: one per online core; the results are those\n"
+    "of --jobs 1).  Takes --method, --period, --window, --epochs, --seed, --quiet.\n"
     "\n"
     "demo makes eight weeks of hourly synthetic telemetry with four injected\n"
     "anomalies, trains on the first three weeks, prints the events and the\n"
@@ -2098,6 +2102,41 @@ static void nab_parallel(const options *o, const nab_job *jobs, size_t n, long n
     free(pid);
 }
 
+/* --per-file: each file at the standard profile's corpus threshold, most
+   points lost first: its windows and how many had a detection, the
+   detections outside them (NAB's false positives, rows after the
+   probation) and the points it lost against a perfect detector, in the
+   normalised score's units (their sum is 100 less the score). */
+static void nab_per_file(const nab_file *files, const an_nab_series *series, size_t n_files, const an_nab_result *res)
+{
+    an_nab_profile prof = an_nab_profile_get(AN_NAB_STANDARD);
+    double span = res->perfect - res->null_raw, *lost = (double *)xmalloc(n_files * sizeof(double));
+    size_t *order = (size_t *)xmalloc(n_files * sizeof(size_t)), i, j, k;
+    printf("per file at the standard threshold %.4f, most lost first:\n", res->threshold);
+    printf("  %-60s %7s %5s %5s %7s\n", "file", "windows", "found", "fp", "lost");
+    for (i = 0; i < n_files; i++) {
+        an_nab_counts c;
+        check(an_nab_score_series(&series[i], res->threshold, prof, &c), "nab");
+        lost[i] = span > 0.0 ? 100.0 * (prof.tp * (double)series[i].n_windows - c.score) / span : 0.0;
+        for (j = i; j > 0 && lost[order[j - 1]] < lost[i]; j--) order[j] = order[j - 1];   /* most lost first */
+        order[j] = i;
+    }
+    for (k = 0; k < n_files; k++) {
+        const an_nab_series *s = &series[order[k]];
+        size_t found = 0, fp = 0, r, w = 0;
+        for (j = 0; j < s->n_windows; j++)
+            for (r = s->windows[j].start; r <= s->windows[j].end; r++)
+                if (r >= an_nab_probation(s->n) && s->score[r] >= res->threshold) { found++; break; }
+        for (r = an_nab_probation(s->n); r < s->n; r++) {
+            while (w < s->n_windows && s->windows[w].end < r) w++;
+            if (s->score[r] >= res->threshold && !(w < s->n_windows && s->windows[w].start <= r)) fp++;
+        }
+        printf("  %-60s %7zu %5zu %5zu %7.2f\n", files[order[k]].key, s->n_windows, found, fp, lost[order[k]]);
+    }
+    free(order);
+    free(lost);
+}
+
 static int cmd_nab(int argc, char **argv)
 {
     const char *name = "anomalyh", *windows = NULL, *dirs[2];
@@ -2108,13 +2147,14 @@ static int cmd_nab(int argc, char **argv)
     long n_workers = sysconf(_SC_NPROCESSORS_ONLN);
     options o;
     char **rest = (char **)xmalloc((size_t)argc * sizeof(char *));
-    int a, n_rest = 0;
+    int a, n_rest = 0, per_file = 0;
     for (a = 2; a < argc; a++) {                 /* nab's own options; the rest are detect's */
         if ((!strcmp(argv[a], "--name") || !strcmp(argv[a], "--windows") || !strcmp(argv[a], "--jobs")) &&
             a + 1 == argc)
             die("%s needs a value", argv[a]);
         if (!strcmp(argv[a], "--name")) name = argv[++a];
         else if (!strcmp(argv[a], "--windows")) windows = argv[++a];
+        else if (!strcmp(argv[a], "--per-file")) per_file = 1;
         else if (!strcmp(argv[a], "--jobs")) {
             size_t j = parse_count(argv[a], argv[a + 1]);
             if (j < 1 || j > 1024) die("--jobs: 1 to 1024 processes, not '%s'", argv[a + 1]);
@@ -2129,11 +2169,12 @@ static int cmd_nab(int argc, char **argv)
     }
     options_init(&o);
     if (parse_options(n_rest, rest, 0, &o) != n_rest || n_dirs != 2)
-        die("nab: DATA_DIR OUT_DIR [--name NAME] [--windows FILE] [--method M] [--period N] [--window N]");
+        die("nab: DATA_DIR OUT_DIR [--name NAME] [--windows FILE] [--per-file] [--method M] [--period N] [--window N]");
     free(rest);
     if (o.threshold != THRESHOLD_VOTE || o.train_rows || o.load || o.save || o.json || o.svg || o.explain_option ||
         o.targets || o.inputs)
         die("nab: the protocol fixes training and scores; --method, --period, --window, --epochs and --seed apply");
+    if (per_file && !windows) die("nab: --per-file needs --windows");
     if (windows) json = slurp(windows, NULL);
     o.pool = AN_POOL_SURPRISE;      /* see nab_scores */
     o.quiet = 1;                    /* no progress bar for each of a file's refits */
@@ -2146,7 +2187,9 @@ static int cmd_nab(int argc, char **argv)
     if (json) {
         static const char *profile_name[3] = { "standard", "reward_low_FP", "reward_low_FN" };
         an_nab_series *series = (an_nab_series *)xmalloc(n_files * sizeof(an_nab_series));
+        an_nab_result standard;
         size_t n_windows = 0;
+        memset(&standard, 0, sizeof standard);
         int p;
         for (i = 0; i < n_files; i++) n_windows += files[i].n_windows;
         if (!n_windows)
@@ -2164,7 +2207,9 @@ static int cmd_nab(int argc, char **argv)
             check(an_nab_evaluate(series, n_files, an_nab_profile_get((an_nab_profile_id)p), NULL, &res), "nab");
             printf("  %-14s %6.2f   (threshold %.4f, tp %zu, fp %zu, fn %zu)\n", profile_name[p], res.normalized,
                    res.threshold, res.counts.tp, res.counts.fp, res.counts.fn);
+            if (per_file && p == AN_NAB_STANDARD) standard = res;
         }
+        if (per_file) nab_per_file(files, series, n_files, &standard);
         free(series);
         free(json);
     }

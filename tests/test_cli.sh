@@ -169,6 +169,15 @@ printf '{"a/s.csv": [["2014-09-01 00:00:00.000000", "2014-09-02 00:00:00.000000"
     cmp -s "$tmp/par1.txt" "$tmp/par3.txt" && diff -r "$tmp/par1" "$tmp/par3" > /dev/null &&
     grep -q 'over 3 files' "$tmp/par1.txt"
 ok $? "nab --jobs 3 gives the results of --jobs 1"
+# nab --per-file: one line per file; their false positives are the
+# standard line's, and their points lost sum to 100 less its score
+"$bin" nab "$tmp/par" "$tmp/par1" --method stl --jobs 1 --windows "$tmp/par.json" --per-file > "$tmp/perfile.txt" \
+    2> /dev/null &&
+    awk '/^  standard/ { score = $2; sub(/,/, "", $8); fp = $8 }
+         /most lost first/ { on = 1; next }
+         on && $1 != "file" { files++; sum += $5; fps += $4; if ($1 == "a/t.csv" && ($2 != 0 || $3 != 0)) bad = 1 }
+         END { d = sum + score - 100; exit !(files == 3 && !bad && fps == fp && d < 0.02 && d > -0.02) }' "$tmp/perfile.txt"
+ok $? "nab --per-file: three files, their false positives and points lost add up"
 
 # the picture (written by the first detect above): an SVG document, and the demo writes one too
 head -c 200 "$tmp/p.svg" | grep -q '<svg' && tail -c 20 "$tmp/p.svg" | grep -q '</svg>'
@@ -464,6 +473,7 @@ bad "nab: two value columns" "two.csv: NAB files have one value column" "$bin" n
 bad "nab: an unknown option" "unknown option --bogus" "$bin" nab "$tmp/data" "$tmp/nab_out" --bogus 1
 bad "nab: an unknown --method" "--method: hybrid" "$bin" nab "$tmp/data" "$tmp/nab_out" --method foo
 bad "nab: --windows without its file" "--windows needs a value" "$bin" nab "$tmp/data" "$tmp/nab_out" --windows
+bad "nab: --per-file without --windows" "nab: --per-file needs --windows" "$bin" nab "$tmp/data" "$tmp/nab_out" --per-file
 bad "nab: a missing windows file" "cannot open $tmp/none.json" "$bin" nab "$tmp/data" "$tmp/nab_out" --windows "$tmp/none.json"
 bad "nab: one directory" "nab: DATA_DIR OUT_DIR" "$bin" nab "$tmp/data"
 mkdir -p "$tmp/nab_mix/cat" && cp "$tmp/bad.csv" "$tmp/nab_mix/cat/" && cp "$tmp/few.csv" "$tmp/nab_mix/cat/"
