@@ -2189,8 +2189,8 @@ static int cmd_nab(int argc, char **argv)
         an_nab_series *series = (an_nab_series *)xmalloc(n_files * sizeof(an_nab_series));
         an_nab_result standard;
         size_t n_windows = 0;
-        memset(&standard, 0, sizeof standard);
         int p;
+        memset(&standard, 0, sizeof standard);
         for (i = 0; i < n_files; i++) n_windows += files[i].n_windows;
         if (!n_windows)
             fprintf(stderr, "anomaly: note: %s has no windows for these files (keys are \"<category>/<file>.csv\")\n",
