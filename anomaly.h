@@ -1170,9 +1170,8 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
    that sees nothing (p 1 - 1e-6 and 0.5, weights 0.6 and 0.4: 0.9998, where
    the mean gives 0.8); a decision carries the surprise pool whatever the
    pool (the hybrid judges a lone row of a whole-series fit by it).  A
-   member votes "anomaly" when its likelihood
-   exceeds `threshold`; the row is an anomaly when the votes reach
-   `min_agree` of the weight present.
+   member votes "anomaly" when its likelihood exceeds `threshold`; the row
+   is an anomaly when the votes reach `min_agree` of the weight present.
 
    A member also votes on a sustained departure (`sustain_rows` w > 0):
    the mean over its last w rows of the surprise -ln(1 - p_k), against

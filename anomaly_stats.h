@@ -1788,9 +1788,10 @@ AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period,
     total = an__cycle_sse(y, n, 1);
     while (found < max_count) {
         size_t p, q, c, cand[2];
+        double left = an__cycle_sse(x, n, 1);
         /* what is left must be more than rounding: a line (or a line of
            floats, whose rounding repeats) has no season */
-        if (!(an__cycle_sse(x, n, 1) > 1e-9 * total)) break;
+        if (!(left > 1e-9 * total)) break;
         if ((r = an__acf_work(x, n, max_lag, acf, re)) != AN_OK) break;
         /* The shorter peak first (a day under a week); when it is no
            season or one found already, the strongest: two pulses 6 rows
@@ -1804,7 +1805,7 @@ AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period,
                 if (p && periods[k] % p == 0) p = 0;
             /* A real season explains at least 5% of what is left, beyond
                the 2p/n that p free means take from noise. */
-            if (p && an__cycle_sse(x, n, p) > (0.95 - 2.0 * (double)p / nn) * an__cycle_sse(x, n, 1)) p = 0;
+            if (p && an__cycle_sse(x, n, p) > (0.95 - 2.0 * (double)p / nn) * left) p = 0;
         }
         if (!p) break;
         periods[found++] = p;

@@ -2103,37 +2103,35 @@ static void nab_parallel(const options *o, const nab_job *jobs, size_t n, long n
 }
 
 /* --per-file: each file at the standard profile's corpus threshold, most
-   points lost first: its windows and how many had a detection, the
-   detections outside them (NAB's false positives, rows after the
-   probation) and the points it lost against a perfect detector, in the
+   points lost first: its windows and how many had a detection, its false
+   positives (an_nab_counts.fp: rows after the probation, outside every
+   window) and the points it lost against a perfect detector, in the
    normalised score's units (their sum is 100 less the score). */
 static void nab_per_file(const nab_file *files, const an_nab_series *series, size_t n_files, const an_nab_result *res)
 {
     an_nab_profile prof = an_nab_profile_get(AN_NAB_STANDARD);
     double span = res->perfect - res->null_raw, *lost = (double *)xmalloc(n_files * sizeof(double));
+    an_nab_counts *c = (an_nab_counts *)xmalloc(n_files * sizeof(an_nab_counts));
     size_t *order = (size_t *)xmalloc(n_files * sizeof(size_t)), i, j, k;
     printf("per file at the standard threshold %.4f, most lost first:\n", res->threshold);
     printf("  %-60s %7s %5s %5s %7s\n", "file", "windows", "found", "fp", "lost");
     for (i = 0; i < n_files; i++) {
-        an_nab_counts c;
-        check(an_nab_score_series(&series[i], res->threshold, prof, &c), "nab");
-        lost[i] = span > 0.0 ? 100.0 * (prof.tp * (double)series[i].n_windows - c.score) / span : 0.0;
+        check(an_nab_score_series(&series[i], res->threshold, prof, &c[i]), "nab");
+        lost[i] = span > 0.0 ? 100.0 * (prof.tp * (double)series[i].n_windows - c[i].score) / span : 0.0;
         for (j = i; j > 0 && lost[order[j - 1]] < lost[i]; j--) order[j] = order[j - 1];   /* most lost first */
         order[j] = i;
     }
     for (k = 0; k < n_files; k++) {
         const an_nab_series *s = &series[order[k]];
-        size_t found = 0, fp = 0, r, w = 0;
+        size_t found = 0, r, from = an_nab_probation(s->n);
         for (j = 0; j < s->n_windows; j++)
-            for (r = s->windows[j].start; r <= s->windows[j].end; r++)
-                if (r >= an_nab_probation(s->n) && s->score[r] >= res->threshold) { found++; break; }
-        for (r = an_nab_probation(s->n); r < s->n; r++) {
-            while (w < s->n_windows && s->windows[w].end < r) w++;
-            if (s->score[r] >= res->threshold && !(w < s->n_windows && s->windows[w].start <= r)) fp++;
-        }
-        printf("  %-60s %7zu %5zu %5zu %7.2f\n", files[order[k]].key, s->n_windows, found, fp, lost[order[k]]);
+            for (r = s->windows[j].start > from ? s->windows[j].start : from; r <= s->windows[j].end; r++)
+                if (s->score[r] >= res->threshold) { found++; break; }
+        printf("  %-60s %7zu %5zu %5zu %7.2f\n", files[order[k]].key, s->n_windows, found, c[order[k]].fp,
+               lost[order[k]]);
     }
     free(order);
+    free(c);
     free(lost);
 }
 
