@@ -1046,12 +1046,21 @@ static void default_inputs(const options *o, const table *t, const float *x, siz
     if (o->targets || o->inputs || o->load || n < 32 || t->cols < 2) return;
     command = (unsigned char *)xmalloc(t->cols);
     check(an_exog_commands(x, n, t->cols, command, &n_commands), "inputs");
-    for (f = 0; f < t->cols; f++) {
-        if (!command[f]) continue;
-        target[f] = 0;
-        if (!o->quiet)
-            fprintf(stderr, "anomaly: note: column '%s' holds only 0 and 1 in the training rows: read as an input (an "
-                            "on-off command), not judged (--targets names the columns to judge)\n", t->name[f + 1]);
+    for (f = 0; f < t->cols; f++)
+        if (command[f]) target[f] = 0;
+    if (!o->quiet && n_commands == 1)
+        for (f = 0; f < t->cols; f++) {
+            if (command[f])
+                fprintf(stderr, "anomaly: note: column '%s' holds only 0 and 1 in the training rows: read as an input "
+                                "(an on-off command), not judged (--targets names the columns to judge)\n", t->name[f + 1]);
+        }
+    else if (!o->quiet && n_commands > 1) {   /* one line, however many: telemanom's files hold dozens */
+        size_t left = n_commands;
+        fprintf(stderr, "anomaly: note: columns");
+        for (f = 0; f < t->cols; f++)
+            if (command[f]) fprintf(stderr, " '%s'%s", t->name[f + 1], --left ? "," : "");
+        fprintf(stderr, " hold only 0 and 1 in the training rows: read as inputs (on-off commands), not judged "
+                        "(--targets names the columns to judge)\n");
     }
     free(command);
 }
