@@ -1191,7 +1191,14 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
    robust z needs no distribution.  The window holds rows the member
    answered in a row (an absent row restarts it) and votes once full:
    pushes since fit, load or reset, or the rows of one batch.  A member
-   with fewer than 4 w training windows does not vote so.
+   with fewer than 4 w training windows does not vote so.  With
+   `normal_training` (the rows fitted on are known normal: a clean
+   prefix, telemanom's training period) the window's mean must also pass
+   the most surprising training window's: a pattern training showed a
+   few times (a quantised cycle's steps, a daily job) sits outside the
+   windows' median and MAD and would vote each time it came back; fitted
+   on rows that may hold the anomalies (the whole series) it stays off,
+   or an anomaly would set its own bar.
 
    A stuck input is judged on the rows themselves (`flatline_rows` > 0): a
    feature that has repeated its value exactly for k rows makes the row an
@@ -1258,6 +1265,9 @@ typedef struct an_ensemble_config {
     double sustain_z;      /* its robust z that votes (8)                      */
     size_t flatline_rows;  /* the shortest stuck run that decides, 0 = off (0) */
     size_t quiet_rows;     /* the quiet rule's window, 0 = off (0)             */
+    int normal_training;   /* 1: the rows fitted on are known normal, and the
+                              sustained vote also needs a window past every
+                              training window (0)                             */
 } an_ensemble_config;
 
 #define AN_ENSEMBLE_MAX_MEMBERS 8
@@ -4777,6 +4787,7 @@ typedef struct an__member {
     an_calibration cal;
     double sustain_median;       /* the training windows' mean surprise: median ... */
     double sustain_scale;        /* ... and floored 1.4826 MAD, 0 = no sustained vote */
+    double sustain_top;          /* the largest (normal_training), else 0  */
     float ring[AN_ENSEMBLE_MAX_SUSTAIN];   /* surprises of the last pushes     */
     size_t ring_head, ring_filled;         /* the next slot; answered rows held */
 } an__member;
@@ -4824,6 +4835,7 @@ AN_API an_ensemble_config an_ensemble_config_init(void)
     c.sustain_z = 8.0;
     c.flatline_rows = 0;
     c.quiet_rows = 0;
+    c.normal_training = 0;
     return c;
 }
 
@@ -4842,7 +4854,7 @@ AN_API an_result an_ensemble_create(const an_ensemble_config *config, size_t n_f
         (config->pool != AN_POOL_MEAN && config->pool != AN_POOL_SURPRISE) || config->sustain_rows == 1 ||
         config->sustain_rows > AN_ENSEMBLE_MAX_SUSTAIN || !(config->sustain_z > 0.0) || !an__finite(config->sustain_z) ||
         config->flatline_rows > AN_ENSEMBLE_MAX_FLATLINE || config->quiet_rows == 1 || config->quiet_rows == 2 ||
-        config->quiet_rows > AN_ENSEMBLE_MAX_QUIET)
+        config->quiet_rows > AN_ENSEMBLE_MAX_QUIET || (config->normal_training != 0 && config->normal_training != 1))
         return AN_ERR_INVALID_ARG;
     if ((r = an__allocator_copy(&alloc, a)) != AN_OK) return r;
     if (an__quiet_bytes(n_features, config->quiet_rows) == SIZE_MAX) return AN_ERR_TOO_LARGE;
@@ -4941,14 +4953,14 @@ static float an__surprise(const an__ensemble *e, double p)
 
 #ifndef ANOMALY_NO_TRAINING
 /* The median and scale of the mean surprise over every full window of the
-   member's training scores raw[0..n), or scale 0 for fewer than 4 w
-   windows.  Surprises are summed oldest first, as the push and batch
+   member's training scores raw[0..n), and with normal_training its
+   largest, or scale 0 for fewer than 4 w windows.  Surprises are summed oldest first, as the push and batch
    paths sum them, so a window's mean is the same number on every path. */
 static an_result an__sustain_fit(const an__ensemble *e, an__member *m, const float *raw, size_t n)
 {
     size_t w = e->config.sustain_rows, windows, i, j, bytes;
     double *s, *mean, med, mad, floor_;
-    m->sustain_median = m->sustain_scale = 0.0;
+    m->sustain_median = m->sustain_scale = m->sustain_top = 0.0;
     if (w == 0 || n < 5 * w - 1) return AN_OK;              /* n - w + 1 >= 4 w windows */
     windows = n - w + 1;
     bytes = an__mul(an__mul(2, n), sizeof(double));
@@ -4960,6 +4972,7 @@ static an_result an__sustain_fit(const an__ensemble *e, an__member *m, const flo
         double sum = 0.0;
         for (j = 0; j < w; j++) sum += s[i + j];
         mean[i] = sum / (double)w;
+        if (e->config.normal_training && mean[i] > m->sustain_top) m->sustain_top = mean[i];
     }
     med = an__quantile_d(mean, windows, 0.5);
     for (i = 0; i < windows; i++) s[i] = fabs(mean[i] - med);
@@ -5274,7 +5287,8 @@ static an_result an__ensemble_combine(const an__ensemble *e, const float *raw, s
         z += m->weight * (out->member_z[k] < 50.0 ? out->member_z[k] : 50.0);
         if (m->sustain_scale > 0.0 && an__finite(sustain_mean[k]))
             out->member_sustain[k] = (sustain_mean[k] - m->sustain_median) / m->sustain_scale;
-        if (out->member_likelihood[k] > e->config.threshold || out->member_sustain[k] > e->config.sustain_z)
+        if (out->member_likelihood[k] > e->config.threshold ||
+            (out->member_sustain[k] > e->config.sustain_z && sustain_mean[k] > m->sustain_top))
             voted += m->weight;
     }
     if (present == 0.0) return AN_ERR_NUMERIC;
@@ -5423,6 +5437,7 @@ AN_API an_result an_ensemble_decide(const an_detector *ensemble, size_t row, an_
 #define AN__TAG_SUSTAIN AN_TAG('S', 'U', 'S', 'T')
 #define AN__TAG_FLAT AN_TAG('F', 'L', 'A', 'T')
 #define AN__TAG_QUIET AN_TAG('Q', 'U', 'I', 'E')
+#define AN__TAG_SUSTAIN_TOP AN_TAG('S', 'T', 'O', 'P')   /* optional: normal_training's bars */
 /* A member's fields before its DETC chunk: weight, role, calibration. */
 #define AN__MEMBER_FIELD_BYTES (8 + 4 + 8 + 8 + 2 * 8 * AN_CALIBRATION_KNOTS + 8 + 8)
 #ifndef ANOMALY_NO_TRAINING
@@ -5466,6 +5481,12 @@ static an_result an__ensemble_save(const an_detector *self, an_writer *w)
         an_write_f32s(w, m->ring, e->config.sustain_rows);
     }
     if ((r = an_write_end(w)) != AN_OK) return r;
+    if (e->config.normal_training) {
+        an_write_begin(w, AN__TAG_SUSTAIN_TOP);
+        for (k = 0; k < e->n_members; k++)
+            if (e->member[k].healthy) an_write_f64(w, e->member[k].sustain_top);
+        an_write_end(w);
+    }
     if (e->config.flatline_rows) {
         an_write_begin(w, AN__TAG_FLAT);
         an_write_u64(w, e->config.flatline_rows);
@@ -5555,6 +5576,20 @@ static an_result an__stuck_load(an_reader *q, an__ensemble *e)
     return an_reader_at_end(q) ? AN_OK : AN_ERR_CORRUPT;
 }
 
+/* The 'STOP' chunk: each member's top training window, finite and >= 0. */
+static an_result an__sustain_top_load(an_reader *q, an__ensemble *e)
+{
+    size_t k;
+    an_result r;
+    for (k = 0; k < e->n_members; k++) {
+        double *top = &e->member[k].sustain_top;
+        if ((r = an_read_f64(q, top)) != AN_OK) return r;
+        if (!(*top >= 0.0) || !an__finite(*top)) return AN_ERR_CORRUPT;
+    }
+    e->config.normal_training = 1;
+    return an_reader_at_end(q) ? AN_OK : AN_ERR_CORRUPT;
+}
+
 /* The 'QUIE' chunk's state after its window (read into the config), checked:
    finite values, needs and differences >= 0, the counters in range. */
 static an_result an__quiet_load(an_reader *q, an__ensemble *e)
@@ -5632,6 +5667,10 @@ static an_result an__ensemble_load(an_reader *payload, const an_detector_vtable 
     if (r == AN_OK) {                                   /* optional: absent, stuck runs are off */
         an_reader q;
         if (an_reader_find(payload, AN__TAG_FLAT, &q) == AN_OK) r = an__stuck_load(&q, (an__ensemble *)*out);
+    }
+    if (r == AN_OK) {                                   /* optional: absent, the training was not known normal */
+        an_reader q;
+        if (an_reader_find(payload, AN__TAG_SUSTAIN_TOP, &q) == AN_OK) r = an__sustain_top_load(&q, (an__ensemble *)*out);
     }
     if (r == AN_OK && has_quiet) r = an__quiet_load(&quiet, (an__ensemble *)*out);
     if (r != AN_OK) {

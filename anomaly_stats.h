@@ -979,7 +979,13 @@ AN_API const an_detector_vtable *const *an_stats_types(size_t *n);
    the mean |second difference| of its last `quiet_rows` rows (12, an
    hour of 5-minute rows, as short as the shortest collapse make eval
    injects; 24 missed those of 12 to 17 rows) under an eighth of its
-   training windows' 25th percentile (the ensemble's quiet rule). */
+   training windows' 25th percentile (the ensemble's quiet rule).  Set
+   `normal_training` when the rows fitted on are known normal (a clean
+   prefix, a training period): a sustained departure must then also pass
+   the most surprising training window (the ensemble's normal_training),
+   so a pattern training showed does not vote each time it comes back;
+   the command line sets it for --train-rows short of the file, and for
+   stream. */
 typedef struct an_hybrid_config {
     size_t period;              /* STL + IQR's period, 0 = detect (0)       */
     double baseline_weight;     /* STL + IQR's weight (0.6)                 */
@@ -991,6 +997,7 @@ typedef struct an_hybrid_config {
     double sustain_z;           /* its robust z (8)                         */
     size_t flatline_rows;       /* the shortest stuck run, 0 = off (6)      */
     size_t quiet_rows;          /* the quiet rule's window, 0 = off (12)    */
+    int normal_training;        /* the rows fitted on are known normal (0)  */
 } an_hybrid_config;
 
 /* Returns: the defaults above with the given period. */
@@ -5725,6 +5732,7 @@ AN_API an_hybrid_config an_hybrid_config_init(size_t period)
     c.sustain_z = 8.0;
     c.flatline_rows = 6;
     c.quiet_rows = 12;
+    c.normal_training = 0;
     return c;
 }
 
@@ -5737,6 +5745,7 @@ AN_API an_ensemble_config an_hybrid_vote_config(const an_hybrid_config *config)
     ec.sustain_z = config->sustain_z;
     ec.flatline_rows = config->flatline_rows;
     ec.quiet_rows = config->quiet_rows;
+    ec.normal_training = config->normal_training;
     return ec;
 }
 

@@ -71,7 +71,8 @@ static const char *const usage_text[] = {
     "                   or the VAE's input window, at least 3 (default 48; vae 24)\n"
     "  --train-rows N   fit on the first N rows, at least 8 (default: all rows,\n"
     "                   unsupervised; stream: 500); every row is then scored from\n"
-    "                   the first, causally\n"
+    "                   the first, causally; short of the file (and in stream)\n"
+    "                   they are taken as normal: what they showed is no anomaly\n"
     "  --preset telemanom  telemanom (Hundman et al. 2018): --method lstm-forecast\n"
     "                   with telemanom's training (2 layers of 32 units, dropout\n"
     "                   0.3, at most 35 epochs, early stopping after 10) and\n"
@@ -91,7 +92,8 @@ static const char *const usage_text[] = {
     "                   another column is left and there are 32 training rows\n",
     "  --threshold T    vote (default: a member past likelihood 0.999 votes, and\n"
     "                   so does one whose last 12 rows are together as surprising\n"
-    "                   as its training rows' windows almost never are; the\n"
+    "                   as its training rows' windows almost never are (after a\n"
+    "                   training prefix, more than every one of them); the\n"
     "                   weighted vote decides; a lone flagged row must reach\n"
     "                   0.9999, fitted on the whole file in the members'\n"
     "                   surprise pool; a column stuck on one value for 6 rows,\n"
@@ -540,8 +542,9 @@ static an_vae_config vae_config(const options *o, size_t n_rows)
 /* The detector the options ask for, as an ensemble: the hybrid's vote
    (an_hybrid_vote_config: the sustained vote, stuck and quiet rules),
    calibrated likelihoods and fallback serve every method.  n_rows: the training
-   rows, which size the LSTM's epochs. */
-static an_detector *make_detector(const options *o, size_t n_features, size_t n_rows)
+   rows, which size the LSTM's epochs; normal: they are known normal (a
+   training prefix), so the sustained vote needs a window past theirs. */
+static an_detector *make_detector(const options *o, size_t n_features, size_t n_rows, int normal)
 {
     an_hybrid_config hc = an_hybrid_config_init(o->period);
     an_ensemble_config ec;
@@ -550,6 +553,7 @@ static an_detector *make_detector(const options *o, size_t n_features, size_t n_
     an_iforest_config ic = an_iforest_config_init(o->seed);
     an_detector *e, *m;
     hc.pool = o->pool;
+    hc.normal_training = normal;
     if (o->method == METHOD_HYBRID) {            /* the library's default hybrid, with the LSTM as its second member */
         check(an_hybrid_create(&hc, n_features, make_lstm(o, n_features, 0, n_rows), NULL, &e), "hybrid");
         return e;
@@ -595,18 +599,19 @@ static an_detector *decider(an_detector *d)
 /* The method's detector for a table whose judged columns are target[]:
    behind the inputs stage when some columns are only read, except for
    the forecaster, which reads them as its own inputs (telemanom's way). */
-static an_detector *make_for_table(const options *o, const table *t, const unsigned char *target, size_t train)
+static an_detector *make_for_table(const options *o, const table *t, const unsigned char *target, size_t train,
+                                   int normal)
 {
     an_exog_config xc = an_exog_config_init();
     unsigned char *input;
     size_t f, n_targets = 0;
     an_detector *d;
     for (f = 0; f < t->cols; f++) n_targets += target[f];
-    if (n_targets == t->cols || o->method == METHOD_LSTM_FORECAST) return make_detector(o, t->cols, train);
+    if (n_targets == t->cols || o->method == METHOD_LSTM_FORECAST) return make_detector(o, t->cols, train, normal);
     if (train < 32) die("--inputs: %zu training rows are too few to learn the targets' responses (give at least 32)", train);
     input = (unsigned char *)xmalloc(t->cols);
     for (f = 0; f < t->cols; f++) input[f] = !target[f];
-    check(an_exog_create(&xc, t->cols, input, make_detector(o, n_targets, train), NULL, &d), "inputs");
+    check(an_exog_create(&xc, t->cols, input, make_detector(o, n_targets, train, normal), NULL, &d), "inputs");
     free(input);
     return d;
 }
@@ -1126,7 +1131,7 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
     } else {
         if (train < 8) die("need at least 8 training rows, have %zu", train);
         check_sizes(o, train);
-        d = make_for_table(o, t, target, train);
+        d = make_for_table(o, t, target, train, train < t->rows);   /* a training prefix is known normal */
         fit_detector(o, d, t->x, train);
         note_flat(o, t, d, target, train);
         if (train < 500 && o->threshold == THRESHOLD_VOTE && !o->quiet)
@@ -1851,7 +1856,7 @@ static an_detector *stream_detector(const options *o, stream_columns *c, const f
     an_detector *d;
     size_t k;
     default_inputs(o, &c->t, x, n, c->target);
-    d = make_for_table(o, &c->t, c->target, n);
+    d = make_for_table(o, &c->t, c->target, n, 1);              /* the training rows are the prefix */
     fit_detector(o, d, x, n);
     if (decider(d) != d && !o->quiet)
         for (k = 0; k < c->t.cols; k++)
@@ -1955,7 +1960,7 @@ static int cmd_stream(int argc, char **argv)
 
 static an_detector *nab_make(void *user, size_t n_features, size_t n_rows)
 {
-    return make_detector((const options *)user, n_features, n_rows);
+    return make_detector((const options *)user, n_features, n_rows, 0);   /* every row seen, anomalies too */
 }
 
 static void nab_scores(const options *o, const float *x, size_t n, float *score)

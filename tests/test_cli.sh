@@ -851,5 +851,23 @@ bad "explain: ig without a gradient" "needs a detector with an input gradient" \
 bad "detect: an explain option" "--explainer, --samples and --baseline are for explain" "$bin" detect --explainer shap "$tmp/wide.csv"
 bad "explain: no file" "explain needs exactly one FILE" "$bin" explain --method stl
 
+# A training prefix is known normal: a quantised sine (7 levels, period
+# 700 rows, no noise) steps now and then, and windows holding its steps
+# sit outside the training windows' median and MAD; before the sustained
+# vote had to pass the most surprising training window, detect flagged
+# 42 events on the clean file and stream 180 rows.  A shift of 0.6 for
+# 30 rows in the test part is still told, at its start and its end.
+awk 'BEGIN { print "t,v"; pi = atan2(0, -1)
+             for (t = 0; t < 5000; t++) { v = 3 * sin(2 * pi * t / 700); r = v >= 0 ? int(v + 0.5) : -int(0.5 - v)
+                                          printf "%d,%.6f\n", t, r / 3 + (t >= 4000 && t < 4030 ? 0.6 : 0) } }' > "$tmp/qsine_shift.csv"
+awk -F, 'NR == 1 || $1 < 4000 || $1 >= 4030' "$tmp/qsine_shift.csv" > "$tmp/qsine.csv"
+"$bin" detect --method stl --train-rows 2000 "$tmp/qsine.csv" 2> "$tmp/qsine.txt" > /dev/null &&
+    grep -q "^0 events, 0 of 4970 rows flagged" "$tmp/qsine.txt" &&
+    "$bin" stream --method stl --train-rows 2000 < "$tmp/qsine.csv" 2> /dev/null | awk -F, 'NR > 1 && $NF == 1 { n++ } END { exit n }'
+ok $? "a quantised sine after a training prefix: no event in detect, no row in stream"
+"$bin" detect --method stl --train-rows 2000 "$tmp/qsine_shift.csv" 2>&1 > /dev/null |
+    awk '/^event/ { n++; if ($2 != 4000 && $2 != 4030) bad = 1 } END { exit !(n == 2 && !bad) }'
+ok $? "... and a shift of 0.6 in its test part: two events, at its start and its end"
+
 echo "test_cli: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -2195,6 +2195,101 @@ static void test_ensemble_sustained_vote(void)
     CHECK_RESULT(an_ensemble_create(&c, 1, NULL, &off), AN_ERR_INVALID_ARG);
 }
 
+/* Known-normal training (normal_training): a pattern the training rows
+   held a few times (runs of 8 rows at 3.2 sd, four of them in 600 rows:
+   minor enough to sit outside the windows' median and MAD) votes through
+   the sustained z when it comes back, unless the bar is the most
+   surprising training window, which the oracle finds by hand; a larger
+   run still votes, from the row the oracle says.  The bar survives a save
+   and a load, is refused out of range, and is off by default. */
+static void test_ensemble_normal_training(void)
+{
+    static float x[SUS_N], test[SUS_T], raw[SUS_N];
+    static double surprise[SUS_N], mean[SUS_N], dev[SUS_N];
+    an_ensemble_config c = an_ensemble_config_init();
+    an_calibration cal;
+    an_detector *on, *off, *m, *loaded;
+    an_ensemble_decision dec, doff, dl;
+    an_rng rng;
+    size_t i, j, windows = SUS_N - SUS_W + 1, off_votes = 0, first_big = 0;
+    double med, scale, top = 0.0, mu = 0.0, sd = 0.0, ring[SUS_W];
+    an_rng_seed(&rng, 11, 1);
+    for (i = 0; i < SUS_N; i++) x[i] = (float)an_rng_normal(&rng);
+    for (i = 100; i < 600; i += 150)
+        for (j = 0; j < SUS_W; j++) x[i + j] = 3.2f;                     /* the recurring pattern */
+    for (i = 0; i < SUS_T; i++) test[i] = (float)an_rng_normal(&rng);
+    for (i = 60; i < 60 + SUS_W; i++) test[i] = 3.2f;                     /* it comes back */
+    for (i = 140; i < 160; i++) test[i] = 6.0f;                           /* something new */
+    for (i = 0; i < SUS_N; i++) mu += x[i];
+    mu /= SUS_N;
+    for (i = 0; i < SUS_N; i++) sd += (x[i] - mu) * (x[i] - mu);
+    sd = sqrt(sd / SUS_N);
+    for (i = 0; i < SUS_N; i++) raw[i] = (float)(fabs(x[i] - mu) / sd);
+    CHECK_OK(an_calibration_fit(&cal, raw, SUS_N, NULL));
+    for (i = 0; i < SUS_N; i++) {
+        double p = an_calibration_likelihood(&cal, raw[i]);
+        surprise[i] = (float)-log1p(-(p < 0.999 ? p : 0.999));
+    }
+    for (i = 0; i < windows; i++) {
+        double sum = 0.0;
+        for (j = 0; j < SUS_W; j++) sum += surprise[i + j];
+        mean[i] = sum / SUS_W;
+        if (mean[i] > top) top = mean[i];
+    }
+    memcpy(dev, mean, windows * sizeof *dev);
+    med = median_sorted(dev, windows);
+    for (i = 0; i < windows; i++) dev[i] = fabs(mean[i] - med);
+    scale = 1.482602218505602 * median_sorted(dev, windows);
+    if (scale < 1.0 / sqrt((double)SUS_W)) scale = 1.0 / sqrt((double)SUS_W);
+    CHECK((top - med) / scale > 8.0);        /* the pattern's own windows pass the z */
+
+    c.sustain_rows = SUS_W;
+    CHECK(c.normal_training == 0);
+    CHECK_OK(an_ensemble_create(&c, 1, NULL, &off));
+    CHECK_OK(zdet_create(1, &an__default_allocator, &m));
+    CHECK_OK(an_ensemble_add(off, m, 1.0, AN_MEMBER_BASELINE));
+    CHECK_OK(an_detector_fit(off, x, SUS_N));
+    c.normal_training = 1;
+    CHECK_OK(an_ensemble_create(&c, 1, NULL, &on));
+    CHECK_OK(zdet_create(1, &an__default_allocator, &m));
+    CHECK_OK(an_ensemble_add(on, m, 1.0, AN_MEMBER_BASELINE));
+    CHECK_OK(an_detector_fit(on, x, SUS_N));
+    loaded = toy_reload(on);
+    for (i = 0; i < SUS_T; i++) {
+        float score, soff, sl;
+        double z = 0.0, wmean = 0.0, p = an_calibration_likelihood(&cal, (float)(fabs(test[i] - mu) / sd));
+        int row_vote = p > 0.999;
+        ring[i % SUS_W] = (float)-log1p(-(p < 0.999 ? p : 0.999));
+        if (i + 1 >= SUS_W) {
+            for (j = 0; j < SUS_W; j++) wmean += ring[(i + 1 + j) % SUS_W];
+            wmean /= SUS_W;
+            z = (wmean - med) / scale;
+        }
+        CHECK_OK(an_detector_push(on, &test[i], &score));
+        CHECK_OK(an_ensemble_last(on, &dec));
+        CHECK_OK(an_detector_push(off, &test[i], &soff));
+        CHECK_OK(an_ensemble_last(off, &doff));
+        CHECK_OK(an_detector_push(loaded, &test[i], &sl));
+        CHECK_OK(an_ensemble_last(loaded, &dl));
+        CHECK_NEAR(dec.member_sustain[0], z, 1e-9 * (1.0 + fabs(z)));
+        CHECK(dec.anomaly == (row_vote || (z > 8.0 && wmean > top)));
+        CHECK(doff.anomaly == (row_vote || z > 8.0));
+        CHECK(sl == score && dl.anomaly == dec.anomaly);
+        if (i >= 60 && i < 60 + 2 * SUS_W) {
+            CHECK(!row_vote && !dec.anomaly);
+            off_votes += doff.anomaly;
+        }
+        if (i >= 140 && !first_big && dec.anomaly) first_big = i;
+    }
+    CHECK(off_votes > 0);                    /* without the bar the pattern is "new" each time */
+    CHECK(first_big >= 140 && first_big < 140 + SUS_W);
+    an_detector_destroy(loaded);
+    an_detector_destroy(on);
+    an_detector_destroy(off);
+    c.normal_training = 2;
+    CHECK_RESULT(an_ensemble_create(&c, 1, NULL, &off), AN_ERR_INVALID_ARG);
+}
+
 static void test_calibration(void)
 {
     float s[5] = { 4, 2, 5, 1, 3 }, r[300], *q = (float *)malloc(10000 * sizeof(float));
@@ -2472,6 +2567,7 @@ int main(void)
     RUN(test_calibration_one_valued_bulk);
     RUN(test_ensemble_surprise_pool);
     RUN(test_ensemble_sustained_vote);
+    RUN(test_ensemble_normal_training);
     RUN(test_ensemble_flatline);
     RUN(test_ensemble_quiet);
     return test_finish("test_core");

@@ -1289,7 +1289,11 @@ static void test_hybrid_preset(void)
     for (i = 650; i < 670; i++) x[i] = x[649];
     CHECK(hc.baseline_weight == 0.6 && hc.member_weight == 0.4 && hc.pool == AN_POOL_MEAN && hc.lone_likelihood == 0.9999);
     CHECK(ec.threshold == hc.threshold && ec.pool == hc.pool && ec.min_agree == 0.5 && ec.sustain_rows == 12 &&
-          ec.sustain_z == 8.0 && ec.flatline_rows == 6 && ec.quiet_rows == 12);
+          ec.sustain_z == 8.0 && ec.flatline_rows == 6 && ec.quiet_rows == 12 && hc.normal_training == 0 &&
+          ec.normal_training == 0);
+    hc.normal_training = 1;
+    CHECK(an_hybrid_vote_config(&hc).normal_training == 1);
+    hc.normal_training = 0;
     CHECK_OK(an_hybrid_create(&hc, 1, make_robust(AN_ROBUST_MAD, 48, 1), NULL, &h));
     CHECK_OK(an_ensemble_create(&ec, 1, NULL, &byhand));
     CHECK_OK(an_stl_iqr_create(&sc, 1, NULL, &stl));
