@@ -2,19 +2,23 @@
 """Series unlike the benchmarks': what the defaults flag on them.
 
     python3 tools/odd_series.py [--bin build/anomaly] [--method hybrid] [--work DIR] [--seed 1]
+                                [--train-rows N]
 
-Writes 22 series of 5,000 five-minute rows (DIR, default build/odd-series)
+Writes 24 series of 5,000 five-minute rows (DIR, default build/odd-series)
 that hold no injected anomaly, or one plain change where the name says so,
-runs `BIN detect --method M` on each and prints the events and rows it
-flagged.  A series of noise alone should give few events; a flood (dozens
-of events, hundreds of rows) on any of them is a defect whatever the
-benchmarks say.  Kinds:
+runs `BIN detect --method M` on each (fitted on the whole series, or with
+--train-rows on its first N rows, taken as normal: the telemetry setting)
+and prints the events and rows it flagged.  A series of noise alone should
+give few events; a flood (dozens of events, hundreds of rows) on any of
+them is a defect whatever the benchmarks say.  Kinds:
   ar1_09, randwalk, student3, lognormal       noise, no season
   poisson_low, poisson_daily                  counts
   sparse01, sparse05, sparse20                counts of mean 0.01, 0.05, 0.2
   pulses                                      0, and 1 every 333 rows
   binary, levels                              0/1 draws; three levels switching
   quantized                                   a daily cycle read to 0.1
+  quantsine                                   a sine of 700 rows read to 7 levels, no noise
+  sawjitter                                   a sawtooth whose period wanders, 330 to 470 rows
   longperiod, sawtooth, expgrowth             other shapes
   gaps                                        a daily cycle with 200 missing rows
   constant_then_noise                         5.0 for 3,000 rows, then noise of 0.2%
@@ -25,7 +29,8 @@ benchmarks say.  Kinds:
                                               a daily sine, a straight line
 Needs python3-numpy.  Used on 2026-12-06 to find the gap, short-training
 and sparse-count behaviour in CHANGES; on 2026-12-07 the flood on a
-series with no noise and the pulses flagged each time.
+series with no noise and the pulses flagged each time, and with
+--train-rows the quantised cycle's steps voting each time they came back.
 """
 import argparse
 import itertools
@@ -52,6 +57,8 @@ def series(rng, n=5000):
     out['binary'] = (rng.random(n) < 0.3).astype(float)
     out['levels'] = (np.cumsum(rng.random(n) < 0.005) % 3) * 2.0 + rng.normal(0, 0.05, n)
     out['quantized'] = np.round(20 + day + rng.normal(0, 0.02, n), 1)
+    out['quantsine'] = np.round(3 * np.sin(2 * np.pi * t / 700)) / 3
+    out['sawjitter'] = np.cumsum(1 / (400 + 70 * np.sin(t / 800))) % 1 + rng.normal(0, 0.005, n)
     out['longperiod'] = 10 * np.sin(2 * np.pi * t / 1000) + rng.normal(0, 1, n)
     out['sawtooth'] = (t % 288) / 28.8 + rng.normal(0, 0.2, n)
     out['expgrowth'] = np.exp(t / 2000) + rng.normal(0, 0.1, n)
@@ -72,16 +79,18 @@ def main():
     ap.add_argument('--method', default='hybrid')
     ap.add_argument('--work', default='build/odd-series')
     ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--train-rows', type=int, default=0)
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
-    print('%s --method %s, seed %d' % (a.bin, a.method, a.seed))
+    train = ['--train-rows', str(a.train_rows)] if a.train_rows else []
+    print('%s --method %s, seed %d%s' % (a.bin, a.method, a.seed, ', --train-rows %d' % a.train_rows if train else ''))
     for name, v in series(np.random.default_rng(a.seed)).items():
         path = os.path.join(a.work, name + '.csv')
         with open(path, 'w') as f:
             f.write('timestamp,value\n')
             for i, x in enumerate(v):
                 f.write('%d,%s\n' % (1600000000 + 300 * i, 'nan' if np.isnan(x) else '%.6g' % x))
-        r = subprocess.run([a.bin, 'detect', '--method', a.method, path], capture_output=True, text=True)
+        r = subprocess.run([a.bin, 'detect', '--method', a.method] + train + [path], capture_output=True, text=True)
         last = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ''
         m = re.match(r'(\d+) events?, (\d+) of (\d+) rows flagged', last)
         told = '%4s events %5s rows' % (m.group(1), m.group(2)) if m else 'exit %d: %s' % (r.returncode, last)
