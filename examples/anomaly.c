@@ -1053,19 +1053,16 @@ static void default_inputs(const options *o, const table *t, const float *x, siz
     check(an_exog_commands(x, n, t->cols, command, &n_commands), "inputs");
     for (f = 0; f < t->cols; f++)
         if (command[f]) target[f] = 0;
-    if (!o->quiet && n_commands == 1)
-        for (f = 0; f < t->cols; f++) {
-            if (command[f])
-                fprintf(stderr, "anomaly: note: column '%s' holds only 0 and 1 in the training rows: read as an input "
-                                "(an on-off command), not judged (--targets names the columns to judge)\n", t->name[f + 1]);
-        }
-    else if (!o->quiet && n_commands > 1) {   /* one line, however many: telemanom's files hold dozens */
+    if (!o->quiet && n_commands) {       /* one note, however many: telemanom's files hold dozens */
         size_t left = n_commands;
-        fprintf(stderr, "anomaly: note: columns");
+        fprintf(stderr, "anomaly: note: column%s", n_commands > 1 ? "s" : "");
         for (f = 0; f < t->cols; f++)
             if (command[f]) fprintf(stderr, " '%s'%s", t->name[f + 1], --left ? "," : "");
-        fprintf(stderr, " hold only 0 and 1 in the training rows: read as inputs (on-off commands), not judged "
-                        "(--targets names the columns to judge)\n");
+        fputs(n_commands > 1 ? " hold only 0 and 1 in the training rows: read as inputs (on-off commands), not "
+                               "judged (--targets names the columns to judge)\n"
+                             : " holds only 0 and 1 in the training rows: read as an input (an on-off command), "
+                               "not judged (--targets names the columns to judge)\n",
+              stderr);
     }
     free(command);
 }
