@@ -188,6 +188,7 @@ static int fuzz_write_stats_seeds(const char *dir)
         }
         if (k == 8 || k == 14) {
             ec.sustain_rows = 12;                    /* the hybrid's sustained vote: a 'SUST' chunk with a ring */
+            ec.normal_training = k == 8;             /* ... and its bars after known-normal training: 'STOP' */
             an_ensemble_create(&ec, 1, NULL, &d);
             an_stl_iqr_create(&sc, 1, NULL, &m);
             an_ensemble_add(d, m, 0.6, AN_MEMBER_BASELINE);
