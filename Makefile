@@ -395,7 +395,7 @@ cross: | build
 	    "qemu-aarch64 -L /usr/aarch64-linux-gnu build/test_vae_neon"
 
 # Byte order: model files are little-endian by contract.  The core and
-# detector tests and tests/test_byteorder.c (the model files of twelve
+# detector tests and tests/test_byteorder.c (the model files of thirteen
 # detector kinds written on x86-64, tests/fixtures/byteorder: each loads,
 # saves to the same bytes and scores as recorded) for s390x, a big-endian
 # machine, cross-compiled and run under qemu-user (scalar kernels: s390x

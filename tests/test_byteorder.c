@@ -1,6 +1,6 @@
 /* test_byteorder.c - model files are little-endian by contract, whatever
    the machine.  tests/fixtures/byteorder/ holds one model file of each
-   of twelve detector kinds (fitted on 320 rows, then streamed over 480,
+   of thirteen detector kinds (fitted on 320 rows, then streamed over 480,
    so the stream state is in the file) and the scores the loaded model
    gives as it streams the series once more, all written on x86-64 by
    `test_byteorder --write DIR` (the scalar build).  On any machine, and
@@ -19,7 +19,7 @@
 
 #include <stdio.h>
 
-enum { N = 480, FIT = 320, N_KINDS = 12 };
+enum { N = 480, FIT = 320, N_KINDS = 13 };
 
 /* The series: a daily cycle, noise, a spike and a shift. */
 static void make_series(float *x)
@@ -60,6 +60,11 @@ static an_result make_detector(int kind, an_detector **d)
         c.train.epochs = 2;
         c.train.stride = 4;
         return kind == 9 ? an_lstm_ae_create(&c, 1, NULL, d) : an_lstm_forecaster_create(&c, 1, NULL, d);
+    }
+    case 12: {                              /* the hybrid's vote after known-normal training: its 'STOP' chunk */
+        an_hybrid_config hc = an_hybrid_config_init(24);
+        hc.normal_training = 1;
+        return an_hybrid_create(&hc, 1, NULL, NULL, d);
     }
     default: {                              /* the hybrid: STL + IQR and an LSTM autoencoder in an ensemble */
         an_hybrid_config hc = an_hybrid_config_init(24);
