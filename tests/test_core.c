@@ -2068,50 +2068,87 @@ static void test_ensemble_quiet(void)
     CHECK_RESULT(an_ensemble_create(&c, 2, NULL, &e), AN_ERR_INVALID_ARG);
 }
 
-/* The sustained vote against a brute-force oracle: a toy z-score member,
-   the calibration fitted on its training scores by hand, the training
-   windows' mean surprise sorted for its median and MAD, then a run of
-   rows at 2.5 sd (likelihood ~0.99 each: no row vote) that the window's z
-   must flag from the row the oracle says, and not before. */
 #define SUS_N 600
 #define SUS_W 8
 #define SUS_T 200
-static void test_ensemble_sustained_vote(void)
-{
-    static float x[SUS_N], test[SUS_T], raw[SUS_N], batch[SUS_T];
-    static double surprise[SUS_N], mean[SUS_N], dev[SUS_N];
-    an_ensemble_config c = an_ensemble_config_init();
+
+/* The sustained vote's oracle for the toy z-score member fitted on
+   x (SUS_N), by hand: the member's mean and sd, the calibration fitted on
+   its training scores, its training windows' mean surprise (capped at the
+   row vote's) sorted for their median and floored MAD scale, and their
+   top; then the window of the test rows pushed so far. */
+typedef struct sus_oracle {
+    double mu, sd, med, scale, top, ring[SUS_W];
+    size_t pushed;
     an_calibration cal;
-    an_detector *e, *m, *loaded = NULL, *off;
-    an_ensemble_decision dec, bdec;
-    an_rng rng;
-    size_t i, j, windows = SUS_N - SUS_W + 1, first = 0;
-    double med, scale, mu = 0.0, sd = 0.0, ring[SUS_W];
-    an_rng_seed(&rng, 7, 1);
-    for (i = 0; i < SUS_N; i++) x[i] = (float)an_rng_normal(&rng);
-    for (i = 0; i < SUS_T; i++) test[i] = i >= 100 && i < 130 ? 2.5f : (float)an_rng_normal(&rng);
-    /* the oracle: the member's scores, calibrated, windows sorted */
-    for (i = 0; i < SUS_N; i++) mu += x[i];
-    mu /= SUS_N;
-    for (i = 0; i < SUS_N; i++) sd += (x[i] - mu) * (x[i] - mu);
-    sd = sqrt(sd / SUS_N);
-    for (i = 0; i < SUS_N; i++) raw[i] = (float)(fabs(x[i] - mu) / sd);
-    CHECK_OK(an_calibration_fit(&cal, raw, SUS_N, NULL));
+} sus_oracle;
+
+static void sus_oracle_fit(sus_oracle *o, const float *x)
+{
+    static float raw[SUS_N];
+    static double surprise[SUS_N], mean[SUS_N], dev[SUS_N];
+    size_t i, j, windows = SUS_N - SUS_W + 1;
+    memset(o, 0, sizeof *o);
+    for (i = 0; i < SUS_N; i++) o->mu += x[i];
+    o->mu /= SUS_N;
+    for (i = 0; i < SUS_N; i++) o->sd += (x[i] - o->mu) * (x[i] - o->mu);
+    o->sd = sqrt(o->sd / SUS_N);
+    for (i = 0; i < SUS_N; i++) raw[i] = (float)(fabs(x[i] - o->mu) / o->sd);
+    CHECK_OK(an_calibration_fit(&o->cal, raw, SUS_N, NULL));
     for (i = 0; i < SUS_N; i++) {
-        double p = an_calibration_likelihood(&cal, raw[i]);
+        double p = an_calibration_likelihood(&o->cal, raw[i]);
         surprise[i] = (float)-log1p(-(p < 0.999 ? p : 0.999));   /* capped at the row vote's */
     }
     for (i = 0; i < windows; i++) {
         double sum = 0.0;
         for (j = 0; j < SUS_W; j++) sum += surprise[i + j];
         mean[i] = sum / SUS_W;
+        if (mean[i] > o->top) o->top = mean[i];
     }
     memcpy(dev, mean, windows * sizeof *dev);
-    med = median_sorted(dev, windows);
-    for (i = 0; i < windows; i++) dev[i] = fabs(mean[i] - med);
-    scale = 1.482602218505602 * median_sorted(dev, windows);
-    if (scale < 1.0 / sqrt((double)SUS_W)) scale = 1.0 / sqrt((double)SUS_W);
-    CHECK(med > 0.5 && med < 1.5);           /* about an exponential's mean, 1 */
+    o->med = median_sorted(dev, windows);
+    for (i = 0; i < windows; i++) dev[i] = fabs(mean[i] - o->med);
+    o->scale = 1.482602218505602 * median_sorted(dev, windows);
+    if (o->scale < 1.0 / sqrt((double)SUS_W)) o->scale = 1.0 / sqrt((double)SUS_W);
+}
+
+/* The next test row v: returns its likelihood; *wmean and *z, the mean
+   surprise of the window ending there and its robust z (0 before the
+   window is full), summed oldest first as the ensemble sums them. */
+static double sus_oracle_push(sus_oracle *o, float v, double *wmean, double *z)
+{
+    double p = an_calibration_likelihood(&o->cal, (float)(fabs(v - o->mu) / o->sd));
+    size_t j;
+    o->ring[o->pushed % SUS_W] = (float)-log1p(-(p < 0.999 ? p : 0.999));
+    o->pushed++;
+    *wmean = *z = 0.0;
+    if (o->pushed >= SUS_W) {
+        for (j = 0; j < SUS_W; j++) *wmean += o->ring[(o->pushed + j) % SUS_W];
+        *wmean /= SUS_W;
+        *z = (*wmean - o->med) / o->scale;
+    }
+    return p;
+}
+
+/* The sustained vote against a brute-force oracle: a toy z-score member,
+   the calibration fitted on its training scores by hand, the training
+   windows' mean surprise sorted for its median and MAD, then a run of
+   rows at 2.5 sd (likelihood ~0.99 each: no row vote) that the window's z
+   must flag from the row the oracle says, and not before. */
+static void test_ensemble_sustained_vote(void)
+{
+    static float x[SUS_N], test[SUS_T], batch[SUS_T];
+    an_ensemble_config c = an_ensemble_config_init();
+    sus_oracle o;
+    an_detector *e, *m, *loaded = NULL, *off;
+    an_ensemble_decision dec, bdec;
+    an_rng rng;
+    size_t i, first = 0;
+    an_rng_seed(&rng, 7, 1);
+    for (i = 0; i < SUS_N; i++) x[i] = (float)an_rng_normal(&rng);
+    for (i = 0; i < SUS_T; i++) test[i] = i >= 100 && i < 130 ? 2.5f : (float)an_rng_normal(&rng);
+    sus_oracle_fit(&o, x);
+    CHECK(o.med > 0.5 && o.med < 1.5);       /* about an exponential's mean, 1 */
 
     c.sustain_rows = SUS_W;
     c.sustain_z = 8.0;
@@ -2121,13 +2158,8 @@ static void test_ensemble_sustained_vote(void)
     CHECK_OK(an_detector_fit(e, x, SUS_N));
     for (i = 0; i < SUS_T; i++) {
         float score;
-        double z = 0.0, sum = 0.0;
-        double p = an_calibration_likelihood(&cal, (float)(fabs(test[i] - mu) / sd));
-        ring[i % SUS_W] = (float)-log1p(-(p < 0.999 ? p : 0.999));
-        if (i + 1 >= SUS_W) {
-            for (j = 0; j < SUS_W; j++) sum += ring[(i + 1 + j) % SUS_W];
-            z = (sum / SUS_W - med) / scale;
-        }
+        double z, wmean;
+        sus_oracle_push(&o, test[i], &wmean, &z);
         CHECK_OK(an_detector_push(e, &test[i], &score));
         CHECK_OK(an_ensemble_last(e, &dec));
         CHECK_NEAR(dec.member_sustain[0], z, 1e-9 * (1.0 + fabs(z)));
@@ -2204,15 +2236,13 @@ static void test_ensemble_sustained_vote(void)
    and a load, is refused out of range, and is off by default. */
 static void test_ensemble_normal_training(void)
 {
-    static float x[SUS_N], test[SUS_T], raw[SUS_N];
-    static double surprise[SUS_N], mean[SUS_N], dev[SUS_N];
+    static float x[SUS_N], test[SUS_T];
     an_ensemble_config c = an_ensemble_config_init();
-    an_calibration cal;
+    sus_oracle o;
     an_detector *on, *off, *m, *loaded;
     an_ensemble_decision dec, doff, dl;
     an_rng rng;
-    size_t i, j, windows = SUS_N - SUS_W + 1, off_votes = 0, first_big = 0;
-    double med, scale, top = 0.0, mu = 0.0, sd = 0.0, ring[SUS_W];
+    size_t i, j, off_votes = 0, first_big = 0;
     an_rng_seed(&rng, 11, 1);
     for (i = 0; i < SUS_N; i++) x[i] = (float)an_rng_normal(&rng);
     for (i = 100; i < 600; i += 150)
@@ -2220,28 +2250,8 @@ static void test_ensemble_normal_training(void)
     for (i = 0; i < SUS_T; i++) test[i] = (float)an_rng_normal(&rng);
     for (i = 60; i < 60 + SUS_W; i++) test[i] = 3.2f;                     /* it comes back */
     for (i = 140; i < 160; i++) test[i] = 6.0f;                           /* something new */
-    for (i = 0; i < SUS_N; i++) mu += x[i];
-    mu /= SUS_N;
-    for (i = 0; i < SUS_N; i++) sd += (x[i] - mu) * (x[i] - mu);
-    sd = sqrt(sd / SUS_N);
-    for (i = 0; i < SUS_N; i++) raw[i] = (float)(fabs(x[i] - mu) / sd);
-    CHECK_OK(an_calibration_fit(&cal, raw, SUS_N, NULL));
-    for (i = 0; i < SUS_N; i++) {
-        double p = an_calibration_likelihood(&cal, raw[i]);
-        surprise[i] = (float)-log1p(-(p < 0.999 ? p : 0.999));
-    }
-    for (i = 0; i < windows; i++) {
-        double sum = 0.0;
-        for (j = 0; j < SUS_W; j++) sum += surprise[i + j];
-        mean[i] = sum / SUS_W;
-        if (mean[i] > top) top = mean[i];
-    }
-    memcpy(dev, mean, windows * sizeof *dev);
-    med = median_sorted(dev, windows);
-    for (i = 0; i < windows; i++) dev[i] = fabs(mean[i] - med);
-    scale = 1.482602218505602 * median_sorted(dev, windows);
-    if (scale < 1.0 / sqrt((double)SUS_W)) scale = 1.0 / sqrt((double)SUS_W);
-    CHECK((top - med) / scale > 8.0);        /* the pattern's own windows pass the z */
+    sus_oracle_fit(&o, x);
+    CHECK((o.top - o.med) / o.scale > 8.0);  /* the pattern's own windows pass the z */
 
     c.sustain_rows = SUS_W;
     CHECK(c.normal_training == 0);
@@ -2257,14 +2267,8 @@ static void test_ensemble_normal_training(void)
     loaded = toy_reload(on);
     for (i = 0; i < SUS_T; i++) {
         float score, soff, sl;
-        double z = 0.0, wmean = 0.0, p = an_calibration_likelihood(&cal, (float)(fabs(test[i] - mu) / sd));
-        int row_vote = p > 0.999;
-        ring[i % SUS_W] = (float)-log1p(-(p < 0.999 ? p : 0.999));
-        if (i + 1 >= SUS_W) {
-            for (j = 0; j < SUS_W; j++) wmean += ring[(i + 1 + j) % SUS_W];
-            wmean /= SUS_W;
-            z = (wmean - med) / scale;
-        }
+        double z, wmean;
+        int row_vote = sus_oracle_push(&o, test[i], &wmean, &z) > 0.999;
         CHECK_OK(an_detector_push(on, &test[i], &score));
         CHECK_OK(an_ensemble_last(on, &dec));
         CHECK_OK(an_detector_push(off, &test[i], &soff));
@@ -2272,7 +2276,7 @@ static void test_ensemble_normal_training(void)
         CHECK_OK(an_detector_push(loaded, &test[i], &sl));
         CHECK_OK(an_ensemble_last(loaded, &dl));
         CHECK_NEAR(dec.member_sustain[0], z, 1e-9 * (1.0 + fabs(z)));
-        CHECK(dec.anomaly == (row_vote || (z > 8.0 && wmean > top)));
+        CHECK(dec.anomaly == (row_vote || (z > 8.0 && wmean > o.top)));
         CHECK(doff.anomaly == (row_vote || z > 8.0));
         CHECK(sl == score && dl.anomaly == dec.anomaly);
         if (i >= 60 && i < 60 + 2 * SUS_W) {
