@@ -1178,7 +1178,11 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
    the same mean over the training rows' full windows as a robust z
    ((mean - median) / (1.4826 MAD), the scale floored at 1 / sqrt(w),
    the spread of independent rows' windows, so a smooth or near-noiseless
-   series is not judged by the small wobble of its windows), votes when it passes
+   series is not judged by the small wobble of its windows; where most
+   windows sit at one value, so that 1.4826 MAD is under a quarter of
+   the quartiles' spread IQR / 1.349, that spread: a series idle most of
+   the time has its median and MAD from the idle windows, and its
+   ordinary active stretches were all "sustained"), votes when it passes
    `sustain_z`.  A row's surprise counts at most -ln(1 - threshold) (6.9
    at 0.999): one extreme row is the row vote's business, and must not
    hold the window up for w rows after it.  A row-level likelihood cannot tell a flatline, a
@@ -1205,8 +1209,13 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
    anomaly once k reaches its need, learnt from the training rows: at
    least flatline_rows, and 4 times the longest run of repeats left after
    setting aside the longest 1% of runs (at least 5: a stuck sensor
-   fitted on is among them), so a quantised series that often holds its
-   value sets a longer need; a feature that repeats itself on at least
+   fitted on is among them) while the rows they hold stay within a
+   quarter of the training rows, so a quantised series that often holds
+   its value sets a longer need, and so does a feature idle for long
+   spells between bursts of activity (a pump, a valve: two spells of
+   500 rows in 2,000 set the need past 500, where setting aside the
+   longest five left a need of 6 and flagged every spell after the
+   training rows); a feature that repeats itself on at least
    half the rows of most of its 16 training blocks (a counter, a
    command, a constant) is never judged so.  No rank or likelihood can
    see a flatline fitted on: its rows' residuals are small, not large.
@@ -4953,14 +4962,14 @@ static float an__surprise(const an__ensemble *e, double p)
 
 #ifndef ANOMALY_NO_TRAINING
 /* The median and scale of the mean surprise over every full window of the
-   member's training scores raw[0..n), and with normal_training its
-   largest, or scale 0 for fewer than 4 w windows.  Surprises are summed
+   member's training scores raw[0..n) (see the header), and with
+   normal_training its largest, or scale 0 for fewer than 4 w windows.  Surprises are summed
    oldest first, as the push and batch paths sum them, so a window's mean
    is the same number on every path. */
 static an_result an__sustain_fit(const an__ensemble *e, an__member *m, const float *raw, size_t n)
 {
     size_t w = e->config.sustain_rows, windows, i, j, bytes;
-    double *s, *mean, med, mad, floor_;
+    double *s, *mean, med, mad, iqr, floor_;
     m->sustain_median = m->sustain_scale = m->sustain_top = 0.0;
     if (w == 0 || n < 5 * w - 1) return AN_OK;              /* n - w + 1 >= 4 w windows */
     windows = n - w + 1;
@@ -4978,6 +4987,8 @@ static an_result an__sustain_fit(const an__ensemble *e, an__member *m, const flo
     med = an__quantile_d(mean, windows, 0.5);
     for (i = 0; i < windows; i++) s[i] = fabs(mean[i] - med);
     mad = 1.482602218505602 * an__quantile_d(s, windows, 0.5);
+    iqr = (an__quantile_d(mean, windows, 0.75) - an__quantile_d(mean, windows, 0.25)) / 1.349;
+    if (4.0 * mad < iqr) mad = iqr;             /* most windows at one value: the quartiles' spread */
     floor_ = 1.0 / sqrt((double)w);
     m->sustain_median = med;
     m->sustain_scale = mad > floor_ ? mad : floor_;
@@ -5064,8 +5075,8 @@ static an_result an__stuck_fit(an__ensemble *e, const float *x, size_t n)
     if ((bytes = an__mul(n, sizeof(double))) == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!(runs = (double *)an_malloc(&e->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     for (f = 0; f < F; f++) {
-        size_t count = 0, run = 0, skip;
-        double longest = 0.0;
+        size_t count = 0, run = 0, skip, top, k;
+        double longest = 0.0, held = 0.0;
         for (t = 1; t <= n; t++) {
             if (t < n && x[t * F + f] == x[(t - 1) * F + f]) { run++; continue; }
             if (run) runs[count++] = (double)run;
@@ -5073,7 +5084,14 @@ static an_result an__stuck_fit(an__ensemble *e, const float *x, size_t n)
         }
         if (an__repeats_heavily(x, n, F, f)) continue;
         skip = count / 100 > 5 ? count / 100 : 5;
-        if (count > skip) longest = an__select_d(runs, count, count - 1 - skip);   /* the skip-th longest, from 0 */
+        top = count < skip ? count : skip;
+        if (count > top) longest = an__select_d(runs, count, count - 1 - top);   /* the top-th longest, from 0;
+                                                                                  the top longer ones after it */
+        for (k = 0; k < top; k++) {                      /* set aside while they hold a quarter of the rows */
+            double run_k = an__select_d(runs + count - top, top, top - 1 - k);
+            if (held + run_k + 1.0 > 0.25 * (double)n) { longest = run_k; break; }
+            held += run_k + 1.0;
+        }
         e->stuck[3 * f] = 4.0 * longest > (double)e->config.flatline_rows ? 4.0 * longest
                                                                           : (double)e->config.flatline_rows;
     }

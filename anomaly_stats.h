@@ -243,7 +243,12 @@ AN_API const an_detector_vtable *an_iqr_type(void);
    m of them, within m lags; no season when none is found).
    Each point is scored by its one-step residual r = x - (level + slope +
    season[phase]) as max(Q1 - r, r - Q3) / IQR, with the quartiles of the
-   residuals the filter made on the training series.  The filter learns
+   residuals the filter made on the training series.  Where one value
+   holds most of those residuals (a series idle between bursts, a count
+   mostly at 0) the quartiles meet and every active row would be
+   extreme; when the IQR is under a quarter of the spread the 10th and
+   90th percentiles give, (Q90 - Q10) 1.349 / 2.563 (the IQR, for normal
+   noise), that spread stands in for it.  The filter learns
    only from points inside the fences at `clip` IQR past the quartiles,
    so anomalies do not drag the expectation; past a fence the level moves
    on by its slope alone.  `persist` points in a row past the same fence
@@ -2439,6 +2444,17 @@ static int an__hw_flat(const double *y, size_t n)
 /* Fit one feature y (n) whose period is set: STL, the filter's start,
    and the quartiles of the residuals the filter makes over y.
    work: (4n) doubles plus STL's scratch. */
+/* The band of residuals res (n, reordered): their quartiles and IQR, or
+   the spread of their 10th and 90th percentiles where one value holds
+   most of them (see the header).  dev: scratch (n). */
+static an__band an__stl_iqr_band(double *res, size_t n, double *dev)
+{
+    an__band b = an__band_of(AN_ROBUST_IQR, res, n, dev);
+    double wide = (an__quantile_d(res, n, 0.9) - an__quantile_d(res, n, 0.1)) * (1.349 / 2.5631);
+    if (4.0 * b.spread < wide) b.spread = wide;
+    return b;
+}
+
 static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double *y, size_t n, double *work)
 {
     an__hw_params *p = &d->params[f];
@@ -2492,7 +2508,7 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
         res[i] = an__hw_residual(y[i], s->level + s->slope, p->period ? s->season[s->phase] : 0.0);
         an__hw_step(p, d->config.persist, s, y[i], d->config.clip);
     }
-    p->band = an__band_of(AN_ROBUST_IQR, res, n, rem);
+    p->band = an__stl_iqr_band(res, n, rem);
     p->flat = an__hw_flat(y, n);
     return AN_OK;
 }

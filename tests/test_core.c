@@ -1860,6 +1860,14 @@ static double median_sorted(double *v, size_t n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* The q-quantile of sorted v (n), interpolated as R's type 7. */
+static double quantile7_sorted(const double *v, size_t n, double q)
+{
+    double h = (double)(n - 1) * q;
+    size_t lo = (size_t)floor(h);
+    return lo + 1 < n ? v[lo] + (h - (double)lo) * (v[lo + 1] - v[lo]) : v[lo];
+}
+
 /* Stuck runs: each feature's need from its training rows, by hand (the
    6th longest run times 4, or flatline_rows), a run that reaches it
    decides, batch == push, a save mid-run goes on, a constant is not
@@ -1937,6 +1945,29 @@ static void test_ensemble_flatline(void)
         CHECK_OK(an_detector_push(e, row, &score));
         CHECK_OK(an_ensemble_last(e, &dec));
         CHECK(dec.flatline == 0.0);
+    }
+    an_detector_destroy(e);
+    /* idle for long spells: feature 0 holds its value for three runs of
+       150 repeats (151 rows each); the longest five would be set aside,
+       but two hold 302 rows and the third would pass a quarter of the
+       1,600 (400), so it sets the need, 4 x 150 (setting aside five,
+       the need was 4 x 18) */
+    memcpy(flat, x, sizeof flat);
+    for (k = 0; k < 3; k++)
+        for (i = 0; i < 150; i++) flat[(400 * k + 100 + 1 + i) * 2] = flat[(400 * k + 100) * 2];
+    need[0] = 600.0;
+    CHECK_OK(an_ensemble_create(&c, 2, NULL, &e));
+    CHECK_OK(zdet_create(2, &an__default_allocator, &m));
+    CHECK_OK(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE));
+    CHECK_OK(an_detector_fit(e, flat, FL_N));
+    for (i = 0; i < FL_T; i++) {
+        float row[2], score;
+        row[0] = i >= 50 ? 7.0f : test[i * 2];     /* a spell of 250 rows: 249 repeats, under the need */
+        row[1] = (float)an_rng_normal(&rng);
+        CHECK_OK(an_detector_push(e, row, &score));
+        CHECK_OK(an_ensemble_last(e, &dec));
+        if (i == FL_T - 1) CHECK(dec.flatline == (float)(249.0 / 600.0));
+        CHECK(dec.flatline < 1.0f);
     }
     an_detector_destroy(e);
     /* off (the plain ensemble's default): no stuck run decides */
@@ -2075,10 +2106,11 @@ static void test_ensemble_quiet(void)
 /* The sustained vote's oracle for the toy z-score member fitted on
    x (SUS_N), by hand: the member's mean and sd, the calibration fitted on
    its training scores, its training windows' mean surprise (capped at the
-   row vote's) sorted for their median and floored MAD scale, and their
-   top; then the window of the test rows pushed so far. */
+   row vote's) sorted for their median and MAD scale (mad_scale), the
+   scale their quartiles give where it is over 4 times that, floored, and
+   their top; then the window of the test rows pushed so far. */
 typedef struct sus_oracle {
-    double mu, sd, med, scale, top, ring[SUS_W];
+    double mu, sd, med, scale, mad_scale, top, ring[SUS_W];
     size_t pushed;
     an_calibration cal;
 } sus_oracle;
@@ -2088,6 +2120,7 @@ static void sus_oracle_fit(sus_oracle *o, const float *x)
     static float raw[SUS_N];
     static double surprise[SUS_N], mean[SUS_N], dev[SUS_N];
     size_t i, j, windows = SUS_N - SUS_W + 1;
+    double quartiles;
     memset(o, 0, sizeof *o);
     for (i = 0; i < SUS_N; i++) o->mu += x[i];
     o->mu /= SUS_N;
@@ -2107,8 +2140,10 @@ static void sus_oracle_fit(sus_oracle *o, const float *x)
     }
     memcpy(dev, mean, windows * sizeof *dev);
     o->med = median_sorted(dev, windows);
+    quartiles = (quantile7_sorted(dev, windows, 0.75) - quantile7_sorted(dev, windows, 0.25)) / 1.349;
     for (i = 0; i < windows; i++) dev[i] = fabs(mean[i] - o->med);
-    o->scale = 1.482602218505602 * median_sorted(dev, windows);
+    o->mad_scale = 1.482602218505602 * median_sorted(dev, windows);
+    o->scale = 4.0 * o->mad_scale < quartiles ? quartiles : o->mad_scale;
     if (o->scale < 1.0 / sqrt((double)SUS_W)) o->scale = 1.0 / sqrt((double)SUS_W);
 }
 
@@ -2128,6 +2163,18 @@ static double sus_oracle_push(sus_oracle *o, float v, double *wmean, double *z)
         *z = (*wmean - o->med) / o->scale;
     }
     return p;
+}
+
+/* An ensemble of config c around the toy z-score member alone, fitted on
+   x (SUS_N rows). */
+static an_detector *sus_ensemble_fit(const an_ensemble_config *c, const float *x)
+{
+    an_detector *e = NULL, *m = NULL;
+    CHECK_OK(an_ensemble_create(c, 1, NULL, &e));
+    CHECK_OK(zdet_create(1, &an__default_allocator, &m));
+    CHECK_OK(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE));
+    CHECK_OK(an_detector_fit(e, x, SUS_N));
+    return e;
 }
 
 /* The sustained vote against a brute-force oracle: a toy z-score member,
@@ -2152,10 +2199,7 @@ static void test_ensemble_sustained_vote(void)
 
     c.sustain_rows = SUS_W;
     c.sustain_z = 8.0;
-    CHECK_OK(an_ensemble_create(&c, 1, NULL, &e));
-    CHECK_OK(zdet_create(1, &an__default_allocator, &m));
-    CHECK_OK(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE));
-    CHECK_OK(an_detector_fit(e, x, SUS_N));
+    e = sus_ensemble_fit(&c, x);
     for (i = 0; i < SUS_T; i++) {
         float score;
         double z, wmean;
@@ -2227,6 +2271,45 @@ static void test_ensemble_sustained_vote(void)
     CHECK_RESULT(an_ensemble_create(&c, 1, NULL, &off), AN_ERR_INVALID_ARG);
 }
 
+/* Idle most of the time: training rows at 0 for 70% of them (spells of
+   60 rows) and normal noise between, so most windows' mean surprise sits
+   near 0 and their median and MAD are the idle windows'.  The scale is
+   then the quartiles' (IQR / 1.349, over 4 times the MAD's), as the
+   oracle computes by hand, and ordinary running rows do not vote; under
+   the MAD's floored scale some of them would (checked), and did. */
+static void test_ensemble_sustained_idle(void)
+{
+    static float x[SUS_N], test[2 * SUS_T];
+    an_ensemble_config c = an_ensemble_config_init();
+    sus_oracle o;
+    an_detector *e;
+    an_ensemble_decision dec;
+    an_rng rng;
+    size_t i, old_votes = 0;
+    an_rng_seed(&rng, 9, 1);
+    for (i = 0; i < SUS_N; i++) x[i] = (i / 60) % 10 < 7 ? 0.0f : (float)an_rng_normal(&rng);
+    for (i = 0; i < 2 * SUS_T; i++) test[i] = (float)an_rng_normal(&rng);
+    sus_oracle_fit(&o, x);
+    CHECK(o.scale > 4.0 * o.mad_scale && o.scale > 1.0 / sqrt((double)SUS_W));
+    c.sustain_rows = SUS_W;
+    c.sustain_z = 8.0;
+    e = sus_ensemble_fit(&c, x);
+    for (i = 0; i < 2 * SUS_T; i++) {
+        float score;
+        double z, wmean, p = sus_oracle_push(&o, test[i], &wmean, &z);
+        double floored = o.mad_scale > 1.0 / sqrt((double)SUS_W) ? o.mad_scale : 1.0 / sqrt((double)SUS_W);
+        CHECK_OK(an_detector_push(e, &test[i], &score));
+        CHECK_OK(an_ensemble_last(e, &dec));
+        CHECK_NEAR(dec.member_sustain[0], z, 1e-9 * (1.0 + fabs(z)));
+        CHECK(dec.anomaly == (z > 8.0 || p > 0.999));
+        CHECK(z < 8.0);
+        old_votes += i + 1 >= SUS_W && (wmean - o.med) / floored > 8.0;
+    }
+    if (getenv("TEST_VERBOSE")) printf("  idle training: scale %g (MAD's %g), %zu windows past the MAD's bar\n", o.scale, o.mad_scale, old_votes);
+    CHECK(old_votes > 0);
+    an_detector_destroy(e);
+}
+
 /* Known-normal training (normal_training): a pattern the training rows
    held a few times (runs of 8 rows at 3.2 sd, four of them in 600 rows:
    minor enough to sit outside the windows' median and MAD) votes through
@@ -2239,7 +2322,7 @@ static void test_ensemble_normal_training(void)
     static float x[SUS_N], test[SUS_T];
     an_ensemble_config c = an_ensemble_config_init();
     sus_oracle o;
-    an_detector *on, *off, *m, *loaded;
+    an_detector *on, *off, *loaded;
     an_ensemble_decision dec, doff, dl;
     an_rng rng;
     size_t i, j, off_votes = 0, first_big = 0;
@@ -2255,15 +2338,9 @@ static void test_ensemble_normal_training(void)
 
     c.sustain_rows = SUS_W;
     CHECK(c.normal_training == 0);
-    CHECK_OK(an_ensemble_create(&c, 1, NULL, &off));
-    CHECK_OK(zdet_create(1, &an__default_allocator, &m));
-    CHECK_OK(an_ensemble_add(off, m, 1.0, AN_MEMBER_BASELINE));
-    CHECK_OK(an_detector_fit(off, x, SUS_N));
+    off = sus_ensemble_fit(&c, x);
     c.normal_training = 1;
-    CHECK_OK(an_ensemble_create(&c, 1, NULL, &on));
-    CHECK_OK(zdet_create(1, &an__default_allocator, &m));
-    CHECK_OK(an_ensemble_add(on, m, 1.0, AN_MEMBER_BASELINE));
-    CHECK_OK(an_detector_fit(on, x, SUS_N));
+    on = sus_ensemble_fit(&c, x);
     loaded = toy_reload(on);
     for (i = 0; i < SUS_T; i++) {
         float score, soff, sl;
@@ -2571,6 +2648,7 @@ int main(void)
     RUN(test_calibration_one_valued_bulk);
     RUN(test_ensemble_surprise_pool);
     RUN(test_ensemble_sustained_vote);
+    RUN(test_ensemble_sustained_idle);
     RUN(test_ensemble_normal_training);
     RUN(test_ensemble_flatline);
     RUN(test_ensemble_quiet);

@@ -926,6 +926,54 @@ static void test_stl_iqr_flat(void)
     free(s1);
 }
 
+/* Idle between bursts: 5 exactly in idle spells (60% of the rows), 5 +
+   noise of sd 0.01 in the others, spells of 50 to 249 rows.  Most of the
+   filter's residuals are 0, their quartiles meet, and the band's spread
+   is the one the 10th and 90th percentiles give: the running rows score
+   as noise does (none past 8 IQRs; before, their spread was the floor,
+   1e-9 of the level, and each scored over 1e5), a spike of 20 sd is
+   still far past the fences.  A series whose residuals are all one value
+   keeps the floor: its first departure scores over 1e6. */
+static void test_stl_iqr_idle_spells(void)
+{
+    enum { N = 3000 };
+    float *x = (float *)malloc(N * sizeof(float)), *s = (float *)malloc(N * sizeof(float)), worst = 0.0f;
+    an_stl_iqr_config c = an_stl_iqr_config_init(0);
+    an_detector *d = NULL;
+    an_rng rng;
+    size_t i, left = 0, running = 0, spike = 0;
+    int on = 0;
+    if (!x || !s) return;
+    an_rng_seed(&rng, 17, 0);
+    for (i = 0; i < N; i++) {
+        if (left == 0) on = an_rng_uniform(&rng) < 0.4, left = 50 + (size_t)an_rng_below(&rng, 200);
+        left--;
+        x[i] = on ? (float)(5.0 + 0.01 * an_rng_normal(&rng)) : 5.0f;
+        if (on && i > 100 && !spike) spike = i + 20;
+    }
+    x[spike] += 0.2f;
+    CHECK_OK(an_stl_iqr_create(&c, 1, NULL, &d));
+    if (!d) return;
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK_OK(an_detector_score(d, x, N, s));
+    for (i = 1; i < N; i++)
+        if (x[i] != 5.0f && i != spike) {
+            running++;
+            if (s[i] > worst) worst = s[i];
+        }
+    if (getenv("STATS_VERBOSE")) printf("  idle spells: %zu running rows, the worst scores %g, the spike %g\n", running, worst, s[spike]);
+    CHECK(running > N / 4 && running < N / 2);
+    CHECK(worst < 8.0f);
+    CHECK(s[spike] > 12.0f);
+    for (i = 0; i < N; i++) x[i] = i < N - 1 ? 5.0f : 5.01f;     /* all one value, then a departure */
+    CHECK_OK(an_detector_fit(d, x, N));
+    CHECK_OK(an_detector_score(d, x, N, s));
+    CHECK(s[N - 1] > 1e6f);
+    an_detector_destroy(d);
+    free(x);
+    free(s);
+}
+
 /* A series with no noise at all: square waves of 20 / 80 and 0 / 1
    (period 24) leave STL + IQR no residual but rounding, which is none:
    every row scores the same, and the hybrid (STL + IQR alone) flags no
@@ -1955,6 +2003,7 @@ int main(void)
     RUN(test_stl_iqr_shift_state);
     RUN(test_stl_iqr_cleans_the_season);
     RUN(test_stl_iqr_flat);
+    RUN(test_stl_iqr_idle_spells);
     RUN(test_stl_iqr_exact_series);
     RUN(test_robust_batch_stream_save);
     RUN(test_robust_hostile);

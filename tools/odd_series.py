@@ -4,7 +4,7 @@
     python3 tools/odd_series.py [--bin build/anomaly] [--method hybrid] [--work DIR] [--seed 1]
                                 [--train-rows N]
 
-Writes 24 series of 5,000 five-minute rows (DIR, default build/odd-series)
+Writes 25 series of 5,000 five-minute rows (DIR, default build/odd-series)
 that hold no injected anomaly, or one plain change where the name says so,
 runs `BIN detect --method M` on each (fitted on the whole series, or with
 --train-rows on its first N rows, taken as normal: the telemetry setting)
@@ -27,10 +27,15 @@ them is a defect whatever the benchmarks say.  Kinds:
   square, sine, ramp                          no noise at all: a daily square wave
                                               of 20 / 80 (NAB's perfect square wave),
                                               a daily sine, a straight line
+  idle                                        5.0 exactly, but for spells of 100 rows
+                                              (45% of them) of noise of 0.2%: a pump
+                                              idle between bursts
 Needs python3-numpy.  Used on 2026-12-06 to find the gap, short-training
 and sparse-count behaviour in CHANGES; on 2026-12-07 the flood on a
 series with no noise and the pulses flagged each time, and with
---train-rows the quantised cycle's steps voting each time they came back.
+--train-rows the quantised cycle's steps voting each time they came back;
+later that day a series idle between bursts flooded, fitted whole and
+after a prefix (`idle`, `constant_then_noise`).
 """
 import argparse
 import itertools
@@ -70,6 +75,8 @@ def series(rng, n=5000):
     out['square'] = np.where(t % 288 < 144, 80.0, 20.0)
     out['sine'] = 50 + 10 * day
     out['ramp'] = 0.01 * t
+    spell = np.repeat(rng.random(n // 100 + 1) < 0.45, 100)[:n]        # running 45% of the time
+    out['idle'] = np.where(spell, 5 + rng.normal(0, 0.01, n), 5.0)
     return out
 
 
