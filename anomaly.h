@@ -4963,9 +4963,9 @@ static float an__surprise(const an__ensemble *e, double p)
 #ifndef ANOMALY_NO_TRAINING
 /* The median and scale of the mean surprise over every full window of the
    member's training scores raw[0..n) (see the header), and with
-   normal_training its largest, or scale 0 for fewer than 4 w windows.  Surprises are summed
-   oldest first, as the push and batch paths sum them, so a window's mean
-   is the same number on every path. */
+   normal_training its largest, or scale 0 for fewer than 4 w windows.
+   Surprises are summed oldest first, as the push and batch paths sum
+   them, so a window's mean is the same number on every path. */
 static an_result an__sustain_fit(const an__ensemble *e, an__member *m, const float *raw, size_t n)
 {
     size_t w = e->config.sustain_rows, windows, i, j, bytes;

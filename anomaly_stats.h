@@ -247,8 +247,8 @@ AN_API const an_detector_vtable *an_iqr_type(void);
    holds most of those residuals (a series idle between bursts, a count
    mostly at 0) the quartiles meet and every active row would be
    extreme; when the IQR is under a quarter of the spread the 10th and
-   90th percentiles give, (Q90 - Q10) 1.349 / 2.563 (the IQR, for normal
-   noise), that spread stands in for it.  The filter learns
+   90th percentiles give, (Q90 - Q10) 1.349 / 2.563 (which equals the
+   IQR for normal noise), that spread stands in for it.  The filter learns
    only from points inside the fences at `clip` IQR past the quartiles,
    so anomalies do not drag the expectation; past a fence the level moves
    on by its slope alone.  `persist` points in a row past the same fence
@@ -2441,9 +2441,6 @@ static int an__hw_flat(const double *y, size_t n)
     return hi - lo <= 1e-3 * (1.0 + fabs(0.5 * (lo + hi)));
 }
 
-/* Fit one feature y (n) whose period is set: STL, the filter's start,
-   and the quartiles of the residuals the filter makes over y.
-   work: (4n) doubles plus STL's scratch. */
 /* The band of residuals res (n, reordered): their quartiles and IQR, or
    the spread of their 10th and 90th percentiles where one value holds
    most of them (see the header).  dev: scratch (n). */
@@ -2455,6 +2452,9 @@ static an__band an__stl_iqr_band(double *res, size_t n, double *dev)
     return b;
 }
 
+/* Fit one feature y (n) whose period is set: STL, the filter's start,
+   and the quartiles of the residuals the filter makes over y.
+   work: (4n) doubles plus STL's scratch. */
 static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double *y, size_t n, double *work)
 {
     an__hw_params *p = &d->params[f];
