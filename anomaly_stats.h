@@ -990,7 +990,11 @@ AN_API const an_detector_vtable *const *an_stats_types(size_t *n);
    the most surprising training window (the ensemble's normal_training),
    so a pattern training showed does not vote each time it comes back;
    the command line sets it for --train-rows short of the file, and for
-   stream. */
+   stream.  Events are the runs of flagged rows that pass the lone rule,
+   joined where at most `event_gap` unflagged rows part them (3, as make
+   eval matches them): a burst of variance flags most of its rows, and
+   a row inside it that happens to look ordinary does not split it into
+   a dozen events (an_alarm_config's max_gap). */
 typedef struct an_hybrid_config {
     size_t period;              /* STL + IQR's period, 0 = detect (0)       */
     double baseline_weight;     /* STL + IQR's weight (0.6)                 */
@@ -1002,6 +1006,7 @@ typedef struct an_hybrid_config {
     double sustain_z;           /* its robust z (8)                         */
     size_t flatline_rows;       /* the shortest stuck run, 0 = off (6)      */
     size_t quiet_rows;          /* the quiet rule's window, 0 = off (12)    */
+    size_t event_gap;           /* unflagged rows one event may bridge (3)  */
     int normal_training;        /* the rows fitted on are known normal (0)  */
 } an_hybrid_config;
 
@@ -5748,6 +5753,7 @@ AN_API an_hybrid_config an_hybrid_config_init(size_t period)
     c.sustain_z = 8.0;
     c.flatline_rows = 6;
     c.quiet_rows = 12;
+    c.event_gap = 3;
     c.normal_training = 0;
     return c;
 }

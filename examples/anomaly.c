@@ -56,7 +56,8 @@ static const char *const usage_text[] = {
     "row to stdout, 'timestamp,value(s),score,anomaly', where score is the\n"
     "calibrated anomaly likelihood in [0,1], and one line per event to stderr:\n"
     "start, end, peak, severity, confidence and the reason, expected against\n"
-    "actual.\n"
+    "actual.  An event is a run of anomaly rows, joined to the next where at\n"
+    "most 3 rows part them.\n"
     "\n"
     "options (before FILE or after it):\n"
     "  --method M       hybrid (default: STL + IQR as the baseline, weight 0.6, and\n"
@@ -1109,10 +1110,27 @@ static void note_flat(const options *o, const table *t, an_detector *d, const un
     }
 }
 
+/* r's events: its flagged rows, runs of them at most `gap` unflagged rows
+   apart, each told at its peak.  The flags come from the rule the options
+   chose, so the alarm's threshold only replays them: below every score
+   (>= 0) where flagged, the score itself elsewhere; then the peak is the
+   highest score, the first of ties. */
+static void find_events(const table *t, detection *r, size_t gap)
+{
+    float *thr = (float *)xmalloc(t->rows * sizeof(float));
+    an_alarm_config c = an_alarm_config_init(1, 1);
+    size_t i;
+    c.max_gap = gap;
+    for (i = 0; i < t->rows; i++) thr[i] = r->flag[i] ? -FLT_MIN : r->score[i];
+    check(an_alarm_batch_f(&c, r->score, thr, t->rows, NULL, r->events, t->rows, &r->n_events), "events");
+    free(thr);
+}
+
 /* Runs the detector the options ask for over the table into r; the
    detector is destroyed, or handed to *keep when keep is not NULL. */
 static void detect_table(const options *o, const table *t, detection *r, an_detector **keep)
 {
+    an_hybrid_config hc = an_hybrid_config_init(o->period);   /* the lone level and the events' gap */
     an_detector *d;
     size_t i, f, train = o->train_rows ? o->train_rows : t->rows;
     double threshold;
@@ -1180,19 +1198,8 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
             for (f = 0; f < t->cols && (!target[f] || t->filled[i * t->cols + f]); f++) {}
             if (f == t->cols) r->flag[i] = 0;
         }
-    {                                          /* events: runs of flagged rows, told at their peak */
-        /* the flags come from the rule the options chose, so the alarm's
-           threshold only replays them: below every score (>= 0) where
-           flagged, the score itself elsewhere; then the peak is the
-           highest score, the first of ties */
-        float *thr = (float *)xmalloc(t->rows * sizeof(float));
-        an_alarm_config c = an_alarm_config_init(1, 1);
-        for (i = 0; i < t->rows; i++) thr[i] = r->flag[i] ? -FLT_MIN : r->score[i];
-        check(an_alarm_batch_f(&c, r->score, thr, t->rows, NULL, r->events, t->rows, &r->n_events), "events");
-        free(thr);
-    }
+    find_events(t, r, 0);                      /* runs of flagged rows */
     if (o->threshold == THRESHOLD_VOTE) {       /* a lone row must reach the hybrid's lone level */
-        an_hybrid_config hc = an_hybrid_config_init(o->period);
         size_t kept = 0, e;
         for (e = 0; e < r->n_events; e++) {
             an_event *ev = &r->events[e];
@@ -1203,6 +1210,7 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
         }
         r->n_events = kept;
     }
+    find_events(t, r, hc.event_gap);           /* the runs left, a few rows apart, are one event */
     for (i = 0; i < t->rows; i++) r->n_flagged += r->flag[i];
     if (keep) *keep = d;
     else an_detector_destroy(d);
