@@ -1209,13 +1209,14 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
    anomaly once k reaches its need, learnt from the training rows: at
    least flatline_rows, and 4 times the longest run of repeats left after
    setting aside the longest 1% of runs (at least 5: a stuck sensor
-   fitted on is among them) while the rows they hold stay within a
-   quarter of the training rows, so a quantised series that often holds
-   its value sets a longer need, and so does a feature idle for long
-   spells between bursts of activity (a pump, a valve: two spells of
-   500 rows in 2,000 set the need past 500, where setting aside the
-   longest five left a need of 6 and flagged every spell after the
-   training rows); a feature that repeats itself on at least
+   fitted on is among them; it may be the longest), the ones after the
+   longest only while the rows they hold stay within a quarter of the
+   training rows, so a quantised series that often holds its value sets
+   a longer need, and so does a feature idle for long spells between
+   bursts of activity (a pump, a valve: three spells of 500 rows in
+   2,000 set the need past 500, where setting aside the longest five
+   left a need of 6 and flagged every spell after the training rows); a
+   feature that repeats itself on at least
    half the rows of most of its 16 training blocks (a counter, a
    command, a constant) is never judged so.  No rank or likelihood can
    see a flatline fitted on: its rows' residuals are small, not large.
@@ -5087,9 +5088,9 @@ static an_result an__stuck_fit(an__ensemble *e, const float *x, size_t n)
         top = count < skip ? count : skip;
         if (count > top) longest = an__select_d(runs, count, count - 1 - top);   /* the top-th longest, from 0;
                                                                                   the top longer ones after it */
-        for (k = 0; k < top; k++) {                      /* set aside while they hold a quarter of the rows */
+        for (k = 0; k < top; k++) {                      /* the longest, then more while they hold a quarter */
             double run_k = an__select_d(runs + count - top, top, top - 1 - k);
-            if (held + run_k + 1.0 > 0.25 * (double)n) { longest = run_k; break; }
+            if (k > 0 && held + run_k + 1.0 > 0.25 * (double)n) { longest = run_k; break; }
             held += run_k + 1.0;
         }
         e->stuck[3 * f] = 4.0 * longest > (double)e->config.flatline_rows ? 4.0 * longest

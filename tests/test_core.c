@@ -1951,11 +1951,13 @@ static void test_ensemble_flatline(void)
        150 repeats (151 rows each); the longest five would be set aside,
        but two hold 302 rows and the third would pass a quarter of the
        1,600 (400), so it sets the need, 4 x 150 (setting aside five,
-       the need was 4 x 18) */
+       the need was 4 x 18).  Feature 1 is stuck once, for 500 rows: the
+       longest run is set aside whatever it holds (a sensor that died),
+       so its need stays 6 */
     memcpy(flat, x, sizeof flat);
     for (k = 0; k < 3; k++)
         for (i = 0; i < 150; i++) flat[(400 * k + 100 + 1 + i) * 2] = flat[(400 * k + 100) * 2];
-    need[0] = 600.0;
+    for (i = 0; i < FL_N; i++) flat[i * 2 + 1] = i >= 1000 && i < 1500 ? 2.0f : (float)an_rng_normal(&rng);
     CHECK_OK(an_ensemble_create(&c, 2, NULL, &e));
     CHECK_OK(zdet_create(2, &an__default_allocator, &m));
     CHECK_OK(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE));
@@ -1963,11 +1965,12 @@ static void test_ensemble_flatline(void)
     for (i = 0; i < FL_T; i++) {
         float row[2], score;
         row[0] = i >= 50 ? 7.0f : test[i * 2];     /* a spell of 250 rows: 249 repeats, under the need */
-        row[1] = (float)an_rng_normal(&rng);
+        row[1] = i >= 10 && i < 30 ? 3.0f : (float)an_rng_normal(&rng);   /* 19 repeats, past 6 */
         CHECK_OK(an_detector_push(e, row, &score));
         CHECK_OK(an_ensemble_last(e, &dec));
+        if (i == 29) CHECK(dec.flatline == (float)(19.0 / 6.0));
         if (i == FL_T - 1) CHECK(dec.flatline == (float)(249.0 / 600.0));
-        CHECK(dec.flatline < 1.0f);
+        if (i >= 30) CHECK(dec.flatline < 1.0f);
     }
     an_detector_destroy(e);
     /* off (the plain ensemble's default): no stuck run decides */
