@@ -1213,7 +1213,7 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
    longest only while the rows they hold stay within a quarter of the
    training rows, so a quantised series that often holds its value sets
    a longer need, and so does a feature idle for long spells between
-   bursts of activity (a pump, a valve: three spells of 500 rows in
+   bursts of activity (a pump, a valve: two spells of 500 rows in
    2,000 set the need past 500, where setting aside the longest five
    left a need of 6 and flagged every spell after the training rows); a
    feature that repeats itself on at least
