@@ -401,6 +401,19 @@ AN_API an_result an_adam_step_ranges(an_adam *opt, float *params, float *grads, 
    predicts well, whose 6-sigma spike its everyday error would otherwise
    drown.  The weights are saved with the model (files without them load
    with every weight 1) and enter the gradient.
+   Centring (the autoencoder's cfg.centre 1; 0 by default): fit, score,
+   push and the gradient give the network each window less its level per
+   feature (scaled units), the median of the means of the window's three
+   thirds, and compare the reconstruction with that centred window; the
+   expectation adds the level back.  The model then judges shapes, not
+   levels: a level the training rows never reached is no anomaly by
+   itself (uncentred, every row of a trend past the training range scores
+   high), a step inside a window still is.  The median, not the mean: an
+   anomaly inside one third does not move the level, so the ordinary
+   rows after a level shift has ended are not judged against a level it
+   raised (with the mean, a row 10 hours after a shift of the demo's
+   became a false event).  The forecaster and the classifier do not
+   centre (AN_ERR_INVALID_ARG).
    Streaming (an_detector_push): the last T rows are kept; the score of a
    row is its error as the last row of the window ending at it (causal),
    0 until T rows have been seen: window_agg LAST's score.
@@ -574,6 +587,9 @@ typedef struct an_lstm_config {
                                              dropout masks; default 1      */
     an_lstm_train_config train;           /* the model's own training
                                              configuration (an_detector_fit) */
+    /* autoencoder only */
+    int centre;                           /* 1: each window less its level
+                                             per feature (see Centring)    */
     /* forecaster and classifier */
     double dropout;                       /* inverted dropout after each
                                              LSTM layer in training, [0,1) */
@@ -2081,7 +2097,7 @@ AN_API an_result an_lstm_check_config(const an_lstm_config *c)
     if ((unsigned)c->loss > AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
     if ((unsigned)c->scaler > AN_SCALER_ROBUST) return AN_ERR_INVALID_ARG;
     if ((unsigned)c->channel_agg > AN_AGG_MAX || (unsigned)c->window_agg > AN_AGG_LAST ||
-        (c->channel_norm != 0 && c->channel_norm != 1))
+        (c->channel_norm != 0 && c->channel_norm != 1) || (c->centre != 0 && c->centre != 1))
         return AN_ERR_INVALID_ARG;
     if (c->batch < 1 || c->batch > 65536) return AN_ERR_INVALID_ARG;
     if (c->n_predictions > AN_LSTM_MAX_WINDOW || !(c->dropout >= 0.0 && c->dropout < 1.0)) return AN_ERR_INVALID_ARG;
@@ -2175,6 +2191,7 @@ static an_result an__model_check(const an_lstm_config *c, size_t F, an_lstm_kind
     an_result r = an_lstm_check_config(c);
     if (r != AN_OK) return r;
     if (F < 1 || F > AN_LSTM_MAX_FEATURES) return AN_ERR_INVALID_ARG;
+    if (c->centre && kind != AN_LSTM_AUTOENCODER) return AN_ERR_INVALID_ARG;
     if (kind == AN_LSTM_CLASSIFIER) {
         if (c->n_classes < 1 || c->n_classes > AN_LSTM_MAX_FEATURES) return AN_ERR_INVALID_ARG;
         if (c->loss != AN_LOSS_BCE && c->loss != AN_LOSS_FOCAL) return AN_ERR_INVALID_ARG;
@@ -2701,12 +2718,51 @@ static size_t an__lae_stride(const an__lae *m, const an_lstm_train_config *t)
     return m->lay.classifier ? m->cfg.window : t->stride;
 }
 
+/* The centring autoencoder's level of feature f of window w (T,F): the
+   median of the means of its three thirds (T < 3: the mean), so an
+   anomaly inside one third does not move the level the window's other
+   rows are judged against (with the mean, a level shift that had ended
+   raised it, and every ordinary row after the shift looked low for a
+   window's length).  [*lo, *hi) receives the rows averaged: the level's
+   derivative is 1 / (hi - lo) on each of them.  Subtracting a constant
+   from the window moves every third alike, so the rows chosen are the
+   same for the window centred. */
+static float an__lae_level(const float *w, size_t T, size_t F, size_t f, size_t *lo, size_t *hi)
+{
+    double mean[3];
+    size_t k, t, pick, parts = T < 3 ? 1 : 3;
+    for (k = 0; k < parts; k++) {
+        double sum = 0.0;
+        for (t = k * T / parts; t < (k + 1) * T / parts; t++) sum += w[t * F + f];
+        mean[k] = sum / (double)((k + 1) * T / parts - k * T / parts);
+    }
+    pick = parts == 1                                         ? 0
+         : (mean[0] <= mean[1]) == (mean[1] <= mean[2]) ? 1
+         : (mean[0] <= mean[1]) == (mean[2] <= mean[0]) ? 0 : 2;
+    *lo = pick * T / parts;
+    *hi = (pick + 1) * T / parts;
+    return (float)mean[pick];
+}
+
+/* w (T,F) less its level per feature; level (F), if not NULL, receives
+   the levels. */
+static void an__lae_centre(float *w, size_t T, size_t F, float *level)
+{
+    size_t t, f, lo, hi;
+    for (f = 0; f < F; f++) {
+        float v = an__lae_level(w, T, F, f, &lo, &hi);
+        for (t = 0; t < T; t++) w[t * F + f] -= v;
+        if (level) level[f] = v;
+    }
+}
+
 /* Copies window `start` (rows start .. start + T - 1 of the scaled series
-   xs) into slot b of m->x. */
+   xs) into slot b of m->x, centred when the model centres. */
 static void an__lae_gather(an__lae *m, const float *xs, size_t start, size_t b)
 {
     size_t F = m->n_features, TF = m->cfg.window * F, K = m->lay.out_dim;
     memcpy(m->x + b * TF, xs + start * F, TF * sizeof(float));
+    if (m->cfg.centre) an__lae_centre(m->x + b * TF, m->cfg.window, F, NULL);
     if (m->lay.classifier)   /* windows laid end to end: window start / T */
         memcpy(m->target + b * K, m->labels + (start / m->cfg.window) * K, K * sizeof(float));
     else if (m->lay.head)
@@ -3039,13 +3095,23 @@ AN_API const an_lstm_config *an_lstm_config_of(const an_detector *d)
     return m ? &m->cfg : NULL;
 }
 
-/* Scaled window rows into slot b of m->x from raw rows (T,F). */
+/* Scaled window rows into slot b of m->x from raw rows (T,F), centred
+   when the model centres; level (F, NULL: not wanted) the means taken
+   off, scaled. */
+static an_result an__lae_put_level(an__lae *m, const float *rows, size_t b, float *level)
+{
+    size_t T = m->cfg.window, F = m->n_features;
+    float *w = m->x + b * T * F;
+    an_result r = AN_OK;
+    if (m->has_scaler) r = an_scaler_transform(&m->scaler, rows, T, w);
+    else memcpy(w, rows, T * F * sizeof(float));
+    if (r == AN_OK && m->cfg.centre) an__lae_centre(w, T, F, level);
+    return r;
+}
+
 static an_result an__lae_put(an__lae *m, const float *rows, size_t b)
 {
-    size_t TF = m->cfg.window * m->n_features;
-    if (m->has_scaler) return an_scaler_transform(&m->scaler, rows, m->cfg.window, m->x + b * TF);
-    memcpy(m->x + b * TF, rows, TF * sizeof(float));
-    return AN_OK;
+    return an__lae_put_level(m, rows, b, NULL);
 }
 
 /* The network on the bs <= batch windows an__lae_put placed in m->x:
@@ -3499,12 +3565,15 @@ static an_result an__lae_push(an_detector *self, const float *row, float *score)
        window is assembled in yhat's memory (free until the forward pass) */
     win = m->yhat;
     for (k = 0; k < T; k++) memcpy(win + k * F, m->ring + ((m->ring_pos + k) % T) * F, F * sizeof(float));
-    if ((r = an__lae_batch(m, win, 0, 1)) != AN_OK) return r;
+    m->has_exp = 0;   /* st_exp holds the level taken off until the expectation */
+    if ((r = an__lae_put_level(m, win, 0, m->st_exp)) != AN_OK || (r = an__lae_infer(m, 1)) != AN_OK) return r;
     if (m->lay.classifier) {
         *score = an__max(m->yhat, m->lay.out_dim);
         return AN_OK;
     }
     *score = an__lae_err(m, 0, T - 1);
+    if (m->cfg.centre)   /* the level taken off (scaled, parked in st_exp) back on */
+        for (k = 0; k < F; k++) m->yhat[(T - 1) * F + k] += m->st_exp[k];
     return an__lae_expect(m, m->yhat + (T - 1) * F);
 }
 
@@ -3543,6 +3612,7 @@ static an_result an__lae_reset(an_detector *self)
      'LCLX'  classifier only: u64 n_classes, f64 gamma, f32 weights (K)
      'LAGG'  u32 channel_agg, u32 window_agg (required)
      'LNRM'  with channel_norm only: the features' error weights, f32 (F)
+     'LCEN'  a centring autoencoder only: u32 1 (absent: 0)
      'LSTS'  the stream, so a saved model goes on where it was pushed to:
              u64 rows seen (<= T), ring position (< T), f32 ring (T,F),
              then the stateful forecaster's h, c (sum of units) and
@@ -3555,6 +3625,7 @@ static an_result an__lae_reset(an_detector *self)
 #define AN__TAG_LAE_AGG    AN_TAG('L', 'A', 'G', 'G')
 #define AN__TAG_LAE_STREAM AN_TAG('L', 'S', 'T', 'S')
 #define AN__TAG_LAE_NORM   AN_TAG('L', 'N', 'R', 'M')
+#define AN__TAG_LAE_CENTRE AN_TAG('L', 'C', 'E', 'N')
 
 
 /* The training configuration's reals in a configuration chunk, the same
@@ -3642,6 +3713,11 @@ static an_result an__lae_save(const an_detector *self, an_writer *w)
     if (c->channel_norm) {
         an_write_begin(w, AN__TAG_LAE_NORM);
         an_write_f32s(w, m->err_w, m->n_features);
+        an_write_end(w);
+    }
+    if (c->centre) {
+        an_write_begin(w, AN__TAG_LAE_CENTRE);
+        an_write_u32(w, 1);
         an_write_end(w);
     }
     if (m->has_scaler) an_scaler_save(&m->scaler, w);
@@ -3802,6 +3878,11 @@ static an_result an__model_load(an_reader *payload, const an_allocator *a, an_de
         c.channel_agg = (an_lstm_agg)ca;
         c.window_agg = (an_lstm_agg)wa;
     }
+    if (an_reader_find(payload, AN__TAG_LAE_CENTRE, &agg) == AN_OK) {   /* optional: centring */
+        uint32_t ce;
+        if (an_read_u32(&agg, &ce) != AN_OK || ce != 1) return AN_ERR_CORRUPT;
+        c.centre = 1;
+    }
     if (an__model_check(&c, F, kind) != AN_OK) return AN_ERR_CORRUPT;
     {   /* sizes from the file: the parameters must be in it (the u64 count,
            then the floats), and the buffers they do not account for
@@ -3948,6 +4029,22 @@ AN_API an_result an_lstm_param_view(an_detector *d, const char *name, float **da
 }
 
 #ifndef ANOMALY_NO_TRAINING
+/* g (T,F), a gradient with respect to the centred window w (T,F), made
+   one with respect to the window: each feature's sum over the rows
+   leaves through the rows its level averaged. */
+static void an__lae_centre_grad(const float *w, float *g, size_t T, size_t F)
+{
+    size_t t, f, lo, hi;
+    for (f = 0; f < F; f++) {
+        double sum = 0.0;
+        float share;
+        an__lae_level(w, T, F, f, &lo, &hi);
+        for (t = 0; t < T; t++) sum += g[t * F + f];
+        share = (float)(sum / (double)(hi - lo));
+        for (t = lo; t < hi; t++) g[t * F + f] -= share;
+    }
+}
+
 /* Windows per pass for the batched gradients: as many as keep every
    layer's forward buffers (gates, cell states and outputs, 7 H floats a
    step) within ANOMALY_LSTM_BATCH_BYTES, at least 1, at most cfg.batch.
@@ -4030,8 +4127,9 @@ static an_result an__lae_gradients(an__lae *m, const float *x, size_t n_series, 
             an__lae_forward(m, bs);
             for (b = 0; b < bs; b++) {
                 size_t at = m->lay.head ? t - (g0 + b) - T : t - (g0 + b);
+                const float *target = m->cfg.centre ? m->x + (b * T + at) * F : m->target;   /* row t as scored */
                 float e = an__row_err(m->cfg.loss, m->cfg.channel_agg, m->yhat + b * m->lay.out_total + at * F,
-                                      m->target, m->err_w, F);
+                                      target, m->err_w, F);
                 if (e > top) { top = e; best = g0 + b; }
             }
         }
@@ -4065,6 +4163,7 @@ static an_result an__lae_gradients(an__lae *m, const float *x, size_t n_series, 
                 size_t at = m->lay.head ? t - w - T : t - w;   /* row t's output */
                 size_t only = F;   /* channel MAX: the feature with the largest error */
                 if ((r = an__lae_row(m, xs + t * F, m->target)) != AN_OK) return r;   /* scaled row t */
+                if (m->cfg.centre) memcpy(m->target, m->x + (b * T + at) * F, F * sizeof(float));   /* centred */
                 if (m->cfg.channel_agg == AN_AGG_MAX) {
                     double top = -1.0;
                     for (f = 0; f < F; f++) {
@@ -4080,7 +4179,7 @@ static an_result an__lae_gradients(an__lae *m, const float *x, size_t n_series, 
                     if (only < F && f != only) continue;
                     if (only == F) g /= (double)F;
                     dy[at * F + f] = (float)g;
-                    gs[t * F + f] -= (float)(g / (double)count);   /* the target path */
+                    if (!m->cfg.centre) gs[t * F + f] -= (float)(g / (double)count);   /* the target path */
                 }
             }
         }
@@ -4088,6 +4187,11 @@ static an_result an__lae_gradients(an__lae *m, const float *x, size_t n_series, 
         for (b = 0; b < bs; b++) {
             size_t w = w_lo + (g0 + b) % nwin, k;
             float *gs = grad + (g0 + b) / nwin * RF;
+            if (m->cfg.centre) {   /* the target path joins the network's; both through the centring */
+                size_t at = t - w;
+                for (f = 0; f < F; f++) m->gx[b * TF + at * F + f] -= m->dyhat[b * m->lay.out_total + at * F + f];
+                an__lae_centre_grad(m->x + b * TF, m->gx + b * TF, T, F);
+            }
             for (k = 0; k < TF; k++) gs[w * F + k] += m->gx[b * TF + k] / (float)count;
         }
     }
@@ -4728,6 +4832,7 @@ AN_API an_result an_vae_param_view(an_detector *d, const char *name, float **dat
     *count = n;
     return AN_OK;
 }
+
 
 /* w (T,F) minus its per-channel mean over the T rows; level (F), if not
    NULL, receives the means.  The same projection maps a gradient with

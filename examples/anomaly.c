@@ -490,8 +490,10 @@ static int show_progress(void *user, const an_lstm_progress *p)
 }
 
 /* An LSTM member: `window` rows in, 32 units, at most about 2048 windows
-   an epoch (the stride grows with the series), early stopping. */
-static an_detector *make_lstm(const options *o, size_t n_features, int forecaster, size_t n_rows)
+   an epoch (the stride grows with the series), early stopping; centre:
+   the autoencoder judges each window less its mean (an_lstm_config's
+   centre). */
+static an_detector *make_lstm(const options *o, size_t n_features, int forecaster, size_t n_rows, int centre)
 {
     an_lstm_config c = o->telemanom ? an_lstm_telemanom_config_init(o->window, 32)
                      : forecaster  ? an_lstm_forecaster_config_init(o->window, 32, 1)
@@ -499,6 +501,7 @@ static an_detector *make_lstm(const options *o, size_t n_features, int forecaste
     an_detector *d;
     c.window_agg = AN_AGG_LAST;                  /* causal: a row is scored by the window ending at it */
     c.channel_norm = 1;                          /* several columns: each judged on its own error scale */
+    c.centre = centre;
     c.train.stride = n_rows / 2048 + 1;
     c.seed = o->seed;
     if (!o->telemanom) c.train.epochs = 20, c.train.adam.lr = 3e-3;
@@ -556,7 +559,13 @@ static an_detector *make_detector(const options *o, size_t n_features, size_t n_
     hc.pool = o->pool;
     hc.normal_training = normal;
     if (o->method == METHOD_HYBRID) {            /* the library's default hybrid, with the LSTM as its second member */
-        check(an_hybrid_create(&hc, n_features, make_lstm(o, n_features, 0, n_rows), NULL, &e), "hybrid");
+        /* After known-normal training the autoencoder judges shapes and
+           leaves levels to STL + IQR, which follows them: the rows scored
+           may go on far past the training rows' levels (a trend), none of
+           which is an anomaly by itself.  Fitted on the rows it judges
+           (the whole file, NAB's growing refits) it keeps its reading of
+           levels, which NAB measured better (README, "The hybrid"). */
+        check(an_hybrid_create(&hc, n_features, make_lstm(o, n_features, 0, n_rows, normal), NULL, &e), "hybrid");
         return e;
     }
     ec = an_hybrid_vote_config(&hc);             /* every method decides as the hybrid does */
@@ -573,7 +582,7 @@ static an_detector *make_detector(const options *o, size_t n_features, size_t n_
         break;
     case METHOD_LSTM_AE:
     case METHOD_LSTM_FORECAST:
-        m = make_lstm(o, n_features, o->method == METHOD_LSTM_FORECAST, n_rows);
+        m = make_lstm(o, n_features, o->method == METHOD_LSTM_FORECAST, n_rows, 0);   /* alone, it judges levels too */
         check(an_ensemble_add(e, m, 1.0, AN_MEMBER_BASELINE), "lstm");
         break;
     case METHOD_VAE: {
