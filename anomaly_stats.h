@@ -990,7 +990,12 @@ AN_API const an_detector_vtable *const *an_stats_types(size_t *n);
    the most surprising training window (the ensemble's normal_training),
    so a pattern training showed does not vote each time it comes back;
    the command line sets it for --train-rows short of the file, and for
-   stream.  Events are the runs of flagged rows that pass the lone rule,
+   stream, and then makes its autoencoder centre its windows
+   (anomaly_lstm.h's an_lstm_config.centre): the rows scored may go on
+   far past the training rows' levels, which STL + IQR follows and the
+   autoencoder need not judge (make eval's synthetic part, clean prefix:
+   359 -> 368 events found, false events 32 -> 30; held-back seed 367 ->
+   377, 38 -> 41; 2026-12-07).  Events are the runs of flagged rows that pass the lone rule,
    joined where at most `event_gap` unflagged rows part them (3, as make
    eval matches them): a burst of variance flags most of its rows, and
    a row inside it that happens to look ordinary does not split it into
