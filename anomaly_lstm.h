@@ -3096,7 +3096,7 @@ AN_API const an_lstm_config *an_lstm_config_of(const an_detector *d)
 }
 
 /* Scaled window rows into slot b of m->x from raw rows (T,F), centred
-   when the model centres; level (F, NULL: not wanted) the means taken
+   when the model centres; level (F, NULL: not wanted) the levels taken
    off, scaled. */
 static an_result an__lae_put_level(an__lae *m, const float *rows, size_t b, float *level)
 {
@@ -4832,7 +4832,6 @@ AN_API an_result an_vae_param_view(an_detector *d, const char *name, float **dat
     *count = n;
     return AN_OK;
 }
-
 
 /* w (T,F) minus its per-channel mean over the T rows; level (F), if not
    NULL, receives the means.  The same projection maps a gradient with

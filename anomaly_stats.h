@@ -995,11 +995,11 @@ AN_API const an_detector_vtable *const *an_stats_types(size_t *n);
    far past the training rows' levels, which STL + IQR follows and the
    autoencoder need not judge (make eval's synthetic part, clean prefix:
    359 -> 368 events found, false events 32 -> 30; held-back seed 367 ->
-   377, 38 -> 41; 2026-12-07).  Events are the runs of flagged rows that pass the lone rule,
-   joined where at most `event_gap` unflagged rows part them (3, as make
-   eval matches them): a burst of variance flags most of its rows, and
-   a row inside it that happens to look ordinary does not split it into
-   a dozen events (an_alarm_config's max_gap). */
+   377, 38 -> 41; 2026-12-07).  Events are the runs of flagged rows that
+   pass the lone rule, joined where at most `event_gap` unflagged rows
+   part them (3, as make eval matches them): a burst of variance flags
+   most of its rows, and a row inside it that happens to look ordinary
+   does not split it into a dozen events (an_alarm_config's max_gap). */
 typedef struct an_hybrid_config {
     size_t period;              /* STL + IQR's period, 0 = detect (0)       */
     double baseline_weight;     /* STL + IQR's weight (0.6)                 */

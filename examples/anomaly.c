@@ -493,7 +493,7 @@ static int show_progress(void *user, const an_lstm_progress *p)
 
 /* An LSTM member: `window` rows in, 32 units, at most about 2048 windows
    an epoch (the stride grows with the series), early stopping; centre:
-   the autoencoder judges each window less its mean (an_lstm_config's
+   the autoencoder judges each window less its level (an_lstm_config's
    centre). */
 static an_detector *make_lstm(const options *o, size_t n_features, int forecaster, size_t n_rows, int centre)
 {
@@ -566,7 +566,8 @@ static an_detector *make_detector(const options *o, size_t n_features, size_t n_
            may go on far past the training rows' levels (a trend), none of
            which is an anomaly by itself.  Fitted on the rows it judges
            (the whole file, NAB's growing refits) it keeps its reading of
-           levels, which NAB measured better (README, "The hybrid"). */
+           levels, which NAB measured better (README, "Detection
+           quality"). */
         check(an_hybrid_create(&hc, n_features, make_lstm(o, n_features, 0, n_rows, normal), NULL, &e), "hybrid");
         return e;
     }
