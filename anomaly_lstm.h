@@ -2729,12 +2729,13 @@ static size_t an__lae_stride(const an__lae *m, const an_lstm_train_config *t)
    same for the window centred. */
 static float an__lae_level(const float *w, size_t T, size_t F, size_t f, size_t *lo, size_t *hi)
 {
-    double mean[3];
+    double mean[3] = { 0.0, 0.0, 0.0 };
     size_t k, t, pick, parts = T < 3 ? 1 : 3;
     for (k = 0; k < parts; k++) {
+        size_t first = k * T / parts, end = (k + 1) * T / parts;   /* rows of part k */
         double sum = 0.0;
-        for (t = k * T / parts; t < (k + 1) * T / parts; t++) sum += w[t * F + f];
-        mean[k] = sum / (double)((k + 1) * T / parts - k * T / parts);
+        for (t = first; t < end; t++) sum += w[t * F + f];
+        mean[k] = sum / (double)(end - first);
     }
     pick = parts == 1                                         ? 0
          : (mean[0] <= mean[1]) == (mean[1] <= mean[2]) ? 1
