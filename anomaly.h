@@ -1197,12 +1197,16 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
    pushes since fit, load or reset, or the rows of one batch.  A member
    with fewer than 4 w training windows does not vote so.  With
    `normal_training` (the rows fitted on are known normal: a clean
-   prefix, telemanom's training period) the window's mean must also pass
-   the most surprising training window's: a pattern training showed a
-   few times (a quantised cycle's steps, a daily job) sits outside the
-   windows' median and MAD and would vote each time it came back; fitted
-   on rows that may hold the anomalies (the whole series) it stays off,
-   or an anomaly would set its own bar.
+   prefix, telemanom's training period) each vote also needs more than
+   training ever gave: a row's score must pass the largest training
+   score (the calibration's top knot), a window's mean the most
+   surprising training window's.  A pattern training showed a few times
+   (a daily job, a switch between modes, a quantised cycle's steps)
+   ranks past 0.999 and sits outside the windows' median and MAD, and
+   would vote each time it came back (a daily spike after 5 days of
+   training: 34 events in 26 days, now none); fitted on rows that may
+   hold the anomalies (the whole series) it stays off, or an anomaly
+   would set its own bar.
 
    A stuck input is judged on the rows themselves (`flatline_rows` > 0): a
    feature that has repeated its value exactly for k rows makes the row an
@@ -1275,9 +1279,9 @@ typedef struct an_ensemble_config {
     double sustain_z;      /* its robust z that votes (8)                      */
     size_t flatline_rows;  /* the shortest stuck run that decides, 0 = off (0) */
     size_t quiet_rows;     /* the quiet rule's window, 0 = off (0)             */
-    int normal_training;   /* 1: the rows fitted on are known normal, and the
-                              sustained vote also needs a window past every
-                              training window (0)                             */
+    int normal_training;   /* 1: the rows fitted on are known normal, and a
+                              vote also needs a score (a window) past every
+                              training row's (window's) (0)                   */
 } an_ensemble_config;
 
 #define AN_ENSEMBLE_MAX_MEMBERS 8
@@ -5307,7 +5311,8 @@ static an_result an__ensemble_combine(const an__ensemble *e, const float *raw, s
         z += m->weight * (out->member_z[k] < 50.0 ? out->member_z[k] : 50.0);
         if (m->sustain_scale > 0.0 && an__finite(sustain_mean[k]))
             out->member_sustain[k] = (sustain_mean[k] - m->sustain_median) / m->sustain_scale;
-        if (out->member_likelihood[k] > e->config.threshold ||
+        if ((out->member_likelihood[k] > e->config.threshold &&
+             (!e->config.normal_training || s > m->cal.knot[AN_CALIBRATION_KNOTS - 1])) ||
             (out->member_sustain[k] > e->config.sustain_z && sustain_mean[k] > m->sustain_top))
             voted += m->weight;
     }

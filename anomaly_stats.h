@@ -986,9 +986,10 @@ AN_API const an_detector_vtable *const *an_stats_types(size_t *n);
    injects; 24 missed those of 12 to 17 rows) under an eighth of its
    training windows' 25th percentile (the ensemble's quiet rule).  Set
    `normal_training` when the rows fitted on are known normal (a clean
-   prefix, a training period): a sustained departure must then also pass
-   the most surprising training window (the ensemble's normal_training),
-   so a pattern training showed does not vote each time it comes back;
+   prefix, a training period): a row's vote must then also pass the
+   largest training score, and a sustained departure the most surprising
+   training window (the ensemble's normal_training), so a pattern
+   training showed does not vote each time it comes back;
    the command line sets it for --train-rows short of the file, and for
    stream, and then makes its autoencoder centre its windows
    (anomaly_lstm.h's an_lstm_config.centre): the rows scored may go on

@@ -2114,6 +2114,7 @@ static void test_ensemble_quiet(void)
    their top; then the window of the test rows pushed so far. */
 typedef struct sus_oracle {
     double mu, sd, med, scale, mad_scale, top, ring[SUS_W];
+    double raw_top, raw;         /* the largest training score; the last pushed */
     size_t pushed;
     an_calibration cal;
 } sus_oracle;
@@ -2129,7 +2130,10 @@ static void sus_oracle_fit(sus_oracle *o, const float *x)
     o->mu /= SUS_N;
     for (i = 0; i < SUS_N; i++) o->sd += (x[i] - o->mu) * (x[i] - o->mu);
     o->sd = sqrt(o->sd / SUS_N);
-    for (i = 0; i < SUS_N; i++) raw[i] = (float)(fabs(x[i] - o->mu) / o->sd);
+    for (i = 0; i < SUS_N; i++) {
+        raw[i] = (float)(fabs(x[i] - o->mu) / o->sd);
+        if (raw[i] > o->raw_top) o->raw_top = raw[i];
+    }
     CHECK_OK(an_calibration_fit(&o->cal, raw, SUS_N, NULL));
     for (i = 0; i < SUS_N; i++) {
         double p = an_calibration_likelihood(&o->cal, raw[i]);
@@ -2155,7 +2159,7 @@ static void sus_oracle_fit(sus_oracle *o, const float *x)
    window is full), summed oldest first as the ensemble sums them. */
 static double sus_oracle_push(sus_oracle *o, float v, double *wmean, double *z)
 {
-    double p = an_calibration_likelihood(&o->cal, (float)(fabs(v - o->mu) / o->sd));
+    double p = an_calibration_likelihood(&o->cal, o->raw = (float)(fabs(v - o->mu) / o->sd));
     size_t j;
     o->ring[o->pushed % SUS_W] = (float)-log1p(-(p < 0.999 ? p : 0.999));
     o->pushed++;
@@ -2318,8 +2322,10 @@ static void test_ensemble_sustained_idle(void)
    minor enough to sit outside the windows' median and MAD) votes through
    the sustained z when it comes back, unless the bar is the most
    surprising training window, which the oracle finds by hand; a larger
-   run still votes, from the row the oracle says.  The bar survives a save
-   and a load, is refused out of range, and is off by default. */
+   run still votes, from the row the oracle says.  A row votes past 0.999
+   only when its score also passes the largest training score: one just
+   under it (past 0.999) does not.  The bars survive a save and a load,
+   are refused out of range, and are off by default. */
 static void test_ensemble_normal_training(void)
 {
     static float x[SUS_N], test[SUS_T];
@@ -2328,16 +2334,18 @@ static void test_ensemble_normal_training(void)
     an_detector *on, *off, *loaded;
     an_ensemble_decision dec, doff, dl;
     an_rng rng;
-    size_t i, j, off_votes = 0, first_big = 0;
+    size_t i, j, off_votes = 0, first_big = 0, inside = 0;
     an_rng_seed(&rng, 11, 1);
     for (i = 0; i < SUS_N; i++) x[i] = (float)an_rng_normal(&rng);
     for (i = 100; i < 600; i += 150)
         for (j = 0; j < SUS_W; j++) x[i + j] = 3.2f;                     /* the recurring pattern */
+    x[50] = 5.0f;                                                         /* a glitch, normal too */
     for (i = 0; i < SUS_T; i++) test[i] = (float)an_rng_normal(&rng);
     for (i = 60; i < 60 + SUS_W; i++) test[i] = 3.2f;                     /* it comes back */
     for (i = 140; i < 160; i++) test[i] = 6.0f;                           /* something new */
     sus_oracle_fit(&o, x);
     CHECK((o.top - o.med) / o.scale > 8.0);  /* the pattern's own windows pass the z */
+    test[30] = (float)(o.mu + 0.99 * o.raw_top * o.sd);                 /* under the glitch, past 0.999 */
 
     c.sustain_rows = SUS_W;
     CHECK(c.normal_training == 0);
@@ -2356,8 +2364,9 @@ static void test_ensemble_normal_training(void)
         CHECK_OK(an_detector_push(loaded, &test[i], &sl));
         CHECK_OK(an_ensemble_last(loaded, &dl));
         CHECK_NEAR(dec.member_sustain[0], z, 1e-9 * (1.0 + fabs(z)));
-        CHECK(dec.anomaly == (row_vote || (z > 8.0 && wmean > o.top)));
+        CHECK(dec.anomaly == ((row_vote && o.raw > o.raw_top) || (z > 8.0 && wmean > o.top)));
         CHECK(doff.anomaly == (row_vote || z > 8.0));
+        if (row_vote && o.raw <= o.raw_top) inside++;
         CHECK(sl == score && dl.anomaly == dec.anomaly);
         if (i >= 60 && i < 60 + 2 * SUS_W) {
             CHECK(!row_vote && !dec.anomaly);
@@ -2366,6 +2375,7 @@ static void test_ensemble_normal_training(void)
         if (i >= 140 && !first_big && dec.anomaly) first_big = i;
     }
     CHECK(off_votes > 0);                    /* without the bar the pattern is "new" each time */
+    CHECK(inside > 0);                       /* a row past 0.999, not past training's top */
     CHECK(first_big >= 140 && first_big < 140 + SUS_W);
     an_detector_destroy(loaded);
     an_detector_destroy(on);

@@ -4,7 +4,7 @@
     python3 tools/odd_series.py [--bin build/anomaly] [--method hybrid] [--work DIR] [--seed 1]
                                 [--train-rows N]
 
-Writes 25 series of 5,000 five-minute rows (DIR, default build/odd-series)
+Writes 28 series of 5,000 five-minute rows (DIR, default build/odd-series)
 that hold no injected anomaly, or one plain change where the name says so,
 runs `BIN detect --method M` on each (fitted on the whole series, or with
 --train-rows on its first N rows, taken as normal: the telemetry setting)
@@ -30,12 +30,20 @@ them is a defect whatever the benchmarks say.  Kinds:
   idle                                        5.0 exactly, but for spells of 100 rows
                                               (45% of them) of noise of 0.2%: a pump
                                               idle between bursts
+  dailyjob                                    a daily cycle, and a job of +6 (20 sd of
+                                              the noise) once a day, +-6 rows
+  modes                                       four levels, a switch every 300 rows on
+                                              average, noise of 0.02
+  counter                                     a count rising by Poisson(3) a row, reset
+                                              to 0 past a limit of 800 to 1,200
 Needs python3-numpy.  Used on 2026-12-06 to find the gap, short-training
 and sparse-count behaviour in CHANGES; on 2026-12-07 the flood on a
 series with no noise and the pulses flagged each time, and with
 --train-rows the quantised cycle's steps voting each time they came back;
 later that day a series idle between bursts flooded, fitted whole and
-after a prefix (`idle`, `constant_then_noise`).
+after a prefix (`idle`, `constant_then_noise`), and in the evening,
+after a prefix, the returns of what training had shown (`dailyjob`,
+`modes`, `counter`).
 """
 import argparse
 import itertools
@@ -77,6 +85,20 @@ def series(rng, n=5000):
     out['ramp'] = 0.01 * t
     spell = np.repeat(rng.random(n // 100 + 1) < 0.45, 100)[:n]        # running 45% of the time
     out['idle'] = np.where(spell, 5 + rng.normal(0, 0.01, n), 5.0)
+    job = 10 + 3 * day + rng.normal(0, 0.3, n)
+    job[np.arange(0, n - 200, 288) + 100 + rng.integers(-6, 7, len(range(0, n - 200, 288)))] += 6
+    out['dailyjob'] = job
+    switch = rng.random(n) < 1 / 300
+    mode = rng.integers(0, 4, n)
+    held = np.maximum.accumulate(np.where(switch, t, 0))                 # the row of the last switch
+    out['modes'] = np.array([0.0, 1.0, 2.5, 4.0])[mode[held]] + rng.normal(0, 0.02, n)
+    count, limit, c = np.empty(n), rng.uniform(800, 1200), 0.0
+    for i, step in enumerate(rng.poisson(3, n)):
+        c += step
+        if c > limit:
+            c, limit = 0.0, rng.uniform(800, 1200)
+        count[i] = c
+    out['counter'] = count
     return out
 
 
