@@ -69,7 +69,9 @@ static const char *const usage_text[] = {
     "                   (LSTM forecaster of the next row), vae (variational\n"
     "                   autoencoder, dense, of each window less its mean); the\n"
     "                   LSTMs and the VAE have 32 units\n"
-    "  --period N       the seasonal period in rows, at least 2 (default: detected)\n"
+    "  --period N       the seasonal period in rows, at least 2 (default: detected;\n"
+    "                   where the timestamps step regularly, a period found within\n"
+    "                   a twentieth of a day or a week of rows is taken as that)\n"
     "  --window N       rows in the robust z-score's rolling window and in an LSTM's\n"
     "                   or the VAE's input window, at least 3 (default 48; vae 24)\n"
     "  --train-rows N   fit on the first N rows, at least 8 (default: all rows,\n"
@@ -458,6 +460,7 @@ typedef struct options {
     an_ensemble_pool pool;       /* nab: AN_POOL_SURPRISE; detect, stream: the mean */
     double threshold_arg;
     size_t period, window, train_rows, epochs;
+    size_t day;                  /* rows in a day from the training rows' times, 0 = not known */
     uint64_t seed;
     const char *save, *load, *json, *svg;
     FILE *save_f;                /* --save's file, open (out_open) */
@@ -545,6 +548,46 @@ static an_vae_config vae_config(const options *o, size_t n_rows)
     return c;
 }
 
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Rows in a day where the n times (seconds) step regularly: nine steps
+   in ten of one length that divides a day (5 minutes, an hour), else 0.
+   STL + IQR takes a period it finds near the day or the week as that
+   (an_stl_iqr_config's day): anomalies that shift or stretch cycles pull
+   the search a lag or two long. */
+static size_t rows_per_day(const double *time, size_t n)
+{
+    double *step, length, per_day;
+    size_t i, same = 0;
+    if (!time || n < 3) return 0;
+    step = (double *)xmalloc((n - 1) * sizeof(double));
+    for (i = 0; i + 1 < n; i++) step[i] = time[i + 1] - time[i];
+    qsort(step, n - 1, sizeof(double), compare_doubles);
+    length = step[(n - 1) / 2];
+    for (i = 0; i + 1 < n; i++) same += step[i] == length;
+    free(step);
+    if (!(length > 0.0) || (double)same < 0.9 * (double)(n - 1)) return 0;
+    per_day = 86400.0 / length;
+    if (per_day < 2.0 || per_day > 1e7 || fabs(per_day - floor(per_day + 0.5)) > 1e-9 * per_day) return 0;
+    return (size_t)floor(per_day + 0.5);
+}
+
+/* A stream line's time field in seconds: ISO 8601 or Unix seconds. */
+static int time_seconds(const char *field, double *seconds)
+{
+    if (parse_iso8601(field, seconds)) return 1;
+    if (!is_value(field)) return 0;
+    *seconds = strtod(field, NULL);
+    return *seconds - *seconds == 0.0;           /* finite */
+}
+
+/* The times of table t, or NULL where it has a row index only. */
+static const double *table_times(const table *t) { return t->time_kind == TIME_INDEX ? NULL : t->time; }
+
 /* The detector the options ask for, as an ensemble: the hybrid's vote
    (an_hybrid_vote_config: the sustained vote, stuck and quiet rules),
    calibrated likelihoods and fallback serve every method.  n_rows: the training
@@ -555,6 +598,7 @@ static an_detector *make_detector(const options *o, size_t n_features, size_t n_
     an_hybrid_config hc = an_hybrid_config_init(o->period);
     an_ensemble_config ec;
     an_stl_iqr_config sc = an_stl_iqr_config_init(o->period);
+    hc.day = sc.day = o->day;
     an_robust_config rc = an_robust_config_init(AN_ROBUST_MAD, o->window);
     an_iforest_config ic = an_iforest_config_init(o->seed);
     an_detector *e, *m;
@@ -1158,7 +1202,9 @@ static void detect_table(const options *o, const table *t, detection *r, an_dete
     } else {
         if (train < 8) die("need at least 8 training rows, have %zu", train);
         check_sizes(o, train);
-        d = make_for_table(o, t, target, train, train < t->rows);   /* a training prefix is known normal */
+        options od = *o;
+        od.day = rows_per_day(table_times(t), train);
+        d = make_for_table(&od, t, target, train, train < t->rows);   /* a training prefix is known normal */
         fit_detector(o, d, t->x, train);
         note_flat(o, t, d, target, train);
         if (train < 500 && o->threshold == THRESHOLD_VOTE && !o->quiet)
@@ -1894,6 +1940,8 @@ static int cmd_stream(int argc, char **argv)
     outputs out;
     char line[65536], first[65536], err[CLI_ERR_SIZE];
     float row[MAX_COLS], *train = NULL, score;
+    double *train_time = NULL;                       /* the training rows' times (seconds) ... */
+    int timed = 1;                                   /* ... while every one has been read */
     size_t n_train = 0, cap_train = 0, i, len;
     const char *time;
     int got, header = 0;
@@ -1934,9 +1982,12 @@ static int cmd_stream(int argc, char **argv)
                 cap_train = cap_train ? 2 * cap_train : 1024;
                 if (cap_train > o.train_rows) cap_train = o.train_rows;
                 train = (float *)xrealloc(train, cap_train * sr.cols * sizeof(float));
+                train_time = (double *)xrealloc(train_time, cap_train * sizeof(double));
             }
             memcpy(train + n_train * sr.cols, row, sr.cols * sizeof(float));
+            if (!time || !time_seconds(time, &train_time[n_train])) timed = 0;
             if (++n_train < o.train_rows) { printf("0,0\n"); continue; }
+            o.day = timed ? rows_per_day(train_time, n_train) : 0;
             d = stream_detector(&o, &columns, train, n_train);
             stream_columns_free(&columns);
             for (i = 0; i + 1 < n_train; i++) an_detector_push(d, train + i * sr.cols, &score);   /* catch up */
@@ -1957,6 +2008,7 @@ static int cmd_stream(int argc, char **argv)
     outputs_close(&o, &out);
     an_detector_destroy(d);
     free(train);
+    free(train_time);
     return 0;
 }
 
@@ -1975,15 +2027,24 @@ static int cmd_stream(int argc, char **argv)
    keep the mean, which their lone-row level (an_hybrid_lone_ok) and the
    demo's floors were set on. */
 
+typedef struct nab_maker { const options *o; const double *time; } nab_maker;
+
+/* A fit on the first n_rows rows: their times alone give its day. */
 static an_detector *nab_make(void *user, size_t n_features, size_t n_rows)
 {
-    return make_detector((const options *)user, n_features, n_rows, 0);   /* every row seen, anomalies too */
+    const nab_maker *m = (const nab_maker *)user;
+    options o = *m->o;
+    o.day = rows_per_day(m->time, n_rows);
+    return make_detector(&o, n_features, n_rows, 0);   /* every row seen, anomalies too */
 }
 
-static void nab_scores(const options *o, const float *x, size_t n, float *score)
+static void nab_scores(const options *o, const table *t, float *score)
 {
     an_causal_config c = an_causal_config_init();
-    check(an_causal_score(&c, nab_make, (void *)o, x, n, 1, score, NULL), "nab");
+    nab_maker m;
+    m.o = o;
+    m.time = table_times(t);
+    check(an_causal_score(&c, nab_make, &m, t->x, t->rows, 1, score, NULL), "nab");
 }
 
 typedef struct nab_file { char *key; float *score; size_t n; an_range *windows; size_t n_windows; } nab_file;
@@ -2052,7 +2113,7 @@ static void nab_one(const options *o, const nab_job *j, const char *out_dir, con
     nf->n_windows = 0;
     if (json && nab_windows_parse(json, windows, j->sub, &t, &nf->windows, &nf->n_windows, err) != 0) die("%s", err);
     if (!nf->windows) nf->windows = (an_range *)xmalloc(sizeof(an_range));
-    nab_scores(o, t.x, t.rows, nf->score);
+    nab_scores(o, &t, nf->score);
     label = (unsigned char *)xcalloc_bytes(t.rows);
     for (k = 0; k < nf->n_windows; k++)
         for (i = nf->windows[k].start; i <= nf->windows[k].end; i++) label[i] = 1;

@@ -357,6 +357,30 @@ awk 'function u() { s = (s * 16807) % 2147483647; return s / 2147483647 }
     awk -F, 'NR > 1442 && $4 == 1 { if (NR == 2202) a = 1; else n++ } END { exit !(a && n == 0) }'
 ok $? "detect --train-rows: a daily job training showed is not flagged again, a larger spike is"
 
+# the day from the timestamps: a daily cycle of 5-minute rows with three
+# phase changes injected, where the period search finds 287 (285 in the
+# first 3,000 rows); its 300-second steps make 288 rows a day, and STL +
+# IQR takes that, as --period 288 would, in detect and in stream; the same
+# values with a row index keep the period found
+awk 'function u() { s = (s * 16807) % 2147483647; return s / 2147483647 }
+     BEGIN { s = 3; print "t,value"
+             for (i = 0; i < 4032; i++) {
+                 n = sqrt(-2 * log(u())) * cos(6.283185307 * u())
+                 printf "%d,%.4f\n", 1600000000 + 300 * i, 10 + 3 * sin(6.283185307 * i / 288) + 0.3 * n } }' \
+    > "$tmp/day.csv"
+"$bin" inject --kinds phase --count 3 --magnitude 6 --seed 3 "$tmp/day.csv" 2> /dev/null | cut -d, -f1,2 > "$tmp/day_ph.csv"
+awk -F, 'NR == 1 { print "i,value"; next } { print NR - 2 "," $2 }' "$tmp/day_ph.csv" > "$tmp/day_ix.csv"
+for f in day_ph day_ix; do
+    "$bin" detect --quiet --method stl "$tmp/$f.csv" | cut -d, -f3 > "$tmp/$f.found"
+    "$bin" detect --quiet --method stl --period 288 "$tmp/$f.csv" | cut -d, -f3 > "$tmp/$f.day"
+    "$bin" stream --method stl --train-rows 3000 < "$tmp/$f.csv" | cut -d, -f2- > "$tmp/$f.sfound"
+    "$bin" stream --method stl --train-rows 3000 --period 288 < "$tmp/$f.csv" | cut -d, -f2- > "$tmp/$f.sday"
+done
+[ "$(wc -l < "$tmp/day_ph.found")" = 4033 ] && cmp -s "$tmp/day_ph.found" "$tmp/day_ph.day" &&
+    ! cmp -s "$tmp/day_ix.found" "$tmp/day_ix.day" &&
+    cmp -s "$tmp/day_ph.sfound" "$tmp/day_ph.sday" && ! cmp -s "$tmp/day_ix.sfound" "$tmp/day_ix.sday"
+ok $? "detect and stream take the day of 5-minute timestamps as the period (288), not an index's period found (287)"
+
 # bad input: one line on stderr that says what is wrong, exit status 1
 # (never a signal), for detect, stream and nab.  bad NAME PATTERN CMD...
 # runs CMD with stdin from $in (default /dev/null).

@@ -749,6 +749,75 @@ static void test_stl_iqr_nested_period(void)
     an_detector_destroy(d);
 }
 
+/* The day from the timestamps (an_stl_iqr_config's day): make eval's
+   generator, phase changes injected after 1,440 rows (the files of
+   test_detect_periods_phase_changes), fitted whole.  Without the day some
+   fits take a period a lag or two off 288; with day 288 every one takes
+   288.  A period found far from the day and its week stays as found
+   (the 24 / 37 series above, and its 24 with a day of 100 rows: 24 is a
+   divisor, not a day); one near the week is the week (a day of 25 rows
+   declared over the day-and-week series: 168 is within 8 of 175). */
+static void test_stl_iqr_calendar_day(void)
+{
+    static float x[5000];
+    size_t i, period, off = 0, day = 0;
+    int shape;
+    unsigned seed;
+    an_stl_iqr_config c0 = an_stl_iqr_config_init(0), c1 = an_stl_iqr_config_init(0);
+    an_detector *d0 = NULL, *d1 = NULL;
+    an_rng rng;
+    c1.day = 288;
+    CHECK_OK(an_stl_iqr_create(&c0, 1, NULL, &d0));
+    CHECK_OK(an_stl_iqr_create(&c1, 1, NULL, &d1));
+    for (shape = 0; shape < 3; shape++)
+        for (seed = 20268200; seed < 20268220; seed++) {
+            an_synth_config c = an_synth_config_init((an_synth_shape)shape, seed);
+            an_inject_config ic = an_inject_config_init();
+            an_inject_event ev[8];
+            size_t n_ev;
+            double scale;
+            CHECK_OK(an_synth_series(x, 5000, 1, &c));
+            CHECK_OK(an_inject_scale(x, 5000, 1, NULL, &scale));
+            ic.kinds = AN_INJECT_BIT(AN_INJECT_PHASE);
+            ic.count = 3 + seed % 3;
+            ic.first_row = 1440;
+            ic.period = 288;
+            ic.seed = seed;
+            CHECK_OK(an_inject(x, 5000, 1, &ic, &scale, ev, 8, &n_ev, NULL, NULL));
+            CHECK_OK(an_detector_fit(d0, x, 5000));
+            CHECK_OK(an_stl_iqr_period(d0, 0, &period));
+            off += period != 288;
+            CHECK_OK(an_detector_fit(d1, x, 5000));
+            CHECK_OK(an_stl_iqr_period(d1, 0, &period));
+            day += period == 288;
+        }
+    printf("  stl-iqr: %zu of 60 fits a lag or more off the day; with the day, %zu of 60 on it\n", off, day);
+    CHECK(off >= 5);
+    CHECK_EQ_SIZE(day, 60);
+    an_detector_destroy(d1);
+    an_rng_seed(&rng, 5, 1);
+    for (i = 0; i < 1344; i++)
+        x[i] = (float)(3.0 * sin(2 * PI * (double)i / 24) + 2.0 * sin(2 * PI * (double)i / 37) + 0.3 * an_rng_normal(&rng));
+    c1.day = 100;
+    CHECK_OK(an_stl_iqr_create(&c1, 1, NULL, &d1));
+    CHECK_OK(an_detector_fit(d1, x, 1344));
+    CHECK_OK(an_stl_iqr_period(d1, 0, &period));
+    CHECK_EQ_SIZE(period, 24);
+    an_detector_destroy(d1);
+    for (i = 0; i < 1344; i++)                                         /* a day and its week */
+        x[i] = (float)(sin(2 * PI * (double)i / 24) + ((i / 24) % 7 >= 5 ? -1.5 : 0.5) + 0.3 * an_rng_normal(&rng));
+    CHECK_OK(an_detector_fit(d0, x, 1344));
+    CHECK_OK(an_stl_iqr_period(d0, 0, &period));
+    CHECK_EQ_SIZE(period, 168);
+    c1.day = 25;
+    CHECK_OK(an_stl_iqr_create(&c1, 1, NULL, &d1));
+    CHECK_OK(an_detector_fit(d1, x, 1344));
+    CHECK_OK(an_stl_iqr_period(d1, 0, &period));
+    CHECK_EQ_SIZE(period, 175);
+    an_detector_destroy(d1);
+    an_detector_destroy(d0);
+}
+
 /* A disturbed day inside the fences does not carry into the profile:
    ten clean days of a 48-row cycle (sd 1 noise), then one whose rows are
    +-3.5 in turn (past 2 sigma, inside the fences, never 4 in a row past
@@ -2000,6 +2069,7 @@ int main(void)
     RUN(test_robust_rolling);
     RUN(test_stl_iqr_detects);
     RUN(test_stl_iqr_nested_period);
+    RUN(test_stl_iqr_calendar_day);
     RUN(test_stl_iqr_shift_state);
     RUN(test_stl_iqr_cleans_the_season);
     RUN(test_stl_iqr_flat);
