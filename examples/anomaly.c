@@ -572,7 +572,8 @@ static size_t rows_per_day(const double *time, size_t n)
     free(step);
     if (!(length > 0.0) || (double)same < 0.9 * (double)(n - 1)) return 0;
     per_day = 86400.0 / length;
-    if (per_day < 2.0 || per_day > 1e7 || fabs(per_day - floor(per_day + 0.5)) > 1e-9 * per_day) return 0;
+    if (per_day < 2.0 || per_day > 1e7 || fabs(per_day - floor(per_day + 0.5)) > 1e-9 * per_day)
+        return 0;                                /* (at most 10^7 rows a day: a size_t for sure) */
     return (size_t)floor(per_day + 0.5);
 }
 
@@ -598,10 +599,10 @@ static an_detector *make_detector(const options *o, size_t n_features, size_t n_
     an_hybrid_config hc = an_hybrid_config_init(o->period);
     an_ensemble_config ec;
     an_stl_iqr_config sc = an_stl_iqr_config_init(o->period);
-    hc.day = sc.day = o->day;
     an_robust_config rc = an_robust_config_init(AN_ROBUST_MAD, o->window);
     an_iforest_config ic = an_iforest_config_init(o->seed);
     an_detector *e, *m;
+    hc.day = sc.day = o->day;
     hc.pool = o->pool;
     hc.normal_training = normal;
     if (o->method == METHOD_HYBRID) {            /* the library's default hybrid, with the LSTM as its second member */
