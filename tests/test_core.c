@@ -2159,8 +2159,10 @@ static void sus_oracle_fit(sus_oracle *o, const float *x)
    window is full), summed oldest first as the ensemble sums them. */
 static double sus_oracle_push(sus_oracle *o, float v, double *wmean, double *z)
 {
-    double p = an_calibration_likelihood(&o->cal, o->raw = (float)(fabs(v - o->mu) / o->sd));
+    double p;
     size_t j;
+    o->raw = (float)(fabs(v - o->mu) / o->sd);
+    p = an_calibration_likelihood(&o->cal, o->raw);
     o->ring[o->pushed % SUS_W] = (float)-log1p(-(p < 0.999 ? p : 0.999));
     o->pushed++;
     *wmean = *z = 0.0;

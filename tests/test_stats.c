@@ -750,8 +750,8 @@ static void test_stl_iqr_nested_period(void)
 }
 
 /* The day from the timestamps (an_stl_iqr_config's day): make eval's
-   generator, phase changes injected after 1,440 rows (the files of
-   test_detect_periods_phase_changes), fitted whole.  Without the day some
+   generator, phase changes injected after 1,440 rows (the first 20 seeds
+   of test_detect_periods_phase_changes' files), fitted whole.  Without the day some
    fits take a period a lag or two off 288; with day 288 every one takes
    288.  A period found far from the day and its week stays as found
    (the 24 / 37 series above, and its 24 with a day of 100 rows: 24 is a
