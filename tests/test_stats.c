@@ -488,6 +488,25 @@ static void test_detect_periods_disturbed_days(void)
    number alone; the divisor's test now weighs absolute deviations per
    degree of freedom.  Before, 5 of these 120 came out 200, 578 or 865;
    now all are days. */
+/* make eval's file of a shape with a season (5,000 rows of a 288-row
+   day) with 3 to 5 phase changes injected after 1,440 rows, into x. */
+static void phase_change_file(float *x, int shape, unsigned seed)
+{
+    an_synth_config c = an_synth_config_init((an_synth_shape)shape, seed);
+    an_inject_config ic = an_inject_config_init();
+    an_inject_event ev[8];
+    size_t n_ev;
+    double scale;
+    CHECK_OK(an_synth_series(x, 5000, 1, &c));
+    CHECK_OK(an_inject_scale(x, 5000, 1, NULL, &scale));
+    ic.kinds = AN_INJECT_BIT(AN_INJECT_PHASE);
+    ic.count = 3 + seed % 3;
+    ic.first_row = 1440;
+    ic.period = 288;
+    ic.seed = seed;
+    CHECK_OK(an_inject(x, 5000, 1, &ic, &scale, ev, 8, &n_ev, NULL, NULL));
+}
+
 static void test_detect_periods_phase_changes(void)
 {
     static float x[5000];
@@ -497,19 +516,7 @@ static void test_detect_periods_phase_changes(void)
     unsigned seed;
     for (shape = 0; shape < 3; shape++)
         for (seed = 20268200; seed < 20268240; seed++) {
-            an_synth_config c = an_synth_config_init((an_synth_shape)shape, seed);
-            an_inject_config ic = an_inject_config_init();
-            an_inject_event ev[8];
-            size_t n_ev;
-            double scale;
-            CHECK_OK(an_synth_series(x, 5000, 1, &c));
-            CHECK_OK(an_inject_scale(x, 5000, 1, NULL, &scale));
-            ic.kinds = AN_INJECT_BIT(AN_INJECT_PHASE);
-            ic.count = 3 + seed % 3;
-            ic.first_row = 1440;
-            ic.period = 288;
-            ic.seed = seed;
-            CHECK_OK(an_inject(x, 5000, 1, &ic, &scale, ev, 8, &n_ev, NULL, NULL));
+            phase_change_file(x, shape, seed);
             for (i = 0; i < 5000; i++) y[i] = x[i];
             CHECK_OK(an_detect_periods(y, 5000, 0, 0, p, 4, &count, NULL));
             day += count >= 1 && p[0] >= 285 && p[0] <= 291;
@@ -771,19 +778,7 @@ static void test_stl_iqr_calendar_day(void)
     CHECK_OK(an_stl_iqr_create(&c1, 1, NULL, &d1));
     for (shape = 0; shape < 3; shape++)
         for (seed = 20268200; seed < 20268220; seed++) {
-            an_synth_config c = an_synth_config_init((an_synth_shape)shape, seed);
-            an_inject_config ic = an_inject_config_init();
-            an_inject_event ev[8];
-            size_t n_ev;
-            double scale;
-            CHECK_OK(an_synth_series(x, 5000, 1, &c));
-            CHECK_OK(an_inject_scale(x, 5000, 1, NULL, &scale));
-            ic.kinds = AN_INJECT_BIT(AN_INJECT_PHASE);
-            ic.count = 3 + seed % 3;
-            ic.first_row = 1440;
-            ic.period = 288;
-            ic.seed = seed;
-            CHECK_OK(an_inject(x, 5000, 1, &ic, &scale, ev, 8, &n_ev, NULL, NULL));
+            phase_change_file(x, shape, seed);
             CHECK_OK(an_detector_fit(d0, x, 5000));
             CHECK_OK(an_stl_iqr_period(d0, 0, &period));
             off += period != 288;
