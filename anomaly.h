@@ -1203,8 +1203,8 @@ AN_API an_result an_onset_push(an_onset *s, double score, double *onset);
    surprising training window's.  A pattern training showed a few times
    (a daily job, a switch between modes, a quantised cycle's steps)
    ranks past 0.999 and sits outside the windows' median and MAD, and
-   would vote each time it came back (a daily spike after 5 days of
-   training: 34 events in 26 days, now none); fitted on rows that may
+   would vote each time it came back (a daily spike after 8.7 days of
+   training: 34 events in the next 26 days, now none); fitted on rows that may
    hold the anomalies (the whole series) it stays off, or an anomaly
    would set its own bar.
 
