@@ -182,6 +182,30 @@ AN_API an_result an_acf(const double *y, size_t n, size_t max_lag, double *acf, 
 AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period, double min_acf, size_t *periods,
                                    size_t max_count, size_t *count, const an_allocator *a);
 
+/* The length in rows of the cycle at whole period p in y (n), to a
+   fraction of a row.  A season sampled at a rate that is no divisor of it
+   (an orbit of 97.3 rows; a day of 7-minute rows, 205.71) drifts a row
+   off any whole period every few cycles, and a profile kept at the whole
+   period is read further out of phase each cycle.  The lengths c within
+   min(2, p / 8) rows of p are tried on y less its centred moving average
+   over p rows (its whole cycles, 200 at most), each by its power through
+   Hann's window: the sum over the first 8 harmonics (fewer below p = 17)
+   of |sum_t w_t y_t e^(-2 pi i h t / c)|^2.  The power is smooth in c, so
+   a fine search adds no noise of its own (slot means at fractional
+   lengths do: each length parts the rows differently, and on noise alone
+   one in a hundred lengths left 50 to 100 variances less than p); without
+   the window a strong season's mirror image leaked into it and drew 288
+   to 288.09.  The grid's step is a quarter of the top harmonic's main
+   lobe without the window (at most 0.05 rows), then a fifth of that
+   twice around the best.  The best replaces p only where the sum of
+   squares its harmonics remove exceeds p's by 25 times the variance left
+   per degree of freedom, and is rounded where it drifts less than half a
+   row from a whole number over the series; *cycle is p otherwise, for
+   p < 8 and for fewer than 3 cycles.
+   Returns: AN_OK; AN_ERR_INPUT for a non-finite y; AN_ERR_INVALID_ARG for
+   p < 2; AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
+AN_API an_result an_cycle_length(const double *y, size_t n, size_t p, double *cycle, const an_allocator *a);
+
 /* ==========================================================================
    3  DETECTORS
    ========================================================================== */
@@ -247,7 +271,13 @@ AN_API const an_detector_vtable *an_iqr_type(void);
    that shift or stretch cycles pull the search a lag or two long (289
    or 290 for 288 in 25 of make eval's 36 phase and period files on
    bases with a season, both seeds, fitted whole), and a profile one lag
-   off drifts a lag further out of phase every cycle.
+   off drifts a lag further out of phase every cycle.  A period found and
+   not taken from the calendar is measured to a fraction of a row
+   (an_cycle_length): a cycle of 97.3 rows keeps a profile of 97 slots
+   that the filter reads and teaches between two slots, its phase moving
+   97 / 97.3 of a slot per row (on the whole period its residuals carried
+   the season's slope times a drift of up to 18 rows over 60 cycles, and
+   6-sigma spikes scored under the noise's top rows).
    Each point is scored by its one-step residual r = x - (level + slope +
    season[phase]) as max(Q1 - r, r - Q3) / IQR, with the quartiles of the
    residuals the filter made on the training series.  Where one value
@@ -306,6 +336,13 @@ AN_API const an_detector_vtable *an_stl_iqr_type(void);
    stream's expectation for its next row (n_features values).
    Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG for another type. */
 AN_API an_result an_stl_iqr_period(const an_detector *d, size_t feature, size_t *period);
+/* The length of each feature's season in rows after fit, fractional
+   where an_cycle_length found it so (the period is then its rounding and
+   the number of slots in the seasonal profile, which the filter reads and
+   teaches between two slots); the period itself where it was given, taken
+   from the calendar (config day) or is whole; 0 = no season.
+   Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG for another type. */
+AN_API an_result an_stl_iqr_cycle(const an_detector *d, size_t feature, double *cycle);
 /* Returns: AN_OK; AN_ERR_NOT_FITTED; AN_ERR_INVALID_ARG for another type. */
 AN_API an_result an_stl_iqr_expected(const an_detector *d, double *expected);
 /* Whether feature `feature` was flat in training: the range of its
@@ -1724,18 +1761,32 @@ static double an__cycle_abs_median(const double *x, size_t n, size_t p, double *
    lags away), and once more if it moved.
    d: scratch (n). */
 #define AN__PERIOD_FIT ((size_t)3)
+/* an_cycle_length reads at most this many cycles, of this many harmonics. */
+#define AN__CYCLE_ROWS ((size_t)200)
+#define AN__CYCLE_HARMONICS ((size_t)8)
 
-static size_t an__refine_period(const double *x, size_t n, size_t p, size_t max_period, double *d)
+/* x (n) less its centred moving average over p rows (an even p takes the
+   2 x p average), the rows within p / 2 of either end left out, into d.
+   Returns: the rows written. */
+static size_t an__less_moving_average(const double *x, size_t n, size_t p, double *d)
 {
-    size_t reach = p / 20 > 2 ? p / 20 : 2, half = p / 2, m, i, q, best = p, pass;
-    double sum = 0.0, best_var = HUGE_VAL, var;
-    if (n < 3 * p) return p;                     /* too few cycles to tell lags apart */
+    size_t half = p / 2, m, i;
+    double sum = 0.0;
     for (i = 0; i < p; i++) sum += x[i];         /* sum: x[i - half .. i - half + p - 1] */
-    for (m = 0, i = half; i + half < n; i++) {   /* an even p takes the 2 x p average, centred */
+    for (m = 0, i = half; i + half < n; i++) {
         double mean = p % 2 ? sum / (double)p : (sum - 0.5 * x[i - half] + 0.5 * x[i + half]) / (double)p;
         d[m++] = x[i] - mean;
         if (i + p - half < n) sum += x[i + p - half] - x[i - half];
     }
+    return m;
+}
+
+static size_t an__refine_period(const double *x, size_t n, size_t p, size_t max_period, double *d)
+{
+    size_t reach = p / 20 > 2 ? p / 20 : 2, m, q, best = p, pass;
+    double best_var = HUGE_VAL, var;
+    if (n < 3 * p) return p;                     /* too few cycles to tell lags apart */
+    m = an__less_moving_average(x, n, p, d);
     for (q = p > reach + 2 ? p - reach : 2; q <= p + reach && q <= max_period && q < m; q++) {
         if (q != p && q % p == 0) continue;          /* a multiple always fits as well */
         var = an__cycle_sse(d, m, q) / (double)(m - q);
@@ -1859,6 +1910,74 @@ AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period,
 done:
     an_free(a, buf, bytes);
     return r;
+}
+
+/* The power of x (n) at a cycle of c rows and its first `harmonics`
+   harmonics: the sum over h of |sum_t x_t e^(-2 pi i h t / c)|^2, by
+   Goertzel's recurrence. */
+static double an__cycle_power(const double *x, size_t n, double c, size_t harmonics)
+{
+    double power = 0.0;
+    size_t h, i;
+    for (h = 1; h <= harmonics; h++) {
+        double k = 2.0 * cos(2.0 * 3.14159265358979323846 * (double)h / c), s1 = 0.0, s2 = 0.0;
+        for (i = 0; i < n; i++) {
+            double s0 = x[i] + k * s1 - s2;
+            s2 = s1;
+            s1 = s0;
+        }
+        power += s1 * s1 + s2 * s2 - k * s1 * s2;
+    }
+    return power;
+}
+
+AN_API an_result an_cycle_length(const double *y, size_t n, size_t p, double *cycle, const an_allocator *a)
+{
+    double reach, best, best_power, whole_power, ss = 0.0, step, gain, left, *d;
+    size_t i, m, used, level, bytes, harmonics;
+    if (cycle) *cycle = (double)p;
+    if (!y || !cycle || p < 2 || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
+    for (i = 0; i < n; i++)
+        if (!an__finite(y[i])) return AN_ERR_INPUT;
+    if (p < 8 || n < 3 * p) return AN_OK;
+    bytes = an__mul(n, sizeof(double));
+    if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(d = (double *)an_malloc(a, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    m = an__less_moving_average(y, n, p, d);
+    used = (m < AN__CYCLE_ROWS * p ? m : AN__CYCLE_ROWS * p) / p * p;  /* whole cycles: a part cycle leaks */
+    harmonics = (p - 1) / 2 < AN__CYCLE_HARMONICS ? (p - 1) / 2 : AN__CYCLE_HARMONICS;
+    for (i = 0; i < used; i++) {                 /* Hann's window: the image of a strong season leaks */
+        ss += d[i] * d[i];
+        d[i] *= 0.5 - 0.5 * cos(2.0 * 3.14159265358979323846 * (double)i / (double)used);
+    }
+    reach = (double)p / 8.0 < 2.0 ? (double)p / 8.0 : 2.0;
+    /* a quarter of the narrowest main lobe, the top harmonic's: c^2 / (h m) */
+    step = (double)p * (double)p / (4.0 * (double)harmonics * (double)used);
+    if (step > 0.05) step = 0.05;
+    best = (double)p;
+    best_power = whole_power = an__cycle_power(d, used, best, harmonics);
+    for (level = 0; level < 3; level++) {
+        double centre = best;
+        size_t k, steps = (size_t)ceil(reach / step);
+        for (k = 0; k <= 2 * steps; k++) {
+            double c = centre + ((double)k - (double)steps) * step, power;
+            if (k == steps) continue;
+            power = an__cycle_power(d, used, c, harmonics);
+            if (power > best_power) best = c, best_power = power;
+        }
+        reach = step;                            /* then a fifth of the step around the best */
+        step /= 5.0;
+    }
+    an_free(a, d, bytes);
+    /* Through Hann's window a sinusoid's power is used / 8 times the sum
+       of squares its fit removes: the length must remove 25 variances
+       left more than p. */
+    gain = 8.0 * (best_power - whole_power) / (double)used;
+    left = (ss - 8.0 * best_power / (double)used) / (double)(used - 2 * harmonics);
+    if (!(gain > 25.0 * left)) return AN_OK;
+    if (fabs(best - floor(best + 0.5)) * (double)m / best < 0.5) best = floor(best + 0.5);
+    *cycle = best;
+    return AN_OK;
 }
 
 /* ==========================================================================
@@ -2228,7 +2347,10 @@ AN_API const an_detector_vtable *an_iqr_type(void) { return &an__iqr_vtable; }
 
 /* Per feature: the filter's constants and the residual quartiles. */
 typedef struct an__hw_params {
-    size_t period;               /* 0 = no season */
+    size_t period;               /* slots of the seasonal profile, 0 = no season */
+    double cycle;                /* the season's length in rows, maybe fractional
+                                    (an_cycle_length); period is it rounded */
+    double step;                 /* slots a row moves the phase: period / cycle */
     double alpha, beta, gamma;   /* level, slope, season smoothing */
     size_t memory;               /* rows a level shift is remembered */
     an__band band;               /* Q1, Q3, IQR of training residuals */
@@ -2245,7 +2367,8 @@ typedef struct an__hw_params {
    the next point. */
 typedef struct an__hw {
     double level, slope;
-    size_t phase;
+    size_t phase;                /* the next point's slot, */
+    double frac;                 /* and how far it lies on to the next one */
     double *season;
     size_t run;                  /* residuals beyond one fence in a row */
     double run_sum;              /* their sum */
@@ -2396,9 +2519,18 @@ static double an__hw_residual(double x, double base, double season)
     return fabs(r) <= AN__ROUNDING * m ? 0.0 : r;
 }
 
+/* The season at the next point: its slot's value, or where the cycle is
+   no whole number of rows, the line between its slot and the next. */
+static double an__hw_season(const an__hw_params *p, const an__hw *s)
+{
+    if (!p->period) return 0.0;
+    if (s->frac == 0.0) return s->season[s->phase];
+    return (1.0 - s->frac) * s->season[s->phase] + s->frac * s->season[s->phase + 1 < p->period ? s->phase + 1 : 0];
+}
+
 static double an__hw_step(const an__hw_params *p, size_t persist, an__hw *s, double x, double clip)
 {
-    double season = p->period ? s->season[s->phase] : 0.0, base = s->level + s->slope, forecast = base + season;
+    double season = an__hw_season(p, s), base = s->level + s->slope, forecast = base + season, frac = s->frac;
     an__band band = an__hw_band(p, s);
     double r = an__hw_residual(x, base, season), lo = band.lo - clip * band.spread, hi = band.hi + clip * band.spread;
     double score, level;
@@ -2420,7 +2552,13 @@ static double an__hw_step(const an__hw_params *p, size_t persist, an__hw *s, dou
         s->live_abs += (fabs(r) - s->live_abs) / (double)s->live_n;
         if (!(s->live_abs < 1e300)) s->live_abs = 1e300;
     }
-    if (p->period) s->phase = (s->phase + 1) % p->period;
+    if (p->period) {
+        s->frac += p->step;
+        while (s->frac >= 1.0) {
+            s->frac -= 1.0;
+            s->phase = s->phase + 1 < p->period ? s->phase + 1 : 0;
+        }
+    }
     if (outside) {
         if (s->run && (r > hi) != (s->run_sum > 0.0)) s->run = 0, s->run_sum = 0.0;
         s->run++;
@@ -2446,7 +2584,13 @@ static double an__hw_step(const an__hw_params *p, size_t persist, an__hw *s, dou
            to 2 sigma, 19 normal rows in 20 teach as before and a disturbed
            cycle moves the profile by at most gamma 2 sigma. */
         double c = AN__HW_CLEAN * band.spread / 1.349, cleaned = x - r + (r > c ? c : r < -c ? -c : r);
-        s->season[at] = p->gamma * (cleaned - level) + (1.0 - p->gamma) * season;
+        if (frac == 0.0) {
+            s->season[at] = p->gamma * (cleaned - level) + (1.0 - p->gamma) * season;
+        } else {                                 /* between two slots: each learns by its weight */
+            double e = p->gamma * (cleaned - level - season);
+            s->season[at] += (1.0 - frac) * e;
+            s->season[at + 1 < p->period ? at + 1 : 0] += frac * e;
+        }
     }
     return score;
 }
@@ -2488,6 +2632,7 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
     an_stl_config c;
     an_result r;
     p->flat = 0;                                                 /* not in the filter's own fit */
+    p->step = p->period ? (double)p->period / p->cycle : 1.0;
     if (p->period) {
         c = an_stl_config_init(p->period, d->config.seasonal_window, d->config.robust);
         c.trend_window = tw;
@@ -2520,16 +2665,21 @@ static an_result an__stl_iqr_fit_feature(an__stl_iqr *d, size_t f, const double 
     s->level = trend[0];
     s->slope = p->period ? (trend[p->period] - trend[0]) / (double)p->period : 0.0;
     s->phase = 0;
+    s->frac = 0.0;
     s->run = s->since = 0;
     s->run_sum = s->shift = s->live_abs = 0.0;
     s->live_n = 0;
     s->expected = (double)NAN;
-    for (i = 0; i < p->period; i++) s->season[i] = seasonal[i];
+    for (i = 0; i < p->period; i++) {                            /* slot i lies at row i / step */
+        double t = (double)i / p->step, w = t - floor(t);
+        size_t at = (size_t)t;
+        s->season[i] = w > 0.0 && at + 1 < n ? (1.0 - w) * seasonal[at] + w * seasonal[at + 1] : seasonal[at];
+    }
     an__hw_copy(&d->state[AN__LIVE][f], s, p->period);          /* streams start at row 0 */
     s = &d->state[AN__SCRATCH][f];
     an__hw_copy(s, &d->state[AN__FITTED][f], p->period);
     for (i = 0; i < n; i++) {                                    /* the residuals the filter makes */
-        res[i] = an__hw_residual(y[i], s->level + s->slope, p->period ? s->season[s->phase] : 0.0);
+        res[i] = an__hw_residual(y[i], s->level + s->slope, an__hw_season(p, s));
         an__hw_step(p, d->config.persist, s, y[i], d->config.clip);
     }
     p->band = an__stl_iqr_band(res, n, rem);
@@ -2592,7 +2742,10 @@ static an_result an__stl_iqr_fit(an_detector *self, const float *x, size_t n)
     bytes = an__mul(an__mul(5, n), sizeof(double));
     if (!(work = (double *)an_malloc(&d->alloc, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
     for (f = 0; f < F && r == AN_OK; f++) {                      /* the periods */
-        d->params[f].period = d->config.period;
+        an__hw_params *p = &d->params[f];
+        size_t day = d->config.day;
+        p->period = d->config.period;
+        p->cycle = (double)p->period;
         if (d->config.period) {
             if (n <= 2 * d->config.period) r = AN_ERR_TOO_SHORT;
             continue;
@@ -2600,7 +2753,12 @@ static an_result an__stl_iqr_fit(an_detector *self, const float *x, size_t n)
         for (i = 0; i < n; i++) work[i] = x[i * F + f];
         r = an_detect_periods(work, n, 0, 0, found, 4, &count, &d->alloc);
         if (r == AN_ERR_INPUT) r = AN_OK, count = 0;              /* a constant feature */
-        d->params[f].period = an__calendar_period(an__nested_period(found, count), d->config.day);
+        p->period = an__calendar_period(an__nested_period(found, count), day);
+        p->cycle = (double)p->period;
+        /* a period found, not the calendar's: its length to a fraction of a row */
+        if (r == AN_OK && p->period && p->period != day && p->period != 7 * day &&
+            (r = an_cycle_length(work, n, p->period, &p->cycle, &d->alloc)) == AN_OK)
+            p->period = (size_t)floor(p->cycle + 0.5);
     }
     for (f = 0; f < F; f++)
         if (d->params[f].period > max_period) max_period = d->params[f].period;
@@ -2671,6 +2829,15 @@ AN_API an_result an_stl_iqr_period(const an_detector *self, size_t feature, size
     return AN_OK;
 }
 
+AN_API an_result an_stl_iqr_cycle(const an_detector *self, size_t feature, double *cycle)
+{
+    if (cycle) *cycle = 0.0;
+    if (!self || self->vt != an_stl_iqr_type() || !cycle || feature >= self->n_features) return AN_ERR_INVALID_ARG;
+    if (!self->fitted) return AN_ERR_NOT_FITTED;
+    *cycle = ((const an__stl_iqr *)self)->params[feature].cycle;
+    return AN_OK;
+}
+
 AN_API an_result an_stl_iqr_flat(const an_detector *self, size_t feature, int *flat)
 {
     if (flat) *flat = 0;
@@ -2688,7 +2855,7 @@ AN_API an_result an_stl_iqr_expected(const an_detector *self, double *expected)
     if (!self->fitted) return AN_ERR_NOT_FITTED;
     for (f = 0; f < self->n_features; f++) {
         const an__hw *s = &d->state[AN__LIVE][f];
-        expected[f] = s->level + s->slope + (d->params[f].period ? s->season[s->phase] : 0.0);
+        expected[f] = s->level + s->slope + an__hw_season(&d->params[f], s);
     }
     return AN_OK;
 }
@@ -2706,6 +2873,7 @@ static an_result an__stl_iqr_last(an_detector *self, double *expected)
 #define AN__TAG_STL_IQR  AN_TAG('S', 'T', 'I', 'Q')
 #define AN__TAG_STL_FLAT AN_TAG('S', 'T', 'F', 'L')
 #define AN__TAG_STL_TAIL AN_TAG('S', 'T', 'T', 'L')
+#define AN__TAG_STL_CYCLE AN_TAG('S', 'T', 'C', 'Y')
 
 #ifndef ANOMALY_NO_TRAINING
 /* Payload: the configuration, F, then per feature its period, alpha,
@@ -2715,7 +2883,10 @@ static an_result an__stl_iqr_last(an_detector *self, double *expected)
    |residual| and its row count, which a flat feature's band follows
    (files without it load with no feature flat).  With several features,
    a chunk 'STTL': per feature its tail, f64 (files without it load with
-   every tail 1, the scores of the files' time). */
+   every tail 1, the scores of the files' time).  Where a feature's cycle
+   is fractional, a chunk 'STCY': per feature its cycle, f64, then the
+   fitted and the live state's frac (files without it load with every
+   cycle its period). */
 static an_result an__stl_iqr_save(const an_detector *self, an_writer *w)
 {
     const an__stl_iqr *d = (const an__stl_iqr *)self;
@@ -2756,9 +2927,20 @@ static an_result an__stl_iqr_save(const an_detector *self, an_writer *w)
         an_write_f64(w, d->state[AN__LIVE][f].live_abs);
         an_write_u64(w, d->state[AN__LIVE][f].live_n);
     }
-    if ((r = an_write_end(w)) != AN_OK || self->n_features == 1) return r;
-    an_write_begin(w, AN__TAG_STL_TAIL);
-    for (f = 0; f < self->n_features; f++) an_write_f64(w, d->params[f].tail);
+    if ((r = an_write_end(w)) != AN_OK) return r;
+    if (self->n_features > 1) {
+        an_write_begin(w, AN__TAG_STL_TAIL);
+        for (f = 0; f < self->n_features; f++) an_write_f64(w, d->params[f].tail);
+        if ((r = an_write_end(w)) != AN_OK) return r;
+    }
+    for (f = 0; f < self->n_features && d->params[f].cycle == (double)d->params[f].period; f++) {}
+    if (f == self->n_features) return AN_OK;                     /* every cycle whole: files as before */
+    an_write_begin(w, AN__TAG_STL_CYCLE);
+    for (f = 0; f < self->n_features; f++) {
+        an_write_f64(w, d->params[f].cycle);
+        an_write_f64(w, d->state[AN__FITTED][f].frac);
+        an_write_f64(w, d->state[AN__LIVE][f].frac);
+    }
     return an_write_end(w);
 }
 #endif
@@ -2829,12 +3011,32 @@ static an_result an__stl_iqr_load(an_reader *payload, const an_allocator *a, an_
                 !(fabs(h->run_sum) < 1e300) || !(fabs(h->shift) < 1e300))
                 goto corrupt;
             h->phase = (size_t)phase;
+            h->frac = 0.0;
             h->expected = (double)NAN;
             for (i = 0; i < hp->period; i++)
                 if (!(fabs(h->season[i]) < 1e300)) goto corrupt;
         }
     }
-    for (f = 0; f < F; f++) d->params[f].tail = 1.0;
+    for (f = 0; f < F; f++) {
+        d->params[f].tail = 1.0;
+        d->params[f].cycle = (double)d->params[f].period;
+        d->params[f].step = 1.0;
+    }
+    if (an_reader_find(payload, AN__TAG_STL_CYCLE, &q) == AN_OK) {
+        if (an_reader_need(&q, F, 24) != AN_OK) goto corrupt;
+        for (f = 0; f < F; f++) {
+            an__hw_params *hp = &d->params[f];
+            an_read_f64(&q, &hp->cycle);
+            an_read_f64(&q, &d->state[AN__FITTED][f].frac);
+            an_read_f64(&q, &d->state[AN__LIVE][f].frac);
+            /* a cycle rounds to its period, and a phase lies before the next slot */
+            if (!(fabs(hp->cycle - (double)hp->period) <= 0.5) || (hp->period && hp->cycle < 2.0) ||
+                !(d->state[AN__FITTED][f].frac >= 0.0 && d->state[AN__FITTED][f].frac < 1.0) ||
+                !(d->state[AN__LIVE][f].frac >= 0.0 && d->state[AN__LIVE][f].frac < 1.0))
+                goto corrupt;
+            hp->step = hp->period ? (double)hp->period / hp->cycle : 1.0;
+        }
+    }
     if (F > 1 && an_reader_find(payload, AN__TAG_STL_TAIL, &q) == AN_OK) {
         if (an_reader_need(&q, F, 8) != AN_OK) goto corrupt;
         for (f = 0; f < F; f++) {
@@ -2999,7 +3201,7 @@ static an_result an__stl_runs_step(an__stl_runs *d, int s, const float *row, flo
         slot[F + f] = (double)row[f];
         const an__hw_params *p = &in->params[f];
         an__hw *h = &in->state[s][f];
-        slot[f] = an__hw_residual((double)row[f], h->level + h->slope, p->period ? h->season[h->phase] : 0.0);
+        slot[f] = an__hw_residual((double)row[f], h->level + h->slope, an__hw_season(p, h));
         v = an__hw_step(p, in->config.persist, h, row[f], in->config.clip);
         if (v > rows) rows = v;
     }
