@@ -4,7 +4,7 @@
     python3 tools/odd_series.py [--bin build/anomaly] [--method hybrid] [--work DIR] [--seed 1]
                                 [--train-rows N]
 
-Writes 28 series of 5,000 five-minute rows (DIR, default build/odd-series)
+Writes 29 series of 5,000 five-minute rows (DIR, default build/odd-series)
 that hold no injected anomaly, or one plain change where the name says so,
 runs `BIN detect --method M` on each (fitted on the whole series, or with
 --train-rows on its first N rows, taken as normal: the telemetry setting)
@@ -36,6 +36,8 @@ them is a defect whatever the benchmarks say.  Kinds:
                                               average, noise of 0.02
   counter                                     a count rising by Poisson(3) a row, reset
                                               to 0 past a limit of 800 to 1,200
+  orbit                                       a cycle of 97.3 rows (no whole number),
+                                              noise sd a tenth of its amplitude
 Needs python3-numpy.  Used on 2026-12-06 to find the gap, short-training
 and sparse-count behaviour in CHANGES; on 2026-12-07 the flood on a
 series with no noise and the pulses flagged each time, and with
@@ -43,7 +45,8 @@ series with no noise and the pulses flagged each time, and with
 later that day a series idle between bursts flooded, fitted whole and
 after a prefix (`idle`, `constant_then_noise`), and in the evening,
 after a prefix, the returns of what training had shown (`dailyjob`,
-`modes`, `counter`).
+`modes`, `counter`); late that evening a cycle of a fractional length
+(`orbit`).
 """
 import argparse
 import itertools
@@ -99,6 +102,8 @@ def series(rng, n=5000):
             c, limit = 0.0, rng.uniform(800, 1200)
         count[i] = c
     out['counter'] = count
+    orbit = 2 * np.pi * t / 97.3
+    out['orbit'] = 10 * np.sin(orbit) + 3 * np.sin(2 * orbit + 1) + rng.normal(0, 1, n)
     return out
 
 
