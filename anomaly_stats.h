@@ -199,9 +199,13 @@ AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period,
    lobe without the window (at most 0.05 rows), then a fifth of that
    twice around the best.  The best replaces p only where the sum of
    squares its harmonics remove exceeds p's by 25 times the variance left
-   per degree of freedom, and is rounded where it drifts less than half a
-   row from a whole number over the series; *cycle is p otherwise, for
-   p < 8 and for fewer than 3 cycles.
+   per degree of freedom, and where the first and the last half of the
+   cycles, searched alone, each land nearer to it than half its distance
+   from p (anomalies that change a season's speed for a day or two, as
+   make eval's period changes do, drew 289 to 290.75 on the whole series;
+   a real drift shows in both halves); it is rounded where it drifts less
+   than half a row from a whole number over the series.  *cycle is p
+   otherwise, for p < 8 and for fewer than 6 cycles.
    Returns: AN_OK; AN_ERR_INPUT for a non-finite y; AN_ERR_INVALID_ARG for
    p < 2; AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_cycle_length(const double *y, size_t n, size_t p, double *cycle, const an_allocator *a);
@@ -1931,50 +1935,70 @@ static double an__cycle_power(const double *x, size_t n, double c, size_t harmon
     return power;
 }
 
-AN_API an_result an_cycle_length(const double *y, size_t n, size_t p, double *cycle, const an_allocator *a)
+/* The length within `reach` rows of p whose power over x (n, whole
+   cycles of p) is the largest, searched coarse to fine (see
+   an_cycle_length); *significant (when not NULL): whether its harmonics
+   remove 25 variances left more than p's do.  w: scratch (n). */
+static double an__cycle_search(const double *x, size_t n, size_t p, size_t harmonics, double reach, double *w,
+                               int *significant)
 {
-    double reach, best, best_power, whole_power, ss = 0.0, step, gain, left, *d;
-    size_t i, m, used, level, bytes, harmonics;
-    if (cycle) *cycle = (double)p;
-    if (!y || !cycle || p < 2 || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
-    for (i = 0; i < n; i++)
-        if (!an__finite(y[i])) return AN_ERR_INPUT;
-    if (p < 8 || n < 3 * p) return AN_OK;
-    bytes = an__mul(n, sizeof(double));
-    if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
-    if (!(d = (double *)an_malloc(a, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
-    m = an__less_moving_average(y, n, p, d);
-    used = (m < AN__CYCLE_ROWS * p ? m : AN__CYCLE_ROWS * p) / p * p;  /* whole cycles: a part cycle leaks */
-    harmonics = (p - 1) / 2 < AN__CYCLE_HARMONICS ? (p - 1) / 2 : AN__CYCLE_HARMONICS;
-    for (i = 0; i < used; i++) {                 /* Hann's window: the image of a strong season leaks */
-        ss += d[i] * d[i];
-        d[i] *= 0.5 - 0.5 * cos(2.0 * 3.14159265358979323846 * (double)i / (double)used);
+    double best = (double)p, best_power, whole_power, ss = 0.0, step, gain, left;
+    size_t i, level;
+    for (i = 0; i < n; i++) {                    /* Hann's window: the image of a strong season leaks */
+        ss += x[i] * x[i];
+        w[i] = x[i] * (0.5 - 0.5 * cos(2.0 * 3.14159265358979323846 * (double)i / (double)n));
     }
-    reach = (double)p / 8.0 < 2.0 ? (double)p / 8.0 : 2.0;
-    /* a quarter of the narrowest main lobe, the top harmonic's: c^2 / (h m) */
-    step = (double)p * (double)p / (4.0 * (double)harmonics * (double)used);
+    /* a quarter of the narrowest main lobe without the window, the top
+       harmonic's: c^2 / (h n) */
+    step = (double)p * (double)p / (4.0 * (double)harmonics * (double)n);
     if (step > 0.05) step = 0.05;
-    best = (double)p;
-    best_power = whole_power = an__cycle_power(d, used, best, harmonics);
+    best_power = whole_power = an__cycle_power(w, n, best, harmonics);
     for (level = 0; level < 3; level++) {
         double centre = best;
         size_t k, steps = (size_t)ceil(reach / step);
         for (k = 0; k <= 2 * steps; k++) {
             double c = centre + ((double)k - (double)steps) * step, power;
             if (k == steps) continue;
-            power = an__cycle_power(d, used, c, harmonics);
+            power = an__cycle_power(w, n, c, harmonics);
             if (power > best_power) best = c, best_power = power;
         }
         reach = step;                            /* then a fifth of the step around the best */
         step /= 5.0;
     }
+    /* Through Hann's window a sinusoid's power is n / 8 times the sum of
+       squares its fit removes. */
+    gain = 8.0 * (best_power - whole_power) / (double)n;
+    left = (ss - 8.0 * best_power / (double)n) / (double)(n - 2 * harmonics);
+    if (significant) *significant = gain > 25.0 * left;
+    return best;
+}
+
+AN_API an_result an_cycle_length(const double *y, size_t n, size_t p, double *cycle, const an_allocator *a)
+{
+    double reach, best, half[2], *d;
+    size_t i, m, used, part, bytes, harmonics;
+    int significant;
+    if (cycle) *cycle = (double)p;
+    if (!y || !cycle || p < 2 || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
+    for (i = 0; i < n; i++)
+        if (!an__finite(y[i])) return AN_ERR_INPUT;
+    if (p < 8 || n < 6 * p) return AN_OK;
+    bytes = an__mul(an__mul(2, n), sizeof(double));
+    if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
+    if (!(d = (double *)an_malloc(a, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
+    m = an__less_moving_average(y, n, p, d);
+    used = (m < AN__CYCLE_ROWS * p ? m : AN__CYCLE_ROWS * p) / p * p;  /* whole cycles: a part cycle leaks */
+    part = used / 2 / p * p;
+    harmonics = (p - 1) / 2 < AN__CYCLE_HARMONICS ? (p - 1) / 2 : AN__CYCLE_HARMONICS;
+    reach = (double)p / 8.0 < 2.0 ? (double)p / 8.0 : 2.0;
+    best = an__cycle_search(d, used, p, harmonics, reach, d + n, &significant);
+    if (significant && part >= 3 * p) {          /* each half must say so too */
+        half[0] = an__cycle_search(d, part, p, harmonics, reach, d + n, NULL);
+        half[1] = an__cycle_search(d + used - part, part, p, harmonics, reach, d + n, NULL);
+        for (i = 0; i < 2; i++) significant &= fabs(half[i] - best) < 0.5 * fabs(best - (double)p);
+    }
     an_free(a, d, bytes);
-    /* Through Hann's window a sinusoid's power is used / 8 times the sum
-       of squares its fit removes: the length must remove 25 variances
-       left more than p. */
-    gain = 8.0 * (best_power - whole_power) / (double)used;
-    left = (ss - 8.0 * best_power / (double)used) / (double)(used - 2 * harmonics);
-    if (!(gain > 25.0 * left)) return AN_OK;
+    if (!significant || part < 3 * p) return AN_OK;
     if (fabs(best - floor(best + 0.5)) * (double)m / best < 0.5) best = floor(best + 0.5);
     *cycle = best;
     return AN_OK;

@@ -601,7 +601,8 @@ static void cycle_series(double *y, size_t n, double cycle, double amp, uint64_t
    exactly whole, noise or no season alone included: 20 of 20 each, where
    slot means at fractional lengths (the first try) took 287.9 for 288 on
    every seed, and the power without Hann's window 288.086 (the image of a
-   strong season leaks into it). */
+   strong season leaks into it).  A daily cycle whose speed changed on a
+   few days stays whole. */
 static void test_cycle_length(void)
 {
     static double y[6000];
@@ -630,11 +631,43 @@ static void test_cycle_length(void)
         whole += all;
     }
     CHECK_EQ_SIZE(whole, 20);
+    {   /* make eval's period_daily_m4_20270204 with a row index for time: five
+           changes of the cycle's speed (2/3, for one or two days) drew the
+           whole series' search to 290.75 from 289; its halves disagree */
+        static float x[5000];
+        an_synth_config sc = an_synth_config_init(AN_SYNTH_DAILY, 20270204);
+        an_inject_config ic = an_inject_config_init();
+        an_inject_event ev[8];
+        size_t n_ev, i, found[4], count, p, m;
+        double scale, *d = (double *)malloc(2 * 5000 * sizeof(double));
+        int significant = 0;
+        sc.period = 288;
+        CHECK_OK(an_synth_series(x, 5000, 1, &sc));
+        CHECK_OK(an_inject_scale(x, 5000, 1, NULL, &scale));
+        ic.kinds = AN_INJECT_BIT(AN_INJECT_PERIOD);
+        ic.count = 5;
+        ic.magnitude = 4.0;
+        ic.first_row = 1440;
+        ic.period = 288;
+        ic.seed = 20270204;
+        CHECK_OK(an_inject(x, 5000, 1, &ic, &scale, ev, 8, &n_ev, NULL, NULL));
+        for (i = 0; i < 5000; i++) y[i] = x[i];
+        CHECK_OK(an_detect_periods(y, 5000, 0, 0, found, 4, &count, NULL));
+        p = an__nested_period(found, count);
+        if (d) {
+            m = an__less_moving_average(y, 5000, p, d);
+            c = an__cycle_search(d, m / p * p, p, 8, 2.0, d + 5000, &significant);
+            CHECK(significant && fabs(c - (double)p) > 1.0);      /* the whole series alone */
+        }
+        CHECK_OK(an_cycle_length(y, 5000, p, &c, NULL));
+        CHECK(c == (double)p);
+        free(d);
+    }
     cycle_series(y, 6000, 7.3, 10.0, 9);                      /* short periods and series are left whole */
     CHECK_OK(an_cycle_length(y, 6000, 7, &c, NULL));
     CHECK(c == 7.0);
-    cycle_series(y, 290, 97.3, 10.0, 9);
-    CHECK_OK(an_cycle_length(y, 290, 97, &c, NULL));
+    cycle_series(y, 580, 97.3, 10.0, 9);                      /* 5.96 cycles: no halves of 3 */
+    CHECK_OK(an_cycle_length(y, 580, 97, &c, NULL));
     CHECK(c == 97.0);
     CHECK_RESULT(an_cycle_length(y, 290, 1, &c, NULL), AN_ERR_INVALID_ARG);
     CHECK_RESULT(an_cycle_length(NULL, 290, 97, &c, NULL), AN_ERR_INVALID_ARG);
