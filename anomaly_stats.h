@@ -205,7 +205,8 @@ AN_API an_result an_detect_periods(const double *y, size_t n, size_t max_period,
    make eval's period changes do, drew 289 to 290.75 on the whole series;
    a real drift shows in both halves); it is rounded where it drifts less
    than half a row from a whole number over the series.  *cycle is p
-   otherwise, for p < 8 and for fewer than 6 cycles.
+   otherwise, for p < 8 and for fewer than 7 cycles (each half needs 3
+   whole cycles besides the moving average's ends).
    Returns: AN_OK; AN_ERR_INPUT for a non-finite y; AN_ERR_INVALID_ARG for
    p < 2; AN_ERR_TOO_LARGE; AN_ERR_NOMEM. */
 AN_API an_result an_cycle_length(const double *y, size_t n, size_t p, double *cycle, const an_allocator *a);
@@ -1982,7 +1983,7 @@ AN_API an_result an_cycle_length(const double *y, size_t n, size_t p, double *cy
     if (!y || !cycle || p < 2 || !an__allocator_ok(a)) return AN_ERR_INVALID_ARG;
     for (i = 0; i < n; i++)
         if (!an__finite(y[i])) return AN_ERR_INPUT;
-    if (p < 8 || n < 6 * p) return AN_OK;
+    if (p < 8 || n < 7 * p) return AN_OK;       /* halves of 3 whole cycles after the average's ends */
     bytes = an__mul(an__mul(2, n), sizeof(double));
     if (bytes == SIZE_MAX) return AN_ERR_TOO_LARGE;
     if (!(d = (double *)an_malloc(a, bytes, AN_ALIGN))) return AN_ERR_NOMEM;
@@ -1992,13 +1993,13 @@ AN_API an_result an_cycle_length(const double *y, size_t n, size_t p, double *cy
     harmonics = (p - 1) / 2 < AN__CYCLE_HARMONICS ? (p - 1) / 2 : AN__CYCLE_HARMONICS;
     reach = (double)p / 8.0 < 2.0 ? (double)p / 8.0 : 2.0;
     best = an__cycle_search(d, used, p, harmonics, reach, d + n, &significant);
-    if (significant && part >= 3 * p) {          /* each half must say so too */
+    if (significant) {                           /* each half must say so too */
         half[0] = an__cycle_search(d, part, p, harmonics, reach, d + n, NULL);
         half[1] = an__cycle_search(d + used - part, part, p, harmonics, reach, d + n, NULL);
         for (i = 0; i < 2; i++) significant &= fabs(half[i] - best) < 0.5 * fabs(best - (double)p);
     }
     an_free(a, d, bytes);
-    if (!significant || part < 3 * p) return AN_OK;
+    if (!significant) return AN_OK;
     if (fabs(best - floor(best + 0.5)) * (double)m / best < 0.5) best = floor(best + 0.5);
     *cycle = best;
     return AN_OK;

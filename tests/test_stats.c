@@ -666,7 +666,7 @@ static void test_cycle_length(void)
     cycle_series(y, 6000, 7.3, 10.0, 9);                      /* short periods and series are left whole */
     CHECK_OK(an_cycle_length(y, 6000, 7, &c, NULL));
     CHECK(c == 7.0);
-    cycle_series(y, 580, 97.3, 10.0, 9);                      /* 5.96 cycles: no halves of 3 */
+    cycle_series(y, 580, 97.3, 10.0, 9);                      /* 5.96 cycles: too few for halves */
     CHECK_OK(an_cycle_length(y, 580, 97, &c, NULL));
     CHECK(c == 97.0);
     CHECK_RESULT(an_cycle_length(y, 290, 1, &c, NULL), AN_ERR_INVALID_ARG);
