@@ -142,20 +142,23 @@ static int fuzz_write(const char *dir, const char *name, an_writer *w)
 
 /* One fitted detector of each statistics type, the LSTMs, the VAEs, a hybrid of
    statistics members, a hybrid with an LSTM member pooled by surprise
-   (its members load only through both headers' type tables) and an
-   inputs stage around a hybrid of statistics members, saved. */
+   (its members load only through both headers' type tables), an
+   inputs stage around a hybrid of statistics members and STL + IQR on a
+   cycle of 12.3 rows (its 'STCY' chunk), saved. */
 static int fuzz_write_stats_seeds(const char *dir)
 {
-    static const char *names[15] = { "det_mad.anm", "det_iqr.anm", "det_stl_iqr.anm", "det_gesd.anm", "det_shesd.anm",
+    static const char *names[16] = { "det_mad.anm", "det_iqr.anm", "det_stl_iqr.anm", "det_gesd.anm", "det_shesd.anm",
                                      "det_level_shift.anm", "det_ks_drift.anm", "det_iforest.anm", "det_hybrid.anm",
                                      "det_lstm_ae.anm", "det_lstm_forecaster.anm", "det_hybrid_lstm.anm",
-                                     "det_vae_dense.anm", "det_vae_lstm.anm", "det_inputs_hybrid.anm" };
+                                     "det_vae_dense.anm", "det_vae_lstm.anm", "det_inputs_hybrid.anm",
+                                     "det_stl_iqr_cycle.anm" };
     static const unsigned char input[2] = { 1, 0 };
-    static float x[240], xy[480];
+    static float x[240], xy[480], orbit[240];
     int k, ok = 1;
     for (k = 0; k < 240; k++) x[k] = (float)(sin(6.283185307 * k / 24) + 0.1 * ((k * 7) % 5) + (k == 100 ? 3 : 0));
     for (k = 0; k < 240; k++) xy[2 * k] = (float)((k / 30) % 2), xy[2 * k + 1] = x[k] + xy[2 * k];
-    for (k = 0; k < 15; k++) {
+    for (k = 0; k < 240; k++) orbit[k] = (float)(sin(6.283185307 * k / 12.3) + 0.01 * ((k * 7) % 5));
+    for (k = 0; k < 16; k++) {
         an_detector *d = NULL, *m = NULL;
         an_writer w;
         an_robust_config rc = an_robust_config_init(k == 1 ? AN_ROBUST_IQR : AN_ROBUST_MAD, k == 0 ? 8 : 0);
@@ -168,6 +171,10 @@ static int fuzz_write_stats_seeds(const char *dir)
         an_ensemble_config ec = an_ensemble_config_init();
         if (k <= 1) an_robust_create(&rc, 1, NULL, &d);
         if (k == 2) an_stl_iqr_create(&sc, 1, NULL, &d);
+        if (k == 15) {                               /* the period found, then its length: 12.3 */
+            sc.period = 0;
+            an_stl_iqr_create(&sc, 1, NULL, &d);
+        }
         if (k == 3) an_gesd_create(&gc, 1, NULL, &d);
         if (k == 4) an_shesd_create(&hc, 1, NULL, &d);
         if (k == 5) an_level_shift_create(&lc, 1, NULL, &d);
@@ -212,7 +219,16 @@ static int fuzz_write_stats_seeds(const char *dir)
             an_lstm_ae_create(&lc11, 1, NULL, &m);
             if (m) an_ensemble_add(d, m, 0.4, AN_MEMBER_OPTIONAL);
         }
-        if (!d || an_detector_fit(d, k == 14 ? xy : x, 240) != AN_OK) { ok = 0; an_detector_destroy(d); continue; }
+        if (!d || an_detector_fit(d, k == 14 ? xy : k == 15 ? orbit : x, 240) != AN_OK) {
+            ok = 0;
+            an_detector_destroy(d);
+            continue;
+        }
+        if (k == 15) {                               /* the seed holds what it is for */
+            double cycle = 0.0;
+            an_stl_iqr_cycle(d, 0, &cycle);
+            ok &= cycle > 12.2 && cycle < 12.4;
+        }
         an_writer_init(&w, NULL);
         an_detector_save(d, &w);
         ok &= fuzz_write(dir, names[k], &w);
