@@ -481,16 +481,10 @@ static void test_detect_periods_disturbed_days(void)
     CHECK(near >= 30);
 }
 
-/* Phase changes (a quarter of a cycle late for half a cycle to a
-   cycle, 3 to 5 of them in 5000 rows, as make eval's files): a multiple
-   of the day (865, 1156) has three or four times the day's cycle
-   medians, each of fewer values, which fit the disturbed days by their
-   number alone; the divisor's test now weighs absolute deviations per
-   degree of freedom.  Before, 5 of these 120 came out 200, 578 or 865;
-   now all are days. */
 /* make eval's file of a shape with a season (5,000 rows of a 288-row
-   day) with 3 to 5 phase changes injected after 1,440 rows, into x. */
-static void phase_change_file(float *x, int shape, unsigned seed)
+   day) with 3 to 5 changes of a kind that needs the period (phase or
+   period) injected after 1,440 rows, into x. */
+static void season_change_file(float *x, int shape, an_inject_kind kind, unsigned seed)
 {
     an_synth_config c = an_synth_config_init((an_synth_shape)shape, seed);
     an_inject_config ic = an_inject_config_init();
@@ -499,7 +493,7 @@ static void phase_change_file(float *x, int shape, unsigned seed)
     double scale;
     CHECK_OK(an_synth_series(x, 5000, 1, &c));
     CHECK_OK(an_inject_scale(x, 5000, 1, NULL, &scale));
-    ic.kinds = AN_INJECT_BIT(AN_INJECT_PHASE);
+    ic.kinds = AN_INJECT_BIT(kind);
     ic.count = 3 + seed % 3;
     ic.first_row = 1440;
     ic.period = 288;
@@ -507,6 +501,13 @@ static void phase_change_file(float *x, int shape, unsigned seed)
     CHECK_OK(an_inject(x, 5000, 1, &ic, &scale, ev, 8, &n_ev, NULL, NULL));
 }
 
+/* Phase changes (a quarter of a cycle late for half a cycle to a
+   cycle, 3 to 5 of them in 5000 rows, as make eval's files): a multiple
+   of the day (865, 1156) has three or four times the day's cycle
+   medians, each of fewer values, which fit the disturbed days by their
+   number alone; the divisor's test now weighs absolute deviations per
+   degree of freedom.  Before, 5 of these 120 came out 200, 578 or 865;
+   now all are days. */
 static void test_detect_periods_phase_changes(void)
 {
     static float x[5000];
@@ -516,7 +517,7 @@ static void test_detect_periods_phase_changes(void)
     unsigned seed;
     for (shape = 0; shape < 3; shape++)
         for (seed = 20268200; seed < 20268240; seed++) {
-            phase_change_file(x, shape, seed);
+            season_change_file(x, shape, AN_INJECT_PHASE, seed);
             for (i = 0; i < 5000; i++) y[i] = x[i];
             CHECK_OK(an_detect_periods(y, 5000, 0, 0, p, 4, &count, NULL));
             day += count >= 1 && p[0] >= 285 && p[0] <= 291;
@@ -633,22 +634,10 @@ static void test_cycle_length(void)
            changes of the cycle's speed (2/3, for one or two days) drew the
            whole series' search to 290.75 from 289; its halves disagree */
         static float x[5000];
-        an_synth_config sc = an_synth_config_init(AN_SYNTH_DAILY, 20270204);
-        an_inject_config ic = an_inject_config_init();
-        an_inject_event ev[8];
-        size_t n_ev, i, found[4], count, p, m;
-        double scale, *d = (double *)malloc(2 * 5000 * sizeof(double));
+        size_t i, found[4], count, p, m;
+        double *d = (double *)malloc(2 * 5000 * sizeof(double));
         int significant = 0;
-        sc.period = 288;
-        CHECK_OK(an_synth_series(x, 5000, 1, &sc));
-        CHECK_OK(an_inject_scale(x, 5000, 1, NULL, &scale));
-        ic.kinds = AN_INJECT_BIT(AN_INJECT_PERIOD);
-        ic.count = 5;
-        ic.magnitude = 4.0;
-        ic.first_row = 1440;
-        ic.period = 288;
-        ic.seed = 20270204;
-        CHECK_OK(an_inject(x, 5000, 1, &ic, &scale, ev, 8, &n_ev, NULL, NULL));
+        season_change_file(x, AN_SYNTH_DAILY, AN_INJECT_PERIOD, 20270204);    /* magnitude unused */
         for (i = 0; i < 5000; i++) y[i] = x[i];
         CHECK_OK(an_detect_periods(y, 5000, 0, 0, found, 4, &count, NULL));
         p = an__nested_period(found, count);
@@ -872,7 +861,7 @@ static void test_stl_iqr_calendar_day(void)
     CHECK_OK(an_stl_iqr_create(&c1, 1, NULL, &d1));
     for (shape = 0; shape < 3; shape++)
         for (seed = 20268200; seed < 20268220; seed++) {
-            phase_change_file(x, shape, seed);
+            season_change_file(x, shape, AN_INJECT_PHASE, seed);
             CHECK_OK(an_detector_fit(d0, x, 5000));
             CHECK_OK(an_stl_iqr_period(d0, 0, &period));
             off += period != 288;
